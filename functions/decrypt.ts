@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
+import { encodeEncryptionContext } from '../lib/crypto/encryption-context.js';
+import { openEnvelope, parseEnvelope, type SealedBlob } from '../lib/crypto/envelope.js';
+import { assertKeyUsable, type KeyVersion, type ResolvedKey } from '../lib/keyring/keyring.js';
+import { defineOperation } from '../lib/operation.js';
+import { booleanParameter, ciphertextBlobParameter, encryptionContextParameter } from '../lib/rpc/schema.js';
+
+/**
+ * Decrypt: the blob names its key version, so no KeyId is taken. The caller is authorised on the
+ * key that owns that version; old versions decrypt forever. Returns the exact string that was
+ * wrapped (for a data key: the same Base64 `Plaintext` GenerateDataKey returned).
+ */
+export const operation = defineOperation({
+  action: 'Decrypt',
+  input: z.object({
+    CiphertextBlob: ciphertextBlobParameter,
+    EncryptionContext: encryptionContextParameter('EncryptionContext'),
+    DryRun: booleanParameter.optional(),
+  }),
+  async resolve(input, context): Promise<{ blob: SealedBlob; key: ResolvedKey; version: KeyVersion }> {
+    const blob = parseEnvelope(input.CiphertextBlob);
+    const { key, version } = await context.service.keyring.resolveVersion(blob.keyVersionId);
+    context.authorize(key.arn);
+    assertKeyUsable(key);
+    return { blob, key, version };
+  },
+  async execute(input, { blob, key, version }) {
+    const plaintext = openEnvelope(version.material, blob, encodeEncryptionContext(input.EncryptionContext));
+    try {
+      return { KeyId: key.keyId, KeyVersionId: version.keyVersionId, Plaintext: plaintext.toString('utf8') };
+    } finally {
+      plaintext.fill(0);
+    }
+  },
+});
+
+export const handler = lambdaHandler(operation);

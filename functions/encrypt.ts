@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
+import { encodeEncryptionContext } from '../lib/crypto/encryption-context.js';
+import { sealEnvelope } from '../lib/crypto/envelope.js';
+import { assertKeyUsable, type ResolvedKey } from '../lib/keyring/keyring.js';
+import { defineOperation } from '../lib/operation.js';
+import { booleanParameter, encryptionContextParameter, keyIdParameter } from '../lib/rpc/schema.js';
+
+/** Alibaba's limit on Encrypt's Plaintext, in UTF-8 bytes. */
+export const MAX_PLAINTEXT_BYTES = 6144;
+
+/** Encrypt: wraps the UTF-8 bytes of `Plaintext` (≤ 6 KiB) under the key's primary version. */
+export const operation = defineOperation({
+  action: 'Encrypt',
+  input: z.object({
+    KeyId: keyIdParameter,
+    Plaintext: z
+      .string()
+      .min(1, { error: 'It must not be empty.' })
+      .refine((v) => Buffer.byteLength(v, 'utf8') <= MAX_PLAINTEXT_BYTES, { error: `It must be at most ${MAX_PLAINTEXT_BYTES} bytes of UTF-8.` }),
+    EncryptionContext: encryptionContextParameter('EncryptionContext'),
+    DryRun: booleanParameter.optional(),
+  }),
+  async resolve(input, context): Promise<ResolvedKey> {
+    const key = await context.service.keyring.resolveKey(input.KeyId);
+    context.authorize(key.arn);
+    assertKeyUsable(key);
+    return key;
+  },
+  async execute(input, key, context) {
+    const version = await context.service.keyring.primaryVersion(key);
+    const plaintext = Buffer.from(input.Plaintext, 'utf8');
+    try {
+      const blob = sealEnvelope(version.material, version.keyVersionId, plaintext, encodeEncryptionContext(input.EncryptionContext));
+      return { KeyId: key.keyId, KeyVersionId: version.keyVersionId, CiphertextBlob: blob };
+    } finally {
+      plaintext.fill(0);
+    }
+  },
+});
+
+export const handler = lambdaHandler(operation);

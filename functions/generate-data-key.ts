@@ -1,0 +1,6 @@
+import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
+import { dataKeyOperation } from '../lib/operations/data-key.js';
+
+/** GenerateDataKey: a new data key, returned in plaintext and wrapped under the CMK. */
+export const operation = dataKeyOperation('GenerateDataKey', { returnPlaintext: true });
+export const handler = lambdaHandler(operation);

@@ -1,0 +1,30 @@
+import { constants } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type AccessKeyRegistry, generateAccessKey } from '../../lib/auth/access-keys.js';
+import { ADMIN_POLICY } from '../../lib/policy/policy.js';
+
+export const ADMIN_CREDENTIALS_FILE = 'admin-credentials.json';
+
+/**
+ * On a store with no access keys, creates an admin key (`kms:*` on `*`) and writes it to
+ * `<dataDir>/admin-credentials.json` (0600, atomically). Returns the file's path when it created
+ * one. The secret goes only to that file.
+ */
+export async function bootstrapAdmin(dataDir: string, accessKeys: AccessKeyRegistry): Promise<string | undefined> {
+  if ((await accessKeys.list()).length > 0) return undefined;
+  const { accessKeyId, accessKeySecret } = generateAccessKey();
+  const path = join(dataDir, ADMIN_CREDENTIALS_FILE);
+  const tmp = `${path}.tmp-${process.pid}`;
+  const handle = await open(tmp, constants.O_CREAT | constants.O_TRUNC | constants.O_WRONLY, 0o600);
+  try {
+    await handle.writeFile(`${JSON.stringify({ accessKeyId, accessKeySecret }, null, 2)}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  // The file first: a crash in between leaves a file naming no key, and the next start makes another.
+  await rename(tmp, path);
+  await accessKeys.create({ accessKeyId, accessKeySecret, status: 'Enabled', policy: ADMIN_POLICY, createdAt: new Date().toISOString() });
+  return path;
+}

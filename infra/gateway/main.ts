@@ -1,0 +1,48 @@
+import { mkdir } from 'node:fs/promises';
+import { serviceFromEnvironment, ENV_DEFAULTS } from '../../lib/service-from-env.js';
+import { bootstrapAdmin } from './bootstrap.js';
+import { applySeed, readSeedFile, SeedError } from './seed.js';
+import { startGateway } from './server.js';
+
+/** Defaults of the gateway's own environment variables. */
+export const GATEWAY_DEFAULTS = { KMS_HOST: '127.0.0.1', KMS_PORT: 8080 } as const;
+
+/**
+ * `npm start`: the local gateway on the embedded file store.
+ * Environment: KMS_HOST, KMS_PORT, KMS_DATA_DIR, KMS_SEED_FILE (+ the service's, see service-from-env).
+ */
+export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const dataDir = env.KMS_DATA_DIR ?? ENV_DEFAULTS.KMS_DATA_DIR;
+  const host = env.KMS_HOST ?? GATEWAY_DEFAULTS.KMS_HOST;
+  const port = env.KMS_PORT === undefined ? GATEWAY_DEFAULTS.KMS_PORT : Number(env.KMS_PORT);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SeedError(`KMS_PORT must be a port number, not "${env.KMS_PORT}"`);
+
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const service = await serviceFromEnvironment({ ...env, KMS_DATA_DIR: dataDir });
+  if (env.KMS_SEED_FILE) await applySeed(await readSeedFile(env.KMS_SEED_FILE), service);
+  const credentials = await bootstrapAdmin(dataDir, service.accessKeys);
+  if (credentials) console.log(`created an admin access key (kms:* on *); its credentials are in ${credentials}`);
+
+  const gateway = await startGateway({ service, host, port });
+  console.log(`kms gateway ready at ${gateway.url}`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    service.logger.info('stopping', { signal });
+    gateway.close().then(
+      () => process.exit(0),
+      () => process.exit(0),
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  // Start-up problems are the operator's to fix: say what, not where in the code.
+  const message = err instanceof Error ? err.message : String(err);
+  console.error(`kms gateway failed to start: ${message}`);
+  process.exit(1);
+});

@@ -1,0 +1,157 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import type { AccessKeyRegistry } from '../../lib/auth/access-keys.js';
+import { isAccessKeyId } from '../../lib/auth/access-keys.js';
+import { isAliasName, isKeyId, isKeyVersionId, isReservedAlias } from '../../lib/keyring/key-id.js';
+import type { Keyring } from '../../lib/keyring/keyring.js';
+import { KEY_MATERIAL_BYTES } from '../../lib/keyring/records.js';
+import { EntryExistsError } from '../../lib/keystore/key-store.js';
+import { policyDocumentSchema } from '../../lib/policy/policy.js';
+
+/** A seed that cannot be applied: malformed, or contradicting what the store already holds. */
+export class SeedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SeedError';
+  }
+}
+
+const material = z
+  .string()
+  .regex(/^[A-Za-z0-9+/]+={0,2}$/, { error: `must be Base64 of ${KEY_MATERIAL_BYTES} bytes` })
+  .refine((v) => Buffer.from(v, 'base64').length === KEY_MATERIAL_BYTES, { error: `must be Base64 of ${KEY_MATERIAL_BYTES} bytes` });
+
+export const seedSchema = z
+  .object({
+    keys: z
+      .array(
+        z
+          .object({
+            keyId: z.string().refine(isKeyId, { error: 'must be a UUID or key-<letters and digits>' }),
+            description: z.string().max(8192).optional(),
+            state: z.enum(['Enabled', 'Disabled']).optional(),
+            aliases: z
+              .array(
+                z
+                  .string()
+                  .refine(isAliasName, { error: 'must be alias/ followed by 1–255 of A-Z a-z 0-9 _ - /' })
+                  .refine((a) => !isReservedAlias(a), { error: 'alias/acs is reserved' }),
+              )
+              .optional(),
+            versions: z
+              .array(
+                z
+                  .object({
+                    keyVersionId: z.string().refine(isKeyVersionId, { error: 'must be a UUID' }),
+                    material: material.optional(),
+                  })
+                  .strict(),
+              )
+              .optional(),
+            primaryKeyVersion: z.string().optional(),
+          })
+          .strict()
+          .refine((k) => k.primaryKeyVersion === undefined || (k.versions ?? []).some((v) => v.keyVersionId === k.primaryKeyVersion), {
+            error: 'must name one of the key\'s versions',
+            path: ['primaryKeyVersion'],
+          }),
+      )
+      .optional(),
+    accessKeys: z
+      .array(
+        z
+          .object({
+            accessKeyId: z.string().refine(isAccessKeyId, { error: 'must be 8–64 letters and digits' }),
+            accessKeySecret: z.string().min(16, { error: 'must be at least 16 characters' }),
+            policy: policyDocumentSchema,
+          })
+          .strict(),
+      )
+      .optional(),
+  })
+  .strict();
+
+export type Seed = z.infer<typeof seedSchema>;
+
+/** Reads and validates a seed file; every problem names the file and the field. */
+export async function readSeedFile(path: string): Promise<Seed> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new SeedError(`cannot read seed file ${path}: ${(err as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new SeedError(`seed file ${path} is not valid JSON`);
+  }
+  const result = seedSchema.safeParse(json);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const field = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+    throw new SeedError(`seed file ${path}: ${field || 'the document'} ${issue.message}`);
+  }
+  return result.data;
+}
+
+/**
+ * Applies a seed idempotently: what is missing is created; what exists is left as the store has
+ * it (the store wins on mutable metadata: state, description, primary version, policy). A seed
+ * that contradicts the store — other material for an existing version, a version owned by another
+ * key, an alias bound to another key, another secret for an access key — is refused, and nothing
+ * is overwritten.
+ */
+export async function applySeed(seed: Seed, deps: { keyring: Keyring; accessKeys: AccessKeyRegistry }): Promise<void> {
+  const { keyring, accessKeys } = deps;
+  for (const key of seed.keys ?? []) {
+    for (const version of key.versions ?? []) {
+      const owner = await keyring.versionOwner(version.keyVersionId);
+      const stored = await keyring.getVersionRecord(key.keyId, version.keyVersionId);
+      if (owner !== undefined && owner !== key.keyId) {
+        throw new SeedError(`seed key ${key.keyId}: version ${version.keyVersionId} already belongs to key ${owner}`);
+      }
+      if (stored) {
+        if (version.material !== undefined && !Buffer.from(stored.material, 'base64').equals(Buffer.from(version.material, 'base64'))) {
+          throw new SeedError(`seed key ${key.keyId}: version ${version.keyVersionId} exists with different material; refusing to overwrite it`);
+        }
+        continue;
+      }
+      await keyring.addVersion(key.keyId, {
+        keyVersionId: version.keyVersionId,
+        material: version.material === undefined ? undefined : Buffer.from(version.material, 'base64'),
+      });
+    }
+    if (!(await keyring.getKey(key.keyId))) {
+      let primaryKeyVersion = key.primaryKeyVersion ?? key.versions?.at(-1)?.keyVersionId;
+      primaryKeyVersion ??= await keyring.addVersion(key.keyId, {});
+      await ignoreExisting(keyring.createKeyRecord({ keyId: key.keyId, description: key.description, state: key.state, creator: 'seed', primaryKeyVersion }));
+    }
+    for (const aliasName of key.aliases ?? []) {
+      const existing = await keyring.getAlias(aliasName);
+      if (!existing) {
+        await keyring.createAlias(aliasName, key.keyId);
+      } else if (existing.keyId !== key.keyId) {
+        throw new SeedError(`seed key ${key.keyId}: alias ${aliasName} is already bound to key ${existing.keyId}`);
+      }
+    }
+  }
+  for (const accessKey of seed.accessKeys ?? []) {
+    const existing = await accessKeys.get(accessKey.accessKeyId);
+    if (!existing) {
+      await accessKeys.create({ ...accessKey, status: 'Enabled', createdAt: new Date().toISOString() });
+    } else if (existing.accessKeySecret !== accessKey.accessKeySecret) {
+      throw new SeedError(`seed access key ${accessKey.accessKeyId} exists with a different secret; refusing to overwrite it`);
+    }
+  }
+}
+
+/** Another process may create the same entry between our check and our write; that is success. */
+async function ignoreExisting(write: Promise<unknown>): Promise<void> {
+  try {
+    await write;
+  } catch (err) {
+    if (!(err instanceof EntryExistsError)) throw err;
+  }
+}

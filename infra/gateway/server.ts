@@ -1,0 +1,56 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fromNodeRequest, writeNodeResponse } from '../../lib/adapters/node-http.js';
+import { KmsError, InternalFailureError } from '../../lib/errors.js';
+import { createDispatcher } from '../../lib/middleware/dispatch.js';
+import { errorResponse } from '../../lib/rpc/serialize.js';
+import type { Service } from '../../lib/service.js';
+import { OPERATIONS } from '../actions.js';
+
+export interface Gateway {
+  /** `http://host:port/` */
+  url: string;
+  server: Server;
+  /** Stops accepting, lets in-flight requests finish, then resolves. */
+  close(): Promise<void>;
+}
+
+/**
+ * The local gateway: a plain node:http server that hands every request to the same dispatcher,
+ * middleware stack and operations the cloud functions run.
+ */
+export async function startGateway(options: { service: Service; host: string; port: number }): Promise<Gateway> {
+  const dispatch = createDispatcher(options.service, OPERATIONS);
+  let closing = false;
+  const server = createServer(async (req, res) => {
+    if (closing) res.setHeader('connection', 'close');
+    try {
+      writeNodeResponse(res, await dispatch(await fromNodeRequest(req)));
+    } catch (err) {
+      // Only reading the body can fail here (the stack never throws): too large, or aborted.
+      const error = err instanceof KmsError ? err : new InternalFailureError();
+      if (!res.headersSent) writeNodeResponse(res, errorResponse('JSON', randomUUID().toUpperCase(), 'kms', error));
+    }
+  });
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${host}:${address.port}/`,
+    server,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        closing = true;
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeIdleConnections();
+      }),
+  };
+}

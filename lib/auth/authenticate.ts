@@ -1,0 +1,153 @@
+import {
+  AccessKeyInactiveError,
+  AccessKeyNotFoundError,
+  IllegalTimestampError,
+  IncompleteSignatureError,
+  InvalidParameterError,
+  MissingParameterError,
+  SignatureDoesNotMatchError,
+  SignatureNonceUsedError,
+  TimestampExpiredError,
+} from '../errors.js';
+import type { RpcParams } from '../rpc/params.js';
+import type { RpcRequest } from '../rpc/request.js';
+import type { AccessKeyRegistry, Principal } from './access-keys.js';
+import { signaturesEqual } from './constant-time.js';
+import type { NonceStore } from './nonce-store.js';
+import { rpcSignature, rpcStringToSign } from './rpc-signature.js';
+import { parseV3Authorization, sha256Hex, V3_ALGORITHM, v3CanonicalRequest, v3Signature } from './v3-signature.js';
+
+/** How far a request's timestamp may be from the server clock, either way. */
+export const TIMESTAMP_WINDOW_MS = 15 * 60_000;
+
+/** The V3 headers that must be covered by the signature: without them a request could be replayed or re-targeted. */
+const V3_REQUIRED_SIGNED = ['x-acs-action', 'x-acs-date', 'x-acs-signature-nonce', 'x-acs-content-sha256'] as const;
+
+export interface AuthenticationDeps {
+  accessKeys: AccessKeyRegistry;
+  nonces: NonceStore;
+  now: () => number;
+}
+
+/** The verified caller, and the Action the signature covers. */
+export interface Authenticated {
+  principal: Principal;
+  action: string;
+}
+
+interface Claim {
+  accessKeyId: string;
+  timestamp: string;
+  timestampParameter: string;
+  nonce: string;
+  action: string;
+  verify: (secret: string) => boolean;
+}
+
+/**
+ * Verifies a request's signature (RPC HMAC-SHA1, or V3 ACS3-HMAC-SHA256 when an `Authorization`
+ * header is present), its timestamp window and its nonce. There is no unsigned mode.
+ *
+ * Order: cheap syntactic checks, then the access key, then the signature, then the key's status,
+ * and only a verified request consumes its nonce (an unverified one cannot burn a caller's nonce).
+ */
+export async function authenticate(request: RpcRequest, params: RpcParams, deps: AuthenticationDeps): Promise<Authenticated> {
+  const authorization = request.headers['authorization'];
+  const claim = authorization !== undefined ? v3Claim(request, params, authorization) : rpcClaim(request, params);
+
+  const at = parseTimestamp(claim.timestamp, claim.timestampParameter);
+  const now = deps.now();
+  if (Math.abs(now - at) > TIMESTAMP_WINDOW_MS) throw new TimestampExpiredError(TIMESTAMP_WINDOW_MS / 60_000);
+
+  const principal = await deps.accessKeys.lookup(claim.accessKeyId);
+  if (!principal) throw new AccessKeyNotFoundError();
+  if (!claim.verify(principal.secret)) throw new SignatureDoesNotMatchError();
+  if (!principal.enabled) throw new AccessKeyInactiveError();
+
+  // Remembered until no timestamp that could carry it is inside the window any more.
+  const fresh = await deps.nonces.claim(principal.accessKeyId, claim.nonce, Math.max(at, now) + TIMESTAMP_WINDOW_MS);
+  if (!fresh) throw new SignatureNonceUsedError();
+  return { principal, action: claim.action };
+}
+
+function rpcClaim(request: RpcRequest, params: RpcParams): Claim {
+  const p = params.all;
+  const required = (name: string): string => {
+    const value = p.get(name);
+    if (value === undefined || value === '') throw new IncompleteSignatureError(`the parameter "${name}" is missing.`);
+    return value;
+  };
+  const signature = required('Signature');
+  const accessKeyId = required('AccessKeyId');
+  const timestamp = required('Timestamp');
+  const nonce = required('SignatureNonce');
+  const method = p.get('SignatureMethod');
+  if (method !== undefined && method !== 'HMAC-SHA1') {
+    throw new IncompleteSignatureError('SignatureMethod must be HMAC-SHA1 (or use ACS3-HMAC-SHA256 in an Authorization header).');
+  }
+  const version = p.get('SignatureVersion');
+  if (version !== undefined && version !== '1.0') throw new IncompleteSignatureError('SignatureVersion must be 1.0.');
+  const action = p.get('Action');
+  if (action === undefined || action === '') throw new MissingParameterError('Action');
+  const headerAction = request.headers['x-acs-action'];
+  if (headerAction !== undefined && headerAction !== action) {
+    throw new InvalidParameterError('Action', 'The Action parameter and the x-acs-action header differ.');
+  }
+  return {
+    accessKeyId,
+    timestamp,
+    timestampParameter: 'Timestamp',
+    nonce,
+    action,
+    verify: (secret) => signaturesEqual(signature, rpcSignature(secret, rpcStringToSign(request.method, p))),
+  };
+}
+
+function v3Claim(request: RpcRequest, params: RpcParams, header: string): Claim {
+  if (!header.startsWith(`${V3_ALGORITHM} `)) {
+    throw new IncompleteSignatureError(`the Authorization header must use ${V3_ALGORITHM}.`);
+  }
+  const auth = parseV3Authorization(header);
+  if (!request.headers['x-acs-action']) throw new MissingParameterError('Action');
+  for (const name of V3_REQUIRED_SIGNED) {
+    if (!auth.signedHeaders.includes(name)) throw new IncompleteSignatureError(`the header "${name}" must be signed.`);
+    if (!request.headers[name]) throw new IncompleteSignatureError(`the header "${name}" is missing.`);
+  }
+  const hashedPayload = request.headers['x-acs-content-sha256']!;
+  const action = request.headers['x-acs-action']!;
+  const queryAction = params.all.get('Action');
+  if (queryAction !== undefined && queryAction !== action) {
+    throw new InvalidParameterError('Action', 'The Action parameter and the x-acs-action header differ.');
+  }
+  return {
+    accessKeyId: auth.accessKeyId,
+    timestamp: request.headers['x-acs-date']!,
+    timestampParameter: 'x-acs-date',
+    nonce: request.headers['x-acs-signature-nonce']!,
+    action,
+    verify: (secret) => {
+      // A body that does not hash to the signed value was altered on the way.
+      if (!signaturesEqual(hashedPayload, sha256Hex(request.body))) return false;
+      const canonical = v3CanonicalRequest({
+        method: request.method,
+        path: request.path,
+        query: params.query,
+        headers: request.headers,
+        signedHeaders: auth.signedHeaders,
+        hashedPayload,
+      });
+      return signaturesEqual(auth.signature, v3Signature(secret, canonical));
+    },
+  };
+}
+
+const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,3})?Z$/;
+
+/** `yyyy-MM-ddTHH:mm:ssZ` in UTC (milliseconds tolerated); anything else is an IllegalTimestamp. */
+function parseTimestamp(value: string, parameter: string): number {
+  const m = TIMESTAMP.exec(value);
+  if (!m) throw new IllegalTimestampError(parameter);
+  const at = Date.parse(value);
+  if (Number.isNaN(at)) throw new IllegalTimestampError(parameter);
+  return at;
+}

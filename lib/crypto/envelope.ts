@@ -1,0 +1,70 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { InvalidCiphertextError, InvalidParameterError } from '../errors.js';
+import { isKeyVersionId } from '../keyring/key-id.js';
+
+/**
+ * The CiphertextBlob, Alibaba's outer layout:
+ *
+ *     Base64( keyVersionId (36 ASCII bytes) ‖ IV (12 bytes) ‖ AES-256-GCM ciphertext ‖ tag (16 bytes) )
+ *
+ * The additional authenticated data is `keyVersionId ‖ encodeEncryptionContext(context)`, so a
+ * blob decrypts only under the version it names and with an equal EncryptionContext.
+ */
+const VERSION_ID_BYTES = 36;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const HEADER_BYTES = VERSION_ID_BYTES + IV_BYTES;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+export interface SealedBlob {
+  keyVersionId: string;
+  /** The whole decoded blob; the parts are views into it. */
+  bytes: Buffer;
+}
+
+/** Encrypts `plaintext` under a version's 32-byte material with a fresh random IV; returns the Base64 blob. */
+export function sealEnvelope(material: Buffer, keyVersionId: string, plaintext: Buffer, encodedContext: Buffer): string {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', material, iv);
+  const versionId = Buffer.from(keyVersionId, 'ascii');
+  cipher.setAAD(Buffer.concat([versionId, encodedContext]));
+  const ciphertext = cipher.update(plaintext);
+  cipher.final();
+  return Buffer.concat([versionId, iv, ciphertext, cipher.getAuthTag()]).toString('base64');
+}
+
+/**
+ * Reads a blob's layout without decrypting it: the version it names. Not Base64, too short, or a
+ * header that is not a version id → {@link InvalidParameterError} on `parameter`.
+ */
+export function parseEnvelope(blob: string, parameter = 'CiphertextBlob'): SealedBlob {
+  if (!BASE64.test(blob)) throw new InvalidParameterError(parameter, 'It is not valid Base64.');
+  const bytes = Buffer.from(blob, 'base64');
+  if (bytes.length < HEADER_BYTES + TAG_BYTES) throw new InvalidParameterError(parameter, 'It is too short to be a ciphertext blob.');
+  const keyVersionId = bytes.toString('latin1', 0, VERSION_ID_BYTES);
+  if (!isKeyVersionId(keyVersionId)) throw new InvalidParameterError(parameter, 'It does not start with a key version id.');
+  return { keyVersionId, bytes };
+}
+
+/**
+ * Decrypts a parsed blob. Any authentication failure (tampered blob, other material, different
+ * context) is one {@link InvalidCiphertextError}; no partial plaintext ever leaves: GCM output is
+ * only returned after the tag verified, and zeroed otherwise.
+ */
+export function openEnvelope(material: Buffer, blob: SealedBlob, encodedContext: Buffer): Buffer {
+  const { bytes } = blob;
+  const iv = bytes.subarray(VERSION_ID_BYTES, HEADER_BYTES);
+  const ciphertext = bytes.subarray(HEADER_BYTES, bytes.length - TAG_BYTES);
+  const tag = bytes.subarray(bytes.length - TAG_BYTES);
+  const decipher = createDecipheriv('aes-256-gcm', material, iv, { authTagLength: TAG_BYTES });
+  decipher.setAAD(Buffer.concat([bytes.subarray(0, VERSION_ID_BYTES), encodedContext]));
+  decipher.setAuthTag(tag);
+  const plaintext = decipher.update(ciphertext);
+  try {
+    decipher.final();
+  } catch {
+    plaintext.fill(0);
+    throw new InvalidCiphertextError();
+  }
+  return plaintext;
+}

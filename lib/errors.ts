@@ -1,0 +1,208 @@
+/**
+ * Every failure the service reports, one class each, with the HTTP status and the Alibaba `Code`
+ * a caller sees. Messages are written for the caller: they never carry key material, data-key
+ * plaintext, secrets or a server-side string-to-sign.
+ *
+ * Anything thrown that is not a {@link KmsError} is an internal fault: the edge logs it and answers
+ * with a generic {@link InternalFailureError}.
+ */
+export abstract class KmsError extends Error {
+  abstract readonly statusCode: number;
+  abstract readonly code: string;
+  /** Alibaba's optional hint; we leave it empty unless a fix is obvious. */
+  readonly recommend: string = '';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class MissingParameterError extends KmsError {
+  readonly statusCode = 400;
+  readonly code = 'MissingParameter';
+  constructor(readonly parameter: string) {
+    super(`The parameter "${parameter}" is needed but not provided.`);
+  }
+}
+
+export class InvalidParameterError extends KmsError {
+  readonly statusCode = 400;
+  readonly code = 'InvalidParameter';
+  constructor(readonly parameter: string, reason?: string) {
+    super(`The specified parameter "${parameter}" is not valid.${reason ? ` ${reason}` : ''}`);
+  }
+}
+
+export class RequestTooLargeError extends KmsError {
+  readonly statusCode = 413;
+  readonly code = 'RequestEntityTooLarge';
+  constructor(limitBytes: number) {
+    super(`The request body exceeds ${limitBytes} bytes.`);
+  }
+}
+
+export class IncompleteSignatureError extends KmsError {
+  readonly statusCode = 400;
+  readonly code = 'IncompleteSignature';
+  constructor(detail: string) {
+    super(`The request signature is incomplete or malformed: ${detail}`);
+  }
+}
+
+export class SignatureDoesNotMatchError extends KmsError {
+  readonly statusCode = 400;
+  readonly code = 'SignatureDoesNotMatch';
+  constructor() {
+    super('The request signature does not conform to Alibaba Cloud standards. Check your AccessKeySecret and signing method.');
+  }
+}
+
+export class TimestampExpiredError extends KmsError {
+  readonly statusCode = 400;
+  readonly code = 'InvalidTimeStamp.Expired';
+  constructor(windowMinutes: number) {
+    super(`The request timestamp is more than ${windowMinutes} minutes away from the server time.`);
+  }
+}
+
+export class IllegalTimestampError extends KmsError {
+  readonly statusCode = 400;
+  readonly code = 'IllegalTimestamp';
+  constructor(parameter: string) {
+    super(`The "${parameter}" value does not match the format yyyy-MM-ddTHH:mm:ssZ (UTC).`);
+  }
+}
+
+export class SignatureNonceUsedError extends KmsError {
+  readonly statusCode = 400;
+  readonly code = 'SignatureNonceUsed';
+  constructor() {
+    super('The request signature nonce has been used within the replay window.');
+  }
+}
+
+export class AccessKeyNotFoundError extends KmsError {
+  readonly statusCode = 404;
+  readonly code = 'InvalidAccessKeyId.NotFound';
+  constructor() {
+    super('The specified AccessKeyId does not exist.');
+  }
+}
+
+export class AccessKeyInactiveError extends KmsError {
+  readonly statusCode = 403;
+  readonly code = 'InvalidAccessKeyId.Inactive';
+  constructor() {
+    super('The specified AccessKeyId is disabled.');
+  }
+}
+
+export class ActionNotFoundError extends KmsError {
+  readonly statusCode = 404;
+  readonly code = 'InvalidAction.NotFound';
+  constructor(action: string) {
+    super(`The specified action "${truncate(action)}" is not found.`);
+  }
+}
+
+export class NoPermissionError extends KmsError {
+  readonly statusCode = 403;
+  readonly code = 'Forbidden.NoPermission';
+  constructor(action: string, resource: string) {
+    super(`This operation is forbidden: the access key's policy does not allow "${action}" on "${resource}".`);
+  }
+}
+
+export class KeyNotFoundError extends KmsError {
+  readonly statusCode = 404;
+  readonly code = 'Forbidden.KeyNotFound';
+  constructor(keyId: string) {
+    super(`The specified key "${truncate(keyId)}" is not found.`);
+  }
+}
+
+export class AliasNotFoundError extends KmsError {
+  readonly statusCode = 404;
+  readonly code = 'Forbidden.AliasNotFound';
+  constructor(alias: string) {
+    super(`The specified alias "${truncate(alias)}" is not found.`);
+  }
+}
+
+export class KeyVersionNotFoundError extends KmsError {
+  readonly statusCode = 404;
+  readonly code = 'Forbidden.KeyVersionNotFound';
+  constructor(keyVersionId: string) {
+    super(`The specified key version "${truncate(keyVersionId)}" is not found.`);
+  }
+}
+
+export class AliasAlreadyExistsError extends KmsError {
+  readonly statusCode = 400;
+  readonly code = 'AliasAlreadyExists';
+  constructor(alias: string) {
+    super(`The alias "${truncate(alias)}" already exists.`);
+  }
+}
+
+export class KeyDisabledError extends KmsError {
+  readonly statusCode = 409;
+  readonly code = 'Rejected.Disabled';
+  constructor(keyId: string) {
+    super(`The key "${keyId}" is disabled.`);
+  }
+}
+
+export class KeyPendingDeletionError extends KmsError {
+  readonly statusCode = 409;
+  readonly code = 'Rejected.PendingDeletion';
+  constructor(keyId: string) {
+    super(`The key "${keyId}" is pending deletion.`);
+  }
+}
+
+export class StateModifiedFailedError extends KmsError {
+  readonly statusCode = 409;
+  readonly code = 'Rejected.StateModifiedFailed';
+  constructor(keyId: string, state: string) {
+    super(`The state of key "${keyId}" cannot be changed while it is ${state}.`);
+  }
+}
+
+export class InvalidCiphertextError extends KmsError {
+  readonly statusCode = 400;
+  readonly code = 'InvalidCiphertext';
+  constructor() {
+    super('The CiphertextBlob could not be decrypted: either the blob is corrupt, or the EncryptionContext differs from the one used to encrypt it.');
+  }
+}
+
+export class ThrottlingError extends KmsError {
+  readonly statusCode = 429;
+  readonly code = 'Rejected.Throttling';
+  constructor() {
+    super('The request was denied due to request throttling.');
+  }
+}
+
+export class InternalFailureError extends KmsError {
+  readonly statusCode = 500;
+  readonly code = 'InternalFailure';
+  constructor() {
+    super('The request processing has failed due to some unknown error.');
+  }
+}
+
+export class ServiceUnavailableError extends KmsError {
+  readonly statusCode = 503;
+  readonly code = 'ServiceUnavailableTemporary';
+  constructor() {
+    super('The service is temporarily unavailable: the key store cannot be reached. Retry later.');
+  }
+}
+
+/** Caller-supplied text echoed in a message is cut short, so an error never mirrors a large input. */
+function truncate(value: string, max = 128): string {
+  return value.length > max ? `${value.slice(0, max)}…` : value;
+}

@@ -1,0 +1,252 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  AliasNotFoundError,
+  KeyDisabledError,
+  KeyNotFoundError,
+  KeyPendingDeletionError,
+  KeyVersionNotFoundError,
+} from '../errors.js';
+import { EntryExistsError, type KeyStore } from '../keystore/key-store.js';
+import { TtlCache } from '../ttl-cache.js';
+import { type ArnScope, isKeyId, isKeyVersionId, keyArn, parseKeyReference } from './key-id.js';
+import {
+  type AliasRecord,
+  decodeRecord,
+  encodeRecord,
+  entryNames,
+  KEY_MATERIAL_BYTES,
+  type KeyRecord,
+  type KeyState,
+  type KeyVersionRecord,
+} from './records.js';
+
+export interface KeyringOptions extends ArnScope {
+  /** How long key metadata and aliases read from the store are trusted; versions are immutable and cached until evicted. */
+  cacheTtlMs: number;
+  now?: () => number;
+}
+
+/** A key as operations see it: its metadata and its ARN. */
+export interface ResolvedKey extends KeyRecord {
+  arn: string;
+}
+
+/** What a new key is made of; every field may be left to the keyring. */
+export interface NewKey {
+  keyId?: string;
+  description?: string;
+  state?: KeyState;
+  creator?: string;
+  primaryKeyVersion?: string;
+}
+
+/** What a new key or version is made of; every field may be left to the keyring. */
+export interface NewVersion {
+  keyVersionId?: string;
+  /** 32 bytes; random when absent. The keyring zeroes its own copy, never the caller's. */
+  material?: Buffer;
+}
+
+/**
+ * The keyring: resolves `KeyId` parameters to keys, finds the key a ciphertext's version belongs
+ * to, and serves version material, all cached above the key store. Key-version logic lives here
+ * and nowhere else; it knows nothing of HTTP.
+ *
+ * Material cache: a version's material never changes, so it stays cached until evicted by size;
+ * evicted buffers are zeroed.
+ */
+export class Keyring {
+  readonly scope: ArnScope;
+  readonly #store: KeyStore;
+  readonly #keys: TtlCache<string, KeyRecord | undefined>;
+  readonly #aliases: TtlCache<string, AliasRecord | undefined>;
+  readonly #versions: TtlCache<string, KeyVersion | undefined>;
+  readonly #now: () => number;
+
+  constructor(store: KeyStore, options: KeyringOptions) {
+    this.#store = store;
+    this.scope = { region: options.region, accountId: options.accountId };
+    this.#now = options.now ?? Date.now;
+    const cache = { ttlMs: options.cacheTtlMs, maxEntries: 10_000, now: this.#now };
+    this.#keys = new TtlCache(cache);
+    this.#aliases = new TtlCache(cache);
+    this.#versions = new TtlCache({
+      ttlMs: Number.MAX_SAFE_INTEGER,
+      maxEntries: 10_000,
+      now: this.#now,
+      // Zeroed a little later, not at once: a request that already holds the buffer finishes first.
+      onEvict: (version) => {
+        if (version) setTimeout(() => version.material.fill(0), 10_000).unref();
+      },
+    });
+  }
+
+  arnOf(keyId: string): string {
+    return keyArn(this.scope, keyId);
+  }
+
+  /**
+   * The key a `KeyId` parameter names (id, alias or ARN).
+   * Throws {@link KeyNotFoundError} / {@link AliasNotFoundError}; says nothing about its state.
+   */
+  async resolveKey(keyIdParameter: string, parameter = 'KeyId'): Promise<ResolvedKey> {
+    const reference = parseKeyReference(keyIdParameter, this.scope, parameter);
+    if (reference.kind === 'foreign') throw new KeyNotFoundError(reference.text);
+    let keyId: string;
+    if (reference.kind === 'alias') {
+      const alias = await this.getAlias(reference.aliasName);
+      if (!alias) throw new AliasNotFoundError(reference.aliasName);
+      keyId = alias.keyId;
+    } else {
+      keyId = reference.keyId;
+    }
+    const key = await this.getKey(keyId);
+    if (!key) throw new KeyNotFoundError(keyId);
+    return { ...key, arn: this.arnOf(key.keyId) };
+  }
+
+  /** The version a ciphertext names, with its key. Throws {@link KeyVersionNotFoundError} / {@link KeyNotFoundError}. */
+  async resolveVersion(keyVersionId: string): Promise<{ key: ResolvedKey; version: KeyVersion }> {
+    const version = await this.#version(keyVersionId);
+    if (!version) throw new KeyVersionNotFoundError(keyVersionId);
+    const key = await this.getKey(version.keyId);
+    if (!key) throw new KeyNotFoundError(version.keyId);
+    return { key: { ...key, arn: this.arnOf(key.keyId) }, version };
+  }
+
+  /** The id of the key a version belongs to, or undefined when there is no such version. */
+  async versionOwner(keyVersionId: string): Promise<string | undefined> {
+    if (!isKeyVersionId(keyVersionId)) return undefined;
+    const owner = await this.#store.get(entryNames.versionOwner(keyVersionId));
+    return owner?.value.toString('utf8');
+  }
+
+  /** The key's primary version, which every new encryption uses. */
+  async primaryVersion(key: KeyRecord): Promise<KeyVersion> {
+    const version = await this.#version(key.primaryKeyVersion);
+    if (!version || version.keyId !== key.keyId) throw new KeyVersionNotFoundError(key.primaryKeyVersion);
+    return version;
+  }
+
+  async getKey(keyId: string): Promise<KeyRecord | undefined> {
+    if (!isKeyId(keyId)) return undefined;
+    return this.#keys.get(keyId, async () => {
+      const entry = await this.#store.get(entryNames.key(keyId));
+      return entry && decodeRecord<KeyRecord>(entry.value);
+    });
+  }
+
+  async getAlias(aliasName: string): Promise<AliasRecord | undefined> {
+    return this.#aliases.get(aliasName, async () => {
+      const entry = await this.#store.get(entryNames.alias(aliasName));
+      return entry && decodeRecord<AliasRecord>(entry.value);
+    });
+  }
+
+  /** A version's record as stored (with Base64 material), or undefined; for the seed's comparisons. */
+  async getVersionRecord(keyId: string, keyVersionId: string): Promise<KeyVersionRecord | undefined> {
+    const entry = await this.#store.get(entryNames.keyVersion(keyId, keyVersionId));
+    return entry && decodeRecord<KeyVersionRecord>(entry.value);
+  }
+
+  /**
+   * Creates a key with its first versions (one random version when none is given); the primary is
+   * `primaryKeyVersion` or the last one. Throws {@link EntryExistsError} when the key or a version exists.
+   */
+  async createKey(input: NewKey & { versions?: NewVersion[] }): Promise<KeyRecord> {
+    const keyId = input.keyId ?? randomUUID();
+    const versionIds: string[] = [];
+    for (const version of input.versions?.length ? input.versions : [{}]) versionIds.push(await this.addVersion(keyId, version));
+    return this.createKeyRecord({ ...input, keyId, primaryKeyVersion: input.primaryKeyVersion ?? versionIds[versionIds.length - 1]! });
+  }
+
+  /**
+   * Writes the metadata of a key whose versions exist already. Versions are always written before
+   * the key record, so a crash leaves at worst unreachable versions, never a key without material.
+   * Throws {@link EntryExistsError} when the key exists.
+   */
+  async createKeyRecord(input: NewKey & { keyId: string; primaryKeyVersion: string }): Promise<KeyRecord> {
+    const primary = await this.#version(input.primaryKeyVersion);
+    if (!primary || primary.keyId !== input.keyId) throw new KeyVersionNotFoundError(input.primaryKeyVersion);
+    const record: KeyRecord = {
+      keyId: input.keyId,
+      description: input.description ?? '',
+      state: input.state ?? 'Enabled',
+      creationDate: this.#isoNow(),
+      creator: input.creator ?? '',
+      primaryKeyVersion: input.primaryKeyVersion,
+    };
+    await this.#store.create(entryNames.key(record.keyId), encodeRecord(record), { writeOnce: false });
+    this.#keys.set(record.keyId, record);
+    return record;
+  }
+
+  /**
+   * Writes a new version of a key (material first, then the index from version to key; both
+   * write-once) and returns its id. It does not make the version primary.
+   * Throws {@link EntryExistsError} when the version id is taken.
+   */
+  async addVersion(keyId: string, input: NewVersion): Promise<string> {
+    const keyVersionId = input.keyVersionId ?? randomUUID();
+    if (!isKeyId(keyId)) throw new Error(`key id "${keyId}" is not a UUID or key-… id`);
+    if (!isKeyVersionId(keyVersionId)) throw new Error(`key version id "${keyVersionId}" is not a UUID`);
+    if (input.material && input.material.length !== KEY_MATERIAL_BYTES) throw new Error(`key material must be ${KEY_MATERIAL_BYTES} bytes`);
+    const material = input.material ? Buffer.from(input.material) : randomBytes(KEY_MATERIAL_BYTES);
+    const record: KeyVersionRecord = { keyId, keyVersionId, creationDate: this.#isoNow(), material: material.toString('base64') };
+    const encoded = encodeRecord(record);
+    try {
+      await this.#store.create(entryNames.keyVersion(keyId, keyVersionId), encoded, { writeOnce: true });
+      await this.#store.create(entryNames.versionOwner(keyVersionId), Buffer.from(keyId, 'utf8'), { writeOnce: true });
+    } finally {
+      encoded.fill(0);
+      material.fill(0);
+    }
+    return keyVersionId;
+  }
+
+  /** Binds a new alias. Throws {@link EntryExistsError} when the alias exists. */
+  async createAlias(aliasName: string, keyId: string): Promise<AliasRecord> {
+    const record: AliasRecord = { aliasName, keyId };
+    await this.#store.create(entryNames.alias(aliasName), encodeRecord(record), { writeOnce: false });
+    this.#aliases.set(aliasName, record);
+    return record;
+  }
+
+  async #version(keyVersionId: string): Promise<KeyVersion | undefined> {
+    if (!isKeyVersionId(keyVersionId)) return undefined;
+    const version = await this.#versions.get(keyVersionId, async () => {
+      const owner = await this.#store.get(entryNames.versionOwner(keyVersionId));
+      if (!owner) return undefined;
+      const entry = await this.#store.get(entryNames.keyVersion(owner.value.toString('utf8'), keyVersionId));
+      if (!entry) return undefined;
+      const record = decodeRecord<KeyVersionRecord>(entry.value);
+      entry.value.fill(0);
+      return { keyId: record.keyId, keyVersionId: record.keyVersionId, material: Buffer.from(record.material, 'base64') };
+    });
+    // Absence is not cached: versions cache forever, and another process may add this one.
+    if (!version) this.#versions.delete(keyVersionId);
+    return version;
+  }
+
+  #isoNow(): string {
+    return new Date(this.#now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+}
+
+/** A version ready for use. `material` belongs to the keyring's cache: never zero or keep it. */
+export interface KeyVersion {
+  keyId: string;
+  keyVersionId: string;
+  material: Buffer;
+}
+
+/**
+ * Cryptographic operations need an Enabled key; Decrypt too.
+ * Throws {@link KeyDisabledError} / {@link KeyPendingDeletionError}.
+ */
+export function assertKeyUsable(key: KeyRecord): void {
+  if (key.state === 'Disabled') throw new KeyDisabledError(key.keyId);
+  if (key.state === 'PendingDeletion') throw new KeyPendingDeletionError(key.keyId);
+}
+
+export { EntryExistsError };

@@ -1,0 +1,54 @@
+/**
+ * What the keyring keeps in the key store, and under which entry names. Key-version entries are
+ * write-once; everything else is mutable through compare-and-swap.
+ */
+
+export type KeyState = 'Enabled' | 'Disabled' | 'PendingDeletion';
+
+/** Mutable key metadata: `keys/<keyId>`. */
+export interface KeyRecord {
+  keyId: string;
+  description: string;
+  state: KeyState;
+  /** UTC ISO-8601 `…Z`. */
+  creationDate: string;
+  creator: string;
+  primaryKeyVersion: string;
+}
+
+/** Write-once: `key-versions/<keyId>/<keyVersionId>`; `material` is Base64 of 32 bytes. */
+export interface KeyVersionRecord {
+  keyId: string;
+  keyVersionId: string;
+  creationDate: string;
+  material: string;
+}
+
+/** Mutable: `aliases/<name after "alias/">`. */
+export interface AliasRecord {
+  aliasName: string;
+  keyId: string;
+}
+
+export const entryNames = {
+  key: (keyId: string) => `keys/${keyId}`,
+  keyVersion: (keyId: string, keyVersionId: string) => `key-versions/${keyId}/${keyVersionId}`,
+  /** Write-once index from a version to its key: Decrypt only knows the version. */
+  versionOwner: (keyVersionId: string) => `version-index/${keyVersionId}`,
+  alias: (aliasName: string) => `aliases/${aliasName.slice('alias/'.length)}`,
+} as const;
+
+export const KEY_MATERIAL_BYTES = 32;
+
+export function encodeRecord(record: object): Buffer {
+  return Buffer.from(JSON.stringify(record), 'utf8');
+}
+
+/** Parse errors are replaced, not wrapped: V8's message quotes the text, which may hold key material. */
+export function decodeRecord<T>(value: Buffer): T {
+  try {
+    return JSON.parse(value.toString('utf8')) as T;
+  } catch {
+    throw new Error('a stored record is not valid JSON');
+  }
+}

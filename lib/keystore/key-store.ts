@@ -1,0 +1,73 @@
+/**
+ * The key store: a small byte-oriented interface under the keyring (after MinIO KES). It knows
+ * nothing of keys, versions or crypto; it keeps named entries, and it keeps two promises:
+ *
+ * - **write-once** entries (key-version material) can never be replaced or removed through this
+ *   interface: there is no method that could;
+ * - **mutable** entries (key metadata, aliases, access keys) change only by compare-and-swap on a
+ *   revision, so two writers never silently lose an update.
+ *
+ * Every write is atomic and durable before it returns: after a crash an entry is either the old
+ * value or the new one, never a mix, and nothing acknowledged is lost.
+ */
+export interface KeyStore {
+  /**
+   * Creates an entry. Throws {@link EntryExistsError} if the name is taken, whatever its kind.
+   * `writeOnce` entries can never be updated afterwards.
+   */
+  create(name: string, value: Uint8Array, options: { writeOnce: boolean }): Promise<void>;
+
+  /** The entry and its revision, or undefined when there is none. */
+  get(name: string): Promise<StoredEntry | undefined>;
+
+  /**
+   * Replaces a mutable entry if its revision is still `expectedRevision`, and returns the new
+   * revision. Throws {@link EntryNotFoundError} if there is none, {@link RevisionConflictError} if
+   * someone else wrote first, {@link WriteOnceViolationError} for a write-once entry.
+   */
+  update(name: string, expectedRevision: number, value: Uint8Array): Promise<number>;
+
+  /** Every entry name that starts with `prefix`, in byte order. */
+  list(prefix: string): Promise<string[]>;
+}
+
+export interface StoredEntry {
+  value: Buffer;
+  revision: number;
+  writeOnce: boolean;
+}
+
+export class EntryExistsError extends Error {
+  constructor(readonly entry: string) {
+    super(`entry "${entry}" already exists`);
+    this.name = 'EntryExistsError';
+  }
+}
+
+export class EntryNotFoundError extends Error {
+  constructor(readonly entry: string) {
+    super(`entry "${entry}" does not exist`);
+    this.name = 'EntryNotFoundError';
+  }
+}
+
+export class RevisionConflictError extends Error {
+  constructor(readonly entry: string) {
+    super(`entry "${entry}" was changed by another writer`);
+    this.name = 'RevisionConflictError';
+  }
+}
+
+export class WriteOnceViolationError extends Error {
+  constructor(readonly entry: string) {
+    super(`entry "${entry}" is write-once`);
+    this.name = 'WriteOnceViolationError';
+  }
+}
+
+/** Entry names are path-like ASCII; this is what every backend accepts. */
+export function assertEntryName(name: string): void {
+  if (!/^[A-Za-z0-9_\-./]{1,1024}$/.test(name) || name.includes('..')) {
+    throw new Error(`invalid entry name "${name}"`);
+  }
+}

@@ -1,0 +1,39 @@
+import {
+  assertEntryName,
+  EntryExistsError,
+  EntryNotFoundError,
+  type KeyStore,
+  RevisionConflictError,
+  type StoredEntry,
+  WriteOnceViolationError,
+} from './key-store.js';
+
+/** The reference implementation of {@link KeyStore}: in memory, for tests and experiments. */
+export class MemoryKeyStore implements KeyStore {
+  readonly #entries = new Map<string, StoredEntry>();
+
+  async create(name: string, value: Uint8Array, options: { writeOnce: boolean }): Promise<void> {
+    assertEntryName(name);
+    if (this.#entries.has(name)) throw new EntryExistsError(name);
+    this.#entries.set(name, { value: Buffer.from(value), revision: 1, writeOnce: options.writeOnce });
+  }
+
+  async get(name: string): Promise<StoredEntry | undefined> {
+    const entry = this.#entries.get(name);
+    return entry && { ...entry, value: Buffer.from(entry.value) };
+  }
+
+  async update(name: string, expectedRevision: number, value: Uint8Array): Promise<number> {
+    const entry = this.#entries.get(name);
+    if (!entry) throw new EntryNotFoundError(name);
+    if (entry.writeOnce) throw new WriteOnceViolationError(name);
+    if (entry.revision !== expectedRevision) throw new RevisionConflictError(name);
+    const revision = entry.revision + 1;
+    this.#entries.set(name, { value: Buffer.from(value), revision, writeOnce: false });
+    return revision;
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    return [...this.#entries.keys()].filter((n) => n.startsWith(prefix)).sort();
+  }
+}

@@ -1,0 +1,40 @@
+import type { MiddlewareObj } from '@middy/core';
+import { InternalFailureError, KmsError } from '../errors.js';
+import { errorResponse } from '../rpc/serialize.js';
+import type { Service } from '../service.js';
+import { stateOf, type KmsMiddyRequest } from './state.js';
+
+/**
+ * Last line of the stack: a {@link KmsError} becomes its status, Code and Message; anything else is
+ * an InternalFailure whose details go to the log only (never to the caller). One access-log line
+ * per request, with no parameters in it.
+ */
+export function errorResponseAndAccessLog(service: Service): MiddlewareObj {
+  const log = (request: KmsMiddyRequest, code?: string) => {
+    const state = stateOf(request.event);
+    service.logger.info('request', {
+      requestId: state.requestId,
+      action: state.action,
+      accessKeyId: state.principal?.accessKeyId,
+      status: request.response?.statusCode,
+      code,
+      ms: service.now() - state.startedAt,
+    });
+  };
+  const after = (request: KmsMiddyRequest) => log(request);
+  const onError = (request: KmsMiddyRequest) => {
+    const state = stateOf(request.event);
+    let error = request.error;
+    if (!(error instanceof KmsError)) {
+      service.logger.error('internal failure', {
+        requestId: state.requestId,
+        error: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error),
+      });
+      error = new InternalFailureError();
+    }
+    const kmsError = error as KmsError;
+    request.response = errorResponse(state.format, state.requestId, state.hostId, kmsError);
+    log(request, kmsError.code);
+  };
+  return { after, onError } as MiddlewareObj;
+}

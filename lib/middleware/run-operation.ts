@@ -1,0 +1,40 @@
+import { ActionNotFoundError, InternalFailureError, NoPermissionError } from '../errors.js';
+import { type Operation, type OperationContext, permissionOf } from '../operation.js';
+import { operationInput } from '../rpc/params.js';
+import type { RpcRequest, RpcResponse } from '../rpc/request.js';
+import { validateInput } from '../rpc/schema.js';
+import { successResponse } from '../rpc/serialize.js';
+import type { Service } from '../service.js';
+import { stateOf } from './state.js';
+
+/**
+ * The stack's handler for one operation: validate the input, resolve and authorise, then execute
+ * (unless DryRun). A request whose signed Action is not this operation's was routed here by
+ * mistake and is refused, so a signature for one Action can never run another.
+ */
+export function runOperation<I, R>(operation: Operation<I, R>, service: Service) {
+  const ownPermission = permissionOf(operation.action);
+  return async (event: RpcRequest): Promise<RpcResponse> => {
+    const state = stateOf(event);
+    if (state.action !== operation.action) throw new ActionNotFoundError(state.action ?? '');
+    const principal = state.principal!;
+    const input = validateInput(operation.input, operationInput(state.params!.all));
+
+    let authorized = false;
+    const context: OperationContext = {
+      service,
+      principal,
+      requestId: state.requestId,
+      authorize(resource, action = ownPermission) {
+        if (!principal.policy.isAllowed(action, resource)) throw new NoPermissionError(action, resource);
+        authorized = true;
+      },
+    };
+    const resolved = await operation.resolve(input, context);
+    if (!authorized) throw new InternalFailureError();
+
+    if ((input as { DryRun?: boolean }).DryRun === true) return successResponse(state.format, state.requestId, {});
+    const output = await operation.execute(input, resolved, context);
+    return successResponse(state.format, state.requestId, output);
+  };
+}

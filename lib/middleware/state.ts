@@ -1,0 +1,32 @@
+import type { Context } from 'aws-lambda';
+import type { Request } from '@middy/core';
+import type { Principal } from '../auth/access-keys.js';
+import type { RpcParams } from '../rpc/params.js';
+import type { RpcRequest, RpcResponse } from '../rpc/request.js';
+import type { ResponseFormat } from '../rpc/serialize.js';
+
+/** Per-request state the middlewares and the handler share, keyed by the request itself. */
+export interface RequestState {
+  requestId: string;
+  startedAt: number;
+  format: ResponseFormat;
+  hostId: string;
+  params?: RpcParams;
+  principal?: Principal;
+  /** The Action the signature covers. */
+  action?: string;
+}
+
+export type KmsMiddyRequest = Request<RpcRequest, RpcResponse, Error, Context>;
+
+const states = new WeakMap<RpcRequest, RequestState>();
+
+export function initState(event: RpcRequest, state: RequestState): void {
+  states.set(event, state);
+}
+
+export function stateOf(event: RpcRequest): RequestState {
+  const state = states.get(event);
+  if (!state) throw new Error('request state is missing: requestContext must run first');
+  return state;
+}

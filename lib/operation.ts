@@ -1,0 +1,40 @@
+import type { z } from 'zod';
+import type { Principal } from './auth/access-keys.js';
+import type { Service } from './service.js';
+
+/** What an operation may use. It knows nothing of HTTP. */
+export interface OperationContext {
+  service: Service;
+  principal: Principal;
+  requestId: string;
+  /**
+   * Checks the caller's policy for `action` (default: the operation's own, `kms:<Action>`) on a
+   * resource ARN; throws NoPermissionError. Every operation must call it at least once in
+   * `resolve`: the stack refuses to run one that did not (fail closed).
+   */
+  authorize(resource: string, action?: string): void;
+}
+
+/** Response fields besides RequestId, in the order they are serialised. */
+export type OperationOutput = Record<string, unknown>;
+
+/**
+ * One RPC Action. `resolve` finds what the request names (keys, versions), authorises the caller
+ * on it and checks preconditions such as key state; `execute` does the work. A `DryRun=true`
+ * request stops after `resolve`.
+ */
+export interface Operation<Input = unknown, Resolved = unknown> {
+  action: string;
+  input: z.ZodType<Input>;
+  resolve(input: Input, context: OperationContext): Promise<Resolved>;
+  execute(input: Input, resolved: Resolved, context: OperationContext): Promise<OperationOutput>;
+}
+
+export function defineOperation<Input, Resolved>(operation: Operation<Input, Resolved>): Operation<Input, Resolved> {
+  return operation;
+}
+
+/** The RAM action that names an RPC Action. */
+export function permissionOf(action: string): string {
+  return `kms:${action}`;
+}

@@ -1,0 +1,87 @@
+import { InvalidParameterError } from '../errors.js';
+import { formDecode } from './percent-encode.js';
+import type { RpcRequest } from './request.js';
+
+/** A decoded parameter list in arrival order; duplicates are refused before anything reads it. */
+export type ParamList = ReadonlyArray<readonly [name: string, value: string]>;
+
+/**
+ * The request's parameters, decoded once per request.
+ * - `query`: only the query string (what the V3 signature covers);
+ * - `form`: only an `application/x-www-form-urlencoded` body (pop-core POST);
+ * - `all`: both, by name (what the RPC signature covers and operations read).
+ */
+export interface RpcParams {
+  query: ParamList;
+  form: ParamList;
+  all: ReadonlyMap<string, string>;
+}
+
+const parsed = new WeakMap<RpcRequest, RpcParams>();
+
+/**
+ * Parses the query string and a form body. A name given twice (in either place) is refused:
+ * a signature over one value must not authorise another.
+ */
+export function rpcParams(request: RpcRequest): RpcParams {
+  let params = parsed.get(request);
+  if (params) return params;
+  const query = parseUrlEncoded(request.rawQuery);
+  const form = isFormBody(request) ? parseUrlEncoded(request.body.toString('utf8')) : [];
+  const all = new Map<string, string>();
+  for (const [name, value] of [...query, ...form]) {
+    if (all.has(name)) throw new InvalidParameterError(name, 'The parameter is given more than once.');
+    all.set(name, value);
+  }
+  params = { query, form, all };
+  parsed.set(request, params);
+  return params;
+}
+
+function isFormBody(request: RpcRequest): boolean {
+  const type = request.headers['content-type'];
+  return request.body.length > 0 && type !== undefined && type.toLowerCase().startsWith('application/x-www-form-urlencoded');
+}
+
+function parseUrlEncoded(text: string): ParamList {
+  const out: Array<[string, string]> = [];
+  if (text.length === 0) return out;
+  for (const pair of text.split('&')) {
+    if (pair.length === 0) continue;
+    const eq = pair.indexOf('=');
+    const rawName = eq === -1 ? pair : pair.slice(0, eq);
+    const rawValue = eq === -1 ? '' : pair.slice(eq + 1);
+    const name = formDecode(rawName);
+    const value = formDecode(rawValue);
+    if (name === undefined || value === undefined) {
+      throw new InvalidParameterError(name ?? 'query', 'The value is not valid percent-encoding.');
+    }
+    out.push([name, value]);
+  }
+  return out;
+}
+
+/**
+ * The operation's view of the parameters: plain values by name, with map parameters that the
+ * older official SDK flattens (`EncryptionContext.k=v`) gathered back into one object. Giving a
+ * map both as JSON text and flattened is refused.
+ */
+export function operationInput(all: ReadonlyMap<string, string>): Record<string, string | Record<string, string>> {
+  // Null-prototype objects: a parameter named "__proto__" is data, not a prototype.
+  const input: Record<string, string | Record<string, string>> = Object.create(null);
+  for (const [name, value] of all) {
+    const dot = name.indexOf('.');
+    if (dot <= 0) {
+      if (typeof input[name] === 'object') throw new InvalidParameterError(name, 'The map is given both as JSON and flattened.');
+      input[name] = value;
+      continue;
+    }
+    const mapName = name.slice(0, dot);
+    const existing = input[mapName];
+    if (typeof existing === 'string') throw new InvalidParameterError(mapName, 'The map is given both as JSON and flattened.');
+    const map: Record<string, string> = existing ?? Object.create(null);
+    map[name.slice(dot + 1)] = value;
+    input[mapName] = map;
+  }
+  return input;
+}

@@ -1,0 +1,20 @@
+/**
+ * The one shape every platform adapter produces: an HTTP request reduced to what the RPC protocol
+ * reads. Header names are lower-case; a repeated header is joined with ", ".
+ */
+export interface RpcRequest {
+  method: string;
+  path: string;
+  /** The raw query string, without the leading "?", exactly as received (signatures need it). */
+  rawQuery: string;
+  headers: Readonly<Record<string, string | undefined>>;
+  body: Buffer;
+  sourceIp?: string;
+}
+
+/** What every adapter turns back into its platform's response. */
+export interface RpcResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}

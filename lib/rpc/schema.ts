@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { parseEncryptionContext } from '../crypto/encryption-context.js';
+import { InvalidParameterError, MissingParameterError } from '../errors.js';
+
+/**
+ * Parameter schemas shared by operations. RPC parameters arrive as strings; these parse them into
+ * typed values once, with the reason in the error message. The parameter name is added by
+ * {@link validateInput} from the issue's path.
+ */
+export const keyIdParameter = z.string().min(1, { error: 'It must not be empty.' }).max(2048, { error: 'It must be at most 2,048 characters.' });
+
+export const ciphertextBlobParameter = z.string().min(1, { error: 'It must not be empty.' }).max(16_384, { error: 'It must be at most 16,384 characters.' });
+
+export const booleanParameter = z
+  .string()
+  .regex(/^(true|false)$/i, { error: 'It must be true or false.' })
+  .transform((v) => v.toLowerCase() === 'true');
+
+export const encryptionContextParameter = (name: string) =>
+  z
+    .union([z.string(), z.record(z.string(), z.string())], { error: 'It must be a JSON object of string keys and string values.' })
+    .optional()
+    .transform((value) => parseEncryptionContext(value, name));
+
+/** An integer within [min, max], written in decimal. */
+export const integerParameter = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,9}$/, { error: `It must be an integer from ${min} to ${max}.` })
+    .transform(Number)
+    .pipe(z.number().min(min, { error: `It must be an integer from ${min} to ${max}.` }).max(max, { error: `It must be an integer from ${min} to ${max}.` }));
+
+/**
+ * Validates raw parameters against an operation's schema: an absent required parameter is a
+ * MissingParameter, any other failure an InvalidParameter naming the parameter.
+ */
+export function validateInput<T>(schema: z.ZodType<T>, raw: Record<string, unknown>): T {
+  const result = schema.safeParse(raw);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const name = String(issue.path[0] ?? 'request');
+  if (raw[name] === undefined) throw new MissingParameterError(name);
+  throw new InvalidParameterError(name, issue.message);
+}

@@ -1,0 +1,40 @@
+import { XMLBuilder } from 'fast-xml-parser';
+import type { KmsError } from '../errors.js';
+import type { RpcResponse } from './request.js';
+
+export type ResponseFormat = 'JSON' | 'XML';
+
+const xml = new XMLBuilder({ ignoreAttributes: true, format: false, suppressEmptyNode: false });
+const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>';
+
+const CONTENT_TYPE: Record<ResponseFormat, string> = {
+  JSON: 'application/json;charset=utf-8',
+  XML: 'text/xml;charset=utf-8',
+};
+
+/** `Format` is JSON (default) or XML, in any case. Anything else: undefined. */
+export function parseFormat(value: string | undefined): ResponseFormat | undefined {
+  if (value === undefined || value === '') return 'JSON';
+  const upper = value.toUpperCase();
+  return upper === 'JSON' || upper === 'XML' ? upper : undefined;
+}
+
+/** A success body: JSON, or XML under `<KMS>` as Alibaba writes it. */
+export function successResponse(format: ResponseFormat, requestId: string, fields: Record<string, unknown>): RpcResponse {
+  const body = { RequestId: requestId, ...fields };
+  return {
+    statusCode: 200,
+    headers: { 'content-type': CONTENT_TYPE[format], 'x-acs-request-id': requestId },
+    body: format === 'JSON' ? JSON.stringify(body) : `${XML_DECLARATION}${xml.build({ KMS: body })}`,
+  };
+}
+
+/** An error body with the status of its error class: `RequestId, HostId, Code, Message, Recommend`. */
+export function errorResponse(format: ResponseFormat, requestId: string, hostId: string, error: KmsError): RpcResponse {
+  const body = { RequestId: requestId, HostId: hostId, Code: error.code, Message: error.message, Recommend: error.recommend };
+  return {
+    statusCode: error.statusCode,
+    headers: { 'content-type': CONTENT_TYPE[format], 'x-acs-request-id': requestId },
+    body: format === 'JSON' ? JSON.stringify(body) : `${XML_DECLARATION}${xml.build({ Error: body })}`,
+  };
+}

@@ -1,0 +1,51 @@
+import { AccessKeyRegistry } from './auth/access-keys.js';
+import { MemoryNonceStore, type NonceStore } from './auth/nonce-store.js';
+import { Keyring } from './keyring/keyring.js';
+import type { KeyStore } from './keystore/key-store.js';
+import { createLogger, type Logger } from './logger.js';
+
+/** Defaults, declared once (a test pins them). */
+export const DEFAULTS = {
+  region: 'cn-hangzhou',
+  accountId: '1234567890123456',
+  cacheTtlMs: 1000,
+} as const;
+
+/**
+ * Everything an operation and the middleware stack share, built once per process (per Lambda
+ * container, per gateway), never per request.
+ */
+export interface Service {
+  keyring: Keyring;
+  accessKeys: AccessKeyRegistry;
+  nonces: NonceStore;
+  logger: Logger;
+  now: () => number;
+}
+
+export interface ServiceOptions {
+  store: KeyStore;
+  region?: string;
+  accountId?: string;
+  cacheTtlMs?: number;
+  nonces?: NonceStore;
+  logger?: Logger;
+  now?: () => number;
+}
+
+export function createService(options: ServiceOptions): Service {
+  const now = options.now ?? Date.now;
+  const cacheTtlMs = options.cacheTtlMs ?? DEFAULTS.cacheTtlMs;
+  return {
+    keyring: new Keyring(options.store, {
+      region: options.region ?? DEFAULTS.region,
+      accountId: options.accountId ?? DEFAULTS.accountId,
+      cacheTtlMs,
+      now,
+    }),
+    accessKeys: new AccessKeyRegistry(options.store, { cacheTtlMs, now }),
+    nonces: options.nonces ?? new MemoryNonceStore(now),
+    logger: options.logger ?? createLogger(),
+    now,
+  };
+}

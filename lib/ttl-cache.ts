@@ -1,0 +1,46 @@
+/**
+ * A small read-through cache: values expire `ttlMs` after loading, concurrent misses for one key
+ * share a single load, and a failed load is not cached. `onEvict` sees every value that leaves
+ * (used to zero key material).
+ */
+export class TtlCache<K, V> {
+  readonly #entries = new Map<K, { expiresAt: number; value: Promise<V> }>();
+
+  constructor(
+    private readonly options: { ttlMs: number; maxEntries: number; now?: () => number; onEvict?: (value: V) => void },
+  ) {}
+
+  get(key: K, load: () => Promise<V>): Promise<V> {
+    const now = (this.options.now ?? Date.now)();
+    const hit = this.#entries.get(key);
+    if (hit && hit.expiresAt > now) return hit.value;
+    if (hit) this.delete(key);
+    const value = load();
+    this.#entries.set(key, { expiresAt: now + this.options.ttlMs, value });
+    value.catch(() => {
+      if (this.#entries.get(key)?.value === value) this.#entries.delete(key);
+    });
+    if (this.#entries.size > this.options.maxEntries) {
+      const oldest = this.#entries.keys().next().value as K;
+      this.delete(oldest);
+    }
+    return value;
+  }
+
+  /** Puts a value the caller has just written, so its own writes are visible at once. */
+  set(key: K, value: V): void {
+    this.delete(key);
+    this.#entries.set(key, { expiresAt: (this.options.now ?? Date.now)() + this.options.ttlMs, value: Promise.resolve(value) });
+  }
+
+  delete(key: K): void {
+    const hit = this.#entries.get(key);
+    if (!hit) return;
+    this.#entries.delete(key);
+    if (this.options.onEvict) hit.value.then(this.options.onEvict, () => undefined);
+  }
+
+  clear(): void {
+    for (const key of [...this.#entries.keys()]) this.delete(key);
+  }
+}
