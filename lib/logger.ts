@@ -15,7 +15,7 @@ export interface Logger {
 
 export function createLogger(options: { level?: LogLevel; write?: (line: string) => void } = {}): Logger {
   const threshold = RANK[options.level ?? 'info'];
-  const write = options.write ?? ((line: string) => process.stdout.write(line));
+  const write = options.write ?? (stdoutBatch ??= batchedStdout());
   const log = (level: Exclude<LogLevel, 'silent'>) => (message: string, fields?: Record<string, unknown>) => {
     if (RANK[level] < threshold) return;
     write(`${JSON.stringify({ time: new Date().toISOString(), level, message, ...fields })}\n`);
@@ -25,4 +25,31 @@ export function createLogger(options: { level?: LogLevel; write?: (line: string)
 
 export function isLogLevel(value: string): value is LogLevel {
   return value in RANK;
+}
+
+let stdoutBatch: ((line: string) => void) | undefined;
+
+/**
+ * Lines for stdout, gathered and written once per turn of the event loop: one write(2) for many
+ * requests instead of one each (stdout to a file or a pipe is synchronous in Node). Whatever is
+ * still pending is written when the process exits.
+ */
+function batchedStdout(): (line: string) => void {
+  let pending: string[] = [];
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (pending.length === 0) return;
+    const text = pending.join('');
+    pending = [];
+    process.stdout.write(text);
+  };
+  process.once('exit', flush);
+  return (line) => {
+    pending.push(line);
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  };
 }
