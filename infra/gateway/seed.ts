@@ -104,6 +104,13 @@ export async function readSeedFile(path: string): Promise<Seed> {
  * is overwritten.
  */
 export async function applySeed(seed: Seed, deps: { keyring: Keyring; accessKeys: AccessKeyRegistry }): Promise<void> {
+  // Every contradiction is looked for before anything is written, so a refused seed leaves the store as it was.
+  await seedPass(seed, deps, false);
+  await seedPass(seed, deps, true);
+}
+
+/** One pass over the seed: refuses contradictions; creates what is missing only when `write`. */
+async function seedPass(seed: Seed, deps: { keyring: Keyring; accessKeys: AccessKeyRegistry }, write: boolean): Promise<void> {
   const { keyring, accessKeys } = deps;
   for (const key of seed.keys ?? []) {
     for (const version of key.versions ?? []) {
@@ -116,14 +123,17 @@ export async function applySeed(seed: Seed, deps: { keyring: Keyring; accessKeys
         if (version.material !== undefined && !Buffer.from(stored.material, 'base64').equals(Buffer.from(version.material, 'base64'))) {
           throw new SeedError(`seed key ${key.keyId}: version ${version.keyVersionId} exists with different material; refusing to overwrite it`);
         }
+        // A start killed between the version's two writes left it without its index.
+        if (write && owner === undefined) await keyring.ensureVersionOwner(key.keyId, version.keyVersionId);
         continue;
       }
+      if (!write) continue;
       await keyring.addVersion(key.keyId, {
         keyVersionId: version.keyVersionId,
         material: version.material === undefined ? undefined : Buffer.from(version.material, 'base64'),
       });
     }
-    if (!(await keyring.getKey(key.keyId))) {
+    if (write && !(await keyring.getKey(key.keyId))) {
       let primaryKeyVersion = key.primaryKeyVersion ?? key.versions?.at(-1)?.keyVersionId;
       primaryKeyVersion ??= await keyring.addVersion(key.keyId, {});
       await ignoreExisting(keyring.createKeyRecord({ keyId: key.keyId, description: key.description, state: key.state, creator: 'seed', primaryKeyVersion }));
@@ -131,7 +141,7 @@ export async function applySeed(seed: Seed, deps: { keyring: Keyring; accessKeys
     for (const aliasName of key.aliases ?? []) {
       const existing = await keyring.getAlias(aliasName);
       if (!existing) {
-        await keyring.createAlias(aliasName, key.keyId);
+        if (write) await keyring.createAlias(aliasName, key.keyId);
       } else if (existing.keyId !== key.keyId) {
         throw new SeedError(`seed key ${key.keyId}: alias ${aliasName} is already bound to key ${existing.keyId}`);
       }
@@ -140,7 +150,7 @@ export async function applySeed(seed: Seed, deps: { keyring: Keyring; accessKeys
   for (const accessKey of seed.accessKeys ?? []) {
     const existing = await accessKeys.get(accessKey.accessKeyId);
     if (!existing) {
-      await accessKeys.create({ ...accessKey, status: 'Enabled', createdAt: new Date().toISOString() });
+      if (write) await accessKeys.create({ ...accessKey, status: 'Enabled', createdAt: new Date().toISOString() });
     } else if (existing.accessKeySecret !== accessKey.accessKeySecret) {
       throw new SeedError(`seed access key ${accessKey.accessKeyId} exists with a different secret; refusing to overwrite it`);
     }

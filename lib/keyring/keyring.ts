@@ -204,6 +204,19 @@ export class Keyring {
     return keyVersionId;
   }
 
+  /**
+   * Writes the index from a version to its key if it is missing: {@link addVersion} writes the
+   * material first, so a crash in between leaves a version that Decrypt and createKeyRecord cannot
+   * find. Idempotent.
+   */
+  async ensureVersionOwner(keyId: string, keyVersionId: string): Promise<void> {
+    try {
+      await this.#store.create(entryNames.versionOwner(keyVersionId), Buffer.from(keyId, 'utf8'), { writeOnce: true });
+    } catch (err) {
+      if (!(err instanceof EntryExistsError)) throw err;
+    }
+  }
+
   /** Binds a new alias. Throws {@link EntryExistsError} when the alias exists. */
   async createAlias(aliasName: string, keyId: string): Promise<AliasRecord> {
     const record: AliasRecord = { aliasName, keyId };
