@@ -91,6 +91,38 @@ export class FileKeyStore implements KeyStore {
     });
   }
 
+  async delete(name: string, expectedRevision: number): Promise<void> {
+    const path = await this.#pathOf(name);
+    await this.#withLock(name, async () => {
+      const current = await this.get(name);
+      if (!current) throw new EntryNotFoundError(name);
+      if (current.writeOnce) throw new WriteOnceViolationError(name);
+      if (current.revision !== expectedRevision) throw new RevisionConflictError(name);
+      await unlink(path.file);
+      await fsyncDir(path.dir);
+    });
+  }
+
+  async destroy(name: string): Promise<void> {
+    const path = await this.#pathOf(name);
+    await this.#withLock(name, async () => {
+      const current = await this.get(name);
+      if (!current) return;
+      if (!current.writeOnce) throw new WriteOnceViolationError(name);
+      // Overwrite in place before unlinking, so the material is not left in freed blocks as-is.
+      const handle = await open(path.file, constants.O_WRONLY);
+      try {
+        const { size } = await handle.stat();
+        await handle.write(Buffer.alloc(size), 0, size, 0);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await unlink(path.file);
+      await fsyncDir(path.dir);
+    });
+  }
+
   async list(prefix: string): Promise<string[]> {
     const slash = prefix.indexOf('/');
     const namespaces = slash === -1 ? await this.#readdir(this.#dir) : [prefix.slice(0, slash)];

@@ -2,8 +2,8 @@
  * The key store: a small byte-oriented interface under the keyring (after MinIO KES). It knows
  * nothing of keys, versions or crypto; it keeps named entries, and it keeps two promises:
  *
- * - **write-once** entries (key-version material) can never be replaced or removed through this
- *   interface: there is no method that could;
+ * - **write-once** entries (key-version material) can never be replaced; they are removed only by
+ *   {@link KeyStore.destroy}, which the scheduled deletion of a key past its window alone calls;
  * - **mutable** entries (key metadata, aliases, access keys) change only by compare-and-swap on a
  *   revision, so two writers never silently lose an update.
  *
@@ -26,6 +26,21 @@ export interface KeyStore {
    * someone else wrote first, {@link WriteOnceViolationError} for a write-once entry.
    */
   update(name: string, expectedRevision: number, value: Uint8Array): Promise<number>;
+
+  /**
+   * Removes a mutable entry if its revision is still `expectedRevision`. Throws
+   * {@link EntryNotFoundError}, {@link RevisionConflictError}, or {@link WriteOnceViolationError}
+   * for a write-once entry: key material never leaves through this method.
+   */
+  delete(name: string, expectedRevision: number): Promise<void>;
+
+  /**
+   * Destroys a write-once entry. The one caller is the scheduled key-deletion function, for the
+   * versions of a key whose pending-deletion window has passed: the only way material disappears.
+   * Idempotent (an absent entry is not an error); throws {@link WriteOnceViolationError} for a
+   * mutable entry, which must go through {@link delete}.
+   */
+  destroy(name: string): Promise<void>;
 
   /** Every entry name that starts with `prefix`, in byte order. */
   list(prefix: string): Promise<string[]>;

@@ -33,6 +33,22 @@ export class MemoryKeyStore implements KeyStore {
     return revision;
   }
 
+  async delete(name: string, expectedRevision: number): Promise<void> {
+    const entry = this.#entries.get(name);
+    if (!entry) throw new EntryNotFoundError(name);
+    if (entry.writeOnce) throw new WriteOnceViolationError(name);
+    if (entry.revision !== expectedRevision) throw new RevisionConflictError(name);
+    this.#entries.delete(name);
+  }
+
+  async destroy(name: string): Promise<void> {
+    const entry = this.#entries.get(name);
+    if (!entry) return;
+    if (!entry.writeOnce) throw new WriteOnceViolationError(name);
+    entry.value.fill(0);
+    this.#entries.delete(name);
+  }
+
   async list(prefix: string): Promise<string[]> {
     return [...this.#entries.keys()].filter((n) => n.startsWith(prefix)).sort();
   }

@@ -65,6 +65,12 @@ class FailingKeyStore implements KeyStore {
   update(name: string, expectedRevision: number, value: Uint8Array): Promise<number> {
     return this.inner.update(name, expectedRevision, value);
   }
+  delete(name: string, expectedRevision: number): Promise<void> {
+    return this.inner.delete(name, expectedRevision);
+  }
+  destroy(name: string): Promise<void> {
+    return this.inner.destroy(name);
+  }
   list(prefix: string): Promise<string[]> {
     return this.inner.list(prefix);
   }

@@ -130,6 +130,56 @@ export function keyStoreConformance(name: string, makeStore: () => Promise<KeySt
       });
     });
 
+    describe('method delete', () => {
+      it('when the revision is current, it removes a mutable entry and the name can be created again', async () => {
+        const store = await makeStore();
+        await store.create('aliases/a', bytes('k1'), { writeOnce: false });
+        await store.update('aliases/a', 1, bytes('k2'));
+        await store.delete('aliases/a', 2);
+        expect(await store.get('aliases/a')).toBeUndefined();
+        expect(await store.list('aliases/')).toEqual([]);
+        await store.create('aliases/a', bytes('k3'), { writeOnce: false });
+        expect((await store.get('aliases/a'))!.revision).toBe(1);
+      });
+
+      it('when the revision is stale, it throws RevisionConflictError and keeps the entry', async () => {
+        const store = await makeStore();
+        await store.create('aliases/b', bytes('k1'), { writeOnce: false });
+        await store.update('aliases/b', 1, bytes('k2'));
+        await expect(store.delete('aliases/b', 1)).rejects.toBeInstanceOf(RevisionConflictError);
+        expect((await store.get('aliases/b'))!.value.toString('utf8')).toBe('k2');
+      });
+
+      it('when the entry is absent, it throws EntryNotFoundError', async () => {
+        const store = await makeStore();
+        await expect(store.delete('aliases/none', 1)).rejects.toBeInstanceOf(EntryNotFoundError);
+      });
+
+      it('when the entry is write-once, it throws WriteOnceViolationError and the material stays', async () => {
+        const store = await makeStore();
+        await store.create('key-versions/v', bytes('material'), { writeOnce: true });
+        await expect(store.delete('key-versions/v', 1)).rejects.toBeInstanceOf(WriteOnceViolationError);
+        expect((await store.get('key-versions/v'))!.value.toString('utf8')).toBe('material');
+      });
+    });
+
+    describe('method destroy', () => {
+      it('when the entry is write-once, it is gone afterwards, and destroying again is not an error', async () => {
+        const store = await makeStore();
+        await store.create('key-versions/k/v', bytes('material'), { writeOnce: true });
+        await store.destroy('key-versions/k/v');
+        expect(await store.get('key-versions/k/v')).toBeUndefined();
+        await store.destroy('key-versions/k/v');
+      });
+
+      it('when the entry is mutable, it throws WriteOnceViolationError and keeps it', async () => {
+        const store = await makeStore();
+        await store.create('keys/m', bytes('metadata'), { writeOnce: false });
+        await expect(store.destroy('keys/m')).rejects.toBeInstanceOf(WriteOnceViolationError);
+        expect(await store.get('keys/m')).toBeDefined();
+      });
+    });
+
     describe('concurrency', () => {
       it('when 20 creates of one name race, exactly one succeeds and the others get EntryExistsError', async () => {
         const store = await makeStore();
