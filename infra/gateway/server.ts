@@ -24,13 +24,18 @@ export async function startGateway(options: { service: Service; host: string; po
   const dispatch = createDispatcher(options.service, OPERATIONS);
   let closing = false;
   const server = createServer(async (req, res) => {
-    if (closing) res.setHeader('connection', 'close');
     try {
-      writeNodeResponse(res, await dispatch(await fromNodeRequest(req)));
+      const response = await dispatch(await fromNodeRequest(req));
+      // Checked when answering, not on arrival: a request in flight at close must not keep its connection alive.
+      if (closing) res.setHeader('connection', 'close');
+      writeNodeResponse(res, response);
     } catch (err) {
       // Only reading the body can fail here (the stack never throws): too large, or aborted.
       const error = err instanceof KmsError ? err : new InternalFailureError();
-      if (!res.headersSent) writeNodeResponse(res, errorResponse('JSON', randomUUID().toUpperCase(), 'kms', error));
+      if (!res.headersSent) {
+        if (closing) res.setHeader('connection', 'close');
+        writeNodeResponse(res, errorResponse('JSON', randomUUID().toUpperCase(), 'kms', error));
+      }
     }
   });
   server.keepAliveTimeout = 5_000;

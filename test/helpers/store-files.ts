@@ -1,0 +1,58 @@
+import { lstat, readdir, readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join, relative } from 'node:path';
+
+/** Every file under `dir`, by path relative to it, with its bytes as Base64 (for byte comparisons). */
+export async function snapshotFiles(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const entry of await walk(dir)) {
+    if (entry.kind === 'file') out[relative(dir, entry.path)] = (await readFile(entry.path)).toString('base64');
+  }
+  return out;
+}
+
+/** Every file and directory under `dir` (and `dir` itself), with its permission bits. */
+export async function fileModes(dir: string): Promise<Array<{ path: string; kind: 'file' | 'dir' | 'other'; mode: number }>> {
+  return walk(dir, true);
+}
+
+async function walk(dir: string, includeSelf = false): Promise<Array<{ path: string; kind: 'file' | 'dir' | 'other'; mode: number }>> {
+  const out: Array<{ path: string; kind: 'file' | 'dir' | 'other'; mode: number }> = [];
+  if (includeSelf) {
+    const s = await lstat(dir);
+    out.push({ path: dir, kind: 'dir', mode: s.mode & 0o777 });
+  }
+  for (const name of (await readdir(dir)).sort()) {
+    const path = join(dir, name);
+    const s = await lstat(path);
+    if (s.isDirectory()) {
+      out.push({ path, kind: 'dir', mode: s.mode & 0o777 });
+      out.push(...(await walk(path)));
+    } else {
+      out.push({ path, kind: s.isFile() ? 'file' : 'other', mode: s.mode & 0o777 });
+    }
+  }
+  return out;
+}
+
+/** A TCP port that was free a moment ago on `host`. */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `condition` every 20 ms until it holds; throws after `timeoutMs`. */
+export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
