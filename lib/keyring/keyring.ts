@@ -6,8 +6,9 @@ import {
   KeyPendingDeletionError,
   KeyVersionNotFoundError,
 } from '../errors.js';
-import { EntryExistsError, type KeyStore } from '../keystore/key-store.js';
+import { EntryExistsError, EntryNotFoundError, type KeyStore, RevisionConflictError } from '../keystore/key-store.js';
 import { TtlCache } from '../ttl-cache.js';
+import { addSeconds } from './rotation.js';
 import { type ArnScope, isKeyId, isKeyVersionId, keyArn, parseKeyReference } from './key-id.js';
 import {
   type AliasRecord,
@@ -38,6 +39,8 @@ export interface NewKey {
   state?: KeyState;
   creator?: string;
   primaryKeyVersion?: string;
+  /** Seconds; automatic rotation is enabled when given. */
+  rotationInterval?: number;
 }
 
 /** What a new key or version is made of; every field may be left to the keyring. */
@@ -168,13 +171,18 @@ export class Keyring {
   async createKeyRecord(input: NewKey & { keyId: string; primaryKeyVersion: string }): Promise<KeyRecord> {
     const primary = await this.#version(input.primaryKeyVersion);
     if (!primary || primary.keyId !== input.keyId) throw new KeyVersionNotFoundError(input.primaryKeyVersion);
+    const creationDate = this.#isoNow();
     const record: KeyRecord = {
       keyId: input.keyId,
       description: input.description ?? '',
       state: input.state ?? 'Enabled',
-      creationDate: this.#isoNow(),
+      creationDate,
       creator: input.creator ?? '',
       primaryKeyVersion: input.primaryKeyVersion,
+      automaticRotation: input.rotationInterval === undefined ? 'Disabled' : 'Enabled',
+      ...(input.rotationInterval === undefined
+        ? {}
+        : { rotationInterval: input.rotationInterval, nextRotationDate: addSeconds(creationDate, input.rotationInterval) }),
     };
     await this.#store.create(entryNames.key(record.keyId), encodeRecord(record), { writeOnce: false });
     this.#keys.set(record.keyId, record);
@@ -217,6 +225,149 @@ export class Keyring {
     }
   }
 
+  /**
+   * Changes a key's metadata by compare-and-swap, retrying on a concurrent writer, so no update is
+   * lost. `change` gets the current record and returns the new one; it may throw to refuse (a state
+   * rule), and is called again on a retry. Throws {@link KeyNotFoundError}.
+   */
+  async updateKey(keyId: string, change: (current: KeyRecord) => KeyRecord): Promise<KeyRecord> {
+    const name = entryNames.key(keyId);
+    for (;;) {
+      const entry = isKeyId(keyId) ? await this.#store.get(name) : undefined;
+      if (!entry) throw new KeyNotFoundError(keyId);
+      const next = change(decodeRecord<KeyRecord>(entry.value));
+      try {
+        await this.#store.update(name, entry.revision, encodeRecord(next));
+      } catch (err) {
+        if (err instanceof RevisionConflictError) continue;
+        throw err;
+      }
+      this.#keys.set(keyId, next);
+      return next;
+    }
+  }
+
+  /**
+   * Adds a version and makes it primary (rotation). Concurrent calls each add their own version;
+   * all survive, and the primary is whichever wrote last. `rotated` sets the rotation dates.
+   */
+  async createVersion(keyId: string, rotated: (record: KeyRecord, at: string) => KeyRecord = (r) => r): Promise<KeyVersionRecordInfo> {
+    const keyVersionId = await this.addVersion(keyId, {});
+    const info = await this.getVersionInfo(keyId, keyVersionId);
+    await this.updateKey(keyId, (current) => rotated({ ...current, primaryKeyVersion: keyVersionId }, info!.creationDate));
+    return info!;
+  }
+
+  /** Every key id, in byte order. */
+  async listKeyIds(): Promise<string[]> {
+    return (await this.#store.list('keys/')).map((name) => name.slice('keys/'.length));
+  }
+
+  /** A key's versions without their material, oldest first. */
+  async listVersions(keyId: string): Promise<KeyVersionRecordInfo[]> {
+    const names = await this.#store.list(`key-versions/${keyId}/`);
+    const versions: KeyVersionRecordInfo[] = [];
+    for (const name of names) {
+      const info = await this.getVersionInfo(keyId, name.slice(name.lastIndexOf('/') + 1));
+      if (info) versions.push(info);
+    }
+    return versions.sort((a, b) => (a.creationDate < b.creationDate ? -1 : a.creationDate > b.creationDate ? 1 : a.keyVersionId < b.keyVersionId ? -1 : 1));
+  }
+
+  /** A version's id and creation date (no material), or undefined. */
+  async getVersionInfo(keyId: string, keyVersionId: string): Promise<KeyVersionRecordInfo | undefined> {
+    if (!isKeyId(keyId) || !isKeyVersionId(keyVersionId)) return undefined;
+    const entry = await this.#store.get(entryNames.keyVersion(keyId, keyVersionId));
+    if (!entry) return undefined;
+    const record = decodeRecord<KeyVersionRecord>(entry.value);
+    entry.value.fill(0);
+    return { keyId: record.keyId, keyVersionId: record.keyVersionId, creationDate: record.creationDate };
+  }
+
+  /** Every alias, by name. */
+  async listAliases(): Promise<AliasRecord[]> {
+    const aliases: AliasRecord[] = [];
+    for (const name of await this.#store.list('aliases/')) {
+      const entry = await this.#store.get(name);
+      if (entry) aliases.push(decodeRecord<AliasRecord>(entry.value));
+    }
+    return aliases.sort((a, b) => (a.aliasName < b.aliasName ? -1 : 1));
+  }
+
+  /** Rebinds an existing alias to another key. Throws {@link AliasNotFoundError}. */
+  async updateAlias(aliasName: string, keyId: string): Promise<AliasRecord> {
+    const name = entryNames.alias(aliasName);
+    for (;;) {
+      const entry = await this.#store.get(name);
+      if (!entry) throw new AliasNotFoundError(aliasName);
+      const record: AliasRecord = { aliasName, keyId };
+      try {
+        await this.#store.update(name, entry.revision, encodeRecord(record));
+      } catch (err) {
+        if (err instanceof RevisionConflictError) continue;
+        if (err instanceof EntryNotFoundError) throw new AliasNotFoundError(aliasName);
+        throw err;
+      }
+      this.#aliases.set(aliasName, record);
+      return record;
+    }
+  }
+
+  /** Removes an alias, if it still names `keyId` when given. Throws {@link AliasNotFoundError}. */
+  async deleteAlias(aliasName: string): Promise<void> {
+    const name = entryNames.alias(aliasName);
+    for (;;) {
+      const entry = await this.#store.get(name);
+      if (!entry) throw new AliasNotFoundError(aliasName);
+      try {
+        await this.#store.delete(name, entry.revision);
+      } catch (err) {
+        if (err instanceof RevisionConflictError) continue;
+        if (err instanceof EntryNotFoundError) throw new AliasNotFoundError(aliasName);
+        throw err;
+      }
+      this.#aliases.delete(aliasName);
+      return;
+    }
+  }
+
+  /**
+   * Destroys a key whose deletion window has passed: its aliases, its versions' material and
+   * index, then its record. Each step is idempotent and the record goes last, so a run that dies
+   * half-way is finished by the next. Refuses a key that is not PendingDeletion past `deleteDate`.
+   */
+  async destroyKey(keyId: string, nowIso: string): Promise<void> {
+    if (!(await this.#store.get(entryNames.key(keyId)))) return;
+    // Claimed by compare-and-swap first: a CancelKeyDeletion that raced us either landed before
+    // (and the due check fails here) or sees destructionStarted and is refused.
+    await this.updateKey(keyId, (record) => {
+      if (record.state !== 'PendingDeletion' || !record.deleteDate || record.deleteDate > nowIso) {
+        throw new Error(`key ${keyId} is not due for deletion`);
+      }
+      return { ...record, destructionStarted: record.destructionStarted ?? nowIso };
+    });
+    for (const alias of await this.listAliases()) {
+      if (alias.keyId === keyId) await this.deleteAlias(alias.aliasName).catch(() => undefined);
+    }
+    for (const name of await this.#store.list(`key-versions/${keyId}/`)) {
+      const keyVersionId = name.slice(name.lastIndexOf('/') + 1);
+      await this.#store.destroy(entryNames.versionOwner(keyVersionId));
+      await this.#store.destroy(name);
+      this.#versions.delete(keyVersionId);
+    }
+    for (;;) {
+      const entry = await this.#store.get(entryNames.key(keyId));
+      if (!entry) break;
+      try {
+        await this.#store.delete(entryNames.key(keyId), entry.revision);
+        break;
+      } catch (err) {
+        if (!(err instanceof RevisionConflictError || err instanceof EntryNotFoundError)) throw err;
+      }
+    }
+    this.#keys.delete(keyId);
+  }
+
   /** Binds a new alias. Throws {@link EntryExistsError} when the alias exists. */
   async createAlias(aliasName: string, keyId: string): Promise<AliasRecord> {
     const record: AliasRecord = { aliasName, keyId };
@@ -244,6 +395,13 @@ export class Keyring {
   #isoNow(): string {
     return new Date(this.#now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
   }
+}
+
+/** A version as listed: never its material. */
+export interface KeyVersionRecordInfo {
+  keyId: string;
+  keyVersionId: string;
+  creationDate: string;
 }
 
 /** A version ready for use. `material` belongs to the keyring's cache: never zero or keep it. */

@@ -5,15 +5,25 @@
 
 export type KeyState = 'Enabled' | 'Disabled' | 'PendingDeletion';
 
-/** Mutable key metadata: `keys/<keyId>`. */
+/** Mutable key metadata: `keys/<keyId>`. Dates are UTC ISO-8601 `yyyy-MM-ddTHH:mm:ssZ`. */
 export interface KeyRecord {
   keyId: string;
   description: string;
   state: KeyState;
-  /** UTC ISO-8601 `…Z`. */
   creationDate: string;
   creator: string;
   primaryKeyVersion: string;
+  automaticRotation?: 'Enabled' | 'Disabled';
+  /** Seconds between automatic rotations, when set. */
+  rotationInterval?: number;
+  lastRotationDate?: string;
+  nextRotationDate?: string;
+  /** When a PendingDeletion key's material is destroyed. */
+  deleteDate?: string;
+  /** The state CancelKeyDeletion returns to. */
+  stateBeforeDeletion?: 'Enabled' | 'Disabled';
+  /** Set when the scheduled deletion began destroying material; no way back from here. */
+  destructionStarted?: string;
 }
 
 /** Write-once: `key-versions/<keyId>/<keyVersionId>`; `material` is Base64 of 32 bytes. */

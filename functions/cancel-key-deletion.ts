@@ -1,0 +1,21 @@
+import { z } from 'zod';
+import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
+import { isoSeconds } from '../lib/keyring/rotation.js';
+import { defineOperation } from '../lib/operation.js';
+import { deletionCancelled } from '../lib/operations/key-state.js';
+import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
+import { keyIdParameter } from '../lib/rpc/schema.js';
+
+/** CancelKeyDeletion: PendingDeletion → the state the key had before; other states → 409 Rejected.StateModifiedFailed. */
+export const operation = defineOperation({
+  action: 'CancelKeyDeletion',
+  input: z.object({ KeyId: keyIdParameter }),
+  resolve: (input, context) => resolveAuthorizedKey(input.KeyId, context),
+  async execute(_input, key, context) {
+    const now = isoSeconds(context.service.now());
+    await context.service.keyring.updateKey(key.keyId, (record) => deletionCancelled(record, now));
+    return {};
+  },
+});
+
+export const handler = lambdaHandler(operation);

@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
+import { KeyPendingDeletionError } from '../lib/errors.js';
+import { rotatedAt } from '../lib/keyring/rotation.js';
+import { defineOperation } from '../lib/operation.js';
+import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
+import { keyIdParameter } from '../lib/rpc/schema.js';
+
+/**
+ * CreateKeyVersion: a new random version that becomes primary; older versions keep decrypting.
+ * No minimum interval between versions. Refused for a key pending deletion.
+ */
+export const operation = defineOperation({
+  action: 'CreateKeyVersion',
+  input: z.object({ KeyId: keyIdParameter }),
+  async resolve(input, context) {
+    const key = await resolveAuthorizedKey(input.KeyId, context);
+    if (key.state === 'PendingDeletion') throw new KeyPendingDeletionError(key.keyId);
+    return key;
+  },
+  async execute(_input, key, context) {
+    const version = await context.service.keyring.createVersion(key.keyId, rotatedAt);
+    return { KeyVersion: { KeyId: version.keyId, KeyVersionId: version.keyVersionId, CreationDate: version.creationDate } };
+  },
+});
+
+export const handler = lambdaHandler(operation);

@@ -1,0 +1,54 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
+import { DEFAULT_ROTATION_SECONDS, parseRotationInterval } from '../lib/keyring/rotation.js';
+import { defineOperation } from '../lib/operation.js';
+import { keyMetadata } from '../lib/operations/key-metadata.js';
+import { booleanParameter } from '../lib/rpc/schema.js';
+
+const only = (value: string) => z.literal(value, { error: `Only ${value} is supported.` }).optional();
+
+/** A new key id in Alibaba's current form: `key-` and 24 lower-case letters and digits. */
+function newKeyId(): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  return `key-${[...randomBytes(24)].map((b) => alphabet[b % alphabet.length]).join('')}`;
+}
+
+/**
+ * CreateKey: a symmetric `Aliyun_AES_256` key with one random version. Authorised as
+ * `kms:CreateKey` on `*` (no key exists yet to name).
+ */
+export const operation = defineOperation({
+  action: 'CreateKey',
+  input: z
+    .object({
+      KeySpec: only('Aliyun_AES_256'),
+      KeyUsage: only('ENCRYPT/DECRYPT'),
+      Origin: only('Aliyun_KMS'),
+      ProtectionLevel: only('SOFTWARE'),
+      Description: z.string().max(8192, { error: 'It must be at most 8,192 characters.' }).optional(),
+      EnableAutomaticRotation: booleanParameter.optional(),
+      RotationInterval: z.string().optional(),
+      DryRun: booleanParameter.optional(),
+    })
+    .transform((input) => ({
+      ...input,
+      // Validated even when rotation stays off, so a bad value is never silently accepted.
+      rotationSeconds: input.RotationInterval === undefined ? undefined : parseRotationInterval(input.RotationInterval),
+    })),
+  async resolve(_input, context) {
+    context.authorize('*');
+  },
+  async execute(input, _resolved, context) {
+    const { keyring } = context.service;
+    const record = await keyring.createKey({
+      keyId: newKeyId(),
+      description: input.Description,
+      creator: keyring.scope.accountId,
+      rotationInterval: input.EnableAutomaticRotation ? (input.rotationSeconds ?? DEFAULT_ROTATION_SECONDS) : undefined,
+    });
+    return { KeyMetadata: keyMetadata({ ...record, arn: keyring.arnOf(record.keyId) }) };
+  },
+});
+
+export const handler = lambdaHandler(operation);

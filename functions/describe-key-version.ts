@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
+import { KeyVersionNotFoundError } from '../lib/errors.js';
+import { defineOperation } from '../lib/operation.js';
+import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
+import { keyIdParameter } from '../lib/rpc/schema.js';
+
+/** DescribeKeyVersion: one version of a key (never its material). */
+export const operation = defineOperation({
+  action: 'DescribeKeyVersion',
+  input: z.object({ KeyId: keyIdParameter, KeyVersionId: z.string().min(1).max(64) }),
+  async resolve(input, context) {
+    const key = await resolveAuthorizedKey(input.KeyId, context);
+    const version = await context.service.keyring.getVersionInfo(key.keyId, input.KeyVersionId);
+    if (!version) throw new KeyVersionNotFoundError(input.KeyVersionId);
+    return version;
+  },
+  async execute(_input, version) {
+    return { KeyVersion: { KeyId: version.keyId, KeyVersionId: version.keyVersionId, CreationDate: version.creationDate } };
+  },
+});
+
+export const handler = lambdaHandler(operation);

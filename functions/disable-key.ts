@@ -1,0 +1,19 @@
+import { z } from 'zod';
+import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
+import { defineOperation } from '../lib/operation.js';
+import { disabled } from '../lib/operations/key-state.js';
+import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
+import { keyIdParameter } from '../lib/rpc/schema.js';
+
+/** DisableKey: Enabled → Disabled (Disabled stays); crypto then answers 409 Rejected.Disabled, Decrypt too; PendingDeletion → 409 Rejected.StateModifiedFailed. */
+export const operation = defineOperation({
+  action: 'DisableKey',
+  input: z.object({ KeyId: keyIdParameter }),
+  resolve: (input, context) => resolveAuthorizedKey(input.KeyId, context),
+  async execute(_input, key, context) {
+    await context.service.keyring.updateKey(key.keyId, disabled);
+    return {};
+  },
+});
+
+export const handler = lambdaHandler(operation);

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
+import { KeyPendingDeletionError } from '../lib/errors.js';
+import { addSeconds, DEFAULT_ROTATION_SECONDS, parseRotationInterval } from '../lib/keyring/rotation.js';
+import { defineOperation } from '../lib/operation.js';
+import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
+import { booleanParameter, keyIdParameter } from '../lib/rpc/schema.js';
+
+/**
+ * UpdateRotationPolicy: turns automatic rotation on or off. Enabling without an interval keeps the
+ * key's interval, or 365 days. The next rotation is due one interval after the last (or after
+ * creation); the scheduled rotation catches up at once on a key that is already due.
+ */
+export const operation = defineOperation({
+  action: 'UpdateRotationPolicy',
+  input: z
+    .object({ KeyId: keyIdParameter, EnableAutomaticRotation: booleanParameter, RotationInterval: z.string().optional() })
+    .transform((input) => ({ ...input, seconds: input.RotationInterval === undefined ? undefined : parseRotationInterval(input.RotationInterval) })),
+  async resolve(input, context) {
+    const key = await resolveAuthorizedKey(input.KeyId, context);
+    if (key.state === 'PendingDeletion') throw new KeyPendingDeletionError(key.keyId);
+    return key;
+  },
+  async execute(input, key, context) {
+    await context.service.keyring.updateKey(key.keyId, (record) => {
+      const rotationInterval = input.seconds ?? record.rotationInterval ?? DEFAULT_ROTATION_SECONDS;
+      if (!input.EnableAutomaticRotation) {
+        const { nextRotationDate: _next, ...rest } = record;
+        return { ...rest, automaticRotation: 'Disabled', rotationInterval };
+      }
+      const from = record.lastRotationDate ?? record.creationDate;
+      return { ...record, automaticRotation: 'Enabled', rotationInterval, nextRotationDate: addSeconds(from, rotationInterval) };
+    });
+    return {};
+  },
+});
+
+export const handler = lambdaHandler(operation);

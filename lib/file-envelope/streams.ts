@@ -1,0 +1,137 @@
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+import { deriveFileKey, frameAad, frameNonce, headerDigest, TAG_BYTES } from './format.js';
+
+/**
+ * Seals a plaintext stream into frames (see format.ts). Holds at most one frame of plaintext plus
+ * one incoming chunk, whatever the file's size. The header is written by the caller before these
+ * frames; `encodedHeader` is what it wrote. The derived file key is zeroed at the end.
+ */
+export class FrameSealer extends Transform {
+  readonly #key: Buffer;
+  readonly #digest: Buffer;
+  readonly #frameSize: number;
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #index = 0;
+
+  constructor(dataKey: Buffer, salt: Buffer, encodedHeader: Buffer, frameSize: number) {
+    super();
+    this.#key = deriveFileKey(dataKey, salt);
+    this.#digest = headerDigest(encodedHeader);
+    this.#frameSize = frameSize;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.#pending.push(chunk);
+    this.#pendingBytes += chunk.length;
+    // Keep a full frame back until more data (or the end) shows whether it is the last one.
+    while (this.#pendingBytes > this.#frameSize) this.#seal(this.#take(this.#frameSize), false);
+    done();
+  }
+
+  override _flush(done: TransformCallback): void {
+    this.#seal(this.#take(this.#pendingBytes), true);
+    this.#key.fill(0);
+    done();
+  }
+
+  override _destroy(error: Error | null, done: (error: Error | null) => void): void {
+    this.#key.fill(0);
+    done(error);
+  }
+
+  #take(n: number): Buffer {
+    const all = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending);
+    this.#pending = n < all.length ? [all.subarray(n)] : [];
+    this.#pendingBytes = all.length - n;
+    return all.subarray(0, n);
+  }
+
+  #seal(plaintext: Buffer, final: boolean): void {
+    const cipher = createCipheriv('aes-256-gcm', this.#key, frameNonce(this.#index));
+    cipher.setAAD(frameAad(this.#digest, this.#index, final));
+    const out = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+    this.#index++;
+    this.push(out);
+  }
+}
+
+/** A frame failed authentication, or the frames end wrongly: the file was modified, truncated, reordered or spliced. */
+export class FrameAuthenticationError extends Error {
+  constructor(readonly frameIndex: number) {
+    super(`frame ${frameIndex} failed authentication: the file is corrupt, truncated, reordered or was modified`);
+    this.name = 'FrameAuthenticationError';
+  }
+}
+
+/**
+ * Opens frames sealed by {@link FrameSealer}. A frame's plaintext is pushed only after its tag
+ * verified; the last frame is the one the stream ends with, and it must have been sealed as final.
+ * Callers write to a temporary file and keep it only when the stream ends without error.
+ */
+export class FrameOpener extends Transform {
+  readonly #key: Buffer;
+  readonly #digest: Buffer;
+  readonly #sealedFrameBytes: number;
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #index = 0;
+
+  constructor(dataKey: Buffer, salt: Buffer, encodedHeader: Buffer, frameSize: number) {
+    super();
+    this.#key = deriveFileKey(dataKey, salt);
+    this.#digest = headerDigest(encodedHeader);
+    this.#sealedFrameBytes = frameSize + TAG_BYTES;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.#pending.push(chunk);
+    this.#pendingBytes += chunk.length;
+    try {
+      while (this.#pendingBytes > this.#sealedFrameBytes) this.#open(this.#take(this.#sealedFrameBytes), false);
+      done();
+    } catch (err) {
+      done(err as Error);
+    }
+  }
+
+  override _flush(done: TransformCallback): void {
+    try {
+      if (this.#pendingBytes < TAG_BYTES) throw new FrameAuthenticationError(this.#index);
+      this.#open(this.#take(this.#pendingBytes), true);
+      this.#key.fill(0);
+      done();
+    } catch (err) {
+      this.#key.fill(0);
+      done(err as Error);
+    }
+  }
+
+  override _destroy(error: Error | null, done: (error: Error | null) => void): void {
+    this.#key.fill(0);
+    done(error);
+  }
+
+  #take(n: number): Buffer {
+    const all = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending);
+    this.#pending = n < all.length ? [all.subarray(n)] : [];
+    this.#pendingBytes = all.length - n;
+    return all.subarray(0, n);
+  }
+
+  #open(sealed: Buffer, final: boolean): void {
+    const decipher = createDecipheriv('aes-256-gcm', this.#key, frameNonce(this.#index), { authTagLength: TAG_BYTES });
+    decipher.setAAD(frameAad(this.#digest, this.#index, final));
+    decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+    const plaintext = decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES));
+    try {
+      decipher.final();
+    } catch {
+      plaintext.fill(0);
+      throw new FrameAuthenticationError(this.#index);
+    }
+    this.#index++;
+    this.push(plaintext);
+  }
+}

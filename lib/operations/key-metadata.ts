@@ -1,0 +1,26 @@
+import type { ResolvedKey } from '../keyring/keyring.js';
+import { formatRotationInterval } from '../keyring/rotation.js';
+
+/** The `KeyMetadata` object of CreateKey and DescribeKey, as Alibaba writes it. */
+export function keyMetadata(key: ResolvedKey): Record<string, string> {
+  return {
+    KeyId: key.keyId,
+    Arn: key.arn,
+    KeyState: key.state,
+    KeySpec: 'Aliyun_AES_256',
+    KeyUsage: 'ENCRYPT/DECRYPT',
+    Origin: 'Aliyun_KMS',
+    ProtectionLevel: 'SOFTWARE',
+    CreationDate: key.creationDate,
+    Creator: key.creator,
+    Description: key.description,
+    PrimaryKeyVersion: key.primaryKeyVersion,
+    AutomaticRotation: key.automaticRotation ?? 'Disabled',
+    RotationInterval: key.rotationInterval === undefined ? '' : formatRotationInterval(key.rotationInterval),
+    LastRotationDate: key.lastRotationDate ?? key.creationDate,
+    NextRotationDate: key.automaticRotation === 'Enabled' ? (key.nextRotationDate ?? '') : '',
+    DeleteDate: key.state === 'PendingDeletion' ? (key.deleteDate ?? '') : '',
+    DeletionProtection: 'Disabled',
+    MaterialExpireTime: '',
+  };
+}

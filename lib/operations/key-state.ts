@@ -1,0 +1,36 @@
+import { KeyPendingDeletionError, StateModifiedFailedError } from '../errors.js';
+import type { KeyRecord } from '../keyring/records.js';
+import { addSeconds } from '../keyring/rotation.js';
+
+/**
+ * The key-state machine, one function per transition. Each gets the current record (inside a
+ * compare-and-swap retry) and returns the next, or throws the reference's error:
+ *
+ *     Enabled ⇄ Disabled            EnableKey / DisableKey (repeating one is a no-op)
+ *     Enabled | Disabled → PendingDeletion        ScheduleKeyDeletion
+ *     PendingDeletion → the state before          CancelKeyDeletion, until the delete date
+ */
+export function enabled(record: KeyRecord): KeyRecord {
+  if (record.state === 'PendingDeletion') throw new StateModifiedFailedError(record.keyId, record.state);
+  return { ...record, state: 'Enabled' };
+}
+
+export function disabled(record: KeyRecord): KeyRecord {
+  if (record.state === 'PendingDeletion') throw new StateModifiedFailedError(record.keyId, record.state);
+  return { ...record, state: 'Disabled' };
+}
+
+export function pendingDeletion(record: KeyRecord, nowIso: string, windowDays: number): KeyRecord {
+  if (record.state === 'PendingDeletion') throw new StateModifiedFailedError(record.keyId, record.state);
+  return { ...record, state: 'PendingDeletion', stateBeforeDeletion: record.state, deleteDate: addSeconds(nowIso, windowDays * 86_400) };
+}
+
+export function deletionCancelled(record: KeyRecord, nowIso: string): KeyRecord {
+  if (record.state !== 'PendingDeletion') throw new StateModifiedFailedError(record.keyId, record.state);
+  // Past the delete date the scheduled deletion may already be destroying material.
+  if (record.destructionStarted || (record.deleteDate !== undefined && record.deleteDate <= nowIso)) {
+    throw new KeyPendingDeletionError(record.keyId);
+  }
+  const { stateBeforeDeletion, deleteDate: _deleteDate, ...rest } = record;
+  return { ...rest, state: stateBeforeDeletion ?? 'Enabled' };
+}
