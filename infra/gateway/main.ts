@@ -17,9 +17,11 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   const port = env.KMS_PORT === undefined ? GATEWAY_DEFAULTS.KMS_PORT : Number(env.KMS_PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SeedError(`KMS_PORT must be a port number, not "${env.KMS_PORT}"`);
 
+  // A malformed seed is refused before anything is created.
+  const seed = env.KMS_SEED_FILE ? await readSeedFile(env.KMS_SEED_FILE) : undefined;
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const service = await serviceFromEnvironment({ ...env, KMS_DATA_DIR: dataDir });
-  if (env.KMS_SEED_FILE) await applySeed(await readSeedFile(env.KMS_SEED_FILE), service);
+  if (seed) await applySeed(seed, service);
   const credentials = await bootstrapAdmin(dataDir, service.accessKeys);
   if (credentials) console.log(`created an admin access key (kms:* on *); its credentials are in ${credentials}`);
 

@@ -408,6 +408,29 @@ describe('shutdown', () => {
   });
 });
 
+describe('replay protection across restarts', () => {
+  it('a request accepted before a restart is refused with SignatureNonceUsed after it, even after SIGKILL', async () => {
+    const dir = await makeTempDir();
+    try {
+      const seedFile = await writeSeedFile(dir, TEST_SEED);
+      const dataDir = join(dir, 'data');
+      const captured = toRecorded(signedRpcRequest(ADMIN, 'GenerateDataKey', { KeyId: ALIAS }, { method: 'POST', form: true }));
+      const first = await startGateway({ dataDir, seedFile });
+      expect((await sendRaw(first.port, captured)).status).toBe(200);
+      first.child.kill('SIGKILL');
+      await first.exited;
+
+      const second = await startGateway({ dataDir, seedFile });
+      const replay = await sendRaw(second.port, captured);
+      expect(replay.status).toBe(400);
+      expect(replay.json.Code).toBe('SignatureNonceUsed');
+      expect(await second.stop('SIGTERM')).toBe(0);
+    } finally {
+      await removeDir(dir);
+    }
+  });
+});
+
 describe('crashes', () => {
   it('a gateway SIGKILLed during a burst of requests restarts, and everything it acknowledged still works', async () => {
     const dir = await makeTempDir();

@@ -1,12 +1,16 @@
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, relative } from 'node:path';
+import { NONCE_JOURNAL_FILE } from '../../lib/service-from-env.js';
 
-/** Every file under `dir`, by path relative to it, with its bytes as Base64 (for byte comparisons). */
+/**
+ * Every key-store file under `dir`, by path relative to it, with its bytes as Base64 (for byte
+ * comparisons). The replay journal is left out: it changes with every request by design.
+ */
 export async function snapshotFiles(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const entry of await walk(dir)) {
-    if (entry.kind === 'file') out[relative(dir, entry.path)] = (await readFile(entry.path)).toString('base64');
+    if (entry.kind === 'file' && !entry.path.endsWith(NONCE_JOURNAL_FILE)) out[relative(dir, entry.path)] = (await readFile(entry.path)).toString('base64');
   }
   return out;
 }
