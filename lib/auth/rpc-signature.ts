@@ -1,6 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { percentEncode } from '../rpc/percent-encode.js';
 
+const ENCODED: Record<string, string> = { '%': '%25', '=': '%3D', '&': '%26' };
+
 /**
  * The RPC (HMAC-SHA1, SignatureVersion 1.0) string-to-sign: every parameter but `Signature`,
  * sorted by its decoded name, then RFC 3986-encoded, joined as a query, then
@@ -17,7 +19,8 @@ export function rpcStringToSign(method: string, params: Iterable<readonly [strin
   }
   pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const canonicalQuery = pairs.map(([n, v]) => `${percentEncode(n)}=${percentEncode(v)}`).join('&');
-  return `${method.toUpperCase()}&%2F&${percentEncode(canonicalQuery)}`;
+  // The canonical query is encoded already: encoding it again only touches `%`, `=` and `&`.
+  return `${method.toUpperCase()}&%2F&${canonicalQuery.replace(/[%=&]/g, (c) => ENCODED[c]!)}`;
 }
 
 /** `base64(HMAC-SHA1(AccessKeySecret + "&", stringToSign))`. */

@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { randomBytesFromPool } from './random-pool.js';
 import { InvalidCiphertextError, InvalidParameterError } from '../errors.js';
 import { isKeyVersionId } from '../keyring/key-id.js';
 
@@ -24,7 +25,7 @@ export interface SealedBlob {
 
 /** Encrypts `plaintext` under a version's 32-byte material with a fresh random IV; returns the Base64 blob. */
 export function sealEnvelope(material: Buffer, keyVersionId: string, plaintext: Buffer, encodedContext: Buffer): string {
-  const iv = randomBytes(IV_BYTES);
+  const iv = randomBytesFromPool(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', material, iv);
   const versionId = Buffer.from(keyVersionId, 'ascii');
   cipher.setAAD(Buffer.concat([versionId, encodedContext]));

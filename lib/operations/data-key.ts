@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytesFromPool } from '../crypto/random-pool.js';
 import { z } from 'zod';
 import { encodeEncryptionContext } from '../crypto/encryption-context.js';
 import { sealEnvelope } from '../crypto/envelope.js';
@@ -50,7 +50,7 @@ export function dataKeyOperation(action: 'GenerateDataKey' | 'GenerateDataKeyWit
     },
     async execute(input, key, context) {
       const version = await context.service.keyring.primaryVersion(key);
-      const dataKey = randomBytes(input.length);
+      const dataKey = randomBytesFromPool(input.length);
       const plaintext = dataKey.toString('base64');
       const wrapped = Buffer.from(plaintext, 'ascii');
       try {

@@ -1,9 +1,12 @@
+const UNRESERVED = /^[A-Za-z0-9\-_.~]*$/;
+
 /**
  * RFC 3986 percent-encoding as both Alibaba signature versions define it: the unreserved
  * characters `A-Z a-z 0-9 - _ . ~` stay, every other UTF-8 byte becomes `%XX` (upper-case hex).
  * `encodeURIComponent` already does this except for `!'()*`, which it leaves alone.
  */
 export function percentEncode(value: string): string {
+  if (UNRESERVED.test(value)) return value;
   return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
