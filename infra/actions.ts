@@ -1,7 +1,24 @@
+import * as cancelKeyDeletion from '../functions/cancel-key-deletion.js';
+import * as createAlias from '../functions/create-alias.js';
+import * as createKey from '../functions/create-key.js';
+import * as createKeyVersion from '../functions/create-key-version.js';
 import * as decrypt from '../functions/decrypt.js';
+import * as deleteAlias from '../functions/delete-alias.js';
+import * as describeKey from '../functions/describe-key.js';
+import * as describeKeyVersion from '../functions/describe-key-version.js';
+import * as disableKey from '../functions/disable-key.js';
+import * as enableKey from '../functions/enable-key.js';
 import * as encrypt from '../functions/encrypt.js';
 import * as generateDataKey from '../functions/generate-data-key.js';
 import * as generateDataKeyWithoutPlaintext from '../functions/generate-data-key-without-plaintext.js';
+import * as listAliases from '../functions/list-aliases.js';
+import * as listAliasesByKeyId from '../functions/list-aliases-by-key-id.js';
+import * as listKeyVersions from '../functions/list-key-versions.js';
+import * as listKeys from '../functions/list-keys.js';
+import * as reEncrypt from '../functions/re-encrypt.js';
+import * as scheduleKeyDeletion from '../functions/schedule-key-deletion.js';
+import * as updateAlias from '../functions/update-alias.js';
+import * as updateRotationPolicy from '../functions/update-rotation-policy.js';
 import type { Operation } from '../lib/operation.js';
 
 /**
@@ -19,14 +36,39 @@ export interface ActionRoute {
 
 export const ACTIONS: readonly ActionRoute[] = [
   { action: 'GenerateDataKey', functionName: 'generateDataKey', file: 'functions/generate-data-key.ts', operation: generateDataKey.operation },
-  {
-    action: 'GenerateDataKeyWithoutPlaintext',
-    functionName: 'generateDataKeyWithoutPlaintext',
-    file: 'functions/generate-data-key-without-plaintext.ts',
-    operation: generateDataKeyWithoutPlaintext.operation,
-  },
+  { action: 'GenerateDataKeyWithoutPlaintext', functionName: 'generateDataKeyWithoutPlaintext', file: 'functions/generate-data-key-without-plaintext.ts', operation: generateDataKeyWithoutPlaintext.operation },
   { action: 'Encrypt', functionName: 'encrypt', file: 'functions/encrypt.ts', operation: encrypt.operation },
   { action: 'Decrypt', functionName: 'decrypt', file: 'functions/decrypt.ts', operation: decrypt.operation },
+  { action: 'ReEncrypt', functionName: 'reEncrypt', file: 'functions/re-encrypt.ts', operation: reEncrypt.operation },
+  { action: 'CreateKey', functionName: 'createKey', file: 'functions/create-key.ts', operation: createKey.operation },
+  { action: 'DescribeKey', functionName: 'describeKey', file: 'functions/describe-key.ts', operation: describeKey.operation },
+  { action: 'ListKeys', functionName: 'listKeys', file: 'functions/list-keys.ts', operation: listKeys.operation },
+  { action: 'CreateKeyVersion', functionName: 'createKeyVersion', file: 'functions/create-key-version.ts', operation: createKeyVersion.operation },
+  { action: 'ListKeyVersions', functionName: 'listKeyVersions', file: 'functions/list-key-versions.ts', operation: listKeyVersions.operation },
+  { action: 'DescribeKeyVersion', functionName: 'describeKeyVersion', file: 'functions/describe-key-version.ts', operation: describeKeyVersion.operation },
+  { action: 'UpdateRotationPolicy', functionName: 'updateRotationPolicy', file: 'functions/update-rotation-policy.ts', operation: updateRotationPolicy.operation },
+  { action: 'EnableKey', functionName: 'enableKey', file: 'functions/enable-key.ts', operation: enableKey.operation },
+  { action: 'DisableKey', functionName: 'disableKey', file: 'functions/disable-key.ts', operation: disableKey.operation },
+  { action: 'ScheduleKeyDeletion', functionName: 'scheduleKeyDeletion', file: 'functions/schedule-key-deletion.ts', operation: scheduleKeyDeletion.operation },
+  { action: 'CancelKeyDeletion', functionName: 'cancelKeyDeletion', file: 'functions/cancel-key-deletion.ts', operation: cancelKeyDeletion.operation },
+  { action: 'CreateAlias', functionName: 'createAlias', file: 'functions/create-alias.ts', operation: createAlias.operation },
+  { action: 'UpdateAlias', functionName: 'updateAlias', file: 'functions/update-alias.ts', operation: updateAlias.operation },
+  { action: 'DeleteAlias', functionName: 'deleteAlias', file: 'functions/delete-alias.ts', operation: deleteAlias.operation },
+  { action: 'ListAliases', functionName: 'listAliases', file: 'functions/list-aliases.ts', operation: listAliases.operation },
+  { action: 'ListAliasesByKeyId', functionName: 'listAliasesByKeyId', file: 'functions/list-aliases-by-key-id.ts', operation: listAliasesByKeyId.operation },
 ];
 
 export const OPERATIONS: readonly Operation<any, any>[] = ACTIONS.map((route) => route.operation);
+
+/** Functions that no request reaches: a schedule runs them (locally, the gateway's timer). */
+export interface ScheduledFunction {
+  functionName: string;
+  file: string;
+  /** A schedule expression, as serverless.yml writes it. */
+  schedule: string;
+}
+
+export const SCHEDULED: readonly ScheduledFunction[] = [
+  { functionName: 'rotateKeys', file: 'functions/rotate-keys.ts', schedule: 'rate(1 hour)' },
+  { functionName: 'deleteExpiredKeys', file: 'functions/delete-expired-keys.ts', schedule: 'rate(1 hour)' },
+];

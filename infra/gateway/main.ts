@@ -1,8 +1,12 @@
 import { mkdir } from 'node:fs/promises';
 import { serviceFromEnvironment, ENV_DEFAULTS } from '../../lib/service-from-env.js';
 import { bootstrapAdmin } from './bootstrap.js';
-import { applySeed, readSeedFile, SeedError } from './seed.js';
+import { applySeed, readSeedFile } from './seed.js';
+import { DEFAULT_SCHEDULE_INTERVAL_MS, startScheduledJobs } from './scheduler.js';
 import { startGateway } from './server.js';
+
+/** An environment variable the gateway cannot use; the message names it. */
+class ConfigurationError extends Error {}
 
 /** Defaults of the gateway's own environment variables. */
 export const GATEWAY_DEFAULTS = { KMS_HOST: '127.0.0.1', KMS_PORT: 8080 } as const;
@@ -15,7 +19,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   const dataDir = env.KMS_DATA_DIR ?? ENV_DEFAULTS.KMS_DATA_DIR;
   const host = env.KMS_HOST ?? GATEWAY_DEFAULTS.KMS_HOST;
   const port = env.KMS_PORT === undefined ? GATEWAY_DEFAULTS.KMS_PORT : Number(env.KMS_PORT);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SeedError(`KMS_PORT must be a port number, not "${env.KMS_PORT}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigurationError(`KMS_PORT must be a port number, not "${env.KMS_PORT}"`);
 
   // A malformed seed is refused before anything is created.
   const seed = env.KMS_SEED_FILE ? await readSeedFile(env.KMS_SEED_FILE) : undefined;
@@ -25,7 +29,11 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   const credentials = await bootstrapAdmin(dataDir, service.accessKeys);
   if (credentials) console.log(`created an admin access key (kms:* on *); its credentials are in ${credentials}`);
 
+  const interval = env.KMS_SCHEDULE_INTERVAL_MS === undefined ? DEFAULT_SCHEDULE_INTERVAL_MS : Number(env.KMS_SCHEDULE_INTERVAL_MS);
+  if (!Number.isInteger(interval) || interval < 100) throw new ConfigurationError('KMS_SCHEDULE_INTERVAL_MS must be a whole number of milliseconds, at least 100');
+
   const gateway = await startGateway({ service, host, port });
+  const stopJobs = startScheduledJobs(service, interval);
   console.log(`kms gateway ready at ${gateway.url}`);
 
   let stopping = false;
@@ -33,7 +41,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     if (stopping) return;
     stopping = true;
     service.logger.info('stopping', { signal });
-    gateway.close().then(
+    Promise.all([gateway.close(), stopJobs()]).then(
       () => process.exit(0),
       () => process.exit(0),
     );

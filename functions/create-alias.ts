@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
+import { AliasAlreadyExistsError, KeyPendingDeletionError } from '../lib/errors.js';
+import { EntryExistsError } from '../lib/keystore/key-store.js';
+import { defineOperation } from '../lib/operation.js';
+import { aliasNameParameter } from '../lib/operations/alias-name.js';
+import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
+import { keyIdParameter } from '../lib/rpc/schema.js';
+
+/**
+ * CreateAlias: binds a new alias to a key. Alias names are unique: of two concurrent calls for one
+ * name, one wins and the other gets AliasAlreadyExists (the store's create is atomic).
+ */
+export const operation = defineOperation({
+  action: 'CreateAlias',
+  input: z.object({ AliasName: aliasNameParameter, KeyId: keyIdParameter }),
+  async resolve(input, context) {
+    const key = await resolveAuthorizedKey(input.KeyId, context);
+    if (key.state === 'PendingDeletion') throw new KeyPendingDeletionError(key.keyId);
+    return key;
+  },
+  async execute(input, key, context) {
+    try {
+      await context.service.keyring.createAlias(input.AliasName, key.keyId);
+    } catch (err) {
+      if (err instanceof EntryExistsError) throw new AliasAlreadyExistsError(input.AliasName);
+      throw err;
+    }
+    return {};
+  },
+});
+
+export const handler = lambdaHandler(operation);

@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
+import { encodeEncryptionContext } from '../lib/crypto/encryption-context.js';
+import { openEnvelope, parseEnvelope, sealEnvelope } from '../lib/crypto/envelope.js';
+import { assertKeyUsable } from '../lib/keyring/keyring.js';
+import { defineOperation } from '../lib/operation.js';
+import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
+import { booleanParameter, ciphertextBlobParameter, encryptionContextParameter, keyIdParameter } from '../lib/rpc/schema.js';
+
+/**
+ * ReEncrypt: decrypts a blob and encrypts its plaintext under another key (or the same key's new
+ * primary version) and context, inside the service; the plaintext never leaves and is zeroed.
+ * The caller needs kms:ReEncrypt on both the source key (the one the blob names) and the
+ * destination key; both must be Enabled.
+ */
+export const operation = defineOperation({
+  action: 'ReEncrypt',
+  input: z.object({
+    CiphertextBlob: ciphertextBlobParameter,
+    DestinationKeyId: keyIdParameter,
+    SourceEncryptionContext: encryptionContextParameter('SourceEncryptionContext'),
+    DestinationEncryptionContext: encryptionContextParameter('DestinationEncryptionContext'),
+    DryRun: booleanParameter.optional(),
+  }),
+  async resolve(input, context) {
+    const blob = parseEnvelope(input.CiphertextBlob);
+    const { key: source, version } = await context.service.keyring.resolveVersion(blob.keyVersionId);
+    context.authorize(source.arn);
+    const destination = await resolveAuthorizedKey(input.DestinationKeyId, context);
+    assertKeyUsable(source);
+    assertKeyUsable(destination);
+    return { blob, source, version, destination };
+  },
+  async execute(input, { blob, source, version, destination }, context) {
+    const target = await context.service.keyring.primaryVersion(destination);
+    const plaintext = openEnvelope(version.material, blob, encodeEncryptionContext(input.SourceEncryptionContext));
+    try {
+      const sealed = sealEnvelope(target.material, target.keyVersionId, plaintext, encodeEncryptionContext(input.DestinationEncryptionContext));
+      return {
+        KeyId: destination.keyId,
+        KeyVersionId: target.keyVersionId,
+        CiphertextBlob: sealed,
+        SourceKeyId: source.keyId,
+        SourceKeyVersionId: version.keyVersionId,
+      };
+    } finally {
+      plaintext.fill(0);
+    }
+  },
+});
+
+export const handler = lambdaHandler(operation);

@@ -1,0 +1,28 @@
+import { z } from 'zod';
+import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
+import { AliasNotFoundError, KeyPendingDeletionError } from '../lib/errors.js';
+import { defineOperation } from '../lib/operation.js';
+import { aliasNameParameter } from '../lib/operations/alias-name.js';
+import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
+import { keyIdParameter } from '../lib/rpc/schema.js';
+
+/** UpdateAlias: rebinds an existing alias to another key. The caller needs kms:UpdateAlias on both keys. */
+export const operation = defineOperation({
+  action: 'UpdateAlias',
+  input: z.object({ AliasName: aliasNameParameter, KeyId: keyIdParameter }),
+  async resolve(input, context) {
+    const { keyring } = context.service;
+    const alias = await keyring.getAlias(input.AliasName);
+    if (!alias) throw new AliasNotFoundError(input.AliasName);
+    context.authorize(keyring.arnOf(alias.keyId));
+    const key = await resolveAuthorizedKey(input.KeyId, context);
+    if (key.state === 'PendingDeletion') throw new KeyPendingDeletionError(key.keyId);
+    return key;
+  },
+  async execute(input, key, context) {
+    await context.service.keyring.updateAlias(input.AliasName, key.keyId);
+    return {};
+  },
+});
+
+export const handler = lambdaHandler(operation);

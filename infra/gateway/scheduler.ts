@@ -1,0 +1,31 @@
+import { destroyDueKeys, rotateDueKeys } from '../../lib/operations/scheduled.js';
+import type { Service } from '../../lib/service.js';
+
+/** How often the local gateway runs the scheduled jobs, unless KMS_SCHEDULE_INTERVAL_MS says otherwise. */
+export const DEFAULT_SCHEDULE_INTERVAL_MS = 60_000;
+
+/**
+ * The local stand-in for the cloud schedules: runs key rotation and expired-key deletion (the same
+ * functions the scheduled cloud functions run) at start and then every `intervalMs`, one run at a
+ * time. Returns a stop function that waits for a run in progress.
+ */
+export function startScheduledJobs(service: Service, intervalMs: number): () => Promise<void> {
+  let running: Promise<void> = Promise.resolve();
+  const run = () => {
+    running = running.then(async () => {
+      try {
+        await rotateDueKeys(service);
+        await destroyDueKeys(service);
+      } catch (err) {
+        service.logger.error('scheduled jobs failed', { error: (err as Error).message });
+      }
+    });
+  };
+  run();
+  const timer = setInterval(run, intervalMs);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
+}
