@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { encodeEncryptionContext } from '../lib/crypto/encryption-context.js';
 import { sealEnvelope } from '../lib/crypto/envelope.js';
-import { assertKeyUsable, type ResolvedKey } from '../lib/keyring/keyring.js';
+import type { ResolvedKey } from '../lib/keyring/keyring.js';
+import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
 import { defineOperation } from '../lib/operation.js';
 import { booleanParameter, encryptionContextParameter, keyIdParameter } from '../lib/rpc/schema.js';
 
@@ -21,12 +22,7 @@ export const operation = defineOperation({
     EncryptionContext: encryptionContextParameter('EncryptionContext'),
     DryRun: booleanParameter.optional(),
   }),
-  async resolve(input, context): Promise<ResolvedKey> {
-    const key = await context.service.keyring.resolveKey(input.KeyId);
-    context.authorize(key.arn);
-    assertKeyUsable(key);
-    return key;
-  },
+  resolve: (input, context): Promise<ResolvedKey> => resolveAuthorizedKey(input.KeyId, context, { usable: true }),
   async execute(input, key, context) {
     const version = await context.service.keyring.primaryVersion(key);
     const plaintext = Buffer.from(input.Plaintext, 'utf8');

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { encodeEncryptionContext } from '../crypto/encryption-context.js';
 import { sealEnvelope } from '../crypto/envelope.js';
 import { InvalidParameterError } from '../errors.js';
-import { assertKeyUsable, type ResolvedKey } from '../keyring/keyring.js';
+import type { ResolvedKey } from '../keyring/keyring.js';
+import { resolveAuthorizedKey } from './resolve-key.js';
 import { defineOperation } from '../operation.js';
 import { booleanParameter, encryptionContextParameter, integerParameter, keyIdParameter } from '../rpc/schema.js';
 
@@ -42,12 +43,7 @@ export function dataKeyOperation(action: 'GenerateDataKey' | 'GenerateDataKeyWit
   return defineOperation({
     action,
     input: dataKeyInput,
-    async resolve(input, context): Promise<ResolvedKey> {
-      const key = await context.service.keyring.resolveKey(input.KeyId);
-      context.authorize(key.arn);
-      assertKeyUsable(key);
-      return key;
-    },
+    resolve: (input, context): Promise<ResolvedKey> => resolveAuthorizedKey(input.KeyId, context, { usable: true }),
     async execute(input, key, context) {
       const version = await context.service.keyring.primaryVersion(key);
       const dataKey = randomBytesFromPool(input.length);
