@@ -7,6 +7,5 @@ export default defineConfig({
     hookTimeout: 60_000,
     // End-to-end suites start gateways on ephemeral ports; two cores, so keep workers few.
     maxWorkers: 2,
-    benchmark: { include: ['test/bench/**/*.bench.ts'] },
   },
 });

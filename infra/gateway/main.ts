@@ -12,7 +12,9 @@ class ConfigurationError extends Error {}
 export const GATEWAY_DEFAULTS = { KMS_HOST: '127.0.0.1', KMS_PORT: 8080 } as const;
 
 /**
- * `npm start`: the local gateway on the embedded file store.
+ * The local gateway on the embedded file store: `npm start` (through ./start.ts) and `kms serve`.
+ * Resolves once the gateway is ready; it then runs until SIGTERM or SIGINT, which exit 0.
+ * Rejects when it cannot start (a bad variable, a malformed or contradicting seed, a busy port).
  * Environment: KMS_HOST, KMS_PORT, KMS_DATA_DIR, KMS_SEED_FILE (+ the service's, see service-from-env).
  */
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
@@ -49,10 +51,3 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }
-
-main().catch((err: unknown) => {
-  // Start-up problems are the operator's to fix: say what, not where in the code.
-  const message = err instanceof Error ? err.message : String(err);
-  console.error(`kms gateway failed to start: ${message}`);
-  process.exit(1);
-});

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AccessKeyNotFoundError } from '../errors.js';
 import { decodeRecord } from '../keyring/records.js';
-import type { KeyStore } from '../keystore/key-store.js';
+import { EntryNotFoundError, type KeyStore, RevisionConflictError } from '../keystore/key-store.js';
 import { type CompiledPolicy, compilePolicy, type PolicyDocument, policyDocumentSchema } from '../policy/policy.js';
 import { TtlCache } from '../ttl-cache.js';
 
@@ -36,6 +38,24 @@ export function generateAccessKey(): { accessKeyId: string; accessKeySecret: str
 
 const entryName = (accessKeyId: string) => `access-keys/${accessKeyId}`;
 
+/** How often a compare-and-swap write is retried when other writers keep coming first. */
+const MAX_CAS_ATTEMPTS = 100;
+
+function principalOf(record: AccessKeyRecord): Principal {
+  return {
+    accessKeyId: record.accessKeyId,
+    enabled: record.status === 'Enabled',
+    policy: compilePolicy(record.policy),
+    secret: record.accessKeySecret,
+  };
+}
+
+function decodeAccessKey(value: Buffer): AccessKeyRecord {
+  const record = decodeRecord<AccessKeyRecord>(value);
+  record.policy = policyDocumentSchema.parse(record.policy);
+  return record;
+}
+
 /**
  * Access keys and their policies, read from the key store and cached (policy compiled once per
  * load, not per request).
@@ -54,21 +74,14 @@ export class AccessKeyRegistry {
     if (!isAccessKeyId(accessKeyId)) return Promise.resolve(undefined);
     return this.#cache.get(accessKeyId, async () => {
       const record = await this.get(accessKeyId);
-      return record && {
-        accessKeyId: record.accessKeyId,
-        enabled: record.status === 'Enabled',
-        policy: compilePolicy(record.policy),
-        secret: record.accessKeySecret,
-      };
+      return record && principalOf(record);
     });
   }
 
   async get(accessKeyId: string): Promise<AccessKeyRecord | undefined> {
+    if (!isAccessKeyId(accessKeyId)) return undefined;
     const entry = await this.#store.get(entryName(accessKeyId));
-    if (!entry) return undefined;
-    const record = decodeRecord<AccessKeyRecord>(entry.value);
-    record.policy = policyDocumentSchema.parse(record.policy);
-    return record;
+    return entry && decodeAccessKey(entry.value);
   }
 
   /** Stores a new access key. Throws EntryExistsError when the id is taken. */
@@ -77,6 +90,69 @@ export class AccessKeyRegistry {
     const policy = policyDocumentSchema.parse(record.policy);
     await this.#store.create(entryName(record.accessKeyId), Buffer.from(JSON.stringify({ ...record, policy })), { writeOnce: false });
     this.#cache.delete(record.accessKeyId);
+  }
+
+  /**
+   * Changes an access key by compare-and-swap on its store revision: `change` gets the current
+   * record and returns the new one; when another writer (another process on the same store, the
+   * gateway) came first, the record is read again and `change` re-applied, so no update is lost.
+   * The id and the secret cannot change. Throws AccessKeyNotFoundError when there is no such key.
+   */
+  async update(accessKeyId: string, change: (record: AccessKeyRecord) => AccessKeyRecord): Promise<AccessKeyRecord> {
+    if (!isAccessKeyId(accessKeyId)) throw new AccessKeyNotFoundError();
+    const name = entryName(accessKeyId);
+    for (let attempt = 1; ; attempt++) {
+      const entry = await this.#store.get(name);
+      if (!entry) throw new AccessKeyNotFoundError();
+      const current = decodeAccessKey(entry.value);
+      const next = change(structuredClone(current));
+      if (next.accessKeyId !== current.accessKeyId || next.accessKeySecret !== current.accessKeySecret) {
+        throw new Error('an access key update cannot change its id or secret');
+      }
+      if (next.status !== 'Enabled' && next.status !== 'Disabled') throw new Error(`access key status must be Enabled or Disabled, not "${String(next.status)}"`);
+      const record: AccessKeyRecord = { ...next, policy: policyDocumentSchema.parse(next.policy) };
+      try {
+        await this.#store.update(name, entry.revision, Buffer.from(JSON.stringify(record)));
+      } catch (err) {
+        if (err instanceof EntryNotFoundError) throw new AccessKeyNotFoundError();
+        if (!(err instanceof RevisionConflictError) || attempt >= MAX_CAS_ATTEMPTS) throw err;
+        await sleep(Math.random() * Math.min(2 ** attempt, 50));
+        continue;
+      }
+      this.#cache.set(accessKeyId, principalOf(record));
+      return record;
+    }
+  }
+
+  /** Replaces an access key's policy (validated first). */
+  async setPolicy(accessKeyId: string, policy: PolicyDocument): Promise<AccessKeyRecord> {
+    const validated = policyDocumentSchema.parse(policy);
+    return this.update(accessKeyId, (record) => ({ ...record, policy: validated }));
+  }
+
+  /** Enables or disables an access key; a disabled key's requests get InvalidAccessKeyId.Inactive. */
+  setStatus(accessKeyId: string, status: AccessKeyRecord['status']): Promise<AccessKeyRecord> {
+    return this.update(accessKeyId, (record) => ({ ...record, status }));
+  }
+
+  /** Removes an access key (compare-and-swap delete). Throws AccessKeyNotFoundError when there is none. */
+  async delete(accessKeyId: string): Promise<void> {
+    if (!isAccessKeyId(accessKeyId)) throw new AccessKeyNotFoundError();
+    const name = entryName(accessKeyId);
+    for (let attempt = 1; ; attempt++) {
+      const entry = await this.#store.get(name);
+      if (!entry) throw new AccessKeyNotFoundError();
+      try {
+        await this.#store.delete(name, entry.revision);
+      } catch (err) {
+        if (err instanceof EntryNotFoundError) throw new AccessKeyNotFoundError();
+        if (!(err instanceof RevisionConflictError) || attempt >= MAX_CAS_ATTEMPTS) throw err;
+        await sleep(Math.random() * Math.min(2 ** attempt, 50));
+        continue;
+      }
+      this.#cache.set(accessKeyId, undefined);
+      return;
+    }
   }
 
   async list(): Promise<string[]> {

@@ -8,7 +8,7 @@ import {
 } from '../errors.js';
 import { EntryExistsError, EntryNotFoundError, type KeyStore, RevisionConflictError } from '../keystore/key-store.js';
 import { TtlCache } from '../ttl-cache.js';
-import { addSeconds } from './rotation.js';
+import { addSeconds, isoSeconds } from './rotation.js';
 import { type ArnScope, isKeyId, isKeyVersionId, keyArn, parseKeyReference } from './key-id.js';
 import {
   type AliasRecord,
@@ -200,7 +200,8 @@ export class Keyring {
     if (!isKeyVersionId(keyVersionId)) throw new Error(`key version id "${keyVersionId}" is not a UUID`);
     if (input.material && input.material.length !== KEY_MATERIAL_BYTES) throw new Error(`key material must be ${KEY_MATERIAL_BYTES} bytes`);
     const material = input.material ? Buffer.from(input.material) : randomBytes(KEY_MATERIAL_BYTES);
-    const record: KeyVersionRecord = { keyId, keyVersionId, creationDate: this.#isoNow(), material: material.toString('base64') };
+    const createdAtMs = this.#now();
+    const record: KeyVersionRecord = { keyId, keyVersionId, creationDate: isoSeconds(createdAtMs), createdAtMs, material: material.toString('base64') };
     const encoded = encodeRecord(record);
     try {
       await this.#store.create(entryNames.keyVersion(keyId, keyVersionId), encoded, { writeOnce: true });
@@ -271,7 +272,9 @@ export class Keyring {
       const info = await this.getVersionInfo(keyId, name.slice(name.lastIndexOf('/') + 1));
       if (info) versions.push(info);
     }
-    return versions.sort((a, b) => (a.creationDate < b.creationDate ? -1 : a.creationDate > b.creationDate ? 1 : a.keyVersionId < b.keyVersionId ? -1 : 1));
+    // CreationDate has whole seconds; versions made within one second are ordered by the millisecond.
+    const at = (v: KeyVersionRecordInfo) => v.createdAtMs ?? Date.parse(v.creationDate);
+    return versions.sort((a, b) => at(a) - at(b) || (a.keyVersionId < b.keyVersionId ? -1 : 1));
   }
 
   /** A version's id and creation date (no material), or undefined. */
@@ -281,7 +284,12 @@ export class Keyring {
     if (!entry) return undefined;
     const record = decodeRecord<KeyVersionRecord>(entry.value);
     entry.value.fill(0);
-    return { keyId: record.keyId, keyVersionId: record.keyVersionId, creationDate: record.creationDate };
+    return {
+      keyId: record.keyId,
+      keyVersionId: record.keyVersionId,
+      creationDate: record.creationDate,
+      ...(record.createdAtMs === undefined ? {} : { createdAtMs: record.createdAtMs }),
+    };
   }
 
   /** Every alias, by name. */
@@ -402,6 +410,8 @@ export interface KeyVersionRecordInfo {
   keyId: string;
   keyVersionId: string;
   creationDate: string;
+  /** Internal ordering only (see {@link KeyVersionRecord.createdAtMs}); never in a response. */
+  createdAtMs?: number;
 }
 
 /** A version ready for use. `material` belongs to the keyring's cache: never zero or keep it. */

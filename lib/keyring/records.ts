@@ -22,6 +22,8 @@ export interface KeyRecord {
   deleteDate?: string;
   /** The state CancelKeyDeletion returns to. */
   stateBeforeDeletion?: 'Enabled' | 'Disabled';
+  /** A scheduled rotation's lease on this key (see lib/operations/scheduled.ts). */
+  rotationClaimedUntil?: string;
   /** Set when the scheduled deletion began destroying material; no way back from here. */
   destructionStarted?: string;
 }
@@ -31,6 +33,11 @@ export interface KeyVersionRecord {
   keyId: string;
   keyVersionId: string;
   creationDate: string;
+  /**
+   * Creation time in epoch milliseconds: orders versions created within one second (CreationDate
+   * has whole seconds). Absent in records written before it existed.
+   */
+  createdAtMs?: number;
   material: string;
 }
 

@@ -252,3 +252,97 @@ function popCoreClient(kind: ClientKind, target: ClientTarget, credentials: Cred
     close: () => (client as unknown as { keepAliveAgent?: { destroy(): void } }).keepAliveAgent?.destroy(),
   };
 }
+
+/** Parameter values a generic call accepts: strings as they are, numbers and booleans as text, maps as JSON. */
+export type ActionParams = Record<string, string | number | boolean | EncryptionContextMap | undefined>;
+
+/**
+ * A client that calls any Action by name (the key-management Actions included), through one of the
+ * official clients' generic paths: pop-core `request(action, params, {method})`, or
+ * openapi-client `callApi` (V3 ACS3-HMAC-SHA256, or RPC HMAC-SHA1 with signatureAlgorithm 'v2').
+ * It returns the response body as the SDK surfaces it (the service's own field names).
+ */
+export interface ActionClient {
+  name: ActionClientKind;
+  call(action: string, params?: ActionParams): Promise<Record<string, any>>;
+  /** Releases kept-alive sockets. */
+  close(): void;
+}
+
+export const ACTION_CLIENT_KINDS = ['pop-core-post', 'pop-core-get', 'openapi-v3', 'openapi-v2'] as const;
+export type ActionClientKind = (typeof ACTION_CLIENT_KINDS)[number];
+
+function toParamText(params: ActionParams | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(params ?? {})) {
+    if (value === undefined) continue;
+    out[name] = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  }
+  return out;
+}
+
+export function createActionClient(kind: ActionClientKind, target: ClientTarget, credentials: Credentials): ActionClient {
+  if (kind === 'pop-core-post' || kind === 'pop-core-get') {
+    const method = kind === 'pop-core-post' ? 'POST' : 'GET';
+    const client = new RPCClient({
+      accessKeyId: credentials.accessKeyId,
+      accessKeySecret: credentials.accessKeySecret,
+      endpoint: `http://${hostOf(target)}`,
+      apiVersion: API_VERSION,
+    });
+    return {
+      name: kind,
+      call: async (action, params) =>
+        (await client.request<Record<string, any>>(action, toParamText(params), { method, formatParams: false, timeout: 10_000 })) as Record<string, any>,
+      close: () => (client as unknown as { keepAliveAgent?: { destroy(): void } }).keepAliveAgent?.destroy(),
+    };
+  }
+  const config = new OpenApi.Config({
+    accessKeyId: credentials.accessKeyId,
+    accessKeySecret: credentials.accessKeySecret,
+    endpoint: hostOf(target),
+    protocol: 'http',
+    regionId: REGION_ID,
+  });
+  if (kind === 'openapi-v2') config.signatureAlgorithm = 'v2';
+  const client = new OpenApi.default(config);
+  return {
+    name: kind,
+    async call(action, params) {
+      const apiParams = new OpenApi.Params({
+        action,
+        version: API_VERSION,
+        protocol: 'HTTP',
+        pathname: '/',
+        method: 'POST',
+        authType: 'AK',
+        style: 'RPC',
+        reqBodyType: 'formData',
+        bodyType: 'json',
+      });
+      const request = new OpenApi.OpenApiRequest({ query: OpenApiUtil.query(toParamText(params)) });
+      const response = await client.callApi(apiParams, request, new TeaUtil.RuntimeOptions({}));
+      return response.body as Record<string, any>;
+    },
+    close: () => undefined,
+  };
+}
+
+/** The `@alicloud/kms20160120` module, for its request models (`new KmsSdk.CreateKeyRequest({…})`). */
+export const KmsSdk = Kms;
+
+/**
+ * A `@alicloud/kms20160120` 1.2.0 product client pointed at a local gateway: it has a typed method
+ * for every Action here but ReEncrypt; responses are models with camelCase fields.
+ */
+export function createKmsSdkClient(target: ClientTarget, credentials: Credentials) {
+  return new Kms.default(
+    new RpcClient.Config({
+      accessKeyId: credentials.accessKeyId,
+      accessKeySecret: credentials.accessKeySecret,
+      endpoint: hostOf(target),
+      protocol: 'http',
+      regionId: REGION_ID,
+    }),
+  );
+}

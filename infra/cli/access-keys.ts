@@ -1,0 +1,198 @@
+import { readFile, stat } from 'node:fs/promises';
+import { type Command, Option } from 'commander';
+import { z } from 'zod';
+import { type AccessKeyRecord, AccessKeyRegistry, generateAccessKey, isAccessKeyId } from '../../lib/auth/access-keys.js';
+import { EntryExistsError } from '../../lib/keystore/key-store.js';
+import { FileKeyStore } from '../../lib/keystore/file-store.js';
+import { ADMIN_POLICY, type PolicyDocument, policyDocumentSchema } from '../../lib/policy/policy.js';
+import { ENV_DEFAULTS } from '../../lib/service-from-env.js';
+import { CliError, EXIT, usageError } from './exit-codes.js';
+import { emit } from './output.js';
+
+interface StoreOptions {
+  dataDir: string;
+}
+
+interface PolicyOptions {
+  policy?: string;
+  policyJson?: string;
+  admin?: boolean;
+}
+
+/**
+ * `kms access-keys …`: the access keys and their policies, over the key store the gateway uses
+ * (the file store at --data-dir / KMS_DATA_DIR), not over the API. Every write is a
+ * compare-and-swap on the store, so the CLI and a running gateway never lose each other's updates;
+ * the gateway sees a change once its cache (KMS_CACHE_TTL_MS) expires.
+ */
+export function registerAccessKeys(program: Command): void {
+  const accessKeys = program
+    .command('access-keys')
+    .description('access keys and their policies, in the local key store (not over the API)')
+    .addOption(new Option('--data-dir <dir>', 'the key store directory').env('KMS_DATA_DIR').default(ENV_DEFAULTS.KMS_DATA_DIR));
+
+  const policyOptions = (command: Command) =>
+    command
+      .addOption(new Option('--policy <file>', 'the policy document, a JSON file').conflicts(['policyJson', 'admin']))
+      .addOption(new Option('--policy-json <json>', 'the policy document, inline').conflicts(['policy', 'admin']))
+      .addOption(new Option('--admin', 'the admin policy: kms:* on *').conflicts(['policy', 'policyJson']));
+
+  policyOptions(
+    accessKeys
+      .command('create')
+      .description('create an access key; its secret is printed this once and never again')
+      .option('--id <id>', 'the access key id (8–64 letters and digits; default: a new LTAI… id)'),
+  ).action(async (options: PolicyOptions & { id?: string }, command: Command) => {
+    const policy = await policyFrom(options);
+    if (options.id !== undefined && !isAccessKeyId(options.id)) throw usageError(`access key id "${options.id}" must be 8–64 letters and digits`);
+    const generated = generateAccessKey();
+    const record: AccessKeyRecord = {
+      accessKeyId: options.id ?? generated.accessKeyId,
+      accessKeySecret: generated.accessKeySecret,
+      status: 'Enabled',
+      policy,
+      createdAt: new Date().toISOString(),
+    };
+    try {
+      await registryOf(command).create(record);
+    } catch (err) {
+      if (err instanceof EntryExistsError) throw new CliError(EXIT.REFUSED, `The access key "${record.accessKeyId}" already exists.`, 'AccessKeyAlreadyExists');
+      throw err;
+    }
+    emit(command, view(record, true), { record: { ...view(record, true), Policy: JSON.stringify(record.policy) } });
+    if (process.stderr.isTTY) process.stderr.write('The secret is shown only this once: store it now.\n');
+  });
+
+  accessKeys
+    .command('list')
+    .description('list access keys: id, status, creation date, policy (never secrets)')
+    .action(async (_options: unknown, command: Command) => {
+      const registry = await existingRegistryOf(command);
+      const records: AccessKeyRecord[] = [];
+      for (const id of await registry.list()) {
+        const record = await registry.get(id);
+        if (record) records.push(record);
+      }
+      const items = records.map((r) => view(r, false));
+      emit(command, { AccessKeys: items, TotalCount: items.length }, {
+        rows: items.map((item) => ({ ...item, Policy: policySummary(item.Policy) })),
+        columns: ['AccessKeyId', 'Status', 'CreatedAt', 'Policy'],
+      });
+    });
+
+  accessKeys
+    .command('describe')
+    .description('show one access key and its policy (never its secret)')
+    .argument('<id>', 'access key id')
+    .action(async (id: string, _options: unknown, command: Command) => {
+      const record = await (await existingRegistryOf(command)).get(id);
+      if (!record) throw notFound(id);
+      const item = view(record, false);
+      emit(command, item, { record: { ...item, Policy: JSON.stringify(item.Policy) } });
+    });
+
+  for (const [name, status] of [
+    ['enable', 'Enabled'],
+    ['disable', 'Disabled'],
+  ] as const) {
+    accessKeys
+      .command(name)
+      .description(`${name} an access key${status === 'Disabled' ? ' (its requests get InvalidAccessKeyId.Inactive)' : ''}`)
+      .argument('<id>', 'access key id')
+      .action(async (id: string, _options: unknown, command: Command) => {
+        const record = await (await existingRegistryOf(command)).setStatus(id, status);
+        emit(command, view(record, false), { record: { ...view(record, false), Policy: JSON.stringify(record.policy) } });
+      });
+  }
+
+  accessKeys
+    .command('delete')
+    .description('delete an access key (its requests get InvalidAccessKeyId.NotFound)')
+    .argument('<id>', 'access key id')
+    .action(async (id: string, _options: unknown, command: Command) => {
+      await (await existingRegistryOf(command)).delete(id);
+      emit(command, { AccessKeyId: id, Deleted: true });
+    });
+
+  policyOptions(
+    accessKeys
+      .command('set-policy')
+      .description("replace an access key's policy")
+      .argument('<id>', 'access key id'),
+  ).action(async (id: string, options: PolicyOptions, command: Command) => {
+    const policy = await policyFrom(options);
+    const record = await (await existingRegistryOf(command)).setPolicy(id, policy);
+    emit(command, view(record, false), { record: { ...view(record, false), Policy: JSON.stringify(record.policy) } });
+  });
+}
+
+function registryOf(command: Command): AccessKeyRegistry {
+  const { dataDir } = command.optsWithGlobals<StoreOptions>();
+  // The CLI writes and exits: nothing to cache.
+  return new AccessKeyRegistry(new FileKeyStore(dataDir), { cacheTtlMs: 0 });
+}
+
+/** The registry of a store that exists: a mistyped --data-dir is an error, not an empty list. */
+async function existingRegistryOf(command: Command): Promise<AccessKeyRegistry> {
+  const { dataDir } = command.optsWithGlobals<StoreOptions>();
+  const found = await stat(dataDir).then((s) => s.isDirectory(), () => false);
+  if (!found) throw new CliError(EXIT.UNAVAILABLE, `no key store at ${dataDir} (set --data-dir or KMS_DATA_DIR)`);
+  return registryOf(command);
+}
+
+function notFound(id: string): CliError {
+  return new CliError(EXIT.REFUSED, `The access key "${id}" does not exist.`, 'InvalidAccessKeyId.NotFound');
+}
+
+/** What the CLI shows of an access key: the secret only right after `create`. */
+function view(record: AccessKeyRecord, withSecret: boolean) {
+  return {
+    AccessKeyId: record.accessKeyId,
+    ...(withSecret ? { AccessKeySecret: record.accessKeySecret } : {}),
+    Status: record.status,
+    CreatedAt: record.createdAt,
+    Policy: record.policy,
+  };
+}
+
+/** A one-line summary of a policy for the table view: `Allow kms:Decrypt on acs:kms:*:*:key/*; …`. */
+function policySummary(policy: PolicyDocument): string {
+  const list = (v: string | string[]) => (Array.isArray(v) ? v.join(',') : v);
+  return policy.Statement.map((s) => `${s.Effect} ${list(s.Action)} on ${list(s.Resource)}`).join('; ');
+}
+
+/** The policy given by --policy FILE, --policy-json JSON or --admin, validated. */
+async function policyFrom(options: PolicyOptions): Promise<PolicyDocument> {
+  if (options.admin) return ADMIN_POLICY;
+  let text: string;
+  let source: string;
+  if (options.policy !== undefined) {
+    source = options.policy;
+    try {
+      text = await readFile(options.policy, 'utf8');
+    } catch (err) {
+      throw new CliError(EXIT.UNAVAILABLE, `cannot read the policy file ${options.policy}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  } else if (options.policyJson !== undefined) {
+    source = '--policy-json';
+    text = options.policyJson;
+  } else {
+    throw usageError('give the policy: --policy FILE, --policy-json JSON or --admin');
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch {
+    throw usageError(`the policy in ${source} is not valid JSON`);
+  }
+  const parsed = policyDocumentSchema.safeParse(document);
+  if (!parsed.success) throw usageError(`the policy in ${source} is not valid: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(document)'}: ${issue.message}`)
+    .join('; ');
+}

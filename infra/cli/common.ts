@@ -1,0 +1,82 @@
+import { type Command, InvalidArgumentError } from 'commander';
+import { DEFAULT_ENDPOINT, endpointUrl, KmsClient } from '../../lib/client/kms-client.js';
+import { usageError } from './exit-codes.js';
+
+/** The global options (main.ts declares them), as every command sees them. */
+export interface GlobalOptions {
+  endpoint?: string;
+  accessKeyId?: string;
+  accessKeySecret?: string;
+  output?: 'json' | 'table';
+  timeout?: number;
+}
+
+/** An API client from the global options: flags win over ALIBABA_CLOUD_ACCESS_KEY_* and KMS_ENDPOINT. */
+export function clientOf(command: Command): KmsClient {
+  const options = command.optsWithGlobals<GlobalOptions>();
+  const { accessKeyId, accessKeySecret } = options;
+  if (!accessKeyId || !accessKeySecret) {
+    throw usageError(
+      'no credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, or pass --access-key-id and --access-key-secret',
+    );
+  }
+  const endpoint = options.endpoint ?? DEFAULT_ENDPOINT;
+  try {
+    endpointUrl(endpoint);
+  } catch (err) {
+    throw usageError((err as Error).message);
+  }
+  return new KmsClient({ endpoint, credentials: { accessKeyId, accessKeySecret }, timeoutMs: options.timeout });
+}
+
+/** Option parser: a whole number in [min, max]. */
+export function integer(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}.`);
+    }
+    return n;
+  };
+}
+
+/** Option parser for a repeatable `--context k=v`: collects the pairs into one map. */
+export function contextPair(value: string, previous: Record<string, string> | undefined): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError('expected key=value (the value may contain "=").');
+  const key = value.slice(0, eq);
+  const map = { ...previous };
+  if (Object.hasOwn(map, key)) throw new InvalidArgumentError(`the context key "${key}" is given twice.`);
+  map[key] = value.slice(eq + 1);
+  return map;
+}
+
+/** The EncryptionContext parameter for a context map: JSON, or nothing for an empty map. */
+export function contextParam(context: Record<string, string> | undefined): string | undefined {
+  return context && Object.keys(context).length > 0 ? JSON.stringify(context) : undefined;
+}
+
+/** Fetches every page of a list Action (100 at a time) and returns the items of all pages. */
+export async function allPages<T>(fetchPage: (pageNumber: number, pageSize: number) => Promise<{ items: T[]; total: number }>): Promise<T[]> {
+  const items: T[] = [];
+  for (let pageNumber = 1; ; pageNumber++) {
+    const page = await fetchPage(pageNumber, 100);
+    items.push(...page.items);
+    if (page.items.length === 0 || items.length >= page.total) return items;
+  }
+}
+
+/**
+ * Paging options of the list commands: with neither, the command fetches every page; with
+ * either, it fetches that one page (PageNumber 1 and PageSize 10 are the API's defaults).
+ */
+export function addPagingOptions(command: Command): Command {
+  return command
+    .option('--page <n>', 'fetch only this page (from 1)', integer(1, 1_000_000))
+    .option('--page-size <n>', 'items per page, 1–100 (with --page or alone: fetch one page)', integer(1, 100));
+}
+
+export interface PagingOptions {
+  page?: number;
+  pageSize?: number;
+}

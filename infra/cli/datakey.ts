@@ -1,0 +1,58 @@
+import { type Command, Option } from 'commander';
+import { clientOf, contextPair, contextParam, integer } from './common.js';
+import { emit } from './output.js';
+
+interface GenerateOptions {
+  key: string;
+  context?: Record<string, string>;
+  bytes?: number;
+  spec?: 'AES_256' | 'AES_128';
+  dryRun?: boolean;
+}
+
+const contextOption = () =>
+  new Option('--context <key=value>', 'EncryptionContext pair, repeatable (the same pairs are needed to decrypt)').argParser(contextPair);
+
+/** `kms datakey …`: GenerateDataKey, GenerateDataKeyWithoutPlaintext, Decrypt. */
+export function registerDataKey(program: Command): void {
+  const datakey = program.command('datakey').description('data keys for envelope encryption: generate, generate without plaintext, decrypt');
+
+  for (const [name, action, description] of [
+    ['generate', 'GenerateDataKey', 'a new data key: its Base64 Plaintext and its CiphertextBlob (GenerateDataKey)'],
+    ['generate-without-plaintext', 'GenerateDataKeyWithoutPlaintext', 'a new data key, only its CiphertextBlob (GenerateDataKeyWithoutPlaintext)'],
+  ] as const) {
+    datakey
+      .command(name)
+      .description(description)
+      .requiredOption('--key <key>', 'key id, alias/<name> or ARN')
+      .addOption(contextOption())
+      .addOption(new Option('--bytes <n>', 'data-key length in bytes, 1–1024').argParser(integer(1, 1024)).conflicts('spec'))
+      .addOption(new Option('--spec <spec>', 'data-key spec (default AES_256: 32 bytes)').choices(['AES_256', 'AES_128']))
+      .option('--dry-run', 'check parameters, permission and key state only')
+      .action(async (options: GenerateOptions, command: Command) => {
+        const result = await clientOf(command).call(action, {
+          KeyId: options.key,
+          EncryptionContext: contextParam(options.context),
+          NumberOfBytes: options.bytes,
+          KeySpec: options.spec,
+          DryRun: options.dryRun ? 'true' : undefined,
+        });
+        emit(command, result);
+      });
+  }
+
+  datakey
+    .command('decrypt')
+    .description('the Base64 Plaintext of a CiphertextBlob (Decrypt)')
+    .requiredOption('--blob <blob>', 'the CiphertextBlob')
+    .addOption(contextOption())
+    .option('--dry-run', 'check parameters, permission and key state only')
+    .action(async (options: { blob: string; context?: Record<string, string>; dryRun?: boolean }, command: Command) => {
+      const result = await clientOf(command).call('Decrypt', {
+        CiphertextBlob: options.blob,
+        EncryptionContext: contextParam(options.context),
+        DryRun: options.dryRun ? 'true' : undefined,
+      });
+      emit(command, result);
+    });
+}

@@ -1,0 +1,145 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { type Command, Option } from 'commander';
+import { KmsApiError } from '../../lib/client/kms-client.js';
+import { headerContext, openFile, sealFile } from '../../lib/file-envelope/file.js';
+import { DEFAULT_FRAME_SIZE, MAX_FRAME_SIZE } from '../../lib/file-envelope/format.js';
+import { clientOf, contextPair, contextParam, integer } from './common.js';
+import { CliError, EXIT } from './exit-codes.js';
+import { Progress } from './progress.js';
+
+/** Read in large chunks: a frame is 64 KiB, and fewer, bigger reads are faster on multi-GB files. */
+const READ_CHUNK = 1024 * 1024;
+/** Frames are written in batches (writev) of up to this much, not one system call per frame. */
+const WRITE_BUFFER = 4 * 1024 * 1024;
+
+/**
+ * API refusals of a header's blob or context that mean the file was modified (or is not what it
+ * claims): the blob does not authenticate, is malformed, or names no version.
+ */
+const HEADER_REFUSALS = new Set(['InvalidCiphertext', 'InvalidParameter', 'MissingParameter', 'Forbidden.KeyVersionNotFound']);
+
+/**
+ * `kms encrypt-file` / `kms decrypt-file`: envelope encryption of a file in one command
+ * (GenerateDataKey, AES-256-GCM frames, the encrypted data key in the header; see
+ * lib/file-envelope/format.ts). Constant memory whatever the file's size. The output is written to
+ * a temporary file beside OUT and renamed into place only when complete and authenticated.
+ */
+export function registerFiles(program: Command): void {
+  program
+    .command('encrypt-file')
+    .description('encrypt a file with a fresh data key of <key> (GenerateDataKey); "-" reads stdin / writes stdout')
+    .argument('<in>', 'the plaintext file, or - for stdin')
+    .argument('<out>', 'the encrypted file to write, or - for stdout')
+    .requiredOption('--key <key>', 'key id, alias/<name> or ARN')
+    .addOption(new Option('--context <key=value>', 'EncryptionContext pair, repeatable; stored in the header, bound to the data key').argParser(contextPair))
+    .addOption(new Option('--frame-size <bytes>', 'plaintext bytes per frame').argParser(integer(1, MAX_FRAME_SIZE)).default(DEFAULT_FRAME_SIZE).hideHelp())
+    .option('--no-progress', 'no progress bar (there is none unless stderr is a terminal)')
+    .action(async (inPath: string, outPath: string, options: { key: string; context?: Record<string, string>; frameSize: number; progress: boolean }, command: Command) => {
+      const client = clientOf(command);
+      const size = await inputSize(inPath);
+      const generated = await client.call('GenerateDataKey', { KeyId: options.key, EncryptionContext: contextParam(options.context) });
+      const dataKey = Buffer.from(String(generated.Plaintext ?? ''), 'base64');
+      if (dataKey.length !== 32 || typeof generated.CiphertextBlob !== 'string') {
+        dataKey.fill(0);
+        throw new CliError(EXIT.REFUSED, 'GenerateDataKey did not return a 32-byte data key and a CiphertextBlob', 'InvalidResponse');
+      }
+      const progress = new Progress('encrypting', size, options.progress);
+      try {
+        await writeAtomically(outPath, progress, (output, signal) =>
+          sealFile(openInput(inPath), output, {
+            dataKey,
+            ciphertextBlob: generated.CiphertextBlob,
+            context: options.context ?? {},
+            frameSize: options.frameSize,
+            through: [progress],
+            signal,
+          }),
+        );
+      } finally {
+        // sealFile zeroes it too; this covers a failure before sealFile ran.
+        dataKey.fill(0);
+      }
+    });
+
+  program
+    .command('decrypt-file')
+    .description("decrypt a file made by encrypt-file (Decrypt of its header's data key); OUT appears only if every frame authenticates")
+    .argument('<in>', 'the encrypted file, or - for stdin')
+    .argument('<out>', 'the plaintext file to write, or - for stdout (then a late failure shows only in the exit code)')
+    .option('--no-progress', 'no progress bar (there is none unless stderr is a terminal)')
+    .action(async (inPath: string, outPath: string, options: { progress: boolean }, command: Command) => {
+      const client = clientOf(command);
+      const size = await inputSize(inPath);
+      const progress = new Progress('decrypting', size, options.progress);
+      await writeAtomically(outPath, progress, (output, signal) =>
+        openFile(openInput(inPath), output, {
+          through: [progress],
+          signal,
+          async unwrapDataKey(header) {
+            const context = headerContext(header);
+            let result: Record<string, any>;
+            try {
+              result = await client.call('Decrypt', { CiphertextBlob: header.ciphertextBlob, EncryptionContext: contextParam(context) });
+            } catch (err) {
+              if (err instanceof KmsApiError && HEADER_REFUSALS.has(err.code)) {
+                throw new CliError(EXIT.FILE_AUTHENTICATION, `the file's header does not authenticate (${err.code}: ${err.message}): the file was modified, or is not a kms encrypted file`);
+              }
+              throw err;
+            }
+            const dataKey = Buffer.from(String(result.Plaintext ?? ''), 'base64');
+            if (dataKey.length !== 32) {
+              dataKey.fill(0);
+              throw new CliError(EXIT.FILE_AUTHENTICATION, "the file's data key is not 32 bytes: not a file made by kms encrypt-file");
+            }
+            return dataKey;
+          },
+        }),
+      );
+    });
+}
+
+async function inputSize(path: string): Promise<number | undefined> {
+  if (path === '-') return undefined;
+  try {
+    const s = await stat(path);
+    if (s.isDirectory()) throw new CliError(EXIT.UNAVAILABLE, `${path} is a directory`);
+    return s.isFile() ? s.size : undefined;
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    throw new CliError(EXIT.UNAVAILABLE, `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+function openInput(path: string): Readable {
+  return path === '-' ? process.stdin : createReadStream(path, { highWaterMark: READ_CHUNK });
+}
+
+/**
+ * Runs `work` with an output stream: for a file, a new temporary file beside `path` (mode 0600)
+ * that is renamed to `path` when `work` resolves and removed when it fails or is interrupted.
+ * For `-`, stdout.
+ */
+async function writeAtomically(path: string, progress: Progress, work: (output: Writable, signal: AbortSignal) => Promise<unknown>): Promise<void> {
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const tmp = path === '-' ? undefined : join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    const output = tmp === undefined ? process.stdout : createWriteStream(tmp, { flags: 'wx', mode: 0o600, highWaterMark: WRITE_BUFFER });
+    await work(output, abort.signal);
+    if (tmp !== undefined) await rename(tmp, path);
+  } catch (err) {
+    progress.clear();
+    if (tmp !== undefined) await unlink(tmp).catch(() => undefined);
+    if (abort.signal.aborted) throw new CliError(EXIT.INTERRUPTED, 'interrupted; no output was written');
+    throw err;
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+}

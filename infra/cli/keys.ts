@@ -1,0 +1,116 @@
+import { type Command, Option } from 'commander';
+import { addPagingOptions, allPages, clientOf, integer, type PagingOptions } from './common.js';
+import { usageError } from './exit-codes.js';
+import { emit } from './output.js';
+
+/** `kms keys …`: customer master keys (CreateKey, DescribeKey, ListKeys, key versions, state, deletion). */
+export function registerKeys(program: Command): void {
+  const keys = program.command('keys').description('customer master keys: create, describe, list, rotate, enable, disable, delete');
+
+  keys
+    .command('create')
+    .description('create a key (CreateKey): Aliyun_AES_256, one random version')
+    .option('--description <text>', 'a description')
+    .option('--rotation-interval <interval>', 'turn on automatic rotation every <interval> (7d–730d, or seconds as 604800s)')
+    .action(async (options: { description?: string; rotationInterval?: string }, command: Command) => {
+      const result = await clientOf(command).call('CreateKey', {
+        Description: options.description,
+        EnableAutomaticRotation: options.rotationInterval === undefined ? undefined : 'true',
+        RotationInterval: options.rotationInterval,
+      });
+      emit(command, result, { record: result.KeyMetadata });
+    });
+
+  keys
+    .command('describe')
+    .description('show a key (DescribeKey)')
+    .argument('<key>', 'key id, alias/<name> or ARN')
+    .action(async (key: string, _options: unknown, command: Command) => {
+      const result = await clientOf(command).call('DescribeKey', { KeyId: key });
+      emit(command, result, { record: result.KeyMetadata });
+    });
+
+  addPagingOptions(
+    keys
+      .command('list')
+      .description('list keys (ListKeys); every page unless --page or --page-size is given'),
+  ).action(async (options: PagingOptions, command: Command) => {
+    const client = clientOf(command);
+    type Key = { KeyId: string; KeyArn: string };
+    const fetch = async (PageNumber: number, PageSize: number) => {
+      const r = await client.call('ListKeys', { PageNumber, PageSize });
+      return { items: (r.Keys?.Key ?? []) as Key[], total: Number(r.TotalCount ?? 0), response: r };
+    };
+    if (options.page !== undefined || options.pageSize !== undefined) {
+      const { items, response } = await fetch(options.page ?? 1, options.pageSize ?? 10);
+      const value = { Keys: items, TotalCount: response.TotalCount, PageNumber: response.PageNumber, PageSize: response.PageSize };
+      emit(command, value, { rows: items, columns: ['KeyId', 'KeyArn'] });
+      return;
+    }
+    const items = await allPages(fetch);
+    emit(command, { Keys: items, TotalCount: items.length }, { rows: items, columns: ['KeyId', 'KeyArn'] });
+  });
+
+  keys
+    .command('rotate')
+    .description('create a new primary version of a key (CreateKeyVersion); older versions keep decrypting')
+    .argument('<key>', 'key id, alias/<name> or ARN')
+    .action(async (key: string, _options: unknown, command: Command) => {
+      const result = await clientOf(command).call('CreateKeyVersion', { KeyId: key });
+      emit(command, result, { record: result.KeyVersion });
+    });
+
+  keys
+    .command('versions')
+    .description("list a key's versions, oldest first (ListKeyVersions, every page)")
+    .argument('<key>', 'key id, alias/<name> or ARN')
+    .action(async (key: string, _options: unknown, command: Command) => {
+      const client = clientOf(command);
+      type Version = { KeyId: string; KeyVersionId: string; CreationDate: string };
+      const items = await allPages(async (PageNumber, PageSize) => {
+        const r = await client.call('ListKeyVersions', { KeyId: key, PageNumber, PageSize });
+        return { items: (r.KeyVersions?.KeyVersion ?? []) as Version[], total: Number(r.TotalCount ?? 0) };
+      });
+      emit(command, { KeyVersions: items, TotalCount: items.length }, { rows: items, columns: ['KeyVersionId', 'CreationDate', 'KeyId'] });
+    });
+
+  keys
+    .command('set-rotation')
+    .description('turn automatic rotation on or off (UpdateRotationPolicy)')
+    .argument('<key>', 'key id, alias/<name> or ARN')
+    .addOption(new Option('--enable', 'rotate automatically').conflicts('disable'))
+    .addOption(new Option('--disable', 'stop rotating automatically').conflicts('enable'))
+    .option('--interval <interval>', 'with --enable: 7d–730d, or seconds as 604800s')
+    .action(async (key: string, options: { enable?: boolean; disable?: boolean; interval?: string }, command: Command) => {
+      if (!options.enable && !options.disable) throw usageError('give --enable or --disable');
+      const result = await clientOf(command).call('UpdateRotationPolicy', {
+        KeyId: key,
+        EnableAutomaticRotation: options.enable ? 'true' : 'false',
+        RotationInterval: options.interval,
+      });
+      emit(command, result);
+    });
+
+  for (const [name, action, description] of [
+    ['enable', 'EnableKey', 'enable a key (EnableKey)'],
+    ['disable', 'DisableKey', 'disable a key (DisableKey): every cryptographic call with it is refused'],
+    ['cancel-deletion', 'CancelKeyDeletion', 'cancel a scheduled deletion (CancelKeyDeletion)'],
+  ] as const) {
+    keys
+      .command(name)
+      .description(description)
+      .argument('<key>', 'key id, alias/<name> or ARN')
+      .action(async (key: string, _options: unknown, command: Command) => {
+        emit(command, await clientOf(command).call(action, { KeyId: key }));
+      });
+  }
+
+  keys
+    .command('schedule-deletion')
+    .description('schedule a key for deletion (ScheduleKeyDeletion): refused for every call at once, material destroyed after the window')
+    .argument('<key>', 'key id, alias/<name> or ARN')
+    .requiredOption('--days <n>', 'the pending window, 7–366 days', integer(7, 366))
+    .action(async (key: string, options: { days: number }, command: Command) => {
+      emit(command, await clientOf(command).call('ScheduleKeyDeletion', { KeyId: key, PendingWindowInDays: options.days }));
+    });
+}

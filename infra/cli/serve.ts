@@ -1,0 +1,32 @@
+import { type Command, Option } from 'commander';
+import { main as runGateway } from '../gateway/main.js';
+import { integer } from './common.js';
+import { CliError, EXIT } from './exit-codes.js';
+
+/**
+ * `kms serve`: the local gateway, exactly as `npm start` runs it (infra/gateway/main.ts). Flags
+ * override the KMS_* environment variables of the same meaning; everything else (KMS_REGION,
+ * KMS_CACHE_TTL_MS, KMS_LOG_LEVEL, …) is read from the environment as usual.
+ */
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('run the local gateway (as npm start): the API over the file store; SIGINT/SIGTERM stop it')
+    .addOption(new Option('--host <address>', 'listen address (KMS_HOST, default 127.0.0.1)'))
+    .addOption(new Option('--port <port>', 'port, 0 for any free one (KMS_PORT, default 8080)').argParser(integer(0, 65535)))
+    .addOption(new Option('--data-dir <dir>', 'the key store directory (KMS_DATA_DIR, default ./.kms-data)'))
+    .addOption(new Option('--seed <file>', 'a seed file applied at start (KMS_SEED_FILE)'))
+    .action(async (options: { host?: string; port?: number; dataDir?: string; seed?: string }) => {
+      const env: NodeJS.ProcessEnv = { ...process.env };
+      if (options.host !== undefined) env.KMS_HOST = options.host;
+      if (options.port !== undefined) env.KMS_PORT = String(options.port);
+      if (options.dataDir !== undefined) env.KMS_DATA_DIR = options.dataDir;
+      if (options.seed !== undefined) env.KMS_SEED_FILE = options.seed;
+      try {
+        // Resolves once the gateway is ready; it then runs until a signal stops it.
+        await runGateway(env);
+      } catch (err) {
+        throw new CliError(EXIT.UNAVAILABLE, `kms gateway failed to start: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    });
+}

@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { sha256Hex, V3_ALGORITHM, v3CanonicalRequest, v3Signature } from '../auth/v3-signature.js';
+import { percentEncode } from '../rpc/percent-encode.js';
+
+export const API_VERSION = '2016-01-20';
+export const DEFAULT_ENDPOINT = 'http://127.0.0.1:8080/';
+const EMPTY_BODY_SHA256 = sha256Hex('');
+/** Headers this client signs: everything the gateway requires, and `host`. */
+const SIGNED_HEADERS = ['host', 'x-acs-action', 'x-acs-content-sha256', 'x-acs-date', 'x-acs-signature-nonce', 'x-acs-version'] as const;
+
+export interface KmsCredentials {
+  accessKeyId: string;
+  accessKeySecret: string;
+}
+
+export interface KmsClientOptions {
+  /** `http(s)://host[:port][/]`, or a bare `host[:port]` (http for loopback hosts, else https). */
+  endpoint: string;
+  credentials: KmsCredentials;
+  /** Per-request timeout; 30 s unless given. */
+  timeoutMs?: number;
+}
+
+/** The service answered with an Alibaba error body (or at least an error status). */
+export class KmsApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status: number,
+    readonly requestId: string | undefined,
+  ) {
+    super(message);
+    this.name = 'KmsApiError';
+  }
+}
+
+/** No answer: the endpoint could not be reached, the connection broke, or the request timed out. */
+export class KmsConnectionError extends Error {
+  constructor(
+    readonly endpoint: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`cannot reach ${endpoint}: ${detail}`, options);
+    this.name = 'KmsConnectionError';
+  }
+}
+
+export type ApiParams = Readonly<Record<string, string | number | boolean | undefined>>;
+
+/** `yyyy-MM-ddTHH:mm:ssZ`, as `x-acs-date` must be. */
+function acsDate(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** Normalises an endpoint to a URL; a bare `host[:port]` gets http on loopback, https elsewhere. */
+export function endpointUrl(endpoint: string): URL {
+  const text = endpoint.trim();
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text)
+    ? text
+    : `${/^(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(\/|$)/i.test(text) ? 'http' : 'https'}://${text}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw new TypeError(`the endpoint "${endpoint}" is not a URL or host[:port]`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`the endpoint "${endpoint}" must be http or https`);
+  if (url.search || url.hash || url.username || url.password) throw new TypeError(`the endpoint "${endpoint}" must not carry a query, fragment or user info`);
+  return url;
+}
+
+/**
+ * A small client of the KMS API (2016-01-20): each call is a POST with the parameters in the
+ * query, signed with ACS3-HMAC-SHA256 by the service's own signing code (lib/auth/v3-signature.ts),
+ * as the official `@alicloud/kms20160120` client sends it. Returns the parsed JSON body; an error
+ * response becomes a {@link KmsApiError}, no response a {@link KmsConnectionError}.
+ */
+export class KmsClient {
+  readonly endpoint: URL;
+  readonly #credentials: KmsCredentials;
+  readonly #timeoutMs: number;
+
+  constructor(options: KmsClientOptions) {
+    this.endpoint = endpointUrl(options.endpoint);
+    this.#credentials = options.credentials;
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
+  }
+
+  async call<T extends Record<string, unknown> = Record<string, any>>(action: string, params: ApiParams = {}): Promise<T> {
+    const query = Object.entries(params)
+      .filter((entry): entry is [string, string | number | boolean] => entry[1] !== undefined)
+      .map(([name, value]) => [name, String(value)] as [string, string]);
+    const path = this.endpoint.pathname || '/';
+    const headers: Record<string, string> = {
+      host: this.endpoint.host,
+      'x-acs-action': action,
+      'x-acs-version': API_VERSION,
+      'x-acs-date': acsDate(Date.now()),
+      'x-acs-signature-nonce': randomUUID(),
+      'x-acs-content-sha256': EMPTY_BODY_SHA256,
+    };
+    const canonical = v3CanonicalRequest({ method: 'POST', path, query, headers, signedHeaders: SIGNED_HEADERS, hashedPayload: EMPTY_BODY_SHA256 });
+    const signature = v3Signature(this.#credentials.accessKeySecret, canonical);
+    headers.authorization = `${V3_ALGORITHM} Credential=${this.#credentials.accessKeyId},SignedHeaders=${SIGNED_HEADERS.join(';')},Signature=${signature}`;
+    const rawQuery = query.map(([name, value]) => `${percentEncode(name)}=${percentEncode(value)}`).join('&');
+
+    const { status, body } = await this.#send(rawQuery ? `${path}?${rawQuery}` : path, headers);
+    let parsed: Record<string, any> | undefined;
+    try {
+      parsed = JSON.parse(body.toString('utf8')) as Record<string, any>;
+    } catch {
+      parsed = undefined;
+    } finally {
+      // The body may hold a data key (GenerateDataKey, Decrypt); the parsed strings cannot be
+      // zeroed, the bytes can.
+      body.fill(0);
+    }
+    if (status >= 400 || parsed === undefined || typeof parsed !== 'object' || parsed === null) {
+      const code = typeof parsed?.Code === 'string' ? parsed.Code : `HTTP${status}`;
+      const message = typeof parsed?.Message === 'string' ? parsed.Message : `the endpoint answered HTTP ${status} without an error body`;
+      throw new KmsApiError(code, message, status, typeof parsed?.RequestId === 'string' ? parsed.RequestId : undefined);
+    }
+    return parsed as T;
+  }
+
+  #send(pathAndQuery: string, headers: Record<string, string>): Promise<{ status: number; body: Buffer }> {
+    const send = this.endpoint.protocol === 'https:' ? httpsRequest : httpRequest;
+    const display = this.endpoint.origin;
+    return new Promise((resolve, reject) => {
+      const req = send(
+        {
+          protocol: this.endpoint.protocol,
+          hostname: this.endpoint.hostname.replace(/^\[(.*)\]$/, '$1'),
+          port: this.endpoint.port || undefined,
+          method: 'POST',
+          path: pathAndQuery,
+          headers: { ...headers, 'content-length': '0' },
+          agent: false,
+          timeout: this.#timeoutMs,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => {
+            const body = Buffer.concat(chunks);
+            for (const chunk of chunks) chunk.fill(0);
+            resolve({ status: res.statusCode ?? 0, body });
+          });
+          res.on('error', (err) => reject(new KmsConnectionError(display, err.message, { cause: err })));
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.#timeoutMs} ms`)));
+      req.on('error', (err) => reject(new KmsConnectionError(display, err.message, { cause: err })));
+      req.end();
+    });
+  }
+}

@@ -1,0 +1,579 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KmsClient } from '../../lib/client/kms-client.js';
+import { decodeHeader, TAG_BYTES } from '../../lib/file-envelope/format.js';
+import { FileKeyStore } from '../../lib/keystore/file-store.js';
+import {
+  killAllGateways,
+  makeTempDir,
+  READY_LINE,
+  type ReadyGateway,
+  REPO_ROOT,
+  removeDir,
+  startGateway,
+  writeSeedFile,
+} from '../helpers/gateway-process.js';
+import { ADMIN, ALIAS, CONSUMER, KEY_ID, OTHER_KEY_ID, PROVIDER, TEST_SEED } from '../helpers/service.js';
+import type { Credentials } from '../helpers/sign.js';
+
+/**
+ * The `kms` command as a user runs it: `node bin/kms.mjs …` in a child process, against a real
+ * gateway child process on a temporary data dir seeded with TEST_SEED. KMS_CACHE_TTL_MS=0, so a
+ * change the CLI makes in the store (access keys) is seen by the gateway's next request.
+ */
+
+const FRAME = 64 * 1024;
+
+let dir: string;
+let dataDir: string;
+let gateway: ReadyGateway;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+interface RunOptions {
+  /** Credentials in ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET; null for none. ADMIN unless given. */
+  credentials?: Credentials | null;
+  /** More environment variables (undefined removes one). */
+  env?: Record<string, string | undefined>;
+  stdin?: Buffer;
+}
+
+/** Runs `node bin/kms.mjs …args` with a clean environment (no inherited ALIBABA_* or KMS_*). */
+function kms(args: string[], options: RunOptions = {}): Promise<Run> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value !== undefined && !name.startsWith('KMS_') && !name.startsWith('ALIBABA_CLOUD_')) env[name] = value;
+  }
+  env.KMS_ENDPOINT = gateway.url;
+  env.KMS_DATA_DIR = dataDir;
+  const credentials = options.credentials === undefined ? ADMIN : options.credentials;
+  if (credentials) {
+    env.ALIBABA_CLOUD_ACCESS_KEY_ID = credentials.accessKeyId;
+    env.ALIBABA_CLOUD_ACCESS_KEY_SECRET = credentials.accessKeySecret;
+  }
+  for (const [name, value] of Object.entries(options.env ?? {})) {
+    if (value === undefined) delete env[name];
+    else env[name] = value;
+  }
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bin/kms.mjs', ...args], { cwd: REPO_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(options.stdin);
+  });
+}
+
+/** Runs and expects exit 0; returns the parsed JSON stdout. */
+async function ok(args: string[], options?: RunOptions): Promise<any> {
+  const run = await kms(args, options);
+  expect(run.stderr, `kms ${args.join(' ')}`).toBe('');
+  expect(run.code, `kms ${args.join(' ')}: ${run.stderr}`).toBe(0);
+  return JSON.parse(run.stdout);
+}
+
+/** Runs and expects a refusal: exit 1 and one `Code: Message` line on stderr. */
+async function refused(args: string[], code: string, options?: RunOptions): Promise<Run> {
+  const run = await kms(args, options);
+  expect(run.code, `kms ${args.join(' ')}: ${run.stderr}`).toBe(1);
+  expect(run.stderr).toMatch(new RegExp(`^${code.replace(/\./g, '\\.')}: \\S.*\\n$`));
+  expect(run.stdout).toBe('');
+  return run;
+}
+
+async function unusedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const DECRYPT_ONLY = { Version: '1', Statement: [{ Effect: 'Allow', Action: ['kms:Decrypt'], Resource: ['acs:kms:*:*:key/*'] }] };
+const DATA_KEYS_AND_DECRYPT = { Version: '1', Statement: [{ Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: '*' }] };
+
+beforeAll(async () => {
+  dir = await makeTempDir('kms-cli-');
+  dataDir = join(dir, 'data');
+  gateway = await startGateway({
+    dataDir,
+    seedFile: await writeSeedFile(dir, TEST_SEED),
+    logLevel: 'silent',
+    env: { KMS_CACHE_TTL_MS: '0' },
+  });
+});
+
+afterAll(async () => {
+  await gateway?.stop().catch(() => undefined);
+  await killAllGateways();
+  await removeDir(dir);
+});
+
+describe('kms: options, credentials and exit codes', { timeout: 120_000 }, () => {
+  it('--help and --version exit 0; the help names every command group', async () => {
+    const help = await kms(['--help'], { credentials: null });
+    expect(help.code).toBe(0);
+    for (const group of ['keys', 'aliases', 'datakey', 'access-keys', 'encrypt-file', 'decrypt-file', 'serve']) expect(help.stdout).toContain(group);
+    const version = await kms(['--version'], { credentials: null });
+    expect(version.code).toBe(0);
+    expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+  });
+
+  it('usage errors exit 2: an unknown command, an unknown option, a missing option, a bad value', async () => {
+    for (const args of [
+      ['frobnicate'],
+      ['keys', 'list', '--bogus'],
+      ['keys', 'schedule-deletion', KEY_ID],
+      ['keys', 'schedule-deletion', KEY_ID, '--days', '3'],
+      ['--output', 'yaml', 'keys', 'list'],
+      ['datakey', 'generate', '--key', KEY_ID, '--bytes', '16', '--spec', 'AES_128'],
+      ['datakey', 'generate', '--key', KEY_ID, '--context', 'novalue'],
+      ['keys', 'describe'],
+    ]) {
+      const run = await kms(args);
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stderr).not.toBe('');
+    }
+  });
+
+  it('no credentials at all: exit 2 and says where they come from', async () => {
+    const run = await kms(['keys', 'list'], { credentials: null });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/ALIBABA_CLOUD_ACCESS_KEY_ID/);
+  });
+
+  it('credentials from the environment, from flags, and flags win over the environment', async () => {
+    expect((await ok(['keys', 'describe', ALIAS])).KeyMetadata.KeyId).toBe(KEY_ID);
+    const flags = ['--access-key-id', ADMIN.accessKeyId, '--access-key-secret', ADMIN.accessKeySecret];
+    expect((await ok([...flags, 'keys', 'describe', ALIAS], { credentials: null })).KeyMetadata.KeyId).toBe(KEY_ID);
+    expect((await ok(['keys', 'describe', ALIAS, ...flags], { credentials: { ...ADMIN, accessKeySecret: 'wrong' } })).KeyMetadata.KeyId).toBe(KEY_ID);
+  });
+
+  it('the endpoint from KMS_ENDPOINT or --endpoint (a URL or host:port)', async () => {
+    const hostPort = `127.0.0.1:${gateway.port}`;
+    expect((await ok(['--endpoint', hostPort, 'keys', 'describe', ALIAS], { env: { KMS_ENDPOINT: undefined } })).KeyMetadata.KeyId).toBe(KEY_ID);
+    expect((await ok(['keys', 'describe', ALIAS], { env: { KMS_ENDPOINT: hostPort } })).KeyMetadata.KeyId).toBe(KEY_ID);
+  });
+
+  it('a wrong secret is refused: exit 1, "SignatureDoesNotMatch: …"', async () => {
+    await refused(['keys', 'list'], 'SignatureDoesNotMatch', { credentials: { ...ADMIN, accessKeySecret: 'not-the-secret' } });
+    await refused(['keys', 'list'], 'InvalidAccessKeyId.NotFound', { credentials: { accessKeyId: 'noSuchKey01', accessKeySecret: 'x' } });
+  });
+
+  it('an unknown key is refused: exit 1, "Forbidden.KeyNotFound: …"', async () => {
+    await refused(['keys', 'describe', 'key-doesnotexist000000000000'], 'Forbidden.KeyNotFound');
+    await refused(['datakey', 'generate', '--key', 'alias/nothing-here'], 'Forbidden.AliasNotFound');
+  });
+
+  it('an endpoint that does not answer: exit 3', async () => {
+    const run = await kms(['keys', 'list', '--endpoint', `http://127.0.0.1:${await unusedPort()}/`]);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(/^cannot reach http:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED/);
+  });
+});
+
+describe('kms keys', { timeout: 120_000 }, () => {
+  it('create, describe, rotate, versions, list (all pages and one page), disable, enable, schedule and cancel deletion, set-rotation', async () => {
+    const created = await ok(['keys', 'create', '--description', 'made by the cli']);
+    const keyId: string = created.KeyMetadata.KeyId;
+    expect(keyId).toMatch(/^key-[a-z0-9]{24}$/);
+    expect(created.KeyMetadata).toMatchObject({ KeyState: 'Enabled', Description: 'made by the cli' });
+    expect(created.RequestId).toMatch(/^[0-9A-F-]{36}$/);
+
+    const table = await kms(['keys', 'describe', keyId, '--output', 'table']);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^Field\s+Value\n-+\s+-+\n/);
+    expect(table.stdout).toMatch(new RegExp(`^KeyId\\s+${keyId}$`, 'm'));
+    expect(table.stdout).toMatch(/^KeyState\s+Enabled$/m);
+
+    const rotated = await ok(['keys', 'rotate', keyId]);
+    expect(rotated.KeyVersion.KeyId).toBe(keyId);
+    const versions = await ok(['keys', 'versions', keyId]);
+    expect(versions.KeyVersions.map((v: any) => v.KeyVersionId).sort()).toEqual([created.KeyMetadata.PrimaryKeyVersion, rotated.KeyVersion.KeyVersionId].sort());
+    expect(versions.TotalCount).toBe(2);
+    expect((await ok(['keys', 'describe', keyId])).KeyMetadata.PrimaryKeyVersion).toBe(rotated.KeyVersion.KeyVersionId);
+
+    const all = await ok(['keys', 'list']);
+    expect(all.Keys.map((k: any) => k.KeyId)).toEqual(expect.arrayContaining([KEY_ID, OTHER_KEY_ID, keyId]));
+    expect(all.TotalCount).toBe(all.Keys.length);
+    const one = await ok(['keys', 'list', '--page', '2', '--page-size', '1']);
+    expect(one.Keys).toHaveLength(1);
+    expect(one).toMatchObject({ PageNumber: 2, PageSize: 1, TotalCount: all.TotalCount });
+    const listTable = await kms(['-o', 'table', 'keys', 'list']);
+    expect(listTable.stdout.split('\n')[0]).toMatch(/^KeyId\s+KeyArn$/);
+    expect(listTable.stdout).toContain(keyId);
+
+    expect(await ok(['keys', 'disable', keyId])).toEqual({ RequestId: expect.any(String) });
+    expect((await ok(['keys', 'describe', keyId])).KeyMetadata.KeyState).toBe('Disabled');
+    await refused(['datakey', 'generate', '--key', keyId], 'Rejected.Disabled');
+    await ok(['keys', 'enable', keyId]);
+    expect((await ok(['keys', 'describe', keyId])).KeyMetadata.KeyState).toBe('Enabled');
+
+    await ok(['keys', 'schedule-deletion', keyId, '--days', '7']);
+    const pending = (await ok(['keys', 'describe', keyId])).KeyMetadata;
+    expect(pending.KeyState).toBe('PendingDeletion');
+    expect(pending.DeleteDate).not.toBe('');
+    await refused(['keys', 'enable', keyId], 'Rejected.StateModifiedFailed');
+    await ok(['keys', 'cancel-deletion', keyId]);
+    expect((await ok(['keys', 'describe', keyId])).KeyMetadata.KeyState).toBe('Enabled');
+
+    await ok(['keys', 'set-rotation', keyId, '--enable', '--interval', '30d']);
+    expect((await ok(['keys', 'describe', keyId])).KeyMetadata).toMatchObject({ AutomaticRotation: 'Enabled', RotationInterval: '2592000s' });
+    await ok(['keys', 'set-rotation', keyId, '--disable']);
+    expect((await ok(['keys', 'describe', keyId])).KeyMetadata.AutomaticRotation).toBe('Disabled');
+  });
+});
+
+describe('kms aliases', { timeout: 120_000 }, () => {
+  it('create, list (json, table, by key), update, delete', async () => {
+    expect(await ok(['aliases', 'create', 'alias/cli-a', KEY_ID])).toEqual({ RequestId: expect.any(String) });
+    await refused(['aliases', 'create', 'alias/cli-a', OTHER_KEY_ID], 'AliasAlreadyExists');
+    const list = await ok(['aliases', 'list']);
+    expect(list.Aliases).toContainEqual(expect.objectContaining({ AliasName: 'alias/cli-a', KeyId: KEY_ID }));
+    expect(list.TotalCount).toBe(list.Aliases.length);
+    const table = await kms(['aliases', 'list', '--output', 'table']);
+    expect(table.stdout.split('\n')[0]).toMatch(/^AliasName\s+KeyId\s+AliasArn$/);
+    expect(table.stdout).toMatch(new RegExp(`^alias/cli-a\\s+${KEY_ID}\\s+acs:kms:`, 'm'));
+
+    await ok(['aliases', 'update', 'alias/cli-a', OTHER_KEY_ID]);
+    expect((await ok(['keys', 'describe', 'alias/cli-a'])).KeyMetadata.KeyId).toBe(OTHER_KEY_ID);
+    const byKey = await ok(['aliases', 'list', '--key', OTHER_KEY_ID]);
+    expect(byKey.Aliases.map((a: any) => a.AliasName).sort()).toEqual(['alias/cli-a', 'alias/other']);
+    const page = await ok(['aliases', 'list', '--page-size', '1']);
+    expect(page).toMatchObject({ PageNumber: 1, PageSize: 1 });
+    expect(page.Aliases).toHaveLength(1);
+
+    await ok(['aliases', 'delete', 'alias/cli-a']);
+    await refused(['aliases', 'delete', 'alias/cli-a'], 'Forbidden.AliasNotFound');
+    await refused(['aliases', 'create', 'no-prefix', KEY_ID], 'InvalidParameter');
+  });
+});
+
+describe('kms datakey', { timeout: 120_000 }, () => {
+  it('generate → decrypt with the same context; another context is refused', async () => {
+    const generated = await ok(['datakey', 'generate', '--key', ALIAS, '--context', 'tenant=acme', '--context', 'q=a=b']);
+    expect(generated).toMatchObject({ KeyId: KEY_ID, KeyVersionId: expect.any(String), CiphertextBlob: expect.any(String) });
+    expect(Buffer.from(generated.Plaintext, 'base64')).toHaveLength(32);
+    const decrypted = await ok(['datakey', 'decrypt', '--blob', generated.CiphertextBlob, '--context', 'q=a=b', '--context', 'tenant=acme']);
+    expect(decrypted.Plaintext).toBe(generated.Plaintext);
+    expect(decrypted.KeyId).toBe(KEY_ID);
+    await refused(['datakey', 'decrypt', '--blob', generated.CiphertextBlob, '--context', 'tenant=other'], 'InvalidCiphertext');
+    await refused(['datakey', 'decrypt', '--blob', generated.CiphertextBlob], 'InvalidCiphertext');
+  });
+
+  it('--spec, --bytes, generate-without-plaintext, --dry-run, table output', async () => {
+    expect(Buffer.from((await ok(['datakey', 'generate', '--key', KEY_ID, '--spec', 'AES_128'])).Plaintext, 'base64')).toHaveLength(16);
+    expect(Buffer.from((await ok(['datakey', 'generate', '--key', KEY_ID, '--bytes', '64'])).Plaintext, 'base64')).toHaveLength(64);
+    const blobOnly = await ok(['datakey', 'generate-without-plaintext', '--key', KEY_ID]);
+    expect(blobOnly.Plaintext).toBeUndefined();
+    expect(Buffer.from((await ok(['datakey', 'decrypt', '--blob', blobOnly.CiphertextBlob])).Plaintext, 'base64')).toHaveLength(32);
+    expect(Object.keys(await ok(['datakey', 'generate', '--key', KEY_ID, '--dry-run']))).toEqual(['RequestId']);
+    const table = await kms(['-o', 'table', 'datakey', 'generate', '--key', KEY_ID]);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^Plaintext\s+\S+={0,2}$/m);
+    expect(table.stdout).toMatch(/^CiphertextBlob\s+\S+$/m);
+  });
+
+  it("the seed's trust split: the provider makes blobs only, the consumer only decrypts", async () => {
+    const blob = (await ok(['datakey', 'generate-without-plaintext', '--key', KEY_ID], { credentials: PROVIDER })).CiphertextBlob;
+    await refused(['datakey', 'generate', '--key', KEY_ID], 'Forbidden.NoPermission', { credentials: PROVIDER });
+    expect((await ok(['datakey', 'decrypt', '--blob', blob], { credentials: CONSUMER })).KeyId).toBe(KEY_ID);
+    await refused(['datakey', 'generate-without-plaintext', '--key', KEY_ID], 'Forbidden.NoPermission', { credentials: CONSUMER });
+  });
+});
+
+describe('kms encrypt-file / decrypt-file', { timeout: 120_000 }, () => {
+  let files: string;
+  beforeAll(async () => {
+    files = join(dir, 'files');
+    await mkdir(files);
+  });
+
+  /** Names in the files directory that are leftovers of a failed run (temporary files). */
+  const leftovers = async () => (await readdir(files)).filter((name) => name.endsWith('.tmp'));
+  const exists = (path: string) => stat(path).then(() => true, () => false);
+
+  for (const size of [0, 1, FRAME, FRAME + 1]) {
+    it(`round trip of ${size} bytes`, async () => {
+      const plaintext = randomBytes(size);
+      const [input, sealed, output] = [`in-${size}`, `enc-${size}`, `out-${size}`].map((n) => join(files, n)) as [string, string, string];
+      await writeFile(input, plaintext);
+      expect(await kms(['encrypt-file', input, sealed, '--key', ALIAS, '--context', 'file=test'])).toEqual({ code: 0, stdout: '', stderr: '' });
+      const encrypted = await readFile(sealed);
+      const header = decodeHeader(encrypted)!;
+      expect(header.header.context).toBe('{"file":"test"}');
+      expect(header.header.frameSize).toBe(FRAME);
+      expect(encrypted.length).toBe(header.length + size + Math.max(1, Math.ceil(size / FRAME)) * TAG_BYTES);
+      expect(await kms(['decrypt-file', sealed, output])).toEqual({ code: 0, stdout: '', stderr: '' });
+      expect((await readFile(output)).equals(plaintext)).toBe(true);
+      expect(await leftovers()).toEqual([]);
+    });
+  }
+
+  it('stdin to stdout with "-"', async () => {
+    const plaintext = randomBytes(3 * FRAME + 5);
+    const runRaw = (args: string[], stdin: Buffer) =>
+      new Promise<Buffer>((resolve, reject) => {
+        const env = { ...process.env, KMS_ENDPOINT: gateway.url, ALIBABA_CLOUD_ACCESS_KEY_ID: ADMIN.accessKeyId, ALIBABA_CLOUD_ACCESS_KEY_SECRET: ADMIN.accessKeySecret };
+        const child = spawn(process.execPath, ['bin/kms.mjs', ...args], { cwd: REPO_ROOT, env });
+        const out: Buffer[] = [];
+        child.stdout.on('data', (c: Buffer) => out.push(c));
+        child.on('error', reject);
+        child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(out)) : reject(new Error(`exit ${code}`))));
+        child.stdin.end(stdin);
+      });
+    const encrypted = await runRaw(['encrypt-file', '-', '-', '--key', KEY_ID], plaintext);
+    expect(encrypted.subarray(0, 4).toString()).toBe('KMSF');
+    expect((await runRaw(['decrypt-file', '-', '-'], encrypted)).equals(plaintext)).toBe(true);
+  });
+
+  describe('refusals: exit 4, and no output file left behind', () => {
+    let sealed: Buffer;
+    let headerLength: number;
+    const frameBytes = FRAME + TAG_BYTES;
+
+    beforeAll(async () => {
+      const input = join(files, 'three-frames');
+      await writeFile(input, randomBytes(3 * FRAME + 100));
+      const run = await kms(['encrypt-file', input, join(files, 'three-frames.kms'), '--key', ALIAS, '--context', 'tenant=acme']);
+      expect(run.code).toBe(0);
+      sealed = await readFile(join(files, 'three-frames.kms'));
+      headerLength = decodeHeader(sealed)!.length;
+    });
+
+    async function refusedFile(name: string, bytes: Buffer, pattern: RegExp = /does not authenticate/) {
+      const input = join(files, `${name}.kms`);
+      const output = join(files, `${name}.out`);
+      await writeFile(input, bytes);
+      const run = await kms(['decrypt-file', input, output]);
+      expect(run.code, run.stderr).toBe(4);
+      expect(run.stderr).toMatch(pattern);
+      expect(await exists(output)).toBe(false);
+      expect(await leftovers()).toEqual([]);
+    }
+
+    const frame = (i: number) => sealed.subarray(headerLength + i * frameBytes, headerLength + (i + 1) * frameBytes);
+
+    it('truncated at a frame boundary', () => refusedFile('truncated-boundary', sealed.subarray(0, headerLength + 3 * frameBytes)));
+    it('truncated mid-frame', () => refusedFile('truncated-mid', sealed.subarray(0, headerLength + frameBytes + 1000)));
+    it('truncated inside the header', () => refusedFile('truncated-header', sealed.subarray(0, headerLength - 3), /ends inside its header/));
+    it('two frames swapped', () => refusedFile('reordered', Buffer.concat([sealed.subarray(0, headerLength), frame(1), frame(0), sealed.subarray(headerLength + 2 * frameBytes)])));
+
+    it('a bit flipped in a frame (first, middle, last byte)', async () => {
+      for (const at of [headerLength, headerLength + frameBytes + 77, sealed.length - 1]) {
+        const modified = Buffer.from(sealed);
+        modified[at]! ^= 0x04;
+        await refusedFile(`flipped-${at}`, modified);
+      }
+    });
+
+    it("the header's context or blob changed (the KMS refuses the blob)", async () => {
+      const text = sealed.toString('latin1');
+      const context = Buffer.from(sealed);
+      context.write('ACME', text.indexOf('acme'), 'latin1');
+      await refusedFile('context', context, /header does not authenticate \(InvalidCiphertext: /);
+      const blob = Buffer.from(sealed);
+      const blobAt = text.indexOf(decodeHeader(sealed)!.header.ciphertextBlob) + 60;
+      blob[blobAt] = blob[blobAt] === 0x41 ? 0x42 : 0x41; // another Base64 digit
+      await refusedFile('blob', blob, /header does not authenticate/);
+    });
+
+    it('bytes appended', () => refusedFile('appended', Buffer.concat([sealed, Buffer.from('x')])));
+    it('not an encrypted file', () => refusedFile('plain', Buffer.from('just some text, not encrypted'), /bad magic/));
+  });
+
+  it('permissions: a Decrypt-only key cannot encrypt a file but can decrypt one; a missing input is exit 3', async () => {
+    const input = join(files, 'perm-in');
+    await writeFile(input, 'secret data');
+    await refused(['encrypt-file', input, join(files, 'perm-enc'), '--key', KEY_ID], 'Forbidden.NoPermission', { credentials: CONSUMER });
+    expect(await exists(join(files, 'perm-enc'))).toBe(false);
+    expect((await kms(['encrypt-file', input, join(files, 'perm-enc'), '--key', KEY_ID])).code).toBe(0);
+    expect((await kms(['decrypt-file', join(files, 'perm-enc'), join(files, 'perm-out')], { credentials: CONSUMER })).code).toBe(0);
+    expect(await readFile(join(files, 'perm-out'), 'utf8')).toBe('secret data');
+    const missing = await kms(['encrypt-file', join(files, 'no-such-file'), join(files, 'x'), '--key', KEY_ID]);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toMatch(/ENOENT/);
+  });
+});
+
+describe('kms access-keys', { timeout: 120_000 }, () => {
+  it('create (secret once) → the key works with its policy → set-policy → disable → enable → delete', async () => {
+    const policyFile = join(dir, 'decrypt-only.json');
+    await writeFile(policyFile, JSON.stringify(DECRYPT_ONLY));
+    const created = await ok(['access-keys', 'create', '--policy', policyFile]);
+    expect(created).toMatchObject({ AccessKeyId: expect.stringMatching(/^LTAI[A-Za-z0-9]{20}$/), AccessKeySecret: expect.stringMatching(/^[A-Za-z0-9]{30}$/), Status: 'Enabled', Policy: DECRYPT_ONLY });
+    const key: Credentials = { accessKeyId: created.AccessKeyId, accessKeySecret: created.AccessKeySecret };
+
+    // Never again: not in list (json or table), not in describe.
+    for (const args of [['access-keys', 'list'], ['-o', 'table', 'access-keys', 'list'], ['access-keys', 'describe', key.accessKeyId], ['-o', 'table', 'access-keys', 'describe', key.accessKeyId]]) {
+      const run = await kms(args);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain(key.accessKeyId);
+      expect(run.stdout).not.toContain(key.accessKeySecret);
+      expect(run.stdout).not.toMatch(/AccessKeySecret/);
+    }
+    const list = await ok(['access-keys', 'list']);
+    expect(list.AccessKeys.map((k: any) => k.AccessKeyId)).toEqual(expect.arrayContaining([ADMIN.accessKeyId, CONSUMER.accessKeyId, key.accessKeyId]));
+
+    // Its policy is enforced: Decrypt yes, GenerateDataKey no.
+    const blob = (await ok(['datakey', 'generate', '--key', KEY_ID])).CiphertextBlob;
+    expect((await ok(['datakey', 'decrypt', '--blob', blob], { credentials: key })).KeyId).toBe(KEY_ID);
+    await refused(['datakey', 'generate', '--key', KEY_ID], 'Forbidden.NoPermission', { credentials: key });
+
+    const updated = await ok(['access-keys', 'set-policy', key.accessKeyId, '--policy-json', JSON.stringify(DATA_KEYS_AND_DECRYPT)]);
+    expect(updated.Policy).toEqual(DATA_KEYS_AND_DECRYPT);
+    expect(updated.AccessKeySecret).toBeUndefined();
+    expect((await ok(['datakey', 'generate', '--key', KEY_ID], { credentials: key })).KeyId).toBe(KEY_ID);
+
+    expect((await ok(['access-keys', 'disable', key.accessKeyId])).Status).toBe('Disabled');
+    await refused(['datakey', 'decrypt', '--blob', blob], 'InvalidAccessKeyId.Inactive', { credentials: key });
+    expect((await ok(['access-keys', 'enable', key.accessKeyId])).Status).toBe('Enabled');
+    expect((await ok(['datakey', 'decrypt', '--blob', blob], { credentials: key })).KeyId).toBe(KEY_ID);
+
+    expect(await ok(['access-keys', 'delete', key.accessKeyId])).toEqual({ AccessKeyId: key.accessKeyId, Deleted: true });
+    await refused(['datakey', 'decrypt', '--blob', blob], 'InvalidAccessKeyId.NotFound', { credentials: key });
+    await refused(['access-keys', 'delete', key.accessKeyId], 'InvalidAccessKeyId.NotFound');
+    await refused(['access-keys', 'disable', key.accessKeyId], 'InvalidAccessKeyId.NotFound');
+    expect((await ok(['access-keys', 'list'])).AccessKeys.map((k: any) => k.AccessKeyId)).not.toContain(key.accessKeyId);
+  });
+
+  it('--admin and --id; a taken id is refused; bad policies and ids are usage errors; a missing store is exit 3', async () => {
+    const admin = await ok(['access-keys', 'create', '--admin', '--id', 'cliAdmin0001']);
+    expect(admin.AccessKeyId).toBe('cliAdmin0001');
+    expect((await ok(['keys', 'describe', ALIAS], { credentials: { accessKeyId: 'cliAdmin0001', accessKeySecret: admin.AccessKeySecret } })).KeyMetadata.KeyId).toBe(KEY_ID);
+    await refused(['access-keys', 'create', '--admin', '--id', 'cliAdmin0001'], 'AccessKeyAlreadyExists');
+
+    for (const args of [
+      ['access-keys', 'create'],
+      ['access-keys', 'create', '--policy-json', '{"Version":"1"}'],
+      ['access-keys', 'create', '--policy-json', 'not json'],
+      ['access-keys', 'create', '--policy-json', JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*', Condition: {} }] })],
+      ['access-keys', 'create', '--admin', '--policy-json', '{}'],
+      ['access-keys', 'create', '--admin', '--id', 'bad-id!'],
+      ['access-keys', 'set-policy', 'cliAdmin0001'],
+    ]) {
+      const run = await kms(args);
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stderr).not.toBe('');
+    }
+    const missing = await kms(['access-keys', 'list', '--data-dir', join(dir, 'no-such-store')]);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toMatch(/no key store at/);
+    const missingFile = await kms(['access-keys', 'create', '--policy', join(dir, 'no-such-policy.json')]);
+    expect(missingFile.code).toBe(3);
+  });
+});
+
+describe('kms serve', { timeout: 120_000 }, () => {
+  it('runs the gateway (as npm start) until SIGTERM, which exits 0; a bad seed is exit 3', async () => {
+    const serveDir = join(dir, 'serve');
+    const seed = await writeSeedFile(dir, { keys: [{ keyId: KEY_ID, aliases: ['alias/served'] }], accessKeys: [{ ...ADMIN, policy: DATA_KEYS_AND_DECRYPT }] }, 'serve-seed.json');
+    const child = spawn(process.execPath, ['bin/kms.mjs', 'serve', '--port', '0', '--data-dir', serveDir, '--seed', seed], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, KMS_LOG_LEVEL: 'silent' },
+    });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    try {
+      const deadline = Date.now() + 20_000;
+      while (!READY_LINE.test(stdout) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const url = READY_LINE.exec(stdout)?.[1];
+      expect(url, stdout).toBeDefined();
+      const generated = await ok(['datakey', 'generate', '--key', 'alias/served'], { env: { KMS_ENDPOINT: url } });
+      expect(generated.KeyId).toBe(KEY_ID);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+
+    const badSeed = join(dir, 'bad-seed.json');
+    await writeFile(badSeed, '{"keys": [{"keyId": 5}]}');
+    const bad = await kms(['serve', '--port', '0', '--data-dir', join(dir, 'serve-bad'), '--seed', badSeed]);
+    expect(bad.code).toBe(3);
+    expect(bad.stderr).toMatch(/^kms gateway failed to start: /);
+  });
+});
+
+describe('kms access-keys and the gateway writing one store at once', { timeout: 120_000 }, () => {
+  it('loses no update: every acknowledged access key, policy change, key version and alias is there', { timeout: 180_000 }, async () => {
+    const WORKERS = 4;
+    const ROUNDS = 6;
+    const GATEWAY_CALLERS = 3;
+    const GATEWAY_ROUNDS = 8;
+    const shared = 'sharedKey0001';
+    await ok(['access-keys', 'create', '--id', shared, '--policy-json', JSON.stringify(DECRYPT_ONLY)]);
+    const keyId: string = (await ok(['keys', 'create', '--description', 'concurrency'])).KeyMetadata.KeyId;
+
+    const policyFor = (resource: string) => ({ Version: '1', Statement: [{ Effect: 'Allow', Action: ['kms:Decrypt'], Resource: [resource] }] });
+    const createdIds: string[] = [];
+    const writtenPolicies: string[] = [];
+    let acknowledgedSetPolicies = 0;
+
+    // Several CLI processes at once: each creates access keys and rewrites the shared key's policy.
+    const cliWorker = async (w: number) => {
+      for (let i = 0; i < ROUNDS; i++) {
+        const id = `conc${w}x${i}abc`;
+        const created = await kms(['access-keys', 'create', '--id', id, '--policy-json', JSON.stringify(policyFor(`acs:kms:*:*:key/${id}`))]);
+        expect(created.code, created.stderr).toBe(0);
+        createdIds.push(id);
+        const resource = `acs:kms:*:*:key/w${w}-r${i}`;
+        const set = await kms(['access-keys', 'set-policy', shared, '--policy-json', JSON.stringify(policyFor(resource))]);
+        expect(set.code, set.stderr).toBe(0);
+        acknowledgedSetPolicies++;
+        writtenPolicies.push(resource);
+      }
+    };
+
+    // Meanwhile the gateway writes the same store: new key versions (key metadata CAS) and aliases.
+    const client = new KmsClient({ endpoint: gateway.url, credentials: ADMIN });
+    const versions: string[] = [];
+    const aliases: string[] = [];
+    const gatewayCaller = async (c: number) => {
+      for (let i = 0; i < GATEWAY_ROUNDS; i++) {
+        const version = await client.call('CreateKeyVersion', { KeyId: keyId });
+        versions.push(version.KeyVersion.KeyVersionId);
+        const alias = `alias/conc-${c}-${i}`;
+        await client.call('CreateAlias', { AliasName: alias, KeyId: keyId });
+        aliases.push(alias);
+      }
+    };
+
+    await Promise.all([
+      ...Array.from({ length: WORKERS }, (_, w) => cliWorker(w)),
+      ...Array.from({ length: GATEWAY_CALLERS }, (_, c) => gatewayCaller(c)),
+    ]);
+
+    // Every access key a CLI process acknowledged exists, with the policy it was created with.
+    const listed = new Map<string, any>((await ok(['access-keys', 'list'])).AccessKeys.map((k: any) => [k.AccessKeyId, k]));
+    expect(createdIds).toHaveLength(WORKERS * ROUNDS);
+    for (const id of createdIds) expect(listed.get(id)?.Policy.Statement[0].Resource).toEqual([`acs:kms:*:*:key/${id}`]);
+
+    // The shared key was rewritten once per acknowledged set-policy: its revision counts the writes
+    // (1 for the create), and it holds one of the policies written.
+    const entry = await new FileKeyStore(dataDir).get(`access-keys/${shared}`);
+    expect(entry!.revision).toBe(1 + acknowledgedSetPolicies);
+    expect(writtenPolicies).toContain(listed.get(shared).Policy.Statement[0].Resource[0]);
+
+    // Every version and alias the gateway acknowledged exists.
+    const listedVersions = (await ok(['keys', 'versions', keyId])).KeyVersions.map((v: any) => v.KeyVersionId);
+    expect(listedVersions).toHaveLength(1 + GATEWAY_CALLERS * GATEWAY_ROUNDS);
+    expect(listedVersions).toEqual(expect.arrayContaining(versions));
+    const listedAliases = (await ok(['aliases', 'list', '--key', keyId])).Aliases.map((a: any) => a.AliasName);
+    expect(listedAliases.sort()).toEqual([...aliases].sort());
+    // The primary version is one of those created (the key's metadata was updated by CAS, not clobbered).
+    expect(versions).toContain((await ok(['keys', 'describe', keyId])).KeyMetadata.PrimaryKeyVersion);
+  });
+});
