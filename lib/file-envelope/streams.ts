@@ -2,6 +2,24 @@ import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { deriveFileKey, frameAad, frameNonce, headerDigest, TAG_BYTES } from './format.js';
 
+/** Chunks received but not yet framed; `take` cuts the first n bytes off. */
+class PendingBytes {
+  #chunks: Buffer[] = [];
+  length = 0;
+
+  push(chunk: Buffer): void {
+    this.#chunks.push(chunk);
+    this.length += chunk.length;
+  }
+
+  take(n: number): Buffer {
+    const all = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
+    this.#chunks = n < all.length ? [all.subarray(n)] : [];
+    this.length = all.length - n;
+    return all.subarray(0, n);
+  }
+}
+
 /**
  * Seals a plaintext stream into frames (see format.ts). Holds at most one frame of plaintext plus
  * one incoming chunk, whatever the file's size. The header is written by the caller before these
@@ -11,8 +29,7 @@ export class FrameSealer extends Transform {
   readonly #key: Buffer;
   readonly #digest: Buffer;
   readonly #frameSize: number;
-  #pending: Buffer[] = [];
-  #pendingBytes = 0;
+  readonly #pending = new PendingBytes();
   #index = 0;
 
   constructor(dataKey: Buffer, salt: Buffer, encodedHeader: Buffer, frameSize: number) {
@@ -24,14 +41,13 @@ export class FrameSealer extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     this.#pending.push(chunk);
-    this.#pendingBytes += chunk.length;
     // Keep a full frame back until more data (or the end) shows whether it is the last one.
-    while (this.#pendingBytes > this.#frameSize) this.#seal(this.#take(this.#frameSize), false);
+    while (this.#pending.length > this.#frameSize) this.#seal(this.#pending.take(this.#frameSize), false);
     done();
   }
 
   override _flush(done: TransformCallback): void {
-    this.#seal(this.#take(this.#pendingBytes), true);
+    this.#seal(this.#pending.take(this.#pending.length), true);
     this.#key.fill(0);
     done();
   }
@@ -39,13 +55,6 @@ export class FrameSealer extends Transform {
   override _destroy(error: Error | null, done: (error: Error | null) => void): void {
     this.#key.fill(0);
     done(error);
-  }
-
-  #take(n: number): Buffer {
-    const all = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending);
-    this.#pending = n < all.length ? [all.subarray(n)] : [];
-    this.#pendingBytes = all.length - n;
-    return all.subarray(0, n);
   }
 
   #seal(plaintext: Buffer, final: boolean): void {
@@ -74,8 +83,7 @@ export class FrameOpener extends Transform {
   readonly #key: Buffer;
   readonly #digest: Buffer;
   readonly #sealedFrameBytes: number;
-  #pending: Buffer[] = [];
-  #pendingBytes = 0;
+  readonly #pending = new PendingBytes();
   #index = 0;
 
   constructor(dataKey: Buffer, salt: Buffer, encodedHeader: Buffer, frameSize: number) {
@@ -87,9 +95,8 @@ export class FrameOpener extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     this.#pending.push(chunk);
-    this.#pendingBytes += chunk.length;
     try {
-      while (this.#pendingBytes > this.#sealedFrameBytes) this.#open(this.#take(this.#sealedFrameBytes), false);
+      while (this.#pending.length > this.#sealedFrameBytes) this.#open(this.#pending.take(this.#sealedFrameBytes), false);
       done();
     } catch (err) {
       done(err as Error);
@@ -98,8 +105,8 @@ export class FrameOpener extends Transform {
 
   override _flush(done: TransformCallback): void {
     try {
-      if (this.#pendingBytes < TAG_BYTES) throw new FrameAuthenticationError(this.#index);
-      this.#open(this.#take(this.#pendingBytes), true);
+      if (this.#pending.length < TAG_BYTES) throw new FrameAuthenticationError(this.#index);
+      this.#open(this.#pending.take(this.#pending.length), true);
       this.#key.fill(0);
       done();
     } catch (err) {
@@ -111,13 +118,6 @@ export class FrameOpener extends Transform {
   override _destroy(error: Error | null, done: (error: Error | null) => void): void {
     this.#key.fill(0);
     done(error);
-  }
-
-  #take(n: number): Buffer {
-    const all = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending);
-    this.#pending = n < all.length ? [all.subarray(n)] : [];
-    this.#pendingBytes = all.length - n;
-    return all.subarray(0, n);
   }
 
   #open(sealed: Buffer, final: boolean): void {
