@@ -60,6 +60,29 @@ export const ACTIONS: readonly ActionRoute[] = [
 
 export const OPERATIONS: readonly Operation<any, any>[] = ACTIONS.map((route) => route.operation);
 
+/**
+ * The function behind the ALB's lowest-priority rule: every Action, for requests whose Action is
+ * only in a form body (no listener rule can match a body).
+ */
+export const DISPATCHER = { functionName: 'dispatch', file: 'functions/dispatch.ts' } as const;
+
+/**
+ * Actions that change keys: only their functions (and the dispatcher, which serves every Action,
+ * and the scheduled jobs) may write to the key store. Every other function may only read it.
+ */
+export const KEY_WRITING_ACTIONS: ReadonlySet<string> = new Set([
+  'CreateKey',
+  'CreateKeyVersion',
+  'UpdateRotationPolicy',
+  'EnableKey',
+  'DisableKey',
+  'ScheduleKeyDeletion',
+  'CancelKeyDeletion',
+  'CreateAlias',
+  'UpdateAlias',
+  'DeleteAlias',
+]);
+
 /** Functions that no request reaches: a schedule runs them (locally, the gateway's timer). */
 export interface ScheduledFunction {
   functionName: string;

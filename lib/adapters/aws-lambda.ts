@@ -1,6 +1,9 @@
 import type { ALBEvent, ALBResult, APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { createDispatcher } from '../middleware/dispatch.js';
 import { buildRpcHandler, type RpcHandler } from '../middleware/stack.js';
+import type { Service } from '../service.js';
 import type { Operation } from '../operation.js';
+import { percentEncode } from '../rpc/percent-encode.js';
 import type { RpcRequest, RpcResponse } from '../rpc/request.js';
 import { serviceFromEnvironment } from '../service-from-env.js';
 
@@ -12,10 +15,11 @@ export function isAlbEvent(event: LambdaHttpEvent): event is ALBEvent {
 }
 
 /**
- * API Gateway (HTTP API, payload 2.0) or ALB event → RpcRequest. ALB hands over query values as
- * they were sent (not decoded), so its raw query is rebuilt by joining them.
+ * API Gateway (HTTP API, payload 2.0) or ALB event → RpcRequest. An ALB hands over query values as
+ * they were sent (not decoded), so its raw query is rebuilt by joining them. serverless-offline's
+ * ALB emulation decodes them instead (`albQueryDecoded`): they are encoded again.
  */
-export function fromLambdaEvent(event: LambdaHttpEvent): RpcRequest {
+export function fromLambdaEvent(event: LambdaHttpEvent, options: { albQueryDecoded?: boolean } = {}): RpcRequest {
   const body = event.body ? Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8') : Buffer.alloc(0);
   if (isAlbEvent(event)) {
     const headers: Record<string, string> = {};
@@ -25,10 +29,11 @@ export function fromLambdaEvent(event: LambdaHttpEvent): RpcRequest {
       for (const [name, value] of Object.entries(event.headers ?? {})) if (value !== undefined) headers[name.toLowerCase()] = value;
     }
     const pairs: string[] = [];
+    const raw = options.albQueryDecoded ? percentEncode : (text: string) => text;
     if (event.multiValueQueryStringParameters) {
-      for (const [name, values] of Object.entries(event.multiValueQueryStringParameters)) for (const v of values ?? []) pairs.push(`${name}=${v}`);
+      for (const [name, values] of Object.entries(event.multiValueQueryStringParameters)) for (const v of values ?? []) pairs.push(`${raw(name)}=${raw(v)}`);
     } else {
-      for (const [name, value] of Object.entries(event.queryStringParameters ?? {})) pairs.push(`${name}=${value ?? ''}`);
+      for (const [name, value] of Object.entries(event.queryStringParameters ?? {})) pairs.push(`${raw(name)}=${raw(value ?? '')}`);
     }
     return { method: event.httpMethod, path: event.path, rawQuery: pairs.join('&'), headers, body, sourceIp: headers['x-forwarded-for']?.split(',')[0]?.trim() };
   }
@@ -73,10 +78,26 @@ const STATUS_TEXT: Record<number, string> = {
  * is built on the first invocation and kept for the container's life.
  */
 export function lambdaHandler(operation: Operation<any, any>) {
+  return lambdaAdapter((service) => buildRpcHandler(operation, service));
+}
+
+/** Every operation behind one Lambda handler, dispatched by Action (see functions/dispatch.ts). */
+export function lambdaDispatcher(operations: Iterable<Operation<any, any>>) {
+  return lambdaAdapter((service) => createDispatcher(service, operations));
+}
+
+function lambdaAdapter(build: (service: Service) => RpcHandler) {
   let rpc: Promise<RpcHandler> | undefined;
+  // serverless-offline marks its emulated functions; its ALB decodes query values, a real one does not.
+  const albQueryDecoded = process.env.IS_OFFLINE === 'true';
   return async (event: LambdaHttpEvent, context: Context): Promise<LambdaHttpResult> => {
-    rpc ??= serviceFromEnvironment().then((service) => buildRpcHandler(operation, service));
-    const response = await (await rpc)(fromLambdaEvent(event), context);
+    rpc ??= serviceFromEnvironment()
+      .then(build)
+      .catch((err: unknown) => {
+        rpc = undefined; // the next invocation tries again
+        throw err;
+      });
+    const response = await (await rpc)(fromLambdaEvent(event, { albQueryDecoded }), context);
     return toLambdaResult(event, response);
   };
 }

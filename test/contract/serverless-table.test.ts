@@ -2,22 +2,63 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ACTIONS, SCHEDULED } from '../../infra/actions.js';
+import { ACTIONS, DISPATCHER, KEY_WRITING_ACTIONS, SCHEDULED } from '../../infra/actions.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
-describe('Table: Actions', () => {
-  const template = parse(readFileSync(`${root}serverless.yml`, 'utf8')) as {
-    functions: Record<string, { handler: string; events?: Array<{ schedule?: string }> }>;
-  };
+interface AlbEvent {
+  alb: { priority: number; conditions: { path: string; method: string[]; query?: Record<string, string>; header?: { name: string; values: string[] } } };
+}
+interface Statement {
+  Action: string[];
+}
+interface FunctionConfig {
+  handler: string;
+  events?: Array<AlbEvent | { schedule: string }>;
+  iamRoleStatements?: Statement[];
+}
 
-  it('when serverless.yml is read, it declares exactly one function per Action and per scheduled job in the table, with the table handler', () => {
+const template = parse(readFileSync(`${root}serverless.yml`, 'utf8'), { merge: true }) as { functions: Record<string, FunctionConfig> };
+const albEvents = (fn: FunctionConfig) => (fn.events ?? []).filter((e): e is AlbEvent => 'alb' in e).map((e) => e.alb);
+const secretActions = (fn: FunctionConfig) => new Set((fn.iamRoleStatements ?? []).flatMap((s) => s.Action).filter((a) => a.startsWith('secretsmanager:')));
+
+describe('Table: Actions ⇄ serverless.yml', () => {
+  it('when serverless.yml is read, it declares exactly the table functions — one per Action, the dispatcher, the scheduled jobs — with the table handlers', () => {
     const declared = Object.fromEntries(Object.entries(template.functions).map(([name, fn]) => [name, fn.handler]));
-    const expected = Object.fromEntries([...ACTIONS, ...SCHEDULED].map((r) => [r.functionName, r.file.replace(/\.ts$/, '.handler')]));
+    const expected = Object.fromEntries([...ACTIONS, DISPATCHER, ...SCHEDULED].map((r) => [r.functionName, r.file.replace(/\.ts$/, '.handler')]));
     expect(declared).toEqual(expected);
   });
 
-  it('when a scheduled job is declared, serverless.yml gives it the table schedule', () => {
+  it('when an Action is routed, its function has one ALB rule on the Action query parameter and one on the x-acs-action header, with the same methods', () => {
+    for (const route of ACTIONS) {
+      const rules = albEvents(template.functions[route.functionName]!);
+      expect(rules.map((r) => r.conditions.query ?? r.conditions.header)).toEqual([{ Action: route.action }, { name: 'x-acs-action', values: [route.action] }]);
+      for (const rule of rules) expect(rule.conditions).toMatchObject({ path: '/', method: ['GET', 'POST'] });
+    }
+  });
+
+  it('when rules are ranked, priorities are unique and the dispatcher rule (path and methods only) comes last', () => {
+    const all = Object.values(template.functions).flatMap(albEvents);
+    const priorities = all.map((r) => r.priority);
+    expect(new Set(priorities).size).toBe(priorities.length);
+    const [dispatcherRule] = albEvents(template.functions[DISPATCHER.functionName]!);
+    expect(dispatcherRule!.conditions).toEqual({ path: '/', method: ['GET', 'POST'] });
+    expect(dispatcherRule!.priority).toBe(Math.max(...priorities));
+  });
+
+  it('when permissions are granted, only key-writing Actions, the dispatcher and the scheduled jobs may write secrets; every other function may only read them', () => {
+    const writes = ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage', 'secretsmanager:DeleteSecret'];
+    for (const route of ACTIONS) {
+      const actions = secretActions(template.functions[route.functionName]!);
+      expect(actions.has('secretsmanager:GetSecretValue')).toBe(true);
+      for (const write of writes) expect(actions.has(write), `${route.functionName} ${write}`).toBe(KEY_WRITING_ACTIONS.has(route.action));
+    }
+    for (const name of [DISPATCHER.functionName, ...SCHEDULED.map((s) => s.functionName)]) {
+      for (const write of writes) expect(secretActions(template.functions[name]!).has(write)).toBe(true);
+    }
+  });
+
+  it('when a scheduled job is declared, serverless.yml gives it the table schedule and no ALB rule', () => {
     for (const job of SCHEDULED) expect(template.functions[job.functionName]!.events).toEqual([{ schedule: job.schedule }]);
   });
 
@@ -28,10 +69,12 @@ describe('Table: Actions', () => {
       expect(typeof module.handler).toBe('function');
       expect(route.operation.action).toBe(route.action);
     }
+    for (const fn of [DISPATCHER, ...SCHEDULED]) expect(typeof ((await import(`${root}${fn.file}`)) as { handler: unknown }).handler).toBe('function');
   });
 
-  it('when Actions are listed, none appears twice', () => {
+  it('when Actions are listed, none appears twice, and every key-writing Action is in the table', () => {
     expect(new Set(ACTIONS.map((r) => r.action)).size).toBe(ACTIONS.length);
     expect(new Set(ACTIONS.map((r) => r.functionName)).size).toBe(ACTIONS.length);
+    for (const action of KEY_WRITING_ACTIONS) expect(ACTIONS.some((r) => r.action === action)).toBe(true);
   });
 });
