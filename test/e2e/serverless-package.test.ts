@@ -1,0 +1,116 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ACTIONS, DISPATCHER, KEY_WRITING_ACTIONS, SCHEDULED } from '../../infra/actions.js';
+import { REPO_ROOT } from '../helpers/gateway-process.js';
+
+/*
+ * `npx serverless package --stage <stage>` for every stage, offline and with no AWS credentials
+ * (as CI runs it), and the CloudFormation it generates.
+ */
+
+const run = promisify(execFile);
+const STAGES = ['dev', 'staging', 'prod'] as const;
+
+type Resource = { Type: string; Properties: Record<string, any> };
+const packaged: Record<string, { dir: string; resources: Record<string, Resource> }> = {};
+
+/** CloudFormation's logical id of a function's resources: the name with an upper-case first letter. */
+const logicalId = (functionName: string) => functionName[0]!.toUpperCase() + functionName.slice(1);
+
+beforeAll(async () => {
+  // Stages one after another: the bundler works in a shared folder of the service.
+  for (const stage of STAGES) {
+    const dir = await mkdtemp(join(tmpdir(), `kms-sls-${stage}-`));
+    const env = { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: 'kms-no-such-profile', AWS_SDK_LOAD_CONFIG: '0' };
+    await run('npx', ['serverless', 'package', '--stage', stage, '--package', dir], { cwd: REPO_ROOT, env, timeout: 240_000 });
+    const template = JSON.parse(await readFile(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as { Resources: Record<string, Resource> };
+    packaged[stage] = { dir, resources: template.Resources };
+  }
+}, 600_000);
+
+afterAll(async () => {
+  for (const { dir } of Object.values(packaged)) await rm(dir, { recursive: true, force: true });
+});
+
+describe.each(STAGES)('serverless package --stage %s', (stage) => {
+  const resources = () => packaged[stage]!.resources;
+  const ofType = (type: string) => Object.entries(resources()).filter(([, r]) => r.Type === type);
+
+  it('packages one Node.js 22 function per Action, the dispatcher and the scheduled jobs, each in its own small zip', async () => {
+    const functions = ofType('AWS::Lambda::Function');
+    const names = [...ACTIONS, DISPATCHER, ...SCHEDULED].map((f) => `${logicalId(f.functionName)}LambdaFunction`).sort();
+    expect(functions.map(([id]) => id).sort()).toEqual(names);
+    for (const [, fn] of functions) expect(fn.Properties.Runtime).toBe('nodejs22.x');
+    const zips = (await readdir(packaged[stage]!.dir)).filter((f) => f.endsWith('.zip'));
+    expect(zips).toHaveLength(names.length);
+    for (const zip of zips) expect((await stat(join(packaged[stage]!.dir, zip))).size).toBeLessThan(1024 * 1024);
+  });
+
+  it('routes every Action by an ALB rule on the Action query parameter and one on the x-acs-action header, with one method list', () => {
+    const rules = ofType('AWS::ElasticLoadBalancingV2::ListenerRule').map(([, r]) => r.Properties);
+    for (const route of ACTIONS) {
+      const target = `${logicalId(route.functionName)}AlbTargetGroup`;
+      const mine = rules.filter((r) => (r.Actions[0].TargetGroupArn.Ref as string).startsWith(target));
+      const fields = mine.map((r) => r.Conditions.find((c: any) => c.Field === 'query-string' || c.Field === 'http-header'));
+      expect(fields).toEqual([
+        { Field: 'query-string', QueryStringConfig: { Values: [{ Key: 'Action', Value: route.action }] } },
+        { Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'x-acs-action', Values: [route.action] } },
+      ]);
+    }
+    for (const rule of rules) {
+      expect(rule.Conditions).toContainEqual({ Field: 'http-request-method', HttpRequestMethodConfig: { Values: ['GET', 'POST'] } });
+      expect(rule.Conditions).toContainEqual({ Field: 'path-pattern', Values: ['/'] });
+    }
+    const priorities = rules.map((r) => r.Priority as number);
+    expect(new Set(priorities).size).toBe(rules.length);
+    const last = rules.find((r) => r.Priority === Math.max(...priorities))!;
+    expect(last.Actions[0].TargetGroupArn.Ref).toMatch(new RegExp(`^${logicalId(DISPATCHER.functionName)}AlbTargetGroup`));
+    expect(last.Conditions).toHaveLength(2);
+  });
+
+  it('gives data-plane functions read-only access to the stage secrets, key-writing ones write access, and nothing secret to anything else', () => {
+    const statementsOf = (functionName: string) =>
+      (resources()[`${logicalId(functionName)}IamRoleLambdaExecution`]!.Properties.Policies as any[]).flatMap((p) => p.PolicyDocument.Statement as any[]);
+    const writes = ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage', 'secretsmanager:DeleteSecret'];
+    for (const route of ACTIONS) {
+      const statements = statementsOf(route.functionName);
+      const actions = statements.flatMap((s) => s.Action as string[]);
+      for (const write of writes) expect(actions.includes(write)).toBe(KEY_WRITING_ACTIONS.has(route.action));
+      for (const s of statements.filter((s) => (s.Action as string[]).some((a) => a.startsWith('secretsmanager:') && a !== 'secretsmanager:ListSecrets'))) {
+        expect(s.Resource).toBe(`arn:aws:secretsmanager:eu-central-1:*:secret:kms/${stage}/*`);
+      }
+      expect(statements).toContainEqual({ Effect: 'Allow', Action: ['dynamodb:PutItem'], Resource: { 'Fn::GetAtt': ['NonceTable', 'Arn'] } });
+    }
+    // The shared default role holds no secret or table access.
+    const shared = JSON.stringify(resources().IamRoleLambdaExecution?.Properties ?? {});
+    expect(shared).not.toContain('secretsmanager');
+    expect(shared).not.toContain('dynamodb');
+  });
+
+  it('defines the stage nonce table with a TTL on expiresAt, and points every function at the stage store', () => {
+    const table = resources().NonceTable!;
+    expect(table.Properties).toMatchObject({
+      TableName: `kms-${stage}-nonces`,
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
+    const env = resources().GenerateDataKeyLambdaFunction!.Properties.Environment.Variables;
+    expect(env).toMatchObject({
+      KMS_KEY_STORE: 'secrets-manager',
+      KMS_SECRETS_PREFIX: `kms/${stage}/`,
+      KMS_NONCE_STORE: 'dynamodb',
+      KMS_NONCE_TABLE: `kms-${stage}-nonces`,
+      KMS_LOG_LEVEL: { dev: 'debug', staging: 'info', prod: 'warn' }[stage],
+    });
+    expect(resources().GenerateDataKeyLambdaFunction!.Properties.ReservedConcurrentExecutions).toBe({ dev: 5, staging: 20, prod: 200 }[stage]);
+  });
+
+  it('runs the scheduled jobs hourly', () => {
+    const schedules = ofType('AWS::Events::Rule').map(([, r]) => r.Properties.ScheduleExpression);
+    expect(schedules).toEqual(SCHEDULED.map((s) => s.schedule));
+  });
+});
