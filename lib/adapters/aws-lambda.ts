@@ -58,14 +58,22 @@ export function toLambdaResult(event: LambdaHttpEvent, response: RpcResponse): L
       body: response.body,
       isBase64Encoded: false,
     };
+    // Header names in canonical case: names are case-insensitive on the wire, and
+    // serverless-offline's ALB emulation breaks on a lower-case `content-type` (it hands hapi an array).
+    const headers = Object.entries(response.headers).map(([k, v]) => [canonicalHeaderName(k), v] as const);
     if (event.multiValueHeaders) {
-      result.multiValueHeaders = Object.fromEntries(Object.entries(response.headers).map(([k, v]) => [k, [v]]));
+      result.multiValueHeaders = Object.fromEntries(headers.map(([k, v]) => [k, [v]]));
     } else {
-      result.headers = response.headers;
+      result.headers = Object.fromEntries(headers);
     }
     return result;
   }
   return { statusCode: response.statusCode, headers: response.headers, body: response.body, isBase64Encoded: false };
+}
+
+/** `content-type` → `Content-Type`. */
+function canonicalHeaderName(name: string): string {
+  return name.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase());
 }
 
 const STATUS_TEXT: Record<number, string> = {

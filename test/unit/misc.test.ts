@@ -239,11 +239,11 @@ describe('Module: adapters/aws-lambda', () => {
       expect(toLambdaResult(apiGatewayEvent(), response)).toEqual({ statusCode: 200, headers: response.headers, body: response.body, isBase64Encoded: false });
     });
 
-    it('when the event came from an ALB with single-value headers, it adds a status description and single-value headers', () => {
+    it('when the event came from an ALB with single-value headers, it adds a status description and single-value headers in canonical case', () => {
       expect(toLambdaResult(albEvent({ headers: {} }), { ...response, statusCode: 404 })).toEqual({
         statusCode: 404,
         statusDescription: '404 Not Found',
-        headers: response.headers,
+        headers: { 'Content-Type': 'application/json;charset=utf-8', 'X-Acs-Request-Id': 'r' },
         body: response.body,
         isBase64Encoded: false,
       });
@@ -254,7 +254,7 @@ describe('Module: adapters/aws-lambda', () => {
       expect(result).toEqual({
         statusCode: 200,
         statusDescription: '200 OK',
-        multiValueHeaders: { 'content-type': ['application/json;charset=utf-8'], 'x-acs-request-id': ['r'] },
+        multiValueHeaders: { 'Content-Type': ['application/json;charset=utf-8'], 'X-Acs-Request-Id': ['r'] },
         body: response.body,
         isBase64Encoded: false,
       });
