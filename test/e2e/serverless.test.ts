@@ -4,12 +4,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { ACTIONS, DISPATCHER, KEY_WRITING_ACTIONS, SCHEDULED } from '../../infra/actions.js';
+import { applySeed } from '../../infra/gateway/seed.js';
+import { FileKeyStore } from '../../lib/keystore/file-store.js';
+import { createService } from '../../lib/service.js';
+import { createClient, sdkError } from '../helpers/clients.js';
 import { REPO_ROOT } from '../helpers/gateway-process.js';
+import { sendRaw, toRecorded } from '../helpers/raw-http.js';
+import { ACCOUNT_ID, ADMIN, ALIAS, KEY_ID, REGION, TEST_SEED } from '../helpers/service.js';
+import { signedRpcRequest } from '../helpers/sign.js';
+import { freePort, waitFor } from '../helpers/store-files.js';
 
 /*
+ * The real serverless.yml, in one file because both runs share the bundler's work folder:
  * `npx serverless package --stage <stage>` for every stage, offline and with no AWS credentials
- * (as CI runs it), and the CloudFormation it generates.
+ * (as CI runs it), and the CloudFormation it generates; then `serverless offline`, whose emulated
+ * ALB routes the official clients' requests by the same listener rules.
  */
 
 const run = promisify(execFile);
@@ -112,5 +123,72 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
   it('runs the scheduled jobs hourly', () => {
     const schedules = ofType('AWS::Events::Rule').map(([, r]) => r.Properties.ScheduleExpression);
     expect(schedules).toEqual(SCHEDULED.map((s) => s.schedule));
+  });
+});
+
+describe('serverless offline: the emulated ALB in front of the real functions', () => {
+  let offline: ChildProcess;
+  let output = '';
+  let port: number;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'kms-offline-'));
+    await applySeed(TEST_SEED, createService({ store: new FileKeyStore(dataDir), region: REGION, accountId: ACCOUNT_ID }));
+    port = await freePort();
+    const [httpPort, lambdaPort] = [await freePort(), await freePort()];
+    offline = spawn(
+      'npx',
+      ['serverless', 'offline', '--stage', 'dev', '--param', 'keyStore=file', '--param', 'nonceStore=journal', '--param', `dataDir=${dataDir}`,
+        '--albPort', String(port), '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort)],
+      { cwd: REPO_ROOT, env: { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' }, detached: true },
+    );
+    offline.stdout!.setEncoding('utf8').on('data', (c: string) => (output += c));
+    offline.stderr!.setEncoding('utf8').on('data', (c: string) => (output += c));
+    await waitFor(() => output.includes('ALB Server ready'), 120_000, 'serverless offline to start');
+  }, 180_000);
+
+  afterAll(async () => {
+    if (offline?.pid) process.kill(-offline.pid, 'SIGTERM');
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  /** The functions the emulator invoked since `from` (it logs "(λ: name)" per request). */
+  const invoked = (from: number) => [...output.slice(from).matchAll(/^(?:GET|POST) \/ \(λ: (\w+)\)/gm)].map((m) => m[1]);
+
+  it.each([
+    ['openapi-v3', 'the x-acs-action header rule'],
+    ['openapi-v2', 'the Action query rule'],
+    ['pop-core-get', 'the Action query rule'],
+  ] as const)('%s: GenerateDataKey → Decrypt succeeds, routed by %s to each Action\'s own function', async (kind, _rule) => {
+    const client = createClient(kind, { port }, ADMIN);
+    const from = output.length;
+    const context = { tenant: 'offline', odd: "+/= *!'()~" };
+    const generated = await client.generateDataKey({ KeyId: ALIAS, EncryptionContext: context });
+    expect(generated.KeyId).toBe(KEY_ID);
+    const decrypted = await client.decrypt({ CiphertextBlob: generated.CiphertextBlob!, EncryptionContext: context });
+    expect(decrypted.Plaintext).toBe(generated.Plaintext);
+    await waitFor(() => invoked(from).length >= 2, 10_000, 'the emulator log');
+    expect(invoked(from)).toEqual(['generateDataKey', 'decrypt']);
+    client.close();
+  });
+
+  it('a request whose Action is only in a form body falls through to the dispatcher, which serves it', async () => {
+    const request = signedRpcRequest(ADMIN, 'GenerateDataKey', { KeyId: ALIAS }, { method: 'POST', form: true });
+    const headers = { ...request.headers } as Record<string, string | undefined>;
+    delete headers['x-acs-action'];
+    const from = output.length;
+    const response = await sendRaw(port, toRecorded({ ...request, headers }));
+    expect(response.status).toBe(200);
+    expect(response.json.KeyId).toBe(KEY_ID);
+    await waitFor(() => invoked(from).length >= 1, 10_000, 'the emulator log');
+    expect(invoked(from)).toEqual(['dispatch']);
+  });
+
+  it('a wrong secret is refused by the function behind the ALB with SignatureDoesNotMatch', async () => {
+    const client = createClient('openapi-v3', { port }, { ...ADMIN, accessKeySecret: 'not-the-secret-000000' });
+    const error = await sdkError(() => client.generateDataKey({ KeyId: ALIAS }));
+    expect(error.code ?? error.data?.Code).toBe('SignatureDoesNotMatch');
+    client.close();
   });
 });
