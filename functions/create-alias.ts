@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { AliasAlreadyExistsError, KeyPendingDeletionError } from '../lib/errors.js';
 import { EntryExistsError } from '../lib/keystore/key-store.js';
@@ -31,3 +32,4 @@ export const operation = defineOperation({
 });
 
 export const handler = lambdaHandler(operation);
+export const fcHandler = fcHttpHandler(operation);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { DEFAULT_ROTATION_SECONDS, parseRotationInterval } from '../lib/keyring/rotation.js';
 import { defineOperation } from '../lib/operation.js';
@@ -52,3 +53,4 @@ export const operation = defineOperation({
 });
 
 export const handler = lambdaHandler(operation);
+export const fcHandler = fcHttpHandler(operation);

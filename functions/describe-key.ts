@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { defineOperation } from '../lib/operation.js';
 import { keyMetadata } from '../lib/operations/key-metadata.js';
@@ -16,3 +17,4 @@ export const operation = defineOperation({
 });
 
 export const handler = lambdaHandler(operation);
+export const fcHandler = fcHttpHandler(operation);

@@ -1,3 +1,4 @@
+import { fcHttpDispatcher } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaDispatcher } from '../lib/adapters/aws-lambda.js';
 import { OPERATIONS } from '../infra/actions.js';
 
@@ -8,3 +9,4 @@ import { OPERATIONS } from '../infra/actions.js';
  * its own stack, which checks that the signed Action is its own.
  */
 export const handler = lambdaDispatcher(OPERATIONS);
+export const fcHandler = fcHttpDispatcher(OPERATIONS);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { encodeEncryptionContext } from '../lib/crypto/encryption-context.js';
 import { sealEnvelope } from '../lib/crypto/envelope.js';
@@ -36,3 +37,4 @@ export const operation = defineOperation({
 });
 
 export const handler = lambdaHandler(operation);
+export const fcHandler = fcHttpHandler(operation);

@@ -1,3 +1,4 @@
+import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { dataKeyOperation } from '../lib/operations/data-key.js';
 
@@ -7,3 +8,4 @@ import { dataKeyOperation } from '../lib/operations/data-key.js';
  */
 export const operation = dataKeyOperation('GenerateDataKeyWithoutPlaintext', { returnPlaintext: false });
 export const handler = lambdaHandler(operation);
+export const fcHandler = fcHttpHandler(operation);

@@ -1,0 +1,86 @@
+import FCClient from '@alicloud/fc2';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ACTIONS, DISPATCHER, SCHEDULED } from '../actions.js';
+import { deployToFunctionCompute } from './deploy.js';
+import { bundleFunction } from './package.js';
+
+const USAGE = `Deploys one stage to Alibaba Cloud Function Compute.
+
+  npm run deploy:fc -- --stage dev [--endpoint URL] [--service-config FILE.json] [--env KMS_NAME=value]...
+
+Reads ALIBABA_CLOUD_ACCOUNT_ID, ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET,
+ALIBABA_CLOUD_REGION, and optionally ALIBABA_CLOUD_SECURITY_TOKEN (STS) and ALIBABA_CLOUD_FC_ENDPOINT
+(the FC API endpoint, which --endpoint overrides). --service-config holds more service settings
+(nasConfig for the key store's NAS mount, vpcConfig, role, logConfig), sent as FC expects them.`;
+
+/** The `deploy:fc` command. Returns the process exit code. */
+export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      stage: { type: 'string', default: 'dev' },
+      endpoint: { type: 'string' },
+      'service-config': { type: 'string' },
+      env: { type: 'string', multiple: true, default: [] },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const required = ['ALIBABA_CLOUD_ACCOUNT_ID', 'ALIBABA_CLOUD_ACCESS_KEY_ID', 'ALIBABA_CLOUD_ACCESS_KEY_SECRET', 'ALIBABA_CLOUD_REGION'] as const;
+  const missing = required.filter((name) => !env[name]);
+  if (missing.length > 0) {
+    console.error(`missing environment: ${missing.join(', ')}\n\n${USAGE}`);
+    return 2;
+  }
+  const accountId = env.ALIBABA_CLOUD_ACCOUNT_ID!;
+  const region = env.ALIBABA_CLOUD_REGION!;
+  const environment: Record<string, string> = { KMS_REGION: region, KMS_ACCOUNT_ID: accountId };
+  for (const pair of values.env) {
+    const eq = pair.indexOf('=');
+    if (eq < 1 || !pair.startsWith('KMS_')) {
+      console.error(`--env takes KMS_NAME=value, not "${pair}"`);
+      return 2;
+    }
+    environment[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  const service = values['service-config'] ? (JSON.parse(await readFile(values['service-config'], 'utf8')) as Record<string, unknown>) : undefined;
+  const client = new FCClient(accountId, {
+    accessKeyID: env.ALIBABA_CLOUD_ACCESS_KEY_ID!,
+    accessKeySecret: env.ALIBABA_CLOUD_ACCESS_KEY_SECRET!,
+    securityToken: env.ALIBABA_CLOUD_SECURITY_TOKEN,
+    region,
+    endpoint: values.endpoint ?? env.ALIBABA_CLOUD_FC_ENDPOINT,
+    // Without `secure` the SDK's default endpoint is plain http.
+    secure: true,
+    timeout: 120_000,
+  });
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  const report = await deployToFunctionCompute({
+    client,
+    stage: values.stage,
+    // The dispatcher backs the API Gateway's catch-all API: requests whose Action is only in a form body.
+    functions: [...ACTIONS, DISPATCHER],
+    scheduled: SCHEDULED,
+    codeFor: async (source) => ({ zipFile: (await bundleFunction(source.file, { root })).toString('base64') }),
+    environment,
+    service,
+    log: (message) => console.log(message),
+  });
+  console.log(`deployed ${report.functions.length} functions to ${report.serviceName}`);
+  return 0;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main(process.argv.slice(2), process.env).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(err instanceof Error ? err.message : err);
+      process.exit(1);
+    },
+  );
+}
