@@ -189,16 +189,16 @@ export class ThrottlingError extends KmsError {
 export class InternalFailureError extends KmsError {
   readonly statusCode = 500;
   readonly code = 'InternalFailure';
-  constructor() {
-    super('The request processing has failed due to some unknown error.');
+  constructor(options?: { cause?: unknown }) {
+    super('The request processing has failed due to some unknown error.', options);
   }
 }
 
 export class ServiceUnavailableError extends KmsError {
   readonly statusCode = 503;
   readonly code = 'ServiceUnavailableTemporary';
-  constructor() {
-    super('The service is temporarily unavailable: the key store cannot be reached. Retry later.');
+  constructor(options?: { cause?: unknown }) {
+    super('The service is temporarily unavailable: the key store cannot be reached. Retry later.', options);
   }
 }
 

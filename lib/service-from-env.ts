@@ -1,36 +1,169 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { DynamoDbNonceStore } from './auth/dynamodb-nonce-store.js';
 import { JournaledNonceStore } from './auth/nonce-journal.js';
+import { MemoryNonceStore, type NonceStore } from './auth/nonce-store.js';
+import { CACHED_STORE_DEFAULTS, CachedKeyStore } from './keystore/cached-store.js';
 import { FileKeyStore } from './keystore/file-store.js';
-import { isLogLevel, createLogger } from './logger.js';
+import type { KeyStore } from './keystore/key-store.js';
+import { isLogLevel, createLogger, type Logger, type LogLevel } from './logger.js';
 import { createService, DEFAULTS, type Service } from './service.js';
 
-/** The defaults of the environment variables the service reads, declared once. */
+/** The defaults of the environment variables the service reads, declared once (a test pins them). */
 export const ENV_DEFAULTS = {
   KMS_DATA_DIR: './.kms-data',
   KMS_LOG_LEVEL: 'info',
+  KMS_KEY_STORE: 'file',
+  KMS_SECRETS_PREFIX: 'kms/',
+  KMS_STORE_CACHE_TTL_MS: CACHED_STORE_DEFAULTS.ttlMs,
+  KMS_STORE_STALE_FOR_MS: CACHED_STORE_DEFAULTS.staleForMs,
 } as const;
 
 export const NONCE_JOURNAL_FILE = 'nonces.journal';
 
 /**
- * The service as configured by environment variables (Lambda, Function Compute, the gateway):
- * `KMS_DATA_DIR`, `KMS_REGION`, `KMS_ACCOUNT_ID`, `KMS_CACHE_TTL_MS`, `KMS_LOG_LEVEL`.
+ * How the AWS clients are built: the stores retry on their own (bounded, with jitter), so the
+ * SDK's retries are off; a call that hangs is cut short so a request fails fast instead of
+ * waiting for the Lambda timeout.
+ */
+export const AWS_CLIENT_DEFAULTS = { maxAttempts: 1, connectionTimeoutMs: 1_000, requestTimeoutMs: 3_000 } as const;
+
+export type KeyStoreKind = 'file' | 'secrets-manager';
+export type NonceStoreKind = 'dynamodb' | 'journal' | 'memory';
+
+/** What the environment selects, after validation and defaults. */
+export interface BackendSelection {
+  keyStore: KeyStoreKind;
+  /** `file` only. */
+  dataDir?: string;
+  /** `secrets-manager` only. */
+  secrets?: { prefix: string; region: string; cacheTtlMs: number; writeOnceTtlMs: number; staleForMs: number };
+  /** Replay protection: `dynamodb` (shared by every instance), `journal` (a file in the data dir) or `memory` (per instance). */
+  nonceStore: NonceStoreKind;
+  /** `dynamodb` only. */
+  nonceTable?: string;
+  logger: 'stdout' | 'powertools';
+  logLevel: LogLevel;
+  cacheTtlMs: number;
+}
+
+/**
+ * Reads and checks the backend variables (nothing is built): `KMS_KEY_STORE` (`file` |
+ * `secrets-manager`), `KMS_DATA_DIR`, `KMS_SECRETS_PREFIX`, `AWS_REGION`, `KMS_STORE_CACHE_TTL_MS`,
+ * `KMS_STORE_STALE_FOR_MS`, `KMS_NONCE_STORE` (`dynamodb` | `journal` | `memory`; by default
+ * `dynamodb` when `KMS_NONCE_TABLE` is set, else `journal` with the file store and `memory` with
+ * Secrets Manager), `KMS_NONCE_TABLE`, `KMS_LOG_LEVEL`, `KMS_CACHE_TTL_MS`, and
+ * `AWS_LAMBDA_FUNCTION_NAME` (set by Lambda: Powertools logging).
+ */
+export function selectBackends(env: NodeJS.ProcessEnv = process.env): BackendSelection {
+  const logLevel = env.KMS_LOG_LEVEL ?? ENV_DEFAULTS.KMS_LOG_LEVEL;
+  if (!isLogLevel(logLevel)) throw new Error(`KMS_LOG_LEVEL must be debug, info, warn, error or silent, not "${logLevel}"`);
+  const cacheTtlMs = milliseconds(env, 'KMS_CACHE_TTL_MS', DEFAULTS.cacheTtlMs);
+  const keyStore = env.KMS_KEY_STORE ?? ENV_DEFAULTS.KMS_KEY_STORE;
+  if (keyStore !== 'file' && keyStore !== 'secrets-manager') throw new Error(`KMS_KEY_STORE must be file or secrets-manager, not "${keyStore}"`);
+  const nonceTable = env.KMS_NONCE_TABLE || undefined;
+  const nonceStore = env.KMS_NONCE_STORE || (nonceTable ? 'dynamodb' : keyStore === 'file' ? 'journal' : 'memory');
+  if (!isNonceStoreKind(nonceStore)) throw new Error(`KMS_NONCE_STORE must be dynamodb, journal or memory, not "${nonceStore}"`);
+  if (nonceStore === 'dynamodb' && !nonceTable) throw new Error('KMS_NONCE_STORE=dynamodb needs KMS_NONCE_TABLE');
+  const dataDir = env.KMS_DATA_DIR ?? ENV_DEFAULTS.KMS_DATA_DIR;
+  const common = {
+    nonceStore,
+    ...(nonceStore === 'dynamodb' ? { nonceTable } : {}),
+    logger: env.AWS_LAMBDA_FUNCTION_NAME ? ('powertools' as const) : ('stdout' as const),
+    logLevel,
+    cacheTtlMs,
+  };
+  if (keyStore === 'file') return { keyStore, dataDir, ...common };
+  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION;
+  if (!region) throw new Error('KMS_KEY_STORE=secrets-manager needs AWS_REGION');
+  const ttl = milliseconds(env, 'KMS_STORE_CACHE_TTL_MS', ENV_DEFAULTS.KMS_STORE_CACHE_TTL_MS);
+  return {
+    keyStore,
+    secrets: {
+      prefix: env.KMS_SECRETS_PREFIX ?? ENV_DEFAULTS.KMS_SECRETS_PREFIX,
+      region,
+      cacheTtlMs: ttl,
+      // Write-once entries (key material) never change: trusted at least as long as mutable ones.
+      writeOnceTtlMs: Math.max(ttl, CACHED_STORE_DEFAULTS.writeOnceTtlMs),
+      staleForMs: milliseconds(env, 'KMS_STORE_STALE_FOR_MS', ENV_DEFAULTS.KMS_STORE_STALE_FOR_MS),
+    },
+    // The journal needs a directory; with Secrets Manager it is per instance (e.g. /tmp in Lambda).
+    ...(nonceStore === 'journal' ? { dataDir } : {}),
+    ...common,
+  };
+}
+
+/**
+ * The service as configured by environment variables (Lambda, Function Compute, the gateway); see
+ * {@link selectBackends} for the backend variables, plus `KMS_REGION` and `KMS_ACCOUNT_ID` (ARNs).
  */
 export async function serviceFromEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<Service> {
-  const level = env.KMS_LOG_LEVEL ?? ENV_DEFAULTS.KMS_LOG_LEVEL;
-  if (!isLogLevel(level)) throw new Error(`KMS_LOG_LEVEL must be debug, info, warn, error or silent, not "${level}"`);
-  const ttl = env.KMS_CACHE_TTL_MS === undefined ? DEFAULTS.cacheTtlMs : Number(env.KMS_CACHE_TTL_MS);
-  if (!Number.isInteger(ttl) || ttl < 0) throw new Error('KMS_CACHE_TTL_MS must be a whole number of milliseconds');
-  const dataDir = env.KMS_DATA_DIR ?? ENV_DEFAULTS.KMS_DATA_DIR;
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  return createService({
-    store: new FileKeyStore(dataDir),
+  const selection = selectBackends(env);
+  // The AWS SDK and Powertools are loaded only when selected: the file-store path (gateway, CLI) starts without them.
+  const logger: Logger =
+    selection.logger === 'powertools'
+      ? (await import('./logger-powertools.js')).createPowertoolsLogger({ level: selection.logLevel, serviceName: env.POWERTOOLS_SERVICE_NAME ?? 'kms' })
+      : createLogger({ level: selection.logLevel });
+  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION;
+  let store: KeyStore;
+  if (selection.keyStore === 'file') {
+    await mkdir(selection.dataDir!, { recursive: true, mode: 0o700 });
+    store = new FileKeyStore(selection.dataDir!);
+  } else {
+    const s = selection.secrets!;
+    const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
+    const { SecretsManagerStore } = await import('./keystore/secrets-manager/secrets-manager-store.js');
+    const client = new SecretsManagerClient({ region: s.region, ...awsClientConfig() });
+    store = new CachedKeyStore(new SecretsManagerStore({ client, prefix: s.prefix, logger }), {
+      ttlMs: s.cacheTtlMs,
+      writeOnceTtlMs: s.writeOnceTtlMs,
+      staleForMs: s.staleForMs,
+      logger,
+    });
+  }
+  let nonces: NonceStore;
+  if (selection.nonceStore === 'dynamodb') {
+    // Shared by every instance: a nonce used on one is refused by all.
+    nonces = await dynamoDbNonces(selection.nonceTable!, region, logger);
+  } else if (selection.nonceStore === 'journal') {
     // Replay protection that survives a restart: used nonces are journaled beside the keys.
-    nonces: await JournaledNonceStore.open(join(dataDir, NONCE_JOURNAL_FILE)),
+    await mkdir(selection.dataDir!, { recursive: true, mode: 0o700 });
+    nonces = await JournaledNonceStore.open(join(selection.dataDir!, NONCE_JOURNAL_FILE));
+  } else {
+    logger.warn('replay protection is per instance only (in memory): set KMS_NONCE_TABLE to share it across instances');
+    nonces = new MemoryNonceStore();
+  }
+  return createService({
+    store,
+    nonces,
     region: env.KMS_REGION ?? DEFAULTS.region,
     accountId: env.KMS_ACCOUNT_ID ?? DEFAULTS.accountId,
-    cacheTtlMs: ttl,
-    logger: createLogger({ level }),
+    cacheTtlMs: selection.cacheTtlMs,
+    logger,
   });
+}
+
+async function dynamoDbNonces(tableName: string, region: string | undefined, logger: Logger): Promise<DynamoDbNonceStore> {
+  const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
+  const { DynamoDbNonceStore } = await import('./auth/dynamodb-nonce-store.js');
+  const client = new DynamoDBClient({ ...(region ? { region } : {}), ...awsClientConfig() });
+  return new DynamoDbNonceStore({ client, tableName, logger });
+}
+
+function awsClientConfig() {
+  return {
+    maxAttempts: AWS_CLIENT_DEFAULTS.maxAttempts,
+    requestHandler: { connectionTimeout: AWS_CLIENT_DEFAULTS.connectionTimeoutMs, requestTimeout: AWS_CLIENT_DEFAULTS.requestTimeoutMs },
+  };
+}
+
+function isNonceStoreKind(value: string): value is NonceStoreKind {
+  return value === 'dynamodb' || value === 'journal' || value === 'memory';
+}
+
+function milliseconds(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const text = env[name];
+  const value = text === undefined ? fallback : Number(text);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number of milliseconds`);
+  return value;
 }
