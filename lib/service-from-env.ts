@@ -105,22 +105,7 @@ export async function serviceFromEnvironment(env: NodeJS.ProcessEnv = process.en
       ? (await import('./logger-powertools.js')).createPowertoolsLogger({ level: selection.logLevel, serviceName: env.POWERTOOLS_SERVICE_NAME ?? 'kms' })
       : createLogger({ level: selection.logLevel });
   const region = env.AWS_REGION || env.AWS_DEFAULT_REGION;
-  let store: KeyStore;
-  if (selection.keyStore === 'file') {
-    await mkdir(selection.dataDir!, { recursive: true, mode: 0o700 });
-    store = new FileKeyStore(selection.dataDir!);
-  } else {
-    const s = selection.secrets!;
-    const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
-    const { SecretsManagerStore } = await import('./keystore/secrets-manager/secrets-manager-store.js');
-    const client = new SecretsManagerClient({ region: s.region, ...awsClientConfig() });
-    store = new CachedKeyStore(new SecretsManagerStore({ client, prefix: s.prefix, logger }), {
-      ttlMs: s.cacheTtlMs,
-      writeOnceTtlMs: s.writeOnceTtlMs,
-      staleForMs: s.staleForMs,
-      logger,
-    });
-  }
+  const store = await buildKeyStore(selection, logger);
   let nonces: NonceStore;
   if (selection.nonceStore === 'dynamodb') {
     // Shared by every instance: a nonce used on one is refused by all.
@@ -139,6 +124,31 @@ export async function serviceFromEnvironment(env: NodeJS.ProcessEnv = process.en
     region: env.KMS_REGION ?? DEFAULTS.region,
     accountId: env.KMS_ACCOUNT_ID ?? DEFAULTS.accountId,
     cacheTtlMs: selection.cacheTtlMs,
+    logger,
+  });
+}
+
+/**
+ * The key store alone, as the environment selects it (for tools that administer the store
+ * directly, such as `kms access-keys`): the file store, or Secrets Manager behind the cache.
+ */
+export async function keyStoreFromEnvironment(env: NodeJS.ProcessEnv = process.env, logger: Logger = createLogger({ level: 'warn' })): Promise<KeyStore> {
+  return buildKeyStore(selectBackends(env), logger);
+}
+
+async function buildKeyStore(selection: BackendSelection, logger: Logger): Promise<KeyStore> {
+  if (selection.keyStore === 'file') {
+    await mkdir(selection.dataDir!, { recursive: true, mode: 0o700 });
+    return new FileKeyStore(selection.dataDir!);
+  }
+  const s = selection.secrets!;
+  const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
+  const { SecretsManagerStore } = await import('./keystore/secrets-manager/secrets-manager-store.js');
+  const client = new SecretsManagerClient({ region: s.region, ...awsClientConfig() });
+  return new CachedKeyStore(new SecretsManagerStore({ client, prefix: s.prefix, logger }), {
+    ttlMs: s.cacheTtlMs,
+    writeOnceTtlMs: s.writeOnceTtlMs,
+    staleForMs: s.staleForMs,
     logger,
   });
 }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { type AccessKeyRecord, AccessKeyRegistry, generateAccessKey, isAccessKeyId } from '../../lib/auth/access-keys.js';
 import { EntryExistsError } from '../../lib/keystore/key-store.js';
 import { FileKeyStore } from '../../lib/keystore/file-store.js';
+import { keyStoreFromEnvironment } from '../../lib/service-from-env.js';
 import { ADMIN_POLICY, type PolicyDocument, policyDocumentSchema } from '../../lib/policy/policy.js';
 import { ENV_DEFAULTS } from '../../lib/service-from-env.js';
 import { CliError, EXIT, usageError } from './exit-codes.js';
@@ -21,14 +22,15 @@ interface PolicyOptions {
 
 /**
  * `kms access-keys …`: the access keys and their policies, over the key store the gateway uses
- * (the file store at --data-dir / KMS_DATA_DIR), not over the API. Every write is a
+ * (the file store at --data-dir / KMS_DATA_DIR, or with KMS_KEY_STORE=secrets-manager a deployed
+ * stage's Secrets Manager store), not over the API. Every write is a
  * compare-and-swap on the store, so the CLI and a running gateway never lose each other's updates;
  * the gateway sees a change once its cache (KMS_CACHE_TTL_MS) expires.
  */
 export function registerAccessKeys(program: Command): void {
   const accessKeys = program
     .command('access-keys')
-    .description('access keys and their policies, in the local key store (not over the API)')
+    .description('access keys and their policies, in the key store itself (not over the API): the local one, or KMS_KEY_STORE=secrets-manager')
     .addOption(new Option('--data-dir <dir>', 'the key store directory').env('KMS_DATA_DIR').default(ENV_DEFAULTS.KMS_DATA_DIR));
 
   const policyOptions = (command: Command) =>
@@ -54,7 +56,7 @@ export function registerAccessKeys(program: Command): void {
       createdAt: new Date().toISOString(),
     };
     try {
-      await registryOf(command).create(record);
+      await (await registryOf(command)).create(record);
     } catch (err) {
       if (err instanceof EntryExistsError) throw new CliError(EXIT.REFUSED, `The access key "${record.accessKeyId}" already exists.`, 'AccessKeyAlreadyExists');
       throw err;
@@ -126,14 +128,25 @@ export function registerAccessKeys(program: Command): void {
   });
 }
 
-function registryOf(command: Command): AccessKeyRegistry {
+/**
+ * The registry over the store the environment selects: the file store at --data-dir, or with
+ * KMS_KEY_STORE=secrets-manager the cloud store (KMS_SECRETS_PREFIX, AWS_REGION and the usual AWS
+ * credentials), so operators administer a deployed stage's access keys the same way.
+ */
+async function registryOf(command: Command): Promise<AccessKeyRegistry> {
   const { dataDir } = command.optsWithGlobals<StoreOptions>();
+  const store = cloudStoreSelected() ? await keyStoreFromEnvironment(process.env) : new FileKeyStore(dataDir);
   // The CLI writes and exits: nothing to cache.
-  return new AccessKeyRegistry(new FileKeyStore(dataDir), { cacheTtlMs: 0 });
+  return new AccessKeyRegistry(store, { cacheTtlMs: 0 });
+}
+
+function cloudStoreSelected(): boolean {
+  return process.env.KMS_KEY_STORE === 'secrets-manager';
 }
 
 /** The registry of a store that exists: a mistyped --data-dir is an error, not an empty list. */
 async function existingRegistryOf(command: Command): Promise<AccessKeyRegistry> {
+  if (cloudStoreSelected()) return registryOf(command);
   const { dataDir } = command.optsWithGlobals<StoreOptions>();
   const found = await stat(dataDir).then((s) => s.isDirectory(), () => false);
   if (!found) throw new CliError(EXIT.UNAVAILABLE, `no key store at ${dataDir} (set --data-dir or KMS_DATA_DIR)`);
