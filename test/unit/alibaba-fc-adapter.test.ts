@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -202,6 +203,47 @@ describe('Adapter: Alibaba Function Compute 3.0 HTTP trigger', () => {
       const g = await generateDataKey.fcHandler(fcEvent(signedRpcRequest(ADMIN, 'Decrypt', { CiphertextBlob: 'AAAA' })));
       expect(g.statusCode).toBe(404);
       expect(json(g).Code).toBe('InvalidAction.NotFound');
+    });
+
+    describe('as an FC 2.0 HTTP function: (request, response, context)', () => {
+      /** What FC 2.0 hands an HTTP function: a body stream with fields, and a response to write to. */
+      function fc2Call(request: RpcRequest) {
+        const queries: Record<string, string> = {};
+        for (const [name, value] of rpcParams({ ...request, body: Buffer.alloc(0), headers: {} }).query) queries[name] = value;
+        const req = Object.assign(Readable.from(request.body.length ? [request.body] : []), {
+          method: request.method,
+          path: request.path,
+          headers: { ...request.headers },
+          queries,
+          clientIP: '127.0.0.1',
+        });
+        const answer = { status: 0, headers: {} as Record<string, string>, body: '' };
+        const res = {
+          setStatusCode: (code: number) => void (answer.status = code),
+          setHeader: (name: string, value: string) => void (answer.headers[name] = value),
+          send: (body: string | Buffer) => void (answer.body = body.toString()),
+        };
+        return { req, res, answer };
+      }
+
+      it('when GenerateDataKey (V3) and Decrypt (RPC form body) arrive that way, the data key round-trips through the response object', async () => {
+        const g = fc2Call(signedV3Request(ADMIN, 'GenerateDataKey', { KeyId: ALIAS }));
+        expect(await generateDataKey.fcHandler(g.req, g.res, {})).toBeUndefined();
+        expect(g.answer.status).toBe(200);
+        expect(g.answer.headers['content-type']).toMatch(/^application\/json/);
+        const generated = JSON.parse(g.answer.body) as Record<string, string>;
+        const d = fc2Call(signedRpcRequest(ADMIN, 'Decrypt', { CiphertextBlob: generated.CiphertextBlob! }, { method: 'POST', form: true }));
+        await decrypt.fcHandler(d.req, d.res, {});
+        expect(d.answer.status).toBe(200);
+        expect(JSON.parse(d.answer.body).Plaintext).toBe(generated.Plaintext);
+      });
+
+      it('when the signature is wrong, it answers 400 SignatureDoesNotMatch through the response object', async () => {
+        const g = fc2Call(signedRpcRequest({ ...ADMIN, accessKeySecret: 'wrong-secret-0000000000' }, 'GenerateDataKey', { KeyId: ALIAS }));
+        await generateDataKey.fcHandler(g.req, g.res, {});
+        expect(g.answer.status).toBe(400);
+        expect(JSON.parse(g.answer.body).Code).toBe('SignatureDoesNotMatch');
+      });
     });
   });
 });

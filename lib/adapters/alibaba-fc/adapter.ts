@@ -1,11 +1,15 @@
+import { randomUUID } from 'node:crypto';
+import { InternalFailureError, KmsError, RequestTooLargeError } from '../../errors.js';
 import { createDispatcher } from '../../middleware/dispatch.js';
+import { errorResponse } from '../../rpc/serialize.js';
+import { MAX_BODY_BYTES } from '../node-http.js';
 import { buildRpcHandler, type RpcHandler } from '../../middleware/stack.js';
 import type { Operation } from '../../operation.js';
 import { percentEncode } from '../../rpc/percent-encode.js';
 import type { RpcRequest, RpcResponse } from '../../rpc/request.js';
 import { serviceFromEnvironment } from '../../service-from-env.js';
 import type { Service } from '../../service.js';
-import type { FcContext, FcHttpEvent, FcHttpEventRaw, FcHttpResult } from './types.js';
+import type { Fc2HttpRequest, Fc2HttpResponse, FcContext, FcHttpEvent, FcHttpEventRaw, FcHttpResult } from './types.js';
 
 /** The event as the runtime delivers it (JSON in a Buffer or a string), or already parsed. */
 export function parseFcEvent(event: FcHttpEventRaw | FcHttpEvent): FcHttpEvent {
@@ -41,13 +45,55 @@ export function fromFcEvent(raw: FcHttpEventRaw | FcHttpEvent): RpcRequest {
   };
 }
 
+/**
+ * FC 2.0 HTTP-function request → RpcRequest: the body is read from the stream, the query is rebuilt
+ * from the decoded `queries` as for FC 3.0.
+ */
+export async function fromFc2Request(request: Fc2HttpRequest): Promise<RpcRequest> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    size += buffer.length;
+    if (size > MAX_BODY_BYTES) throw new RequestTooLargeError(MAX_BODY_BYTES);
+    chunks.push(buffer);
+  }
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  const rawQuery = Object.entries(request.queries ?? {})
+    .flatMap(([name, value]) => (value === undefined ? [] : Array.isArray(value) ? value : [value]).map((v) => `${percentEncode(name)}=${percentEncode(v)}`))
+    .join('&');
+  return { method: request.method, path: request.path, rawQuery, headers, body: Buffer.concat(chunks), sourceIp: request.clientIP };
+}
+
+/** RpcResponse written through an FC 2.0 HTTP-function response. */
+export function writeFc2Response(response: RpcResponse, out: Fc2HttpResponse): void {
+  out.setStatusCode(response.statusCode);
+  for (const [name, value] of Object.entries(response.headers)) out.setHeader(name, value);
+  out.send(response.body);
+}
+
+function isFc2Response(value: unknown): value is Fc2HttpResponse {
+  return typeof value === 'object' && value !== null && typeof (value as Fc2HttpResponse).send === 'function' && typeof (value as Fc2HttpResponse).setStatusCode === 'function';
+}
+
 /** RpcResponse → the result FC maps onto the HTTP response (the body is always text: JSON or XML). */
 export function toFcResult(response: RpcResponse): FcHttpResult {
   return { statusCode: response.statusCode, headers: response.headers, body: response.body, isBase64Encoded: false };
 }
 
-/** A Function Compute handler: `(event, context) => Promise<result>`, as the nodejs20 runtime calls it. */
-export type FcHttpHandler = (event: FcHttpEventRaw | FcHttpEvent, context?: FcContext) => Promise<FcHttpResult>;
+/**
+ * A Function Compute handler. FC 3.0 calls `(event, context)` and maps the returned result onto the
+ * response; a function created through the FC 2.0 API as an HTTP function is called
+ * `(request, response, context)` and answers through `response`. One handler serves both, so the
+ * deployment works whichever way FC invokes it.
+ */
+export type FcHttpHandler = {
+  (event: FcHttpEventRaw | FcHttpEvent, context?: FcContext): Promise<FcHttpResult>;
+  (request: Fc2HttpRequest, response: Fc2HttpResponse, context?: FcContext): Promise<void>;
+};
 
 /**
  * An operation as a Function Compute handler behind an HTTP trigger, exported by each function file
@@ -65,8 +111,29 @@ export function fcHttpDispatcher(operations: Iterable<Operation<any, any>>): FcH
 
 function fcAdapter(build: (service: Service) => RpcHandler): FcHttpHandler {
   let rpc: Promise<RpcHandler> | undefined;
-  return async (event) => {
-    rpc ??= serviceFromEnvironment().then(build);
-    return toFcResult(await (await rpc)(fromFcEvent(event)));
-  };
+  const handler = (service: () => Promise<RpcHandler>) =>
+    async (first: FcHttpEventRaw | FcHttpEvent | Fc2HttpRequest, second?: FcContext | Fc2HttpResponse): Promise<FcHttpResult | undefined> => {
+      if (isFc2Response(second)) {
+        let request: RpcRequest;
+        try {
+          request = await fromFc2Request(first as Fc2HttpRequest);
+        } catch (err) {
+          const error = err instanceof KmsError ? err : new InternalFailureError();
+          writeFc2Response(errorResponse('JSON', randomUUID().toUpperCase(), 'kms', error), second);
+          return undefined;
+        }
+        writeFc2Response(await (await service())(request), second);
+        return undefined;
+      }
+      return toFcResult(await (await service())(fromFcEvent(first as FcHttpEventRaw | FcHttpEvent)));
+    };
+  return handler(() => {
+    rpc ??= serviceFromEnvironment()
+      .then(build)
+      .catch((err: unknown) => {
+        rpc = undefined; // the next invocation tries again
+        throw err;
+      });
+    return rpc;
+  }) as FcHttpHandler;
 }

@@ -50,3 +50,25 @@ export interface FcContext {
   function?: { name?: string; handler?: string; memory?: number; timeout?: number };
   [field: string]: unknown;
 }
+
+/**
+ * Function Compute 2.0 "HTTP functions" (the API `@alicloud/fc2` speaks) are called as
+ * `(request, response, context)` instead: the request is a readable body stream with these fields,
+ * the response is written through these methods.
+ * https://www.alibabacloud.com/help/en/functioncompute/fc-2-0/user-guide/http-trigger-overview
+ */
+export interface Fc2HttpRequest extends AsyncIterable<Buffer | string> {
+  method: string;
+  path: string;
+  /** Header names lower-case; a repeated header as an array. */
+  headers: Record<string, string | string[] | undefined>;
+  /** Query parameters, decoded; a repeated one as an array. */
+  queries?: Record<string, string | string[] | undefined>;
+  clientIP?: string;
+}
+
+export interface Fc2HttpResponse {
+  setStatusCode(code: number): void;
+  setHeader(name: string, value: string): void;
+  send(body: string | Buffer): void;
+}
