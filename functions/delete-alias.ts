@@ -11,12 +11,15 @@ export const operation = defineOperation({
   input: z.object({ AliasName: aliasNameParameter }),
   async resolve(input, context) {
     const { keyring } = context.service;
-    const alias = await keyring.getAlias(input.AliasName);
+    // Read past the cache: the caller is authorised on the key the alias names now, and the delete
+    // happens only if it still names that key.
+    const alias = await keyring.readAlias(input.AliasName);
     if (!alias) throw new AliasNotFoundError(input.AliasName);
     context.authorize(keyring.arnOf(alias.keyId));
+    return alias;
   },
-  async execute(input, _resolved, context) {
-    await context.service.keyring.deleteAlias(input.AliasName);
+  async execute(input, alias, context) {
+    await context.service.keyring.deleteAlias(input.AliasName, alias.keyId);
     return {};
   },
 });

@@ -13,15 +13,17 @@ export const operation = defineOperation({
   input: z.object({ AliasName: aliasNameParameter, KeyId: keyIdParameter }),
   async resolve(input, context) {
     const { keyring } = context.service;
-    const alias = await keyring.getAlias(input.AliasName);
+    // Read past the cache: the caller is authorised on the key the alias names now, and the update
+    // happens only if it still names that key.
+    const alias = await keyring.readAlias(input.AliasName);
     if (!alias) throw new AliasNotFoundError(input.AliasName);
     context.authorize(keyring.arnOf(alias.keyId));
     const key = await resolveAuthorizedKey(input.KeyId, context);
     if (key.state === 'PendingDeletion') throw new KeyPendingDeletionError(key.keyId);
-    return key;
+    return { key, previousKeyId: alias.keyId };
   },
-  async execute(input, key, context) {
-    await context.service.keyring.updateAlias(input.AliasName, key.keyId);
+  async execute(input, { key, previousKeyId }, context) {
+    await context.service.keyring.updateAlias(input.AliasName, key.keyId, previousKeyId);
     return {};
   },
 });

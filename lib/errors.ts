@@ -162,6 +162,14 @@ export class KeyPendingDeletionError extends KmsError {
   }
 }
 
+export class AliasChangedError extends KmsError {
+  readonly statusCode = 409;
+  readonly code = 'Rejected.ConcurrentModification';
+  constructor(alias: string) {
+    super(`The alias "${truncate(alias)}" was changed by another request while this one ran; retry it.`);
+  }
+}
+
 export class StateModifiedFailedError extends KmsError {
   readonly statusCode = 409;
   readonly code = 'Rejected.StateModifiedFailed';

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
+  AliasChangedError,
   AliasNotFoundError,
   KeyDisabledError,
   KeyNotFoundError,
@@ -302,12 +303,26 @@ export class Keyring {
     return aliases.sort((a, b) => (a.aliasName < b.aliasName ? -1 : 1));
   }
 
-  /** Rebinds an existing alias to another key. Throws {@link AliasNotFoundError}. */
-  async updateAlias(aliasName: string, keyId: string): Promise<AliasRecord> {
+  /**
+   * The alias as the store has it now, bypassing the cache: for changes that must be authorised on
+   * the key the alias really names.
+   */
+  async readAlias(aliasName: string): Promise<AliasRecord | undefined> {
+    const entry = await this.#store.get(entryNames.alias(aliasName));
+    return entry && decodeRecord<AliasRecord>(entry.value);
+  }
+
+  /**
+   * Rebinds an existing alias to another key, if it still names `expectedKeyId` (the key the caller
+   * was authorised on). Throws {@link AliasNotFoundError}, or {@link AliasChangedError} when
+   * another writer rebound it in between.
+   */
+  async updateAlias(aliasName: string, keyId: string, expectedKeyId: string): Promise<AliasRecord> {
     const name = entryNames.alias(aliasName);
     for (;;) {
       const entry = await this.#store.get(name);
       if (!entry) throw new AliasNotFoundError(aliasName);
+      if (decodeRecord<AliasRecord>(entry.value).keyId !== expectedKeyId) throw new AliasChangedError(aliasName);
       const record: AliasRecord = { aliasName, keyId };
       try {
         await this.#store.update(name, entry.revision, encodeRecord(record));
@@ -321,12 +336,16 @@ export class Keyring {
     }
   }
 
-  /** Removes an alias, if it still names `keyId` when given. Throws {@link AliasNotFoundError}. */
-  async deleteAlias(aliasName: string): Promise<void> {
+  /**
+   * Removes an alias, if it still names `expectedKeyId` (the key the caller was authorised on).
+   * Throws {@link AliasNotFoundError}, or {@link AliasChangedError} when another writer rebound it.
+   */
+  async deleteAlias(aliasName: string, expectedKeyId: string): Promise<void> {
     const name = entryNames.alias(aliasName);
     for (;;) {
       const entry = await this.#store.get(name);
       if (!entry) throw new AliasNotFoundError(aliasName);
+      if (decodeRecord<AliasRecord>(entry.value).keyId !== expectedKeyId) throw new AliasChangedError(aliasName);
       try {
         await this.#store.delete(name, entry.revision);
       } catch (err) {
@@ -355,7 +374,8 @@ export class Keyring {
       return { ...record, destructionStarted: record.destructionStarted ?? nowIso };
     });
     for (const alias of await this.listAliases()) {
-      if (alias.keyId === keyId) await this.deleteAlias(alias.aliasName).catch(() => undefined);
+      // Only while it still names this key: an alias moved to another key in between stays.
+      if (alias.keyId === keyId) await this.deleteAlias(alias.aliasName, keyId).catch(() => undefined);
     }
     for (const name of await this.#store.list(`key-versions/${keyId}/`)) {
       const keyVersionId = name.slice(name.lastIndexOf('/') + 1);

@@ -294,6 +294,7 @@ describe('Module: errors', () => {
     ['AliasAlreadyExistsError', () => new errors.AliasAlreadyExistsError('alias/a'), 400, 'AliasAlreadyExists'],
     ['KeyDisabledError', () => new errors.KeyDisabledError('k'), 409, 'Rejected.Disabled'],
     ['KeyPendingDeletionError', () => new errors.KeyPendingDeletionError('k'), 409, 'Rejected.PendingDeletion'],
+    ['AliasChangedError', () => new errors.AliasChangedError('alias/a'), 409, 'Rejected.ConcurrentModification'],
     ['StateModifiedFailedError', () => new errors.StateModifiedFailedError('k', 'PendingDeletion'), 409, 'Rejected.StateModifiedFailed'],
     ['InvalidCiphertextError', () => new errors.InvalidCiphertextError(), 400, 'InvalidCiphertext'],
     ['ThrottlingError', () => new errors.ThrottlingError(), 429, 'Rejected.Throttling'],
