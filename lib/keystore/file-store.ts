@@ -190,28 +190,66 @@ export class FileKeyStore implements KeyStore {
     }
   }
 
+  /**
+   * Takes the cross-process lock of an entry: a lock file created exclusively, holding a random
+   * token. A lock older than {@link STALE_LOCK_MS} belongs to a writer that died and is broken
+   * (see breakStaleLock). Release removes the lock only while it still holds this writer's token.
+   */
   async #acquireFileLock(name: string): Promise<() => Promise<void>> {
     const locks = join(this.#dir, '.locks');
     await mkdir(locks, { recursive: true, mode: 0o700 });
     const lock = join(locks, createHash('sha256').update(name).digest('hex'));
+    const token = randomBytes(16).toString('hex');
     const deadline = Date.now() + LOCK_TIMEOUT_MS;
     for (let attempt = 0; ; attempt++) {
       try {
         const handle = await open(lock, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
-        await handle.writeFile(`${process.pid}\n`);
-        await handle.close();
-        return () => unlink(lock).catch(() => undefined);
+        try {
+          await handle.writeFile(token);
+        } finally {
+          await handle.close();
+        }
+        return async () => {
+          const held = await readFile(lock, 'utf8').catch(() => undefined);
+          if (held === token) await unlink(lock).catch(() => undefined);
+        };
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
-      const age = await stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
-      if (age > STALE_LOCK_MS) {
-        await unlink(lock).catch(() => undefined);
+      const seen = await stat(lock).catch(() => undefined);
+      if (seen && Date.now() - seen.mtimeMs > STALE_LOCK_MS) {
+        await breakStaleLock(lock, seen);
         continue;
       }
       if (Date.now() > deadline) throw new Error(`timed out waiting for the lock on "${name}"`);
       await sleep(Math.min(2 ** attempt, 50) + Math.random() * 5);
     }
+  }
+}
+
+/**
+ * Removes a stale lock without ever removing a fresh one: breakers take a second, short-lived lock
+ * (`<lock>.break`, created exclusively), look at the lock again under it, and unlink it only if it
+ * is still the very file seen stale (same inode and mtime). A breaker that died holding `.break`
+ * leaves it for {@link STALE_LOCK_MS} at most.
+ */
+async function breakStaleLock(lock: string, seen: { ino: number; mtimeMs: number }): Promise<void> {
+  const breaker = `${lock}.break`;
+  let handle;
+  try {
+    handle = await open(breaker, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const other = await stat(breaker).catch(() => undefined);
+    if (other && Date.now() - other.mtimeMs > STALE_LOCK_MS) await unlink(breaker).catch(() => undefined);
+    return;
+  }
+  try {
+    const now = await stat(lock).catch(() => undefined);
+    if (now && now.ino === seen.ino && now.mtimeMs === seen.mtimeMs) await unlink(lock).catch(() => undefined);
+  } finally {
+    await handle.close();
+    await unlink(breaker).catch(() => undefined);
   }
 }
 

@@ -153,6 +153,25 @@ describe('Module: file-store', () => {
       await expect(stat(lock)).rejects.toMatchObject({ code: 'ENOENT' });
     });
 
+    it('when many writers find the same stale lock at once, exactly one of them wins each compare-and-swap (30 trials)', async () => {
+      for (let trial = 0; trial < 30; trial++) {
+        const dir = await tempDir();
+        const first = new FileKeyStore(dir);
+        await first.create('keys/k', Buffer.from('0'), { writeOnce: false });
+        await first.update('keys/k', 1, Buffer.from('creates the lock dir'));
+        const lock = lockPath(dir, 'keys/k');
+        await writeFile(lock, 'a writer that died\n', { mode: 0o600 });
+        const past = new Date(Date.now() - 60_000);
+        await utimes(lock, past, past);
+        // Separate instances: no in-process queue between them, as with separate processes.
+        const writers = Array.from({ length: 8 }, () => new FileKeyStore(dir));
+        const results = await Promise.allSettled(writers.map((w, i) => w.update('keys/k', 2, Buffer.from(`writer ${i}`))));
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        expect((await first.get('keys/k'))!.revision).toBe(3);
+        await expect(stat(lock)).rejects.toMatchObject({ code: 'ENOENT' });
+      }
+    });
+
     it('when a lock file is fresh (another writer holds it), the update waits until it is released', async () => {
       const dir = await tempDir();
       const store = new FileKeyStore(dir);
