@@ -15,6 +15,18 @@ export interface AccessKeyRecord {
   createdAt: string;
 }
 
+/**
+ * What a deleted access key leaves in the store: its id, no secret, and when. Ids are never reused
+ * (as with cloud access keys), so a write that read the key before its deletion can never land on
+ * a new key of the same id and bring the old secret back.
+ */
+interface DeletedAccessKey {
+  accessKeyId: string;
+  deletedAt: string;
+}
+
+const DENY_ALL: PolicyDocument = { Version: '1', Statement: [{ Effect: 'Deny', Action: 'kms:*', Resource: '*' }] };
+
 /** The caller of a request, once its signature verified. */
 export interface Principal {
   accessKeyId: string;
@@ -50,8 +62,10 @@ function principalOf(record: AccessKeyRecord): Principal {
   };
 }
 
-function decodeAccessKey(value: Buffer): AccessKeyRecord {
-  const record = decodeRecord<AccessKeyRecord>(value);
+/** The record, or undefined for a deleted key's tombstone. */
+function decodeAccessKey(value: Buffer): AccessKeyRecord | undefined {
+  const record = decodeRecord<AccessKeyRecord & Partial<DeletedAccessKey>>(value);
+  if (record.deletedAt !== undefined) return undefined;
   record.policy = policyDocumentSchema.parse(record.policy);
   return record;
 }
@@ -84,7 +98,7 @@ export class AccessKeyRegistry {
     return entry && decodeAccessKey(entry.value);
   }
 
-  /** Stores a new access key. Throws EntryExistsError when the id is taken. */
+  /** Stores a new access key. Throws EntryExistsError when the id is taken, or was ever used. */
   async create(record: AccessKeyRecord): Promise<void> {
     if (!isAccessKeyId(record.accessKeyId)) throw new Error(`access key id "${record.accessKeyId}" must be 8–64 letters and digits`);
     const policy = policyDocumentSchema.parse(record.policy);
@@ -103,8 +117,8 @@ export class AccessKeyRegistry {
     const name = entryName(accessKeyId);
     for (let attempt = 1; ; attempt++) {
       const entry = await this.#store.get(name);
-      if (!entry) throw new AccessKeyNotFoundError();
-      const current = decodeAccessKey(entry.value);
+      const current = entry && decodeAccessKey(entry.value);
+      if (!entry || !current) throw new AccessKeyNotFoundError();
       const next = change(structuredClone(current));
       if (next.accessKeyId !== current.accessKeyId || next.accessKeySecret !== current.accessKeySecret) {
         throw new Error('an access key update cannot change its id or secret');
@@ -135,15 +149,20 @@ export class AccessKeyRegistry {
     return this.update(accessKeyId, (record) => ({ ...record, status }));
   }
 
-  /** Removes an access key (compare-and-swap delete). Throws AccessKeyNotFoundError when there is none. */
+  /**
+   * Deletes an access key: its record becomes a tombstone (compare-and-swap), with no secret and a
+   * policy that denies everything, so its id is never reused. Throws AccessKeyNotFoundError when
+   * there is no such key.
+   */
   async delete(accessKeyId: string): Promise<void> {
     if (!isAccessKeyId(accessKeyId)) throw new AccessKeyNotFoundError();
     const name = entryName(accessKeyId);
     for (let attempt = 1; ; attempt++) {
       const entry = await this.#store.get(name);
-      if (!entry) throw new AccessKeyNotFoundError();
+      if (!entry || !decodeAccessKey(entry.value)) throw new AccessKeyNotFoundError();
+      const tombstone = { accessKeyId, accessKeySecret: '', status: 'Disabled', policy: DENY_ALL, deletedAt: new Date().toISOString() };
       try {
-        await this.#store.delete(name, entry.revision);
+        await this.#store.update(name, entry.revision, Buffer.from(JSON.stringify(tombstone)));
       } catch (err) {
         if (err instanceof EntryNotFoundError) throw new AccessKeyNotFoundError();
         if (!(err instanceof RevisionConflictError) || attempt >= MAX_CAS_ATTEMPTS) throw err;
@@ -155,7 +174,13 @@ export class AccessKeyRegistry {
     }
   }
 
+  /** The ids of the access keys that exist (deleted ones are left out). */
   async list(): Promise<string[]> {
-    return (await this.#store.list('access-keys/')).map((name) => name.slice('access-keys/'.length));
+    const ids: string[] = [];
+    for (const name of await this.#store.list('access-keys/')) {
+      const entry = await this.#store.get(name);
+      if (entry && decodeAccessKey(entry.value)) ids.push(name.slice('access-keys/'.length));
+    }
+    return ids;
   }
 }

@@ -6,6 +6,7 @@ import { type AccessKeyRecord, AccessKeyRegistry } from '../../lib/auth/access-k
 import { AccessKeyNotFoundError } from '../../lib/errors.js';
 import { FileKeyStore } from '../../lib/keystore/file-store.js';
 import { MemoryKeyStore } from '../../lib/keystore/memory-store.js';
+import { EntryExistsError, RevisionConflictError } from '../../lib/keystore/key-store.js';
 import { ADMIN_POLICY, type PolicyDocument } from '../../lib/policy/policy.js';
 
 const policyOn = (resource: string): PolicyDocument => ({ Version: '1', Statement: [{ Effect: 'Allow', Action: 'kms:Decrypt', Resource: resource }] });
@@ -80,5 +81,25 @@ describe('AccessKeyRegistry: update, setPolicy, setStatus, delete', () => {
     const resources = final!.policy.Statement[0]!.Resource as string[];
     expect([...resources].sort()).toEqual(['start', ...appended].sort());
     expect((await new FileKeyStore(dir).get('access-keys/casKey000002'))!.revision).toBe(1 + appended.length);
+  });
+});
+
+describe('AccessKeyRegistry: ids are never reused', () => {
+  const policy = { Version: '1' as const, Statement: [{ Effect: 'Allow' as const, Action: 'kms:*', Resource: '*' }] };
+  const record = (secret: string) => ({ accessKeyId: 'reusedKey001', accessKeySecret: secret, status: 'Enabled' as const, policy, createdAt: new Date().toISOString() });
+
+  it('when a deleted key id is created again, the store refuses it, and the old secret can never come back', async () => {
+    const store = new MemoryKeyStore();
+    const registry = new AccessKeyRegistry(store, { cacheTtlMs: 0 });
+    await registry.create(record('OLD-secret-0123456789'));
+    // A writer reads the key, then an admin deletes it (and would re-create the id) before it writes.
+    const stale = await store.get('access-keys/reusedKey001');
+    await registry.delete('reusedKey001');
+    await expect(registry.create(record('NEW-secret-0123456789'))).rejects.toBeInstanceOf(EntryExistsError);
+    await expect(store.update('access-keys/reusedKey001', stale!.revision, stale!.value)).rejects.toBeInstanceOf(RevisionConflictError);
+    expect(await registry.get('reusedKey001')).toBeUndefined();
+    expect(await registry.lookup('reusedKey001')).toBeUndefined();
+    expect(await registry.list()).toEqual([]);
+    expect((await store.get('access-keys/reusedKey001'))!.value.toString()).not.toContain('OLD-secret');
   });
 });
