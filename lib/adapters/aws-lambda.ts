@@ -1,6 +1,7 @@
 import type { ALBEvent, ALBResult, APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { createDispatcher } from '../middleware/dispatch.js';
 import { buildRpcHandler, type RpcHandler } from '../middleware/stack.js';
+import type { PowertoolsBackedLogger } from '../logger-powertools.js';
 import type { Service } from '../service.js';
 import type { Operation } from '../operation.js';
 import { percentEncode } from '../rpc/percent-encode.js';
@@ -96,16 +97,23 @@ export function lambdaDispatcher(operations: Iterable<Operation<any, any>>) {
 
 function lambdaAdapter(build: (service: Service) => RpcHandler) {
   let rpc: Promise<RpcHandler> | undefined;
+  let service: Service | undefined;
   // serverless-offline marks its emulated functions; its ALB decodes query values, a real one does not.
   const albQueryDecoded = process.env.IS_OFFLINE === 'true';
   return async (event: LambdaHttpEvent, context: Context): Promise<LambdaHttpResult> => {
     rpc ??= serviceFromEnvironment()
-      .then(build)
+      .then((built) => {
+        service = built;
+        return build(built);
+      })
       .catch((err: unknown) => {
         rpc = undefined; // the next invocation tries again
         throw err;
       });
-    const response = await (await rpc)(fromLambdaEvent(event, { albQueryDecoded }), context);
+    const handle = await rpc;
+    // Powertools adds the invocation's fields (AWS request id, function, cold start) to every line.
+    if (context?.awsRequestId) (service?.logger as Partial<PowertoolsBackedLogger> | undefined)?.powertools?.addContext(context);
+    const response = await handle(fromLambdaEvent(event, { albQueryDecoded }), context);
     return toLambdaResult(event, response);
   };
 }
