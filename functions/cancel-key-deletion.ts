@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
-import { isoSeconds } from '../lib/keyring/rotation.js';
+import { isoSeconds } from '../lib/time.js';
 import { defineOperation } from '../lib/operation.js';
 import { deletionCancelled } from '../lib/operations/key-state.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';

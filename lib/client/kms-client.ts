@@ -3,6 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { sha256Hex, V3_ALGORITHM, v3CanonicalRequest, v3Signature } from '../auth/v3-signature.js';
 import { percentEncode } from '../rpc/percent-encode.js';
+import { isoSeconds } from '../time.js';
 
 export const API_VERSION = '2016-01-20';
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:8080/';
@@ -50,11 +51,6 @@ export class KmsConnectionError extends Error {
 
 export type ApiParams = Readonly<Record<string, string | number | boolean | undefined>>;
 
-/** `yyyy-MM-ddTHH:mm:ssZ`, as `x-acs-date` must be. */
-function acsDate(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
 /** Normalises an endpoint to a URL; a bare `host[:port]` gets http on loopback, https elsewhere. */
 export function endpointUrl(endpoint: string): URL {
   const text = endpoint.trim();
@@ -98,7 +94,7 @@ export class KmsClient {
       host: this.endpoint.host,
       'x-acs-action': action,
       'x-acs-version': API_VERSION,
-      'x-acs-date': acsDate(Date.now()),
+      'x-acs-date': isoSeconds(Date.now()),
       'x-acs-signature-nonce': randomUUID(),
       'x-acs-content-sha256': EMPTY_BODY_SHA256,
     };

@@ -9,7 +9,8 @@ import {
 } from '../errors.js';
 import { EntryExistsError, EntryNotFoundError, type KeyStore, RevisionConflictError } from '../keystore/key-store.js';
 import { TtlCache } from '../ttl-cache.js';
-import { addSeconds, isoSeconds } from './rotation.js';
+import { isoSeconds } from '../time.js';
+import { addSeconds } from './rotation.js';
 import { type ArnScope, isKeyId, isKeyVersionId, keyArn, parseKeyReference } from './key-id.js';
 import {
   type AliasRecord,
@@ -172,7 +173,7 @@ export class Keyring {
   async createKeyRecord(input: NewKey & { keyId: string; primaryKeyVersion: string }): Promise<KeyRecord> {
     const primary = await this.#version(input.primaryKeyVersion);
     if (!primary || primary.keyId !== input.keyId) throw new KeyVersionNotFoundError(input.primaryKeyVersion);
-    const creationDate = this.#isoNow();
+    const creationDate = isoSeconds(this.#now());
     const record: KeyRecord = {
       keyId: input.keyId,
       description: input.description ?? '',
@@ -420,9 +421,6 @@ export class Keyring {
     return version;
   }
 
-  #isoNow(): string {
-    return new Date(this.#now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  }
 }
 
 /** A version as listed: never its material. */

@@ -1,3 +1,4 @@
+import { isoSeconds } from '../time.js';
 import { InvalidParameterError } from '../errors.js';
 
 /** Alibaba's bounds on RotationInterval: 7 to 730 days. */
@@ -24,10 +25,6 @@ export function addSeconds(iso: string, seconds: number): string {
   return isoSeconds(Date.parse(iso) + seconds * 1000);
 }
 
-/** UTC `yyyy-MM-ddTHH:mm:ssZ`, the date format of every KMS response. */
-export function isoSeconds(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
 
 /** Any new primary version counts as a rotation: the next automatic one is an interval later. */
 export function rotatedAt<T extends { rotationInterval?: number; automaticRotation?: string }>(record: T, at: string): T {

@@ -1,5 +1,6 @@
 import type { KeyRecord } from '../keyring/records.js';
-import { addSeconds, isoSeconds, rotatedAt } from '../keyring/rotation.js';
+import { addSeconds, rotatedAt } from '../keyring/rotation.js';
+import { isoSeconds } from '../time.js';
 import type { Service } from '../service.js';
 
 /**

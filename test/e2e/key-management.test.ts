@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACTIONS } from '../../infra/actions.js';
 import { Keyring } from '../../lib/keyring/keyring.js';
 import type { KeyRecord } from '../../lib/keyring/records.js';
-import { isoSeconds } from '../../lib/keyring/rotation.js';
+import { isoSeconds } from '../../lib/time.js';
 import { FileKeyStore } from '../../lib/keystore/file-store.js';
 import {
   ACTION_CLIENT_KINDS,
