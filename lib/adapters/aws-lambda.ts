@@ -3,10 +3,10 @@ import { createDispatcher } from '../middleware/dispatch.js';
 import { buildRpcHandler, type RpcHandler } from '../middleware/stack.js';
 import type { PowertoolsBackedLogger } from '../logger-powertools.js';
 import type { Service } from '../service.js';
+import { lazyService } from './lazy-service.js';
 import type { Operation } from '../operation.js';
 import { percentEncode } from '../rpc/percent-encode.js';
 import type { RpcRequest, RpcResponse } from '../rpc/request.js';
-import { serviceFromEnvironment } from '../service-from-env.js';
 
 export type LambdaHttpEvent = APIGatewayProxyEventV2 | ALBEvent;
 export type LambdaHttpResult = APIGatewayProxyStructuredResultV2 | ALBResult;
@@ -96,23 +96,13 @@ export function lambdaDispatcher(operations: Iterable<Operation<any, any>>) {
 }
 
 function lambdaAdapter(build: (service: Service) => RpcHandler) {
-  let rpc: Promise<RpcHandler> | undefined;
-  let service: Service | undefined;
+  const instance = lazyService(build);
   // serverless-offline marks its emulated functions; its ALB decodes query values, a real one does not.
   const albQueryDecoded = process.env.IS_OFFLINE === 'true';
   return async (event: LambdaHttpEvent, context: Context): Promise<LambdaHttpResult> => {
-    rpc ??= serviceFromEnvironment()
-      .then((built) => {
-        service = built;
-        return build(built);
-      })
-      .catch((err: unknown) => {
-        rpc = undefined; // the next invocation tries again
-        throw err;
-      });
-    const handle = await rpc;
+    const { service, handle } = await instance();
     // Powertools adds the invocation's fields (AWS request id, function, cold start) to every line.
-    if (context?.awsRequestId) (service?.logger as Partial<PowertoolsBackedLogger> | undefined)?.powertools?.addContext(context);
+    if (context?.awsRequestId) (service.logger as Partial<PowertoolsBackedLogger>).powertools?.addContext(context);
     const response = await handle(fromLambdaEvent(event, { albQueryDecoded }), context);
     return toLambdaResult(event, response);
   };

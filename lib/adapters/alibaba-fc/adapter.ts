@@ -7,8 +7,8 @@ import { buildRpcHandler, type RpcHandler } from '../../middleware/stack.js';
 import type { Operation } from '../../operation.js';
 import { percentEncode } from '../../rpc/percent-encode.js';
 import type { RpcRequest, RpcResponse } from '../../rpc/request.js';
-import { serviceFromEnvironment } from '../../service-from-env.js';
 import type { Service } from '../../service.js';
+import { lazyService } from '../lazy-service.js';
 import type { Fc2HttpRequest, Fc2HttpResponse, FcContext, FcHttpEvent, FcHttpEventRaw, FcHttpResult } from './types.js';
 
 /** The event as the runtime delivers it (JSON in a Buffer or a string), or already parsed. */
@@ -110,30 +110,21 @@ export function fcHttpDispatcher(operations: Iterable<Operation<any, any>>): FcH
 }
 
 function fcAdapter(build: (service: Service) => RpcHandler): FcHttpHandler {
-  let rpc: Promise<RpcHandler> | undefined;
-  const handler = (service: () => Promise<RpcHandler>) =>
-    async (first: FcHttpEventRaw | FcHttpEvent | Fc2HttpRequest, second?: FcContext | Fc2HttpResponse): Promise<FcHttpResult | undefined> => {
-      if (isFc2Response(second)) {
-        let request: RpcRequest;
-        try {
-          request = await fromFc2Request(first as Fc2HttpRequest);
-        } catch (err) {
-          const error = err instanceof KmsError ? err : new InternalFailureError();
-          writeFc2Response(errorResponse('JSON', randomUUID().toUpperCase(), 'kms', error), second);
-          return undefined;
-        }
-        writeFc2Response(await (await service())(request), second);
+  const instance = lazyService(build);
+  const handler = async (first: FcHttpEventRaw | FcHttpEvent | Fc2HttpRequest, second?: FcContext | Fc2HttpResponse): Promise<FcHttpResult | undefined> => {
+    if (isFc2Response(second)) {
+      let request: RpcRequest;
+      try {
+        request = await fromFc2Request(first as Fc2HttpRequest);
+      } catch (err) {
+        const error = err instanceof KmsError ? err : new InternalFailureError();
+        writeFc2Response(errorResponse('JSON', randomUUID().toUpperCase(), 'kms', error), second);
         return undefined;
       }
-      return toFcResult(await (await service())(fromFcEvent(first as FcHttpEventRaw | FcHttpEvent)));
-    };
-  return handler(() => {
-    rpc ??= serviceFromEnvironment()
-      .then(build)
-      .catch((err: unknown) => {
-        rpc = undefined; // the next invocation tries again
-        throw err;
-      });
-    return rpc;
-  }) as FcHttpHandler;
+      writeFc2Response(await (await instance()).handle(request), second);
+      return undefined;
+    }
+    return toFcResult(await (await instance()).handle(fromFcEvent(first as FcHttpEventRaw | FcHttpEvent)));
+  };
+  return handler as FcHttpHandler;
 }
