@@ -21,47 +21,73 @@ class PendingBytes {
 }
 
 /**
+ * What sealing and opening share: the file key derived from the data key (zeroed when the stream
+ * ends or is destroyed), the header digest, the frame counter, and the bytes not yet framed. A
+ * subclass frames `frameBytes` at a time, holding one frame back until the end shows whether it
+ * is the last.
+ */
+abstract class FrameTransform extends Transform {
+  protected readonly key: Buffer;
+  protected readonly digest: Buffer;
+  protected readonly pending = new PendingBytes();
+  protected index = 0;
+
+  constructor(
+    dataKey: Buffer,
+    salt: Buffer,
+    encodedHeader: Buffer,
+    private readonly frameBytes: number,
+  ) {
+    super();
+    this.key = deriveFileKey(dataKey, salt);
+    this.digest = headerDigest(encodedHeader);
+  }
+
+  /** Seals or opens one frame and pushes the result. */
+  protected abstract frame(bytes: Buffer, final: boolean): void;
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.pending.push(chunk);
+    try {
+      while (this.pending.length > this.frameBytes) this.frame(this.pending.take(this.frameBytes), false);
+      done();
+    } catch (err) {
+      done(err as Error);
+    }
+  }
+
+  override _flush(done: TransformCallback): void {
+    try {
+      this.frame(this.pending.take(this.pending.length), true);
+      done();
+    } catch (err) {
+      done(err as Error);
+    } finally {
+      this.key.fill(0);
+    }
+  }
+
+  override _destroy(error: Error | null, done: (error: Error | null) => void): void {
+    this.key.fill(0);
+    done(error);
+  }
+}
+
+/**
  * Seals a plaintext stream into frames (see format.ts). Holds at most one frame of plaintext plus
  * one incoming chunk, whatever the file's size. The header is written by the caller before these
  * frames; `encodedHeader` is what it wrote. The derived file key is zeroed at the end.
  */
-export class FrameSealer extends Transform {
-  readonly #key: Buffer;
-  readonly #digest: Buffer;
-  readonly #frameSize: number;
-  readonly #pending = new PendingBytes();
-  #index = 0;
-
+export class FrameSealer extends FrameTransform {
   constructor(dataKey: Buffer, salt: Buffer, encodedHeader: Buffer, frameSize: number) {
-    super();
-    this.#key = deriveFileKey(dataKey, salt);
-    this.#digest = headerDigest(encodedHeader);
-    this.#frameSize = frameSize;
+    super(dataKey, salt, encodedHeader, frameSize);
   }
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    this.#pending.push(chunk);
-    // Keep a full frame back until more data (or the end) shows whether it is the last one.
-    while (this.#pending.length > this.#frameSize) this.#seal(this.#pending.take(this.#frameSize), false);
-    done();
-  }
-
-  override _flush(done: TransformCallback): void {
-    this.#seal(this.#pending.take(this.#pending.length), true);
-    this.#key.fill(0);
-    done();
-  }
-
-  override _destroy(error: Error | null, done: (error: Error | null) => void): void {
-    this.#key.fill(0);
-    done(error);
-  }
-
-  #seal(plaintext: Buffer, final: boolean): void {
-    const cipher = createCipheriv('aes-256-gcm', this.#key, frameNonce(this.#index));
-    cipher.setAAD(frameAad(this.#digest, this.#index, final));
+  protected frame(plaintext: Buffer, final: boolean): void {
+    const cipher = createCipheriv('aes-256-gcm', this.key, frameNonce(this.index));
+    cipher.setAAD(frameAad(this.digest, this.index, final));
     const out = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
-    this.#index++;
+    this.index++;
     this.push(out);
   }
 }
@@ -79,59 +105,24 @@ export class FrameAuthenticationError extends Error {
  * verified; the last frame is the one the stream ends with, and it must have been sealed as final.
  * Callers write to a temporary file and keep it only when the stream ends without error.
  */
-export class FrameOpener extends Transform {
-  readonly #key: Buffer;
-  readonly #digest: Buffer;
-  readonly #sealedFrameBytes: number;
-  readonly #pending = new PendingBytes();
-  #index = 0;
-
+export class FrameOpener extends FrameTransform {
   constructor(dataKey: Buffer, salt: Buffer, encodedHeader: Buffer, frameSize: number) {
-    super();
-    this.#key = deriveFileKey(dataKey, salt);
-    this.#digest = headerDigest(encodedHeader);
-    this.#sealedFrameBytes = frameSize + TAG_BYTES;
+    super(dataKey, salt, encodedHeader, frameSize + TAG_BYTES);
   }
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    this.#pending.push(chunk);
-    try {
-      while (this.#pending.length > this.#sealedFrameBytes) this.#open(this.#pending.take(this.#sealedFrameBytes), false);
-      done();
-    } catch (err) {
-      done(err as Error);
-    }
-  }
-
-  override _flush(done: TransformCallback): void {
-    try {
-      if (this.#pending.length < TAG_BYTES) throw new FrameAuthenticationError(this.#index);
-      this.#open(this.#pending.take(this.#pending.length), true);
-      this.#key.fill(0);
-      done();
-    } catch (err) {
-      this.#key.fill(0);
-      done(err as Error);
-    }
-  }
-
-  override _destroy(error: Error | null, done: (error: Error | null) => void): void {
-    this.#key.fill(0);
-    done(error);
-  }
-
-  #open(sealed: Buffer, final: boolean): void {
-    const decipher = createDecipheriv('aes-256-gcm', this.#key, frameNonce(this.#index), { authTagLength: TAG_BYTES });
-    decipher.setAAD(frameAad(this.#digest, this.#index, final));
+  protected frame(sealed: Buffer, final: boolean): void {
+    if (sealed.length < TAG_BYTES) throw new FrameAuthenticationError(this.index);
+    const decipher = createDecipheriv('aes-256-gcm', this.key, frameNonce(this.index), { authTagLength: TAG_BYTES });
+    decipher.setAAD(frameAad(this.digest, this.index, final));
     decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
     const plaintext = decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES));
     try {
       decipher.final();
     } catch {
       plaintext.fill(0);
-      throw new FrameAuthenticationError(this.#index);
+      throw new FrameAuthenticationError(this.index);
     }
-    this.#index++;
+    this.index++;
     this.push(plaintext);
   }
 }
