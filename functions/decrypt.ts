@@ -5,6 +5,7 @@ import { encodeEncryptionContext } from '../lib/crypto/encryption-context.js';
 import { openEnvelope, parseEnvelope, type SealedBlob } from '../lib/crypto/envelope.js';
 import { assertKeyUsable, type KeyVersion, type ResolvedKey } from '../lib/keyring/keyring.js';
 import { defineOperation } from '../lib/operation.js';
+import { resolveAuthorizedVersion } from '../lib/operations/resolve-key.js';
 import { booleanParameter, ciphertextBlobParameter, encryptionContextParameter } from '../lib/rpc/schema.js';
 
 /**
@@ -21,8 +22,7 @@ export const operation = defineOperation({
   }),
   async resolve(input, context): Promise<{ blob: SealedBlob; key: ResolvedKey; version: KeyVersion }> {
     const blob = parseEnvelope(input.CiphertextBlob);
-    const { key, version } = await context.service.keyring.resolveVersion(blob.keyVersionId);
-    context.authorize(key.arn);
+    const { key, version } = await resolveAuthorizedVersion(blob, context);
     assertKeyUsable(key);
     return { blob, key, version };
   },

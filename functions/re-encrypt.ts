@@ -5,7 +5,7 @@ import { encodeEncryptionContext } from '../lib/crypto/encryption-context.js';
 import { openEnvelope, parseEnvelope, sealEnvelope } from '../lib/crypto/envelope.js';
 import { assertKeyUsable } from '../lib/keyring/keyring.js';
 import { defineOperation } from '../lib/operation.js';
-import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
+import { resolveAuthorizedKey, resolveAuthorizedVersion } from '../lib/operations/resolve-key.js';
 import { booleanParameter, ciphertextBlobParameter, encryptionContextParameter, keyIdParameter } from '../lib/rpc/schema.js';
 
 /**
@@ -25,9 +25,8 @@ export const operation = defineOperation({
   }),
   async resolve(input, context) {
     const blob = parseEnvelope(input.CiphertextBlob);
-    const { key: source, version } = await context.service.keyring.resolveVersion(blob.keyVersionId);
-    context.authorize(source.arn);
-    const destination = await resolveAuthorizedKey(input.DestinationKeyId, context);
+    const { key: source, version } = await resolveAuthorizedVersion(blob, context);
+    const destination = await resolveAuthorizedKey(input.DestinationKeyId, context, { parameter: 'DestinationKeyId' });
     assertKeyUsable(source);
     assertKeyUsable(destination);
     return { blob, source, version, destination };

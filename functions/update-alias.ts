@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
-import { AliasNotFoundError, KeyPendingDeletionError } from '../lib/errors.js';
+import { KeyPendingDeletionError } from '../lib/errors.js';
 import { defineOperation } from '../lib/operation.js';
 import { aliasNameParameter } from '../lib/operations/alias-name.js';
-import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
+import { resolveAuthorizedAlias, resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
 import { keyIdParameter } from '../lib/rpc/schema.js';
 
 /** UpdateAlias: rebinds an existing alias to another key. The caller needs kms:UpdateAlias on both keys. */
@@ -12,12 +12,8 @@ export const operation = defineOperation({
   action: 'UpdateAlias',
   input: z.object({ AliasName: aliasNameParameter, KeyId: keyIdParameter }),
   async resolve(input, context) {
-    const { keyring } = context.service;
-    // Read past the cache: the caller is authorised on the key the alias names now, and the update
-    // happens only if it still names that key.
-    const alias = await keyring.readAlias(input.AliasName);
-    if (!alias) throw new AliasNotFoundError(input.AliasName);
-    context.authorize(keyring.arnOf(alias.keyId));
+    // The update happens only if the alias still names the key the caller was authorised on.
+    const alias = await resolveAuthorizedAlias(input.AliasName, context);
     const key = await resolveAuthorizedKey(input.KeyId, context);
     if (key.state === 'PendingDeletion') throw new KeyPendingDeletionError(key.keyId);
     return { key, previousKeyId: alias.keyId };

@@ -42,6 +42,14 @@ export class RequestTooLargeError extends KmsError {
   }
 }
 
+export class UnsupportedMediaTypeError extends KmsError {
+  readonly statusCode = 415;
+  readonly code = 'UnsupportedMediaType';
+  constructor() {
+    super('A request body must be application/x-www-form-urlencoded UTF-8 text; send the parameters in the query string or in such a body.');
+  }
+}
+
 export class IncompleteSignatureError extends KmsError {
   readonly statusCode = 400;
   readonly code = 'IncompleteSignature';
@@ -109,8 +117,16 @@ export class ActionNotFoundError extends KmsError {
 export class NoPermissionError extends KmsError {
   readonly statusCode = 403;
   readonly code = 'Forbidden.NoPermission';
-  constructor(action: string, resource: string) {
-    super(`This operation is forbidden: the access key's policy does not allow "${action}" on "${resource}".`);
+  /**
+   * `resource`: what the caller named, never what it resolves to. For a ciphertext, the key version
+   * the blob names (the caller holds it already), never its key.
+   */
+  constructor(action: string, resource: string | { keyVersionId: string }) {
+    super(
+      `This operation is forbidden: the access key's policy does not allow "${action}" on ${
+        typeof resource === 'string' ? `"${truncate(resource)}"` : `the key of key version "${resource.keyVersionId}" (named by the ciphertext)`
+      }.`,
+    );
   }
 }
 
@@ -125,8 +141,12 @@ export class KeyNotFoundError extends KmsError {
 export class AliasNotFoundError extends KmsError {
   readonly statusCode = 404;
   readonly code = 'Forbidden.AliasNotFound';
-  constructor(alias: string) {
-    super(`The specified alias "${truncate(alias)}" is not found.`);
+  /**
+   * With `action`, the answer for an alias that is missing *or* names a key the caller may not use
+   * for that action: one message for both, so a caller learns neither.
+   */
+  constructor(alias: string, action?: string) {
+    super(`The specified alias "${truncate(alias)}" is not found${action ? `, or this access key may not use it for "${action}"` : ''}.`);
   }
 }
 

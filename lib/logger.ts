@@ -24,7 +24,7 @@ export function createLogger(options: { level?: LogLevel; write?: (line: string)
 }
 
 export function isLogLevel(value: string): value is LogLevel {
-  return value in RANK;
+  return Object.hasOwn(RANK, value);
 }
 
 let stdoutBatch: ((line: string) => void) | undefined;

@@ -7,12 +7,15 @@ export interface OperationContext {
   service: Service;
   principal: Principal;
   requestId: string;
+  /** The RPC Action being served. */
+  action: string;
   /**
    * Checks the caller's policy for `action` (default: the operation's own, `kms:<Action>`) on a
-   * resource ARN; throws NoPermissionError. Every operation must call it at least once in
-   * `resolve`: the stack refuses to run one that did not (fail closed).
+   * resource ARN; throws `denied` when given, else NoPermissionError naming the action and the
+   * resource. Every operation must call it at least once in `resolve`: the stack refuses to run
+   * one that did not (fail closed).
    */
-  authorize(resource: string, action?: string): void;
+  authorize(resource: string, action?: string, denied?: () => Error): void;
 }
 
 /** Response fields besides RequestId, in the order they are serialised. */

@@ -6,7 +6,7 @@ import type { Service } from '../service.js';
 import { lazyService } from './lazy-service.js';
 import type { Operation } from '../operation.js';
 import { percentEncode } from '../rpc/percent-encode.js';
-import type { RpcRequest, RpcResponse } from '../rpc/request.js';
+import { emptyHeaders, type RpcRequest, type RpcResponse } from '../rpc/request.js';
 
 export type LambdaHttpEvent = APIGatewayProxyEventV2 | ALBEvent;
 export type LambdaHttpResult = APIGatewayProxyStructuredResultV2 | ALBResult;
@@ -23,7 +23,7 @@ export function isAlbEvent(event: LambdaHttpEvent): event is ALBEvent {
 export function fromLambdaEvent(event: LambdaHttpEvent, options: { albQueryDecoded?: boolean } = {}): RpcRequest {
   const body = event.body ? Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8') : Buffer.alloc(0);
   if (isAlbEvent(event)) {
-    const headers: Record<string, string> = {};
+    const headers = emptyHeaders();
     if (event.multiValueHeaders) {
       for (const [name, values] of Object.entries(event.multiValueHeaders)) if (values) headers[name.toLowerCase()] = values.join(', ');
     } else {
@@ -38,7 +38,7 @@ export function fromLambdaEvent(event: LambdaHttpEvent, options: { albQueryDecod
     }
     return { method: event.httpMethod, path: event.path, rawQuery: pairs.join('&'), headers, body, sourceIp: headers['x-forwarded-for']?.split(',')[0]?.trim() };
   }
-  const headers: Record<string, string> = {};
+  const headers = emptyHeaders();
   for (const [name, value] of Object.entries(event.headers ?? {})) if (value !== undefined) headers[name.toLowerCase()] = value;
   return {
     method: event.requestContext.http.method,

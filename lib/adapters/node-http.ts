@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RequestTooLargeError } from '../errors.js';
-import type { RpcRequest, RpcResponse } from '../rpc/request.js';
+import { emptyHeaders, type RpcRequest, type RpcResponse } from '../rpc/request.js';
 
 /** Largest request body accepted: a 6 KiB plaintext and an 8 KiB context, form-encoded, fit well within it. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -26,7 +26,7 @@ export function fromNodeRequest(req: IncomingMessage): Promise<RpcRequest> {
       if (size > MAX_BODY_BYTES) return;
       const url = req.url ?? '/';
       const q = url.indexOf('?');
-      const headers: Record<string, string> = {};
+      const headers = emptyHeaders();
       for (const [name, value] of Object.entries(req.headers)) {
         if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
       }

@@ -20,6 +20,24 @@ import { parseV3Authorization, sha256Hex, V3_ALGORITHM, v3CanonicalRequest, v3Si
 /** How far a request's timestamp may be from the server clock, either way. */
 export const TIMESTAMP_WINDOW_MS = 15 * 60_000;
 
+/**
+ * Upper bounds on the signed fields, checked before any other work (before a store read, an HMAC,
+ * or a nonce claim): whatever a caller sends, what the service computes on or remembers per
+ * request stays small. Real clients send 32 hex digits as a nonce, a 20–30 character access key
+ * id, and a 28-character (HMAC-SHA1) or 64-character (V3) signature.
+ */
+export const SIGNED_FIELD_LIMITS = {
+  nonceChars: 128,
+  accessKeyIdChars: 64,
+  signatureChars: 64,
+  timestampChars: 32,
+  authorizationChars: 2048,
+  signedHeaders: 32,
+} as const;
+
+/** A nonce is 1–128 printable ASCII characters (no spaces or control characters). */
+const NONCE = new RegExp(`^[\x21-\x7e]{1,${SIGNED_FIELD_LIMITS.nonceChars}}$`);
+
 /** The V3 headers that must be covered by the signature: without them a request could be replayed or re-targeted. */
 const V3_REQUIRED_SIGNED = ['x-acs-action', 'x-acs-date', 'x-acs-signature-nonce', 'x-acs-content-sha256'] as const;
 
@@ -77,10 +95,10 @@ function rpcClaim(request: RpcRequest, params: RpcParams): Claim {
     if (value === undefined || value === '') throw new IncompleteSignatureError(`the parameter "${name}" is missing.`);
     return value;
   };
-  const signature = required('Signature');
-  const accessKeyId = required('AccessKeyId');
-  const timestamp = required('Timestamp');
-  const nonce = required('SignatureNonce');
+  const signature = bounded('Signature', required('Signature'), SIGNED_FIELD_LIMITS.signatureChars);
+  const accessKeyId = bounded('AccessKeyId', required('AccessKeyId'), SIGNED_FIELD_LIMITS.accessKeyIdChars);
+  const timestamp = bounded('Timestamp', required('Timestamp'), SIGNED_FIELD_LIMITS.timestampChars);
+  const nonce = checkedNonce('SignatureNonce', required('SignatureNonce'));
   const method = p.get('SignatureMethod');
   if (method !== undefined && method !== 'HMAC-SHA1') {
     throw new IncompleteSignatureError('SignatureMethod must be HMAC-SHA1 (or use ACS3-HMAC-SHA256 in an Authorization header).');
@@ -107,13 +125,18 @@ function v3Claim(request: RpcRequest, params: RpcParams, header: string): Claim 
   if (!header.startsWith(`${V3_ALGORITHM} `)) {
     throw new IncompleteSignatureError(`the Authorization header must use ${V3_ALGORITHM}.`);
   }
+  bounded('Authorization', header, SIGNED_FIELD_LIMITS.authorizationChars);
   const auth = parseV3Authorization(header);
+  bounded('Credential', auth.accessKeyId, SIGNED_FIELD_LIMITS.accessKeyIdChars);
+  if (auth.signedHeaders.length > SIGNED_FIELD_LIMITS.signedHeaders) {
+    throw new IncompleteSignatureError(`SignedHeaders may name at most ${SIGNED_FIELD_LIMITS.signedHeaders} headers.`);
+  }
   if (!request.headers['x-acs-action']) throw new MissingParameterError('Action');
   for (const name of V3_REQUIRED_SIGNED) {
     if (!auth.signedHeaders.includes(name)) throw new IncompleteSignatureError(`the header "${name}" must be signed.`);
     if (!request.headers[name]) throw new IncompleteSignatureError(`the header "${name}" is missing.`);
   }
-  const hashedPayload = request.headers['x-acs-content-sha256']!;
+  const hashedPayload = bounded('x-acs-content-sha256', request.headers['x-acs-content-sha256']!, 64);
   const action = request.headers['x-acs-action']!;
   const queryAction = params.all.get('Action');
   if (queryAction !== undefined && queryAction !== action) {
@@ -121,9 +144,9 @@ function v3Claim(request: RpcRequest, params: RpcParams, header: string): Claim 
   }
   return {
     accessKeyId: auth.accessKeyId,
-    timestamp: request.headers['x-acs-date']!,
+    timestamp: bounded('x-acs-date', request.headers['x-acs-date']!, SIGNED_FIELD_LIMITS.timestampChars),
     timestampParameter: 'x-acs-date',
-    nonce: request.headers['x-acs-signature-nonce']!,
+    nonce: checkedNonce('x-acs-signature-nonce', request.headers['x-acs-signature-nonce']!),
     action,
     verify: (secret) => {
       // A body that does not hash to the signed value was altered on the way.
@@ -139,6 +162,18 @@ function v3Claim(request: RpcRequest, params: RpcParams, header: string): Claim 
       return signaturesEqual(auth.signature, v3Signature(secret, canonical));
     },
   };
+}
+
+function bounded(name: string, value: string, maxChars: number): string {
+  if (value.length > maxChars) throw new IncompleteSignatureError(`"${name}" must be at most ${maxChars} characters.`);
+  return value;
+}
+
+function checkedNonce(name: string, value: string): string {
+  if (!NONCE.test(value)) {
+    throw new IncompleteSignatureError(`"${name}" must be 1 to ${SIGNED_FIELD_LIMITS.nonceChars} printable ASCII characters without spaces.`);
+  }
+  return value;
 }
 
 const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,3})?Z$/;

@@ -1,25 +1,50 @@
-import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { closeSync, createReadStream, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { ServiceUnavailableError } from '../errors.js';
 import { MemoryNonceStore, type NonceStore } from './nonce-store.js';
 
 /** Rewrite the journal with only live entries once it holds this many lines, and twice as many as were live at the last rewrite. */
 const COMPACT_AFTER_LINES = 100_000;
+/**
+ * No journal line is longer: a nonce or access key id that would make one longer (or that holds a
+ * tab or newline) is journaled as its SHA-256, and a longer line found at load is skipped, so
+ * neither memory nor disk grows by more than this per accepted request.
+ */
+export const MAX_JOURNAL_LINE_CHARS = 256;
+/** A compaction's temporary file older than this was left by a process that died. */
+const STALE_TEMPORARY_MS = 60_000;
+
+interface PendingClaim {
+  accessKeyId: string;
+  nonce: string;
+  line: string;
+}
 
 /**
  * Nonces kept in memory and in an append-only journal file, so a request captured before a
  * restart cannot be replayed after it (the local gateway's replay protection across restarts).
  *
  * Group commit: every claim made in one turn of the event loop shares one append, and a claim is
- * answered only after its line reached the file. The append is a synchronous write(2) to a
+ * answered only after its whole line reached the file. The append is a synchronous write(2) to a
  * descriptor kept open: a few microseconds into the page cache, which outlives the process (a
- * thread-pool round trip per batch cost more than the write itself). The file holds `expiresAt <TAB> accessKeyId
- * <TAB> nonce` lines; expired ones are dropped at load and when the file is compacted.
+ * thread-pool round trip per batch cost more than the write itself).
+ *
+ * Fail closed: when the journal cannot take a batch (disk full, read-only, I/O error) every claim
+ * in it is withdrawn and rejected with {@link ServiceUnavailableError}, so no request is served on
+ * a nonce that would be forgotten at the next start. Each batch starts with a newline, so a line
+ * cut short by a failed write is never glued to the next one: it is skipped at load, and the lines
+ * after it are intact.
+ *
+ * The file holds `expiresAt <TAB> accessKeyId <TAB> nonce` lines; expired, malformed and
+ * over-long lines are dropped at load (which streams the file, so a journal of any size can be
+ * opened in bounded memory) and when the file is compacted.
  */
 export class JournaledNonceStore implements NonceStore {
   readonly #memory: MemoryNonceStore;
   readonly #path: string;
   readonly #now: () => number;
-  #pending: string[] = [];
+  #pending: PendingClaim[] = [];
   #flush: Promise<void> | undefined;
   #fd: number | undefined;
   #lines = 0;
@@ -32,33 +57,33 @@ export class JournaledNonceStore implements NonceStore {
     this.#memory = new MemoryNonceStore(now);
   }
 
-  /** Opens (or creates, 0600) the journal and loads the nonces that have not expired. */
+  /**
+   * Opens (or creates, 0600) the journal and loads the nonces that have not expired. A journal that
+   * cannot be rewritten (read-only disk) still opens; claims then fail closed.
+   */
   static async open(path: string, now: () => number = Date.now): Promise<JournaledNonceStore> {
     const store = new JournaledNonceStore(path, now);
-    let text = '';
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
+    removeStaleTemporaries(path, now());
     const at = now();
-    for (const line of text.split('\n')) {
-      const [expires, accessKeyId, nonce] = line.split('\t');
+    let sawLines = false;
+    for await (const line of boundedLines(path, MAX_JOURNAL_LINE_CHARS)) {
+      sawLines = true;
+      const [expires, accessKeyId, nonce, extra] = line.split('\t');
       const expiresAt = Number(expires);
-      if (accessKeyId === undefined || nonce === undefined || !(expiresAt > at)) continue;
+      if (!accessKeyId || nonce === undefined || nonce === '' || extra !== undefined || !(expiresAt > at)) continue;
       await store.#memory.claim(accessKeyId, nonce, expiresAt);
       store.#live.set(`${accessKeyId}\t${nonce}`, expiresAt);
     }
-    if (text.length > 0) store.#compactSync();
+    if (sawLines) store.#tryCompact();
     return store;
   }
 
   async claim(accessKeyId: string, nonce: string, expiresAt: number): Promise<boolean> {
-    // Tabs and newlines would break the line format; such a nonce is still unique as JSON text.
-    const safeNonce = /[\t\n\r]/.test(nonce) ? JSON.stringify(nonce) : nonce;
-    if (!(await this.#memory.claim(accessKeyId, safeNonce, expiresAt))) return false;
-    this.#pending.push(`${expiresAt}\t${accessKeyId}\t${safeNonce}\n`);
-    this.#live.set(`${accessKeyId}\t${safeNonce}`, expiresAt);
+    const id = journalField(accessKeyId);
+    const key = journalField(nonce);
+    if (!(await this.#memory.claim(id, key, expiresAt))) return false;
+    this.#pending.push({ accessKeyId: id, nonce: key, line: `${expiresAt}\t${id}\t${key}\n` });
+    this.#live.set(`${id}\t${key}`, expiresAt);
     this.#flush ??= new Promise<void>((resolve, reject) =>
       setImmediate(() => {
         try {
@@ -73,22 +98,35 @@ export class JournaledNonceStore implements NonceStore {
     return true;
   }
 
+  /** Appends the pending batch; on any failure withdraws its claims and throws ServiceUnavailableError. */
   #write(): void {
-    const lines = this.#pending;
+    const batch = this.#pending;
     this.#pending = [];
     this.#flush = undefined;
-    if (lines.length === 0) return;
-    this.#fd ??= openSync(this.#path, 'a', 0o600);
-    writeSync(this.#fd, lines.join(''));
-    this.#lines += lines.length;
-    if (this.#lines > Math.max(COMPACT_AFTER_LINES, 2 * this.#linesAfterCompaction)) this.#compactSync();
+    if (batch.length === 0) return;
+    try {
+      this.#fd ??= openSync(this.#path, 'a', 0o600);
+      writeFully(this.#fd, Buffer.from(`\n${batch.map((c) => c.line).join('')}`, 'utf8'));
+    } catch (err) {
+      for (const c of batch) {
+        this.#memory.release(c.accessKeyId, c.nonce);
+        this.#live.delete(`${c.accessKeyId}\t${c.nonce}`);
+      }
+      // A descriptor that failed once is reopened next time (the file may have been replaced).
+      if (this.#fd !== undefined) closeQuietly(this.#fd);
+      this.#fd = undefined;
+      throw new ServiceUnavailableError({ cause: err });
+    }
+    this.#lines += batch.length;
+    if (this.#lines > Math.max(COMPACT_AFTER_LINES, 2 * this.#linesAfterCompaction)) this.#tryCompact();
   }
 
   /**
    * Rewrites the journal with the live entries only (temporary file, then rename). Synchronous, so
-   * no append can land in the file being replaced.
+   * no append can land in the file being replaced. Best effort: if the disk refuses, the journal
+   * stays as it was (still complete) and the next attempt waits for as many lines again.
    */
-  #compactSync(): void {
+  #tryCompact(): void {
     const at = this.#now();
     const lines: string[] = [];
     for (const [key, expiresAt] of this.#live) {
@@ -96,16 +134,110 @@ export class JournaledNonceStore implements NonceStore {
       else this.#live.delete(key);
     }
     const tmp = `${this.#path}.tmp-${process.pid}`;
-    const fd = openSync(tmp, 'w', 0o600);
     try {
-      writeSync(fd, lines.join(''));
-    } finally {
-      closeSync(fd);
+      const fd = openSync(tmp, 'w', 0o600);
+      try {
+        writeFully(fd, Buffer.from(lines.join(''), 'utf8'));
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, this.#path);
+    } catch {
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // Nothing to remove, or the disk refuses that too; a later start removes it.
+      }
+      this.#linesAfterCompaction = this.#lines;
+      return;
     }
-    renameSync(tmp, this.#path);
-    if (this.#fd !== undefined) closeSync(this.#fd);
+    if (this.#fd !== undefined) closeQuietly(this.#fd);
     this.#fd = undefined;
     this.#lines = lines.length;
     this.#linesAfterCompaction = lines.length;
   }
+}
+
+/** A value as the journal writes it: itself when it is short, printable and tab-free; else its digest. */
+function journalField(value: string): string {
+  if (value.length <= 100 && /^[\x21-\x7e]+$/.test(value)) return value;
+  return `sha256:${createHash('sha256').update(value, 'utf8').digest('base64url')}`;
+}
+
+/** write(2) until every byte is in the file: a short write (disk full) is retried, then fails. */
+function writeFully(fd: number, bytes: Buffer): void {
+  let offset = 0;
+  while (offset < bytes.length) {
+    const written = writeSync(fd, bytes, offset, bytes.length - offset);
+    if (written <= 0) throw Object.assign(new Error('the journal accepted no bytes'), { code: 'ENOSPC' });
+    offset += written;
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // Already unusable; nothing to keep.
+  }
+}
+
+/** Compaction leftovers of processes that died mid-rewrite. */
+function removeStaleTemporaries(path: string, now: number): void {
+  const prefix = `${basename(path)}.tmp-`;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(path));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const file = join(dirname(path), name);
+    try {
+      if (now - statSync(file).mtimeMs > STALE_TEMPORARY_MS) unlinkSync(file);
+    } catch {
+      // Gone already, or not ours to remove.
+    }
+  }
+}
+
+/**
+ * The file's lines, streamed: a line longer than `maxChars` is skipped without being held in
+ * memory, so no journal, however large or damaged, can exhaust memory at load. A missing file has
+ * no lines.
+ */
+async function* boundedLines(path: string, maxChars: number): AsyncGenerator<string> {
+  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 64 * 1024 });
+  let carry = '';
+  let skipping = false;
+  try {
+    for await (const chunk of stream as AsyncIterable<string>) {
+      let start = 0;
+      for (;;) {
+        const end = chunk.indexOf('\n', start);
+        if (end === -1) {
+          if (!skipping) {
+            carry += chunk.slice(start);
+            if (carry.length > maxChars) {
+              carry = '';
+              skipping = true;
+            }
+          }
+          break;
+        }
+        if (!skipping) {
+          const line = carry + chunk.slice(start, end);
+          if (line.length <= maxChars && line.length > 0) yield line;
+        }
+        carry = '';
+        skipping = false;
+        start = end + 1;
+      }
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    return;
+  }
+  if (!skipping && carry.length > 0) yield carry;
 }

@@ -34,6 +34,12 @@ export class MemoryNonceStore implements NonceStore {
     return true;
   }
 
+  /** Forgets a claim that could not be made durable, so the request it belonged to can be retried. */
+  release(accessKeyId: string, nonce: string): void {
+    const key = `${accessKeyId}\n${nonce}`;
+    for (const bucket of this.#buckets.values()) bucket.delete(key);
+  }
+
   #forgetExpired(now: number): void {
     const current = Math.floor(now / 60_000);
     for (const minute of this.#buckets.keys()) if (minute < current) this.#buckets.delete(minute);

@@ -52,7 +52,8 @@ export function v3CanonicalRequest(input: {
     .map(([name, value]) => `${name}=${value}`)
     .join('&');
   const sorted = [...input.signedHeaders].sort();
-  const headers = sorted.map((name) => `${name}:${(input.headers[name] ?? '').trim()}\n`).join('');
+  // Own properties only: a signed header named "constructor" must not find Object.prototype's.
+  const headers = sorted.map((name) => `${name}:${(Object.hasOwn(input.headers, name) ? (input.headers[name] ?? '') : '').trim()}\n`).join('');
   const uri = input.path.split('/').map(percentEncode).join('/');
   return `${input.method.toUpperCase()}\n${uri}\n${query}\n${headers}\n${sorted.join(';')}\n${input.hashedPayload}`;
 }

@@ -7,39 +7,64 @@ export type EncryptionContext = ReadonlyMap<string, string>;
 
 const EMPTY: EncryptionContext = new Map();
 
+/** A string → string object that is not a Map: what library callers and tests may pass. */
+type ContextObject = Readonly<Record<string, unknown>>;
+
+const INVALID = 'It must be a JSON object of string keys and string values.';
+/** A lone surrogate (in a `u` regex, a well-formed pair is one code point and does not match). */
+const LONE_SURROGATE = /\p{Cs}/u;
+/** A JSON string token; in a flat object of strings every one is a key or a value. */
+const JSON_STRING = /"(?:[^"\\]|\\.)*"/g;
+
 /**
  * Reads an EncryptionContext parameter: JSON text of an object of string → string, or the map
- * the older SDK sends flattened (`EncryptionContext.k=v`). Arrays, numbers, nesting and text over
- * 8,192 characters are refused. Absent and `{}` are the same empty context.
+ * the older SDK sends flattened (`EncryptionContext.k=v`, gathered into a `Map`). Absent and `{}`
+ * are the same empty context.
+ *
+ * Every pair the caller sent is bound, or the request is refused: arrays, numbers, nesting, text
+ * over 8,192 characters, a key given twice in the JSON, and keys or values that are not valid
+ * Unicode (a lone surrogate would be encoded as U+FFFD, making several contexts one) are all
+ * InvalidParameter.
  */
 export function parseEncryptionContext(value: unknown, parameter = 'EncryptionContext'): EncryptionContext {
   if (value === undefined) return EMPTY;
-  let object: unknown;
+  let entries: Iterable<readonly [string, unknown]>;
   if (typeof value === 'string') {
-    if (value.length > MAX_ENCRYPTION_CONTEXT_CHARS) {
-      throw new InvalidParameterError(parameter, `It must be at most ${MAX_ENCRYPTION_CONTEXT_CHARS} characters.`);
-    }
+    if (value.length > MAX_ENCRYPTION_CONTEXT_CHARS) throw tooLong(parameter);
     if (value.trim() === '') return EMPTY;
+    let object: unknown;
     try {
       object = JSON.parse(value);
     } catch {
-      throw new InvalidParameterError(parameter, 'It must be a JSON object of string keys and string values.');
+      throw new InvalidParameterError(parameter, INVALID);
     }
+    if (typeof object !== 'object' || object === null || Array.isArray(object)) throw new InvalidParameterError(parameter, INVALID);
+    const pairs = Object.entries(object);
+    // Values are strings (checked below), so the text holds exactly two string tokens per distinct key unless one repeats.
+    if (pairs.every(([, v]) => typeof v === 'string') && (value.match(JSON_STRING)?.length ?? 0) !== 2 * pairs.length) {
+      throw new InvalidParameterError(parameter, 'A key is given more than once.');
+    }
+    entries = pairs;
+  } else if (value instanceof Map) {
+    entries = value as ReadonlyMap<string, unknown>;
+    if (JSON.stringify(Object.fromEntries(value)).length > MAX_ENCRYPTION_CONTEXT_CHARS) throw tooLong(parameter);
+  } else if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    entries = Object.entries(value as ContextObject);
+    if (JSON.stringify(value).length > MAX_ENCRYPTION_CONTEXT_CHARS) throw tooLong(parameter);
   } else {
-    object = value;
-    if (JSON.stringify(object).length > MAX_ENCRYPTION_CONTEXT_CHARS) {
-      throw new InvalidParameterError(parameter, `It must be at most ${MAX_ENCRYPTION_CONTEXT_CHARS} characters.`);
-    }
-  }
-  if (typeof object !== 'object' || object === null || Array.isArray(object)) {
-    throw new InvalidParameterError(parameter, 'It must be a JSON object of string keys and string values.');
+    throw new InvalidParameterError(parameter, INVALID);
   }
   const context = new Map<string, string>();
-  for (const [k, v] of Object.entries(object)) {
+  for (const [k, v] of entries) {
     if (typeof v !== 'string') throw new InvalidParameterError(parameter, 'Every value must be a string.');
+    if (LONE_SURROGATE.test(k) || LONE_SURROGATE.test(v)) throw new InvalidParameterError(parameter, 'Keys and values must be valid Unicode text.');
     context.set(k, v);
   }
   return context;
+}
+
+function tooLong(parameter: string): InvalidParameterError {
+  return new InvalidParameterError(parameter, `It must be at most ${MAX_ENCRYPTION_CONTEXT_CHARS} characters.`);
 }
 
 /**

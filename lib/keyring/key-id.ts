@@ -53,11 +53,17 @@ export function parseKeyReference(value: string, scope: ArnScope, parameter = 'K
       throw new InvalidParameterError(parameter, 'An ARN has the form acs:kms:<region>:<account>:key/<id> or acs:kms:<region>:<account>:alias/<name>.');
     }
     const resource = parts[4] ?? '';
+    const alias = resource.startsWith('alias/') ? checkedAlias(resource, parameter) : undefined;
+    if (alias === undefined && !resource.startsWith('key/')) throw new InvalidParameterError(parameter, 'An ARN must name a key/<id> or an alias/<name>.');
     if (parts[2] !== scope.region || parts[3] !== scope.accountId) return { kind: 'foreign', text: value };
-    if (resource.startsWith('key/')) return { kind: 'key', keyId: resource.slice(4) };
-    if (resource.startsWith('alias/')) return { kind: 'alias', aliasName: resource };
-    throw new InvalidParameterError(parameter, 'An ARN must name a key/<id> or an alias/<name>.');
+    return alias === undefined ? { kind: 'key', keyId: resource.slice(4) } : { kind: 'alias', aliasName: alias };
   }
-  if (value.startsWith('alias/')) return { kind: 'alias', aliasName: value };
+  if (value.startsWith('alias/')) return { kind: 'alias', aliasName: checkedAlias(value, parameter) };
   return { kind: 'key', keyId: value };
+}
+
+/** An alias in a key reference must be well-formed before it names anything (an entry, a log line, a message). */
+function checkedAlias(aliasName: string, parameter: string): string {
+  if (!isAliasName(aliasName)) throw new InvalidParameterError(parameter, 'An alias is alias/ followed by 1 to 255 of A-Z a-z 0-9 _ - /.');
+  return aliasName;
 }

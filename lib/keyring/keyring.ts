@@ -11,7 +11,7 @@ import { EntryExistsError, EntryNotFoundError, type KeyStore, RevisionConflictEr
 import { TtlCache } from '../ttl-cache.js';
 import { isoSeconds } from '../time.js';
 import { addSeconds } from './rotation.js';
-import { type ArnScope, isKeyId, isKeyVersionId, keyArn, parseKeyReference } from './key-id.js';
+import { type ArnScope, isKeyId, isKeyVersionId, keyArn } from './key-id.js';
 import {
   type AliasRecord,
   decodeRecord,
@@ -90,24 +90,10 @@ export class Keyring {
     return keyArn(this.scope, keyId);
   }
 
-  /**
-   * The key a `KeyId` parameter names (id, alias or ARN).
-   * Throws {@link KeyNotFoundError} / {@link AliasNotFoundError}; says nothing about its state.
-   */
-  async resolveKey(keyIdParameter: string, parameter = 'KeyId'): Promise<ResolvedKey> {
-    const reference = parseKeyReference(keyIdParameter, this.scope, parameter);
-    if (reference.kind === 'foreign') throw new KeyNotFoundError(reference.text);
-    let keyId: string;
-    if (reference.kind === 'alias') {
-      const alias = await this.getAlias(reference.aliasName);
-      if (!alias) throw new AliasNotFoundError(reference.aliasName);
-      keyId = alias.keyId;
-    } else {
-      keyId = reference.keyId;
-    }
+  /** The key with its ARN, or undefined. */
+  async findKey(keyId: string): Promise<ResolvedKey | undefined> {
     const key = await this.getKey(keyId);
-    if (!key) throw new KeyNotFoundError(keyId);
-    return { ...key, arn: this.arnOf(key.keyId) };
+    return key && { ...key, arn: this.arnOf(key.keyId) };
   }
 
   /** The version a ciphertext names, with its key. Throws {@link KeyVersionNotFoundError} / {@link KeyNotFoundError}. */

@@ -18,8 +18,12 @@ export abstract class KeyStoreBackendError extends Error {
   }
 }
 
-/** Why a backend is considered unavailable: each is expected to pass on its own. */
-export type UnavailableReason = 'throttled' | 'timeout' | 'network' | 'server' | 'pending-deletion' | 'unknown-outcome';
+/**
+ * Why a backend is considered unavailable: each is expected to pass on its own. `io`: the local
+ * disk refused (full, read-only, permissions, I/O error, out of descriptors); `busy`: another
+ * writer held the entry's lock for longer than a request may wait.
+ */
+export type UnavailableReason = 'throttled' | 'timeout' | 'network' | 'server' | 'pending-deletion' | 'unknown-outcome' | 'io' | 'busy';
 
 /**
  * The backend could not be reached or did not answer in time (network, timeout, 5xx, throttling

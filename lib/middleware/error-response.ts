@@ -1,12 +1,13 @@
 import type { MiddlewareObj } from '@middy/core';
-import { InternalFailureError, KmsError } from '../errors.js';
+import { InternalFailureError, KmsError, ServiceUnavailableError } from '../errors.js';
+import { KeyStoreUnavailableError } from '../keystore/store-errors.js';
 import { errorResponse } from '../rpc/serialize.js';
 import type { Service } from '../service.js';
 import { stateOf, type KmsMiddyRequest } from './state.js';
 
 /**
- * Last line of the stack: a {@link KmsError} becomes its status, Code and Message; anything else is
- * an InternalFailure whose details go to the log only (never to the caller). One access-log line
+ * Last line of the stack: a {@link KmsError} becomes its status, Code and Message; an unavailable
+ * key store a 503 ServiceUnavailableTemporary; anything else is an InternalFailure whose details go to the log only (never to the caller). One access-log line
  * per request, with no parameters in it.
  */
 export function errorResponseAndAccessLog(service: Service): MiddlewareObj {
@@ -25,7 +26,12 @@ export function errorResponseAndAccessLog(service: Service): MiddlewareObj {
   const onError = (request: KmsMiddyRequest) => {
     const state = stateOf(request.event);
     let error = request.error;
-    if (!(error instanceof KmsError)) {
+    if (error instanceof KeyStoreUnavailableError) {
+      // Any backend that cannot serve now (disk full or read-only, a lock held too long, a network
+      // outage): retryable, so a 503, never a 500.
+      service.logger.warn('key store unavailable', { requestId: state.requestId, reason: error.reason, operation: error.operation, entry: error.entry });
+      error = new ServiceUnavailableError({ cause: error });
+    } else if (!(error instanceof KmsError)) {
       service.logger.error('internal failure', {
         requestId: state.requestId,
         error: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error),

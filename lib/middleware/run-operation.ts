@@ -25,8 +25,9 @@ export function runOperation<I, R>(operation: Operation<I, R>, service: Service)
       service,
       principal,
       requestId: state.requestId,
-      authorize(resource, action = ownPermission) {
-        if (!principal.policy.isAllowed(action, resource)) throw new NoPermissionError(action, resource);
+      action: operation.action,
+      authorize(resource, action = ownPermission, denied) {
+        if (!principal.policy.isAllowed(action, resource)) throw denied ? denied() : new NoPermissionError(action, resource);
         authorized = true;
       },
     };

@@ -10,7 +10,8 @@ import { booleanParameter, encryptionContextParameter, integerParameter, keyIdPa
 
 /** Data-key length when neither KeySpec nor NumberOfBytes is given. */
 export const DEFAULT_DATA_KEY_BYTES = 32;
-const KEY_SPEC_BYTES: Record<string, number> = { AES_256: 32, AES_128: 16 };
+/** A Map, not an object literal: a KeySpec such as `__proto__` or `toString` must find nothing. */
+const KEY_SPEC_BYTES: ReadonlyMap<string, number> = new Map([['AES_256', 32], ['AES_128', 16]]);
 
 export const dataKeyInput = z
   .object({
@@ -24,7 +25,7 @@ export const dataKeyInput = z
     // NumberOfBytes wins; KeySpec is only read (and only validated) when it is absent.
     let length = NumberOfBytes;
     if (length === undefined && KeySpec !== undefined) {
-      length = KEY_SPEC_BYTES[KeySpec];
+      length = KEY_SPEC_BYTES.get(KeySpec);
       if (length === undefined) throw new InvalidParameterError('KeySpec', 'It must be AES_256 or AES_128.');
     }
     return { ...rest, length: length ?? DEFAULT_DATA_KEY_BYTES };

@@ -1,4 +1,4 @@
-import { InvalidParameterError } from '../errors.js';
+import { InvalidParameterError, UnsupportedMediaTypeError } from '../errors.js';
 import { formDecode } from './percent-encode.js';
 import type { RpcRequest } from './request.js';
 
@@ -22,12 +22,17 @@ const parsed = new WeakMap<RpcRequest, RpcParams>();
 /**
  * Parses the query string and a form body. A name given twice (in either place) is refused:
  * a signature over one value must not authorise another.
+ *
+ * A body is read only as what it must be, form-encoded UTF-8, and anything else is refused rather
+ * than ignored: the V3 signature covers the body's bytes but need not cover `content-type`, so a
+ * body silently skipped for its content type would drop signed parameters (an EncryptionContext)
+ * without failing the signature.
  */
 export function rpcParams(request: RpcRequest): RpcParams {
   let params = parsed.get(request);
   if (params) return params;
   const query = parseUrlEncoded(request.rawQuery);
-  const form = isFormBody(request) ? parseUrlEncoded(request.body.toString('utf8')) : [];
+  const form = request.body.length > 0 ? parseUrlEncoded(formBodyText(request)) : [];
   const all = new Map<string, string>();
   for (const [name, value] of [...query, ...form]) {
     if (all.has(name)) throw new InvalidParameterError(name, 'The parameter is given more than once.');
@@ -38,9 +43,16 @@ export function rpcParams(request: RpcRequest): RpcParams {
   return params;
 }
 
-function isFormBody(request: RpcRequest): boolean {
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function formBodyText(request: RpcRequest): string {
   const type = request.headers['content-type'];
-  return request.body.length > 0 && type !== undefined && type.toLowerCase().startsWith('application/x-www-form-urlencoded');
+  if (type === undefined || !type.toLowerCase().startsWith('application/x-www-form-urlencoded')) throw new UnsupportedMediaTypeError();
+  try {
+    return utf8.decode(request.body);
+  } catch {
+    throw new UnsupportedMediaTypeError();
+  }
 }
 
 function parseUrlEncoded(text: string): ParamList {
@@ -63,24 +75,27 @@ function parseUrlEncoded(text: string): ParamList {
 
 /**
  * The operation's view of the parameters: plain values by name, with map parameters that the
- * older official SDK flattens (`EncryptionContext.k=v`) gathered back into one object. Giving a
+ * older official SDK flattens (`EncryptionContext.k=v`) gathered back into one `Map`. Giving a
  * map both as JSON text and flattened is refused.
+ *
+ * Flattened maps are `Map`s, never objects: an object would turn a pair keyed `__proto__`
+ * into a prototype (or drop it) somewhere downstream, and every pair a caller sends must arrive.
  */
-export function operationInput(all: ReadonlyMap<string, string>): Record<string, string | Record<string, string>> {
-  // Null-prototype objects: a parameter named "__proto__" is data, not a prototype.
-  const input: Record<string, string | Record<string, string>> = Object.create(null);
+export function operationInput(all: ReadonlyMap<string, string>): Record<string, string | Map<string, string>> {
+  // A null-prototype object: a parameter named "__proto__" is data, not a prototype.
+  const input: Record<string, string | Map<string, string>> = Object.create(null);
   for (const [name, value] of all) {
     const dot = name.indexOf('.');
     if (dot <= 0) {
-      if (typeof input[name] === 'object') throw new InvalidParameterError(name, 'The map is given both as JSON and flattened.');
+      if (input[name] instanceof Map) throw new InvalidParameterError(name, 'The map is given both as JSON and flattened.');
       input[name] = value;
       continue;
     }
     const mapName = name.slice(0, dot);
     const existing = input[mapName];
     if (typeof existing === 'string') throw new InvalidParameterError(mapName, 'The map is given both as JSON and flattened.');
-    const map: Record<string, string> = existing ?? Object.create(null);
-    map[name.slice(dot + 1)] = value;
+    const map = existing ?? new Map<string, string>();
+    map.set(name.slice(dot + 1), value);
     input[mapName] = map;
   }
   return input;

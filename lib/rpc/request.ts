@@ -12,6 +12,15 @@ export interface RpcRequest {
   sourceIp?: string;
 }
 
+/**
+ * An empty header record for an adapter to fill. Null-prototype: header names are the caller's
+ * (and the V3 signature names which ones it covers), so `constructor` or `__proto__` must find
+ * nothing but what was sent.
+ */
+export function emptyHeaders(): Record<string, string> {
+  return Object.create(null) as Record<string, string>;
+}
+
 /** What every adapter turns back into its platform's response. */
 export interface RpcResponse {
   statusCode: number;

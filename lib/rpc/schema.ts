@@ -18,7 +18,7 @@ export const booleanParameter = z
 
 export const encryptionContextParameter = (name: string) =>
   z
-    .union([z.string(), z.record(z.string(), z.string())], { error: 'It must be a JSON object of string keys and string values.' })
+    .union([z.string(), z.instanceof(Map<string, string>)], { error: 'It must be a JSON object of string keys and string values.' })
     .optional()
     .transform((value) => parseEncryptionContext(value, name));
 

@@ -34,13 +34,26 @@ describe('Authorization: the seed’s trust split', () => {
   });
   const as = (who: Credentials, action: string, params: Record<string, string>) => t.call(signedRpcRequest(who, action, params));
 
-  /** A 403 whose message names the RAM action and the resource ARN. */
+  /** A 403 whose message names the RAM action and the resource ARN the caller named. */
   const expectForbidden = (r: Awaited<ReturnType<TestService['call']>>, action: string, keyId: string) => {
     expectError(r, 403, 'Forbidden.NoPermission');
     expect(r.body.Message).toContain(`kms:${action}`);
     expect(r.body.Message).toContain(keyArnOf(keyId));
     expect(r.body.Plaintext).toBeUndefined();
     expect(r.body.CiphertextBlob).toBeUndefined();
+  };
+  /** A 403 for a ciphertext: names the action and the blob's key version, never the key. */
+  const expectForbiddenBlob = (r: Awaited<ReturnType<TestService['call']>>, action: string, blob: string) => {
+    expectError(r, 403, 'Forbidden.NoPermission');
+    expect(r.body.Message).toContain(`kms:${action}`);
+    expect(r.body.Message).toContain(Buffer.from(blob, 'base64').toString('ascii', 0, 36));
+    expect(r.body.Message).not.toMatch(/key\/|11111111-2222|key-hzz/);
+    expect(r.body.Plaintext).toBeUndefined();
+  };
+  /** An alias the caller may not use answers as a missing one: 404, and the key it names is not told. */
+  const expectHiddenAlias = (r: Awaited<ReturnType<TestService['call']>>, action: string, alias: string) => {
+    expectError(r, 404, 'Forbidden.AliasNotFound');
+    expect(r.body.Message).toBe(`The specified alias "${alias}" is not found, or this access key may not use it for "kms:${action}".`);
   };
 
   describe('PROVIDER (only kms:GenerateDataKeyWithoutPlaintext)', () => {
@@ -60,7 +73,14 @@ describe('Authorization: the seed’s trust split', () => {
     });
 
     it('when it calls GenerateDataKey, it answers 403 Forbidden.NoPermission naming kms:GenerateDataKey and the key ARN', async () => {
-      expectForbidden(await as(PROVIDER, 'GenerateDataKey', { KeyId: ALIAS }), 'GenerateDataKey', KEY_ID);
+      expectForbidden(await as(PROVIDER, 'GenerateDataKey', { KeyId: KEY_ID }), 'GenerateDataKey', KEY_ID);
+    });
+
+    it('when it calls GenerateDataKey through an alias, it answers as for a missing alias (the key it names is not told)', async () => {
+      const denied = await as(PROVIDER, 'GenerateDataKey', { KeyId: ALIAS });
+      expectHiddenAlias(denied, 'GenerateDataKey', ALIAS);
+      const missing = await as(PROVIDER, 'GenerateDataKey', { KeyId: 'alias/no-such-alias' });
+      expectHiddenAlias(missing, 'GenerateDataKey', 'alias/no-such-alias');
     });
 
     it('when it calls Encrypt, it answers 403 Forbidden.NoPermission', async () => {
@@ -69,7 +89,7 @@ describe('Authorization: the seed’s trust split', () => {
 
     it('when it calls Decrypt on its own blob, it answers 403 Forbidden.NoPermission naming the blob’s key', async () => {
       const g = await as(PROVIDER, 'GenerateDataKeyWithoutPlaintext', { KeyId: KEY_ID });
-      expectForbidden(await as(PROVIDER, 'Decrypt', { CiphertextBlob: g.body.CiphertextBlob }), 'Decrypt', KEY_ID);
+      expectForbiddenBlob(await as(PROVIDER, 'Decrypt', { CiphertextBlob: g.body.CiphertextBlob }), 'Decrypt', g.body.CiphertextBlob);
     });
 
     it('when it calls over V3, the same split holds', async () => {
@@ -108,29 +128,32 @@ describe('Authorization: the seed’s trust split', () => {
 
     it.each([
       ['GenerateDataKey', { KeyId: OTHER_KEY_ID }],
-      ['GenerateDataKey', { KeyId: 'alias/other' }],
       ['GenerateDataKeyWithoutPlaintext', { KeyId: OTHER_KEY_ID }],
       ['Encrypt', { KeyId: OTHER_KEY_ID, Plaintext: 'x' }],
     ])('when it calls %s on OTHER_KEY_ID (%o), it answers 403 Forbidden.NoPermission', async (action, params) => {
       expectForbidden(await as(SCOPED, action, params), action, OTHER_KEY_ID);
     });
 
+    it('when it calls GenerateDataKey on alias/other, it answers as for a missing alias', async () => {
+      expectHiddenAlias(await as(SCOPED, 'GenerateDataKey', { KeyId: 'alias/other' }), 'GenerateDataKey', 'alias/other');
+    });
+
     it('when it calls Decrypt on a KEY_ID blob, the explicit Deny wins over kms:* and it answers 403', async () => {
-      expectForbidden(await as(SCOPED, 'Decrypt', { CiphertextBlob: keyBlob }), 'Decrypt', KEY_ID);
+      expectForbiddenBlob(await as(SCOPED, 'Decrypt', { CiphertextBlob: keyBlob }), 'Decrypt', keyBlob);
     });
 
     it('when it calls Decrypt on its own fresh blob, it still answers 403', async () => {
       const g = await as(SCOPED, 'GenerateDataKey', { KeyId: KEY_ID });
       expect(g.status).toBe(200);
-      expectForbidden(await as(SCOPED, 'Decrypt', { CiphertextBlob: g.body.CiphertextBlob }), 'Decrypt', KEY_ID);
+      expectForbiddenBlob(await as(SCOPED, 'Decrypt', { CiphertextBlob: g.body.CiphertextBlob }), 'Decrypt', g.body.CiphertextBlob);
     });
 
     it('when it calls Decrypt with DryRun=true, it still answers 403', async () => {
-      expectForbidden(await as(SCOPED, 'Decrypt', { CiphertextBlob: keyBlob, DryRun: 'true' }), 'Decrypt', KEY_ID);
+      expectForbiddenBlob(await as(SCOPED, 'Decrypt', { CiphertextBlob: keyBlob, DryRun: 'true' }), 'Decrypt', keyBlob);
     });
 
-    it('when it calls Decrypt on an OTHER_KEY_ID blob, it answers 403 naming OTHER_KEY_ID', async () => {
-      expectForbidden(await as(SCOPED, 'Decrypt', { CiphertextBlob: otherBlob }), 'Decrypt', OTHER_KEY_ID);
+    it('when it calls Decrypt on an OTHER_KEY_ID blob, it answers 403 naming the blob’s version, not its key', async () => {
+      expectForbiddenBlob(await as(SCOPED, 'Decrypt', { CiphertextBlob: otherBlob }), 'Decrypt', otherBlob);
     });
   });
 
@@ -141,14 +164,13 @@ describe('Authorization: the seed’s trust split', () => {
       expect(d.body.Plaintext).toBe('under OTHER_KEY_ID');
     });
 
-    it('when the caller may Decrypt only under OTHER_KEY_ID, a blob of KEY_ID answers 403 naming KEY_ID’s ARN', async () => {
-      expectForbidden(await as(OTHER_ONLY, 'Decrypt', { CiphertextBlob: keyBlob }), 'Decrypt', KEY_ID);
+    it('when the caller may Decrypt only under OTHER_KEY_ID, a blob of KEY_ID answers 403 without naming KEY_ID', async () => {
+      expectForbiddenBlob(await as(OTHER_ONLY, 'Decrypt', { CiphertextBlob: keyBlob }), 'Decrypt', keyBlob);
     });
 
     it('when the caller also passes KeyId=OTHER_KEY_ID with a KEY_ID blob, the parameter does not change the decision', async () => {
       const r = await as(OTHER_ONLY, 'Decrypt', { CiphertextBlob: keyBlob, KeyId: OTHER_KEY_ID });
-      expectForbidden(r, 'Decrypt', KEY_ID);
-      expect(r.body.Message).not.toContain(keyArnOf(OTHER_KEY_ID));
+      expectForbiddenBlob(r, 'Decrypt', keyBlob);
     });
 
     it('when the caller may Decrypt only under OTHER_KEY_ID, it may not call the other actions there', async () => {

@@ -17,7 +17,7 @@ import {
   type TestService,
 } from '../helpers/service.js';
 import { type Credentials, isoSeconds, signedRpcRequest, signedV3Request } from '../helpers/sign.js';
-import { expectError, flipByte, names, parseXml, XML_DECLARATION } from './support.js';
+import { blobVersionId, expectError, flipByte, names, parseXml, XML_DECLARATION } from './support.js';
 
 /*
  * The key-management Actions (reference §3 and §4), in process behind the real dispatcher: keys,
@@ -120,10 +120,22 @@ async function accessKeyWith(f: Fixture, id: string, statements: Array<{ Effect:
   return credentials;
 }
 
-function expectForbidden(r: CallResult, action: string, resource: string): void {
+/** A 403 naming the action and the resource the caller named: an ARN, or for a ciphertext its key version (never its key). */
+function expectForbidden(r: CallResult, action: string, resource: string | { blob: string }): void {
   expectError(r, 403, 'Forbidden.NoPermission');
   expect(r.body.Message).toContain(`"kms:${action}"`);
-  expect(r.body.Message).toContain(`"${resource}"`);
+  if (typeof resource === 'string') {
+    expect(r.body.Message).toContain(`"${resource}"`);
+  } else {
+    expect(r.body.Message).toContain(`key version "${blobVersionId(resource.blob)}"`);
+    expect(r.body.Message).not.toContain('key/');
+  }
+}
+
+/** An alias the caller may not use answers exactly as a missing alias (404), naming no key. */
+function expectHiddenAlias(r: CallResult, action: string, alias: string): void {
+  expectError(r, 404, 'Forbidden.AliasNotFound');
+  expect(r.body.Message).toBe(`The specified alias "${alias}" is not found, or this access key may not use it for "kms:${action}".`);
 }
 
 /** A data key under `keyId` and its blob (the blob decrypts to `plaintext`). */
@@ -1302,8 +1314,8 @@ describe('Action: ReEncrypt', () => {
       expect(r.body.CiphertextBlob).toBeUndefined();
     });
 
-    it('when the caller may ReEncrypt only on the destination key, re-encrypting a blob of another key answers 403 naming the source', async () => {
-      expectForbidden(await f.as(onlyKey, 'ReEncrypt', { CiphertextBlob: otherBlob, DestinationKeyId: KEY_ID }), 'ReEncrypt', keyArnOf(OTHER_KEY_ID));
+    it('when the caller may ReEncrypt only on the destination key, re-encrypting a blob of another key answers 403 naming the source blob’s version', async () => {
+      expectForbidden(await f.as(onlyKey, 'ReEncrypt', { CiphertextBlob: otherBlob, DestinationKeyId: KEY_ID }), 'ReEncrypt', { blob: otherBlob });
     });
 
     it('when the caller may ReEncrypt on the one key involved, or on both keys, it is allowed', async () => {
@@ -1313,7 +1325,7 @@ describe('Action: ReEncrypt', () => {
     });
 
     it('when the caller may Decrypt and Encrypt but not ReEncrypt, it answers 403 naming kms:ReEncrypt', async () => {
-      expectForbidden(await f.as(decryptEncrypt, 'ReEncrypt', { CiphertextBlob: keyBlob, DestinationKeyId: OTHER_KEY_ID }), 'ReEncrypt', keyArnOf(KEY_ID));
+      expectForbidden(await f.as(decryptEncrypt, 'ReEncrypt', { CiphertextBlob: keyBlob, DestinationKeyId: OTHER_KEY_ID }), 'ReEncrypt', { blob: keyBlob });
     });
   });
 });
@@ -1322,33 +1334,33 @@ describe('Action: ReEncrypt', () => {
 
 /** Resources an Action is authorised on, and the fewest parameters that make the call valid. */
 interface PolicyCase {
-  /** The resource the 403 names: `*` or the key's ARN. */
-  resource: string;
+  /** How a denied caller is answered: a 403 naming `*` or the key's ARN, or for a blob its version; or for an alias as if it did not exist. */
+  denied: string | 'blob' | { alias: string };
   params(blob: string): Params;
 }
 
 const POLICY_CASES: Record<string, PolicyCase> = {
-  GenerateDataKey: { resource: keyArnOf(KEY_ID), params: () => ({ KeyId: KEY_ID }) },
-  GenerateDataKeyWithoutPlaintext: { resource: keyArnOf(KEY_ID), params: () => ({ KeyId: ALIAS }) },
-  Encrypt: { resource: keyArnOf(KEY_ID), params: () => ({ KeyId: KEY_ID, Plaintext: 'x' }) },
-  Decrypt: { resource: keyArnOf(KEY_ID), params: (blob) => ({ CiphertextBlob: blob }) },
-  ReEncrypt: { resource: keyArnOf(KEY_ID), params: (blob) => ({ CiphertextBlob: blob, DestinationKeyId: OTHER_KEY_ID }) },
-  CreateKey: { resource: '*', params: () => ({}) },
-  DescribeKey: { resource: keyArnOf(KEY_ID), params: () => ({ KeyId: KEY_ID }) },
-  ListKeys: { resource: '*', params: () => ({}) },
-  CreateKeyVersion: { resource: keyArnOf(KEY_ID), params: () => ({ KeyId: KEY_ID }) },
-  ListKeyVersions: { resource: keyArnOf(KEY_ID), params: () => ({ KeyId: KEY_ID }) },
-  DescribeKeyVersion: { resource: keyArnOf(KEY_ID), params: () => ({ KeyId: KEY_ID, KeyVersionId: KEY_VERSION_ID }) },
-  UpdateRotationPolicy: { resource: keyArnOf(KEY_ID), params: () => ({ KeyId: KEY_ID, EnableAutomaticRotation: 'true' }) },
-  EnableKey: { resource: keyArnOf(DISABLED_KEY_ID), params: () => ({ KeyId: DISABLED_KEY_ID }) },
-  DisableKey: { resource: keyArnOf(KEY_ID), params: () => ({ KeyId: KEY_ID }) },
-  ScheduleKeyDeletion: { resource: keyArnOf(KEY_ID), params: () => ({ KeyId: KEY_ID, PendingWindowInDays: '7' }) },
-  CancelKeyDeletion: { resource: keyArnOf(KEY_ID), params: () => ({ KeyId: KEY_ID }) },
-  CreateAlias: { resource: keyArnOf(KEY_ID), params: () => ({ AliasName: 'alias/new', KeyId: KEY_ID }) },
-  UpdateAlias: { resource: keyArnOf(KEY_ID), params: () => ({ AliasName: ALIAS, KeyId: OTHER_KEY_ID }) },
-  DeleteAlias: { resource: keyArnOf(KEY_ID), params: () => ({ AliasName: ALIAS }) },
-  ListAliases: { resource: '*', params: () => ({}) },
-  ListAliasesByKeyId: { resource: keyArnOf(KEY_ID), params: () => ({ KeyId: KEY_ID }) },
+  GenerateDataKey: { denied: keyArnOf(KEY_ID), params: () => ({ KeyId: KEY_ID }) },
+  GenerateDataKeyWithoutPlaintext: { denied: { alias: ALIAS }, params: () => ({ KeyId: ALIAS }) },
+  Encrypt: { denied: keyArnOf(KEY_ID), params: () => ({ KeyId: KEY_ID, Plaintext: 'x' }) },
+  Decrypt: { denied: 'blob', params: (blob) => ({ CiphertextBlob: blob }) },
+  ReEncrypt: { denied: 'blob', params: (blob) => ({ CiphertextBlob: blob, DestinationKeyId: OTHER_KEY_ID }) },
+  CreateKey: { denied: '*', params: () => ({}) },
+  DescribeKey: { denied: keyArnOf(KEY_ID), params: () => ({ KeyId: KEY_ID }) },
+  ListKeys: { denied: '*', params: () => ({}) },
+  CreateKeyVersion: { denied: keyArnOf(KEY_ID), params: () => ({ KeyId: KEY_ID }) },
+  ListKeyVersions: { denied: keyArnOf(KEY_ID), params: () => ({ KeyId: KEY_ID }) },
+  DescribeKeyVersion: { denied: keyArnOf(KEY_ID), params: () => ({ KeyId: KEY_ID, KeyVersionId: KEY_VERSION_ID }) },
+  UpdateRotationPolicy: { denied: keyArnOf(KEY_ID), params: () => ({ KeyId: KEY_ID, EnableAutomaticRotation: 'true' }) },
+  EnableKey: { denied: keyArnOf(DISABLED_KEY_ID), params: () => ({ KeyId: DISABLED_KEY_ID }) },
+  DisableKey: { denied: keyArnOf(KEY_ID), params: () => ({ KeyId: KEY_ID }) },
+  ScheduleKeyDeletion: { denied: keyArnOf(KEY_ID), params: () => ({ KeyId: KEY_ID, PendingWindowInDays: '7' }) },
+  CancelKeyDeletion: { denied: keyArnOf(KEY_ID), params: () => ({ KeyId: KEY_ID }) },
+  CreateAlias: { denied: keyArnOf(KEY_ID), params: () => ({ AliasName: 'alias/new', KeyId: KEY_ID }) },
+  UpdateAlias: { denied: { alias: ALIAS }, params: () => ({ AliasName: ALIAS, KeyId: OTHER_KEY_ID }) },
+  DeleteAlias: { denied: { alias: ALIAS }, params: () => ({ AliasName: ALIAS }) },
+  ListAliases: { denied: '*', params: () => ({}) },
+  ListAliasesByKeyId: { denied: keyArnOf(KEY_ID), params: () => ({ KeyId: KEY_ID }) },
 };
 
 /** A policy that allows nothing this service serves. */
@@ -1369,12 +1381,13 @@ describe('Policy coverage: every Action is authorised', () => {
       blob = (await dataKey(f, KEY_ID)).blob;
     });
 
-    it.each(['rpc', 'v3'])('when a caller whose policy allows nothing calls it (%s), it answers 403 Forbidden.NoPermission naming the resource, and changes nothing', async (signing) => {
+    it.each(['rpc', 'v3'])('when a caller whose policy allows nothing calls it (%s), it is refused without learning what the key is, and changes nothing', async (signing) => {
       const c = POLICY_CASES[action]!;
       const keysBefore = await allKeyIds(f);
       const keyBefore = await f.describeKey(KEY_ID);
       const r = await f.as(nothing, action, c.params(blob), { v3: signing === 'v3' });
-      expectForbidden(r, action, c.resource);
+      if (typeof c.denied === 'object') expectHiddenAlias(r, action, c.denied.alias);
+      else expectForbidden(r, action, c.denied === 'blob' ? { blob } : c.denied);
       expect(r.body.Plaintext).toBeUndefined();
       expect(r.body.KeyMetadata).toBeUndefined();
       expect(await allKeyIds(f)).toEqual(keysBefore);
@@ -1406,7 +1419,7 @@ describe('Policy coverage: every Action is authorised', () => {
       expect((await f.as(keyOnly, 'DescribeKey', { KeyId: KEY_ID })).status).toBe(200);
       expect((await f.as(keyOnly, 'DescribeKey', { KeyId: ALIAS })).status).toBe(200);
       expectForbidden(await f.as(keyOnly, 'DescribeKey', { KeyId: OTHER_KEY_ID }), 'DescribeKey', keyArnOf(OTHER_KEY_ID));
-      expectForbidden(await f.as(keyOnly, 'DescribeKey', { KeyId: 'alias/other' }), 'DescribeKey', keyArnOf(OTHER_KEY_ID));
+      expectHiddenAlias(await f.as(keyOnly, 'DescribeKey', { KeyId: 'alias/other' }), 'DescribeKey', 'alias/other');
     });
 
     it('when a policy allows kms:* on one key ARN, it may manage that key but not another', async () => {
@@ -1416,10 +1429,10 @@ describe('Policy coverage: every Action is authorised', () => {
       expect((await f.as(keyOnly, 'CreateAlias', { AliasName: 'alias/key-only', KeyId: KEY_ID })).status).toBe(200);
       expectForbidden(await f.as(keyOnly, 'CreateKeyVersion', { KeyId: OTHER_KEY_ID }), 'CreateKeyVersion', keyArnOf(OTHER_KEY_ID));
       expectForbidden(await f.as(keyOnly, 'DisableKey', { KeyId: OTHER_KEY_ID }), 'DisableKey', keyArnOf(OTHER_KEY_ID));
-      expectForbidden(await f.as(keyOnly, 'DeleteAlias', { AliasName: 'alias/other' }), 'DeleteAlias', keyArnOf(OTHER_KEY_ID));
+      expectHiddenAlias(await f.as(keyOnly, 'DeleteAlias', { AliasName: 'alias/other' }), 'DeleteAlias', 'alias/other');
       // UpdateAlias needs the permission on both the alias's key and the new key.
       expectForbidden(await f.as(keyOnly, 'UpdateAlias', { AliasName: 'alias/key-only', KeyId: OTHER_KEY_ID }), 'UpdateAlias', keyArnOf(OTHER_KEY_ID));
-      expectForbidden(await f.as(keyOnly, 'UpdateAlias', { AliasName: 'alias/other', KeyId: KEY_ID }), 'UpdateAlias', keyArnOf(OTHER_KEY_ID));
+      expectHiddenAlias(await f.as(keyOnly, 'UpdateAlias', { AliasName: 'alias/other', KeyId: KEY_ID }), 'UpdateAlias', 'alias/other');
       expect((await f.describeKey('alias/key-only')).KeyId).toBe(KEY_ID);
       expect((await f.describeKey('alias/other')).KeyId).toBe(OTHER_KEY_ID);
     });

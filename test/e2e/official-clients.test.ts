@@ -127,7 +127,9 @@ describe.each(CLIENT_KINDS)('official client %s against the gateway', (kind) => 
 
   it("the caller's policy is enforced: the provider may not GenerateDataKey (Forbidden.NoPermission), only WithoutPlaintext", async () => {
     const provider = client(kind, PROVIDER);
-    await expectRefusal(provider, () => provider.generateDataKey({ KeyId: ALIAS }), 'Forbidden.NoPermission', 403);
+    await expectRefusal(provider, () => provider.generateDataKey({ KeyId: KEY_ID }), 'Forbidden.NoPermission', 403);
+    // Through an alias, a denied caller is answered as for a missing alias: it does not learn which key the alias names.
+    await expectRefusal(provider, () => provider.generateDataKey({ KeyId: ALIAS }), 'Forbidden.AliasNotFound', 404);
     const wrapped = await provider.generateDataKeyWithoutPlaintext({ KeyId: ALIAS });
     expect(wrapped.KeyId).toBe(KEY_ID);
     // The provider cannot unwrap what it made; the consumer can.

@@ -301,6 +301,7 @@ describe('Module: errors', () => {
     ['InternalFailureError', () => new errors.InternalFailureError(), 500, 'InternalFailure'],
     ['ServiceUnavailableError', () => new errors.ServiceUnavailableError(), 503, 'ServiceUnavailableTemporary'],
     ['RequestTooLargeError', () => new errors.RequestTooLargeError(1024), 413, 'RequestEntityTooLarge'],
+    ['UnsupportedMediaTypeError', () => new errors.UnsupportedMediaTypeError(), 415, 'UnsupportedMediaType'],
   ];
 
   it('when every error class of lib/errors.ts is listed, the table has each exactly once', () => {

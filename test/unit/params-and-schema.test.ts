@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { operation as encryptOperation, MAX_PLAINTEXT_BYTES } from '../../functions/encrypt.js';
-import { InvalidParameterError, MissingParameterError } from '../../lib/errors.js';
+import { InvalidParameterError, MissingParameterError, UnsupportedMediaTypeError } from '../../lib/errors.js';
 import { DEFAULT_DATA_KEY_BYTES, dataKeyInput } from '../../lib/operations/data-key.js';
 import { operationInput, rpcParams } from '../../lib/rpc/params.js';
 import type { RpcRequest } from '../../lib/rpc/request.js';
@@ -53,9 +53,16 @@ describe('Module: rpc/params', () => {
       expect(rpcParams(request('', 'A=1', 'Application/X-WWW-Form-Urlencoded')).all.get('A')).toBe('1');
     });
 
-    it('when the body is not a form (JSON, or no content type), it is not read as parameters', () => {
-      expect(rpcParams(request('A=1', 'B=2', 'application/json')).all.has('B')).toBe(false);
-      expect(rpcParams(request('A=1', 'B=2')).form).toEqual([]);
+    it.each([['application/json'], ['text/plain'], [undefined]])(
+      'when a body is not a form (content type %s), it is refused rather than ignored: a V3 signature need not cover the content type',
+      (type) => {
+        expect(() => rpcParams(request('A=1', 'B=2', type))).toThrow(UnsupportedMediaTypeError);
+      },
+    );
+
+    it('when a form body is not valid UTF-8, it is refused (no byte is silently replaced)', () => {
+      const r = { ...request('A=1', '', FORM), body: Buffer.from([0x42, 0x3d, 0xff, 0xfe]) };
+      expect(() => rpcParams(r)).toThrow(UnsupportedMediaTypeError);
     });
 
     it('when a value has "+", it is a space (form encoding), and %2B is a plus', () => {
@@ -121,7 +128,7 @@ describe('Module: rpc/params', () => {
         ]),
       );
       expect(input.KeyId).toBe('k');
-      expect({ ...(input.EncryptionContext as Record<string, string>) }).toEqual({ tenant: 'acme', 'a.b': 'dotted' });
+      expect([...(input.EncryptionContext as Map<string, string>)]).toEqual([['tenant', 'acme'], ['a.b', 'dotted']]);
     });
 
     it('when a map is given as JSON text, it stays text for the schema to parse', () => {
@@ -144,15 +151,13 @@ describe('Module: rpc/params', () => {
 
     it('when "__proto__.k" is flattened, it becomes a map named "__proto__" and Object.prototype is untouched', () => {
       const input = operationInput(new Map([['__proto__.polluted', 'yes']]));
-      expect({ ...(Object.getOwnPropertyDescriptor(input, '__proto__')?.value as Record<string, string>) }).toEqual({ polluted: 'yes' });
+      expect([...(Object.getOwnPropertyDescriptor(input, '__proto__')?.value as Map<string, string>)]).toEqual([['polluted', 'yes']]);
       expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     });
 
     it('when a flattened key is "__proto__", it is an own key of the map', () => {
       const input = operationInput(new Map([['EncryptionContext.__proto__', 'y']]));
-      const map = input.EncryptionContext as Record<string, string>;
-      expect(Object.getOwnPropertyDescriptor(map, '__proto__')?.value).toBe('y');
-      expect(Object.keys(map)).toEqual(['__proto__']);
+      expect([...(input.EncryptionContext as Map<string, string>)]).toEqual([['__proto__', 'y']]);
     });
   });
 });

@@ -120,7 +120,7 @@ describe('Module: rpc-signature', () => {
       ['kms20160120-generate-data-key-flattened-keys', CAPTURE.inputs.flattenedContext],
     ] as const)('when %s flattened the EncryptionContext, operationInput gathers it back into the same map', (name, context) => {
       const input = operationInput(rpcParams(toRpcRequest(captureNamed(name))).all);
-      expect({ ...(input.EncryptionContext as Record<string, string>) }).toEqual(context);
+      expect(Object.fromEntries(input.EncryptionContext as Map<string, string>)).toEqual(context);
     });
   });
 });

@@ -195,7 +195,8 @@ describe('Module: authenticate (V3 ACS3-HMAC-SHA256)', () => {
 
     it('when a body is added to a request signed with an empty body, it throws SignatureDoesNotMatchError', async () => {
       const captured = captureNamed('openapi-v3-encrypt-query');
-      const request = { ...toRpcRequest(captured), body: Buffer.from('Plaintext=x') };
+      const original = toRpcRequest(captured);
+      const request = { ...original, headers: { ...original.headers, 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from('Extra=x') };
       await expect(authenticateAt(request, capturedAt(captured))).rejects.toBeInstanceOf(SignatureDoesNotMatchError);
     });
 

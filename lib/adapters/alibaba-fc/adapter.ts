@@ -6,7 +6,7 @@ import { MAX_BODY_BYTES } from '../node-http.js';
 import { buildRpcHandler, type RpcHandler } from '../../middleware/stack.js';
 import type { Operation } from '../../operation.js';
 import { percentEncode } from '../../rpc/percent-encode.js';
-import type { RpcRequest, RpcResponse } from '../../rpc/request.js';
+import { emptyHeaders, type RpcRequest, type RpcResponse } from '../../rpc/request.js';
 import type { Service } from '../../service.js';
 import { lazyService } from '../lazy-service.js';
 import type { Fc2HttpRequest, Fc2HttpResponse, FcContext, FcHttpEvent, FcHttpEventRaw, FcHttpResult } from './types.js';
@@ -26,7 +26,7 @@ export function parseFcEvent(event: FcHttpEventRaw | FcHttpEvent): FcHttpEvent {
  */
 export function fromFcEvent(raw: FcHttpEventRaw | FcHttpEvent): RpcRequest {
   const event = parseFcEvent(raw);
-  const headers: Record<string, string> = {};
+  const headers = emptyHeaders();
   for (const [name, value] of Object.entries(event.headers ?? {})) {
     const key = name.toLowerCase();
     headers[key] = headers[key] === undefined ? value : `${headers[key]}, ${value}`;
@@ -58,7 +58,7 @@ export async function fromFc2Request(request: Fc2HttpRequest): Promise<RpcReques
     if (size > MAX_BODY_BYTES) throw new RequestTooLargeError(MAX_BODY_BYTES);
     chunks.push(buffer);
   }
-  const headers: Record<string, string> = {};
+  const headers = emptyHeaders();
   for (const [name, value] of Object.entries(request.headers)) {
     if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
   }
