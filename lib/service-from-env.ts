@@ -139,7 +139,7 @@ export async function keyStoreFromEnvironment(env: NodeJS.ProcessEnv = process.e
 async function buildKeyStore(selection: BackendSelection, logger: Logger): Promise<KeyStore> {
   if (selection.keyStore === 'file') {
     await mkdir(selection.dataDir!, { recursive: true, mode: 0o700 });
-    return new FileKeyStore(selection.dataDir!);
+    return FileKeyStore.open(selection.dataDir!);
   }
   const s = selection.secrets!;
   const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');

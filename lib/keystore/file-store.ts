@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { link, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, link, mkdir, open, readdir, readFile, readlink, rename, stat, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -12,11 +13,31 @@ import {
   type StoredEntry,
   WriteOnceViolationError,
 } from './key-store.js';
+import { KeyStoreUnavailableError } from './store-errors.js';
 
-/** How long a writer waits for another writer's lock before giving up. */
-const LOCK_TIMEOUT_MS = 10_000;
-/** A lock older than this belongs to a writer that died; it is broken. */
-const STALE_LOCK_MS = 30_000;
+/** How long a writer waits for another writer's lock before the store reports itself busy. */
+export const LOCK_TIMEOUT_MS = 10_000;
+/**
+ * Age after which a lock whose holder cannot be checked (it runs on another host, or the lock file
+ * names no holder) is taken as abandoned. Shorter than {@link LOCK_TIMEOUT_MS}, so that a waiter
+ * always outlives a dead holder.
+ */
+export const STALE_LOCK_MS = 5_000;
+/** Age after which a temporary file belongs to a writer that died (see removeStaleTemporaryFiles). */
+export const STALE_TEMPORARY_FILE_MS = 60_000;
+
+/**
+ * fs error codes that mean the disk or the process cannot serve now (full, read-only, permissions,
+ * I/O error, out of descriptors, busy): the store is unavailable, which is not a fault of the request.
+ */
+const UNAVAILABLE_IO_CODES = new Set(['ENOSPC', 'EROFS', 'EACCES', 'EPERM', 'EIO', 'EDQUOT', 'EMFILE', 'ENFILE', 'EBUSY', 'EAGAIN', 'ETIMEDOUT']);
+
+export interface FileKeyStoreOptions {
+  /** Default {@link LOCK_TIMEOUT_MS}. */
+  lockTimeoutMs?: number;
+  /** Default {@link STALE_LOCK_MS}; must be shorter than lockTimeoutMs. */
+  staleLockMs?: number;
+}
 
 interface EntryFile {
   revision: number;
@@ -34,38 +55,150 @@ interface EntryFile {
  * place and the directory fsynced. `create` moves with `link(2)`, which fails if the name exists,
  * so two processes can never both create one entry and a write-once entry can never be replaced.
  * `update` holds a lock file (shared by every process on the directory) across read–compare–write.
+ * A failed write removes its temporary file; {@link FileKeyStore.open} removes those of writers
+ * that crashed.
+ *
+ * Failures: a disk that refuses (see {@link UNAVAILABLE_IO_CODES}) or a lock held past the wait
+ * timeout is a {@link KeyStoreUnavailableError} (`io`, `busy`); every other error keeps its meaning.
  */
 export class FileKeyStore implements KeyStore {
   readonly #dir: string;
+  readonly #lockTimeoutMs: number;
+  readonly #staleLockMs: number;
   readonly #inProcess = new Map<string, Promise<unknown>>();
 
-  constructor(dir: string) {
+  constructor(dir: string, options: FileKeyStoreOptions = {}) {
     this.#dir = dir;
-  }
-
-  async create(name: string, value: Uint8Array, options: { writeOnce: boolean }): Promise<void> {
-    const path = await this.#pathOf(name);
-    const tmp = await this.#writeTemp(path.dir, { revision: 1, writeOnce: options.writeOnce, value: Buffer.from(value).toString('base64') });
-    try {
-      await link(tmp, path.file);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new EntryExistsError(name);
-      throw err;
-    } finally {
-      await unlink(tmp).catch(() => undefined);
+    this.#lockTimeoutMs = options.lockTimeoutMs ?? LOCK_TIMEOUT_MS;
+    this.#staleLockMs = options.staleLockMs ?? STALE_LOCK_MS;
+    if (!(this.#staleLockMs > 0 && this.#staleLockMs < this.#lockTimeoutMs)) {
+      throw new RangeError(`staleLockMs (${this.#staleLockMs}) must be positive and shorter than lockTimeoutMs (${this.#lockTimeoutMs})`);
     }
-    await fsyncDir(path.dir);
   }
 
-  async get(name: string): Promise<StoredEntry | undefined> {
+  /** The store on `dir`, once what crashed writers left there is removed (see removeStaleTemporaryFiles). */
+  static async open(dir: string, options?: FileKeyStoreOptions): Promise<FileKeyStore> {
+    const store = new FileKeyStore(dir, options);
+    // Housekeeping only: a disk that refuses it (read-only, say) may still serve reads, and what is
+    // left is removed at a later start.
+    await store.removeStaleTemporaryFiles().catch(() => undefined);
+    return store;
+  }
+
+  create(name: string, value: Uint8Array, options: { writeOnce: boolean }): Promise<void> {
+    return translateIoError('create', name, async () => {
+      const path = await this.#pathOf(name);
+      const tmp = await writeTemporary(path.dir, { revision: 1, writeOnce: options.writeOnce, value: Buffer.from(value).toString('base64') });
+      try {
+        await link(tmp, path.file);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new EntryExistsError(name);
+        throw err;
+      } finally {
+        await unlink(tmp).catch(() => undefined);
+      }
+      await fsyncDir(path.dir);
+    });
+  }
+
+  get(name: string): Promise<StoredEntry | undefined> {
+    return translateIoError('get', name, () => this.#read(name));
+  }
+
+  update(name: string, expectedRevision: number, value: Uint8Array): Promise<number> {
+    return translateIoError('update', name, async () => {
+      const path = await this.#pathOf(name);
+      return this.#withLock('update', name, async () => {
+        const current = await this.#read(name);
+        if (!current) throw new EntryNotFoundError(name);
+        if (current.writeOnce) throw new WriteOnceViolationError(name);
+        if (current.revision !== expectedRevision) throw new RevisionConflictError(name);
+        const revision = current.revision + 1;
+        const tmp = await writeTemporary(path.dir, { revision, writeOnce: false, value: Buffer.from(value).toString('base64') });
+        try {
+          await rename(tmp, path.file);
+        } catch (err) {
+          await unlink(tmp).catch(() => undefined);
+          throw err;
+        }
+        await fsyncDir(path.dir);
+        return revision;
+      });
+    });
+  }
+
+  delete(name: string, expectedRevision: number): Promise<void> {
+    return translateIoError('delete', name, async () => {
+      const path = await this.#pathOf(name);
+      await this.#withLock('delete', name, async () => {
+        const current = await this.#read(name);
+        if (!current) throw new EntryNotFoundError(name);
+        if (current.writeOnce) throw new WriteOnceViolationError(name);
+        if (current.revision !== expectedRevision) throw new RevisionConflictError(name);
+        await unlink(path.file);
+        await fsyncDir(path.dir);
+      });
+    });
+  }
+
+  destroy(name: string): Promise<void> {
+    return translateIoError('destroy', name, async () => {
+      const path = await this.#pathOf(name);
+      await this.#withLock('destroy', name, async () => {
+        const current = await this.#read(name);
+        if (!current) return;
+        if (!current.writeOnce) throw new WriteOnceViolationError(name);
+        // Overwrite in place before unlinking, so the material is not left in freed blocks as-is.
+        const handle = await open(path.file, constants.O_WRONLY);
+        await closeAfter(handle, async () => {
+          const { size } = await handle.stat();
+          await handle.write(Buffer.alloc(size), 0, size, 0);
+          await handle.sync();
+        });
+        await unlink(path.file);
+        await fsyncDir(path.dir);
+      });
+    });
+  }
+
+  list(prefix: string): Promise<string[]> {
+    return translateIoError('list', undefined, async () => {
+      const slash = prefix.indexOf('/');
+      const namespaces = slash === -1 ? await this.#readdir(this.#dir) : [prefix.slice(0, slash)];
+      const names: string[] = [];
+      for (const ns of namespaces) {
+        if (ns.startsWith('.')) continue;
+        for (const file of await this.#readdir(join(this.#dir, ns))) {
+          if (file.startsWith('.')) continue;
+          const name = `${ns}/${file.replaceAll('!', '/')}`;
+          if (name.startsWith(prefix)) names.push(name);
+        }
+      }
+      return names.sort();
+    });
+  }
+
+  /**
+   * Removes what writers that died left behind: `.tmp-*` files older than `maxAgeMs` in every
+   * namespace, and `.break` locks older than the stale-lock age. Age-based, so a writer of another
+   * process on the same directory never loses a temporary file it is still writing.
+   */
+  removeStaleTemporaryFiles(maxAgeMs = STALE_TEMPORARY_FILE_MS): Promise<void> {
+    return translateIoError('removeStaleTemporaryFiles', undefined, async () => {
+      for (const ns of await this.#readdir(this.#dir)) {
+        if (ns.startsWith('.')) continue;
+        const dir = join(this.#dir, ns);
+        await removeOlderThan(dir, (await this.#readdir(dir)).filter((f) => f.startsWith('.tmp-')), maxAgeMs);
+      }
+      const locks = join(this.#dir, '.locks');
+      await removeOlderThan(locks, (await this.#readdir(locks)).filter((f) => f.endsWith('.break')), this.#staleLockMs);
+    });
+  }
+
+  async #read(name: string): Promise<StoredEntry | undefined> {
     const path = await this.#pathOf(name, false);
-    let text: string;
-    try {
-      text = await readFile(path.file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
+    const text = await readFile(path.file, 'utf8').catch(ignoreMissing);
+    if (text === undefined) return undefined;
     let entry: EntryFile;
     try {
       entry = JSON.parse(text) as EntryFile;
@@ -74,68 +207,6 @@ export class FileKeyStore implements KeyStore {
       throw new Error(`the stored entry "${name}" is not valid JSON`);
     }
     return { value: Buffer.from(entry.value, 'base64'), revision: entry.revision, writeOnce: entry.writeOnce };
-  }
-
-  async update(name: string, expectedRevision: number, value: Uint8Array): Promise<number> {
-    const path = await this.#pathOf(name);
-    return this.#withLock(name, async () => {
-      const current = await this.get(name);
-      if (!current) throw new EntryNotFoundError(name);
-      if (current.writeOnce) throw new WriteOnceViolationError(name);
-      if (current.revision !== expectedRevision) throw new RevisionConflictError(name);
-      const revision = current.revision + 1;
-      const tmp = await this.#writeTemp(path.dir, { revision, writeOnce: false, value: Buffer.from(value).toString('base64') });
-      await rename(tmp, path.file);
-      await fsyncDir(path.dir);
-      return revision;
-    });
-  }
-
-  async delete(name: string, expectedRevision: number): Promise<void> {
-    const path = await this.#pathOf(name);
-    await this.#withLock(name, async () => {
-      const current = await this.get(name);
-      if (!current) throw new EntryNotFoundError(name);
-      if (current.writeOnce) throw new WriteOnceViolationError(name);
-      if (current.revision !== expectedRevision) throw new RevisionConflictError(name);
-      await unlink(path.file);
-      await fsyncDir(path.dir);
-    });
-  }
-
-  async destroy(name: string): Promise<void> {
-    const path = await this.#pathOf(name);
-    await this.#withLock(name, async () => {
-      const current = await this.get(name);
-      if (!current) return;
-      if (!current.writeOnce) throw new WriteOnceViolationError(name);
-      // Overwrite in place before unlinking, so the material is not left in freed blocks as-is.
-      const handle = await open(path.file, constants.O_WRONLY);
-      try {
-        const { size } = await handle.stat();
-        await handle.write(Buffer.alloc(size), 0, size, 0);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await unlink(path.file);
-      await fsyncDir(path.dir);
-    });
-  }
-
-  async list(prefix: string): Promise<string[]> {
-    const slash = prefix.indexOf('/');
-    const namespaces = slash === -1 ? await this.#readdir(this.#dir) : [prefix.slice(0, slash)];
-    const names: string[] = [];
-    for (const ns of namespaces) {
-      if (ns.startsWith('.')) continue;
-      for (const file of await this.#readdir(join(this.#dir, ns))) {
-        if (file.startsWith('.')) continue;
-        const name = `${ns}/${file.replaceAll('!', '/')}`;
-        if (name.startsWith(prefix)) names.push(name);
-      }
-    }
-    return names.sort();
   }
 
   async #readdir(dir: string): Promise<string[]> {
@@ -159,23 +230,15 @@ export class FileKeyStore implements KeyStore {
     return { dir, file: join(dir, rest) };
   }
 
-  async #writeTemp(dir: string, entry: EntryFile): Promise<string> {
-    const tmp = join(dir, `.tmp-${randomBytes(8).toString('hex')}`);
-    const handle = await open(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
-    try {
-      await handle.writeFile(JSON.stringify(entry));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    return tmp;
-  }
-
-  /** Serialises writers of one entry: in-process through a promise chain, across processes through a lock file. */
-  async #withLock<T>(name: string, work: () => Promise<T>): Promise<T> {
+  /**
+   * Serialises writers of one entry: in-process through a promise chain, across processes through a
+   * lock file. The wait timeout counts from the call, so a queue in this process does not extend it.
+   */
+  async #withLock<T>(operation: string, name: string, work: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.#lockTimeoutMs;
     const previous = this.#inProcess.get(name) ?? Promise.resolve();
     const run = previous.catch(() => undefined).then(async () => {
-      const release = await this.#acquireFileLock(name);
+      const release = await this.#acquireFileLock(operation, name, deadline);
       try {
         return await work();
       } finally {
@@ -191,73 +254,224 @@ export class FileKeyStore implements KeyStore {
   }
 
   /**
-   * Takes the cross-process lock of an entry: a lock file created exclusively, holding a random
-   * token. A lock older than {@link STALE_LOCK_MS} belongs to a writer that died and is broken
-   * (see breakStaleLock). Release removes the lock only while it still holds this writer's token.
+   * Takes the cross-process lock of an entry: a lock file created exclusively, recording its
+   * holder ({@link LockHolder}). A lock is broken (see breakAbandonedLock) as soon as its holder is
+   * known to have exited; when that cannot be known, once older than the stale-lock age. A live
+   * holder on this machine is never broken: past the deadline the waiter gives up with `busy`.
+   * Release removes the lock only while it still holds this writer's token.
    */
-  async #acquireFileLock(name: string): Promise<() => Promise<void>> {
+  async #acquireFileLock(operation: string, name: string, deadline: number): Promise<() => Promise<void>> {
     const locks = join(this.#dir, '.locks');
     await mkdir(locks, { recursive: true, mode: 0o700 });
     const lock = join(locks, createHash('sha256').update(name).digest('hex'));
-    const token = randomBytes(16).toString('hex');
-    const deadline = Date.now() + LOCK_TIMEOUT_MS;
+    const record = JSON.stringify({ token: randomBytes(16).toString('hex'), ...(await thisProcess()) } satisfies LockHolder);
     for (let attempt = 0; ; attempt++) {
-      try {
-        const handle = await open(lock, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
-        try {
-          await handle.writeFile(token);
-        } finally {
-          await handle.close();
-        }
+      if (await createLockFile(lock, record)) {
+        // Best effort: the work's outcome is what the caller must learn, not a failed release.
         return async () => {
           const held = await readFile(lock, 'utf8').catch(() => undefined);
-          if (held === token) await unlink(lock).catch(() => undefined);
+          if (held === record) await unlink(lock).catch(() => undefined);
         };
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
-      const seen = await stat(lock).catch(() => undefined);
-      if (seen && Date.now() - seen.mtimeMs > STALE_LOCK_MS) {
-        await breakStaleLock(lock, seen);
-        continue;
-      }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for the lock on "${name}"`);
+      const seen = await stat(lock).catch(ignoreMissing);
+      const text = seen && (await readFile(lock, 'utf8').catch(ignoreMissing));
+      // Gone since the attempt (released or broken): try again at once.
+      if (seen === undefined || text === undefined) continue;
+      if ((await this.#isAbandoned(text, seen.mtimeMs)) && (await breakAbandonedLock(lock, seen, text, this.#staleLockMs))) continue;
+      if (Date.now() > deadline) throw new KeyStoreUnavailableError('busy', operation, name);
       await sleep(Math.min(2 ** attempt, 50) + Math.random() * 5);
     }
+  }
+
+  async #isAbandoned(text: string, mtimeMs: number): Promise<boolean> {
+    const holder = parseLockHolder(text);
+    if (holder && isSameMachine(holder, await thisProcess())) return hasExited(holder);
+    return Date.now() - mtimeMs > this.#staleLockMs;
+  }
+}
+
+/** Runs `work`, turning an fs error that means "the disk cannot serve now" into KeyStoreUnavailableError `io`. */
+async function translateIoError<T>(operation: string, entry: string | undefined, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException | null)?.code;
+    if (typeof code === 'string' && UNAVAILABLE_IO_CODES.has(code)) {
+      throw new KeyStoreUnavailableError('io', operation, entry, { cause: err, detail: code });
+    }
+    throw err;
+  }
+}
+
+/** Writes an entry to a new fsynced temporary file in `dir`; on failure no temporary file remains. */
+async function writeTemporary(dir: string, entry: EntryFile): Promise<string> {
+  const tmp = join(dir, `.tmp-${randomBytes(8).toString('hex')}`);
+  const handle = await open(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
+  try {
+    await closeAfter(handle, async () => {
+      await handle.writeFile(JSON.stringify(entry));
+      await handle.sync();
+    });
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  return tmp;
+}
+
+async function removeOlderThan(dir: string, files: string[], maxAgeMs: number): Promise<void> {
+  for (const file of files) {
+    const path = join(dir, file);
+    const seen = await stat(path).catch(ignoreMissing);
+    if (seen && Date.now() - seen.mtimeMs > maxAgeMs) await unlink(path).catch(ignoreMissing);
   }
 }
 
 /**
- * Removes a stale lock without ever removing a fresh one: breakers take a second, short-lived lock
- * (`<lock>.break`, created exclusively), look at the lock again under it, and unlink it only if it
- * is still the very file seen stale (same inode and mtime). A breaker that died holding `.break`
- * leaves it for {@link STALE_LOCK_MS} at most.
+ * Who holds an entry lock, as its lock file records it. `bootId`, `pidNamespace` and `startTime`
+ * (Linux, from /proc) tell this boot, this pid namespace and this very process apart, so that a pid
+ * reused after a crash is not mistaken for the holder; without /proc only the pid is known.
  */
-async function breakStaleLock(lock: string, seen: { ino: number; mtimeMs: number }): Promise<void> {
+interface LockHolder {
+  token: string;
+  host: string;
+  pid: number;
+  bootId?: string;
+  pidNamespace?: string;
+  startTime?: string;
+}
+
+let thisProcessIdentity: Promise<Omit<LockHolder, 'token'>> | undefined;
+
+function thisProcess(): Promise<Omit<LockHolder, 'token'>> {
+  thisProcessIdentity ??= (async () => {
+    const [bootId, pidNamespace, status] = await Promise.all([
+      readFile('/proc/sys/kernel/random/boot_id', 'utf8').then((id) => id.trim(), () => undefined),
+      readlink('/proc/self/ns/pid').catch(() => undefined),
+      processStatus(process.pid),
+    ]);
+    return { host: hostname(), pid: process.pid, bootId, pidNamespace, startTime: status?.startTime };
+  })();
+  return thisProcessIdentity;
+}
+
+/** The holder recorded in a lock file, or undefined when it records none (empty, cut short, foreign). */
+function parseLockHolder(text: string): LockHolder | undefined {
+  let holder: Partial<Record<keyof LockHolder, unknown>>;
+  try {
+    holder = JSON.parse(text) as typeof holder;
+  } catch {
+    return undefined;
+  }
+  if (typeof holder !== 'object' || holder === null) return undefined;
+  const { token, host, pid, bootId, pidNamespace, startTime } = holder;
+  const optional = [bootId, pidNamespace, startTime].every((v) => v === undefined || typeof v === 'string');
+  if (typeof token !== 'string' || typeof host !== 'string' || !Number.isSafeInteger(pid) || (pid as number) <= 0 || !optional) return undefined;
+  return holder as LockHolder;
+}
+
+/**
+ * Whether the holder's pid means a process this one can check: same host name, boot and pid
+ * namespace (a NAS shared with other hosts, or a container with its own pids, cannot be checked).
+ */
+function isSameMachine(holder: LockHolder, self: Omit<LockHolder, 'token'>): boolean {
+  return holder.host === self.host && holder.bootId === self.bootId && holder.pidNamespace === self.pidNamespace;
+}
+
+/** True only when the holder provably no longer runs; anything uncertain counts as alive. */
+async function hasExited(holder: LockHolder): Promise<boolean> {
+  try {
+    process.kill(holder.pid, 0);
+  } catch (err) {
+    // EPERM: the process exists, as another user.
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return true;
+  }
+  if (holder.startTime === undefined) return false;
+  const status = await processStatus(holder.pid);
+  if (!status) return false;
+  // A zombie still answers kill(0) but holds nothing; another start time is another process on a reused pid.
+  return status.state === 'Z' || status.state === 'X' || status.startTime !== holder.startTime;
+}
+
+/** State (field 3) and start time (field 22) of /proc/<pid>/stat, or undefined where /proc cannot tell. */
+async function processStatus(pid: number): Promise<{ state: string; startTime: string } | undefined> {
+  const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  // Field 2, the command name, is in parentheses and may itself hold spaces and parentheses.
+  const fields = text?.slice(text.lastIndexOf(')') + 2).split(' ');
+  const state = fields?.[0];
+  const startTime = fields?.[19];
+  return state && startTime ? { state, startTime } : undefined;
+}
+
+/** Creates the lock file exclusively with `record` in it; false when another writer holds it. */
+async function createLockFile(lock: string, record: string): Promise<boolean> {
+  let handle: FileHandle;
+  try {
+    handle = await open(lock, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+  try {
+    await closeAfter(handle, () => handle.writeFile(record));
+  } catch (err) {
+    // Ours alone (created exclusively): an empty lock would otherwise stall writers until it ages.
+    await unlink(lock).catch(() => undefined);
+    throw err;
+  }
+  return true;
+}
+
+/**
+ * Removes an abandoned lock without ever removing another: breakers take a second, short-lived
+ * lock (`<lock>.break`, created exclusively), look at the lock again under it, and unlink it only
+ * if it is still the very file judged abandoned (same inode, mtime and content: inodes are reused,
+ * the holder's token is not). A breaker that died holding `.break` leaves it for `staleLockMs` at
+ * most. True when the lock was removed here.
+ */
+async function breakAbandonedLock(lock: string, seen: { ino: number; mtimeMs: number }, text: string, staleLockMs: number): Promise<boolean> {
   const breaker = `${lock}.break`;
-  let handle;
+  let handle: FileHandle;
   try {
     handle = await open(breaker, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    const other = await stat(breaker).catch(() => undefined);
-    if (other && Date.now() - other.mtimeMs > STALE_LOCK_MS) await unlink(breaker).catch(() => undefined);
-    return;
+    const other = await stat(breaker).catch(ignoreMissing);
+    if (other && Date.now() - other.mtimeMs > staleLockMs) await unlink(breaker).catch(ignoreMissing);
+    return false;
   }
   try {
-    const now = await stat(lock).catch(() => undefined);
-    if (now && now.ino === seen.ino && now.mtimeMs === seen.mtimeMs) await unlink(lock).catch(() => undefined);
+    const now = await stat(lock).catch(ignoreMissing);
+    if (!now || now.ino !== seen.ino || now.mtimeMs !== seen.mtimeMs) return false;
+    if ((await readFile(lock, 'utf8').catch(ignoreMissing)) !== text) return false;
+    await unlink(lock).catch(ignoreMissing);
+    return true;
   } finally {
     await handle.close();
-    await unlink(breaker).catch(() => undefined);
+    await unlink(breaker).catch(ignoreMissing);
   }
+}
+
+/** Runs `work` on an open file, then closes it; the first failure wins, so a failed close never hides a failed write. */
+async function closeAfter<T>(handle: FileHandle, work: () => Promise<T>): Promise<T> {
+  let result: T;
+  try {
+    result = await work();
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    throw err;
+  }
+  await handle.close();
+  return result;
 }
 
 async function fsyncDir(dir: string): Promise<void> {
   const handle = await open(dir, constants.O_RDONLY);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  await closeAfter(handle, () => handle.sync());
+}
+
+/** For `.catch`: a file that is not there is `undefined`; any other failure propagates. */
+function ignoreMissing(err: unknown): undefined {
+  if ((err as NodeJS.ErrnoException | null)?.code === 'ENOENT') return undefined;
+  throw err;
 }
