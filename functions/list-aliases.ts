@@ -3,9 +3,9 @@ import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { defineOperation } from '../lib/operation.js';
 import { aliasPage } from '../lib/operations/alias-list.js';
-import { pagingInput } from '../lib/operations/paging.js';
+import { pageBounds, pagingInput } from '../lib/operations/paging.js';
 
-/** ListAliases: every alias, by name, paged. Authorised on `*`. */
+/** ListAliases: every alias, by name, paged; reads only the page's aliases. Authorised on `*`. */
 export const operation = defineOperation({
   action: 'ListAliases',
   input: z.object(pagingInput),
@@ -14,7 +14,9 @@ export const operation = defineOperation({
   },
   async execute(input, _resolved, context) {
     const { keyring } = context.service;
-    return aliasPage(keyring, await keyring.listAliases(), input);
+    const { offset, limit, PageNumber, PageSize } = pageBounds(input);
+    const { aliases, total } = await keyring.aliasPage(offset, limit);
+    return aliasPage(keyring, aliases, { TotalCount: total, PageNumber, PageSize });
   },
 });
 

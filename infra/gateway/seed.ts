@@ -6,6 +6,7 @@ import { isAliasName, isKeyId, isKeyVersionId, isReservedAlias } from '../../lib
 import type { Keyring } from '../../lib/keyring/keyring.js';
 import { KEY_MATERIAL_BYTES } from '../../lib/keyring/records.js';
 import { EntryExistsError } from '../../lib/keystore/key-store.js';
+import type { Logger } from '../../lib/logger.js';
 import { policyDocumentSchema } from '../../lib/policy/policy.js';
 
 /** A seed that cannot be applied: malformed, or contradicting what the store already holds. */
@@ -96,23 +97,41 @@ export async function readSeedFile(path: string): Promise<Seed> {
   return result.data;
 }
 
+/** What applying a seed needs: the service's keyring, access keys, and a logger for what it leaves alone. */
+export interface SeedTarget {
+  keyring: Keyring;
+  accessKeys: AccessKeyRegistry;
+  logger?: Logger;
+}
+
 /**
  * Applies a seed idempotently: what is missing is created; what exists is left as the store has
- * it (the store wins on mutable metadata: state, description, primary version, policy). A seed
- * that contradicts the store — other material for an existing version, a version owned by another
- * key, an alias bound to another key, another secret for an access key — is refused, and nothing
- * is overwritten.
+ * it (the store wins on everything the API can change: state, description, primary version,
+ * policy, where an alias points, and deletions).
+ *
+ * - A seeded access key that was deleted, a seeded key that was destroyed, and a seeded alias that
+ *   was deleted stay deleted; a seeded alias moved to another key stays there. Each is logged.
+ * - A seed that contradicts the store in a way no API call can produce — other material for an
+ *   existing version, a version owned by another key, an alias the seed never created bound to
+ *   another key, another secret for an access key — is refused, and nothing is written.
  */
-export async function applySeed(seed: Seed, deps: { keyring: Keyring; accessKeys: AccessKeyRegistry }): Promise<void> {
+export async function applySeed(seed: Seed, deps: SeedTarget): Promise<void> {
   // Every contradiction is looked for before anything is written, so a refused seed leaves the store as it was.
   await seedPass(seed, deps, false);
   await seedPass(seed, deps, true);
 }
 
-/** One pass over the seed: refuses contradictions; creates what is missing only when `write`. */
-async function seedPass(seed: Seed, deps: { keyring: Keyring; accessKeys: AccessKeyRegistry }, write: boolean): Promise<void> {
+/** One pass over the seed: refuses contradictions; creates what is missing (and logs what it leaves) only when `write`. */
+async function seedPass(seed: Seed, deps: SeedTarget, write: boolean): Promise<void> {
   const { keyring, accessKeys } = deps;
+  const note = (message: string, fields: Record<string, unknown>) => {
+    if (write) deps.logger?.info(message, fields);
+  };
   for (const key of seed.keys ?? []) {
+    if (await keyring.wasDestroyed(key.keyId)) {
+      note('seed: a seeded key was deleted; it stays deleted', { keyId: key.keyId });
+      continue;
+    }
     for (const version of key.versions ?? []) {
       const owner = await keyring.versionOwner(version.keyVersionId);
       const stored = await keyring.getVersionRecord(key.keyId, version.keyVersionId);
@@ -139,20 +158,35 @@ async function seedPass(seed: Seed, deps: { keyring: Keyring; accessKeys: Access
       await ignoreExisting(keyring.createKeyRecord({ keyId: key.keyId, description: key.description, state: key.state, creator: 'seed', primaryKeyVersion }));
     }
     for (const aliasName of key.aliases ?? []) {
-      const existing = await keyring.getAlias(aliasName);
-      if (!existing) {
-        if (write) await keyring.createAlias(aliasName, key.keyId);
-      } else if (existing.keyId !== key.keyId) {
+      const existing = await keyring.readAlias(aliasName);
+      const seededFor = await keyring.seededAliasKey(aliasName);
+      if (existing?.keyId === key.keyId) {
+        // Remembered from now on, so that a later deletion or move of it is respected.
+        if (write && seededFor !== key.keyId) await keyring.markSeeded(aliasName, key.keyId);
+      } else if (seededFor === key.keyId) {
+        note(existing ? 'seed: a seeded alias was moved to another key; it stays there' : 'seed: a seeded alias was deleted; it stays deleted', {
+          aliasName,
+          keyId: key.keyId,
+          ...(existing ? { now: existing.keyId } : {}),
+        });
+      } else if (existing) {
         throw new SeedError(`seed key ${key.keyId}: alias ${aliasName} is already bound to key ${existing.keyId}`);
+      } else if (write) {
+        await keyring.createAlias(aliasName, key.keyId);
+        await keyring.markSeeded(aliasName, key.keyId);
       }
     }
   }
   for (const accessKey of seed.accessKeys ?? []) {
     const existing = await accessKeys.get(accessKey.accessKeyId);
-    if (!existing) {
-      if (write) await accessKeys.create({ ...accessKey, status: 'Enabled', createdAt: new Date().toISOString() });
-    } else if (existing.accessKeySecret !== accessKey.accessKeySecret) {
-      throw new SeedError(`seed access key ${accessKey.accessKeyId} exists with a different secret; refusing to overwrite it`);
+    if (existing) {
+      if (existing.accessKeySecret !== accessKey.accessKeySecret) {
+        throw new SeedError(`seed access key ${accessKey.accessKeyId} exists with a different secret; refusing to overwrite it`);
+      }
+    } else if (await accessKeys.wasDeleted(accessKey.accessKeyId)) {
+      note('seed: a seeded access key was deleted; it stays deleted', { accessKeyId: accessKey.accessKeyId });
+    } else if (write) {
+      await accessKeys.create({ ...accessKey, status: 'Enabled', createdAt: new Date().toISOString() });
     }
   }
 }

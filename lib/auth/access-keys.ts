@@ -98,6 +98,13 @@ export class AccessKeyRegistry {
     return entry && decodeAccessKey(entry.value);
   }
 
+  /** Whether the id belonged to an access key that was deleted (its tombstone is there). */
+  async wasDeleted(accessKeyId: string): Promise<boolean> {
+    if (!isAccessKeyId(accessKeyId)) return false;
+    const entry = await this.#store.get(entryName(accessKeyId));
+    return entry !== undefined && decodeAccessKey(entry.value) === undefined;
+  }
+
   /** Stores a new access key. Throws EntryExistsError when the id is taken, or was ever used. */
   async create(record: AccessKeyRecord): Promise<void> {
     if (!isAccessKeyId(record.accessKeyId)) throw new Error(`access key id "${record.accessKeyId}" must be 8–64 letters and digits`);

@@ -10,6 +10,7 @@ import {
 import { EntryExistsError, EntryNotFoundError, type KeyStore, RevisionConflictError } from '../keystore/key-store.js';
 import { TtlCache } from '../ttl-cache.js';
 import { isoSeconds } from '../time.js';
+import { AliasIndex } from './alias-index.js';
 import { addSeconds } from './rotation.js';
 import { type ArnScope, isKeyId, isKeyVersionId, keyArn } from './key-id.js';
 import {
@@ -65,6 +66,7 @@ export class Keyring {
   readonly #store: KeyStore;
   readonly #keys: TtlCache<string, KeyRecord | undefined>;
   readonly #aliases: TtlCache<string, AliasRecord | undefined>;
+  readonly #aliasIndex: AliasIndex;
   readonly #versions: TtlCache<string, KeyVersion | undefined>;
   readonly #now: () => number;
 
@@ -75,6 +77,7 @@ export class Keyring {
     const cache = { ttlMs: options.cacheTtlMs, maxEntries: 10_000, now: this.#now };
     this.#keys = new TtlCache(cache);
     this.#aliases = new TtlCache(cache);
+    this.#aliasIndex = new AliasIndex(store);
     this.#versions = new TtlCache({
       ttlMs: Number.MAX_SAFE_INTEGER,
       maxEntries: 10_000,
@@ -132,6 +135,35 @@ export class Keyring {
       const entry = await this.#store.get(entryNames.alias(aliasName));
       return entry && decodeRecord<AliasRecord>(entry.value);
     });
+  }
+
+  /** Whether a key was destroyed (or its destruction began): such a key id is never brought back. */
+  async wasDestroyed(keyId: string): Promise<boolean> {
+    if (!isKeyId(keyId)) return false;
+    if (await this.#store.get(entryNames.destroyedKey(keyId))) return true;
+    return (await this.getKey(keyId))?.destructionStarted !== undefined;
+  }
+
+  /** The key a seed bound this alias to when it created it (see entryNames.seededAlias), or undefined. */
+  async seededAliasKey(aliasName: string): Promise<string | undefined> {
+    const entry = await this.#store.get(entryNames.seededAlias(aliasName));
+    return entry && decodeRecord<AliasRecord>(entry.value).keyId;
+  }
+
+  /** Records that a seed bound this alias to `keyId` (created it, or found it so). */
+  async markSeeded(aliasName: string, keyId: string): Promise<void> {
+    const name = entryNames.seededAlias(aliasName);
+    const record = encodeRecord({ aliasName, keyId } satisfies AliasRecord);
+    for (;;) {
+      const entry = await this.#store.get(name);
+      try {
+        if (!entry) await this.#store.create(name, record, { writeOnce: false });
+        else if (decodeRecord<AliasRecord>(entry.value).keyId !== keyId) await this.#store.update(name, entry.revision, record);
+        return;
+      } catch (err) {
+        if (!(err instanceof EntryExistsError || err instanceof RevisionConflictError)) throw err;
+      }
+    }
   }
 
   /** A version's record as stored (with Base64 material), or undefined; for the seed's comparisons. */
@@ -280,14 +312,24 @@ export class Keyring {
     };
   }
 
-  /** Every alias, by name. */
-  async listAliases(): Promise<AliasRecord[]> {
+  /**
+   * One page of every alias, by name, and how many there are: names come from one listing, and
+   * only the page's aliases are read.
+   */
+  async aliasPage(offset: number, limit: number): Promise<{ aliases: AliasRecord[]; total: number }> {
+    const names = await this.#store.list('aliases/');
     const aliases: AliasRecord[] = [];
-    for (const name of await this.#store.list('aliases/')) {
+    for (const name of names.slice(offset, offset + limit)) {
       const entry = await this.#store.get(name);
+      // Deleted since the listing: the page is one shorter, as if it had gone a moment earlier.
       if (entry) aliases.push(decodeRecord<AliasRecord>(entry.value));
     }
-    return aliases.sort((a, b) => (a.aliasName < b.aliasName ? -1 : 1));
+    return { aliases, total: names.length };
+  }
+
+  /** The aliases of one key, by name: reads that key's aliases only (see AliasIndex). */
+  aliasesOfKey(keyId: string): Promise<AliasRecord[]> {
+    return this.#aliasIndex.aliasesOf(keyId);
   }
 
   /**
@@ -311,6 +353,7 @@ export class Keyring {
       if (!entry) throw new AliasNotFoundError(aliasName);
       if (decodeRecord<AliasRecord>(entry.value).keyId !== expectedKeyId) throw new AliasChangedError(aliasName);
       const record: AliasRecord = { aliasName, keyId };
+      await this.#aliasIndex.add(keyId, aliasName);
       try {
         await this.#store.update(name, entry.revision, encodeRecord(record));
       } catch (err) {
@@ -319,6 +362,8 @@ export class Keyring {
         throw err;
       }
       this.#aliases.set(aliasName, record);
+      await this.#aliasIndex.add(keyId, aliasName);
+      await this.#aliasIndex.removeIfStale(expectedKeyId, aliasName);
       return record;
     }
   }
@@ -341,6 +386,7 @@ export class Keyring {
         throw err;
       }
       this.#aliases.delete(aliasName);
+      await this.#aliasIndex.removeIfStale(expectedKeyId, aliasName);
       return;
     }
   }
@@ -360,10 +406,14 @@ export class Keyring {
       }
       return { ...record, destructionStarted: record.destructionStarted ?? nowIso };
     });
-    for (const alias of await this.listAliases()) {
+    for (const alias of await this.aliasesOfKey(keyId)) {
       // Only while it still names this key: an alias moved to another key in between stays.
-      if (alias.keyId === keyId) await this.deleteAlias(alias.aliasName, keyId).catch(() => undefined);
+      await this.deleteAlias(alias.aliasName, keyId).catch(() => undefined);
     }
+    await this.#aliasIndex.dropKey(keyId);
+    await this.#store.create(entryNames.destroyedKey(keyId), encodeRecord({ keyId, destroyedAt: nowIso }), { writeOnce: false }).catch((err: unknown) => {
+      if (!(err instanceof EntryExistsError)) throw err;
+    });
     for (const name of await this.#store.list(`key-versions/${keyId}/`)) {
       const keyVersionId = name.slice(name.lastIndexOf('/') + 1);
       await this.#store.destroy(entryNames.versionOwner(keyVersionId));
@@ -386,8 +436,16 @@ export class Keyring {
   /** Binds a new alias. Throws {@link EntryExistsError} when the alias exists. */
   async createAlias(aliasName: string, keyId: string): Promise<AliasRecord> {
     const record: AliasRecord = { aliasName, keyId };
-    await this.#store.create(entryNames.alias(aliasName), encodeRecord(record), { writeOnce: false });
+    await this.#aliasIndex.add(keyId, aliasName);
+    try {
+      await this.#store.create(entryNames.alias(aliasName), encodeRecord(record), { writeOnce: false });
+    } catch (err) {
+      if (err instanceof EntryExistsError) await this.#aliasIndex.removeIfStale(keyId, aliasName);
+      throw err;
+    }
     this.#aliases.set(aliasName, record);
+    // Again after: a concurrent removal of a stale entry may have run between the two writes.
+    await this.#aliasIndex.add(keyId, aliasName);
     return record;
   }
 

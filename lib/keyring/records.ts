@@ -53,6 +53,10 @@ export const entryNames = {
   /** Write-once index from a version to its key: Decrypt only knows the version. */
   versionOwner: (keyVersionId: string) => `version-index/${keyVersionId}`,
   alias: (aliasName: string) => `aliases/${aliasName.slice('alias/'.length)}`,
+  /** What a destroyed key leaves: its id is never used again, and a seed does not bring it back. */
+  destroyedKey: (keyId: string) => `destroyed-keys/${keyId}`,
+  /** The seed created this alias once: if it is gone later, someone deleted it, and it stays deleted. */
+  seededAlias: (aliasName: string) => `seeded-aliases/${aliasName.slice('alias/'.length)}`,
 } as const;
 
 export const KEY_MATERIAL_BYTES = 32;
