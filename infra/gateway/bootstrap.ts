@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
+import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type AccessKeyRegistry, generateAccessKey } from '../../lib/auth/access-keys.js';
 import { ADMIN_POLICY } from '../../lib/policy/policy.js';
@@ -16,15 +16,21 @@ export async function bootstrapAdmin(dataDir: string, accessKeys: AccessKeyRegis
   const { accessKeyId, accessKeySecret } = generateAccessKey();
   const path = join(dataDir, ADMIN_CREDENTIALS_FILE);
   const tmp = `${path}.tmp-${process.pid}`;
-  const handle = await open(tmp, constants.O_CREAT | constants.O_TRUNC | constants.O_WRONLY, 0o600);
   try {
-    await handle.writeFile(`${JSON.stringify({ accessKeyId, accessKeySecret }, null, 2)}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
+    const handle = await open(tmp, constants.O_CREAT | constants.O_TRUNC | constants.O_WRONLY, 0o600);
+    try {
+      await handle.writeFile(`${JSON.stringify({ accessKeyId, accessKeySecret }, null, 2)}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    // The file first: a crash in between leaves a file naming no key, and the next start makes another.
+    await rename(tmp, path);
+  } catch (err) {
+    // A full or read-only disk: no half-written secret is left behind.
+    await unlink(tmp).catch(() => undefined);
+    throw err;
   }
-  // The file first: a crash in between leaves a file naming no key, and the next start makes another.
-  await rename(tmp, path);
   await accessKeys.create({ accessKeyId, accessKeySecret, status: 'Enabled', policy: ADMIN_POLICY, createdAt: new Date().toISOString() });
   return path;
 }

@@ -8,6 +8,12 @@ import { errorResponse } from '../../lib/rpc/serialize.js';
 import type { Service } from '../../lib/service.js';
 import { OPERATIONS } from '../actions.js';
 
+/**
+ * The request line and headers together may not exceed this (Node answers 431 beyond it): with the
+ * 64 KiB body limit, no request makes the service hold or sign more than this much text.
+ */
+export const MAX_HEADER_BYTES = 16 * 1024;
+
 export interface Gateway {
   /** `http://host:port/` */
   url: string;
@@ -23,7 +29,7 @@ export interface Gateway {
 export async function startGateway(options: { service: Service; host: string; port: number }): Promise<Gateway> {
   const dispatch = createDispatcher(options.service, OPERATIONS);
   let closing = false;
-  const server = createServer(async (req, res) => {
+  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, async (req, res) => {
     try {
       const response = await dispatch(await fromNodeRequest(req));
       // Checked when answering, not on arrival: a request in flight at close must not keep its connection alive.
