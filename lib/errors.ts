@@ -22,7 +22,7 @@ export class MissingParameterError extends KmsError {
   readonly statusCode = 400;
   readonly code = 'MissingParameter';
   constructor(readonly parameter: string) {
-    super(`The parameter "${parameter}" is needed but not provided.`);
+    super(`The parameter "${echo(parameter)}" is needed but not provided.`);
   }
 }
 
@@ -30,7 +30,7 @@ export class InvalidParameterError extends KmsError {
   readonly statusCode = 400;
   readonly code = 'InvalidParameter';
   constructor(readonly parameter: string, reason?: string) {
-    super(`The specified parameter "${parameter}" is not valid.${reason ? ` ${reason}` : ''}`);
+    super(`The specified parameter "${echo(parameter)}" is not valid.${reason ? ` ${reason}` : ''}`);
   }
 }
 
@@ -78,7 +78,7 @@ export class IllegalTimestampError extends KmsError {
   readonly statusCode = 400;
   readonly code = 'IllegalTimestamp';
   constructor(parameter: string) {
-    super(`The "${parameter}" value does not match the format yyyy-MM-ddTHH:mm:ssZ (UTC).`);
+    super(`The "${echo(parameter)}" value does not match the format yyyy-MM-ddTHH:mm:ssZ (UTC).`);
   }
 }
 
@@ -110,7 +110,7 @@ export class ActionNotFoundError extends KmsError {
   readonly statusCode = 404;
   readonly code = 'InvalidAction.NotFound';
   constructor(action: string) {
-    super(`The specified action "${truncate(action)}" is not found.`);
+    super(`The specified action "${echo(action)}" is not found.`);
   }
 }
 
@@ -123,8 +123,8 @@ export class NoPermissionError extends KmsError {
    */
   constructor(action: string, resource: string | { keyVersionId: string }) {
     super(
-      `This operation is forbidden: the access key's policy does not allow "${action}" on ${
-        typeof resource === 'string' ? `"${truncate(resource)}"` : `the key of key version "${resource.keyVersionId}" (named by the ciphertext)`
+      `This operation is forbidden: the access key's policy does not allow "${echo(action)}" on ${
+        typeof resource === 'string' ? `"${echo(resource)}"` : `the key of key version "${echo(resource.keyVersionId)}" (named by the ciphertext)`
       }.`,
     );
   }
@@ -134,7 +134,7 @@ export class KeyNotFoundError extends KmsError {
   readonly statusCode = 404;
   readonly code = 'Forbidden.KeyNotFound';
   constructor(keyId: string) {
-    super(`The specified key "${truncate(keyId)}" is not found.`);
+    super(`The specified key "${echo(keyId)}" is not found.`);
   }
 }
 
@@ -146,7 +146,7 @@ export class AliasNotFoundError extends KmsError {
    * for that action: one message for both, so a caller learns neither.
    */
   constructor(alias: string, action?: string) {
-    super(`The specified alias "${truncate(alias)}" is not found${action ? `, or this access key may not use it for "${action}"` : ''}.`);
+    super(`The specified alias "${echo(alias)}" is not found${action ? `, or this access key may not use it for "${echo(action)}"` : ''}.`);
   }
 }
 
@@ -154,7 +154,7 @@ export class KeyVersionNotFoundError extends KmsError {
   readonly statusCode = 404;
   readonly code = 'Forbidden.KeyVersionNotFound';
   constructor(keyVersionId: string) {
-    super(`The specified key version "${truncate(keyVersionId)}" is not found.`);
+    super(`The specified key version "${echo(keyVersionId)}" is not found.`);
   }
 }
 
@@ -162,7 +162,7 @@ export class AliasAlreadyExistsError extends KmsError {
   readonly statusCode = 400;
   readonly code = 'AliasAlreadyExists';
   constructor(alias: string) {
-    super(`The alias "${truncate(alias)}" already exists.`);
+    super(`The alias "${echo(alias)}" already exists.`);
   }
 }
 
@@ -170,7 +170,7 @@ export class KeyDisabledError extends KmsError {
   readonly statusCode = 409;
   readonly code = 'Rejected.Disabled';
   constructor(keyId: string) {
-    super(`The key "${keyId}" is disabled.`);
+    super(`The key "${echo(keyId)}" is disabled.`);
   }
 }
 
@@ -178,7 +178,7 @@ export class KeyPendingDeletionError extends KmsError {
   readonly statusCode = 409;
   readonly code = 'Rejected.PendingDeletion';
   constructor(keyId: string) {
-    super(`The key "${keyId}" is pending deletion.`);
+    super(`The key "${echo(keyId)}" is pending deletion.`);
   }
 }
 
@@ -186,7 +186,7 @@ export class AliasChangedError extends KmsError {
   readonly statusCode = 409;
   readonly code = 'Rejected.ConcurrentModification';
   constructor(alias: string) {
-    super(`The alias "${truncate(alias)}" was changed by another request while this one ran; retry it.`);
+    super(`The alias "${echo(alias)}" was changed by another request while this one ran; retry it.`);
   }
 }
 
@@ -194,7 +194,7 @@ export class StateModifiedFailedError extends KmsError {
   readonly statusCode = 409;
   readonly code = 'Rejected.StateModifiedFailed';
   constructor(keyId: string, state: string) {
-    super(`The state of key "${keyId}" cannot be changed while it is ${state}.`);
+    super(`The state of key "${echo(keyId)}" cannot be changed while it is ${state}.`);
   }
 }
 
@@ -230,7 +230,20 @@ export class ServiceUnavailableError extends KmsError {
   }
 }
 
-/** Caller-supplied text echoed in a message is cut short, so an error never mirrors a large input. */
-function truncate(value: string, max = 128): string {
-  return value.length > max ? `${value.slice(0, max)}…` : value;
+/**
+ * Caller-supplied text as a message may echo it: at most 128 code points (never half a surrogate
+ * pair), with every character that is not plain printable text — controls, lone surrogates,
+ * U+FFFE/U+FFFF, which XML 1.0 forbids and JSON decoders may refuse — written as `\u{…}`. So an
+ * error never mirrors a large input, and its body is valid JSON and XML whatever was sent.
+ */
+function echo(value: string, max = 128): string {
+  let out = '';
+  let count = 0;
+  for (const char of value) {
+    if (count++ === max) return `${out}…`;
+    out += UNPRINTABLE.test(char) ? `\\u{${char.codePointAt(0)!.toString(16)}}` : char;
+  }
+  return out;
 }
+
+const UNPRINTABLE = /^[\p{Cc}\p{Cs}\uFFFE\uFFFF]$/u;

@@ -41,29 +41,40 @@ export function aliasArn(scope: ArnScope, aliasName: string): string {
 /** What a `KeyId` parameter names. */
 export type KeyReference = { kind: 'key'; keyId: string } | { kind: 'alias'; aliasName: string } | { kind: 'foreign'; text: string };
 
+const ARN_FORM = 'An ARN has the form acs:kms:<region>:<account>:key/<id> or acs:kms:<region>:<account>:alias/<name>.';
+const ALIAS_FORM = 'An alias is alias/ followed by 1 to 255 of A-Z a-z 0-9 _ - /.';
+
+/**
+ * Why a `KeyId`-style value cannot name anything, or undefined when it is well-formed: ARNs must
+ * have their five parts and name a key or an alias; aliases (bare or in an ARN) must be valid alias
+ * names. Checked when parameters are validated, so a malformed reference is a 400 before any
+ * lookup, whatever else the request names.
+ */
+export function keyReferenceProblem(value: string): string | undefined {
+  let resource = value;
+  if (value.startsWith('acs:')) {
+    const parts = value.split(':');
+    if (parts.length !== 5 || parts[1] !== 'kms' || !parts[2] || !parts[3]) return ARN_FORM;
+    resource = parts[4] ?? '';
+    if (!resource.startsWith('alias/') && !resource.startsWith('key/')) return 'An ARN must name a key/<id> or an alias/<name>.';
+  }
+  if (resource.startsWith('alias/') && !isAliasName(resource)) return ALIAS_FORM;
+  return undefined;
+}
+
 /**
  * Reads a `KeyId` parameter: a key id, `alias/<name>`, or an ARN
  * `acs:kms:<region>:<account>:key/<id>` / `…:alias/<name>`. An ARN of another region or account
  * names nothing here (`foreign`): the caller gets "key not found", as from any other region.
+ * Throws InvalidParameterError for a malformed reference (see {@link keyReferenceProblem}).
  */
 export function parseKeyReference(value: string, scope: ArnScope, parameter = 'KeyId'): KeyReference {
+  const problem = keyReferenceProblem(value);
+  if (problem) throw new InvalidParameterError(parameter, problem);
   if (value.startsWith('acs:')) {
-    const parts = value.split(':');
-    if (parts.length !== 5 || parts[1] !== 'kms' || !parts[2] || !parts[3]) {
-      throw new InvalidParameterError(parameter, 'An ARN has the form acs:kms:<region>:<account>:key/<id> or acs:kms:<region>:<account>:alias/<name>.');
-    }
-    const resource = parts[4] ?? '';
-    const alias = resource.startsWith('alias/') ? checkedAlias(resource, parameter) : undefined;
-    if (alias === undefined && !resource.startsWith('key/')) throw new InvalidParameterError(parameter, 'An ARN must name a key/<id> or an alias/<name>.');
-    if (parts[2] !== scope.region || parts[3] !== scope.accountId) return { kind: 'foreign', text: value };
-    return alias === undefined ? { kind: 'key', keyId: resource.slice(4) } : { kind: 'alias', aliasName: alias };
+    const [, , region, accountId, resource = ''] = value.split(':');
+    if (region !== scope.region || accountId !== scope.accountId) return { kind: 'foreign', text: value };
+    return resource.startsWith('alias/') ? { kind: 'alias', aliasName: resource } : { kind: 'key', keyId: resource.slice('key/'.length) };
   }
-  if (value.startsWith('alias/')) return { kind: 'alias', aliasName: checkedAlias(value, parameter) };
-  return { kind: 'key', keyId: value };
-}
-
-/** An alias in a key reference must be well-formed before it names anything (an entry, a log line, a message). */
-function checkedAlias(aliasName: string, parameter: string): string {
-  if (!isAliasName(aliasName)) throw new InvalidParameterError(parameter, 'An alias is alias/ followed by 1 to 255 of A-Z a-z 0-9 _ - /.');
-  return aliasName;
+  return value.startsWith('alias/') ? { kind: 'alias', aliasName: value } : { kind: 'key', keyId: value };
 }

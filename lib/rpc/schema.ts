@@ -1,13 +1,21 @@
 import { z } from 'zod';
 import { parseEncryptionContext } from '../crypto/encryption-context.js';
 import { InvalidParameterError, MissingParameterError } from '../errors.js';
+import { keyReferenceProblem } from '../keyring/key-id.js';
 
 /**
  * Parameter schemas shared by operations. RPC parameters arrive as strings; these parse them into
  * typed values once, with the reason in the error message. The parameter name is added by
  * {@link validateInput} from the issue's path.
  */
-export const keyIdParameter = z.string().min(1, { error: 'It must not be empty.' }).max(2048, { error: 'It must be at most 2,048 characters.' });
+export const keyIdParameter = z
+  .string()
+  .min(1, { error: 'It must not be empty.' })
+  .max(2048, { error: 'It must be at most 2,048 characters.' })
+  .superRefine((value, context) => {
+    const problem = keyReferenceProblem(value);
+    if (problem) context.addIssue({ code: 'custom', message: problem });
+  });
 
 export const ciphertextBlobParameter = z.string().min(1, { error: 'It must not be empty.' }).max(16_384, { error: 'It must be at most 16,384 characters.' });
 

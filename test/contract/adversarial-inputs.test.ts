@@ -121,6 +121,13 @@ describe('Adversarial inputs', () => {
       expectError(await t.call(signedRpcRequest(ADMIN, 'ReEncrypt', { CiphertextBlob: blob, DestinationKeyId: 'alias/*' })), 400, 'InvalidParameter', '"DestinationKeyId"');
     });
 
+    it('a malformed key reference is a 400 whatever else the request names (checked before any lookup or authorisation)', async () => {
+      const blob = (await t.call(signedRpcRequest(ADMIN, 'Encrypt', { KeyId: KEY_ID, Plaintext: 'x' }))).body.CiphertextBlob;
+      expectError(await t.call(signedRpcRequest(ADMIN, 'UpdateAlias', { AliasName: 'alias/missing', KeyId: 'alias/*' })), 400, 'InvalidParameter', '"KeyId"');
+      expectError(await t.call(signedRpcRequest(NOTHING, 'ReEncrypt', { CiphertextBlob: blob, DestinationKeyId: 'alias/*' })), 400, 'InvalidParameter', '"DestinationKeyId"');
+      expectError(await t.call(signedRpcRequest(NOTHING, 'DescribeKey', { KeyId: 'acs:kms:cn-hangzhou:1234567890123456:secret/x' })), 400, 'InvalidParameter', '"KeyId"');
+    });
+
     it('a well-formed alias ARN of another region answers 404, like a key there', async () => {
       expectError(await t.call(signedRpcRequest(ADMIN, 'DescribeKey', { KeyId: 'acs:kms:us-east-1:1234567890123456:alias/test' })), 404, 'Forbidden.KeyNotFound');
     });
