@@ -4,6 +4,7 @@ import { type FileHandle, link, mkdir, open, readdir, readFile, readlink, rename
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { threadId } from 'node:worker_threads';
 import {
   assertEntryName,
   EntryExistsError,
@@ -18,9 +19,11 @@ import { KeyStoreUnavailableError } from './store-errors.js';
 /** How long a writer waits for another writer's lock before the store reports itself busy. */
 export const LOCK_TIMEOUT_MS = 10_000;
 /**
- * Age after which a lock whose holder cannot be checked (it runs on another host, or the lock file
- * names no holder) is taken as abandoned. Shorter than {@link LOCK_TIMEOUT_MS}, so that a waiter
- * always outlives a dead holder.
+ * Age of a lock file's mtime after which a lock whose holder cannot be checked (it runs on another
+ * host, or the lock file names no holder) is taken as abandoned. A holder refreshes the mtime every
+ * fifth of this (its heartbeat) for as long as it holds the lock, so only a holder that stopped
+ * (died, or its host went away) ever gets this old. Shorter than {@link LOCK_TIMEOUT_MS}, so that a
+ * waiter always outlives a dead holder.
  */
 export const STALE_LOCK_MS = 5_000;
 /** Age after which a temporary file belongs to a writer that died (see removeStaleTemporaryFiles). */
@@ -28,9 +31,48 @@ export const STALE_TEMPORARY_FILE_MS = 60_000;
 
 /**
  * fs error codes that mean the disk or the process cannot serve now (full, read-only, permissions,
- * I/O error, out of descriptors, busy): the store is unavailable, which is not a fault of the request.
+ * I/O error, out of descriptors, busy, and a network file system that lost its server or its
+ * handles): the store is unavailable, which is not a fault of the request.
  */
-const UNAVAILABLE_IO_CODES = new Set(['ENOSPC', 'EROFS', 'EACCES', 'EPERM', 'EIO', 'EDQUOT', 'EMFILE', 'ENFILE', 'EBUSY', 'EAGAIN', 'ETIMEDOUT']);
+const UNAVAILABLE_IO_CODES = new Set([
+  'ENOSPC',
+  'EROFS',
+  'EACCES',
+  'EPERM',
+  'EIO',
+  'EDQUOT',
+  'EMFILE',
+  'ENFILE',
+  'EBUSY',
+  'EAGAIN',
+  'ETIMEDOUT',
+  // NFS / NAS: a file handle the server no longer knows, a mount whose server is gone or unreachable.
+  'ESTALE',
+  'ENOTCONN',
+  'ENETDOWN',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+]);
+
+/** Attempts to remove a lock file at release, and the first pause between them (growing fourfold). */
+const RELEASE_ATTEMPTS = 4;
+const RELEASE_BACKOFF_MS = 10;
+/**
+ * After a release that failed every attempt: how many more tries, in the background, the first a
+ * half stale-lock age later (then doubling). Other processes on this machine cannot know that the
+ * lock's holder (this live process) is done with it, and would wait for it until their timeout.
+ */
+const LATE_RELEASE_ATTEMPTS = 5;
+
+/**
+ * The tokens of the entry locks this process (this thread: a worker thread has its own) holds now,
+ * shared by every FileKeyStore in it. A lock file that names this process with a token not in it is
+ * one this process no longer holds: its release failed, so it is broken at once. Kept on globalThis
+ * so that two copies of this module in one process (bundles, duplicated packages) still share it:
+ * a copy that did not know another's tokens would break its live locks.
+ */
+const heldLockTokens: Set<string> = ((globalThis as Record<symbol, unknown>)[Symbol.for('alibaba-kms-compatible/file-store/held-lock-tokens')] ??= new Set<string>()) as Set<string>;
 
 export interface FileKeyStoreOptions {
   /** Default {@link LOCK_TIMEOUT_MS}. */
@@ -54,7 +96,8 @@ interface EntryFile {
  * Atomicity and durability: every write goes to a temporary file that is fsynced, then moved into
  * place and the directory fsynced. `create` moves with `link(2)`, which fails if the name exists,
  * so two processes can never both create one entry and a write-once entry can never be replaced.
- * `update` holds a lock file (shared by every process on the directory) across read–compare–write.
+ * `update`, `delete` and `destroy` hold a lock file (shared by every process on the directory) across
+ * read–compare–write, and check just before they commit that it still holds their token.
  * A failed write removes its temporary file; {@link FileKeyStore.open} removes those of writers
  * that crashed.
  *
@@ -108,7 +151,7 @@ export class FileKeyStore implements KeyStore {
   update(name: string, expectedRevision: number, value: Uint8Array): Promise<number> {
     return translateIoError('update', name, async () => {
       const path = await this.#pathOf(name);
-      return this.#withLock('update', name, async () => {
+      return this.#withLock('update', name, async (assertStillHeld) => {
         const current = await this.#read(name);
         if (!current) throw new EntryNotFoundError(name);
         if (current.writeOnce) throw new WriteOnceViolationError(name);
@@ -116,6 +159,7 @@ export class FileKeyStore implements KeyStore {
         const revision = current.revision + 1;
         const tmp = await writeTemporary(path.dir, { revision, writeOnce: false, value: Buffer.from(value).toString('base64') });
         try {
+          await assertStillHeld();
           await rename(tmp, path.file);
         } catch (err) {
           await unlink(tmp).catch(() => undefined);
@@ -130,11 +174,12 @@ export class FileKeyStore implements KeyStore {
   delete(name: string, expectedRevision: number): Promise<void> {
     return translateIoError('delete', name, async () => {
       const path = await this.#pathOf(name);
-      await this.#withLock('delete', name, async () => {
+      await this.#withLock('delete', name, async (assertStillHeld) => {
         const current = await this.#read(name);
         if (!current) throw new EntryNotFoundError(name);
         if (current.writeOnce) throw new WriteOnceViolationError(name);
         if (current.revision !== expectedRevision) throw new RevisionConflictError(name);
+        await assertStillHeld();
         await unlink(path.file);
         await fsyncDir(path.dir);
       });
@@ -144,10 +189,11 @@ export class FileKeyStore implements KeyStore {
   destroy(name: string): Promise<void> {
     return translateIoError('destroy', name, async () => {
       const path = await this.#pathOf(name);
-      await this.#withLock('destroy', name, async () => {
+      await this.#withLock('destroy', name, async (assertStillHeld) => {
         const current = await this.#read(name);
         if (!current) return;
         if (!current.writeOnce) throw new WriteOnceViolationError(name);
+        await assertStillHeld();
         // Overwrite in place before unlinking, so the material is not left in freed blocks as-is.
         const handle = await open(path.file, constants.O_WRONLY);
         await closeAfter(handle, async () => {
@@ -233,16 +279,17 @@ export class FileKeyStore implements KeyStore {
   /**
    * Serialises writers of one entry: in-process through a promise chain, across processes through a
    * lock file. The wait timeout counts from the call, so a queue in this process does not extend it.
+   * `work` calls `assertStillHeld` just before the step that commits its write (see FileLock).
    */
-  async #withLock<T>(operation: string, name: string, work: () => Promise<T>): Promise<T> {
+  async #withLock<T>(operation: string, name: string, work: (assertStillHeld: () => Promise<void>) => Promise<T>): Promise<T> {
     const deadline = Date.now() + this.#lockTimeoutMs;
     const previous = this.#inProcess.get(name) ?? Promise.resolve();
     const run = previous.catch(() => undefined).then(async () => {
-      const release = await this.#acquireFileLock(operation, name, deadline);
+      const lock = await this.#acquireFileLock(operation, name, deadline);
       try {
-        return await work();
+        return await work(lock.assertStillHeld);
       } finally {
-        await release();
+        await lock.release();
       }
     });
     this.#inProcess.set(name, run);
@@ -256,38 +303,134 @@ export class FileKeyStore implements KeyStore {
   /**
    * Takes the cross-process lock of an entry: a lock file created exclusively, recording its
    * holder ({@link LockHolder}). A lock is broken (see breakAbandonedLock) as soon as its holder is
-   * known to have exited; when that cannot be known, once older than the stale-lock age. A live
-   * holder on this machine is never broken: past the deadline the waiter gives up with `busy`.
-   * Release removes the lock only while it still holds this writer's token.
+   * known to be done with it: a holder on this machine that exited, or this very process when the
+   * lock's token is not one it holds (its release failed). When the holder cannot be checked (another
+   * host, no holder recorded), once the lock file's mtime, which a holder refreshes while it holds
+   * the lock, is older than the stale-lock age. A live holder is never broken: past the deadline the
+   * waiter gives up with `busy`.
    */
-  async #acquireFileLock(operation: string, name: string, deadline: number): Promise<() => Promise<void>> {
+  async #acquireFileLock(operation: string, name: string, deadline: number): Promise<FileLock> {
     const locks = join(this.#dir, '.locks');
     await mkdir(locks, { recursive: true, mode: 0o700 });
     const lock = join(locks, createHash('sha256').update(name).digest('hex'));
-    const record = JSON.stringify({ token: randomBytes(16).toString('hex'), ...(await thisProcess()) } satisfies LockHolder);
-    for (let attempt = 0; ; attempt++) {
-      if (await createLockFile(lock, record)) {
-        // Best effort: the work's outcome is what the caller must learn, not a failed release.
-        return async () => {
-          const held = await readFile(lock, 'utf8').catch(() => undefined);
-          if (held === record) await unlink(lock).catch(() => undefined);
-        };
+    const token = randomBytes(16).toString('hex');
+    const record = JSON.stringify({ token, ...(await thisProcess()) } satisfies LockHolder);
+    // Before the file exists: another store of this process that reads it must take it as held.
+    heldLockTokens.add(token);
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const handle = await createLockFile(lock, record);
+        if (handle) return this.#holdFileLock(operation, name, lock, token, record, handle);
+        const seen = await stat(lock).catch(ignoreMissing);
+        const text = seen && (await readFile(lock, 'utf8').catch(ignoreMissing));
+        // Gone since the attempt (released or broken): try again at once.
+        if (seen === undefined || text === undefined) continue;
+        if ((await this.#isAbandoned(text, seen.mtimeMs)) && (await breakAbandonedLock(lock, seen, text, this.#staleLockMs))) continue;
+        if (Date.now() > deadline) throw new KeyStoreUnavailableError('busy', operation, name);
+        await sleep(Math.min(2 ** attempt, 50) + Math.random() * 5);
       }
-      const seen = await stat(lock).catch(ignoreMissing);
-      const text = seen && (await readFile(lock, 'utf8').catch(ignoreMissing));
-      // Gone since the attempt (released or broken): try again at once.
-      if (seen === undefined || text === undefined) continue;
-      if ((await this.#isAbandoned(text, seen.mtimeMs)) && (await breakAbandonedLock(lock, seen, text, this.#staleLockMs))) continue;
-      if (Date.now() > deadline) throw new KeyStoreUnavailableError('busy', operation, name);
-      await sleep(Math.min(2 ** attempt, 50) + Math.random() * 5);
+    } catch (err) {
+      heldLockTokens.delete(token);
+      throw err;
     }
+  }
+
+  /**
+   * The lock just created in `lock` (its file open as `handle`): heartbeats until released, so a
+   * waiter that judges it by age never takes it for abandoned while it is held.
+   */
+  #holdFileLock(operation: string, name: string, lock: string, token: string, record: string, handle: FileHandle): FileLock {
+    let beating: Promise<void> | undefined;
+    // On the open file, not the path: never refreshes a lock that replaced this one.
+    const refresh = () => {
+      const now = new Date();
+      return handle.utimes(now, now);
+    };
+    const heartbeat = setInterval(
+      () => {
+        beating ??= refresh()
+          .catch(() => undefined)
+          .finally(() => (beating = undefined));
+      },
+      Math.max(1, Math.floor(this.#staleLockMs / 5)),
+    );
+    heartbeat.unref();
+    const staleLockMs = this.#staleLockMs;
+    return {
+      async assertStillHeld() {
+        // Fresh first, so that a breaker must see it unchanged for a whole stale-lock age from now.
+        await refresh().catch(() => undefined);
+        const held = await readFile(lock, 'utf8').catch(ignoreMissing);
+        if (held !== record) {
+          throw new KeyStoreUnavailableError('busy', operation, name, { detail: 'the entry lock was broken while it was held; nothing was written' });
+        }
+      },
+      async release() {
+        clearInterval(heartbeat);
+        await beating;
+        await handle.close().catch(() => undefined);
+        // Best effort: the work's outcome is what the caller must learn, not a failed release.
+        let released = false;
+        for (let attempt = 0; attempt < RELEASE_ATTEMPTS && !released; attempt++) {
+          if (attempt > 0) await sleep(RELEASE_BACKOFF_MS * 4 ** (attempt - 1));
+          released = await removeOwnLock(lock, record).then(
+            () => true,
+            () => false,
+          );
+        }
+        // Not held any more, even if its file stays: this process then breaks it at its next write.
+        heldLockTokens.delete(token);
+        if (!released) scheduleLateRelease(lock, record, staleLockMs, 0);
+      },
+    };
   }
 
   async #isAbandoned(text: string, mtimeMs: number): Promise<boolean> {
     const holder = parseLockHolder(text);
-    if (holder && isSameMachine(holder, await thisProcess())) return hasExited(holder);
+    const self = await thisProcess();
+    if (holder && isSameMachine(holder, self)) {
+      if (isThisProcess(holder, self)) return !heldLockTokens.has(holder.token);
+      return hasExited(holder);
+    }
     return Date.now() - mtimeMs > this.#staleLockMs;
   }
+}
+
+/** An entry lock held by this process. */
+interface FileLock {
+  /**
+   * Resolves when the lock file still holds this lock's token (refreshing its mtime first); rejects
+   * with KeyStoreUnavailableError `busy` when it was broken, so that the write is not committed.
+   */
+  assertStillHeld(): Promise<void>;
+  /** Removes the lock file if it still holds this lock's token; never rejects. */
+  release(): Promise<void>;
+}
+
+/** Removes the lock file if it still holds `record` (else it was broken, and maybe taken by another writer). */
+async function removeOwnLock(lock: string, record: string): Promise<void> {
+  const held = await readFile(lock, 'utf8').catch(ignoreMissing);
+  if (held === record) await unlink(lock).catch(ignoreMissing);
+}
+
+/**
+ * Tries again, in the background, to remove a lock whose release failed (unref'd: it never keeps
+ * the process alive). Through breakAbandonedLock, as this process no longer holds it and may break
+ * it concurrently.
+ */
+function scheduleLateRelease(lock: string, record: string, staleLockMs: number, attempt: number): void {
+  if (attempt >= LATE_RELEASE_ATTEMPTS) return;
+  const retry = async () => {
+    const seen = await stat(lock).catch(ignoreMissing);
+    const text = seen && (await readFile(lock, 'utf8').catch(ignoreMissing));
+    // Removed or replaced since: nothing of ours is left.
+    if (seen === undefined || text !== record) return;
+    if (!(await breakAbandonedLock(lock, seen, text, staleLockMs))) throw new Error('the lock is being broken by another writer');
+  };
+  const timer = setTimeout(() => {
+    retry().catch(() => scheduleLateRelease(lock, record, staleLockMs, attempt + 1));
+  }, (staleLockMs / 2) * 2 ** attempt);
+  timer.unref();
 }
 
 /** Runs `work`, turning an fs error that means "the disk cannot serve now" into KeyStoreUnavailableError `io`. */
@@ -331,11 +474,13 @@ async function removeOlderThan(dir: string, files: string[], maxAgeMs: number): 
  * Who holds an entry lock, as its lock file records it. `bootId`, `pidNamespace` and `startTime`
  * (Linux, from /proc) tell this boot, this pid namespace and this very process apart, so that a pid
  * reused after a crash is not mistaken for the holder; without /proc only the pid is known.
+ * `threadId` tells the worker threads of one process apart (each has its own held tokens).
  */
 interface LockHolder {
   token: string;
   host: string;
   pid: number;
+  threadId?: number;
   bootId?: string;
   pidNamespace?: string;
   startTime?: string;
@@ -350,7 +495,7 @@ function thisProcess(): Promise<Omit<LockHolder, 'token'>> {
       readlink('/proc/self/ns/pid').catch(() => undefined),
       processStatus(process.pid),
     ]);
-    return { host: hostname(), pid: process.pid, bootId, pidNamespace, startTime: status?.startTime };
+    return { host: hostname(), pid: process.pid, threadId, bootId, pidNamespace, startTime: status?.startTime };
   })();
   return thisProcessIdentity;
 }
@@ -364,8 +509,8 @@ function parseLockHolder(text: string): LockHolder | undefined {
     return undefined;
   }
   if (typeof holder !== 'object' || holder === null) return undefined;
-  const { token, host, pid, bootId, pidNamespace, startTime } = holder;
-  const optional = [bootId, pidNamespace, startTime].every((v) => v === undefined || typeof v === 'string');
+  const { token, host, pid, threadId: thread, bootId, pidNamespace, startTime } = holder;
+  const optional = [bootId, pidNamespace, startTime].every((v) => v === undefined || typeof v === 'string') && (thread === undefined || Number.isSafeInteger(thread));
   if (typeof token !== 'string' || typeof host !== 'string' || !Number.isSafeInteger(pid) || (pid as number) <= 0 || !optional) return undefined;
   return holder as LockHolder;
 }
@@ -376,6 +521,11 @@ function parseLockHolder(text: string): LockHolder | undefined {
  */
 function isSameMachine(holder: LockHolder, self: Omit<LockHolder, 'token'>): boolean {
   return holder.host === self.host && holder.bootId === self.bootId && holder.pidNamespace === self.pidNamespace;
+}
+
+/** Whether a holder on this machine is this very process (and thread), not a process that had its pid before. */
+function isThisProcess(holder: LockHolder, self: Omit<LockHolder, 'token'>): boolean {
+  return holder.pid === self.pid && holder.startTime === self.startTime && holder.threadId === self.threadId;
 }
 
 /** True only when the holder provably no longer runs; anything uncertain counts as alive. */
@@ -403,23 +553,27 @@ async function processStatus(pid: number): Promise<{ state: string; startTime: s
   return state && startTime ? { state, startTime } : undefined;
 }
 
-/** Creates the lock file exclusively with `record` in it; false when another writer holds it. */
-async function createLockFile(lock: string, record: string): Promise<boolean> {
+/**
+ * Creates the lock file exclusively with `record` in it, and returns it still open (for the
+ * heartbeat); undefined when another writer holds it.
+ */
+async function createLockFile(lock: string, record: string): Promise<FileHandle | undefined> {
   let handle: FileHandle;
   try {
     handle = await open(lock, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
     throw err;
   }
   try {
-    await closeAfter(handle, () => handle.writeFile(record));
+    await handle.writeFile(record);
   } catch (err) {
+    await handle.close().catch(() => undefined);
     // Ours alone (created exclusively): an empty lock would otherwise stall writers until it ages.
     await unlink(lock).catch(() => undefined);
     throw err;
   }
-  return true;
+  return handle;
 }
 
 /**

@@ -160,6 +160,45 @@ async function ownLockRecord(): Promise<Record<string, unknown>> {
   return JSON.parse(held.lockText) as Record<string, unknown>;
 }
 
+/**
+ * A fault matcher for `path` that matches only once an update has reached its rename (so in its
+ * release, not in its work), and at most `times` times.
+ */
+function afterRename(path: string, times = Number.POSITIVE_INFINITY): (p: string) => boolean {
+  let renamed = false;
+  let left = times;
+  inject('rename', (p) => {
+    if (TMP.test(p)) renamed = true;
+    return false;
+  }, {});
+  return (p) => renamed && p === path && left-- > 0;
+}
+
+/** Starts a child process that runs `body` (an ES module) with `import { FileKeyStore }` done, and resolves once it prints `ready`. */
+async function startChild(body: string) {
+  const script = `
+    import fs from 'node:fs';
+    import os from 'node:os';
+    import { syncBuiltinESMExports } from 'node:module';
+    ${body}
+  `;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = once(child, 'exit');
+  const deadline = Date.now() + 15_000;
+  while (!stdout.includes('ready')) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`the child did not get ready: ${stderr}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return { child, exited, stdout: () => stdout };
+}
+
 describe('Module: file-store, under faults', () => {
   describe('a disk that refuses: KeyStoreUnavailableError io, and nothing left behind', () => {
     const ENTRY = 'keys/mutable';
@@ -202,6 +241,25 @@ describe('Module: file-store, under faults', () => {
       const current = await store.get(ENTRY);
       expect(await store.update(ENTRY, current!.revision, bytes('later'))).toBe(current!.revision + 1);
     });
+
+    it.each(['ESTALE', 'ENOTCONN', 'ENETDOWN', 'EHOSTDOWN', 'ENETUNREACH', 'EHOSTUNREACH'])(
+      'when a network file system (NFS, NAS) fails with %s, reads and writes reject as KeyStoreUnavailableError io, not as a fault',
+      async (code) => {
+        const dir = await tempDir();
+        const store = new FileKeyStore(dir);
+        await store.create(ENTRY, bytes('old'), { writeOnce: false });
+        const read = inject('readFile', join(dir, 'keys', 'mutable'), { code });
+        const err = await rejection(store.get(ENTRY));
+        expect(err).toBeInstanceOf(KeyStoreUnavailableError);
+        expect(err).toMatchObject({ reason: 'io', operation: 'get', entry: ENTRY, cause: read.thrown[0] });
+        faults.length = 0;
+        inject('rename', TMP, { code });
+        await expect(store.update(ENTRY, 1, bytes('new'))).rejects.toMatchObject({ reason: 'io', operation: 'update' });
+        faults.length = 0;
+        expect(await leftovers(dir)).toEqual([]);
+        expect(await store.update(ENTRY, 1, bytes('later'))).toBe(2);
+      },
+    );
 
     it('when a write fails after its temporary file is written, the old value stays', async () => {
       const dir = await tempDir();
@@ -432,6 +490,168 @@ describe('Module: file-store, under faults', () => {
       expect(waited).toBeGreaterThanOrEqual(STALE_MS - 30);
       expect(waited).toBeLessThan(2_000);
       expect(await leftovers(dir)).toEqual([]);
+    });
+
+    describe('a release that fails', () => {
+      it.each([
+        ['readFile', 'EMFILE'],
+        ['unlink', 'EIO'],
+      ])('when the release’s %s of its lock fails once (%s), the release tries again: no lock is left, and the next update of the entry does not wait', async (call, code) => {
+        const dir = await tempDir();
+        const store = new FileKeyStore(dir, { lockTimeoutMs: 1_500, staleLockMs: 1_000 });
+        await store.create('keys/k1', bytes('v1'), { writeOnce: false });
+        const lock = lockPath(dir, 'keys/k1');
+        const fault = inject(call, afterRename(lock, 1), { code });
+
+        expect(await store.update('keys/k1', 1, bytes('v2'))).toBe(2);
+        expect(fault.hits).toBe(1);
+        await expect(stat(lock)).rejects.toMatchObject({ code: 'ENOENT' });
+        const started = performance.now();
+        expect(await store.update('keys/k1', 2, bytes('v3'))).toBe(3);
+        expect(performance.now() - started).toBeLessThan(500);
+      });
+
+      it.each([
+        ['the same store', (s: FileKeyStore) => s],
+        ['another store object in this process', (s: FileKeyStore, dir: string) => new FileKeyStore(dir, { lockTimeoutMs: 3_000, staleLockMs: 2_000 })],
+      ])(
+        'when every attempt of a release fails, the lock left behind names this live process but is not held: the next update by %s breaks it at once instead of answering busy',
+        async (_, writer) => {
+          const dir = await tempDir();
+          const store = new FileKeyStore(dir, { lockTimeoutMs: 3_000, staleLockMs: 2_000 });
+          await store.create('keys/k1', bytes('v1'), { writeOnce: false });
+          const lock = lockPath(dir, 'keys/k1');
+          const fault = inject('readFile', afterRename(lock), { code: 'EMFILE' });
+
+          expect(await store.update('keys/k1', 1, bytes('v2'))).toBe(2);
+          const released = performance.now();
+          const attempts = fault.hits;
+          faults.length = 0;
+          // Still there (the retry in the background comes only half a stale age later), naming this process.
+          expect(JSON.parse(await readFile(lock, 'utf8'))).toMatchObject({ pid: process.pid });
+
+          expect(await writer(store, dir).update('keys/k1', 2, bytes('v3'))).toBe(3);
+          expect(performance.now() - released).toBeLessThan(800);
+          expect(attempts).toBeGreaterThan(1); // the release tried again before it gave up
+          expect(await store.get('keys/k1')).toMatchObject({ value: bytes('v3'), revision: 3 });
+          expect(await leftovers(dir)).toEqual([]);
+        },
+      );
+
+      it('when every attempt of a release fails, the lock is removed in the background soon after (other processes cannot tell it is not held), even when the first late try fails too', async () => {
+        const dir = await tempDir();
+        const store = new FileKeyStore(dir, { lockTimeoutMs: 600, staleLockMs: 200 });
+        await store.create('keys/k1', bytes('v1'), { writeOnce: false });
+        const lock = lockPath(dir, 'keys/k1');
+        const fault = inject('unlink', afterRename(lock), { code: 'EIO' });
+
+        expect(await store.update('keys/k1', 1, bytes('v2'))).toBe(2);
+        const atRelease = fault.hits;
+        expect(atRelease).toBeGreaterThan(1);
+        await expect(stat(lock)).resolves.toBeDefined();
+        // The first late try (100 ms on) meets the failing disk too ...
+        await vi.waitFor(() => expect(fault.hits).toBeGreaterThan(atRelease), { timeout: 2_000, interval: 10 });
+        await expect(stat(lock)).resolves.toBeDefined();
+        faults.length = 0;
+        // ... a later one removes it, with no write of this process to the entry in between.
+        await vi.waitFor(() => expect(stat(lock)).rejects.toMatchObject({ code: 'ENOENT' }), { timeout: 2_000, interval: 10 });
+        expect(await leftovers(dir)).toEqual([]);
+      });
+    });
+
+    describe('a live holder that cannot be checked (another host) is kept alive by its heartbeat', () => {
+      it('when a writer holds a lock longer than the stale age, its lock file’s mtime stays fresh, so no waiter takes it for abandoned', async () => {
+        const dir = await tempDir();
+        const STALE = 200;
+        const store = new FileKeyStore(dir, { lockTimeoutMs: 1_000, staleLockMs: STALE });
+        await store.create('keys/slow', bytes('before'), { writeOnce: false });
+        const held = await holdLock(dir, store, 'keys/slow', 1);
+        const lock = lockPath(dir, 'keys/slow');
+        const created = (await stat(lock)).mtimeMs;
+        // Held three stale ages: judged by age (as a waiter on another host does), it never looks abandoned.
+        for (let i = 0; i < 4; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 150));
+          expect(Date.now() - (await stat(lock)).mtimeMs).toBeLessThan(STALE);
+        }
+        expect((await stat(lock)).mtimeMs).toBeGreaterThan(created);
+        held.release();
+        expect(await held.update).toBe(2);
+        await expect(stat(lock)).rejects.toMatchObject({ code: 'ENOENT' });
+      });
+
+      it('when a process on another host (a shared NAS) holds a lock past the stale age, a waiter does not break it (busy); once that process is killed, the lock is broken after the stale age', { timeout: 30_000 }, async () => {
+        const STALE = 400;
+        const dir = await tempDir();
+        const waiter = new FileKeyStore(dir, { lockTimeoutMs: 1_500, staleLockMs: STALE });
+        await waiter.create('keys/nas', bytes('before'), { writeOnce: false });
+        // The child reports another host name, and stops inside update holding the lock (its rename never returns).
+        const { child, exited, stdout } = await startChild(`
+          os.hostname = () => 'another-host.example';
+          fs.promises.rename = () => { process.stdout.write('holding\\n'); return new Promise(() => {}); };
+          syncBuiltinESMExports();
+          setInterval(() => {}, 60_000);
+          const { FileKeyStore } = await import(${JSON.stringify(STORE_MODULE)});
+          process.stdout.write('ready\\n');
+          await new FileKeyStore(${JSON.stringify(dir)}, { lockTimeoutMs: 1_500, staleLockMs: ${STALE} }).update('keys/nas', 1, Buffer.from('from the other host'));
+        `);
+        const lock = lockPath(dir, 'keys/nas');
+        try {
+          await vi.waitFor(() => expect(stdout()).toContain('holding'), { timeout: 10_000, interval: 10 });
+          expect(JSON.parse(await readFile(lock, 'utf8'))).toMatchObject({ host: 'another-host.example', pid: child.pid });
+          const taken = Date.now();
+
+          const err = await rejection(waiter.update('keys/nas', 1, bytes('from the waiter')));
+          expect(err).toBeInstanceOf(KeyStoreUnavailableError);
+          expect(err).toMatchObject({ reason: 'busy', operation: 'update', entry: 'keys/nas' });
+          expect(Date.now() - taken).toBeGreaterThan(2 * STALE);
+          expect(JSON.parse(await readFile(lock, 'utf8'))).toMatchObject({ pid: child.pid });
+        } finally {
+          child.kill('SIGKILL');
+        }
+        await exited;
+
+        const killed = Date.now();
+        expect(await waiter.update('keys/nas', 1, bytes('from the waiter'))).toBe(2);
+        // Once its heartbeat stopped, after the stale age (less what had passed since its last beat).
+        const waited = Date.now() - killed;
+        expect(waited).toBeGreaterThanOrEqual(STALE / 2);
+        expect(waited).toBeLessThan(1_500);
+        expect(await waiter.get('keys/nas')).toMatchObject({ value: bytes('from the waiter'), revision: 2 });
+      });
+    });
+
+    describe('a write whose lock was broken while it was held', () => {
+      const cases: Array<[string, string, (s: FileKeyStore) => Promise<unknown>]> = [
+        ['update', 'keys/m', (s) => s.update('keys/m', 1, bytes('lost'))],
+        ['delete', 'keys/m', (s) => s.delete('keys/m', 1)],
+        ['destroy', 'versions/v', (s) => s.destroy('versions/v')],
+      ];
+      it.each(cases)('when another writer broke and took the lock during %s, it commits nothing and rejects as busy (never two writers)', async (operation, name, run) => {
+        const dir = await tempDir();
+        const store = new FileKeyStore(dir);
+        await store.create('keys/m', bytes('kept'), { writeOnce: false });
+        await store.create('versions/v', bytes('material'), { writeOnce: true });
+        const before = await store.get(name);
+        // The writer stalls reading the entry under its lock (a slow disk) ...
+        let resume!: () => void;
+        const stall = inject('readFile', join(dir, name), { until: new Promise<void>((resolve) => (resume = resolve)) });
+        const write = run(store);
+        await vi.waitFor(() => expect(stall.hits).toBe(1));
+        // ... meanwhile another writer broke its lock and now holds the entry.
+        const lock = lockPath(dir, name);
+        const other = JSON.stringify({ token: 'another writer', host: 'another-host.example', pid: 7 });
+        await rm(lock);
+        await writeFile(lock, other);
+        resume();
+
+        const err = await rejection(write);
+        expect(err).toBeInstanceOf(KeyStoreUnavailableError);
+        expect(err).toMatchObject({ reason: 'busy', operation, entry: name });
+        faults.length = 0;
+        expect(await store.get(name)).toEqual(before);
+        expect(await readFile(lock, 'utf8')).toBe(other);
+        expect((await leftovers(dir)).filter((f) => f.includes('.tmp-'))).toEqual([]);
+      });
     });
 
     it('when options would let a dead holder outlast the waiter (stale age not shorter than the wait timeout), the constructor refuses them', async () => {
