@@ -91,6 +91,17 @@ export interface ScheduledFunction {
   schedule: string;
 }
 
+/** Functions that events run (a queue, an event bus): no request reaches them either. */
+export interface EventTriggeredFunction {
+  functionName: string;
+  file: string;
+}
+
+export const EVENT_TRIGGERED: readonly EventTriggeredFunction[] = [
+  // The key provider: a data key per partition, from an SQS queue or an EventBridge PartitionCreated event.
+  { functionName: 'provisionPartitionKeys', file: 'functions/provision-partition-keys.ts' },
+];
+
 export const SCHEDULED: readonly ScheduledFunction[] = [
   { functionName: 'rotateKeys', file: 'functions/rotate-keys.ts', schedule: 'rate(1 hour)' },
   { functionName: 'deleteExpiredKeys', file: 'functions/delete-expired-keys.ts', schedule: 'rate(1 hour)' },

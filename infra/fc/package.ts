@@ -19,6 +19,8 @@ export async function bundleFunction(file: string, options: { root?: string } = 
     outfile: BUNDLE_ENTRY,
     write: false,
     legalComments: 'none',
+    // The OSS SDK's HTTP client requires this optionally, inside a try; it is not installed.
+    external: ['proxy-agent'],
     logLevel: 'warning',
   });
   const output = result.outputFiles.find((f) => f.path.endsWith(`/${BUNDLE_ENTRY}`));

@@ -39,6 +39,7 @@ export class KmsApiError extends Error {
 
 /** No answer: the endpoint could not be reached, the connection broke, or the request timed out. */
 export class KmsConnectionError extends Error {
+  readonly code = 'ServiceUnreachable';
   constructor(
     readonly endpoint: string,
     detail: string,
@@ -153,4 +154,50 @@ export class KmsClient {
       req.end();
     });
   }
+}
+
+/** Options of {@link createKmsClient}. */
+export interface CreateKmsClientOptions {
+  /**
+   * `http(s)://host[:port]`, or a bare `host[:port]` (http for loopback, else https). Default: this
+   * service's local gateway, or Alibaba Cloud KMS's public endpoint of `regionId` when that is given.
+   */
+  endpoint?: string;
+  accessKeyId: string;
+  accessKeySecret: string;
+  /** An Alibaba Cloud region (`cn-hangzhou`): picks `https://kms.<regionId>.aliyuncs.com` when no endpoint is given. */
+  regionId?: string;
+  /** Per-request timeout in milliseconds; 30 s unless given. */
+  timeoutMs?: number;
+}
+
+/** What {@link createKmsClient} returns: one signed call per API Action. */
+export interface KmsApi {
+  /**
+   * Calls an Action with string parameters (map parameters such as `EncryptionContext` as JSON text)
+   * and returns the parsed response body. Throws {@link KmsApiError} (with the API's `code`) when
+   * the service refuses, {@link KmsConnectionError} when it cannot be reached.
+   */
+  call(action: string, params?: Record<string, string>): Promise<Record<string, unknown>>;
+}
+
+/**
+ * A signed client of the KMS API (2016-01-20), for this service and for Alibaba Cloud KMS alike:
+ * every call is signed with ACS3-HMAC-SHA256, as the official SDKs sign it.
+ *
+ * @example
+ * ```ts
+ * import { createKmsClient } from 'alibaba-kms-compatible';
+ * const kms = createKmsClient({ endpoint: 'http://127.0.0.1:8080', accessKeyId, accessKeySecret });
+ * const { CiphertextBlob } = await kms.call('GenerateDataKeyWithoutPlaintext', { KeyId: 'alias/orders' });
+ * ```
+ */
+export function createKmsClient(options: CreateKmsClientOptions): KmsApi {
+  const endpoint = options.endpoint ?? (options.regionId ? `https://kms.${options.regionId}.aliyuncs.com/` : DEFAULT_ENDPOINT);
+  const client = new KmsClient({
+    endpoint,
+    credentials: { accessKeyId: options.accessKeyId, accessKeySecret: options.accessKeySecret },
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+  });
+  return { call: (action, params = {}) => client.call(action, params) };
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ACTIONS, DISPATCHER, KEY_WRITING_ACTIONS, SCHEDULED } from '../../infra/actions.js';
+import { ACTIONS, DISPATCHER, EVENT_TRIGGERED, KEY_WRITING_ACTIONS, SCHEDULED } from '../../infra/actions.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -14,7 +14,7 @@ interface Statement {
 }
 interface FunctionConfig {
   handler: string;
-  events?: Array<AlbEvent | { schedule: string }>;
+  events?: Array<AlbEvent | { schedule: string } | Record<string, unknown>>;
   iamRoleStatements?: Statement[];
 }
 
@@ -23,9 +23,9 @@ const albEvents = (fn: FunctionConfig) => (fn.events ?? []).filter((e): e is Alb
 const secretActions = (fn: FunctionConfig) => new Set((fn.iamRoleStatements ?? []).flatMap((s) => s.Action).filter((a) => a.startsWith('secretsmanager:')));
 
 describe('Table: Actions ⇄ serverless.yml', () => {
-  it('when serverless.yml is read, it declares exactly the table functions — one per Action, the dispatcher, the scheduled jobs — with the table handlers', () => {
+  it('when serverless.yml is read, it declares exactly the table functions — one per Action, the dispatcher, the scheduled and event-triggered jobs — with the table handlers', () => {
     const declared = Object.fromEntries(Object.entries(template.functions).map(([name, fn]) => [name, fn.handler]));
-    const expected = Object.fromEntries([...ACTIONS, DISPATCHER, ...SCHEDULED].map((r) => [r.functionName, r.file.replace(/\.ts$/, '.handler')]));
+    const expected = Object.fromEntries([...ACTIONS, DISPATCHER, ...SCHEDULED, ...EVENT_TRIGGERED].map((r) => [r.functionName, r.file.replace(/\.ts$/, '.handler')]));
     expect(declared).toEqual(expected);
   });
 
@@ -62,6 +62,18 @@ describe('Table: Actions ⇄ serverless.yml', () => {
     for (const job of SCHEDULED) expect(template.functions[job.functionName]!.events).toEqual([{ schedule: job.schedule }]);
   });
 
+  it('when the partition-key provisioner is declared, it is triggered by its queue (partial batch failures) and by PartitionCreated events, may touch only the registry objects, and never the key store', () => {
+    const fn = template.functions.provisionPartitionKeys!;
+    expect(fn.events).toEqual([
+      { sqs: { arn: { 'Fn::GetAtt': ['PartitionEventsQueue', 'Arn'] }, batchSize: 10, functionResponseType: 'ReportBatchItemFailures' } },
+      { eventBridge: { pattern: { 'detail-type': ['PartitionCreated'] } } },
+    ]);
+    expect(albEvents(fn)).toEqual([]);
+    const actions = (fn.iamRoleStatements ?? []).flatMap((s) => s.Action);
+    expect(actions.sort()).toEqual(['s3:GetObject', 's3:ListBucket', 's3:PutObject']);
+    expect(JSON.stringify(fn.iamRoleStatements)).toContain('${param:partitionBucket}/partitions/*');
+  });
+
   it('when a row names a file, that file exports the row operation and a Lambda handler', async () => {
     for (const route of ACTIONS) {
       const module = (await import(`${root}${route.file}`)) as { operation: unknown; handler: unknown };
@@ -69,7 +81,7 @@ describe('Table: Actions ⇄ serverless.yml', () => {
       expect(typeof module.handler).toBe('function');
       expect(route.operation.action).toBe(route.action);
     }
-    for (const fn of [DISPATCHER, ...SCHEDULED]) expect(typeof ((await import(`${root}${fn.file}`)) as { handler: unknown }).handler).toBe('function');
+    for (const fn of [DISPATCHER, ...SCHEDULED, ...EVENT_TRIGGERED]) expect(typeof ((await import(`${root}${fn.file}`)) as { handler: unknown }).handler).toBe('function');
   });
 
   it('when Actions are listed, none appears twice, and every key-writing Action is in the table', () => {

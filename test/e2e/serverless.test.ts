@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { ACTIONS, DISPATCHER, KEY_WRITING_ACTIONS, SCHEDULED } from '../../infra/actions.js';
+import { ACTIONS, DISPATCHER, EVENT_TRIGGERED, KEY_WRITING_ACTIONS, SCHEDULED } from '../../infra/actions.js';
 import { applySeed } from '../../infra/gateway/seed.js';
 import { FileKeyStore } from '../../lib/keystore/file-store.js';
 import { createService } from '../../lib/service.js';
@@ -51,9 +51,9 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
   const resources = () => packaged[stage]!.resources;
   const ofType = (type: string) => Object.entries(resources()).filter(([, r]) => r.Type === type);
 
-  it('packages one Node.js 22 function per Action, the dispatcher and the scheduled jobs, each in its own small zip', async () => {
+  it('packages one Node.js 22 function per Action, the dispatcher, the scheduled and the event-triggered jobs, each in its own small zip', async () => {
     const functions = ofType('AWS::Lambda::Function');
-    const names = [...ACTIONS, DISPATCHER, ...SCHEDULED].map((f) => `${logicalId(f.functionName)}LambdaFunction`).sort();
+    const names = [...ACTIONS, DISPATCHER, ...SCHEDULED, ...EVENT_TRIGGERED].map((f) => `${logicalId(f.functionName)}LambdaFunction`).sort();
     expect(functions.map(([id]) => id).sort()).toEqual(names);
     for (const [, fn] of functions) expect(fn.Properties.Runtime).toBe('nodejs22.x');
     const zips = (await readdir(packaged[stage]!.dir)).filter((f) => f.endsWith('.zip'));
@@ -121,8 +121,42 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
   });
 
   it('runs the scheduled jobs hourly', () => {
-    const schedules = ofType('AWS::Events::Rule').map(([, r]) => r.Properties.ScheduleExpression);
+    const schedules = ofType('AWS::Events::Rule').flatMap(([, r]) => (r.Properties.ScheduleExpression ? [r.Properties.ScheduleExpression] : []));
     expect(schedules).toEqual(SCHEDULED.map((s) => s.schedule));
+  });
+
+  it('feeds the partition-key provisioner from its queue (dead-letter after 5 receives, partial batch failures) and from PartitionCreated events, with a private registry bucket it alone may write', () => {
+    const queue = resources().PartitionEventsQueue!.Properties;
+    expect(queue).toMatchObject({
+      QueueName: `kms-${stage}-partition-events`,
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': ['PartitionEventsDeadLetterQueue', 'Arn'] }, maxReceiveCount: 5 },
+    });
+    expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * resources().ProvisionPartitionKeysLambdaFunction!.Properties.Timeout);
+    const mapping = ofType('AWS::Lambda::EventSourceMapping').map(([, r]) => r.Properties);
+    expect(mapping).toEqual([
+      expect.objectContaining({ EventSourceArn: { 'Fn::GetAtt': ['PartitionEventsQueue', 'Arn'] }, BatchSize: 10, FunctionResponseTypes: ['ReportBatchItemFailures'] }),
+    ]);
+    const patterns = ofType('AWS::Events::Rule').flatMap(([, r]) => (r.Properties.EventPattern ? [r.Properties.EventPattern] : []));
+    expect(patterns).toEqual([{ 'detail-type': ['PartitionCreated'] }]);
+    const bucket = resources().PartitionRegistryBucket!.Properties;
+    expect(bucket).toMatchObject({
+      BucketName: `kms-${stage}-partition-keys`,
+      VersioningConfiguration: { Status: 'Enabled' },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+    });
+    const env = resources().ProvisionPartitionKeysLambdaFunction!.Properties.Environment.Variables;
+    expect(env).toMatchObject({
+      KMS_PARTITION_REGISTRY: `s3://kms-${stage}-partition-keys/partitions/`,
+      KMS_PARTITION_KEY_ID: 'alias/partitions',
+      KMS_PROVISIONER_ACCESS_KEY_ID: `{{resolve:secretsmanager:kms/${stage}/provisioner:SecretString:accessKeyId}}`,
+    });
+    const statements = (resources().ProvisionPartitionKeysIamRoleLambdaExecution!.Properties.Policies as any[]).flatMap((p) => p.PolicyDocument.Statement as any[]);
+    const text = JSON.stringify(statements);
+    expect(text).not.toContain('secretsmanager');
+    expect(text).not.toContain('dynamodb');
+    expect(statements).toContainEqual({ Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: `arn:aws:s3:::kms-${stage}-partition-keys/partitions/*` });
+    // The queue's receive permissions, for its one event source.
+    expect(text).toContain('sqs:ReceiveMessage');
   });
 });
 
