@@ -5,7 +5,7 @@ import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { DEFAULT_ROTATION_SECONDS, parseRotationInterval } from '../lib/keyring/rotation.js';
 import { defineOperation } from '../lib/operation.js';
 import { keyMetadata } from '../lib/operations/key-metadata.js';
-import { booleanParameter } from '../lib/rpc/schema.js';
+import { booleanParameter, storedTextParameter } from '../lib/rpc/schema.js';
 
 const only = (value: string) => z.literal(value, { error: `Only ${value} is supported.` }).optional();
 
@@ -27,7 +27,7 @@ export const operation = defineOperation({
       KeyUsage: only('ENCRYPT/DECRYPT'),
       Origin: only('Aliyun_KMS'),
       ProtectionLevel: only('SOFTWARE'),
-      Description: z.string().max(8192, { error: 'It must be at most 8,192 characters.' }).optional(),
+      Description: storedTextParameter(8192).optional(),
       EnableAutomaticRotation: booleanParameter.optional(),
       RotationInterval: z.string().optional(),
       DryRun: booleanParameter.optional(),

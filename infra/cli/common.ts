@@ -45,7 +45,8 @@ export function contextPair(value: string, previous: Record<string, string> | un
   const eq = value.indexOf('=');
   if (eq <= 0) throw new InvalidArgumentError('expected key=value (the value may contain "=").');
   const key = value.slice(0, eq);
-  const map = { ...previous };
+  // Null-prototype: a key such as "__proto__" is an ordinary pair and must be sent, not dropped.
+  const map: Record<string, string> = Object.assign(Object.create(null) as Record<string, string>, previous);
   if (Object.hasOwn(map, key)) throw new InvalidArgumentError(`the context key "${key}" is given twice.`);
   map[key] = value.slice(eq + 1);
   return map;

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { EntryExistsError, EntryNotFoundError, type KeyStore, RevisionConflictError } from '../keystore/key-store.js';
 import { type AliasRecord, decodeRecord, encodeRecord, entryNames } from './records.js';
 
@@ -6,8 +5,9 @@ import { type AliasRecord, decodeRecord, encodeRecord, entryNames } from './reco
 const BACKFILLED = 'meta/alias-index-v1';
 
 /**
- * The index from a key to its aliases, so that listing one key's aliases reads that key's entries
- * only, never every alias: `alias-index/<keyId>/<sha256(aliasName)>` holds the alias name.
+ * The index from a key to its aliases, so that a page of one key's aliases costs one listing of
+ * that key's entries and a read per alias on the page: `alias-index.<keyId>/<name after alias/>`,
+ * one namespace per key, named by the alias so the listing is already in alias order.
  *
  * The alias entry is the truth; the index is a superset of it: an entry may name an alias that
  * moved or was deleted (readers check each one against the alias), but an alias always has its
@@ -47,17 +47,19 @@ export class AliasIndex {
     if ((await this.#currentKey(aliasName)) === keyId) await this.add(keyId, aliasName);
   }
 
-  /** The aliases that name `keyId` now, by name (each index entry checked against its alias). */
-  async aliasesOf(keyId: string): Promise<AliasRecord[]> {
+  /**
+   * One page of the aliases that name `keyId`, by name, and how many index entries it has: the
+   * page's entries are each checked against their alias (one that moved since is left out).
+   */
+  async page(keyId: string, offset: number, limit: number): Promise<{ aliases: AliasRecord[]; total: number }> {
     await this.#ensureBackfilled();
+    const names = await this.#store.list(entryPrefix(keyId));
     const aliases: AliasRecord[] = [];
-    for (const name of await this.#store.list(`${entryPrefix(keyId)}`)) {
-      const entry = await this.#store.get(name);
-      if (!entry) continue;
-      const aliasName = entry.value.toString('utf8');
+    for (const name of names.slice(offset, offset + limit)) {
+      const aliasName = `alias/${name.slice(entryPrefix(keyId).length)}`;
       if ((await this.#currentKey(aliasName)) === keyId) aliases.push({ aliasName, keyId });
     }
-    return aliases.sort((a, b) => (a.aliasName < b.aliasName ? -1 : 1));
+    return { aliases, total: names.length };
   }
 
   /** Drops every entry of a key (its aliases are gone: the key is being destroyed). */
@@ -97,9 +99,9 @@ export class AliasIndex {
 }
 
 function entryPrefix(keyId: string): string {
-  return `alias-index/${keyId}/`;
+  return `alias-index.${keyId}/`;
 }
 
 function entryName(keyId: string, aliasName: string): string {
-  return `${entryPrefix(keyId)}${createHash('sha256').update(aliasName, 'utf8').digest('hex')}`;
+  return `${entryPrefix(keyId)}${aliasName.slice('alias/'.length)}`;
 }

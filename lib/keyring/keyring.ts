@@ -327,9 +327,9 @@ export class Keyring {
     return { aliases, total: names.length };
   }
 
-  /** The aliases of one key, by name: reads that key's aliases only (see AliasIndex). */
-  aliasesOfKey(keyId: string): Promise<AliasRecord[]> {
-    return this.#aliasIndex.aliasesOf(keyId);
+  /** One page of one key's aliases, by name, and how many it has: reads that key's index and the page (see AliasIndex). */
+  aliasPageOfKey(keyId: string, offset: number, limit: number): Promise<{ aliases: AliasRecord[]; total: number }> {
+    return this.#aliasIndex.page(keyId, offset, limit);
   }
 
   /**
@@ -406,9 +406,13 @@ export class Keyring {
       }
       return { ...record, destructionStarted: record.destructionStarted ?? nowIso };
     });
-    for (const alias of await this.aliasesOfKey(keyId)) {
+    // Every alias, not the index alone: a rare job, and an alias the index missed (written by an
+    // older version mid-upgrade) must not outlive its key.
+    for (const name of await this.#store.list('aliases/')) {
+      const entry = await this.#store.get(name);
+      const alias = entry && decodeRecord<AliasRecord>(entry.value);
       // Only while it still names this key: an alias moved to another key in between stays.
-      await this.deleteAlias(alias.aliasName, keyId).catch(() => undefined);
+      if (alias?.keyId === keyId) await this.deleteAlias(alias.aliasName, keyId).catch(() => undefined);
     }
     await this.#aliasIndex.dropKey(keyId);
     await this.#store.create(entryNames.destroyedKey(keyId), encodeRecord({ keyId, destroyedAt: nowIso }), { writeOnce: false }).catch((err: unknown) => {

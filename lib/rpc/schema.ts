@@ -19,6 +19,20 @@ export const keyIdParameter = z
 
 export const ciphertextBlobParameter = z.string().min(1, { error: 'It must not be empty.' }).max(16_384, { error: 'It must be at most 16,384 characters.' });
 
+/**
+ * Text the service stores and returns (a Description): at most `max` characters, none of them a
+ * control character (tab, newline and carriage return aside) or a lone surrogate — XML 1.0 cannot
+ * carry those, and a Format=XML answer must stay valid XML.
+ */
+export const storedTextParameter = (max: number) =>
+  z
+    .string()
+    .max(max, { error: `It must be at most ${max.toLocaleString('en-US')} characters.` })
+    .refine((text) => !XML_UNSAFE.test(text), { error: 'It must not contain control characters or invalid Unicode.' });
+
+/** Characters XML 1.0 cannot carry (and a lone surrogate, which no encoding can). */
+export const XML_UNSAFE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF\p{Cs}]/u;
+
 export const booleanParameter = z
   .string()
   .regex(/^(true|false)$/i, { error: 'It must be true or false.' })

@@ -1,5 +1,6 @@
 import { XMLBuilder } from 'fast-xml-parser';
-import type { KmsError } from '../errors.js';
+import { InvalidParameterError, type KmsError } from '../errors.js';
+import { XML_UNSAFE } from './schema.js';
 import type { RpcResponse } from './request.js';
 
 export type ResponseFormat = 'JSON' | 'XML';
@@ -19,9 +20,16 @@ export function parseFormat(value: string | undefined): ResponseFormat | undefin
   return upper === 'JSON' || upper === 'XML' ? upper : undefined;
 }
 
-/** A success body: JSON, or XML under `<KMS>` as Alibaba writes it. */
+/**
+ * A success body: JSON, or XML under `<KMS>` as Alibaba writes it. A value XML 1.0 cannot carry
+ * (a decrypted plaintext holding a control character) makes a Format=XML answer an
+ * InvalidParameter naming Format, never invalid XML; stored text never holds one (input refuses it).
+ */
 export function successResponse(format: ResponseFormat, requestId: string, fields: Record<string, unknown>): RpcResponse {
   const body = { RequestId: requestId, ...fields };
+  if (format === 'XML' && holdsXmlUnsafe(body)) {
+    throw new InvalidParameterError('Format', 'The response holds characters XML 1.0 cannot carry; ask for Format=JSON.');
+  }
   return {
     statusCode: 200,
     headers: { 'content-type': CONTENT_TYPE[format], 'x-acs-request-id': requestId },
@@ -37,4 +45,11 @@ export function errorResponse(format: ResponseFormat, requestId: string, hostId:
     headers: { 'content-type': CONTENT_TYPE[format], 'x-acs-request-id': requestId },
     body: format === 'JSON' ? JSON.stringify(body) : `${XML_DECLARATION}${xml.build({ Error: body })}`,
   };
+}
+
+function holdsXmlUnsafe(value: unknown): boolean {
+  if (typeof value === 'string') return XML_UNSAFE.test(value);
+  if (Array.isArray(value)) return value.some(holdsXmlUnsafe);
+  if (typeof value === 'object' && value !== null) return Object.values(value).some(holdsXmlUnsafe);
+  return false;
 }

@@ -190,6 +190,23 @@ describe('Adversarial inputs', () => {
     });
   });
 
+  describe('a Format=XML answer is always valid XML', () => {
+    it.each(['a\u0001b', 'x\u0000', '\uffff', '\u001b[31m'])('when a Description holds %j, CreateKey refuses it with 400 (nothing is created)', async (description) => {
+      const before = (await t.service.keyring.listKeyIds()).length;
+      expectError(await t.call(signedRpcRequest(ADMIN, 'CreateKey', { Description: description })), 400, 'InvalidParameter', '"Description"');
+      expect((await t.service.keyring.listKeyIds()).length).toBe(before);
+    });
+
+    it('when a decrypted plaintext holds a control character, Format=XML answers 400 naming Format, and JSON carries it', async () => {
+      const blob = (await t.call(signedRpcRequest(ADMIN, 'Encrypt', { KeyId: KEY_ID, Plaintext: 'bell\u0007' }))).body.CiphertextBlob;
+      const xml = await t.call(signedRpcRequest(ADMIN, 'Decrypt', { CiphertextBlob: blob }, { format: 'XML' }));
+      expect(xml.status).toBe(400);
+      expect(xml.raw).toContain('<Code>InvalidParameter</Code>');
+      expect(xml.raw).not.toMatch(/[\u0000-\u0008]/);
+      expect((await t.call(signedRpcRequest(ADMIN, 'Decrypt', { CiphertextBlob: blob }))).body.Plaintext).toBe('bell\u0007');
+    });
+  });
+
   describe('how a body is read is decided by what was signed', () => {
     const formBody = (context: Record<string, string>) => Buffer.from(`EncryptionContext=${encodeURIComponent(JSON.stringify(context))}`);
 

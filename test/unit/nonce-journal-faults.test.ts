@@ -12,6 +12,7 @@ const faults = vi.hoisted(() => ({
   /** Bytes the next write(2) accepts before the disk is "full"; undefined: no fault. */
   acceptBytes: undefined as number | undefined,
   openError: undefined as string | undefined,
+  syncError: undefined as string | undefined,
 }));
 
 vi.mock('node:fs', async (importOriginal) => {
@@ -22,6 +23,10 @@ vi.mock('node:fs', async (importOriginal) => {
     openSync: (...args: Parameters<typeof fs.openSync>) => {
       if (faults.openError) throw errno(faults.openError);
       return fs.openSync(...args);
+    },
+    fdatasync: (fd: number, callback: (err: NodeJS.ErrnoException | null) => void) => {
+      if (faults.syncError) return setImmediate(() => callback(errno(faults.syncError!)));
+      return fs.fdatasync(fd, callback);
     },
     writeSync: (...args: Parameters<typeof fs.writeSync>) => {
       if (faults.acceptBytes === undefined) return fs.writeSync(...args);
@@ -42,6 +47,7 @@ const journal = async () => join(await mkdtemp(join(tmpdir(), 'kms-nonce-faults-
 afterEach(() => {
   faults.acceptBytes = undefined;
   faults.openError = undefined;
+  faults.syncError = undefined;
 });
 
 describe('Class: JournaledNonceStore, under disk faults', () => {
@@ -81,6 +87,29 @@ describe('Class: JournaledNonceStore, under disk faults', () => {
     const store = await JournaledNonceStore.open(path);
     faults.openError = code;
     await expect(store.claim('AK', 'n', Date.now() + 60_000)).rejects.toBeInstanceOf(ServiceUnavailableError);
+  });
+
+  it.each(['EIO', 'ENOSPC'])('when the sync after the append fails (%s), the claim fails with 503 and is withdrawn', async (code) => {
+    const path = await journal();
+    const expiresAt = Date.now() + 60_000;
+    const store = await JournaledNonceStore.open(path);
+    faults.syncError = code;
+    await expect(store.claim('AK', 'unsynced', expiresAt)).rejects.toBeInstanceOf(ServiceUnavailableError);
+    faults.syncError = undefined;
+    expect(await store.claim('AK', 'unsynced', expiresAt)).toBe(true);
+  });
+
+  it('when another process on the same journal compacts it (renames a new file over it), this one keeps appending to the live file', async () => {
+    const path = await journal();
+    const expiresAt = Date.now() + 60_000;
+    const first = await JournaledNonceStore.open(path);
+    expect(await first.claim('AK', 'before', expiresAt)).toBe(true);
+    // A second process starts on the same directory: it loads and compacts (rename over the file).
+    await JournaledNonceStore.open(path);
+    expect(await first.claim('AK', 'after-compaction', expiresAt)).toBe(true);
+    const restarted = await JournaledNonceStore.open(path);
+    expect(await restarted.claim('AK', 'before', expiresAt)).toBe(false);
+    expect(await restarted.claim('AK', 'after-compaction', expiresAt)).toBe(false);
   });
 
   it('when the disk is read-only at start, the journal still opens (and compaction leaves no temporary file)', async () => {
