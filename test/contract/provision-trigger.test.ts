@@ -1,0 +1,103 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Context, SQSEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGateway, type Gateway } from '../../infra/gateway/server.js';
+import { FileRegistry } from '../../lib/partitions/registry/file-registry.js';
+import { partitionEventsOf } from '../../lib/partitions/trigger-events.js';
+import { createTestService, KEY_ID, PROVIDER } from '../helpers/service.js';
+
+/**
+ * The event-triggered provisioner (functions/provision-partition-keys.ts) as Lambda and Function
+ * Compute invoke it, configured only by its environment, against a real gateway.
+ */
+
+let gateway: Gateway;
+let registryDir: string;
+let fn: typeof import('../../functions/provision-partition-keys.js');
+
+beforeAll(async () => {
+  const t = await createTestService();
+  gateway = await startGateway({ service: t.service, host: '127.0.0.1', port: 0 });
+  registryDir = await mkdtemp(join(tmpdir(), 'kms-trigger-'));
+  Object.assign(process.env, {
+    KMS_ENDPOINT: gateway.url,
+    KMS_PROVISIONER_ACCESS_KEY_ID: PROVIDER.accessKeyId,
+    KMS_PROVISIONER_ACCESS_KEY_SECRET: PROVIDER.accessKeySecret,
+    KMS_PARTITION_REGISTRY: `file:${registryDir}`,
+    KMS_PARTITION_KEY_ID: KEY_ID,
+  });
+  fn = await import('../../functions/provision-partition-keys.js');
+});
+
+afterAll(async () => {
+  for (const name of ['KMS_ENDPOINT', 'KMS_PROVISIONER_ACCESS_KEY_ID', 'KMS_PROVISIONER_ACCESS_KEY_SECRET', 'KMS_PARTITION_REGISTRY', 'KMS_PARTITION_KEY_ID']) delete process.env[name];
+  await gateway.close();
+});
+
+const sqsBatch = (bodies: string[]): SQSEvent => ({
+  Records: bodies.map((body, i) => ({
+    messageId: `m-${i}`,
+    receiptHandle: `r-${i}`,
+    body,
+    attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 's', ApproximateFirstReceiveTimestamp: '0' },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:eu-central-1:123456789012:kms-dev-partition-events',
+    awsRegion: 'eu-central-1',
+  })),
+});
+
+const context = { functionName: 'provisionPartitionKeys', awsRequestId: 'req-1' } as Context;
+
+describe('Function: provision-partition-keys', () => {
+  it('when an SQS batch mixes good, duplicate and bad messages, only the bad ones are reported as batchItemFailures', async () => {
+    const result = await fn.handler(
+      sqsBatch([
+        JSON.stringify({ partitionId: 'sqs-1' }),
+        'not json',
+        JSON.stringify({ partitionId: 'sqs-2', encryptionContext: { tenant: 'acme' } }),
+        JSON.stringify({ partitionId: 'bad id' }),
+        JSON.stringify({ partitionId: 'sqs-1' }),
+        JSON.stringify({ 'detail-type': 'PartitionCreated', detail: { partitionId: 'sqs-3' } }),
+        JSON.stringify({ partitionId: 'sqs-4', keyId: 'alias/no-such' }),
+      ]),
+      context,
+    );
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-1' }, { itemIdentifier: 'm-3' }, { itemIdentifier: 'm-6' }] });
+    expect(await new FileRegistry(registryDir).list()).toEqual(expect.arrayContaining(['sqs-1', 'sqs-2', 'sqs-3']));
+    expect(await new FileRegistry(registryDir).get('sqs-4')).toBeUndefined();
+  });
+
+  it('when EventBridge delivers PartitionCreated, the partition gets its key; another detail-type is refused', async () => {
+    await expect(fn.handler({ 'detail-type': 'PartitionCreated', detail: { partitionId: 'eb-1' } } as never, context)).resolves.toEqual({ created: 1, existing: 0 });
+    await expect(fn.handler({ 'detail-type': 'PartitionCreated', detail: { partitionId: 'eb-1' } } as never, context)).resolves.toEqual({ created: 0, existing: 1 });
+    await expect(fn.handler({ 'detail-type': 'SomethingElse', detail: { partitionId: 'eb-2' } } as never, context)).rejects.toMatchObject({ code: 'InvalidParameter' });
+  });
+
+  it('when Function Compute delivers a buffer (one event, a list, a CloudEvent), it provisions each and fails the invocation naming the bad ones', async () => {
+    await expect(fn.fcHandler(Buffer.from(JSON.stringify({ partitionId: 'fc-1' })))).resolves.toEqual({ created: 1, existing: 0 });
+    await expect(fn.fcHandler(Buffer.from(JSON.stringify([{ partitionId: 'fc-2' }, { partitionId: 'fc-1' }])))).resolves.toEqual({ created: 1, existing: 1 });
+    await expect(fn.fcHandler(JSON.stringify({ specversion: '1.0', type: 'PartitionCreated', data: { partitionId: 'fc-3' } }))).resolves.toEqual({ created: 1, existing: 0 });
+    await expect(fn.fcHandler(Buffer.from(JSON.stringify([{ partitionId: 'fc-4' }, { partitionId: '' }])))).rejects.toThrow(/1 of 2 partition events failed.*"index":1/);
+    expect(await new FileRegistry(registryDir).get('fc-4')).toBeDefined();
+  });
+});
+
+describe('Function: partitionEventsOf', () => {
+  it.each([
+    ['a plain event', { partitionId: 'a' }, [{ partitionId: 'a' }]],
+    ['a list', [{ partitionId: 'a' }, { partitionId: 'b' }], [{ partitionId: 'a' }, { partitionId: 'b' }]],
+    ['an EventBridge event', { 'detail-type': 'PartitionCreated', detail: { partitionId: 'a' } }, [{ partitionId: 'a' }]],
+    ['a CloudEvent with JSON text data', { specversion: '1.0', type: 'PartitionCreated', data: '{"partitionId":"a"}' }, [{ partitionId: 'a' }]],
+  ])('reads %s', (_name, delivered, expected) => {
+    expect(partitionEventsOf(delivered)).toEqual(expected);
+    expect(partitionEventsOf(JSON.stringify(delivered))).toEqual(expected);
+  });
+
+  it.each(['', 'null', '42', '"text"', '{"detail-type":"Other"}'])('refuses %j with InvalidParameter', (text) => {
+    expect(() => partitionEventsOf(text)).toThrow(expect.objectContaining({ code: 'InvalidParameter' }));
+  });
+});
