@@ -25,8 +25,12 @@ export const operation = defineOperation({
   }),
   async resolve(input, context) {
     const blob = parseEnvelope(input.CiphertextBlob);
-    const { key: source, version } = await resolveAuthorizedVersion(blob, context);
-    const destination = await resolveAuthorizedKey(input.DestinationKeyId, context, { parameter: 'DestinationKeyId' });
+    // Each key is authorised with the context that goes with it, for kms:EncryptionContext:<key> conditions.
+    const { key: source, version } = await resolveAuthorizedVersion(blob, context, { encryptionContext: input.SourceEncryptionContext });
+    const destination = await resolveAuthorizedKey(input.DestinationKeyId, context, {
+      parameter: 'DestinationKeyId',
+      encryptionContext: input.DestinationEncryptionContext,
+    });
     assertKeyUsable(source);
     assertKeyUsable(destination);
     return { blob, source, version, destination };

@@ -42,6 +42,14 @@ export class RequestTooLargeError extends KmsError {
   }
 }
 
+export class MalformedRequestError extends KmsError {
+  readonly statusCode = 400;
+  readonly code = 'MalformedRequest';
+  constructor() {
+    super('The request could not be read: the platform delivered an event that is not an HTTP request.');
+  }
+}
+
 export class UnsupportedMediaTypeError extends KmsError {
   readonly statusCode = 415;
   readonly code = 'UnsupportedMediaType';

@@ -14,8 +14,18 @@ export interface OperationContext {
    * resource ARN; throws `denied` when given, else NoPermissionError naming the action and the
    * resource. Every operation must call it at least once in `resolve`: the stack refuses to run
    * one that did not (fail closed).
+   *
+   * Policy conditions see the request's source address and transport, the service's clock, and an
+   * EncryptionContext: `options.encryptionContext` when given, else the validated input's
+   * `EncryptionContext` parameter (empty when the operation has none). An operation with several
+   * contexts (ReEncrypt) passes the one that goes with each resource.
    */
-  authorize(resource: string, action?: string, denied?: () => Error): void;
+  authorize(resource: string, action?: string, denied?: () => Error, options?: AuthorizeOptions): void;
+}
+
+export interface AuthorizeOptions {
+  /** The EncryptionContext `kms:EncryptionContext:<key>` conditions read; default: the input's `EncryptionContext`. */
+  encryptionContext?: ReadonlyMap<string, string>;
 }
 
 /** Response fields besides RequestId, in the order they are serialised. */

@@ -1,11 +1,10 @@
 import { readFile, stat } from 'node:fs/promises';
 import { type Command, Option } from 'commander';
-import { z } from 'zod';
 import { type AccessKeyRecord, AccessKeyRegistry, generateAccessKey, isAccessKeyId } from '../../lib/auth/access-keys.js';
 import { EntryExistsError } from '../../lib/keystore/key-store.js';
 import { FileKeyStore } from '../../lib/keystore/file-store.js';
 import { keyStoreFromEnvironment } from '../../lib/service-from-env.js';
-import { ADMIN_POLICY, type PolicyDocument, policyDocumentSchema } from '../../lib/policy/policy.js';
+import { ADMIN_POLICY, describePolicyIssues, type PolicyDocument, policyDocumentSchema } from '../../lib/policy/policy.js';
 import { ENV_DEFAULTS } from '../../lib/service-from-env.js';
 import { CliError, EXIT, usageError } from './exit-codes.js';
 import { emit } from './output.js';
@@ -77,7 +76,7 @@ export function registerAccessKeys(program: Command): void {
       }
       const items = records.map((r) => view(r, false));
       emit(command, { AccessKeys: items, TotalCount: items.length }, {
-        rows: items.map((item) => ({ ...item, Policy: policySummary(item.Policy) })),
+        rows: items.map((item) => ({ ...item, Policy: policySummary(item) })),
         columns: ['AccessKeyId', 'Status', 'CreatedAt', 'Policy'],
       });
     });
@@ -157,7 +156,10 @@ function notFound(id: string): CliError {
   return new CliError(EXIT.REFUSED, `The access key "${id}" does not exist.`, 'InvalidAccessKeyId.NotFound');
 }
 
-/** What the CLI shows of an access key: the secret only right after `create`. */
+/**
+ * What the CLI shows of an access key: the secret only right after `create`; `PolicyError` when
+ * the stored policy no longer validates (the key is then denied everything until set-policy).
+ */
 function view(record: AccessKeyRecord, withSecret: boolean) {
   return {
     AccessKeyId: record.accessKeyId,
@@ -165,13 +167,20 @@ function view(record: AccessKeyRecord, withSecret: boolean) {
     Status: record.status,
     CreatedAt: record.createdAt,
     Policy: record.policy,
+    ...(record.policyError !== undefined ? { PolicyError: record.policyError } : {}),
   };
 }
 
-/** A one-line summary of a policy for the table view: `Allow kms:Decrypt on acs:kms:*:*:key/*; …`. */
-function policySummary(policy: PolicyDocument): string {
+/**
+ * A one-line summary of a policy for the table view: `Allow kms:Decrypt on acs:kms:*:*:key/* if
+ * StringLike kms:EncryptionContext:partition; …`, or why an invalid stored one denies everything.
+ */
+function policySummary(item: ReturnType<typeof view>): string {
+  if (item.PolicyError !== undefined) return `INVALID (denies everything): ${item.PolicyError}`;
   const list = (v: string | string[]) => (Array.isArray(v) ? v.join(',') : v);
-  return policy.Statement.map((s) => `${s.Effect} ${list(s.Action)} on ${list(s.Resource)}`).join('; ');
+  const condition = (c: PolicyDocument['Statement'][number]['Condition']) =>
+    c === undefined ? '' : ` if ${Object.entries(c).flatMap(([operator, keys]) => Object.keys(keys).map((key) => `${operator} ${key}`)).join(' and ')}`;
+  return item.Policy.Statement.map((s) => `${s.Effect} ${list(s.Action)} on ${list(s.Resource)}${condition(s.Condition)}`).join('; ');
 }
 
 /** The policy given by --policy FILE, --policy-json JSON or --admin, validated. */
@@ -199,13 +208,6 @@ async function policyFrom(options: PolicyOptions): Promise<PolicyDocument> {
     throw usageError(`the policy in ${source} is not valid JSON`);
   }
   const parsed = policyDocumentSchema.safeParse(document);
-  if (!parsed.success) throw usageError(`the policy in ${source} is not valid: ${describeIssues(parsed.error)}`);
+  if (!parsed.success) throw usageError(`the policy in ${source} is not valid: ${describePolicyIssues(parsed.error)}`);
   return parsed.data;
-}
-
-function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 3)
-    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(document)'}: ${issue.message}`)
-    .join('; ');
 }

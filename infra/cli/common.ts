@@ -11,8 +11,8 @@ export interface GlobalOptions {
   timeout?: number;
 }
 
-/** An API client from the global options: flags win over ALIBABA_CLOUD_ACCESS_KEY_* and KMS_ENDPOINT. */
-export function clientOf(command: Command): KmsClient {
+/** The endpoint and credentials from the global options: flags win over ALIBABA_CLOUD_ACCESS_KEY_* and KMS_ENDPOINT. */
+export function connectionOf(command: Command): { endpoint: string; accessKeyId: string; accessKeySecret: string; timeoutMs?: number } {
   const options = command.optsWithGlobals<GlobalOptions>();
   const { accessKeyId, accessKeySecret } = options;
   if (!accessKeyId || !accessKeySecret) {
@@ -26,7 +26,13 @@ export function clientOf(command: Command): KmsClient {
   } catch (err) {
     throw usageError((err as Error).message);
   }
-  return new KmsClient({ endpoint, credentials: { accessKeyId, accessKeySecret }, timeoutMs: options.timeout });
+  return { endpoint, accessKeyId, accessKeySecret, ...(options.timeout === undefined ? {} : { timeoutMs: options.timeout }) };
+}
+
+/** An API client from the global options (see {@link connectionOf}). */
+export function clientOf(command: Command): KmsClient {
+  const { endpoint, accessKeyId, accessKeySecret, timeoutMs } = connectionOf(command);
+  return new KmsClient({ endpoint, credentials: { accessKeyId, accessKeySecret }, timeoutMs });
 }
 
 /** Option parser: a whole number in [min, max]. */

@@ -7,12 +7,13 @@ import { ADMIN_POLICY } from '../../lib/policy/policy.js';
 export const ADMIN_CREDENTIALS_FILE = 'admin-credentials.json';
 
 /**
- * On a store with no access keys, creates an admin key (`kms:*` on `*`) and writes it to
+ * On a store that never had an access key, creates an admin key (`kms:*` on `*`) and writes it to
  * `<dataDir>/admin-credentials.json` (0600, atomically). Returns the file's path when it created
  * one. The secret goes only to that file.
  */
 export async function bootstrapAdmin(dataDir: string, accessKeys: AccessKeyRegistry): Promise<string | undefined> {
-  if ((await accessKeys.list()).length > 0) return undefined;
+  // Deleted keys count: a store whose keys were all deleted is not a new store, and gets no new admin.
+  if (await accessKeys.anyEverCreated()) return undefined;
   const { accessKeyId, accessKeySecret } = generateAccessKey();
   const path = join(dataDir, ADMIN_CREDENTIALS_FILE);
   const tmp = `${path}.tmp-${process.pid}`;

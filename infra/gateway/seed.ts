@@ -70,7 +70,22 @@ export const seedSchema = z
       )
       .optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((seed, context) => {
+    // The check pass cannot see a clash the write pass itself would create: refuse it up front.
+    const once = (kind: string, path: (string | number)[], values: Iterable<string>) => {
+      const seen = new Set<string>();
+      for (const value of values) {
+        if (seen.has(value)) context.addIssue({ code: 'custom', path, message: `names ${kind} "${value}" more than once` });
+        seen.add(value);
+      }
+    };
+    const keys = seed.keys ?? [];
+    once('key', ['keys'], keys.map((k) => k.keyId));
+    once('key version', ['keys'], keys.flatMap((k) => (k.versions ?? []).map((v) => v.keyVersionId)));
+    once('alias', ['keys'], keys.flatMap((k) => k.aliases ?? []));
+    once('access key', ['accessKeys'], (seed.accessKeys ?? []).map((a) => a.accessKeyId));
+  });
 
 export type Seed = z.infer<typeof seedSchema>;
 
@@ -88,11 +103,16 @@ export async function readSeedFile(path: string): Promise<Seed> {
   } catch {
     throw new SeedError(`seed file ${path} is not valid JSON`);
   }
-  const result = seedSchema.safeParse(json);
+  return validateSeed(json, `seed file ${path}`);
+}
+
+/** The seed, validated; a problem is a SeedError naming `source` and the field. */
+function validateSeed(value: unknown, source: string): Seed {
+  const result = seedSchema.safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const field = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
-    throw new SeedError(`seed file ${path}: ${field || 'the document'} ${issue.message}`);
+    throw new SeedError(`${source}: ${field || 'the document'} ${issue.message}`);
   }
   return result.data;
 }
@@ -107,7 +127,8 @@ export interface SeedTarget {
 /**
  * Applies a seed idempotently: what is missing is created; what exists is left as the store has
  * it (the store wins on everything the API can change: state, description, primary version,
- * policy, where an alias points, and deletions).
+ * policy, where an alias points, and deletions). The seed is validated first, as readSeedFile
+ * does (an access key's policy included): an invalid one is a SeedError and nothing is written.
  *
  * - A seeded access key that was deleted, a seeded key that was destroyed, and a seeded alias that
  *   was deleted stay deleted; a seeded alias moved to another key stays there. Each is logged.
@@ -116,9 +137,12 @@ export interface SeedTarget {
  *   another key, another secret for an access key — is refused, and nothing is written.
  */
 export async function applySeed(seed: Seed, deps: SeedTarget): Promise<void> {
+  // Validated here too, not only by readSeedFile: a seed built in code must not write half of
+  // itself before an access key's policy (checked again by the registry) turns out invalid.
+  const valid = validateSeed(seed, 'seed');
   // Every contradiction is looked for before anything is written, so a refused seed leaves the store as it was.
-  await seedPass(seed, deps, false);
-  await seedPass(seed, deps, true);
+  await seedPass(valid, deps, false);
+  await seedPass(valid, deps, true);
 }
 
 /** One pass over the seed: refuses contradictions; creates what is missing (and logs what it leaves) only when `write`. */

@@ -1,10 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fromNodeRequest, writeNodeResponse } from '../../lib/adapters/node-http.js';
-import { KmsError, InternalFailureError } from '../../lib/errors.js';
+import { unreadableRequestResponse } from '../../lib/adapters/unreadable-request.js';
 import { createDispatcher } from '../../lib/middleware/dispatch.js';
-import { errorResponse } from '../../lib/rpc/serialize.js';
 import type { Service } from '../../lib/service.js';
 import { OPERATIONS } from '../actions.js';
 
@@ -37,10 +35,9 @@ export async function startGateway(options: { service: Service; host: string; po
       writeNodeResponse(res, response);
     } catch (err) {
       // Only reading the body can fail here (the stack never throws): too large, or aborted.
-      const error = err instanceof KmsError ? err : new InternalFailureError();
       if (!res.headersSent) {
         if (closing) res.setHeader('connection', 'close');
-        writeNodeResponse(res, errorResponse('JSON', randomUUID().toUpperCase(), 'kms', error));
+        writeNodeResponse(res, unreadableRequestResponse(err));
       }
     }
   });

@@ -1,9 +1,12 @@
 import type { ALBEvent, ALBResult, APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { MalformedRequestError, RequestTooLargeError } from '../errors.js';
 import { createDispatcher } from '../middleware/dispatch.js';
 import { buildRpcHandler, type RpcHandler } from '../middleware/stack.js';
 import type { PowertoolsBackedLogger } from '../logger-powertools.js';
 import type { Service } from '../service.js';
 import { lazyService } from './lazy-service.js';
+import { MAX_BODY_BYTES } from './node-http.js';
+import { unreadableRequestResponse } from './unreadable-request.js';
 import type { Operation } from '../operation.js';
 import { percentEncode } from '../rpc/percent-encode.js';
 import { emptyHeaders, type RpcRequest, type RpcResponse } from '../rpc/request.js';
@@ -36,7 +39,18 @@ export function fromLambdaEvent(event: LambdaHttpEvent, options: { albQueryDecod
     } else {
       for (const [name, value] of Object.entries(event.queryStringParameters ?? {})) pairs.push(`${raw(name)}=${raw(value ?? '')}`);
     }
-    return { method: event.httpMethod, path: event.path, rawQuery: pairs.join('&'), headers, body, sourceIp: headers['x-forwarded-for']?.split(',')[0]?.trim() };
+    return {
+      method: event.httpMethod,
+      path: event.path,
+      rawQuery: pairs.join('&'),
+      headers,
+      body,
+      // The last entry: the one the ALB appended (the peer it saw); earlier ones are the client's word.
+      sourceIp: headers['x-forwarded-for']?.split(',').at(-1)?.trim(),
+      // The ALB sets X-Forwarded-Proto to its listener's protocol. Only the one exact value counts:
+      // a list ("https, http") is not what an ALB sends, so it is not taken as TLS.
+      secureTransport: headers['x-forwarded-proto']?.trim().toLowerCase() === 'https',
+    };
   }
   const headers = emptyHeaders();
   for (const [name, value] of Object.entries(event.headers ?? {})) if (value !== undefined) headers[name.toLowerCase()] = value;
@@ -47,6 +61,8 @@ export function fromLambdaEvent(event: LambdaHttpEvent, options: { albQueryDecod
     headers,
     body,
     sourceIp: event.requestContext.http.sourceIp,
+    // secureTransport is left unset (false): the payload 2.0 event has no field for the scheme
+    // (http.protocol is "HTTP/1.1"), and a header could come from the client.
   };
 }
 
@@ -103,7 +119,27 @@ function lambdaAdapter(build: (service: Service) => RpcHandler) {
     const { service, handle } = await instance();
     // Powertools adds the invocation's fields (AWS request id, function, cold start) to every line.
     if (context?.awsRequestId) (service.logger as Partial<PowertoolsBackedLogger>).powertools?.addContext(context);
-    const response = await handle(fromLambdaEvent(event, { albQueryDecoded }), context);
-    return toLambdaResult(event, response);
+    let request: RpcRequest;
+    try {
+      request = readLambdaEvent(event, { albQueryDecoded });
+    } catch (err) {
+      return toLambdaResult(event, unreadableRequestResponse(err));
+    }
+    return toLambdaResult(event, await handle(request, context));
   };
+}
+
+/**
+ * {@link fromLambdaEvent}, refusing what it cannot read as an Alibaba error: a body over
+ * MAX_BODY_BYTES (413, as the gateway), an event that is not an HTTP request (400).
+ */
+function readLambdaEvent(event: LambdaHttpEvent, options: { albQueryDecoded?: boolean }): RpcRequest {
+  let request: RpcRequest;
+  try {
+    request = fromLambdaEvent(event, options);
+  } catch {
+    throw new MalformedRequestError();
+  }
+  if (request.body.length > MAX_BODY_BYTES) throw new RequestTooLargeError(MAX_BODY_BYTES);
+  return request;
 }

@@ -37,6 +37,8 @@ export function fromNodeRequest(req: IncomingMessage): Promise<RpcRequest> {
         headers,
         body: chunks.length === 0 ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks),
         sourceIp: req.socket.remoteAddress,
+        // An https.Server's sockets are TLSSockets; a plain one's have no `encrypted`.
+        secureTransport: (req.socket as { encrypted?: boolean }).encrypted === true,
       });
     });
   });

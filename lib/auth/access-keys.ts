@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AccessKeyNotFoundError } from '../errors.js';
 import { decodeRecord } from '../keyring/records.js';
 import { EntryNotFoundError, type KeyStore, RevisionConflictError } from '../keystore/key-store.js';
-import { type CompiledPolicy, compilePolicy, type PolicyDocument, policyDocumentSchema } from '../policy/policy.js';
+import { type CompiledPolicy, compilePolicy, DENY_ALL_POLICY, describePolicyIssues, parsePolicyDocument, type PolicyDocument, policyDocumentSchema } from '../policy/policy.js';
 import { TtlCache } from '../ttl-cache.js';
 
 /** Stored under `access-keys/<accessKeyId>` (mutable). */
@@ -13,6 +13,13 @@ export interface AccessKeyRecord {
   status: 'Enabled' | 'Disabled';
   policy: PolicyDocument;
   createdAt: string;
+  /**
+   * Set only on a record read from the store whose policy no longer validates (say, one stored
+   * before unknown actions were refused, naming `kms:Decrpyt`): why, by place in the document.
+   * `policy` is then the document as stored, unvalidated, and the key is denied everything until
+   * its policy is replaced. Never stored; every write refuses such a policy.
+   */
+  policyError?: string;
 }
 
 /**
@@ -25,13 +32,18 @@ interface DeletedAccessKey {
   deletedAt: string;
 }
 
-const DENY_ALL: PolicyDocument = { Version: '1', Statement: [{ Effect: 'Deny', Action: 'kms:*', Resource: '*' }] };
+const DENY_ALL = compilePolicy(DENY_ALL_POLICY);
 
 /** The caller of a request, once its signature verified. */
 export interface Principal {
   accessKeyId: string;
   enabled: boolean;
   policy: CompiledPolicy;
+  /**
+   * True when the stored policy no longer validates and `policy` therefore denies everything
+   * (see {@link AccessKeyRecord.policyError}); the stack logs it on a denial.
+   */
+  policyInvalid?: boolean;
   /** Used only to verify signatures; never logged or returned. */
   secret: string;
 }
@@ -54,20 +66,35 @@ const entryName = (accessKeyId: string) => `access-keys/${accessKeyId}`;
 const MAX_CAS_ATTEMPTS = 100;
 
 function principalOf(record: AccessKeyRecord): Principal {
+  const invalid = record.policyError !== undefined;
   return {
     accessKeyId: record.accessKeyId,
     enabled: record.status === 'Enabled',
-    policy: compilePolicy(record.policy),
+    policy: invalid ? DENY_ALL : compilePolicy(record.policy),
+    ...(invalid ? { policyInvalid: true } : {}),
     secret: record.accessKeySecret,
   };
 }
 
-/** The record, or undefined for a deleted key's tombstone. */
+/**
+ * The record, or undefined for a deleted key's tombstone. A stored policy that no longer validates
+ * does not make the key unreadable (that would fail every request signed with it, and the CLI's
+ * listing, with an internal error): the record carries `policyError` and the key denies everything.
+ */
 function decodeAccessKey(value: Buffer): AccessKeyRecord | undefined {
   const record = decodeRecord<AccessKeyRecord & Partial<DeletedAccessKey>>(value);
   if (record.deletedAt !== undefined) return undefined;
-  record.policy = policyDocumentSchema.parse(record.policy);
+  delete record.policyError;
+  const parsed = policyDocumentSchema.safeParse(record.policy);
+  if (parsed.success) record.policy = parsed.data;
+  else record.policyError = describePolicyIssues(parsed.error);
   return record;
+}
+
+/** What a write stores: the record without read-only annotations, its policy validated (InvalidPolicyError otherwise). */
+function toStored(record: AccessKeyRecord): AccessKeyRecord {
+  const { policyError: _ignored, ...stored } = record;
+  return { ...stored, policy: parsePolicyDocument(stored.policy) };
 }
 
 /**
@@ -105,11 +132,13 @@ export class AccessKeyRegistry {
     return entry !== undefined && decodeAccessKey(entry.value) === undefined;
   }
 
-  /** Stores a new access key. Throws EntryExistsError when the id is taken, or was ever used. */
+  /**
+   * Stores a new access key. Throws InvalidPolicyError when its policy does not validate, and
+   * EntryExistsError when the id is taken, or was ever used.
+   */
   async create(record: AccessKeyRecord): Promise<void> {
     if (!isAccessKeyId(record.accessKeyId)) throw new Error(`access key id "${record.accessKeyId}" must be 8–64 letters and digits`);
-    const policy = policyDocumentSchema.parse(record.policy);
-    await this.#store.create(entryName(record.accessKeyId), Buffer.from(JSON.stringify({ ...record, policy })), { writeOnce: false });
+    await this.#store.create(entryName(record.accessKeyId), Buffer.from(JSON.stringify(toStored(record))), { writeOnce: false });
     this.#cache.delete(record.accessKeyId);
   }
 
@@ -117,7 +146,8 @@ export class AccessKeyRegistry {
    * Changes an access key by compare-and-swap on its store revision: `change` gets the current
    * record and returns the new one; when another writer (another process on the same store, the
    * gateway) came first, the record is read again and `change` re-applied, so no update is lost.
-   * The id and the secret cannot change. Throws AccessKeyNotFoundError when there is no such key.
+   * The id and the secret cannot change. Throws AccessKeyNotFoundError when there is no such key,
+   * InvalidPolicyError when the resulting policy does not validate.
    */
   async update(accessKeyId: string, change: (record: AccessKeyRecord) => AccessKeyRecord): Promise<AccessKeyRecord> {
     if (!isAccessKeyId(accessKeyId)) throw new AccessKeyNotFoundError();
@@ -131,7 +161,9 @@ export class AccessKeyRegistry {
         throw new Error('an access key update cannot change its id or secret');
       }
       if (next.status !== 'Enabled' && next.status !== 'Disabled') throw new Error(`access key status must be Enabled or Disabled, not "${String(next.status)}"`);
-      const record: AccessKeyRecord = { ...next, policy: policyDocumentSchema.parse(next.policy) };
+      // A stored policy that no longer validates is refused here too (even for a status change):
+      // nothing writes an invalid policy; set-policy replaces it.
+      const record = toStored(next);
       try {
         await this.#store.update(name, entry.revision, Buffer.from(JSON.stringify(record)));
       } catch (err) {
@@ -145,9 +177,9 @@ export class AccessKeyRegistry {
     }
   }
 
-  /** Replaces an access key's policy (validated first). */
+  /** Replaces an access key's policy (validated first: InvalidPolicyError). */
   async setPolicy(accessKeyId: string, policy: PolicyDocument): Promise<AccessKeyRecord> {
-    const validated = policyDocumentSchema.parse(policy);
+    const validated = parsePolicyDocument(policy);
     return this.update(accessKeyId, (record) => ({ ...record, policy: validated }));
   }
 
@@ -167,7 +199,7 @@ export class AccessKeyRegistry {
     for (let attempt = 1; ; attempt++) {
       const entry = await this.#store.get(name);
       if (!entry || !decodeAccessKey(entry.value)) throw new AccessKeyNotFoundError();
-      const tombstone = { accessKeyId, accessKeySecret: '', status: 'Disabled', policy: DENY_ALL, deletedAt: new Date().toISOString() };
+      const tombstone = { accessKeyId, accessKeySecret: '', status: 'Disabled', policy: DENY_ALL_POLICY, deletedAt: new Date().toISOString() };
       try {
         await this.#store.update(name, entry.revision, Buffer.from(JSON.stringify(tombstone)));
       } catch (err) {
@@ -179,6 +211,11 @@ export class AccessKeyRegistry {
       this.#cache.set(accessKeyId, undefined);
       return;
     }
+  }
+
+  /** Whether the store has ever held an access key (a deleted one leaves its tombstone). */
+  async anyEverCreated(): Promise<boolean> {
+    return (await this.#store.list('access-keys/')).length > 0;
   }
 
   /** The ids of the access keys that exist (deleted ones are left out). */

@@ -99,13 +99,9 @@ export class Keyring {
     return key && { ...key, arn: this.arnOf(key.keyId) };
   }
 
-  /** The version a ciphertext names, with its key. Throws {@link KeyVersionNotFoundError} / {@link KeyNotFoundError}. */
-  async resolveVersion(keyVersionId: string): Promise<{ key: ResolvedKey; version: KeyVersion }> {
-    const version = await this.#version(keyVersionId);
-    if (!version) throw new KeyVersionNotFoundError(keyVersionId);
-    const key = await this.getKey(version.keyId);
-    if (!key) throw new KeyNotFoundError(version.keyId);
-    return { key: { ...key, arn: this.arnOf(key.keyId) }, version };
+  /** A version by id (with its material, from the cache), or undefined. */
+  findVersion(keyVersionId: string): Promise<KeyVersion | undefined> {
+    return this.#version(keyVersionId);
   }
 
   /** The id of the key a version belongs to, or undefined when there is no such version. */

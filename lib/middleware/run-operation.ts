@@ -1,11 +1,14 @@
 import { ActionNotFoundError, InternalFailureError, NoPermissionError } from '../errors.js';
 import { type Operation, type OperationContext, permissionOf } from '../operation.js';
+import type { ConditionContext } from '../policy/policy.js';
 import { operationInput } from '../rpc/params.js';
 import type { RpcRequest, RpcResponse } from '../rpc/request.js';
 import { validateInput } from '../rpc/schema.js';
 import { successResponse } from '../rpc/serialize.js';
 import type { Service } from '../service.js';
 import { stateOf } from './state.js';
+
+const NO_ENCRYPTION_CONTEXT: ReadonlyMap<string, string> = new Map();
 
 /**
  * The stack's handler for one operation: validate the input, resolve and authorise, then execute
@@ -20,14 +23,34 @@ export function runOperation<I, R>(operation: Operation<I, R>, service: Service)
     const principal = state.principal!;
     const input = validateInput(operation.input, operationInput(state.params!.all));
 
+    // The context conditions on kms:EncryptionContext:<key> read by default: the operation's own
+    // EncryptionContext parameter, as validated (always a Map; absent means empty).
+    const inputContext = (input as { EncryptionContext?: unknown }).EncryptionContext;
+    const defaultEncryptionContext: ReadonlyMap<string, string> = inputContext instanceof Map ? inputContext : NO_ENCRYPTION_CONTEXT;
+
     let authorized = false;
     const context: OperationContext = {
       service,
       principal,
       requestId: state.requestId,
       action: operation.action,
-      authorize(resource, action = ownPermission, denied) {
-        if (!principal.policy.isAllowed(action, resource)) throw denied ? denied() : new NoPermissionError(action, resource);
+      authorize(resource, action = ownPermission, denied, options) {
+        const conditions: ConditionContext = {
+          encryptionContext: options?.encryptionContext ?? defaultEncryptionContext,
+          sourceIp: event.sourceIp,
+          secureTransport: event.secureTransport === true,
+          now: service.now(),
+        };
+        if (!principal.policy.isAllowed(action, resource, conditions)) {
+          // Says why every request of this key is denied, without the policy's text.
+          if (principal.policyInvalid) {
+            service.logger.warn('access key policy is not valid; the key is denied everything until its policy is replaced', {
+              requestId: state.requestId,
+              accessKeyId: principal.accessKeyId,
+            });
+          }
+          throw denied ? denied() : new NoPermissionError(action, resource);
+        }
         authorized = true;
       },
     };

@@ -1,5 +1,6 @@
-import { AliasNotFoundError, KeyNotFoundError, NoPermissionError } from '../errors.js';
+import { AliasNotFoundError, KeyNotFoundError, KeyVersionNotFoundError, NoPermissionError } from '../errors.js';
 import type { SealedBlob } from '../crypto/envelope.js';
+import type { EncryptionContext } from '../crypto/encryption-context.js';
 import { parseKeyReference } from '../keyring/key-id.js';
 import { assertKeyUsable, type KeyVersion, type ResolvedKey } from '../keyring/keyring.js';
 import type { AliasRecord } from '../keyring/records.js';
@@ -23,6 +24,19 @@ export interface ResolveOptions {
   action?: string;
   /** The parameter that carried the reference, for messages. */
   parameter?: string;
+  /**
+   * The EncryptionContext policy conditions see; default the input's `EncryptionContext` (see
+   * OperationContext.authorize). For an operation with several contexts, the one for this key.
+   */
+  encryptionContext?: EncryptionContext;
+}
+
+/** What {@link resolveAuthorizedVersion} and {@link resolveAuthorizedAlias} take. */
+export interface AuthorizeAsOptions {
+  /** The RAM action to check; default the operation's own. */
+  action?: string;
+  /** As {@link ResolveOptions.encryptionContext}. */
+  encryptionContext?: EncryptionContext;
 }
 
 /** The key a `KeyId`-style parameter names (id, alias or ARN), with the caller authorised on it. */
@@ -33,15 +47,20 @@ export async function resolveAuthorizedKey(keyId: string, context: OperationCont
   if (reference.kind === 'alias') {
     const alias = await keyring.getAlias(reference.aliasName);
     const hidden = () => new AliasNotFoundError(reference.aliasName, options.action ?? permissionOf(context.action));
-    if (!alias) throw hidden();
-    context.authorize(keyring.arnOf(alias.keyId), options.action, hidden);
+    // Exactly the alias named: a store on a case-insensitive file system may find another spelling.
+    if (!alias || alias.aliasName !== reference.aliasName) throw hidden();
+    context.authorize(keyring.arnOf(alias.keyId), options.action, hidden, { encryptionContext: options.encryptionContext });
     key = await keyring.findKey(alias.keyId);
     if (!key) throw hidden();
   } else {
     const arn = reference.kind === 'foreign' ? reference.text : keyring.arnOf(reference.keyId);
-    context.authorize(arn, options.action);
+    context.authorize(arn, options.action, undefined, { encryptionContext: options.encryptionContext });
     key = reference.kind === 'key' ? await keyring.findKey(reference.keyId) : undefined;
-    if (!key) throw new KeyNotFoundError(reference.kind === 'key' ? reference.keyId : reference.text);
+    // Exactly the key authorised: on a case-insensitive file system another spelling of the id
+    // would find the key while the policy was checked on a different ARN.
+    if (!key || (reference.kind === 'key' && key.keyId !== reference.keyId)) {
+      throw new KeyNotFoundError(reference.kind === 'key' ? reference.keyId : reference.text);
+    }
   }
   if (options.usable) assertKeyUsable(key);
   return key;
@@ -49,13 +68,22 @@ export async function resolveAuthorizedKey(keyId: string, context: OperationCont
 
 /**
  * The key and version a ciphertext names, with the caller authorised on that key. A denied
- * caller is not told which key it is.
+ * caller is not told which key it is. Conditions see the EncryptionContext the caller sent with
+ * the blob (which must equal the bound one for decryption to succeed anyway).
  */
-export async function resolveAuthorizedVersion(blob: SealedBlob, context: OperationContext, options: { action?: string } = {}): Promise<{ key: ResolvedKey; version: KeyVersion }> {
-  const resolved = await context.service.keyring.resolveVersion(blob.keyVersionId);
+export async function resolveAuthorizedVersion(blob: SealedBlob, context: OperationContext, options: AuthorizeAsOptions = {}): Promise<{ key: ResolvedKey; version: KeyVersion }> {
+  const { keyring } = context.service;
+  const version = await keyring.findVersion(blob.keyVersionId);
+  if (!version) throw new KeyVersionNotFoundError(blob.keyVersionId);
   const action = options.action ?? permissionOf(context.action);
-  context.authorize(resolved.key.arn, action, () => new NoPermissionError(action, { keyVersionId: blob.keyVersionId }));
-  return resolved;
+  // Authorised before the key is read: a denied caller learns nothing, not even that the key is gone.
+  context.authorize(keyring.arnOf(version.keyId), action, () => new NoPermissionError(action, { keyVersionId: blob.keyVersionId }), {
+    encryptionContext: options.encryptionContext,
+  });
+  const key = await keyring.findKey(version.keyId);
+  // A version whose key was destroyed (another instance may still cache the version).
+  if (!key) throw new KeyVersionNotFoundError(blob.keyVersionId);
+  return { key, version };
 }
 
 /**
@@ -63,11 +91,12 @@ export async function resolveAuthorizedVersion(blob: SealedBlob, context: Operat
  * names: for changes that must be authorised on the key the alias really names. An alias the
  * caller may not touch answers as one that does not exist.
  */
-export async function resolveAuthorizedAlias(aliasName: string, context: OperationContext): Promise<AliasRecord> {
+export async function resolveAuthorizedAlias(aliasName: string, context: OperationContext, options: AuthorizeAsOptions = {}): Promise<AliasRecord> {
   const { keyring } = context.service;
-  const hidden = () => new AliasNotFoundError(aliasName, permissionOf(context.action));
+  const action = options.action ?? permissionOf(context.action);
+  const hidden = () => new AliasNotFoundError(aliasName, action);
   const alias = await keyring.readAlias(aliasName);
   if (!alias) throw hidden();
-  context.authorize(keyring.arnOf(alias.keyId), undefined, hidden);
+  context.authorize(keyring.arnOf(alias.keyId), action, hidden, { encryptionContext: options.encryptionContext });
   return alias;
 }

@@ -1,12 +1,28 @@
 import { z } from 'zod';
+import { actionPatternProblem } from './actions.js';
+import { type CompiledCondition, compileCondition, type ConditionContext, conditionSchema } from './conditions.js';
+import { wildcardPattern } from './wildcard.js';
+
+export type { ConditionContext } from './conditions.js';
+export { KMS_ACTIONS } from './actions.js';
 
 /**
  * An Alibaba RAM policy document, the subset a KMS access key needs:
- * `{"Version":"1","Statement":[{"Effect":"Allow"|"Deny","Action":…,"Resource":…}]}`.
- * `Action` and `Resource` are a string or a list; `*` and `?` are wildcards. A statement with a
- * `Condition` is refused rather than ignored: ignoring it would grant more than was written.
+ * `{"Version":"1","Statement":[{"Effect":"Allow"|"Deny","Action":…,"Resource":…,"Condition":…}]}`.
+ * `Action` and `Resource` are a string or a list; `*` and `?` are wildcards. Every `Action`
+ * pattern must match at least one action of this service (see {@link actionPatternProblem}), and
+ * `Condition` is checked in full (see ./conditions.ts): what the service cannot enforce is refused,
+ * never ignored, since ignoring it would grant more (or deny less) than was written.
  */
 const stringOrList = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+
+const actionPatterns = stringOrList.superRefine((value, ctx) => {
+  const patterns = Array.isArray(value) ? value : [value];
+  patterns.forEach((pattern, i) => {
+    const problem = actionPatternProblem(pattern);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem, path: Array.isArray(value) ? [i] : [] });
+  });
+});
 
 export const policyDocumentSchema = z
   .object({
@@ -16,8 +32,9 @@ export const policyDocumentSchema = z
         z
           .object({
             Effect: z.enum(['Allow', 'Deny']),
-            Action: stringOrList,
+            Action: actionPatterns,
             Resource: stringOrList,
+            Condition: conditionSchema.optional(),
           })
           .strict(),
       )
@@ -27,44 +44,70 @@ export const policyDocumentSchema = z
 
 export type PolicyDocument = z.infer<typeof policyDocumentSchema>;
 
+/** A policy document that does not validate; the message names every problem's place in the document. */
+export class InvalidPolicyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidPolicyError';
+  }
+}
+
+/** `Statement[0].Condition.IpAddress.acs:SourceIp[1]: "10.0.0.300" is not …; …` (at most `limit` problems). */
+export function describePolicyIssues(error: z.ZodError, limit = 3): string {
+  return error.issues
+    .slice(0, limit)
+    .map((issue) => {
+      const place = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+      return `${place || '(document)'}: ${issue.message}`;
+    })
+    .join('; ');
+}
+
+/** Validates a policy document; throws {@link InvalidPolicyError} with a readable message. */
+export function parsePolicyDocument(document: unknown): PolicyDocument {
+  const result = policyDocumentSchema.safeParse(document);
+  if (!result.success) throw new InvalidPolicyError(`the policy is not valid: ${describePolicyIssues(result.error)}`);
+  return result.data;
+}
+
 /** A policy compiled once into matchers; evaluation allocates nothing per request. */
 export interface CompiledPolicy {
-  isAllowed(action: string, resource: string): boolean;
+  /**
+   * Whether `action` on `resource` is allowed. `context` feeds the statements' conditions; without
+   * it every condition key counts as missing (see ./conditions.ts), so a conditional Allow does not
+   * allow and a Deny conditioned on a negated operator denies.
+   */
+  isAllowed(action: string, resource: string, context?: ConditionContext): boolean;
 }
 
 interface CompiledStatement {
   allow: boolean;
   actions: RegExp[];
   resources: RegExp[];
-}
-
-/** `*` matches any run of characters, `?` exactly one; everything else is literal. */
-function wildcardPattern(pattern: string, caseInsensitive: boolean): RegExp {
-  const source = pattern
-    .split('')
-    .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[\\^$.|+()[\]{}]/g, '\\$&')))
-    .join('');
-  return new RegExp(`^${source}$`, caseInsensitive ? 'is' : 's');
+  condition: CompiledCondition | undefined;
 }
 
 const list = (value: string | string[]): string[] => (Array.isArray(value) ? value : [value]);
 
 /**
- * Compiles a validated document. Evaluation: an explicit Deny that matches wins; otherwise a
- * matching Allow allows; otherwise deny. Actions (`kms:Decrypt`) match case-insensitively, as in
- * RAM; resources (ARNs) match exactly.
+ * Compiles a validated document. Evaluation: a statement applies when its action, its resource and
+ * its condition (if any) all match; an explicit Deny that applies wins; otherwise an Allow that
+ * applies allows; otherwise deny. Actions (`kms:Decrypt`) match case-insensitively, as in RAM;
+ * resources (ARNs) match exactly.
  */
 export function compilePolicy(document: PolicyDocument): CompiledPolicy {
   const statements: CompiledStatement[] = document.Statement.map((s) => ({
     allow: s.Effect === 'Allow',
-    actions: list(s.Action).map((a) => wildcardPattern(a, true)),
-    resources: list(s.Resource).map((r) => wildcardPattern(r, false)),
+    actions: list(s.Action).map((a) => wildcardPattern(a, { caseInsensitive: true })),
+    resources: list(s.Resource).map((r) => wildcardPattern(r)),
+    condition: s.Condition === undefined ? undefined : compileCondition(s.Condition),
   }));
   return {
-    isAllowed(action, resource) {
+    isAllowed(action, resource, context) {
       let allowed = false;
       for (const s of statements) {
         if (!s.actions.some((a) => a.test(action)) || !s.resources.some((r) => r.test(resource))) continue;
+        if (s.condition && !s.condition(context)) continue;
         if (!s.allow) return false;
         allowed = true;
       }
@@ -77,4 +120,10 @@ export function compilePolicy(document: PolicyDocument): CompiledPolicy {
 export const ADMIN_POLICY: PolicyDocument = {
   Version: '1',
   Statement: [{ Effect: 'Allow', Action: ['kms:*'], Resource: ['*'] }],
+};
+
+/** A policy that denies everything: for a stored policy that no longer validates. */
+export const DENY_ALL_POLICY: PolicyDocument = {
+  Version: '1',
+  Statement: [{ Effect: 'Deny', Action: 'kms:*', Resource: '*' }],
 };

@@ -10,6 +10,11 @@ export interface RpcRequest {
   headers: Readonly<Record<string, string | undefined>>;
   body: Buffer;
   sourceIp?: string;
+  /**
+   * True only when the platform says the request reached it over TLS (policy key
+   * `acs:SecureTransport`); absent or false otherwise, including when the platform does not say.
+   */
+  secureTransport?: boolean;
 }
 
 /**

@@ -366,7 +366,7 @@ describe('Action: Decrypt (key state)', () => {
     const t = await createTestService();
     const key = await t.service.keyring.getKey(DISABLED_KEY_ID);
     expect(key?.state).toBe('Disabled');
-    const { version } = await t.service.keyring.resolveVersion(key!.primaryKeyVersion);
+    const version = (await t.service.keyring.findVersion(key!.primaryKeyVersion))!;
     const blob = sealEnvelope(version.material, version.keyVersionId, Buffer.from('sealed while enabled'), encodeEncryptionContext(new Map()));
     const d = await t.call(signedRpcRequest(ADMIN, 'Decrypt', { CiphertextBlob: blob }));
     expectError(d, 409, 'Rejected.Disabled');

@@ -89,7 +89,8 @@ async function fuzzService(store?: FileKeyStore): Promise<FuzzService> {
     ...NOTHING,
     status: 'Enabled',
     createdAt: new Date().toISOString(),
-    policy: { Version: '1', Statement: [{ Effect: 'Allow', Action: 'ecs:DescribeInstances', Resource: '*' }] },
+    // Allowed nothing (only actions of this service may be named, so a Deny of all says it).
+    policy: { Version: '1', Statement: [{ Effect: 'Deny', Action: '*', Resource: '*' }] },
   });
   const ok = async (action: string, params: Record<string, string>) => {
     const r = await t.call(signedRpcRequest(ADMIN, action, params));

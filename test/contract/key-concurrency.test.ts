@@ -45,7 +45,7 @@ async function storedKey(store: KeyStore, keyId: string): Promise<{ record: KeyR
 
 /** A blob sealed directly under one version's stored material (Decrypt has no way to pick a version). */
 async function blobUnderVersion(t: TestService, keyVersionId: string): Promise<string> {
-  const { version } = await t.service.keyring.resolveVersion(keyVersionId);
+  const version = (await t.service.keyring.findVersion(keyVersionId))!;
   return sealEnvelope(version.material, keyVersionId, Buffer.from(`sealed under ${keyVersionId}`, 'utf8'), encodeEncryptionContext(new Map()));
 }
 

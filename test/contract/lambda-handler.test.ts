@@ -90,4 +90,23 @@ describe('Adapter: AWS Lambda handlers of the functions', () => {
     expect(g.statusCode).toBe(400);
     expect(JSON.parse(g.body as string).Code).toBe('SignatureDoesNotMatch');
   });
+
+  it('when a body is over 64 KiB, it answers 413 RequestEntityTooLarge with an Alibaba body, as the gateway does', async () => {
+    const big = signedRpcRequest(ADMIN, 'Encrypt', { KeyId: ALIAS, Plaintext: 'x'.repeat(70_000) }, { method: 'POST', form: true });
+    for (const event of [apiGatewayEvent(big), albEvent(big)]) {
+      const r = await generateDataKey.handler(event, context);
+      expect(r.statusCode).toBe(413);
+      expect(JSON.parse(r.body as string).Code).toBe('RequestEntityTooLarge');
+    }
+  });
+
+  it.each([
+    ['no requestContext', { rawPath: '/', headers: {} }],
+    ['a scheduler event', { source: 'aws.events', 'detail-type': 'Scheduled Event' }],
+    ['an API Gateway event without http', { version: '2.0', requestContext: {} }],
+  ])('when the event is not an HTTP request (%s), it answers 400 MalformedRequest, not a platform 5xx', async (_name, event) => {
+    const r = await generateDataKey.handler(event as never, context);
+    expect(r.statusCode).toBe(400);
+    expect(JSON.parse(r.body as string).Code).toBe('MalformedRequest');
+  });
 });

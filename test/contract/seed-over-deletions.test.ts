@@ -75,3 +75,34 @@ describe('Seeding is idempotent over what the API changed', () => {
     await expect(applySeed(seed, t.service)).rejects.toThrow(SeedError);
   });
 });
+
+describe('A seed that clashes with itself', () => {
+  it.each([
+    ['an alias under two keys', { keys: [{ keyId: KEY_ID, aliases: ['alias/twice'] }, { keyId: OTHER_KEY_ID, aliases: ['alias/twice'] }] }, 'alias "alias/twice"'],
+    ['a key twice', { keys: [{ keyId: KEY_ID }, { keyId: KEY_ID }] }, `key "${KEY_ID}"`],
+    [
+      'a version under two keys',
+      { keys: [{ keyId: KEY_ID, versions: [{ keyVersionId: '99999999-2222-4333-8444-555555555555' }] }, { keyId: OTHER_KEY_ID, versions: [{ keyVersionId: '99999999-2222-4333-8444-555555555555' }] }] },
+      'key version',
+    ],
+    ['an access key twice', { accessKeys: [TEST_SEED.accessKeys![0]!, TEST_SEED.accessKeys![0]!] }, 'access key'],
+  ])('when it names %s, it is refused before anything is written', async (_name, seed, mentions) => {
+    const { seedSchema } = await import('../../infra/gateway/seed.js');
+    const result = seedSchema.safeParse(seed);
+    expect(result.success).toBe(false);
+    expect(result.error!.issues[0]!.message).toContain(mentions);
+  });
+});
+
+describe('The admin bootstrap', () => {
+  it('when every access key was deleted, a restart does not mint a new admin key', async () => {
+    const { bootstrapAdmin } = await import('../../infra/gateway/bootstrap.js');
+    const store = await fileStore();
+    const dir = await mkdtemp(join(tmpdir(), 'kms-bootstrap-'));
+    const service = createService({ store, region: REGION, accountId: ACCOUNT_ID, logger: createLogger({ level: 'silent' }) });
+    expect(await bootstrapAdmin(dir, service.accessKeys)).toBeDefined();
+    for (const id of await service.accessKeys.list()) await service.accessKeys.delete(id);
+    expect(await bootstrapAdmin(dir, service.accessKeys)).toBeUndefined();
+    expect(await service.accessKeys.list()).toEqual([]);
+  });
+});

@@ -150,6 +150,25 @@ describe('Adapter: Alibaba Function Compute 3.0 HTTP trigger', () => {
       dispatch = await import('../../functions/dispatch.js');
     });
 
+    it.each([
+      ['not JSON', Buffer.from('not json at all')],
+      ['JSON that is no HTTP event', Buffer.from('{"events":[]}')],
+      ['an empty buffer', Buffer.alloc(0)],
+    ])('when the event is %s, it answers 400 MalformedRequest with an Alibaba body, not a platform error', async (_name, event) => {
+      const r = await generateDataKey.fcHandler(event);
+      expect(r.statusCode).toBe(400);
+      expect(json(r).Code).toBe('MalformedRequest');
+    });
+
+    it('when a body is over 64 KiB, it answers 413 RequestEntityTooLarge, as the gateway does', async () => {
+      const big = signedRpcRequest(ADMIN, 'Encrypt', { KeyId: ALIAS, Plaintext: 'x'.repeat(70_000) }, { method: 'POST', form: true });
+      for (const base64Body of [false, true]) {
+        const r = await generateDataKey.fcHandler(fcEvent(big, { base64Body }));
+        expect(r.statusCode).toBe(413);
+        expect(json(r).Code).toBe('RequestEntityTooLarge');
+      }
+    });
+
     it('when GenerateDataKey comes as an RPC GET query and Decrypt as an RPC POST form body, the data key round-trips', async () => {
       const context = `{"purpose":"${AWKWARD}"}`;
       const g = await generateDataKey.fcHandler(fcEvent(signedRpcRequest(ADMIN, 'GenerateDataKey', { KeyId: ALIAS, EncryptionContext: context })));

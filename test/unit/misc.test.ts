@@ -203,7 +203,8 @@ describe('Module: adapters/aws-lambda', () => {
       });
       expect(isAlbEvent(event)).toBe(true);
       const request = fromLambdaEvent(event);
-      expect(request).toMatchObject({ method: 'GET', path: '/', rawQuery: 'KeyId=alias%2Ftest&Plaintext=a%20b%2Bc&Empty=', sourceIp: '198.51.100.7' });
+      // The ALB appends the peer it saw: a client's own X-Forwarded-For entries are not its address.
+      expect(request).toMatchObject({ method: 'GET', path: '/', rawQuery: 'KeyId=alias%2Ftest&Plaintext=a%20b%2Bc&Empty=', sourceIp: '10.0.0.1' });
       expect(request.headers).toEqual({ host: 'kms.example.com', 'x-forwarded-for': '198.51.100.7, 10.0.0.1' });
       expect(rpcParams(request).all.get('Plaintext')).toBe('a b+c');
       expect(rpcParams(request).all.get('KeyId')).toBe('alias/test');
@@ -302,6 +303,7 @@ describe('Module: errors', () => {
     ['ServiceUnavailableError', () => new errors.ServiceUnavailableError(), 503, 'ServiceUnavailableTemporary'],
     ['RequestTooLargeError', () => new errors.RequestTooLargeError(1024), 413, 'RequestEntityTooLarge'],
     ['UnsupportedMediaTypeError', () => new errors.UnsupportedMediaTypeError(), 415, 'UnsupportedMediaType'],
+    ['MalformedRequestError', () => new errors.MalformedRequestError(), 400, 'MalformedRequest'],
   ];
 
   it('when every error class of lib/errors.ts is listed, the table has each exactly once', () => {

@@ -29,7 +29,8 @@ describe('Module: policy', () => {
     });
 
     it.each([
-      ['a Condition', { Version: '1', Statement: [{ ...allow('kms:*'), Condition: { IpAddress: { 'acs:SourceIp': '10.0.0.0/8' } } }] }],
+      ['a Condition with an unknown operator', { Version: '1', Statement: [{ ...allow('kms:*'), Condition: { IpAddressIfExists: { 'acs:SourceIp': '10.0.0.0/8' } } }] }],
+      ['an action this service does not have', { Version: '1', Statement: [allow('kms:Decrpyt')] }],
       ['an unknown statement field', { Version: '1', Statement: [{ ...allow('kms:*'), NotAction: 'kms:Decrypt' }] }],
       ['an unknown top-level field', { Version: '1', Statement: [allow('kms:*')], Id: 'x' }],
       ['Effect "allow" (lower case)', { Version: '1', Statement: [{ Effect: 'allow', Action: '*', Resource: '*' }] }],
@@ -129,10 +130,9 @@ describe('Module: policy', () => {
       expect(p.isAllowed('kms:Decrypt', `acs:kms:cn-hangzhou:1:${regexMatch}`)).toBe(false);
     });
 
-    it('when an action pattern contains ".", it is literal too', () => {
-      const p = policy(allow('kms.Decrypt'));
-      expect(p.isAllowed('kms.Decrypt', KEY_ARN)).toBe(true);
-      expect(p.isAllowed('kms:Decrypt', KEY_ARN)).toBe(false);
+    it('when an action pattern contains ".", it is literal too (so "kms.Decrypt" names no action and is refused)', () => {
+      expect(policyDocumentSchema.safeParse({ Version: '1', Statement: [allow('kms.Decrypt')] }).success).toBe(false);
+      expect(policyDocumentSchema.safeParse({ Version: '1', Statement: [allow('kms?Decrypt')] }).success).toBe(true);
     });
 
     it('when a pattern has no wildcard, it must match the whole value (anchored)', () => {

@@ -1,7 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { InternalFailureError, KmsError, RequestTooLargeError } from '../../errors.js';
+import { MalformedRequestError, RequestTooLargeError } from '../../errors.js';
 import { createDispatcher } from '../../middleware/dispatch.js';
-import { errorResponse } from '../../rpc/serialize.js';
 import { MAX_BODY_BYTES } from '../node-http.js';
 import { buildRpcHandler, type RpcHandler } from '../../middleware/stack.js';
 import type { Operation } from '../../operation.js';
@@ -9,6 +7,7 @@ import { percentEncode } from '../../rpc/percent-encode.js';
 import { emptyHeaders, type RpcRequest, type RpcResponse } from '../../rpc/request.js';
 import type { Service } from '../../service.js';
 import { lazyService } from '../lazy-service.js';
+import { unreadableRequestResponse } from '../unreadable-request.js';
 import type { Fc2HttpRequest, Fc2HttpResponse, FcContext, FcHttpEvent, FcHttpEventRaw, FcHttpResult } from './types.js';
 
 /** The event as the runtime delivers it (JSON in a Buffer or a string), or already parsed. */
@@ -42,6 +41,8 @@ export function fromFcEvent(raw: FcHttpEventRaw | FcHttpEvent): RpcRequest {
     headers,
     body,
     sourceIp: event.requestContext.http.sourceIp,
+    // secureTransport is left unset (false): the event has no field for the scheme (http.protocol
+    // is "HTTP/1.1"), and a header could come from the client.
   };
 }
 
@@ -65,6 +66,7 @@ export async function fromFc2Request(request: Fc2HttpRequest): Promise<RpcReques
   const rawQuery = Object.entries(request.queries ?? {})
     .flatMap(([name, value]) => (value === undefined ? [] : Array.isArray(value) ? value : [value]).map((v) => `${percentEncode(name)}=${percentEncode(v)}`))
     .join('&');
+  // FC 2.0 says nothing of the scheme either: secureTransport is left unset (false).
   return { method: request.method, path: request.path, rawQuery, headers, body: Buffer.concat(chunks), sourceIp: request.clientIP };
 }
 
@@ -117,14 +119,34 @@ function fcAdapter(build: (service: Service) => RpcHandler): FcHttpHandler {
       try {
         request = await fromFc2Request(first as Fc2HttpRequest);
       } catch (err) {
-        const error = err instanceof KmsError ? err : new InternalFailureError();
-        writeFc2Response(errorResponse('JSON', randomUUID().toUpperCase(), 'kms', error), second);
+        writeFc2Response(unreadableRequestResponse(err), second);
         return undefined;
       }
       writeFc2Response(await (await instance()).handle(request), second);
       return undefined;
     }
-    return toFcResult(await (await instance()).handle(fromFcEvent(first as FcHttpEventRaw | FcHttpEvent)));
+    let request: RpcRequest;
+    try {
+      request = readFcEvent(first as FcHttpEventRaw | FcHttpEvent);
+    } catch (err) {
+      return toFcResult(unreadableRequestResponse(err));
+    }
+    return toFcResult(await (await instance()).handle(request));
   };
   return handler as FcHttpHandler;
+}
+
+/**
+ * {@link fromFcEvent}, refusing what it cannot read as an Alibaba error: a body over
+ * MAX_BODY_BYTES (413, as the gateway), an event that is not an HTTP trigger's (400).
+ */
+function readFcEvent(event: FcHttpEventRaw | FcHttpEvent): RpcRequest {
+  let request: RpcRequest;
+  try {
+    request = fromFcEvent(event);
+  } catch {
+    throw new MalformedRequestError();
+  }
+  if (request.body.length > MAX_BODY_BYTES) throw new RequestTooLargeError(MAX_BODY_BYTES);
+  return request;
 }
