@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/bench/**/*.spec.ts'],
+    globalSetup: ['test/build.global-setup.ts'],
     testTimeout: 30 * 60_000,
     hookTimeout: 60_000,
     maxWorkers: 1,

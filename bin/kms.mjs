@@ -1,7 +1,4 @@
 #!/usr/bin/env node
-// The `kms` command (package.json "bin"): runs the TypeScript CLI through tsx, so it works from a
-// fresh clone with no build step.
-import { register } from 'tsx/esm/api';
-
-register();
-await import('../infra/cli/main.ts');
+// The `kms` command (package.json "bin"): the compiled CLI, run by plain node (`npm run build`,
+// which `npm install` runs through `prepare`, compiles it to dist/).
+await import('../dist/infra/cli/main.js');

@@ -7,8 +7,11 @@ import { type Command, Option } from 'commander';
 import { KmsApiError } from '../../lib/client/kms-client.js';
 import { headerContext, openFile, sealFile } from '../../lib/file-envelope/file.js';
 import { DEFAULT_FRAME_SIZE, MAX_FRAME_SIZE } from '../../lib/file-envelope/format.js';
-import { clientOf, contextPair, contextParam, integer } from './common.js';
-import { CliError, EXIT } from './exit-codes.js';
+import { PARTITION_CONTEXT_KEY } from '../../lib/partitions/entry.js';
+import { openPartitionKeys } from '../../lib/partitions/partition-keys.js';
+import { clientOf, connectionOf, contextPair, contextParam, integer } from './common.js';
+import { CliError, EXIT, usageError } from './exit-codes.js';
+import { registryOf, registryOption } from './partitions.js';
 import { Progress } from './progress.js';
 
 /** Read in large chunks: a frame is 64 KiB, and fewer, bigger reads are faster on multi-GB files. */
@@ -31,29 +34,27 @@ const HEADER_REFUSALS = new Set(['InvalidCiphertext', 'InvalidParameter', 'Missi
 export function registerFiles(program: Command): void {
   program
     .command('encrypt-file')
-    .description('encrypt a file with a fresh data key of <key> (GenerateDataKey); "-" reads stdin / writes stdout')
+    .description('encrypt a file with a fresh data key of <key> (GenerateDataKey), or with a partition\'s data key (--partition: Decrypt only); "-" reads stdin / writes stdout')
     .argument('<in>', 'the plaintext file, or - for stdin')
     .argument('<out>', 'the encrypted file to write, or - for stdout')
-    .requiredOption('--key <key>', 'key id, alias/<name> or ARN')
+    .option('--key <key>', 'key id, alias/<name> or ARN (a fresh data key)')
+    .option('--partition <id>', "use this partition's data key from the registry instead (needs kms:Decrypt only)")
+    .addOption(registryOption())
     .addOption(new Option('--context <key=value>', 'EncryptionContext pair, repeatable; stored in the header, bound to the data key').argParser(contextPair))
     .addOption(new Option('--frame-size <bytes>', 'plaintext bytes per frame').argParser(integer(1, MAX_FRAME_SIZE)).default(DEFAULT_FRAME_SIZE).hideHelp())
     .option('--no-progress', 'no progress bar (there is none unless stderr is a terminal)')
-    .action(async (inPath: string, outPath: string, options: { key: string; context?: Record<string, string>; frameSize: number; progress: boolean }, command: Command) => {
-      const client = clientOf(command);
+    .action(async (inPath: string, outPath: string, options: EncryptOptions, command: Command) => {
+      if ((options.key === undefined) === (options.partition === undefined)) throw usageError('give exactly one of --key and --partition');
+      if (options.partition !== undefined && options.context) throw usageError("--context does not go with --partition: the partition's own context is bound to its key");
       const size = await inputSize(inPath);
-      const generated = await client.call('GenerateDataKey', { KeyId: options.key, EncryptionContext: contextParam(options.context) });
-      const dataKey = Buffer.from(String(generated.Plaintext ?? ''), 'base64');
-      if (dataKey.length !== 32 || typeof generated.CiphertextBlob !== 'string') {
-        dataKey.fill(0);
-        throw new CliError(EXIT.REFUSED, 'GenerateDataKey did not return a 32-byte data key and a CiphertextBlob', 'InvalidResponse');
-      }
+      const { dataKey, ciphertextBlob, context } = options.partition !== undefined ? await partitionDataKey(command, options.partition, options.registry) : await freshDataKey(command, options);
       const progress = new Progress('encrypting', size, options.progress);
       try {
         await writeAtomically(outPath, progress, (output, signal) =>
           sealFile(openInput(inPath), output, {
             dataKey,
-            ciphertextBlob: generated.CiphertextBlob,
-            context: options.context ?? {},
+            ciphertextBlob,
+            context,
             frameSize: options.frameSize,
             through: [progress],
             signal,
@@ -67,11 +68,14 @@ export function registerFiles(program: Command): void {
 
   program
     .command('decrypt-file')
-    .description("decrypt a file made by encrypt-file (Decrypt of its header's data key); OUT appears only if every frame authenticates")
+    .description("decrypt a file made by encrypt-file (Decrypt of its header's data key; a partition file's key from the registry); OUT appears only if every frame authenticates")
     .argument('<in>', 'the encrypted file, or - for stdin')
     .argument('<out>', 'the plaintext file to write, or - for stdout (then a late failure shows only in the exit code)')
+    .addOption(new Option('--context <key=value>', 'require this EncryptionContext pair in the file (repeatable); for a partition file, its partition context').argParser(contextPair))
+    .option('--partition <id>', 'require the file to belong to this partition')
+    .addOption(registryOption())
     .option('--no-progress', 'no progress bar (there is none unless stderr is a terminal)')
-    .action(async (inPath: string, outPath: string, options: { progress: boolean }, command: Command) => {
+    .action(async (inPath: string, outPath: string, options: DecryptOptions, command: Command) => {
       const client = clientOf(command);
       const size = await inputSize(inPath);
       const progress = new Progress('decrypting', size, options.progress);
@@ -81,6 +85,9 @@ export function registerFiles(program: Command): void {
           signal,
           async unwrapDataKey(header) {
             const context = headerContext(header);
+            requireContext(context, options);
+            const fromPartition = await partitionKeyOf(command, header.ciphertextBlob, context, options.registry);
+            if (fromPartition) return fromPartition;
             let result: Record<string, any>;
             try {
               result = await client.call('Decrypt', { CiphertextBlob: header.ciphertextBlob, EncryptionContext: contextParam(context) });
@@ -100,6 +107,84 @@ export function registerFiles(program: Command): void {
         }),
       );
     });
+}
+
+interface EncryptOptions {
+  key?: string;
+  partition?: string;
+  registry: string;
+  context?: Record<string, string>;
+  frameSize: number;
+  progress: boolean;
+}
+
+interface DecryptOptions {
+  context?: Record<string, string>;
+  partition?: string;
+  registry: string;
+  progress: boolean;
+}
+
+interface FileDataKey {
+  dataKey: Buffer;
+  ciphertextBlob: string;
+  context: Record<string, string>;
+}
+
+/** A fresh data key of `--key` (GenerateDataKey), bound to `--context`. */
+async function freshDataKey(command: Command, options: EncryptOptions): Promise<FileDataKey> {
+  const generated = await clientOf(command).call('GenerateDataKey', { KeyId: options.key, EncryptionContext: contextParam(options.context) });
+  const dataKey = Buffer.from(String(generated.Plaintext ?? ''), 'base64');
+  if (dataKey.length !== 32 || typeof generated.CiphertextBlob !== 'string') {
+    dataKey.fill(0);
+    throw new CliError(EXIT.REFUSED, 'GenerateDataKey did not return a 32-byte data key and a CiphertextBlob', 'InvalidResponse');
+  }
+  return { dataKey, ciphertextBlob: generated.CiphertextBlob, context: options.context ?? {} };
+}
+
+/**
+ * A partition's data key (Decrypt of its registry entry), and the entry's blob and context for the
+ * header: a producer that may only Decrypt can write files. Every file gets its own file key all
+ * the same (HKDF with a random salt, see lib/file-envelope/format.ts).
+ */
+async function partitionDataKey(command: Command, partitionId: string, registryUrl: string): Promise<FileDataKey> {
+  const keys = openPartitionKeys({ ...connectionOf(command), registry: await registryOf(registryUrl) });
+  try {
+    const key = await keys.dataKey(partitionId);
+    return { dataKey: key.plaintext, ciphertextBlob: key.ciphertextBlob, context: key.encryptionContext };
+  } finally {
+    keys.close();
+  }
+}
+
+/** `--context` and `--partition` of decrypt-file: pairs the file's context must hold, before anything is decrypted. */
+function requireContext(context: Readonly<Record<string, string>>, options: DecryptOptions): void {
+  const required: Record<string, string> = { ...(options.context ?? {}) };
+  if (options.partition !== undefined) required[PARTITION_CONTEXT_KEY] = options.partition;
+  for (const [key, value] of Object.entries(required)) {
+    if (!Object.hasOwn(context, key) || context[key] !== value) {
+      throw new CliError(EXIT.FILE_AUTHENTICATION, `the file's EncryptionContext does not hold ${key}=${value}: it is not the file expected; no output was written`);
+    }
+  }
+}
+
+/**
+ * The data key of a partition file from the registry (its cached, registry-checked copy), or
+ * undefined for a file that is not one of the registry's partitions (then the header's blob is
+ * decrypted as for any file: the same Decrypt, with the same context).
+ */
+async function partitionKeyOf(command: Command, ciphertextBlob: string, context: Readonly<Record<string, string>>, registryUrl: string): Promise<Buffer | undefined> {
+  const partitionId = Object.hasOwn(context, PARTITION_CONTEXT_KEY) ? context[PARTITION_CONTEXT_KEY] : undefined;
+  if (partitionId === undefined) return undefined;
+  const registry = await registryOf(registryUrl);
+  const entry = await registry.get(partitionId).catch(() => undefined);
+  if (!entry || entry.ciphertextBlob !== ciphertextBlob) return undefined;
+  const keys = openPartitionKeys({ ...connectionOf(command), registry });
+  try {
+    return (await keys.dataKey(partitionId)).plaintext;
+  } finally {
+    keys.close();
+  }
 }
 
 async function inputSize(path: string): Promise<number | undefined> {

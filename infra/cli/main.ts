@@ -3,6 +3,7 @@ import { KmsApiError, KmsConnectionError } from '../../lib/client/kms-client.js'
 import { KmsError } from '../../lib/errors.js';
 import { FileFormatError } from '../../lib/file-envelope/format.js';
 import { FrameAuthenticationError } from '../../lib/file-envelope/streams.js';
+import { InvalidRecordError, PartitionKeysError, RegistryUnavailableError } from '../../lib/partitions/errors.js';
 import { registerAccessKeys } from './access-keys.js';
 import { registerAliases } from './aliases.js';
 import { integer } from './common.js';
@@ -10,6 +11,7 @@ import { registerDataKey } from './datakey.js';
 import { CliError, EXIT, type ExitCode } from './exit-codes.js';
 import { registerFiles } from './files.js';
 import { registerKeys } from './keys.js';
+import { registerPartitions } from './partitions.js';
 import { OUTPUT_FORMATS } from './output.js';
 import { registerServe } from './serve.js';
 
@@ -39,6 +41,7 @@ Exit codes: 0 ok; 1 refused by the API or the store (stderr: "Code: Message"); 2
   registerDataKey(program);
   registerAccessKeys(program);
   registerFiles(program);
+  registerPartitions(program);
   registerServe(program);
   return program;
 }
@@ -67,6 +70,18 @@ export function report(err: unknown): ExitCode | number {
   if (err instanceof CliError) {
     process.stderr.write(`${err.code ? `${err.code}: ` : ''}${err.message}\n`);
     return err.exitCode;
+  }
+  if (err instanceof RegistryUnavailableError) {
+    process.stderr.write(`${err.code}: ${err.message}\n`);
+    return EXIT.UNAVAILABLE;
+  }
+  if (err instanceof InvalidRecordError) {
+    process.stderr.write(`${err.code}: ${err.message}\n`);
+    return EXIT.FILE_AUTHENTICATION;
+  }
+  if (err instanceof PartitionKeysError) {
+    process.stderr.write(`${err.code}: ${err.message}\n`);
+    return EXIT.REFUSED;
   }
   if (err instanceof KmsConnectionError) {
     process.stderr.write(`${err.message}\n`);

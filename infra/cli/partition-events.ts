@@ -1,15 +1,17 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
+import { InvalidPartitionEventError } from '../../lib/partitions/errors.js';
 
 export type EventFileFormat = 'jsonl' | 'csv';
 
-/** A line that could not be read as an event: reported by the provisioner as a failed event. */
-export class UnreadableEventLine {
-  constructor(readonly line: number, readonly reason: string) {}
-  /** What the provisioner's validation reports for it. */
-  toJSON(): string {
-    return `line ${this.line}: ${this.reason}`;
+/** The event file as a whole cannot be read (a CSV without a partitionId column). */
+export class EventFileError extends Error {}
+
+/** A line that could not be read as an event: the provisioner reports it as a failed event. */
+export class UnreadableEventLine extends InvalidPartitionEventError {
+  constructor(readonly line: number, reason: string) {
+    super(`line ${line}: ${reason}`);
   }
 }
 
@@ -47,7 +49,7 @@ export async function* readPartitionEvents(path: string, format: EventFileFormat
     }
     const fields = parseCsvLine(line);
     if (!header) {
-      if (!fields || !fields.includes('partitionId')) throw new Error(`${path}: the CSV header (line ${number}) must name a partitionId column`);
+      if (!fields || !fields.includes('partitionId')) throw new EventFileError(`${path}: the CSV header (line ${number}) must name a partitionId column`);
       header = fields;
       continue;
     }

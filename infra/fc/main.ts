@@ -1,5 +1,7 @@
 import FCClient from '@alicloud/fc2';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ACTIONS, DISPATCHER, SCHEDULED } from '../actions.js';
@@ -59,7 +61,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     secure: true,
     timeout: 120_000,
   });
-  const root = fileURLToPath(new URL('../../', import.meta.url));
+  const root = packageRoot(fileURLToPath(import.meta.url));
   const report = await deployToFunctionCompute({
     client,
     stage: values.stage,
@@ -73,6 +75,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   });
   console.log(`deployed ${report.functions.length} functions to ${report.serviceName}`);
   return 0;
+}
+
+/** The directory of the package.json above `file`: sources are bundled from there, whether this runs from infra/ or dist/infra/. */
+function packageRoot(file: string): string {
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) throw new Error('cannot find the package root');
+  }
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

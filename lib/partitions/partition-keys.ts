@@ -26,11 +26,17 @@ export interface PartitionKeysOptions {
   kms?: KmsApi;
 }
 
-/** A partition's data key in plaintext. The caller owns `plaintext` and should zero it after use. */
+/**
+ * A partition's data key in plaintext, with its registry entry's public parts (the encrypted key
+ * and the context bound to it, for a header of one's own). The caller owns `plaintext` and should
+ * zero it after use.
+ */
 export interface PartitionDataKey {
   partitionId: string;
   keyId: string;
   keyVersionId: string;
+  ciphertextBlob: string;
+  encryptionContext: Record<string, string>;
   plaintext: Buffer;
 }
 
@@ -157,7 +163,14 @@ export function openPartitionKeys(options: PartitionKeysOptions): PartitionKeys 
     },
     async dataKey(partitionId) {
       const { entry, key } = await acquire(partitionId);
-      return { partitionId: entry.partitionId, keyId: entry.keyId, keyVersionId: entry.keyVersionId, plaintext: key };
+      return {
+        partitionId: entry.partitionId,
+        keyId: entry.keyId,
+        keyVersionId: entry.keyVersionId,
+        ciphertextBlob: entry.ciphertextBlob,
+        encryptionContext: { ...entry.encryptionContext },
+        plaintext: key,
+      };
     },
     close() {
       closed = true;

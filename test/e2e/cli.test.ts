@@ -19,6 +19,7 @@ import {
 } from '../helpers/gateway-process.js';
 import { ADMIN, ALIAS, CONSUMER, KEY_ID, OTHER_KEY_ID, PROVIDER, TEST_SEED } from '../helpers/service.js';
 import type { Credentials } from '../helpers/sign.js';
+import { type CliRun, runKms } from '../helpers/cli-process.js';
 
 /**
  * The `kms` command as a user runs it: `node bin/kms.mjs …` in a child process, against a real
@@ -32,11 +33,7 @@ let dir: string;
 let dataDir: string;
 let gateway: ReadyGateway;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
 interface RunOptions {
   /** Credentials in ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET; null for none. ADMIN unless given. */
@@ -46,33 +43,13 @@ interface RunOptions {
   stdin?: Buffer;
 }
 
-/** Runs `node bin/kms.mjs …args` with a clean environment (no inherited ALIBABA_* or KMS_*). */
+/** Runs `node bin/kms.mjs …args` against this suite's gateway and data dir. */
 function kms(args: string[], options: RunOptions = {}): Promise<Run> {
-  const env: Record<string, string> = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (value !== undefined && !name.startsWith('KMS_') && !name.startsWith('ALIBABA_CLOUD_')) env[name] = value;
-  }
-  env.KMS_ENDPOINT = gateway.url;
-  env.KMS_DATA_DIR = dataDir;
-  const credentials = options.credentials === undefined ? ADMIN : options.credentials;
-  if (credentials) {
-    env.ALIBABA_CLOUD_ACCESS_KEY_ID = credentials.accessKeyId;
-    env.ALIBABA_CLOUD_ACCESS_KEY_SECRET = credentials.accessKeySecret;
-  }
-  for (const [name, value] of Object.entries(options.env ?? {})) {
-    if (value === undefined) delete env[name];
-    else env[name] = value;
-  }
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/kms.mjs', ...args], { cwd: REPO_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(options.stdin);
+  return runKms(args, {
+    endpoint: gateway.url,
+    credentials: options.credentials === undefined ? ADMIN : options.credentials,
+    env: { KMS_DATA_DIR: dataDir, ...options.env },
+    ...(options.stdin ? { stdin: options.stdin } : {}),
   });
 }
 

@@ -32,7 +32,7 @@ export interface Exit {
   signal: NodeJS.Signals | null;
 }
 
-/** A gateway child process: the real gateway (`infra/gateway/start.ts`), run as `npm start` runs it. */
+/** A gateway child process: the real gateway (`dist/infra/gateway/start.js`), run as `npm start` runs it. */
 export interface GatewayProcess {
   child: ChildProcess;
   pid: number;
@@ -74,7 +74,8 @@ export function spawnGateway(options: GatewayOptions): GatewayProcess {
   if (options.host !== undefined) env.KMS_HOST = options.host;
   Object.assign(env, options.env);
 
-  const child = spawn(process.execPath, ['--import', 'tsx', 'infra/gateway/start.ts'], {
+  // `npm start` runs the compiled gateway with plain node (test/build.global-setup.ts builds it).
+  const child = spawn(process.execPath, ['dist/infra/gateway/start.js'], {
     cwd: REPO_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,87 @@
+import { type Command, Option } from 'commander';
+import { type PartitionEvent, provisionPartitions, PROVISION_DEFAULTS } from '../../lib/partitions/provision.js';
+import { DEFAULT_REGISTRY_URL, openRegistry } from '../../lib/partitions/registry/open.js';
+import type { PartitionRegistry } from '../../lib/partitions/registry/registry.js';
+import { connectionOf, integer } from './common.js';
+import { CliError, EXIT, usageError } from './exit-codes.js';
+import { emit } from './output.js';
+import { EventFileError, eventFileFormat, readPartitionEvents } from './partition-events.js';
+import { Progress } from './progress.js';
+
+/** `--registry`, as every partition command takes it: the flag, then KMS_PARTITION_REGISTRY, then the default. */
+export function registryOption(): Option {
+  return new Option('--registry <url>', 'partition registry: file:<dir>, s3://bucket/prefix or oss://bucket/prefix').env('KMS_PARTITION_REGISTRY').default(DEFAULT_REGISTRY_URL);
+}
+
+/** The registry a `--registry` value names; a malformed URL is a usage error. */
+export async function registryOf(url: string): Promise<PartitionRegistry> {
+  try {
+    return await openRegistry(url);
+  } catch (err) {
+    if (err instanceof TypeError) throw usageError(err.message);
+    throw err;
+  }
+}
+
+/**
+ * `kms partitions`: the key provider's side of partition keys. `provision` creates a data key per
+ * partition (GenerateDataKeyWithoutPlaintext: the provider never sees one in plaintext) into the
+ * registry; `get` and `list` read the registry (encrypted keys only).
+ */
+export function registerPartitions(program: Command): void {
+  const partitions = program.command('partitions').description('partition data keys: provision them from events, read the registry');
+
+  partitions
+    .command('provision')
+    .description('create a data key for every partition in a file of events (JSON Lines, or CSV with a partitionId column); prints the summary; exit 1 when any event failed')
+    .requiredOption('--file <path>', 'events: .jsonl (one {"partitionId", "keyId"?, "encryptionContext"?} per line) or .csv; - for stdin (JSON Lines)')
+    .option('--key <key>', 'the CMK for events that name none (KMS_PARTITION_KEY_ID)', process.env.KMS_PARTITION_KEY_ID)
+    .addOption(registryOption())
+    .addOption(new Option('--format <format>', 'event file format (default: by extension)').choices(['jsonl', 'csv']))
+    .addOption(new Option('--concurrency <n>', 'events in flight at once').argParser(integer(1, PROVISION_DEFAULTS.maxConcurrency)).default(PROVISION_DEFAULTS.concurrency))
+    .option('--no-progress', 'no progress bar (there is none unless stderr is a terminal)')
+    .action(async (options: { file: string; key?: string; registry: string; format?: 'jsonl' | 'csv'; concurrency: number; progress: boolean }, command: Command) => {
+      const connection = connectionOf(command);
+      const registry = await registryOf(options.registry);
+      const progress = new Progress('provisioning', undefined, options.progress, 'items');
+      let summary;
+      try {
+        summary = await provisionPartitions(
+          { ...connection, registry, concurrency: options.concurrency, onProgress: () => progress.advance(1), ...(options.key ? { keyId: options.key } : {}) },
+          // Validated one by one by the provisioner: a bad line is a failed event, not a failed run.
+          readPartitionEvents(options.file, options.format ?? eventFileFormat(options.file)) as AsyncIterable<PartitionEvent>,
+        );
+      } catch (err) {
+        progress.clear();
+        if (err instanceof EventFileError) throw usageError(err.message);
+        throw err;
+      }
+      progress.finish();
+      emit(command, summary);
+      if (summary.failed.length > 0) {
+        throw new CliError(EXIT.REFUSED, `${summary.failed.length} event(s) failed (see "failed" in the summary); the others were provisioned`);
+      }
+    });
+
+  partitions
+    .command('get')
+    .description("a partition's registry entry: its CMK, key version, encrypted data key and bound context (never a plaintext key)")
+    .argument('<partitionId>')
+    .addOption(registryOption())
+    .action(async (partitionId: string, options: { registry: string }, command: Command) => {
+      const registry = await registryOf(options.registry);
+      const entry = await registry.get(partitionId);
+      if (!entry) throw new CliError(EXIT.REFUSED, `partition "${partitionId}" has no data key in the registry ${registry.url}`, 'PartitionNotFound');
+      emit(command, { ...entry, encryptionContext: { ...entry.encryptionContext } });
+    });
+
+  partitions
+    .command('list')
+    .description('every partition id in the registry')
+    .addOption(registryOption())
+    .action(async (options: { registry: string }, command: Command) => {
+      const registry = await registryOf(options.registry);
+      const ids = await registry.list();
+      emit(command, ids, { rows: ids.map((partitionId) => ({ partitionId })), columns: ['partitionId'] });
+    });
+}
