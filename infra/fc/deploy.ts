@@ -30,7 +30,7 @@ export const FC_DEFAULTS = {
   memorySize: 512,
   /** Seconds. */
   timeout: 10,
-  /** Bundles are zipped as index.js (infra/fc/package.ts); RPC functions export `fcHandler`. */
+  /** Bundles are zipped as index.js (infra/fc/package.ts); RPC and event-triggered functions export `fcHandler`. */
   httpHandler: 'index.fcHandler',
   /** Scheduled jobs export `handler` (an FC event handler, like a Lambda one). */
   scheduledHandler: 'index.handler',
@@ -53,6 +53,12 @@ export interface FcDeployOptions {
   functions: readonly FcFunctionSource[];
   /** Timer-triggered jobs (infra/actions.ts SCHEDULED). */
   scheduled?: readonly FcScheduledSource[];
+  /**
+   * Event-triggered functions (infra/actions.ts EVENT_TRIGGERED: the partition-key provisioner),
+   * deployed with their `fcHandler` and no trigger: the event source (an EventBridge rule, an MNS
+   * queue) is the operator's to attach, since it names resources outside this service.
+   */
+  eventTriggered?: readonly FcFunctionSource[];
   /** The code package of one function (tests pass tiny fakes; the CLI bundles with esbuild). */
   codeFor: (source: FcFunctionSource) => FcCode | Promise<FcCode>;
   /** Environment variables of every function, over {@link FC_DEFAULTS}.environment. */
@@ -69,7 +75,7 @@ export type Outcome = 'created' | 'updated';
 export interface FcDeployReport {
   serviceName: string;
   service: Outcome;
-  functions: Array<{ functionName: string; function: Outcome; trigger: Outcome; triggerType: 'http' | 'timer'; url?: string }>;
+  functions: Array<{ functionName: string; function: Outcome; trigger?: Outcome; triggerType: 'http' | 'timer' | 'event'; url?: string }>;
 }
 
 const STAGE = /^[a-z][a-z0-9-]{0,40}$/;
@@ -99,7 +105,7 @@ export async function deployToFunctionCompute(options: FcDeployOptions): Promise
 
   const environmentVariables = { ...FC_DEFAULTS.environment, ...options.environment };
   const report: FcDeployReport = { serviceName, service, functions: [] };
-  const deploy = async (source: FcFunctionSource, handler: string, trigger: TriggerSpec) => {
+  const deploy = async (source: FcFunctionSource, handler: string, trigger: TriggerSpec | undefined) => {
     const config = {
       description: `KMS ${source.functionName} (${options.stage})`,
       runtime: FC_DEFAULTS.runtime,
@@ -114,6 +120,11 @@ export async function deployToFunctionCompute(options: FcDeployOptions): Promise
       () => client.createFunction(serviceName, { functionName: source.functionName, ...config }),
       () => client.updateFunction(serviceName, source.functionName, { ...config }),
     );
+    if (!trigger) {
+      log(`function ${serviceName}/${source.functionName}: ${fn} (attach its event trigger)`);
+      report.functions.push({ functionName: source.functionName, function: fn, triggerType: 'event' });
+      return;
+    }
     let url: string | undefined;
     const remember = (response: { data: any }) => {
       url = response?.data?.urlInternet;
@@ -136,6 +147,7 @@ export async function deployToFunctionCompute(options: FcDeployOptions): Promise
 
   for (const source of options.functions) await deploy(source, FC_DEFAULTS.httpHandler, httpTrigger());
   for (const job of options.scheduled ?? []) await deploy(job, FC_DEFAULTS.scheduledHandler, timerTrigger(job.schedule));
+  for (const source of options.eventTriggered ?? []) await deploy(source, FC_DEFAULTS.httpHandler, undefined);
   return report;
 }
 

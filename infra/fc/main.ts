@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ACTIONS, DISPATCHER, SCHEDULED } from '../actions.js';
+import { ACTIONS, DISPATCHER, EVENT_TRIGGERED, SCHEDULED } from '../actions.js';
 import { deployToFunctionCompute } from './deploy.js';
 import { bundleFunction } from './package.js';
 
@@ -68,6 +68,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     // The dispatcher backs the API Gateway's catch-all API: requests whose Action is only in a form body.
     functions: [...ACTIONS, DISPATCHER],
     scheduled: SCHEDULED,
+    eventTriggered: EVENT_TRIGGERED,
     codeFor: async (source) => ({ zipFile: (await bundleFunction(source.file, { root })).toString('base64') }),
     environment,
     service,

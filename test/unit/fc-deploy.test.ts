@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inflateRawSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ACTIONS, SCHEDULED } from '../../infra/actions.js';
+import { ACTIONS, EVENT_TRIGGERED, SCHEDULED } from '../../infra/actions.js';
 import { cronFromRate, deployToFunctionCompute, FC_DEFAULTS, type FcDeployOptions, type FcFunctionSource } from '../../infra/fc/deploy.js';
 import { BUNDLE_ENTRY, bundleFunction, crc32 } from '../../infra/fc/package.js';
 import type { FcHttpResult } from '../../lib/adapters/alibaba-fc/types.js';
@@ -211,6 +211,16 @@ describe('Deployment: Alibaba Function Compute (infra/fc/deploy.ts)', () => {
     expect(fc.created('triggers').map((c) => c.body)).toEqual(
       SCHEDULED.map(() => ({ triggerName: 'schedule', triggerType: 'timer', triggerConfig: { cronExpression: '@every 60m', enable: true } })),
     );
+  });
+
+  it('when event-triggered functions are given (the partition-key provisioner), each gets its fcHandler and no trigger of ours, twice without change', async () => {
+    fc = await new FakeFunctionCompute().start();
+    const first = await deploy('dev', { functions: [], eventTriggered: EVENT_TRIGGERED });
+    expect(fc.created('functions').map((c) => [c.body.functionName, c.body.handler])).toEqual(EVENT_TRIGGERED.map((f) => [f.functionName, 'index.fcHandler']));
+    expect(fc.created('triggers')).toEqual([]);
+    expect(first.functions).toEqual(EVENT_TRIGGERED.map((f) => ({ functionName: f.functionName, function: 'created', triggerType: 'event' })));
+    const again = await deploy('dev', { functions: [], eventTriggered: EVENT_TRIGGERED });
+    expect(again.functions.map((f) => f.function)).toEqual(EVENT_TRIGGERED.map(() => 'updated'));
   });
 
   it('when a concurrent run creates a resource between the read and the create, it is updated instead of failing', async () => {
