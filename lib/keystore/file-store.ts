@@ -14,6 +14,7 @@ import {
   type StoredEntry,
   WriteOnceViolationError,
 } from './key-store.js';
+import { closeAfter, fsyncDirectory, unavailableIoCode, writeTemporaryFile } from '../durable-files.js';
 import { KeyStoreUnavailableError } from './store-errors.js';
 
 /** How long a writer waits for another writer's lock before the store reports itself busy. */
@@ -29,31 +30,6 @@ export const STALE_LOCK_MS = 5_000;
 /** Age after which a temporary file belongs to a writer that died (see removeStaleTemporaryFiles). */
 export const STALE_TEMPORARY_FILE_MS = 60_000;
 
-/**
- * fs error codes that mean the disk or the process cannot serve now (full, read-only, permissions,
- * I/O error, out of descriptors, busy, and a network file system that lost its server or its
- * handles): the store is unavailable, which is not a fault of the request.
- */
-const UNAVAILABLE_IO_CODES = new Set([
-  'ENOSPC',
-  'EROFS',
-  'EACCES',
-  'EPERM',
-  'EIO',
-  'EDQUOT',
-  'EMFILE',
-  'ENFILE',
-  'EBUSY',
-  'EAGAIN',
-  'ETIMEDOUT',
-  // NFS / NAS: a file handle the server no longer knows, a mount whose server is gone or unreachable.
-  'ESTALE',
-  'ENOTCONN',
-  'ENETDOWN',
-  'EHOSTDOWN',
-  'ENETUNREACH',
-  'EHOSTUNREACH',
-]);
 
 /** Attempts to remove a lock file at release, and the first pause between them (growing fourfold). */
 const RELEASE_ATTEMPTS = 4;
@@ -101,7 +77,7 @@ interface EntryFile {
  * A failed write removes its temporary file; {@link FileKeyStore.open} removes those of writers
  * that crashed.
  *
- * Failures: a disk that refuses (see {@link UNAVAILABLE_IO_CODES}) or a lock held past the wait
+ * Failures: a disk that refuses (see UNAVAILABLE_IO_CODES in lib/durable-files.ts) or a lock held past the wait
  * timeout is a {@link KeyStoreUnavailableError} (`io`, `busy`); every other error keeps its meaning.
  */
 export class FileKeyStore implements KeyStore {
@@ -131,7 +107,7 @@ export class FileKeyStore implements KeyStore {
   create(name: string, value: Uint8Array, options: { writeOnce: boolean }): Promise<void> {
     return translateIoError('create', name, async () => {
       const path = await this.#pathOf(name);
-      const tmp = await writeTemporary(path.dir, { revision: 1, writeOnce: options.writeOnce, value: Buffer.from(value).toString('base64') });
+      const tmp = await writeTemporaryFile(path.dir, JSON.stringify({ revision: 1, writeOnce: options.writeOnce, value: Buffer.from(value).toString('base64') } satisfies EntryFile));
       try {
         await link(tmp, path.file);
       } catch (err) {
@@ -140,7 +116,7 @@ export class FileKeyStore implements KeyStore {
       } finally {
         await unlink(tmp).catch(() => undefined);
       }
-      await fsyncDir(path.dir);
+      await fsyncDirectory(path.dir);
     });
   }
 
@@ -157,7 +133,7 @@ export class FileKeyStore implements KeyStore {
         if (current.writeOnce) throw new WriteOnceViolationError(name);
         if (current.revision !== expectedRevision) throw new RevisionConflictError(name);
         const revision = current.revision + 1;
-        const tmp = await writeTemporary(path.dir, { revision, writeOnce: false, value: Buffer.from(value).toString('base64') });
+        const tmp = await writeTemporaryFile(path.dir, JSON.stringify({ revision, writeOnce: false, value: Buffer.from(value).toString('base64') } satisfies EntryFile));
         try {
           await assertStillHeld();
           await rename(tmp, path.file);
@@ -165,7 +141,7 @@ export class FileKeyStore implements KeyStore {
           await unlink(tmp).catch(() => undefined);
           throw err;
         }
-        await fsyncDir(path.dir);
+        await fsyncDirectory(path.dir);
         return revision;
       });
     });
@@ -181,7 +157,7 @@ export class FileKeyStore implements KeyStore {
         if (current.revision !== expectedRevision) throw new RevisionConflictError(name);
         await assertStillHeld();
         await unlink(path.file);
-        await fsyncDir(path.dir);
+        await fsyncDirectory(path.dir);
       });
     });
   }
@@ -202,7 +178,7 @@ export class FileKeyStore implements KeyStore {
           await handle.sync();
         });
         await unlink(path.file);
-        await fsyncDir(path.dir);
+        await fsyncDirectory(path.dir);
       });
     });
   }
@@ -438,29 +414,12 @@ async function translateIoError<T>(operation: string, entry: string | undefined,
   try {
     return await work();
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException | null)?.code;
-    if (typeof code === 'string' && UNAVAILABLE_IO_CODES.has(code)) {
-      throw new KeyStoreUnavailableError('io', operation, entry, { cause: err, detail: code });
-    }
+    const code = unavailableIoCode(err);
+    if (code) throw new KeyStoreUnavailableError('io', operation, entry, { cause: err, detail: code });
     throw err;
   }
 }
 
-/** Writes an entry to a new fsynced temporary file in `dir`; on failure no temporary file remains. */
-async function writeTemporary(dir: string, entry: EntryFile): Promise<string> {
-  const tmp = join(dir, `.tmp-${randomBytes(8).toString('hex')}`);
-  const handle = await open(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
-  try {
-    await closeAfter(handle, async () => {
-      await handle.writeFile(JSON.stringify(entry));
-      await handle.sync();
-    });
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-  return tmp;
-}
 
 async function removeOlderThan(dir: string, files: string[], maxAgeMs: number): Promise<void> {
   for (const file of files) {
@@ -606,23 +565,7 @@ async function breakAbandonedLock(lock: string, seen: { ino: number; mtimeMs: nu
   }
 }
 
-/** Runs `work` on an open file, then closes it; the first failure wins, so a failed close never hides a failed write. */
-async function closeAfter<T>(handle: FileHandle, work: () => Promise<T>): Promise<T> {
-  let result: T;
-  try {
-    result = await work();
-  } catch (err) {
-    await handle.close().catch(() => undefined);
-    throw err;
-  }
-  await handle.close();
-  return result;
-}
 
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, constants.O_RDONLY);
-  await closeAfter(handle, () => handle.sync());
-}
 
 /** For `.catch`: a file that is not there is `undefined`; any other failure propagates. */
 function ignoreMissing(err: unknown): undefined {

@@ -11,7 +11,6 @@ import { InvalidPartitionEventError, RegistryUnavailableError } from '../../lib/
 import { FileRegistry } from '../../lib/partitions/registry/file-registry.js';
 import { DEFAULT_REGISTRY_URL, openRegistry, parseRegistryUrl } from '../../lib/partitions/registry/open.js';
 import { FORBID_OVERWRITE_HEADER, type OssClient, OssRegistry, translateOssError } from '../../lib/partitions/registry/oss-registry.js';
-import type { PartitionRegistry } from '../../lib/partitions/registry/registry.js';
 import { S3Registry, type S3RegistryOptions, translateS3Error } from '../../lib/partitions/registry/s3-registry.js';
 import { awsErrors, serviceError } from '../keystore/aws-errors.js';
 import { FakeOss, type FakeOssOptions, ossError, ossErrors } from '../partitions/oss-fake.js';

@@ -1,16 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { type FileHandle, link, mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { entryFileName, type PartitionEntry, partitionEntrySchema, partitionIdOfFileName } from '../entry.js';
 import { InvalidPartitionEventError, InvalidRegistryEntryError, PartitionKeysError, RegistryUnavailableError } from '../errors.js';
+import { fsyncDirectory, unavailableIoCode, writeTemporaryFile } from '../../durable-files.js';
 import type { PartitionRegistry } from './registry.js';
 
-/**
- * fs error codes that mean the disk or the process cannot serve now (full, read-only, permissions,
- * I/O error, out of descriptors, busy): the registry is unavailable, which is not the caller's fault.
- */
-const UNAVAILABLE_IO_CODES = new Set(['ENOSPC', 'EROFS', 'EACCES', 'EPERM', 'EIO', 'EDQUOT', 'EMFILE', 'ENFILE', 'EBUSY', 'EAGAIN', 'ETIMEDOUT']);
 
 /**
  * A {@link PartitionRegistry} on a directory: one JSON file per partition, named
@@ -28,7 +22,7 @@ const UNAVAILABLE_IO_CODES = new Set(['ENOSPC', 'EROFS', 'EACCES', 'EPERM', 'EIO
  * **list** decodes the directory's file names, skipping every name no entry has (temporary files,
  * strangers); a missing directory lists as empty.
  *
- * **Failures**: a disk that refuses ({@link UNAVAILABLE_IO_CODES}) is {@link RegistryUnavailableError}
+ * **Failures**: a disk that refuses (UNAVAILABLE_IO_CODES in lib/durable-files.ts) is {@link RegistryUnavailableError}
  * with the fs error as `cause`; every other error keeps its meaning. A partition id whose encoded
  * name is longer than the file system allows (ids with many characters to encode; about 80 or
  * more) cannot be stored here: create throws {@link InvalidPartitionEventError}, get finds nothing.
@@ -52,7 +46,7 @@ export class FileRegistry implements PartitionRegistry {
     return this.#io('create', entry.partitionId, async () => {
       await mkdir(this.dir, { recursive: true, mode: 0o700 });
       const file = join(this.dir, entryFileName(entry.partitionId));
-      const tmp = await writeTemporary(this.dir, text);
+      const tmp = await writeTemporaryFile(this.dir, text);
       let outcome: 'created' | 'existing';
       try {
         await link(tmp, file);
@@ -63,7 +57,7 @@ export class FileRegistry implements PartitionRegistry {
       } finally {
         await unlink(tmp).catch(() => undefined);
       }
-      await fsyncDir(this.dir);
+      await fsyncDirectory(this.dir);
       return outcome;
     });
   }
@@ -101,8 +95,8 @@ export class FileRegistry implements PartitionRegistry {
     try {
       return await work();
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException | null)?.code;
-      if (!(err instanceof PartitionKeysError) && typeof code === 'string' && UNAVAILABLE_IO_CODES.has(code)) {
+      const code = unavailableIoCode(err);
+      if (!(err instanceof PartitionKeysError) && code) {
         throw new RegistryUnavailableError(`${describeOperation(this.url, operation, partitionId)} failed: the disk refused (${code})`, { cause: err });
       }
       throw err;
@@ -171,37 +165,5 @@ function describeIssues(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>
   return issues.map((issue) => `${issue.path.map(String).join('.') || 'entry'}: ${issue.code}`).join('; ');
 }
 
-/** Writes `text` to a new fsynced temporary file (0600) in `dir`; on failure no temporary file remains. */
-async function writeTemporary(dir: string, text: string): Promise<string> {
-  const tmp = join(dir, `.tmp-${randomBytes(8).toString('hex')}`);
-  const handle = await open(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
-  try {
-    await closeAfter(handle, async () => {
-      await handle.writeFile(text);
-      await handle.sync();
-    });
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-  return tmp;
-}
 
-/** Runs `work` on an open file, then closes it; the first failure wins, so a failed close never hides a failed write. */
-async function closeAfter<T>(handle: FileHandle, work: () => Promise<T>): Promise<T> {
-  let result: T;
-  try {
-    result = await work();
-  } catch (err) {
-    await handle.close().catch(() => undefined);
-    throw err;
-  }
-  await handle.close();
-  return result;
-}
 
-/** Makes the directory's entries (a new link, a removed temporary file) durable. */
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, constants.O_RDONLY);
-  await closeAfter(handle, () => handle.sync());
-}
