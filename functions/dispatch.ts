@@ -1,6 +1,6 @@
 import { fcHttpDispatcher } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaDispatcher } from '../lib/adapters/aws-lambda.js';
-import { OPERATIONS } from '../infra/actions.js';
+import { OPERATIONS } from './actions.js';
 
 /**
  * The dispatcher: serves every Action from one function. In the cloud it sits behind the ALB's

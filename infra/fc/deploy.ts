@@ -14,7 +14,7 @@ export interface FcFunctionSource {
 
 /** A scheduled job (not an RPC Action): a timer trigger instead of an HTTP one. */
 export interface FcScheduledSource extends FcFunctionSource {
-  /** As infra/actions.ts and serverless.yml write it: `rate(<n> minute|minutes|hour|hours|day|days)`. */
+  /** As functions/actions.ts and serverless.yml write it: `rate(<n> minute|minutes|hour|hours|day|days)`. */
   schedule: string;
 }
 
@@ -49,12 +49,12 @@ export interface FcDeployOptions {
   client: FcApi;
   /** dev, staging, prod…: the service is `kms-<stage>`. */
   stage: string;
-  /** One function per RPC Action, each behind an HTTP trigger (infra/actions.ts ACTIONS). */
+  /** One function per RPC Action, each behind an HTTP trigger (functions/actions.ts ACTIONS). */
   functions: readonly FcFunctionSource[];
-  /** Timer-triggered jobs (infra/actions.ts SCHEDULED). */
+  /** Timer-triggered jobs (functions/actions.ts SCHEDULED). */
   scheduled?: readonly FcScheduledSource[];
   /**
-   * Event-triggered functions (infra/actions.ts EVENT_TRIGGERED: the partition-key provisioner),
+   * Event-triggered functions (functions/actions.ts EVENT_TRIGGERED: the partition-key provisioner),
    * deployed with their `fcHandler` and no trigger: the event source (an EventBridge rule, an MNS
    * queue) is the operator's to attach, since it names resources outside this service.
    */

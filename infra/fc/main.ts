@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ACTIONS, DISPATCHER, EVENT_TRIGGERED, SCHEDULED } from '../actions.js';
+import { ACTIONS, DISPATCHER, EVENT_TRIGGERED, SCHEDULED } from '../../functions/actions.js';
 import { deployToFunctionCompute } from './deploy.js';
 import { bundleFunction } from './package.js';
 

@@ -4,7 +4,7 @@ import { fromNodeRequest, writeNodeResponse } from '../../lib/adapters/node-http
 import { unreadableRequestResponse } from '../../lib/adapters/unreadable-request.js';
 import { createDispatcher } from '../../lib/middleware/dispatch.js';
 import type { Service } from '../../lib/service.js';
-import { OPERATIONS } from '../actions.js';
+import { OPERATIONS } from '../../functions/actions.js';
 
 /**
  * The request line and headers together may not exceed this (Node answers 431 beyond it): with the

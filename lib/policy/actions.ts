@@ -2,7 +2,7 @@ import { wildcardPattern } from './wildcard.js';
 
 /**
  * The RAM name (`kms:<Action>`) of every Action this service serves. It is kept here, not derived
- * from infra/actions.ts, because that table imports every operation and the operations import the
+ * from functions/actions.ts, because that table imports every operation and the operations import the
  * policy code; test/unit/policy-conditions.test.ts fails when the two drift.
  */
 export const KMS_ACTIONS: readonly string[] = [

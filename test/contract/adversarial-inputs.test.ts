@@ -3,7 +3,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ACTIONS } from '../../infra/actions.js';
+import { ACTIONS } from '../../functions/actions.js';
 import { FileKeyStore } from '../../lib/keystore/file-store.js';
 import type { NonceStore } from '../../lib/auth/nonce-store.js';
 import { ADMIN, ALIAS, createTestService, KEY_ID, keyArnOf, OTHER_KEY_ID, type TestService } from '../helpers/service.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACTIONS, OPERATIONS } from '../../infra/actions.js';
+import { ACTIONS, OPERATIONS } from '../../functions/actions.js';
 import { FileKeyStore } from '../../lib/keystore/file-store.js';
 import type { RpcRequest } from '../../lib/rpc/request.js';
 import {

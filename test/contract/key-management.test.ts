@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { XMLValidator } from 'fast-xml-parser';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ACTIONS } from '../../infra/actions.js';
+import { ACTIONS } from '../../functions/actions.js';
 import { destroyDueKeys, rotateDueKeys } from '../../lib/operations/scheduled.js';
 import {
   ACCOUNT_ID,

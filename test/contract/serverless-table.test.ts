@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ACTIONS, DISPATCHER, EVENT_TRIGGERED, KEY_WRITING_ACTIONS, SCHEDULED } from '../../infra/actions.js';
+import { ACTIONS, DISPATCHER, EVENT_TRIGGERED, KEY_WRITING_ACTIONS, SCHEDULED } from '../../functions/actions.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 

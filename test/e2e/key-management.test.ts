@@ -1,7 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACTIONS } from '../../infra/actions.js';
+import { ACTIONS } from '../../functions/actions.js';
 import { Keyring } from '../../lib/keyring/keyring.js';
 import type { KeyRecord } from '../../lib/keyring/records.js';
 import { isoSeconds } from '../../lib/time.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { ACTIONS, DISPATCHER, EVENT_TRIGGERED, KEY_WRITING_ACTIONS, SCHEDULED } from '../../infra/actions.js';
+import { ACTIONS, DISPATCHER, EVENT_TRIGGERED, KEY_WRITING_ACTIONS, SCHEDULED } from '../../functions/actions.js';
 import { applySeed } from '../../infra/gateway/seed.js';
 import { FileKeyStore } from '../../lib/keystore/file-store.js';
 import { createService } from '../../lib/service.js';

@@ -5,7 +5,7 @@ import type { KeyStore } from '../../lib/keystore/key-store.js';
 import { createLogger } from '../../lib/logger.js';
 import { createService, type Service } from '../../lib/service.js';
 import { applySeed, type Seed } from '../../infra/gateway/seed.js';
-import { OPERATIONS } from '../../infra/actions.js';
+import { OPERATIONS } from '../../functions/actions.js';
 import type { RpcRequest } from '../../lib/rpc/request.js';
 import type { Credentials } from './sign.js';
 

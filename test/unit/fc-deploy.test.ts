@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inflateRawSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ACTIONS, EVENT_TRIGGERED, SCHEDULED } from '../../infra/actions.js';
+import { ACTIONS, EVENT_TRIGGERED, SCHEDULED } from '../../functions/actions.js';
 import { cronFromRate, deployToFunctionCompute, FC_DEFAULTS, type FcDeployOptions, type FcFunctionSource } from '../../infra/fc/deploy.js';
 import { BUNDLE_ENTRY, bundleFunction, crc32 } from '../../infra/fc/package.js';
 import type { FcHttpResult } from '../../lib/adapters/alibaba-fc/types.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ACTIONS } from '../../infra/actions.js';
+import { ACTIONS } from '../../functions/actions.js';
 import { KMS_ACTIONS } from '../../lib/policy/actions.js';
 import type { ConditionContext } from '../../lib/policy/conditions.js';
 import { compilePolicy, InvalidPolicyError, parsePolicyDocument, type PolicyDocument, policyDocumentSchema } from '../../lib/policy/policy.js';
@@ -27,7 +27,7 @@ const allows = (condition: Condition, ctx: ConditionContext | undefined) => comp
 
 describe('Module: policy conditions and actions', () => {
   describe('KMS_ACTIONS', () => {
-    it('when compared with the table of Actions (infra/actions.ts), it names exactly its Actions', () => {
+    it('when compared with the table of Actions (functions/actions.ts), it names exactly its Actions', () => {
       expect([...KMS_ACTIONS].sort()).toEqual(ACTIONS.map((a) => 'kms:' + a.action).sort());
     });
   });
