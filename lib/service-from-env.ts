@@ -1,10 +1,11 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DynamoDbNonceStore } from './auth/dynamodb-nonce-store.js';
-import { JournaledNonceStore } from './auth/nonce-journal.js';
+import { JournaledNonceStore } from './keystore/file/nonce-journal.js';
 import { MemoryNonceStore, type NonceStore } from './auth/nonce-store.js';
 import { CACHED_STORE_DEFAULTS, CachedKeyStore } from './keystore/cached-store.js';
-import { FileKeyStore } from './keystore/file-store.js';
+import { openFileBackend, NONCE_JOURNAL_FILE } from './keystore/file/file-backend.js';
+import { FileKeyStore } from './keystore/file/file-store.js';
 import type { KeyStore } from './keystore/key-store.js';
 import { isLogLevel, createLogger, type Logger, type LogLevel } from './logger.js';
 import { createService, DEFAULTS, type Service } from './service.js';
@@ -19,7 +20,7 @@ export const ENV_DEFAULTS = {
   KMS_STORE_STALE_FOR_MS: CACHED_STORE_DEFAULTS.staleForMs,
 } as const;
 
-export const NONCE_JOURNAL_FILE = 'nonces.journal';
+export { NONCE_JOURNAL_FILE };
 
 /**
  * How the AWS clients are built: the stores retry on their own (bounded, with jitter), so the
@@ -105,19 +106,7 @@ export async function serviceFromEnvironment(env: NodeJS.ProcessEnv = process.en
       ? (await import('./logger-powertools.js')).createPowertoolsLogger({ level: selection.logLevel, serviceName: env.POWERTOOLS_SERVICE_NAME ?? 'kms' })
       : createLogger({ level: selection.logLevel });
   const region = env.AWS_REGION || env.AWS_DEFAULT_REGION;
-  const store = await buildKeyStore(selection, logger);
-  let nonces: NonceStore;
-  if (selection.nonceStore === 'dynamodb') {
-    // Shared by every instance: a nonce used on one is refused by all.
-    nonces = await dynamoDbNonces(selection.nonceTable!, region, logger);
-  } else if (selection.nonceStore === 'journal') {
-    // Replay protection that survives a restart: used nonces are journaled beside the keys.
-    await mkdir(selection.dataDir!, { recursive: true, mode: 0o700 });
-    nonces = await JournaledNonceStore.open(join(selection.dataDir!, NONCE_JOURNAL_FILE));
-  } else {
-    logger.warn('replay protection is per instance only (in memory): set KMS_NONCE_TABLE to share it across instances');
-    nonces = new MemoryNonceStore();
-  }
+  const { store, nonces } = await openState(selection, region, logger);
   return createService({
     store,
     nonces,
@@ -126,6 +115,27 @@ export async function serviceFromEnvironment(env: NodeJS.ProcessEnv = process.en
     cacheTtlMs: selection.cacheTtlMs,
     logger,
   });
+}
+
+/** The key store and the replay store the selection names. */
+async function openState(selection: BackendSelection, region: string | undefined, logger: Logger): Promise<{ store: KeyStore; nonces: NonceStore }> {
+  if (selection.keyStore === 'file' && selection.nonceStore === 'journal') {
+    // One data directory: entries and the journal of used nonces, shared by every process on it.
+    const backend = await openFileBackend(selection.dataDir!);
+    return { store: backend.store, nonces: backend.nonces };
+  }
+  const store = await buildKeyStore(selection, logger);
+  if (selection.nonceStore === 'dynamodb') {
+    // Shared by every instance: a nonce used on one is refused by all.
+    return { store, nonces: await dynamoDbNonces(selection.nonceTable!, region, logger) };
+  }
+  if (selection.nonceStore === 'journal') {
+    // Replay protection that survives a restart: used nonces are journaled beside the keys.
+    await mkdir(selection.dataDir!, { recursive: true, mode: 0o700 });
+    return { store, nonces: await JournaledNonceStore.open(join(selection.dataDir!, NONCE_JOURNAL_FILE)) };
+  }
+  logger.warn('replay protection is per instance only (in memory): set KMS_NONCE_TABLE to share it across instances');
+  return { store, nonces: new MemoryNonceStore() };
 }
 
 /**

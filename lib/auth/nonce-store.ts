@@ -11,11 +11,13 @@ export interface NonceStore {
 }
 
 /**
- * Nonces in memory, kept in one-minute buckets by expiry so that forgetting expired ones costs
- * one Map drop per minute instead of a scan.
+ * Nonces in memory: each claim with its exact expiry (a nonce is free again the moment it
+ * expires), and one-minute buckets by expiry so that forgetting expired claims costs one bucket
+ * per minute instead of a scan.
  */
 export class MemoryNonceStore implements NonceStore {
-  readonly #buckets = new Map<number, Set<string>>();
+  readonly #expiry = new Map<string, number>();
+  readonly #buckets = new Map<number, string[]>();
   readonly #now: () => number;
 
   constructor(now: () => number = Date.now) {
@@ -26,22 +28,34 @@ export class MemoryNonceStore implements NonceStore {
     const now = this.#now();
     this.#forgetExpired(now);
     const key = `${accessKeyId}\n${nonce}`;
-    for (const bucket of this.#buckets.values()) if (bucket.has(key)) return false;
+    const held = this.#expiry.get(key);
+    if (held !== undefined && held > now) return false;
+    this.#expiry.set(key, expiresAt);
     const minute = Math.ceil(expiresAt / 60_000);
     let bucket = this.#buckets.get(minute);
-    if (!bucket) this.#buckets.set(minute, (bucket = new Set()));
-    bucket.add(key);
+    if (!bucket) this.#buckets.set(minute, (bucket = []));
+    bucket.push(key);
     return true;
+  }
+
+  /** Whether the nonce is claimed and not expired (nothing is recorded). */
+  has(accessKeyId: string, nonce: string): boolean {
+    const held = this.#expiry.get(`${accessKeyId}\n${nonce}`);
+    return held !== undefined && held > this.#now();
   }
 
   /** Forgets a claim that could not be made durable, so the request it belonged to can be retried. */
   release(accessKeyId: string, nonce: string): void {
-    const key = `${accessKeyId}\n${nonce}`;
-    for (const bucket of this.#buckets.values()) bucket.delete(key);
+    this.#expiry.delete(`${accessKeyId}\n${nonce}`);
   }
 
   #forgetExpired(now: number): void {
     const current = Math.floor(now / 60_000);
-    for (const minute of this.#buckets.keys()) if (minute < current) this.#buckets.delete(minute);
+    for (const [minute, keys] of this.#buckets) {
+      if (minute >= current) continue;
+      this.#buckets.delete(minute);
+      // A key claimed again later sits in a later bucket with a later expiry: it stays.
+      for (const key of keys) if ((this.#expiry.get(key) ?? Infinity) <= now) this.#expiry.delete(key);
+    }
   }
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ACTIONS } from '../../functions/actions.js';
-import { FileKeyStore } from '../../lib/keystore/file-store.js';
+import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
 import type { NonceStore } from '../../lib/auth/nonce-store.js';
 import { ADMIN, ALIAS, createTestService, KEY_ID, keyArnOf, OTHER_KEY_ID, type TestService } from '../helpers/service.js';
 import { type Credentials, signedRpcRequest, signedV3Request } from '../helpers/sign.js';

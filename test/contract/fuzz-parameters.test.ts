@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACTIONS, OPERATIONS } from '../../functions/actions.js';
-import { FileKeyStore } from '../../lib/keystore/file-store.js';
+import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
 import type { RpcRequest } from '../../lib/rpc/request.js';
 import {
   ALIAS_ARN,

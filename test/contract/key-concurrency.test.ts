@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeEncryptionContext } from '../../lib/crypto/encryption-context.js';
 import { sealEnvelope } from '../../lib/crypto/envelope.js';
 import type { KeyRecord } from '../../lib/keyring/records.js';
-import { FileKeyStore } from '../../lib/keystore/file-store.js';
+import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
 import type { KeyStore } from '../../lib/keystore/key-store.js';
 import { MemoryKeyStore } from '../../lib/keystore/memory-store.js';
 import { destroyDueKeys } from '../../lib/operations/scheduled.js';

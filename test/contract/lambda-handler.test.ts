@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { ALBEvent, APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { applySeed } from '../../infra/gateway/seed.js';
-import { FileKeyStore } from '../../lib/keystore/file-store.js';
+import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
 import { createService } from '../../lib/service.js';
 import type { RpcRequest } from '../../lib/rpc/request.js';
 import { ACCOUNT_ID, ADMIN, ALIAS, KEY_ID, REGION, TEST_SEED } from '../helpers/service.js';

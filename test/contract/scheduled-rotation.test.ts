@@ -2,7 +2,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FileKeyStore } from '../../lib/keystore/file-store.js';
+import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
 import { ROTATION_LEASE_SECONDS, rotateDueKeys } from '../../lib/operations/scheduled.js';
 import { createTestService, KEY_ID } from '../helpers/service.js';
 

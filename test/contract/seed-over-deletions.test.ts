@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { applySeed, SeedError } from '../../infra/gateway/seed.js';
-import { FileKeyStore } from '../../lib/keystore/file-store.js';
+import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
 import type { KeyStore } from '../../lib/keystore/key-store.js';
 import { createLogger } from '../../lib/logger.js';
 import { destroyDueKeys } from '../../lib/operations/scheduled.js';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KmsClient } from '../../lib/client/kms-client.js';
 import { decodeHeader, TAG_BYTES } from '../../lib/file-envelope/format.js';
-import { FileKeyStore } from '../../lib/keystore/file-store.js';
+import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
 import {
   killAllGateways,
   makeTempDir,

@@ -5,7 +5,7 @@ import { ACTIONS } from '../../functions/actions.js';
 import { Keyring } from '../../lib/keyring/keyring.js';
 import type { KeyRecord } from '../../lib/keyring/records.js';
 import { isoSeconds } from '../../lib/time.js';
-import { FileKeyStore } from '../../lib/keystore/file-store.js';
+import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
 import {
   ACTION_CLIENT_KINDS,
   type ActionClient,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AccessKeyRecord, AccessKeyRegistry } from '../../lib/auth/access-keys.js';
 import { AccessKeyNotFoundError } from '../../lib/errors.js';
-import { FileKeyStore } from '../../lib/keystore/file-store.js';
+import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
 import { MemoryKeyStore } from '../../lib/keystore/memory-store.js';
 import { EntryExistsError, RevisionConflictError } from '../../lib/keystore/key-store.js';
 import { ADMIN_POLICY, type PolicyDocument } from '../../lib/policy/policy.js';

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { applySeed } from '../../infra/gateway/seed.js';
 import { fromFcEvent, toFcResult } from '../../lib/adapters/alibaba-fc/adapter.js';
 import type { FcHttpEvent, FcHttpResult } from '../../lib/adapters/alibaba-fc/types.js';
-import { FileKeyStore } from '../../lib/keystore/file-store.js';
+import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
 import { rpcParams } from '../../lib/rpc/params.js';
 import { formDecode } from '../../lib/rpc/percent-encode.js';
 import type { RpcRequest } from '../../lib/rpc/request.js';

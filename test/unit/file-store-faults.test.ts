@@ -79,14 +79,14 @@ vi.mock('node:fs/promises', async (importOriginal) => {
   return { ...fs, default: fs };
 });
 
-const { FileKeyStore } = await import('../../lib/keystore/file-store.js');
+const { FileKeyStore } = await import('../../lib/keystore/file/file-store.js');
 const { EntryExistsError } = await import('../../lib/keystore/key-store.js');
 const { KeyStoreUnavailableError } = await import('../../lib/keystore/store-errors.js');
 const { keyStoreFromEnvironment } = await import('../../lib/service-from-env.js');
 type FileKeyStore = InstanceType<typeof FileKeyStore>;
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const STORE_MODULE = pathToFileURL(join(REPO_ROOT, 'lib/keystore/file-store.ts')).href;
+const STORE_MODULE = pathToFileURL(join(REPO_ROOT, 'lib/keystore/file/file-store.ts')).href;
 
 function inject(call: string, where: string | RegExp | ((path: string) => boolean), effect: { code?: string; until?: Promise<unknown> }): Fault {
   const matches = typeof where === 'string' ? (p: string) => p === where : where instanceof RegExp ? (p: string) => where.test(p) : where;

@@ -6,8 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FileKeyStore } from '../../lib/keystore/file-store.js';
+import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
 import { MemoryKeyStore } from '../../lib/keystore/memory-store.js';
+import { openFileBackend } from '../../lib/keystore/file/file-backend.js';
+import { stateBackendConformance } from '../keystore/backend-conformance.js';
 import { keyStoreConformance } from '../keystore/conformance.js';
 import { incrementCounter } from '../keystore/counter.js';
 
@@ -40,6 +42,10 @@ const lockPath = (dir: string, name: string) => join(dir, '.locks', createHash('
 
 keyStoreConformance('MemoryKeyStore', async () => new MemoryKeyStore());
 keyStoreConformance('FileKeyStore', async () => new FileKeyStore(await tempDir()));
+stateBackendConformance('file (two instances on one data directory)', async () => {
+  const dir = await tempDir();
+  return { a: await openFileBackend(dir), b: await openFileBackend(dir) };
+});
 
 describe('Module: file-store', () => {
   describe('class FileKeyStore', () => {

@@ -39,7 +39,7 @@ vi.mock('node:fs', async (importOriginal) => {
   };
 });
 
-const { JournaledNonceStore, MAX_JOURNAL_LINE_CHARS } = await import('../../lib/auth/nonce-journal.js');
+const { JournaledNonceStore, MAX_JOURNAL_LINE_CHARS } = await import('../../lib/keystore/file/nonce-journal.js');
 const { ServiceUnavailableError } = await import('../../lib/errors.js');
 
 const journal = async () => join(await mkdtemp(join(tmpdir(), 'kms-nonce-faults-')), 'nonces.journal');

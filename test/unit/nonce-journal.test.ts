@@ -2,7 +2,7 @@ import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { JournaledNonceStore } from '../../lib/auth/nonce-journal.js';
+import { JournaledNonceStore } from '../../lib/keystore/file/nonce-journal.js';
 
 const journal = async () => join(await mkdtemp(join(tmpdir(), 'kms-nonces-')), 'nonces.journal');
 

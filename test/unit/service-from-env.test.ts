@@ -7,7 +7,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DynamoDbNonceStore } from '../../lib/auth/dynamodb-nonce-store.js';
-import { JournaledNonceStore } from '../../lib/auth/nonce-journal.js';
+import { JournaledNonceStore } from '../../lib/keystore/file/nonce-journal.js';
 import { MemoryNonceStore } from '../../lib/auth/nonce-store.js';
 import { ServiceUnavailableError } from '../../lib/errors.js';
 import { createPowertoolsLogger } from '../../lib/logger-powertools.js';

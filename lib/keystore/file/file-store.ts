@@ -13,9 +13,9 @@ import {
   RevisionConflictError,
   type StoredEntry,
   WriteOnceViolationError,
-} from './key-store.js';
-import { closeAfter, fsyncDirectory, unavailableIoCode, writeTemporaryFile } from '../durable-files.js';
-import { KeyStoreUnavailableError } from './store-errors.js';
+} from '../key-store.js';
+import { closeAfter, fsyncDirectory, unavailableIoCode, writeTemporaryFile } from '../../durable-files.js';
+import { KeyStoreUnavailableError } from '../store-errors.js';
 
 /** How long a writer waits for another writer's lock before the store reports itself busy. */
 export const LOCK_TIMEOUT_MS = 10_000;
@@ -181,6 +181,15 @@ export class FileKeyStore implements KeyStore {
         await fsyncDirectory(path.dir);
       });
     });
+  }
+
+  /**
+   * Runs `work` holding the cross-process lock of `name` (the lock every writer of that entry takes
+   * on this directory), for state kept beside the store that must change one process at a time (the
+   * shared nonce journal). Throws KeyStoreUnavailableError `busy` when the lock is not obtained.
+   */
+  exclusive<T>(name: string, work: () => Promise<T>): Promise<T> {
+    return translateIoError('lock', name, () => this.#withLock('lock', name, () => work()));
   }
 
   list(prefix: string): Promise<string[]> {

@@ -1,0 +1,345 @@
+import { createHash } from 'node:crypto';
+import { closeSync, createReadStream, fdatasync, fstatSync, fsyncSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { ServiceUnavailableError } from '../../errors.js';
+import { MemoryNonceStore, type NonceStore } from '../../auth/nonce-store.js';
+
+/** Rewrite the journal with only live entries once it holds this many lines, and twice as many as were live at the last rewrite. */
+const COMPACT_AFTER_LINES = 100_000;
+/**
+ * No journal line is longer: a nonce or access key id that would make one longer (or that holds a
+ * tab or newline) is journaled as its SHA-256, and a longer line found at load is skipped, so
+ * neither memory nor disk grows by more than this per accepted request.
+ */
+export const MAX_JOURNAL_LINE_CHARS = 256;
+/** A compaction's temporary file older than this was left by a process that died. */
+const STALE_TEMPORARY_MS = 60_000;
+
+/**
+ * Runs `work` while no other process on the same journal runs its own (a cross-process lock, such
+ * as the file store's). The journal's batches run inside it, so claims are decided one batch at a
+ * time across every process on the directory.
+ */
+export type ExclusiveSection = <T>(work: () => Promise<T>) => Promise<T>;
+
+interface PendingClaim {
+  accessKeyId: string;
+  nonce: string;
+  expiresAt: number;
+  line: string;
+  settle: (fresh: boolean) => void;
+  fail: (err: unknown) => void;
+}
+
+/**
+ * Nonces in an append-only journal file shared by every process on a data directory (one gateway,
+ * several, the CLI), so a request served by one is refused as a replay by all, and a request
+ * captured before a restart cannot be replayed after it.
+ *
+ * Group commit: the claims of one turn of the event loop form a batch, decided in an exclusive
+ * section (see {@link ExclusiveSection}): first the lines other processes appended since this one
+ * last looked are read (the whole file again when another process compacted it), then each claim is
+ * a replay or fresh, then the fresh ones are appended in one write and one fdatasync(2) before any
+ * is answered. Memory holds every live nonce of every process, so a replay this process already
+ * knows is refused without waiting.
+ *
+ * Fail closed: when the journal cannot take a batch (disk full, read-only, I/O error, the lock not
+ * obtained) every claim in it is withdrawn and rejected with {@link ServiceUnavailableError}, so no
+ * request is served on a nonce that would be forgotten. Each batch starts with a newline, so a line
+ * cut short by a failed write is never glued to the next one.
+ *
+ * The file holds `expiresAt <TAB> accessKeyId <TAB> nonce` lines; expired, malformed and
+ * over-long lines are skipped when read (as a stream, so a journal of any size is read in bounded
+ * memory) and dropped when the file is compacted (under the same exclusive section).
+ */
+export class JournaledNonceStore implements NonceStore {
+  readonly #memory: MemoryNonceStore;
+  readonly #path: string;
+  readonly #now: () => number;
+  readonly #exclusive: ExclusiveSection;
+  #pending: PendingClaim[] = [];
+  #scheduled = false;
+  /** Batches run one after another in this process. */
+  #chain: Promise<void> = Promise.resolve();
+  #fd: number | undefined;
+  /** The journal file this process has read, and how far. */
+  #ino: number | undefined;
+  #offset = 0;
+  #lines = 0;
+  #linesAfterCompaction = 0;
+  #live = new Map<string, number>();
+
+  private constructor(path: string, now: () => number, exclusive: ExclusiveSection) {
+    this.#path = path;
+    this.#now = now;
+    this.#exclusive = exclusive;
+    this.#memory = new MemoryNonceStore(now);
+  }
+
+  /**
+   * Opens (or creates, 0600) the journal and loads the nonces that have not expired. Processes
+   * sharing the journal must pass the same cross-process `exclusive` section; alone, none is
+   * needed. A journal that cannot be rewritten (read-only disk) still opens; claims then fail closed.
+   */
+  static async open(path: string, now: () => number = Date.now, exclusive: ExclusiveSection = (work) => work()): Promise<JournaledNonceStore> {
+    const store = new JournaledNonceStore(path, now, exclusive);
+    removeStaleTemporaries(path, now());
+    await exclusive(async () => {
+      await store.#catchUp();
+      if (store.#lines > 0) store.#tryCompact();
+    });
+    return store;
+  }
+
+  claim(accessKeyId: string, nonce: string, expiresAt: number): Promise<boolean> {
+    const id = journalField(accessKeyId);
+    const key = journalField(nonce);
+    if (this.#memory.has(id, key)) return Promise.resolve(false);
+    return new Promise<boolean>((settle, fail) => {
+      this.#pending.push({ accessKeyId: id, nonce: key, expiresAt, line: `${expiresAt}\t${id}\t${key}\n`, settle, fail });
+      if (this.#scheduled) return;
+      this.#scheduled = true;
+      setImmediate(() => {
+        this.#scheduled = false;
+        const batch = this.#pending;
+        this.#pending = [];
+        this.#chain = this.#chain.then(() => this.#commit(batch));
+      });
+    });
+  }
+
+  /** Decides and records one batch inside the exclusive section; any failure rejects what is left undecided with a 503. */
+  async #commit(batch: PendingClaim[]): Promise<void> {
+    try {
+      await this.#exclusive(async () => {
+        await this.#catchUp();
+        const fresh: PendingClaim[] = [];
+        for (const c of batch) {
+          if (!(await this.#memory.claim(c.accessKeyId, c.nonce, c.expiresAt))) {
+            c.settle(false);
+            continue;
+          }
+          this.#live.set(`${c.accessKeyId}\t${c.nonce}`, c.expiresAt);
+          fresh.push(c);
+        }
+        if (fresh.length === 0) return;
+        try {
+          await this.#append(fresh);
+        } catch (err) {
+          for (const c of fresh) {
+            this.#memory.release(c.accessKeyId, c.nonce);
+            this.#live.delete(`${c.accessKeyId}\t${c.nonce}`);
+          }
+          throw err;
+        }
+        for (const c of fresh) c.settle(true);
+        if (this.#lines > Math.max(COMPACT_AFTER_LINES, 2 * this.#linesAfterCompaction)) this.#tryCompact();
+      });
+    } catch (err) {
+      // Settled claims ignore this; the others are refused, and may be retried.
+      for (const c of batch) c.fail(new ServiceUnavailableError({ cause: err }));
+    }
+  }
+
+  /** Appends the batch in one write and syncs it; on failure the descriptor is dropped (reopened next time). */
+  async #append(batch: PendingClaim[]): Promise<void> {
+    const bytes = Buffer.from(`\n${batch.map((c) => c.line).join('')}`, 'utf8');
+    try {
+      const fd = this.#descriptor();
+      writeFully(fd, bytes);
+      await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+      this.#offset += bytes.length;
+      this.#lines += batch.length;
+    } catch (err) {
+      if (this.#fd !== undefined) closeQuietly(this.#fd);
+      this.#fd = undefined;
+      // What reached the file of this batch is not read back here (its claims were withdrawn, so
+      // their requests may be retried); other processes and a restart read it as used: refused
+      // requests may stay refused, never the reverse.
+      try {
+        this.#offset = statSync(this.#path).size;
+      } catch {
+        this.#ino = undefined;
+      }
+      throw err;
+    }
+  }
+
+  #descriptor(): number {
+    if (this.#fd === undefined) {
+      this.#fd = openSync(this.#path, 'a', 0o600);
+      // A journal this append creates: it is the file this process has read (all of it, nothing).
+      this.#ino ??= fstatSync(this.#fd).ino;
+    }
+    return this.#fd;
+  }
+
+  /**
+   * Reads what other processes appended since this one last looked; the whole file when it is new
+   * to this process (first open, a compaction by another process, a failed write). Runs inside the
+   * exclusive section, so nobody appends meanwhile.
+   */
+  async #catchUp(): Promise<void> {
+    let ino: number;
+    let size: number;
+    try {
+      ({ ino, size } = statSync(this.#path));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      return;
+    }
+    if (ino !== this.#ino) {
+      if (this.#fd !== undefined) closeQuietly(this.#fd);
+      this.#fd = undefined;
+      this.#ino = ino;
+      this.#offset = 0;
+    }
+    if (size <= this.#offset) return;
+    const at = this.#now();
+    for await (const line of boundedLines(this.#path, MAX_JOURNAL_LINE_CHARS, this.#offset, size)) {
+      this.#lines += 1;
+      const [expires, accessKeyId, nonce, extra] = line.split('\t');
+      const expiresAt = Number(expires);
+      if (!accessKeyId || nonce === undefined || nonce === '' || extra !== undefined || !(expiresAt > at)) continue;
+      await this.#memory.claim(accessKeyId, nonce, expiresAt);
+      this.#live.set(`${accessKeyId}\t${nonce}`, expiresAt);
+    }
+    this.#offset = size;
+  }
+
+  /**
+   * Rewrites the journal with the live entries only (temporary file, then rename), inside the
+   * exclusive section, so no process appends to the file being replaced; the others notice the new
+   * file at their next catch-up. Best effort: if the disk refuses, the journal stays as it was
+   * (still complete) and the next attempt waits for as many lines again.
+   */
+  #tryCompact(): void {
+    const at = this.#now();
+    const lines: string[] = [];
+    for (const [key, expiresAt] of this.#live) {
+      if (expiresAt > at) lines.push(`${expiresAt}\t${key}\n`);
+      else this.#live.delete(key);
+    }
+    const tmp = `${this.#path}.tmp-${process.pid}`;
+    const bytes = Buffer.from(lines.join(''), 'utf8');
+    try {
+      const fd = openSync(tmp, 'w', 0o600);
+      try {
+        writeFully(fd, bytes);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, this.#path);
+      fsyncDirectory(dirname(this.#path));
+    } catch {
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // Nothing to remove, or the disk refuses that too; a later start removes it.
+      }
+      this.#linesAfterCompaction = this.#lines;
+      return;
+    }
+    if (this.#fd !== undefined) closeQuietly(this.#fd);
+    this.#fd = undefined;
+    this.#ino = statSync(this.#path).ino;
+    this.#offset = bytes.length;
+    this.#lines = lines.length;
+    this.#linesAfterCompaction = lines.length;
+  }
+}
+
+/** A value as the journal writes it: itself when it is short, printable and tab-free; else its digest. */
+function journalField(value: string): string {
+  if (value.length <= 100 && /^[\x21-\x7e]+$/.test(value)) return value;
+  return `sha256:${createHash('sha256').update(value, 'utf8').digest('base64url')}`;
+}
+
+/** write(2) until every byte is in the file: a short write (disk full) is retried, then fails. */
+function writeFully(fd: number, bytes: Buffer): void {
+  let offset = 0;
+  while (offset < bytes.length) {
+    const written = writeSync(fd, bytes, offset, bytes.length - offset);
+    if (written <= 0) throw Object.assign(new Error('the journal accepted no bytes'), { code: 'ENOSPC' });
+    offset += written;
+  }
+}
+
+function fsyncDirectory(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // Already unusable; nothing to keep.
+  }
+}
+
+/** Compaction leftovers of processes that died mid-rewrite. */
+function removeStaleTemporaries(path: string, now: number): void {
+  const prefix = `${basename(path)}.tmp-`;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(path));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const file = join(dirname(path), name);
+    try {
+      if (now - statSync(file).mtimeMs > STALE_TEMPORARY_MS) unlinkSync(file);
+    } catch {
+      // Gone already, or not ours to remove.
+    }
+  }
+}
+
+/**
+ * The file's lines, streamed: a line longer than `maxChars` is skipped without being held in
+ * memory, so no journal, however large or damaged, can exhaust memory at load. A missing file has
+ * no lines.
+ */
+async function* boundedLines(path: string, maxChars: number, start = 0, end?: number): AsyncGenerator<string> {
+  if (end !== undefined && end <= start) return;
+  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 64 * 1024, start, ...(end === undefined ? {} : { end: end - 1 }) });
+  let carry = '';
+  let skipping = false;
+  try {
+    for await (const chunk of stream as AsyncIterable<string>) {
+      let start = 0;
+      for (;;) {
+        const end = chunk.indexOf('\n', start);
+        if (end === -1) {
+          if (!skipping) {
+            carry += chunk.slice(start);
+            if (carry.length > maxChars) {
+              carry = '';
+              skipping = true;
+            }
+          }
+          break;
+        }
+        if (!skipping) {
+          const line = carry + chunk.slice(start, end);
+          if (line.length <= maxChars && line.length > 0) yield line;
+        }
+        carry = '';
+        skipping = false;
+        start = end + 1;
+      }
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    return;
+  }
+  if (!skipping && carry.length > 0) yield carry;
+}

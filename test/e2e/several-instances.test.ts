@@ -1,0 +1,78 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKmsClient } from '../../lib/index.js';
+import { killAllGateways, makeTempDir, type ReadyGateway, removeDir, startGateway, writeSeedFile } from '../helpers/gateway-process.js';
+import { sendRaw, toRecorded } from '../helpers/raw-http.js';
+import { ADMIN, TEST_SEED } from '../helpers/service.js';
+import { signedRpcRequest, signedV3Request } from '../helpers/sign.js';
+
+/*
+ * Several gateway processes on one backend (`npm start` twice): one consistent state. A key created
+ * through one is used through the other, a request served by one is refused as a replay by the
+ * other, and `kill -9` of one leaves the other serving.
+ */
+
+let root: string;
+beforeAll(async () => {
+  root = await makeTempDir('kms-instances-');
+});
+afterAll(async () => {
+  await killAllGateways();
+  await removeDir(root);
+});
+
+async function twoGateways(name: string, env: Record<string, string> = {}): Promise<[ReadyGateway, ReadyGateway]> {
+  const dataDir = join(root, name);
+  const seedFile = await writeSeedFile(root, TEST_SEED, `${name}-seed.json`);
+  // Keys and aliases read by one are trusted for no time: the other's changes show at once.
+  const options = { dataDir, seedFile, env: { KMS_CACHE_TTL_MS: '0', ...env } };
+  return [await startGateway(options), await startGateway(options)];
+}
+
+const client = (gateway: ReadyGateway) => createKmsClient({ endpoint: gateway.url, accessKeyId: ADMIN.accessKeyId, accessKeySecret: ADMIN.accessKeySecret });
+
+describe('two gateways on one file data directory', () => {
+  let a: ReadyGateway;
+  let b: ReadyGateway;
+  beforeAll(async () => {
+    [a, b] = await twoGateways('file');
+  });
+
+  it('a key and an alias created through one are used through the other, and the other’s blob decrypts through the first', async () => {
+    const created = (await client(a).call('CreateKey', {})) as { KeyMetadata: { KeyId: string } };
+    const keyId = created.KeyMetadata.KeyId;
+    await client(a).call('CreateAlias', { AliasName: 'alias/shared', KeyId: keyId });
+    const generated = (await client(b).call('GenerateDataKey', { KeyId: 'alias/shared', EncryptionContext: '{"via":"b"}' })) as { KeyId: string; CiphertextBlob: string; Plaintext: string };
+    expect(generated.KeyId).toBe(keyId);
+    const decrypted = (await client(a).call('Decrypt', { CiphertextBlob: generated.CiphertextBlob, EncryptionContext: '{"via":"b"}' })) as { Plaintext: string };
+    expect(decrypted.Plaintext).toBe(generated.Plaintext);
+    await client(b).call('DisableKey', { KeyId: keyId });
+    await expect(client(a).call('GenerateDataKey', { KeyId: keyId })).rejects.toMatchObject({ code: 'Rejected.Disabled' });
+  });
+
+  it('a request served by one is refused as a replay by the other, over both signing versions', async () => {
+    for (const request of [signedRpcRequest(ADMIN, 'DescribeKey', { KeyId: TEST_SEED.keys![0]!.keyId }), signedV3Request(ADMIN, 'DescribeKey', { KeyId: TEST_SEED.keys![0]!.keyId })]) {
+      expect((await sendRaw(a.port, toRecorded(request))).status).toBe(200);
+      const replay = await sendRaw(b.port, toRecorded(request));
+      expect(replay.status).toBe(400);
+      expect(replay.json.Code).toBe('SignatureNonceUsed');
+      expect((await sendRaw(a.port, toRecorded(request))).json.Code).toBe('SignatureNonceUsed');
+    }
+  });
+
+  it('many requests to both at once: each nonce served exactly once', async () => {
+    const requests = Array.from({ length: 60 }, (_, i) => signedRpcRequest(ADMIN, 'DescribeKey', { KeyId: TEST_SEED.keys![0]!.keyId }, { nonce: `burst-${i}` }));
+    const answers = await Promise.all(requests.flatMap((r) => [sendRaw(a.port, toRecorded(r)), sendRaw(b.port, toRecorded(r))]));
+    for (let i = 0; i < requests.length; i++) {
+      const pair = answers.slice(i * 2, i * 2 + 2).map((x) => x.status).sort();
+      expect(pair).toEqual([200, 400]);
+    }
+  });
+
+  it('kill -9 of one leaves the other serving, writes included', async () => {
+    await a.stop('SIGKILL');
+    const created = (await client(b).call('CreateKey', { Description: 'after the other died' })) as { KeyMetadata: { KeyId: string } };
+    await client(b).call('CreateKeyVersion', { KeyId: created.KeyMetadata.KeyId });
+    expect(((await client(b).call('GenerateDataKey', { KeyId: created.KeyMetadata.KeyId })) as { KeyId: string }).KeyId).toBe(created.KeyMetadata.KeyId);
+  });
+});
