@@ -38,7 +38,8 @@ async function provisionRecord(record: SQSRecord): Promise<void> {
  * an EventBridge `PartitionCreated` event (a failure throws, and EventBridge retries).
  */
 export async function handler(event: SQSEvent | EventBridgeEvent<string, unknown>, context: Context): Promise<SQSBatchResponse | { created: number; existing: number }> {
-  if ('Records' in event) return processPartialResponse(event, provisionRecord, processor, { context });
+  // A batch where every record failed is reported like any other, not thrown (the same retries follow).
+  if ('Records' in event) return processPartialResponse(event, provisionRecord, processor, { context, throwOnFullBatchFailure: false });
   return provisionAll(event);
 }
 

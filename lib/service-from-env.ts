@@ -6,6 +6,8 @@ import { MemoryNonceStore, type NonceStore } from './auth/nonce-store.js';
 import { CACHED_STORE_DEFAULTS, CachedKeyStore } from './keystore/cached-store.js';
 import { openFileBackend, NONCE_JOURNAL_FILE } from './keystore/file/file-backend.js';
 import { FileKeyStore } from './keystore/file/file-store.js';
+import { loadRootKey, type RootKeySource, rootKeySourceFromEnvironment } from './keystore/root-key.js';
+import { SealedKeyStore } from './keystore/sealed-store.js';
 import type { KeyStore } from './keystore/key-store.js';
 import { isLogLevel, createLogger, type Logger, type LogLevel } from './logger.js';
 import { createService, DEFAULTS, type Service } from './service.js';
@@ -37,6 +39,8 @@ export interface BackendSelection {
   keyStore: KeyStoreKind;
   /** `file` only. */
   dataDir?: string;
+  /** `file`: where the root key that seals the store comes from. */
+  rootKey?: RootKeySource;
   /** `secrets-manager` only. */
   secrets?: { prefix: string; region: string; cacheTtlMs: number; writeOnceTtlMs: number; staleForMs: number };
   /** Replay protection: `dynamodb` (shared by every instance), `journal` (a file in the data dir) or `memory` (per instance). */
@@ -74,7 +78,7 @@ export function selectBackends(env: NodeJS.ProcessEnv = process.env): BackendSel
     logLevel,
     cacheTtlMs,
   };
-  if (keyStore === 'file') return { keyStore, dataDir, ...common };
+  if (keyStore === 'file') return { keyStore, dataDir, rootKey: rootKeySourceFromEnvironment(env, dataDir), ...common };
   const region = env.AWS_REGION || env.AWS_DEFAULT_REGION;
   if (!region) throw new Error('KMS_KEY_STORE=secrets-manager needs AWS_REGION');
   const ttl = milliseconds(env, 'KMS_STORE_CACHE_TTL_MS', ENV_DEFAULTS.KMS_STORE_CACHE_TTL_MS);
@@ -122,7 +126,7 @@ async function openState(selection: BackendSelection, region: string | undefined
   if (selection.keyStore === 'file' && selection.nonceStore === 'journal') {
     // One data directory: entries and the journal of used nonces, shared by every process on it.
     const backend = await openFileBackend(selection.dataDir!);
-    return { store: backend.store, nonces: backend.nonces };
+    return { store: await sealed(backend.store, selection), nonces: backend.nonces };
   }
   const store = await buildKeyStore(selection, logger);
   if (selection.nonceStore === 'dynamodb') {
@@ -149,7 +153,7 @@ export async function keyStoreFromEnvironment(env: NodeJS.ProcessEnv = process.e
 async function buildKeyStore(selection: BackendSelection, logger: Logger): Promise<KeyStore> {
   if (selection.keyStore === 'file') {
     await mkdir(selection.dataDir!, { recursive: true, mode: 0o700 });
-    return FileKeyStore.open(selection.dataDir!);
+    return sealed(await FileKeyStore.open(selection.dataDir!), selection);
   }
   const s = selection.secrets!;
   const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
@@ -175,6 +179,20 @@ function awsClientConfig() {
     maxAttempts: AWS_CLIENT_DEFAULTS.maxAttempts,
     requestHandler: { connectionTimeout: AWS_CLIENT_DEFAULTS.connectionTimeoutMs, requestTimeout: AWS_CLIENT_DEFAULTS.requestTimeoutMs },
   };
+}
+
+/**
+ * A store sealed under the deployment's root key (every value encrypted at rest). The root key
+ * file is created on the first start of an unsealed store, never over a sealed one.
+ */
+async function sealed(inner: KeyStore, selection: BackendSelection): Promise<KeyStore> {
+  const mayCreate = !(await SealedKeyStore.isSealed(inner));
+  const rootKey = await loadRootKey(selection.rootKey!, { mayCreate });
+  try {
+    return await SealedKeyStore.open(inner, rootKey);
+  } finally {
+    rootKey.fill(0);
+  }
 }
 
 function isNonceStoreKind(value: string): value is NonceStoreKind {

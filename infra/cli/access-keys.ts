@@ -134,7 +134,8 @@ export function registerAccessKeys(program: Command): void {
  */
 async function registryOf(command: Command): Promise<AccessKeyRegistry> {
   const { dataDir } = command.optsWithGlobals<StoreOptions>();
-  const store = cloudStoreSelected() ? await keyStoreFromEnvironment(process.env) : new FileKeyStore(dataDir);
+  // The file store is sealed under the data directory's root key, as the gateway opens it.
+  const store = await keyStoreFromEnvironment(cloudStoreSelected() ? process.env : { ...process.env, KMS_KEY_STORE: 'file', KMS_DATA_DIR: dataDir });
   // The CLI writes and exits: nothing to cache.
   return new AccessKeyRegistry(store, { cacheTtlMs: 0 });
 }

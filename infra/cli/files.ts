@@ -86,7 +86,7 @@ export function registerFiles(program: Command): void {
           async unwrapDataKey(header) {
             const context = headerContext(header);
             requireContext(context, options);
-            const fromPartition = await partitionKeyOf(command, header.ciphertextBlob, context, options.registry);
+            const fromPartition = await partitionKeyOf(command, header.ciphertextBlob, context, options.registry, options.partition !== undefined);
             if (fromPartition) return fromPartition;
             let result: Record<string, any>;
             try {
@@ -171,14 +171,21 @@ function requireContext(context: Readonly<Record<string, string>>, options: Decr
 /**
  * The data key of a partition file from the registry (its cached, registry-checked copy), or
  * undefined for a file that is not one of the registry's partitions (then the header's blob is
- * decrypted as for any file: the same Decrypt, with the same context).
+ * decrypted as for any file: the same Decrypt, with the same context). With `required` (decrypt-file
+ * --partition), a file whose header's data key is not that partition's registry entry is refused:
+ * anyone may write `partition=P` into a context, only the provider's key is P's.
  */
-async function partitionKeyOf(command: Command, ciphertextBlob: string, context: Readonly<Record<string, string>>, registryUrl: string): Promise<Buffer | undefined> {
+async function partitionKeyOf(command: Command, ciphertextBlob: string, context: Readonly<Record<string, string>>, registryUrl: string, required: boolean): Promise<Buffer | undefined> {
   const partitionId = Object.hasOwn(context, PARTITION_CONTEXT_KEY) ? context[PARTITION_CONTEXT_KEY] : undefined;
   if (partitionId === undefined) return undefined;
   const registry = await registryOf(registryUrl);
-  const entry = await registry.get(partitionId).catch(() => undefined);
-  if (!entry || entry.ciphertextBlob !== ciphertextBlob) return undefined;
+  const entry = required ? await registry.get(partitionId) : await registry.get(partitionId).catch(() => undefined);
+  if (!entry || entry.ciphertextBlob !== ciphertextBlob) {
+    if (required) {
+      throw new CliError(EXIT.FILE_AUTHENTICATION, `the file's data key is not partition ${partitionId}'s in the registry ${registry.url}: it was not written with that partition's key; no output was written`);
+    }
+    return undefined;
+  }
   const keys = openPartitionKeys({ ...connectionOf(command), registry });
   try {
     return (await keys.dataKey(partitionId)).plaintext;

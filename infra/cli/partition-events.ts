@@ -36,8 +36,10 @@ export async function* readPartitionEvents(path: string, format: EventFileFormat
   const lines = createInterface({ input, crlfDelay: Infinity });
   let header: string[] | undefined;
   let number = 0;
-  for await (const line of lines) {
+  for await (const read of lines) {
     number += 1;
+    // A byte-order mark (spreadsheets write one in "CSV UTF-8") is not part of the first line.
+    const line = number === 1 ? read.replace(/^\uFEFF/, '') : read;
     if (line.trim() === '') continue;
     if (format === 'jsonl') {
       try {

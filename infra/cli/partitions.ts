@@ -15,8 +15,10 @@ export function registryOption(): Option {
 
 /** The registry a `--registry` value names; a malformed URL is a usage error. */
 export async function registryOf(url: string): Promise<PartitionRegistry> {
+  // The command's ALIBABA_CLOUD_ACCESS_KEY_* are its KMS credentials: never sent to OSS.
+  const env = { ...process.env, ALIBABA_CLOUD_ACCESS_KEY_ID: undefined, ALIBABA_CLOUD_ACCESS_KEY_SECRET: undefined, ALIBABA_CLOUD_SECURITY_TOKEN: undefined };
   try {
-    return await openRegistry(url);
+    return await openRegistry(url, { env });
   } catch (err) {
     if (err instanceof TypeError) throw usageError(err.message);
     throw err;
@@ -59,7 +61,8 @@ export function registerPartitions(program: Command): void {
       progress.finish();
       emit(command, summary);
       if (summary.failed.length > 0) {
-        throw new CliError(EXIT.REFUSED, `${summary.failed.length} event(s) failed (see "failed" in the summary); the others were provisioned`);
+        const others = summary.created + summary.existing;
+        throw new CliError(EXIT.REFUSED, `${summary.failed.length} event(s) failed (see "failed" in the summary)${others > 0 ? `; the other ${others} have their data key` : ''}`);
       }
     });
 

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { ServiceUnavailableError } from '../errors.js';
 import { classifyAwsError, describeAwsError, isAwsError, isTransientAwsError } from '../keystore/secrets-manager/errors.js';
 import type { Logger } from '../logger.js';
@@ -18,6 +18,13 @@ export interface DynamoDbNonceStoreOptions {
   attempts?: number;
   baseDelayMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * The primary key of a nonce's item (default `{ pk: <accessKeyId>#<nonce> }`, see
+   * {@link partitionKey}). A table shared with other items (the `dynamodb` state backend, whose key
+   * is `pk` + `sk`) places nonces under a prefix of its own. The key must include `pk`: the
+   * condition tests `attribute_not_exists(pk)`.
+   */
+  itemKey?: (accessKeyId: string, nonce: string) => Record<string, AttributeValue>;
 }
 
 /**
@@ -26,7 +33,8 @@ export interface DynamoDbNonceStoreOptions {
  *
  * Table: partition key `pk` (String) = `<accessKeyId>#<nonce>` (nonces whose key would exceed 1 KiB
  * are hashed: `<accessKeyId>##sha256:<hex>`), attribute `expiresAt` (Number, epoch seconds) as the
- * table's TTL attribute, and `claim` (a random id per claim).
+ * table's TTL attribute, and `claim` (a random id per claim). The `itemKey` option places the
+ * items elsewhere, e.g. in the `dynamodb` state backend's table (lib/keystore/dynamodb/).
  *
  * The condition is `attribute_not_exists(pk) OR expiresAt < :now`: DynamoDB deletes expired items
  * lazily (typically within days), so an item past its expiry may still be there and must not
@@ -46,6 +54,7 @@ export class DynamoDbNonceStore implements NonceStore {
   readonly #attempts: number;
   readonly #baseDelayMs: number;
   readonly #sleep: (ms: number) => Promise<void>;
+  readonly #itemKey: (accessKeyId: string, nonce: string) => Record<string, AttributeValue>;
 
   constructor(options: DynamoDbNonceStoreOptions) {
     if (!/^[A-Za-z0-9_.-]{3,255}$/.test(options.tableName)) throw new Error(`"${options.tableName}" is not a DynamoDB table name`);
@@ -56,6 +65,7 @@ export class DynamoDbNonceStore implements NonceStore {
     this.#attempts = options.attempts ?? 3;
     this.#baseDelayMs = options.baseDelayMs ?? 25;
     this.#sleep = options.sleep ?? ((ms) => delay(ms));
+    this.#itemKey = options.itemKey ?? ((accessKeyId, nonce) => ({ pk: { S: partitionKey(accessKeyId, nonce) } }));
   }
 
   get tableName(): string {
@@ -67,7 +77,7 @@ export class DynamoDbNonceStore implements NonceStore {
     const command = new PutItemCommand({
       TableName: this.#tableName,
       Item: {
-        pk: { S: partitionKey(accessKeyId, nonce) },
+        ...this.#itemKey(accessKeyId, nonce),
         expiresAt: { N: String(Math.ceil(expiresAt / 1000)) },
         claim: { S: claimId },
       },

@@ -51,6 +51,11 @@ export const partitionEntrySchema = z
     path: ['encryptionContext'],
   });
 
+/**
+ * A partition's registry entry: `{ partitionId, keyId, keyVersionId, ciphertextBlob,
+ * encryptionContext, createdAt }` — the data key encrypted under the CMK `keyId`, and the context
+ * bound to it (always with `partition: <partitionId>`). Never a plaintext key.
+ */
 export type PartitionEntry = z.infer<typeof partitionEntrySchema>;
 
 /**

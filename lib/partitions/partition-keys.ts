@@ -113,9 +113,10 @@ export function openPartitionKeys(options: PartitionKeysOptions): PartitionKeys 
 
   /** A copy of the partition's data key, counted as one use; the copy is the caller's to zero. */
   const acquire = async (partitionId: string): Promise<{ entry: PartitionEntry; key: Buffer }> => {
-    if (closed) throw new InvalidPartitionEventError('the partition keys were closed');
     const id = checkedPartitionId(partitionId);
     for (;;) {
+      // Checked on every turn: a caller that waited on a load evicted by close() must not load again.
+      if (closed) throw new InvalidPartitionEventError('the partition keys were closed');
       let slot = cache.get(id);
       if (!slot) {
         const fresh: CacheSlot = { load: load(id), uses: 0, evicted: false };
@@ -130,11 +131,16 @@ export function openPartitionKeys(options: PartitionKeysOptions): PartitionKeys 
         cache.set(id, (slot = fresh));
       }
       const loaded = await slot.load;
-      // Evicted (and zeroed) while this caller waited: load again.
+      // Evicted (and zeroed) while this caller waited, or expired though its timer has not run yet
+      // (a busy or frozen event loop): load again.
       if (slot.evicted) continue;
+      if (Date.now() - (slot.loadedAt ?? Date.now()) >= ttlMs) {
+        evict(id, slot);
+        continue;
+      }
       const copy = Buffer.from(loaded.key);
       slot.uses += 1;
-      if (slot.uses >= maxUses || Date.now() - (slot.loadedAt ?? Date.now()) >= ttlMs) evict(id, slot);
+      if (slot.uses >= maxUses) evict(id, slot);
       return { entry: loaded.entry, key: copy };
     }
   };

@@ -45,6 +45,11 @@ export interface ProvisionFailure {
   message: string;
 }
 
+/**
+ * What {@link provisionPartitions} did: how many partitions got a data key now, how many had one
+ * already, and each event it could not provision (in input order). `created + existing +
+ * failed.length` is the number of events.
+ */
 export interface ProvisionSummary {
   /** Partitions that got a data key now. */
   created: number;

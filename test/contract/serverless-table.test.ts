@@ -62,12 +62,9 @@ describe('Table: Actions ⇄ serverless.yml', () => {
     for (const job of SCHEDULED) expect(template.functions[job.functionName]!.events).toEqual([{ schedule: job.schedule }]);
   });
 
-  it('when the partition-key provisioner is declared, it is triggered by its queue (partial batch failures) and by PartitionCreated events, may touch only the registry objects, and never the key store', () => {
+  it('when the partition-key provisioner is declared, it is triggered by its queue only (partial batch failures; PartitionCreated events arrive through it), may touch only the registry objects, and never the key store', () => {
     const fn = template.functions.provisionPartitionKeys!;
-    expect(fn.events).toEqual([
-      { sqs: { arn: { 'Fn::GetAtt': ['PartitionEventsQueue', 'Arn'] }, batchSize: 10, functionResponseType: 'ReportBatchItemFailures' } },
-      { eventBridge: { pattern: { 'detail-type': ['PartitionCreated'] } } },
-    ]);
+    expect(fn.events).toEqual([{ sqs: { arn: { 'Fn::GetAtt': ['PartitionEventsQueue', 'Arn'] }, batchSize: 10, functionResponseType: 'ReportBatchItemFailures' } }]);
     expect(albEvents(fn)).toEqual([]);
     const actions = (fn.iamRoleStatements ?? []).flatMap((s) => s.Action);
     expect(actions.sort()).toEqual(['s3:GetObject', 's3:ListBucket', 's3:PutObject']);

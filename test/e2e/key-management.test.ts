@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,7 +19,7 @@ import {
 } from '../helpers/clients.js';
 import { killAllGateways, makeTempDir, type ReadyGateway, removeDir, startGateway, writeSeedFile } from '../helpers/gateway-process.js';
 import { ACCOUNT_ID, ADMIN, ALIAS, KEY_ID, KEY_VERSION_ID, keyArnOf, OTHER_KEY_ID, REGION, TEST_SEED } from '../helpers/service.js';
-import { waitFor } from '../helpers/store-files.js';
+import { openSealedDataDir, waitFor } from '../helpers/store-files.js';
 
 /*
  * Every key-management Action through the official clients against the real gateway process:
@@ -550,15 +551,21 @@ describe('the gateway’s scheduled jobs (KMS_SCHEDULE_INTERVAL_MS=200)', () => 
   let c: ActionClient;
   let overdueFirstVersion: string;
   /** A keyring of this test process on the gateway's data directory, with a clock `ageMs` in the past. */
-  const keyringAt = (ageMs: number) =>
-    new Keyring(new FileKeyStore(dataDir), { region: REGION, accountId: ACCOUNT_ID, cacheTtlMs: 0, now: () => Date.now() - ageMs });
+  /** The data directory's keyring as another process sees it: sealed once the gateway has sealed it. */
+  const keyringAt = async (ageMs: number) =>
+    new Keyring(existsSync(join(dataDir, 'root.key')) ? await openSealedDataDir(dataDir) : new FileKeyStore(dataDir), {
+      region: REGION,
+      accountId: ACCOUNT_ID,
+      cacheTtlMs: 0,
+      now: () => Date.now() - ageMs,
+    });
 
   beforeAll(async () => {
     schedDir = await makeTempDir();
     dataDir = join(schedDir, 'data');
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
     // Written into the data directory before start: a key created 40 days ago with a 7-day rotation, long overdue.
-    overdueFirstVersion = (await keyringAt(40 * DAY_MS).createKey({ keyId: OVERDUE_KEY_ID, description: 'overdue', rotationInterval: 7 * 86_400 })).primaryKeyVersion;
+    overdueFirstVersion = (await (await keyringAt(40 * DAY_MS)).createKey({ keyId: OVERDUE_KEY_ID, description: 'overdue', rotationInterval: 7 * 86_400 })).primaryKeyVersion;
     scheduled = await startGateway({ dataDir, seedFile: await writeSeedFile(schedDir, TEST_SEED), env: { KMS_SCHEDULE_INTERVAL_MS: '200' } });
     c = createActionClient('pop-core-post', { port: scheduled.port }, ADMIN);
     closers.push(() => c.close());
@@ -600,7 +607,7 @@ describe('the gateway’s scheduled jobs (KMS_SCHEDULE_INTERVAL_MS=200)', () => 
   });
 
   it('when an overdue key appears while the gateway runs, a later timer run rotates it', async () => {
-    const first = (await keyringAt(10 * DAY_MS).createKey({ keyId: LATER_KEY_ID, rotationInterval: 7 * 86_400 })).primaryKeyVersion;
+    const first = (await (await keyringAt(10 * DAY_MS)).createKey({ keyId: LATER_KEY_ID, rotationInterval: 7 * 86_400 })).primaryKeyVersion;
     await waitFor(
       async () => (await c.call('DescribeKey', { KeyId: LATER_KEY_ID })).KeyMetadata.PrimaryKeyVersion !== first,
       10_000,
@@ -618,7 +625,7 @@ describe('the gateway’s scheduled jobs (KMS_SCHEDULE_INTERVAL_MS=200)', () => 
     expect((await c.call('DescribeKey', { KeyId: key.KeyId })).KeyMetadata.KeyState).toBe('PendingDeletion');
 
     // Seven days pass: the delete date is moved into the past in the store, as another process would see it.
-    await keyringAt(0).updateKey(key.KeyId, (record) => ({ ...record, deleteDate: isoSeconds(Date.now() - 1000) }));
+    await (await keyringAt(0)).updateKey(key.KeyId, (record) => ({ ...record, deleteDate: isoSeconds(Date.now() - 1000) }));
     await waitFor(
       async () => {
         const err = await sdkError(() => c.call('DescribeKey', { KeyId: key.KeyId })).catch(() => undefined);

@@ -7,6 +7,7 @@ import { killAllGateways, makeTempDir, type ReadyGateway, removeDir, startGatewa
 import { type RawResponse, sendRaw, toRecorded } from '../helpers/raw-http.js';
 import { ADMIN, ALIAS, CONSUMER, KEY_ID, KEY_MATERIAL, KEY_VERSION_ID, OTHER_KEY_ID, PROVIDER, SCOPED, TEST_SEED } from '../helpers/service.js';
 import { type Credentials, isoSeconds, signedRpcRequest, signedV3Request } from '../helpers/sign.js';
+import { openSealedDataDir } from '../helpers/store-files.js';
 
 /*
  * Secrets never reach the log: a gateway at KMS_LOG_LEVEL=debug serves a mix of successful and
@@ -81,10 +82,11 @@ beforeAll(async () => {
   }
 
   // Every key version's material, as stored (the seeded one and the random ones).
-  for (const file of await readdir(join(dataDir, 'key-versions'))) {
-    const text = await readFile(join(dataDir, 'key-versions', file), 'utf8');
-    if (!text.startsWith('{')) continue; // the entry corrupted below
-    const record = JSON.parse(Buffer.from((JSON.parse(text) as { value: string }).value, 'base64').toString('utf8')) as { material: string };
+  const store = await openSealedDataDir(dataDir);
+  for (const name of await store.list('key-versions/')) {
+    const entry = await store.get(name).catch(() => undefined); // the entry corrupted on purpose
+    if (!entry) continue;
+    const record = JSON.parse(entry.value.toString('utf8')) as { material: string };
     longLived.push(record.material, Buffer.from(record.material, 'base64').toString('hex'));
   }
   longLived.push(KEY_MATERIAL, Buffer.from(KEY_MATERIAL, 'base64').toString('hex'));
@@ -167,8 +169,8 @@ async function exercise(gateway: ReadyGateway): Promise<void> {
   await writeFile(join(dataDir, 'access-keys', CORRUPT.accessKeyId), JSON.stringify({ revision: 1, writeOnce: false, value: corruptRecord }));
   const otherVersion = (await readdir(join(dataDir, 'key-versions'))).find((f) => f.startsWith(`${OTHER_KEY_ID}!`))!;
   const otherPath = join(dataDir, 'key-versions', otherVersion);
-  const otherEntry = JSON.parse(await readFile(otherPath, 'utf8')) as { value: string };
-  const otherMaterial = (JSON.parse(Buffer.from(otherEntry.value, 'base64').toString('utf8')) as { material: string }).material;
+  const otherEntry = await (await openSealedDataDir(dataDir)).get(`key-versions/${otherVersion.replace('!', '/')}`);
+  const otherMaterial = (JSON.parse(otherEntry!.value.toString('utf8')) as { material: string }).material;
   longLived.push(otherMaterial, Buffer.from(otherMaterial, 'base64').toString('hex'));
   await writeFile(otherPath, `${otherMaterial} corrupted`);
   // Past the access-key cache's lifetime (KMS_CACHE_TTL_MS, 1 s by default): the next lookups read the disk.

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKmsClient, InvalidRecordError, openPartitionKeys, provisionPartitions } from '../../lib/index.js';
 import { type CliRun, runKms } from '../helpers/cli-process.js';
 import { killAllGateways, makeTempDir, type ReadyGateway, removeDir, startGateway, writeSeedFile } from '../helpers/gateway-process.js';
-import { ALIAS, CONSUMER, KEY_ID, PROVIDER, TEST_SEED } from '../helpers/service.js';
+import { ADMIN, ALIAS, CONSUMER, KEY_ID, PROVIDER, TEST_SEED } from '../helpers/service.js';
 import type { Credentials } from '../helpers/sign.js';
 
 /*
@@ -90,7 +90,8 @@ describe('provisioning 1,000 events from a file with the kms command', () => {
 
   it('reads CSV too (a partitionId column, an optional keyId, other columns as context)', async () => {
     const file = join(dir, 'events.csv');
-    await writeFile(file, 'partitionId,keyId,tenant\ncsv-1,,acme\n"csv-2",alias/test,"a,b"\nbad id,,\n');
+    // With the byte-order mark a spreadsheet's "CSV UTF-8" starts with.
+    await writeFile(file, '\uFEFFpartitionId,keyId,tenant\ncsv-1,,acme\n"csv-2",alias/test,"a,b"\nbad id,,\n');
     const run = await kms(['partitions', 'provision', '--file', file, '--key', KEY_ID], PROVIDER);
     expect(JSON.parse(run.stdout)).toMatchObject({ created: 2, existing: 0, failed: [{ index: 2, code: 'InvalidParameter' }] });
     expect(JSON.parse((await kms(['partitions', 'get', 'csv-2'], PROVIDER)).stdout).encryptionContext).toEqual({ partition: 'csv-2', tenant: 'a,b' });
@@ -168,5 +169,12 @@ describe('files under a partition key with the kms command', () => {
     expect(denied.stderr).toMatch(/^Forbidden\.NoPermission: /);
 
     expect((await kms(['encrypt-file', plain, sealed, '--partition', 'orders-7', '--key', ALIAS], CONSUMER)).code).toBe(2);
+
+    // Anyone may write partition=orders-7 into a context; only the provider's key is orders-7's.
+    const forged = join(dir, 'forged.kms');
+    expect((await kms(['encrypt-file', plain, forged, '--key', ALIAS, '--context', 'partition=orders-7'], ADMIN)).code).toBe(0);
+    const refused = await kms(['decrypt-file', forged, join(dir, 'never.out'), '--partition', 'orders-7'], CONSUMER);
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toMatch(/not partition orders-7's/);
   });
 });

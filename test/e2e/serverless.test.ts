@@ -136,8 +136,12 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
     expect(mapping).toEqual([
       expect.objectContaining({ EventSourceArn: { 'Fn::GetAtt': ['PartitionEventsQueue', 'Arn'] }, BatchSize: 10, FunctionResponseTypes: ['ReportBatchItemFailures'] }),
     ]);
-    const patterns = ofType('AWS::Events::Rule').flatMap(([, r]) => (r.Properties.EventPattern ? [r.Properties.EventPattern] : []));
-    expect(patterns).toEqual([{ 'detail-type': ['PartitionCreated'] }]);
+    const rules = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.EventPattern);
+    expect(rules.map(([, r]) => r.Properties.EventPattern)).toEqual([{ source: ['kms.partitions'], 'detail-type': ['PartitionCreated'] }]);
+    // Into the queue, so a failing event is retried and dead-lettered like any message; only that rule may send to it.
+    expect(rules[0]![1].Properties.Targets).toEqual([{ Id: 'partition-events-queue', Arn: { 'Fn::GetAtt': ['PartitionEventsQueue', 'Arn'] } }]);
+    const queuePolicy = resources().PartitionEventsQueuePolicy!.Properties.PolicyDocument.Statement[0];
+    expect(queuePolicy).toMatchObject({ Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': ['PartitionCreatedRule', 'Arn'] } } } });
     const bucket = resources().PartitionRegistryBucket!.Properties;
     expect(bucket).toMatchObject({
       BucketName: `kms-${stage}-partition-keys`,

@@ -1,6 +1,9 @@
+import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
+import type { KeyStore } from '../../lib/keystore/key-store.js';
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, relative } from 'node:path';
+import { SealedKeyStore } from '../../lib/keystore/sealed-store.js';
 import { NONCE_JOURNAL_FILE } from '../../lib/service-from-env.js';
 
 /**
@@ -10,7 +13,9 @@ import { NONCE_JOURNAL_FILE } from '../../lib/service-from-env.js';
 export async function snapshotFiles(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const entry of await walk(dir)) {
-    if (entry.kind === 'file' && !entry.path.endsWith(NONCE_JOURNAL_FILE)) out[relative(dir, entry.path)] = (await readFile(entry.path)).toString('base64');
+    // The journal and the cross-process lock files are coordination, not stored entries.
+    const path = relative(dir, entry.path);
+    if (entry.kind === 'file' && !path.endsWith(NONCE_JOURNAL_FILE) && !path.startsWith('.locks/')) out[path] = (await readFile(entry.path)).toString('base64');
   }
   return out;
 }
@@ -59,4 +64,13 @@ export async function waitFor(condition: () => boolean | Promise<boolean>, timeo
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/**
+ * The store of a data directory as the gateway opens it: sealed under its root key (the
+ * `root.key` file), so tests read entries' plaintext the way the service does.
+ */
+export async function openSealedDataDir(dataDir: string): Promise<KeyStore> {
+  const rootKey = Buffer.from((await readFile(join(dataDir, 'root.key'), 'utf8')).trim(), 'base64');
+  return SealedKeyStore.open(new FileKeyStore(dataDir), rootKey);
 }

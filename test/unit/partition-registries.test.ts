@@ -615,10 +615,20 @@ describe('Module: partition registries', () => {
     it('when the URL is oss:// and the environment lacks credentials or a region, it throws naming the variables (and no secret)', async () => {
       const error = await rejection(openRegistry('oss://kms-registry/p', { env: {} }));
       expect(error).toBeInstanceOf(Error);
-      expect((error as Error).message).toMatch(/ALIBABA_CLOUD_ACCESS_KEY_ID.*ALIBABA_CLOUD_ACCESS_KEY_SECRET.*OSS_REGION or OSS_ENDPOINT/);
+      expect((error as Error).message).toMatch(/OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET.*ALIBABA_CLOUD_.*OSS_REGION or OSS_ENDPOINT/);
       const noRegion = await rejection(openRegistry('oss://kms-registry/p', { env: { ALIBABA_CLOUD_ACCESS_KEY_ID: 'id', ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'top-secret' } }));
       expect((noRegion as Error).message).toContain('OSS_REGION or OSS_ENDPOINT');
       expect((noRegion as Error).message).not.toContain('top-secret');
+    });
+
+    it('when OSS_ACCESS_KEY_* are set they win over ALIBABA_CLOUD_*, and a plain-http OSS_ENDPOINT is refused', async () => {
+      const plain = await rejection(openRegistry('oss://kms-registry/p', { env: { OSS_ACCESS_KEY_ID: 'id', OSS_ACCESS_KEY_SECRET: 's', OSS_ENDPOINT: 'http://oss.example' } }));
+      expect((plain as Error).message).toMatch(/OSS_ENDPOINT must be https/);
+      const registry = await openRegistry('oss://kms-registry/p', {
+        env: { OSS_ACCESS_KEY_ID: 'oss-id', OSS_ACCESS_KEY_SECRET: 'oss-secret', ALIBABA_CLOUD_ACCESS_KEY_ID: 'kms-id', ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'kms-secret', OSS_REGION: 'oss-cn-hangzhou' },
+      });
+      const options = (registry as unknown as { client: { options: { accessKeyId: string } } }).client.options;
+      expect(options.accessKeyId).toBe('oss-id');
     });
 
     it('when open.ts is loaded, it imports no cloud SDK and no object-store backend (file: users never load them)', async () => {

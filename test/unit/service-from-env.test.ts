@@ -82,7 +82,27 @@ describe('Module: service-from-env', () => {
 
   describe('function selectBackends', () => {
     it('when nothing is set, it is the file store in ./.kms-data with the journal and the stdout logger', () => {
-      expect(selectBackends({})).toEqual({ keyStore: 'file', dataDir: './.kms-data', nonceStore: 'journal', logger: 'stdout', logLevel: 'info', cacheTtlMs: 1000 });
+      expect(selectBackends({})).toEqual({
+        keyStore: 'file',
+        dataDir: './.kms-data',
+        rootKey: { kind: 'file', path: '.kms-data/root.key' },
+        nonceStore: 'journal',
+        logger: 'stdout',
+        logLevel: 'info',
+        cacheTtlMs: 1000,
+      });
+    });
+
+    it.each([
+      [{ KMS_ROOT_KEY_FILE: '/etc/kms/root.key' }, { kind: 'file', path: '/etc/kms/root.key' }],
+      [{ KMS_ROOT_KEY_SOURCE: 'aws-secrets-manager:kms/prod/root' }, { kind: 'aws-secrets-manager', secretId: 'kms/prod/root' }],
+      [{ KMS_ROOT_KEY_SOURCE: 'alibaba-kms-secret:kms-root' }, { kind: 'alibaba-kms-secret', secretName: 'kms-root' }],
+    ])('when the root key source is set (%j), the file store is sealed with it', (env, rootKey) => {
+      expect(selectBackends(env).rootKey).toEqual(rootKey);
+    });
+
+    it.each(['vault:x', 'aws-secrets-manager:', 'nothing'])('when KMS_ROOT_KEY_SOURCE is %j, it is refused with a message naming the forms', (source) => {
+      expect(() => selectBackends({ KMS_ROOT_KEY_SOURCE: source })).toThrow(/KMS_ROOT_KEY_SOURCE must be/);
     });
 
     it('when KMS_KEY_STORE=secrets-manager, it takes AWS_REGION, the default prefix and the cache defaults', () => {

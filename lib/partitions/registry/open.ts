@@ -61,6 +61,13 @@ export function parseRegistryUrl(url: string): RegistryLocation {
  * `file:` users never load them; clients are built from the environment unless `deps` injects
  * them. Nothing is contacted yet: an unreachable backend fails at the first call.
  * Throws TypeError for a URL it does not accept, Error when `oss://` lacks its variables.
+ *
+ * @example
+ * ```ts
+ * import { openRegistry } from 'alibaba-kms-compatible';
+ * const registry = await openRegistry('s3://my-bucket/partitions/');
+ * const entry = await registry.get('orders-2026-11');   // { partitionId, keyId, ciphertextBlob, … } or undefined
+ * ```
  */
 export async function openRegistry(url: string, deps: OpenRegistryDeps = {}): Promise<PartitionRegistry> {
   const location = parseRegistryUrl(url);
@@ -109,22 +116,41 @@ async function s3ClientFromEnvironment(env: Record<string, string | undefined>):
   return new S3Client(env.AWS_REGION ? { region: env.AWS_REGION } : {});
 }
 
+/**
+ * OSS credentials: `OSS_ACCESS_KEY_ID` / `OSS_ACCESS_KEY_SECRET` (/ `OSS_SECURITY_TOKEN`) when set,
+ * else the runtime's `ALIBABA_CLOUD_*` ones (a Function Compute role's). Callers whose
+ * `ALIBABA_CLOUD_*` variables are something else (the `kms` command's KMS credentials) pass an
+ * environment without them, so those are never sent to OSS.
+ */
+function ossCredentials(env: Record<string, string | undefined>): { accessKeyId?: string; accessKeySecret?: string; stsToken?: string; names: string } {
+  if (env.OSS_ACCESS_KEY_ID || env.OSS_ACCESS_KEY_SECRET) {
+    return { accessKeyId: env.OSS_ACCESS_KEY_ID, accessKeySecret: env.OSS_ACCESS_KEY_SECRET, stsToken: env.OSS_SECURITY_TOKEN, names: 'OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET' };
+  }
+  return {
+    accessKeyId: env.ALIBABA_CLOUD_ACCESS_KEY_ID,
+    accessKeySecret: env.ALIBABA_CLOUD_ACCESS_KEY_SECRET,
+    stsToken: env.ALIBABA_CLOUD_SECURITY_TOKEN,
+    names: 'OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET (or, in Function Compute, its ALIBABA_CLOUD_* role credentials)',
+  };
+}
+
 async function ossClientFromEnvironment(bucket: string, env: Record<string, string | undefined>): Promise<OssClient> {
-  const missing = ['ALIBABA_CLOUD_ACCESS_KEY_ID', 'ALIBABA_CLOUD_ACCESS_KEY_SECRET'].filter((name) => !env[name]);
+  const found = ossCredentials(env);
+  const missing = found.accessKeyId && found.accessKeySecret ? [] : [found.names];
   if (!env.OSS_REGION && !env.OSS_ENDPOINT) missing.push('OSS_REGION or OSS_ENDPOINT');
   if (missing.length > 0) throw new Error(`an oss:// partition registry needs ${missing.join(', ')} in the environment (or an injected OSS client)`);
-  const credentials = () => ({
-    accessKeyId: env.ALIBABA_CLOUD_ACCESS_KEY_ID!,
-    accessKeySecret: env.ALIBABA_CLOUD_ACCESS_KEY_SECRET!,
-    stsToken: env.ALIBABA_CLOUD_SECURITY_TOKEN ?? '',
-  });
+  if (env.OSS_ENDPOINT && /^http:\/\//i.test(env.OSS_ENDPOINT)) throw new Error('OSS_ENDPOINT must be https: registry entries are encrypted data keys, and the request is signed with the OSS credentials');
+  const credentials = () => {
+    const now = ossCredentials(env);
+    return { accessKeyId: now.accessKeyId!, accessKeySecret: now.accessKeySecret!, stsToken: now.stsToken ?? '' };
+  };
   const { default: OSS } = await import('ali-oss');
   return new OSS({
     accessKeyId: credentials().accessKeyId,
     accessKeySecret: credentials().accessKeySecret,
     // STS credentials (Function Compute's role) expire; ali-oss asks for fresh ones periodically,
     // and the environment is where the runtime puts them.
-    ...(env.ALIBABA_CLOUD_SECURITY_TOKEN ? { stsToken: env.ALIBABA_CLOUD_SECURITY_TOKEN, refreshSTSToken: async () => credentials() } : {}),
+    ...(found.stsToken ? { stsToken: found.stsToken, refreshSTSToken: async () => credentials() } : {}),
     bucket,
     ...(env.OSS_ENDPOINT ? { endpoint: env.OSS_ENDPOINT } : { region: env.OSS_REGION! }),
     // Entries hold encrypted data keys; ali-oss would otherwise speak plain HTTP.

@@ -1,0 +1,134 @@
+import { constants } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+/** The root key's file in a data directory when nothing else is configured. */
+export const DEFAULT_ROOT_KEY_FILE = 'root.key';
+const ROOT_KEY_BYTES = 32;
+
+/**
+ * Where the root key comes from (the seal, as Vault calls it): a file (`KMS_ROOT_KEY_FILE`,
+ * default `<KMS_DATA_DIR>/root.key`), or a managed secret store through `KMS_ROOT_KEY_SOURCE`:
+ * `aws-secrets-manager:<secret-id>` or `alibaba-kms-secret:<secret-name>`. The secret holds the key as
+ * Base64 text (or, in AWS, as a 32-byte binary secret).
+ */
+export type RootKeySource =
+  | { kind: 'file'; path: string }
+  | { kind: 'aws-secrets-manager'; secretId: string }
+  | { kind: 'alibaba-kms-secret'; secretName: string };
+
+/** The root-key source the environment names; throws for a malformed KMS_ROOT_KEY_SOURCE. */
+export function rootKeySourceFromEnvironment(env: NodeJS.ProcessEnv, dataDir: string): RootKeySource {
+  const source = env.KMS_ROOT_KEY_SOURCE;
+  if (source) {
+    const colon = source.indexOf(':');
+    const kind = colon === -1 ? source : source.slice(0, colon);
+    const name = colon === -1 ? '' : source.slice(colon + 1);
+    if (kind === 'aws-secrets-manager' && name) return { kind, secretId: name };
+    if (kind === 'alibaba-kms-secret' && name) return { kind, secretName: name };
+    if (kind === 'file' && name) return { kind, path: name };
+    throw new Error(`KMS_ROOT_KEY_SOURCE must be aws-secrets-manager:<secret-id>, alibaba-kms-secret:<secret-name> or file:<path>, not "${source}"`);
+  }
+  return { kind: 'file', path: env.KMS_ROOT_KEY_FILE || join(dataDir, DEFAULT_ROOT_KEY_FILE) };
+}
+
+/** Clients the managed sources use; built from the environment when absent (tests inject fakes). */
+export interface RootKeyClients {
+  /** Returns the secret's text or bytes. */
+  awsSecret?: (secretId: string) => Promise<string | Uint8Array>;
+  alibabaSecret?: (secretName: string) => Promise<string>;
+}
+
+/**
+ * The root key (32 bytes). A file that does not exist is created (random, 0600, exclusively, so
+ * instances starting at once agree) only when `mayCreate` — never over a store already sealed with
+ * some key: then the missing file is an error that says so. A managed secret is never created here.
+ */
+export async function loadRootKey(source: RootKeySource, options: { mayCreate: boolean; env?: NodeJS.ProcessEnv; clients?: RootKeyClients }): Promise<Buffer> {
+  switch (source.kind) {
+    case 'file':
+      return rootKeyFile(source.path, options.mayCreate);
+    case 'aws-secrets-manager': {
+      const read = options.clients?.awsSecret ?? (await awsSecretReader(options.env ?? process.env));
+      return decodeRootKey(await read(source.secretId), `AWS Secrets Manager secret ${source.secretId}`);
+    }
+    case 'alibaba-kms-secret': {
+      const read = options.clients?.alibabaSecret ?? (await alibabaSecretReader(options.env ?? process.env));
+      return decodeRootKey(await read(source.secretName), `Alibaba Cloud KMS secret ${source.secretName}`);
+    }
+  }
+}
+
+async function rootKeyFile(path: string, mayCreate: boolean): Promise<Buffer> {
+  try {
+    return decodeRootKey(await readFile(path, 'utf8'), path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  if (!mayCreate) {
+    throw new Error(`the root key file ${path} does not exist, but the store is sealed with a root key: restore that file (or set KMS_ROOT_KEY_FILE / KMS_ROOT_KEY_SOURCE to it); a new key would not open the store`);
+  }
+  const key = randomBytes(ROOT_KEY_BYTES);
+  try {
+    const handle = await open(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
+    try {
+      await handle.writeFile(`${key.toString('base64')}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    return key;
+  } catch (err) {
+    key.fill(0);
+    // Another instance created it a moment ago: use theirs.
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return rootKeyFile(path, false);
+    throw err;
+  }
+}
+
+/** Base64 of 32 bytes (whitespace around it ignored), or the 32 bytes themselves. */
+function decodeRootKey(value: string | Uint8Array, where: string): Buffer {
+  const key = typeof value === 'string' ? Buffer.from(value.trim(), 'base64') : Buffer.from(value);
+  if (key.length !== ROOT_KEY_BYTES || (typeof value === 'string' && !/^[A-Za-z0-9+/]{43}=$/.test(value.trim()))) {
+    key.fill(0);
+    throw new Error(`the root key in ${where} must be ${ROOT_KEY_BYTES} bytes, written as Base64`);
+  }
+  return key;
+}
+
+async function awsSecretReader(env: NodeJS.ProcessEnv): Promise<(secretId: string) => Promise<string | Uint8Array>> {
+  const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+  const client = new SecretsManagerClient({ ...(env.AWS_REGION ? { region: env.AWS_REGION } : {}) });
+  return async (secretId) => {
+    const out = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+    if (out.SecretBinary) return out.SecretBinary;
+    if (out.SecretString !== undefined) return out.SecretString;
+    throw new Error(`the AWS Secrets Manager secret ${secretId} holds no value`);
+  };
+}
+
+async function alibabaSecretReader(env: NodeJS.ProcessEnv): Promise<(secretName: string) => Promise<string>> {
+  const accessKeyId = env.ALIBABA_CLOUD_ACCESS_KEY_ID;
+  const accessKeySecret = env.ALIBABA_CLOUD_ACCESS_KEY_SECRET;
+  const region = env.ALIBABA_CLOUD_REGION;
+  if (!accessKeyId || !accessKeySecret || !(region || env.ALIBABA_CLOUD_KMS_ENDPOINT)) {
+    throw new Error('KMS_ROOT_KEY_SOURCE=alibaba-kms-secret:… needs ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET and ALIBABA_CLOUD_REGION (or ALIBABA_CLOUD_KMS_ENDPOINT)');
+  }
+  // CommonJS packages: required, as the SDK's own examples do (interop of default exports varies).
+  const require = createRequire(import.meta.url);
+  const Kms = require('@alicloud/kms20160120') as typeof import('@alicloud/kms20160120');
+  const RpcClient = require('@alicloud/rpc-client') as typeof import('@alicloud/rpc-client');
+  const endpoint = env.ALIBABA_CLOUD_KMS_ENDPOINT ?? `kms.${region}.aliyuncs.com`;
+  const plain = /^(127\.|localhost)/.test(endpoint);
+  const client = new Kms.default(
+    new RpcClient.Config({ accessKeyId, accessKeySecret, endpoint, regionId: region ?? 'cn-hangzhou', protocol: plain ? 'http' : 'https', securityToken: env.ALIBABA_CLOUD_SECURITY_TOKEN }),
+  );
+  return async (secretName) => {
+    const out = await client.getSecretValue(new Kms.GetSecretValueRequest({ secretName }));
+    const data = out.secretData;
+    if (typeof data !== 'string') throw new Error(`the Alibaba Cloud KMS secret ${secretName} holds no text`);
+    return data;
+  };
+}

@@ -1,0 +1,127 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { EntryExistsError, type KeyStore, type StoredEntry } from './key-store.js';
+import { KeyStoreFailureError } from './store-errors.js';
+
+/** What a sealed value starts with: "KMSS" and the format version. */
+const MAGIC = Buffer.from('KMSS\x01', 'latin1');
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+/** Sealed under the root key when it first seals a store: proves later that a root key is the same one. */
+export const ROOT_KEY_CHECK_ENTRY = 'meta/root-key-check';
+const CHECK_PLAINTEXT = Buffer.from('kms root key check v1', 'ascii');
+
+/** The root key given does not open what this store was sealed with: never start over such data. */
+export class RootKeyMismatchError extends Error {
+  constructor(detail: string) {
+    super(`the root key does not match the one this store was sealed with (${detail}); use that root key (KMS_ROOT_KEY_FILE / KMS_ROOT_KEY_SOURCE), never a new one over existing data`);
+    this.name = 'RootKeyMismatchError';
+  }
+}
+
+/**
+ * A {@link KeyStore} decorator (the file and PostgreSQL backends) that keeps every value encrypted
+ * at rest under a root key: AES-256-GCM, a fresh IV per write, the entry's name as additional data
+ * (a value copied under another name does not open). So key material and access-key secrets never
+ * lie in a file or a table in plaintext, and whoever reads the disk or the database without the
+ * root key learns neither.
+ *
+ * Values written before sealing existed (no "KMSS" prefix) are read as they are, so a store from an
+ * earlier version keeps working and is sealed entry by entry as entries are written again.
+ * Revisions, write-once rules and errors are the inner store's.
+ */
+export class SealedKeyStore implements KeyStore {
+  readonly #inner: KeyStore;
+  readonly #rootKey: Buffer;
+
+  private constructor(inner: KeyStore, rootKey: Buffer) {
+    this.#inner = inner;
+    this.#rootKey = rootKey;
+  }
+
+  /**
+   * Seals `inner` under `rootKey` (32 bytes; the store keeps its own copy). The first time a store
+   * is sealed a check entry is written; later, a root key that does not open it is refused with
+   * {@link RootKeyMismatchError} before anything is read or written.
+   */
+  static async open(inner: KeyStore, rootKey: Uint8Array): Promise<SealedKeyStore> {
+    if (rootKey.length !== 32) throw new Error('the root key must be 32 bytes');
+    const store = new SealedKeyStore(inner, Buffer.from(rootKey));
+    const check = await inner.get(ROOT_KEY_CHECK_ENTRY);
+    if (!check) {
+      try {
+        await inner.create(ROOT_KEY_CHECK_ENTRY, store.#seal(ROOT_KEY_CHECK_ENTRY, CHECK_PLAINTEXT), { writeOnce: true });
+        return store;
+      } catch (err) {
+        if (!(err instanceof EntryExistsError)) throw err;
+        // Another instance sealed it first: check against theirs.
+        return SealedKeyStore.open(inner, rootKey);
+      }
+    }
+    let opened: Buffer;
+    try {
+      opened = store.#open(ROOT_KEY_CHECK_ENTRY, check.value);
+    } catch {
+      throw new RootKeyMismatchError('its check entry does not decrypt');
+    }
+    if (!opened.equals(CHECK_PLAINTEXT)) throw new RootKeyMismatchError('its check entry holds something else');
+    return store;
+  }
+
+  /** Whether `inner` was ever sealed (it holds a check entry): then only its own root key may open it. */
+  static async isSealed(inner: KeyStore): Promise<boolean> {
+    return (await inner.get(ROOT_KEY_CHECK_ENTRY)) !== undefined;
+  }
+
+  create(name: string, value: Uint8Array, options: { writeOnce: boolean }): Promise<void> {
+    return this.#inner.create(name, this.#seal(name, value), options);
+  }
+
+  async get(name: string): Promise<StoredEntry | undefined> {
+    const entry = await this.#inner.get(name);
+    if (!entry) return undefined;
+    const value = this.#open(name, entry.value);
+    if (value !== entry.value) entry.value.fill(0);
+    return { ...entry, value };
+  }
+
+  update(name: string, expectedRevision: number, value: Uint8Array): Promise<number> {
+    return this.#inner.update(name, expectedRevision, this.#seal(name, value));
+  }
+
+  delete(name: string, expectedRevision: number): Promise<void> {
+    return this.#inner.delete(name, expectedRevision);
+  }
+
+  destroy(name: string): Promise<void> {
+    return this.#inner.destroy(name);
+  }
+
+  /** The inner store's names, without the seal's own check entry. */
+  async list(prefix: string): Promise<string[]> {
+    return (await this.#inner.list(prefix)).filter((name) => name !== ROOT_KEY_CHECK_ENTRY);
+  }
+
+  #seal(name: string, value: Uint8Array): Buffer {
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', this.#rootKey, iv);
+    cipher.setAAD(Buffer.from(name, 'utf8'));
+    return Buffer.concat([MAGIC, iv, cipher.update(value), cipher.final(), cipher.getAuthTag()]);
+  }
+
+  /** The plaintext of a stored value; a value from before sealing is returned as it is. */
+  #open(name: string, stored: Buffer): Buffer {
+    if (stored.length < MAGIC.length || !stored.subarray(0, MAGIC.length).equals(MAGIC)) return stored;
+    if (stored.length < MAGIC.length + IV_BYTES + TAG_BYTES) throw new KeyStoreFailureError('get', name, 'a sealed value is truncated');
+    const iv = stored.subarray(MAGIC.length, MAGIC.length + IV_BYTES);
+    const decipher = createDecipheriv('aes-256-gcm', this.#rootKey, iv);
+    decipher.setAAD(Buffer.from(name, 'utf8'));
+    decipher.setAuthTag(stored.subarray(stored.length - TAG_BYTES));
+    const plaintext = decipher.update(stored.subarray(MAGIC.length + IV_BYTES, stored.length - TAG_BYTES));
+    try {
+      return Buffer.concat([plaintext, decipher.final()]);
+    } catch {
+      plaintext.fill(0);
+      throw new KeyStoreFailureError('get', name, 'a sealed value does not decrypt under the root key (changed, or moved from another entry)');
+    }
+  }
+}

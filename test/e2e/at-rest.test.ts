@@ -1,0 +1,72 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKmsClient } from '../../lib/index.js';
+import { killAllGateways, makeTempDir, removeDir, startGateway, writeSeedFile } from '../helpers/gateway-process.js';
+import { ADMIN, ALIAS, KEY_MATERIAL, TEST_SEED } from '../helpers/service.js';
+
+/*
+ * Keys at rest: after a gateway seeded with known key material and access-key secrets has served
+ * requests, no file of its data directory holds any of them, in any encoding.
+ */
+
+let root: string;
+beforeAll(async () => {
+  root = await makeTempDir('kms-at-rest-');
+});
+afterAll(async () => {
+  await killAllGateways();
+  await removeDir(root);
+});
+
+async function allFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await allFiles(path)));
+    else out.push(path);
+  }
+  return out;
+}
+
+/** A secret's forms that could sit in a file: as text, Base64 of its text, and (for key material) its bytes, hex and Base64. */
+function forms(secret: string, isMaterial = false): Buffer[] {
+  const text = Buffer.from(secret, 'utf8');
+  const out = [text, Buffer.from(text.toString('base64'))];
+  if (isMaterial) {
+    const bytes = Buffer.from(secret, 'base64');
+    out.push(bytes, Buffer.from(bytes.toString('hex')), Buffer.from(Buffer.from(JSON.stringify({ material: secret })).toString('base64').slice(0, 24)));
+  }
+  return out;
+}
+
+describe('the data directory at rest', () => {
+  it('holds no seeded key material and no access-key secret, in any form, after serving requests', async () => {
+    const dataDir = join(root, 'data');
+    const gateway = await startGateway({ dataDir, seedFile: await writeSeedFile(root, TEST_SEED) });
+    const kms = createKmsClient({ endpoint: gateway.url, accessKeyId: ADMIN.accessKeyId, accessKeySecret: ADMIN.accessKeySecret });
+    const { CiphertextBlob } = (await kms.call('GenerateDataKey', { KeyId: ALIAS })) as { CiphertextBlob: string };
+    await kms.call('Decrypt', { CiphertextBlob });
+    await kms.call('CreateKey', { Description: 'made at run time' });
+    expect(await gateway.stop('SIGTERM')).toBe(0);
+
+    const secrets = [...forms(KEY_MATERIAL, true), ...TEST_SEED.accessKeys!.flatMap((k) => forms(k.accessKeySecret))];
+    const admin = JSON.parse(await readFile(join(dataDir, 'admin-credentials.json'), 'utf8').catch(() => '{}')) as { accessKeySecret?: string };
+    const files = (await allFiles(dataDir)).filter((f) => !f.endsWith('admin-credentials.json') && !f.endsWith('root.key'));
+    expect(files.length).toBeGreaterThan(10);
+    for (const file of files) {
+      const bytes = await readFile(file);
+      // An entry file is JSON with its value in Base64: look through that encoding too.
+      let decoded = Buffer.alloc(0);
+      try {
+        decoded = Buffer.from((JSON.parse(bytes.toString('utf8')) as { value: string }).value, 'base64');
+      } catch {
+        // Not an entry file (the journal): its bytes are checked as they are.
+      }
+      for (const content of [bytes, decoded]) {
+        for (const secret of secrets) expect(content.includes(secret), `${file} holds a secret`).toBe(false);
+        if (admin.accessKeySecret) expect(content.includes(Buffer.from(admin.accessKeySecret))).toBe(false);
+      }
+    }
+  });
+});

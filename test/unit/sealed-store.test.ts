@@ -1,0 +1,146 @@
+import { cp, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
+import { MemoryKeyStore } from '../../lib/keystore/memory-store.js';
+import { loadRootKey } from '../../lib/keystore/root-key.js';
+import { ROOT_KEY_CHECK_ENTRY, RootKeyMismatchError, SealedKeyStore } from '../../lib/keystore/sealed-store.js';
+import { serviceFromEnvironment } from '../../lib/service-from-env.js';
+import { createDispatcher } from '../../lib/middleware/dispatch.js';
+import { OPERATIONS } from '../../functions/actions.js';
+import { ADMIN, KEY_MATERIAL } from '../helpers/service.js';
+import { signedRpcRequest } from '../helpers/sign.js';
+import { keyStoreConformance } from '../keystore/conformance.js';
+
+const FIXTURE = fileURLToPath(new URL('../fixtures/store-before-sealing/', import.meta.url));
+const key = (fill: number) => Buffer.alloc(32, fill);
+
+const dirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'kms-sealed-'));
+  dirs.push(dir);
+  return dir;
+}
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+keyStoreConformance('SealedKeyStore over MemoryKeyStore', () => SealedKeyStore.open(new MemoryKeyStore(), key(1)));
+
+describe('Class: SealedKeyStore', () => {
+  it('when a value is written, the store below holds only its ciphertext, under the entry name', async () => {
+    const inner = new MemoryKeyStore();
+    const store = await SealedKeyStore.open(inner, key(1));
+    await store.create('key-versions/k/v', Buffer.from(`{"material":"${KEY_MATERIAL}"}`), { writeOnce: true });
+    const raw = (await inner.get('key-versions/k/v'))!.value;
+    expect(raw.subarray(0, 4).toString()).toBe('KMSS');
+    expect(raw.includes(Buffer.from(KEY_MATERIAL))).toBe(false);
+    expect((await store.get('key-versions/k/v'))!.value.toString()).toContain(KEY_MATERIAL);
+  });
+
+  it('when a sealed value is moved to another entry name, it does not open there', async () => {
+    const inner = new MemoryKeyStore();
+    const store = await SealedKeyStore.open(inner, key(1));
+    await store.create('access-keys/a', Buffer.from('secret a'), { writeOnce: false });
+    await inner.create('access-keys/b', (await inner.get('access-keys/a'))!.value, { writeOnce: false });
+    await expect(store.get('access-keys/b')).rejects.toThrow(/does not decrypt/);
+  });
+
+  it('when the store was sealed with another root key, opening it is refused before anything is read', async () => {
+    const inner = new MemoryKeyStore();
+    await SealedKeyStore.open(inner, key(1));
+    await expect(SealedKeyStore.open(inner, key(2))).rejects.toBeInstanceOf(RootKeyMismatchError);
+    expect(await SealedKeyStore.isSealed(inner)).toBe(true);
+    expect(await inner.list('meta/')).toEqual([ROOT_KEY_CHECK_ENTRY]);
+  });
+
+  it('when instances seal a fresh store at once with one key, they agree; with two keys, one is refused', async () => {
+    const inner = new MemoryKeyStore();
+    await Promise.all([SealedKeyStore.open(inner, key(3)), SealedKeyStore.open(inner, key(3))]);
+    const other = new MemoryKeyStore();
+    const results = await Promise.allSettled([SealedKeyStore.open(other, key(4)), SealedKeyStore.open(other, key(5))]);
+    expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
+  });
+
+  it('when a value was written before sealing existed, it is read as it is, and sealed once written again', async () => {
+    const inner = new MemoryKeyStore();
+    await inner.create('keys/old', Buffer.from('{"legacy":true}'), { writeOnce: false });
+    const store = await SealedKeyStore.open(inner, key(1));
+    expect((await store.get('keys/old'))!.value.toString()).toBe('{"legacy":true}');
+    await store.update('keys/old', 1, Buffer.from('{"legacy":false}'));
+    expect((await inner.get('keys/old'))!.value.subarray(0, 4).toString()).toBe('KMSS');
+  });
+});
+
+describe('Function: loadRootKey', () => {
+  it('when the file does not exist on a store never sealed, it is created (0600, Base64 of 32 bytes); on a sealed one it is refused', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'root.key');
+    const created = await loadRootKey({ kind: 'file', path }, { mayCreate: true });
+    expect(created).toHaveLength(32);
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    expect(Buffer.from((await readFile(path, 'utf8')).trim(), 'base64')).toEqual(created);
+    expect(await loadRootKey({ kind: 'file', path }, { mayCreate: false })).toEqual(created);
+    await expect(loadRootKey({ kind: 'file', path: join(dir, 'missing.key') }, { mayCreate: false })).rejects.toThrow(/does not exist, but the store is sealed/);
+  });
+
+  it('when several instances create it at once, they all get the same key', async () => {
+    const path = join(await tempDir(), 'root.key');
+    const keys = await Promise.all(Array.from({ length: 8 }, () => loadRootKey({ kind: 'file', path }, { mayCreate: true })));
+    for (const k of keys) expect(k).toEqual(keys[0]);
+  });
+
+  it.each(['short', '', `${'A'.repeat(43)}`, Buffer.alloc(40, 1).toString('base64')])('when a root key file holds %j, it is refused', async (text) => {
+    const path = join(await tempDir(), 'root.key');
+    await writeFile(path, text);
+    await expect(loadRootKey({ kind: 'file', path }, { mayCreate: true })).rejects.toThrow(/must be 32 bytes/);
+  });
+
+  it('when the source is AWS Secrets Manager, the secret text or binary is the key', async () => {
+    const text = key(7).toString('base64');
+    expect(await loadRootKey({ kind: 'aws-secrets-manager', secretId: 's' }, { mayCreate: false, clients: { awsSecret: async () => text } })).toEqual(key(7));
+    expect(await loadRootKey({ kind: 'aws-secrets-manager', secretId: 's' }, { mayCreate: false, clients: { awsSecret: async () => key(8) } })).toEqual(key(8));
+  });
+
+  it('when the source is an Alibaba Cloud KMS secret, GetSecretValue is called through the official SDK and its SecretData is the key', async () => {
+    const seen: string[] = [];
+    const server: Server = createServer((req, res) => {
+      seen.push(req.url ?? '');
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ RequestId: 'r', SecretName: 'kms-root', SecretData: key(9).toString('base64'), SecretDataType: 'text', VersionId: 'v1', CreateTime: '', VersionStages: { VersionStage: ['ACSCurrent'] } }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    try {
+      const env = { ALIBABA_CLOUD_ACCESS_KEY_ID: 'LTAItest000000', ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'secret-0000000000', ALIBABA_CLOUD_KMS_ENDPOINT: `127.0.0.1:${port}` };
+      expect(await loadRootKey({ kind: 'alibaba-kms-secret', secretName: 'kms-root' }, { mayCreate: false, env })).toEqual(key(9));
+      expect(seen.join()).toMatch(/Action=GetSecretValue/);
+      expect(seen.join()).toMatch(/SecretName=kms-root/);
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('Upgrade: a data directory written before sealing', () => {
+  it('when the service opens it, every old blob still decrypts, a root key is created, and new writes are sealed', async () => {
+    const dataDir = join(await tempDir(), 'data');
+    await cp(join(FIXTURE, 'data'), dataDir, { recursive: true });
+    const { blobs } = JSON.parse(await readFile(join(FIXTURE, 'blobs.json'), 'utf8')) as { blobs: Array<{ context: string | null; ciphertextBlob: string; plaintext: string }> };
+    const service = await serviceFromEnvironment({ KMS_DATA_DIR: dataDir, KMS_LOG_LEVEL: 'silent' });
+    const dispatch = createDispatcher(service, OPERATIONS);
+    for (const blob of blobs) {
+      const r = await dispatch(signedRpcRequest(ADMIN, 'Decrypt', { CiphertextBlob: blob.ciphertextBlob, ...(blob.context ? { EncryptionContext: blob.context } : {}) }));
+      expect(r.statusCode, r.body).toBe(200);
+      expect(JSON.parse(r.body).Plaintext).toBe(blob.plaintext);
+    }
+    expect((await stat(join(dataDir, 'root.key'))).mode & 0o777).toBe(0o600);
+    const created = await dispatch(signedRpcRequest(ADMIN, 'CreateKey', {}));
+    const keyId = JSON.parse(created.body).KeyMetadata.KeyId as string;
+    const raw = (await new FileKeyStore(dataDir).get(`keys/${keyId}`))!.value;
+    expect(raw.subarray(0, 4).toString()).toBe('KMSS');
+  });
+});
