@@ -8,6 +8,8 @@ import { openFileBackend, NONCE_JOURNAL_FILE } from './keystore/file/file-backen
 import { FileKeyStore } from './keystore/file/file-store.js';
 import { loadRootKey, type RootKeySource, rootKeySourceFromEnvironment } from './keystore/root-key.js';
 import { SealedKeyStore } from './keystore/sealed-store.js';
+import type { StateBackend } from './keystore/backend.js';
+import { SplitKeyStore } from './keystore/split-store.js';
 import type { KeyStore } from './keystore/key-store.js';
 import { isLogLevel, createLogger, type Logger, type LogLevel } from './logger.js';
 import { createService, DEFAULTS, type Service } from './service.js';
@@ -31,19 +33,27 @@ export { NONCE_JOURNAL_FILE };
  */
 export const AWS_CLIENT_DEFAULTS = { maxAttempts: 1, connectionTimeoutMs: 1_000, requestTimeoutMs: 3_000 } as const;
 
-export type KeyStoreKind = 'file' | 'secrets-manager';
-export type NonceStoreKind = 'dynamodb' | 'journal' | 'memory';
+export type KeyStoreKind = 'file' | 'postgres' | 'dynamodb' | 'secrets-manager';
+export type NonceStoreKind = 'dynamodb' | 'journal' | 'memory' | 'backend';
 
 /** What the environment selects, after validation and defaults. */
 export interface BackendSelection {
   keyStore: KeyStoreKind;
   /** `file` only. */
   dataDir?: string;
-  /** `file`: where the root key that seals the store comes from. */
+  /** `file`, `postgres`: where the root key that seals the store comes from. */
   rootKey?: RootKeySource;
+  /** `postgres` only. */
+  postgres?: { url: string; schema?: string };
+  /** `dynamodb` only: the state table, and its region. */
+  dynamodb?: { table: string; region: string };
   /** `secrets-manager` only. */
   secrets?: { prefix: string; region: string; cacheTtlMs: number; writeOnceTtlMs: number; staleForMs: number };
-  /** Replay protection: `dynamodb` (shared by every instance), `journal` (a file in the data dir) or `memory` (per instance). */
+  /**
+   * Replay protection: `backend` (the state backend's own: postgres, dynamodb), `journal` (the file
+   * backend's, shared by the processes on its directory), `dynamodb` (a nonce table, with Secrets
+   * Manager) or `memory` (one instance only; never chosen unless asked for).
+   */
   nonceStore: NonceStoreKind;
   /** `dynamodb` only. */
   nonceTable?: string;
@@ -65,11 +75,16 @@ export function selectBackends(env: NodeJS.ProcessEnv = process.env): BackendSel
   if (!isLogLevel(logLevel)) throw new Error(`KMS_LOG_LEVEL must be debug, info, warn, error or silent, not "${logLevel}"`);
   const cacheTtlMs = milliseconds(env, 'KMS_CACHE_TTL_MS', DEFAULTS.cacheTtlMs);
   const keyStore = env.KMS_KEY_STORE ?? ENV_DEFAULTS.KMS_KEY_STORE;
-  if (keyStore !== 'file' && keyStore !== 'secrets-manager') throw new Error(`KMS_KEY_STORE must be file or secrets-manager, not "${keyStore}"`);
+  if (!isKeyStoreKind(keyStore)) throw new Error(`KMS_KEY_STORE must be file, postgres, dynamodb or secrets-manager, not "${keyStore}"`);
   const nonceTable = env.KMS_NONCE_TABLE || undefined;
-  const nonceStore = env.KMS_NONCE_STORE || (nonceTable ? 'dynamodb' : keyStore === 'file' ? 'journal' : 'memory');
-  if (!isNonceStoreKind(nonceStore)) throw new Error(`KMS_NONCE_STORE must be dynamodb, journal or memory, not "${nonceStore}"`);
+  const ownNonces = keyStore === 'file' ? 'journal' : keyStore === 'secrets-manager' ? undefined : 'backend';
+  const nonceStore = env.KMS_NONCE_STORE || (nonceTable ? 'dynamodb' : ownNonces);
+  if (nonceStore === undefined) {
+    throw new Error('KMS_KEY_STORE=secrets-manager needs a shared replay store: set KMS_NONCE_TABLE (or KMS_NONCE_STORE=memory for one instance only)');
+  }
+  if (!isNonceStoreKind(nonceStore)) throw new Error(`KMS_NONCE_STORE must be dynamodb, journal, backend or memory, not "${nonceStore}"`);
   if (nonceStore === 'dynamodb' && !nonceTable) throw new Error('KMS_NONCE_STORE=dynamodb needs KMS_NONCE_TABLE');
+  if (nonceStore === 'backend' && (keyStore === 'file' || keyStore === 'secrets-manager')) throw new Error(`KMS_NONCE_STORE=backend needs KMS_KEY_STORE=postgres or dynamodb`);
   const dataDir = env.KMS_DATA_DIR ?? ENV_DEFAULTS.KMS_DATA_DIR;
   const common = {
     nonceStore,
@@ -79,18 +94,38 @@ export function selectBackends(env: NodeJS.ProcessEnv = process.env): BackendSel
     cacheTtlMs,
   };
   if (keyStore === 'file') return { keyStore, dataDir, rootKey: rootKeySourceFromEnvironment(env, dataDir), ...common };
+  if (keyStore === 'postgres') {
+    const url = env.KMS_POSTGRES_URL;
+    if (!url) throw new Error('KMS_KEY_STORE=postgres needs KMS_POSTGRES_URL (postgres://user:password@host:5432/database)');
+    return {
+      keyStore,
+      postgres: { url, ...(env.KMS_POSTGRES_SCHEMA ? { schema: env.KMS_POSTGRES_SCHEMA } : {}) },
+      rootKey: rootKeySourceFromEnvironment(env, dataDir),
+      ...(nonceStore === 'journal' ? { dataDir } : {}),
+      ...common,
+    };
+  }
   const region = env.AWS_REGION || env.AWS_DEFAULT_REGION;
-  if (!region) throw new Error('KMS_KEY_STORE=secrets-manager needs AWS_REGION');
+  if (!region) throw new Error(`KMS_KEY_STORE=${keyStore} needs AWS_REGION`);
   const ttl = milliseconds(env, 'KMS_STORE_CACHE_TTL_MS', ENV_DEFAULTS.KMS_STORE_CACHE_TTL_MS);
+  const secrets = {
+    prefix: env.KMS_SECRETS_PREFIX ?? ENV_DEFAULTS.KMS_SECRETS_PREFIX,
+    region,
+    cacheTtlMs: ttl,
+    // Write-once entries (key material) never change: trusted at least as long as mutable ones.
+    writeOnceTtlMs: Math.max(ttl, CACHED_STORE_DEFAULTS.writeOnceTtlMs),
+    staleForMs: milliseconds(env, 'KMS_STORE_STALE_FOR_MS', ENV_DEFAULTS.KMS_STORE_STALE_FOR_MS),
+  };
+  if (keyStore === 'dynamodb') {
+    const table = env.KMS_STATE_TABLE;
+    if (!table) throw new Error('KMS_KEY_STORE=dynamodb needs KMS_STATE_TABLE');
+    // Key material in Secrets Manager (one secret per version) when a prefix is given; else in the table.
+    return { keyStore, dynamodb: { table, region }, ...(env.KMS_SECRETS_PREFIX ? { secrets } : {}), ...common };
+  }
   return {
     keyStore,
     secrets: {
-      prefix: env.KMS_SECRETS_PREFIX ?? ENV_DEFAULTS.KMS_SECRETS_PREFIX,
-      region,
-      cacheTtlMs: ttl,
-      // Write-once entries (key material) never change: trusted at least as long as mutable ones.
-      writeOnceTtlMs: Math.max(ttl, CACHED_STORE_DEFAULTS.writeOnceTtlMs),
-      staleForMs: milliseconds(env, 'KMS_STORE_STALE_FOR_MS', ENV_DEFAULTS.KMS_STORE_STALE_FOR_MS),
+      ...secrets,
     },
     // The journal needs a directory; with Secrets Manager it is per instance (e.g. /tmp in Lambda).
     ...(nonceStore === 'journal' ? { dataDir } : {}),
@@ -128,6 +163,10 @@ async function openState(selection: BackendSelection, region: string | undefined
     const backend = await openFileBackend(selection.dataDir!);
     return { store: await sealed(backend.store, selection), nonces: backend.nonces };
   }
+  if ((selection.keyStore === 'postgres' || selection.keyStore === 'dynamodb') && selection.nonceStore === 'backend') {
+    const backend = await openSharedBackend(selection, logger);
+    return { store: await stateStore(backend.store, selection, logger), nonces: backend.nonces };
+  }
   const store = await buildKeyStore(selection, logger);
   if (selection.nonceStore === 'dynamodb') {
     // Shared by every instance: a nonce used on one is refused by all.
@@ -147,7 +186,29 @@ async function openState(selection: BackendSelection, region: string | undefined
  * directly, such as `kms access-keys`): the file store, or Secrets Manager behind the cache.
  */
 export async function keyStoreFromEnvironment(env: NodeJS.ProcessEnv = process.env, logger: Logger = createLogger({ level: 'warn' })): Promise<KeyStore> {
-  return buildKeyStore(selectBackends(env), logger);
+  // Administering the store involves no requests, so no replay store: none is required here.
+  const noReplays = env.KMS_KEY_STORE === 'secrets-manager' && !env.KMS_NONCE_TABLE && !env.KMS_NONCE_STORE ? { KMS_NONCE_STORE: 'memory' } : {};
+  return buildKeyStore(selectBackends({ ...env, ...noReplays }), logger);
+}
+
+/** The state backend of a deployment of many instances: PostgreSQL or DynamoDB. */
+async function openSharedBackend(selection: BackendSelection, logger: Logger): Promise<StateBackend> {
+  if (selection.keyStore === 'postgres') {
+    const { openPostgresBackend } = await import('./keystore/postgres/postgres-backend.js');
+    return openPostgresBackend({ connectionString: selection.postgres!.url, ...(selection.postgres!.schema ? { schema: selection.postgres!.schema } : {}), logger });
+  }
+  const { openDynamoDbBackend } = await import('./keystore/dynamodb/dynamodb-backend.js');
+  return openDynamoDbBackend({ tableName: selection.dynamodb!.table, region: selection.dynamodb!.region, logger });
+}
+
+/**
+ * The key store over a shared backend's: sealed under the root key (PostgreSQL), or with key
+ * material in Secrets Manager beside the DynamoDB state (when a secrets prefix is set).
+ */
+async function stateStore(backendStore: KeyStore, selection: BackendSelection, logger: Logger): Promise<KeyStore> {
+  if (selection.keyStore === 'postgres') return sealed(backendStore, selection);
+  if (!selection.secrets) return backendStore;
+  return new SplitKeyStore({ material: await secretsManagerStore(selection.secrets, logger), state: backendStore });
 }
 
 async function buildKeyStore(selection: BackendSelection, logger: Logger): Promise<KeyStore> {
@@ -155,7 +216,13 @@ async function buildKeyStore(selection: BackendSelection, logger: Logger): Promi
     await mkdir(selection.dataDir!, { recursive: true, mode: 0o700 });
     return sealed(await FileKeyStore.open(selection.dataDir!), selection);
   }
-  const s = selection.secrets!;
+  if (selection.keyStore === 'postgres' || selection.keyStore === 'dynamodb') {
+    return stateStore((await openSharedBackend(selection, logger)).store, selection, logger);
+  }
+  return secretsManagerStore(selection.secrets!, logger);
+}
+
+async function secretsManagerStore(s: NonNullable<BackendSelection['secrets']>, logger: Logger): Promise<KeyStore> {
   const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
   const { SecretsManagerStore } = await import('./keystore/secrets-manager/secrets-manager-store.js');
   const client = new SecretsManagerClient({ region: s.region, ...awsClientConfig() });
@@ -196,7 +263,11 @@ async function sealed(inner: KeyStore, selection: BackendSelection): Promise<Key
 }
 
 function isNonceStoreKind(value: string): value is NonceStoreKind {
-  return value === 'dynamodb' || value === 'journal' || value === 'memory';
+  return value === 'dynamodb' || value === 'journal' || value === 'memory' || value === 'backend';
+}
+
+function isKeyStoreKind(value: string): value is KeyStoreKind {
+  return value === 'file' || value === 'postgres' || value === 'dynamodb' || value === 'secrets-manager';
 }
 
 function milliseconds(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKmsClient } from '../../lib/index.js';
 import { killAllGateways, makeTempDir, type ReadyGateway, removeDir, startGateway, writeSeedFile } from '../helpers/gateway-process.js';
 import { sendRaw, toRecorded } from '../helpers/raw-http.js';
-import { ADMIN, TEST_SEED } from '../helpers/service.js';
+import { ADMIN, KEY_MATERIAL, TEST_SEED } from '../helpers/service.js';
+import { startPostgres } from '../helpers/postgres.js';
+import pg from 'pg';
 import { signedRpcRequest, signedV3Request } from '../helpers/sign.js';
 
 /*
@@ -21,22 +23,23 @@ afterAll(async () => {
   await removeDir(root);
 });
 
-async function twoGateways(name: string, env: Record<string, string> = {}): Promise<[ReadyGateway, ReadyGateway]> {
-  const dataDir = join(root, name);
+/** Two gateways on one backend; with `ownDataDirs`, each on a directory of its own (a shared database holds the state). */
+async function twoGateways(name: string, env: Record<string, string> = {}, ownDataDirs = false): Promise<[ReadyGateway, ReadyGateway]> {
   const seedFile = await writeSeedFile(root, TEST_SEED, `${name}-seed.json`);
   // Keys and aliases read by one are trusted for no time: the other's changes show at once.
-  const options = { dataDir, seedFile, env: { KMS_CACHE_TTL_MS: '0', ...env } };
-  return [await startGateway(options), await startGateway(options)];
+  const options = (i: number) => ({ dataDir: join(root, ownDataDirs ? `${name}-${i}` : name), seedFile, env: { KMS_CACHE_TTL_MS: '0', ...env } });
+  return [await startGateway(options(1)), await startGateway(options(2))];
 }
 
 const client = (gateway: ReadyGateway) => createKmsClient({ endpoint: gateway.url, accessKeyId: ADMIN.accessKeyId, accessKeySecret: ADMIN.accessKeySecret });
 
-describe('two gateways on one file data directory', () => {
+function sharedStateSuite(name: string, open: () => Promise<[ReadyGateway, ReadyGateway]>): void {
+describe(name, () => {
   let a: ReadyGateway;
   let b: ReadyGateway;
   beforeAll(async () => {
-    [a, b] = await twoGateways('file');
-  });
+    [a, b] = await open();
+  }, 120_000);
 
   it('a key and an alias created through one are used through the other, and the other’s blob decrypts through the first', async () => {
     const created = (await client(a).call('CreateKey', {})) as { KeyMetadata: { KeyId: string } };
@@ -74,5 +77,39 @@ describe('two gateways on one file data directory', () => {
     const created = (await client(b).call('CreateKey', { Description: 'after the other died' })) as { KeyMetadata: { KeyId: string } };
     await client(b).call('CreateKeyVersion', { KeyId: created.KeyMetadata.KeyId });
     expect(((await client(b).call('GenerateDataKey', { KeyId: created.KeyMetadata.KeyId })) as { KeyId: string }).KeyId).toBe(created.KeyMetadata.KeyId);
+  });
+});
+}
+
+sharedStateSuite('two gateways on one file data directory', () => twoGateways('file'));
+
+describe('on one PostgreSQL', () => {
+  let postgres: Awaited<ReturnType<typeof startPostgres>>;
+  beforeAll(async () => {
+    postgres = await startPostgres();
+  }, 60_000);
+  afterAll(async () => {
+    await killAllGateways();
+    await postgres?.stop();
+  });
+
+  const env = () => ({ KMS_KEY_STORE: 'postgres', KMS_POSTGRES_URL: postgres.url, KMS_ROOT_KEY_FILE: join(root, 'pg-root.key') });
+  sharedStateSuite('two gateways on one PostgreSQL (each with a data directory of its own)', () => twoGateways('pg', env(), true));
+
+  it('the database holds no seeded key material and no access-key secret: every value is sealed', async () => {
+    const client = new pg.Client({ connectionString: postgres.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ name: string; value: Buffer }>('SELECT name, value FROM kms.entries');
+      expect(rows.length).toBeGreaterThan(10);
+      const secrets = [KEY_MATERIAL, Buffer.from(KEY_MATERIAL, 'base64').toString('hex'), ...TEST_SEED.accessKeys!.map((k) => k.accessKeySecret)].map((t) => Buffer.from(t));
+      secrets.push(Buffer.from(KEY_MATERIAL, 'base64'));
+      for (const row of rows) {
+        expect(row.value.subarray(0, 4).toString(), row.name).toBe('KMSS');
+        for (const secret of secrets) expect(row.value.includes(secret), row.name).toBe(false);
+      }
+    } finally {
+      await client.end();
+    }
   });
 });

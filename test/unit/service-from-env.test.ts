@@ -106,7 +106,7 @@ describe('Module: service-from-env', () => {
     });
 
     it('when KMS_KEY_STORE=secrets-manager, it takes AWS_REGION, the default prefix and the cache defaults', () => {
-      expect(selectBackends({ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'eu-central-1' })).toEqual({
+      expect(selectBackends({ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'eu-central-1', KMS_NONCE_STORE: 'memory' })).toEqual({
         keyStore: 'secrets-manager',
         secrets: { prefix: 'kms/', region: 'eu-central-1', cacheTtlMs: 5_000, writeOnceTtlMs: 3_600_000, staleForMs: 300_000 },
         nonceStore: 'memory',
@@ -154,13 +154,40 @@ describe('Module: service-from-env', () => {
       expect(selectBackends({ KMS_NONCE_STORE: 'memory', KMS_NONCE_TABLE: 't' })).not.toHaveProperty('nonceTable');
     });
 
+    it('when KMS_KEY_STORE=postgres, it takes KMS_POSTGRES_URL (and a schema), seals with the root key, and uses the database for nonces', () => {
+      expect(selectBackends({ KMS_KEY_STORE: 'postgres', KMS_POSTGRES_URL: 'postgres://kms@db/kms', KMS_POSTGRES_SCHEMA: 'kms_prod', KMS_ROOT_KEY_FILE: '/etc/kms/root.key' })).toEqual({
+        keyStore: 'postgres',
+        postgres: { url: 'postgres://kms@db/kms', schema: 'kms_prod' },
+        rootKey: { kind: 'file', path: '/etc/kms/root.key' },
+        nonceStore: 'backend',
+        logger: 'stdout',
+        logLevel: 'info',
+        cacheTtlMs: 1000,
+      });
+    });
+
+    it('when KMS_KEY_STORE=dynamodb, it takes KMS_STATE_TABLE and AWS_REGION, key material in Secrets Manager when a prefix is set', () => {
+      expect(selectBackends({ KMS_KEY_STORE: 'dynamodb', KMS_STATE_TABLE: 'kms-prod-state', AWS_REGION: 'eu-central-1' })).toMatchObject({
+        keyStore: 'dynamodb',
+        dynamodb: { table: 'kms-prod-state', region: 'eu-central-1' },
+        nonceStore: 'backend',
+      });
+      expect(selectBackends({ KMS_KEY_STORE: 'dynamodb', KMS_STATE_TABLE: 't', AWS_REGION: 'eu-central-1' })).not.toHaveProperty('secrets');
+      expect(selectBackends({ KMS_KEY_STORE: 'dynamodb', KMS_STATE_TABLE: 't', AWS_REGION: 'eu-central-1', KMS_SECRETS_PREFIX: 'kms/prod/' }).secrets).toMatchObject({ prefix: 'kms/prod/' });
+    });
+
     it.each([
-      [{ KMS_NONCE_STORE: 'redis' }, /KMS_NONCE_STORE must be dynamodb, journal or memory/],
+      [{ KMS_NONCE_STORE: 'redis' }, /KMS_NONCE_STORE must be dynamodb, journal, backend or memory/],
       [{ KMS_NONCE_STORE: 'dynamodb' }, /needs KMS_NONCE_TABLE/],
-      [{ KMS_KEY_STORE: 's3' }, /KMS_KEY_STORE must be file or secrets-manager/],
-      [{ KMS_KEY_STORE: 'secrets-manager' }, /needs AWS_REGION/],
-      [{ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_STORE_CACHE_TTL_MS: '5s' }, /KMS_STORE_CACHE_TTL_MS must be a whole number/],
-      [{ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_STORE_STALE_FOR_MS: '-1' }, /KMS_STORE_STALE_FOR_MS must be a whole number/],
+      [{ KMS_NONCE_STORE: 'backend' }, /needs KMS_KEY_STORE=postgres or dynamodb/],
+      [{ KMS_KEY_STORE: 's3' }, /KMS_KEY_STORE must be file, postgres, dynamodb or secrets-manager/],
+      [{ KMS_KEY_STORE: 'postgres' }, /needs KMS_POSTGRES_URL/],
+      [{ KMS_KEY_STORE: 'dynamodb', AWS_REGION: 'us-east-1' }, /needs KMS_STATE_TABLE/],
+      [{ KMS_KEY_STORE: 'dynamodb', KMS_STATE_TABLE: 't' }, /needs AWS_REGION/],
+      [{ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1' }, /needs a shared replay store/],
+      [{ KMS_KEY_STORE: 'secrets-manager', KMS_NONCE_TABLE: 't' }, /needs AWS_REGION/],
+      [{ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_NONCE_TABLE: 't', KMS_STORE_CACHE_TTL_MS: '5s' }, /KMS_STORE_CACHE_TTL_MS must be a whole number/],
+      [{ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_NONCE_TABLE: 't', KMS_STORE_STALE_FOR_MS: '-1' }, /KMS_STORE_STALE_FOR_MS must be a whole number/],
       [{ KMS_LOG_LEVEL: 'loud' }, /KMS_LOG_LEVEL/],
     ])('when the environment is %j, it is refused', (env, message) => {
       expect(() => selectBackends(env)).toThrow(message);
@@ -190,6 +217,7 @@ describe('Module: service-from-env', () => {
         KMS_KEY_STORE: 'secrets-manager',
         AWS_REGION: 'eu-west-3',
         KMS_SECRETS_PREFIX: 'kms/dev/',
+        KMS_NONCE_STORE: 'memory',
         KMS_CACHE_TTL_MS: '0', // the keyring's own cache off: every read reaches the store cache
         KMS_LOG_LEVEL: 'silent',
       });
@@ -212,7 +240,7 @@ describe('Module: service-from-env', () => {
     it('when KMS_KEY_STORE=secrets-manager with the default cache, an outage is served from memory for TTL + 300 s, then 503', async () => {
       vi.useFakeTimers({ toFake: ['Date'] });
       vi.setSystemTime(Date.parse('2025-06-01T00:00:00Z'));
-      const service = await serviceFromEnvironment({ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_CACHE_TTL_MS: '0', KMS_LOG_LEVEL: 'silent' });
+      const service = await serviceFromEnvironment({ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_NONCE_STORE: 'memory', KMS_CACHE_TTL_MS: '0', KMS_LOG_LEVEL: 'silent' });
       await service.keyring.createKey({ keyId: KEY_ID });
       fakeSm.failure = () => awsErrors.throttling();
       vi.setSystemTime(Date.now() + 5_000 + 300_000 - 1);
@@ -235,9 +263,10 @@ describe('Module: service-from-env', () => {
       expect(await withFiles.nonces.claim('AK1', 'n1', Date.now() + 60_000)).toBe(false);
     });
 
-    it('when KMS_NONCE_TABLE is not set with Secrets Manager, replay protection is in memory and a warning says so', async () => {
+    it('when KMS_NONCE_TABLE is not set with Secrets Manager, it refuses to serve (replays would pass between instances); asked for memory, it warns', async () => {
+      await expect(serviceFromEnvironment({ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1' })).rejects.toThrow(/needs a shared replay store/);
       const lines = await captureStdout(async () => {
-        const service = await serviceFromEnvironment({ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1' });
+        const service = await serviceFromEnvironment({ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_NONCE_STORE: 'memory' });
         expect(service.nonces).toBeInstanceOf(MemoryNonceStore);
       });
       expect(lines.map((l) => JSON.parse(l))).toContainEqual(expect.objectContaining({ level: 'warn', message: expect.stringContaining('per instance only') }));
@@ -245,7 +274,7 @@ describe('Module: service-from-env', () => {
 
     it('when running in Lambda (AWS_LAMBDA_FUNCTION_NAME), it logs through Powertools: structured JSON with service and level', async () => {
       const lines = await captureStdout(async () => {
-        const service = await serviceFromEnvironment({ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', AWS_LAMBDA_FUNCTION_NAME: 'kms-decrypt', POWERTOOLS_SERVICE_NAME: 'kms-test' });
+        const service = await serviceFromEnvironment({ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_NONCE_STORE: 'memory', AWS_LAMBDA_FUNCTION_NAME: 'kms-decrypt', POWERTOOLS_SERVICE_NAME: 'kms-test' });
         expect(service.logger).toHaveProperty('powertools');
         service.logger.info('request', { requestId: 'req-1', action: 'Decrypt', status: 200 });
         service.logger.debug('not at info');
