@@ -581,7 +581,8 @@ describe('the gateway’s scheduled jobs (KMS_SCHEDULE_INTERVAL_MS=200)', () => 
   it('when written before start, the key record is the file store’s JSON entry at <dataDir>/keys/<keyId>', async () => {
     const entry = JSON.parse(await readFile(join(dataDir, 'keys', OVERDUE_KEY_ID), 'utf8')) as { revision: number; writeOnce: boolean; value: string };
     expect(entry.writeOnce).toBe(false);
-    const record = JSON.parse(Buffer.from(entry.value, 'base64').toString('utf8')) as KeyRecord;
+    // Its value as the gateway reads it (sealed under the root key once the gateway rewrote it).
+    const record = JSON.parse((await (await openSealedDataDir(dataDir)).get(`keys/${OVERDUE_KEY_ID}`))!.value.toString('utf8')) as KeyRecord;
     expect(record).toMatchObject({ keyId: OVERDUE_KEY_ID, automaticRotation: 'Enabled', rotationInterval: 604_800 });
     expect(Date.parse(record.creationDate)).toBeLessThan(Date.now() - 39 * DAY_MS);
   });
