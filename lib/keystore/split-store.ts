@@ -1,53 +1,103 @@
-import type { KeyStore, StoredEntry } from './key-store.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { EntryExistsError, EntryNotFoundError, type KeyStore, RevisionConflictError, type StoredEntry } from './key-store.js';
 
 /** The entries of key-version material: `key-versions/<keyId>/<keyVersionId>` (see lib/keyring/records.ts). */
 const MATERIAL_PREFIX = 'key-versions/';
+/** Where the state backend records which material exists: `material-index/<keyId>/<keyVersionId>`. */
+const INDEX_PREFIX = 'material-index/';
+
+/** How a read of material that the index names, but the secret store does not show yet, is retried. */
+export const SPLIT_STORE_DEFAULTS = { catchUpAttempts: 5, catchUpDelayMs: 200 } as const;
 
 /**
  * One {@link KeyStore} over two: key-version material in a managed secret store (on AWS, Secrets
  * Manager: one secret per version, created once, never updated, so it needs no compare-and-swap),
  * and every other entry — key metadata, the version index, aliases, access keys — in the state
  * backend, whose conditional writes and consistent reads the mutable entries need.
+ *
+ * The state backend also records which material exists (`material-index/…`, written before the
+ * material), so listing a key's versions is a consistent query of the state backend, never a
+ * listing of the secret store (eventually consistent, and a permission no role then needs). A
+ * version the index names but the secret store does not show yet is read again a few times while
+ * the secret store catches up.
  */
 export class SplitKeyStore implements KeyStore {
   readonly #material: KeyStore;
   readonly #state: KeyStore;
+  readonly #attempts: number;
+  readonly #delayMs: number;
 
-  constructor(options: { material: KeyStore; state: KeyStore }) {
+  constructor(options: { material: KeyStore; state: KeyStore; catchUpAttempts?: number; catchUpDelayMs?: number }) {
     this.#material = options.material;
     this.#state = options.state;
+    this.#attempts = options.catchUpAttempts ?? SPLIT_STORE_DEFAULTS.catchUpAttempts;
+    this.#delayMs = options.catchUpDelayMs ?? SPLIT_STORE_DEFAULTS.catchUpDelayMs;
   }
 
-  #of(name: string): KeyStore {
-    return name.startsWith(MATERIAL_PREFIX) ? this.#material : this.#state;
+  async create(name: string, value: Uint8Array, options: { writeOnce: boolean }): Promise<void> {
+    if (!isMaterial(name)) return this.#state.create(name, value, options);
+    try {
+      await this.#state.create(indexName(name), new Uint8Array(0), { writeOnce: false });
+    } catch (err) {
+      // Indexed by an earlier attempt (or a racing create, which the secret store decides).
+      if (!(err instanceof EntryExistsError)) throw err;
+    }
+    await this.#material.create(name, value, options);
   }
 
-  create(name: string, value: Uint8Array, options: { writeOnce: boolean }): Promise<void> {
-    return this.#of(name).create(name, value, options);
-  }
-
-  get(name: string): Promise<StoredEntry | undefined> {
-    return this.#of(name).get(name);
+  async get(name: string): Promise<StoredEntry | undefined> {
+    if (!isMaterial(name)) return this.#state.get(name);
+    for (let attempt = 1; ; attempt++) {
+      const entry = await this.#material.get(name);
+      if (entry || attempt >= this.#attempts) return entry;
+      // Absent from the secret store: wait only if the index says it was written.
+      if (!(await this.#state.get(indexName(name)))) return undefined;
+      await sleep(this.#delayMs * attempt);
+    }
   }
 
   update(name: string, expectedRevision: number, value: Uint8Array): Promise<number> {
-    return this.#of(name).update(name, expectedRevision, value);
+    return (isMaterial(name) ? this.#material : this.#state).update(name, expectedRevision, value);
   }
 
   delete(name: string, expectedRevision: number): Promise<void> {
-    return this.#of(name).delete(name, expectedRevision);
+    return (isMaterial(name) ? this.#material : this.#state).delete(name, expectedRevision);
   }
 
-  destroy(name: string): Promise<void> {
-    return this.#of(name).destroy(name);
+  async destroy(name: string): Promise<void> {
+    if (!isMaterial(name)) return this.#state.destroy(name);
+    await this.#material.destroy(name);
+    for (;;) {
+      const index = await this.#state.get(indexName(name));
+      if (!index) return;
+      try {
+        await this.#state.delete(indexName(name), index.revision);
+        return;
+      } catch (err) {
+        if (err instanceof EntryNotFoundError) return;
+        if (!(err instanceof RevisionConflictError)) throw err;
+      }
+    }
   }
 
   async list(prefix: string): Promise<string[]> {
-    if (prefix.startsWith(MATERIAL_PREFIX)) return this.#material.list(prefix);
-    const state = (await this.#state.list(prefix)).filter((name) => !name.startsWith(MATERIAL_PREFIX));
-    // A prefix that covers the material's names too ("", "key", "key-versions").
-    if (!MATERIAL_PREFIX.startsWith(prefix)) return state;
-    const material = await this.#material.list(prefix);
+    const inMaterial = prefix.startsWith(MATERIAL_PREFIX);
+    const material =
+      inMaterial || MATERIAL_PREFIX.startsWith(prefix)
+        ? (await this.#state.list(indexName(inMaterial ? prefix : MATERIAL_PREFIX))).map(
+            (name) => `${MATERIAL_PREFIX}${name.slice(INDEX_PREFIX.length)}`,
+          )
+        : [];
+    if (inMaterial) return material;
+    const state = (await this.#state.list(prefix)).filter((name) => !name.startsWith(INDEX_PREFIX));
     return [...state, ...material].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   }
+}
+
+function isMaterial(name: string): boolean {
+  return name.startsWith(MATERIAL_PREFIX);
+}
+
+function indexName(materialName: string): string {
+  return `${INDEX_PREFIX}${materialName.slice(MATERIAL_PREFIX.length)}`;
 }
