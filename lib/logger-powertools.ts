@@ -1,4 +1,5 @@
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
+import type { Context } from 'aws-lambda';
 import type { Logger, LogLevel } from './logger.js';
 
 export interface PowertoolsLoggerOptions {
@@ -12,6 +13,8 @@ const LEVELS = { debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR', sil
 /** The {@link Logger} interface over Powertools, with the Powertools instance for Lambda-specific use. */
 export interface PowertoolsBackedLogger extends Logger {
   readonly powertools: PowertoolsLogger;
+  /** Adds the invocation's fields (AWS request id, function, cold start) to every following line, access lines included. */
+  addContext(context: Context): void;
 }
 
 /**
@@ -25,12 +28,18 @@ export interface PowertoolsBackedLogger extends Logger {
  * (`powertools.addContext(context)`: function name, memory, cold start, AWS request id).
  */
 export function createPowertoolsLogger(options: PowertoolsLoggerOptions = {}): PowertoolsBackedLogger {
-  const powertools = new PowertoolsLogger({
-    serviceName: options.serviceName ?? process.env.POWERTOOLS_SERVICE_NAME ?? 'kms',
-    logLevel: LEVELS[options.level ?? 'info'],
-  });
+  const serviceName = options.serviceName ?? process.env.POWERTOOLS_SERVICE_NAME ?? 'kms';
+  const level = options.level ?? 'info';
+  const powertools = new PowertoolsLogger({ serviceName, logLevel: LEVELS[level] });
+  // Access lines go through a second logger at INFO, so that they are written whatever the level.
+  const accessLog = level === 'silent' ? undefined : new PowertoolsLogger({ serviceName, logLevel: 'INFO' });
   return {
     powertools,
+    addContext: (context) => {
+      powertools.addContext(context);
+      accessLog?.addContext(context);
+    },
+    access: (message, fields) => (fields ? accessLog?.info(message, fields) : accessLog?.info(message)),
     debug: (message, fields) => (fields ? powertools.debug(message, fields) : powertools.debug(message)),
     info: (message, fields) => (fields ? powertools.info(message, fields) : powertools.info(message)),
     warn: (message, fields) => (fields ? powertools.warn(message, fields) : powertools.warn(message)),

@@ -11,16 +11,30 @@ export interface Logger {
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
+  /**
+   * The one access line per request: written at every level but `silent` (a deployment that logs
+   * only warnings still records who called what), at level `info`.
+   */
+  access(message: string, fields?: Record<string, unknown>): void;
 }
 
 export function createLogger(options: { level?: LogLevel; write?: (line: string) => void } = {}): Logger {
   const threshold = RANK[options.level ?? 'info'];
   const write = options.write ?? (stdoutBatch ??= batchedStdout());
-  const log = (level: Exclude<LogLevel, 'silent'>) => (message: string, fields?: Record<string, unknown>) => {
-    if (RANK[level] < threshold) return;
+  const line = (level: Exclude<LogLevel, 'silent'>, message: string, fields?: Record<string, unknown>) =>
     write(`${JSON.stringify({ time: new Date().toISOString(), level, message, ...fields })}\n`);
+  const log = (level: Exclude<LogLevel, 'silent'>) => (message: string, fields?: Record<string, unknown>) => {
+    if (RANK[level] >= threshold) line(level, message, fields);
   };
-  return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
+  return {
+    debug: log('debug'),
+    info: log('info'),
+    warn: log('warn'),
+    error: log('error'),
+    access: (message, fields) => {
+      if (threshold < RANK.silent) line('info', message, fields);
+    },
+  };
 }
 
 export function isLogLevel(value: string): value is LogLevel {

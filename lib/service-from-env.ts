@@ -86,6 +86,8 @@ export function selectBackends(env: NodeJS.ProcessEnv = process.env): BackendSel
   if (nonceStore === 'dynamodb' && !nonceTable) throw new Error('KMS_NONCE_STORE=dynamodb needs KMS_NONCE_TABLE');
   if (nonceStore === 'backend' && (keyStore === 'file' || keyStore === 'secrets-manager')) throw new Error(`KMS_NONCE_STORE=backend needs KMS_KEY_STORE=postgres or dynamodb`);
   const dataDir = env.KMS_DATA_DIR ?? ENV_DEFAULTS.KMS_DATA_DIR;
+  const rootKey = keyStore === 'file' || keyStore === 'postgres' ? rootKeySourceFromEnvironment(env, dataDir) : undefined;
+  refuseInstanceLocalState(env, { keyStore, nonceStore, rootKey });
   const common = {
     nonceStore,
     ...(nonceStore === 'dynamodb' ? { nonceTable } : {}),
@@ -93,14 +95,14 @@ export function selectBackends(env: NodeJS.ProcessEnv = process.env): BackendSel
     logLevel,
     cacheTtlMs,
   };
-  if (keyStore === 'file') return { keyStore, dataDir, rootKey: rootKeySourceFromEnvironment(env, dataDir), ...common };
+  if (keyStore === 'file') return { keyStore, dataDir, rootKey: rootKey!, ...common };
   if (keyStore === 'postgres') {
     const url = env.KMS_POSTGRES_URL;
     if (!url) throw new Error('KMS_KEY_STORE=postgres needs KMS_POSTGRES_URL (postgres://user:password@host:5432/database)');
     return {
       keyStore,
       postgres: { url, ...(env.KMS_POSTGRES_SCHEMA ? { schema: env.KMS_POSTGRES_SCHEMA } : {}) },
-      rootKey: rootKeySourceFromEnvironment(env, dataDir),
+      rootKey: rootKey!,
       ...(nonceStore === 'journal' ? { dataDir } : {}),
       ...common,
     };
@@ -131,6 +133,38 @@ export function selectBackends(env: NodeJS.ProcessEnv = process.env): BackendSel
     ...(nonceStore === 'journal' ? { dataDir } : {}),
     ...common,
   };
+}
+
+/** The cloud function platform this process runs on, as its runtime announces it; undefined elsewhere. */
+export function cloudFunctionPlatform(env: NodeJS.ProcessEnv = process.env): 'AWS Lambda' | 'Function Compute' | undefined {
+  if (env.AWS_LAMBDA_FUNCTION_NAME) return 'AWS Lambda';
+  if (env.FC_FUNCTION_NAME) return 'Function Compute';
+  return undefined;
+}
+
+/**
+ * On a cloud function every instance has its own disk and memory, and the platform starts as many
+ * as it likes: a key store, a replay store or a root key there would be per instance, so a
+ * captured request would be accepted once per instance. Such a deployment refuses to start rather
+ * than accept replays. `KMS_SINGLE_INSTANCE=true` (and serverless-offline's `IS_OFFLINE=true`)
+ * says there is only one instance, as in a local emulation.
+ */
+function refuseInstanceLocalState(
+  env: NodeJS.ProcessEnv,
+  chosen: { keyStore: KeyStoreKind; nonceStore: string; rootKey: RootKeySource | undefined },
+): void {
+  const platform = cloudFunctionPlatform(env);
+  if (!platform || env.KMS_SINGLE_INSTANCE === 'true' || env.IS_OFFLINE === 'true') return;
+  const shared = platform === 'AWS Lambda' ? 'postgres or dynamodb' : 'postgres (ApsaraDB RDS for PostgreSQL)';
+  if (chosen.keyStore === 'file') {
+    throw new Error(`KMS_KEY_STORE=file on ${platform} would give every instance its own keys and its own record of used nonces (replays accepted once per instance): use KMS_KEY_STORE=${shared}`);
+  }
+  if (chosen.nonceStore === 'journal' || chosen.nonceStore === 'memory') {
+    throw new Error(`KMS_NONCE_STORE=${chosen.nonceStore} on ${platform} is per instance (replays accepted once per instance): use the state backend's (KMS_KEY_STORE=${shared}) or KMS_NONCE_TABLE`);
+  }
+  if (chosen.rootKey?.kind === 'file') {
+    throw new Error(`a root key file on ${platform} is per instance: set KMS_ROOT_KEY_SOURCE=${platform === 'AWS Lambda' ? 'aws-secrets-manager:<secret-id>' : 'alibaba-kms-secret:<secret-name>'}`);
+  }
 }
 
 /**

@@ -37,10 +37,11 @@ export const FC_DEFAULTS = {
   httpTriggerName: 'http',
   timerTriggerName: 'schedule',
   environment: {
-    // A NAS file system must be mounted here (the service's nasConfig): an instance's own disk is
-    // neither shared between instances nor kept, and keys must outlive both. Without the mount the
-    // directory cannot be created and every request fails, rather than keys landing on scratch disk.
-    KMS_DATA_DIR: '/mnt/kms',
+    // Every instance shares one consistent state in PostgreSQL (ApsaraDB RDS): keys, aliases,
+    // access keys and used nonces. An instance's own disk is neither shared nor kept, and a NAS
+    // journal would not make nonce claims atomic across hosts; a function given no shared backend
+    // refuses to start (lib/service-from-env.ts) rather than accept replays.
+    KMS_KEY_STORE: 'postgres',
     KMS_LOG_LEVEL: 'info',
   },
 } as const;

@@ -10,12 +10,18 @@ import { bundleFunction } from './package.js';
 
 const USAGE = `Deploys one stage to Alibaba Cloud Function Compute.
 
-  npm run deploy:fc -- --stage dev [--endpoint URL] [--service-config FILE.json] [--env KMS_NAME=value]...
+  npm run deploy:fc -- --stage dev --env KMS_POSTGRES_URL=postgres://… \
+      --env KMS_ROOT_KEY_SOURCE=alibaba-kms-secret:<name> [--endpoint URL] [--service-config FILE.json] [--env KMS_NAME=value]...
 
 Reads ALIBABA_CLOUD_ACCOUNT_ID, ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET,
 ALIBABA_CLOUD_REGION, and optionally ALIBABA_CLOUD_SECURITY_TOKEN (STS) and ALIBABA_CLOUD_FC_ENDPOINT
-(the FC API endpoint, which --endpoint overrides). --service-config holds more service settings
-(nasConfig for the key store's NAS mount, vpcConfig, role, logConfig), sent as FC expects them.`;
+(the FC API endpoint, which --endpoint overrides). The functions keep their state in PostgreSQL
+(ApsaraDB RDS): KMS_POSTGRES_URL, and the root key that seals it from a KMS secret
+(KMS_ROOT_KEY_SOURCE=alibaba-kms-secret:<name>) are required. --service-config holds more service
+settings (vpcConfig to reach the database, role, logConfig), sent as FC expects them.`;
+
+/** What every FC deployment must be given: the shared state and the root key (an instance's disk holds neither). */
+export const FC_REQUIRED_ENV = ['KMS_POSTGRES_URL', 'KMS_ROOT_KEY_SOURCE'] as const;
 
 /** The `deploy:fc` command. Returns the process exit code. */
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -49,6 +55,15 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       return 2;
     }
     environment[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  const absent = FC_REQUIRED_ENV.filter((name) => !environment[name]);
+  if (absent.length > 0) {
+    console.error(`missing ${absent.map((name) => `--env ${name}=…`).join(' and ')}: Function Compute instances share no disk, so the state lives in PostgreSQL\n\n${USAGE}`);
+    return 2;
+  }
+  if (!environment.KMS_ROOT_KEY_SOURCE!.startsWith('alibaba-kms-secret:') && !environment.KMS_ROOT_KEY_SOURCE!.startsWith('aws-secrets-manager:')) {
+    console.error('KMS_ROOT_KEY_SOURCE must name a managed secret (alibaba-kms-secret:<name>): a root key file would be per instance');
+    return 2;
   }
   const service = values['service-config'] ? (JSON.parse(await readFile(values['service-config'], 'utf8')) as Record<string, unknown>) : undefined;
   const client = new FCClient(accountId, {

@@ -13,11 +13,13 @@ export function startScheduledJobs(service: Service, intervalMs: number): () => 
   let running: Promise<void> = Promise.resolve();
   const run = () => {
     running = running.then(async () => {
-      try {
-        await rotateDueKeys(service);
-        await destroyDueKeys(service);
-      } catch (err) {
-        service.logger.error('scheduled jobs failed', { error: (err as Error).message });
+      // Each job runs whatever the other did: a failed rotation never holds back a deletion.
+      for (const job of [rotateDueKeys, destroyDueKeys]) {
+        try {
+          await job(service);
+        } catch (err) {
+          service.logger.error('scheduled job failed', { job: job.name, error: (err as Error).message });
+        }
       }
     });
   };

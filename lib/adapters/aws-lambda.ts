@@ -4,7 +4,7 @@ import { createDispatcher } from '../middleware/dispatch.js';
 import { buildRpcHandler, type RpcHandler } from '../middleware/stack.js';
 import type { PowertoolsBackedLogger } from '../logger-powertools.js';
 import type { Service } from '../service.js';
-import { lazyService } from './lazy-service.js';
+import { lazyService, serveOnFunction } from './lazy-service.js';
 import { MAX_BODY_BYTES } from './node-http.js';
 import { unreadableRequestResponse } from './unreadable-request.js';
 import type { Operation } from '../operation.js';
@@ -100,7 +100,7 @@ const STATUS_TEXT: Record<number, string> = {
 
 /**
  * An operation as a Lambda handler behind API Gateway or an ALB. The service (key store, caches)
- * is built on the first invocation and kept for the container's life.
+ * is built during the container's init and kept for its life.
  */
 export function lambdaHandler(operation: Operation<any, any>) {
   return lambdaAdapter((service) => buildRpcHandler(operation, service));
@@ -112,20 +112,26 @@ export function lambdaDispatcher(operations: Iterable<Operation<any, any>>) {
 }
 
 function lambdaAdapter(build: (service: Service) => RpcHandler) {
-  const instance = lazyService(build);
+  // On Lambda the service is built during init, not on the first request.
+  const instance = lazyService(build, { eager: Boolean(process.env.AWS_LAMBDA_FUNCTION_NAME) });
   // serverless-offline marks its emulated functions; its ALB decodes query values, a real one does not.
   const albQueryDecoded = process.env.IS_OFFLINE === 'true';
   return async (event: LambdaHttpEvent, context: Context): Promise<LambdaHttpResult> => {
-    const { service, handle } = await instance();
-    // Powertools adds the invocation's fields (AWS request id, function, cold start) to every line.
-    if (context?.awsRequestId) (service.logger as Partial<PowertoolsBackedLogger>).powertools?.addContext(context);
     let request: RpcRequest;
     try {
       request = readLambdaEvent(event, { albQueryDecoded });
     } catch (err) {
       return toLambdaResult(event, unreadableRequestResponse(err));
     }
-    return toLambdaResult(event, await handle(request, context));
+    const response = await serveOnFunction(instance, request, {
+      remainingMs: context?.getRemainingTimeInMillis?.(),
+      context,
+      // Powertools adds the invocation's fields (AWS request id, function, cold start) to every line.
+      beforeHandle: (service) => {
+        if (context?.awsRequestId) (service.logger as Partial<PowertoolsBackedLogger>).addContext?.(context);
+      },
+    });
+    return toLambdaResult(event, response);
   };
 }
 

@@ -1,7 +1,6 @@
 import { constants } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
 /** The root key's file in a data directory when nothing else is configured. */
@@ -116,14 +115,19 @@ async function alibabaSecretReader(env: NodeJS.ProcessEnv): Promise<(secretName:
   if (!accessKeyId || !accessKeySecret || !(region || env.ALIBABA_CLOUD_KMS_ENDPOINT)) {
     throw new Error('KMS_ROOT_KEY_SOURCE=alibaba-kms-secret:… needs ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET and ALIBABA_CLOUD_REGION (or ALIBABA_CLOUD_KMS_ENDPOINT)');
   }
-  // CommonJS packages: required, as the SDK's own examples do (interop of default exports varies).
-  const require = createRequire(import.meta.url);
-  const Kms = require('@alicloud/kms20160120') as typeof import('@alicloud/kms20160120');
-  const RpcClient = require('@alicloud/rpc-client') as typeof import('@alicloud/rpc-client');
+  // CommonJS packages, imported with static specifiers so that bundlers (the FC and Lambda zips)
+  // include them; how `default` arrives differs between Node and a bundle, so it is looked for.
+  const kmsModule = await import('@alicloud/kms20160120');
+  const rpcModule = await import('@alicloud/rpc-client');
+  const Kms = {
+    Client: cjsDefault<typeof import('@alicloud/kms20160120').default>(kmsModule),
+    GetSecretValueRequest: kmsModule.GetSecretValueRequest,
+  };
+  const RpcConfig = rpcModule.Config;
   const endpoint = env.ALIBABA_CLOUD_KMS_ENDPOINT ?? `kms.${region}.aliyuncs.com`;
   const plain = /^(127\.|localhost)/.test(endpoint);
-  const client = new Kms.default(
-    new RpcClient.Config({ accessKeyId, accessKeySecret, endpoint, regionId: region ?? 'cn-hangzhou', protocol: plain ? 'http' : 'https', securityToken: env.ALIBABA_CLOUD_SECURITY_TOKEN }),
+  const client = new Kms.Client(
+    new RpcConfig({ accessKeyId, accessKeySecret, endpoint, regionId: region ?? 'cn-hangzhou', protocol: plain ? 'http' : 'https', securityToken: env.ALIBABA_CLOUD_SECURITY_TOKEN }),
   );
   return async (secretName) => {
     const out = await client.getSecretValue(new Kms.GetSecretValueRequest({ secretName }));
@@ -131,4 +135,14 @@ async function alibabaSecretReader(env: NodeJS.ProcessEnv): Promise<(secretName:
     if (typeof data !== 'string') throw new Error(`the Alibaba Cloud KMS secret ${secretName} holds no text`);
     return data;
   };
+}
+
+/**
+ * The class a compiled CommonJS module exports as `default`: Node's ESM loader hands over
+ * `module.exports` as `default` (so the class is `default.default`); esbuild's interop hands over
+ * the class itself.
+ */
+function cjsDefault<T>(namespace: { default?: unknown }): T {
+  const first = namespace.default as { default?: unknown } | undefined;
+  return (typeof first === 'function' ? first : first?.default) as T;
 }

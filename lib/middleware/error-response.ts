@@ -7,13 +7,14 @@ import { stateOf, type KmsMiddyRequest } from './state.js';
 
 /**
  * Last line of the stack: a {@link KmsError} becomes its status, Code and Message; an unavailable
- * key store a 503 ServiceUnavailableTemporary; anything else is an InternalFailure whose details go to the log only (never to the caller). One access-log line
- * per request, with no parameters in it.
+ * key store a 503 ServiceUnavailableTemporary; anything else is an InternalFailure whose details go
+ * to the log only (never to the caller). One access-log line per request, written at every log
+ * level, with no parameters in it.
  */
 export function errorResponseAndAccessLog(service: Service): MiddlewareObj {
   const log = (request: KmsMiddyRequest, code?: string) => {
     const state = stateOf(request.event);
-    service.logger.info('request', {
+    service.logger.access('request', {
       requestId: state.requestId,
       action: state.action,
       accessKeyId: state.principal?.accessKeyId,

@@ -15,18 +15,36 @@ export const ROTATION_LEASE_SECONDS = 300;
 
 class NotDue extends Error {}
 
+/**
+ * A scheduled run that could not finish every due key: thrown after the others were done, so the
+ * run is reported as failed (a Lambda error, an alarm) instead of logging and reporting success.
+ * Names only key ids, which are not secret.
+ */
+export class ScheduledJobError extends Error {
+  override readonly name = 'ScheduledJobError';
+  constructor(
+    readonly job: 'rotation' | 'deletion',
+    readonly failed: readonly string[],
+    readonly done: readonly string[],
+  ) {
+    super(`key ${job} failed for ${failed.length} of ${failed.length + done.length} due key(s): ${failed.join(', ')}`);
+  }
+}
+
 function rotationDue(record: KeyRecord, now: string): boolean {
   return record.state === 'Enabled' && record.automaticRotation === 'Enabled' && !!record.nextRotationDate && record.nextRotationDate <= now;
 }
 
 /**
  * Creates a new primary version for every Enabled key whose automatic rotation is due
- * (`NextRotationDate` ≤ now), and moves its rotation dates on. Returns the rotated key ids.
+ * (`NextRotationDate` ≤ now), and moves its rotation dates on. Returns the rotated key ids; when
+ * any due key could not be rotated, throws {@link ScheduledJobError} after trying all of them.
  */
 export async function rotateDueKeys(service: Service): Promise<string[]> {
   const { keyring, logger } = service;
   const now = isoSeconds(service.now());
   const rotated: string[] = [];
+  const failed: string[] = [];
   for (const keyId of await keyring.listKeyIds()) {
     const key = await keyring.getKey(keyId);
     if (!key || !rotationDue(key, now)) continue;
@@ -38,6 +56,7 @@ export async function rotateDueKeys(service: Service): Promise<string[]> {
     } catch (err) {
       if (err instanceof NotDue) continue;
       logger.error('key rotation failed', { keyId, error: (err as Error).message });
+      failed.push(keyId);
       continue;
     }
     try {
@@ -49,19 +68,23 @@ export async function rotateDueKeys(service: Service): Promise<string[]> {
       logger.info('key rotated', { keyId, keyVersionId: version.keyVersionId });
     } catch (err) {
       logger.error('key rotation failed', { keyId, error: (err as Error).message });
+      failed.push(keyId);
     }
   }
+  if (failed.length > 0) throw new ScheduledJobError('rotation', failed, rotated);
   return rotated;
 }
 
 /**
  * Destroys every key that is PendingDeletion past its `DeleteDate`: aliases, version material,
- * then the key. The only path by which key material ever disappears. Returns the destroyed ids.
+ * then the key. The only path by which key material ever disappears. Returns the destroyed ids;
+ * when any due key could not be destroyed, throws {@link ScheduledJobError} after trying all of them.
  */
 export async function destroyDueKeys(service: Service): Promise<string[]> {
   const { keyring, logger } = service;
   const now = isoSeconds(service.now());
   const destroyed: string[] = [];
+  const failed: string[] = [];
   for (const keyId of await keyring.listKeyIds()) {
     const key = await keyring.getKey(keyId);
     if (!key || key.state !== 'PendingDeletion' || !key.deleteDate || key.deleteDate > now) continue;
@@ -71,7 +94,9 @@ export async function destroyDueKeys(service: Service): Promise<string[]> {
       logger.info('key destroyed', { keyId });
     } catch (err) {
       logger.error('key destruction failed', { keyId, error: (err as Error).message });
+      failed.push(keyId);
     }
   }
+  if (failed.length > 0) throw new ScheduledJobError('deletion', failed, destroyed);
   return destroyed;
 }

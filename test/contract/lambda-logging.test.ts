@@ -30,14 +30,16 @@ describe('Logging: a Lambda function under Powertools', () => {
       KMS_DATA_DIR: dir,
       KMS_REGION: REGION,
       KMS_ACCOUNT_ID: ACCOUNT_ID,
-      KMS_LOG_LEVEL: 'info',
+      KMS_LOG_LEVEL: 'warn',
       AWS_LAMBDA_FUNCTION_NAME: 'kms-dev-generateDataKey',
+      // One instance over a local directory: the file store is allowed only when that is said.
+      KMS_SINGLE_INSTANCE: 'true',
       POWERTOOLS_SERVICE_NAME: 'kms',
     });
     generateDataKey = await import('../../functions/generate-data-key.js');
   });
 
-  it('when a request is served, one structured JSON line carries the RequestId, the AWS request id and the function, and no key or secret', async () => {
+  it('when a request is served at log level warn (prod), one structured JSON access line still carries the RequestId, the AWS request id and the function, and no key or secret', async () => {
     let out = '';
     const capture = (chunk: string | Uint8Array) => {
       out += chunk.toString();

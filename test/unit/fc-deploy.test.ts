@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inflateRawSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ACTIONS, EVENT_TRIGGERED, SCHEDULED } from '../../functions/actions.js';
 import { cronFromRate, deployToFunctionCompute, FC_DEFAULTS, type FcDeployOptions, type FcFunctionSource } from '../../infra/fc/deploy.js';
 import { BUNDLE_ENTRY, bundleFunction, crc32 } from '../../infra/fc/package.js';
@@ -155,7 +155,7 @@ describe('Deployment: Alibaba Function Compute (infra/fc/deploy.ts)', () => {
         memorySize: FC_DEFAULTS.memorySize,
         timeout: FC_DEFAULTS.timeout,
         code: fakeCode(body),
-        environmentVariables: { KMS_DATA_DIR: '/mnt/kms', KMS_LOG_LEVEL: 'info', KMS_REGION: 'cn-hangzhou' },
+        environmentVariables: { KMS_KEY_STORE: 'postgres', KMS_LOG_LEVEL: 'info', KMS_REGION: 'cn-hangzhou' },
       });
     }
     const triggers = fc.created('triggers');
@@ -311,5 +311,37 @@ describe('Packaging: one function bundled with esbuild (infra/fc/package.ts)', (
   it('when the same function is bundled twice, the zips are byte-identical', async () => {
     const [a, b] = await Promise.all([bundleFunction('functions/decrypt.ts', { root: ROOT }), bundleFunction('functions/decrypt.ts', { root: ROOT })]);
     expect(a.equals(b)).toBe(true);
+  });
+});
+
+describe('Command: deploy:fc (infra/fc/main.ts) requires a shared backend', () => {
+  const credentials = {
+    ALIBABA_CLOUD_ACCOUNT_ID: '1234567890123456',
+    ALIBABA_CLOUD_ACCESS_KEY_ID: 'id',
+    ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'secret',
+    ALIBABA_CLOUD_REGION: 'cn-hangzhou',
+    // Nothing may be called: a closed port fails loudly if it were.
+    ALIBABA_CLOUD_FC_ENDPOINT: 'http://127.0.0.1:9',
+  };
+
+  async function run(args: string[]) {
+    const { main } = await import('../../infra/fc/main.js');
+    const errors: string[] = [];
+    const error = vi.spyOn(console, 'error').mockImplementation((...parts: unknown[]) => void errors.push(parts.join(' ')));
+    try {
+      return { code: await main(args, credentials), errors: errors.join('\n') };
+    } finally {
+      error.mockRestore();
+    }
+  }
+
+  it.each([
+    [[], /--env KMS_POSTGRES_URL=… and --env KMS_ROOT_KEY_SOURCE=…/],
+    [['--env', 'KMS_POSTGRES_URL=postgres://kms@rds/kms'], /--env KMS_ROOT_KEY_SOURCE=…/],
+    [['--env', 'KMS_POSTGRES_URL=postgres://kms@rds/kms', '--env', 'KMS_ROOT_KEY_SOURCE=file:/mnt/root.key'], /would be per instance/],
+  ])('when deployed with %j, it refuses (exit 2) before calling Function Compute', async (args, message) => {
+    const { code, errors } = await run(['--stage', 'dev', ...args]);
+    expect(code).toBe(2);
+    expect(errors).toMatch(message);
   });
 });

@@ -1,5 +1,7 @@
 import { cp, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { createRequire } from 'node:module';
+import { build } from 'esbuild';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -119,6 +121,12 @@ describe('Function: loadRootKey', () => {
       expect(await loadRootKey({ kind: 'alibaba-kms-secret', secretName: 'kms-root' }, { mayCreate: false, env })).toEqual(key(9));
       expect(seen.join()).toMatch(/Action=GetSecretValue/);
       expect(seen.join()).toMatch(/SecretName=kms-root/);
+      // The same code bundled as a Function Compute zip is (CommonJS, the SDK inlined): it works there too.
+      const bundle = await build({ entryPoints: [fileURLToPath(new URL('../../lib/keystore/root-key.ts', import.meta.url))], bundle: true, platform: 'node', format: 'cjs', write: false, logLevel: 'silent' });
+      const file = join(await tempDir(), 'root-key.cjs');
+      await writeFile(file, bundle.outputFiles[0]!.contents);
+      const bundled = createRequire(file)(file) as typeof import('../../lib/keystore/root-key.js');
+      expect(await bundled.loadRootKey({ kind: 'alibaba-kms-secret', secretName: 'kms-root' }, { mayCreate: false, env })).toEqual(key(9));
     } finally {
       server.close();
     }

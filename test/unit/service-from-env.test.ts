@@ -192,6 +192,30 @@ describe('Module: service-from-env', () => {
     ])('when the environment is %j, it is refused', (env, message) => {
       expect(() => selectBackends(env)).toThrow(message);
     });
+
+    const lambda = { AWS_LAMBDA_FUNCTION_NAME: 'kms-prod-decrypt', AWS_REGION: 'eu-central-1' };
+    const fc = { FC_FUNCTION_NAME: 'decrypt' };
+    it.each([
+      [{ ...fc }, /KMS_KEY_STORE=file on Function Compute .*replays.*postgres/],
+      [{ ...fc, KMS_KEY_STORE: 'file', KMS_DATA_DIR: '/mnt/kms' }, /KMS_KEY_STORE=file on Function Compute/],
+      [{ ...fc, KMS_KEY_STORE: 'postgres', KMS_POSTGRES_URL: 'postgres://db/kms' }, /root key file on Function Compute is per instance: set KMS_ROOT_KEY_SOURCE=alibaba-kms-secret/],
+      [{ ...fc, KMS_KEY_STORE: 'postgres', KMS_POSTGRES_URL: 'postgres://db/kms', KMS_ROOT_KEY_SOURCE: 'alibaba-kms-secret:root', KMS_NONCE_STORE: 'journal' }, /KMS_NONCE_STORE=journal on Function Compute is per instance/],
+      [{ ...lambda }, /KMS_KEY_STORE=file on AWS Lambda/],
+      [{ ...lambda, KMS_KEY_STORE: 'secrets-manager', KMS_NONCE_STORE: 'memory' }, /KMS_NONCE_STORE=memory on AWS Lambda is per instance/],
+      [{ ...lambda, KMS_KEY_STORE: 'dynamodb', KMS_STATE_TABLE: 't', KMS_NONCE_STORE: 'memory' }, /KMS_NONCE_STORE=memory on AWS Lambda/],
+    ])('on a cloud function, state kept per instance is refused (replays would pass): %j', (env, message) => {
+      expect(() => selectBackends(env)).toThrow(message);
+    });
+
+    it.each([
+      [{ ...fc, KMS_KEY_STORE: 'postgres', KMS_POSTGRES_URL: 'postgres://db/kms', KMS_ROOT_KEY_SOURCE: 'alibaba-kms-secret:kms/root' }, 'postgres'],
+      [{ ...lambda, KMS_KEY_STORE: 'dynamodb', KMS_STATE_TABLE: 'kms-prod-state', KMS_SECRETS_PREFIX: 'kms/prod/' }, 'dynamodb'],
+      [{ ...lambda, KMS_KEY_STORE: 'secrets-manager', KMS_NONCE_TABLE: 'kms-prod-nonces' }, 'secrets-manager'],
+      [{ ...lambda, KMS_DATA_DIR: '/tmp/kms', IS_OFFLINE: 'true' }, 'file'],
+      [{ ...fc, KMS_SINGLE_INSTANCE: 'true' }, 'file'],
+    ])('on a cloud function, shared state (or a declared single instance) is accepted: %j', (env, keyStore) => {
+      expect(selectBackends(env).keyStore).toBe(keyStore);
+    });
   });
 
   describe('function serviceFromEnvironment', () => {
@@ -274,7 +298,7 @@ describe('Module: service-from-env', () => {
 
     it('when running in Lambda (AWS_LAMBDA_FUNCTION_NAME), it logs through Powertools: structured JSON with service and level', async () => {
       const lines = await captureStdout(async () => {
-        const service = await serviceFromEnvironment({ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_NONCE_STORE: 'memory', AWS_LAMBDA_FUNCTION_NAME: 'kms-decrypt', POWERTOOLS_SERVICE_NAME: 'kms-test' });
+        const service = await serviceFromEnvironment({ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_NONCE_STORE: 'memory', KMS_SINGLE_INSTANCE: 'true', AWS_LAMBDA_FUNCTION_NAME: 'kms-decrypt', POWERTOOLS_SERVICE_NAME: 'kms-test' });
         expect(service.logger).toHaveProperty('powertools');
         service.logger.info('request', { requestId: 'req-1', action: 'Decrypt', status: 200 });
         service.logger.debug('not at info');

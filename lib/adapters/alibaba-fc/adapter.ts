@@ -6,7 +6,7 @@ import type { Operation } from '../../operation.js';
 import { percentEncode } from '../../rpc/percent-encode.js';
 import { emptyHeaders, type RpcRequest, type RpcResponse } from '../../rpc/request.js';
 import type { Service } from '../../service.js';
-import { lazyService } from '../lazy-service.js';
+import { lazyService, serveOnFunction } from '../lazy-service.js';
 import { unreadableRequestResponse } from '../unreadable-request.js';
 import type { Fc2HttpRequest, Fc2HttpResponse, FcContext, FcHttpEvent, FcHttpEventRaw, FcHttpResult } from './types.js';
 
@@ -99,8 +99,8 @@ export type FcHttpHandler = {
 
 /**
  * An operation as a Function Compute handler behind an HTTP trigger, exported by each function file
- * as `fcHandler`. The service (key store, caches) is built on the first invocation and kept for the
- * instance's life; the middleware stack is the one every platform runs.
+ * as `fcHandler`. The service (key store, caches) is built when the instance starts and kept for
+ * its life; the middleware stack is the one every platform runs.
  */
 export function fcHttpHandler(operation: Operation<any, any>): FcHttpHandler {
   return fcAdapter((service) => buildRpcHandler(operation, service));
@@ -112,8 +112,13 @@ export function fcHttpDispatcher(operations: Iterable<Operation<any, any>>): FcH
 }
 
 function fcAdapter(build: (service: Service) => RpcHandler): FcHttpHandler {
-  const instance = lazyService(build);
-  const handler = async (first: FcHttpEventRaw | FcHttpEvent | Fc2HttpRequest, second?: FcContext | Fc2HttpResponse): Promise<FcHttpResult | undefined> => {
+  // On Function Compute the service is built when the instance starts, not on the first request.
+  const instance = lazyService(build, { eager: Boolean(process.env.FC_FUNCTION_NAME) });
+  const handler = async (
+    first: FcHttpEventRaw | FcHttpEvent | Fc2HttpRequest,
+    second?: FcContext | Fc2HttpResponse,
+    third?: FcContext,
+  ): Promise<FcHttpResult | undefined> => {
     if (isFc2Response(second)) {
       let request: RpcRequest;
       try {
@@ -122,7 +127,7 @@ function fcAdapter(build: (service: Service) => RpcHandler): FcHttpHandler {
         writeFc2Response(unreadableRequestResponse(err), second);
         return undefined;
       }
-      writeFc2Response(await (await instance()).handle(request), second);
+      writeFc2Response(await serveOnFunction(instance, request, { remainingMs: functionTimeoutMs(third) }), second);
       return undefined;
     }
     let request: RpcRequest;
@@ -131,9 +136,15 @@ function fcAdapter(build: (service: Service) => RpcHandler): FcHttpHandler {
     } catch (err) {
       return toFcResult(unreadableRequestResponse(err));
     }
-    return toFcResult(await (await instance()).handle(request));
+    return toFcResult(await serveOnFunction(instance, request, { remainingMs: functionTimeoutMs(second) }));
   };
   return handler as FcHttpHandler;
+}
+
+/** The function's timeout as its context states it (seconds), in milliseconds: the request's whole budget. */
+function functionTimeoutMs(context: FcContext | undefined): number | undefined {
+  const seconds = context?.function?.timeout;
+  return typeof seconds === 'number' && seconds > 0 ? seconds * 1000 : undefined;
 }
 
 /**
