@@ -48,7 +48,17 @@ export interface BackendSelection {
   /** `dynamodb` only: the state table, and its region. */
   dynamodb?: { table: string; region: string };
   /** `secrets-manager` only. */
-  secrets?: { prefix: string; region: string; cacheTtlMs: number; writeOnceTtlMs: number; staleForMs: number };
+  secrets?: {
+    prefix: string;
+    region: string;
+    cacheTtlMs: number;
+    writeOnceTtlMs: number;
+    staleForMs: number;
+    /** KMS_SECRETS_KMS_KEY_ID: the customer-managed AWS KMS key new secrets are encrypted under. */
+    kmsKeyId?: string;
+    /** KMS_SECRETS_ROLE_PATTERN: only principals whose ARN matches it may use the secrets (a resource policy on each). */
+    rolePattern?: string;
+  };
   /**
    * Replay protection: `backend` (the state backend's own: postgres, dynamodb), `journal` (the file
    * backend's, shared by the processes on its directory), `dynamodb` (a nonce table, with Secrets
@@ -117,6 +127,8 @@ export function selectBackends(env: NodeJS.ProcessEnv = process.env): BackendSel
     // Write-once entries (key material) never change: trusted at least as long as mutable ones.
     writeOnceTtlMs: Math.max(ttl, CACHED_STORE_DEFAULTS.writeOnceTtlMs),
     staleForMs: milliseconds(env, 'KMS_STORE_STALE_FOR_MS', ENV_DEFAULTS.KMS_STORE_STALE_FOR_MS),
+    ...(env.KMS_SECRETS_KMS_KEY_ID ? { kmsKeyId: env.KMS_SECRETS_KMS_KEY_ID } : {}),
+    ...(env.KMS_SECRETS_ROLE_PATTERN ? { rolePattern: env.KMS_SECRETS_ROLE_PATTERN } : {}),
   };
   if (keyStore === 'dynamodb') {
     const table = env.KMS_STATE_TABLE;
@@ -258,9 +270,16 @@ async function buildKeyStore(selection: BackendSelection, logger: Logger): Promi
 
 async function secretsManagerStore(s: NonNullable<BackendSelection['secrets']>, logger: Logger): Promise<KeyStore> {
   const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
-  const { SecretsManagerStore } = await import('./keystore/secrets-manager/secrets-manager-store.js');
+  const { onlyRolesPolicy, SecretsManagerStore } = await import('./keystore/secrets-manager/secrets-manager-store.js');
   const client = new SecretsManagerClient({ region: s.region, ...awsClientConfig() });
-  return new CachedKeyStore(new SecretsManagerStore({ client, prefix: s.prefix, logger }), {
+  const store = new SecretsManagerStore({
+    client,
+    prefix: s.prefix,
+    logger,
+    ...(s.kmsKeyId ? { kmsKeyId: s.kmsKeyId } : {}),
+    ...(s.rolePattern ? { resourcePolicy: onlyRolesPolicy(s.rolePattern) } : {}),
+  });
+  return new CachedKeyStore(store, {
     ttlMs: s.cacheTtlMs,
     writeOnceTtlMs: s.writeOnceTtlMs,
     staleForMs: s.staleForMs,

@@ -5,6 +5,7 @@ import { buildRpcHandler, type RpcHandler } from '../middleware/stack.js';
 import type { PowertoolsBackedLogger } from '../logger-powertools.js';
 import type { Service } from '../service.js';
 import { lazyService, serveOnFunction } from './lazy-service.js';
+import { countServerError } from './lambda-metrics.js';
 import { MAX_BODY_BYTES } from './node-http.js';
 import { unreadableRequestResponse } from './unreadable-request.js';
 import type { Operation } from '../operation.js';
@@ -131,6 +132,7 @@ function lambdaAdapter(build: (service: Service) => RpcHandler) {
         if (context?.awsRequestId) (service.logger as Partial<PowertoolsBackedLogger>).addContext?.(context);
       },
     });
+    if (response.statusCode >= 500) countServerError();
     return toLambdaResult(event, response);
   };
 }

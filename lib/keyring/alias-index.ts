@@ -19,13 +19,24 @@ const BACKFILLED = 'meta/alias-index-v1';
 export class AliasIndex {
   readonly #store: KeyStore;
   #backfilled: Promise<void> | undefined;
+  /** The marker was seen: the index is complete, and stays so (writers keep it). */
+  #indexed = false;
 
   constructor(store: KeyStore) {
     this.#store = store;
   }
 
-  /** Records that `aliasName` may name `keyId`. Idempotent. */
+  /**
+   * Records that `aliasName` may name `keyId`. Idempotent. The first write through an index whose
+   * store predates it backfills the index first, so that only writers ever write it (functions
+   * that only read keys may lack the permission to).
+   */
   async add(keyId: string, aliasName: string): Promise<void> {
+    await this.#ensureBackfilled();
+    await this.#put(keyId, aliasName);
+  }
+
+  async #put(keyId: string, aliasName: string): Promise<void> {
     try {
       await this.#store.create(entryName(keyId, aliasName), Buffer.from(aliasName, 'utf8'), { writeOnce: false });
     } catch (err) {
@@ -52,7 +63,7 @@ export class AliasIndex {
    * page's entries are each checked against their alias (one that moved since is left out).
    */
   async page(keyId: string, offset: number, limit: number): Promise<{ aliases: AliasRecord[]; total: number }> {
-    await this.#ensureBackfilled();
+    if (!(await this.#isComplete())) return this.#pageFromAliases(keyId, offset, limit);
     const names = await this.#store.list(entryPrefix(keyId));
     const aliases: AliasRecord[] = [];
     for (const name of names.slice(offset, offset + limit)) {
@@ -73,20 +84,39 @@ export class AliasIndex {
     }
   }
 
+  /** Whether the index holds every alias (the backfill marker exists). */
+  async #isComplete(): Promise<boolean> {
+    if (!this.#indexed && (await this.#store.get(BACKFILLED))) this.#indexed = true;
+    return this.#indexed;
+  }
+
+  /** A page as it was computed before the index (a store not backfilled yet): every alias is read. */
+  async #pageFromAliases(keyId: string, offset: number, limit: number): Promise<{ aliases: AliasRecord[]; total: number }> {
+    const mine: AliasRecord[] = [];
+    for (const name of await this.#store.list('aliases/')) {
+      const entry = await this.#store.get(name);
+      const alias = entry && decodeRecord<AliasRecord>(entry.value);
+      if (alias?.keyId === keyId) mine.push(alias);
+    }
+    mine.sort((a, b) => (a.aliasName < b.aliasName ? -1 : a.aliasName > b.aliasName ? 1 : 0));
+    return { aliases: mine.slice(offset, offset + limit), total: mine.length };
+  }
+
   /** Once per store (and per process): index the aliases written before the index existed. */
   #ensureBackfilled(): Promise<void> {
     this.#backfilled ??= (async () => {
-      if (await this.#store.get(BACKFILLED)) return;
+      if (await this.#isComplete()) return;
       for (const name of await this.#store.list('aliases/')) {
         const entry = await this.#store.get(name);
         if (entry) {
           const alias = decodeRecord<AliasRecord>(entry.value);
-          await this.add(alias.keyId, alias.aliasName);
+          await this.#put(alias.keyId, alias.aliasName);
         }
       }
       await this.#store.create(BACKFILLED, encodeRecord({ at: new Date().toISOString() }), { writeOnce: false }).catch((err: unknown) => {
         if (!(err instanceof EntryExistsError)) throw err;
       });
+      this.#indexed = true;
     })();
     this.#backfilled.catch(() => (this.#backfilled = undefined));
     return this.#backfilled;

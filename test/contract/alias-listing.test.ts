@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KeyStore } from '../../lib/keystore/key-store.js';
 import { MemoryKeyStore } from '../../lib/keystore/memory-store.js';
+import { KeyStoreAccessDeniedError } from '../../lib/keystore/store-errors.js';
 import { ADMIN, ALIAS, createTestService, KEY_ID, OTHER_KEY_ID } from '../helpers/service.js';
 import { signedRpcRequest } from '../helpers/sign.js';
 
@@ -57,15 +58,36 @@ describe('Listing aliases costs O(page), not O(all aliases)', () => {
     }
   });
 
-  it('when the store predates the index, the first listing by key finds every alias (a one-time backfill)', async () => {
+  it('when the store predates the index, listing by key finds every alias without writing anything; the first alias write backfills the index', async () => {
     const store = new MemoryKeyStore();
     const t = await createTestService({ store });
-    // As an older version wrote them: an alias entry and no index entry.
+    // As an older version left it: an alias entry with no index entry, and no backfill marker.
     await store.create('aliases/legacy', Buffer.from(JSON.stringify({ aliasName: 'alias/legacy', keyId: KEY_ID })), { writeOnce: false });
-    const r = await t.call(signedRpcRequest(ADMIN, 'ListAliasesByKeyId', { KeyId: KEY_ID }));
-    expect(r.body.Aliases.Alias.map((a: { AliasName: string }) => a.AliasName)).toEqual(['alias/legacy', ALIAS]);
+    const marker = await store.get('meta/alias-index-v1');
+    await store.delete('meta/alias-index-v1', marker!.revision);
+    const reader = await createTestService({ store: readOnly(store), seed: false });
+    const listed = await reader.call(signedRpcRequest(ADMIN, 'ListAliasesByKeyId', { KeyId: KEY_ID }));
+    expect(listed.status).toBe(200);
+    expect(listed.body.Aliases.Alias.map((a: { AliasName: string }) => a.AliasName)).toEqual(['alias/legacy', ALIAS]);
+    expect(listed.body.TotalCount).toBe(2);
+    expect(await store.get('meta/alias-index-v1')).toBeUndefined();
+    // A writer (a newer instance) backfills before its first alias write; from then on the index serves the listing.
+    const writer = await createTestService({ store, seed: false });
+    expect((await writer.call(signedRpcRequest(ADMIN, 'CreateAlias', { AliasName: 'alias/new', KeyId: KEY_ID }))).status).toBe(200);
+    expect(await store.get('meta/alias-index-v1')).toBeDefined();
+    expect(await store.get('alias-index.' + KEY_ID + '/legacy')).toBeDefined();
+    const after = await reader.call(signedRpcRequest(ADMIN, 'ListAliasesByKeyId', { KeyId: KEY_ID }));
+    expect(after.body.Aliases.Alias.map((a: { AliasName: string }) => a.AliasName)).toEqual(['alias/legacy', 'alias/new', ALIAS]);
   });
 });
+
+/** The store as a function with read-only permissions sees it: every write is refused. */
+function readOnly(store: KeyStore): KeyStore {
+  const refuse = async () => {
+    throw new KeyStoreAccessDeniedError('write', undefined, new Error('AccessDeniedException'));
+  };
+  return { get: (n) => store.get(n), list: (p) => store.list(p), create: refuse, update: refuse, delete: refuse, destroy: refuse };
+}
 
 describe('The alias index follows every change', () => {
   const namesOf = async (t: Awaited<ReturnType<typeof createTestService>>, keyId: string) =>

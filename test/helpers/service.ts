@@ -63,8 +63,8 @@ export interface TestService {
   call(request: RpcRequest): Promise<{ status: number; body: Record<string, any>; raw: string; headers: Record<string, string> }>;
 }
 
-/** A service over an in-memory store, seeded with {@link TEST_SEED}, behind the real dispatcher. */
-export async function createTestService(options: { now?: () => number; store?: KeyStore; logLines?: string[] } = {}): Promise<TestService> {
+/** A service over an in-memory store, seeded with {@link TEST_SEED} (unless `seed: false`), behind the real dispatcher. */
+export async function createTestService(options: { now?: () => number; store?: KeyStore; logLines?: string[]; seed?: boolean } = {}): Promise<TestService> {
   const store = options.store ?? new MemoryKeyStore();
   const service = createService({
     store,
@@ -73,7 +73,7 @@ export async function createTestService(options: { now?: () => number; store?: K
     now: options.now,
     logger: createLogger({ level: options.logLines ? 'debug' : 'silent', write: (line) => options.logLines?.push(line) }),
   });
-  await applySeed(TEST_SEED, service);
+  if (options.seed !== false) await applySeed(TEST_SEED, service);
   const dispatch = createDispatcher(service, OPERATIONS);
   return {
     service,

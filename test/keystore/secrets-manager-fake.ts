@@ -18,6 +18,9 @@ import {
   ListSecretsCommand,
   type ListSecretsCommandInput,
   type ListSecretsCommandOutput,
+  PutResourcePolicyCommand,
+  type PutResourcePolicyCommandInput,
+  type PutResourcePolicyCommandOutput,
   PutSecretValueCommand,
   type PutSecretValueCommandInput,
   type PutSecretValueCommandOutput,
@@ -45,6 +48,7 @@ interface FakeSecret {
   versions: Map<string, FakeVersion>;
   tags: Tag[];
   kmsKeyId?: string;
+  resourcePolicy?: string;
   createdAt: number;
   /** Set once scheduled for deletion (with a recovery window, or a force delete still in progress). */
   deletedAt?: number;
@@ -118,6 +122,7 @@ export class FakeSecretsManager {
     stub.on(DeleteSecretCommand).callsFake((input: DeleteSecretCommandInput) => this.#run('DeleteSecret', input, () => this.deleteSecret(input)));
     stub.on(ListSecretsCommand).callsFake((input: ListSecretsCommandInput) => this.#run('ListSecrets', input, () => this.listSecrets(input)));
     stub.on(DescribeSecretCommand).callsFake((input: DescribeSecretCommandInput) => this.#run('DescribeSecret', input, () => this.describeSecret(input)));
+    stub.on(PutResourcePolicyCommand).callsFake((input: PutResourcePolicyCommandInput) => this.#run('PutResourcePolicy', input, () => this.putResourcePolicy(input)));
     return this;
   }
 
@@ -133,6 +138,16 @@ export class FakeSecretsManager {
     const secret = this.#secrets.get(name);
     if (!secret) return [];
     return [...secret.versions.values()].map((v) => ({ id: v.id, stages: [...v.stages].sort(), secretString: v.secretString }));
+  }
+
+  /** The resource policy on a secret, if one was put. */
+  resourcePolicy(name: string): string | undefined {
+    return this.#secrets.get(name)?.resourcePolicy;
+  }
+
+  /** The KMS key a secret was created with, if one was named. */
+  kmsKeyOf(name: string): string | undefined {
+    return this.#secrets.get(name)?.kmsKeyId;
   }
 
   tags(name: string): Tag[] {
@@ -175,6 +190,13 @@ export class FakeSecretsManager {
     secret.versions.set(token, { id: token, ...dataOf(input), stages: new Set(['AWSCURRENT']), createdAt: ++this.#clock });
     this.#secrets.set(name, secret);
     return { ARN: secret.arn, Name: name, VersionId: token, $metadata: ok() };
+  }
+
+  putResourcePolicy(input: PutResourcePolicyCommandInput): PutResourcePolicyCommandOutput {
+    const secret = this.#usable(input.SecretId);
+    JSON.parse(input.ResourcePolicy ?? '');
+    secret.resourcePolicy = input.ResourcePolicy;
+    return { ARN: secret.arn, Name: secret.name, $metadata: ok() };
   }
 
   getSecretValue(input: GetSecretValueCommandInput): GetSecretValueCommandOutput {

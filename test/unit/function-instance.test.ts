@@ -77,7 +77,14 @@ describe('A Lambda function whose service cannot be built', () => {
     vi.stubEnv('KMS_KEY_STORE', 'postgres');
     vi.stubEnv('KMS_POSTGRES_URL', '');
     vi.stubEnv('AWS_LAMBDA_FUNCTION_NAME', 'kms-dev-decrypt');
+    vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'kms-test');
+    vi.stubEnv('POWERTOOLS_SERVICE_NAME', 'kms');
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const emitted: string[] = [];
+    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      emitted.push(...String(chunk).split('\n').filter(Boolean));
+      return true;
+    });
     try {
       vi.resetModules();
       const { handler } = await import('../../functions/decrypt.js');
@@ -88,8 +95,12 @@ describe('A Lambda function whose service cannot be built', () => {
       const result = (await handler(event, { awsRequestId: 'r', getRemainingTimeInMillis: () => 10_000 } as unknown as Context)) as { statusCode: number; body: string };
       expect(result.statusCode).toBe(503);
       expect(JSON.parse(result.body)).toMatchObject({ Code: 'ServiceUnavailableTemporary' });
+      // Counted as a CloudWatch metric (Embedded Metric Format), which the 5xx alarm watches.
+      const metric = emitted.map((l) => JSON.parse(l) as Record<string, any>).find((l) => l._aws);
+      expect(metric).toMatchObject({ ServerErrors: 1, service: 'kms', _aws: { CloudWatchMetrics: [{ Namespace: 'kms-test', Metrics: [{ Name: 'ServerErrors', Unit: 'Count' }] }] } });
     } finally {
       stderr.mockRestore();
+      stdout.mockRestore();
       vi.unstubAllEnvs();
     }
   });

@@ -5,6 +5,7 @@ import {
   DeleteSecretCommand,
   GetSecretValueCommand,
   ListSecretsCommand,
+  PutResourcePolicyCommand,
   PutSecretValueCommand,
   type SecretsManagerClient,
   UpdateSecretVersionStageCommand,
@@ -46,6 +47,11 @@ export interface SecretsManagerStoreOptions {
   prefix: string;
   /** A customer-managed KMS key for new secrets (default: the account's `aws/secretsmanager` key). */
   kmsKeyId?: string;
+  /**
+   * A resource policy put on every secret this store creates, before `create` returns (see
+   * {@link onlyRolesPolicy}): which principals may use the secret at all, whatever their IAM says.
+   */
+  resourcePolicy?: string;
   retry?: Partial<RetryOptions>;
   /**
    * How many times `create` waits for a force-deleted secret of the same name to disappear
@@ -143,6 +149,7 @@ export class SecretsManagerStore implements KeyStore {
   readonly #client: SecretsManagerClient;
   readonly #prefix: string;
   readonly #kmsKeyId: string | undefined;
+  readonly #resourcePolicy: string | undefined;
   readonly #retry: RetryOptions;
   readonly #recreateAttempts: number;
   readonly #sleep: (ms: number) => Promise<void>;
@@ -156,6 +163,7 @@ export class SecretsManagerStore implements KeyStore {
     this.#client = options.client;
     this.#prefix = options.prefix;
     this.#kmsKeyId = options.kmsKeyId;
+    this.#resourcePolicy = options.resourcePolicy;
     this.#retry = { ...DEFAULT_RETRY, ...options.retry };
     if (!(this.#retry.attempts >= 1)) throw new Error('retry.attempts must be at least 1');
     this.#recreateAttempts = options.recreateAttempts ?? 6;
@@ -191,12 +199,16 @@ export class SecretsManagerStore implements KeyStore {
               }),
             ),
           );
+          await this.#restrict(secretName);
           return;
         } catch (err) {
           if (isAwsError(err, 'ResourceExistsException')) {
             const current = await this.#read(name, secretName, 'create');
             // Our own earlier attempt landed and only its answer was lost.
-            if (current?.versionId === token) return;
+            if (current?.versionId === token) {
+              await this.#restrict(secretName);
+              return;
+            }
             if (current && !current.doc.deleted) throw new EntryExistsError(name);
             // A tombstone left by a delete that did not finish: remove it and create anew.
             if (current) await this.#forceDelete(current.arn);
@@ -311,6 +323,13 @@ export class SecretsManagerStore implements KeyStore {
       throw translateAwsError(err, 'list', undefined);
     }
     return [...new Set(names)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /** Puts the configured resource policy on a secret just created (a retry puts it again: idempotent). */
+  async #restrict(secretName: string): Promise<void> {
+    const policy = this.#resourcePolicy;
+    if (!policy) return;
+    await this.#call(() => this.#client.send(new PutResourcePolicyCommand({ SecretId: secretName, ResourcePolicy: policy, BlockPublicPolicy: true })));
   }
 
   /**
@@ -438,4 +457,26 @@ function decodeDocument(text: string, operation: string, name: string): SecretDo
     throw new KeyStoreFailureError(operation, name, 'the secret is not a key-store document');
   }
   return d as SecretDocument;
+}
+
+/**
+ * A secret resource policy that admits only the principals whose ARN matches `rolePattern` (e.g.
+ * `arn:aws:iam::*:role/kms-prod-*`, one stage's function roles): everyone else is denied reading,
+ * changing and deleting the secret, whatever their IAM policies grant. Describing it and managing
+ * its policy stay with the account's administrators, so a secret can never be locked away from them.
+ */
+export function onlyRolesPolicy(rolePattern: string): string {
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'OnlyThisStagesRoles',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage', 'secretsmanager:DeleteSecret', 'secretsmanager:RestoreSecret'],
+        Resource: '*',
+        Condition: { ArnNotLike: { 'aws:PrincipalArn': rolePattern } },
+      },
+    ],
+  });
 }
