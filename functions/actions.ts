@@ -83,6 +83,13 @@ export const KEY_WRITING_ACTIONS: ReadonlySet<string> = new Set([
   'DeleteAlias',
 ]);
 
+/**
+ * Actions that create key material (a new key version): only their functions, the dispatcher and
+ * the scheduled rotation may create secrets in the AWS deployment. Material is written once and
+ * never updated; only the scheduled deletion may delete it.
+ */
+export const MATERIAL_CREATING_ACTIONS: ReadonlySet<string> = new Set(['CreateKey', 'CreateKeyVersion']);
+
 /** Functions that no request reaches: a schedule runs them (locally, the gateway's timer). */
 export interface ScheduledFunction {
   functionName: string;

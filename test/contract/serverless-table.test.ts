@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ACTIONS, DISPATCHER, EVENT_TRIGGERED, KEY_WRITING_ACTIONS, SCHEDULED } from '../../functions/actions.js';
+import { ACTIONS, DISPATCHER, EVENT_TRIGGERED, KEY_WRITING_ACTIONS, MATERIAL_CREATING_ACTIONS, SCHEDULED } from '../../functions/actions.js';
+import { STATE_TABLE_DEFINITION } from '../../lib/keystore/dynamodb/table.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -11,6 +12,7 @@ interface AlbEvent {
 }
 interface Statement {
   Action: string[];
+  Condition?: Record<string, unknown>;
 }
 interface FunctionConfig {
   handler: string;
@@ -20,7 +22,8 @@ interface FunctionConfig {
 
 const template = parse(readFileSync(`${root}serverless.yml`, 'utf8'), { merge: true }) as { functions: Record<string, FunctionConfig> };
 const albEvents = (fn: FunctionConfig) => (fn.events ?? []).filter((e): e is AlbEvent => 'alb' in e).map((e) => e.alb);
-const secretActions = (fn: FunctionConfig) => new Set((fn.iamRoleStatements ?? []).flatMap((s) => s.Action).filter((a) => a.startsWith('secretsmanager:')));
+const allActions = (fn: FunctionConfig) => (fn.iamRoleStatements ?? []).flatMap((s) => s.Action);
+const secretActions = (fn: FunctionConfig) => new Set(allActions(fn).filter((a) => a.startsWith('secretsmanager:')));
 
 describe('Table: Actions ⇄ serverless.yml', () => {
   it('when serverless.yml is read, it declares exactly the table functions — one per Action, the dispatcher, the scheduled and event-triggered jobs — with the table handlers', () => {
@@ -46,16 +49,46 @@ describe('Table: Actions ⇄ serverless.yml', () => {
     expect(dispatcherRule!.priority).toBe(Math.max(...priorities));
   });
 
-  it('when permissions are granted, only key-writing Actions, the dispatcher and the scheduled jobs may write secrets; every other function may only read them', () => {
-    const writes = ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage', 'secretsmanager:DeleteSecret'];
+  it('when permissions are granted, every request-serving function reads state and material and claims nonces; only key-writing Actions, the dispatcher and the scheduled jobs write state', () => {
+    const stateWrites = ['dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
     for (const route of ACTIONS) {
-      const actions = secretActions(template.functions[route.functionName]!);
-      expect(actions.has('secretsmanager:GetSecretValue')).toBe(true);
-      for (const write of writes) expect(actions.has(write), `${route.functionName} ${write}`).toBe(KEY_WRITING_ACTIONS.has(route.action));
+      const fn = template.functions[route.functionName]!;
+      const actions = allActions(fn);
+      expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'secretsmanager:GetSecretValue']));
+      for (const write of stateWrites) expect(actions.includes(write), `${route.functionName} ${write}`).toBe(KEY_WRITING_ACTIONS.has(route.action));
+      // A function that writes no state may put only nonce items.
+      if (!KEY_WRITING_ACTIONS.has(route.action)) {
+        const puts = (fn.iamRoleStatements ?? []).filter((s) => s.Action.includes('dynamodb:PutItem'));
+        expect(puts).toEqual([expect.objectContaining({ Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['nonce#*'] } } })]);
+      }
     }
     for (const name of [DISPATCHER.functionName, ...SCHEDULED.map((s) => s.functionName)]) {
-      for (const write of writes) expect(secretActions(template.functions[name]!).has(write)).toBe(true);
+      for (const write of stateWrites) expect(allActions(template.functions[name]!)).toContain(write);
     }
+  });
+
+  it('when material is concerned, only key-creating Actions, the dispatcher and the rotation create secrets; only the scheduled deletion deletes them; nothing lists or updates them', () => {
+    const creators = new Set([...ACTIONS.filter((r) => MATERIAL_CREATING_ACTIONS.has(r.action)).map((r) => r.functionName), DISPATCHER.functionName, 'rotateKeys']);
+    for (const [name, fn] of Object.entries(template.functions)) {
+      const actions = secretActions(fn);
+      expect(actions.has('secretsmanager:CreateSecret'), `${name} CreateSecret`).toBe(creators.has(name));
+      expect(actions.has('secretsmanager:DeleteSecret'), `${name} DeleteSecret`).toBe(name === 'deleteExpiredKeys');
+      for (const never of ['secretsmanager:ListSecrets', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage', 'secretsmanager:*']) {
+        expect(actions.has(never), `${name} ${never}`).toBe(false);
+      }
+    }
+    expect(MATERIAL_CREATING_ACTIONS.size).toBeGreaterThan(0);
+    for (const action of MATERIAL_CREATING_ACTIONS) expect(KEY_WRITING_ACTIONS.has(action)).toBe(true);
+  });
+
+  it('when the stage is deployed, no function reserves concurrency (22 functions would exhaust a default account), and the state table matches the backend definition', () => {
+    for (const [name, fn] of Object.entries(template.functions)) expect((fn as Record<string, unknown>).reservedConcurrency, name).toBeUndefined();
+    const table = (template as unknown as { resources: { Resources: Record<string, { Properties: Record<string, unknown>; DeletionPolicy?: string }> } }).resources.Resources.StateTable!;
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.Properties.KeySchema).toEqual(STATE_TABLE_DEFINITION.KeySchema);
+    expect(table.Properties.AttributeDefinitions).toEqual(STATE_TABLE_DEFINITION.AttributeDefinitions);
+    expect(table.Properties.BillingMode).toBe(STATE_TABLE_DEFINITION.BillingMode);
+    expect(table.Properties.TimeToLiveSpecification).toEqual(STATE_TABLE_DEFINITION.TimeToLiveSpecification);
   });
 
   it('when a scheduled job is declared, serverless.yml gives it the table schedule and no ALB rule', () => {

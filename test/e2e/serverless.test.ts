@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { ACTIONS, DISPATCHER, EVENT_TRIGGERED, KEY_WRITING_ACTIONS, SCHEDULED } from '../../functions/actions.js';
+import { ACTIONS, DISPATCHER, EVENT_TRIGGERED, KEY_WRITING_ACTIONS, MATERIAL_CREATING_ACTIONS, SCHEDULED } from '../../functions/actions.js';
+import { STATE_TABLE_DEFINITION } from '../../lib/keystore/dynamodb/table.js';
 import { applySeed } from '../../infra/gateway/seed.js';
 import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
 import { createService } from '../../lib/service.js';
@@ -28,6 +29,10 @@ const STAGES = ['dev', 'staging', 'prod'] as const;
 
 type Resource = { Type: string; Properties: Record<string, any> };
 const packaged: Record<string, { dir: string; resources: Record<string, Resource> }> = {};
+
+/** The ARN strings of a policy Resource: plain, Fn::Sub templates, or lists of them. */
+const arnsOf = (resource: unknown): string[] =>
+  typeof resource === 'string' ? [resource] : Array.isArray(resource) ? resource.flatMap(arnsOf) : typeof (resource as any)?.['Fn::Sub'] === 'string' ? [(resource as any)['Fn::Sub']] : [];
 
 /** CloudFormation's logical id of a function's resources: the name with an upper-case first letter. */
 const logicalId = (functionName: string) => functionName[0]!.toUpperCase() + functionName.slice(1);
@@ -83,18 +88,28 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
     expect(last.Conditions).toHaveLength(2);
   });
 
-  it('gives data-plane functions read-only access to the stage secrets, key-writing ones write access, and nothing secret to anything else', () => {
-    const statementsOf = (functionName: string) =>
-      (resources()[`${logicalId(functionName)}IamRoleLambdaExecution`]!.Properties.Policies as any[]).flatMap((p) => p.PolicyDocument.Statement as any[]);
-    const writes = ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage', 'secretsmanager:DeleteSecret'];
+  const statementsOf = (functionName: string) =>
+    (resources()[`${logicalId(functionName)}IamRoleLambdaExecution`]!.Properties.Policies as any[]).flatMap((p) => p.PolicyDocument.Statement as any[]);
+
+  it('grants least privilege in the real account: state reads and nonce puts to every API function, writes to key writers, material creation to key creators, deletion to the deletion job alone', () => {
+    const secretArn = { 'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:kms/${stage}/*` };
+    const table = { 'Fn::GetAtt': ['StateTable', 'Arn'] };
     for (const route of ACTIONS) {
       const statements = statementsOf(route.functionName);
+      expect(statements).toContainEqual({ Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:Query'], Resource: table });
+      expect(statements).toContainEqual({ Effect: 'Allow', Action: ['dynamodb:PutItem'], Resource: table, Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['nonce#*'] } } });
+      expect(statements).toContainEqual({ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: secretArn });
       const actions = statements.flatMap((s) => s.Action as string[]);
-      for (const write of writes) expect(actions.includes(write)).toBe(KEY_WRITING_ACTIONS.has(route.action));
-      for (const s of statements.filter((s) => (s.Action as string[]).some((a) => a.startsWith('secretsmanager:') && a !== 'secretsmanager:ListSecrets'))) {
-        expect(s.Resource).toBe(`arn:aws:secretsmanager:eu-central-1:*:secret:kms/${stage}/*`);
-      }
-      expect(statements).toContainEqual({ Effect: 'Allow', Action: ['dynamodb:PutItem'], Resource: { 'Fn::GetAtt': ['NonceTable', 'Arn'] } });
+      expect(actions.includes('dynamodb:UpdateItem')).toBe(KEY_WRITING_ACTIONS.has(route.action));
+      expect(actions.includes('secretsmanager:CreateSecret')).toBe(MATERIAL_CREATING_ACTIONS.has(route.action));
+    }
+    for (const fn of [...ACTIONS, DISPATCHER, ...SCHEDULED, ...EVENT_TRIGGERED]) {
+      const statements = statementsOf(fn.functionName);
+      const actions = statements.flatMap((s) => s.Action as string[]);
+      expect(actions).not.toContain('secretsmanager:ListSecrets');
+      expect(actions.includes('secretsmanager:DeleteSecret')).toBe(fn.functionName === 'deleteExpiredKeys');
+      // The account field of every ARN is the real one, never a wildcard.
+      for (const arn of statements.flatMap((s) => arnsOf(s.Resource))) expect(arn.split(':')[4], arn).not.toBe('*');
     }
     // The shared default role holds no secret or table access.
     const shared = JSON.stringify(resources().IamRoleLambdaExecution?.Properties ?? {});
@@ -102,22 +117,71 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
     expect(shared).not.toContain('dynamodb');
   });
 
-  it('defines the stage nonce table with a TTL on expiresAt, and points every function at the stage store', () => {
-    const table = resources().NonceTable!;
+  it('keeps the stage state in one retained DynamoDB table under the stage key, and points every function at it', () => {
+    const table = resources().StateTable!;
+    expect((table as any).DeletionPolicy).toBe('Retain');
     expect(table.Properties).toMatchObject({
-      TableName: `kms-${stage}-nonces`,
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      TableName: `kms-${stage}-state`,
+      KeySchema: STATE_TABLE_DEFINITION.KeySchema,
+      AttributeDefinitions: STATE_TABLE_DEFINITION.AttributeDefinitions,
       TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: { Ref: 'StateKey' } },
     });
     const env = resources().GenerateDataKeyLambdaFunction!.Properties.Environment.Variables;
     expect(env).toMatchObject({
-      KMS_KEY_STORE: 'secrets-manager',
+      KMS_KEY_STORE: 'dynamodb',
+      KMS_STATE_TABLE: `kms-${stage}-state`,
       KMS_SECRETS_PREFIX: `kms/${stage}/`,
-      KMS_NONCE_STORE: 'dynamodb',
-      KMS_NONCE_TABLE: `kms-${stage}-nonces`,
+      KMS_SECRETS_KMS_KEY_ID: `alias/kms-${stage}-state`,
+      KMS_SECRETS_ROLE_PATTERN: `arn:aws:iam::*:role/kms-${stage}-*`,
+      KMS_NONCE_STORE: 'backend',
       KMS_LOG_LEVEL: { dev: 'debug', staging: 'info', prod: 'warn' }[stage],
     });
-    expect(resources().GenerateDataKeyLambdaFunction!.Properties.ReservedConcurrentExecutions).toBe({ dev: 5, staging: 20, prod: 200 }[stage]);
+    expect(Object.keys(resources())).not.toContain('NonceTable');
+    for (const [, fn] of ofType('AWS::Lambda::Function')) expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
+  });
+
+  it('lets only this stage’s roles use the retained stage key, and only through Secrets Manager and DynamoDB; administrators manage it but cannot decrypt', () => {
+    const key = resources().StateKey as any;
+    expect(key.DeletionPolicy).toBe('Retain');
+    const [admin, use] = key.Properties.KeyPolicy.Statement;
+    expect(admin.Action).not.toContain('kms:Decrypt');
+    expect(admin.Action).not.toContain('kms:*');
+    expect(use.Action.sort()).toEqual(['kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey']);
+    expect(use.Condition.ArnLike['aws:PrincipalArn']).toEqual({ 'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/kms-${stage}-*` });
+    expect(use.Condition.StringEquals['kms:ViaService']).toEqual([
+      { 'Fn::Sub': 'secretsmanager.${AWS::Region}.amazonaws.com' },
+      { 'Fn::Sub': 'dynamodb.${AWS::Region}.amazonaws.com' },
+    ]);
+    // Every function role is named so that the pattern admits it.
+    for (const [id, role] of ofType('AWS::IAM::Role')) {
+      if (id === 'IamRoleLambdaExecution') continue;
+      expect(role.Properties.RoleName['Fn::Join'][1].slice(0, 2), id).toEqual(['kms', stage]);
+    }
+  });
+
+  it('scopes every load-balancer invoke permission to its own target group and account', () => {
+    const permissions = ofType('AWS::Lambda::Permission').filter(([, p]) => p.Properties.Principal === 'elasticloadbalancing.amazonaws.com');
+    expect(permissions.length).toBe(2 * (ACTIONS.length + 1));
+    for (const [id, p] of permissions) {
+      expect(p.Properties.SourceArn, id).toBeDefined();
+      if (id.endsWith('RegisterTarget')) {
+        const group = ofType('AWS::ElasticLoadBalancingV2::TargetGroup').find(([, g]) => ((g as any).DependsOn ?? []).includes(id))!;
+        expect(p.Properties.SourceArn).toEqual({ 'Fn::Sub': `arn:\${AWS::Partition}:elasticloadbalancing:\${AWS::Region}:\${AWS::AccountId}:targetgroup/${group[1].Properties.Name}/*` });
+        expect(p.Properties.SourceAccount).toEqual({ Ref: 'AWS::AccountId' });
+      }
+    }
+  });
+
+  it('alarms on 5xx answers and on failed scheduled runs, into the stage alarm topic', () => {
+    const alarms = Object.fromEntries(ofType('AWS::CloudWatch::Alarm').map(([id, a]) => [id, a.Properties]));
+    expect(alarms.ServerErrorsAlarm).toMatchObject({ Namespace: `kms-${stage}`, MetricName: 'ServerErrors', Statistic: 'Sum', AlarmActions: [{ Ref: 'AlarmTopic' }] });
+    for (const job of SCHEDULED) {
+      const alarm = Object.values(alarms).find((a: any) => a.Namespace === 'AWS/Lambda' && a.Dimensions[0].Value.Ref === `${logicalId(job.functionName)}LambdaFunction`);
+      expect(alarm, job.functionName).toMatchObject({ MetricName: 'Errors', Threshold: 1, AlarmActions: [{ Ref: 'AlarmTopic' }] });
+    }
+    const env = resources().DecryptLambdaFunction!.Properties.Environment.Variables;
+    expect(env.POWERTOOLS_METRICS_NAMESPACE).toBe(`kms-${stage}`);
   });
 
   it('runs the scheduled jobs hourly', () => {
