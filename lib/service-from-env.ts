@@ -213,7 +213,7 @@ async function openState(selection: BackendSelection, region: string | undefined
     const backend = await openSharedBackend(selection, logger);
     return { store: await stateStore(backend.store, selection, logger), nonces: backend.nonces };
   }
-  const store = await buildKeyStore(selection, logger);
+  const { store } = await buildKeyStore(selection, logger);
   if (selection.nonceStore === 'dynamodb') {
     // Shared by every instance: a nonce used on one is refused by all.
     return { store, nonces: await dynamoDbNonces(selection.nonceTable!, region, logger) };
@@ -227,14 +227,27 @@ async function openState(selection: BackendSelection, region: string | undefined
   return { store, nonces: new MemoryNonceStore() };
 }
 
+/** A key store opened for a tool, with what it holds open (a database pool, a client) to close. */
+export interface OpenedKeyStore {
+  store: KeyStore;
+  close(): Promise<void>;
+}
+
 /**
- * The key store alone, as the environment selects it (for tools that administer the store
- * directly, such as `kms access-keys`): the file store, or Secrets Manager behind the cache.
+ * The key store alone, as the environment selects it, for tools that administer the store
+ * directly (`kms access-keys`, `kms store copy`): the file store, PostgreSQL, DynamoDB (with its
+ * material in Secrets Manager) or Secrets Manager. Close it when done.
  */
-export async function keyStoreFromEnvironment(env: NodeJS.ProcessEnv = process.env, logger: Logger = createLogger({ level: 'warn' })): Promise<KeyStore> {
-  // Administering the store involves no requests, so no replay store: none is required here.
+export async function openKeyStoreFromEnvironment(env: NodeJS.ProcessEnv = process.env, logger: Logger = createLogger({ level: 'warn' })): Promise<OpenedKeyStore> {
+  // Administering the store involves no requests, so no replay store: none is required here, and
+  // a tool is one process wherever it runs.
   const noReplays = env.KMS_KEY_STORE === 'secrets-manager' && !env.KMS_NONCE_TABLE && !env.KMS_NONCE_STORE ? { KMS_NONCE_STORE: 'memory' } : {};
-  return buildKeyStore(selectBackends({ ...env, ...noReplays }), logger);
+  return buildKeyStore(selectBackends({ ...env, ...noReplays, KMS_SINGLE_INSTANCE: 'true' }), logger);
+}
+
+/** {@link openKeyStoreFromEnvironment}'s store, left open for the life of the process. */
+export async function keyStoreFromEnvironment(env: NodeJS.ProcessEnv = process.env, logger: Logger = createLogger({ level: 'warn' })): Promise<KeyStore> {
+  return (await openKeyStoreFromEnvironment(env, logger)).store;
 }
 
 /** The state backend of a deployment of many instances: PostgreSQL or DynamoDB. */
@@ -257,15 +270,21 @@ async function stateStore(backendStore: KeyStore, selection: BackendSelection, l
   return new SplitKeyStore({ material: await secretsManagerStore(selection.secrets, logger), state: backendStore });
 }
 
-async function buildKeyStore(selection: BackendSelection, logger: Logger): Promise<KeyStore> {
+async function buildKeyStore(selection: BackendSelection, logger: Logger): Promise<OpenedKeyStore> {
   if (selection.keyStore === 'file') {
     await mkdir(selection.dataDir!, { recursive: true, mode: 0o700 });
-    return sealed(await FileKeyStore.open(selection.dataDir!), selection);
+    return { store: await sealed(await FileKeyStore.open(selection.dataDir!), selection), close: async () => undefined };
   }
   if (selection.keyStore === 'postgres' || selection.keyStore === 'dynamodb') {
-    return stateStore((await openSharedBackend(selection, logger)).store, selection, logger);
+    const backend = await openSharedBackend(selection, logger);
+    try {
+      return { store: await stateStore(backend.store, selection, logger), close: () => backend.close() };
+    } catch (err) {
+      await backend.close();
+      throw err;
+    }
   }
-  return secretsManagerStore(selection.secrets!, logger);
+  return { store: await secretsManagerStore(selection.secrets!, logger), close: async () => undefined };
 }
 
 async function secretsManagerStore(s: NonNullable<BackendSelection['secrets']>, logger: Logger): Promise<KeyStore> {

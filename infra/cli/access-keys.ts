@@ -3,11 +3,11 @@ import { type Command, Option } from 'commander';
 import { type AccessKeyRecord, AccessKeyRegistry, generateAccessKey, isAccessKeyId } from '../../lib/auth/access-keys.js';
 import { EntryExistsError } from '../../lib/keystore/key-store.js';
 import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
-import { keyStoreFromEnvironment } from '../../lib/service-from-env.js';
 import { ADMIN_POLICY, describePolicyIssues, type PolicyDocument, policyDocumentSchema } from '../../lib/policy/policy.js';
 import { ENV_DEFAULTS } from '../../lib/service-from-env.js';
 import { CliError, EXIT, usageError } from './exit-codes.js';
 import { emit } from './output.js';
+import { openStoreForCommand, sharedStoreSelected } from './store-access.js';
 
 interface StoreOptions {
   dataDir: string;
@@ -21,15 +21,15 @@ interface PolicyOptions {
 
 /**
  * `kms access-keys …`: the access keys and their policies, over the key store the gateway uses
- * (the file store at --data-dir / KMS_DATA_DIR, or with KMS_KEY_STORE=secrets-manager a deployed
- * stage's Secrets Manager store), not over the API. Every write is a
+ * (the file store at --data-dir / KMS_DATA_DIR, or with KMS_KEY_STORE=postgres, dynamodb or
+ * secrets-manager a deployment's shared store), not over the API. Every write is a
  * compare-and-swap on the store, so the CLI and a running gateway never lose each other's updates;
  * the gateway sees a change once its cache (KMS_CACHE_TTL_MS) expires.
  */
 export function registerAccessKeys(program: Command): void {
   const accessKeys = program
     .command('access-keys')
-    .description('access keys and their policies, in the key store itself (not over the API): the local one, or KMS_KEY_STORE=secrets-manager')
+    .description('access keys and their policies, in the key store itself (not over the API): the local one, or the one KMS_KEY_STORE names')
     .addOption(new Option('--data-dir <dir>', 'the key store directory').env('KMS_DATA_DIR').default(ENV_DEFAULTS.KMS_DATA_DIR));
 
   const policyOptions = (command: Command) =>
@@ -129,24 +129,18 @@ export function registerAccessKeys(program: Command): void {
 
 /**
  * The registry over the store the environment selects: the file store at --data-dir, or with
- * KMS_KEY_STORE=secrets-manager the cloud store (KMS_SECRETS_PREFIX, AWS_REGION and the usual AWS
- * credentials), so operators administer a deployed stage's access keys the same way.
+ * KMS_KEY_STORE=postgres, dynamodb or secrets-manager that deployment's store (with its usual
+ * variables and credentials), so operators administer a deployed stage's access keys the same way.
  */
 async function registryOf(command: Command): Promise<AccessKeyRegistry> {
   const { dataDir } = command.optsWithGlobals<StoreOptions>();
-  // The file store is sealed under the data directory's root key, as the gateway opens it.
-  const store = await keyStoreFromEnvironment(cloudStoreSelected() ? process.env : { ...process.env, KMS_KEY_STORE: 'file', KMS_DATA_DIR: dataDir });
   // The CLI writes and exits: nothing to cache.
-  return new AccessKeyRegistry(store, { cacheTtlMs: 0 });
-}
-
-function cloudStoreSelected(): boolean {
-  return process.env.KMS_KEY_STORE === 'secrets-manager';
+  return new AccessKeyRegistry(await openStoreForCommand(dataDir), { cacheTtlMs: 0 });
 }
 
 /** The registry of a store that exists: a mistyped --data-dir is an error, not an empty list. */
 async function existingRegistryOf(command: Command): Promise<AccessKeyRegistry> {
-  if (cloudStoreSelected()) return registryOf(command);
+  if (sharedStoreSelected()) return registryOf(command);
   const { dataDir } = command.optsWithGlobals<StoreOptions>();
   const found = await stat(dataDir).then((s) => s.isDirectory(), () => false);
   if (!found) throw new CliError(EXIT.UNAVAILABLE, `no key store at ${dataDir} (set --data-dir or KMS_DATA_DIR)`);

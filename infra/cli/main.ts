@@ -14,6 +14,8 @@ import { registerKeys } from './keys.js';
 import { registerPartitions } from './partitions.js';
 import { OUTPUT_FORMATS } from './output.js';
 import { registerServe } from './serve.js';
+import { registerStore } from './store.js';
+import { closeOpenedStores } from './store-access.js';
 
 const VERSION = '0.1.0';
 
@@ -42,6 +44,7 @@ Exit codes: 0 ok; 1 refused by the API or the store (stderr: "Code: Message"); 2
   registerAccessKeys(program);
   registerFiles(program);
   registerPartitions(program);
+  registerStore(program);
   registerServe(program);
   return program;
 }
@@ -54,6 +57,8 @@ export async function run(argv: readonly string[]): Promise<ExitCode | number> {
     return EXIT.OK;
   } catch (err) {
     return report(err);
+  } finally {
+    await closeOpenedStores();
   }
 }
 

@@ -82,7 +82,7 @@ describe('Table: Actions ⇄ serverless.yml', () => {
   });
 
   it('when the stage is deployed, no function reserves concurrency (22 functions would exhaust a default account), and the state table matches the backend definition', () => {
-    for (const [name, fn] of Object.entries(template.functions)) expect((fn as Record<string, unknown>).reservedConcurrency, name).toBeUndefined();
+    for (const [name, fn] of Object.entries(template.functions)) expect((fn as unknown as Record<string, unknown>).reservedConcurrency, name).toBeUndefined();
     const table = (template as unknown as { resources: { Resources: Record<string, { Properties: Record<string, unknown>; DeletionPolicy?: string }> } }).resources.Resources.StateTable!;
     expect(table.DeletionPolicy).toBe('Retain');
     expect(table.Properties.KeySchema).toEqual(STATE_TABLE_DEFINITION.KeySchema);

@@ -5,6 +5,7 @@ import { killAllGateways, makeTempDir, type ReadyGateway, removeDir, startGatewa
 import { sendRaw, toRecorded } from '../helpers/raw-http.js';
 import { ADMIN, KEY_MATERIAL, TEST_SEED } from '../helpers/service.js';
 import { startPostgres } from '../helpers/postgres.js';
+import { runKms } from '../helpers/cli-process.js';
 import pg from 'pg';
 import { signedRpcRequest, signedV3Request } from '../helpers/sign.js';
 
@@ -95,6 +96,37 @@ describe('on one PostgreSQL', () => {
 
   const env = () => ({ KMS_KEY_STORE: 'postgres', KMS_POSTGRES_URL: postgres.url, KMS_ROOT_KEY_FILE: join(root, 'pg-root.key') });
   sharedStateSuite('two gateways on one PostgreSQL (each with a data directory of its own)', () => twoGateways('pg', env(), true));
+
+  it('one machine grows into a cluster: `kms store copy` moves a file store into PostgreSQL (twice: idempotent), where a gateway decrypts the blobs made before and knows the same access keys', async () => {
+    const seedFile = await writeSeedFile(root, TEST_SEED, 'grow-seed.json');
+    const dataDir = join(root, 'grow');
+    const single = await startGateway({ dataDir, seedFile });
+    const created = (await client(single).call('CreateKey', { Description: 'made on one machine' })) as { KeyMetadata: { KeyId: string } };
+    await client(single).call('CreateAlias', { AliasName: 'alias/grown', KeyId: created.KeyMetadata.KeyId });
+    await client(single).call('CreateKeyVersion', { KeyId: created.KeyMetadata.KeyId });
+    const blob = (await client(single).call('GenerateDataKey', { KeyId: 'alias/grown', EncryptionContext: '{"m":"1"}' })) as { CiphertextBlob: string; Plaintext: string };
+    await single.stop('SIGTERM');
+
+    const to = ['--to', 'KMS_KEY_STORE=postgres', '--to', `KMS_POSTGRES_URL=${postgres.url}`, '--to', 'KMS_POSTGRES_SCHEMA=grown'];
+    const cli = (args: string[]) => runKms(['store', 'copy', '--data-dir', dataDir, ...args], { endpoint: 'http://127.0.0.1:9', credentials: null });
+    const first = await cli(to);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    const copied = JSON.parse(first.stdout) as { Copied: number; AlreadyPresent: number; Conflicts: string[] };
+    expect(copied.Copied).toBeGreaterThan(10);
+    expect(copied.Conflicts).toEqual([]);
+    const again = JSON.parse((await cli(to)).stdout) as { Copied: number; AlreadyPresent: number };
+    expect(again).toMatchObject({ Copied: 0, AlreadyPresent: copied.Copied });
+    expect((await cli(['--to', 'KMS_POSTGRES_URL=x'])).code).toBe(2);
+
+    // No seed: everything it knows came through the copy (the root key is the data directory's).
+    const cluster = await startGateway({ dataDir, env: { KMS_KEY_STORE: 'postgres', KMS_POSTGRES_URL: postgres.url, KMS_POSTGRES_SCHEMA: 'grown' } });
+    const decrypted = (await client(cluster).call('Decrypt', { CiphertextBlob: blob.CiphertextBlob, EncryptionContext: '{"m":"1"}' })) as { Plaintext: string };
+    expect(decrypted.Plaintext).toBe(blob.Plaintext);
+    const versions = (await client(cluster).call('ListKeyVersions', { KeyId: created.KeyMetadata.KeyId })) as { TotalCount: number };
+    expect(versions.TotalCount).toBe(2);
+    await cluster.stop('SIGTERM');
+  }, 120_000);
 
   it('the database holds no seeded key material and no access-key secret: every value is sealed', async () => {
     const client = new pg.Client({ connectionString: postgres.url });

@@ -3,7 +3,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createStateTable } from '../../lib/keystore/dynamodb/table.js';
 import { destroyDueKeys } from '../../lib/operations/scheduled.js';
-import { serviceFromEnvironment } from '../../lib/service-from-env.js';
+import { openKeyStoreFromEnvironment, serviceFromEnvironment } from '../../lib/service-from-env.js';
+import { copyStore } from '../../lib/keystore/copy-store.js';
 import { type Dynalite, startDynalite } from '../helpers/dynalite.js';
 import { FakeSecretsManager } from '../keystore/secrets-manager-fake.js';
 
@@ -80,5 +81,24 @@ describe('KMS_KEY_STORE=dynamodb with material in Secrets Manager', () => {
     expect(sm.commandCalls(DeleteSecretCommand).map((c) => c.args[0].input)).toEqual([expect.objectContaining({ ForceDeleteWithoutRecovery: true })]);
     expect(fakeSm.names().filter((n) => n.includes(key.keyId))).toEqual([]);
     expect(await service.keyring.getKey(key.keyId)).toBeUndefined();
+  });
+
+  it('when a stage kept everything in Secrets Manager before, `store copy` moves its state into the table and leaves its material where it is', async () => {
+    const legacyEnv = { KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_SECRETS_PREFIX: 'kms/legacy/', KMS_NONCE_STORE: 'memory', KMS_LOG_LEVEL: 'silent' };
+    const legacy = await serviceFromEnvironment(legacyEnv);
+    const key = await legacy.keyring.createKey({});
+    const [version] = await legacy.keyring.listVersions(key.keyId);
+    const secretsBefore = fakeSm.names().filter((n) => n.startsWith('kms/legacy/'));
+    const source = await openKeyStoreFromEnvironment(legacyEnv);
+    const target = await openKeyStoreFromEnvironment({ ...env, KMS_SECRETS_PREFIX: 'kms/legacy/' });
+    const report = await copyStore(source.store, target.store);
+    expect(report.conflicts).toEqual([]);
+    // The material secret was already in place: present, not copied.
+    expect(report.present).toBe(1);
+    await target.close();
+    const migrated = await serviceFromEnvironment({ ...env, KMS_SECRETS_PREFIX: 'kms/legacy/' });
+    expect((await migrated.keyring.getKey(key.keyId))?.primaryKeyVersion).toBe(version!.keyVersionId);
+    expect((await migrated.keyring.listVersions(key.keyId)).map((v) => v.keyVersionId)).toEqual([version!.keyVersionId]);
+    expect(fakeSm.names().filter((n) => n.startsWith('kms/legacy/'))).toEqual(secretsBefore);
   });
 });
