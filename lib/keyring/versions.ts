@@ -1,0 +1,161 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { EntryExistsError, type KeyStore } from '../keystore/key-store.js';
+import { TtlCache } from '../ttl-cache.js';
+import { isoSeconds } from '../time.js';
+import { isKeyId, isKeyVersionId } from './key-id.js';
+import { decodeRecord, encodeRecord, entryNames, KEY_MATERIAL_BYTES, type KeyVersionRecord } from './records.js';
+
+/** What a new version is made of; every field may be left to the keyring. */
+export interface NewVersion {
+  keyVersionId?: string;
+  /** 32 bytes; random when absent. The keyring zeroes its own copy, never the caller's. */
+  material?: Buffer;
+}
+
+/** A version as listed: never its material. */
+export interface KeyVersionRecordInfo {
+  keyId: string;
+  keyVersionId: string;
+  creationDate: string;
+  /** Internal ordering only (see {@link KeyVersionRecord.createdAtMs}); never in a response. */
+  createdAtMs?: number;
+}
+
+/** A version ready for use. `material` belongs to the keyring's cache: never zero or keep it. */
+export interface KeyVersion {
+  keyId: string;
+  keyVersionId: string;
+  material: Buffer;
+}
+
+/**
+ * Key versions: their material (write-once, `key-versions/<keyId>/<keyVersionId>`) and the index
+ * from a version to its key (write-once, `version-index/<keyVersionId>`), which a ciphertext's
+ * version id is resolved through.
+ *
+ * Material cache: a version's material never changes, so it stays cached until evicted by size;
+ * evicted buffers are zeroed.
+ */
+export class KeyVersions {
+  readonly #store: KeyStore;
+  readonly #now: () => number;
+  readonly #cache: TtlCache<string, KeyVersion | undefined>;
+
+  constructor(store: KeyStore, options: { now: () => number }) {
+    this.#store = store;
+    this.#now = options.now;
+    this.#cache = new TtlCache({
+      ttlMs: Number.MAX_SAFE_INTEGER,
+      maxEntries: 10_000,
+      now: this.#now,
+      // Zeroed a little later, not at once: a request that already holds the buffer finishes first.
+      onEvict: (version) => {
+        if (version) setTimeout(() => version.material.fill(0), 10_000).unref();
+      },
+    });
+  }
+
+  /** A version by id, with its material (cached), or undefined. */
+  async find(keyVersionId: string): Promise<KeyVersion | undefined> {
+    if (!isKeyVersionId(keyVersionId)) return undefined;
+    const version = await this.#cache.get(keyVersionId, async () => {
+      const owner = await this.#store.get(entryNames.versionOwner(keyVersionId));
+      if (!owner) return undefined;
+      const entry = await this.#store.get(entryNames.keyVersion(owner.value.toString('utf8'), keyVersionId));
+      if (!entry) return undefined;
+      const record = decodeRecord<KeyVersionRecord>(entry.value);
+      entry.value.fill(0);
+      return { keyId: record.keyId, keyVersionId: record.keyVersionId, material: Buffer.from(record.material, 'base64') };
+    });
+    // Absence is not cached: versions cache forever, and another process may add this one.
+    if (!version) this.#cache.delete(keyVersionId);
+    return version;
+  }
+
+  /** The id of the key a version belongs to, or undefined when there is no such version. */
+  async owner(keyVersionId: string): Promise<string | undefined> {
+    if (!isKeyVersionId(keyVersionId)) return undefined;
+    const owner = await this.#store.get(entryNames.versionOwner(keyVersionId));
+    return owner?.value.toString('utf8');
+  }
+
+  /**
+   * Writes a new version of a key (material first, then the index from version to key; both
+   * write-once) and returns its id. It does not make the version primary.
+   * Throws {@link EntryExistsError} when the version id is taken.
+   */
+  async add(keyId: string, input: NewVersion): Promise<string> {
+    const keyVersionId = input.keyVersionId ?? randomUUID();
+    if (!isKeyId(keyId)) throw new Error(`key id "${keyId}" is not a UUID or key-… id`);
+    if (!isKeyVersionId(keyVersionId)) throw new Error(`key version id "${keyVersionId}" is not a UUID`);
+    if (input.material && input.material.length !== KEY_MATERIAL_BYTES) throw new Error(`key material must be ${KEY_MATERIAL_BYTES} bytes`);
+    const material = input.material ? Buffer.from(input.material) : randomBytes(KEY_MATERIAL_BYTES);
+    const createdAtMs = this.#now();
+    const record: KeyVersionRecord = { keyId, keyVersionId, creationDate: isoSeconds(createdAtMs), createdAtMs, material: material.toString('base64') };
+    const encoded = encodeRecord(record);
+    try {
+      await this.#store.create(entryNames.keyVersion(keyId, keyVersionId), encoded, { writeOnce: true });
+      await this.#store.create(entryNames.versionOwner(keyVersionId), Buffer.from(keyId, 'utf8'), { writeOnce: true });
+    } finally {
+      encoded.fill(0);
+      material.fill(0);
+    }
+    return keyVersionId;
+  }
+
+  /**
+   * Writes the index from a version to its key if it is missing: {@link add} writes the material
+   * first, so a crash in between leaves a version that Decrypt cannot find. Idempotent.
+   */
+  async ensureOwner(keyId: string, keyVersionId: string): Promise<void> {
+    try {
+      await this.#store.create(entryNames.versionOwner(keyVersionId), Buffer.from(keyId, 'utf8'), { writeOnce: true });
+    } catch (err) {
+      if (!(err instanceof EntryExistsError)) throw err;
+    }
+  }
+
+  /** A version's record as stored (with Base64 material), or undefined; for the seed's comparisons. */
+  async record(keyId: string, keyVersionId: string): Promise<KeyVersionRecord | undefined> {
+    const entry = await this.#store.get(entryNames.keyVersion(keyId, keyVersionId));
+    return entry && decodeRecord<KeyVersionRecord>(entry.value);
+  }
+
+  /** A version's id and creation date (no material), or undefined. */
+  async info(keyId: string, keyVersionId: string): Promise<KeyVersionRecordInfo | undefined> {
+    if (!isKeyId(keyId) || !isKeyVersionId(keyVersionId)) return undefined;
+    const entry = await this.#store.get(entryNames.keyVersion(keyId, keyVersionId));
+    if (!entry) return undefined;
+    const record = decodeRecord<KeyVersionRecord>(entry.value);
+    entry.value.fill(0);
+    return {
+      keyId: record.keyId,
+      keyVersionId: record.keyVersionId,
+      creationDate: record.creationDate,
+      ...(record.createdAtMs === undefined ? {} : { createdAtMs: record.createdAtMs }),
+    };
+  }
+
+  /** A key's versions without their material, oldest first. */
+  async list(keyId: string): Promise<KeyVersionRecordInfo[]> {
+    const names = await this.#store.list(`key-versions/${keyId}/`);
+    const versions: KeyVersionRecordInfo[] = [];
+    for (const name of names) {
+      const info = await this.info(keyId, name.slice(name.lastIndexOf('/') + 1));
+      if (info) versions.push(info);
+    }
+    // CreationDate has whole seconds; versions made within one second are ordered by the millisecond.
+    const at = (v: KeyVersionRecordInfo) => v.createdAtMs ?? Date.parse(v.creationDate);
+    return versions.sort((a, b) => at(a) - at(b) || (a.keyVersionId < b.keyVersionId ? -1 : 1));
+  }
+
+  /** Destroys every version of a key: the index entry, then the material (the one path by which material disappears). */
+  async destroyAll(keyId: string): Promise<void> {
+    for (const name of await this.#store.list(`key-versions/${keyId}/`)) {
+      const keyVersionId = name.slice(name.lastIndexOf('/') + 1);
+      await this.#store.destroy(entryNames.versionOwner(keyVersionId));
+      await this.#store.destroy(name);
+      this.#cache.delete(keyVersionId);
+    }
+  }
+}
