@@ -210,8 +210,12 @@ async function openState(selection: BackendSelection, region: string | undefined
     return { store: await sealed(backend.store, selection), nonces: backend.nonces };
   }
   if ((selection.keyStore === 'postgres' || selection.keyStore === 'dynamodb') && selection.nonceStore === 'backend') {
-    const backend = await openSharedBackend(selection, logger);
-    return { store: await stateStore(backend.store, selection, logger), nonces: backend.nonces };
+    // Cold start: the state backend and the material store are set up at once.
+    const [backend, material] = await Promise.all([
+      openSharedBackend(selection, logger),
+      selection.keyStore === 'dynamodb' && selection.secrets ? secretsManagerStore(selection.secrets, logger) : undefined,
+    ]);
+    return { store: await stateStore(backend.store, selection, logger, material), nonces: backend.nonces };
   }
   const { store } = await buildKeyStore(selection, logger);
   if (selection.nonceStore === 'dynamodb') {
@@ -264,10 +268,10 @@ async function openSharedBackend(selection: BackendSelection, logger: Logger): P
  * The key store over a shared backend's: sealed under the root key (PostgreSQL), or with key
  * material in Secrets Manager beside the DynamoDB state (when a secrets prefix is set).
  */
-async function stateStore(backendStore: KeyStore, selection: BackendSelection, logger: Logger): Promise<KeyStore> {
+async function stateStore(backendStore: KeyStore, selection: BackendSelection, logger: Logger, material?: KeyStore): Promise<KeyStore> {
   if (selection.keyStore === 'postgres') return sealed(backendStore, selection);
   if (!selection.secrets) return backendStore;
-  return new SplitKeyStore({ material: await secretsManagerStore(selection.secrets, logger), state: backendStore });
+  return new SplitKeyStore({ material: material ?? (await secretsManagerStore(selection.secrets, logger)), state: backendStore });
 }
 
 async function buildKeyStore(selection: BackendSelection, logger: Logger): Promise<OpenedKeyStore> {
@@ -325,8 +329,13 @@ function awsClientConfig() {
  * file is created on the first start of an unsealed store, never over a sealed one.
  */
 async function sealed(inner: KeyStore, selection: BackendSelection): Promise<KeyStore> {
-  const mayCreate = !(await SealedKeyStore.isSealed(inner));
-  const rootKey = await loadRootKey(selection.rootKey!, { mayCreate });
+  const source = selection.rootKey!;
+  // A managed root key is never created here: it is fetched while the store is read (cold start).
+  const [isSealed, managedKey] = await Promise.all([
+    SealedKeyStore.isSealed(inner),
+    source.kind === 'file' ? undefined : loadRootKey(source, { mayCreate: false }),
+  ]);
+  const rootKey = managedKey ?? (await loadRootKey(source, { mayCreate: !isSealed }));
   try {
     return await SealedKeyStore.open(inner, rootKey);
   } finally {
