@@ -217,8 +217,15 @@ export class InvalidCiphertextError extends KmsError {
 export class ThrottlingError extends KmsError {
   readonly statusCode = 429;
   readonly code = 'Rejected.Throttling';
-  constructor() {
-    super('The request was denied due to request throttling.');
+  /** When the limit allows the next request, in milliseconds (when known). */
+  readonly retryAfterMs: number | undefined;
+  constructor(limit?: { group: string; rate: number; retryAfterMs: number }) {
+    super(
+      limit
+        ? `The request was denied due to request throttling: this access key may make ${limit.rate} ${limit.group} request(s) per second; retry after ${limit.retryAfterMs} ms.`
+        : 'The request was denied due to request throttling.',
+    );
+    this.retryAfterMs = limit?.retryAfterMs;
   }
 }
 

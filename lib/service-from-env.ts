@@ -13,6 +13,7 @@ import { SplitKeyStore } from './keystore/split-store.js';
 import type { KeyStore } from './keystore/key-store.js';
 import { isLogLevel, createLogger, type Logger, type LogLevel } from './logger.js';
 import { createService, DEFAULTS, type Service } from './service.js';
+import { parseRateLimits } from './ratelimit/limits.js';
 
 /** The defaults of the environment variables the service reads, declared once (a test pins them). */
 export const ENV_DEFAULTS = {
@@ -185,6 +186,7 @@ function refuseInstanceLocalState(
  */
 export async function serviceFromEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<Service> {
   const selection = selectBackends(env);
+  const rateLimits = parseRateLimits(env.KMS_RATE_LIMITS);
   // The AWS SDK and Powertools are loaded only when selected: the file-store path (gateway, CLI) starts without them.
   const logger: Logger =
     selection.logger === 'powertools'
@@ -195,6 +197,7 @@ export async function serviceFromEnvironment(env: NodeJS.ProcessEnv = process.en
   return createService({
     store,
     nonces,
+    rateLimits,
     region: env.KMS_REGION ?? DEFAULTS.region,
     accountId: env.KMS_ACCOUNT_ID ?? DEFAULTS.accountId,
     cacheTtlMs: selection.cacheTtlMs,

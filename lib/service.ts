@@ -3,6 +3,8 @@ import { MemoryNonceStore, type NonceStore } from './auth/nonce-store.js';
 import { Keyring } from './keyring/keyring.js';
 import type { KeyStore } from './keystore/key-store.js';
 import { createLogger, type Logger } from './logger.js';
+import type { RateLimits } from './ratelimit/limits.js';
+import { RateLimiter } from './ratelimit/rate-limiter.js';
 
 /** Defaults, declared once (a test pins them). */
 export const DEFAULTS = {
@@ -20,6 +22,8 @@ export interface Service {
   accessKeys: AccessKeyRegistry;
   nonces: NonceStore;
   logger: Logger;
+  /** Per access key and Action group; admits everything when no limit is configured. */
+  rateLimiter: RateLimiter;
   now: () => number;
 }
 
@@ -30,6 +34,8 @@ export interface ServiceOptions {
   cacheTtlMs?: number;
   nonces?: NonceStore;
   logger?: Logger;
+  /** KMS_RATE_LIMITS, parsed (lib/ratelimit/limits.ts); none by default. */
+  rateLimits?: RateLimits;
   now?: () => number;
 }
 
@@ -46,6 +52,7 @@ export function createService(options: ServiceOptions): Service {
     accessKeys: new AccessKeyRegistry(options.store, { cacheTtlMs, now }),
     nonces: options.nonces ?? new MemoryNonceStore(now),
     logger: options.logger ?? createLogger(),
+    rateLimiter: new RateLimiter(options.rateLimits ?? {}, { now }),
     now,
   };
 }

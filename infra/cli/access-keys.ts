@@ -7,6 +7,7 @@ import { ADMIN_POLICY, describePolicyIssues, type PolicyDocument, policyDocument
 import { ENV_DEFAULTS } from '../../lib/service-from-env.js';
 import { CliError, EXIT, usageError } from './exit-codes.js';
 import { emit } from './output.js';
+import { type GroupRates, groupRatesSchema } from '../../lib/ratelimit/limits.js';
 import { openStoreForCommand, sharedStoreSelected } from './store-access.js';
 
 interface StoreOptions {
@@ -125,6 +126,24 @@ export function registerAccessKeys(program: Command): void {
     const record = await (await existingRegistryOf(command)).setPolicy(id, policy);
     emit(command, view(record, false), { record: { ...view(record, false), Policy: JSON.stringify(record.policy) } });
   });
+
+  accessKeys
+    .command('set-rate-limits')
+    .description('set an access key\'s own rate limits, requests per second by group: {"crypto": 5, "read": 10, "write": 1}; {} removes them')
+    .argument('<id>', 'access key id')
+    .requiredOption('--json <limits>', 'the limits, JSON: any of crypto, read, write')
+    .action(async (id: string, options: { json: string }, command: Command) => {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(options.json);
+      } catch {
+        throw usageError('--json must be JSON, e.g. {"crypto": 5}');
+      }
+      const checked = groupRatesSchema.safeParse(parsed);
+      if (!checked.success) throw usageError(`--json: ${checked.error.issues.map((i) => `${i.path.join('.') || 'limits'}: ${i.message}`).join('; ')}`);
+      const record = await (await existingRegistryOf(command)).setRateLimits(id, checked.data as GroupRates);
+      emit(command, view(record, false), { record: { ...view(record, false), Policy: JSON.stringify(record.policy), RateLimits: JSON.stringify(record.rateLimits ?? {}) } });
+    });
 }
 
 /**
@@ -163,6 +182,7 @@ function view(record: AccessKeyRecord, withSecret: boolean) {
     CreatedAt: record.createdAt,
     Policy: record.policy,
     ...(record.policyError !== undefined ? { PolicyError: record.policyError } : {}),
+    ...(record.rateLimits !== undefined ? { RateLimits: record.rateLimits } : {}),
   };
 }
 

@@ -1,3 +1,4 @@
+import { groupRatesSchema } from '../../lib/ratelimit/limits.js';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { AccessKeyRegistry } from '../../lib/auth/access-keys.js';
@@ -65,6 +66,7 @@ export const seedSchema = z
             accessKeyId: z.string().refine(isAccessKeyId, { error: 'must be 8–64 letters and digits' }),
             accessKeySecret: z.string().min(16, { error: 'must be at least 16 characters' }),
             policy: policyDocumentSchema,
+            rateLimits: groupRatesSchema.optional(),
           })
           .strict(),
       )

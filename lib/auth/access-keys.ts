@@ -1,3 +1,4 @@
+import { type GroupRates, groupRatesSchema } from '../ratelimit/limits.js';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AccessKeyNotFoundError } from '../errors.js';
@@ -20,6 +21,8 @@ export interface AccessKeyRecord {
    * its policy is replaced. Never stored; every write refuses such a policy.
    */
   policyError?: string;
+  /** Requests per second by Action group (see lib/ratelimit/), over KMS_RATE_LIMITS for this key. */
+  rateLimits?: GroupRates;
 }
 
 /**
@@ -46,6 +49,8 @@ export interface Principal {
   policyInvalid?: boolean;
   /** Used only to verify signatures; never logged or returned. */
   secret: string;
+  /** The key's own rate limits, when its record sets any. */
+  rateLimits?: GroupRates;
 }
 
 const ACCESS_KEY_ID = /^[A-Za-z0-9]{8,64}$/;
@@ -73,6 +78,7 @@ function principalOf(record: AccessKeyRecord): Principal {
     policy: invalid ? DENY_ALL : compilePolicy(record.policy),
     ...(invalid ? { policyInvalid: true } : {}),
     secret: record.accessKeySecret,
+    ...(record.rateLimits ? { rateLimits: record.rateLimits } : {}),
   };
 }
 
@@ -88,6 +94,8 @@ function decodeAccessKey(value: Buffer): AccessKeyRecord | undefined {
   const parsed = policyDocumentSchema.safeParse(record.policy);
   if (parsed.success) record.policy = parsed.data;
   else record.policyError = describePolicyIssues(parsed.error);
+  // Limits that do not validate (a hand-edited store) are not applied rather than failing the key.
+  if (record.rateLimits !== undefined && !groupRatesSchema.safeParse(record.rateLimits).success) delete record.rateLimits;
   return record;
 }
 
@@ -181,6 +189,15 @@ export class AccessKeyRegistry {
   async setPolicy(accessKeyId: string, policy: PolicyDocument): Promise<AccessKeyRecord> {
     const validated = parsePolicyDocument(policy);
     return this.update(accessKeyId, (record) => ({ ...record, policy: validated }));
+  }
+
+  /** Sets an access key's own rate limits (requests per second by group), or removes them (undefined). */
+  async setRateLimits(accessKeyId: string, rateLimits: GroupRates | undefined): Promise<AccessKeyRecord> {
+    const validated = rateLimits === undefined ? undefined : (groupRatesSchema.parse(rateLimits) as GroupRates);
+    return this.update(accessKeyId, (record) => {
+      const { rateLimits: _previous, ...rest } = record;
+      return validated && Object.keys(validated).length > 0 ? { ...rest, rateLimits: validated } : rest;
+    });
   }
 
   /** Enables or disables an access key; a disabled key's requests get InvalidAccessKeyId.Inactive. */

@@ -11,6 +11,7 @@ export function authentication(service: Service): MiddlewareObj {
       accessKeys: service.accessKeys,
       nonces: service.nonces,
       now: service.now,
+      admit: (principal, action) => service.rateLimiter.admit(principal.accessKeyId, action, principal.rateLimits),
     });
     state.principal = principal;
     state.action = action;

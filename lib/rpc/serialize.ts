@@ -40,9 +40,15 @@ export function successResponse(format: ResponseFormat, requestId: string, field
 /** An error body with the status of its error class: `RequestId, HostId, Code, Message, Recommend`. */
 export function errorResponse(format: ResponseFormat, requestId: string, hostId: string, error: KmsError): RpcResponse {
   const body = { RequestId: requestId, HostId: hostId, Code: error.code, Message: error.message, Recommend: error.recommend };
+  const retryAfterMs = (error as { retryAfterMs?: number }).retryAfterMs;
   return {
     statusCode: error.statusCode,
-    headers: { 'content-type': CONTENT_TYPE[format], 'x-acs-request-id': requestId },
+    headers: {
+      'content-type': CONTENT_TYPE[format],
+      'x-acs-request-id': requestId,
+      // Throttled: when to retry, in whole seconds as HTTP says (the Message has the milliseconds).
+      ...(typeof retryAfterMs === 'number' ? { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) } : {}),
+    },
     body: format === 'JSON' ? JSON.stringify(body) : `${XML_DECLARATION}${xml.build({ Error: body })}`,
   };
 }

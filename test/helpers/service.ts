@@ -1,3 +1,4 @@
+import type { RateLimits } from '../../lib/ratelimit/limits.js';
 import type { RpcHandler } from '../../lib/middleware/stack.js';
 import { createDispatcher } from '../../lib/middleware/dispatch.js';
 import { MemoryKeyStore } from '../../lib/keystore/memory-store.js';
@@ -64,13 +65,14 @@ export interface TestService {
 }
 
 /** A service over an in-memory store, seeded with {@link TEST_SEED} (unless `seed: false`), behind the real dispatcher. */
-export async function createTestService(options: { now?: () => number; store?: KeyStore; logLines?: string[]; seed?: boolean } = {}): Promise<TestService> {
+export async function createTestService(options: { now?: () => number; store?: KeyStore; logLines?: string[]; seed?: boolean; rateLimits?: RateLimits } = {}): Promise<TestService> {
   const store = options.store ?? new MemoryKeyStore();
   const service = createService({
     store,
     region: REGION,
     accountId: ACCOUNT_ID,
     now: options.now,
+    ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
     logger: createLogger({ level: options.logLines ? 'debug' : 'silent', write: (line) => options.logLines?.push(line) }),
   });
   if (options.seed !== false) await applySeed(TEST_SEED, service);
