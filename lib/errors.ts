@@ -245,6 +245,14 @@ export class ServiceUnavailableError extends KmsError {
   }
 }
 
+export class AuditLogUnavailableError extends KmsError {
+  readonly statusCode = 503;
+  readonly code = 'ServiceUnavailableTemporary';
+  constructor() {
+    super('The service is temporarily unavailable: the audit log cannot be written. Retry later.');
+  }
+}
+
 /**
  * Caller-supplied text as a message may echo it: at most 128 code points (never half a surrogate
  * pair), with every character that is not plain printable text — controls, lone surrogates,

@@ -14,6 +14,7 @@ import type { KeyStore } from './keystore/key-store.js';
 import { isLogLevel, createLogger, type Logger, type LogLevel } from './logger.js';
 import { createService, DEFAULTS, type Service } from './service.js';
 import { parseRateLimits } from './ratelimit/limits.js';
+import { auditLogFromEnvironment } from './audit/audit-log.js';
 
 /** The defaults of the environment variables the service reads, declared once (a test pins them). */
 export const ENV_DEFAULTS = {
@@ -187,6 +188,7 @@ function refuseInstanceLocalState(
 export async function serviceFromEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<Service> {
   const selection = selectBackends(env);
   const rateLimits = parseRateLimits(env.KMS_RATE_LIMITS);
+  const audit = await auditLogFromEnvironment(env.KMS_AUDIT_LOG);
   // The AWS SDK and Powertools are loaded only when selected: the file-store path (gateway, CLI) starts without them.
   const logger: Logger =
     selection.logger === 'powertools'
@@ -198,6 +200,7 @@ export async function serviceFromEnvironment(env: NodeJS.ProcessEnv = process.en
     store,
     nonces,
     rateLimits,
+    audit,
     region: env.KMS_REGION ?? DEFAULTS.region,
     accountId: env.KMS_ACCOUNT_ID ?? DEFAULTS.accountId,
     cacheTtlMs: selection.cacheTtlMs,

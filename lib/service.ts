@@ -1,4 +1,5 @@
 import { AccessKeyRegistry } from './auth/access-keys.js';
+import type { AuditLog } from './audit/audit-log.js';
 import { MemoryNonceStore, type NonceStore } from './auth/nonce-store.js';
 import { Keyring } from './keyring/keyring.js';
 import type { KeyStore } from './keystore/key-store.js';
@@ -24,6 +25,8 @@ export interface Service {
   logger: Logger;
   /** Per access key and Action group; admits everything when no limit is configured. */
   rateLimiter: RateLimiter;
+  /** One line per request and per scheduled-job action; a request whose line cannot be written is refused. None when absent. */
+  audit?: AuditLog;
   now: () => number;
 }
 
@@ -36,6 +39,8 @@ export interface ServiceOptions {
   logger?: Logger;
   /** KMS_RATE_LIMITS, parsed (lib/ratelimit/limits.ts); none by default. */
   rateLimits?: RateLimits;
+  /** The audit log (lib/audit/); none by default (the gateway and the functions use KMS_AUDIT_LOG). */
+  audit?: AuditLog;
   now?: () => number;
 }
 
@@ -53,6 +58,7 @@ export function createService(options: ServiceOptions): Service {
     nonces: options.nonces ?? new MemoryNonceStore(now),
     logger: options.logger ?? createLogger(),
     rateLimiter: new RateLimiter(options.rateLimits ?? {}, { now }),
+    ...(options.audit ? { audit: options.audit } : {}),
     now,
   };
 }

@@ -1,3 +1,5 @@
+import { cacheLookupsTotal } from './metrics/metrics.js';
+
 /**
  * A small read-through cache: values expire `ttlMs` after loading, concurrent misses for one key
  * share a single load, and a failed load is not cached. `onEvict` sees every value that leaves
@@ -7,13 +9,22 @@ export class TtlCache<K, V> {
   readonly #entries = new Map<K, { expiresAt: number; value: Promise<V> }>();
 
   constructor(
-    private readonly options: { ttlMs: number; maxEntries: number; now?: () => number; onEvict?: (value: V) => void },
+    private readonly options: {
+      ttlMs: number;
+      maxEntries: number;
+      now?: () => number;
+      onEvict?: (value: V) => void;
+      /** Counts hits and misses in kms_cache_lookups_total under this name. */
+      name?: string;
+    },
   ) {}
 
   get(key: K, load: () => Promise<V>): Promise<V> {
     const now = (this.options.now ?? Date.now)();
     const hit = this.#entries.get(key);
-    if (hit && hit.expiresAt > now) return hit.value;
+    const fresh = hit !== undefined && hit.expiresAt > now;
+    if (this.options.name) cacheLookupsTotal.inc({ cache: this.options.name, result: fresh ? 'hit' : 'miss' });
+    if (fresh) return hit.value;
     if (hit) this.delete(key);
     const value = load();
     this.#entries.set(key, { expiresAt: now + this.options.ttlMs, value });

@@ -115,7 +115,7 @@ export class AccessKeyRegistry {
 
   constructor(store: KeyStore, options: { cacheTtlMs: number; now?: () => number }) {
     this.#store = store;
-    this.#cache = new TtlCache({ ttlMs: options.cacheTtlMs, maxEntries: 10_000, now: options.now });
+    this.#cache = new TtlCache({ ttlMs: options.cacheTtlMs, maxEntries: 10_000, now: options.now, name: 'access-keys' });
   }
 
   /** The principal for an access key id, or undefined when there is none. */

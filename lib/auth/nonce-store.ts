@@ -1,3 +1,5 @@
+import { countNonces } from '../metrics/metrics.js';
+
 /**
  * Replay protection: a signature nonce may be used once per access key within the replay window.
  * Backends: in memory (one process, below) and, in the cloud, a shared table with a conditional put.
@@ -22,6 +24,12 @@ export class MemoryNonceStore implements NonceStore {
 
   constructor(now: () => number = Date.now) {
     this.#now = now;
+    countNonces(this);
+  }
+
+  /** Claims remembered (some may have expired and not been forgotten yet). */
+  get size(): number {
+    return this.#expiry.size;
   }
 
   async claim(accessKeyId: string, nonce: string, expiresAt: number): Promise<boolean> {

@@ -16,7 +16,7 @@ export class Aliases {
 
   constructor(store: KeyStore, options: { cacheTtlMs: number; now: () => number }) {
     this.#store = store;
-    this.#cache = new TtlCache({ ttlMs: options.cacheTtlMs, maxEntries: 10_000, now: options.now });
+    this.#cache = new TtlCache({ ttlMs: options.cacheTtlMs, maxEntries: 10_000, now: options.now, name: 'aliases' });
     this.#index = new AliasIndex(store);
   }
 

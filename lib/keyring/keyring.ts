@@ -54,7 +54,7 @@ export class Keyring {
     this.#store = store;
     this.scope = { region: options.region, accountId: options.accountId };
     this.#now = options.now ?? Date.now;
-    this.#keys = new TtlCache({ ttlMs: options.cacheTtlMs, maxEntries: 10_000, now: this.#now });
+    this.#keys = new TtlCache({ ttlMs: options.cacheTtlMs, maxEntries: 10_000, now: this.#now, name: 'keys' });
     this.versions = new KeyVersions(store, { now: this.#now });
     this.aliases = new Aliases(store, { cacheTtlMs: options.cacheTtlMs, now: this.#now });
   }

@@ -48,6 +48,7 @@ export class KeyVersions {
       ttlMs: Number.MAX_SAFE_INTEGER,
       maxEntries: 10_000,
       now: this.#now,
+      name: 'versions',
       // Zeroed a little later, not at once: a request that already holds the buffer finishes first.
       onEvict: (version) => {
         if (version) setTimeout(() => version.material.fill(0), 10_000).unref();

@@ -1,6 +1,7 @@
 import type { MiddlewareObj } from '@middy/core';
 import { InternalFailureError, KmsError, ServiceUnavailableError } from '../errors.js';
 import { KeyStoreUnavailableError } from '../keystore/store-errors.js';
+import { storeErrorsTotal } from '../metrics/metrics.js';
 import { errorResponse } from '../rpc/serialize.js';
 import type { Service } from '../service.js';
 import { stateOf, type KmsMiddyRequest } from './state.js';
@@ -23,13 +24,17 @@ export function errorResponseAndAccessLog(service: Service): MiddlewareObj {
       ms: service.now() - state.startedAt,
     });
   };
-  const after = (request: KmsMiddyRequest) => log(request);
+  const after = (request: KmsMiddyRequest) => {
+    stateOf(request.event).code = 'OK';
+    log(request);
+  };
   const onError = (request: KmsMiddyRequest) => {
     const state = stateOf(request.event);
     let error = request.error;
     if (error instanceof KeyStoreUnavailableError) {
       // Any backend that cannot serve now (disk full or read-only, a lock held too long, a network
       // outage): retryable, so a 503, never a 500.
+      storeErrorsTotal.inc({ reason: error.reason });
       service.logger.warn('key store unavailable', { requestId: state.requestId, reason: error.reason, operation: error.operation, entry: error.entry });
       error = new ServiceUnavailableError({ cause: error });
     } else if (!(error instanceof KmsError)) {
@@ -41,6 +46,7 @@ export function errorResponseAndAccessLog(service: Service): MiddlewareObj {
     }
     const kmsError = error as KmsError;
     request.response = errorResponse(state.format, state.requestId, state.hostId, kmsError);
+    state.code = kmsError.code;
     log(request, kmsError.code);
   };
   return { after, onError } as MiddlewareObj;

@@ -27,6 +27,8 @@ export function runOperation<I, R>(operation: Operation<I, R>, service: Service)
     // EncryptionContext parameter, as validated (always a Map; absent means empty).
     const inputContext = (input as { EncryptionContext?: unknown }).EncryptionContext;
     const defaultEncryptionContext: ReadonlyMap<string, string> = inputContext instanceof Map ? inputContext : NO_ENCRYPTION_CONTEXT;
+    if (defaultEncryptionContext.size > 0) state.encryptionContextKeys = [...defaultEncryptionContext.keys()];
+    if ((input as { DryRun?: boolean }).DryRun === true) state.dryRun = true;
 
     let authorized = false;
     const context: OperationContext = {
@@ -35,6 +37,7 @@ export function runOperation<I, R>(operation: Operation<I, R>, service: Service)
       requestId: state.requestId,
       action: operation.action,
       authorize(resource, action = ownPermission, denied, options) {
+        state.keyArn ??= resource;
         const conditions: ConditionContext = {
           encryptionContext: options?.encryptionContext ?? defaultEncryptionContext,
           sourceIp: event.sourceIp,
@@ -59,6 +62,10 @@ export function runOperation<I, R>(operation: Operation<I, R>, service: Service)
 
     if ((input as { DryRun?: boolean }).DryRun === true) return successResponse(state.format, state.requestId, {});
     const output = await operation.execute(input, resolved, context);
+    const { KeyVersionId: keyVersionId, KeyMetadata: metadata } = (output ?? {}) as { KeyVersionId?: unknown; KeyMetadata?: { Arn?: unknown } };
+    if (typeof keyVersionId === 'string') state.keyVersionId = keyVersionId;
+    // A key made by this request (CreateKey) is named by its own ARN, not the scope it was authorised on.
+    if (typeof metadata?.Arn === 'string') state.keyArn = metadata.Arn;
     return successResponse(state.format, state.requestId, output);
   };
 }

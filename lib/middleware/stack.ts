@@ -8,6 +8,7 @@ import { errorResponseAndAccessLog } from './error-response.js';
 import { requestContext } from './request-context.js';
 import { rpcParameters } from './rpc-parameters.js';
 import { runOperation } from './run-operation.js';
+import { audited } from './audited.js';
 
 /** A platform-neutral handler: one RPC request in, one response out, never a throw. */
 export type RpcHandler = (request: RpcRequest, context?: Context) => Promise<RpcResponse>;
@@ -23,5 +24,5 @@ export function buildRpcHandler(operation: Operation<any, any>, service: Service
     .use(rpcParameters())
     .use(authentication(service))
     .use(errorResponseAndAccessLog(service));
-  return (request, context) => handler(request, context ?? ({} as Context));
+  return audited(operation.action, service, (request, context) => handler(request, context ?? ({} as Context)));
 }

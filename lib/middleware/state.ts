@@ -15,6 +15,13 @@ export interface RequestState {
   principal?: Principal;
   /** The Action the signature covers. */
   action?: string;
+  /** `OK`, or the Code of the error answered (set by the last middleware). */
+  code?: string;
+  /** For the audit line: the first key ARN the operation authorised on, the version it used, the context's keys, DryRun. */
+  keyArn?: string;
+  keyVersionId?: string;
+  encryptionContextKeys?: string[];
+  dryRun?: boolean;
 }
 
 export type KmsMiddyRequest = Request<RpcRequest, RpcResponse, Error, Context>;

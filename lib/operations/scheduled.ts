@@ -10,6 +10,20 @@ import type { Service } from '../service.js';
  * destruction claims the key by compare-and-swap before it destroys anything.
  */
 
+/** One audit line per scheduled action; a line that cannot be written fails the key's run. */
+function auditJob(service: Service, action: 'RotateKey' | 'DestroyKey', keyId: string, code: 'OK' | 'Failed', keyVersionId?: string): Promise<void> {
+  return (
+    service.audit?.write({
+      time: new Date(service.now()).toISOString(),
+      type: 'job',
+      action,
+      keyArn: service.keyring.arnOf(keyId),
+      ...(keyVersionId ? { keyVersionId } : {}),
+      code,
+    }) ?? Promise.resolve()
+  );
+}
+
 /** How long a claimed rotation may take before another run may take it over. */
 export const ROTATION_LEASE_SECONDS = 300;
 
@@ -64,10 +78,12 @@ export async function rotateDueKeys(service: Service): Promise<string[]> {
         const { rotationClaimedUntil: _lease, ...rest } = rotatedAt(record, at);
         return rest;
       });
-      rotated.push(keyId);
       logger.info('key rotated', { keyId, keyVersionId: version.keyVersionId });
+      await auditJob(service, 'RotateKey', keyId, 'OK', version.keyVersionId);
+      rotated.push(keyId);
     } catch (err) {
       logger.error('key rotation failed', { keyId, error: (err as Error).message });
+      await auditJob(service, 'RotateKey', keyId, 'Failed').catch(() => undefined);
       failed.push(keyId);
     }
   }
@@ -90,10 +106,12 @@ export async function destroyDueKeys(service: Service): Promise<string[]> {
     if (!key || key.state !== 'PendingDeletion' || !key.deleteDate || key.deleteDate > now) continue;
     try {
       await keyring.destroyKey(keyId, now);
-      destroyed.push(keyId);
       logger.info('key destroyed', { keyId });
+      await auditJob(service, 'DestroyKey', keyId, 'OK');
+      destroyed.push(keyId);
     } catch (err) {
       logger.error('key destruction failed', { keyId, error: (err as Error).message });
+      await auditJob(service, 'DestroyKey', keyId, 'Failed').catch(() => undefined);
       failed.push(keyId);
     }
   }

@@ -1,4 +1,5 @@
 import { ThrottlingError } from '../errors.js';
+import { throttledTotal } from '../metrics/metrics.js';
 import { actionGroup } from './action-groups.js';
 import { type GroupRates, type RateLimits, rateOf } from './limits.js';
 
@@ -61,6 +62,7 @@ export class RateLimiter {
       return;
     }
     const retryAfterMs = Math.ceil(((1 - bucket.tokens) / rate) * 1000);
+    throttledTotal.inc({ group });
     throw new ThrottlingError({ group, rate, retryAfterMs });
   }
 }

@@ -301,6 +301,7 @@ describe('Module: errors', () => {
     ['ThrottlingError', () => new errors.ThrottlingError(), 429, 'Rejected.Throttling'],
     ['InternalFailureError', () => new errors.InternalFailureError(), 500, 'InternalFailure'],
     ['ServiceUnavailableError', () => new errors.ServiceUnavailableError(), 503, 'ServiceUnavailableTemporary'],
+    ['AuditLogUnavailableError', () => new errors.AuditLogUnavailableError(), 503, 'ServiceUnavailableTemporary'],
     ['RequestTooLargeError', () => new errors.RequestTooLargeError(1024), 413, 'RequestEntityTooLarge'],
     ['UnsupportedMediaTypeError', () => new errors.UnsupportedMediaTypeError(), 415, 'UnsupportedMediaType'],
     ['MalformedRequestError', () => new errors.MalformedRequestError(), 400, 'MalformedRequest'],

@@ -1,0 +1,168 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+
+/**
+ * One audit line: who did what to which key, and how it ended. Never a data key, key material,
+ * a secret, a signature or an EncryptionContext value — only the context's keys.
+ */
+export interface AuditRecord {
+  time: string;
+  /** `request` (an API call) or `job` (a scheduled rotation or deletion). */
+  type: 'request' | 'job';
+  requestId?: string;
+  accessKeyId?: string;
+  sourceIp?: string;
+  /** The Action (requests) or the job: `RotateKey`, `DestroyKey`. */
+  action?: string;
+  keyArn?: string;
+  keyVersionId?: string;
+  encryptionContextKeys?: string[];
+  dryRun?: boolean;
+  /** `OK`, or the error Code answered. */
+  code: string;
+  status?: number;
+  latencyMs?: number;
+}
+
+/**
+ * Where audit lines go. `write` resolves once the line is handed to the operating system and
+ * rejects when it cannot be: the caller then refuses the request (fail closed). `ready` rejects
+ * while the sink is known to be broken, so a request is refused before it does anything.
+ */
+export interface AuditLog {
+  write(record: AuditRecord): Promise<void>;
+  ready(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Lines waiting for one write, with their callers. */
+interface Batch {
+  lines: string[];
+  settle: Array<{ resolve: () => void; reject: (err: unknown) => void }>;
+}
+
+/**
+ * Lines gathered per turn of the event loop and written with one call (a busy gateway writes
+ * hundreds per call); every caller of the batch learns whether its line was written.
+ */
+abstract class BatchedAuditLog implements AuditLog {
+  #batch: Batch | undefined;
+  #chain: Promise<void> = Promise.resolve();
+  protected broken: unknown;
+
+  write(record: AuditRecord): Promise<void> {
+    const line = `${JSON.stringify({ ...record, audit: true })}\n`;
+    return new Promise((resolve, reject) => {
+      if (!this.#batch) {
+        const batch: Batch = { lines: [], settle: [] };
+        this.#batch = batch;
+        setImmediate(() => {
+          this.#batch = undefined;
+          this.#chain = this.#chain.then(() => this.#flush(batch));
+        });
+      }
+      this.#batch.lines.push(line);
+      this.#batch.settle.push({ resolve, reject });
+    });
+  }
+
+  async ready(): Promise<void> {
+    if (this.broken === undefined) return;
+    await this.recover();
+  }
+
+  async #flush(batch: Batch): Promise<void> {
+    try {
+      await this.append(batch.lines.join(''));
+      this.broken = undefined;
+      for (const s of batch.settle) s.resolve();
+    } catch (err) {
+      this.broken = err;
+      for (const s of batch.settle) s.reject(err);
+    }
+  }
+
+  abstract close(): Promise<void>;
+  protected abstract append(text: string): Promise<void>;
+  /** Tries to make a broken sink writable again; rejects while it is not. */
+  protected abstract recover(): Promise<void>;
+}
+
+/** Audit lines on stdout (the default; on Lambda and Function Compute they go to the platform's logs). */
+export class StdoutAuditLog extends BatchedAuditLog {
+  constructor() {
+    super();
+    // A closed stdout (EPIPE) breaks the sink, and so refuses requests, instead of the process.
+    process.stdout.on('error', (err) => {
+      this.broken = err;
+    });
+  }
+
+  protected append(text: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      process.stdout.write(text, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  protected async recover(): Promise<void> {
+    await this.append('');
+  }
+
+  async close(): Promise<void> {}
+}
+
+/**
+ * Audit lines appended to a file (`KMS_AUDIT_LOG=<file>`, created 0600). A write that fails (disk
+ * full, read-only, removed mount) fails its requests; later requests try the file again.
+ */
+export class FileAuditLog extends BatchedAuditLog {
+  readonly #path: string;
+  #file: FileHandle | undefined;
+
+  private constructor(path: string, file: FileHandle) {
+    super();
+    this.#path = path;
+    this.#file = file;
+  }
+
+  static async open(path: string): Promise<FileAuditLog> {
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    return new FileAuditLog(path, await open(path, 'a', 0o600));
+  }
+
+  protected async append(text: string): Promise<void> {
+    if (!this.#file) this.#file = await open(this.#path, 'a', 0o600);
+    try {
+      await this.#file.appendFile(text);
+    } catch (err) {
+      // Reopened on the next attempt: the file may have been rotated away or its disk remounted.
+      await this.#file.close().catch(() => undefined);
+      this.#file = undefined;
+      throw err;
+    }
+  }
+
+  protected async recover(): Promise<void> {
+    await this.append('');
+  }
+
+  async close(): Promise<void> {
+    await this.#file?.close();
+    this.#file = undefined;
+  }
+}
+
+/** Nothing is written (`KMS_AUDIT_LOG=none`: for tests and benchmarks, never for production). */
+export class NoAuditLog implements AuditLog {
+  async write(): Promise<void> {}
+  async ready(): Promise<void> {}
+  async close(): Promise<void> {}
+}
+
+/** The audit log `KMS_AUDIT_LOG` names: unset or `stdout`, `none`, or a file path. */
+export async function auditLogFromEnvironment(value: string | undefined): Promise<AuditLog> {
+  if (value === undefined || value === '' || value === 'stdout') return new StdoutAuditLog();
+  if (value === 'none') return new NoAuditLog();
+  return FileAuditLog.open(value);
+}

@@ -1,0 +1,83 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * The process's Prometheus metrics (one process is one scrape target): requests by Action and
+ * Code, latency, throttles, store errors, cache lookups, nonces held, and Node's process metrics.
+ * Labels carry only Action names, error Codes, group and cache names, reasons: never a key id, an
+ * access key id or anything a caller chose freely.
+ */
+export const registry = new Registry();
+
+export const requestsTotal = new Counter({
+  name: 'kms_requests_total',
+  help: 'Requests answered, by Action and result Code (OK for success)',
+  labelNames: ['action', 'code'] as const,
+  registers: [registry],
+});
+
+export const requestDuration = new Histogram({
+  name: 'kms_request_duration_seconds',
+  help: 'Time from receiving a request to its answer, by Action',
+  labelNames: ['action'] as const,
+  buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+  registers: [registry],
+});
+
+export const throttledTotal = new Counter({
+  name: 'kms_throttled_requests_total',
+  help: 'Requests refused by a rate limit, by Action group',
+  labelNames: ['group'] as const,
+  registers: [registry],
+});
+
+export const storeErrorsTotal = new Counter({
+  name: 'kms_store_errors_total',
+  help: 'Requests the key store could not serve (answered 503), by reason',
+  labelNames: ['reason'] as const,
+  registers: [registry],
+});
+
+export const cacheLookupsTotal = new Counter({
+  name: 'kms_cache_lookups_total',
+  help: 'Lookups in the in-process caches (keys, aliases, versions, access keys), by cache and result',
+  labelNames: ['cache', 'result'] as const,
+  registers: [registry],
+});
+
+export const auditFailuresTotal = new Counter({
+  name: 'kms_audit_write_failures_total',
+  help: 'Audit lines that could not be written (each such request was refused)',
+  registers: [registry],
+});
+
+/** Sources of the nonces-held gauge: every replay store of the process that can count (weakly held). */
+const nonceStores = new Set<WeakRef<{ readonly size: number }>>();
+
+export const noncesHeld = new Gauge({
+  name: 'kms_nonces_held',
+  help: 'Used nonces remembered by this process\'s replay stores (until their timestamp window closes)',
+  registers: [registry],
+  collect() {
+    let total = 0;
+    for (const ref of nonceStores) {
+      const store = ref.deref();
+      if (store) total += store.size;
+      else nonceStores.delete(ref);
+    }
+    this.set(total);
+  },
+});
+
+/** Counts a replay store's nonces in `kms_nonces_held` while it lives. */
+export function countNonces(store: { readonly size: number }): void {
+  nonceStores.add(new WeakRef(store));
+}
+
+let processMetrics = false;
+
+/** Adds Node's process metrics (CPU, memory, event loop lag, handles) once; the gateway calls it. */
+export function collectProcessMetrics(): void {
+  if (processMetrics) return;
+  processMetrics = true;
+  collectDefaultMetrics({ register: registry });
+}

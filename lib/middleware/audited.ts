@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import type { AuditRecord } from '../audit/audit-log.js';
+import { AuditLogUnavailableError } from '../errors.js';
+import { auditFailuresTotal, requestDuration, requestsTotal } from '../metrics/metrics.js';
+import type { RpcRequest } from '../rpc/request.js';
+import { errorResponse } from '../rpc/serialize.js';
+import type { Service } from '../service.js';
+import type { RpcHandler } from './stack.js';
+import { stateOf } from './state.js';
+
+/**
+ * Around the stack: every answer is counted (requests by Action and Code, latency) and audited.
+ * The audit fails closed, as Vault's audit devices do: while the audit log is known to be broken a
+ * request is refused before it runs, and an answer whose audit line cannot be written is replaced
+ * by 503 — a data key never leaves without its line.
+ *
+ * `action` is the stack's own Action (`''` for the dispatcher's fallback): metric labels come from
+ * the table of Actions, never from what a caller sent.
+ */
+export function audited(action: string, service: Service, handle: RpcHandler): RpcHandler {
+  const label = action || 'Unknown';
+  return async (request, context) => {
+    const audit = service.audit;
+    if (audit) {
+      try {
+        await audit.ready();
+      } catch {
+        auditFailuresTotal.inc();
+        requestsTotal.inc({ action: label, code: 'ServiceUnavailableTemporary' });
+        return errorResponse('JSON', randomUUID().toUpperCase(), 'kms', new AuditLogUnavailableError());
+      }
+    }
+    const response = await handle(request, context);
+    const state = stateOf(request);
+    const code = state.code ?? (response.statusCode < 400 ? 'OK' : 'InternalFailure');
+    const latencyMs = service.now() - state.startedAt;
+    requestsTotal.inc({ action: label, code: response.statusCode < 400 ? 'OK' : code });
+    requestDuration.observe({ action: label }, latencyMs / 1000);
+    if (!audit) return response;
+    try {
+      await audit.write(auditRecordOf(request, state, action, code, response.statusCode, latencyMs, service.now()));
+      return response;
+    } catch {
+      auditFailuresTotal.inc();
+      service.logger.error('audit log unavailable: the request was refused', { requestId: state.requestId });
+      return errorResponse(state.format, state.requestId, state.hostId, new AuditLogUnavailableError());
+    }
+  };
+}
+
+function auditRecordOf(
+  request: RpcRequest,
+  state: ReturnType<typeof stateOf>,
+  action: string,
+  code: string,
+  status: number,
+  latencyMs: number,
+  now: number,
+): AuditRecord {
+  return {
+    time: new Date(now).toISOString(),
+    type: 'request',
+    requestId: state.requestId,
+    ...(state.principal ? { accessKeyId: state.principal.accessKeyId } : {}),
+    ...(request.sourceIp ? { sourceIp: request.sourceIp } : {}),
+    ...(state.action || action ? { action: state.action || action } : {}),
+    ...(state.keyArn ? { keyArn: state.keyArn } : {}),
+    ...(state.keyVersionId ? { keyVersionId: state.keyVersionId } : {}),
+    ...(state.encryptionContextKeys ? { encryptionContextKeys: state.encryptionContextKeys } : {}),
+    ...(state.dryRun ? { dryRun: true } : {}),
+    code,
+    status,
+    latencyMs,
+  };
+}
