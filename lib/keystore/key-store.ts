@@ -46,6 +46,20 @@ export interface KeyStore {
   list(prefix: string): Promise<string[]>;
 }
 
+/**
+ * A store that can re-encode a stored value in place, keeping its revision and write-once flag:
+ * only for a one-time change of format that keeps what the value means (sealing a store written
+ * before sealing existed). `reencode` gets the stored bytes and returns the new ones, or undefined
+ * to leave the entry as it is; an absent entry is left absent.
+ */
+export interface ReencodableStore {
+  reencode(name: string, reencode: (stored: Buffer) => Buffer | undefined): Promise<void>;
+}
+
+export function isReencodable(store: KeyStore): store is KeyStore & ReencodableStore {
+  return typeof (store as Partial<ReencodableStore>).reencode === 'function';
+}
+
 export interface StoredEntry {
   value: Buffer;
   revision: number;

@@ -33,6 +33,13 @@ export class MemoryKeyStore implements KeyStore {
     return revision;
   }
 
+  /** See {@link ReencodableStore}. */
+  async reencode(name: string, reencode: (stored: Buffer) => Buffer | undefined): Promise<void> {
+    const entry = this.#entries.get(name);
+    const value = entry && reencode(Buffer.from(entry.value));
+    if (entry && value) this.#entries.set(name, { ...entry, value: Buffer.from(value) });
+  }
+
   async delete(name: string, expectedRevision: number): Promise<void> {
     const entry = this.#entries.get(name);
     if (!entry) throw new EntryNotFoundError(name);

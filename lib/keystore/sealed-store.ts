@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { EntryExistsError, type KeyStore, type StoredEntry } from './key-store.js';
+import { EntryExistsError, EntryNotFoundError, isReencodable, type KeyStore, RevisionConflictError, type StoredEntry } from './key-store.js';
 import { KeyStoreFailureError } from './store-errors.js';
 
 /** What a sealed value starts with: "KMSS" and the format version. */
@@ -9,6 +9,12 @@ const TAG_BYTES = 16;
 /** Sealed under the root key when it first seals a store: proves later that a root key is the same one. */
 export const ROOT_KEY_CHECK_ENTRY = 'meta/root-key-check';
 const CHECK_PLAINTEXT = Buffer.from('kms root key check v1', 'ascii');
+/**
+ * Written once every value of the store is sealed: from then on a value that is not sealed is
+ * refused, so nobody who can write the disk or the table without the root key can plant one.
+ */
+export const ALL_SEALED_ENTRY = 'meta/all-sealed';
+const SEAL_ENTRIES = new Set([ROOT_KEY_CHECK_ENTRY, ALL_SEALED_ENTRY]);
 
 /** The root key given does not open what this store was sealed with: never start over such data. */
 export class RootKeyMismatchError extends Error {
@@ -25,13 +31,16 @@ export class RootKeyMismatchError extends Error {
  * lie in a file or a table in plaintext, and whoever reads the disk or the database without the
  * root key learns neither.
  *
- * Values written before sealing existed (no "KMSS" prefix) are read as they are, so a store from an
- * earlier version keeps working and is sealed entry by entry as entries are written again.
+ * A store written before sealing existed (values without the "KMSS" prefix) is sealed when it is
+ * first opened: every value, write-once ones included (re-encoded in place, see ReencodableStore),
+ * then {@link ALL_SEALED_ENTRY} is written. After that, a value that is not sealed is refused.
  * Revisions, write-once rules and errors are the inner store's.
  */
 export class SealedKeyStore implements KeyStore {
   readonly #inner: KeyStore;
   readonly #rootKey: Buffer;
+  /** Every value is sealed: an unsealed one is refused. */
+  #allSealed = false;
 
   private constructor(inner: KeyStore, rootKey: Buffer) {
     this.#inner = inner;
@@ -50,21 +59,56 @@ export class SealedKeyStore implements KeyStore {
     if (!check) {
       try {
         await inner.create(ROOT_KEY_CHECK_ENTRY, store.#seal(ROOT_KEY_CHECK_ENTRY, CHECK_PLAINTEXT), { writeOnce: true });
-        return store;
       } catch (err) {
         if (!(err instanceof EntryExistsError)) throw err;
         // Another instance sealed it first: check against theirs.
         return SealedKeyStore.open(inner, rootKey);
       }
+    } else {
+      let opened: Buffer;
+      try {
+        opened = store.#open(ROOT_KEY_CHECK_ENTRY, check.value);
+      } catch {
+        throw new RootKeyMismatchError('its check entry does not decrypt');
+      }
+      if (!opened.equals(CHECK_PLAINTEXT)) throw new RootKeyMismatchError('its check entry holds something else');
     }
-    let opened: Buffer;
-    try {
-      opened = store.#open(ROOT_KEY_CHECK_ENTRY, check.value);
-    } catch {
-      throw new RootKeyMismatchError('its check entry does not decrypt');
-    }
-    if (!opened.equals(CHECK_PLAINTEXT)) throw new RootKeyMismatchError('its check entry holds something else');
+    if (!(await inner.get(ALL_SEALED_ENTRY))) await store.#sealEverything();
+    store.#allSealed = true;
     return store;
+  }
+
+  /**
+   * Seals every value still stored in the clear (a store from before sealing), then records that
+   * all are sealed. Idempotent, and safe with another instance doing the same at once.
+   */
+  async #sealEverything(): Promise<void> {
+    const inner = this.#inner;
+    for (const name of await inner.list('')) {
+      if (SEAL_ENTRIES.has(name)) continue;
+      for (;;) {
+        const entry = await inner.get(name);
+        if (!entry || isSealedValue(entry.value)) break;
+        if (entry.writeOnce) {
+          if (!isReencodable(inner)) throw new Error(`the store holds a write-once value in the clear ("${name}") and cannot re-encode it in place`);
+          entry.value.fill(0);
+          await inner.reencode(name, (stored) => (isSealedValue(stored) ? undefined : this.#seal(name, stored)));
+          break;
+        }
+        try {
+          await inner.update(name, entry.revision, this.#seal(name, entry.value));
+          break;
+        } catch (err) {
+          // Changed meanwhile (by a writer who sealed it, or removed it): look again.
+          if (!(err instanceof RevisionConflictError || err instanceof EntryNotFoundError)) throw err;
+        } finally {
+          entry.value.fill(0);
+        }
+      }
+    }
+    await inner.create(ALL_SEALED_ENTRY, this.#seal(ALL_SEALED_ENTRY, Buffer.from('all values sealed v1', 'ascii')), { writeOnce: true }).catch((err: unknown) => {
+      if (!(err instanceof EntryExistsError)) throw err;
+    });
   }
 
   /** Whether `inner` was ever sealed (it holds a check entry): then only its own root key may open it. */
@@ -96,9 +140,9 @@ export class SealedKeyStore implements KeyStore {
     return this.#inner.destroy(name);
   }
 
-  /** The inner store's names, without the seal's own check entry. */
+  /** The inner store's names, without the seal's own entries. */
   async list(prefix: string): Promise<string[]> {
-    return (await this.#inner.list(prefix)).filter((name) => name !== ROOT_KEY_CHECK_ENTRY);
+    return (await this.#inner.list(prefix)).filter((name) => !SEAL_ENTRIES.has(name));
   }
 
   #seal(name: string, value: Uint8Array): Buffer {
@@ -108,9 +152,12 @@ export class SealedKeyStore implements KeyStore {
     return Buffer.concat([MAGIC, iv, cipher.update(value), cipher.final(), cipher.getAuthTag()]);
   }
 
-  /** The plaintext of a stored value; a value from before sealing is returned as it is. */
+  /** The plaintext of a stored value; an unsealed one is refused once every value is sealed. */
   #open(name: string, stored: Buffer): Buffer {
-    if (stored.length < MAGIC.length || !stored.subarray(0, MAGIC.length).equals(MAGIC)) return stored;
+    if (!isSealedValue(stored)) {
+      if (this.#allSealed) throw new KeyStoreFailureError('get', name, 'a stored value is not sealed under the root key (written around this service)');
+      return stored;
+    }
     if (stored.length < MAGIC.length + IV_BYTES + TAG_BYTES) throw new KeyStoreFailureError('get', name, 'a sealed value is truncated');
     const iv = stored.subarray(MAGIC.length, MAGIC.length + IV_BYTES);
     const decipher = createDecipheriv('aes-256-gcm', this.#rootKey, iv);
@@ -124,4 +171,8 @@ export class SealedKeyStore implements KeyStore {
       throw new KeyStoreFailureError('get', name, 'a sealed value does not decrypt under the root key (changed, or moved from another entry)');
     }
   }
+}
+
+function isSealedValue(stored: Buffer): boolean {
+  return stored.length >= MAGIC.length && stored.subarray(0, MAGIC.length).equals(MAGIC);
 }

@@ -1,4 +1,4 @@
-import { cp, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { build } from 'esbuild';
@@ -9,7 +9,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
 import { MemoryKeyStore } from '../../lib/keystore/memory-store.js';
 import { loadRootKey } from '../../lib/keystore/root-key.js';
-import { ROOT_KEY_CHECK_ENTRY, RootKeyMismatchError, SealedKeyStore } from '../../lib/keystore/sealed-store.js';
+import { ALL_SEALED_ENTRY, ROOT_KEY_CHECK_ENTRY, RootKeyMismatchError, SealedKeyStore } from '../../lib/keystore/sealed-store.js';
+import { KeyStoreFailureError } from '../../lib/keystore/store-errors.js';
 import { serviceFromEnvironment } from '../../lib/service-from-env.js';
 import { createDispatcher } from '../../lib/middleware/dispatch.js';
 import { OPERATIONS } from '../../functions/actions.js';
@@ -56,7 +57,7 @@ describe('Class: SealedKeyStore', () => {
     await SealedKeyStore.open(inner, key(1));
     await expect(SealedKeyStore.open(inner, key(2))).rejects.toBeInstanceOf(RootKeyMismatchError);
     expect(await SealedKeyStore.isSealed(inner)).toBe(true);
-    expect(await inner.list('meta/')).toEqual([ROOT_KEY_CHECK_ENTRY]);
+    expect(await inner.list('meta/')).toEqual([ALL_SEALED_ENTRY, ROOT_KEY_CHECK_ENTRY]);
   });
 
   it('when instances seal a fresh store at once with one key, they agree; with two keys, one is refused', async () => {
@@ -67,13 +68,38 @@ describe('Class: SealedKeyStore', () => {
     expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
   });
 
-  it('when a value was written before sealing existed, it is read as it is, and sealed once written again', async () => {
+  it('when a store written before sealing is opened, every value is sealed at once, write-once material included, and reads the same', async () => {
     const inner = new MemoryKeyStore();
     await inner.create('keys/old', Buffer.from('{"legacy":true}'), { writeOnce: false });
+    await inner.create('key-versions/k/v', Buffer.from('{"material":"c2VjcmV0"}'), { writeOnce: true });
     const store = await SealedKeyStore.open(inner, key(1));
+    for (const name of ['keys/old', 'key-versions/k/v']) expect((await inner.get(name))!.value.subarray(0, 4).toString(), name).toBe('KMSS');
+    expect((await inner.get('key-versions/k/v'))!.writeOnce).toBe(true);
     expect((await store.get('keys/old'))!.value.toString()).toBe('{"legacy":true}');
-    await store.update('keys/old', 1, Buffer.from('{"legacy":false}'));
-    expect((await inner.get('keys/old'))!.value.subarray(0, 4).toString()).toBe('KMSS');
+    expect((await store.get('key-versions/k/v'))!.value.toString()).toBe('{"material":"c2VjcmV0"}');
+    expect(await store.list('')).toEqual(['key-versions/k/v', 'keys/old']);
+    // Opened again: nothing left to do, and the same values.
+    const again = await SealedKeyStore.open(inner, key(1));
+    expect((await again.get('keys/old'))!.value.toString()).toBe('{"legacy":true}');
+  });
+
+  it('when someone writes a value in the clear around the service (no root key), it is refused, not served', async () => {
+    const inner = new MemoryKeyStore();
+    const store = await SealedKeyStore.open(inner, key(1));
+    await inner.create('access-keys/planted01', Buffer.from('{"accessKeyId":"planted01","accessKeySecret":"x","status":"Enabled"}'), { writeOnce: false });
+    await expect(store.get('access-keys/planted01')).rejects.toBeInstanceOf(KeyStoreFailureError);
+    const reopened = await SealedKeyStore.open(inner, key(1));
+    await expect(reopened.get('access-keys/planted01')).rejects.toBeInstanceOf(KeyStoreFailureError);
+  });
+
+  it('when two instances seal the same old store at once, both finish and every value reads back', async () => {
+    const inner = new MemoryKeyStore();
+    for (let i = 0; i < 20; i++) await inner.create(`keys/k${i}`, Buffer.from(`v${i}`), { writeOnce: i % 2 === 0 });
+    const [a, b] = await Promise.all([SealedKeyStore.open(inner, key(1)), SealedKeyStore.open(inner, key(1))]);
+    for (let i = 0; i < 20; i++) {
+      expect((await a.get(`keys/k${i}`))!.value.toString()).toBe(`v${i}`);
+      expect((await b.get(`keys/k${i}`))!.value.toString()).toBe(`v${i}`);
+    }
   });
 });
 
@@ -150,5 +176,25 @@ describe('Upgrade: a data directory written before sealing', () => {
     const keyId = JSON.parse(created.body).KeyMetadata.KeyId as string;
     const raw = (await new FileKeyStore(dataDir).get(`keys/${keyId}`))!.value;
     expect(raw.subarray(0, 4).toString()).toBe('KMSS');
+    // Every value already there, write-once key material included, was sealed when the store was opened.
+    const files = new FileKeyStore(dataDir);
+    const names = await files.list('');
+    expect(names.some((n) => n.startsWith('key-versions/'))).toBe(true);
+    for (const name of names) expect((await files.get(name))!.value.subarray(0, 4).toString(), name).toBe('KMSS');
+    const leftovers = (await readdir(dataDir, { recursive: true })).filter((f) => String(f).includes('.tmp-'));
+    expect(leftovers).toEqual([]);
+    // No file holds the old material in the clear any more.
+    const before = new FileKeyStore(join(FIXTURE, 'data'));
+    const secrets = [];
+    for (const name of await before.list('key-versions/')) secrets.push((JSON.parse((await before.get(name))!.value.toString()) as { material: string }).material);
+    expect(secrets.length).toBeGreaterThan(0);
+    for (const file of await readdir(dataDir, { recursive: true })) {
+      const content = await readFile(join(dataDir, String(file))).catch(() => undefined);
+      if (!content) continue;
+      for (const secret of secrets) {
+        expect(content.includes(secret), String(file)).toBe(false);
+        expect(content.includes(Buffer.from(secret, 'base64')), String(file)).toBe(false);
+      }
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
 import { type FileHandle, link, mkdir, open, readdir, readFile, readlink, rename, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -179,6 +179,42 @@ export class FileKeyStore implements KeyStore {
         });
         await unlink(path.file);
         await fsyncDirectory(path.dir);
+      });
+    });
+  }
+
+  /**
+   * See {@link ReencodableStore}: under the entry's lock, the new bytes are written to a temporary
+   * file and moved into place (revision and write-once flag kept); the old file is kept under a
+   * second name until then, and overwritten with zeros only once the new one is in place, so a
+   * crash leaves the value in one form or the other, never neither.
+   */
+  reencode(name: string, reencode: (stored: Buffer) => Buffer | undefined): Promise<void> {
+    return translateIoError('reencode', name, async () => {
+      const path = await this.#pathOf(name);
+      await this.#withLock('reencode', name, async (assertStillHeld) => {
+        const current = await this.#read(name);
+        const value = current && reencode(current.value);
+        if (!current || !value) return;
+        const tmp = await writeTemporaryFile(path.dir, JSON.stringify({ revision: current.revision, writeOnce: current.writeOnce, value: value.toString('base64') } satisfies EntryFile));
+        const old = join(path.dir, `.tmp-${randomUUID()}-old`);
+        try {
+          await assertStillHeld();
+          await link(path.file, old);
+          await rename(tmp, path.file);
+        } catch (err) {
+          await unlink(tmp).catch(() => undefined);
+          await unlink(old).catch(() => undefined);
+          throw err;
+        }
+        await fsyncDirectory(path.dir);
+        const handle = await open(old, constants.O_WRONLY);
+        await closeAfter(handle, async () => {
+          const { size } = await handle.stat();
+          await handle.write(Buffer.alloc(size), 0, size, 0);
+          await handle.sync();
+        });
+        await unlink(old);
       });
     });
   }
