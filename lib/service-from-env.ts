@@ -1,7 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { DynamoDbNonceStore } from './auth/dynamodb-nonce-store.js';
-import { JournaledNonceStore } from './keystore/file/nonce-journal.js';
 import { MemoryNonceStore, type NonceStore } from './auth/nonce-store.js';
 import { CACHED_STORE_DEFAULTS, CachedKeyStore } from './keystore/cached-store.js';
 import { openFileBackend, NONCE_JOURNAL_FILE } from './keystore/file/file-backend.js';
@@ -217,11 +215,20 @@ async function openState(selection: BackendSelection, region: string | undefined
   }
   if ((selection.keyStore === 'postgres' || selection.keyStore === 'dynamodb') && selection.nonceStore === 'backend') {
     // Cold start: the state backend and the material store are set up at once.
-    const [backend, material] = await Promise.all([
+    const [opened, material] = await Promise.allSettled([
       openSharedBackend(selection, logger),
-      selection.keyStore === 'dynamodb' && selection.secrets ? secretsManagerStore(selection.secrets, logger) : undefined,
+      selection.keyStore === 'dynamodb' && selection.secrets ? secretsManagerStore(selection.secrets, logger) : Promise.resolve(undefined),
     ]);
-    return { store: await stateStore(backend.store, selection, logger, material), nonces: backend.nonces };
+    if (opened.status === 'rejected') throw opened.reason;
+    const backend = opened.value;
+    try {
+      if (material.status === 'rejected') throw material.reason;
+      return { store: await stateStore(backend.store, selection, logger, material.value), nonces: backend.nonces };
+    } catch (err) {
+      // A build that fails is retried (a cloud function's next request): it must not leave a pool open.
+      await backend.close().catch(() => undefined);
+      throw err;
+    }
   }
   const { store } = await buildKeyStore(selection, logger);
   if (selection.nonceStore === 'dynamodb') {
@@ -229,9 +236,9 @@ async function openState(selection: BackendSelection, region: string | undefined
     return { store, nonces: await dynamoDbNonces(selection.nonceTable!, region, logger) };
   }
   if (selection.nonceStore === 'journal') {
-    // Replay protection that survives a restart: used nonces are journaled beside the keys.
-    await mkdir(selection.dataDir!, { recursive: true, mode: 0o700 });
-    return { store, nonces: await JournaledNonceStore.open(join(selection.dataDir!, NONCE_JOURNAL_FILE)) };
+    // Replay protection that survives a restart, shared by every process on the directory: the
+    // journal is decided under the directory's lock, whatever holds the keys.
+    return { store, nonces: (await openFileBackend(selection.dataDir!)).nonces };
   }
   logger.warn('replay protection is per instance only (in memory): set KMS_NONCE_TABLE to share it across instances');
   return { store, nonces: new MemoryNonceStore() };
@@ -337,11 +344,15 @@ function awsClientConfig() {
 async function sealed(inner: KeyStore, selection: BackendSelection): Promise<KeyStore> {
   const source = selection.rootKey!;
   // A managed root key is never created here: it is fetched while the store is read (cold start).
-  const [isSealed, managedKey] = await Promise.all([
+  const [sealedBefore, managed] = await Promise.allSettled([
     SealedKeyStore.isSealed(inner),
-    source.kind === 'file' ? undefined : loadRootKey(source, { mayCreate: false }),
+    source.kind === 'file' ? Promise.resolve(undefined) : loadRootKey(source, { mayCreate: false }),
   ]);
-  const rootKey = managedKey ?? (await loadRootKey(source, { mayCreate: !isSealed }));
+  if (sealedBefore.status === 'rejected' || managed.status === 'rejected') {
+    if (managed.status === 'fulfilled') managed.value?.fill(0);
+    throw sealedBefore.status === 'rejected' ? sealedBefore.reason : (managed as PromiseRejectedResult).reason;
+  }
+  const rootKey = managed.value ?? (await loadRootKey(source, { mayCreate: !sealedBefore.value }));
   try {
     return await SealedKeyStore.open(inner, rootKey);
   } finally {

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +11,7 @@ import { EntryNotFoundError, RevisionConflictError, WriteOnceViolationError } fr
 import { openPostgresBackend, type PostgresBackendOptions, type PostgresNonceStore, SCHEMA_VERSION } from '../../lib/keystore/postgres/postgres-backend.js';
 import { KeyStoreUnavailableError } from '../../lib/keystore/store-errors.js';
 import type { Logger } from '../../lib/logger.js';
+import { serviceFromEnvironment } from '../../lib/service-from-env.js';
 import { stateBackendConformance } from '../keystore/backend-conformance.js';
 import { keyStoreConformance } from '../keystore/conformance.js';
 import { incrementCounter } from '../keystore/counter.js';
@@ -358,6 +362,32 @@ describe('Module: postgres backend', () => {
   });
 
   describe('outages', () => {
+    it('when the service cannot be built over the database (another root key), the build fails and leaves no connection open, however often it is retried', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'kms-pg-leak-'));
+      try {
+        const env = { KMS_KEY_STORE: 'postgres', KMS_POSTGRES_URL: server.url, KMS_POSTGRES_SCHEMA: 'leak_check', KMS_LOG_LEVEL: 'silent', KMS_AUDIT_LOG: 'none' };
+        // Sealed first under one root key (its pool stays open: counted before and after alike).
+        await serviceFromEnvironment({ ...env, KMS_ROOT_KEY_FILE: join(dir, 'first.key') });
+        await writeFile(join(dir, 'other.key'), randomBytes(32).toString('base64'));
+        const connections = async () => {
+          const client = new pg.Client({ connectionString: server.url });
+          await client.connect();
+          try {
+            const { rows } = await client.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()");
+            return Number(rows[0]!.n);
+          } finally {
+            await client.end();
+          }
+        };
+        const before = await connections();
+        for (let i = 0; i < 5; i++) await expect(serviceFromEnvironment({ ...env, KMS_ROOT_KEY_FILE: join(dir, 'other.key') })).rejects.toThrow(/root key does not match/);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(await connections()).toBeLessThanOrEqual(before);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
     it('when nothing listens on the port, the backend opens anyway (with a warning); store calls fail as unavailable and nonce claims with 503, fast', async () => {
       const logger = recordingLogger();
       const port = await freePort();
