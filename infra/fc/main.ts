@@ -51,7 +51,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   for (const pair of values.env) {
     const eq = pair.indexOf('=');
     if (eq < 1 || !pair.startsWith('KMS_')) {
-      console.error(`--env takes KMS_NAME=value, not "${pair}"`);
+      // Only the name part is echoed: the value may be a database password.
+      console.error(`--env takes KMS_NAME=value, not "${pair.slice(0, Math.max(0, eq)).slice(0, 40) || pair.slice(0, 8)}…"`);
       return 2;
     }
     environment[pair.slice(0, eq)] = pair.slice(eq + 1);

@@ -49,30 +49,37 @@ export const DEADLINE_MARGIN_MS = 1_000;
  * Serves one request on a cloud function: builds (or reuses) the instance's service and runs the
  * stack, but answers `503 ServiceUnavailableTemporary` — never a platform 5xx such as an ALB 502 —
  * when the service cannot be built (a backend unreachable at start; the reason goes to stderr) or
- * when the answer is not ready `DEADLINE_MARGIN_MS` before the function's timeout (`remainingMs`,
- * when the platform tells it): the stores' retries are bounded, but a request makes several calls.
+ * when the answer is not ready `DEADLINE_MARGIN_MS` before the function's timeout. `remainingMs` is
+ * what the platform says is left when the handler is entered; the deadline covers the build (a
+ * cold start) and the request alike.
  */
 export async function serveOnFunction(
   instance: () => Promise<{ service: Service; handle: RpcHandler }>,
   request: RpcRequest,
   options: { remainingMs?: number | undefined; beforeHandle?: (service: Service) => void; context?: Parameters<RpcHandler>[1] } = {},
 ): Promise<RpcResponse> {
-  let ready: { service: Service; handle: RpcHandler };
-  try {
-    ready = await instance();
-  } catch (err) {
-    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', message: 'service unavailable: it could not be built', error: (err as Error)?.message ?? String(err) })}\n`);
-    return unavailable();
-  }
-  options.beforeHandle?.(ready.service);
-  const answer = ready.handle(request, options.context);
+  let service: Service | undefined;
+  const answer = (async () => {
+    let ready: { service: Service; handle: RpcHandler };
+    try {
+      ready = await instance();
+    } catch (err) {
+      process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', message: 'service unavailable: it could not be built', error: (err as Error)?.message ?? String(err) })}\n`);
+      return unavailable();
+    }
+    service = ready.service;
+    options.beforeHandle?.(ready.service);
+    return ready.handle(request, options.context);
+  })();
   if (options.remainingMs === undefined || !Number.isFinite(options.remainingMs)) return answer;
   const budget = Math.max(0, options.remainingMs - DEADLINE_MARGIN_MS);
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<RpcResponse>((resolve) => {
     timer = setTimeout(() => {
       const response = unavailable();
-      ready.service.logger.access('request', { requestId: response.headers['x-acs-request-id'], status: 503, code: 'ServiceUnavailableTemporary', deadline: true });
+      const line = { requestId: response.headers['x-acs-request-id'], status: 503, code: 'ServiceUnavailableTemporary', deadline: true };
+      if (service) service.logger.access('request', line);
+      else process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', message: 'request', ...line, building: true })}\n`);
       resolve(response);
     }, budget);
   });

@@ -176,9 +176,7 @@ export class Keyring {
     // Claimed by compare-and-swap first: a CancelKeyDeletion that raced us either landed before
     // (and the due check fails here) or sees destructionStarted and is refused.
     await this.updateKey(keyId, (record) => {
-      if (record.state !== 'PendingDeletion' || !record.deleteDate || record.deleteDate > nowIso) {
-        throw new Error(`key ${keyId} is not due for deletion`);
-      }
+      if (record.state !== 'PendingDeletion' || !record.deleteDate || record.deleteDate > nowIso) throw new KeyNotDueForDeletionError(keyId);
       return { ...record, destructionStarted: record.destructionStarted ?? nowIso };
     });
     await this.aliases.deleteAllOf(keyId);
@@ -265,6 +263,14 @@ export class Keyring {
 
   markSeeded(aliasName: string, keyId: string): Promise<void> {
     return this.aliases.markSeeded(aliasName, keyId);
+  }
+}
+
+/** The key is no longer due for destruction (a CancelKeyDeletion landed first): nothing was destroyed. */
+export class KeyNotDueForDeletionError extends Error {
+  override readonly name = 'KeyNotDueForDeletionError';
+  constructor(keyId: string) {
+    super(`key ${keyId} is not due for deletion`);
   }
 }
 

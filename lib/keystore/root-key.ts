@@ -97,9 +97,17 @@ function decodeRootKey(value: string | Uint8Array, where: string): Buffer {
   return key;
 }
 
+/** How long fetching a managed root key may take: a connection, then an answer. */
+export const ROOT_KEY_FETCH_TIMEOUTS = { connectMs: 1_000, readMs: 3_000 } as const;
+
 async function awsSecretReader(env: NodeJS.ProcessEnv): Promise<(secretId: string) => Promise<string | Uint8Array>> {
   const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
-  const client = new SecretsManagerClient({ ...(env.AWS_REGION ? { region: env.AWS_REGION } : {}) });
+  // Bounded, like every call a cold start makes: a secret store that does not answer fails the start fast.
+  const client = new SecretsManagerClient({
+    ...(env.AWS_REGION ? { region: env.AWS_REGION } : {}),
+    maxAttempts: 2,
+    requestHandler: { connectionTimeout: ROOT_KEY_FETCH_TIMEOUTS.connectMs, requestTimeout: ROOT_KEY_FETCH_TIMEOUTS.readMs },
+  });
   return async (secretId) => {
     const out = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
     if (out.SecretBinary) return out.SecretBinary;
@@ -127,7 +135,16 @@ async function alibabaSecretReader(env: NodeJS.ProcessEnv): Promise<(secretName:
   const endpoint = env.ALIBABA_CLOUD_KMS_ENDPOINT ?? `kms.${region}.aliyuncs.com`;
   const plain = /^(127\.|localhost)/.test(endpoint);
   const client = new Kms.Client(
-    new RpcConfig({ accessKeyId, accessKeySecret, endpoint, regionId: region ?? 'cn-hangzhou', protocol: plain ? 'http' : 'https', securityToken: env.ALIBABA_CLOUD_SECURITY_TOKEN }),
+    new RpcConfig({
+      accessKeyId,
+      accessKeySecret,
+      endpoint,
+      regionId: region ?? 'cn-hangzhou',
+      protocol: plain ? 'http' : 'https',
+      securityToken: env.ALIBABA_CLOUD_SECURITY_TOKEN,
+      connectTimeout: ROOT_KEY_FETCH_TIMEOUTS.connectMs,
+      readTimeout: ROOT_KEY_FETCH_TIMEOUTS.readMs,
+    }),
   );
   return async (secretName) => {
     const out = await client.getSecretValue(new Kms.GetSecretValueRequest({ secretName }));

@@ -7,7 +7,12 @@ const MATERIAL_PREFIX = 'key-versions/';
 const INDEX_PREFIX = 'material-index/';
 
 /** How a read of material that the index names, but the secret store does not show yet, is retried. */
-export const SPLIT_STORE_DEFAULTS = { catchUpAttempts: 5, catchUpDelayMs: 200 } as const;
+export const SPLIT_STORE_DEFAULTS = {
+  catchUpAttempts: 5,
+  catchUpDelayMs: 200,
+  /** An index entry older than this whose material is absent is a write that failed: no waiting for it. */
+  catchUpWindowMs: 60_000,
+} as const;
 
 /**
  * One {@link KeyStore} over two: key-version material in a managed secret store (on AWS, Secrets
@@ -19,30 +24,44 @@ export const SPLIT_STORE_DEFAULTS = { catchUpAttempts: 5, catchUpDelayMs: 200 } 
  * material), so listing a key's versions is a consistent query of the state backend, never a
  * listing of the secret store (eventually consistent, and a permission no role then needs). A
  * version the index names but the secret store does not show yet is read again a few times while
- * the secret store catches up.
+ * the secret store catches up — only while the index entry is recent: one left by a material write
+ * that failed (and could not be removed) is not waited for again.
  */
 export class SplitKeyStore implements KeyStore {
   readonly #material: KeyStore;
   readonly #state: KeyStore;
   readonly #attempts: number;
   readonly #delayMs: number;
+  readonly #windowMs: number;
+  readonly #now: () => number;
 
-  constructor(options: { material: KeyStore; state: KeyStore; catchUpAttempts?: number; catchUpDelayMs?: number }) {
+  constructor(options: { material: KeyStore; state: KeyStore; catchUpAttempts?: number; catchUpDelayMs?: number; catchUpWindowMs?: number; now?: () => number }) {
     this.#material = options.material;
     this.#state = options.state;
     this.#attempts = options.catchUpAttempts ?? SPLIT_STORE_DEFAULTS.catchUpAttempts;
     this.#delayMs = options.catchUpDelayMs ?? SPLIT_STORE_DEFAULTS.catchUpDelayMs;
+    this.#windowMs = options.catchUpWindowMs ?? SPLIT_STORE_DEFAULTS.catchUpWindowMs;
+    this.#now = options.now ?? Date.now;
   }
 
   async create(name: string, value: Uint8Array, options: { writeOnce: boolean }): Promise<void> {
     if (!isMaterial(name)) return this.#state.create(name, value, options);
+    let indexed = false;
     try {
-      await this.#state.create(indexName(name), new Uint8Array(0), { writeOnce: false });
+      // The index entry holds when it was written: see get.
+      await this.#state.create(indexName(name), Buffer.from(String(this.#now()), 'ascii'), { writeOnce: false });
+      indexed = true;
     } catch (err) {
       // Indexed by an earlier attempt (or a racing create, which the secret store decides).
       if (!(err instanceof EntryExistsError)) throw err;
     }
-    await this.#material.create(name, value, options);
+    try {
+      await this.#material.create(name, value, options);
+    } catch (err) {
+      // No material: take back the index entry this call wrote (best effort), so no reader waits for it.
+      if (indexed && !(err instanceof EntryExistsError)) await this.#removeIndex(name).catch(() => undefined);
+      throw err;
+    }
   }
 
   async get(name: string): Promise<StoredEntry | undefined> {
@@ -50,8 +69,11 @@ export class SplitKeyStore implements KeyStore {
     for (let attempt = 1; ; attempt++) {
       const entry = await this.#material.get(name);
       if (entry || attempt >= this.#attempts) return entry;
-      // Absent from the secret store: wait only if the index says it was written.
-      if (!(await this.#state.get(indexName(name)))) return undefined;
+      // Absent from the secret store: wait only if the index says it was written, and lately.
+      const index = await this.#state.get(indexName(name));
+      if (!index) return undefined;
+      const writtenAt = Number(index.value.toString('ascii'));
+      if (!(writtenAt > this.#now() - this.#windowMs)) return undefined;
       await sleep(this.#delayMs * attempt);
     }
   }
@@ -67,6 +89,10 @@ export class SplitKeyStore implements KeyStore {
   async destroy(name: string): Promise<void> {
     if (!isMaterial(name)) return this.#state.destroy(name);
     await this.#material.destroy(name);
+    await this.#removeIndex(name);
+  }
+
+  async #removeIndex(name: string): Promise<void> {
     for (;;) {
       const index = await this.#state.get(indexName(name));
       if (!index) return;

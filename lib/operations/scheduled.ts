@@ -1,3 +1,4 @@
+import { KeyNotDueForDeletionError } from '../keyring/keyring.js';
 import type { KeyRecord } from '../keyring/records.js';
 import { addSeconds, rotatedAt } from '../keyring/rotation.js';
 import { isoSeconds } from '../time.js';
@@ -110,6 +111,8 @@ export async function destroyDueKeys(service: Service): Promise<string[]> {
       await auditJob(service, 'DestroyKey', keyId, 'OK');
       destroyed.push(keyId);
     } catch (err) {
+      // Cancelled between the listing and the claim: not due any more, not a failure.
+      if (err instanceof KeyNotDueForDeletionError) continue;
       logger.error('key destruction failed', { keyId, error: (err as Error).message });
       await auditJob(service, 'DestroyKey', keyId, 'Failed').catch(() => undefined);
       failed.push(keyId);

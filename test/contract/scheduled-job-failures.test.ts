@@ -67,6 +67,24 @@ describe('Scheduled jobs report failure instead of success', () => {
     expect(await t.service.keyring.getKey(KEY_ID)).toBeUndefined();
   });
 
+  it('when a deletion is cancelled between the listing and the claim, the key is kept and the run does not fail', async () => {
+    const { t, clock, armed } = await twoDueKeys([]);
+    armed.on = false;
+    await t.service.keyring.updateKey(KEY_ID, (r) => ({ ...r, state: 'PendingDeletion', deleteDate: iso(clock.now + DAY) }));
+    clock.now += 2 * DAY;
+    const destroy = t.service.keyring.destroyKey.bind(t.service.keyring);
+    t.service.keyring.destroyKey = async (keyId, nowIso) => {
+      // CancelKeyDeletion lands first.
+      await t.service.keyring.updateKey(keyId, (r) => {
+        const { deleteDate: _d, ...rest } = r;
+        return { ...rest, state: 'Enabled' };
+      });
+      return destroy(keyId, nowIso);
+    };
+    expect(await destroyDueKeys(t.service)).toEqual([]);
+    expect(await t.service.keyring.getKey(KEY_ID)).toMatchObject({ state: 'Enabled' });
+  });
+
   it('when nothing is due, or everything due succeeds, the run returns the key ids and does not throw', async () => {
     const { t, clock } = await twoDueKeys([]);
     expect(await rotateDueKeys(t.service)).toEqual([]);

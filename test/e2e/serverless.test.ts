@@ -144,15 +144,16 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
   it('lets only this stage’s roles use the retained stage key, and only through Secrets Manager and DynamoDB; administrators manage it but cannot decrypt', () => {
     const key = resources().StateKey as any;
     expect(key.DeletionPolicy).toBe('Retain');
-    const [admin, use] = key.Properties.KeyPolicy.Statement;
+    const [admin, use, table] = key.Properties.KeyPolicy.Statement;
     expect(admin.Action).not.toContain('kms:Decrypt');
     expect(admin.Action).not.toContain('kms:*');
     expect(use.Action.sort()).toEqual(['kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey']);
     expect(use.Condition.ArnLike['aws:PrincipalArn']).toEqual({ 'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/kms-${stage}-*` });
-    expect(use.Condition.StringEquals['kms:ViaService']).toEqual([
-      { 'Fn::Sub': 'secretsmanager.${AWS::Region}.amazonaws.com' },
-      { 'Fn::Sub': 'dynamodb.${AWS::Region}.amazonaws.com' },
-    ]);
+    expect(use.Condition.StringEquals['kms:ViaService']).toEqual({ 'Fn::Sub': 'secretsmanager.${AWS::Region}.amazonaws.com' });
+    // DynamoDB uses it for the table only through DynamoDB, for principals of this account.
+    expect(table.Condition.StringEquals['kms:ViaService']).toEqual({ 'Fn::Sub': 'dynamodb.${AWS::Region}.amazonaws.com' });
+    expect(table.Condition.StringEquals['kms:CallerAccount']).toEqual({ Ref: 'AWS::AccountId' });
+    expect(key.Properties.KeyPolicy.Statement).toHaveLength(3);
     // Every function role is named so that the pattern admits it.
     for (const [id, role] of ofType('AWS::IAM::Role')) {
       if (id === 'IamRoleLambdaExecution') continue;

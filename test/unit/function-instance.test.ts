@@ -105,3 +105,36 @@ describe('A Lambda function whose service cannot be built', () => {
     }
   });
 });
+
+describe('serveOnFunction: the deadline covers a cold start', () => {
+  it('when building the service takes longer than the budget, the answer is a 503 in time, not a platform timeout', async () => {
+    vi.useFakeTimers();
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const neverBuilt = () => new Promise<never>(() => undefined);
+      const pending = serveOnFunction(neverBuilt, request, { remainingMs: 3_000 });
+      await vi.advanceTimersByTimeAsync(3_000 - DEADLINE_MARGIN_MS);
+      const response = await pending;
+      expect(response.statusCode).toBe(503);
+    } finally {
+      stderr.mockRestore();
+    }
+  });
+
+  it('when the build eats most of the budget, the request gets only what is left', async () => {
+    vi.useFakeTimers();
+    const lines: string[] = [];
+    const service = { logger: createLogger({ level: 'warn', write: (line) => lines.push(line) }) } as unknown as Service;
+    const slowBuild = () => new Promise<{ service: Service; handle: RpcHandler }>((resolve) => setTimeout(() => resolve({ service, handle: () => new Promise<RpcResponse>(() => undefined) }), 1_500));
+    let settledAt: number | undefined;
+    const pending = serveOnFunction(slowBuild, request, { remainingMs: 2_000 }).then((r) => {
+      settledAt = Date.now();
+      return r;
+    });
+    const start = Date.now();
+    await vi.advanceTimersByTimeAsync(1_000);
+    const response = await pending;
+    expect(response.statusCode).toBe(503);
+    expect(settledAt! - start).toBe(1_000);
+  });
+});

@@ -97,6 +97,31 @@ describe('SplitKeyStore: material in the secret store, everything else in the st
     expect(material.calls.filter((c) => c === 'get key-versions/k9/v9')).toHaveLength(1);
   });
 
+  it('does not wait for an index entry older than the catch-up window (a write that failed long ago)', async () => {
+    const clock = { now: 1_000_000 };
+    const material = new SecretStoreDouble();
+    const state = new MemoryKeyStore();
+    const store = new SplitKeyStore({ material, state, catchUpAttempts: 4, catchUpDelayMs: 1, catchUpWindowMs: 60_000, now: () => clock.now });
+    await state.create('material-index/k1/v1', Buffer.from(String(clock.now)), { writeOnce: false });
+    clock.now += 61_000;
+    expect(await store.get('key-versions/k1/v1')).toBeUndefined();
+    expect(material.calls.filter((c) => c === 'get key-versions/k1/v1')).toHaveLength(1);
+  });
+
+  it('takes back its index entry when the material cannot be written', async () => {
+    const { material, state, store } = split();
+    const create = material.create.bind(material);
+    material.create = async () => {
+      throw new Error('ThrottlingException');
+    };
+    await expect(store.create('key-versions/k1/v1', bytes('x'), { writeOnce: true })).rejects.toThrow('Throttling');
+    expect(await state.get('material-index/k1/v1')).toBeUndefined();
+    expect(await store.list('key-versions/')).toEqual([]);
+    material.create = create;
+    await store.create('key-versions/k1/v1', bytes('x'), { writeOnce: true });
+    expect(await store.list('key-versions/')).toEqual(['key-versions/k1/v1']);
+  });
+
   it('completes a create that failed after indexing, and refuses a second write of the same version', async () => {
     const { material, state, store } = split();
     await state.create('material-index/k1/v1', new Uint8Array(0), { writeOnce: false });
