@@ -7,6 +7,9 @@ import { createLogger, type Logger } from './logger.js';
 import type { RateLimits } from './ratelimit/limits.js';
 import { RateLimiter } from './ratelimit/rate-limiter.js';
 
+/** An entry no one writes: reading it proves the store answers (and, sealed, that it was opened with its root key). */
+const READY_PROBE_ENTRY = 'meta/ready-probe';
+
 /** Defaults, declared once (a test pins them). */
 export const DEFAULTS = {
   region: 'cn-hangzhou',
@@ -27,6 +30,8 @@ export interface Service {
   rateLimiter: RateLimiter;
   /** One line per request and per scheduled-job action; a request whose line cannot be written is refused. None when absent. */
   audit?: AuditLog;
+  /** Resolves when the key store answers a read (readiness); rejects when it cannot. */
+  probe: () => Promise<void>;
   now: () => number;
 }
 
@@ -59,6 +64,9 @@ export function createService(options: ServiceOptions): Service {
     logger: options.logger ?? createLogger(),
     rateLimiter: new RateLimiter(options.rateLimits ?? {}, { now }),
     ...(options.audit ? { audit: options.audit } : {}),
+    probe: async () => {
+      await options.store.get(READY_PROBE_ENTRY);
+    },
     now,
   };
 }

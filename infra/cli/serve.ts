@@ -16,12 +16,18 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--port <port>', 'port, 0 for any free one (KMS_PORT, default 8080)').argParser(integer(0, 65535)))
     .addOption(new Option('--data-dir <dir>', 'the key store directory (KMS_DATA_DIR, default ./.kms-data)'))
     .addOption(new Option('--seed <file>', 'a seed file applied at start (KMS_SEED_FILE)'))
-    .action(async (options: { host?: string; port?: number; dataDir?: string; seed?: string }) => {
+    .addOption(new Option('--tls-cert <file>', 'the server certificate, PEM (KMS_TLS_CERT); with --tls-key, the gateway speaks HTTPS'))
+    .addOption(new Option('--tls-key <file>', 'its private key, PEM (KMS_TLS_KEY)'))
+    .addOption(new Option('--tls-client-ca <file>', 'require client certificates from this CA, PEM (KMS_TLS_CLIENT_CA): mutual TLS'))
+    .action(async (options: { host?: string; port?: number; dataDir?: string; seed?: string; tlsCert?: string; tlsKey?: string; tlsClientCa?: string }) => {
       const env: NodeJS.ProcessEnv = { ...process.env };
       if (options.host !== undefined) env.KMS_HOST = options.host;
       if (options.port !== undefined) env.KMS_PORT = String(options.port);
       if (options.dataDir !== undefined) env.KMS_DATA_DIR = options.dataDir;
       if (options.seed !== undefined) env.KMS_SEED_FILE = options.seed;
+      if (options.tlsCert !== undefined) env.KMS_TLS_CERT = options.tlsCert;
+      if (options.tlsKey !== undefined) env.KMS_TLS_KEY = options.tlsKey;
+      if (options.tlsClientCa !== undefined) env.KMS_TLS_CLIENT_CA = options.tlsClientCa;
       try {
         // Resolves once the gateway is ready; it then runs until a signal stops it.
         await runGateway(env);

@@ -1,10 +1,15 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
 import { fromNodeRequest, writeNodeResponse } from '../../lib/adapters/node-http.js';
 import { unreadableRequestResponse } from '../../lib/adapters/unreadable-request.js';
 import { createDispatcher } from '../../lib/middleware/dispatch.js';
 import type { Service } from '../../lib/service.js';
 import { OPERATIONS } from '../../functions/actions.js';
+import { GATEWAY_DEFAULTS } from './config.js';
+import { FairScheduler } from './fair-scheduler.js';
+import { answerHealth } from './health.js';
+import type { TlsOptions } from './tls.js';
 
 /**
  * The request line and headers together may not exceed this (Node answers 431 beyond it): with the
@@ -12,36 +17,97 @@ import { OPERATIONS } from '../../functions/actions.js';
  */
 export const MAX_HEADER_BYTES = 16 * 1024;
 
+/** Requests in service at once, across connections (each connection has at most one). */
+export const MAX_IN_SERVICE = 256;
+
+export interface GatewayOptions {
+  service: Service;
+  host: string;
+  port: number;
+  /** TLS (and mutual TLS); plain HTTP without. */
+  tls?: TlsOptions;
+  maxConnections?: number;
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  keepAliveTimeoutMs?: number;
+}
+
 export interface Gateway {
-  /** `http://host:port/` */
+  /** `http(s)://host:port/` */
   url: string;
   server: Server;
-  /** Stops accepting, lets in-flight requests finish, then resolves. */
-  close(): Promise<void>;
+  /** Replaces the certificate, key and client CA for new connections (SIGHUP). */
+  reloadTls(options: TlsOptions): void;
+  /**
+   * Stops accepting connections; requests that arrive on connections already open are still
+   * answered (with `Connection: close`) for `graceMs`, or until every connection has closed; then
+   * whatever is left is closed. Resolves when no connection is left.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 /**
- * The local gateway: a plain node:http server that hands every request to the same dispatcher,
- * middleware stack and operations the cloud functions run.
+ * The local gateway: a node:http (or https) server that hands every request to the same
+ * dispatcher, middleware stack and operations the cloud functions run, with what a server facing
+ * a network needs: TLS, bounded time to send headers and a request (slowloris), bounded
+ * connections and headers, fair service between connections (a pipelined flood waits its turn),
+ * unsigned health probes, and a drain on shutdown that no open connection sees as a reset.
  */
-export async function startGateway(options: { service: Service; host: string; port: number }): Promise<Gateway> {
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const dispatch = createDispatcher(options.service, OPERATIONS);
+  const scheduler = new FairScheduler({ maxInService: MAX_IN_SERVICE });
   let closing = false;
-  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, async (req, res) => {
-    try {
-      const response = await dispatch(await fromNodeRequest(req));
-      // Checked when answering, not on arrival: a request in flight at close must not keep its connection alive.
+
+  const serve = async (req: IncomingMessage, res: ServerResponse) => {
+    // Checked when answering, not on arrival: a request in flight at close must not keep its connection alive.
+    const finish = (write: () => void) => {
       if (closing) res.setHeader('connection', 'close');
-      writeNodeResponse(res, response);
+      write();
+    };
+    try {
+      if (await answerHealth(req, res, options.service, finish)) return;
+      const response = await dispatch(await fromNodeRequest(req));
+      finish(() => writeNodeResponse(res, response));
     } catch (err) {
       // Only reading the body can fail here (the stack never throws): too large, or aborted.
-      if (!res.headersSent) {
-        if (closing) res.setHeader('connection', 'close');
-        writeNodeResponse(res, unreadableRequestResponse(err));
-      }
+      if (!res.headersSent) finish(() => writeNodeResponse(res, unreadableRequestResponse(err)));
     }
+  };
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    const socket = req.socket;
+    const lane = scheduler.lane(socket, socketFlow(socket));
+    scheduler.enqueue(lane, () => {
+      if (socket.destroyed) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        res.once('close', resolve);
+        void serve(req, res);
+      });
+    });
+  };
+
+  const serverOptions = {
+    maxHeaderSize: MAX_HEADER_BYTES,
+    headersTimeout: options.headersTimeoutMs ?? GATEWAY_DEFAULTS.KMS_HEADERS_TIMEOUT_MS,
+    requestTimeout: options.requestTimeoutMs ?? GATEWAY_DEFAULTS.KMS_REQUEST_TIMEOUT_MS,
+    keepAliveTimeout: options.keepAliveTimeoutMs ?? GATEWAY_DEFAULTS.KMS_KEEP_ALIVE_TIMEOUT_MS,
+    // How often the two timeouts above are enforced (Node's default, 30 s, lets a slow client stay far longer).
+    connectionsCheckingInterval: 1_000,
+  };
+  const server: Server = options.tls
+    ? // A TLS handshake must finish within the header timeout too.
+      createHttpsServer({ ...serverOptions, ...options.tls, handshakeTimeout: serverOptions.headersTimeout }, onRequest)
+    : createHttpServer(serverOptions, onRequest);
+  server.maxConnections = options.maxConnections ?? GATEWAY_DEFAULTS.KMS_MAX_CONNECTIONS;
+
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
   });
-  server.keepAliveTimeout = 5_000;
+  // A client that breaks the TLS handshake (wrong CA, no certificate) is only disconnected.
+  server.on('tlsClientError', (_err, socket) => socket.destroy());
+
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
@@ -52,13 +118,50 @@ export async function startGateway(options: { service: Service; host: string; po
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
-    url: `http://${host}:${address.port}/`,
+    url: `${options.tls ? 'https' : 'http'}://${host}:${address.port}/`,
     server,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        closing = true;
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeIdleConnections();
-      }),
+    reloadTls(tls) {
+      (server as unknown as { setSecureContext(options: TlsOptions): void }).setSecureContext(tls);
+    },
+    close(graceMs = 0) {
+      closing = true;
+      return new Promise<void>((resolve) => {
+        // net.Server's close, not http.Server's: that one would also close idle keep-alive
+        // connections at once, and a client writing a request on one at that moment sees a reset.
+        const stopped = new Promise<void>((done) => Object.getPrototypeOf(Object.getPrototypeOf(server)).close.call(server, () => done()));
+        const drained = new Promise<void>((done) => {
+          const check = setInterval(() => {
+            if (sockets.size === 0) {
+              clearInterval(check);
+              done();
+            }
+          }, 20);
+          setTimeout(() => {
+            clearInterval(check);
+            for (const socket of sockets) socket.destroy();
+            done();
+          }, graceMs).unref();
+        });
+        void Promise.all([stopped, drained]).then(() => resolve());
+      });
+    },
+  };
+}
+
+/** Pausing and resuming reading a connection, in step with the HTTP server's own flow control. */
+function socketFlow(socket: Socket): { pause(): void; resume(): void } {
+  const internal = socket as Socket & { _paused?: boolean; parser?: { pause?(): void; resume?(): void } | null };
+  return {
+    pause() {
+      // The server's own flag: it then also stops its parser, and does not resume on its own
+      // when a request's body is read.
+      internal._paused = true;
+      socket.pause();
+    },
+    resume() {
+      internal._paused = false;
+      internal.parser?.resume?.();
+      socket.resume();
+    },
   };
 }
