@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-export { createKmsClient, KmsApiError, KmsConnectionError, type CreateKmsClientOptions, type KmsApi } from './client/kms-client.js';
+export { createKmsClient, KmsApiError, KmsConnectionError, type ClientTls, type CreateKmsClientOptions, type KmsApi } from './client/kms-client.js';
 export { provisionPartitions, PROVISION_DEFAULTS, type PartitionEvent, type ProvisionFailure, type ProvisionOptions, type ProvisionSummary } from './partitions/provision.js';
 export {
   openPartitionKeys,

@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError } from 'commander';
-import { DEFAULT_ENDPOINT, endpointUrl, KmsClient } from '../../lib/client/kms-client.js';
+import { type ClientTls, DEFAULT_ENDPOINT, endpointUrl, KmsClient } from '../../lib/client/kms-client.js';
 import { usageError } from './exit-codes.js';
 
 /** The global options (main.ts declares them), as every command sees them. */
@@ -9,10 +10,13 @@ export interface GlobalOptions {
   accessKeySecret?: string;
   output?: 'json' | 'table';
   timeout?: number;
+  caFile?: string;
+  clientCert?: string;
+  clientKey?: string;
 }
 
 /** The endpoint and credentials from the global options: flags win over ALIBABA_CLOUD_ACCESS_KEY_* and KMS_ENDPOINT. */
-export function connectionOf(command: Command): { endpoint: string; accessKeyId: string; accessKeySecret: string; timeoutMs?: number } {
+export function connectionOf(command: Command): { endpoint: string; accessKeyId: string; accessKeySecret: string; timeoutMs?: number; tls?: ClientTls } {
   const options = command.optsWithGlobals<GlobalOptions>();
   const { accessKeyId, accessKeySecret } = options;
   if (!accessKeyId || !accessKeySecret) {
@@ -26,13 +30,31 @@ export function connectionOf(command: Command): { endpoint: string; accessKeyId:
   } catch (err) {
     throw usageError((err as Error).message);
   }
-  return { endpoint, accessKeyId, accessKeySecret, ...(options.timeout === undefined ? {} : { timeoutMs: options.timeout }) };
+  const tls = tlsOf(options);
+  return { endpoint, accessKeyId, accessKeySecret, ...(options.timeout === undefined ? {} : { timeoutMs: options.timeout }), ...(tls ? { tls } : {}) };
+}
+
+/** --ca-file, --client-cert and --client-key, read (a file that cannot be read is a usage error). */
+function tlsOf(options: GlobalOptions): ClientTls | undefined {
+  if ((options.clientCert === undefined) !== (options.clientKey === undefined)) throw usageError('--client-cert and --client-key go together');
+  if (!options.caFile && !options.clientCert) return undefined;
+  const read = (flag: string, path: string) => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw usageError(`${flag}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  };
+  return {
+    ...(options.caFile ? { ca: read('--ca-file', options.caFile) } : {}),
+    ...(options.clientCert && options.clientKey ? { cert: read('--client-cert', options.clientCert), key: read('--client-key', options.clientKey) } : {}),
+  };
 }
 
 /** An API client from the global options (see {@link connectionOf}). */
 export function clientOf(command: Command): KmsClient {
-  const { endpoint, accessKeyId, accessKeySecret, timeoutMs } = connectionOf(command);
-  return new KmsClient({ endpoint, credentials: { accessKeyId, accessKeySecret }, timeoutMs });
+  const { endpoint, accessKeyId, accessKeySecret, timeoutMs, tls } = connectionOf(command);
+  return new KmsClient({ endpoint, credentials: { accessKeyId, accessKeySecret }, timeoutMs, ...(tls ? { tls } : {}) });
 }
 
 /** Option parser: a whole number in [min, max]. */

@@ -22,6 +22,17 @@ export interface KmsClientOptions {
   credentials: KmsCredentials;
   /** Per-request timeout; 30 s unless given. */
   timeoutMs?: number;
+  /** https only: the CA that signs the server's certificate (PEM), and a client certificate for mutual TLS. */
+  tls?: ClientTls;
+}
+
+/** TLS settings of a client: trust a private CA, present a client certificate (mutual TLS). */
+export interface ClientTls {
+  /** PEM: the certificate authorities trusted for the server's certificate, instead of the system's. */
+  ca?: string | Buffer;
+  /** PEM: the client's certificate and private key, when the server asks for one. */
+  cert?: string | Buffer;
+  key?: string | Buffer;
 }
 
 /** The service answered with an Alibaba error body (or at least an error status). */
@@ -79,11 +90,13 @@ export class KmsClient {
   readonly endpoint: URL;
   readonly #credentials: KmsCredentials;
   readonly #timeoutMs: number;
+  readonly #tls: ClientTls | undefined;
 
   constructor(options: KmsClientOptions) {
     this.endpoint = endpointUrl(options.endpoint);
     this.#credentials = options.credentials;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#tls = options.tls;
   }
 
   async call<T extends Record<string, unknown> = Record<string, any>>(action: string, params: ApiParams = {}): Promise<T> {
@@ -137,6 +150,7 @@ export class KmsClient {
           headers: { ...headers, 'content-length': '0' },
           agent: false,
           timeout: this.#timeoutMs,
+          ...(this.endpoint.protocol === 'https:' && this.#tls ? tlsOptionsOf(this.#tls) : {}),
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -169,6 +183,8 @@ export interface CreateKmsClientOptions {
   regionId?: string;
   /** Per-request timeout in milliseconds; 30 s unless given. */
   timeoutMs?: number;
+  /** https endpoints: a private CA to trust, a client certificate for mutual TLS. */
+  tls?: ClientTls;
 }
 
 /** What {@link createKmsClient} returns: one signed call per API Action. */
@@ -198,6 +214,11 @@ export function createKmsClient(options: CreateKmsClientOptions): KmsApi {
     endpoint,
     credentials: { accessKeyId: options.accessKeyId, accessKeySecret: options.accessKeySecret },
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    ...(options.tls ? { tls: options.tls } : {}),
   });
   return { call: (action, params = {}) => client.call(action, params) };
+}
+
+function tlsOptionsOf(tls: ClientTls): { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer } {
+  return { ...(tls.ca ? { ca: tls.ca } : {}), ...(tls.cert ? { cert: tls.cert } : {}), ...(tls.key ? { key: tls.key } : {}) };
 }

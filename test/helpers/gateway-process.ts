@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** The gateway's one ready line. */
-export const READY_LINE = /^kms gateway ready at (http:\/\/(\S+):(\d+)\/)$/m;
+export const READY_LINE = /^kms gateway ready at (https?:\/\/(\S+):(\d+)\/)$/m;
 
 export interface GatewayOptions {
   /** KMS_DATA_DIR. */
