@@ -144,4 +144,28 @@ describe('on one PostgreSQL', () => {
       await client.end();
     }
   });
+
+  it('when the database goes away, /health/ready says 503 and requests answer 503; when it is back, both recover without a restart', async () => {
+    const gateway = await startGateway({ dataDir: join(root, 'ready'), seedFile: await writeSeedFile(root, TEST_SEED, 'ready-seed.json'), env: { ...env(), KMS_POSTGRES_SCHEMA: 'readiness', KMS_CACHE_TTL_MS: '0' } });
+    const ready = async () => (await fetch(new URL('/health/ready', gateway.url))).status;
+    expect(await ready()).toBe(200);
+    await postgres.stopServer();
+    try {
+      expect(await ready()).toBe(503);
+      const answer = await sendRaw(gateway.port, toRecorded(signedRpcRequest(ADMIN, 'DescribeKey', { KeyId: TEST_SEED.keys![0]!.keyId })));
+      expect(answer.status).toBe(503);
+      expect(answer.json.Code).toBe('ServiceUnavailableTemporary');
+      expect((await fetch(new URL('/health/live', gateway.url))).status).toBe(200);
+    } finally {
+      await postgres.startServer();
+    }
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 200; i++) {
+      status = await ready();
+      if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(status).toBe(200);
+    expect((await sendRaw(gateway.port, toRecorded(signedRpcRequest(ADMIN, 'DescribeKey', { KeyId: TEST_SEED.keys![0]!.keyId })))).status).toBe(200);
+    await gateway.stop('SIGTERM');
+  }, 60_000);
 });
