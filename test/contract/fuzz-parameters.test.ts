@@ -57,9 +57,14 @@ import { expectError } from './support.js';
  * (FUZZ_SEED replaces every fixed seed; a failure prints the seed and path that reproduce it).
  */
 const SCALE = Number(process.env.FUZZ_SCALE ?? 1);
-const runs = (seed: number, numRuns: number): fc.Parameters<unknown> => ({
-  seed: process.env.FUZZ_SEED === undefined ? seed : Number(process.env.FUZZ_SEED) + seed,
-  numRuns: Math.max(1, Math.round(numRuns * SCALE)),
+let planned = 0;
+const runs = (seed: number, numRuns: number): fc.Parameters<unknown> => {
+  const n = Math.max(1, Math.round(numRuns * SCALE));
+  planned += n;
+  return { seed: process.env.FUZZ_SEED === undefined ? seed : Number(process.env.FUZZ_SEED) + seed, numRuns: n };
+};
+afterAll(() => {
+  console.log(`fuzz-parameters: ${planned} cases (FUZZ_SCALE=${SCALE})`);
 });
 
 /** Allowed one action of another product: every KMS request of this caller is denied. */
