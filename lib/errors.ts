@@ -263,8 +263,12 @@ function echo(value: string, max = 128): string {
   let out = '';
   let count = 0;
   for (const char of value) {
-    if (count++ === max) return `${out}…`;
-    out += UNPRINTABLE.test(char) ? `\\u{${char.codePointAt(0)!.toString(16)}}` : char;
+    const shown = UNPRINTABLE.test(char) ? `\\u{${char.codePointAt(0)!.toString(16)}}` : char;
+    // At most `max` code points of the caller's text, and never more than that many written out
+    // (escapes count by what they take), so a message stays short whatever was sent.
+    if (count === max || out.length + shown.length > max) return `${out}…`;
+    out += shown;
+    count++;
   }
   return out;
 }

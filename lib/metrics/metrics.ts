@@ -51,7 +51,16 @@ export const auditFailuresTotal = new Counter({
 });
 
 /** Sources of the nonces-held gauge: every replay store of the process that can count (weakly held). */
-const nonceStores = new Set<WeakRef<{ readonly size: number }>>();
+const nonceStores = new Set<WeakRef<{ readonly size: number; readonly bytes?: number }>>();
+
+/** The live replay stores of the process. */
+function* liveNonceStores(): Generator<{ readonly size: number; readonly bytes?: number }> {
+  for (const ref of nonceStores) {
+    const store = ref.deref();
+    if (store) yield store;
+    else nonceStores.delete(ref);
+  }
+}
 
 export const noncesHeld = new Gauge({
   name: 'kms_nonces_held',
@@ -59,17 +68,24 @@ export const noncesHeld = new Gauge({
   registers: [registry],
   collect() {
     let total = 0;
-    for (const ref of nonceStores) {
-      const store = ref.deref();
-      if (store) total += store.size;
-      else nonceStores.delete(ref);
-    }
+    for (const store of liveNonceStores()) total += store.size;
+    this.set(total);
+  },
+});
+
+export const nonceMemoryBytes = new Gauge({
+  name: 'kms_nonce_memory_bytes',
+  help: 'Memory this process\'s replay stores take for the nonces they hold',
+  registers: [registry],
+  collect() {
+    let total = 0;
+    for (const store of liveNonceStores()) total += store.bytes ?? 0;
     this.set(total);
   },
 });
 
 /** Counts a replay store's nonces in `kms_nonces_held` while it lives. */
-export function countNonces(store: { readonly size: number }): void {
+export function countNonces(store: { readonly size: number; readonly bytes?: number }): void {
   nonceStores.add(new WeakRef(store));
 }
 

@@ -276,6 +276,14 @@ describe('Module: adapters/aws-lambda', () => {
 });
 
 describe('Module: errors', () => {
+  it('when a message echoes caller text of control characters (each written as an escape), the echo stays within 128 characters', async () => {
+    const { AliasNotFoundError } = await import('../../lib/errors.js');
+    for (const text of ['\u0000'.repeat(300), '\u{10FFFF}'.repeat(300), 'x'.repeat(300)]) {
+      const message = new AliasNotFoundError(`alias/${text}`).message;
+      expect(message.length, JSON.stringify(message.slice(0, 40))).toBeLessThanOrEqual(400);
+    }
+  });
+
   /** The reference's error table (§4), plus two of ours: an oversized body and a disabled access key. */
   const TABLE: Array<[name: string, make: () => errors.KmsError, status: number, code: string]> = [
     ['MissingParameterError', () => new errors.MissingParameterError('KeyId'), 400, 'MissingParameter'],

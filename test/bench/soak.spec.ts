@@ -1,0 +1,151 @@
+import { readFile } from 'node:fs/promises';
+import { Agent, request } from 'node:http';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { killAllGateways, makeTempDir, type ReadyGateway, removeDir, startGateway, writeSeedFile } from '../helpers/gateway-process.js';
+import { ADMIN, ALIAS, KEY_ID, TEST_SEED } from '../helpers/service.js';
+import { signedRpcRequest, signedV3Request } from '../helpers/sign.js';
+
+/**
+ * Soak, not part of `npm test`: SOAK_REQUESTS (default 1,000,000) mixed requests — GenerateDataKey,
+ * Decrypt of what it returned, Encrypt, DescribeKey, ListKeys; both signing versions — over 64
+ * keep-alive connections to one gateway process (`npm start`, file store, audit log on). Asserts
+ * no error of any kind and that the gateway's memory does not grow once warm (RSS sampled every
+ * second; the last quarter against the first quarter after warm-up, ±10 %, less what the replay
+ * store must hold: every nonce of the last 15 minutes, counted by kms_nonces_held). Prints the
+ * throughput and the RSS curve.
+ *
+ *     npm run soak
+ *     SOAK_REQUESTS=100000 npm run soak
+ */
+const TOTAL = Number(process.env.SOAK_REQUESTS ?? 1_000_000);
+const CONNECTIONS = 64;
+
+describe(`soak: ${TOTAL.toLocaleString('en')} mixed requests over ${CONNECTIONS} connections`, () => {
+  let dir: string;
+  let gateway: ReadyGateway;
+  beforeAll(async () => {
+    dir = await makeTempDir('kms-soak-');
+    gateway = await startGateway({ dataDir: join(dir, 'data'), seedFile: await writeSeedFile(dir, TEST_SEED), env: { KMS_LOG_LEVEL: 'warn', KMS_METRICS_PORT: '0' } });
+  });
+  afterAll(async () => {
+    await gateway?.stop().catch(() => undefined);
+    await killAllGateways();
+    await removeDir(dir);
+  });
+
+  it('answers every request without an error, and its memory stays flat', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+    const errors: string[] = [];
+    const counts = new Map<string, number>();
+    let sent = 0;
+    const blobs: string[] = [];
+    const send = (action: string, params: Record<string, string>, v3: boolean) =>
+      new Promise<Record<string, any>>((resolve) => {
+        const signed = v3 ? signedV3Request(ADMIN, action, params) : signedRpcRequest(ADMIN, action, params);
+        const headers = { ...signed.headers } as Record<string, string>;
+        const req = request({ host: '127.0.0.1', port: gateway.port, method: signed.method, path: signed.rawQuery ? `/?${signed.rawQuery}` : '/', headers, agent }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            if (res.statusCode !== 200) errors.push(`${action} ${res.statusCode} ${text.slice(0, 200)}`);
+            counts.set(action, (counts.get(action) ?? 0) + 1);
+            try {
+              resolve(JSON.parse(text) as Record<string, any>);
+            } catch {
+              resolve({});
+            }
+          });
+        });
+        req.on('error', (err) => {
+          errors.push(`${action} ${err.message}`);
+          resolve({});
+        });
+        req.end(signed.body);
+      });
+
+    const loop = async (worker: number) => {
+      for (;;) {
+        const n = sent++;
+        if (n >= TOTAL) return;
+        const pick = n % 20;
+        const v3 = (n + worker) % 2 === 0;
+        if (pick < 8) {
+          const generated = await send('GenerateDataKey', { KeyId: ALIAS }, v3);
+          if (typeof generated.CiphertextBlob === 'string' && blobs.length < 1_000) blobs.push(generated.CiphertextBlob);
+        } else if (pick < 16) {
+          const blob = blobs[n % Math.max(1, blobs.length)];
+          if (blob) await send('Decrypt', { CiphertextBlob: blob }, v3);
+          else await send('GenerateDataKey', { KeyId: ALIAS }, v3);
+        } else if (pick < 18) {
+          await send('Encrypt', { KeyId: KEY_ID, Plaintext: Buffer.from(`soak ${n}`).toString('base64') }, v3);
+        } else if (pick < 19) {
+          await send('DescribeKey', { KeyId: KEY_ID }, v3);
+        } else {
+          await send('ListKeys', {}, v3);
+        }
+        if (errors.length > 10) return;
+      }
+    };
+
+    const metricsUrl = /kms metrics at (http:\/\/\S+)/.exec(gateway.stdout())![1]!;
+    const samples: Array<{ atSeconds: number; requests: number; rssMb: number; nonces: number }> = [];
+    const started = Date.now();
+    const sampler = setInterval(() => {
+      void (async () => {
+        const status = await readFile(`/proc/${gateway.pid}/status`, 'utf8').catch(() => '');
+        const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+        const metrics = await fetch(metricsUrl).then((r) => r.text()).catch(() => '');
+        const nonces = Number(/^kms_nonces_held (\d+)/m.exec(metrics)?.[1] ?? NaN);
+        samples.push({ atSeconds: (Date.now() - started) / 1000, requests: Math.min(sent, TOTAL), rssMb: rssKb / 1024, nonces });
+      })();
+    }, 1_000);
+    await Promise.all(Array.from({ length: CONNECTIONS }, (_, i) => loop(i)));
+    clearInterval(sampler);
+    agent.destroy();
+    const seconds = (Date.now() - started) / 1000;
+
+    const answered = [...counts.values()].reduce((a, b) => a + b, 0);
+    console.log(`soak: ${answered.toLocaleString('en')} requests in ${seconds.toFixed(1)} s = ${Math.round(answered / seconds).toLocaleString('en')}/s; errors ${errors.length}`);
+    console.log(`soak: by Action ${JSON.stringify(Object.fromEntries(counts))}`);
+    const step = Math.max(1, Math.floor(samples.length / 12));
+    console.log('soak: RSS (MB) and nonces held over time:');
+    for (let i = 0; i < samples.length; i += step) {
+      const s = samples[i]!;
+      console.log(`  t=${s.atSeconds.toFixed(0)}s requests=${s.requests} rss=${s.rssMb.toFixed(1)} nonces=${s.nonces}`);
+    }
+    expect(errors.slice(0, 5)).toEqual([]);
+    expect(answered).toBe(TOTAL);
+
+    // Warm-up: the first 10 % of the run. Then the RSS less the replay store's expected share.
+    const warm = samples.filter((s) => s.requests >= TOTAL * 0.1);
+    const quarter = Math.max(1, Math.floor(warm.length / 4));
+    const bytesPerNonce = nonceBytes(warm);
+    const corrected = (s: (typeof warm)[number]) => s.rssMb - (s.nonces * bytesPerNonce) / 1024 / 1024;
+    const early = median(warm.slice(0, quarter).map(corrected));
+    const late = median(warm.slice(-quarter).map(corrected));
+    console.log(`soak: RSS less the replay store: ${early.toFixed(1)} MB early, ${late.toFixed(1)} MB late (${(((late - early) / early) * 100).toFixed(1)} %); the replay store costs ≈ ${bytesPerNonce.toFixed(0)} B per nonce held`);
+    expect(Math.abs(late - early) / early).toBeLessThanOrEqual(0.1);
+  });
+});
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+}
+
+/** What a held nonce adds to the RSS: the slope of RSS over nonces held, by least squares, at least 0. */
+function nonceBytes(samples: Array<{ rssMb: number; nonces: number }>): number {
+  const points = samples.filter((s) => Number.isFinite(s.nonces) && Number.isFinite(s.rssMb));
+  if (points.length < 3) return 0;
+  const mx = points.reduce((a, p) => a + p.nonces, 0) / points.length;
+  const my = points.reduce((a, p) => a + p.rssMb * 1024 * 1024, 0) / points.length;
+  let num = 0;
+  let den = 0;
+  for (const p of points) {
+    num += (p.nonces - mx) * (p.rssMb * 1024 * 1024 - my);
+    den += (p.nonces - mx) ** 2;
+  }
+  return den > 0 ? Math.max(0, num / den) : 0;
+}

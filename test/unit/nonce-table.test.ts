@@ -1,0 +1,64 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { NonceTable } from '../../lib/auth/nonce-table.js';
+
+describe('NonceTable: used nonces in typed arrays', () => {
+  it('refuses a nonce held until its expiry, takes it again from then on, and keeps pairs of different keys apart', () => {
+    const table = new NonceTable();
+    expect(table.claim('AK1', 'n', 2_000, 1_000)).toBe(true);
+    expect(table.claim('AK1', 'n', 3_000, 1_999)).toBe(false);
+    expect(table.claim('AK2', 'n', 3_000, 1_999)).toBe(true);
+    expect(table.has('AK1', 'n', 1_999)).toBe(true);
+    expect(table.has('AK1', 'n', 2_000)).toBe(false);
+    expect(table.claim('AK1', 'n', 5_000, 2_000)).toBe(true);
+    expect(table.claim('AK1', 'n', 6_000, 4_999)).toBe(false);
+  });
+
+  it('forgets a released claim, so its request can be retried', () => {
+    const table = new NonceTable();
+    expect(table.claim('AK', 'n', 10_000, 0)).toBe(true);
+    table.release('AK', 'n');
+    expect(table.has('AK', 'n', 1)).toBe(false);
+    expect(table.claim('AK', 'n', 10_000, 1)).toBe(true);
+    expect(table.claim('AK', 'n', 10_000, 2)).toBe(false);
+  });
+
+  it('holds 200,000 nonces in about 32 bytes each, every one refused again, and drops the expired when it grows', () => {
+    const table = new NonceTable();
+    for (let i = 0; i < 200_000; i++) expect(table.claim('AK', `nonce-${i}`, 1_000_000, 0)).toBe(true);
+    expect(table.size).toBe(200_000);
+    expect(table.bytes / table.size).toBeLessThanOrEqual(64);
+    for (let i = 0; i < 200_000; i += 997) expect(table.claim('AK', `nonce-${i}`, 1_000_000, 1)).toBe(false);
+    // All expired: new claims reuse their slots and growth rebuilds without them.
+    for (let i = 0; i < 200_000; i++) table.claim('AK', `later-${i}`, 3_000_000, 2_000_000);
+    expect(table.size).toBeLessThanOrEqual(200_000 + 1);
+    expect(table.has('AK', 'nonce-5', 2_000_000)).toBe(false);
+    expect(table.has('AK', 'later-5', 2_000_000)).toBe(true);
+  });
+
+  it('agrees with a plain map on any sequence of claims, releases and times', () => {
+    const step = fc.record({ op: fc.constantFrom('claim', 'claim', 'claim', 'release', 'has'), key: fc.integer({ min: 0, max: 40 }), advance: fc.integer({ min: 0, max: 50 }), ttl: fc.integer({ min: 1, max: 200 }) });
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 400 }), (steps) => {
+        const table = new NonceTable();
+        const model = new Map<number, number>();
+        let now = 10;
+        for (const s of steps) {
+          now += s.advance;
+          const nonce = `n${s.key}`;
+          if (s.op === 'claim') {
+            const held = (model.get(s.key) ?? 0) > now;
+            expect(table.claim('AK', nonce, now + s.ttl, now)).toBe(!held);
+            if (!held) model.set(s.key, now + s.ttl);
+          } else if (s.op === 'release') {
+            table.release('AK', nonce);
+            model.delete(s.key);
+          } else {
+            expect(table.has('AK', nonce, now)).toBe((model.get(s.key) ?? 0) > now);
+          }
+        }
+      }),
+      { seed: 0x7ab1e, numRuns: 300 },
+    );
+  });
+});
