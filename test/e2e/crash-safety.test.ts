@@ -53,8 +53,8 @@ describe('Crash safety: SIGKILL in a loop', () => {
             const alias = `alias/crash-${round}-${aliasCounter++}`;
             await kms.call('CreateAlias', { AliasName: alias, KeyId: keyId });
             acknowledged.aliases.push({ alias, keyId });
-            const version = (await kms.call('CreateKeyVersion', { KeyId: keyId })) as { KeyVersionId: string };
-            acknowledged.versions.push({ keyId, keyVersionId: version.KeyVersionId });
+            const version = (await kms.call('CreateKeyVersion', { KeyId: keyId })) as { KeyVersion: { KeyVersionId: string } };
+            acknowledged.versions.push({ keyId, keyVersionId: version.KeyVersion.KeyVersionId });
             const context = JSON.stringify({ round: String(round) });
             const dataKey = (await kms.call('GenerateDataKey', { KeyId: alias, EncryptionContext: context })) as { CiphertextBlob: string; Plaintext: string };
             acknowledged.dataKeys.push({ keyId, ciphertext: dataKey.CiphertextBlob, plaintext: dataKey.Plaintext, context });
