@@ -67,7 +67,6 @@ export class JournaledNonceStore implements NonceStore {
   #offset = 0;
   #lines = 0;
   #linesAfterCompaction = 0;
-  #live = new Map<string, number>();
 
   private constructor(path: string, now: () => number, exclusive: ExclusiveSection) {
     this.#path = path;
@@ -86,7 +85,7 @@ export class JournaledNonceStore implements NonceStore {
     removeStaleTemporaries(path, now());
     await exclusive(async () => {
       await store.#catchUp();
-      if (store.#lines > 0) store.#tryCompact();
+      if (store.#lines > 0) await store.#tryCompact();
     });
     return store;
   }
@@ -98,13 +97,17 @@ export class JournaledNonceStore implements NonceStore {
     return new Promise<boolean>((settle, fail) => {
       this.#pending.push({ accessKeyId: id, nonce: key, expiresAt, line: `${expiresAt}\t${id}\t${key}\n`, settle, fail });
       if (this.#scheduled) return;
+      // Group commit: the batch is taken when its turn comes — after the previous batch's sync —
+      // so every claim that arrived during that sync shares the next one.
       this.#scheduled = true;
-      setImmediate(() => {
-        this.#scheduled = false;
-        const batch = this.#pending;
-        this.#pending = [];
-        this.#chain = this.#chain.then(() => this.#commit(batch));
-      });
+      this.#chain = this.#chain
+        .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+        .then(() => {
+          this.#scheduled = false;
+          const batch = this.#pending;
+          this.#pending = [];
+          return this.#commit(batch);
+        });
     });
   }
 
@@ -119,21 +122,17 @@ export class JournaledNonceStore implements NonceStore {
             c.settle(false);
             continue;
           }
-          this.#live.set(`${c.accessKeyId}\t${c.nonce}`, c.expiresAt);
           fresh.push(c);
         }
         if (fresh.length === 0) return;
         try {
           await this.#append(fresh);
         } catch (err) {
-          for (const c of fresh) {
-            this.#memory.release(c.accessKeyId, c.nonce);
-            this.#live.delete(`${c.accessKeyId}\t${c.nonce}`);
-          }
+          for (const c of fresh) this.#memory.release(c.accessKeyId, c.nonce);
           throw err;
         }
         for (const c of fresh) c.settle(true);
-        if (this.#lines > Math.max(COMPACT_AFTER_LINES, 2 * this.#linesAfterCompaction)) this.#tryCompact();
+        if (this.#lines > Math.max(COMPACT_AFTER_LINES, 2 * this.#linesAfterCompaction)) await this.#tryCompact();
       });
     } catch (err) {
       // Settled claims ignore this; the others are refused, and may be retried.
@@ -202,7 +201,6 @@ export class JournaledNonceStore implements NonceStore {
       const expiresAt = Number(expires);
       if (!accessKeyId || nonce === undefined || nonce === '' || extra !== undefined || !(expiresAt > at)) continue;
       await this.#memory.claim(accessKeyId, nonce, expiresAt);
-      this.#live.set(`${accessKeyId}\t${nonce}`, expiresAt);
     }
     this.#offset = size;
   }
@@ -210,22 +208,38 @@ export class JournaledNonceStore implements NonceStore {
   /**
    * Rewrites the journal with the live entries only (temporary file, then rename), inside the
    * exclusive section, so no process appends to the file being replaced; the others notice the new
-   * file at their next catch-up. Best effort: if the disk refuses, the journal stays as it was
-   * (still complete) and the next attempt waits for as many lines again.
+   * file at their next catch-up. The journal is read back as a stream, so compaction needs no copy
+   * of the nonces beside the replay table. Best effort: if the disk refuses, the journal stays as
+   * it was (still complete) and the next attempt waits for as many lines again.
    */
-  #tryCompact(): void {
+  async #tryCompact(): Promise<void> {
     const at = this.#now();
-    const lines: string[] = [];
-    for (const [key, expiresAt] of this.#live) {
-      if (expiresAt > at) lines.push(`${expiresAt}\t${key}\n`);
-      else this.#live.delete(key);
-    }
     const tmp = `${this.#path}.tmp-${process.pid}`;
-    const bytes = Buffer.from(lines.join(''), 'utf8');
+    let kept = 0;
+    let size = 0;
     try {
+      const end = statSync(this.#path).size;
       const fd = openSync(tmp, 'w', 0o600);
       try {
-        writeFully(fd, bytes);
+        let pending: string[] = [];
+        let pendingChars = 0;
+        const flush = () => {
+          if (pending.length === 0) return;
+          const bytes = Buffer.from(pending.join(''), 'utf8');
+          writeFully(fd, bytes);
+          size += bytes.length;
+          pending = [];
+          pendingChars = 0;
+        };
+        for await (const line of boundedLines(this.#path, MAX_JOURNAL_LINE_CHARS, 0, end)) {
+          const [expires, accessKeyId, nonce, extra] = line.split('\t');
+          if (!accessKeyId || nonce === undefined || nonce === '' || extra !== undefined || !(Number(expires) > at)) continue;
+          pending.push(`${line}\n`);
+          pendingChars += line.length + 1;
+          kept++;
+          if (pendingChars >= 64 * 1024) flush();
+        }
+        flush();
         fsyncSync(fd);
       } finally {
         closeSync(fd);
@@ -244,9 +258,9 @@ export class JournaledNonceStore implements NonceStore {
     if (this.#fd !== undefined) closeQuietly(this.#fd);
     this.#fd = undefined;
     this.#ino = statSync(this.#path).ino;
-    this.#offset = bytes.length;
-    this.#lines = lines.length;
-    this.#linesAfterCompaction = lines.length;
+    this.#offset = size;
+    this.#lines = kept;
+    this.#linesAfterCompaction = kept;
   }
 }
 
