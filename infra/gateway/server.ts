@@ -7,6 +7,7 @@ import { createDispatcher } from '../../lib/middleware/dispatch.js';
 import type { Service } from '../../lib/service.js';
 import { OPERATIONS } from '../../functions/actions.js';
 import { GATEWAY_DEFAULTS } from './config.js';
+import { Connections } from './connections.js';
 import { FairScheduler } from './fair-scheduler.js';
 import { answerHealth } from './health.js';
 import type { TlsOptions } from './tls.js';
@@ -19,6 +20,9 @@ export const MAX_HEADER_BYTES = 16 * 1024;
 
 /** Requests in service at once, across connections (each connection has at most one). */
 export const MAX_IN_SERVICE = 256;
+
+/** While draining, a keep-alive connection idle this long is closed (see Connections.closeIdle). */
+const DRAIN_IDLE_CLOSE_MS = 1_000;
 
 export interface GatewayOptions {
   service: Service;
@@ -40,8 +44,9 @@ export interface Gateway {
   reloadTls(options: TlsOptions): void;
   /**
    * Stops accepting connections; requests that arrive on connections already open are still
-   * answered (with `Connection: close`) for `graceMs`, or until every connection has closed; then
-   * whatever is left is closed. Resolves when no connection is left.
+   * answered (with `Connection: close`) for `graceMs`, or until every connection has closed; a
+   * keep-alive connection idle for a second is closed; when `graceMs` is up whatever is left is
+   * closed. Resolves when no connection is left.
    */
   close(graceMs?: number): Promise<void>;
 }
@@ -74,8 +79,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
   };
 
+  const connections = new Connections();
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const socket = req.socket;
+    connections.requestBegun(socket);
+    res.once('close', () => connections.requestEnded(socket));
     const lane = scheduler.lane(socket, socketFlow(socket));
     scheduler.enqueue(lane, () => {
       if (socket.destroyed) return Promise.resolve();
@@ -100,11 +108,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     : createHttpServer(serverOptions, onRequest);
   server.maxConnections = options.maxConnections ?? GATEWAY_DEFAULTS.KMS_MAX_CONNECTIONS;
 
-  const sockets = new Set<Socket>();
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
+  // The socket requests arrive on: over TLS, the TLS socket (known once its handshake is done).
+  server.on(options.tls ? 'secureConnection' : 'connection', (socket: Socket) => connections.accepted(socket));
   // A client that breaks the TLS handshake (wrong CA, no certificate) is only disconnected.
   server.on('tlsClientError', (_err, socket) => socket.destroy());
 
@@ -131,14 +136,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         const stopped = new Promise<void>((done) => Object.getPrototypeOf(Object.getPrototypeOf(server)).close.call(server, () => done()));
         const drained = new Promise<void>((done) => {
           const check = setInterval(() => {
-            if (sockets.size === 0) {
+            connections.closeIdle(DRAIN_IDLE_CLOSE_MS);
+            if (connections.size === 0) {
               clearInterval(check);
               done();
             }
           }, 20);
           setTimeout(() => {
             clearInterval(check);
-            for (const socket of sockets) socket.destroy();
+            connections.destroyAll();
             done();
           }, graceMs).unref();
         });

@@ -280,6 +280,16 @@ describe('Audit log and rate limits through the gateway', () => {
 });
 
 describe('Graceful shutdown under load', () => {
+  it('SIGTERM to `npm start` reaches the gateway: it drains, exits 0, npm exits 0, and nothing is left listening', async () => {
+    const gateway = await startGateway({ dataDir: dataDir(), seedFile, viaNpm: true });
+    expect((await httpGet(gateway.port, '/health/live')).status).toBe(200);
+    expect(await gateway.stop('SIGTERM')).toBe(0);
+    expect(gateway.stdout()).toContain('"signal":"SIGTERM"');
+    // No orphaned server holds the port.
+    await expect(httpGet(gateway.port, '/health/live')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
+
   it('on SIGTERM, 64 keep-alive clients in a loop see no reset and no 5xx: requests on open connections are answered with Connection: close, then it exits 0', async () => {
     const gateway = await startGateway({ dataDir: dataDir(), seedFile, env: { KMS_SHUTDOWN_GRACE_MS: '5000' } });
     const failures: string[] = [];

@@ -25,6 +25,8 @@ export interface GatewayOptions {
   env?: Record<string, string>;
   /** How long to wait for the ready line (or the exit). */
   timeoutMs?: number;
+  /** Run it through `npm start` itself (npm and its shell between the test and the gateway). */
+  viaNpm?: boolean;
 }
 
 export interface Exit {
@@ -75,7 +77,10 @@ export function spawnGateway(options: GatewayOptions): GatewayProcess {
   Object.assign(env, options.env);
 
   // `npm start` runs the compiled gateway with plain node (test/build.global-setup.ts builds it).
-  const child = spawn(process.execPath, ['dist/infra/gateway/start.js'], {
+  // Under `npm test`, npm_execpath is the npm that runs the tests.
+  const npm = process.env.npm_execpath;
+  const command = options.viaNpm ? (npm ? [process.execPath, npm, 'start'] : ['npm', 'start']) : [process.execPath, 'dist/infra/gateway/start.js'];
+  const child = spawn(command[0]!, command.slice(1), {
     cwd: REPO_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

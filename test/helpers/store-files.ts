@@ -31,9 +31,11 @@ async function walk(dir: string, includeSelf = false): Promise<Array<{ path: str
     const s = await lstat(dir);
     out.push({ path: dir, kind: 'dir', mode: s.mode & 0o777 });
   }
-  for (const name of (await readdir(dir)).sort()) {
+  // A running gateway takes and drops lock files meanwhile: an entry gone since the listing is skipped.
+  for (const name of (await readdir(dir).catch(ifGone([]))).sort()) {
     const path = join(dir, name);
-    const s = await lstat(path);
+    const s = await lstat(path).catch(ifGone(undefined));
+    if (!s) continue;
     if (s.isDirectory()) {
       out.push({ path, kind: 'dir', mode: s.mode & 0o777 });
       out.push(...(await walk(path)));
@@ -42,6 +44,13 @@ async function walk(dir: string, includeSelf = false): Promise<Array<{ path: str
     }
   }
   return out;
+}
+
+function ifGone<T>(value: T): (err: NodeJS.ErrnoException) => T {
+  return (err) => {
+    if (err.code === 'ENOENT') return value;
+    throw err;
+  };
 }
 
 /** A TCP port that was free a moment ago on `host`. */
