@@ -183,7 +183,7 @@ function refuseInstanceLocalState(
  * The service as configured by environment variables (Lambda, Function Compute, the gateway); see
  * {@link selectBackends} for the backend variables, plus `KMS_REGION` and `KMS_ACCOUNT_ID` (ARNs).
  */
-export async function serviceFromEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<Service> {
+export async function serviceFromEnvironment(env: NodeJS.ProcessEnv = process.env, options: ServiceOptions = {}): Promise<Service> {
   const selection = selectBackends(env);
   const rateLimits = parseRateLimits(env.KMS_RATE_LIMITS);
   const audit = await auditLogFromEnvironment(env.KMS_AUDIT_LOG);
@@ -193,7 +193,7 @@ export async function serviceFromEnvironment(env: NodeJS.ProcessEnv = process.en
       ? (await import('./logger-powertools.js')).createPowertoolsLogger({ level: selection.logLevel, serviceName: env.POWERTOOLS_SERVICE_NAME ?? 'kms' })
       : createLogger({ level: selection.logLevel });
   const region = env.AWS_REGION || env.AWS_DEFAULT_REGION;
-  const { store, nonces } = await openState(selection, region, logger);
+  const { store, nonces } = await openState(selection, region, logger, options.localNonces);
   return createService({
     store,
     nonces,
@@ -206,8 +206,24 @@ export async function serviceFromEnvironment(env: NodeJS.ProcessEnv = process.en
   });
 }
 
+export interface ServiceOptions {
+  /**
+   * Replaces a replay store that lives in this process (the journal, memory) — one shared
+   * elsewhere (the backend's, DynamoDB) is kept. The gateway's workers pass one that asks the
+   * primary, so they share one replay record without taking the journal's lock in turn.
+   */
+  localNonces?: NonceStore;
+}
+
 /** The key store and the replay store the selection names. */
-async function openState(selection: BackendSelection, region: string | undefined, logger: Logger): Promise<{ store: KeyStore; nonces: NonceStore }> {
+async function openState(selection: BackendSelection, region: string | undefined, logger: Logger, localNonces?: NonceStore): Promise<{ store: KeyStore; nonces: NonceStore }> {
+  if (localNonces && (selection.nonceStore === 'journal' || selection.nonceStore === 'memory')) {
+    if (selection.keyStore === 'file') {
+      await mkdir(selection.dataDir!, { recursive: true, mode: 0o700 });
+      return { store: await sealed(await FileKeyStore.open(selection.dataDir!), selection), nonces: localNonces };
+    }
+    return { store: (await buildKeyStore(selection, logger)).store, nonces: localNonces };
+  }
   if (selection.keyStore === 'file' && selection.nonceStore === 'journal') {
     // One data directory: entries and the journal of used nonces, shared by every process on it.
     const backend = await openFileBackend(selection.dataDir!);

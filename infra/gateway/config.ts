@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 
 /** An environment variable the gateway cannot use; the message names it. */
 export class ConfigurationError extends Error {
@@ -20,6 +21,9 @@ export const GATEWAY_DEFAULTS = {
   /** An idle keep-alive connection is closed after this. */
   KMS_KEEP_ALIVE_TIMEOUT_MS: 5_000,
 } as const;
+
+/** Most gateway worker processes (KMS_WORKERS); the default is one per core. */
+export const MAX_WORKERS = 64;
 
 /** Pipelined requests of one connection served at a time before its socket stops being read. */
 export const MAX_QUEUED_PER_CONNECTION = 16;
@@ -44,6 +48,8 @@ export interface GatewayConfig {
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
+  /** Processes serving the port (KMS_WORKERS, default one per core); 1 serves from the main process. */
+  workers: number;
 }
 
 /** Reads and checks the gateway's variables; throws {@link ConfigurationError} naming the first bad one. */
@@ -73,6 +79,7 @@ export function readGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     headersTimeoutMs: integer(env, 'KMS_HEADERS_TIMEOUT_MS', GATEWAY_DEFAULTS.KMS_HEADERS_TIMEOUT_MS, 100, 600_000, 'a whole number of milliseconds'),
     requestTimeoutMs: integer(env, 'KMS_REQUEST_TIMEOUT_MS', GATEWAY_DEFAULTS.KMS_REQUEST_TIMEOUT_MS, 100, 600_000, 'a whole number of milliseconds'),
     keepAliveTimeoutMs: integer(env, 'KMS_KEEP_ALIVE_TIMEOUT_MS', GATEWAY_DEFAULTS.KMS_KEEP_ALIVE_TIMEOUT_MS, 100, 600_000, 'a whole number of milliseconds'),
+    workers: integer(env, 'KMS_WORKERS', Math.min(availableParallelism(), MAX_WORKERS), 1, MAX_WORKERS, 'a whole number of processes'),
   };
 }
 

@@ -1,12 +1,18 @@
+import cluster from 'node:cluster';
 import { mkdir } from 'node:fs/promises';
+import { AggregatorRegistry } from 'prom-client';
+import { collectProcessMetrics, registry } from '../../lib/metrics/metrics.js';
+import type { Service } from '../../lib/service.js';
 import { ENV_DEFAULTS, serviceFromEnvironment } from '../../lib/service-from-env.js';
 import { bootstrapAdmin } from './bootstrap.js';
-import { ConfigurationError, GATEWAY_DEFAULTS, readGatewayConfig } from './config.js';
+import { ConfigurationError, GATEWAY_DEFAULTS, type GatewayConfig, readGatewayConfig } from './config.js';
 import { startMetricsServer } from './metrics-server.js';
 import { applySeed, readSeedFile } from './seed.js';
 import { DEFAULT_SCHEDULE_INTERVAL_MS, startScheduledJobs } from './scheduler.js';
-import { startGateway } from './server.js';
-import { readTlsOptions } from './tls.js';
+import { type Gateway, startGateway } from './server.js';
+import { readTlsOptions, type TlsOptions } from './tls.js';
+import { answerNonceClaims, RelayedNonceStore } from './nonce-relay.js';
+import { startWorkers, type WorkerPool } from './workers.js';
 
 export { GATEWAY_DEFAULTS };
 
@@ -16,10 +22,15 @@ export { GATEWAY_DEFAULTS };
  * TLS certificate). Rejects when it cannot start (a bad variable, a malformed or contradicting
  * seed, a busy port, plain HTTP off loopback). Environment: see ./config.ts, KMS_DATA_DIR,
  * KMS_SEED_FILE, KMS_SCHEDULE_INTERVAL_MS, and the service's (lib/service-from-env.ts).
+ *
+ * With KMS_WORKERS > 1 this process is the primary: it seeds, creates the admin key, runs the
+ * scheduled jobs and the metrics listener (summing the workers'), and forks the workers that serve
+ * the port (node:cluster re-runs this same entry point in each, which lands in {@link worker}).
  */
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const config = readGatewayConfig(env);
   const dataDir = env.KMS_DATA_DIR ?? ENV_DEFAULTS.KMS_DATA_DIR;
+  if (cluster.isWorker) return worker(env, config, dataDir);
   const interval = env.KMS_SCHEDULE_INTERVAL_MS === undefined ? DEFAULT_SCHEDULE_INTERVAL_MS : Number(env.KMS_SCHEDULE_INTERVAL_MS);
   if (!Number.isInteger(interval) || interval < 100) throw new ConfigurationError('KMS_SCHEDULE_INTERVAL_MS must be a whole number of milliseconds, at least 100');
   const tls = config.tls ? await readTlsOptions(config.tls) : undefined;
@@ -32,7 +43,62 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   const credentials = await bootstrapAdmin(dataDir, service.accessKeys);
   if (credentials) console.log(`created an admin access key (kms:* on *); its credentials are in ${credentials}`);
 
-  const gateway = await startGateway({
+  // One process serves the port itself; more are workers, forked once the state is seeded.
+  const serving: Serving = config.workers === 1 ? await serveHere(service, config, tls) : await serveFromWorkers(service, config);
+  const metrics = config.metrics
+    ? await startMetricsServer(config.metrics.host, config.metrics.port, config.workers === 1 ? undefined : aggregatedWorkerMetrics())
+    : undefined;
+  const stopJobs = startScheduledJobs(service, interval);
+  if (!tls && config.plaintextAllowed) console.log(`warning: plain HTTP on ${config.host} (KMS_ALLOW_PLAINTEXT_HTTP=true): data keys cross the network in the clear unless a proxy terminates TLS in front`);
+  if (metrics) console.log(`kms metrics at ${metrics.url}`);
+  if (config.workers > 1) console.log(`kms gateway serving from ${config.workers} worker processes`);
+  console.log(`kms gateway ready at ${serving.url}`);
+
+  if (config.tls) process.on('SIGHUP', () => serving.reloadTls());
+  onStopSignal(service, config, () => Promise.all([serving.close(), stopJobs(), metrics?.close()]));
+}
+
+/** What serves the port: this process's own server, or the workers. */
+interface Serving {
+  url: string;
+  reloadTls(): void;
+  /** Drains and stops serving. */
+  close(): Promise<unknown>;
+}
+
+async function serveHere(service: Service, config: GatewayConfig, tls: TlsOptions | undefined): Promise<Serving> {
+  const gateway = await listen(service, config, tls);
+  return { url: gateway.url, reloadTls: () => reloadTls(gateway, service, config), close: () => gateway.close(config.shutdownGraceMs) };
+}
+
+async function serveFromWorkers(service: Service, config: GatewayConfig): Promise<Serving> {
+  const pool: WorkerPool = await startWorkers(config.workers, service.logger, (worker) => answerNonceClaims(worker, service.nonces));
+  const { address, port, family } = pool.address;
+  const host = family === 'IPv6' ? `[${address}]` : address;
+  return {
+    url: `${config.tls ? 'https' : 'http'}://${host}:${port}/`,
+    // Each worker reads the files again itself.
+    reloadTls: () => pool.signal('SIGHUP'),
+    close: () => pool.stop(),
+  };
+}
+
+/** A worker (KMS_WORKERS > 1): opens the state the primary seeded and serves the shared port. */
+async function worker(env: NodeJS.ProcessEnv, config: GatewayConfig, dataDir: string): Promise<void> {
+  const tls = config.tls ? await readTlsOptions(config.tls) : undefined;
+  // One replay record for all workers: the primary's (see ./nonce-relay.ts).
+  const service = await serviceFromEnvironment({ ...env, KMS_DATA_DIR: dataDir }, { localNonces: new RelayedNonceStore() });
+  // The primary's /metrics asks every worker for its registry (constructing one installs the answering side).
+  AggregatorRegistry.setRegistries([registry]);
+  new AggregatorRegistry();
+  if (config.metrics) collectProcessMetrics();
+  const gateway = await listen(service, config, tls);
+  if (config.tls) process.on('SIGHUP', () => reloadTls(gateway, service, config));
+  onStopSignal(service, config, () => gateway.close(config.shutdownGraceMs));
+}
+
+function listen(service: Service, config: GatewayConfig, tls: TlsOptions | undefined): Promise<Gateway> {
+  return startGateway({
     service,
     host: config.host,
     port: config.port,
@@ -42,35 +108,37 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     requestTimeoutMs: config.requestTimeoutMs,
     keepAliveTimeoutMs: config.keepAliveTimeoutMs,
   });
-  const metrics = config.metrics ? await startMetricsServer(config.metrics.host, config.metrics.port) : undefined;
-  const stopJobs = startScheduledJobs(service, interval);
-  if (!tls && config.plaintextAllowed) console.log(`warning: plain HTTP on ${config.host} (KMS_ALLOW_PLAINTEXT_HTTP=true): data keys cross the network in the clear unless a proxy terminates TLS in front`);
-  if (metrics) console.log(`kms metrics at ${metrics.url}`);
-  console.log(`kms gateway ready at ${gateway.url}`);
+}
 
-  if (config.tls) {
-    const files = config.tls;
-    process.on('SIGHUP', () => {
-      readTlsOptions(files).then(
-        (options) => {
-          gateway.reloadTls(options);
-          service.logger.warn('TLS certificate reloaded', { cert: files.certFile });
-        },
-        (err: unknown) => service.logger.error('TLS certificate not reloaded; the previous one stays in use', { error: (err as Error).message }),
-      );
-    });
-  }
+function reloadTls(gateway: Gateway, service: Service, config: GatewayConfig): void {
+  const files = config.tls!;
+  readTlsOptions(files).then(
+    (options) => {
+      gateway.reloadTls(options);
+      service.logger.warn('TLS certificate reloaded', { cert: files.certFile });
+    },
+    (err: unknown) => service.logger.error('TLS certificate not reloaded; the previous one stays in use', { error: (err as Error).message }),
+  );
+}
 
+/** The workers' metrics, summed (counters, histograms) or taken at their maximum, as one scrape. */
+function aggregatedWorkerMetrics(): () => Promise<string> {
+  const aggregator = new AggregatorRegistry();
+  return () => aggregator.clusterMetrics();
+}
+
+/** SIGTERM or SIGINT: `stop` (a drain), then the audit log is flushed and the process exits 0. */
+function onStopSignal(service: Service, config: GatewayConfig, stop: () => Promise<unknown>): void {
   let stopping = false;
-  const stop = (signal: string) => {
+  const onSignal = (signal: string) => {
     if (stopping) return;
     stopping = true;
     service.logger.info('stopping', { signal, graceMs: config.shutdownGraceMs });
     const done = () => {
       void (service.audit?.close() ?? Promise.resolve()).catch(() => undefined).then(() => process.exit(0));
     };
-    Promise.all([gateway.close(config.shutdownGraceMs), stopJobs(), metrics?.close()]).then(done, done);
+    stop().then(done, done);
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
 }

@@ -10,9 +10,10 @@ export interface MetricsServer {
 /**
  * `GET /metrics` in the Prometheus text format on a listener of its own (KMS_METRICS_HOST, default
  * 127.0.0.1, and KMS_METRICS_PORT), never on the API's port: what the service does, in numbers, is
- * for the operator's scraper, not for the callers.
+ * for the operator's scraper, not for the callers. `collect` replaces this process's registry (the
+ * gateway's primary gathers its workers').
  */
-export async function startMetricsServer(host: string, port: number): Promise<MetricsServer> {
+export async function startMetricsServer(host: string, port: number, collect?: () => Promise<string>): Promise<MetricsServer> {
   collectProcessMetrics();
   const server: Server = createServer(async (req, res) => {
     if ((req.url ?? '').split('?', 1)[0] !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
@@ -20,7 +21,7 @@ export async function startMetricsServer(host: string, port: number): Promise<Me
       return;
     }
     try {
-      const text = await registry.metrics();
+      const text = await (collect ? collect() : registry.metrics());
       res.writeHead(200, { 'content-type': registry.contentType, 'cache-control': 'no-store' });
       res.end(req.method === 'HEAD' ? undefined : text);
     } catch {

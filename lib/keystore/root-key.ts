@@ -123,10 +123,12 @@ async function alibabaSecretReader(env: NodeJS.ProcessEnv): Promise<(secretName:
   if (!accessKeyId || !accessKeySecret || !(region || env.ALIBABA_CLOUD_KMS_ENDPOINT)) {
     throw new Error('KMS_ROOT_KEY_SOURCE=alibaba-kms-secret:… needs ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET and ALIBABA_CLOUD_REGION (or ALIBABA_CLOUD_KMS_ENDPOINT)');
   }
-  // CommonJS packages, imported with static specifiers so that bundlers (the FC and Lambda zips)
-  // include them; how `default` arrives differs between Node and a bundle, so it is looked for.
-  const kmsModule = await import('@alicloud/kms20160120');
-  const rpcModule = await import('@alicloud/rpc-client');
+  // CommonJS packages, imported with static specifiers so that the Function Compute bundles
+  // include them (the AWS bundles leave them out: serverless.yml); how `default` arrives differs
+  // between Node and a bundle, so it is looked for.
+  const [kmsModule, rpcModule] = await Promise.all([import('@alicloud/kms20160120'), import('@alicloud/rpc-client')]).catch((err: unknown) => {
+    throw new Error('KMS_ROOT_KEY_SOURCE=alibaba-kms-secret:… needs the Alibaba Cloud KMS SDK, which this bundle leaves out (the AWS deployment reads its root key from Secrets Manager)', { cause: err });
+  });
   const Kms = {
     Client: cjsDefault<typeof import('@alicloud/kms20160120').default>(kmsModule),
     GetSecretValueRequest: kmsModule.GetSecretValueRequest,

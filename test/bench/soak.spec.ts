@@ -129,7 +129,8 @@ describe(`soak: ${TOTAL.toLocaleString('en')} mixed requests over ${CONNECTIONS}
     console.log(
       `soak: RSS less the replay table: ${early.toFixed(1)} MB early, ${late.toFixed(1)} MB late (${(((late - early) / early) * 100).toFixed(1)} %); the table held ${last.nonces.toLocaleString('en')} nonces in ${last.nonceMb.toFixed(1)} MB`,
     );
-    expect(Math.abs(late - early) / early).toBeLessThanOrEqual(0.1);
+    // Flat means no growth: a heap that settles lower after warm-up is not a leak.
+    expect((late - early) / early).toBeLessThanOrEqual(0.1);
   });
 });
 

@@ -64,6 +64,14 @@ export interface ReadyGateway extends GatewayProcess {
 
 const running = new Set<GatewayProcess>();
 
+/** Output kept per stream: its first MiB (the start-up lines) and its last 8 MiB (a soak writes gigabytes of audit lines). */
+const OUTPUT_HEAD = 1 << 20;
+const OUTPUT_TAIL = 8 << 20;
+function bounded(text: string): string {
+  if (text.length <= OUTPUT_HEAD + OUTPUT_TAIL + (1 << 20)) return text;
+  return text.slice(0, OUTPUT_HEAD) + '\n[… output dropped …]\n' + text.slice(-OUTPUT_TAIL);
+}
+
 /** Starts the gateway and returns at once (see {@link startGateway} and {@link runGatewayToExit}). */
 export function spawnGateway(options: GatewayOptions): GatewayProcess {
   const env: Record<string, string> = {};
@@ -74,6 +82,8 @@ export function spawnGateway(options: GatewayOptions): GatewayProcess {
   if (options.seedFile !== undefined) env.KMS_SEED_FILE = options.seedFile;
   if (options.logLevel !== undefined) env.KMS_LOG_LEVEL = options.logLevel;
   if (options.host !== undefined) env.KMS_HOST = options.host;
+  // One process unless a test asks for workers (test/e2e/gateway-workers.test.ts does).
+  env.KMS_WORKERS = '1';
   Object.assign(env, options.env);
 
   // `npm start` runs the compiled gateway with plain node (test/build.global-setup.ts builds it).
@@ -89,12 +99,12 @@ export function spawnGateway(options: GatewayOptions): GatewayProcess {
   let stderr = '';
   let output = '';
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-    output += chunk;
+    stdout = bounded(stdout + chunk);
+    output = bounded(output + chunk);
   });
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-    output += chunk;
+    stderr = bounded(stderr + chunk);
+    output = bounded(output + chunk);
   });
   let exitedFlag = false;
   const exited = new Promise<Exit>((resolve) => {

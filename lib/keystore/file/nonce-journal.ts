@@ -68,6 +68,15 @@ export class JournaledNonceStore implements NonceStore {
   #lines = 0;
   #linesAfterCompaction = 0;
 
+  /** Nonces held in memory (every live one of every process on the journal). */
+  get size(): number {
+    return this.#memory.size;
+  }
+
+  get bytes(): number {
+    return this.#memory.bytes;
+  }
+
   private constructor(path: string, now: () => number, exclusive: ExclusiveSection) {
     this.#path = path;
     this.#now = now;

@@ -1,0 +1,332 @@
+import { spawn } from 'node:child_process';
+import { createCipheriv, randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { basename, join } from 'node:path';
+import { deflateRawSync } from 'node:zlib';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OPERATIONS } from '../../functions/actions.js';
+import { applySeed } from '../../infra/gateway/seed.js';
+import { createDispatcher } from '../../lib/middleware/dispatch.js';
+import type { RpcRequest } from '../../lib/rpc/request.js';
+import type { Service } from '../../lib/service.js';
+import { NONCE_JOURNAL_FILE, serviceFromEnvironment } from '../../lib/service-from-env.js';
+import { killAllGateways, makeTempDir, REPO_ROOT, removeDir, startGateway, writeSeedFile } from '../helpers/gateway-process.js';
+import { ADMIN, ALIAS, KEY_ID, TEST_SEED } from '../helpers/service.js';
+import { signedRpcRequest } from '../helpers/sign.js';
+import { median, runLoad, type LoadResult } from './support/load.js';
+
+/**
+ * `npm run bench`: throughput, latency, cold start and memory, each against a baseline measured in
+ * the same run, alternating the runs compared and reporting the median of BENCH_ROUNDS (3). Prints
+ * a table and writes bench/results.json. Not part of `npm test` (it measures, it does not test).
+ *
+ *   1. baseline: randomBytes + AES-256-GCM wrap of a 32-byte key, one core
+ *   2. GenerateDataKey, GenerateDataKeyWithoutPlaintext, Decrypt through the whole middleware
+ *      stack in process (no HTTP; signatures, replay journal, policy, audit all on)
+ *   3. baseline: a bare node:http server with a fixed ~200-byte JSON body
+ *   4. the gateway (`npm start`, file store, audit log to a file), GenerateDataKey signed in
+ *      advance with unique nonces, at 1/16/64/256 connections, 1 process and one per core
+ *   5. cold start of every function bundle (esbuild, as serverless.yml builds it)
+ *   6. the gateway's RSS before and after all of (4)
+ *   7. ListKeys / ListAliases with BENCH_LIST_KEYS (10,000) keys and aliases in the store
+ */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '1,16,64,256').split(',').map(Number);
+const PROCESSES = [...new Set([1, availableParallelism()])];
+const LIST_KEYS = Number(process.env.BENCH_LIST_KEYS ?? 10_000);
+const RUN_SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+
+const results: Record<string, unknown> = {
+  machine: { cpus: availableParallelism(), model: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+  date: new Date().toISOString(),
+};
+const lines: string[] = [];
+const say = (line: string) => {
+  lines.push(line);
+  console.log(line);
+};
+const fmt = (n: number) => Math.round(n).toLocaleString('en');
+
+let dir: string;
+let seedFile: string;
+const bareServers: Array<{ stop(): void }> = [];
+beforeAll(async () => {
+  dir = await makeTempDir('kms-bench-');
+  seedFile = await writeSeedFile(dir, TEST_SEED);
+});
+afterAll(async () => {
+  for (const bare of bareServers) bare.stop();
+  await killAllGateways();
+  await removeDir(dir);
+  await mkdir(join(REPO_ROOT, 'bench'), { recursive: true });
+  await writeFile(join(REPO_ROOT, 'bench/results.json'), JSON.stringify(results, null, 2) + '\n');
+  console.log(`\n${lines.join('\n')}\n\nwritten to bench/results.json`);
+});
+
+/** Ops per second of `op` run back to back for about `seconds`, on this one core. */
+function opsPerSecond(op: () => void, seconds = 1.5): number {
+  for (let i = 0; i < 1_000; i++) op();
+  let n = 0;
+  const started = performance.now();
+  const until = started + seconds * 1000;
+  while (performance.now() < until) {
+    for (let i = 0; i < 100; i++) op();
+    n += 100;
+  }
+  return n / ((performance.now() - started) / 1000);
+}
+
+function wrapBaseline(): void {
+  const key = randomBytes(32);
+  const dataKey = randomBytes(32);
+  const cipher = createCipheriv('aes-256-gcm', key, randomBytes(12));
+  cipher.update(dataKey);
+  cipher.final();
+  cipher.getAuthTag();
+  dataKey.fill(0);
+}
+
+/** `count` requests through `dispatch` with `concurrency` in flight; ops/s. */
+async function inProcess(dispatch: (r: RpcRequest) => Promise<{ statusCode: number }>, requests: RpcRequest[], concurrency: number): Promise<number> {
+  let next = 0;
+  let failures = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < requests.length) {
+        const response = await dispatch(requests[next++]!);
+        if (response.statusCode !== 200) failures++;
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  expect(failures).toBe(0);
+  return requests.length / seconds;
+}
+
+/** RSS in MB of `pid` and its children (the gateway's workers). */
+async function rssMb(pid: number): Promise<number> {
+  const pids = [pid];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (ppid === pid) pids.push(Number(entry));
+  }
+  let kb = 0;
+  for (const p of pids) kb += Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${p}/status`, 'utf8').catch(() => ''))?.[1] ?? 0);
+  return kb / 1024;
+}
+
+function startBare(processes: number): Promise<{ url: string; stop(): void }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'test/bench/support/bare-server.mjs')], { env: { ...process.env, BARE_WORKERS: String(processes) }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+      const port = /listening (\d+)/.exec(out)?.[1];
+      if (port) resolve({ url: `http://127.0.0.1:${port}/`, stop: () => child.kill('SIGTERM') });
+    });
+    child.once('exit', (code) => reject(new Error(`bare server exited ${code}`)));
+  });
+}
+
+const signedPaths = (count: number) => Array.from({ length: count }, () => `/?${signedRpcRequest(ADMIN, 'GenerateDataKey', { KeyId: ALIAS }).rawQuery}`);
+
+describe('npm run bench', () => {
+  it('1, 2: the wrap baseline and the in-process stack', async () => {
+    const wrap = median(Array.from({ length: ROUNDS }, () => opsPerSecond(wrapBaseline)));
+    const service: Service = await serviceFromEnvironment({ KMS_DATA_DIR: join(dir, 'in-process'), KMS_LOG_LEVEL: 'silent', KMS_AUDIT_LOG: join(dir, 'in-process-audit.log') });
+    await applySeed(TEST_SEED, service);
+    const dispatch = createDispatcher(service, OPERATIONS);
+    const first = await dispatch(signedRpcRequest(ADMIN, 'GenerateDataKey', { KeyId: ALIAS }));
+    const blob = JSON.parse(first.body.toString()).CiphertextBlob as string;
+    const stack: Record<string, number> = {};
+    const make: Record<string, () => RpcRequest> = {
+      GenerateDataKey: () => signedRpcRequest(ADMIN, 'GenerateDataKey', { KeyId: ALIAS }),
+      GenerateDataKeyWithoutPlaintext: () => signedRpcRequest(ADMIN, 'GenerateDataKeyWithoutPlaintext', { KeyId: ALIAS }),
+      Decrypt: () => signedRpcRequest(ADMIN, 'Decrypt', { CiphertextBlob: blob }),
+    };
+    for (const [action, sign] of Object.entries(make)) {
+      const runs: number[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        // Alternated with the baseline, so both see the same machine.
+        runs.push(await inProcess(dispatch, Array.from({ length: 20_000 }, sign), 64));
+      }
+      stack[action] = median(runs);
+    }
+    await service.audit?.close();
+    results.inProcess = { wrapBaselinePerSecond: Math.round(wrap), stackPerSecond: Object.fromEntries(Object.entries(stack).map(([k, v]) => [k, Math.round(v)])) };
+    say(`(1) wrap baseline (randomBytes + AES-256-GCM, 1 core): ${fmt(wrap)} ops/s`);
+    for (const [action, perSecond] of Object.entries(stack)) say(`(2) ${action} through the stack in process: ${fmt(perSecond)} ops/s = ${(perSecond / wrap).toFixed(2)}× (1)`);
+  });
+
+  it('3, 4, 6: the gateway against a bare node:http server, same load generator, same process count', async () => {
+    const table: unknown[] = [];
+    say('');
+    say('| processes | connections | bare node:http /s | gateway GenerateDataKey /s | ratio | gateway p50 / p99 / p99.9 ms |');
+    say('| --- | --- | --- | --- | --- | --- |');
+    const memory: Record<string, unknown> = {};
+    for (const processes of PROCESSES) {
+      const bare = await startBare(processes);
+      bareServers.push(bare);
+      const gateway = await startGateway({
+        dataDir: join(dir, `gateway-${processes}`),
+        seedFile,
+        env: { KMS_WORKERS: String(processes), KMS_LOG_LEVEL: 'warn', KMS_AUDIT_LOG: join(dir, `audit-${processes}.log`) },
+      });
+      // Warm both up.
+      await runLoad({ url: bare.url, connections: 16, seconds: 1 });
+      const warm = await runLoad({ url: gateway.url, connections: 16, paths: signedPaths(30_000), seconds: 1 });
+      const rssBefore = await rssMb(gateway.pid);
+      let served = warm.requests;
+      // Signed requests for a run: twice what the fastest run so far could send in it.
+      let estimate = warm.perSecond;
+      for (const connections of CONNECTIONS) {
+        const bareRuns: LoadResult[] = [];
+        const gatewayRuns: LoadResult[] = [];
+        for (let round = 0; round < ROUNDS; round++) {
+          bareRuns.push(await runLoad({ url: bare.url, connections, seconds: RUN_SECONDS }));
+          const run = await runLoad({ url: gateway.url, connections, paths: signedPaths(Math.max(40_000, Math.round(2 * estimate * RUN_SECONDS))), seconds: RUN_SECONDS });
+          expect(run.failures, `${connections} connections: ${JSON.stringify(run.statuses)}`).toBe(0);
+          served += run.requests;
+          estimate = Math.max(estimate, run.perSecond);
+          gatewayRuns.push(run);
+        }
+        const bareRate = median(bareRuns.map((r) => r.perSecond));
+        const rate = median(gatewayRuns.map((r) => r.perSecond));
+        const row = {
+          processes,
+          connections,
+          barePerSecond: Math.round(bareRate),
+          gatewayPerSecond: Math.round(rate),
+          ratio: Number((rate / bareRate).toFixed(2)),
+          p50Ms: median(gatewayRuns.map((r) => r.p50)),
+          p99Ms: median(gatewayRuns.map((r) => r.p99)),
+          p999Ms: median(gatewayRuns.map((r) => r.p999)),
+        };
+        table.push(row);
+        say(`| ${processes} | ${connections} | ${fmt(bareRate)} | ${fmt(rate)} | ${row.ratio.toFixed(2)} | ${row.p50Ms} / ${row.p99Ms} / ${row.p999Ms} |`);
+      }
+      const rssAfter = await rssMb(gateway.pid);
+      memory[`${processes}`] = { requests: served, rssBeforeMb: Math.round(rssBefore), rssAfterMb: Math.round(rssAfter) };
+      say(`(6) gateway RSS with ${processes} process(es): ${rssBefore.toFixed(0)} MB before, ${rssAfter.toFixed(0)} MB after ${fmt(served)} requests`);
+      bare.stop();
+      await gateway.stop('SIGTERM');
+    }
+    results.gateway = table;
+    results.memory = memory;
+    const byProcesses = (p: number, c: number) => (table as Array<{ processes: number; connections: number; gatewayPerSecond: number }>).find((r) => r.processes === p && r.connections === c)?.gatewayPerSecond;
+    if (PROCESSES.length > 1) {
+      const scale = (byProcesses(PROCESSES[1]!, 64) ?? 0) / (byProcesses(1, 64) ?? 1);
+      results.scaling = { at64Connections: Number(scale.toFixed(2)) };
+      say(`scaling at 64 connections: ${PROCESSES[1]} processes = ${scale.toFixed(2)}× one (the load generator shares these ${availableParallelism()} cores)`);
+    }
+  });
+
+  it('5: cold start of every function bundle (esbuild as serverless.yml, zipped size, import + first invocation)', async () => {
+    const out = join(dir, 'bundles');
+    const files = (await readdir(join(REPO_ROOT, 'functions'))).filter((f) => f.endsWith('.ts') && f !== 'actions.ts');
+    // A seeded store that has served nothing: a function's replay store (DynamoDB on AWS) is not
+    // read at start, so a journal of earlier requests must not be read at each start either.
+    const dataDir = join(dir, 'cold-start');
+    const seeding = await serviceFromEnvironment({ KMS_DATA_DIR: dataDir, KMS_LOG_LEVEL: 'silent', KMS_AUDIT_LOG: 'none' });
+    await applySeed(TEST_SEED, seeding);
+    const rows: unknown[] = [];
+    for (const file of files) {
+      const name = basename(file, '.ts');
+      const outfile = join(out, `${name}.cjs`);
+      await build({
+        entryPoints: [join(REPO_ROOT, 'functions', file)],
+        outfile,
+        bundle: true,
+        minify: true,
+        platform: 'node',
+        target: 'node22',
+        format: 'cjs',
+        // As serverless.yml's custom.esbuild.exclude (the AWS bundles).
+        external: ['@aws-sdk/*', 'ali-oss', '@alicloud/*'],
+        logLevel: 'silent',
+      });
+      const zipped = deflateRawSync(await readFile(outfile), { level: 9 }).length;
+      const action = name.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase());
+      const request = signedRpcRequest(ADMIN, action, { KeyId: KEY_ID });
+      const event = {
+        requestContext: { elb: { targetGroupArn: 'arn:aws:elasticloadbalancing:cn-hangzhou:1:targetgroup/kms/1' } },
+        httpMethod: 'GET',
+        path: '/',
+        queryStringParameters: Object.fromEntries(request.rawQuery.split('&').map((pair) => pair.split('=') as [string, string])),
+        headers: request.headers,
+        body: '',
+        isBase64Encoded: false,
+      };
+      const runs: Array<{ importMs: number; firstInvokeMs: number; status: unknown }> = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        await rm(join(dataDir, NONCE_JOURNAL_FILE), { force: true });
+        runs.push(await coldStart(outfile, dataDir, JSON.stringify(event)));
+      }
+      const init = median(runs.map((r) => r.importMs + r.firstInvokeMs));
+      rows.push({ function: name, zippedKiB: Number((zipped / 1024).toFixed(1)), importMs: Number(median(runs.map((r) => r.importMs)).toFixed(1)), initMs: Number(init.toFixed(1)), firstStatus: runs[0]!.status });
+    }
+    results.coldStart = rows;
+    const sizes = rows.map((r: any) => r.zippedKiB as number);
+    const inits = rows.map((r: any) => r.initMs as number);
+    say('');
+    say(`(5) function bundles: zipped ${Math.min(...sizes)}–${Math.max(...sizes)} KiB; import + first invocation ${Math.min(...inits).toFixed(0)}–${Math.max(...inits).toFixed(0)} ms (median ${median(inits).toFixed(0)} ms)`);
+    for (const row of rows as any[]) say(`    ${row.function}: ${row.zippedKiB} KiB, import ${row.importMs} ms, init ${row.initMs} ms (${row.firstStatus})`);
+  });
+
+  it('7: ListKeys and ListAliases cost O(page) with many keys and aliases', async () => {
+    const service: Service = await serviceFromEnvironment({ KMS_DATA_DIR: join(dir, 'many'), KMS_LOG_LEVEL: 'silent', KMS_AUDIT_LOG: 'none' });
+    await applySeed(TEST_SEED, service);
+    const dispatch = createDispatcher(service, OPERATIONS);
+    const started = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (next < LIST_KEYS) {
+          const i = next++;
+          const created = await dispatch(signedRpcRequest(ADMIN, 'CreateKey', {}));
+          const keyId = JSON.parse(created.body.toString()).KeyMetadata.KeyId as string;
+          await dispatch(signedRpcRequest(ADMIN, 'CreateAlias', { KeyId: keyId, AliasName: `alias/bench-${i}` }));
+        }
+      }),
+    );
+    const filled = (performance.now() - started) / 1000;
+    const time = async (action: string, params: Record<string, string>) => {
+      const samples: number[] = [];
+      for (let i = 0; i < 50; i++) {
+        const request = signedRpcRequest(ADMIN, action, params);
+        const t = performance.now();
+        const response = await dispatch(request);
+        samples.push(performance.now() - t);
+        expect(response.statusCode).toBe(200);
+      }
+      return { p50: median(samples), p99: samples.sort((a, b) => a - b)[Math.floor(samples.length * 0.99)]! };
+    };
+    const listKeys = await time('ListKeys', { PageSize: '100', PageNumber: '37' });
+    const listAliases = await time('ListAliases', { PageSize: '100', PageNumber: '37' });
+    await service.audit?.close();
+    results.listings = { keys: LIST_KEYS, aliases: LIST_KEYS, fillSeconds: Number(filled.toFixed(1)), listKeys, listAliases };
+    say('');
+    say(`(7) with ${fmt(LIST_KEYS)} keys and aliases (filled in ${filled.toFixed(0)} s): ListKeys p50 ${listKeys.p50.toFixed(1)} ms, ListAliases p50 ${listAliases.p50.toFixed(1)} ms (page 37 of 100 each)`);
+  });
+});
+
+function coldStart(bundle: string, dataDir: string, event: string): Promise<{ importMs: number; firstInvokeMs: number; status: unknown }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'test/bench/support/cold-start-child.cjs'), bundle], {
+      env: { PATH: process.env.PATH, NODE_PATH: join(REPO_ROOT, 'node_modules'), KMS_DATA_DIR: dataDir, KMS_SINGLE_INSTANCE: 'true', KMS_LOG_LEVEL: 'silent', KMS_AUDIT_LOG: 'none', COLD_EVENT: event },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    child.once('exit', () => {
+      const line = out.split('\n').find((l) => l.startsWith('{"importMs"'));
+      if (line) resolve(JSON.parse(line));
+      else reject(new Error(`cold start of ${bundle} printed nothing: ${out.slice(0, 500)}`));
+    });
+  });
+}

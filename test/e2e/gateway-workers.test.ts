@@ -1,0 +1,122 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { killAllGateways, makeTempDir, removeDir, runGatewayToExit, startGateway, writeSeedFile } from '../helpers/gateway-process.js';
+import { sendRaw, toRecorded } from '../helpers/raw-http.js';
+import { ADMIN, ALIAS, KEY_ID, TEST_SEED } from '../helpers/service.js';
+import { signedRpcRequest, signedV3Request } from '../helpers/sign.js';
+import { waitFor } from '../helpers/store-files.js';
+
+/*
+ * KMS_WORKERS: the gateway served by several processes on one port (node:cluster), with one
+ * replay record, one seeding, one set of scheduled jobs and one drain.
+ */
+
+let root: string;
+let seedFile: string;
+beforeAll(async () => {
+  root = await makeTempDir('kms-workers-');
+  seedFile = await writeSeedFile(root, TEST_SEED);
+});
+afterAll(async () => {
+  await killAllGateways();
+  await removeDir(root);
+});
+
+let counter = 0;
+const dataDir = () => join(root, `data-${++counter}`);
+
+/** The pids of `pid`'s child processes. */
+function childPids(pid: number): number[] {
+  try {
+    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .map((line) => Number(line.trim()))
+      .filter((n) => n > 0);
+  } catch {
+    return []; // ps exits 1 when there are none
+  }
+}
+
+const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(safeRead(`/proc/${pid}/status`));
+function safeRead(path: string): string {
+  try {
+    return execFileSync('cat', [path], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return '';
+  }
+}
+
+describe('KMS_WORKERS', () => {
+  it('serves one port from N worker processes, and a signed request is accepted once across all of them, however often and wherever it is replayed', async () => {
+    const gateway = await startGateway({ dataDir: dataDir(), seedFile, env: { KMS_WORKERS: '3' } });
+    try {
+      expect(gateway.stdout()).toContain('serving from 3 worker processes');
+      expect(childPids(gateway.pid)).toHaveLength(3);
+
+      // 40 requests, each sent 6 times at once on fresh connections (spread over the workers round robin).
+      const requests = Array.from({ length: 40 }, (_, i) =>
+        toRecorded(i % 2 ? signedRpcRequest(ADMIN, 'GenerateDataKey', { KeyId: ALIAS }) : signedV3Request(ADMIN, 'GenerateDataKey', { KeyId: ALIAS })),
+      );
+      const answers = await Promise.all(requests.map((req) => Promise.all(Array.from({ length: 6 }, () => sendRaw(gateway.port, req)))));
+      for (const copies of answers) {
+        const statuses = copies.map((a) => a.status).sort();
+        expect(statuses).toEqual([200, 400, 400, 400, 400, 400]);
+        for (const refused of copies.filter((a) => a.status === 400)) expect(refused.json.Code).toBe('SignatureNonceUsed');
+      }
+      // Later, one by one, still refused.
+      for (const req of requests.slice(0, 10)) expect((await sendRaw(gateway.port, req)).json.Code).toBe('SignatureNonceUsed');
+    } finally {
+      await gateway.stop('SIGTERM');
+    }
+  });
+
+  it('replaces a worker that dies; SIGTERM to the primary drains every worker and exits 0, leaving no process behind', async () => {
+    const gateway = await startGateway({ dataDir: dataDir(), seedFile, env: { KMS_WORKERS: '2' } });
+    const [victim, other] = childPids(gateway.pid);
+    process.kill(victim!, 'SIGKILL');
+    await waitFor(async () => childPids(gateway.pid).filter((pid) => pid !== victim).length === 2, 10_000, 'a replacement worker');
+    const workers = childPids(gateway.pid);
+    expect(workers).toContain(other);
+    await waitFor(() => gateway.output().includes('gateway worker died'), 5_000, 'the primary to log the death');
+    // Both still serve: enough fresh connections to reach each.
+    for (let i = 0; i < 6; i++) {
+      const answer = await sendRaw(gateway.port, toRecorded(signedRpcRequest(ADMIN, 'DescribeKey', { KeyId: KEY_ID })));
+      expect(answer.status).toBe(200);
+    }
+    expect(await gateway.stop('SIGTERM')).toBe(0);
+    for (const pid of workers) expect(alive(pid), `worker ${pid}`).toBe(false);
+  });
+
+  it('when the primary is killed outright (SIGKILL), its workers exit too instead of serving on unsupervised', async () => {
+    const gateway = await startGateway({ dataDir: dataDir(), seedFile, env: { KMS_WORKERS: '2' } });
+    const workers = childPids(gateway.pid);
+    expect(workers).toHaveLength(2);
+    await gateway.stop('SIGKILL').catch(() => undefined);
+    await waitFor(async () => workers.every((pid) => !alive(pid)), 10_000, 'the workers to exit');
+  });
+
+  it('seeds once and sums the workers\' metrics on the primary\'s metrics listener', async () => {
+    const gateway = await startGateway({ dataDir: dataDir(), seedFile, env: { KMS_WORKERS: '2', KMS_METRICS_PORT: '0' } });
+    try {
+      const url = /kms metrics at (http:\/\/\S+)/.exec(gateway.stdout())![1]!;
+      for (let i = 0; i < 10; i++) expect((await sendRaw(gateway.port, toRecorded(signedRpcRequest(ADMIN, 'DescribeKey', { KeyId: KEY_ID })))).status).toBe(200);
+      const text = await (await fetch(url)).text();
+      expect(text).toMatch(/^kms_requests_total\{action="DescribeKey",code="OK"\} 10$/m);
+      // Both workers answered some of them (round robin over fresh connections).
+      expect(Number(/^kms_nonces_held (\d+)/m.exec(text)?.[1])).toBe(10);
+    } finally {
+      await gateway.stop('SIGTERM');
+    }
+  });
+
+  it('refuses a KMS_WORKERS that is not a number of processes, naming it', async () => {
+    for (const value of ['0', 'two', '65', '-1']) {
+      const result = await runGatewayToExit({ dataDir: dataDir(), seedFile, env: { KMS_WORKERS: value } });
+      expect(result.ready).toBe(false);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('KMS_WORKERS');
+    }
+  });
+});
