@@ -81,7 +81,8 @@ export async function main(): Promise<ProvisionSummary> {
     const { stdout } = await run(process.execPath, [join(REPO_ROOT, 'bin', 'kms.mjs'), '--version']);
     expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
     const pkg = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string>; dependencies: Record<string, string> };
-    expect(pkg.scripts.start).toBe('node dist/infra/gateway/start.js');
+    // `exec`: the shell npm runs the script in becomes node, so a signal to `npm start` reaches the gateway.
+    expect(pkg.scripts.start).toBe('exec node dist/infra/gateway/start.js');
     expect(pkg.scripts.prepare).toBe('npm run build');
     expect(pkg.dependencies.tsx).toBeUndefined();
   });
