@@ -100,9 +100,11 @@ export class StdoutAuditLog extends BatchedAuditLog {
   }
 
   protected append(text: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      process.stdout.write(text, (err) => (err ? reject(err) : resolve()));
-    });
+    // Gateway workers share one stdout: a pipe takes a write of up to PIPE_BUF bytes whole, so
+    // each write holds whole lines and stays under it, and no worker's line is cut by another's.
+    return Promise.all(pipeSizedChunks(text).map((chunk) => new Promise<void>((resolve, reject) => {
+      process.stdout.write(chunk, (err) => (err ? reject(err) : resolve()));
+    }))).then(() => undefined);
   }
 
   protected async recover(): Promise<void> {
@@ -110,6 +112,31 @@ export class StdoutAuditLog extends BatchedAuditLog {
   }
 
   async close(): Promise<void> {}
+}
+
+/** POSIX's smallest PIPE_BUF: writes up to this size to a pipe are never interleaved with others. */
+const PIPE_BUF = 512;
+/** Linux's PIPE_BUF. */
+const LINUX_PIPE_BUF = 4096;
+
+/** `text` (whole lines) cut at line ends into pieces of at most PIPE_BUF bytes where lines allow. */
+export function pipeSizedChunks(text: string, limit: number = process.platform === 'linux' ? LINUX_PIPE_BUF : PIPE_BUF): string[] {
+  if (Buffer.byteLength(text) <= limit) return [text];
+  const chunks: string[] = [];
+  let current = '';
+  let size = 0;
+  for (const line of text.split(/(?<=\n)/)) {
+    const bytes = Buffer.byteLength(line);
+    if (size > 0 && size + bytes > limit) {
+      chunks.push(current);
+      current = '';
+      size = 0;
+    }
+    current += line;
+    size += bytes;
+  }
+  if (current) chunks.push(current);
+  return chunks;
 }
 
 /**

