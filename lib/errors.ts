@@ -219,6 +219,8 @@ export class ThrottlingError extends KmsError {
   readonly code = 'Rejected.Throttling';
   /** When the limit allows the next request, in milliseconds (when known). */
   readonly retryAfterMs: number | undefined;
+  /** The limit that refused the request (when known). */
+  readonly limit: { group: string; rate: number; retryAfterMs: number } | undefined;
   constructor(limit?: { group: string; rate: number; retryAfterMs: number }) {
     super(
       limit
@@ -226,6 +228,7 @@ export class ThrottlingError extends KmsError {
         : 'The request was denied due to request throttling.',
     );
     this.retryAfterMs = limit?.retryAfterMs;
+    this.limit = limit;
   }
 }
 

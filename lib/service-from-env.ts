@@ -11,7 +11,8 @@ import { SplitKeyStore } from './keystore/split-store.js';
 import type { KeyStore } from './keystore/key-store.js';
 import { isLogLevel, createLogger, type Logger, type LogLevel } from './logger.js';
 import { createService, DEFAULTS, type Service } from './service.js';
-import { parseRateLimits } from './ratelimit/limits.js';
+import { parseRateLimits, type RateLimits } from './ratelimit/limits.js';
+import type { Admission } from './ratelimit/rate-limiter.js';
 import { auditLogFromEnvironment } from './audit/audit-log.js';
 
 /** The defaults of the environment variables the service reads, declared once (a test pins them). */
@@ -198,6 +199,7 @@ export async function serviceFromEnvironment(env: NodeJS.ProcessEnv = process.en
     store,
     nonces,
     rateLimits,
+    ...(options.rateLimiter ? { rateLimiter: options.rateLimiter(rateLimits) } : {}),
     audit,
     region: env.KMS_REGION ?? DEFAULTS.region,
     accountId: env.KMS_ACCOUNT_ID ?? DEFAULTS.accountId,
@@ -213,6 +215,8 @@ export interface ServiceOptions {
    * primary, so they share one replay record without taking the journal's lock in turn.
    */
   localNonces?: NonceStore;
+  /** Replaces this process's rate-limit buckets (the gateway's workers pass one that asks the primary). */
+  rateLimiter?: (limits: RateLimits) => Admission;
 }
 
 /** The key store and the replay store the selection names. */

@@ -5,7 +5,7 @@ import { Keyring } from './keyring/keyring.js';
 import type { KeyStore } from './keystore/key-store.js';
 import { createLogger, type Logger } from './logger.js';
 import type { RateLimits } from './ratelimit/limits.js';
-import { RateLimiter } from './ratelimit/rate-limiter.js';
+import { type Admission, RateLimiter } from './ratelimit/rate-limiter.js';
 
 /** An entry no one writes: reading it proves the store answers (and, sealed, that it was opened with its root key). */
 const READY_PROBE_ENTRY = 'meta/ready-probe';
@@ -27,7 +27,7 @@ export interface Service {
   nonces: NonceStore;
   logger: Logger;
   /** Per access key and Action group; admits everything when no limit is configured. */
-  rateLimiter: RateLimiter;
+  rateLimiter: Admission;
   /** One line per request and per scheduled-job action; a request whose line cannot be written is refused. None when absent. */
   audit?: AuditLog;
   /** Resolves when the key store answers a read (readiness); rejects when it cannot. */
@@ -44,6 +44,8 @@ export interface ServiceOptions {
   logger?: Logger;
   /** KMS_RATE_LIMITS, parsed (lib/ratelimit/limits.ts); none by default. */
   rateLimits?: RateLimits;
+  /** Replaces the buckets of this process (the gateway's workers ask their primary's). */
+  rateLimiter?: Admission;
   /** The audit log (lib/audit/); none by default (the gateway and the functions use KMS_AUDIT_LOG). */
   audit?: AuditLog;
   now?: () => number;
@@ -62,7 +64,7 @@ export function createService(options: ServiceOptions): Service {
     accessKeys: new AccessKeyRegistry(options.store, { cacheTtlMs, now }),
     nonces: options.nonces ?? new MemoryNonceStore(now),
     logger: options.logger ?? createLogger(),
-    rateLimiter: new RateLimiter(options.rateLimits ?? {}, { now }),
+    rateLimiter: options.rateLimiter ?? new RateLimiter(options.rateLimits ?? {}, { now }),
     ...(options.audit ? { audit: options.audit } : {}),
     probe: async () => {
       await options.store.get(READY_PROBE_ENTRY);

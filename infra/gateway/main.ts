@@ -11,7 +11,10 @@ import { applySeed, readSeedFile } from './seed.js';
 import { DEFAULT_SCHEDULE_INTERVAL_MS, startScheduledJobs } from './scheduler.js';
 import { type Gateway, startGateway } from './server.js';
 import { readTlsOptions, type TlsOptions } from './tls.js';
-import { answerNonceClaims, RelayedNonceStore } from './nonce-relay.js';
+import { NONCE_CLAIM, nonceClaimHandler, RelayedNonceStore } from './nonce-relay.js';
+import { RATE_ADMIT, rateAdmitHandler, RelayedRateLimiter } from './rate-relay.js';
+import { answerWorkerCalls, WorkerCalls } from './worker-calls.js';
+import { RateLimiter } from '../../lib/ratelimit/rate-limiter.js';
 import { startWorkers, type WorkerPool } from './workers.js';
 
 export { GATEWAY_DEFAULTS };
@@ -72,7 +75,10 @@ async function serveHere(service: Service, config: GatewayConfig, tls: TlsOption
 }
 
 async function serveFromWorkers(service: Service, config: GatewayConfig): Promise<Serving> {
-  const pool: WorkerPool = await startWorkers(config.workers, service.logger, (worker) => answerNonceClaims(worker, service.nonces));
+  const limiter = service.rateLimiter;
+  if (!(limiter instanceof RateLimiter)) throw new Error('the gateway primary keeps the rate-limit buckets itself');
+  const handlers = { [NONCE_CLAIM]: nonceClaimHandler(service.nonces), [RATE_ADMIT]: rateAdmitHandler(limiter) };
+  const pool: WorkerPool = await startWorkers(config.workers, service.logger, (worker) => answerWorkerCalls(worker, handlers));
   const { address, port, family } = pool.address;
   const host = family === 'IPv6' ? `[${address}]` : address;
   return {
@@ -86,8 +92,12 @@ async function serveFromWorkers(service: Service, config: GatewayConfig): Promis
 /** A worker (KMS_WORKERS > 1): opens the state the primary seeded and serves the shared port. */
 async function worker(env: NodeJS.ProcessEnv, config: GatewayConfig, dataDir: string): Promise<void> {
   const tls = config.tls ? await readTlsOptions(config.tls) : undefined;
-  // One replay record for all workers: the primary's (see ./nonce-relay.ts).
-  const service = await serviceFromEnvironment({ ...env, KMS_DATA_DIR: dataDir }, { localNonces: new RelayedNonceStore() });
+  // One replay record and one set of rate-limit buckets for all workers: the primary's.
+  const calls = new WorkerCalls();
+  const service = await serviceFromEnvironment(
+    { ...env, KMS_DATA_DIR: dataDir },
+    { localNonces: new RelayedNonceStore(calls), rateLimiter: (limits) => new RelayedRateLimiter(limits, calls) },
+  );
   // The primary's /metrics asks every worker for its registry (constructing one installs the answering side).
   AggregatorRegistry.setRegistries([registry]);
   new AggregatorRegistry();

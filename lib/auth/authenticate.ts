@@ -45,8 +45,8 @@ export interface AuthenticationDeps {
   accessKeys: AccessKeyRegistry;
   nonces: NonceStore;
   now: () => number;
-  /** Admission of a verified request before its nonce is claimed (rate limits): throws to refuse. */
-  admit?: (principal: Principal, action: string) => void;
+  /** Admission of a verified request before its nonce is claimed (rate limits): throws or rejects to refuse. */
+  admit?: (principal: Principal, action: string) => void | Promise<void>;
 }
 
 /** The verified caller, and the Action the signature covers. */
@@ -84,7 +84,7 @@ export async function authenticate(request: RpcRequest, params: RpcParams, deps:
   if (!claim.verify(principal.secret)) throw new SignatureDoesNotMatchError();
   if (!principal.enabled) throw new AccessKeyInactiveError();
   // Rate limits, before any write: a refused request costs the backend nothing.
-  deps.admit?.(principal, claim.action);
+  await deps.admit?.(principal, claim.action);
 
   // Remembered until no timestamp that could carry it is inside the window any more.
   const fresh = await deps.nonces.claim(principal.accessKeyId, claim.nonce, Math.max(at, now) + TIMESTAMP_WINDOW_MS);

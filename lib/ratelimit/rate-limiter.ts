@@ -8,6 +8,12 @@ interface Bucket {
   at: number;
 }
 
+/** What admits a verified request before its nonce is claimed: the buckets here, or a relay to them. */
+export interface Admission {
+  /** Resolves (or returns) when admitted; throws or rejects with {@link ThrottlingError} over the rate. */
+  admit(accessKeyId: string, action: string, own?: GroupRates): void | Promise<void>;
+}
+
 /**
  * Buckets kept at most; the least recently used is forgotten first (unused for a second, a bucket
  * is full again, so forgetting it loses nothing unless this many keys are busy at once).
@@ -19,9 +25,10 @@ const MAX_BUCKETS = 100_000;
  * worth of requests (a burst up to the rate passes) and refills continuously. Over the rate, a
  * request is refused with 429 `Rejected.Throttling` saying when to retry.
  *
- * Per process: N gateway processes (or N function instances) admit up to N times the rate.
+ * Per process (a gateway's workers share their primary's, see infra/gateway/rate-relay.ts): N separate
+ * gateway processes (or N function instances) admit up to N times the rate.
  */
-export class RateLimiter {
+export class RateLimiter implements Admission {
   readonly #limits: RateLimits;
   readonly #now: () => number;
   readonly #buckets = new Map<string, Bucket>();

@@ -115,6 +115,24 @@ describe('KMS_WORKERS', () => {
     }
   });
 
+  it('holds an access key\'s rate limit across workers: the primary keeps the buckets', async () => {
+    const gateway = await startGateway({ dataDir: dataDir(), seedFile, env: { KMS_WORKERS: '2', KMS_RATE_LIMITS: '{"default": {"crypto": 3}}' } });
+    try {
+      // Fresh connections, so both workers take some; buckets per worker would admit 6.
+      const answers = await Promise.all(Array.from({ length: 10 }, () => sendRaw(gateway.port, toRecorded(signedRpcRequest(ADMIN, 'GenerateDataKey', { KeyId: ALIAS })))));
+      const admitted = answers.filter((a) => a.status === 200).length;
+      expect(admitted).toBeGreaterThanOrEqual(3);
+      expect(admitted).toBeLessThanOrEqual(4);
+      for (const refused of answers.filter((a) => a.status !== 200)) {
+        expect(refused.status).toBe(429);
+        expect(refused.json.Code).toBe('Rejected.Throttling');
+        expect(refused.headers['retry-after']).toMatch(/^\d+$/);
+      }
+    } finally {
+      await gateway.stop('SIGTERM');
+    }
+  });
+
   it('refuses a KMS_WORKERS that is not a number of processes, naming it', async () => {
     for (const value of ['0', 'two', '65', '-1']) {
       const result = await runGatewayToExit({ dataDir: dataDir(), seedFile, env: { KMS_WORKERS: value } });

@@ -1,74 +1,101 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { MemoryNonceStore, type NonceStore } from '../../lib/auth/nonce-store.js';
-import { ServiceUnavailableError } from '../../lib/errors.js';
-import { answerNonceClaims, RelayedNonceStore } from '../../infra/gateway/nonce-relay.js';
+import { ServiceUnavailableError, ThrottlingError } from '../../lib/errors.js';
+import { RateLimiter } from '../../lib/ratelimit/rate-limiter.js';
+import { NONCE_CLAIM, nonceClaimHandler, RelayedNonceStore } from '../../infra/gateway/nonce-relay.js';
+import { RATE_ADMIT, rateAdmitHandler, RelayedRateLimiter } from '../../infra/gateway/rate-relay.js';
+import { answerWorkerCalls, WorkerCalls } from '../../infra/gateway/worker-calls.js';
 
-/** Two workers' relays wired to one primary side, over in-memory channels (node:cluster's IPC in the gateway). */
-function cluster(primaryStore: NonceStore, workers = 2) {
+/** Workers' call channels wired to one primary side, in memory (node:cluster's IPC in the gateway). */
+function cluster(handlers: Parameters<typeof answerWorkerCalls>[1], workers = 2) {
   const sent: unknown[] = [];
-  const relays = Array.from({ length: workers }, () => {
+  const calls = Array.from({ length: workers }, () => {
     const toWorker = new EventEmitter();
     const fakeWorker = Object.assign(new EventEmitter(), {
       isConnected: () => true,
-      send: (message: unknown) => {
-        setImmediate(() => toWorker.emit('message', message));
-        return true;
-      },
+      // Through JSON, as the IPC channel does.
+      send: (message: unknown) => setImmediate(() => toWorker.emit('message', JSON.parse(JSON.stringify(message)))) && true,
     });
-    answerNonceClaims(fakeWorker as never, primaryStore);
-    const channel = {
-      on: (event: 'message', listener: (m: unknown) => void) => toWorker.on(event, listener),
-      send: (message: unknown) => {
-        sent.push(message);
-        setImmediate(() => fakeWorker.emit('message', message));
-        return true;
+    answerWorkerCalls(fakeWorker as never, handlers);
+    return new WorkerCalls(
+      {
+        on: (event, listener) => toWorker.on(event, listener),
+        send: (message) => {
+          sent.push(message);
+          setImmediate(() => fakeWorker.emit('message', JSON.parse(JSON.stringify(message))));
+          return true;
+        },
       },
-    };
-    return new RelayedNonceStore(channel, { answerTimeoutMs: 200 });
+      { timeoutMs: 200 },
+    );
   });
-  return { relays, sent };
+  return { calls, sent };
 }
 
-describe('Nonce relay (gateway workers share the primary\'s replay store)', () => {
+describe('Gateway workers ask their primary: nonces', () => {
   it('when two workers claim the same nonces, each is fresh exactly once across both, and a later claim anywhere is a replay', async () => {
-    const { relays } = cluster(new MemoryNonceStore());
+    const { calls } = cluster({ [NONCE_CLAIM]: nonceClaimHandler(new MemoryNonceStore()) });
+    const relays = calls.map((c) => new RelayedNonceStore(c));
     const expires = Date.now() + 60_000;
     const nonces = Array.from({ length: 50 }, (_, i) => `n-${i}`);
     const outcomes = await Promise.all(nonces.flatMap((n) => relays.map((r) => r.claim('ak', n, expires))));
     expect(outcomes.filter(Boolean)).toHaveLength(50);
     for (const n of nonces) expect(await relays[1]!.claim('ak', n, expires)).toBe(false);
-    // Another access key's same nonce is its own.
     expect(await relays[0]!.claim('other', 'n-1', expires)).toBe(true);
   });
 
   it('sends the claims of one turn of the event loop in one message, and reports the primary\'s table size', async () => {
-    const { relays, sent } = cluster(new MemoryNonceStore(), 1);
-    await Promise.all(Array.from({ length: 20 }, (_, i) => relays[0]!.claim('ak', `x${i}`, Date.now() + 60_000)));
+    const { calls, sent } = cluster({ [NONCE_CLAIM]: nonceClaimHandler(new MemoryNonceStore()) }, 1);
+    const relay = new RelayedNonceStore(calls[0]!);
+    await Promise.all(Array.from({ length: 20 }, (_, i) => relay.claim('ak', `x${i}`, Date.now() + 60_000)));
     expect(sent).toHaveLength(1);
-    expect(relays[0]!.size).toBe(20);
+    expect(relay.size).toBe(20);
   });
 
   it('when the primary\'s store fails, the claim is refused with 503 (never accepted)', async () => {
     const failing: NonceStore = { claim: () => Promise.reject(new Error('disk full')) };
-    const { relays } = cluster(failing, 1);
-    await expect(relays[0]!.claim('ak', 'n', Date.now() + 60_000)).rejects.toBeInstanceOf(ServiceUnavailableError);
+    const { calls } = cluster({ [NONCE_CLAIM]: nonceClaimHandler(failing) }, 1);
+    await expect(new RelayedNonceStore(calls[0]!).claim('ak', 'n', Date.now() + 60_000)).rejects.toBeInstanceOf(ServiceUnavailableError);
   });
 
-  it('when the primary never answers, the claim is refused with 503 after the timeout', async () => {
-    const silent = new RelayedNonceStore({ on: () => undefined, send: () => true }, { answerTimeoutMs: 50 });
-    await expect(silent.claim('ak', 'n', Date.now() + 60_000)).rejects.toBeInstanceOf(ServiceUnavailableError);
-  });
-
-  it('ignores messages that are not answers to its own claims', async () => {
+  it('when the primary never answers, or answers what was not asked, the claim is refused with 503 after the timeout', async () => {
     const listeners: Array<(m: unknown) => void> = [];
-    const relay = new RelayedNonceStore({ on: (_e, l) => listeners.push(l), send: () => true }, { answerTimeoutMs: 50 });
-    const pending = relay.claim('ak', 'n', Date.now() + 60_000);
+    const silent = new WorkerCalls({ on: (_event, listener) => listeners.push(listener), send: () => true }, { timeoutMs: 50 });
+    const pending = new RelayedNonceStore(silent).claim('ak', 'n', Date.now() + 60_000);
     for (const l of listeners) {
       l(null);
-      l({ type: 'kms:nonce-results', id: 999, results: [true] });
+      l({ type: 'kms:answers', id: 999, answers: [{ ok: { fresh: true } }] });
       l({ type: 'something-else' });
     }
     await expect(pending).rejects.toBeInstanceOf(ServiceUnavailableError);
+  });
+});
+
+describe('Gateway workers ask their primary: rate limits', () => {
+  it('when a key limited to 5 crypto requests per second calls through two workers, 5 are admitted in all, and the rest are throttled with the limit in the message', async () => {
+    const limits = { default: { crypto: 5 } };
+    const { calls } = cluster({ [RATE_ADMIT]: rateAdmitHandler(new RateLimiter(limits)) });
+    const limiters = calls.map((c) => new RelayedRateLimiter(limits, c));
+    const outcomes = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => limiters[i % 2]!.admit('ak', 'GenerateDataKey')));
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(5);
+    const refused = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected').map((o) => o.reason);
+    expect(refused.every((err) => err instanceof ThrottlingError)).toBe(true);
+    expect((refused[0] as ThrottlingError).message).toMatch(/5 crypto request\(s\) per second; retry after \d+ ms/);
+    expect((refused[0] as ThrottlingError).retryAfterMs).toBeGreaterThan(0);
+  });
+
+  it('when no limit applies, nothing is sent to the primary; a key\'s own limits travel with the request', async () => {
+    const { calls, sent } = cluster({ [RATE_ADMIT]: rateAdmitHandler(new RateLimiter({})) }, 1);
+    const limiter = new RelayedRateLimiter({}, calls[0]!);
+    for (let i = 0; i < 10; i++) await limiter.admit('ak', 'Decrypt');
+    expect(sent).toHaveLength(0);
+    const results = await Promise.allSettled(Array.from({ length: 4 }, () => limiter.admit('ak', 'Decrypt', { crypto: 2 })));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+  });
+
+  it('when the primary cannot answer, a limited request is refused with 503, never let through', async () => {
+    const limiter = new RelayedRateLimiter({ default: { read: 1 } }, new WorkerCalls({ on: () => undefined, send: () => true }, { timeoutMs: 50 }));
+    await expect(limiter.admit('ak', 'DescribeKey')).rejects.toBeInstanceOf(ServiceUnavailableError);
   });
 });
