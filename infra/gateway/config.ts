@@ -22,7 +22,7 @@ export const GATEWAY_DEFAULTS = {
   KMS_KEEP_ALIVE_TIMEOUT_MS: 5_000,
 } as const;
 
-/** Most gateway worker processes (KMS_WORKERS); the default is one per core. */
+/** Most gateway worker processes (KMS_WORKERS). */
 export const MAX_WORKERS = 64;
 
 /** Pipelined requests of one connection served at a time before its socket stops being read. */
@@ -48,7 +48,12 @@ export interface GatewayConfig {
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
-  /** Processes serving the port (KMS_WORKERS, default one per core); 1 serves from the main process. */
+  /**
+   * Processes serving the port (KMS_WORKERS: a number, or `auto` for one per core); 1, the
+   * default, serves from the main process. One, because each worker caches key metadata, aliases
+   * and access keys for KMS_CACHE_TTL_MS: a change made through one worker reaches the others
+   * within that time, where one process sees its own changes at once.
+   */
   workers: number;
 }
 
@@ -79,7 +84,7 @@ export function readGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     headersTimeoutMs: integer(env, 'KMS_HEADERS_TIMEOUT_MS', GATEWAY_DEFAULTS.KMS_HEADERS_TIMEOUT_MS, 100, 600_000, 'a whole number of milliseconds'),
     requestTimeoutMs: integer(env, 'KMS_REQUEST_TIMEOUT_MS', GATEWAY_DEFAULTS.KMS_REQUEST_TIMEOUT_MS, 100, 600_000, 'a whole number of milliseconds'),
     keepAliveTimeoutMs: integer(env, 'KMS_KEEP_ALIVE_TIMEOUT_MS', GATEWAY_DEFAULTS.KMS_KEEP_ALIVE_TIMEOUT_MS, 100, 600_000, 'a whole number of milliseconds'),
-    workers: integer(env, 'KMS_WORKERS', Math.min(availableParallelism(), MAX_WORKERS), 1, MAX_WORKERS, 'a whole number of processes'),
+    workers: env.KMS_WORKERS === 'auto' ? Math.min(availableParallelism(), MAX_WORKERS) : integer(env, 'KMS_WORKERS', 1, 1, MAX_WORKERS, 'a whole number of processes (or auto, one per core)'),
   };
 }
 

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killAllGateways, makeTempDir, removeDir, runGatewayToExit, startGateway, writeSeedFile } from '../helpers/gateway-process.js';
@@ -133,8 +134,24 @@ describe('KMS_WORKERS', () => {
     }
   });
 
+  it('KMS_WORKERS=auto serves from one worker per core; unset, from the main process alone', async () => {
+    const auto = await startGateway({ dataDir: dataDir(), seedFile, env: { KMS_WORKERS: 'auto' } });
+    try {
+      expect(childPids(auto.pid)).toHaveLength(availableParallelism());
+    } finally {
+      await auto.stop('SIGTERM');
+    }
+    const single = await startGateway({ dataDir: dataDir(), seedFile, env: { KMS_WORKERS: '' } });
+    try {
+      expect(childPids(single.pid)).toHaveLength(0);
+      expect((await sendRaw(single.port, toRecorded(signedRpcRequest(ADMIN, 'DescribeKey', { KeyId: KEY_ID })))).status).toBe(200);
+    } finally {
+      await single.stop('SIGTERM');
+    }
+  });
+
   it('refuses a KMS_WORKERS that is not a number of processes, naming it', async () => {
-    for (const value of ['0', 'two', '65', '-1']) {
+    for (const value of ['0', 'two', '65', '-1', 'AUTO']) {
       const result = await runGatewayToExit({ dataDir: dataDir(), seedFile, env: { KMS_WORKERS: value } });
       expect(result.ready).toBe(false);
       expect(result.code).toBe(1);
