@@ -10,6 +10,8 @@ export class Connections {
   readonly #inFlight = new Map<Socket, number>();
   /** When each idle connection became idle (accepted, or its last answer finished). */
   readonly #idleSince = new Map<Socket, number>();
+  /** Over TLS, the TCP sockets underneath (one still in its handshake has no TLS socket yet). */
+  readonly #transport = new Set<Socket>();
 
   get size(): number {
     return this.#inFlight.size;
@@ -22,6 +24,12 @@ export class Connections {
       this.#inFlight.delete(socket);
       this.#idleSince.delete(socket);
     });
+  }
+
+  /** A TCP connection under a TLS one: closed with the rest when the grace is up. */
+  transportAccepted(socket: Socket): void {
+    this.#transport.add(socket);
+    socket.once('close', () => this.#transport.delete(socket));
   }
 
   requestBegun(socket: Socket): void {
@@ -51,5 +59,6 @@ export class Connections {
 
   destroyAll(): void {
     for (const socket of this.#inFlight.keys()) socket.destroy();
+    for (const socket of this.#transport) socket.destroy();
   }
 }

@@ -91,10 +91,15 @@ async function serveFromWorkers(service: Service, config: GatewayConfig): Promis
 
 /** A worker (KMS_WORKERS > 1): opens the state the primary seeded and serves the shared port. */
 async function worker(env: NodeJS.ProcessEnv, config: GatewayConfig, dataDir: string): Promise<void> {
+  // A SIGHUP the primary forwards while this worker is still starting must not end it (the
+  // default action): the certificate is read below anyway.
+  let gateway: Gateway | undefined;
+  let service: Service | undefined;
+  if (config.tls) process.on('SIGHUP', () => gateway && service && reloadTls(gateway, service, config));
   const tls = config.tls ? await readTlsOptions(config.tls) : undefined;
   // One replay record and one set of rate-limit buckets for all workers: the primary's.
   const calls = new WorkerCalls();
-  const service = await serviceFromEnvironment(
+  service = await serviceFromEnvironment(
     { ...env, KMS_DATA_DIR: dataDir },
     { localNonces: new RelayedNonceStore(calls), rateLimiter: (limits) => new RelayedRateLimiter(limits, calls) },
   );
@@ -102,9 +107,9 @@ async function worker(env: NodeJS.ProcessEnv, config: GatewayConfig, dataDir: st
   AggregatorRegistry.setRegistries([registry]);
   new AggregatorRegistry();
   if (config.metrics) collectProcessMetrics();
-  const gateway = await listen(service, config, tls);
-  if (config.tls) process.on('SIGHUP', () => reloadTls(gateway, service, config));
-  onStopSignal(service, config, () => gateway.close(config.shutdownGraceMs));
+  const serving = await listen(service, config, tls);
+  gateway = serving;
+  onStopSignal(service, config, () => serving.close(config.shutdownGraceMs));
 }
 
 function listen(service: Service, config: GatewayConfig, tls: TlsOptions | undefined): Promise<Gateway> {

@@ -108,8 +108,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     : createHttpServer(serverOptions, onRequest);
   server.maxConnections = options.maxConnections ?? GATEWAY_DEFAULTS.KMS_MAX_CONNECTIONS;
 
-  // The socket requests arrive on: over TLS, the TLS socket (known once its handshake is done).
-  server.on(options.tls ? 'secureConnection' : 'connection', (socket: Socket) => connections.accepted(socket));
+  // The socket requests arrive on: over TLS, the TLS socket (known once its handshake is done),
+  // and the TCP socket under it, so that one stuck in its handshake is closed at the end of a drain.
+  if (options.tls) {
+    server.on('secureConnection', (socket: Socket) => connections.accepted(socket));
+    server.on('connection', (socket: Socket) => connections.transportAccepted(socket));
+  } else {
+    server.on('connection', (socket: Socket) => connections.accepted(socket));
+  }
   // A client that breaks the TLS handshake (wrong CA, no certificate) is only disconnected.
   server.on('tlsClientError', (_err, socket) => socket.destroy());
 

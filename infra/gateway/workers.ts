@@ -36,6 +36,9 @@ export function startWorkers(count: number, logger: Logger, setup: (worker: Work
     let ready = false;
     const fork = () => {
       const worker = cluster.fork();
+      // A send to a worker that just died fails (EPIPE) as an 'error' event: without a listener it
+      // would take the primary, and every other worker, down with it.
+      worker.on('error', (err) => logger.warn('could not reach a gateway worker', { pid: worker.process.pid, error: err.message }));
       setup(worker);
       startedAt.set(worker, Date.now());
       return worker;
@@ -76,6 +79,8 @@ export function startWorkers(count: number, logger: Logger, setup: (worker: Work
       logger.error('gateway worker died', { pid: worker.process.pid, code, signal, livedMs: lived });
       if (quickDeaths >= CRASH_LOOP_LIMIT) {
         logger.error('gateway workers keep dying at start; not starting another', { deaths: quickDeaths });
+        // With none left, nothing serves the port: exit, so a supervisor restarts the gateway.
+        if (!Object.values(cluster.workers ?? {}).some((w) => w && !w.isDead())) process.exit(1);
         return;
       }
       fork();

@@ -99,12 +99,15 @@ export class StdoutAuditLog extends BatchedAuditLog {
     });
   }
 
-  protected append(text: string): Promise<void> {
+  protected async append(text: string): Promise<void> {
     // Gateway workers share one stdout: a pipe takes a write of up to PIPE_BUF bytes whole, so
     // each write holds whole lines and stays under it, and no worker's line is cut by another's.
-    return Promise.all(pipeSizedChunks(text).map((chunk) => new Promise<void>((resolve, reject) => {
-      process.stdout.write(chunk, (err) => (err ? reject(err) : resolve()));
-    }))).then(() => undefined);
+    // One after another: pieces queued together would leave in one larger write(v).
+    for (const chunk of pipeSizedChunks(text)) {
+      await new Promise<void>((resolve, reject) => {
+        process.stdout.write(chunk, (err) => (err ? reject(err) : resolve()));
+      });
+    }
   }
 
   protected async recover(): Promise<void> {

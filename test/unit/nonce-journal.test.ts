@@ -34,30 +34,6 @@ describe('Class: JournaledNonceStore', () => {
     expect((await stat(path)).mode & 0o777).toBe(0o600);
   });
 
-  it('when claims keep arriving while a batch syncs, later batches are decided in the same turn of the lock, and every claim is still decided exactly once', async () => {
-    const path = await journal();
-    let turns = 0;
-    const store = await JournaledNonceStore.open(path, Date.now, async (work) => {
-      turns++;
-      return work();
-    });
-    turns = 0;
-    const expiresAt = Date.now() + 60_000;
-    let next = 0;
-    const fresh: boolean[] = [];
-    // 16 callers, each claiming again as soon as it is answered: every batch sees new arrivals.
-    await Promise.all(
-      Array.from({ length: 16 }, async () => {
-        while (next < 2_000) fresh.push(await store.claim('AK', `n${next++ % 1_500}`, expiresAt));
-      }),
-    );
-    expect(fresh.filter(Boolean)).toHaveLength(1_500);
-    // Each batch is appended behind an empty line.
-    const batches = (await readFile(path, 'utf8')).split('\n').filter((line) => line === '').length - 1;
-    expect(batches).toBeGreaterThan(10);
-    expect(turns).toBeLessThan(batches);
-  });
-
   it('when the journal holds expired and malformed lines, opening drops them and keeps the live ones', async () => {
     const path = await journal();
     const now = 5_000_000;

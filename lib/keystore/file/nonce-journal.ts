@@ -12,8 +12,6 @@ const COMPACT_AFTER_LINES = 100_000;
  * neither memory nor disk grows by more than this per accepted request.
  */
 export const MAX_JOURNAL_LINE_CHARS = 256;
-/** Longest one process keeps the journal's lock for batch after batch while claims keep arriving. */
-const HOLD_LOCK_MS = 20;
 /** A compaction's temporary file older than this was left by a process that died. */
 const STALE_TEMPORARY_MS = 60_000;
 
@@ -117,58 +115,39 @@ export class JournaledNonceStore implements NonceStore {
           this.#scheduled = false;
           const batch = this.#pending;
           this.#pending = [];
-          // Empty when the previous batch's turn of the lock took these claims too.
-          return batch.length === 0 ? undefined : this.#commit(batch);
+          return this.#commit(batch);
         });
     });
   }
 
-  /**
-   * Decides and records a batch inside the exclusive section; claims that arrived meanwhile (during
-   * its sync) are decided in the same turn of the lock, for up to {@link HOLD_LOCK_MS}, instead of
-   * taking it again for each batch. Any failure rejects what is left undecided with a 503.
-   */
-  async #commit(first: PendingClaim[]): Promise<void> {
-    let batch = first;
+  /** Decides and records one batch inside the exclusive section; any failure rejects what is left undecided with a 503. */
+  async #commit(batch: PendingClaim[]): Promise<void> {
     try {
       await this.#exclusive(async () => {
-        // Nobody else appends while the lock is held: one catch-up per turn.
         await this.#catchUp();
-        const turn = Date.now();
-        for (;;) {
-          await this.#decide(batch);
-          if (this.#pending.length === 0 || Date.now() - turn >= HOLD_LOCK_MS) return;
-          batch = this.#pending;
-          this.#pending = [];
+        const fresh: PendingClaim[] = [];
+        for (const c of batch) {
+          if (!(await this.#memory.claim(c.accessKeyId, c.nonce, c.expiresAt))) {
+            c.settle(false);
+            continue;
+          }
+          fresh.push(c);
         }
+        if (fresh.length === 0) return;
+        try {
+          await this.#append(fresh);
+        } catch (err) {
+          for (const c of fresh) this.#memory.release(c.accessKeyId, c.nonce);
+          throw err;
+        }
+        for (const c of fresh) c.settle(true);
+        if (this.#lines > Math.max(COMPACT_AFTER_LINES, 2 * this.#linesAfterCompaction)) await this.#tryCompact();
       });
     } catch (err) {
       // Settled claims ignore this; the others are refused, and may be retried.
       for (const c of batch) c.fail(new ServiceUnavailableError({ cause: err }));
     }
   }
-
-  /** One batch, with the lock held: replays refused, the fresh appended and synced, then answered. */
-  async #decide(batch: PendingClaim[]): Promise<void> {
-    const fresh: PendingClaim[] = [];
-    for (const c of batch) {
-      if (!(await this.#memory.claim(c.accessKeyId, c.nonce, c.expiresAt))) {
-        c.settle(false);
-        continue;
-      }
-      fresh.push(c);
-    }
-    if (fresh.length === 0) return;
-    try {
-      await this.#append(fresh);
-    } catch (err) {
-      for (const c of fresh) this.#memory.release(c.accessKeyId, c.nonce);
-      throw err;
-    }
-    for (const c of fresh) c.settle(true);
-    if (this.#lines > Math.max(COMPACT_AFTER_LINES, 2 * this.#linesAfterCompaction)) await this.#tryCompact();
-  }
-
 
   /** Appends the batch in one write and syncs it; on failure the descriptor is dropped (reopened next time). */
   async #append(batch: PendingClaim[]): Promise<void> {
