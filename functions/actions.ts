@@ -6,11 +6,14 @@ import * as decrypt from './decrypt.js';
 import * as deleteAlias from './delete-alias.js';
 import * as describeKey from './describe-key.js';
 import * as describeKeyVersion from './describe-key-version.js';
+import * as describeRegions from './describe-regions.js';
+import * as describeService from './describe-service.js';
 import * as disableKey from './disable-key.js';
 import * as enableKey from './enable-key.js';
 import * as encrypt from './encrypt.js';
 import * as generateDataKey from './generate-data-key.js';
 import * as generateDataKeyWithoutPlaintext from './generate-data-key-without-plaintext.js';
+import * as getRandomPassword from './get-random-password.js';
 import * as listAliases from './list-aliases.js';
 import * as listAliasesByKeyId from './list-aliases-by-key-id.js';
 import * as listKeyVersions from './list-key-versions.js';
@@ -56,6 +59,9 @@ export const ACTIONS: readonly ActionRoute[] = [
   { action: 'DeleteAlias', functionName: 'deleteAlias', file: 'functions/delete-alias.ts', operation: deleteAlias.operation },
   { action: 'ListAliases', functionName: 'listAliases', file: 'functions/list-aliases.ts', operation: listAliases.operation },
   { action: 'ListAliasesByKeyId', functionName: 'listAliasesByKeyId', file: 'functions/list-aliases-by-key-id.ts', operation: listAliasesByKeyId.operation },
+  { action: 'GetRandomPassword', functionName: 'getRandomPassword', file: 'functions/get-random-password.ts', operation: getRandomPassword.operation },
+  { action: 'DescribeRegions', functionName: 'describeRegions', file: 'functions/describe-regions.ts', operation: describeRegions.operation },
+  { action: 'DescribeService', functionName: 'describeService', file: 'functions/describe-service.ts', operation: describeService.operation },
 ];
 
 export const OPERATIONS: readonly Operation<any, any>[] = ACTIONS.map((route) => route.operation);

@@ -14,6 +14,7 @@ import { registerKeys } from './keys.js';
 import { registerPartitions } from './partitions.js';
 import { OUTPUT_FORMATS } from './output.js';
 import { registerServe } from './serve.js';
+import { registerServiceInfo } from './service-info.js';
 import { registerStore } from './store.js';
 import { closeOpenedStores } from './store-access.js';
 
@@ -43,6 +44,7 @@ Exit codes: 0 ok; 1 refused by the API or the store (stderr: "Code: Message"); 2
     );
   registerKeys(program);
   registerAliases(program);
+  registerServiceInfo(program);
   registerDataKey(program);
   registerAccessKeys(program);
   registerFiles(program);

@@ -146,8 +146,9 @@ async function sendFuzz(fuzz: FuzzService, r: { action: string; path: SigningPat
 }
 
 describe('Property: no request is answered with a fault (never a 5xx, never a stack trace)', () => {
-  it('when the Action table is read, every Action has parameter names to fuzz', () => {
-    for (const route of ACTIONS) expect(parameterNamesOf(route.operation).length, route.action).toBeGreaterThan(0);
+  it('when the Action table is read, every Action has parameter names to fuzz (but the two that take none, fuzzed with Format and strangers)', () => {
+    const parameterless = new Set(['DescribeRegions', 'DescribeService']);
+    for (const route of ACTIONS) expect(parameterNamesOf(route.operation).length > 0, route.action).toBe(!parameterless.has(route.action));
   });
 
   describe('over an in-memory store', () => {

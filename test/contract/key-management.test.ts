@@ -1361,6 +1361,9 @@ const POLICY_CASES: Record<string, PolicyCase> = {
   DeleteAlias: { denied: { alias: ALIAS }, params: () => ({ AliasName: ALIAS }) },
   ListAliases: { denied: '*', params: () => ({}) },
   ListAliasesByKeyId: { denied: keyArnOf(KEY_ID), params: () => ({ KeyId: KEY_ID }) },
+  GetRandomPassword: { denied: '*', params: () => ({}) },
+  DescribeRegions: { denied: '*', params: () => ({}) },
+  DescribeService: { denied: '*', params: () => ({}) },
 };
 
 /** A policy that allows nothing this service serves. */

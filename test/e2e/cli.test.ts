@@ -102,7 +102,7 @@ describe('kms: options, credentials and exit codes', { timeout: 120_000 }, () =>
   it('--help and --version exit 0; the help names every command group', async () => {
     const help = await kms(['--help'], { credentials: null });
     expect(help.code).toBe(0);
-    for (const group of ['keys', 'aliases', 'datakey', 'access-keys', 'encrypt-file', 'decrypt-file', 'serve']) expect(help.stdout).toContain(group);
+    for (const group of ['keys', 'aliases', 'datakey', 'access-keys', 'encrypt-file', 'decrypt-file', 'serve', 'random-password', 'regions', 'service']) expect(help.stdout).toContain(group);
     const version = await kms(['--version'], { credentials: null });
     expect(version.code).toBe(0);
     expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
@@ -235,6 +235,19 @@ describe('kms aliases', { timeout: 120_000 }, () => {
     await ok(['aliases', 'delete', 'alias/cli-a']);
     await refused(['aliases', 'delete', 'alias/cli-a'], 'Forbidden.AliasNotFound');
     await refused(['aliases', 'create', 'no-prefix', KEY_ID], 'InvalidParameter');
+  });
+});
+
+describe('kms random-password, regions, service', { timeout: 120_000 }, () => {
+  it('random-password honours its options; regions and service describe the deployment', async () => {
+    expect((await ok(['random-password'])).RandomPassword).toHaveLength(32);
+    const digits = await ok(['random-password', '--length', '12', '--exclude-lowercase', '--exclude-uppercase', '--exclude-punctuation', '--exclude-characters', '0']);
+    expect(digits.RandomPassword).toMatch(/^[1-9]{12}$/);
+    const loose = await ok(['random-password', '--length', '8', '--no-require-each-included-type']);
+    expect(loose.RandomPassword).toHaveLength(8);
+    await refused(['random-password', '--length', '200'], 'InvalidParameter');
+    expect((await ok(['regions'])).Regions.Region).toEqual([{ RegionId: expect.any(String) }]);
+    expect((await ok(['service'])).KeySpecs.KeySpec[0].Name).toBe('Aliyun_AES_256');
   });
 });
 

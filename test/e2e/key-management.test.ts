@@ -275,6 +275,25 @@ describe.each(ACTION_CLIENT_KINDS)('official client %s (generic call): every key
         'InvalidCiphertext',
       );
     },
+
+    async GetRandomPassword() {
+      const body = await c.call('GetRandomPassword', { PasswordLength: '50', ExcludeCharacters: '"\\\'' });
+      expect(Object.keys(body).sort()).toEqual(['RandomPassword', 'RequestId']);
+      expect(body.RandomPassword).toHaveLength(50);
+      expect(body.RandomPassword).not.toMatch(/["'\\]/);
+      await expectRefused(() => c.call('GetRandomPassword', { PasswordLength: '7' }), 'InvalidParameter');
+    },
+
+    async DescribeRegions() {
+      const body = await c.call('DescribeRegions', {});
+      expect(body.Regions).toEqual({ Region: [{ RegionId: REGION }] });
+    },
+
+    async DescribeService() {
+      const body = await c.call('DescribeService', {});
+      expect(body.ProtectionLevels).toEqual({ ProtectionLevel: [{ Type: 'SOFTWARE' }] });
+      expect(body.KeySpecs.KeySpec[0]).toEqual({ Name: 'Aliyun_AES_256', SupportedProtectionLevels: { SupportedProtectionLevel: ['SOFTWARE'] }, Usages: { Usage: ['ENCRYPT/DECRYPT'] } });
+    },
   };
 
   it('when the table of Actions changes, this suite has a scenario for every key-management Action', () => {
@@ -442,6 +461,25 @@ describe('official client kms20160120 1.2.0 (typed methods): every key-managemen
       const r = await sdk.listAliases(new KmsSdk.ListAliasesRequest({ pageSize: 100 }));
       expect(r.totalCount).toBe(r.aliases.alias.length);
       expect(r.aliases.alias.find((a) => a.aliasName === ALIAS)).toMatchObject({ keyId: KEY_ID, aliasArn: aliasArnOf(ALIAS) });
+    },
+
+    async GetRandomPassword() {
+      const r = await sdk.getRandomPassword(new KmsSdk.GetRandomPasswordRequest({ passwordLength: '20', excludePunctuation: 'true' }));
+      expect(r.requestId).toMatch(/^[0-9A-F-]{36}$/);
+      expect(r.randomPassword).toMatch(/^[A-Za-z0-9]{20}$/);
+    },
+
+    async DescribeRegions() {
+      const r = await sdk.describeRegions(new KmsSdk.DescribeRegionsRequest({}));
+      expect(r.regions.region.map((region) => region.regionId)).toEqual([REGION]);
+    },
+
+    async DescribeService() {
+      const r = await sdk.describeService(new KmsSdk.DescribeServiceRequest({}));
+      expect(r.protectionLevels.protectionLevel.map((p) => p.type)).toEqual(['SOFTWARE']);
+      expect(r.keySpecs.keySpec.map((k) => ({ name: k.name, levels: k.supportedProtectionLevels.supportedProtectionLevel, usages: k.usages.usage }))).toEqual([
+        { name: 'Aliyun_AES_256', levels: ['SOFTWARE'], usages: ['ENCRYPT/DECRYPT'] },
+      ]);
     },
 
     async ListAliasesByKeyId() {

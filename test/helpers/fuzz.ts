@@ -491,6 +491,13 @@ export function parameterGenerator(realBlobs: readonly string[]): ParamGenerator
     Description: one(unicodeString(100)),
     KeyVersionId: one(fc.constant(KEY_VERSION_ID)),
     Format: one(fc.constantFrom('JSON', 'XML')),
+    PasswordLength: int(8, 128),
+    ExcludeCharacters: one(fc.string({ unit: fc.constantFrom(...'abcXYZ019!"\\/ '), maxLength: 12 })),
+    ExcludeLowercase: one(fc.constantFrom('true', 'false', 'false')),
+    ExcludeUppercase: one(fc.constantFrom('true', 'false', 'false')),
+    ExcludeNumbers: one(fc.constantFrom('true', 'false', 'false')),
+    ExcludePunctuation: one(fc.constantFrom('true', 'false', 'false')),
+    RequireEachIncludedType: one(fc.constantFrom('true', 'false')),
   };
   const anyTable: Record<string, (name: string, action: string) => PairsArbitrary> = {
     KeyId: one(keyReference),
@@ -515,6 +522,12 @@ export function parameterGenerator(realBlobs: readonly string[]): ParamGenerator
     Description: one(description),
     KeyVersionId: one(keyVersionId),
     Format: one(format),
+    PasswordLength: one(integerText),
+    ExcludeLowercase: one(booleanText),
+    ExcludeUppercase: one(booleanText),
+    ExcludeNumbers: one(booleanText),
+    ExcludePunctuation: one(booleanText),
+    RequireEachIncludedType: one(booleanText),
   };
   const any = (name: string, action: string) => (Object.hasOwn(anyTable, name) ? anyTable[name]!(name, action) : one(nastyString)(name));
   return {

@@ -1,0 +1,20 @@
+import { z } from 'zod';
+import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
+import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
+import { defineOperation } from '../lib/operation.js';
+
+/** DescribeRegions: the region this deployment serves (the one in its ARNs, KMS_REGION). Authorised on `*`. */
+export const operation = defineOperation({
+  action: 'DescribeRegions',
+  input: z.object({}),
+  async resolve(_input, context) {
+    context.authorize('*');
+  },
+  async execute(_input, _resolved, context) {
+    // Always an array, also for one region: the official SDK's response model insists on it.
+    return { Regions: { Region: [{ RegionId: context.service.keyring.scope.region }] } };
+  },
+});
+
+export const handler = lambdaHandler(operation);
+export const fcHandler = fcHttpHandler(operation);
