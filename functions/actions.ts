@@ -20,7 +20,9 @@ import * as listKeyVersions from './list-key-versions.js';
 import * as listKeys from './list-keys.js';
 import * as reEncrypt from './re-encrypt.js';
 import * as scheduleKeyDeletion from './schedule-key-deletion.js';
+import * as setDeletionProtection from './set-deletion-protection.js';
 import * as updateAlias from './update-alias.js';
+import * as updateKeyDescription from './update-key-description.js';
 import * as updateRotationPolicy from './update-rotation-policy.js';
 import type { Operation } from '../lib/operation.js';
 
@@ -59,6 +61,8 @@ export const ACTIONS: readonly ActionRoute[] = [
   { action: 'DeleteAlias', functionName: 'deleteAlias', file: 'functions/delete-alias.ts', operation: deleteAlias.operation },
   { action: 'ListAliases', functionName: 'listAliases', file: 'functions/list-aliases.ts', operation: listAliases.operation },
   { action: 'ListAliasesByKeyId', functionName: 'listAliasesByKeyId', file: 'functions/list-aliases-by-key-id.ts', operation: listAliasesByKeyId.operation },
+  { action: 'UpdateKeyDescription', functionName: 'updateKeyDescription', file: 'functions/update-key-description.ts', operation: updateKeyDescription.operation },
+  { action: 'SetDeletionProtection', functionName: 'setDeletionProtection', file: 'functions/set-deletion-protection.ts', operation: setDeletionProtection.operation },
   { action: 'GetRandomPassword', functionName: 'getRandomPassword', file: 'functions/get-random-password.ts', operation: getRandomPassword.operation },
   { action: 'DescribeRegions', functionName: 'describeRegions', file: 'functions/describe-regions.ts', operation: describeRegions.operation },
   { action: 'DescribeService', functionName: 'describeService', file: 'functions/describe-service.ts', operation: describeService.operation },
@@ -87,6 +91,8 @@ export const KEY_WRITING_ACTIONS: ReadonlySet<string> = new Set([
   'CreateAlias',
   'UpdateAlias',
   'DeleteAlias',
+  'UpdateKeyDescription',
+  'SetDeletionProtection',
 ]);
 
 /**

@@ -206,6 +206,14 @@ export class StateModifiedFailedError extends KmsError {
   }
 }
 
+export class DeletionProtectedError extends KmsError {
+  readonly statusCode = 409;
+  readonly code = 'Rejected.StateModifiedFailed';
+  constructor(keyId: string) {
+    super(`Key "${echo(keyId)}" has deletion protection enabled: turn it off (SetDeletionProtection) before scheduling its deletion.`);
+  }
+}
+
 export class InvalidCiphertextError extends KmsError {
   readonly statusCode = 400;
   readonly code = 'InvalidCiphertext';

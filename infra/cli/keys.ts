@@ -5,7 +5,7 @@ import { emit } from './output.js';
 
 /** `kms keys …`: customer master keys (CreateKey, DescribeKey, ListKeys, key versions, state, deletion). */
 export function registerKeys(program: Command): void {
-  const keys = program.command('keys').description('customer master keys: create, describe, list, rotate, enable, disable, delete');
+  const keys = program.command('keys').description('customer master keys: create, describe, list, rotate, enable, disable, describe, protect, delete');
 
   keys
     .command('create')
@@ -104,6 +104,34 @@ export function registerKeys(program: Command): void {
         emit(command, await clientOf(command).call(action, { KeyId: key }));
       });
   }
+
+  keys
+    .command('set-description')
+    .description("replace a key's description; '' clears it (UpdateKeyDescription)")
+    .argument('<key>', 'key id, alias/<name> or ARN')
+    .argument('<description>', 'the new description')
+    .action(async (key: string, description: string, _options: unknown, command: Command) => {
+      emit(command, await clientOf(command).call('UpdateKeyDescription', { KeyId: key, Description: description }));
+    });
+
+  keys
+    .command('set-deletion-protection')
+    .description('turn deletion protection on or off (SetDeletionProtection): a protected key cannot be scheduled for deletion')
+    .argument('<key>', 'key id, alias/<name> or ARN')
+    .addOption(new Option('--enable', 'protect the key').conflicts('disable'))
+    .addOption(new Option('--disable', 'remove the protection').conflicts('enable'))
+    .option('--description <text>', 'with --enable: why the key is protected')
+    .action(async (key: string, options: { enable?: boolean; disable?: boolean; description?: string }, command: Command) => {
+      if (!options.enable && !options.disable) throw usageError('give --enable or --disable');
+      emit(
+        command,
+        await clientOf(command).call('SetDeletionProtection', {
+          KeyId: key,
+          EnableDeletionProtection: options.enable ? 'true' : 'false',
+          DeletionProtectionDescription: options.enable ? options.description : undefined,
+        }),
+      );
+    });
 
   keys
     .command('schedule-deletion')

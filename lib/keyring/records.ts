@@ -26,6 +26,8 @@ export interface KeyRecord {
   rotationClaimedUntil?: string;
   /** Set when the scheduled deletion began destroying material; no way back from here. */
   destructionStarted?: string;
+  /** SetDeletionProtection: while set, ScheduleKeyDeletion is refused. */
+  deletionProtection?: { description: string };
 }
 
 /** Write-once: `key-versions/<keyId>/<keyVersionId>`; `material` is Base64 of 32 bytes. */

@@ -20,7 +20,8 @@ export function keyMetadata(key: ResolvedKey): Record<string, string> {
     LastRotationDate: key.lastRotationDate ?? key.creationDate,
     NextRotationDate: key.automaticRotation === 'Enabled' ? (key.nextRotationDate ?? '') : '',
     DeleteDate: key.state === 'PendingDeletion' ? (key.deleteDate ?? '') : '',
-    DeletionProtection: 'Disabled',
+    DeletionProtection: key.deletionProtection ? 'Enabled' : 'Disabled',
+    ...(key.deletionProtection ? { DeletionProtectionDescription: key.deletionProtection.description } : {}),
     MaterialExpireTime: '',
   };
 }

@@ -1,4 +1,4 @@
-import { KeyPendingDeletionError, StateModifiedFailedError } from '../errors.js';
+import { DeletionProtectedError, KeyPendingDeletionError, StateModifiedFailedError } from '../errors.js';
 import type { KeyRecord } from '../keyring/records.js';
 import { addSeconds } from '../keyring/rotation.js';
 
@@ -9,6 +9,8 @@ import { addSeconds } from '../keyring/rotation.js';
  *     Enabled ⇄ Disabled            EnableKey / DisableKey (repeating one is a no-op)
  *     Enabled | Disabled → PendingDeletion        ScheduleKeyDeletion
  *     PendingDeletion → the state before          CancelKeyDeletion, until the delete date
+ *
+ * A key with deletion protection (SetDeletionProtection) cannot be scheduled for deletion.
  */
 export function enabled(record: KeyRecord): KeyRecord {
   if (record.state === 'PendingDeletion') throw new StateModifiedFailedError(record.keyId, record.state);
@@ -22,6 +24,7 @@ export function disabled(record: KeyRecord): KeyRecord {
 
 export function pendingDeletion(record: KeyRecord, nowIso: string, windowDays: number): KeyRecord {
   if (record.state === 'PendingDeletion') throw new StateModifiedFailedError(record.keyId, record.state);
+  if (record.deletionProtection) throw new DeletionProtectedError(record.keyId);
   return { ...record, state: 'PendingDeletion', stateBeforeDeletion: record.state, deleteDate: addSeconds(nowIso, windowDays * 86_400) };
 }
 

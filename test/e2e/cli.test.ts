@@ -238,6 +238,19 @@ describe('kms aliases', { timeout: 120_000 }, () => {
   });
 });
 
+describe('kms keys set-description, set-deletion-protection', { timeout: 120_000 }, () => {
+  it('renames a key, protects it from deletion and lifts the protection', async () => {
+    const keyId = (await ok(['keys', 'create', '--description', 'before'])).KeyMetadata.KeyId as string;
+    await ok(['keys', 'set-description', keyId, 'after — ü']);
+    expect((await ok(['keys', 'describe', keyId])).KeyMetadata.Description).toBe('after — ü');
+    await ok(['keys', 'set-deletion-protection', keyId, '--enable', '--description', 'payroll']);
+    expect((await ok(['keys', 'describe', keyId])).KeyMetadata).toMatchObject({ DeletionProtection: 'Enabled', DeletionProtectionDescription: 'payroll' });
+    await refused(['keys', 'schedule-deletion', keyId, '--days', '7'], 'Rejected.StateModifiedFailed');
+    await ok(['keys', 'set-deletion-protection', keyId, '--disable']);
+    await ok(['keys', 'schedule-deletion', keyId, '--days', '7']);
+  });
+});
+
 describe('kms random-password, regions, service', { timeout: 120_000 }, () => {
   it('random-password honours its options; regions and service describe the deployment', async () => {
     expect((await ok(['random-password'])).RandomPassword).toHaveLength(32);

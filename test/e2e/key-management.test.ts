@@ -276,6 +276,25 @@ describe.each(ACTION_CLIENT_KINDS)('official client %s (generic call): every key
       );
     },
 
+    async UpdateKeyDescription() {
+      const key = await newKey();
+      const keyId = key.KeyId!;
+      expect(Object.keys(await c.call('UpdateKeyDescription', { KeyId: keyId, Description: `renamed by ${kind} — ü` }))).toEqual(['RequestId']);
+      expect((await describeKey(keyId)).Description).toBe(`renamed by ${kind} — ü`);
+      await c.call('UpdateKeyDescription', { KeyId: keyId, Description: '' });
+      expect((await describeKey(keyId)).Description).toBe('');
+    },
+
+    async SetDeletionProtection() {
+      const key = await newKey();
+      const keyId = key.KeyId!;
+      await c.call('SetDeletionProtection', { ProtectedResourceArn: key.Arn!, EnableDeletionProtection: true, DeletionProtectionDescription: 'keep' });
+      expect(await describeKey(keyId)).toMatchObject({ DeletionProtection: 'Enabled', DeletionProtectionDescription: 'keep' });
+      await expectRefused(() => c.call('ScheduleKeyDeletion', { KeyId: keyId, PendingWindowInDays: 7 }), 'Rejected.StateModifiedFailed');
+      await c.call('SetDeletionProtection', { ProtectedResourceArn: key.Arn!, EnableDeletionProtection: false });
+      expect((await describeKey(keyId)).DeletionProtection).toBe('Disabled');
+    },
+
     async GetRandomPassword() {
       const body = await c.call('GetRandomPassword', { PasswordLength: '50', ExcludeCharacters: '"\\\'' });
       expect(Object.keys(body).sort()).toEqual(['RandomPassword', 'RequestId']);
@@ -463,6 +482,12 @@ describe('official client kms20160120 1.2.0 (typed methods): every key-managemen
       expect(r.aliases.alias.find((a) => a.aliasName === ALIAS)).toMatchObject({ keyId: KEY_ID, aliasArn: aliasArnOf(ALIAS) });
     },
 
+    async UpdateKeyDescription() {
+      const key = await newKey();
+      await sdk.updateKeyDescription(new KmsSdk.UpdateKeyDescriptionRequest({ keyId: key.keyId, description: 'typed rename' }));
+      expect((await describeKey(key.keyId)).description).toBe('typed rename');
+    },
+
     async GetRandomPassword() {
       const r = await sdk.getRandomPassword(new KmsSdk.GetRandomPasswordRequest({ passwordLength: '20', excludePunctuation: 'true' }));
       expect(r.requestId).toMatch(/^[0-9A-F-]{36}$/);
@@ -494,11 +519,12 @@ describe('official client kms20160120 1.2.0 (typed methods): every key-managemen
   it('when compared with the table, the client has a typed method for every key-management Action but ReEncrypt, and this suite covers each', () => {
     const methodOf = (action: string) => `${action[0]!.toLowerCase()}${action.slice(1)}`;
     const exposed = KEY_MANAGEMENT_ACTIONS.filter((action) => typeof (sdk as unknown as Record<string, unknown>)[methodOf(action)] === 'function');
-    expect([...KEY_MANAGEMENT_ACTIONS].filter((a) => !exposed.includes(a))).toEqual(['ReEncrypt']);
+    // 1.2.0 predates SetDeletionProtection (the generic clients above cover it).
+    expect([...KEY_MANAGEMENT_ACTIONS].filter((a) => !exposed.includes(a))).toEqual(['ReEncrypt', 'SetDeletionProtection']);
     expect(Object.keys(SCENARIOS).sort()).toEqual([...exposed].sort());
   });
 
-  it.each(KEY_MANAGEMENT_ACTIONS.filter((a) => a !== 'ReEncrypt'))('Action: %s — the typed response model is filled', async (action) => {
+  it.each(KEY_MANAGEMENT_ACTIONS.filter((a) => a !== 'ReEncrypt' && a !== 'SetDeletionProtection'))('Action: %s — the typed response model is filled', async (action) => {
     await SCENARIOS[action]!();
   });
 });

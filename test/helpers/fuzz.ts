@@ -498,6 +498,9 @@ export function parameterGenerator(realBlobs: readonly string[]): ParamGenerator
     ExcludeNumbers: one(fc.constantFrom('true', 'false', 'false')),
     ExcludePunctuation: one(fc.constantFrom('true', 'false', 'false')),
     RequireEachIncludedType: one(fc.constantFrom('true', 'false')),
+    ProtectedResourceArn: one(fc.constantFrom(...SEEDED_KEY_IDS.map((id) => `acs:kms:${REGION}:${ACCOUNT_ID}:key/${id}`))),
+    EnableDeletionProtection: one(fc.constantFrom('true', 'false')),
+    DeletionProtectionDescription: one(unicodeString(100)),
   };
   const anyTable: Record<string, (name: string, action: string) => PairsArbitrary> = {
     KeyId: one(keyReference),
@@ -528,6 +531,9 @@ export function parameterGenerator(realBlobs: readonly string[]): ParamGenerator
     ExcludeNumbers: one(booleanText),
     ExcludePunctuation: one(booleanText),
     RequireEachIncludedType: one(booleanText),
+    ProtectedResourceArn: one(keyReference),
+    EnableDeletionProtection: one(booleanText),
+    DeletionProtectionDescription: one(description),
   };
   const any = (name: string, action: string) => (Object.hasOwn(anyTable, name) ? anyTable[name]!(name, action) : one(nastyString)(name));
   return {

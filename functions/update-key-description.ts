@@ -1,0 +1,31 @@
+import { z } from 'zod';
+import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
+import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
+import { KeyPendingDeletionError } from '../lib/errors.js';
+import { defineOperation } from '../lib/operation.js';
+import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
+import { keyIdParameter, storedTextParameter } from '../lib/rpc/schema.js';
+
+/**
+ * UpdateKeyDescription: replaces the key's description (an empty one clears it; up to 8,192
+ * characters, as CreateKey). A key pending deletion refuses it (409 Rejected.PendingDeletion).
+ */
+export const operation = defineOperation({
+  action: 'UpdateKeyDescription',
+  input: z.object({ KeyId: keyIdParameter, Description: storedTextParameter(8_192) }),
+  async resolve(input, context) {
+    const key = await resolveAuthorizedKey(input.KeyId, context);
+    if (key.state === 'PendingDeletion') throw new KeyPendingDeletionError(key.keyId);
+    return key;
+  },
+  async execute(input, key, context) {
+    await context.service.keyring.updateKey(key.keyId, (record) => {
+      if (record.state === 'PendingDeletion') throw new KeyPendingDeletionError(record.keyId);
+      return { ...record, description: input.Description };
+    });
+    return {};
+  },
+});
+
+export const handler = lambdaHandler(operation);
+export const fcHandler = fcHttpHandler(operation);
