@@ -27,6 +27,11 @@ export const KMS_ACTIONS: readonly string[] = [
   'kms:DeleteAlias',
   'kms:ListAliases',
   'kms:ListAliasesByKeyId',
+  'kms:UpdateKeyDescription',
+  'kms:SetDeletionProtection',
+  'kms:GetRandomPassword',
+  'kms:DescribeRegions',
+  'kms:DescribeService',
 ];
 
 /**

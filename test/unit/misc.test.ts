@@ -310,6 +310,7 @@ describe('Module: errors', () => {
     ['InternalFailureError', () => new errors.InternalFailureError(), 500, 'InternalFailure'],
     ['ServiceUnavailableError', () => new errors.ServiceUnavailableError(), 503, 'ServiceUnavailableTemporary'],
     ['AuditLogUnavailableError', () => new errors.AuditLogUnavailableError(), 503, 'ServiceUnavailableTemporary'],
+    ['DeletionProtectedError', () => new errors.DeletionProtectedError('k'), 409, 'Rejected.StateModifiedFailed'],
     ['RequestTooLargeError', () => new errors.RequestTooLargeError(1024), 413, 'RequestEntityTooLarge'],
     ['UnsupportedMediaTypeError', () => new errors.UnsupportedMediaTypeError(), 415, 'UnsupportedMediaType'],
     ['MalformedRequestError', () => new errors.MalformedRequestError(), 400, 'MalformedRequest'],
