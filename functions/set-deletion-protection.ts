@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
-import { InvalidParameterError, KeyPendingDeletionError, MissingParameterError } from '../lib/errors.js';
+import { InvalidParameterError, MissingParameterError } from '../lib/errors.js';
 import { defineOperation } from '../lib/operation.js';
+import { notPendingDeletion } from '../lib/operations/key-state.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
 import { booleanParameter, keyIdParameter, storedTextParameter } from '../lib/rpc/schema.js';
 
@@ -34,13 +35,11 @@ export const operation = defineOperation({
       const other = await resolveAuthorizedKey(input.KeyId, context);
       if (other.keyId !== key.keyId) throw new InvalidParameterError('KeyId', 'ProtectedResourceArn and KeyId name different keys.');
     }
-    if (key.state === 'PendingDeletion') throw new KeyPendingDeletionError(key.keyId);
-    return key;
+    return notPendingDeletion(key);
   },
   async execute(input, key, context) {
     await context.service.keyring.updateKey(key.keyId, (record) => {
-      if (record.state === 'PendingDeletion') throw new KeyPendingDeletionError(record.keyId);
-      const { deletionProtection: _previous, ...rest } = record;
+      const { deletionProtection: _previous, ...rest } = notPendingDeletion(record);
       return input.EnableDeletionProtection ? { ...rest, deletionProtection: { description: input.DeletionProtectionDescription ?? '' } } : rest;
     });
     return {};

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
-import { KeyPendingDeletionError } from '../lib/errors.js';
 import { defineOperation } from '../lib/operation.js';
+import { notPendingDeletion } from '../lib/operations/key-state.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
 import { keyIdParameter, storedTextParameter } from '../lib/rpc/schema.js';
 
@@ -13,15 +13,10 @@ import { keyIdParameter, storedTextParameter } from '../lib/rpc/schema.js';
 export const operation = defineOperation({
   action: 'UpdateKeyDescription',
   input: z.object({ KeyId: keyIdParameter, Description: storedTextParameter(8_192) }),
-  async resolve(input, context) {
-    const key = await resolveAuthorizedKey(input.KeyId, context);
-    if (key.state === 'PendingDeletion') throw new KeyPendingDeletionError(key.keyId);
-    return key;
-  },
+  resolve: async (input, context) => notPendingDeletion(await resolveAuthorizedKey(input.KeyId, context)),
   async execute(input, key, context) {
     await context.service.keyring.updateKey(key.keyId, (record) => {
-      if (record.state === 'PendingDeletion') throw new KeyPendingDeletionError(record.keyId);
-      return { ...record, description: input.Description };
+      return { ...notPendingDeletion(record), description: input.Description };
     });
     return {};
   },

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
-import { KeyPendingDeletionError } from '../lib/errors.js';
 import { addSeconds, DEFAULT_ROTATION_SECONDS, parseRotationInterval } from '../lib/keyring/rotation.js';
 import { defineOperation } from '../lib/operation.js';
+import { notPendingDeletion } from '../lib/operations/key-state.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
 import { booleanParameter, keyIdParameter } from '../lib/rpc/schema.js';
 
@@ -17,11 +17,7 @@ export const operation = defineOperation({
   input: z
     .object({ KeyId: keyIdParameter, EnableAutomaticRotation: booleanParameter, RotationInterval: z.string().optional() })
     .transform((input) => ({ ...input, seconds: input.RotationInterval === undefined ? undefined : parseRotationInterval(input.RotationInterval) })),
-  async resolve(input, context) {
-    const key = await resolveAuthorizedKey(input.KeyId, context);
-    if (key.state === 'PendingDeletion') throw new KeyPendingDeletionError(key.keyId);
-    return key;
-  },
+  resolve: async (input, context) => notPendingDeletion(await resolveAuthorizedKey(input.KeyId, context)),
   async execute(input, key, context) {
     await context.service.keyring.updateKey(key.keyId, (record) => {
       const rotationInterval = input.seconds ?? record.rotationInterval ?? DEFAULT_ROTATION_SECONDS;

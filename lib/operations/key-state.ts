@@ -37,3 +37,9 @@ export function deletionCancelled(record: KeyRecord, nowIso: string): KeyRecord 
   const { stateBeforeDeletion, deleteDate: _deleteDate, ...rest } = record;
   return { ...rest, state: stateBeforeDeletion ?? 'Enabled' };
 }
+
+/** The key (or its record), unless it is pending deletion: then 409 Rejected.PendingDeletion. */
+export function notPendingDeletion<T extends { keyId: string; state: string }>(key: T): T {
+  if (key.state === 'PendingDeletion') throw new KeyPendingDeletionError(key.keyId);
+  return key;
+}
