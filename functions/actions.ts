@@ -18,9 +18,12 @@ import * as listAliases from './list-aliases.js';
 import * as listAliasesByKeyId from './list-aliases-by-key-id.js';
 import * as listKeyVersions from './list-key-versions.js';
 import * as listKeys from './list-keys.js';
+import * as listResourceTags from './list-resource-tags.js';
 import * as reEncrypt from './re-encrypt.js';
 import * as scheduleKeyDeletion from './schedule-key-deletion.js';
 import * as setDeletionProtection from './set-deletion-protection.js';
+import * as tagResource from './tag-resource.js';
+import * as untagResource from './untag-resource.js';
 import * as updateAlias from './update-alias.js';
 import * as updateKeyDescription from './update-key-description.js';
 import * as updateRotationPolicy from './update-rotation-policy.js';
@@ -63,6 +66,9 @@ export const ACTIONS: readonly ActionRoute[] = [
   { action: 'ListAliasesByKeyId', functionName: 'listAliasesByKeyId', file: 'functions/list-aliases-by-key-id.ts', operation: listAliasesByKeyId.operation },
   { action: 'UpdateKeyDescription', functionName: 'updateKeyDescription', file: 'functions/update-key-description.ts', operation: updateKeyDescription.operation },
   { action: 'SetDeletionProtection', functionName: 'setDeletionProtection', file: 'functions/set-deletion-protection.ts', operation: setDeletionProtection.operation },
+  { action: 'TagResource', functionName: 'tagResource', file: 'functions/tag-resource.ts', operation: tagResource.operation },
+  { action: 'UntagResource', functionName: 'untagResource', file: 'functions/untag-resource.ts', operation: untagResource.operation },
+  { action: 'ListResourceTags', functionName: 'listResourceTags', file: 'functions/list-resource-tags.ts', operation: listResourceTags.operation },
   { action: 'GetRandomPassword', functionName: 'getRandomPassword', file: 'functions/get-random-password.ts', operation: getRandomPassword.operation },
   { action: 'DescribeRegions', functionName: 'describeRegions', file: 'functions/describe-regions.ts', operation: describeRegions.operation },
   { action: 'DescribeService', functionName: 'describeService', file: 'functions/describe-service.ts', operation: describeService.operation },
@@ -93,6 +99,8 @@ export const KEY_WRITING_ACTIONS: ReadonlySet<string> = new Set([
   'DeleteAlias',
   'UpdateKeyDescription',
   'SetDeletionProtection',
+  'TagResource',
+  'UntagResource',
 ]);
 
 /**

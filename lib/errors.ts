@@ -214,6 +214,22 @@ export class DeletionProtectedError extends KmsError {
   }
 }
 
+export class TagLimitExceededError extends KmsError {
+  readonly statusCode = 400;
+  readonly code = 'Rejected.LimitExceeded';
+  constructor(limit: number) {
+    super(`A key may carry at most ${limit} tags.`);
+  }
+}
+
+export class ResourceNotFoundError extends KmsError {
+  readonly statusCode = 404;
+  readonly code = 'Forbidden.ResourceNotFound';
+  constructor(parameter: string) {
+    super(`The resource named by "${echo(parameter)}" does not exist: this service serves keys only.`);
+  }
+}
+
 export class InvalidCiphertextError extends KmsError {
   readonly statusCode = 400;
   readonly code = 'InvalidCiphertext';

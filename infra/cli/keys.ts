@@ -134,6 +134,39 @@ export function registerKeys(program: Command): void {
     });
 
   keys
+    .command('tag')
+    .description('add tags to a key, or change their values (TagResource)')
+    .argument('<key>', 'key id, alias/<name> or ARN')
+    .argument('<tags...>', 'TagKey=TagValue …')
+    .action(async (key: string, pairs: string[], _options: unknown, command: Command) => {
+      const tags = pairs.map((pair) => {
+        const eq = pair.indexOf('=');
+        if (eq < 1) throw usageError(`a tag is TagKey=TagValue, not "${pair}"`);
+        return { TagKey: pair.slice(0, eq), TagValue: pair.slice(eq + 1) };
+      });
+      emit(command, await clientOf(command).call('TagResource', { KeyId: key, Tags: JSON.stringify(tags) }));
+    });
+
+  keys
+    .command('untag')
+    .description('remove tags from a key (UntagResource)')
+    .argument('<key>', 'key id, alias/<name> or ARN')
+    .argument('<tagKeys...>', 'TagKey …')
+    .action(async (key: string, tagKeys: string[], _options: unknown, command: Command) => {
+      emit(command, await clientOf(command).call('UntagResource', { KeyId: key, TagKeys: JSON.stringify(tagKeys) }));
+    });
+
+  keys
+    .command('tags')
+    .description("list a key's tags (ListResourceTags)")
+    .argument('<key>', 'key id, alias/<name> or ARN')
+    .action(async (key: string, _options: unknown, command: Command) => {
+      const result = await clientOf(command).call('ListResourceTags', { KeyId: key });
+      const rows = (result.Tags?.Tag ?? []) as Array<Record<string, string>>;
+      emit(command, result, { rows, columns: ['TagKey', 'TagValue', 'KeyId'] });
+    });
+
+  keys
     .command('schedule-deletion')
     .description('schedule a key for deletion (ScheduleKeyDeletion): refused for every call at once, material destroyed after the window')
     .argument('<key>', 'key id, alias/<name> or ARN')

@@ -28,6 +28,8 @@ export interface KeyRecord {
   destructionStarted?: string;
   /** SetDeletionProtection: while set, ScheduleKeyDeletion is refused. */
   deletionProtection?: { description: string };
+  /** TagResource: `[TagKey, TagValue]` pairs, by TagKey (an array: keys are the caller's text). */
+  tags?: Array<[string, string]>;
 }
 
 /** Write-once: `key-versions/<keyId>/<keyVersionId>`; `material` is Base64 of 32 bytes. */

@@ -238,14 +238,21 @@ describe('kms aliases', { timeout: 120_000 }, () => {
   });
 });
 
-describe('kms keys set-description, set-deletion-protection', { timeout: 120_000 }, () => {
-  it('renames a key, protects it from deletion and lifts the protection', async () => {
+describe('kms keys set-description, set-deletion-protection, tag, untag, tags', { timeout: 120_000 }, () => {
+  it('renames a key, protects it from deletion, tags it, and lifts the protection', async () => {
     const keyId = (await ok(['keys', 'create', '--description', 'before'])).KeyMetadata.KeyId as string;
     await ok(['keys', 'set-description', keyId, 'after — ü']);
     expect((await ok(['keys', 'describe', keyId])).KeyMetadata.Description).toBe('after — ü');
     await ok(['keys', 'set-deletion-protection', keyId, '--enable', '--description', 'payroll']);
     expect((await ok(['keys', 'describe', keyId])).KeyMetadata).toMatchObject({ DeletionProtection: 'Enabled', DeletionProtectionDescription: 'payroll' });
     await refused(['keys', 'schedule-deletion', keyId, '--days', '7'], 'Rejected.StateModifiedFailed');
+    await ok(['keys', 'tag', keyId, 'project=alpha', 'env=', 'path=a=b']);
+    expect((await ok(['keys', 'tags', keyId])).Tags.Tag.map((t: any) => [t.TagKey, t.TagValue])).toEqual([['env', ''], ['path', 'a=b'], ['project', 'alpha']]);
+    const table = await kms(['keys', 'tags', keyId, '--output', 'table']);
+    expect(table.stdout).toMatch(/^project\s+alpha\s+key-/m);
+    await ok(['keys', 'untag', keyId, 'env', 'path']);
+    expect((await ok(['keys', 'tags', keyId])).Tags.Tag).toHaveLength(1);
+    expect((await kms(['keys', 'tag', keyId, 'novalue'])).code).not.toBe(0);
     await ok(['keys', 'set-deletion-protection', keyId, '--disable']);
     await ok(['keys', 'schedule-deletion', keyId, '--days', '7']);
   });

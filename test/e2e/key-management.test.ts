@@ -295,6 +295,28 @@ describe.each(ACTION_CLIENT_KINDS)('official client %s (generic call): every key
       expect((await describeKey(keyId)).DeletionProtection).toBe('Disabled');
     },
 
+    async TagResource() {
+      const keyId = (await newKey()).KeyId!;
+      expect(Object.keys(await c.call('TagResource', { KeyId: keyId, Tags: JSON.stringify([{ TagKey: 'project', TagValue: kind }, { TagKey: 'env', TagValue: 'prod' }]) }))).toEqual(['RequestId']);
+      const listed = (await c.call('ListResourceTags', { KeyId: keyId })).Tags.Tag;
+      expect(listed).toEqual([
+        { KeyId: keyId, TagKey: 'env', TagValue: 'prod' },
+        { KeyId: keyId, TagKey: 'project', TagValue: kind },
+      ]);
+    },
+
+    async UntagResource() {
+      const keyId = (await newKey()).KeyId!;
+      await c.call('TagResource', { KeyId: keyId, Tags: JSON.stringify([{ TagKey: 'a', TagValue: '1' }, { TagKey: 'b', TagValue: '2' }]) });
+      await c.call('UntagResource', { KeyId: keyId, TagKeys: '["a"]' });
+      expect((await c.call('ListResourceTags', { KeyId: keyId })).Tags.Tag).toEqual([{ KeyId: keyId, TagKey: 'b', TagValue: '2' }]);
+    },
+
+    async ListResourceTags() {
+      const keyId = (await newKey()).KeyId!;
+      expect((await c.call('ListResourceTags', { KeyId: keyId })).Tags).toEqual({ Tag: [] });
+    },
+
     async GetRandomPassword() {
       const body = await c.call('GetRandomPassword', { PasswordLength: '50', ExcludeCharacters: '"\\\'' });
       expect(Object.keys(body).sort()).toEqual(['RandomPassword', 'RequestId']);
@@ -486,6 +508,25 @@ describe('official client kms20160120 1.2.0 (typed methods): every key-managemen
       const key = await newKey();
       await sdk.updateKeyDescription(new KmsSdk.UpdateKeyDescriptionRequest({ keyId: key.keyId, description: 'typed rename' }));
       expect((await describeKey(key.keyId)).description).toBe('typed rename');
+    },
+
+    async TagResource() {
+      const key = await newKey();
+      await sdk.tagResource(new KmsSdk.TagResourceRequest({ keyId: key.keyId, tags: JSON.stringify([{ TagKey: 'typed', TagValue: 'yes' }]) }));
+      const r = await sdk.listResourceTags(new KmsSdk.ListResourceTagsRequest({ keyId: key.keyId }));
+      expect(r.tags.tag.map((t) => ({ keyId: t.keyId, tagKey: t.tagKey, tagValue: t.tagValue }))).toEqual([{ keyId: key.keyId, tagKey: 'typed', tagValue: 'yes' }]);
+    },
+
+    async UntagResource() {
+      const key = await newKey();
+      await sdk.tagResource(new KmsSdk.TagResourceRequest({ keyId: key.keyId, tags: JSON.stringify([{ TagKey: 'gone', TagValue: '' }]) }));
+      await sdk.untagResource(new KmsSdk.UntagResourceRequest({ keyId: key.keyId, tagKeys: '["gone"]' }));
+      expect((await sdk.listResourceTags(new KmsSdk.ListResourceTagsRequest({ keyId: key.keyId }))).tags.tag).toEqual([]);
+    },
+
+    async ListResourceTags() {
+      const r = await sdk.listResourceTags(new KmsSdk.ListResourceTagsRequest({ keyId: KEY_ID }));
+      expect(Array.isArray(r.tags.tag)).toBe(true);
     },
 
     async GetRandomPassword() {

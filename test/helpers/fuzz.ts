@@ -501,6 +501,15 @@ export function parameterGenerator(realBlobs: readonly string[]): ParamGenerator
     ProtectedResourceArn: one(fc.constantFrom(...SEEDED_KEY_IDS.map((id) => `acs:kms:${REGION}:${ACCOUNT_ID}:key/${id}`))),
     EnableDeletionProtection: one(fc.constantFrom('true', 'false')),
     DeletionProtectionDescription: one(unicodeString(100)),
+    Tags: one(
+      fc
+        .uniqueArray(fc.record({ TagKey: fc.constantFrom('project', 'env', 'team/a', 'cost.center', 'x:y@z'), TagValue: fc.constantFrom('', 'alpha', 'Prod-1', 'a/b\\c') }), { minLength: 1, maxLength: 4, selector: (t) => t.TagKey })
+        .map((tags) => JSON.stringify(tags)),
+    ),
+    TagKeys: one(fc.uniqueArray(fc.constantFrom('project', 'env', 'team/a', 'missing'), { minLength: 1, maxLength: 3 }).map((keys) => JSON.stringify(keys))),
+    // No valid value (this service tags keys only): a sane request leaves them out.
+    SecretName: () => fc.constant([]),
+    CertificateId: () => fc.constant([]),
   };
   const anyTable: Record<string, (name: string, action: string) => PairsArbitrary> = {
     KeyId: one(keyReference),

@@ -45,7 +45,7 @@ describe('Module: policy conditions and actions', () => {
       ['kms:Foo*', /"kms:Foo\*" matches no action of this service/],
       ['ecs:*', /matches no action/],
       ['kms:Decrypt ', /is not an action/],
-      ['kms:TagResource', /is not an action/],
+      ['kms:TagResources', /is not an action/],
       ['kms.Decrypt', /is not an action/],
     ])('when the policy names "%s", it is refused with a clear message', (action, message) => {
       expect(() => parsePolicyDocument(document({ Effect: 'Allow', Action: action, Resource: '*' }))).toThrow(message);

@@ -1,0 +1,25 @@
+import { z } from 'zod';
+import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
+import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
+import { defineOperation } from '../lib/operation.js';
+import { notPendingDeletion } from '../lib/operations/key-state.js';
+import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
+import { parseTags, taggedKeyId, tagResourceParameters, withTags } from '../lib/operations/tags.js';
+
+/**
+ * TagResource: adds tags to a key (`Tags`, a JSON list of {TagKey, TagValue}); a key it already
+ * carries gets the new value. At most 20 per key (400 Rejected.LimitExceeded). A key pending
+ * deletion refuses it. Secrets and certificates are not served here (404).
+ */
+export const operation = defineOperation({
+  action: 'TagResource',
+  input: z.object({ ...tagResourceParameters, Tags: z.string() }).transform((input) => ({ ...input, tags: parseTags(input.Tags) })),
+  resolve: async (input, context) => notPendingDeletion(await resolveAuthorizedKey(taggedKeyId(input), context)),
+  async execute(input, key, context) {
+    await context.service.keyring.updateKey(key.keyId, (record) => withTags(notPendingDeletion(record), input.tags));
+    return {};
+  },
+});
+
+export const handler = lambdaHandler(operation);
+export const fcHandler = fcHttpHandler(operation);
