@@ -32,7 +32,7 @@ export const operation = defineOperation({
     if (named === undefined) throw new MissingParameterError('ProtectedResourceArn');
     const key = await resolveAuthorizedKey(named, context, { parameter: input.ProtectedResourceArn !== undefined ? 'ProtectedResourceArn' : 'KeyId' });
     if (input.ProtectedResourceArn !== undefined && input.KeyId !== undefined) {
-      const other = await resolveAuthorizedKey(input.KeyId, context);
+      const other = await resolveAuthorizedKey(input.KeyId, context, { parameter: 'KeyId' });
       if (other.keyId !== key.keyId) throw new InvalidParameterError('KeyId', 'ProtectedResourceArn and KeyId name different keys.');
     }
     return notPendingDeletion(key);

@@ -13,7 +13,7 @@ import { parseTags, taggedKeyId, tagResourceParameters, withTags } from '../lib/
  */
 export const operation = defineOperation({
   action: 'TagResource',
-  input: z.object({ ...tagResourceParameters, Tags: z.string() }).transform((input) => ({ ...input, tags: parseTags(input.Tags) })),
+  input: z.object({ ...tagResourceParameters, Tags: z.string().max(8_192, { error: 'It must be at most 8,192 characters.' }) }).transform((input) => ({ ...input, tags: parseTags(input.Tags) })),
   resolve: async (input, context) => notPendingDeletion(await resolveAuthorizedKey(taggedKeyId(input), context)),
   async execute(input, key, context) {
     await context.service.keyring.updateKey(key.keyId, (record) => withTags(notPendingDeletion(record), input.tags));

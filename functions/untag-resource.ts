@@ -12,7 +12,7 @@ import { parseTagKeys, taggedKeyId, tagResourceParameters, withoutTags } from '.
  */
 export const operation = defineOperation({
   action: 'UntagResource',
-  input: z.object({ ...tagResourceParameters, TagKeys: z.string() }).transform((input) => ({ ...input, keys: parseTagKeys(input.TagKeys) })),
+  input: z.object({ ...tagResourceParameters, TagKeys: z.string().max(8_192, { error: 'It must be at most 8,192 characters.' }) }).transform((input) => ({ ...input, keys: parseTagKeys(input.TagKeys) })),
   resolve: async (input, context) => notPendingDeletion(await resolveAuthorizedKey(taggedKeyId(input), context)),
   async execute(input, key, context) {
     await context.service.keyring.updateKey(key.keyId, (record) => withoutTags(notPendingDeletion(record), input.keys));

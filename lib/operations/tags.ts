@@ -5,13 +5,17 @@ import { keyIdParameter } from '../rpc/schema.js';
 
 /** Tags a key may carry (Alibaba: 10 per TagResource call page, 20 per CreateKey; the larger, so nothing Alibaba accepts is refused). */
 export const MAX_TAGS = 20;
-/** Letters, digits and `/ \ _ - . + = : @`; a key 1–128 characters, a value up to 128 (empty allowed). */
-const TAG_TEXT = /^[\p{L}\p{N}/\\_\-.+=:@]*$/u;
+/**
+ * ASCII letters, digits and `/ \ _ - . + = : @`; a key 1–128, a value up to 128 (empty allowed).
+ * ASCII only, so a character is a byte (the reference counts bytes) and no look-alike letter
+ * slips past the reserved prefixes.
+ */
+const TAG_TEXT = /^[A-Za-z0-9/\\_\-.+=:@]*$/;
 const RESERVED = /^(aliyun|acs:)/i;
 
 function tagKeyProblem(key: string): string | undefined {
   if (key.length < 1 || key.length > 128) return 'A TagKey has 1 to 128 characters.';
-  if (!TAG_TEXT.test(key)) return 'A TagKey holds letters, digits and / \\ _ - . + = : @ only.';
+  if (!TAG_TEXT.test(key)) return 'A TagKey holds ASCII letters, digits and / \\ _ - . + = : @ only.';
   if (RESERVED.test(key)) return 'A TagKey may not start with aliyun or acs:.';
   return undefined;
 }
@@ -30,7 +34,7 @@ export function parseTags(text: string, parameter = 'Tags'): Array<[string, stri
   return parsed.data.map(({ TagKey, TagValue }) => {
     const problem = tagKeyProblem(TagKey);
     if (problem) throw new InvalidParameterError(parameter, problem);
-    if (TagValue.length > 128 || !TAG_TEXT.test(TagValue)) throw new InvalidParameterError(parameter, 'A TagValue has up to 128 letters, digits and / \\ _ - . + = : @.');
+    if (TagValue.length > 128 || !TAG_TEXT.test(TagValue)) throw new InvalidParameterError(parameter, 'A TagValue has up to 128 ASCII letters, digits and / \\ _ - . + = : @.');
     if (seen.has(TagKey)) throw new InvalidParameterError(parameter, 'A TagKey may appear once.');
     seen.add(TagKey);
     return [TagKey, TagValue];
