@@ -19,6 +19,7 @@ import {
   expectXmlCharactersOnly,
   expectNoFault,
   expectNoUnsentKeyId,
+  fuzzRuns,
   jsonString,
   malformedAlias,
   nastyString,
@@ -56,15 +57,9 @@ import { expectError } from './support.js';
  * `FUZZ_SCALE=20 FUZZ_SEED=123 npx vitest run test/contract/fuzz-parameters.test.ts`
  * (FUZZ_SEED replaces every fixed seed; a failure prints the seed and path that reproduce it).
  */
-const SCALE = Number(process.env.FUZZ_SCALE ?? 1);
-let planned = 0;
-const runs = (seed: number, numRuns: number): fc.Parameters<unknown> => {
-  const n = Math.max(1, Math.round(numRuns * SCALE));
-  planned += n;
-  return { seed: process.env.FUZZ_SEED === undefined ? seed : Number(process.env.FUZZ_SEED) + seed, numRuns: n };
-};
+const { runs, planned, scale } = fuzzRuns();
 afterAll(() => {
-  console.log(`fuzz-parameters: ${planned} cases (FUZZ_SCALE=${SCALE})`);
+  console.log(`fuzz-parameters: ${planned()} cases (FUZZ_SCALE=${scale})`);
 });
 
 /** Allowed one action of another product: every KMS request of this caller is denied. */

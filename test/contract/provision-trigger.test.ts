@@ -1,12 +1,13 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Context, SQSEvent } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type Gateway } from '../../infra/gateway/server.js';
 import { FileRegistry } from '../../lib/partitions/registry/file-registry.js';
 import { partitionEventsOf } from '../../lib/partitions/trigger-events.js';
 import { createTestService, KEY_ID, PROVIDER } from '../helpers/service.js';
+import { sqsBatch } from '../helpers/sqs.js';
 
 /**
  * The event-triggered provisioner (functions/provision-partition-keys.ts) as Lambda and Function
@@ -34,20 +35,6 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const name of ['KMS_ENDPOINT', 'KMS_PROVISIONER_ACCESS_KEY_ID', 'KMS_PROVISIONER_ACCESS_KEY_SECRET', 'KMS_PARTITION_REGISTRY', 'KMS_PARTITION_KEY_ID']) delete process.env[name];
   await gateway.close();
-});
-
-const sqsBatch = (bodies: string[]): SQSEvent => ({
-  Records: bodies.map((body, i) => ({
-    messageId: `m-${i}`,
-    receiptHandle: `r-${i}`,
-    body,
-    attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 's', ApproximateFirstReceiveTimestamp: '0' },
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:eu-central-1:123456789012:kms-dev-partition-events',
-    awsRegion: 'eu-central-1',
-  })),
 });
 
 const context = { functionName: 'provisionPartitionKeys', awsRequestId: 'req-1' } as Context;

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killAllGateways, makeTempDir, type ReadyGateway, removeDir, startGateway, writeSeedFile } from '../helpers/gateway-process.js';
 import { ADMIN, ALIAS, KEY_ID, TEST_SEED } from '../helpers/service.js';
 import { signedRpcRequest, signedV3Request } from '../helpers/sign.js';
+import { fuzzRuns } from '../helpers/fuzz.js';
 
 /*
  * Raw HTTP at the real gateway (`npm start`), property-based with fixed seeds: whatever bytes a
@@ -14,13 +15,7 @@ import { signedRpcRequest, signedV3Request } from '../helpers/sign.js';
  * `npm run fuzz` runs it (with the parameter fuzzing) at FUZZ_SCALE times the cases.
  */
 
-const SCALE = Number(process.env.FUZZ_SCALE ?? 1);
-let planned = 0;
-const runs = (seed: number, numRuns: number): fc.Parameters<unknown> => {
-  const n = Math.max(1, Math.round(numRuns * SCALE));
-  planned += n;
-  return { seed: process.env.FUZZ_SEED === undefined ? seed : Number(process.env.FUZZ_SEED) + seed, numRuns: n };
-};
+const { runs, planned } = fuzzRuns();
 
 let root: string;
 let gateway: ReadyGateway;
@@ -29,7 +24,7 @@ beforeAll(async () => {
   gateway = await startGateway({ dataDir: join(root, 'data'), seedFile: await writeSeedFile(root, TEST_SEED), env: { KMS_AUDIT_LOG: 'none', KMS_LOG_LEVEL: 'error' } });
 });
 afterAll(async () => {
-  console.log(`fuzz-http: ${planned} cases against one gateway process, which kept serving`);
+  console.log(`fuzz-http: ${planned()} cases against one gateway process, which kept serving`);
   await killAllGateways();
   await removeDir(root);
 });

@@ -714,3 +714,21 @@ export function expectNoUnsentKeyId(result: CallResult, sent: readonly string[],
     expect(result.raw.toLowerCase(), `the body names ${keyId}, which the caller never sent`).not.toContain(keyId.toLowerCase());
   }
 }
+
+/**
+ * Run counts for fast-check properties: `numRuns` × FUZZ_SCALE (default 1), with the fixed seed
+ * unless FUZZ_SEED is set (then FUZZ_SEED + seed). `planned()` is how many cases were asked for.
+ */
+export function fuzzRuns(): { scale: number; runs(seed: number, numRuns: number): fc.Parameters<unknown>; planned(): number } {
+  const scale = Number(process.env.FUZZ_SCALE ?? 1);
+  let planned = 0;
+  return {
+    scale,
+    runs(seed, numRuns) {
+      const n = Math.max(1, Math.round(numRuns * scale));
+      planned += n;
+      return { seed: process.env.FUZZ_SEED === undefined ? seed : Number(process.env.FUZZ_SEED) + seed, numRuns: n };
+    },
+    planned: () => planned,
+  };
+}
