@@ -68,8 +68,10 @@ describe('KMS_WORKERS', () => {
       }
       // Later, one by one, still refused.
       for (const req of requests.slice(0, 10)) expect((await sendRaw(gateway.port, req)).json.Code).toBe('SignatureNonceUsed');
-      // Every worker wrote its audit lines to the one stdout, none cut into another's.
-      const auditLines = gateway.stdout().split('\n').filter((line) => line.includes('"audit":true'));
+      // Every worker wrote its audit lines to the one stdout, none cut into another's (the last may still be in the pipe).
+      const auditLinesNow = () => gateway.stdout().split('\n').filter((line) => line.includes('"audit":true'));
+      await waitFor(() => auditLinesNow().length >= 40 * 6 + 10, 5_000, 'every audit line to arrive').catch(() => undefined);
+      const auditLines = auditLinesNow();
       expect(auditLines.length).toBe(40 * 6 + 10);
       for (const line of auditLines) expect(() => JSON.parse(line), line).not.toThrow();
     } finally {
