@@ -230,6 +230,19 @@ export class ResourceNotFoundError extends KmsError {
   }
 }
 
+/**
+ * A `DryRun=true` request that would have succeeded: its parameters, the caller's permission and
+ * the key's state were all checked, and nothing was done. Alibaba's SDK models document DryRun as
+ * always failing with this Code; the status is AWS's for DryRunOperationException.
+ */
+export class DryRunOperationError extends KmsError {
+  readonly statusCode = 412;
+  readonly code = 'DryRunOperationError';
+  constructor() {
+    super('The request would have succeeded, but DryRun was set: nothing was done.');
+  }
+}
+
 export class InvalidCiphertextError extends KmsError {
   readonly statusCode = 400;
   readonly code = 'InvalidCiphertext';

@@ -34,7 +34,7 @@ export type OperationOutput = Record<string, unknown>;
 /**
  * One RPC Action. `resolve` finds what the request names (keys, versions), authorises the caller
  * on it and checks preconditions such as key state; `execute` does the work. A `DryRun=true`
- * request stops after `resolve`.
+ * request stops after `resolve` with DryRunOperationError.
  */
 export interface Operation<Input = unknown, Resolved = unknown> {
   action: string;

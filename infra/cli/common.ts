@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError } from 'commander';
-import { type ClientTls, DEFAULT_ENDPOINT, endpointUrl, KmsClient } from '../../lib/client/kms-client.js';
+import { type ApiParams, type ClientTls, DEFAULT_ENDPOINT, endpointUrl, KmsApiError, KmsClient } from '../../lib/client/kms-client.js';
 import { usageError } from './exit-codes.js';
 
 /** The global options (main.ts declares them), as every command sees them. */
@@ -55,6 +55,21 @@ function tlsOf(options: GlobalOptions): ClientTls | undefined {
 export function clientOf(command: Command): KmsClient {
   const { endpoint, accessKeyId, accessKeySecret, timeoutMs, tls } = connectionOf(command);
   return new KmsClient({ endpoint, credentials: { accessKeyId, accessKeySecret }, timeoutMs, ...(tls ? { tls } : {}) });
+}
+
+/**
+ * Calls an Action that takes `DryRun`. A dry run always fails at the API (DryRunOperationError when
+ * the request would have succeeded); for the CLI that outcome is a success: exit 0 and say so.
+ */
+export async function callWithDryRun(command: Command, action: string, params: ApiParams, dryRun: boolean | undefined) {
+  try {
+    return await clientOf(command).call(action, { ...params, DryRun: dryRun ? 'true' : undefined });
+  } catch (err) {
+    if (dryRun && err instanceof KmsApiError && err.code === 'DryRunOperationError') {
+      return { RequestId: err.requestId, DryRun: 'the request would have succeeded; nothing was done' };
+    }
+    throw err;
+  }
 }
 
 /** Option parser: a whole number in [min, max]. */

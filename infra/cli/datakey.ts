@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { clientOf, contextPair, contextParam, integer } from './common.js';
+import { callWithDryRun, contextPair, contextParam, integer } from './common.js';
 import { emit } from './output.js';
 
 interface GenerateOptions {
@@ -30,13 +30,12 @@ export function registerDataKey(program: Command): void {
       .addOption(new Option('--spec <spec>', 'data-key spec (default AES_256: 32 bytes)').choices(['AES_256', 'AES_128']))
       .option('--dry-run', 'check parameters, permission and key state only')
       .action(async (options: GenerateOptions, command: Command) => {
-        const result = await clientOf(command).call(action, {
-          KeyId: options.key,
-          EncryptionContext: contextParam(options.context),
-          NumberOfBytes: options.bytes,
-          KeySpec: options.spec,
-          DryRun: options.dryRun ? 'true' : undefined,
-        });
+        const result = await callWithDryRun(
+          command,
+          action,
+          { KeyId: options.key, EncryptionContext: contextParam(options.context), NumberOfBytes: options.bytes, KeySpec: options.spec },
+          options.dryRun,
+        );
         emit(command, result);
       });
   }
@@ -48,11 +47,7 @@ export function registerDataKey(program: Command): void {
     .addOption(contextOption())
     .option('--dry-run', 'check parameters, permission and key state only')
     .action(async (options: { blob: string; context?: Record<string, string>; dryRun?: boolean }, command: Command) => {
-      const result = await clientOf(command).call('Decrypt', {
-        CiphertextBlob: options.blob,
-        EncryptionContext: contextParam(options.context),
-        DryRun: options.dryRun ? 'true' : undefined,
-      });
+      const result = await callWithDryRun(command, 'Decrypt', { CiphertextBlob: options.blob, EncryptionContext: contextParam(options.context) }, options.dryRun);
       emit(command, result);
     });
 }

@@ -1,4 +1,4 @@
-import { ActionNotFoundError, InternalFailureError, NoPermissionError } from '../errors.js';
+import { ActionNotFoundError, DryRunOperationError, InternalFailureError, NoPermissionError } from '../errors.js';
 import { type Operation, type OperationContext, permissionOf } from '../operation.js';
 import type { ConditionContext } from '../policy/policy.js';
 import { operationInput } from '../rpc/params.js';
@@ -12,7 +12,8 @@ const NO_ENCRYPTION_CONTEXT: ReadonlyMap<string, string> = new Map();
 
 /**
  * The stack's handler for one operation: validate the input, resolve and authorise, then execute
- * (unless DryRun). A request whose signed Action is not this operation's was routed here by
+ * (unless DryRun: then DryRunOperationError, the documented answer of a request that would have
+ * succeeded). A request whose signed Action is not this operation's was routed here by
  * mistake and is refused, so a signature for one Action can never run another.
  */
 export function runOperation<I, R>(operation: Operation<I, R>, service: Service) {
@@ -60,7 +61,7 @@ export function runOperation<I, R>(operation: Operation<I, R>, service: Service)
     const resolved = await operation.resolve(input, context);
     if (!authorized) throw new InternalFailureError();
 
-    if ((input as { DryRun?: boolean }).DryRun === true) return successResponse(state.format, state.requestId, {});
+    if ((input as { DryRun?: boolean }).DryRun === true) throw new DryRunOperationError();
     const output = await operation.execute(input, resolved, context);
     const { KeyVersionId: keyVersionId, KeyMetadata: metadata } = (output ?? {}) as { KeyVersionId?: unknown; KeyMetadata?: { Arn?: unknown } };
     if (typeof keyVersionId === 'string') state.keyVersionId = keyVersionId;

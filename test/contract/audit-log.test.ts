@@ -76,7 +76,7 @@ describe('Audit log: one line per request', () => {
     expect(audit.records.map((r) => [r.code, r.status])).toEqual([
       [denied.body.Code, denied.status],
       ['SignatureDoesNotMatch', forged.status],
-      ['OK', 200],
+      ['DryRunOperationError', 412],
     ]);
     expect(denied.status).toBe(403);
     expect(audit.records[0]).toMatchObject({ accessKeyId: CONSUMER.accessKeyId, action: 'CreateKeyVersion', keyArn: keyArnOf(KEY_ID) });

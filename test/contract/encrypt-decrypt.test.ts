@@ -161,10 +161,10 @@ describe('Action: Encrypt', () => {
     expectError(await encrypt({ KeyId: DISABLED_KEY_ID, Plaintext: 'x' }), 409, 'Rejected.Disabled');
   });
 
-  it('when DryRun=true, it answers 200 with only a RequestId', async () => {
+  it('when DryRun=true and the request would succeed, it answers 412 DryRunOperationError and returns no blob', async () => {
     const e = await encrypt({ KeyId: KEY_ID, Plaintext: 'x', DryRun: 'true' });
-    expect(e.status).toBe(200);
-    expect(Object.keys(e.body)).toEqual(['RequestId']);
+    expectError(e, 412, 'DryRunOperationError');
+    expect(e.body.CiphertextBlob).toBeUndefined();
   });
 
   it('when an EncryptionContext is given, Decrypt needs an equal one', async () => {
@@ -231,10 +231,10 @@ describe('Action: Decrypt', () => {
     expectError(await decrypt({}), 400, 'MissingParameter', names('CiphertextBlob'));
   });
 
-  it('when DryRun=true, it answers 200 with only a RequestId', async () => {
+  it('when DryRun=true and the request would succeed, it answers 412 DryRunOperationError and returns no plaintext', async () => {
     const d = await decrypt({ CiphertextBlob: blob, DryRun: 'true' });
-    expect(d.status).toBe(200);
-    expect(Object.keys(d.body)).toEqual(['RequestId']);
+    expectError(d, 412, 'DryRunOperationError');
+    expect(d.body.Plaintext).toBeUndefined();
   });
 
   it('when DryRun=true and the blob names an unknown version, it still answers 404 Forbidden.KeyVersionNotFound', async () => {

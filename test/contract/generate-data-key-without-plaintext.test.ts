@@ -153,10 +153,8 @@ describe('Action: GenerateDataKeyWithoutPlaintext', () => {
   });
 
   describe('DryRun', () => {
-    it('when DryRun=true, it answers 200 with only a RequestId', async () => {
-      const r = await generate({ KeyId: KEY_ID, DryRun: 'true' });
-      expect(r.status).toBe(200);
-      expect(Object.keys(r.body)).toEqual(['RequestId']);
+    it('when DryRun=true and the request would succeed, it answers 412 DryRunOperationError', async () => {
+      expectError(await generate({ KeyId: KEY_ID, DryRun: 'true' }), 412, 'DryRunOperationError');
     });
 
     it('when DryRun=true and the caller may not call it, it answers 403 Forbidden.NoPermission', async () => {

@@ -163,10 +163,14 @@ describe('Action: GenerateDataKey', () => {
   });
 
   describe('DryRun', () => {
-    it('when DryRun=true, it answers 200 with only a RequestId', async () => {
+    it('when DryRun=true and the request would succeed, it answers 412 DryRunOperationError and returns no key', async () => {
       const r = await generate({ KeyId: KEY_ID, DryRun: 'true' });
-      expect(r.status).toBe(200);
-      expect(Object.keys(r.body)).toEqual(['RequestId']);
+      expectError(r, 412, 'DryRunOperationError', 'would have succeeded');
+      expect(r.body.Plaintext).toBeUndefined();
+    });
+
+    it('when DryRun=true and the key is disabled, it answers the real error (409), not DryRunOperationError', async () => {
+      expectError(await generate({ KeyId: DISABLED_KEY_ID, DryRun: 'true' }), 409, 'Rejected.Disabled');
     });
 
     it('when DryRun=false, it generates a data key as usual', async () => {

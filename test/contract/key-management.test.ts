@@ -279,11 +279,9 @@ describe('Action: CreateKey', () => {
     expectError(await f.call('CreateKey', { EnableAutomaticRotation: 'yes' }), 400, 'InvalidParameter', names('EnableAutomaticRotation'));
   });
 
-  it('when DryRun=true, it answers 200 with only a RequestId and creates nothing', async () => {
+  it('when DryRun=true, it answers 412 DryRunOperationError and creates nothing', async () => {
     const before = (await f.ok('ListKeys')).TotalCount;
-    const r = await f.call('CreateKey', { DryRun: 'true' });
-    expect(r.status).toBe(200);
-    expect(Object.keys(r.body)).toEqual(['RequestId']);
+    expectError(await f.call('CreateKey', { DryRun: 'true' }), 412, 'DryRunOperationError');
     expect((await f.ok('ListKeys')).TotalCount).toBe(before);
   });
 
@@ -1287,11 +1285,11 @@ describe('Action: ReEncrypt', () => {
     expectError(await f.call('ReEncrypt', { CiphertextBlob: source.blob, DestinationKeyId: 'alias/missing' }), 404, 'Forbidden.AliasNotFound');
   });
 
-  it('when DryRun=true, it answers only a RequestId', async () => {
+  it('when DryRun=true, it answers 412 DryRunOperationError and returns no blob', async () => {
     const source = await dataKey(f, KEY_ID);
     const r = await f.call('ReEncrypt', { CiphertextBlob: source.blob, DestinationKeyId: OTHER_KEY_ID, DryRun: 'true' });
-    expect(r.status).toBe(200);
-    expect(Object.keys(r.body)).toEqual(['RequestId']);
+    expectError(r, 412, 'DryRunOperationError');
+    expect(r.body.CiphertextBlob).toBeUndefined();
   });
 
   describe('permission on both keys', () => {

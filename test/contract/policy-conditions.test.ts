@@ -86,7 +86,7 @@ describe('Authorization: policy conditions against the real dispatcher', () => {
 
     it('when the consumer sends DryRun, the condition is still checked', async () => {
       expectDenied(await as(ORDERS_CONSUMER, 'Decrypt', { CiphertextBlob: blobs.billing, EncryptionContext: '{"partition":"billing-1"}', DryRun: 'true' }), 'Decrypt');
-      expect((await as(ORDERS_CONSUMER, 'Decrypt', { CiphertextBlob: blobs.orders, EncryptionContext: '{"partition":"orders-1"}', DryRun: 'true' })).status).toBe(200);
+      expect((await as(ORDERS_CONSUMER, 'Decrypt', { CiphertextBlob: blobs.orders, EncryptionContext: '{"partition":"orders-1"}', DryRun: 'true' })).status).toBe(412);
     });
   });
 

@@ -289,7 +289,10 @@ describe('kms datakey', { timeout: 120_000 }, () => {
     const blobOnly = await ok(['datakey', 'generate-without-plaintext', '--key', KEY_ID]);
     expect(blobOnly.Plaintext).toBeUndefined();
     expect(Buffer.from((await ok(['datakey', 'decrypt', '--blob', blobOnly.CiphertextBlob])).Plaintext, 'base64')).toHaveLength(32);
-    expect(Object.keys(await ok(['datakey', 'generate', '--key', KEY_ID, '--dry-run']))).toEqual(['RequestId']);
+    const dry = await ok(['datakey', 'generate', '--key', KEY_ID, '--dry-run']);
+    expect(Object.keys(dry)).toEqual(['RequestId', 'DryRun']);
+    expect(dry.DryRun).toMatch(/would have succeeded/);
+    await refused(['datakey', 'generate', '--key', 'alias/missing', '--dry-run'], 'Forbidden.AliasNotFound');
     const table = await kms(['-o', 'table', 'datakey', 'generate', '--key', KEY_ID]);
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/^Plaintext\s+\S+={0,2}$/m);

@@ -311,6 +311,7 @@ describe('Module: errors', () => {
     ['ServiceUnavailableError', () => new errors.ServiceUnavailableError(), 503, 'ServiceUnavailableTemporary'],
     ['AuditLogUnavailableError', () => new errors.AuditLogUnavailableError(), 503, 'ServiceUnavailableTemporary'],
     ['DeletionProtectedError', () => new errors.DeletionProtectedError('k'), 409, 'Rejected.StateModifiedFailed'],
+    ['DryRunOperationError', () => new errors.DryRunOperationError(), 412, 'DryRunOperationError'],
     ['TagLimitExceededError', () => new errors.TagLimitExceededError(20), 400, 'Rejected.LimitExceeded'],
     ['ResourceNotFoundError', () => new errors.ResourceNotFoundError('SecretName'), 404, 'Forbidden.ResourceNotFound'],
     ['RequestTooLargeError', () => new errors.RequestTooLargeError(1024), 413, 'RequestEntityTooLarge'],
