@@ -11,6 +11,8 @@ import * as describeService from './describe-service.js';
 import * as disableKey from './disable-key.js';
 import * as enableKey from './enable-key.js';
 import * as encrypt from './encrypt.js';
+import * as exportDataKey from './export-data-key.js';
+import * as generateAndExportDataKey from './generate-and-export-data-key.js';
 import * as generateDataKey from './generate-data-key.js';
 import * as generateDataKeyWithoutPlaintext from './generate-data-key-without-plaintext.js';
 import * as getRandomPassword from './get-random-password.js';
@@ -72,6 +74,8 @@ export const ACTIONS: readonly ActionRoute[] = [
   { action: 'GetRandomPassword', functionName: 'getRandomPassword', file: 'functions/get-random-password.ts', operation: getRandomPassword.operation },
   { action: 'DescribeRegions', functionName: 'describeRegions', file: 'functions/describe-regions.ts', operation: describeRegions.operation },
   { action: 'DescribeService', functionName: 'describeService', file: 'functions/describe-service.ts', operation: describeService.operation },
+  { action: 'ExportDataKey', functionName: 'exportDataKey', file: 'functions/export-data-key.ts', operation: exportDataKey.operation },
+  { action: 'GenerateAndExportDataKey', functionName: 'generateAndExportDataKey', file: 'functions/generate-and-export-data-key.ts', operation: generateAndExportDataKey.operation },
 ];
 
 export const OPERATIONS: readonly Operation<any, any>[] = ACTIONS.map((route) => route.operation);

@@ -51,6 +51,21 @@ function tlsOf(options: GlobalOptions): ClientTls | undefined {
   };
 }
 
+/**
+ * A `PublicKeyBlob` from a file: a PEM public key is sent as it is (the service takes PEM armour),
+ * a DER one as Base64. A file that cannot be read is a usage error.
+ */
+export function publicKeyBlobOf(path: string): string {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    throw usageError(`--public-key: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  const text = bytes.toString('latin1');
+  return text.includes('-----BEGIN') ? text : bytes.toString('base64');
+}
+
 /** An API client from the global options (see {@link connectionOf}). */
 export function clientOf(command: Command): KmsClient {
   const { endpoint, accessKeyId, accessKeySecret, timeoutMs, tls } = connectionOf(command);

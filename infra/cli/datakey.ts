@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { callWithDryRun, contextPair, contextParam, integer } from './common.js';
+import { callWithDryRun, contextPair, contextParam, integer, publicKeyBlobOf } from './common.js';
 import { emit } from './output.js';
 
 interface GenerateOptions {
@@ -13,7 +13,16 @@ interface GenerateOptions {
 const contextOption = () =>
   new Option('--context <key=value>', 'EncryptionContext pair, repeatable (the same pairs are needed to decrypt)').argParser(contextPair);
 
-/** `kms datakey …`: GenerateDataKey, GenerateDataKeyWithoutPlaintext, Decrypt. */
+const publicKeyOption = () => new Option('--public-key <file>', "the recipient's RSA-2048 public key, PEM or DER").makeOptionMandatory();
+const algorithmOption = () =>
+  new Option('--algorithm <algorithm>', 'RSA-OAEP wrapping of the exported key').choices(['RSAES_OAEP_SHA_256', 'RSAES_OAEP_SHA_1']).default('RSAES_OAEP_SHA_256');
+const wrappingParams = (options: { publicKey: string; algorithm: string }) => ({
+  PublicKeyBlob: publicKeyBlobOf(options.publicKey),
+  WrappingAlgorithm: options.algorithm,
+  WrappingKeySpec: 'RSA_2048',
+});
+
+/** `kms datakey …`: GenerateDataKey, GenerateDataKeyWithoutPlaintext, Decrypt, GenerateAndExportDataKey, ExportDataKey. */
 export function registerDataKey(program: Command): void {
   const datakey = program.command('datakey').description('data keys for envelope encryption: generate, generate without plaintext, decrypt');
 
@@ -48,6 +57,44 @@ export function registerDataKey(program: Command): void {
     .option('--dry-run', 'check parameters, permission and key state only')
     .action(async (options: { blob: string; context?: Record<string, string>; dryRun?: boolean }, command: Command) => {
       const result = await callWithDryRun(command, 'Decrypt', { CiphertextBlob: options.blob, EncryptionContext: contextParam(options.context) }, options.dryRun);
+      emit(command, result);
+    });
+
+  datakey
+    .command('generate-and-export')
+    .description('a new data key, wrapped under the CMK and under a public key; never its plaintext (GenerateAndExportDataKey)')
+    .requiredOption('--key <key>', 'key id, alias/<name> or ARN')
+    .addOption(publicKeyOption())
+    .addOption(algorithmOption())
+    .addOption(contextOption())
+    .addOption(new Option('--bytes <n>', 'data-key length in bytes (at most 190 with SHA-256, 214 with SHA-1)').argParser(integer(1, 1024)).conflicts('spec'))
+    .addOption(new Option('--spec <spec>', 'data-key spec (default AES_256: 32 bytes)').choices(['AES_256', 'AES_128']))
+    .option('--dry-run', 'check parameters, permission and key state only')
+    .action(async (options: GenerateOptions & { publicKey: string; algorithm: string }, command: Command) => {
+      const result = await callWithDryRun(
+        command,
+        'GenerateAndExportDataKey',
+        { KeyId: options.key, ...wrappingParams(options), EncryptionContext: contextParam(options.context), NumberOfBytes: options.bytes, KeySpec: options.spec },
+        options.dryRun,
+      );
+      emit(command, result);
+    });
+
+  datakey
+    .command('export')
+    .description('the data key of a CiphertextBlob, re-wrapped under a public key (ExportDataKey)')
+    .requiredOption('--blob <blob>', 'the CiphertextBlob')
+    .addOption(publicKeyOption())
+    .addOption(algorithmOption())
+    .addOption(contextOption())
+    .option('--dry-run', 'check parameters, permission and key state only')
+    .action(async (options: { blob: string; publicKey: string; algorithm: string; context?: Record<string, string>; dryRun?: boolean }, command: Command) => {
+      const result = await callWithDryRun(
+        command,
+        'ExportDataKey',
+        { CiphertextBlob: options.blob, ...wrappingParams(options), EncryptionContext: contextParam(options.context) },
+        options.dryRun,
+      );
       emit(command, result);
     });
 }

@@ -1,9 +1,9 @@
 import { randomBytesFromPool } from '../crypto/random-pool.js';
 import { z } from 'zod';
-import { encodeEncryptionContext } from '../crypto/encryption-context.js';
+import { type EncryptionContext, encodeEncryptionContext } from '../crypto/encryption-context.js';
 import { sealEnvelope } from '../crypto/envelope.js';
 import { InvalidParameterError } from '../errors.js';
-import type { ResolvedKey } from '../keyring/keyring.js';
+import type { KeyVersion, ResolvedKey } from '../keyring/keyring.js';
 import { resolveAuthorizedKey } from './resolve-key.js';
 import { defineOperation } from '../operation.js';
 import { booleanParameter, encryptionContextParameter, integerParameter, keyIdParameter } from '../rpc/schema.js';
@@ -13,31 +13,61 @@ export const DEFAULT_DATA_KEY_BYTES = 32;
 /** A Map, not an object literal: a KeySpec such as `__proto__` or `toString` must find nothing. */
 const KEY_SPEC_BYTES: ReadonlyMap<string, number> = new Map([['AES_256', 32], ['AES_128', 16]]);
 
-export const dataKeyInput = z
-  .object({
-    KeyId: keyIdParameter,
-    KeySpec: z.string().optional(),
-    NumberOfBytes: integerParameter(1, 1024).optional(),
-    EncryptionContext: encryptionContextParameter('EncryptionContext'),
-    DryRun: booleanParameter.optional(),
-  })
-  .transform(({ KeySpec, NumberOfBytes, ...rest }) => {
-    // NumberOfBytes wins; KeySpec is only read (and only validated) when it is absent.
-    let length = NumberOfBytes;
-    if (length === undefined && KeySpec !== undefined) {
-      length = KEY_SPEC_BYTES.get(KeySpec);
-      if (length === undefined) throw new InvalidParameterError('KeySpec', 'It must be AES_256 or AES_128.');
-    }
-    return { ...rest, length: length ?? DEFAULT_DATA_KEY_BYTES };
-  });
+/** The data-key parameters GenerateDataKey, GenerateDataKeyWithoutPlaintext and GenerateAndExportDataKey take. */
+export const dataKeyFields = {
+  KeyId: keyIdParameter,
+  KeySpec: z.string().optional(),
+  NumberOfBytes: integerParameter(1, 1024).optional(),
+  EncryptionContext: encryptionContextParameter('EncryptionContext'),
+  DryRun: booleanParameter.optional(),
+};
+
+/** Replaces KeySpec and NumberOfBytes by the data key's `length`, and `lengthParameter`, the one that set it. */
+export function withDataKeyLength<T extends { KeySpec?: string; NumberOfBytes?: number }>({ KeySpec, NumberOfBytes, ...rest }: T) {
+  // NumberOfBytes wins; KeySpec is only read (and only validated) when it is absent.
+  let length = NumberOfBytes;
+  if (length === undefined && KeySpec !== undefined) {
+    length = KEY_SPEC_BYTES.get(KeySpec);
+    if (length === undefined) throw new InvalidParameterError('KeySpec', 'It must be AES_256 or AES_128.');
+  }
+  return { ...rest, length: length ?? DEFAULT_DATA_KEY_BYTES, lengthParameter: NumberOfBytes !== undefined ? 'NumberOfBytes' : 'KeySpec' };
+}
+
+export const dataKeyInput = z.object(dataKeyFields).transform(withDataKeyLength);
+
+/** A new data key and its blob. `wipe()` zeroes the key's buffers; call it before answering. */
+export interface SealedDataKey {
+  /** The raw key bytes. */
+  dataKey: Buffer;
+  /** Base64 of the key: what GenerateDataKey returns and what the blob wraps. */
+  plaintext: string;
+  blob: string;
+  wipe(): void;
+}
+
+/**
+ * A random data key of `length` bytes, sealed under `version`. Alibaba wraps the Base64 *text* of
+ * the data key, so Decrypt of the blob returns exactly the `Plaintext` string.
+ */
+export function sealNewDataKey(version: KeyVersion, length: number, encryptionContext: EncryptionContext): SealedDataKey {
+  const dataKey = randomBytesFromPool(length);
+  const plaintext = dataKey.toString('base64');
+  const wrapped = Buffer.from(plaintext, 'ascii');
+  try {
+    const blob = sealEnvelope(version.material, version.keyVersionId, wrapped, encodeEncryptionContext(encryptionContext));
+    return { dataKey, plaintext, blob, wipe: () => dataKey.fill(0) };
+  } catch (err) {
+    dataKey.fill(0);
+    throw err;
+  } finally {
+    wrapped.fill(0);
+  }
+}
 
 /**
  * GenerateDataKey and GenerateDataKeyWithoutPlaintext are this one operation with a switch, as in
  * Vault's datakey path: a random data key is wrapped under the key's primary version and the
- * plaintext is returned or not.
- *
- * Alibaba wraps the Base64 *text* of the data key, so Decrypt of the blob returns exactly the
- * `Plaintext` string returned here. The service keeps no copy: both buffers are zeroed before
+ * plaintext is returned or not. The service keeps no copy: the key's buffers are zeroed before
  * the response is sent.
  */
 export function dataKeyOperation(action: 'GenerateDataKey' | 'GenerateDataKeyWithoutPlaintext', options: { returnPlaintext: boolean }) {
@@ -47,20 +77,16 @@ export function dataKeyOperation(action: 'GenerateDataKey' | 'GenerateDataKeyWit
     resolve: (input, context): Promise<ResolvedKey> => resolveAuthorizedKey(input.KeyId, context, { usable: true }),
     async execute(input, key, context) {
       const version = await context.service.keyring.primaryVersion(key);
-      const dataKey = randomBytesFromPool(input.length);
-      const plaintext = dataKey.toString('base64');
-      const wrapped = Buffer.from(plaintext, 'ascii');
+      const sealed = sealNewDataKey(version, input.length, input.EncryptionContext);
       try {
-        const blob = sealEnvelope(version.material, version.keyVersionId, wrapped, encodeEncryptionContext(input.EncryptionContext));
         return {
           KeyId: key.keyId,
           KeyVersionId: version.keyVersionId,
-          CiphertextBlob: blob,
-          ...(options.returnPlaintext ? { Plaintext: plaintext } : {}),
+          CiphertextBlob: sealed.blob,
+          ...(options.returnPlaintext ? { Plaintext: sealed.plaintext } : {}),
         };
       } finally {
-        dataKey.fill(0);
-        wrapped.fill(0);
+        sealed.wipe();
       }
     },
   });

@@ -35,6 +35,8 @@ export const KMS_ACTIONS: readonly string[] = [
   'kms:GetRandomPassword',
   'kms:DescribeRegions',
   'kms:DescribeService',
+  'kms:ExportDataKey',
+  'kms:GenerateAndExportDataKey',
 ];
 
 /**

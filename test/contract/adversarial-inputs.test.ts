@@ -8,6 +8,7 @@ import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
 import type { NonceStore } from '../../lib/auth/nonce-store.js';
 import { ADMIN, ALIAS, createTestService, KEY_ID, keyArnOf, OTHER_KEY_ID, type TestService } from '../helpers/service.js';
 import { type Credentials, signedRpcRequest, signedV3Request } from '../helpers/sign.js';
+import { TEST_RSA_PUBLIC_KEY_BLOB } from '../helpers/rsa.js';
 import { expectError } from './support.js';
 
 /**
@@ -60,6 +61,7 @@ const KEY_REFERENCE_CASES: Array<[action: string, parameter: string, rest: Recor
   ['CancelKeyDeletion', 'KeyId', {}],
   ['CreateAlias', 'KeyId', { AliasName: 'alias/adversarial' }],
   ['ListAliasesByKeyId', 'KeyId', {}],
+  ['GenerateAndExportDataKey', 'KeyId', { PublicKeyBlob: TEST_RSA_PUBLIC_KEY_BLOB, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }],
 ];
 
 describe('Adversarial inputs', () => {
@@ -274,7 +276,7 @@ describe('Adversarial inputs', () => {
     });
 
     it('every Action in the table was exercised by a denied caller somewhere in this suite or the policy-coverage suite', () => {
-      const covered = new Set([...KEY_REFERENCE_CASES.map(([a]) => a), 'DeleteAlias', 'UpdateAlias', 'Decrypt', 'ReEncrypt', 'CreateKey', 'ListKeys', 'ListAliases', 'DescribeKeyVersion', 'GetRandomPassword', 'DescribeRegions', 'DescribeService', 'UpdateKeyDescription', 'SetDeletionProtection', 'TagResource', 'UntagResource', 'ListResourceTags']);
+      const covered = new Set([...KEY_REFERENCE_CASES.map(([a]) => a), 'DeleteAlias', 'UpdateAlias', 'Decrypt', 'ReEncrypt', 'CreateKey', 'ListKeys', 'ListAliases', 'DescribeKeyVersion', 'GetRandomPassword', 'DescribeRegions', 'DescribeService', 'UpdateKeyDescription', 'SetDeletionProtection', 'TagResource', 'UntagResource', 'ListResourceTags', 'ExportDataKey']);
       expect(ACTIONS.map((a) => a.action).filter((a) => !covered.has(a))).toEqual([]);
     });
   });

@@ -17,6 +17,7 @@ import {
   type TestService,
 } from '../helpers/service.js';
 import { type Credentials, isoSeconds, signedRpcRequest, signedV3Request } from '../helpers/sign.js';
+import { TEST_RSA_PUBLIC_KEY_BLOB } from '../helpers/rsa.js';
 import { blobVersionId, expectError, flipByte, names, parseXml, XML_DECLARATION } from './support.js';
 
 /*
@@ -1337,6 +1338,8 @@ interface PolicyCase {
   params(blob: string): Params;
 }
 
+const EXPORT_WRAPPING = { PublicKeyBlob: TEST_RSA_PUBLIC_KEY_BLOB, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' };
+
 const POLICY_CASES: Record<string, PolicyCase> = {
   GenerateDataKey: { denied: keyArnOf(KEY_ID), params: () => ({ KeyId: KEY_ID }) },
   GenerateDataKeyWithoutPlaintext: { denied: { alias: ALIAS }, params: () => ({ KeyId: ALIAS }) },
@@ -1367,6 +1370,8 @@ const POLICY_CASES: Record<string, PolicyCase> = {
   GetRandomPassword: { denied: '*', params: () => ({}) },
   DescribeRegions: { denied: '*', params: () => ({}) },
   DescribeService: { denied: '*', params: () => ({}) },
+  ExportDataKey: { denied: 'blob', params: (blob) => ({ CiphertextBlob: blob, ...EXPORT_WRAPPING }) },
+  GenerateAndExportDataKey: { denied: keyArnOf(KEY_ID), params: () => ({ KeyId: KEY_ID, ...EXPORT_WRAPPING }) },
 };
 
 /** A policy that allows nothing this service serves. */

@@ -34,7 +34,7 @@ describe('Rate limits: KMS_RATE_LIMITS', () => {
   });
 
   it('groups Actions as Alibaba does: crypto, read (Describe*, List*), write (the rest)', () => {
-    for (const action of ['GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'Encrypt', 'Decrypt', 'ReEncrypt']) expect(actionGroup(action)).toBe('crypto');
+    for (const action of ['GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'Encrypt', 'Decrypt', 'ReEncrypt', 'GenerateAndExportDataKey', 'ExportDataKey']) expect(actionGroup(action)).toBe('crypto');
     for (const action of ['DescribeKey', 'DescribeKeyVersion', 'ListKeys', 'ListAliases', 'ListKeyVersions', 'ListAliasesByKeyId']) expect(actionGroup(action)).toBe('read');
     for (const action of ['CreateKey', 'CreateAlias', 'EnableKey', 'ScheduleKeyDeletion', 'UpdateRotationPolicy']) expect(actionGroup(action)).toBe('write');
   });

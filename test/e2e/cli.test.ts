@@ -19,6 +19,7 @@ import {
 } from '../helpers/gateway-process.js';
 import { ADMIN, ALIAS, CONSUMER, KEY_ID, OTHER_KEY_ID, PROVIDER, TEST_SEED } from '../helpers/service.js';
 import type { Credentials } from '../helpers/sign.js';
+import { openExportedDataKey, TEST_RSA_PUBLIC_KEY_BLOB } from '../helpers/rsa.js';
 import { type CliRun, runKms } from '../helpers/cli-process.js';
 
 /**
@@ -297,6 +298,25 @@ describe('kms datakey', { timeout: 120_000 }, () => {
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/^Plaintext\s+\S+={0,2}$/m);
     expect(table.stdout).toMatch(/^CiphertextBlob\s+\S+$/m);
+  });
+
+  it('generate-and-export and export: the data key under a public key from a PEM or DER file, never its plaintext', async () => {
+    const pem = join(dir, 'recipient.pem');
+    const der = join(dir, 'recipient.der');
+    await writeFile(pem, `-----BEGIN PUBLIC KEY-----\n${TEST_RSA_PUBLIC_KEY_BLOB.replace(/(.{64})/g, '$1\n')}\n-----END PUBLIC KEY-----\n`);
+    await writeFile(der, Buffer.from(TEST_RSA_PUBLIC_KEY_BLOB, 'base64'));
+    const both = await ok(['datakey', 'generate-and-export', '--key', ALIAS, '--public-key', pem, '--context', 'to=hsm', '--spec', 'AES_128']);
+    expect(both.Plaintext).toBeUndefined();
+    const exported = openExportedDataKey(both.ExportedDataKey);
+    expect(exported).toHaveLength(16);
+    expect((await ok(['datakey', 'decrypt', '--blob', both.CiphertextBlob, '--context', 'to=hsm'])).Plaintext).toBe(exported.toString('base64'));
+    const again = await ok(['datakey', 'export', '--blob', both.CiphertextBlob, '--public-key', der, '--algorithm', 'RSAES_OAEP_SHA_1', '--context', 'to=hsm']);
+    expect(openExportedDataKey(again.ExportedDataKey, 'RSAES_OAEP_SHA_1').equals(exported)).toBe(true);
+    await refused(['datakey', 'export', '--blob', both.CiphertextBlob, '--public-key', der], 'InvalidCiphertext');
+    await refused(['datakey', 'generate-and-export', '--key', ALIAS, '--public-key', der, '--bytes', '200'], 'InvalidParameter');
+    expect((await ok(['datakey', 'generate-and-export', '--key', ALIAS, '--public-key', der, '--dry-run'])).DryRun).toMatch(/would have succeeded/);
+    const missing = await kms(['datakey', 'export', '--blob', both.CiphertextBlob, '--public-key', join(dir, 'nope.pem')]);
+    expect(missing.code).toBe(2);
   });
 
   it("the seed's trust split: the provider makes blobs only, the consumer only decrypts", async () => {

@@ -5,6 +5,7 @@ import { percentEncode } from '../../lib/rpc/percent-encode.js';
 import type { RpcRequest } from '../../lib/rpc/request.js';
 import { parseXml } from '../contract/support.js';
 import { ACCOUNT_ID, ALIAS, DISABLED_KEY_ID, KEY_ID, KEY_VERSION_ID, keyArnOf, OTHER_KEY_ID, REGION, type TestService } from './service.js';
+import { TEST_RSA_PUBLIC_KEY_BLOB } from './rsa.js';
 import { type Credentials, signedRpcRequest, signedV3Request } from './sign.js';
 
 /**
@@ -507,6 +508,9 @@ export function parameterGenerator(realBlobs: readonly string[]): ParamGenerator
         .map((tags) => JSON.stringify(tags)),
     ),
     TagKeys: one(fc.uniqueArray(fc.constantFrom('project', 'env', 'team/a', 'missing'), { minLength: 1, maxLength: 3 }).map((keys) => JSON.stringify(keys))),
+    PublicKeyBlob: one(fc.constant(TEST_RSA_PUBLIC_KEY_BLOB)),
+    WrappingAlgorithm: one(fc.constantFrom('RSAES_OAEP_SHA_256', 'RSAES_OAEP_SHA_1')),
+    WrappingKeySpec: one(fc.constant('RSA_2048')),
     // No valid value (this service tags keys only): a sane request leaves them out.
     SecretName: () => fc.constant([]),
     CertificateId: () => fc.constant([]),
@@ -543,6 +547,17 @@ export function parameterGenerator(realBlobs: readonly string[]): ParamGenerator
     ProtectedResourceArn: one(keyReference),
     EnableDeletionProtection: one(booleanText),
     DeletionProtectionDescription: one(description),
+    PublicKeyBlob: one(
+      fc.oneof(
+        fc.constant(TEST_RSA_PUBLIC_KEY_BLOB),
+        fc.constant(`-----BEGIN PUBLIC KEY-----\n${TEST_RSA_PUBLIC_KEY_BLOB}\n-----END PUBLIC KEY-----`),
+        fc.integer({ min: 0, max: TEST_RSA_PUBLIC_KEY_BLOB.length - 1 }).map((cut) => TEST_RSA_PUBLIC_KEY_BLOB.slice(0, cut)),
+        fc.uint8Array({ maxLength: 400 }).map((u) => Buffer.from(u).toString('base64')),
+        nastyString,
+      ),
+    ),
+    WrappingAlgorithm: one(fc.oneof(fc.constantFrom('RSAES_OAEP_SHA_256', 'RSAES_OAEP_SHA_1', 'RSAES_PKCS1_V1_5', 'SM2PKE'), nastyString)),
+    WrappingKeySpec: one(fc.oneof(fc.constantFrom('RSA_2048', 'EC_SM2', 'RSA_4096'), nastyString)),
   };
   const any = (name: string, action: string) => (Object.hasOwn(anyTable, name) ? anyTable[name]!(name, action) : one(nastyString)(name));
   return {

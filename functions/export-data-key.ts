@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
+import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
+import { encodeEncryptionContext } from '../lib/crypto/encryption-context.js';
+import { openEnvelope, parseEnvelope, type SealedBlob } from '../lib/crypto/envelope.js';
+import { wrapUnderPublicKey } from '../lib/crypto/public-key-wrap.js';
+import { assertKeyUsable, type KeyVersion, type ResolvedKey } from '../lib/keyring/keyring.js';
+import { defineOperation } from '../lib/operation.js';
+import { assertFitsWrapping, dataKeyOfPlaintext, exportParameters } from '../lib/operations/data-key-export.js';
+import { resolveAuthorizedVersion } from '../lib/operations/resolve-key.js';
+import { booleanParameter, ciphertextBlobParameter, encryptionContextParameter } from '../lib/rpc/schema.js';
+
+/**
+ * ExportDataKey: the data key inside a CiphertextBlob, re-wrapped under the caller's RSA public key
+ * (for an HSM or another party holding the private key). Authorised, and refused by key state,
+ * as Decrypt; the plaintext is never returned.
+ */
+export const operation = defineOperation({
+  action: 'ExportDataKey',
+  input: z.object({
+    CiphertextBlob: ciphertextBlobParameter,
+    ...exportParameters,
+    EncryptionContext: encryptionContextParameter('EncryptionContext'),
+    DryRun: booleanParameter.optional(),
+  }),
+  async resolve(input, context): Promise<{ blob: SealedBlob; key: ResolvedKey; version: KeyVersion }> {
+    const blob = parseEnvelope(input.CiphertextBlob);
+    const { key, version } = await resolveAuthorizedVersion(blob, context);
+    assertKeyUsable(key);
+    return { blob, key, version };
+  },
+  async execute(input, { blob, key, version }) {
+    const wrapped = openEnvelope(version.material, blob, encodeEncryptionContext(input.EncryptionContext));
+    let dataKey: Buffer | undefined;
+    try {
+      dataKey = dataKeyOfPlaintext(wrapped);
+      assertFitsWrapping(dataKey.length, input.WrappingAlgorithm, 'CiphertextBlob');
+      return { KeyId: key.keyId, KeyVersionId: version.keyVersionId, ExportedDataKey: wrapUnderPublicKey(input.PublicKeyBlob, input.WrappingAlgorithm, dataKey) };
+    } finally {
+      wrapped.fill(0);
+      dataKey?.fill(0);
+    }
+  },
+});
+
+export const handler = lambdaHandler(operation);
+export const fcHandler = fcHttpHandler(operation);

@@ -1,0 +1,70 @@
+import type { KeyObject } from 'node:crypto';
+import { z } from 'zod';
+import { InvalidParameterError } from '../errors.js';
+import {
+  EXPORT_WRAPPING_ALGORITHMS,
+  type ExportWrappingAlgorithm,
+  oaepCapacity,
+  parseRsa2048PublicKey,
+  WRAPPING_KEY_SPECS,
+} from '../crypto/public-key-wrap.js';
+
+/**
+ * The parameters ExportDataKey and GenerateAndExportDataKey share: the caller's public key and how
+ * to wrap under it. Parsed during validation, so a DryRun checks them too.
+ */
+export const exportParameters = {
+  PublicKeyBlob: z
+    .string()
+    .min(1, { error: 'It must not be empty.' })
+    .max(8192, { error: 'It must be at most 8,192 characters.' })
+    .transform((blob, context): KeyObject => {
+      const key = parseRsa2048PublicKey(blob);
+      if (typeof key === 'string') {
+        context.addIssue({ code: 'custom', message: key });
+        return z.NEVER;
+      }
+      return key;
+    }),
+  WrappingAlgorithm: z.string().transform((value, context): ExportWrappingAlgorithm => {
+    if ((EXPORT_WRAPPING_ALGORITHMS as readonly string[]).includes(value)) return value as ExportWrappingAlgorithm;
+    const why =
+      value === 'SM2PKE'
+        ? 'SM2PKE (EC_SM2) is only offered by Alibaba for HSM keys in mainland China; this service supports RSAES_OAEP_SHA_256 and RSAES_OAEP_SHA_1.'
+        : value === 'RSAES_PKCS1_V1_5'
+          ? 'RSAES_PKCS1_V1_5 is not offered for export; use RSAES_OAEP_SHA_256 or RSAES_OAEP_SHA_1.'
+          : 'It must be RSAES_OAEP_SHA_256 or RSAES_OAEP_SHA_1.';
+    context.addIssue({ code: 'custom', message: why });
+    return z.NEVER;
+  }),
+  WrappingKeySpec: z.string().refine((value) => (WRAPPING_KEY_SPECS as readonly string[]).includes(value), {
+    error: (issue) =>
+      issue.input === 'EC_SM2' ? 'EC_SM2 is only offered by Alibaba for HSM keys in mainland China; this service supports RSA_2048.' : 'It must be RSA_2048.',
+  }),
+};
+
+/** Refuses a data key longer than the wrapping carries, naming the parameter that set its length. */
+export function assertFitsWrapping(length: number, algorithm: ExportWrappingAlgorithm, parameter: string): void {
+  const capacity = oaepCapacity(algorithm);
+  if (length > capacity) {
+    throw new InvalidParameterError(parameter, `A ${length}-byte data key does not fit under RSA-2048 with ${algorithm}: at most ${capacity} bytes.`);
+  }
+}
+
+const CANONICAL_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * The raw data key a blob holds: the wrapped text must be canonical Base64 of at least one byte, as
+ * GenerateDataKey writes it. A blob made by Encrypt of other text holds no data key: 400.
+ * The caller zeroes the returned buffer.
+ */
+export function dataKeyOfPlaintext(wrapped: Buffer): Buffer {
+  const text = wrapped.toString('latin1');
+  const raw = text.length > 0 && CANONICAL_BASE64.test(text) ? Buffer.from(text, 'base64') : undefined;
+  // Re-encoding catches non-zero padding bits ("QR==" decodes as "QQ=="): one key, one text.
+  if (raw === undefined || raw.toString('base64') !== text) {
+    raw?.fill(0);
+    throw new InvalidParameterError('CiphertextBlob', 'It does not hold a data key (the Base64 text GenerateDataKey wraps); only data keys can be exported.');
+  }
+  return raw;
+}
