@@ -5,6 +5,7 @@ import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { DEFAULT_ROTATION_SECONDS, parseRotationInterval } from '../lib/keyring/rotation.js';
 import { defineOperation } from '../lib/operation.js';
 import { keyMetadata } from '../lib/operations/key-metadata.js';
+import { parseTags } from '../lib/operations/tags.js';
 import { booleanParameter, storedTextParameter } from '../lib/rpc/schema.js';
 
 const only = (value: string) => z.literal(value, { error: `Only ${value} is supported.` }).optional();
@@ -16,8 +17,8 @@ function newKeyId(): string {
 }
 
 /**
- * CreateKey: a symmetric `Aliyun_AES_256` key with one random version. Authorised as
- * `kms:CreateKey` on `*` (no key exists yet to name).
+ * CreateKey: a symmetric `Aliyun_AES_256` key with one random version, and the `Tags` given (the
+ * rules of TagResource). Authorised as `kms:CreateKey` on `*` (no key exists yet to name).
  */
 export const operation = defineOperation({
   action: 'CreateKey',
@@ -30,15 +31,18 @@ export const operation = defineOperation({
       Description: storedTextParameter(8192).optional(),
       EnableAutomaticRotation: booleanParameter.optional(),
       RotationInterval: z.string().optional(),
+      Tags: z.string().max(8_192, { error: 'It must be at most 8,192 characters.' }).optional(),
       DryRun: booleanParameter.optional(),
     })
     .transform((input) => ({
       ...input,
       // Validated even when rotation stays off, so a bad value is never silently accepted.
       rotationSeconds: input.RotationInterval === undefined ? undefined : parseRotationInterval(input.RotationInterval),
+      tags: input.Tags === undefined ? [] : parseTags(input.Tags),
     })),
-  async resolve(_input, context) {
-    context.authorize('*');
+  async resolve(input, context) {
+    // kms:tag/<TagKey> conditions see the tags the new key is to carry.
+    context.authorize('*', undefined, undefined, { resourceTags: new Map(input.tags) });
   },
   async execute(input, _resolved, context) {
     const { keyring } = context.service;
@@ -47,6 +51,7 @@ export const operation = defineOperation({
       description: input.Description,
       creator: keyring.scope.accountId,
       rotationInterval: input.EnableAutomaticRotation ? (input.rotationSeconds ?? DEFAULT_ROTATION_SECONDS) : undefined,
+      tags: input.tags,
     });
     return { KeyMetadata: keyMetadata({ ...record, arn: keyring.arnOf(record.keyId) }) };
   },

@@ -26,6 +26,8 @@ export interface OperationContext {
 export interface AuthorizeOptions {
   /** The EncryptionContext `kms:EncryptionContext:<key>` conditions read; default: the input's `EncryptionContext`. */
   encryptionContext?: ReadonlyMap<string, string>;
+  /** The tags `kms:tag/<TagKey>` conditions read: the resource key's (CreateKey: the requested ones); default none. */
+  resourceTags?: ReadonlyMap<string, string>;
 }
 
 /** Response fields besides RequestId, in the order they are serialised. */

@@ -12,11 +12,13 @@ export function registerKeys(program: Command): void {
     .description('create a key (CreateKey): Aliyun_AES_256, one random version')
     .option('--description <text>', 'a description')
     .option('--rotation-interval <interval>', 'turn on automatic rotation every <interval> (7d–730d, or seconds as 604800s)')
-    .action(async (options: { description?: string; rotationInterval?: string }, command: Command) => {
+    .option('--tag <TagKey=TagValue>', 'a tag for the new key, repeatable', (pair: string, previous: string[] = []) => [...previous, pair])
+    .action(async (options: { description?: string; rotationInterval?: string; tag?: string[] }, command: Command) => {
       const result = await clientOf(command).call('CreateKey', {
         Description: options.description,
         EnableAutomaticRotation: options.rotationInterval === undefined ? undefined : 'true',
         RotationInterval: options.rotationInterval,
+        Tags: options.tag ? tagsParam(options.tag) : undefined,
       });
       emit(command, result, { record: result.KeyMetadata });
     });
@@ -139,12 +141,7 @@ export function registerKeys(program: Command): void {
     .argument('<key>', 'key id, alias/<name> or ARN')
     .argument('<tags...>', 'TagKey=TagValue …')
     .action(async (key: string, pairs: string[], _options: unknown, command: Command) => {
-      const tags = pairs.map((pair) => {
-        const eq = pair.indexOf('=');
-        if (eq < 1) throw usageError(`a tag is TagKey=TagValue, not "${pair}"`);
-        return { TagKey: pair.slice(0, eq), TagValue: pair.slice(eq + 1) };
-      });
-      emit(command, await clientOf(command).call('TagResource', { KeyId: key, Tags: JSON.stringify(tags) }));
+      emit(command, await clientOf(command).call('TagResource', { KeyId: key, Tags: tagsParam(pairs) }));
     });
 
   keys
@@ -174,4 +171,14 @@ export function registerKeys(program: Command): void {
     .action(async (key: string, options: { days: number }, command: Command) => {
       emit(command, await clientOf(command).call('ScheduleKeyDeletion', { KeyId: key, PendingWindowInDays: options.days }));
     });
+}
+
+/** `TagKey=TagValue` arguments as the `Tags` JSON list the API takes. */
+function tagsParam(pairs: readonly string[]): string {
+  const tags = pairs.map((pair) => {
+    const eq = pair.indexOf('=');
+    if (eq < 1) throw usageError(`a tag is TagKey=TagValue, not "${pair}"`);
+    return { TagKey: pair.slice(0, eq), TagValue: pair.slice(eq + 1) };
+  });
+  return JSON.stringify(tags);
 }

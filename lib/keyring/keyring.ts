@@ -31,6 +31,8 @@ export interface NewKey {
   primaryKeyVersion?: string;
   /** Seconds; automatic rotation is enabled when given. */
   rotationInterval?: number;
+  /** `[TagKey, TagValue]` pairs, each key once (validated by the caller). */
+  tags?: Array<[string, string]>;
 }
 
 /**
@@ -122,6 +124,7 @@ export class Keyring {
       ...(input.rotationInterval === undefined
         ? {}
         : { rotationInterval: input.rotationInterval, nextRotationDate: addSeconds(creationDate, input.rotationInterval) }),
+      ...(input.tags?.length ? { tags: [...input.tags].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) } : {}),
     };
     await this.#store.create(entryNames.key(record.keyId), encodeRecord(record), { writeOnce: false });
     this.#keys.set(record.keyId, record);

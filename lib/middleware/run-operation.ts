@@ -41,6 +41,7 @@ export function runOperation<I, R>(operation: Operation<I, R>, service: Service)
         state.keyArn ??= resource;
         const conditions: ConditionContext = {
           encryptionContext: options?.encryptionContext ?? defaultEncryptionContext,
+          ...(options?.resourceTags ? { resourceTags: options.resourceTags } : {}),
           sourceIp: event.sourceIp,
           secureTransport: event.secureTransport === true,
           now: service.now(),

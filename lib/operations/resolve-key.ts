@@ -9,13 +9,21 @@ import { permissionOf } from '../operation.js';
 
 /*
  * Authorise before revealing. A caller who may not use a key learns nothing from trying:
- * - a key id or ARN is authorised on the ARN the caller wrote, before the store is read, so a
- *   denied caller gets 403 whether or not the key exists;
+ * - a key id or ARN is authorised on the ARN the caller wrote, so a denied caller gets 403
+ *   whether or not the key exists. The key is read first only for its tags (`kms:tag/<TagKey>`
+ *   conditions): a missing key has none, exactly as an existing key without the tag;
  * - an alias the caller may not use answers exactly as an alias that does not exist (404
  *   Forbidden.AliasNotFound, "not found, or this access key may not use it"), so neither its
  *   existence nor the key it names leaks;
  * - a ciphertext's key is never named in a 403.
  */
+
+const NO_TAGS: ReadonlyMap<string, string> = new Map();
+
+/** The tags `kms:tag/<TagKey>` conditions see for a key (none for a key that does not exist). */
+export function tagsOf(key: { tags?: Array<[string, string]> } | undefined): ReadonlyMap<string, string> {
+  return key?.tags?.length ? new Map(key.tags) : NO_TAGS;
+}
 
 export interface ResolveOptions {
   /** Also require an Enabled key (cryptography). */
@@ -49,13 +57,13 @@ export async function resolveAuthorizedKey(keyId: string, context: OperationCont
     const hidden = () => new AliasNotFoundError(reference.aliasName, options.action ?? permissionOf(context.action));
     // Exactly the alias named: a store on a case-insensitive file system may find another spelling.
     if (!alias || alias.aliasName !== reference.aliasName) throw hidden();
-    context.authorize(keyring.arnOf(alias.keyId), options.action, hidden, { encryptionContext: options.encryptionContext });
     key = await keyring.findKey(alias.keyId);
+    context.authorize(keyring.arnOf(alias.keyId), options.action, hidden, { encryptionContext: options.encryptionContext, resourceTags: tagsOf(key) });
     if (!key) throw hidden();
   } else {
     const arn = reference.kind === 'foreign' ? reference.text : keyring.arnOf(reference.keyId);
-    context.authorize(arn, options.action, undefined, { encryptionContext: options.encryptionContext });
     key = reference.kind === 'key' ? await keyring.findKey(reference.keyId) : undefined;
+    context.authorize(arn, options.action, undefined, { encryptionContext: options.encryptionContext, resourceTags: tagsOf(key) });
     // Exactly the key authorised: on a case-insensitive file system another spelling of the id
     // would find the key while the policy was checked on a different ARN.
     if (!key || (reference.kind === 'key' && key.keyId !== reference.keyId)) {
@@ -76,11 +84,12 @@ export async function resolveAuthorizedVersion(blob: SealedBlob, context: Operat
   const version = await keyring.findVersion(blob.keyVersionId);
   if (!version) throw new KeyVersionNotFoundError(blob.keyVersionId);
   const action = options.action ?? permissionOf(context.action);
-  // Authorised before the key is read: a denied caller learns nothing, not even that the key is gone.
+  const key = await keyring.findKey(version.keyId);
+  // Authorised before anything about the key is told: a denied caller learns nothing, not even that the key is gone.
   context.authorize(keyring.arnOf(version.keyId), action, () => new NoPermissionError(action, { keyVersionId: blob.keyVersionId }), {
     encryptionContext: options.encryptionContext,
+    resourceTags: tagsOf(key),
   });
-  const key = await keyring.findKey(version.keyId);
   // A version whose key was destroyed (another instance may still cache the version).
   if (!key) throw new KeyVersionNotFoundError(blob.keyVersionId);
   return { key, version };
@@ -97,6 +106,6 @@ export async function resolveAuthorizedAlias(aliasName: string, context: Operati
   const hidden = () => new AliasNotFoundError(aliasName, action);
   const alias = await keyring.readAlias(aliasName);
   if (!alias) throw hidden();
-  context.authorize(keyring.arnOf(alias.keyId), action, hidden, { encryptionContext: options.encryptionContext });
+  context.authorize(keyring.arnOf(alias.keyId), action, hidden, { encryptionContext: options.encryptionContext, resourceTags: tagsOf(await keyring.findKey(alias.keyId)) });
   return alias;
 }

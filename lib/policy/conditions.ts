@@ -20,15 +20,20 @@ import { wildcardPattern } from './wildcard.js';
  *
  * | Operator | Keys | Values |
  * |---|---|---|
- * | StringEquals, StringNotEquals, StringEqualsIgnoreCase, StringLike, StringNotLike | `kms:EncryptionContext:<key>` | text; `*` and `?` wildcards for the *Like ones |
+ * | StringEquals, StringNotEquals, StringEqualsIgnoreCase, StringLike, StringNotLike | `kms:EncryptionContext:<key>`, `kms:tag/<TagKey>` | text; `*` and `?` wildcards for the *Like ones |
  * | IpAddress, NotIpAddress | `acs:SourceIp` | IPv4 or IPv6 address or CIDR range |
  * | DateLessThan, DateGreaterThan | `acs:CurrentTime` | ISO-8601 date, or date-time with `Z` or an offset |
  * | Bool | `acs:SecureTransport` | `"true"` or `"false"` |
  *
  * Operator names are exact; condition key names are case-insensitive as in RAM, except the
  * `<key>` of `kms:EncryptionContext:<key>`, which names an EncryptionContext key exactly (context
- * keys are case-sensitive: they are bound into the ciphertext as written). EncryptionContext values
- * compare case-sensitively except under StringEqualsIgnoreCase. An IPv4-mapped IPv6 source
+ * keys are case-sensitive: they are bound into the ciphertext as written), and the `<TagKey>` of
+ * `kms:tag/<TagKey>`, which names a tag key exactly (tag keys are case-sensitive). Values compare
+ * case-sensitively except under StringEqualsIgnoreCase.
+ *
+ * `kms:tag/<TagKey>` is the value of that tag on the key the request is authorised on (on
+ * CreateKey: in the request's `Tags`, what the new key will carry); a key without the tag, and a
+ * resource that is not a key, lack it. An IPv4-mapped IPv6 source
  * (`::ffff:10.1.2.3`) matches IPv4 ranges and the other way round.
  */
 
@@ -36,6 +41,8 @@ import { wildcardPattern } from './wildcard.js';
 export interface ConditionContext {
   /** The EncryptionContext the operation is authorised with (empty when it takes none). */
   encryptionContext: ReadonlyMap<string, string>;
+  /** The tags of the key authorised on (CreateKey: the tags requested); absent: none. */
+  resourceTags?: ReadonlyMap<string, string>;
   /** The caller's address as the platform reported it; absent (or not an IP address) counts as a missing key. */
   sourceIp?: string;
   /** True only when the request arrived over TLS, as far as the platform tells. */
@@ -153,6 +160,7 @@ const OPERATORS: ReadonlyMap<string, AnyOperatorSpec> = new Map<string, AnyOpera
 ]);
 
 const ENCRYPTION_CONTEXT_PREFIX = 'kms:encryptioncontext:';
+const TAG_PREFIX = 'kms:tag/';
 
 /** The fixed keys, by lower-case name. */
 const KEYS: ReadonlyMap<string, AnyKeySpec> = new Map<string, AnyKeySpec>([
@@ -161,9 +169,9 @@ const KEYS: ReadonlyMap<string, AnyKeySpec> = new Map<string, AnyKeySpec>([
   ['acs:securetransport', { kind: 'bool', read: (c: ConditionContext) => c.secureTransport }],
 ]);
 
-const KEY_NAMES = 'kms:EncryptionContext:<key>, acs:SourceIp, acs:CurrentTime, acs:SecureTransport';
+const KEY_NAMES = 'kms:EncryptionContext:<key>, kms:tag/<TagKey>, acs:SourceIp, acs:CurrentTime, acs:SecureTransport';
 const KEYS_OF_KIND: Record<Kind, string> = {
-  string: 'kms:EncryptionContext:<key>',
+  string: 'kms:EncryptionContext:<key> or kms:tag/<TagKey>',
   ip: 'acs:SourceIp',
   date: 'acs:CurrentTime',
   bool: 'acs:SecureTransport',
@@ -174,6 +182,11 @@ function keySpecOf(name: string): AnyKeySpec | undefined {
     const contextKey = name.slice(ENCRYPTION_CONTEXT_PREFIX.length);
     if (contextKey === '') return undefined;
     return { kind: 'string', read: (c: ConditionContext) => c.encryptionContext.get(contextKey) } satisfies KeySpec<'string'>;
+  }
+  if (name.toLowerCase().startsWith(TAG_PREFIX)) {
+    const tagKey = name.slice(TAG_PREFIX.length);
+    if (tagKey === '') return undefined;
+    return { kind: 'string', read: (c: ConditionContext) => c.resourceTags?.get(tagKey) } satisfies KeySpec<'string'>;
   }
   return KEYS.get(name.toLowerCase());
 }

@@ -252,6 +252,61 @@ describe('Authorization: policy conditions against the real dispatcher', () => {
     });
   });
 
+  describe('kms:tag/<TagKey>: the tags of the key the request is authorised on', () => {
+    const TAGGED: Credentials = { accessKeyId: 'condTagged001', accessKeySecret: 'cond-tagged-secret-0123456789' };
+    const tag = (keyId: string, tags: Record<string, string>) =>
+      as(ADMIN, 'TagResource', { KeyId: keyId, Tags: JSON.stringify(Object.entries(tags).map(([TagKey, TagValue]) => ({ TagKey, TagValue }))) });
+    let prodBlob: string;
+    beforeAll(async () => {
+      await t.service.accessKeys.create({ ...TAGGED, status: 'Enabled', createdAt: new Date().toISOString(), policy: policyOf({ Effect: 'Deny', Action: '*', Resource: '*' }) });
+      expect((await tag(KEY_ID, { env: 'prod', team: 'Orders' })).status).toBe(200);
+      expect((await tag(OTHER_KEY_ID, { env: 'dev', Env: 'prod' })).status).toBe(200);
+      prodBlob = (await as(ADMIN, 'Encrypt', { KeyId: KEY_ID, Plaintext: 'p' })).body.CiphertextBlob;
+    });
+
+    it('an Allow on StringEquals kms:tag/env = prod reaches the prod key by id, alias, ARN and blob, and no other key (tag keys are case-sensitive)', async () => {
+      await setPolicy(TAGGED, policyOf({ Effect: 'Allow', Action: 'kms:*', Resource: '*', Condition: { StringEquals: { 'kms:tag/env': 'prod' } } }));
+      for (const keyId of [KEY_ID, ALIAS, `acs:kms:cn-hangzhou:1234567890123456:key/${KEY_ID}`]) expect((await as(TAGGED, 'DescribeKey', { KeyId: keyId })).status).toBe(200);
+      expect((await as(TAGGED, 'Decrypt', { CiphertextBlob: prodBlob })).status).toBe(200);
+      expectDenied(await as(TAGGED, 'DescribeKey', { KeyId: OTHER_KEY_ID }), 'DescribeKey');
+      // A key that does not exist has no tags: 403, exactly as an untagged key, so existence does not leak.
+      expectDenied(await as(TAGGED, 'DescribeKey', { KeyId: 'key-doesnotexist0000000001' }), 'DescribeKey');
+      // Resources that are not keys have no tags.
+      expectDenied(await as(TAGGED, 'ListKeys', {}), 'ListKeys');
+    });
+
+    it('the condition key name is case-insensitive, the TagKey is not; StringLike and StringEqualsIgnoreCase read values as for contexts', async () => {
+      await setPolicy(TAGGED, policyOf({ Effect: 'Allow', Action: 'kms:DescribeKey', Resource: '*', Condition: { StringEqualsIgnoreCase: { 'KMS:TAG/team': 'orders' } } }));
+      expect((await as(TAGGED, 'DescribeKey', { KeyId: KEY_ID })).status).toBe(200);
+      await setPolicy(TAGGED, policyOf({ Effect: 'Allow', Action: 'kms:DescribeKey', Resource: '*', Condition: { StringEquals: { 'kms:tag/TEAM': 'Orders' } } }));
+      expectDenied(await as(TAGGED, 'DescribeKey', { KeyId: KEY_ID }), 'DescribeKey');
+      await setPolicy(TAGGED, policyOf({ Effect: 'Allow', Action: 'kms:DescribeKey', Resource: '*', Condition: { StringLike: { 'kms:tag/env': 'pr*' } } }));
+      expect((await as(TAGGED, 'DescribeKey', { KeyId: KEY_ID })).status).toBe(200);
+      expectDenied(await as(TAGGED, 'DescribeKey', { KeyId: OTHER_KEY_ID }), 'DescribeKey');
+    });
+
+    it('a Deny on kms:tag/env = prod protects the prod key from an otherwise allowed caller; a re-tag takes effect at once', async () => {
+      await setPolicy(TAGGED, policyOf({ Effect: 'Allow', Action: 'kms:*', Resource: '*' }, { Effect: 'Deny', Action: 'kms:DisableKey', Resource: '*', Condition: { StringEquals: { 'kms:tag/env': 'prod' } } }));
+      expectDenied(await as(TAGGED, 'DisableKey', { KeyId: KEY_ID }), 'DisableKey');
+      // By alias, a denied key answers as a missing alias (nothing about it leaks).
+      expectError(await as(TAGGED, 'DisableKey', { KeyId: ALIAS }), 404, 'Forbidden.AliasNotFound');
+      expect((await as(TAGGED, 'DescribeKey', { KeyId: KEY_ID })).status).toBe(200);
+      expect((await tag(KEY_ID, { env: 'staging' })).status).toBe(200);
+      expect((await as(TAGGED, 'DisableKey', { KeyId: KEY_ID })).status).toBe(200);
+      expect((await as(TAGGED, 'EnableKey', { KeyId: KEY_ID })).status).toBe(200);
+      await tag(KEY_ID, { env: 'prod' });
+    });
+
+    it('on CreateKey the condition reads the Tags requested: a caller may only create keys tagged as its policy says', async () => {
+      await setPolicy(TAGGED, policyOf({ Effect: 'Allow', Action: 'kms:CreateKey', Resource: '*', Condition: { StringEquals: { 'kms:tag/team': 'orders' } } }));
+      const created = await as(TAGGED, 'CreateKey', { Tags: '[{"TagKey":"team","TagValue":"orders"}]' });
+      expect(created.status, created.raw).toBe(200);
+      expect((await as(ADMIN, 'ListResourceTags', { KeyId: created.body.KeyMetadata.KeyId })).body.Tags.Tag).toEqual([{ KeyId: created.body.KeyMetadata.KeyId, TagKey: 'team', TagValue: 'orders' }]);
+      expectDenied(await as(TAGGED, 'CreateKey', { Tags: '[{"TagKey":"team","TagValue":"billing"}]' }), 'CreateKey');
+      expectDenied(await as(TAGGED, 'CreateKey', {}), 'CreateKey');
+    });
+  });
+
   describe('policies that cannot be enforced are refused on every write path', () => {
     const BAD: [string, unknown, RegExp][] = [
       ['an unknown action', policyOf({ Effect: 'Allow', Action: 'kms:Decrpyt', Resource: '*' }), /"kms:Decrpyt" is not an action of this service/],
@@ -260,6 +315,16 @@ describe('Authorization: policy conditions against the real dispatcher', () => {
         'an unknown operator',
         { Version: '1', Statement: [{ Effect: 'Allow', Action: 'kms:Decrypt', Resource: '*', Condition: { StringMatches: { 'kms:EncryptionContext:partition': 'x' } } }] },
         /condition operator "StringMatches" is not supported/,
+      ],
+      [
+        'kms:tag/ with no TagKey',
+        { Version: '1', Statement: [{ Effect: 'Allow', Action: 'kms:Decrypt', Resource: '*', Condition: { StringEquals: { 'kms:tag/': 'x' } } }] },
+        /condition key "kms:tag\/" is not supported/,
+      ],
+      [
+        'kms:tag/<TagKey> under a non-string operator',
+        { Version: '1', Statement: [{ Effect: 'Allow', Action: 'kms:Decrypt', Resource: '*', Condition: { Bool: { 'kms:tag/env': 'true' } } }] },
+        /kms:tag/,
       ],
       [
         'an unknown condition key',

@@ -117,3 +117,30 @@ describe('Tags on keys', () => {
     expect(await tagsOf()).toEqual([]);
   });
 });
+
+describe('CreateKey with Tags', () => {
+  it('the new key carries the tags (the JSON list TagResource takes); DescribeKey and ListResourceTags agree', async () => {
+    const created = await call('CreateKey', { Tags: json([['project', 'alpha'], ['Env', 'prod']]) });
+    expect(created.status, created.raw).toBe(200);
+    expect(await tagsOf(created.body.KeyMetadata.KeyId)).toEqual([
+      { KeyId: created.body.KeyMetadata.KeyId, TagKey: 'Env', TagValue: 'prod' },
+      { KeyId: created.body.KeyMetadata.KeyId, TagKey: 'project', TagValue: 'alpha' },
+    ]);
+    // The limit holds from then on.
+    const nineteen = Array.from({ length: 19 }, (_, i) => [`k${i}`, 'v'] as [string, string]);
+    expect((await call('TagResource', { KeyId: created.body.KeyMetadata.KeyId, Tags: json(nineteen) })).status).toBe(400);
+    expect((await call('TagResource', { KeyId: created.body.KeyMetadata.KeyId, Tags: json(nineteen.slice(0, 18)) })).status).toBe(200);
+  });
+
+  it.each([
+    ['not JSON', '{'],
+    ['a reserved key', json([['aliyun-x', 'v']])],
+    ['a key twice', json([['a', '1'], ['a', '2']])],
+    ['21 tags', json(Array.from({ length: 21 }, (_, i) => [`k${i}`, 'v'] as [string, string]))],
+    ['an empty list', '[]'],
+  ])('Tags that are %s: 400 InvalidParameter naming Tags, and no key is made', async (_what, tags) => {
+    const before = (await call('ListKeys', { PageSize: '100' })).body.TotalCount;
+    expectError(await call('CreateKey', { Tags: tags }), 400, 'InvalidParameter', 'Tags');
+    expect((await call('ListKeys', { PageSize: '100' })).body.TotalCount).toBe(before);
+  });
+});

@@ -241,7 +241,9 @@ describe('kms aliases', { timeout: 120_000 }, () => {
 
 describe('kms keys set-description, set-deletion-protection, tag, untag, tags', { timeout: 120_000 }, () => {
   it('renames a key, protects it from deletion, tags it, and lifts the protection', async () => {
-    const keyId = (await ok(['keys', 'create', '--description', 'before'])).KeyMetadata.KeyId as string;
+    const keyId = (await ok(['keys', 'create', '--description', 'before', '--tag', 'owner=ops', '--tag', 'tier=1'])).KeyMetadata.KeyId as string;
+    expect((await ok(['keys', 'tags', keyId])).Tags.Tag.map((t: any) => [t.TagKey, t.TagValue])).toEqual([['owner', 'ops'], ['tier', '1']]);
+    await ok(['keys', 'untag', keyId, 'owner', 'tier']);
     await ok(['keys', 'set-description', keyId, 'after — ü']);
     expect((await ok(['keys', 'describe', keyId])).KeyMetadata.Description).toBe('after — ü');
     await ok(['keys', 'set-deletion-protection', keyId, '--enable', '--description', 'payroll']);
