@@ -4,6 +4,7 @@ import * as createKey from './create-key.js';
 import * as createKeyVersion from './create-key-version.js';
 import * as decrypt from './decrypt.js';
 import * as deleteAlias from './delete-alias.js';
+import * as deleteKeyMaterial from './delete-key-material.js';
 import * as describeKey from './describe-key.js';
 import * as describeKeyVersion from './describe-key-version.js';
 import * as describeRegions from './describe-regions.js';
@@ -15,7 +16,9 @@ import * as exportDataKey from './export-data-key.js';
 import * as generateAndExportDataKey from './generate-and-export-data-key.js';
 import * as generateDataKey from './generate-data-key.js';
 import * as generateDataKeyWithoutPlaintext from './generate-data-key-without-plaintext.js';
+import * as getParametersForImport from './get-parameters-for-import.js';
 import * as getRandomPassword from './get-random-password.js';
+import * as importKeyMaterial from './import-key-material.js';
 import * as listAliases from './list-aliases.js';
 import * as listAliasesByKeyId from './list-aliases-by-key-id.js';
 import * as listKeyVersions from './list-key-versions.js';
@@ -76,6 +79,9 @@ export const ACTIONS: readonly ActionRoute[] = [
   { action: 'DescribeService', functionName: 'describeService', file: 'functions/describe-service.ts', operation: describeService.operation },
   { action: 'ExportDataKey', functionName: 'exportDataKey', file: 'functions/export-data-key.ts', operation: exportDataKey.operation },
   { action: 'GenerateAndExportDataKey', functionName: 'generateAndExportDataKey', file: 'functions/generate-and-export-data-key.ts', operation: generateAndExportDataKey.operation },
+  { action: 'GetParametersForImport', functionName: 'getParametersForImport', file: 'functions/get-parameters-for-import.ts', operation: getParametersForImport.operation },
+  { action: 'ImportKeyMaterial', functionName: 'importKeyMaterial', file: 'functions/import-key-material.ts', operation: importKeyMaterial.operation },
+  { action: 'DeleteKeyMaterial', functionName: 'deleteKeyMaterial', file: 'functions/delete-key-material.ts', operation: deleteKeyMaterial.operation },
 ];
 
 export const OPERATIONS: readonly Operation<any, any>[] = ACTIONS.map((route) => route.operation);
@@ -105,14 +111,25 @@ export const KEY_WRITING_ACTIONS: ReadonlySet<string> = new Set([
   'SetDeletionProtection',
   'TagResource',
   'UntagResource',
+  // Writes the deployment's import-token key, once.
+  'GetParametersForImport',
+  'ImportKeyMaterial',
+  'DeleteKeyMaterial',
 ]);
 
 /**
- * Actions that create key material (a new key version): only their functions, the dispatcher and
- * the scheduled rotation may create secrets in the AWS deployment. Material is written once and
- * never updated; only the scheduled deletion may delete it.
+ * Actions that create key material (a new key version, imported material): only their functions,
+ * the dispatcher and the scheduled rotation may create secrets in the AWS deployment. Material is
+ * written once and never updated.
  */
-export const MATERIAL_CREATING_ACTIONS: ReadonlySet<string> = new Set(['CreateKey', 'CreateKeyVersion']);
+export const MATERIAL_CREATING_ACTIONS: ReadonlySet<string> = new Set(['CreateKey', 'CreateKeyVersion', 'ImportKeyMaterial']);
+
+/**
+ * Actions that destroy key material: DeleteKeyMaterial (an imported key's). Besides their
+ * functions only the dispatcher and the scheduled deletion (which also sweeps expired imported
+ * material) may delete secrets.
+ */
+export const MATERIAL_DELETING_ACTIONS: ReadonlySet<string> = new Set(['DeleteKeyMaterial']);
 
 /** Functions that no request reaches: a schedule runs them (locally, the gateway's timer). */
 export interface ScheduledFunction {

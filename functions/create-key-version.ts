@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
-import { KeyPendingDeletionError } from '../lib/errors.js';
+import { KeyPendingDeletionError, UnsupportedOriginError } from '../lib/errors.js';
 import { rotatedAt } from '../lib/keyring/rotation.js';
 import { defineOperation } from '../lib/operation.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
@@ -9,7 +9,8 @@ import { keyIdParameter } from '../lib/rpc/schema.js';
 
 /**
  * CreateKeyVersion: a new random version that becomes primary; older versions keep decrypting.
- * No minimum interval between versions. Refused for a key pending deletion.
+ * No minimum interval between versions. Refused for a key pending deletion, and for an imported
+ * (EXTERNAL) key, whose one version holds the caller's material.
  */
 export const operation = defineOperation({
   action: 'CreateKeyVersion',
@@ -17,6 +18,7 @@ export const operation = defineOperation({
   async resolve(input, context) {
     const key = await resolveAuthorizedKey(input.KeyId, context);
     if (key.state === 'PendingDeletion') throw new KeyPendingDeletionError(key.keyId);
+    if (key.external) throw new UnsupportedOriginError(key.keyId, 'EXTERNAL');
     return key;
   },
   async execute(_input, key, context) {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
+import { InvalidParameterError } from '../lib/errors.js';
 import { DEFAULT_ROTATION_SECONDS, parseRotationInterval } from '../lib/keyring/rotation.js';
 import { defineOperation } from '../lib/operation.js';
 import { keyMetadata } from '../lib/operations/key-metadata.js';
@@ -18,7 +19,9 @@ function newKeyId(): string {
 
 /**
  * CreateKey: a symmetric `Aliyun_AES_256` key with one random version, and the `Tags` given (the
- * rules of TagResource). Authorised as `kms:CreateKey` on `*` (no key exists yet to name).
+ * rules of TagResource). With `Origin=EXTERNAL` (bring your own key) the key has no material and
+ * is PendingImport until ImportKeyMaterial. Authorised as `kms:CreateKey` on `*` (no key exists
+ * yet to name).
  */
 export const operation = defineOperation({
   action: 'CreateKey',
@@ -26,13 +29,20 @@ export const operation = defineOperation({
     .object({
       KeySpec: only('Aliyun_AES_256'),
       KeyUsage: only('ENCRYPT/DECRYPT'),
-      Origin: only('Aliyun_KMS'),
+      Origin: z.enum(['Aliyun_KMS', 'EXTERNAL'], { error: 'It must be Aliyun_KMS or EXTERNAL.' }).optional(),
       ProtectionLevel: only('SOFTWARE'),
       Description: storedTextParameter(8192).optional(),
       EnableAutomaticRotation: booleanParameter.optional(),
       RotationInterval: z.string().optional(),
       Tags: z.string().max(8_192, { error: 'It must be at most 8,192 characters.' }).optional(),
       DryRun: booleanParameter.optional(),
+    })
+    .transform((input) => {
+      // Imported material is the caller's: it is never rotated here (a new key is the rotation).
+      if (input.Origin === 'EXTERNAL' && input.EnableAutomaticRotation) {
+        throw new InvalidParameterError('EnableAutomaticRotation', 'A key with Origin EXTERNAL cannot rotate automatically.');
+      }
+      return input;
     })
     .transform((input) => ({
       ...input,
@@ -52,6 +62,7 @@ export const operation = defineOperation({
       creator: keyring.scope.accountId,
       rotationInterval: input.EnableAutomaticRotation ? (input.rotationSeconds ?? DEFAULT_ROTATION_SECONDS) : undefined,
       tags: input.tags,
+      external: input.Origin === 'EXTERNAL',
     });
     return { KeyMetadata: keyMetadata({ ...record, arn: keyring.arnOf(record.keyId) }) };
   },

@@ -12,7 +12,11 @@ export const operation = defineOperation({
   input: z.object({ KeyId: keyIdParameter, KeyVersionId: z.string().min(1).max(64) }),
   async resolve(input, context) {
     const key = await resolveAuthorizedKey(input.KeyId, context);
-    const version = await context.service.keyring.getVersionInfo(key.keyId, input.KeyVersionId);
+    const { keyring } = context.service;
+    // An imported key's one version exists whether or not its material is there now.
+    const version = key.external
+      ? (await keyring.versionsOf(key)).find((v) => v.keyVersionId === input.KeyVersionId)
+      : await keyring.getVersionInfo(key.keyId, input.KeyVersionId);
     if (!version) throw new KeyVersionNotFoundError(input.KeyVersionId);
     return version;
   },

@@ -12,7 +12,7 @@ export const operation = defineOperation({
   input: z.object({ KeyId: keyIdParameter, ...pagingInput }),
   resolve: (input, context) => resolveAuthorizedKey(input.KeyId, context),
   async execute(input, key, context) {
-    const { items, ...paging } = page(await context.service.keyring.listVersions(key.keyId), input);
+    const { items, ...paging } = page(await context.service.keyring.versionsOf(key), input);
     return {
       KeyVersions: { KeyVersion: items.map((v) => ({ KeyId: v.keyId, KeyVersionId: v.keyVersionId, CreationDate: v.creationDate })) },
       ...paging,

@@ -5,6 +5,7 @@ import { addSeconds, DEFAULT_ROTATION_SECONDS, parseRotationInterval } from '../
 import { defineOperation } from '../lib/operation.js';
 import { notPendingDeletion } from '../lib/operations/key-state.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
+import { UnsupportedOriginError } from '../lib/errors.js';
 import { booleanParameter, keyIdParameter } from '../lib/rpc/schema.js';
 
 /**
@@ -17,7 +18,12 @@ export const operation = defineOperation({
   input: z
     .object({ KeyId: keyIdParameter, EnableAutomaticRotation: booleanParameter, RotationInterval: z.string().optional() })
     .transform((input) => ({ ...input, seconds: input.RotationInterval === undefined ? undefined : parseRotationInterval(input.RotationInterval) })),
-  resolve: async (input, context) => notPendingDeletion(await resolveAuthorizedKey(input.KeyId, context)),
+  async resolve(input, context) {
+    const key = notPendingDeletion(await resolveAuthorizedKey(input.KeyId, context));
+    // Imported material is never rotated here; turning rotation off is harmless and allowed.
+    if (key.external && input.EnableAutomaticRotation) throw new UnsupportedOriginError(key.keyId, 'EXTERNAL');
+    return key;
+  },
   async execute(input, key, context) {
     await context.service.keyring.updateKey(key.keyId, (record) => {
       const rotationInterval = input.seconds ?? record.rotationInterval ?? DEFAULT_ROTATION_SECONDS;

@@ -190,6 +190,56 @@ export class KeyPendingDeletionError extends KmsError {
   }
 }
 
+export class KeyPendingImportError extends KmsError {
+  readonly statusCode = 409;
+  readonly code = 'Rejected.PendingImport';
+  constructor(keyId: string) {
+    super(`The key "${echo(keyId)}" has no key material: import it (GetParametersForImport, ImportKeyMaterial) first.`);
+  }
+}
+
+/** An import Action (or CreateKeyVersion, automatic rotation) on a key whose origin does not allow it. */
+export class UnsupportedOriginError extends KmsError {
+  readonly statusCode = 400;
+  readonly code = 'Unsupported.Origin';
+  constructor(keyId: string, origin: 'Aliyun_KMS' | 'EXTERNAL') {
+    super(
+      origin === 'Aliyun_KMS'
+        ? `This key origin is not valid for this api: key "${echo(keyId)}" has Origin Aliyun_KMS; only EXTERNAL keys take imported material.`
+        : `This key origin is not valid for this api: key "${echo(keyId)}" has Origin EXTERNAL; its material is imported, never generated or rotated here.`,
+    );
+  }
+}
+
+/** The ImportToken is malformed, forged, or for another key. */
+export class InvalidImportTokenError extends KmsError {
+  readonly statusCode = 400;
+  readonly code = 'InvalidImportToken';
+  constructor() {
+    super('The import token is invalid: use the ImportToken GetParametersForImport returned for this key.');
+  }
+}
+
+export class ExpiredImportTokenError extends KmsError {
+  readonly statusCode = 400;
+  readonly code = 'ExpiredImportToken';
+  constructor() {
+    super('The import token is expired: call GetParametersForImport again and wrap the material under the new public key.');
+  }
+}
+
+/**
+ * The wrapped material does not unwrap, is not 32 bytes, or is not the material this key was
+ * first given. One message for every cause, so the answer is no padding oracle.
+ */
+export class InvalidKeyMaterialError extends KmsError {
+  readonly statusCode = 400;
+  readonly code = 'InvalidKeyMaterial';
+  constructor() {
+    super('The key material is invalid: it must be 32 bytes wrapped under the public key with the WrappingAlgorithm of the import token, and, once a key has had material, the same material.');
+  }
+}
+
 export class AliasChangedError extends KmsError {
   readonly statusCode = 409;
   readonly code = 'Rejected.ConcurrentModification';

@@ -13,7 +13,7 @@ export interface AuditRecord {
   requestId?: string;
   accessKeyId?: string;
   sourceIp?: string;
-  /** The Action (requests) or the job: `RotateKey`, `DestroyKey`. */
+  /** The Action (requests) or the job: `RotateKey`, `DestroyKey`, `DestroyExpiredKeyMaterial`. */
   action?: string;
   keyArn?: string;
   keyVersionId?: string;

@@ -1,5 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { KeyDisabledError, KeyNotFoundError, KeyPendingDeletionError, KeyVersionNotFoundError } from '../errors.js';
+import {
+  InvalidKeyMaterialError,
+  KeyDisabledError,
+  KeyNotFoundError,
+  KeyPendingDeletionError,
+  KeyPendingImportError,
+  KeyVersionNotFoundError,
+  StateModifiedFailedError,
+  UnsupportedOriginError,
+} from '../errors.js';
+import { loadImportTokenKey } from './import-token-key.js';
+import { hasMaterial, materialFingerprint, sameFingerprint, withMaterialExpiry, withoutMaterial } from './external-material.js';
 import { EntryExistsError, EntryNotFoundError, type KeyStore, RevisionConflictError } from '../keystore/key-store.js';
 import { TtlCache } from '../ttl-cache.js';
 import { isoSeconds } from '../time.js';
@@ -33,6 +44,8 @@ export interface NewKey {
   rotationInterval?: number;
   /** `[TagKey, TagValue]` pairs, each key once (validated by the caller). */
   tags?: Array<[string, string]>;
+  /** Origin=EXTERNAL: no material until ImportKeyMaterial; the key starts PendingImport. */
+  external?: boolean;
 }
 
 /**
@@ -51,6 +64,7 @@ export class Keyring {
   readonly #store: KeyStore;
   readonly #keys: TtlCache<string, KeyRecord | undefined>;
   readonly #now: () => number;
+  #importTokenKey: Promise<Buffer> | undefined;
 
   constructor(store: KeyStore, options: KeyringOptions) {
     this.#store = store;
@@ -73,16 +87,22 @@ export class Keyring {
 
   async getKey(keyId: string): Promise<KeyRecord | undefined> {
     if (!isKeyId(keyId)) return undefined;
-    return this.#keys.get(keyId, async () => {
+    const record = await this.#keys.get(keyId, async () => {
       const entry = await this.#store.get(entryNames.key(keyId));
       return entry && decodeRecord<KeyRecord>(entry.value);
     });
+    // Evaluated on every read, not when cached: imported material expires to the second.
+    return record?.external ? withMaterialExpiry(record, isoSeconds(this.#now())) : record;
   }
 
   /** The key's primary version, which every new encryption uses. */
   async primaryVersion(key: KeyRecord): Promise<KeyVersion> {
     const version = await this.versions.find(key.primaryKeyVersion);
-    if (!version || version.keyId !== key.keyId) throw new KeyVersionNotFoundError(key.primaryKeyVersion);
+    if (!version || version.keyId !== key.keyId) {
+      // Imported material deleted since the key record was read (another instance, a racing call).
+      if (key.external) throw new KeyPendingImportError(key.keyId);
+      throw new KeyVersionNotFoundError(key.primaryKeyVersion);
+    }
     return version;
   }
 
@@ -99,6 +119,12 @@ export class Keyring {
    */
   async createKey(input: NewKey & { versions?: NewVersion[] }): Promise<KeyRecord> {
     const keyId = input.keyId ?? randomUUID();
+    if (input.external) {
+      // One version for life, its id fixed now and indexed, its material imported later.
+      const keyVersionId = randomUUID();
+      await this.versions.ensureOwner(keyId, keyVersionId);
+      return this.createKeyRecord({ ...input, keyId, primaryKeyVersion: keyVersionId, state: 'PendingImport' });
+    }
     const versionIds: string[] = [];
     for (const version of input.versions?.length ? input.versions : [{}]) versionIds.push(await this.versions.add(keyId, version));
     return this.createKeyRecord({ ...input, keyId, primaryKeyVersion: input.primaryKeyVersion ?? versionIds[versionIds.length - 1]! });
@@ -110,8 +136,12 @@ export class Keyring {
    * Throws {@link EntryExistsError} when the key exists.
    */
   async createKeyRecord(input: NewKey & { keyId: string; primaryKeyVersion: string }): Promise<KeyRecord> {
-    const primary = await this.versions.find(input.primaryKeyVersion);
-    if (!primary || primary.keyId !== input.keyId) throw new KeyVersionNotFoundError(input.primaryKeyVersion);
+    if (input.external) {
+      if ((await this.versions.owner(input.primaryKeyVersion)) !== input.keyId) throw new KeyVersionNotFoundError(input.primaryKeyVersion);
+    } else {
+      const primary = await this.versions.find(input.primaryKeyVersion);
+      if (!primary || primary.keyId !== input.keyId) throw new KeyVersionNotFoundError(input.primaryKeyVersion);
+    }
     const creationDate = isoSeconds(this.#now());
     const record: KeyRecord = {
       keyId: input.keyId,
@@ -125,6 +155,7 @@ export class Keyring {
         ? {}
         : { rotationInterval: input.rotationInterval, nextRotationDate: addSeconds(creationDate, input.rotationInterval) }),
       ...(input.tags?.length ? { tags: [...input.tags].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) } : {}),
+      ...(input.external ? { external: {} } : {}),
     };
     await this.#store.create(entryNames.key(record.keyId), encodeRecord(record), { writeOnce: false });
     this.#keys.set(record.keyId, record);
@@ -141,7 +172,9 @@ export class Keyring {
     for (;;) {
       const entry = isKeyId(keyId) ? await this.#store.get(name) : undefined;
       if (!entry) throw new KeyNotFoundError(keyId);
-      const next = change(decodeRecord<KeyRecord>(entry.value));
+      const stored = decodeRecord<KeyRecord>(entry.value);
+      // A change sees (and writes) expired imported material as gone.
+      const next = change(stored.external ? withMaterialExpiry(stored, isoSeconds(this.#now())) : stored);
       try {
         await this.#store.update(name, entry.revision, encodeRecord(next));
       } catch (err) {
@@ -162,6 +195,91 @@ export class Keyring {
     const info = await this.versions.info(keyId, keyVersionId);
     await this.updateKey(keyId, (current) => rotated({ ...current, primaryKeyVersion: keyVersionId }, info!.creationDate));
     return info!;
+  }
+
+  /**
+   * A key's versions without material, oldest first. An imported key has its one version always,
+   * whether or not its material is there now.
+   */
+  async versionsOf(key: KeyRecord): Promise<KeyVersionRecordInfo[]> {
+    if (key.external) return [{ keyId: key.keyId, keyVersionId: key.primaryKeyVersion, creationDate: key.creationDate }];
+    return this.versions.list(key.keyId);
+  }
+
+  /**
+   * Binds imported material to an EXTERNAL key (its first import) or restores it (the same
+   * material again, after deletion or expiry, or to change the expiry). PendingImport becomes
+   * Enabled; Enabled and Disabled stay. Material other than the first is refused
+   * (InvalidKeyMaterialError), in constant time; a key pending deletion is refused with 409.
+   * The material entry is written before the key record says it is there.
+   */
+  async importMaterial(keyId: string, material: Buffer, expireTime: string | undefined): Promise<KeyRecord> {
+    const fingerprint = materialFingerprint(material, keyId);
+    const check = (record: KeyRecord): KeyRecord => {
+      if (!record.external) throw new UnsupportedOriginError(keyId, 'Aliyun_KMS');
+      if (record.state === 'PendingDeletion') throw new StateModifiedFailedError(keyId, record.state);
+      if (record.external.fingerprint !== undefined && !sameFingerprint(record.external.fingerprint, fingerprint)) throw new InvalidKeyMaterialError();
+      return record;
+    };
+    const current = check((await this.#readKey(keyId)) ?? throwNotFound(keyId));
+    if (!(await this.versions.putImported(keyId, current.primaryKeyVersion, material, current.creationDate))) throw new InvalidKeyMaterialError();
+    return this.updateKey(keyId, (record) => {
+      const checked = check(record);
+      return {
+        ...checked,
+        state: checked.state === 'PendingImport' ? 'Enabled' : checked.state,
+        external: { fingerprint, ...(expireTime ? { expireTime } : {}) },
+      };
+    });
+  }
+
+  /**
+   * Deletes an EXTERNAL key's material (DeleteKeyMaterial): the key record first (PendingImport,
+   * or PendingImport to return to if pending deletion), then the material entry. A run that dies
+   * in between leaves material no request can reach, which {@link sweepImportedMaterial} destroys.
+   */
+  async deleteMaterial(keyId: string): Promise<KeyRecord> {
+    const record = await this.updateKey(keyId, (current) => {
+      if (!current.external) throw new UnsupportedOriginError(keyId, 'Aliyun_KMS');
+      return withoutMaterial(current);
+    });
+    await this.versions.destroyMaterial(keyId, record.primaryKeyVersion);
+    return record;
+  }
+
+  /**
+   * For the scheduled sweep: an EXTERNAL key whose material is gone by its record (expired, or a
+   * deletion that died half-way) has its record written so and its material entry destroyed.
+   * Returns whether material was destroyed.
+   */
+  async sweepImportedMaterial(keyId: string): Promise<boolean> {
+    const key = await this.#readKey(keyId);
+    if (!key?.external) return false;
+    const now = withMaterialExpiry(key, isoSeconds(this.#now()));
+    if (hasMaterial(now)) return false;
+    if (now !== key) await this.updateKey(keyId, (record) => record);
+    if (!(await this.versions.hasMaterial(keyId, key.primaryKeyVersion))) return false;
+    // Re-read: a re-import may have landed since; its material must stay.
+    const latest = await this.#readKey(keyId);
+    if (!latest || hasMaterial(latest)) return false;
+    await this.versions.destroyMaterial(keyId, key.primaryKeyVersion);
+    return true;
+  }
+
+  /** The key record as stored now (past the cache), with expiry applied; or undefined. */
+  async #readKey(keyId: string): Promise<KeyRecord | undefined> {
+    const entry = isKeyId(keyId) ? await this.#store.get(entryNames.key(keyId)) : undefined;
+    const record = entry && decodeRecord<KeyRecord>(entry.value);
+    return record?.external ? withMaterialExpiry(record, isoSeconds(this.#now())) : record;
+  }
+
+  /** The key import tokens are sealed under (made once per deployment, then cached). */
+  importTokenKey(): Promise<Buffer> {
+    this.#importTokenKey ??= loadImportTokenKey(this.#store).catch((err: unknown) => {
+      this.#importTokenKey = undefined;
+      throw err;
+    });
+    return this.#importTokenKey;
   }
 
   /** Every key id, in byte order. */
@@ -186,7 +304,8 @@ export class Keyring {
     await this.#store.create(entryNames.destroyedKey(keyId), encodeRecord({ keyId, destroyedAt: nowIso }), { writeOnce: false }).catch((err: unknown) => {
       if (!(err instanceof EntryExistsError)) throw err;
     });
-    await this.versions.destroyAll(keyId);
+    const record = await this.#readKey(keyId);
+    await this.versions.destroyAll(keyId, record?.external ? [record.primaryKeyVersion] : []);
     for (;;) {
       const entry = await this.#store.get(entryNames.key(keyId));
       if (!entry) break;
@@ -279,11 +398,16 @@ export class KeyNotDueForDeletionError extends Error {
 
 /**
  * Cryptographic operations need an Enabled key; Decrypt too.
- * Throws {@link KeyDisabledError} / {@link KeyPendingDeletionError}.
+ * Throws {@link KeyDisabledError} / {@link KeyPendingDeletionError} / {@link KeyPendingImportError}.
  */
 export function assertKeyUsable(key: KeyRecord): void {
   if (key.state === 'Disabled') throw new KeyDisabledError(key.keyId);
   if (key.state === 'PendingDeletion') throw new KeyPendingDeletionError(key.keyId);
+  if (key.state === 'PendingImport') throw new KeyPendingImportError(key.keyId);
+}
+
+function throwNotFound(keyId: string): never {
+  throw new KeyNotFoundError(keyId);
 }
 
 export { EntryExistsError };

@@ -3,7 +3,8 @@
  * write-once; everything else is mutable through compare-and-swap.
  */
 
-export type KeyState = 'Enabled' | 'Disabled' | 'PendingDeletion';
+/** PendingImport: an EXTERNAL (BYOK) key without its material (never imported, deleted or expired). */
+export type KeyState = 'Enabled' | 'Disabled' | 'PendingDeletion' | 'PendingImport';
 
 /** Mutable key metadata: `keys/<keyId>`. Dates are UTC ISO-8601 `yyyy-MM-ddTHH:mm:ssZ`. */
 export interface KeyRecord {
@@ -20,8 +21,8 @@ export interface KeyRecord {
   nextRotationDate?: string;
   /** When a PendingDeletion key's material is destroyed. */
   deleteDate?: string;
-  /** The state CancelKeyDeletion returns to. */
-  stateBeforeDeletion?: 'Enabled' | 'Disabled';
+  /** The state CancelKeyDeletion returns to (PendingImport when the material went while pending deletion). */
+  stateBeforeDeletion?: 'Enabled' | 'Disabled' | 'PendingImport';
   /** A scheduled rotation's lease on this key (see lib/operations/scheduled.ts). */
   rotationClaimedUntil?: string;
   /** Set when the scheduled deletion began destroying material; no way back from here. */
@@ -30,6 +31,22 @@ export interface KeyRecord {
   deletionProtection?: { description: string };
   /** TagResource: `[TagKey, TagValue]` pairs, by TagKey (an array: keys are the caller's text). */
   tags?: Array<[string, string]>;
+  /** Set for `Origin=EXTERNAL` (bring your own key): the material comes from ImportKeyMaterial. */
+  external?: ExternalMaterial;
+}
+
+/**
+ * What the key record knows of imported material. Whether the material is there now is the key
+ * state (see lib/keyring/external-material.ts); the material itself is the key's one version entry.
+ */
+export interface ExternalMaterial {
+  /**
+   * Fingerprint of the first material imported (Base64 HMAC-SHA-256 keyed by the material, over
+   * the key id): every later import must match it. Kept when the material is deleted or expires.
+   */
+  fingerprint?: string;
+  /** When the imported material expires (`yyyy-MM-ddTHH:mm:ssZ`); absent: it never does, or there is none. */
+  expireTime?: string;
 }
 
 /** Write-once: `key-versions/<keyId>/<keyVersionId>`; `material` is Base64 of 32 bytes. */

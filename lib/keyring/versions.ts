@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { EntryExistsError, type KeyStore } from '../keystore/key-store.js';
 import { TtlCache } from '../ttl-cache.js';
 import { isoSeconds } from '../time.js';
@@ -116,6 +116,51 @@ export class KeyVersions {
     }
   }
 
+  /**
+   * Writes the material of an imported (EXTERNAL) key's one version, whose id and index were
+   * made with the key. Write-once as every version: when the entry is there already (a re-import,
+   * or a racing first import) the stored material is compared in constant time, and false means
+   * it is other material. The caller keeps and zeroes `material`.
+   */
+  async putImported(keyId: string, keyVersionId: string, material: Buffer, creationDate: string): Promise<boolean> {
+    const record: KeyVersionRecord = { keyId, keyVersionId, creationDate, createdAtMs: Date.parse(creationDate), material: material.toString('base64') };
+    const encoded = encodeRecord(record);
+    try {
+      await this.#store.create(entryNames.keyVersion(keyId, keyVersionId), encoded, { writeOnce: true });
+      return true;
+    } catch (err) {
+      if (!(err instanceof EntryExistsError)) throw err;
+      const existing = await this.#store.get(entryNames.keyVersion(keyId, keyVersionId));
+      if (!existing) return false;
+      const stored = Buffer.from(decodeRecord<KeyVersionRecord>(existing.value).material, 'base64');
+      existing.value.fill(0);
+      try {
+        return stored.length === material.length && timingSafeEqual(stored, material);
+      } finally {
+        stored.fill(0);
+      }
+    } finally {
+      encoded.fill(0);
+    }
+  }
+
+  /**
+   * Destroys one version's material and keeps its index (DeleteKeyMaterial, expired imported
+   * material): blobs still name their key, which answers PendingImport until the same material
+   * is imported again. Idempotent.
+   */
+  async destroyMaterial(keyId: string, keyVersionId: string): Promise<void> {
+    await this.#store.destroy(entryNames.keyVersion(keyId, keyVersionId));
+    this.#cache.delete(keyVersionId);
+  }
+
+  /** Whether a version's material entry exists (no material read into the cache). */
+  async hasMaterial(keyId: string, keyVersionId: string): Promise<boolean> {
+    const entry = await this.#store.get(entryNames.keyVersion(keyId, keyVersionId));
+    entry?.value.fill(0);
+    return entry !== undefined;
+  }
+
   /** A version's record as stored (with Base64 material), or undefined; for the seed's comparisons. */
   async record(keyId: string, keyVersionId: string): Promise<KeyVersionRecord | undefined> {
     const entry = await this.#store.get(entryNames.keyVersion(keyId, keyVersionId));
@@ -150,9 +195,14 @@ export class KeyVersions {
     return versions.sort((a, b) => at(a) - at(b) || (a.keyVersionId < b.keyVersionId ? -1 : 1));
   }
 
-  /** Destroys every version of a key: the index entry, then the material (the one path by which material disappears). */
-  async destroyAll(keyId: string): Promise<void> {
-    for (const name of await this.#store.list(`key-versions/${keyId}/`)) {
+  /**
+   * Destroys every version of a key: the index entry, then the material. `alsoVersionIds` names
+   * versions whose material may be gone already (an imported key's), so their index goes too.
+   */
+  async destroyAll(keyId: string, alsoVersionIds: readonly string[] = []): Promise<void> {
+    const names = new Set(await this.#store.list(`key-versions/${keyId}/`));
+    for (const keyVersionId of alsoVersionIds) names.add(entryNames.keyVersion(keyId, keyVersionId));
+    for (const name of names) {
       const keyVersionId = name.slice(name.lastIndexOf('/') + 1);
       await this.#store.destroy(entryNames.versionOwner(keyVersionId));
       await this.#store.destroy(name);

@@ -9,7 +9,7 @@ export function keyMetadata(key: ResolvedKey): Record<string, string> {
     KeyState: key.state,
     KeySpec: 'Aliyun_AES_256',
     KeyUsage: 'ENCRYPT/DECRYPT',
-    Origin: 'Aliyun_KMS',
+    Origin: key.external ? 'EXTERNAL' : 'Aliyun_KMS',
     ProtectionLevel: 'SOFTWARE',
     CreationDate: key.creationDate,
     Creator: key.creator,
@@ -22,6 +22,7 @@ export function keyMetadata(key: ResolvedKey): Record<string, string> {
     DeleteDate: key.state === 'PendingDeletion' ? (key.deleteDate ?? '') : '',
     DeletionProtection: key.deletionProtection ? 'Enabled' : 'Disabled',
     ...(key.deletionProtection ? { DeletionProtectionDescription: key.deletionProtection.description } : {}),
-    MaterialExpireTime: '',
+    // Empty when the material never expires, and when there is none (Alibaba's DescribeKey).
+    MaterialExpireTime: key.external?.expireTime ?? '',
   };
 }

@@ -7,18 +7,20 @@ import { addSeconds } from '../keyring/rotation.js';
  * compare-and-swap retry) and returns the next, or throws the reference's error:
  *
  *     Enabled ⇄ Disabled            EnableKey / DisableKey (repeating one is a no-op)
- *     Enabled | Disabled → PendingDeletion        ScheduleKeyDeletion
+ *     Enabled | Disabled | PendingImport → PendingDeletion     ScheduleKeyDeletion
  *     PendingDeletion → the state before          CancelKeyDeletion, until the delete date
+ *     PendingImport → Enabled; Enabled | Disabled → PendingImport   ImportKeyMaterial; DeleteKeyMaterial
+ *                                                 or expiry (EXTERNAL keys, lib/keyring/keyring.ts)
  *
  * A key with deletion protection (SetDeletionProtection) cannot be scheduled for deletion.
  */
 export function enabled(record: KeyRecord): KeyRecord {
-  if (record.state === 'PendingDeletion') throw new StateModifiedFailedError(record.keyId, record.state);
+  if (record.state === 'PendingDeletion' || record.state === 'PendingImport') throw new StateModifiedFailedError(record.keyId, record.state);
   return { ...record, state: 'Enabled' };
 }
 
 export function disabled(record: KeyRecord): KeyRecord {
-  if (record.state === 'PendingDeletion') throw new StateModifiedFailedError(record.keyId, record.state);
+  if (record.state === 'PendingDeletion' || record.state === 'PendingImport') throw new StateModifiedFailedError(record.keyId, record.state);
   return { ...record, state: 'Disabled' };
 }
 

@@ -1,4 +1,4 @@
-import { AliasNotFoundError, KeyNotFoundError, KeyVersionNotFoundError, NoPermissionError } from '../errors.js';
+import { AliasNotFoundError, KeyNotFoundError, KeyPendingImportError, KeyVersionNotFoundError, NoPermissionError } from '../errors.js';
 import type { SealedBlob } from '../crypto/envelope.js';
 import type { EncryptionContext } from '../crypto/encryption-context.js';
 import { parseKeyReference } from '../keyring/key-id.js';
@@ -9,9 +9,10 @@ import { permissionOf } from '../operation.js';
 
 /*
  * Authorise before revealing. A caller who may not use a key learns nothing from trying:
- * - a key id or ARN is authorised on the ARN the caller wrote, so a denied caller gets 403
- *   whether or not the key exists. The key is read first only for its tags (`kms:tag/<TagKey>`
- *   conditions): a missing key has none, exactly as an existing key without the tag;
+ * - a key id or ARN is authorised on the ARN the caller wrote, before the store is read, so a
+ *   denied caller gets 403 whether or not the key exists. Only a caller whose policy has
+ *   `kms:tag/<TagKey>` conditions has the key read first, for its tags: a missing key has none,
+ *   exactly as an existing key without the tag;
  * - an alias the caller may not use answers exactly as an alias that does not exist (404
  *   Forbidden.AliasNotFound, "not found, or this access key may not use it"), so neither its
  *   existence nor the key it names leaks;
@@ -23,6 +24,11 @@ const NO_TAGS: ReadonlyMap<string, string> = new Map();
 /** The tags `kms:tag/<TagKey>` conditions see for a key (none for a key that does not exist). */
 export function tagsOf(key: { tags?: Array<[string, string]> } | undefined): ReadonlyMap<string, string> {
   return key?.tags?.length ? new Map(key.tags) : NO_TAGS;
+}
+
+/** The key, read before the policy check only when the caller's policy reads tags (else undefined: read after). */
+async function keyForTags(context: OperationContext, keyId: string): Promise<ResolvedKey | undefined> {
+  return context.principal.policy.readsResourceTags ? context.service.keyring.findKey(keyId) : undefined;
 }
 
 export interface ResolveOptions {
@@ -57,13 +63,15 @@ export async function resolveAuthorizedKey(keyId: string, context: OperationCont
     const hidden = () => new AliasNotFoundError(reference.aliasName, options.action ?? permissionOf(context.action));
     // Exactly the alias named: a store on a case-insensitive file system may find another spelling.
     if (!alias || alias.aliasName !== reference.aliasName) throw hidden();
-    key = await keyring.findKey(alias.keyId);
-    context.authorize(keyring.arnOf(alias.keyId), options.action, hidden, { encryptionContext: options.encryptionContext, resourceTags: tagsOf(key) });
+    const tagged = await keyForTags(context, alias.keyId);
+    context.authorize(keyring.arnOf(alias.keyId), options.action, hidden, { encryptionContext: options.encryptionContext, resourceTags: tagsOf(tagged) });
+    key = tagged ?? (await keyring.findKey(alias.keyId));
     if (!key) throw hidden();
   } else {
     const arn = reference.kind === 'foreign' ? reference.text : keyring.arnOf(reference.keyId);
-    key = reference.kind === 'key' ? await keyring.findKey(reference.keyId) : undefined;
-    context.authorize(arn, options.action, undefined, { encryptionContext: options.encryptionContext, resourceTags: tagsOf(key) });
+    const tagged = reference.kind === 'key' ? await keyForTags(context, reference.keyId) : undefined;
+    context.authorize(arn, options.action, undefined, { encryptionContext: options.encryptionContext, resourceTags: tagsOf(tagged) });
+    key = tagged ?? (reference.kind === 'key' ? await keyring.findKey(reference.keyId) : undefined);
     // Exactly the key authorised: on a case-insensitive file system another spelling of the id
     // would find the key while the policy was checked on a different ARN.
     if (!key || (reference.kind === 'key' && key.keyId !== reference.keyId)) {
@@ -82,16 +90,24 @@ export async function resolveAuthorizedKey(keyId: string, context: OperationCont
 export async function resolveAuthorizedVersion(blob: SealedBlob, context: OperationContext, options: AuthorizeAsOptions = {}): Promise<{ key: ResolvedKey; version: KeyVersion }> {
   const { keyring } = context.service;
   const version = await keyring.findVersion(blob.keyVersionId);
-  if (!version) throw new KeyVersionNotFoundError(blob.keyVersionId);
+  // No material: the version may be an imported key's whose material is not there now; its index says.
+  const keyId = version?.keyId ?? (await keyring.versionOwner(blob.keyVersionId));
+  if (!keyId) throw new KeyVersionNotFoundError(blob.keyVersionId);
   const action = options.action ?? permissionOf(context.action);
-  const key = await keyring.findKey(version.keyId);
-  // Authorised before anything about the key is told: a denied caller learns nothing, not even that the key is gone.
-  context.authorize(keyring.arnOf(version.keyId), action, () => new NoPermissionError(action, { keyVersionId: blob.keyVersionId }), {
+  const tagged = await keyForTags(context, keyId);
+  // Authorised before the key is read (or anything about it told): a denied caller learns nothing, not even that the key is gone.
+  context.authorize(keyring.arnOf(keyId), action, () => new NoPermissionError(action, { keyVersionId: blob.keyVersionId }), {
     encryptionContext: options.encryptionContext,
-    resourceTags: tagsOf(key),
+    resourceTags: tagsOf(tagged),
   });
+  const key = tagged ?? (await keyring.findKey(keyId));
   // A version whose key was destroyed (another instance may still cache the version).
   if (!key) throw new KeyVersionNotFoundError(blob.keyVersionId);
+  if (!version) {
+    if (!key.external) throw new KeyVersionNotFoundError(blob.keyVersionId);
+    assertKeyUsable(key);
+    throw new KeyPendingImportError(key.keyId);
+  }
   return { key, version };
 }
 
@@ -106,6 +122,6 @@ export async function resolveAuthorizedAlias(aliasName: string, context: Operati
   const hidden = () => new AliasNotFoundError(aliasName, action);
   const alias = await keyring.readAlias(aliasName);
   if (!alias) throw hidden();
-  context.authorize(keyring.arnOf(alias.keyId), action, hidden, { encryptionContext: options.encryptionContext, resourceTags: tagsOf(await keyring.findKey(alias.keyId)) });
+  context.authorize(keyring.arnOf(alias.keyId), action, hidden, { encryptionContext: options.encryptionContext, resourceTags: tagsOf(await keyForTags(context, alias.keyId)) });
   return alias;
 }

@@ -12,7 +12,7 @@ import type { Service } from '../service.js';
  */
 
 /** One audit line per scheduled action; a line that cannot be written fails the key's run. */
-function auditJob(service: Service, action: 'RotateKey' | 'DestroyKey', keyId: string, code: 'OK' | 'Failed', keyVersionId?: string): Promise<void> {
+function auditJob(service: Service, action: 'RotateKey' | 'DestroyKey' | 'DestroyExpiredKeyMaterial', keyId: string, code: 'OK' | 'Failed', keyVersionId?: string): Promise<void> {
   return (
     service.audit?.write({
       time: new Date(service.now()).toISOString(),
@@ -47,7 +47,7 @@ export class ScheduledJobError extends Error {
 }
 
 function rotationDue(record: KeyRecord, now: string): boolean {
-  return record.state === 'Enabled' && record.automaticRotation === 'Enabled' && !!record.nextRotationDate && record.nextRotationDate <= now;
+  return record.state === 'Enabled' && !record.external && record.automaticRotation === 'Enabled' && !!record.nextRotationDate && record.nextRotationDate <= now;
 }
 
 /**
@@ -94,8 +94,10 @@ export async function rotateDueKeys(service: Service): Promise<string[]> {
 
 /**
  * Destroys every key that is PendingDeletion past its `DeleteDate`: aliases, version material,
- * then the key. The only path by which key material ever disappears. Returns the destroyed ids;
- * when any due key could not be destroyed, throws {@link ScheduledJobError} after trying all of them.
+ * then the key; and the imported material of EXTERNAL keys whose material expired (or whose
+ * DeleteKeyMaterial died before destroying it). Besides DeleteKeyMaterial, the only paths by
+ * which key material disappears. Returns the destroyed key ids; when any due key could not be
+ * handled, throws {@link ScheduledJobError} after trying all of them.
  */
 export async function destroyDueKeys(service: Service): Promise<string[]> {
   const { keyring, logger } = service;
@@ -104,6 +106,7 @@ export async function destroyDueKeys(service: Service): Promise<string[]> {
   const failed: string[] = [];
   for (const keyId of await keyring.listKeyIds()) {
     const key = await keyring.getKey(keyId);
+    if (key?.external && !(await sweepMaterial(service, keyId))) failed.push(keyId);
     if (!key || key.state !== 'PendingDeletion' || !key.deleteDate || key.deleteDate > now) continue;
     try {
       await keyring.destroyKey(keyId, now);
@@ -118,6 +121,21 @@ export async function destroyDueKeys(service: Service): Promise<string[]> {
       failed.push(keyId);
     }
   }
-  if (failed.length > 0) throw new ScheduledJobError('deletion', failed, destroyed);
+  if (failed.length > 0) throw new ScheduledJobError('deletion', [...new Set(failed)], destroyed);
   return destroyed;
+}
+
+/** Destroys an EXTERNAL key's material if its record says it is gone; false when that failed. */
+async function sweepMaterial(service: Service, keyId: string): Promise<boolean> {
+  try {
+    if (await service.keyring.sweepImportedMaterial(keyId)) {
+      service.logger.info('expired key material destroyed', { keyId });
+      await auditJob(service, 'DestroyExpiredKeyMaterial', keyId, 'OK');
+    }
+    return true;
+  } catch (err) {
+    service.logger.error('destroying expired key material failed', { keyId, error: (err as Error).message });
+    await auditJob(service, 'DestroyExpiredKeyMaterial', keyId, 'Failed').catch(() => undefined);
+    return false;
+  }
 }

@@ -37,6 +37,9 @@ export const KMS_ACTIONS: readonly string[] = [
   'kms:DescribeService',
   'kms:ExportDataKey',
   'kms:GenerateAndExportDataKey',
+  'kms:GetParametersForImport',
+  'kms:ImportKeyMaterial',
+  'kms:DeleteKeyMaterial',
 ];
 
 /**

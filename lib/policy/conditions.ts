@@ -290,6 +290,11 @@ export const conditionSchema = z
     }
   });
 
+/** Whether a validated `Condition` reads a `kms:tag/<TagKey>` key. */
+export function conditionReadsTags(condition: PolicyCondition): boolean {
+  return Object.values(condition).some((keys) => Object.keys(keys).some((name) => name.toLowerCase().startsWith(TAG_PREFIX)));
+}
+
 /**
  * Compiles a validated `Condition` once: wildcard patterns, address ranges and dates are parsed
  * here, so evaluating it for a request allocates nothing.

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { actionPatternProblem } from './actions.js';
-import { type CompiledCondition, compileCondition, type ConditionContext, conditionSchema } from './conditions.js';
+import { type CompiledCondition, compileCondition, type ConditionContext, conditionReadsTags, conditionSchema } from './conditions.js';
 import { wildcardPattern } from './wildcard.js';
 
 export type { ConditionContext } from './conditions.js';
@@ -78,6 +78,11 @@ export interface CompiledPolicy {
    * allow and a Deny conditioned on a negated operator denies.
    */
   isAllowed(action: string, resource: string, context?: ConditionContext): boolean;
+  /**
+   * Whether a condition reads `kms:tag/<TagKey>`: only then must a key be read before the check
+   * (for its tags); otherwise a key is authorised on its ARN before the store is touched.
+   */
+  readonly readsResourceTags: boolean;
 }
 
 interface CompiledStatement {
@@ -103,6 +108,7 @@ export function compilePolicy(document: PolicyDocument): CompiledPolicy {
     condition: s.Condition === undefined ? undefined : compileCondition(s.Condition),
   }));
   return {
+    readsResourceTags: document.Statement.some((s) => s.Condition !== undefined && conditionReadsTags(s.Condition)),
     isAllowed(action, resource, context) {
       let allowed = false;
       for (const s of statements) {

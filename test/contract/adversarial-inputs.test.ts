@@ -61,6 +61,8 @@ const KEY_REFERENCE_CASES: Array<[action: string, parameter: string, rest: Recor
   ['CancelKeyDeletion', 'KeyId', {}],
   ['CreateAlias', 'KeyId', { AliasName: 'alias/adversarial' }],
   ['ListAliasesByKeyId', 'KeyId', {}],
+  ['GetParametersForImport', 'KeyId', { WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }],
+  ['DeleteKeyMaterial', 'KeyId', {}],
   ['GenerateAndExportDataKey', 'KeyId', { PublicKeyBlob: TEST_RSA_PUBLIC_KEY_BLOB, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }],
 ];
 
@@ -276,7 +278,7 @@ describe('Adversarial inputs', () => {
     });
 
     it('every Action in the table was exercised by a denied caller somewhere in this suite or the policy-coverage suite', () => {
-      const covered = new Set([...KEY_REFERENCE_CASES.map(([a]) => a), 'DeleteAlias', 'UpdateAlias', 'Decrypt', 'ReEncrypt', 'CreateKey', 'ListKeys', 'ListAliases', 'DescribeKeyVersion', 'GetRandomPassword', 'DescribeRegions', 'DescribeService', 'UpdateKeyDescription', 'SetDeletionProtection', 'TagResource', 'UntagResource', 'ListResourceTags', 'ExportDataKey']);
+      const covered = new Set([...KEY_REFERENCE_CASES.map(([a]) => a), 'DeleteAlias', 'UpdateAlias', 'Decrypt', 'ReEncrypt', 'CreateKey', 'ListKeys', 'ListAliases', 'DescribeKeyVersion', 'GetRandomPassword', 'DescribeRegions', 'DescribeService', 'UpdateKeyDescription', 'SetDeletionProtection', 'TagResource', 'UntagResource', 'ListResourceTags', 'ExportDataKey', 'ImportKeyMaterial']);
       expect(ACTIONS.map((a) => a.action).filter((a) => !covered.has(a))).toEqual([]);
     });
   });

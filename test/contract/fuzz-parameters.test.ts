@@ -23,6 +23,7 @@ import {
   jsonString,
   malformedAlias,
   nastyString,
+  type ImportFixture,
   parameterGenerator,
   parameterNamesOf,
   paramRecord,
@@ -43,6 +44,7 @@ import {
 } from '../helpers/fuzz.js';
 import { ADMIN, ALIAS, CONSUMER, createTestService, DISABLED_KEY_ID, KEY_ID, KEY_VERSION_ID, keyArnOf, OTHER_KEY_ID, PROVIDER, SCOPED, type TestService } from '../helpers/service.js';
 import { type Credentials, isoSeconds, signedRpcRequest, signedV3Request } from '../helpers/sign.js';
+import { constants, createPublicKey, publicEncrypt } from 'node:crypto';
 import { expectError } from './support.js';
 
 /**
@@ -81,6 +83,8 @@ interface FuzzService {
   blobs: string[];
   /** The seeded key ids and the pending key's: what a caller allowed nothing must never learn. */
   keyIds: string[];
+  /** An EXTERNAL key with a token and wrapped material, so the import Actions can succeed. */
+  imports: ImportFixture;
 }
 
 async function fuzzService(store?: FileKeyStore): Promise<FuzzService> {
@@ -110,12 +114,22 @@ async function fuzzService(store?: FileKeyStore): Promise<FuzzService> {
   const pending = (await ok('CreateKey', { Description: 'pending' })).KeyMetadata.KeyId as string;
   await ok('CreateAlias', { AliasName: PENDING_ALIAS, KeyId: pending });
   await ok('ScheduleKeyDeletion', { KeyId: pending, PendingWindowInDays: '7' });
-  return { t, blobs, keyIds: [...SEEDED_KEY_IDS, pending] };
+  const imports = await importFixture(ok);
+  return { t, blobs, keyIds: [...SEEDED_KEY_IDS, pending, imports.keyId], imports };
+}
+
+/** An EXTERNAL key, and an import token and 32 bytes of material wrapped for it. */
+async function importFixture(ok: (action: string, params: Record<string, string>) => Promise<Record<string, any>>): Promise<ImportFixture> {
+  const keyId = (await ok('CreateKey', { Origin: 'EXTERNAL' })).KeyMetadata.KeyId as string;
+  const p = await ok('GetParametersForImport', { KeyId: keyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' });
+  const publicKey = createPublicKey({ key: Buffer.from(p.PublicKey, 'base64'), format: 'der', type: 'spki' });
+  const wrapped = publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, Buffer.alloc(32, 9));
+  return { keyId, importToken: p.ImportToken, encryptedKeyMaterial: wrapped.toString('base64') };
 }
 
 /** One request of the fuzz: an Action, a signing path, a caller and parameters. */
-const fuzzRequest = (actions: fc.Arbitrary<string>, blobs: readonly string[]) => {
-  const generate = parameterGenerator(blobs);
+const fuzzRequest = (actions: fc.Arbitrary<string>, blobs: readonly string[], imports?: ImportFixture) => {
+  const generate = parameterGenerator(blobs, imports);
   const byAction = new Map(ACTIONS.map((route) => [route.action, parameterNamesOf(route.operation)]));
   return fc.record({
     action: actions,
@@ -151,7 +165,7 @@ describe('Property: no request is answered with a fault (never a 5xx, never a st
       const fuzz = await fuzzService();
       let ok = 0;
       await fc.assert(
-        fc.asyncProperty(fuzzRequest(fc.constant(action), fuzz.blobs), async (r) => {
+        fc.asyncProperty(fuzzRequest(fc.constant(action), fuzz.blobs, fuzz.imports), async (r) => {
           const result = await sendFuzz(fuzz, r);
           // A dry run that would have succeeded answers 412 DryRunOperationError: it got past everything too.
           if (result.status === 200 || result.body.Code === 'DryRunOperationError') ok++;
@@ -164,7 +178,7 @@ describe('Property: no request is answered with a fault (never a 5xx, never a st
     it('when an unknown Action is signed, it answers 4xx with an Alibaba error', async () => {
       const fuzz = await fuzzService();
       await fc.assert(
-        fc.asyncProperty(fuzzRequest(unknownAction, fuzz.blobs), async (r) => {
+        fc.asyncProperty(fuzzRequest(unknownAction, fuzz.blobs, fuzz.imports), async (r) => {
           const result = await sendFuzz(fuzz, r);
           expect(result.status).toBeGreaterThanOrEqual(400);
         }),
@@ -188,7 +202,7 @@ describe('Property: no request is answered with a fault (never a 5xx, never a st
       const fuzz = await fileFuzzService();
       const actions = fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...TABLE_ACTIONS) }, { weight: 1, arbitrary: unknownAction });
       await fc.assert(
-        fc.asyncProperty(fuzzRequest(actions, fuzz.blobs), async (r) => {
+        fc.asyncProperty(fuzzRequest(actions, fuzz.blobs, fuzz.imports), async (r) => {
           await sendFuzz(fuzz, r);
         }),
         runs(0x5eed0003, 3000),

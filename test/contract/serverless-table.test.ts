@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ACTIONS, DISPATCHER, EVENT_TRIGGERED, KEY_WRITING_ACTIONS, MATERIAL_CREATING_ACTIONS, SCHEDULED } from '../../functions/actions.js';
+import { ACTIONS, DISPATCHER, EVENT_TRIGGERED, KEY_WRITING_ACTIONS, MATERIAL_CREATING_ACTIONS, MATERIAL_DELETING_ACTIONS, SCHEDULED } from '../../functions/actions.js';
 import { STATE_TABLE_DEFINITION } from '../../lib/keystore/dynamodb/table.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -67,18 +67,19 @@ describe('Table: Actions ⇄ serverless.yml', () => {
     }
   });
 
-  it('when material is concerned, only key-creating Actions, the dispatcher and the rotation create secrets; only the scheduled deletion deletes them; nothing lists or updates them', () => {
+  it('when material is concerned, only material-creating Actions, the dispatcher and the rotation create secrets; only DeleteKeyMaterial, the dispatcher and the scheduled deletion delete them; nothing lists or updates them', () => {
     const creators = new Set([...ACTIONS.filter((r) => MATERIAL_CREATING_ACTIONS.has(r.action)).map((r) => r.functionName), DISPATCHER.functionName, 'rotateKeys']);
+    const deleters = new Set([...ACTIONS.filter((r) => MATERIAL_DELETING_ACTIONS.has(r.action)).map((r) => r.functionName), DISPATCHER.functionName, 'deleteExpiredKeys']);
     for (const [name, fn] of Object.entries(template.functions)) {
       const actions = secretActions(fn);
       expect(actions.has('secretsmanager:CreateSecret'), `${name} CreateSecret`).toBe(creators.has(name));
-      expect(actions.has('secretsmanager:DeleteSecret'), `${name} DeleteSecret`).toBe(name === 'deleteExpiredKeys');
+      expect(actions.has('secretsmanager:DeleteSecret'), `${name} DeleteSecret`).toBe(deleters.has(name));
       for (const never of ['secretsmanager:ListSecrets', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage', 'secretsmanager:*']) {
         expect(actions.has(never), `${name} ${never}`).toBe(false);
       }
     }
     expect(MATERIAL_CREATING_ACTIONS.size).toBeGreaterThan(0);
-    for (const action of MATERIAL_CREATING_ACTIONS) expect(KEY_WRITING_ACTIONS.has(action)).toBe(true);
+    for (const action of [...MATERIAL_CREATING_ACTIONS, ...MATERIAL_DELETING_ACTIONS]) expect(KEY_WRITING_ACTIONS.has(action)).toBe(true);
   });
 
   it('when the stage is deployed, no function reserves concurrency (22 functions would exhaust a default account), and the state table matches the backend definition', () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { ACTIONS, DISPATCHER, EVENT_TRIGGERED, KEY_WRITING_ACTIONS, MATERIAL_CREATING_ACTIONS, SCHEDULED } from '../../functions/actions.js';
+import { ACTIONS, DISPATCHER, EVENT_TRIGGERED, KEY_WRITING_ACTIONS, MATERIAL_CREATING_ACTIONS, MATERIAL_DELETING_ACTIONS, SCHEDULED } from '../../functions/actions.js';
 import { STATE_TABLE_DEFINITION } from '../../lib/keystore/dynamodb/table.js';
 import { applySeed } from '../../infra/gateway/seed.js';
 import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
@@ -107,7 +107,8 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
       const statements = statementsOf(fn.functionName);
       const actions = statements.flatMap((s) => s.Action as string[]);
       expect(actions).not.toContain('secretsmanager:ListSecrets');
-      expect(actions.includes('secretsmanager:DeleteSecret')).toBe(fn.functionName === 'deleteExpiredKeys');
+      const deletes = fn.functionName === 'deleteExpiredKeys' || fn.functionName === DISPATCHER.functionName || ACTIONS.some((r) => r.functionName === fn.functionName && MATERIAL_DELETING_ACTIONS.has(r.action));
+      expect(actions.includes('secretsmanager:DeleteSecret'), fn.functionName).toBe(deletes);
       // The account field of every ARN is the real one, never a wildcard.
       for (const arn of statements.flatMap((s) => arnsOf(s.Resource))) expect(arn.split(':')[4], arn).not.toBe('*');
     }

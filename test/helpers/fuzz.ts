@@ -464,18 +464,33 @@ export interface ParamGenerator {
   any(name: string, action: string): PairsArbitrary;
 }
 
+/** An EXTERNAL key the fuzz service makes, and an import token and wrapped material for it (see fuzzImportFixture). */
+export interface ImportFixture {
+  keyId: string;
+  importToken: string;
+  encryptedKeyMaterial: string;
+}
+
+const IMPORT_ACTIONS = new Set(['GetParametersForImport', 'ImportKeyMaterial', 'DeleteKeyMaterial']);
+
 /** The value generators of each known parameter name; any other name gets nasty text. */
-export function parameterGenerator(realBlobs: readonly string[]): ParamGenerator {
+export function parameterGenerator(realBlobs: readonly string[], imports?: ImportFixture): ParamGenerator {
   const one = (arb: fc.Arbitrary<string>) => (name: string) => arb.map((v): Array<[string, string]> => [[name, v]]);
   const blob = ciphertextBlob(realBlobs);
   const int = (min: number, max: number) => one(fc.integer({ min, max }).map(String));
+  const importKey = imports ? fc.constant(imports.keyId) : seededKeyReference;
   const validTable: Record<string, (name: string, action: string) => PairsArbitrary> = {
-    KeyId: one(fc.oneof({ weight: 4, arbitrary: seededKeyReference }, { weight: 1, arbitrary: fc.uuid() })),
+    KeyId: (name, action) =>
+      one(
+        IMPORT_ACTIONS.has(action)
+          ? fc.oneof({ weight: 6, arbitrary: importKey }, { weight: 1, arbitrary: seededKeyReference })
+          : fc.oneof({ weight: 4, arbitrary: seededKeyReference }, { weight: 1, arbitrary: fc.uuid() }),
+      )(name),
     DestinationKeyId: one(seededKeyReference),
     AliasName: one(fc.oneof(fc.constantFrom(...SEEDED_ALIASES), wellFormedAlias)),
     KeySpec: (name, action) => one(action === 'CreateKey' ? fc.constant('Aliyun_AES_256') : fc.constantFrom('AES_256', 'AES_128'))(name),
     KeyUsage: one(fc.constant('ENCRYPT/DECRYPT')),
-    Origin: one(fc.constant('Aliyun_KMS')),
+    Origin: one(fc.constantFrom('Aliyun_KMS', 'EXTERNAL')),
     ProtectionLevel: one(fc.constant('SOFTWARE')),
     NumberOfBytes: int(1, 1024),
     PageNumber: int(1, 4),
@@ -509,8 +524,12 @@ export function parameterGenerator(realBlobs: readonly string[]): ParamGenerator
     ),
     TagKeys: one(fc.uniqueArray(fc.constantFrom('project', 'env', 'team/a', 'missing'), { minLength: 1, maxLength: 3 }).map((keys) => JSON.stringify(keys))),
     PublicKeyBlob: one(fc.constant(TEST_RSA_PUBLIC_KEY_BLOB)),
-    WrappingAlgorithm: one(fc.constantFrom('RSAES_OAEP_SHA_256', 'RSAES_OAEP_SHA_1')),
+    WrappingAlgorithm: (name, action) =>
+      one(action === 'GetParametersForImport' ? fc.constantFrom('RSAES_OAEP_SHA_256', 'RSAES_OAEP_SHA_1', 'RSAES_PKCS1_V1_5') : fc.constantFrom('RSAES_OAEP_SHA_256', 'RSAES_OAEP_SHA_1'))(name),
     WrappingKeySpec: one(fc.constant('RSA_2048')),
+    ImportToken: one(imports ? fc.constant(imports.importToken) : fc.base64String({ minLength: 4, maxLength: 64 })),
+    EncryptedKeyMaterial: one(imports ? fc.constant(imports.encryptedKeyMaterial) : fc.base64String({ minLength: 4, maxLength: 344 })),
+    KeyMaterialExpireUnix: one(fc.oneof(fc.constant('0'), fc.integer({ min: 2_000_000_000, max: 4_000_000_000 }).map(String))),
     // No valid value (this service tags keys only): a sane request leaves them out.
     SecretName: () => fc.constant([]),
     CertificateId: () => fc.constant([]),
@@ -521,7 +540,7 @@ export function parameterGenerator(realBlobs: readonly string[]): ParamGenerator
     AliasName: one(aliasName),
     KeySpec: one(fc.oneof(keySpec, onlyValue('Aliyun_AES_256'))),
     KeyUsage: one(onlyValue('ENCRYPT/DECRYPT')),
-    Origin: one(onlyValue('Aliyun_KMS')),
+    Origin: one(fc.oneof(onlyValue('Aliyun_KMS'), onlyValue('EXTERNAL'))),
     ProtectionLevel: one(onlyValue('SOFTWARE')),
     NumberOfBytes: one(integerText),
     PageNumber: one(integerText),
@@ -558,6 +577,21 @@ export function parameterGenerator(realBlobs: readonly string[]): ParamGenerator
     ),
     WrappingAlgorithm: one(fc.oneof(fc.constantFrom('RSAES_OAEP_SHA_256', 'RSAES_OAEP_SHA_1', 'RSAES_PKCS1_V1_5', 'SM2PKE'), nastyString)),
     WrappingKeySpec: one(fc.oneof(fc.constantFrom('RSA_2048', 'EC_SM2', 'RSA_4096'), nastyString)),
+    ImportToken: one(
+      fc.oneof(
+        ...(imports ? [fc.constant(imports.importToken), fc.integer({ min: 0, max: imports.importToken.length - 1 }).map((cut) => imports.importToken.slice(0, cut))] : []),
+        fc.uint8Array({ maxLength: 600 }).map((u) => Buffer.from(u).toString('base64')),
+        nastyString,
+      ),
+    ),
+    EncryptedKeyMaterial: one(
+      fc.oneof(
+        ...(imports ? [fc.constant(imports.encryptedKeyMaterial)] : []),
+        fc.uint8Array({ minLength: 250, maxLength: 260 }).map((u) => Buffer.from(u).toString('base64')),
+        nastyString,
+      ),
+    ),
+    KeyMaterialExpireUnix: one(fc.oneof(integerText, fc.constantFrom('0', '-1', '1.5', '253402300799', '253402300800', '99999999999999'))),
   };
   const any = (name: string, action: string) => (Object.hasOwn(anyTable, name) ? anyTable[name]!(name, action) : one(nastyString)(name));
   return {
@@ -638,7 +672,7 @@ export const UNKNOWN_ACTIONS: readonly string[] = [
   'RotateKeys',
   'DeleteExpiredKeys',
   'dispatch',
-  'ImportKeyMaterial',
+  'CreateSecret',
   'GetSecretValue',
   ...PROTOTYPE_NAMES,
   '',

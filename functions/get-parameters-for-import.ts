@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
+import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
+import { sealImportToken } from '../lib/crypto/import-token.js';
+import { newWrappingKeyPair } from '../lib/crypto/import-wrap.js';
+import { defineOperation } from '../lib/operation.js';
+import { externalKey, IMPORT_TOKEN_LIFETIME_MS, importWrappingAlgorithmParameter, importWrappingKeySpecParameter } from '../lib/operations/key-import.js';
+import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
+import { keyIdParameter } from '../lib/rpc/schema.js';
+import { isoSeconds } from '../lib/time.js';
+
+/**
+ * GetParametersForImport: a fresh RSA-2048 public key and an import token for an EXTERNAL key,
+ * in any state. The token carries the private key sealed (lib/crypto/import-token.ts), is bound to
+ * this key and this WrappingAlgorithm, and may be used for 24 hours, as often as needed; earlier
+ * tokens stay valid until their own expiry.
+ */
+export const operation = defineOperation({
+  action: 'GetParametersForImport',
+  input: z.object({ KeyId: keyIdParameter, WrappingAlgorithm: importWrappingAlgorithmParameter, WrappingKeySpec: importWrappingKeySpecParameter }),
+  resolve: async (input, context) => externalKey(await resolveAuthorizedKey(input.KeyId, context)),
+  async execute(input, key, context) {
+    const tokenKey = await context.service.keyring.importTokenKey();
+    const { publicKey, privateKey } = await newWrappingKeyPair();
+    const expiresAtMs = context.service.now() + IMPORT_TOKEN_LIFETIME_MS;
+    try {
+      const token = sealImportToken(tokenKey, { keyId: key.keyId, algorithm: input.WrappingAlgorithm, expiresAtMs, privateKey });
+      return { KeyId: key.keyId, ImportToken: token, PublicKey: publicKey, TokenExpireTime: isoSeconds(expiresAtMs) };
+    } finally {
+      privateKey.fill(0);
+    }
+  },
+});
+
+export const handler = lambdaHandler(operation);
+export const fcHandler = fcHttpHandler(operation);
