@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
 import { addPagingOptions, allPages, clientOf, integer, type PagingOptions } from './common.js';
 import { usageError } from './exit-codes.js';
+import { registerKeyImport } from './key-import.js';
 import { emit } from './output.js';
 
 /** `kms keys …`: customer master keys (CreateKey, DescribeKey, ListKeys, key versions, state, deletion). */
@@ -9,12 +10,14 @@ export function registerKeys(program: Command): void {
 
   keys
     .command('create')
-    .description('create a key (CreateKey): Aliyun_AES_256, one random version')
+    .description('create a key (CreateKey): Aliyun_AES_256, one random version (or, with --external, material you import)')
     .option('--description <text>', 'a description')
     .option('--rotation-interval <interval>', 'turn on automatic rotation every <interval> (7d–730d, or seconds as 604800s)')
     .option('--tag <TagKey=TagValue>', 'a tag for the new key, repeatable', (pair: string, previous: string[] = []) => [...previous, pair])
-    .action(async (options: { description?: string; rotationInterval?: string; tag?: string[] }, command: Command) => {
+    .addOption(new Option('--external', 'bring your own key: no material until `kms keys import-material` (Origin EXTERNAL)').conflicts('rotationInterval'))
+    .action(async (options: { description?: string; rotationInterval?: string; tag?: string[]; external?: boolean }, command: Command) => {
       const result = await clientOf(command).call('CreateKey', {
+        Origin: options.external ? 'EXTERNAL' : undefined,
         Description: options.description,
         EnableAutomaticRotation: options.rotationInterval === undefined ? undefined : 'true',
         RotationInterval: options.rotationInterval,
@@ -171,6 +174,8 @@ export function registerKeys(program: Command): void {
     .action(async (key: string, options: { days: number }, command: Command) => {
       emit(command, await clientOf(command).call('ScheduleKeyDeletion', { KeyId: key, PendingWindowInDays: options.days }));
     });
+
+  registerKeyImport(keys);
 }
 
 /** `TagKey=TagValue` arguments as the `Tags` JSON list the API takes. */

@@ -261,6 +261,39 @@ describe('kms keys set-description, set-deletion-protection, tag, untag, tags', 
   });
 });
 
+describe('kms keys: bring your own key', { timeout: 120_000 }, () => {
+  it('create --external → import-material (each algorithm, an expiry) → use → delete-material → import the same material again', async () => {
+    const material = join(dir, 'material.bin');
+    await writeFile(material, randomBytes(32));
+    const key = (await ok(['keys', 'create', '--external', '--description', 'byok'])).KeyMetadata;
+    expect(key).toMatchObject({ KeyState: 'PendingImport', Origin: 'EXTERNAL' });
+    const params = await ok(['keys', 'import-params', key.KeyId, '--algorithm', 'RSAES_PKCS1_V1_5']);
+    expect(params).toMatchObject({ KeyId: key.KeyId, PublicKey: expect.stringMatching(/^MIIBIjAN/), ImportToken: expect.any(String) });
+    await ok(['keys', 'import-material', key.KeyId, '--material', material, '--expires', '2099-01-01T00:00:00Z']);
+    expect((await ok(['keys', 'describe', key.KeyId])).KeyMetadata).toMatchObject({ KeyState: 'Enabled', MaterialExpireTime: '2099-01-01T00:00:00Z' });
+    for (const algorithm of ['RSAES_OAEP_SHA_1', 'RSAES_PKCS1_V1_5']) await ok(['keys', 'import-material', key.KeyId, '--material', material, '--algorithm', algorithm]);
+    expect((await ok(['keys', 'describe', key.KeyId])).KeyMetadata.MaterialExpireTime).toBe('');
+    const generated = await ok(['datakey', 'generate', '--key', key.KeyId]);
+    await ok(['keys', 'delete-material', key.KeyId]);
+    await refused(['datakey', 'decrypt', '--blob', generated.CiphertextBlob], 'Rejected.PendingImport');
+    const other = join(dir, 'other.bin');
+    await writeFile(other, randomBytes(32));
+    await refused(['keys', 'import-material', key.KeyId, '--material', other], 'InvalidKeyMaterial');
+    await ok(['keys', 'import-material', key.KeyId, '--material', material]);
+    expect((await ok(['datakey', 'decrypt', '--blob', generated.CiphertextBlob])).Plaintext).toBe(generated.Plaintext);
+    // Usage errors: a material file of the wrong size, an unreadable one, a bad date, --external with rotation.
+    const short = join(dir, 'short.bin');
+    await writeFile(short, randomBytes(16));
+    for (const args of [
+      ['keys', 'import-material', key.KeyId, '--material', short],
+      ['keys', 'import-material', key.KeyId, '--material', join(dir, 'missing.bin')],
+      ['keys', 'import-material', key.KeyId, '--material', material, '--expires', 'tomorrow'],
+      ['keys', 'create', '--external', '--rotation-interval', '30d'],
+    ]) expect((await kms(args)).code, args.join(' ')).toBe(2);
+    await refused(['keys', 'import-params', KEY_ID], 'Unsupported.Origin');
+  });
+});
+
 describe('kms random-password, regions, service', { timeout: 120_000 }, () => {
   it('random-password honours its options; regions and service describe the deployment', async () => {
     expect((await ok(['random-password'])).RandomPassword).toHaveLength(32);

@@ -1,3 +1,4 @@
+import { constants, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -38,6 +39,13 @@ const KEY_MANAGEMENT_ACTIONS = ACTIONS.map((a) => a.action).filter((a) => !CRYPT
 /** The Actions @alicloud/kms20160120 1.2.0 has no typed method for. */
 const UNTYPED = ['ReEncrypt', 'SetDeletionProtection', 'ExportDataKey', 'GenerateAndExportDataKey'];
 const aliasArnOf = (aliasName: string) => `acs:kms:${REGION}:${ACCOUNT_ID}:${aliasName}`;
+
+/** Material wrapped under a GetParametersForImport public key, as Alibaba's samples do it (openssl, Java, Go). */
+function wrapForImport(publicKey: string, algorithm: 'RSAES_OAEP_SHA_256' | 'RSAES_OAEP_SHA_1' | 'RSAES_PKCS1_V1_5', material: Buffer): string {
+  const key = createPublicKey({ key: Buffer.from(publicKey, 'base64'), format: 'der', type: 'spki' });
+  if (algorithm === 'RSAES_PKCS1_V1_5') return publicEncrypt({ key, padding: constants.RSA_PKCS1_PADDING }, material).toString('base64');
+  return publicEncrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: algorithm === 'RSAES_OAEP_SHA_1' ? 'sha1' : 'sha256' }, material).toString('base64');
+}
 
 /** Expects `call` to be refused with the service error `code`. */
 async function expectRefused(call: () => Promise<unknown>, code: string): Promise<void> {
@@ -352,6 +360,50 @@ describe.each(ACTION_CLIENT_KINDS)('official client %s (generic call): every key
       await expectRefused(() => c.call('GenerateAndExportDataKey', { KeyId: ALIAS, ...wrapping, WrappingAlgorithm: 'SM2PKE' }), 'InvalidParameter');
     },
 
+    async GetParametersForImport() {
+      const keyId = (await newKey({ Origin: 'EXTERNAL' })).KeyId!;
+      const body = await c.call('GetParametersForImport', { KeyId: keyId, WrappingAlgorithm: 'RSAES_PKCS1_V1_5', WrappingKeySpec: 'RSA_2048' });
+      expect(Object.keys(body).sort()).toEqual(['ImportToken', 'KeyId', 'PublicKey', 'RequestId', 'TokenExpireTime']);
+      expect(body.KeyId).toBe(keyId);
+      expect(createPublicKey({ key: Buffer.from(body.PublicKey, 'base64'), format: 'der', type: 'spki' }).asymmetricKeyDetails?.modulusLength).toBe(2048);
+      expectNear(body.TokenExpireTime, Date.now() + DAY_MS);
+      await expectRefused(() => c.call('GetParametersForImport', { KeyId: KEY_ID, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }), 'Unsupported.Origin');
+    },
+
+    async ImportKeyMaterial() {
+      const key = await newKey({ Origin: 'EXTERNAL' });
+      expect(key).toMatchObject({ KeyState: 'PendingImport', Origin: 'EXTERNAL', MaterialExpireTime: '' });
+      const material = randomBytes(32);
+      const expireUnix = Math.floor(Date.now() / 1000) + 86_400;
+      for (const algorithm of ['RSAES_OAEP_SHA_256', 'RSAES_OAEP_SHA_1', 'RSAES_PKCS1_V1_5'] as const) {
+        const p = await c.call('GetParametersForImport', { KeyId: key.KeyId!, WrappingAlgorithm: algorithm, WrappingKeySpec: 'RSA_2048' });
+        const body = await c.call('ImportKeyMaterial', { KeyId: key.KeyId!, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrapForImport(p.PublicKey, algorithm, material), KeyMaterialExpireUnix: String(expireUnix) });
+        expect(Object.keys(body)).toEqual(['RequestId']);
+      }
+      expect(await describeKey(key.KeyId!)).toMatchObject({ KeyState: 'Enabled', MaterialExpireTime: isoSeconds(expireUnix * 1000) });
+      const generated = await c.call('GenerateDataKey', { KeyId: key.KeyId! });
+      expect((await c.call('Decrypt', { CiphertextBlob: generated.CiphertextBlob })).Plaintext).toBe(generated.Plaintext);
+      const p = await c.call('GetParametersForImport', { KeyId: key.KeyId!, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' });
+      await expectRefused(() => c.call('ImportKeyMaterial', { KeyId: key.KeyId!, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrapForImport(p.PublicKey, 'RSAES_OAEP_SHA_256', randomBytes(32)) }), 'InvalidKeyMaterial');
+    },
+
+    async DeleteKeyMaterial() {
+      const keyId = (await newKey({ Origin: 'EXTERNAL' })).KeyId!;
+      const material = randomBytes(32);
+      const importIt = async () => {
+        const p = await c.call('GetParametersForImport', { KeyId: keyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' });
+        await c.call('ImportKeyMaterial', { KeyId: keyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrapForImport(p.PublicKey, 'RSAES_OAEP_SHA_256', material) });
+      };
+      await importIt();
+      const blob = (await c.call('Encrypt', { KeyId: keyId, Plaintext: 'byok' })).CiphertextBlob;
+      expect(Object.keys(await c.call('DeleteKeyMaterial', { KeyId: keyId }))).toEqual(['RequestId']);
+      expect((await describeKey(keyId)).KeyState).toBe('PendingImport');
+      await expectRefused(() => c.call('Decrypt', { CiphertextBlob: blob }), 'Rejected.PendingImport');
+      await importIt();
+      expect((await c.call('Decrypt', { CiphertextBlob: blob })).Plaintext).toBe('byok');
+      await expectRefused(() => c.call('DeleteKeyMaterial', { KeyId: KEY_ID }), 'Unsupported.Origin');
+    },
+
     async ExportDataKey() {
       const generated = await c.call('GenerateDataKey', { KeyId: OTHER_KEY_ID, EncryptionContext: { kind } });
       const body = await c.call('ExportDataKey', {
@@ -580,6 +632,39 @@ describe('official client kms20160120 1.2.0 (typed methods): every key-managemen
       expect(r.keySpecs.keySpec.map((k) => ({ name: k.name, levels: k.supportedProtectionLevels.supportedProtectionLevel, usages: k.usages.usage }))).toEqual([
         { name: 'Aliyun_AES_256', levels: ['SOFTWARE'], usages: ['ENCRYPT/DECRYPT'] },
       ]);
+    },
+
+    async GetParametersForImport() {
+      const key = (await sdk.createKey(new KmsSdk.CreateKeyRequest({ origin: 'EXTERNAL' }))).keyMetadata;
+      expect({ keyState: key.keyState, origin: key.origin, materialExpireTime: key.materialExpireTime }).toEqual({ keyState: 'PendingImport', origin: 'EXTERNAL', materialExpireTime: '' });
+      const r = await sdk.getParametersForImport(new KmsSdk.GetParametersForImportRequest({ keyId: key.keyId, wrappingAlgorithm: 'RSAES_OAEP_SHA_1', wrappingKeySpec: 'RSA_2048' }));
+      expect(r.keyId).toBe(key.keyId);
+      expect(r.publicKey).toMatch(/^MIIBIjAN/);
+      expect(r.importToken.length).toBeGreaterThan(100);
+      expectNear(r.tokenExpireTime, Date.now() + DAY_MS);
+    },
+
+    async ImportKeyMaterial() {
+      const key = (await sdk.createKey(new KmsSdk.CreateKeyRequest({ origin: 'EXTERNAL' }))).keyMetadata;
+      const p = await sdk.getParametersForImport(new KmsSdk.GetParametersForImportRequest({ keyId: key.keyId, wrappingAlgorithm: 'RSAES_OAEP_SHA_256', wrappingKeySpec: 'RSA_2048' }));
+      const material = randomBytes(32);
+      // The typed model sends KeyMaterialExpireUnix as a number; 0 means the material never expires.
+      const r = await sdk.importKeyMaterial(
+        new KmsSdk.ImportKeyMaterialRequest({ keyId: key.keyId, importToken: p.importToken, encryptedKeyMaterial: wrapForImport(p.publicKey, 'RSAES_OAEP_SHA_256', material), keyMaterialExpireUnix: 0 }),
+      );
+      expect(r.requestId).toMatch(/^[0-9A-F-]{36}$/);
+      expect(await describeKey(key.keyId)).toMatchObject({ keyState: 'Enabled', materialExpireTime: '' });
+      const blob = (await sdk.encrypt(new KmsSdk.EncryptRequest({ keyId: key.keyId, plaintext: 'typed byok' }))).ciphertextBlob;
+      expect((await sdk.decrypt(new KmsSdk.DecryptRequest({ ciphertextBlob: blob }))).plaintext).toBe('typed byok');
+    },
+
+    async DeleteKeyMaterial() {
+      const key = (await sdk.createKey(new KmsSdk.CreateKeyRequest({ origin: 'EXTERNAL' }))).keyMetadata;
+      const p = await sdk.getParametersForImport(new KmsSdk.GetParametersForImportRequest({ keyId: key.keyId, wrappingAlgorithm: 'RSAES_PKCS1_V1_5', wrappingKeySpec: 'RSA_2048' }));
+      await sdk.importKeyMaterial(new KmsSdk.ImportKeyMaterialRequest({ keyId: key.keyId, importToken: p.importToken, encryptedKeyMaterial: wrapForImport(p.publicKey, 'RSAES_PKCS1_V1_5', randomBytes(32)) }));
+      const r = await sdk.deleteKeyMaterial(new KmsSdk.DeleteKeyMaterialRequest({ keyId: key.keyId }));
+      expect(r.requestId).toMatch(/^[0-9A-F-]{36}$/);
+      expect((await describeKey(key.keyId)).keyState).toBe('PendingImport');
     },
 
     async ListAliasesByKeyId() {

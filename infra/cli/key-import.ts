@@ -1,0 +1,86 @@
+import { constants, createPublicKey, publicEncrypt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { clientOf } from './common.js';
+import { usageError } from './exit-codes.js';
+import { emit } from './output.js';
+
+type Algorithm = 'RSAES_OAEP_SHA_256' | 'RSAES_OAEP_SHA_1' | 'RSAES_PKCS1_V1_5';
+
+const algorithmOption = () =>
+  new Option('--algorithm <algorithm>', 'how the material is wrapped').choices(['RSAES_OAEP_SHA_256', 'RSAES_OAEP_SHA_1', 'RSAES_PKCS1_V1_5']).default('RSAES_OAEP_SHA_256');
+
+/** `--expires`: an ISO-8601 date-time with a zone, or Unix seconds; the API takes Unix seconds. */
+function expiry(value: string): number {
+  const seconds = /^\d+$/.test(value) ? Number(value) : Date.parse(value) / 1000;
+  if (!Number.isSafeInteger(Math.floor(seconds)) || seconds <= 0 || (!/^\d+$/.test(value) && !/(Z|[+-]\d{2}:\d{2})$/.test(value))) {
+    throw new InvalidArgumentError('expected Unix seconds or an ISO-8601 date-time with a zone (2027-01-01T00:00:00Z).');
+  }
+  return Math.floor(seconds);
+}
+
+/** The 32 raw bytes of a material file (as `openssl rand -out material.bin 32` writes it). */
+function readMaterial(path: string): Buffer {
+  let material: Buffer;
+  try {
+    material = readFileSync(path);
+  } catch (err) {
+    throw usageError(`--material: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  if (material.length !== 32) {
+    material.fill(0);
+    throw usageError(`--material: ${path} must hold exactly 32 bytes of key material (it has ${material.length})`);
+  }
+  return material;
+}
+
+/** The material encrypted under a GetParametersForImport public key, as Alibaba's samples do it. */
+function wrap(publicKey: string, algorithm: Algorithm, material: Buffer): string {
+  const key = createPublicKey({ key: Buffer.from(publicKey, 'base64'), format: 'der', type: 'spki' });
+  const padding = algorithm === 'RSAES_PKCS1_V1_5' ? constants.RSA_PKCS1_PADDING : constants.RSA_PKCS1_OAEP_PADDING;
+  return publicEncrypt({ key, padding, ...(algorithm === 'RSAES_PKCS1_V1_5' ? {} : { oaepHash: algorithm === 'RSAES_OAEP_SHA_1' ? 'sha1' : 'sha256' }) }, material).toString('base64');
+}
+
+/** `kms keys import-params | import-material | delete-material`: bring your own key material. */
+export function registerKeyImport(keys: Command): void {
+  keys
+    .command('import-params')
+    .description('a public key and an import token for an EXTERNAL key, to wrap material elsewhere (GetParametersForImport)')
+    .argument('<key>', 'key id, alias/<name> or ARN')
+    .addOption(algorithmOption())
+    .action(async (key: string, options: { algorithm: Algorithm }, command: Command) => {
+      emit(command, await clientOf(command).call('GetParametersForImport', { KeyId: key, WrappingAlgorithm: options.algorithm, WrappingKeySpec: 'RSA_2048' }));
+    });
+
+  keys
+    .command('import-material')
+    .description('import 32 bytes of key material into an EXTERNAL key: fetches a public key and token, wraps the material here, imports it (ImportKeyMaterial)')
+    .argument('<key>', 'key id, alias/<name> or ARN')
+    .requiredOption('--material <file>', 'a file of exactly 32 raw bytes (e.g. openssl rand -out material.bin 32)')
+    .addOption(algorithmOption())
+    .addOption(new Option('--expires <when>', 'when the material expires: Unix seconds or ISO-8601 (default: never)').argParser(expiry))
+    .action(async (key: string, options: { material: string; algorithm: Algorithm; expires?: number }, command: Command) => {
+      const client = clientOf(command);
+      const material = readMaterial(options.material);
+      try {
+        const parameters = await client.call('GetParametersForImport', { KeyId: key, WrappingAlgorithm: options.algorithm, WrappingKeySpec: 'RSA_2048' });
+        const result = await client.call('ImportKeyMaterial', {
+          KeyId: key,
+          ImportToken: parameters.ImportToken,
+          EncryptedKeyMaterial: wrap(parameters.PublicKey, options.algorithm, material),
+          KeyMaterialExpireUnix: options.expires,
+        });
+        emit(command, result);
+      } finally {
+        material.fill(0);
+      }
+    });
+
+  keys
+    .command('delete-material')
+    .description("delete an EXTERNAL key's imported material; the key waits for the same material (DeleteKeyMaterial)")
+    .argument('<key>', 'key id, alias/<name> or ARN')
+    .action(async (key: string, _options: unknown, command: Command) => {
+      emit(command, await clientOf(command).call('DeleteKeyMaterial', { KeyId: key }));
+    });
+}
