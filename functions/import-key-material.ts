@@ -43,7 +43,7 @@ export const operation = defineOperation({
     if (key.state === 'PendingDeletion') throw new StateModifiedFailedError(key.keyId, key.state);
     const now = context.service.now();
     const expireUnix = input.KeyMaterialExpireUnix ?? 0;
-    if (expireUnix !== 0 && expireUnix * 1000 < now - 999) throw new InvalidParameterError('KeyMaterialExpireUnix', 'It must not be earlier than the current time.');
+    if (expireUnix !== 0 && expireUnix * 1000 <= now) throw new InvalidParameterError('KeyMaterialExpireUnix', 'It must be later than the current time (0: never expires).');
     const token = openImportToken(await context.service.keyring.importTokenKey(), input.ImportToken);
     if (!token || token.keyId !== key.keyId) {
       token?.privateKey.fill(0);

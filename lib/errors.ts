@@ -240,6 +240,15 @@ export class InvalidKeyMaterialError extends KmsError {
   }
 }
 
+/** Another import, deletion or sweep of the key's material held it for longer than this call waits. */
+export class KeyMaterialBusyError extends KmsError {
+  readonly statusCode = 409;
+  readonly code = 'Rejected.ConcurrentModification';
+  constructor(keyId: string) {
+    super(`The material of key "${echo(keyId)}" is being imported or deleted by another request; retry it.`);
+  }
+}
+
 export class AliasChangedError extends KmsError {
   readonly statusCode = 409;
   readonly code = 'Rejected.ConcurrentModification';

@@ -1,4 +1,5 @@
 import { constants, createPublicKey, type KeyObject, publicEncrypt } from 'node:crypto';
+import { InvalidParameterError } from '../errors.js';
 
 /**
  * Wrapping a data key under a caller's RSA public key (ExportDataKey, GenerateAndExportDataKey).
@@ -45,10 +46,21 @@ export function parseRsa2048PublicKey(blob: string): KeyObject | string {
   if (key.asymmetricKeyType !== 'rsa' || key.asymmetricKeyDetails?.modulusLength !== RSA_2048_BYTES * 8) {
     return 'It must be an RSA 2048-bit public key (WrappingKeySpec RSA_2048).';
   }
+  // A key no RSA implementation would make (even modulus, exponent 1 or even or huge) cannot encrypt, or would not hide anything.
+  const e = key.asymmetricKeyDetails.publicExponent;
+  const n = Buffer.from((key.export({ format: 'jwk' }) as { n: string }).n, 'base64url');
+  if (e === undefined || e < 3n || e % 2n === 0n || e >= 2n ** 32n || n.length !== RSA_2048_BYTES || (n[n.length - 1]! & 1) === 0) {
+    return 'It is not a usable RSA public key: the modulus must be odd and the exponent an odd number from 3 to 2^32 - 1 (normally 65537).';
+  }
   return key;
 }
 
 /** RSA-OAEP encryption of `dataKey` (raw bytes) under `publicKey`; Base64, different on every call. */
 export function wrapUnderPublicKey(publicKey: KeyObject, algorithm: ExportWrappingAlgorithm, dataKey: Buffer): string {
-  return publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: OAEP_HASH[algorithm].hash }, dataKey).toString('base64');
+  try {
+    return publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: OAEP_HASH[algorithm].hash }, dataKey).toString('base64');
+  } catch {
+    // parseRsa2048PublicKey refuses the keys OpenSSL cannot use; a caller's odd key is still the caller's fault.
+    throw new InvalidParameterError('PublicKeyBlob', 'The data key could not be encrypted under this public key.');
+  }
 }

@@ -19,7 +19,7 @@ export function hasMaterial(record: KeyRecord): boolean {
  * fingerprint stays, so only the same material can come back.
  */
 export function withoutMaterial(record: KeyRecord): KeyRecord {
-  const external = { ...(record.external?.fingerprint ? { fingerprint: record.external.fingerprint } : {}) };
+  const { expireTime: _expired, ...external } = record.external ?? {};
   if (record.state === 'PendingDeletion') return { ...record, stateBeforeDeletion: 'PendingImport', external };
   return { ...record, state: 'PendingImport', external };
 }

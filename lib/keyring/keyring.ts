@@ -1,16 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import {
-  InvalidKeyMaterialError,
-  KeyDisabledError,
-  KeyNotFoundError,
-  KeyPendingDeletionError,
-  KeyPendingImportError,
-  KeyVersionNotFoundError,
-  StateModifiedFailedError,
-  UnsupportedOriginError,
-} from '../errors.js';
+import { KeyDisabledError, KeyNotFoundError, KeyPendingDeletionError, KeyPendingImportError, KeyVersionNotFoundError } from '../errors.js';
 import { loadImportTokenKey } from './import-token-key.js';
-import { hasMaterial, materialFingerprint, sameFingerprint, withMaterialExpiry, withoutMaterial } from './external-material.js';
+import { withMaterialExpiry } from './external-material.js';
+import { ImportedMaterial } from './imported-material.js';
 import { EntryExistsError, EntryNotFoundError, type KeyStore, RevisionConflictError } from '../keystore/key-store.js';
 import { TtlCache } from '../ttl-cache.js';
 import { isoSeconds } from '../time.js';
@@ -65,6 +57,7 @@ export class Keyring {
   readonly #keys: TtlCache<string, KeyRecord | undefined>;
   readonly #now: () => number;
   #importTokenKey: Promise<Buffer> | undefined;
+  readonly #imported: ImportedMaterial;
 
   constructor(store: KeyStore, options: KeyringOptions) {
     this.#store = store;
@@ -73,6 +66,7 @@ export class Keyring {
     this.#keys = new TtlCache({ ttlMs: options.cacheTtlMs, maxEntries: 10_000, now: this.#now, name: 'keys' });
     this.versions = new KeyVersions(store, { now: this.#now });
     this.aliases = new Aliases(store, { cacheTtlMs: options.cacheTtlMs, now: this.#now });
+    this.#imported = new ImportedMaterial({ versions: this.versions, updateKey: (keyId, change) => this.updateKey(keyId, change), now: this.#now });
   }
 
   arnOf(keyId: string): string {
@@ -206,64 +200,19 @@ export class Keyring {
     return this.versions.list(key.keyId);
   }
 
-  /**
-   * Binds imported material to an EXTERNAL key (its first import) or restores it (the same
-   * material again, after deletion or expiry, or to change the expiry). PendingImport becomes
-   * Enabled; Enabled and Disabled stay. Material other than the first is refused
-   * (InvalidKeyMaterialError), in constant time; a key pending deletion is refused with 409.
-   * The material entry is written before the key record says it is there.
-   */
-  async importMaterial(keyId: string, material: Buffer, expireTime: string | undefined): Promise<KeyRecord> {
-    const fingerprint = materialFingerprint(material, keyId);
-    const check = (record: KeyRecord): KeyRecord => {
-      if (!record.external) throw new UnsupportedOriginError(keyId, 'Aliyun_KMS');
-      if (record.state === 'PendingDeletion') throw new StateModifiedFailedError(keyId, record.state);
-      if (record.external.fingerprint !== undefined && !sameFingerprint(record.external.fingerprint, fingerprint)) throw new InvalidKeyMaterialError();
-      return record;
-    };
-    const current = check((await this.#readKey(keyId)) ?? throwNotFound(keyId));
-    if (!(await this.versions.putImported(keyId, current.primaryKeyVersion, material, current.creationDate))) throw new InvalidKeyMaterialError();
-    return this.updateKey(keyId, (record) => {
-      const checked = check(record);
-      return {
-        ...checked,
-        state: checked.state === 'PendingImport' ? 'Enabled' : checked.state,
-        external: { fingerprint, ...(expireTime ? { expireTime } : {}) },
-      };
-    });
+  /** See {@link ImportedMaterial.import}: ImportKeyMaterial. */
+  importMaterial(keyId: string, material: Buffer, expireTime: string | undefined): Promise<KeyRecord> {
+    return this.#imported.import(keyId, material, expireTime);
   }
 
-  /**
-   * Deletes an EXTERNAL key's material (DeleteKeyMaterial): the key record first (PendingImport,
-   * or PendingImport to return to if pending deletion), then the material entry. A run that dies
-   * in between leaves material no request can reach, which {@link sweepImportedMaterial} destroys.
-   */
-  async deleteMaterial(keyId: string): Promise<KeyRecord> {
-    const record = await this.updateKey(keyId, (current) => {
-      if (!current.external) throw new UnsupportedOriginError(keyId, 'Aliyun_KMS');
-      return withoutMaterial(current);
-    });
-    await this.versions.destroyMaterial(keyId, record.primaryKeyVersion);
-    return record;
+  /** See {@link ImportedMaterial.delete}: DeleteKeyMaterial. */
+  deleteMaterial(keyId: string): Promise<KeyRecord> {
+    return this.#imported.delete(keyId);
   }
 
-  /**
-   * For the scheduled sweep: an EXTERNAL key whose material is gone by its record (expired, or a
-   * deletion that died half-way) has its record written so and its material entry destroyed.
-   * Returns whether material was destroyed.
-   */
-  async sweepImportedMaterial(keyId: string): Promise<boolean> {
-    const key = await this.#readKey(keyId);
-    if (!key?.external) return false;
-    const now = withMaterialExpiry(key, isoSeconds(this.#now()));
-    if (hasMaterial(now)) return false;
-    if (now !== key) await this.updateKey(keyId, (record) => record);
-    if (!(await this.versions.hasMaterial(keyId, key.primaryKeyVersion))) return false;
-    // Re-read: a re-import may have landed since; its material must stay.
-    const latest = await this.#readKey(keyId);
-    if (!latest || hasMaterial(latest)) return false;
-    await this.versions.destroyMaterial(keyId, key.primaryKeyVersion);
-    return true;
+  /** See {@link ImportedMaterial.sweep}: the scheduled destruction of expired imported material. */
+  sweepImportedMaterial(keyId: string): Promise<boolean> {
+    return this.#imported.sweep(keyId);
   }
 
   /** The key record as stored now (past the cache), with expiry applied; or undefined. */
@@ -404,10 +353,6 @@ export function assertKeyUsable(key: KeyRecord): void {
   if (key.state === 'Disabled') throw new KeyDisabledError(key.keyId);
   if (key.state === 'PendingDeletion') throw new KeyPendingDeletionError(key.keyId);
   if (key.state === 'PendingImport') throw new KeyPendingImportError(key.keyId);
-}
-
-function throwNotFound(keyId: string): never {
-  throw new KeyNotFoundError(keyId);
 }
 
 export { EntryExistsError };

@@ -47,6 +47,8 @@ export interface ExternalMaterial {
   fingerprint?: string;
   /** When the imported material expires (`yyyy-MM-ddTHH:mm:ssZ`); absent: it never does, or there is none. */
   expireTime?: string;
+  /** An import, deletion or sweep of the material in progress, until then (epoch ms); see lib/keyring/imported-material.ts. */
+  leaseUntilMs?: number;
 }
 
 /** Write-once: `key-versions/<keyId>/<keyVersionId>`; `material` is Base64 of 32 bytes. */

@@ -119,23 +119,23 @@ export class KeyVersions {
   /**
    * Writes the material of an imported (EXTERNAL) key's one version, whose id and index were
    * made with the key. Write-once as every version: when the entry is there already (a re-import,
-   * or a racing first import) the stored material is compared in constant time, and false means
-   * it is other material. The caller keeps and zeroes `material`.
+   * or an import that died before binding) the stored material is compared in constant time:
+   * `same` or `other`. The caller keeps and zeroes `material`.
    */
-  async putImported(keyId: string, keyVersionId: string, material: Buffer, creationDate: string): Promise<boolean> {
+  async putImported(keyId: string, keyVersionId: string, material: Buffer, creationDate: string): Promise<'created' | 'same' | 'other'> {
     const record: KeyVersionRecord = { keyId, keyVersionId, creationDate, createdAtMs: Date.parse(creationDate), material: material.toString('base64') };
     const encoded = encodeRecord(record);
     try {
       await this.#store.create(entryNames.keyVersion(keyId, keyVersionId), encoded, { writeOnce: true });
-      return true;
+      return 'created';
     } catch (err) {
       if (!(err instanceof EntryExistsError)) throw err;
       const existing = await this.#store.get(entryNames.keyVersion(keyId, keyVersionId));
-      if (!existing) return false;
+      if (!existing) return 'other';
       const stored = Buffer.from(decodeRecord<KeyVersionRecord>(existing.value).material, 'base64');
       existing.value.fill(0);
       try {
-        return stored.length === material.length && timingSafeEqual(stored, material);
+        return stored.length === material.length && timingSafeEqual(stored, material) ? 'same' : 'other';
       } finally {
         stored.fill(0);
       }

@@ -1,4 +1,4 @@
-import { ActionNotFoundError, DryRunOperationError, InternalFailureError, NoPermissionError } from '../errors.js';
+import { ActionNotFoundError, DryRunOperationError, InternalFailureError, InvalidParameterError, NoPermissionError } from '../errors.js';
 import { type Operation, type OperationContext, permissionOf } from '../operation.js';
 import type { ConditionContext } from '../policy/policy.js';
 import { operationInput } from '../rpc/params.js';
@@ -23,13 +23,16 @@ export function runOperation<I, R>(operation: Operation<I, R>, service: Service)
     if (state.action !== operation.action) throw new ActionNotFoundError(state.action ?? '');
     const principal = state.principal!;
     const input = validateInput(operation.input, operationInput(state.params!.all));
+    // Every Action honours DryRun, also those whose schema does not name it: a caller who asks
+    // for a dry run of ScheduleKeyDeletion or DeleteKeyMaterial must never get the real thing.
+    const dryRun = dryRunOf(state.params!.all.get('DryRun'));
 
     // The context conditions on kms:EncryptionContext:<key> read by default: the operation's own
     // EncryptionContext parameter, as validated (always a Map; absent means empty).
     const inputContext = (input as { EncryptionContext?: unknown }).EncryptionContext;
     const defaultEncryptionContext: ReadonlyMap<string, string> = inputContext instanceof Map ? inputContext : NO_ENCRYPTION_CONTEXT;
     if (defaultEncryptionContext.size > 0) state.encryptionContextKeys = [...defaultEncryptionContext.keys()];
-    if ((input as { DryRun?: boolean }).DryRun === true) state.dryRun = true;
+    if (dryRun) state.dryRun = true;
 
     let authorized = false;
     const context: OperationContext = {
@@ -62,7 +65,7 @@ export function runOperation<I, R>(operation: Operation<I, R>, service: Service)
     const resolved = await operation.resolve(input, context);
     if (!authorized) throw new InternalFailureError();
 
-    if ((input as { DryRun?: boolean }).DryRun === true) throw new DryRunOperationError();
+    if (dryRun) throw new DryRunOperationError();
     const output = await operation.execute(input, resolved, context);
     const { KeyVersionId: keyVersionId, KeyMetadata: metadata } = (output ?? {}) as { KeyVersionId?: unknown; KeyMetadata?: { Arn?: unknown } };
     if (typeof keyVersionId === 'string') state.keyVersionId = keyVersionId;
@@ -70,4 +73,11 @@ export function runOperation<I, R>(operation: Operation<I, R>, service: Service)
     if (typeof metadata?.Arn === 'string') state.keyArn = metadata.Arn;
     return successResponse(state.format, state.requestId, output);
   };
+}
+
+/** The DryRun parameter: `true` or `false` in any case, absent is false; anything else is a 400 naming it. */
+function dryRunOf(value: string | undefined): boolean {
+  if (value === undefined) return false;
+  if (!/^(true|false)$/i.test(value)) throw new InvalidParameterError('DryRun', 'It must be true or false.');
+  return value.toLowerCase() === 'true';
 }

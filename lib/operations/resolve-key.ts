@@ -12,7 +12,8 @@ import { permissionOf } from '../operation.js';
  * - a key id or ARN is authorised on the ARN the caller wrote, before the store is read, so a
  *   denied caller gets 403 whether or not the key exists. Only a caller whose policy has
  *   `kms:tag/<TagKey>` conditions has the key read first, for its tags: a missing key has none,
- *   exactly as an existing key without the tag;
+ *   exactly as an existing key without the tag, and answers 403 even where the policy let it
+ *   through (so a Deny on a tag does not tell a missing key from a denied one);
  * - an alias the caller may not use answers exactly as an alias that does not exist (404
  *   Forbidden.AliasNotFound, "not found, or this access key may not use it"), so neither its
  *   existence nor the key it names leaks;
@@ -72,6 +73,12 @@ export async function resolveAuthorizedKey(keyId: string, context: OperationCont
     const tagged = reference.kind === 'key' ? await keyForTags(context, reference.keyId) : undefined;
     context.authorize(arn, options.action, undefined, { encryptionContext: options.encryptionContext, resourceTags: tagsOf(tagged) });
     key = tagged ?? (reference.kind === 'key' ? await keyring.findKey(reference.keyId) : undefined);
+    // A tag-conditioned policy that let a missing key through (a Deny on a tag it lacks) must not
+    // tell it from a key the policy denies: the answer is the same 403.
+    if (!key && context.principal.policy.readsResourceTags) {
+      const action = options.action ?? permissionOf(context.action);
+      throw new NoPermissionError(action, arn);
+    }
     // Exactly the key authorised: on a case-insensitive file system another spelling of the id
     // would find the key while the policy was checked on a different ARN.
     if (!key || (reference.kind === 'key' && key.keyId !== reference.keyId)) {

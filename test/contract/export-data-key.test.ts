@@ -2,6 +2,7 @@ import { constants, generateKeyPairSync, type KeyObject, privateDecrypt } from '
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ADMIN, ALIAS, CONSUMER, createTestService, DISABLED_KEY_ID, KEY_ID, KEY_VERSION_ID, OTHER_KEY_ID, PROVIDER, type TestService } from '../helpers/service.js';
 import { signedRpcRequest, signedV3Request } from '../helpers/sign.js';
+import { rsaPublicKeyBlob, TEST_RSA_MODULUS } from '../helpers/rsa.js';
 import { expectError, names } from './support.js';
 
 /* ExportDataKey and GenerateAndExportDataKey: a data key re-wrapped under the caller's RSA public key. */
@@ -174,6 +175,10 @@ describe('the wrapping parameters (both Actions)', () => {
     ['text that is not Base64', { PublicKeyBlob: 'not a key!' }, 'InvalidParameter', names('PublicKeyBlob')],
     ['Base64 that is not a key', { PublicKeyBlob: Buffer.from('not a key at all').toString('base64') }, 'InvalidParameter', 'SubjectPublicKeyInfo'],
     ['a PublicKeyBlob over 8,192 characters', { PublicKeyBlob: 'A'.repeat(8200) }, 'InvalidParameter', '8,192'],
+    ['an RSA key with exponent 1 (it would hide nothing)', { PublicKeyBlob: rsaPublicKeyBlob(TEST_RSA_MODULUS, Buffer.from([1])) }, 'InvalidParameter', 'not a usable RSA public key'],
+    ['an RSA key with an even exponent', { PublicKeyBlob: rsaPublicKeyBlob(TEST_RSA_MODULUS, Buffer.from([1, 0, 0])) }, 'InvalidParameter', 'not a usable RSA public key'],
+    ['an RSA key whose exponent is its modulus', { PublicKeyBlob: rsaPublicKeyBlob(TEST_RSA_MODULUS, TEST_RSA_MODULUS) }, 'InvalidParameter', 'not a usable RSA public key'],
+    ['an RSA key with an even modulus', { PublicKeyBlob: rsaPublicKeyBlob(Buffer.concat([TEST_RSA_MODULUS.subarray(0, 255), Buffer.from([TEST_RSA_MODULUS[255]! & 0xfe])]), Buffer.from([1, 0, 1])) }, 'InvalidParameter', 'not a usable RSA public key'],
   ];
 
   it.each(cases)('%s: 400 %s, and nothing is made', async (_what, change, code, message) => {

@@ -5,6 +5,8 @@ import { openEnvelope, parseEnvelope } from '../../lib/crypto/envelope.js';
 import { entryNames } from '../../lib/keyring/records.js';
 import { destroyDueKeys } from '../../lib/operations/scheduled.js';
 import { isoSeconds } from '../../lib/time.js';
+import { MemoryKeyStore } from '../../lib/keystore/memory-store.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ADMIN, CONSUMER, createTestService, KEY_ID, type TestService } from '../helpers/service.js';
 import { signedRpcRequest } from '../helpers/sign.js';
 import { expectError } from './support.js';
@@ -216,6 +218,7 @@ describe('ImportKeyMaterial', () => {
 
   it.each([
     ['in the past', String(Date.parse('2026-06-01T09:59:00Z') / 1000), 'InvalidParameter'],
+    ['the current second (it would expire at once)', String(Date.parse('2026-06-01T10:00:00Z') / 1000), 'InvalidParameter'],
     ['not an integer', '1.5', 'InvalidParameter'],
     ['negative', '-1', 'InvalidParameter'],
     ['milliseconds past the year 9999', '253402300800000', 'InvalidParameter'],
@@ -316,3 +319,105 @@ describe('DeleteKeyMaterial and expiry', () => {
     expect(await t.store.get(entryNames.versionOwner(parseEnvelope(blob).keyVersionId))).toBeUndefined();
   });
 });
+
+describe('concurrent imports, deletions and sweeps', () => {
+  it('two first imports of different material at once: one binds, the other is refused, and the stored material is the bound one', async () => {
+    for (let round = 0; round < 5; round++) {
+      const keyId = await externalKey();
+      const [m1, m2] = [randomBytes(32), randomBytes(32)];
+      const results = await Promise.all([importMaterial(keyId, m1), importMaterial(keyId, m2)]);
+      const won = results.map((r) => r.status === 200);
+      expect(won.filter(Boolean)).toHaveLength(1);
+      expectError(results[won[0] ? 1 : 0]!, 400, 'InvalidKeyMaterial');
+      const winner = won[0] ? m1 : m2;
+      const blob = (await ok('Encrypt', { KeyId: keyId, Plaintext: 'who won' })).CiphertextBlob;
+      expect(openWith(winner, blob)).toBe('who won');
+    }
+  });
+
+  it('imports racing deletions and the sweep never leave a key Enabled without its material, nor material the record says is gone', async () => {
+    const keyId = await externalKey();
+    const material = randomBytes(32);
+    await importMaterial(keyId, material);
+    const version = (await describeKey(keyId)).PrimaryKeyVersion!;
+    for (let round = 0; round < 8; round++) {
+      const settled = await Promise.allSettled([
+        importMaterial(keyId, material),
+        call('DeleteKeyMaterial', { KeyId: keyId }),
+        destroyDueKeys(t.service),
+        importMaterial(keyId, material),
+      ]);
+      for (const s of settled) expect(s.status).toBe('fulfilled');
+      const state = (await describeKey(keyId)).KeyState;
+      const stored = await t.store.get(entryNames.keyVersion(keyId, version));
+      if (state === 'Enabled') {
+        expect(stored, `round ${round}`).toBeDefined();
+        expect(openWith(material, (await ok('Encrypt', { KeyId: keyId, Plaintext: 'x' })).CiphertextBlob)).toBe('x');
+      } else {
+        expect(state).toBe('PendingImport');
+        await destroyDueKeys(t.service);
+        expect(await t.store.get(entryNames.keyVersion(keyId, version))).toBeUndefined();
+      }
+    }
+  });
+
+  it('an import whose last step is slow, racing a deletion: the deletion waits for it (the material lease), so the key never ends Enabled without material', async () => {
+    // The import's final record write (the one that says Enabled) is held back 40 ms, the window in
+    // which, without the lease, a deletion's record change and destroy would land.
+    const slowEnable = new SlowUpdates(new MemoryKeyStore(), (name, value) => name.startsWith('keys/') && value.includes('"state":"Enabled"') && value.includes('"fingerprint"'));
+    const s = await createTestService({ now: () => clock, store: slowEnable });
+    const { keyring } = s.service;
+    const key = await keyring.createKey({ keyId: 'key-leasetest0000000000001', external: true });
+    const material = randomBytes(32);
+    const importing = keyring.importMaterial(key.keyId, material, undefined);
+    await sleep(10);
+    const deleting = keyring.deleteMaterial(key.keyId);
+    await Promise.all([importing, deleting]);
+    const after = (await keyring.getKey(key.keyId))!;
+    const stored = await slowEnable.get(entryNames.keyVersion(key.keyId, key.primaryKeyVersion));
+    // The deletion came second: no material, and the record says so.
+    expect(after.state).toBe('PendingImport');
+    expect(stored).toBeUndefined();
+    expect(after.external?.leaseUntilMs).toBeUndefined();
+  });
+
+  it('DryRun on an Action that does not declare it (DeleteKeyMaterial, ScheduleKeyDeletion) does nothing and answers 412', async () => {
+    const keyId = await externalKey();
+    await importMaterial(keyId, randomBytes(32));
+    expectError(await call('DeleteKeyMaterial', { KeyId: keyId, DryRun: 'true' }), 412, 'DryRunOperationError');
+    expectError(await call('ScheduleKeyDeletion', { KeyId: keyId, PendingWindowInDays: '7', DryRun: 'TRUE' }), 412, 'DryRunOperationError');
+    expectError(await call('DeleteKeyMaterial', { KeyId: keyId, DryRun: 'yes' }), 400, 'InvalidParameter', 'DryRun');
+    expect((await describeKey(keyId)).KeyState).toBe('Enabled');
+    expect((await call('DeleteKeyMaterial', { KeyId: keyId, DryRun: 'false' })).status).toBe(200);
+    expect((await describeKey(keyId)).KeyState).toBe('PendingImport');
+  });
+});
+
+/** A store whose updates matching `slow` take 40 ms: to hold a step of one request while another runs. */
+class SlowUpdates extends MemoryKeyStore {
+  constructor(
+    private readonly inner: MemoryKeyStore,
+    private readonly slow: (name: string, value: string) => boolean,
+  ) {
+    super();
+  }
+  override create(name: string, value: Uint8Array, options: { writeOnce: boolean }) {
+    return this.inner.create(name, value, options);
+  }
+  override get(name: string) {
+    return this.inner.get(name);
+  }
+  override async update(name: string, expectedRevision: number, value: Uint8Array) {
+    if (this.slow(name, Buffer.from(value).toString('utf8'))) await sleep(40);
+    return this.inner.update(name, expectedRevision, value);
+  }
+  override delete(name: string, expectedRevision: number) {
+    return this.inner.delete(name, expectedRevision);
+  }
+  override destroy(name: string) {
+    return this.inner.destroy(name);
+  }
+  override list(prefix: string) {
+    return this.inner.list(prefix);
+  }
+}

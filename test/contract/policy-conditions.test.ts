@@ -288,6 +288,8 @@ describe('Authorization: policy conditions against the real dispatcher', () => {
     it('a Deny on kms:tag/env = prod protects the prod key from an otherwise allowed caller; a re-tag takes effect at once', async () => {
       await setPolicy(TAGGED, policyOf({ Effect: 'Allow', Action: 'kms:*', Resource: '*' }, { Effect: 'Deny', Action: 'kms:DisableKey', Resource: '*', Condition: { StringEquals: { 'kms:tag/env': 'prod' } } }));
       expectDenied(await as(TAGGED, 'DisableKey', { KeyId: KEY_ID }), 'DisableKey');
+      // A missing key answers as the denied one, not 404: existence does not leak through the Deny.
+      expectDenied(await as(TAGGED, 'DisableKey', { KeyId: 'key-doesnotexist0000000001' }), 'DisableKey');
       // By alias, a denied key answers as a missing alias (nothing about it leaks).
       expectError(await as(TAGGED, 'DisableKey', { KeyId: ALIAS }), 404, 'Forbidden.AliasNotFound');
       expect((await as(TAGGED, 'DescribeKey', { KeyId: KEY_ID })).status).toBe(200);

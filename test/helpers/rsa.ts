@@ -1,4 +1,4 @@
-import { constants, createPrivateKey, privateDecrypt } from 'node:crypto';
+import { constants, createPrivateKey, createPublicKey, privateDecrypt } from 'node:crypto';
 
 /**
  * A fixed RSA-2048 pair for tests of ExportDataKey and GenerateAndExportDataKey (a test key, never
@@ -42,3 +42,25 @@ export function openExportedDataKey(exported: string, algorithm: 'RSAES_OAEP_SHA
   const oaepHash = algorithm === 'RSAES_OAEP_SHA_1' ? 'sha1' : 'sha256';
   return privateDecrypt({ key: PRIVATE_KEY, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash }, Buffer.from(exported, 'base64'));
 }
+
+const derLength = (n: number) => {
+  if (n < 128) return Buffer.from([n]);
+  const bytes: number[] = [];
+  for (let rest = n; rest > 0; rest >>= 8) bytes.unshift(rest & 255);
+  return Buffer.from([0x80 | bytes.length, ...bytes]);
+};
+const tlv = (tag: number, body: Buffer) => Buffer.concat([Buffer.from([tag]), derLength(body.length), body]);
+const derInteger = (value: Buffer) => tlv(0x02, value[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), value]) : value);
+
+/** A PublicKeyBlob (Base64 DER SubjectPublicKeyInfo) of an RSA key with any modulus and exponent: for keys no generator makes. */
+export function rsaPublicKeyBlob(modulus: Buffer, exponent: Buffer): string {
+  const rsaEncryption = Buffer.from('300d06092a864886f70d0101010500', 'hex');
+  const key = tlv(0x30, Buffer.concat([derInteger(modulus), derInteger(exponent)]));
+  return tlv(0x30, Buffer.concat([rsaEncryption, tlv(0x03, Buffer.concat([Buffer.from([0]), key]))])).toString('base64');
+}
+
+/** The modulus of TEST_RSA_PUBLIC_KEY_BLOB. */
+export const TEST_RSA_MODULUS = Buffer.from(
+  (createPublicKey({ key: Buffer.from(TEST_RSA_PUBLIC_KEY_BLOB, 'base64'), format: 'der', type: 'spki' }).export({ format: 'jwk' }) as { n: string }).n,
+  'base64url',
+);

@@ -317,6 +317,7 @@ describe('Module: errors', () => {
     ['InvalidImportTokenError', () => new errors.InvalidImportTokenError(), 400, 'InvalidImportToken'],
     ['ExpiredImportTokenError', () => new errors.ExpiredImportTokenError(), 400, 'ExpiredImportToken'],
     ['InvalidKeyMaterialError', () => new errors.InvalidKeyMaterialError(), 400, 'InvalidKeyMaterial'],
+    ['KeyMaterialBusyError', () => new errors.KeyMaterialBusyError('k'), 409, 'Rejected.ConcurrentModification'],
     ['TagLimitExceededError', () => new errors.TagLimitExceededError(20), 400, 'Rejected.LimitExceeded'],
     ['ResourceNotFoundError', () => new errors.ResourceNotFoundError('SecretName'), 404, 'Forbidden.ResourceNotFound'],
     ['RequestTooLargeError', () => new errors.RequestTooLargeError(1024), 413, 'RequestEntityTooLarge'],
