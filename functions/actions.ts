@@ -16,6 +16,7 @@ import * as exportDataKey from './export-data-key.js';
 import * as generateAndExportDataKey from './generate-and-export-data-key.js';
 import * as generateDataKey from './generate-data-key.js';
 import * as generateDataKeyWithoutPlaintext from './generate-data-key-without-plaintext.js';
+import * as generateRandom from './generate-random.js';
 import * as getParametersForImport from './get-parameters-for-import.js';
 import * as getRandomPassword from './get-random-password.js';
 import * as importKeyMaterial from './import-key-material.js';
@@ -82,6 +83,7 @@ export const ACTIONS: readonly ActionRoute[] = [
   { action: 'GetParametersForImport', functionName: 'getParametersForImport', file: 'functions/get-parameters-for-import.ts', operation: getParametersForImport.operation },
   { action: 'ImportKeyMaterial', functionName: 'importKeyMaterial', file: 'functions/import-key-material.ts', operation: importKeyMaterial.operation },
   { action: 'DeleteKeyMaterial', functionName: 'deleteKeyMaterial', file: 'functions/delete-key-material.ts', operation: deleteKeyMaterial.operation },
+  { action: 'GenerateRandom', functionName: 'generateRandom', file: 'functions/generate-random.ts', operation: generateRandom.operation },
 ];
 
 export const OPERATIONS: readonly Operation<any, any>[] = ACTIONS.map((route) => route.operation);

@@ -4,7 +4,7 @@ import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { encodeEncryptionContext } from '../lib/crypto/encryption-context.js';
 import { openEnvelope, parseEnvelope, type SealedBlob } from '../lib/crypto/envelope.js';
 import { assertKeyUsable, type KeyVersion, type ResolvedKey } from '../lib/keyring/keyring.js';
-import { defineOperation } from '../lib/operation.js';
+import { blobFormOf, defineOperation } from '../lib/operation.js';
 import { resolveAuthorizedVersion } from '../lib/operations/resolve-key.js';
 import { booleanParameter, ciphertextBlobParameter, encryptionContextParameter } from '../lib/rpc/schema.js';
 
@@ -26,10 +26,11 @@ export const operation = defineOperation({
     assertKeyUsable(key);
     return { blob, key, version };
   },
-  async execute(input, { blob, key, version }) {
-    const plaintext = openEnvelope(version.material, blob, encodeEncryptionContext(input.EncryptionContext));
+  async execute(input, { blob, key, version }, context) {
+    const form = blobFormOf(context);
+    const plaintext = openEnvelope(version.material, blob, encodeEncryptionContext(input.EncryptionContext), form);
     try {
-      return { KeyId: key.keyId, KeyVersionId: version.keyVersionId, Plaintext: plaintext.toString('utf8') };
+      return { KeyId: key.keyId, KeyVersionId: version.keyVersionId, Plaintext: plaintext.toString(form === 'binary' ? 'base64' : 'utf8') };
     } finally {
       plaintext.fill(0);
     }

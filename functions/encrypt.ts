@@ -5,7 +5,7 @@ import { encodeEncryptionContext } from '../lib/crypto/encryption-context.js';
 import { sealEnvelope } from '../lib/crypto/envelope.js';
 import type { ResolvedKey } from '../lib/keyring/keyring.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
-import { defineOperation } from '../lib/operation.js';
+import { blobFormOf, defineOperation } from '../lib/operation.js';
 import { booleanParameter, encryptionContextParameter, keyIdParameter } from '../lib/rpc/schema.js';
 
 /** Alibaba's limit on Encrypt's Plaintext, in UTF-8 bytes. */
@@ -26,9 +26,11 @@ export const operation = defineOperation({
   resolve: (input, context): Promise<ResolvedKey> => resolveAuthorizedKey(input.KeyId, context, { usable: true }),
   async execute(input, key, context) {
     const version = await context.service.keyring.primaryVersion(key);
-    const plaintext = Buffer.from(input.Plaintext, 'utf8');
+    // The AWS protocol carries bytes (Base64 in its JSON, checked there); Alibaba's carries text.
+    const form = blobFormOf(context);
+    const plaintext = Buffer.from(input.Plaintext, form === 'binary' ? 'base64' : 'utf8');
     try {
-      const blob = sealEnvelope(version.material, version.keyVersionId, plaintext, encodeEncryptionContext(input.EncryptionContext));
+      const blob = sealEnvelope(version.material, version.keyVersionId, plaintext, encodeEncryptionContext(input.EncryptionContext), form);
       return { KeyId: key.keyId, KeyVersionId: version.keyVersionId, CiphertextBlob: blob };
     } finally {
       plaintext.fill(0);

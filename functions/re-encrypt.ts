@@ -4,7 +4,7 @@ import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { encodeEncryptionContext } from '../lib/crypto/encryption-context.js';
 import { openEnvelope, parseEnvelope, sealEnvelope } from '../lib/crypto/envelope.js';
 import { assertKeyUsable } from '../lib/keyring/keyring.js';
-import { defineOperation } from '../lib/operation.js';
+import { blobFormOf, defineOperation } from '../lib/operation.js';
 import { resolveAuthorizedKey, resolveAuthorizedVersion } from '../lib/operations/resolve-key.js';
 import { booleanParameter, ciphertextBlobParameter, encryptionContextParameter, keyIdParameter } from '../lib/rpc/schema.js';
 
@@ -37,9 +37,11 @@ export const operation = defineOperation({
   },
   async execute(input, { blob, source, version, destination }, context) {
     const target = await context.service.keyring.primaryVersion(destination);
-    const plaintext = openEnvelope(version.material, blob, encodeEncryptionContext(input.SourceEncryptionContext));
+    // A blob keeps its form: it is opened and sealed again as the protocol it came through.
+    const form = blobFormOf(context);
+    const plaintext = openEnvelope(version.material, blob, encodeEncryptionContext(input.SourceEncryptionContext), form);
     try {
-      const sealed = sealEnvelope(target.material, target.keyVersionId, plaintext, encodeEncryptionContext(input.DestinationEncryptionContext));
+      const sealed = sealEnvelope(target.material, target.keyVersionId, plaintext, encodeEncryptionContext(input.DestinationEncryptionContext), form);
       return {
         KeyId: destination.keyId,
         KeyVersionId: target.keyVersionId,

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Principal } from './auth/access-keys.js';
+import type { BlobForm } from './crypto/envelope.js';
 import type { Service } from './service.js';
 
 /** What an operation may use. It knows nothing of HTTP. */
@@ -9,6 +10,11 @@ export interface OperationContext {
   requestId: string;
   /** The RPC Action being served. */
   action: string;
+  /**
+   * The API the request came through: `alibaba` (RPC) or `aws` (the AWS KMS JSON protocol, lib/aws/).
+   * Cryptographic operations take and return binary plaintext on `aws` (see BlobForm).
+   */
+  protocol: 'alibaba' | 'aws';
   /**
    * Checks the caller's policy for `action` (default: the operation's own, `kms:<Action>`) on a
    * resource ARN; throws `denied` when given, else NoPermissionError naming the action and the
@@ -52,4 +58,9 @@ export function defineOperation<Input, Resolved>(operation: Operation<Input, Res
 /** The RAM action that names an RPC Action. */
 export function permissionOf(action: string): string {
   return `kms:${action}`;
+}
+
+/** The blob form of a request's protocol: text for Alibaba's API, binary for AWS's. */
+export function blobFormOf(context: Pick<OperationContext, 'protocol'>): BlobForm {
+  return context.protocol === 'aws' ? 'binary' : 'text';
 }

@@ -202,6 +202,7 @@ export async function serviceFromEnvironment(env: NodeJS.ProcessEnv = process.en
     ...(options.rateLimiter ? { rateLimiter: options.rateLimiter(rateLimits) } : {}),
     audit,
     region: env.KMS_REGION ?? DEFAULTS.region,
+    ...(env.KMS_AWS_REGIONS ? { awsRegions: env.KMS_AWS_REGIONS.split(',').map((r) => r.trim()).filter(Boolean) } : {}),
     accountId: env.KMS_ACCOUNT_ID ?? DEFAULTS.accountId,
     cacheTtlMs: selection.cacheTtlMs,
     logger,

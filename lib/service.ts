@@ -5,6 +5,7 @@ import { Keyring } from './keyring/keyring.js';
 import type { KeyStore } from './keystore/key-store.js';
 import { createLogger, type Logger } from './logger.js';
 import type { RateLimits } from './ratelimit/limits.js';
+import type { AwsScope } from './aws/operations.js';
 import { type Admission, RateLimiter } from './ratelimit/rate-limiter.js';
 
 /** An entry no one writes: reading it proves the store answers (and, sealed, that it was opened with its root key). */
@@ -21,6 +22,9 @@ export const DEFAULTS = {
  * Everything an operation and the middleware stack share, built once per process (per Lambda
  * container, per gateway), never per request.
  */
+/** The AWS regions served when KMS_AWS_REGIONS is not set. */
+export const DEFAULT_AWS_REGIONS: readonly string[] = ['us-east-1'];
+
 export interface Service {
   keyring: Keyring;
   accessKeys: AccessKeyRegistry;
@@ -33,6 +37,8 @@ export interface Service {
   /** Resolves when the key store answers a read (readiness); rejects when it cannot. */
   probe: () => Promise<void>;
   now: () => number;
+  /** The AWS protocol's scope: this account, and the regions a SigV4 credential scope may name. */
+  aws: AwsScope;
 }
 
 export interface ServiceOptions {
@@ -49,6 +55,8 @@ export interface ServiceOptions {
   /** The audit log (lib/audit/); none by default (the gateway and the functions use KMS_AUDIT_LOG). */
   audit?: AuditLog;
   now?: () => number;
+  /** Regions AWS-protocol requests may be signed for (KMS_AWS_REGIONS); default us-east-1. The Alibaba region is always one. */
+  awsRegions?: readonly string[];
 }
 
 export function createService(options: ServiceOptions): Service {
@@ -70,5 +78,10 @@ export function createService(options: ServiceOptions): Service {
       await options.store.get(READY_PROBE_ENTRY);
     },
     now,
+    aws: {
+      accountId: options.accountId ?? DEFAULTS.accountId,
+      regions: new Set([...(options.awsRegions ?? DEFAULT_AWS_REGIONS), options.region ?? DEFAULTS.region]),
+      alibabaRegion: options.region ?? DEFAULTS.region,
+    },
   };
 }

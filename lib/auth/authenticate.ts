@@ -16,6 +16,7 @@ import { signaturesEqual } from './constant-time.js';
 import type { NonceStore } from './nonce-store.js';
 import { rpcSignature, rpcStringToSign } from './rpc-signature.js';
 import { parseV3Authorization, sha256Hex, V3_ALGORITHM, v3CanonicalRequest, v3Signature } from './v3-signature.js';
+import { parseAmzDate, parseSigV4Authorization, sigV4CanonicalRequest, sigV4Signature } from '../aws/sigv4.js';
 
 /** How far a request's timestamp may be from the server clock, either way. */
 export const TIMESTAMP_WINDOW_MS = 15 * 60_000;
@@ -47,6 +48,8 @@ export interface AuthenticationDeps {
   now: () => number;
   /** Admission of a verified request before its nonce is claimed (rate limits): throws or rejects to refuse. */
   admit?: (principal: Principal, action: string) => void | Promise<void>;
+  /** The regions an AWS SigV4 credential scope may name (the AWS protocol); none: SigV4 is refused. */
+  awsRegions?: ReadonlySet<string>;
 }
 
 /** The verified caller, and the Action the signature covers. */
@@ -57,6 +60,8 @@ export interface Authenticated {
 
 interface Claim {
   accessKeyId: string;
+  /** Epoch ms, when the claim parsed its own timestamp format (SigV4's X-Amz-Date). */
+  at?: number;
   timestamp: string;
   timestampParameter: string;
   nonce: string;
@@ -73,9 +78,14 @@ interface Claim {
  */
 export async function authenticate(request: RpcRequest, params: RpcParams, deps: AuthenticationDeps): Promise<Authenticated> {
   const authorization = request.headers['authorization'];
-  const claim = authorization !== undefined ? v3Claim(request, params, authorization) : rpcClaim(request, params);
+  const claim =
+    request.headers['x-amz-target'] !== undefined
+      ? sigV4Claim(request, params, authorization, deps.awsRegions ?? new Set())
+      : authorization !== undefined
+        ? v3Claim(request, params, authorization)
+        : rpcClaim(request, params);
 
-  const at = parseTimestamp(claim.timestamp, claim.timestampParameter);
+  const at = claim.at ?? parseTimestamp(claim.timestamp, claim.timestampParameter);
   const now = deps.now();
   if (Math.abs(now - at) > TIMESTAMP_WINDOW_MS) throw new TimestampExpiredError(TIMESTAMP_WINDOW_MS / 60_000);
 
@@ -164,6 +174,51 @@ function v3Claim(request: RpcRequest, params: RpcParams, header: string): Claim 
         hashedPayload,
       });
       return signaturesEqual(auth.signature, v3Signature(secret, canonical));
+    },
+  };
+}
+
+/**
+ * The AWS protocol: SigV4 in the Authorization header (nothing else is accepted there), the
+ * X-Amz-Target operation as the Action, and the signature itself as the nonce: each signed
+ * request is accepted once, as every Alibaba request is.
+ */
+function sigV4Claim(request: RpcRequest, params: RpcParams, header: string | undefined, regions: ReadonlySet<string>): Claim {
+  if (header === undefined) throw new IncompleteSignatureError('the Authorization header is missing (AWS Signature Version 4).');
+  bounded('Authorization', header, SIGNED_FIELD_LIMITS.authorizationChars);
+  const auth = parseSigV4Authorization(header);
+  bounded('Credential', auth.accessKeyId, SIGNED_FIELD_LIMITS.accessKeyIdChars);
+  if (auth.signedHeaders.length > SIGNED_FIELD_LIMITS.signedHeaders) {
+    throw new IncompleteSignatureError(`SignedHeaders may name at most ${SIGNED_FIELD_LIMITS.signedHeaders} headers.`);
+  }
+  if (!regions.has(auth.region)) throw new IncompleteSignatureError(`the credential scope names region "${auth.region.slice(0, 64)}", which this service does not serve.`);
+  const amzDate = bounded('X-Amz-Date', request.headers['x-amz-date'] ?? '', SIGNED_FIELD_LIMITS.timestampChars);
+  const at = parseAmzDate(amzDate);
+  if (at === undefined) throw new IllegalTimestampError('X-Amz-Date');
+  if (amzDate.slice(0, 8) !== auth.date) throw new IncompleteSignatureError('the credential scope date differs from X-Amz-Date.');
+  const target = request.headers['x-amz-target']!;
+  const action = target.startsWith('TrentService.') ? target.slice('TrentService.'.length) : '';
+  if (action === '') throw new MissingParameterError('X-Amz-Target');
+  return {
+    accessKeyId: auth.accessKeyId,
+    at,
+    timestamp: amzDate,
+    timestampParameter: 'X-Amz-Date',
+    nonce: auth.signature,
+    action,
+    verify: (secret) => {
+      const payloadHash = sha256Hex(request.body);
+      const declared = request.headers['x-amz-content-sha256'];
+      if (declared !== undefined && !signaturesEqual(declared, payloadHash)) return false;
+      const canonical = sigV4CanonicalRequest({
+        method: request.method,
+        path: request.path,
+        query: params.query,
+        headers: request.headers,
+        signedHeaders: auth.signedHeaders,
+        payloadHash,
+      });
+      return signaturesEqual(auth.signature, sigV4Signature(secret, auth, amzDate, canonical));
     },
   };
 }

@@ -9,8 +9,19 @@ import { isKeyVersionId } from '../keyring/key-id.js';
  *     Base64( keyVersionId (36 ASCII bytes) ‖ IV (12 bytes) ‖ AES-256-GCM ciphertext ‖ tag (16 bytes) )
  *
  * The additional authenticated data is `keyVersionId ‖ encodeEncryptionContext(context)`, so a
- * blob decrypts only under the version it names and with an equal EncryptionContext.
+ * blob decrypts only under the version it names and with an equal EncryptionContext. A blob made
+ * through the AWS protocol (binary plaintext: raw data keys, bytes) has `‖ "\0aws-binary"` after
+ * that; the context encoding is self-delimiting, so the two forms never share an AAD and a blob
+ * never opens as the other form (a text blob through AWS Decrypt, a binary one through Alibaba's).
  */
+
+/** `text`: the Alibaba API's (UTF-8 text; a data key's Base64). `binary`: the AWS API's (bytes; a data key raw). */
+export type BlobForm = 'text' | 'binary';
+const BINARY_FORM_SUFFIX = Buffer.from('\0aws-binary', 'latin1');
+
+function aadOf(versionId: Buffer, encodedContext: Buffer, form: BlobForm): Buffer {
+  return Buffer.concat(form === 'binary' ? [versionId, encodedContext, BINARY_FORM_SUFFIX] : [versionId, encodedContext]);
+}
 const VERSION_ID_BYTES = 36;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -24,11 +35,11 @@ export interface SealedBlob {
 }
 
 /** Encrypts `plaintext` under a version's 32-byte material with a fresh random IV; returns the Base64 blob. */
-export function sealEnvelope(material: Buffer, keyVersionId: string, plaintext: Buffer, encodedContext: Buffer): string {
+export function sealEnvelope(material: Buffer, keyVersionId: string, plaintext: Buffer, encodedContext: Buffer, form: BlobForm = 'text'): string {
   const iv = randomBytesFromPool(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', material, iv);
   const versionId = Buffer.from(keyVersionId, 'ascii');
-  cipher.setAAD(Buffer.concat([versionId, encodedContext]));
+  cipher.setAAD(aadOf(versionId, encodedContext, form));
   const ciphertext = cipher.update(plaintext);
   cipher.final();
   return Buffer.concat([versionId, iv, ciphertext, cipher.getAuthTag()]).toString('base64');
@@ -52,13 +63,13 @@ export function parseEnvelope(blob: string, parameter = 'CiphertextBlob'): Seale
  * context) is one {@link InvalidCiphertextError}; no partial plaintext ever leaves: GCM output is
  * only returned after the tag verified, and zeroed otherwise.
  */
-export function openEnvelope(material: Buffer, blob: SealedBlob, encodedContext: Buffer): Buffer {
+export function openEnvelope(material: Buffer, blob: SealedBlob, encodedContext: Buffer, form: BlobForm = 'text'): Buffer {
   const { bytes } = blob;
   const iv = bytes.subarray(VERSION_ID_BYTES, HEADER_BYTES);
   const ciphertext = bytes.subarray(HEADER_BYTES, bytes.length - TAG_BYTES);
   const tag = bytes.subarray(bytes.length - TAG_BYTES);
   const decipher = createDecipheriv('aes-256-gcm', material, iv, { authTagLength: TAG_BYTES });
-  decipher.setAAD(Buffer.concat([bytes.subarray(0, VERSION_ID_BYTES), encodedContext]));
+  decipher.setAAD(aadOf(bytes.subarray(0, VERSION_ID_BYTES), encodedContext, form));
   decipher.setAuthTag(tag);
   const plaintext = decipher.update(ciphertext);
   try {

@@ -3,6 +3,7 @@ import type { AuditRecord } from '../audit/audit-log.js';
 import { AuditLogUnavailableError } from '../errors.js';
 import { auditFailuresTotal, requestDuration, requestsTotal } from '../metrics/metrics.js';
 import type { RpcRequest } from '../rpc/request.js';
+import { awsErrorResponse } from '../aws/protocol.js';
 import { errorResponse } from '../rpc/serialize.js';
 import type { Service } from '../service.js';
 import type { RpcHandler } from './stack.js';
@@ -27,7 +28,10 @@ export function audited(action: string, service: Service, handle: RpcHandler): R
       } catch {
         auditFailuresTotal.inc();
         requestsTotal.inc({ action: label, code: 'ServiceUnavailableTemporary' });
-        return errorResponse('JSON', randomUUID().toUpperCase(), 'kms', new AuditLogUnavailableError());
+        const requestId = randomUUID().toUpperCase();
+        return request.headers['x-amz-target'] !== undefined
+          ? awsErrorResponse(requestId, new AuditLogUnavailableError())
+          : errorResponse('JSON', requestId, 'kms', new AuditLogUnavailableError());
       }
     }
     const response = await handle(request, context);
@@ -43,7 +47,9 @@ export function audited(action: string, service: Service, handle: RpcHandler): R
     } catch {
       auditFailuresTotal.inc();
       service.logger.error('audit log unavailable: the request was refused', { requestId: state.requestId });
-      return errorResponse(state.format, state.requestId, state.hostId, new AuditLogUnavailableError());
+      return state.protocol === 'aws'
+        ? awsErrorResponse(state.requestId, new AuditLogUnavailableError())
+        : errorResponse(state.format, state.requestId, state.hostId, new AuditLogUnavailableError());
     }
   };
 }

@@ -3,6 +3,8 @@ import type { Operation } from '../operation.js';
 import { rpcParams } from '../rpc/params.js';
 import type { RpcRequest } from '../rpc/request.js';
 import type { Service } from '../service.js';
+import { awsOperationOf, servingAction } from '../aws/operations.js';
+import { awsBodyOf } from './aws-parameters.js';
 import { buildRpcHandler, type RpcHandler } from './stack.js';
 
 /**
@@ -25,6 +27,19 @@ export function createDispatcher(service: Service, operations: Iterable<Operatio
     service,
   );
   return (request: RpcRequest, context?: Context) => {
+    const target = request.headers['x-amz-target'];
+    if (target !== undefined) {
+      // The AWS protocol: the stack of the Alibaba Action that serves the operation; an unknown
+      // operation or an unreadable body is answered by the fallback stack, in AWS's form.
+      const operation = awsOperationOf(target);
+      let action: string | undefined;
+      try {
+        action = operation && servingAction(operation, awsBodyOf(request));
+      } catch {
+        action = undefined;
+      }
+      return ((action !== undefined && stacks.get(action)) || unknown)(request, context);
+    }
     let action: string | undefined = request.headers['x-acs-action'];
     if (action === undefined) {
       try {

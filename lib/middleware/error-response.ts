@@ -2,6 +2,7 @@ import type { MiddlewareObj } from '@middy/core';
 import { InternalFailureError, KmsError, ServiceUnavailableError } from '../errors.js';
 import { KeyStoreUnavailableError } from '../keystore/store-errors.js';
 import { storeErrorsTotal } from '../metrics/metrics.js';
+import { awsErrorResponse } from '../aws/protocol.js';
 import { errorResponse } from '../rpc/serialize.js';
 import type { Service } from '../service.js';
 import { stateOf, type KmsMiddyRequest } from './state.js';
@@ -45,7 +46,8 @@ export function errorResponseAndAccessLog(service: Service): MiddlewareObj {
       error = new InternalFailureError();
     }
     const kmsError = error as KmsError;
-    request.response = errorResponse(state.format, state.requestId, state.hostId, kmsError);
+    request.response =
+      state.protocol === 'aws' ? awsErrorResponse(state.requestId, kmsError) : errorResponse(state.format, state.requestId, state.hostId, kmsError);
     state.code = kmsError.code;
     log(request, kmsError.code);
   };

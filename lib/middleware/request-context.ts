@@ -11,6 +11,7 @@ export function requestContext(service: Service): MiddlewareObj {
     const host = request.event.headers['host'];
     initState(request.event, {
       requestId: randomUUID().toUpperCase(),
+      protocol: request.event.headers['x-amz-target'] !== undefined ? 'aws' : 'alibaba',
       startedAt: service.now(),
       format: 'JSON',
       // HostId echoes the endpoint the caller used, when it looks like a host name.

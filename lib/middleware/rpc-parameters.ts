@@ -2,12 +2,18 @@ import type { MiddlewareObj } from '@middy/core';
 import { InvalidParameterError } from '../errors.js';
 import { rpcParams } from '../rpc/params.js';
 import { parseFormat } from '../rpc/serialize.js';
+import type { Service } from '../service.js';
+import { readAwsParameters } from './aws-parameters.js';
 import { stateOf, type KmsMiddyRequest } from './state.js';
 
-/** Decodes query and form parameters once, and reads Format (so even later errors use it). */
-export function rpcParameters(): MiddlewareObj {
+/**
+ * Decodes query and form parameters once, and reads Format (so even later errors use it). An AWS
+ * KMS request (X-Amz-Target) has its JSON read and translated instead (./aws-parameters.ts).
+ */
+export function rpcParameters(service: Service): MiddlewareObj {
   const before = (request: KmsMiddyRequest) => {
     const state = stateOf(request.event);
+    if (state.protocol === 'aws') return readAwsParameters(request.event, state, service);
     const params = rpcParams(request.event);
     state.params = params;
     const format = parseFormat(params.all.get('Format'));

@@ -6,7 +6,11 @@ import type { RpcRequest, RpcResponse } from '../rpc/request.js';
 import { validateInput } from '../rpc/schema.js';
 import { successResponse } from '../rpc/serialize.js';
 import type { Service } from '../service.js';
-import { stateOf } from './state.js';
+import { type RequestState, stateOf } from './state.js';
+import type { AwsOutputContext } from '../aws/operations.js';
+import { awsSuccessResponse } from '../aws/protocol.js';
+import { parseKeyReference } from '../keyring/key-id.js';
+import { awsBodyOf } from './aws-parameters.js';
 
 const NO_ENCRYPTION_CONTEXT: ReadonlyMap<string, string> = new Map();
 
@@ -40,6 +44,7 @@ export function runOperation<I, R>(operation: Operation<I, R>, service: Service)
       principal,
       requestId: state.requestId,
       action: operation.action,
+      protocol: state.protocol,
       authorize(resource, action = ownPermission, denied, options) {
         state.keyArn ??= resource;
         const conditions: ConditionContext = {
@@ -71,6 +76,7 @@ export function runOperation<I, R>(operation: Operation<I, R>, service: Service)
     if (typeof keyVersionId === 'string') state.keyVersionId = keyVersionId;
     // A key made by this request (CreateKey) is named by its own ARN, not the scope it was authorised on.
     if (typeof metadata?.Arn === 'string') state.keyArn = metadata.Arn;
+    if (state.aws) return awsSuccessResponse(state.requestId, await state.aws.operation.output(output, awsOutputContext(state, event, service)));
     return successResponse(state.format, state.requestId, output);
   };
 }
@@ -80,4 +86,21 @@ function dryRunOf(value: string | undefined): boolean {
   if (value === undefined) return false;
   if (!/^(true|false)$/i.test(value)) throw new InvalidParameterError('DryRun', 'It must be true or false.');
   return value.toLowerCase() === 'true';
+}
+
+/** What an AWS operation's output translation reads: the request's region, its body, key lookups. */
+function awsOutputContext(state: RequestState, event: RpcRequest, service: Service): AwsOutputContext {
+  return {
+    ...service.aws,
+    region: state.aws?.region ?? service.aws.alibabaRegion,
+    body: awsBodyOf(event),
+    now: service.now(),
+    async resolveKeyId(reference) {
+      const { keyring } = service;
+      const parsed = parseKeyReference(reference, keyring.scope);
+      if (parsed.kind === 'key') return (await keyring.findKey(parsed.keyId))?.keyId;
+      if (parsed.kind === 'alias') return (await keyring.getAlias(parsed.aliasName))?.keyId;
+      return undefined;
+    },
+  };
 }

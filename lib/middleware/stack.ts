@@ -21,7 +21,7 @@ export type RpcHandler = (request: RpcRequest, context?: Context) => Promise<Rpc
 export function buildRpcHandler(operation: Operation<any, any>, service: Service): RpcHandler {
   const handler = middy<RpcRequest, RpcResponse>(runOperation(operation, service))
     .use(requestContext(service))
-    .use(rpcParameters())
+    .use(rpcParameters(service))
     .use(authentication(service))
     .use(errorResponseAndAccessLog(service));
   return audited(operation.action, service, (request, context) => handler(request, context ?? ({} as Context)));

@@ -4,10 +4,15 @@ import type { Principal } from '../auth/access-keys.js';
 import type { RpcParams } from '../rpc/params.js';
 import type { RpcRequest, RpcResponse } from '../rpc/request.js';
 import type { ResponseFormat } from '../rpc/serialize.js';
+import type { AwsOperation } from '../aws/operations.js';
 
 /** Per-request state the middlewares and the handler share, keyed by the request itself. */
 export interface RequestState {
   requestId: string;
+  /** The API the request speaks: Alibaba's RPC, or the AWS KMS JSON protocol (an X-Amz-Target header). */
+  protocol: 'alibaba' | 'aws';
+  /** AWS protocol: the operation named by X-Amz-Target, and the region of the signature's credential scope. */
+  aws?: { operation: AwsOperation; region?: string };
   startedAt: number;
   format: ResponseFormat;
   hostId: string;

@@ -1,11 +1,11 @@
 import { randomBytesFromPool } from '../crypto/random-pool.js';
 import { z } from 'zod';
 import { type EncryptionContext, encodeEncryptionContext } from '../crypto/encryption-context.js';
-import { sealEnvelope } from '../crypto/envelope.js';
+import { type BlobForm, sealEnvelope } from '../crypto/envelope.js';
 import { InvalidParameterError } from '../errors.js';
 import type { KeyVersion, ResolvedKey } from '../keyring/keyring.js';
 import { resolveAuthorizedKey } from './resolve-key.js';
-import { defineOperation } from '../operation.js';
+import { blobFormOf, defineOperation } from '../operation.js';
 import { booleanParameter, encryptionContextParameter, integerParameter, keyIdParameter } from '../rpc/schema.js';
 
 /** Data-key length when neither KeySpec nor NumberOfBytes is given. */
@@ -49,12 +49,13 @@ export interface SealedDataKey {
  * A random data key of `length` bytes, sealed under `version`. Alibaba wraps the Base64 *text* of
  * the data key, so Decrypt of the blob returns exactly the `Plaintext` string.
  */
-export function sealNewDataKey(version: KeyVersion, length: number, encryptionContext: EncryptionContext): SealedDataKey {
+export function sealNewDataKey(version: KeyVersion, length: number, encryptionContext: EncryptionContext, form: BlobForm = 'text'): SealedDataKey {
   const dataKey = randomBytesFromPool(length);
   const plaintext = dataKey.toString('base64');
-  const wrapped = Buffer.from(plaintext, 'ascii');
+  // The AWS protocol wraps the raw key (binary form); Alibaba's, its Base64 text.
+  const wrapped = form === 'binary' ? Buffer.from(dataKey) : Buffer.from(plaintext, 'ascii');
   try {
-    const blob = sealEnvelope(version.material, version.keyVersionId, wrapped, encodeEncryptionContext(encryptionContext));
+    const blob = sealEnvelope(version.material, version.keyVersionId, wrapped, encodeEncryptionContext(encryptionContext), form);
     return { dataKey, plaintext, blob, wipe: () => dataKey.fill(0) };
   } catch (err) {
     dataKey.fill(0);
@@ -77,7 +78,7 @@ export function dataKeyOperation(action: 'GenerateDataKey' | 'GenerateDataKeyWit
     resolve: (input, context): Promise<ResolvedKey> => resolveAuthorizedKey(input.KeyId, context, { usable: true }),
     async execute(input, key, context) {
       const version = await context.service.keyring.primaryVersion(key);
-      const sealed = sealNewDataKey(version, input.length, input.EncryptionContext);
+      const sealed = sealNewDataKey(version, input.length, input.EncryptionContext, blobFormOf(context));
       try {
         return {
           KeyId: key.keyId,

@@ -40,6 +40,7 @@ export const KMS_ACTIONS: readonly string[] = [
   'kms:GetParametersForImport',
   'kms:ImportKeyMaterial',
   'kms:DeleteKeyMaterial',
+  'kms:GenerateRandom',
 ];
 
 /**

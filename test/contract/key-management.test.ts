@@ -1378,6 +1378,7 @@ const POLICY_CASES: Record<string, PolicyCase> = {
   GetParametersForImport: { denied: keyArnOf(KEY_ID), params: () => ({ KeyId: KEY_ID, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }), allowed: 400 },
   ImportKeyMaterial: { denied: keyArnOf(KEY_ID), params: () => ({ KeyId: KEY_ID, EncryptedKeyMaterial: 'AAAA', ImportToken: 'AAAA' }), allowed: 400 },
   DeleteKeyMaterial: { denied: keyArnOf(KEY_ID), params: () => ({ KeyId: KEY_ID }), allowed: 400 },
+  GenerateRandom: { denied: '*', params: () => ({ NumberOfBytes: '16' }) },
 };
 
 /** A policy that allows nothing this service serves. */

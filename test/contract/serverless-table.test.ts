@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ACTIONS, DISPATCHER, EVENT_TRIGGERED, KEY_WRITING_ACTIONS, MATERIAL_CREATING_ACTIONS, MATERIAL_DELETING_ACTIONS, SCHEDULED } from '../../functions/actions.js';
+import { AWS_OPERATIONS } from '../../lib/aws/operations.js';
 import { STATE_TABLE_DEFINITION } from '../../lib/keystore/dynamodb/table.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -32,11 +33,18 @@ describe('Table: Actions ⇄ serverless.yml', () => {
     expect(declared).toEqual(expected);
   });
 
-  it('when an Action is routed, its function has one ALB rule on the Action query parameter and one on the x-acs-action header, with the same methods', () => {
+  it('when an Action is routed, its function has one ALB rule on the Action query parameter and one on the x-acs-action header, with the same methods, and one on X-Amz-Target for the AWS operations it serves', () => {
     for (const route of ACTIONS) {
       const rules = albEvents(template.functions[route.functionName]!);
-      expect(rules.map((r) => r.conditions.query ?? r.conditions.header)).toEqual([{ Action: route.action }, { name: 'x-acs-action', values: [route.action] }]);
-      for (const rule of rules) expect(rule.conditions).toMatchObject({ path: '/', method: ['GET', 'POST'] });
+      // AWS operations whose serving Action depends on the request (ListAliases) go to the dispatcher.
+      const targets = AWS_OPERATIONS.filter((o) => o.action === route.action && !o.route).map((o) => `TrentService.${o.target}`);
+      expect(rules.map((r) => r.conditions.query ?? r.conditions.header)).toEqual([
+        { Action: route.action },
+        { name: 'x-acs-action', values: [route.action] },
+        ...(targets.length > 0 ? [{ name: 'x-amz-target', values: targets }] : []),
+      ]);
+      for (const rule of rules.slice(0, 2)) expect(rule.conditions).toMatchObject({ path: '/', method: ['GET', 'POST'] });
+      for (const rule of rules.slice(2)) expect(rule.conditions).toMatchObject({ path: '/', method: ['POST'] });
     }
   });
 

@@ -37,7 +37,7 @@ const CRYPTO_ACTIONS = ['GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'E
 /** The key-management Actions of the table (ReEncrypt included). */
 const KEY_MANAGEMENT_ACTIONS = ACTIONS.map((a) => a.action).filter((a) => !CRYPTO_ACTIONS.includes(a));
 /** The Actions @alicloud/kms20160120 1.2.0 has no typed method for. */
-const UNTYPED = ['ReEncrypt', 'SetDeletionProtection', 'ExportDataKey', 'GenerateAndExportDataKey'];
+const UNTYPED = ['ReEncrypt', 'SetDeletionProtection', 'ExportDataKey', 'GenerateAndExportDataKey', 'GenerateRandom'];
 const aliasArnOf = (aliasName: string) => `acs:kms:${REGION}:${ACCOUNT_ID}:${aliasName}`;
 
 /** Material wrapped under a GetParametersForImport public key, as Alibaba's samples do it (openssl, Java, Go). */
@@ -358,6 +358,13 @@ describe.each(ACTION_CLIENT_KINDS)('official client %s (generic call): every key
       // A dry run fails as Alibaba documents: DryRunOperationError when it would have succeeded.
       await expectRefused(() => c.call('GenerateAndExportDataKey', { KeyId: ALIAS, ...wrapping, DryRun: 'true' }), 'DryRunOperationError');
       await expectRefused(() => c.call('GenerateAndExportDataKey', { KeyId: ALIAS, ...wrapping, WrappingAlgorithm: 'SM2PKE' }), 'InvalidParameter');
+    },
+
+    async GenerateRandom() {
+      const body = await c.call('GenerateRandom', { NumberOfBytes: '48' });
+      expect(Object.keys(body).sort()).toEqual(['Plaintext', 'RequestId']);
+      expect(Buffer.from(body.Plaintext, 'base64')).toHaveLength(48);
+      await expectRefused(() => c.call('GenerateRandom', { NumberOfBytes: '1025' }), 'InvalidParameter');
     },
 
     async GetParametersForImport() {

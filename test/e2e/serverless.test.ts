@@ -15,6 +15,7 @@ import { REPO_ROOT } from '../helpers/gateway-process.js';
 import { sendRaw, toRecorded } from '../helpers/raw-http.js';
 import { ACCOUNT_ID, ADMIN, ALIAS, KEY_ID, REGION, TEST_SEED } from '../helpers/service.js';
 import { signedRpcRequest } from '../helpers/sign.js';
+import { AWS_OPERATIONS } from '../../lib/aws/operations.js';
 import { freePort, waitFor } from '../helpers/store-files.js';
 
 /*
@@ -66,19 +67,22 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
     for (const zip of zips) expect((await stat(join(packaged[stage]!.dir, zip))).size).toBeLessThan(1024 * 1024);
   });
 
-  it('routes every Action by an ALB rule on the Action query parameter and one on the x-acs-action header, with one method list', () => {
+  it('routes every Action by an ALB rule on the Action query parameter and one on the x-acs-action header (GET and POST), and the AWS operations by X-Amz-Target (POST)', () => {
     const rules = ofType('AWS::ElasticLoadBalancingV2::ListenerRule').map(([, r]) => r.Properties);
     for (const route of ACTIONS) {
       const target = `${logicalId(route.functionName)}AlbTargetGroup`;
       const mine = rules.filter((r) => (r.Actions[0].TargetGroupArn.Ref as string).startsWith(target));
       const fields = mine.map((r) => r.Conditions.find((c: any) => c.Field === 'query-string' || c.Field === 'http-header'));
+      const targets = AWS_OPERATIONS.filter((o) => o.action === route.action && !o.route).map((o) => `TrentService.${o.target}`);
       expect(fields).toEqual([
         { Field: 'query-string', QueryStringConfig: { Values: [{ Key: 'Action', Value: route.action }] } },
         { Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'x-acs-action', Values: [route.action] } },
+        ...(targets.length > 0 ? [{ Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'x-amz-target', Values: targets } }] : []),
       ]);
     }
     for (const rule of rules) {
-      expect(rule.Conditions).toContainEqual({ Field: 'http-request-method', HttpRequestMethodConfig: { Values: ['GET', 'POST'] } });
+      const aws = rule.Conditions.some((c: any) => c.HttpHeaderConfig?.HttpHeaderName === 'x-amz-target');
+      expect(rule.Conditions).toContainEqual({ Field: 'http-request-method', HttpRequestMethodConfig: { Values: aws ? ['POST'] : ['GET', 'POST'] } });
       expect(rule.Conditions).toContainEqual({ Field: 'path-pattern', Values: ['/'] });
     }
     const priorities = rules.map((r) => r.Priority as number);

@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
+import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
+import { randomBytesFromPool } from '../lib/crypto/random-pool.js';
+import { defineOperation } from '../lib/operation.js';
+import { integerParameter } from '../lib/rpc/schema.js';
+
+/**
+ * GenerateRandom (AWS KMS; also served as an RPC Action): `NumberOfBytes` (1–1024, default 32)
+ * random bytes from the CSPRNG, Base64 in `Plaintext`. Authorised as `kms:GenerateRandom` on `*`.
+ */
+export const operation = defineOperation({
+  action: 'GenerateRandom',
+  input: z.object({ NumberOfBytes: integerParameter(1, 1024).optional() }),
+  async resolve(_input, context) {
+    context.authorize('*');
+  },
+  async execute(input) {
+    const bytes = randomBytesFromPool(input.NumberOfBytes ?? 32);
+    try {
+      return { Plaintext: bytes.toString('base64') };
+    } finally {
+      bytes.fill(0);
+    }
+  },
+});
+
+export const handler = lambdaHandler(operation);
+export const fcHandler = fcHttpHandler(operation);

@@ -1,0 +1,101 @@
+import { KmsError } from '../errors.js';
+import type { RpcResponse } from '../rpc/request.js';
+
+/** The AWS KMS JSON protocol (awsJson1_1): `POST /`, `X-Amz-Target: TrentService.<Operation>`, a JSON body. */
+export const AWS_CONTENT_TYPE = 'application/x-amz-json-1.1';
+export const AWS_TARGET_PREFIX = 'TrentService.';
+
+/**
+ * The `__type` AWS sends for each of this service's error Codes (statuses: AWS's 400 for every
+ * client error, 500 for an internal one; a store that cannot serve stays 503, throttling 400 as
+ * AWS answers it, a dry run 412). Codes not listed are ValidationException.
+ */
+const AWS_TYPES: Readonly<Record<string, readonly [type: string, status?: number]>> = {
+  MissingParameter: ['ValidationException'],
+  InvalidParameter: ['ValidationException'],
+  RequestEntityTooLarge: ['ValidationException', 413],
+  UnsupportedMediaType: ['SerializationException'],
+  MalformedRequest: ['SerializationException'],
+  IncompleteSignature: ['IncompleteSignatureException'],
+  SignatureDoesNotMatch: ['InvalidSignatureException'],
+  IllegalTimestamp: ['InvalidSignatureException'],
+  'InvalidTimeStamp.Expired': ['InvalidSignatureException'],
+  SignatureNonceUsed: ['InvalidSignatureException'],
+  'InvalidAccessKeyId.NotFound': ['UnrecognizedClientException'],
+  'InvalidAccessKeyId.Inactive': ['UnrecognizedClientException'],
+  'InvalidAction.NotFound': ['UnknownOperationException'],
+  'Forbidden.NoPermission': ['AccessDeniedException'],
+  'Forbidden.KeyNotFound': ['NotFoundException'],
+  'Forbidden.AliasNotFound': ['NotFoundException'],
+  'Forbidden.KeyVersionNotFound': ['NotFoundException'],
+  'Forbidden.ResourceNotFound': ['NotFoundException'],
+  AliasAlreadyExists: ['AlreadyExistsException'],
+  'Rejected.Disabled': ['DisabledException'],
+  'Rejected.PendingDeletion': ['KMSInvalidStateException'],
+  'Rejected.PendingImport': ['KMSInvalidStateException'],
+  'Rejected.StateModifiedFailed': ['KMSInvalidStateException'],
+  'Rejected.ConcurrentModification': ['ConflictException'],
+  'Rejected.LimitExceeded': ['TagException'],
+  'Rejected.Throttling': ['ThrottlingException', 400],
+  'Unsupported.Origin': ['UnsupportedOperationException'],
+  InvalidImportToken: ['InvalidImportTokenException'],
+  ExpiredImportToken: ['ExpiredImportTokenException'],
+  InvalidKeyMaterial: ['IncorrectKeyMaterialException'],
+  InvalidCiphertext: ['InvalidCiphertextException'],
+  IncorrectKey: ['IncorrectKeyException'],
+  DryRunOperationError: ['DryRunOperationException', 412],
+  InternalFailure: ['KMSInternalException', 500],
+  ServiceUnavailableTemporary: ['DependencyTimeoutException', 503],
+};
+
+/** The AWS `__type` and status of an error of this service. */
+export function awsErrorOf(error: KmsError): { type: string; status: number } {
+  const [type, status] = AWS_TYPES[error.code] ?? ['ValidationException'];
+  return { type, status: status ?? (error.statusCode >= 500 ? error.statusCode : 400) };
+}
+
+export function awsErrorResponse(requestId: string, error: KmsError): RpcResponse {
+  const { type, status } = awsErrorOf(error);
+  const retryAfterMs = (error as { retryAfterMs?: number }).retryAfterMs;
+  return {
+    statusCode: status,
+    headers: {
+      'content-type': AWS_CONTENT_TYPE,
+      'x-amzn-requestid': requestId,
+      ...(typeof retryAfterMs === 'number' ? { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) } : {}),
+    },
+    body: JSON.stringify({ __type: type, message: error.message }),
+  };
+}
+
+export function awsSuccessResponse(requestId: string, body: Record<string, unknown>): RpcResponse {
+  return { statusCode: 200, headers: { 'content-type': AWS_CONTENT_TYPE, 'x-amzn-requestid': requestId }, body: JSON.stringify(body) };
+}
+
+/** The body of an AWS request: a JSON object (an empty body is `{}`); anything else is a SerializationException. */
+export function parseAwsBody(body: Buffer): Record<string, unknown> {
+  if (body.length === 0) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new AwsSerializationError('The request body is not valid JSON.');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new AwsSerializationError('The request body must be a JSON object.');
+  return value as Record<string, unknown>;
+}
+
+/** A body the AWS protocol cannot read. */
+export class AwsSerializationError extends KmsError {
+  readonly statusCode = 400;
+  readonly code = 'MalformedRequest';
+}
+
+/** Decrypt or ReEncrypt named a KeyId that is not the key of the ciphertext. */
+export class IncorrectKeyError extends KmsError {
+  readonly statusCode = 400;
+  readonly code = 'IncorrectKey';
+  constructor() {
+    super('The key that encrypted the CiphertextBlob is not the KeyId given.');
+  }
+}

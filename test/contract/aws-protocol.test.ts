@@ -1,0 +1,206 @@
+import {
+  CancelKeyDeletionCommand,
+  CreateAliasCommand,
+  CreateKeyCommand,
+  DecryptCommand,
+  DeleteAliasCommand,
+  DescribeKeyCommand,
+  DisableKeyCommand,
+  DisableKeyRotationCommand,
+  EnableKeyCommand,
+  EnableKeyRotationCommand,
+  EncryptCommand,
+  GenerateDataKeyCommand,
+  GenerateDataKeyWithoutPlaintextCommand,
+  GenerateRandomCommand,
+  GetKeyRotationStatusCommand,
+  type KMSClient,
+  ListAliasesCommand,
+  ListKeysCommand,
+  ListResourceTagsCommand,
+  ReEncryptCommand,
+  ScheduleKeyDeletionCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
+  UpdateAliasCommand,
+} from '@aws-sdk/client-kms';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { ACCOUNT_ID, ADMIN, ALIAS, CONSUMER, createTestService, DISABLED_KEY_ID, KEY_ID, OTHER_KEY_ID, PROVIDER, type TestService } from '../helpers/service.js';
+import { AWS_REGION, inProcessKmsClient } from '../helpers/aws.js';
+import { signedRpcRequest } from '../helpers/sign.js';
+
+/* The AWS KMS JSON protocol, through the official AWS SDK (its own SigV4 signing), on the same keys. */
+
+const arnOf = (keyId: string, region = AWS_REGION) => `arn:aws:kms:${region}:${ACCOUNT_ID}:key/${keyId}`;
+const bytes = (n: number, fill = 7) => new Uint8Array(Buffer.alloc(n, fill));
+
+let t: TestService;
+let kms: KMSClient;
+beforeEach(async () => {
+  t = await createTestService();
+  kms = inProcessKmsClient(t, ADMIN);
+});
+
+async function awsError(promise: Promise<unknown>): Promise<{ name: string; status: number | undefined; message: string }> {
+  try {
+    await promise;
+  } catch (err) {
+    const e = err as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
+    return { name: e.name, status: e.$metadata?.httpStatusCode, message: e.message };
+  }
+  throw new Error('expected the call to fail');
+}
+
+describe('AWS protocol: data keys and encryption', () => {
+  it('GenerateDataKey (NumberOfBytes or KeySpec) by id, alias and ARN returns raw key bytes and the key ARN; Decrypt (with or without KeyId) gives them back', async () => {
+    for (const KeyId of [KEY_ID, ALIAS, arnOf(KEY_ID), `arn:aws:kms:${AWS_REGION}:${ACCOUNT_ID}:${ALIAS}`]) {
+      const generated = await kms.send(new GenerateDataKeyCommand({ KeyId, NumberOfBytes: 32, EncryptionContext: { purpose: 'test' } }));
+      expect(generated.KeyId).toBe(arnOf(KEY_ID));
+      expect(generated.Plaintext).toHaveLength(32);
+      const decrypted = await kms.send(new DecryptCommand({ CiphertextBlob: generated.CiphertextBlob, EncryptionContext: { purpose: 'test' } }));
+      expect(Buffer.from(decrypted.Plaintext!).equals(Buffer.from(generated.Plaintext!))).toBe(true);
+      expect(decrypted.KeyId).toBe(arnOf(KEY_ID));
+      expect(decrypted.EncryptionAlgorithm).toBe('SYMMETRIC_DEFAULT');
+      const withKey = await kms.send(new DecryptCommand({ CiphertextBlob: generated.CiphertextBlob, EncryptionContext: { purpose: 'test' }, KeyId: arnOf(KEY_ID) }));
+      expect(Buffer.from(withKey.Plaintext!).equals(Buffer.from(generated.Plaintext!))).toBe(true);
+    }
+    const aes128 = await kms.send(new GenerateDataKeyCommand({ KeyId: KEY_ID, KeySpec: 'AES_128' }));
+    expect(aes128.Plaintext).toHaveLength(16);
+  });
+
+  it('Decrypt naming another key is IncorrectKeyException; another context InvalidCiphertextException; neither returns plaintext', async () => {
+    const generated = await kms.send(new GenerateDataKeyWithoutPlaintextCommand({ KeyId: KEY_ID, NumberOfBytes: 24, EncryptionContext: { a: '1' } }));
+    expect((generated as { Plaintext?: unknown }).Plaintext).toBeUndefined();
+    expect(await awsError(kms.send(new DecryptCommand({ CiphertextBlob: generated.CiphertextBlob, EncryptionContext: { a: '1' }, KeyId: OTHER_KEY_ID })))).toMatchObject({ name: 'IncorrectKeyException', status: 400 });
+    expect(await awsError(kms.send(new DecryptCommand({ CiphertextBlob: generated.CiphertextBlob, EncryptionContext: { a: '2' } })))).toMatchObject({ name: 'InvalidCiphertextException', status: 400 });
+  });
+
+  it('Encrypt takes binary plaintext (any bytes, up to 4 KiB); ReEncrypt moves a blob to another key and context', async () => {
+    const plaintext = new Uint8Array([0, 255, 1, 254, 0x80, 0xc3, 0x28]);
+    const encrypted = await kms.send(new EncryptCommand({ KeyId: ALIAS, Plaintext: plaintext, EncryptionContext: { k: 'v' } }));
+    expect(encrypted).toMatchObject({ KeyId: arnOf(KEY_ID), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' });
+    const moved = await kms.send(new ReEncryptCommand({ CiphertextBlob: encrypted.CiphertextBlob, SourceEncryptionContext: { k: 'v' }, DestinationKeyId: OTHER_KEY_ID, DestinationEncryptionContext: { k: 'w' } }));
+    expect(moved).toMatchObject({ KeyId: arnOf(OTHER_KEY_ID), SourceKeyId: arnOf(KEY_ID) });
+    const decrypted = await kms.send(new DecryptCommand({ CiphertextBlob: moved.CiphertextBlob, EncryptionContext: { k: 'w' } }));
+    expect(Buffer.from(decrypted.Plaintext!).equals(Buffer.from(plaintext))).toBe(true);
+    expect(await awsError(kms.send(new EncryptCommand({ KeyId: KEY_ID, Plaintext: bytes(4097) })))).toMatchObject({ name: 'ValidationException', status: 400 });
+  });
+
+  it('a blob never opens into the other protocol’s form: an AWS blob through Alibaba Decrypt, an Alibaba blob through AWS Decrypt, both InvalidCiphertext', async () => {
+    const aws = await kms.send(new GenerateDataKeyCommand({ KeyId: KEY_ID, NumberOfBytes: 32 }));
+    const viaAlibaba = await t.call(signedRpcRequest(ADMIN, 'Decrypt', { CiphertextBlob: Buffer.from(aws.CiphertextBlob!).toString('base64') }));
+    expect(viaAlibaba.status).toBe(400);
+    expect(viaAlibaba.body.Code).toBe('InvalidCiphertext');
+    const alibaba = await t.call(signedRpcRequest(ADMIN, 'GenerateDataKey', { KeyId: KEY_ID }));
+    expect(await awsError(kms.send(new DecryptCommand({ CiphertextBlob: Buffer.from(alibaba.body.CiphertextBlob, 'base64') })))).toMatchObject({ name: 'InvalidCiphertextException' });
+  });
+
+  it('GenerateRandom returns the bytes asked for', async () => {
+    expect((await kms.send(new GenerateRandomCommand({ NumberOfBytes: 100 }))).Plaintext).toHaveLength(100);
+  });
+
+  it('DryRun answers DryRunOperationException (412)', async () => {
+    expect(await awsError(kms.send(new GenerateDataKeyCommand({ KeyId: KEY_ID, NumberOfBytes: 32, DryRun: true })))).toMatchObject({ name: 'DryRunOperationException', status: 412 });
+  });
+});
+
+describe('AWS protocol: errors as AWS sends them', () => {
+  it.each([
+    ['an unknown key', () => new DescribeKeyCommand({ KeyId: '99999999-2222-4333-8444-555555555555' }), 'NotFoundException'],
+    ['an unknown alias', () => new DescribeKeyCommand({ KeyId: 'alias/none' }), 'NotFoundException'],
+    ['a key of another account', () => new DescribeKeyCommand({ KeyId: `arn:aws:kms:${AWS_REGION}:111122223333:key/${KEY_ID}` }), 'NotFoundException'],
+    ['a disabled key', () => new GenerateDataKeyCommand({ KeyId: DISABLED_KEY_ID, NumberOfBytes: 32 }), 'DisabledException'],
+    ['neither KeySpec nor NumberOfBytes', () => new GenerateDataKeyCommand({ KeyId: KEY_ID }), 'ValidationException'],
+    ['an asymmetric key spec', () => new CreateKeyCommand({ KeySpec: 'RSA_2048' }), 'ValidationException'],
+  ])('%s: %s', async (_what, command, type) => {
+    expect(await awsError(kms.send(command() as never))).toMatchObject({ name: type, status: 400 });
+  });
+
+  it('a caller its policy denies gets AccessDeniedException; an unknown access key UnrecognizedClientException; a wrong secret InvalidSignatureException', async () => {
+    expect(await awsError(inProcessKmsClient(t, PROVIDER).send(new DecryptCommand({ CiphertextBlob: bytes(100) })))).toMatchObject({ status: 400 });
+    expect(await awsError(inProcessKmsClient(t, CONSUMER).send(new GenerateDataKeyCommand({ KeyId: KEY_ID, NumberOfBytes: 32 })))).toMatchObject({ name: 'AccessDeniedException', status: 400 });
+    expect(await awsError(inProcessKmsClient(t, { accessKeyId: 'AKIANOSUCHKEY0000000', accessKeySecret: 'x' }).send(new ListKeysCommand({})))).toMatchObject({ name: 'UnrecognizedClientException' });
+    expect(await awsError(inProcessKmsClient(t, { ...ADMIN, accessKeySecret: 'not-the-secret-0000000' }).send(new ListKeysCommand({})))).toMatchObject({ name: 'InvalidSignatureException' });
+  });
+
+  it('a region this deployment does not serve is refused before anything else', async () => {
+    expect(await awsError(inProcessKmsClient(t, ADMIN, { region: 'eu-west-3' }).send(new ListKeysCommand({})))).toMatchObject({ name: 'IncompleteSignatureException', status: 400 });
+  });
+
+  it('an unknown operation is UnknownOperationException', async () => {
+    const r = await t.dispatch({ method: 'POST', path: '/', rawQuery: '', headers: { 'x-amz-target': 'TrentService.Sign', 'content-type': 'application/x-amz-json-1.1' }, body: Buffer.from('{}') });
+    expect(r.statusCode).toBe(400);
+    expect(JSON.parse(r.body)).toMatchObject({ __type: 'UnknownOperationException' });
+    expect(r.headers['content-type']).toBe('application/x-amz-json-1.1');
+  });
+
+  it('an unsigned request, or one whose body was changed after signing, is refused', async () => {
+    const unsigned = await t.dispatch({ method: 'POST', path: '/', rawQuery: '', headers: { 'x-amz-target': 'TrentService.ListKeys', 'content-type': 'application/x-amz-json-1.1', host: 'h' }, body: Buffer.from('{}') });
+    expect(JSON.parse(unsigned.body).__type).toBe('IncompleteSignatureException');
+  });
+});
+
+describe('AWS protocol: key management on the same keys', () => {
+  it('CreateKey → DescribeKey → aliases → rotation → disable/enable → schedule/cancel deletion → tags, and the key is used through the Alibaba API too', async () => {
+    const created = await kms.send(new CreateKeyCommand({ Description: 'made through AWS', Tags: [{ TagKey: 'team', TagValue: 'a' }] }));
+    const keyId = created.KeyMetadata!.KeyId!;
+    expect(created.KeyMetadata).toMatchObject({
+      AWSAccountId: ACCOUNT_ID,
+      Arn: arnOf(keyId),
+      Enabled: true,
+      KeyState: 'Enabled',
+      KeyUsage: 'ENCRYPT_DECRYPT',
+      Origin: 'AWS_KMS',
+      KeySpec: 'SYMMETRIC_DEFAULT',
+      Description: 'made through AWS',
+    });
+    expect(created.KeyMetadata!.CreationDate).toBeInstanceOf(Date);
+    // The Alibaba API sees the same key.
+    const viaAlibaba = await t.call(signedRpcRequest(ADMIN, 'GenerateDataKey', { KeyId: keyId }));
+    expect(viaAlibaba.body.KeyId).toBe(keyId);
+
+    await kms.send(new CreateAliasCommand({ AliasName: 'alias/aws-made', TargetKeyId: keyId }));
+    expect((await kms.send(new DescribeKeyCommand({ KeyId: 'alias/aws-made' }))).KeyMetadata!.KeyId).toBe(keyId);
+    const aliases = await kms.send(new ListAliasesCommand({ KeyId: keyId }));
+    expect(aliases.Aliases).toEqual([{ AliasName: 'alias/aws-made', AliasArn: `arn:aws:kms:${AWS_REGION}:${ACCOUNT_ID}:alias/aws-made`, TargetKeyId: keyId }]);
+    await kms.send(new UpdateAliasCommand({ AliasName: 'alias/aws-made', TargetKeyId: OTHER_KEY_ID }));
+    expect((await kms.send(new DescribeKeyCommand({ KeyId: 'alias/aws-made' }))).KeyMetadata!.KeyId).toBe(OTHER_KEY_ID);
+    await kms.send(new DeleteAliasCommand({ AliasName: 'alias/aws-made' }));
+
+    expect((await kms.send(new GetKeyRotationStatusCommand({ KeyId: keyId }))).KeyRotationEnabled).toBe(false);
+    await kms.send(new EnableKeyRotationCommand({ KeyId: keyId, RotationPeriodInDays: 180 }));
+    expect(await kms.send(new GetKeyRotationStatusCommand({ KeyId: keyId }))).toMatchObject({ KeyRotationEnabled: true, RotationPeriodInDays: 180 });
+    await kms.send(new DisableKeyRotationCommand({ KeyId: keyId }));
+
+    await kms.send(new DisableKeyCommand({ KeyId: keyId }));
+    expect((await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata).toMatchObject({ Enabled: false, KeyState: 'Disabled' });
+    await kms.send(new EnableKeyCommand({ KeyId: keyId }));
+
+    const scheduled = await kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 }));
+    expect(scheduled).toMatchObject({ KeyId: arnOf(keyId), KeyState: 'PendingDeletion', PendingWindowInDays: 7 });
+    expect(await awsError(kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: bytes(3) })))).toMatchObject({ name: 'KMSInvalidStateException' });
+    expect((await kms.send(new CancelKeyDeletionCommand({ KeyId: keyId }))).KeyId).toBe(arnOf(keyId));
+
+    await kms.send(new TagResourceCommand({ KeyId: keyId, Tags: [{ TagKey: 'env', TagValue: 'prod' }] }));
+    expect((await kms.send(new ListResourceTagsCommand({ KeyId: keyId }))).Tags).toEqual([
+      { TagKey: 'env', TagValue: 'prod' },
+      { TagKey: 'team', TagValue: 'a' },
+    ]);
+    await kms.send(new UntagResourceCommand({ KeyId: keyId, TagKeys: ['env'] }));
+    expect((await kms.send(new ListResourceTagsCommand({ KeyId: keyId }))).Tags).toEqual([{ TagKey: 'team', TagValue: 'a' }]);
+  });
+
+  it('ListKeys pages with Limit and NextMarker', async () => {
+    for (let i = 0; i < 3; i++) await kms.send(new CreateKeyCommand({}));
+    const seen: string[] = [];
+    let marker: string | undefined;
+    do {
+      const page = await kms.send(new ListKeysCommand({ Limit: 2, ...(marker ? { Marker: marker } : {}) }));
+      seen.push(...page.Keys!.map((k) => k.KeyId!));
+      for (const k of page.Keys!) expect(k.KeyArn).toBe(arnOf(k.KeyId!));
+      marker = page.Truncated ? page.NextMarker : undefined;
+    } while (marker);
+    expect(seen).toHaveLength(6);
+    expect(new Set(seen).size).toBe(6);
+  });
+});
