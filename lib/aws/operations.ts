@@ -290,7 +290,7 @@ export const AWS_OPERATIONS: readonly AwsOperation[] = [
     target: 'EnableKeyRotation',
     action: 'UpdateRotationPolicy',
     input(body, scope) {
-      const days = integer(body, 'RotationPeriodInDays', 90, 2560);
+      const days = integer(body, 'RotationPeriodInDays', 90, 730);
       return params({ KeyId: keyRef(body, scope), EnableAutomaticRotation: 'true', RotationInterval: days === undefined ? undefined : `${days}d` });
     },
     output: nothing,

@@ -54,7 +54,8 @@ export function runOperation<I, R>(operation: Operation<I, R>, service: Service)
           secureTransport: event.secureTransport === true,
           now: service.now(),
         };
-        if (!principal.policy.isAllowed(action, resource, conditions)) {
+        const names = principal.policy.namesAwsArns ? [resource, ...awsFormsOf(resource, service)] : resource;
+        if (!principal.policy.isAllowed(action, names, conditions)) {
           // Says why every request of this key is denied, without the policy's text.
           if (principal.policyInvalid) {
             service.logger.warn('access key policy is not valid; the key is denied everything until its policy is replaced', {
@@ -103,4 +104,11 @@ function awsOutputContext(state: RequestState, event: RpcRequest, service: Servi
       return undefined;
     },
   };
+}
+
+/** The AWS ARNs of a key or alias ARN of this service, one per AWS region served (`*` has none). */
+function awsFormsOf(resource: string, service: Service): string[] {
+  if (!resource.startsWith('acs:kms:')) return [];
+  const [, , , accountId, name] = resource.split(':');
+  return [...service.aws.regions].map((region) => `arn:aws:kms:${region}:${accountId}:${name}`);
 }

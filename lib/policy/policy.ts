@@ -77,7 +77,12 @@ export interface CompiledPolicy {
    * it every condition key counts as missing (see ./conditions.ts), so a conditional Allow does not
    * allow and a Deny conditioned on a negated operator denies.
    */
-  isAllowed(action: string, resource: string, context?: ConditionContext): boolean;
+  isAllowed(action: string, resource: string | readonly string[], context?: ConditionContext): boolean;
+  /**
+   * Whether a statement names an AWS ARN (`arn:aws:kms:…`): only then does a request's key need
+   * its AWS forms checked too (a key is one resource, named either way).
+   */
+  readonly namesAwsArns: boolean;
   /**
    * Whether a condition reads `kms:tag/<TagKey>`: only then must a key be read before the check
    * (for its tags); otherwise a key is authorised on its ARN before the store is touched.
@@ -109,10 +114,13 @@ export function compilePolicy(document: PolicyDocument): CompiledPolicy {
   }));
   return {
     readsResourceTags: document.Statement.some((s) => s.Condition !== undefined && conditionReadsTags(s.Condition)),
+    namesAwsArns: document.Statement.some((s) => list(s.Resource).some((r) => r.startsWith('arn:'))),
     isAllowed(action, resource, context) {
+      const names = typeof resource === 'string' ? [resource] : resource;
       let allowed = false;
       for (const s of statements) {
-        if (!s.actions.some((a) => a.test(action)) || !s.resources.some((r) => r.test(resource))) continue;
+        // A statement applies to a resource named in any of its forms (an Alibaba or an AWS ARN).
+        if (!s.actions.some((a) => a.test(action)) || !s.resources.some((r) => names.some((name) => r.test(name)))) continue;
         if (s.condition && !s.condition(context)) continue;
         if (!s.allow) return false;
         allowed = true;

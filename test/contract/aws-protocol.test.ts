@@ -27,7 +27,7 @@ import {
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ACCOUNT_ID, ADMIN, ALIAS, CONSUMER, createTestService, DISABLED_KEY_ID, KEY_ID, OTHER_KEY_ID, PROVIDER, type TestService } from '../helpers/service.js';
 import { AWS_REGION, inProcessKmsClient } from '../helpers/aws.js';
-import { signedRpcRequest } from '../helpers/sign.js';
+import { amzDateOf, signedAwsRequest, signedRpcRequest } from '../helpers/sign.js';
 
 /* The AWS KMS JSON protocol, through the official AWS SDK (its own SigV4 signing), on the same keys. */
 
@@ -202,5 +202,53 @@ describe('AWS protocol: key management on the same keys', () => {
     } while (marker);
     expect(seen).toHaveLength(6);
     expect(new Set(seen).size).toBe(6);
+  });
+});
+
+describe('AWS protocol: signatures, replay, policies', () => {
+  it('a request the test signs itself is accepted once; replayed, it is refused (the same replay store as the Alibaba API)', async () => {
+    const request = signedAwsRequest(ADMIN, 'GenerateRandom', { NumberOfBytes: 8 });
+    const first = await t.dispatch(request);
+    expect(first.statusCode, first.body).toBe(200);
+    const replay = await t.dispatch(request);
+    expect(replay.statusCode).toBe(400);
+    expect(JSON.parse(replay.body)).toMatchObject({ __type: 'InvalidSignatureException' });
+  });
+
+  it.each([
+    ['a body changed after signing', (r: { body: Buffer }) => (r.body = Buffer.from('{"NumberOfBytes":9}'))],
+    ['a target changed after signing', (r: { headers: Record<string, string> }) => (r.headers['x-amz-target'] = 'TrentService.ListKeys')],
+    ['a signature one hex digit off', (r: { headers: Record<string, string> }) => (r.headers.authorization = r.headers.authorization!.replace(/.$/, (c) => (c === '0' ? '1' : '0')))],
+  ])('%s: InvalidSignatureException', async (_what, tamper) => {
+    const r = await t.dispatch(signedAwsRequest(ADMIN, 'GenerateRandom', { NumberOfBytes: 8 }, { afterSigning: tamper as never }));
+    expect(JSON.parse(r.body).__type).toBe('InvalidSignatureException');
+  });
+
+  it('a timestamp more than 15 minutes off is refused; the scope date must be the X-Amz-Date day', async () => {
+    const old = await t.dispatch(signedAwsRequest(ADMIN, 'GenerateRandom', {}, { amzDate: amzDateOf(Date.now() - 16 * 60_000) }));
+    expect(JSON.parse(old.body).__type).toBe('InvalidSignatureException');
+    const bad = await t.dispatch(signedAwsRequest(ADMIN, 'GenerateRandom', {}, { amzDate: '20261301T000000Z' }));
+    expect(JSON.parse(bad.body).__type).toBe('InvalidSignatureException');
+  });
+
+  it('a policy may name a key by its AWS ARN: it applies to the key through both APIs, Allow and Deny alike', async () => {
+    const AWS_NAMED = { accessKeyId: 'awsNamedKey001', accessKeySecret: 'aws-named-secret-0123456789' };
+    await t.service.accessKeys.create({
+      ...AWS_NAMED,
+      status: 'Enabled',
+      createdAt: new Date().toISOString(),
+      policy: {
+        Version: '1',
+        Statement: [
+          { Effect: 'Allow', Action: 'kms:GenerateDataKey', Resource: ['arn:aws:kms:*:*:key/*'] },
+          { Effect: 'Deny', Action: 'kms:GenerateDataKey', Resource: [`arn:aws:kms:*:*:key/${OTHER_KEY_ID}`] },
+        ],
+      },
+    });
+    const aws = inProcessKmsClient(t, AWS_NAMED);
+    expect((await aws.send(new GenerateDataKeyCommand({ KeyId: KEY_ID, NumberOfBytes: 16 }))).KeyId).toBe(arnOf(KEY_ID));
+    expect(await awsError(aws.send(new GenerateDataKeyCommand({ KeyId: OTHER_KEY_ID, NumberOfBytes: 16 })))).toMatchObject({ name: 'AccessDeniedException' });
+    expect((await t.call(signedRpcRequest(AWS_NAMED, 'GenerateDataKey', { KeyId: KEY_ID }))).status).toBe(200);
+    expect((await t.call(signedRpcRequest(AWS_NAMED, 'GenerateDataKey', { KeyId: OTHER_KEY_ID }))).status).toBe(403);
   });
 });

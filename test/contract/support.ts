@@ -45,7 +45,7 @@ export function blobVersionId(blob: string): string {
   return Buffer.from(blob, 'base64').toString('ascii', 0, 36);
 }
 
-const STACK_TRACE = /\n\s+at\s|\bat\s+\S+\s+\(.*:\d+:\d+\)|\.ts:\d+|node_modules|node:internal/;
+export const STACK_TRACE = /\n\s+at\s|\bat\s+\S+\s+\(.*:\d+:\d+\)|\.ts:\d+|node_modules|node:internal/;
 
 interface CallResult {
   status: number;

@@ -1,4 +1,5 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { sigV4CanonicalRequest, sigV4Signature } from '../../lib/aws/sigv4.js';
 import { rpcSignature, rpcStringToSign } from '../../lib/auth/rpc-signature.js';
 import { sha256Hex, v3CanonicalRequest, v3Signature } from '../../lib/auth/v3-signature.js';
 import { percentEncode } from '../../lib/rpc/percent-encode.js';
@@ -78,6 +79,45 @@ export function signedV3Request(credentials: Credentials, action: string, params
   const canonical = v3CanonicalRequest({ method: 'POST', path: '/', query, headers, signedHeaders, hashedPayload: headers['x-acs-content-sha256']! });
   headers.authorization = `ACS3-HMAC-SHA256 Credential=${credentials.accessKeyId},SignedHeaders=${signedHeaders.join(';')},Signature=${v3Signature(credentials.accessKeySecret, canonical)}`;
   const request = { method: 'POST', path: '/', rawQuery: query.map(([k, v]) => `${percentEncode(k)}=${percentEncode(v)}`).join('&'), headers, body };
+  options.afterSigning?.(request);
+  return request;
+}
+
+export interface AwsRequestOptions {
+  region?: string;
+  /** X-Amz-Date; default now. */
+  amzDate?: string;
+  body?: Buffer;
+  /** Changes applied after signing (tampering). */
+  afterSigning?: (request: RpcRequest & { headers: Record<string, string> }) => void;
+}
+
+/** yyyyMMddTHHmmssZ of an epoch-ms time. */
+export function amzDateOf(ms: number): string {
+  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+}
+
+/**
+ * An AWS KMS JSON request (X-Amz-Target) signed with SigV4 as the AWS SDKs sign it. The official
+ * SDK's own signer is exercised by test/contract/aws-protocol.test.ts; this one lets a test send
+ * bodies the SDK would not build.
+ */
+export function signedAwsRequest(credentials: Credentials, operation: string, body: unknown, options: AwsRequestOptions = {}): RpcRequest {
+  const region = options.region ?? 'us-east-1';
+  const amzDate = options.amzDate ?? amzDateOf(Date.now());
+  const payload = options.body ?? Buffer.from(JSON.stringify(body));
+  const headers: Record<string, string> = {
+    host: '127.0.0.1:8080',
+    'content-type': 'application/x-amz-json-1.1',
+    'x-amz-date': amzDate,
+    'x-amz-target': `TrentService.${operation}`,
+    'amz-sdk-invocation-id': randomUUID(),
+  };
+  const signedHeaders = Object.keys(headers).sort();
+  const canonical = sigV4CanonicalRequest({ method: 'POST', path: '/', query: [], headers, signedHeaders, payloadHash: createHash('sha256').update(payload).digest('hex') });
+  const signature = sigV4Signature(credentials.accessKeySecret, { date: amzDate.slice(0, 8), region }, amzDate, canonical);
+  headers.authorization = `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${amzDate.slice(0, 8)}/${region}/kms/aws4_request, SignedHeaders=${signedHeaders.join(';')}, Signature=${signature}`;
+  const request = { method: 'POST', path: '/', rawQuery: '', headers, body: payload };
   options.afterSigning?.(request);
   return request;
 }
