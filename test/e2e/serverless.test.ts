@@ -16,6 +16,7 @@ import { sendRaw, toRecorded } from '../helpers/raw-http.js';
 import { ACCOUNT_ID, ADMIN, ALIAS, KEY_ID, REGION, TEST_SEED } from '../helpers/service.js';
 import { signedRpcRequest } from '../helpers/sign.js';
 import { AWS_OPERATIONS } from '../../lib/aws/operations.js';
+import { DecryptCommand, GenerateDataKeyCommand, KMSClient, ListAliasesCommand } from '@aws-sdk/client-kms';
 import { freePort, waitFor } from '../helpers/store-files.js';
 
 /*
@@ -279,6 +280,19 @@ describe('serverless offline: the emulated ALB in front of the real functions', 
     await waitFor(() => invoked(from).length >= 2, 10_000, 'the emulator log');
     expect(invoked(from)).toEqual(['generateDataKey', 'decrypt']);
     client.close();
+  });
+
+  it('the AWS SDK: GenerateDataKey → Decrypt routed by the X-Amz-Target rules to each operation\'s function, ListAliases (body-dependent) to the dispatcher', async () => {
+    const kms = new KMSClient({ region: 'us-east-1', endpoint: `http://127.0.0.1:${port}`, credentials: { accessKeyId: ADMIN.accessKeyId, secretAccessKey: ADMIN.accessKeySecret } });
+    const from = output.length;
+    const generated = await kms.send(new GenerateDataKeyCommand({ KeyId: ALIAS, NumberOfBytes: 32, EncryptionContext: { via: 'alb' } }));
+    expect(generated.KeyId).toBe(`arn:aws:kms:us-east-1:${ACCOUNT_ID}:key/${KEY_ID}`);
+    const decrypted = await kms.send(new DecryptCommand({ CiphertextBlob: generated.CiphertextBlob, EncryptionContext: { via: 'alb' } }));
+    expect(Buffer.from(decrypted.Plaintext!).equals(Buffer.from(generated.Plaintext!))).toBe(true);
+    expect((await kms.send(new ListAliasesCommand({ KeyId: KEY_ID }))).Aliases!.map((a) => a.AliasName)).toEqual([ALIAS]);
+    await waitFor(() => invoked(from).length >= 3, 10_000, 'the emulator log');
+    expect(invoked(from)).toEqual(['generateDataKey', 'decrypt', 'dispatch']);
+    kms.destroy();
   });
 
   it('a request whose Action is only in a form body falls through to the dispatcher, which serves it', async () => {
