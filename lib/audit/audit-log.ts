@@ -15,6 +15,8 @@ export interface AuditRecord {
   sourceIp?: string;
   /** The Action (requests) or the job: `RotateKey`, `DestroyKey`, `DestroyExpiredKeyMaterial`. */
   action?: string;
+  /** AWS-protocol requests: the AWS operation (X-Amz-Target) that `action` served. */
+  awsOperation?: string;
   keyArn?: string;
   keyVersionId?: string;
   encryptionContextKeys?: string[];

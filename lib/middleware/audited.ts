@@ -70,6 +70,7 @@ function auditRecordOf(
     ...(state.principal ? { accessKeyId: state.principal.accessKeyId } : {}),
     ...(request.sourceIp ? { sourceIp: request.sourceIp } : {}),
     ...(state.action || action ? { action: state.action || action } : {}),
+    ...(state.aws ? { awsOperation: state.aws.operation.target } : {}),
     ...(state.keyArn ? { keyArn: state.keyArn } : {}),
     ...(state.keyVersionId ? { keyVersionId: state.keyVersionId } : {}),
     ...(state.encryptionContextKeys ? { encryptionContextKeys: state.encryptionContextKeys } : {}),

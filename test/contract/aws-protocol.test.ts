@@ -252,3 +252,18 @@ describe('AWS protocol: signatures, replay, policies', () => {
     expect((await t.call(signedRpcRequest(AWS_NAMED, 'GenerateDataKey', { KeyId: OTHER_KEY_ID }))).status).toBe(403);
   });
 });
+
+describe('AWS protocol: the audit log', () => {
+  it('records AWS calls with the Action that served them and the AWS operation, as for Alibaba calls', async () => {
+    const records: Array<Record<string, unknown>> = [];
+    const audited = await createTestService();
+    (audited.service as { audit?: unknown }).audit = { ready: async () => undefined, write: async (r: Record<string, unknown>) => void records.push(r) };
+    const client = inProcessKmsClient(audited, ADMIN);
+    await client.send(new EnableKeyRotationCommand({ KeyId: KEY_ID }));
+    await awsError(client.send(new DescribeKeyCommand({ KeyId: 'alias/none' })));
+    expect(records.map((r) => [r.action, r.awsOperation, r.code, r.status])).toEqual([
+      ['UpdateRotationPolicy', 'EnableKeyRotation', 'OK', 200],
+      ['DescribeKey', 'DescribeKey', 'Forbidden.AliasNotFound', 400],
+    ]);
+  });
+});
