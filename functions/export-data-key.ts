@@ -2,12 +2,11 @@ import { z } from 'zod';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { encodeEncryptionContext } from '../lib/crypto/encryption-context.js';
-import { openEnvelope, parseEnvelope, type SealedBlob } from '../lib/crypto/envelope.js';
+import { openEnvelope } from '../lib/crypto/envelope.js';
 import { wrapUnderPublicKey } from '../lib/crypto/public-key-wrap.js';
-import { assertKeyUsable, type KeyVersion, type ResolvedKey } from '../lib/keyring/keyring.js';
 import { defineOperation } from '../lib/operation.js';
 import { assertFitsWrapping, dataKeyOfPlaintext, exportParameters } from '../lib/operations/data-key-export.js';
-import { resolveAuthorizedVersion } from '../lib/operations/resolve-key.js';
+import { resolveUsableBlob } from '../lib/operations/resolve-key.js';
 import { booleanParameter, ciphertextBlobParameter, encryptionContextParameter } from '../lib/rpc/schema.js';
 
 /**
@@ -23,12 +22,7 @@ export const operation = defineOperation({
     EncryptionContext: encryptionContextParameter('EncryptionContext'),
     DryRun: booleanParameter.optional(),
   }),
-  async resolve(input, context): Promise<{ blob: SealedBlob; key: ResolvedKey; version: KeyVersion }> {
-    const blob = parseEnvelope(input.CiphertextBlob);
-    const { key, version } = await resolveAuthorizedVersion(blob, context);
-    assertKeyUsable(key);
-    return { blob, key, version };
-  },
+  resolve: (input, context) => resolveUsableBlob(input.CiphertextBlob, context),
   async execute(input, { blob, key, version }) {
     const wrapped = openEnvelope(version.material, blob, encodeEncryptionContext(input.EncryptionContext));
     let dataKey: Buffer | undefined;

@@ -46,16 +46,21 @@ export function v3CanonicalRequest(input: {
   signedHeaders: readonly string[];
   hashedPayload: string;
 }): string {
-  const query = input.query
-    .map(([name, value]) => [percentEncode(name), percentEncode(value)] as const)
-    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-    .map(([name, value]) => `${name}=${value}`)
-    .join('&');
+  const query = canonicalQuery(input.query);
   const sorted = [...input.signedHeaders].sort();
   // Own properties only: a signed header named "constructor" must not find Object.prototype's.
   const headers = sorted.map((name) => `${name}:${(Object.hasOwn(input.headers, name) ? (input.headers[name] ?? '') : '').trim()}\n`).join('');
   const uri = input.path.split('/').map(percentEncode).join('/');
   return `${input.method.toUpperCase()}\n${uri}\n${query}\n${headers}\n${sorted.join(';')}\n${input.hashedPayload}`;
+}
+
+/** The query as both V3 and AWS SigV4 canonicalise it: RFC 3986-encoded pairs, sorted by name, then value. */
+export function canonicalQuery(query: ParamList): string {
+  return query
+    .map(([name, value]) => [percentEncode(name), percentEncode(value)] as const)
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))
+    .map(([name, value]) => `${name}=${value}`)
+    .join('&');
 }
 
 /** `hex(HMAC-SHA256(AccessKeySecret, "ACS3-HMAC-SHA256\n" + hex(SHA-256(canonicalRequest))))`. */

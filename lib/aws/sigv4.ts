@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { IncompleteSignatureError } from '../errors.js';
-import { sha256Hex } from '../auth/v3-signature.js';
+import { canonicalQuery, sha256Hex } from '../auth/v3-signature.js';
 import type { ParamList } from '../rpc/params.js';
 import { percentEncode } from '../rpc/percent-encode.js';
 
@@ -67,11 +67,7 @@ export function sigV4CanonicalRequest(input: {
   signedHeaders: readonly string[];
   payloadHash: string;
 }): string {
-  const query = input.query
-    .map(([name, value]) => [percentEncode(name), percentEncode(value)] as const)
-    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))
-    .map(([name, value]) => `${name}=${value}`)
-    .join('&');
+  const query = canonicalQuery(input.query);
   const sorted = [...input.signedHeaders].sort();
   // Own properties only (a header named "constructor" finds nothing); values trimmed, inner runs of spaces made one.
   const headers = sorted

@@ -1,5 +1,5 @@
 import { AliasNotFoundError, KeyNotFoundError, KeyPendingImportError, KeyVersionNotFoundError, NoPermissionError } from '../errors.js';
-import type { SealedBlob } from '../crypto/envelope.js';
+import { parseEnvelope, type SealedBlob } from '../crypto/envelope.js';
 import type { EncryptionContext } from '../crypto/encryption-context.js';
 import { parseKeyReference } from '../keyring/key-id.js';
 import { assertKeyUsable, type KeyVersion, type ResolvedKey } from '../keyring/keyring.js';
@@ -131,4 +131,15 @@ export async function resolveAuthorizedAlias(aliasName: string, context: Operati
   if (!alias) throw hidden();
   context.authorize(keyring.arnOf(alias.keyId), action, hidden, { encryptionContext: options.encryptionContext, resourceTags: tagsOf(await keyForTags(context, alias.keyId)) });
   return alias;
+}
+
+/**
+ * Decrypt's resolution, shared with ExportDataKey: the blob's layout read, the caller authorised on
+ * its key, the key Enabled. Returns what `openEnvelope` needs.
+ */
+export async function resolveUsableBlob(ciphertextBlob: string, context: OperationContext): Promise<{ blob: SealedBlob; key: ResolvedKey; version: KeyVersion }> {
+  const blob = parseEnvelope(ciphertextBlob);
+  const { key, version } = await resolveAuthorizedVersion(blob, context);
+  assertKeyUsable(key);
+  return { blob, key, version };
 }
