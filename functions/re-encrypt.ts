@@ -5,7 +5,7 @@ import { encodeEncryptionContext } from '../lib/crypto/encryption-context.js';
 import { openEnvelope, parseEnvelope, sealEnvelope } from '../lib/crypto/envelope.js';
 import { assertKeyUsable } from '../lib/keyring/keyring.js';
 import { blobFormOf, defineOperation } from '../lib/operation.js';
-import { resolveAuthorizedKey, resolveAuthorizedVersion } from '../lib/operations/resolve-key.js';
+import { expectBlobKey, resolveAuthorizedKey, resolveAuthorizedVersion } from '../lib/operations/resolve-key.js';
 import { booleanParameter, ciphertextBlobParameter, encryptionContextParameter, keyIdParameter } from '../lib/rpc/schema.js';
 
 /**
@@ -19,6 +19,8 @@ export const operation = defineOperation({
   input: z.object({
     CiphertextBlob: ciphertextBlobParameter,
     DestinationKeyId: keyIdParameter,
+    // AWS's ReEncrypt may name the key it expects the blob under; Alibaba's takes none and ignores one.
+    SourceKeyId: z.string().optional(),
     SourceEncryptionContext: encryptionContextParameter('SourceEncryptionContext'),
     DestinationEncryptionContext: encryptionContextParameter('DestinationEncryptionContext'),
     DryRun: booleanParameter.optional(),
@@ -27,6 +29,7 @@ export const operation = defineOperation({
     const blob = parseEnvelope(input.CiphertextBlob);
     // Each key is authorised with the context that goes with it, for kms:EncryptionContext:<key> conditions.
     const { key: source, version } = await resolveAuthorizedVersion(blob, context, { encryptionContext: input.SourceEncryptionContext });
+    await expectBlobKey(source, context, input.SourceKeyId === undefined || context.protocol !== 'aws' ? undefined : { keyId: input.SourceKeyId, parameter: 'SourceKeyId' });
     const destination = await resolveAuthorizedKey(input.DestinationKeyId, context, {
       parameter: 'DestinationKeyId',
       encryptionContext: input.DestinationEncryptionContext,

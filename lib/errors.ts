@@ -302,6 +302,15 @@ export class DryRunOperationError extends KmsError {
   }
 }
 
+/** Decrypt or ReEncrypt named a key (`KeyId`, `SourceKeyId`) that is not the key of the ciphertext. */
+export class IncorrectKeyError extends KmsError {
+  readonly statusCode = 400;
+  readonly code = 'IncorrectKey';
+  constructor(parameter: string) {
+    super(`The key that encrypted the CiphertextBlob is not the key named by "${echo(parameter)}".`);
+  }
+}
+
 export class InvalidCiphertextError extends KmsError {
   readonly statusCode = 400;
   readonly code = 'InvalidCiphertext';

@@ -75,7 +75,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       finish(() => writeNodeResponse(res, response));
     } catch (err) {
       // Only reading the body can fail here (the stack never throws): too large, or aborted.
-      if (!res.headersSent) finish(() => writeNodeResponse(res, unreadableRequestResponse(err)));
+      if (!res.headersSent) finish(() => writeNodeResponse(res, unreadableRequestResponse(err, req.headers)));
     }
   };
 

@@ -122,7 +122,7 @@ function lambdaAdapter(build: (service: Service) => RpcHandler) {
     try {
       request = readLambdaEvent(event, { albQueryDecoded });
     } catch (err) {
-      return toLambdaResult(event, unreadableRequestResponse(err));
+      return toLambdaResult(event, unreadableRequestResponse(err, (event as { headers?: Record<string, string | undefined> } | null)?.headers));
     }
     const response = await serveOnFunction(instance, request, {
       remainingMs: context?.getRemainingTimeInMillis?.(),

@@ -4,6 +4,8 @@ import type { RpcHandler } from '../middleware/stack.js';
 import type { RpcRequest, RpcResponse } from '../rpc/request.js';
 import { errorResponse } from '../rpc/serialize.js';
 import { serviceFromEnvironment } from '../service-from-env.js';
+import { awsErrorResponse } from '../aws/protocol.js';
+import { speaksAws } from './unreadable-request.js';
 import type { Service } from '../service.js';
 
 export interface FunctionInstance<T> {
@@ -65,7 +67,7 @@ export async function serveOnFunction(
       ready = await instance();
     } catch (err) {
       process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', message: 'service unavailable: it could not be built', error: (err as Error)?.message ?? String(err) })}\n`);
-      return unavailable();
+      return unavailable(request);
     }
     service = ready.service;
     options.beforeHandle?.(ready.service);
@@ -76,8 +78,8 @@ export async function serveOnFunction(
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<RpcResponse>((resolve) => {
     timer = setTimeout(() => {
-      const response = unavailable();
-      const line = { requestId: response.headers['x-acs-request-id'], status: 503, code: 'ServiceUnavailableTemporary', deadline: true };
+      const response = unavailable(request);
+      const line = { requestId: response.headers['x-acs-request-id'] ?? response.headers['x-amzn-requestid'], status: 503, code: 'ServiceUnavailableTemporary', deadline: true };
       if (service) service.logger.access('request', line);
       else process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', message: 'request', ...line, building: true })}\n`);
       resolve(response);
@@ -90,6 +92,7 @@ export async function serveOnFunction(
   }
 }
 
-function unavailable(): RpcResponse {
-  return errorResponse('JSON', randomUUID().toUpperCase(), 'kms', new ServiceUnavailableError());
+function unavailable(request: RpcRequest): RpcResponse {
+  const requestId = randomUUID().toUpperCase();
+  return speaksAws(request.headers) ? awsErrorResponse(requestId, new ServiceUnavailableError()) : errorResponse('JSON', requestId, 'kms', new ServiceUnavailableError());
 }

@@ -1,6 +1,5 @@
 import { InvalidParameterError, MissingParameterError } from '../errors.js';
 import type { OperationOutput } from '../operation.js';
-import { IncorrectKeyError } from './protocol.js';
 
 /**
  * The AWS KMS operations this service serves, each as the Alibaba Action whose operation does the
@@ -37,8 +36,8 @@ export interface AwsOutputContext extends AwsScope {
   region: string;
   /** The parsed request body (to check a KeyId against the key that served). */
   body: AwsBody;
-  /** The key id a KeyId reference names (id, alias, ARN), or undefined. */
-  resolveKeyId(reference: string): Promise<string | undefined>;
+  /** The id of the key the operation was authorised on (the key a KeyId, alias or ARN named). */
+  authorizedKeyId: string | undefined;
   now: number;
 }
 
@@ -101,6 +100,13 @@ function dataKeyLength(body: AwsBody, params: Map<string, string>): void {
   if ((spec === undefined) === (bytes === undefined)) throw new InvalidParameterError('KeySpec', 'Give either KeySpec (AES_256 or AES_128) or NumberOfBytes, not both and not neither.');
   if (spec !== undefined) params.set('KeySpec', spec);
   if (bytes !== undefined) params.set('NumberOfBytes', String(bytes));
+}
+
+/** Fields that ask for something this service does not do (and must not silently skip). */
+function refuse(body: AwsBody, names: readonly string[]): void {
+  for (const name of names) {
+    if (field(body, name) !== undefined && field(body, name) !== null) throw new InvalidParameterError(name, 'It is not supported by this service.');
+  }
 }
 
 function encryptionAlgorithm(body: AwsBody, name: string): void {
@@ -182,13 +188,6 @@ function nextMarker(output: OperationOutput): Record<string, unknown> {
   return truncated ? { Truncated: true, NextMarker: String(PageNumber + 1) } : { Truncated: false };
 }
 
-/** Decrypt and ReEncrypt may name the key they expect: the blob's key must be that one. */
-async function expectKey(context: AwsOutputContext, name: string, actualKeyId: unknown): Promise<void> {
-  const expected = text(context.body, name);
-  if (expected === undefined) return;
-  if ((await context.resolveKeyId(alibabaKeyReference(expected, context, name))) !== actualKeyId) throw new IncorrectKeyError();
-}
-
 const nothing = () => ({});
 
 export const AWS_OPERATIONS: readonly AwsOperation[] = [
@@ -197,6 +196,8 @@ export const AWS_OPERATIONS: readonly AwsOperation[] = [
       target,
       action: target,
       input(body, scope) {
+        // A Recipient (a Nitro enclave's key) asks for the plaintext to be held back: not offered, so refused, never ignored.
+        refuse(body, ['Recipient']);
         const p = params({ KeyId: keyRef(body, scope), EncryptionContext: context(body, 'EncryptionContext'), DryRun: bool(body, 'DryRun')?.toString() });
         dataKeyLength(body, p);
         return p;
@@ -222,14 +223,16 @@ export const AWS_OPERATIONS: readonly AwsOperation[] = [
     action: 'Decrypt',
     input(body, scope) {
       encryptionAlgorithm(body, 'EncryptionAlgorithm');
+      refuse(body, ['Recipient']);
       const keyId = text(body, 'KeyId', { max: 2048 });
-      if (keyId !== undefined) alibabaKeyReference(keyId, scope);
-      return params({ CiphertextBlob: binary(body, 'CiphertextBlob', 6144), EncryptionContext: context(body, 'EncryptionContext'), DryRun: bool(body, 'DryRun')?.toString() });
+      return params({
+        CiphertextBlob: binary(body, 'CiphertextBlob', 6144),
+        KeyId: keyId === undefined ? undefined : alibabaKeyReference(keyId, scope),
+        EncryptionContext: context(body, 'EncryptionContext'),
+        DryRun: bool(body, 'DryRun')?.toString(),
+      });
     },
-    async output(o, c) {
-      await expectKey(c, 'KeyId', o.KeyId);
-      return { KeyId: awsKeyArn(c, o.KeyId as string), Plaintext: o.Plaintext, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
-    },
+    output: (o, c) => ({ KeyId: awsKeyArn(c, o.KeyId as string), Plaintext: o.Plaintext, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' }),
   },
   {
     target: 'ReEncrypt',
@@ -238,30 +241,30 @@ export const AWS_OPERATIONS: readonly AwsOperation[] = [
       encryptionAlgorithm(body, 'SourceEncryptionAlgorithm');
       encryptionAlgorithm(body, 'DestinationEncryptionAlgorithm');
       const source = text(body, 'SourceKeyId', { max: 2048 });
-      if (source !== undefined) alibabaKeyReference(source, scope, 'SourceKeyId');
       return params({
         CiphertextBlob: binary(body, 'CiphertextBlob', 6144),
+        SourceKeyId: source === undefined ? undefined : alibabaKeyReference(source, scope, 'SourceKeyId'),
         DestinationKeyId: keyRef(body, scope, 'DestinationKeyId'),
         SourceEncryptionContext: context(body, 'SourceEncryptionContext'),
         DestinationEncryptionContext: context(body, 'DestinationEncryptionContext'),
         DryRun: bool(body, 'DryRun')?.toString(),
       });
     },
-    async output(o, c) {
-      await expectKey(c, 'SourceKeyId', o.SourceKeyId);
-      return {
-        CiphertextBlob: o.CiphertextBlob,
-        SourceKeyId: awsKeyArn(c, o.SourceKeyId as string),
-        KeyId: awsKeyArn(c, o.KeyId as string),
-        SourceEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
-        DestinationEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
-      };
-    },
+    output: (o, c) => ({
+      CiphertextBlob: o.CiphertextBlob,
+      SourceKeyId: awsKeyArn(c, o.SourceKeyId as string),
+      KeyId: awsKeyArn(c, o.KeyId as string),
+      SourceEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+      DestinationEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+    }),
   },
   {
     target: 'GenerateRandom',
     action: 'GenerateRandom',
-    input: (body) => params({ NumberOfBytes: String(integer(body, 'NumberOfBytes', 1, 1024) ?? 32) }),
+    input(body) {
+      refuse(body, ['Recipient', 'CustomKeyStoreId']);
+      return params({ NumberOfBytes: String(integer(body, 'NumberOfBytes', 1, 1024) ?? 32) });
+    },
     output: (o) => ({ Plaintext: o.Plaintext }),
   },
   {
@@ -291,7 +294,8 @@ export const AWS_OPERATIONS: readonly AwsOperation[] = [
     action: 'UpdateRotationPolicy',
     input(body, scope) {
       const days = integer(body, 'RotationPeriodInDays', 90, 730);
-      return params({ KeyId: keyRef(body, scope), EnableAutomaticRotation: 'true', RotationInterval: days === undefined ? undefined : `${days}d` });
+      // AWS's default period is 365 days, whatever the key had before.
+      return params({ KeyId: keyRef(body, scope), EnableAutomaticRotation: 'true', RotationInterval: `${days ?? 365}d` });
     },
     output: nothing,
   },
@@ -341,6 +345,7 @@ export const AWS_OPERATIONS: readonly AwsOperation[] = [
       const origin = text(body, 'Origin');
       if (origin !== undefined && origin !== 'AWS_KMS' && origin !== 'EXTERNAL') throw new InvalidParameterError('Origin', 'It must be AWS_KMS or EXTERNAL.');
       if (bool(body, 'MultiRegion')) throw new InvalidParameterError('MultiRegion', 'Multi-Region keys are not supported.');
+      refuse(body, ['CustomKeyStoreId', 'XksKeyId']);
       if (text(body, 'Policy') !== undefined) throw new InvalidParameterError('Policy', 'Key policies are not supported: access is governed by the access keys’ RAM policies.');
       return params({ Description: text(body, 'Description', { max: 8192 }), Origin: origin === 'EXTERNAL' ? 'EXTERNAL' : undefined, Tags: tags(body, 'Tags', false) });
     },
@@ -369,19 +374,16 @@ export const AWS_OPERATIONS: readonly AwsOperation[] = [
     target: 'ScheduleKeyDeletion',
     action: 'ScheduleKeyDeletion',
     input: (body, scope) => params({ KeyId: keyRef(body, scope), PendingWindowInDays: String(integer(body, 'PendingWindowInDays', 7, 30) ?? 30) }),
-    async output(_o, c) {
-      const keyId = (await c.resolveKeyId(alibabaKeyReference(text(c.body, 'KeyId')!, c)))!;
+    output(_o, c) {
       const days = integer(c.body, 'PendingWindowInDays', 7, 30) ?? 30;
-      return { KeyId: awsKeyArn(c, keyId), DeletionDate: Math.floor(c.now / 1000) + days * 86_400, KeyState: 'PendingDeletion', PendingWindowInDays: days };
+      return { KeyId: awsKeyArn(c, c.authorizedKeyId!), DeletionDate: Math.floor(c.now / 1000) + days * 86_400, KeyState: 'PendingDeletion', PendingWindowInDays: days };
     },
   },
   {
     target: 'CancelKeyDeletion',
     action: 'CancelKeyDeletion',
     input: (body, scope) => params({ KeyId: keyRef(body, scope) }),
-    async output(_o, c) {
-      return { KeyId: awsKeyArn(c, (await c.resolveKeyId(alibabaKeyReference(text(c.body, 'KeyId')!, c)))!) };
-    },
+    output: (_o, c) => ({ KeyId: awsKeyArn(c, c.authorizedKeyId!) }),
   },
   {
     target: 'TagResource',

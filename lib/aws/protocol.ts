@@ -90,12 +90,3 @@ export class AwsSerializationError extends KmsError {
   readonly statusCode = 400;
   readonly code = 'MalformedRequest';
 }
-
-/** Decrypt or ReEncrypt named a KeyId that is not the key of the ciphertext. */
-export class IncorrectKeyError extends KmsError {
-  readonly statusCode = 400;
-  readonly code = 'IncorrectKey';
-  constructor() {
-    super('The key that encrypted the CiphertextBlob is not the KeyId given.');
-  }
-}

@@ -71,7 +71,7 @@ export function sigV4CanonicalRequest(input: {
   const sorted = [...input.signedHeaders].sort();
   // Own properties only (a header named "constructor" finds nothing); values trimmed, inner runs of spaces made one.
   const headers = sorted
-    .map((name) => `${name}:${(Object.hasOwn(input.headers, name) ? (input.headers[name] ?? '') : '').trim().replace(/ +/g, ' ')}\n`)
+    .map((name) => `${name}:${(Object.hasOwn(input.headers, name) ? (input.headers[name] ?? '') : '').trim().replace(/[ \t]+/g, ' ')}\n`)
     .join('');
   // Every path segment URI-encoded twice, as for every AWS service but S3 (KMS is served on "/").
   const uri = input.path.split('/').map((segment) => percentEncode(percentEncode(decodeSegment(segment)))).join('/');

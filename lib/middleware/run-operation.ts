@@ -9,7 +9,6 @@ import type { Service } from '../service.js';
 import { type RequestState, stateOf } from './state.js';
 import type { AwsOutputContext } from '../aws/operations.js';
 import { awsSuccessResponse } from '../aws/protocol.js';
-import { parseKeyReference } from '../keyring/key-id.js';
 import { awsBodyOf } from './aws-parameters.js';
 
 const NO_ENCRYPTION_CONTEXT: ReadonlyMap<string, string> = new Map();
@@ -96,19 +95,15 @@ function awsOutputContext(state: RequestState, event: RpcRequest, service: Servi
     region: state.aws?.region ?? service.aws.alibabaRegion,
     body: awsBodyOf(event),
     now: service.now(),
-    async resolveKeyId(reference) {
-      const { keyring } = service;
-      const parsed = parseKeyReference(reference, keyring.scope);
-      if (parsed.kind === 'key') return (await keyring.findKey(parsed.keyId))?.keyId;
-      if (parsed.kind === 'alias') return (await keyring.getAlias(parsed.aliasName))?.keyId;
-      return undefined;
-    },
+    authorizedKeyId: state.keyArn?.includes(':key/') ? state.keyArn.slice(state.keyArn.indexOf(':key/') + ':key/'.length) : undefined,
   };
 }
 
 /** The AWS ARNs of a key or alias ARN of this service, one per AWS region served (`*` has none). */
 function awsFormsOf(resource: string, service: Service): string[] {
   if (!resource.startsWith('acs:kms:')) return [];
-  const [, , , accountId, name] = resource.split(':');
-  return [...service.aws.regions].map((region) => `arn:aws:kms:${region}:${accountId}:${name}`);
+  const [, , region, accountId, name] = resource.split(':');
+  // Only this deployment's own resources have AWS names; a foreign reference is matched as written.
+  if (region !== service.aws.alibabaRegion || accountId !== service.aws.accountId) return [];
+  return [...service.aws.regions].map((awsRegion) => `arn:aws:kms:${awsRegion}:${accountId}:${name}`);
 }

@@ -1,4 +1,4 @@
-import { AliasNotFoundError, KeyNotFoundError, KeyPendingImportError, KeyVersionNotFoundError, NoPermissionError } from '../errors.js';
+import { AliasNotFoundError, IncorrectKeyError, KeyNotFoundError, KeyPendingImportError, KeyVersionNotFoundError, NoPermissionError } from '../errors.js';
 import { parseEnvelope, type SealedBlob } from '../crypto/envelope.js';
 import type { EncryptionContext } from '../crypto/encryption-context.js';
 import { parseKeyReference } from '../keyring/key-id.js';
@@ -137,9 +137,26 @@ export async function resolveAuthorizedAlias(aliasName: string, context: Operati
  * Decrypt's resolution, shared with ExportDataKey: the blob's layout read, the caller authorised on
  * its key, the key Enabled. Returns what `openEnvelope` needs.
  */
-export async function resolveUsableBlob(ciphertextBlob: string, context: OperationContext): Promise<{ blob: SealedBlob; key: ResolvedKey; version: KeyVersion }> {
+export async function resolveUsableBlob(
+  ciphertextBlob: string,
+  context: OperationContext,
+  expected?: { keyId: string; parameter: string },
+): Promise<{ blob: SealedBlob; key: ResolvedKey; version: KeyVersion }> {
   const blob = parseEnvelope(ciphertextBlob);
   const { key, version } = await resolveAuthorizedVersion(blob, context);
+  await expectBlobKey(key, context, expected);
   assertKeyUsable(key);
   return { blob, key, version };
+}
+
+/**
+ * When the caller named the key it expects the blob to be under (AWS's Decrypt `KeyId`, ReEncrypt
+ * `SourceKeyId`): that reference is resolved and authorised like any other (so it tells nothing
+ * about a key or alias the caller may not use), and must be the blob's key, before anything is
+ * decrypted. Else 400 IncorrectKey.
+ */
+export async function expectBlobKey(key: ResolvedKey, context: OperationContext, expected: { keyId: string; parameter: string } | undefined): Promise<void> {
+  if (expected === undefined) return;
+  const named = await resolveAuthorizedKey(expected.keyId, context, { parameter: expected.parameter });
+  if (named.keyId !== key.keyId) throw new IncorrectKeyError(expected.parameter);
 }

@@ -267,3 +267,43 @@ describe('AWS protocol: the audit log', () => {
     ]);
   });
 });
+
+describe('AWS protocol: review fixes', () => {
+  it('fields asking for what is not offered are refused, never ignored: Recipient, CustomKeyStoreId, XksKeyId', async () => {
+    const r1 = await t.dispatch(signedAwsRequest(ADMIN, 'GenerateDataKey', { KeyId: KEY_ID, NumberOfBytes: 32, Recipient: { AttestationDocument: 'AAAA', KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256' } }));
+    expect(r1.statusCode).toBe(400);
+    expect(JSON.parse(r1.body)).toMatchObject({ __type: 'ValidationException' });
+    expect(r1.body).not.toContain('Plaintext');
+    for (const [op, body] of [['CreateKey', { CustomKeyStoreId: 'cks-1' }], ['CreateKey', { XksKeyId: 'x' }], ['GenerateRandom', { NumberOfBytes: 8, CustomKeyStoreId: 'cks-1' }]] as const) {
+      expect(JSON.parse((await t.dispatch(signedAwsRequest(ADMIN, op, body))).body).__type).toBe('ValidationException');
+    }
+  });
+
+  it('Decrypt with a KeyId the caller may not use answers as for any such key (no test of where an alias points), before decrypting; DryRun with a wrong KeyId is IncorrectKey', async () => {
+    const blob = (await kms.send(new EncryptCommand({ KeyId: KEY_ID, Plaintext: bytes(4) }))).CiphertextBlob;
+    expect(await awsError(kms.send(new DecryptCommand({ CiphertextBlob: blob, KeyId: 'alias/none' })))).toMatchObject({ name: 'NotFoundException' });
+    expect(await awsError(kms.send(new DecryptCommand({ CiphertextBlob: blob, KeyId: OTHER_KEY_ID, DryRun: true })))).toMatchObject({ name: 'IncorrectKeyException' });
+    expect(await awsError(kms.send(new ReEncryptCommand({ CiphertextBlob: blob, SourceKeyId: OTHER_KEY_ID, DestinationKeyId: KEY_ID })))).toMatchObject({ name: 'IncorrectKeyException' });
+  });
+
+  it('a request too large to read is answered in AWS form', async () => {
+    const { unreadableRequestResponse } = await import('../../lib/adapters/unreadable-request.js');
+    const { RequestTooLargeError } = await import('../../lib/errors.js');
+    const r = unreadableRequestResponse(new RequestTooLargeError(65536), { 'X-Amz-Target': 'TrentService.Encrypt' });
+    expect(r.statusCode).toBe(413);
+    expect(JSON.parse(r.body)).toMatchObject({ __type: 'ValidationException' });
+    expect(r.headers['content-type']).toBe('application/x-amz-json-1.1');
+  });
+
+  it('EnableKeyRotation without a period is AWS’s 365 days, whatever the key had', async () => {
+    await t.call(signedRpcRequest(ADMIN, 'UpdateRotationPolicy', { KeyId: KEY_ID, EnableAutomaticRotation: 'true', RotationInterval: '30d' }));
+    await kms.send(new EnableKeyRotationCommand({ KeyId: KEY_ID }));
+    expect((await kms.send(new GetKeyRotationStatusCommand({ KeyId: KEY_ID }))).RotationPeriodInDays).toBe(365);
+  });
+
+  it('ScheduleKeyDeletion by alias names the key it scheduled', async () => {
+    const r = await kms.send(new ScheduleKeyDeletionCommand({ KeyId: 'alias/other', PendingWindowInDays: 7 }));
+    expect(r.KeyId).toBe(arnOf(OTHER_KEY_ID));
+    expect((await kms.send(new CancelKeyDeletionCommand({ KeyId: 'alias/other' }))).KeyId).toBe(arnOf(OTHER_KEY_ID));
+  });
+});

@@ -306,6 +306,7 @@ describe('Module: errors', () => {
     ['AliasChangedError', () => new errors.AliasChangedError('alias/a'), 409, 'Rejected.ConcurrentModification'],
     ['StateModifiedFailedError', () => new errors.StateModifiedFailedError('k', 'PendingDeletion'), 409, 'Rejected.StateModifiedFailed'],
     ['InvalidCiphertextError', () => new errors.InvalidCiphertextError(), 400, 'InvalidCiphertext'],
+    ['IncorrectKeyError', () => new errors.IncorrectKeyError('KeyId'), 400, 'IncorrectKey'],
     ['ThrottlingError', () => new errors.ThrottlingError(), 429, 'Rejected.Throttling'],
     ['InternalFailureError', () => new errors.InternalFailureError(), 500, 'InternalFailure'],
     ['ServiceUnavailableError', () => new errors.ServiceUnavailableError(), 503, 'ServiceUnavailableTemporary'],

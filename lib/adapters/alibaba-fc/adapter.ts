@@ -124,7 +124,7 @@ function fcAdapter(build: (service: Service) => RpcHandler): FcHttpHandler {
       try {
         request = await fromFc2Request(first as Fc2HttpRequest);
       } catch (err) {
-        writeFc2Response(unreadableRequestResponse(err), second);
+        writeFc2Response(unreadableRequestResponse(err, (first as { headers?: Record<string, string> } | null)?.headers), second);
         return undefined;
       }
       writeFc2Response(await serveOnFunction(instance, request, { remainingMs: functionTimeoutMs(third) }), second);
@@ -134,7 +134,7 @@ function fcAdapter(build: (service: Service) => RpcHandler): FcHttpHandler {
     try {
       request = readFcEvent(first as FcHttpEventRaw | FcHttpEvent);
     } catch (err) {
-      return toFcResult(unreadableRequestResponse(err));
+      return toFcResult(unreadableRequestResponse(err, (first as { headers?: Record<string, string> } | null)?.headers));
     }
     return toFcResult(await serveOnFunction(instance, request, { remainingMs: functionTimeoutMs(second) }));
   };
