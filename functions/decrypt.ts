@@ -16,13 +16,13 @@ export const operation = defineOperation({
   action: 'Decrypt',
   input: z.object({
     CiphertextBlob: ciphertextBlobParameter,
-    // AWS's Decrypt may name the key it expects; Alibaba's takes no KeyId and ignores one.
-    KeyId: z.string().optional(),
+    // AWS's Decrypt `KeyId`, the key it expects (lib/aws/operations.ts); read only on that protocol.
+    AwsKeyId: z.string().optional(),
     EncryptionContext: encryptionContextParameter('EncryptionContext'),
     DryRun: booleanParameter.optional(),
   }),
   resolve: (input, context) =>
-    resolveUsableBlob(input.CiphertextBlob, context, input.KeyId === undefined || context.protocol !== 'aws' ? undefined : { keyId: input.KeyId, parameter: 'KeyId' }),
+    resolveUsableBlob(input.CiphertextBlob, context, input.AwsKeyId === undefined || context.protocol !== 'aws' ? undefined : { keyId: input.AwsKeyId, parameter: 'KeyId' }),
   async execute(input, { blob, key, version }, context) {
     const form = blobFormOf(context);
     const plaintext = openEnvelope(version.material, blob, encodeEncryptionContext(input.EncryptionContext), form);

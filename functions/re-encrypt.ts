@@ -19,8 +19,8 @@ export const operation = defineOperation({
   input: z.object({
     CiphertextBlob: ciphertextBlobParameter,
     DestinationKeyId: keyIdParameter,
-    // AWS's ReEncrypt may name the key it expects the blob under; Alibaba's takes none and ignores one.
-    SourceKeyId: z.string().optional(),
+    // AWS's ReEncrypt `SourceKeyId`, the key it expects the blob under; read only on that protocol.
+    AwsSourceKeyId: z.string().optional(),
     SourceEncryptionContext: encryptionContextParameter('SourceEncryptionContext'),
     DestinationEncryptionContext: encryptionContextParameter('DestinationEncryptionContext'),
     DryRun: booleanParameter.optional(),
@@ -29,7 +29,7 @@ export const operation = defineOperation({
     const blob = parseEnvelope(input.CiphertextBlob);
     // Each key is authorised with the context that goes with it, for kms:EncryptionContext:<key> conditions.
     const { key: source, version } = await resolveAuthorizedVersion(blob, context, { encryptionContext: input.SourceEncryptionContext });
-    await expectBlobKey(source, context, input.SourceKeyId === undefined || context.protocol !== 'aws' ? undefined : { keyId: input.SourceKeyId, parameter: 'SourceKeyId' });
+    await expectBlobKey(source, context, input.AwsSourceKeyId === undefined || context.protocol !== 'aws' ? undefined : { keyId: input.AwsSourceKeyId, parameter: 'SourceKeyId' });
     const destination = await resolveAuthorizedKey(input.DestinationKeyId, context, {
       parameter: 'DestinationKeyId',
       encryptionContext: input.DestinationEncryptionContext,

@@ -227,7 +227,7 @@ export const AWS_OPERATIONS: readonly AwsOperation[] = [
       const keyId = text(body, 'KeyId', { max: 2048 });
       return params({
         CiphertextBlob: binary(body, 'CiphertextBlob', 6144),
-        KeyId: keyId === undefined ? undefined : alibabaKeyReference(keyId, scope),
+        AwsKeyId: keyId === undefined ? undefined : alibabaKeyReference(keyId, scope),
         EncryptionContext: context(body, 'EncryptionContext'),
         DryRun: bool(body, 'DryRun')?.toString(),
       });
@@ -243,7 +243,7 @@ export const AWS_OPERATIONS: readonly AwsOperation[] = [
       const source = text(body, 'SourceKeyId', { max: 2048 });
       return params({
         CiphertextBlob: binary(body, 'CiphertextBlob', 6144),
-        SourceKeyId: source === undefined ? undefined : alibabaKeyReference(source, scope, 'SourceKeyId'),
+        AwsSourceKeyId: source === undefined ? undefined : alibabaKeyReference(source, scope, 'SourceKeyId'),
         DestinationKeyId: keyRef(body, scope, 'DestinationKeyId'),
         SourceEncryptionContext: context(body, 'SourceEncryptionContext'),
         DestinationEncryptionContext: context(body, 'DestinationEncryptionContext'),
