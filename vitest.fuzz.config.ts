@@ -1,13 +1,13 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * `npm run fuzz`: the parameter fuzzing of every Action and the raw-HTTP fuzzing of the gateway,
+ * `npm run fuzz`: the parameter fuzzing of every Action (both protocols) and the raw-HTTP fuzzing of the gateway,
  * at FUZZ_SCALE times the cases `npm test` runs (the script sets 8: over 100,000 cases). Not part
  * of `npm test`.
  */
 export default defineConfig({
   test: {
-    include: ['test/contract/fuzz-parameters.test.ts', 'test/e2e/fuzz-http.test.ts'],
+    include: ['test/contract/fuzz-parameters.test.ts', 'test/contract/aws-fuzz.test.ts', 'test/e2e/fuzz-http.test.ts'],
     globalSetup: ['test/build.global-setup.ts'],
     testTimeout: 60 * 60_000,
     hookTimeout: 120_000,
