@@ -39,6 +39,8 @@ export interface Service {
   now: () => number;
   /** The AWS protocol's scope: this account, and the regions a SigV4 credential scope may name. */
   aws: AwsScope;
+  /** Drops what this process caches of store entries another process changed (see Keyring.evict). */
+  evict(entryNames: readonly string[]): void;
 }
 
 export interface ServiceOptions {
@@ -62,14 +64,16 @@ export interface ServiceOptions {
 export function createService(options: ServiceOptions): Service {
   const now = options.now ?? Date.now;
   const cacheTtlMs = options.cacheTtlMs ?? DEFAULTS.cacheTtlMs;
+  const keyring = new Keyring(options.store, {
+    region: options.region ?? DEFAULTS.region,
+    accountId: options.accountId ?? DEFAULTS.accountId,
+    cacheTtlMs,
+    now,
+  });
+  const accessKeys = new AccessKeyRegistry(options.store, { cacheTtlMs, now });
   return {
-    keyring: new Keyring(options.store, {
-      region: options.region ?? DEFAULTS.region,
-      accountId: options.accountId ?? DEFAULTS.accountId,
-      cacheTtlMs,
-      now,
-    }),
-    accessKeys: new AccessKeyRegistry(options.store, { cacheTtlMs, now }),
+    keyring,
+    accessKeys,
     nonces: options.nonces ?? new MemoryNonceStore(now),
     logger: options.logger ?? createLogger(),
     rateLimiter: options.rateLimiter ?? new RateLimiter(options.rateLimits ?? {}, { now }),
@@ -78,6 +82,12 @@ export function createService(options: ServiceOptions): Service {
       await options.store.get(READY_PROBE_ENTRY);
     },
     now,
+    evict(names) {
+      for (const name of names) {
+        if (name.startsWith('access-keys/')) accessKeys.evict(name.slice('access-keys/'.length));
+        else keyring.evict(name);
+      }
+    },
     aws: {
       accountId: options.accountId ?? DEFAULTS.accountId,
       regions: new Set([...(options.awsRegions ?? DEFAULT_AWS_REGIONS), options.region ?? DEFAULTS.region]),

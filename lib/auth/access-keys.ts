@@ -118,6 +118,11 @@ export class AccessKeyRegistry {
     this.#cache = new TtlCache({ ttlMs: options.cacheTtlMs, maxEntries: 10_000, now: options.now, name: 'access-keys' });
   }
 
+  /** Drops the cached principal (another process changed the key). */
+  evict(accessKeyId: string): void {
+    this.#cache.delete(accessKeyId);
+  }
+
   /** The principal for an access key id, or undefined when there is none. */
   lookup(accessKeyId: string): Promise<Principal | undefined> {
     if (!isAccessKeyId(accessKeyId)) return Promise.resolve(undefined);

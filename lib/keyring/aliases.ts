@@ -55,6 +55,11 @@ export class Aliases {
     return this.#index.page(keyId, offset, limit);
   }
 
+  /** Drops the cached alias (another process changed it). */
+  evict(aliasName: string): void {
+    this.#cache.delete(aliasName);
+  }
+
   /** Binds a new alias. Throws {@link EntryExistsError} when the alias exists. */
   async create(aliasName: string, keyId: string): Promise<AliasRecord> {
     const record: AliasRecord = { aliasName, keyId };

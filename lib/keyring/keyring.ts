@@ -231,6 +231,18 @@ export class Keyring {
     return this.#importTokenKey;
   }
 
+  /**
+   * Drops what this process caches of a store entry that another process changed (a gateway
+   * worker's write, relayed by the primary), so the next read sees the change at once.
+   */
+  evict(entryName: string): void {
+    const slash = entryName.indexOf('/');
+    const [namespace, rest] = [entryName.slice(0, slash), entryName.slice(slash + 1)];
+    if (namespace === 'keys') this.#keys.delete(rest);
+    else if (namespace === 'aliases') this.aliases.evict(`alias/${rest}`);
+    else if (namespace === 'key-versions') this.versions.evict(rest.slice(rest.indexOf('/') + 1));
+  }
+
   /** Every key id, in byte order. */
   async listKeyIds(): Promise<string[]> {
     return (await this.#store.list('keys/')).map((name) => name.slice('keys/'.length));

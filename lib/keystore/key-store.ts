@@ -35,8 +35,9 @@ export interface KeyStore {
   delete(name: string, expectedRevision: number): Promise<void>;
 
   /**
-   * Destroys a write-once entry. The one caller is the scheduled key-deletion function, for the
-   * versions of a key whose pending-deletion window has passed: the only way material disappears.
+   * Destroys a write-once entry. The callers: the scheduled key-deletion function, for the
+   * versions of a key whose pending-deletion window has passed; DeleteKeyMaterial and the expiry
+   * sweep, for an imported key's material. The only ways material disappears.
    * Idempotent (an absent entry is not an error); throws {@link WriteOnceViolationError} for a
    * mutable entry, which must go through {@link delete}.
    */

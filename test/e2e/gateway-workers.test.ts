@@ -50,6 +50,28 @@ function safeRead(path: string): string {
 }
 
 describe('KMS_WORKERS', () => {
+  it('a change made through one worker is seen at once by every other, however long their caches would trust the old value', async () => {
+    // A cache trusted for 10 minutes: only the relayed invalidation can explain fresh answers.
+    const gateway = await startGateway({ dataDir: dataDir(), seedFile, env: { KMS_WORKERS: '3', KMS_CACHE_TTL_MS: '600000' } });
+    try {
+      const call = (action: string, params: Record<string, string>) => sendRaw(gateway.port, toRecorded(signedRpcRequest(ADMIN, action, params)));
+      // Every worker caches the key as Enabled (fresh connections are spread round robin).
+      for (let i = 0; i < 9; i++) expect((await call('GenerateDataKey', { KeyId: KEY_ID })).status).toBe(200);
+      expect((await call('DisableKey', { KeyId: KEY_ID })).status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      for (let i = 0; i < 9; i++) expect((await call('GenerateDataKey', { KeyId: KEY_ID })).json.Code).toBe('Rejected.Disabled');
+      expect((await call('EnableKey', { KeyId: KEY_ID })).status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      for (let i = 0; i < 9; i++) expect((await call('GenerateDataKey', { KeyId: KEY_ID })).status).toBe(200);
+      // Aliases too: rebound through one worker, followed by all.
+      expect((await call('UpdateAlias', { AliasName: ALIAS, KeyId: 'key-hzz62f1cb66fa42qo0001' })).status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      for (let i = 0; i < 9; i++) expect((await call('GenerateDataKey', { KeyId: ALIAS })).json.KeyId).toBe('key-hzz62f1cb66fa42qo0001');
+    } finally {
+      expect(await gateway.stop('SIGTERM')).toBe(0);
+    }
+  });
+
   it('serves one port from N worker processes, and a signed request is accepted once across all of them, however often and wherever it is replayed', async () => {
     const gateway = await startGateway({ dataDir: dataDir(), seedFile, env: { KMS_WORKERS: '3' } });
     try {
