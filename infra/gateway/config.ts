@@ -49,10 +49,9 @@ export interface GatewayConfig {
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
   /**
-   * Processes serving the port (KMS_WORKERS: a number, or `auto` for one per core); 1, the
-   * default, serves from the main process. One, because each worker caches key metadata, aliases
-   * and access keys for KMS_CACHE_TTL_MS: a change made through one worker reaches the others
-   * within that time, where one process sees its own changes at once.
+   * Processes serving the port (KMS_WORKERS: a number, or `auto`, the default, for one per core);
+   * 1 serves from the main process. The processes relay their cache invalidations
+   * (cache-relay.ts), so a change made through one is seen by all at once.
    */
   workers: number;
 }
@@ -84,7 +83,10 @@ export function readGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     headersTimeoutMs: integer(env, 'KMS_HEADERS_TIMEOUT_MS', GATEWAY_DEFAULTS.KMS_HEADERS_TIMEOUT_MS, 100, 600_000, 'a whole number of milliseconds'),
     requestTimeoutMs: integer(env, 'KMS_REQUEST_TIMEOUT_MS', GATEWAY_DEFAULTS.KMS_REQUEST_TIMEOUT_MS, 100, 600_000, 'a whole number of milliseconds'),
     keepAliveTimeoutMs: integer(env, 'KMS_KEEP_ALIVE_TIMEOUT_MS', GATEWAY_DEFAULTS.KMS_KEEP_ALIVE_TIMEOUT_MS, 100, 600_000, 'a whole number of milliseconds'),
-    workers: env.KMS_WORKERS === 'auto' ? Math.min(availableParallelism(), MAX_WORKERS) : integer(env, 'KMS_WORKERS', 1, 1, MAX_WORKERS, 'a whole number of processes (or auto, one per core)'),
+    workers:
+      env.KMS_WORKERS === undefined || env.KMS_WORKERS === '' || env.KMS_WORKERS === 'auto'
+        ? Math.min(availableParallelism(), MAX_WORKERS)
+        : integer(env, 'KMS_WORKERS', 1, 1, MAX_WORKERS, 'a whole number of processes (or auto, one per core)'),
   };
 }
 

@@ -82,7 +82,7 @@ export function spawnGateway(options: GatewayOptions): GatewayProcess {
   if (options.seedFile !== undefined) env.KMS_SEED_FILE = options.seedFile;
   if (options.logLevel !== undefined) env.KMS_LOG_LEVEL = options.logLevel;
   if (options.host !== undefined) env.KMS_HOST = options.host;
-  // One process unless a test asks for workers (test/e2e/gateway-workers.test.ts does).
+  // One process unless a test asks for workers (test/e2e/gateway-workers.test.ts does; the product default is one per core).
   env.KMS_WORKERS = '1';
   Object.assign(env, options.env);
 
