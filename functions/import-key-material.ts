@@ -9,6 +9,7 @@ import { defineOperation } from '../lib/operation.js';
 import { externalKey } from '../lib/operations/key-import.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
 import { keyIdParameter } from '../lib/rpc/schema.js';
+import { BASE64_TEXT } from '../lib/crypto/base64.js';
 import { isoSeconds } from '../lib/time.js';
 
 /** The latest expiry a date can hold (9999-12-31T23:59:59Z). */
@@ -29,7 +30,7 @@ export const operation = defineOperation({
     EncryptedKeyMaterial: z
       .string()
       .max(1_024, { error: 'It must be at most 1,024 characters.' })
-      .regex(/^[A-Za-z0-9+/]+={0,2}$/, { error: 'It must be the Base64 of the material encrypted under the public key.' }),
+      .regex(BASE64_TEXT, { error: 'It must be the Base64 of the material encrypted under the public key.' }),
     ImportToken: z.string().min(1, { error: 'It must not be empty.' }).max(8_192, { error: 'It must be at most 8,192 characters.' }),
     KeyMaterialExpireUnix: z
       .string()

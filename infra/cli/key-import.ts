@@ -1,14 +1,12 @@
-import { constants, createPublicKey, publicEncrypt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { clientOf } from './common.js';
 import { usageError } from './exit-codes.js';
+import { IMPORT_WRAPPING_ALGORITHMS, type ImportWrappingAlgorithm, wrapMaterial } from '../../lib/crypto/import-wrap.js';
 import { emit } from './output.js';
 
-type Algorithm = 'RSAES_OAEP_SHA_256' | 'RSAES_OAEP_SHA_1' | 'RSAES_PKCS1_V1_5';
-
 const algorithmOption = () =>
-  new Option('--algorithm <algorithm>', 'how the material is wrapped').choices(['RSAES_OAEP_SHA_256', 'RSAES_OAEP_SHA_1', 'RSAES_PKCS1_V1_5']).default('RSAES_OAEP_SHA_256');
+  new Option('--algorithm <algorithm>', 'how the material is wrapped').choices([...IMPORT_WRAPPING_ALGORITHMS]).default('RSAES_OAEP_SHA_256');
 
 /** `--expires`: an ISO-8601 date-time with a zone, or Unix seconds; the API takes Unix seconds. */
 function expiry(value: string): number {
@@ -34,21 +32,14 @@ function readMaterial(path: string): Buffer {
   return material;
 }
 
-/** The material encrypted under a GetParametersForImport public key, as Alibaba's samples do it. */
-function wrap(publicKey: string, algorithm: Algorithm, material: Buffer): string {
-  const key = createPublicKey({ key: Buffer.from(publicKey, 'base64'), format: 'der', type: 'spki' });
-  const padding = algorithm === 'RSAES_PKCS1_V1_5' ? constants.RSA_PKCS1_PADDING : constants.RSA_PKCS1_OAEP_PADDING;
-  return publicEncrypt({ key, padding, ...(algorithm === 'RSAES_PKCS1_V1_5' ? {} : { oaepHash: algorithm === 'RSAES_OAEP_SHA_1' ? 'sha1' : 'sha256' }) }, material).toString('base64');
-}
-
-/** `kms keys import-params | import-material | delete-material`: bring your own key material. */
+/** `kms keys import-params | import-material`: bring your own key material (`delete-material` is in ./keys.ts). */
 export function registerKeyImport(keys: Command): void {
   keys
     .command('import-params')
     .description('a public key and an import token for an EXTERNAL key, to wrap material elsewhere (GetParametersForImport)')
     .argument('<key>', 'key id, alias/<name> or ARN')
     .addOption(algorithmOption())
-    .action(async (key: string, options: { algorithm: Algorithm }, command: Command) => {
+    .action(async (key: string, options: { algorithm: ImportWrappingAlgorithm }, command: Command) => {
       emit(command, await clientOf(command).call('GetParametersForImport', { KeyId: key, WrappingAlgorithm: options.algorithm, WrappingKeySpec: 'RSA_2048' }));
     });
 
@@ -59,7 +50,7 @@ export function registerKeyImport(keys: Command): void {
     .requiredOption('--material <file>', 'a file of exactly 32 raw bytes (e.g. openssl rand -out material.bin 32)')
     .addOption(algorithmOption())
     .addOption(new Option('--expires <when>', 'when the material expires: Unix seconds or ISO-8601 (default: never)').argParser(expiry))
-    .action(async (key: string, options: { material: string; algorithm: Algorithm; expires?: number }, command: Command) => {
+    .action(async (key: string, options: { material: string; algorithm: ImportWrappingAlgorithm; expires?: number }, command: Command) => {
       const client = clientOf(command);
       const material = readMaterial(options.material);
       try {
@@ -67,20 +58,12 @@ export function registerKeyImport(keys: Command): void {
         const result = await client.call('ImportKeyMaterial', {
           KeyId: key,
           ImportToken: parameters.ImportToken,
-          EncryptedKeyMaterial: wrap(parameters.PublicKey, options.algorithm, material),
+          EncryptedKeyMaterial: wrapMaterial(parameters.PublicKey, options.algorithm, material),
           KeyMaterialExpireUnix: options.expires,
         });
         emit(command, result);
       } finally {
         material.fill(0);
       }
-    });
-
-  keys
-    .command('delete-material')
-    .description("delete an EXTERNAL key's imported material; the key waits for the same material (DeleteKeyMaterial)")
-    .argument('<key>', 'key id, alias/<name> or ARN')
-    .action(async (key: string, _options: unknown, command: Command) => {
-      emit(command, await clientOf(command).call('DeleteKeyMaterial', { KeyId: key }));
     });
 }

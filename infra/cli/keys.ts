@@ -100,6 +100,7 @@ export function registerKeys(program: Command): void {
     ['enable', 'EnableKey', 'enable a key (EnableKey)'],
     ['disable', 'DisableKey', 'disable a key (DisableKey): every cryptographic call with it is refused'],
     ['cancel-deletion', 'CancelKeyDeletion', 'cancel a scheduled deletion (CancelKeyDeletion)'],
+    ['delete-material', 'DeleteKeyMaterial', "delete an EXTERNAL key's imported material; the key waits for the same material (DeleteKeyMaterial)"],
   ] as const) {
     keys
       .command(name)

@@ -56,12 +56,16 @@ export interface AuthenticationDeps {
 export interface Authenticated {
   principal: Principal;
   action: string;
+  /** SigV4: the region of the credential scope. */
+  region?: string;
 }
 
 interface Claim {
   accessKeyId: string;
   /** Epoch ms, when the claim parsed its own timestamp format (SigV4's X-Amz-Date). */
   at?: number;
+  /** SigV4: the region of the credential scope. */
+  region?: string;
   timestamp: string;
   timestampParameter: string;
   nonce: string;
@@ -99,7 +103,7 @@ export async function authenticate(request: RpcRequest, params: RpcParams, deps:
   // Remembered until no timestamp that could carry it is inside the window any more.
   const fresh = await deps.nonces.claim(principal.accessKeyId, claim.nonce, Math.max(at, now) + TIMESTAMP_WINDOW_MS);
   if (!fresh) throw new SignatureNonceUsedError();
-  return { principal, action: claim.action };
+  return { principal, action: claim.action, ...(claim.region ? { region: claim.region } : {}) };
 }
 
 function rpcClaim(request: RpcRequest, params: RpcParams): Claim {
@@ -202,6 +206,7 @@ function sigV4Claim(request: RpcRequest, params: RpcParams, header: string | und
   return {
     accessKeyId: auth.accessKeyId,
     at,
+    region: auth.region,
     timestamp: amzDate,
     timestampParameter: 'X-Amz-Date',
     nonce: auth.signature,

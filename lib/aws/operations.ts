@@ -1,4 +1,5 @@
 import { InvalidParameterError, MissingParameterError } from '../errors.js';
+import { BASE64 } from '../crypto/base64.js';
 import type { OperationOutput } from '../operation.js';
 
 /**
@@ -75,7 +76,7 @@ function bool(body: AwsBody, name: string): boolean | undefined {
 /** Base64 binary (a blob, a plaintext): checked as Base64 and for its decoded length. */
 function binary(body: AwsBody, name: string, maxBytes: number): string {
   const value = text(body, name, { required: true })!;
-  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(value) || value.length === 0) {
+  if (!BASE64.test(value) || value.length === 0) {
     throw new InvalidParameterError(name, 'It must be Base64-encoded binary data.');
   }
   const bytes = (value.length / 4) * 3 - (value.endsWith('==') ? 2 : value.endsWith('=') ? 1 : 0);

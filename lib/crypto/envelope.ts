@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { randomBytesFromPool } from './random-pool.js';
 import { InvalidCiphertextError, InvalidParameterError } from '../errors.js';
+import { BASE64 } from './base64.js';
 import { isKeyVersionId } from '../keyring/key-id.js';
 
 /**
@@ -26,7 +27,6 @@ const VERSION_ID_BYTES = 36;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const HEADER_BYTES = VERSION_ID_BYTES + IV_BYTES;
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 export interface SealedBlob {
   keyVersionId: string;

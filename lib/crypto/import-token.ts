@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { BASE64_TEXT } from './base64.js';
 import type { ImportWrappingAlgorithm } from './import-wrap.js';
 
 /**
@@ -41,7 +42,7 @@ export function sealImportToken(tokenKey: Buffer, contents: ImportTokenContents)
 
 /** The token's contents, or undefined when it is not a token this service sealed (malformed, altered, forged). */
 export function openImportToken(tokenKey: Buffer, token: string): ImportTokenContents | undefined {
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(token)) return undefined;
+  if (!BASE64_TEXT.test(token)) return undefined;
   const bytes = Buffer.from(token, 'base64');
   if (bytes.length < MAGIC.length + IV_BYTES + TAG_BYTES || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
   const decipher = createDecipheriv('aes-256-gcm', tokenKey, bytes.subarray(MAGIC.length, MAGIC.length + IV_BYTES), { authTagLength: TAG_BYTES });

@@ -1,4 +1,4 @@
-import { constants, createPrivateKey, generateKeyPair, type KeyObject, privateDecrypt } from 'node:crypto';
+import { constants, createPrivateKey, createPublicKey, generateKeyPair, type KeyObject, privateDecrypt, publicEncrypt } from 'node:crypto';
 import { promisify } from 'node:util';
 
 /**
@@ -20,6 +20,17 @@ export async function newWrappingKeyPair(): Promise<{ publicKey: string; private
     publicKey: publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
     privateKey: privateKey.export({ format: 'der', type: 'pkcs8' }),
   };
+}
+
+/**
+ * The caller's side: `material` encrypted under a GetParametersForImport `PublicKey` (Base64 DER
+ * SubjectPublicKeyInfo) as Alibaba's samples do it (openssl, Java, Go), Base64 — the
+ * `EncryptedKeyMaterial` ImportKeyMaterial takes. Used by `kms keys import-material`.
+ */
+export function wrapMaterial(publicKey: string, algorithm: ImportWrappingAlgorithm, material: Buffer): string {
+  const key = createPublicKey({ key: Buffer.from(publicKey, 'base64'), format: 'der', type: 'spki' });
+  if (algorithm === 'RSAES_PKCS1_V1_5') return publicEncrypt({ key, padding: constants.RSA_PKCS1_PADDING }, material).toString('base64');
+  return publicEncrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: algorithm === 'RSAES_OAEP_SHA_1' ? 'sha1' : 'sha256' }, material).toString('base64');
 }
 
 /**

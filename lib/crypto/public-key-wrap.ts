@@ -1,4 +1,5 @@
 import { constants, createPublicKey, type KeyObject, publicEncrypt } from 'node:crypto';
+import { BASE64_TEXT } from './base64.js';
 import { InvalidParameterError } from '../errors.js';
 
 /**
@@ -27,7 +28,6 @@ export function oaepCapacity(algorithm: ExportWrappingAlgorithm): number {
 }
 
 const PEM_ARMOUR = /-----(BEGIN|END) PUBLIC KEY-----/g;
-const BASE64_TEXT = /^[A-Za-z0-9+/]+={0,2}$/;
 
 /**
  * A `PublicKeyBlob`: Base64 of a DER SubjectPublicKeyInfo holding an RSA-2048 key (PEM armour and

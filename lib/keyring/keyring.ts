@@ -86,7 +86,7 @@ export class Keyring {
       return entry && decodeRecord<KeyRecord>(entry.value);
     });
     // Evaluated on every read, not when cached: imported material expires to the second.
-    return record?.external ? withMaterialExpiry(record, isoSeconds(this.#now())) : record;
+    return record && this.#asOfNow(record);
   }
 
   /** The key's primary version, which every new encryption uses. */
@@ -168,7 +168,7 @@ export class Keyring {
       if (!entry) throw new KeyNotFoundError(keyId);
       const stored = decodeRecord<KeyRecord>(entry.value);
       // A change sees (and writes) expired imported material as gone.
-      const next = change(stored.external ? withMaterialExpiry(stored, isoSeconds(this.#now())) : stored);
+      const next = change(this.#asOfNow(stored));
       try {
         await this.#store.update(name, entry.revision, encodeRecord(next));
       } catch (err) {
@@ -219,7 +219,12 @@ export class Keyring {
   async #readKey(keyId: string): Promise<KeyRecord | undefined> {
     const entry = isKeyId(keyId) ? await this.#store.get(entryNames.key(keyId)) : undefined;
     const record = entry && decodeRecord<KeyRecord>(entry.value);
-    return record?.external ? withMaterialExpiry(record, isoSeconds(this.#now())) : record;
+    return record && this.#asOfNow(record);
+  }
+
+  /** The record as it stands now: an imported key's material past its expiry counts as gone. */
+  #asOfNow(record: KeyRecord): KeyRecord {
+    return record.external ? withMaterialExpiry(record, isoSeconds(this.#now())) : record;
   }
 
   /** The key import tokens are sealed under (made once per deployment, then cached). */

@@ -1,5 +1,5 @@
 import { ActionNotFoundError } from '../errors.js';
-import { awsOperationOf, type AwsBody } from '../aws/operations.js';
+import { awsOperationOf, type AwsBody, servingAction } from '../aws/operations.js';
 import { AWS_CONTENT_TYPE, AwsSerializationError, parseAwsBody } from '../aws/protocol.js';
 import { rpcParams } from '../rpc/params.js';
 import type { RpcRequest } from '../rpc/request.js';
@@ -35,5 +35,5 @@ export function readAwsParameters(request: RpcRequest, state: RequestState, serv
   // The query string (none from an AWS SDK) is still what the signature covers.
   const { query } = rpcParams({ ...request, body: Buffer.alloc(0) });
   state.params = { query, form: [], all: operation.input(body, service.aws) };
-  state.aws = { operation };
+  state.aws = { operation, action: servingAction(operation, body) };
 }

@@ -11,8 +11,11 @@ export interface RequestState {
   requestId: string;
   /** The API the request speaks: Alibaba's RPC, or the AWS KMS JSON protocol (an X-Amz-Target header). */
   protocol: 'alibaba' | 'aws';
-  /** AWS protocol: the operation named by X-Amz-Target, and the region of the signature's credential scope. */
-  aws?: { operation: AwsOperation; region?: string };
+  /**
+   * AWS protocol: the operation named by X-Amz-Target, the Alibaba Action that serves this request
+   * of it, and (once authenticated) the region of the signature's credential scope.
+   */
+  aws?: { operation: AwsOperation; action: string; region?: string };
   startedAt: number;
   format: ResponseFormat;
   hostId: string;

@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { InvalidParameterError } from '../errors.js';
+import { BASE64 } from '../crypto/base64.js';
 import {
   EXPORT_WRAPPING_ALGORITHMS,
   type ExportWrappingAlgorithm,
@@ -51,8 +52,6 @@ export function assertFitsWrapping(length: number, algorithm: ExportWrappingAlgo
   }
 }
 
-const CANONICAL_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
 /**
  * The raw data key a blob holds: the wrapped text must be canonical Base64 of at least one byte, as
  * GenerateDataKey writes it. A blob made by Encrypt of other text holds no data key: 400.
@@ -60,7 +59,7 @@ const CANONICAL_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9
  */
 export function dataKeyOfPlaintext(wrapped: Buffer): Buffer {
   const text = wrapped.toString('latin1');
-  const raw = text.length > 0 && CANONICAL_BASE64.test(text) ? Buffer.from(text, 'base64') : undefined;
+  const raw = text.length > 0 && BASE64.test(text) ? Buffer.from(text, 'base64') : undefined;
   // Re-encoding catches non-zero padding bits ("QR==" decodes as "QQ=="): one key, one text.
   if (raw === undefined || raw.toString('base64') !== text) {
     raw?.fill(0);

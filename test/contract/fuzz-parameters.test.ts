@@ -44,7 +44,7 @@ import {
 } from '../helpers/fuzz.js';
 import { ADMIN, ALIAS, CONSUMER, createTestService, DISABLED_KEY_ID, KEY_ID, KEY_VERSION_ID, keyArnOf, OTHER_KEY_ID, PROVIDER, SCOPED, type TestService } from '../helpers/service.js';
 import { type Credentials, isoSeconds, signedRpcRequest, signedV3Request } from '../helpers/sign.js';
-import { constants, createPublicKey, publicEncrypt } from 'node:crypto';
+import { wrapMaterial } from '../../lib/crypto/import-wrap.js';
 import { expectError } from './support.js';
 
 /**
@@ -122,9 +122,7 @@ async function fuzzService(store?: FileKeyStore): Promise<FuzzService> {
 async function importFixture(ok: (action: string, params: Record<string, string>) => Promise<Record<string, any>>): Promise<ImportFixture> {
   const keyId = (await ok('CreateKey', { Origin: 'EXTERNAL' })).KeyMetadata.KeyId as string;
   const p = await ok('GetParametersForImport', { KeyId: keyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' });
-  const publicKey = createPublicKey({ key: Buffer.from(p.PublicKey, 'base64'), format: 'der', type: 'spki' });
-  const wrapped = publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, Buffer.alloc(32, 9));
-  return { keyId, importToken: p.ImportToken, encryptedKeyMaterial: wrapped.toString('base64') };
+  return { keyId, importToken: p.ImportToken, encryptedKeyMaterial: wrapMaterial(p.PublicKey, 'RSAES_OAEP_SHA_256', Buffer.alloc(32, 9)) };
 }
 
 /** One request of the fuzz: an Action, a signing path, a caller and parameters. */

@@ -1,4 +1,4 @@
-import { constants, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { encodeEncryptionContext } from '../../lib/crypto/encryption-context.js';
 import { openEnvelope, parseEnvelope } from '../../lib/crypto/envelope.js';
@@ -9,6 +9,7 @@ import { MemoryKeyStore } from '../../lib/keystore/memory-store.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ADMIN, CONSUMER, createTestService, KEY_ID, type TestService } from '../helpers/service.js';
 import { signedRpcRequest } from '../helpers/sign.js';
+import { wrapMaterial } from '../../lib/crypto/import-wrap.js';
 import { expectError } from './support.js';
 
 /* Bring your own key: CreateKey Origin=EXTERNAL, GetParametersForImport, ImportKeyMaterial, DeleteKeyMaterial, expiry. */
@@ -33,13 +34,6 @@ async function ok(action: string, params: Record<string, string> = {}): Promise<
 const describeKey = async (keyId: string) => (await ok('DescribeKey', { KeyId: keyId })).KeyMetadata as Record<string, string>;
 const externalKey = async () => (await ok('CreateKey', { Origin: 'EXTERNAL', Description: 'byok' })).KeyMetadata.KeyId as string;
 
-/** Wraps material under a GetParametersForImport public key as a caller would (openssl / Java / Go). */
-function wrap(publicKey: string, algorithm: Algorithm, material: Buffer): string {
-  const key = createPublicKey({ key: Buffer.from(publicKey, 'base64'), format: 'der', type: 'spki' });
-  const padding = algorithm === 'RSAES_PKCS1_V1_5' ? constants.RSA_PKCS1_PADDING : constants.RSA_PKCS1_OAEP_PADDING;
-  return publicEncrypt({ key, padding, ...(algorithm === 'RSAES_PKCS1_V1_5' ? {} : { oaepHash: algorithm === 'RSAES_OAEP_SHA_1' ? 'sha1' : 'sha256' }) }, material).toString('base64');
-}
-
 async function parameters(keyId: string, algorithm: Algorithm = 'RSAES_OAEP_SHA_256') {
   return (await ok('GetParametersForImport', { KeyId: keyId, WrappingAlgorithm: algorithm, WrappingKeySpec: 'RSA_2048' })) as { KeyId: string; ImportToken: string; PublicKey: string; TokenExpireTime: string };
 }
@@ -49,7 +43,7 @@ async function importMaterial(keyId: string, material: Buffer, options: { algori
   return call('ImportKeyMaterial', {
     KeyId: keyId,
     ImportToken: p.ImportToken,
-    EncryptedKeyMaterial: wrap(p.PublicKey, options.algorithm ?? 'RSAES_OAEP_SHA_256', material),
+    EncryptedKeyMaterial: wrapMaterial(p.PublicKey, options.algorithm ?? 'RSAES_OAEP_SHA_256', material),
     ...(options.expireUnix === undefined ? {} : { KeyMaterialExpireUnix: String(options.expireUnix) }),
   });
 }
@@ -171,13 +165,13 @@ describe('ImportKeyMaterial', () => {
     const oaep = await parameters(keyId, 'RSAES_OAEP_SHA_256');
     const pkcs = await parameters(keyId, 'RSAES_PKCS1_V1_5');
     const attempts: Array<[string, string, string]> = [
-      ['16 bytes of material', oaep.ImportToken, wrap(oaep.PublicKey, 'RSAES_OAEP_SHA_256', randomBytes(16))],
-      ['33 bytes', oaep.ImportToken, wrap(oaep.PublicKey, 'RSAES_OAEP_SHA_256', randomBytes(33))],
-      ['SHA-1 under a SHA-256 token', oaep.ImportToken, wrap(oaep.PublicKey, 'RSAES_OAEP_SHA_1', randomBytes(32))],
-      ['PKCS#1 v1.5 under an OAEP token', oaep.ImportToken, wrap(oaep.PublicKey, 'RSAES_PKCS1_V1_5', randomBytes(32))],
-      ['OAEP under a PKCS#1 v1.5 token', pkcs.ImportToken, wrap(pkcs.PublicKey, 'RSAES_OAEP_SHA_256', randomBytes(32))],
-      ['PKCS#1 v1.5 with 31 bytes', pkcs.ImportToken, wrap(pkcs.PublicKey, 'RSAES_PKCS1_V1_5', randomBytes(31))],
-      ['under another public key', oaep.ImportToken, wrap(pkcs.PublicKey, 'RSAES_OAEP_SHA_256', randomBytes(32))],
+      ['16 bytes of material', oaep.ImportToken, wrapMaterial(oaep.PublicKey, 'RSAES_OAEP_SHA_256', randomBytes(16))],
+      ['33 bytes', oaep.ImportToken, wrapMaterial(oaep.PublicKey, 'RSAES_OAEP_SHA_256', randomBytes(33))],
+      ['SHA-1 under a SHA-256 token', oaep.ImportToken, wrapMaterial(oaep.PublicKey, 'RSAES_OAEP_SHA_1', randomBytes(32))],
+      ['PKCS#1 v1.5 under an OAEP token', oaep.ImportToken, wrapMaterial(oaep.PublicKey, 'RSAES_PKCS1_V1_5', randomBytes(32))],
+      ['OAEP under a PKCS#1 v1.5 token', pkcs.ImportToken, wrapMaterial(pkcs.PublicKey, 'RSAES_OAEP_SHA_256', randomBytes(32))],
+      ['PKCS#1 v1.5 with 31 bytes', pkcs.ImportToken, wrapMaterial(pkcs.PublicKey, 'RSAES_PKCS1_V1_5', randomBytes(31))],
+      ['under another public key', oaep.ImportToken, wrapMaterial(pkcs.PublicKey, 'RSAES_OAEP_SHA_256', randomBytes(32))],
       ['random bytes', pkcs.ImportToken, randomBytes(256).toString('base64')],
       ['too short', oaep.ImportToken, randomBytes(100).toString('base64')],
     ];
@@ -196,7 +190,7 @@ describe('ImportKeyMaterial', () => {
     const keyId = await externalKey();
     const other = await externalKey();
     const p = await parameters(keyId);
-    const wrapped = wrap(p.PublicKey, 'RSAES_OAEP_SHA_256', randomBytes(32));
+    const wrapped = wrapMaterial(p.PublicKey, 'RSAES_OAEP_SHA_256', randomBytes(32));
     const altered = Buffer.from(p.ImportToken, 'base64');
     altered[altered.length - 40]! ^= 1;
     expectError(await call('ImportKeyMaterial', { KeyId: keyId, ImportToken: altered.toString('base64'), EncryptedKeyMaterial: wrapped }), 400, 'InvalidImportToken');
@@ -207,7 +201,7 @@ describe('ImportKeyMaterial', () => {
     const elsewhere = await createTestService({ now: () => clock });
     const foreignKey = (await elsewhere.call(signedRpcRequest(ADMIN, 'CreateKey', { Origin: 'EXTERNAL' }, { timestamp: isoSeconds(clock) }))).body.KeyMetadata.KeyId;
     const foreign = (await elsewhere.call(signedRpcRequest(ADMIN, 'GetParametersForImport', { KeyId: foreignKey, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }, { timestamp: isoSeconds(clock) }))).body;
-    expectError(await call('ImportKeyMaterial', { KeyId: keyId, ImportToken: foreign.ImportToken, EncryptedKeyMaterial: wrap(foreign.PublicKey, 'RSAES_OAEP_SHA_256', randomBytes(32)) }), 400, 'InvalidImportToken');
+    expectError(await call('ImportKeyMaterial', { KeyId: keyId, ImportToken: foreign.ImportToken, EncryptedKeyMaterial: wrapMaterial(foreign.PublicKey, 'RSAES_OAEP_SHA_256', randomBytes(32)) }), 400, 'InvalidImportToken');
     // Valid for 24 hours, and used as often as needed within them.
     clock += DAY_MS - 1_000;
     expect((await call('ImportKeyMaterial', { KeyId: keyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrapped })).status).toBe(200);
@@ -225,14 +219,14 @@ describe('ImportKeyMaterial', () => {
   ])('refuses a KeyMaterialExpireUnix %s', async (_what, value, code) => {
     const keyId = await externalKey();
     const p = await parameters(keyId);
-    const r = await call('ImportKeyMaterial', { KeyId: keyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrap(p.PublicKey, 'RSAES_OAEP_SHA_256', randomBytes(32)), KeyMaterialExpireUnix: value });
+    const r = await call('ImportKeyMaterial', { KeyId: keyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrapMaterial(p.PublicKey, 'RSAES_OAEP_SHA_256', randomBytes(32)), KeyMaterialExpireUnix: value });
     expectError(r, 400, code, 'KeyMaterialExpireUnix');
   });
 
   it('refuses a key made by the service (Unsupported.Origin), a missing parameter, and a caller without kms:ImportKeyMaterial', async () => {
     const keyId = await externalKey();
     const p = await parameters(keyId);
-    const wrapped = wrap(p.PublicKey, 'RSAES_OAEP_SHA_256', randomBytes(32));
+    const wrapped = wrapMaterial(p.PublicKey, 'RSAES_OAEP_SHA_256', randomBytes(32));
     expectError(await call('ImportKeyMaterial', { KeyId: KEY_ID, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrapped }), 400, 'Unsupported.Origin');
     expectError(await call('ImportKeyMaterial', { KeyId: keyId, EncryptedKeyMaterial: wrapped }), 400, 'MissingParameter', 'ImportToken');
     expectError(await call('ImportKeyMaterial', { KeyId: keyId, ImportToken: p.ImportToken }), 400, 'MissingParameter', 'EncryptedKeyMaterial');

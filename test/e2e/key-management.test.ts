@@ -1,4 +1,4 @@
-import { constants, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -21,6 +21,7 @@ import {
 import { killAllGateways, makeTempDir, type ReadyGateway, removeDir, startGateway, writeSeedFile } from '../helpers/gateway-process.js';
 import { ACCOUNT_ID, ADMIN, ALIAS, KEY_ID, KEY_VERSION_ID, keyArnOf, OTHER_KEY_ID, REGION, TEST_SEED } from '../helpers/service.js';
 import { openExportedDataKey, TEST_RSA_PUBLIC_KEY_BLOB } from '../helpers/rsa.js';
+import { wrapMaterial } from '../../lib/crypto/import-wrap.js';
 import { openSealedDataDir, waitFor } from '../helpers/store-files.js';
 
 /*
@@ -39,13 +40,6 @@ const KEY_MANAGEMENT_ACTIONS = ACTIONS.map((a) => a.action).filter((a) => !CRYPT
 /** The Actions @alicloud/kms20160120 1.2.0 has no typed method for. */
 const UNTYPED = ['ReEncrypt', 'SetDeletionProtection', 'ExportDataKey', 'GenerateAndExportDataKey', 'GenerateRandom'];
 const aliasArnOf = (aliasName: string) => `acs:kms:${REGION}:${ACCOUNT_ID}:${aliasName}`;
-
-/** Material wrapped under a GetParametersForImport public key, as Alibaba's samples do it (openssl, Java, Go). */
-function wrapForImport(publicKey: string, algorithm: 'RSAES_OAEP_SHA_256' | 'RSAES_OAEP_SHA_1' | 'RSAES_PKCS1_V1_5', material: Buffer): string {
-  const key = createPublicKey({ key: Buffer.from(publicKey, 'base64'), format: 'der', type: 'spki' });
-  if (algorithm === 'RSAES_PKCS1_V1_5') return publicEncrypt({ key, padding: constants.RSA_PKCS1_PADDING }, material).toString('base64');
-  return publicEncrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: algorithm === 'RSAES_OAEP_SHA_1' ? 'sha1' : 'sha256' }, material).toString('base64');
-}
 
 /** Expects `call` to be refused with the service error `code`. */
 async function expectRefused(call: () => Promise<unknown>, code: string): Promise<void> {
@@ -384,14 +378,14 @@ describe.each(ACTION_CLIENT_KINDS)('official client %s (generic call): every key
       const expireUnix = Math.floor(Date.now() / 1000) + 86_400;
       for (const algorithm of ['RSAES_OAEP_SHA_256', 'RSAES_OAEP_SHA_1', 'RSAES_PKCS1_V1_5'] as const) {
         const p = await c.call('GetParametersForImport', { KeyId: key.KeyId!, WrappingAlgorithm: algorithm, WrappingKeySpec: 'RSA_2048' });
-        const body = await c.call('ImportKeyMaterial', { KeyId: key.KeyId!, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrapForImport(p.PublicKey, algorithm, material), KeyMaterialExpireUnix: String(expireUnix) });
+        const body = await c.call('ImportKeyMaterial', { KeyId: key.KeyId!, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrapMaterial(p.PublicKey, algorithm, material), KeyMaterialExpireUnix: String(expireUnix) });
         expect(Object.keys(body)).toEqual(['RequestId']);
       }
       expect(await describeKey(key.KeyId!)).toMatchObject({ KeyState: 'Enabled', MaterialExpireTime: isoSeconds(expireUnix * 1000) });
       const generated = await c.call('GenerateDataKey', { KeyId: key.KeyId! });
       expect((await c.call('Decrypt', { CiphertextBlob: generated.CiphertextBlob })).Plaintext).toBe(generated.Plaintext);
       const p = await c.call('GetParametersForImport', { KeyId: key.KeyId!, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' });
-      await expectRefused(() => c.call('ImportKeyMaterial', { KeyId: key.KeyId!, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrapForImport(p.PublicKey, 'RSAES_OAEP_SHA_256', randomBytes(32)) }), 'InvalidKeyMaterial');
+      await expectRefused(() => c.call('ImportKeyMaterial', { KeyId: key.KeyId!, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrapMaterial(p.PublicKey, 'RSAES_OAEP_SHA_256', randomBytes(32)) }), 'InvalidKeyMaterial');
     },
 
     async DeleteKeyMaterial() {
@@ -399,7 +393,7 @@ describe.each(ACTION_CLIENT_KINDS)('official client %s (generic call): every key
       const material = randomBytes(32);
       const importIt = async () => {
         const p = await c.call('GetParametersForImport', { KeyId: keyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' });
-        await c.call('ImportKeyMaterial', { KeyId: keyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrapForImport(p.PublicKey, 'RSAES_OAEP_SHA_256', material) });
+        await c.call('ImportKeyMaterial', { KeyId: keyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrapMaterial(p.PublicKey, 'RSAES_OAEP_SHA_256', material) });
       };
       await importIt();
       const blob = (await c.call('Encrypt', { KeyId: keyId, Plaintext: 'byok' })).CiphertextBlob;
@@ -657,7 +651,7 @@ describe('official client kms20160120 1.2.0 (typed methods): every key-managemen
       const material = randomBytes(32);
       // The typed model sends KeyMaterialExpireUnix as a number; 0 means the material never expires.
       const r = await sdk.importKeyMaterial(
-        new KmsSdk.ImportKeyMaterialRequest({ keyId: key.keyId, importToken: p.importToken, encryptedKeyMaterial: wrapForImport(p.publicKey, 'RSAES_OAEP_SHA_256', material), keyMaterialExpireUnix: 0 }),
+        new KmsSdk.ImportKeyMaterialRequest({ keyId: key.keyId, importToken: p.importToken, encryptedKeyMaterial: wrapMaterial(p.publicKey, 'RSAES_OAEP_SHA_256', material), keyMaterialExpireUnix: 0 }),
       );
       expect(r.requestId).toMatch(/^[0-9A-F-]{36}$/);
       expect(await describeKey(key.keyId)).toMatchObject({ keyState: 'Enabled', materialExpireTime: '' });
@@ -668,7 +662,7 @@ describe('official client kms20160120 1.2.0 (typed methods): every key-managemen
     async DeleteKeyMaterial() {
       const key = (await sdk.createKey(new KmsSdk.CreateKeyRequest({ origin: 'EXTERNAL' }))).keyMetadata;
       const p = await sdk.getParametersForImport(new KmsSdk.GetParametersForImportRequest({ keyId: key.keyId, wrappingAlgorithm: 'RSAES_PKCS1_V1_5', wrappingKeySpec: 'RSA_2048' }));
-      await sdk.importKeyMaterial(new KmsSdk.ImportKeyMaterialRequest({ keyId: key.keyId, importToken: p.importToken, encryptedKeyMaterial: wrapForImport(p.publicKey, 'RSAES_PKCS1_V1_5', randomBytes(32)) }));
+      await sdk.importKeyMaterial(new KmsSdk.ImportKeyMaterialRequest({ keyId: key.keyId, importToken: p.importToken, encryptedKeyMaterial: wrapMaterial(p.publicKey, 'RSAES_PKCS1_V1_5', randomBytes(32)) }));
       const r = await sdk.deleteKeyMaterial(new KmsSdk.DeleteKeyMaterialRequest({ keyId: key.keyId }));
       expect(r.requestId).toMatch(/^[0-9A-F-]{36}$/);
       expect((await describeKey(key.keyId)).keyState).toBe('PendingImport');
