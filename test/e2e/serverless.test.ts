@@ -258,8 +258,13 @@ describe('serverless offline: the emulated ALB in front of the real functions', 
   }, 180_000);
 
   afterAll(async () => {
-    if (offline?.pid) process.kill(-offline.pid, 'SIGTERM');
-    await rm(dataDir, { recursive: true, force: true });
+    if (offline?.pid && offline.exitCode === null) {
+      // Its function processes may still be writing lock files: the data dir goes once they are gone.
+      const exited = new Promise((resolve) => offline.once('exit', resolve));
+      process.kill(-offline.pid, 'SIGTERM');
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+    }
+    await rm(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   });
 
   /** The functions the emulator invoked since `from` (it logs "(λ: name)" per request). */
