@@ -79,6 +79,53 @@ vi.mock('node:fs/promises', async (importOriginal) => {
   return { ...fs, default: fs };
 });
 
+// The lock file's own calls are synchronous (see createLockFile): they meet the same faults, under
+// the names of their asynchronous counterparts (a sync call cannot be held, only failed).
+vi.mock('node:fs', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:fs')>();
+  const enter = (call: string, target: unknown) => {
+    const path = String(target);
+    for (const fault of faults) {
+      if (fault.call !== call || !fault.matches(path) || !fault.code) continue;
+      fault.hits++;
+      const err = Object.assign(new Error(`${fault.code}: injected fault, ${call} '${path}'`), { code: fault.code, syscall: call, path });
+      fault.thrown.push(err);
+      throw err;
+    }
+  };
+  const paths = new Map<number, string>();
+  const fs = {
+    ...real,
+    openSync: ((path: string, ...rest: unknown[]) => {
+      enter('open', path);
+      const fd = (real.openSync as (...args: unknown[]) => number)(path, ...rest);
+      paths.set(fd, String(path));
+      return fd;
+    }) as typeof real.openSync,
+    closeSync: ((fd: number) => {
+      paths.delete(fd);
+      real.closeSync(fd);
+    }) as typeof real.closeSync,
+    writeSync: ((fd: number, ...rest: unknown[]) => {
+      enter('handle.writeFile', paths.get(fd));
+      return (real.writeSync as (...args: unknown[]) => number)(fd, ...rest);
+    }) as typeof real.writeSync,
+    mkdirSync: ((path: string, ...rest: unknown[]) => {
+      enter('mkdir', path);
+      return (real.mkdirSync as (...args: unknown[]) => unknown)(path, ...rest);
+    }) as typeof real.mkdirSync,
+    readFileSync: ((path: string, ...rest: unknown[]) => {
+      enter('readFile', path);
+      return (real.readFileSync as (...args: unknown[]) => unknown)(path, ...rest);
+    }) as typeof real.readFileSync,
+    unlinkSync: ((path: string) => {
+      enter('unlink', path);
+      real.unlinkSync(path);
+    }) as typeof real.unlinkSync,
+  };
+  return { ...fs, default: fs };
+});
+
 const { FileKeyStore } = await import('../../lib/keystore/file/file-store.js');
 const { EntryExistsError } = await import('../../lib/keystore/key-store.js');
 const { KeyStoreUnavailableError } = await import('../../lib/keystore/store-errors.js');
