@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { InvalidParameterError } from '../lib/errors.js';
@@ -9,7 +9,7 @@ import { keyMetadata } from '../lib/operations/key-metadata.js';
 import { parseTags } from '../lib/operations/tags.js';
 import { booleanParameter, storedTextParameter } from '../lib/rpc/schema.js';
 
-const only = (value: string) => z.literal(value, { error: `Only ${value} is supported.` }).optional();
+const only = (value: string) => z.optional(z.literal(value, { error: `Only ${value} is supported.` }));
 
 /** A new key id in Alibaba's current form: `key-` and 24 lower-case letters and digits. */
 function newKeyId(): string {
@@ -25,31 +25,31 @@ function newKeyId(): string {
  */
 export const operation = defineOperation({
   action: 'CreateKey',
-  input: z
-    .object({
+  input: z.pipe(
+    z.object({
       KeySpec: only('Aliyun_AES_256'),
       KeyUsage: only('ENCRYPT/DECRYPT'),
-      Origin: z.enum(['Aliyun_KMS', 'EXTERNAL'], { error: 'It must be Aliyun_KMS or EXTERNAL.' }).optional(),
+      Origin: z.optional(z.enum(['Aliyun_KMS', 'EXTERNAL'], { error: 'It must be Aliyun_KMS or EXTERNAL.' })),
       ProtectionLevel: only('SOFTWARE'),
-      Description: storedTextParameter(8192).optional(),
-      EnableAutomaticRotation: booleanParameter.optional(),
-      RotationInterval: z.string().optional(),
-      Tags: z.string().max(8_192, { error: 'It must be at most 8,192 characters.' }).optional(),
-      DryRun: booleanParameter.optional(),
-    })
-    .transform((input) => {
+      Description: z.optional(storedTextParameter(8192)),
+      EnableAutomaticRotation: z.optional(booleanParameter),
+      RotationInterval: z.optional(z.string()),
+      Tags: z.optional(z.string().check(z.maxLength(8_192, { error: 'It must be at most 8,192 characters.' }))),
+      DryRun: z.optional(booleanParameter),
+    }),
+    z.transform((input) => {
       // Imported material is the caller's: it is never rotated here (a new key is the rotation).
       if (input.Origin === 'EXTERNAL' && input.EnableAutomaticRotation) {
         throw new InvalidParameterError('EnableAutomaticRotation', 'A key with Origin EXTERNAL cannot rotate automatically.');
       }
-      return input;
-    })
-    .transform((input) => ({
-      ...input,
-      // Validated even when rotation stays off, so a bad value is never silently accepted.
-      rotationSeconds: input.RotationInterval === undefined ? undefined : parseRotationInterval(input.RotationInterval),
-      tags: input.Tags === undefined ? [] : parseTags(input.Tags),
-    })),
+      return {
+        ...input,
+        // Validated even when rotation stays off, so a bad value is never silently accepted.
+        rotationSeconds: input.RotationInterval === undefined ? undefined : parseRotationInterval(input.RotationInterval),
+        tags: input.Tags === undefined ? [] : parseTags(input.Tags),
+      };
+    }),
+  ),
   async resolve(input, context) {
     // kms:tag/<TagKey> conditions see the tags the new key is to carry.
     context.authorize('*', undefined, undefined, { resourceTags: new Map(input.tags) });

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { encodeEncryptionContext } from '../lib/crypto/encryption-context.js';
@@ -17,9 +17,9 @@ export const operation = defineOperation({
   input: z.object({
     CiphertextBlob: ciphertextBlobParameter,
     // AWS's Decrypt `KeyId`, the key it expects (lib/aws/operations.ts); read only on that protocol.
-    AwsKeyId: z.string().optional(),
+    AwsKeyId: z.optional(z.string()),
     EncryptionContext: encryptionContextParameter('EncryptionContext'),
-    DryRun: booleanParameter.optional(),
+    DryRun: z.optional(booleanParameter),
   }),
   resolve: (input, context) =>
     resolveUsableBlob(input.CiphertextBlob, context, input.AwsKeyId === undefined || context.protocol !== 'aws' ? undefined : { keyId: input.AwsKeyId, parameter: 'KeyId' }),

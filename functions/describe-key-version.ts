@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { KeyVersionNotFoundError } from '../lib/errors.js';
@@ -9,7 +9,7 @@ import { keyIdParameter } from '../lib/rpc/schema.js';
 /** DescribeKeyVersion: one version of a key (never its material). */
 export const operation = defineOperation({
   action: 'DescribeKeyVersion',
-  input: z.object({ KeyId: keyIdParameter, KeyVersionId: z.string().min(1).max(64) }),
+  input: z.object({ KeyId: keyIdParameter, KeyVersionId: z.string().check(z.minLength(1), z.maxLength(64)) }),
   async resolve(input, context) {
     const key = await resolveAuthorizedKey(input.KeyId, context);
     const { keyring } = context.service;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { defineOperation } from '../lib/operation.js';

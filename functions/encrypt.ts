@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { encodeEncryptionContext } from '../lib/crypto/encryption-context.js';
@@ -18,10 +18,12 @@ export const operation = defineOperation({
     KeyId: keyIdParameter,
     Plaintext: z
       .string()
-      .min(1, { error: 'It must not be empty.' })
-      .refine((v) => Buffer.byteLength(v, 'utf8') <= MAX_PLAINTEXT_BYTES, { error: `It must be at most ${MAX_PLAINTEXT_BYTES} bytes of UTF-8.` }),
+      .check(
+        z.minLength(1, { error: 'It must not be empty.' }),
+        z.refine((v) => Buffer.byteLength(v, 'utf8') <= MAX_PLAINTEXT_BYTES, { error: `It must be at most ${MAX_PLAINTEXT_BYTES} bytes of UTF-8.` }),
+      ),
     EncryptionContext: encryptionContextParameter('EncryptionContext'),
-    DryRun: booleanParameter.optional(),
+    DryRun: z.optional(booleanParameter),
   }),
   resolve: (input, context): Promise<ResolvedKey> => resolveAuthorizedKey(input.KeyId, context, { usable: true }),
   async execute(input, key, context) {

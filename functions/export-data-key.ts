@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { encodeEncryptionContext } from '../lib/crypto/encryption-context.js';
@@ -20,7 +20,7 @@ export const operation = defineOperation({
     CiphertextBlob: ciphertextBlobParameter,
     ...exportParameters,
     EncryptionContext: encryptionContextParameter('EncryptionContext'),
-    DryRun: booleanParameter.optional(),
+    DryRun: z.optional(booleanParameter),
   }),
   resolve: (input, context) => resolveUsableBlob(input.CiphertextBlob, context),
   async execute(input, { blob, key, version }) {

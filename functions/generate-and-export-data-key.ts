@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { wrapUnderPublicKey } from '../lib/crypto/public-key-wrap.js';
@@ -16,13 +16,14 @@ import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
  */
 export const operation = defineOperation({
   action: 'GenerateAndExportDataKey',
-  input: z
-    .object({ ...dataKeyFields, ...exportParameters })
-    .transform(withDataKeyLength)
-    .transform((input) => {
+  input: z.pipe(
+    z.object({ ...dataKeyFields, ...exportParameters }),
+    z.transform((fields) => {
+      const input = withDataKeyLength(fields);
       assertFitsWrapping(input.length, input.WrappingAlgorithm, input.lengthParameter);
       return input;
     }),
+  ),
   resolve: (input, context): Promise<ResolvedKey> => resolveAuthorizedKey(input.KeyId, context, { usable: true }),
   async execute(input, key, context) {
     const version = await context.service.keyring.primaryVersion(key);

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { randomBytesFromPool } from '../lib/crypto/random-pool.js';
@@ -11,7 +11,7 @@ import { integerParameter } from '../lib/rpc/schema.js';
  */
 export const operation = defineOperation({
   action: 'GenerateRandom',
-  input: z.object({ NumberOfBytes: integerParameter(1, 1024).optional() }),
+  input: z.object({ NumberOfBytes: z.optional(integerParameter(1, 1024)) }),
   async resolve(_input, context) {
     context.authorize('*');
   },

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { InvalidParameterError } from '../lib/errors.js';
@@ -14,13 +14,13 @@ import { booleanParameter, integerParameter } from '../lib/rpc/schema.js';
 export const operation = defineOperation({
   action: 'GetRandomPassword',
   input: z.object({
-    PasswordLength: integerParameter(8, 128).optional(),
-    ExcludeCharacters: z.string().max(128, { error: 'It must be at most 128 characters.' }).optional(),
-    ExcludeLowercase: booleanParameter.optional(),
-    ExcludeUppercase: booleanParameter.optional(),
-    ExcludeNumbers: booleanParameter.optional(),
-    ExcludePunctuation: booleanParameter.optional(),
-    RequireEachIncludedType: booleanParameter.optional(),
+    PasswordLength: z.optional(integerParameter(8, 128)),
+    ExcludeCharacters: z.optional(z.string().check(z.maxLength(128, { error: 'It must be at most 128 characters.' }))),
+    ExcludeLowercase: z.optional(booleanParameter),
+    ExcludeUppercase: z.optional(booleanParameter),
+    ExcludeNumbers: z.optional(booleanParameter),
+    ExcludePunctuation: z.optional(booleanParameter),
+    RequireEachIncludedType: z.optional(booleanParameter),
   }),
   async resolve(_input, context) {
     context.authorize('*');

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { openImportToken } from '../lib/crypto/import-token.js';
@@ -29,15 +29,17 @@ export const operation = defineOperation({
     KeyId: keyIdParameter,
     EncryptedKeyMaterial: z
       .string()
-      .max(1_024, { error: 'It must be at most 1,024 characters.' })
-      .regex(BASE64_TEXT, { error: 'It must be the Base64 of the material encrypted under the public key.' }),
-    ImportToken: z.string().min(1, { error: 'It must not be empty.' }).max(8_192, { error: 'It must be at most 8,192 characters.' }),
-    KeyMaterialExpireUnix: z
-      .string()
-      .regex(/^\d{1,12}$/, { error: 'It must be a Unix time in seconds (0: never expires).' })
-      .transform(Number)
-      .refine((n) => n <= MAX_EXPIRE_UNIX, { error: 'It must be a Unix time in seconds (0: never expires).' })
-      .optional(),
+      .check(
+        z.maxLength(1_024, { error: 'It must be at most 1,024 characters.' }),
+        z.regex(BASE64_TEXT, { error: 'It must be the Base64 of the material encrypted under the public key.' }),
+      ),
+    ImportToken: z.string().check(z.minLength(1, { error: 'It must not be empty.' }), z.maxLength(8_192, { error: 'It must be at most 8,192 characters.' })),
+    KeyMaterialExpireUnix: z.optional(
+      z.pipe(
+        z.string().check(z.regex(/^\d{1,12}$/, { error: 'It must be a Unix time in seconds (0: never expires).' })),
+        z.pipe(z.transform(Number), z.number().check(z.refine((n) => n <= MAX_EXPIRE_UNIX, { error: 'It must be a Unix time in seconds (0: never expires).' }))),
+      ),
+    ),
   }),
   async resolve(input, context) {
     const key = externalKey(await resolveAuthorizedKey(input.KeyId, context));

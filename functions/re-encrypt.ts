@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { encodeEncryptionContext } from '../lib/crypto/encryption-context.js';
@@ -20,10 +20,10 @@ export const operation = defineOperation({
     CiphertextBlob: ciphertextBlobParameter,
     DestinationKeyId: keyIdParameter,
     // AWS's ReEncrypt `SourceKeyId`, the key it expects the blob under; read only on that protocol.
-    AwsSourceKeyId: z.string().optional(),
+    AwsSourceKeyId: z.optional(z.string()),
     SourceEncryptionContext: encryptionContextParameter('SourceEncryptionContext'),
     DestinationEncryptionContext: encryptionContextParameter('DestinationEncryptionContext'),
-    DryRun: booleanParameter.optional(),
+    DryRun: z.optional(booleanParameter),
   }),
   async resolve(input, context) {
     const blob = parseEnvelope(input.CiphertextBlob);

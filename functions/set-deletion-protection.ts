@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { InvalidParameterError, MissingParameterError } from '../lib/errors.js';
@@ -8,9 +8,11 @@ import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
 import { booleanParameter, keyIdParameter, storedTextParameter } from '../lib/rpc/schema.js';
 
 /** `acs:kms:<region>:<account>:key/<id>`: deletion protection is set on a key, named by its ARN. */
-const keyArnParameter = keyIdParameter.refine((value) => /^acs:kms:[^:]+:[^:]+:key\/[^/]+$/.test(value), {
-  error: 'It must be a key ARN, acs:kms:<region>:<account>:key/<id>.',
-});
+const keyArnParameter = keyIdParameter.check(
+  z.refine((value) => /^acs:kms:[^:]+:[^:]+:key\/[^/]+$/.test(value), {
+    error: 'It must be a key ARN, acs:kms:<region>:<account>:key/<id>.',
+  }),
+);
 
 /**
  * SetDeletionProtection: while it is on, ScheduleKeyDeletion is refused (409
@@ -22,10 +24,10 @@ const keyArnParameter = keyIdParameter.refine((value) => /^acs:kms:[^:]+:[^:]+:k
 export const operation = defineOperation({
   action: 'SetDeletionProtection',
   input: z.object({
-    ProtectedResourceArn: keyArnParameter.optional(),
-    KeyId: keyIdParameter.optional(),
+    ProtectedResourceArn: z.optional(keyArnParameter),
+    KeyId: z.optional(keyIdParameter),
     EnableDeletionProtection: booleanParameter,
-    DeletionProtectionDescription: storedTextParameter(8_192).optional(),
+    DeletionProtectionDescription: z.optional(storedTextParameter(8_192)),
   }),
   async resolve(input, context) {
     const named = input.ProtectedResourceArn ?? input.KeyId;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { defineOperation } from '../lib/operation.js';
@@ -13,7 +13,10 @@ import { parseTags, taggedKeyId, tagResourceParameters, withTags } from '../lib/
  */
 export const operation = defineOperation({
   action: 'TagResource',
-  input: z.object({ ...tagResourceParameters, Tags: z.string().max(8_192, { error: 'It must be at most 8,192 characters.' }) }).transform((input) => ({ ...input, tags: parseTags(input.Tags) })),
+  input: z.pipe(
+    z.object({ ...tagResourceParameters, Tags: z.string().check(z.maxLength(8_192, { error: 'It must be at most 8,192 characters.' })) }),
+    z.transform((input) => ({ ...input, tags: parseTags(input.Tags) })),
+  ),
   resolve: async (input, context) => notPendingDeletion(await resolveAuthorizedKey(taggedKeyId(input), context)),
   async execute(input, key, context) {
     await context.service.keyring.updateKey(key.keyId, (record) => withTags(notPendingDeletion(record), input.tags));

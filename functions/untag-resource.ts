@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { defineOperation } from '../lib/operation.js';
@@ -12,7 +12,10 @@ import { parseTagKeys, taggedKeyId, tagResourceParameters, withoutTags } from '.
  */
 export const operation = defineOperation({
   action: 'UntagResource',
-  input: z.object({ ...tagResourceParameters, TagKeys: z.string().max(8_192, { error: 'It must be at most 8,192 characters.' }) }).transform((input) => ({ ...input, keys: parseTagKeys(input.TagKeys) })),
+  input: z.pipe(
+    z.object({ ...tagResourceParameters, TagKeys: z.string().check(z.maxLength(8_192, { error: 'It must be at most 8,192 characters.' })) }),
+    z.transform((input) => ({ ...input, keys: parseTagKeys(input.TagKeys) })),
+  ),
   resolve: async (input, context) => notPendingDeletion(await resolveAuthorizedKey(taggedKeyId(input), context)),
   async execute(input, key, context) {
     await context.service.keyring.updateKey(key.keyId, (record) => withoutTags(notPendingDeletion(record), input.keys));

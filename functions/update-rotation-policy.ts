@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { addSeconds, DEFAULT_ROTATION_SECONDS, parseRotationInterval } from '../lib/keyring/rotation.js';
@@ -15,9 +15,10 @@ import { booleanParameter, keyIdParameter } from '../lib/rpc/schema.js';
  */
 export const operation = defineOperation({
   action: 'UpdateRotationPolicy',
-  input: z
-    .object({ KeyId: keyIdParameter, EnableAutomaticRotation: booleanParameter, RotationInterval: z.string().optional() })
-    .transform((input) => ({ ...input, seconds: input.RotationInterval === undefined ? undefined : parseRotationInterval(input.RotationInterval) })),
+  input: z.pipe(
+    z.object({ KeyId: keyIdParameter, EnableAutomaticRotation: booleanParameter, RotationInterval: z.optional(z.string()) }),
+    z.transform((input) => ({ ...input, seconds: input.RotationInterval === undefined ? undefined : parseRotationInterval(input.RotationInterval) })),
+  ),
   async resolve(input, context) {
     const key = notPendingDeletion(await resolveAuthorizedKey(input.KeyId, context));
     // Imported material is never rotated here; turning rotation off is harmless and allowed.

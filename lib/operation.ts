@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from './zod.js';
 import type { Principal } from './auth/access-keys.js';
 import type { BlobForm } from './crypto/envelope.js';
 import type { Service } from './service.js';
@@ -46,7 +46,7 @@ export type OperationOutput = Record<string, unknown>;
  */
 export interface Operation<Input = unknown, Resolved = unknown> {
   action: string;
-  input: z.ZodType<Input>;
+  input: z.ZodMiniType<Input>;
   resolve(input: Input, context: OperationContext): Promise<Resolved>;
   execute(input: Input, resolved: Resolved, context: OperationContext): Promise<OperationOutput>;
 }

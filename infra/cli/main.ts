@@ -17,6 +17,7 @@ import { registerServe } from './serve.js';
 import { registerServiceInfo } from './service-info.js';
 import { registerStore } from './store.js';
 import { closeOpenedStores } from './store-access.js';
+import { isSchemaError } from '../../lib/zod.js';
 
 const VERSION = '0.1.0';
 
@@ -106,7 +107,7 @@ export function report(err: unknown): ExitCode | number {
     process.stderr.write(`${errno.path ? `${errno.path}: ` : ''}${errno.code} (${errno.syscall})\n`);
     return EXIT.UNAVAILABLE;
   }
-  if (err instanceof Error && err.name === 'ZodError') {
+  if (isSchemaError(err)) {
     process.stderr.write(`invalid input: ${err.message}\n`);
     return EXIT.USAGE;
   }

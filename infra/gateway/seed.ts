@@ -1,6 +1,6 @@
 import { groupRatesSchema } from '../../lib/ratelimit/limits.js';
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
+import * as z from '../../lib/zod.js';
 import type { AccessKeyRegistry } from '../../lib/auth/access-keys.js';
 import { isAccessKeyId } from '../../lib/auth/access-keys.js';
 import { isAliasName, isKeyId, isKeyVersionId, isReservedAlias } from '../../lib/keyring/key-id.js';
@@ -20,60 +20,61 @@ export class SeedError extends Error {
 
 const material = z
   .string()
-  .regex(/^[A-Za-z0-9+/]+={0,2}$/, { error: `must be Base64 of ${KEY_MATERIAL_BYTES} bytes` })
-  .refine((v) => Buffer.from(v, 'base64').length === KEY_MATERIAL_BYTES, { error: `must be Base64 of ${KEY_MATERIAL_BYTES} bytes` });
+  .check(
+    z.regex(/^[A-Za-z0-9+/]+={0,2}$/, { error: `must be Base64 of ${KEY_MATERIAL_BYTES} bytes` }),
+    z.refine((v) => Buffer.from(v, 'base64').length === KEY_MATERIAL_BYTES, { error: `must be Base64 of ${KEY_MATERIAL_BYTES} bytes` }),
+  );
 
 export const seedSchema = z
-  .object({
-    keys: z
-      .array(
+  .strictObject({
+    keys: z.optional(
+      z.array(
         z
-          .object({
-            keyId: z.string().refine(isKeyId, { error: 'must be a UUID or key-<letters and digits>' }),
-            description: z.string().max(8192).optional(),
-            state: z.enum(['Enabled', 'Disabled']).optional(),
-            aliases: z
-              .array(
+          .strictObject({
+            keyId: z.string().check(z.refine(isKeyId, { error: 'must be a UUID or key-<letters and digits>' })),
+            description: z.optional(z.string().check(z.maxLength(8192))),
+            state: z.optional(z.enum(['Enabled', 'Disabled'])),
+            aliases: z.optional(
+              z.array(
                 z
                   .string()
-                  .refine(isAliasName, { error: 'must be alias/ followed by 1–255 of A-Z a-z 0-9 _ - /' })
-                  .refine((a) => !isReservedAlias(a), { error: 'alias/acs is reserved' }),
-              )
-              .optional(),
-            versions: z
-              .array(
-                z
-                  .object({
-                    keyVersionId: z.string().refine(isKeyVersionId, { error: 'must be a UUID' }),
-                    material: material.optional(),
-                  })
-                  .strict(),
-              )
-              .optional(),
-            primaryKeyVersion: z.string().optional(),
+                  .check(
+                    z.refine(isAliasName, { error: 'must be alias/ followed by 1–255 of A-Z a-z 0-9 _ - /' }),
+                    z.refine((a) => !isReservedAlias(a), { error: 'alias/acs is reserved' }),
+                  ),
+              ),
+            ),
+            versions: z.optional(
+              z.array(
+                z.strictObject({
+                  keyVersionId: z.string().check(z.refine(isKeyVersionId, { error: 'must be a UUID' })),
+                  material: z.optional(material),
+                }),
+              ),
+            ),
+            primaryKeyVersion: z.optional(z.string()),
           })
-          .strict()
-          .refine((k) => k.primaryKeyVersion === undefined || (k.versions ?? []).some((v) => v.keyVersionId === k.primaryKeyVersion), {
-            error: 'must name one of the key\'s versions',
-            path: ['primaryKeyVersion'],
-          }),
-      )
-      .optional(),
-    accessKeys: z
-      .array(
-        z
-          .object({
-            accessKeyId: z.string().refine(isAccessKeyId, { error: 'must be 8–64 letters and digits' }),
-            accessKeySecret: z.string().min(16, { error: 'must be at least 16 characters' }),
-            policy: policyDocumentSchema,
-            rateLimits: groupRatesSchema.optional(),
-          })
-          .strict(),
-      )
-      .optional(),
+          .check(
+            z.refine((k) => k.primaryKeyVersion === undefined || (k.versions ?? []).some((v) => v.keyVersionId === k.primaryKeyVersion), {
+              error: 'must name one of the key\'s versions',
+              path: ['primaryKeyVersion'],
+            }),
+          ),
+      ),
+    ),
+    accessKeys: z.optional(
+      z.array(
+        z.strictObject({
+          accessKeyId: z.string().check(z.refine(isAccessKeyId, { error: 'must be 8–64 letters and digits' })),
+          accessKeySecret: z.string().check(z.minLength(16, { error: 'must be at least 16 characters' })),
+          policy: policyDocumentSchema,
+          rateLimits: z.optional(groupRatesSchema),
+        }),
+      ),
+    ),
   })
-  .strict()
-  .superRefine((seed, context) => {
+  .check(
+    z.superRefine((seed, context) => {
     // The check pass cannot see a clash the write pass itself would create: refuse it up front.
     const once = (kind: string, path: (string | number)[], values: Iterable<string>) => {
       const seen = new Set<string>();
@@ -87,7 +88,8 @@ export const seedSchema = z
     once('key version', ['keys'], keys.flatMap((k) => (k.versions ?? []).map((v) => v.keyVersionId)));
     once('alias', ['keys'], keys.flatMap((k) => k.aliases ?? []));
     once('access key', ['accessKeys'], (seed.accessKeys ?? []).map((a) => a.accessKeyId));
-  });
+    }),
+  );
 
 export type Seed = z.infer<typeof seedSchema>;
 

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { InvalidParameterError } from '../errors.js';
 import { BASE64 } from '../crypto/base64.js';
 import {
@@ -15,19 +15,14 @@ import {
  * to wrap under it. Parsed during validation, so a DryRun checks them too.
  */
 export const exportParameters = {
-  PublicKeyBlob: z
-    .string()
-    .min(1, { error: 'It must not be empty.' })
-    .max(8192, { error: 'It must be at most 8,192 characters.' })
-    .transform((blob, context): KeyObject => {
+  PublicKeyBlob: z.pipe(
+    z.string().check(z.minLength(1, { error: 'It must not be empty.' }), z.maxLength(8192, { error: 'It must be at most 8,192 characters.' })),
+    z.transform((blob: string, context): KeyObject => {
       const key = parseRsa2048PublicKey(blob);
-      if (typeof key === 'string') {
-        context.addIssue({ code: 'custom', message: key });
-        return z.NEVER;
-      }
-      return key;
+      return typeof key === 'string' ? z.refuse(context, blob, key) : key;
     }),
-  WrappingAlgorithm: z.string().transform((value, context): ExportWrappingAlgorithm => {
+  ),
+  WrappingAlgorithm: z.pipe(z.string(), z.transform((value: string, context): ExportWrappingAlgorithm => {
     if ((EXPORT_WRAPPING_ALGORITHMS as readonly string[]).includes(value)) return value as ExportWrappingAlgorithm;
     const why =
       value === 'SM2PKE'
@@ -35,13 +30,14 @@ export const exportParameters = {
         : value === 'RSAES_PKCS1_V1_5'
           ? 'RSAES_PKCS1_V1_5 is not offered for export; use RSAES_OAEP_SHA_256 or RSAES_OAEP_SHA_1.'
           : 'It must be RSAES_OAEP_SHA_256 or RSAES_OAEP_SHA_1.';
-    context.addIssue({ code: 'custom', message: why });
-    return z.NEVER;
-  }),
-  WrappingKeySpec: z.string().refine((value) => (WRAPPING_KEY_SPECS as readonly string[]).includes(value), {
-    error: (issue) =>
-      issue.input === 'EC_SM2' ? 'EC_SM2 is only offered by Alibaba for HSM keys in mainland China; this service supports RSA_2048.' : 'It must be RSA_2048.',
-  }),
+    return z.refuse(context, value, why);
+  })),
+  WrappingKeySpec: z.string().check(
+    z.refine((value) => (WRAPPING_KEY_SPECS as readonly string[]).includes(value), {
+      error: (issue) =>
+        issue.input === 'EC_SM2' ? 'EC_SM2 is only offered by Alibaba for HSM keys in mainland China; this service supports RSA_2048.' : 'It must be RSA_2048.',
+    }),
+  ),
 };
 
 /** Refuses a data key longer than the wrapping carries, naming the parameter that set its length. */

@@ -1,5 +1,5 @@
 import { randomBytesFromPool } from '../crypto/random-pool.js';
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { type EncryptionContext, encodeEncryptionContext } from '../crypto/encryption-context.js';
 import { type BlobForm, sealEnvelope } from '../crypto/envelope.js';
 import { InvalidParameterError } from '../errors.js';
@@ -16,10 +16,10 @@ const KEY_SPEC_BYTES: ReadonlyMap<string, number> = new Map([['AES_256', 32], ['
 /** The data-key parameters GenerateDataKey, GenerateDataKeyWithoutPlaintext and GenerateAndExportDataKey take. */
 export const dataKeyFields = {
   KeyId: keyIdParameter,
-  KeySpec: z.string().optional(),
-  NumberOfBytes: integerParameter(1, 1024).optional(),
+  KeySpec: z.optional(z.string()),
+  NumberOfBytes: z.optional(integerParameter(1, 1024)),
   EncryptionContext: encryptionContextParameter('EncryptionContext'),
-  DryRun: booleanParameter.optional(),
+  DryRun: z.optional(booleanParameter),
 };
 
 /** Replaces KeySpec and NumberOfBytes by the data key's `length`, and `lengthParameter`, the one that set it. */
@@ -33,7 +33,7 @@ export function withDataKeyLength<T extends { KeySpec?: string; NumberOfBytes?: 
   return { ...rest, length: length ?? DEFAULT_DATA_KEY_BYTES, lengthParameter: NumberOfBytes !== undefined ? 'NumberOfBytes' : 'KeySpec' };
 }
 
-export const dataKeyInput = z.object(dataKeyFields).transform(withDataKeyLength);
+export const dataKeyInput = z.pipe(z.object(dataKeyFields), z.transform(withDataKeyLength));
 
 /** A new data key and its blob. `wipe()` zeroes the key's buffers; call it before answering. */
 export interface SealedDataKey {

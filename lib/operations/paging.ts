@@ -1,12 +1,12 @@
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { integerParameter } from '../rpc/schema.js';
 
 /** Paging defaults, declared once: page 1, 10 per page, at most 100. */
 export const PAGING_DEFAULTS = { pageNumber: 1, pageSize: 10, maxPageSize: 100 } as const;
 
 export const pagingInput = {
-  PageNumber: integerParameter(1, 1_000_000).optional(),
-  PageSize: integerParameter(1, PAGING_DEFAULTS.maxPageSize).optional(),
+  PageNumber: z.optional(integerParameter(1, 1_000_000)),
+  PageSize: z.optional(integerParameter(1, PAGING_DEFAULTS.maxPageSize)),
 };
 
 export type PagingInput = { PageNumber?: number; PageSize?: number };

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { InvalidParameterError, MissingParameterError, ResourceNotFoundError, TagLimitExceededError } from '../errors.js';
 import type { KeyRecord } from '../keyring/records.js';
 import { keyIdParameter } from '../rpc/schema.js';
@@ -28,7 +28,7 @@ export function parseTags(text: string, parameter = 'Tags'): Array<[string, stri
   } catch {
     throw new InvalidParameterError(parameter, 'It must be a JSON list of {"TagKey": "…", "TagValue": "…"}.');
   }
-  const parsed = z.array(z.object({ TagKey: z.string(), TagValue: z.string() }).strict()).min(1).max(MAX_TAGS).safeParse(value);
+  const parsed = z.array(z.strictObject({ TagKey: z.string(), TagValue: z.string() })).check(z.minLength(1), z.maxLength(MAX_TAGS)).safeParse(value);
   if (!parsed.success) throw new InvalidParameterError(parameter, `It must be a JSON list of 1 to ${MAX_TAGS} {"TagKey": "…", "TagValue": "…"}.`);
   const seen = new Set<string>();
   return parsed.data.map(({ TagKey, TagValue }) => {
@@ -53,7 +53,7 @@ export function parseTagKeys(text: string, parameter = 'TagKeys'): string[] {
   } else {
     keys = text.split(',').map((k) => k.trim());
   }
-  const parsed = z.array(z.string()).min(1).max(MAX_TAGS).safeParse(keys);
+  const parsed = z.array(z.string()).check(z.minLength(1), z.maxLength(MAX_TAGS)).safeParse(keys);
   if (!parsed.success) throw new InvalidParameterError(parameter, `It must name 1 to ${MAX_TAGS} tag keys.`);
   for (const key of parsed.data) {
     const problem = tagKeyProblem(key);
@@ -80,9 +80,9 @@ export function withoutTags(record: KeyRecord, keys: readonly string[]): KeyReco
 
 /** The resource parameters of the tag Actions: exactly one of KeyId, SecretName, CertificateId; only keys are served. */
 export const tagResourceParameters = {
-  KeyId: keyIdParameter.optional(),
-  SecretName: z.string().max(2048, { error: 'It must be at most 2,048 characters.' }).optional(),
-  CertificateId: z.string().max(2048, { error: 'It must be at most 2,048 characters.' }).optional(),
+  KeyId: z.optional(keyIdParameter),
+  SecretName: z.optional(z.string().check(z.maxLength(2048, { error: 'It must be at most 2,048 characters.' }))),
+  CertificateId: z.optional(z.string().check(z.maxLength(2048, { error: 'It must be at most 2,048 characters.' }))),
 };
 
 export function taggedKeyId(input: { KeyId?: string | undefined; SecretName?: string | undefined; CertificateId?: string | undefined }): string {

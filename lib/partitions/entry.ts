@@ -1,30 +1,27 @@
-import { z } from 'zod';
+import * as z from '../zod.js';
 
 /** A partition id: 1–128 of `A-Z a-z 0-9 . _ : = + - /`. */
 export const PARTITION_ID = /^[A-Za-z0-9._:=+\-/]{1,128}$/;
 
-export const partitionIdSchema = z.string().regex(PARTITION_ID, { error: 'must be 1 to 128 of A-Z a-z 0-9 . _ : = + - /' });
+export const partitionIdSchema = z.string().check(z.regex(PARTITION_ID, { error: 'must be 1 to 128 of A-Z a-z 0-9 . _ : = + - /' }));
 
 /**
  * A string → string object, kept pair for pair: the result has a null prototype, so a key such as
  * `__proto__` stays an ordinary key (zod's own record type drops it, and a context that silently
  * lost a pair would bind less than the caller sent).
  */
-export const stringMapSchema = z.unknown().transform((value, context): Record<string, string> => {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    context.addIssue({ code: 'custom', message: 'must be an object of string values' });
-    return z.NEVER;
-  }
-  const map: Record<string, string> = Object.create(null);
-  for (const [key, item] of Object.entries(value)) {
-    if (typeof item !== 'string') {
-      context.addIssue({ code: 'custom', message: `must hold string values only (${JSON.stringify(key)} does not)` });
-      return z.NEVER;
+export const stringMapSchema = z.pipe(
+  z.unknown(),
+  z.transform((value: unknown, context): Record<string, string> => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return z.refuse(context, value, 'must be an object of string values');
+    const map: Record<string, string> = Object.create(null);
+    for (const [key, item] of Object.entries(value)) {
+      if (typeof item !== 'string') return z.refuse(context, value, `must hold string values only (${JSON.stringify(key)} does not)`);
+      map[key] = item;
     }
-    map[key] = item;
-  }
-  return map;
-});
+    return map;
+  }),
+);
 
 /** The context key that binds a partition's data key to its partition. */
 export const PARTITION_CONTEXT_KEY = 'partition';
@@ -35,21 +32,22 @@ export const PARTITION_CONTEXT_KEY = 'partition';
  * plaintext.
  */
 export const partitionEntrySchema = z
-  .object({
+  .strictObject({
     partitionId: partitionIdSchema,
-    keyId: z.string().min(1),
-    keyVersionId: z.string().min(1),
-    ciphertextBlob: z.string().min(1),
+    keyId: z.string().check(z.minLength(1)),
+    keyVersionId: z.string().check(z.minLength(1)),
+    ciphertextBlob: z.string().check(z.minLength(1)),
     /** Bound to the blob as its EncryptionContext; always holds `partition: <partitionId>`. */
     encryptionContext: stringMapSchema,
     /** ISO-8601 UTC. */
-    createdAt: z.string().min(1),
+    createdAt: z.string().check(z.minLength(1)),
   })
-  .strict()
-  .refine((e) => e.encryptionContext[PARTITION_CONTEXT_KEY] === e.partitionId, {
-    error: `encryptionContext.${PARTITION_CONTEXT_KEY} must be the partition id`,
-    path: ['encryptionContext'],
-  });
+  .check(
+    z.refine((e) => e.encryptionContext[PARTITION_CONTEXT_KEY] === e.partitionId, {
+      error: `encryptionContext.${PARTITION_CONTEXT_KEY} must be the partition id`,
+      path: ['encryptionContext'],
+    }),
+  );
 
 /**
  * A partition's registry entry: `{ partitionId, keyId, keyVersionId, ciphertextBlob,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { createKmsClient, type KmsApi } from '../client/kms-client.js';
 import { PARTITION_CONTEXT_KEY, type PartitionEntry, partitionIdSchema, stringMapSchema } from './entry.js';
 import { InvalidPartitionEventError } from './errors.js';
@@ -60,8 +60,8 @@ export interface ProvisionSummary {
 
 const eventSchema = z.object({
   partitionId: partitionIdSchema,
-  keyId: z.string().min(1, { error: 'must not be empty' }).max(2048).optional(),
-  encryptionContext: stringMapSchema.optional(),
+  keyId: z.optional(z.string().check(z.minLength(1, { error: 'must not be empty' }), z.maxLength(2048))),
+  encryptionContext: z.optional(stringMapSchema),
 });
 
 /**

@@ -1,5 +1,5 @@
 import { BlockList, isIP } from 'node:net';
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { wildcardPattern } from './wildcard.js';
 
 /**
@@ -252,7 +252,7 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> =>
  */
 export const conditionSchema = z
   .custom<PolicyCondition>(isPlainObject, { error: 'Condition must be an object of {"<Operator>": {"<ConditionKey>": value or [values]}}' })
-  .superRefine((condition, ctx) => {
+  .check(z.superRefine((condition, ctx) => {
     if (!isPlainObject(condition)) return; // already refused above
     const problem = (message: string, path: PropertyKey[]) => ctx.addIssue({ code: 'custom', message, path });
     const operators = Object.entries(condition);
@@ -288,7 +288,7 @@ export const conditionSchema = z
         });
       }
     }
-  });
+  }));
 
 /** Whether a validated `Condition` reads a `kms:tag/<TagKey>` key. */
 export function conditionReadsTags(condition: PolicyCondition): boolean {

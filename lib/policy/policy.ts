@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { actionPatternProblem } from './actions.js';
 import { type CompiledCondition, compileCondition, type ConditionContext, conditionReadsTags, conditionSchema } from './conditions.js';
 import { wildcardPattern } from './wildcard.js';
@@ -14,33 +14,31 @@ export { KMS_ACTIONS } from './actions.js';
  * `Condition` is checked in full (see ./conditions.ts): what the service cannot enforce is refused,
  * never ignored, since ignoring it would grant more (or deny less) than was written.
  */
-const stringOrList = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+const stringOrList = z.union([z.string().check(z.minLength(1)), z.array(z.string().check(z.minLength(1))).check(z.minLength(1))]);
 
-const actionPatterns = stringOrList.superRefine((value, ctx) => {
-  const patterns = Array.isArray(value) ? value : [value];
-  patterns.forEach((pattern, i) => {
-    const problem = actionPatternProblem(pattern);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem, path: Array.isArray(value) ? [i] : [] });
-  });
+const actionPatterns = stringOrList.check(
+  z.superRefine((value, ctx) => {
+    const patterns = Array.isArray(value) ? value : [value];
+    patterns.forEach((pattern, i) => {
+      const problem = actionPatternProblem(pattern);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem, path: Array.isArray(value) ? [i] : [] });
+    });
+  }),
+);
+
+export const policyDocumentSchema = z.strictObject({
+  Version: z.literal('1'),
+  Statement: z
+    .array(
+      z.strictObject({
+        Effect: z.enum(['Allow', 'Deny']),
+        Action: actionPatterns,
+        Resource: stringOrList,
+        Condition: z.optional(conditionSchema),
+      }),
+    )
+    .check(z.minLength(1)),
 });
-
-export const policyDocumentSchema = z
-  .object({
-    Version: z.literal('1'),
-    Statement: z
-      .array(
-        z
-          .object({
-            Effect: z.enum(['Allow', 'Deny']),
-            Action: actionPatterns,
-            Resource: stringOrList,
-            Condition: conditionSchema.optional(),
-          })
-          .strict(),
-      )
-      .min(1),
-  })
-  .strict();
 
 export type PolicyDocument = z.infer<typeof policyDocumentSchema>;
 
@@ -53,7 +51,7 @@ export class InvalidPolicyError extends Error {
 }
 
 /** `Statement[0].Condition.IpAddress.acs:SourceIp[1]: "10.0.0.300" is not …; …` (at most `limit` problems). */
-export function describePolicyIssues(error: z.ZodError, limit = 3): string {
+export function describePolicyIssues(error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> }, limit = 3): string {
   return error.issues
     .slice(0, limit)
     .map((issue) => {

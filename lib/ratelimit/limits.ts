@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { ACTION_GROUPS, type ActionGroup } from './action-groups.js';
 
 /** Requests per second by Action group; a group left out is unlimited. */
@@ -8,9 +8,9 @@ export type GroupRates = Partial<Record<ActionGroup, number>>;
 export const MAX_RATE = 1_000_000;
 
 /** `{"crypto": 1000, "read": 50, "write": 30}`: positive numbers of requests per second, nothing else. */
-export const groupRatesSchema = z
-  .object(Object.fromEntries(ACTION_GROUPS.map((group) => [group, z.number().positive().max(MAX_RATE).optional()])) as Record<ActionGroup, z.ZodOptional<z.ZodNumber>>)
-  .strict();
+export const groupRatesSchema = z.strictObject(
+  Object.fromEntries(ACTION_GROUPS.map((group) => [group, z.optional(z.number().check(z.positive(), z.lte(MAX_RATE)))])) as Record<ActionGroup, z.ZodMiniOptional<z.ZodMiniNumber>>,
+);
 
 const ACCESS_KEY_ID = /^[A-Za-z0-9]{1,64}$/;
 
@@ -18,11 +18,13 @@ const ACCESS_KEY_ID = /^[A-Za-z0-9]{1,64}$/;
  * `KMS_RATE_LIMITS`: `{"default": {…}, "<AccessKeyId>": {…}}`. A key's own entry overrides the
  * default group by group; with neither, a group is unlimited.
  */
-export const rateLimitsSchema = z.record(z.string(), groupRatesSchema).superRefine((limits, context) => {
-  for (const name of Object.keys(limits)) {
-    if (name !== 'default' && !ACCESS_KEY_ID.test(name)) context.addIssue({ code: 'custom', path: [name], message: 'the name must be "default" or an access key id' });
-  }
-});
+export const rateLimitsSchema = z.record(z.string(), groupRatesSchema).check(
+  z.superRefine((limits, context) => {
+    for (const name of Object.keys(limits)) {
+      if (name !== 'default' && !ACCESS_KEY_ID.test(name)) context.addIssue({ code: 'custom', path: [name], message: 'the name must be "default" or an access key id' });
+    }
+  }),
+);
 
 export type RateLimits = Record<string, GroupRates>;
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { parseEncryptionContext } from '../crypto/encryption-context.js';
 import { InvalidParameterError, MissingParameterError } from '../errors.js';
 import { keyReferenceProblem } from '../keyring/key-id.js';
@@ -8,16 +8,16 @@ import { keyReferenceProblem } from '../keyring/key-id.js';
  * typed values once, with the reason in the error message. The parameter name is added by
  * {@link validateInput} from the issue's path.
  */
-export const keyIdParameter = z
-  .string()
-  .min(1, { error: 'It must not be empty.' })
-  .max(2048, { error: 'It must be at most 2,048 characters.' })
-  .superRefine((value, context) => {
+export const keyIdParameter = z.string().check(
+  z.minLength(1, { error: 'It must not be empty.' }),
+  z.maxLength(2048, { error: 'It must be at most 2,048 characters.' }),
+  z.superRefine((value, context) => {
     const problem = keyReferenceProblem(value);
     if (problem) context.addIssue({ code: 'custom', message: problem });
-  });
+  }),
+);
 
-export const ciphertextBlobParameter = z.string().min(1, { error: 'It must not be empty.' }).max(16_384, { error: 'It must be at most 16,384 characters.' });
+export const ciphertextBlobParameter = z.string().check(z.minLength(1, { error: 'It must not be empty.' }), z.maxLength(16_384, { error: 'It must be at most 16,384 characters.' }));
 
 /**
  * Text the service stores and returns (a Description): at most `max` characters, none of them a
@@ -25,38 +25,39 @@ export const ciphertextBlobParameter = z.string().min(1, { error: 'It must not b
  * carry those, and a Format=XML answer must stay valid XML.
  */
 export const storedTextParameter = (max: number) =>
-  z
-    .string()
-    .max(max, { error: `It must be at most ${max.toLocaleString('en-US')} characters.` })
-    .refine((text) => !XML_UNSAFE.test(text), { error: 'It must not contain control characters or invalid Unicode.' });
+  z.string().check(
+    z.maxLength(max, { error: `It must be at most ${max.toLocaleString('en-US')} characters.` }),
+    z.refine((text) => !XML_UNSAFE.test(text), { error: 'It must not contain control characters or invalid Unicode.' }),
+  );
 
 /** Characters XML 1.0 cannot carry (and a lone surrogate, which no encoding can). */
 export const XML_UNSAFE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF\p{Cs}]/u;
 
-export const booleanParameter = z
-  .string()
-  .regex(/^(true|false)$/i, { error: 'It must be true or false.' })
-  .transform((v) => v.toLowerCase() === 'true');
+export const booleanParameter = z.pipe(
+  z.string().check(z.regex(/^(true|false)$/i, { error: 'It must be true or false.' })),
+  z.transform((v: string) => v.toLowerCase() === 'true'),
+);
 
 export const encryptionContextParameter = (name: string) =>
-  z
-    .union([z.string(), z.instanceof(Map<string, string>)], { error: 'It must be a JSON object of string keys and string values.' })
-    .optional()
-    .transform((value) => parseEncryptionContext(value, name));
+  z.pipe(
+    z.optional(z.union([z.string(), z.instanceof(Map<string, string>)], { error: 'It must be a JSON object of string keys and string values.' })),
+    z.transform((value: string | Map<string, string> | undefined) => parseEncryptionContext(value, name)),
+  );
 
 /** An integer within [min, max], written in decimal. */
-export const integerParameter = (min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d{1,9}$/, { error: `It must be an integer from ${min} to ${max}.` })
-    .transform(Number)
-    .pipe(z.number().min(min, { error: `It must be an integer from ${min} to ${max}.` }).max(max, { error: `It must be an integer from ${min} to ${max}.` }));
+export const integerParameter = (min: number, max: number) => {
+  const error = `It must be an integer from ${min} to ${max}.`;
+  return z.pipe(
+    z.pipe(z.string().check(z.regex(/^\d{1,9}$/, { error })), z.transform(Number)),
+    z.number().check(z.gte(min, { error }), z.lte(max, { error })),
+  );
+};
 
 /**
  * Validates raw parameters against an operation's schema: an absent required parameter is a
  * MissingParameter, any other failure an InvalidParameter naming the parameter.
  */
-export function validateInput<T>(schema: z.ZodType<T>, raw: Record<string, unknown>): T {
+export function validateInput<T>(schema: z.ZodMiniType<T>, raw: Record<string, unknown>): T {
   const result = schema.safeParse(raw);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;

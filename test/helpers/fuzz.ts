@@ -58,9 +58,9 @@ export const signingPath = fc.constantFrom(...SIGNING_PATHS);
 /** The request parameter names of an operation, read from its input schema (an object, or an object piped into a transform). */
 export function parameterNamesOf(operation: Operation<any, any>): string[] {
   const shapeOf = (schema: unknown): Record<string, unknown> | undefined => {
-    const s = schema as { shape?: Record<string, unknown>; in?: unknown } | undefined;
-    if (s?.shape && typeof s.shape === 'object') return s.shape;
-    if (s?.in) return shapeOf(s.in);
+    const def = (schema as { _zod?: { def?: { shape?: Record<string, unknown>; in?: unknown } } } | undefined)?._zod?.def;
+    if (def?.shape && typeof def.shape === 'object') return def.shape;
+    if (def?.in) return shapeOf(def.in);
     return undefined;
   };
   const shape = shapeOf(operation.input);
