@@ -1,8 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { percentEncode } from '../rpc/percent-encode.js';
 
-const ENCODED: Record<string, string> = { '%': '%25', '=': '%3D', '&': '%26' };
-
 /**
  * The RPC (HMAC-SHA1, SignatureVersion 1.0) string-to-sign: every parameter but `Signature`,
  * sorted by its decoded name, then RFC 3986-encoded, joined as a query, then
@@ -18,9 +16,20 @@ export function rpcStringToSign(method: string, params: Iterable<readonly [strin
     if (name !== 'Signature') pairs.push([name, value]);
   }
   pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  const canonicalQuery = pairs.map(([n, v]) => `${percentEncode(n)}=${percentEncode(v)}`).join('&');
-  // The canonical query is encoded already: encoding it again only touches `%`, `=` and `&`.
-  return `${method.toUpperCase()}&%2F&${canonicalQuery.replace(/[%=&]/g, (c) => ENCODED[c]!)}`;
+  // The canonical query `n=v&n=v…`, percent-encoded once more as a whole. Its pieces are encoded
+  // already, so that second encoding only turns each piece's `%` into `%25`, each `=` into `%3D`
+  // and each `&` into `%26`: written directly, piece by piece (this runs on every request).
+  let text = `${method.toUpperCase()}&%2F&`;
+  for (let i = 0; i < pairs.length; i++) {
+    const [name, value] = pairs[i]!;
+    text += `${i === 0 ? '' : '%26'}${encodedTwice(name)}%3D${encodedTwice(value)}`;
+  }
+  return text;
+}
+
+function encodedTwice(text: string): string {
+  const once = percentEncode(text);
+  return once.includes('%') ? once.replaceAll('%', '%25') : once;
 }
 
 /** `base64(HMAC-SHA1(AccessKeySecret + "&", stringToSign))`. */
