@@ -27,6 +27,8 @@ export interface GatewayOptions {
   timeoutMs?: number;
   /** Run it through `npm start` itself (npm and its shell between the test and the gateway). */
   viaNpm?: boolean;
+  /** Options for node itself, before the script (not with viaNpm), e.g. `--cpu-prof`, which NODE_OPTIONS may not carry. */
+  nodeOptions?: string[];
 }
 
 export interface Exit {
@@ -89,7 +91,7 @@ export function spawnGateway(options: GatewayOptions): GatewayProcess {
   // `npm start` runs the compiled gateway with plain node (test/build.global-setup.ts builds it).
   // Under `npm test`, npm_execpath is the npm that runs the tests.
   const npm = process.env.npm_execpath;
-  const command = options.viaNpm ? (npm ? [process.execPath, npm, 'start'] : ['npm', 'start']) : [process.execPath, 'dist/infra/gateway/start.js'];
+  const command = options.viaNpm ? (npm ? [process.execPath, npm, 'start'] : ['npm', 'start']) : [process.execPath, ...(options.nodeOptions ?? []), 'dist/infra/gateway/start.js'];
   const child = spawn(command[0]!, command.slice(1), {
     cwd: REPO_ROOT,
     env,

@@ -1,0 +1,193 @@
+import { spawn } from 'node:child_process';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { killAllGateways, makeTempDir, REPO_ROOT, removeDir, startGateway, writeSeedFile } from '../helpers/gateway-process.js';
+import { ADMIN, ALIAS, TEST_SEED } from '../helpers/service.js';
+import { signedRpcRequest } from '../helpers/sign.js';
+import { median, runLoad } from './support/load.js';
+
+/**
+ * `npm run bench:profile`: where a request's time goes. Not part of `npm test`.
+ *
+ *   1. what each stage of the request path costs in CPU per request, in a tight in-process loop
+ *      (64 in flight) and inside a node:http server under 64 connections: HTTP alone, then with
+ *      authentication, then the whole stack (test/bench/support/stage-server.mjs);
+ *   2. a CPU profile (`node --cpu-prof`) of the gateway as `npm start` runs it, under 64
+ *      connections of signed GenerateDataKey: its busy time per request by area and the functions
+ *      with the most time of their own. The profile is written to bench/gateway.cpuprofile (open
+ *      it in Chrome DevTools or speedscope for a flame graph).
+ *
+ * Prints a table and writes bench/profile.json.
+ */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const RUN_SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const STAGES = ['http', 'authentication', 'stack'] as const;
+
+const results: Record<string, unknown> = { date: new Date().toISOString() };
+const lines: string[] = [];
+const say = (line: string) => {
+  lines.push(line);
+  console.log(line);
+};
+
+let dir: string;
+beforeAll(async () => {
+  dir = await makeTempDir('kms-profile-');
+});
+afterAll(async () => {
+  await killAllGateways();
+  await removeDir(dir);
+  await writeFile(join(REPO_ROOT, 'bench/profile.json'), JSON.stringify(results, null, 2) + '\n');
+  console.log(`\n${lines.join('\n')}\n\nwritten to bench/profile.json`);
+});
+
+const stageEnv = (stage: string) => ({
+  ...process.env,
+  STAGE: stage,
+  STAGE_SEED: JSON.stringify({ seed: TEST_SEED, accessKeyId: ADMIN.accessKeyId, accessKeySecret: ADMIN.accessKeySecret, keyId: ALIAS }),
+});
+const STAGE_SERVER = join(REPO_ROOT, 'test/bench/support/stage-server.mjs');
+
+/** Runs the stage server to its end (MODE=loop) or under load until SIGTERM (MODE=http); its last JSON line. */
+function stageRun(stage: string, mode: 'loop' | 'http'): Promise<{ cpuMicrosPerRequest: number; perSecond?: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [STAGE_SERVER], { env: { ...stageEnv(stage), MODE: mode }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    let perSecond: number | undefined;
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+      const port = /listening (\d+)/.exec(out)?.[1];
+      if (port && perSecond === undefined) {
+        perSecond = 0;
+        runLoad({ url: `http://127.0.0.1:${port}/`, connections: 64, seconds: RUN_SECONDS }).then(
+          (load) => {
+            perSecond = load.perSecond;
+            child.kill('SIGTERM');
+          },
+          (err) => {
+            child.kill('SIGKILL');
+            reject(err);
+          },
+        );
+      }
+    });
+    child.once('exit', (code) => {
+      const last = out.trim().split('\n').pop() ?? '';
+      if (!last.startsWith('{')) return reject(new Error(`stage server (${stage}, ${mode}) exited ${code}: ${out.slice(-300)}`));
+      resolve({ ...(JSON.parse(last) as { cpuMicrosPerRequest: number }), ...(perSecond ? { perSecond } : {}) });
+    });
+  });
+}
+
+/** A V8 CPU profile's time per node, by self time, with each node's call frame. */
+interface CpuProfile {
+  nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }>;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** Where a function's own time is counted: by the file it is in. */
+function areaOf(url: string, functionName: string): string {
+  if (functionName === '(idle)') return 'idle (waiting for I/O or the load generator)';
+  if (functionName === '(garbage collector)') return 'garbage collection';
+  if (url === '') {
+    if (functionName === '(program)') return 'V8 and native code outside JavaScript';
+    // Native calls, by what makes them: socket writes; the journal's and the lock's file calls.
+    if (['writev', 'writeUtf8String', 'writeLatin1String', 'writeBuffers'].includes(functionName)) return 'HTTP, sockets and the event loop';
+    if (['open', 'close', 'unlink', 'fstat', 'stat', 'readFileUtf8', 'writeBuffer', 'fdatasync', 'futimes', 'openFileHandle'].includes(functionName)) return 'store, replay journal, files';
+    return 'V8 and native code outside JavaScript';
+  }
+  if (/node:(_http|http|net|stream|events|internal\/(streams|stream_base|http|net|timers|process\/task_queues|async_hooks))/.test(url) || url.includes('adapters/node-http') || url.includes('infra/gateway/')) return 'HTTP, sockets and the event loop';
+  if (url.includes('/lib/auth/') || url.includes('/lib/rpc/percent-encode') || url.includes('/lib/rpc/params')) return 'authentication and parameters';
+  if (url.includes('node:internal/crypto') || url.includes('node:crypto') || url.includes('/lib/crypto/')) return 'cryptography (HMAC, AES-GCM, randomness)';
+  if (url.includes('/zod/') || url.includes('/lib/rpc/schema')) return 'validation (zod)';
+  if (url.includes('@middy') || url.includes('/lib/middleware/')) return 'middleware stack';
+  if (url.includes('/lib/audit/') || url.includes('/lib/logger')) return 'audit and access log lines';
+  if (url.includes('/lib/keystore/') || url.includes('node:internal/fs') || url.includes('node:fs')) return 'store, replay journal, files';
+  if (url.includes('prom-client') || url.includes('/lib/metrics/')) return 'metrics';
+  if (url.includes('/lib/operations/') || url.includes('/lib/keyring/') || url.includes('/functions/') || url.includes('/lib/policy/')) return 'operation, keyring and policy';
+  if (url.includes('/lib/rpc/') || url.includes('/lib/aws/')) return 'response serialisation';
+  if (url.startsWith('node:')) return 'other Node internals (buffers, strings, utilities)';
+  return 'other';
+}
+
+function summarise(profile: CpuProfile, requests: number) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const selfMicros = new Map<number, number>();
+  profile.samples.forEach((id, i) => selfMicros.set(id, (selfMicros.get(id) ?? 0) + (profile.timeDeltas[i + 1] ?? 0)));
+  const areas = new Map<string, number>();
+  const functions = new Map<string, number>();
+  for (const [id, micros] of selfMicros) {
+    const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
+    const area = areaOf(url, functionName);
+    areas.set(area, (areas.get(area) ?? 0) + micros);
+    if (url !== '' || !functionName.startsWith('(')) {
+      const name = `${functionName || '(anonymous)'} ${url.replace(/^file:\/\/.*?\/(dist|node_modules)\//, '$1/')}:${lineNumber + 1}`;
+      functions.set(name, (functions.get(name) ?? 0) + micros);
+    }
+  }
+  const perRequest = (m: Map<string, number>, count: number) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, count)
+      .map(([name, micros]) => ({ name, microsPerRequest: Number((micros / requests).toFixed(1)) }));
+  return { areas: perRequest(areas, 20), functions: perRequest(functions, 20) };
+}
+
+describe('npm run bench:profile', () => {
+  it('1: each stage of the request path, in a tight loop and inside node:http', async () => {
+    const rows: Array<{ stage: string; loopMicros?: number; httpMicros: number; httpPerSecond: number }> = [];
+    say('| stage | CPU µs per request, tight loop (64 in flight) | CPU µs per request, inside node:http (64 connections) | requests/s there |');
+    say('| --- | --- | --- | --- |');
+    for (const stage of STAGES) {
+      const loops: number[] = [];
+      const https: Array<{ cpuMicrosPerRequest: number; perSecond?: number }> = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        if (stage !== 'http') loops.push((await stageRun(stage, 'loop')).cpuMicrosPerRequest);
+        https.push(await stageRun(stage, 'http'));
+      }
+      const row = {
+        stage,
+        ...(loops.length ? { loopMicros: Number(median(loops).toFixed(1)) } : {}),
+        httpMicros: Number(median(https.map((r) => r.cpuMicrosPerRequest)).toFixed(1)),
+        httpPerSecond: Math.round(median(https.map((r) => r.perSecond ?? 0))),
+      };
+      rows.push(row);
+      say(`| ${stage} | ${row.loopMicros ?? '–'} | ${row.httpMicros} | ${row.httpPerSecond.toLocaleString('en')} |`);
+    }
+    results.stages = rows;
+  });
+
+  it('2: a CPU profile of the gateway under load', async () => {
+    const profiles = join(dir, 'profiles');
+    await mkdir(profiles);
+    const gateway = await startGateway({
+      dataDir: join(dir, 'gateway'),
+      seedFile: await writeSeedFile(dir, TEST_SEED),
+      env: { KMS_WORKERS: '1', KMS_LOG_LEVEL: 'warn', KMS_AUDIT_LOG: join(dir, 'audit.log') },
+      nodeOptions: ['--cpu-prof', `--cpu-prof-dir=${profiles}`],
+    });
+    const paths = (count: number) => Array.from({ length: count }, () => `/?${signedRpcRequest(ADMIN, 'GenerateDataKey', { KeyId: ALIAS }).rawQuery}`);
+    const warm = await runLoad({ url: gateway.url, connections: 64, paths: paths(20_000), seconds: 1 });
+    const load = await runLoad({ url: gateway.url, connections: 64, paths: paths(Math.max(60_000, Math.round(3 * warm.perSecond * (RUN_SECONDS + 2)))), seconds: RUN_SECONDS + 2 });
+    expect(load.failures).toBe(0);
+    await gateway.stop('SIGTERM');
+    const file = (await readdir(profiles)).find((f) => f.endsWith('.cpuprofile'));
+    expect(file, 'the gateway wrote no CPU profile').toBeDefined();
+    const text = await readFile(join(profiles, file!), 'utf8');
+    await writeFile(join(REPO_ROOT, 'bench/gateway.cpuprofile'), text);
+    // Every request the process served (warm-up and load) against the whole profile; start-up is a small share.
+    const summary = summarise(JSON.parse(text) as CpuProfile, warm.requests + load.requests);
+    results.gatewayProfile = { perSecond: Math.round(load.perSecond), requests: warm.requests + load.requests, ...summary };
+    say('');
+    say(`(2) the gateway (npm start, one process) at ${Math.round(load.perSecond).toLocaleString('en')} GenerateDataKey/s, 64 connections: main-thread time per request by area`);
+    say('| area | µs per request |');
+    say('| --- | --- |');
+    for (const { name, microsPerRequest } of summary.areas) say(`| ${name} | ${microsPerRequest} |`);
+    say('');
+    say('functions with the most time of their own (µs per request):');
+    for (const { name, microsPerRequest } of summary.functions) say(`    ${microsPerRequest}  ${name}`);
+    say('flame graph: bench/gateway.cpuprofile (Chrome DevTools → Performance → Load profile, or speedscope)');
+  });
+});
