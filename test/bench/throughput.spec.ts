@@ -106,8 +106,16 @@ async function inProcess(dispatch: (r: RpcRequest) => Promise<{ statusCode: numb
   return requests.length / seconds;
 }
 
-/** RSS in MB of `pid` and its children (the gateway's workers). */
-async function rssMb(pid: number): Promise<number> {
+/** CPU µs per request served over some runs: all processes, the primary, the workers. */
+function cpuPerRequest(runs: Array<{ primary: number; workers: number }>, requests: number[]) {
+  const served = Math.max(1, requests.reduce((a, b) => a + b, 0));
+  const primary = runs.reduce((a, r) => a + r.primary, 0) / served;
+  const workers = runs.reduce((a, r) => a + r.workers, 0) / served;
+  return { cpuMicrosPerRequest: Math.round(primary + workers), primaryCpuMicrosPerRequest: Math.round(primary), workerCpuMicrosPerRequest: Math.round(workers) };
+}
+
+/** `pid` and its children (the gateway's workers). */
+async function processTree(pid: number): Promise<number[]> {
   const pids = [pid];
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -115,9 +123,24 @@ async function rssMb(pid: number): Promise<number> {
     const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
     if (ppid === pid) pids.push(Number(entry));
   }
+  return pids;
+}
+
+/** RSS in MB of `pid` and its children. */
+async function rssMb(pid: number): Promise<number> {
   let kb = 0;
-  for (const p of pids) kb += Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${p}/status`, 'utf8').catch(() => ''))?.[1] ?? 0);
+  for (const p of await processTree(pid)) kb += Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${p}/status`, 'utf8').catch(() => ''))?.[1] ?? 0);
   return kb / 1024;
+}
+
+/** CPU time (user + system, every thread) so far of `pid` and of its children, in µs (/proc clock ticks of 10 ms). */
+async function cpuMicros(pid: number): Promise<{ primary: number; workers: number }> {
+  const used = { primary: 0, workers: 0 };
+  for (const p of await processTree(pid)) {
+    const fields = (await readFile(`/proc/${p}/stat`, 'utf8').catch(() => ')')).split(')').pop()!.trim().split(' ');
+    used[p === pid ? 'primary' : 'workers'] += (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) * 10_000;
+  }
+  return used;
 }
 
 function startBare(processes: number): Promise<{ url: string; stop(): void }> {
@@ -166,8 +189,8 @@ describe('npm run bench', () => {
   it('3, 4, 6: the gateway against a bare node:http server, same load generator, same process count', async () => {
     const table: unknown[] = [];
     say('');
-    say('| processes | connections | bare node:http /s | gateway GenerateDataKey /s | ratio | gateway p50 / p99 / p99.9 ms |');
-    say('| --- | --- | --- | --- | --- | --- |');
+    say('| processes | connections | bare node:http /s | gateway GenerateDataKey /s | ratio | gateway p50 / p99 / p99.9 ms | gateway CPU µs per request |');
+    say('| --- | --- | --- | --- | --- | --- | --- |');
     const memory: Record<string, unknown> = {};
     for (const processes of PROCESSES) {
       const bare = await startBare(processes);
@@ -187,9 +210,16 @@ describe('npm run bench', () => {
       for (const connections of CONNECTIONS) {
         const bareRuns: LoadResult[] = [];
         const gatewayRuns: LoadResult[] = [];
+        const cpuRuns: Array<{ primary: number; workers: number }> = [];
+        const cpuRequests: number[] = [];
         for (let round = 0; round < ROUNDS; round++) {
           bareRuns.push(await runLoad({ url: bare.url, connections, seconds: RUN_SECONDS }));
-          const run = await runLoad({ url: gateway.url, connections, paths: signedPaths(Math.max(40_000, Math.round(2 * estimate * RUN_SECONDS))), seconds: RUN_SECONDS });
+          const paths = signedPaths(Math.max(40_000, Math.round(2 * estimate * RUN_SECONDS)));
+          const cpuBefore = await cpuMicros(gateway.pid);
+          const run = await runLoad({ url: gateway.url, connections, paths, seconds: RUN_SECONDS });
+          const cpuAfter = await cpuMicros(gateway.pid);
+          cpuRuns.push({ primary: cpuAfter.primary - cpuBefore.primary, workers: cpuAfter.workers - cpuBefore.workers });
+          cpuRequests.push(run.requests);
           expect(run.failures, `${connections} connections: ${JSON.stringify(run.statuses)}`).toBe(0);
           served += run.requests;
           estimate = Math.max(estimate, run.perSecond);
@@ -206,9 +236,12 @@ describe('npm run bench', () => {
           p50Ms: median(gatewayRuns.map((r) => r.p50)),
           p99Ms: median(gatewayRuns.map((r) => r.p99)),
           p999Ms: median(gatewayRuns.map((r) => r.p999)),
+          // Every thread of every gateway process over the runs, per request served: what a request
+          // costs the machine, and (with workers) the primary's share (it decides every nonce claim).
+          ...cpuPerRequest(cpuRuns, cpuRequests),
         };
         table.push(row);
-        say(`| ${processes} | ${connections} | ${fmt(bareRate)} | ${fmt(rate)} | ${row.ratio.toFixed(2)} | ${row.p50Ms} / ${row.p99Ms} / ${row.p999Ms} |`);
+        say(`| ${processes} | ${connections} | ${fmt(bareRate)} | ${fmt(rate)} | ${row.ratio.toFixed(2)} | ${row.p50Ms} / ${row.p99Ms} / ${row.p999Ms} | ${row.cpuMicrosPerRequest} |`);
       }
       const rssAfter = await rssMb(gateway.pid);
       memory[`${processes}`] = { requests: served, rssBeforeMb: Math.round(rssBefore), rssAfterMb: Math.round(rssAfter) };
@@ -218,11 +251,19 @@ describe('npm run bench', () => {
     }
     results.gateway = table;
     results.memory = memory;
-    const byProcesses = (p: number, c: number) => (table as Array<{ processes: number; connections: number; gatewayPerSecond: number }>).find((r) => r.processes === p && r.connections === c)?.gatewayPerSecond;
+    const rowOf = (p: number, c: number) =>
+      (table as Array<{ processes: number; connections: number; gatewayPerSecond: number } & ReturnType<typeof cpuPerRequest>>).find((r) => r.processes === p && r.connections === c);
     if (PROCESSES.length > 1) {
-      const scale = (byProcesses(PROCESSES[1]!, 64) ?? 0) / (byProcesses(1, 64) ?? 1);
-      results.scaling = { at64Connections: Number(scale.toFixed(2)) };
-      say(`scaling at 64 connections: ${PROCESSES[1]} processes = ${scale.toFixed(2)}× one (the load generator shares these ${availableParallelism()} cores)`);
+      const [one, many] = [rowOf(1, 64), rowOf(PROCESSES[1]!, 64)];
+      const scale = (many?.gatewayPerSecond ?? 0) / (one?.gatewayPerSecond ?? 1);
+      // Where the cores are not shared with the load generator, each process is bound by its own
+      // CPU per request: the workers together serve N times what one worker can, unless the
+      // primary (which decides every nonce claim) saturates first. Relative to one process.
+      const workers = PROCESSES[1]!;
+      const oneCost = one?.cpuMicrosPerRequest ?? 0;
+      const projected = Math.min((workers * oneCost) / Math.max(1, many?.workerCpuMicrosPerRequest ?? 0), oneCost / Math.max(1, many?.primaryCpuMicrosPerRequest ?? 0));
+      results.scaling = { at64Connections: Number(scale.toFixed(2)), projectedFromCpuPerRequest: Number(projected.toFixed(2)) };
+      say(`scaling at 64 connections: ${PROCESSES[1]} processes = ${scale.toFixed(2)}× one here (the load generator shares these ${availableParallelism()} cores); from CPU per request, ${PROCESSES[1]} processes on ${PROCESSES[1]} free cores would serve ${projected.toFixed(2)}× one (${many?.workerCpuMicrosPerRequest} µs of worker CPU and ${many?.primaryCpuMicrosPerRequest} µs of the primary's per request, against ${oneCost} µs in one process)`);
     }
   });
 
