@@ -274,3 +274,29 @@ describe('Module: rpc/schema with operations/data-key', () => {
     });
   });
 });
+
+describe('Module: zod (the schemas’ zod/mini, lib/zod.ts)', () => {
+  it('when a string parameter arrives as a flattened map, the message is zod’s English one (its locale is loaded), naming the parameter', () => {
+    // KeyId.x=1 makes KeyId a map: not a string.
+    const error = invalidParameter(() => validateInput(encryptOperation.input, inputOf({ 'KeyId.x': '1', Plaintext: 'hi' })));
+    expect(error.message).toContain('KeyId');
+    expect(error.message).toMatch(/expected string, received Map/);
+  });
+
+  it('when a transform refuses its input (z.refuse), the parse fails with that message at that parameter; what passes is transformed', async () => {
+    const { pipe, string, object, transform, refuse } = await import('../../lib/zod.js');
+    const even = object({ N: pipe(string(), transform((v: string, ctx) => (Number(v) % 2 === 0 ? Number(v) : refuse(ctx, v, 'It must be even.')))) });
+    expect(validateInput(even, { N: '4' })).toEqual({ N: 4 });
+    const error = invalidParameter(() => validateInput(even, { N: '3' }));
+    expect(error.message).toContain('It must be even.');
+    expect(error.message).toContain('N');
+  });
+
+  it('when parse (not safeParse) throws, isSchemaError recognises it, and nothing else', async () => {
+    const { isSchemaError, string } = await import('../../lib/zod.js');
+    const error = thrown(() => string().parse(5));
+    expect(isSchemaError(error)).toBe(true);
+    expect(isSchemaError(new Error('other'))).toBe(false);
+    expect(isSchemaError(Object.assign(new Error('x'), { name: 'ZodError' }))).toBe(false);
+  });
+});
