@@ -103,8 +103,11 @@ vi.mock('node:fs', async (importOriginal) => {
       return fd;
     }) as typeof real.openSync,
     closeSync: ((fd: number) => {
+      const path = paths.get(fd);
       paths.delete(fd);
+      // A close that reports an error (NFS: a deferred write error) has closed the descriptor all the same.
       real.closeSync(fd);
+      enter('handle.close', path);
     }) as typeof real.closeSync,
     writeSync: ((fd: number, ...rest: unknown[]) => {
       enter('handle.writeFile', paths.get(fd));
@@ -539,6 +542,24 @@ describe('Module: file-store, under faults', () => {
       expect(waited).toBeGreaterThanOrEqual(STALE_MS - 30);
       expect(waited).toBeLessThan(2_000);
       expect(await leftovers(dir)).toEqual([]);
+    });
+
+    it('when writing a new lock fails and so does closing it, the lock file is still removed: no writer waits for it to age', async () => {
+      const dir = await tempDir();
+      const store = new FileKeyStore(dir, { lockTimeoutMs: 1_500, staleLockMs: 1_000 });
+      await store.create('keys/k1', bytes('old'), { writeOnce: false });
+      const write = inject('handle.writeFile', lockPath(dir, 'keys/k1'), { code: 'ENOSPC' });
+      const close = inject('handle.close', lockPath(dir, 'keys/k1'), { code: 'EIO' });
+
+      const err = await rejection(store.update('keys/k1', 1, bytes('new')));
+      expect(err).toMatchObject({ reason: 'io', operation: 'update' });
+      expect(write.hits).toBe(1);
+      expect(close.hits).toBe(1);
+      faults.length = 0;
+      expect(await leftovers(dir)).toEqual([]);
+      const started = performance.now();
+      expect(await store.update('keys/k1', 1, bytes('new'))).toBe(2);
+      expect(performance.now() - started).toBeLessThan(500);
     });
 
     describe('a release that fails', () => {

@@ -361,9 +361,12 @@ export class FileKeyStore implements KeyStore {
    */
   #holdFileLock(operation: string, name: string, lock: string, token: string, record: string, fd: number): FileLock {
     let beating: Promise<void> | undefined;
-    // On the open file, not the path: never refreshes a lock that replaced this one.
+    let closed = false;
+    // On the open file, not the path: never refreshes a lock that replaced this one. Never after
+    // the close either: the descriptor's number may by then name another file.
     const refresh = () =>
       new Promise<void>((resolve, reject) => {
+        if (closed) return resolve();
         const now = new Date();
         futimes(fd, now, now, (err) => (err ? reject(err) : resolve()));
       });
@@ -389,6 +392,7 @@ export class FileKeyStore implements KeyStore {
       async release() {
         clearInterval(heartbeat);
         await beating;
+        closed = true;
         try {
           closeSync(fd);
         } catch {
@@ -579,7 +583,9 @@ async function processStatus(pid: number): Promise<{ state: string; startTime: s
  * Synchronous on purpose: these are a few small metadata calls on a local disk, and the nonce
  * journal takes this lock for every batch of requests. Asynchronous calls would each wait for a
  * turn of an event loop busy with other requests (measured: 18 ms per batch at 64 connections
- * against under 1 ms idle), and every request of the batch waits with them.
+ * against under 1 ms idle), and every request of the batch waits with them. The price: on a
+ * network file system whose server stops answering, the process stalls for as long as the call
+ * hangs (the README says so under the file store's faults).
  */
 function createLockFile(locks: string, lock: string, record: string, madeLocks = false): number | undefined {
   let fd: number;
@@ -598,6 +604,10 @@ function createLockFile(locks: string, lock: string, record: string, madeLocks =
   } catch (err) {
     try {
       closeSync(fd);
+    } catch {
+      // A close may report the failed write again (NFS); the file is removed all the same.
+    }
+    try {
       // Ours alone (created exclusively): an empty lock would otherwise stall writers until it ages.
       unlinkSync(lock);
     } catch {
