@@ -1,4 +1,4 @@
-import { cacheLookupsTotal } from './metrics/metrics.js';
+import { metrics } from './metrics/metrics.js';
 
 /**
  * A small read-through cache: values expire `ttlMs` after loading, concurrent misses for one key
@@ -23,7 +23,7 @@ export class TtlCache<K, V> {
     const now = (this.options.now ?? Date.now)();
     const hit = this.#entries.get(key);
     const fresh = hit !== undefined && hit.expiresAt > now;
-    if (this.options.name) cacheLookupsTotal.inc({ cache: this.options.name, result: fresh ? 'hit' : 'miss' });
+    if (this.options.name) metrics.cacheLookup(this.options.name, fresh);
     if (fresh) return hit.value;
     if (hit) this.delete(key);
     const value = load();

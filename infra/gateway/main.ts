@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { mkdir } from 'node:fs/promises';
 import { AggregatorRegistry } from 'prom-client';
-import { collectProcessMetrics, registry } from '../../lib/metrics/metrics.js';
+import { collectProcessMetrics, registry } from '../../lib/metrics/prometheus.js';
 import type { Service } from '../../lib/service.js';
 import { ENV_DEFAULTS, serviceFromEnvironment } from '../../lib/service-from-env.js';
 import { bootstrapAdmin } from './bootstrap.js';

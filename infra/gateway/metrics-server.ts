@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { collectProcessMetrics, registry } from '../../lib/metrics/metrics.js';
+import { collectProcessMetrics, registry } from '../../lib/metrics/prometheus.js';
 
 export interface MetricsServer {
   url: string;

@@ -1,5 +1,5 @@
 import { ServiceUnavailableError, ThrottlingError } from '../../lib/errors.js';
-import { throttledTotal } from '../../lib/metrics/metrics.js';
+import { metrics } from '../../lib/metrics/metrics.js';
 import { actionGroup } from '../../lib/ratelimit/action-groups.js';
 import { type GroupRates, type RateLimits, rateOf } from '../../lib/ratelimit/limits.js';
 import type { Admission, RateLimiter } from '../../lib/ratelimit/rate-limiter.js';
@@ -33,7 +33,7 @@ export class RelayedRateLimiter implements Admission {
     }
     if (answer?.admitted === true) return;
     if (answer?.admitted === false) {
-      throttledTotal.inc({ group: answer.group });
+      metrics.throttled(answer.group);
       throw new ThrottlingError({ group: answer.group, rate: answer.rate, retryAfterMs: answer.retryAfterMs });
     }
     throw new ServiceUnavailableError({ cause: new Error('malformed answer from the gateway primary') });

@@ -1,103 +1,62 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-
 /**
- * The process's Prometheus metrics (one process is one scrape target): requests by Action and
- * Code, latency, throttles, store errors, cache lookups, nonces held, and Node's process metrics.
+ * What the service counts, recorded into whichever sink the process installs: Prometheus in the
+ * gateway (./prometheus.ts, scraped on /metrics); nothing in a cloud function, which no scraper
+ * reaches (there, the adapters report through the platform: lib/adapters/lambda-metrics.ts). So a
+ * function's bundle carries no Prometheus client (≈ 65 KB, ≈ 10 ms of every cold start).
+ *
  * Labels carry only Action names, error Codes, group and cache names, reasons: never a key id, an
  * access key id or anything a caller chose freely.
  */
-export const registry = new Registry();
+export interface MetricsSink {
+  /** A request answered, by Action and result Code (`OK` for success), and how long it took (when timed). */
+  request(action: string, code: string, seconds?: number): void;
+  /** A request refused by a rate limit, by Action group. */
+  throttled(group: string): void;
+  /** A request the key store could not serve (answered 503), by reason. */
+  storeError(reason: string): void;
+  /** A lookup in an in-process cache (keys, aliases, versions, access keys). */
+  cacheLookup(cache: string, hit: boolean): void;
+  /** An audit line that could not be written (its request was refused). */
+  auditFailure(): void;
+}
 
-export const requestsTotal = new Counter({
-  name: 'kms_requests_total',
-  help: 'Requests answered, by Action and result Code (OK for success)',
-  labelNames: ['action', 'code'] as const,
-  registers: [registry],
-});
+const NO_METRICS: MetricsSink = {
+  request() {},
+  throttled() {},
+  storeError() {},
+  cacheLookup() {},
+  auditFailure() {},
+};
 
-export const requestDuration = new Histogram({
-  name: 'kms_request_duration_seconds',
-  help: 'Time from receiving a request to its answer, by Action',
-  labelNames: ['action'] as const,
-  buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-  registers: [registry],
-});
+let sink: MetricsSink = NO_METRICS;
 
-export const throttledTotal = new Counter({
-  name: 'kms_throttled_requests_total',
-  help: 'Requests refused by a rate limit, by Action group',
-  labelNames: ['group'] as const,
-  registers: [registry],
-});
+/** Where this process's metrics go from now on (the gateway installs Prometheus at start). */
+export function installMetrics(next: MetricsSink): void {
+  sink = next;
+}
 
-export const storeErrorsTotal = new Counter({
-  name: 'kms_store_errors_total',
-  help: 'Requests the key store could not serve (answered 503), by reason',
-  labelNames: ['reason'] as const,
-  registers: [registry],
-});
+/** This process's metrics. */
+export const metrics: MetricsSink = {
+  request: (action, code, seconds) => sink.request(action, code, seconds),
+  throttled: (group) => sink.throttled(group),
+  storeError: (reason) => sink.storeError(reason),
+  cacheLookup: (cache, hit) => sink.cacheLookup(cache, hit),
+  auditFailure: () => sink.auditFailure(),
+};
 
-export const cacheLookupsTotal = new Counter({
-  name: 'kms_cache_lookups_total',
-  help: 'Lookups in the in-process caches (keys, aliases, versions, access keys), by cache and result',
-  labelNames: ['cache', 'result'] as const,
-  registers: [registry],
-});
-
-export const auditFailuresTotal = new Counter({
-  name: 'kms_audit_write_failures_total',
-  help: 'Audit lines that could not be written (each such request was refused)',
-  registers: [registry],
-});
-
-/** Sources of the nonces-held gauge: every replay store of the process that can count (weakly held). */
+/** Sources of the nonces-held gauges: every replay store of the process that can count (weakly held). */
 const nonceStores = new Set<WeakRef<{ readonly size: number; readonly bytes?: number }>>();
 
+/** Counts a replay store's nonces (Prometheus: `kms_nonces_held`, `kms_nonce_memory_bytes`) while it lives. */
+export function countNonces(store: { readonly size: number; readonly bytes?: number }): void {
+  nonceStores.add(new WeakRef(store));
+}
+
 /** The live replay stores of the process. */
-function* liveNonceStores(): Generator<{ readonly size: number; readonly bytes?: number }> {
+export function* liveNonceStores(): Generator<{ readonly size: number; readonly bytes?: number }> {
   for (const ref of nonceStores) {
     const store = ref.deref();
     if (store) yield store;
     else nonceStores.delete(ref);
   }
-}
-
-export const noncesHeld = new Gauge({
-  name: 'kms_nonces_held',
-  help: 'Used nonces remembered by this process\'s replay stores (until their timestamp window closes)',
-  registers: [registry],
-  // Gateway workers on one data directory each hold every nonce of the directory: not a sum.
-  aggregator: 'max',
-  collect() {
-    let total = 0;
-    for (const store of liveNonceStores()) total += store.size;
-    this.set(total);
-  },
-});
-
-export const nonceMemoryBytes = new Gauge({
-  name: 'kms_nonce_memory_bytes',
-  help: 'Memory this process\'s replay stores take for the nonces they hold',
-  registers: [registry],
-  // Gateway workers report the one table their primary holds for them: not a sum either.
-  aggregator: 'max',
-  collect() {
-    let total = 0;
-    for (const store of liveNonceStores()) total += store.bytes ?? 0;
-    this.set(total);
-  },
-});
-
-/** Counts a replay store's nonces in `kms_nonces_held` while it lives. */
-export function countNonces(store: { readonly size: number; readonly bytes?: number }): void {
-  nonceStores.add(new WeakRef(store));
-}
-
-let processMetrics = false;
-
-/** Adds Node's process metrics (CPU, memory, event loop lag, handles) once; the gateway calls it. */
-export function collectProcessMetrics(): void {
-  if (processMetrics) return;
-  processMetrics = true;
-  collectDefaultMetrics({ register: registry });
 }

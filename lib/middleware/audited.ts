@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditRecord } from '../audit/audit-log.js';
 import { AuditLogUnavailableError } from '../errors.js';
-import { auditFailuresTotal, requestDuration, requestsTotal } from '../metrics/metrics.js';
+import { metrics } from '../metrics/metrics.js';
 import type { RpcRequest } from '../rpc/request.js';
 import { awsErrorResponse } from '../aws/protocol.js';
 import { errorResponse } from '../rpc/serialize.js';
@@ -26,8 +26,8 @@ export function audited(action: string, service: Service, handle: RpcHandler): R
       try {
         await audit.ready();
       } catch {
-        auditFailuresTotal.inc();
-        requestsTotal.inc({ action: label, code: 'ServiceUnavailableTemporary' });
+        metrics.auditFailure();
+        metrics.request(label, 'ServiceUnavailableTemporary');
         const requestId = randomUUID().toUpperCase();
         return request.headers['x-amz-target'] !== undefined
           ? awsErrorResponse(requestId, new AuditLogUnavailableError())
@@ -38,14 +38,13 @@ export function audited(action: string, service: Service, handle: RpcHandler): R
     const state = stateOf(request);
     const code = state.code ?? (response.statusCode < 400 ? 'OK' : 'InternalFailure');
     const latencyMs = service.now() - state.startedAt;
-    requestsTotal.inc({ action: label, code: response.statusCode < 400 ? 'OK' : code });
-    requestDuration.observe({ action: label }, latencyMs / 1000);
+    metrics.request(label, response.statusCode < 400 ? 'OK' : code, latencyMs / 1000);
     if (!audit) return response;
     try {
       await audit.write(auditRecordOf(request, state, action, code, response.statusCode, latencyMs, service.now()));
       return response;
     } catch {
-      auditFailuresTotal.inc();
+      metrics.auditFailure();
       service.logger.error('audit log unavailable: the request was refused', { requestId: state.requestId });
       return state.protocol === 'aws'
         ? awsErrorResponse(state.requestId, new AuditLogUnavailableError())

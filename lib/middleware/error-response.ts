@@ -1,7 +1,7 @@
 import type { MiddlewareObj } from '@middy/core';
 import { InternalFailureError, KmsError, ServiceUnavailableError } from '../errors.js';
 import { KeyStoreUnavailableError } from '../keystore/store-errors.js';
-import { storeErrorsTotal } from '../metrics/metrics.js';
+import { metrics } from '../metrics/metrics.js';
 import { awsErrorResponse } from '../aws/protocol.js';
 import { errorResponse } from '../rpc/serialize.js';
 import type { Service } from '../service.js';
@@ -35,7 +35,7 @@ export function errorResponseAndAccessLog(service: Service): MiddlewareObj {
     if (error instanceof KeyStoreUnavailableError) {
       // Any backend that cannot serve now (disk full or read-only, a lock held too long, a network
       // outage): retryable, so a 503, never a 500.
-      storeErrorsTotal.inc({ reason: error.reason });
+      metrics.storeError(error.reason);
       service.logger.warn('key store unavailable', { requestId: state.requestId, reason: error.reason, operation: error.operation, entry: error.entry });
       error = new ServiceUnavailableError({ cause: error });
     } else if (!(error instanceof KmsError)) {

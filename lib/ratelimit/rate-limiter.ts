@@ -1,5 +1,5 @@
 import { ThrottlingError } from '../errors.js';
-import { throttledTotal } from '../metrics/metrics.js';
+import { metrics } from '../metrics/metrics.js';
 import { actionGroup } from './action-groups.js';
 import { type GroupRates, type RateLimits, rateOf } from './limits.js';
 
@@ -69,7 +69,7 @@ export class RateLimiter implements Admission {
       return;
     }
     const retryAfterMs = Math.ceil(((1 - bucket.tokens) / rate) * 1000);
-    throttledTotal.inc({ group });
+    metrics.throttled(group);
     throw new ThrottlingError({ group, rate, retryAfterMs });
   }
 }

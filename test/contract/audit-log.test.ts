@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type AuditLog, type AuditRecord, FileAuditLog } from '../../lib/audit/audit-log.js';
 import { createDispatcher } from '../../lib/middleware/dispatch.js';
 import { MemoryKeyStore } from '../../lib/keystore/memory-store.js';
-import { registry } from '../../lib/metrics/metrics.js';
+import { registry } from '../../lib/metrics/prometheus.js';
 import { rotateDueKeys } from '../../lib/operations/scheduled.js';
 import { createService } from '../../lib/service.js';
 import { applySeed } from '../../infra/gateway/seed.js';

@@ -1,0 +1,69 @@
+import { readdir } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { build, type Metafile } from 'esbuild';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../helpers/gateway-process.js';
+
+/**
+ * What goes into a cloud function's bundle (esbuild as serverless.yml builds them): every byte is
+ * parsed at each cold start, so what a function never uses must stay out. The figures are in
+ * `npm run bench` (section 5).
+ */
+let bundles: Map<string, Metafile['outputs'][string]>;
+
+beforeAll(async () => {
+  const entries = (await readdir(join(REPO_ROOT, 'functions'))).filter((f) => f.endsWith('.ts') && f !== 'actions.ts');
+  const result = await build({
+    entryPoints: entries.map((f) => join(REPO_ROOT, 'functions', f)),
+    outdir: '/bundles',
+    bundle: true,
+    minify: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    // As serverless.yml's custom.esbuild.exclude (the AWS bundles).
+    external: ['@aws-sdk/*', 'ali-oss', '@alicloud/*'],
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+  });
+  bundles = new Map(Object.entries(result.metafile.outputs).map(([file, output]) => [basename(file, '.js'), output]));
+}, 60_000);
+
+const packagesIn = (output: Metafile['outputs'][string]) =>
+  new Set(
+    Object.keys(output.inputs)
+      .filter((input) => input.includes('node_modules/'))
+      .map((input) => input.slice(input.lastIndexOf('node_modules/') + 'node_modules/'.length).split('/').slice(0, 2).join('/')),
+  );
+
+describe('Function bundles', () => {
+  it('when every function is bundled, none carries the Prometheus client (only the gateway is scraped)', () => {
+    expect(bundles.size).toBeGreaterThan(30);
+    for (const [name, output] of bundles) {
+      const packages = [...packagesIn(output)];
+      expect(packages.filter((p) => p.startsWith('prom-client') || p.startsWith('@opentelemetry')), name).toEqual([]);
+    }
+  });
+
+  it("when every function is bundled, none carries zod's chained API, only zod/mini's functions", () => {
+    for (const [name, output] of bundles) {
+      const zodFiles = Object.keys(output.inputs).filter((input) => input.includes('node_modules/zod/'));
+      expect(zodFiles.some((f) => f.includes('/mini/')), name).toBe(true);
+      expect(zodFiles.filter((f) => f.includes('/classic/')), name).toEqual([]);
+    }
+  });
+
+  it('when no sink is installed (a function), counting is a no-op; once one is, the facade forwards to it', async () => {
+    const { metrics, installMetrics } = await import('../../lib/metrics/metrics.js');
+    expect(() => metrics.request('Decrypt', 'OK', 0.001)).not.toThrow();
+    const seen: string[] = [];
+    installMetrics({ request: (action, code) => seen.push(`${action} ${code}`), throttled() {}, storeError() {}, cacheLookup() {}, auditFailure() {} });
+    try {
+      metrics.request('Decrypt', 'OK', 0.001);
+      expect(seen).toEqual(['Decrypt OK']);
+    } finally {
+      installMetrics({ request() {}, throttled() {}, storeError() {}, cacheLookup() {}, auditFailure() {} });
+    }
+  });
+});
