@@ -12,6 +12,7 @@ import { createDispatcher } from '../../lib/middleware/dispatch.js';
 import type { RpcRequest } from '../../lib/rpc/request.js';
 import type { Service } from '../../lib/service.js';
 import { NONCE_JOURNAL_FILE, serviceFromEnvironment } from '../../lib/service-from-env.js';
+import { FUNCTION_BUNDLE_OPTIONS } from '../helpers/function-bundle.js';
 import { killAllGateways, makeTempDir, REPO_ROOT, removeDir, startGateway, writeSeedFile } from '../helpers/gateway-process.js';
 import { ADMIN, ALIAS, KEY_ID, TEST_SEED } from '../helpers/service.js';
 import { signedRpcRequest } from '../helpers/sign.js';
@@ -279,18 +280,7 @@ describe('npm run bench', () => {
     for (const file of files) {
       const name = basename(file, '.ts');
       const outfile = join(out, `${name}.cjs`);
-      await build({
-        entryPoints: [join(REPO_ROOT, 'functions', file)],
-        outfile,
-        bundle: true,
-        minify: true,
-        platform: 'node',
-        target: 'node22',
-        format: 'cjs',
-        // As serverless.yml's custom.esbuild.exclude (the AWS bundles).
-        external: ['@aws-sdk/*', 'ali-oss', '@alicloud/*'],
-        logLevel: 'silent',
-      });
+      await build({ ...FUNCTION_BUNDLE_OPTIONS, entryPoints: [join(REPO_ROOT, 'functions', file)], outfile });
       const zipped = deflateRawSync(await readFile(outfile), { level: 9 }).length;
       const action = name.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase());
       const request = signedRpcRequest(ADMIN, action, { KeyId: KEY_ID });

@@ -2,6 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { build, type Metafile } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { FUNCTION_BUNDLE_OPTIONS } from '../helpers/function-bundle.js';
 import { REPO_ROOT } from '../helpers/gateway-process.js';
 
 /**
@@ -13,20 +14,7 @@ let bundles: Map<string, Metafile['outputs'][string]>;
 
 beforeAll(async () => {
   const entries = (await readdir(join(REPO_ROOT, 'functions'))).filter((f) => f.endsWith('.ts') && f !== 'actions.ts');
-  const result = await build({
-    entryPoints: entries.map((f) => join(REPO_ROOT, 'functions', f)),
-    outdir: '/bundles',
-    bundle: true,
-    minify: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'cjs',
-    // As serverless.yml's custom.esbuild.exclude (the AWS bundles).
-    external: ['@aws-sdk/*', 'ali-oss', '@alicloud/*'],
-    write: false,
-    metafile: true,
-    logLevel: 'silent',
-  });
+  const result = await build({ ...FUNCTION_BUNDLE_OPTIONS, entryPoints: entries.map((f) => join(REPO_ROOT, 'functions', f)), outdir: '/bundles', write: false, metafile: true });
   bundles = new Map(Object.entries(result.metafile.outputs).map(([file, output]) => [basename(file, '.js'), output]));
 }, 60_000);
 
