@@ -69,7 +69,15 @@ export class FairScheduler {
       }
       lane.busy = true;
       this.#inService++;
-      void work()
+      // A work that throws instead of rejecting ends its turn the same way (the pump runs from a
+      // timer: a throw there would take the process down).
+      let running: Promise<void>;
+      try {
+        running = work();
+      } catch (err) {
+        running = Promise.reject(err);
+      }
+      void running
         .catch(() => undefined)
         .finally(() => {
           this.#inService--;
