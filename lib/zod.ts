@@ -1,4 +1,4 @@
-import { config, NEVER, type core } from 'zod/mini';
+import { config, core, NEVER } from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 
 /**
@@ -11,8 +11,8 @@ config(en());
 export * from 'zod/mini';
 
 /** Whether `err` is what a zod `parse` throws. */
-export function isSchemaError(err: unknown): err is Error & { issues: Array<{ path: PropertyKey[]; message: string }> } {
-  return err instanceof Error && (err.name === '$ZodError' || err.name === 'ZodError') && Array.isArray((err as { issues?: unknown }).issues);
+export function isSchemaError(err: unknown): err is core.$ZodError {
+  return err instanceof core.$ZodError;
 }
 
 /**

@@ -2,7 +2,6 @@ import { readFile, stat } from 'node:fs/promises';
 import { type Command, Option } from 'commander';
 import { type AccessKeyRecord, AccessKeyRegistry, generateAccessKey, isAccessKeyId } from '../../lib/auth/access-keys.js';
 import { EntryExistsError } from '../../lib/keystore/key-store.js';
-import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
 import { ADMIN_POLICY, describePolicyIssues, type PolicyDocument, policyDocumentSchema } from '../../lib/policy/policy.js';
 import { ENV_DEFAULTS } from '../../lib/service-from-env.js';
 import { CliError, EXIT, usageError } from './exit-codes.js';

@@ -12,7 +12,7 @@ import { median, runLoad } from './support/load.js';
  *
  *   1. what each stage of the request path costs in CPU per request, in a tight in-process loop
  *      (64 in flight) and inside a node:http server under 64 connections: HTTP alone, then with
- *      authentication, then the whole stack (test/bench/support/stage-server.mjs);
+ *      authentication, then the whole stack (test/bench/support/stage-server.ts);
  *   2. a CPU profile (`node --cpu-prof`) of the gateway as `npm start` runs it, under 64
  *      connections of signed GenerateDataKey: its busy time per request by area and the functions
  *      with the most time of their own. The profile is written to bench/gateway.cpuprofile (open
@@ -42,17 +42,12 @@ afterAll(async () => {
   console.log(`\n${lines.join('\n')}\n\nwritten to bench/profile.json`);
 });
 
-const stageEnv = (stage: string) => ({
-  ...process.env,
-  STAGE: stage,
-  STAGE_SEED: JSON.stringify({ seed: TEST_SEED, accessKeyId: ADMIN.accessKeyId, accessKeySecret: ADMIN.accessKeySecret, keyId: ALIAS }),
-});
-const STAGE_SERVER = join(REPO_ROOT, 'test/bench/support/stage-server.mjs');
+const STAGE_SERVER = join(REPO_ROOT, 'test/bench/support/stage-server.ts');
 
 /** Runs the stage server to its end (MODE=loop) or under load until SIGTERM (MODE=http); its last JSON line. */
 function stageRun(stage: string, mode: 'loop' | 'http'): Promise<{ cpuMicrosPerRequest: number; perSecond?: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [STAGE_SERVER], { env: { ...stageEnv(stage), MODE: mode }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', STAGE_SERVER], { cwd: REPO_ROOT, env: { ...process.env, STAGE: stage, MODE: mode }, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     let perSecond: number | undefined;
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
