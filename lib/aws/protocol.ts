@@ -1,5 +1,6 @@
 import { KmsError } from '../errors.js';
 import type { RpcResponse } from '../rpc/request.js';
+import { duplicateJsonKey } from '../strict-json.js';
 
 /** The AWS KMS JSON protocol (awsJson1_1): `POST /`, `X-Amz-Target: TrentService.<Operation>`, a JSON body. */
 export const AWS_CONTENT_TYPE = 'application/x-amz-json-1.1';
@@ -72,16 +73,32 @@ export function awsSuccessResponse(requestId: string, body: Record<string, unkno
   return { statusCode: 200, headers: { 'content-type': AWS_CONTENT_TYPE, 'x-amzn-requestid': requestId }, body: JSON.stringify(body) };
 }
 
-/** The body of an AWS request: a JSON object (an empty body is `{}`); anything else is a SerializationException. */
+/** Fatal: a byte sequence that is not UTF-8 is refused, never read as U+FFFD; a BOM is kept, so JSON.parse refuses it as before. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * The body of an AWS request: a JSON object (an empty body is `{}`), read strictly, since what it
+ * holds is bound into ciphertexts (an EncryptionContext): bytes that are not UTF-8 (which a lax
+ * decoder turns into U+FFFD, making `{"t":"\xFF"}` and `{"t":"\xFE"}` one context), an object
+ * that gives a key twice at any depth (one reader keeps the first, another the last), and anything
+ * that is not a JSON object are each a SerializationException.
+ */
 export function parseAwsBody(body: Buffer): Record<string, unknown> {
   if (body.length === 0) return {};
+  let text: string;
+  try {
+    text = UTF8.decode(body);
+  } catch {
+    throw new AwsSerializationError('The request body is not valid UTF-8.');
+  }
   let value: unknown;
   try {
-    value = JSON.parse(body.toString('utf8'));
+    value = JSON.parse(text);
   } catch {
     throw new AwsSerializationError('The request body is not valid JSON.');
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new AwsSerializationError('The request body must be a JSON object.');
+  if (duplicateJsonKey(text) !== undefined) throw new AwsSerializationError('The request body gives a key more than once in one JSON object.');
   return value as Record<string, unknown>;
 }
 

@@ -1,4 +1,5 @@
 import { InvalidParameterError } from '../errors.js';
+import { duplicateJsonKey } from '../strict-json.js';
 
 /** Alibaba's limit on the EncryptionContext JSON text. */
 export const MAX_ENCRYPTION_CONTEXT_CHARS = 8192;
@@ -13,8 +14,6 @@ type ContextObject = Readonly<Record<string, unknown>>;
 const INVALID = 'It must be a JSON object of string keys and string values.';
 /** A lone surrogate (in a `u` regex, a well-formed pair is one code point and does not match). */
 const LONE_SURROGATE = /\p{Cs}/u;
-/** A JSON string token; in a flat object of strings every one is a key or a value. */
-const JSON_STRING = /"(?:[^"\\]|\\.)*"/g;
 
 /**
  * Reads an EncryptionContext parameter: JSON text of an object of string → string, or the map
@@ -39,12 +38,8 @@ export function parseEncryptionContext(value: unknown, parameter = 'EncryptionCo
       throw new InvalidParameterError(parameter, INVALID);
     }
     if (typeof object !== 'object' || object === null || Array.isArray(object)) throw new InvalidParameterError(parameter, INVALID);
-    const pairs = Object.entries(object);
-    // Values are strings (checked below), so the text holds exactly two string tokens per distinct key unless one repeats.
-    if (pairs.every(([, v]) => typeof v === 'string') && (value.match(JSON_STRING)?.length ?? 0) !== 2 * pairs.length) {
-      throw new InvalidParameterError(parameter, 'A key is given more than once.');
-    }
-    entries = pairs;
+    if (duplicateJsonKey(value) !== undefined) throw new InvalidParameterError(parameter, 'A key is given more than once.');
+    entries = Object.entries(object);
   } else if (value instanceof Map) {
     entries = value as ReadonlyMap<string, unknown>;
     if (JSON.stringify(Object.fromEntries(value)).length > MAX_ENCRYPTION_CONTEXT_CHARS) throw tooLong(parameter);
