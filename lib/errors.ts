@@ -85,8 +85,8 @@ export class TimestampExpiredError extends KmsError {
 export class IllegalTimestampError extends KmsError {
   readonly statusCode = 400;
   readonly code = 'IllegalTimestamp';
-  constructor(parameter: string) {
-    super(`The "${echo(parameter)}" value does not match the format yyyy-MM-ddTHH:mm:ssZ (UTC).`);
+  constructor(parameter: string, format = 'yyyy-MM-ddTHH:mm:ssZ (UTC)') {
+    super(`The "${echo(parameter)}" value does not match the format ${format}.`);
   }
 }
 

@@ -16,7 +16,7 @@ import { signaturesEqual } from './constant-time.js';
 import type { NonceStore } from './nonce-store.js';
 import { rpcSignature, rpcStringToSign } from './rpc-signature.js';
 import { parseV3Authorization, sha256Hex, V3_ALGORITHM, v3CanonicalRequest, v3Signature } from './v3-signature.js';
-import { parseAmzDate, parseSigV4Authorization, sigV4CanonicalRequest, sigV4Signature } from '../aws/sigv4.js';
+import { AMZ_DATE_FORMAT, parseAmzDate, parseSigV4Authorization, signedSdkAttempt, sigV4CanonicalRequest, sigV4Signature } from '../aws/sigv4.js';
 
 /** How far a request's timestamp may be from the server clock, either way. */
 export const TIMESTAMP_WINDOW_MS = 15 * 60_000;
@@ -68,14 +68,15 @@ interface Claim {
   region?: string;
   timestamp: string;
   timestampParameter: string;
-  nonce: string;
+  /** What a second use of refuses as a replay; none: only the timestamp window bounds replay (SigV4 without a signed attempt id). */
+  nonce: string | undefined;
   action: string;
   verify: (secret: string) => boolean;
 }
 
 /**
  * Verifies a request's signature (RPC HMAC-SHA1, or V3 ACS3-HMAC-SHA256 when an `Authorization`
- * header is present), its timestamp window and its nonce. There is no unsigned mode.
+ * header is present), its timestamp window and its nonce (SigV4: see sigV4Claim). There is no unsigned mode.
  *
  * Order: cheap syntactic checks, then the access key, then the signature, then the key's status,
  * and only a verified request consumes its nonce (an unverified one cannot burn a caller's nonce).
@@ -100,9 +101,11 @@ export async function authenticate(request: RpcRequest, params: RpcParams, deps:
   // Rate limits, before any write: a refused request costs the backend nothing.
   await deps.admit?.(principal, claim.action);
 
-  // Remembered until no timestamp that could carry it is inside the window any more.
-  const fresh = await deps.nonces.claim(principal.accessKeyId, claim.nonce, Math.max(at, now) + TIMESTAMP_WINDOW_MS);
-  if (!fresh) throw new SignatureNonceUsedError();
+  if (claim.nonce !== undefined) {
+    // Remembered until no timestamp that could carry it is inside the window any more.
+    const fresh = await deps.nonces.claim(principal.accessKeyId, claim.nonce, Math.max(at, now) + TIMESTAMP_WINDOW_MS);
+    if (!fresh) throw new SignatureNonceUsedError();
+  }
   return { principal, action: claim.action, ...(claim.region ? { region: claim.region } : {}) };
 }
 
@@ -184,8 +187,15 @@ function v3Claim(request: RpcRequest, params: RpcParams, header: string): Claim 
 
 /**
  * The AWS protocol: SigV4 in the Authorization header (nothing else is accepted there), the
- * X-Amz-Target operation as the Action, and the signature itself as the nonce: each signed
- * request is accepted once, as every Alibaba request is.
+ * X-Amz-Target operation as the Action.
+ *
+ * Replay, as AWS KMS answers it: SigV4 carries no nonce, and two identical calls in one second
+ * (X-Amz-Date's granularity; boto3 and the AWS CLI sign no per-request id) are byte-identical, so
+ * an identical request is served again within the 15-minute window, which bounds replay (TLS
+ * keeps requests from being captured). A client that signs a per-attempt id
+ * (`amz-sdk-invocation-id` with `amz-sdk-request: attempt=N`, as the AWS SDK for JavaScript v3
+ * does) has each (invocation id, attempt) accepted once per access key, through the shared nonce
+ * store; the prefix holds a space, which no Alibaba nonce can, so the two never meet.
  */
 function sigV4Claim(request: RpcRequest, params: RpcParams, header: string | undefined, regions: ReadonlySet<string>): Claim {
   if (header === undefined) throw new IncompleteSignatureError('the Authorization header is missing (AWS Signature Version 4).');
@@ -198,18 +208,19 @@ function sigV4Claim(request: RpcRequest, params: RpcParams, header: string | und
   if (!regions.has(auth.region)) throw new IncompleteSignatureError(`the credential scope names region "${auth.region.slice(0, 64)}", which this service does not serve.`);
   const amzDate = bounded('X-Amz-Date', request.headers['x-amz-date'] ?? '', SIGNED_FIELD_LIMITS.timestampChars);
   const at = parseAmzDate(amzDate);
-  if (at === undefined) throw new IllegalTimestampError('X-Amz-Date');
+  if (at === undefined) throw new IllegalTimestampError('X-Amz-Date', AMZ_DATE_FORMAT);
   if (amzDate.slice(0, 8) !== auth.date) throw new IncompleteSignatureError('the credential scope date differs from X-Amz-Date.');
   const target = request.headers['x-amz-target']!;
   const action = target.startsWith('TrentService.') ? target.slice('TrentService.'.length) : '';
   if (action === '') throw new MissingParameterError('X-Amz-Target');
+  const attempt = signedSdkAttempt(request.headers, auth.signedHeaders);
   return {
     accessKeyId: auth.accessKeyId,
     at,
     region: auth.region,
     timestamp: amzDate,
     timestampParameter: 'X-Amz-Date',
-    nonce: auth.signature,
+    nonce: attempt === undefined ? undefined : `amz-sdk ${checkedNonce('amz-sdk-invocation-id', attempt.invocationId)} ${attempt.attempt}`,
     action,
     verify: (secret) => {
       const payloadHash = sha256Hex(request.body);

@@ -50,6 +50,29 @@ export function parseSigV4Authorization(header: string): SigV4Authorization {
   return { accessKeyId, date, region, signedHeaders: names, signature };
 }
 
+/** The form of X-Amz-Date, as an error names it. */
+export const AMZ_DATE_FORMAT = 'yyyyMMddTHHmmssZ (UTC)';
+
+/** `attempt=N` among the `;`-separated fields of amz-sdk-request (N of at most 9 digits: no real retry loop goes further). */
+const ATTEMPT_FIELD = /(?:^|;)\s*attempt=(\d{1,9})\s*(?:;|$)/;
+
+/**
+ * The per-attempt id of an AWS SDK call, when the signature covers it: `amz-sdk-invocation-id`
+ * (one per call, kept across its retries) and `amz-sdk-request: attempt=N; max=M` (N counts the
+ * attempts), both named in SignedHeaders, as the AWS SDK for JavaScript v3 signs them. Undefined
+ * when either is unsigned (boto3 sends both unsigned; the AWS CLI v2 sends neither): such a
+ * request has no id a replay could be told by. A signed `amz-sdk-request` without `attempt=N` is
+ * an IncompleteSignature.
+ */
+export function signedSdkAttempt(headers: Readonly<Record<string, string | undefined>>, signedHeaders: readonly string[]): { invocationId: string; attempt: number } | undefined {
+  if (!signedHeaders.includes('amz-sdk-invocation-id') || !signedHeaders.includes('amz-sdk-request')) return undefined;
+  const value = (Object.hasOwn(headers, 'amz-sdk-request') ? headers['amz-sdk-request'] : undefined) ?? '';
+  const attempt = ATTEMPT_FIELD.exec(value)?.[1];
+  if (attempt === undefined) throw new IncompleteSignatureError('the signed header "amz-sdk-request" must hold attempt=<number>.');
+  const invocationId = (Object.hasOwn(headers, 'amz-sdk-invocation-id') ? headers['amz-sdk-invocation-id'] : undefined) ?? '';
+  return { invocationId: invocationId.trim(), attempt: Number(attempt) };
+}
+
 /** `yyyyMMddTHHmmssZ` → epoch milliseconds, or undefined. */
 export function parseAmzDate(value: string): number | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);

@@ -206,8 +206,8 @@ describe('AWS protocol: key management on the same keys', () => {
 });
 
 describe('AWS protocol: signatures, replay, policies', () => {
-  it('a request the test signs itself is accepted once; replayed, it is refused (the same replay store as the Alibaba API)', async () => {
-    const request = signedAwsRequest(ADMIN, 'GenerateRandom', { NumberOfBytes: 8 });
+  it('a request that signs an SDK attempt id is accepted once; replayed, it is refused (the same replay store as the Alibaba API; more in aws-replay.test.ts)', async () => {
+    const request = signedAwsRequest(ADMIN, 'GenerateRandom', { NumberOfBytes: 8 }, { sdkRequest: 'attempt=1; max=3' });
     const first = await t.dispatch(request);
     expect(first.statusCode, first.body).toBe(200);
     const replay = await t.dispatch(request);

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { KMSClient } from '@aws-sdk/client-kms';
-import type { RpcRequest } from '../../lib/rpc/request.js';
+import type { RpcRequest, RpcResponse } from '../../lib/rpc/request.js';
 import type { TestService } from './service.js';
 import type { Credentials } from './sign.js';
 
@@ -11,7 +11,16 @@ export const AWS_REGION = 'us-east-1';
  * The official AWS SDK's KMS client, talking to a service in this process: its requests, signed by
  * the SDK itself (SigV4), go to the real dispatcher instead of the network.
  */
-export function inProcessKmsClient(t: TestService, credentials: Credentials, options: { region?: string; maxAttempts?: number } = {}): KMSClient {
+export function inProcessKmsClient(
+  t: Pick<TestService, 'dispatch'>,
+  credentials: Credentials,
+  options: {
+    region?: string;
+    maxAttempts?: number;
+    /** Sees each request as the dispatcher gets it, and the answer; may replace the answer the client gets. */
+    onExchange?: (request: RpcRequest, response: RpcResponse) => RpcResponse | void;
+  } = {},
+): KMSClient {
   return new KMSClient({
     region: options.region ?? AWS_REGION,
     endpoint: 'http://127.0.0.1:8080',
@@ -19,7 +28,9 @@ export function inProcessKmsClient(t: TestService, credentials: Credentials, opt
     maxAttempts: options.maxAttempts ?? 1,
     requestHandler: {
       async handle(request: HttpRequest) {
-        const response = await t.dispatch(toRpcRequest(request));
+        const rpcRequest = toRpcRequest(request);
+        const served = await t.dispatch(rpcRequest);
+        const response = options.onExchange?.(rpcRequest, served) ?? served;
         // What @smithy's HttpResponse holds (it checks the shape, not the class).
         return { response: { statusCode: response.statusCode, headers: response.headers, body: Readable.from([Buffer.from(response.body)]) } };
       },

@@ -3,6 +3,7 @@ import type { RpcHandler } from '../../lib/middleware/stack.js';
 import { createDispatcher } from '../../lib/middleware/dispatch.js';
 import { MemoryKeyStore } from '../../lib/keystore/memory-store.js';
 import type { KeyStore } from '../../lib/keystore/key-store.js';
+import type { NonceStore } from '../../lib/auth/nonce-store.js';
 import { createLogger } from '../../lib/logger.js';
 import { createService, type Service } from '../../lib/service.js';
 import { applySeed, type Seed } from '../../infra/gateway/seed.js';
@@ -65,7 +66,9 @@ export interface TestService {
 }
 
 /** A service over an in-memory store, seeded with {@link TEST_SEED} (unless `seed: false`), behind the real dispatcher. */
-export async function createTestService(options: { now?: () => number; store?: KeyStore; logLines?: string[]; seed?: boolean; rateLimits?: RateLimits } = {}): Promise<TestService> {
+export async function createTestService(
+  options: { now?: () => number; store?: KeyStore; logLines?: string[]; seed?: boolean; rateLimits?: RateLimits; nonces?: NonceStore } = {},
+): Promise<TestService> {
   const store = options.store ?? new MemoryKeyStore();
   const service = createService({
     store,
@@ -73,6 +76,7 @@ export async function createTestService(options: { now?: () => number; store?: K
     accountId: ACCOUNT_ID,
     now: options.now,
     ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
+    ...(options.nonces ? { nonces: options.nonces } : {}),
     logger: createLogger({ level: options.logLines ? 'debug' : 'silent', write: (line) => options.logLines?.push(line) }),
   });
   if (options.seed !== false) await applySeed(TEST_SEED, service);

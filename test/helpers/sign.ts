@@ -88,6 +88,12 @@ export interface AwsRequestOptions {
   /** X-Amz-Date; default now. */
   amzDate?: string;
   body?: Buffer;
+  /** amz-sdk-invocation-id; default a random UUID; null: no such header (as the AWS CLI v2 sends). */
+  invocationId?: string | null;
+  /** amz-sdk-request (`attempt=N; max=M`), when given; none by default. */
+  sdkRequest?: string;
+  /** Header names sent but left out of SignedHeaders (boto3 sends amz-sdk-* unsigned). */
+  unsigned?: string[];
   /** Changes applied after signing (tampering). */
   afterSigning?: (request: RpcRequest & { headers: Record<string, string> }) => void;
 }
@@ -111,9 +117,10 @@ export function signedAwsRequest(credentials: Credentials, operation: string, bo
     'content-type': 'application/x-amz-json-1.1',
     'x-amz-date': amzDate,
     'x-amz-target': `TrentService.${operation}`,
-    'amz-sdk-invocation-id': randomUUID(),
   };
-  const signedHeaders = Object.keys(headers).sort();
+  if (options.invocationId !== null) headers['amz-sdk-invocation-id'] = options.invocationId ?? randomUUID();
+  if (options.sdkRequest !== undefined) headers['amz-sdk-request'] = options.sdkRequest;
+  const signedHeaders = Object.keys(headers).filter((h) => !(options.unsigned ?? []).includes(h)).sort();
   const canonical = sigV4CanonicalRequest({ method: 'POST', path: '/', query: [], headers, signedHeaders, payloadHash: createHash('sha256').update(payload).digest('hex') });
   const signature = sigV4Signature(credentials.accessKeySecret, { date: amzDate.slice(0, 8), region }, amzDate, canonical);
   headers.authorization = `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${amzDate.slice(0, 8)}/${region}/kms/aws4_request, SignedHeaders=${signedHeaders.join(';')}, Signature=${signature}`;
