@@ -7,14 +7,18 @@ import { deletionCancelled } from '../lib/operations/key-state.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
 import { keyIdParameter } from '../lib/rpc/schema.js';
 
-/** CancelKeyDeletion: PendingDeletion → the state the key had before; other states → 409 Rejected.StateModifiedFailed. */
+/**
+ * CancelKeyDeletion: PendingDeletion → Enabled through the Alibaba API, Disabled through the AWS
+ * API, as each documents (PendingImport for a key without its imported material); other states →
+ * 409 Rejected.StateModifiedFailed.
+ */
 export const operation = defineOperation({
   action: 'CancelKeyDeletion',
   input: z.object({ KeyId: keyIdParameter }),
   resolve: (input, context) => resolveAuthorizedKey(input.KeyId, context),
   async execute(_input, key, context) {
     const now = isoSeconds(context.service.now());
-    await context.service.keyring.updateKey(key.keyId, (record) => deletionCancelled(record, now));
+    await context.service.keyring.updateKey(key.keyId, (record) => deletionCancelled(record, now, context.protocol === 'aws' ? 'Disabled' : 'Enabled'));
     return {};
   },
 });

@@ -347,7 +347,7 @@ export const AWS_OPERATIONS: readonly AwsOperation[] = [
       if (origin !== undefined && origin !== 'AWS_KMS' && origin !== 'EXTERNAL') throw new InvalidParameterError('Origin', 'It must be AWS_KMS or EXTERNAL.');
       if (bool(body, 'MultiRegion')) throw new InvalidParameterError('MultiRegion', 'Multi-Region keys are not supported.');
       refuse(body, ['CustomKeyStoreId', 'XksKeyId']);
-      if (text(body, 'Policy') !== undefined) throw new InvalidParameterError('Policy', 'Key policies are not supported: access is governed by the access keys’ RAM policies.');
+      if (text(body, 'Policy') !== undefined) throw new InvalidParameterError('Policy', 'Key policies are not supported: access is governed by the policies of the access keys.');
       return params({ Description: text(body, 'Description', { max: 8192 }), Origin: origin === 'EXTERNAL' ? 'EXTERNAL' : undefined, Tags: tags(body, 'Tags', false) });
     },
     output: (o, c) => ({ KeyMetadata: keyMetadata(o.KeyMetadata as Record<string, string>, c) }),

@@ -49,6 +49,25 @@ const AWS_TYPES: Readonly<Record<string, readonly [type: string, status?: number
   ServiceUnavailableTemporary: ['DependencyTimeoutException', 503],
 };
 
+/**
+ * AWS's wording where the service's own message speaks Alibaba's conventions (its signature
+ * standard, the AccessKeySecret, the AccessKeyId parameter): an AWS client is told what AWS would
+ * tell it.
+ */
+const AWS_MESSAGES: Readonly<Record<string, string>> = {
+  SignatureDoesNotMatch: 'The request signature we calculated does not match the signature you provided. Check your secret access key and signing method (AWS Signature Version 4).',
+  'InvalidAccessKeyId.NotFound': 'The access key ID in the request signature does not exist.',
+  'InvalidAccessKeyId.Inactive': 'The access key ID in the request signature is disabled.',
+};
+
+/** A key or alias ARN in Alibaba's form; the rest of it (`region:account:key/<id>`) is AWS's form too. */
+const ALIBABA_KMS_ARN = /\bacs:kms:/g;
+
+/** The message an AWS client gets: AWS's wording, and ARNs in AWS's form. */
+export function awsMessageOf(error: KmsError): string {
+  return AWS_MESSAGES[error.code] ?? error.message.replace(ALIBABA_KMS_ARN, 'arn:aws:kms:');
+}
+
 /** The AWS `__type` and status of an error of this service. */
 export function awsErrorOf(error: KmsError): { type: string; status: number } {
   const [type, status] = AWS_TYPES[error.code] ?? ['ValidationException'];
@@ -65,7 +84,7 @@ export function awsErrorResponse(requestId: string, error: KmsError): RpcRespons
       'x-amzn-requestid': requestId,
       ...(typeof retryAfterMs === 'number' ? { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) } : {}),
     },
-    body: JSON.stringify({ __type: type, message: error.message }),
+    body: JSON.stringify({ __type: type, message: awsMessageOf(error) }),
   };
 }
 

@@ -78,7 +78,9 @@ export function parseAmzDate(value: string): number | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);
   if (!m) return undefined;
   const ms = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
-  return Number.isNaN(ms) || new Date(ms).getUTCDate() !== +m[3]! ? undefined : ms;
+  // Date.UTC rolls day 32 or month 13 over into the next month or year: such a date is no date.
+  const at = new Date(ms);
+  return Number.isNaN(ms) || at.getUTCDate() !== +m[3]! || at.getUTCMonth() !== +m[2]! - 1 ? undefined : ms;
 }
 
 /** The canonical request: METHOD, URI, query, headers, signed headers, payload hash. */

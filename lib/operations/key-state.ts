@@ -8,7 +8,8 @@ import { addSeconds } from '../keyring/rotation.js';
  *
  *     Enabled ⇄ Disabled            EnableKey / DisableKey (repeating one is a no-op)
  *     Enabled | Disabled | PendingImport → PendingDeletion     ScheduleKeyDeletion
- *     PendingDeletion → the state before          CancelKeyDeletion, until the delete date
+ *     PendingDeletion → Enabled (Alibaba) | Disabled (AWS) | PendingImport (no material)
+ *                                                 CancelKeyDeletion, until the delete date
  *     PendingImport → Enabled; Enabled | Disabled → PendingImport   ImportKeyMaterial; DeleteKeyMaterial
  *                                                 or expiry (EXTERNAL keys, lib/keyring/keyring.ts)
  *
@@ -30,14 +31,19 @@ export function pendingDeletion(record: KeyRecord, nowIso: string, windowDays: n
   return { ...record, state: 'PendingDeletion', stateBeforeDeletion: record.state, deleteDate: addSeconds(nowIso, windowDays * 86_400) };
 }
 
-export function deletionCancelled(record: KeyRecord, nowIso: string): KeyRecord {
+/**
+ * `to` is the state the API documents after a cancellation: Alibaba's CancelKeyDeletion returns
+ * the key to Enabled, AWS's leaves it Disabled. A key whose imported material is gone returns to
+ * PendingImport under both (it has nothing to be Enabled or Disabled with).
+ */
+export function deletionCancelled(record: KeyRecord, nowIso: string, to: 'Enabled' | 'Disabled'): KeyRecord {
   if (record.state !== 'PendingDeletion') throw new StateModifiedFailedError(record.keyId, record.state);
   // Past the delete date the scheduled deletion may already be destroying material.
   if (record.destructionStarted || (record.deleteDate !== undefined && record.deleteDate <= nowIso)) {
     throw new KeyPendingDeletionError(record.keyId);
   }
   const { stateBeforeDeletion, deleteDate: _deleteDate, ...rest } = record;
-  return { ...rest, state: stateBeforeDeletion ?? 'Enabled' };
+  return { ...rest, state: stateBeforeDeletion === 'PendingImport' ? 'PendingImport' : to };
 }
 
 /** The key (or its record), unless it is pending deletion: then 409 Rejected.PendingDeletion. */

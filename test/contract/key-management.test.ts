@@ -806,12 +806,12 @@ describe('Action: CancelKeyDeletion', () => {
     await dataKey(f, key.KeyId);
   });
 
-  it('when a Disabled key pending deletion is cancelled, it is Disabled again', async () => {
+  it('when a Disabled key pending deletion is cancelled, it is Enabled, as Alibaba documents ("the CMK returns to the Enabled state")', async () => {
     const key = await f.createKey();
     await f.ok('DisableKey', { KeyId: key.KeyId });
     await f.ok('ScheduleKeyDeletion', { KeyId: key.KeyId, PendingWindowInDays: '7' });
     await f.ok('CancelKeyDeletion', { KeyId: key.KeyId });
-    expect(await f.describeKey(key.KeyId)).toMatchObject({ KeyState: 'Disabled', DeleteDate: '' });
+    expect(await f.describeKey(key.KeyId)).toMatchObject({ KeyState: 'Enabled', DeleteDate: '' });
   });
 
   it.each(['Enabled', 'Disabled'])('when the key is %s (not pending deletion), it answers 409 Rejected.StateModifiedFailed', async (state) => {
