@@ -195,7 +195,8 @@ function v3Claim(request: RpcRequest, params: RpcParams, header: string): Claim 
  * keeps requests from being captured). A client that signs a per-attempt id
  * (`amz-sdk-invocation-id` with `amz-sdk-request: attempt=N`, as the AWS SDK for JavaScript v3
  * does) has each (invocation id, attempt) accepted once per access key, through the shared nonce
- * store; the prefix holds a space, which no Alibaba nonce can, so the two never meet.
+ * store, claimed as `amz-sdk <id> <attempt>`: spaces, which no Alibaba nonce may hold, so the two
+ * kinds never meet.
  */
 function sigV4Claim(request: RpcRequest, params: RpcParams, header: string | undefined, regions: ReadonlySet<string>): Claim {
   if (header === undefined) throw new IncompleteSignatureError('the Authorization header is missing (AWS Signature Version 4).');
