@@ -65,13 +65,16 @@ export interface TestService {
 }
 
 /** A service over an in-memory store, seeded with {@link TEST_SEED} (unless `seed: false`), behind the real dispatcher. */
-export async function createTestService(options: { now?: () => number; store?: KeyStore; logLines?: string[]; seed?: boolean; rateLimits?: RateLimits } = {}): Promise<TestService> {
+export async function createTestService(
+  options: { now?: () => number; store?: KeyStore; logLines?: string[]; seed?: boolean; rateLimits?: RateLimits; cacheTtlMs?: number } = {},
+): Promise<TestService> {
   const store = options.store ?? new MemoryKeyStore();
   const service = createService({
     store,
     region: REGION,
     accountId: ACCOUNT_ID,
     now: options.now,
+    ...(options.cacheTtlMs !== undefined ? { cacheTtlMs: options.cacheTtlMs } : {}),
     ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
     logger: createLogger({ level: options.logLines ? 'debug' : 'silent', write: (line) => options.logLines?.push(line) }),
   });
