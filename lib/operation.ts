@@ -27,6 +27,16 @@ export interface OperationContext {
    * contexts (ReEncrypt) passes the one that goes with each resource.
    */
   authorize(resource: string, action?: string, denied?: () => Error, options?: AuthorizeOptions): void;
+  /**
+   * Before anything that depends on whether a resource exists (a store read): throws as
+   * `authorize` would (`denied`, else NoPermissionError naming `scope.resource`) unless the
+   * caller's policy could allow `action` on some resource of the scope: `resource` itself, or
+   * with `suffix`, any resource whose ARN is `resource` followed by characters of that class (an
+   * alias's key: see `anyKeyScope`). So a caller who may not act on any such resource gets the
+   * same answer, on the same path, whether or not the resource exists. It authorises nothing:
+   * `authorize` must still be called on the resource found.
+   */
+  authorizeAny(scope: { resource: string; suffix?: RegExp }, action?: string, denied?: () => Error, options?: AuthorizeOptions): void;
 }
 
 export interface AuthorizeOptions {

@@ -11,7 +11,13 @@ export interface AuditRecord {
   /** `request` (an API call) or `job` (a scheduled rotation or deletion). */
   type: 'request' | 'job';
   requestId?: string;
+  /**
+   * The access key id the request claimed, once its signed fields parsed (absent when it did not
+   * get that far), and whether the signature matched that key's secret. A line with
+   * `accessKeyVerified: false` names whose key someone tried, not who sent it.
+   */
   accessKeyId?: string;
+  accessKeyVerified?: boolean;
   sourceIp?: string;
   /** The Action (requests) or the job: `RotateKey`, `DestroyKey`, `DestroyExpiredKeyMaterial`. */
   action?: string;

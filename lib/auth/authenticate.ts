@@ -50,6 +50,13 @@ export interface AuthenticationDeps {
   admit?: (principal: Principal, action: string) => void | Promise<void>;
   /** The regions an AWS SigV4 credential scope may name (the AWS protocol); none: SigV4 is refused. */
   awsRegions?: ReadonlySet<string>;
+  /**
+   * Told the access key id the request claims as soon as its signed fields parse (`verified`
+   * false), and again once the signature matched that key's secret (`verified` true), so that a
+   * request refused later (timestamp, unknown or inactive key, signature, throttling, nonce) is
+   * still attributed. The id is at most SIGNED_FIELD_LIMITS.accessKeyIdChars characters.
+   */
+  attribute?: (accessKeyId: string, verified: boolean) => void;
 }
 
 /** The verified caller, and the Action the signature covers. */
@@ -89,6 +96,7 @@ export async function authenticate(request: RpcRequest, params: RpcParams, deps:
       : authorization !== undefined
         ? v3Claim(request, params, authorization)
         : rpcClaim(request, params);
+  deps.attribute?.(claim.accessKeyId, false);
 
   const at = claim.at ?? parseTimestamp(claim.timestamp, claim.timestampParameter);
   const now = deps.now();
@@ -97,6 +105,7 @@ export async function authenticate(request: RpcRequest, params: RpcParams, deps:
   const principal = await deps.accessKeys.lookup(claim.accessKeyId);
   if (!principal) throw new AccessKeyNotFoundError();
   if (!claim.verify(principal.secret)) throw new SignatureDoesNotMatchError();
+  deps.attribute?.(principal.accessKeyId, true);
   if (!principal.enabled) throw new AccessKeyInactiveError();
   // Rate limits, before any write: a refused request costs the backend nothing.
   await deps.admit?.(principal, claim.action);

@@ -34,6 +34,14 @@ export function keyArn(scope: ArnScope, keyId: string): string {
   return `acs:kms:${scope.region}:${scope.accountId}:key/${keyId}`;
 }
 
+/** Every key ARN of this scope: `acs:kms:<region>:<account>:key/` and the characters of a key id. */
+export function anyKeyScope(scope: ArnScope): { resource: string; suffix: RegExp } {
+  return { resource: keyArn(scope, ''), suffix: KEY_ID_CHARACTER };
+}
+
+/** What a key id, in either form, is made of. */
+const KEY_ID_CHARACTER = /^[A-Za-z0-9-]$/;
+
 export function aliasArn(scope: ArnScope, aliasName: string): string {
   return `acs:kms:${scope.region}:${scope.accountId}:${aliasName}`;
 }

@@ -66,7 +66,7 @@ function auditRecordOf(
     time: new Date(now).toISOString(),
     type: 'request',
     requestId: state.requestId,
-    ...(state.principal ? { accessKeyId: state.principal.accessKeyId } : {}),
+    ...(state.claimedAccessKey ? { accessKeyId: state.claimedAccessKey.accessKeyId, accessKeyVerified: state.claimedAccessKey.verified } : {}),
     ...(request.sourceIp ? { sourceIp: request.sourceIp } : {}),
     ...(state.action || action ? { action: state.action || action } : {}),
     ...(state.aws ? { awsOperation: state.aws.operation.target } : {}),

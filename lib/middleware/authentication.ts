@@ -15,6 +15,9 @@ export function authentication(service: Service): MiddlewareObj {
       admit: (principal, action) =>
         service.rateLimiter.admit(principal.accessKeyId, state.aws?.action ?? action, principal.rateLimits),
       awsRegions: service.aws.regions,
+      attribute: (accessKeyId, verified) => {
+        state.claimedAccessKey = { accessKeyId, verified };
+      },
     });
     state.principal = principal;
     state.action = action;

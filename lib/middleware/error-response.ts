@@ -19,7 +19,8 @@ export function errorResponseAndAccessLog(service: Service): MiddlewareObj {
     service.logger.access('request', {
       requestId: state.requestId,
       action: state.action,
-      accessKeyId: state.principal?.accessKeyId,
+      accessKeyId: state.claimedAccessKey?.accessKeyId,
+      accessKeyVerified: state.claimedAccessKey?.verified,
       status: request.response?.statusCode,
       code,
       ms: service.now() - state.startedAt,

@@ -1,5 +1,5 @@
 import { ActionNotFoundError, DryRunOperationError, InternalFailureError, InvalidParameterError, NoPermissionError } from '../errors.js';
-import { type Operation, type OperationContext, permissionOf } from '../operation.js';
+import { type AuthorizeOptions, type Operation, type OperationContext, permissionOf } from '../operation.js';
 import type { ConditionContext } from '../policy/policy.js';
 import { operationInput } from '../rpc/params.js';
 import type { RpcRequest, RpcResponse } from '../rpc/request.js';
@@ -37,6 +37,25 @@ export function runOperation<I, R>(operation: Operation<I, R>, service: Service)
     if (defaultEncryptionContext.size > 0) state.encryptionContextKeys = [...defaultEncryptionContext.keys()];
     if (dryRun) state.dryRun = true;
 
+    const conditionsOf = (options: AuthorizeOptions | undefined): ConditionContext => ({
+      encryptionContext: options?.encryptionContext ?? defaultEncryptionContext,
+      ...(options?.resourceTags ? { resourceTags: options.resourceTags } : {}),
+      sourceIp: event.sourceIp,
+      secureTransport: event.secureTransport === true,
+      now: service.now(),
+    });
+    const namesOf = (resource: string): string[] => (principal.policy.namesAwsArns ? [resource, ...awsFormsOf(resource, service)] : [resource]);
+    const refuse = (action: string, resource: string, denied: (() => Error) | undefined): Error => {
+      // Says why every request of this key is denied, without the policy's text.
+      if (principal.policyInvalid) {
+        service.logger.warn('access key policy is not valid; the key is denied everything until its policy is replaced', {
+          requestId: state.requestId,
+          accessKeyId: principal.accessKeyId,
+        });
+      }
+      return denied ? denied() : new NoPermissionError(action, resource);
+    };
+
     let authorized = false;
     const context: OperationContext = {
       service,
@@ -46,25 +65,11 @@ export function runOperation<I, R>(operation: Operation<I, R>, service: Service)
       protocol: state.protocol,
       authorize(resource, action = ownPermission, denied, options) {
         state.keyArn ??= resource;
-        const conditions: ConditionContext = {
-          encryptionContext: options?.encryptionContext ?? defaultEncryptionContext,
-          ...(options?.resourceTags ? { resourceTags: options.resourceTags } : {}),
-          sourceIp: event.sourceIp,
-          secureTransport: event.secureTransport === true,
-          now: service.now(),
-        };
-        const names = principal.policy.namesAwsArns ? [resource, ...awsFormsOf(resource, service)] : resource;
-        if (!principal.policy.isAllowed(action, names, conditions)) {
-          // Says why every request of this key is denied, without the policy's text.
-          if (principal.policyInvalid) {
-            service.logger.warn('access key policy is not valid; the key is denied everything until its policy is replaced', {
-              requestId: state.requestId,
-              accessKeyId: principal.accessKeyId,
-            });
-          }
-          throw denied ? denied() : new NoPermissionError(action, resource);
-        }
+        if (!principal.policy.isAllowed(action, namesOf(resource), conditionsOf(options))) throw refuse(action, resource, denied);
         authorized = true;
+      },
+      authorizeAny({ resource, suffix }, action = ownPermission, denied, options) {
+        if (!principal.policy.mayAllow(action, { names: namesOf(resource), suffix }, conditionsOf(options))) throw refuse(action, resource, denied);
       },
     };
     const resolved = await operation.resolve(input, context);

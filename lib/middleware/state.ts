@@ -21,6 +21,12 @@ export interface RequestState {
   hostId: string;
   params?: RpcParams;
   principal?: Principal;
+  /**
+   * The access key id the request claimed (RPC `AccessKeyId`, the ACS3 or SigV4 `Credential`), once
+   * its signed fields parsed, and whether the signature matched that key's secret: set before the
+   * request is refused or admitted, so every audit and access line names whose key was used.
+   */
+  claimedAccessKey?: { accessKeyId: string; verified: boolean };
   /** The Action the signature covers. */
   action?: string;
   /** `OK`, or the Code of the error answered (set by the last middleware). */

@@ -1,7 +1,7 @@
 import { AliasNotFoundError, IncorrectKeyError, KeyNotFoundError, KeyPendingImportError, KeyVersionNotFoundError, NoPermissionError } from '../errors.js';
 import { parseEnvelope, type SealedBlob } from '../crypto/envelope.js';
 import type { EncryptionContext } from '../crypto/encryption-context.js';
-import { parseKeyReference } from '../keyring/key-id.js';
+import { anyKeyScope, parseKeyReference } from '../keyring/key-id.js';
 import { assertKeyUsable, type KeyVersion, type ResolvedKey } from '../keyring/keyring.js';
 import type { AliasRecord } from '../keyring/records.js';
 import type { OperationContext } from '../operation.js';
@@ -9,6 +9,10 @@ import { permissionOf } from '../operation.js';
 
 /*
  * Authorise before revealing. A caller who may not use a key learns nothing from trying:
+ * - nothing is read before the policy says the caller could act on a resource of the kind the
+ *   request names (OperationContext.authorizeAny): the key ARN written, or any key of this
+ *   service for an alias or a ciphertext. A caller who cannot gets the same answer, on the same
+ *   path, whether or not the resource exists: not even the time of a store read tells them apart;
  * - a key id or ARN is authorised on the ARN the caller wrote, before the store is read, so a
  *   denied caller gets 403 whether or not the key exists. Only a caller whose policy has
  *   `kms:tag/<TagKey>` conditions has the key read first, for its tags: a missing key has none,
@@ -60,8 +64,9 @@ export async function resolveAuthorizedKey(keyId: string, context: OperationCont
   const reference = parseKeyReference(keyId, keyring.scope, options.parameter);
   let key: ResolvedKey | undefined;
   if (reference.kind === 'alias') {
-    const alias = await keyring.getAlias(reference.aliasName);
     const hidden = () => new AliasNotFoundError(reference.aliasName, options.action ?? permissionOf(context.action));
+    context.authorizeAny(anyKeyScope(keyring.scope), options.action, hidden, { encryptionContext: options.encryptionContext });
+    const alias = await keyring.getAlias(reference.aliasName);
     // Exactly the alias named: a store on a case-insensitive file system may find another spelling.
     if (!alias || alias.aliasName !== reference.aliasName) throw hidden();
     const tagged = await keyForTags(context, alias.keyId);
@@ -70,7 +75,10 @@ export async function resolveAuthorizedKey(keyId: string, context: OperationCont
     if (!key) throw hidden();
   } else {
     const arn = reference.kind === 'foreign' ? reference.text : keyring.arnOf(reference.keyId);
-    const tagged = reference.kind === 'key' ? await keyForTags(context, reference.keyId) : undefined;
+    // Only a policy that reads tags has the key read before `authorize`: first, whether it could allow at all.
+    const readsFirst = reference.kind === 'key' && context.principal.policy.readsResourceTags;
+    if (readsFirst) context.authorizeAny({ resource: arn }, options.action, undefined, { encryptionContext: options.encryptionContext });
+    const tagged = readsFirst ? await keyForTags(context, reference.keyId) : undefined;
     context.authorize(arn, options.action, undefined, { encryptionContext: options.encryptionContext, resourceTags: tagsOf(tagged) });
     key = tagged ?? (reference.kind === 'key' ? await keyring.findKey(reference.keyId) : undefined);
     // A tag-conditioned policy that let a missing key through (a Deny on a tag it lacks) must not
@@ -96,14 +104,16 @@ export async function resolveAuthorizedKey(keyId: string, context: OperationCont
  */
 export async function resolveAuthorizedVersion(blob: SealedBlob, context: OperationContext, options: AuthorizeAsOptions = {}): Promise<{ key: ResolvedKey; version: KeyVersion }> {
   const { keyring } = context.service;
+  const action = options.action ?? permissionOf(context.action);
+  const denied = () => new NoPermissionError(action, { keyVersionId: blob.keyVersionId });
+  context.authorizeAny(anyKeyScope(keyring.scope), action, denied, { encryptionContext: options.encryptionContext });
   const version = await keyring.findVersion(blob.keyVersionId);
   // No material: the version may be an imported key's whose material is not there now; its index says.
   const keyId = version?.keyId ?? (await keyring.versionOwner(blob.keyVersionId));
   if (!keyId) throw new KeyVersionNotFoundError(blob.keyVersionId);
-  const action = options.action ?? permissionOf(context.action);
   const tagged = await keyForTags(context, keyId);
   // Authorised before the key is read (or anything about it told): a denied caller learns nothing, not even that the key is gone.
-  context.authorize(keyring.arnOf(keyId), action, () => new NoPermissionError(action, { keyVersionId: blob.keyVersionId }), {
+  context.authorize(keyring.arnOf(keyId), action, denied, {
     encryptionContext: options.encryptionContext,
     resourceTags: tagsOf(tagged),
   });
@@ -127,6 +137,7 @@ export async function resolveAuthorizedAlias(aliasName: string, context: Operati
   const { keyring } = context.service;
   const action = options.action ?? permissionOf(context.action);
   const hidden = () => new AliasNotFoundError(aliasName, action);
+  context.authorizeAny(anyKeyScope(keyring.scope), action, hidden, { encryptionContext: options.encryptionContext });
   const alias = await keyring.readAlias(aliasName);
   if (!alias) throw hidden();
   context.authorize(keyring.arnOf(alias.keyId), action, hidden, { encryptionContext: options.encryptionContext, resourceTags: tagsOf(await keyForTags(context, alias.keyId)) });

@@ -1,7 +1,7 @@
 import * as z from '../zod.js';
 import { actionPatternProblem } from './actions.js';
 import { type CompiledCondition, compileCondition, type ConditionContext, conditionReadsTags, conditionSchema } from './conditions.js';
-import { wildcardPattern } from './wildcard.js';
+import { wildcardOverPrefix, wildcardPattern } from './wildcard.js';
 
 export type { ConditionContext } from './conditions.js';
 export { KMS_ACTIONS } from './actions.js';
@@ -77,6 +77,14 @@ export interface CompiledPolicy {
    */
   isAllowed(action: string, resource: string | readonly string[], context?: ConditionContext): boolean;
   /**
+   * Whether `action` could be allowed on some resource of `scope`, from what a request says before
+   * anything is read: false only when {@link isAllowed} is false for every resource of the scope,
+   * whatever their tags (no Allow can apply, or a Deny applies to all of them). Conditions are
+   * evaluated on `context` except those that read `kms:tag/<TagKey>`, which may hold (in an
+   * Allow) or may not (in a Deny) until the resource is read.
+   */
+  mayAllow(action: string, scope: ResourceScope, context?: ConditionContext): boolean;
+  /**
    * Whether a statement names an AWS ARN (`arn:aws:kms:…`): only then does a request's key need
    * its AWS forms checked too (a key is one resource, named either way).
    */
@@ -88,11 +96,27 @@ export interface CompiledPolicy {
   readonly readsResourceTags: boolean;
 }
 
+/**
+ * The resources a request can name before anything is read: `names` are one resource's names
+ * (its Alibaba and AWS ARNs); with `suffix` (a class of one character), every resource named by
+ * one of them followed by such characters (an alias's key: `acs:kms:<region>:<account>:key/`
+ * and a key id).
+ */
+export interface ResourceScope {
+  names: readonly string[];
+  suffix?: RegExp;
+}
+
 interface CompiledStatement {
   allow: boolean;
   actions: RegExp[];
+  resourcePatterns: string[];
   resources: RegExp[];
+  /** What each resource pattern says of a scope, by scope (see {@link scopeReach}). */
+  reachByScope: Map<string, { some: boolean; every: boolean }>;
   condition: CompiledCondition | undefined;
+  /** The condition reads `kms:tag/<TagKey>`: it can be known only once the resource is read. */
+  conditionReadsTags: boolean;
 }
 
 const list = (value: string | string[]): string[] => (Array.isArray(value) ? value : [value]);
@@ -107,8 +131,11 @@ export function compilePolicy(document: PolicyDocument): CompiledPolicy {
   const statements: CompiledStatement[] = document.Statement.map((s) => ({
     allow: s.Effect === 'Allow',
     actions: list(s.Action).map((a) => wildcardPattern(a, { caseInsensitive: true })),
+    resourcePatterns: list(s.Resource),
+    reachByScope: new Map(),
     resources: list(s.Resource).map((r) => wildcardPattern(r)),
     condition: s.Condition === undefined ? undefined : compileCondition(s.Condition),
+    conditionReadsTags: s.Condition !== undefined && conditionReadsTags(s.Condition),
   }));
   return {
     readsResourceTags: document.Statement.some((s) => s.Condition !== undefined && conditionReadsTags(s.Condition)),
@@ -125,7 +152,48 @@ export function compilePolicy(document: PolicyDocument): CompiledPolicy {
       }
       return allowed;
     },
+    mayAllow(action, scope, context) {
+      let allowable = false;
+      for (const s of statements) {
+        if (!s.actions.some((a) => a.test(action))) continue;
+        const reach = scopeReach(s, scope);
+        if (!reach.some) continue;
+        if (s.allow) {
+          if (!s.condition || s.conditionReadsTags || s.condition(context)) allowable = true;
+        } else if (reach.every && (!s.condition || (!s.conditionReadsTags && s.condition(context)))) {
+          // This Deny applies to every resource of the scope, whatever is read later.
+          return false;
+        }
+      }
+      return allowable;
+    },
   };
+}
+
+/** Scopes remembered per statement: they come from the service's own ARNs (a few), never from a caller. */
+const REMEMBERED_SCOPES = 16;
+
+/**
+ * Whether a statement's resources match some resource of the scope, and surely every one. Each
+ * resource of a scope is named in every form, so one form covered whole covers them all.
+ */
+function scopeReach(s: CompiledStatement, scope: ResourceScope): { some: boolean; every: boolean } {
+  if (!scope.suffix) {
+    const matched = s.resources.some((r) => scope.names.some((name) => r.test(name)));
+    return { some: matched, every: matched };
+  }
+  const key = `${scope.suffix.source}\n${scope.names.join('\n')}`;
+  const known = s.reachByScope.get(key);
+  if (known) return known;
+  let reach = { some: false, every: false };
+  for (const pattern of s.resourcePatterns) {
+    for (const name of scope.names) {
+      const one = wildcardOverPrefix(pattern, name, scope.suffix);
+      reach = { some: reach.some || one.some, every: reach.every || one.every };
+    }
+  }
+  if (s.reachByScope.size < REMEMBERED_SCOPES) s.reachByScope.set(key, reach);
+  return reach;
 }
 
 /** The policy of the bootstrap admin key: every KMS action on every resource. */

@@ -14,3 +14,35 @@ export function wildcardPattern(pattern: string, options: { caseInsensitive?: bo
   }
   return new RegExp(`^${source}$`, `s${options.caseInsensitive ? 'i' : ''}${options.unicode ? 'u' : ''}`);
 }
+
+/**
+ * What a RAM wildcard pattern says about the names that are `prefix` followed by characters of
+ * the class `suffix` (one character; any character when omitted), compared exactly, one UTF-16
+ * unit per `?`, as {@link wildcardPattern} without flags: `some` when at least one of them
+ * matches, `every` when all of them surely do. `every` is sound, not complete: it holds when a
+ * `*`-only tail of the pattern is reached after the prefix (`*`, `acs:kms:*:*:key/*`), which is
+ * how a policy names "every resource of a kind".
+ */
+export function wildcardOverPrefix(pattern: string, prefix: string, suffix?: RegExp): { some: boolean; every: boolean } {
+  // The positions in the pattern the prefix can end at (an NFA run: a `*` may match nothing).
+  let positions = starClosure(pattern, new Set([0]));
+  for (let i = 0; i < prefix.length && positions.size > 0; i++) {
+    const next = new Set<number>();
+    for (const at of positions) {
+      const p = pattern[at];
+      if (p === '*') next.add(at);
+      else if (p === '?' || p === prefix[i]) next.add(at + 1);
+    }
+    positions = starClosure(pattern, next);
+  }
+  const tails = [...positions].map((at) => pattern.slice(at));
+  // A tail matches some suffix when each literal in it is a suffix character (`*` empty, `?` any one).
+  const some = tails.some((tail) => [...tail].every((c) => c === '*' || c === '?' || suffix === undefined || suffix.test(c)));
+  const every = tails.some((tail) => /^\*+$/.test(tail));
+  return { some, every };
+}
+
+function starClosure(pattern: string, positions: Set<number>): Set<number> {
+  for (const at of positions) if (pattern[at] === '*') positions.add(at + 1);
+  return positions;
+}

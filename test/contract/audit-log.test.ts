@@ -55,6 +55,7 @@ describe('Audit log: one line per request', () => {
       type: 'request',
       requestId: generated.body.RequestId,
       accessKeyId: ADMIN.accessKeyId,
+      accessKeyVerified: true,
       sourceIp: '203.0.113.9',
       action: 'GenerateDataKey',
       keyArn: keyArnOf(KEY_ID),
@@ -68,7 +69,7 @@ describe('Audit log: one line per request', () => {
     for (const secret of [generated.body.Plaintext, generated.body.CiphertextBlob, 't-secret-value', 'o-9', ADMIN.accessKeySecret]) expect(text).not.toContain(secret);
   });
 
-  it('records refusals with their Code and status: a denied key, a bad signature (no caller), DryRun', async () => {
+  it('records refusals with their Code and status: a denied key, a bad signature (the key it claimed, unverified), DryRun', async () => {
     const { call, audit } = await audited();
     const denied = await call(signedRpcRequest(CONSUMER, 'CreateKeyVersion', { KeyId: KEY_ID }));
     const forged = await call(signedV3Request({ ...ADMIN, accessKeySecret: 'not-the-secret-00000000' }, 'Decrypt', { CiphertextBlob: 'AAAA' }));
@@ -80,7 +81,7 @@ describe('Audit log: one line per request', () => {
     ]);
     expect(denied.status).toBe(403);
     expect(audit.records[0]).toMatchObject({ accessKeyId: CONSUMER.accessKeyId, action: 'CreateKeyVersion', keyArn: keyArnOf(KEY_ID) });
-    expect(audit.records[1]!.accessKeyId).toBeUndefined();
+    expect(audit.records[1]).toMatchObject({ accessKeyId: ADMIN.accessKeyId, accessKeyVerified: false });
     expect(audit.records[2]).toMatchObject({ dryRun: true, keyArn: keyArnOf(KEY_ID) });
     expect(dry.body.Plaintext).toBeUndefined();
   });

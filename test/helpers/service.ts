@@ -67,7 +67,7 @@ export interface TestService {
 
 /** A service over an in-memory store, seeded with {@link TEST_SEED} (unless `seed: false`), behind the real dispatcher. */
 export async function createTestService(
-  options: { now?: () => number; store?: KeyStore; logLines?: string[]; seed?: boolean; rateLimits?: RateLimits; nonces?: NonceStore } = {},
+  options: { now?: () => number; store?: KeyStore; logLines?: string[]; seed?: boolean; rateLimits?: RateLimits; nonces?: NonceStore; cacheTtlMs?: number } = {},
 ): Promise<TestService> {
   const store = options.store ?? new MemoryKeyStore();
   const service = createService({
@@ -75,6 +75,7 @@ export async function createTestService(
     region: REGION,
     accountId: ACCOUNT_ID,
     now: options.now,
+    ...(options.cacheTtlMs !== undefined ? { cacheTtlMs: options.cacheTtlMs } : {}),
     ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
     ...(options.nonces ? { nonces: options.nonces } : {}),
     logger: createLogger({ level: options.logLines ? 'debug' : 'silent', write: (line) => options.logLines?.push(line) }),
