@@ -4,7 +4,7 @@ import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killAllGateways, makeTempDir, type ReadyGateway, removeDir, startGateway, writeSeedFile } from '../helpers/gateway-process.js';
+import { killAllGateways, makeTempDir, type ReadyGateway, removeDir, runGatewayToExit, startGateway, writeSeedFile } from '../helpers/gateway-process.js';
 import { sendRaw, toRecorded } from '../helpers/raw-http.js';
 import { ADMIN, KEY_ID, TEST_SEED } from '../helpers/service.js';
 import { signedRpcRequest } from '../helpers/sign.js';
@@ -157,6 +157,19 @@ describe.each([1, 2])('a renewed certificate that cannot serve, with KMS_WORKERS
     expect(gateway.output()).not.toContain('BEGIN');
     expect(await gateway.stop('SIGTERM')).toBe(0);
   }, 120_000);
+});
+
+describe('At start, a certificate pair that cannot serve', () => {
+  it.each([
+    ['a certificate for another key', () => ({ cert: pairs[1]!.serverCert, key: pairs[0]!.serverKey }), /KMS_TLS_CERT and KMS_TLS_KEY do not match/],
+    ['a key file that holds a certificate', () => ({ cert: pairs[0]!.serverCert, key: pairs[0]!.serverCert }), /KMS_TLS_KEY: \S+ holds no whole, unencrypted PEM private key/],
+  ])('stops the start with the reason (%s), and no key material', async (_, files, reason) => {
+    const { cert, key } = files();
+    const run = await runGatewayToExit({ dataDir: dataDir(), env: { KMS_TLS_CERT: cert, KMS_TLS_KEY: key } });
+    expect([run.ready, run.code]).toEqual([false, 1]);
+    expect(run.stderr).toMatch(reason);
+    expect(run.output).not.toContain('BEGIN');
+  });
 });
 
 describe.each([1, 2])('log rotation, with KMS_WORKERS=%i', (workers) => {
