@@ -184,7 +184,8 @@ function refuseInstanceLocalState(
 
 /**
  * The service as configured by environment variables (Lambda, Function Compute, the gateway); see
- * {@link selectBackends} for the backend variables, plus `KMS_REGION` and `KMS_ACCOUNT_ID` (ARNs).
+ * {@link selectBackends} for the backend variables, plus `KMS_REGION` and `KMS_ACCOUNT_ID` (ARNs),
+ * `KMS_AUDIT_LOG` and `KMS_ACCESS_LOG` (log files: their directory must exist).
  */
 export async function serviceFromEnvironment(env: NodeJS.ProcessEnv = process.env, options: ServiceOptions = {}): Promise<Service> {
   const selection = selectBackends(env);

@@ -69,7 +69,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
 
   hangup(async () => {
     await reopenLogs(service);
-    await serving.reloadTls();
+    await serving.hangUp();
   });
   onStopSignal(service, config, () => Promise.all([serving.close(), stopJobs(), metrics?.close()]));
 }
@@ -77,8 +77,8 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
 /** What serves the port: this process's own server, or the workers. */
 interface Serving {
   url: string;
-  /** Reloads the certificate where there is one (workers: after the primary took it, each worker reopens its logs and takes the pair). */
-  reloadTls(): Promise<unknown>;
+  /** SIGHUP's part here: reloads the certificate, if any; with workers, then each reopens its logs and takes the pair. */
+  hangUp(): Promise<unknown>;
   /** Drains and stops serving. */
   close(): Promise<unknown>;
 }
@@ -87,7 +87,7 @@ async function serveHere(service: Service, config: GatewayConfig, certificates: 
   const gateway = await listen(service, config, certificates?.current);
   return {
     url: gateway.url,
-    reloadTls: async () => certificates?.reload((options) => gateway.reloadTls(options)),
+    hangUp: async () => certificates?.reload((options) => gateway.reloadTls(options)),
     close: () => gateway.close(config.shutdownGraceMs),
   };
 }
@@ -109,7 +109,7 @@ async function serveFromWorkers(service: Service, config: GatewayConfig, attachC
   return {
     url: `${config.tls ? 'https' : 'http'}://${host}:${port}/`,
     // The workers take the pair the primary holds then, and reopen their own log files.
-    reloadTls: async () => {
+    hangUp: async () => {
       await certificates?.reload();
       pool.signal('SIGHUP');
     },
