@@ -16,13 +16,25 @@ export interface Logger {
    * only warnings still records who called what), at level `info`.
    */
   access(message: string, fields?: Record<string, unknown>): void;
+  /** Opens the log files anew at their paths (SIGHUP, after logrotate moved or removed them); absent when there are none. */
+  reopen?(): Promise<void>;
 }
 
-export function createLogger(options: { level?: LogLevel; write?: (line: string) => void } = {}): Logger {
+export interface LoggerOptions {
+  level?: LogLevel;
+  /** Where lines go; stdout (batched) by default. */
+  write?: (line: string) => void;
+  /** Where the access lines go instead, with how to reopen it (KMS_ACCESS_LOG=<file>: lib/log-file.ts). */
+  accessLog?: { write: (line: string) => void; reopen(): Promise<void> };
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
   const threshold = RANK[options.level ?? 'info'];
   const write = options.write ?? (stdoutBatch ??= batchedStdout());
-  const line = (level: Exclude<LogLevel, 'silent'>, message: string, fields?: Record<string, unknown>) =>
-    write(`${JSON.stringify({ time: new Date().toISOString(), level, message, ...fields })}\n`);
+  const format = (level: Exclude<LogLevel, 'silent'>, message: string, fields?: Record<string, unknown>) =>
+    `${JSON.stringify({ time: new Date().toISOString(), level, message, ...fields })}\n`;
+  const line = (level: Exclude<LogLevel, 'silent'>, message: string, fields?: Record<string, unknown>) => write(format(level, message, fields));
+  const accessLog = options.accessLog;
   const log = (level: Exclude<LogLevel, 'silent'>) => (message: string, fields?: Record<string, unknown>) => {
     if (RANK[level] >= threshold) line(level, message, fields);
   };
@@ -32,8 +44,11 @@ export function createLogger(options: { level?: LogLevel; write?: (line: string)
     warn: log('warn'),
     error: log('error'),
     access: (message, fields) => {
-      if (threshold < RANK.silent) line('info', message, fields);
+      if (threshold >= RANK.silent) return;
+      if (accessLog) accessLog.write(format('info', message, fields));
+      else line('info', message, fields);
     },
+    ...(accessLog ? { reopen: () => accessLog.reopen() } : {}),
   };
 }
 

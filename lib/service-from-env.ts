@@ -15,6 +15,7 @@ import { parseRateLimits, type RateLimits } from './ratelimit/limits.js';
 import type { Admission } from './ratelimit/rate-limiter.js';
 import { NotifyingKeyStore } from './keystore/notifying-store.js';
 import { auditLogFromEnvironment } from './audit/audit-log.js';
+import { LineFile } from './log-file.js';
 
 /** The defaults of the environment variables the service reads, declared once (a test pins them). */
 export const ENV_DEFAULTS = {
@@ -183,17 +184,19 @@ function refuseInstanceLocalState(
 
 /**
  * The service as configured by environment variables (Lambda, Function Compute, the gateway); see
- * {@link selectBackends} for the backend variables, plus `KMS_REGION` and `KMS_ACCOUNT_ID` (ARNs).
+ * {@link selectBackends} for the backend variables, plus `KMS_REGION` and `KMS_ACCOUNT_ID` (ARNs),
+ * `KMS_AUDIT_LOG` and `KMS_ACCESS_LOG` (log files: their directory must exist).
  */
 export async function serviceFromEnvironment(env: NodeJS.ProcessEnv = process.env, options: ServiceOptions = {}): Promise<Service> {
   const selection = selectBackends(env);
   const rateLimits = parseRateLimits(env.KMS_RATE_LIMITS);
   const audit = await auditLogFromEnvironment(env.KMS_AUDIT_LOG);
+  const accessLog = accessLogFromEnvironment(env.KMS_ACCESS_LOG, selection);
   // The AWS SDK and Powertools are loaded only when selected: the file-store path (gateway, CLI) starts without them.
   const logger: Logger =
     selection.logger === 'powertools'
       ? (await import('./logger-powertools.js')).createPowertoolsLogger({ level: selection.logLevel, serviceName: env.POWERTOOLS_SERVICE_NAME ?? 'kms' })
-      : createLogger({ level: selection.logLevel });
+      : createLogger({ level: selection.logLevel, ...(accessLog ? { accessLog } : {}) });
   const region = env.AWS_REGION || env.AWS_DEFAULT_REGION;
   const opened = await openState(selection, region, logger, options.localNonces);
   const { nonces } = opened;
@@ -210,6 +213,13 @@ export async function serviceFromEnvironment(env: NodeJS.ProcessEnv = process.en
     cacheTtlMs: selection.cacheTtlMs,
     logger,
   });
+}
+
+/** `KMS_ACCESS_LOG`: unset or `stdout` (with the other log lines), or a file the access lines go to instead. */
+function accessLogFromEnvironment(value: string | undefined, selection: BackendSelection): LineFile | undefined {
+  if (value === undefined || value === '' || value === 'stdout') return undefined;
+  if (selection.logger === 'powertools') throw new Error('KMS_ACCESS_LOG=<file> is for the gateway: on AWS Lambda the access lines go to CloudWatch with the others');
+  return LineFile.open(value, 'KMS_ACCESS_LOG');
 }
 
 export interface ServiceOptions {

@@ -7,6 +7,7 @@ import { createLogger, type Logger } from './logger.js';
 import type { RateLimits } from './ratelimit/limits.js';
 import type { AwsScope } from './aws/operations.js';
 import { type Admission, RateLimiter } from './ratelimit/rate-limiter.js';
+import { Readiness } from './readiness.js';
 
 /** An entry no one writes: reading it proves the store answers (and, sealed, that it was opened with its root key). */
 const READY_PROBE_ENTRY = 'meta/ready-probe';
@@ -34,7 +35,11 @@ export interface Service {
   rateLimiter: Admission;
   /** One line per request and per scheduled-job action; a request whose line cannot be written is refused. None when absent. */
   audit?: AuditLog;
-  /** Resolves when the key store answers a read (readiness); rejects when it cannot. */
+  /**
+   * Resolves when the service can serve (readiness): the key store answers a read, its recent writes
+   * did not fail, the replay store takes a claim (see lib/readiness.ts), and the audit log can be
+   * written. Rejects when it cannot.
+   */
   probe: () => Promise<void>;
   now: () => number;
   /** The AWS protocol's scope: this account, and the regions a SigV4 credential scope may name. */
@@ -64,22 +69,25 @@ export interface ServiceOptions {
 export function createService(options: ServiceOptions): Service {
   const now = options.now ?? Date.now;
   const cacheTtlMs = options.cacheTtlMs ?? DEFAULTS.cacheTtlMs;
-  const keyring = new Keyring(options.store, {
+  const readiness = new Readiness(now);
+  const store = readiness.watchStore(options.store);
+  const nonces = readiness.watchNonces(options.nonces ?? new MemoryNonceStore(now));
+  const keyring = new Keyring(store, {
     region: options.region ?? DEFAULTS.region,
     accountId: options.accountId ?? DEFAULTS.accountId,
     cacheTtlMs,
     now,
   });
-  const accessKeys = new AccessKeyRegistry(options.store, { cacheTtlMs, now });
+  const accessKeys = new AccessKeyRegistry(store, { cacheTtlMs, now });
   return {
     keyring,
     accessKeys,
-    nonces: options.nonces ?? new MemoryNonceStore(now),
+    nonces,
     logger: options.logger ?? createLogger(),
     rateLimiter: options.rateLimiter ?? new RateLimiter(options.rateLimits ?? {}, { now }),
     ...(options.audit ? { audit: options.audit } : {}),
     probe: async () => {
-      await options.store.get(READY_PROBE_ENTRY);
+      await Promise.all([readiness.check(() => store.get(READY_PROBE_ENTRY), nonces), options.audit?.ready()]);
     },
     now,
     evict(names) {

@@ -1,22 +1,39 @@
 import { constants } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
+import { link, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type AccessKeyRegistry, generateAccessKey } from '../../lib/auth/access-keys.js';
 import { ADMIN_POLICY } from '../../lib/policy/policy.js';
 
 export const ADMIN_CREDENTIALS_FILE = 'admin-credentials.json';
 
+/** Where the admin key of a store goes when `admin-credentials.json` already holds another's. */
+export function adminCredentialsFileBeside(accessKeyId: string): string {
+  return `admin-credentials-${accessKeyId}.json`;
+}
+
+export interface CreatedAdmin {
+  /** The file the credentials were written to. */
+  path: string;
+  /** The `admin-credentials.json` that was there already, left as it was (it belongs to another store, or to this one before it was emptied). */
+  keptExisting?: string;
+}
+
 /**
  * On a store that never had an access key, creates an admin key (`kms:*` on `*`) and writes it to
- * `<dataDir>/admin-credentials.json` (0600, atomically). Returns the file's path when it created
- * one. The secret goes only to that file.
+ * `<dataDir>/admin-credentials.json` (0600, durably), or, when that file exists — the data
+ * directory of another store (a file store, before a move to PostgreSQL) — beside it, to
+ * `admin-credentials-<accessKeyId>.json`. An existing file is never replaced: the name is taken
+ * with link(2), which fails rather than overwrite, so two gateways starting at once cannot replace
+ * each other's either. Returns where it wrote, when it created a key. The secret goes only to
+ * that file.
  */
-export async function bootstrapAdmin(dataDir: string, accessKeys: AccessKeyRegistry): Promise<string | undefined> {
+export async function bootstrapAdmin(dataDir: string, accessKeys: AccessKeyRegistry): Promise<CreatedAdmin | undefined> {
   // Deleted keys count: a store whose keys were all deleted is not a new store, and gets no new admin.
   if (await accessKeys.anyEverCreated()) return undefined;
   const { accessKeyId, accessKeySecret } = generateAccessKey();
-  const path = join(dataDir, ADMIN_CREDENTIALS_FILE);
-  const tmp = `${path}.tmp-${process.pid}`;
+  const preferred = join(dataDir, ADMIN_CREDENTIALS_FILE);
+  const tmp = `${preferred}.tmp-${process.pid}`;
+  let created: CreatedAdmin;
   try {
     const handle = await open(tmp, constants.O_CREAT | constants.O_TRUNC | constants.O_WRONLY, 0o600);
     try {
@@ -26,12 +43,23 @@ export async function bootstrapAdmin(dataDir: string, accessKeys: AccessKeyRegis
       await handle.close();
     }
     // The file first: a crash in between leaves a file naming no key, and the next start makes another.
-    await rename(tmp, path);
-  } catch (err) {
-    // A full or read-only disk: no half-written secret is left behind.
+    created = await linkNew(tmp, preferred, join(dataDir, adminCredentialsFileBeside(accessKeyId)));
+  } finally {
+    // A full or read-only disk, or done: no temporary copy of the secret is left behind.
     await unlink(tmp).catch(() => undefined);
-    throw err;
   }
   await accessKeys.create({ accessKeyId, accessKeySecret, status: 'Enabled', policy: ADMIN_POLICY, createdAt: new Date().toISOString() });
-  return path;
+  return created;
+}
+
+/** Gives the written file its name: `preferred` if free, else `beside` (free: its name is the new key's id). Never replaces a file. */
+async function linkNew(tmp: string, preferred: string, beside: string): Promise<CreatedAdmin> {
+  try {
+    await link(tmp, preferred);
+    return { path: preferred };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  await link(tmp, beside);
+  return { path: beside, keptExisting: preferred };
 }

@@ -5,10 +5,11 @@ import type { Service } from '../../lib/service.js';
 export const READY_PROBE_TIMEOUT_MS = 2_000;
 
 /**
- * `GET /health/live` (the process answers) and `GET /health/ready` (the key store answers a read
- * within 2 s, under the root key the store was opened with), unsigned, for load balancers and
- * orchestrators. They reveal nothing else: no version, no key, no store details. Returns whether
- * the request was one of them.
+ * `GET /health/live` (the process answers) and `GET /health/ready` (within 2 s, this process can
+ * serve: the key store answers a read under the root key it was opened with, and takes writes —
+ * see Service.probe and lib/readiness.ts), unsigned, for load balancers and orchestrators. They
+ * reveal nothing else: no version, no key, no store details. Returns whether the request was one
+ * of them.
  */
 export async function answerHealth(req: IncomingMessage, res: ServerResponse, service: Service, finish: (write: () => void) => void): Promise<boolean> {
   const path = (req.url ?? '/').split('?', 1)[0];

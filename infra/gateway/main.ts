@@ -1,5 +1,4 @@
 import cluster, { type Worker } from 'node:cluster';
-import { mkdir } from 'node:fs/promises';
 import { AggregatorRegistry } from 'prom-client';
 import { collectProcessMetrics, registry } from '../../lib/metrics/prometheus.js';
 import type { Service } from '../../lib/service.js';
@@ -11,6 +10,9 @@ import { applySeed, readSeedFile } from './seed.js';
 import { DEFAULT_SCHEDULE_INTERVAL_MS, startScheduledJobs } from './scheduler.js';
 import { type Gateway, startGateway } from './server.js';
 import { readTlsOptions, type TlsOptions } from './tls.js';
+import { Certificates, pairFromPrimary, TLS_PAIR } from './certificates.js';
+import { createDataDirectory } from './data-directory.js';
+import { onHangup, reopenLogs } from './hangup.js';
 import { NONCE_CLAIM, nonceClaimHandler, RelayedNonceStore } from './nonce-relay.js';
 import { RATE_ADMIT, rateAdmitHandler, RelayedRateLimiter } from './rate-relay.js';
 import { answerWorkerCalls, WorkerCalls } from './worker-calls.js';
@@ -22,35 +24,40 @@ export { GATEWAY_DEFAULTS };
 
 /**
  * The local gateway: `npm start` (through ./start.ts) and `kms serve`. Resolves once the gateway
- * is ready; it then runs until SIGTERM or SIGINT, which drain it and exit 0 (SIGHUP reloads the
- * TLS certificate). Rejects when it cannot start (a bad variable, a malformed or contradicting
- * seed, a busy port, plain HTTP off loopback). Environment: see ./config.ts, KMS_DATA_DIR,
- * KMS_SEED_FILE, KMS_SCHEDULE_INTERVAL_MS, and the service's (lib/service-from-env.ts).
+ * is ready; it then runs until SIGTERM or SIGINT, which drain it and exit 0 (SIGHUP reopens the
+ * log files and reloads the TLS certificate; it never stops it). Rejects when it cannot start (a
+ * bad variable, a malformed or contradicting seed, a busy port, plain HTTP off loopback, TLS files
+ * that cannot serve, a log or data directory whose parent is missing). Environment: see
+ * ./config.ts, KMS_DATA_DIR, KMS_SEED_FILE, KMS_SCHEDULE_INTERVAL_MS, and the service's
+ * (lib/service-from-env.ts).
  *
  * With KMS_WORKERS > 1 this process is the primary: it seeds, creates the admin key, runs the
  * scheduled jobs and the metrics listener (summing the workers'), and forks the workers that serve
  * the port (node:cluster re-runs this same entry point in each, which lands in {@link worker}).
  */
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const hangup = onHangup();
   const config = readGatewayConfig(env);
   const dataDir = env.KMS_DATA_DIR ?? ENV_DEFAULTS.KMS_DATA_DIR;
-  if (cluster.isWorker) return worker(env, config, dataDir);
+  if (cluster.isWorker) return worker(env, config, dataDir, hangup);
   const interval = env.KMS_SCHEDULE_INTERVAL_MS === undefined ? DEFAULT_SCHEDULE_INTERVAL_MS : Number(env.KMS_SCHEDULE_INTERVAL_MS);
   if (!Number.isInteger(interval) || interval < 100) throw new ConfigurationError('KMS_SCHEDULE_INTERVAL_MS must be a whole number of milliseconds, at least 100');
   const tls = config.tls ? await readTlsOptions(config.tls) : undefined;
 
   // A malformed seed is refused before anything is created.
   const seed = env.KMS_SEED_FILE ? await readSeedFile(env.KMS_SEED_FILE) : undefined;
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await createDataDirectory(dataDir);
   // With workers, every process's changes are relayed so no other process serves a stale cache entry.
   const relay = config.workers > 1 ? primaryCacheRelay((names) => service.evict(names)) : undefined;
   const service: Service = await serviceFromEnvironment({ ...env, KMS_DATA_DIR: dataDir }, relay ? { onStoreChange: relay.changed } : {});
   if (seed) await applySeed(seed, service);
-  const credentials = await bootstrapAdmin(dataDir, service.accessKeys);
-  if (credentials) console.log(`created an admin access key (kms:* on *); its credentials are in ${credentials}`);
+  const admin = await bootstrapAdmin(dataDir, service.accessKeys);
+  if (admin?.keptExisting) console.log(`${admin.keptExisting} exists and was left as it is: it is not for this store, which had no access key`);
+  if (admin) console.log(`created an admin access key (kms:* on *); its credentials are in ${admin.path}`);
 
   // One process serves the port itself; more are workers, forked once the state is seeded.
-  const serving: Serving = relay ? await serveFromWorkers(service, config, relay.attach) : await serveHere(service, config, tls);
+  const certificates = tls ? new Certificates(config.tls!, tls, service.logger) : undefined;
+  const serving: Serving = relay ? await serveFromWorkers(service, config, relay.attach, certificates) : await serveHere(service, config, certificates);
   const metrics = config.metrics
     ? await startMetricsServer(config.metrics.host, config.metrics.port, config.workers === 1 ? undefined : aggregatedWorkerMetrics())
     : undefined;
@@ -60,27 +67,39 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   if (config.workers > 1) console.log(`kms gateway serving from ${config.workers} worker processes`);
   console.log(`kms gateway ready at ${serving.url}`);
 
-  if (config.tls) process.on('SIGHUP', () => serving.reloadTls());
+  hangup(async () => {
+    await reopenLogs(service);
+    await serving.hangUp();
+  });
   onStopSignal(service, config, () => Promise.all([serving.close(), stopJobs(), metrics?.close()]));
 }
 
 /** What serves the port: this process's own server, or the workers. */
 interface Serving {
   url: string;
-  reloadTls(): void;
+  /** SIGHUP's part here: reloads the certificate, if any; with workers, then each reopens its logs and takes the pair. */
+  hangUp(): Promise<unknown>;
   /** Drains and stops serving. */
   close(): Promise<unknown>;
 }
 
-async function serveHere(service: Service, config: GatewayConfig, tls: TlsOptions | undefined): Promise<Serving> {
-  const gateway = await listen(service, config, tls);
-  return { url: gateway.url, reloadTls: () => reloadTls(gateway, service, config), close: () => gateway.close(config.shutdownGraceMs) };
+async function serveHere(service: Service, config: GatewayConfig, certificates: Certificates | undefined): Promise<Serving> {
+  const gateway = await listen(service, config, certificates?.current);
+  return {
+    url: gateway.url,
+    hangUp: async () => certificates?.reload((options) => gateway.reloadTls(options)),
+    close: () => gateway.close(config.shutdownGraceMs),
+  };
 }
 
-async function serveFromWorkers(service: Service, config: GatewayConfig, attachCacheRelay: (worker: Worker) => void): Promise<Serving> {
+async function serveFromWorkers(service: Service, config: GatewayConfig, attachCacheRelay: (worker: Worker) => void, certificates: Certificates | undefined): Promise<Serving> {
   const limiter = service.rateLimiter;
   if (!(limiter instanceof RateLimiter)) throw new Error('the gateway primary keeps the rate-limit buckets itself');
-  const handlers = { [NONCE_CLAIM]: nonceClaimHandler(service.nonces), [RATE_ADMIT]: rateAdmitHandler(limiter) };
+  const handlers = {
+    [NONCE_CLAIM]: nonceClaimHandler(service.nonces),
+    [RATE_ADMIT]: rateAdmitHandler(limiter),
+    ...(certificates ? { [TLS_PAIR]: certificates.answer } : {}),
+  };
   const pool: WorkerPool = await startWorkers(config.workers, service.logger, (worker) => {
     answerWorkerCalls(worker, handlers);
     attachCacheRelay(worker);
@@ -89,22 +108,24 @@ async function serveFromWorkers(service: Service, config: GatewayConfig, attachC
   const host = family === 'IPv6' ? `[${address}]` : address;
   return {
     url: `${config.tls ? 'https' : 'http'}://${host}:${port}/`,
-    // Each worker reads the files again itself.
-    reloadTls: () => pool.signal('SIGHUP'),
+    // The workers take the pair the primary holds then, and reopen their own log files.
+    hangUp: async () => {
+      await certificates?.reload();
+      pool.signal('SIGHUP');
+    },
     close: () => pool.stop(),
   };
 }
 
-/** A worker (KMS_WORKERS > 1): opens the state the primary seeded and serves the shared port. */
-async function worker(env: NodeJS.ProcessEnv, config: GatewayConfig, dataDir: string): Promise<void> {
-  // A SIGHUP the primary forwards while this worker is still starting must not end it (the
-  // default action): the certificate is read below anyway.
-  let gateway: Gateway | undefined;
+/**
+ * A worker (KMS_WORKERS > 1): opens the state the primary seeded and serves the shared port, with
+ * the certificate pair the primary holds (it never reads the files itself: see certificates.ts).
+ */
+async function worker(env: NodeJS.ProcessEnv, config: GatewayConfig, dataDir: string, hangup: ReturnType<typeof onHangup>): Promise<void> {
   let service: Service | undefined;
-  if (config.tls) process.on('SIGHUP', () => gateway && service && reloadTls(gateway, service, config));
-  const tls = config.tls ? await readTlsOptions(config.tls) : undefined;
-  // One replay record and one set of rate-limit buckets for all workers: the primary's.
+  // One replay record, one set of rate-limit buckets and one certificate pair for all workers: the primary's.
   const calls = new WorkerCalls();
+  let pair = config.tls ? await pairFromPrimary(calls) : undefined;
   service = await serviceFromEnvironment(
     { ...env, KMS_DATA_DIR: dataDir },
     {
@@ -117,8 +138,25 @@ async function worker(env: NodeJS.ProcessEnv, config: GatewayConfig, dataDir: st
   AggregatorRegistry.setRegistries([registry]);
   new AggregatorRegistry();
   if (config.metrics) collectProcessMetrics();
-  const serving = await listen(service, config, tls);
-  gateway = serving;
+  const serving: Gateway = await listen(service, config, pair?.options);
+  const own = service;
+  const takePair = async () => {
+    if (!pair) return;
+    try {
+      const next = await pairFromPrimary(calls);
+      if (next.generation === pair.generation) return;
+      serving.reloadTls(next.options);
+      pair = next;
+    } catch (err) {
+      own.logger.error('TLS certificate not taken from the gateway primary; the previous one stays in use', { error: (err as Error).message });
+    }
+  };
+  hangup(async () => {
+    await reopenLogs(own);
+    await takePair();
+  });
+  // A pair the primary took while this worker was starting (it signals only workers that serve).
+  await takePair();
   onStopSignal(service, config, () => serving.close(config.shutdownGraceMs));
 }
 
@@ -135,21 +173,13 @@ function listen(service: Service, config: GatewayConfig, tls: TlsOptions | undef
   });
 }
 
-function reloadTls(gateway: Gateway, service: Service, config: GatewayConfig): void {
-  const files = config.tls!;
-  readTlsOptions(files).then(
-    (options) => {
-      gateway.reloadTls(options);
-      service.logger.warn('TLS certificate reloaded', { cert: files.certFile });
-    },
-    (err: unknown) => service.logger.error('TLS certificate not reloaded; the previous one stays in use', { error: (err as Error).message }),
-  );
-}
-
-/** The workers' metrics, summed (counters, histograms) or taken at their maximum, as one scrape. */
+/**
+ * The workers' metrics, summed (counters, histograms) or taken at their maximum, as one scrape,
+ * with the primary's own (what only it counts: certificate reloads).
+ */
 function aggregatedWorkerMetrics(): () => Promise<string> {
   const aggregator = new AggregatorRegistry();
-  return () => aggregator.clusterMetrics();
+  return async () => `${await aggregator.clusterMetrics()}${await registry.getSingleMetricAsString('kms_tls_reload_failures_total')}\n`;
 }
 
 /** SIGTERM or SIGINT: `stop` (a drain), then the audit log is flushed and the process exits 0. */

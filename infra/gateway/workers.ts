@@ -8,7 +8,11 @@ const CRASH_LOOP_LIMIT = 5;
 export interface WorkerPool {
   /** The address the workers listen on, as the first of them reported it. */
   address: { address: string; port: number; family: string };
-  /** Sends `signal` to every worker (SIGHUP: reload the certificate). */
+  /**
+   * Sends `signal` to every worker that serves (SIGHUP: reopen the logs, take the certificate). Not
+   * to one still starting: until its handler is in place the signal's default action would end it,
+   * and it opens its logs and takes the certificate as it starts anyway.
+   */
   signal(signal: NodeJS.Signals): void;
   /** SIGTERM to every worker (each drains as a single gateway does); resolves when all have exited. */
   stop(): Promise<void>;
@@ -53,13 +57,14 @@ export function startWorkers(count: number, logger: Logger, setup: (worker: Work
 
     cluster.on('listening', (worker, at) => {
       listening.add(worker);
+      if (ready) logger.info('gateway worker started', { pid: worker.process.pid });
       address ??= { address: at.address ?? '127.0.0.1', port: at.port, family: at.addressType === 6 ? 'IPv6' : 'IPv4' };
       if (!ready && listening.size === count) {
         ready = true;
         resolve({
           address,
           signal: (signal) => {
-            for (const w of Object.values(cluster.workers ?? {})) if (w && !w.isDead()) w.process.kill(signal);
+            for (const w of listening) if (!w.isDead()) w.process.kill(signal);
           },
           stop: stopAll,
         });

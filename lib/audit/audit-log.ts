@@ -1,6 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { mkdir } from 'node:fs/promises';
+import { requireLogDirectory } from '../log-file.js';
 
 /**
  * One audit line: who did what to which key, and how it ended. Never a data key, key material,
@@ -41,6 +40,12 @@ export interface AuditRecord {
 export interface AuditLog {
   write(record: AuditRecord): Promise<void>;
   ready(): Promise<void>;
+  /**
+   * Opens the sink anew (SIGHUP, after logrotate renamed or removed the file): lines written after
+   * it settles go to a file at the configured path, created if it is gone. Rejects when the path
+   * cannot be opened; the log is then broken (requests are refused) until it can.
+   */
+  reopen?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -80,6 +85,13 @@ abstract class BatchedAuditLog implements AuditLog {
     await this.recover();
   }
 
+  /** Reopens after the lines already handed over are written: no batch straddles the old and the new file. */
+  reopen(): Promise<void> {
+    const reopened = this.#chain.then(() => this.reopenSink());
+    this.#chain = reopened.catch(() => undefined);
+    return reopened;
+  }
+
   async #flush(batch: Batch): Promise<void> {
     try {
       await this.append(batch.lines.join(''));
@@ -95,6 +107,7 @@ abstract class BatchedAuditLog implements AuditLog {
   protected abstract append(text: string): Promise<void>;
   /** Tries to make a broken sink writable again; rejects while it is not. */
   protected abstract recover(): Promise<void>;
+  protected abstract reopenSink(): Promise<void>;
 }
 
 /** Audit lines on stdout (the default; on Lambda and Function Compute they go to the platform's logs). */
@@ -121,6 +134,8 @@ export class StdoutAuditLog extends BatchedAuditLog {
   protected async recover(): Promise<void> {
     await this.append('');
   }
+
+  protected async reopenSink(): Promise<void> {}
 
   async close(): Promise<void> {}
 }
@@ -151,8 +166,9 @@ export function pipeSizedChunks(text: string, limit: number = process.platform =
 }
 
 /**
- * Audit lines appended to a file (`KMS_AUDIT_LOG=<file>`, created 0600). A write that fails (disk
- * full, read-only, removed mount) fails its requests; later requests try the file again.
+ * Audit lines appended to a file (`KMS_AUDIT_LOG=<file>`, created 0600, in a directory that must
+ * exist). A write that fails (disk full, read-only, removed mount) fails its requests; later
+ * requests try the file again. {@link reopen} follows a rotation.
  */
 export class FileAuditLog extends BatchedAuditLog {
   readonly #path: string;
@@ -165,8 +181,12 @@ export class FileAuditLog extends BatchedAuditLog {
   }
 
   static async open(path: string): Promise<FileAuditLog> {
-    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    return new FileAuditLog(path, await open(path, 'a', 0o600));
+    requireLogDirectory(path, 'KMS_AUDIT_LOG');
+    try {
+      return new FileAuditLog(path, await open(path, 'a', 0o600));
+    } catch (err) {
+      throw new Error(`KMS_AUDIT_LOG=${path}: cannot open the file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
   }
 
   protected async append(text: string): Promise<void> {
@@ -185,6 +205,24 @@ export class FileAuditLog extends BatchedAuditLog {
     await this.append('');
   }
 
+  protected async reopenSink(): Promise<void> {
+    const previous = this.#file;
+    this.#file = undefined;
+    await previous?.close().catch(() => undefined);
+    let next: FileHandle;
+    try {
+      next = await open(this.#path, 'a', 0o600);
+    } catch (err) {
+      // Not the old file instead: after a rotation its lines would go where no one looks.
+      this.broken = err;
+      throw err;
+    }
+    // A readiness check (recover) may have opened the path meanwhile: one handle is kept.
+    const raced = this.#file as FileHandle | undefined;
+    this.#file = next;
+    await raced?.close().catch(() => undefined);
+  }
+
   async close(): Promise<void> {
     await this.#file?.close();
     this.#file = undefined;
@@ -195,6 +233,7 @@ export class FileAuditLog extends BatchedAuditLog {
 export class NoAuditLog implements AuditLog {
   async write(): Promise<void> {}
   async ready(): Promise<void> {}
+  async reopen(): Promise<void> {}
   async close(): Promise<void> {}
 }
 

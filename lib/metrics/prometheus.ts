@@ -51,6 +51,14 @@ export const auditFailuresTotal = new Counter({
   registers: [registry],
 });
 
+export const tlsReloadFailuresTotal = new Counter({
+  name: 'kms_tls_reload_failures_total',
+  help: 'Certificate reloads (SIGHUP) refused because the files could not serve; the previous certificate stayed in use',
+  registers: [registry],
+  // Counted by the process that reads the files (the primary, with workers): the workers' zeros are left out.
+  aggregator: 'omit',
+});
+
 export const noncesHeld = new Gauge({
   name: 'kms_nonces_held',
   help: 'Used nonces remembered by this process\'s replay stores (until their timestamp window closes)',

@@ -117,7 +117,7 @@ describe('Audit log: fails closed', () => {
   it('a file audit log appends JSON lines to a 0600 file; when the file cannot be written, requests are refused until it can', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'kms-audit-'));
     dirs.push(dir);
-    const path = join(dir, 'logs', 'audit.log');
+    const path = join(dir, 'audit.log');
     const log = await FileAuditLog.open(path);
     const { call } = await audited(log);
     expect((await call(signedRpcRequest(ADMIN, 'DescribeKey', { KeyId: KEY_ID }))).status).toBe(200);

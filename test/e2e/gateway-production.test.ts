@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { copyFile, readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { request as httpRequest, Agent as HttpAgent } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect, type Socket } from 'node:net';
@@ -263,6 +263,8 @@ describe('Health and metrics', () => {
 
 describe('Audit log and rate limits through the gateway', () => {
   it('KMS_AUDIT_LOG=<file> gets one line per request; KMS_RATE_LIMITS throttles with 429', async () => {
+    // The directory must exist: none is created for a log.
+    await mkdir(join(root, 'audit'));
     const audit = join(root, 'audit', 'kms-audit.log');
     const gateway = await startGateway({ dataDir: dataDir(), seedFile, env: { KMS_AUDIT_LOG: audit, KMS_RATE_LIMITS: '{"default": {"read": 2}}' } });
     const statuses = [];

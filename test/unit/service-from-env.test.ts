@@ -12,6 +12,7 @@ import { MemoryNonceStore } from '../../lib/auth/nonce-store.js';
 import { ServiceUnavailableError } from '../../lib/errors.js';
 import { createPowertoolsLogger } from '../../lib/logger-powertools.js';
 import { AWS_CLIENT_DEFAULTS, ENV_DEFAULTS, selectBackends, serviceFromEnvironment } from '../../lib/service-from-env.js';
+import { unwatched } from '../../lib/readiness.js';
 import { FakeDynamoDb } from '../helpers/dynamodb-fake.js';
 import { awsErrors } from '../keystore/aws-errors.js';
 import { FakeSecretsManager } from '../keystore/secrets-manager-fake.js';
@@ -222,7 +223,7 @@ describe('Module: service-from-env', () => {
     it('when KMS_KEY_STORE is not set, keys are files in KMS_DATA_DIR, nonces are journaled there, and AWS is never called', async () => {
       const dir = await tempDir();
       const service = await serviceFromEnvironment({ KMS_DATA_DIR: dir, KMS_LOG_LEVEL: 'silent' });
-      expect(service.nonces).toBeInstanceOf(JournaledNonceStore);
+      expect(unwatched(service.nonces)).toBeInstanceOf(JournaledNonceStore);
       await service.keyring.createKey({ keyId: KEY_ID });
       expect(await readdir(dir)).toEqual(expect.arrayContaining(['keys', 'key-versions']));
       expect(sm).not.toHaveReceivedAnyCommand();
@@ -231,7 +232,7 @@ describe('Module: service-from-env', () => {
 
     it('when KMS_NONCE_STORE=journal, the journal is used even though KMS_NONCE_TABLE is set, and DynamoDB is never called', async () => {
       const service = await serviceFromEnvironment({ KMS_DATA_DIR: await tempDir(), KMS_NONCE_STORE: 'journal', KMS_NONCE_TABLE: 'kms-nonces', KMS_LOG_LEVEL: 'silent' });
-      expect(service.nonces).toBeInstanceOf(JournaledNonceStore);
+      expect(unwatched(service.nonces)).toBeInstanceOf(JournaledNonceStore);
       expect(await service.nonces.claim('AK1', 'n', Date.now() + 60_000)).toBe(true);
       expect(ddb).not.toHaveReceivedAnyCommand();
     });
@@ -258,7 +259,7 @@ describe('Module: service-from-env', () => {
       expect(await client.config.region()).toBe('eu-west-3');
       expect(client.config.maxAttempts).toBeDefined();
       expect(await (client.config.maxAttempts as () => Promise<number>)()).toBe(1);
-      expect(service.nonces).toBeInstanceOf(MemoryNonceStore);
+      expect(unwatched(service.nonces)).toBeInstanceOf(MemoryNonceStore);
     });
 
     it('when KMS_KEY_STORE=secrets-manager with the default cache, an outage is served from memory for TTL + 300 s, then 503', async () => {
@@ -275,14 +276,14 @@ describe('Module: service-from-env', () => {
 
     it('when KMS_NONCE_TABLE is set, nonces are claimed in that DynamoDB table, with either key store', async () => {
       const withSecrets = await serviceFromEnvironment({ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_NONCE_TABLE: 'kms-nonces', KMS_LOG_LEVEL: 'silent' });
-      expect(withSecrets.nonces).toBeInstanceOf(DynamoDbNonceStore);
+      expect(unwatched(withSecrets.nonces)).toBeInstanceOf(DynamoDbNonceStore);
       expect(await withSecrets.nonces.claim('AK1', 'n1', Date.now() + 60_000)).toBe(true);
       expect(ddb).toHaveReceivedCommandWith(PutItemCommand, { TableName: 'kms-nonces', Item: expect.objectContaining({ pk: { S: 'AK1#n1' } }) });
       const client = ddb.commandCalls(PutItemCommand)[0]!.thisValue as DynamoDBClient;
       expect(await client.config.region()).toBe('us-east-1');
 
       const withFiles = await serviceFromEnvironment({ KMS_DATA_DIR: await tempDir(), KMS_NONCE_TABLE: 'kms-nonces', AWS_REGION: 'us-east-1', KMS_LOG_LEVEL: 'silent' });
-      expect(withFiles.nonces).toBeInstanceOf(DynamoDbNonceStore);
+      expect(unwatched(withFiles.nonces)).toBeInstanceOf(DynamoDbNonceStore);
       // Shared: the second service sees the first one's nonce.
       expect(await withFiles.nonces.claim('AK1', 'n1', Date.now() + 60_000)).toBe(false);
     });
@@ -291,7 +292,7 @@ describe('Module: service-from-env', () => {
       await expect(serviceFromEnvironment({ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1' })).rejects.toThrow(/needs a shared replay store/);
       const lines = await captureStdout(async () => {
         const service = await serviceFromEnvironment({ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_NONCE_STORE: 'memory' });
-        expect(service.nonces).toBeInstanceOf(MemoryNonceStore);
+        expect(unwatched(service.nonces)).toBeInstanceOf(MemoryNonceStore);
       });
       expect(lines.map((l) => JSON.parse(l))).toContainEqual(expect.objectContaining({ level: 'warn', message: expect.stringContaining('per instance only') }));
     });

@@ -1,0 +1,167 @@
+import { describe, expect, it } from 'vitest';
+import type { AuditLog } from '../../lib/audit/audit-log.js';
+import { MemoryNonceStore, type NonceStore } from '../../lib/auth/nonce-store.js';
+import { ServiceUnavailableError } from '../../lib/errors.js';
+import { RevisionConflictError } from '../../lib/keystore/key-store.js';
+import { MemoryKeyStore } from '../../lib/keystore/memory-store.js';
+import { KeyStoreUnavailableError } from '../../lib/keystore/store-errors.js';
+import { CLAIM_VOUCHES_FOR_MS, PROBE_ACCESS_KEY_ID, Readiness, WRITE_FAILURE_HOLDS_FOR_MS } from '../../lib/readiness.js';
+import { createService } from '../../lib/service.js';
+
+/*
+ * Readiness follows what the stores do with writes, not only whether they answer a read: a full
+ * disk or a read-only database makes every request a 503 while reads still work.
+ */
+
+/** A replay store whose disk can be made to refuse, counting the claims that reach it. */
+class FlakyNonces implements NonceStore {
+  failing = false;
+  claims: string[] = [];
+  readonly #inner = new MemoryNonceStore();
+  async claim(accessKeyId: string, nonce: string, expiresAt: number): Promise<boolean> {
+    this.claims.push(accessKeyId);
+    if (this.failing) throw new ServiceUnavailableError({ cause: Object.assign(new Error('no space'), { code: 'ENOSPC' }) });
+    return this.#inner.claim(accessKeyId, nonce, expiresAt);
+  }
+}
+
+function setup() {
+  let now = 1_000_000;
+  const clock = { advance: (ms: number) => (now += ms) };
+  const readiness = new Readiness(() => now);
+  const flaky = new FlakyNonces();
+  const nonces = readiness.watchNonces(flaky);
+  const inner = new MemoryKeyStore();
+  const store = readiness.watchStore(inner);
+  const check = () => readiness.check(() => store.get('meta/ready-probe'), nonces);
+  const probeClaims = () => flaky.claims.filter((id) => id === PROBE_ACCESS_KEY_ID).length;
+  return { clock, flaky, nonces, inner, store, check, probeClaims };
+}
+
+describe('Readiness', () => {
+  it('when idle, the probe claims a nonce of its own (a write), at most once per second; a recent request claim vouches instead', async () => {
+    const t = setup();
+    await t.check();
+    expect(t.probeClaims()).toBe(1);
+    t.clock.advance(CLAIM_VOUCHES_FOR_MS - 1);
+    await t.check();
+    expect(t.probeClaims()).toBe(1);
+    t.clock.advance(1);
+    await t.check();
+    expect(t.probeClaims()).toBe(2);
+    t.clock.advance(CLAIM_VOUCHES_FOR_MS * 10);
+    await t.nonces.claim('LTAIcaller', 'n-1', Date.now() + 60_000);
+    await t.check();
+    expect(t.probeClaims()).toBe(2);
+  });
+
+  it('when claims fail (a full disk under the journal), it is unready at once and stays so while they fail, with no traffic; ready again once a claim succeeds', async () => {
+    const t = setup();
+    await t.nonces.claim('LTAIcaller', 'n-1', Date.now() + 60_000);
+    await t.check();
+    t.flaky.failing = true;
+    await expect(t.nonces.claim('LTAIcaller', 'n-2', Date.now() + 60_000)).rejects.toBeInstanceOf(ServiceUnavailableError);
+    // The earlier success no longer vouches: the latest claim failed.
+    await expect(t.check()).rejects.toBeInstanceOf(ServiceUnavailableError);
+    for (let i = 0; i < 3; i++) {
+      t.clock.advance(10_000);
+      await expect(t.check()).rejects.toBeInstanceOf(ServiceUnavailableError);
+    }
+    t.flaky.failing = false;
+    await t.check();
+    await t.check();
+  });
+
+  it('when the disk fills while idle, the next probe past the vouching window notices it', async () => {
+    const t = setup();
+    await t.check();
+    t.flaky.failing = true;
+    t.clock.advance(CLAIM_VOUCHES_FOR_MS);
+    await expect(t.check()).rejects.toBeInstanceOf(ServiceUnavailableError);
+  });
+
+  it('a replay refused is an answer of the store, not a failure', async () => {
+    const t = setup();
+    await t.nonces.claim('LTAIcaller', 'same', Date.now() + 60_000);
+    expect(await t.nonces.claim('LTAIcaller', 'same', Date.now() + 60_000)).toBe(false);
+    const before = t.probeClaims();
+    await t.check();
+    expect(t.probeClaims()).toBe(before);
+  });
+
+  it('a key-store write refused as unavailable makes it unready for a while, unless a later write succeeds; conflicts are answers', async () => {
+    const t = setup();
+    await t.store.create('keys/a', Buffer.from('a'), { writeOnce: false });
+    const refuse = () => {
+      t.inner.update = async (name) => {
+        throw new KeyStoreUnavailableError('io', 'update', name, { detail: 'ENOSPC' });
+      };
+    };
+    const conflict = () => {
+      t.inner.update = async (name) => {
+        throw new RevisionConflictError(name);
+      };
+    };
+    refuse();
+    await expect(t.store.update('keys/a', 1, Buffer.from('b'))).rejects.toBeInstanceOf(KeyStoreUnavailableError);
+    await expect(t.check()).rejects.toBeInstanceOf(ServiceUnavailableError);
+    t.clock.advance(WRITE_FAILURE_HOLDS_FOR_MS - 1);
+    await expect(t.check()).rejects.toBeInstanceOf(ServiceUnavailableError);
+    t.clock.advance(1);
+    await t.check();
+
+    // A later write that succeeds clears it at once.
+    await expect(t.store.update('keys/a', 1, Buffer.from('b'))).rejects.toBeInstanceOf(KeyStoreUnavailableError);
+    await expect(t.check()).rejects.toBeInstanceOf(ServiceUnavailableError);
+    await t.store.create('keys/b', Buffer.from('b'), { writeOnce: false });
+    await t.check();
+
+    conflict();
+    await expect(t.store.update('keys/a', 1, Buffer.from('c'))).rejects.toBeInstanceOf(RevisionConflictError);
+    await t.check();
+  });
+
+  it('a read that fails is unready, whatever the writes did', async () => {
+    const t = setup();
+    t.inner.get = async (name) => {
+      throw new KeyStoreUnavailableError('network', 'get', name);
+    };
+    await expect(t.check()).rejects.toBeInstanceOf(KeyStoreUnavailableError);
+  });
+});
+
+describe('Service.probe', () => {
+  it('rejects while the replay store refuses, or the audit log cannot be written; resolves again after', async () => {
+    const flaky = new FlakyNonces();
+    let auditBroken = false;
+    const audit: AuditLog = {
+      write: async () => undefined,
+      ready: async () => {
+        if (auditBroken) throw Object.assign(new Error('no space'), { code: 'ENOSPC' });
+      },
+      close: async () => undefined,
+    };
+    const service = createService({ store: new MemoryKeyStore(), nonces: flaky, audit });
+    await service.probe();
+    flaky.failing = true;
+    await expect(service.nonces.claim('LTAIcaller', 'n', Date.now() + 60_000)).rejects.toBeInstanceOf(ServiceUnavailableError);
+    await expect(service.probe()).rejects.toBeInstanceOf(ServiceUnavailableError);
+    flaky.failing = false;
+    await service.probe();
+    auditBroken = true;
+    await expect(service.probe()).rejects.toThrow('no space');
+    auditBroken = false;
+    await service.probe();
+  });
+
+  it('the service’s stores are the watched ones: a write refused through the keyring makes the probe reject', async () => {
+    const store = new MemoryKeyStore();
+    const service = createService({ store });
+    const created = await service.keyring.createKey({});
+    store.update = async (name) => {
+      throw new KeyStoreUnavailableError('io', 'update', name, { detail: 'ENOSPC' });
+    };
+    await expect(service.keyring.updateKey(created.keyId, (key) => ({ ...key, state: 'Disabled' }))).rejects.toBeInstanceOf(KeyStoreUnavailableError);
+    await expect(service.probe()).rejects.toBeInstanceOf(ServiceUnavailableError);
+  });
+});
