@@ -29,7 +29,7 @@ interface PolicyOptions {
 export function registerAccessKeys(program: Command): void {
   const accessKeys = program
     .command('access-keys')
-    .description('access keys and their policies, in the key store itself (not over the API): the local one, or the one KMS_KEY_STORE names')
+    .description('access keys and their policies, in the key store itself, not over the API (the local one, or the one KMS_KEY_STORE names)')
     .addOption(new Option('--data-dir <dir>', 'the key store directory').env('KMS_DATA_DIR').default(ENV_DEFAULTS.KMS_DATA_DIR));
 
   const policyOptions = (command: Command) =>

@@ -31,7 +31,7 @@ export async function registryOf(url: string): Promise<PartitionRegistry> {
  * registry; `get` and `list` read the registry (encrypted keys only).
  */
 export function registerPartitions(program: Command): void {
-  const partitions = program.command('partitions').description('partition data keys: provision them from events, read the registry');
+  const partitions = program.command('partitions').description('partition data keys: provisioned from events into a registry');
 
   partitions
     .command('provision')

@@ -16,7 +16,7 @@ const TARGET_VARIABLE = /^(KMS|AWS|ALIBABA_CLOUD)_[A-Z0-9_]+$/;
  * run it with the service stopped.
  */
 export function registerStore(program: Command): void {
-  const store = program.command('store').description('the key store itself: migrate between backends');
+  const store = program.command('store').description('the key store itself');
   store
     .command('copy')
     .description('copy every key, version, alias and access key into another store (idempotent; stop the service first)')
