@@ -60,7 +60,7 @@ export function registerAccessKeys(program: Command): void {
       if (err instanceof EntryExistsError) throw new CliError(EXIT.REFUSED, `The access key "${record.accessKeyId}" already exists.`, 'AccessKeyAlreadyExists');
       throw err;
     }
-    emit(command, view(record, true), { record: { ...view(record, true), Policy: JSON.stringify(record.policy) } });
+    emit(command, view(record, true));
     if (process.stderr.isTTY) process.stderr.write('The secret is shown only this once: store it now.\n');
   });
 
@@ -89,7 +89,7 @@ export function registerAccessKeys(program: Command): void {
       const record = await (await existingRegistryOf(command)).get(id);
       if (!record) throw notFound(id);
       const item = view(record, false);
-      emit(command, item, { record: { ...item, Policy: JSON.stringify(item.Policy) } });
+      emit(command, item);
     });
 
   for (const [name, status] of [
@@ -102,7 +102,7 @@ export function registerAccessKeys(program: Command): void {
       .argument('<id>', 'access key id')
       .action(async (id: string, _options: unknown, command: Command) => {
         const record = await (await existingRegistryOf(command)).setStatus(id, status);
-        emit(command, view(record, false), { record: { ...view(record, false), Policy: JSON.stringify(record.policy) } });
+        emit(command, view(record, false));
       });
   }
 
@@ -123,7 +123,7 @@ export function registerAccessKeys(program: Command): void {
   ).action(async (id: string, options: PolicyOptions, command: Command) => {
     const policy = await policyFrom(options);
     const record = await (await existingRegistryOf(command)).setPolicy(id, policy);
-    emit(command, view(record, false), { record: { ...view(record, false), Policy: JSON.stringify(record.policy) } });
+    emit(command, view(record, false));
   });
 
   accessKeys
@@ -141,7 +141,7 @@ export function registerAccessKeys(program: Command): void {
       const checked = groupRatesSchema.safeParse(parsed);
       if (!checked.success) throw usageError(`--json: ${checked.error.issues.map((i) => `${i.path.join('.') || 'limits'}: ${i.message}`).join('; ')}`);
       const record = await (await existingRegistryOf(command)).setRateLimits(id, checked.data as GroupRates);
-      emit(command, view(record, false), { record: { ...view(record, false), Policy: JSON.stringify(record.policy), RateLimits: JSON.stringify(record.rateLimits ?? {}) } });
+      emit(command, view(record, false));
     });
 }
 
