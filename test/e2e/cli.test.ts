@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -460,6 +460,108 @@ describe('kms encrypt-file / decrypt-file', { timeout: 120_000 }, () => {
 
     it('bytes appended', () => refusedFile('appended', Buffer.concat([sealed, Buffer.from('x')])));
     it('not an encrypted file', () => refusedFile('plain', Buffer.from('just some text, not encrypted'), /bad magic/));
+  });
+
+  describe('an existing OUT: refused without --force, replaced with it, never left partial', () => {
+    let input: string;
+    let sealed: string;
+    let plaintext: Buffer;
+    beforeAll(async () => {
+      input = join(files, 'keep-in');
+      sealed = join(files, 'keep-in.kms');
+      plaintext = randomBytes(2 * FRAME + 3);
+      await writeFile(input, plaintext);
+      expect((await kms(['encrypt-file', input, sealed, '--key', ALIAS])).code).toBe(0);
+    });
+
+    /** A file that must survive: 1 MiB of its own bytes. */
+    async function precious(name: string): Promise<{ path: string; bytes: Buffer }> {
+      const path = join(files, name);
+      const bytes = randomBytes(1 << 20);
+      await writeFile(path, bytes);
+      return { path, bytes };
+    }
+
+    it('encrypt-file and decrypt-file refuse an existing OUT (exit 2, OUT untouched), before any call to the KMS', async () => {
+      const out = await precious('precious-1');
+      const unreachable = { KMS_ENDPOINT: `http://127.0.0.1:${await unusedPort()}/` };
+      for (const args of [
+        ['encrypt-file', input, out.path, '--key', ALIAS],
+        ['encrypt-file', input, out.path, '--partition', 'p-1'],
+        ['decrypt-file', sealed, out.path],
+        ['decrypt-file', '-', out.path],
+      ]) {
+        // The endpoint does not answer: a check made after a KMS call would exit 3.
+        const run = await kms(args, { env: unreachable, stdin: await readFile(sealed) });
+        expect(run.code, `${args.join(' ')}: ${run.stderr}`).toBe(2);
+        expect(run.stderr).toBe(`${out.path} exists: pass --force to replace it\n`);
+        expect((await readFile(out.path)).equals(out.bytes)).toBe(true);
+      }
+      expect(await leftovers()).toEqual([]);
+    });
+
+    it('with --force, OUT is replaced by the complete output', async () => {
+      const out = await precious('precious-2');
+      expect((await kms(['encrypt-file', input, out.path, '--key', ALIAS, '--force'])).code).toBe(0);
+      expect((await readFile(out.path)).subarray(0, 4).toString()).toBe('KMSF');
+      const plain = await precious('precious-3');
+      expect(await kms(['decrypt-file', out.path, plain.path, '--force'])).toEqual({ code: 0, stdout: '', stderr: '' });
+      expect((await readFile(plain.path)).equals(plaintext)).toBe(true);
+    });
+
+    it('with --force and a file that does not authenticate, OUT keeps its old bytes (exit 4)', async () => {
+      const out = await precious('precious-4');
+      const tampered = Buffer.from(await readFile(sealed));
+      tampered[tampered.length - 20]! ^= 1;
+      await writeFile(join(files, 'tampered.kms'), tampered);
+      const run = await kms(['decrypt-file', join(files, 'tampered.kms'), out.path, '--force']);
+      expect(run.code, run.stderr).toBe(4);
+      expect((await readFile(out.path)).equals(out.bytes)).toBe(true);
+      expect(await leftovers()).toEqual([]);
+    });
+
+    it('OUT that is IN (the same path, or a hard link to it) is refused without --force; with it, the file is replaced in place', async () => {
+      const file = join(files, 'in-place');
+      await writeFile(file, plaintext);
+      await link(file, join(files, 'in-place-link'));
+      for (const out of [file, join(files, 'in-place-link'), `${files}/./in-place`]) {
+        const run = await kms(['encrypt-file', file, out, '--key', ALIAS]);
+        expect(run.code, out).toBe(2);
+        expect(run.stderr).toBe(`${out} is the input file itself: pass --force to replace it (it is replaced only once the whole output is written)\n`);
+        expect((await readFile(file)).equals(plaintext)).toBe(true);
+      }
+      expect((await kms(['encrypt-file', file, file, '--key', ALIAS, '--force'])).code).toBe(0);
+      expect((await readFile(file)).subarray(0, 4).toString()).toBe('KMSF');
+      expect((await kms(['decrypt-file', file, file])).code).toBe(2);
+      expect((await kms(['decrypt-file', file, file, '--force'])).code).toBe(0);
+      expect((await readFile(file)).equals(plaintext)).toBe(true);
+      expect(await leftovers()).toEqual([]);
+    });
+
+    it('OUT that is a directory or a device is refused, even with --force', async () => {
+      for (const out of [files, '/dev/null']) {
+        for (const force of [[], ['--force']]) {
+          const run = await kms(['decrypt-file', sealed, out, ...force]);
+          expect(run.code, `${out} ${force.join(' ')}`).toBe(2);
+          expect(run.stderr).toMatch(new RegExp(`^${out.replace(/[/.]/g, '\\$&')} is (a directory|not a regular file)`));
+        }
+      }
+    });
+
+    it('a missing output directory is named as the user gave it (exit 3), never a hidden temporary file', async () => {
+      const missing = join(files, 'no-such-dir', 'out.kms');
+      const underFile = join(files, 'keep-in', 'out.kms');
+      for (const [args, expected] of [
+        [['encrypt-file', input, missing, '--key', ALIAS], `cannot write ${missing}: the directory ${join(files, 'no-such-dir')} does not exist\n`],
+        [['decrypt-file', sealed, missing], `cannot write ${missing}: the directory ${join(files, 'no-such-dir')} does not exist\n`],
+        [['decrypt-file', sealed, underFile, '--force'], `cannot write ${underFile}: ${join(files, 'keep-in')} is not a directory\n`],
+      ] as const) {
+        const run = await kms([...args]);
+        expect(run.code, args.join(' ')).toBe(3);
+        expect(run.stderr).toBe(expected);
+      }
+      expect(await exists(join(files, 'no-such-dir'))).toBe(false);
+    });
   });
 
   it('permissions: a Decrypt-only key cannot encrypt a file but can decrypt one; a missing input is exit 3', async () => {
