@@ -32,7 +32,8 @@ export function registerStore(program: Command): void {
       }
       if (!overrides.KMS_KEY_STORE) throw usageError('--to must name the target backend: --to KMS_KEY_STORE=file|postgres|dynamodb|secrets-manager');
       const source = await openStoreForCommand(options.dataDir);
-      const target = await openStoreForCommand(overrides.KMS_DATA_DIR ?? options.dataDir, { ...process.env, ...overrides });
+      // The target is usually new: the copy is what fills it (the source must exist).
+      const target = await openStoreForCommand(overrides.KMS_DATA_DIR ?? options.dataDir, { ...process.env, ...overrides }, 'always');
       const report = await copyStore(source, target);
       emit(command, { Copied: report.copied, AlreadyPresent: report.present, Conflicts: report.conflicts });
       if (report.conflicts.length > 0) {

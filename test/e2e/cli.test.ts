@@ -646,6 +646,99 @@ describe('kms access-keys', { timeout: 120_000 }, () => {
   });
 });
 
+describe('kms access-keys and store copy where there is no key store', { timeout: 120_000 }, () => {
+  let places: string;
+  beforeAll(async () => {
+    places = join(dir, 'no-store');
+    await mkdir(places);
+  });
+
+  /** Every name under `path`, recursively (undefined when it does not exist): what a refused command must leave as it was. */
+  const tree = (path: string) => readdir(path, { recursive: true }).then((names) => names.sort(), () => undefined);
+  const exists = (path: string) => stat(path).then(() => true, () => false);
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
+  /** Runs `args` against the store at `storeDir` and expects StoreNotFound (exit 3) naming it, with nothing created. */
+  async function refusedWithoutStore(args: string[], storeDir: string, reason: RegExp, options: RunOptions = {}) {
+    const before = await tree(storeDir);
+    const run = await kms(args, { ...options, env: { KMS_DATA_DIR: storeDir, ...options.env } });
+    expect(run.code, `${args.join(' ')}: ${run.stderr}`).toBe(3);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(new RegExp(`^StoreNotFound: no key store at ${escape(storeDir)}: ${reason.source}; point at the gateway's data directory with --data-dir DIR or KMS_DATA_DIR`));
+    expect(run.stderr.split('\n')).toHaveLength(2);
+    expect(run.stderr.includes('--create-store'), args.join(' ')).toBe(args[1] === 'create');
+    expect(await tree(storeDir), `${args.join(' ')} changed ${storeDir}`).toEqual(before);
+  }
+
+  const ID = 'LTAInostore00001';
+  const everyCommand = [
+    ['access-keys', 'create', '--admin'],
+    ['access-keys', 'create', '--id', ID, '--policy-json', JSON.stringify(DECRYPT_ONLY)],
+    ['access-keys', 'enable', ID],
+    ['access-keys', 'disable', ID],
+    ['access-keys', 'delete', ID],
+    ['access-keys', 'set-policy', ID, '--admin'],
+    ['access-keys', 'set-rate-limits', ID, '--json', '{"crypto": 5}'],
+    ['access-keys', 'list'],
+    ['access-keys', 'describe', ID],
+  ];
+
+  it('in an empty directory, every access-keys command (writes and reads) is refused and writes nothing: no root key, no seal', async () => {
+    const empty = join(places, 'empty');
+    await mkdir(empty);
+    for (const args of everyCommand) await refusedWithoutStore(args, empty, /the directory holds none/);
+    expect(await readdir(empty)).toEqual([]);
+  });
+
+  it('in a directory that does not exist, or one of other files, create and set-policy are refused and nothing is created', async () => {
+    const missing = join(places, 'missing');
+    const others = join(places, 'others');
+    await mkdir(join(others, 'notes'), { recursive: true });
+    await writeFile(join(others, 'notes', 'todo.txt'), 'not a key store');
+    await writeFile(join(others, 'root.key.bak'), 'x');
+    for (const args of [everyCommand[0]!, everyCommand[5]!, everyCommand[7]!]) {
+      await refusedWithoutStore(args, missing, /the directory does not exist/);
+      await refusedWithoutStore(args, others, /the directory holds none/);
+    }
+    await refusedWithoutStore(everyCommand[0]!, join(others, 'root.key.bak'), /it is not a directory/);
+    expect(await exists(missing)).toBe(false);
+  });
+
+  it('from another directory with no --data-dir (the default ./.kms-data), create is refused while the gateway runs elsewhere', async () => {
+    const elsewhere = join(places, 'elsewhere');
+    await mkdir(elsewhere);
+    const run = await runKms(['access-keys', 'create', '--admin'], { endpoint: gateway.url, credentials: ADMIN, cwd: elsewhere, env: { KMS_DATA_DIR: undefined } });
+    expect(run.code, run.stderr).toBe(3);
+    expect(run.stderr).toMatch(new RegExp(`^StoreNotFound: no key store at \\./\\.kms-data \\(${escape(join(elsewhere, '.kms-data'))}\\): the directory does not exist; point at the gateway's data directory with --data-dir DIR or KMS_DATA_DIR, or pass --create-store`));
+    expect(await readdir(elsewhere)).toEqual([]);
+  });
+
+  it('store copy from a directory without a store is refused, and creates no target', async () => {
+    const target = join(places, 'copy-target');
+    await refusedWithoutStore(['store', 'copy', '--to', 'KMS_KEY_STORE=file', '--to', `KMS_DATA_DIR=${target}`], join(places, 'copy-source'), /the directory does not exist/);
+    expect(await exists(target)).toBe(false);
+  });
+
+  it('create --create-store starts a store (a root key, the key in it) that a gateway started on it serves with that key', async () => {
+    const fresh = join(places, 'fresh');
+    const created = await ok(['access-keys', 'create', '--create-store', '--admin', '--id', 'freshAdmin001'], { env: { KMS_DATA_DIR: fresh } });
+    expect(created).toMatchObject({ AccessKeyId: 'freshAdmin001', AccessKeySecret: expect.any(String) });
+    expect(await readdir(fresh)).toContain('root.key');
+    // Now there is a store: the commands that were refused work, --create-store or not.
+    expect((await ok(['access-keys', 'list'], { env: { KMS_DATA_DIR: fresh } })).AccessKeys.map((k: any) => k.AccessKeyId)).toEqual(['freshAdmin001']);
+    await ok(['access-keys', 'create', '--create-store', '--id', 'freshOther001', '--policy-json', JSON.stringify(DECRYPT_ONLY)], { env: { KMS_DATA_DIR: fresh } });
+    const served = await startGateway({ dataDir: fresh, logLevel: 'silent' });
+    try {
+      const client = new KmsClient({ endpoint: served.url, credentials: { accessKeyId: 'freshAdmin001', accessKeySecret: created.AccessKeySecret } });
+      expect((await client.call('ListKeys', {})).TotalCount).toBe(0);
+      // The store had an access key: the gateway made no admin key of its own.
+      expect(await readdir(fresh)).not.toContain('admin-credentials.json');
+    } finally {
+      await served.stop();
+    }
+  });
+});
+
 describe('kms serve', { timeout: 120_000 }, () => {
   it('runs the gateway (as npm start) until SIGTERM, which exits 0; a bad seed is exit 3', async () => {
     const serveDir = join(dir, 'serve');
