@@ -8,6 +8,7 @@ import { registerAccessKeys } from './access-keys.js';
 import { registerAliases } from './aliases.js';
 import { summariseGroups } from './command-table.js';
 import { integer } from './common.js';
+import { describeConnectionFailure } from './connection-errors.js';
 import { registerDataKey } from './datakey.js';
 import { CliError, EXIT, type ExitCode } from './exit-codes.js';
 import { registerFiles } from './files.js';
@@ -97,7 +98,7 @@ export function report(err: unknown): ExitCode | number {
     return EXIT.REFUSED;
   }
   if (err instanceof KmsConnectionError) {
-    process.stderr.write(`${err.message}\n`);
+    process.stderr.write(`${describeConnectionFailure(err)}\n`);
     return EXIT.UNAVAILABLE;
   }
   if (err instanceof FrameAuthenticationError || err instanceof FileFormatError) {
