@@ -10,7 +10,7 @@ import { openPartitionKeys } from '../../lib/partitions/partition-keys.js';
 import { clientOf, connectionOf, contextPair, contextParam, integer } from './common.js';
 import { CliError, EXIT, usageError } from './exit-codes.js';
 import { checkOutput, writeAtomically } from './output-file.js';
-import { registryOf, registryOption } from './partitions.js';
+import { registryOf, registryOption } from './registry-option.js';
 import { Progress } from './progress.js';
 
 /** Read in large chunks: a frame is 64 KiB, and fewer, bigger reads are faster on multi-GB files. */
