@@ -42,8 +42,9 @@ export function buildProgram(): Command {
     .addHelpText(
       'after',
       `
-Exit codes: 0 ok; 1 refused by the API or the store (stderr: "Code: Message"); 2 usage;
-3 endpoint unreachable or I/O error; 4 encrypted file does not authenticate; 130 interrupted.`,
+Exit codes: 0 ok; 1 refused by the API or the store (stderr: "Code: Message"); 2 usage (an
+existing output file without --force too); 3 endpoint unreachable (TLS too), I/O error, or no key
+store there; 4 encrypted file does not authenticate; 130 interrupted.`,
     );
   registerKeys(program);
   registerAliases(program);
