@@ -104,6 +104,12 @@ describe('kms: options, credentials and exit codes', { timeout: 120_000 }, () =>
     const help = await kms(['--help'], { credentials: null });
     expect(help.code).toBe(0);
     for (const group of ['keys', 'aliases', 'datakey', 'access-keys', 'encrypt-file', 'decrypt-file', 'serve', 'random-password', 'regions', 'service']) expect(help.stdout).toContain(group);
+    // A group's help lists its commands from the command table (it once named `protect` and `delete`).
+    const keysHelp = await kms(['keys', '--help'], { credentials: null });
+    expect(keysHelp.code).toBe(0);
+    expect(keysHelp.stdout).not.toMatch(/^ {2}(protect|delete) /m);
+    expect(keysHelp.stdout).toMatch(/^ {2}schedule-deletion\b/m);
+    expect(help.stdout).toMatch(/^ {2}keys\s+customer master keys: create, describe,\s+list, rotate/m);
     const version = await kms(['--version'], { credentials: null });
     expect(version.code).toBe(0);
     expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
@@ -304,6 +310,17 @@ describe('kms random-password, regions, service', { timeout: 120_000 }, () => {
     await refused(['random-password', '--length', '200'], 'InvalidParameter');
     expect((await ok(['regions'])).Regions.Region).toEqual([{ RegionId: expect.any(String) }]);
     expect((await ok(['service'])).KeySpecs.KeySpec[0].Name).toBe('Aliyun_AES_256');
+  });
+
+  it('-o table shows nested answers as dotted, indexed names, never as JSON', async () => {
+    for (const args of [['service'], ['regions'], ['access-keys', 'describe', ADMIN.accessKeyId]]) {
+      const run = await kms(['-o', 'table', ...args]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout, args.join(' ')).not.toMatch(/[{}"]|\[\{/);
+    }
+    expect((await kms(['-o', 'table', 'service'])).stdout).toMatch(/^KeySpecs\.KeySpec\[0\]\.Name\s+Aliyun_AES_256$/m);
+    expect((await kms(['-o', 'table', 'regions'])).stdout).toMatch(/^Regions\.Region\[0\]\.RegionId\s+\S+$/m);
+    expect((await kms(['-o', 'table', 'access-keys', 'describe', ADMIN.accessKeyId])).stdout).toMatch(/^Policy\.Statement\[0\]\.Effect\s+Allow$/m);
   });
 });
 
