@@ -6,7 +6,8 @@ import { CACHED_STORE_DEFAULTS, CachedKeyStore } from './keystore/cached-store.j
 import { openFileBackend, NONCE_JOURNAL_FILE } from './keystore/file/file-backend.js';
 import { FileKeyStore } from './keystore/file/file-store.js';
 import { loadRootKey, type RootKeySource, rootKeySourceFromEnvironment } from './keystore/root-key.js';
-import { ROOT_KEY_CHECK_ENTRY, SealedKeyStore } from './keystore/sealed-store.js';
+import { SealedKeyStore } from './keystore/sealed-store.js';
+import { holdsKeyStore, NoKeyStoreError } from './keystore/existing-store.js';
 import type { StateBackend } from './keystore/backend.js';
 import { SplitKeyStore } from './keystore/split-store.js';
 import type { KeyStore } from './keystore/key-store.js';
@@ -27,7 +28,7 @@ export const ENV_DEFAULTS = {
   KMS_STORE_STALE_FOR_MS: CACHED_STORE_DEFAULTS.staleForMs,
 } as const;
 
-export { NONCE_JOURNAL_FILE };
+export { NONCE_JOURNAL_FILE, NoKeyStoreError };
 
 /**
  * How the AWS clients are built: the stores retry on their own (bounded, with jitter), so the
@@ -295,24 +296,6 @@ export async function openKeyStoreFromEnvironment(
   // a tool is one process wherever it runs.
   const noReplays = env.KMS_KEY_STORE === 'secrets-manager' && !env.KMS_NONCE_TABLE && !env.KMS_NONCE_STORE ? { KMS_NONCE_STORE: 'memory' } : {};
   return buildKeyStore(selectBackends({ ...env, ...noReplays, KMS_SINGLE_INSTANCE: 'true' }), logger, options.mustExist === true);
-}
-
-/** {@link openKeyStoreFromEnvironment} with `mustExist` found no store where the environment points. */
-export class NoKeyStoreError extends Error {
-  constructor(readonly where: string, detail: string) {
-    super(`no key store ${where}: ${detail}`);
-    this.name = 'NoKeyStoreError';
-  }
-}
-
-/**
- * Whether a store (before sealing) holds a store of this service: the seal's check entry (every
- * store opened since sealing exists), or keys or access keys (an unsealed backend, or a store from
- * before sealing). A directory of other files is not one.
- */
-async function holdsKeyStore(inner: KeyStore): Promise<boolean> {
-  if ((await inner.get(ROOT_KEY_CHECK_ENTRY)) !== undefined) return true;
-  return (await inner.list('access-keys/')).length > 0 || (await inner.list('keys/')).length > 0;
 }
 
 /** Where the selection points, as a {@link NoKeyStoreError} names it (never a URL: it may hold a password). */
