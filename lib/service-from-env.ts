@@ -1,4 +1,5 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
 import type { DynamoDbNonceStore } from './auth/dynamodb-nonce-store.js';
 import { MemoryNonceStore, type NonceStore } from './auth/nonce-store.js';
 import { CACHED_STORE_DEFAULTS, CachedKeyStore } from './keystore/cached-store.js';
@@ -6,6 +7,7 @@ import { openFileBackend, NONCE_JOURNAL_FILE } from './keystore/file/file-backen
 import { FileKeyStore } from './keystore/file/file-store.js';
 import { loadRootKey, type RootKeySource, rootKeySourceFromEnvironment } from './keystore/root-key.js';
 import { SealedKeyStore } from './keystore/sealed-store.js';
+import { holdsKeyStore, NoKeyStoreError } from './keystore/existing-store.js';
 import type { StateBackend } from './keystore/backend.js';
 import { SplitKeyStore } from './keystore/split-store.js';
 import type { KeyStore } from './keystore/key-store.js';
@@ -27,7 +29,7 @@ export const ENV_DEFAULTS = {
   KMS_STORE_STALE_FOR_MS: CACHED_STORE_DEFAULTS.staleForMs,
 } as const;
 
-export { NONCE_JOURNAL_FILE };
+export { NONCE_JOURNAL_FILE, NoKeyStoreError };
 
 /**
  * How the AWS clients are built: the stores retry on their own (bounded, with jitter), so the
@@ -290,12 +292,50 @@ export interface OpenedKeyStore {
  * The key store alone, as the environment selects it, for tools that administer the store
  * directly (`kms access-keys`, `kms store copy`): the file store, PostgreSQL, DynamoDB (with its
  * material in Secrets Manager) or Secrets Manager. Close it when done.
+ *
+ * With `mustExist`, a store that holds nothing (a data directory that is missing or empty, an empty
+ * database, table or prefix) is a {@link NoKeyStoreError}, and nothing is created: no directory, no
+ * root key, no seal. A tool pointed at the wrong place must not start a store of its own there.
  */
-export async function openKeyStoreFromEnvironment(env: NodeJS.ProcessEnv = process.env, logger: Logger = createLogger({ level: 'warn' })): Promise<OpenedKeyStore> {
+export async function openKeyStoreFromEnvironment(
+  env: NodeJS.ProcessEnv = process.env,
+  logger: Logger = createLogger({ level: 'warn' }),
+  options: { mustExist?: boolean } = {},
+): Promise<OpenedKeyStore> {
   // Administering the store involves no requests, so no replay store: none is required here, and
   // a tool is one process wherever it runs.
   const noReplays = env.KMS_KEY_STORE === 'secrets-manager' && !env.KMS_NONCE_TABLE && !env.KMS_NONCE_STORE ? { KMS_NONCE_STORE: 'memory' } : {};
-  return buildKeyStore(selectBackends({ ...env, ...noReplays, KMS_SINGLE_INSTANCE: 'true' }), logger);
+  return buildKeyStore(selectBackends({ ...env, ...noReplays, KMS_SINGLE_INSTANCE: 'true' }), logger, options.mustExist === true);
+}
+
+/** Where the selection points, as a {@link NoKeyStoreError} names it (never a URL: it may hold a password). */
+function storeLocation(selection: BackendSelection): string {
+  switch (selection.keyStore) {
+    case 'file': {
+      const dir = selection.dataDir!;
+      return `at ${dir}${isAbsolute(dir) ? '' : ` (${resolve(dir)})`}`;
+    }
+    case 'postgres':
+      return `in the PostgreSQL database of KMS_POSTGRES_URL${selection.postgres?.schema ? `, schema ${selection.postgres.schema}` : ''}`;
+    case 'dynamodb':
+      return `in the DynamoDB table ${selection.dynamodb!.table}`;
+    case 'secrets-manager':
+      return `under the Secrets Manager prefix ${selection.secrets!.prefix}`;
+  }
+}
+
+async function requireStore(inner: KeyStore, selection: BackendSelection): Promise<void> {
+  if (!(await holdsKeyStore(inner))) throw new NoKeyStoreError(storeLocation(selection), selection.keyStore === 'file' ? 'the directory holds none' : 'it holds no keys, access keys or seal');
+}
+
+/** The file store's directory, which `mustExist` requires to be there already. */
+async function requireDirectory(selection: BackendSelection): Promise<void> {
+  const found = await stat(selection.dataDir!).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined;
+    throw err;
+  });
+  if (!found) throw new NoKeyStoreError(storeLocation(selection), 'the directory does not exist');
+  if (!found.isDirectory()) throw new NoKeyStoreError(storeLocation(selection), 'it is not a directory');
 }
 
 /** {@link openKeyStoreFromEnvironment}'s store, left open for the life of the process. */
@@ -323,21 +363,30 @@ async function stateStore(backendStore: KeyStore, selection: BackendSelection, l
   return new SplitKeyStore({ material: material ?? (await secretsManagerStore(selection.secrets, logger)), state: backendStore });
 }
 
-async function buildKeyStore(selection: BackendSelection, logger: Logger): Promise<OpenedKeyStore> {
+async function buildKeyStore(selection: BackendSelection, logger: Logger, mustExist = false): Promise<OpenedKeyStore> {
   if (selection.keyStore === 'file') {
-    await mkdir(selection.dataDir!, { recursive: true, mode: 0o700 });
+    if (mustExist) {
+      await requireDirectory(selection);
+      // Looked at before FileKeyStore.open tidies up: a directory that is not a store is left alone.
+      await requireStore(new FileKeyStore(selection.dataDir!), selection);
+    } else {
+      await mkdir(selection.dataDir!, { recursive: true, mode: 0o700 });
+    }
     return { store: await sealed(await FileKeyStore.open(selection.dataDir!), selection), close: async () => undefined };
   }
   if (selection.keyStore === 'postgres' || selection.keyStore === 'dynamodb') {
     const backend = await openSharedBackend(selection, logger);
     try {
+      if (mustExist) await requireStore(backend.store, selection);
       return { store: await stateStore(backend.store, selection, logger), close: () => backend.close() };
     } catch (err) {
       await backend.close();
       throw err;
     }
   }
-  return { store: await secretsManagerStore(selection.secrets!, logger), close: async () => undefined };
+  const store = await secretsManagerStore(selection.secrets!, logger);
+  if (mustExist) await requireStore(store, selection);
+  return { store, close: async () => undefined };
 }
 
 async function secretsManagerStore(s: NonNullable<BackendSelection['secrets']>, logger: Logger): Promise<KeyStore> {

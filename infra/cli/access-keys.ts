@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { type Command, Option } from 'commander';
 import { type AccessKeyRecord, AccessKeyRegistry, generateAccessKey, isAccessKeyId } from '../../lib/auth/access-keys.js';
 import { EntryExistsError } from '../../lib/keystore/key-store.js';
@@ -7,7 +7,7 @@ import { ENV_DEFAULTS } from '../../lib/service-from-env.js';
 import { CliError, EXIT, usageError } from './exit-codes.js';
 import { emit } from './output.js';
 import { type GroupRates, groupRatesSchema } from '../../lib/ratelimit/limits.js';
-import { openStoreForCommand, sharedStoreSelected } from './store-access.js';
+import { openStoreForCommand, type StoreCreation } from './store-access.js';
 
 interface StoreOptions {
   dataDir: string;
@@ -29,7 +29,7 @@ interface PolicyOptions {
 export function registerAccessKeys(program: Command): void {
   const accessKeys = program
     .command('access-keys')
-    .description('access keys and their policies, in the key store itself (not over the API): the local one, or the one KMS_KEY_STORE names')
+    .description('access keys and their policies, in the key store itself, not over the API (the local one, or the one KMS_KEY_STORE names)')
     .addOption(new Option('--data-dir <dir>', 'the key store directory').env('KMS_DATA_DIR').default(ENV_DEFAULTS.KMS_DATA_DIR));
 
   const policyOptions = (command: Command) =>
@@ -42,8 +42,9 @@ export function registerAccessKeys(program: Command): void {
     accessKeys
       .command('create')
       .description('create an access key; its secret is printed this once and never again')
-      .option('--id <id>', 'the access key id (8–64 letters and digits; default: a new LTAI… id)'),
-  ).action(async (options: PolicyOptions & { id?: string }, command: Command) => {
+      .option('--id <id>', 'the access key id (8–64 letters and digits; default: a new LTAI… id)')
+      .option('--create-store', 'where there is no key store yet, start one (a new root key) with this key in it; without it, a missing store is refused'),
+  ).action(async (options: PolicyOptions & { id?: string; createStore?: boolean }, command: Command) => {
     const policy = await policyFrom(options);
     if (options.id !== undefined && !isAccessKeyId(options.id)) throw usageError(`access key id "${options.id}" must be 8–64 letters and digits`);
     const generated = generateAccessKey();
@@ -55,12 +56,12 @@ export function registerAccessKeys(program: Command): void {
       createdAt: new Date().toISOString(),
     };
     try {
-      await (await registryOf(command)).create(record);
+      await (await registryOf(command, { flag: options.createStore === true })).create(record);
     } catch (err) {
       if (err instanceof EntryExistsError) throw new CliError(EXIT.REFUSED, `The access key "${record.accessKeyId}" already exists.`, 'AccessKeyAlreadyExists');
       throw err;
     }
-    emit(command, view(record, true), { record: { ...view(record, true), Policy: JSON.stringify(record.policy) } });
+    emit(command, view(record, true));
     if (process.stderr.isTTY) process.stderr.write('The secret is shown only this once: store it now.\n');
   });
 
@@ -68,7 +69,7 @@ export function registerAccessKeys(program: Command): void {
     .command('list')
     .description('list access keys: id, status, creation date, policy (never secrets)')
     .action(async (_options: unknown, command: Command) => {
-      const registry = await existingRegistryOf(command);
+      const registry = await registryOf(command);
       const records: AccessKeyRecord[] = [];
       for (const id of await registry.list()) {
         const record = await registry.get(id);
@@ -86,10 +87,10 @@ export function registerAccessKeys(program: Command): void {
     .description('show one access key and its policy (never its secret)')
     .argument('<id>', 'access key id')
     .action(async (id: string, _options: unknown, command: Command) => {
-      const record = await (await existingRegistryOf(command)).get(id);
+      const record = await (await registryOf(command)).get(id);
       if (!record) throw notFound(id);
       const item = view(record, false);
-      emit(command, item, { record: { ...item, Policy: JSON.stringify(item.Policy) } });
+      emit(command, item);
     });
 
   for (const [name, status] of [
@@ -101,8 +102,8 @@ export function registerAccessKeys(program: Command): void {
       .description(`${name} an access key${status === 'Disabled' ? ' (its requests get InvalidAccessKeyId.Inactive)' : ''}`)
       .argument('<id>', 'access key id')
       .action(async (id: string, _options: unknown, command: Command) => {
-        const record = await (await existingRegistryOf(command)).setStatus(id, status);
-        emit(command, view(record, false), { record: { ...view(record, false), Policy: JSON.stringify(record.policy) } });
+        const record = await (await registryOf(command)).setStatus(id, status);
+        emit(command, view(record, false));
       });
   }
 
@@ -111,7 +112,7 @@ export function registerAccessKeys(program: Command): void {
     .description('delete an access key (its requests get InvalidAccessKeyId.NotFound)')
     .argument('<id>', 'access key id')
     .action(async (id: string, _options: unknown, command: Command) => {
-      await (await existingRegistryOf(command)).delete(id);
+      await (await registryOf(command)).delete(id);
       emit(command, { AccessKeyId: id, Deleted: true });
     });
 
@@ -122,8 +123,8 @@ export function registerAccessKeys(program: Command): void {
       .argument('<id>', 'access key id'),
   ).action(async (id: string, options: PolicyOptions, command: Command) => {
     const policy = await policyFrom(options);
-    const record = await (await existingRegistryOf(command)).setPolicy(id, policy);
-    emit(command, view(record, false), { record: { ...view(record, false), Policy: JSON.stringify(record.policy) } });
+    const record = await (await registryOf(command)).setPolicy(id, policy);
+    emit(command, view(record, false));
   });
 
   accessKeys
@@ -140,8 +141,8 @@ export function registerAccessKeys(program: Command): void {
       }
       const checked = groupRatesSchema.safeParse(parsed);
       if (!checked.success) throw usageError(`--json: ${checked.error.issues.map((i) => `${i.path.join('.') || 'limits'}: ${i.message}`).join('; ')}`);
-      const record = await (await existingRegistryOf(command)).setRateLimits(id, checked.data as GroupRates);
-      emit(command, view(record, false), { record: { ...view(record, false), Policy: JSON.stringify(record.policy), RateLimits: JSON.stringify(record.rateLimits ?? {}) } });
+      const record = await (await registryOf(command)).setRateLimits(id, checked.data as GroupRates);
+      emit(command, view(record, false));
     });
 }
 
@@ -149,20 +150,13 @@ export function registerAccessKeys(program: Command): void {
  * The registry over the store the environment selects: the file store at --data-dir, or with
  * KMS_KEY_STORE=postgres, dynamodb or secrets-manager that deployment's store (with its usual
  * variables and credentials), so operators administer a deployed stage's access keys the same way.
+ * A store that does not exist is refused (a mistyped --data-dir is an error, not an empty list or a
+ * new store), unless `create --create-store`.
  */
-async function registryOf(command: Command): Promise<AccessKeyRegistry> {
+async function registryOf(command: Command, creation: StoreCreation = 'never'): Promise<AccessKeyRegistry> {
   const { dataDir } = command.optsWithGlobals<StoreOptions>();
   // The CLI writes and exits: nothing to cache.
-  return new AccessKeyRegistry(await openStoreForCommand(dataDir), { cacheTtlMs: 0 });
-}
-
-/** The registry of a store that exists: a mistyped --data-dir is an error, not an empty list. */
-async function existingRegistryOf(command: Command): Promise<AccessKeyRegistry> {
-  if (sharedStoreSelected()) return registryOf(command);
-  const { dataDir } = command.optsWithGlobals<StoreOptions>();
-  const found = await stat(dataDir).then((s) => s.isDirectory(), () => false);
-  if (!found) throw new CliError(EXIT.UNAVAILABLE, `no key store at ${dataDir} (set --data-dir or KMS_DATA_DIR)`);
-  return registryOf(command);
+  return new AccessKeyRegistry(await openStoreForCommand(dataDir, process.env, creation), { cacheTtlMs: 0 });
 }
 
 function notFound(id: string): CliError {

@@ -4,7 +4,7 @@ import { emit } from './output.js';
 
 /** `kms aliases …`: CreateAlias, UpdateAlias, DeleteAlias, ListAliases / ListAliasesByKeyId. */
 export function registerAliases(program: Command): void {
-  const aliases = program.command('aliases').description('aliases (alias/<name>) of keys: create, update, delete, list');
+  const aliases = program.command('aliases').description('aliases (alias/<name>) of keys');
 
   aliases
     .command('create')

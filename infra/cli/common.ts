@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { type Command, InvalidArgumentError } from 'commander';
 import { type ApiParams, type ClientTls, DEFAULT_ENDPOINT, endpointUrl, KmsApiError, KmsClient } from '../../lib/client/kms-client.js';
 import { usageError } from './exit-codes.js';
@@ -45,10 +46,26 @@ function tlsOf(options: GlobalOptions): ClientTls | undefined {
       throw usageError(`${flag}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
     }
   };
-  return {
+  const tls: ClientTls = {
     ...(options.caFile ? { ca: read('--ca-file', options.caFile) } : {}),
     ...(options.clientCert && options.clientKey ? { cert: read('--client-cert', options.clientCert), key: read('--client-key', options.clientKey) } : {}),
   };
+  // Checked here, so that a wrong file is named as the user gave it, not reported in OpenSSL's words mid-request.
+  if (tls.ca) usable({ ca: tls.ca }, `--ca-file: ${options.caFile} holds no PEM certificate`);
+  if (tls.cert) usable({ cert: tls.cert, key: tls.key }, `--client-cert and --client-key: ${options.clientCert} and ${options.clientKey} are not a PEM certificate and its private key`);
+  return tls;
+}
+
+function usable(options: SecureContextOptions, message: string): void {
+  let ok: boolean;
+  try {
+    createSecureContext(options);
+    // A file without a PEM block is taken as no certificate at all, not refused: look for one.
+    ok = options.ca === undefined || String(options.ca).includes('-----BEGIN CERTIFICATE-----');
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw usageError(message);
 }
 
 /**

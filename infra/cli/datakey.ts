@@ -24,7 +24,7 @@ const wrappingParams = (options: { publicKey: string; algorithm: string }) => ({
 
 /** `kms datakey …`: GenerateDataKey, GenerateDataKeyWithoutPlaintext, Decrypt, GenerateAndExportDataKey, ExportDataKey. */
 export function registerDataKey(program: Command): void {
-  const datakey = program.command('datakey').description('data keys for envelope encryption: generate, generate without plaintext, decrypt');
+  const datakey = program.command('datakey').description('data keys for envelope encryption');
 
   for (const [name, action, description] of [
     ['generate', 'GenerateDataKey', 'a new data key: its Base64 Plaintext and its CiphertextBlob (GenerateDataKey)'],

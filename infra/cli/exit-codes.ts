@@ -6,8 +6,8 @@
  * | ---- | ------- |
  * | 0    | success |
  * | 1    | refused: the API (or the local store, for `access-keys`) said no; stderr has `Code: Message` (also: an unexpected internal failure) |
- * | 2    | usage: an unknown command or option, a missing or malformed argument, no credentials, an invalid policy |
- * | 3    | unavailable: the endpoint cannot be reached, a local file or the store cannot be read or written, the gateway cannot start |
+ * | 2    | usage: an unknown command or option, a missing or malformed argument, no credentials, an invalid policy, an output file that exists without --force |
+ * | 3    | unavailable: the endpoint cannot be reached (TLS failures too), a local file or the store cannot be read or written, no key store where the command points, the gateway cannot start |
  * | 4    | the encrypted file does not authenticate: modified, truncated, reordered, spliced, or not a kms file |
  * | 130  | interrupted (SIGINT); a partly written output file is removed |
  */

@@ -1,8 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { type Command, Option } from 'commander';
 import { KmsApiError } from '../../lib/client/kms-client.js';
 import { headerContext, openFile, sealFile } from '../../lib/file-envelope/file.js';
@@ -11,13 +9,12 @@ import { PARTITION_CONTEXT_KEY } from '../../lib/partitions/entry.js';
 import { openPartitionKeys } from '../../lib/partitions/partition-keys.js';
 import { clientOf, connectionOf, contextPair, contextParam, integer } from './common.js';
 import { CliError, EXIT, usageError } from './exit-codes.js';
-import { registryOf, registryOption } from './partitions.js';
+import { checkOutput, writeAtomically } from './output-file.js';
+import { registryOf, registryOption } from './registry-option.js';
 import { Progress } from './progress.js';
 
 /** Read in large chunks: a frame is 64 KiB, and fewer, bigger reads are faster on multi-GB files. */
 const READ_CHUNK = 1024 * 1024;
-/** Frames are written in batches (writev) of up to this much, not one system call per frame. */
-const WRITE_BUFFER = 4 * 1024 * 1024;
 
 /**
  * API refusals of a header's blob or context that mean the file was modified (or is not what it
@@ -29,7 +26,8 @@ const HEADER_REFUSALS = new Set(['InvalidCiphertext', 'InvalidParameter', 'Missi
  * `kms encrypt-file` / `kms decrypt-file`: envelope encryption of a file in one command
  * (GenerateDataKey, AES-256-GCM frames, the encrypted data key in the header; see
  * lib/file-envelope/format.ts). Constant memory whatever the file's size. The output is written to
- * a temporary file beside OUT and renamed into place only when complete and authenticated.
+ * a temporary file beside OUT and moved into place only when complete and authenticated; an
+ * existing OUT (IN itself included) is replaced only with --force (see ./output-file.ts).
  */
 export function registerFiles(program: Command): void {
   program
@@ -42,15 +40,17 @@ export function registerFiles(program: Command): void {
     .addOption(registryOption())
     .addOption(new Option('--context <key=value>', 'EncryptionContext pair, repeatable; stored in the header, bound to the data key').argParser(contextPair))
     .addOption(new Option('--frame-size <bytes>', 'plaintext bytes per frame').argParser(integer(1, MAX_FRAME_SIZE)).default(DEFAULT_FRAME_SIZE).hideHelp())
+    .option('--force', 'replace OUT if it exists (even when it is IN: replaced only once complete)')
     .option('--no-progress', 'no progress bar (there is none unless stderr is a terminal)')
     .action(async (inPath: string, outPath: string, options: EncryptOptions, command: Command) => {
       if ((options.key === undefined) === (options.partition === undefined)) throw usageError('give exactly one of --key and --partition');
       if (options.partition !== undefined && options.context) throw usageError("--context does not go with --partition: the partition's own context is bound to its key");
       const size = await inputSize(inPath);
+      await checkOutput(outPath, { inPath, force: options.force === true });
       const { dataKey, ciphertextBlob, context } = options.partition !== undefined ? await partitionDataKey(command, options.partition, options.registry) : await freshDataKey(command, options);
       const progress = new Progress('encrypting', size, options.progress);
       try {
-        await writeAtomically(outPath, progress, (output, signal) =>
+        await writeAtomically(outPath, options.force === true, progress, (output, signal) =>
           sealFile(openInput(inPath), output, {
             dataKey,
             ciphertextBlob,
@@ -74,12 +74,14 @@ export function registerFiles(program: Command): void {
     .addOption(new Option('--context <key=value>', 'require this EncryptionContext pair in the file (repeatable); for a partition file, its partition context').argParser(contextPair))
     .option('--partition <id>', 'require the file to belong to this partition')
     .addOption(registryOption())
+    .option('--force', 'replace OUT if it exists (even when it is IN: replaced only once every frame authenticates)')
     .option('--no-progress', 'no progress bar (there is none unless stderr is a terminal)')
     .action(async (inPath: string, outPath: string, options: DecryptOptions, command: Command) => {
       const client = clientOf(command);
       const size = await inputSize(inPath);
+      await checkOutput(outPath, { inPath, force: options.force === true });
       const progress = new Progress('decrypting', size, options.progress);
-      await writeAtomically(outPath, progress, (output, signal) =>
+      await writeAtomically(outPath, options.force === true, progress, (output, signal) =>
         openFile(openInput(inPath), output, {
           through: [progress],
           signal,
@@ -115,6 +117,7 @@ interface EncryptOptions {
   registry: string;
   context?: Record<string, string>;
   frameSize: number;
+  force?: boolean;
   progress: boolean;
 }
 
@@ -122,6 +125,7 @@ interface DecryptOptions {
   context?: Record<string, string>;
   partition?: string;
   registry: string;
+  force?: boolean;
   progress: boolean;
 }
 
@@ -208,30 +212,4 @@ async function inputSize(path: string): Promise<number | undefined> {
 
 function openInput(path: string): Readable {
   return path === '-' ? process.stdin : createReadStream(path, { highWaterMark: READ_CHUNK });
-}
-
-/**
- * Runs `work` with an output stream: for a file, a new temporary file beside `path` (mode 0600)
- * that is renamed to `path` when `work` resolves and removed when it fails or is interrupted.
- * For `-`, stdout.
- */
-async function writeAtomically(path: string, progress: Progress, work: (output: Writable, signal: AbortSignal) => Promise<unknown>): Promise<void> {
-  const abort = new AbortController();
-  const onSignal = () => abort.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const tmp = path === '-' ? undefined : join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    const output = tmp === undefined ? process.stdout : createWriteStream(tmp, { flags: 'wx', mode: 0o600, highWaterMark: WRITE_BUFFER });
-    await work(output, abort.signal);
-    if (tmp !== undefined) await rename(tmp, path);
-  } catch (err) {
-    progress.clear();
-    if (tmp !== undefined) await unlink(tmp).catch(() => undefined);
-    if (abort.signal.aborted) throw new CliError(EXIT.INTERRUPTED, 'interrupted; no output was written');
-    throw err;
-  } finally {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
-  }
 }

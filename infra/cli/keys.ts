@@ -6,7 +6,7 @@ import { emit } from './output.js';
 
 /** `kms keys …`: customer master keys (CreateKey, DescribeKey, ListKeys, key versions, state, deletion). */
 export function registerKeys(program: Command): void {
-  const keys = program.command('keys').description('customer master keys: create, describe, list, rotate, enable, disable, tag, protect, delete');
+  const keys = program.command('keys').description('customer master keys');
 
   keys
     .command('create')

@@ -1,37 +1,21 @@
 import { type Command, Option } from 'commander';
 import { type PartitionEvent, provisionPartitions, PROVISION_DEFAULTS } from '../../lib/partitions/provision.js';
-import { DEFAULT_REGISTRY_URL, openRegistry } from '../../lib/partitions/registry/open.js';
-import type { PartitionRegistry } from '../../lib/partitions/registry/registry.js';
 import { connectionOf, integer } from './common.js';
 import { CliError, EXIT, usageError } from './exit-codes.js';
 import { emit } from './output.js';
 import { EventFileError, eventFileFormat, readPartitionEvents } from './partition-events.js';
+import { registerPartitionInvoke } from './partition-invoke.js';
 import { Progress } from './progress.js';
-
-/** `--registry`, as every partition command takes it: the flag, then KMS_PARTITION_REGISTRY, then the default. */
-export function registryOption(): Option {
-  return new Option('--registry <url>', 'partition registry: file:<dir>, s3://bucket/prefix or oss://bucket/prefix').env('KMS_PARTITION_REGISTRY').default(DEFAULT_REGISTRY_URL);
-}
-
-/** The registry a `--registry` value names; a malformed URL is a usage error. */
-export async function registryOf(url: string): Promise<PartitionRegistry> {
-  // The command's ALIBABA_CLOUD_ACCESS_KEY_* are its KMS credentials: never sent to OSS.
-  const env = { ...process.env, ALIBABA_CLOUD_ACCESS_KEY_ID: undefined, ALIBABA_CLOUD_ACCESS_KEY_SECRET: undefined, ALIBABA_CLOUD_SECURITY_TOKEN: undefined };
-  try {
-    return await openRegistry(url, { env });
-  } catch (err) {
-    if (err instanceof TypeError) throw usageError(err.message);
-    throw err;
-  }
-}
+import { registryOf, registryOption } from './registry-option.js';
 
 /**
  * `kms partitions`: the key provider's side of partition keys. `provision` creates a data key per
  * partition (GenerateDataKeyWithoutPlaintext: the provider never sees one in plaintext) into the
- * registry; `get` and `list` read the registry (encrypted keys only).
+ * registry; `invoke` runs the event-triggered provisioner's handler on an event file
+ * (./partition-invoke.ts); `get` and `list` read the registry (encrypted keys only).
  */
 export function registerPartitions(program: Command): void {
-  const partitions = program.command('partitions').description('partition data keys: provision them from events, read the registry');
+  const partitions = program.command('partitions').description('partition data keys: provisioned from events into a registry');
 
   partitions
     .command('provision')
@@ -87,4 +71,6 @@ export function registerPartitions(program: Command): void {
       const ids = await registry.list();
       emit(command, ids, { rows: ids.map((partitionId) => ({ partitionId })), columns: ['partitionId'] });
     });
+
+  registerPartitionInvoke(partitions);
 }

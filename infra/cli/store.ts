@@ -16,7 +16,7 @@ const TARGET_VARIABLE = /^(KMS|AWS|ALIBABA_CLOUD)_[A-Z0-9_]+$/;
  * run it with the service stopped.
  */
 export function registerStore(program: Command): void {
-  const store = program.command('store').description('the key store itself: migrate between backends');
+  const store = program.command('store').description('the key store itself');
   store
     .command('copy')
     .description('copy every key, version, alias and access key into another store (idempotent; stop the service first)')
@@ -32,7 +32,8 @@ export function registerStore(program: Command): void {
       }
       if (!overrides.KMS_KEY_STORE) throw usageError('--to must name the target backend: --to KMS_KEY_STORE=file|postgres|dynamodb|secrets-manager');
       const source = await openStoreForCommand(options.dataDir);
-      const target = await openStoreForCommand(overrides.KMS_DATA_DIR ?? options.dataDir, { ...process.env, ...overrides });
+      // The target is usually new: the copy is what fills it (the source must exist).
+      const target = await openStoreForCommand(overrides.KMS_DATA_DIR ?? options.dataDir, { ...process.env, ...overrides }, 'always');
       const report = await copyStore(source, target);
       emit(command, { Copied: report.copied, AlreadyPresent: report.present, Conflicts: report.conflicts });
       if (report.conflicts.length > 0) {

@@ -2,7 +2,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Context } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startGateway, type Gateway } from '../../infra/gateway/server.js';
 import { FileRegistry } from '../../lib/partitions/registry/file-registry.js';
 import { partitionEventsOf } from '../../lib/partitions/trigger-events.js';
@@ -56,6 +56,19 @@ describe('Function: provision-partition-keys', () => {
     expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-1' }, { itemIdentifier: 'm-3' }, { itemIdentifier: 'm-6' }] });
     expect(await new FileRegistry(registryDir).list()).toEqual(expect.arrayContaining(['sqs-1', 'sqs-2', 'sqs-3']));
     expect(await new FileRegistry(registryDir).get('sqs-4')).toBeUndefined();
+  });
+
+  it('when an SQS message fails, a warning names the message and why (the batch response names only the message)', async () => {
+    let out = '';
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((out += chunk.toString()), true));
+    try {
+      await fn.handler(sqsBatch([JSON.stringify({ partitionId: 'logged-1' }), 'not json']), context);
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      write.mockRestore();
+    }
+    const lines = out.trim().split('\n').map((line) => JSON.parse(line));
+    expect(lines).toEqual([expect.objectContaining({ level: 'warn', message: 'partition event failed', messageId: 'm-1', code: 'InvalidParameter', reason: 'the event is not valid JSON' })]);
   });
 
   it('when EventBridge delivers PartitionCreated, the partition gets its key; another detail-type is refused', async () => {

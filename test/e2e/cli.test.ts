@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -104,6 +104,12 @@ describe('kms: options, credentials and exit codes', { timeout: 120_000 }, () =>
     const help = await kms(['--help'], { credentials: null });
     expect(help.code).toBe(0);
     for (const group of ['keys', 'aliases', 'datakey', 'access-keys', 'encrypt-file', 'decrypt-file', 'serve', 'random-password', 'regions', 'service']) expect(help.stdout).toContain(group);
+    // A group's help lists its commands from the command table (it once named `protect` and `delete`).
+    const keysHelp = await kms(['keys', '--help'], { credentials: null });
+    expect(keysHelp.code).toBe(0);
+    expect(keysHelp.stdout).not.toMatch(/^ {2}(protect|delete) /m);
+    expect(keysHelp.stdout).toMatch(/^ {2}schedule-deletion\b/m);
+    expect(help.stdout).toMatch(/^ {2}keys\s+customer master keys: create, describe,\s+list, rotate/m);
     const version = await kms(['--version'], { credentials: null });
     expect(version.code).toBe(0);
     expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
@@ -305,6 +311,17 @@ describe('kms random-password, regions, service', { timeout: 120_000 }, () => {
     expect((await ok(['regions'])).Regions.Region).toEqual([{ RegionId: expect.any(String) }]);
     expect((await ok(['service'])).KeySpecs.KeySpec[0].Name).toBe('Aliyun_AES_256');
   });
+
+  it('-o table shows nested answers as dotted, indexed names, never as JSON', async () => {
+    for (const args of [['service'], ['regions'], ['access-keys', 'describe', ADMIN.accessKeyId]]) {
+      const run = await kms(['-o', 'table', ...args]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout, args.join(' ')).not.toMatch(/[{}"]|\[\{/);
+    }
+    expect((await kms(['-o', 'table', 'service'])).stdout).toMatch(/^KeySpecs\.KeySpec\[0\]\.Name\s+Aliyun_AES_256$/m);
+    expect((await kms(['-o', 'table', 'regions'])).stdout).toMatch(/^Regions\.Region\[0\]\.RegionId\s+\S+$/m);
+    expect((await kms(['-o', 'table', 'access-keys', 'describe', ADMIN.accessKeyId])).stdout).toMatch(/^Policy\.Statement\[0\]\.Effect\s+Allow$/m);
+  });
 });
 
 describe('kms datakey', { timeout: 120_000 }, () => {
@@ -462,6 +479,108 @@ describe('kms encrypt-file / decrypt-file', { timeout: 120_000 }, () => {
     it('not an encrypted file', () => refusedFile('plain', Buffer.from('just some text, not encrypted'), /bad magic/));
   });
 
+  describe('an existing OUT: refused without --force, replaced with it, never left partial', () => {
+    let input: string;
+    let sealed: string;
+    let plaintext: Buffer;
+    beforeAll(async () => {
+      input = join(files, 'keep-in');
+      sealed = join(files, 'keep-in.kms');
+      plaintext = randomBytes(2 * FRAME + 3);
+      await writeFile(input, plaintext);
+      expect((await kms(['encrypt-file', input, sealed, '--key', ALIAS])).code).toBe(0);
+    });
+
+    /** A file that must survive: 1 MiB of its own bytes. */
+    async function precious(name: string): Promise<{ path: string; bytes: Buffer }> {
+      const path = join(files, name);
+      const bytes = randomBytes(1 << 20);
+      await writeFile(path, bytes);
+      return { path, bytes };
+    }
+
+    it('encrypt-file and decrypt-file refuse an existing OUT (exit 2, OUT untouched), before any call to the KMS', async () => {
+      const out = await precious('precious-1');
+      const unreachable = { KMS_ENDPOINT: `http://127.0.0.1:${await unusedPort()}/` };
+      for (const args of [
+        ['encrypt-file', input, out.path, '--key', ALIAS],
+        ['encrypt-file', input, out.path, '--partition', 'p-1'],
+        ['decrypt-file', sealed, out.path],
+        ['decrypt-file', '-', out.path],
+      ]) {
+        // The endpoint does not answer: a check made after a KMS call would exit 3.
+        const run = await kms(args, { env: unreachable, stdin: await readFile(sealed) });
+        expect(run.code, `${args.join(' ')}: ${run.stderr}`).toBe(2);
+        expect(run.stderr).toBe(`${out.path} exists: pass --force to replace it\n`);
+        expect((await readFile(out.path)).equals(out.bytes)).toBe(true);
+      }
+      expect(await leftovers()).toEqual([]);
+    });
+
+    it('with --force, OUT is replaced by the complete output', async () => {
+      const out = await precious('precious-2');
+      expect((await kms(['encrypt-file', input, out.path, '--key', ALIAS, '--force'])).code).toBe(0);
+      expect((await readFile(out.path)).subarray(0, 4).toString()).toBe('KMSF');
+      const plain = await precious('precious-3');
+      expect(await kms(['decrypt-file', out.path, plain.path, '--force'])).toEqual({ code: 0, stdout: '', stderr: '' });
+      expect((await readFile(plain.path)).equals(plaintext)).toBe(true);
+    });
+
+    it('with --force and a file that does not authenticate, OUT keeps its old bytes (exit 4)', async () => {
+      const out = await precious('precious-4');
+      const tampered = Buffer.from(await readFile(sealed));
+      tampered[tampered.length - 20]! ^= 1;
+      await writeFile(join(files, 'tampered.kms'), tampered);
+      const run = await kms(['decrypt-file', join(files, 'tampered.kms'), out.path, '--force']);
+      expect(run.code, run.stderr).toBe(4);
+      expect((await readFile(out.path)).equals(out.bytes)).toBe(true);
+      expect(await leftovers()).toEqual([]);
+    });
+
+    it('OUT that is IN (the same path, or a hard link to it) is refused without --force; with it, the file is replaced in place', async () => {
+      const file = join(files, 'in-place');
+      await writeFile(file, plaintext);
+      await link(file, join(files, 'in-place-link'));
+      for (const out of [file, join(files, 'in-place-link'), `${files}/./in-place`]) {
+        const run = await kms(['encrypt-file', file, out, '--key', ALIAS]);
+        expect(run.code, out).toBe(2);
+        expect(run.stderr).toBe(`${out} is the input file itself: pass --force to replace it (it is replaced only once the whole output is written)\n`);
+        expect((await readFile(file)).equals(plaintext)).toBe(true);
+      }
+      expect((await kms(['encrypt-file', file, file, '--key', ALIAS, '--force'])).code).toBe(0);
+      expect((await readFile(file)).subarray(0, 4).toString()).toBe('KMSF');
+      expect((await kms(['decrypt-file', file, file])).code).toBe(2);
+      expect((await kms(['decrypt-file', file, file, '--force'])).code).toBe(0);
+      expect((await readFile(file)).equals(plaintext)).toBe(true);
+      expect(await leftovers()).toEqual([]);
+    });
+
+    it('OUT that is a directory or a device is refused, even with --force', async () => {
+      for (const out of [files, '/dev/null']) {
+        for (const force of [[], ['--force']]) {
+          const run = await kms(['decrypt-file', sealed, out, ...force]);
+          expect(run.code, `${out} ${force.join(' ')}`).toBe(2);
+          expect(run.stderr).toMatch(new RegExp(`^${out.replace(/[/.]/g, '\\$&')} is (a directory|not a regular file)`));
+        }
+      }
+    });
+
+    it('a missing output directory is named as the user gave it (exit 3), never a hidden temporary file', async () => {
+      const missing = join(files, 'no-such-dir', 'out.kms');
+      const underFile = join(files, 'keep-in', 'out.kms');
+      for (const [args, expected] of [
+        [['encrypt-file', input, missing, '--key', ALIAS], `cannot write ${missing}: the directory ${join(files, 'no-such-dir')} does not exist\n`],
+        [['decrypt-file', sealed, missing], `cannot write ${missing}: the directory ${join(files, 'no-such-dir')} does not exist\n`],
+        [['decrypt-file', sealed, underFile, '--force'], `cannot write ${underFile}: ${join(files, 'keep-in')} is not a directory\n`],
+      ] as const) {
+        const run = await kms([...args]);
+        expect(run.code, args.join(' ')).toBe(3);
+        expect(run.stderr).toBe(expected);
+      }
+      expect(await exists(join(files, 'no-such-dir'))).toBe(false);
+    });
+  });
+
   it('permissions: a Decrypt-only key cannot encrypt a file but can decrypt one; a missing input is exit 3', async () => {
     const input = join(files, 'perm-in');
     await writeFile(input, 'secret data');
@@ -541,6 +660,99 @@ describe('kms access-keys', { timeout: 120_000 }, () => {
     expect(missing.stderr).toMatch(/no key store at/);
     const missingFile = await kms(['access-keys', 'create', '--policy', join(dir, 'no-such-policy.json')]);
     expect(missingFile.code).toBe(3);
+  });
+});
+
+describe('kms access-keys and store copy where there is no key store', { timeout: 120_000 }, () => {
+  let places: string;
+  beforeAll(async () => {
+    places = join(dir, 'no-store');
+    await mkdir(places);
+  });
+
+  /** Every name under `path`, recursively (undefined when it does not exist): what a refused command must leave as it was. */
+  const tree = (path: string) => readdir(path, { recursive: true }).then((names) => names.sort(), () => undefined);
+  const exists = (path: string) => stat(path).then(() => true, () => false);
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
+  /** Runs `args` against the store at `storeDir` and expects StoreNotFound (exit 3) naming it, with nothing created. */
+  async function refusedWithoutStore(args: string[], storeDir: string, reason: RegExp, options: RunOptions = {}) {
+    const before = await tree(storeDir);
+    const run = await kms(args, { ...options, env: { KMS_DATA_DIR: storeDir, ...options.env } });
+    expect(run.code, `${args.join(' ')}: ${run.stderr}`).toBe(3);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(new RegExp(`^StoreNotFound: no key store at ${escape(storeDir)}: ${reason.source}; point at the gateway's data directory with --data-dir DIR or KMS_DATA_DIR`));
+    expect(run.stderr.split('\n')).toHaveLength(2);
+    expect(run.stderr.includes('--create-store'), args.join(' ')).toBe(args[1] === 'create');
+    expect(await tree(storeDir), `${args.join(' ')} changed ${storeDir}`).toEqual(before);
+  }
+
+  const ID = 'LTAInostore00001';
+  const everyCommand = [
+    ['access-keys', 'create', '--admin'],
+    ['access-keys', 'create', '--id', ID, '--policy-json', JSON.stringify(DECRYPT_ONLY)],
+    ['access-keys', 'enable', ID],
+    ['access-keys', 'disable', ID],
+    ['access-keys', 'delete', ID],
+    ['access-keys', 'set-policy', ID, '--admin'],
+    ['access-keys', 'set-rate-limits', ID, '--json', '{"crypto": 5}'],
+    ['access-keys', 'list'],
+    ['access-keys', 'describe', ID],
+  ];
+
+  it('in an empty directory, every access-keys command (writes and reads) is refused and writes nothing: no root key, no seal', async () => {
+    const empty = join(places, 'empty');
+    await mkdir(empty);
+    for (const args of everyCommand) await refusedWithoutStore(args, empty, /the directory holds none/);
+    expect(await readdir(empty)).toEqual([]);
+  });
+
+  it('in a directory that does not exist, or one of other files, create and set-policy are refused and nothing is created', async () => {
+    const missing = join(places, 'missing');
+    const others = join(places, 'others');
+    await mkdir(join(others, 'notes'), { recursive: true });
+    await writeFile(join(others, 'notes', 'todo.txt'), 'not a key store');
+    await writeFile(join(others, 'root.key.bak'), 'x');
+    for (const args of [everyCommand[0]!, everyCommand[5]!, everyCommand[7]!]) {
+      await refusedWithoutStore(args, missing, /the directory does not exist/);
+      await refusedWithoutStore(args, others, /the directory holds none/);
+    }
+    await refusedWithoutStore(everyCommand[0]!, join(others, 'root.key.bak'), /it is not a directory/);
+    expect(await exists(missing)).toBe(false);
+  });
+
+  it('from another directory with no --data-dir (the default ./.kms-data), create is refused while the gateway runs elsewhere', async () => {
+    const elsewhere = join(places, 'elsewhere');
+    await mkdir(elsewhere);
+    const run = await runKms(['access-keys', 'create', '--admin'], { endpoint: gateway.url, credentials: ADMIN, cwd: elsewhere, env: { KMS_DATA_DIR: undefined } });
+    expect(run.code, run.stderr).toBe(3);
+    expect(run.stderr).toMatch(new RegExp(`^StoreNotFound: no key store at \\./\\.kms-data \\(${escape(join(elsewhere, '.kms-data'))}\\): the directory does not exist; point at the gateway's data directory with --data-dir DIR or KMS_DATA_DIR, or pass --create-store`));
+    expect(await readdir(elsewhere)).toEqual([]);
+  });
+
+  it('store copy from a directory without a store is refused, and creates no target', async () => {
+    const target = join(places, 'copy-target');
+    await refusedWithoutStore(['store', 'copy', '--to', 'KMS_KEY_STORE=file', '--to', `KMS_DATA_DIR=${target}`], join(places, 'copy-source'), /the directory does not exist/);
+    expect(await exists(target)).toBe(false);
+  });
+
+  it('create --create-store starts a store (a root key, the key in it) that a gateway started on it serves with that key', async () => {
+    const fresh = join(places, 'fresh');
+    const created = await ok(['access-keys', 'create', '--create-store', '--admin', '--id', 'freshAdmin001'], { env: { KMS_DATA_DIR: fresh } });
+    expect(created).toMatchObject({ AccessKeyId: 'freshAdmin001', AccessKeySecret: expect.any(String) });
+    expect(await readdir(fresh)).toContain('root.key');
+    // Now there is a store: the commands that were refused work, --create-store or not.
+    expect((await ok(['access-keys', 'list'], { env: { KMS_DATA_DIR: fresh } })).AccessKeys.map((k: any) => k.AccessKeyId)).toEqual(['freshAdmin001']);
+    await ok(['access-keys', 'create', '--create-store', '--id', 'freshOther001', '--policy-json', JSON.stringify(DECRYPT_ONLY)], { env: { KMS_DATA_DIR: fresh } });
+    const served = await startGateway({ dataDir: fresh, logLevel: 'silent' });
+    try {
+      const client = new KmsClient({ endpoint: served.url, credentials: { accessKeyId: 'freshAdmin001', accessKeySecret: created.AccessKeySecret } });
+      expect((await client.call('ListKeys', {})).TotalCount).toBe(0);
+      // The store had an access key: the gateway made no admin key of its own.
+      expect(await readdir(fresh)).not.toContain('admin-credentials.json');
+    } finally {
+      await served.stop();
+    }
   });
 });
 

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKmsClient, InvalidRecordError, openPartitionKeys, provisionPartitions } from '../../lib/index.js';
 import { type CliRun, runKms } from '../helpers/cli-process.js';
-import { killAllGateways, makeTempDir, type ReadyGateway, removeDir, startGateway, writeSeedFile } from '../helpers/gateway-process.js';
+import { FileRegistry } from '../../lib/partitions/registry/file-registry.js';
+import { killAllGateways, makeTempDir, type ReadyGateway, removeDir, REPO_ROOT, startGateway, writeSeedFile } from '../helpers/gateway-process.js';
 import { ADMIN, ALIAS, CONSUMER, KEY_ID, PROVIDER, TEST_SEED } from '../helpers/service.js';
 import type { Credentials } from '../helpers/sign.js';
 
@@ -155,7 +156,7 @@ describe('files under a partition key with the kms command', () => {
     const out = join(dir, 'report.out');
     expect((await kms(['decrypt-file', sealed, out], CONSUMER)).code).toBe(0);
     expect(await readFile(out)).toEqual(content);
-    expect((await kms(['decrypt-file', sealed, out, '--partition', 'orders-7', '--context', 'tenant=t1'], ORDERS_CONSUMER)).code).toBe(0);
+    expect((await kms(['decrypt-file', sealed, out, '--partition', 'orders-7', '--context', 'tenant=t1', '--force'], ORDERS_CONSUMER)).code).toBe(0);
 
     for (const args of [['--partition', 'orders-8'], ['--context', 'tenant=t2'], ['--context', 'partition=billing-7']]) {
       const refused = await kms(['decrypt-file', sealed, join(dir, 'never.out'), ...args], CONSUMER);
@@ -176,5 +177,89 @@ describe('files under a partition key with the kms command', () => {
     const refused = await kms(['decrypt-file', forged, join(dir, 'never.out'), '--partition', 'orders-7'], CONSUMER);
     expect(refused.code).toBe(4);
     expect(refused.stderr).toMatch(/not partition orders-7's/);
+  });
+});
+
+describe('kms partitions invoke: the event-triggered provisioner on the sample events of examples/events/', () => {
+  const sample = (name: string) => join(REPO_ROOT, 'examples', 'events', name);
+  let registries = 0;
+  /** A registry of its own, so each run shows exactly what it created. */
+  const freshRegistry = () => join(dir, `invoke-registry-${++registries}`);
+  const invoke = (file: string, registryDir: string, ...more: string[]) =>
+    runKms(['partitions', 'invoke', file, '--key', ALIAS, '--registry', `file:${registryDir}`, ...more], { endpoint: gateway.url, credentials: PROVIDER });
+
+  it.each([
+    ['sqs.json', 'aws', 'sqs', { batchItemFailures: [] }, { batchItemFailures: [] }, { 'orders-2026-01': {}, 'orders-2026-02': { tenant: 'acme' } }],
+    ['eventbridge.json', 'aws', 'eventbridge', { created: 1, existing: 0 }, { created: 0, existing: 1 }, { 'orders-2026-03': { tenant: 'acme' } }],
+    ['fc-eventbridge.json', 'fc', 'fc', { created: 1, existing: 0 }, { created: 0, existing: 1 }, { 'orders-2026-04': {} }],
+    ['fc-invoke.json', 'fc', 'fc', { created: 2, existing: 0 }, { created: 0, existing: 2 }, { 'orders-2026-05': {}, 'orders-2026-06': { tenant: 'acme', region: 'cn-hangzhou' } }],
+  ] as const)('%s: the %s handler (%s) gives every partition a data key a consumer can use; run again, it creates none', async (file, platform, trigger, first, second, partitions) => {
+    const registryDir = freshRegistry();
+    const run = await invoke(sample(file), registryDir);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ platform, trigger, result: first });
+    const registry = new FileRegistry(registryDir);
+    expect(await registry.list()).toEqual(Object.keys(partitions).sort());
+    const consumer = openPartitionKeys({ ...options(CONSUMER), registry: `file:${registryDir}` });
+    for (const [partitionId, context] of Object.entries(partitions)) {
+      expect(await registry.get(partitionId)).toMatchObject({ partitionId, keyId: KEY_ID, encryptionContext: { ...context, partition: partitionId } });
+      const key = await consumer.dataKey(partitionId);
+      expect(key.plaintext).toHaveLength(32);
+      key.plaintext.fill(0);
+    }
+    consumer.close();
+    const again = await invoke(sample(file), registryDir);
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout).result).toEqual(second);
+  });
+
+  it('a malformed event file is a usage error naming it (exit 2): not JSON, empty, an SQS event without bodies, --platform aws on a plain event', async () => {
+    const write = async (name: string, text: string) => {
+      const path = join(dir, name);
+      await writeFile(path, text);
+      return path;
+    };
+    const registryDir = freshRegistry();
+    for (const [path, message, more] of [
+      [await write('not-json.json', '{"Records": ['), /^the event file .*not-json\.json is not JSON: /, []],
+      [await write('empty.json', ''), /^the event file .*empty\.json is not JSON: /, []],
+      [await write('no-body.json', JSON.stringify({ Records: [{ messageId: 'm-1' }] })), /^the event file .*no-body\.json is not an SQS event: Records\[0\] needs a string "messageId" and a string "body"\n$/, []],
+      [await write('no-records.json', JSON.stringify({ Records: [] })), /is not an SQS event: "Records" must be a list of messages\n$/, []],
+      [sample('fc-invoke.json'), /^--platform aws takes an SQS event/, ['--platform', 'aws']],
+    ] as const) {
+      const run = await invoke(path, registryDir, ...more);
+      expect(run.code, `${path}: ${run.stderr}`).toBe(2);
+      expect(run.stderr).toMatch(message);
+      expect(run.stdout).toBe('');
+    }
+    const missing = await invoke(join(dir, 'no-such-event.json'), registryDir);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toMatch(/^cannot read the event file .*no-such-event\.json: ENOENT\n$/);
+    expect(await new FileRegistry(registryDir).list()).toEqual([]);
+  });
+
+  it('events the handler refuses: exit 1, saying which and why, as the platform would retry them; the good ones still get their keys', async () => {
+    const registryDir = freshRegistry();
+    const sqs = join(dir, 'sqs-mixed.json');
+    await writeFile(sqs, JSON.stringify({ Records: [{ messageId: 'good', body: '{"partitionId":"mixed-1"}' }, { messageId: 'bad', body: 'not json' }, { messageId: 'bad-id', body: '{"partitionId":"bad id"}' }] }));
+    const mixed = await invoke(sqs, registryDir);
+    expect(mixed.code).toBe(1);
+    expect(JSON.parse(mixed.stdout)).toEqual({ platform: 'aws', trigger: 'sqs', result: { batchItemFailures: [{ itemIdentifier: 'bad' }, { itemIdentifier: 'bad-id' }] } });
+    expect(mixed.stderr).toMatch(/^2 of 3 messages failed and would be received again, then dead-lettered: bad \(InvalidParameter: the event is not valid JSON\); bad-id \(InvalidParameter: partitionId .*\)\n$/);
+
+    const eventBridge = join(dir, 'eb-other.json');
+    await writeFile(eventBridge, JSON.stringify({ 'detail-type': 'PartitionDeleted', source: 'kms.partitions', detail: { partitionId: 'mixed-2' } }));
+    const other = await invoke(eventBridge, registryDir);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toBe('InvalidParameter: detail-type must be PartitionCreated\n');
+
+    const fc = join(dir, 'fc-mixed.json');
+    await writeFile(fc, JSON.stringify([{ partitionId: 'mixed-3' }, { partitionId: '' }]));
+    const failed = await invoke(fc, registryDir);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/^the invocation failed \(Function Compute retries it\): 1 of 2 partition events failed: \[\{"index":1,.*"code":"InvalidParameter"/);
+
+    expect(await new FileRegistry(registryDir).list()).toEqual(['mixed-1', 'mixed-3']);
   });
 });

@@ -51,3 +51,31 @@ export async function makeCertificates(dir: string, name = 'pki'): Promise<TestC
     strangerKey: path('stranger.key'),
   };
 }
+
+/**
+ * One more server certificate from the CA of `makeCertificates(dir, name)`, made with `openssl ca`
+ * (which, unlike `x509 -days`, takes any validity): other names (`subjectAltName`, e.g.
+ * `DNS:elsewhere.example`), or a validity in the past (`notBefore`/`notAfter` as YYYYMMDDHHMMSSZ)
+ * for an expired one. Returns its certificate and key files.
+ */
+export async function issueServerCertificate(
+  dir: string,
+  name: string,
+  file: string,
+  options: { subjectAltName: string; notBefore?: string; notAfter?: string },
+): Promise<{ cert: string; key: string }> {
+  const path = (suffix: string) => join(dir, `${name}-${file}${suffix}`);
+  const openssl = (...args: string[]) => run('openssl', args, { cwd: dir });
+  await writeFile(path('.index'), '');
+  await writeFile(path('.serial'), `${Date.now().toString(16).padStart(16, '0')}\n`);
+  await writeFile(
+    path('.cnf'),
+    `[ca]\ndefault_ca = issuer\n[issuer]\ndatabase = ${path('.index')}\nnew_certs_dir = ${dir}\nserial = ${path('.serial')}\ndefault_md = sha256\npolicy = any\ndefault_days = 1\n[any]\ncommonName = supplied\n`,
+  );
+  await writeFile(path('.ext'), `subjectAltName=${options.subjectAltName}\nextendedKeyUsage=serverAuth\n`);
+  await openssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', path('.key'));
+  await openssl('req', '-new', '-key', path('.key'), '-subj', `/CN=${name} ${file}`, '-out', path('.csr'));
+  const validity = [...(options.notBefore ? ['-startdate', options.notBefore] : []), ...(options.notAfter ? ['-enddate', options.notAfter] : [])];
+  await openssl('ca', '-batch', '-notext', '-config', path('.cnf'), '-cert', join(dir, `${name}-ca.pem`), '-keyfile', join(dir, `${name}-ca.key`), '-in', path('.csr'), '-out', path('.pem'), '-extfile', path('.ext'), ...validity);
+  return { cert: path('.pem'), key: path('.key') };
+}

@@ -1,0 +1,82 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { EXIT } from '../../infra/cli/exit-codes.js';
+import { run } from '../../infra/cli/program.js';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+
+/*
+ * `kms access-keys` over a PostgreSQL store (KMS_KEY_STORE=postgres) that holds nothing: a new
+ * database, or a mistyped schema. Nothing is created there (no root key file, no seal, no entry)
+ * unless `create --create-store`.
+ */
+
+let server: TestPostgres;
+let dir: string;
+const saved = { ...process.env };
+
+beforeAll(async () => {
+  server = await startPostgres();
+  dir = await mkdtemp(join(tmpdir(), 'kms-cli-pg-'));
+}, 60_000);
+
+afterAll(async () => {
+  process.env = saved;
+  await server?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function kms(schema: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  Object.assign(process.env, { KMS_KEY_STORE: 'postgres', KMS_POSTGRES_URL: server.url, KMS_POSTGRES_SCHEMA: schema, KMS_DATA_DIR: dir });
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += chunk.toString()), true));
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += chunk.toString()), true));
+  try {
+    return { code: await run(['node', 'kms', 'access-keys', ...args]), stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+/** The rows of the schema's entries table (none when the table was never made). */
+async function entries(schema: string): Promise<string[]> {
+  const client = new pg.Client({ connectionString: server.url });
+  await client.connect();
+  try {
+    return (await client.query<{ name: string }>(`SELECT name FROM ${schema}.entries ORDER BY name`)).rows.map((r) => r.name);
+  } catch {
+    return [];
+  } finally {
+    await client.end();
+  }
+}
+
+describe('Command: kms access-keys with KMS_KEY_STORE=postgres and no store there', () => {
+  it('when the schema holds nothing, create, set-policy and list are refused (exit 3) and write nothing: no root key file, no seal', async () => {
+    for (const args of [['create', '--admin'], ['set-policy', 'LTAIsomeone0001', '--admin'], ['list']]) {
+      const result = await kms('mistyped', ...args);
+      expect(result.code, args.join(' ')).toBe(EXIT.UNAVAILABLE);
+      expect(result.stderr).toMatch(/^StoreNotFound: no key store in the PostgreSQL database of KMS_POSTGRES_URL, schema mistyped: it holds no keys, access keys or seal; point at the deployment's store with KMS_KEY_STORE and its variables/);
+      // The URL (it may hold a password) is never printed.
+      expect(result.stderr).not.toContain(server.url);
+      expect(result.stdout).toBe('');
+    }
+    expect(await readdir(dir)).toEqual([]);
+    expect(await entries('mistyped')).toEqual([]);
+  });
+
+  it('with --create-store, the store is started (root key beside the data directory, sealed) and then serves every command', async () => {
+    const created = await kms('fresh', 'create', '--create-store', '--admin', '--id', 'pgAdmin00001');
+    expect(created.code, created.stderr).toBe(EXIT.OK);
+    expect(JSON.parse(created.stdout)).toMatchObject({ AccessKeyId: 'pgAdmin00001', AccessKeySecret: expect.any(String) });
+    expect(await readdir(dir)).toEqual(['root.key']);
+    expect(await entries('fresh')).toEqual(expect.arrayContaining(['access-keys/pgAdmin00001', 'meta/root-key-check']));
+    const listed = await kms('fresh', 'list');
+    expect(listed.code, listed.stderr).toBe(EXIT.OK);
+    expect(JSON.parse(listed.stdout).AccessKeys.map((k: { AccessKeyId: string }) => k.AccessKeyId)).toEqual(['pgAdmin00001']);
+  });
+});
