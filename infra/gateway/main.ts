@@ -1,4 +1,4 @@
-import cluster, { type Worker } from 'node:cluster';
+import cluster from 'node:cluster';
 import { mkdir } from 'node:fs/promises';
 import { AggregatorRegistry } from 'prom-client';
 import { collectProcessMetrics, registry } from '../../lib/metrics/prometheus.js';
@@ -15,7 +15,6 @@ import { NONCE_CLAIM, nonceClaimHandler, RelayedNonceStore } from './nonce-relay
 import { RATE_ADMIT, rateAdmitHandler, RelayedRateLimiter } from './rate-relay.js';
 import { answerWorkerCalls, WorkerCalls } from './worker-calls.js';
 import { RateLimiter } from '../../lib/ratelimit/rate-limiter.js';
-import { primaryCacheRelay, workerCacheRelay } from './cache-relay.js';
 import { startWorkers, type WorkerPool } from './workers.js';
 
 export { GATEWAY_DEFAULTS };
@@ -42,15 +41,13 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   // A malformed seed is refused before anything is created.
   const seed = env.KMS_SEED_FILE ? await readSeedFile(env.KMS_SEED_FILE) : undefined;
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  // With workers, every process's changes are relayed so no other process serves a stale cache entry.
-  const relay = config.workers > 1 ? primaryCacheRelay((names) => service.evict(names)) : undefined;
-  const service: Service = await serviceFromEnvironment({ ...env, KMS_DATA_DIR: dataDir }, relay ? { onStoreChange: relay.changed } : {});
+  const service: Service = await serviceFromEnvironment({ ...env, KMS_DATA_DIR: dataDir });
   if (seed) await applySeed(seed, service);
   const credentials = await bootstrapAdmin(dataDir, service.accessKeys);
   if (credentials) console.log(`created an admin access key (kms:* on *); its credentials are in ${credentials}`);
 
   // One process serves the port itself; more are workers, forked once the state is seeded.
-  const serving: Serving = relay ? await serveFromWorkers(service, config, relay.attach) : await serveHere(service, config, tls);
+  const serving: Serving = config.workers > 1 ? await serveFromWorkers(service, config) : await serveHere(service, config, tls);
   const metrics = config.metrics
     ? await startMetricsServer(config.metrics.host, config.metrics.port, config.workers === 1 ? undefined : aggregatedWorkerMetrics())
     : undefined;
@@ -77,14 +74,11 @@ async function serveHere(service: Service, config: GatewayConfig, tls: TlsOption
   return { url: gateway.url, reloadTls: () => reloadTls(gateway, service, config), close: () => gateway.close(config.shutdownGraceMs) };
 }
 
-async function serveFromWorkers(service: Service, config: GatewayConfig, attachCacheRelay: (worker: Worker) => void): Promise<Serving> {
+async function serveFromWorkers(service: Service, config: GatewayConfig): Promise<Serving> {
   const limiter = service.rateLimiter;
   if (!(limiter instanceof RateLimiter)) throw new Error('the gateway primary keeps the rate-limit buckets itself');
   const handlers = { [NONCE_CLAIM]: nonceClaimHandler(service.nonces), [RATE_ADMIT]: rateAdmitHandler(limiter) };
-  const pool: WorkerPool = await startWorkers(config.workers, service.logger, (worker) => {
-    answerWorkerCalls(worker, handlers);
-    attachCacheRelay(worker);
-  });
+  const pool: WorkerPool = await startWorkers(config.workers, service.logger, (worker) => answerWorkerCalls(worker, handlers));
   const { address, port, family } = pool.address;
   const host = family === 'IPv6' ? `[${address}]` : address;
   return {
@@ -110,7 +104,6 @@ async function worker(env: NodeJS.ProcessEnv, config: GatewayConfig, dataDir: st
     {
       localNonces: new RelayedNonceStore(calls),
       rateLimiter: (limits) => new RelayedRateLimiter(limits, calls),
-      onStoreChange: workerCacheRelay((names) => service?.evict(names)),
     },
   );
   // The primary's /metrics asks every worker for its registry (constructing one installs the answering side).
