@@ -81,7 +81,7 @@ describe('KMS_WORKERS', () => {
       const states = (answers: Array<{ json: Record<string, any> }>) => answers.map((a) => a.json.KeyMetadata?.KeyState);
       const all = (value: unknown) => Array(readers.length).fill(value);
       await Promise.all(connections.map((agent) => call(agent, 'DescribeKey', { KeyId: KEY_ID })));
-      for (let round = 0; round < 12; round++) {
+      for (let round = 0; round < 8; round++) {
         expect((await call(writer, 'DisableKey', { KeyId: KEY_ID })).status).toBe(200);
         expect(codes(await everywhere('GenerateDataKey', { KeyId: KEY_ID }))).toEqual(all('Rejected.Disabled'));
         expect((await call(writer, 'EnableKey', { KeyId: KEY_ID })).status).toBe(200);
