@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { NonceStore } from './auth/nonce-store.js';
 import { ServiceUnavailableError } from './errors.js';
-import type { KeyStore, StoredEntry } from './keystore/key-store.js';
+import type { ChangeMarker, KeyStore, StoredEntry } from './keystore/key-store.js';
 import { KeyStoreAccessDeniedError, KeyStoreUnavailableError } from './keystore/store-errors.js';
 
 /** A nonce claim that succeeded this recently vouches for the replay store: the probe then writes nothing. */
@@ -112,10 +112,15 @@ class WatchedNonceStore implements NonceStore {
 }
 
 class WatchedKeyStore implements KeyStore {
+  /** The inner store's: watching changes no write. */
+  readonly changes: ChangeMarker | undefined;
+
   constructor(
     private readonly inner: KeyStore,
     private readonly record: (ok: boolean) => void,
-  ) {}
+  ) {
+    this.changes = inner.changes;
+  }
 
   #watch<T>(write: Promise<T>): Promise<T> {
     return write.then(

@@ -15,7 +15,6 @@ import { isLogLevel, createLogger, type Logger, type LogLevel } from './logger.j
 import { createService, DEFAULTS, type Service } from './service.js';
 import { parseRateLimits, type RateLimits } from './ratelimit/limits.js';
 import type { Admission } from './ratelimit/rate-limiter.js';
-import { NotifyingKeyStore } from './keystore/notifying-store.js';
 import { auditLogFromEnvironment } from './audit/audit-log.js';
 import { LineFile } from './log-file.js';
 
@@ -201,8 +200,7 @@ export async function serviceFromEnvironment(env: NodeJS.ProcessEnv = process.en
       : createLogger({ level: selection.logLevel, ...(accessLog ? { accessLog } : {}) });
   const region = env.AWS_REGION || env.AWS_DEFAULT_REGION;
   const opened = await openState(selection, region, logger, options.localNonces);
-  const { nonces } = opened;
-  const store = options.onStoreChange ? new NotifyingKeyStore(opened.store, options.onStoreChange) : opened.store;
+  const { store, nonces } = opened;
   return createService({
     store,
     nonces,
@@ -233,8 +231,6 @@ export interface ServiceOptions {
   localNonces?: NonceStore;
   /** Replaces this process's rate-limit buckets (the gateway's workers pass one that asks the primary). */
   rateLimiter?: (limits: RateLimits) => Admission;
-  /** Told the name of every store entry this process changes (the gateway's processes relay it: infra/gateway/cache-relay.ts). */
-  onStoreChange?: (entryName: string) => void;
 }
 
 /** The key store and the replay store the selection names. */

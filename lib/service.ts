@@ -2,6 +2,7 @@ import { AccessKeyRegistry } from './auth/access-keys.js';
 import type { AuditLog } from './audit/audit-log.js';
 import { MemoryNonceStore, type NonceStore } from './auth/nonce-store.js';
 import { Keyring } from './keyring/keyring.js';
+import { ChangeWatch } from './keystore/change-watch.js';
 import type { KeyStore } from './keystore/key-store.js';
 import { createLogger, type Logger } from './logger.js';
 import type { RateLimits } from './ratelimit/limits.js';
@@ -44,8 +45,14 @@ export interface Service {
   now: () => number;
   /** The AWS protocol's scope: this account, and the regions a SigV4 credential scope may name. */
   aws: AwsScope;
-  /** Drops what this process caches of store entries another process changed (see Keyring.evict). */
-  evict(entryNames: readonly string[]): void;
+  /**
+   * Resolves once this process's caches of key records, aliases and access keys hold nothing that
+   * a change acknowledged before the call replaced, through any process on the store (one read of
+   * the store's change marker, shared by the calls of an event-loop turn: see ChangeWatch).
+   * Rejects with KeyStoreUnavailableError (503) when that cannot be known. Every request awaits it
+   * before it authenticates, and every scheduled job before it looks at keys.
+   */
+  validateCaches(): Promise<void>;
 }
 
 export interface ServiceOptions {
@@ -79,6 +86,14 @@ export function createService(options: ServiceOptions): Service {
     now,
   });
   const accessKeys = new AccessKeyRegistry(store, { cacheTtlMs, now });
+  // Nothing to validate without caches; a store without a marker (Secrets Manager) is trusted for the TTL.
+  const watch =
+    cacheTtlMs > 0 && store.changes
+      ? new ChangeWatch(store.changes, () => {
+          keyring.dropCachedState();
+          accessKeys.dropCache();
+        })
+      : undefined;
   return {
     keyring,
     accessKeys,
@@ -90,12 +105,7 @@ export function createService(options: ServiceOptions): Service {
       await Promise.all([readiness.check(() => store.get(READY_PROBE_ENTRY), nonces), options.audit?.ready()]);
     },
     now,
-    evict(names) {
-      for (const name of names) {
-        if (name.startsWith('access-keys/')) accessKeys.evict(name.slice('access-keys/'.length));
-        else keyring.evict(name);
-      }
-    },
+    validateCaches: () => watch?.validate() ?? Promise.resolve(),
     aws: {
       accountId: options.accountId ?? DEFAULTS.accountId,
       regions: new Set([...(options.awsRegions ?? DEFAULT_AWS_REGIONS), options.region ?? DEFAULTS.region]),

@@ -24,7 +24,8 @@ interface PolicyOptions {
  * (the file store at --data-dir / KMS_DATA_DIR, or with KMS_KEY_STORE=postgres, dynamodb or
  * secrets-manager a deployment's shared store), not over the API. Every write is a
  * compare-and-swap on the store, so the CLI and a running gateway never lose each other's updates;
- * the gateway sees a change once its cache (KMS_CACHE_TTL_MS) expires.
+ * a change moves the store's change marker, so a running gateway answers its next request with it
+ * (Secrets Manager, which keeps no marker: once the gateway's caches expire).
  */
 export function registerAccessKeys(program: Command): void {
   const accessKeys = program

@@ -50,8 +50,8 @@ export interface GatewayConfig {
   keepAliveTimeoutMs: number;
   /**
    * Processes serving the port (KMS_WORKERS: a number, or `auto`, the default, for one per core);
-   * 1 serves from the main process. The processes relay their cache invalidations
-   * (cache-relay.ts), so a change made through one is seen by all at once.
+   * 1 serves from the main process. Each checks the store's change marker before a request reads
+   * its caches (lib/keystore/change-watch.ts), so a change made through one is seen by all at once.
    */
   workers: number;
 }

@@ -1,4 +1,4 @@
-import cluster, { type Worker } from 'node:cluster';
+import cluster from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
 import { collectProcessMetrics, registry } from '../../lib/metrics/prometheus.js';
 import type { Service } from '../../lib/service.js';
@@ -17,7 +17,6 @@ import { NONCE_CLAIM, nonceClaimHandler, RelayedNonceStore } from './nonce-relay
 import { RATE_ADMIT, rateAdmitHandler, RelayedRateLimiter } from './rate-relay.js';
 import { answerWorkerCalls, WorkerCalls } from './worker-calls.js';
 import { RateLimiter } from '../../lib/ratelimit/rate-limiter.js';
-import { primaryCacheRelay, workerCacheRelay } from './cache-relay.js';
 import { startWorkers, type WorkerPool } from './workers.js';
 
 export { GATEWAY_DEFAULTS };
@@ -47,9 +46,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   // A malformed seed is refused before anything is created.
   const seed = env.KMS_SEED_FILE ? await readSeedFile(env.KMS_SEED_FILE) : undefined;
   await createDataDirectory(dataDir);
-  // With workers, every process's changes are relayed so no other process serves a stale cache entry.
-  const relay = config.workers > 1 ? primaryCacheRelay((names) => service.evict(names)) : undefined;
-  const service: Service = await serviceFromEnvironment({ ...env, KMS_DATA_DIR: dataDir }, relay ? { onStoreChange: relay.changed } : {});
+  const service: Service = await serviceFromEnvironment({ ...env, KMS_DATA_DIR: dataDir });
   if (seed) await applySeed(seed, service);
   const admin = await bootstrapAdmin(dataDir, service.accessKeys);
   if (admin?.keptExisting) console.log(`${admin.keptExisting} exists and was left as it is: it is not for this store, which had no access key`);
@@ -57,7 +54,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
 
   // One process serves the port itself; more are workers, forked once the state is seeded.
   const certificates = tls ? new Certificates(config.tls!, tls, service.logger) : undefined;
-  const serving: Serving = relay ? await serveFromWorkers(service, config, relay.attach, certificates) : await serveHere(service, config, certificates);
+  const serving: Serving = config.workers > 1 ? await serveFromWorkers(service, config, certificates) : await serveHere(service, config, certificates);
   const metrics = config.metrics
     ? await startMetricsServer(config.metrics.host, config.metrics.port, config.workers === 1 ? undefined : aggregatedWorkerMetrics())
     : undefined;
@@ -92,7 +89,7 @@ async function serveHere(service: Service, config: GatewayConfig, certificates: 
   };
 }
 
-async function serveFromWorkers(service: Service, config: GatewayConfig, attachCacheRelay: (worker: Worker) => void, certificates: Certificates | undefined): Promise<Serving> {
+async function serveFromWorkers(service: Service, config: GatewayConfig, certificates: Certificates | undefined): Promise<Serving> {
   const limiter = service.rateLimiter;
   if (!(limiter instanceof RateLimiter)) throw new Error('the gateway primary keeps the rate-limit buckets itself');
   const handlers = {
@@ -100,10 +97,7 @@ async function serveFromWorkers(service: Service, config: GatewayConfig, attachC
     [RATE_ADMIT]: rateAdmitHandler(limiter),
     ...(certificates ? { [TLS_PAIR]: certificates.answer } : {}),
   };
-  const pool: WorkerPool = await startWorkers(config.workers, service.logger, (worker) => {
-    answerWorkerCalls(worker, handlers);
-    attachCacheRelay(worker);
-  });
+  const pool: WorkerPool = await startWorkers(config.workers, service.logger, (worker) => answerWorkerCalls(worker, handlers));
   const { address, port, family } = pool.address;
   const host = family === 'IPv6' ? `[${address}]` : address;
   return {
@@ -131,7 +125,6 @@ async function worker(env: NodeJS.ProcessEnv, config: GatewayConfig, dataDir: st
     {
       localNonces: new RelayedNonceStore(calls),
       rateLimiter: (limits) => new RelayedRateLimiter(limits, calls),
-      onStoreChange: workerCacheRelay((names) => service?.evict(names)),
     },
   );
   // The primary's /metrics asks every worker for its registry (constructing one installs the answering side).

@@ -118,9 +118,9 @@ export class AccessKeyRegistry {
     this.#cache = new TtlCache({ ttlMs: options.cacheTtlMs, maxEntries: 10_000, now: options.now, name: 'access-keys' });
   }
 
-  /** Drops the cached principal (another process changed the key). */
-  evict(accessKeyId: string): void {
-    this.#cache.delete(accessKeyId);
+  /** Drops every cached principal: the store's change marker moved, so another process may have changed any key. */
+  dropCache(): void {
+    this.#cache.clear();
   }
 
   /** The principal for an access key id, or undefined when there is none. */

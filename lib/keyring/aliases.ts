@@ -55,9 +55,9 @@ export class Aliases {
     return this.#index.page(keyId, offset, limit);
   }
 
-  /** Drops the cached alias (another process changed it). */
-  evict(aliasName: string): void {
-    this.#cache.delete(aliasName);
+  /** Drops every cached alias (another process may have changed them: see Keyring.dropCachedState). */
+  dropCache(): void {
+    this.#cache.clear();
   }
 
   /** Binds a new alias. Throws {@link EntryExistsError} when the alias exists. */

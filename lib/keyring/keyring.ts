@@ -15,7 +15,11 @@ import { type KeyVersion, type KeyVersionRecordInfo, KeyVersions, type NewVersio
 export type { KeyVersion, KeyVersionRecordInfo, NewVersion } from './versions.js';
 
 export interface KeyringOptions extends ArnScope {
-  /** How long key metadata and aliases read from the store are trusted; versions are immutable and cached until evicted. */
+  /**
+   * How long key metadata and aliases read from the store are trusted at most (the service drops
+   * them sooner when the store's change marker moves: see ChangeWatch); versions are immutable
+   * and cached until evicted.
+   */
   cacheTtlMs: number;
   now?: () => number;
 }
@@ -237,15 +241,13 @@ export class Keyring {
   }
 
   /**
-   * Drops what this process caches of a store entry that another process changed (a gateway
-   * worker's write, relayed by the primary), so the next read sees the change at once.
+   * Drops what this process caches of mutable entries (key records, aliases): the store's change
+   * marker moved, so another process may have changed any of them. Version material stays: it
+   * never changes.
    */
-  evict(entryName: string): void {
-    const slash = entryName.indexOf('/');
-    const [namespace, rest] = [entryName.slice(0, slash), entryName.slice(slash + 1)];
-    if (namespace === 'keys') this.#keys.delete(rest);
-    else if (namespace === 'aliases') this.aliases.evict(`alias/${rest}`);
-    else if (namespace === 'key-versions') this.versions.evict(rest.slice(rest.indexOf('/') + 1));
+  dropCachedState(): void {
+    this.#keys.clear();
+    this.aliases.dropCache();
   }
 
   /** Every key id, in byte order. */

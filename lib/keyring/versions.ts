@@ -161,11 +161,6 @@ export class KeyVersions {
     return entry !== undefined;
   }
 
-  /** Drops a cached version (another process destroyed its material); its buffer is zeroed when evicted. */
-  evict(keyVersionId: string): void {
-    this.#cache.delete(keyVersionId);
-  }
-
   /** A version's record as stored (with Base64 material), or undefined; for the seed's comparisons. */
   async record(keyId: string, keyVersionId: string): Promise<KeyVersionRecord | undefined> {
     const entry = await this.#store.get(entryNames.keyVersion(keyId, keyVersionId));

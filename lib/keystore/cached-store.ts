@@ -61,6 +61,10 @@ interface Load {
  *
  * Cached buffers are the decorator's own copies: callers get copies (the keyring zeroes what it
  * reads), and evicted or invalidated buffers are zeroed.
+ *
+ * It keeps no change marker ({@link KeyStore.changes}), even over a store that has one: a marker
+ * passed through would tell the caches above that nothing changed while this one still served an
+ * entry another instance replaced. Mutable entries are trusted for `ttlMs`, no more.
  */
 export class CachedKeyStore implements KeyStore {
   readonly #inner: KeyStore;

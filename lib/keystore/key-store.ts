@@ -45,6 +45,32 @@ export interface KeyStore {
 
   /** Every entry name that starts with `prefix`, in byte order. */
   list(prefix: string): Promise<string[]>;
+
+  /**
+   * The store's change marker (see {@link ChangeMarker}), shared by every instance on the store;
+   * absent when the store keeps none (Secrets Manager, which has no consistent read to keep it
+   * with): whoever caches its mutable entries can then only trust them for a time.
+   */
+  readonly changes?: ChangeMarker | undefined;
+}
+
+/**
+ * A value kept beside a store's entries that every write of a mutable entry (create, update,
+ * delete) moves to one it never held before, as part of the write and durably, before the write
+ * returns; a write whose marker cannot be moved fails (unavailable), so no change is acknowledged
+ * without it. Creating, reading or destroying a write-once entry leaves it: such an entry never
+ * changes, and nothing caches its absence.
+ *
+ * So whoever reads the marker and later reads it unchanged knows that no mutable entry changed in
+ * between: the processes sharing a store validate their caches with one small read
+ * (lib/keystore/change-watch.ts) instead of trusting them for a TTL.
+ */
+export interface ChangeMarker {
+  /**
+   * The marker as the store holds it now (a consistent read, never a cached one). Throws
+   * KeyStoreUnavailableError when it cannot be read: a cache must then not be trusted.
+   */
+  read(): Promise<string>;
 }
 
 /**

@@ -1,5 +1,6 @@
 import {
   assertEntryName,
+  type ChangeMarker,
   EntryExistsError,
   EntryNotFoundError,
   type KeyStore,
@@ -11,11 +12,15 @@ import {
 /** The reference implementation of {@link KeyStore}: in memory, for tests and experiments. */
 export class MemoryKeyStore implements KeyStore {
   readonly #entries = new Map<string, StoredEntry>();
+  /** The change marker: a count of mutable writes. */
+  #generation = 0;
+  readonly changes: ChangeMarker = { read: async () => String(this.#generation) };
 
   async create(name: string, value: Uint8Array, options: { writeOnce: boolean }): Promise<void> {
     assertEntryName(name);
     if (this.#entries.has(name)) throw new EntryExistsError(name);
     this.#entries.set(name, { value: Buffer.from(value), revision: 1, writeOnce: options.writeOnce });
+    if (!options.writeOnce) this.#generation++;
   }
 
   async get(name: string): Promise<StoredEntry | undefined> {
@@ -30,6 +35,7 @@ export class MemoryKeyStore implements KeyStore {
     if (entry.revision !== expectedRevision) throw new RevisionConflictError(name);
     const revision = entry.revision + 1;
     this.#entries.set(name, { value: Buffer.from(value), revision, writeOnce: false });
+    this.#generation++;
     return revision;
   }
 
@@ -46,6 +52,7 @@ export class MemoryKeyStore implements KeyStore {
     if (entry.writeOnce) throw new WriteOnceViolationError(name);
     if (entry.revision !== expectedRevision) throw new RevisionConflictError(name);
     this.#entries.delete(name);
+    this.#generation++;
   }
 
   async destroy(name: string): Promise<void> {

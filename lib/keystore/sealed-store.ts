@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { EntryExistsError, EntryNotFoundError, isReencodable, type KeyStore, RevisionConflictError, type StoredEntry } from './key-store.js';
+import { type ChangeMarker, EntryExistsError, EntryNotFoundError, isReencodable, type KeyStore, RevisionConflictError, type StoredEntry } from './key-store.js';
 import { KeyStoreFailureError } from './store-errors.js';
 
 /** What a sealed value starts with: "KMSS" and the format version. */
@@ -37,6 +37,8 @@ export class RootKeyMismatchError extends Error {
  * Revisions, write-once rules and errors are the inner store's.
  */
 export class SealedKeyStore implements KeyStore {
+  /** The inner store's: the seal changes values, never which writes happen. */
+  readonly changes: ChangeMarker | undefined;
   readonly #inner: KeyStore;
   readonly #rootKey: Buffer;
   /** Every value is sealed: an unsealed one is refused. */
@@ -45,6 +47,7 @@ export class SealedKeyStore implements KeyStore {
   private constructor(inner: KeyStore, rootKey: Buffer) {
     this.#inner = inner;
     this.#rootKey = rootKey;
+    this.changes = inner.changes;
   }
 
   /**

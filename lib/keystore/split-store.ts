@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EntryExistsError, EntryNotFoundError, type KeyStore, RevisionConflictError, type StoredEntry } from './key-store.js';
+import { type ChangeMarker, EntryExistsError, EntryNotFoundError, type KeyStore, RevisionConflictError, type StoredEntry } from './key-store.js';
 
 /** The entries of key-version material: `key-versions/<keyId>/<keyVersionId>` (see lib/keyring/records.ts). */
 const MATERIAL_PREFIX = 'key-versions/';
@@ -28,6 +28,8 @@ export const SPLIT_STORE_DEFAULTS = {
  * that failed (and could not be removed) is not waited for again.
  */
 export class SplitKeyStore implements KeyStore {
+  /** The state backend's: every mutable entry is there (material is write-once). */
+  readonly changes: ChangeMarker | undefined;
   readonly #material: KeyStore;
   readonly #state: KeyStore;
   readonly #attempts: number;
@@ -38,6 +40,7 @@ export class SplitKeyStore implements KeyStore {
   constructor(options: { material: KeyStore; state: KeyStore; catchUpAttempts?: number; catchUpDelayMs?: number; catchUpWindowMs?: number; now?: () => number }) {
     this.#material = options.material;
     this.#state = options.state;
+    this.changes = options.state.changes;
     this.#attempts = options.catchUpAttempts ?? SPLIT_STORE_DEFAULTS.catchUpAttempts;
     this.#delayMs = options.catchUpDelayMs ?? SPLIT_STORE_DEFAULTS.catchUpDelayMs;
     this.#windowMs = options.catchUpWindowMs ?? SPLIT_STORE_DEFAULTS.catchUpWindowMs;

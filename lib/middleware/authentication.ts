@@ -7,6 +7,8 @@ import { stateOf, type KmsMiddyRequest } from './state.js';
 export function authentication(service: Service): MiddlewareObj {
   const before = async (request: KmsMiddyRequest) => {
     const state = stateOf(request.event);
+    // Before any cache is read: a change acknowledged through any process before this request is seen.
+    await service.validateCaches();
     const { principal, action, region } = await authenticate(request.event, state.params!, {
       accessKeys: service.accessKeys,
       nonces: service.nonces,

@@ -57,6 +57,7 @@ function rotationDue(record: KeyRecord, now: string): boolean {
  */
 export async function rotateDueKeys(service: Service): Promise<string[]> {
   const { keyring, logger } = service;
+  await service.validateCaches();
   const now = isoSeconds(service.now());
   const rotated: string[] = [];
   const failed: string[] = [];
@@ -101,6 +102,7 @@ export async function rotateDueKeys(service: Service): Promise<string[]> {
  */
 export async function destroyDueKeys(service: Service): Promise<string[]> {
   const { keyring, logger } = service;
+  await service.validateCaches();
   const now = isoSeconds(service.now());
   const destroyed: string[] = [];
   const failed: string[] = [];

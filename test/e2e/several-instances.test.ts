@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKmsClient } from '../../lib/index.js';
 import { killAllGateways, makeTempDir, type ReadyGateway, removeDir, startGateway, writeSeedFile } from '../helpers/gateway-process.js';
 import { sendRaw, toRecorded } from '../helpers/raw-http.js';
-import { ADMIN, KEY_MATERIAL, TEST_SEED } from '../helpers/service.js';
+import { ADMIN, ALIAS, KEY_ID, KEY_MATERIAL, OTHER_KEY_ID, PROVIDER, TEST_SEED } from '../helpers/service.js';
 import { startPostgres } from '../helpers/postgres.js';
 import { runKms } from '../helpers/cli-process.js';
 import pg from 'pg';
@@ -27,14 +27,14 @@ afterAll(async () => {
 /** Two gateways on one backend; with `ownDataDirs`, each on a directory of its own (a shared database holds the state). */
 async function twoGateways(name: string, env: Record<string, string> = {}, ownDataDirs = false): Promise<[ReadyGateway, ReadyGateway]> {
   const seedFile = await writeSeedFile(root, TEST_SEED, `${name}-seed.json`);
-  // Keys and aliases read by one are trusted for no time: the other's changes show at once.
-  const options = (i: number) => ({ dataDir: join(root, ownDataDirs ? `${name}-${i}` : name), seedFile, env: { KMS_CACHE_TTL_MS: '0', ...env } });
+  // What each caches is trusted for ten minutes: only the store's change marker can explain that the other's changes show at once.
+  const options = (i: number) => ({ dataDir: join(root, ownDataDirs ? `${name}-${i}` : name), seedFile, env: { KMS_CACHE_TTL_MS: '600000', ...env } });
   return [await startGateway(options(1)), await startGateway(options(2))];
 }
 
 const client = (gateway: ReadyGateway) => createKmsClient({ endpoint: gateway.url, accessKeyId: ADMIN.accessKeyId, accessKeySecret: ADMIN.accessKeySecret });
 
-function sharedStateSuite(name: string, open: () => Promise<[ReadyGateway, ReadyGateway]>): void {
+function sharedStateSuite(name: string, open: () => Promise<[ReadyGateway, ReadyGateway]>, storeEnv: () => Record<string, string>): void {
 describe(name, () => {
   let a: ReadyGateway;
   let b: ReadyGateway;
@@ -52,6 +52,42 @@ describe(name, () => {
     expect(decrypted.Plaintext).toBe(generated.Plaintext);
     await client(b).call('DisableKey', { KeyId: keyId });
     await expect(client(a).call('GenerateDataKey', { KeyId: keyId })).rejects.toMatchObject({ code: 'Rejected.Disabled' });
+  });
+
+  it('a change acknowledged through one is what the other answers next, each time, though both cache for ten minutes: key state, deletion and its cancel, aliases', async () => {
+    const call = (gateway: ReadyGateway, action: string, params: Record<string, string>) => sendRaw(gateway.port, toRecorded(signedRpcRequest(ADMIN, action, params)));
+    for (let round = 0; round < 4; round++) {
+      const [writer, reader] = round % 2 ? [b, a] : [a, b];
+      // The reader has the key cached as it was.
+      expect((await call(reader, 'GenerateDataKey', { KeyId: KEY_ID })).status).toBe(200);
+      expect((await call(writer, 'DisableKey', { KeyId: KEY_ID })).status).toBe(200);
+      expect((await call(reader, 'GenerateDataKey', { KeyId: KEY_ID })).json.Code).toBe('Rejected.Disabled');
+      expect((await call(writer, 'EnableKey', { KeyId: KEY_ID })).status).toBe(200);
+      expect((await call(reader, 'GenerateDataKey', { KeyId: KEY_ID })).status).toBe(200);
+      expect((await call(writer, 'ScheduleKeyDeletion', { KeyId: KEY_ID, PendingWindowInDays: '7' })).status).toBe(200);
+      expect((await call(reader, 'DescribeKey', { KeyId: KEY_ID })).json.KeyMetadata.KeyState).toBe('PendingDeletion');
+      expect((await call(writer, 'CancelKeyDeletion', { KeyId: KEY_ID })).status).toBe(200);
+      expect((await call(reader, 'DescribeKey', { KeyId: KEY_ID })).json.KeyMetadata.KeyState).toBe('Enabled');
+      const target = round % 2 ? KEY_ID : OTHER_KEY_ID;
+      expect((await call(writer, 'UpdateAlias', { AliasName: ALIAS, KeyId: target })).status).toBe(200);
+      expect((await call(reader, 'GenerateDataKey', { KeyId: ALIAS })).json.KeyId).toBe(target);
+    }
+  });
+
+  it('an access key disabled or enabled with `kms access-keys` on the store is refused or accepted at once by both', async () => {
+    const provide = async (gateway: ReadyGateway) => {
+      const answer = await sendRaw(gateway.port, toRecorded(signedRpcRequest(PROVIDER, 'GenerateDataKeyWithoutPlaintext', { KeyId: KEY_ID })));
+      return answer.status === 200 ? 'OK' : answer.json.Code;
+    };
+    const cli = async (command: string) => {
+      const run = await runKms(['access-keys', command, PROVIDER.accessKeyId], { endpoint: a.url, credentials: null, env: storeEnv() });
+      expect(run.code, run.stderr).toBe(0);
+    };
+    expect([await provide(a), await provide(b)]).toEqual(['OK', 'OK']);
+    await cli('disable');
+    expect([await provide(a), await provide(b)]).toEqual(['InvalidAccessKeyId.Inactive', 'InvalidAccessKeyId.Inactive']);
+    await cli('enable');
+    expect([await provide(a), await provide(b)]).toEqual(['OK', 'OK']);
   });
 
   it('a request served by one is refused as a replay by the other, over both signing versions', async () => {
@@ -82,7 +118,7 @@ describe(name, () => {
 });
 }
 
-sharedStateSuite('two gateways on one file data directory', () => twoGateways('file'));
+sharedStateSuite('two gateways on one file data directory', () => twoGateways('file'), () => ({ KMS_DATA_DIR: join(root, 'file') }));
 
 describe('on one PostgreSQL', () => {
   let postgres: Awaited<ReturnType<typeof startPostgres>>;
@@ -95,7 +131,7 @@ describe('on one PostgreSQL', () => {
   });
 
   const env = () => ({ KMS_KEY_STORE: 'postgres', KMS_POSTGRES_URL: postgres.url, KMS_ROOT_KEY_FILE: join(root, 'pg-root.key') });
-  sharedStateSuite('two gateways on one PostgreSQL (each with a data directory of its own)', () => twoGateways('pg', env(), true));
+  sharedStateSuite('two gateways on one PostgreSQL (each with a data directory of its own)', () => twoGateways('pg', env(), true), env);
 
   it('one machine grows into a cluster: `kms store copy` moves a file store into PostgreSQL (twice: idempotent), where a gateway decrypts the blobs made before and knows the same access keys', async () => {
     const seedFile = await writeSeedFile(root, TEST_SEED, 'grow-seed.json');

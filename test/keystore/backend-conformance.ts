@@ -33,6 +33,49 @@ export function stateBackendConformance(name: string, openPair: () => Promise<{ 
         expect(await b.store.get('keys/shared')).toBeUndefined();
       }));
 
+    it('when a mutable entry is created, updated or deleted through one instance, the change marker read through the other has moved by the time the write returns; nothing else moves it', () =>
+      withPair(async (a, b) => {
+        expect(a.store.changes).toBeDefined();
+        const marker = () => b.store.changes!.read();
+        let last = await marker();
+        const moves = async (write: () => Promise<unknown>) => {
+          await write();
+          const now = await marker();
+          expect(now).not.toBe(last);
+          last = now;
+        };
+        const keeps = async (write: () => Promise<unknown>) => {
+          await write().catch(() => undefined);
+          expect(await marker()).toBe(last);
+        };
+        await moves(() => a.store.create('keys/m', bytes('v1'), { writeOnce: false }));
+        await moves(() => a.store.update('keys/m', 1, bytes('v2')));
+        await moves(() => b.store.update('keys/m', 2, bytes('v3')));
+        await keeps(() => a.store.create('key-versions/k/v', bytes('material'), { writeOnce: true }));
+        await keeps(() => a.store.get('keys/m'));
+        await keeps(() => a.store.list(''));
+        await keeps(() => a.store.destroy('key-versions/k/v'));
+        // Refused writes change nothing.
+        await keeps(() => a.store.create('keys/m', bytes('again'), { writeOnce: false }));
+        await keeps(() => a.store.update('keys/m', 1, bytes('stale')));
+        await keeps(() => a.store.delete('keys/none', 1));
+        await moves(() => a.store.delete('keys/m', 3));
+      }));
+
+    it('when both instances write mutable entries at once, each write moves the marker: once it returns, the marker differs from what was read before it began', () =>
+      withPair(async (a, b) => {
+        await a.store.create('keys/shared', bytes('0'), { writeOnce: false });
+        await Promise.all(
+          Array.from({ length: 12 }, async (_, i) => {
+            const [writer, reader] = i % 2 ? [a, b] : [b, a];
+            const before = await reader.store.changes!.read();
+            if (i % 3 === 0) await incrementCounter(writer.store, 'keys/shared');
+            else await writer.store.create(`aliases/a${i}`, bytes(String(i)), { writeOnce: false });
+            expect(await reader.store.changes!.read()).not.toBe(before);
+          }),
+        );
+      }));
+
     it('when both instances create one name at once, exactly one wins', () =>
       withPair(async (a, b) => {
         const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).store.create('keys/race', bytes(`w${i}`), { writeOnce: true })));

@@ -117,9 +117,62 @@ describe('Module: dynamodb-backend', () => {
       });
       const marker = await admin.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'namespaces' }, sk: { S: 'ns#keys' } }, ConsistentRead: true }));
       expect(marker.Item).toEqual({ pk: { S: 'namespaces' }, sk: { S: 'ns#keys' }, kind: { S: 'namespace' } });
-      // One marker put for the namespace, then one conditional put per entry.
-      expect(sent.map((s) => s.command)).toEqual(['PutItemCommand', 'PutItemCommand', 'PutItemCommand']);
+      // One marker put for the namespace, then one conditional put per entry; the mutable one moves the change marker.
+      expect(sent.map((s) => s.command)).toEqual(['PutItemCommand', 'PutItemCommand', 'UpdateItemCommand', 'PutItemCommand']);
       expect(sent[1]!.input).toMatchObject({ ConditionExpression: 'attribute_not_exists(pk) OR #destroyed = :true', ReturnValuesOnConditionCheckFailure: 'ALL_OLD' });
+      expect(sent[2]!.input).toMatchObject({ Key: { pk: { S: 'changes' }, sk: { S: 'changes' } }, UpdateExpression: 'ADD #generation :one' });
+    });
+
+    it('when mutable entries are created, updated and deleted, the change marker is one item changes / changes whose generation counts them; read consistently', async () => {
+      const tableName = await freshTable();
+      const { client, sent } = recordingClient();
+      const store = new DynamoDbKeyStore({ client, tableName });
+      expect(await store.changes.read()).toBe('0');
+      await store.create('keys/k', bytes('v1'), { writeOnce: false });
+      await store.update('keys/k', 1, bytes('v2'));
+      await store.create('key-versions/k/v', bytes('m'), { writeOnce: true });
+      await store.destroy('key-versions/k/v');
+      await store.delete('keys/k', 2);
+      await store.update('keys/k', 2, bytes('v3')).catch(() => undefined);
+      const { Item } = await admin.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'changes' }, sk: { S: 'changes' } }, ConsistentRead: true }));
+      expect(Item).toEqual({ pk: { S: 'changes' }, sk: { S: 'changes' }, generation: { N: '3' } });
+      expect(await store.changes.read()).toBe('3');
+      const reads = sent.filter((s) => s.command === 'GetItemCommand' && s.input.Key.pk.S === 'changes');
+      expect(reads).toHaveLength(2);
+      for (const read of reads) expect(read.input).toMatchObject({ ConsistentRead: true });
+      // The marker is no entry: no listing shows it.
+      expect(await store.list('')).toEqual([]);
+    });
+
+    it('when the change marker cannot be moved after a write landed, the write is reported unavailable (not acknowledged), and the next write moves it', async () => {
+      const tableName = await freshTable();
+      let failMarker = true;
+      const { client } = recordingClient(async (record, call) => {
+        if (failMarker && record.command === 'UpdateItemCommand' && record.input.Key.pk.S === 'changes') throw awsErrors.throttling();
+        return call();
+      });
+      const logger = { lines: [] as string[], debug() {}, info() {}, warn(message: string) { this.lines.push(message); }, error() {}, access() {} };
+      const store = new DynamoDbKeyStore({ client, tableName, sleep: noSleep, logger });
+      const error = await store.create('aliases/a', bytes('k'), { writeOnce: false }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(KeyStoreUnavailableError);
+      expect(error).toMatchObject({ reason: 'throttled', operation: 'create', entry: 'aliases/a' });
+      expect((error as Error).message).toMatch(/the write landed, but the change marker could not be moved/);
+      expect(logger.lines).toEqual(['key store: a write landed but the change marker could not be moved']);
+      expect(await store.get('aliases/a')).toEqual({ value: bytes('k'), revision: 1, writeOnce: false });
+      expect(await store.changes.read()).toBe('0');
+      failMarker = false;
+      await store.update('aliases/a', 1, bytes('k2'));
+      expect(await store.changes.read()).toBe('1');
+    });
+
+    it('when the change marker cannot be read, reading it rejects as KeyStoreUnavailableError (a cache must not be trusted)', async () => {
+      const tableName = await freshTable();
+      const { client } = recordingClient(async (record, call) => {
+        if (record.command === 'GetItemCommand' && record.input.Key.pk.S === 'changes') throw awsErrors.network();
+        return call();
+      });
+      const store = new DynamoDbKeyStore({ client, tableName, sleep: noSleep });
+      await expect(store.changes.read()).rejects.toMatchObject({ name: 'KeyStoreUnavailableError', reason: 'network', operation: 'changes' });
     });
 
     it('when a nonce is claimed through the backend, it is an item nonce#<accessKeyId>#<nonce> / nonce with expiresAt in epoch seconds', async () => {

@@ -129,7 +129,7 @@ vi.mock('node:fs', async (importOriginal) => {
   return { ...fs, default: fs };
 });
 
-const { FileKeyStore } = await import('../../lib/keystore/file/file-store.js');
+const { CHANGES_DIR, FileKeyStore } = await import('../../lib/keystore/file/file-store.js');
 const { EntryExistsError } = await import('../../lib/keystore/key-store.js');
 const { KeyStoreUnavailableError } = await import('../../lib/keystore/store-errors.js');
 const { keyStoreFromEnvironment } = await import('../../lib/service-from-env.js');
@@ -270,6 +270,11 @@ describe('Module: file-store, under faults', () => {
       ['destroy', 'handle.write', 'EIO', (d) => join(d, 'versions', 'v'), VERSION, (s) => s.destroy(VERSION)],
       ['list', 'readdir', 'ENFILE', (d) => join(d, 'keys'), undefined, (s) => s.list('keys/')],
       ['removeStaleTemporaryFiles', 'readdir', 'EACCES', (d) => d, undefined, (s) => s.removeStaleTemporaryFiles()],
+      // The change marker: a mutable write whose marker cannot be moved is not acknowledged; a marker that cannot be read is no answer.
+      ['create', 'handle.sync', 'EIO', (d) => join(d, CHANGES_DIR), 'keys/new', (s) => s.create('keys/new', bytes('x'), { writeOnce: false })],
+      ['update', 'rename', 'EROFS', () => new RegExp(`/\\${CHANGES_DIR}/\\.tmp-[0-9a-f]+$`), ENTRY, (s) => s.update(ENTRY, 1, bytes('new'))],
+      ['create', 'mkdir', 'EACCES', (d) => join(d, CHANGES_DIR), 'keys/new', (s) => s.create('keys/new', bytes('x'), { writeOnce: false })],
+      ['changes', 'readFile', 'EIO', (d) => join(d, CHANGES_DIR, 'marker'), undefined, (s) => s.changes.read()],
     ];
 
     it.each(rows)('when %s meets %s failing with %s, it rejects as KeyStoreUnavailableError io and leaves no temporary file or lock', async (operation, call, code, where, entry, run) => {
@@ -384,12 +389,13 @@ describe('Module: file-store, under faults', () => {
       const files = {
         oldKeysTmp: join(dir, 'keys', '.tmp-00000000000000aa'),
         oldVersionsTmp: join(dir, 'versions', '.tmp-00000000000000bb'),
+        oldMarkerTmp: join(dir, CHANGES_DIR, '.tmp-00000000000000dd'),
         freshTmp: join(dir, 'keys', '.tmp-00000000000000cc'),
         oldBreak: `${lockPath(dir, 'keys/a')}.break`,
         freshBreak: `${lockPath(dir, 'keys/b')}.break`,
       };
       for (const path of Object.values(files)) await writeFile(path, 'partial', { mode: 0o600 });
-      for (const path of [files.oldKeysTmp, files.oldVersionsTmp, files.oldBreak]) await utimes(path, past(120_000), past(120_000));
+      for (const path of [files.oldKeysTmp, files.oldVersionsTmp, files.oldMarkerTmp, files.oldBreak]) await utimes(path, past(120_000), past(120_000));
       return files;
     }
 
@@ -409,7 +415,7 @@ describe('Module: file-store, under faults', () => {
         const dir = await tempDir();
         const files = await litter(dir);
         const store = await openStore(dir);
-        for (const stale of [files.oldKeysTmp, files.oldVersionsTmp, files.oldBreak]) await expect(stat(stale)).rejects.toMatchObject({ code: 'ENOENT' });
+        for (const stale of [files.oldKeysTmp, files.oldVersionsTmp, files.oldMarkerTmp, files.oldBreak]) await expect(stat(stale)).rejects.toMatchObject({ code: 'ENOENT' });
         for (const fresh of [files.freshTmp, files.freshBreak]) await expect(stat(fresh)).resolves.toBeDefined();
         // (Opened through the environment, the store is sealed first: one more revision.)
         const { revision } = (await store.get('keys/k'))!;

@@ -57,7 +57,7 @@ describe('Module: file-store', () => {
       await store.update('keys/k', 1, Buffer.from('m2'));
       expect((await stat(root)).mode & 0o777).toBe(0o700);
       const tree = await walk(root);
-      expect([...tree.keys()].sort()).toEqual(['.locks', 'keys', 'keys/k', 'versions', 'versions/v']);
+      expect([...tree.keys()].sort()).toEqual(['.changes', '.changes/marker', '.locks', 'keys', 'keys/k', 'versions', 'versions/v']);
       for (const [path, entry] of tree) expect([path, entry.mode]).toEqual([path, entry.isDirectory ? 0o700 : 0o600]);
     });
 
@@ -69,7 +69,7 @@ describe('Module: file-store', () => {
       expect(await store.list('aliases/')).toEqual(['aliases/alias/team/app']);
     });
 
-    it('when creates, failed creates, updates and failed updates are done, no temporary file or lock is left behind', async () => {
+    it('when creates, failed creates, updates and failed updates are done, no temporary file or lock is left behind (the change marker is one file)', async () => {
       const dir = await tempDir();
       const store = new FileKeyStore(dir);
       await store.create('keys/a', Buffer.from('1'), { writeOnce: false });
@@ -81,7 +81,7 @@ describe('Module: file-store', () => {
       await Promise.all(Array.from({ length: 10 }, () => incrementCounter(store, 'keys/a')));
       await Promise.allSettled(Array.from({ length: 10 }, () => store.create('keys/race', Buffer.from('r'), { writeOnce: true })));
       const files = [...(await walk(dir)).entries()].filter(([, e]) => !e.isDirectory).map(([p]) => p);
-      expect(files.sort()).toEqual(['keys/a', 'keys/race', 'versions/v']);
+      expect(files.sort()).toEqual(['.changes/marker', 'keys/a', 'keys/race', 'versions/v']);
     });
 
     it('when another instance opens the same directory, it reads what the first wrote', async () => {

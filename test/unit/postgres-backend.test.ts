@@ -82,7 +82,7 @@ describe('Module: postgres backend', () => {
       const versions = await admin.query(`SELECT version FROM "${schema}".schema_version`);
       expect(versions.rows).toEqual([{ version: SCHEMA_VERSION }]);
       const tables = await admin.query<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name', [schema]);
-      expect(tables.rows.map((r) => r.table_name)).toEqual(['entries', 'nonces', 'schema_version']);
+      expect(tables.rows.map((r) => r.table_name)).toEqual(['changes', 'entries', 'nonces', 'schema_version']);
       await backends[0]!.store.create('keys/shared', bytes('v'), { writeOnce: false });
       for (const backend of backends) expect((await backend.store.get('keys/shared'))!.value.toString()).toBe('v');
     });
@@ -98,6 +98,37 @@ describe('Module: postgres backend', () => {
       expect(await again.store.get('keys/kept')).toEqual({ value: bytes('kept'), revision: 1, writeOnce: true });
       expect(await again.nonces.claim('AK', 'n', Date.now() + 60_000)).toBe(false);
       expect((await admin.query(`SELECT version FROM "${schema}".schema_version`)).rows).toEqual([{ version: SCHEMA_VERSION }]);
+    });
+
+    it('when a schema of version 1 (before the change marker) is opened, it is migrated: its data stays, the marker starts at 0, and writes move it', async () => {
+      const schema = freshSchema();
+      // What version 1 created, by hand.
+      for (const statement of [
+        `CREATE SCHEMA "${schema}"`,
+        `CREATE TABLE "${schema}".schema_version (singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton), version integer NOT NULL)`,
+        `INSERT INTO "${schema}".schema_version VALUES (true, 1)`,
+        `CREATE TABLE "${schema}".entries (name text COLLATE "C" PRIMARY KEY, value bytea NOT NULL, revision bigint NOT NULL CHECK (revision >= 1), write_once boolean NOT NULL)`,
+        `CREATE TABLE "${schema}".nonces (access_key_id text NOT NULL, nonce text NOT NULL, expires_at timestamptz NOT NULL, PRIMARY KEY (access_key_id, nonce))`,
+        `INSERT INTO "${schema}".entries VALUES ('keys/old', 'v1', 1, false)`,
+      ]) {
+        await admin.query(statement);
+      }
+      const backend = await open({ schema });
+      expect((await admin.query(`SELECT version FROM "${schema}".schema_version`)).rows).toEqual([{ version: SCHEMA_VERSION }]);
+      expect(SCHEMA_VERSION).toBe(2);
+      expect(await backend.store.changes!.read()).toBe('0');
+      expect(await backend.store.update('keys/old', 1, bytes('v2'))).toBe(2);
+      expect(await backend.store.changes!.read()).toBe('1');
+    });
+
+    it('when the marker row was removed by hand, the next mutable write puts it back, moved; the marker reads 0 meanwhile', async () => {
+      const schema = freshSchema();
+      const backend = await open({ schema });
+      await backend.store.create('keys/k', bytes('v1'), { writeOnce: false });
+      await admin.query(`DELETE FROM "${schema}".changes`);
+      expect(await backend.store.changes!.read()).toBe('0');
+      await backend.store.update('keys/k', 1, bytes('v2'));
+      expect((await admin.query(`SELECT generation FROM "${schema}".changes`)).rows).toEqual([{ generation: '1' }]);
     });
 
     it('when the schema is at a newer version than this release knows, opening refuses to use it', async () => {
@@ -402,6 +433,7 @@ describe('Module: postgres backend', () => {
         ['delete', () => backend.store.delete('keys/k', 1)],
         ['destroy', () => backend.store.destroy('keys/k')],
         ['list', () => backend.store.list('keys/')],
+        ['changes', () => backend.store.changes!.read()],
       ] as const) {
         const { error, ms } = await rejectionOf(call());
         expect(error).toBeInstanceOf(KeyStoreUnavailableError);

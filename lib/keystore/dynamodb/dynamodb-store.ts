@@ -11,6 +11,7 @@ import {
 import type { Logger } from '../../logger.js';
 import {
   assertEntryName,
+  type ChangeMarker,
   EntryExistsError,
   EntryNotFoundError,
   type KeyStore,
@@ -21,6 +22,7 @@ import {
 import { classifyAwsError, describeAwsError, isAwsError, isTransientAwsError, translateAwsError } from '../secrets-manager/errors.js';
 import { KeyStoreUnavailableError } from '../store-errors.js';
 import {
+  CHANGE_MARKER_KEY,
   decodeEntry,
   ENTRY_KIND,
   entryKey,
@@ -86,6 +88,11 @@ const NAMES = { '#value': 'value', '#revision': 'revision', '#writeOnce': 'write
  *   treats as absent, which the next destroy (or a create of the name) finishes.
  * - **list**: `Query` of the prefix's namespace with `begins_with(sk, :prefix)`, consistent and
  *   paginated; a prefix without `/` goes through the namespace registry (see ./items.ts).
+ * - **the change marker** ({@link ChangeMarker}): once a create of a mutable entry, an update or a
+ *   delete has landed, `UpdateItem` `ADD generation 1` on the marker's item, before the write
+ *   returns (not in one transaction with it: a transaction costs twice the capacity, and dynalite,
+ *   which the tests run on, has none); read by a consistent `GetItem`. A write whose marker could
+ *   not be moved is reported unavailable, though it landed.
  *
  * **Lost answers.** Each write carries a random `writer` id: if a retry meets a condition failure
  * and the item bears our id, the earlier attempt landed and only its answer was lost, so the write
@@ -132,6 +139,21 @@ export class DynamoDbKeyStore implements KeyStore {
     this.#pageSize = options.pageSize;
   }
 
+  /** A consistent `GetItem` of the marker's item (absent: no mutable write yet). */
+  readonly changes: ChangeMarker = {
+    read: async () => {
+      let out;
+      try {
+        out = await this.#call({ attempts: 0, uncertain: false }, () =>
+          this.#client.send(new GetItemCommand({ TableName: this.#tableName, Key: CHANGE_MARKER_KEY, ConsistentRead: true, ProjectionExpression: 'generation' })),
+        );
+      } catch (err) {
+        throw translateAwsError(err, 'changes', undefined);
+      }
+      return out.Item?.generation?.N ?? '0';
+    },
+  };
+
   get tableName(): string {
     return this.#tableName;
   }
@@ -141,6 +163,11 @@ export class DynamoDbKeyStore implements KeyStore {
    * an Error for an invalid name, and the store's backend errors (see the class).
    */
   async create(name: string, value: Uint8Array, options: { writeOnce: boolean }): Promise<void> {
+    await this.#createEntry(name, value, options);
+    if (!options.writeOnce) await this.#moveChangeMarker('create', name);
+  }
+
+  async #createEntry(name: string, value: Uint8Array, options: { writeOnce: boolean }): Promise<void> {
     assertEntryName(name);
     const writer = randomUUID();
     const state: CallState = { attempts: 0, uncertain: false };
@@ -191,6 +218,12 @@ export class DynamoDbKeyStore implements KeyStore {
    * and the store's backend errors (see the class).
    */
   async update(name: string, expectedRevision: number, value: Uint8Array): Promise<number> {
+    const revision = await this.#updateEntry(name, expectedRevision, value);
+    await this.#moveChangeMarker('update', name);
+    return revision;
+  }
+
+  async #updateEntry(name: string, expectedRevision: number, value: Uint8Array): Promise<number> {
     assertEntryName(name);
     const writer = randomUUID();
     const next = expectedRevision + 1;
@@ -238,6 +271,11 @@ export class DynamoDbKeyStore implements KeyStore {
    * `unknown-outcome`, and the store's backend errors (see the class).
    */
   async delete(name: string, expectedRevision: number): Promise<void> {
+    await this.#deleteEntry(name, expectedRevision);
+    await this.#moveChangeMarker('delete', name);
+  }
+
+  async #deleteEntry(name: string, expectedRevision: number): Promise<void> {
     assertEntryName(name);
     const state: CallState = { attempts: 0, uncertain: false };
     try {
@@ -394,6 +432,33 @@ export class DynamoDbKeyStore implements KeyStore {
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     return items;
+  }
+
+  /**
+   * Adds one to the change marker's generation (`ADD`: the item is made by the first), after a
+   * mutable write landed and before it returns. Retried as every call; an `ADD` applied twice by a
+   * retry still moves it. When it cannot be moved the write is reported unavailable although it
+   * landed: it must not be acknowledged while other instances may not see it.
+   */
+  async #moveChangeMarker(operation: string, name: string): Promise<void> {
+    try {
+      await this.#call({ attempts: 0, uncertain: false }, () =>
+        this.#client.send(
+          new UpdateItemCommand({
+            TableName: this.#tableName,
+            Key: CHANGE_MARKER_KEY,
+            UpdateExpression: 'ADD #generation :one',
+            ExpressionAttributeNames: { '#generation': 'generation' },
+            ExpressionAttributeValues: { ':one': { N: '1' } },
+          }),
+        ),
+      );
+    } catch (err) {
+      const translated = translateAwsError(err, operation, name);
+      if (!(translated instanceof KeyStoreUnavailableError)) throw translated;
+      this.#logger?.warn('key store: a write landed but the change marker could not be moved', { table: this.#tableName, operation, entry: name, error: describeAwsError(err) });
+      throw new KeyStoreUnavailableError(translated.reason, operation, name, { cause: err, detail: 'the write landed, but the change marker could not be moved' });
+    }
   }
 
   /** The entry's item as it is now (destroyed ones included), or undefined. Translates failures. */

@@ -11,6 +11,7 @@ import { KeyStoreFailureError } from '../store-errors.js';
  * | key-store entry    | `entry#<namespace>`                  | `<entry name>`    | `value` B, `revision` N, `writeOnce` BOOL, `kind` S = `entry`, `writer` S, (`destroyed` BOOL) |
  * | namespace marker   | `namespaces`                         | `ns#<namespace>`  | `kind` S = `namespace`                                 |
  * | used nonce         | `nonce#<accessKeyId>#<nonce or hash>` | `nonce`           | `expiresAt` N (the table's TTL attribute), `claim` S   |
+ * | change marker      | `changes`                            | `changes`         | `generation` N                                         |
  *
  * The **namespace** of an entry is its name up to the first `/` (all of it when there is none):
  * `keys`, `key-versions`, `aliases`, `access-keys`, …. One partition per namespace keeps the
@@ -27,6 +28,10 @@ import { KeyStoreFailureError } from '../store-errors.js';
  * each namespace it writes into under the `namespaces` partition (an idempotent put, once per
  * namespace per store instance), and such a `list` queries that registry, then each namespace.
  * Markers are never removed: a namespace whose entries are all gone costs one empty Query.
+ *
+ * The **change marker** (see ChangeMarker in ../key-store.ts) is one item whose `generation` every
+ * write of a mutable entry adds one to before it returns; instances read it consistently to know
+ * whether what they cache may have changed.
  *
  * `writer` is a random id per write, so that a write whose answer was lost (and which a retry
  * then finds already done) is recognized as our own rather than as a conflict. `destroyed` marks a
@@ -59,6 +64,9 @@ export function entryPartition(namespace: string): string {
 export function entryKey(name: string): Item {
   return { pk: { S: entryPartition(namespaceOf(name)) }, sk: { S: name } };
 }
+
+/** The primary key of the change marker's item. */
+export const CHANGE_MARKER_KEY: Item = { pk: { S: 'changes' }, sk: { S: 'changes' } };
 
 /** The primary key of a namespace's marker. */
 export function namespaceMarkerKey(namespace: string): Item {

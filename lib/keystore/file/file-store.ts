@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { threadId } from 'node:worker_threads';
 import {
   assertEntryName,
+  type ChangeMarker,
   EntryExistsError,
   EntryNotFoundError,
   type KeyStore,
@@ -30,6 +31,14 @@ export const STALE_LOCK_MS = 5_000;
 /** Age after which a temporary file belongs to a writer that died (see removeStaleTemporaryFiles). */
 export const STALE_TEMPORARY_FILE_MS = 60_000;
 
+
+/**
+ * The directory of the store's change marker (see ChangeMarker): one file, `marker`, holding a
+ * random token that every mutable write replaces (a new file moved into place, so a reader sees
+ * one token or the other). Hidden, so no listing ever takes it for a namespace.
+ */
+export const CHANGES_DIR = '.changes';
+const MARKER_FILE = 'marker';
 
 /** Attempts to remove a lock file at release, and the first pause between them (growing fourfold). */
 const RELEASE_ATTEMPTS = 4;
@@ -81,6 +90,22 @@ interface EntryFile {
  * timeout is a {@link KeyStoreUnavailableError} (`io`, `busy`); every other error keeps its meaning.
  */
 export class FileKeyStore implements KeyStore {
+  /**
+   * Read synchronously, as the locks are taken (see createLockFile): a few microseconds on a local
+   * disk, at most once per event-loop turn (lib/keystore/change-watch.ts), where an asynchronous
+   * read would wait behind the turn's requests. Any failure but "no marker yet" (no mutable write
+   * ever) is unavailable: a cache must not be trusted on a marker that could not be read.
+   */
+  readonly changes: ChangeMarker = {
+    read: async () => {
+      try {
+        return readFileSync(join(this.#dir, CHANGES_DIR, MARKER_FILE), 'utf8');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
+        throw new KeyStoreUnavailableError('io', 'changes', undefined, { cause: err, detail: (err as NodeJS.ErrnoException).code ?? 'unreadable' });
+      }
+    },
+  };
   readonly #dir: string;
   readonly #lockTimeoutMs: number;
   readonly #staleLockMs: number;
@@ -117,6 +142,7 @@ export class FileKeyStore implements KeyStore {
         await unlink(tmp).catch(() => undefined);
       }
       await fsyncDirectory(path.dir);
+      if (!options.writeOnce) await this.#moveChangeMarker();
     });
   }
 
@@ -127,7 +153,7 @@ export class FileKeyStore implements KeyStore {
   update(name: string, expectedRevision: number, value: Uint8Array): Promise<number> {
     return translateIoError('update', name, async () => {
       const path = await this.#pathOf(name);
-      return this.#withLock('update', name, async (assertStillHeld) => {
+      const revision = await this.#withLock('update', name, async (assertStillHeld) => {
         const current = await this.#read(name);
         if (!current) throw new EntryNotFoundError(name);
         if (current.writeOnce) throw new WriteOnceViolationError(name);
@@ -144,6 +170,8 @@ export class FileKeyStore implements KeyStore {
         await fsyncDirectory(path.dir);
         return revision;
       });
+      await this.#moveChangeMarker();
+      return revision;
     });
   }
 
@@ -159,6 +187,7 @@ export class FileKeyStore implements KeyStore {
         await unlink(path.file);
         await fsyncDirectory(path.dir);
       });
+      await this.#moveChangeMarker();
     });
   }
 
@@ -257,9 +286,29 @@ export class FileKeyStore implements KeyStore {
         const dir = join(this.#dir, ns);
         await removeOlderThan(dir, (await this.#readdir(dir)).filter((f) => f.startsWith('.tmp-')), maxAgeMs);
       }
+      const changes = join(this.#dir, CHANGES_DIR);
+      await removeOlderThan(changes, (await this.#readdir(changes)).filter((f) => f.startsWith('.tmp-')), maxAgeMs);
       const locks = join(this.#dir, '.locks');
       await removeOlderThan(locks, (await this.#readdir(locks)).filter((f) => f.endsWith('.break')), this.#staleLockMs);
     });
+  }
+
+  /**
+   * Moves the change marker to a new random token, durably: after the entry's write, before the
+   * write returns. No lock: writers that race each put a token no reader has seen, and whichever
+   * lands last differs from every token read before either.
+   */
+  async #moveChangeMarker(): Promise<void> {
+    const dir = join(this.#dir, CHANGES_DIR);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const tmp = await writeTemporaryFile(dir, randomBytes(16).toString('hex'));
+    try {
+      await rename(tmp, join(dir, MARKER_FILE));
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      throw err;
+    }
+    await fsyncDirectory(dir);
   }
 
   async #read(name: string): Promise<StoredEntry | undefined> {

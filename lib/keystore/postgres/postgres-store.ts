@@ -2,6 +2,7 @@ import type { PoolClient } from 'pg';
 import type { Logger } from '../../logger.js';
 import {
   assertEntryName,
+  type ChangeMarker,
   EntryExistsError,
   EntryNotFoundError,
   type KeyStore,
@@ -24,6 +25,11 @@ import { describePgError, isAccessDenied, unavailableReason } from './errors.js'
  * COMMITTED a writer that waited for another's row lock re-checks the condition on the row as the
  * other left it, so of racing writers with one expected revision exactly one succeeds.
  *
+ * The change marker ({@link ChangeMarker}) is the one row of `<schema>.changes`: the statement
+ * that creates, updates or deletes a mutable entry adds one to its generation when it changed a
+ * row, so the change and the marker commit together or not at all. Mutable writes take that row's
+ * lock in turn (a few key-management writes; write-once entries and reads never touch it).
+ *
  * **Failures** (classified in ./errors.ts): an outage (connection refused, reset or timed out,
  * server shut down, starting, out of resources or read-only, our statement timeout) is a
  * {@link KeyStoreUnavailableError} (`network`, `server`, `timeout`); serialization failures and
@@ -34,25 +40,53 @@ import { describePgError, isAccessDenied, unavailableReason } from './errors.js'
 export class PostgresKeyStore implements KeyStore {
   readonly #db: PostgresDatabase;
   readonly #logger: Logger | undefined;
+  /** One `SELECT` of one row. */
+  readonly changes: ChangeMarker = {
+    read: async () => {
+      const result = await this.#run('changes', undefined, false, (client) => client.query<{ generation: string }>(`SELECT generation FROM ${this.#db.tables.changes}`));
+      return result.rows[0]?.generation ?? '0';
+    },
+  };
 
   constructor(db: PostgresDatabase, logger?: Logger) {
     this.#db = db;
     this.#logger = logger;
   }
 
-  /** `INSERT … ON CONFLICT DO NOTHING`: no row inserted means the name is taken ({@link EntryExistsError}). */
+  /**
+   * A statement's `WITH` item that adds one to the change marker when `source` (an earlier item)
+   * returned a row: an upsert, so a marker row removed by hand comes back rather than silently
+   * staying still.
+   */
+  #bump(source: string): string {
+    return `bumped AS (
+                INSERT INTO ${this.#db.tables.changes} AS c (singleton, generation) SELECT true, 1 FROM ${source}
+                ON CONFLICT (singleton) DO UPDATE SET generation = c.generation + 1
+              )`;
+  }
+
+  /**
+   * `INSERT … ON CONFLICT DO NOTHING`: no row inserted means the name is taken
+   * ({@link EntryExistsError}); a mutable entry inserted moves the change marker in the same statement.
+   */
   async create(name: string, value: Uint8Array, options: { writeOnce: boolean }): Promise<void> {
     assertEntryName(name);
     // A copy: the caller may reuse its buffer before the query is written to the socket.
     const copy = Buffer.from(value);
-    const inserted = await this.#run('create', name, true, (client) =>
-      client.query(`INSERT INTO ${this.#db.tables.entries} (name, value, revision, write_once) VALUES ($1, $2, 1, $3) ON CONFLICT (name) DO NOTHING`, [
-        name,
-        copy,
-        options.writeOnce,
-      ]),
+    const result = await this.#run('create', name, true, (client) =>
+      client.query<{ created: boolean }>(
+        `WITH inserted AS (
+                INSERT INTO ${this.#db.tables.entries} (name, value, revision, write_once) VALUES ($1, $2, 1, $3)
+                ON CONFLICT (name) DO NOTHING
+                RETURNING write_once
+              ),
+              mutable AS (SELECT 1 FROM inserted WHERE NOT write_once),
+              ${this.#bump('mutable')}
+         SELECT EXISTS (SELECT 1 FROM inserted) AS created`,
+        [name, copy, options.writeOnce],
+      ),
     );
-    if (inserted.rowCount === 0) throw new EntryExistsError(name);
+    if (!result.rows[0]?.created) throw new EntryExistsError(name);
   }
 
   /** One `SELECT`; the value is a new Buffer each time. */
@@ -81,7 +115,8 @@ export class PostgresKeyStore implements KeyStore {
                 UPDATE ${this.#db.tables.entries} SET value = $3, revision = revision + 1
                 WHERE name = $1 AND revision = $2 AND NOT write_once
                 RETURNING revision
-              )
+              ),
+              ${this.#bump('changed')}
          SELECT (SELECT revision FROM changed) AS revision, (SELECT write_once FROM found) AS write_once`,
         [name, comparableRevision(expectedRevision), copy],
       ),
@@ -101,7 +136,8 @@ export class PostgresKeyStore implements KeyStore {
                 DELETE FROM ${this.#db.tables.entries}
                 WHERE name = $1 AND revision = $2 AND NOT write_once
                 RETURNING 1
-              )
+              ),
+              ${this.#bump('gone')}
          SELECT EXISTS (SELECT 1 FROM gone) AS deleted, (SELECT write_once FROM found) AS write_once`,
         [name, comparableRevision(expectedRevision)],
       ),

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ClientBase } from 'pg';
 
 /** The version of the schema this release writes and reads. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** The default schema (PostgreSQL namespace) of the backend's tables. */
 export const DEFAULT_SCHEMA = 'kms';
@@ -23,13 +23,14 @@ export interface Tables {
   schema: string;
   entries: string;
   nonces: string;
+  changes: string;
   schemaVersion: string;
 }
 
 export function tablesOf(schema: string): Tables {
   assertSchemaName(schema);
   const q = `"${schema}"`;
-  return { schema: q, entries: `${q}.entries`, nonces: `${q}.nonces`, schemaVersion: `${q}.schema_version` };
+  return { schema: q, entries: `${q}.entries`, nonces: `${q}.nonces`, changes: `${q}.changes`, schemaVersion: `${q}.schema_version` };
 }
 
 /**
@@ -44,6 +45,10 @@ export function tablesOf(schema: string): Tables {
  *   `LIKE 'prefix%'` use the primary-key index.
  * - `nonces`: one row per claimed nonce; the index on `expires_at` serves the periodic cleanup.
  * - `schema_version`: a single row.
+ *
+ * Version 2:
+ * - `changes`: a single row, the store's change marker (see ChangeMarker in ../key-store.ts): a
+ *   generation every write of a mutable entry adds one to, in the write's own statement.
  */
 const MIGRATIONS: ReadonlyArray<(t: Tables) => string[]> = [
   (t) => [
@@ -60,6 +65,13 @@ const MIGRATIONS: ReadonlyArray<(t: Tables) => string[]> = [
        PRIMARY KEY (access_key_id, nonce)
      )`,
     `CREATE INDEX IF NOT EXISTS nonces_expires_at ON ${t.nonces} (expires_at)`,
+  ],
+  (t) => [
+    `CREATE TABLE IF NOT EXISTS ${t.changes} (
+       singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+       generation bigint NOT NULL
+     )`,
+    `INSERT INTO ${t.changes} (singleton, generation) VALUES (true, 0) ON CONFLICT (singleton) DO NOTHING`,
   ],
 ];
 

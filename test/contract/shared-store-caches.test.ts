@@ -1,0 +1,221 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OPERATIONS } from '../../functions/actions.js';
+import { applySeed } from '../../infra/gateway/seed.js';
+import type { StateBackend } from '../../lib/keystore/backend.js';
+import { createStateTable, openDynamoDbBackend } from '../../lib/keystore/dynamodb/dynamodb-backend.js';
+import { openFileBackend } from '../../lib/keystore/file/file-backend.js';
+import type { KeyStore } from '../../lib/keystore/key-store.js';
+import { MemoryKeyStore } from '../../lib/keystore/memory-store.js';
+import { openPostgresBackend } from '../../lib/keystore/postgres/postgres-backend.js';
+import { KeyStoreUnavailableError } from '../../lib/keystore/store-errors.js';
+import { createLogger } from '../../lib/logger.js';
+import { createDispatcher } from '../../lib/middleware/dispatch.js';
+import { createService, type Service } from '../../lib/service.js';
+import { type Dynalite, startDynalite } from '../helpers/dynalite.js';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { ACCOUNT_ID, ADMIN, ALIAS, KEY_ID, OTHER_KEY_ID, PROVIDER, REGION, TEST_SEED } from '../helpers/service.js';
+import { type Credentials, signedRpcRequest } from '../helpers/sign.js';
+
+/*
+ * Two instances of the service on one store (two gateways on a data directory, two nodes on a
+ * database, two Lambdas on a table), each trusting what it caches for a minute: a change
+ * acknowledged through one is what the other answers on its very next request — a key's state,
+ * an alias, an access key — on every backend. A change marker that cannot be read is a 503, never
+ * an answer from a cache that may be stale.
+ */
+
+/** Long enough that only the change marker can explain a fresh answer. */
+const CACHE_TTL_MS = 60_000;
+
+interface Instance {
+  service: Service;
+  call(credentials: Credentials, action: string, params?: Record<string, string>): Promise<{ status: number; body: Record<string, any> }>;
+}
+
+function instance(store: KeyStore): Instance {
+  const service = createService({ store, region: REGION, accountId: ACCOUNT_ID, cacheTtlMs: CACHE_TTL_MS, logger: createLogger({ level: 'silent' }) });
+  const dispatch = createDispatcher(service, OPERATIONS);
+  return {
+    service,
+    async call(credentials, action, params = {}) {
+      const response = await dispatch(signedRpcRequest(credentials, action, params));
+      return { status: response.statusCode, body: JSON.parse(response.body.toString()) as Record<string, any> };
+    },
+  };
+}
+
+/** B's store, whose change marker the test can make unreadable (as an outage would). */
+function withMarkerFault(inner: KeyStore): { store: KeyStore; failMarker(fail: boolean): void } {
+  let failing = false;
+  const store: KeyStore = {
+    create: (...args) => inner.create(...args),
+    get: (...args) => inner.get(...args),
+    update: (...args) => inner.update(...args),
+    delete: (...args) => inner.delete(...args),
+    destroy: (...args) => inner.destroy(...args),
+    list: (...args) => inner.list(...args),
+    changes: {
+      read: () => (failing ? Promise.reject(new KeyStoreUnavailableError('network', 'changes', undefined)) : inner.changes!.read()),
+    },
+  };
+  return { store, failMarker: (fail) => (failing = fail) };
+}
+
+interface Backend {
+  name: string;
+  /** Two stores on one fresh, empty state, as two instances open it. */
+  openPair(): Promise<{ a: KeyStore; b: KeyStore }>;
+}
+
+let postgres: TestPostgres;
+let dynalite: Dynalite;
+const toClose: StateBackend[] = [];
+const dirs: string[] = [];
+beforeAll(async () => {
+  [postgres, dynalite] = await Promise.all([startPostgres(), startDynalite()]);
+}, 60_000);
+afterAll(async () => {
+  await Promise.all(toClose.splice(0).map((backend) => backend.close()));
+  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+  await dynalite?.stop();
+  await postgres?.stop();
+});
+
+const pairOf = async (open: () => Promise<StateBackend>) => {
+  const [a, b] = await Promise.all([open(), open()]);
+  toClose.push(a, b);
+  return { a: a.store, b: b.store };
+};
+
+const BACKENDS: Backend[] = [
+  {
+    name: 'memory (one store, two services)',
+    async openPair() {
+      const store = new MemoryKeyStore();
+      return { a: store, b: store };
+    },
+  },
+  {
+    name: 'file (two stores on one data directory)',
+    async openPair() {
+      const dir = await mkdtemp(join(tmpdir(), 'kms-shared-caches-'));
+      dirs.push(dir);
+      return pairOf(() => openFileBackend(dir));
+    },
+  },
+  {
+    name: 'postgres (two backends on one schema)',
+    async openPair() {
+      const schema = `t_${randomBytes(6).toString('hex')}`;
+      return pairOf(() => openPostgresBackend({ connectionString: postgres.url, schema }));
+    },
+  },
+  {
+    name: 'dynamodb on dynalite (two backends, each with its own client, on one table)',
+    async openPair() {
+      const tableName = `kms-shared-${randomBytes(4).toString('hex')}`;
+      await createStateTable(dynalite.client(), tableName, { timeToLive: false });
+      return pairOf(() => openDynamoDbBackend({ client: dynalite.client(), tableName }));
+    },
+  },
+];
+
+describe.each(BACKENDS)('Contract: a change acknowledged through one instance is what the other answers next — $name', (backend) => {
+  let a: Instance;
+  let b: Instance;
+  let failMarker: (fail: boolean) => void;
+  beforeAll(async () => {
+    const stores = await backend.openPair();
+    const faulty = withMarkerFault(stores.b);
+    failMarker = faulty.failMarker;
+    a = instance(stores.a);
+    b = instance(faulty.store);
+    await applySeed(TEST_SEED, a.service);
+  }, 60_000);
+
+  it('DisableKey and EnableKey through A: B\'s next GenerateDataKey follows each, every time', async () => {
+    for (let round = 0; round < 3; round++) {
+      expect((await b.call(ADMIN, 'GenerateDataKey', { KeyId: KEY_ID })).status).toBe(200);
+      expect((await a.call(ADMIN, 'DisableKey', { KeyId: KEY_ID })).status).toBe(200);
+      expect((await b.call(ADMIN, 'GenerateDataKey', { KeyId: KEY_ID })).body.Code).toBe('Rejected.Disabled');
+      expect((await a.call(ADMIN, 'EnableKey', { KeyId: KEY_ID })).status).toBe(200);
+    }
+    expect((await b.call(ADMIN, 'GenerateDataKey', { KeyId: KEY_ID })).status).toBe(200);
+  });
+
+  it('ScheduleKeyDeletion and CancelKeyDeletion through A: B\'s next DescribeKey shows each', async () => {
+    const state = async (via: Instance) => (await via.call(ADMIN, 'DescribeKey', { KeyId: OTHER_KEY_ID })).body.KeyMetadata.KeyState as string;
+    expect(await state(b)).toBe('Enabled');
+    expect((await a.call(ADMIN, 'ScheduleKeyDeletion', { KeyId: OTHER_KEY_ID, PendingWindowInDays: '7' })).status).toBe(200);
+    expect(await state(b)).toBe('PendingDeletion');
+    expect((await b.call(ADMIN, 'GenerateDataKey', { KeyId: OTHER_KEY_ID })).body.Code).toBe('Rejected.PendingDeletion');
+    expect((await a.call(ADMIN, 'CancelKeyDeletion', { KeyId: OTHER_KEY_ID })).status).toBe(200);
+    const after = await state(a);
+    expect(after).not.toBe('PendingDeletion');
+    expect(await state(b)).toBe(after);
+  });
+
+  it('an alias moved, deleted and created again through A: B resolves it to where it points now', async () => {
+    const keyOf = async (via: Instance) => {
+      const answer = await via.call(ADMIN, 'GenerateDataKey', { KeyId: ALIAS });
+      return answer.status === 200 ? (answer.body.KeyId as string) : (answer.body.Code as string);
+    };
+    expect(await keyOf(b)).toBe(KEY_ID);
+    expect((await a.call(ADMIN, 'UpdateAlias', { AliasName: ALIAS, KeyId: OTHER_KEY_ID })).status).toBe(200);
+    expect(await keyOf(b)).toBe(OTHER_KEY_ID);
+    expect((await a.call(ADMIN, 'DeleteAlias', { AliasName: ALIAS })).status).toBe(200);
+    expect(await keyOf(b)).toBe('Forbidden.AliasNotFound');
+    expect((await a.call(ADMIN, 'CreateAlias', { AliasName: ALIAS, KeyId: KEY_ID })).status).toBe(200);
+    expect(await keyOf(b)).toBe(KEY_ID);
+  });
+
+  it('an access key disabled, enabled, given another policy, deleted, or created through A (as the CLI does): B\'s next request signed with it follows', async () => {
+    const provide = async (credentials: Credentials) => {
+      const answer = await b.call(credentials, 'GenerateDataKeyWithoutPlaintext', { KeyId: KEY_ID });
+      return answer.status === 200 ? 'OK' : (answer.body.Code as string);
+    };
+    expect(await provide(PROVIDER)).toBe('OK');
+    await a.service.accessKeys.setStatus(PROVIDER.accessKeyId, 'Disabled');
+    expect(await provide(PROVIDER)).toBe('InvalidAccessKeyId.Inactive');
+    await a.service.accessKeys.setStatus(PROVIDER.accessKeyId, 'Enabled');
+    expect(await provide(PROVIDER)).toBe('OK');
+    await a.service.accessKeys.setPolicy(PROVIDER.accessKeyId, { Version: '1', Statement: [{ Effect: 'Allow', Action: ['kms:Decrypt'], Resource: ['*'] }] });
+    expect(await provide(PROVIDER)).toBe('Forbidden.NoPermission');
+    await a.service.accessKeys.delete(PROVIDER.accessKeyId);
+    expect(await provide(PROVIDER)).toBe('InvalidAccessKeyId.NotFound');
+
+    // Unknown to B (and so cached as unknown), then created through A.
+    const fresh: Credentials = { accessKeyId: 'LTAIsharedcache0001', accessKeySecret: 'shared-cache-secret-0123456789' };
+    expect(await provide(fresh)).toBe('InvalidAccessKeyId.NotFound');
+    await a.service.accessKeys.create({
+      ...fresh,
+      status: 'Enabled',
+      policy: { Version: '1', Statement: [{ Effect: 'Allow', Action: ['kms:GenerateDataKeyWithoutPlaintext'], Resource: ['*'] }] },
+      createdAt: new Date().toISOString(),
+    });
+    expect(await provide(fresh)).toBe('OK');
+  });
+
+  it('when B cannot read the change marker, it answers 503 ServiceUnavailableTemporary, not what it cached; once it can, it answers from the store', async () => {
+    expect((await b.call(ADMIN, 'GenerateDataKey', { KeyId: KEY_ID })).status).toBe(200);
+    failMarker(true);
+    try {
+      for (const action of ['GenerateDataKey', 'DescribeKey']) {
+        const answer = await b.call(ADMIN, action, { KeyId: KEY_ID });
+        expect(answer.status).toBe(503);
+        expect(answer.body.Code).toBe('ServiceUnavailableTemporary');
+      }
+      // A change meanwhile, with the caches of B as they were.
+      expect((await a.call(ADMIN, 'DisableKey', { KeyId: KEY_ID })).status).toBe(200);
+    } finally {
+      failMarker(false);
+    }
+    expect((await b.call(ADMIN, 'GenerateDataKey', { KeyId: KEY_ID })).body.Code).toBe('Rejected.Disabled');
+    expect((await a.call(ADMIN, 'EnableKey', { KeyId: KEY_ID })).status).toBe(200);
+    expect((await b.call(ADMIN, 'GenerateDataKey', { KeyId: KEY_ID })).status).toBe(200);
+  });
+});
