@@ -1,10 +1,11 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killAllGateways, makeTempDir, type ReadyGateway, removeDir, startGateway, writeSeedFile } from '../helpers/gateway-process.js';
+import { runProcess } from '../helpers/cli-process.js';
 import { ACCOUNT_ID, ADMIN, KEY_ID, OTHER_KEY_ID, TEST_SEED } from '../helpers/service.js';
 import type { Credentials } from '../helpers/sign.js';
 
@@ -35,11 +36,6 @@ it('the AWS CLI v2 and boto3 are installed (a missing client fails this suite, n
   expect(MISSING, MISSING_MESSAGE).toEqual([]);
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** An environment of the AWS clients' own, nothing inherited: no profile, config or credentials file of this machine is read. */
 function clientEnv(credentials: Credentials): Record<string, string> {
@@ -57,17 +53,7 @@ function clientEnv(credentials: Credentials): Record<string, string> {
   };
 }
 
-function run(command: string, args: readonly string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
-  });
-}
+const run = (command: string, args: readonly string[], env: Record<string, string>) => runProcess(command, args, { cwd: dir, env });
 
 /** `aws kms …args` against the gateway. */
 const aws = (args: readonly string[], credentials: Credentials = ADMIN) => run(AWS_CLI, ['--endpoint-url', endpoint, '--output', 'json', 'kms', ...args], clientEnv(credentials));

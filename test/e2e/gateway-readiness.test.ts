@@ -1,10 +1,9 @@
 import { rename, symlink, unlink } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NONCE_JOURNAL_FILE } from '../../lib/service-from-env.js';
 import { killAllGateways, makeTempDir, removeDir, startGateway, writeSeedFile } from '../helpers/gateway-process.js';
-import { sendRaw, toRecorded } from '../helpers/raw-http.js';
+import { httpStatus, sendRaw, toRecorded } from '../helpers/raw-http.js';
 import { ADMIN, KEY_ID, TEST_SEED } from '../helpers/service.js';
 import { signedRpcRequest } from '../helpers/sign.js';
 import { waitFor } from '../helpers/store-files.js';
@@ -32,23 +31,13 @@ afterAll(async () => {
   await removeDir(root);
 });
 
-function status(port: number, path: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path, agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 /** Polls (fresh connections: with workers, each may land on another) until `n` answers in a row are `expected`. */
 async function readyBecomes(port: number, expected: number, n: number): Promise<void> {
   let streak = 0;
   await waitFor(
     async () => {
-      streak = (await status(port, '/health/ready')) === expected ? streak + 1 : 0;
+      streak = (await httpStatus(port, '/health/ready')) === expected ? streak + 1 : 0;
       return streak >= n;
     },
     15_000,
@@ -79,7 +68,7 @@ describe.each([1, 2])('/health/ready when the disk refuses writes, with KMS_WORK
       expect([refused.status, refused.json.Code]).toEqual([503, 'ServiceUnavailableTemporary']);
     }
     await readyBecomes(gateway.port, 503, streak);
-    expect(await status(gateway.port, '/health/live')).toBe(200);
+    expect(await httpStatus(gateway.port, '/health/live')).toBe(200);
     // It said so because requests do fail.
     expect((await describeKey(gateway.port)).status).toBe(503);
 

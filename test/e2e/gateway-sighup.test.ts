@@ -1,11 +1,10 @@
 import { X509Certificate } from 'node:crypto';
 import { copyFile, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killAllGateways, makeTempDir, type ReadyGateway, removeDir, runGatewayToExit, startGateway, writeSeedFile } from '../helpers/gateway-process.js';
-import { sendRaw, toRecorded } from '../helpers/raw-http.js';
+import { httpStatus, sendRaw, toRecorded } from '../helpers/raw-http.js';
 import { ADMIN, KEY_ID, TEST_SEED } from '../helpers/service.js';
 import { signedRpcRequest } from '../helpers/sign.js';
 import { waitFor } from '../helpers/store-files.js';
@@ -56,16 +55,6 @@ async function servedFingerprints(port: number, connections = 6): Promise<Set<st
 
 const fingerprintOf = async (certFile: string) => new X509Certificate(await readFile(certFile)).fingerprint256;
 
-function httpGet(port: number, path: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path, agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 async function metric(gateway: ReadyGateway, name: string): Promise<number> {
   const url = /kms metrics at (http:\/\/\S+)/.exec(gateway.stdout())![1]!;
@@ -227,7 +216,7 @@ describe.each([1, 2])('log rotation, with KMS_WORKERS=%i', (workers) => {
     // Several hangups in a row (the kernel may merge them), then one more: still serving.
     for (let i = 0; i < 3; i++) gateway.child.kill('SIGHUP');
     await hangUp(gateway, processes);
-    expect(await httpGet(gateway.port, '/health/live')).toBe(200);
+    expect(await httpStatus(gateway.port, '/health/live')).toBe(200);
     expect(gateway.hasExited()).toBe(false);
     expect(await gateway.stop('SIGTERM')).toBe(0);
     await removeDir(dir);
@@ -238,7 +227,7 @@ describe.each([1, 2])('log rotation, with KMS_WORKERS=%i', (workers) => {
     await hangUp(gateway, processes);
     await hangUp(gateway, processes);
     expect(gateway.hasExited()).toBe(false);
-    expect(await httpGet(gateway.port, '/health/live')).toBe(200);
+    expect(await httpStatus(gateway.port, '/health/live')).toBe(200);
     expect((await sendRaw(gateway.port, toRecorded(signedRpcRequest(ADMIN, 'DescribeKey', { KeyId: KEY_ID })))).status).toBe(200);
     expect(await gateway.stop('SIGTERM')).toBe(0);
   });

@@ -38,8 +38,13 @@ export function runKms(args: readonly string[], options: CliRunOptions): Promise
     if (value === undefined) delete env[name];
     else env[name] = value;
   }
+  return runProcess(process.execPath, [`${REPO_ROOT}bin/kms.mjs`, ...args], { cwd: options.cwd ?? REPO_ROOT, env, ...(options.stdin ? { stdin: options.stdin } : {}) });
+}
+
+/** Runs a program to its end and returns its exit code and output (stdin: what it reads, else nothing). */
+export function runProcess(command: string, args: readonly string[], options: { cwd: string; env: Record<string, string>; stdin?: Buffer }): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [`${REPO_ROOT}bin/kms.mjs`, ...args], { cwd: options.cwd ?? REPO_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => out.push(c));

@@ -108,3 +108,15 @@ export async function startRecordingProxy(targetPort: number, targetHost = '127.
       }),
   };
 }
+
+/** The status of a plain `GET path` (a health probe), on a connection of its own. */
+export function httpStatus(port: number, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
