@@ -90,13 +90,17 @@ interface Claim {
  */
 export async function authenticate(request: RpcRequest, params: RpcParams, deps: AuthenticationDeps): Promise<Authenticated> {
   const authorization = request.headers['authorization'];
+  // Attributed as soon as the id is read: a request refused for any later part of its claim still names it.
+  const claimed: Claimed = (accessKeyId) => {
+    deps.attribute?.(accessKeyId, false);
+    return accessKeyId;
+  };
   const claim =
     request.headers['x-amz-target'] !== undefined
-      ? sigV4Claim(request, params, authorization, deps.awsRegions ?? new Set())
+      ? sigV4Claim(request, params, authorization, deps.awsRegions ?? new Set(), claimed)
       : authorization !== undefined
-        ? v3Claim(request, params, authorization)
-        : rpcClaim(request, params);
-  deps.attribute?.(claim.accessKeyId, false);
+        ? v3Claim(request, params, authorization, claimed)
+        : rpcClaim(request, params, claimed);
 
   const at = claim.at ?? parseTimestamp(claim.timestamp, claim.timestampParameter);
   const now = deps.now();
@@ -118,15 +122,18 @@ export async function authenticate(request: RpcRequest, params: RpcParams, deps:
   return { principal, action: claim.action, ...(claim.region ? { region: claim.region } : {}) };
 }
 
-function rpcClaim(request: RpcRequest, params: RpcParams): Claim {
+/** Records the access key id a claim names (bounded, not yet verified) and returns it. */
+type Claimed = (accessKeyId: string) => string;
+
+function rpcClaim(request: RpcRequest, params: RpcParams, claimed: Claimed): Claim {
   const p = params.all;
   const required = (name: string): string => {
     const value = p.get(name);
     if (value === undefined || value === '') throw new IncompleteSignatureError(`the parameter "${name}" is missing.`);
     return value;
   };
+  const accessKeyId = claimed(bounded('AccessKeyId', required('AccessKeyId'), SIGNED_FIELD_LIMITS.accessKeyIdChars));
   const signature = bounded('Signature', required('Signature'), SIGNED_FIELD_LIMITS.signatureChars);
-  const accessKeyId = bounded('AccessKeyId', required('AccessKeyId'), SIGNED_FIELD_LIMITS.accessKeyIdChars);
   const timestamp = bounded('Timestamp', required('Timestamp'), SIGNED_FIELD_LIMITS.timestampChars);
   const nonce = checkedNonce('SignatureNonce', required('SignatureNonce'));
   const method = p.get('SignatureMethod');
@@ -151,13 +158,13 @@ function rpcClaim(request: RpcRequest, params: RpcParams): Claim {
   };
 }
 
-function v3Claim(request: RpcRequest, params: RpcParams, header: string): Claim {
+function v3Claim(request: RpcRequest, params: RpcParams, header: string, claimed: Claimed): Claim {
   if (!header.startsWith(`${V3_ALGORITHM} `)) {
     throw new IncompleteSignatureError(`the Authorization header must use ${V3_ALGORITHM}.`);
   }
   bounded('Authorization', header, SIGNED_FIELD_LIMITS.authorizationChars);
   const auth = parseV3Authorization(header);
-  bounded('Credential', auth.accessKeyId, SIGNED_FIELD_LIMITS.accessKeyIdChars);
+  claimed(bounded('Credential', auth.accessKeyId, SIGNED_FIELD_LIMITS.accessKeyIdChars));
   if (auth.signedHeaders.length > SIGNED_FIELD_LIMITS.signedHeaders) {
     throw new IncompleteSignatureError(`SignedHeaders may name at most ${SIGNED_FIELD_LIMITS.signedHeaders} headers.`);
   }
@@ -207,11 +214,11 @@ function v3Claim(request: RpcRequest, params: RpcParams, header: string): Claim 
  * store, claimed as `amz-sdk <id> <attempt>`: spaces, which no Alibaba nonce may hold, so the two
  * kinds never meet.
  */
-function sigV4Claim(request: RpcRequest, params: RpcParams, header: string | undefined, regions: ReadonlySet<string>): Claim {
+function sigV4Claim(request: RpcRequest, params: RpcParams, header: string | undefined, regions: ReadonlySet<string>, claimed: Claimed): Claim {
   if (header === undefined) throw new IncompleteSignatureError('the Authorization header is missing (AWS Signature Version 4).');
   bounded('Authorization', header, SIGNED_FIELD_LIMITS.authorizationChars);
   const auth = parseSigV4Authorization(header);
-  bounded('Credential', auth.accessKeyId, SIGNED_FIELD_LIMITS.accessKeyIdChars);
+  claimed(bounded('Credential', auth.accessKeyId, SIGNED_FIELD_LIMITS.accessKeyIdChars));
   if (auth.signedHeaders.length > SIGNED_FIELD_LIMITS.signedHeaders) {
     throw new IncompleteSignatureError(`SignedHeaders may name at most ${SIGNED_FIELD_LIMITS.signedHeaders} headers.`);
   }

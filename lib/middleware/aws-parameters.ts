@@ -21,6 +21,13 @@ export function awsBodyOf(request: RpcRequest): AwsBody {
 /**
  * The AWS protocol's counterpart of the RPC parameters: `POST /` with a JSON body, the operation
  * named by X-Amz-Target, its input translated into the serving Alibaba Action's parameters.
+ *
+ * The envelope (operation, method, path, content type) is checked here, before authentication; a
+ * body that cannot be read or translated is kept in `state.inputError` and answered only after the
+ * signature has been checked (the signature covers the raw bytes), as the Alibaba protocol answers
+ * a bad parameter: so an unsigned caller learns nothing of the input rules, and the refusal's audit
+ * line names the access key that sent it. Until then the Action is the operation's own (a body may
+ * only move ListAliases to ListAliasesByKeyId, both in the `read` rate-limit group).
  */
 export function readAwsParameters(request: RpcRequest, state: RequestState, service: Service): void {
   const target = request.headers['x-amz-target']!;
@@ -31,9 +38,17 @@ export function readAwsParameters(request: RpcRequest, state: RequestState, serv
   if (!contentType.startsWith(AWS_CONTENT_TYPE) && !contentType.startsWith('application/x-amz-json-1.0')) {
     throw new AwsSerializationError(`The content type must be ${AWS_CONTENT_TYPE}.`);
   }
-  const body = awsBodyOf(request);
   // The query string (none from an AWS SDK) is still what the signature covers.
   const { query } = rpcParams({ ...request, body: Buffer.alloc(0) });
-  state.params = { query, form: [], all: operation.input(body, service.aws) };
-  state.aws = { operation, action: servingAction(operation, body) };
+  let all: ReadonlyMap<string, string> = new Map();
+  let action = operation.action;
+  try {
+    const body = awsBodyOf(request);
+    all = operation.input(body, service.aws);
+    action = servingAction(operation, body);
+  } catch (err) {
+    state.inputError = err;
+  }
+  state.params = { query, form: [], all };
+  state.aws = { operation, action };
 }

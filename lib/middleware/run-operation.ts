@@ -23,6 +23,7 @@ export function runOperation<I, R>(operation: Operation<I, R>, service: Service)
   const ownPermission = permissionOf(operation.action);
   return async (event: RpcRequest): Promise<RpcResponse> => {
     const state = stateOf(event);
+    if (state.inputError !== undefined) throw state.inputError;
     if (state.action !== operation.action) throw new ActionNotFoundError(state.action ?? '');
     const principal = state.principal!;
     const input = validateInput(operation.input, operationInput(state.params!.all));

@@ -27,6 +27,8 @@ export interface RequestState {
    * request is refused or admitted, so every audit and access line names whose key was used.
    */
   claimedAccessKey?: { accessKeyId: string; verified: boolean };
+  /** AWS protocol: why the body could not be read as the operation's input, answered once the request is authenticated. */
+  inputError?: unknown;
   /** The Action the signature covers. */
   action?: string;
   /** `OK`, or the Code of the error answered (set by the last middleware). */

@@ -17,7 +17,8 @@ const wrongSecret = (c: Credentials): Credentials => ({ ...c, accessKeySecret: '
 
 const rpc = (c: Credentials, action: string, params: Record<string, string>, at = NOW) => signedRpcRequest(c, action, params, { timestamp: isoSeconds(at) });
 const v3 = (c: Credentials, action: string, params: Record<string, string>, at = NOW) => signedV3Request(c, action, params, { date: isoSeconds(at) });
-const aws = (c: Credentials, operation: string, body: unknown, at = NOW) => signedAwsRequest(c, operation, body, { amzDate: amzDateOf(at) });
+const aws = (c: Credentials, operation: string, body: unknown, at = NOW, raw?: string | Buffer) =>
+  signedAwsRequest(c, operation, body, { amzDate: amzDateOf(at), ...(raw !== undefined ? { body: Buffer.from(raw) } : {}) });
 
 let t: TestService;
 let audit: AuditRecord[];
@@ -66,7 +67,21 @@ const cases: Case[] = [
   ['expired timestamp (RPC)', () => rpc(ADMIN, 'DescribeKey', { KeyId: KEY_ID }, STALE), 'InvalidTimeStamp.Expired', ADMIN.accessKeyId, false],
   ['expired timestamp (ACS3)', () => v3(ADMIN, 'DescribeKey', { KeyId: KEY_ID }, STALE), 'InvalidTimeStamp.Expired', ADMIN.accessKeyId, false],
   ['expired timestamp (AWS)', () => aws(ADMIN, 'DescribeKey', { KeyId: KEY_ID }, STALE), 'InvalidTimeStamp.Expired', ADMIN.accessKeyId, false],
+  // Refused for a later part of the claim than the id: still named.
+  ['a region not served (AWS)', () => signedAwsRequest(ADMIN, 'DescribeKey', { KeyId: KEY_ID }, { amzDate: amzDateOf(NOW), region: 'xx-nowhere-1' }), 'IncompleteSignature', ADMIN.accessKeyId, false],
+  ['no signature (RPC)', () => unsignedRpc(ADMIN), 'IncompleteSignature', ADMIN.accessKeyId, false],
+  // An AWS body that cannot be the operation's input is answered after the signature, like an Alibaba parameter.
+  ['a key given twice in the body (AWS)', () => aws(ADMIN, 'GenerateRandom', undefined, NOW, '{"NumberOfBytes":8,"NumberOfBytes":9}'), 'MalformedRequest', ADMIN.accessKeyId, true],
+  ['invalid UTF-8 in the body (AWS)', () => aws(ADMIN, 'GenerateRandom', undefined, NOW, Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d])), 'MalformedRequest', ADMIN.accessKeyId, true],
+  ['a parameter of the wrong type (AWS)', () => aws(ADMIN, 'GenerateRandom', { NumberOfBytes: 'x' }), 'InvalidParameter', ADMIN.accessKeyId, true],
+  ['a bad body with a wrong secret (AWS): the signature is answered first', () => aws(wrongSecret(ADMIN), 'GenerateRandom', undefined, NOW, '{"a":1,"a":2}'), 'SignatureDoesNotMatch', ADMIN.accessKeyId, false],
 ];
+
+/** An RPC request whose Signature was left out. */
+function unsignedRpc(c: Credentials): RpcRequest {
+  const request = rpc(c, 'DescribeKey', { KeyId: KEY_ID });
+  return { ...request, rawQuery: request.rawQuery.split('&').filter((pair) => !pair.startsWith('Signature=')).join('&') };
+}
 
 describe('Audit and access lines name the access key the request claimed, and whether it was verified', () => {
   it.each(cases)('%s', async (_name, request, code, accessKeyId, verified) => {
