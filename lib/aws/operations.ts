@@ -183,6 +183,14 @@ function paging(body: AwsBody): Record<string, string> {
   return { PageSize: String(Math.min(limit, 100)), PageNumber: marker ?? '1' };
 }
 
+/** ListResourceTags' paging (AWS: Limit 1–50, default 50): the Marker is the offset this service returned. */
+function tagPage(body: AwsBody): { offset: number; limit: number } {
+  const limit = integer(body, 'Limit', 1, 50) ?? 50;
+  const marker = text(body, 'Marker', { max: 32 });
+  if (marker !== undefined && !/^[1-9]\d{0,8}$/.test(marker)) throw new InvalidParameterError('Marker', 'It must be a NextMarker this service returned.');
+  return { offset: marker === undefined ? 0 : Number(marker), limit };
+}
+
 function nextMarker(output: OperationOutput): Record<string, unknown> {
   const { PageNumber, PageSize, TotalCount } = output as { PageNumber: number; PageSize: number; TotalCount: number };
   const truncated = PageNumber * PageSize < TotalCount;
@@ -406,11 +414,16 @@ export const AWS_OPERATIONS: readonly AwsOperation[] = [
   {
     target: 'ListResourceTags',
     action: 'ListResourceTags',
-    input: (body, scope) => params({ KeyId: keyRef(body, scope) }),
-    output: (o) => ({
-      Tags: ((o.Tags as { Tag: Array<{ TagKey: string; TagValue: string }> }).Tag ?? []).map((t) => ({ TagKey: t.TagKey, TagValue: t.TagValue })),
-      Truncated: false,
-    }),
+    input: (body, scope) => {
+      tagPage(body);
+      return params({ KeyId: keyRef(body, scope) });
+    },
+    output: (o, c) => {
+      const tags = ((o.Tags as { Tag: Array<{ TagKey: string; TagValue: string }> }).Tag ?? []).map((t) => ({ TagKey: t.TagKey, TagValue: t.TagValue }));
+      const { offset, limit } = tagPage(c.body);
+      const end = offset + limit;
+      return end < tags.length ? { Tags: tags.slice(offset, end), Truncated: true, NextMarker: String(end) } : { Tags: tags.slice(offset), Truncated: false };
+    },
   },
 ];
 

@@ -186,6 +186,14 @@ describe('AWS protocol: key management on the same keys', () => {
       { TagKey: 'env', TagValue: 'prod' },
       { TagKey: 'team', TagValue: 'a' },
     ]);
+    // Paged as AWS pages it: Limit 1–50, the NextMarker handed back.
+    const first = await kms.send(new ListResourceTagsCommand({ KeyId: keyId, Limit: 1 }));
+    expect(first).toMatchObject({ Tags: [{ TagKey: 'env', TagValue: 'prod' }], Truncated: true });
+    const second = await kms.send(new ListResourceTagsCommand({ KeyId: keyId, Limit: 1, Marker: first.NextMarker! }));
+    expect(second).toMatchObject({ Tags: [{ TagKey: 'team', TagValue: 'a' }], Truncated: false });
+    for (const bad of [{ Limit: 0 }, { Limit: 51 }, { Marker: 'x' }]) {
+      expect(await awsError(kms.send(new ListResourceTagsCommand({ KeyId: keyId, ...bad })))).toMatchObject({ name: 'ValidationException' });
+    }
     await kms.send(new UntagResourceCommand({ KeyId: keyId, TagKeys: ['env'] }));
     expect((await kms.send(new ListResourceTagsCommand({ KeyId: keyId }))).Tags).toEqual([{ TagKey: 'team', TagValue: 'a' }]);
   });
