@@ -61,11 +61,24 @@ const AWS_MESSAGES: Readonly<Record<string, string>> = {
 };
 
 /** A key or alias ARN in Alibaba's form; the rest of it (`region:account:key/<id>`) is AWS's form too. */
-const ALIBABA_KMS_ARN = /\bacs:kms:/g;
+const ALIBABA_KMS_ARN = /\bacs:kms:([a-z0-9-]*):/g;
 
-/** The message an AWS client gets: AWS's wording, and ARNs in AWS's form. */
-export function awsMessageOf(error: KmsError): string {
-  return AWS_MESSAGES[error.code] ?? error.message.replace(ALIBABA_KMS_ARN, 'arn:aws:kms:');
+/** Where a message's ARNs are moved: this deployment's Alibaba region becomes the region the request was signed for. */
+export interface AwsArnRegion {
+  alibabaRegion: string;
+  region: string;
+}
+
+/**
+ * The message an AWS client gets: AWS's wording, and ARNs in AWS's form — in the region of the
+ * request's signature, as the ARNs of its answers are (when known: a request refused before its
+ * signature was read keeps the region the message named).
+ */
+export function awsMessageOf(error: KmsError, arns?: AwsArnRegion): string {
+  return (
+    AWS_MESSAGES[error.code] ??
+    error.message.replace(ALIBABA_KMS_ARN, (_arn, region: string) => `arn:aws:kms:${arns && region === arns.alibabaRegion ? arns.region : region}:`)
+  );
 }
 
 /** The AWS `__type` and status of an error of this service. */
@@ -74,7 +87,7 @@ export function awsErrorOf(error: KmsError): { type: string; status: number } {
   return { type, status: status ?? (error.statusCode >= 500 ? error.statusCode : 400) };
 }
 
-export function awsErrorResponse(requestId: string, error: KmsError): RpcResponse {
+export function awsErrorResponse(requestId: string, error: KmsError, arns?: AwsArnRegion): RpcResponse {
   const { type, status } = awsErrorOf(error);
   const retryAfterMs = (error as { retryAfterMs?: number }).retryAfterMs;
   return {
@@ -84,7 +97,7 @@ export function awsErrorResponse(requestId: string, error: KmsError): RpcRespons
       'x-amzn-requestid': requestId,
       ...(typeof retryAfterMs === 'number' ? { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) } : {}),
     },
-    body: JSON.stringify({ __type: type, message: awsMessageOf(error) }),
+    body: JSON.stringify({ __type: type, message: awsMessageOf(error, arns) }),
   };
 }
 

@@ -48,7 +48,9 @@ export function errorResponseAndAccessLog(service: Service): MiddlewareObj {
     }
     const kmsError = error as KmsError;
     request.response =
-      state.protocol === 'aws' ? awsErrorResponse(state.requestId, kmsError) : errorResponse(state.format, state.requestId, state.hostId, kmsError);
+      state.protocol === 'aws'
+        ? awsErrorResponse(state.requestId, kmsError, state.aws?.region ? { alibabaRegion: service.aws.alibabaRegion, region: state.aws.region } : undefined)
+        : errorResponse(state.format, state.requestId, state.hostId, kmsError);
     state.code = kmsError.code;
     log(request, kmsError.code);
   };

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { wrapMaterial } from '../../lib/crypto/import-wrap.js';
 import type { RpcRequest, RpcResponse } from '../../lib/rpc/request.js';
-import { ACCOUNT_ID, ADMIN, ALIAS, CONSUMER, createTestService, DISABLED_KEY_ID, KEY_ID, type TestService } from '../helpers/service.js';
+import { ACCOUNT_ID, ADMIN, ALIAS, CONSUMER, createTestService, DISABLED_KEY_ID, KEY_ID, REGION, type TestService } from '../helpers/service.js';
 import { amzDateOf, signedAwsRequest, signedRpcRequest } from '../helpers/sign.js';
 
 /* What the AWS protocol promises beyond the operations' shapes: key states, strict bodies, AWS's wording. */
@@ -164,6 +164,11 @@ describe('AWS-protocol errors speak AWS, never Alibaba', () => {
     expect(messages.find((m) => m.startsWith('a wrong secret'))).toContain('signature we calculated does not match');
     expect(messages.find((m) => m.startsWith('month 13'))).toContain('yyyyMMddTHHmmssZ');
     expect(messages.find((m) => m.startsWith('a key of another account'))).toContain(`arn:aws:kms:us-east-1:111122223333:key/${KEY_ID}`);
+    // A key of this deployment is named in the region the request was signed for, as its answers name it.
+    for (const region of ['us-east-1', REGION]) {
+      const denied = answer(await t.dispatch(signedAwsRequest(CONSUMER, 'DisableKey', { KeyId: KEY_ID }, { region })));
+      expect(denied.message).toContain(`arn:aws:kms:${region}:${ACCOUNT_ID}:key/${KEY_ID}`);
+    }
   });
 
   it('the same failures through the Alibaba API keep Alibaba’s wording', async () => {
