@@ -23,6 +23,8 @@ import {
   STATE_TABLE_DEFINITION,
 } from '../../lib/keystore/dynamodb/dynamodb-backend.js';
 import { KeyStoreAccessDeniedError, KeyStoreFailureError, KeyStoreUnavailableError } from '../../lib/keystore/store-errors.js';
+import { createLogger } from '../../lib/logger.js';
+import { createService } from '../../lib/service.js';
 import { stateBackendConformance } from '../keystore/backend-conformance.js';
 import { keyStoreConformance } from '../keystore/conformance.js';
 import { awsErrors, serviceError } from '../keystore/aws-errors.js';
@@ -153,16 +155,73 @@ describe('Module: dynamodb-backend', () => {
       });
       const logger = { lines: [] as string[], debug() {}, info() {}, warn(message: string) { this.lines.push(message); }, error() {}, access() {} };
       const store = new DynamoDbKeyStore({ client, tableName, sleep: noSleep, logger });
+      const other = new DynamoDbKeyStore({ client: admin, tableName });
+      const before = await store.changes.read();
       const error = await store.create('aliases/a', bytes('k'), { writeOnce: false }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(KeyStoreUnavailableError);
       expect(error).toMatchObject({ reason: 'throttled', operation: 'create', entry: 'aliases/a' });
       expect((error as Error).message).toMatch(/the write landed, but the change marker could not be moved/);
       expect(logger.lines).toEqual(['key store: a write landed but the change marker could not be moved']);
       expect(await store.get('aliases/a')).toEqual({ value: bytes('k'), revision: 1, writeOnce: false });
-      expect(await store.changes.read()).toBe('0');
+      // Not moved in the table (another instance reads it as it was), but this instance reads one
+      // it never read before, and the same one until the next change: its own caches are dropped once.
+      expect(await other.changes.read()).toBe(before);
+      const after = await store.changes.read();
+      expect(after).not.toBe(before);
+      expect(await store.changes.read()).toBe(after);
       failMarker = false;
       await store.update('aliases/a', 1, bytes('k2'));
-      expect(await store.changes.read()).toBe('1');
+      expect(await other.changes.read()).not.toBe(before);
+      expect(await store.changes.read()).not.toBe(after);
+    });
+
+    it('when the change marker cannot be moved, the move is tried twice more than another call (the entry landed); a move that fails only at first succeeds', async () => {
+      const tableName = await freshTable();
+      let failures = Number.POSITIVE_INFINITY;
+      const { client, sent } = recordingClient(async (record, call) => {
+        if (record.command === 'UpdateItemCommand' && record.input.Key.pk.S === 'changes' && failures-- > 0) throw awsErrors.throttling();
+        return call();
+      });
+      const store = new DynamoDbKeyStore({ client, tableName, sleep: noSleep, attempts: 3 });
+      const moves = () => sent.filter((s) => s.command === 'UpdateItemCommand' && s.input.Key.pk.S === 'changes').length;
+      await expect(store.create('aliases/a', bytes('k'), { writeOnce: false })).rejects.toMatchObject({ reason: 'throttled' });
+      expect(moves()).toBe(5);
+      failures = 4;
+      const before = await new DynamoDbKeyStore({ client: admin, tableName }).changes.read();
+      expect(await store.update('aliases/a', 1, bytes('k2'))).toBe(2);
+      expect(moves()).toBe(10);
+      expect(await new DynamoDbKeyStore({ client: admin, tableName }).changes.read()).not.toBe(before);
+    });
+
+    it('when a write is refused with an answer (conflict, exists, missing, write-once), the marker as read here stays', async () => {
+      const tableName = await freshTable();
+      const store = new DynamoDbKeyStore({ client: admin, tableName });
+      await store.create('keys/m', bytes('old'), { writeOnce: false });
+      await store.create('versions/v', bytes('material'), { writeOnce: true });
+      const before = await store.changes.read();
+      await expect(store.update('keys/m', 7, bytes('x'))).rejects.toBeInstanceOf(RevisionConflictError);
+      await expect(store.create('keys/m', bytes('x'), { writeOnce: false })).rejects.toBeInstanceOf(EntryExistsError);
+      await expect(store.delete('keys/missing', 1)).rejects.toBeInstanceOf(EntryNotFoundError);
+      await expect(store.update('versions/v', 1, bytes('x'))).rejects.toBeInstanceOf(WriteOnceViolationError);
+      expect(await store.changes.read()).toBe(before);
+    });
+
+    it('when the service changed a key that way (503), its own next request reads the key as stored, not as it had cached it', async () => {
+      const tableName = await freshTable();
+      let failMarker = false;
+      const { client } = recordingClient(async (record, call) => {
+        if (failMarker && record.command === 'UpdateItemCommand' && record.input.Key.pk.S === 'changes') throw awsErrors.network();
+        return call();
+      });
+      const service = createService({ store: new DynamoDbKeyStore({ client, tableName, sleep: noSleep }), cacheTtlMs: 60_000, logger: createLogger({ level: 'silent' }) });
+      const { keyId } = await service.keyring.createKey({ description: 'before' });
+      await service.validateCaches();
+      expect((await service.keyring.getKey(keyId))?.description).toBe('before');
+      failMarker = true;
+      await expect(service.keyring.updateKey(keyId, (key) => ({ ...key, description: 'landed' }))).rejects.toBeInstanceOf(KeyStoreUnavailableError);
+      failMarker = false;
+      await service.validateCaches();
+      expect((await service.keyring.getKey(keyId))?.description).toBe('landed');
     });
 
     it('when the change marker cannot be read, reading it rejects as KeyStoreUnavailableError (a cache must not be trusted)', async () => {
