@@ -10,7 +10,7 @@ import { ServiceUnavailableError } from '../../lib/errors.js';
 import { CHANGES_DIR, FileKeyStore } from '../../lib/keystore/file/file-store.js';
 import { type KeyStore, RevisionConflictError } from '../../lib/keystore/key-store.js';
 import { MemoryKeyStore } from '../../lib/keystore/memory-store.js';
-import { KeyStoreUnavailableError } from '../../lib/keystore/store-errors.js';
+import { KeyStoreAccessDeniedError, KeyStoreUnavailableError } from '../../lib/keystore/store-errors.js';
 import { CLAIM_VOUCHES_FOR_MS, PROBE_ACCESS_KEY_ID, Readiness, WRITE_FAILURE_HOLDS_FOR_MS } from '../../lib/readiness.js';
 import { createLogger } from '../../lib/logger.js';
 import { createDispatcher } from '../../lib/middleware/dispatch.js';
@@ -129,6 +129,57 @@ describe('Readiness', () => {
     conflict();
     await expect(t.store.update('keys/a', 1, Buffer.from('c'))).rejects.toBeInstanceOf(RevisionConflictError);
     await t.check();
+  });
+
+  const contention: Array<[string, () => Error]> = [
+    ['busy (a file entry lock held past the wait, a PostgreSQL serialization failure)', () => new KeyStoreUnavailableError('busy', 'update', 'keys/a')],
+    ['throttled (DynamoDB, Secrets Manager)', () => new KeyStoreUnavailableError('throttled', 'update', 'keys/a')],
+    ['throttled, as a caching store reports it', () => new ServiceUnavailableError({ cause: new KeyStoreUnavailableError('throttled', 'update', 'keys/a') })],
+  ];
+  const cannotWrite: Array<[string, () => Error]> = [
+    ['io (a full or read-only disk)', () => new KeyStoreUnavailableError('io', 'update', 'keys/a', { detail: 'ENOSPC' })],
+    ['network (unreachable)', () => new KeyStoreUnavailableError('network', 'update', 'keys/a')],
+    ['timeout', () => new KeyStoreUnavailableError('timeout', 'update', 'keys/a')],
+    ['server (a read-only database)', () => new KeyStoreUnavailableError('server', 'update', 'keys/a')],
+    ['unknown-outcome', () => new KeyStoreUnavailableError('unknown-outcome', 'update', 'keys/a')],
+    ['denied', () => new KeyStoreAccessDeniedError('update', 'keys/a')],
+    ['io, as a caching store reports it', () => new ServiceUnavailableError({ cause: new KeyStoreUnavailableError('io', 'update', 'keys/a') })],
+  ];
+
+  it.each(contention)('a key-store write that met contention — %s — counts neither way: ready stays ready, unready stays unready', async (_reason, error) => {
+    const t = setup();
+    await t.store.create('keys/a', Buffer.from('a'), { writeOnce: false });
+    const update = t.inner.update.bind(t.inner);
+    let failure: (() => Error) | undefined;
+    t.inner.update = async (name, revision, value) => {
+      if (failure) throw failure();
+      return update(name, revision, value);
+    };
+    await t.check();
+    failure = error;
+    for (let i = 0; i < 3; i++) await expect(t.store.update('keys/a', 1, Buffer.from('b'))).rejects.toThrow();
+    await t.check();
+
+    failure = () => new KeyStoreUnavailableError('io', 'update', 'keys/a', { detail: 'ENOSPC' });
+    await expect(t.store.update('keys/a', 1, Buffer.from('b'))).rejects.toThrow();
+    await expect(t.check()).rejects.toBeInstanceOf(ServiceUnavailableError);
+    failure = error;
+    await expect(t.store.update('keys/a', 1, Buffer.from('b'))).rejects.toThrow();
+    await expect(t.check()).rejects.toBeInstanceOf(ServiceUnavailableError);
+    failure = undefined;
+    await t.store.update('keys/a', 1, Buffer.from('b'));
+    await t.check();
+  });
+
+  it.each(cannotWrite)('a key-store write refused because the store cannot take writes — %s — makes it unready', async (_reason, error) => {
+    const t = setup();
+    await t.store.create('keys/a', Buffer.from('a'), { writeOnce: false });
+    t.inner.update = async () => {
+      throw error();
+    };
+    await t.check();
+    await expect(t.store.update('keys/a', 1, Buffer.from('b'))).rejects.toThrow();
+    await expect(t.check()).rejects.toBeInstanceOf(ServiceUnavailableError);
   });
 
   it('a read that fails is unready, whatever the writes did', async () => {
