@@ -13,6 +13,7 @@ import {
 import { KeyStoreAccessDeniedError, KeyStoreUnavailableError } from '../store-errors.js';
 import type { PostgresDatabase } from './database.js';
 import { describePgError, isAccessDenied, unavailableReason } from './errors.js';
+import { schemaVersion } from './schema.js';
 
 /**
  * A {@link KeyStore} on one PostgreSQL table, `<schema>.entries(name, value, revision, write_once)`
@@ -87,6 +88,11 @@ export class PostgresKeyStore implements KeyStore {
       ),
     );
     if (!result.rows[0]?.created) throw new EntryExistsError(name);
+  }
+
+  /** The schema's version as it is (0: none of its tables yet; see ./schema.ts). Reads only. */
+  schemaVersion(): Promise<number> {
+    return this.#run('schemaVersion', undefined, false, (client) => schemaVersion(client, this.#db.schema));
   }
 
   /** One `SELECT`; the value is a new Buffer each time. */

@@ -91,7 +91,7 @@ export async function migrate(client: ClientBase, schema: string): Promise<void>
   await client.query('BEGIN');
   try {
     await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [advisoryLockKey(schema)]);
-    const found = await currentVersion(client, schema, tables);
+    const found = await schemaVersion(client, schema);
     if (found > SCHEMA_VERSION) {
       throw new Error(`the schema "${schema}" is at version ${found}, newer than this release knows (${SCHEMA_VERSION}): upgrade this instance`);
     }
@@ -121,8 +121,9 @@ export async function migrate(client: ClientBase, schema: string): Promise<void>
   }
 }
 
-/** The schema's version: 0 when there is no schema_version table (nothing created yet). */
-async function currentVersion(client: ClientBase, schema: string, tables: Tables): Promise<number> {
+/** The schema's version: 0 when there is no schema_version table (nothing created yet). Reads only. */
+export async function schemaVersion(client: ClientBase, schema: string): Promise<number> {
+  const tables = tablesOf(schema);
   const table = await client.query<{ present: boolean }>(
     `SELECT EXISTS (
        SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
