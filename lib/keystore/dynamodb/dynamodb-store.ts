@@ -95,11 +95,12 @@ const NAMES = { '#value': 'value', '#revision': 'revision', '#writeOnce': 'write
  * - **list**: `Query` of the prefix's namespace with `begins_with(sk, :prefix)`, consistent and
  *   paginated; a prefix without `/` goes through the namespace registry (see ./items.ts).
  * - **the change marker** ({@link ChangeMarker}): once a create of a mutable entry, an update or a
- *   delete has landed, `UpdateItem` `ADD generation 1` on the marker's item, before the write
- *   returns (not in one transaction with it: a transaction costs twice the capacity, and dynalite,
- *   which the tests run on, has none); read by a consistent `GetItem`. A write whose marker could
- *   not be moved is reported unavailable, though it landed; this process's view of the marker
- *   moves then (see LocalChangeMarker), so its own caches do not keep the entry as it was.
+ *   delete has landed, `UpdateItem` `ADD generation 1` and a new random `token` on the marker's
+ *   item, before the write returns (not in one transaction with it: a transaction costs twice the
+ *   capacity, and dynalite, which the tests run on, has none); read by a consistent `GetItem`. A
+ *   write whose marker could not be moved is reported unavailable, though it landed; this
+ *   process's view of the marker moves then (see LocalChangeMarker), so its own caches do not
+ *   keep the entry as it was.
  *
  * **Lost answers.** Each write carries a random `writer` id: if a retry meets a condition failure
  * and the item bears our id, the earlier attempt landed and only its answer was lost, so the write
@@ -154,12 +155,20 @@ export class DynamoDbKeyStore implements KeyStore {
     let out;
     try {
       out = await this.#call({ attempts: 0, uncertain: false }, () =>
-        this.#client.send(new GetItemCommand({ TableName: this.#tableName, Key: CHANGE_MARKER_KEY, ConsistentRead: true, ProjectionExpression: 'generation' })),
+        this.#client.send(
+          new GetItemCommand({
+            TableName: this.#tableName,
+            Key: CHANGE_MARKER_KEY,
+            ConsistentRead: true,
+            ProjectionExpression: '#generation, #token',
+            ExpressionAttributeNames: { '#generation': 'generation', '#token': 'token' },
+          }),
+        ),
       );
     } catch (err) {
       throw translateAwsError(err, 'changes', undefined);
     }
-    return out.Item?.generation?.N ?? '0';
+    return markerValue(out.Item?.generation?.N, out.Item?.token?.S);
   });
   readonly changes: ChangeMarker = this.#marker;
 
@@ -451,22 +460,23 @@ export class DynamoDbKeyStore implements KeyStore {
   }
 
   /**
-   * Adds one to the change marker's generation (`ADD`: the item is made by the first), after a
-   * mutable write landed and before it returns. Retried as every call, with {@link
+   * Adds one to the change marker's generation (`ADD`: the item is made by the first) and gives it
+   * a new random token (see {@link markerValue}), after a mutable write landed and before it returns. Retried as every call, with {@link
    * MARKER_MOVE_EXTRA_ATTEMPTS} more (the entry has landed: giving up costs more than waiting); an
    * `ADD` applied twice by a retry still moves it. When it cannot be moved the write is reported
    * unavailable although it landed: it must not be acknowledged while other instances may not see it.
    */
   async #moveChangeMarker(operation: string, name: string): Promise<void> {
+    const token = randomUUID();
     try {
       await this.#call({ attempts: 0, uncertain: false, limit: this.#attempts + MARKER_MOVE_EXTRA_ATTEMPTS }, () =>
         this.#client.send(
           new UpdateItemCommand({
             TableName: this.#tableName,
             Key: CHANGE_MARKER_KEY,
-            UpdateExpression: 'ADD #generation :one',
-            ExpressionAttributeNames: { '#generation': 'generation' },
-            ExpressionAttributeValues: { ':one': { N: '1' } },
+            UpdateExpression: 'ADD #generation :one SET #token = :token',
+            ExpressionAttributeNames: { '#generation': 'generation', '#token': 'token' },
+            ExpressionAttributeValues: { ':one': { N: '1' }, ':token': { S: token } },
           }),
         ),
       );
@@ -531,4 +541,15 @@ export class DynamoDbKeyStore implements KeyStore {
       }
     }
   }
+}
+
+/**
+ * The marker as read: generation and token, so that it never reads as a value read before even
+ * when its item was removed and made again, or rolled back by a restore (a generation alone would
+ * count up through the values it had). An absent item (no mutable write yet, or removed) reads as
+ * a value of its own each time: nothing read while it is absent can be trusted later.
+ */
+function markerValue(generation: string | undefined, token: string | undefined): string {
+  if (generation === undefined) return `none:${randomUUID()}`;
+  return `${generation}:${token ?? ''}`;
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ClientBase } from 'pg';
 
 /** The version of the schema this release writes and reads. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** The default schema (PostgreSQL namespace) of the backend's tables. */
 export const DEFAULT_SCHEMA = 'kms';
@@ -49,6 +49,11 @@ export function tablesOf(schema: string): Tables {
  * Version 2:
  * - `changes`: a single row, the store's change marker (see ChangeMarker in ../key-store.ts): a
  *   generation every write of a mutable entry adds one to, in the write's own statement.
+ *
+ * Version 3:
+ * - `changes.token`: a random value that each of those writes replaces, so that the marker never
+ *   reads as a value read before, even once its row was removed and made again or rolled back by a
+ *   restore (the generation alone would count up through the values it had).
  */
 const MIGRATIONS: ReadonlyArray<(t: Tables) => string[]> = [
   (t) => [
@@ -73,6 +78,7 @@ const MIGRATIONS: ReadonlyArray<(t: Tables) => string[]> = [
      )`,
     `INSERT INTO ${t.changes} (singleton, generation) VALUES (true, 0) ON CONFLICT (singleton) DO NOTHING`,
   ],
+  (t) => [`ALTER TABLE ${t.changes} ADD COLUMN IF NOT EXISTS token text`],
 ];
 
 /**
