@@ -461,10 +461,11 @@ export class DynamoDbKeyStore implements KeyStore {
 
   /**
    * Adds one to the change marker's generation (`ADD`: the item is made by the first) and gives it
-   * a new random token (see {@link markerValue}), after a mutable write landed and before it returns. Retried as every call, with {@link
-   * MARKER_MOVE_EXTRA_ATTEMPTS} more (the entry has landed: giving up costs more than waiting); an
-   * `ADD` applied twice by a retry still moves it. When it cannot be moved the write is reported
-   * unavailable although it landed: it must not be acknowledged while other instances may not see it.
+   * a new random token (see {@link markerValue}), after a mutable write landed and before it
+   * returns. Retried as every call, with {@link MARKER_MOVE_EXTRA_ATTEMPTS} more (the entry has
+   * landed: giving up costs more than waiting); an `ADD` applied twice by a retry still moves it.
+   * When it cannot be moved the write is reported unavailable although it landed: it must not be
+   * acknowledged while other instances may not see it.
    */
   async #moveChangeMarker(operation: string, name: string): Promise<void> {
     const token = randomUUID();
