@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { NonceStore } from './auth/nonce-store.js';
 import { ServiceUnavailableError } from './errors.js';
 import type { ChangeMarker, KeyStore, StoredEntry } from './keystore/key-store.js';
-import { KeyStoreAccessDeniedError, KeyStoreUnavailableError } from './keystore/store-errors.js';
+import { KeyStoreAccessDeniedError, KeyStoreBackendError, KeyStoreUnavailableError, type UnavailableReason } from './keystore/store-errors.js';
 
 /** A nonce claim that succeeded this recently vouches for the replay store: the probe then writes nothing. */
 export const CLAIM_VOUCHES_FOR_MS = 1_000;
@@ -24,7 +24,8 @@ const PROBE_NONCE_TTL_MS = 60_000;
  *   only if that succeeds — so it notices a disk that filled while idle, and a recovery while the
  *   load balancer sends nothing;
  * - **key-store writes**: not ready for {@link WRITE_FAILURE_HOLDS_FOR_MS} after a write the store
- *   refused as unavailable (or denied), unless a later one succeeded.
+ *   refused as unavailable (or denied), unless a later one succeeded; a write that met contention
+ *   (another writer's lock, throttling of a shared store) counts neither way (see {@link writeOutcome}).
  *
  * Each process keeps its own record (gateway workers too: each answers for what it saw, and its
  * probe claim goes through the primary's replay store, as its requests' do).
@@ -39,7 +40,7 @@ export class Readiness {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  /** `store`, with the outcome of each write recorded. */
+  /** `store`, with the outcome of each write recorded (a write that met contention tells nothing: see {@link writeOutcome}). */
   watchStore(store: KeyStore): KeyStore {
     return new WatchedKeyStore(store, (ok) => {
       this.#writeFailed = !ok;
@@ -70,9 +71,24 @@ export class Readiness {
   }
 }
 
-/** Failures that say the store cannot take writes now (not a conflict or a missing entry: those are answers). */
-function cannotWrite(err: unknown): boolean {
-  return err instanceof KeyStoreUnavailableError || err instanceof KeyStoreAccessDeniedError || err instanceof ServiceUnavailableError;
+/**
+ * Unavailable reasons that say other writers were in the way, not that the store cannot take
+ * writes: an entry's lock held past the wait (`busy`: file lock, PostgreSQL serialization failure
+ * or lock timeout), a shared store that throttled this request (`throttled`). Another request
+ * goes through; one instance marked unready for them would follow the load of the whole fleet.
+ */
+const CONTENTION: ReadonlySet<UnavailableReason> = new Set(['busy', 'throttled']);
+
+/**
+ * What a failed write says of the store: `failed` when it cannot take writes now (a full or
+ * read-only disk, an unreachable or read-only database, denied access); nothing (undefined) when it
+ * met contention; `answered` for the rest (a conflict, a missing entry: the store answered).
+ * Through the ServiceUnavailableError a caching store turns its store's failures into.
+ */
+function writeOutcome(err: unknown): 'failed' | 'answered' | undefined {
+  const failure = err instanceof ServiceUnavailableError && err.cause instanceof KeyStoreBackendError ? err.cause : err;
+  if (failure instanceof KeyStoreUnavailableError) return CONTENTION.has(failure.reason) ? undefined : 'failed';
+  return failure instanceof KeyStoreAccessDeniedError || failure instanceof ServiceUnavailableError ? 'failed' : 'answered';
 }
 
 /** A replay store, with the counts the gateway reports when it has them. */
@@ -129,7 +145,8 @@ class WatchedKeyStore implements KeyStore {
         return value;
       },
       (err: unknown) => {
-        this.record(!cannotWrite(err));
+        const outcome = writeOutcome(err);
+        if (outcome) this.record(outcome === 'answered');
         throw err;
       },
     );

@@ -250,7 +250,7 @@ async function openState(selection: BackendSelection, region: string | undefined
   if ((selection.keyStore === 'postgres' || selection.keyStore === 'dynamodb') && selection.nonceStore === 'backend') {
     // Cold start: the state backend and the material store are set up at once.
     const [opened, material] = await Promise.allSettled([
-      openSharedBackend(selection, logger),
+      openSharedBackend(selection, logger, false),
       selection.keyStore === 'dynamodb' && selection.secrets ? secretsManagerStore(selection.secrets, logger) : Promise.resolve(undefined),
     ]);
     if (opened.status === 'rejected') throw opened.reason;
@@ -320,8 +320,9 @@ function storeLocation(selection: BackendSelection): string {
   }
 }
 
-async function requireStore(inner: KeyStore, selection: BackendSelection): Promise<void> {
-  if (!(await holdsKeyStore(inner))) throw new NoKeyStoreError(storeLocation(selection), selection.keyStore === 'file' ? 'the directory holds none' : 'it holds no keys, access keys or seal');
+/** Refuses a store (before sealing) that holds no store of this service; `undefined`: none of the backend's tables. */
+async function requireStore(inner: KeyStore | undefined, selection: BackendSelection): Promise<void> {
+  if (!inner || !(await holdsKeyStore(inner))) throw new NoKeyStoreError(storeLocation(selection), selection.keyStore === 'file' ? 'the directory holds none' : 'it holds no keys, access keys or seal');
 }
 
 /** The file store's directory, which `mustExist` requires to be there already. */
@@ -339,11 +340,19 @@ export async function keyStoreFromEnvironment(env: NodeJS.ProcessEnv = process.e
   return (await openKeyStoreFromEnvironment(env, logger)).store;
 }
 
-/** The state backend of a deployment of many instances: PostgreSQL or DynamoDB. */
-async function openSharedBackend(selection: BackendSelection, logger: Logger): Promise<StateBackend> {
+/**
+ * The state backend of a deployment of many instances: PostgreSQL or DynamoDB. With `mustExist`, a
+ * PostgreSQL schema is looked at before it is created or migrated, and refused as it is.
+ */
+async function openSharedBackend(selection: BackendSelection, logger: Logger, mustExist: boolean): Promise<StateBackend> {
   if (selection.keyStore === 'postgres') {
     const { openPostgresBackend } = await import('./keystore/postgres/postgres-backend.js');
-    return openPostgresBackend({ connectionString: selection.postgres!.url, ...(selection.postgres!.schema ? { schema: selection.postgres!.schema } : {}), logger });
+    return openPostgresBackend({
+      connectionString: selection.postgres!.url,
+      ...(selection.postgres!.schema ? { schema: selection.postgres!.schema } : {}),
+      logger,
+      ...(mustExist ? { requireStore: (asItIs: KeyStore | undefined) => requireStore(asItIs, selection) } : {}),
+    });
   }
   const { openDynamoDbBackend } = await import('./keystore/dynamodb/dynamodb-backend.js');
   return openDynamoDbBackend({ tableName: selection.dynamodb!.table, region: selection.dynamodb!.region, logger });
@@ -371,9 +380,9 @@ async function buildKeyStore(selection: BackendSelection, logger: Logger, mustEx
     return { store: await sealed(await FileKeyStore.open(selection.dataDir!), selection), close: async () => undefined };
   }
   if (selection.keyStore === 'postgres' || selection.keyStore === 'dynamodb') {
-    const backend = await openSharedBackend(selection, logger);
+    const backend = await openSharedBackend(selection, logger, mustExist);
     try {
-      if (mustExist) await requireStore(backend.store, selection);
+      if (mustExist && selection.keyStore === 'dynamodb') await requireStore(backend.store, selection);
       return { store: await stateStore(backend.store, selection, logger), close: () => backend.close() };
     } catch (err) {
       await backend.close();

@@ -37,8 +37,9 @@ export interface Service {
   /** One line per request and per scheduled-job action; a request whose line cannot be written is refused. None when absent. */
   audit?: AuditLog;
   /**
-   * Resolves when the service can serve (readiness): the key store answers a read, its recent writes
-   * did not fail, the replay store takes a claim (see lib/readiness.ts), and the audit log can be
+   * Resolves when the service can serve (readiness): the key store answers a read and its change
+   * marker can be read (as {@link validateCaches} does for every request), its recent writes did
+   * not fail, the replay store takes a claim (see lib/readiness.ts), and the audit log can be
    * written. Rejects when it cannot.
    */
   probe: () => Promise<void>;
@@ -94,6 +95,7 @@ export function createService(options: ServiceOptions): Service {
           accessKeys.dropCache();
         })
       : undefined;
+  const validateCaches = () => watch?.validate() ?? Promise.resolve();
   return {
     keyring,
     accessKeys,
@@ -102,10 +104,12 @@ export function createService(options: ServiceOptions): Service {
     rateLimiter: options.rateLimiter ?? new RateLimiter(options.rateLimits ?? {}, { now }),
     ...(options.audit ? { audit: options.audit } : {}),
     probe: async () => {
-      await Promise.all([readiness.check(() => store.get(READY_PROBE_ENTRY), nonces), options.audit?.ready()]);
+      // The read every request makes first: a marker that cannot be read makes every request a 503.
+      const read = () => Promise.all([store.get(READY_PROBE_ENTRY), validateCaches()]);
+      await Promise.all([readiness.check(read, nonces), options.audit?.ready()]);
     },
     now,
-    validateCaches: () => watch?.validate() ?? Promise.resolve(),
+    validateCaches,
     aws: {
       accountId: options.accountId ?? DEFAULTS.accountId,
       regions: new Set([...(options.awsRegions ?? DEFAULT_AWS_REGIONS), options.region ?? DEFAULTS.region]),

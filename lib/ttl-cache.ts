@@ -4,6 +4,11 @@ import { metrics } from './metrics/metrics.js';
  * A small read-through cache: values expire `ttlMs` after loading, concurrent misses for one key
  * share a single load, and a failed load is not cached. `onEvict` sees every value that leaves
  * (used to zero key material).
+ *
+ * Values come in only through a load, never from a writer: a writer {@link delete}s the entry once
+ * its write returned, so that the next get loads what the store holds then. (Putting the written
+ * value instead could put back a value that another writer replaced while the write's answer was
+ * on its way, after the caches were validated: stale until the TTL.)
  */
 export class TtlCache<K, V> {
   readonly #entries = new Map<K, { expiresAt: number; value: Promise<V> }>();
@@ -36,12 +41,6 @@ export class TtlCache<K, V> {
       this.delete(oldest);
     }
     return value;
-  }
-
-  /** Puts a value the caller has just written, so its own writes are visible at once. */
-  set(key: K, value: V): void {
-    this.delete(key);
-    this.#entries.set(key, { expiresAt: (this.options.now ?? Date.now)() + this.options.ttlMs, value: Promise.resolve(value) });
   }
 
   delete(key: K): void {

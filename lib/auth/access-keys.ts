@@ -185,7 +185,8 @@ export class AccessKeyRegistry {
         await sleep(Math.random() * Math.min(2 ** attempt, 50));
         continue;
       }
-      this.#cache.set(accessKeyId, principalOf(record));
+      // Dropped, not set (see TtlCache): the next lookup loads the key as the store holds it then.
+      this.#cache.delete(accessKeyId);
       return record;
     }
   }
@@ -230,7 +231,7 @@ export class AccessKeyRegistry {
         await sleep(Math.random() * Math.min(2 ** attempt, 50));
         continue;
       }
-      this.#cache.set(accessKeyId, undefined);
+      this.#cache.delete(accessKeyId);
       return;
     }
   }

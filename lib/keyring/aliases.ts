@@ -70,7 +70,8 @@ export class Aliases {
       if (err instanceof EntryExistsError) await this.#index.removeIfStale(keyId, aliasName);
       throw err;
     }
-    this.#cache.set(aliasName, record);
+    // Dropped, not set (see TtlCache): the next read loads the alias as the store holds it then.
+    this.#cache.delete(aliasName);
     // Again after: a concurrent removal of a stale entry may have run between the two writes.
     await this.#index.add(keyId, aliasName);
     return record;
@@ -96,7 +97,7 @@ export class Aliases {
         if (err instanceof EntryNotFoundError) throw new AliasNotFoundError(aliasName);
         throw err;
       }
-      this.#cache.set(aliasName, record);
+      this.#cache.delete(aliasName);
       await this.#index.add(keyId, aliasName);
       await this.#index.removeIfStale(expectedKeyId, aliasName);
       return record;

@@ -156,7 +156,8 @@ export class Keyring {
       ...(input.external ? { external: {} } : {}),
     };
     await this.#store.create(entryNames.key(record.keyId), encodeRecord(record), { writeOnce: false });
-    this.#keys.set(record.keyId, record);
+    // Dropped, not set (see TtlCache): the next read loads the record as the store holds it then.
+    this.#keys.delete(record.keyId);
     return record;
   }
 
@@ -179,7 +180,7 @@ export class Keyring {
         if (err instanceof RevisionConflictError) continue;
         throw err;
       }
-      this.#keys.set(keyId, next);
+      this.#keys.delete(keyId);
       return next;
     }
   }

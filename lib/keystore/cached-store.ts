@@ -67,6 +67,8 @@ interface Load {
  * entry another instance replaced. Mutable entries are trusted for `ttlMs`, no more.
  */
 export class CachedKeyStore implements KeyStore {
+  /** None, whatever the inner store keeps: see the class. */
+  readonly changes: undefined = undefined;
   readonly #inner: KeyStore;
   readonly #ttlMs: number;
   readonly #writeOnceTtlMs: number;

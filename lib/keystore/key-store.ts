@@ -48,10 +48,11 @@ export interface KeyStore {
 
   /**
    * The store's change marker (see {@link ChangeMarker}), shared by every instance on the store;
-   * absent when the store keeps none (Secrets Manager, which has no consistent read to keep it
-   * with): whoever caches its mutable entries can then only trust them for a time.
+   * undefined when the store keeps none (Secrets Manager, which has no consistent read to keep it
+   * with): whoever caches its mutable entries can then only trust them for a time. Required, so
+   * that every store says which: a decorator must pass its inner store's on (or say it has none).
    */
-  readonly changes?: ChangeMarker | undefined;
+  readonly changes: ChangeMarker | undefined;
 }
 
 /**

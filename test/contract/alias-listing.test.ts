@@ -86,7 +86,7 @@ function readOnly(store: KeyStore): KeyStore {
   const refuse = async () => {
     throw new KeyStoreAccessDeniedError('write', undefined, new Error('AccessDeniedException'));
   };
-  return { get: (n) => store.get(n), list: (p) => store.list(p), create: refuse, update: refuse, delete: refuse, destroy: refuse };
+  return { get: (n) => store.get(n), list: (p) => store.list(p), create: refuse, update: refuse, delete: refuse, destroy: refuse, changes: store.changes };
 }
 
 describe('The alias index follows every change', () => {

@@ -50,11 +50,14 @@ const form = (params: Record<string, string>) =>
 /** A key store that fails every read matching `failOn` once armed; a wrapper, not a mock of the store's behaviour. */
 class FailingKeyStore implements KeyStore {
   armed = false;
+  readonly changes: KeyStore['changes'];
   constructor(
     private readonly inner: KeyStore,
     private readonly failOn: (name: string) => boolean,
     private readonly message: string,
-  ) {}
+  ) {
+    this.changes = inner.changes;
+  }
   create(name: string, value: Uint8Array, options: { writeOnce: boolean }): Promise<void> {
     return this.inner.create(name, value, options);
   }

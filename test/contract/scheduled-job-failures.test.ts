@@ -24,6 +24,7 @@ function failingFor(inner: KeyStore, keyId: string, operations: ReadonlyArray<ke
     delete: async (name, revision) => (fail(name, 'delete'), inner.delete(name, revision)),
     destroy: async (name) => (fail(name, 'destroy'), inner.destroy(name)),
     list: (prefix) => inner.list(prefix),
+    changes: inner.changes,
   };
 }
 

@@ -219,3 +219,167 @@ describe.each(BACKENDS)('Contract: a change acknowledged through one instance is
     expect((await b.call(ADMIN, 'GenerateDataKey', { KeyId: KEY_ID })).status).toBe(200);
   });
 });
+
+/**
+ * A's store: a write of the entry named by {@link holdAnswerOf} lands on `inner` (and moves its
+ * marker), then its answer waits until the test releases it — as a DynamoDB write whose marker
+ * ADD is retried, or a slow fsync, keeps it.
+ */
+function withLateAnswers(inner: KeyStore) {
+  const held = new Map<string, { landed: () => void; answer: Promise<void> }>();
+  const late =
+    <A extends [string, ...unknown[]], T>(write: (...args: A) => Promise<T>) =>
+    async (...args: A): Promise<T> => {
+      const result = await write(...args);
+      const hold = held.get(args[0]);
+      if (hold) {
+        held.delete(args[0]);
+        hold.landed();
+        await hold.answer;
+      }
+      return result;
+    };
+  const store: KeyStore = {
+    create: late((name, value: Uint8Array, options: { writeOnce: boolean }) => inner.create(name, value, options)),
+    get: (name) => inner.get(name),
+    update: late((name, revision: number, value: Uint8Array) => inner.update(name, revision, value)),
+    delete: late((name, revision: number) => inner.delete(name, revision)),
+    destroy: (name) => inner.destroy(name),
+    list: (prefix) => inner.list(prefix),
+    changes: inner.changes,
+  };
+  return {
+    store,
+    /** Holds the answer of the next write of `name`: `landed` resolves once it is in the store. */
+    holdAnswerOf(name: string): { landed: Promise<void>; release(): void } {
+      let landed!: () => void;
+      let release!: () => void;
+      const landedPromise = new Promise<void>((resolve) => (landed = resolve));
+      held.set(name, { landed, answer: new Promise<void>((resolve) => (release = resolve)) });
+      return { landed: landedPromise, release };
+    },
+  };
+}
+
+describe('Contract: a write whose answer comes late never puts its value back over a later one (memory store, two services)', () => {
+  const KEY_A = '33333333-2222-4333-8444-555555555555';
+  const KEY_B = '44444444-2222-4333-8444-555555555555';
+  const KEY_C = '55555555-2222-4333-8444-555555555555';
+  const KEY_NEW = '66666666-2222-4333-8444-555555555555';
+  const LATE_ALIAS = 'alias/late';
+  const ACCESS_KEY = 'LTAIlateanswer0001';
+
+  interface Case {
+    name: string;
+    /** The entry whose write through A answers late. */
+    entry: string;
+    setup?(a: Service): Promise<void>;
+    /** Through A: lands, then answers late. */
+    writeA(a: Service): Promise<unknown>;
+    /** Through B, after A's write landed and before it answered. */
+    writeB(b: Service): Promise<unknown>;
+    /** What A reads through its cache, and what it must be: B's. */
+    read(a: Service): Promise<unknown>;
+    expected: unknown;
+  }
+
+  const description = async (a: Service) => (await a.keyring.getKey(KEY_A))?.description;
+  const aliasTarget = async (a: Service) => (await a.keyring.getAlias(LATE_ALIAS))?.keyId ?? 'none';
+  const createKeys = async (a: Service) => {
+    for (const keyId of [KEY_A, KEY_B, KEY_C]) await a.keyring.createKey({ keyId });
+  };
+  const CASES: Case[] = [
+    {
+      name: 'a key record updated (updateKey)',
+      entry: `keys/${KEY_A}`,
+      setup: createKeys,
+      writeA: (a) => a.keyring.updateKey(KEY_A, (key) => ({ ...key, description: 'A' })),
+      writeB: (b) => b.keyring.updateKey(KEY_A, (key) => ({ ...key, description: 'B' })),
+      read: description,
+      expected: 'B',
+    },
+    {
+      name: 'a key record created (createKey), then changed through B',
+      entry: `keys/${KEY_NEW}`,
+      writeA: (a) => a.keyring.createKey({ keyId: KEY_NEW, description: 'A' }),
+      writeB: (b) => b.keyring.updateKey(KEY_NEW, (key) => ({ ...key, description: 'B' })),
+      read: async (a) => (await a.keyring.getKey(KEY_NEW))?.description,
+      expected: 'B',
+    },
+    {
+      name: 'an alias moved (updateAlias)',
+      entry: `aliases/late`,
+      setup: async (a) => {
+        await createKeys(a);
+        await a.keyring.createAlias(LATE_ALIAS, KEY_A);
+      },
+      writeA: (a) => a.keyring.updateAlias(LATE_ALIAS, KEY_B, KEY_A),
+      writeB: (b) => b.keyring.updateAlias(LATE_ALIAS, KEY_C, KEY_B),
+      read: aliasTarget,
+      expected: KEY_C,
+    },
+    {
+      name: 'an alias created (createAlias), then moved through B',
+      entry: `aliases/late`,
+      setup: createKeys,
+      writeA: (a) => a.keyring.createAlias(LATE_ALIAS, KEY_A),
+      writeB: (b) => b.keyring.updateAlias(LATE_ALIAS, KEY_B, KEY_A),
+      read: aliasTarget,
+      expected: KEY_B,
+    },
+    {
+      name: 'an alias deleted (deleteAlias), then created again through B',
+      entry: `aliases/late`,
+      setup: async (a) => {
+        await createKeys(a);
+        await a.keyring.createAlias(LATE_ALIAS, KEY_A);
+      },
+      writeA: (a) => a.keyring.deleteAlias(LATE_ALIAS, KEY_A),
+      writeB: (b) => b.keyring.createAlias(LATE_ALIAS, KEY_B),
+      read: aliasTarget,
+      expected: KEY_B,
+    },
+    {
+      name: 'an access key disabled (setStatus), then enabled through B',
+      entry: `access-keys/${ACCESS_KEY}`,
+      setup: (a) =>
+        a.accessKeys.create({
+          accessKeyId: ACCESS_KEY,
+          accessKeySecret: 'late-answer-secret-0123456789',
+          status: 'Enabled',
+          policy: { Version: '1', Statement: [{ Effect: 'Allow', Action: ['kms:Decrypt'], Resource: ['*'] }] },
+          createdAt: new Date().toISOString(),
+        }),
+      writeA: (a) => a.accessKeys.setStatus(ACCESS_KEY, 'Disabled'),
+      writeB: (b) => b.accessKeys.setStatus(ACCESS_KEY, 'Enabled'),
+      read: async (a) => (await a.accessKeys.lookup(ACCESS_KEY))?.enabled,
+      expected: true,
+    },
+  ];
+
+  it.each(CASES)('$name: once A validated after B\'s write, A reads B\'s value, before and after its own write answers', async (c) => {
+    const shared = new MemoryKeyStore();
+    const late = withLateAnswers(shared);
+    const options = { region: REGION, accountId: ACCOUNT_ID, cacheTtlMs: CACHE_TTL_MS, logger: createLogger({ level: 'silent' }) };
+    const a = createService({ ...options, store: late.store });
+    const b = createService({ ...options, store: shared });
+    await c.setup?.(a);
+    await a.validateCaches();
+    await c.read(a);
+
+    const held = late.holdAnswerOf(c.entry);
+    const writeA = c.writeA(a);
+    await held.landed;
+    await c.writeB(b);
+    await a.validateCaches();
+    expect(await c.read(a)).toEqual(c.expected);
+
+    held.release();
+    await writeA;
+    await a.validateCaches();
+    expect(await c.read(a)).toEqual(c.expected);
+    // And it stays so: nothing moves the marker any more.
+    await a.validateCaches();
+    expect(await c.read(a)).toEqual(c.expected);
+  });
+});

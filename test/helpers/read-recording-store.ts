@@ -8,7 +8,11 @@ import type { KeyStore, StoredEntry } from '../../lib/keystore/key-store.js';
  */
 export class ReadRecordingStore implements KeyStore {
   readonly reads: string[] = [];
-  constructor(readonly inner: KeyStore) {}
+  /** The inner store's: reading the marker is no read of an entry. */
+  readonly changes: KeyStore['changes'];
+  constructor(readonly inner: KeyStore) {
+    this.changes = inner.changes;
+  }
 
   get(name: string): Promise<StoredEntry | undefined> {
     this.reads.push(name);

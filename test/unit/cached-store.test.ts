@@ -14,6 +14,7 @@ import { FakeSecretsManager } from '../keystore/secrets-manager-fake.js';
 /** A backend that counts calls and can be made to fail, over a memory store. */
 class ControlledStore implements KeyStore {
   readonly inner = new MemoryKeyStore();
+  readonly changes = undefined;
   readonly calls = { get: 0, create: 0, update: 0, delete: 0, destroy: 0, list: 0 };
   failure: (() => Error) | undefined;
   /** Resolves pending gets only when released, to make loads overlap writes. */

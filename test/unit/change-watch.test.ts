@@ -1,6 +1,8 @@
 import { setImmediate as oneTurn } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { ChangeWatch } from '../../lib/keystore/change-watch.js';
+import type { KeyStore } from '../../lib/keystore/key-store.js';
+import { MemoryKeyStore } from '../../lib/keystore/memory-store.js';
 import { KeyStoreUnavailableError } from '../../lib/keystore/store-errors.js';
 
 /** A marker whose reads the test answers one by one, recording when each began. */
@@ -125,6 +127,28 @@ describe('Module: change-watch', () => {
       expect(reads).toHaveLength(2);
       reads[1]!.resolve('2');
       await expect(next).resolves.toBeUndefined();
+    });
+  });
+});
+
+describe('Module: key-store', () => {
+  describe('interface KeyStore', () => {
+    it('every store says whether it keeps a change marker: one that leaves `changes` out does not type-check (a decorator cannot forget to pass it on)', async () => {
+      const inner = new MemoryKeyStore();
+      // @ts-expect-error `changes` is required: a ChangeMarker, or undefined for a store that keeps none.
+      const forgot: KeyStore = {
+        create: (name, value, options) => inner.create(name, value, options),
+        get: (name) => inner.get(name),
+        update: (name, revision, value) => inner.update(name, revision, value),
+        delete: (name, revision) => inner.delete(name, revision),
+        destroy: (name) => inner.destroy(name),
+        list: (prefix) => inner.list(prefix),
+      };
+      const none: KeyStore = { ...forgot, changes: undefined };
+      const passed: KeyStore = { ...forgot, changes: inner.changes };
+      expect(none.changes).toBeUndefined();
+      await inner.create('keys/k', Buffer.from('v'), { writeOnce: false });
+      expect(await passed.changes?.read()).toBe(await inner.changes.read());
     });
   });
 });

@@ -55,7 +55,61 @@ async function entries(schema: string): Promise<string[]> {
   }
 }
 
+/** What a schema holds: whether it exists, its tables, and its recorded version (when it has one). */
+async function schemaState(schema: string): Promise<{ exists: boolean; tables: string[]; version?: number }> {
+  const client = new pg.Client({ connectionString: server.url });
+  await client.connect();
+  try {
+    const exists = (await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])).rowCount === 1;
+    const tables = (await client.query<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name', [schema])).rows.map((r) => r.table_name);
+    if (!tables.includes('schema_version')) return { exists, tables };
+    const version = (await client.query<{ version: number }>(`SELECT version FROM "${schema}".schema_version`)).rows[0]?.version;
+    return { exists, tables, ...(version === undefined ? {} : { version }) };
+  } finally {
+    await client.end();
+  }
+}
+
+/** Runs SQL as the test's superuser. */
+async function sql(...statements: string[]): Promise<void> {
+  const client = new pg.Client({ connectionString: server.url });
+  await client.connect();
+  try {
+    for (const statement of statements) await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
 describe('Command: kms access-keys with KMS_KEY_STORE=postgres and no store there', () => {
+  it('when the database is empty, every refused command leaves it empty: no schema, no table', async () => {
+    for (const args of [['list'], ['set-policy', 'LTAIsomeone0001', '--admin'], ['create', '--admin']]) {
+      const result = await kms('nothing_here', ...args);
+      expect(result.code, args.join(' ')).toBe(EXIT.UNAVAILABLE);
+      expect(result.stderr).toMatch(/^StoreNotFound: /);
+      expect(await schemaState('nothing_here')).toEqual({ exists: false, tables: [] });
+    }
+  });
+
+  it('when the schema is one an older release made (version 1) and holds no store, a refused command neither migrates nor adds anything', async () => {
+    await sql(
+      'CREATE SCHEMA old_empty',
+      'CREATE TABLE old_empty.schema_version (singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton), version integer NOT NULL)',
+      'INSERT INTO old_empty.schema_version VALUES (true, 1)',
+      'CREATE TABLE old_empty.entries (name text COLLATE "C" PRIMARY KEY, value bytea NOT NULL, revision bigint NOT NULL, write_once boolean NOT NULL)',
+      'CREATE TABLE old_empty.nonces (access_key_id text NOT NULL, nonce text NOT NULL, expires_at timestamptz NOT NULL, PRIMARY KEY (access_key_id, nonce))',
+    );
+    const before = await schemaState('old_empty');
+    expect(before).toEqual({ exists: true, tables: ['entries', 'nonces', 'schema_version'], version: 1 });
+    for (const args of [['list'], ['set-policy', 'LTAIsomeone0001', '--admin']]) {
+      const result = await kms('old_empty', ...args);
+      expect(result.code, args.join(' ')).toBe(EXIT.UNAVAILABLE);
+      expect(result.stderr).toMatch(/^StoreNotFound: no key store in the PostgreSQL database of KMS_POSTGRES_URL, schema old_empty: it holds no keys, access keys or seal/);
+      expect(await schemaState('old_empty')).toEqual(before);
+    }
+    expect(await entries('old_empty')).toEqual([]);
+  });
+
   it('when the schema holds nothing, create, set-policy and list are refused (exit 3) and write nothing: no root key file, no seal', async () => {
     for (const args of [['create', '--admin'], ['set-policy', 'LTAIsomeone0001', '--admin'], ['list']]) {
       const result = await kms('mistyped', ...args);

@@ -23,6 +23,8 @@ import {
   STATE_TABLE_DEFINITION,
 } from '../../lib/keystore/dynamodb/dynamodb-backend.js';
 import { KeyStoreAccessDeniedError, KeyStoreFailureError, KeyStoreUnavailableError } from '../../lib/keystore/store-errors.js';
+import { createLogger } from '../../lib/logger.js';
+import { createService } from '../../lib/service.js';
 import { stateBackendConformance } from '../keystore/backend-conformance.js';
 import { keyStoreConformance } from '../keystore/conformance.js';
 import { awsErrors, serviceError } from '../keystore/aws-errors.js';
@@ -120,14 +122,13 @@ describe('Module: dynamodb-backend', () => {
       // One marker put for the namespace, then one conditional put per entry; the mutable one moves the change marker.
       expect(sent.map((s) => s.command)).toEqual(['PutItemCommand', 'PutItemCommand', 'UpdateItemCommand', 'PutItemCommand']);
       expect(sent[1]!.input).toMatchObject({ ConditionExpression: 'attribute_not_exists(pk) OR #destroyed = :true', ReturnValuesOnConditionCheckFailure: 'ALL_OLD' });
-      expect(sent[2]!.input).toMatchObject({ Key: { pk: { S: 'changes' }, sk: { S: 'changes' } }, UpdateExpression: 'ADD #generation :one' });
+      expect(sent[2]!.input).toMatchObject({ Key: { pk: { S: 'changes' }, sk: { S: 'changes' } }, UpdateExpression: 'ADD #generation :one SET #token = :token' });
     });
 
-    it('when mutable entries are created, updated and deleted, the change marker is one item changes / changes whose generation counts them; read consistently', async () => {
+    it('when mutable entries are created, updated and deleted, the change marker is one item changes / changes whose generation counts them and whose token each replaces; read consistently', async () => {
       const tableName = await freshTable();
       const { client, sent } = recordingClient();
       const store = new DynamoDbKeyStore({ client, tableName });
-      expect(await store.changes.read()).toBe('0');
       await store.create('keys/k', bytes('v1'), { writeOnce: false });
       await store.update('keys/k', 1, bytes('v2'));
       await store.create('key-versions/k/v', bytes('m'), { writeOnce: true });
@@ -135,10 +136,10 @@ describe('Module: dynamodb-backend', () => {
       await store.delete('keys/k', 2);
       await store.update('keys/k', 2, bytes('v3')).catch(() => undefined);
       const { Item } = await admin.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'changes' }, sk: { S: 'changes' } }, ConsistentRead: true }));
-      expect(Item).toEqual({ pk: { S: 'changes' }, sk: { S: 'changes' }, generation: { N: '3' } });
-      expect(await store.changes.read()).toBe('3');
+      expect(Item).toEqual({ pk: { S: 'changes' }, sk: { S: 'changes' }, generation: { N: '3' }, token: { S: expect.stringMatching(/^[0-9a-f-]{36}$/) } });
+      expect(await store.changes.read()).toBe(`3:${Item!.token!.S}`);
       const reads = sent.filter((s) => s.command === 'GetItemCommand' && s.input.Key.pk.S === 'changes');
-      expect(reads).toHaveLength(2);
+      expect(reads).toHaveLength(1);
       for (const read of reads) expect(read.input).toMatchObject({ ConsistentRead: true });
       // The marker is no entry: no listing shows it.
       expect(await store.list('')).toEqual([]);
@@ -153,16 +154,121 @@ describe('Module: dynamodb-backend', () => {
       });
       const logger = { lines: [] as string[], debug() {}, info() {}, warn(message: string) { this.lines.push(message); }, error() {}, access() {} };
       const store = new DynamoDbKeyStore({ client, tableName, sleep: noSleep, logger });
+      const other = new DynamoDbKeyStore({ client: admin, tableName });
+      await other.create('keys/first', bytes('v'), { writeOnce: false });
+      const before = await store.changes.read();
       const error = await store.create('aliases/a', bytes('k'), { writeOnce: false }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(KeyStoreUnavailableError);
       expect(error).toMatchObject({ reason: 'throttled', operation: 'create', entry: 'aliases/a' });
       expect((error as Error).message).toMatch(/the write landed, but the change marker could not be moved/);
       expect(logger.lines).toEqual(['key store: a write landed but the change marker could not be moved']);
       expect(await store.get('aliases/a')).toEqual({ value: bytes('k'), revision: 1, writeOnce: false });
-      expect(await store.changes.read()).toBe('0');
+      // Not moved in the table (another instance reads it as it was), but this instance reads one
+      // it never read before, and the same one until the next change: its own caches are dropped once.
+      expect(await other.changes.read()).toBe(before);
+      const after = await store.changes.read();
+      expect(after).not.toBe(before);
+      expect(await store.changes.read()).toBe(after);
       failMarker = false;
       await store.update('aliases/a', 1, bytes('k2'));
-      expect(await store.changes.read()).toBe('1');
+      expect(await other.changes.read()).not.toBe(before);
+      expect(await store.changes.read()).not.toBe(after);
+    });
+
+    it('when the change marker cannot be moved, the move is tried twice more than another call (the entry landed); a move that fails only at first succeeds', async () => {
+      const tableName = await freshTable();
+      let failures = Number.POSITIVE_INFINITY;
+      const { client, sent } = recordingClient(async (record, call) => {
+        if (record.command === 'UpdateItemCommand' && record.input.Key.pk.S === 'changes' && failures-- > 0) throw awsErrors.throttling();
+        return call();
+      });
+      const store = new DynamoDbKeyStore({ client, tableName, sleep: noSleep, attempts: 3 });
+      const moves = () => sent.filter((s) => s.command === 'UpdateItemCommand' && s.input.Key.pk.S === 'changes').length;
+      await expect(store.create('aliases/a', bytes('k'), { writeOnce: false })).rejects.toMatchObject({ reason: 'throttled' });
+      expect(moves()).toBe(5);
+      const marker = async () => (await admin.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'changes' }, sk: { S: 'changes' } }, ConsistentRead: true }))).Item;
+      expect(await marker()).toBeUndefined();
+      failures = 4;
+      expect(await store.update('aliases/a', 1, bytes('k2'))).toBe(2);
+      expect(moves()).toBe(10);
+      expect((await marker())?.generation).toEqual({ N: '1' });
+    });
+
+    it('when a write is refused with an answer (conflict, exists, missing, write-once), the marker as read here stays', async () => {
+      const tableName = await freshTable();
+      const store = new DynamoDbKeyStore({ client: admin, tableName });
+      await store.create('keys/m', bytes('old'), { writeOnce: false });
+      await store.create('versions/v', bytes('material'), { writeOnce: true });
+      const before = await store.changes.read();
+      await expect(store.update('keys/m', 7, bytes('x'))).rejects.toBeInstanceOf(RevisionConflictError);
+      await expect(store.create('keys/m', bytes('x'), { writeOnce: false })).rejects.toBeInstanceOf(EntryExistsError);
+      await expect(store.delete('keys/missing', 1)).rejects.toBeInstanceOf(EntryNotFoundError);
+      await expect(store.update('versions/v', 1, bytes('x'))).rejects.toBeInstanceOf(WriteOnceViolationError);
+      expect(await store.changes.read()).toBe(before);
+    });
+
+    it('when the service changed a key that way (503), its own next request reads the key as stored, not as it had cached it', async () => {
+      const tableName = await freshTable();
+      let failMarker = false;
+      const { client } = recordingClient(async (record, call) => {
+        if (failMarker && record.command === 'UpdateItemCommand' && record.input.Key.pk.S === 'changes') throw awsErrors.network();
+        return call();
+      });
+      const service = createService({ store: new DynamoDbKeyStore({ client, tableName, sleep: noSleep }), cacheTtlMs: 60_000, logger: createLogger({ level: 'silent' }) });
+      const { keyId } = await service.keyring.createKey({ description: 'before' });
+      await service.validateCaches();
+      expect((await service.keyring.getKey(keyId))?.description).toBe('before');
+      failMarker = true;
+      await expect(service.keyring.updateKey(keyId, (key) => ({ ...key, description: 'landed' }))).rejects.toBeInstanceOf(KeyStoreUnavailableError);
+      failMarker = false;
+      await service.validateCaches();
+      expect((await service.keyring.getKey(keyId))?.description).toBe('landed');
+    });
+
+    it('when the marker item is removed and made again, or rolled back by a restore, it never reads as a value read before, though its generation counts up again', async () => {
+      const tableName = await freshTable();
+      const store = new DynamoDbKeyStore({ client: admin, tableName });
+      const markerItem = async () => (await admin.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'changes' }, sk: { S: 'changes' } }, ConsistentRead: true }))).Item!;
+      const seen = new Set<string>();
+      const read = async () => {
+        const value = await store.changes.read();
+        expect(seen.has(value), `${value} was read before`).toBe(false);
+        seen.add(value);
+        return value;
+      };
+      // Absent (no mutable write yet): a value of its own each time.
+      await read();
+      await read();
+      await store.create('keys/k', bytes('0'), { writeOnce: false });
+      for (let i = 1; i <= 2; i++) await store.update('keys/k', i, bytes(String(i)));
+      await read();
+      const saved = await markerItem();
+      expect(saved.generation).toEqual({ N: '3' });
+
+      // Removed by hand: absent again, then made again by the next writes, up to the same generation.
+      await admin.send(new DeleteItemCommand({ TableName: tableName, Key: { pk: { S: 'changes' }, sk: { S: 'changes' } } }));
+      await read();
+      await read();
+      for (let i = 3; i <= 5; i++) await store.update('keys/k', i, bytes(String(i)));
+      expect((await markerItem()).generation).toEqual({ N: '3' });
+      await read();
+
+      // Rolled back to what a backup held, then written up to the same generation again.
+      await admin.send(new PutItemCommand({ TableName: tableName, Item: { ...saved, generation: { N: '2' } } }));
+      await read();
+      await store.update('keys/k', 6, bytes('6'));
+      expect((await markerItem()).generation).toEqual({ N: '3' });
+      await read();
+    });
+
+    it('when the marker item was written by a release before its token, it reads with an empty token until the next move', async () => {
+      const tableName = await freshTable();
+      const store = new DynamoDbKeyStore({ client: admin, tableName });
+      await admin.send(new PutItemCommand({ TableName: tableName, Item: { pk: { S: 'changes' }, sk: { S: 'changes' }, generation: { N: '7' } } }));
+      expect(await store.changes.read()).toBe('7:');
+      expect(await store.changes.read()).toBe('7:');
+      await store.create('keys/k', bytes('v'), { writeOnce: false });
+      expect(await store.changes.read()).toMatch(/^8:[0-9a-f-]{36}$/);
     });
 
     it('when the change marker cannot be read, reading it rejects as KeyStoreUnavailableError (a cache must not be trusted)', async () => {

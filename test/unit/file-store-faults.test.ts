@@ -133,6 +133,8 @@ const { CHANGES_DIR, FileKeyStore } = await import('../../lib/keystore/file/file
 const { EntryExistsError } = await import('../../lib/keystore/key-store.js');
 const { KeyStoreUnavailableError } = await import('../../lib/keystore/store-errors.js');
 const { keyStoreFromEnvironment } = await import('../../lib/service-from-env.js');
+const { createService } = await import('../../lib/service.js');
+const { createLogger } = await import('../../lib/logger.js');
 type FileKeyStore = InstanceType<typeof FileKeyStore>;
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -288,7 +290,8 @@ describe('Module: file-store, under faults', () => {
       expect(err).toBeInstanceOf(KeyStoreUnavailableError);
       expect(err).toMatchObject({ reason: 'io', operation, entry });
       expect(err.message).toContain(code);
-      expect(err.cause).toBe(fault.thrown[0]);
+      // The last attempt's (a marker move is tried again: its entry has landed).
+      expect(err.cause).toBe(fault.thrown.at(-1));
 
       faults.length = 0;
       expect(await leftovers(dir)).toEqual([]);
@@ -735,6 +738,76 @@ describe('Module: file-store, under faults', () => {
       expect(() => new FileKeyStore(dir, { lockTimeoutMs: 1_000, staleLockMs: 1_000 })).toThrow(RangeError);
       expect(() => new FileKeyStore(dir, { staleLockMs: 0 })).toThrow(RangeError);
       expect(() => new FileKeyStore(dir)).not.toThrow();
+    });
+  });
+
+  describe('a write that landed but whose change marker could not be moved', () => {
+    const MARKER_TMP = new RegExp(`/\\${CHANGES_DIR}/\\.tmp-[0-9a-f]+$`);
+    type Write = [operation: string, run: (s: FileKeyStore) => Promise<unknown>];
+    const writes: Write[] = [
+      ['create', (s) => s.create('keys/new', bytes('x'), { writeOnce: false })],
+      ['update', (s) => s.update('keys/m', 1, bytes('new'))],
+      ['delete', (s) => s.delete('keys/m', 1)],
+    ];
+
+    it.each(writes)('when the move fails every attempt after a %s, this process reads a marker it never read before, and the same one until the next change', async (_operation, run) => {
+      const dir = await tempDir();
+      const store = new FileKeyStore(dir);
+      await store.create('keys/m', bytes('old'), { writeOnce: false });
+      const before = await store.changes.read();
+      const fault = inject('rename', MARKER_TMP, { code: 'EIO' });
+      await expect(run(store)).rejects.toMatchObject({ reason: 'io' });
+      expect(fault.hits).toBe(3);
+      faults.length = 0;
+      const after = await store.changes.read();
+      expect(after).not.toBe(before);
+      expect(await store.changes.read()).toBe(after);
+      // Another process on the directory reads the marker as it is: nothing moved it.
+      expect(await new FileKeyStore(dir).changes.read()).toBe(before);
+      // The next change moves it for everyone.
+      await store.create('keys/later', bytes('x'), { writeOnce: false });
+      expect(await store.changes.read()).not.toBe(after);
+      expect(await new FileKeyStore(dir).changes.read()).not.toBe(before);
+    });
+
+    it('when a write is refused with an answer (conflict, exists, missing, write-once), the marker as read here stays', async () => {
+      const dir = await tempDir();
+      const store = new FileKeyStore(dir);
+      await store.create('keys/m', bytes('old'), { writeOnce: false });
+      await store.create('versions/v', bytes('material'), { writeOnce: true });
+      const before = await store.changes.read();
+      await expect(store.update('keys/m', 7, bytes('x'))).rejects.toMatchObject({ name: 'RevisionConflictError' });
+      await expect(store.create('keys/m', bytes('x'), { writeOnce: false })).rejects.toBeInstanceOf(EntryExistsError);
+      await expect(store.delete('keys/missing', 1)).rejects.toMatchObject({ name: 'EntryNotFoundError' });
+      await expect(store.update('versions/v', 1, bytes('x'))).rejects.toMatchObject({ name: 'WriteOnceViolationError' });
+      expect(await store.changes.read()).toBe(before);
+    });
+
+    it('when the move fails once, it is tried again and the write succeeds, the marker moved', async () => {
+      const dir = await tempDir();
+      const store = new FileKeyStore(dir);
+      await store.create('keys/m', bytes('old'), { writeOnce: false });
+      const before = await store.changes.read();
+      let left = 1;
+      const fault = inject('rename', (p) => MARKER_TMP.test(p) && left-- > 0, { code: 'ENOSPC' });
+      expect(await store.update('keys/m', 1, bytes('new'))).toBe(2);
+      expect(fault.hits).toBe(1);
+      faults.length = 0;
+      expect(await new FileKeyStore(dir).changes.read()).not.toBe(before);
+      expect(await leftovers(dir)).toEqual([]);
+    });
+
+    it('when the service changed a key that way (503), its own next request reads the key as stored, not as it had cached it', async () => {
+      const dir = await tempDir();
+      const service = createService({ store: new FileKeyStore(dir), cacheTtlMs: 60_000, logger: createLogger({ level: 'silent' }) });
+      const { keyId } = await service.keyring.createKey({ description: 'before' });
+      await service.validateCaches();
+      expect((await service.keyring.getKey(keyId))?.description).toBe('before');
+      inject('rename', MARKER_TMP, { code: 'EROFS' });
+      await expect(service.keyring.updateKey(keyId, (key) => ({ ...key, description: 'landed' }))).rejects.toMatchObject({ reason: 'io' });
+      faults.length = 0;
+      await service.validateCaches();
+      expect((await service.keyring.getKey(keyId))?.description).toBe('landed');
     });
   });
 });

@@ -96,7 +96,7 @@ describe('Module: ttl-cache', () => {
       expect(await cache.get('k', async () => 'recovered')).toBe('recovered');
     });
 
-    it('when values leave by expiry, delete, set, clear or overflow, onEvict sees each one (and never a failed load)', async () => {
+    it('when values leave by expiry, delete, clear or overflow, onEvict sees each one (and never a failed load)', async () => {
       const clock = manualClock();
       const evicted: string[] = [];
       const cache = new TtlCache<string, string>({ ttlMs: 1000, maxEntries: 2, now: clock.now, onEvict: (v) => evicted.push(v) });
@@ -104,8 +104,9 @@ describe('Module: ttl-cache', () => {
       clock.advance(1000);
       await cache.get('a', async () => 'a2'); // expiry: a1 leaves
       cache.delete('a'); // a2 leaves
-      cache.set('b', 'b1');
-      cache.set('b', 'b2'); // b1 leaves
+      await cache.get('b', async () => 'b1');
+      cache.delete('b'); // b1 leaves
+      await cache.get('b', async () => 'b2');
       await cache.get('c', async () => 'c1');
       await cache.get('d', async () => 'd1'); // over maxEntries: the oldest (b2) leaves
       await cache.get('e', async () => Promise.reject(new Error('x'))).catch(() => undefined); // c1 leaves for room; the failure is not evicted
@@ -115,10 +116,17 @@ describe('Module: ttl-cache', () => {
       expect(evicted).toEqual(['a1', 'a2', 'b1', 'b2', 'c1', 'd1']);
     });
 
-    it('when set is called, the value is visible at once', async () => {
-      const cache = new TtlCache<string, string>({ ttlMs: 1000, maxEntries: 10, now: manualClock().now });
-      cache.set('k', 'written');
-      expect(await cache.get('k', async () => 'loaded')).toBe('written');
+    it('when an entry is deleted (a writer’s drop) or the cache cleared while its load runs, that load’s value never comes back: the next get loads again', async () => {
+      for (const drop of [(cache: TtlCache<string, string>) => cache.delete('k'), (cache: TtlCache<string, string>) => cache.clear()]) {
+        const cache = new TtlCache<string, string>({ ttlMs: 60_000, maxEntries: 10, now: manualClock().now });
+        let release!: (v: string) => void;
+        const inFlight = cache.get('k', () => new Promise<string>((resolve) => (release = resolve)));
+        drop(cache);
+        release('before the write');
+        expect(await inFlight).toBe('before the write');
+        expect(await cache.get('k', async () => 'after the write')).toBe('after the write');
+        expect(await cache.get('k', async () => 'not loaded')).toBe('after the write');
+      }
     });
   });
 });

@@ -100,7 +100,7 @@ describe('Module: postgres backend', () => {
       expect((await admin.query(`SELECT version FROM "${schema}".schema_version`)).rows).toEqual([{ version: SCHEMA_VERSION }]);
     });
 
-    it('when a schema of version 1 (before the change marker) is opened, it is migrated: its data stays, the marker starts at 0, and writes move it', async () => {
+    it('when a schema of version 1 (before the change marker) is opened, it is migrated: its data stays, the marker starts at 0 with no token, and writes move it', async () => {
       const schema = freshSchema();
       // What version 1 created, by hand.
       for (const statement of [
@@ -115,20 +115,58 @@ describe('Module: postgres backend', () => {
       }
       const backend = await open({ schema });
       expect((await admin.query(`SELECT version FROM "${schema}".schema_version`)).rows).toEqual([{ version: SCHEMA_VERSION }]);
-      expect(SCHEMA_VERSION).toBe(2);
-      expect(await backend.store.changes!.read()).toBe('0');
+      expect(SCHEMA_VERSION).toBe(3);
+      expect(await backend.store.changes!.read()).toBe('0:');
       expect(await backend.store.update('keys/old', 1, bytes('v2'))).toBe(2);
-      expect(await backend.store.changes!.read()).toBe('1');
+      expect(await backend.store.changes!.read()).toMatch(/^1:[0-9a-f-]{36}$/);
     });
 
-    it('when the marker row was removed by hand, the next mutable write puts it back, moved; the marker reads 0 meanwhile', async () => {
+    it('when a schema of version 2 (a marker without token) is opened, it is migrated: the marker keeps its generation, and the next write gives it a token', async () => {
+      const schema = freshSchema();
+      const first = await open({ schema });
+      await first.store.create('keys/k', bytes('v1'), { writeOnce: false });
+      // Back to what version 2 had.
+      await admin.query(`ALTER TABLE "${schema}".changes DROP COLUMN token`);
+      await admin.query(`UPDATE "${schema}".schema_version SET version = 2`);
+      const backend = await open({ schema });
+      expect((await admin.query(`SELECT version FROM "${schema}".schema_version`)).rows).toEqual([{ version: SCHEMA_VERSION }]);
+      expect(await backend.store.changes!.read()).toBe('1:');
+      expect(await backend.store.get('keys/k')).toMatchObject({ value: bytes('v1'), revision: 1 });
+      await backend.store.update('keys/k', 1, bytes('v2'));
+      expect(await backend.store.changes!.read()).toMatch(/^2:[0-9a-f-]{36}$/);
+    });
+
+    it('when the marker row is removed and made again, or rolled back by a restore, it never reads as a value read before, though its generation counts up again', async () => {
       const schema = freshSchema();
       const backend = await open({ schema });
-      await backend.store.create('keys/k', bytes('v1'), { writeOnce: false });
+      const seen = new Set<string>();
+      const read = async () => {
+        const value = await backend.store.changes!.read();
+        expect(seen.has(value), `${value} was read before`).toBe(false);
+        seen.add(value);
+        return value;
+      };
+      const generation = async () => (await admin.query<{ generation: string }>(`SELECT generation FROM "${schema}".changes`)).rows[0]?.generation;
+      await backend.store.create('keys/k', bytes('0'), { writeOnce: false });
+      for (let i = 1; i <= 2; i++) await backend.store.update('keys/k', i, bytes(String(i)));
+      await read();
+      const saved = (await admin.query<{ generation: string; token: string }>(`SELECT generation, token FROM "${schema}".changes`)).rows[0]!;
+      expect(saved.generation).toBe('3');
+
+      // Removed by hand: a value of its own each time, until the next mutable write puts it back.
       await admin.query(`DELETE FROM "${schema}".changes`);
-      expect(await backend.store.changes!.read()).toBe('0');
-      await backend.store.update('keys/k', 1, bytes('v2'));
-      expect((await admin.query(`SELECT generation FROM "${schema}".changes`)).rows).toEqual([{ generation: '1' }]);
+      await read();
+      await read();
+      for (let i = 3; i <= 5; i++) await backend.store.update('keys/k', i, bytes(String(i)));
+      expect(await generation()).toBe('3');
+      await read();
+
+      // Rolled back to what a backup held, then written up to the same generation again.
+      await admin.query(`UPDATE "${schema}".changes SET generation = 2, token = $1`, [saved.token]);
+      await read();
+      await backend.store.update('keys/k', 6, bytes('6'));
+      expect(await generation()).toBe('3');
+      await read();
     });
 
     it('when the schema is at a newer version than this release knows, opening refuses to use it', async () => {

@@ -1,12 +1,22 @@
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { OPERATIONS } from '../../functions/actions.js';
+import { applySeed } from '../../infra/gateway/seed.js';
 import type { AuditLog } from '../../lib/audit/audit-log.js';
 import { MemoryNonceStore, type NonceStore } from '../../lib/auth/nonce-store.js';
 import { ServiceUnavailableError } from '../../lib/errors.js';
-import { RevisionConflictError } from '../../lib/keystore/key-store.js';
+import { CHANGES_DIR, FileKeyStore } from '../../lib/keystore/file/file-store.js';
+import { type KeyStore, RevisionConflictError } from '../../lib/keystore/key-store.js';
 import { MemoryKeyStore } from '../../lib/keystore/memory-store.js';
-import { KeyStoreUnavailableError } from '../../lib/keystore/store-errors.js';
+import { KeyStoreAccessDeniedError, KeyStoreUnavailableError } from '../../lib/keystore/store-errors.js';
 import { CLAIM_VOUCHES_FOR_MS, PROBE_ACCESS_KEY_ID, Readiness, WRITE_FAILURE_HOLDS_FOR_MS } from '../../lib/readiness.js';
+import { createLogger } from '../../lib/logger.js';
+import { createDispatcher } from '../../lib/middleware/dispatch.js';
 import { createService } from '../../lib/service.js';
+import { ADMIN, KEY_ID, TEST_SEED } from '../helpers/service.js';
+import { signedRpcRequest } from '../helpers/sign.js';
 
 /*
  * Readiness follows what the stores do with writes, not only whether they answer a read: a full
@@ -121,6 +131,57 @@ describe('Readiness', () => {
     await t.check();
   });
 
+  const contention: Array<[string, () => Error]> = [
+    ['busy (a file entry lock held past the wait, a PostgreSQL serialization failure)', () => new KeyStoreUnavailableError('busy', 'update', 'keys/a')],
+    ['throttled (DynamoDB, Secrets Manager)', () => new KeyStoreUnavailableError('throttled', 'update', 'keys/a')],
+    ['throttled, as a caching store reports it', () => new ServiceUnavailableError({ cause: new KeyStoreUnavailableError('throttled', 'update', 'keys/a') })],
+  ];
+  const cannotWrite: Array<[string, () => Error]> = [
+    ['io (a full or read-only disk)', () => new KeyStoreUnavailableError('io', 'update', 'keys/a', { detail: 'ENOSPC' })],
+    ['network (unreachable)', () => new KeyStoreUnavailableError('network', 'update', 'keys/a')],
+    ['timeout', () => new KeyStoreUnavailableError('timeout', 'update', 'keys/a')],
+    ['server (a read-only database)', () => new KeyStoreUnavailableError('server', 'update', 'keys/a')],
+    ['unknown-outcome', () => new KeyStoreUnavailableError('unknown-outcome', 'update', 'keys/a')],
+    ['denied', () => new KeyStoreAccessDeniedError('update', 'keys/a')],
+    ['io, as a caching store reports it', () => new ServiceUnavailableError({ cause: new KeyStoreUnavailableError('io', 'update', 'keys/a') })],
+  ];
+
+  it.each(contention)('a key-store write that met contention — %s — counts neither way: ready stays ready, unready stays unready', async (_reason, error) => {
+    const t = setup();
+    await t.store.create('keys/a', Buffer.from('a'), { writeOnce: false });
+    const update = t.inner.update.bind(t.inner);
+    let failure: (() => Error) | undefined;
+    t.inner.update = async (name, revision, value) => {
+      if (failure) throw failure();
+      return update(name, revision, value);
+    };
+    await t.check();
+    failure = error;
+    for (let i = 0; i < 3; i++) await expect(t.store.update('keys/a', 1, Buffer.from('b'))).rejects.toThrow();
+    await t.check();
+
+    failure = () => new KeyStoreUnavailableError('io', 'update', 'keys/a', { detail: 'ENOSPC' });
+    await expect(t.store.update('keys/a', 1, Buffer.from('b'))).rejects.toThrow();
+    await expect(t.check()).rejects.toBeInstanceOf(ServiceUnavailableError);
+    failure = error;
+    await expect(t.store.update('keys/a', 1, Buffer.from('b'))).rejects.toThrow();
+    await expect(t.check()).rejects.toBeInstanceOf(ServiceUnavailableError);
+    failure = undefined;
+    await t.store.update('keys/a', 1, Buffer.from('b'));
+    await t.check();
+  });
+
+  it.each(cannotWrite)('a key-store write refused because the store cannot take writes — %s — makes it unready', async (_reason, error) => {
+    const t = setup();
+    await t.store.create('keys/a', Buffer.from('a'), { writeOnce: false });
+    t.inner.update = async () => {
+      throw error();
+    };
+    await t.check();
+    await expect(t.store.update('keys/a', 1, Buffer.from('b'))).rejects.toThrow();
+    await expect(t.check()).rejects.toBeInstanceOf(ServiceUnavailableError);
+  });
+
   it('a read that fails is unready, whatever the writes did', async () => {
     const t = setup();
     t.inner.get = async (name) => {
@@ -163,5 +224,49 @@ describe('Service.probe', () => {
     };
     await expect(service.keyring.updateKey(created.keyId, (key) => ({ ...key, state: 'Disabled' }))).rejects.toBeInstanceOf(KeyStoreUnavailableError);
     await expect(service.probe()).rejects.toBeInstanceOf(ServiceUnavailableError);
+  });
+
+  /** A seeded service on `store`, and the status of a DescribeKey through it. */
+  async function seeded(store: KeyStore) {
+    const service = createService({ store, logger: createLogger({ level: 'silent' }) });
+    await applySeed(TEST_SEED, service);
+    const dispatch = createDispatcher(service, OPERATIONS);
+    const describeKey = async () => (await dispatch(signedRpcRequest(ADMIN, 'DescribeKey', { KeyId: KEY_ID }))).statusCode;
+    return { service, describeKey };
+  }
+
+  it('rejects while the store’s change marker cannot be read (every request is then a 503), and resolves again once it can: a file store whose marker became a directory', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kms-ready-marker-'));
+    try {
+      const { service, describeKey } = await seeded(new FileKeyStore(dir));
+      expect(await describeKey()).toBe(200);
+      await service.probe();
+      const marker = join(dir, CHANGES_DIR, 'marker');
+      await rename(marker, `${marker}.aside`);
+      await mkdir(marker);
+      expect(await describeKey()).toBe(503);
+      await expect(service.probe()).rejects.toBeInstanceOf(KeyStoreUnavailableError);
+      await rm(marker, { recursive: true });
+      await rename(`${marker}.aside`, marker);
+      expect(await describeKey()).toBe(200);
+      await service.probe();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rejects while the change marker cannot be read on any store (an outage of the marker alone), and resolves again once it can', async () => {
+    const store = new MemoryKeyStore();
+    let failing = false;
+    const read = store.changes.read;
+    (store.changes as { read: () => Promise<string> }).read = () => (failing ? Promise.reject(new KeyStoreUnavailableError('network', 'changes', undefined)) : read());
+    const { service, describeKey } = await seeded(store);
+    await service.probe();
+    failing = true;
+    expect(await describeKey()).toBe(503);
+    await expect(service.probe()).rejects.toBeInstanceOf(KeyStoreUnavailableError);
+    failing = false;
+    expect(await describeKey()).toBe(200);
+    await service.probe();
   });
 });

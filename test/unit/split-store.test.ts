@@ -8,6 +8,8 @@ const bytes = (text: string) => new TextEncoder().encode(text);
 /** A secret store that records calls, can hide entries for a few reads (eventual consistency), and never lists. */
 class SecretStoreDouble implements KeyStore {
   readonly inner = new MemoryKeyStore();
+  /** None, as Secrets Manager keeps none. */
+  readonly changes = undefined;
   readonly calls: string[] = [];
   hiddenReads = new Map<string, number>();
 

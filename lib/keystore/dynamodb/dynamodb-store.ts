@@ -20,6 +20,7 @@ import {
   WriteOnceViolationError,
 } from '../key-store.js';
 import { classifyAwsError, describeAwsError, isAwsError, isTransientAwsError, translateAwsError } from '../secrets-manager/errors.js';
+import { LocalChangeMarker } from '../local-change-marker.js';
 import { KeyStoreUnavailableError } from '../store-errors.js';
 import {
   CHANGE_MARKER_KEY,
@@ -58,11 +59,16 @@ export interface DynamoDbKeyStoreOptions {
 /** What the retry loop learned about a call: attempts made, and whether one may have landed unseen. */
 interface CallState {
   attempts: number;
+  /** Attempts allowed, the first included (default: the store's `attempts`). */
+  limit?: number;
   /** A write attempt failed in a way that leaves its outcome unknown (timeout, network, 5xx). */
   uncertain: boolean;
   /** The failure that made it uncertain, for the unknown-outcome error. */
   cause?: unknown;
 }
+
+/** Attempts to move the change marker beyond a call's usual ones: the write it marks has landed. */
+const MARKER_MOVE_EXTRA_ATTEMPTS = 2;
 
 /** The expression attribute names every expression of this store uses (`value` is a reserved word). */
 const NAMES = { '#value': 'value', '#revision': 'revision', '#writeOnce': 'writeOnce', '#writer': 'writer', '#destroyed': 'destroyed' } as const;
@@ -89,10 +95,12 @@ const NAMES = { '#value': 'value', '#revision': 'revision', '#writeOnce': 'write
  * - **list**: `Query` of the prefix's namespace with `begins_with(sk, :prefix)`, consistent and
  *   paginated; a prefix without `/` goes through the namespace registry (see ./items.ts).
  * - **the change marker** ({@link ChangeMarker}): once a create of a mutable entry, an update or a
- *   delete has landed, `UpdateItem` `ADD generation 1` on the marker's item, before the write
- *   returns (not in one transaction with it: a transaction costs twice the capacity, and dynalite,
- *   which the tests run on, has none); read by a consistent `GetItem`. A write whose marker could
- *   not be moved is reported unavailable, though it landed.
+ *   delete has landed, `UpdateItem` `ADD generation 1` and a new random `token` on the marker's
+ *   item, before the write returns (not in one transaction with it: a transaction costs twice the
+ *   capacity, and dynalite, which the tests run on, has none); read by a consistent `GetItem`. A
+ *   write whose marker could not be moved is reported unavailable, though it landed; this
+ *   process's view of the marker moves then (see LocalChangeMarker), so its own caches do not
+ *   keep the entry as it was.
  *
  * **Lost answers.** Each write carries a random `writer` id: if a retry meets a condition failure
  * and the item bears our id, the earlier attempt landed and only its answer was lost, so the write
@@ -139,20 +147,30 @@ export class DynamoDbKeyStore implements KeyStore {
     this.#pageSize = options.pageSize;
   }
 
-  /** A consistent `GetItem` of the marker's item (absent: no mutable write yet). */
-  readonly changes: ChangeMarker = {
-    read: async () => {
-      let out;
-      try {
-        out = await this.#call({ attempts: 0, uncertain: false }, () =>
-          this.#client.send(new GetItemCommand({ TableName: this.#tableName, Key: CHANGE_MARKER_KEY, ConsistentRead: true, ProjectionExpression: 'generation' })),
-        );
-      } catch (err) {
-        throw translateAwsError(err, 'changes', undefined);
-      }
-      return out.Item?.generation?.N ?? '0';
-    },
-  };
+  /**
+   * A consistent `GetItem` of the marker's item (absent: no mutable write yet). A mutable write that
+   * failed here moves this process's view of it (see LocalChangeMarker).
+   */
+  readonly #marker = new LocalChangeMarker(async () => {
+    let out;
+    try {
+      out = await this.#call({ attempts: 0, uncertain: false }, () =>
+        this.#client.send(
+          new GetItemCommand({
+            TableName: this.#tableName,
+            Key: CHANGE_MARKER_KEY,
+            ConsistentRead: true,
+            ProjectionExpression: '#generation, #token',
+            ExpressionAttributeNames: { '#generation': 'generation', '#token': 'token' },
+          }),
+        ),
+      );
+    } catch (err) {
+      throw translateAwsError(err, 'changes', undefined);
+    }
+    return markerValue(out.Item?.generation?.N, out.Item?.token?.S);
+  });
+  readonly changes: ChangeMarker = this.#marker;
 
   get tableName(): string {
     return this.#tableName;
@@ -163,8 +181,11 @@ export class DynamoDbKeyStore implements KeyStore {
    * an Error for an invalid name, and the store's backend errors (see the class).
    */
   async create(name: string, value: Uint8Array, options: { writeOnce: boolean }): Promise<void> {
-    await this.#createEntry(name, value, options);
-    if (!options.writeOnce) await this.#moveChangeMarker('create', name);
+    if (options.writeOnce) return this.#createEntry(name, value, options);
+    await this.#marker.write(async () => {
+      await this.#createEntry(name, value, options);
+      await this.#moveChangeMarker('create', name);
+    });
   }
 
   async #createEntry(name: string, value: Uint8Array, options: { writeOnce: boolean }): Promise<void> {
@@ -217,10 +238,12 @@ export class DynamoDbKeyStore implements KeyStore {
    * `KeyStoreUnavailableError` `unknown-outcome` when a lost attempt may or may not have landed,
    * and the store's backend errors (see the class).
    */
-  async update(name: string, expectedRevision: number, value: Uint8Array): Promise<number> {
-    const revision = await this.#updateEntry(name, expectedRevision, value);
-    await this.#moveChangeMarker('update', name);
-    return revision;
+  update(name: string, expectedRevision: number, value: Uint8Array): Promise<number> {
+    return this.#marker.write(async () => {
+      const revision = await this.#updateEntry(name, expectedRevision, value);
+      await this.#moveChangeMarker('update', name);
+      return revision;
+    });
   }
 
   async #updateEntry(name: string, expectedRevision: number, value: Uint8Array): Promise<number> {
@@ -270,9 +293,11 @@ export class DynamoDbKeyStore implements KeyStore {
    * {@link RevisionConflictError}, {@link WriteOnceViolationError}, `KeyStoreUnavailableError`
    * `unknown-outcome`, and the store's backend errors (see the class).
    */
-  async delete(name: string, expectedRevision: number): Promise<void> {
-    await this.#deleteEntry(name, expectedRevision);
-    await this.#moveChangeMarker('delete', name);
+  delete(name: string, expectedRevision: number): Promise<void> {
+    return this.#marker.write(async () => {
+      await this.#deleteEntry(name, expectedRevision);
+      await this.#moveChangeMarker('delete', name);
+    });
   }
 
   async #deleteEntry(name: string, expectedRevision: number): Promise<void> {
@@ -435,21 +460,24 @@ export class DynamoDbKeyStore implements KeyStore {
   }
 
   /**
-   * Adds one to the change marker's generation (`ADD`: the item is made by the first), after a
-   * mutable write landed and before it returns. Retried as every call; an `ADD` applied twice by a
-   * retry still moves it. When it cannot be moved the write is reported unavailable although it
-   * landed: it must not be acknowledged while other instances may not see it.
+   * Adds one to the change marker's generation (`ADD`: the item is made by the first) and gives it
+   * a new random token (see {@link markerValue}), after a mutable write landed and before it
+   * returns. Retried as every call, with {@link MARKER_MOVE_EXTRA_ATTEMPTS} more (the entry has
+   * landed: giving up costs more than waiting); an `ADD` applied twice by a retry still moves it.
+   * When it cannot be moved the write is reported unavailable although it landed: it must not be
+   * acknowledged while other instances may not see it.
    */
   async #moveChangeMarker(operation: string, name: string): Promise<void> {
+    const token = randomUUID();
     try {
-      await this.#call({ attempts: 0, uncertain: false }, () =>
+      await this.#call({ attempts: 0, uncertain: false, limit: this.#attempts + MARKER_MOVE_EXTRA_ATTEMPTS }, () =>
         this.#client.send(
           new UpdateItemCommand({
             TableName: this.#tableName,
             Key: CHANGE_MARKER_KEY,
-            UpdateExpression: 'ADD #generation :one',
-            ExpressionAttributeNames: { '#generation': 'generation' },
-            ExpressionAttributeValues: { ':one': { N: '1' } },
+            UpdateExpression: 'ADD #generation :one SET #token = :token',
+            ExpressionAttributeNames: { '#generation': 'generation', '#token': 'token' },
+            ExpressionAttributeValues: { ':one': { N: '1' }, ':token': { S: token } },
           }),
         ),
       );
@@ -508,10 +536,21 @@ export class DynamoDbKeyStore implements KeyStore {
           state.uncertain = true;
           state.cause = err;
         }
-        if (state.attempts >= this.#attempts) throw err;
+        if (state.attempts >= (state.limit ?? this.#attempts)) throw err;
         const cap = Math.min(this.#maxDelayMs, this.#baseDelayMs * 2 ** state.attempts);
         await this.#sleep(Math.floor(this.#random() * cap));
       }
     }
   }
+}
+
+/**
+ * The marker as read: generation and token, so that it never reads as a value read before even
+ * when its item was removed and made again, or rolled back by a restore (a generation alone would
+ * count up through the values it had). An absent item (no mutable write yet, or removed) reads as
+ * a value of its own each time: nothing read while it is absent can be trusted later.
+ */
+function markerValue(generation: string | undefined, token: string | undefined): string {
+  if (generation === undefined) return `none:${randomUUID()}`;
+  return `${generation}:${token ?? ''}`;
 }

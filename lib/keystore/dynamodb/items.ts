@@ -11,7 +11,7 @@ import { KeyStoreFailureError } from '../store-errors.js';
  * | key-store entry    | `entry#<namespace>`                  | `<entry name>`    | `value` B, `revision` N, `writeOnce` BOOL, `kind` S = `entry`, `writer` S, (`destroyed` BOOL) |
  * | namespace marker   | `namespaces`                         | `ns#<namespace>`  | `kind` S = `namespace`                                 |
  * | used nonce         | `nonce#<accessKeyId>#<nonce or hash>` | `nonce`           | `expiresAt` N (the table's TTL attribute), `claim` S   |
- * | change marker      | `changes`                            | `changes`         | `generation` N                                         |
+ * | change marker      | `changes`                            | `changes`         | `generation` N, `token` S                              |
  *
  * The **namespace** of an entry is its name up to the first `/` (all of it when there is none):
  * `keys`, `key-versions`, `aliases`, `access-keys`, …. One partition per namespace keeps the
@@ -30,8 +30,8 @@ import { KeyStoreFailureError } from '../store-errors.js';
  * Markers are never removed: a namespace whose entries are all gone costs one empty Query.
  *
  * The **change marker** (see ChangeMarker in ../key-store.ts) is one item whose `generation` every
- * write of a mutable entry adds one to before it returns; instances read it consistently to know
- * whether what they cache may have changed.
+ * write of a mutable entry adds one to, and whose `token` it replaces with a random one, before it
+ * returns; instances read it consistently to know whether what they cache may have changed.
  *
  * `writer` is a random id per write, so that a write whose answer was lost (and which a retry
  * then finds already done) is recognized as our own rather than as a conflict. `destroyed` marks a

@@ -16,6 +16,7 @@ import {
   WriteOnceViolationError,
 } from '../key-store.js';
 import { closeAfter, fsyncDirectory, unavailableIoCode, writeTemporaryFile } from '../../durable-files.js';
+import { LocalChangeMarker } from '../local-change-marker.js';
 import { KeyStoreUnavailableError } from '../store-errors.js';
 
 /** How long a writer waits for another writer's lock before the store reports itself busy. */
@@ -39,6 +40,9 @@ export const STALE_TEMPORARY_FILE_MS = 60_000;
  */
 export const CHANGES_DIR = '.changes';
 const MARKER_FILE = 'marker';
+/** Attempts to move the change marker after an entry's write landed, and the first pause between them (growing fourfold). */
+const MARKER_MOVE_ATTEMPTS = 3;
+const MARKER_MOVE_BACKOFF_MS = 10;
 
 /** Attempts to remove a lock file at release, and the first pause between them (growing fourfold). */
 const RELEASE_ATTEMPTS = 4;
@@ -94,18 +98,18 @@ export class FileKeyStore implements KeyStore {
    * Read synchronously, as the locks are taken (see createLockFile): a few microseconds on a local
    * disk, at most once per event-loop turn (lib/keystore/change-watch.ts), where an asynchronous
    * read would wait behind the turn's requests. Any failure but "no marker yet" (no mutable write
-   * ever) is unavailable: a cache must not be trusted on a marker that could not be read.
+   * ever) is unavailable: a cache must not be trusted on a marker that could not be read. A mutable
+   * write that failed here moves this process's view of it (see LocalChangeMarker).
    */
-  readonly changes: ChangeMarker = {
-    read: async () => {
-      try {
-        return readFileSync(join(this.#dir, CHANGES_DIR, MARKER_FILE), 'utf8');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
-        throw new KeyStoreUnavailableError('io', 'changes', undefined, { cause: err, detail: (err as NodeJS.ErrnoException).code ?? 'unreadable' });
-      }
-    },
-  };
+  readonly #marker = new LocalChangeMarker(async () => {
+    try {
+      return readFileSync(join(this.#dir, CHANGES_DIR, MARKER_FILE), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
+      throw new KeyStoreUnavailableError('io', 'changes', undefined, { cause: err, detail: (err as NodeJS.ErrnoException).code ?? 'unreadable' });
+    }
+  });
+  readonly changes: ChangeMarker = this.#marker;
   readonly #dir: string;
   readonly #lockTimeoutMs: number;
   readonly #staleLockMs: number;
@@ -130,6 +134,11 @@ export class FileKeyStore implements KeyStore {
   }
 
   create(name: string, value: Uint8Array, options: { writeOnce: boolean }): Promise<void> {
+    if (!options.writeOnce) return this.#marker.write(() => this.#create(name, value, options));
+    return this.#create(name, value, options);
+  }
+
+  #create(name: string, value: Uint8Array, options: { writeOnce: boolean }): Promise<void> {
     return translateIoError('create', name, async () => {
       const path = await this.#pathOf(name);
       const tmp = await writeTemporaryFile(path.dir, JSON.stringify({ revision: 1, writeOnce: options.writeOnce, value: Buffer.from(value).toString('base64') } satisfies EntryFile));
@@ -151,6 +160,10 @@ export class FileKeyStore implements KeyStore {
   }
 
   update(name: string, expectedRevision: number, value: Uint8Array): Promise<number> {
+    return this.#marker.write(() => this.#update(name, expectedRevision, value));
+  }
+
+  #update(name: string, expectedRevision: number, value: Uint8Array): Promise<number> {
     return translateIoError('update', name, async () => {
       const path = await this.#pathOf(name);
       const revision = await this.#withLock('update', name, async (assertStillHeld) => {
@@ -176,6 +189,10 @@ export class FileKeyStore implements KeyStore {
   }
 
   delete(name: string, expectedRevision: number): Promise<void> {
+    return this.#marker.write(() => this.#delete(name, expectedRevision));
+  }
+
+  #delete(name: string, expectedRevision: number): Promise<void> {
     return translateIoError('delete', name, async () => {
       const path = await this.#pathOf(name);
       await this.#withLock('delete', name, async (assertStillHeld) => {
@@ -296,9 +313,22 @@ export class FileKeyStore implements KeyStore {
   /**
    * Moves the change marker to a new random token, durably: after the entry's write, before the
    * write returns. No lock: writers that race each put a token no reader has seen, and whichever
-   * lands last differs from every token read before either.
+   * lands last differs from every token read before either. The entry has landed by then, so a
+   * failed move is tried again (a disk that refused for a moment) before the write is reported
+   * unavailable.
    */
   async #moveChangeMarker(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#writeChangeMarker();
+      } catch (err) {
+        if (attempt >= MARKER_MOVE_ATTEMPTS) throw err;
+        await sleep(MARKER_MOVE_BACKOFF_MS * 4 ** (attempt - 1));
+      }
+    }
+  }
+
+  async #writeChangeMarker(): Promise<void> {
     const dir = join(this.#dir, CHANGES_DIR);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const tmp = await writeTemporaryFile(dir, randomBytes(16).toString('hex'));

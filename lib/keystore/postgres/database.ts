@@ -20,15 +20,21 @@ export type Translate = (err: unknown, uncertain: boolean) => unknown;
  */
 export class PostgresDatabase {
   readonly tables: Tables;
+  /** The schema's name, unquoted. */
+  readonly schema: string;
   readonly #pool: Pool;
-  readonly #schema: string;
   #migration: Promise<void> | undefined;
-  #migrated = false;
+  #migrated: boolean;
 
-  constructor(pool: Pool, schema: string) {
+  /**
+   * `migrate: false`: the schema is used as it is, never created or migrated (to look at what a
+   * database holds before deciding to make it a store: reads of `entries` work from version 1).
+   */
+  constructor(pool: Pool, schema: string, options: { migrate?: boolean } = {}) {
     this.tables = tablesOf(schema);
     this.#pool = pool;
-    this.#schema = schema;
+    this.schema = schema;
+    this.#migrated = options.migrate === false;
   }
 
   /**
@@ -38,7 +44,7 @@ export class PostgresDatabase {
    */
   ready(): Promise<void> {
     if (this.#migrated) return Promise.resolve();
-    this.#migration ??= this.#withClient((client) => migrate(client, this.#schema)).then(
+    this.#migration ??= this.#withClient((client) => migrate(client, this.schema)).then(
       () => {
         this.#migrated = true;
       },

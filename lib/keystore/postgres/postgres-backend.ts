@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { Logger } from '../../logger.js';
 import type { StateBackend } from '../backend.js';
+import type { KeyStore } from '../key-store.js';
 import { PostgresDatabase } from './database.js';
 import { describePgError, unavailableReason } from './errors.js';
 import { PostgresNonceStore } from './postgres-nonce-store.js';
@@ -32,6 +33,13 @@ export interface PostgresBackendOptions {
   nonceCleanupIntervalMs?: number | undefined;
   /** The clock of nonce expiries (default Date.now). */
   now?: (() => number) | undefined;
+  /**
+   * For tools that must not start a store where there is none: called before anything is created
+   * or migrated, with the schema's store as it is (read without migrating), or undefined when the
+   * schema has none of this backend's tables. When it throws, the open rejects with its error and
+   * the database is left exactly as it was.
+   */
+  requireStore?: ((asItIs: KeyStore | undefined) => Promise<void>) | undefined;
 }
 
 /**
@@ -82,6 +90,16 @@ export async function openPostgresBackend(options: PostgresBackendOptions): Prom
     if (owned) await pool.end();
     else pool.off('error', onPoolError);
   };
+
+  if (options.requireStore) {
+    try {
+      const asItIs = new PostgresKeyStore(new PostgresDatabase(pool, schema, { migrate: false }), logger);
+      await options.requireStore((await asItIs.schemaVersion()) > 0 ? asItIs : undefined);
+    } catch (err) {
+      await release().catch(() => undefined);
+      throw err;
+    }
+  }
 
   const db = new PostgresDatabase(pool, schema);
   try {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { PoolClient } from 'pg';
 import type { Logger } from '../../logger.js';
 import {
@@ -13,6 +14,7 @@ import {
 import { KeyStoreAccessDeniedError, KeyStoreUnavailableError } from '../store-errors.js';
 import type { PostgresDatabase } from './database.js';
 import { describePgError, isAccessDenied, unavailableReason } from './errors.js';
+import { schemaVersion } from './schema.js';
 
 /**
  * A {@link KeyStore} on one PostgreSQL table, `<schema>.entries(name, value, revision, write_once)`
@@ -26,9 +28,10 @@ import { describePgError, isAccessDenied, unavailableReason } from './errors.js'
  * other left it, so of racing writers with one expected revision exactly one succeeds.
  *
  * The change marker ({@link ChangeMarker}) is the one row of `<schema>.changes`: the statement
- * that creates, updates or deletes a mutable entry adds one to its generation when it changed a
- * row, so the change and the marker commit together or not at all. Mutable writes take that row's
- * lock in turn (a few key-management writes; write-once entries and reads never touch it).
+ * that creates, updates or deletes a mutable entry adds one to its generation and gives it a new
+ * random token when it changed a row, so the change and the marker commit together or not at
+ * all. Mutable writes take that row's lock in turn (a few key-management writes; write-once
+ * entries and reads never touch it).
  *
  * **Failures** (classified in ./errors.ts): an outage (connection refused, reset or timed out,
  * server shut down, starting, out of resources or read-only, our statement timeout) is a
@@ -40,11 +43,18 @@ import { describePgError, isAccessDenied, unavailableReason } from './errors.js'
 export class PostgresKeyStore implements KeyStore {
   readonly #db: PostgresDatabase;
   readonly #logger: Logger | undefined;
-  /** One `SELECT` of one row. */
+  /**
+   * One `SELECT` of one row: its generation and token, so that it never reads as a value read
+   * before (see ./schema.ts, version 3). A row removed by hand reads as a value of its own each
+   * time until the next mutable write puts it back: nothing read meanwhile can be trusted later.
+   */
   readonly changes: ChangeMarker = {
     read: async () => {
-      const result = await this.#run('changes', undefined, false, (client) => client.query<{ generation: string }>(`SELECT generation FROM ${this.#db.tables.changes}`));
-      return result.rows[0]?.generation ?? '0';
+      const result = await this.#run('changes', undefined, false, (client) =>
+        client.query<{ generation: string; token: string | null }>(`SELECT generation, token FROM ${this.#db.tables.changes}`),
+      );
+      const row = result.rows[0];
+      return row ? `${row.generation}:${row.token ?? ''}` : `none:${randomUUID()}`;
     },
   };
 
@@ -54,14 +64,14 @@ export class PostgresKeyStore implements KeyStore {
   }
 
   /**
-   * A statement's `WITH` item that adds one to the change marker when `source` (an earlier item)
-   * returned a row: an upsert, so a marker row removed by hand comes back rather than silently
-   * staying still.
+   * A statement's `WITH` item that adds one to the change marker and gives it the new token in
+   * parameter `token` (`$n`) when `source` (an earlier item) returned a row: an upsert, so a marker
+   * row removed by hand comes back rather than silently staying still.
    */
-  #bump(source: string): string {
+  #bump(source: string, token: string): string {
     return `bumped AS (
-                INSERT INTO ${this.#db.tables.changes} AS c (singleton, generation) SELECT true, 1 FROM ${source}
-                ON CONFLICT (singleton) DO UPDATE SET generation = c.generation + 1
+                INSERT INTO ${this.#db.tables.changes} AS c (singleton, generation, token) SELECT true, 1, ${token}::text FROM ${source}
+                ON CONFLICT (singleton) DO UPDATE SET generation = c.generation + 1, token = EXCLUDED.token
               )`;
   }
 
@@ -81,12 +91,17 @@ export class PostgresKeyStore implements KeyStore {
                 RETURNING write_once
               ),
               mutable AS (SELECT 1 FROM inserted WHERE NOT write_once),
-              ${this.#bump('mutable')}
+              ${this.#bump('mutable', '$4')}
          SELECT EXISTS (SELECT 1 FROM inserted) AS created`,
-        [name, copy, options.writeOnce],
+        [name, copy, options.writeOnce, randomUUID()],
       ),
     );
     if (!result.rows[0]?.created) throw new EntryExistsError(name);
+  }
+
+  /** The schema's version as it is (0: none of its tables yet; see ./schema.ts). Reads only. */
+  schemaVersion(): Promise<number> {
+    return this.#run('schemaVersion', undefined, false, (client) => schemaVersion(client, this.#db.schema));
   }
 
   /** One `SELECT`; the value is a new Buffer each time. */
@@ -116,9 +131,9 @@ export class PostgresKeyStore implements KeyStore {
                 WHERE name = $1 AND revision = $2 AND NOT write_once
                 RETURNING revision
               ),
-              ${this.#bump('changed')}
+              ${this.#bump('changed', '$4')}
          SELECT (SELECT revision FROM changed) AS revision, (SELECT write_once FROM found) AS write_once`,
-        [name, comparableRevision(expectedRevision), copy],
+        [name, comparableRevision(expectedRevision), copy, randomUUID()],
       ),
     );
     const row = result.rows[0];
@@ -137,9 +152,9 @@ export class PostgresKeyStore implements KeyStore {
                 WHERE name = $1 AND revision = $2 AND NOT write_once
                 RETURNING 1
               ),
-              ${this.#bump('gone')}
+              ${this.#bump('gone', '$3')}
          SELECT EXISTS (SELECT 1 FROM gone) AS deleted, (SELECT write_once FROM found) AS write_once`,
-        [name, comparableRevision(expectedRevision)],
+        [name, comparableRevision(expectedRevision), randomUUID()],
       ),
     );
     const row = result.rows[0];

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ClientBase } from 'pg';
 
 /** The version of the schema this release writes and reads. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** The default schema (PostgreSQL namespace) of the backend's tables. */
 export const DEFAULT_SCHEMA = 'kms';
@@ -49,6 +49,11 @@ export function tablesOf(schema: string): Tables {
  * Version 2:
  * - `changes`: a single row, the store's change marker (see ChangeMarker in ../key-store.ts): a
  *   generation every write of a mutable entry adds one to, in the write's own statement.
+ *
+ * Version 3:
+ * - `changes.token`: a random value that each of those writes replaces, so that the marker never
+ *   reads as a value read before, even once its row was removed and made again or rolled back by a
+ *   restore (the generation alone would count up through the values it had).
  */
 const MIGRATIONS: ReadonlyArray<(t: Tables) => string[]> = [
   (t) => [
@@ -73,6 +78,7 @@ const MIGRATIONS: ReadonlyArray<(t: Tables) => string[]> = [
      )`,
     `INSERT INTO ${t.changes} (singleton, generation) VALUES (true, 0) ON CONFLICT (singleton) DO NOTHING`,
   ],
+  (t) => [`ALTER TABLE ${t.changes} ADD COLUMN IF NOT EXISTS token text`],
 ];
 
 /**
@@ -91,7 +97,7 @@ export async function migrate(client: ClientBase, schema: string): Promise<void>
   await client.query('BEGIN');
   try {
     await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [advisoryLockKey(schema)]);
-    const found = await currentVersion(client, schema, tables);
+    const found = await schemaVersion(client, schema);
     if (found > SCHEMA_VERSION) {
       throw new Error(`the schema "${schema}" is at version ${found}, newer than this release knows (${SCHEMA_VERSION}): upgrade this instance`);
     }
@@ -121,8 +127,9 @@ export async function migrate(client: ClientBase, schema: string): Promise<void>
   }
 }
 
-/** The schema's version: 0 when there is no schema_version table (nothing created yet). */
-async function currentVersion(client: ClientBase, schema: string, tables: Tables): Promise<number> {
+/** The schema's version: 0 when there is no schema_version table (nothing created yet). Reads only. */
+export async function schemaVersion(client: ClientBase, schema: string): Promise<number> {
+  const tables = tablesOf(schema);
   const table = await client.query<{ present: boolean }>(
     `SELECT EXISTS (
        SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace

@@ -146,6 +146,8 @@ interface Current {
  * `-` and six characters could in theory be read as a partial ARN of another secret.
  */
 export class SecretsManagerStore implements KeyStore {
+  /** None: Secrets Manager has no consistent read to keep one with (see KeyStore.changes). */
+  readonly changes: undefined = undefined;
   readonly #client: SecretsManagerClient;
   readonly #prefix: string;
   readonly #kmsKeyId: string | undefined;
