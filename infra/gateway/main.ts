@@ -12,7 +12,7 @@ import { type Gateway, startGateway } from './server.js';
 import { readTlsOptions, type TlsOptions } from './tls.js';
 import { Certificates, pairFromPrimary, TLS_PAIR } from './certificates.js';
 import { createDataDirectory } from './data-directory.js';
-import { onHangup, reopenLogs } from './hangup.js';
+import { onHangup, recordHangups, reopenLogs } from './hangup.js';
 import { NONCE_CLAIM, nonceClaimHandler, RelayedNonceStore } from './nonce-relay.js';
 import { RATE_ADMIT, rateAdmitHandler, RelayedRateLimiter } from './rate-relay.js';
 import { answerWorkerCalls, WorkerCalls } from './worker-calls.js';
@@ -24,8 +24,9 @@ export { GATEWAY_DEFAULTS };
 /**
  * The local gateway: `npm start` (through ./start.ts) and `kms serve`. Resolves once the gateway
  * is ready; it then runs until SIGTERM or SIGINT, which drain it and exit 0 (SIGHUP reopens the
- * log files and reloads the TLS certificate; it never stops it). Rejects when it cannot start (a
- * bad variable, a malformed or contradicting seed, a busy port, plain HTTP off loopback, TLS files
+ * log files and reloads the TLS certificate; it never stops it, nor its start: one that comes
+ * while it starts is handled once it serves, see hangup.ts). Rejects when it cannot start (a bad
+ * variable, a malformed or contradicting seed, a busy port, plain HTTP off loopback, TLS files
  * that cannot serve, a log or data directory whose parent is missing). Environment: see
  * ./config.ts, KMS_DATA_DIR, KMS_SEED_FILE, KMS_SCHEDULE_INTERVAL_MS, and the service's
  * (lib/service-from-env.ts).
@@ -35,10 +36,11 @@ export { GATEWAY_DEFAULTS };
  * the port (node:cluster re-runs this same entry point in each, which lands in {@link worker}).
  */
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const hangup = onHangup();
+  // The entry points did so before loading this module; a caller that did not is covered from here.
+  recordHangups();
   const config = readGatewayConfig(env);
   const dataDir = env.KMS_DATA_DIR ?? ENV_DEFAULTS.KMS_DATA_DIR;
-  if (cluster.isWorker) return worker(env, config, dataDir, hangup);
+  if (cluster.isWorker) return worker(env, config, dataDir);
   const interval = env.KMS_SCHEDULE_INTERVAL_MS === undefined ? DEFAULT_SCHEDULE_INTERVAL_MS : Number(env.KMS_SCHEDULE_INTERVAL_MS);
   if (!Number.isInteger(interval) || interval < 100) throw new ConfigurationError('KMS_SCHEDULE_INTERVAL_MS must be a whole number of milliseconds, at least 100');
   const tls = config.tls ? await readTlsOptions(config.tls) : undefined;
@@ -64,7 +66,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   if (config.workers > 1) console.log(`kms gateway serving from ${config.workers} worker processes`);
   console.log(`kms gateway ready at ${serving.url}`);
 
-  hangup(async () => {
+  onHangup(async () => {
     await reopenLogs(service);
     await serving.hangUp();
   });
@@ -115,7 +117,7 @@ async function serveFromWorkers(service: Service, config: GatewayConfig, certifi
  * A worker (KMS_WORKERS > 1): opens the state the primary seeded and serves the shared port, with
  * the certificate pair the primary holds (it never reads the files itself: see certificates.ts).
  */
-async function worker(env: NodeJS.ProcessEnv, config: GatewayConfig, dataDir: string, hangup: ReturnType<typeof onHangup>): Promise<void> {
+async function worker(env: NodeJS.ProcessEnv, config: GatewayConfig, dataDir: string): Promise<void> {
   let service: Service | undefined;
   // One replay record, one set of rate-limit buckets and one certificate pair for all workers: the primary's.
   const calls = new WorkerCalls();
@@ -144,7 +146,7 @@ async function worker(env: NodeJS.ProcessEnv, config: GatewayConfig, dataDir: st
       own.logger.error('TLS certificate not taken from the gateway primary; the previous one stays in use', { error: (err as Error).message });
     }
   };
-  hangup(async () => {
+  onHangup(async () => {
     await reopenLogs(own);
     await takePair();
   });
