@@ -10,9 +10,10 @@ import { applySeed, readSeedFile } from './seed.js';
 import { DEFAULT_SCHEDULE_INTERVAL_MS, startScheduledJobs } from './scheduler.js';
 import { type Gateway, startGateway } from './server.js';
 import { readTlsOptions, type TlsOptions } from './tls.js';
-import { Certificates, pairFromPrimary, TLS_PAIR } from './certificates.js';
+import { Certificates } from './certificates.js';
 import { createDataDirectory } from './data-directory.js';
 import { onHangup, recordHangups, reopenLogs } from './hangup.js';
+import { HANGUP_STATE, HangupGeneration, type HangupState, hangupStateFromPrimary } from './hangup-generation.js';
 import { NONCE_CLAIM, nonceClaimHandler, RelayedNonceStore } from './nonce-relay.js';
 import { RATE_ADMIT, rateAdmitHandler, RelayedRateLimiter } from './rate-relay.js';
 import { answerWorkerCalls, WorkerCalls } from './worker-calls.js';
@@ -76,7 +77,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
 /** What serves the port: this process's own server, or the workers. */
 interface Serving {
   url: string;
-  /** SIGHUP's part here: reloads the certificate, if any; with workers, then each reopens its logs and takes the pair. */
+  /** SIGHUP's part here: reloads the certificate, if any; with workers, then each reopens its logs and takes the pair (see HangupGeneration). */
   hangUp(): Promise<unknown>;
   /** Drains and stops serving. */
   close(): Promise<unknown>;
@@ -94,19 +95,22 @@ async function serveHere(service: Service, config: GatewayConfig, certificates: 
 async function serveFromWorkers(service: Service, config: GatewayConfig, certificates: Certificates | undefined): Promise<Serving> {
   const limiter = service.rateLimiter;
   if (!(limiter instanceof RateLimiter)) throw new Error('the gateway primary keeps the rate-limit buckets itself');
+  const hangups = new HangupGeneration(certificates);
   const handlers = {
     [NONCE_CLAIM]: nonceClaimHandler(service.nonces),
     [RATE_ADMIT]: rateAdmitHandler(limiter),
-    ...(certificates ? { [TLS_PAIR]: certificates.answer } : {}),
+    [HANGUP_STATE]: hangups.answer,
   };
   const pool: WorkerPool = await startWorkers(config.workers, service.logger, (worker) => answerWorkerCalls(worker, handlers));
   const { address, port, family } = pool.address;
   const host = family === 'IPv6' ? `[${address}]` : address;
   return {
     url: `${config.tls ? 'https' : 'http'}://${host}:${port}/`,
-    // The workers take the pair the primary holds then, and reopen their own log files.
+    // The workers that listen are signalled: each reopens its own log files and takes the pair the
+    // primary holds then. One still starting catches up once it listens, from the generation.
     hangUp: async () => {
       await certificates?.reload();
+      hangups.advance();
       pool.signal('SIGHUP');
     },
     close: () => pool.stop(),
@@ -118,11 +122,12 @@ async function serveFromWorkers(service: Service, config: GatewayConfig, certifi
  * the certificate pair the primary holds (it never reads the files itself: see certificates.ts).
  */
 async function worker(env: NodeJS.ProcessEnv, config: GatewayConfig, dataDir: string): Promise<void> {
-  let service: Service | undefined;
   // One replay record, one set of rate-limit buckets and one certificate pair for all workers: the primary's.
   const calls = new WorkerCalls();
-  let pair = config.tls ? await pairFromPrimary(calls) : undefined;
-  service = await serviceFromEnvironment(
+  // Taken before the log files are opened: a SIGHUP the primary handles after this is caught up with below.
+  let seen: HangupState = await hangupStateFromPrimary(calls);
+  if (config.tls && !seen.pair) throw new Error('the gateway primary sent no TLS certificate pair');
+  const service = await serviceFromEnvironment(
     { ...env, KMS_DATA_DIR: dataDir },
     {
       localNonces: new RelayedNonceStore(calls),
@@ -133,25 +138,29 @@ async function worker(env: NodeJS.ProcessEnv, config: GatewayConfig, dataDir: st
   AggregatorRegistry.setRegistries([registry]);
   new AggregatorRegistry();
   if (config.metrics) collectProcessMetrics();
-  const serving: Gateway = await listen(service, config, pair?.options);
-  const own = service;
-  const takePair = async () => {
-    if (!pair) return;
+  const serving: Gateway = await listen(service, config, seen.pair);
+  /**
+   * SIGHUP's part in a worker: reopens the log files and takes the pair the primary holds now, if
+   * it handled a SIGHUP since this worker last looked. `missedOnly`: nothing unless it did.
+   */
+  const hangUp = async (missedOnly: boolean) => {
+    let now: HangupState | undefined;
     try {
-      const next = await pairFromPrimary(calls);
-      if (next.generation === pair.generation) return;
-      serving.reloadTls(next.options);
-      pair = next;
+      now = await hangupStateFromPrimary(calls);
     } catch (err) {
-      own.logger.error('TLS certificate not taken from the gateway primary; the previous one stays in use', { error: (err as Error).message });
+      service.logger.error('the gateway primary did not say what it did on SIGHUP; the TLS certificate in use stays', { error: (err as Error).message });
+    }
+    const missed = now !== undefined && now.generation !== seen.generation;
+    if (missedOnly && !missed) return;
+    await reopenLogs(service);
+    if (missed) {
+      if (now!.pair) serving.reloadTls(now!.pair);
+      seen = now!;
     }
   };
-  onHangup(async () => {
-    await reopenLogs(own);
-    await takePair();
-  });
-  // A pair the primary took while this worker was starting (it signals only workers that serve).
-  await takePair();
+  // The primary signals only workers that listen: one it handled while this worker was starting is caught up with here.
+  await hangUp(true);
+  onHangup(() => hangUp(false));
   onStopSignal(service, config, () => serving.close(config.shutdownGraceMs));
 }
 

@@ -10,8 +10,8 @@ export interface WorkerPool {
   address: { address: string; port: number; family: string };
   /**
    * Sends `signal` to every worker that serves (SIGHUP: reopen the logs, take the certificate). Not
-   * to one still starting: one that has not yet run its entry's first line would be ended by it,
-   * and it opens its logs and takes the certificate as it starts anyway.
+   * to one still starting: one that has not yet run its entry's first line would be ended by it;
+   * once it listens it catches up by itself (see hangup-generation.ts).
    */
   signal(signal: NodeJS.Signals): void;
   /** SIGTERM to every worker (each drains as a single gateway does); resolves when all have exited. */

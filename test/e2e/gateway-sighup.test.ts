@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GatewayProcess, killAllGateways, makeTempDir, type ReadyGateway, REPO_ROOT, removeDir, runGatewayToExit, spawnGateway, startGateway, untilReady, writeSeedFile } from '../helpers/gateway-process.js';
-import { bytesRead, catchesSignal, childPids, pollClosely } from '../helpers/processes.js';
+import { bytesRead, catchesSignal, childPids, environmentOf, openPaths, pollClosely } from '../helpers/processes.js';
 import { httpStatus, sendRaw, toRecorded } from '../helpers/raw-http.js';
 import { ADMIN, KEY_ID, TEST_SEED } from '../helpers/service.js';
 import { signedRpcRequest } from '../helpers/sign.js';
@@ -235,6 +235,59 @@ describe.each([1, 2])('log rotation, with KMS_WORKERS=%i', (workers) => {
     expect((await sendRaw(gateway.port, toRecorded(signedRpcRequest(ADMIN, 'DescribeKey', { KeyId: KEY_ID })))).status).toBe(200);
     expect(await gateway.stop('SIGTERM')).toBe(0);
   });
+});
+
+describe('log rotation while a worker starts, with KMS_WORKERS=2', () => {
+  it('a worker that had opened the audit log but did not listen yet when SIGHUP came (so was not signalled) reopens it once it listens', async () => {
+    const dir = await makeTempDir('kms-logs-');
+    const audit = join(dir, 'audit.log');
+    const gateway = await startGateway({ dataDir: dataDir(), seedFile, env: { KMS_WORKERS: '2', KMS_AUDIT_LOG: audit } });
+    const started = (pid: number) => gateway.stdout().includes(`"message":"gateway worker started","pid":${pid}`);
+    const rotated: string[] = [];
+    let starting: number | undefined;
+    // A replacement worker is stopped between opening the audit log and listening. Stopping it
+    // when the primary has not yet heard that it listens can come too late (it listens a few
+    // milliseconds after it opens the file): then another try, with another rotation.
+    for (let attempt = 1; attempt <= 10 && starting === undefined; attempt++) {
+      const workers = childPids(gateway.pid);
+      process.kill(workers[0]!, 'SIGKILL');
+      let replacement: number | undefined;
+      await pollClosely(() => (replacement = childPids(gateway.pid).find((pid) => !workers.includes(pid))) !== undefined, 15_000, 'a replacement worker');
+      // Until it has run exec the child is a copy of the primary, with the primary's files open (the
+      // audit log too) and the primary waiting for that exec: node:cluster's NODE_UNIQUE_ID tells it has run.
+      await pollClosely(() => environmentOf(replacement!).NODE_UNIQUE_ID !== undefined && openPaths(replacement!).includes(audit), 15_000, 'the replacement worker to open the audit log');
+      process.kill(replacement!, 'SIGSTOP');
+      try {
+        rotated.push(`${audit}.${attempt}`);
+        await rename(audit, rotated.at(-1)!);
+        // The primary and the worker that serves handle it; the stopped one is not signalled unless it listened.
+        const before = reopenedPids(gateway).length;
+        gateway.child.kill('SIGHUP');
+        await waitFor(() => reopenedPids(gateway).length >= before + 2, 15_000, 'the primary and the serving worker to handle SIGHUP');
+        if (!started(replacement!)) starting = replacement;
+      } finally {
+        // Resumed whatever happened: a stopped worker would outlive the gateway.
+        process.kill(replacement!, 'SIGCONT');
+      }
+      await waitFor(() => started(replacement!), 15_000, 'the replacement worker to listen');
+    }
+    expect(starting, 'a replacement worker stopped before it listened').toBeDefined();
+    // Once it listens it catches up: its audit log is the file at the path, as every other process's.
+    const auditFiles = () => [gateway.pid, ...childPids(gateway.pid)].map((pid) => openPaths(pid).filter((path) => path === audit || rotated.includes(path)));
+    await waitFor(() => auditFiles().every((open) => open.length === 1 && open[0] === audit), 10_000, 'every process to write to the audit log at its path, none to a rotated one').catch(
+      (err: Error) => expect.fail(`${err.message}: ${JSON.stringify(auditFiles())}`),
+    );
+    expect(childPids(gateway.pid)).toContain(starting);
+    // And the lines: every request (spread over both workers) is in the file at the path.
+    const lines = async (path: string) => (await readFile(path, 'utf8')).split('\n').filter(Boolean).length;
+    const rotatedBefore = await Promise.all(rotated.map(lines));
+    const atPathBefore = await lines(audit).catch(() => 0);
+    for (let i = 0; i < 6; i++) expect((await sendRaw(gateway.port, toRecorded(signedRpcRequest(ADMIN, 'DescribeKey', { KeyId: KEY_ID })))).status).toBe(200);
+    await waitFor(async () => (await lines(audit)) >= atPathBefore + 6, 10_000, 'six lines in the audit log');
+    expect(await Promise.all(rotated.map(lines))).toEqual(rotatedBefore);
+    expect(await gateway.stop('SIGTERM')).toBe(0);
+    await removeDir(dir);
+  }, 90_000);
 });
 
 describe('SIGHUP while the gateway starts', () => {
