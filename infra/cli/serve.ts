@@ -1,4 +1,5 @@
 import { type Command, Option } from 'commander';
+import { releaseHangups } from '../gateway/hangup.js';
 import { main as runGateway } from '../gateway/main.js';
 import { integer } from './common.js';
 import { CliError, EXIT } from './exit-codes.js';
@@ -9,8 +10,13 @@ import { CliError, EXIT } from './exit-codes.js';
  * KMS_CACHE_TTL_MS, KMS_LOG_LEVEL, …) is read from the environment as usual.
  */
 export function registerServe(program: Command): void {
-  program
-    .command('serve')
+  const serve = program.command('serve');
+  // bin/kms.mjs kept SIGHUP from ending the process while it loaded: the gateway keeps it so (see
+  // infra/gateway/hangup.ts); every other command gets the signal's default action back.
+  program.hook('preAction', (_, action) => {
+    if (action !== serve) releaseHangups();
+  });
+  serve
     .description('run the local gateway (as npm start): the API over the file store; SIGINT/SIGTERM stop it')
     .addOption(new Option('--host <address>', 'listen address (KMS_HOST, default 127.0.0.1)'))
     .addOption(new Option('--port <port>', 'port, 0 for any free one (KMS_PORT, default 8080)').argParser(integer(0, 65535)))

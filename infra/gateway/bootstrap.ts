@@ -1,7 +1,7 @@
-import { constants } from 'node:fs';
-import { link, open, unlink } from 'node:fs/promises';
+import { link, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type AccessKeyRegistry, generateAccessKey } from '../../lib/auth/access-keys.js';
+import { writeTemporaryFile } from '../../lib/durable-files.js';
 import { ADMIN_POLICY } from '../../lib/policy/policy.js';
 
 export const ADMIN_CREDENTIALS_FILE = 'admin-credentials.json';
@@ -24,28 +24,23 @@ export interface CreatedAdmin {
  * directory of another store (a file store, before a move to PostgreSQL) — beside it, to
  * `admin-credentials-<accessKeyId>.json`. An existing file is never replaced: the name is taken
  * with link(2), which fails rather than overwrite, so two gateways starting at once cannot replace
- * each other's either. Returns where it wrote, when it created a key. The secret goes only to
- * that file.
+ * each other's either; nor their temporary files, whose names are random and created exclusively
+ * (two containers on one data directory both run as pid 1). Returns where it wrote, when it
+ * created a key. The secret goes only to that file.
  */
 export async function bootstrapAdmin(dataDir: string, accessKeys: AccessKeyRegistry): Promise<CreatedAdmin | undefined> {
   // Deleted keys count: a store whose keys were all deleted is not a new store, and gets no new admin.
   if (await accessKeys.anyEverCreated()) return undefined;
   const { accessKeyId, accessKeySecret } = generateAccessKey();
   const preferred = join(dataDir, ADMIN_CREDENTIALS_FILE);
-  const tmp = `${preferred}.tmp-${process.pid}`;
+  // 0600 and durable; a write that fails leaves none.
+  const tmp = await writeTemporaryFile(dataDir, `${JSON.stringify({ accessKeyId, accessKeySecret }, null, 2)}\n`);
   let created: CreatedAdmin;
   try {
-    const handle = await open(tmp, constants.O_CREAT | constants.O_TRUNC | constants.O_WRONLY, 0o600);
-    try {
-      await handle.writeFile(`${JSON.stringify({ accessKeyId, accessKeySecret }, null, 2)}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
     // The file first: a crash in between leaves a file naming no key, and the next start makes another.
     created = await linkNew(tmp, preferred, join(dataDir, adminCredentialsFileBeside(accessKeyId)));
   } finally {
-    // A full or read-only disk, or done: no temporary copy of the secret is left behind.
+    // A name not taken (a full or read-only disk), or done: no temporary copy of the secret is left behind.
     await unlink(tmp).catch(() => undefined);
   }
   await accessKeys.create({ accessKeyId, accessKeySecret, status: 'Enabled', policy: ADMIN_POLICY, createdAt: new Date().toISOString() });

@@ -2,7 +2,6 @@ import type { Logger } from '../../lib/logger.js';
 import { tlsReloadFailuresTotal } from '../../lib/metrics/prometheus.js';
 import type { TlsFiles } from './config.js';
 import { readTlsOptions, type TlsOptions } from './tls.js';
-import type { WorkerCalls } from './worker-calls.js';
 
 /**
  * The certificate pair the gateway serves: read and checked at start (a pair that cannot serve
@@ -16,7 +15,6 @@ import type { WorkerCalls } from './worker-calls.js';
  */
 export class Certificates {
   #current: TlsOptions;
-  #generation = 1;
 
   constructor(
     private readonly files: TlsFiles,
@@ -39,7 +37,6 @@ export class Certificates {
       const next = await readTlsOptions(this.files);
       apply(next);
       this.#current = next;
-      this.#generation++;
       this.logger.warn('TLS certificate reloaded', { cert: this.files.certFile });
       return true;
     } catch (err) {
@@ -48,17 +45,10 @@ export class Certificates {
       return false;
     }
   }
-
-  /** The primary's answer to a worker's {@link TLS_PAIR} call. */
-  readonly answer = async (): Promise<{ ok: PairMessage }> => ({ ok: { generation: this.#generation, ...encode(this.#current) } });
 }
 
-/** A worker's call for the pair in use. */
-export const TLS_PAIR = 'tls-pair';
-
 /** The pair as it travels to a worker (JSON over the IPC channel: PEM as text). */
-interface PairMessage {
-  generation: number;
+export interface PairMessage {
   cert: string;
   key: string;
   ca?: string;
@@ -67,7 +57,8 @@ interface PairMessage {
   minVersion: TlsOptions['minVersion'];
 }
 
-function encode(options: TlsOptions): Omit<PairMessage, 'generation'> {
+/** The primary's side: the pair in use, for a worker. */
+export function encodePair(options: TlsOptions): PairMessage {
   const text = (pem: unknown) => (Buffer.isBuffer(pem) ? pem.toString('latin1') : String(pem));
   return {
     cert: text(options.cert),
@@ -79,11 +70,11 @@ function encode(options: TlsOptions): Omit<PairMessage, 'generation'> {
   };
 }
 
-/** A worker's side: the pair the primary serves, with its generation (a new one after each reload the primary took). */
-export async function pairFromPrimary(calls: WorkerCalls): Promise<{ generation: number; options: TlsOptions }> {
-  const m = (await calls.call(TLS_PAIR, null)) as PairMessage;
-  if (typeof m?.generation !== 'number' || typeof m.cert !== 'string' || typeof m.key !== 'string') throw new Error('malformed TLS pair from the gateway primary');
-  const options: TlsOptions = {
+/** A worker's side: the pair as the primary sent it. */
+export function decodePair(message: unknown): TlsOptions {
+  const m = message as PairMessage | null;
+  if (typeof m?.cert !== 'string' || typeof m.key !== 'string') throw new Error('malformed TLS pair from the gateway primary');
+  return {
     cert: Buffer.from(m.cert, 'latin1'),
     key: Buffer.from(m.key, 'latin1'),
     ...(m.ca !== undefined ? { ca: Buffer.from(m.ca, 'latin1') } : {}),
@@ -91,5 +82,4 @@ export async function pairFromPrimary(calls: WorkerCalls): Promise<{ generation:
     rejectUnauthorized: m.rejectUnauthorized,
     ...(m.minVersion ? { minVersion: m.minVersion } : {}),
   };
-  return { generation: m.generation, options };
 }

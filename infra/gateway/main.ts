@@ -10,9 +10,10 @@ import { applySeed, readSeedFile } from './seed.js';
 import { DEFAULT_SCHEDULE_INTERVAL_MS, startScheduledJobs } from './scheduler.js';
 import { type Gateway, startGateway } from './server.js';
 import { readTlsOptions, type TlsOptions } from './tls.js';
-import { Certificates, pairFromPrimary, TLS_PAIR } from './certificates.js';
+import { Certificates } from './certificates.js';
 import { createDataDirectory } from './data-directory.js';
-import { onHangup, reopenLogs } from './hangup.js';
+import { onHangup, recordHangups, reopenLogs } from './hangup.js';
+import { HANGUP_STATE, HangupGeneration, type HangupState, hangupStateFromPrimary } from './hangup-generation.js';
 import { NONCE_CLAIM, nonceClaimHandler, RelayedNonceStore } from './nonce-relay.js';
 import { RATE_ADMIT, rateAdmitHandler, RelayedRateLimiter } from './rate-relay.js';
 import { answerWorkerCalls, WorkerCalls } from './worker-calls.js';
@@ -24,8 +25,9 @@ export { GATEWAY_DEFAULTS };
 /**
  * The local gateway: `npm start` (through ./start.ts) and `kms serve`. Resolves once the gateway
  * is ready; it then runs until SIGTERM or SIGINT, which drain it and exit 0 (SIGHUP reopens the
- * log files and reloads the TLS certificate; it never stops it). Rejects when it cannot start (a
- * bad variable, a malformed or contradicting seed, a busy port, plain HTTP off loopback, TLS files
+ * log files and reloads the TLS certificate; it never stops it, nor its start: one that comes
+ * while it starts is handled once it serves, see hangup.ts). Rejects when it cannot start (a bad
+ * variable, a malformed or contradicting seed, a busy port, plain HTTP off loopback, TLS files
  * that cannot serve, a log or data directory whose parent is missing). Environment: see
  * ./config.ts, KMS_DATA_DIR, KMS_SEED_FILE, KMS_SCHEDULE_INTERVAL_MS, and the service's
  * (lib/service-from-env.ts).
@@ -35,10 +37,11 @@ export { GATEWAY_DEFAULTS };
  * the port (node:cluster re-runs this same entry point in each, which lands in {@link worker}).
  */
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const hangup = onHangup();
+  // The entry points did so before loading this module; a caller that did not is covered from here.
+  recordHangups();
   const config = readGatewayConfig(env);
   const dataDir = env.KMS_DATA_DIR ?? ENV_DEFAULTS.KMS_DATA_DIR;
-  if (cluster.isWorker) return worker(env, config, dataDir, hangup);
+  if (cluster.isWorker) return worker(env, config, dataDir);
   const interval = env.KMS_SCHEDULE_INTERVAL_MS === undefined ? DEFAULT_SCHEDULE_INTERVAL_MS : Number(env.KMS_SCHEDULE_INTERVAL_MS);
   if (!Number.isInteger(interval) || interval < 100) throw new ConfigurationError('KMS_SCHEDULE_INTERVAL_MS must be a whole number of milliseconds, at least 100');
   const tls = config.tls ? await readTlsOptions(config.tls) : undefined;
@@ -64,7 +67,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   if (config.workers > 1) console.log(`kms gateway serving from ${config.workers} worker processes`);
   console.log(`kms gateway ready at ${serving.url}`);
 
-  hangup(async () => {
+  onHangup(async () => {
     await reopenLogs(service);
     await serving.hangUp();
   });
@@ -74,7 +77,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
 /** What serves the port: this process's own server, or the workers. */
 interface Serving {
   url: string;
-  /** SIGHUP's part here: reloads the certificate, if any; with workers, then each reopens its logs and takes the pair. */
+  /** SIGHUP's part here: reloads the certificate, if any; with workers, then each reopens its logs and takes the pair (see HangupGeneration). */
   hangUp(): Promise<unknown>;
   /** Drains and stops serving. */
   close(): Promise<unknown>;
@@ -92,19 +95,22 @@ async function serveHere(service: Service, config: GatewayConfig, certificates: 
 async function serveFromWorkers(service: Service, config: GatewayConfig, certificates: Certificates | undefined): Promise<Serving> {
   const limiter = service.rateLimiter;
   if (!(limiter instanceof RateLimiter)) throw new Error('the gateway primary keeps the rate-limit buckets itself');
+  const hangups = new HangupGeneration(certificates);
   const handlers = {
     [NONCE_CLAIM]: nonceClaimHandler(service.nonces),
     [RATE_ADMIT]: rateAdmitHandler(limiter),
-    ...(certificates ? { [TLS_PAIR]: certificates.answer } : {}),
+    [HANGUP_STATE]: hangups.answer,
   };
   const pool: WorkerPool = await startWorkers(config.workers, service.logger, (worker) => answerWorkerCalls(worker, handlers));
   const { address, port, family } = pool.address;
   const host = family === 'IPv6' ? `[${address}]` : address;
   return {
     url: `${config.tls ? 'https' : 'http'}://${host}:${port}/`,
-    // The workers take the pair the primary holds then, and reopen their own log files.
+    // The workers that listen are signalled: each reopens its own log files and takes the pair the
+    // primary holds then. One still starting catches up once it listens, from the generation.
     hangUp: async () => {
       await certificates?.reload();
+      hangups.advance();
       pool.signal('SIGHUP');
     },
     close: () => pool.stop(),
@@ -115,12 +121,13 @@ async function serveFromWorkers(service: Service, config: GatewayConfig, certifi
  * A worker (KMS_WORKERS > 1): opens the state the primary seeded and serves the shared port, with
  * the certificate pair the primary holds (it never reads the files itself: see certificates.ts).
  */
-async function worker(env: NodeJS.ProcessEnv, config: GatewayConfig, dataDir: string, hangup: ReturnType<typeof onHangup>): Promise<void> {
-  let service: Service | undefined;
+async function worker(env: NodeJS.ProcessEnv, config: GatewayConfig, dataDir: string): Promise<void> {
   // One replay record, one set of rate-limit buckets and one certificate pair for all workers: the primary's.
   const calls = new WorkerCalls();
-  let pair = config.tls ? await pairFromPrimary(calls) : undefined;
-  service = await serviceFromEnvironment(
+  // Taken before the log files are opened: a SIGHUP the primary handles after this is caught up with below.
+  let seen: HangupState = await hangupStateFromPrimary(calls);
+  if (config.tls && !seen.pair) throw new Error('the gateway primary sent no TLS certificate pair');
+  const service = await serviceFromEnvironment(
     { ...env, KMS_DATA_DIR: dataDir },
     {
       localNonces: new RelayedNonceStore(calls),
@@ -131,25 +138,29 @@ async function worker(env: NodeJS.ProcessEnv, config: GatewayConfig, dataDir: st
   AggregatorRegistry.setRegistries([registry]);
   new AggregatorRegistry();
   if (config.metrics) collectProcessMetrics();
-  const serving: Gateway = await listen(service, config, pair?.options);
-  const own = service;
-  const takePair = async () => {
-    if (!pair) return;
+  const serving: Gateway = await listen(service, config, seen.pair);
+  /**
+   * SIGHUP's part in a worker: reopens the log files and takes the pair the primary holds now, if
+   * it handled a SIGHUP since this worker last looked. `missedOnly`: nothing unless it did.
+   */
+  const hangUp = async (missedOnly: boolean) => {
+    let now: HangupState | undefined;
     try {
-      const next = await pairFromPrimary(calls);
-      if (next.generation === pair.generation) return;
-      serving.reloadTls(next.options);
-      pair = next;
+      now = await hangupStateFromPrimary(calls);
     } catch (err) {
-      own.logger.error('TLS certificate not taken from the gateway primary; the previous one stays in use', { error: (err as Error).message });
+      service.logger.error('the gateway primary did not say what it did on SIGHUP; the TLS certificate in use stays', { error: (err as Error).message });
+    }
+    const missed = now !== undefined && now.generation !== seen.generation;
+    if (missedOnly && !missed) return;
+    await reopenLogs(service);
+    if (missed) {
+      if (now!.pair) serving.reloadTls(now!.pair);
+      seen = now!;
     }
   };
-  hangup(async () => {
-    await reopenLogs(own);
-    await takePair();
-  });
-  // A pair the primary took while this worker was starting (it signals only workers that serve).
-  await takePair();
+  // The primary signals only workers that listen: one it handled while this worker was starting is caught up with here.
+  await hangUp(true);
+  onHangup(() => hangUp(false));
   onStopSignal(service, config, () => serving.close(config.shutdownGraceMs));
 }
 

@@ -10,8 +10,8 @@ export interface WorkerPool {
   address: { address: string; port: number; family: string };
   /**
    * Sends `signal` to every worker that serves (SIGHUP: reopen the logs, take the certificate). Not
-   * to one still starting: until its handler is in place the signal's default action would end it,
-   * and it opens its logs and takes the certificate as it starts anyway.
+   * to one still starting: one that has not yet run its entry's first line would be ended by it;
+   * once it listens it catches up by itself (see hangup-generation.ts).
    */
   signal(signal: NodeJS.Signals): void;
   /** SIGTERM to every worker (each drains as a single gateway does); resolves when all have exited. */
@@ -22,8 +22,10 @@ export interface WorkerPool {
  * The primary's side of KMS_WORKERS > 1: forks `count` gateway workers (node:cluster; they share
  * the listening socket, connections handed out round robin) and resolves once every one listens.
  * A worker that dies while the pool runs is replaced (unless it keeps dying at start). Rejects,
- * after stopping the others, when a worker fails to start. `setup` sees each worker as it is
- * forked (the primary answers its nonce claims).
+ * after stopping the others, when a worker fails to start. A worker ended by SIGHUP is replaced,
+ * before the pool is ready too: the signal (`systemctl kill -s HUP` reaches every process of the
+ * service) came before node ran its entry's first line, which keeps it from then on (hangup.ts).
+ * `setup` sees each worker as it is forked (the primary answers its nonce claims).
  *
  * What must happen once (seeding, the admin key, scheduled jobs, the metrics listener) stays in
  * the primary; every worker opens the same state, so a nonce one worker accepted is refused by
@@ -74,6 +76,12 @@ export function startWorkers(count: number, logger: Logger, setup: (worker: Work
     cluster.on('exit', (worker, code, signal) => {
       listening.delete(worker);
       if (stopping) return;
+      if (signal === 'SIGHUP') {
+        // Not a fault of the worker, and not one that repeats: not counted as a crash.
+        logger.warn('gateway worker hung up before it could take SIGHUP; starting another', { pid: worker.process.pid });
+        fork();
+        return;
+      }
       if (!ready) {
         // A worker that cannot start means the gateway cannot: the reason is on its stderr.
         void stopAll().then(() => reject(new Error(`a gateway worker could not start (exit ${code ?? signal}); its error is above`)));

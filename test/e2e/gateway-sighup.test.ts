@@ -1,9 +1,12 @@
+import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { copyFile, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killAllGateways, makeTempDir, type ReadyGateway, removeDir, runGatewayToExit, startGateway, writeSeedFile } from '../helpers/gateway-process.js';
+import { type GatewayProcess, killAllGateways, makeTempDir, type ReadyGateway, REPO_ROOT, removeDir, runGatewayToExit, spawnGateway, startGateway, untilReady, writeSeedFile } from '../helpers/gateway-process.js';
+import { bytesRead, catchesSignal, childPids, environmentOf, openPaths, pollClosely } from '../helpers/processes.js';
 import { httpStatus, sendRaw, toRecorded } from '../helpers/raw-http.js';
 import { ADMIN, KEY_ID, TEST_SEED } from '../helpers/service.js';
 import { signedRpcRequest } from '../helpers/sign.js';
@@ -12,7 +15,8 @@ import { makeCertificates, type TestCertificates } from '../helpers/tls.js';
 
 /*
  * SIGHUP, as an operator (certificate renewal) and logrotate (postrotate `kill -HUP`) send it: it
- * never stops the gateway; a renewed certificate that cannot serve is refused and the previous
+ * never stops the gateway, nor its start (to the gateway or to its whole process group, as
+ * `systemctl kill -s HUP` does); a renewed certificate that cannot serve is refused and the previous
  * one kept (one process, and workers, including a worker started while the files are broken);
  * the audit and access log files are reopened at their paths after a rename or a removal.
  */
@@ -66,7 +70,7 @@ async function metric(gateway: ReadyGateway, name: string): Promise<number> {
 const count = (text: string, pattern: RegExp) => (text.match(new RegExp(pattern.source, 'g')) ?? []).length;
 
 /** The pids that logged a reopening of their log files (each process does on each SIGHUP). */
-function reopenedPids(gateway: ReadyGateway): number[] {
+function reopenedPids(gateway: GatewayProcess): number[] {
   return [...gateway.stdout().matchAll(/"message":"log files reopened","pid":(\d+)/g)].map((m) => Number(m[1]));
 }
 
@@ -232,3 +236,153 @@ describe.each([1, 2])('log rotation, with KMS_WORKERS=%i', (workers) => {
     expect(await gateway.stop('SIGTERM')).toBe(0);
   });
 });
+
+describe('log rotation while a worker starts, with KMS_WORKERS=2', () => {
+  it('a worker that had opened the audit log but did not listen yet when SIGHUP came (so was not signalled) reopens it once it listens', async () => {
+    const dir = await makeTempDir('kms-logs-');
+    const audit = join(dir, 'audit.log');
+    const gateway = await startGateway({ dataDir: dataDir(), seedFile, env: { KMS_WORKERS: '2', KMS_AUDIT_LOG: audit } });
+    const started = (pid: number) => gateway.stdout().includes(`"message":"gateway worker started","pid":${pid}`);
+    const rotated: string[] = [];
+    let starting: number | undefined;
+    // A replacement worker is stopped between opening the audit log and listening. Stopping it
+    // when the primary has not yet heard that it listens can come too late (it listens a few
+    // milliseconds after it opens the file): then another try, with another rotation.
+    for (let attempt = 1; attempt <= 10 && starting === undefined; attempt++) {
+      const workers = childPids(gateway.pid);
+      process.kill(workers[0]!, 'SIGKILL');
+      let replacement: number | undefined;
+      await pollClosely(() => (replacement = childPids(gateway.pid).find((pid) => !workers.includes(pid))) !== undefined, 15_000, 'a replacement worker');
+      // Until it has run exec the child is a copy of the primary, with the primary's files open (the
+      // audit log too) and the primary waiting for that exec: node:cluster's NODE_UNIQUE_ID tells it has run.
+      await pollClosely(() => environmentOf(replacement!).NODE_UNIQUE_ID !== undefined && openPaths(replacement!).includes(audit), 15_000, 'the replacement worker to open the audit log');
+      process.kill(replacement!, 'SIGSTOP');
+      try {
+        rotated.push(`${audit}.${attempt}`);
+        await rename(audit, rotated.at(-1)!);
+        // The primary and the worker that serves handle it; the stopped one is not signalled unless it listened.
+        const before = reopenedPids(gateway).length;
+        gateway.child.kill('SIGHUP');
+        await waitFor(() => reopenedPids(gateway).length >= before + 2, 15_000, 'the primary and the serving worker to handle SIGHUP');
+        if (!started(replacement!)) starting = replacement;
+      } finally {
+        // Resumed whatever happened: a stopped worker would outlive the gateway.
+        process.kill(replacement!, 'SIGCONT');
+      }
+      await waitFor(() => started(replacement!), 15_000, 'the replacement worker to listen');
+    }
+    expect(starting, 'a replacement worker stopped before it listened').toBeDefined();
+    // Once it listens it catches up: its audit log is the file at the path, as every other process's.
+    const auditFiles = () => [gateway.pid, ...childPids(gateway.pid)].map((pid) => openPaths(pid).filter((path) => path === audit || rotated.includes(path)));
+    await waitFor(() => auditFiles().every((open) => open.length === 1 && open[0] === audit), 10_000, 'every process to write to the audit log at its path, none to a rotated one').catch(
+      (err: Error) => expect.fail(`${err.message}: ${JSON.stringify(auditFiles())}`),
+    );
+    expect(childPids(gateway.pid)).toContain(starting);
+    // And the lines: every request (spread over both workers) is in the file at the path.
+    const lines = async (path: string) => (await readFile(path, 'utf8')).split('\n').filter(Boolean).length;
+    const rotatedBefore = await Promise.all(rotated.map(lines));
+    const atPathBefore = await lines(audit).catch(() => 0);
+    for (let i = 0; i < 6; i++) expect((await sendRaw(gateway.port, toRecorded(signedRpcRequest(ADMIN, 'DescribeKey', { KeyId: KEY_ID })))).status).toBe(200);
+    await waitFor(async () => (await lines(audit)) >= atPathBefore + 6, 10_000, 'six lines in the audit log');
+    expect(await Promise.all(rotated.map(lines))).toEqual(rotatedBefore);
+    expect(await gateway.stop('SIGTERM')).toBe(0);
+    await removeDir(dir);
+  }, 90_000);
+});
+
+describe('SIGHUP while the gateway starts', () => {
+  /*
+   * A signal that arrives before node has run the first line of the entry (node's own start, some
+   * tens of milliseconds) takes its default action in any node program: the earliest moment here is
+   * the one the entry catches it. The moments are told by what the process has done, not by time:
+   * whether it catches the signal, how much it has read (its code, mostly), its workers.
+   */
+  type Entry = 'npm start' | 'kms serve';
+  /** The bytes a gateway started by each entry has read once it is ready (its code, mostly; `kms serve` loads the CLI too). */
+  const readWhenReady = new Map<Entry, number>();
+  beforeAll(async () => {
+    for (const entry of ['npm start', 'kms serve'] as const) {
+      const gateway = await startGateway({ dataDir: dataDir(), seedFile, viaCli: entry === 'kms serve' });
+      readWhenReady.set(entry, bytesRead(gateway.pid));
+      expect(await gateway.stop('SIGTERM')).toBe(0);
+    }
+  }, 60_000);
+
+  const gone = (gateway: GatewayProcess) => gateway.hasExited();
+  /** Resolves at a moment of `gateway`'s start (or once it has exited, which the test then reports). */
+  const moments = {
+    'as soon as it catches the signal': (g: GatewayProcess) => pollClosely(() => gone(g) || catchesSignal(g.pid, 'SIGHUP'), 15_000, 'the gateway to catch SIGHUP'),
+    // The entry catches it before it loads the gateway, not once the gateway's main() runs.
+    'half-way through reading its code': async (g: GatewayProcess, halfway: number) => {
+      await pollClosely(() => gone(g) || bytesRead(g.pid) >= halfway, 15_000, 'the gateway to read its code');
+      expect(gone(g) || catchesSignal(g.pid, 'SIGHUP')).toBe(true);
+    },
+    // Too early for the worker to catch it: the primary replaces a worker SIGHUP ended.
+    'as soon as its first worker process exists': (g: GatewayProcess) => pollClosely(() => gone(g) || childPids(g.pid).length > 0, 15_000, 'a worker process'),
+    "half-way through a worker's reading of its code": async (g: GatewayProcess, halfway: number) => {
+      let worker: number | undefined;
+      await pollClosely(() => gone(g) || (worker = childPids(g.pid).find((pid) => bytesRead(pid) >= halfway)) !== undefined, 15_000, 'a worker to read its code');
+      expect(gone(g) || catchesSignal(worker!, 'SIGHUP')).toBe(true);
+    },
+  };
+  type Moment = keyof typeof moments;
+
+  it.each<[Entry, number, 'the gateway' | 'its process group', Moment | 'every 50 ms from the moment it catches the signal until it is ready']>([
+    ['npm start', 1, 'the gateway', 'as soon as it catches the signal'],
+    ['npm start', 1, 'the gateway', 'half-way through reading its code'],
+    ['npm start', 1, 'the gateway', 'every 50 ms from the moment it catches the signal until it is ready'],
+    ['npm start', 2, 'the gateway', 'every 50 ms from the moment it catches the signal until it is ready'],
+    ['npm start', 2, 'its process group', 'half-way through reading its code'],
+    ['npm start', 2, 'its process group', 'as soon as its first worker process exists'],
+    ['npm start', 2, 'its process group', "half-way through a worker's reading of its code"],
+    ['kms serve', 1, 'the gateway', 'half-way through reading its code'],
+    ['kms serve', 2, 'its process group', 'as soon as its first worker process exists'],
+    ['kms serve', 2, 'its process group', "half-way through a worker's reading of its code"],
+  ])('%s, KMS_WORKERS=%i: SIGHUP to %s %s does not stop it; it becomes ready, serves, and handles the SIGHUP then', async (entry, workers, target, moment) => {
+    const gateway = spawnGateway({ dataDir: dataDir(), seedFile, viaCli: entry === 'kms serve', detached: target === 'its process group', env: { KMS_WORKERS: String(workers) } });
+    const hangUpNow = () => {
+      if (!gone(gateway)) process.kill(target === 'its process group' ? -gateway.pid : gateway.pid, 'SIGHUP');
+    };
+    let ready: ReadyGateway;
+    if (moment === 'every 50 ms from the moment it catches the signal until it is ready') {
+      await moments['as soon as it catches the signal'](gateway);
+      const timer = setInterval(hangUpNow, 50);
+      hangUpNow();
+      ready = await untilReady(gateway).finally(() => clearInterval(timer));
+    } else {
+      await moments[moment](gateway, readWhenReady.get(entry)! / 2);
+      hangUpNow();
+      ready = await untilReady(gateway);
+    }
+    // The SIGHUP it kept while starting was handled once it served: its log files were reopened.
+    await waitFor(() => reopenedPids(ready).includes(ready.pid), 10_000, 'the SIGHUP kept while starting to be handled');
+    if (workers > 1) expect(ready.stdout()).toContain(`serving from ${workers} worker processes`);
+    for (let i = 0; i < 2 * workers; i++) expect((await sendRaw(ready.port, toRecorded(signedRpcRequest(ADMIN, 'DescribeKey', { KeyId: KEY_ID })))).status).toBe(200);
+    expect(ready.stdout()).not.toContain('"message":"gateway worker died"');
+    expect(await ready.stop('SIGTERM')).toBe(0);
+  });
+
+  // bin/kms.mjs keeps SIGHUP from its first line, for `kms serve`: every other command gives it back.
+  it.each(['while it loads (the signal was kept, then delivered as the command starts)', 'once the command runs'])(
+    'another kms command (keys list, waiting for an endpoint that never answers) is ended by SIGHUP %s, as in a terminal that hangs up',
+    async (when) => {
+      const silent = createServer(() => undefined);
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      const env: Record<string, string> = {};
+      for (const [name, value] of Object.entries(process.env)) if (value !== undefined && !name.startsWith('KMS_')) env[name] = value;
+      Object.assign(env, { KMS_ENDPOINT: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, ALIBABA_CLOUD_ACCESS_KEY_ID: ADMIN.accessKeyId, ALIBABA_CLOUD_ACCESS_KEY_SECRET: ADMIN.accessKeySecret });
+      const child = spawn(process.execPath, ['bin/kms.mjs', 'keys', 'list'], { cwd: REPO_ROOT, env, stdio: 'ignore' });
+      const exit = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
+      try {
+        await pollClosely(() => child.exitCode !== null || catchesSignal(child.pid!, 'SIGHUP'), 15_000, 'kms to catch SIGHUP');
+        if (when === 'once the command runs') await pollClosely(() => child.exitCode !== null || !catchesSignal(child.pid!, 'SIGHUP'), 15_000, 'kms to give SIGHUP back');
+        child.kill('SIGHUP');
+        expect(await exit).toEqual([null, 'SIGHUP']);
+      } finally {
+        child.kill('SIGKILL');
+        silent.close();
+      }
+    },
+  );
+});
+

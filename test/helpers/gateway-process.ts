@@ -27,6 +27,10 @@ export interface GatewayOptions {
   timeoutMs?: number;
   /** Run it through `npm start` itself (npm and its shell between the test and the gateway). */
   viaNpm?: boolean;
+  /** Run it as `kms serve` (bin/kms.mjs), configured by the same environment. */
+  viaCli?: boolean;
+  /** In a process group of its own (the gateway and its workers), which `process.kill(-pid, signal)` signals as a whole. */
+  detached?: boolean;
   /** Options for node itself, before the script (not with viaNpm), e.g. `--cpu-prof`, which NODE_OPTIONS may not carry. */
   nodeOptions?: string[];
 }
@@ -91,11 +95,13 @@ export function spawnGateway(options: GatewayOptions): GatewayProcess {
   // `npm start` runs the compiled gateway with plain node (test/build.global-setup.ts builds it).
   // Under `npm test`, npm_execpath is the npm that runs the tests.
   const npm = process.env.npm_execpath;
-  const command = options.viaNpm ? (npm ? [process.execPath, npm, 'start'] : ['npm', 'start']) : [process.execPath, ...(options.nodeOptions ?? []), 'dist/infra/gateway/start.js'];
+  const script = options.viaCli ? ['bin/kms.mjs', 'serve'] : ['dist/infra/gateway/start.js'];
+  const command = options.viaNpm ? (npm ? [process.execPath, npm, 'start'] : ['npm', 'start']) : [process.execPath, ...(options.nodeOptions ?? []), ...script];
   const child = spawn(command[0]!, command.slice(1), {
     cwd: REPO_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
   });
   let stdout = '';
   let stderr = '';
@@ -147,9 +153,12 @@ export function spawnGateway(options: GatewayOptions): GatewayProcess {
 }
 
 /** Starts the gateway and waits for its ready line. Rejects (with the output) when it exits first. */
-export async function startGateway(options: GatewayOptions): Promise<ReadyGateway> {
-  const gateway = spawnGateway(options);
-  const timeoutMs = options.timeoutMs ?? 30_000;
+export function startGateway(options: GatewayOptions): Promise<ReadyGateway> {
+  return untilReady(spawnGateway(options), options.timeoutMs);
+}
+
+/** Waits for a spawned gateway's ready line. Rejects (with the output) when it exits first, or after `timeoutMs` (then it is killed). */
+export async function untilReady(gateway: GatewayProcess, timeoutMs = 30_000): Promise<ReadyGateway> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const match = READY_LINE.exec(gateway.stdout());
