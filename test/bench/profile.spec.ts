@@ -6,6 +6,7 @@ import { killAllGateways, makeTempDir, REPO_ROOT, removeDir, startGateway, write
 import { ADMIN, ALIAS, TEST_SEED } from '../helpers/service.js';
 import { signedRpcRequest } from '../helpers/sign.js';
 import { median, runLoad } from './support/load.js';
+import { writeBenchmarkTables } from './support/tables.js';
 
 /**
  * `npm run bench:profile`: where a request's time goes. Not part of `npm test`.
@@ -18,7 +19,7 @@ import { median, runLoad } from './support/load.js';
  *      with the most time of their own. The profile is written to bench/gateway.cpuprofile (open
  *      it in Chrome DevTools or speedscope for a flame graph).
  *
- * Prints a table and writes bench/profile.json.
+ * Prints a table, writes bench/profile.json and rewrites the tables of docs/benchmarks.md from it.
  */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const RUN_SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -39,7 +40,8 @@ afterAll(async () => {
   await killAllGateways();
   await removeDir(dir);
   await writeFile(join(REPO_ROOT, 'bench/profile.json'), JSON.stringify(results, null, 2) + '\n');
-  console.log(`\n${lines.join('\n')}\n\nwritten to bench/profile.json`);
+  await writeBenchmarkTables();
+  console.log(`\n${lines.join('\n')}\n\nwritten to bench/profile.json and docs/benchmarks.md`);
 });
 
 const STAGE_SERVER = join(REPO_ROOT, 'test/bench/support/stage-server.ts');

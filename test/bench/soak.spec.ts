@@ -1,10 +1,11 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killAllGateways, makeTempDir, type ReadyGateway, removeDir, startGateway, writeSeedFile } from '../helpers/gateway-process.js';
+import { killAllGateways, makeTempDir, type ReadyGateway, REPO_ROOT, removeDir, startGateway, writeSeedFile } from '../helpers/gateway-process.js';
 import { ADMIN, ALIAS, KEY_ID, TEST_SEED } from '../helpers/service.js';
 import { signedRpcRequest, signedV3Request } from '../helpers/sign.js';
+import { BENCH_RESULTS, type SoakResults, machineFacts, writeBenchmarkTables } from './support/tables.js';
 
 /**
  * Soak, not part of `npm test`: SOAK_REQUESTS (default 1,000,000) mixed requests — GenerateDataKey,
@@ -13,7 +14,8 @@ import { signedRpcRequest, signedV3Request } from '../helpers/sign.js';
  * no error of any kind and that the gateway's memory does not grow once warm: RSS sampled every
  * second, the last quarter against the first quarter after warm-up (the first 10 %), ±10 %, less
  * what the replay store must hold by design — every nonce of the last 15 minutes, whose table
- * reports its size (kms_nonce_memory_bytes). Prints the throughput and the RSS curve.
+ * reports its size (kms_nonce_memory_bytes). Prints the throughput and the RSS curve, writes the
+ * figures to bench/soak.json and rewrites the tables of docs/benchmarks.md from them.
  *
  *     npm run soak
  *     SOAK_REQUESTS=100000 npm run soak
@@ -129,6 +131,21 @@ describe(`soak: ${TOTAL.toLocaleString('en')} mixed requests over ${CONNECTIONS}
     console.log(
       `soak: RSS less the replay table: ${early.toFixed(1)} MB early, ${late.toFixed(1)} MB late (${(((late - early) / early) * 100).toFixed(1)} %); the table held ${last.nonces.toLocaleString('en')} nonces in ${last.nonceMb.toFixed(1)} MB`,
     );
+    const figures: SoakResults = {
+      machine: machineFacts(),
+      date: new Date().toISOString(),
+      requests: answered,
+      connections: CONNECTIONS,
+      seconds: Number(seconds.toFixed(1)),
+      errors: errors.length,
+      rssEarlyMb: Number(early.toFixed(1)),
+      rssLateMb: Number(late.toFixed(1)),
+      growth: Number(((late - early) / early).toFixed(4)),
+      noncesHeld: last.nonces,
+      nonceTableMb: Number(last.nonceMb.toFixed(1)),
+    };
+    await writeFile(join(REPO_ROOT, BENCH_RESULTS.soak.file), JSON.stringify(figures, null, 2) + '\n');
+    await writeBenchmarkTables();
     // Flat means no growth: a heap that settles lower after warm-up is not a leak.
     expect((late - early) / early).toBeLessThanOrEqual(0.1);
   });

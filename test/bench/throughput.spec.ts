@@ -17,11 +17,13 @@ import { killAllGateways, makeTempDir, REPO_ROOT, removeDir, startGateway, write
 import { ADMIN, ALIAS, KEY_ID, TEST_SEED } from '../helpers/service.js';
 import { signedRpcRequest } from '../helpers/sign.js';
 import { median, runLoad, type LoadResult } from './support/load.js';
+import { writeBenchmarkTables } from './support/tables.js';
 
 /**
  * `npm run bench`: throughput, latency, cold start and memory, each against a baseline measured in
  * the same run, alternating the runs compared and reporting the median of BENCH_ROUNDS (3). Prints
- * a table and writes bench/results.json. Not part of `npm test` (it measures, it does not test).
+ * a table, writes bench/results.json and rewrites the tables of docs/benchmarks.md from it. Not
+ * part of `npm test` (it measures, it does not test).
  *
  *   1. baseline: randomBytes + AES-256-GCM wrap of a 32-byte key, one core
  *   2. GenerateDataKey, GenerateDataKeyWithoutPlaintext, Decrypt through the whole middleware
@@ -63,7 +65,8 @@ afterAll(async () => {
   await removeDir(dir);
   await mkdir(join(REPO_ROOT, 'bench'), { recursive: true });
   await writeFile(join(REPO_ROOT, 'bench/results.json'), JSON.stringify(results, null, 2) + '\n');
-  console.log(`\n${lines.join('\n')}\n\nwritten to bench/results.json`);
+  await writeBenchmarkTables();
+  console.log(`\n${lines.join('\n')}\n\nwritten to bench/results.json and docs/benchmarks.md`);
 });
 
 /** Ops per second of `op` run back to back for about `seconds`, on this one core. */

@@ -1,0 +1,284 @@
+import { readFile } from 'node:fs/promises';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { writeDocSection } from '../../helpers/doc-sections.js';
+import { REPO_ROOT } from '../../helpers/gateway-process.js';
+
+/**
+ * The tables of docs/benchmarks.md, rendered from what each benchmark writes to bench/*.json. The
+ * benchmarks call {@link writeBenchmarkTables} when they finish; test/unit/docs.test.ts checks
+ * that the committed tables are what the committed JSON renders to, so no figure is typed by hand.
+ */
+export const BENCHMARKS_DOC = join(REPO_ROOT, 'docs/benchmarks.md');
+
+/** Where each benchmark keeps its last run, and the command that makes it. */
+export const BENCH_RESULTS = {
+  throughput: { file: 'bench/results.json', command: 'npm run bench' },
+  profile: { file: 'bench/profile.json', command: 'npm run bench:profile' },
+  soak: { file: 'bench/soak.json', command: 'npm run soak' },
+  bigFile: { file: 'bench/big-file.json', command: 'npm run bench:big-file' },
+} as const;
+export type BenchName = keyof typeof BENCH_RESULTS;
+
+export interface ThroughputResults {
+  machine?: { cpus: number; model: string; memoryGiB: number; node: string };
+  date?: string;
+  inProcess?: { wrapBaselinePerSecond: number; stackPerSecond: Record<string, number> };
+  gateway?: Array<{
+    processes: number;
+    connections: number;
+    barePerSecond: number;
+    gatewayPerSecond: number;
+    ratio: number;
+    p50Ms: number;
+    p99Ms: number;
+    p999Ms: number;
+    cpuMicrosPerRequest: number;
+    primaryCpuMicrosPerRequest: number;
+    workerCpuMicrosPerRequest: number;
+  }>;
+  memory?: Record<string, { requests: number; rssBeforeMb: number; rssAfterMb: number }>;
+  scaling?: { at64Connections: number; projectedFromCpuPerRequest: number };
+  coldStart?: Array<{ function: string; zippedKiB: number; importMs: number; initMs: number; firstStatus: unknown }>;
+  listings?: { keys: number; aliases: number; fillSeconds: number; listKeys: { p50: number; p99: number }; listAliases: { p50: number; p99: number } };
+}
+
+export interface ProfileResults {
+  date?: string;
+  stages?: Array<{ stage: string; loopMicros?: number; httpMicros: number; httpPerSecond: number }>;
+  gatewayProfile?: { perSecond: number; requests: number; areas: Array<{ name: string; microsPerRequest: number }> };
+}
+
+export interface SoakResults {
+  machine?: ThroughputResults['machine'];
+  date: string;
+  requests: number;
+  connections: number;
+  seconds: number;
+  errors: number;
+  rssEarlyMb: number;
+  rssLateMb: number;
+  growth: number;
+  noncesHeld: number;
+  nonceTableMb: number;
+}
+
+export interface BigFileResults {
+  machine?: ThroughputResults['machine'];
+  date: string;
+  sizeMiB: number;
+  encrypt: { seconds: number; megabytesPerSecond: number; maxRssMb: number };
+  decrypt: { seconds: number; megabytesPerSecond: number; maxRssMb: number };
+}
+
+export interface AllResults {
+  throughput?: ThroughputResults;
+  profile?: ProfileResults;
+  soak?: SoakResults;
+  bigFile?: BigFileResults;
+}
+
+/** The machine a benchmark runs on, as its results record it. */
+export function machineFacts(): NonNullable<ThroughputResults['machine']> {
+  return { cpus: availableParallelism(), model: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
+}
+
+/** The targets set for the service, checked against the last runs. */
+export const TARGETS = {
+  ratioToBare: 0.6,
+  p99Ms: 5,
+  scaling: 1.7,
+  stackToWrap: 0.5,
+  bundleKiB: 250,
+  initMs: 50,
+  listingP50Ms: 20,
+  rssGrowth: 0.1,
+} as const;
+
+const int = (n: number) => Math.round(n).toLocaleString('en');
+const fixed = (n: number, digits: number) => n.toFixed(digits);
+const range = (values: number[], digits = 0) => {
+  const [low, high] = [Math.min(...values), Math.max(...values)];
+  return low === high ? fixed(low, digits) : `${fixed(low, digits)}–${fixed(high, digits)}`;
+};
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const yes = (met: boolean) => (met ? 'met' : '**not met**');
+
+function runLine(source: string, date?: string, machine?: ThroughputResults['machine']): string {
+  const on = machine ? ` on ${machine.cpus} CPUs (${machine.model}), ${machine.memoryGiB} GiB, Node ${machine.node.replace(/^v/, '')}` : '';
+  return `The last run${date ? ` (${date.slice(0, 10)})` : ''}${on}, from \`${source}\`:`;
+}
+
+const notRun = (bench: BenchName) => `No run recorded yet: \`${BENCH_RESULTS[bench].command}\` writes \`${BENCH_RESULTS[bench].file}\` and this table.`;
+
+function gatewayTable(r: ThroughputResults): string {
+  if (!r.gateway?.length) return notRun('throughput');
+  const rows = r.gateway.map(
+    (g) =>
+      `| ${g.processes === 1 ? '1' : `${g.processes} (\`KMS_WORKERS=${g.processes}\`)`} | ${g.connections} | ${int(g.barePerSecond)} | ${int(g.gatewayPerSecond)} | ${fixed(g.ratio, 2)} | ${g.p50Ms} / ${g.p99Ms} / ${g.p999Ms} | ${int(g.cpuMicrosPerRequest)} |`,
+  );
+  return [
+    runLine(BENCH_RESULTS.throughput.file, r.date, r.machine),
+    '',
+    '| processes | connections | bare `node:http` /s | gateway `GenerateDataKey` /s | ratio | gateway p50 / p99 / p99.9 ms | gateway CPU µs per request |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
+}
+
+function alsoMeasuredTable(r: ThroughputResults): string {
+  const rows: string[] = [];
+  if (r.inProcess) {
+    const wrap = r.inProcess.wrapBaselinePerSecond;
+    rows.push(`| (1) baseline: \`randomBytes\` + AES-256-GCM wrap of a 32-byte key, one core | ${int(wrap)} /s |`);
+    const stack = Object.entries(r.inProcess.stackPerSecond).map(([action, perSecond]) => `\`${action}\` ${int(perSecond)} /s (${fixed(perSecond / wrap, 2)}× (1))`);
+    rows.push(`| (2) through the whole stack in process (signature, durable replay claim, policy, audit line), 64 in flight | ${stack.join(', ')} |`);
+  }
+  const workers = r.gateway?.find((g) => g.processes > 1 && g.connections === 64);
+  const one = r.gateway?.find((g) => g.processes === 1 && g.connections === 64);
+  if (r.scaling && workers && one) {
+    rows.push(
+      `| (4) ${workers.processes} processes against one, 64 connections | measured here ${fixed(r.scaling.at64Connections, 2)}× (the load generator shares the cores); projected from CPU per request on ${workers.processes} free cores ${fixed(r.scaling.projectedFromCpuPerRequest, 2)}× (workers ${workers.workerCpuMicrosPerRequest} µs per request, the primary ${workers.primaryCpuMicrosPerRequest} µs, one process ${one.cpuMicrosPerRequest} µs) |`,
+    );
+  }
+  if (r.coldStart?.length) {
+    const inits = r.coldStart.map((c) => c.initMs);
+    const imports = r.coldStart.map((c) => c.importMs);
+    const within = inits.filter((ms) => ms <= TARGETS.initMs).length;
+    rows.push(`| (5) function bundles (esbuild as \`serverless.yml\`), compressed | ${range(r.coldStart.map((c) => c.zippedKiB), 1)} KiB each, ${r.coldStart.length} functions |`);
+    rows.push(`| (5) cold start: import + first invocation against a local store | median ${int(median(inits))} ms, ${range(inits)} ms; ${within} of ${inits.length} functions ≤ ${TARGETS.initMs} ms (import ${range(imports)} ms of it) |`);
+  }
+  if (r.memory) {
+    const rss = Object.entries(r.memory).map(([processes, m]) => `${m.rssBeforeMb} → ${m.rssAfterMb} MB with ${processes === '1' ? 'one process' : `${processes} processes`} (${int(m.requests)} requests)`);
+    rows.push(`| (6) gateway RSS before → after the runs of (4) | ${rss.join('; ')} |`);
+  }
+  if (r.listings) {
+    const l = r.listings;
+    rows.push(`| (7) ${int(l.keys)} keys and ${int(l.aliases)} aliases in the file store, a page of 100 in the middle | \`ListKeys\` p50 ${fixed(l.listKeys.p50, 1)} ms, \`ListAliases\` p50 ${fixed(l.listAliases.p50, 1)} ms |`);
+  }
+  if (rows.length === 0) return notRun('throughput');
+  return ['| also measured | figure |', '| --- | --- |', ...rows].join('\n');
+}
+
+function targetsTable(all: AllResults): string {
+  const r = all.throughput ?? {};
+  const rows: string[] = [];
+  const at64 = (r.gateway ?? []).filter((g) => g.connections === 64);
+  if (at64.length) {
+    const ratios = at64.map((g) => `${fixed(g.ratio, 2)}× (${g.processes === 1 ? 'one process' : `${g.processes} processes`})`);
+    const p99s = at64.map((g) => g.p99Ms);
+    const met = at64.every((g) => g.ratio >= TARGETS.ratioToBare && g.p99Ms <= TARGETS.p99Ms);
+    rows.push(`| gateway ≥ ${TARGETS.ratioToBare}× bare \`node:http\` at 64 connections, p99 ≤ ${TARGETS.p99Ms} ms | ${ratios.join(', ')}; p99 ${range(p99s)} ms | ${yes(met)} |`);
+  }
+  if (r.scaling) {
+    const { at64Connections: measured, projectedFromCpuPerRequest: projected } = r.scaling;
+    const status = measured >= TARGETS.scaling ? 'met' : projected >= TARGETS.scaling ? '**not measurable here**; met by projection' : '**not met**';
+    rows.push(`| one process per core scales ≥ ${TARGETS.scaling}× | ${fixed(measured, 2)}× measured; ${fixed(projected, 2)}× projected from CPU per request | ${status} |`);
+  }
+  if (r.inProcess) {
+    const ratios = Object.values(r.inProcess.stackPerSecond).map((perSecond) => perSecond / r.inProcess!.wrapBaselinePerSecond);
+    rows.push(`| in-process stack ≥ ${TARGETS.stackToWrap}× the wrap baseline | ${range(ratios, 2)}× | ${yes(ratios.every((x) => x >= TARGETS.stackToWrap))} |`);
+  }
+  if (r.coldStart?.length) {
+    const largest = Math.max(...r.coldStart.map((c) => c.zippedKiB));
+    const inits = r.coldStart.map((c) => c.initMs);
+    const within = inits.filter((ms) => ms <= TARGETS.initMs).length;
+    const status = `size ${yes(largest <= TARGETS.bundleKiB)}; init ${within === inits.length ? 'met' : `**met by ${within} of ${inits.length}**`}`;
+    rows.push(`| every bundle ≤ ${TARGETS.bundleKiB} KiB compressed, init ≤ ${TARGETS.initMs} ms | ≤ ${fixed(largest, 1)} KiB; median ${int(median(inits))} ms, ${within} of ${inits.length} ≤ ${TARGETS.initMs} ms | ${status} |`);
+  }
+  if (r.listings) {
+    const l = r.listings;
+    const met = l.listKeys.p50 <= TARGETS.listingP50Ms && l.listAliases.p50 <= TARGETS.listingP50Ms;
+    rows.push(`| \`ListKeys\` / \`ListAliases\` p50 ≤ ${TARGETS.listingP50Ms} ms with ${int(l.keys)} each | ${fixed(l.listKeys.p50, 1)} ms / ${fixed(l.listAliases.p50, 1)} ms | ${yes(met)} |`);
+  }
+  const soak = all.soak;
+  rows.push(
+    soak
+      ? `| RSS flat (±${TARGETS.rssGrowth * 100} %) over ${int(soak.requests)} requests, less the replay table | ${soak.growth >= 0 ? '+' : ''}${fixed(soak.growth * 100, 1)} % | ${yes(Math.abs(soak.growth) <= TARGETS.rssGrowth || soak.growth < 0)} (\`npm run soak\`) |`
+      : `| RSS flat (±${TARGETS.rssGrowth * 100} %) over 1,000,000 requests, less the replay table | no run recorded in \`${BENCH_RESULTS.soak.file}\` | – |`,
+  );
+  return [`Targets against the last runs (\`${BENCH_RESULTS.throughput.file}\`, \`${BENCH_RESULTS.soak.file}\`):`, '', '| target | measured | status |', '| --- | --- | --- |', ...rows].join('\n');
+}
+
+function profileStagesTable(p: ProfileResults): string {
+  if (!p.stages?.length) return notRun('profile');
+  const label: Record<string, string> = {
+    http: 'HTTP alone (a fixed answer)',
+    authentication: 'HTTP + authentication (parameters, signature, replay claim)',
+    stack: 'HTTP + the whole stack',
+  };
+  return [
+    runLine(BENCH_RESULTS.profile.file, p.date),
+    '',
+    '| stage | CPU µs per request, tight loop (64 in flight) | CPU µs per request, inside `node:http` (64 connections) | requests/s there |',
+    '| --- | --- | --- | --- |',
+    ...p.stages.map((s) => `| ${label[s.stage] ?? s.stage} | ${s.loopMicros === undefined ? '–' : fixed(s.loopMicros, 1)} | ${fixed(s.httpMicros, 1)} | ${int(s.httpPerSecond)} |`),
+  ].join('\n');
+}
+
+function profileAreasTable(p: ProfileResults): string {
+  const g = p.gatewayProfile;
+  if (!g?.areas.length) return notRun('profile');
+  return [
+    `| the gateway's main thread at ${int(g.perSecond)} \`GenerateDataKey\`/s, 64 connections (${int(g.requests)} requests) | µs per request |`,
+    '| --- | --- |',
+    ...g.areas.map((a) => `| ${a.name} | ${fixed(a.microsPerRequest, 1)} |`),
+  ].join('\n');
+}
+
+function soakTable(s?: SoakResults): string {
+  if (!s) return notRun('soak');
+  return [
+    runLine(BENCH_RESULTS.soak.file, s.date, s.machine),
+    '',
+    '| requests | time | errors | RSS less the replay table, early → late | the replay table at the end |',
+    '| --- | --- | --- | --- | --- |',
+    `| ${int(s.requests)} over ${s.connections} connections | ${fixed(s.seconds, 0)} s (${int(s.requests / s.seconds)}/s) | ${s.errors} | ${fixed(s.rssEarlyMb, 0)} → ${fixed(s.rssLateMb, 0)} MB (${s.growth >= 0 ? '+' : ''}${fixed(s.growth * 100, 1)} %) | ${int(s.noncesHeld)} nonces in ${fixed(s.nonceTableMb, 0)} MB |`,
+  ].join('\n');
+}
+
+function bigFileTable(b?: BigFileResults): string {
+  if (!b) return notRun('bigFile');
+  const row = (what: string, x: BigFileResults['encrypt']) => `| \`kms ${what}\` | ${fixed(x.seconds, 1)} s | ${int(x.megabytesPerSecond)} MB/s | ${int(x.maxRssMb)} MB |`;
+  return [
+    runLine(BENCH_RESULTS.bigFile.file, b.date, b.machine),
+    '',
+    `| ${b.sizeMiB.toLocaleString('en')} MiB through a local gateway | time | throughput | peak RSS |`,
+    '| --- | --- | --- | --- |',
+    row('encrypt-file', b.encrypt),
+    row('decrypt-file', b.decrypt),
+  ].join('\n');
+}
+
+/** Every generated section of docs/benchmarks.md, by name, rendered from the results given. */
+export function renderBenchmarkTables(all: AllResults): Record<string, string> {
+  const r = all.throughput ?? {};
+  const p = all.profile ?? {};
+  return {
+    'bench-gateway': gatewayTable(r),
+    'bench-also-measured': alsoMeasuredTable(r),
+    'bench-profile-stages': profileStagesTable(p),
+    'bench-profile-areas': profileAreasTable(p),
+    'bench-targets': targetsTable(all),
+    'bench-soak': soakTable(all.soak),
+    'bench-big-file': bigFileTable(all.bigFile),
+  };
+}
+
+/** The results each benchmark last wrote (missing files: not run yet). */
+export async function readBenchResults(root = REPO_ROOT): Promise<AllResults> {
+  const read = async (bench: BenchName) => {
+    try {
+      return JSON.parse(await readFile(join(root, BENCH_RESULTS[bench].file), 'utf8'));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  };
+  return { throughput: await read('throughput'), profile: await read('profile'), soak: await read('soak'), bigFile: await read('bigFile') };
+}
+
+/** Rewrites every generated table of docs/benchmarks.md from bench/*.json (a benchmark calls this once its JSON is written). */
+export async function writeBenchmarkTables(): Promise<void> {
+  for (const [name, body] of Object.entries(renderBenchmarkTables(await readBenchResults()))) await writeDocSection(BENCHMARKS_DOC, name, body);
+}
