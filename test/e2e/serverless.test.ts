@@ -18,6 +18,8 @@ import { signedRpcRequest } from '../helpers/sign.js';
 import { AWS_OPERATIONS } from '../../lib/aws/operations.js';
 import { DecryptCommand, GenerateDataKeyCommand, KMSClient, ListAliasesCommand } from '@aws-sdk/client-kms';
 import { freePort, waitFor } from '../helpers/store-files.js';
+import { BUNDLE_SIZES_COMMAND, BUNDLE_SIZES_DOC, BUNDLE_SIZES_SECTION, compareBundleSizes, measurePackagedZips, parseBundleSizes } from '../helpers/bundle-sizes.js';
+import { readDocSection } from '../helpers/doc-sections.js';
 
 /*
  * The real serverless.yml, in one file because both runs share the bundler's work folder:
@@ -317,5 +319,13 @@ describe('serverless offline: the emulated ALB in front of the real functions', 
     const error = await sdkError(() => client.generateDataKey({ KeyId: ALIAS }));
     expect(error.code ?? error.data?.Code).toBe('SignatureDoesNotMatch');
     client.close();
+  });
+});
+
+describe('docs/deploy-aws.md', () => {
+  it('lists every function the dev stage packages, each within 10 % of its zip, and no other', async () => {
+    const measured = await measurePackagedZips(packaged.dev!.dir);
+    const committed = parseBundleSizes(await readDocSection(BUNDLE_SIZES_DOC, BUNDLE_SIZES_SECTION));
+    expect(compareBundleSizes(committed, measured), `the bundle table is stale: ${BUNDLE_SIZES_COMMAND} rewrites it`).toEqual([]);
   });
 });
