@@ -1,5 +1,5 @@
 /**
- * The `kms` command's exit codes, declared once (the README documents the same table, and
+ * The `kms` command's exit codes, declared once (docs/cli.md documents the same table, and
  * test/e2e/cli.test.ts pins them). Scripts can rely on them:
  *
  * | code | meaning |

@@ -6,7 +6,7 @@ export class ConfigurationError extends Error {
   override readonly name = 'ConfigurationError';
 }
 
-/** Defaults of the gateway's own environment variables, declared once (the README lists them). */
+/** Defaults of the gateway's own environment variables, declared once (docs/operations.md lists them). */
 export const GATEWAY_DEFAULTS = {
   KMS_HOST: '127.0.0.1',
   KMS_PORT: 8080,

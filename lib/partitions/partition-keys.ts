@@ -42,7 +42,7 @@ export interface PartitionDataKey {
 
 /** What {@link openPartitionKeys} returns. */
 export interface PartitionKeys {
-  /** Encrypts one record for a partition (see the record format in the README). */
+  /** Encrypts one record for a partition (see the record format in docs/partitions.md). */
   encryptRecord(partitionId: string, plaintext: Uint8Array | string, aad?: Uint8Array): Promise<Buffer>;
   /**
    * Decrypts a record; the partition is read from its header. With `options.partitionId`, a record

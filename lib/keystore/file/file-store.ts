@@ -664,7 +664,7 @@ async function processStatus(pid: number): Promise<{ state: string; startTime: s
  * turn of an event loop busy with other requests (measured: 18 ms per batch at 64 connections
  * against under 1 ms idle), and every request of the batch waits with them. The price: on a
  * network file system whose server stops answering, the process stalls for as long as the call
- * hangs (the README says so under the file store's faults).
+ * hangs (docs/operations.md says so under Faults and recovery).
  */
 function createLockFile(locks: string, lock: string, record: string, madeLocks = false): number | undefined {
   let fd: number;
