@@ -79,14 +79,25 @@ export function anchorsOf(markdown: string): Set<string> {
   return anchors;
 }
 
-/** The inline links and images of a Markdown text, outside code. */
+/** The inline links and images of a Markdown text, outside code; a link's text may run over lines. */
 export function linksOf(markdown: string): MarkdownLink[] {
-  const links: MarkdownLink[] = [];
-  for (const { text, line } of proseLines(markdown)) {
-    const withoutCode = text.replace(/(`+)(?:(?!\1).)*?\1/g, '');
-    for (const match of withoutCode.matchAll(/!?\[(?:[^\]\\]|\\.)*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) links.push({ target: match[1]!, line });
+  const lines = proseLines(markdown).map(({ text, line }) => ({ text: text.replace(/(`+)(?:(?!\1).)*?\1/g, ''), line }));
+  const starts: number[] = [];
+  let offset = 0;
+  for (const { text } of lines) {
+    starts.push(offset);
+    offset += text.length + 1;
   }
-  return links;
+  const joined = lines.map((l) => l.text).join('\n');
+  const lineAt = (index: number) => {
+    let i = starts.length - 1;
+    while (starts[i]! > index) i--;
+    return lines[i]!.line;
+  };
+  return [...joined.matchAll(/!?\[(?:[^\]\\]|\\.)*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)].map((match) => ({
+    target: match[1]!,
+    line: lineAt(match.index! + match[0].lastIndexOf('(')),
+  }));
 }
 
 /** Whether a link leaves the repository (a URL with a scheme, or protocol-relative). */

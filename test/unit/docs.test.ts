@@ -90,6 +90,8 @@ describe('links between the README and docs/', () => {
         '## Not a heading',
         '```',
         '[not a heading](#not-a-heading)',
+        'A [link whose text',
+        'runs over lines](#nowhere-either).',
       ].join('\n'),
     );
     await writeFile(join(dir, 'docs', 'b.md'), '# kms — envelope keys\n');
@@ -101,6 +103,7 @@ describe('links between the README and docs/', () => {
       'docs/a.md:8: #repeated-2 (no heading with that anchor in docs/a.md)',
       'docs/a.md:8: ../../elsewhere.md (outside the repository)',
       'docs/a.md:14: #not-a-heading (no heading with that anchor in docs/a.md)',
+      'docs/a.md:16: #nowhere-either (no heading with that anchor in docs/a.md)',
     ]);
   });
 
