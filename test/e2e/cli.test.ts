@@ -115,6 +115,17 @@ describe('kms: options, credentials and exit codes', { timeout: 120_000 }, () =>
     expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
   });
 
+  it('a reader that stops early (`kms --help | head`) ends the command quietly, exit 0, no EPIPE trace', async () => {
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'kms.mjs'), '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Closed before the command writes anything: its write meets a pipe with no reader.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(stderr).not.toContain('EPIPE');
+    expect(code).toBe(0);
+  });
+
   it('usage errors exit 2: an unknown command, an unknown option, a missing option, a bad value', async () => {
     for (const args of [
       ['frobnicate'],
