@@ -1,7 +1,7 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
-import type { DynamoDbNonceStore } from './auth/dynamodb-nonce-store.js';
-import { MemoryNonceStore, type NonceStore } from './auth/nonce-store.js';
+import type { DynamoDbNonceStore } from './keystore/dynamodb/dynamodb-nonce-store.js';
+import { MemoryNonceStore, type NonceStore } from './keystore/nonce-store.js';
 import { CACHED_STORE_DEFAULTS, CachedKeyStore } from './keystore/cached-store.js';
 import { openFileBackend, NONCE_JOURNAL_FILE } from './keystore/file/file-backend.js';
 import { FileKeyStore } from './keystore/file/file-store.js';
@@ -415,7 +415,7 @@ async function secretsManagerStore(s: NonNullable<BackendSelection['secrets']>, 
 
 async function dynamoDbNonces(tableName: string, region: string | undefined, logger: Logger): Promise<DynamoDbNonceStore> {
   const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
-  const { DynamoDbNonceStore } = await import('./auth/dynamodb-nonce-store.js');
+  const { DynamoDbNonceStore } = await import('./keystore/dynamodb/dynamodb-nonce-store.js');
   const client = new DynamoDBClient({ ...(region ? { region } : {}), ...awsClientConfig() });
   return new DynamoDbNonceStore({ client, tableName, logger });
 }

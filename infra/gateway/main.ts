@@ -6,7 +6,7 @@ import { ENV_DEFAULTS, serviceFromEnvironment } from '../../lib/service-from-env
 import { bootstrapAdmin } from './bootstrap.js';
 import { ConfigurationError, GATEWAY_DEFAULTS, type GatewayConfig, readGatewayConfig } from './config.js';
 import { startMetricsServer } from './metrics-server.js';
-import { applySeed, readSeedFile } from './seed.js';
+import { applySeed, readSeedFile } from '../../lib/seed.js';
 import { DEFAULT_SCHEDULE_INTERVAL_MS, startScheduledJobs } from './scheduler.js';
 import { type Gateway, startGateway } from './server.js';
 import { readTlsOptions, type TlsOptions } from './tls.js';

@@ -1,4 +1,4 @@
-import type { NonceStore } from '../auth/nonce-store.js';
+import type { NonceStore } from './nonce-store.js';
 import type { KeyStore } from './key-store.js';
 
 /**

@@ -6,9 +6,9 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DynamoDbNonceStore } from '../../lib/auth/dynamodb-nonce-store.js';
+import { DynamoDbNonceStore } from '../../lib/keystore/dynamodb/dynamodb-nonce-store.js';
 import { JournaledNonceStore } from '../../lib/keystore/file/nonce-journal.js';
-import { MemoryNonceStore } from '../../lib/auth/nonce-store.js';
+import { MemoryNonceStore } from '../../lib/keystore/nonce-store.js';
 import { ServiceUnavailableError } from '../../lib/errors.js';
 import { createPowertoolsLogger } from '../../lib/logger-powertools.js';
 import { AWS_CLIENT_DEFAULTS, ENV_DEFAULTS, selectBackends, serviceFromEnvironment } from '../../lib/service-from-env.js';

@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDbNonceStore } from '../../auth/dynamodb-nonce-store.js';
+import { DynamoDbNonceStore } from './dynamodb-nonce-store.js';
 import type { Logger } from '../../logger.js';
 import type { StateBackend } from '../backend.js';
 import { DynamoDbKeyStore } from './dynamodb-store.js';
