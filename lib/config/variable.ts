@@ -109,11 +109,6 @@ export function flag(name: string, meta: VariableDoc): Variable<boolean> {
   return variable(name, schema, { shownDefault: '`false`', ...meta });
 }
 
-/** The values of `variables`, each read from `env`, under the same keys. */
-export function readVariables<V extends Record<string, Variable<unknown>>>(env: Environment, variables: V): { [K in keyof V]: V[K] extends Variable<infer T> ? T : never } {
-  return Object.fromEntries(Object.entries(variables).map(([key, v]) => [key, v.read(env)])) as { [K in keyof V]: V[K] extends Variable<infer T> ? T : never };
-}
-
 function withDefault(schema: z.ZodMiniString, fallback: string): z.ZodMiniType<string> {
   return z.pipe(
     z.optional(schema),

@@ -37,7 +37,7 @@ export const ROOT_KEY_SOURCE = variable(
     }),
   ),
   {
-    doc: 'the root key from a managed secret instead: `aws-secrets-manager:<secret-id>` or `alibaba-kms-secret:<secret-name>` (`GetSecretValue`; `ALIBABA_CLOUD_ACCESS_KEY_ID`/`_SECRET`/`_SECURITY_TOKEN`, `ALIBABA_CLOUD_REGION`)',
+    doc: 'the root key from a managed secret instead: `aws-secrets-manager:<secret-id>` or `alibaba-kms-secret:<secret-name>` (`GetSecretValue`), or `file:<path>`; the Alibaba secret is read with `ALIBABA_CLOUD_ACCESS_KEY_ID`/`_SECRET`/`_SECURITY_TOKEN` and `ALIBABA_CLOUD_REGION`',
   },
 );
 
