@@ -1,6 +1,6 @@
 import { auditLogFromEnvironment } from './audit/audit-log.js';
-import { wiringOf } from './config/backends.js';
-import { type NonceConfig, readServiceConfig, readStateConfig, type StateConfig } from './config/service.js';
+import { BACKENDS, KEY_STORE, wiringOf } from './config/backends.js';
+import { NONCE_STORE, NONCE_TABLE, type NonceConfig, readServiceConfig, readStateConfig, SINGLE_INSTANCE, type StateConfig } from './config/service.js';
 import type { Environment } from './config/variable.js';
 import { openNonceJournal } from './keystore/file/file-backend.js';
 import type { KeyStore } from './keystore/key-store.js';
@@ -109,10 +109,10 @@ export async function openKeyStoreFromEnvironment(
   logger: Logger = createLogger({ level: 'warn' }),
   options: { mustExist?: boolean } = {},
 ): Promise<OpenedKeyStore> {
-  // Administering the store involves no requests, so no replay store: none is required here, and
-  // a tool is one process wherever it runs.
-  const noReplays = env.KMS_KEY_STORE === 'secrets-manager' && !env.KMS_NONCE_TABLE && !env.KMS_NONCE_STORE ? { KMS_NONCE_STORE: 'memory' } : {};
-  const state = readStateConfig({ ...env, ...noReplays, KMS_SINGLE_INSTANCE: 'true' });
+  // Administering the store involves no requests, so no replay store: none is required of a
+  // backend that keeps none, and a tool is one process wherever it runs.
+  const keepsNone = BACKENDS[KEY_STORE.read(env)].ownNonces === undefined && !NONCE_TABLE.read(env) && !NONCE_STORE.read(env);
+  const state = readStateConfig({ ...env, ...(keepsNone ? { [NONCE_STORE.name]: 'memory' } : {}), [SINGLE_INSTANCE.name]: 'true' });
   const { store, close } = await wiringOf(state).open(state.backend, { logger, nonces: false, mustExist: options.mustExist === true });
   return { store, close };
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
@@ -16,7 +16,7 @@ import { LOG_LEVEL, readServiceConfig, readStateConfig } from '../../lib/config/
 import { ConfigurationError, defaultOf, type Variable } from '../../lib/config/variable.js';
 import { AWS_CLIENT_DEFAULTS, DATA_DIR } from '../../lib/keystore/config.js';
 import { SECRETS_PREFIX, STORE_CACHE_TTL_MS, STORE_STALE_FOR_MS } from '../../lib/keystore/secrets-manager/config.js';
-import { serviceFromEnvironment } from '../../lib/service-from-env.js';
+import { NONCE_JOURNAL_FILE, serviceFromEnvironment } from '../../lib/service-from-env.js';
 import { unwatched } from '../../lib/readiness.js';
 import { FakeDynamoDb } from '../helpers/dynamodb-fake.js';
 import { awsErrors } from '../keystore/aws-errors.js';
@@ -321,6 +321,34 @@ describe('Module: service-from-env', () => {
       expect(unwatched(withFiles.nonces)).toBeInstanceOf(DynamoDbNonceStore);
       // Shared: the second service sees the first one's nonce.
       expect(await withFiles.nonces.claim('AK1', 'n1', Date.now() + 60_000)).toBe(false);
+    });
+
+    it('when KMS_NONCE_STORE=journal beside Secrets Manager, nonces are journaled in KMS_DATA_DIR, shared by every process on it', async () => {
+      const dir = await tempDir();
+      const env = { KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_NONCE_STORE: 'journal', KMS_DATA_DIR: dir, KMS_LOG_LEVEL: 'silent' };
+      const [a, b] = [await serviceFromEnvironment(env), await serviceFromEnvironment(env)];
+      expect(unwatched(a.nonces)).toBeInstanceOf(JournaledNonceStore);
+      expect(await a.nonces.claim('AK1', 'n1', Date.now() + 60_000)).toBe(true);
+      expect(await b.nonces.claim('AK1', 'n1', Date.now() + 60_000)).toBe(false);
+      expect(await readdir(dir)).toContain(NONCE_JOURNAL_FILE);
+      await a.keyring.createKey({ keyId: KEY_ID });
+      expect(fakeSm.names()).toContain(`kms/keys/${KEY_ID}`);
+    });
+
+    it('when a replay store of the process is passed (a gateway worker\'s), it replaces the journal or memory, never a shared one', async () => {
+      const local = new MemoryNonceStore();
+      const withFiles = await serviceFromEnvironment({ KMS_DATA_DIR: await tempDir(), KMS_LOG_LEVEL: 'silent' }, { localNonces: local });
+      expect(unwatched(withFiles.nonces)).toBe(local);
+      const inMemory = await serviceFromEnvironment({ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_NONCE_STORE: 'memory', KMS_LOG_LEVEL: 'silent' }, { localNonces: local });
+      expect(unwatched(inMemory.nonces)).toBe(local);
+      const shared = await serviceFromEnvironment({ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_NONCE_TABLE: 'kms-nonces', KMS_LOG_LEVEL: 'silent' }, { localNonces: local });
+      expect(unwatched(shared.nonces)).toBeInstanceOf(DynamoDbNonceStore);
+    });
+
+    it('when the journal\'s directory cannot be made (a file is in its place), the start fails', async () => {
+      const blocked = join(await tempDir(), 'data');
+      await writeFile(blocked, 'not a directory');
+      await expect(serviceFromEnvironment({ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_NONCE_STORE: 'journal', KMS_DATA_DIR: blocked, KMS_LOG_LEVEL: 'silent' })).rejects.toMatchObject({ code: 'EEXIST' });
     });
 
     it('when KMS_NONCE_TABLE is not set with Secrets Manager, it refuses to serve (replays would pass between instances); asked for memory, it warns', async () => {
