@@ -9,10 +9,10 @@ export const DEFAULT_ROOT_KEY_FILE = 'root.key';
 const ROOT_KEY_BYTES = 32;
 
 /**
- * Where the root key comes from (the seal, as Vault calls it; read by ./config.ts): a file
- * (`KMS_ROOT_KEY_FILE`, default `<KMS_DATA_DIR>/root.key`), or a managed secret store through `KMS_ROOT_KEY_SOURCE`:
- * `aws-secrets-manager:<secret-id>` or `alibaba-kms-secret:<secret-name>`. The secret holds the key as
- * Base64 text (or, in AWS, as a 32-byte binary secret).
+ * Where the root key comes from (the seal, as Vault calls it; ./config.ts reads it): a file
+ * (`KMS_ROOT_KEY_FILE`, default `<KMS_DATA_DIR>/root.key`), or a managed secret store through
+ * `KMS_ROOT_KEY_SOURCE`: `aws-secrets-manager:<secret-id>` or `alibaba-kms-secret:<secret-name>`.
+ * The secret holds the key as Base64 text (or, in AWS, as a 32-byte binary secret).
  */
 export type RootKeySource =
   | { kind: 'file'; path: string }
