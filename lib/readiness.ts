@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { NonceStore } from './auth/nonce-store.js';
+import type { NonceStore } from './keystore/nonce-store.js';
 import { ServiceUnavailableError } from './errors.js';
 import type { ChangeMarker, KeyStore, StoredEntry } from './keystore/key-store.js';
 import { KeyStoreAccessDeniedError, KeyStoreBackendError, KeyStoreUnavailableError, type UnavailableReason } from './keystore/store-errors.js';

@@ -1,6 +1,6 @@
 import { AccessKeyRegistry } from './auth/access-keys.js';
 import type { AuditLog } from './audit/audit-log.js';
-import { MemoryNonceStore, type NonceStore } from './auth/nonce-store.js';
+import { MemoryNonceStore, type NonceStore } from './keystore/nonce-store.js';
 import { Keyring } from './keyring/keyring.js';
 import { ChangeWatch } from './keystore/change-watch.js';
 import type { KeyStore } from './keystore/key-store.js';

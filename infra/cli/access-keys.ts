@@ -3,7 +3,8 @@ import { type Command, Option } from 'commander';
 import { type AccessKeyRecord, AccessKeyRegistry, generateAccessKey, isAccessKeyId } from '../../lib/auth/access-keys.js';
 import { EntryExistsError } from '../../lib/keystore/key-store.js';
 import { ADMIN_POLICY, describePolicyIssues, type PolicyDocument, policyDocumentSchema } from '../../lib/policy/policy.js';
-import { ENV_DEFAULTS } from '../../lib/service-from-env.js';
+import { defaultOf } from '../../lib/config/variable.js';
+import { DATA_DIR } from '../../lib/keystore/config.js';
 import { CliError, EXIT, usageError } from './exit-codes.js';
 import { emit } from './output.js';
 import { type GroupRates, groupRatesSchema } from '../../lib/ratelimit/limits.js';
@@ -31,7 +32,7 @@ export function registerAccessKeys(program: Command): void {
   const accessKeys = program
     .command('access-keys')
     .description('access keys and their policies, in the key store itself, not over the API (the local one, or the one KMS_KEY_STORE names)')
-    .addOption(new Option('--data-dir <dir>', 'the key store directory').env('KMS_DATA_DIR').default(ENV_DEFAULTS.KMS_DATA_DIR));
+    .addOption(new Option('--data-dir <dir>', 'the key store directory').env('KMS_DATA_DIR').default(defaultOf(DATA_DIR)));
 
   const policyOptions = (command: Command) =>
     command

@@ -20,6 +20,8 @@ import { registerServiceInfo } from './service-info.js';
 import { registerStore } from './store.js';
 import { closeOpenedStores } from './store-access.js';
 import { isSchemaError } from '../../lib/zod.js';
+import { CA_FILE, CLIENT_CERT, CLIENT_KEY, ENDPOINT, OUTPUT } from '../../lib/config/client.js';
+import { defaultOf } from '../../lib/config/variable.js';
 
 const VERSION = '0.1.0';
 
@@ -28,14 +30,14 @@ export function buildProgram(): Command {
   const program = new Command('kms')
     .description('Client of a KMS that speaks the Alibaba Cloud KMS API (2016-01-20): keys, aliases, data keys, file encryption; and the local gateway')
     .version(VERSION)
-    .addOption(new Option('--endpoint <url>', 'API endpoint: http(s)://host[:port], or host[:port] (default http://127.0.0.1:8080/)').env('KMS_ENDPOINT'))
+    .addOption(new Option('--endpoint <url>', `API endpoint: http(s)://host[:port], or host[:port] (default ${defaultOf(ENDPOINT)})`).env(ENDPOINT.name))
     .addOption(new Option('--access-key-id <id>', 'access key id').env('ALIBABA_CLOUD_ACCESS_KEY_ID'))
     .addOption(new Option('--access-key-secret <secret>', 'access key secret (prefer the environment: flags show in ps)').env('ALIBABA_CLOUD_ACCESS_KEY_SECRET'))
-    .addOption(new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS).default('json').env('KMS_OUTPUT'))
+    .addOption(new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS).default(defaultOf(OUTPUT)).env(OUTPUT.name))
     .addOption(new Option('--timeout <ms>', 'per-request timeout in milliseconds').argParser(integer(1, 3_600_000)).default(30_000))
-    .addOption(new Option('--ca-file <pem>', 'https: trust this CA for the endpoint\'s certificate').env('KMS_CA_FILE'))
-    .addOption(new Option('--client-cert <pem>', 'https: a client certificate, for an endpoint that requires one (mutual TLS)').env('KMS_CLIENT_CERT'))
-    .addOption(new Option('--client-key <pem>', 'the client certificate\'s private key').env('KMS_CLIENT_KEY'))
+    .addOption(new Option('--ca-file <pem>', 'https: trust this CA for the endpoint\'s certificate').env(CA_FILE.name))
+    .addOption(new Option('--client-cert <pem>', 'https: a client certificate, for an endpoint that requires one (mutual TLS)').env(CLIENT_CERT.name))
+    .addOption(new Option('--client-key <pem>', 'the client certificate\'s private key').env(CLIENT_KEY.name))
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) })

@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
 import { copyStore } from '../../lib/keystore/copy-store.js';
-import { ENV_DEFAULTS } from '../../lib/service-from-env.js';
+import { defaultOf } from '../../lib/config/variable.js';
+import { DATA_DIR } from '../../lib/keystore/config.js';
 import { CliError, EXIT, usageError } from './exit-codes.js';
 import { emit } from './output.js';
 import { openStoreForCommand } from './store-access.js';
@@ -20,7 +21,7 @@ export function registerStore(program: Command): void {
   store
     .command('copy')
     .description('copy every key, version, alias and access key into another store (idempotent; stop the service first)')
-    .addOption(new Option('--data-dir <dir>', 'the source file store, when KMS_KEY_STORE does not name another').env('KMS_DATA_DIR').default(ENV_DEFAULTS.KMS_DATA_DIR))
+    .addOption(new Option('--data-dir <dir>', 'the source file store, when KMS_KEY_STORE does not name another').env('KMS_DATA_DIR').default(defaultOf(DATA_DIR)))
     .requiredOption('--to <NAME=value...>', 'the target store: KMS_KEY_STORE=… and its variables, over the current environment')
     .action(async (options: { dataDir: string; to: string[] }, command: Command) => {
       const overrides: Record<string, string> = {};

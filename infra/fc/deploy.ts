@@ -40,7 +40,7 @@ export const FC_DEFAULTS = {
     // Every instance shares one consistent state in PostgreSQL (ApsaraDB RDS): keys, aliases,
     // access keys and used nonces. An instance's own disk is neither shared nor kept, and a NAS
     // journal would not make nonce claims atomic across hosts; a function given no shared backend
-    // refuses to start (lib/service-from-env.ts) rather than accept replays.
+    // refuses to start (lib/config/service.ts) rather than accept replays.
     KMS_KEY_STORE: 'postgres',
     KMS_LOG_LEVEL: 'info',
   },

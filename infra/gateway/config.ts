@@ -1,29 +1,37 @@
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
+import {
+  ALLOW_PLAINTEXT_HTTP,
+  HEADERS_TIMEOUT_MS,
+  HOST,
+  KEEP_ALIVE_TIMEOUT_MS,
+  MAX_CONNECTIONS,
+  MAX_WORKERS,
+  METRICS_HOST,
+  METRICS_PORT,
+  PORT,
+  REQUEST_TIMEOUT_MS,
+  SHUTDOWN_GRACE_MS,
+  TLS_CERT,
+  TLS_CLIENT_CA,
+  TLS_KEY,
+  WORKERS,
+} from '../../lib/config/gateway.js';
+import { ConfigurationError, defaultOf, type Environment } from '../../lib/config/variable.js';
 
-/** An environment variable the gateway cannot use; the message names it. */
-export class ConfigurationError extends Error {
-  override readonly name = 'ConfigurationError';
-}
+export { ConfigurationError, MAX_WORKERS };
 
-/** Defaults of the gateway's own environment variables, declared once (docs/operations.md lists them). */
+/** Defaults of the gateway's own variables, as lib/config/gateway.ts declares them (once; docs/configuration.md lists them). */
 export const GATEWAY_DEFAULTS = {
-  KMS_HOST: '127.0.0.1',
-  KMS_PORT: 8080,
-  KMS_METRICS_HOST: '127.0.0.1',
-  KMS_SHUTDOWN_GRACE_MS: 5_000,
-  /** Connections open at once; more wait in the kernel's queue until one closes. */
-  KMS_MAX_CONNECTIONS: 1_024,
-  /** A client must send its whole request line and headers within this (a slowloris does not). */
-  KMS_HEADERS_TIMEOUT_MS: 10_000,
-  /** …and its whole request within this. */
-  KMS_REQUEST_TIMEOUT_MS: 30_000,
-  /** An idle keep-alive connection is closed after this. */
-  KMS_KEEP_ALIVE_TIMEOUT_MS: 5_000,
+  KMS_HOST: defaultOf(HOST),
+  KMS_PORT: defaultOf(PORT),
+  KMS_METRICS_HOST: defaultOf(METRICS_HOST),
+  KMS_SHUTDOWN_GRACE_MS: defaultOf(SHUTDOWN_GRACE_MS),
+  KMS_MAX_CONNECTIONS: defaultOf(MAX_CONNECTIONS),
+  KMS_HEADERS_TIMEOUT_MS: defaultOf(HEADERS_TIMEOUT_MS),
+  KMS_REQUEST_TIMEOUT_MS: defaultOf(REQUEST_TIMEOUT_MS),
+  KMS_KEEP_ALIVE_TIMEOUT_MS: defaultOf(KEEP_ALIVE_TIMEOUT_MS),
 } as const;
-
-/** Most gateway worker processes (KMS_WORKERS). */
-export const MAX_WORKERS = 64;
 
 /** Pipelined requests of one connection served at a time before its socket stops being read. */
 export const MAX_QUEUED_PER_CONNECTION = 16;
@@ -57,36 +65,34 @@ export interface GatewayConfig {
 }
 
 /** Reads and checks the gateway's variables; throws {@link ConfigurationError} naming the first bad one. */
-export function readGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
-  const host = env.KMS_HOST || GATEWAY_DEFAULTS.KMS_HOST;
-  const port = integer(env, 'KMS_PORT', GATEWAY_DEFAULTS.KMS_PORT, 0, 65_535, 'a port number');
-  const certFile = env.KMS_TLS_CERT || undefined;
-  const keyFile = env.KMS_TLS_KEY || undefined;
-  const clientCaFile = env.KMS_TLS_CLIENT_CA || undefined;
+export function readGatewayConfig(env: Environment): GatewayConfig {
+  const host = HOST.read(env);
+  const port = PORT.read(env);
+  const certFile = TLS_CERT.read(env);
+  const keyFile = TLS_KEY.read(env);
+  const clientCaFile = TLS_CLIENT_CA.read(env);
   if ((certFile === undefined) !== (keyFile === undefined)) throw new ConfigurationError('KMS_TLS_CERT and KMS_TLS_KEY go together: set both (PEM files) or neither');
   if (clientCaFile && !certFile) throw new ConfigurationError('KMS_TLS_CLIENT_CA (mutual TLS) needs KMS_TLS_CERT and KMS_TLS_KEY');
-  const plaintextAllowed = flag(env, 'KMS_ALLOW_PLAINTEXT_HTTP');
+  const plaintextAllowed = ALLOW_PLAINTEXT_HTTP.read(env);
   if (!certFile && !isLoopback(host) && !plaintextAllowed) {
     throw new ConfigurationError(
       `KMS_HOST=${host} is reachable from other machines, and without TLS data keys would cross the network in the clear: set KMS_TLS_CERT and KMS_TLS_KEY (or, behind a TLS-terminating proxy on a private network, KMS_ALLOW_PLAINTEXT_HTTP=true)`,
     );
   }
-  const metricsPort = env.KMS_METRICS_PORT ? integer(env, 'KMS_METRICS_PORT', 0, 0, 65_535, 'a port number') : undefined;
+  const metricsPort = METRICS_PORT.read(env);
+  const workers = WORKERS.read(env);
   return {
     host,
     port,
     ...(certFile && keyFile ? { tls: { certFile, keyFile, ...(clientCaFile ? { clientCaFile } : {}) } } : {}),
     plaintextAllowed,
-    ...(metricsPort !== undefined ? { metrics: { host: env.KMS_METRICS_HOST || GATEWAY_DEFAULTS.KMS_METRICS_HOST, port: metricsPort } } : {}),
-    shutdownGraceMs: integer(env, 'KMS_SHUTDOWN_GRACE_MS', GATEWAY_DEFAULTS.KMS_SHUTDOWN_GRACE_MS, 0, 600_000, 'a whole number of milliseconds'),
-    maxConnections: integer(env, 'KMS_MAX_CONNECTIONS', GATEWAY_DEFAULTS.KMS_MAX_CONNECTIONS, 1, 1_000_000, 'a whole number'),
-    headersTimeoutMs: integer(env, 'KMS_HEADERS_TIMEOUT_MS', GATEWAY_DEFAULTS.KMS_HEADERS_TIMEOUT_MS, 100, 600_000, 'a whole number of milliseconds'),
-    requestTimeoutMs: integer(env, 'KMS_REQUEST_TIMEOUT_MS', GATEWAY_DEFAULTS.KMS_REQUEST_TIMEOUT_MS, 100, 600_000, 'a whole number of milliseconds'),
-    keepAliveTimeoutMs: integer(env, 'KMS_KEEP_ALIVE_TIMEOUT_MS', GATEWAY_DEFAULTS.KMS_KEEP_ALIVE_TIMEOUT_MS, 100, 600_000, 'a whole number of milliseconds'),
-    workers:
-      env.KMS_WORKERS === undefined || env.KMS_WORKERS === '' || env.KMS_WORKERS === 'auto'
-        ? Math.min(availableParallelism(), MAX_WORKERS)
-        : integer(env, 'KMS_WORKERS', 1, 1, MAX_WORKERS, 'a whole number of processes (or auto, one per core)'),
+    ...(metricsPort !== undefined ? { metrics: { host: METRICS_HOST.read(env), port: metricsPort } } : {}),
+    shutdownGraceMs: SHUTDOWN_GRACE_MS.read(env),
+    maxConnections: MAX_CONNECTIONS.read(env),
+    headersTimeoutMs: HEADERS_TIMEOUT_MS.read(env),
+    requestTimeoutMs: REQUEST_TIMEOUT_MS.read(env),
+    keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS.read(env),
+    workers: workers === 'auto' ? Math.min(availableParallelism(), MAX_WORKERS) : workers,
   };
 }
 
@@ -95,19 +101,4 @@ export function isLoopback(host: string): boolean {
   const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
   if (bare === 'localhost' || bare === '::1') return true;
   return isIP(bare) === 4 && bare.startsWith('127.');
-}
-
-function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number, what: string): number {
-  const text = env[name];
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min || value > max) throw new ConfigurationError(`${name} must be ${what}${min > 0 ? ` from ${min}` : ''} up to ${max}, not "${text.slice(0, 40)}"`);
-  return value;
-}
-
-function flag(env: NodeJS.ProcessEnv, name: string): boolean {
-  const text = env[name];
-  if (text === undefined || text === '' || text === 'false') return false;
-  if (text === 'true') return true;
-  throw new ConfigurationError(`${name} must be true or false, not "${text.slice(0, 40)}"`);
 }

@@ -2,12 +2,14 @@ import cluster from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
 import { collectProcessMetrics, registry } from '../../lib/metrics/prometheus.js';
 import type { Service } from '../../lib/service.js';
-import { ENV_DEFAULTS, serviceFromEnvironment } from '../../lib/service-from-env.js';
+import { SCHEDULE_INTERVAL_MS, SEED_FILE } from '../../lib/config/gateway.js';
+import { DATA_DIR } from '../../lib/keystore/config.js';
+import { serviceFromEnvironment } from '../../lib/service-from-env.js';
 import { bootstrapAdmin } from './bootstrap.js';
-import { ConfigurationError, GATEWAY_DEFAULTS, type GatewayConfig, readGatewayConfig } from './config.js';
+import { GATEWAY_DEFAULTS, type GatewayConfig, readGatewayConfig } from './config.js';
 import { startMetricsServer } from './metrics-server.js';
-import { applySeed, readSeedFile } from './seed.js';
-import { DEFAULT_SCHEDULE_INTERVAL_MS, startScheduledJobs } from './scheduler.js';
+import { applySeed, readSeedFile } from '../../lib/seed.js';
+import { startScheduledJobs } from './scheduler.js';
 import { type Gateway, startGateway } from './server.js';
 import { readTlsOptions, type TlsOptions } from './tls.js';
 import { Certificates } from './certificates.js';
@@ -28,9 +30,9 @@ export { GATEWAY_DEFAULTS };
  * log files and reloads the TLS certificate; it never stops it, nor its start: one that comes
  * while it starts is handled once it serves, see hangup.ts). Rejects when it cannot start (a bad
  * variable, a malformed or contradicting seed, a busy port, plain HTTP off loopback, TLS files
- * that cannot serve, a log or data directory whose parent is missing). Environment: see
- * ./config.ts, KMS_DATA_DIR, KMS_SEED_FILE, KMS_SCHEDULE_INTERVAL_MS, and the service's
- * (lib/service-from-env.ts).
+ * that cannot serve, a log or data directory whose parent is missing). Environment: the
+ * gateway's variables (lib/config/gateway.ts, checked together by ./config.ts), KMS_DATA_DIR, and
+ * the service's (lib/config/service.ts).
  *
  * With KMS_WORKERS > 1 this process is the primary: it seeds, creates the admin key, runs the
  * scheduled jobs and the metrics listener (summing the workers'), and forks the workers that serve
@@ -40,14 +42,14 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   // The entry points did so before loading this module; a caller that did not is covered from here.
   recordHangups();
   const config = readGatewayConfig(env);
-  const dataDir = env.KMS_DATA_DIR ?? ENV_DEFAULTS.KMS_DATA_DIR;
+  const dataDir = DATA_DIR.read(env);
   if (cluster.isWorker) return worker(env, config, dataDir);
-  const interval = env.KMS_SCHEDULE_INTERVAL_MS === undefined ? DEFAULT_SCHEDULE_INTERVAL_MS : Number(env.KMS_SCHEDULE_INTERVAL_MS);
-  if (!Number.isInteger(interval) || interval < 100) throw new ConfigurationError('KMS_SCHEDULE_INTERVAL_MS must be a whole number of milliseconds, at least 100');
+  const interval = SCHEDULE_INTERVAL_MS.read(env);
   const tls = config.tls ? await readTlsOptions(config.tls) : undefined;
 
   // A malformed seed is refused before anything is created.
-  const seed = env.KMS_SEED_FILE ? await readSeedFile(env.KMS_SEED_FILE) : undefined;
+  const seedFile = SEED_FILE.read(env);
+  const seed = seedFile ? await readSeedFile(seedFile) : undefined;
   await createDataDirectory(dataDir);
   const service: Service = await serviceFromEnvironment({ ...env, KMS_DATA_DIR: dataDir });
   if (seed) await applySeed(seed, service);

@@ -1,4 +1,4 @@
-import type { NonceStore } from '../../lib/auth/nonce-store.js';
+import type { NonceStore } from '../../lib/keystore/nonce-store.js';
 import { ServiceUnavailableError } from '../../lib/errors.js';
 import { countNonces } from '../../lib/metrics/metrics.js';
 import type { WorkerCalls } from './worker-calls.js';

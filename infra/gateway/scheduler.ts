@@ -1,9 +1,6 @@
 import { destroyDueKeys, rotateDueKeys } from '../../lib/operations/scheduled.js';
 import type { Service } from '../../lib/service.js';
 
-/** How often the local gateway runs the scheduled jobs, unless KMS_SCHEDULE_INTERVAL_MS says otherwise. */
-export const DEFAULT_SCHEDULE_INTERVAL_MS = 60_000;
-
 /**
  * The local stand-in for the cloud schedules: runs key rotation and expired-key deletion (the same
  * functions the scheduled cloud functions run) at start and then every `intervalMs`, one run at a

@@ -13,7 +13,7 @@ import type { RpcParams } from '../rpc/params.js';
 import type { RpcRequest } from '../rpc/request.js';
 import type { AccessKeyRegistry, Principal } from './access-keys.js';
 import { signaturesEqual } from './constant-time.js';
-import type { NonceStore } from './nonce-store.js';
+import type { NonceStore } from '../keystore/nonce-store.js';
 import { rpcSignature, rpcStringToSign } from './rpc-signature.js';
 import { parseV3Authorization, sha256Hex, V3_ALGORITHM, v3CanonicalRequest, v3Signature } from './v3-signature.js';
 import { AMZ_DATE_FORMAT, parseAmzDate, parseSigV4Authorization, signedSdkAttempt, sigV4CanonicalRequest, sigV4Signature } from '../aws/sigv4.js';

@@ -1,5 +1,8 @@
-import type { NonceStore } from '../auth/nonce-store.js';
+import type { Environment, Variable } from '../config/variable.js';
+import type { Logger } from '../logger.js';
 import type { KeyStore } from './key-store.js';
+import type { NonceStore } from './nonce-store.js';
+import type { RootKeySource } from './root-key.js';
 
 /**
  * One deployment's consistent state on one engine (after Vault's storage backends): the key store
@@ -18,5 +21,53 @@ export interface StateBackend {
   readonly store: KeyStore;
   readonly nonces: NonceStore;
   /** Releases connections and timers; the backend is not used afterwards. */
+  close(): Promise<void>;
+}
+
+/**
+ * A backend as a deployment configures it (KES gives each keystore its own config block and
+ * constructor): its variables, how they are read, and how the store is opened from what was read.
+ * `lib/config/backends.ts` lists one per `KMS_KEY_STORE` value; the composition
+ * (lib/service-from-env.ts) knows no backend by name.
+ *
+ * `fromEnvironment` builds nothing and loads no SDK: a backend's heavy modules (pg, the AWS SDK)
+ * are imported by `open`, so a deployment loads only the backend it runs.
+ */
+export interface BackendWiring<C> {
+  /** Its `KMS_KEY_STORE` value. */
+  readonly kind: string;
+  /** The variables only it reads, for the configuration table (shared ones: ./config.ts). */
+  readonly variables: readonly Variable<unknown>[];
+  /** Reads and checks its variables; a ConfigurationError names the first one missing or malformed. */
+  fromEnvironment(env: Environment): C;
+  /**
+   * The replay store it keeps itself: `journal` (one directory, shared by the processes on it),
+   * `shared` (one database or table, shared by every instance), or none.
+   */
+  readonly ownNonces: 'journal' | 'shared' | undefined;
+  /** Whether its state is kept per machine (a cloud function's instances would each have their own). */
+  readonly perInstance: boolean;
+  /** The root key that seals it, when it is sealed (the cloud stores encrypt with their own keys). */
+  rootKey(config: C): RootKeySource | undefined;
+  /**
+   * The key store as the service uses it (sealed, split, cached as configured), and its own
+   * replay store when `nonces` asks for it and it keeps one. With `mustExist`, a store that holds
+   * nothing is a NoKeyStoreError naming where it points (never a URL: it may hold a password), and
+   * nothing is created. Close it to release connections.
+   */
+  open(config: C, options: OpenOptions): Promise<OpenedBackend>;
+}
+
+export interface OpenOptions {
+  logger: Logger;
+  /** Whether to open its own replay store too (the service does unless another is configured; a tool never). */
+  nonces: boolean;
+  mustExist: boolean;
+}
+
+export interface OpenedBackend {
+  store: KeyStore;
+  /** Its own replay store, when asked for and it keeps one. */
+  nonces?: NonceStore;
   close(): Promise<void>;
 }

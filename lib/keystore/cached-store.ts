@@ -19,7 +19,7 @@ export interface CachedKeyStoreOptions {
   logger?: Logger;
 }
 
-/** Declared once; `lib/service-from-env.ts` exposes the first three as environment variables. */
+/** Declared once; lib/keystore/secrets-manager/config.ts exposes `ttlMs` and `staleForMs` as KMS_STORE_CACHE_TTL_MS and KMS_STORE_STALE_FOR_MS. */
 export const CACHED_STORE_DEFAULTS = {
   ttlMs: 5_000,
   writeOnceTtlMs: 3_600_000,

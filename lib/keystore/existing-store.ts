@@ -18,3 +18,11 @@ export async function holdsKeyStore(inner: KeyStore): Promise<boolean> {
   if ((await inner.get(ROOT_KEY_CHECK_ENTRY)) !== undefined) return true;
   return (await inner.list('access-keys/')).length > 0 || (await inner.list('keys/')).length > 0;
 }
+
+/**
+ * Refuses a store (before sealing) that holds no store of this service, for a tool that must not
+ * start one where it points: `inner` undefined means none of the backend's tables exist.
+ */
+export async function requireKeyStore(inner: KeyStore | undefined, where: string, detail = 'it holds no keys, access keys or seal'): Promise<void> {
+  if (!inner || !(await holdsKeyStore(inner))) throw new NoKeyStoreError(where, detail);
+}

@@ -1,37 +1,23 @@
 import { constants } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import type { KeyStore } from './key-store.js';
+import { SealedKeyStore } from './sealed-store.js';
 
 /** The root key's file in a data directory when nothing else is configured. */
 export const DEFAULT_ROOT_KEY_FILE = 'root.key';
 const ROOT_KEY_BYTES = 32;
 
 /**
- * Where the root key comes from (the seal, as Vault calls it): a file (`KMS_ROOT_KEY_FILE`,
- * default `<KMS_DATA_DIR>/root.key`), or a managed secret store through `KMS_ROOT_KEY_SOURCE`:
- * `aws-secrets-manager:<secret-id>` or `alibaba-kms-secret:<secret-name>`. The secret holds the key as
- * Base64 text (or, in AWS, as a 32-byte binary secret).
+ * Where the root key comes from (the seal, as Vault calls it; ./config.ts reads it): a file
+ * (`KMS_ROOT_KEY_FILE`, default `<KMS_DATA_DIR>/root.key`), or a managed secret store through
+ * `KMS_ROOT_KEY_SOURCE`: `aws-secrets-manager:<secret-id>` or `alibaba-kms-secret:<secret-name>`.
+ * The secret holds the key as Base64 text (or, in AWS, as a 32-byte binary secret).
  */
 export type RootKeySource =
   | { kind: 'file'; path: string }
   | { kind: 'aws-secrets-manager'; secretId: string }
   | { kind: 'alibaba-kms-secret'; secretName: string };
-
-/** The root-key source the environment names; throws for a malformed KMS_ROOT_KEY_SOURCE. */
-export function rootKeySourceFromEnvironment(env: NodeJS.ProcessEnv, dataDir: string): RootKeySource {
-  const source = env.KMS_ROOT_KEY_SOURCE;
-  if (source) {
-    const colon = source.indexOf(':');
-    const kind = colon === -1 ? source : source.slice(0, colon);
-    const name = colon === -1 ? '' : source.slice(colon + 1);
-    if (kind === 'aws-secrets-manager' && name) return { kind, secretId: name };
-    if (kind === 'alibaba-kms-secret' && name) return { kind, secretName: name };
-    if (kind === 'file' && name) return { kind, path: name };
-    throw new Error(`KMS_ROOT_KEY_SOURCE must be aws-secrets-manager:<secret-id>, alibaba-kms-secret:<secret-name> or file:<path>, not "${source}"`);
-  }
-  return { kind: 'file', path: env.KMS_ROOT_KEY_FILE || join(dataDir, DEFAULT_ROOT_KEY_FILE) };
-}
 
 /** Clients the managed sources use; built from the environment when absent (tests inject fakes). */
 export interface RootKeyClients {
@@ -57,6 +43,28 @@ export async function loadRootKey(source: RootKeySource, options: { mayCreate: b
       const read = options.clients?.alibabaSecret ?? (await alibabaSecretReader(options.env ?? process.env));
       return decodeRootKey(await read(source.secretName), `Alibaba Cloud KMS secret ${source.secretName}`);
     }
+  }
+}
+
+/**
+ * `inner` sealed under the root key `source` names (every value encrypted at rest). A root key
+ * file is created on the first start of an unsealed store, never over a sealed one; a managed root
+ * key is never created here, and is fetched while the store is read (a cold start waits once).
+ */
+export async function sealWithRootKey(inner: KeyStore, source: RootKeySource): Promise<KeyStore> {
+  const [sealedBefore, managed] = await Promise.allSettled([
+    SealedKeyStore.isSealed(inner),
+    source.kind === 'file' ? Promise.resolve(undefined) : loadRootKey(source, { mayCreate: false }),
+  ]);
+  if (sealedBefore.status === 'rejected' || managed.status === 'rejected') {
+    if (managed.status === 'fulfilled') managed.value?.fill(0);
+    throw sealedBefore.status === 'rejected' ? sealedBefore.reason : (managed as PromiseRejectedResult).reason;
+  }
+  const rootKey = managed.value ?? (await loadRootKey(source, { mayCreate: !sealedBefore.value }));
+  try {
+    return await SealedKeyStore.open(inner, rootKey);
+  } finally {
+    rootKey.fill(0);
   }
 }
 

@@ -13,7 +13,7 @@ import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
 import { createLogger } from '../../lib/logger.js';
 import { createService } from '../../lib/service.js';
 import { createDispatcher } from '../../lib/middleware/dispatch.js';
-import { applySeed } from '../../infra/gateway/seed.js';
+import { applySeed } from '../../lib/seed.js';
 import { OPERATIONS } from '../../functions/actions.js';
 import { ACCOUNT_ID, ALIAS, KEY_ID, REGION, TEST_SEED } from '../helpers/service.js';
 import { type Credentials, signedRpcRequest } from '../helpers/sign.js';

@@ -7,7 +7,7 @@ import { deflateRawSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPERATIONS } from '../../functions/actions.js';
-import { applySeed } from '../../infra/gateway/seed.js';
+import { applySeed } from '../../lib/seed.js';
 import { createDispatcher } from '../../lib/middleware/dispatch.js';
 import type { RpcRequest } from '../../lib/rpc/request.js';
 import type { Service } from '../../lib/service.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ACTIONS } from '../../functions/actions.js';
 import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
-import type { NonceStore } from '../../lib/auth/nonce-store.js';
+import type { NonceStore } from '../../lib/keystore/nonce-store.js';
 import { ADMIN, ALIAS, createTestService, KEY_ID, keyArnOf, OTHER_KEY_ID, type TestService } from '../helpers/service.js';
 import { type Credentials, signedRpcRequest, signedV3Request } from '../helpers/sign.js';
 import { TEST_RSA_PUBLIC_KEY_BLOB } from '../helpers/rsa.js';

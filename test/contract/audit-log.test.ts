@@ -8,7 +8,7 @@ import { MemoryKeyStore } from '../../lib/keystore/memory-store.js';
 import { registry } from '../../lib/metrics/prometheus.js';
 import { rotateDueKeys } from '../../lib/operations/scheduled.js';
 import { createService } from '../../lib/service.js';
-import { applySeed } from '../../infra/gateway/seed.js';
+import { applySeed } from '../../lib/seed.js';
 import { OPERATIONS } from '../../functions/actions.js';
 import { ACCOUNT_ID, ADMIN, ALIAS, CONSUMER, KEY_ID, keyArnOf, REGION, TEST_SEED } from '../helpers/service.js';
 import { signedRpcRequest, signedV3Request } from '../helpers/sign.js';

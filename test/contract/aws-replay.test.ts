@@ -1,7 +1,7 @@
 import { GenerateDataKeyCommand, GenerateRandomCommand } from '@aws-sdk/client-kms';
 import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { MemoryNonceStore } from '../../lib/auth/nonce-store.js';
+import { MemoryNonceStore } from '../../lib/keystore/nonce-store.js';
 import type { RpcRequest, RpcResponse } from '../../lib/rpc/request.js';
 import { inProcessKmsClient } from '../helpers/aws.js';
 import { ADMIN, createTestService, KEY_ID, type TestService } from '../helpers/service.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { applySeed } from '../../infra/gateway/seed.js';
+import { applySeed } from '../../lib/seed.js';
 import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
 import { createService } from '../../lib/service.js';
 import { ACCOUNT_ID, ADMIN, ALIAS, KEY_MATERIAL, REGION, TEST_SEED } from '../helpers/service.js';

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { ALBEvent } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { applySeed, SeedError } from '../../infra/gateway/seed.js';
+import { applySeed, SeedError } from '../../lib/seed.js';
 import { fromLambdaEvent } from '../../lib/adapters/aws-lambda.js';
 import { fromNodeRequest } from '../../lib/adapters/node-http.js';
 import { InvalidPolicyError, type PolicyDocument } from '../../lib/policy/policy.js';

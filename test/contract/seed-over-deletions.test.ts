@@ -2,7 +2,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { applySeed, SeedError } from '../../infra/gateway/seed.js';
+import { applySeed, SeedError } from '../../lib/seed.js';
 import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
 import type { KeyStore } from '../../lib/keystore/key-store.js';
 import { createLogger } from '../../lib/logger.js';
@@ -87,7 +87,7 @@ describe('A seed that clashes with itself', () => {
     ],
     ['an access key twice', { accessKeys: [TEST_SEED.accessKeys![0]!, TEST_SEED.accessKeys![0]!] }, 'access key'],
   ])('when it names %s, it is refused before anything is written', async (_name, seed, mentions) => {
-    const { seedSchema } = await import('../../infra/gateway/seed.js');
+    const { seedSchema } = await import('../../lib/seed.js');
     const result = seedSchema.safeParse(seed);
     expect(result.success).toBe(false);
     expect(result.error!.issues[0]!.message).toContain(mentions);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPERATIONS } from '../../functions/actions.js';
-import { applySeed } from '../../infra/gateway/seed.js';
+import { applySeed } from '../../lib/seed.js';
 import type { StateBackend } from '../../lib/keystore/backend.js';
 import { createStateTable, openDynamoDbBackend } from '../../lib/keystore/dynamodb/dynamodb-backend.js';
 import { openFileBackend } from '../../lib/keystore/file/file-backend.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { NonceStore } from '../../lib/auth/nonce-store.js';
+import type { NonceStore } from '../../lib/keystore/nonce-store.js';
 import { ServiceUnavailableError } from '../../lib/errors.js';
 import { MemoryKeyStore } from '../../lib/keystore/memory-store.js';
 import { KeyStoreUnavailableError } from '../../lib/keystore/store-errors.js';

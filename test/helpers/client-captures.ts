@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { AccessKeyRegistry } from '../../lib/auth/access-keys.js';
 import type { AuthenticationDeps } from '../../lib/auth/authenticate.js';
-import { MemoryNonceStore } from '../../lib/auth/nonce-store.js';
+import { MemoryNonceStore } from '../../lib/keystore/nonce-store.js';
 import { MemoryKeyStore } from '../../lib/keystore/memory-store.js';
 import { ADMIN_POLICY } from '../../lib/policy/policy.js';
 import type { RpcRequest } from '../../lib/rpc/request.js';

@@ -3,7 +3,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { applySeed } from '../../infra/gateway/seed.js';
+import { applySeed } from '../../lib/seed.js';
 import { fromFcEvent, toFcResult } from '../../lib/adapters/alibaba-fc/adapter.js';
 import type { FcHttpEvent, FcHttpResult } from '../../lib/adapters/alibaba-fc/types.js';
 import { FileKeyStore } from '../../lib/keystore/file/file-store.js';

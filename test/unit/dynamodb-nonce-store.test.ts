@@ -2,7 +2,7 @@ import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { DynamoDbNonceStore, partitionKey } from '../../lib/auth/dynamodb-nonce-store.js';
+import { DynamoDbNonceStore, partitionKey } from '../../lib/keystore/dynamodb/dynamodb-nonce-store.js';
 import { ServiceUnavailableError } from '../../lib/errors.js';
 import { createLogger } from '../../lib/logger.js';
 import { FakeDynamoDb, evaluate } from '../helpers/dynamodb-fake.js';

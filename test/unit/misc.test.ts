@@ -2,7 +2,7 @@ import type { ALBEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { fromLambdaEvent, isAlbEvent, toLambdaResult } from '../../lib/adapters/aws-lambda.js';
 import { authenticate } from '../../lib/auth/authenticate.js';
-import { MemoryNonceStore } from '../../lib/auth/nonce-store.js';
+import { MemoryNonceStore } from '../../lib/keystore/nonce-store.js';
 import * as errors from '../../lib/errors.js';
 import { rpcParams } from '../../lib/rpc/params.js';
 import type { RpcResponse } from '../../lib/rpc/request.js';

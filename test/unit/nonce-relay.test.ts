@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { MemoryNonceStore, type NonceStore } from '../../lib/auth/nonce-store.js';
+import { MemoryNonceStore, type NonceStore } from '../../lib/keystore/nonce-store.js';
 import { ServiceUnavailableError, ThrottlingError } from '../../lib/errors.js';
 import { RateLimiter } from '../../lib/ratelimit/rate-limiter.js';
 import { NONCE_CLAIM, nonceClaimHandler, RelayedNonceStore } from '../../infra/gateway/nonce-relay.js';

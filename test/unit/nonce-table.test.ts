@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { NonceTable } from '../../lib/auth/nonce-table.js';
+import { NonceTable } from '../../lib/keystore/nonce-table.js';
 
 describe('NonceTable: used nonces in typed arrays', () => {
   it('refuses a nonce held until its expiry, takes it again from then on, and keeps pairs of different keys apart', () => {

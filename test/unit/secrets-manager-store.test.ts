@@ -17,7 +17,7 @@ import {
   RevisionConflictError,
   WriteOnceViolationError,
 } from '../../lib/keystore/key-store.js';
-import { classifyAwsError, translateAwsError } from '../../lib/keystore/secrets-manager/errors.js';
+import { classifyAwsError, translateAwsError } from '../../lib/keystore/aws-errors.js';
 import { KIND_TAG, PENDING_STAGE, SecretsManagerStore, type SecretsManagerStoreOptions } from '../../lib/keystore/secrets-manager/secrets-manager-store.js';
 import { KeyStoreAccessDeniedError, KeyStoreFailureError, KeyStoreUnavailableError } from '../../lib/keystore/store-errors.js';
 import { awsErrors, serviceError } from '../keystore/aws-errors.js';

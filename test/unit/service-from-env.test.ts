@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
@@ -6,12 +6,17 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DynamoDbNonceStore } from '../../lib/auth/dynamodb-nonce-store.js';
+import { DynamoDbNonceStore } from '../../lib/keystore/dynamodb/dynamodb-nonce-store.js';
 import { JournaledNonceStore } from '../../lib/keystore/file/nonce-journal.js';
-import { MemoryNonceStore } from '../../lib/auth/nonce-store.js';
+import { MemoryNonceStore } from '../../lib/keystore/nonce-store.js';
 import { ServiceUnavailableError } from '../../lib/errors.js';
 import { createPowertoolsLogger } from '../../lib/logger-powertools.js';
-import { AWS_CLIENT_DEFAULTS, ENV_DEFAULTS, selectBackends, serviceFromEnvironment } from '../../lib/service-from-env.js';
+import { KEY_STORE } from '../../lib/config/backends.js';
+import { LOG_LEVEL, readServiceConfig, readStateConfig } from '../../lib/config/service.js';
+import { ConfigurationError, defaultOf, type Variable } from '../../lib/config/variable.js';
+import { AWS_CLIENT_DEFAULTS, DATA_DIR } from '../../lib/keystore/config.js';
+import { SECRETS_PREFIX, STORE_CACHE_TTL_MS, STORE_STALE_FOR_MS } from '../../lib/keystore/secrets-manager/config.js';
+import { NONCE_JOURNAL_FILE, serviceFromEnvironment } from '../../lib/service-from-env.js';
 import { unwatched } from '../../lib/readiness.js';
 import { FakeDynamoDb } from '../helpers/dynamodb-fake.js';
 import { awsErrors } from '../keystore/aws-errors.js';
@@ -70,7 +75,7 @@ async function captureStdout(run: () => Promise<void>): Promise<string[]> {
 
 describe('Module: service-from-env', () => {
   it('declares the defaults of its variables once', () => {
-    expect(ENV_DEFAULTS).toEqual({
+    expect(Object.fromEntries([DATA_DIR, LOG_LEVEL, KEY_STORE, SECRETS_PREFIX, STORE_CACHE_TTL_MS, STORE_STALE_FOR_MS].map((v: Variable<unknown>) => [v.name, defaultOf(v)]))).toEqual({
       KMS_DATA_DIR: './.kms-data',
       KMS_LOG_LEVEL: 'info',
       KMS_KEY_STORE: 'file',
@@ -81,117 +86,146 @@ describe('Module: service-from-env', () => {
     expect(AWS_CLIENT_DEFAULTS).toEqual({ maxAttempts: 1, connectionTimeoutMs: 1_000, requestTimeoutMs: 3_000 });
   });
 
-  describe('function selectBackends', () => {
+  describe('function readServiceConfig', () => {
     it('when nothing is set, it is the file store in ./.kms-data with the journal and the stdout logger', () => {
-      expect(selectBackends({})).toEqual({
-        keyStore: 'file',
-        dataDir: './.kms-data',
-        rootKey: { kind: 'file', path: '.kms-data/root.key' },
-        nonceStore: 'journal',
-        logger: 'stdout',
-        logLevel: 'info',
+      expect(readServiceConfig({})).toEqual({
+        state: {
+          keyStore: 'file',
+          backend: { dataDir: './.kms-data', rootKey: { kind: 'file', path: '.kms-data/root.key' } },
+          nonces: { kind: 'journal', dataDir: './.kms-data' },
+        },
+        logging: { logger: 'stdout', level: 'info', serviceName: 'kms' },
+        region: 'cn-hangzhou',
+        accountId: '1234567890123456',
         cacheTtlMs: 1000,
+        rateLimits: {},
       });
+    });
+
+    it('when an empty value is given, it counts as unset', () => {
+      expect(readServiceConfig({ KMS_DATA_DIR: '', KMS_LOG_LEVEL: '', KMS_KEY_STORE: '', KMS_CACHE_TTL_MS: '', KMS_RATE_LIMITS: '' })).toEqual(readServiceConfig({}));
     });
 
     it.each([
       [{ KMS_ROOT_KEY_FILE: '/etc/kms/root.key' }, { kind: 'file', path: '/etc/kms/root.key' }],
+      [{ KMS_DATA_DIR: '/var/lib/kms' }, { kind: 'file', path: '/var/lib/kms/root.key' }],
       [{ KMS_ROOT_KEY_SOURCE: 'aws-secrets-manager:kms/prod/root' }, { kind: 'aws-secrets-manager', secretId: 'kms/prod/root' }],
       [{ KMS_ROOT_KEY_SOURCE: 'alibaba-kms-secret:kms-root' }, { kind: 'alibaba-kms-secret', secretName: 'kms-root' }],
+      [{ KMS_ROOT_KEY_SOURCE: 'file:/etc/kms/other.key', KMS_ROOT_KEY_FILE: '/etc/kms/root.key' }, { kind: 'file', path: '/etc/kms/other.key' }],
     ])('when the root key source is set (%j), the file store is sealed with it', (env, rootKey) => {
-      expect(selectBackends(env).rootKey).toEqual(rootKey);
+      expect(readStateConfig(env)).toMatchObject({ keyStore: 'file', backend: { rootKey } });
     });
 
     it.each(['vault:x', 'aws-secrets-manager:', 'nothing'])('when KMS_ROOT_KEY_SOURCE is %j, it is refused with a message naming the forms', (source) => {
-      expect(() => selectBackends({ KMS_ROOT_KEY_SOURCE: source })).toThrow(/KMS_ROOT_KEY_SOURCE must be/);
+      expect(() => readStateConfig({ KMS_ROOT_KEY_SOURCE: source })).toThrow(/KMS_ROOT_KEY_SOURCE must be aws-secrets-manager:<secret-id>, alibaba-kms-secret:<secret-name> or file:<path>/);
     });
 
     it('when KMS_KEY_STORE=secrets-manager, it takes AWS_REGION, the default prefix and the cache defaults', () => {
-      expect(selectBackends({ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'eu-central-1', KMS_NONCE_STORE: 'memory' })).toEqual({
+      expect(readStateConfig({ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'eu-central-1', KMS_NONCE_STORE: 'memory' })).toEqual({
         keyStore: 'secrets-manager',
-        secrets: { prefix: 'kms/', region: 'eu-central-1', cacheTtlMs: 5_000, writeOnceTtlMs: 3_600_000, staleForMs: 300_000 },
-        nonceStore: 'memory',
-        logger: 'stdout',
-        logLevel: 'info',
-        cacheTtlMs: 1000,
+        backend: { prefix: 'kms/', region: 'eu-central-1', cacheTtlMs: 5_000, writeOnceTtlMs: 3_600_000, staleForMs: 300_000 },
+        nonces: { kind: 'memory' },
       });
+      expect(readStateConfig({ KMS_KEY_STORE: 'secrets-manager', AWS_DEFAULT_REGION: 'eu-west-1', KMS_NONCE_STORE: 'memory' }).backend).toMatchObject({ region: 'eu-west-1' });
     });
 
     it('when every variable is set, each is used', () => {
       expect(
-        selectBackends({
+        readServiceConfig({
           KMS_KEY_STORE: 'secrets-manager',
           AWS_REGION: 'ap-southeast-1',
           KMS_SECRETS_PREFIX: 'kms/prod/',
+          KMS_SECRETS_KMS_KEY_ID: 'alias/kms-prod-state',
+          KMS_SECRETS_ROLE_PATTERN: 'arn:aws:iam::*:role/kms-prod-*',
           KMS_STORE_CACHE_TTL_MS: '10000',
           KMS_STORE_STALE_FOR_MS: '120000',
           KMS_NONCE_TABLE: 'kms-nonces',
           KMS_LOG_LEVEL: 'warn',
           KMS_CACHE_TTL_MS: '250',
+          KMS_REGION: 'cn-shanghai',
+          KMS_ACCOUNT_ID: '5555',
+          KMS_AWS_REGIONS: 'eu-west-1, us-west-2,',
+          KMS_RATE_LIMITS: '{"default": {"crypto": 100}}',
+          KMS_AUDIT_LOG: 'none',
           AWS_LAMBDA_FUNCTION_NAME: 'kms-prod-decrypt',
+          POWERTOOLS_SERVICE_NAME: 'kms-prod',
         }),
       ).toEqual({
-        keyStore: 'secrets-manager',
-        secrets: { prefix: 'kms/prod/', region: 'ap-southeast-1', cacheTtlMs: 10_000, writeOnceTtlMs: 3_600_000, staleForMs: 120_000 },
-        nonceStore: 'dynamodb',
-        nonceTable: 'kms-nonces',
-        logger: 'powertools',
-        logLevel: 'warn',
+        state: {
+          keyStore: 'secrets-manager',
+          backend: {
+            prefix: 'kms/prod/',
+            region: 'ap-southeast-1',
+            cacheTtlMs: 10_000,
+            writeOnceTtlMs: 3_600_000,
+            staleForMs: 120_000,
+            kmsKeyId: 'alias/kms-prod-state',
+            rolePattern: 'arn:aws:iam::*:role/kms-prod-*',
+          },
+          nonces: { kind: 'dynamodb', table: 'kms-nonces', region: 'ap-southeast-1' },
+        },
+        logging: { logger: 'powertools', level: 'warn', serviceName: 'kms-prod' },
+        region: 'cn-shanghai',
+        accountId: '5555',
+        awsRegions: ['eu-west-1', 'us-west-2'],
         cacheTtlMs: 250,
+        rateLimits: { default: { crypto: 100 } },
+        auditLog: 'none',
       });
     });
 
     it('when KMS_NONCE_STORE is given, it wins over KMS_NONCE_TABLE (serverless offline: journal beside a file store)', () => {
-      expect(selectBackends({ KMS_KEY_STORE: 'file', KMS_DATA_DIR: '/tmp/kms-data', KMS_NONCE_STORE: 'journal', KMS_NONCE_TABLE: 'kms-dev-nonces' })).toMatchObject({
+      expect(readStateConfig({ KMS_KEY_STORE: 'file', KMS_DATA_DIR: '/tmp/kms-data', KMS_NONCE_STORE: 'journal', KMS_NONCE_TABLE: 'kms-dev-nonces' })).toMatchObject({
         keyStore: 'file',
-        dataDir: '/tmp/kms-data',
-        nonceStore: 'journal',
+        backend: { dataDir: '/tmp/kms-data' },
+        nonces: { kind: 'journal', dataDir: '/tmp/kms-data' },
       });
-      expect(selectBackends({ KMS_NONCE_TABLE: 'kms-dev-nonces' })).toMatchObject({ keyStore: 'file', nonceStore: 'dynamodb', nonceTable: 'kms-dev-nonces' });
-      expect(selectBackends({ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_NONCE_STORE: 'journal', KMS_DATA_DIR: '/tmp/n' })).toMatchObject({
-        nonceStore: 'journal',
-        dataDir: '/tmp/n',
-      });
-      expect(selectBackends({ KMS_NONCE_STORE: 'memory', KMS_NONCE_TABLE: 't' })).not.toHaveProperty('nonceTable');
+      expect(readStateConfig({ KMS_NONCE_TABLE: 'kms-dev-nonces' })).toMatchObject({ keyStore: 'file', nonces: { kind: 'dynamodb', table: 'kms-dev-nonces' } });
+      expect(readStateConfig({ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_NONCE_STORE: 'journal', KMS_DATA_DIR: '/tmp/n' }).nonces).toEqual({ kind: 'journal', dataDir: '/tmp/n' });
+      expect(readStateConfig({ KMS_NONCE_STORE: 'memory', KMS_NONCE_TABLE: 't' }).nonces).toEqual({ kind: 'memory' });
     });
 
     it('when KMS_KEY_STORE=postgres, it takes KMS_POSTGRES_URL (and a schema), seals with the root key, and uses the database for nonces', () => {
-      expect(selectBackends({ KMS_KEY_STORE: 'postgres', KMS_POSTGRES_URL: 'postgres://kms@db/kms', KMS_POSTGRES_SCHEMA: 'kms_prod', KMS_ROOT_KEY_FILE: '/etc/kms/root.key' })).toEqual({
+      expect(readStateConfig({ KMS_KEY_STORE: 'postgres', KMS_POSTGRES_URL: 'postgres://kms@db/kms', KMS_POSTGRES_SCHEMA: 'kms_prod', KMS_ROOT_KEY_FILE: '/etc/kms/root.key' })).toEqual({
         keyStore: 'postgres',
-        postgres: { url: 'postgres://kms@db/kms', schema: 'kms_prod' },
-        rootKey: { kind: 'file', path: '/etc/kms/root.key' },
-        nonceStore: 'backend',
-        logger: 'stdout',
-        logLevel: 'info',
-        cacheTtlMs: 1000,
+        backend: { url: 'postgres://kms@db/kms', schema: 'kms_prod', rootKey: { kind: 'file', path: '/etc/kms/root.key' } },
+        nonces: { kind: 'backend' },
       });
     });
 
     it('when KMS_KEY_STORE=dynamodb, it takes KMS_STATE_TABLE and AWS_REGION, key material in Secrets Manager when a prefix is set', () => {
-      expect(selectBackends({ KMS_KEY_STORE: 'dynamodb', KMS_STATE_TABLE: 'kms-prod-state', AWS_REGION: 'eu-central-1' })).toMatchObject({
+      expect(readStateConfig({ KMS_KEY_STORE: 'dynamodb', KMS_STATE_TABLE: 'kms-prod-state', AWS_REGION: 'eu-central-1' })).toEqual({
         keyStore: 'dynamodb',
-        dynamodb: { table: 'kms-prod-state', region: 'eu-central-1' },
-        nonceStore: 'backend',
+        backend: { table: 'kms-prod-state', region: 'eu-central-1' },
+        nonces: { kind: 'backend' },
       });
-      expect(selectBackends({ KMS_KEY_STORE: 'dynamodb', KMS_STATE_TABLE: 't', AWS_REGION: 'eu-central-1' })).not.toHaveProperty('secrets');
-      expect(selectBackends({ KMS_KEY_STORE: 'dynamodb', KMS_STATE_TABLE: 't', AWS_REGION: 'eu-central-1', KMS_SECRETS_PREFIX: 'kms/prod/' }).secrets).toMatchObject({ prefix: 'kms/prod/' });
+      expect(readStateConfig({ KMS_KEY_STORE: 'dynamodb', KMS_STATE_TABLE: 't', AWS_REGION: 'eu-central-1', KMS_SECRETS_PREFIX: 'kms/prod/' }).backend).toMatchObject({
+        material: { prefix: 'kms/prod/', region: 'eu-central-1' },
+      });
     });
 
     it.each([
-      [{ KMS_NONCE_STORE: 'redis' }, /KMS_NONCE_STORE must be dynamodb, journal, backend or memory/],
+      [{ KMS_NONCE_STORE: 'redis' }, /KMS_NONCE_STORE must be dynamodb, journal, backend or memory, not "redis"/],
       [{ KMS_NONCE_STORE: 'dynamodb' }, /needs KMS_NONCE_TABLE/],
-      [{ KMS_NONCE_STORE: 'backend' }, /needs KMS_KEY_STORE=postgres or dynamodb/],
-      [{ KMS_KEY_STORE: 's3' }, /KMS_KEY_STORE must be file, postgres, dynamodb or secrets-manager/],
+      [{ KMS_NONCE_STORE: 'backend' }, /KMS_NONCE_STORE=backend needs KMS_KEY_STORE=postgres or dynamodb/],
+      [{ KMS_KEY_STORE: 's3' }, /KMS_KEY_STORE must be file, postgres, dynamodb or secrets-manager, not "s3"/],
       [{ KMS_KEY_STORE: 'postgres' }, /needs KMS_POSTGRES_URL/],
       [{ KMS_KEY_STORE: 'dynamodb', AWS_REGION: 'us-east-1' }, /needs KMS_STATE_TABLE/],
-      [{ KMS_KEY_STORE: 'dynamodb', KMS_STATE_TABLE: 't' }, /needs AWS_REGION/],
+      [{ KMS_KEY_STORE: 'dynamodb', KMS_STATE_TABLE: 't' }, /KMS_KEY_STORE=dynamodb needs AWS_REGION/],
       [{ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1' }, /needs a shared replay store/],
-      [{ KMS_KEY_STORE: 'secrets-manager', KMS_NONCE_TABLE: 't' }, /needs AWS_REGION/],
+      [{ KMS_KEY_STORE: 'secrets-manager', KMS_NONCE_TABLE: 't' }, /KMS_KEY_STORE=secrets-manager needs AWS_REGION/],
       [{ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_NONCE_TABLE: 't', KMS_STORE_CACHE_TTL_MS: '5s' }, /KMS_STORE_CACHE_TTL_MS must be a whole number/],
       [{ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_NONCE_TABLE: 't', KMS_STORE_STALE_FOR_MS: '-1' }, /KMS_STORE_STALE_FOR_MS must be a whole number/],
-      [{ KMS_LOG_LEVEL: 'loud' }, /KMS_LOG_LEVEL/],
-    ])('when the environment is %j, it is refused', (env, message) => {
-      expect(() => selectBackends(env)).toThrow(message);
+      [{ KMS_KEY_STORE: 'dynamodb', KMS_STATE_TABLE: 't', AWS_REGION: 'us-east-1', KMS_SECRETS_PREFIX: 'kms/', KMS_STORE_CACHE_TTL_MS: '1e3' }, /KMS_STORE_CACHE_TTL_MS must be a whole number/],
+      [{ KMS_LOG_LEVEL: 'loud' }, /KMS_LOG_LEVEL must be debug, info, warn, error or silent, not "loud"/],
+      [{ KMS_CACHE_TTL_MS: '0x10' }, /KMS_CACHE_TTL_MS must be a whole number of milliseconds/],
+      [{ KMS_RATE_LIMITS: '{"default": {"crypto": 0}}' }, /^KMS_RATE_LIMITS at default.crypto/],
+      [{ KMS_RATE_LIMITS: 'crypto=5' }, /^KMS_RATE_LIMITS must be JSON/],
+      [{ KMS_SINGLE_INSTANCE: 'yes' }, /KMS_SINGLE_INSTANCE must be true or false, not "yes"/],
+      [{ AWS_LAMBDA_FUNCTION_NAME: 'f', KMS_SINGLE_INSTANCE: 'true', KMS_ACCESS_LOG: '/var/log/kms/access.log' }, /KMS_ACCESS_LOG=<file> is for the gateway/],
+    ])('when the environment is %j, it is refused with a ConfigurationError naming the variable', (env, message) => {
+      expect(() => readServiceConfig(env)).toThrow(message);
+      expect(() => readServiceConfig(env)).toThrow(ConfigurationError);
     });
 
     const lambda = { AWS_LAMBDA_FUNCTION_NAME: 'kms-prod-decrypt', AWS_REGION: 'eu-central-1' };
@@ -201,11 +235,12 @@ describe('Module: service-from-env', () => {
       [{ ...fc, KMS_KEY_STORE: 'file', KMS_DATA_DIR: '/mnt/kms' }, /KMS_KEY_STORE=file on Function Compute/],
       [{ ...fc, KMS_KEY_STORE: 'postgres', KMS_POSTGRES_URL: 'postgres://db/kms' }, /root key file on Function Compute is per instance: set KMS_ROOT_KEY_SOURCE=alibaba-kms-secret/],
       [{ ...fc, KMS_KEY_STORE: 'postgres', KMS_POSTGRES_URL: 'postgres://db/kms', KMS_ROOT_KEY_SOURCE: 'alibaba-kms-secret:root', KMS_NONCE_STORE: 'journal' }, /KMS_NONCE_STORE=journal on Function Compute is per instance/],
-      [{ ...lambda }, /KMS_KEY_STORE=file on AWS Lambda/],
+      [{ ...lambda }, /KMS_KEY_STORE=file on AWS Lambda .*use KMS_KEY_STORE=postgres or dynamodb/],
       [{ ...lambda, KMS_KEY_STORE: 'secrets-manager', KMS_NONCE_STORE: 'memory' }, /KMS_NONCE_STORE=memory on AWS Lambda is per instance/],
       [{ ...lambda, KMS_KEY_STORE: 'dynamodb', KMS_STATE_TABLE: 't', KMS_NONCE_STORE: 'memory' }, /KMS_NONCE_STORE=memory on AWS Lambda/],
+      [{ ...lambda, KMS_KEY_STORE: 'postgres', KMS_POSTGRES_URL: 'postgres://db/kms', KMS_ROOT_KEY_FILE: '/tmp/root.key' }, /root key file on AWS Lambda is per instance: set KMS_ROOT_KEY_SOURCE=aws-secrets-manager/],
     ])('on a cloud function, state kept per instance is refused (replays would pass): %j', (env, message) => {
-      expect(() => selectBackends(env)).toThrow(message);
+      expect(() => readStateConfig(env)).toThrow(message);
     });
 
     it.each([
@@ -215,7 +250,7 @@ describe('Module: service-from-env', () => {
       [{ ...lambda, KMS_DATA_DIR: '/tmp/kms', IS_OFFLINE: 'true' }, 'file'],
       [{ ...fc, KMS_SINGLE_INSTANCE: 'true' }, 'file'],
     ])('on a cloud function, shared state (or a declared single instance) is accepted: %j', (env, keyStore) => {
-      expect(selectBackends(env).keyStore).toBe(keyStore);
+      expect(readStateConfig(env).keyStore).toBe(keyStore);
     });
   });
 
@@ -286,6 +321,34 @@ describe('Module: service-from-env', () => {
       expect(unwatched(withFiles.nonces)).toBeInstanceOf(DynamoDbNonceStore);
       // Shared: the second service sees the first one's nonce.
       expect(await withFiles.nonces.claim('AK1', 'n1', Date.now() + 60_000)).toBe(false);
+    });
+
+    it('when KMS_NONCE_STORE=journal beside Secrets Manager, nonces are journaled in KMS_DATA_DIR, shared by every process on it', async () => {
+      const dir = await tempDir();
+      const env = { KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_NONCE_STORE: 'journal', KMS_DATA_DIR: dir, KMS_LOG_LEVEL: 'silent' };
+      const [a, b] = [await serviceFromEnvironment(env), await serviceFromEnvironment(env)];
+      expect(unwatched(a.nonces)).toBeInstanceOf(JournaledNonceStore);
+      expect(await a.nonces.claim('AK1', 'n1', Date.now() + 60_000)).toBe(true);
+      expect(await b.nonces.claim('AK1', 'n1', Date.now() + 60_000)).toBe(false);
+      expect(await readdir(dir)).toContain(NONCE_JOURNAL_FILE);
+      await a.keyring.createKey({ keyId: KEY_ID });
+      expect(fakeSm.names()).toContain(`kms/keys/${KEY_ID}`);
+    });
+
+    it('when a replay store of the process is passed (a gateway worker\'s), it replaces the journal or memory, never a shared one', async () => {
+      const local = new MemoryNonceStore();
+      const withFiles = await serviceFromEnvironment({ KMS_DATA_DIR: await tempDir(), KMS_LOG_LEVEL: 'silent' }, { localNonces: local });
+      expect(unwatched(withFiles.nonces)).toBe(local);
+      const inMemory = await serviceFromEnvironment({ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_NONCE_STORE: 'memory', KMS_LOG_LEVEL: 'silent' }, { localNonces: local });
+      expect(unwatched(inMemory.nonces)).toBe(local);
+      const shared = await serviceFromEnvironment({ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_NONCE_TABLE: 'kms-nonces', KMS_LOG_LEVEL: 'silent' }, { localNonces: local });
+      expect(unwatched(shared.nonces)).toBeInstanceOf(DynamoDbNonceStore);
+    });
+
+    it('when the journal\'s directory cannot be made (a file is in its place), the start fails', async () => {
+      const blocked = join(await tempDir(), 'data');
+      await writeFile(blocked, 'not a directory');
+      await expect(serviceFromEnvironment({ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_NONCE_STORE: 'journal', KMS_DATA_DIR: blocked, KMS_LOG_LEVEL: 'silent' })).rejects.toMatchObject({ code: 'EEXIST' });
     });
 
     it('when KMS_NONCE_TABLE is not set with Secrets Manager, it refuses to serve (replays would pass between instances); asked for memory, it warns', async () => {

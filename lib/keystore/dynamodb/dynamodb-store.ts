@@ -19,7 +19,7 @@ import {
   type StoredEntry,
   WriteOnceViolationError,
 } from '../key-store.js';
-import { classifyAwsError, describeAwsError, isAwsError, isTransientAwsError, translateAwsError } from '../secrets-manager/errors.js';
+import { classifyAwsError, describeAwsError, isAwsError, isTransientAwsError, translateAwsError } from '../aws-errors.js';
 import { LocalChangeMarker } from '../local-change-marker.js';
 import { KeyStoreUnavailableError } from '../store-errors.js';
 import {
@@ -114,7 +114,7 @@ const NAMES = { '#value': 'value', '#revision': 'revision', '#writeOnce': 'write
  * **Failures**: throttling, 5xx, timeouts and network errors are retried (bounded, full jitter)
  * and then thrown as {@link KeyStoreUnavailableError} (reason from `classifyAwsError`); denied
  * access as `KeyStoreAccessDeniedError`; anything else (no such table, validation) as
- * `KeyStoreFailureError` — the same translation as the Secrets Manager store (../secrets-manager/errors.ts).
+ * `KeyStoreFailureError` — the same translation as the Secrets Manager store (../aws-errors.ts).
  * Construct the client with `maxAttempts: 1` so attempts do not multiply, and so that a lost
  * answer is never hidden inside the SDK's own retries (a `delete` could then report
  * {@link EntryNotFoundError} for its own success).

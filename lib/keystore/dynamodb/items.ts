@@ -1,5 +1,5 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { partitionKey } from '../../auth/dynamodb-nonce-store.js';
+import { partitionKey } from './dynamodb-nonce-store.js';
 import { KeyStoreFailureError } from '../store-errors.js';
 
 /**

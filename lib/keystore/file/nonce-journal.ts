@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, fdatasync, fstatSync, fsyncSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ServiceUnavailableError } from '../../errors.js';
-import { MemoryNonceStore, type NonceStore } from '../../auth/nonce-store.js';
+import { MemoryNonceStore, type NonceStore } from '../nonce-store.js';
 
 /** Rewrite the journal with only live entries once it holds this many lines, and twice as many as were live at the last rewrite. */
 const COMPACT_AFTER_LINES = 100_000;

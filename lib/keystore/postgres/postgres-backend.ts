@@ -1,7 +1,9 @@
 import pg from 'pg';
 import type { Logger } from '../../logger.js';
-import type { StateBackend } from '../backend.js';
+import type { OpenedBackend, OpenOptions, StateBackend } from '../backend.js';
+import { requireKeyStore } from '../existing-store.js';
 import type { KeyStore } from '../key-store.js';
+import { type RootKeySource, sealWithRootKey } from '../root-key.js';
 import { PostgresDatabase } from './database.js';
 import { describePgError, unavailableReason } from './errors.js';
 import { PostgresNonceStore } from './postgres-nonce-store.js';
@@ -146,4 +148,38 @@ function createPool(connectionString: string, options: PostgresBackendOptions): 
     allowExitOnIdle: true,
     application_name: 'alibaba-kms-compatible',
   });
+}
+
+/** The postgres backend as a deployment configures it (./config.ts reads it). */
+export interface PostgresConfig {
+  url: string;
+  schema?: string;
+  rootKey: RootKeySource;
+}
+
+/** The schema a configuration points at, as a NoKeyStoreError names it (never the URL: it may hold a password). */
+function postgresLocation(config: PostgresConfig): string {
+  return `in the PostgreSQL database of KMS_POSTGRES_URL${config.schema ? `, schema ${config.schema}` : ''}`;
+}
+
+/**
+ * The postgres backend as the service uses it: its store sealed under the root key, and its
+ * replay store when `nonces`. With `mustExist`, the schema is looked at before it is created or
+ * migrated, and refused as it is.
+ */
+export async function openPostgresState(config: PostgresConfig, options: OpenOptions): Promise<OpenedBackend> {
+  const backend = await openPostgresBackend({
+    connectionString: config.url,
+    ...(config.schema ? { schema: config.schema } : {}),
+    logger: options.logger,
+    ...(options.mustExist ? { requireStore: (asItIs: KeyStore | undefined) => requireKeyStore(asItIs, postgresLocation(config)) } : {}),
+  });
+  try {
+    const store = await sealWithRootKey(backend.store, config.rootKey);
+    return { store, ...(options.nonces ? { nonces: backend.nonces } : {}), close: () => backend.close() };
+  } catch (err) {
+    // A build that fails is retried (a cloud function's next request): it must not leave a pool open.
+    await backend.close().catch(() => undefined);
+    throw err;
+  }
 }

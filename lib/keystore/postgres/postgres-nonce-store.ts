@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { NonceStore } from '../../auth/nonce-store.js';
+import type { NonceStore } from '../nonce-store.js';
 import { ServiceUnavailableError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { PostgresDatabase } from './database.js';

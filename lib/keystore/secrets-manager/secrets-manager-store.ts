@@ -21,7 +21,7 @@ import {
   WriteOnceViolationError,
 } from '../key-store.js';
 import { KeyStoreFailureError, KeyStoreUnavailableError } from '../store-errors.js';
-import { describeAwsError, isAwsError, isTransientAwsError, translateAwsError } from './errors.js';
+import { describeAwsError, isAwsError, isTransientAwsError, translateAwsError } from '../aws-errors.js';
 
 /** The staging label of a version written by a compare-and-swap before it is made current. */
 export const PENDING_STAGE = 'KMS_PENDING';

@@ -15,7 +15,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OPERATIONS } from '../../../functions/actions.js';
-import { applySeed } from '../../../infra/gateway/seed.js';
+import { applySeed } from '../../../lib/seed.js';
 import { fromNodeRequest, writeNodeResponse } from '../../../lib/adapters/node-http.js';
 import { authenticate } from '../../../lib/auth/authenticate.js';
 import { createDispatcher } from '../../../lib/middleware/dispatch.js';

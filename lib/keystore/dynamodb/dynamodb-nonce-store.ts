@@ -1,10 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type AttributeValue, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { ServiceUnavailableError } from '../errors.js';
-import { classifyAwsError, describeAwsError, isAwsError, isTransientAwsError } from '../keystore/secrets-manager/errors.js';
-import type { Logger } from '../logger.js';
-import type { NonceStore } from './nonce-store.js';
+import { ServiceUnavailableError } from '../../errors.js';
+import { classifyAwsError, describeAwsError, isAwsError, isTransientAwsError } from '../aws-errors.js';
+import type { Logger } from '../../logger.js';
+import type { NonceStore } from '../nonce-store.js';
 
 /** Partition keys up to this many bytes are kept as they are; longer nonces are hashed. */
 const MAX_PLAIN_KEY_BYTES = 1024;

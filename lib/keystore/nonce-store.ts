@@ -3,7 +3,8 @@ import { NonceTable } from './nonce-table.js';
 
 /**
  * Replay protection: a signature nonce may be used once per access key within the replay window.
- * Backends: in memory (one process, below) and, in the cloud, a shared table with a conditional put.
+ * Used nonces are state, like keys: each state backend keeps its own (the file journal, a
+ * PostgreSQL table, DynamoDB items); authentication only claims them. In memory (one process): below.
  */
 export interface NonceStore {
   /**

@@ -1,14 +1,14 @@
-import { groupRatesSchema } from '../../lib/ratelimit/limits.js';
+import { groupRatesSchema } from './ratelimit/limits.js';
 import { readFile } from 'node:fs/promises';
-import * as z from '../../lib/zod.js';
-import type { AccessKeyRegistry } from '../../lib/auth/access-keys.js';
-import { isAccessKeyId } from '../../lib/auth/access-keys.js';
-import { isAliasName, isKeyId, isKeyVersionId, isReservedAlias } from '../../lib/keyring/key-id.js';
-import type { Keyring } from '../../lib/keyring/keyring.js';
-import { KEY_MATERIAL_BYTES } from '../../lib/keyring/records.js';
-import { EntryExistsError } from '../../lib/keystore/key-store.js';
-import type { Logger } from '../../lib/logger.js';
-import { policyDocumentSchema } from '../../lib/policy/policy.js';
+import * as z from './zod.js';
+import type { AccessKeyRegistry } from './auth/access-keys.js';
+import { isAccessKeyId } from './auth/access-keys.js';
+import { isAliasName, isKeyId, isKeyVersionId, isReservedAlias } from './keyring/key-id.js';
+import type { Keyring } from './keyring/keyring.js';
+import { KEY_MATERIAL_BYTES } from './keyring/records.js';
+import { EntryExistsError } from './keystore/key-store.js';
+import type { Logger } from './logger.js';
+import { policyDocumentSchema } from './policy/policy.js';
 
 /** A seed that cannot be applied: malformed, or contradicting what the store already holds. */
 export class SeedError extends Error {

@@ -4,12 +4,12 @@ import {
   KeyStoreFailureError,
   KeyStoreUnavailableError,
   type UnavailableReason,
-} from '../store-errors.js';
+} from './store-errors.js';
 
 /**
  * AWS errors (SDK v3 service exceptions, and the Node/smithy errors of the transport beneath them)
- * translated to the key store's failure classes, in this one place. The Secrets Manager store and
- * the DynamoDB nonce store both classify through here.
+ * translated to the key store's failure classes, in this one place. The Secrets Manager store, the
+ * DynamoDB stores and the S3 partition registry classify through here.
  *
  * | AWS error                                                               | class                                |
  * |-------------------------------------------------------------------------|--------------------------------------|

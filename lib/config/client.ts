@@ -1,0 +1,43 @@
+import { DEFAULT_ENDPOINT } from '../client/kms-client.js';
+import { PROVISIONER_ENV } from '../partitions/provisioner-from-env.js';
+import { DEFAULT_REGISTRY_URL } from '../partitions/registry/open.js';
+import { optionalText, text } from './variable.js';
+
+/*
+ * The variables of the consumer side: the `kms` command's connection and output, and the
+ * partition-key provisioner. The client library reads its own (lib/partitions/provisioner-from-env.ts,
+ * the command's options): it must not depend on the server's configuration, so these declarations
+ * take their names and defaults from it, for the configuration table and the `kms` options.
+ */
+
+export const ENDPOINT = text(PROVISIONER_ENV.endpoint, {
+  default: DEFAULT_ENDPOINT,
+  doc: 'the API the `kms` command and the provisioner call: `http(s)://host[:port]`, or `host[:port]` (http on loopback, else https)',
+});
+
+export const OUTPUT = text('KMS_OUTPUT', { default: 'json', doc: 'the `kms` command\'s output: `json` or `table`' });
+
+export const CA_FILE = optionalText('KMS_CA_FILE', { doc: 'https: the `kms` command trusts this CA (PEM) for the endpoint\'s certificate' });
+
+export const CLIENT_CERT = optionalText('KMS_CLIENT_CERT', { doc: 'https: the `kms` command\'s client certificate (PEM), for an endpoint that requires one (mutual TLS)' });
+
+export const CLIENT_KEY = optionalText('KMS_CLIENT_KEY', { doc: 'the client certificate\'s private key (PEM)' });
+
+export const PARTITION_REGISTRY = text(PROVISIONER_ENV.registry, {
+  default: DEFAULT_REGISTRY_URL,
+  doc: 'the partition registry: `file:<dir>`, `s3://bucket/prefix`, `oss://bucket/prefix`',
+});
+
+export const PARTITION_KEY_ID = optionalText(PROVISIONER_ENV.keyId, { doc: 'the CMK of partition events that name none' });
+
+export const PROVISIONER_ACCESS_KEY_ID = optionalText(PROVISIONER_ENV.accessKeyId, {
+  shownDefault: '— (required by the provisioner function)',
+  doc: 'the provisioner\'s own access key (in the cloud, from the stage\'s secret `kms/<stage>/provisioner`)',
+});
+
+export const PROVISIONER_ACCESS_KEY_SECRET = optionalText(PROVISIONER_ENV.accessKeySecret, {
+  shownDefault: '— (required by the provisioner function)',
+  doc: 'its secret',
+});
+
+export const CLIENT_VARIABLES = [ENDPOINT, OUTPUT, CA_FILE, CLIENT_CERT, CLIENT_KEY, PARTITION_REGISTRY, PARTITION_KEY_ID, PROVISIONER_ACCESS_KEY_ID, PROVISIONER_ACCESS_KEY_SECRET] as const;
