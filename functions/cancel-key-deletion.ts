@@ -5,7 +5,7 @@ import { isoSeconds } from '../lib/time.js';
 import { defineOperation } from '../lib/operation.js';
 import { deletionCancelled } from '../lib/operations/key-state.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
-import { keyIdParameter } from '../lib/rpc/schema.js';
+import { keyIdParameter } from '../lib/protocol/alibaba/schema.js';
 
 /**
  * CancelKeyDeletion: PendingDeletion → Enabled through the Alibaba API, Disabled through the AWS

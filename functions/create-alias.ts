@@ -6,7 +6,7 @@ import { EntryExistsError } from '../lib/keystore/key-store.js';
 import { defineOperation } from '../lib/operation.js';
 import { aliasNameParameter } from '../lib/operations/alias-name.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
-import { keyIdParameter } from '../lib/rpc/schema.js';
+import { keyIdParameter } from '../lib/protocol/alibaba/schema.js';
 
 /**
  * CreateAlias: binds a new alias to a key. Alias names are unique: of two concurrent calls for one

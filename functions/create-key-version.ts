@@ -5,7 +5,7 @@ import { KeyPendingDeletionError, UnsupportedOriginError } from '../lib/errors.j
 import { rotatedAt } from '../lib/keyring/rotation.js';
 import { defineOperation } from '../lib/operation.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
-import { keyIdParameter } from '../lib/rpc/schema.js';
+import { keyIdParameter } from '../lib/protocol/alibaba/schema.js';
 
 /**
  * CreateKeyVersion: a new random version that becomes primary; older versions keep decrypting.

@@ -7,7 +7,7 @@ import { DEFAULT_ROTATION_SECONDS, parseRotationInterval } from '../lib/keyring/
 import { defineOperation } from '../lib/operation.js';
 import { keyMetadata } from '../lib/operations/key-metadata.js';
 import { parseTags } from '../lib/operations/tags.js';
-import { booleanParameter, storedTextParameter } from '../lib/rpc/schema.js';
+import { booleanParameter, storedTextParameter } from '../lib/protocol/alibaba/schema.js';
 
 const only = (value: string) => z.optional(z.literal(value, { error: `Only ${value} is supported.` }));
 

@@ -5,7 +5,7 @@ import { encodeEncryptionContext } from '../lib/crypto/encryption-context.js';
 import { openEnvelope } from '../lib/crypto/envelope.js';
 import { blobFormOf, defineOperation } from '../lib/operation.js';
 import { resolveUsableBlob } from '../lib/operations/resolve-key.js';
-import { booleanParameter, ciphertextBlobParameter, encryptionContextParameter } from '../lib/rpc/schema.js';
+import { booleanParameter, ciphertextBlobParameter, encryptionContextParameter } from '../lib/protocol/alibaba/schema.js';
 
 /**
  * Decrypt: the blob names its key version, so no KeyId is taken. The caller is authorised on the

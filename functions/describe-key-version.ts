@@ -4,7 +4,7 @@ import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { KeyVersionNotFoundError } from '../lib/errors.js';
 import { defineOperation } from '../lib/operation.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
-import { keyIdParameter } from '../lib/rpc/schema.js';
+import { keyIdParameter } from '../lib/protocol/alibaba/schema.js';
 
 /** DescribeKeyVersion: one version of a key (never its material). */
 export const operation = defineOperation({

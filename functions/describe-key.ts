@@ -4,7 +4,7 @@ import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { defineOperation } from '../lib/operation.js';
 import { keyMetadata } from '../lib/operations/key-metadata.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
-import { keyIdParameter } from '../lib/rpc/schema.js';
+import { keyIdParameter } from '../lib/protocol/alibaba/schema.js';
 
 /** DescribeKey: the full KeyMetadata of a key named by id, alias or ARN, in any state. */
 export const operation = defineOperation({

@@ -4,7 +4,7 @@ import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { defineOperation } from '../lib/operation.js';
 import { disabled } from '../lib/operations/key-state.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
-import { keyIdParameter } from '../lib/rpc/schema.js';
+import { keyIdParameter } from '../lib/protocol/alibaba/schema.js';
 
 /** DisableKey: Enabled → Disabled (Disabled stays); crypto then answers 409 Rejected.Disabled, Decrypt too; PendingDeletion → 409 Rejected.StateModifiedFailed. */
 export const operation = defineOperation({

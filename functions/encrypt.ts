@@ -6,7 +6,7 @@ import { sealEnvelope } from '../lib/crypto/envelope.js';
 import type { ResolvedKey } from '../lib/keyring/keyring.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
 import { blobFormOf, defineOperation } from '../lib/operation.js';
-import { booleanParameter, encryptionContextParameter, keyIdParameter } from '../lib/rpc/schema.js';
+import { booleanParameter, encryptionContextParameter, keyIdParameter } from '../lib/protocol/alibaba/schema.js';
 
 /** Alibaba's limit on Encrypt's Plaintext, in UTF-8 bytes. */
 export const MAX_PLAINTEXT_BYTES = 6144;

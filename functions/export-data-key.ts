@@ -7,7 +7,7 @@ import { wrapUnderPublicKey } from '../lib/crypto/public-key-wrap.js';
 import { defineOperation } from '../lib/operation.js';
 import { assertFitsWrapping, dataKeyOfPlaintext, exportParameters } from '../lib/operations/data-key-export.js';
 import { resolveUsableBlob } from '../lib/operations/resolve-key.js';
-import { booleanParameter, ciphertextBlobParameter, encryptionContextParameter } from '../lib/rpc/schema.js';
+import { booleanParameter, ciphertextBlobParameter, encryptionContextParameter } from '../lib/protocol/alibaba/schema.js';
 
 /**
  * ExportDataKey: the data key inside a CiphertextBlob, re-wrapped under the caller's RSA public key

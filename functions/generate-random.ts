@@ -3,7 +3,7 @@ import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { randomBytesFromPool } from '../lib/crypto/random-pool.js';
 import { defineOperation } from '../lib/operation.js';
-import { integerParameter } from '../lib/rpc/schema.js';
+import { integerParameter } from '../lib/protocol/alibaba/schema.js';
 
 /**
  * GenerateRandom (AWS KMS; also served as an RPC Action): `NumberOfBytes` (1–1024, default 32)

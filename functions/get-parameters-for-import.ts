@@ -6,7 +6,7 @@ import { newWrappingKeyPair } from '../lib/crypto/import-wrap.js';
 import { defineOperation } from '../lib/operation.js';
 import { externalKey, IMPORT_TOKEN_LIFETIME_MS, importWrappingAlgorithmParameter, importWrappingKeySpecParameter } from '../lib/operations/key-import.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
-import { keyIdParameter } from '../lib/rpc/schema.js';
+import { keyIdParameter } from '../lib/protocol/alibaba/schema.js';
 import { isoSeconds } from '../lib/time.js';
 
 /**

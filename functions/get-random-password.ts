@@ -4,7 +4,7 @@ import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { InvalidParameterError } from '../lib/errors.js';
 import { defineOperation } from '../lib/operation.js';
 import { type PasswordClass, PasswordRulesError, randomPassword } from '../lib/operations/random-password.js';
-import { booleanParameter, integerParameter } from '../lib/rpc/schema.js';
+import { booleanParameter, integerParameter } from '../lib/protocol/alibaba/schema.js';
 
 /**
  * GetRandomPassword: a random password of PasswordLength (8–128, default 32) characters from

@@ -8,7 +8,7 @@ import { KEY_MATERIAL_BYTES } from '../lib/keyring/records.js';
 import { defineOperation } from '../lib/operation.js';
 import { externalKey } from '../lib/operations/key-import.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
-import { keyIdParameter } from '../lib/rpc/schema.js';
+import { keyIdParameter } from '../lib/protocol/alibaba/schema.js';
 import { BASE64_TEXT } from '../lib/crypto/base64.js';
 import { isoSeconds } from '../lib/time.js';
 

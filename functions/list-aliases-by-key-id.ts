@@ -5,7 +5,7 @@ import { defineOperation } from '../lib/operation.js';
 import { aliasPage } from '../lib/operations/alias-list.js';
 import { pageBounds, pagingInput } from '../lib/operations/paging.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
-import { keyIdParameter } from '../lib/rpc/schema.js';
+import { keyIdParameter } from '../lib/protocol/alibaba/schema.js';
 
 /** ListAliasesByKeyId: the aliases of one key, by name, paged; reads only the page's aliases. */
 export const operation = defineOperation({

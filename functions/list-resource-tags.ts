@@ -3,7 +3,7 @@ import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { defineOperation } from '../lib/operation.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
-import { keyIdParameter } from '../lib/rpc/schema.js';
+import { keyIdParameter } from '../lib/protocol/alibaba/schema.js';
 
 /** ListResourceTags: a key's tags, by TagKey, as `Tags.Tag[]{KeyId, TagKey, TagValue}` (an empty list when none), in any key state. */
 export const operation = defineOperation({

@@ -6,7 +6,7 @@ import { openEnvelope, parseEnvelope, sealEnvelope } from '../lib/crypto/envelop
 import { assertKeyUsable } from '../lib/keyring/keyring.js';
 import { blobFormOf, defineOperation } from '../lib/operation.js';
 import { expectBlobKey, resolveAuthorizedKey, resolveAuthorizedVersion } from '../lib/operations/resolve-key.js';
-import { booleanParameter, ciphertextBlobParameter, encryptionContextParameter, keyIdParameter } from '../lib/rpc/schema.js';
+import { booleanParameter, ciphertextBlobParameter, encryptionContextParameter, keyIdParameter } from '../lib/protocol/alibaba/schema.js';
 
 /**
  * ReEncrypt: decrypts a blob and encrypts its plaintext under another key (or the same key's new

@@ -5,7 +5,7 @@ import { isoSeconds } from '../lib/time.js';
 import { defineOperation } from '../lib/operation.js';
 import { pendingDeletion } from '../lib/operations/key-state.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
-import { integerParameter, keyIdParameter } from '../lib/rpc/schema.js';
+import { integerParameter, keyIdParameter } from '../lib/protocol/alibaba/schema.js';
 
 /**
  * ScheduleKeyDeletion: the key becomes PendingDeletion (every cryptographic call, Decrypt too, is

@@ -5,7 +5,7 @@ import { InvalidParameterError, MissingParameterError } from '../lib/errors.js';
 import { defineOperation } from '../lib/operation.js';
 import { notPendingDeletion } from '../lib/operations/key-state.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
-import { booleanParameter, keyIdParameter, storedTextParameter } from '../lib/rpc/schema.js';
+import { booleanParameter, keyIdParameter, storedTextParameter } from '../lib/protocol/alibaba/schema.js';
 
 /** `acs:kms:<region>:<account>:key/<id>`: deletion protection is set on a key, named by its ARN. */
 const keyArnParameter = keyIdParameter.check(

@@ -5,7 +5,7 @@ import { KeyPendingDeletionError } from '../lib/errors.js';
 import { defineOperation } from '../lib/operation.js';
 import { aliasNameParameter } from '../lib/operations/alias-name.js';
 import { resolveAuthorizedAlias, resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
-import { keyIdParameter } from '../lib/rpc/schema.js';
+import { keyIdParameter } from '../lib/protocol/alibaba/schema.js';
 
 /** UpdateAlias: rebinds an existing alias to another key. The caller needs kms:UpdateAlias on both keys. */
 export const operation = defineOperation({

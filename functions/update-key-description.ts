@@ -4,7 +4,7 @@ import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { defineOperation } from '../lib/operation.js';
 import { notPendingDeletion } from '../lib/operations/key-state.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
-import { keyIdParameter, storedTextParameter } from '../lib/rpc/schema.js';
+import { keyIdParameter, storedTextParameter } from '../lib/protocol/alibaba/schema.js';
 
 /**
  * UpdateKeyDescription: replaces the key's description (an empty one clears it; up to 8,192

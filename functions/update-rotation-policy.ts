@@ -6,7 +6,7 @@ import { defineOperation } from '../lib/operation.js';
 import { notPendingDeletion } from '../lib/operations/key-state.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
 import { UnsupportedOriginError } from '../lib/errors.js';
-import { booleanParameter, keyIdParameter } from '../lib/rpc/schema.js';
+import { booleanParameter, keyIdParameter } from '../lib/protocol/alibaba/schema.js';
 
 /**
  * UpdateRotationPolicy: turns automatic rotation on or off. Enabling without an interval keeps the

@@ -11,10 +11,11 @@ export interface OperationContext {
   /** The RPC Action being served. */
   action: string;
   /**
-   * The API the request came through: `alibaba` (RPC) or `aws` (the AWS KMS JSON protocol, lib/aws/).
-   * Cryptographic operations take and return binary plaintext on `aws` (see BlobForm).
+   * The API the request came through: `alibaba` (RPC) or `aws` (the AWS KMS JSON protocol).
    */
   protocol: 'alibaba' | 'aws';
+  /** How the request's protocol carries plaintexts and data keys: text (Alibaba's) or bytes (AWS's); see BlobForm. */
+  blobForm: BlobForm;
   /**
    * Checks the caller's policy for `action` (default: the operation's own, `kms:<Action>`) on a
    * resource ARN; throws `denied` when given, else NoPermissionError naming the action and the
@@ -71,6 +72,6 @@ export function permissionOf(action: string): string {
 }
 
 /** The blob form of a request's protocol: text for Alibaba's API, binary for AWS's. */
-export function blobFormOf(context: Pick<OperationContext, 'protocol'>): BlobForm {
-  return context.protocol === 'aws' ? 'binary' : 'text';
+export function blobFormOf(context: Pick<OperationContext, 'blobForm'>): BlobForm {
+  return context.blobForm;
 }

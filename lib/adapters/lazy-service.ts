@@ -2,10 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { ServiceUnavailableError } from '../errors.js';
 import type { RpcHandler } from '../middleware/stack.js';
 import type { RpcRequest, RpcResponse } from '../rpc/request.js';
-import { errorResponse } from '../rpc/serialize.js';
+import { answeringProtocolOf } from '../protocol/protocols.js';
 import { serviceFromEnvironment } from '../service-from-env.js';
-import { awsErrorResponse } from '../aws/protocol.js';
-import { speaksAws } from './unreadable-request.js';
 import type { Service } from '../service.js';
 
 export interface FunctionInstance<T> {
@@ -93,6 +91,5 @@ export async function serveOnFunction(
 }
 
 function unavailable(request: RpcRequest): RpcResponse {
-  const requestId = randomUUID().toUpperCase();
-  return speaksAws(request.headers) ? awsErrorResponse(requestId, new ServiceUnavailableError()) : errorResponse('JSON', requestId, 'kms', new ServiceUnavailableError());
+  return answeringProtocolOf(request.headers).fail({ requestId: randomUUID().toUpperCase() }, new ServiceUnavailableError());
 }

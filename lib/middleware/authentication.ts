@@ -9,25 +9,19 @@ export function authentication(service: Service): MiddlewareObj {
     const state = stateOf(request.event);
     // Before any cache is read: a change acknowledged through any process before this request is seen.
     await service.validateCaches();
-    const { principal, action, region } = await authenticate(request.event, state.params!, {
+    const { principal, action, region } = await authenticate((claimed) => state.protocol.claim(request.event, state.wire, claimed), {
       accessKeys: service.accessKeys,
       nonces: service.nonces,
       now: service.now,
       // Metered by the Action that serves the request (AWS's EnableKeyRotation is an UpdateRotationPolicy).
-      admit: (principal, action) =>
-        service.rateLimiter.admit(principal.accessKeyId, state.aws?.action ?? action, principal.rateLimits),
-      awsRegions: service.aws.regions,
+      admit: (principal, action) => service.rateLimiter.admit(principal.accessKeyId, action, principal.rateLimits),
       attribute: (accessKeyId, verified) => {
         state.claimedAccessKey = { accessKeyId, verified };
       },
     });
     state.principal = principal;
     state.action = action;
-    if (state.aws) {
-      // The signed X-Amz-Target named the operation; the Action is the Alibaba one that serves it.
-      state.action = state.aws.action;
-      state.aws.region = region;
-    }
+    if (region !== undefined) state.signedRegion = region;
   };
   return { before } as MiddlewareObj;
 }

@@ -1,35 +1,28 @@
-import { ActionNotFoundError, DryRunOperationError, InternalFailureError, InvalidParameterError, NoPermissionError } from '../errors.js';
+import { ActionNotFoundError, DryRunOperationError, InternalFailureError, NoPermissionError } from '../errors.js';
 import { type AuthorizeOptions, type Operation, type OperationContext, permissionOf } from '../operation.js';
 import type { ConditionContext } from '../policy/policy.js';
-import { operationInput } from '../rpc/params.js';
 import type { RpcRequest, RpcResponse } from '../rpc/request.js';
-import { validateInput } from '../rpc/schema.js';
-import { successResponse } from '../rpc/serialize.js';
 import type { Service } from '../service.js';
-import { type RequestState, stateOf } from './state.js';
-import type { AwsOutputContext } from '../aws/operations.js';
-import { awsSuccessResponse } from '../aws/protocol.js';
-import { awsBodyOf } from './aws-parameters.js';
+import { stateOf } from './state.js';
 
 const NO_ENCRYPTION_CONTEXT: ReadonlyMap<string, string> = new Map();
 
 /**
- * The stack's handler for one operation: validate the input, resolve and authorise, then execute
- * (unless DryRun: then DryRunOperationError, the documented answer of a request that would have
- * succeeded). A request whose signed Action is not this operation's was routed here by
- * mistake and is refused, so a signature for one Action can never run another.
+ * The stack's handler for one operation: read the input in the request's protocol, resolve and
+ * authorise, then execute (unless DryRun: then DryRunOperationError, the documented answer of a
+ * request that would have succeeded), and answer in the protocol. A request whose signed Action
+ * is not this operation's was routed here by mistake and is refused, so a signature for one
+ * Action can never run another.
  */
 export function runOperation<I, R>(operation: Operation<I, R>, service: Service) {
   const ownPermission = permissionOf(operation.action);
   return async (event: RpcRequest): Promise<RpcResponse> => {
     const state = stateOf(event);
-    if (state.inputError !== undefined) throw state.inputError;
+    const { protocol } = state;
     if (state.action !== operation.action) throw new ActionNotFoundError(state.action ?? '');
     const principal = state.principal!;
-    const input = validateInput(operation.input, operationInput(state.params!.all));
-    // Every Action honours DryRun, also those whose schema does not name it: a caller who asks
-    // for a dry run of ScheduleKeyDeletion or DeleteKeyMaterial must never get the real thing.
-    const dryRun = dryRunOf(state.params!.all.get('DryRun'));
+    const { input: read, dryRun } = protocol.input(event, state.wire, operation.action);
+    const input = read as I;
 
     // The context conditions on kms:EncryptionContext:<key> read by default: the operation's own
     // EncryptionContext parameter, as validated (always a Map; absent means empty).
@@ -63,7 +56,8 @@ export function runOperation<I, R>(operation: Operation<I, R>, service: Service)
       principal,
       requestId: state.requestId,
       action: operation.action,
-      protocol: state.protocol,
+      protocol: protocol.name as OperationContext['protocol'],
+      blobForm: protocol.blobForm,
       authorize(resource, action = ownPermission, denied, options) {
         state.keyArn ??= resource;
         if (!principal.policy.isAllowed(action, namesOf(resource), conditionsOf(options))) throw refuse(action, resource, denied);
@@ -82,26 +76,7 @@ export function runOperation<I, R>(operation: Operation<I, R>, service: Service)
     if (typeof keyVersionId === 'string') state.keyVersionId = keyVersionId;
     // A key made by this request (CreateKey) is named by its own ARN, not the scope it was authorised on.
     if (typeof metadata?.Arn === 'string') state.keyArn = metadata.Arn;
-    if (state.aws) return awsSuccessResponse(state.requestId, await state.aws.operation.output(output, awsOutputContext(state, event, service)));
-    return successResponse(state.format, state.requestId, output);
-  };
-}
-
-/** The DryRun parameter: `true` or `false` in any case, absent is false; anything else is a 400 naming it. */
-function dryRunOf(value: string | undefined): boolean {
-  if (value === undefined) return false;
-  if (!/^(true|false)$/i.test(value)) throw new InvalidParameterError('DryRun', 'It must be true or false.');
-  return value.toLowerCase() === 'true';
-}
-
-/** What an AWS operation's output translation reads: the request's region, its body, key lookups. */
-function awsOutputContext(state: RequestState, event: RpcRequest, service: Service): AwsOutputContext {
-  return {
-    ...service.aws,
-    region: state.aws?.region ?? service.aws.alibabaRegion,
-    body: awsBodyOf(event),
-    now: service.now(),
-    authorizedKeyId: state.keyArn?.includes(':key/') ? state.keyArn.slice(state.keyArn.indexOf(':key/') + ':key/'.length) : undefined,
+    return protocol.ok(state, output);
   };
 }
 

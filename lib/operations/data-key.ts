@@ -6,7 +6,7 @@ import { InvalidParameterError } from '../errors.js';
 import type { KeyVersion, ResolvedKey } from '../keyring/keyring.js';
 import { resolveAuthorizedKey } from './resolve-key.js';
 import { blobFormOf, defineOperation } from '../operation.js';
-import { booleanParameter, encryptionContextParameter, integerParameter, keyIdParameter } from '../rpc/schema.js';
+import { booleanParameter, encryptionContextParameter, integerParameter, keyIdParameter } from '../protocol/alibaba/schema.js';
 
 /** Data-key length when neither KeySpec nor NumberOfBytes is given. */
 export const DEFAULT_DATA_KEY_BYTES = 32;

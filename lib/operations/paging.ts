@@ -1,5 +1,5 @@
 import * as z from '../zod.js';
-import { integerParameter } from '../rpc/schema.js';
+import { integerParameter } from '../protocol/alibaba/schema.js';
 
 /** Paging defaults, declared once: page 1, 10 per page, at most 100. */
 export const PAGING_DEFAULTS = { pageNumber: 1, pageSize: 10, maxPageSize: 100 } as const;

@@ -1,7 +1,7 @@
 import * as z from '../zod.js';
 import { InvalidParameterError, MissingParameterError, ResourceNotFoundError, TagLimitExceededError } from '../errors.js';
 import type { KeyRecord } from '../keyring/records.js';
-import { keyIdParameter } from '../rpc/schema.js';
+import { keyIdParameter } from '../protocol/alibaba/schema.js';
 
 /** Tags a key may carry (Alibaba: 10 per TagResource call page, 20 per CreateKey; the larger, so nothing Alibaba accepts is refused). */
 export const MAX_TAGS = 20;

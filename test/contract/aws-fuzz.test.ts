@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AWS_OPERATIONS } from '../../lib/aws/operations.js';
+import { AWS_OPERATIONS } from '../../lib/protocol/aws/operations.js';
 import { fuzzRuns } from '../helpers/fuzz.js';
 import { TEST_RSA_PUBLIC_KEY_BLOB } from '../helpers/rsa.js';
 import { ACCOUNT_ID, ADMIN, ALIAS, CONSUMER, createTestService, KEY_ID, OTHER_KEY_ID, type TestService } from '../helpers/service.js';

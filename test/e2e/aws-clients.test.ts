@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import * as Kms from '@aws-sdk/client-kms';
 import { buildClient, CommitmentPolicy, getClient, KMS, KmsKeyringNode } from '@aws-crypto/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AWS_OPERATIONS } from '../../lib/aws/operations.js';
+import { AWS_OPERATIONS } from '../../lib/protocol/aws/operations.js';
 import { killAllGateways, makeTempDir, type ReadyGateway, removeDir, startGateway, writeSeedFile } from '../helpers/gateway-process.js';
 import { ACCOUNT_ID, ADMIN, ALIAS, KEY_ID, OTHER_KEY_ID, TEST_SEED } from '../helpers/service.js';
 import { signedRpcRequest } from '../helpers/sign.js';

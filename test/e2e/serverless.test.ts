@@ -15,7 +15,7 @@ import { REPO_ROOT } from '../helpers/gateway-process.js';
 import { sendRaw, toRecorded } from '../helpers/raw-http.js';
 import { ACCOUNT_ID, ADMIN, ALIAS, KEY_ID, REGION, TEST_SEED } from '../helpers/service.js';
 import { signedRpcRequest } from '../helpers/sign.js';
-import { AWS_OPERATIONS } from '../../lib/aws/operations.js';
+import { AWS_OPERATIONS } from '../../lib/protocol/aws/operations.js';
 import { DecryptCommand, GenerateDataKeyCommand, KMSClient, ListAliasesCommand } from '@aws-sdk/client-kms';
 import { freePort, waitFor } from '../helpers/store-files.js';
 

@@ -4,7 +4,7 @@ import { InvalidParameterError, MissingParameterError, UnsupportedMediaTypeError
 import { DEFAULT_DATA_KEY_BYTES, dataKeyInput } from '../../lib/operations/data-key.js';
 import { operationInput, rpcParams } from '../../lib/rpc/params.js';
 import type { RpcRequest } from '../../lib/rpc/request.js';
-import { validateInput } from '../../lib/rpc/schema.js';
+import { validateInput } from '../../lib/protocol/alibaba/schema.js';
 
 const FORM = 'application/x-www-form-urlencoded';
 

@@ -1,6 +1,9 @@
-import { InvalidParameterError, MissingParameterError } from '../errors.js';
-import { BASE64 } from '../crypto/base64.js';
-import type { OperationOutput } from '../operation.js';
+import { InvalidParameterError, MissingParameterError } from '../../errors.js';
+import { BASE64 } from '../../crypto/base64.js';
+import type { OperationOutput } from '../../operation.js';
+import type { AwsScope } from './scope.js';
+
+export type { AwsScope } from './scope.js';
 
 /**
  * The AWS KMS operations this service serves, each as the Alibaba Action whose operation does the
@@ -23,14 +26,6 @@ export interface AwsOperation {
 
 export type AwsBody = Record<string, unknown>;
 
-/** Where this deployment's keys live in AWS ARNs. */
-export interface AwsScope {
-  accountId: string;
-  /** Regions a SigV4 credential scope (and an AWS ARN) may name. */
-  regions: ReadonlySet<string>;
-  /** The Alibaba ARN scope, for references AWS names in another account or region. */
-  alibabaRegion: string;
-}
 
 export interface AwsOutputContext extends AwsScope {
   /** The region of the request's signature: ARNs in answers name it. */

@@ -1,7 +1,7 @@
-import * as z from '../zod.js';
-import { parseEncryptionContext } from '../crypto/encryption-context.js';
-import { InvalidParameterError, MissingParameterError } from '../errors.js';
-import { keyReferenceProblem } from '../keyring/key-id.js';
+import * as z from '../../zod.js';
+import { parseEncryptionContext } from '../../crypto/encryption-context.js';
+import { InvalidParameterError, MissingParameterError } from '../../errors.js';
+import { keyReferenceProblem } from '../../keyring/key-id.js';
 
 /**
  * Parameter schemas shared by operations. RPC parameters arrive as strings; these parse them into
