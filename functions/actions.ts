@@ -33,7 +33,7 @@ import * as untagResource from './untag-resource.js';
 import * as updateAlias from './update-alias.js';
 import * as updateKeyDescription from './update-key-description.js';
 import * as updateRotationPolicy from './update-rotation-policy.js';
-import type { Operation } from '../lib/operation.js';
+import type { ActionDefinition } from '../lib/operation.js';
 
 /**
  * The one table of Actions: which function serves which RPC Action. The local gateway dispatches
@@ -45,48 +45,54 @@ export interface ActionRoute {
   functionName: string;
   /** The source file under functions/ that exports `handler`. */
   file: string;
-  operation: Operation<any, any>;
+  operation: ActionDefinition;
 }
 
 export const ACTIONS: readonly ActionRoute[] = [
-  { action: 'GenerateDataKey', functionName: 'generateDataKey', file: 'functions/generate-data-key.ts', operation: generateDataKey.operation },
-  { action: 'GenerateDataKeyWithoutPlaintext', functionName: 'generateDataKeyWithoutPlaintext', file: 'functions/generate-data-key-without-plaintext.ts', operation: generateDataKeyWithoutPlaintext.operation },
-  { action: 'Encrypt', functionName: 'encrypt', file: 'functions/encrypt.ts', operation: encrypt.operation },
-  { action: 'Decrypt', functionName: 'decrypt', file: 'functions/decrypt.ts', operation: decrypt.operation },
-  { action: 'ReEncrypt', functionName: 'reEncrypt', file: 'functions/re-encrypt.ts', operation: reEncrypt.operation },
-  { action: 'CreateKey', functionName: 'createKey', file: 'functions/create-key.ts', operation: createKey.operation },
-  { action: 'DescribeKey', functionName: 'describeKey', file: 'functions/describe-key.ts', operation: describeKey.operation },
-  { action: 'ListKeys', functionName: 'listKeys', file: 'functions/list-keys.ts', operation: listKeys.operation },
-  { action: 'CreateKeyVersion', functionName: 'createKeyVersion', file: 'functions/create-key-version.ts', operation: createKeyVersion.operation },
-  { action: 'ListKeyVersions', functionName: 'listKeyVersions', file: 'functions/list-key-versions.ts', operation: listKeyVersions.operation },
-  { action: 'DescribeKeyVersion', functionName: 'describeKeyVersion', file: 'functions/describe-key-version.ts', operation: describeKeyVersion.operation },
-  { action: 'UpdateRotationPolicy', functionName: 'updateRotationPolicy', file: 'functions/update-rotation-policy.ts', operation: updateRotationPolicy.operation },
-  { action: 'EnableKey', functionName: 'enableKey', file: 'functions/enable-key.ts', operation: enableKey.operation },
-  { action: 'DisableKey', functionName: 'disableKey', file: 'functions/disable-key.ts', operation: disableKey.operation },
-  { action: 'ScheduleKeyDeletion', functionName: 'scheduleKeyDeletion', file: 'functions/schedule-key-deletion.ts', operation: scheduleKeyDeletion.operation },
-  { action: 'CancelKeyDeletion', functionName: 'cancelKeyDeletion', file: 'functions/cancel-key-deletion.ts', operation: cancelKeyDeletion.operation },
-  { action: 'CreateAlias', functionName: 'createAlias', file: 'functions/create-alias.ts', operation: createAlias.operation },
-  { action: 'UpdateAlias', functionName: 'updateAlias', file: 'functions/update-alias.ts', operation: updateAlias.operation },
-  { action: 'DeleteAlias', functionName: 'deleteAlias', file: 'functions/delete-alias.ts', operation: deleteAlias.operation },
-  { action: 'ListAliases', functionName: 'listAliases', file: 'functions/list-aliases.ts', operation: listAliases.operation },
-  { action: 'ListAliasesByKeyId', functionName: 'listAliasesByKeyId', file: 'functions/list-aliases-by-key-id.ts', operation: listAliasesByKeyId.operation },
-  { action: 'UpdateKeyDescription', functionName: 'updateKeyDescription', file: 'functions/update-key-description.ts', operation: updateKeyDescription.operation },
-  { action: 'SetDeletionProtection', functionName: 'setDeletionProtection', file: 'functions/set-deletion-protection.ts', operation: setDeletionProtection.operation },
-  { action: 'TagResource', functionName: 'tagResource', file: 'functions/tag-resource.ts', operation: tagResource.operation },
-  { action: 'UntagResource', functionName: 'untagResource', file: 'functions/untag-resource.ts', operation: untagResource.operation },
-  { action: 'ListResourceTags', functionName: 'listResourceTags', file: 'functions/list-resource-tags.ts', operation: listResourceTags.operation },
-  { action: 'GetRandomPassword', functionName: 'getRandomPassword', file: 'functions/get-random-password.ts', operation: getRandomPassword.operation },
-  { action: 'DescribeRegions', functionName: 'describeRegions', file: 'functions/describe-regions.ts', operation: describeRegions.operation },
-  { action: 'DescribeService', functionName: 'describeService', file: 'functions/describe-service.ts', operation: describeService.operation },
-  { action: 'ExportDataKey', functionName: 'exportDataKey', file: 'functions/export-data-key.ts', operation: exportDataKey.operation },
-  { action: 'GenerateAndExportDataKey', functionName: 'generateAndExportDataKey', file: 'functions/generate-and-export-data-key.ts', operation: generateAndExportDataKey.operation },
-  { action: 'GetParametersForImport', functionName: 'getParametersForImport', file: 'functions/get-parameters-for-import.ts', operation: getParametersForImport.operation },
-  { action: 'ImportKeyMaterial', functionName: 'importKeyMaterial', file: 'functions/import-key-material.ts', operation: importKeyMaterial.operation },
-  { action: 'DeleteKeyMaterial', functionName: 'deleteKeyMaterial', file: 'functions/delete-key-material.ts', operation: deleteKeyMaterial.operation },
-  { action: 'GenerateRandom', functionName: 'generateRandom', file: 'functions/generate-random.ts', operation: generateRandom.operation },
+  { action: 'GenerateDataKey', functionName: 'generateDataKey', file: 'functions/generate-data-key.ts', operation: generateDataKey.action },
+  { action: 'GenerateDataKeyWithoutPlaintext', functionName: 'generateDataKeyWithoutPlaintext', file: 'functions/generate-data-key-without-plaintext.ts', operation: generateDataKeyWithoutPlaintext.action },
+  { action: 'Encrypt', functionName: 'encrypt', file: 'functions/encrypt.ts', operation: encrypt.action },
+  { action: 'Decrypt', functionName: 'decrypt', file: 'functions/decrypt.ts', operation: decrypt.action },
+  { action: 'ReEncrypt', functionName: 'reEncrypt', file: 'functions/re-encrypt.ts', operation: reEncrypt.action },
+  { action: 'CreateKey', functionName: 'createKey', file: 'functions/create-key.ts', operation: createKey.action },
+  { action: 'DescribeKey', functionName: 'describeKey', file: 'functions/describe-key.ts', operation: describeKey.action },
+  { action: 'ListKeys', functionName: 'listKeys', file: 'functions/list-keys.ts', operation: listKeys.action },
+  { action: 'CreateKeyVersion', functionName: 'createKeyVersion', file: 'functions/create-key-version.ts', operation: createKeyVersion.action },
+  { action: 'ListKeyVersions', functionName: 'listKeyVersions', file: 'functions/list-key-versions.ts', operation: listKeyVersions.action },
+  { action: 'DescribeKeyVersion', functionName: 'describeKeyVersion', file: 'functions/describe-key-version.ts', operation: describeKeyVersion.action },
+  { action: 'UpdateRotationPolicy', functionName: 'updateRotationPolicy', file: 'functions/update-rotation-policy.ts', operation: updateRotationPolicy.action },
+  { action: 'EnableKey', functionName: 'enableKey', file: 'functions/enable-key.ts', operation: enableKey.action },
+  { action: 'DisableKey', functionName: 'disableKey', file: 'functions/disable-key.ts', operation: disableKey.action },
+  { action: 'ScheduleKeyDeletion', functionName: 'scheduleKeyDeletion', file: 'functions/schedule-key-deletion.ts', operation: scheduleKeyDeletion.action },
+  { action: 'CancelKeyDeletion', functionName: 'cancelKeyDeletion', file: 'functions/cancel-key-deletion.ts', operation: cancelKeyDeletion.action },
+  { action: 'CreateAlias', functionName: 'createAlias', file: 'functions/create-alias.ts', operation: createAlias.action },
+  { action: 'UpdateAlias', functionName: 'updateAlias', file: 'functions/update-alias.ts', operation: updateAlias.action },
+  { action: 'DeleteAlias', functionName: 'deleteAlias', file: 'functions/delete-alias.ts', operation: deleteAlias.action },
+  { action: 'ListAliases', functionName: 'listAliases', file: 'functions/list-aliases.ts', operation: listAliases.action },
+  { action: 'ListAliasesByKeyId', functionName: 'listAliasesByKeyId', file: 'functions/list-aliases-by-key-id.ts', operation: listAliasesByKeyId.action },
+  { action: 'UpdateKeyDescription', functionName: 'updateKeyDescription', file: 'functions/update-key-description.ts', operation: updateKeyDescription.action },
+  { action: 'SetDeletionProtection', functionName: 'setDeletionProtection', file: 'functions/set-deletion-protection.ts', operation: setDeletionProtection.action },
+  { action: 'TagResource', functionName: 'tagResource', file: 'functions/tag-resource.ts', operation: tagResource.action },
+  { action: 'UntagResource', functionName: 'untagResource', file: 'functions/untag-resource.ts', operation: untagResource.action },
+  { action: 'ListResourceTags', functionName: 'listResourceTags', file: 'functions/list-resource-tags.ts', operation: listResourceTags.action },
+  { action: 'GetRandomPassword', functionName: 'getRandomPassword', file: 'functions/get-random-password.ts', operation: getRandomPassword.action },
+  { action: 'DescribeRegions', functionName: 'describeRegions', file: 'functions/describe-regions.ts', operation: describeRegions.action },
+  { action: 'DescribeService', functionName: 'describeService', file: 'functions/describe-service.ts', operation: describeService.action },
+  { action: 'ExportDataKey', functionName: 'exportDataKey', file: 'functions/export-data-key.ts', operation: exportDataKey.action },
+  { action: 'GenerateAndExportDataKey', functionName: 'generateAndExportDataKey', file: 'functions/generate-and-export-data-key.ts', operation: generateAndExportDataKey.action },
+  { action: 'GetParametersForImport', functionName: 'getParametersForImport', file: 'functions/get-parameters-for-import.ts', operation: getParametersForImport.action },
+  { action: 'ImportKeyMaterial', functionName: 'importKeyMaterial', file: 'functions/import-key-material.ts', operation: importKeyMaterial.action },
+  { action: 'DeleteKeyMaterial', functionName: 'deleteKeyMaterial', file: 'functions/delete-key-material.ts', operation: deleteKeyMaterial.action },
+  { action: 'GenerateRandom', functionName: 'generateRandom', file: 'functions/generate-random.ts', operation: generateRandom.action },
 ];
 
-export const OPERATIONS: readonly Operation<any, any>[] = ACTIONS.map((route) => route.operation);
+export const OPERATIONS: readonly ActionDefinition[] = ACTIONS.map((route) => route.operation);
+
+/** The AWS KMS operations served (X-Amz-Target, after `TrentService.`), each with the Actions that serve it, in table order. */
+export const AWS_OPERATIONS: ReadonlyMap<string, readonly string[]> = ACTIONS.reduce((operations, route) => {
+  for (const binding of route.operation.aws ?? []) operations.set(binding.target, [...(operations.get(binding.target) ?? []), route.action]);
+  return operations;
+}, new Map<string, string[]>());
 
 /**
  * The function behind the ALB's lowest-priority rule: every Action, for requests whose Action is

@@ -1,14 +1,15 @@
 import type { Context } from 'aws-lambda';
-import type { Operation } from '../operation.js';
+import type { ActionDefinition } from '../operation.js';
 import { protocolOf, protocolsFor } from '../protocol/protocols.js';
 import type { RpcRequest } from '../rpc/request.js';
 import type { Service } from '../service.js';
 import { buildStack, type RpcHandler } from './stack.js';
 
 /** Answers after authentication: a missing Action, malformed parameters, or InvalidAction.NotFound. */
-const UNKNOWN: Operation<never, never> = {
-  action: '',
-  input: undefined as never,
+const UNKNOWN: ActionDefinition = {
+  name: '',
+  group: 'write',
+  store: 'reads',
   resolve: () => Promise.reject(new Error('unreachable')),
   execute: () => Promise.reject(new Error('unreachable')),
 };
@@ -19,10 +20,10 @@ const UNKNOWN: Operation<never, never> = {
  * The request's protocol is chosen once, and names the Action only to pick a stack; each stack
  * authenticates and then insists the signed Action is its own.
  */
-export function createDispatcher(service: Service, operations: Iterable<Operation<any, any>>): RpcHandler {
-  const served = [...operations];
+export function createDispatcher(service: Service, actions: Iterable<ActionDefinition>): RpcHandler {
+  const served = [...actions];
   const protocols = protocolsFor(served, service);
-  const stacks = new Map(served.map((operation) => [operation.action, buildStack(operation, service)]));
+  const stacks = new Map(served.map((definition) => [definition.name, buildStack(definition, service)]));
   const unknown = buildStack(UNKNOWN, service);
   return (request: RpcRequest, context?: Context) => {
     const protocol = protocolOf(protocols, request.headers);

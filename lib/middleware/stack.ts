@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import type { Operation } from '../operation.js';
+import type { ActionDefinition } from '../operation.js';
 import type { Protocol } from '../protocol/protocol.js';
 import { protocolOf, protocolsFor } from '../protocol/protocols.js';
 import type { RpcRequest, RpcResponse } from '../rpc/request.js';
@@ -20,22 +20,21 @@ export type OpenedStack = (request: RpcRequest, context: Context | undefined, pr
 /**
  * The one middleware stack every function runs, on every platform and for every protocol:
  * envelope → authentication → operation (input, resolve + authorise, execute) → the protocol's
- * answer; any error → the protocol's error body. Built once per operation and service, with the
- * protocols that serve it.
+ * answer; any error → the protocol's error body. Built once per Action and service.
  */
-export function buildStack(operation: Operation<any, any>, service: Service): OpenedStack {
-  const handler = middy<RpcRequest, RpcResponse>(runOperation(operation, service))
+export function buildStack(definition: ActionDefinition, service: Service): OpenedStack {
+  const handler = middy<RpcRequest, RpcResponse>(runOperation(definition, service))
     .use(envelope())
     .use(authentication(service))
     .use(errorResponseAndAccessLog(service));
-  const serve = audited(operation.action, service, (request, context) => handler(request, (context ?? {}) as Context));
+  const serve = audited(definition.name, service, (request, context) => handler(request, (context ?? {}) as Context));
   return (request, context, protocol, wire) => serve(request, context, protocol, wire);
 }
 
-/** The stack of one operation as a handler: the request's protocol is chosen here, once. */
-export function buildRpcHandler(operation: Operation<any, any>, service: Service): RpcHandler {
-  const protocols = protocolsFor([operation], service);
-  const stack = buildStack(operation, service);
+/** The stack of one Action as a handler: the request's protocol is chosen here, once. */
+export function buildRpcHandler(definition: ActionDefinition, service: Service): RpcHandler {
+  const protocols = protocolsFor([definition], service);
+  const stack = buildStack(definition, service);
   return (request, context) => {
     const protocol = protocolOf(protocols, request.headers);
     return stack(request, context, protocol, protocol.open(request));

@@ -4,8 +4,9 @@ import type { BlobForm } from '../crypto/envelope.js';
 import type { KmsError } from '../errors.js';
 import type { OperationOutput } from '../operation.js';
 import type { RpcRequest, RpcResponse } from '../rpc/request.js';
+import type { AlibabaBinding } from './alibaba/binding.js';
+import type { AwsBinding } from './aws/binding.js';
 import type { AwsScope } from './aws/scope.js';
-import type * as z from '../zod.js';
 
 /**
  * A wire protocol, the only code that knows a wire format (Hono's adapters, for protocols): chosen
@@ -65,11 +66,11 @@ export interface ProtocolScope {
   now(): number;
 }
 
-/** What a protocol reads of the Actions it serves. */
+/** What a protocol reads of the Actions it serves: each Action's name and its binding in each protocol it speaks. */
 export interface ActionBindings {
-  action: string;
-  /** The Action's parameters. */
-  input: z.ZodMiniType<unknown>;
+  name: string;
+  alibaba?: AlibabaBinding<unknown>;
+  aws?: readonly AwsBinding<unknown, any>[];
 }
 
 /** Builds a protocol for a set of Actions and a service; without a scope it can only answer errors. */

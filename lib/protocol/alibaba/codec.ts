@@ -1,7 +1,7 @@
 import type { Claim, Claimed } from '../../auth/claim.js';
 import { rpcClaim } from '../../auth/rpc-signature.js';
 import { v3Claim } from '../../auth/v3-signature.js';
-import { InvalidParameterError } from '../../errors.js';
+import { ActionNotFoundError, InvalidParameterError } from '../../errors.js';
 import { operationInput, type RpcParams, rpcParams } from '../../rpc/params.js';
 import type { RpcRequest } from '../../rpc/request.js';
 import type { ActionBindings, Protocol, ProtocolFactory } from '../protocol.js';
@@ -26,7 +26,7 @@ const HOST = /^[A-Za-z0-9.\-:[\]]{1,255}$/;
  * claims speaks it.
  */
 export const alibabaProtocol: ProtocolFactory = (actions: readonly ActionBindings[]): Protocol<AlibabaWire> => {
-  const byName = new Map(actions.map((a) => [a.action, a]));
+  const bindings = new Map(actions.flatMap((a) => (a.alibaba ? [[a.name, a.alibaba] as const] : [])));
   return {
     name: 'alibaba',
     blobForm: 'text',
@@ -44,7 +44,7 @@ export const alibabaProtocol: ProtocolFactory = (actions: readonly ActionBinding
           return undefined;
         }
       }
-      return action !== undefined && byName.has(action) ? action : undefined;
+      return action !== undefined && bindings.has(action) ? action : undefined;
     },
     decode(request, wire) {
       const params = rpcParams(request);
@@ -58,7 +58,9 @@ export const alibabaProtocol: ProtocolFactory = (actions: readonly ActionBinding
     claim: (request, wire, claimed) => alibabaClaim(request, wire.params!, claimed),
     input(_request, wire, action) {
       const all = wire.params!.all;
-      const input = validateInput(byName.get(action)!.input, operationInput(all));
+      const binding = bindings.get(action);
+      if (!binding) throw new ActionNotFoundError(action);
+      const input = validateInput(binding.params, operationInput(all));
       // Every Action honours DryRun, also those whose parameters do not name it: a caller who asks
       // for a dry run of ScheduleKeyDeletion or DeleteKeyMaterial must never get the real thing.
       return { input, dryRun: dryRunOf(all.get('DryRun')) };

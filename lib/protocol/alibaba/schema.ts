@@ -2,6 +2,9 @@ import * as z from '../../zod.js';
 import { parseEncryptionContext } from '../../crypto/encryption-context.js';
 import { InvalidParameterError, MissingParameterError } from '../../errors.js';
 import { keyReferenceProblem } from '../../keyring/key-id.js';
+import { storedTextProblem } from '../../operations/stored-text.js';
+import { PAGING_DEFAULTS } from '../../operations/paging.js';
+import { parseEnvelope, type SealedBlob } from '../../crypto/envelope.js';
 
 /**
  * Parameter schemas shared by operations. RPC parameters arrive as strings; these parse them into
@@ -19,19 +22,14 @@ export const keyIdParameter = z.string().check(
 
 export const ciphertextBlobParameter = z.string().check(z.minLength(1, { error: 'It must not be empty.' }), z.maxLength(16_384, { error: 'It must be at most 16,384 characters.' }));
 
-/**
- * Text the service stores and returns (a Description): at most `max` characters, none of them a
- * control character (tab, newline and carriage return aside) or a lone surrogate — XML 1.0 cannot
- * carry those, and a Format=XML answer must stay valid XML.
- */
+/** Text the service stores and returns (a Description): see {@link storedTextProblem}. */
 export const storedTextParameter = (max: number) =>
   z.string().check(
-    z.maxLength(max, { error: `It must be at most ${max.toLocaleString('en-US')} characters.` }),
-    z.refine((text) => !XML_UNSAFE.test(text), { error: 'It must not contain control characters or invalid Unicode.' }),
+    z.superRefine((text, context) => {
+      const problem = storedTextProblem(text, max);
+      if (problem) context.addIssue({ code: 'custom', message: problem });
+    }),
   );
-
-/** Characters XML 1.0 cannot carry (and a lone surrogate, which no encoding can). */
-export const XML_UNSAFE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF\p{Cs}]/u;
 
 export const booleanParameter = z.pipe(
   z.string().check(z.regex(/^(true|false)$/i, { error: 'It must be true or false.' })),
@@ -64,4 +62,31 @@ export function validateInput<T>(schema: z.ZodMiniType<T>, raw: Record<string, u
   const name = String(issue.path[0] ?? 'request');
   if (raw[name] === undefined) throw new MissingParameterError(name);
   throw new InvalidParameterError(name, issue.message);
+}
+
+/** PageNumber and PageSize of the List Actions. */
+export const pagingParameters = {
+  PageNumber: z.optional(integerParameter(1, PAGING_DEFAULTS.maxPageNumber)),
+  PageSize: z.optional(integerParameter(1, PAGING_DEFAULTS.maxPageSize)),
+};
+
+/** The resource parameters of the tag Actions: exactly one of KeyId, SecretName, CertificateId (see taggedKeyId). */
+export const tagResourceParameters = {
+  KeyId: z.optional(keyIdParameter),
+  SecretName: z.optional(z.string().check(z.maxLength(2048, { error: 'It must be at most 2,048 characters.' }))),
+  CertificateId: z.optional(z.string().check(z.maxLength(2048, { error: 'It must be at most 2,048 characters.' }))),
+};
+
+/** The data-key parameters GenerateDataKey, GenerateDataKeyWithoutPlaintext and GenerateAndExportDataKey take. */
+export const dataKeyParameters = {
+  KeyId: keyIdParameter,
+  KeySpec: z.optional(z.string()),
+  NumberOfBytes: z.optional(integerParameter(1, 1024)),
+  EncryptionContext: encryptionContextParameter('EncryptionContext'),
+  DryRun: z.optional(booleanParameter),
+};
+
+/** A CiphertextBlob: its layout read once every parameter is valid (a blob's key is what it names). */
+export function ciphertextBlobOf<T extends { CiphertextBlob: string }>(input: T): Omit<T, 'CiphertextBlob'> & { CiphertextBlob: SealedBlob } {
+  return { ...input, CiphertextBlob: parseEnvelope(input.CiphertextBlob) };
 }

@@ -1,6 +1,6 @@
 import { XMLBuilder } from 'fast-xml-parser';
 import { InvalidParameterError, type KmsError } from '../../errors.js';
-import { XML_UNSAFE } from './schema.js';
+import { XML_UNSAFE } from '../../operations/stored-text.js';
 import type { RpcResponse } from '../../rpc/request.js';
 
 export type ResponseFormat = 'JSON' | 'XML';
