@@ -3,7 +3,7 @@ import type { ActionDefinition } from '../operation.js';
 import { protocolOf, protocolsFor } from '../protocol/protocols.js';
 import type { RpcRequest } from '../rpc/request.js';
 import type { Service } from '../service.js';
-import { buildStack, type RpcHandler } from './stack.js';
+import { buildStack, groupsOf, type RpcHandler } from './stack.js';
 
 /** Answers after authentication: a missing Action, malformed parameters, or InvalidAction.NotFound. */
 const UNKNOWN: ActionDefinition = {
@@ -23,8 +23,9 @@ const UNKNOWN: ActionDefinition = {
 export function createDispatcher(service: Service, actions: Iterable<ActionDefinition>): RpcHandler {
   const served = [...actions];
   const protocols = protocolsFor(served, service);
-  const stacks = new Map(served.map((definition) => [definition.name, buildStack(definition, service)]));
-  const unknown = buildStack(UNKNOWN, service);
+  const groups = groupsOf(served);
+  const stacks = new Map(served.map((definition) => [definition.name, buildStack(definition, service, groups)]));
+  const unknown = buildStack(UNKNOWN, service, groups);
   return (request: RpcRequest, context?: Context) => {
     const protocol = protocolOf(protocols, request.headers);
     const wire = protocol.open(request);

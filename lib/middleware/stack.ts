@@ -2,6 +2,7 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { ActionDefinition } from '../operation.js';
 import type { Protocol } from '../protocol/protocol.js';
+import type { ActionGroup } from '../ratelimit/action-groups.js';
 import { protocolOf, protocolsFor } from '../protocol/protocols.js';
 import type { RpcRequest, RpcResponse } from '../rpc/request.js';
 import type { Service } from '../service.js';
@@ -22,10 +23,10 @@ export type OpenedStack = (request: RpcRequest, context: Context | undefined, pr
  * envelope → authentication → operation (input, resolve + authorise, execute) → the protocol's
  * answer; any error → the protocol's error body. Built once per Action and service.
  */
-export function buildStack(definition: ActionDefinition, service: Service): OpenedStack {
+export function buildStack(definition: ActionDefinition, service: Service, groups: ReadonlyMap<string, ActionGroup> = groupsOf([definition])): OpenedStack {
   const handler = middy<RpcRequest, RpcResponse>(runOperation(definition, service))
     .use(envelope())
-    .use(authentication(service))
+    .use(authentication(service, groups))
     .use(errorResponseAndAccessLog(service));
   const serve = audited(definition.name, service, (request, context) => handler(request, (context ?? {}) as Context));
   return (request, context, protocol, wire) => serve(request, context, protocol, wire);
@@ -39,4 +40,9 @@ export function buildRpcHandler(definition: ActionDefinition, service: Service):
     const protocol = protocolOf(protocols, request.headers);
     return stack(request, context, protocol, protocol.open(request));
   };
+}
+
+/** The rate-limit group of each Action served. */
+export function groupsOf(definitions: readonly ActionDefinition[]): ReadonlyMap<string, ActionGroup> {
+  return new Map(definitions.map((definition) => [definition.name, definition.group]));
 }

@@ -373,7 +373,7 @@ describe('Module: errors', () => {
   });
 });
 
-describe('Module: rpc/serialize', () => {
+describe('Module: protocol/alibaba/serialize', () => {
   describe('function parseFormat', () => {
     it.each([
       [undefined, 'JSON'],

@@ -163,7 +163,7 @@ describe('Module: rpc/params', () => {
   });
 });
 
-describe('Module: rpc/schema with operations/data-key', () => {
+describe('Module: protocol/alibaba/schema with operations/data-key', () => {
   describe('GenerateDataKey parameters', () => {
     it.each([
       ['1', 1],
