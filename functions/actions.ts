@@ -33,7 +33,7 @@ import { action as untagResource } from './untag-resource.js';
 import { action as updateAlias } from './update-alias.js';
 import { action as updateKeyDescription } from './update-key-description.js';
 import { action as updateRotationPolicy } from './update-rotation-policy.js';
-import type { ActionDefinition, StoreAccess } from '../lib/operation.js';
+import type { ActionDefinition, StoreAccess } from '../lib/action.js';
 
 /**
  * The one table of Actions. Each Action's file declares everything about it (functions/<action>.ts:

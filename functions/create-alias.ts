@@ -3,7 +3,7 @@ import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { AliasAlreadyExistsError, KeyPendingDeletionError } from '../lib/errors.js';
 import { EntryExistsError } from '../lib/keystore/key-store.js';
-import { defineAction } from '../lib/operation.js';
+import { defineAction } from '../lib/action.js';
 import { aliasNameParameter } from '../lib/operations/alias-name.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
 import { keyIdParameter } from '../lib/protocol/alibaba/schema.js';

@@ -3,7 +3,7 @@ import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { KeyPendingDeletionError, UnsupportedOriginError } from '../lib/errors.js';
 import { rotatedAt } from '../lib/keyring/rotation.js';
-import { defineAction } from '../lib/operation.js';
+import { defineAction } from '../lib/action.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
 import { keyIdParameter } from '../lib/protocol/alibaba/schema.js';
 

@@ -4,7 +4,7 @@ import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { InvalidParameterError } from '../lib/errors.js';
 import { DEFAULT_ROTATION_SECONDS, parseRotationInterval } from '../lib/keyring/rotation.js';
-import { defineAction } from '../lib/operation.js';
+import { defineAction } from '../lib/action.js';
 import { keyMetadata, type KeyMetadataView } from '../lib/operations/key-metadata.js';
 import { parseTags, tagsOfList } from '../lib/operations/tags.js';
 import { booleanParameter, storedTextParameter } from '../lib/protocol/alibaba/schema.js';

@@ -3,7 +3,7 @@ import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { type EncryptionContext, encodeEncryptionContext } from '../lib/crypto/encryption-context.js';
 import { openEnvelope, type SealedBlob } from '../lib/crypto/envelope.js';
-import { defineAction } from '../lib/operation.js';
+import { defineAction } from '../lib/action.js';
 import { resolveUsableBlob } from '../lib/operations/resolve-key.js';
 import { booleanParameter, ciphertextBlobOf, ciphertextBlobParameter, encryptionContextParameter } from '../lib/protocol/alibaba/schema.js';
 import { ciphertextBlob, encryptionAlgorithm, encryptionContext, expectedKeyId, refuse } from '../lib/protocol/aws/fields.js';

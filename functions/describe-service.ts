@@ -1,7 +1,7 @@
 import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
-import { defineAction } from '../lib/operation.js';
+import { defineAction } from '../lib/action.js';
 
 /**
  * What this deployment offers, as DescribeService reports it: software-protected AES-256 keys for

@@ -1,7 +1,7 @@
 import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
-import { defineAction } from '../lib/operation.js';
+import { defineAction } from '../lib/action.js';
 import { disabled } from '../lib/operations/key-state.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
 import { keyIdParameter } from '../lib/protocol/alibaba/schema.js';

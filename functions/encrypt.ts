@@ -4,7 +4,7 @@ import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { encodeEncryptionContext } from '../lib/crypto/encryption-context.js';
 import { sealEnvelope } from '../lib/crypto/envelope.js';
 import type { ResolvedKey } from '../lib/keyring/keyring.js';
-import { defineAction } from '../lib/operation.js';
+import { defineAction } from '../lib/action.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
 import { booleanParameter, encryptionContextParameter, keyIdParameter } from '../lib/protocol/alibaba/schema.js';
 import { binary, encryptionAlgorithm, encryptionContext, keyId } from '../lib/protocol/aws/fields.js';

@@ -4,7 +4,7 @@ import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { encodeEncryptionContext } from '../lib/crypto/encryption-context.js';
 import { openEnvelope } from '../lib/crypto/envelope.js';
 import { wrapUnderPublicKey } from '../lib/crypto/public-key-wrap.js';
-import { defineAction } from '../lib/operation.js';
+import { defineAction } from '../lib/action.js';
 import { assertFitsWrapping, dataKeyOfPlaintext, exportParameters } from '../lib/operations/data-key-export.js';
 import { resolveUsableBlob } from '../lib/operations/resolve-key.js';
 import { booleanParameter, ciphertextBlobOf, ciphertextBlobParameter, encryptionContextParameter } from '../lib/protocol/alibaba/schema.js';

@@ -3,7 +3,7 @@ import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { wrapUnderPublicKey } from '../lib/crypto/public-key-wrap.js';
 import type { ResolvedKey } from '../lib/keyring/keyring.js';
-import { defineAction } from '../lib/operation.js';
+import { defineAction } from '../lib/action.js';
 import { sealNewDataKey, withDataKeyLength } from '../lib/operations/data-key.js';
 import { dataKeyParameters } from '../lib/protocol/alibaba/schema.js';
 import { assertFitsWrapping, exportParameters } from '../lib/operations/data-key-export.js';

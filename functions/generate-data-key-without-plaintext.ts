@@ -1,7 +1,7 @@
 import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
-import { defineAction } from '../lib/operation.js';
+import { defineAction } from '../lib/action.js';
 import { dataKeyWork, withDataKeyLength } from '../lib/operations/data-key.js';
 import { dataKeyParameters } from '../lib/protocol/alibaba/schema.js';
 import { dataKeyRequest } from '../lib/protocol/aws/fields.js';

@@ -2,7 +2,7 @@ import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { randomBytesFromPool } from '../lib/crypto/random-pool.js';
-import { defineAction } from '../lib/operation.js';
+import { defineAction } from '../lib/action.js';
 import { integerParameter } from '../lib/protocol/alibaba/schema.js';
 import { integer, refuse } from '../lib/protocol/aws/fields.js';
 

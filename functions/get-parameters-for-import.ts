@@ -3,7 +3,7 @@ import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { sealImportToken } from '../lib/crypto/import-token.js';
 import { newWrappingKeyPair } from '../lib/crypto/import-wrap.js';
-import { defineAction } from '../lib/operation.js';
+import { defineAction } from '../lib/action.js';
 import { externalKey, IMPORT_TOKEN_LIFETIME_MS, importWrappingAlgorithmParameter, importWrappingKeySpecParameter } from '../lib/operations/key-import.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
 import { keyIdParameter } from '../lib/protocol/alibaba/schema.js';

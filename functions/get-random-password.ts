@@ -2,7 +2,7 @@ import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { InvalidParameterError } from '../lib/errors.js';
-import { defineAction } from '../lib/operation.js';
+import { defineAction } from '../lib/action.js';
 import { type PasswordClass, PasswordRulesError, randomPassword } from '../lib/operations/random-password.js';
 import { booleanParameter, integerParameter } from '../lib/protocol/alibaba/schema.js';
 

@@ -5,7 +5,7 @@ import { openImportToken } from '../lib/crypto/import-token.js';
 import { unwrapMaterial } from '../lib/crypto/import-wrap.js';
 import { ExpiredImportTokenError, InvalidImportTokenError, InvalidKeyMaterialError, InvalidParameterError, StateModifiedFailedError } from '../lib/errors.js';
 import { KEY_MATERIAL_BYTES } from '../lib/keyring/records.js';
-import { defineAction } from '../lib/operation.js';
+import { defineAction } from '../lib/action.js';
 import { externalKey } from '../lib/operations/key-import.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
 import { keyIdParameter } from '../lib/protocol/alibaba/schema.js';

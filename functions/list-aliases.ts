@@ -1,7 +1,7 @@
 import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
-import { defineAction } from '../lib/operation.js';
+import { defineAction } from '../lib/action.js';
 import { type AliasPage, aliasPage } from '../lib/operations/alias-list.js';
 import { pageBounds } from '../lib/operations/paging.js';
 import { pagingParameters } from '../lib/protocol/alibaba/schema.js';

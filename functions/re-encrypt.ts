@@ -4,7 +4,7 @@ import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { type EncryptionContext, encodeEncryptionContext } from '../lib/crypto/encryption-context.js';
 import { openEnvelope, type SealedBlob, sealEnvelope } from '../lib/crypto/envelope.js';
 import { assertKeyUsable } from '../lib/keyring/keyring.js';
-import { defineAction } from '../lib/operation.js';
+import { defineAction } from '../lib/action.js';
 import { expectBlobKey, resolveAuthorizedKey, resolveAuthorizedVersion } from '../lib/operations/resolve-key.js';
 import { booleanParameter, ciphertextBlobOf, ciphertextBlobParameter, encryptionContextParameter, keyIdParameter } from '../lib/protocol/alibaba/schema.js';
 import { ciphertextBlob, encryptionAlgorithm, encryptionContext, expectedKeyId, keyId } from '../lib/protocol/aws/fields.js';

@@ -2,7 +2,7 @@ import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { KeyPendingDeletionError } from '../lib/errors.js';
-import { defineAction } from '../lib/operation.js';
+import { defineAction } from '../lib/action.js';
 import { aliasNameParameter } from '../lib/operations/alias-name.js';
 import { resolveAuthorizedAlias, resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
 import { keyIdParameter } from '../lib/protocol/alibaba/schema.js';

@@ -8,7 +8,7 @@ import { lazyService, serveOnFunction } from './lazy-service.js';
 import { countServerError } from './lambda-metrics.js';
 import { MAX_BODY_BYTES } from './node-http.js';
 import { unreadableRequestResponse } from './unreadable-request.js';
-import type { ActionDefinition } from '../operation.js';
+import type { ActionDefinition } from '../action.js';
 import { percentEncode } from '../rpc/percent-encode.js';
 import { emptyHeaders, type RpcRequest, type RpcResponse } from '../rpc/request.js';
 

@@ -5,7 +5,7 @@ import { metrics } from '../metrics/metrics.js';
 import type { Protocol } from '../protocol/protocol.js';
 import type { RpcRequest, RpcResponse } from '../rpc/request.js';
 import type { Service } from '../service.js';
-import { initState, type RequestState, stateOf } from './state.js';
+import { initState, type RequestState } from './state.js';
 
 /** The stack inside: one request in its protocol, one response, never a throw. */
 export type OpenedHandler = (request: RpcRequest, context: unknown) => Promise<RpcResponse>;
@@ -41,7 +41,7 @@ export function audited(action: string, service: Service, handle: OpenedHandler)
     metrics.request(label, response.statusCode < 400 ? 'OK' : code, latencyMs / 1000);
     if (!audit) return response;
     try {
-      await audit.write(auditRecordOf(request, stateOf(request), action, code, response.statusCode, latencyMs, service.now()));
+      await audit.write(auditRecordOf(request, state, action, code, response.statusCode, latencyMs, service.now()));
       return response;
     } catch {
       metrics.auditFailure();

@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import type { ActionDefinition } from '../operation.js';
+import type { ActionDefinition } from '../action.js';
 import { protocolOf, protocolsFor } from '../protocol/protocols.js';
 import type { RpcRequest } from '../rpc/request.js';
 import type { Service } from '../service.js';

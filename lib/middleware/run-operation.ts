@@ -1,5 +1,6 @@
 import { ActionNotFoundError, DryRunOperationError, InternalFailureError, NoPermissionError } from '../errors.js';
-import { type ActionDefinition, type AuthorizeOptions, type OperationContext, permissionOf } from '../operation.js';
+import type { ActionDefinition } from '../action.js';
+import { type AuthorizeOptions, type OperationContext, permissionOf } from '../operation.js';
 import type { ConditionContext } from '../policy/policy.js';
 import type { RpcRequest, RpcResponse } from '../rpc/request.js';
 import type { Service } from '../service.js';
@@ -95,5 +96,8 @@ function awsFormsOf(resource: string, service: Service): string[] {
 /** Zeroes the input's own buffers (a plaintext the protocol decoded): nothing a caller sent outlives its request. */
 function wipeBuffers(input: unknown): void {
   if (typeof input !== 'object' || input === null) return;
-  for (const value of Object.values(input)) if (Buffer.isBuffer(value)) value.fill(0);
+  for (const name in input) {
+    const value = (input as Record<string, unknown>)[name];
+    if (Buffer.isBuffer(value)) value.fill(0);
+  }
 }

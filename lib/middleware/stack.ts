@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import type { ActionDefinition } from '../operation.js';
+import type { ActionDefinition } from '../action.js';
 import type { Protocol } from '../protocol/protocol.js';
 import type { ActionGroup } from '../ratelimit/action-groups.js';
 import { protocolOf, protocolsFor } from '../protocol/protocols.js';
@@ -28,8 +28,7 @@ export function buildStack(definition: ActionDefinition, service: Service, group
     .use(envelope())
     .use(authentication(service, groups))
     .use(errorResponseAndAccessLog(service));
-  const serve = audited(definition.name, service, (request, context) => handler(request, (context ?? {}) as Context));
-  return (request, context, protocol, wire) => serve(request, context, protocol, wire);
+  return audited(definition.name, service, (request, context) => handler(request, (context ?? {}) as Context));
 }
 
 /** The stack of one Action as a handler: the request's protocol is chosen here, once. */

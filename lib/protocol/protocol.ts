@@ -27,7 +27,7 @@ export interface Protocol<Wire = unknown> {
   /** How the protocol carries plaintexts and data keys: text (Alibaba), bytes (AWS); it is bound into every blob. */
   readonly blobForm: BlobForm;
   /** Whether a request speaks this protocol (lower-case header names). */
-  matches(headers: Headers): boolean;
+  matches(headers: RequestHeaders): boolean;
   /** What `fail` needs even before anything was read (the Host a request used). Never throws. */
   open(request: RpcRequest): Wire;
   /** The Action a request names, read without verifying anything, to pick its stack; undefined when none served here. Never throws. */
@@ -47,7 +47,7 @@ export interface Protocol<Wire = unknown> {
 }
 
 /** Request headers, names in lower case. */
-export type Headers = Readonly<Record<string, string | undefined>>;
+export type RequestHeaders = Readonly<Record<string, string | undefined>>;
 
 /** What a protocol is told of one request between reading it and answering it. */
 export interface Exchange<Wire = unknown> {

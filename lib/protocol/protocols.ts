@@ -1,6 +1,6 @@
 import { alibabaProtocol } from './alibaba/codec.js';
 import { awsProtocol } from './aws/codec.js';
-import type { ActionBindings, Headers, Protocol, ProtocolFactory, ProtocolScope } from './protocol.js';
+import type { ActionBindings, RequestHeaders, Protocol, ProtocolFactory, ProtocolScope } from './protocol.js';
 
 /**
  * The wire protocols served, the first that matches a request speaking it: AWS JSON 1.1 (an
@@ -15,7 +15,7 @@ export function protocolsFor(actions: readonly ActionBindings[], scope: Protocol
 }
 
 /** The protocol a request speaks: the one lookup per request. */
-export function protocolOf(protocols: readonly Protocol[], headers: Headers): Protocol {
+export function protocolOf(protocols: readonly Protocol[], headers: RequestHeaders): Protocol {
   for (const protocol of protocols) if (protocol.matches(headers)) return protocol;
   return protocols[protocols.length - 1]!;
 }

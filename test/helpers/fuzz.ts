@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { expect } from 'vitest';
-import type { ActionDefinition } from '../../lib/operation.js';
+import type { ActionDefinition } from '../../lib/action.js';
 import { percentEncode } from '../../lib/rpc/percent-encode.js';
 import type { RpcRequest } from '../../lib/rpc/request.js';
 import { parseXml } from '../contract/support.js';

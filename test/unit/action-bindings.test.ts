@@ -6,7 +6,7 @@ import { action as encrypt } from '../../functions/encrypt.js';
 import { action as reEncrypt } from '../../functions/re-encrypt.js';
 import { action as updateRotationPolicy } from '../../functions/update-rotation-policy.js';
 import { parseEnvelope } from '../../lib/crypto/envelope.js';
-import type { ActionDefinition } from '../../lib/operation.js';
+import type { ActionDefinition } from '../../lib/action.js';
 import { validateInput } from '../../lib/protocol/alibaba/schema.js';
 import type { AwsScope } from '../../lib/protocol/aws/binding.js';
 import { operationInput } from '../../lib/rpc/params.js';

@@ -5,7 +5,7 @@ import { ActionNotFoundError, InvalidParameterError } from '../../errors.js';
 import { operationInput, type RpcParams, rpcParams } from '../../rpc/params.js';
 import type { RpcRequest } from '../../rpc/request.js';
 import type { ActionBindings, Protocol, ProtocolFactory } from '../protocol.js';
-import { validateInput } from './schema.js';
+import { validateInput } from './validate.js';
 import { errorResponse, parseFormat, type ResponseFormat, successResponse } from './serialize.js';
 
 /** What the Alibaba protocol keeps of one request. */

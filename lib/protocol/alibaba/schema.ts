@@ -1,10 +1,11 @@
 import * as z from '../../zod.js';
 import { parseEncryptionContext } from '../../crypto/encryption-context.js';
-import { InvalidParameterError, MissingParameterError } from '../../errors.js';
 import { keyReferenceProblem } from '../../keyring/key-id.js';
 import { storedTextProblem } from '../../operations/stored-text.js';
 import { PAGING_DEFAULTS } from '../../operations/paging.js';
 import { parseEnvelope, type SealedBlob } from '../../crypto/envelope.js';
+
+export { validateInput } from './validate.js';
 
 /**
  * Parameter schemas shared by operations. RPC parameters arrive as strings; these parse them into
@@ -51,18 +52,6 @@ export const integerParameter = (min: number, max: number) => {
   );
 };
 
-/**
- * Validates raw parameters against an operation's schema: an absent required parameter is a
- * MissingParameter, any other failure an InvalidParameter naming the parameter.
- */
-export function validateInput<T>(schema: z.ZodMiniType<T>, raw: Record<string, unknown>): T {
-  const result = schema.safeParse(raw);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  const name = String(issue.path[0] ?? 'request');
-  if (raw[name] === undefined) throw new MissingParameterError(name);
-  throw new InvalidParameterError(name, issue.message);
-}
 
 /** PageNumber and PageSize of the List Actions. */
 export const pagingParameters = {

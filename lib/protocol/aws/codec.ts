@@ -4,7 +4,7 @@ import { type ParamList, rpcParams } from '../../rpc/params.js';
 import type { RpcRequest } from '../../rpc/request.js';
 import type { ActionBindings, Protocol, ProtocolFactory, ProtocolScope } from '../protocol.js';
 import type { AwsBinding, AwsBody } from './binding.js';
-import { bool } from './fields.js';
+import { bool } from './json.js';
 import { AWS_CONTENT_TYPE, AWS_TARGET_PREFIX, AwsSerializationError, awsErrorResponse, awsSuccessResponse, parseAwsBody } from './wire.js';
 
 /** What the AWS protocol keeps of one request. */
@@ -64,7 +64,9 @@ export const awsProtocol: ProtocolFactory = (actions: readonly ActionBindings[],
     open: (request) => ({ target: request.headers['x-amz-target'] ?? '' }),
     route(request, wire) {
       const candidates = servedBy(wire);
-      return candidates && choose(candidates, bodyOf(request, wire)).action;
+      if (!candidates) return undefined;
+      wire.served = choose(candidates, bodyOf(request, wire));
+      return wire.served.action;
     },
     /*
      * The envelope (operation, method, path, content type) is checked here, before authentication;
@@ -82,7 +84,7 @@ export const awsProtocol: ProtocolFactory = (actions: readonly ActionBindings[],
         throw new AwsSerializationError(`The content type must be ${AWS_CONTENT_TYPE}.`);
       }
       wire.query = rpcParams({ ...request, body: EMPTY_BODY }).query;
-      wire.served = choose(candidates, bodyOf(request, wire));
+      wire.served ??= choose(candidates, bodyOf(request, wire));
     },
     claim: (request, wire, claimed) => sigV4Claim(request, wire.query!, wire.served!.action, scope!.aws.regions, claimed),
     input(_request, wire) {

@@ -2,6 +2,7 @@ import { BASE64 } from '../../crypto/base64.js';
 import { type EncryptionContext, parseEncryptionContext } from '../../crypto/encryption-context.js';
 import { readEnvelope, type SealedBlob } from '../../crypto/envelope.js';
 import { InvalidParameterError, MissingParameterError } from '../../errors.js';
+import { absent, field, integer, text } from './json.js';
 import { keyReferenceProblem } from '../../keyring/key-id.js';
 import { aliasNameProblem } from '../../operations/alias-name.js';
 import { type DataKeyInput, keySpecBytes } from '../../operations/data-key.js';
@@ -15,37 +16,7 @@ import type { AwsBody, AwsScope } from './binding.js';
  * every protocol, and names the field in its 400.
  */
 
-/** A field the body itself holds (never one of Object.prototype's). */
-export function field(body: AwsBody, name: string): unknown {
-  return Object.hasOwn(body, name) ? body[name] : undefined;
-}
-
-const absent = (value: unknown) => value === undefined || value === null;
-
-export function text(body: AwsBody, name: string, options: { required?: boolean; max?: number } = {}): string | undefined {
-  const value = field(body, name);
-  if (absent(value)) {
-    if (options.required) throw new MissingParameterError(name);
-    return undefined;
-  }
-  if (typeof value !== 'string') throw new InvalidParameterError(name, 'It must be a string.');
-  if (options.max !== undefined && value.length > options.max) throw new InvalidParameterError(name, `It must be at most ${options.max} characters.`);
-  return value;
-}
-
-export function integer(body: AwsBody, name: string, min: number, max: number): number | undefined {
-  const value = field(body, name);
-  if (absent(value)) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw new InvalidParameterError(name, `It must be an integer from ${min} to ${max}.`);
-  return value;
-}
-
-export function bool(body: AwsBody, name: string): boolean | undefined {
-  const value = field(body, name);
-  if (absent(value)) return undefined;
-  if (typeof value !== 'boolean') throw new InvalidParameterError(name, 'It must be true or false.');
-  return value;
-}
+export { bool, field, integer, text } from './json.js';
 
 /** Base64 binary (a blob, a plaintext), decoded: 1 to `maxBytes` bytes. The caller owns (and zeroes) the buffer. */
 export function binary(body: AwsBody, name: string, maxBytes: number): Buffer {
