@@ -1,5 +1,5 @@
 import { ACTIONS, type ActionRoute, AWS_OPERATIONS, DISPATCHER, SCHEDULED } from '../../functions/actions.js';
-import type { StoreAccess } from '../../lib/operation.js';
+import type { StoreAccess } from '../../lib/action.js';
 import { AWS_TARGET_PREFIX } from '../../lib/protocol/aws/wire.js';
 
 /*
