@@ -1,92 +1,118 @@
-import * as cancelKeyDeletion from './cancel-key-deletion.js';
-import * as createAlias from './create-alias.js';
-import * as createKey from './create-key.js';
-import * as createKeyVersion from './create-key-version.js';
-import * as decrypt from './decrypt.js';
-import * as deleteAlias from './delete-alias.js';
-import * as deleteKeyMaterial from './delete-key-material.js';
-import * as describeKey from './describe-key.js';
-import * as describeKeyVersion from './describe-key-version.js';
-import * as describeRegions from './describe-regions.js';
-import * as describeService from './describe-service.js';
-import * as disableKey from './disable-key.js';
-import * as enableKey from './enable-key.js';
-import * as encrypt from './encrypt.js';
-import * as exportDataKey from './export-data-key.js';
-import * as generateAndExportDataKey from './generate-and-export-data-key.js';
-import * as generateDataKey from './generate-data-key.js';
-import * as generateDataKeyWithoutPlaintext from './generate-data-key-without-plaintext.js';
-import * as generateRandom from './generate-random.js';
-import * as getParametersForImport from './get-parameters-for-import.js';
-import * as getRandomPassword from './get-random-password.js';
-import * as importKeyMaterial from './import-key-material.js';
-import * as listAliases from './list-aliases.js';
-import * as listAliasesByKeyId from './list-aliases-by-key-id.js';
-import * as listKeyVersions from './list-key-versions.js';
-import * as listKeys from './list-keys.js';
-import * as listResourceTags from './list-resource-tags.js';
-import * as reEncrypt from './re-encrypt.js';
-import * as scheduleKeyDeletion from './schedule-key-deletion.js';
-import * as setDeletionProtection from './set-deletion-protection.js';
-import * as tagResource from './tag-resource.js';
-import * as untagResource from './untag-resource.js';
-import * as updateAlias from './update-alias.js';
-import * as updateKeyDescription from './update-key-description.js';
-import * as updateRotationPolicy from './update-rotation-policy.js';
-import type { Operation } from '../lib/operation.js';
+import { action as cancelKeyDeletion } from './cancel-key-deletion.js';
+import { action as createAlias } from './create-alias.js';
+import { action as createKey } from './create-key.js';
+import { action as createKeyVersion } from './create-key-version.js';
+import { action as decrypt } from './decrypt.js';
+import { action as deleteAlias } from './delete-alias.js';
+import { action as deleteKeyMaterial } from './delete-key-material.js';
+import { action as describeKey } from './describe-key.js';
+import { action as describeKeyVersion } from './describe-key-version.js';
+import { action as describeRegions } from './describe-regions.js';
+import { action as describeService } from './describe-service.js';
+import { action as disableKey } from './disable-key.js';
+import { action as enableKey } from './enable-key.js';
+import { action as encrypt } from './encrypt.js';
+import { action as exportDataKey } from './export-data-key.js';
+import { action as generateAndExportDataKey } from './generate-and-export-data-key.js';
+import { action as generateDataKey } from './generate-data-key.js';
+import { action as generateDataKeyWithoutPlaintext } from './generate-data-key-without-plaintext.js';
+import { action as generateRandom } from './generate-random.js';
+import { action as getParametersForImport } from './get-parameters-for-import.js';
+import { action as getRandomPassword } from './get-random-password.js';
+import { action as importKeyMaterial } from './import-key-material.js';
+import { action as listAliases } from './list-aliases.js';
+import { action as listAliasesByKeyId } from './list-aliases-by-key-id.js';
+import { action as listKeyVersions } from './list-key-versions.js';
+import { action as listKeys } from './list-keys.js';
+import { action as listResourceTags } from './list-resource-tags.js';
+import { action as reEncrypt } from './re-encrypt.js';
+import { action as scheduleKeyDeletion } from './schedule-key-deletion.js';
+import { action as setDeletionProtection } from './set-deletion-protection.js';
+import { action as tagResource } from './tag-resource.js';
+import { action as untagResource } from './untag-resource.js';
+import { action as updateAlias } from './update-alias.js';
+import { action as updateKeyDescription } from './update-key-description.js';
+import { action as updateRotationPolicy } from './update-rotation-policy.js';
+import type { ActionDefinition, StoreAccess } from '../lib/action.js';
 
 /**
- * The one table of Actions: which function serves which RPC Action. The local gateway dispatches
- * through it, serverless.yml declares a function per row, and a test fails when they drift.
+ * The one table of Actions. Each Action's file declares everything about it (functions/<action>.ts:
+ * defineAction); everything that lists Actions is derived from this table: the gateway's dispatcher,
+ * the AWS operations served, the serverless functions, their listener rules and IAM statements
+ * (serverless.yml), the RAM action names policies are checked against (lib/policy/kms-actions.ts).
+ * `npm run generate` writes the generated files; a test fails when they are not current.
+ *
+ * The order is the order of the listener rules' priorities: a new Action goes at the end.
  */
-export interface ActionRoute {
-  action: string;
-  /** The function's name in serverless.yml and Function Compute. */
-  functionName: string;
-  /** The source file under functions/ that exports `handler`. */
-  file: string;
-  operation: Operation<any, any>;
-}
-
-export const ACTIONS: readonly ActionRoute[] = [
-  { action: 'GenerateDataKey', functionName: 'generateDataKey', file: 'functions/generate-data-key.ts', operation: generateDataKey.operation },
-  { action: 'GenerateDataKeyWithoutPlaintext', functionName: 'generateDataKeyWithoutPlaintext', file: 'functions/generate-data-key-without-plaintext.ts', operation: generateDataKeyWithoutPlaintext.operation },
-  { action: 'Encrypt', functionName: 'encrypt', file: 'functions/encrypt.ts', operation: encrypt.operation },
-  { action: 'Decrypt', functionName: 'decrypt', file: 'functions/decrypt.ts', operation: decrypt.operation },
-  { action: 'ReEncrypt', functionName: 'reEncrypt', file: 'functions/re-encrypt.ts', operation: reEncrypt.operation },
-  { action: 'CreateKey', functionName: 'createKey', file: 'functions/create-key.ts', operation: createKey.operation },
-  { action: 'DescribeKey', functionName: 'describeKey', file: 'functions/describe-key.ts', operation: describeKey.operation },
-  { action: 'ListKeys', functionName: 'listKeys', file: 'functions/list-keys.ts', operation: listKeys.operation },
-  { action: 'CreateKeyVersion', functionName: 'createKeyVersion', file: 'functions/create-key-version.ts', operation: createKeyVersion.operation },
-  { action: 'ListKeyVersions', functionName: 'listKeyVersions', file: 'functions/list-key-versions.ts', operation: listKeyVersions.operation },
-  { action: 'DescribeKeyVersion', functionName: 'describeKeyVersion', file: 'functions/describe-key-version.ts', operation: describeKeyVersion.operation },
-  { action: 'UpdateRotationPolicy', functionName: 'updateRotationPolicy', file: 'functions/update-rotation-policy.ts', operation: updateRotationPolicy.operation },
-  { action: 'EnableKey', functionName: 'enableKey', file: 'functions/enable-key.ts', operation: enableKey.operation },
-  { action: 'DisableKey', functionName: 'disableKey', file: 'functions/disable-key.ts', operation: disableKey.operation },
-  { action: 'ScheduleKeyDeletion', functionName: 'scheduleKeyDeletion', file: 'functions/schedule-key-deletion.ts', operation: scheduleKeyDeletion.operation },
-  { action: 'CancelKeyDeletion', functionName: 'cancelKeyDeletion', file: 'functions/cancel-key-deletion.ts', operation: cancelKeyDeletion.operation },
-  { action: 'CreateAlias', functionName: 'createAlias', file: 'functions/create-alias.ts', operation: createAlias.operation },
-  { action: 'UpdateAlias', functionName: 'updateAlias', file: 'functions/update-alias.ts', operation: updateAlias.operation },
-  { action: 'DeleteAlias', functionName: 'deleteAlias', file: 'functions/delete-alias.ts', operation: deleteAlias.operation },
-  { action: 'ListAliases', functionName: 'listAliases', file: 'functions/list-aliases.ts', operation: listAliases.operation },
-  { action: 'ListAliasesByKeyId', functionName: 'listAliasesByKeyId', file: 'functions/list-aliases-by-key-id.ts', operation: listAliasesByKeyId.operation },
-  { action: 'UpdateKeyDescription', functionName: 'updateKeyDescription', file: 'functions/update-key-description.ts', operation: updateKeyDescription.operation },
-  { action: 'SetDeletionProtection', functionName: 'setDeletionProtection', file: 'functions/set-deletion-protection.ts', operation: setDeletionProtection.operation },
-  { action: 'TagResource', functionName: 'tagResource', file: 'functions/tag-resource.ts', operation: tagResource.operation },
-  { action: 'UntagResource', functionName: 'untagResource', file: 'functions/untag-resource.ts', operation: untagResource.operation },
-  { action: 'ListResourceTags', functionName: 'listResourceTags', file: 'functions/list-resource-tags.ts', operation: listResourceTags.operation },
-  { action: 'GetRandomPassword', functionName: 'getRandomPassword', file: 'functions/get-random-password.ts', operation: getRandomPassword.operation },
-  { action: 'DescribeRegions', functionName: 'describeRegions', file: 'functions/describe-regions.ts', operation: describeRegions.operation },
-  { action: 'DescribeService', functionName: 'describeService', file: 'functions/describe-service.ts', operation: describeService.operation },
-  { action: 'ExportDataKey', functionName: 'exportDataKey', file: 'functions/export-data-key.ts', operation: exportDataKey.operation },
-  { action: 'GenerateAndExportDataKey', functionName: 'generateAndExportDataKey', file: 'functions/generate-and-export-data-key.ts', operation: generateAndExportDataKey.operation },
-  { action: 'GetParametersForImport', functionName: 'getParametersForImport', file: 'functions/get-parameters-for-import.ts', operation: getParametersForImport.operation },
-  { action: 'ImportKeyMaterial', functionName: 'importKeyMaterial', file: 'functions/import-key-material.ts', operation: importKeyMaterial.operation },
-  { action: 'DeleteKeyMaterial', functionName: 'deleteKeyMaterial', file: 'functions/delete-key-material.ts', operation: deleteKeyMaterial.operation },
-  { action: 'GenerateRandom', functionName: 'generateRandom', file: 'functions/generate-random.ts', operation: generateRandom.operation },
+export const OPERATIONS: readonly ActionDefinition[] = [
+  generateDataKey,
+  generateDataKeyWithoutPlaintext,
+  encrypt,
+  decrypt,
+  reEncrypt,
+  createKey,
+  describeKey,
+  listKeys,
+  createKeyVersion,
+  listKeyVersions,
+  describeKeyVersion,
+  updateRotationPolicy,
+  enableKey,
+  disableKey,
+  scheduleKeyDeletion,
+  cancelKeyDeletion,
+  createAlias,
+  updateAlias,
+  deleteAlias,
+  listAliases,
+  listAliasesByKeyId,
+  getRandomPassword,
+  describeRegions,
+  describeService,
+  updateKeyDescription,
+  setDeletionProtection,
+  tagResource,
+  untagResource,
+  listResourceTags,
+  exportDataKey,
+  generateAndExportDataKey,
+  getParametersForImport,
+  importKeyMaterial,
+  deleteKeyMaterial,
+  generateRandom,
 ];
 
-export const OPERATIONS: readonly Operation<any, any>[] = ACTIONS.map((route) => route.operation);
+/** A row of the table, as the deployments name it: the function that serves an Action, and its source file. */
+export interface ActionRoute {
+  action: string;
+  /** The function's name in serverless.yml and Function Compute: the Action's, with a lower-case first letter. */
+  functionName: string;
+  /** The source file that exports `handler` (and `fcHandler`): the Action's name in kebab case under functions/. */
+  file: string;
+  operation: ActionDefinition;
+}
+
+export const ACTIONS: readonly ActionRoute[] = OPERATIONS.map((operation) => ({
+  action: operation.name,
+  functionName: operation.name[0]!.toLowerCase() + operation.name.slice(1),
+  file: `functions/${operation.name.replace(/(?<!^)([A-Z])/g, '-$1').toLowerCase()}.ts`,
+  operation,
+}));
+
+/** The AWS KMS operations served (X-Amz-Target, after `TrentService.`), each with the Actions that serve it, in table order. */
+export const AWS_OPERATIONS: ReadonlyMap<string, readonly string[]> = OPERATIONS.reduce((operations, action) => {
+  for (const binding of action.aws ?? []) operations.set(binding.target, [...(operations.get(binding.target) ?? []), action.name]);
+  return operations;
+}, new Map<string, string[]>());
+
+const withStore = (...access: StoreAccess[]): ReadonlySet<string> => new Set(OPERATIONS.filter((o) => access.includes(o.store)).map((o) => o.name));
+
+/** Actions that change keys: only their functions (and the dispatcher, which serves every Action, and the scheduled jobs) may write to the key store. */
+export const KEY_WRITING_ACTIONS = withStore('writes-state', 'creates-material', 'deletes-material');
+/** Actions that create key material (a new version, imported material), written once and never updated. */
+export const MATERIAL_CREATING_ACTIONS = withStore('creates-material');
+/** Actions that destroy key material (an imported key's). */
+export const MATERIAL_DELETING_ACTIONS = withStore('deletes-material');
 
 /**
  * The function behind the ALB's lowest-priority rule: every Action, for requests whose Action is
@@ -94,51 +120,16 @@ export const OPERATIONS: readonly Operation<any, any>[] = ACTIONS.map((route) =>
  */
 export const DISPATCHER = { functionName: 'dispatch', file: 'functions/dispatch.ts' } as const;
 
-/**
- * Actions that change keys: only their functions (and the dispatcher, which serves every Action,
- * and the scheduled jobs) may write to the key store. Every other function may only read it.
- */
-export const KEY_WRITING_ACTIONS: ReadonlySet<string> = new Set([
-  'CreateKey',
-  'CreateKeyVersion',
-  'UpdateRotationPolicy',
-  'EnableKey',
-  'DisableKey',
-  'ScheduleKeyDeletion',
-  'CancelKeyDeletion',
-  'CreateAlias',
-  'UpdateAlias',
-  'DeleteAlias',
-  'UpdateKeyDescription',
-  'SetDeletionProtection',
-  'TagResource',
-  'UntagResource',
-  // Writes the deployment's import-token key, once.
-  'GetParametersForImport',
-  'ImportKeyMaterial',
-  'DeleteKeyMaterial',
-]);
-
-/**
- * Actions that create key material (a new key version, imported material): only their functions,
- * the dispatcher and the scheduled rotation may create secrets in the AWS deployment. Material is
- * written once and never updated.
- */
-export const MATERIAL_CREATING_ACTIONS: ReadonlySet<string> = new Set(['CreateKey', 'CreateKeyVersion', 'ImportKeyMaterial']);
-
-/**
- * Actions that destroy key material: DeleteKeyMaterial (an imported key's). Besides their
- * functions only the dispatcher and the scheduled deletion (which also sweeps expired imported
- * material) may delete secrets.
- */
-export const MATERIAL_DELETING_ACTIONS: ReadonlySet<string> = new Set(['DeleteKeyMaterial']);
-
 /** Functions that no request reaches: a schedule runs them (locally, the gateway's timer). */
 export interface ScheduledFunction {
   functionName: string;
   file: string;
   /** A schedule expression, as serverless.yml writes it. */
   schedule: string;
+  /** What the job may do to the key store (as an Action's `store`); it claims no nonces. */
+  store: StoreAccess;
+  /** Why, for the deployment's reader. */
+  purpose: string;
 }
 
 /** Functions that events run (a queue, an event bus): no request reaches them either. */
@@ -153,6 +144,12 @@ export const EVENT_TRIGGERED: readonly EventTriggeredFunction[] = [
 ];
 
 export const SCHEDULED: readonly ScheduledFunction[] = [
-  { functionName: 'rotateKeys', file: 'functions/rotate-keys.ts', schedule: 'rate(1 hour)' },
-  { functionName: 'deleteExpiredKeys', file: 'functions/delete-expired-keys.ts', schedule: 'rate(1 hour)' },
+  { functionName: 'rotateKeys', file: 'functions/rotate-keys.ts', schedule: 'rate(1 hour)', store: 'creates-material', purpose: 'Adds a version to each key whose rotation is due.' },
+  {
+    functionName: 'deleteExpiredKeys',
+    file: 'functions/delete-expired-keys.ts',
+    schedule: 'rate(1 hour)',
+    store: 'deletes-material',
+    purpose: "Deletes key material after a key's deletion window, and imported material past its expiry.",
+  },
 ];

@@ -3,18 +3,22 @@ import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { AliasAlreadyExistsError, KeyPendingDeletionError } from '../lib/errors.js';
 import { EntryExistsError } from '../lib/keystore/key-store.js';
-import { defineOperation } from '../lib/operation.js';
+import { defineAction } from '../lib/action.js';
 import { aliasNameParameter } from '../lib/operations/alias-name.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
-import { keyIdParameter } from '../lib/rpc/schema.js';
+import { keyIdParameter } from '../lib/protocol/alibaba/schema.js';
+import { aliasName, keyId } from '../lib/protocol/aws/fields.js';
 
 /**
  * CreateAlias: binds a new alias to a key. Alias names are unique: of two concurrent calls for one
  * name, one wins and the other gets AliasAlreadyExists (the store's create is atomic).
  */
-export const operation = defineOperation({
-  action: 'CreateAlias',
-  input: z.object({ AliasName: aliasNameParameter, KeyId: keyIdParameter }),
+export const action = defineAction({
+  name: 'CreateAlias',
+  group: 'write',
+  store: 'writes-state',
+  alibaba: { params: z.object({ AliasName: aliasNameParameter, KeyId: keyIdParameter }) },
+  aws: [{ target: 'CreateAlias', input: (body, scope) => ({ AliasName: aliasName(body), KeyId: keyId(body, scope, 'TargetKeyId') }), output: () => ({}) }],
   async resolve(input, context) {
     const key = await resolveAuthorizedKey(input.KeyId, context);
     if (key.state === 'PendingDeletion') throw new KeyPendingDeletionError(key.keyId);
@@ -31,5 +35,5 @@ export const operation = defineOperation({
   },
 });
 
-export const handler = lambdaHandler(operation);
-export const fcHandler = fcHttpHandler(operation);
+export const handler = lambdaHandler(action);
+export const fcHandler = fcHttpHandler(action);

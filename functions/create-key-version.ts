@@ -3,18 +3,20 @@ import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { KeyPendingDeletionError, UnsupportedOriginError } from '../lib/errors.js';
 import { rotatedAt } from '../lib/keyring/rotation.js';
-import { defineOperation } from '../lib/operation.js';
+import { defineAction } from '../lib/action.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
-import { keyIdParameter } from '../lib/rpc/schema.js';
+import { keyIdParameter } from '../lib/protocol/alibaba/schema.js';
 
 /**
  * CreateKeyVersion: a new random version that becomes primary; older versions keep decrypting.
  * No minimum interval between versions. Refused for a key pending deletion, and for an imported
  * (EXTERNAL) key, whose one version holds the caller's material.
  */
-export const operation = defineOperation({
-  action: 'CreateKeyVersion',
-  input: z.object({ KeyId: keyIdParameter }),
+export const action = defineAction({
+  name: 'CreateKeyVersion',
+  group: 'write',
+  store: 'creates-material',
+  alibaba: { params: z.object({ KeyId: keyIdParameter }) },
   async resolve(input, context) {
     const key = await resolveAuthorizedKey(input.KeyId, context);
     if (key.state === 'PendingDeletion') throw new KeyPendingDeletionError(key.keyId);
@@ -27,5 +29,5 @@ export const operation = defineOperation({
   },
 });
 
-export const handler = lambdaHandler(operation);
-export const fcHandler = fcHttpHandler(operation);
+export const handler = lambdaHandler(action);
+export const fcHandler = fcHttpHandler(action);

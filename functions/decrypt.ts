@@ -1,38 +1,66 @@
 import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
-import { encodeEncryptionContext } from '../lib/crypto/encryption-context.js';
-import { openEnvelope } from '../lib/crypto/envelope.js';
-import { blobFormOf, defineOperation } from '../lib/operation.js';
+import { type EncryptionContext, encodeEncryptionContext } from '../lib/crypto/encryption-context.js';
+import { openEnvelope, type SealedBlob } from '../lib/crypto/envelope.js';
+import { defineAction } from '../lib/action.js';
 import { resolveUsableBlob } from '../lib/operations/resolve-key.js';
-import { booleanParameter, ciphertextBlobParameter, encryptionContextParameter } from '../lib/rpc/schema.js';
+import { booleanParameter, ciphertextBlobOf, ciphertextBlobParameter, encryptionContextParameter } from '../lib/protocol/alibaba/schema.js';
+import { ciphertextBlob, encryptionAlgorithm, encryptionContext, expectedKeyId, refuse } from '../lib/protocol/aws/fields.js';
+import { awsKeyArn } from '../lib/protocol/aws/shapes.js';
+
+type DecryptInput = {
+  CiphertextBlob: SealedBlob;
+  EncryptionContext: EncryptionContext;
+  /** The key the caller expects the blob to be under, and the parameter that named it. */
+  expectedKey?: { keyId: string; parameter: string } | undefined;
+};
+type DecryptOutput = { KeyId: string; KeyVersionId: string; Plaintext: string };
 
 /**
- * Decrypt: the blob names its key version, so no KeyId is taken. The caller is authorised on the
- * key that owns that version; old versions decrypt forever. Returns the exact string that was
- * wrapped (for a data key: the same Base64 `Plaintext` GenerateDataKey returned).
+ * Decrypt: the blob names its key version, so no key need be named. The caller is authorised on
+ * the key that owns that version; old versions decrypt forever. Returns what was wrapped, as it
+ * was given (Alibaba: the exact text, for a data key the same Base64 `Plaintext` GenerateDataKey
+ * returned; AWS: the bytes). AWS's optional `KeyId` names the key the caller expects the blob to
+ * be under: another key is 400 IncorrectKey.
  */
-export const operation = defineOperation({
-  action: 'Decrypt',
-  input: z.object({
-    CiphertextBlob: ciphertextBlobParameter,
-    // AWS's Decrypt `KeyId`, the key it expects (lib/aws/operations.ts); read only on that protocol.
-    AwsKeyId: z.optional(z.string()),
-    EncryptionContext: encryptionContextParameter('EncryptionContext'),
-    DryRun: z.optional(booleanParameter),
-  }),
-  resolve: (input, context) =>
-    resolveUsableBlob(input.CiphertextBlob, context, input.AwsKeyId === undefined || context.protocol !== 'aws' ? undefined : { keyId: input.AwsKeyId, parameter: 'KeyId' }),
-  async execute(input, { blob, key, version }, context) {
-    const form = blobFormOf(context);
-    const plaintext = openEnvelope(version.material, blob, encodeEncryptionContext(input.EncryptionContext), form);
+export const action = defineAction({
+  name: 'Decrypt',
+  group: 'crypto',
+  store: 'reads',
+  alibaba: {
+    params: z.pipe(
+      z.object({
+        CiphertextBlob: ciphertextBlobParameter,
+        EncryptionContext: encryptionContextParameter('EncryptionContext'),
+        DryRun: z.optional(booleanParameter),
+      }),
+      z.transform((params): DecryptInput => ciphertextBlobOf(params)),
+    ),
+  },
+  aws: [
+    {
+      target: 'Decrypt',
+      dryRun: true,
+      input(body, scope): DecryptInput {
+        encryptionAlgorithm(body, 'EncryptionAlgorithm');
+        refuse(body, ['Recipient']);
+        const expectedKey = expectedKeyId(body, scope, 'KeyId');
+        return { CiphertextBlob: ciphertextBlob(body), EncryptionContext: encryptionContext(body, 'EncryptionContext'), expectedKey };
+      },
+      output: (o: DecryptOutput, c) => ({ KeyId: awsKeyArn(c, o.KeyId), Plaintext: o.Plaintext, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' }),
+    },
+  ],
+  resolve: (input, context) => resolveUsableBlob(input.CiphertextBlob, context, input.expectedKey),
+  async execute(input, { blob, key, version }, context): Promise<DecryptOutput> {
+    const plaintext = openEnvelope(version.material, blob, encodeEncryptionContext(input.EncryptionContext), context.blobForm);
     try {
-      return { KeyId: key.keyId, KeyVersionId: version.keyVersionId, Plaintext: plaintext.toString(form === 'binary' ? 'base64' : 'utf8') };
+      return { KeyId: key.keyId, KeyVersionId: version.keyVersionId, Plaintext: plaintext.toString(context.blobForm === 'binary' ? 'base64' : 'utf8') };
     } finally {
       plaintext.fill(0);
     }
   },
 });
 
-export const handler = lambdaHandler(operation);
-export const fcHandler = fcHttpHandler(operation);
+export const handler = lambdaHandler(action);
+export const fcHandler = fcHttpHandler(action);

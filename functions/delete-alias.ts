@@ -1,14 +1,18 @@
 import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
-import { defineOperation } from '../lib/operation.js';
+import { defineAction } from '../lib/action.js';
 import { aliasNameParameter } from '../lib/operations/alias-name.js';
 import { resolveAuthorizedAlias } from '../lib/operations/resolve-key.js';
+import { aliasName } from '../lib/protocol/aws/fields.js';
 
 /** DeleteAlias: removes an alias; the key is untouched. Authorised on the key the alias names. */
-export const operation = defineOperation({
-  action: 'DeleteAlias',
-  input: z.object({ AliasName: aliasNameParameter }),
+export const action = defineAction({
+  name: 'DeleteAlias',
+  group: 'write',
+  store: 'writes-state',
+  alibaba: { params: z.object({ AliasName: aliasNameParameter }) },
+  aws: [{ target: 'DeleteAlias', input: (body) => ({ AliasName: aliasName(body) }), output: () => ({}) }],
   async resolve(input, context) {
     // The delete happens only if the alias still names the key the caller was authorised on.
     return resolveAuthorizedAlias(input.AliasName, context);
@@ -19,5 +23,5 @@ export const operation = defineOperation({
   },
 });
 
-export const handler = lambdaHandler(operation);
-export const fcHandler = fcHttpHandler(operation);
+export const handler = lambdaHandler(action);
+export const fcHandler = fcHttpHandler(action);

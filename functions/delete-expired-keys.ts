@@ -1,4 +1,4 @@
-import { functionInstance } from '../lib/adapters/lazy-service.js';
+import { functionInstance } from '../lib/adapters/function-instance.js';
 import { destroyDueKeys } from '../lib/operations/scheduled.js';
 
 const instance = functionInstance(() => undefined, { eager: Boolean(process.env.AWS_LAMBDA_FUNCTION_NAME || process.env.FC_FUNCTION_NAME) });

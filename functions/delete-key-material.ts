@@ -1,10 +1,10 @@
 import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
-import { defineOperation } from '../lib/operation.js';
+import { defineAction } from '../lib/action.js';
 import { externalKey } from '../lib/operations/key-import.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
-import { keyIdParameter } from '../lib/rpc/schema.js';
+import { keyIdParameter } from '../lib/protocol/alibaba/schema.js';
 
 /**
  * DeleteKeyMaterial: destroys an EXTERNAL key's imported material, never the key. The key becomes
@@ -12,9 +12,11 @@ import { keyIdParameter } from '../lib/rpc/schema.js';
  * if the deletion is cancelled); its blobs answer 409 until the same material is imported again.
  * Allowed in every state; on a key without material it changes nothing.
  */
-export const operation = defineOperation({
-  action: 'DeleteKeyMaterial',
-  input: z.object({ KeyId: keyIdParameter }),
+export const action = defineAction({
+  name: 'DeleteKeyMaterial',
+  group: 'write',
+  store: 'deletes-material',
+  alibaba: { params: z.object({ KeyId: keyIdParameter }) },
   resolve: async (input, context) => externalKey(await resolveAuthorizedKey(input.KeyId, context)),
   async execute(_input, key, context) {
     await context.service.keyring.deleteMaterial(key.keyId);
@@ -22,5 +24,5 @@ export const operation = defineOperation({
   },
 });
 
-export const handler = lambdaHandler(operation);
-export const fcHandler = fcHttpHandler(operation);
+export const handler = lambdaHandler(action);
+export const fcHandler = fcHttpHandler(action);

@@ -2,14 +2,16 @@ import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { KeyVersionNotFoundError } from '../lib/errors.js';
-import { defineOperation } from '../lib/operation.js';
+import { defineAction } from '../lib/action.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
-import { keyIdParameter } from '../lib/rpc/schema.js';
+import { keyIdParameter } from '../lib/protocol/alibaba/schema.js';
 
 /** DescribeKeyVersion: one version of a key (never its material). */
-export const operation = defineOperation({
-  action: 'DescribeKeyVersion',
-  input: z.object({ KeyId: keyIdParameter, KeyVersionId: z.string().check(z.minLength(1), z.maxLength(64)) }),
+export const action = defineAction({
+  name: 'DescribeKeyVersion',
+  group: 'read',
+  store: 'reads',
+  alibaba: { params: z.object({ KeyId: keyIdParameter, KeyVersionId: z.string().check(z.minLength(1), z.maxLength(64)) }) },
   async resolve(input, context) {
     const key = await resolveAuthorizedKey(input.KeyId, context);
     const { keyring } = context.service;
@@ -25,5 +27,5 @@ export const operation = defineOperation({
   },
 });
 
-export const handler = lambdaHandler(operation);
-export const fcHandler = fcHttpHandler(operation);
+export const handler = lambdaHandler(action);
+export const fcHandler = fcHttpHandler(action);

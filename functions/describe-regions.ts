@@ -1,12 +1,14 @@
 import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
-import { defineOperation } from '../lib/operation.js';
+import { defineAction } from '../lib/action.js';
 
 /** DescribeRegions: the region this deployment serves (the one in its ARNs, KMS_REGION). Authorised on `*`. */
-export const operation = defineOperation({
-  action: 'DescribeRegions',
-  input: z.object({}),
+export const action = defineAction({
+  name: 'DescribeRegions',
+  group: 'read',
+  store: 'reads',
+  alibaba: { params: z.object({}) },
   async resolve(_input, context) {
     context.authorize('*');
   },
@@ -16,5 +18,5 @@ export const operation = defineOperation({
   },
 });
 
-export const handler = lambdaHandler(operation);
-export const fcHandler = fcHttpHandler(operation);
+export const handler = lambdaHandler(action);
+export const fcHandler = fcHttpHandler(action);

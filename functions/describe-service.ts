@@ -1,7 +1,7 @@
 import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
-import { defineOperation } from '../lib/operation.js';
+import { defineAction } from '../lib/action.js';
 
 /**
  * What this deployment offers, as DescribeService reports it: software-protected AES-256 keys for
@@ -14,9 +14,11 @@ export const SERVICE_DESCRIPTION = {
   },
 } as const;
 
-export const operation = defineOperation({
-  action: 'DescribeService',
-  input: z.object({}),
+export const action = defineAction({
+  name: 'DescribeService',
+  group: 'read',
+  store: 'reads',
+  alibaba: { params: z.object({}) },
   async resolve(_input, context) {
     context.authorize('*');
   },
@@ -25,5 +27,5 @@ export const operation = defineOperation({
   },
 });
 
-export const handler = lambdaHandler(operation);
-export const fcHandler = fcHttpHandler(operation);
+export const handler = lambdaHandler(action);
+export const fcHandler = fcHttpHandler(action);

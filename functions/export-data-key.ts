@@ -4,24 +4,31 @@ import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { encodeEncryptionContext } from '../lib/crypto/encryption-context.js';
 import { openEnvelope } from '../lib/crypto/envelope.js';
 import { wrapUnderPublicKey } from '../lib/crypto/public-key-wrap.js';
-import { defineOperation } from '../lib/operation.js';
+import { defineAction } from '../lib/action.js';
 import { assertFitsWrapping, dataKeyOfPlaintext, exportParameters } from '../lib/operations/data-key-export.js';
 import { resolveUsableBlob } from '../lib/operations/resolve-key.js';
-import { booleanParameter, ciphertextBlobParameter, encryptionContextParameter } from '../lib/rpc/schema.js';
+import { booleanParameter, ciphertextBlobOf, ciphertextBlobParameter, encryptionContextParameter } from '../lib/protocol/alibaba/schema.js';
 
 /**
  * ExportDataKey: the data key inside a CiphertextBlob, re-wrapped under the caller's RSA public key
  * (for an HSM or another party holding the private key). Authorised, and refused by key state,
  * as Decrypt; the plaintext is never returned.
  */
-export const operation = defineOperation({
-  action: 'ExportDataKey',
-  input: z.object({
-    CiphertextBlob: ciphertextBlobParameter,
-    ...exportParameters,
-    EncryptionContext: encryptionContextParameter('EncryptionContext'),
-    DryRun: z.optional(booleanParameter),
-  }),
+export const action = defineAction({
+  name: 'ExportDataKey',
+  group: 'crypto',
+  store: 'reads',
+  alibaba: {
+    params: z.pipe(
+      z.object({
+        CiphertextBlob: ciphertextBlobParameter,
+        ...exportParameters,
+        EncryptionContext: encryptionContextParameter('EncryptionContext'),
+        DryRun: z.optional(booleanParameter),
+      }),
+      z.transform(ciphertextBlobOf),
+    ),
+  },
   resolve: (input, context) => resolveUsableBlob(input.CiphertextBlob, context),
   async execute(input, { blob, key, version }) {
     const wrapped = openEnvelope(version.material, blob, encodeEncryptionContext(input.EncryptionContext));
@@ -37,5 +44,5 @@ export const operation = defineOperation({
   },
 });
 
-export const handler = lambdaHandler(operation);
-export const fcHandler = fcHttpHandler(operation);
+export const handler = lambdaHandler(action);
+export const fcHandler = fcHttpHandler(action);

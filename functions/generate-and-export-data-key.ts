@@ -3,8 +3,9 @@ import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { wrapUnderPublicKey } from '../lib/crypto/public-key-wrap.js';
 import type { ResolvedKey } from '../lib/keyring/keyring.js';
-import { defineOperation } from '../lib/operation.js';
-import { dataKeyFields, sealNewDataKey, withDataKeyLength } from '../lib/operations/data-key.js';
+import { defineAction } from '../lib/action.js';
+import { sealNewDataKey, withDataKeyLength } from '../lib/operations/data-key.js';
+import { dataKeyParameters } from '../lib/protocol/alibaba/schema.js';
 import { assertFitsWrapping, exportParameters } from '../lib/operations/data-key-export.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
 
@@ -14,16 +15,20 @@ import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
  * The plaintext is never returned. A length the public key cannot carry is refused before any
  * key is made.
  */
-export const operation = defineOperation({
-  action: 'GenerateAndExportDataKey',
-  input: z.pipe(
-    z.object({ ...dataKeyFields, ...exportParameters }),
-    z.transform((fields) => {
-      const input = withDataKeyLength(fields);
-      assertFitsWrapping(input.length, input.WrappingAlgorithm, input.lengthParameter);
-      return input;
-    }),
-  ),
+export const action = defineAction({
+  name: 'GenerateAndExportDataKey',
+  group: 'crypto',
+  store: 'reads',
+  alibaba: {
+    params: z.pipe(
+      z.object({ ...dataKeyParameters, ...exportParameters }),
+      z.transform((fields) => {
+        const input = withDataKeyLength(fields);
+        assertFitsWrapping(input.length, input.WrappingAlgorithm, input.lengthParameter);
+        return input;
+      }),
+    ),
+  },
   resolve: (input, context): Promise<ResolvedKey> => resolveAuthorizedKey(input.KeyId, context, { usable: true }),
   async execute(input, key, context) {
     const version = await context.service.keyring.primaryVersion(key);
@@ -41,5 +46,5 @@ export const operation = defineOperation({
   },
 });
 
-export const handler = lambdaHandler(operation);
-export const fcHandler = fcHttpHandler(operation);
+export const handler = lambdaHandler(action);
+export const fcHandler = fcHttpHandler(action);

@@ -1,11 +1,31 @@
+import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
-import { dataKeyOperation } from '../lib/operations/data-key.js';
+import { defineAction } from '../lib/action.js';
+import { dataKeyWork, withDataKeyLength } from '../lib/operations/data-key.js';
+import { dataKeyParameters } from '../lib/protocol/alibaba/schema.js';
+import { dataKeyRequest } from '../lib/protocol/aws/fields.js';
+import { awsKeyArn } from '../lib/protocol/aws/shapes.js';
 
 /**
  * GenerateDataKeyWithoutPlaintext: a new data key, returned only wrapped — for a key provider that
  * must never see data keys.
  */
-export const operation = dataKeyOperation('GenerateDataKeyWithoutPlaintext', { returnPlaintext: false });
-export const handler = lambdaHandler(operation);
-export const fcHandler = fcHttpHandler(operation);
+export const action = defineAction({
+  name: 'GenerateDataKeyWithoutPlaintext',
+  group: 'crypto',
+  store: 'reads',
+  alibaba: { params: z.pipe(z.object(dataKeyParameters), z.transform(withDataKeyLength)) },
+  aws: [
+    {
+      target: 'GenerateDataKeyWithoutPlaintext',
+      dryRun: true,
+      input: dataKeyRequest,
+      output: (o, c) => ({ CiphertextBlob: o.CiphertextBlob, KeyId: awsKeyArn(c, o.KeyId) }),
+    },
+  ],
+  ...dataKeyWork({ returnPlaintext: false }),
+});
+
+export const handler = lambdaHandler(action);
+export const fcHandler = fcHttpHandler(action);

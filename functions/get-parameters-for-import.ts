@@ -3,10 +3,10 @@ import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { sealImportToken } from '../lib/crypto/import-token.js';
 import { newWrappingKeyPair } from '../lib/crypto/import-wrap.js';
-import { defineOperation } from '../lib/operation.js';
+import { defineAction } from '../lib/action.js';
 import { externalKey, IMPORT_TOKEN_LIFETIME_MS, importWrappingAlgorithmParameter, importWrappingKeySpecParameter } from '../lib/operations/key-import.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
-import { keyIdParameter } from '../lib/rpc/schema.js';
+import { keyIdParameter } from '../lib/protocol/alibaba/schema.js';
 import { isoSeconds } from '../lib/time.js';
 
 /**
@@ -15,9 +15,11 @@ import { isoSeconds } from '../lib/time.js';
  * this key and this WrappingAlgorithm, and may be used for 24 hours, as often as needed; earlier
  * tokens stay valid until their own expiry.
  */
-export const operation = defineOperation({
-  action: 'GetParametersForImport',
-  input: z.object({ KeyId: keyIdParameter, WrappingAlgorithm: importWrappingAlgorithmParameter, WrappingKeySpec: importWrappingKeySpecParameter }),
+export const action = defineAction({
+  name: 'GetParametersForImport',
+  group: 'write',
+  store: 'writes-state',
+  alibaba: { params: z.object({ KeyId: keyIdParameter, WrappingAlgorithm: importWrappingAlgorithmParameter, WrappingKeySpec: importWrappingKeySpecParameter }) },
   resolve: async (input, context) => externalKey(await resolveAuthorizedKey(input.KeyId, context)),
   async execute(input, key, context) {
     const tokenKey = await context.service.keyring.importTokenKey();
@@ -32,5 +34,5 @@ export const operation = defineOperation({
   },
 });
 
-export const handler = lambdaHandler(operation);
-export const fcHandler = fcHttpHandler(operation);
+export const handler = lambdaHandler(action);
+export const fcHandler = fcHttpHandler(action);

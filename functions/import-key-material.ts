@@ -5,10 +5,10 @@ import { openImportToken } from '../lib/crypto/import-token.js';
 import { unwrapMaterial } from '../lib/crypto/import-wrap.js';
 import { ExpiredImportTokenError, InvalidImportTokenError, InvalidKeyMaterialError, InvalidParameterError, StateModifiedFailedError } from '../lib/errors.js';
 import { KEY_MATERIAL_BYTES } from '../lib/keyring/records.js';
-import { defineOperation } from '../lib/operation.js';
+import { defineAction } from '../lib/action.js';
 import { externalKey } from '../lib/operations/key-import.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
-import { keyIdParameter } from '../lib/rpc/schema.js';
+import { keyIdParameter } from '../lib/protocol/alibaba/schema.js';
 import { BASE64_TEXT } from '../lib/crypto/base64.js';
 import { isoSeconds } from '../lib/time.js';
 
@@ -23,24 +23,28 @@ const MAX_EXPIRE_UNIX = 253_402_300_799;
  * (seconds; absent or 0: never) must not be in the past. Every unwrap failure is the same 400
  * InvalidKeyMaterial.
  */
-export const operation = defineOperation({
-  action: 'ImportKeyMaterial',
-  input: z.object({
-    KeyId: keyIdParameter,
-    EncryptedKeyMaterial: z
-      .string()
-      .check(
-        z.maxLength(1_024, { error: 'It must be at most 1,024 characters.' }),
-        z.regex(BASE64_TEXT, { error: 'It must be the Base64 of the material encrypted under the public key.' }),
+export const action = defineAction({
+  name: 'ImportKeyMaterial',
+  group: 'write',
+  store: 'creates-material',
+  alibaba: {
+    params: z.object({
+      KeyId: keyIdParameter,
+      EncryptedKeyMaterial: z
+        .string()
+        .check(
+          z.maxLength(1_024, { error: 'It must be at most 1,024 characters.' }),
+          z.regex(BASE64_TEXT, { error: 'It must be the Base64 of the material encrypted under the public key.' }),
+        ),
+      ImportToken: z.string().check(z.minLength(1, { error: 'It must not be empty.' }), z.maxLength(8_192, { error: 'It must be at most 8,192 characters.' })),
+      KeyMaterialExpireUnix: z.optional(
+        z.pipe(
+          z.string().check(z.regex(/^\d{1,12}$/, { error: 'It must be a Unix time in seconds (0: never expires).' })),
+          z.pipe(z.transform(Number), z.number().check(z.refine((n) => n <= MAX_EXPIRE_UNIX, { error: 'It must be a Unix time in seconds (0: never expires).' }))),
+        ),
       ),
-    ImportToken: z.string().check(z.minLength(1, { error: 'It must not be empty.' }), z.maxLength(8_192, { error: 'It must be at most 8,192 characters.' })),
-    KeyMaterialExpireUnix: z.optional(
-      z.pipe(
-        z.string().check(z.regex(/^\d{1,12}$/, { error: 'It must be a Unix time in seconds (0: never expires).' })),
-        z.pipe(z.transform(Number), z.number().check(z.refine((n) => n <= MAX_EXPIRE_UNIX, { error: 'It must be a Unix time in seconds (0: never expires).' }))),
-      ),
-    ),
-  }),
+    }),
+  },
   async resolve(input, context) {
     const key = externalKey(await resolveAuthorizedKey(input.KeyId, context));
     if (key.state === 'PendingDeletion') throw new StateModifiedFailedError(key.keyId, key.state);
@@ -71,5 +75,5 @@ export const operation = defineOperation({
   },
 });
 
-export const handler = lambdaHandler(operation);
-export const fcHandler = fcHttpHandler(operation);
+export const handler = lambdaHandler(action);
+export const fcHandler = fcHttpHandler(action);

@@ -1,15 +1,17 @@
 import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
-import { defineOperation } from '../lib/operation.js';
-import { page, pagingInput } from '../lib/operations/paging.js';
+import { defineAction } from '../lib/action.js';
+import { page } from '../lib/operations/paging.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
-import { keyIdParameter } from '../lib/rpc/schema.js';
+import { keyIdParameter, pagingParameters } from '../lib/protocol/alibaba/schema.js';
 
 /** ListKeyVersions: a key's versions, oldest first, paged. */
-export const operation = defineOperation({
-  action: 'ListKeyVersions',
-  input: z.object({ KeyId: keyIdParameter, ...pagingInput }),
+export const action = defineAction({
+  name: 'ListKeyVersions',
+  group: 'read',
+  store: 'reads',
+  alibaba: { params: z.object({ KeyId: keyIdParameter, ...pagingParameters }) },
   resolve: (input, context) => resolveAuthorizedKey(input.KeyId, context),
   async execute(input, key, context) {
     const { items, ...paging } = page(await context.service.keyring.versionsOf(key), input);
@@ -20,5 +22,5 @@ export const operation = defineOperation({
   },
 });
 
-export const handler = lambdaHandler(operation);
-export const fcHandler = fcHttpHandler(operation);
+export const handler = lambdaHandler(action);
+export const fcHandler = fcHttpHandler(action);

@@ -1,19 +1,43 @@
 import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
-import { defineOperation } from '../lib/operation.js';
+import { defineAction } from '../lib/action.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
-import { keyIdParameter } from '../lib/rpc/schema.js';
+import { keyIdParameter } from '../lib/protocol/alibaba/schema.js';
+import { keyId } from '../lib/protocol/aws/fields.js';
+import { tagPage } from '../lib/protocol/aws/shapes.js';
 
-/** ListResourceTags: a key's tags, by TagKey, as `Tags.Tag[]{KeyId, TagKey, TagValue}` (an empty list when none), in any key state. */
-export const operation = defineOperation({
-  action: 'ListResourceTags',
-  input: z.object({ KeyId: keyIdParameter }),
+type ListResourceTagsOutput = { Tags: { Tag: Array<{ KeyId: string; TagKey: string; TagValue: string }> } };
+
+/**
+ * ListResourceTags: a key's tags, by TagKey, as `Tags.Tag[]{KeyId, TagKey, TagValue}` (an empty
+ * list when none), in any key state. AWS pages them (Limit, Marker); Alibaba lists them all.
+ */
+export const action = defineAction({
+  name: 'ListResourceTags',
+  group: 'read',
+  store: 'reads',
+  alibaba: { params: z.object({ KeyId: keyIdParameter }) },
+  aws: [
+    {
+      target: 'ListResourceTags',
+      input(body, scope) {
+        tagPage(body);
+        return { KeyId: keyId(body, scope) };
+      },
+      output(o: ListResourceTagsOutput, c) {
+        const tags = o.Tags.Tag.map((t) => ({ TagKey: t.TagKey, TagValue: t.TagValue }));
+        const { offset, limit } = tagPage(c.body);
+        const end = offset + limit;
+        return end < tags.length ? { Tags: tags.slice(offset, end), Truncated: true, NextMarker: String(end) } : { Tags: tags.slice(offset), Truncated: false };
+      },
+    },
+  ],
   resolve: (input, context) => resolveAuthorizedKey(input.KeyId, context),
-  async execute(_input, key) {
+  async execute(_input, key): Promise<ListResourceTagsOutput> {
     return { Tags: { Tag: (key.tags ?? []).map(([TagKey, TagValue]) => ({ KeyId: key.keyId, TagKey, TagValue })) } };
   },
 });
 
-export const handler = lambdaHandler(operation);
-export const fcHandler = fcHttpHandler(operation);
+export const handler = lambdaHandler(action);
+export const fcHandler = fcHttpHandler(action);

@@ -2,10 +2,10 @@ import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { InvalidParameterError, MissingParameterError } from '../lib/errors.js';
-import { defineOperation } from '../lib/operation.js';
+import { defineAction } from '../lib/action.js';
 import { notPendingDeletion } from '../lib/operations/key-state.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
-import { booleanParameter, keyIdParameter, storedTextParameter } from '../lib/rpc/schema.js';
+import { booleanParameter, keyIdParameter, storedTextParameter } from '../lib/protocol/alibaba/schema.js';
 
 /** `acs:kms:<region>:<account>:key/<id>`: deletion protection is set on a key, named by its ARN. */
 const keyArnParameter = keyIdParameter.check(
@@ -21,14 +21,18 @@ const keyArnParameter = keyIdParameter.check(
  * both may be given if they name the same key. Turning it off clears the description. A key
  * pending deletion refuses it (409 Rejected.PendingDeletion). Authorised on the key's ARN.
  */
-export const operation = defineOperation({
-  action: 'SetDeletionProtection',
-  input: z.object({
-    ProtectedResourceArn: z.optional(keyArnParameter),
-    KeyId: z.optional(keyIdParameter),
-    EnableDeletionProtection: booleanParameter,
-    DeletionProtectionDescription: z.optional(storedTextParameter(8_192)),
-  }),
+export const action = defineAction({
+  name: 'SetDeletionProtection',
+  group: 'write',
+  store: 'writes-state',
+  alibaba: {
+    params: z.object({
+      ProtectedResourceArn: z.optional(keyArnParameter),
+      KeyId: z.optional(keyIdParameter),
+      EnableDeletionProtection: booleanParameter,
+      DeletionProtectionDescription: z.optional(storedTextParameter(8_192)),
+    }),
+  },
   async resolve(input, context) {
     const named = input.ProtectedResourceArn ?? input.KeyId;
     if (named === undefined) throw new MissingParameterError('ProtectedResourceArn');
@@ -48,5 +52,5 @@ export const operation = defineOperation({
   },
 });
 
-export const handler = lambdaHandler(operation);
-export const fcHandler = fcHttpHandler(operation);
+export const handler = lambdaHandler(action);
+export const fcHandler = fcHttpHandler(action);

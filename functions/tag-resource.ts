@@ -1,28 +1,44 @@
 import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
-import { defineOperation } from '../lib/operation.js';
+import { defineAction } from '../lib/action.js';
 import { notPendingDeletion } from '../lib/operations/key-state.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
-import { parseTags, taggedKeyId, tagResourceParameters, withTags } from '../lib/operations/tags.js';
+import { parseTags, taggedKeyId, tagsOfList, withTags } from '../lib/operations/tags.js';
+import { tagResourceParameters } from '../lib/protocol/alibaba/schema.js';
+import { keyId, list } from '../lib/protocol/aws/fields.js';
 
 /**
  * TagResource: adds tags to a key (`Tags`, a JSON list of {TagKey, TagValue}); a key it already
  * carries gets the new value. At most 20 per key (400 Rejected.LimitExceeded). A key pending
  * deletion refuses it. Secrets and certificates are not served here (404).
  */
-export const operation = defineOperation({
-  action: 'TagResource',
-  input: z.pipe(
-    z.object({ ...tagResourceParameters, Tags: z.string().check(z.maxLength(8_192, { error: 'It must be at most 8,192 characters.' })) }),
-    z.transform((input) => ({ ...input, tags: parseTags(input.Tags) })),
-  ),
-  resolve: async (input, context) => notPendingDeletion(await resolveAuthorizedKey(taggedKeyId(input), context)),
+export const action = defineAction({
+  name: 'TagResource',
+  group: 'write',
+  store: 'writes-state',
+  alibaba: {
+    params: z.pipe(
+      z.object({ ...tagResourceParameters, Tags: z.string().check(z.maxLength(8_192, { error: 'It must be at most 8,192 characters.' })) }),
+      z.transform((params) => {
+        const tags = parseTags(params.Tags);
+        return { KeyId: taggedKeyId(params), tags };
+      }),
+    ),
+  },
+  aws: [
+    {
+      target: 'TagResource',
+      input: (body, scope) => ({ KeyId: keyId(body, scope), tags: tagsOfList(list(body, 'Tags', true, '{"TagKey", "TagValue"}')) }),
+      output: () => ({}),
+    },
+  ],
+  resolve: async (input, context) => notPendingDeletion(await resolveAuthorizedKey(input.KeyId, context)),
   async execute(input, key, context) {
     await context.service.keyring.updateKey(key.keyId, (record) => withTags(notPendingDeletion(record), input.tags));
     return {};
   },
 });
 
-export const handler = lambdaHandler(operation);
-export const fcHandler = fcHttpHandler(operation);
+export const handler = lambdaHandler(action);
+export const fcHandler = fcHttpHandler(action);

@@ -1,4 +1,3 @@
-import type * as z from './zod.js';
 import type { Principal } from './auth/access-keys.js';
 import type { BlobForm } from './crypto/envelope.js';
 import type { Service } from './service.js';
@@ -10,11 +9,8 @@ export interface OperationContext {
   requestId: string;
   /** The RPC Action being served. */
   action: string;
-  /**
-   * The API the request came through: `alibaba` (RPC) or `aws` (the AWS KMS JSON protocol, lib/aws/).
-   * Cryptographic operations take and return binary plaintext on `aws` (see BlobForm).
-   */
-  protocol: 'alibaba' | 'aws';
+  /** How the request's protocol carries plaintexts and data keys: text (Alibaba's) or bytes (AWS's); see BlobForm. */
+  blobForm: BlobForm;
   /**
    * Checks the caller's policy for `action` (default: the operation's own, `kms:<Action>`) on a
    * resource ARN; throws `denied` when given, else NoPermissionError naming the action and the
@@ -49,28 +45,8 @@ export interface AuthorizeOptions {
 /** Response fields besides RequestId, in the order they are serialised. */
 export type OperationOutput = Record<string, unknown>;
 
-/**
- * One RPC Action. `resolve` finds what the request names (keys, versions), authorises the caller
- * on it and checks preconditions such as key state; `execute` does the work. A `DryRun=true`
- * request stops after `resolve` with DryRunOperationError.
- */
-export interface Operation<Input = unknown, Resolved = unknown> {
-  action: string;
-  input: z.ZodMiniType<Input>;
-  resolve(input: Input, context: OperationContext): Promise<Resolved>;
-  execute(input: Input, resolved: Resolved, context: OperationContext): Promise<OperationOutput>;
-}
-
-export function defineOperation<Input, Resolved>(operation: Operation<Input, Resolved>): Operation<Input, Resolved> {
-  return operation;
-}
-
 /** The RAM action that names an RPC Action. */
 export function permissionOf(action: string): string {
   return `kms:${action}`;
 }
 
-/** The blob form of a request's protocol: text for Alibaba's API, binary for AWS's. */
-export function blobFormOf(context: Pick<OperationContext, 'protocol'>): BlobForm {
-  return context.protocol === 'aws' ? 'binary' : 'text';
-}

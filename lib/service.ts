@@ -6,7 +6,7 @@ import { ChangeWatch } from './keystore/change-watch.js';
 import type { KeyStore } from './keystore/key-store.js';
 import { createLogger, type Logger } from './logger.js';
 import type { RateLimits } from './ratelimit/limits.js';
-import type { AwsScope } from './aws/operations.js';
+import type { AwsScope } from './protocol/aws/scope.js';
 import { type Admission, RateLimiter } from './ratelimit/rate-limiter.js';
 import { Readiness } from './readiness.js';
 

@@ -1,6 +1,6 @@
 import { ServiceUnavailableError, ThrottlingError } from '../../lib/errors.js';
 import { metrics } from '../../lib/metrics/metrics.js';
-import { actionGroup } from '../../lib/ratelimit/action-groups.js';
+import { ACTION_GROUPS, type ActionGroup } from '../../lib/ratelimit/action-groups.js';
 import { type GroupRates, type RateLimits, rateOf } from '../../lib/ratelimit/limits.js';
 import type { Admission, RateLimiter } from '../../lib/ratelimit/rate-limiter.js';
 import type { WorkerCalls } from './worker-calls.js';
@@ -12,7 +12,7 @@ import type { WorkerCalls } from './worker-calls.js';
  */
 export const RATE_ADMIT = 'rate-admit';
 
-type AdmitCall = [accessKeyId: string, action: string, own: GroupRates | null];
+type AdmitCall = [accessKeyId: string, group: ActionGroup, own: GroupRates | null];
 /** Admitted, or the throttling the primary decided. */
 type AdmitAnswer = { admitted: true } | { admitted: false; group: string; rate: number; retryAfterMs: number };
 
@@ -22,11 +22,11 @@ export class RelayedRateLimiter implements Admission {
     private readonly calls: WorkerCalls,
   ) {}
 
-  async admit(accessKeyId: string, action: string, own?: GroupRates): Promise<void> {
-    if (rateOf(this.limits, accessKeyId, actionGroup(action), own) === undefined) return;
+  async admit(accessKeyId: string, group: ActionGroup, own?: GroupRates): Promise<void> {
+    if (rateOf(this.limits, accessKeyId, group, own) === undefined) return;
     let answer: AdmitAnswer;
     try {
-      answer = (await this.calls.call(RATE_ADMIT, [accessKeyId, action, own ?? null] satisfies AdmitCall)) as AdmitAnswer;
+      answer = (await this.calls.call(RATE_ADMIT, [accessKeyId, group, own ?? null] satisfies AdmitCall)) as AdmitAnswer;
     } catch (err) {
       // A primary that cannot answer: refused (503), never let through unmetered.
       throw new ServiceUnavailableError({ cause: err });
@@ -43,10 +43,10 @@ export class RelayedRateLimiter implements Admission {
 /** The primary's side: takes the token from `limiter` (the primary's buckets). */
 export function rateAdmitHandler(limiter: RateLimiter) {
   return async (item: unknown): Promise<{ ok: AdmitAnswer } | { error: string }> => {
-    const [accessKeyId, action, own] = item as AdmitCall;
-    if (typeof accessKeyId !== 'string' || typeof action !== 'string') return { error: 'malformed admission' };
+    const [accessKeyId, group, own] = item as AdmitCall;
+    if (typeof accessKeyId !== 'string' || !ACTION_GROUPS.includes(group)) return { error: 'malformed admission' };
     try {
-      limiter.admit(accessKeyId, action, own ?? undefined);
+      limiter.admit(accessKeyId, group, own ?? undefined);
       return { ok: { admitted: true } };
     } catch (err) {
       if (err instanceof ThrottlingError && err.limit) return { ok: { admitted: false, ...err.limit } };

@@ -8,7 +8,7 @@ import { lazyService, serveOnFunction } from './lazy-service.js';
 import { countServerError } from './lambda-metrics.js';
 import { MAX_BODY_BYTES } from './node-http.js';
 import { unreadableRequestResponse } from './unreadable-request.js';
-import type { Operation } from '../operation.js';
+import type { ActionDefinition } from '../action.js';
 import { percentEncode } from '../rpc/percent-encode.js';
 import { emptyHeaders, type RpcRequest, type RpcResponse } from '../rpc/request.js';
 
@@ -100,16 +100,16 @@ const STATUS_TEXT: Record<number, string> = {
 };
 
 /**
- * An operation as a Lambda handler behind API Gateway or an ALB. The service (key store, caches)
+ * An Action as a Lambda handler behind API Gateway or an ALB. The service (key store, caches)
  * is built during the container's init and kept for its life.
  */
-export function lambdaHandler(operation: Operation<any, any>) {
-  return lambdaAdapter((service) => buildRpcHandler(operation, service));
+export function lambdaHandler(action: ActionDefinition) {
+  return lambdaAdapter((service) => buildRpcHandler(action, service));
 }
 
-/** Every operation behind one Lambda handler, dispatched by Action (see functions/dispatch.ts). */
-export function lambdaDispatcher(operations: Iterable<Operation<any, any>>) {
-  return lambdaAdapter((service) => createDispatcher(service, operations));
+/** Every Action behind one Lambda handler, dispatched by Action (see functions/dispatch.ts). */
+export function lambdaDispatcher(actions: Iterable<ActionDefinition>) {
+  return lambdaAdapter((service) => createDispatcher(service, actions));
 }
 
 function lambdaAdapter(build: (service: Service) => RpcHandler) {

@@ -2,38 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { ServiceUnavailableError } from '../errors.js';
 import type { RpcHandler } from '../middleware/stack.js';
 import type { RpcRequest, RpcResponse } from '../rpc/request.js';
-import { errorResponse } from '../rpc/serialize.js';
-import { serviceFromEnvironment } from '../service-from-env.js';
-import { awsErrorResponse } from '../aws/protocol.js';
-import { speaksAws } from './unreadable-request.js';
+import { answeringProtocolOf } from '../protocol/protocols.js';
 import type { Service } from '../service.js';
-
-export interface FunctionInstance<T> {
-  /** The built service and what was built on it; a build that failed is retried on the next call. */
-  (): Promise<{ service: Service; built: T }>;
-}
-
-/**
- * The service as a cloud function instance keeps it: built from the environment once, then reused
- * for the instance's life. With `eager` (the adapter runs on its platform), the build starts when
- * the module loads — during the platform's init phase, not on the first request. A build that
- * fails is not kept, so the next call tries again.
- */
-export function functionInstance<T>(build: (service: Service) => T, options: { eager?: boolean } = {}): FunctionInstance<T> {
-  let pending: Promise<{ service: Service; built: T }> | undefined;
-  const instance = () => {
-    pending ??= serviceFromEnvironment()
-      .then((service) => ({ service, built: build(service) }))
-      .catch((err: unknown) => {
-        pending = undefined;
-        throw err;
-      });
-    return pending;
-  };
-  // The failure of an eager build is reported by the first request that needs the service.
-  if (options.eager) instance().catch(() => undefined);
-  return instance;
-}
+import { functionInstance } from './function-instance.js';
 
 /** The RPC handler of a function instance, as the HTTP adapters use it. */
 export function lazyService(build: (service: Service) => RpcHandler, options: { eager?: boolean } = {}) {
@@ -93,6 +64,5 @@ export async function serveOnFunction(
 }
 
 function unavailable(request: RpcRequest): RpcResponse {
-  const requestId = randomUUID().toUpperCase();
-  return speaksAws(request.headers) ? awsErrorResponse(requestId, new ServiceUnavailableError()) : errorResponse('JSON', requestId, 'kms', new ServiceUnavailableError());
+  return answeringProtocolOf(request.headers).fail({ requestId: randomUUID().toUpperCase() }, new ServiceUnavailableError());
 }

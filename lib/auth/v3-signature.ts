@@ -1,7 +1,13 @@
 import { createHash, createHmac } from 'node:crypto';
-import { IncompleteSignatureError } from '../errors.js';
-import type { ParamList } from '../rpc/params.js';
+import { IncompleteSignatureError, InvalidParameterError, MissingParameterError } from '../errors.js';
+import type { ParamList, RpcParams } from '../rpc/params.js';
 import { percentEncode } from '../rpc/percent-encode.js';
+import type { RpcRequest } from '../rpc/request.js';
+import { bounded, checkedNonce, type Claim, type Claimed, SIGNED_FIELD_LIMITS } from './claim.js';
+import { signaturesEqual } from './constant-time.js';
+
+/** The V3 headers that must be covered by the signature: without them a request could be replayed or re-targeted. */
+const V3_REQUIRED_SIGNED = ['x-acs-action', 'x-acs-date', 'x-acs-signature-nonce', 'x-acs-content-sha256'] as const;
 
 export const V3_ALGORITHM = 'ACS3-HMAC-SHA256';
 
@@ -71,4 +77,48 @@ export function v3Signature(accessKeySecret: string, canonicalRequest: string): 
 
 export function sha256Hex(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
+}
+
+/** The ACS3 scheme's claim: the signed fields are headers, the Action is `x-acs-action`. */
+export function v3Claim(request: RpcRequest, params: RpcParams, header: string, claimed: Claimed): Claim {
+  if (!header.startsWith(`${V3_ALGORITHM} `)) {
+    throw new IncompleteSignatureError(`the Authorization header must use ${V3_ALGORITHM}.`);
+  }
+  bounded('Authorization', header, SIGNED_FIELD_LIMITS.authorizationChars);
+  const auth = parseV3Authorization(header);
+  claimed(bounded('Credential', auth.accessKeyId, SIGNED_FIELD_LIMITS.accessKeyIdChars));
+  if (auth.signedHeaders.length > SIGNED_FIELD_LIMITS.signedHeaders) {
+    throw new IncompleteSignatureError(`SignedHeaders may name at most ${SIGNED_FIELD_LIMITS.signedHeaders} headers.`);
+  }
+  if (!request.headers['x-acs-action']) throw new MissingParameterError('Action');
+  for (const name of V3_REQUIRED_SIGNED) {
+    if (!auth.signedHeaders.includes(name)) throw new IncompleteSignatureError(`the header "${name}" must be signed.`);
+    if (!request.headers[name]) throw new IncompleteSignatureError(`the header "${name}" is missing.`);
+  }
+  const hashedPayload = bounded('x-acs-content-sha256', request.headers['x-acs-content-sha256']!, 64);
+  const action = request.headers['x-acs-action']!;
+  const queryAction = params.all.get('Action');
+  if (queryAction !== undefined && queryAction !== action) {
+    throw new InvalidParameterError('Action', 'The Action parameter and the x-acs-action header differ.');
+  }
+  return {
+    accessKeyId: auth.accessKeyId,
+    timestamp: bounded('x-acs-date', request.headers['x-acs-date']!, SIGNED_FIELD_LIMITS.timestampChars),
+    timestampParameter: 'x-acs-date',
+    nonce: checkedNonce('x-acs-signature-nonce', request.headers['x-acs-signature-nonce']!),
+    action,
+    verify: (secret) => {
+      // A body that does not hash to the signed value was altered on the way.
+      if (!signaturesEqual(hashedPayload, sha256Hex(request.body))) return false;
+      const canonical = v3CanonicalRequest({
+        method: request.method,
+        path: request.path,
+        query: params.query,
+        headers: request.headers,
+        signedHeaders: auth.signedHeaders,
+        hashedPayload,
+      });
+      return signaturesEqual(auth.signature, v3Signature(secret, canonical));
+    },
+  };
 }

@@ -51,7 +51,11 @@ export function sealEnvelope(material: Buffer, keyVersionId: string, plaintext: 
  */
 export function parseEnvelope(blob: string, parameter = 'CiphertextBlob'): SealedBlob {
   if (!BASE64.test(blob)) throw new InvalidParameterError(parameter, 'It is not valid Base64.');
-  const bytes = Buffer.from(blob, 'base64');
+  return readEnvelope(Buffer.from(blob, 'base64'), parameter);
+}
+
+/** {@link parseEnvelope} of a blob's bytes (a protocol that carries them as binary). */
+export function readEnvelope(bytes: Buffer, parameter = 'CiphertextBlob'): SealedBlob {
   if (bytes.length < HEADER_BYTES + TAG_BYTES) throw new InvalidParameterError(parameter, 'It is too short to be a ciphertext blob.');
   const keyVersionId = bytes.toString('latin1', 0, VERSION_ID_BYTES);
   if (!isKeyVersionId(keyVersionId)) throw new InvalidParameterError(parameter, 'It does not start with a key version id.');

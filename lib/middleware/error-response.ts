@@ -2,16 +2,14 @@ import type { MiddlewareObj } from '@middy/core';
 import { InternalFailureError, KmsError, ServiceUnavailableError } from '../errors.js';
 import { KeyStoreUnavailableError } from '../keystore/store-errors.js';
 import { metrics } from '../metrics/metrics.js';
-import { awsErrorResponse } from '../aws/protocol.js';
-import { errorResponse } from '../rpc/serialize.js';
 import type { Service } from '../service.js';
 import { stateOf, type KmsMiddyRequest } from './state.js';
 
 /**
- * Last line of the stack: a {@link KmsError} becomes its status, Code and Message; an unavailable
- * key store a 503 ServiceUnavailableTemporary; anything else is an InternalFailure whose details go
- * to the log only (never to the caller). One access-log line per request, written at every log
- * level, with no parameters in it.
+ * Last line of the stack: a {@link KmsError} becomes its protocol's error body and status; an
+ * unavailable key store a 503 ServiceUnavailableTemporary; anything else is an InternalFailure
+ * whose details go to the log only (never to the caller). One access-log line per request, written
+ * at every log level, with no parameters in it.
  */
 export function errorResponseAndAccessLog(service: Service): MiddlewareObj {
   const log = (request: KmsMiddyRequest, code?: string) => {
@@ -47,10 +45,7 @@ export function errorResponseAndAccessLog(service: Service): MiddlewareObj {
       error = new InternalFailureError();
     }
     const kmsError = error as KmsError;
-    request.response =
-      state.protocol === 'aws'
-        ? awsErrorResponse(state.requestId, kmsError, state.aws?.region ? { alibabaRegion: service.aws.alibabaRegion, region: state.aws.region } : undefined)
-        : errorResponse(state.format, state.requestId, state.hostId, kmsError);
+    request.response = state.protocol.fail(state, kmsError);
     state.code = kmsError.code;
     log(request, kmsError.code);
   };

@@ -9,3 +9,5 @@ export function aliasPage(keyring: Keyring, items: readonly AliasRecord[], pagin
     ...paging,
   };
 }
+
+export type AliasPage = ReturnType<typeof aliasPage>;

@@ -1,39 +1,41 @@
 import { randomBytesFromPool } from '../crypto/random-pool.js';
-import * as z from '../zod.js';
 import { type EncryptionContext, encodeEncryptionContext } from '../crypto/encryption-context.js';
 import { type BlobForm, sealEnvelope } from '../crypto/envelope.js';
 import { InvalidParameterError } from '../errors.js';
 import type { KeyVersion, ResolvedKey } from '../keyring/keyring.js';
 import { resolveAuthorizedKey } from './resolve-key.js';
-import { blobFormOf, defineOperation } from '../operation.js';
-import { booleanParameter, encryptionContextParameter, integerParameter, keyIdParameter } from '../rpc/schema.js';
+import type { OperationContext } from '../operation.js';
 
 /** Data-key length when neither KeySpec nor NumberOfBytes is given. */
 export const DEFAULT_DATA_KEY_BYTES = 32;
 /** A Map, not an object literal: a KeySpec such as `__proto__` or `toString` must find nothing. */
 const KEY_SPEC_BYTES: ReadonlyMap<string, number> = new Map([['AES_256', 32], ['AES_128', 16]]);
 
-/** The data-key parameters GenerateDataKey, GenerateDataKeyWithoutPlaintext and GenerateAndExportDataKey take. */
-export const dataKeyFields = {
-  KeyId: keyIdParameter,
-  KeySpec: z.optional(z.string()),
-  NumberOfBytes: z.optional(integerParameter(1, 1024)),
-  EncryptionContext: encryptionContextParameter('EncryptionContext'),
-  DryRun: z.optional(booleanParameter),
-};
-
 /** Replaces KeySpec and NumberOfBytes by the data key's `length`, and `lengthParameter`, the one that set it. */
 export function withDataKeyLength<T extends { KeySpec?: string; NumberOfBytes?: number }>({ KeySpec, NumberOfBytes, ...rest }: T) {
   // NumberOfBytes wins; KeySpec is only read (and only validated) when it is absent.
-  let length = NumberOfBytes;
-  if (length === undefined && KeySpec !== undefined) {
-    length = KEY_SPEC_BYTES.get(KeySpec);
-    if (length === undefined) throw new InvalidParameterError('KeySpec', 'It must be AES_256 or AES_128.');
-  }
-  return { ...rest, length: length ?? DEFAULT_DATA_KEY_BYTES, lengthParameter: NumberOfBytes !== undefined ? 'NumberOfBytes' : 'KeySpec' };
+  const length = NumberOfBytes ?? (KeySpec === undefined ? DEFAULT_DATA_KEY_BYTES : keySpecBytes(KeySpec));
+  return { ...rest, length, lengthParameter: NumberOfBytes !== undefined ? ('NumberOfBytes' as const) : ('KeySpec' as const) };
 }
 
-export const dataKeyInput = z.pipe(z.object(dataKeyFields), z.transform(withDataKeyLength));
+/** The length of the data key a KeySpec names (AES_256, AES_128); else 400 naming it. */
+export function keySpecBytes(keySpec: string): number {
+  const length = KEY_SPEC_BYTES.get(keySpec);
+  if (length === undefined) throw new InvalidParameterError('KeySpec', 'It must be AES_256 or AES_128.');
+  return length;
+}
+
+/** The typed input of GenerateDataKey and GenerateDataKeyWithoutPlaintext. */
+export interface DataKeyInput {
+  KeyId: string;
+  EncryptionContext: EncryptionContext;
+  /** The data key's length in bytes, and the parameter that set it. */
+  length: number;
+  lengthParameter: 'NumberOfBytes' | 'KeySpec';
+}
+
+/** A data key's fields in Alibaba's answer (GenerateDataKeyWithoutPlaintext has no Plaintext). */
+export type DataKeyOutput = { KeyId: string; KeyVersionId: string; CiphertextBlob: string; Plaintext?: string };
 
 /** A new data key and its blob. `wipe()` zeroes the key's buffers; call it before answering. */
 export interface SealedDataKey {
@@ -66,19 +68,17 @@ export function sealNewDataKey(version: KeyVersion, length: number, encryptionCo
 }
 
 /**
- * GenerateDataKey and GenerateDataKeyWithoutPlaintext are this one operation with a switch, as in
- * Vault's datakey path: a random data key is wrapped under the key's primary version and the
+ * GenerateDataKey and GenerateDataKeyWithoutPlaintext are this one piece of work with a switch, as
+ * in Vault's datakey path: a random data key is wrapped under the key's primary version and the
  * plaintext is returned or not. The service keeps no copy: the key's buffers are zeroed before
  * the response is sent.
  */
-export function dataKeyOperation(action: 'GenerateDataKey' | 'GenerateDataKeyWithoutPlaintext', options: { returnPlaintext: boolean }) {
-  return defineOperation({
-    action,
-    input: dataKeyInput,
-    resolve: (input, context): Promise<ResolvedKey> => resolveAuthorizedKey(input.KeyId, context, { usable: true }),
-    async execute(input, key, context) {
+export function dataKeyWork(options: { returnPlaintext: boolean }) {
+  return {
+    resolve: (input: DataKeyInput, context: OperationContext): Promise<ResolvedKey> => resolveAuthorizedKey(input.KeyId, context, { usable: true }),
+    async execute(input: DataKeyInput, key: ResolvedKey, context: OperationContext): Promise<DataKeyOutput> {
       const version = await context.service.keyring.primaryVersion(key);
-      const sealed = sealNewDataKey(version, input.length, input.EncryptionContext, blobFormOf(context));
+      const sealed = sealNewDataKey(version, input.length, input.EncryptionContext, context.blobForm);
       try {
         return {
           KeyId: key.keyId,
@@ -90,5 +90,5 @@ export function dataKeyOperation(action: 'GenerateDataKey' | 'GenerateDataKeyWit
         sealed.wipe();
       }
     },
-  });
+  };
 }

@@ -26,3 +26,5 @@ export function keyMetadata(key: ResolvedKey): Record<string, string> {
     MaterialExpireTime: key.external?.expireTime ?? '',
   };
 }
+
+export type KeyMetadataView = ReturnType<typeof keyMetadata>;

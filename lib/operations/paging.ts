@@ -1,13 +1,5 @@
-import * as z from '../zod.js';
-import { integerParameter } from '../rpc/schema.js';
-
-/** Paging defaults, declared once: page 1, 10 per page, at most 100. */
-export const PAGING_DEFAULTS = { pageNumber: 1, pageSize: 10, maxPageSize: 100 } as const;
-
-export const pagingInput = {
-  PageNumber: z.optional(integerParameter(1, 1_000_000)),
-  PageSize: z.optional(integerParameter(1, PAGING_DEFAULTS.maxPageSize)),
-};
+/** Paging defaults, declared once: page 1, 10 per page, at most 100, at most page 1,000,000. */
+export const PAGING_DEFAULTS = { pageNumber: 1, pageSize: 10, maxPageSize: 100, maxPageNumber: 1_000_000 } as const;
 
 export type PagingInput = { PageNumber?: number; PageSize?: number };
 
@@ -23,5 +15,3 @@ export function page<T>(items: readonly T[], input: PagingInput): { items: T[]; 
   const { offset, limit, PageNumber, PageSize } = pageBounds(input);
   return { items: items.slice(offset, offset + limit), TotalCount: items.length, PageNumber, PageSize };
 }
-
-export const pagingSchema = z.object(pagingInput);

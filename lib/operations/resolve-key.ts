@@ -1,5 +1,5 @@
 import { AliasNotFoundError, IncorrectKeyError, KeyNotFoundError, KeyPendingImportError, KeyVersionNotFoundError, NoPermissionError } from '../errors.js';
-import { parseEnvelope, type SealedBlob } from '../crypto/envelope.js';
+import type { SealedBlob } from '../crypto/envelope.js';
 import type { EncryptionContext } from '../crypto/encryption-context.js';
 import { anyKeyScope, parseKeyReference } from '../keyring/key-id.js';
 import { assertKeyUsable, type KeyVersion, type ResolvedKey } from '../keyring/keyring.js';
@@ -145,15 +145,14 @@ export async function resolveAuthorizedAlias(aliasName: string, context: Operati
 }
 
 /**
- * Decrypt's resolution, shared with ExportDataKey: the blob's layout read, the caller authorised on
- * its key, the key Enabled. Returns what `openEnvelope` needs.
+ * Decrypt's resolution, shared with ExportDataKey: the caller authorised on the key of a blob (its
+ * layout read by the protocol), the key Enabled. Returns what `openEnvelope` needs.
  */
 export async function resolveUsableBlob(
-  ciphertextBlob: string,
+  blob: SealedBlob,
   context: OperationContext,
   expected?: { keyId: string; parameter: string },
 ): Promise<{ blob: SealedBlob; key: ResolvedKey; version: KeyVersion }> {
-  const blob = parseEnvelope(ciphertextBlob);
   const { key, version } = await resolveAuthorizedVersion(blob, context);
   await expectBlobKey(key, context, expected);
   assertKeyUsable(key);

@@ -1,7 +1,6 @@
 import * as z from '../zod.js';
 import { InvalidParameterError, MissingParameterError, ResourceNotFoundError, TagLimitExceededError } from '../errors.js';
 import type { KeyRecord } from '../keyring/records.js';
-import { keyIdParameter } from '../rpc/schema.js';
 
 /** Tags a key may carry (Alibaba: 10 per TagResource call page, 20 per CreateKey; the larger, so nothing Alibaba accepts is refused). */
 export const MAX_TAGS = 20;
@@ -20,14 +19,21 @@ function tagKeyProblem(key: string): string | undefined {
   return undefined;
 }
 
-/** `Tags`: a JSON list of `{"TagKey": …, "TagValue": …}`, each key once. */
+const TAGS_TEXT = 'It must be a JSON list of {"TagKey": "…", "TagValue": "…"}.';
+
+/** `Tags` as text: a JSON list of `{"TagKey": …, "TagValue": …}` (see {@link tagsOfList}). */
 export function parseTags(text: string, parameter = 'Tags'): Array<[string, string]> {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    throw new InvalidParameterError(parameter, 'It must be a JSON list of {"TagKey": "…", "TagValue": "…"}.');
+    throw new InvalidParameterError(parameter, TAGS_TEXT);
   }
+  return tagsOfList(value, parameter);
+}
+
+/** A list of 1–20 `{"TagKey": …, "TagValue": …}`, each key once, as `[key, value]` pairs. */
+export function tagsOfList(value: unknown, parameter = 'Tags'): Array<[string, string]> {
   const parsed = z.array(z.strictObject({ TagKey: z.string(), TagValue: z.string() })).check(z.minLength(1), z.maxLength(MAX_TAGS)).safeParse(value);
   if (!parsed.success) throw new InvalidParameterError(parameter, `It must be a JSON list of 1 to ${MAX_TAGS} {"TagKey": "…", "TagValue": "…"}.`);
   const seen = new Set<string>();
@@ -41,7 +47,7 @@ export function parseTags(text: string, parameter = 'Tags'): Array<[string, stri
   });
 }
 
-/** `TagKeys`: a JSON list of keys, or keys separated by commas. */
+/** `TagKeys` as text: a JSON list of keys, or keys separated by commas (see {@link tagKeysOfList}). */
 export function parseTagKeys(text: string, parameter = 'TagKeys'): string[] {
   let keys: unknown;
   if (text.trimStart().startsWith('[')) {
@@ -53,6 +59,11 @@ export function parseTagKeys(text: string, parameter = 'TagKeys'): string[] {
   } else {
     keys = text.split(',').map((k) => k.trim());
   }
+  return tagKeysOfList(keys, parameter);
+}
+
+/** A list of 1–20 tag keys. */
+export function tagKeysOfList(keys: unknown, parameter = 'TagKeys'): string[] {
   const parsed = z.array(z.string()).check(z.minLength(1), z.maxLength(MAX_TAGS)).safeParse(keys);
   if (!parsed.success) throw new InvalidParameterError(parameter, `It must name 1 to ${MAX_TAGS} tag keys.`);
   for (const key of parsed.data) {
@@ -78,13 +89,7 @@ export function withoutTags(record: KeyRecord, keys: readonly string[]): KeyReco
   return left.length > 0 ? { ...rest, tags: left } : rest;
 }
 
-/** The resource parameters of the tag Actions: exactly one of KeyId, SecretName, CertificateId; only keys are served. */
-export const tagResourceParameters = {
-  KeyId: z.optional(keyIdParameter),
-  SecretName: z.optional(z.string().check(z.maxLength(2048, { error: 'It must be at most 2,048 characters.' }))),
-  CertificateId: z.optional(z.string().check(z.maxLength(2048, { error: 'It must be at most 2,048 characters.' }))),
-};
-
+/** The key a tag Action names: exactly one of KeyId, SecretName, CertificateId may be given, and only keys are served. */
 export function taggedKeyId(input: { KeyId?: string | undefined; SecretName?: string | undefined; CertificateId?: string | undefined }): string {
   const named = (['KeyId', 'SecretName', 'CertificateId'] as const).filter((name) => input[name] !== undefined);
   if (named.length === 0) throw new MissingParameterError('KeyId');

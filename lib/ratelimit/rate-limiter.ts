@@ -1,6 +1,6 @@
 import { ThrottlingError } from '../errors.js';
 import { metrics } from '../metrics/metrics.js';
-import { actionGroup } from './action-groups.js';
+import type { ActionGroup } from './action-groups.js';
 import { type GroupRates, type RateLimits, rateOf } from './limits.js';
 
 interface Bucket {
@@ -11,7 +11,7 @@ interface Bucket {
 /** What admits a verified request before its nonce is claimed: the buckets here, or a relay to them. */
 export interface Admission {
   /** Resolves (or returns) when admitted; throws or rejects with {@link ThrottlingError} over the rate. */
-  admit(accessKeyId: string, action: string, own?: GroupRates): void | Promise<void>;
+  admit(accessKeyId: string, group: ActionGroup, own?: GroupRates): void | Promise<void>;
 }
 
 /**
@@ -44,11 +44,10 @@ export class RateLimiter implements Admission {
   }
 
   /**
-   * Takes one token for a request of `accessKeyId` for `action`, or throws {@link ThrottlingError}.
+   * Takes one token for a request of `accessKeyId` for an Action of `group`, or throws {@link ThrottlingError}.
    * `own` are the key's own limits (its record), which override KMS_RATE_LIMITS group by group.
    */
-  admit(accessKeyId: string, action: string, own?: GroupRates): void {
-    const group = actionGroup(action);
+  admit(accessKeyId: string, group: ActionGroup, own?: GroupRates): void {
     const rate = rateOf(this.#limits, accessKeyId, group, own);
     if (rate === undefined) return;
     const now = this.#now();

@@ -98,13 +98,13 @@ function areaOf(url: string, functionName: string): string {
   if (/node:(_http|http|net|stream|events|internal\/(streams|stream_base|http|net|timers|process\/task_queues|async_hooks))/.test(url) || url.includes('adapters/node-http') || url.includes('infra/gateway/')) return 'HTTP, sockets and the event loop';
   if (url.includes('/lib/auth/') || url.includes('/lib/rpc/percent-encode') || url.includes('/lib/rpc/params')) return 'authentication and parameters';
   if (url.includes('node:internal/crypto') || url.includes('node:crypto') || url.includes('/lib/crypto/')) return 'cryptography (HMAC, AES-GCM, randomness)';
-  if (url.includes('/zod/') || url.includes('/lib/rpc/schema')) return 'validation (zod)';
+  if (url.includes('/zod/') || url.includes('/lib/protocol/alibaba/schema')) return 'validation (zod)';
   if (url.includes('@middy') || url.includes('/lib/middleware/')) return 'middleware stack';
   if (url.includes('/lib/audit/') || url.includes('/lib/logger')) return 'audit and access log lines';
   if (url.includes('/lib/keystore/') || url.includes('node:internal/fs') || url.includes('node:fs')) return 'store, replay journal, files';
   if (url.includes('prom-client') || url.includes('/lib/metrics/')) return 'metrics';
   if (url.includes('/lib/operations/') || url.includes('/lib/keyring/') || url.includes('/functions/') || url.includes('/lib/policy/')) return 'operation, keyring and policy';
-  if (url.includes('/lib/rpc/') || url.includes('/lib/aws/')) return 'response serialisation';
+  if (url.includes('/lib/rpc/') || url.includes('/lib/protocol/')) return 'protocol: reading and answering';
   if (url.startsWith('node:')) return 'other Node internals (buffers, strings, utilities)';
   return 'other';
 }

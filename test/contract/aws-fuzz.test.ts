@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AWS_OPERATIONS } from '../../lib/aws/operations.js';
+import { AWS_OPERATIONS } from '../../functions/actions.js';
 import { fuzzRuns } from '../helpers/fuzz.js';
 import { TEST_RSA_PUBLIC_KEY_BLOB } from '../helpers/rsa.js';
 import { ACCOUNT_ID, ADMIN, ALIAS, CONSUMER, createTestService, KEY_ID, OTHER_KEY_ID, type TestService } from '../helpers/service.js';
@@ -56,7 +56,7 @@ describe('Property: AWS-protocol requests are answered in AWS form, never with a
     t = await createTestService();
   });
 
-  it.each(AWS_OPERATIONS.map((o) => o.target))('%s with any signed JSON object, from an admin or a restricted caller', async (target) => {
+  it.each([...AWS_OPERATIONS.keys()])('%s with any signed JSON object, from an admin or a restricted caller', async (target) => {
     let ok = 0;
     await fc.assert(
       fc.asyncProperty(body, fc.constantFrom(ADMIN, CONSUMER), async (json, who) => {
@@ -70,7 +70,7 @@ describe('Property: AWS-protocol requests are answered in AWS form, never with a
   });
 
   it('any body bytes, any target: an AWS error, never a fault', async () => {
-    const targets = fc.oneof(fc.constantFrom(...AWS_OPERATIONS.map((o) => o.target)), fc.string({ maxLength: 20 }));
+    const targets = fc.oneof(fc.constantFrom(...[...AWS_OPERATIONS.keys()]), fc.string({ maxLength: 20 }));
     const bytes = fc.oneof(
       fc.uint8Array({ maxLength: 400 }).map((u) => Buffer.from(u)),
       fc.constantFrom('[]', 'null', '1', '"x"', '{"KeyId":', '{"NumberOfBytes":1e400}', '{"KeyId":{"$ne":1}}').map((s) => Buffer.from(s)),

@@ -315,3 +315,33 @@ describe('AWS protocol: review fixes', () => {
     expect((await kms.send(new CancelKeyDeletionCommand({ KeyId: 'alias/other' }))).KeyId).toBe(arnOf(OTHER_KEY_ID));
   });
 });
+
+describe('Protocols keep to their own parameters', () => {
+  it("an Alibaba caller's AwsKeyId and AwsSourceKeyId are unknown parameters, ignored as any unknown one is: they never name the key a blob must be under", async () => {
+    const blob = (await t.call(signedRpcRequest(ADMIN, 'Encrypt', { KeyId: KEY_ID, Plaintext: 'secret' }))).body.CiphertextBlob as string;
+    // On AWS, a KeyId other than the blob's is IncorrectKey; on Alibaba the same names are no parameters at all.
+    for (const extra of [{ AwsKeyId: OTHER_KEY_ID }, { AwsKeyId: 'alias/none' }, { Foo: OTHER_KEY_ID }] as Array<Record<string, string>>) {
+      const decrypted = await t.call(signedRpcRequest(ADMIN, 'Decrypt', { CiphertextBlob: blob, ...extra }));
+      expect(decrypted.status, decrypted.raw).toBe(200);
+      expect(decrypted.body).toMatchObject({ KeyId: KEY_ID, Plaintext: 'secret' });
+    }
+    for (const extra of [{ AwsSourceKeyId: OTHER_KEY_ID }, { AwsSourceKeyId: 'alias/none' }, { Foo: OTHER_KEY_ID }] as Array<Record<string, string>>) {
+      const reEncrypted = await t.call(signedRpcRequest(ADMIN, 'ReEncrypt', { CiphertextBlob: blob, DestinationKeyId: OTHER_KEY_ID, ...extra }));
+      expect(reEncrypted.status, reEncrypted.raw).toBe(200);
+      expect(reEncrypted.body).toMatchObject({ SourceKeyId: KEY_ID, KeyId: OTHER_KEY_ID });
+    }
+    // A caller allowed only Decrypt is not asked about the key such a parameter names either.
+    expect((await t.call(signedRpcRequest(CONSUMER, 'Decrypt', { CiphertextBlob: blob, AwsKeyId: OTHER_KEY_ID }))).status).toBe(200);
+  });
+
+  it('an AWS field that cannot be read is named as AWS names it, not by an Alibaba parameter it once became', async () => {
+    const createAlias = await t.dispatch(signedAwsRequest(ADMIN, 'CreateAlias', { AliasName: 'alias/named', TargetKeyId: '' }));
+    expect(createAlias.statusCode).toBe(400);
+    expect(JSON.parse(createAlias.body)).toMatchObject({ __type: 'ValidationException', message: expect.stringContaining('"TargetKeyId"') });
+    // A Marker past the last page this service can number is not a NextMarker it returned (not "PageNumber", which AWS has not).
+    const listKeys = await t.dispatch(signedAwsRequest(ADMIN, 'ListKeys', { Marker: '1000001' }));
+    expect(listKeys.statusCode).toBe(400);
+    expect(JSON.parse(listKeys.body)).toMatchObject({ __type: 'ValidationException', message: expect.stringContaining('"Marker"') });
+    expect(JSON.parse((await t.dispatch(signedAwsRequest(ADMIN, 'ListKeys', { Marker: '1000000' }))).body)).toMatchObject({ Keys: [], Truncated: false });
+  });
+});

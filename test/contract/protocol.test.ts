@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { operation as generateDataKey } from '../../functions/generate-data-key.js';
+import { action as generateDataKey } from '../../functions/generate-data-key.js';
 import { rpcSignature, rpcStringToSign } from '../../lib/auth/rpc-signature.js';
 import type { KeyStore, StoredEntry } from '../../lib/keystore/key-store.js';
 import { MemoryKeyStore } from '../../lib/keystore/memory-store.js';

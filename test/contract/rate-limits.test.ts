@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { actionGroup } from '../../lib/ratelimit/action-groups.js';
+import { OPERATIONS } from '../../functions/actions.js';
 import { parseRateLimits, rateOf } from '../../lib/ratelimit/limits.js';
 import { ADMIN, ALIAS, CONSUMER, createTestService, KEY_ID } from '../helpers/service.js';
 import { signedRpcRequest, signedV3Request } from '../helpers/sign.js';
@@ -33,10 +33,14 @@ describe('Rate limits: KMS_RATE_LIMITS', () => {
     expect(() => parseRateLimits(text)).toThrow(message);
   });
 
-  it('groups Actions as Alibaba does: crypto, read (Describe*, List*), write (the rest)', () => {
-    for (const action of ['GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'Encrypt', 'Decrypt', 'ReEncrypt', 'GenerateAndExportDataKey', 'ExportDataKey']) expect(actionGroup(action)).toBe('crypto');
-    for (const action of ['DescribeKey', 'DescribeKeyVersion', 'ListKeys', 'ListAliases', 'ListKeyVersions', 'ListAliasesByKeyId']) expect(actionGroup(action)).toBe('read');
-    for (const action of ['CreateKey', 'CreateAlias', 'EnableKey', 'ScheduleKeyDeletion', 'UpdateRotationPolicy']) expect(actionGroup(action)).toBe('write');
+  it('groups Actions as Alibaba does: crypto, read (Describe*, List*), write (the rest), each as its file declares', () => {
+    const groupOf = new Map(OPERATIONS.map((action) => [action.name, action.group]));
+    const crypto = ['GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'Encrypt', 'Decrypt', 'ReEncrypt', 'GenerateAndExportDataKey', 'ExportDataKey'];
+    for (const action of crypto) expect(groupOf.get(action), action).toBe('crypto');
+    for (const action of ['DescribeKey', 'DescribeKeyVersion', 'ListKeys', 'ListAliases', 'ListKeyVersions', 'ListAliasesByKeyId']) expect(groupOf.get(action)).toBe('read');
+    for (const action of ['CreateKey', 'CreateAlias', 'EnableKey', 'ScheduleKeyDeletion', 'UpdateRotationPolicy']) expect(groupOf.get(action)).toBe('write');
+    // The rule, for every Action of the table.
+    for (const [name, group] of groupOf) expect(group, name).toBe(crypto.includes(name) ? 'crypto' : /^(Describe|List)/.test(name) ? 'read' : 'write');
   });
 });
 

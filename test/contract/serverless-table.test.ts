@@ -2,8 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ACTIONS, DISPATCHER, EVENT_TRIGGERED, KEY_WRITING_ACTIONS, MATERIAL_CREATING_ACTIONS, MATERIAL_DELETING_ACTIONS, SCHEDULED } from '../../functions/actions.js';
-import { AWS_OPERATIONS } from '../../lib/aws/operations.js';
+import { ACTIONS, AWS_OPERATIONS, DISPATCHER, EVENT_TRIGGERED, KEY_WRITING_ACTIONS, MATERIAL_CREATING_ACTIONS, MATERIAL_DELETING_ACTIONS, SCHEDULED } from '../../functions/actions.js';
 import { STATE_TABLE_DEFINITION } from '../../lib/keystore/dynamodb/table.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -37,7 +36,7 @@ describe('Table: Actions ⇄ serverless.yml', () => {
     for (const route of ACTIONS) {
       const rules = albEvents(template.functions[route.functionName]!);
       // AWS operations whose serving Action depends on the request (ListAliases) go to the dispatcher.
-      const targets = AWS_OPERATIONS.filter((o) => o.action === route.action && !o.route).map((o) => `TrentService.${o.target}`);
+      const targets = [...AWS_OPERATIONS].filter(([, actions]) => actions.length === 1 && actions[0] === route.action).map(([target]) => `TrentService.${target}`);
       expect(rules.map((r) => r.conditions.query ?? r.conditions.header)).toEqual([
         { Action: route.action },
         { name: 'x-acs-action', values: [route.action] },
@@ -115,10 +114,10 @@ describe('Table: Actions ⇄ serverless.yml', () => {
 
   it('when a row names a file, that file exports the row operation and a Lambda handler', async () => {
     for (const route of ACTIONS) {
-      const module = (await import(`${root}${route.file}`)) as { operation: unknown; handler: unknown };
-      expect(module.operation).toBe(route.operation);
+      const module = (await import(`${root}${route.file}`)) as { action: unknown; handler: unknown };
+      expect(module.action).toBe(route.operation);
       expect(typeof module.handler).toBe('function');
-      expect(route.operation.action).toBe(route.action);
+      expect(route.operation.name).toBe(route.action);
     }
     for (const fn of [DISPATCHER, ...SCHEDULED, ...EVENT_TRIGGERED]) expect(typeof ((await import(`${root}${fn.file}`)) as { handler: unknown }).handler).toBe('function');
   });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { ACTIONS, DISPATCHER, EVENT_TRIGGERED, KEY_WRITING_ACTIONS, MATERIAL_CREATING_ACTIONS, MATERIAL_DELETING_ACTIONS, SCHEDULED } from '../../functions/actions.js';
+import { ACTIONS, AWS_OPERATIONS, DISPATCHER, EVENT_TRIGGERED, KEY_WRITING_ACTIONS, MATERIAL_CREATING_ACTIONS, MATERIAL_DELETING_ACTIONS, SCHEDULED } from '../../functions/actions.js';
 import { STATE_TABLE_DEFINITION } from '../../lib/keystore/dynamodb/table.js';
 import { applySeed } from '../../lib/seed.js';
 import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
@@ -15,7 +15,6 @@ import { REPO_ROOT } from '../helpers/gateway-process.js';
 import { sendRaw, toRecorded } from '../helpers/raw-http.js';
 import { ACCOUNT_ID, ADMIN, ALIAS, KEY_ID, REGION, TEST_SEED } from '../helpers/service.js';
 import { signedRpcRequest } from '../helpers/sign.js';
-import { AWS_OPERATIONS } from '../../lib/aws/operations.js';
 import { DecryptCommand, GenerateDataKeyCommand, KMSClient, ListAliasesCommand } from '@aws-sdk/client-kms';
 import { freePort, waitFor } from '../helpers/store-files.js';
 import { BUNDLE_SIZES_COMMAND, BUNDLE_SIZES_DOC, BUNDLE_SIZES_SECTION, compareBundleSizes, measurePackagedZips, parseBundleSizes } from '../helpers/bundle-sizes.js';
@@ -76,7 +75,7 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
       const target = `${logicalId(route.functionName)}AlbTargetGroup`;
       const mine = rules.filter((r) => (r.Actions[0].TargetGroupArn.Ref as string).startsWith(target));
       const fields = mine.map((r) => r.Conditions.find((c: any) => c.Field === 'query-string' || c.Field === 'http-header'));
-      const targets = AWS_OPERATIONS.filter((o) => o.action === route.action && !o.route).map((o) => `TrentService.${o.target}`);
+      const targets = [...AWS_OPERATIONS].filter(([, actions]) => actions.length === 1 && actions[0] === route.action).map(([target]) => `TrentService.${target}`);
       expect(fields).toEqual([
         { Field: 'query-string', QueryStringConfig: { Values: [{ Key: 'Action', Value: route.action }] } },
         { Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'x-acs-action', Values: [route.action] } },

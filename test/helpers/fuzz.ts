@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { expect } from 'vitest';
-import type { Operation } from '../../lib/operation.js';
+import type { ActionDefinition } from '../../lib/action.js';
 import { percentEncode } from '../../lib/rpc/percent-encode.js';
 import type { RpcRequest } from '../../lib/rpc/request.js';
 import { parseXml } from '../contract/support.js';
@@ -55,16 +55,16 @@ export function signedRequest(path: SigningPath, who: Credentials, action: strin
 
 export const signingPath = fc.constantFrom(...SIGNING_PATHS);
 
-/** The request parameter names of an operation, read from its input schema (an object, or an object piped into a transform). */
-export function parameterNamesOf(operation: Operation<any, any>): string[] {
+/** The request parameter names of an Action on Alibaba's API, read from its parameter schema (an object, or an object piped into a transform). */
+export function parameterNamesOf(action: ActionDefinition): string[] {
   const shapeOf = (schema: unknown): Record<string, unknown> | undefined => {
     const def = (schema as { _zod?: { def?: { shape?: Record<string, unknown>; in?: unknown } } } | undefined)?._zod?.def;
     if (def?.shape && typeof def.shape === 'object') return def.shape;
     if (def?.in) return shapeOf(def.in);
     return undefined;
   };
-  const shape = shapeOf(operation.input);
-  if (!shape) throw new Error(`cannot read the parameter names of ${operation.action}: its input is not an object schema`);
+  const shape = shapeOf(action.alibaba?.params);
+  if (!shape) throw new Error(`cannot read the parameter names of ${action.name}: its parameters are not an object schema`);
   return Object.keys(shape);
 }
 
@@ -601,8 +601,8 @@ export function parameterGenerator(realBlobs: readonly string[], imports?: Impor
 }
 
 /** Every parameter name the table's operations take (and Format, which every request may carry). */
-export function allParameterNames(operations: readonly Operation<any, any>[]): string[] {
-  return [...new Set([...operations.flatMap(parameterNamesOf), 'Format'])];
+export function allParameterNames(actions: readonly ActionDefinition[]): string[] {
+  return [...new Set([...actions.flatMap(parameterNamesOf), 'Format'])];
 }
 
 /** Parameter names no operation takes, or that only look like a flattened map. */

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { sigV4CanonicalRequest, sigV4Signature } from '../../lib/aws/sigv4.js';
+import { sigV4CanonicalRequest, sigV4Signature } from '../../lib/auth/sigv4.js';
 import { rpcSignature, rpcStringToSign } from '../../lib/auth/rpc-signature.js';
 import { sha256Hex, v3CanonicalRequest, v3Signature } from '../../lib/auth/v3-signature.js';
 import { percentEncode } from '../../lib/rpc/percent-encode.js';

@@ -11,11 +11,13 @@ import { REPO_ROOT } from '../helpers/gateway-process.js';
  * `npm run bench` (section 5).
  */
 let bundles: Map<string, Metafile['outputs'][string]>;
+let code: Map<string, string>;
 
 beforeAll(async () => {
   const entries = (await readdir(join(REPO_ROOT, 'functions'))).filter((f) => f.endsWith('.ts') && f !== 'actions.ts');
   const result = await build({ ...FUNCTION_BUNDLE_OPTIONS, entryPoints: entries.map((f) => join(REPO_ROOT, 'functions', f)), outdir: '/bundles', write: false, metafile: true });
   bundles = new Map(Object.entries(result.metafile.outputs).map(([file, output]) => [basename(file, '.js'), output]));
+  code = new Map(result.outputFiles.map((file) => [basename(file.path, '.js'), file.text]));
 }, 60_000);
 
 const packagesIn = (output: Metafile['outputs'][string]) =>
@@ -39,6 +41,27 @@ describe('Function bundles', () => {
       const zodFiles = Object.keys(output.inputs).filter((input) => input.includes('node_modules/zod/'));
       expect(zodFiles.some((f) => f.includes('/mini/')), name).toBe(true);
       expect(zodFiles.filter((f) => f.includes('/classic/')), name).toEqual([]);
+    }
+  });
+
+  it('when an Action is bundled, it carries its own file and no other Action (its AWS bindings are its own, not a table of all); only the dispatcher carries every Action', () => {
+    for (const [name, output] of bundles) {
+      const actions = Object.keys(output.inputs).filter((input) => /(^|\/)functions\/[\w-]+\.ts$/.test(input)).map((input) => basename(input, '.ts'));
+      if (name === 'dispatch') expect(actions.length, name).toBeGreaterThan(30);
+      else expect(actions, name).toEqual([name]);
+    }
+    // AWS operations no Action is named after: only the functions that serve them know them.
+    const servedBy = { GetKeyRotationStatus: ['describe-key'], EnableKeyRotation: ['update-rotation-policy'], DisableKeyRotation: ['update-rotation-policy'] };
+    for (const [target, functions] of Object.entries(servedBy)) {
+      const knowing = [...code].filter(([, text]) => text.includes(`"${target}"`)).map(([name]) => name);
+      expect(knowing.sort(), target).toEqual([...functions, 'dispatch'].sort());
+    }
+  });
+
+  it('when a scheduled job is bundled, it carries no wire protocol and no signature scheme: it answers no requests', () => {
+    for (const name of ['rotate-keys', 'delete-expired-keys']) {
+      const inputs = Object.keys(bundles.get(name)!.inputs);
+      expect(inputs.filter((input) => /lib\/(protocol|middleware)\/|lib\/auth\/(rpc-signature|v3-signature|sigv4)/.test(input)), name).toEqual([]);
     }
   });
 

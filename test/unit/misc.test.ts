@@ -2,11 +2,12 @@ import type { ALBEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { fromLambdaEvent, isAlbEvent, toLambdaResult } from '../../lib/adapters/aws-lambda.js';
 import { authenticate } from '../../lib/auth/authenticate.js';
+import { alibabaClaim } from '../../lib/protocol/alibaba/codec.js';
 import { MemoryNonceStore } from '../../lib/keystore/nonce-store.js';
 import * as errors from '../../lib/errors.js';
 import { rpcParams } from '../../lib/rpc/params.js';
 import type { RpcResponse } from '../../lib/rpc/request.js';
-import { errorResponse, parseFormat, successResponse } from '../../lib/rpc/serialize.js';
+import { errorResponse, parseFormat, successResponse } from '../../lib/protocol/alibaba/serialize.js';
 import { TtlCache } from '../../lib/ttl-cache.js';
 import { authDeps, capturedAt, captureNamed, toRpcRequest } from '../helpers/client-captures.js';
 
@@ -201,7 +202,7 @@ describe('Module: adapters/aws-lambda', () => {
         isBase64Encoded: true,
       });
       const request = fromLambdaEvent(event);
-      await expect(authenticate(request, rpcParams(request), await authDeps({ now: capturedAt(captured) }))).resolves.toMatchObject({ action: 'Encrypt' });
+      await expect(authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), await authDeps({ now: capturedAt(captured) }))).resolves.toMatchObject({ action: 'Encrypt' });
     });
 
     it('when given an ALB event with single-value headers and query, it rebuilds the raw query from the un-decoded values', () => {
@@ -239,7 +240,7 @@ describe('Module: adapters/aws-lambda', () => {
       const queryStringParameters = Object.fromEntries(query.split('&').map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
       const request = fromLambdaEvent(albEvent({ headers: captured.headers, queryStringParameters }));
       expect(request.rawQuery).toBe(query);
-      await expect(authenticate(request, rpcParams(request), await authDeps({ now: capturedAt(captured) }))).resolves.toMatchObject({ action: 'Encrypt' });
+      await expect(authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), await authDeps({ now: capturedAt(captured) }))).resolves.toMatchObject({ action: 'Encrypt' });
     });
   });
 
@@ -372,7 +373,7 @@ describe('Module: errors', () => {
   });
 });
 
-describe('Module: rpc/serialize', () => {
+describe('Module: protocol/alibaba/serialize', () => {
   describe('function parseFormat', () => {
     it.each([
       [undefined, 'JSON'],

@@ -77,7 +77,7 @@ describe('Gateway workers ask their primary: rate limits', () => {
     const limits = { default: { crypto: 5 } };
     const { calls } = cluster({ [RATE_ADMIT]: rateAdmitHandler(new RateLimiter(limits)) });
     const limiters = calls.map((c) => new RelayedRateLimiter(limits, c));
-    const outcomes = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => limiters[i % 2]!.admit('ak', 'GenerateDataKey')));
+    const outcomes = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => limiters[i % 2]!.admit('ak', 'crypto')));
     expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(5);
     const refused = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected').map((o) => o.reason);
     expect(refused.every((err) => err instanceof ThrottlingError)).toBe(true);
@@ -88,14 +88,14 @@ describe('Gateway workers ask their primary: rate limits', () => {
   it('when no limit applies, nothing is sent to the primary; a key\'s own limits travel with the request', async () => {
     const { calls, sent } = cluster({ [RATE_ADMIT]: rateAdmitHandler(new RateLimiter({})) }, 1);
     const limiter = new RelayedRateLimiter({}, calls[0]!);
-    for (let i = 0; i < 10; i++) await limiter.admit('ak', 'Decrypt');
+    for (let i = 0; i < 10; i++) await limiter.admit('ak', 'crypto');
     expect(sent).toHaveLength(0);
-    const results = await Promise.allSettled(Array.from({ length: 4 }, () => limiter.admit('ak', 'Decrypt', { crypto: 2 })));
+    const results = await Promise.allSettled(Array.from({ length: 4 }, () => limiter.admit('ak', 'crypto', { crypto: 2 })));
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
   });
 
   it('when the primary cannot answer, a limited request is refused with 503, never let through', async () => {
     const limiter = new RelayedRateLimiter({ default: { read: 1 } }, new WorkerCalls({ on: () => undefined, send: () => true }, { timeoutMs: 50 }));
-    await expect(limiter.admit('ak', 'DescribeKey')).rejects.toBeInstanceOf(ServiceUnavailableError);
+    await expect(limiter.admit('ak', 'read')).rejects.toBeInstanceOf(ServiceUnavailableError);
   });
 });

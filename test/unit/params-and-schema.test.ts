@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { operation as encryptOperation, MAX_PLAINTEXT_BYTES } from '../../functions/encrypt.js';
+import { action as encrypt, MAX_PLAINTEXT_BYTES } from '../../functions/encrypt.js';
+import { action as generateDataKey } from '../../functions/generate-data-key.js';
 import { InvalidParameterError, MissingParameterError, UnsupportedMediaTypeError } from '../../lib/errors.js';
-import { DEFAULT_DATA_KEY_BYTES, dataKeyInput } from '../../lib/operations/data-key.js';
+import { DEFAULT_DATA_KEY_BYTES } from '../../lib/operations/data-key.js';
 import { operationInput, rpcParams } from '../../lib/rpc/params.js';
 import type { RpcRequest } from '../../lib/rpc/request.js';
-import { validateInput } from '../../lib/rpc/schema.js';
+import { validateInput } from '../../lib/protocol/alibaba/schema.js';
 
 const FORM = 'application/x-www-form-urlencoded';
 
@@ -30,8 +31,8 @@ function invalidParameter(fn: () => unknown): InvalidParameterError {
 
 /** Parameters as the dispatcher hands them to an operation schema. */
 const inputOf = (params: Record<string, string>) => operationInput(new Map(Object.entries(params)));
-const dataKey = (params: Record<string, string>) => validateInput(dataKeyInput, inputOf(params));
-const encryptInput = (params: Record<string, string>) => validateInput(encryptOperation.input, inputOf(params));
+const dataKey = (params: Record<string, string>) => validateInput(generateDataKey.alibaba!.params, inputOf(params));
+const encryptInput = (params: Record<string, string>) => validateInput(encrypt.alibaba!.params, inputOf(params));
 
 describe('Module: rpc/params', () => {
   describe('function rpcParams', () => {
@@ -162,8 +163,8 @@ describe('Module: rpc/params', () => {
   });
 });
 
-describe('Module: rpc/schema with operations/data-key', () => {
-  describe('dataKeyInput', () => {
+describe('Module: protocol/alibaba/schema with operations/data-key', () => {
+  describe('GenerateDataKey parameters', () => {
     it.each([
       ['1', 1],
       ['16', 16],
@@ -223,11 +224,11 @@ describe('Module: rpc/schema with operations/data-key', () => {
       ['TRUE', true],
       ['False', false],
     ])('when DryRun is "%s", it is %s', (value, expected) => {
-      expect(dataKey({ KeyId: 'alias/test', DryRun: value }).DryRun).toBe(expected);
+      expect((dataKey({ KeyId: 'alias/test', DryRun: value }) as { DryRun?: boolean }).DryRun).toBe(expected);
     });
 
     it('when DryRun is absent, it is undefined (not a dry run)', () => {
-      expect(dataKey({ KeyId: 'alias/test' }).DryRun).toBeUndefined();
+      expect((dataKey({ KeyId: 'alias/test' }) as { DryRun?: boolean }).DryRun).toBeUndefined();
     });
 
     it.each(['yes', '1', '', 'true '])('when DryRun is "%s", it throws InvalidParameterError naming DryRun', (value) => {
@@ -257,7 +258,7 @@ describe('Module: rpc/schema with operations/data-key', () => {
     });
 
     it('when Plaintext is multi-byte, it counts UTF-8 bytes, not characters', () => {
-      expect(encryptInput({ KeyId: 'k', Plaintext: '中'.repeat(2048) }).Plaintext).toHaveLength(2048); // 6144 bytes
+      expect(encryptInput({ KeyId: 'k', Plaintext: '中'.repeat(2048) }).Plaintext.toString('utf8')).toHaveLength(2048); // 6144 bytes
       expect(invalidParameter(() => encryptInput({ KeyId: 'k', Plaintext: `${'中'.repeat(2048)}a` })).parameter).toBe('Plaintext');
       expect(invalidParameter(() => encryptInput({ KeyId: 'k', Plaintext: 'é'.repeat(3073) })).parameter).toBe('Plaintext'); // 3073 chars, 6146 bytes
     });
@@ -278,7 +279,7 @@ describe('Module: rpc/schema with operations/data-key', () => {
 describe('Module: zod (the schemas’ zod/mini, lib/zod.ts)', () => {
   it('when a string parameter arrives as a flattened map, the message is zod’s English one (its locale is loaded), naming the parameter', () => {
     // KeyId.x=1 makes KeyId a map: not a string.
-    const error = invalidParameter(() => validateInput(encryptOperation.input, inputOf({ 'KeyId.x': '1', Plaintext: 'hi' })));
+    const error = invalidParameter(() => validateInput(encrypt.alibaba!.params, inputOf({ 'KeyId.x': '1', Plaintext: 'hi' })));
     expect(error.message).toContain('KeyId');
     expect(error.message).toMatch(/expected string, received Map/);
   });

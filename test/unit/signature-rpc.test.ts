@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { authenticate, TIMESTAMP_WINDOW_MS } from '../../lib/auth/authenticate.js';
+import { alibabaClaim } from '../../lib/protocol/alibaba/codec.js';
 import { rpcSignature, rpcStringToSign } from '../../lib/auth/rpc-signature.js';
 import {
   AccessKeyInactiveError,
@@ -129,14 +130,14 @@ describe('Module: authenticate (RPC HMAC-SHA1)', () => {
   describe('function authenticate', () => {
     it.each(RPC_CAPTURES.map((c) => [c.name, c] as const))('when %s sent a request, it accepts it and returns the caller and the Action', async (_name, captured) => {
       const request = toRpcRequest(captured);
-      const result = await authenticate(request, rpcParams(request), await authDeps({ now: capturedAt(captured) }));
+      const result = await authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), await authDeps({ now: capturedAt(captured) }));
       expect(result.principal.accessKeyId).toBe(CAPTURE.credentials.accessKeyId);
       expect(result.action).toBe(captured.action);
     });
 
     it.each(RPC_CAPTURES.map((c) => [c.name, c] as const))('when one parameter value of %s is changed, it throws SignatureDoesNotMatchError', async (_name, captured) => {
       const request = withParam(toRpcRequest(captured), 'KeyId', 'alias/other');
-      await expect(authenticate(request, rpcParams(request), await authDeps({ now: capturedAt(captured) }))).rejects.toBeInstanceOf(
+      await expect(authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), await authDeps({ now: capturedAt(captured) }))).rejects.toBeInstanceOf(
         SignatureDoesNotMatchError,
       );
     });
@@ -145,7 +146,7 @@ describe('Module: authenticate (RPC HMAC-SHA1)', () => {
       const captured = captureNamed('pop-core-get-encrypt');
       const original = toRpcRequest(captured);
       const request = { ...original, rawQuery: `${original.rawQuery}&NumberOfBytes=1` };
-      await expect(authenticate(request, rpcParams(request), await authDeps({ now: capturedAt(captured) }))).rejects.toBeInstanceOf(
+      await expect(authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), await authDeps({ now: capturedAt(captured) }))).rejects.toBeInstanceOf(
         SignatureDoesNotMatchError,
       );
     });
@@ -153,7 +154,7 @@ describe('Module: authenticate (RPC HMAC-SHA1)', () => {
     it('when the method is changed (GET signed, POST sent), it throws SignatureDoesNotMatchError', async () => {
       const captured = captureNamed('pop-core-get-encrypt');
       const request = { ...toRpcRequest(captured), method: 'POST' };
-      await expect(authenticate(request, rpcParams(request), await authDeps({ now: capturedAt(captured) }))).rejects.toBeInstanceOf(
+      await expect(authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), await authDeps({ now: capturedAt(captured) }))).rejects.toBeInstanceOf(
         SignatureDoesNotMatchError,
       );
     });
@@ -162,13 +163,13 @@ describe('Module: authenticate (RPC HMAC-SHA1)', () => {
       const captured = captureNamed('kms20160120-encrypt');
       const request = toRpcRequest(captured);
       const deps = await authDeps({ now: capturedAt(captured), secret: 'another-secret-0123456789' });
-      await expect(authenticate(request, rpcParams(request), deps)).rejects.toBeInstanceOf(SignatureDoesNotMatchError);
+      await expect(authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), deps)).rejects.toBeInstanceOf(SignatureDoesNotMatchError);
     });
 
     it.each(['Signature', 'AccessKeyId', 'SignatureNonce', 'Timestamp'])('when %s is missing, it throws IncompleteSignatureError', async (name) => {
       const captured = captureNamed('pop-core-get-encrypt');
       const request = withParam(toRpcRequest(captured), name, undefined);
-      const error = await authenticate(request, rpcParams(request), await authDeps({ now: capturedAt(captured) })).catch((e: unknown) => e);
+      const error = await authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), await authDeps({ now: capturedAt(captured) })).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(IncompleteSignatureError);
       expect((error as Error).message).toContain(name);
     });
@@ -176,7 +177,7 @@ describe('Module: authenticate (RPC HMAC-SHA1)', () => {
     it.each(['Signature', 'SignatureNonce'])('when %s is empty, it throws IncompleteSignatureError', async (name) => {
       const captured = captureNamed('pop-core-post-encrypt');
       const request = withParam(toRpcRequest(captured), name, '');
-      await expect(authenticate(request, rpcParams(request), await authDeps({ now: capturedAt(captured) }))).rejects.toBeInstanceOf(
+      await expect(authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), await authDeps({ now: capturedAt(captured) }))).rejects.toBeInstanceOf(
         IncompleteSignatureError,
       );
     });
@@ -184,7 +185,7 @@ describe('Module: authenticate (RPC HMAC-SHA1)', () => {
     it('when SignatureMethod is not HMAC-SHA1, it throws IncompleteSignatureError', async () => {
       const captured = captureNamed('pop-core-get-encrypt');
       const request = withParam(toRpcRequest(captured), 'SignatureMethod', 'HMAC-SHA256');
-      await expect(authenticate(request, rpcParams(request), await authDeps({ now: capturedAt(captured) }))).rejects.toBeInstanceOf(
+      await expect(authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), await authDeps({ now: capturedAt(captured) }))).rejects.toBeInstanceOf(
         IncompleteSignatureError,
       );
     });
@@ -194,7 +195,7 @@ describe('Module: authenticate (RPC HMAC-SHA1)', () => {
       async (timestamp) => {
         const captured = captureNamed('pop-core-get-encrypt');
         const request = withParam(toRpcRequest(captured), 'Timestamp', timestamp);
-        await expect(authenticate(request, rpcParams(request), await authDeps({ now: capturedAt(captured) }))).rejects.toBeInstanceOf(
+        await expect(authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), await authDeps({ now: capturedAt(captured) }))).rejects.toBeInstanceOf(
           IllegalTimestampError,
         );
       },
@@ -204,22 +205,22 @@ describe('Module: authenticate (RPC HMAC-SHA1)', () => {
       const captured = captureNamed('openapi-v2-encrypt-query');
       const request = toRpcRequest(captured);
       const deps = await authDeps({ now: capturedAt(captured) + minutes * MINUTE });
-      await expect(authenticate(request, rpcParams(request), deps)).rejects.toBeInstanceOf(TimestampExpiredError);
+      await expect(authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), deps)).rejects.toBeInstanceOf(TimestampExpiredError);
     });
 
     it.each([14, -14])('when the server clock is %i minutes from the Timestamp, it accepts the request', async (minutes) => {
       const captured = captureNamed('openapi-v2-encrypt-query');
       const request = toRpcRequest(captured);
       const deps = await authDeps({ now: capturedAt(captured) + minutes * MINUTE });
-      await expect(authenticate(request, rpcParams(request), deps)).resolves.toMatchObject({ action: 'Encrypt' });
+      await expect(authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), deps)).resolves.toMatchObject({ action: 'Encrypt' });
     });
 
     it('when the clock is exactly at the edge of the 15-minute window, it accepts, and 1 ms beyond it refuses', async () => {
       const captured = captureNamed('kms20160120-encrypt');
       const request = toRpcRequest(captured);
       const at = capturedAt(captured);
-      await expect(authenticate(request, rpcParams(request), await authDeps({ now: at + TIMESTAMP_WINDOW_MS }))).resolves.toBeDefined();
-      await expect(authenticate(request, rpcParams(request), await authDeps({ now: at + TIMESTAMP_WINDOW_MS + 1 }))).rejects.toBeInstanceOf(
+      await expect(authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), await authDeps({ now: at + TIMESTAMP_WINDOW_MS }))).resolves.toBeDefined();
+      await expect(authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), await authDeps({ now: at + TIMESTAMP_WINDOW_MS + 1 }))).rejects.toBeInstanceOf(
         TimestampExpiredError,
       );
     });
@@ -228,39 +229,39 @@ describe('Module: authenticate (RPC HMAC-SHA1)', () => {
       const captured = captureNamed('pop-core-post-encrypt');
       const deps = await authDeps({ now: capturedAt(captured) });
       const first = toRpcRequest(captured);
-      await expect(authenticate(first, rpcParams(first), deps)).resolves.toBeDefined();
+      await expect(authenticate((claimed) => alibabaClaim(first, rpcParams(first), claimed), deps)).resolves.toBeDefined();
       const replay = toRpcRequest(captured);
-      await expect(authenticate(replay, rpcParams(replay), deps)).rejects.toBeInstanceOf(SignatureNonceUsedError);
+      await expect(authenticate((claimed) => alibabaClaim(replay, rpcParams(replay), claimed), deps)).rejects.toBeInstanceOf(SignatureNonceUsedError);
     });
 
     it('when a request with a nonce fails its signature check, the nonce is not consumed and the genuine request is accepted', async () => {
       const captured = captureNamed('pop-core-get-encrypt');
       const deps = await authDeps({ now: capturedAt(captured) });
       const forged = withParam(toRpcRequest(captured), 'KeyId', 'alias/other');
-      await expect(authenticate(forged, rpcParams(forged), deps)).rejects.toBeInstanceOf(SignatureDoesNotMatchError);
+      await expect(authenticate((claimed) => alibabaClaim(forged, rpcParams(forged), claimed), deps)).rejects.toBeInstanceOf(SignatureDoesNotMatchError);
       const genuine = toRpcRequest(captured);
-      await expect(authenticate(genuine, rpcParams(genuine), deps)).resolves.toMatchObject({ action: 'Encrypt' });
+      await expect(authenticate((claimed) => alibabaClaim(genuine, rpcParams(genuine), claimed), deps)).resolves.toMatchObject({ action: 'Encrypt' });
     });
 
     it('when the AccessKeyId is unknown, it throws AccessKeyNotFoundError', async () => {
       const captured = captureNamed('pop-core-get-encrypt');
       const request = toRpcRequest(captured);
       const deps = await authDeps({ now: capturedAt(captured), accessKey: 'absent' });
-      await expect(authenticate(request, rpcParams(request), deps)).rejects.toBeInstanceOf(AccessKeyNotFoundError);
+      await expect(authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), deps)).rejects.toBeInstanceOf(AccessKeyNotFoundError);
     });
 
     it('when the access key is disabled and the signature is valid, it throws AccessKeyInactiveError', async () => {
       const captured = captureNamed('kms20160120-encrypt');
       const request = toRpcRequest(captured);
       const deps = await authDeps({ now: capturedAt(captured), status: 'Disabled' });
-      await expect(authenticate(request, rpcParams(request), deps)).rejects.toBeInstanceOf(AccessKeyInactiveError);
+      await expect(authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), deps)).rejects.toBeInstanceOf(AccessKeyInactiveError);
     });
 
     it('when the access key is disabled and the signature is wrong, it throws SignatureDoesNotMatchError (status is not revealed)', async () => {
       const captured = captureNamed('kms20160120-encrypt');
       const request = withParam(toRpcRequest(captured), 'KeyId', 'alias/other');
       const deps = await authDeps({ now: capturedAt(captured), status: 'Disabled' });
-      await expect(authenticate(request, rpcParams(request), deps)).rejects.toBeInstanceOf(SignatureDoesNotMatchError);
+      await expect(authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), deps)).rejects.toBeInstanceOf(SignatureDoesNotMatchError);
     });
   });
 });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { authenticate } from '../../lib/auth/authenticate.js';
+import { alibabaClaim } from '../../lib/protocol/alibaba/codec.js';
 import { parseV3Authorization, sha256Hex, v3CanonicalRequest, v3Signature } from '../../lib/auth/v3-signature.js';
 import {
   AccessKeyInactiveError,
@@ -43,7 +44,7 @@ function resign(request: MutableRequest, signedHeaders: string[]): MutableReques
 const signedHeadersOf = (request: MutableRequest) => parseV3Authorization(request.headers.authorization!).signedHeaders;
 
 async function authenticateAt(request: RpcRequest, now: number, options: Parameters<typeof authDeps>[0] | undefined = undefined) {
-  return authenticate(request, rpcParams(request), await authDeps(options ?? { now }));
+  return authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), await authDeps(options ?? { now }));
 }
 
 describe('Module: v3-signature', () => {
@@ -277,9 +278,9 @@ describe('Module: authenticate (V3 ACS3-HMAC-SHA256)', () => {
       const captured = captureNamed('openapi-v3-encrypt-form-body');
       const deps = await authDeps({ now: capturedAt(captured) });
       const first = toRpcRequest(captured);
-      await expect(authenticate(first, rpcParams(first), deps)).resolves.toBeDefined();
+      await expect(authenticate((claimed) => alibabaClaim(first, rpcParams(first), claimed), deps)).resolves.toBeDefined();
       const replay = toRpcRequest(captured);
-      await expect(authenticate(replay, rpcParams(replay), deps)).rejects.toBeInstanceOf(SignatureNonceUsedError);
+      await expect(authenticate((claimed) => alibabaClaim(replay, rpcParams(replay), claimed), deps)).rejects.toBeInstanceOf(SignatureNonceUsedError);
     });
 
     it('when a tampered request carries a nonce, the nonce is not consumed and the genuine request is accepted', async () => {
@@ -287,9 +288,9 @@ describe('Module: authenticate (V3 ACS3-HMAC-SHA256)', () => {
       const deps = await authDeps({ now: capturedAt(captured) });
       const original = toRpcRequest(captured);
       const forged = { ...original, body: Buffer.from(original.body.toString('utf8').replace('hello', 'HELLO')) };
-      await expect(authenticate(forged, rpcParams(forged), deps)).rejects.toBeInstanceOf(SignatureDoesNotMatchError);
+      await expect(authenticate((claimed) => alibabaClaim(forged, rpcParams(forged), claimed), deps)).rejects.toBeInstanceOf(SignatureDoesNotMatchError);
       const genuine = toRpcRequest(captured);
-      await expect(authenticate(genuine, rpcParams(genuine), deps)).resolves.toMatchObject({ action: 'Encrypt' });
+      await expect(authenticate((claimed) => alibabaClaim(genuine, rpcParams(genuine), claimed), deps)).resolves.toMatchObject({ action: 'Encrypt' });
     });
 
     it('when the Credential names an unknown access key, it throws AccessKeyNotFoundError', async () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseAwsBody } from '../../lib/aws/protocol.js';
+import { parseAwsBody } from '../../lib/protocol/aws/wire.js';
 import { parseEncryptionContext } from '../../lib/crypto/encryption-context.js';
 import { KmsError } from '../../lib/errors.js';
 import { duplicateJsonKey } from '../../lib/strict-json.js';

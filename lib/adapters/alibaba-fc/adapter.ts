@@ -2,7 +2,7 @@ import { MalformedRequestError, RequestTooLargeError } from '../../errors.js';
 import { createDispatcher } from '../../middleware/dispatch.js';
 import { MAX_BODY_BYTES } from '../node-http.js';
 import { buildRpcHandler, type RpcHandler } from '../../middleware/stack.js';
-import type { Operation } from '../../operation.js';
+import type { ActionDefinition } from '../../action.js';
 import { percentEncode } from '../../rpc/percent-encode.js';
 import { emptyHeaders, type RpcRequest, type RpcResponse } from '../../rpc/request.js';
 import type { Service } from '../../service.js';
@@ -98,17 +98,17 @@ export type FcHttpHandler = {
 };
 
 /**
- * An operation as a Function Compute handler behind an HTTP trigger, exported by each function file
+ * An Action as a Function Compute handler behind an HTTP trigger, exported by each function file
  * as `fcHandler`. The service (key store, caches) is built when the instance starts and kept for
  * its life; the middleware stack is the one every platform runs.
  */
-export function fcHttpHandler(operation: Operation<any, any>): FcHttpHandler {
-  return fcAdapter((service) => buildRpcHandler(operation, service));
+export function fcHttpHandler(action: ActionDefinition): FcHttpHandler {
+  return fcAdapter((service) => buildRpcHandler(action, service));
 }
 
-/** Every operation behind one Function Compute handler, dispatched by Action (form-body requests). */
-export function fcHttpDispatcher(operations: Iterable<Operation<any, any>>): FcHttpHandler {
-  return fcAdapter((service) => createDispatcher(service, operations));
+/** Every Action behind one Function Compute handler, dispatched by Action (form-body requests). */
+export function fcHttpDispatcher(actions: Iterable<ActionDefinition>): FcHttpHandler {
+  return fcAdapter((service) => createDispatcher(service, actions));
 }
 
 function fcAdapter(build: (service: Service) => RpcHandler): FcHttpHandler {

@@ -18,6 +18,7 @@ import { OPERATIONS } from '../../../functions/actions.js';
 import { applySeed } from '../../../lib/seed.js';
 import { fromNodeRequest, writeNodeResponse } from '../../../lib/adapters/node-http.js';
 import { authenticate } from '../../../lib/auth/authenticate.js';
+import { alibabaClaim } from '../../../lib/protocol/alibaba/codec.js';
 import { createDispatcher } from '../../../lib/middleware/dispatch.js';
 import { rpcParams } from '../../../lib/rpc/params.js';
 import type { RpcRequest, RpcResponse } from '../../../lib/rpc/request.js';
@@ -45,7 +46,7 @@ const deps = { accessKeys: service.accessKeys, nonces: service.nonces, now: Date
 async function serve(request: RpcRequest): Promise<RpcResponse> {
   if (stage === 'http') return FIXED;
   if (stage === 'authentication') {
-    await authenticate(request, rpcParams(request), deps);
+    await authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), deps);
     return FIXED;
   }
   const response = await dispatch(request);

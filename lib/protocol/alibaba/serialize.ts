@@ -1,7 +1,7 @@
 import { XMLBuilder } from 'fast-xml-parser';
-import { InvalidParameterError, type KmsError } from '../errors.js';
-import { XML_UNSAFE } from './schema.js';
-import type { RpcResponse } from './request.js';
+import { InvalidParameterError, type KmsError } from '../../errors.js';
+import { XML_UNSAFE } from '../../operations/stored-text.js';
+import type { RpcResponse } from '../../rpc/request.js';
 
 export type ResponseFormat = 'JSON' | 'XML';
 

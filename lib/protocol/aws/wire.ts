@@ -1,6 +1,6 @@
-import { KmsError } from '../errors.js';
-import type { RpcResponse } from '../rpc/request.js';
-import { duplicateJsonKey } from '../strict-json.js';
+import { KmsError } from '../../errors.js';
+import type { RpcResponse } from '../../rpc/request.js';
+import { duplicateJsonKey } from '../../strict-json.js';
 
 /** The AWS KMS JSON protocol (awsJson1_1): `POST /`, `X-Amz-Target: TrentService.<Operation>`, a JSON body. */
 export const AWS_CONTENT_TYPE = 'application/x-amz-json-1.1';

@@ -1,8 +1,11 @@
 import { createHmac } from 'node:crypto';
-import { IncompleteSignatureError } from '../errors.js';
-import { canonicalQuery, sha256Hex } from '../auth/v3-signature.js';
+import { IllegalTimestampError, IncompleteSignatureError } from '../errors.js';
 import type { ParamList } from '../rpc/params.js';
 import { percentEncode } from '../rpc/percent-encode.js';
+import type { RpcRequest } from '../rpc/request.js';
+import { bounded, checkedNonce, type Claim, type Claimed, SIGNED_FIELD_LIMITS } from './claim.js';
+import { signaturesEqual } from './constant-time.js';
+import { canonicalQuery, sha256Hex } from './v3-signature.js';
 
 /**
  * AWS Signature Version 4, as the AWS SDKs sign a KMS request (service `kms`), verified exactly:
@@ -118,4 +121,58 @@ export function sigV4Signature(secret: string, auth: Pick<SigV4Authorization, 'd
   const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data, 'utf8').digest();
   const signingKey = hmac(hmac(hmac(hmac(`AWS4${secret}`, auth.date), auth.region), 'kms'), 'aws4_request');
   return createHmac('sha256', signingKey).update(stringToSign, 'utf8').digest('hex');
+}
+
+/**
+ * The SigV4 scheme's claim: SigV4 in the Authorization header (nothing else is accepted there);
+ * `action` is the Action the request serves, as its protocol read it from the signed headers
+ * (`host`, `x-amz-date` and `x-amz-target` must be signed), `query` what the signature covers.
+ *
+ * Replay, as AWS KMS answers it: SigV4 carries no nonce, and two identical calls in one second
+ * (X-Amz-Date's granularity; boto3 and the AWS CLI sign no per-request id) are byte-identical, so
+ * an identical request is served again within the 15-minute window, which bounds replay (TLS
+ * keeps requests from being captured). A client that signs a per-attempt id
+ * (`amz-sdk-invocation-id` with `amz-sdk-request: attempt=N`, as the AWS SDK for JavaScript v3
+ * does) has each (invocation id, attempt) accepted once per access key, through the shared nonce
+ * store, claimed as `amz-sdk <id> <attempt>`: spaces, which no Alibaba nonce may hold, so the two
+ * kinds never meet.
+ */
+export function sigV4Claim(request: RpcRequest, query: ParamList, action: string, regions: ReadonlySet<string>, claimed: Claimed): Claim {
+  const header = request.headers['authorization'];
+  if (header === undefined) throw new IncompleteSignatureError('the Authorization header is missing (AWS Signature Version 4).');
+  bounded('Authorization', header, SIGNED_FIELD_LIMITS.authorizationChars);
+  const auth = parseSigV4Authorization(header);
+  claimed(bounded('Credential', auth.accessKeyId, SIGNED_FIELD_LIMITS.accessKeyIdChars));
+  if (auth.signedHeaders.length > SIGNED_FIELD_LIMITS.signedHeaders) {
+    throw new IncompleteSignatureError(`SignedHeaders may name at most ${SIGNED_FIELD_LIMITS.signedHeaders} headers.`);
+  }
+  if (!regions.has(auth.region)) throw new IncompleteSignatureError(`the credential scope names region "${auth.region.slice(0, 64)}", which this service does not serve.`);
+  const amzDate = bounded('X-Amz-Date', request.headers['x-amz-date'] ?? '', SIGNED_FIELD_LIMITS.timestampChars);
+  const at = parseAmzDate(amzDate);
+  if (at === undefined) throw new IllegalTimestampError('X-Amz-Date', AMZ_DATE_FORMAT);
+  if (amzDate.slice(0, 8) !== auth.date) throw new IncompleteSignatureError('the credential scope date differs from X-Amz-Date.');
+  const attempt = signedSdkAttempt(request.headers, auth.signedHeaders);
+  return {
+    accessKeyId: auth.accessKeyId,
+    at,
+    region: auth.region,
+    timestamp: amzDate,
+    timestampParameter: 'X-Amz-Date',
+    nonce: attempt === undefined ? undefined : `amz-sdk ${checkedNonce('amz-sdk-invocation-id', attempt.invocationId)} ${attempt.attempt}`,
+    action,
+    verify: (secret) => {
+      const payloadHash = sha256Hex(request.body);
+      const declared = request.headers['x-amz-content-sha256'];
+      if (declared !== undefined && !signaturesEqual(declared, payloadHash)) return false;
+      const canonical = sigV4CanonicalRequest({
+        method: request.method,
+        path: request.path,
+        query,
+        headers: request.headers,
+        signedHeaders: auth.signedHeaders,
+        payloadHash,
+      });
+      return signaturesEqual(auth.signature, sigV4Signature(secret, auth, amzDate, canonical));
+    },
+  };
 }

@@ -1,0 +1,40 @@
+import type { OperationContext, OperationOutput } from './operation.js';
+import type { AlibabaBinding } from './protocol/alibaba/binding.js';
+import type { AwsBinding } from './protocol/aws/binding.js';
+import type { ActionGroup } from './ratelimit/action-groups.js';
+
+/**
+ * What an Action may do to the key store. Every Action reads key state and material and claims
+ * nonces; `writes-state` also changes key state (records, aliases, tags); `creates-material` also
+ * creates key material (a new version, imported material), written once and never updated;
+ * `deletes-material` also destroys it. The AWS deployment grants each function exactly this.
+ */
+export type StoreAccess = 'reads' | 'writes-state' | 'creates-material' | 'deletes-material';
+
+/**
+ * One Action, its whole contract in one place (as a Vault path): its name (its RAM action is
+ * `kms:<name>`), its rate-limit group, what it may do to the key store, how each protocol it
+ * speaks reads its typed input and writes its output, and the work. `resolve` finds what the
+ * request names (keys, versions), authorises the caller on it and checks preconditions such as key
+ * state; `execute` does the work. A dry run stops after `resolve` with DryRunOperationError.
+ * Neither knows which protocol the request came through.
+ *
+ * The Action table (functions/actions.ts) lists the definitions; everything else that lists
+ * Actions is derived from them.
+ */
+export interface ActionDefinition<Input = any, Resolved = any, Output extends OperationOutput = OperationOutput> {
+  name: string;
+  /** The rate-limit bucket it draws from (lib/ratelimit/). */
+  group: ActionGroup;
+  store: StoreAccess;
+  /** Alibaba's RPC API (2016-01-20). */
+  alibaba?: AlibabaBinding<Input>;
+  /** The AWS KMS operations it serves. */
+  aws?: readonly AwsBinding<Input, Output>[];
+  resolve(input: Input, context: OperationContext): Promise<Resolved>;
+  execute(input: Input, resolved: Resolved, context: OperationContext): Promise<Output>;
+}
+
+export function defineAction<Input, Resolved, Output extends OperationOutput>(definition: ActionDefinition<Input, Resolved, Output>): ActionDefinition<Input, Resolved, Output> {
+  return definition;
+}

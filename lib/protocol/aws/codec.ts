@@ -1,0 +1,111 @@
+import { sigV4Claim } from '../../auth/sigv4.js';
+import { ActionNotFoundError } from '../../errors.js';
+import { type ParamList, rpcParams } from '../../rpc/params.js';
+import type { RpcRequest } from '../../rpc/request.js';
+import type { ActionBindings, Protocol, ProtocolFactory, ProtocolScope } from '../protocol.js';
+import type { AwsBinding, AwsBody } from './binding.js';
+import { bool } from './json.js';
+import { AWS_CONTENT_TYPE, AWS_TARGET_PREFIX, AwsSerializationError, awsErrorResponse, awsSuccessResponse, parseAwsBody } from './wire.js';
+
+/** What the AWS protocol keeps of one request. */
+export interface AwsWire {
+  /** X-Amz-Target. */
+  target: string;
+  /** The Action that serves this request of the operation, and how it speaks it (once decoded). */
+  served?: Served;
+  /** The JSON body, parsed once (the dispatcher and the stack both read it), or why it could not be. */
+  body?: AwsBody;
+  bodyError?: unknown;
+  /** What the signature covers of the query string (none from an AWS SDK). */
+  query?: ParamList;
+}
+
+interface Served {
+  action: string;
+  binding: AwsBinding<unknown, any>;
+}
+
+const EMPTY_BODY = Buffer.alloc(0);
+
+/**
+ * The AWS KMS JSON protocol (awsJson1_1): `POST /`, the operation named by `X-Amz-Target:
+ * TrentService.<Operation>`, a JSON body, SigV4. Each operation is served by the Action that
+ * declares it (functions/<action>.ts, `aws`): its JSON becomes that Action's typed input, the
+ * Action's output its JSON. Any request with an X-Amz-Target header speaks it.
+ */
+export const awsProtocol: ProtocolFactory = (actions: readonly ActionBindings[], scope: ProtocolScope | undefined): Protocol<AwsWire> => {
+  // Operation → the Actions serving it, in table order (more than one: each says which requests are its own).
+  const targets = new Map<string, Served[]>();
+  for (const action of actions) {
+    for (const binding of action.aws ?? []) {
+      const list = targets.get(binding.target) ?? [];
+      list.push({ action: action.name, binding });
+      targets.set(binding.target, list);
+    }
+  }
+  const servedBy = (wire: AwsWire) => (wire.target.startsWith(AWS_TARGET_PREFIX) ? targets.get(wire.target.slice(AWS_TARGET_PREFIX.length)) : undefined);
+  const bodyOf = (request: RpcRequest, wire: AwsWire): AwsBody | undefined => {
+    if (wire.body === undefined && wire.bodyError === undefined) {
+      try {
+        wire.body = parseAwsBody(request.body);
+      } catch (err) {
+        wire.bodyError = err;
+      }
+    }
+    return wire.body;
+  };
+  // A body that cannot be read is the first Action's to refuse.
+  const choose = (candidates: readonly Served[], body: AwsBody | undefined) =>
+    (body !== undefined && candidates.find((c) => c.binding.when?.(body) ?? true)) || candidates[0]!;
+  return {
+    name: 'aws',
+    blobForm: 'binary',
+    matches: (headers) => headers['x-amz-target'] !== undefined,
+    open: (request) => ({ target: request.headers['x-amz-target'] ?? '' }),
+    route(request, wire) {
+      const candidates = servedBy(wire);
+      if (!candidates) return undefined;
+      wire.served = choose(candidates, bodyOf(request, wire));
+      return wire.served.action;
+    },
+    /*
+     * The envelope (operation, method, path, content type) is checked here, before authentication;
+     * a body that cannot be read is answered only after the signature has been checked (the
+     * signature covers the raw bytes), as a bad field is, and as the Alibaba protocol answers a bad
+     * parameter: so an unsigned caller learns nothing of the input rules, and the refusal's audit
+     * line names the access key that sent it.
+     */
+    decode(request, wire) {
+      const candidates = servedBy(wire);
+      if (!candidates) throw new ActionNotFoundError(wire.target.startsWith(AWS_TARGET_PREFIX) ? wire.target.slice(AWS_TARGET_PREFIX.length) : wire.target);
+      if (request.method !== 'POST' || request.path !== '/') throw new AwsSerializationError('The AWS KMS protocol is POST / with a JSON body.');
+      const contentType = request.headers['content-type'] ?? '';
+      if (!contentType.startsWith(AWS_CONTENT_TYPE) && !contentType.startsWith('application/x-amz-json-1.0')) {
+        throw new AwsSerializationError(`The content type must be ${AWS_CONTENT_TYPE}.`);
+      }
+      wire.query = rpcParams({ ...request, body: EMPTY_BODY }).query;
+      wire.served ??= choose(candidates, bodyOf(request, wire));
+    },
+    claim: (request, wire, claimed) => sigV4Claim(request, wire.query!, wire.served!.action, scope!.aws.regions, claimed),
+    input(_request, wire) {
+      if (wire.bodyError !== undefined) throw wire.bodyError;
+      const { binding } = wire.served!;
+      const input = binding.input(wire.body!, scope!.aws);
+      return { input, dryRun: binding.dryRun === true && bool(wire.body!, 'DryRun') === true };
+    },
+    async ok(exchange, output) {
+      const { wire, keyArn } = exchange;
+      const body = await wire.served!.binding.output(output, {
+        ...scope!.aws,
+        region: exchange.signedRegion ?? scope!.aws.alibabaRegion,
+        body: wire.body!,
+        now: scope!.now(),
+        authorizedKeyId: keyArn?.includes(':key/') ? keyArn.slice(keyArn.indexOf(':key/') + ':key/'.length) : undefined,
+      });
+      return awsSuccessResponse(exchange.requestId, body);
+    },
+    fail: (exchange, error) =>
+      awsErrorResponse(exchange.requestId, error, exchange.signedRegion && scope ? { alibabaRegion: scope.aws.alibabaRegion, region: exchange.signedRegion } : undefined),
+    auditFields: (wire) => (wire.served ? { awsOperation: wire.served.binding.target } : {}),
+  };
+};
