@@ -1,4 +1,4 @@
-import type { Principal } from './auth/access-keys.js';
+import type { Principal } from './access-keys.js';
 import type { BlobForm } from './crypto/envelope.js';
 import type { Service } from './service.js';
 

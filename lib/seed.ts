@@ -1,8 +1,8 @@
 import { groupRatesSchema } from './ratelimit/limits.js';
 import { readFile } from 'node:fs/promises';
 import * as z from './zod.js';
-import type { AccessKeyRegistry } from './auth/access-keys.js';
-import { isAccessKeyId } from './auth/access-keys.js';
+import type { AccessKeyRegistry } from './access-keys.js';
+import { isAccessKeyId } from './access-keys.js';
 import { isAliasName, isKeyId, isKeyVersionId, isReservedAlias } from './keyring/key-id.js';
 import type { Keyring } from './keyring/keyring.js';
 import { KEY_MATERIAL_BYTES } from './keyring/records.js';

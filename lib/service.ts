@@ -1,4 +1,4 @@
-import { AccessKeyRegistry } from './auth/access-keys.js';
+import { AccessKeyRegistry } from './access-keys.js';
 import type { AuditLog } from './audit/audit-log.js';
 import { MemoryNonceStore, type NonceStore } from './keystore/nonce-store.js';
 import { Keyring } from './keyring/keyring.js';
@@ -6,7 +6,6 @@ import { ChangeWatch } from './keystore/change-watch.js';
 import type { KeyStore } from './keystore/key-store.js';
 import { createLogger, type Logger } from './logger.js';
 import type { RateLimits } from './ratelimit/limits.js';
-import type { AwsScope } from './protocol/aws/scope.js';
 import { type Admission, RateLimiter } from './ratelimit/rate-limiter.js';
 import { Readiness } from './readiness.js';
 
@@ -26,6 +25,15 @@ export const DEFAULTS = {
  */
 /** The AWS regions served when KMS_AWS_REGIONS is not set. */
 export const DEFAULT_AWS_REGIONS: readonly string[] = ['us-east-1'];
+
+/** Where this deployment's keys live in AWS ARNs. */
+export interface AwsScope {
+  accountId: string;
+  /** Regions a SigV4 credential scope (and an AWS ARN) may name. */
+  regions: ReadonlySet<string>;
+  /** The Alibaba ARN scope, for references AWS names in another account or region. */
+  alibabaRegion: string;
+}
 
 export interface Service {
   keyring: Keyring;

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { type Command, Option } from 'commander';
-import { type AccessKeyRecord, AccessKeyRegistry, generateAccessKey, isAccessKeyId } from '../../lib/auth/access-keys.js';
+import { type AccessKeyRecord, AccessKeyRegistry, generateAccessKey, isAccessKeyId } from '../../lib/access-keys.js';
 import { EntryExistsError } from '../../lib/keystore/key-store.js';
 import { ADMIN_POLICY, describePolicyIssues, type PolicyDocument, policyDocumentSchema } from '../../lib/policy/policy.js';
 import { defaultOf } from '../../lib/config/variable.js';

@@ -1,6 +1,6 @@
 import { link, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type AccessKeyRegistry, generateAccessKey } from '../../lib/auth/access-keys.js';
+import { type AccessKeyRegistry, generateAccessKey } from '../../lib/access-keys.js';
 import { writeTemporaryFile } from '../../lib/durable-files.js';
 import { ADMIN_POLICY } from '../../lib/policy/policy.js';
 

@@ -6,7 +6,7 @@ import {
   SignatureNonceUsedError,
   TimestampExpiredError,
 } from '../errors.js';
-import type { AccessKeyRegistry, Principal } from './access-keys.js';
+import type { AccessKeyRegistry, Principal } from '../access-keys.js';
 import type { Claim, Claimed } from './claim.js';
 import type { NonceStore } from '../keystore/nonce-store.js';
 

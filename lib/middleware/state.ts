@@ -1,6 +1,6 @@
 import type { Context } from 'aws-lambda';
 import type { Request } from '@middy/core';
-import type { Principal } from '../auth/access-keys.js';
+import type { Principal } from '../access-keys.js';
 import type { Exchange, Protocol } from '../protocol/protocol.js';
 import type { RpcRequest, RpcResponse } from '../rpc/request.js';
 

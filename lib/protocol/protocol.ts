@@ -6,7 +6,7 @@ import type { OperationOutput } from '../operation.js';
 import type { RpcRequest, RpcResponse } from '../rpc/request.js';
 import type { AlibabaBinding } from './alibaba/binding.js';
 import type { AwsBinding } from './aws/binding.js';
-import type { AwsScope } from './aws/scope.js';
+import type { AwsScope } from '../service.js';
 
 /**
  * A wire protocol, the only code that knows a wire format (Hono's adapters, for protocols): chosen

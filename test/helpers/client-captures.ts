@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { AccessKeyRegistry } from '../../lib/auth/access-keys.js';
+import { AccessKeyRegistry } from '../../lib/access-keys.js';
 import type { AuthenticationDeps } from '../../lib/auth/authenticate.js';
 import { MemoryNonceStore } from '../../lib/keystore/nonce-store.js';
 import { MemoryKeyStore } from '../../lib/keystore/memory-store.js';

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type AccessKeyRecord, AccessKeyRegistry } from '../../lib/auth/access-keys.js';
+import { type AccessKeyRecord, AccessKeyRegistry } from '../../lib/access-keys.js';
 import { AccessKeyNotFoundError } from '../../lib/errors.js';
 import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
 import { MemoryKeyStore } from '../../lib/keystore/memory-store.js';

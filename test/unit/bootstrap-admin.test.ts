@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { AccessKeyRegistry } from '../../lib/auth/access-keys.js';
+import { AccessKeyRegistry } from '../../lib/access-keys.js';
 import { MemoryKeyStore } from '../../lib/keystore/memory-store.js';
 import { ADMIN_CREDENTIALS_FILE, adminCredentialsFileBeside, bootstrapAdmin } from '../../infra/gateway/bootstrap.js';
 

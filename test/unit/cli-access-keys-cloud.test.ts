@@ -3,7 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerAccessKeys } from '../../infra/cli/access-keys.js';
-import { AccessKeyRegistry } from '../../lib/auth/access-keys.js';
+import { AccessKeyRegistry } from '../../lib/access-keys.js';
 import { SecretsManagerStore } from '../../lib/keystore/secrets-manager/secrets-manager-store.js';
 import { FakeSecretsManager } from '../keystore/secrets-manager-fake.js';
 

@@ -8,6 +8,7 @@ import { literalTextsOf, sourceFiles } from '../helpers/source-files.js';
 const NOT_VARIABLES: Record<string, string> = {
   KMS_PENDING: 'a Secrets Manager version stage (lib/keystore/secrets-manager/)',
   KMS_NAME: 'the placeholder of `kms-fc deploy --env KMS_NAME=value` in its help',
+  KMS_ACTIONS: 'the generated list of RAM action names (lib/policy/kms-actions.ts), written by infra/generated-files.ts',
 };
 
 describe('Module: config/variable', () => {

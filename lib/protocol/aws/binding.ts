@@ -1,6 +1,6 @@
-import type { AwsScope } from './scope.js';
+import type { AwsScope } from '../../service.js';
 
-export type { AwsScope } from './scope.js';
+export type { AwsScope } from '../../service.js';
 
 /** The JSON object of an AWS request, read strictly (lib/protocol/aws/wire.ts). */
 export type AwsBody = Record<string, unknown>;

@@ -1,11 +1,11 @@
-import { type GroupRates, groupRatesSchema } from '../ratelimit/limits.js';
+import { type GroupRates, groupRatesSchema } from './ratelimit/limits.js';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AccessKeyNotFoundError } from '../errors.js';
-import { decodeRecord } from '../keyring/records.js';
-import { EntryNotFoundError, type KeyStore, RevisionConflictError } from '../keystore/key-store.js';
-import { type CompiledPolicy, compilePolicy, DENY_ALL_POLICY, describePolicyIssues, parsePolicyDocument, type PolicyDocument, policyDocumentSchema } from '../policy/policy.js';
-import { TtlCache } from '../ttl-cache.js';
+import { AccessKeyNotFoundError } from './errors.js';
+import { decodeRecord } from './keyring/records.js';
+import { EntryNotFoundError, type KeyStore, RevisionConflictError } from './keystore/key-store.js';
+import { type CompiledPolicy, compilePolicy, DENY_ALL_POLICY, describePolicyIssues, parsePolicyDocument, type PolicyDocument, policyDocumentSchema } from './policy/policy.js';
+import { TtlCache } from './ttl-cache.js';
 
 /** Stored under `access-keys/<accessKeyId>` (mutable). */
 export interface AccessKeyRecord {
