@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { WORKSPACE_SOURCES } from './vitest.config.js';
 
 /**
  * `npm run fuzz`: the parameter fuzzing of every Action (both protocols) and the raw-HTTP fuzzing of the gateway,
@@ -6,6 +7,7 @@ import { defineConfig } from 'vitest/config';
  * of `npm test`.
  */
 export default defineConfig({
+  ssr: WORKSPACE_SOURCES,
   test: {
     include: ['test/contract/fuzz-parameters.test.ts', 'test/contract/aws-fuzz.test.ts', 'test/e2e/fuzz-http.test.ts'],
     globalSetup: ['test/build.global-setup.ts'],

@@ -1,7 +1,9 @@
 import { defineConfig } from 'vitest/config';
+import { WORKSPACE_SOURCES } from './vitest.config.js';
 
 /** `npm run bench`: throughput, latency, cold start and memory against baselines (test/bench/throughput.spec.ts). Not part of `npm test`. */
 export default defineConfig({
+  ssr: WORKSPACE_SOURCES,
   test: {
     include: ['test/bench/throughput.spec.ts'],
     globalSetup: ['test/build.global-setup.ts'],

@@ -7,7 +7,7 @@ import { defineAction } from '../lib/action.js';
 import { externalKey, IMPORT_TOKEN_LIFETIME_MS, importWrappingAlgorithmParameter, importWrappingKeySpecParameter } from '../lib/operations/key-import.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
 import { keyIdParameter } from '../lib/protocol/alibaba/schema.js';
-import { isoSeconds } from '../lib/time.js';
+import { isoSeconds } from '@alibaba-kms-compatible/client/internal/time';
 
 /**
  * GetParametersForImport: a fresh RSA-2048 public key and an import token for an EXTERNAL key,

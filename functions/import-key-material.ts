@@ -10,7 +10,7 @@ import { externalKey } from '../lib/operations/key-import.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
 import { keyIdParameter } from '../lib/protocol/alibaba/schema.js';
 import { BASE64_TEXT } from '../lib/crypto/base64.js';
-import { isoSeconds } from '../lib/time.js';
+import { isoSeconds } from '@alibaba-kms-compatible/client/internal/time';
 
 /** The latest expiry a date can hold (9999-12-31T23:59:59Z). */
 const MAX_EXPIRE_UNIX = 253_402_300_799;

@@ -1,14 +1,13 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, EventBridgeEvent, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createLogger, isLogLevel } from '../lib/logger.js';
-import type { Provisioner } from '../lib/partitions/provision.js';
-import { failureOf, partitionIdOf } from '../lib/partitions/provision.js';
-import { provisionerFromEnvironment } from '../lib/partitions/provisioner-from-env.js';
-import { partitionEventsOf } from '../lib/partitions/trigger-events.js';
+import { failureOf, partitionIdOf, type Provisioner } from '@alibaba-kms-compatible/client';
+import { provisionerFromEnvironment } from '../lib/provisioner/from-environment.js';
+import { partitionEventsOf } from '../lib/provisioner/trigger-events.js';
 
 /*
  * Event-triggered (not an RPC Action): the key provider. Each event names a partition that needs a
- * data key; see lib/partitions/provision.ts. Configured by KMS_ENDPOINT,
+ * data key; see provision.ts in the client package. Configured by KMS_ENDPOINT,
  * KMS_PROVISIONER_ACCESS_KEY_ID, KMS_PROVISIONER_ACCESS_KEY_SECRET, KMS_PARTITION_REGISTRY and
  * KMS_PARTITION_KEY_ID. `kms partitions invoke` runs these same handlers on an event file.
  */

@@ -1,7 +1,7 @@
 import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
-import { isoSeconds } from '../lib/time.js';
+import { isoSeconds } from '@alibaba-kms-compatible/client/internal/time';
 import { defineAction } from '../lib/action.js';
 import { pendingDeletion } from '../lib/operations/key-state.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';

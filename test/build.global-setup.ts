@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * Vitest global setup: the end-to-end suites run the compiled code (`npm start`, `kms`, the package
- * exports run dist/), so dist/ is rebuilt first whenever a source file is newer than it.
+ * exports run dist/, which runs the client package's dist/), so both are rebuilt first, in the order
+ * of `npm run build` (the client, then the server), whenever a source file is newer than the stamp.
  */
 const root = fileURLToPath(new URL('../', import.meta.url));
 const STAMP = join(root, 'dist', '.build-stamp');
@@ -20,9 +21,15 @@ function newestSource(dir: string): number {
   return newest;
 }
 
+/** What `npm run build` compiles, in its order: each workspace package, then the server. */
+const BUILDS = ['packages/client/tsconfig.build.json', 'tsconfig.build.json'];
+
 export default function setup(): void {
-  const sources = Math.max(...['lib', 'functions', 'infra'].map((d) => newestSource(join(root, d))), statSync(join(root, 'tsconfig.build.json')).mtimeMs);
+  const sources = Math.max(
+    ...['lib', 'functions', 'infra', 'packages/client/src'].map((d) => newestSource(join(root, d))),
+    ...[...BUILDS, 'tsconfig.json'].map((f) => statSync(join(root, f)).mtimeMs),
+  );
   if (existsSync(STAMP) && statSync(STAMP).mtimeMs >= sources) return;
-  execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  for (const project of BUILDS) execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project], { cwd: root, stdio: 'inherit' });
   execFileSync(process.execPath, ['-e', `require('fs').writeFileSync(${JSON.stringify(STAMP)}, new Date().toISOString())`]);
 }

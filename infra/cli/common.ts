@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { type Command, InvalidArgumentError } from 'commander';
-import { type ApiParams, type ClientTls, DEFAULT_ENDPOINT, endpointUrl, KmsApiError, KmsClient } from '../../lib/client/kms-client.js';
+import { type ApiParams, type ClientTls, DEFAULT_ENDPOINT, endpointUrl, KmsApiError, KmsClient } from '@alibaba-kms-compatible/client';
 import { usageError } from './exit-codes.js';
 
 /** The global options (main.ts declares them), as every command sees them. */

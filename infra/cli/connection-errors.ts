@@ -1,4 +1,4 @@
-import type { KmsConnectionError } from '../../lib/client/kms-client.js';
+import type { KmsConnectionError } from '@alibaba-kms-compatible/client';
 
 /** Certificate verification codes (OpenSSL's, as Node reports them) and what each means to the user. */
 const SELF_SIGNED = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT']);

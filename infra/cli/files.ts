@@ -2,11 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { type Command, Option } from 'commander';
-import { KmsApiError } from '../../lib/client/kms-client.js';
-import { headerContext, openFile, sealFile } from '../../lib/file-envelope/file.js';
-import { DEFAULT_FRAME_SIZE, MAX_FRAME_SIZE } from '../../lib/file-envelope/format.js';
-import { PARTITION_CONTEXT_KEY } from '../../lib/partitions/entry.js';
-import { openPartitionKeys } from '../../lib/partitions/partition-keys.js';
+import { DEFAULT_FRAME_SIZE, headerContext, KmsApiError, MAX_FRAME_SIZE, openFile, openPartitionKeys, PARTITION_CONTEXT_KEY, sealFile } from '@alibaba-kms-compatible/client';
 import { clientOf, connectionOf, contextPair, contextParam, integer } from './common.js';
 import { CliError, EXIT, usageError } from './exit-codes.js';
 import { checkOutput, writeAtomically } from './output-file.js';
@@ -25,7 +21,7 @@ const HEADER_REFUSALS = new Set(['InvalidCiphertext', 'InvalidParameter', 'Missi
 /**
  * `kms encrypt-file` / `kms decrypt-file`: envelope encryption of a file in one command
  * (GenerateDataKey, AES-256-GCM frames, the encrypted data key in the header; see
- * lib/file-envelope/format.ts). Constant memory whatever the file's size. The output is written to
+ * the client package's file-envelope/format.ts). Constant memory whatever the file's size. The output is written to
  * a temporary file beside OUT and moved into place only when complete and authenticated; an
  * existing OUT (IN itself included) is replaced only with --force (see ./output-file.ts).
  */
@@ -149,7 +145,7 @@ async function freshDataKey(command: Command, options: EncryptOptions): Promise<
 /**
  * A partition's data key (Decrypt of its registry entry), and the entry's blob and context for the
  * header: a producer that may only Decrypt can write files. Every file gets its own file key all
- * the same (HKDF with a random salt, see lib/file-envelope/format.ts).
+ * the same (HKDF with a random salt, see the client package's file-envelope/format.ts).
  */
 async function partitionDataKey(command: Command, partitionId: string, registryUrl: string): Promise<FileDataKey> {
   const keys = openPartitionKeys({ ...connectionOf(command), registry: await registryOf(registryUrl) });

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { InvalidPartitionEventError } from '../../lib/partitions/errors.js';
+import { InvalidPartitionEventError } from '@alibaba-kms-compatible/client';
 
 export type EventFileFormat = 'jsonl' | 'csv';
 

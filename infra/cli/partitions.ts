@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { type PartitionEvent, provisionPartitions, PROVISION_DEFAULTS } from '../../lib/partitions/provision.js';
+import { type PartitionEvent, PROVISION_DEFAULTS, provisionPartitions } from '@alibaba-kms-compatible/client';
 import { connectionOf, integer } from './common.js';
 import { CliError, EXIT, usageError } from './exit-codes.js';
 import { emit } from './output.js';

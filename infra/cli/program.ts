@@ -1,9 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
-import { KmsApiError, KmsConnectionError } from '../../lib/client/kms-client.js';
+import { FileFormatError, FrameAuthenticationError, InvalidRecordError, KmsApiError, KmsConnectionError, PartitionKeysError, RegistryUnavailableError } from '@alibaba-kms-compatible/client';
 import { KmsError } from '../../lib/errors.js';
-import { FileFormatError } from '../../lib/file-envelope/format.js';
-import { FrameAuthenticationError } from '../../lib/file-envelope/streams.js';
-import { InvalidRecordError, PartitionKeysError, RegistryUnavailableError } from '../../lib/partitions/errors.js';
 import { registerAccessKeys } from './access-keys.js';
 import { registerAliases } from './aliases.js';
 import { summariseGroups } from './command-table.js';

@@ -1,6 +1,5 @@
 import { Option } from 'commander';
-import { DEFAULT_REGISTRY_URL, openRegistry } from '../../lib/partitions/registry/open.js';
-import type { PartitionRegistry } from '../../lib/partitions/registry/registry.js';
+import { DEFAULT_REGISTRY_URL, openRegistry, type PartitionRegistry } from '@alibaba-kms-compatible/client';
 import { usageError } from './exit-codes.js';
 
 /** `--registry`, as every partition command takes it: the flag, then KMS_PARTITION_REGISTRY, then the default. */

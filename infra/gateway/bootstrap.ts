@@ -1,7 +1,7 @@
 import { link, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type AccessKeyRegistry, generateAccessKey } from '../../lib/access-keys.js';
-import { writeTemporaryFile } from '../../lib/durable-files.js';
+import { writeTemporaryFile } from '@alibaba-kms-compatible/client/internal/durable-files';
 import { ADMIN_POLICY } from '../../lib/policy/policy.js';
 
 export const ADMIN_CREDENTIALS_FILE = 'admin-credentials.json';

@@ -1,4 +1,5 @@
 import type { ALBEvent, ALBResult, APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { percentEncode } from '@alibaba-kms-compatible/client/signing';
 import { MalformedRequestError, RequestTooLargeError } from '../errors.js';
 import { createDispatcher } from '../middleware/dispatch.js';
 import { buildRpcHandler, type RpcHandler } from '../middleware/stack.js';
@@ -9,7 +10,6 @@ import { countServerError } from './lambda-metrics.js';
 import { MAX_BODY_BYTES } from './node-http.js';
 import { unreadableRequestResponse } from './unreadable-request.js';
 import type { ActionDefinition } from '../action.js';
-import { percentEncode } from '../rpc/percent-encode.js';
 import { emptyHeaders, type RpcRequest, type RpcResponse } from '../rpc/request.js';
 
 export type LambdaHttpEvent = APIGatewayProxyEventV2 | ALBEvent;

@@ -1,11 +1,10 @@
 import { createHmac } from 'node:crypto';
+import { canonicalQuery, percentEncode, sha256Hex } from '@alibaba-kms-compatible/client/signing';
 import { IllegalTimestampError, IncompleteSignatureError } from '../errors.js';
 import type { ParamList } from '../rpc/params.js';
-import { percentEncode } from '../rpc/percent-encode.js';
 import type { RpcRequest } from '../rpc/request.js';
 import { bounded, checkedNonce, type Claim, type Claimed, SIGNED_FIELD_LIMITS } from './claim.js';
 import { signaturesEqual } from './constant-time.js';
-import { canonicalQuery, sha256Hex } from './v3-signature.js';
 
 /**
  * AWS Signature Version 4, as the AWS SDKs sign a KMS request (service `kms`), verified exactly:

@@ -1,15 +1,12 @@
-import { createHash, createHmac } from 'node:crypto';
+import { sha256Hex, V3_ALGORITHM, v3CanonicalRequest, v3Signature } from '@alibaba-kms-compatible/client/signing';
 import { IncompleteSignatureError, InvalidParameterError, MissingParameterError } from '../errors.js';
-import type { ParamList, RpcParams } from '../rpc/params.js';
-import { percentEncode } from '../rpc/percent-encode.js';
+import type { RpcParams } from '../rpc/params.js';
 import type { RpcRequest } from '../rpc/request.js';
 import { bounded, checkedNonce, type Claim, type Claimed, SIGNED_FIELD_LIMITS } from './claim.js';
 import { signaturesEqual } from './constant-time.js';
 
 /** The V3 headers that must be covered by the signature: without them a request could be replayed or re-targeted. */
 const V3_REQUIRED_SIGNED = ['x-acs-action', 'x-acs-date', 'x-acs-signature-nonce', 'x-acs-content-sha256'] as const;
-
-export const V3_ALGORITHM = 'ACS3-HMAC-SHA256';
 
 /** The parts of `Authorization: ACS3-HMAC-SHA256 Credential=…,SignedHeaders=…,Signature=…`. */
 export interface V3Authorization {
@@ -37,46 +34,6 @@ export function parseV3Authorization(header: string): V3Authorization {
     throw new IncompleteSignatureError('Signature in the Authorization header must be 64 lower-case hex digits.');
   }
   return { accessKeyId, signedHeaders: signedHeaders.split(';'), signature };
-}
-
-/**
- * CanonicalRequest = METHOD \n URI \n CanonicalQuery \n CanonicalHeaders \n SignedHeaders \n HashedPayload.
- * Query values are decoded already; they are re-encoded here, because the SDK builds its URL with
- * `querystring.stringify`, which leaves `!'()*` unencoded while it signs them encoded.
- */
-export function v3CanonicalRequest(input: {
-  method: string;
-  path: string;
-  query: ParamList;
-  headers: Readonly<Record<string, string | undefined>>;
-  signedHeaders: readonly string[];
-  hashedPayload: string;
-}): string {
-  const query = canonicalQuery(input.query);
-  const sorted = [...input.signedHeaders].sort();
-  // Own properties only: a signed header named "constructor" must not find Object.prototype's.
-  const headers = sorted.map((name) => `${name}:${(Object.hasOwn(input.headers, name) ? (input.headers[name] ?? '') : '').trim()}\n`).join('');
-  const uri = input.path.split('/').map(percentEncode).join('/');
-  return `${input.method.toUpperCase()}\n${uri}\n${query}\n${headers}\n${sorted.join(';')}\n${input.hashedPayload}`;
-}
-
-/** The query as both V3 and AWS SigV4 canonicalise it: RFC 3986-encoded pairs, sorted by name, then value. */
-export function canonicalQuery(query: ParamList): string {
-  return query
-    .map(([name, value]) => [percentEncode(name), percentEncode(value)] as const)
-    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))
-    .map(([name, value]) => `${name}=${value}`)
-    .join('&');
-}
-
-/** `hex(HMAC-SHA256(AccessKeySecret, "ACS3-HMAC-SHA256\n" + hex(SHA-256(canonicalRequest))))`. */
-export function v3Signature(accessKeySecret: string, canonicalRequest: string): string {
-  const stringToSign = `${V3_ALGORITHM}\n${sha256Hex(canonicalRequest)}`;
-  return createHmac('sha256', accessKeySecret).update(stringToSign, 'utf8').digest('hex');
-}
-
-export function sha256Hex(data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
 }
 
 /** The ACS3 scheme's claim: the signed fields are headers, the Action is `x-acs-action`. */

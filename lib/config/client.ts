@@ -1,13 +1,12 @@
-import { DEFAULT_ENDPOINT } from '../client/kms-client.js';
-import { PROVISIONER_ENV } from '../partitions/provisioner-from-env.js';
-import { DEFAULT_REGISTRY_URL } from '../partitions/registry/open.js';
+import { DEFAULT_ENDPOINT, DEFAULT_REGISTRY_URL } from '@alibaba-kms-compatible/client';
+import { PROVISIONER_ENV } from '../provisioner/from-environment.js';
 import { optionalText, text } from './variable.js';
 
 /*
  * The variables of the consumer side: the `kms` command's connection and output, and the
- * partition-key provisioner. The client library reads its own (lib/partitions/provisioner-from-env.ts,
- * the command's options): it must not depend on the server's configuration, so these declarations
- * take their names and defaults from it, for the configuration table and the `kms` options.
+ * partition-key provisioner. The provisioner function reads its own (lib/provisioner/from-environment.ts),
+ * the command its options, and the defaults are the client package's: these declarations take
+ * their names and defaults from there, for the configuration table and the `kms` options.
  */
 
 export const ENDPOINT = text(PROVISIONER_ENV.endpoint, {

@@ -5,7 +5,7 @@ import { withMaterialExpiry } from './external-material.js';
 import { ImportedMaterial } from './imported-material.js';
 import { EntryExistsError, EntryNotFoundError, type KeyStore, RevisionConflictError } from '../keystore/key-store.js';
 import { TtlCache } from '../ttl-cache.js';
-import { isoSeconds } from '../time.js';
+import { isoSeconds } from '@alibaba-kms-compatible/client/internal/time';
 import { Aliases } from './aliases.js';
 import { addSeconds } from './rotation.js';
 import { type ArnScope, isKeyId, keyArn } from './key-id.js';

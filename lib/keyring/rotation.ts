@@ -1,4 +1,4 @@
-import { isoSeconds } from '../time.js';
+import { isoSeconds } from '@alibaba-kms-compatible/client/internal/time';
 import { InvalidParameterError } from '../errors.js';
 
 /** Alibaba's bounds on RotationInterval: 7 to 730 days. */

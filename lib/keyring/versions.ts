@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { EntryExistsError, type KeyStore } from '../keystore/key-store.js';
 import { TtlCache } from '../ttl-cache.js';
-import { isoSeconds } from '../time.js';
+import { isoSeconds } from '@alibaba-kms-compatible/client/internal/time';
 import { isKeyId, isKeyVersionId } from './key-id.js';
 import { decodeRecord, encodeRecord, entryNames, KEY_MATERIAL_BYTES, type KeyVersionRecord } from './records.js';
 

@@ -1,7 +1,7 @@
 import { KeyNotDueForDeletionError } from '../keyring/keyring.js';
 import type { KeyRecord } from '../keyring/records.js';
 import { addSeconds, rotatedAt } from '../keyring/rotation.js';
-import { isoSeconds } from '../time.js';
+import { isoSeconds } from '@alibaba-kms-compatible/client/internal/time';
 import type { Service } from '../service.js';
 
 /**

@@ -1,5 +1,5 @@
+import { formDecode } from '@alibaba-kms-compatible/client/signing';
 import { InvalidParameterError, UnsupportedMediaTypeError } from '../errors.js';
-import { formDecode } from './percent-encode.js';
 import type { RpcRequest } from './request.js';
 
 /** A decoded parameter list in arrival order; duplicates are refused before anything reads it. */

@@ -4,7 +4,7 @@ import { encodeEncryptionContext } from '../../lib/crypto/encryption-context.js'
 import { openEnvelope, parseEnvelope } from '../../lib/crypto/envelope.js';
 import { entryNames } from '../../lib/keyring/records.js';
 import { destroyDueKeys } from '../../lib/operations/scheduled.js';
-import { isoSeconds } from '../../lib/time.js';
+import { isoSeconds } from '@alibaba-kms-compatible/client/internal/time';
 import { MemoryKeyStore } from '../../lib/keystore/memory-store.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ADMIN, CONSUMER, createTestService, KEY_ID, type TestService } from '../helpers/service.js';

@@ -1,7 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { KmsApi } from '../../lib/client/kms-client.js';
-import { openPartitionKeys } from '../../lib/index.js';
-import type { PartitionEntry, PartitionRegistry } from '../../lib/partitions/registry/registry.js';
+import { type KmsApi, openPartitionKeys, type PartitionEntry, type PartitionRegistry } from '@alibaba-kms-compatible/client';
 
 /*
  * The data-key cache's lifetime: close() while a key is being loaded loads nothing more and leaves

@@ -2,18 +2,19 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { KmsApiError, type KmsApi } from '../../lib/client/kms-client.js';
 import {
   InvalidRecordError,
+  type KmsApi,
+  KmsApiError,
   openPartitionKeys,
   PARTITION_KEYS_DEFAULTS,
   PartitionMismatchError,
   PartitionNotFoundError,
   PROVISION_DEFAULTS,
   provisionPartitions,
-} from '../../lib/index.js';
-import { FileRegistry } from '../../lib/partitions/registry/file-registry.js';
-import { readRecordHeader } from '../../lib/partitions/record-format.js';
+  readRecordHeader,
+} from '@alibaba-kms-compatible/client';
+import { FileRegistry } from '../../packages/client/src/partitions/registry/file-registry.js';
 import { ADMIN, ALIAS, CONSUMER, createTestService, KEY_ID, PROVIDER, type TestService } from '../helpers/service.js';
 import { type Credentials, signedRpcRequest } from '../helpers/sign.js';
 

@@ -1,11 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { action as generateDataKey } from '../../functions/generate-data-key.js';
-import { rpcSignature, rpcStringToSign } from '../../lib/auth/rpc-signature.js';
+import { percentEncode, rpcSignature, rpcStringToSign } from '@alibaba-kms-compatible/client/signing';
 import type { KeyStore, StoredEntry } from '../../lib/keystore/key-store.js';
 import { MemoryKeyStore } from '../../lib/keystore/memory-store.js';
 import { buildRpcHandler } from '../../lib/middleware/stack.js';
-import { percentEncode } from '../../lib/rpc/percent-encode.js';
 import type { RpcRequest } from '../../lib/rpc/request.js';
 import { ADMIN, ALIAS, createTestService, KEY_ID, KEY_VERSION_ID, type TestService } from '../helpers/service.js';
 import { type Credentials, isoSeconds, signedRpcRequest, signedV3Request } from '../helpers/sign.js';

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startGateway, type Gateway } from '../../infra/gateway/server.js';
-import { FileRegistry } from '../../lib/partitions/registry/file-registry.js';
-import { partitionEventsOf } from '../../lib/partitions/trigger-events.js';
+import { FileRegistry } from '../../packages/client/src/partitions/registry/file-registry.js';
+import { partitionEventsOf } from '../../lib/provisioner/trigger-events.js';
 import { createTestService, KEY_ID, PROVIDER } from '../helpers/service.js';
 import { sqsBatch } from '../helpers/sqs.js';
 

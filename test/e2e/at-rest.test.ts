@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKmsClient } from '../../lib/index.js';
+import { createKmsClient } from '@alibaba-kms-compatible/client';
 import { killAllGateways, makeTempDir, removeDir, startGateway, writeSeedFile } from '../helpers/gateway-process.js';
 import { ADMIN, ALIAS, KEY_MATERIAL, TEST_SEED } from '../helpers/service.js';
 

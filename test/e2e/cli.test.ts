@@ -4,8 +4,8 @@ import { link, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promise
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KmsClient } from '../../lib/client/kms-client.js';
-import { decodeHeader, TAG_BYTES } from '../../lib/file-envelope/format.js';
+import { KmsClient } from '@alibaba-kms-compatible/client';
+import { decodeHeader, TAG_BYTES } from '../../packages/client/src/file-envelope/format.js';
 import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
 import {
   killAllGateways,

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKmsClient, KmsApiError, KmsConnectionError } from '../../lib/index.js';
+import { createKmsClient, KmsApiError, KmsConnectionError } from '@alibaba-kms-compatible/client';
 import { killAllGateways, makeTempDir, removeDir, startGateway, writeSeedFile } from '../helpers/gateway-process.js';
 import { ADMIN, TEST_SEED } from '../helpers/service.js';
 

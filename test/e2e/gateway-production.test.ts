@@ -5,7 +5,7 @@ import { request as httpsRequest } from 'node:https';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKmsClient } from '../../lib/index.js';
+import { createKmsClient } from '@alibaba-kms-compatible/client';
 import { runKms } from '../helpers/cli-process.js';
 import { killAllGateways, makeTempDir, type ReadyGateway, removeDir, runGatewayToExit, startGateway, writeSeedFile } from '../helpers/gateway-process.js';
 import { sendRaw, toRecorded } from '../helpers/raw-http.js';

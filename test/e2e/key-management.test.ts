@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACTIONS } from '../../functions/actions.js';
 import { Keyring } from '../../lib/keyring/keyring.js';
 import type { KeyRecord } from '../../lib/keyring/records.js';
-import { isoSeconds } from '../../lib/time.js';
+import { isoSeconds } from '@alibaba-kms-compatible/client/internal/time';
 import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
 import {
   ACTION_CLIENT_KINDS,

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKmsClient } from '../../lib/index.js';
+import { createKmsClient } from '@alibaba-kms-compatible/client';
 import { killAllGateways, makeTempDir, type ReadyGateway, removeDir, startGateway, writeSeedFile } from '../helpers/gateway-process.js';
 import { sendRaw, toRecorded } from '../helpers/raw-http.js';
 import { ADMIN, ALIAS, KEY_ID, KEY_MATERIAL, OTHER_KEY_ID, PROVIDER, TEST_SEED } from '../helpers/service.js';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { expect } from 'vitest';
 import type { ActionDefinition } from '../../lib/action.js';
-import { percentEncode } from '../../lib/rpc/percent-encode.js';
+import { percentEncode } from '@alibaba-kms-compatible/client/signing';
 import type { RpcRequest } from '../../lib/rpc/request.js';
 import { parseXml } from '../contract/support.js';
 import { ACCOUNT_ID, ALIAS, DISABLED_KEY_ID, KEY_ID, KEY_VERSION_ID, keyArnOf, OTHER_KEY_ID, REGION, type TestService } from './service.js';

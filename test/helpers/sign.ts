@@ -1,8 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { sigV4CanonicalRequest, sigV4Signature } from '../../lib/auth/sigv4.js';
-import { rpcSignature, rpcStringToSign } from '../../lib/auth/rpc-signature.js';
-import { sha256Hex, v3CanonicalRequest, v3Signature } from '../../lib/auth/v3-signature.js';
-import { percentEncode } from '../../lib/rpc/percent-encode.js';
+import { percentEncode, rpcSignature, rpcStringToSign, sha256Hex, v3CanonicalRequest, v3Signature } from '@alibaba-kms-compatible/client/signing';
 import type { RpcRequest } from '../../lib/rpc/request.js';
 
 /**

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { OssClient } from '../../lib/partitions/registry/oss-registry.js';
+import type { OssClient } from '../../packages/client/src/partitions/registry/oss-registry.js';
 
 export interface FakeOssOptions {
   /** The bucket the client is bound to (as `new OSS({ bucket })`), default 'registry'. */

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { entryFileName, type PartitionEntry } from '../../lib/partitions/entry.js';
-import { InvalidPartitionEventError, InvalidRegistryEntryError } from '../../lib/partitions/errors.js';
-import type { PartitionRegistry } from '../../lib/partitions/registry/registry.js';
+import { InvalidPartitionEventError, InvalidRegistryEntryError, type PartitionEntry, type PartitionRegistry } from '@alibaba-kms-compatible/client';
+import { entryFileName } from '../../packages/client/src/partitions/entry.js';
 
 /** A registry to test, and a way around it to store what a damaged or foreign writer would. */
 export interface RegistryUnderTest {
@@ -32,7 +31,7 @@ async function inBatches<T>(tasks: Array<() => Promise<T>>, width: number): Prom
 const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
 /**
- * The contract of lib/partitions/registry/registry.ts, run against every backend.
+ * The contract of the client package's partitions/registry/registry.ts, run against every backend.
  * `makeRegistry` must return a fresh, empty registry each call.
  */
 export function partitionRegistryConformance(name: string, makeRegistry: () => Promise<RegistryUnderTest>): void {

@@ -8,7 +8,7 @@ import { fromFcEvent, toFcResult } from '../../lib/adapters/alibaba-fc/adapter.j
 import type { FcHttpEvent, FcHttpResult } from '../../lib/adapters/alibaba-fc/types.js';
 import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
 import { rpcParams } from '../../lib/rpc/params.js';
-import { formDecode } from '../../lib/rpc/percent-encode.js';
+import { formDecode } from '@alibaba-kms-compatible/client/signing';
 import type { RpcRequest } from '../../lib/rpc/request.js';
 import { createService } from '../../lib/service.js';
 import { ACCOUNT_ID, ADMIN, ALIAS, KEY_ID, REGION, TEST_SEED } from '../helpers/service.js';

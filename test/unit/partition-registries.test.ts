@@ -6,12 +6,11 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCom
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { entryFileName } from '../../lib/partitions/entry.js';
-import { InvalidPartitionEventError, RegistryUnavailableError } from '../../lib/partitions/errors.js';
-import { FileRegistry } from '../../lib/partitions/registry/file-registry.js';
-import { DEFAULT_REGISTRY_URL, openRegistry, parseRegistryUrl } from '../../lib/partitions/registry/open.js';
-import { FORBID_OVERWRITE_HEADER, type OssClient, OssRegistry, translateOssError } from '../../lib/partitions/registry/oss-registry.js';
-import { S3Registry, type S3RegistryOptions, translateS3Error } from '../../lib/partitions/registry/s3-registry.js';
+import { DEFAULT_REGISTRY_URL, InvalidPartitionEventError, openRegistry, parseRegistryUrl, RegistryUnavailableError } from '@alibaba-kms-compatible/client';
+import { entryFileName } from '../../packages/client/src/partitions/entry.js';
+import { FileRegistry } from '../../packages/client/src/partitions/registry/file-registry.js';
+import { FORBID_OVERWRITE_HEADER, type OssClient, OssRegistry, translateOssError } from '../../packages/client/src/partitions/registry/oss-registry.js';
+import { S3Registry, type S3RegistryOptions, translateS3Error } from '../../packages/client/src/partitions/registry/s3-registry.js';
 import { awsErrors, serviceError } from '../keystore/aws-errors.js';
 import { FakeOss, type FakeOssOptions, ossError, ossErrors } from '../partitions/oss-fake.js';
 import { entryOf, partitionRegistryConformance } from '../partitions/registry-conformance.js';
@@ -632,13 +631,13 @@ describe('Module: partition registries', () => {
     });
 
     it('when open.ts is loaded, it imports no cloud SDK and no object-store backend (file: users never load them)', async () => {
-      const source = await readFile(fileURLToPath(new URL('../../lib/partitions/registry/open.ts', import.meta.url)), 'utf8');
+      const source = await readFile(fileURLToPath(new URL('../../packages/client/src/partitions/registry/open.ts', import.meta.url)), 'utf8');
       const valueImports = [...source.matchAll(/^import (?!type )[^;]*? from '([^']+)';/gm)].map((m) => m[1]);
       expect(valueImports.sort()).toEqual(['./file-registry.js', 'node:path', 'node:url']);
       for (const lazy of ["await import('@aws-sdk/client-s3')", "await import('ali-oss')", "await import('./s3-registry.js')", "await import('./oss-registry.js')"]) {
         expect(source).toContain(lazy);
       }
-      const fileRegistrySource = await readFile(fileURLToPath(new URL('../../lib/partitions/registry/file-registry.ts', import.meta.url)), 'utf8');
+      const fileRegistrySource = await readFile(fileURLToPath(new URL('../../packages/client/src/partitions/registry/file-registry.ts', import.meta.url)), 'utf8');
       expect(fileRegistrySource).not.toMatch(/@aws-sdk|ali-oss|s3-registry|oss-registry/);
     });
   });

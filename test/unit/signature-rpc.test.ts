@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { authenticate, TIMESTAMP_WINDOW_MS } from '../../lib/auth/authenticate.js';
 import { alibabaClaim } from '../../lib/protocol/alibaba/codec.js';
-import { rpcSignature, rpcStringToSign } from '../../lib/auth/rpc-signature.js';
+import { rpcSignature, rpcStringToSign } from '@alibaba-kms-compatible/client/signing';
 import {
   AccessKeyInactiveError,
   AccessKeyNotFoundError,
@@ -13,7 +13,7 @@ import {
   TimestampExpiredError,
 } from '../../lib/errors.js';
 import { operationInput, rpcParams } from '../../lib/rpc/params.js';
-import { formDecode, percentEncode } from '../../lib/rpc/percent-encode.js';
+import { formDecode, percentEncode } from '@alibaba-kms-compatible/client/signing';
 import type { RpcRequest } from '../../lib/rpc/request.js';
 import { authDeps, CAPTURE, capturedAt, captureNamed, capturesSigned, toRpcRequest } from '../helpers/client-captures.js';
 

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { authenticate } from '../../lib/auth/authenticate.js';
 import { alibabaClaim } from '../../lib/protocol/alibaba/codec.js';
-import { parseV3Authorization, sha256Hex, v3CanonicalRequest, v3Signature } from '../../lib/auth/v3-signature.js';
+import { sha256Hex, v3CanonicalRequest, v3Signature } from '@alibaba-kms-compatible/client/signing';
+import { parseV3Authorization } from '../../lib/auth/v3-signature.js';
 import {
   AccessKeyInactiveError,
   AccessKeyNotFoundError,

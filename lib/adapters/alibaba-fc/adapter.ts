@@ -1,9 +1,9 @@
+import { percentEncode } from '@alibaba-kms-compatible/client/signing';
 import { MalformedRequestError, RequestTooLargeError } from '../../errors.js';
 import { createDispatcher } from '../../middleware/dispatch.js';
 import { MAX_BODY_BYTES } from '../node-http.js';
 import { buildRpcHandler, type RpcHandler } from '../../middleware/stack.js';
 import type { ActionDefinition } from '../../action.js';
-import { percentEncode } from '../../rpc/percent-encode.js';
 import { emptyHeaders, type RpcRequest, type RpcResponse } from '../../rpc/request.js';
 import type { Service } from '../../service.js';
 import { lazyService, serveOnFunction } from '../lazy-service.js';

@@ -15,7 +15,7 @@ import {
   type StoredEntry,
   WriteOnceViolationError,
 } from '../key-store.js';
-import { closeAfter, fsyncDirectory, unavailableIoCode, writeTemporaryFile } from '../../durable-files.js';
+import { closeAfter, fsyncDirectory, unavailableIoCode, writeTemporaryFile } from '@alibaba-kms-compatible/client/internal/durable-files';
 import { LocalChangeMarker } from '../local-change-marker.js';
 import { KeyStoreUnavailableError } from '../store-errors.js';
 
@@ -90,7 +90,7 @@ interface EntryFile {
  * A failed write removes its temporary file; {@link FileKeyStore.open} removes those of writers
  * that crashed.
  *
- * Failures: a disk that refuses (see UNAVAILABLE_IO_CODES in lib/durable-files.ts) or a lock held past the wait
+ * Failures: a disk that refuses (see UNAVAILABLE_IO_CODES in the client package's internal/durable-files.ts) or a lock held past the wait
  * timeout is a {@link KeyStoreUnavailableError} (`io`, `busy`); every other error keeps its meaning.
  */
 export class FileKeyStore implements KeyStore {

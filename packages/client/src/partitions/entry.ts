@@ -1,4 +1,4 @@
-import * as z from '../zod.js';
+import * as z from '../internal/zod.js';
 
 /** A partition id: 1–128 of `A-Z a-z 0-9 . _ : = + - /`. */
 export const PARTITION_ID = /^[A-Za-z0-9._:=+\-/]{1,128}$/;

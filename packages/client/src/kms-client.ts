@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { sha256Hex, V3_ALGORITHM, v3CanonicalRequest, v3Signature } from '../auth/v3-signature.js';
-import { percentEncode } from '../rpc/percent-encode.js';
-import { isoSeconds } from '../time.js';
+import { isoSeconds } from './internal/time.js';
+import { percentEncode } from './signing/percent-encode.js';
+import { sha256Hex, V3_ALGORITHM, v3CanonicalRequest, v3Signature } from './signing/v3.js';
 
 export const API_VERSION = '2016-01-20';
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:8080/';
@@ -82,8 +82,8 @@ export function endpointUrl(endpoint: string): URL {
 
 /**
  * A small client of the KMS API (2016-01-20): each call is a POST with the parameters in the
- * query, signed with ACS3-HMAC-SHA256 by the service's own signing code (lib/auth/v3-signature.ts),
- * as the official `@alicloud/kms20160120` client sends it. Returns the parsed JSON body; an error
+ * query, signed with ACS3-HMAC-SHA256 (./signing, the code the server verifies with), as the
+ * official `@alicloud/kms20160120` client sends it. Returns the parsed JSON body; an error
  * response becomes a {@link KmsApiError}, no response a {@link KmsConnectionError}.
  */
 export class KmsClient {
@@ -203,7 +203,7 @@ export interface KmsApi {
  *
  * @example
  * ```ts
- * import { createKmsClient } from 'alibaba-kms-compatible';
+ * import { createKmsClient } from '@alibaba-kms-compatible/client';
  * const kms = createKmsClient({ endpoint: 'http://127.0.0.1:8080', accessKeyId, accessKeySecret });
  * const { CiphertextBlob } = await kms.call('GenerateDataKeyWithoutPlaintext', { KeyId: 'alias/orders' });
  * ```

@@ -2,7 +2,7 @@ import { link, mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { entryFileName, type PartitionEntry, partitionEntrySchema, partitionIdOfFileName } from '../entry.js';
 import { InvalidPartitionEventError, InvalidRegistryEntryError, PartitionKeysError, RegistryUnavailableError } from '../errors.js';
-import { fsyncDirectory, unavailableIoCode, writeTemporaryFile } from '../../durable-files.js';
+import { fsyncDirectory, unavailableIoCode, writeTemporaryFile } from '../../internal/durable-files.js';
 import type { PartitionRegistry } from './registry.js';
 
 
@@ -22,7 +22,7 @@ import type { PartitionRegistry } from './registry.js';
  * **list** decodes the directory's file names, skipping every name no entry has (temporary files,
  * strangers); a missing directory lists as empty.
  *
- * **Failures**: a disk that refuses (UNAVAILABLE_IO_CODES in lib/durable-files.ts) is {@link RegistryUnavailableError}
+ * **Failures**: a disk that refuses (UNAVAILABLE_IO_CODES in internal/durable-files.ts) is {@link RegistryUnavailableError}
  * with the fs error as `cause`; every other error keeps its meaning. A partition id whose encoded
  * name is longer than the file system allows (ids with many characters to encode; about 80 or
  * more) cannot be stored here: create throws {@link InvalidPartitionEventError}, get finds nothing.

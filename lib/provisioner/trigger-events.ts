@@ -1,4 +1,4 @@
-import { InvalidPartitionEventError } from './errors.js';
+import { InvalidPartitionEventError } from '@alibaba-kms-compatible/client';
 
 /** The EventBridge `detail-type` of a partition to provision. */
 export const PARTITION_CREATED = 'PartitionCreated';

@@ -1,5 +1,5 @@
-import * as z from '../zod.js';
-import { createKmsClient, type KmsApi } from '../client/kms-client.js';
+import * as z from '../internal/zod.js';
+import { createKmsClient, type KmsApi } from '../kms-client.js';
 import { PARTITION_CONTEXT_KEY, type PartitionEntry, partitionIdSchema, stringMapSchema } from './entry.js';
 import { InvalidPartitionEventError } from './errors.js';
 import { openRegistry } from './registry/open.js';
@@ -78,7 +78,7 @@ const eventSchema = z.object({
  *
  * @example
  * ```ts
- * import { provisionPartitions } from 'alibaba-kms-compatible';
+ * import { provisionPartitions } from '@alibaba-kms-compatible/client';
  * const summary = await provisionPartitions(
  *   { endpoint: 'http://127.0.0.1:8080', accessKeyId, accessKeySecret, registry: 'file:./.kms-partitions', keyId: 'alias/orders' },
  *   [{ partitionId: 'orders-2026-11' }, { partitionId: 'orders-2026-12', encryptionContext: { tenant: 'acme' } }],

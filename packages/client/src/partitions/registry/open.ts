@@ -64,7 +64,7 @@ export function parseRegistryUrl(url: string): RegistryLocation {
  *
  * @example
  * ```ts
- * import { openRegistry } from 'alibaba-kms-compatible';
+ * import { openRegistry } from '@alibaba-kms-compatible/client';
  * const registry = await openRegistry('s3://my-bucket/partitions/');
  * const entry = await registry.get('orders-2026-11');   // { partitionId, keyId, ciphertextBlob, … } or undefined
  * ```

@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { awsErrorName, classifyAwsError } from '../../keystore/aws-errors.js';
+import { awsErrorName, classifyAwsError } from '../../internal/aws-errors.js';
 import { entryFileName, type PartitionEntry } from '../entry.js';
 import { PartitionKeysError, RegistryUnavailableError } from '../errors.js';
 import { describeOperation, idsOfNames, normalisePrefix, parseStoredEntry, serializeEntry } from './file-registry.js';

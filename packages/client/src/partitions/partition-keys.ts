@@ -1,4 +1,4 @@
-import { createKmsClient, type KmsApi } from '../client/kms-client.js';
+import { createKmsClient, type KmsApi } from '../kms-client.js';
 import { type PartitionEntry, partitionIdSchema } from './entry.js';
 import { InvalidPartitionEventError, InvalidRegistryEntryError, PartitionKeysError, PartitionNotFoundError } from './errors.js';
 import { openRecord, readRecordHeader, sealRecord } from './record-format.js';
@@ -67,7 +67,7 @@ interface CacheSlot {
  * registry, decrypted by the KMS with the caller's credential and the context bound to it, kept in
  * memory for a while (TTL and a use count), and zeroed when it leaves (eviction, `close()`).
  * Records are AES-256-GCM under a key derived from the partition's data key, with a header that
- * names the partition (see lib/partitions/record-format.ts).
+ * names the partition (see record-format.ts).
  *
  * Errors carry a `code`: {@link PartitionNotFoundError}, {@link InvalidRecordError},
  * {@link RegistryUnavailableError}, or the KMS's own refusal as a KmsApiError (`Forbidden.NoPermission`
@@ -75,7 +75,7 @@ interface CacheSlot {
  *
  * @example
  * ```ts
- * import { openPartitionKeys } from 'alibaba-kms-compatible';
+ * import { openPartitionKeys } from '@alibaba-kms-compatible/client';
  * const keys = openPartitionKeys({ endpoint: 'http://127.0.0.1:8080', accessKeyId, accessKeySecret, registry: 'file:./.kms-partitions' });
  * const record = await keys.encryptRecord('orders-2026-11', JSON.stringify(order));
  * const plaintext = await keys.decryptRecord(record);

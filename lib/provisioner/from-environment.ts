@@ -1,5 +1,4 @@
-import { createProvisioner, type Provisioner } from './provision.js';
-import { DEFAULT_REGISTRY_URL } from './registry/open.js';
+import { createProvisioner, DEFAULT_REGISTRY_URL, type Provisioner } from '@alibaba-kms-compatible/client';
 
 /** The provisioner trigger's environment variables (exact names), and the registry's default. */
 export const PROVISIONER_ENV = {
