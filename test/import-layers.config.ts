@@ -19,11 +19,10 @@ export const LAYERS: readonly Layer[] = [
     holds: 'platform adapters (Lambda, FC, node:http), the request stack, and the Action contract that joins an operation to its protocol bindings',
     paths: ['lib/adapters/', 'lib/http/', 'lib/middleware/', 'lib/action.ts'],
   },
-  { name: 'composition', holds: 'the configuration (every variable) and the service built from it', paths: ['lib/config/', 'lib/service-from-env.ts'] },
   {
-    name: 'client',
-    holds: 'the consumer library: the client, partition keys, the file format, the package root',
-    paths: ['lib/client/', 'lib/partitions/', 'lib/file-envelope/', 'lib/index.ts'],
+    name: 'composition',
+    holds: 'the configuration (every variable), the service built from it, the partition-key provisioner function\'s wiring, the package root',
+    paths: ['lib/config/', 'lib/service-from-env.ts', 'lib/provisioner/', 'lib/index.ts'],
   },
   { name: 'protocol', holds: 'the wire protocols and their authentication schemes', paths: ['lib/protocol/', 'lib/rpc/', 'lib/auth/'] },
   {
@@ -47,20 +46,24 @@ export const LAYERS: readonly Layer[] = [
   { name: 'keystore', holds: 'state: the store interface, every backend and its wiring, used nonces', paths: ['lib/keystore/'] },
   {
     name: 'util',
-    holds: 'no domain: errors, logging, metrics, schemas, files, time, the variable declarations',
+    holds: 'no domain: errors, logging, metrics, schemas, the log file, the variable declarations',
     paths: [
       'lib/config/variable.ts',
       'lib/errors.ts',
       'lib/logger.ts',
       'lib/logger-powertools.ts',
       'lib/zod.ts',
-      'lib/time.ts',
       'lib/ttl-cache.ts',
       'lib/strict-json.ts',
-      'lib/durable-files.ts',
       'lib/log-file.ts',
       'lib/metrics/',
     ],
+  },
+  {
+    name: 'client package',
+    holds:
+      'packages/client (@alibaba-kms-compatible/client), which the server depends on: the API client, partition keys, the record and file formats, the request signing, and what both share (durable files, AWS error classes, zod); it imports nothing of the server',
+    paths: ['packages/client/src/'],
   },
 ];
 

@@ -1,8 +1,18 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, posix } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { importCycles, type Layer, layerOf, upwardImports } from '../helpers/import-graph.js';
-import { type ImportEdge, importsOf, ROOT, sourceFiles } from '../helpers/source-files.js';
+import {
+  type ImportEdge,
+  importsOf,
+  packageImportsOf,
+  ROOT,
+  SOURCE_CONDITION,
+  sourceFiles,
+  type WorkspacePackage,
+  workspacePackages,
+  workspaceSourceOf,
+} from '../helpers/source-files.js';
 import { ALLOWED_CYCLES, ALLOWED_UPWARD_IMPORTS, LAYERS } from '../import-layers.config.js';
 
 const edge = (from: string, to: string, more: Partial<ImportEdge> = {}): ImportEdge => ({ from, to, typeOnly: false, dynamic: false, ...more });
@@ -67,3 +77,96 @@ describe('The import layers (test/import-layers.config.ts)', () => {
     expect(importCycles(edges)).toEqual(ALLOWED_CYCLES.map((c) => [...c.files].sort()));
   });
 });
+
+describe('Module: source-files (workspace packages)', () => {
+  it('a workspace specifier names the source its exports give under the source condition; an unexported subpath, or another package, names none', () => {
+    expect(workspaceSourceOf('@alibaba-kms-compatible/client')).toBe('packages/client/src/index.ts');
+    expect(workspaceSourceOf('@alibaba-kms-compatible/client/signing')).toBe('packages/client/src/signing/index.ts');
+    expect(workspaceSourceOf('@alibaba-kms-compatible/client/internal/aws-errors')).toBe('packages/client/src/internal/aws-errors.ts');
+    expect(workspaceSourceOf('@alibaba-kms-compatible/client/partitions/entry')).toBeUndefined();
+    expect(workspaceSourceOf('@alibaba-kms-compatible/clientele')).toBeUndefined();
+    expect(workspaceSourceOf('zod/mini')).toBeUndefined();
+  });
+
+  it('an import of a workspace package by its name is an edge to that source file, marked with the specifier', () => {
+    expect(importsOf('lib/zod.ts')).toContainEqual({
+      from: 'lib/zod.ts',
+      to: 'packages/client/src/internal/zod.ts',
+      typeOnly: false,
+      dynamic: false,
+      viaPackage: '@alibaba-kms-compatible/client/internal/zod',
+    });
+  });
+});
+
+/** The npm package a specifier names: `@scope/name` or `name`, whatever subpath follows. */
+const packageOf = (specifier: string) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+
+describe('The packages (npm workspaces: the server at the root, the client in packages/client)', () => {
+  const server = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as WorkspacePackage['manifest'];
+  const client = workspacePackages().find((p) => p.name.includes('client'))!;
+  const clientSource = `${client.dir}/src/`;
+  const clientFiles = sourceFiles([`${client.dir}/src`]);
+  const serverFiles = sourceFiles(['lib', 'functions', 'infra']);
+  const optionalPeers = Object.entries(client.manifest.peerDependenciesMeta ?? {})
+    .filter(([, meta]) => meta.optional)
+    .map(([name]) => name);
+
+  it('the client package imports nothing of the server: every path it imports stays inside it, and it names no other package of the workspace', () => {
+    expect(clientFiles.length).toBeGreaterThan(15);
+    expect(clientFiles.flatMap(importsOf).filter((e) => !e.to.startsWith(clientSource) || e.viaPackage)).toEqual([]);
+    const workspaceNames = [server.name, ...workspacePackages().map((p) => p.name)];
+    expect(clientFiles.flatMap(packageImportsOf).filter((i) => workspaceNames.includes(packageOf(i.specifier)))).toEqual([]);
+  });
+
+  it('the client imports only node built-ins, its dependencies and its peers; an optional peer only where nothing but an import() loads it (an s3:// or oss:// registry)', () => {
+    const allowed = new Set([...Object.keys(client.manifest.dependencies ?? {}), ...Object.keys(client.manifest.peerDependencies ?? {})]);
+    const imports = clientFiles.flatMap(packageImportsOf).filter((i) => !i.specifier.startsWith('node:'));
+    expect(imports.filter((i) => !allowed.has(packageOf(i.specifier)))).toEqual([]);
+    expect(optionalPeers.sort()).toEqual(['@aws-sdk/client-s3', 'ali-oss']);
+    // What the package's entry points load before any import() runs.
+    const entries = exportedSources(client, clientFiles);
+    expect(entries).toEqual(expect.arrayContaining([`${clientSource}index.ts`, `${clientSource}signing/index.ts`, `${clientSource}internal/time.ts`]));
+    const loaded = new Set<string>();
+    const load = (file: string) => {
+      if (loaded.has(file)) return;
+      loaded.add(file);
+      for (const e of importsOf(file)) if (!e.dynamic && !e.typeOnly) load(e.to);
+    };
+    entries.forEach(load);
+    expect(loaded.has(`${clientSource}partitions/registry/open.ts`)).toBe(true);
+    const eager = [...loaded].flatMap(packageImportsOf).filter((i) => !i.dynamic && !i.typeOnly && optionalPeers.includes(packageOf(i.specifier)));
+    expect(eager).toEqual([]);
+    // Each optional peer is used, by an import() of its own.
+    const lazy = imports.filter((i) => i.dynamic).map((i) => packageOf(i.specifier));
+    for (const peer of optionalPeers) expect(lazy).toContain(peer);
+  });
+
+  it('the server reaches the client only by its package name and the exports it declares, never by a path into it', () => {
+    const intoClient = serverFiles.flatMap(importsOf).filter((e) => e.to.startsWith(`${client.dir}/`));
+    expect(intoClient.length).toBeGreaterThan(20);
+    expect(intoClient.filter((e) => !e.viaPackage)).toEqual([]);
+    const named = serverFiles.flatMap(packageImportsOf).filter((i) => packageOf(i.specifier) === client.name);
+    expect(named.filter((i) => workspaceSourceOf(i.specifier) === undefined)).toEqual([]);
+    expect(server.dependencies?.[client.name]).toBeDefined();
+  });
+
+  it("the server's code imports its dependencies (types: @types/* devDependencies), but for the Function Compute deployment tool run from a clone; it installs the client's optional peers, which its provisioner and kms command use", () => {
+    const deployTool = 'infra/fc/';
+    const imports = serverFiles.flatMap(packageImportsOf).filter((i) => !i.specifier.startsWith('node:') && !i.from.startsWith(deployTool));
+    const unmet = imports.filter((i) => !(packageOf(i.specifier) in (server.dependencies ?? {})) && !(i.typeOnly && `@types/${packageOf(i.specifier)}` in (server.devDependencies ?? {})));
+    expect(unmet).toEqual([]);
+    for (const peer of optionalPeers) expect(server.dependencies?.[peer], peer).toBe(client.manifest.peerDependencies?.[peer]);
+    for (const tool of ['typescript', '@types/node']) expect(server.dependencies?.[tool], tool).toBeUndefined();
+  });
+});
+
+/** The source files a package's exports name (a `*` pattern: every file of `files` it matches). */
+function exportedSources(pkg: WorkspacePackage, files: readonly string[]): string[] {
+  return Object.values(pkg.manifest.exports).flatMap((value) => {
+    const source = typeof value === 'string' ? undefined : value[SOURCE_CONDITION];
+    if (!source) return [];
+    const [before, after] = posix.join(pkg.dir, source).split('*') as [string, string | undefined];
+    return files.filter((f) => (after === undefined ? f === before : f.startsWith(before) && f.endsWith(after)));
+  });
+}
