@@ -7,8 +7,8 @@ import { makeTempDir, REPO_ROOT, removeDir } from '../helpers/gateway-process.js
 
 /*
  * The package as a user installs it: its root exports the public API (compiled JavaScript and
- * .d.ts), a TypeScript consumer type-checks against it, and `kms` runs the compiled CLI with plain
- * node.
+ * .d.ts; the client package's, re-exported), a TypeScript consumer type-checks against it, and
+ * `kms` runs the compiled CLI with plain node. The client installed alone: client-package.test.ts.
  */
 
 const run = promisify(execFile);
@@ -71,9 +71,12 @@ export async function main(): Promise<ProvisionSummary> {
     await run(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], { cwd: app }).catch((err: { stdout?: string }) => {
       throw new Error(`the consumer does not type-check:\n${err.stdout}`);
     });
-    const declarations = await readFile(join(REPO_ROOT, 'dist', 'lib', 'partitions', 'provision.d.ts'), 'utf8');
+    // The root re-exports the client package, whose declarations carry the TSDoc.
+    expect(await readFile(join(REPO_ROOT, 'dist', 'lib', 'index.d.ts'), 'utf8')).toContain("export * from '@alibaba-kms-compatible/client';");
+    const clientDist = join(REPO_ROOT, 'packages', 'client', 'dist');
+    const declarations = await readFile(join(clientDist, 'partitions', 'provision.d.ts'), 'utf8');
     expect(declarations).toMatch(/@example[\s\S]*provisionPartitions/);
-    for (const file of ['client/kms-client.d.ts', 'partitions/partition-keys.d.ts']) expect(await readFile(join(REPO_ROOT, 'dist', 'lib', file), 'utf8')).toContain('@example');
+    for (const file of ['kms-client.d.ts', 'partitions/partition-keys.d.ts', 'partitions/registry/open.d.ts', 'signing/v3.d.ts']) expect(await readFile(join(clientDist, file), 'utf8')).toContain('@example');
   }, 60_000);
 
   it('runs the kms command with plain node from dist/, with no TypeScript loader', async () => {
@@ -85,5 +88,7 @@ export async function main(): Promise<ProvisionSummary> {
     expect(pkg.scripts.start).toBe('exec node dist/infra/gateway/start.js');
     expect(pkg.scripts.prepare).toBe('npm run build');
     expect(pkg.dependencies.tsx).toBeUndefined();
+    // Build tools and types are for development only.
+    expect(Object.keys(pkg.dependencies).filter((name) => name === 'typescript' || name.startsWith('@types/'))).toEqual([]);
   });
 });

@@ -33,7 +33,21 @@ export interface SealFileOptions {
   signal?: AbortSignal;
 }
 
-/** Writes the header and the sealed frames of `input` to `output`, and ends `output`. */
+/**
+ * Writes the header and the sealed frames of `input` to `output`, and ends `output`.
+ *
+ * @example
+ * ```ts
+ * import { createReadStream, createWriteStream } from 'node:fs';
+ * import { createKmsClient, sealFile } from '@alibaba-kms-compatible/client';
+ * const kms = createKmsClient({ endpoint, accessKeyId, accessKeySecret });
+ * const context = { tenant: 'acme' };
+ * const { Plaintext, CiphertextBlob } = await kms.call('GenerateDataKey', { KeyId: 'alias/orders', EncryptionContext: JSON.stringify(context) });
+ * await sealFile(createReadStream('order.txt'), createWriteStream('order.txt.kms'), {
+ *   dataKey: Buffer.from(String(Plaintext), 'base64'), ciphertextBlob: String(CiphertextBlob), context,
+ * });
+ * ```
+ */
 export async function sealFile(input: Readable, output: Writable, options: SealFileOptions): Promise<void> {
   try {
     const frameSize = options.frameSize ?? DEFAULT_FRAME_SIZE;
@@ -77,6 +91,17 @@ export interface OpenFileOptions {
  * reordered, spliced, appended to). Frames are written only once verified, but a failure late in
  * the file comes after earlier frames were written: write to a temporary file and keep it only
  * when this resolves.
+ *
+ * @example
+ * ```ts
+ * import { headerContext, openFile } from '@alibaba-kms-compatible/client';
+ * await openFile(createReadStream('order.txt.kms'), createWriteStream('order.txt.part'), {
+ *   unwrapDataKey: async (header) => {
+ *     const { Plaintext } = await kms.call('Decrypt', { CiphertextBlob: header.ciphertextBlob, EncryptionContext: JSON.stringify(headerContext(header)) });
+ *     return Buffer.from(String(Plaintext), 'base64');
+ *   },
+ * });
+ * ```
  */
 export async function openFile(input: Readable, output: Writable, options: OpenFileOptions): Promise<FileHeader> {
   let header: FileHeader;

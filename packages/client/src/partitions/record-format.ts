@@ -32,7 +32,18 @@ export interface RecordHeader {
   bodyOffset: number;
 }
 
-/** Encrypts `plaintext` for `partitionId` under its 32-byte data key. */
+/**
+ * Encrypts `plaintext` for `partitionId` under its 32-byte data key (what
+ * `openPartitionKeys().encryptRecord` does with the partition's key from the registry).
+ *
+ * @example
+ * ```ts
+ * import { openRecord, readRecordHeader, sealRecord } from '@alibaba-kms-compatible/client';
+ * const record = sealRecord(dataKey, 'orders-2026-11', Buffer.from('order 17'));
+ * const header = readRecordHeader(record);   // header.partitionId === 'orders-2026-11'
+ * const plaintext = openRecord(dataKey, record, header);
+ * ```
+ */
 export function sealRecord(dataKey: Buffer, partitionId: string, plaintext: Uint8Array, aad: Uint8Array = EMPTY): Buffer {
   const id = Buffer.from(partitionId, 'ascii');
   const salt = randomBytes(SALT_BYTES);

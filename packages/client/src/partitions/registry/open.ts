@@ -60,7 +60,8 @@ export function parseRegistryUrl(url: string): RegistryLocation {
  * S3Registry or an OssRegistry. The cloud SDKs are imported only when their scheme is used, so
  * `file:` users never load them; clients are built from the environment unless `deps` injects
  * them. Nothing is contacted yet: an unreachable backend fails at the first call.
- * Throws TypeError for a URL it does not accept, Error when `oss://` lacks its variables.
+ * Throws TypeError for a URL it does not accept, Error when `oss://` lacks its variables or the
+ * scheme's SDK (`@aws-sdk/client-s3`, `ali-oss`: optional peer dependencies) is not installed.
  *
  * @example
  * ```ts
@@ -76,7 +77,7 @@ export async function openRegistry(url: string, deps: OpenRegistryDeps = {}): Pr
     case 'file':
       return new FileRegistry(location.dir, { url });
     case 's3': {
-      const { S3Registry } = await import('./s3-registry.js');
+      const { S3Registry } = await optionalPeer('s3', '@aws-sdk/client-s3', () => import('./s3-registry.js'));
       const client = deps.s3Client ?? (await s3ClientFromEnvironment(env));
       return new S3Registry({ client, bucket: location.bucket, prefix: location.prefix, url });
     }
@@ -85,6 +86,24 @@ export async function openRegistry(url: string, deps: OpenRegistryDeps = {}): Pr
       const client = deps.ossClient ?? (await ossClientFromEnvironment(location.bucket, env));
       return new OssRegistry({ client, bucket: location.bucket, prefix: location.prefix, url });
     }
+  }
+}
+
+/**
+ * Loads what a cloud registry needs; its SDK is an optional peer dependency of this package, so
+ * when it is not installed the error says which one to install (as `import()` would only say that
+ * a module was not found).
+ */
+async function optionalPeer<T>(scheme: 's3' | 'oss', peer: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException | null)?.code;
+    // ESM import() or, in a CommonJS bundle, require().
+    if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && String((err as Error).message).includes(`'${peer}'`)) {
+      throw new Error(`an ${scheme}:// partition registry needs the package ${peer}, an optional peer dependency of this library: npm install ${peer}`, { cause: err });
+    }
+    throw err;
   }
 }
 
@@ -111,7 +130,7 @@ function invalidUrl(why: string): TypeError {
 }
 
 async function s3ClientFromEnvironment(env: Record<string, string | undefined>): Promise<S3Client> {
-  const { S3Client } = await import('@aws-sdk/client-s3');
+  const { S3Client } = await optionalPeer('s3', '@aws-sdk/client-s3', () => import('@aws-sdk/client-s3'));
   // Without AWS_REGION the SDK looks further (AWS_DEFAULT_REGION is not among its sources; the shared config is).
   return new S3Client(env.AWS_REGION ? { region: env.AWS_REGION } : {});
 }
@@ -144,7 +163,7 @@ async function ossClientFromEnvironment(bucket: string, env: Record<string, stri
     const now = ossCredentials(env);
     return { accessKeyId: now.accessKeyId!, accessKeySecret: now.accessKeySecret!, stsToken: now.stsToken ?? '' };
   };
-  const { default: OSS } = await import('ali-oss');
+  const { default: OSS } = await optionalPeer('oss', 'ali-oss', () => import('ali-oss'));
   return new OSS({
     accessKeyId: credentials().accessKeyId,
     accessKeySecret: credentials().accessKeySecret,
