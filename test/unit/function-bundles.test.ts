@@ -59,9 +59,22 @@ describe('Function bundles', () => {
   });
 
   it('when a scheduled job is bundled, it carries no wire protocol and no signature scheme: it answers no requests', () => {
+    // The signing is the client package's (its compiled dist/, as esbuild resolves the workspace).
+    const requestHandling = /lib\/(protocol|middleware)\/|lib\/auth\/(rpc-signature|v3-signature|sigv4)|packages\/client\/dist\/signing\//;
+    expect(Object.keys(bundles.get('decrypt')!.inputs).filter((input) => requestHandling.test(input))).toEqual(
+      expect.arrayContaining(['packages/client/dist/signing/v3.js', 'packages/client/dist/signing/rpc.js']),
+    );
     for (const name of ['rotate-keys', 'delete-expired-keys']) {
       const inputs = Object.keys(bundles.get(name)!.inputs);
-      expect(inputs.filter((input) => /lib\/(protocol|middleware)\/|lib\/auth\/(rpc-signature|v3-signature|sigv4)/.test(input)), name).toEqual([]);
+      expect(inputs.filter((input) => requestHandling.test(input)), name).toEqual([]);
+    }
+  });
+
+  it('when a function is bundled, it carries of the client package only what it imports (the partition modules only in the provisioner, the file format in none)', () => {
+    for (const [name, output] of bundles) {
+      const client = Object.keys(output.inputs).filter((input) => input.includes('packages/client/'));
+      expect(client.filter((input) => input.includes('/file-envelope/') || input.includes('/partition-keys.')), name).toEqual([]);
+      if (name !== 'provision-partition-keys') expect(client.filter((input) => input.includes('/partitions/') || input.endsWith('/kms-client.js')), name).toEqual([]);
     }
   });
 
