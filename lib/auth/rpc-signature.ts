@@ -5,7 +5,10 @@ import type { RpcRequest } from '../rpc/request.js';
 import { bounded, checkedNonce, type Claim, type Claimed, SIGNED_FIELD_LIMITS } from './claim.js';
 import { signaturesEqual } from './constant-time.js';
 
-/** The RPC scheme's claim: the signed fields are parameters (query or form body), the Action among them. */
+/**
+ * The RPC scheme's claim: the signed fields are parameters (query or form body), the Action among
+ * them. The string-to-sign and the HMAC are the client package's, the code clients sign with.
+ */
 export function rpcClaim(request: RpcRequest, params: RpcParams, claimed: Claimed): Claim {
   const p = params.all;
   const required = (name: string): string => {

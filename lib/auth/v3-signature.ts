@@ -36,7 +36,10 @@ export function parseV3Authorization(header: string): V3Authorization {
   return { accessKeyId, signedHeaders: signedHeaders.split(';'), signature };
 }
 
-/** The ACS3 scheme's claim: the signed fields are headers, the Action is `x-acs-action`. */
+/**
+ * The ACS3 scheme's claim: the signed fields are headers, the Action is `x-acs-action`. The
+ * canonical request and the HMAC are the client package's, the code clients sign with.
+ */
 export function v3Claim(request: RpcRequest, params: RpcParams, header: string, claimed: Claimed): Claim {
   if (!header.startsWith(`${V3_ALGORITHM} `)) {
     throw new IncompleteSignatureError(`the Authorization header must use ${V3_ALGORITHM}.`);

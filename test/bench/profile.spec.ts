@@ -96,7 +96,7 @@ function areaOf(url: string, functionName: string): string {
     return 'V8 and native code outside JavaScript';
   }
   if (/node:(_http|http|net|stream|events|internal\/(streams|stream_base|http|net|timers|process\/task_queues|async_hooks))/.test(url) || url.includes('adapters/node-http') || url.includes('infra/gateway/')) return 'HTTP, sockets and the event loop';
-  if (url.includes('/lib/auth/') || url.includes('/lib/rpc/percent-encode') || url.includes('/lib/rpc/params')) return 'authentication and parameters';
+  if (url.includes('/lib/auth/') || url.includes('/packages/client/dist/signing/') || url.includes('/lib/rpc/params')) return 'authentication and parameters';
   if (url.includes('node:internal/crypto') || url.includes('node:crypto') || url.includes('/lib/crypto/')) return 'cryptography (HMAC, AES-GCM, randomness)';
   if (url.includes('/zod/') || url.includes('/lib/protocol/alibaba/schema')) return 'validation (zod)';
   if (url.includes('@middy') || url.includes('/lib/middleware/')) return 'middleware stack';
