@@ -1,4 +1,4 @@
-import { config, core, NEVER } from 'zod/mini';
+import { config, type core, NEVER } from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 
 /**
