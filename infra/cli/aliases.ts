@@ -40,11 +40,12 @@ export function registerAliases(program: Command): void {
   ).action(async (options: PagingOptions & { key?: string }, command: Command) => {
     const client = clientOf(command);
     type Alias = { AliasName: string; KeyId: string; AliasArn: string };
+    type Page = { Aliases?: { Alias?: Alias[] }; TotalCount?: number; PageNumber?: number; PageSize?: number };
     const fetch = async (PageNumber: number, PageSize: number) => {
       const r = options.key === undefined
-        ? await client.call('ListAliases', { PageNumber, PageSize })
-        : await client.call('ListAliasesByKeyId', { KeyId: options.key, PageNumber, PageSize });
-      return { items: (r.Aliases?.Alias ?? []) as Alias[], total: Number(r.TotalCount ?? 0), response: r };
+        ? await client.call<Page>('ListAliases', { PageNumber, PageSize })
+        : await client.call<Page>('ListAliasesByKeyId', { KeyId: options.key, PageNumber, PageSize });
+      return { items: r.Aliases?.Alias ?? [], total: Number(r.TotalCount ?? 0), response: r };
     };
     const columns = ['AliasName', 'KeyId', 'AliasArn'];
     if (options.page !== undefined || options.pageSize !== undefined) {

@@ -86,7 +86,7 @@ export function registerFiles(program: Command): void {
             requireContext(context, options);
             const fromPartition = await partitionKeyOf(command, header.ciphertextBlob, context, options.registry, options.partition !== undefined);
             if (fromPartition) return fromPartition;
-            let result: Record<string, any>;
+            let result: Record<string, unknown>;
             try {
               result = await client.call('Decrypt', { CiphertextBlob: header.ciphertextBlob, EncryptionContext: contextParam(context) });
             } catch (err) {

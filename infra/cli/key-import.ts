@@ -54,7 +54,11 @@ export function registerKeyImport(keys: Command): void {
       const client = clientOf(command);
       const material = readMaterial(options.material);
       try {
-        const parameters = await client.call('GetParametersForImport', { KeyId: key, WrappingAlgorithm: options.algorithm, WrappingKeySpec: 'RSA_2048' });
+        const parameters = await client.call<{ ImportToken: string; PublicKey: string }>('GetParametersForImport', {
+          KeyId: key,
+          WrappingAlgorithm: options.algorithm,
+          WrappingKeySpec: 'RSA_2048',
+        });
         const result = await client.call('ImportKeyMaterial', {
           KeyId: key,
           ImportToken: parameters.ImportToken,

@@ -51,7 +51,7 @@ export async function* readPartitionEvents(path: string, format: EventFileFormat
     }
     const fields = parseCsvLine(line);
     if (!header) {
-      if (!fields || !fields.includes('partitionId')) throw new EventFileError(`${path}: the CSV header (line ${number}) must name a partitionId column`);
+      if (!fields?.includes('partitionId')) throw new EventFileError(`${path}: the CSV header (line ${number}) must name a partitionId column`);
       header = fields;
       continue;
     }

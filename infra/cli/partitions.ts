@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { type PartitionEvent, PROVISION_DEFAULTS, provisionPartitions } from '@alibaba-kms-compatible/client';
+import { type PartitionEvent, PROVISION_DEFAULTS, type ProvisionSummary, provisionPartitions } from '@alibaba-kms-compatible/client';
 import { connectionOf, integer } from './common.js';
 import { CliError, EXIT, usageError } from './exit-codes.js';
 import { emit } from './output.js';
@@ -30,7 +30,7 @@ export function registerPartitions(program: Command): void {
       const connection = connectionOf(command);
       const registry = await registryOf(options.registry);
       const progress = new Progress('provisioning', undefined, options.progress, 'items');
-      let summary;
+      let summary: ProvisionSummary;
       try {
         summary = await provisionPartitions(
           { ...connection, registry, concurrency: options.concurrency, onProgress: () => progress.advance(1), ...(options.key ? { keyId: options.key } : {}) },

@@ -127,7 +127,7 @@ export async function deployToFunctionCompute(options: FcDeployOptions): Promise
       return;
     }
     let url: string | undefined;
-    const remember = (response: { data: any }) => {
+    const remember = (response: { data?: { urlInternet?: string } }) => {
       url = response?.data?.urlInternet;
     };
     const triggerOutcome = await upsert(

@@ -37,6 +37,7 @@ const SERVES_REQUESTS = ['*readState', '*claimNonces', '*readMaterial'];
 const RUNS_JOBS = ['*readState', '*readMaterial'];
 
 const albRule = (priority: number, conditions: string) =>
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a Serverless Framework variable, written to serverless.yml as it is
   ['      - alb:', '          listenerArn: ${param:listenerArn}', `          priority: ${priority}`, `          conditions: ${conditions}`];
 
 /** The listener rules of one Action: those of each protocol it speaks. */

@@ -39,7 +39,7 @@ export function parseSigV4Authorization(header: string): SigV4Authorization {
   const credential = fields.get('Credential')?.split('/');
   const signedHeaders = fields.get('SignedHeaders');
   const signature = fields.get('Signature');
-  if (!credential || credential.length !== 5 || credential.some((part) => part === '')) {
+  if (credential?.length !== 5 || credential.some((part) => part === '')) {
     throw new IncompleteSignatureError('Credential must be <access key id>/<date>/<region>/kms/aws4_request.');
   }
   const [accessKeyId, date, region, service, terminator] = credential as [string, string, string, string, string];
@@ -137,7 +137,7 @@ export function sigV4Signature(secret: string, auth: Pick<SigV4Authorization, 'd
  * kinds never meet.
  */
 export function sigV4Claim(request: RpcRequest, query: ParamList, action: string, regions: ReadonlySet<string>, claimed: Claimed): Claim {
-  const header = request.headers['authorization'];
+  const header = request.headers.authorization;
   if (header === undefined) throw new IncompleteSignatureError('the Authorization header is missing (AWS Signature Version 4).');
   bounded('Authorization', header, SIGNED_FIELD_LIMITS.authorizationChars);
   const auth = parseSigV4Authorization(header);

@@ -109,7 +109,7 @@ export async function destroyDueKeys(service: Service): Promise<string[]> {
   for (const keyId of await keyring.listKeyIds()) {
     const key = await keyring.getKey(keyId);
     if (key?.external && !(await sweepMaterial(service, keyId))) failed.push(keyId);
-    if (!key || key.state !== 'PendingDeletion' || !key.deleteDate || key.deleteDate > now) continue;
+    if (key?.state !== 'PendingDeletion' || !key.deleteDate || key.deleteDate > now) continue;
     try {
       await keyring.destroyKey(keyId, now);
       logger.info('key destroyed', { keyId });

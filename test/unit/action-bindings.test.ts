@@ -20,8 +20,8 @@ import { ACCOUNT_ID, KEY_ID, KEY_VERSION_ID, REGION } from '../helpers/service.j
  */
 
 const SCOPE: AwsScope = { accountId: ACCOUNT_ID, regions: new Set(['us-east-1', REGION]), alibabaRegion: REGION };
-const alibabaInput = (action: ActionDefinition, params: Record<string, string>) => validateInput(action.alibaba!.params, operationInput(new Map(Object.entries(params))));
-const awsInput = (action: ActionDefinition, body: Record<string, unknown>, target = action.name) => action.aws!.find((b) => b.target === target)!.input(body, SCOPE);
+const alibabaInput = <Input>(action: ActionDefinition<Input>, params: Record<string, string>) => validateInput(action.alibaba!.params, operationInput(new Map(Object.entries(params))));
+const awsInput = <Input>(action: ActionDefinition<Input>, body: Record<string, unknown>, target = action.name) => action.aws!.find((b) => b.target === target)!.input(body, SCOPE);
 
 /** A blob's layout: a version id, an IV and a tag (nothing here is decrypted). */
 const BLOB = Buffer.concat([Buffer.from(KEY_VERSION_ID, 'latin1'), Buffer.alloc(12 + 4 + 16, 1)]);

@@ -4,6 +4,7 @@ import {
   DeleteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
+  type GetItemCommandOutput,
   PutItemCommand,
   QueryCommand,
   UpdateItemCommand,
@@ -152,7 +153,7 @@ export class DynamoDbKeyStore implements KeyStore {
    * failed here moves this process's view of it (see LocalChangeMarker).
    */
   readonly #marker = new LocalChangeMarker(async () => {
-    let out;
+    let out: GetItemCommandOutput;
     try {
       out = await this.#call({ attempts: 0, uncertain: false }, () =>
         this.#client.send(
@@ -491,7 +492,7 @@ export class DynamoDbKeyStore implements KeyStore {
 
   /** The entry's item as it is now (destroyed ones included), or undefined. Translates failures. */
   async #read(name: string, operation: string): Promise<EntryItem | undefined> {
-    let out;
+    let out: GetItemCommandOutput;
     try {
       out = await this.#call({ attempts: 0, uncertain: false }, () =>
         this.#client.send(new GetItemCommand({ TableName: this.#tableName, Key: entryKey(name), ConsistentRead: true })),

@@ -61,7 +61,10 @@ const LATE_RELEASE_ATTEMPTS = 5;
  * so that two copies of this module in one process (bundles, duplicated packages) still share it:
  * a copy that did not know another's tokens would break its live locks.
  */
-const heldLockTokens: Set<string> = ((globalThis as Record<symbol, unknown>)[Symbol.for('alibaba-kms-compatible/file-store/held-lock-tokens')] ??= new Set<string>()) as Set<string>;
+const HELD_LOCK_TOKENS = Symbol.for('alibaba-kms-compatible/file-store/held-lock-tokens');
+const processGlobals = globalThis as Record<symbol, unknown>;
+processGlobals[HELD_LOCK_TOKENS] ??= new Set<string>();
+const heldLockTokens = processGlobals[HELD_LOCK_TOKENS] as Set<string>;
 
 export interface FileKeyStoreOptions {
   /** Default {@link LOCK_TIMEOUT_MS}. */

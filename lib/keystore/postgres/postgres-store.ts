@@ -177,7 +177,7 @@ export class PostgresKeyStore implements KeyStore {
       await client.query('BEGIN');
       const found = await client.query<{ write_once: boolean }>(`SELECT write_once FROM ${this.#db.tables.entries} WHERE name = $1 FOR UPDATE`, [name]);
       const row = found.rows[0];
-      if (!row || !row.write_once) {
+      if (!row?.write_once) {
         await client.query('ROLLBACK');
         return row ? 'mutable' : 'absent';
       }

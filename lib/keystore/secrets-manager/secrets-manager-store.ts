@@ -4,6 +4,7 @@ import {
   CreateSecretCommand,
   DeleteSecretCommand,
   GetSecretValueCommand,
+  type GetSecretValueCommandOutput,
   ListSecretsCommand,
   PutResourcePolicyCommand,
   PutSecretValueCommand,
@@ -339,7 +340,7 @@ export class SecretsManagerStore implements KeyStore {
    * scheduled for deletion.
    */
   async #read(name: string, secretId: string, operation: string): Promise<Current | undefined> {
-    let out;
+    let out: GetSecretValueCommandOutput;
     try {
       out = await this.#call(() => this.#client.send(new GetSecretValueCommand({ SecretId: secretId })));
     } catch (err) {

@@ -22,7 +22,7 @@ export interface AwsWire {
 
 interface Served {
   action: string;
-  binding: AwsBinding<unknown, any>;
+  binding: AwsBinding<unknown, unknown>;
 }
 
 const EMPTY_BODY = Buffer.alloc(0);

@@ -128,7 +128,8 @@ export function openPartitionKeys(options: PartitionKeysOptions): PartitionKeys 
           },
           () => evict(id, fresh),
         );
-        cache.set(id, (slot = fresh));
+        slot = fresh;
+        cache.set(id, slot);
       }
       const loaded = await slot.load;
       // Evicted (and zeroed) while this caller waited, or expired though its timer has not run yet
