@@ -101,7 +101,7 @@ describe(`kms encrypt-file / decrypt-file: ${SIZE_MIB} MiB`, () => {
       encrypt: figures(encrypted),
       decrypt: figures(decrypted),
     };
-    await writeFile(join(REPO_ROOT, BENCH_RESULTS.bigFile.file), JSON.stringify(results, null, 2) + '\n');
+    await writeFile(join(REPO_ROOT, BENCH_RESULTS.bigFile.file), `${JSON.stringify(results, null, 2)}\n`);
     await writeBenchmarkTables();
     expect(encrypted.maxRssMb).toBeLessThan(MAX_RSS_MB);
     expect(decrypted.maxRssMb).toBeLessThan(MAX_RSS_MB);

@@ -39,7 +39,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await killAllGateways();
   await removeDir(dir);
-  await writeFile(join(REPO_ROOT, 'bench/profile.json'), JSON.stringify(results, null, 2) + '\n');
+  await writeFile(join(REPO_ROOT, 'bench/profile.json'), `${JSON.stringify(results, null, 2)}\n`);
   await writeBenchmarkTables();
   console.log(`\n${lines.join('\n')}\n\nwritten to bench/profile.json and docs/benchmarks.md`);
 });
@@ -112,7 +112,7 @@ function areaOf(url: string, functionName: string): string {
 function summarise(profile: CpuProfile, requests: number) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfMicros = new Map<number, number>();
-  profile.samples.forEach((id, i) => selfMicros.set(id, (selfMicros.get(id) ?? 0) + (profile.timeDeltas[i + 1] ?? 0)));
+  for (const [i, id] of profile.samples.entries()) selfMicros.set(id, (selfMicros.get(id) ?? 0) + (profile.timeDeltas[i + 1] ?? 0));
   const areas = new Map<string, number>();
   const functions = new Map<string, number>();
   for (const [id, micros] of selfMicros) {

@@ -144,7 +144,7 @@ describe(`soak: ${TOTAL.toLocaleString('en')} mixed requests over ${CONNECTIONS}
       noncesHeld: last.nonces,
       nonceTableMb: Number(last.nonceMb.toFixed(1)),
     };
-    await writeFile(join(REPO_ROOT, BENCH_RESULTS.soak.file), JSON.stringify(figures, null, 2) + '\n');
+    await writeFile(join(REPO_ROOT, BENCH_RESULTS.soak.file), `${JSON.stringify(figures, null, 2)}\n`);
     await writeBenchmarkTables();
     // Flat means no growth: a heap that settles lower after warm-up is not a leak.
     expect((late - early) / early).toBeLessThanOrEqual(0.1);

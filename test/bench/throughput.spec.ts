@@ -64,7 +64,7 @@ afterAll(async () => {
   await killAllGateways();
   await removeDir(dir);
   await mkdir(join(REPO_ROOT, 'bench'), { recursive: true });
-  await writeFile(join(REPO_ROOT, 'bench/results.json'), JSON.stringify(results, null, 2) + '\n');
+  await writeFile(join(REPO_ROOT, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
   await writeBenchmarkTables();
   console.log(`\n${lines.join('\n')}\n\nwritten to bench/results.json and docs/benchmarks.md`);
 });

@@ -60,7 +60,7 @@ describe('Listing aliases costs O(page), not O(all aliases)', () => {
 
   it('when the store predates the index, listing by key finds every alias without writing anything; the first alias write backfills the index', async () => {
     const store = new MemoryKeyStore();
-    const t = await createTestService({ store });
+    await createTestService({ store });
     // As an older version left it: an alias entry with no index entry, and no backfill marker.
     await store.create('aliases/legacy', Buffer.from(JSON.stringify({ aliasName: 'alias/legacy', keyId: KEY_ID })), { writeOnce: false });
     const marker = await store.get('meta/alias-index-v1');
@@ -75,7 +75,7 @@ describe('Listing aliases costs O(page), not O(all aliases)', () => {
     const writer = await createTestService({ store, seed: false });
     expect((await writer.call(signedRpcRequest(ADMIN, 'CreateAlias', { AliasName: 'alias/new', KeyId: KEY_ID }))).status).toBe(200);
     expect(await store.get('meta/alias-index-v1')).toBeDefined();
-    expect(await store.get('alias-index.' + KEY_ID + '/legacy')).toBeDefined();
+    expect(await store.get(`alias-index.${KEY_ID}/legacy`)).toBeDefined();
     const after = await reader.call(signedRpcRequest(ADMIN, 'ListAliasesByKeyId', { KeyId: KEY_ID }));
     expect(after.body.Aliases.Alias.map((a: { AliasName: string }) => a.AliasName)).toEqual(['alias/legacy', 'alias/new', ALIAS]);
   });

@@ -123,7 +123,9 @@ describe('Audit and access lines name the access key the request claimed, and wh
     const oversized = rpc({ ...ADMIN, accessKeyId: 'A'.repeat(65) }, 'DescribeKey', { KeyId: KEY_ID });
     const noCredential = signedAwsRequest(ADMIN, 'DescribeKey', { KeyId: KEY_ID }, {
       amzDate: amzDateOf(NOW),
-      afterSigning: (request) => void (request.headers['authorization'] = 'AWS4-HMAC-SHA256 SignedHeaders=host, Signature=00'),
+      afterSigning: (request) => {
+        request.headers.authorization = 'AWS4-HMAC-SHA256 SignedHeaders=host, Signature=00';
+      },
     });
     for (const request of [unsigned, oversized, noCredential]) {
       const { status, audit: line, access } = await lines(request);
@@ -139,8 +141,8 @@ describe('Audit and access lines name the access key the request claimed, and wh
     const requests = [rpc(wrongSecret(ADMIN), 'DescribeKey', { KeyId: KEY_ID }), v3(UNKNOWN, 'DescribeKey', { KeyId: KEY_ID }), aws(wrongSecret(CONSUMER), 'DescribeKey', { KeyId: KEY_ID })];
     const signatures = [
       new URLSearchParams(requests[0]!.rawQuery).get('Signature')!,
-      /Signature=([0-9a-f]+)/.exec(requests[1]!.headers['authorization']!)![1]!,
-      /Signature=([0-9a-f]+)/.exec(requests[2]!.headers['authorization']!)![1]!,
+      /Signature=([0-9a-f]+)/.exec(requests[1]!.headers.authorization!)![1]!,
+      /Signature=([0-9a-f]+)/.exec(requests[2]!.headers.authorization!)![1]!,
     ];
     for (const request of requests) await lines(request);
     const text = JSON.stringify(audit) + logLines.join('');

@@ -369,8 +369,8 @@ describe('Property: every EncryptionContext pair a caller sends is bound', () =>
     /** The JSON string token of `before` + a lone surrogate (as `\uXXXX` escape text) + `after`. */
     const withLoneSurrogate = (before: string, code: number, after: string, variant: 'alone' | 'reversed' | 'unpaired-high') => {
       const hex = (c: number) => `\\u${c.toString(16).padStart(4, '0')}`;
-      const escape = variant === 'alone' ? hex(code) : variant === 'reversed' ? `${hex(0xdc00 | (code & 0x3ff))}${hex(0xd800 | (code & 0x3ff))}` : `${hex(0xd800 | (code & 0x3ff))}x`;
-      return `${jsonString(before).slice(0, -1)}${escape}${jsonString(after).slice(1)}`;
+      const surrogates = variant === 'alone' ? hex(code) : variant === 'reversed' ? `${hex(0xdc00 | (code & 0x3ff))}${hex(0xd800 | (code & 0x3ff))}` : `${hex(0xd800 | (code & 0x3ff))}x`;
+      return `${jsonString(before).slice(0, -1)}${surrogates}${jsonString(after).slice(1)}`;
     };
     const input = fc.record({
       target: fc.constantFrom(

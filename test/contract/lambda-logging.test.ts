@@ -50,7 +50,7 @@ describe('Logging: a Lambda function under Powertools', () => {
     };
     const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(capture);
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(capture);
-    let result;
+    let result: unknown;
     try {
       const request = signedV3Request(ADMIN, 'GenerateDataKey', { KeyId: ALIAS });
       const event = {

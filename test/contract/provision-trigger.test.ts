@@ -60,7 +60,10 @@ describe('Function: provision-partition-keys', () => {
 
   it('when an SQS message fails, a warning names the message and why (the batch response names only the message)', async () => {
     let out = '';
-    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((out += chunk.toString()), true));
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      out += chunk.toString();
+      return true;
+    });
     try {
       await fn.handler(sqsBatch([JSON.stringify({ partitionId: 'logged-1' }), 'not json']), context);
       await new Promise((resolve) => setImmediate(resolve));

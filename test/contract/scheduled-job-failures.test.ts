@@ -18,11 +18,23 @@ function failingFor(inner: KeyStore, keyId: string, operations: ReadonlyArray<ke
     if (armed.on && operations.includes(op) && name.includes(keyId)) throw new KeyStoreUnavailableError('io', op, name);
   };
   return {
-    create: async (name, value, options) => (fail(name, 'create'), inner.create(name, value, options)),
+    create: async (name, value, options) => {
+      fail(name, 'create');
+      return inner.create(name, value, options);
+    },
     get: (name) => inner.get(name),
-    update: async (name, revision, value) => (fail(name, 'update'), inner.update(name, revision, value)),
-    delete: async (name, revision) => (fail(name, 'delete'), inner.delete(name, revision)),
-    destroy: async (name) => (fail(name, 'destroy'), inner.destroy(name)),
+    update: async (name, revision, value) => {
+      fail(name, 'update');
+      return inner.update(name, revision, value);
+    },
+    delete: async (name, revision) => {
+      fail(name, 'delete');
+      return inner.delete(name, revision);
+    },
+    destroy: async (name) => {
+      fail(name, 'destroy');
+      return inner.destroy(name);
+    },
     list: (prefix) => inner.list(prefix),
     changes: inner.changes,
   };

@@ -69,6 +69,7 @@ async function awsOk(args: readonly string[]): Promise<any> {
  * One python process for many boto3 calls (a process start is most of a call's cost). It prints
  * one JSON document of what it saw; the assertions are here.
  */
+// biome-ignore lint/complexity/noUselessStringRaw: Python source; a backslash added to it later must reach Python as written
 const BOTO3_SCRIPT = String.raw`
 import base64, json, os, sys
 import boto3

@@ -684,7 +684,7 @@ describe('kms access-keys and store copy where there is no key store', { timeout
   /** Every name under `path`, recursively (undefined when it does not exist): what a refused command must leave as it was. */
   const tree = (path: string) => readdir(path, { recursive: true }).then((names) => names.sort(), () => undefined);
   const exists = (path: string) => stat(path).then(() => true, () => false);
-  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
   /** Runs `args` against the store at `storeDir` and expects StoreNotFound (exit 3) naming it, with nothing created. */
   async function refusedWithoutStore(args: string[], storeDir: string, reason: RegExp, options: RunOptions = {}) {
@@ -692,7 +692,7 @@ describe('kms access-keys and store copy where there is no key store', { timeout
     const run = await kms(args, { ...options, env: { KMS_DATA_DIR: storeDir, ...options.env } });
     expect(run.code, `${args.join(' ')}: ${run.stderr}`).toBe(3);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toMatch(new RegExp(`^StoreNotFound: no key store at ${escape(storeDir)}: ${reason.source}; point at the gateway's data directory with --data-dir DIR or KMS_DATA_DIR`));
+    expect(run.stderr).toMatch(new RegExp(`^StoreNotFound: no key store at ${escapeRegExp(storeDir)}: ${reason.source}; point at the gateway's data directory with --data-dir DIR or KMS_DATA_DIR`));
     expect(run.stderr.split('\n')).toHaveLength(2);
     expect(run.stderr.includes('--create-store'), args.join(' ')).toBe(args[1] === 'create');
     expect(await tree(storeDir), `${args.join(' ')} changed ${storeDir}`).toEqual(before);
@@ -737,7 +737,7 @@ describe('kms access-keys and store copy where there is no key store', { timeout
     await mkdir(elsewhere);
     const run = await runKms(['access-keys', 'create', '--admin'], { endpoint: gateway.url, credentials: ADMIN, cwd: elsewhere, env: { KMS_DATA_DIR: undefined } });
     expect(run.code, run.stderr).toBe(3);
-    expect(run.stderr).toMatch(new RegExp(`^StoreNotFound: no key store at \\./\\.kms-data \\(${escape(join(elsewhere, '.kms-data'))}\\): the directory does not exist; point at the gateway's data directory with --data-dir DIR or KMS_DATA_DIR, or pass --create-store`));
+    expect(run.stderr).toMatch(new RegExp(`^StoreNotFound: no key store at \\./\\.kms-data \\(${escapeRegExp(join(elsewhere, '.kms-data'))}\\): the directory does not exist; point at the gateway's data directory with --data-dir DIR or KMS_DATA_DIR, or pass --create-store`));
     expect(await readdir(elsewhere)).toEqual([]);
   });
 
@@ -834,7 +834,7 @@ describe('kms access-keys and the gateway writing one store at once', { timeout:
     const aliases: string[] = [];
     const gatewayCaller = async (c: number) => {
       for (let i = 0; i < GATEWAY_ROUNDS; i++) {
-        const version = await client.call('CreateKeyVersion', { KeyId: keyId });
+        const version = await client.call<{ KeyVersion: { KeyVersionId: string } }>('CreateKeyVersion', { KeyId: keyId });
         versions.push(version.KeyVersion.KeyVersionId);
         const alias = `alias/conc-${c}-${i}`;
         await client.call('CreateAlias', { AliasName: alias, KeyId: keyId });

@@ -252,7 +252,14 @@ describe('log rotation while a worker starts, with KMS_WORKERS=2', () => {
       const workers = childPids(gateway.pid);
       process.kill(workers[0]!, 'SIGKILL');
       let replacement: number | undefined;
-      await pollClosely(() => (replacement = childPids(gateway.pid).find((pid) => !workers.includes(pid))) !== undefined, 15_000, 'a replacement worker');
+      await pollClosely(
+        () => {
+          replacement = childPids(gateway.pid).find((pid) => !workers.includes(pid));
+          return replacement !== undefined;
+        },
+        15_000,
+        'a replacement worker',
+      );
       // Until it has run exec the child is a copy of the primary, with the primary's files open (the
       // audit log too) and the primary waiting for that exec: node:cluster's NODE_UNIQUE_ID tells it has run.
       await pollClosely(() => environmentOf(replacement!).NODE_UNIQUE_ID !== undefined && openPaths(replacement!).includes(audit), 15_000, 'the replacement worker to open the audit log');
@@ -321,7 +328,15 @@ describe('SIGHUP while the gateway starts', () => {
     'as soon as its first worker process exists': (g: GatewayProcess) => pollClosely(() => gone(g) || childPids(g.pid).length > 0, 15_000, 'a worker process'),
     "half-way through a worker's reading of its code": async (g: GatewayProcess, halfway: number) => {
       let worker: number | undefined;
-      await pollClosely(() => gone(g) || (worker = childPids(g.pid).find((pid) => bytesRead(pid) >= halfway)) !== undefined, 15_000, 'a worker to read its code');
+      await pollClosely(
+        () => {
+          if (gone(g)) return true;
+          worker = childPids(g.pid).find((pid) => bytesRead(pid) >= halfway);
+          return worker !== undefined;
+        },
+        15_000,
+        'a worker to read its code',
+      );
       expect(gone(g) || catchesSignal(worker!, 'SIGHUP')).toBe(true);
     },
   };

@@ -381,7 +381,13 @@ describe('shutdown', () => {
 
       gateway.child.kill('SIGTERM');
       // New connections are refused while the old request is still open.
-      await waitFor(async () => tryConnect(gateway.port).then((s) => (s.destroy(), false), () => true), 5_000, 'the listener to close');
+      await waitFor(async () => tryConnect(gateway.port).then(
+          (s) => {
+            s.destroy();
+            return false;
+          },
+          () => true,
+        ), 5_000, 'the listener to close');
       expect(gateway.hasExited()).toBe(false);
 
       slow.write(body.subarray(Math.floor(body.length / 2)));

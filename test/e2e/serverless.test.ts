@@ -156,8 +156,10 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
     expect(admin.Action).not.toContain('kms:*');
     expect(use.Action.sort()).toEqual(['kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey']);
     expect(use.Condition.ArnLike['aws:PrincipalArn']).toEqual({ 'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/kms-${stage}-*` });
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub variable
     expect(use.Condition.StringEquals['kms:ViaService']).toEqual({ 'Fn::Sub': 'secretsmanager.${AWS::Region}.amazonaws.com' });
     // DynamoDB uses it for the table only through DynamoDB, for principals of this account.
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub variable
     expect(table.Condition.StringEquals['kms:ViaService']).toEqual({ 'Fn::Sub': 'dynamodb.${AWS::Region}.amazonaws.com' });
     expect(table.Condition.StringEquals['kms:CallerAccount']).toEqual({ Ref: 'AWS::AccountId' });
     expect(key.Properties.KeyPolicy.Statement).toHaveLength(3);

@@ -14,9 +14,9 @@ export class DocSectionError extends Error {
   override readonly name = 'DocSectionError';
 }
 
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const begin = (name: string) => new RegExp(`^<!-- BEGIN generated:${escape(name)} \\((.+?)\\) -->$`, 'gm');
-const end = (name: string) => new RegExp(`^<!-- END generated:${escape(name)} -->$`, 'gm');
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const begin = (name: string) => new RegExp(`^<!-- BEGIN generated:${escapeRegExp(name)} \\((.+?)\\) -->$`, 'gm');
+const end = (name: string) => new RegExp(`^<!-- END generated:${escapeRegExp(name)} -->$`, 'gm');
 
 interface Located {
   /** Index of the first character after the BEGIN line's newline. */

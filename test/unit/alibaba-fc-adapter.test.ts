@@ -238,9 +238,15 @@ describe('Adapter: Alibaba Function Compute 3.0 HTTP trigger', () => {
         });
         const answer = { status: 0, headers: {} as Record<string, string>, body: '' };
         const res = {
-          setStatusCode: (code: number) => void (answer.status = code),
-          setHeader: (name: string, value: string) => void (answer.headers[name] = value),
-          send: (body: string | Buffer) => void (answer.body = body.toString()),
+          setStatusCode: (code: number) => {
+            answer.status = code;
+          },
+          setHeader: (name: string, value: string) => {
+            answer.headers[name] = value;
+          },
+          send: (body: string | Buffer) => {
+            answer.body = body.toString();
+          },
         };
         return { req, res, answer };
       }

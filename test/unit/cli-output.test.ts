@@ -111,7 +111,10 @@ describe('Function: emit', () => {
   it('when -o table is chosen and no view is given, the whole value is a record table; -o json is unchanged', () => {
     const program = new Command().option('-o, --output <format>');
     let out = '';
-    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((out += chunk.toString()), true));
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      out += chunk.toString();
+      return true;
+    });
     try {
       program.parse(['node', 'kms', '-o', 'table']);
       emit(program, DESCRIBE_KEY);

@@ -32,8 +32,14 @@ async function kms(schema: string, ...args: string[]): Promise<{ code: number; s
   Object.assign(process.env, { KMS_KEY_STORE: 'postgres', KMS_POSTGRES_URL: server.url, KMS_POSTGRES_SCHEMA: schema, KMS_DATA_DIR: dir });
   let stdout = '';
   let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += chunk.toString()), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += chunk.toString()), true));
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout += chunk.toString();
+    return true;
+  });
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr += chunk.toString();
+    return true;
+  });
   try {
     return { code: await run(['node', 'kms', 'access-keys', ...args]), stdout, stderr };
   } finally {

@@ -592,7 +592,7 @@ describe('Module: file-store, under faults', () => {
 
       it.each([
         ['the same store', (s: FileKeyStore) => s],
-        ['another store object in this process', (s: FileKeyStore, dir: string) => new FileKeyStore(dir, { lockTimeoutMs: 3_000, staleLockMs: 2_000 })],
+        ['another store object in this process', (_s: FileKeyStore, dir: string) => new FileKeyStore(dir, { lockTimeoutMs: 3_000, staleLockMs: 2_000 })],
       ])(
         'when every attempt of a release fails, the lock left behind names this live process but is not held: the next update by %s breaks it at once instead of answering busy',
         async (_, writer) => {

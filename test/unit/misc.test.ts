@@ -16,7 +16,15 @@ const MINUTE = 60_000;
 /** A clock the test moves by hand. */
 function manualClock(start = Date.UTC(2026, 0, 1)) {
   let now = start;
-  return { now: () => now, advance: (ms: number) => void (now += ms), set: (ms: number) => void (now = ms) };
+  return {
+    now: () => now,
+    advance: (ms: number) => {
+      now += ms;
+    },
+    set: (ms: number) => {
+      now = ms;
+    },
+  };
 }
 
 /** Lets promise callbacks (onEvict runs after the value settles) run. */

@@ -66,12 +66,12 @@ describe('Module: v3-signature', () => {
     });
 
     it.each([
-      ['another algorithm', 'ACS3-HMAC-SM3 Credential=LTAIabcdefgh,SignedHeaders=host,Signature=' + 'a'.repeat(64)],
-      ['no Credential', 'ACS3-HMAC-SHA256 SignedHeaders=host,Signature=' + 'a'.repeat(64)],
-      ['no SignedHeaders', 'ACS3-HMAC-SHA256 Credential=LTAIabcdefgh,Signature=' + 'a'.repeat(64)],
+      ['another algorithm', `ACS3-HMAC-SM3 Credential=LTAIabcdefgh,SignedHeaders=host,Signature=${'a'.repeat(64)}`],
+      ['no Credential', `ACS3-HMAC-SHA256 SignedHeaders=host,Signature=${'a'.repeat(64)}`],
+      ['no SignedHeaders', `ACS3-HMAC-SHA256 Credential=LTAIabcdefgh,Signature=${'a'.repeat(64)}`],
       ['no Signature', 'ACS3-HMAC-SHA256 Credential=LTAIabcdefgh,SignedHeaders=host'],
-      ['an upper-case hex Signature', 'ACS3-HMAC-SHA256 Credential=LTAIabcdefgh,SignedHeaders=host,Signature=' + 'A'.repeat(64)],
-      ['a short Signature', 'ACS3-HMAC-SHA256 Credential=LTAIabcdefgh,SignedHeaders=host,Signature=' + 'a'.repeat(63)],
+      ['an upper-case hex Signature', `ACS3-HMAC-SHA256 Credential=LTAIabcdefgh,SignedHeaders=host,Signature=${'A'.repeat(64)}`],
+      ['a short Signature', `ACS3-HMAC-SHA256 Credential=LTAIabcdefgh,SignedHeaders=host,Signature=${'a'.repeat(63)}`],
     ])('when the header has %s, it throws IncompleteSignatureError', (_what, header) => {
       expect(() => parseV3Authorization(header)).toThrow(IncompleteSignatureError);
     });
