@@ -35,6 +35,8 @@ export interface ActionDefinition<Input = unknown, Resolved = unknown, Output ex
   execute(input: Input, resolved: Resolved, context: OperationContext): Promise<Output>;
 }
 
-export function defineAction<Input, Resolved, Output extends OperationOutput>(definition: ActionDefinition<Input, Resolved, Output>): ActionDefinition<Input, Resolved, Output> {
+export function defineAction<Input, Resolved, Output extends OperationOutput>(
+  definition: ActionDefinition<Input, Resolved, Output>,
+): ActionDefinition<Input, Resolved, Output> {
   return definition;
 }

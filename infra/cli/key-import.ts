@@ -45,7 +45,9 @@ export function registerKeyImport(keys: Command): void {
 
   keys
     .command('import-material')
-    .description('import 32 bytes of key material into an EXTERNAL key: fetches a public key and token, wraps the material here, imports it (ImportKeyMaterial)')
+    .description(
+      'import 32 bytes of key material into an EXTERNAL key: fetches a public key and token, wraps the material here, imports it (ImportKeyMaterial)',
+    )
     .argument('<key>', 'key id, alias/<name> or ARN')
     .requiredOption('--material <file>', 'a file of exactly 32 raw bytes (e.g. openssl rand -out material.bin 32)')
     .addOption(algorithmOption())

@@ -35,27 +35,25 @@ export function registerKeys(program: Command): void {
       emit(command, result, { record: result.KeyMetadata });
     });
 
-  addPagingOptions(
-    keys
-      .command('list')
-      .description('list keys (ListKeys); every page unless --page or --page-size is given'),
-  ).action(async (options: PagingOptions, command: Command) => {
-    const client = clientOf(command);
-    type Key = { KeyId: string; KeyArn: string };
-    type Page = { Keys?: { Key?: Key[] }; TotalCount?: number; PageNumber?: number; PageSize?: number };
-    const fetch = async (PageNumber: number, PageSize: number) => {
-      const r = await client.call<Page>('ListKeys', { PageNumber, PageSize });
-      return { items: r.Keys?.Key ?? [], total: Number(r.TotalCount ?? 0), response: r };
-    };
-    if (options.page !== undefined || options.pageSize !== undefined) {
-      const { items, response } = await fetch(options.page ?? 1, options.pageSize ?? 10);
-      const value = { Keys: items, TotalCount: response.TotalCount, PageNumber: response.PageNumber, PageSize: response.PageSize };
-      emit(command, value, { rows: items, columns: ['KeyId', 'KeyArn'] });
-      return;
-    }
-    const items = await allPages(fetch);
-    emit(command, { Keys: items, TotalCount: items.length }, { rows: items, columns: ['KeyId', 'KeyArn'] });
-  });
+  addPagingOptions(keys.command('list').description('list keys (ListKeys); every page unless --page or --page-size is given')).action(
+    async (options: PagingOptions, command: Command) => {
+      const client = clientOf(command);
+      type Key = { KeyId: string; KeyArn: string };
+      type Page = { Keys?: { Key?: Key[] }; TotalCount?: number; PageNumber?: number; PageSize?: number };
+      const fetch = async (PageNumber: number, PageSize: number) => {
+        const r = await client.call<Page>('ListKeys', { PageNumber, PageSize });
+        return { items: r.Keys?.Key ?? [], total: Number(r.TotalCount ?? 0), response: r };
+      };
+      if (options.page !== undefined || options.pageSize !== undefined) {
+        const { items, response } = await fetch(options.page ?? 1, options.pageSize ?? 10);
+        const value = { Keys: items, TotalCount: response.TotalCount, PageNumber: response.PageNumber, PageSize: response.PageSize };
+        emit(command, value, { rows: items, columns: ['KeyId', 'KeyArn'] });
+        return;
+      }
+      const items = await allPages(fetch);
+      emit(command, { Keys: items, TotalCount: items.length }, { rows: items, columns: ['KeyId', 'KeyArn'] });
+    },
+  );
 
   keys
     .command('rotate')

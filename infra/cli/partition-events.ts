@@ -10,7 +10,10 @@ export class EventFileError extends Error {}
 
 /** A line that could not be read as an event: the provisioner reports it as a failed event. */
 export class UnreadableEventLine extends InvalidPartitionEventError {
-  constructor(readonly line: number, reason: string) {
+  constructor(
+    readonly line: number,
+    reason: string,
+  ) {
     super(`line ${line}: ${reason}`);
   }
 }

@@ -52,10 +52,12 @@ export function startWorkers(count: number, logger: Logger, setup: (worker: Work
     const stopAll = () => {
       stopping = true;
       const exits = Object.values(cluster.workers ?? {}).map((worker) =>
-        worker && !worker.isDead() ? new Promise<void>((done) => {
+        worker && !worker.isDead()
+          ? new Promise<void>((done) => {
               worker.once('exit', () => done());
               worker.process.kill('SIGTERM');
-            }) : Promise.resolve(),
+            })
+          : Promise.resolve(),
       );
       return Promise.all(exits).then(() => undefined);
     };

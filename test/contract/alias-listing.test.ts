@@ -52,7 +52,9 @@ describe('Listing aliases costs O(page), not O(all aliases)', () => {
       const r = await instance.call(signedRpcRequest(ADMIN, 'ListAliasesByKeyId', { KeyId: key, PageNumber: '3', PageSize: '10' }));
       expect(r.status, r.raw).toBe(200);
       expect(r.body.TotalCount).toBe(400);
-      expect(r.body.Aliases.Alias.map((a: { AliasName: string }) => a.AliasName)).toEqual(Array.from({ length: 10 }, (_, i) => `alias/mine-${String(20 + i).padStart(3, '0')}`));
+      expect(r.body.Aliases.Alias.map((a: { AliasName: string }) => a.AliasName)).toEqual(
+        Array.from({ length: 10 }, (_, i) => `alias/mine-${String(20 + i).padStart(3, '0')}`),
+      );
       // The page's aliases; besides: the key, the access key, the backfill marker.
       expect(store.totalReads()).toBeLessThanOrEqual(10 + 4);
     }
@@ -91,7 +93,9 @@ function readOnly(store: KeyStore): KeyStore {
 
 describe('The alias index follows every change', () => {
   const namesOf = async (t: Awaited<ReturnType<typeof createTestService>>, keyId: string) =>
-    (await t.call(signedRpcRequest(ADMIN, 'ListAliasesByKeyId', { KeyId: keyId, PageSize: '100' }))).body.Aliases.Alias.map((a: { AliasName: string }) => a.AliasName);
+    (await t.call(signedRpcRequest(ADMIN, 'ListAliasesByKeyId', { KeyId: keyId, PageSize: '100' }))).body.Aliases.Alias.map(
+      (a: { AliasName: string }) => a.AliasName,
+    );
 
   it('when aliases are created, moved, deleted and re-created, each key lists exactly the aliases that name it', async () => {
     const t = await createTestService();

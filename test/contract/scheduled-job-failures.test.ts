@@ -47,7 +47,13 @@ async function twoDueKeys(operations: ReadonlyArray<keyof KeyStore>) {
   const armed = { on: false };
   const t = { ...(await createTestService({ store: failingFor(inner, DISABLED_KEY_ID, operations, armed), now: () => clock.now, logLines })), logLines };
   for (const keyId of [KEY_ID, DISABLED_KEY_ID]) {
-    await t.service.keyring.updateKey(keyId, (r) => ({ ...r, state: 'Enabled', automaticRotation: 'Enabled', rotationInterval: 7 * 86_400, nextRotationDate: iso(clock.now + 7 * DAY) }));
+    await t.service.keyring.updateKey(keyId, (r) => ({
+      ...r,
+      state: 'Enabled',
+      automaticRotation: 'Enabled',
+      rotationInterval: 7 * 86_400,
+      nextRotationDate: iso(clock.now + 7 * DAY),
+    }));
   }
   armed.on = true;
   return { t, clock, armed };

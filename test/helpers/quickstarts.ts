@@ -39,11 +39,13 @@ function parseMarker(body: string, line: number): Omit<QuickStart, 'code' | 'lin
     const at = field.indexOf('=');
     if (at < 1) throw new QuickStartMarkerError(`README line ${line}: "${field}" is not name=value`);
     const name = field.slice(0, at).trim();
-    if (!['file', 'run', 'expect'].includes(name) || attributes.has(name)) throw new QuickStartMarkerError(`README line ${line}: unknown or repeated field "${name}"`);
+    if (!['file', 'run', 'expect'].includes(name) || attributes.has(name))
+      throw new QuickStartMarkerError(`README line ${line}: unknown or repeated field "${name}"`);
     attributes.set(name, field.slice(at + 1).trim());
   }
   if (kind === 'serve' && attributes.size === 0) return { kind };
-  if (kind === 'shell' && [...attributes.keys()].every((k) => k === 'expect')) return { kind, ...(attributes.has('expect') ? { expect: attributes.get('expect')! } : {}) };
+  if (kind === 'shell' && [...attributes.keys()].every((k) => k === 'expect'))
+    return { kind, ...(attributes.has('expect') ? { expect: attributes.get('expect')! } : {}) };
   if (kind?.startsWith('file=')) {
     attributes.set('file', kind.slice('file='.length).trim());
     const file = attributes.get('file')!;

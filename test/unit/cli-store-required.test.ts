@@ -67,7 +67,9 @@ async function schemaState(schema: string): Promise<{ exists: boolean; tables: s
   await client.connect();
   try {
     const exists = (await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])).rowCount === 1;
-    const tables = (await client.query<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name', [schema])).rows.map((r) => r.table_name);
+    const tables = (
+      await client.query<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name', [schema])
+    ).rows.map((r) => r.table_name);
     if (!tables.includes('schema_version')) return { exists, tables };
     const version = (await client.query<{ version: number }>(`SELECT version FROM "${schema}".schema_version`)).rows[0]?.version;
     return { exists, tables, ...(version === undefined ? {} : { version }) };
@@ -110,7 +112,9 @@ describe('Command: kms access-keys with KMS_KEY_STORE=postgres and no store ther
     for (const args of [['list'], ['set-policy', 'LTAIsomeone0001', '--admin']]) {
       const result = await kms('old_empty', ...args);
       expect(result.code, args.join(' ')).toBe(EXIT.UNAVAILABLE);
-      expect(result.stderr).toMatch(/^StoreNotFound: no key store in the PostgreSQL database of KMS_POSTGRES_URL, schema old_empty: it holds no keys, access keys or seal/);
+      expect(result.stderr).toMatch(
+        /^StoreNotFound: no key store in the PostgreSQL database of KMS_POSTGRES_URL, schema old_empty: it holds no keys, access keys or seal/,
+      );
       expect(await schemaState('old_empty')).toEqual(before);
     }
     expect(await entries('old_empty')).toEqual([]);
@@ -120,7 +124,9 @@ describe('Command: kms access-keys with KMS_KEY_STORE=postgres and no store ther
     for (const args of [['create', '--admin'], ['set-policy', 'LTAIsomeone0001', '--admin'], ['list']]) {
       const result = await kms('mistyped', ...args);
       expect(result.code, args.join(' ')).toBe(EXIT.UNAVAILABLE);
-      expect(result.stderr).toMatch(/^StoreNotFound: no key store in the PostgreSQL database of KMS_POSTGRES_URL, schema mistyped: it holds no keys, access keys or seal; point at the deployment's store with KMS_KEY_STORE and its variables/);
+      expect(result.stderr).toMatch(
+        /^StoreNotFound: no key store in the PostgreSQL database of KMS_POSTGRES_URL, schema mistyped: it holds no keys, access keys or seal; point at the deployment's store with KMS_KEY_STORE and its variables/,
+      );
       // The URL (it may hold a password) is never printed.
       expect(result.stderr).not.toContain(server.url);
       expect(result.stdout).toBe('');

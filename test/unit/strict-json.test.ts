@@ -55,7 +55,11 @@ describe('duplicateJsonKey', () => {
         ? `[${t.array.map((x) => write(x, escapeNext)).join(',')}]`
         : `{${t.object.map(([k, v]) => `${escapeNext() ? escapeAll(k) : JSON.stringify(k)}:${write(v, escapeNext)}`).join(',')}}`;
   const repeats = (t: Tree): boolean =>
-    'leaf' in t ? false : 'array' in t ? t.array.some(repeats) : new Set(t.object.map(([k]) => k)).size !== t.object.length || t.object.some(([, v]) => repeats(v));
+    'leaf' in t
+      ? false
+      : 'array' in t
+        ? t.array.some(repeats)
+        : new Set(t.object.map(([k]) => k)).size !== t.object.length || t.object.some(([, v]) => repeats(v));
 
   it('property: on any JSON text, it finds a repeated key exactly when some object repeats one, however keys are escaped', () => {
     fc.assert(

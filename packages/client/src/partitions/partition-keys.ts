@@ -95,7 +95,10 @@ export function openPartitionKeys(options: PartitionKeysOptions): PartitionKeys 
     if (slot.evicted) return;
     slot.evicted = true;
     if (cache.get(partitionId) === slot) cache.delete(partitionId);
-    slot.load.then(({ key }) => key.fill(0), () => undefined);
+    slot.load.then(
+      ({ key }) => key.fill(0),
+      () => undefined,
+    );
   };
 
   const load = async (partitionId: string) => {
