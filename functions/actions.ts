@@ -144,7 +144,13 @@ export const EVENT_TRIGGERED: readonly EventTriggeredFunction[] = [
 ];
 
 export const SCHEDULED: readonly ScheduledFunction[] = [
-  { functionName: 'rotateKeys', file: 'functions/rotate-keys.ts', schedule: 'rate(1 hour)', store: 'creates-material', purpose: 'Adds a version to each key whose rotation is due.' },
+  {
+    functionName: 'rotateKeys',
+    file: 'functions/rotate-keys.ts',
+    schedule: 'rate(1 hour)',
+    store: 'creates-material',
+    purpose: 'Adds a version to each key whose rotation is due.',
+  },
   {
     functionName: 'deleteExpiredKeys',
     file: 'functions/delete-expired-keys.ts',

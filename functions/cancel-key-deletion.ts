@@ -24,7 +24,12 @@ export const action = defineAction({
   name: 'CancelKeyDeletion',
   group: 'write',
   store: 'writes-state',
-  alibaba: { params: z.pipe(z.object({ KeyId: keyIdParameter }), z.transform(({ KeyId }): CancelKeyDeletionInput => ({ KeyId, restoredState: 'Enabled' }))) },
+  alibaba: {
+    params: z.pipe(
+      z.object({ KeyId: keyIdParameter }),
+      z.transform(({ KeyId }): CancelKeyDeletionInput => ({ KeyId, restoredState: 'Enabled' })),
+    ),
+  },
   aws: [
     {
       target: 'CancelKeyDeletion',

@@ -82,7 +82,8 @@ export const action = defineAction({
         if (origin !== undefined && origin !== 'AWS_KMS' && origin !== 'EXTERNAL') throw new InvalidParameterError('Origin', 'It must be AWS_KMS or EXTERNAL.');
         if (bool(body, 'MultiRegion')) throw new InvalidParameterError('MultiRegion', 'Multi-Region keys are not supported.');
         refuse(body, ['CustomKeyStoreId', 'XksKeyId']);
-        if (text(body, 'Policy') !== undefined) throw new InvalidParameterError('Policy', 'Key policies are not supported: access is governed by the policies of the access keys.');
+        if (text(body, 'Policy') !== undefined)
+          throw new InvalidParameterError('Policy', 'Key policies are not supported: access is governed by the policies of the access keys.');
         const description = storedText(body, 'Description', 8192);
         const tags = list(body, 'Tags', false, '{"TagKey", "TagValue"}');
         return { Description: description, external: origin === 'EXTERNAL', rotationInterval: undefined, tags: tags === undefined ? [] : tagsOfList(tags) };

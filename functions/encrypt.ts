@@ -27,12 +27,10 @@ export const action = defineAction({
     params: z.object({
       KeyId: keyIdParameter,
       Plaintext: z.pipe(
-        z
-          .string()
-          .check(
-            z.minLength(1, { error: 'It must not be empty.' }),
-            z.refine((v) => Buffer.byteLength(v, 'utf8') <= MAX_PLAINTEXT_BYTES, { error: `It must be at most ${MAX_PLAINTEXT_BYTES} bytes of UTF-8.` }),
-          ),
+        z.string().check(
+          z.minLength(1, { error: 'It must not be empty.' }),
+          z.refine((v) => Buffer.byteLength(v, 'utf8') <= MAX_PLAINTEXT_BYTES, { error: `It must be at most ${MAX_PLAINTEXT_BYTES} bytes of UTF-8.` }),
+        ),
         z.transform((text: string) => Buffer.from(text, 'utf8')),
       ),
       EncryptionContext: encryptionContextParameter('EncryptionContext'),

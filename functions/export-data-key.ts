@@ -36,7 +36,11 @@ export const action = defineAction({
     try {
       dataKey = dataKeyOfPlaintext(wrapped);
       assertFitsWrapping(dataKey.length, input.WrappingAlgorithm, 'CiphertextBlob');
-      return { KeyId: key.keyId, KeyVersionId: version.keyVersionId, ExportedDataKey: wrapUnderPublicKey(input.PublicKeyBlob, input.WrappingAlgorithm, dataKey) };
+      return {
+        KeyId: key.keyId,
+        KeyVersionId: version.keyVersionId,
+        ExportedDataKey: wrapUnderPublicKey(input.PublicKeyBlob, input.WrappingAlgorithm, dataKey),
+      };
     } finally {
       wrapped.fill(0);
       dataKey?.fill(0);

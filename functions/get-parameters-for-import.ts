@@ -19,7 +19,9 @@ export const action = defineAction({
   name: 'GetParametersForImport',
   group: 'write',
   store: 'writes-state',
-  alibaba: { params: z.object({ KeyId: keyIdParameter, WrappingAlgorithm: importWrappingAlgorithmParameter, WrappingKeySpec: importWrappingKeySpecParameter }) },
+  alibaba: {
+    params: z.object({ KeyId: keyIdParameter, WrappingAlgorithm: importWrappingAlgorithmParameter, WrappingKeySpec: importWrappingKeySpecParameter }),
+  },
   resolve: async (input, context) => externalKey(await resolveAuthorizedKey(input.KeyId, context)),
   async execute(input, key, context) {
     const tokenKey = await context.service.keyring.importTokenKey();

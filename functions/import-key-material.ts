@@ -40,7 +40,10 @@ export const action = defineAction({
       KeyMaterialExpireUnix: z.optional(
         z.pipe(
           z.string().check(z.regex(/^\d{1,12}$/, { error: 'It must be a Unix time in seconds (0: never expires).' })),
-          z.pipe(z.transform(Number), z.number().check(z.refine((n) => n <= MAX_EXPIRE_UNIX, { error: 'It must be a Unix time in seconds (0: never expires).' }))),
+          z.pipe(
+            z.transform(Number),
+            z.number().check(z.refine((n) => n <= MAX_EXPIRE_UNIX, { error: 'It must be a Unix time in seconds (0: never expires).' })),
+          ),
         ),
       ),
     }),
@@ -50,7 +53,8 @@ export const action = defineAction({
     if (key.state === 'PendingDeletion') throw new StateModifiedFailedError(key.keyId, key.state);
     const now = context.service.now();
     const expireUnix = input.KeyMaterialExpireUnix ?? 0;
-    if (expireUnix !== 0 && expireUnix * 1000 <= now) throw new InvalidParameterError('KeyMaterialExpireUnix', 'It must be later than the current time (0: never expires).');
+    if (expireUnix !== 0 && expireUnix * 1000 <= now)
+      throw new InvalidParameterError('KeyMaterialExpireUnix', 'It must be later than the current time (0: never expires).');
     const token = openImportToken(await context.service.keyring.importTokenKey(), input.ImportToken);
     if (!token || token.keyId !== key.keyId) {
       token?.privateKey.fill(0);

@@ -86,7 +86,13 @@ export const action = defineAction({
     // A blob keeps its form: it is opened and sealed again as the protocol it came through.
     const plaintext = openEnvelope(version.material, blob, encodeEncryptionContext(input.SourceEncryptionContext), context.blobForm);
     try {
-      const sealed = sealEnvelope(target.material, target.keyVersionId, plaintext, encodeEncryptionContext(input.DestinationEncryptionContext), context.blobForm);
+      const sealed = sealEnvelope(
+        target.material,
+        target.keyVersionId,
+        plaintext,
+        encodeEncryptionContext(input.DestinationEncryptionContext),
+        context.blobForm,
+      );
       return {
         KeyId: destination.keyId,
         KeyVersionId: target.keyVersionId,

@@ -26,7 +26,12 @@ export const action = defineAction({
       input: (body, scope) => ({ KeyId: keyId(body, scope), PendingWindowInDays: integer(body, 'PendingWindowInDays', 7, 30) ?? 30 }),
       output(_o, c) {
         const days = integer(c.body, 'PendingWindowInDays', 7, 30) ?? 30;
-        return { KeyId: awsKeyArn(c, c.authorizedKeyId!), DeletionDate: Math.floor(c.now / 1000) + days * 86_400, KeyState: 'PendingDeletion', PendingWindowInDays: days };
+        return {
+          KeyId: awsKeyArn(c, c.authorizedKeyId!),
+          DeletionDate: Math.floor(c.now / 1000) + days * 86_400,
+          KeyState: 'PendingDeletion',
+          PendingWindowInDays: days,
+        };
       },
     },
   ],

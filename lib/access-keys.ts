@@ -4,7 +4,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AccessKeyNotFoundError } from './errors.js';
 import { decodeRecord } from './keyring/records.js';
 import { EntryNotFoundError, type KeyStore, RevisionConflictError } from './keystore/key-store.js';
-import { type CompiledPolicy, compilePolicy, DENY_ALL_POLICY, describePolicyIssues, parsePolicyDocument, type PolicyDocument, policyDocumentSchema } from './policy/policy.js';
+import {
+  type CompiledPolicy,
+  compilePolicy,
+  DENY_ALL_POLICY,
+  describePolicyIssues,
+  parsePolicyDocument,
+  type PolicyDocument,
+  policyDocumentSchema,
+} from './policy/policy.js';
 import { TtlCache } from './ttl-cache.js';
 
 /** Stored under `access-keys/<accessKeyId>` (mutable). */
@@ -61,7 +69,11 @@ export function isAccessKeyId(value: string): boolean {
 
 /** A new access key id (`LTAI` + 20 alphanumerics, as Alibaba's look) and a 30-character secret. */
 export function generateAccessKey(): { accessKeyId: string; accessKeySecret: string } {
-  const alnum = (n: number) => randomBytes(n * 2).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, n);
+  const alnum = (n: number) =>
+    randomBytes(n * 2)
+      .toString('base64')
+      .replace(/[^A-Za-z0-9]/g, '')
+      .slice(0, n);
   return { accessKeyId: `LTAI${alnum(20)}`, accessKeySecret: alnum(30) };
 }
 
@@ -173,7 +185,8 @@ export class AccessKeyRegistry {
       if (next.accessKeyId !== current.accessKeyId || next.accessKeySecret !== current.accessKeySecret) {
         throw new Error('an access key update cannot change its id or secret');
       }
-      if (next.status !== 'Enabled' && next.status !== 'Disabled') throw new Error(`access key status must be Enabled or Disabled, not "${String(next.status)}"`);
+      if (next.status !== 'Enabled' && next.status !== 'Disabled')
+        throw new Error(`access key status must be Enabled or Disabled, not "${String(next.status)}"`);
       // A stored policy that no longer validates is refused here too (even for a status change):
       // nothing writes an invalid policy; set-policy replaces it.
       const record = toStored(next);

@@ -22,7 +22,7 @@ export type StoreAccess = 'reads' | 'writes-state' | 'creates-material' | 'delet
  * The Action table (functions/actions.ts) lists the definitions; everything else that lists
  * Actions is derived from them.
  */
-export interface ActionDefinition<Input = any, Resolved = any, Output extends OperationOutput = OperationOutput> {
+export interface ActionDefinition<Input = unknown, Resolved = unknown, Output extends OperationOutput = OperationOutput> {
   name: string;
   /** The rate-limit bucket it draws from (lib/ratelimit/). */
   group: ActionGroup;
@@ -35,6 +35,8 @@ export interface ActionDefinition<Input = any, Resolved = any, Output extends Op
   execute(input: Input, resolved: Resolved, context: OperationContext): Promise<Output>;
 }
 
-export function defineAction<Input, Resolved, Output extends OperationOutput>(definition: ActionDefinition<Input, Resolved, Output>): ActionDefinition<Input, Resolved, Output> {
+export function defineAction<Input, Resolved, Output extends OperationOutput>(
+  definition: ActionDefinition<Input, Resolved, Output>,
+): ActionDefinition<Input, Resolved, Output> {
   return definition;
 }

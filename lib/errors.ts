@@ -29,7 +29,10 @@ export class MissingParameterError extends KmsError {
 export class InvalidParameterError extends KmsError {
   readonly statusCode = 400;
   readonly code = 'InvalidParameter';
-  constructor(readonly parameter: string, reason?: string) {
+  constructor(
+    readonly parameter: string,
+    reason?: string,
+  ) {
     super(`The specified parameter "${echo(parameter)}" is not valid.${reason ? ` ${reason}` : ''}`);
   }
 }
@@ -236,7 +239,9 @@ export class InvalidKeyMaterialError extends KmsError {
   readonly statusCode = 400;
   readonly code = 'InvalidKeyMaterial';
   constructor() {
-    super('The key material is invalid: it must be 32 bytes wrapped under the public key with the WrappingAlgorithm of the import token, and, once a key has had material, the same material.');
+    super(
+      'The key material is invalid: it must be 32 bytes wrapped under the public key with the WrappingAlgorithm of the import token, and, once a key has had material, the same material.',
+    );
   }
 }
 

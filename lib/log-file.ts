@@ -13,10 +13,12 @@ export function requireLogDirectory(path: string, variable: string): void {
     isDirectory = statSync(dir).isDirectory();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new MissingLogDirectoryError(`${variable}=${path}: cannot use the directory ${dir} (${code ?? 'error'})`, dir);
+    if (code !== 'ENOENT' && code !== 'ENOTDIR')
+      throw new MissingLogDirectoryError(`${variable}=${path}: cannot use the directory ${dir} (${code ?? 'error'})`, dir);
     isDirectory = false;
   }
-  if (!isDirectory) throw new MissingLogDirectoryError(`${variable}=${path}: the directory ${dir} does not exist; create it first (no directory is created for a log)`, dir);
+  if (!isDirectory)
+    throw new MissingLogDirectoryError(`${variable}=${path}: the directory ${dir} does not exist; create it first (no directory is created for a log)`, dir);
 }
 
 /** A log path whose directory is missing (or unusable); the message names the directory. */

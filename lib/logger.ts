@@ -30,7 +30,7 @@ export interface LoggerOptions {
 
 export function createLogger(options: LoggerOptions = {}): Logger {
   const threshold = RANK[options.level ?? 'info'];
-  const write = options.write ?? (stdoutBatch ??= batchedStdout());
+  const write = options.write ?? sharedStdout();
   const format = (level: Exclude<LogLevel, 'silent'>, message: string, fields?: Record<string, unknown>) =>
     `${JSON.stringify({ time: new Date().toISOString(), level, message, ...fields })}\n`;
   const line = (level: Exclude<LogLevel, 'silent'>, message: string, fields?: Record<string, unknown>) => write(format(level, message, fields));
@@ -57,6 +57,12 @@ export function isLogLevel(value: string): value is LogLevel {
 }
 
 let stdoutBatch: ((line: string) => void) | undefined;
+
+/** The process's one batched stdout writer, made on first use. */
+function sharedStdout(): (line: string) => void {
+  stdoutBatch ??= batchedStdout();
+  return stdoutBatch;
+}
 
 /**
  * Lines for stdout, gathered and written once per turn of the event loop: one write(2) for many

@@ -49,4 +49,3 @@ export type OperationOutput = Record<string, unknown>;
 export function permissionOf(action: string): string {
   return `kms:${action}`;
 }
-

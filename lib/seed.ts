@@ -18,12 +18,10 @@ export class SeedError extends Error {
   }
 }
 
-const material = z
-  .string()
-  .check(
-    z.regex(/^[A-Za-z0-9+/]+={0,2}$/, { error: `must be Base64 of ${KEY_MATERIAL_BYTES} bytes` }),
-    z.refine((v) => Buffer.from(v, 'base64').length === KEY_MATERIAL_BYTES, { error: `must be Base64 of ${KEY_MATERIAL_BYTES} bytes` }),
-  );
+const material = z.string().check(
+  z.regex(/^[A-Za-z0-9+/]+={0,2}$/, { error: `must be Base64 of ${KEY_MATERIAL_BYTES} bytes` }),
+  z.refine((v) => Buffer.from(v, 'base64').length === KEY_MATERIAL_BYTES, { error: `must be Base64 of ${KEY_MATERIAL_BYTES} bytes` }),
+);
 
 export const seedSchema = z
   .strictObject({
@@ -36,12 +34,10 @@ export const seedSchema = z
             state: z.optional(z.enum(['Enabled', 'Disabled'])),
             aliases: z.optional(
               z.array(
-                z
-                  .string()
-                  .check(
-                    z.refine(isAliasName, { error: 'must be alias/ followed by 1–255 of A-Z a-z 0-9 _ - /' }),
-                    z.refine((a) => !isReservedAlias(a), { error: 'alias/acs is reserved' }),
-                  ),
+                z.string().check(
+                  z.refine(isAliasName, { error: 'must be alias/ followed by 1–255 of A-Z a-z 0-9 _ - /' }),
+                  z.refine((a) => !isReservedAlias(a), { error: 'alias/acs is reserved' }),
+                ),
               ),
             ),
             versions: z.optional(
@@ -56,7 +52,7 @@ export const seedSchema = z
           })
           .check(
             z.refine((k) => k.primaryKeyVersion === undefined || (k.versions ?? []).some((v) => v.keyVersionId === k.primaryKeyVersion), {
-              error: 'must name one of the key\'s versions',
+              error: "must name one of the key's versions",
               path: ['primaryKeyVersion'],
             }),
           ),
@@ -75,19 +71,35 @@ export const seedSchema = z
   })
   .check(
     z.superRefine((seed, context) => {
-    // The check pass cannot see a clash the write pass itself would create: refuse it up front.
-    const once = (kind: string, path: (string | number)[], values: Iterable<string>) => {
-      const seen = new Set<string>();
-      for (const value of values) {
-        if (seen.has(value)) context.addIssue({ code: 'custom', path, message: `names ${kind} "${value}" more than once` });
-        seen.add(value);
-      }
-    };
-    const keys = seed.keys ?? [];
-    once('key', ['keys'], keys.map((k) => k.keyId));
-    once('key version', ['keys'], keys.flatMap((k) => (k.versions ?? []).map((v) => v.keyVersionId)));
-    once('alias', ['keys'], keys.flatMap((k) => k.aliases ?? []));
-    once('access key', ['accessKeys'], (seed.accessKeys ?? []).map((a) => a.accessKeyId));
+      // The check pass cannot see a clash the write pass itself would create: refuse it up front.
+      const once = (kind: string, path: (string | number)[], values: Iterable<string>) => {
+        const seen = new Set<string>();
+        for (const value of values) {
+          if (seen.has(value)) context.addIssue({ code: 'custom', path, message: `names ${kind} "${value}" more than once` });
+          seen.add(value);
+        }
+      };
+      const keys = seed.keys ?? [];
+      once(
+        'key',
+        ['keys'],
+        keys.map((k) => k.keyId),
+      );
+      once(
+        'key version',
+        ['keys'],
+        keys.flatMap((k) => (k.versions ?? []).map((v) => v.keyVersionId)),
+      );
+      once(
+        'alias',
+        ['keys'],
+        keys.flatMap((k) => k.aliases ?? []),
+      );
+      once(
+        'access key',
+        ['accessKeys'],
+        (seed.accessKeys ?? []).map((a) => a.accessKeyId),
+      );
     }),
   );
 
@@ -115,7 +127,10 @@ function validateSeed(value: unknown, source: string): Seed {
   const result = seedSchema.safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0]!;
-    const field = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+    const field = issue.path
+      .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+      .join('')
+      .replace(/^\./, '');
     throw new SeedError(`${source}: ${field || 'the document'} ${issue.message}`);
   }
   return result.data;

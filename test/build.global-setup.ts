@@ -30,6 +30,7 @@ export default function setup(): void {
     ...[...BUILDS, 'tsconfig.json'].map((f) => statSync(join(root, f)).mtimeMs),
   );
   if (existsSync(STAMP) && statSync(STAMP).mtimeMs >= sources) return;
-  for (const project of BUILDS) execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project], { cwd: root, stdio: 'inherit' });
+  for (const project of BUILDS)
+    execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project], { cwd: root, stdio: 'inherit' });
   execFileSync(process.execPath, ['-e', `require('fs').writeFileSync(${JSON.stringify(STAMP)}, new Date().toISOString())`]);
 }

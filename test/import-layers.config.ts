@@ -21,7 +21,7 @@ export const LAYERS: readonly Layer[] = [
   },
   {
     name: 'composition',
-    holds: 'the configuration (every variable), the service built from it, the partition-key provisioner function\'s wiring, the package root',
+    holds: "the configuration (every variable), the service built from it, the partition-key provisioner function's wiring, the package root",
     paths: ['lib/config/', 'lib/service-from-env.ts', 'lib/provisioner/', 'lib/index.ts'],
   },
   { name: 'protocol', holds: 'the wire protocols and their authentication schemes', paths: ['lib/protocol/', 'lib/rpc/', 'lib/auth/'] },

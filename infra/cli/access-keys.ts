@@ -78,10 +78,14 @@ export function registerAccessKeys(program: Command): void {
         if (record) records.push(record);
       }
       const items = records.map((r) => view(r, false));
-      emit(command, { AccessKeys: items, TotalCount: items.length }, {
-        rows: items.map((item) => ({ ...item, Policy: policySummary(item) })),
-        columns: ['AccessKeyId', 'Status', 'CreatedAt', 'Policy'],
-      });
+      emit(
+        command,
+        { AccessKeys: items, TotalCount: items.length },
+        {
+          rows: items.map((item) => ({ ...item, Policy: policySummary(item) })),
+          columns: ['AccessKeyId', 'Status', 'CreatedAt', 'Policy'],
+        },
+      );
     });
 
   accessKeys
@@ -118,16 +122,13 @@ export function registerAccessKeys(program: Command): void {
       emit(command, { AccessKeyId: id, Deleted: true });
     });
 
-  policyOptions(
-    accessKeys
-      .command('set-policy')
-      .description("replace an access key's policy")
-      .argument('<id>', 'access key id'),
-  ).action(async (id: string, options: PolicyOptions, command: Command) => {
-    const policy = await policyFrom(options);
-    const record = await (await registryOf(command)).setPolicy(id, policy);
-    emit(command, view(record, false));
-  });
+  policyOptions(accessKeys.command('set-policy').description("replace an access key's policy").argument('<id>', 'access key id')).action(
+    async (id: string, options: PolicyOptions, command: Command) => {
+      const policy = await policyFrom(options);
+      const record = await (await registryOf(command)).setPolicy(id, policy);
+      emit(command, view(record, false));
+    },
+  );
 
   accessKeys
     .command('set-rate-limits')
@@ -189,7 +190,11 @@ function policySummary(item: ReturnType<typeof view>): string {
   if (item.PolicyError !== undefined) return `INVALID (denies everything): ${item.PolicyError}`;
   const list = (v: string | string[]) => (Array.isArray(v) ? v.join(',') : v);
   const condition = (c: PolicyDocument['Statement'][number]['Condition']) =>
-    c === undefined ? '' : ` if ${Object.entries(c).flatMap(([operator, keys]) => Object.keys(keys).map((key) => `${operator} ${key}`)).join(' and ')}`;
+    c === undefined
+      ? ''
+      : ` if ${Object.entries(c)
+          .flatMap(([operator, keys]) => Object.keys(keys).map((key) => `${operator} ${key}`))
+          .join(' and ')}`;
   return item.Policy.Statement.map((s) => `${s.Effect} ${list(s.Action)} on ${list(s.Resource)}${condition(s.Condition)}`).join('; ');
 }
 

@@ -40,16 +40,22 @@ export function registerAliases(program: Command): void {
   ).action(async (options: PagingOptions & { key?: string }, command: Command) => {
     const client = clientOf(command);
     type Alias = { AliasName: string; KeyId: string; AliasArn: string };
+    type Page = { Aliases?: { Alias?: Alias[] }; TotalCount?: number; PageNumber?: number; PageSize?: number };
     const fetch = async (PageNumber: number, PageSize: number) => {
-      const r = options.key === undefined
-        ? await client.call('ListAliases', { PageNumber, PageSize })
-        : await client.call('ListAliasesByKeyId', { KeyId: options.key, PageNumber, PageSize });
-      return { items: (r.Aliases?.Alias ?? []) as Alias[], total: Number(r.TotalCount ?? 0), response: r };
+      const r =
+        options.key === undefined
+          ? await client.call<Page>('ListAliases', { PageNumber, PageSize })
+          : await client.call<Page>('ListAliasesByKeyId', { KeyId: options.key, PageNumber, PageSize });
+      return { items: r.Aliases?.Alias ?? [], total: Number(r.TotalCount ?? 0), response: r };
     };
     const columns = ['AliasName', 'KeyId', 'AliasArn'];
     if (options.page !== undefined || options.pageSize !== undefined) {
       const { items, response } = await fetch(options.page ?? 1, options.pageSize ?? 10);
-      emit(command, { Aliases: items, TotalCount: response.TotalCount, PageNumber: response.PageNumber, PageSize: response.PageSize }, { rows: items, columns });
+      emit(
+        command,
+        { Aliases: items, TotalCount: response.TotalCount, PageNumber: response.PageNumber, PageSize: response.PageSize },
+        { rows: items, columns },
+      );
       return;
     }
     const items = await allPages(fetch);

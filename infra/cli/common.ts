@@ -21,9 +21,7 @@ export function connectionOf(command: Command): { endpoint: string; accessKeyId:
   const options = command.optsWithGlobals<GlobalOptions>();
   const { accessKeyId, accessKeySecret } = options;
   if (!accessKeyId || !accessKeySecret) {
-    throw usageError(
-      'no credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, or pass --access-key-id and --access-key-secret',
-    );
+    throw usageError('no credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, or pass --access-key-id and --access-key-secret');
   }
   const endpoint = options.endpoint ?? DEFAULT_ENDPOINT;
   try {
@@ -52,7 +50,11 @@ function tlsOf(options: GlobalOptions): ClientTls | undefined {
   };
   // Checked here, so that a wrong file is named as the user gave it, not reported in OpenSSL's words mid-request.
   if (tls.ca) usable({ ca: tls.ca }, `--ca-file: ${options.caFile} holds no PEM certificate`);
-  if (tls.cert) usable({ cert: tls.cert, key: tls.key }, `--client-cert and --client-key: ${options.clientCert} and ${options.clientKey} are not a PEM certificate and its private key`);
+  if (tls.cert)
+    usable(
+      { cert: tls.cert, key: tls.key },
+      `--client-cert and --client-key: ${options.clientCert} and ${options.clientKey} are not a PEM certificate and its private key`,
+    );
   return tls;
 }
 

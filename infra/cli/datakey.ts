@@ -15,7 +15,9 @@ const contextOption = () =>
 
 const publicKeyOption = () => new Option('--public-key <file>', "the recipient's RSA-2048 public key, PEM or DER").makeOptionMandatory();
 const algorithmOption = () =>
-  new Option('--algorithm <algorithm>', 'RSA-OAEP wrapping of the exported key').choices(['RSAES_OAEP_SHA_256', 'RSAES_OAEP_SHA_1']).default('RSAES_OAEP_SHA_256');
+  new Option('--algorithm <algorithm>', 'RSA-OAEP wrapping of the exported key')
+    .choices(['RSAES_OAEP_SHA_256', 'RSAES_OAEP_SHA_1'])
+    .default('RSAES_OAEP_SHA_256');
 const wrappingParams = (options: { publicKey: string; algorithm: string }) => ({
   PublicKeyBlob: publicKeyBlobOf(options.publicKey),
   WrappingAlgorithm: options.algorithm,
@@ -56,7 +58,12 @@ export function registerDataKey(program: Command): void {
     .addOption(contextOption())
     .option('--dry-run', 'check parameters, permission and key state only')
     .action(async (options: { blob: string; context?: Record<string, string>; dryRun?: boolean }, command: Command) => {
-      const result = await callWithDryRun(command, 'Decrypt', { CiphertextBlob: options.blob, EncryptionContext: contextParam(options.context) }, options.dryRun);
+      const result = await callWithDryRun(
+        command,
+        'Decrypt',
+        { CiphertextBlob: options.blob, EncryptionContext: contextParam(options.context) },
+        options.dryRun,
+      );
       emit(command, result);
     });
 
@@ -74,7 +81,13 @@ export function registerDataKey(program: Command): void {
       const result = await callWithDryRun(
         command,
         'GenerateAndExportDataKey',
-        { KeyId: options.key, ...wrappingParams(options), EncryptionContext: contextParam(options.context), NumberOfBytes: options.bytes, KeySpec: options.spec },
+        {
+          KeyId: options.key,
+          ...wrappingParams(options),
+          EncryptionContext: contextParam(options.context),
+          NumberOfBytes: options.bytes,
+          KeySpec: options.spec,
+        },
         options.dryRun,
       );
       emit(command, result);

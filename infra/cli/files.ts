@@ -2,7 +2,16 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { type Command, Option } from 'commander';
-import { DEFAULT_FRAME_SIZE, headerContext, KmsApiError, MAX_FRAME_SIZE, openFile, openPartitionKeys, PARTITION_CONTEXT_KEY, sealFile } from '@alibaba-kms-compatible/client';
+import {
+  DEFAULT_FRAME_SIZE,
+  headerContext,
+  KmsApiError,
+  MAX_FRAME_SIZE,
+  openFile,
+  openPartitionKeys,
+  PARTITION_CONTEXT_KEY,
+  sealFile,
+} from '@alibaba-kms-compatible/client';
 import { clientOf, connectionOf, contextPair, contextParam, integer } from './common.js';
 import { CliError, EXIT, usageError } from './exit-codes.js';
 import { checkOutput, writeAtomically } from './output-file.js';
@@ -28,7 +37,9 @@ const HEADER_REFUSALS = new Set(['InvalidCiphertext', 'InvalidParameter', 'Missi
 export function registerFiles(program: Command): void {
   program
     .command('encrypt-file')
-    .description('encrypt a file with a fresh data key of <key> (GenerateDataKey), or with a partition\'s data key (--partition: Decrypt only); "-" reads stdin / writes stdout')
+    .description(
+      'encrypt a file with a fresh data key of <key> (GenerateDataKey), or with a partition\'s data key (--partition: Decrypt only); "-" reads stdin / writes stdout',
+    )
     .argument('<in>', 'the plaintext file, or - for stdin')
     .argument('<out>', 'the encrypted file to write, or - for stdout')
     .option('--key <key>', 'key id, alias/<name> or ARN (a fresh data key)')
@@ -40,10 +51,12 @@ export function registerFiles(program: Command): void {
     .option('--no-progress', 'no progress bar (there is none unless stderr is a terminal)')
     .action(async (inPath: string, outPath: string, options: EncryptOptions, command: Command) => {
       if ((options.key === undefined) === (options.partition === undefined)) throw usageError('give exactly one of --key and --partition');
-      if (options.partition !== undefined && options.context) throw usageError("--context does not go with --partition: the partition's own context is bound to its key");
+      if (options.partition !== undefined && options.context)
+        throw usageError("--context does not go with --partition: the partition's own context is bound to its key");
       const size = await inputSize(inPath);
       await checkOutput(outPath, { inPath, force: options.force === true });
-      const { dataKey, ciphertextBlob, context } = options.partition !== undefined ? await partitionDataKey(command, options.partition, options.registry) : await freshDataKey(command, options);
+      const { dataKey, ciphertextBlob, context } =
+        options.partition !== undefined ? await partitionDataKey(command, options.partition, options.registry) : await freshDataKey(command, options);
       const progress = new Progress('encrypting', size, options.progress);
       try {
         await writeAtomically(outPath, options.force === true, progress, (output, signal) =>
@@ -64,10 +77,17 @@ export function registerFiles(program: Command): void {
 
   program
     .command('decrypt-file')
-    .description("decrypt a file made by encrypt-file (Decrypt of its header's data key; a partition file's key from the registry); OUT appears only if every frame authenticates")
+    .description(
+      "decrypt a file made by encrypt-file (Decrypt of its header's data key; a partition file's key from the registry); OUT appears only if every frame authenticates",
+    )
     .argument('<in>', 'the encrypted file, or - for stdin')
     .argument('<out>', 'the plaintext file to write, or - for stdout (then a late failure shows only in the exit code)')
-    .addOption(new Option('--context <key=value>', 'require this EncryptionContext pair in the file (repeatable); for a partition file, its partition context').argParser(contextPair))
+    .addOption(
+      new Option(
+        '--context <key=value>',
+        'require this EncryptionContext pair in the file (repeatable); for a partition file, its partition context',
+      ).argParser(contextPair),
+    )
     .option('--partition <id>', 'require the file to belong to this partition')
     .addOption(registryOption())
     .option('--force', 'replace OUT if it exists (even when it is IN: replaced only once every frame authenticates)')
@@ -86,12 +106,15 @@ export function registerFiles(program: Command): void {
             requireContext(context, options);
             const fromPartition = await partitionKeyOf(command, header.ciphertextBlob, context, options.registry, options.partition !== undefined);
             if (fromPartition) return fromPartition;
-            let result: Record<string, any>;
+            let result: Record<string, unknown>;
             try {
               result = await client.call('Decrypt', { CiphertextBlob: header.ciphertextBlob, EncryptionContext: contextParam(context) });
             } catch (err) {
               if (err instanceof KmsApiError && HEADER_REFUSALS.has(err.code)) {
-                throw new CliError(EXIT.FILE_AUTHENTICATION, `the file's header does not authenticate (${err.code}: ${err.message}): the file was modified, or is not a kms encrypted file`);
+                throw new CliError(
+                  EXIT.FILE_AUTHENTICATION,
+                  `the file's header does not authenticate (${err.code}: ${err.message}): the file was modified, or is not a kms encrypted file`,
+                );
               }
               throw err;
             }
@@ -163,7 +186,10 @@ function requireContext(context: Readonly<Record<string, string>>, options: Decr
   if (options.partition !== undefined) required[PARTITION_CONTEXT_KEY] = options.partition;
   for (const [key, value] of Object.entries(required)) {
     if (!Object.hasOwn(context, key) || context[key] !== value) {
-      throw new CliError(EXIT.FILE_AUTHENTICATION, `the file's EncryptionContext does not hold ${key}=${value}: it is not the file expected; no output was written`);
+      throw new CliError(
+        EXIT.FILE_AUTHENTICATION,
+        `the file's EncryptionContext does not hold ${key}=${value}: it is not the file expected; no output was written`,
+      );
     }
   }
 }
@@ -175,14 +201,23 @@ function requireContext(context: Readonly<Record<string, string>>, options: Decr
  * --partition), a file whose header's data key is not that partition's registry entry is refused:
  * anyone may write `partition=P` into a context, only the provider's key is P's.
  */
-async function partitionKeyOf(command: Command, ciphertextBlob: string, context: Readonly<Record<string, string>>, registryUrl: string, required: boolean): Promise<Buffer | undefined> {
+async function partitionKeyOf(
+  command: Command,
+  ciphertextBlob: string,
+  context: Readonly<Record<string, string>>,
+  registryUrl: string,
+  required: boolean,
+): Promise<Buffer | undefined> {
   const partitionId = Object.hasOwn(context, PARTITION_CONTEXT_KEY) ? context[PARTITION_CONTEXT_KEY] : undefined;
   if (partitionId === undefined) return undefined;
   const registry = await registryOf(registryUrl);
   const entry = required ? await registry.get(partitionId) : await registry.get(partitionId).catch(() => undefined);
   if (!entry || entry.ciphertextBlob !== ciphertextBlob) {
     if (required) {
-      throw new CliError(EXIT.FILE_AUTHENTICATION, `the file's data key is not partition ${partitionId}'s in the registry ${registry.url}: it was not written with that partition's key; no output was written`);
+      throw new CliError(
+        EXIT.FILE_AUTHENTICATION,
+        `the file's data key is not partition ${partitionId}'s in the registry ${registry.url}: it was not written with that partition's key; no output was written`,
+      );
     }
     return undefined;
   }

@@ -45,7 +45,9 @@ export function registerKeyImport(keys: Command): void {
 
   keys
     .command('import-material')
-    .description('import 32 bytes of key material into an EXTERNAL key: fetches a public key and token, wraps the material here, imports it (ImportKeyMaterial)')
+    .description(
+      'import 32 bytes of key material into an EXTERNAL key: fetches a public key and token, wraps the material here, imports it (ImportKeyMaterial)',
+    )
     .argument('<key>', 'key id, alias/<name> or ARN')
     .requiredOption('--material <file>', 'a file of exactly 32 raw bytes (e.g. openssl rand -out material.bin 32)')
     .addOption(algorithmOption())
@@ -54,7 +56,11 @@ export function registerKeyImport(keys: Command): void {
       const client = clientOf(command);
       const material = readMaterial(options.material);
       try {
-        const parameters = await client.call('GetParametersForImport', { KeyId: key, WrappingAlgorithm: options.algorithm, WrappingKeySpec: 'RSA_2048' });
+        const parameters = await client.call<{ ImportToken: string; PublicKey: string }>('GetParametersForImport', {
+          KeyId: key,
+          WrappingAlgorithm: options.algorithm,
+          WrappingKeySpec: 'RSA_2048',
+        });
         const result = await client.call('ImportKeyMaterial', {
           KeyId: key,
           ImportToken: parameters.ImportToken,

@@ -35,26 +35,25 @@ export function registerKeys(program: Command): void {
       emit(command, result, { record: result.KeyMetadata });
     });
 
-  addPagingOptions(
-    keys
-      .command('list')
-      .description('list keys (ListKeys); every page unless --page or --page-size is given'),
-  ).action(async (options: PagingOptions, command: Command) => {
-    const client = clientOf(command);
-    type Key = { KeyId: string; KeyArn: string };
-    const fetch = async (PageNumber: number, PageSize: number) => {
-      const r = await client.call('ListKeys', { PageNumber, PageSize });
-      return { items: (r.Keys?.Key ?? []) as Key[], total: Number(r.TotalCount ?? 0), response: r };
-    };
-    if (options.page !== undefined || options.pageSize !== undefined) {
-      const { items, response } = await fetch(options.page ?? 1, options.pageSize ?? 10);
-      const value = { Keys: items, TotalCount: response.TotalCount, PageNumber: response.PageNumber, PageSize: response.PageSize };
-      emit(command, value, { rows: items, columns: ['KeyId', 'KeyArn'] });
-      return;
-    }
-    const items = await allPages(fetch);
-    emit(command, { Keys: items, TotalCount: items.length }, { rows: items, columns: ['KeyId', 'KeyArn'] });
-  });
+  addPagingOptions(keys.command('list').description('list keys (ListKeys); every page unless --page or --page-size is given')).action(
+    async (options: PagingOptions, command: Command) => {
+      const client = clientOf(command);
+      type Key = { KeyId: string; KeyArn: string };
+      type Page = { Keys?: { Key?: Key[] }; TotalCount?: number; PageNumber?: number; PageSize?: number };
+      const fetch = async (PageNumber: number, PageSize: number) => {
+        const r = await client.call<Page>('ListKeys', { PageNumber, PageSize });
+        return { items: r.Keys?.Key ?? [], total: Number(r.TotalCount ?? 0), response: r };
+      };
+      if (options.page !== undefined || options.pageSize !== undefined) {
+        const { items, response } = await fetch(options.page ?? 1, options.pageSize ?? 10);
+        const value = { Keys: items, TotalCount: response.TotalCount, PageNumber: response.PageNumber, PageSize: response.PageSize };
+        emit(command, value, { rows: items, columns: ['KeyId', 'KeyArn'] });
+        return;
+      }
+      const items = await allPages(fetch);
+      emit(command, { Keys: items, TotalCount: items.length }, { rows: items, columns: ['KeyId', 'KeyArn'] });
+    },
+  );
 
   keys
     .command('rotate')
@@ -73,8 +72,8 @@ export function registerKeys(program: Command): void {
       const client = clientOf(command);
       type Version = { KeyId: string; KeyVersionId: string; CreationDate: string };
       const items = await allPages(async (PageNumber, PageSize) => {
-        const r = await client.call('ListKeyVersions', { KeyId: key, PageNumber, PageSize });
-        return { items: (r.KeyVersions?.KeyVersion ?? []) as Version[], total: Number(r.TotalCount ?? 0) };
+        const r = await client.call<{ KeyVersions?: { KeyVersion?: Version[] }; TotalCount?: number }>('ListKeyVersions', { KeyId: key, PageNumber, PageSize });
+        return { items: r.KeyVersions?.KeyVersion ?? [], total: Number(r.TotalCount ?? 0) };
       });
       emit(command, { KeyVersions: items, TotalCount: items.length }, { rows: items, columns: ['KeyVersionId', 'CreationDate', 'KeyId'] });
     });
@@ -162,8 +161,8 @@ export function registerKeys(program: Command): void {
     .description("list a key's tags (ListResourceTags)")
     .argument('<key>', 'key id, alias/<name> or ARN')
     .action(async (key: string, _options: unknown, command: Command) => {
-      const result = await clientOf(command).call('ListResourceTags', { KeyId: key });
-      const rows = (result.Tags?.Tag ?? []) as Array<Record<string, string>>;
+      const result = await clientOf(command).call<{ Tags?: { Tag?: Array<Record<string, string>> } }>('ListResourceTags', { KeyId: key });
+      const rows = result.Tags?.Tag ?? [];
       emit(command, result, { rows, columns: ['TagKey', 'TagValue', 'KeyId'] });
     });
 

@@ -55,7 +55,12 @@ function sameFile(a: Stats, b: Stats | undefined): boolean {
  * is either untouched or complete. Without `force` it is linked into place, which never replaces a
  * file that appeared meanwhile; with `force` it is renamed over OUT. For `-`, stdout.
  */
-export async function writeAtomically(path: string, force: boolean, progress: Progress, work: (output: Writable, signal: AbortSignal) => Promise<unknown>): Promise<void> {
+export async function writeAtomically(
+  path: string,
+  force: boolean,
+  progress: Progress,
+  work: (output: Writable, signal: AbortSignal) => Promise<unknown>,
+): Promise<void> {
   const abort = new AbortController();
   const onSignal = () => abort.abort();
   process.once('SIGINT', onSignal);
@@ -104,7 +109,12 @@ async function moveIntoPlace(tmp: string, path: string, force: boolean): Promise
 /** A failure writing the temporary file, named by the path the user gave (the temporary name means nothing to them). */
 function outputError(err: unknown, tmp: string | undefined, path: string): unknown {
   const errno = err as NodeJS.ErrnoException;
-  if (tmp === undefined || typeof errno?.code !== 'string' || (errno.path !== tmp && errno.path !== undefined) || !['write', 'writev', 'open', 'close', 'fsync', 'rename', 'link'].includes(errno.syscall ?? '')) {
+  if (
+    tmp === undefined ||
+    typeof errno?.code !== 'string' ||
+    (errno.path !== tmp && errno.path !== undefined) ||
+    !['write', 'writev', 'open', 'close', 'fsync', 'rename', 'link'].includes(errno.syscall ?? '')
+  ) {
     return err;
   }
   return new CliError(EXIT.UNAVAILABLE, `cannot write ${path}: ${errno.code}; no output was written`);

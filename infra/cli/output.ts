@@ -60,12 +60,19 @@ export function renderRows(columns: readonly string[], rows: readonly Record<str
   const byName = flatRows.map((row) => new Map(row.flat()));
   const cells = byName.map((row) => leaves.map((name) => row.get(name) ?? ''));
   const widths = leaves.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
-  const line = (values: readonly string[]) => values.map((v, i) => (i === values.length - 1 ? v : v.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (values: readonly string[]) =>
+    values
+      .map((v, i) => (i === values.length - 1 ? v : v.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const out = [line(leaves), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)];
   return `${out.join('\n')}\n`;
 }
 
 /** One record as `Field  Value` lines, one per leaf (see {@link flatten}). */
 export function renderRecord(record: unknown): string {
-  return renderRows(['Field', 'Value'], flatten(record).map(([Field, Value]) => ({ Field, Value })));
+  return renderRows(
+    ['Field', 'Value'],
+    flatten(record).map(([Field, Value]) => ({ Field, Value })),
+  );
 }

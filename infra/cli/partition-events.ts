@@ -10,7 +10,10 @@ export class EventFileError extends Error {}
 
 /** A line that could not be read as an event: the provisioner reports it as a failed event. */
 export class UnreadableEventLine extends InvalidPartitionEventError {
-  constructor(readonly line: number, reason: string) {
+  constructor(
+    readonly line: number,
+    reason: string,
+  ) {
     super(`line ${line}: ${reason}`);
   }
 }
@@ -51,7 +54,7 @@ export async function* readPartitionEvents(path: string, format: EventFileFormat
     }
     const fields = parseCsvLine(line);
     if (!header) {
-      if (!fields || !fields.includes('partitionId')) throw new EventFileError(`${path}: the CSV header (line ${number}) must name a partitionId column`);
+      if (!fields?.includes('partitionId')) throw new EventFileError(`${path}: the CSV header (line ${number}) must name a partitionId column`);
       header = fields;
       continue;
     }

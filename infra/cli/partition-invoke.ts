@@ -23,11 +23,18 @@ type Trigger = 'sqs' | 'eventbridge' | 'fc';
 export function registerPartitionInvoke(partitions: Command): void {
   partitions
     .command('invoke')
-    .description("run the provisioner's trigger handler on an event file (SQS, EventBridge, Function Compute), as the platform would; prints what the handler returns")
+    .description(
+      "run the provisioner's trigger handler on an event file (SQS, EventBridge, Function Compute), as the platform would; prints what the handler returns",
+    )
     .argument('<event-file>', 'a JSON event as the platform delivers it (see examples/events/), or - for stdin')
     .option('--key <key>', 'the CMK for events that name none (KMS_PARTITION_KEY_ID)', process.env.KMS_PARTITION_KEY_ID)
     .addOption(registryOption())
-    .addOption(new Option('--platform <platform>', 'whose handler: aws (Lambda handler) or fc (Function Compute fcHandler); default: by the event').choices(['aws', 'fc']))
+    .addOption(
+      new Option('--platform <platform>', 'whose handler: aws (Lambda handler) or fc (Function Compute fcHandler); default: by the event').choices([
+        'aws',
+        'fc',
+      ]),
+    )
     .action(async (path: string, options: { key?: string; registry: string; platform?: Platform }, command: Command) => {
       const bytes = await readEventFile(path);
       const event = parseEvent(path, bytes);
@@ -89,7 +96,8 @@ function triggerOf(event: unknown, platform: Platform | undefined): Trigger {
   if (platform === 'fc') return 'fc';
   if (object && 'Records' in object) return 'sqs';
   if (object && 'detail-type' in object) return 'eventbridge';
-  if (platform === 'aws') throw usageError('--platform aws takes an SQS event ({"Records": […]}) or an EventBridge event ({"detail-type": "PartitionCreated", "detail": {…}})');
+  if (platform === 'aws')
+    throw usageError('--platform aws takes an SQS event ({"Records": […]}) or an EventBridge event ({"detail-type": "PartitionCreated", "detail": {…}})');
   return 'fc';
 }
 

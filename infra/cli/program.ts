@@ -1,5 +1,13 @@
 import { Command, CommanderError, Option } from 'commander';
-import { FileFormatError, FrameAuthenticationError, InvalidRecordError, KmsApiError, KmsConnectionError, PartitionKeysError, RegistryUnavailableError } from '@alibaba-kms-compatible/client';
+import {
+  FileFormatError,
+  FrameAuthenticationError,
+  InvalidRecordError,
+  KmsApiError,
+  KmsConnectionError,
+  PartitionKeysError,
+  RegistryUnavailableError,
+} from '@alibaba-kms-compatible/client';
 import { KmsError } from '../../lib/errors.js';
 import { registerAccessKeys } from './access-keys.js';
 import { registerAliases } from './aliases.js';
@@ -29,12 +37,14 @@ export function buildProgram(): Command {
     .version(VERSION)
     .addOption(new Option('--endpoint <url>', `API endpoint: http(s)://host[:port], or host[:port] (default ${defaultOf(ENDPOINT)})`).env(ENDPOINT.name))
     .addOption(new Option('--access-key-id <id>', 'access key id').env('ALIBABA_CLOUD_ACCESS_KEY_ID'))
-    .addOption(new Option('--access-key-secret <secret>', 'access key secret (prefer the environment: flags show in ps)').env('ALIBABA_CLOUD_ACCESS_KEY_SECRET'))
+    .addOption(
+      new Option('--access-key-secret <secret>', 'access key secret (prefer the environment: flags show in ps)').env('ALIBABA_CLOUD_ACCESS_KEY_SECRET'),
+    )
     .addOption(new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS).default(defaultOf(OUTPUT)).env(OUTPUT.name))
     .addOption(new Option('--timeout <ms>', 'per-request timeout in milliseconds').argParser(integer(1, 3_600_000)).default(30_000))
-    .addOption(new Option('--ca-file <pem>', 'https: trust this CA for the endpoint\'s certificate').env(CA_FILE.name))
+    .addOption(new Option('--ca-file <pem>', "https: trust this CA for the endpoint's certificate").env(CA_FILE.name))
     .addOption(new Option('--client-cert <pem>', 'https: a client certificate, for an endpoint that requires one (mutual TLS)').env(CLIENT_CERT.name))
-    .addOption(new Option('--client-key <pem>', 'the client certificate\'s private key').env(CLIENT_KEY.name))
+    .addOption(new Option('--client-key <pem>', "the client certificate's private key").env(CLIENT_KEY.name))
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) })

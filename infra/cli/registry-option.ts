@@ -4,7 +4,9 @@ import { usageError } from './exit-codes.js';
 
 /** `--registry`, as every partition command takes it: the flag, then KMS_PARTITION_REGISTRY, then the default. */
 export function registryOption(): Option {
-  return new Option('--registry <url>', 'partition registry: file:<dir>, s3://bucket/prefix or oss://bucket/prefix').env('KMS_PARTITION_REGISTRY').default(DEFAULT_REGISTRY_URL);
+  return new Option('--registry <url>', 'partition registry: file:<dir>, s3://bucket/prefix or oss://bucket/prefix')
+    .env('KMS_PARTITION_REGISTRY')
+    .default(DEFAULT_REGISTRY_URL);
 }
 
 /** The registry a `--registry` value names; a malformed URL is a usage error. */

@@ -37,8 +37,8 @@ export async function openStoreForCommand(dataDir: string, env: NodeJS.ProcessEn
   } catch (err) {
     if (!(err instanceof NoKeyStoreError)) throw err;
     const where = sharedStoreSelected(env)
-      ? 'point at the deployment\'s store with KMS_KEY_STORE and its variables'
-      : 'point at the gateway\'s data directory with --data-dir DIR or KMS_DATA_DIR';
+      ? "point at the deployment's store with KMS_KEY_STORE and its variables"
+      : "point at the gateway's data directory with --data-dir DIR or KMS_DATA_DIR";
     const start = creation === 'never' ? '' : ', or pass --create-store to start a new store there (with a new root key: a running gateway will not know it)';
     throw new CliError(EXIT.UNAVAILABLE, `${err.message}; ${where}${start}`, 'StoreNotFound');
   }

@@ -21,7 +21,9 @@ export function registerStore(program: Command): void {
   store
     .command('copy')
     .description('copy every key, version, alias and access key into another store (idempotent; stop the service first)')
-    .addOption(new Option('--data-dir <dir>', 'the source file store, when KMS_KEY_STORE does not name another').env('KMS_DATA_DIR').default(defaultOf(DATA_DIR)))
+    .addOption(
+      new Option('--data-dir <dir>', 'the source file store, when KMS_KEY_STORE does not name another').env('KMS_DATA_DIR').default(defaultOf(DATA_DIR)),
+    )
     .requiredOption('--to <NAME=value...>', 'the target store: KMS_KEY_STORE=… and its variables, over the current environment')
     .action(async (options: { dataDir: string; to: string[] }, command: Command) => {
       const overrides: Record<string, string> = {};
@@ -38,7 +40,11 @@ export function registerStore(program: Command): void {
       const report = await copyStore(source, target);
       emit(command, { Copied: report.copied, AlreadyPresent: report.present, Conflicts: report.conflicts });
       if (report.conflicts.length > 0) {
-        throw new CliError(EXIT.REFUSED, `${report.conflicts.length} entr${report.conflicts.length === 1 ? 'y differs' : 'ies differ'} in the target and ${report.conflicts.length === 1 ? 'was' : 'were'} left as they are`, 'StoreConflict');
+        throw new CliError(
+          EXIT.REFUSED,
+          `${report.conflicts.length} entr${report.conflicts.length === 1 ? 'y differs' : 'ies differ'} in the target and ${report.conflicts.length === 1 ? 'was' : 'were'} left as they are`,
+          'StoreConflict',
+        );
       }
     });
 }

@@ -18,9 +18,18 @@ declare module '@alicloud/fc2' {
     headers?: Record<string, string>;
   }
 
-  interface FCResponse<T = any> {
+  interface FCResponse<T = Record<string, unknown>> {
     headers: Record<string, string | string[] | undefined>;
     data: T;
+  }
+
+  /** The fields of a trigger the deployment reads (FC answers more). */
+  interface FCTrigger {
+    triggerName?: string;
+    triggerType?: string;
+    /** An HTTP trigger's address inside Alibaba Cloud's network. */
+    urlInternet?: string;
+    [field: string]: unknown;
   }
 
   class FCClient {
@@ -31,9 +40,9 @@ declare module '@alicloud/fc2' {
     getFunction(serviceName: string, functionName: string): Promise<FCResponse>;
     createFunction(serviceName: string, options: Record<string, unknown>): Promise<FCResponse>;
     updateFunction(serviceName: string, functionName: string, options: Record<string, unknown>): Promise<FCResponse>;
-    getTrigger(serviceName: string, functionName: string, triggerName: string): Promise<FCResponse>;
-    createTrigger(serviceName: string, functionName: string, options: Record<string, unknown>): Promise<FCResponse>;
-    updateTrigger(serviceName: string, functionName: string, triggerName: string, options?: Record<string, unknown>): Promise<FCResponse>;
+    getTrigger(serviceName: string, functionName: string, triggerName: string): Promise<FCResponse<FCTrigger>>;
+    createTrigger(serviceName: string, functionName: string, options: Record<string, unknown>): Promise<FCResponse<FCTrigger>>;
+    updateTrigger(serviceName: string, functionName: string, triggerName: string, options?: Record<string, unknown>): Promise<FCResponse<FCTrigger>>;
   }
 
   export = FCClient;

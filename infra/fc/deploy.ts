@@ -127,7 +127,7 @@ export async function deployToFunctionCompute(options: FcDeployOptions): Promise
       return;
     }
     let url: string | undefined;
-    const remember = (response: { data: any }) => {
+    const remember = (response: { data?: { urlInternet?: string } }) => {
       url = response?.data?.urlInternet;
     };
     const triggerOutcome = await upsert(
@@ -136,14 +136,22 @@ export async function deployToFunctionCompute(options: FcDeployOptions): Promise
       (existing) => {
         const existingType = existing?.data?.triggerType;
         if (existingType !== undefined && existingType !== trigger.triggerType) {
-          throw new Error(`${serviceName}/${source.functionName}: trigger "${trigger.triggerName}" is a ${existingType} trigger, not ${trigger.triggerType}; delete it first`);
+          throw new Error(
+            `${serviceName}/${source.functionName}: trigger "${trigger.triggerName}" is a ${existingType} trigger, not ${trigger.triggerType}; delete it first`,
+          );
         }
         // The type and name of a trigger are fixed once created; only its configuration changes.
         return client.updateTrigger(serviceName, source.functionName, trigger.triggerName, { triggerConfig: trigger.triggerConfig }).then(remember);
       },
     );
     log(`function ${serviceName}/${source.functionName}: ${fn}, ${trigger.triggerType} trigger: ${triggerOutcome}${url ? ` (${url})` : ''}`);
-    report.functions.push({ functionName: source.functionName, function: fn, trigger: triggerOutcome, triggerType: trigger.triggerType, ...(url ? { url } : {}) });
+    report.functions.push({
+      functionName: source.functionName,
+      function: fn,
+      trigger: triggerOutcome,
+      triggerType: trigger.triggerType,
+      ...(url ? { url } : {}),
+    });
   };
 
   for (const source of options.functions) await deploy(source, FC_DEFAULTS.httpHandler, httpTrigger());

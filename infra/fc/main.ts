@@ -59,7 +59,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   }
   const absent = FC_REQUIRED_ENV.filter((name) => !environment[name]);
   if (absent.length > 0) {
-    console.error(`missing ${absent.map((name) => `--env ${name}=…`).join(' and ')}: Function Compute instances share no disk, so the state lives in PostgreSQL\n\n${USAGE}`);
+    console.error(
+      `missing ${absent.map((name) => `--env ${name}=…`).join(' and ')}: Function Compute instances share no disk, so the state lives in PostgreSQL\n\n${USAGE}`,
+    );
     return 2;
   }
   if (!environment.KMS_ROOT_KEY_SOURCE!.startsWith('alibaba-kms-secret:') && !environment.KMS_ROOT_KEY_SOURCE!.startsWith('aws-secrets-manager:')) {

@@ -80,11 +80,12 @@ let crcTable: Uint32Array | undefined;
 
 /** CRC-32 (IEEE 802.3), as zip records it; zlib.crc32 only exists from Node 20.15. */
 export function crc32(data: Buffer): number {
-  const table = (crcTable ??= Uint32Array.from({ length: 256 }, (_, n) => {
+  crcTable ??= Uint32Array.from({ length: 256 }, (_, n) => {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
     return c >>> 0;
-  }));
+  });
+  const table = crcTable;
   let crc = 0xffffffff;
   for (const byte of data) crc = table[(crc ^ byte) & 0xff]! ^ (crc >>> 8);
   return (crc ^ 0xffffffff) >>> 0;

@@ -71,7 +71,8 @@ export function readGatewayConfig(env: Environment): GatewayConfig {
   const certFile = TLS_CERT.read(env);
   const keyFile = TLS_KEY.read(env);
   const clientCaFile = TLS_CLIENT_CA.read(env);
-  if ((certFile === undefined) !== (keyFile === undefined)) throw new ConfigurationError('KMS_TLS_CERT and KMS_TLS_KEY go together: set both (PEM files) or neither');
+  if ((certFile === undefined) !== (keyFile === undefined))
+    throw new ConfigurationError('KMS_TLS_CERT and KMS_TLS_KEY go together: set both (PEM files) or neither');
   if (clientCaFile && !certFile) throw new ConfigurationError('KMS_TLS_CLIENT_CA (mutual TLS) needs KMS_TLS_CERT and KMS_TLS_KEY');
   const plaintextAllowed = ALLOW_PLAINTEXT_HTTP.read(env);
   if (!certFile && !isLoopback(host) && !plaintextAllowed) {

@@ -13,7 +13,10 @@ export async function createDataDirectory(dataDir: string): Promise<void> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EEXIST' && (await stat(dataDir)).isDirectory()) return;
-    if (code === 'ENOENT') throw new ConfigurationError(`KMS_DATA_DIR=${dataDir}: the directory ${dirname(resolve(dataDir))} does not exist; create it first (only the data directory itself is created)`);
+    if (code === 'ENOENT')
+      throw new ConfigurationError(
+        `KMS_DATA_DIR=${dataDir}: the directory ${dirname(resolve(dataDir))} does not exist; create it first (only the data directory itself is created)`,
+      );
     throw new ConfigurationError(`KMS_DATA_DIR=${dataDir}: cannot create the data directory (${code ?? 'error'})`);
   }
 }

@@ -22,7 +22,10 @@ export class FairScheduler {
   /** The lane of a connection (kept on the socket's object, which outlives its requests). */
   lane(connection: object, flow: { pause(): void; resume(): void }): Lane {
     let lane = lanes.get(connection);
-    if (!lane) lanes.set(connection, (lane = new Lane(flow)));
+    if (!lane) {
+      lane = new Lane(flow);
+      lanes.set(connection, lane);
+    }
     return lane;
   }
 

@@ -74,7 +74,10 @@ export function onHangup(handler: () => Promise<void>): void {
  */
 export async function reopenLogs(service: Service): Promise<void> {
   const [audit, access] = await Promise.allSettled([service.audit?.reopen?.(), service.logger.reopen?.()]);
-  for (const [log, result] of [['audit', audit], ['access', access]] as const) {
+  for (const [log, result] of [
+    ['audit', audit],
+    ['access', access],
+  ] as const) {
     if (result.status === 'rejected') service.logger.error('log file not reopened', { log, error: (result.reason as Error).message });
   }
   service.logger.info('log files reopened', { pid: process.pid });

@@ -64,7 +64,10 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     ? await startMetricsServer(config.metrics.host, config.metrics.port, config.workers === 1 ? undefined : aggregatedWorkerMetrics())
     : undefined;
   const stopJobs = startScheduledJobs(service, interval);
-  if (!tls && config.plaintextAllowed) console.log(`warning: plain HTTP on ${config.host} (KMS_ALLOW_PLAINTEXT_HTTP=true): data keys cross the network in the clear unless a proxy terminates TLS in front`);
+  if (!tls && config.plaintextAllowed)
+    console.log(
+      `warning: plain HTTP on ${config.host} (KMS_ALLOW_PLAINTEXT_HTTP=true): data keys cross the network in the clear unless a proxy terminates TLS in front`,
+    );
   if (metrics) console.log(`kms metrics at ${metrics.url}`);
   if (config.workers > 1) console.log(`kms gateway serving from ${config.workers} worker processes`);
   console.log(`kms gateway ready at ${serving.url}`);

@@ -102,11 +102,13 @@ export function answerWorkerCalls(worker: Worker, handlers: Record<string, (item
     const m = message as Partial<CallsMessage> | null;
     if (!m || m.type !== CALLS || typeof m.id !== 'number' || typeof m.kind !== 'string' || !Array.isArray(m.items)) return;
     const handler = Object.hasOwn(handlers, m.kind) ? handlers[m.kind]! : undefined;
-    void Promise.all(m.items.map((item) => (handler ? handler(item).catch((error: unknown) => ({ error: String(error) })) : Promise.resolve({ error: `no handler for ${m.kind}` })))).then(
-      (answers) => {
-        // The callback takes a failed send (the worker died meanwhile) instead of an 'error' event.
-        if (worker.isConnected()) worker.send({ type: ANSWERS, id: m.id!, answers } satisfies AnswersMessage, undefined, {}, () => undefined);
-      },
-    );
+    void Promise.all(
+      m.items.map((item) =>
+        handler ? handler(item).catch((error: unknown) => ({ error: String(error) })) : Promise.resolve({ error: `no handler for ${m.kind}` }),
+      ),
+    ).then((answers) => {
+      // The callback takes a failed send (the worker died meanwhile) instead of an 'error' event.
+      if (worker.isConnected()) worker.send({ type: ANSWERS, id: m.id!, answers } satisfies AnswersMessage, undefined, {}, () => undefined);
+    });
   });
 }

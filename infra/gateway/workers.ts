@@ -52,7 +52,12 @@ export function startWorkers(count: number, logger: Logger, setup: (worker: Work
     const stopAll = () => {
       stopping = true;
       const exits = Object.values(cluster.workers ?? {}).map((worker) =>
-        worker && !worker.isDead() ? new Promise<void>((done) => (worker.once('exit', () => done()), worker.process.kill('SIGTERM'))) : Promise.resolve(),
+        worker && !worker.isDead()
+          ? new Promise<void>((done) => {
+              worker.once('exit', () => done());
+              worker.process.kill('SIGTERM');
+            })
+          : Promise.resolve(),
       );
       return Promise.all(exits).then(() => undefined);
     };

@@ -37,6 +37,7 @@ const SERVES_REQUESTS = ['*readState', '*claimNonces', '*readMaterial'];
 const RUNS_JOBS = ['*readState', '*readMaterial'];
 
 const albRule = (priority: number, conditions: string) =>
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a Serverless Framework variable, written to serverless.yml as it is
   ['      - alb:', '          listenerArn: ${param:listenerArn}', `          priority: ${priority}`, `          conditions: ${conditions}`];
 
 /** The listener rules of one Action: those of each protocol it speaks. */
@@ -62,7 +63,11 @@ export function generatedFunctions(actions: readonly ActionRoute[] = ACTIONS, aw
   const lines = [BEGIN_MARKER];
   actions.forEach((route, index) => {
     const rules = rulesOf(route, index, awsOperations);
-    lines.push(`  ${route.functionName}:`, `    handler: ${handlerOf(route.file)}`, `    iamRoleStatements: [${[...SERVES_REQUESTS, ...WRITES[route.operation.store]].join(', ')}]`);
+    lines.push(
+      `  ${route.functionName}:`,
+      `    handler: ${handlerOf(route.file)}`,
+      `    iamRoleStatements: [${[...SERVES_REQUESTS, ...WRITES[route.operation.store]].join(', ')}]`,
+    );
     if (rules.length > 0) lines.push('    events:', ...rules);
   });
   // The dispatcher serves every Action: it may do what any of them may.

@@ -21,7 +21,8 @@ class ScopedTargetGroupPermissions {
       if (resource.Properties.Principal !== 'elasticloadbalancing.amazonaws.com' || resource.Properties.SourceArn) continue;
       const prefix = id.slice(0, -'LambdaPermissionRegisterTarget'.length);
       const groups = Object.entries(resources).filter(
-        ([groupId, group]) => group.Type === 'AWS::ElasticLoadBalancingV2::TargetGroup' && groupId.startsWith(`${prefix}AlbTargetGroup`) && (group.DependsOn || []).includes(id),
+        ([groupId, group]) =>
+          group.Type === 'AWS::ElasticLoadBalancingV2::TargetGroup' && groupId.startsWith(`${prefix}AlbTargetGroup`) && (group.DependsOn || []).includes(id),
       );
       if (groups.length !== 1) throw new Error(`${id}: expected one target group registering it, found ${groups.length}`);
       const name = groups[0][1].Properties.Name;

@@ -1,10 +1,8 @@
 import { serviceFromEnvironment } from '../service-from-env.js';
 import type { Service } from '../service.js';
 
-export interface FunctionInstance<T> {
-  /** The built service and what was built on it; a build that failed is retried on the next call. */
-  (): Promise<{ service: Service; built: T }>;
-}
+/** The built service and what was built on it; a build that failed is retried on the next call. */
+export type FunctionInstance<T> = () => Promise<{ service: Service; built: T }>;
 
 /**
  * The service as a cloud function instance keeps it: built from the environment once, then reused

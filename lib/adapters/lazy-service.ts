@@ -37,7 +37,9 @@ export async function serveOnFunction(
     try {
       ready = await instance();
     } catch (err) {
-      process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', message: 'service unavailable: it could not be built', error: (err as Error)?.message ?? String(err) })}\n`);
+      process.stderr.write(
+        `${JSON.stringify({ time: new Date().toISOString(), level: 'error', message: 'service unavailable: it could not be built', error: (err as Error)?.message ?? String(err) })}\n`,
+      );
       return unavailable(request);
     }
     service = ready.service;
@@ -50,7 +52,12 @@ export async function serveOnFunction(
   const late = new Promise<RpcResponse>((resolve) => {
     timer = setTimeout(() => {
       const response = unavailable(request);
-      const line = { requestId: response.headers['x-acs-request-id'] ?? response.headers['x-amzn-requestid'], status: 503, code: 'ServiceUnavailableTemporary', deadline: true };
+      const line = {
+        requestId: response.headers['x-acs-request-id'] ?? response.headers['x-amzn-requestid'],
+        status: 503,
+        code: 'ServiceUnavailableTemporary',
+        deadline: true,
+      };
       if (service) service.logger.access('request', line);
       else process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', message: 'request', ...line, building: true })}\n`);
       resolve(response);

@@ -39,13 +39,15 @@ export function parseSigV4Authorization(header: string): SigV4Authorization {
   const credential = fields.get('Credential')?.split('/');
   const signedHeaders = fields.get('SignedHeaders');
   const signature = fields.get('Signature');
-  if (!credential || credential.length !== 5 || credential.some((part) => part === '')) {
+  if (credential?.length !== 5 || credential.some((part) => part === '')) {
     throw new IncompleteSignatureError('Credential must be <access key id>/<date>/<region>/kms/aws4_request.');
   }
   const [accessKeyId, date, region, service, terminator] = credential as [string, string, string, string, string];
-  if (service !== 'kms' || terminator !== 'aws4_request') throw new IncompleteSignatureError('the credential scope must name the kms service and end in aws4_request.');
+  if (service !== 'kms' || terminator !== 'aws4_request')
+    throw new IncompleteSignatureError('the credential scope must name the kms service and end in aws4_request.');
   if (!/^\d{8}$/.test(date)) throw new IncompleteSignatureError('the credential scope date must be yyyyMMdd.');
-  if (!signedHeaders || !/^[a-z0-9-]+(;[a-z0-9-]+)*$/.test(signedHeaders)) throw new IncompleteSignatureError('SignedHeaders must be lower-case header names separated by ";".');
+  if (!signedHeaders || !/^[a-z0-9-]+(;[a-z0-9-]+)*$/.test(signedHeaders))
+    throw new IncompleteSignatureError('SignedHeaders must be lower-case header names separated by ";".');
   if (!signature || !/^[0-9a-f]{64}$/.test(signature)) throw new IncompleteSignatureError('Signature must be 64 lower-case hex digits.');
   const names = signedHeaders.split(';');
   for (const name of REQUIRED_SIGNED) if (!names.includes(name)) throw new IncompleteSignatureError(`the header "${name}" must be signed.`);
@@ -66,7 +68,10 @@ const ATTEMPT_FIELD = /(?:^|;)\s*attempt=(\d{1,9})\s*(?:;|$)/;
  * request has no id a replay could be told by. A signed `amz-sdk-request` without `attempt=N` is
  * an IncompleteSignature.
  */
-export function signedSdkAttempt(headers: Readonly<Record<string, string | undefined>>, signedHeaders: readonly string[]): { invocationId: string; attempt: number } | undefined {
+export function signedSdkAttempt(
+  headers: Readonly<Record<string, string | undefined>>,
+  signedHeaders: readonly string[],
+): { invocationId: string; attempt: number } | undefined {
   if (!signedHeaders.includes('amz-sdk-invocation-id') || !signedHeaders.includes('amz-sdk-request')) return undefined;
   const value = (Object.hasOwn(headers, 'amz-sdk-request') ? headers['amz-sdk-request'] : undefined) ?? '';
   const attempt = ATTEMPT_FIELD.exec(value)?.[1];
@@ -101,7 +106,10 @@ export function sigV4CanonicalRequest(input: {
     .map((name) => `${name}:${(Object.hasOwn(input.headers, name) ? (input.headers[name] ?? '') : '').trim().replace(/[ \t]+/g, ' ')}\n`)
     .join('');
   // Every path segment URI-encoded twice, as for every AWS service but S3 (KMS is served on "/").
-  const uri = input.path.split('/').map((segment) => percentEncode(percentEncode(decodeSegment(segment)))).join('/');
+  const uri = input.path
+    .split('/')
+    .map((segment) => percentEncode(percentEncode(decodeSegment(segment))))
+    .join('/');
   return `${input.method.toUpperCase()}\n${uri}\n${query}\n${headers}\n${sorted.join(';')}\n${input.payloadHash}`;
 }
 
@@ -137,7 +145,7 @@ export function sigV4Signature(secret: string, auth: Pick<SigV4Authorization, 'd
  * kinds never meet.
  */
 export function sigV4Claim(request: RpcRequest, query: ParamList, action: string, regions: ReadonlySet<string>, claimed: Claimed): Claim {
-  const header = request.headers['authorization'];
+  const header = request.headers.authorization;
   if (header === undefined) throw new IncompleteSignatureError('the Authorization header is missing (AWS Signature Version 4).');
   bounded('Authorization', header, SIGNED_FIELD_LIMITS.authorizationChars);
   const auth = parseSigV4Authorization(header);
@@ -145,7 +153,8 @@ export function sigV4Claim(request: RpcRequest, query: ParamList, action: string
   if (auth.signedHeaders.length > SIGNED_FIELD_LIMITS.signedHeaders) {
     throw new IncompleteSignatureError(`SignedHeaders may name at most ${SIGNED_FIELD_LIMITS.signedHeaders} headers.`);
   }
-  if (!regions.has(auth.region)) throw new IncompleteSignatureError(`the credential scope names region "${auth.region.slice(0, 64)}", which this service does not serve.`);
+  if (!regions.has(auth.region))
+    throw new IncompleteSignatureError(`the credential scope names region "${auth.region.slice(0, 64)}", which this service does not serve.`);
   const amzDate = bounded('X-Amz-Date', request.headers['x-amz-date'] ?? '', SIGNED_FIELD_LIMITS.timestampChars);
   const at = parseAmzDate(amzDate);
   if (at === undefined) throw new IllegalTimestampError('X-Amz-Date', AMZ_DATE_FORMAT);

@@ -35,6 +35,8 @@ export function wiringOf(choice: BackendChoice): BackendWiring<BackendChoice['ba
 
 /** The backends that keep a replay store shared by every instance, as messages list them. */
 export function sharedNonceBackends(): string {
-  const kinds = Object.values(BACKENDS).filter((b) => b.ownNonces === 'shared').map((b) => b.kind);
+  const kinds = Object.values(BACKENDS)
+    .filter((b) => b.ownNonces === 'shared')
+    .map((b) => b.kind);
   return `${kinds.slice(0, -1).join(', ')} or ${kinds.at(-1)}`;
 }

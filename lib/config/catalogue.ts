@@ -2,7 +2,20 @@ import { AWS_REGION, DATA_DIR, ROOT_KEY_FILE, ROOT_KEY_SOURCE } from '../keystor
 import { BACKENDS, KEY_STORE } from './backends.js';
 import { CLIENT_VARIABLES } from './client.js';
 import { GATEWAY_VARIABLES } from './gateway.js';
-import { ACCESS_LOG, ACCOUNT_ID, AUDIT_LOG, AWS_REGIONS, CACHE_TTL_MS, LOG_LEVEL, NONCE_STORE, NONCE_TABLE, PLATFORM_VARIABLES, RATE_LIMITS, REGION, SINGLE_INSTANCE } from './service.js';
+import {
+  ACCESS_LOG,
+  ACCOUNT_ID,
+  AUDIT_LOG,
+  AWS_REGIONS,
+  CACHE_TTL_MS,
+  LOG_LEVEL,
+  NONCE_STORE,
+  NONCE_TABLE,
+  PLATFORM_VARIABLES,
+  RATE_LIMITS,
+  REGION,
+  SINGLE_INSTANCE,
+} from './service.js';
 import type { Variable } from './variable.js';
 
 /** A group of variables as the configuration table shows them. */
@@ -46,7 +59,8 @@ export const CONFIGURATION: readonly ConfigurationSection[] = [
   },
   {
     title: 'The `kms` command and partition keys',
-    intro: 'The consumer side: the command\'s connection and output, and the partition-key provisioner (the function, and the `kms partitions` / `--partition` commands).',
+    intro:
+      "The consumer side: the command's connection and output, and the partition-key provisioner (the function, and the `kms partitions` / `--partition` commands).",
     variables: CLIENT_VARIABLES,
   },
 ];
@@ -54,7 +68,15 @@ export const CONFIGURATION: readonly ConfigurationSection[] = [
 /** The configuration reference as Markdown: one table per section. */
 export function configurationMarkdown(): string {
   const sections = CONFIGURATION.map(({ title, intro, variables }) =>
-    [`## ${title}`, '', intro, '', '| variable | default | meaning |', '| --- | --- | --- |', ...variables.map((v) => `| \`${v.name}\` | ${cell(v.shownDefault)} | ${cell(v.doc)} |`)].join('\n'),
+    [
+      `## ${title}`,
+      '',
+      intro,
+      '',
+      '| variable | default | meaning |',
+      '| --- | --- | --- |',
+      ...variables.map((v) => `| \`${v.name}\` | ${cell(v.shownDefault)} | ${cell(v.doc)} |`),
+    ].join('\n'),
   );
   return [
     '# Configuration',

@@ -14,13 +14,15 @@ export const ENDPOINT = text(PROVISIONER_ENV.endpoint, {
   doc: 'the API the `kms` command and the provisioner call: `http(s)://host[:port]`, or `host[:port]` (http on loopback, else https)',
 });
 
-export const OUTPUT = text('KMS_OUTPUT', { default: 'json', doc: 'the `kms` command\'s output: `json` or `table`' });
+export const OUTPUT = text('KMS_OUTPUT', { default: 'json', doc: "the `kms` command's output: `json` or `table`" });
 
-export const CA_FILE = optionalText('KMS_CA_FILE', { doc: 'https: the `kms` command trusts this CA (PEM) for the endpoint\'s certificate' });
+export const CA_FILE = optionalText('KMS_CA_FILE', { doc: "https: the `kms` command trusts this CA (PEM) for the endpoint's certificate" });
 
-export const CLIENT_CERT = optionalText('KMS_CLIENT_CERT', { doc: 'https: the `kms` command\'s client certificate (PEM), for an endpoint that requires one (mutual TLS)' });
+export const CLIENT_CERT = optionalText('KMS_CLIENT_CERT', {
+  doc: "https: the `kms` command's client certificate (PEM), for an endpoint that requires one (mutual TLS)",
+});
 
-export const CLIENT_KEY = optionalText('KMS_CLIENT_KEY', { doc: 'the client certificate\'s private key (PEM)' });
+export const CLIENT_KEY = optionalText('KMS_CLIENT_KEY', { doc: "the client certificate's private key (PEM)" });
 
 export const PARTITION_REGISTRY = text(PROVISIONER_ENV.registry, {
   default: DEFAULT_REGISTRY_URL,
@@ -31,7 +33,7 @@ export const PARTITION_KEY_ID = optionalText(PROVISIONER_ENV.keyId, { doc: 'the 
 
 export const PROVISIONER_ACCESS_KEY_ID = optionalText(PROVISIONER_ENV.accessKeyId, {
   shownDefault: '— (required by the provisioner function)',
-  doc: 'the provisioner\'s own access key (in the cloud, from the stage\'s secret `kms/<stage>/provisioner`)',
+  doc: "the provisioner's own access key (in the cloud, from the stage's secret `kms/<stage>/provisioner`)",
 });
 
 export const PROVISIONER_ACCESS_KEY_SECRET = optionalText(PROVISIONER_ENV.accessKeySecret, {
@@ -39,4 +41,14 @@ export const PROVISIONER_ACCESS_KEY_SECRET = optionalText(PROVISIONER_ENV.access
   doc: 'its secret',
 });
 
-export const CLIENT_VARIABLES = [ENDPOINT, OUTPUT, CA_FILE, CLIENT_CERT, CLIENT_KEY, PARTITION_REGISTRY, PARTITION_KEY_ID, PROVISIONER_ACCESS_KEY_ID, PROVISIONER_ACCESS_KEY_SECRET] as const;
+export const CLIENT_VARIABLES = [
+  ENDPOINT,
+  OUTPUT,
+  CA_FILE,
+  CLIENT_CERT,
+  CLIENT_KEY,
+  PARTITION_REGISTRY,
+  PARTITION_KEY_ID,
+  PROVISIONER_ACCESS_KEY_ID,
+  PROVISIONER_ACCESS_KEY_SECRET,
+] as const;

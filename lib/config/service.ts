@@ -32,11 +32,18 @@ export const AWS_REGIONS = variable(
   'KMS_AWS_REGIONS',
   z.pipe(
     z.optional(z.string()),
-    z.transform((list) => (list === undefined ? undefined : list.split(',').map((r) => r.trim()).filter(Boolean))),
+    z.transform((list) =>
+      list === undefined
+        ? undefined
+        : list
+            .split(',')
+            .map((r) => r.trim())
+            .filter(Boolean),
+    ),
   ),
   {
     shownDefault: `\`${DEFAULT_AWS_REGIONS.join(',')}\``,
-    doc: 'the regions AWS-protocol requests may be signed for, comma-separated (`KMS_REGION` is always one); AWS ARNs in answers name the request\'s region',
+    doc: "the regions AWS-protocol requests may be signed for, comma-separated (`KMS_REGION` is always one); AWS ARNs in answers name the request's region",
   },
 );
 
@@ -84,7 +91,10 @@ export const PLATFORM_VARIABLES = [
     shownDefault: 'set by Lambda',
     doc: 'an AWS Lambda function: the service is built during init; state kept per instance is refused; logs go through Powertools Logger; 5xx answers add to the `ServerErrors` metric (`POWERTOOLS_METRICS_NAMESPACE`)',
   }),
-  optionalText('FC_FUNCTION_NAME', { shownDefault: 'set by Function Compute', doc: 'a Function Compute function: the service is built during init; state kept per instance is refused' }),
+  optionalText('FC_FUNCTION_NAME', {
+    shownDefault: 'set by Function Compute',
+    doc: 'a Function Compute function: the service is built during init; state kept per instance is refused',
+  }),
   text('POWERTOOLS_SERVICE_NAME', { default: 'kms', doc: 'on AWS Lambda, the `service` of every log line' }),
 ] as const;
 
@@ -132,18 +142,16 @@ export function readStateConfig(env: Environment = process.env): StateConfig {
   const own = wiring.ownNonces === 'journal' ? 'journal' : wiring.ownNonces === 'shared' ? 'backend' : undefined;
   const kind = NONCE_STORE.read(env) ?? (table ? 'dynamodb' : own);
   if (kind === undefined) {
-    throw new ConfigurationError(`KMS_KEY_STORE=${keyStore} needs a shared replay store: set KMS_NONCE_TABLE (or KMS_NONCE_STORE=memory for one instance only)`);
+    throw new ConfigurationError(
+      `KMS_KEY_STORE=${keyStore} needs a shared replay store: set KMS_NONCE_TABLE (or KMS_NONCE_STORE=memory for one instance only)`,
+    );
   }
   if (kind === 'dynamodb' && !table) throw new ConfigurationError('KMS_NONCE_STORE=dynamodb needs KMS_NONCE_TABLE');
   if (kind === 'backend' && wiring.ownNonces !== 'shared') throw new ConfigurationError(`KMS_NONCE_STORE=backend needs KMS_KEY_STORE=${sharedNonceBackends()}`);
   refuseInstanceLocalState(env, { keyStore, perInstance: wiring.perInstance, nonces: kind, rootKey: wiring.rootKey(choice.backend) });
   const region = AWS_REGION.read(env) ?? (env.AWS_DEFAULT_REGION || undefined);
   const nonces: NonceConfig =
-    kind === 'journal'
-      ? { kind, dataDir: DATA_DIR.read(env) }
-      : kind === 'dynamodb'
-        ? { kind, table: table!, ...(region ? { region } : {}) }
-        : { kind };
+    kind === 'journal' ? { kind, dataDir: DATA_DIR.read(env) } : kind === 'dynamodb' ? { kind, table: table!, ...(region ? { region } : {}) } : { kind };
   return { ...choice, nonces };
 }
 
@@ -160,7 +168,8 @@ export function readServiceConfig(env: Environment = process.env): ServiceConfig
   const logger = LAMBDA_FUNCTION.read(env) ? 'powertools' : 'stdout';
   const accessLog = ACCESS_LOG.read(env);
   const accessLogFile = accessLog !== undefined && accessLog !== 'stdout' ? accessLog : undefined;
-  if (accessLogFile && logger === 'powertools') throw new ConfigurationError('KMS_ACCESS_LOG=<file> is for the gateway: on AWS Lambda the access lines go to CloudWatch with the others');
+  if (accessLogFile && logger === 'powertools')
+    throw new ConfigurationError('KMS_ACCESS_LOG=<file> is for the gateway: on AWS Lambda the access lines go to CloudWatch with the others');
   const awsRegions = AWS_REGIONS.read(env);
   const auditLog = AUDIT_LOG.read(env);
   return {
@@ -196,7 +205,9 @@ function refuseInstanceLocalState(
     );
   }
   if (chosen.nonces === 'journal' || chosen.nonces === 'memory') {
-    throw new ConfigurationError(`KMS_NONCE_STORE=${chosen.nonces} on ${platform} is per instance (replays accepted once per instance): use the state backend's (KMS_KEY_STORE=${shared}) or KMS_NONCE_TABLE`);
+    throw new ConfigurationError(
+      `KMS_NONCE_STORE=${chosen.nonces} on ${platform} is per instance (replays accepted once per instance): use the state backend's (KMS_KEY_STORE=${shared}) or KMS_NONCE_TABLE`,
+    );
   }
   if (chosen.rootKey?.kind === 'file') {
     throw new ConfigurationError(

@@ -25,14 +25,11 @@ export function addSeconds(iso: string, seconds: number): string {
   return isoSeconds(Date.parse(iso) + seconds * 1000);
 }
 
-
 /** Any new primary version counts as a rotation: the next automatic one is an interval later. */
 export function rotatedAt<T extends { rotationInterval?: number; automaticRotation?: string }>(record: T, at: string): T {
   return {
     ...record,
     lastRotationDate: at,
-    ...(record.automaticRotation === 'Enabled' && record.rotationInterval !== undefined
-      ? { nextRotationDate: addSeconds(at, record.rotationInterval) }
-      : {}),
+    ...(record.automaticRotation === 'Enabled' && record.rotationInterval !== undefined ? { nextRotationDate: addSeconds(at, record.rotationInterval) } : {}),
   };
 }

@@ -1,10 +1,5 @@
 import { awsErrorName, classifyAwsError, describeAwsError } from '@alibaba-kms-compatible/client/internal/aws-errors';
-import {
-  KeyStoreAccessDeniedError,
-  KeyStoreBackendError,
-  KeyStoreFailureError,
-  KeyStoreUnavailableError,
-} from './store-errors.js';
+import { KeyStoreAccessDeniedError, KeyStoreBackendError, KeyStoreFailureError, KeyStoreUnavailableError } from './store-errors.js';
 
 /*
  * AWS errors as the key stores see them: the classification (throttled, timeout, network, server,
@@ -12,7 +7,14 @@ import {
  * becomes the store's error classes.
  */
 
-export { awsErrorName, classifyAwsError, describeAwsError, isAwsError, isTransientAwsError, type AwsErrorClass } from '@alibaba-kms-compatible/client/internal/aws-errors';
+export {
+  awsErrorName,
+  classifyAwsError,
+  describeAwsError,
+  isAwsError,
+  isTransientAwsError,
+  type AwsErrorClass,
+} from '@alibaba-kms-compatible/client/internal/aws-errors';
 
 /**
  * The key-store error for an AWS error, with the AWS error as `cause`. Errors that are already the

@@ -80,7 +80,11 @@ export class CachedKeyStore implements KeyStore {
   readonly #loads = new Map<string, Load>();
 
   constructor(inner: KeyStore, options: CachedKeyStoreOptions) {
-    for (const [name, value] of [['ttlMs', options.ttlMs], ['writeOnceTtlMs', options.writeOnceTtlMs], ['staleForMs', options.staleForMs]] as const) {
+    for (const [name, value] of [
+      ['ttlMs', options.ttlMs],
+      ['writeOnceTtlMs', options.writeOnceTtlMs],
+      ['staleForMs', options.staleForMs],
+    ] as const) {
       if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a number of milliseconds ≥ 0`);
     }
     this.#inner = inner;
@@ -228,7 +232,7 @@ export class CachedKeyStore implements KeyStore {
       return new ServiceUnavailableError({ cause: err });
     }
     if (err instanceof KeyStoreAccessDeniedError) {
-      this.#logger?.error('key store access denied: check the role, its policy and the secrets\' KMS key', { operation, entry, error: err.message });
+      this.#logger?.error("key store access denied: check the role, its policy and the secrets' KMS key", { operation, entry, error: err.message });
       return new InternalFailureError({ cause: err });
     }
     if (err instanceof KeyStoreFailureError) {

@@ -75,7 +75,9 @@ async function rootKeyFile(path: string, mayCreate: boolean): Promise<Buffer> {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   if (!mayCreate) {
-    throw new Error(`the root key file ${path} does not exist, but the store is sealed with a root key: restore that file (or set KMS_ROOT_KEY_FILE / KMS_ROOT_KEY_SOURCE to it); a new key would not open the store`);
+    throw new Error(
+      `the root key file ${path} does not exist, but the store is sealed with a root key: restore that file (or set KMS_ROOT_KEY_FILE / KMS_ROOT_KEY_SOURCE to it); a new key would not open the store`,
+    );
   }
   const key = randomBytes(ROOT_KEY_BYTES);
   try {
@@ -129,13 +131,18 @@ async function alibabaSecretReader(env: NodeJS.ProcessEnv): Promise<(secretName:
   const accessKeySecret = env.ALIBABA_CLOUD_ACCESS_KEY_SECRET;
   const region = env.ALIBABA_CLOUD_REGION;
   if (!accessKeyId || !accessKeySecret || !(region || env.ALIBABA_CLOUD_KMS_ENDPOINT)) {
-    throw new Error('KMS_ROOT_KEY_SOURCE=alibaba-kms-secret:… needs ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET and ALIBABA_CLOUD_REGION (or ALIBABA_CLOUD_KMS_ENDPOINT)');
+    throw new Error(
+      'KMS_ROOT_KEY_SOURCE=alibaba-kms-secret:… needs ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET and ALIBABA_CLOUD_REGION (or ALIBABA_CLOUD_KMS_ENDPOINT)',
+    );
   }
   // CommonJS packages, imported with static specifiers so that the Function Compute bundles
   // include them (the AWS bundles leave them out: serverless.yml); how `default` arrives differs
   // between Node and a bundle, so it is looked for.
   const [kmsModule, rpcModule] = await Promise.all([import('@alicloud/kms20160120'), import('@alicloud/rpc-client')]).catch((err: unknown) => {
-    throw new Error('KMS_ROOT_KEY_SOURCE=alibaba-kms-secret:… needs the Alibaba Cloud KMS SDK, which this bundle leaves out (the AWS deployment reads its root key from Secrets Manager)', { cause: err });
+    throw new Error(
+      'KMS_ROOT_KEY_SOURCE=alibaba-kms-secret:… needs the Alibaba Cloud KMS SDK, which this bundle leaves out (the AWS deployment reads its root key from Secrets Manager)',
+      { cause: err },
+    );
   });
   const Kms = {
     Client: cjsDefault<typeof import('@alicloud/kms20160120').default>(kmsModule),

@@ -19,7 +19,9 @@ const SEAL_ENTRIES = new Set([ROOT_KEY_CHECK_ENTRY, ALL_SEALED_ENTRY]);
 /** The root key given does not open what this store was sealed with: never start over such data. */
 export class RootKeyMismatchError extends Error {
   constructor(detail: string) {
-    super(`the root key does not match the one this store was sealed with (${detail}); use that root key (KMS_ROOT_KEY_FILE / KMS_ROOT_KEY_SOURCE), never a new one over existing data`);
+    super(
+      `the root key does not match the one this store was sealed with (${detail}); use that root key (KMS_ROOT_KEY_FILE / KMS_ROOT_KEY_SOURCE), never a new one over existing data`,
+    );
     this.name = 'RootKeyMismatchError';
   }
 }
@@ -109,9 +111,11 @@ export class SealedKeyStore implements KeyStore {
         }
       }
     }
-    await inner.create(ALL_SEALED_ENTRY, this.#seal(ALL_SEALED_ENTRY, Buffer.from('all values sealed v1', 'ascii')), { writeOnce: true }).catch((err: unknown) => {
-      if (!(err instanceof EntryExistsError)) throw err;
-    });
+    await inner
+      .create(ALL_SEALED_ENTRY, this.#seal(ALL_SEALED_ENTRY, Buffer.from('all values sealed v1', 'ascii')), { writeOnce: true })
+      .catch((err: unknown) => {
+        if (!(err instanceof EntryExistsError)) throw err;
+      });
   }
 
   /** Whether `inner` was ever sealed (it holds a check entry): then only its own root key may open it. */

@@ -37,7 +37,14 @@ export class SplitKeyStore implements KeyStore {
   readonly #windowMs: number;
   readonly #now: () => number;
 
-  constructor(options: { material: KeyStore; state: KeyStore; catchUpAttempts?: number; catchUpDelayMs?: number; catchUpWindowMs?: number; now?: () => number }) {
+  constructor(options: {
+    material: KeyStore;
+    state: KeyStore;
+    catchUpAttempts?: number;
+    catchUpDelayMs?: number;
+    catchUpWindowMs?: number;
+    now?: () => number;
+  }) {
     this.#material = options.material;
     this.#state = options.state;
     this.changes = options.state.changes;
@@ -113,9 +120,7 @@ export class SplitKeyStore implements KeyStore {
     const inMaterial = prefix.startsWith(MATERIAL_PREFIX);
     const material =
       inMaterial || MATERIAL_PREFIX.startsWith(prefix)
-        ? (await this.#state.list(indexName(inMaterial ? prefix : MATERIAL_PREFIX))).map(
-            (name) => `${MATERIAL_PREFIX}${name.slice(INDEX_PREFIX.length)}`,
-          )
+        ? (await this.#state.list(indexName(inMaterial ? prefix : MATERIAL_PREFIX))).map((name) => `${MATERIAL_PREFIX}${name.slice(INDEX_PREFIX.length)}`)
         : [];
     if (inMaterial) return material;
     const state = (await this.#state.list(prefix)).filter((name) => !name.startsWith(INDEX_PREFIX));

@@ -36,7 +36,12 @@ export class KeyStoreUnavailableError extends KeyStoreBackendError {
     entry: string | undefined,
     options?: { cause?: unknown; detail?: string },
   ) {
-    super(`key store unavailable (${reason}) during ${operation}${entry ? ` of "${entry}"` : ''}${options?.detail ? `: ${options.detail}` : ''}`, operation, entry, options);
+    super(
+      `key store unavailable (${reason}) during ${operation}${entry ? ` of "${entry}"` : ''}${options?.detail ? `: ${options.detail}` : ''}`,
+      operation,
+      entry,
+      options,
+    );
   }
 }
 
@@ -47,7 +52,12 @@ export class KeyStoreUnavailableError extends KeyStoreBackendError {
  */
 export class KeyStoreAccessDeniedError extends KeyStoreBackendError {
   constructor(operation: string, entry: string | undefined, options?: { cause?: unknown; detail?: string }) {
-    super(`key store access denied during ${operation}${entry ? ` of "${entry}"` : ''}${options?.detail ? `: ${options.detail}` : ''}`, operation, entry, options);
+    super(
+      `key store access denied during ${operation}${entry ? ` of "${entry}"` : ''}${options?.detail ? `: ${options.detail}` : ''}`,
+      operation,
+      entry,
+      options,
+    );
   }
 }
 

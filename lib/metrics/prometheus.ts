@@ -61,7 +61,7 @@ export const tlsReloadFailuresTotal = new Counter({
 
 export const noncesHeld = new Gauge({
   name: 'kms_nonces_held',
-  help: 'Used nonces remembered by this process\'s replay stores (until their timestamp window closes)',
+  help: "Used nonces remembered by this process's replay stores (until their timestamp window closes)",
   registers: [registry],
   // Gateway workers on one data directory each hold every nonce of the directory: not a sum.
   aggregator: 'max',
@@ -74,7 +74,7 @@ export const noncesHeld = new Gauge({
 
 export const nonceMemoryBytes = new Gauge({
   name: 'kms_nonce_memory_bytes',
-  help: 'Memory this process\'s replay stores take for the nonces they hold',
+  help: "Memory this process's replay stores take for the nonces they hold",
   registers: [registry],
   // Gateway workers report the one table their primary holds for them: not a sum either.
   aggregator: 'max',

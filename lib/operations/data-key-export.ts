@@ -22,16 +22,19 @@ export const exportParameters = {
       return typeof key === 'string' ? z.refuse(context, blob, key) : key;
     }),
   ),
-  WrappingAlgorithm: z.pipe(z.string(), z.transform((value: string, context): ExportWrappingAlgorithm => {
-    if ((EXPORT_WRAPPING_ALGORITHMS as readonly string[]).includes(value)) return value as ExportWrappingAlgorithm;
-    const why =
-      value === 'SM2PKE'
-        ? 'SM2PKE (EC_SM2) is only offered by Alibaba for HSM keys in mainland China; this service supports RSAES_OAEP_SHA_256 and RSAES_OAEP_SHA_1.'
-        : value === 'RSAES_PKCS1_V1_5'
-          ? 'RSAES_PKCS1_V1_5 is not offered for export; use RSAES_OAEP_SHA_256 or RSAES_OAEP_SHA_1.'
-          : 'It must be RSAES_OAEP_SHA_256 or RSAES_OAEP_SHA_1.';
-    return z.refuse(context, value, why);
-  })),
+  WrappingAlgorithm: z.pipe(
+    z.string(),
+    z.transform((value: string, context): ExportWrappingAlgorithm => {
+      if ((EXPORT_WRAPPING_ALGORITHMS as readonly string[]).includes(value)) return value as ExportWrappingAlgorithm;
+      const why =
+        value === 'SM2PKE'
+          ? 'SM2PKE (EC_SM2) is only offered by Alibaba for HSM keys in mainland China; this service supports RSAES_OAEP_SHA_256 and RSAES_OAEP_SHA_1.'
+          : value === 'RSAES_PKCS1_V1_5'
+            ? 'RSAES_PKCS1_V1_5 is not offered for export; use RSAES_OAEP_SHA_256 or RSAES_OAEP_SHA_1.'
+            : 'It must be RSAES_OAEP_SHA_256 or RSAES_OAEP_SHA_1.';
+      return z.refuse(context, value, why);
+    }),
+  ),
   WrappingKeySpec: z.string().check(
     z.refine((value) => (WRAPPING_KEY_SPECS as readonly string[]).includes(value), {
       error: (issue) =>

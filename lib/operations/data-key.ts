@@ -9,7 +9,10 @@ import type { OperationContext } from '../operation.js';
 /** Data-key length when neither KeySpec nor NumberOfBytes is given. */
 export const DEFAULT_DATA_KEY_BYTES = 32;
 /** A Map, not an object literal: a KeySpec such as `__proto__` or `toString` must find nothing. */
-const KEY_SPEC_BYTES: ReadonlyMap<string, number> = new Map([['AES_256', 32], ['AES_128', 16]]);
+const KEY_SPEC_BYTES: ReadonlyMap<string, number> = new Map([
+  ['AES_256', 32],
+  ['AES_128', 16],
+]);
 
 /** Replaces KeySpec and NumberOfBytes by the data key's `length`, and `lengthParameter`, the one that set it. */
 export function withDataKeyLength<T extends { KeySpec?: string; NumberOfBytes?: number }>({ KeySpec, NumberOfBytes, ...rest }: T) {

@@ -22,10 +22,12 @@ export const importWrappingAlgorithmParameter = z.pipe(
 );
 
 /** `WrappingKeySpec`: RSA_2048 (EC_SM2 is refused). */
-export const importWrappingKeySpecParameter = z.string().check(z.refine((value) => value === 'RSA_2048', {
-  error: (issue) =>
-    issue.input === 'EC_SM2' ? 'EC_SM2 is only offered by Alibaba for HSM keys in mainland China; this service supports RSA_2048.' : 'It must be RSA_2048.',
-}));
+export const importWrappingKeySpecParameter = z.string().check(
+  z.refine((value) => value === 'RSA_2048', {
+    error: (issue) =>
+      issue.input === 'EC_SM2' ? 'EC_SM2 is only offered by Alibaba for HSM keys in mainland China; this service supports RSA_2048.' : 'It must be RSA_2048.',
+  }),
+);
 
 /** The key, when its origin is EXTERNAL; else 400 Unsupported.Origin. */
 export function externalKey(key: ResolvedKey): ResolvedKey {

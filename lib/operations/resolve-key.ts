@@ -102,7 +102,11 @@ export async function resolveAuthorizedKey(keyId: string, context: OperationCont
  * caller is not told which key it is. Conditions see the EncryptionContext the caller sent with
  * the blob (which must equal the bound one for decryption to succeed anyway).
  */
-export async function resolveAuthorizedVersion(blob: SealedBlob, context: OperationContext, options: AuthorizeAsOptions = {}): Promise<{ key: ResolvedKey; version: KeyVersion }> {
+export async function resolveAuthorizedVersion(
+  blob: SealedBlob,
+  context: OperationContext,
+  options: AuthorizeAsOptions = {},
+): Promise<{ key: ResolvedKey; version: KeyVersion }> {
   const { keyring } = context.service;
   const action = options.action ?? permissionOf(context.action);
   const denied = () => new NoPermissionError(action, { keyVersionId: blob.keyVersionId });
@@ -140,7 +144,10 @@ export async function resolveAuthorizedAlias(aliasName: string, context: Operati
   context.authorizeAny(anyKeyScope(keyring.scope), action, hidden, { encryptionContext: options.encryptionContext });
   const alias = await keyring.readAlias(aliasName);
   if (!alias) throw hidden();
-  context.authorize(keyring.arnOf(alias.keyId), action, hidden, { encryptionContext: options.encryptionContext, resourceTags: tagsOf(await keyForTags(context, alias.keyId)) });
+  context.authorize(keyring.arnOf(alias.keyId), action, hidden, {
+    encryptionContext: options.encryptionContext,
+    resourceTags: tagsOf(await keyForTags(context, alias.keyId)),
+  });
   return alias;
 }
 

@@ -12,7 +12,13 @@ import type { Service } from '../service.js';
  */
 
 /** One audit line per scheduled action; a line that cannot be written fails the key's run. */
-function auditJob(service: Service, action: 'RotateKey' | 'DestroyKey' | 'DestroyExpiredKeyMaterial', keyId: string, code: 'OK' | 'Failed', keyVersionId?: string): Promise<void> {
+function auditJob(
+  service: Service,
+  action: 'RotateKey' | 'DestroyKey' | 'DestroyExpiredKeyMaterial',
+  keyId: string,
+  code: 'OK' | 'Failed',
+  keyVersionId?: string,
+): Promise<void> {
   return (
     service.audit?.write({
       time: new Date(service.now()).toISOString(),
@@ -47,7 +53,9 @@ export class ScheduledJobError extends Error {
 }
 
 function rotationDue(record: KeyRecord, now: string): boolean {
-  return record.state === 'Enabled' && !record.external && record.automaticRotation === 'Enabled' && !!record.nextRotationDate && record.nextRotationDate <= now;
+  return (
+    record.state === 'Enabled' && !record.external && record.automaticRotation === 'Enabled' && !!record.nextRotationDate && record.nextRotationDate <= now
+  );
 }
 
 /**
@@ -109,7 +117,7 @@ export async function destroyDueKeys(service: Service): Promise<string[]> {
   for (const keyId of await keyring.listKeyIds()) {
     const key = await keyring.getKey(keyId);
     if (key?.external && !(await sweepMaterial(service, keyId))) failed.push(keyId);
-    if (!key || key.state !== 'PendingDeletion' || !key.deleteDate || key.deleteDate > now) continue;
+    if (key?.state !== 'PendingDeletion' || !key.deleteDate || key.deleteDate > now) continue;
     try {
       await keyring.destroyKey(keyId, now);
       logger.info('key destroyed', { keyId });

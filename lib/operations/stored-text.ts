@@ -1,4 +1,5 @@
 /** Characters XML 1.0 cannot carry (and a lone surrogate, which no encoding can). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: it matches the control characters XML 1.0 cannot carry, to refuse them
 export const XML_UNSAFE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF\p{Cs}]/u;
 
 /**

@@ -34,13 +34,17 @@ export function parseTags(text: string, parameter = 'Tags'): Array<[string, stri
 
 /** A list of 1–20 `{"TagKey": …, "TagValue": …}`, each key once, as `[key, value]` pairs. */
 export function tagsOfList(value: unknown, parameter = 'Tags'): Array<[string, string]> {
-  const parsed = z.array(z.strictObject({ TagKey: z.string(), TagValue: z.string() })).check(z.minLength(1), z.maxLength(MAX_TAGS)).safeParse(value);
+  const parsed = z
+    .array(z.strictObject({ TagKey: z.string(), TagValue: z.string() }))
+    .check(z.minLength(1), z.maxLength(MAX_TAGS))
+    .safeParse(value);
   if (!parsed.success) throw new InvalidParameterError(parameter, `It must be a JSON list of 1 to ${MAX_TAGS} {"TagKey": "…", "TagValue": "…"}.`);
   const seen = new Set<string>();
   return parsed.data.map(({ TagKey, TagValue }) => {
     const problem = tagKeyProblem(TagKey);
     if (problem) throw new InvalidParameterError(parameter, problem);
-    if (TagValue.length > 128 || !TAG_TEXT.test(TagValue)) throw new InvalidParameterError(parameter, 'A TagValue has up to 128 ASCII letters, digits and / \\ _ - . + = : @.');
+    if (TagValue.length > 128 || !TAG_TEXT.test(TagValue))
+      throw new InvalidParameterError(parameter, 'A TagValue has up to 128 ASCII letters, digits and / \\ _ - . + = : @.');
     if (seen.has(TagKey)) throw new InvalidParameterError(parameter, 'A TagKey may appear once.');
     seen.add(TagKey);
     return [TagKey, TagValue];

@@ -218,7 +218,16 @@ function parseIsoDate(text: string): number | undefined {
   const m = ISO_DATE.exec(text);
   if (!m) return undefined;
   const field = (i: number) => Number(m[i] ?? 0);
-  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = [1, 2, 3, 4, 5, 6, 8, 9].map(field) as [number, number, number, number, number, number, number, number];
+  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = [1, 2, 3, 4, 5, 6, 8, 9].map(field) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
   const daysInMonth = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
   if (daysInMonth === undefined || day < 1 || day > daysInMonth) return undefined;
@@ -241,8 +250,7 @@ function valueProblem(kind: Kind, value: string): string | undefined {
   }
 }
 
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * A statement's `Condition`, validated: known operators, known keys of the operator's kind, a
@@ -252,43 +260,45 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> =>
  */
 export const conditionSchema = z
   .custom<PolicyCondition>(isPlainObject, { error: 'Condition must be an object of {"<Operator>": {"<ConditionKey>": value or [values]}}' })
-  .check(z.superRefine((condition, ctx) => {
-    if (!isPlainObject(condition)) return; // already refused above
-    const problem = (message: string, path: PropertyKey[]) => ctx.addIssue({ code: 'custom', message, path });
-    const operators = Object.entries(condition);
-    if (operators.length === 0) problem('Condition must name at least one operator (omit Condition for none)', []);
-    for (const [operatorName, keys] of operators) {
-      const operator = OPERATORS.get(operatorName);
-      if (!operator) {
-        problem(`condition operator "${operatorName}" is not supported (supported: ${[...OPERATORS.keys()].join(', ')})`, [operatorName]);
-        continue;
-      }
-      if (!isPlainObject(keys) || Object.keys(keys).length === 0) {
-        problem(`${operatorName} must be an object of at least one {"<ConditionKey>": value or [values]}`, [operatorName]);
-        continue;
-      }
-      for (const [keyName, values] of Object.entries(keys)) {
-        const key = keySpecOf(keyName);
-        if (!key) {
-          problem(`condition key "${keyName}" is not supported (supported: ${KEY_NAMES})`, [operatorName, keyName]);
+  .check(
+    z.superRefine((condition, ctx) => {
+      if (!isPlainObject(condition)) return; // already refused above
+      const problem = (message: string, path: PropertyKey[]) => ctx.addIssue({ code: 'custom', message, path });
+      const operators = Object.entries(condition);
+      if (operators.length === 0) problem('Condition must name at least one operator (omit Condition for none)', []);
+      for (const [operatorName, keys] of operators) {
+        const operator = OPERATORS.get(operatorName);
+        if (!operator) {
+          problem(`condition operator "${operatorName}" is not supported (supported: ${[...OPERATORS.keys()].join(', ')})`, [operatorName]);
           continue;
         }
-        if (key.kind !== operator.kind) {
-          problem(`condition operator ${operatorName} does not apply to ${keyName} (it applies to ${KEYS_OF_KIND[operator.kind]})`, [operatorName, keyName]);
+        if (!isPlainObject(keys) || Object.keys(keys).length === 0) {
+          problem(`${operatorName} must be an object of at least one {"<ConditionKey>": value or [values]}`, [operatorName]);
           continue;
         }
-        const list = typeof values === 'string' ? [values] : values;
-        if (!Array.isArray(list) || list.length === 0 || !list.every((v) => typeof v === 'string')) {
-          problem(`the value of ${keyName} must be a string or a non-empty list of strings`, [operatorName, keyName]);
-          continue;
+        for (const [keyName, values] of Object.entries(keys)) {
+          const key = keySpecOf(keyName);
+          if (!key) {
+            problem(`condition key "${keyName}" is not supported (supported: ${KEY_NAMES})`, [operatorName, keyName]);
+            continue;
+          }
+          if (key.kind !== operator.kind) {
+            problem(`condition operator ${operatorName} does not apply to ${keyName} (it applies to ${KEYS_OF_KIND[operator.kind]})`, [operatorName, keyName]);
+            continue;
+          }
+          const list = typeof values === 'string' ? [values] : values;
+          if (!Array.isArray(list) || list.length === 0 || !list.every((v) => typeof v === 'string')) {
+            problem(`the value of ${keyName} must be a string or a non-empty list of strings`, [operatorName, keyName]);
+            continue;
+          }
+          list.forEach((value: string, i) => {
+            const bad = valueProblem(operator.kind, value);
+            if (bad) problem(bad, typeof values === 'string' ? [operatorName, keyName] : [operatorName, keyName, i]);
+          });
         }
-        list.forEach((value: string, i) => {
-          const bad = valueProblem(operator.kind, value);
-          if (bad) problem(bad, typeof values === 'string' ? [operatorName, keyName] : [operatorName, keyName, i]);
-        });
       }
-    }
-  }));
+    }),
+  );
 
 /** Whether a validated `Condition` reads a `kms:tag/<TagKey>` key. */
 export function conditionReadsTags(condition: PolicyCondition): boolean {

@@ -55,7 +55,10 @@ export function describePolicyIssues(error: { issues: ReadonlyArray<{ path: Prop
   return error.issues
     .slice(0, limit)
     .map((issue) => {
-      const place = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+      const place = issue.path
+        .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+        .join('')
+        .replace(/^\./, '');
       return `${place || '(document)'}: ${issue.message}`;
     })
     .join('; ');

@@ -70,8 +70,8 @@ export interface ProtocolScope {
 export interface ActionBindings {
   name: string;
   alibaba?: AlibabaBinding<unknown>;
-  aws?: readonly AwsBinding<unknown, any>[];
+  aws?: readonly AwsBinding<unknown, unknown>[];
 }
 
 /** Builds a protocol for a set of Actions and a service; without a scope it can only answer errors. */
-export type ProtocolFactory = (actions: readonly ActionBindings[], scope: ProtocolScope | undefined) => Protocol<any>;
+export type ProtocolFactory = (actions: readonly ActionBindings[], scope: ProtocolScope | undefined) => Protocol<unknown>;

@@ -26,6 +26,7 @@ const ANSWERING = protocolsFor([], undefined);
 /** The protocol of headers as a platform hands them over (any case, a value or a list), for an answer without a service. */
 export function answeringProtocolOf(headers: Readonly<Record<string, string | string[] | undefined>> | undefined | null): Protocol {
   const lower: Record<string, string> = Object.create(null);
-  for (const [name, value] of Object.entries(headers ?? {})) if (value !== undefined) lower[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  for (const [name, value] of Object.entries(headers ?? {}))
+    if (value !== undefined) lower[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
   return protocolOf(ANSWERING, lower);
 }

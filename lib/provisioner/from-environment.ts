@@ -18,7 +18,9 @@ export function provisionerFromEnvironment(env: NodeJS.ProcessEnv = process.env)
   const accessKeyId = env[PROVISIONER_ENV.accessKeyId];
   const accessKeySecret = env[PROVISIONER_ENV.accessKeySecret];
   if (!accessKeyId || !accessKeySecret) {
-    return Promise.reject(new Error(`${PROVISIONER_ENV.accessKeyId} and ${PROVISIONER_ENV.accessKeySecret} must be set: the provisioner calls the KMS with its own access key`));
+    return Promise.reject(
+      new Error(`${PROVISIONER_ENV.accessKeyId} and ${PROVISIONER_ENV.accessKeySecret} must be set: the provisioner calls the KMS with its own access key`),
+    );
   }
   return createProvisioner({
     ...(env[PROVISIONER_ENV.endpoint] ? { endpoint: env[PROVISIONER_ENV.endpoint] } : {}),

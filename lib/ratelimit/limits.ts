@@ -9,7 +9,10 @@ export const MAX_RATE = 1_000_000;
 
 /** `{"crypto": 1000, "read": 50, "write": 30}`: positive numbers of requests per second, nothing else. */
 export const groupRatesSchema = z.strictObject(
-  Object.fromEntries(ACTION_GROUPS.map((group) => [group, z.optional(z.number().check(z.positive(), z.lte(MAX_RATE)))])) as Record<ActionGroup, z.ZodMiniOptional<z.ZodMiniNumber>>,
+  Object.fromEntries(ACTION_GROUPS.map((group) => [group, z.optional(z.number().check(z.positive(), z.lte(MAX_RATE)))])) as Record<
+    ActionGroup,
+    z.ZodMiniOptional<z.ZodMiniNumber>
+  >,
 );
 
 const ACCESS_KEY_ID = /^[A-Za-z0-9]{1,64}$/;
@@ -21,7 +24,8 @@ const ACCESS_KEY_ID = /^[A-Za-z0-9]{1,64}$/;
 export const rateLimitsSchema = z.record(z.string(), groupRatesSchema).check(
   z.superRefine((limits, context) => {
     for (const name of Object.keys(limits)) {
-      if (name !== 'default' && !ACCESS_KEY_ID.test(name)) context.addIssue({ code: 'custom', path: [name], message: 'the name must be "default" or an access key id' });
+      if (name !== 'default' && !ACCESS_KEY_ID.test(name))
+        context.addIssue({ code: 'custom', path: [name], message: 'the name must be "default" or an access key id' });
     }
   }),
 );

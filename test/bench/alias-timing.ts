@@ -54,7 +54,14 @@ try {
     }
     differences.sort((x, y) => x - y);
     const slower = differences.filter((d) => d > 0).length / differences.length;
-    console.log(JSON.stringify({ action, pairs: PAIRS, medianDifferenceMicros: Number(differences[differences.length >> 1]!.toFixed(1)), existingSlowerShare: Number(slower.toFixed(3)) }));
+    console.log(
+      JSON.stringify({
+        action,
+        pairs: PAIRS,
+        medianDifferenceMicros: Number(differences[differences.length >> 1]!.toFixed(1)),
+        existingSlowerShare: Number(slower.toFixed(3)),
+      }),
+    );
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

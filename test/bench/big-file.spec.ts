@@ -42,7 +42,12 @@ describe(`kms encrypt-file / decrypt-file: ${SIZE_MIB} MiB`, () => {
   /** Runs the CLI with the RSS reporter preloaded; returns the exit code, seconds taken and peak RSS in MB. */
   function timedKms(args: string[]): Promise<{ code: number | null; seconds: number; maxRssMb: number; stderr: string }> {
     const started = process.hrtime.bigint();
-    const env = { ...process.env, KMS_ENDPOINT: gateway.url, ALIBABA_CLOUD_ACCESS_KEY_ID: ADMIN.accessKeyId, ALIBABA_CLOUD_ACCESS_KEY_SECRET: ADMIN.accessKeySecret };
+    const env = {
+      ...process.env,
+      KMS_ENDPOINT: gateway.url,
+      ALIBABA_CLOUD_ACCESS_KEY_ID: ADMIN.accessKeyId,
+      ALIBABA_CLOUD_ACCESS_KEY_SECRET: ADMIN.accessKeySecret,
+    };
     const child = spawn(process.execPath, ['--import', RSS_PRELOAD, 'bin/kms.mjs', ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
@@ -93,7 +98,11 @@ describe(`kms encrypt-file / decrypt-file: ${SIZE_MIB} MiB`, () => {
     );
     // Figures of a round trip that changed a byte are not recorded.
     expect(await sha256Of(join(dir, 'big.out'))).toBe(inputHash);
-    const figures = (run: { seconds: number; maxRssMb: number }) => ({ seconds: Number(run.seconds.toFixed(2)), megabytesPerSecond: Math.round(bytes / 1e6 / run.seconds), maxRssMb: Math.round(run.maxRssMb) });
+    const figures = (run: { seconds: number; maxRssMb: number }) => ({
+      seconds: Number(run.seconds.toFixed(2)),
+      megabytesPerSecond: Math.round(bytes / 1e6 / run.seconds),
+      maxRssMb: Math.round(run.maxRssMb),
+    });
     const results: BigFileResults = {
       machine: machineFacts(),
       date: new Date().toISOString(),
@@ -101,7 +110,7 @@ describe(`kms encrypt-file / decrypt-file: ${SIZE_MIB} MiB`, () => {
       encrypt: figures(encrypted),
       decrypt: figures(decrypted),
     };
-    await writeFile(join(REPO_ROOT, BENCH_RESULTS.bigFile.file), JSON.stringify(results, null, 2) + '\n');
+    await writeFile(join(REPO_ROOT, BENCH_RESULTS.bigFile.file), `${JSON.stringify(results, null, 2)}\n`);
     await writeBenchmarkTables();
     expect(encrypted.maxRssMb).toBeLessThan(MAX_RSS_MB);
     expect(decrypted.maxRssMb).toBeLessThan(MAX_RSS_MB);

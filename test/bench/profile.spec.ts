@@ -39,7 +39,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await killAllGateways();
   await removeDir(dir);
-  await writeFile(join(REPO_ROOT, 'bench/profile.json'), JSON.stringify(results, null, 2) + '\n');
+  await writeFile(join(REPO_ROOT, 'bench/profile.json'), `${JSON.stringify(results, null, 2)}\n`);
   await writeBenchmarkTables();
   console.log(`\n${lines.join('\n')}\n\nwritten to bench/profile.json and docs/benchmarks.md`);
 });
@@ -49,7 +49,11 @@ const STAGE_SERVER = join(REPO_ROOT, 'test/bench/support/stage-server.ts');
 /** Runs the stage server to its end (MODE=loop) or under load until SIGTERM (MODE=http); its last JSON line. */
 function stageRun(stage: string, mode: 'loop' | 'http'): Promise<{ cpuMicrosPerRequest: number; perSecond?: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', STAGE_SERVER], { cwd: REPO_ROOT, env: { ...process.env, STAGE: stage, MODE: mode }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', STAGE_SERVER], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, STAGE: stage, MODE: mode },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     let perSecond: number | undefined;
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
@@ -92,10 +96,16 @@ function areaOf(url: string, functionName: string): string {
     if (functionName === '(program)') return 'V8 and native code outside JavaScript';
     // Native calls, by what makes them: socket writes; the journal's and the lock's file calls.
     if (['writev', 'writeUtf8String', 'writeLatin1String', 'writeBuffers'].includes(functionName)) return 'HTTP, sockets and the event loop';
-    if (['open', 'close', 'unlink', 'fstat', 'stat', 'readFileUtf8', 'writeBuffer', 'fdatasync', 'futimes', 'openFileHandle'].includes(functionName)) return 'store, replay journal, files';
+    if (['open', 'close', 'unlink', 'fstat', 'stat', 'readFileUtf8', 'writeBuffer', 'fdatasync', 'futimes', 'openFileHandle'].includes(functionName))
+      return 'store, replay journal, files';
     return 'V8 and native code outside JavaScript';
   }
-  if (/node:(_http|http|net|stream|events|internal\/(streams|stream_base|http|net|timers|process\/task_queues|async_hooks))/.test(url) || url.includes('adapters/node-http') || url.includes('infra/gateway/')) return 'HTTP, sockets and the event loop';
+  if (
+    /node:(_http|http|net|stream|events|internal\/(streams|stream_base|http|net|timers|process\/task_queues|async_hooks))/.test(url) ||
+    url.includes('adapters/node-http') ||
+    url.includes('infra/gateway/')
+  )
+    return 'HTTP, sockets and the event loop';
   if (url.includes('/lib/auth/') || url.includes('/packages/client/dist/signing/') || url.includes('/lib/rpc/params')) return 'authentication and parameters';
   if (url.includes('node:internal/crypto') || url.includes('node:crypto') || url.includes('/lib/crypto/')) return 'cryptography (HMAC, AES-GCM, randomness)';
   if (url.includes('/zod/') || url.includes('/lib/protocol/alibaba/schema')) return 'validation (zod)';
@@ -103,7 +113,8 @@ function areaOf(url: string, functionName: string): string {
   if (url.includes('/lib/audit/') || url.includes('/lib/logger')) return 'audit and access log lines';
   if (url.includes('/lib/keystore/') || url.includes('node:internal/fs') || url.includes('node:fs')) return 'store, replay journal, files';
   if (url.includes('prom-client') || url.includes('/lib/metrics/')) return 'metrics';
-  if (url.includes('/lib/operations/') || url.includes('/lib/keyring/') || url.includes('/functions/') || url.includes('/lib/policy/')) return 'operation, keyring and policy';
+  if (url.includes('/lib/operations/') || url.includes('/lib/keyring/') || url.includes('/functions/') || url.includes('/lib/policy/'))
+    return 'operation, keyring and policy';
   if (url.includes('/lib/rpc/') || url.includes('/lib/protocol/')) return 'protocol: reading and answering';
   if (url.startsWith('node:')) return 'other Node internals (buffers, strings, utilities)';
   return 'other';
@@ -112,7 +123,7 @@ function areaOf(url: string, functionName: string): string {
 function summarise(profile: CpuProfile, requests: number) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfMicros = new Map<number, number>();
-  profile.samples.forEach((id, i) => selfMicros.set(id, (selfMicros.get(id) ?? 0) + (profile.timeDeltas[i + 1] ?? 0)));
+  for (const [i, id] of profile.samples.entries()) selfMicros.set(id, (selfMicros.get(id) ?? 0) + (profile.timeDeltas[i + 1] ?? 0));
   const areas = new Map<string, number>();
   const functions = new Map<string, number>();
   for (const [id, micros] of selfMicros) {
@@ -167,7 +178,12 @@ describe('npm run bench:profile', () => {
     });
     const paths = (count: number) => Array.from({ length: count }, () => `/?${signedRpcRequest(ADMIN, 'GenerateDataKey', { KeyId: ALIAS }).rawQuery}`);
     const warm = await runLoad({ url: gateway.url, connections: 64, paths: paths(20_000), seconds: 1 });
-    const load = await runLoad({ url: gateway.url, connections: 64, paths: paths(Math.max(60_000, Math.round(3 * warm.perSecond * (RUN_SECONDS + 2)))), seconds: RUN_SECONDS + 2 });
+    const load = await runLoad({
+      url: gateway.url,
+      connections: 64,
+      paths: paths(Math.max(60_000, Math.round(3 * warm.perSecond * (RUN_SECONDS + 2)))),
+      seconds: RUN_SECONDS + 2,
+    });
     expect(load.failures).toBe(0);
     await gateway.stop('SIGTERM');
     const file = (await readdir(profiles)).find((f) => f.endsWith('.cpuprofile'));
@@ -178,7 +194,9 @@ describe('npm run bench:profile', () => {
     const summary = summarise(JSON.parse(text) as CpuProfile, warm.requests + load.requests);
     results.gatewayProfile = { perSecond: Math.round(load.perSecond), requests: warm.requests + load.requests, ...summary };
     say('');
-    say(`(2) the gateway (npm start, one process) at ${Math.round(load.perSecond).toLocaleString('en')} GenerateDataKey/s, 64 connections: main-thread time per request by area`);
+    say(
+      `(2) the gateway (npm start, one process) at ${Math.round(load.perSecond).toLocaleString('en')} GenerateDataKey/s, 64 connections: main-thread time per request by area`,
+    );
     say('| area | µs per request |');
     say('| --- | --- |');
     for (const { name, microsPerRequest } of summary.areas) say(`| ${name} | ${microsPerRequest} |`);

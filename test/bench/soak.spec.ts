@@ -28,7 +28,11 @@ describe(`soak: ${TOTAL.toLocaleString('en')} mixed requests over ${CONNECTIONS}
   let gateway: ReadyGateway;
   beforeAll(async () => {
     dir = await makeTempDir('kms-soak-');
-    gateway = await startGateway({ dataDir: join(dir, 'data'), seedFile: await writeSeedFile(dir, TEST_SEED), env: { KMS_LOG_LEVEL: 'warn', KMS_METRICS_PORT: '0' } });
+    gateway = await startGateway({
+      dataDir: join(dir, 'data'),
+      seedFile: await writeSeedFile(dir, TEST_SEED),
+      env: { KMS_LOG_LEVEL: 'warn', KMS_METRICS_PORT: '0' },
+    });
   });
   afterAll(async () => {
     await gateway?.stop().catch(() => undefined);
@@ -46,20 +50,23 @@ describe(`soak: ${TOTAL.toLocaleString('en')} mixed requests over ${CONNECTIONS}
       new Promise<Record<string, any>>((resolve) => {
         const signed = v3 ? signedV3Request(ADMIN, action, params) : signedRpcRequest(ADMIN, action, params);
         const headers = { ...signed.headers } as Record<string, string>;
-        const req = request({ host: '127.0.0.1', port: gateway.port, method: signed.method, path: signed.rawQuery ? `/?${signed.rawQuery}` : '/', headers, agent }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            if (res.statusCode !== 200) errors.push(`${action} ${res.statusCode} ${text.slice(0, 200)}`);
-            counts.set(action, (counts.get(action) ?? 0) + 1);
-            try {
-              resolve(JSON.parse(text) as Record<string, any>);
-            } catch {
-              resolve({});
-            }
-          });
-        });
+        const req = request(
+          { host: '127.0.0.1', port: gateway.port, method: signed.method, path: signed.rawQuery ? `/?${signed.rawQuery}` : '/', headers, agent },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => {
+              const text = Buffer.concat(chunks).toString('utf8');
+              if (res.statusCode !== 200) errors.push(`${action} ${res.statusCode} ${text.slice(0, 200)}`);
+              counts.set(action, (counts.get(action) ?? 0) + 1);
+              try {
+                resolve(JSON.parse(text) as Record<string, any>);
+              } catch {
+                resolve({});
+              }
+            });
+          },
+        );
         req.on('error', (err) => {
           errors.push(`${action} ${err.message}`);
           resolve({});
@@ -98,7 +105,9 @@ describe(`soak: ${TOTAL.toLocaleString('en')} mixed requests over ${CONNECTIONS}
       void (async () => {
         const status = await readFile(`/proc/${gateway.pid}/status`, 'utf8').catch(() => '');
         const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
-        const metrics = await fetch(metricsUrl).then((r) => r.text()).catch(() => '');
+        const metrics = await fetch(metricsUrl)
+          .then((r) => r.text())
+          .catch(() => '');
         const nonces = Number(/^kms_nonces_held (\d+)/m.exec(metrics)?.[1] ?? NaN);
         const nonceMb = Number(/^kms_nonce_memory_bytes (\d+)/m.exec(metrics)?.[1] ?? NaN) / 1024 / 1024;
         samples.push({ atSeconds: (Date.now() - started) / 1000, requests: Math.min(sent, TOTAL), rssMb: rssKb / 1024, nonces, nonceMb });
@@ -110,7 +119,9 @@ describe(`soak: ${TOTAL.toLocaleString('en')} mixed requests over ${CONNECTIONS}
     const seconds = (Date.now() - started) / 1000;
 
     const answered = [...counts.values()].reduce((a, b) => a + b, 0);
-    console.log(`soak: ${answered.toLocaleString('en')} requests in ${seconds.toFixed(1)} s = ${Math.round(answered / seconds).toLocaleString('en')}/s; errors ${errors.length}`);
+    console.log(
+      `soak: ${answered.toLocaleString('en')} requests in ${seconds.toFixed(1)} s = ${Math.round(answered / seconds).toLocaleString('en')}/s; errors ${errors.length}`,
+    );
     console.log(`soak: by Action ${JSON.stringify(Object.fromEntries(counts))}`);
     const step = Math.max(1, Math.floor(samples.length / 12));
     console.log('soak: RSS (MB) and nonces held over time:');
@@ -144,7 +155,7 @@ describe(`soak: ${TOTAL.toLocaleString('en')} mixed requests over ${CONNECTIONS}
       noncesHeld: last.nonces,
       nonceTableMb: Number(last.nonceMb.toFixed(1)),
     };
-    await writeFile(join(REPO_ROOT, BENCH_RESULTS.soak.file), JSON.stringify(figures, null, 2) + '\n');
+    await writeFile(join(REPO_ROOT, BENCH_RESULTS.soak.file), `${JSON.stringify(figures, null, 2)}\n`);
     await writeBenchmarkTables();
     // Flat means no growth: a heap that settles lower after warm-up is not a leak.
     expect((late - early) / early).toBeLessThanOrEqual(0.1);

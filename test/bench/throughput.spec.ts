@@ -64,7 +64,7 @@ afterAll(async () => {
   await killAllGateways();
   await removeDir(dir);
   await mkdir(join(REPO_ROOT, 'bench'), { recursive: true });
-  await writeFile(join(REPO_ROOT, 'bench/results.json'), JSON.stringify(results, null, 2) + '\n');
+  await writeFile(join(REPO_ROOT, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
   await writeBenchmarkTables();
   console.log(`\n${lines.join('\n')}\n\nwritten to bench/results.json and docs/benchmarks.md`);
 });
@@ -112,10 +112,17 @@ async function inProcess(dispatch: (r: RpcRequest) => Promise<{ statusCode: numb
 
 /** CPU µs per request served over some runs: all processes, the primary, the workers. */
 function cpuPerRequest(runs: Array<{ primary: number; workers: number }>, requests: number[]) {
-  const served = Math.max(1, requests.reduce((a, b) => a + b, 0));
+  const served = Math.max(
+    1,
+    requests.reduce((a, b) => a + b, 0),
+  );
   const primary = runs.reduce((a, r) => a + r.primary, 0) / served;
   const workers = runs.reduce((a, r) => a + r.workers, 0) / served;
-  return { cpuMicrosPerRequest: Math.round(primary + workers), primaryCpuMicrosPerRequest: Math.round(primary), workerCpuMicrosPerRequest: Math.round(workers) };
+  return {
+    cpuMicrosPerRequest: Math.round(primary + workers),
+    primaryCpuMicrosPerRequest: Math.round(primary),
+    workerCpuMicrosPerRequest: Math.round(workers),
+  };
 }
 
 /** `pid` and its children (the gateway's workers). */
@@ -149,7 +156,10 @@ async function cpuMicros(pid: number): Promise<{ primary: number; workers: numbe
 
 function startBare(processes: number): Promise<{ url: string; stop(): void }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'test/bench/support/bare-server.mjs')], { env: { ...process.env, BARE_WORKERS: String(processes) }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'test/bench/support/bare-server.mjs')], {
+      env: { ...process.env, BARE_WORKERS: String(processes) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       out += chunk;
@@ -165,7 +175,11 @@ const signedPaths = (count: number) => Array.from({ length: count }, () => `/?${
 describe('npm run bench', () => {
   it('1, 2: the wrap baseline and the in-process stack', async () => {
     const wrap = median(Array.from({ length: ROUNDS }, () => opsPerSecond(wrapBaseline)));
-    const service: Service = await serviceFromEnvironment({ KMS_DATA_DIR: join(dir, 'in-process'), KMS_LOG_LEVEL: 'silent', KMS_AUDIT_LOG: join(dir, 'in-process-audit.log') });
+    const service: Service = await serviceFromEnvironment({
+      KMS_DATA_DIR: join(dir, 'in-process'),
+      KMS_LOG_LEVEL: 'silent',
+      KMS_AUDIT_LOG: join(dir, 'in-process-audit.log'),
+    });
     await applySeed(TEST_SEED, service);
     const dispatch = createDispatcher(service, OPERATIONS);
     const first = await dispatch(signedRpcRequest(ADMIN, 'GenerateDataKey', { KeyId: ALIAS }));
@@ -185,9 +199,13 @@ describe('npm run bench', () => {
       stack[action] = median(runs);
     }
     await service.audit?.close();
-    results.inProcess = { wrapBaselinePerSecond: Math.round(wrap), stackPerSecond: Object.fromEntries(Object.entries(stack).map(([k, v]) => [k, Math.round(v)])) };
+    results.inProcess = {
+      wrapBaselinePerSecond: Math.round(wrap),
+      stackPerSecond: Object.fromEntries(Object.entries(stack).map(([k, v]) => [k, Math.round(v)])),
+    };
     say(`(1) wrap baseline (randomBytes + AES-256-GCM, 1 core): ${fmt(wrap)} ops/s`);
-    for (const [action, perSecond] of Object.entries(stack)) say(`(2) ${action} through the stack in process: ${fmt(perSecond)} ops/s = ${(perSecond / wrap).toFixed(2)}× (1)`);
+    for (const [action, perSecond] of Object.entries(stack))
+      say(`(2) ${action} through the stack in process: ${fmt(perSecond)} ops/s = ${(perSecond / wrap).toFixed(2)}× (1)`);
   });
 
   it('3, 4, 6: the gateway against a bare node:http server, same load generator, same process count', async () => {
@@ -245,7 +263,9 @@ describe('npm run bench', () => {
           ...cpuPerRequest(cpuRuns, cpuRequests),
         };
         table.push(row);
-        say(`| ${processes} | ${connections} | ${fmt(bareRate)} | ${fmt(rate)} | ${row.ratio.toFixed(2)} | ${row.p50Ms} / ${row.p99Ms} / ${row.p999Ms} | ${row.cpuMicrosPerRequest} |`);
+        say(
+          `| ${processes} | ${connections} | ${fmt(bareRate)} | ${fmt(rate)} | ${row.ratio.toFixed(2)} | ${row.p50Ms} / ${row.p99Ms} / ${row.p999Ms} | ${row.cpuMicrosPerRequest} |`,
+        );
       }
       const rssAfter = await rssMb(gateway.pid);
       memory[`${processes}`] = { requests: served, rssBeforeMb: Math.round(rssBefore), rssAfterMb: Math.round(rssAfter) };
@@ -256,7 +276,9 @@ describe('npm run bench', () => {
     results.gateway = table;
     results.memory = memory;
     const rowOf = (p: number, c: number) =>
-      (table as Array<{ processes: number; connections: number; gatewayPerSecond: number } & ReturnType<typeof cpuPerRequest>>).find((r) => r.processes === p && r.connections === c);
+      (table as Array<{ processes: number; connections: number; gatewayPerSecond: number } & ReturnType<typeof cpuPerRequest>>).find(
+        (r) => r.processes === p && r.connections === c,
+      );
     if (PROCESSES.length > 1) {
       const [one, many] = [rowOf(1, 64), rowOf(PROCESSES[1]!, 64)];
       const scale = (many?.gatewayPerSecond ?? 0) / (one?.gatewayPerSecond ?? 1);
@@ -265,9 +287,14 @@ describe('npm run bench', () => {
       // primary (which decides every nonce claim) saturates first. Relative to one process.
       const workers = PROCESSES[1]!;
       const oneCost = one?.cpuMicrosPerRequest ?? 0;
-      const projected = Math.min((workers * oneCost) / Math.max(1, many?.workerCpuMicrosPerRequest ?? 0), oneCost / Math.max(1, many?.primaryCpuMicrosPerRequest ?? 0));
+      const projected = Math.min(
+        (workers * oneCost) / Math.max(1, many?.workerCpuMicrosPerRequest ?? 0),
+        oneCost / Math.max(1, many?.primaryCpuMicrosPerRequest ?? 0),
+      );
       results.scaling = { at64Connections: Number(scale.toFixed(2)), projectedFromCpuPerRequest: Number(projected.toFixed(2)) };
-      say(`scaling at 64 connections: ${PROCESSES[1]} processes = ${scale.toFixed(2)}× one here (the load generator shares these ${availableParallelism()} cores); from CPU per request, ${PROCESSES[1]} processes on ${PROCESSES[1]} free cores would serve ${projected.toFixed(2)}× one (${many?.workerCpuMicrosPerRequest} µs of worker CPU and ${many?.primaryCpuMicrosPerRequest} µs of the primary's per request, against ${oneCost} µs in one process)`);
+      say(
+        `scaling at 64 connections: ${PROCESSES[1]} processes = ${scale.toFixed(2)}× one here (the load generator shares these ${availableParallelism()} cores); from CPU per request, ${PROCESSES[1]} processes on ${PROCESSES[1]} free cores would serve ${projected.toFixed(2)}× one (${many?.workerCpuMicrosPerRequest} µs of worker CPU and ${many?.primaryCpuMicrosPerRequest} µs of the primary's per request, against ${oneCost} µs in one process)`,
+      );
     }
   });
 
@@ -302,13 +329,21 @@ describe('npm run bench', () => {
         runs.push(await coldStart(outfile, dataDir, JSON.stringify(event)));
       }
       const init = median(runs.map((r) => r.importMs + r.firstInvokeMs));
-      rows.push({ function: name, zippedKiB: Number((zipped / 1024).toFixed(1)), importMs: Number(median(runs.map((r) => r.importMs)).toFixed(1)), initMs: Number(init.toFixed(1)), firstStatus: runs[0]!.status });
+      rows.push({
+        function: name,
+        zippedKiB: Number((zipped / 1024).toFixed(1)),
+        importMs: Number(median(runs.map((r) => r.importMs)).toFixed(1)),
+        initMs: Number(init.toFixed(1)),
+        firstStatus: runs[0]!.status,
+      });
     }
     results.coldStart = rows;
     const sizes = rows.map((r: any) => r.zippedKiB as number);
     const inits = rows.map((r: any) => r.initMs as number);
     say('');
-    say(`(5) function bundles: zipped ${Math.min(...sizes)}–${Math.max(...sizes)} KiB; import + first invocation ${Math.min(...inits).toFixed(0)}–${Math.max(...inits).toFixed(0)} ms (median ${median(inits).toFixed(0)} ms)`);
+    say(
+      `(5) function bundles: zipped ${Math.min(...sizes)}–${Math.max(...sizes)} KiB; import + first invocation ${Math.min(...inits).toFixed(0)}–${Math.max(...inits).toFixed(0)} ms (median ${median(inits).toFixed(0)} ms)`,
+    );
     for (const row of rows as any[]) say(`    ${row.function}: ${row.zippedKiB} KiB, import ${row.importMs} ms, init ${row.initMs} ms (${row.firstStatus})`);
   });
 
@@ -345,14 +380,24 @@ describe('npm run bench', () => {
     await service.audit?.close();
     results.listings = { keys: LIST_KEYS, aliases: LIST_KEYS, fillSeconds: Number(filled.toFixed(1)), listKeys, listAliases };
     say('');
-    say(`(7) with ${fmt(LIST_KEYS)} keys and aliases (filled in ${filled.toFixed(0)} s): ListKeys p50 ${listKeys.p50.toFixed(1)} ms, ListAliases p50 ${listAliases.p50.toFixed(1)} ms (page 37 of 100 each)`);
+    say(
+      `(7) with ${fmt(LIST_KEYS)} keys and aliases (filled in ${filled.toFixed(0)} s): ListKeys p50 ${listKeys.p50.toFixed(1)} ms, ListAliases p50 ${listAliases.p50.toFixed(1)} ms (page 37 of 100 each)`,
+    );
   });
 });
 
 function coldStart(bundle: string, dataDir: string, event: string): Promise<{ importMs: number; firstInvokeMs: number; status: unknown }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(REPO_ROOT, 'test/bench/support/cold-start-child.cjs'), bundle], {
-      env: { PATH: process.env.PATH, NODE_PATH: join(REPO_ROOT, 'node_modules'), KMS_DATA_DIR: dataDir, KMS_SINGLE_INSTANCE: 'true', KMS_LOG_LEVEL: 'silent', KMS_AUDIT_LOG: 'none', COLD_EVENT: event },
+      env: {
+        PATH: process.env.PATH,
+        NODE_PATH: join(REPO_ROOT, 'node_modules'),
+        KMS_DATA_DIR: dataDir,
+        KMS_SINGLE_INSTANCE: 'true',
+        KMS_LOG_LEVEL: 'silent',
+        KMS_AUDIT_LOG: 'none',
+        COLD_EVENT: event,
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';

@@ -52,7 +52,9 @@ describe('Listing aliases costs O(page), not O(all aliases)', () => {
       const r = await instance.call(signedRpcRequest(ADMIN, 'ListAliasesByKeyId', { KeyId: key, PageNumber: '3', PageSize: '10' }));
       expect(r.status, r.raw).toBe(200);
       expect(r.body.TotalCount).toBe(400);
-      expect(r.body.Aliases.Alias.map((a: { AliasName: string }) => a.AliasName)).toEqual(Array.from({ length: 10 }, (_, i) => `alias/mine-${String(20 + i).padStart(3, '0')}`));
+      expect(r.body.Aliases.Alias.map((a: { AliasName: string }) => a.AliasName)).toEqual(
+        Array.from({ length: 10 }, (_, i) => `alias/mine-${String(20 + i).padStart(3, '0')}`),
+      );
       // The page's aliases; besides: the key, the access key, the backfill marker.
       expect(store.totalReads()).toBeLessThanOrEqual(10 + 4);
     }
@@ -60,7 +62,7 @@ describe('Listing aliases costs O(page), not O(all aliases)', () => {
 
   it('when the store predates the index, listing by key finds every alias without writing anything; the first alias write backfills the index', async () => {
     const store = new MemoryKeyStore();
-    const t = await createTestService({ store });
+    await createTestService({ store });
     // As an older version left it: an alias entry with no index entry, and no backfill marker.
     await store.create('aliases/legacy', Buffer.from(JSON.stringify({ aliasName: 'alias/legacy', keyId: KEY_ID })), { writeOnce: false });
     const marker = await store.get('meta/alias-index-v1');
@@ -75,7 +77,7 @@ describe('Listing aliases costs O(page), not O(all aliases)', () => {
     const writer = await createTestService({ store, seed: false });
     expect((await writer.call(signedRpcRequest(ADMIN, 'CreateAlias', { AliasName: 'alias/new', KeyId: KEY_ID }))).status).toBe(200);
     expect(await store.get('meta/alias-index-v1')).toBeDefined();
-    expect(await store.get('alias-index.' + KEY_ID + '/legacy')).toBeDefined();
+    expect(await store.get(`alias-index.${KEY_ID}/legacy`)).toBeDefined();
     const after = await reader.call(signedRpcRequest(ADMIN, 'ListAliasesByKeyId', { KeyId: KEY_ID }));
     expect(after.body.Aliases.Alias.map((a: { AliasName: string }) => a.AliasName)).toEqual(['alias/legacy', 'alias/new', ALIAS]);
   });
@@ -91,7 +93,9 @@ function readOnly(store: KeyStore): KeyStore {
 
 describe('The alias index follows every change', () => {
   const namesOf = async (t: Awaited<ReturnType<typeof createTestService>>, keyId: string) =>
-    (await t.call(signedRpcRequest(ADMIN, 'ListAliasesByKeyId', { KeyId: keyId, PageSize: '100' }))).body.Aliases.Alias.map((a: { AliasName: string }) => a.AliasName);
+    (await t.call(signedRpcRequest(ADMIN, 'ListAliasesByKeyId', { KeyId: keyId, PageSize: '100' }))).body.Aliases.Alias.map(
+      (a: { AliasName: string }) => a.AliasName,
+    );
 
   it('when aliases are created, moved, deleted and re-created, each key lists exactly the aliases that name it', async () => {
     const t = await createTestService();

@@ -29,7 +29,10 @@ beforeEach(async () => {
   // PROVIDER may make one crypto request per second; the clock stands still.
   t = await createTestService({ now: () => NOW, logLines, rateLimits: { testProvider01: { crypto: 1 } } });
   audit = [];
-  (t.service as { audit?: unknown }).audit = { ready: async () => undefined, write: async (r: AuditRecord) => void audit.push(JSON.parse(JSON.stringify(r)) as AuditRecord) };
+  (t.service as { audit?: unknown }).audit = {
+    ready: async () => undefined,
+    write: async (r: AuditRecord) => void audit.push(JSON.parse(JSON.stringify(r)) as AuditRecord),
+  };
   await t.service.accessKeys.setStatus(SCOPED.accessKeyId, 'Disabled');
 });
 
@@ -63,24 +66,60 @@ const cases: Case[] = [
   ['unknown access key (AWS)', () => aws(UNKNOWN, 'DescribeKey', { KeyId: KEY_ID }), 'InvalidAccessKeyId.NotFound', UNKNOWN.accessKeyId, false],
   ['inactive access key (RPC)', () => rpc(SCOPED, 'DescribeKey', { KeyId: KEY_ID }), 'InvalidAccessKeyId.Inactive', SCOPED.accessKeyId, true],
   ['inactive access key (AWS)', () => aws(SCOPED, 'DescribeKey', { KeyId: KEY_ID }), 'InvalidAccessKeyId.Inactive', SCOPED.accessKeyId, true],
-  ['inactive access key, wrong secret (RPC)', () => rpc(wrongSecret(SCOPED), 'DescribeKey', { KeyId: KEY_ID }), 'SignatureDoesNotMatch', SCOPED.accessKeyId, false],
+  [
+    'inactive access key, wrong secret (RPC)',
+    () => rpc(wrongSecret(SCOPED), 'DescribeKey', { KeyId: KEY_ID }),
+    'SignatureDoesNotMatch',
+    SCOPED.accessKeyId,
+    false,
+  ],
   ['expired timestamp (RPC)', () => rpc(ADMIN, 'DescribeKey', { KeyId: KEY_ID }, STALE), 'InvalidTimeStamp.Expired', ADMIN.accessKeyId, false],
   ['expired timestamp (ACS3)', () => v3(ADMIN, 'DescribeKey', { KeyId: KEY_ID }, STALE), 'InvalidTimeStamp.Expired', ADMIN.accessKeyId, false],
   ['expired timestamp (AWS)', () => aws(ADMIN, 'DescribeKey', { KeyId: KEY_ID }, STALE), 'InvalidTimeStamp.Expired', ADMIN.accessKeyId, false],
   // Refused for a later part of the claim than the id: still named.
-  ['a region not served (AWS)', () => signedAwsRequest(ADMIN, 'DescribeKey', { KeyId: KEY_ID }, { amzDate: amzDateOf(NOW), region: 'xx-nowhere-1' }), 'IncompleteSignature', ADMIN.accessKeyId, false],
+  [
+    'a region not served (AWS)',
+    () => signedAwsRequest(ADMIN, 'DescribeKey', { KeyId: KEY_ID }, { amzDate: amzDateOf(NOW), region: 'xx-nowhere-1' }),
+    'IncompleteSignature',
+    ADMIN.accessKeyId,
+    false,
+  ],
   ['no signature (RPC)', () => unsignedRpc(ADMIN), 'IncompleteSignature', ADMIN.accessKeyId, false],
   // An AWS body that cannot be the operation's input is answered after the signature, like an Alibaba parameter.
-  ['a key given twice in the body (AWS)', () => aws(ADMIN, 'GenerateRandom', undefined, NOW, '{"NumberOfBytes":8,"NumberOfBytes":9}'), 'MalformedRequest', ADMIN.accessKeyId, true],
-  ['invalid UTF-8 in the body (AWS)', () => aws(ADMIN, 'GenerateRandom', undefined, NOW, Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d])), 'MalformedRequest', ADMIN.accessKeyId, true],
+  [
+    'a key given twice in the body (AWS)',
+    () => aws(ADMIN, 'GenerateRandom', undefined, NOW, '{"NumberOfBytes":8,"NumberOfBytes":9}'),
+    'MalformedRequest',
+    ADMIN.accessKeyId,
+    true,
+  ],
+  [
+    'invalid UTF-8 in the body (AWS)',
+    () => aws(ADMIN, 'GenerateRandom', undefined, NOW, Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d])),
+    'MalformedRequest',
+    ADMIN.accessKeyId,
+    true,
+  ],
   ['a parameter of the wrong type (AWS)', () => aws(ADMIN, 'GenerateRandom', { NumberOfBytes: 'x' }), 'InvalidParameter', ADMIN.accessKeyId, true],
-  ['a bad body with a wrong secret (AWS): the signature is answered first', () => aws(wrongSecret(ADMIN), 'GenerateRandom', undefined, NOW, '{"a":1,"a":2}'), 'SignatureDoesNotMatch', ADMIN.accessKeyId, false],
+  [
+    'a bad body with a wrong secret (AWS): the signature is answered first',
+    () => aws(wrongSecret(ADMIN), 'GenerateRandom', undefined, NOW, '{"a":1,"a":2}'),
+    'SignatureDoesNotMatch',
+    ADMIN.accessKeyId,
+    false,
+  ],
 ];
 
 /** An RPC request whose Signature was left out. */
 function unsignedRpc(c: Credentials): RpcRequest {
   const request = rpc(c, 'DescribeKey', { KeyId: KEY_ID });
-  return { ...request, rawQuery: request.rawQuery.split('&').filter((pair) => !pair.startsWith('Signature=')).join('&') };
+  return {
+    ...request,
+    rawQuery: request.rawQuery
+      .split('&')
+      .filter((pair) => !pair.startsWith('Signature='))
+      .join('&'),
+  };
 }
 
 describe('Audit and access lines name the access key the request claimed, and whether it was verified', () => {
@@ -121,10 +160,17 @@ describe('Audit and access lines name the access key the request claimed, and wh
     const unsigned = rpc(ADMIN, 'DescribeKey', { KeyId: KEY_ID });
     unsigned.rawQuery = unsigned.rawQuery.replace(/(^|&)AccessKeyId=[^&]*/, '');
     const oversized = rpc({ ...ADMIN, accessKeyId: 'A'.repeat(65) }, 'DescribeKey', { KeyId: KEY_ID });
-    const noCredential = signedAwsRequest(ADMIN, 'DescribeKey', { KeyId: KEY_ID }, {
-      amzDate: amzDateOf(NOW),
-      afterSigning: (request) => void (request.headers['authorization'] = 'AWS4-HMAC-SHA256 SignedHeaders=host, Signature=00'),
-    });
+    const noCredential = signedAwsRequest(
+      ADMIN,
+      'DescribeKey',
+      { KeyId: KEY_ID },
+      {
+        amzDate: amzDateOf(NOW),
+        afterSigning: (request) => {
+          request.headers.authorization = 'AWS4-HMAC-SHA256 SignedHeaders=host, Signature=00';
+        },
+      },
+    );
     for (const request of [unsigned, oversized, noCredential]) {
       const { status, audit: line, access } = await lines(request);
       expect(status).toBe(400);
@@ -136,11 +182,15 @@ describe('Audit and access lines name the access key the request claimed, and wh
   });
 
   it('no line carries a signature, a secret or anything else of the credential but the id', async () => {
-    const requests = [rpc(wrongSecret(ADMIN), 'DescribeKey', { KeyId: KEY_ID }), v3(UNKNOWN, 'DescribeKey', { KeyId: KEY_ID }), aws(wrongSecret(CONSUMER), 'DescribeKey', { KeyId: KEY_ID })];
+    const requests = [
+      rpc(wrongSecret(ADMIN), 'DescribeKey', { KeyId: KEY_ID }),
+      v3(UNKNOWN, 'DescribeKey', { KeyId: KEY_ID }),
+      aws(wrongSecret(CONSUMER), 'DescribeKey', { KeyId: KEY_ID }),
+    ];
     const signatures = [
       new URLSearchParams(requests[0]!.rawQuery).get('Signature')!,
-      /Signature=([0-9a-f]+)/.exec(requests[1]!.headers['authorization']!)![1]!,
-      /Signature=([0-9a-f]+)/.exec(requests[2]!.headers['authorization']!)![1]!,
+      /Signature=([0-9a-f]+)/.exec(requests[1]!.headers.authorization!)![1]!,
+      /Signature=([0-9a-f]+)/.exec(requests[2]!.headers.authorization!)![1]!,
     ];
     for (const request of requests) await lines(request);
     const text = JSON.stringify(audit) + logLines.join('');

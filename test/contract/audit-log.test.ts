@@ -66,7 +66,8 @@ describe('Audit log: one line per request', () => {
       latencyMs: expect.any(Number),
     });
     const text = JSON.stringify(audit.records);
-    for (const secret of [generated.body.Plaintext, generated.body.CiphertextBlob, 't-secret-value', 'o-9', ADMIN.accessKeySecret]) expect(text).not.toContain(secret);
+    for (const secret of [generated.body.Plaintext, generated.body.CiphertextBlob, 't-secret-value', 'o-9', ADMIN.accessKeySecret])
+      expect(text).not.toContain(secret);
   });
 
   it('records refusals with their Code and status: a denied key, a bad signature (the key it claimed, unverified), DryRun', async () => {
@@ -122,7 +123,10 @@ describe('Audit log: fails closed', () => {
     const { call } = await audited(log);
     expect((await call(signedRpcRequest(ADMIN, 'DescribeKey', { KeyId: KEY_ID }))).status).toBe(200);
     expect((await call(signedRpcRequest(ADMIN, 'ListKeys', {}))).status).toBe(200);
-    const lines = (await readFile(path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = (await readFile(path, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.map((l) => l.action)).toEqual(['DescribeKey', 'ListKeys']);
     expect(lines.every((l) => l.audit === true)).toBe(true);
     expect((await stat(path)).mode & 0o777).toBe(0o600);
@@ -134,7 +138,12 @@ describe('Audit log: fails closed', () => {
     expect((await call(signedRpcRequest(ADMIN, 'CreateKey', {}))).status).toBe(503);
     await rm(path, { recursive: true });
     expect((await call(signedRpcRequest(ADMIN, 'ListKeys', {}))).status).toBe(200);
-    expect((await readFile(path, 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as { action: string }).action)).toEqual(['ListKeys']);
+    expect(
+      (await readFile(path, 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { action: string }).action),
+    ).toEqual(['ListKeys']);
     await log.close();
   });
 });
@@ -143,7 +152,12 @@ describe('Audit log: scheduled jobs', () => {
   it('writes one line per rotated key, with the new version', async () => {
     const clock = { now: Date.now() };
     const { service, audit } = await audited(new MemoryAuditLog(), () => clock.now);
-    await service.keyring.updateKey(KEY_ID, (r) => ({ ...r, automaticRotation: 'Enabled', rotationInterval: 86_400, nextRotationDate: new Date(clock.now + 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') }));
+    await service.keyring.updateKey(KEY_ID, (r) => ({
+      ...r,
+      automaticRotation: 'Enabled',
+      rotationInterval: 86_400,
+      nextRotationDate: new Date(clock.now + 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    }));
     clock.now += 2000;
     expect(await rotateDueKeys(service)).toEqual([KEY_ID]);
     const [line] = audit.records;

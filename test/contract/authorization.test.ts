@@ -1,16 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  ADMIN,
-  ALIAS,
-  CONSUMER,
-  createTestService,
-  KEY_ID,
-  keyArnOf,
-  OTHER_KEY_ID,
-  PROVIDER,
-  SCOPED,
-  type TestService,
-} from '../helpers/service.js';
+import { ADMIN, ALIAS, CONSUMER, createTestService, KEY_ID, keyArnOf, OTHER_KEY_ID, PROVIDER, SCOPED, type TestService } from '../helpers/service.js';
 import { type Credentials, signedRpcRequest, signedV3Request } from '../helpers/sign.js';
 import { expectError } from './support.js';
 

@@ -79,7 +79,11 @@ function pairsOf(slot: Slot): Array<[form: string, existing: string, missing: st
 /** Callers whose policies allow nothing on any key, each in another way. */
 const policy = (...Statement: PolicyDocument['Statement']): PolicyDocument => ({ Version: '1', Statement });
 const DENIED_CALLERS: Array<[who: string, credentials: Credentials, policy: PolicyDocument]> = [
-  ['allowed only an Action about no key', { accessKeyId: 'testRandomOnly1', accessKeySecret: 'random-only-secret-0123456789' }, policy({ Effect: 'Allow', Action: 'kms:GenerateRandom', Resource: '*' })],
+  [
+    'allowed only an Action about no key',
+    { accessKeyId: 'testRandomOnly1', accessKeySecret: 'random-only-secret-0123456789' },
+    policy({ Effect: 'Allow', Action: 'kms:GenerateRandom', Resource: '*' }),
+  ],
   [
     'allowed everything on alias ARNs only (aliases are authorised on their key)',
     { accessKeyId: 'testAliasArns01', accessKeySecret: 'alias-arns-secret-0123456789' },
@@ -128,7 +132,12 @@ async function answer(request: RpcRequest) {
   const from = store.reads.length;
   const response = await t.call({ ...request, sourceIp: '203.0.113.9' });
   const reads = store.reads.slice(from).filter((name) => !name.startsWith('access-keys/'));
-  return { status: response.status, code: (response.body.Code ?? response.body.__type) as string, message: (response.body.Message ?? response.body.message) as string, reads };
+  return {
+    status: response.status,
+    code: (response.body.Code ?? response.body.__type) as string,
+    message: (response.body.Message ?? response.body.message) as string,
+    reads,
+  };
 }
 
 /** The message without the names the caller wrote, which it may echo. */
@@ -173,14 +182,16 @@ describe('A caller who may not act on any resource of the kind gets the same ans
 });
 
 describe('A caller with rights still learns what is missing', () => {
-
-  it.each(CASES.filter(([action, slot]) => !(action === 'CreateAlias' && slot === 'alias name')))('%s (%s): the documented not-found answer', async (action, slot, params) => {
-    for (const [form, , missing] of pairsOf(slot)) {
-      const absent = await answer(signedRpcRequest(ADMIN, action, params(missing, slot === 'blob' ? missingBlob : existingBlob)));
-      const expected = form.startsWith('alias') ? 'Forbidden.AliasNotFound' : slot === 'blob' ? 'Forbidden.KeyVersionNotFound' : 'Forbidden.KeyNotFound';
-      expect([absent.status, absent.code], `${action} by ${form}`).toEqual([404, expected]);
-    }
-  });
+  it.each(CASES.filter(([action, slot]) => !(action === 'CreateAlias' && slot === 'alias name')))(
+    '%s (%s): the documented not-found answer',
+    async (action, slot, params) => {
+      for (const [form, , missing] of pairsOf(slot)) {
+        const absent = await answer(signedRpcRequest(ADMIN, action, params(missing, slot === 'blob' ? missingBlob : existingBlob)));
+        const expected = form.startsWith('alias') ? 'Forbidden.AliasNotFound' : slot === 'blob' ? 'Forbidden.KeyVersionNotFound' : 'Forbidden.KeyNotFound';
+        expect([absent.status, absent.code], `${action} by ${form}`).toEqual([404, expected]);
+      }
+    },
+  );
 
   it('CreateAlias of a name already taken is AliasAlreadyExists for a caller allowed on the key, as Alibaba and AWS document', async () => {
     const taken = await answer(signedRpcRequest(ADMIN, 'CreateAlias', { AliasName: ALIAS, KeyId: KEY_ID }));

@@ -16,16 +16,51 @@ const { runs } = fuzzRuns();
 
 /** Field names the AWS operations read, and some they do not. */
 const FIELDS = [
-  'KeyId', 'KeySpec', 'NumberOfBytes', 'EncryptionContext', 'GrantTokens', 'DryRun', 'Plaintext', 'CiphertextBlob', 'EncryptionAlgorithm',
-  'DestinationKeyId', 'SourceKeyId', 'SourceEncryptionContext', 'DestinationEncryptionContext', 'Description', 'Origin', 'KeyUsage',
-  'CustomerMasterKeySpec', 'Tags', 'TagKeys', 'AliasName', 'TargetKeyId', 'Limit', 'Marker', 'PendingWindowInDays', 'RotationPeriodInDays',
-  'Policy', 'MultiRegion', '__proto__', 'constructor',
+  'KeyId',
+  'KeySpec',
+  'NumberOfBytes',
+  'EncryptionContext',
+  'GrantTokens',
+  'DryRun',
+  'Plaintext',
+  'CiphertextBlob',
+  'EncryptionAlgorithm',
+  'DestinationKeyId',
+  'SourceKeyId',
+  'SourceEncryptionContext',
+  'DestinationEncryptionContext',
+  'Description',
+  'Origin',
+  'KeyUsage',
+  'CustomerMasterKeySpec',
+  'Tags',
+  'TagKeys',
+  'AliasName',
+  'TargetKeyId',
+  'Limit',
+  'Marker',
+  'PendingWindowInDays',
+  'RotationPeriodInDays',
+  'Policy',
+  'MultiRegion',
+  '__proto__',
+  'constructor',
 ];
 
 const realBlob = () => fc.constant(Buffer.alloc(200, 1).toString('base64'));
 const keyReference = fc.constantFrom(
-  KEY_ID, OTHER_KEY_ID, ALIAS, 'alias/none', `arn:aws:kms:us-east-1:${ACCOUNT_ID}:key/${KEY_ID}`, `arn:aws:kms:eu-west-1:${ACCOUNT_ID}:key/${KEY_ID}`,
-  `arn:aws:kms:us-east-1:${ACCOUNT_ID}:alias/test`, 'arn:aws:kms', 'arn:aws:kms:us-east-1:1:key', `acs:kms:cn-hangzhou:${ACCOUNT_ID}:key/${KEY_ID}`, '', 'a'.repeat(3000),
+  KEY_ID,
+  OTHER_KEY_ID,
+  ALIAS,
+  'alias/none',
+  `arn:aws:kms:us-east-1:${ACCOUNT_ID}:key/${KEY_ID}`,
+  `arn:aws:kms:eu-west-1:${ACCOUNT_ID}:key/${KEY_ID}`,
+  `arn:aws:kms:us-east-1:${ACCOUNT_ID}:alias/test`,
+  'arn:aws:kms',
+  'arn:aws:kms:us-east-1:1:key',
+  `acs:kms:cn-hangzhou:${ACCOUNT_ID}:key/${KEY_ID}`,
+  '',
+  'a'.repeat(3000),
 );
 const value = fc.oneof(
   { weight: 3, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
@@ -35,7 +70,12 @@ const value = fc.oneof(
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 300 }).map((u) => Buffer.from(u).toString('base64')) },
   { weight: 1, arbitrary: realBlob() },
   { weight: 1, arbitrary: fc.dictionary(fc.string({ maxLength: 8 }), fc.oneof(fc.string({ maxLength: 8 }), fc.integer())) },
-  { weight: 1, arbitrary: fc.array(fc.record({ TagKey: fc.string({ maxLength: 10 }), TagValue: fc.oneof(fc.string({ maxLength: 10 }), fc.constant(null)) }), { maxLength: 3 }) },
+  {
+    weight: 1,
+    arbitrary: fc.array(fc.record({ TagKey: fc.string({ maxLength: 10 }), TagValue: fc.oneof(fc.string({ maxLength: 10 }), fc.constant(null)) }), {
+      maxLength: 3,
+    }),
+  },
 );
 const body = fc.dictionary(fc.constantFrom(...FIELDS), value, { maxKeys: 6 });
 

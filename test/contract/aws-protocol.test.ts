@@ -25,7 +25,18 @@ import {
   UpdateAliasCommand,
 } from '@aws-sdk/client-kms';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ACCOUNT_ID, ADMIN, ALIAS, CONSUMER, createTestService, DISABLED_KEY_ID, KEY_ID, OTHER_KEY_ID, PROVIDER, type TestService } from '../helpers/service.js';
+import {
+  ACCOUNT_ID,
+  ADMIN,
+  ALIAS,
+  CONSUMER,
+  createTestService,
+  DISABLED_KEY_ID,
+  KEY_ID,
+  OTHER_KEY_ID,
+  PROVIDER,
+  type TestService,
+} from '../helpers/service.js';
 import { AWS_REGION, inProcessKmsClient } from '../helpers/aws.js';
 import { amzDateOf, signedAwsRequest, signedRpcRequest } from '../helpers/sign.js';
 
@@ -61,7 +72,9 @@ describe('AWS protocol: data keys and encryption', () => {
       expect(Buffer.from(decrypted.Plaintext!).equals(Buffer.from(generated.Plaintext!))).toBe(true);
       expect(decrypted.KeyId).toBe(arnOf(KEY_ID));
       expect(decrypted.EncryptionAlgorithm).toBe('SYMMETRIC_DEFAULT');
-      const withKey = await kms.send(new DecryptCommand({ CiphertextBlob: generated.CiphertextBlob, EncryptionContext: { purpose: 'test' }, KeyId: arnOf(KEY_ID) }));
+      const withKey = await kms.send(
+        new DecryptCommand({ CiphertextBlob: generated.CiphertextBlob, EncryptionContext: { purpose: 'test' }, KeyId: arnOf(KEY_ID) }),
+      );
       expect(Buffer.from(withKey.Plaintext!).equals(Buffer.from(generated.Plaintext!))).toBe(true);
     }
     const aes128 = await kms.send(new GenerateDataKeyCommand({ KeyId: KEY_ID, KeySpec: 'AES_128' }));
@@ -71,15 +84,27 @@ describe('AWS protocol: data keys and encryption', () => {
   it('Decrypt naming another key is IncorrectKeyException; another context InvalidCiphertextException; neither returns plaintext', async () => {
     const generated = await kms.send(new GenerateDataKeyWithoutPlaintextCommand({ KeyId: KEY_ID, NumberOfBytes: 24, EncryptionContext: { a: '1' } }));
     expect((generated as { Plaintext?: unknown }).Plaintext).toBeUndefined();
-    expect(await awsError(kms.send(new DecryptCommand({ CiphertextBlob: generated.CiphertextBlob, EncryptionContext: { a: '1' }, KeyId: OTHER_KEY_ID })))).toMatchObject({ name: 'IncorrectKeyException', status: 400 });
-    expect(await awsError(kms.send(new DecryptCommand({ CiphertextBlob: generated.CiphertextBlob, EncryptionContext: { a: '2' } })))).toMatchObject({ name: 'InvalidCiphertextException', status: 400 });
+    expect(
+      await awsError(kms.send(new DecryptCommand({ CiphertextBlob: generated.CiphertextBlob, EncryptionContext: { a: '1' }, KeyId: OTHER_KEY_ID }))),
+    ).toMatchObject({ name: 'IncorrectKeyException', status: 400 });
+    expect(await awsError(kms.send(new DecryptCommand({ CiphertextBlob: generated.CiphertextBlob, EncryptionContext: { a: '2' } })))).toMatchObject({
+      name: 'InvalidCiphertextException',
+      status: 400,
+    });
   });
 
   it('Encrypt takes binary plaintext (any bytes, up to 4 KiB); ReEncrypt moves a blob to another key and context', async () => {
     const plaintext = new Uint8Array([0, 255, 1, 254, 0x80, 0xc3, 0x28]);
     const encrypted = await kms.send(new EncryptCommand({ KeyId: ALIAS, Plaintext: plaintext, EncryptionContext: { k: 'v' } }));
     expect(encrypted).toMatchObject({ KeyId: arnOf(KEY_ID), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' });
-    const moved = await kms.send(new ReEncryptCommand({ CiphertextBlob: encrypted.CiphertextBlob, SourceEncryptionContext: { k: 'v' }, DestinationKeyId: OTHER_KEY_ID, DestinationEncryptionContext: { k: 'w' } }));
+    const moved = await kms.send(
+      new ReEncryptCommand({
+        CiphertextBlob: encrypted.CiphertextBlob,
+        SourceEncryptionContext: { k: 'v' },
+        DestinationKeyId: OTHER_KEY_ID,
+        DestinationEncryptionContext: { k: 'w' },
+      }),
+    );
     expect(moved).toMatchObject({ KeyId: arnOf(OTHER_KEY_ID), SourceKeyId: arnOf(KEY_ID) });
     const decrypted = await kms.send(new DecryptCommand({ CiphertextBlob: moved.CiphertextBlob, EncryptionContext: { k: 'w' } }));
     expect(Buffer.from(decrypted.Plaintext!).equals(Buffer.from(plaintext))).toBe(true);
@@ -92,7 +117,9 @@ describe('AWS protocol: data keys and encryption', () => {
     expect(viaAlibaba.status).toBe(400);
     expect(viaAlibaba.body.Code).toBe('InvalidCiphertext');
     const alibaba = await t.call(signedRpcRequest(ADMIN, 'GenerateDataKey', { KeyId: KEY_ID }));
-    expect(await awsError(kms.send(new DecryptCommand({ CiphertextBlob: Buffer.from(alibaba.body.CiphertextBlob, 'base64') })))).toMatchObject({ name: 'InvalidCiphertextException' });
+    expect(await awsError(kms.send(new DecryptCommand({ CiphertextBlob: Buffer.from(alibaba.body.CiphertextBlob, 'base64') })))).toMatchObject({
+      name: 'InvalidCiphertextException',
+    });
   });
 
   it('GenerateRandom returns the bytes asked for', async () => {
@@ -100,7 +127,10 @@ describe('AWS protocol: data keys and encryption', () => {
   });
 
   it('DryRun answers DryRunOperationException (412)', async () => {
-    expect(await awsError(kms.send(new GenerateDataKeyCommand({ KeyId: KEY_ID, NumberOfBytes: 32, DryRun: true })))).toMatchObject({ name: 'DryRunOperationException', status: 412 });
+    expect(await awsError(kms.send(new GenerateDataKeyCommand({ KeyId: KEY_ID, NumberOfBytes: 32, DryRun: true })))).toMatchObject({
+      name: 'DryRunOperationException',
+      status: 412,
+    });
   });
 });
 
@@ -118,24 +148,46 @@ describe('AWS protocol: errors as AWS sends them', () => {
 
   it('a caller its policy denies gets AccessDeniedException; an unknown access key UnrecognizedClientException; a wrong secret InvalidSignatureException', async () => {
     expect(await awsError(inProcessKmsClient(t, PROVIDER).send(new DecryptCommand({ CiphertextBlob: bytes(100) })))).toMatchObject({ status: 400 });
-    expect(await awsError(inProcessKmsClient(t, CONSUMER).send(new GenerateDataKeyCommand({ KeyId: KEY_ID, NumberOfBytes: 32 })))).toMatchObject({ name: 'AccessDeniedException', status: 400 });
-    expect(await awsError(inProcessKmsClient(t, { accessKeyId: 'AKIANOSUCHKEY0000000', accessKeySecret: 'x' }).send(new ListKeysCommand({})))).toMatchObject({ name: 'UnrecognizedClientException' });
-    expect(await awsError(inProcessKmsClient(t, { ...ADMIN, accessKeySecret: 'not-the-secret-0000000' }).send(new ListKeysCommand({})))).toMatchObject({ name: 'InvalidSignatureException' });
+    expect(await awsError(inProcessKmsClient(t, CONSUMER).send(new GenerateDataKeyCommand({ KeyId: KEY_ID, NumberOfBytes: 32 })))).toMatchObject({
+      name: 'AccessDeniedException',
+      status: 400,
+    });
+    expect(await awsError(inProcessKmsClient(t, { accessKeyId: 'AKIANOSUCHKEY0000000', accessKeySecret: 'x' }).send(new ListKeysCommand({})))).toMatchObject({
+      name: 'UnrecognizedClientException',
+    });
+    expect(await awsError(inProcessKmsClient(t, { ...ADMIN, accessKeySecret: 'not-the-secret-0000000' }).send(new ListKeysCommand({})))).toMatchObject({
+      name: 'InvalidSignatureException',
+    });
   });
 
   it('a region this deployment does not serve is refused before anything else', async () => {
-    expect(await awsError(inProcessKmsClient(t, ADMIN, { region: 'eu-west-3' }).send(new ListKeysCommand({})))).toMatchObject({ name: 'IncompleteSignatureException', status: 400 });
+    expect(await awsError(inProcessKmsClient(t, ADMIN, { region: 'eu-west-3' }).send(new ListKeysCommand({})))).toMatchObject({
+      name: 'IncompleteSignatureException',
+      status: 400,
+    });
   });
 
   it('an unknown operation is UnknownOperationException', async () => {
-    const r = await t.dispatch({ method: 'POST', path: '/', rawQuery: '', headers: { 'x-amz-target': 'TrentService.Sign', 'content-type': 'application/x-amz-json-1.1' }, body: Buffer.from('{}') });
+    const r = await t.dispatch({
+      method: 'POST',
+      path: '/',
+      rawQuery: '',
+      headers: { 'x-amz-target': 'TrentService.Sign', 'content-type': 'application/x-amz-json-1.1' },
+      body: Buffer.from('{}'),
+    });
     expect(r.statusCode).toBe(400);
     expect(JSON.parse(r.body)).toMatchObject({ __type: 'UnknownOperationException' });
     expect(r.headers['content-type']).toBe('application/x-amz-json-1.1');
   });
 
   it('an unsigned request, or one whose body was changed after signing, is refused', async () => {
-    const unsigned = await t.dispatch({ method: 'POST', path: '/', rawQuery: '', headers: { 'x-amz-target': 'TrentService.ListKeys', 'content-type': 'application/x-amz-json-1.1', host: 'h' }, body: Buffer.from('{}') });
+    const unsigned = await t.dispatch({
+      method: 'POST',
+      path: '/',
+      rawQuery: '',
+      headers: { 'x-amz-target': 'TrentService.ListKeys', 'content-type': 'application/x-amz-json-1.1', host: 'h' },
+      body: Buffer.from('{}'),
+    });
     expect(JSON.parse(unsigned.body).__type).toBe('IncompleteSignatureException');
   });
 });
@@ -226,7 +278,10 @@ describe('AWS protocol: signatures, replay, policies', () => {
   it.each([
     ['a body changed after signing', (r: { body: Buffer }) => (r.body = Buffer.from('{"NumberOfBytes":9}'))],
     ['a target changed after signing', (r: { headers: Record<string, string> }) => (r.headers['x-amz-target'] = 'TrentService.ListKeys')],
-    ['a signature one hex digit off', (r: { headers: Record<string, string> }) => (r.headers.authorization = r.headers.authorization!.replace(/.$/, (c) => (c === '0' ? '1' : '0')))],
+    [
+      'a signature one hex digit off',
+      (r: { headers: Record<string, string> }) => (r.headers.authorization = r.headers.authorization!.replace(/.$/, (c) => (c === '0' ? '1' : '0'))),
+    ],
   ])('%s: InvalidSignatureException', async (_what, tamper) => {
     const r = await t.dispatch(signedAwsRequest(ADMIN, 'GenerateRandom', { NumberOfBytes: 8 }, { afterSigning: tamper as never }));
     expect(JSON.parse(r.body).__type).toBe('InvalidSignatureException');
@@ -278,11 +333,21 @@ describe('AWS protocol: the audit log', () => {
 
 describe('AWS protocol: review fixes', () => {
   it('fields asking for what is not offered are refused, never ignored: Recipient, CustomKeyStoreId, XksKeyId', async () => {
-    const r1 = await t.dispatch(signedAwsRequest(ADMIN, 'GenerateDataKey', { KeyId: KEY_ID, NumberOfBytes: 32, Recipient: { AttestationDocument: 'AAAA', KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256' } }));
+    const r1 = await t.dispatch(
+      signedAwsRequest(ADMIN, 'GenerateDataKey', {
+        KeyId: KEY_ID,
+        NumberOfBytes: 32,
+        Recipient: { AttestationDocument: 'AAAA', KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256' },
+      }),
+    );
     expect(r1.statusCode).toBe(400);
     expect(JSON.parse(r1.body)).toMatchObject({ __type: 'ValidationException' });
     expect(r1.body).not.toContain('Plaintext');
-    for (const [op, body] of [['CreateKey', { CustomKeyStoreId: 'cks-1' }], ['CreateKey', { XksKeyId: 'x' }], ['GenerateRandom', { NumberOfBytes: 8, CustomKeyStoreId: 'cks-1' }]] as const) {
+    for (const [op, body] of [
+      ['CreateKey', { CustomKeyStoreId: 'cks-1' }],
+      ['CreateKey', { XksKeyId: 'x' }],
+      ['GenerateRandom', { NumberOfBytes: 8, CustomKeyStoreId: 'cks-1' }],
+    ] as const) {
       expect(JSON.parse((await t.dispatch(signedAwsRequest(ADMIN, op, body))).body).__type).toBe('ValidationException');
     }
   });
@@ -290,8 +355,12 @@ describe('AWS protocol: review fixes', () => {
   it('Decrypt with a KeyId the caller may not use answers as for any such key (no test of where an alias points), before decrypting; DryRun with a wrong KeyId is IncorrectKey', async () => {
     const blob = (await kms.send(new EncryptCommand({ KeyId: KEY_ID, Plaintext: bytes(4) }))).CiphertextBlob;
     expect(await awsError(kms.send(new DecryptCommand({ CiphertextBlob: blob, KeyId: 'alias/none' })))).toMatchObject({ name: 'NotFoundException' });
-    expect(await awsError(kms.send(new DecryptCommand({ CiphertextBlob: blob, KeyId: OTHER_KEY_ID, DryRun: true })))).toMatchObject({ name: 'IncorrectKeyException' });
-    expect(await awsError(kms.send(new ReEncryptCommand({ CiphertextBlob: blob, SourceKeyId: OTHER_KEY_ID, DestinationKeyId: KEY_ID })))).toMatchObject({ name: 'IncorrectKeyException' });
+    expect(await awsError(kms.send(new DecryptCommand({ CiphertextBlob: blob, KeyId: OTHER_KEY_ID, DryRun: true })))).toMatchObject({
+      name: 'IncorrectKeyException',
+    });
+    expect(await awsError(kms.send(new ReEncryptCommand({ CiphertextBlob: blob, SourceKeyId: OTHER_KEY_ID, DestinationKeyId: KEY_ID })))).toMatchObject({
+      name: 'IncorrectKeyException',
+    });
   });
 
   it('a request too large to read is answered in AWS form', async () => {

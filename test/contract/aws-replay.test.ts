@@ -28,7 +28,10 @@ const copy = (r: RpcRequest): RpcRequest => ({ ...r, headers: { ...r.headers }, 
 describe('identical SigV4 requests without a signed attempt id are served, as AWS serves them', () => {
   it.each([
     ['as the AWS CLI v2 sends them (no amz-sdk-* headers)', { invocationId: null }],
-    ['as boto3 sends them (amz-sdk-invocation-id and amz-sdk-request sent, not signed)', { sdkRequest: 'attempt=1', unsigned: ['amz-sdk-invocation-id', 'amz-sdk-request'] }],
+    [
+      'as boto3 sends them (amz-sdk-invocation-id and amz-sdk-request sent, not signed)',
+      { sdkRequest: 'attempt=1', unsigned: ['amz-sdk-invocation-id', 'amz-sdk-request'] },
+    ],
     ['with only amz-sdk-invocation-id signed (no attempt number)', {}],
     ['with only amz-sdk-request signed', { sdkRequest: 'attempt=1; max=3', unsigned: ['amz-sdk-invocation-id'] }],
   ] as const)('%s: the same bytes five times, five answers', async (_how, options) => {
@@ -78,7 +81,12 @@ describe('a signed per-attempt id (the AWS SDK for JavaScript v3) is accepted on
       onExchange(request, response) {
         attempts.push(`${request.headers['amz-sdk-invocation-id']} ${request.headers['amz-sdk-request']}`);
         // The first attempt was served (and its nonce claimed), but the client sees a 503.
-        if (attempts.length === 1) return { statusCode: 503, headers: { 'content-type': 'application/x-amz-json-1.1' }, body: '{"__type":"DependencyTimeoutException","message":"lost"}' };
+        if (attempts.length === 1)
+          return {
+            statusCode: 503,
+            headers: { 'content-type': 'application/x-amz-json-1.1' },
+            body: '{"__type":"DependencyTimeoutException","message":"lost"}',
+          };
         return response;
       },
     });
@@ -91,23 +99,36 @@ describe('a signed per-attempt id (the AWS SDK for JavaScript v3) is accepted on
 
   it('by hand: the same invocation id and attempt twice is refused; a new attempt number, or a new invocation id, is accepted; the id is per access key', async () => {
     const invocationId = randomUUID();
-    const sign = (attempt: string, id = invocationId, who = ADMIN) => signedAwsRequest(who, 'GenerateRandom', { NumberOfBytes: 8 }, { invocationId: id, sdkRequest: attempt });
+    const sign = (attempt: string, id = invocationId, who = ADMIN) =>
+      signedAwsRequest(who, 'GenerateRandom', { NumberOfBytes: 8 }, { invocationId: id, sdkRequest: attempt });
     expect((await t.dispatch(sign('attempt=1; max=3'))).statusCode).toBe(200);
     expect(typeOf(await t.dispatch(sign('attempt=1; max=3')))).toBe('InvalidSignatureException');
     // Another signature (another body or date) with the same id and attempt is the same attempt.
-    expect(typeOf(await t.dispatch(signedAwsRequest(ADMIN, 'GenerateRandom', { NumberOfBytes: 9 }, { invocationId, sdkRequest: 'attempt=1; max=3' })))).toBe('InvalidSignatureException');
+    expect(typeOf(await t.dispatch(signedAwsRequest(ADMIN, 'GenerateRandom', { NumberOfBytes: 9 }, { invocationId, sdkRequest: 'attempt=1; max=3' })))).toBe(
+      'InvalidSignatureException',
+    );
     expect((await t.dispatch(sign('attempt=2; max=3'))).statusCode).toBe(200);
     expect((await t.dispatch(sign('ttl=20261207T000000Z; attempt=3; max=3'))).statusCode).toBe(200);
     expect((await t.dispatch(sign('attempt=1; max=3', randomUUID()))).statusCode).toBe(200);
     // Another access key's nonces are its own.
     const OTHER = { accessKeyId: 'awsReplayOther01', accessKeySecret: 'aws-replay-other-secret-0123' };
-    await t.service.accessKeys.create({ ...OTHER, status: 'Enabled', createdAt: new Date().toISOString(), policy: { Version: '1', Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }] } });
+    await t.service.accessKeys.create({
+      ...OTHER,
+      status: 'Enabled',
+      createdAt: new Date().toISOString(),
+      policy: { Version: '1', Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }] },
+    });
     expect((await t.dispatch(sign('attempt=1; max=3', invocationId, OTHER))).statusCode).toBe(200);
   });
 
   it('a request whose signature does not verify burns no attempt: the genuine one is still accepted', async () => {
     const invocationId = randomUUID();
-    const forged = signedAwsRequest({ ...ADMIN, accessKeySecret: 'not-the-secret-000000' }, 'GenerateRandom', { NumberOfBytes: 8 }, { invocationId, sdkRequest: 'attempt=1' });
+    const forged = signedAwsRequest(
+      { ...ADMIN, accessKeySecret: 'not-the-secret-000000' },
+      'GenerateRandom',
+      { NumberOfBytes: 8 },
+      { invocationId, sdkRequest: 'attempt=1' },
+    );
     expect(typeOf(await t.dispatch(forged))).toBe('InvalidSignatureException');
     expect((await t.dispatch(signedAwsRequest(ADMIN, 'GenerateRandom', { NumberOfBytes: 8 }, { invocationId, sdkRequest: 'attempt=1' }))).statusCode).toBe(200);
   });

@@ -12,7 +12,8 @@ beforeEach(async () => {
   t = await createTestService();
 });
 
-const aws = (operation: string, body: unknown, options: Parameters<typeof signedAwsRequest>[3] = {}) => t.dispatch(signedAwsRequest(ADMIN, operation, body, options));
+const aws = (operation: string, body: unknown, options: Parameters<typeof signedAwsRequest>[3] = {}) =>
+  t.dispatch(signedAwsRequest(ADMIN, operation, body, options));
 const answer = (r: RpcResponse) => JSON.parse(r.body) as Record<string, any>;
 async function awsOk(operation: string, body: unknown): Promise<Record<string, any>> {
   const r = await aws(operation, body);
@@ -28,35 +29,48 @@ const awsState = async (keyId: string) => (await awsOk('DescribeKey', { KeyId: k
 const newKey = async (origin?: 'EXTERNAL') => (await awsOk('CreateKey', origin ? { Origin: origin } : {})).KeyMetadata.KeyId as string;
 async function importMaterial(keyId: string): Promise<void> {
   const p = await alibabaOk('GetParametersForImport', { KeyId: keyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' });
-  await alibabaOk('ImportKeyMaterial', { KeyId: keyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrapMaterial(p.PublicKey, 'RSAES_OAEP_SHA_256', randomBytes(32)) });
+  await alibabaOk('ImportKeyMaterial', {
+    KeyId: keyId,
+    ImportToken: p.ImportToken,
+    EncryptedKeyMaterial: wrapMaterial(p.PublicKey, 'RSAES_OAEP_SHA_256', randomBytes(32)),
+  });
 }
 
 describe('CancelKeyDeletion leaves the state each API documents', () => {
   it.each([
     ['an Enabled key', async () => newKey()],
-    ['a Disabled key', async () => {
-      const keyId = await newKey();
-      await awsOk('DisableKey', { KeyId: keyId });
-      return keyId;
-    }],
-    ['an EXTERNAL key with its material', async () => {
-      const keyId = await newKey('EXTERNAL');
-      await importMaterial(keyId);
-      return keyId;
-    }],
-  ])('AWS: %s scheduled for deletion and cancelled is Disabled (AWS: "the key state of the KMS key is Disabled"); EnableKey makes it usable again', async (_what, make) => {
-    const keyId = await make();
-    const blob = (await awsOk('Encrypt', { KeyId: KEY_ID, Plaintext: Buffer.from('kept').toString('base64') })).CiphertextBlob;
-    await awsOk('ScheduleKeyDeletion', { KeyId: keyId, PendingWindowInDays: 7 });
-    expect(await awsOk('CancelKeyDeletion', { KeyId: keyId })).toEqual({ KeyId: `arn:aws:kms:us-east-1:${ACCOUNT_ID}:key/${keyId}` });
-    const m = await awsState(keyId);
-    expect(m).toMatchObject({ KeyState: 'Disabled', Enabled: false });
-    expect(m.DeletionDate).toBeUndefined();
-    expect(answer(await aws('GenerateDataKey', { KeyId: keyId, NumberOfBytes: 32 })).__type).toBe('DisabledException');
-    await awsOk('EnableKey', { KeyId: keyId });
-    expect((await awsOk('GenerateDataKey', { KeyId: keyId, NumberOfBytes: 32 })).Plaintext).toBeDefined();
-    expect(Buffer.from((await awsOk('Decrypt', { CiphertextBlob: blob })).Plaintext, 'base64').toString()).toBe('kept');
-  });
+    [
+      'a Disabled key',
+      async () => {
+        const keyId = await newKey();
+        await awsOk('DisableKey', { KeyId: keyId });
+        return keyId;
+      },
+    ],
+    [
+      'an EXTERNAL key with its material',
+      async () => {
+        const keyId = await newKey('EXTERNAL');
+        await importMaterial(keyId);
+        return keyId;
+      },
+    ],
+  ])(
+    'AWS: %s scheduled for deletion and cancelled is Disabled (AWS: "the key state of the KMS key is Disabled"); EnableKey makes it usable again',
+    async (_what, make) => {
+      const keyId = await make();
+      const blob = (await awsOk('Encrypt', { KeyId: KEY_ID, Plaintext: Buffer.from('kept').toString('base64') })).CiphertextBlob;
+      await awsOk('ScheduleKeyDeletion', { KeyId: keyId, PendingWindowInDays: 7 });
+      expect(await awsOk('CancelKeyDeletion', { KeyId: keyId })).toEqual({ KeyId: `arn:aws:kms:us-east-1:${ACCOUNT_ID}:key/${keyId}` });
+      const m = await awsState(keyId);
+      expect(m).toMatchObject({ KeyState: 'Disabled', Enabled: false });
+      expect(m.DeletionDate).toBeUndefined();
+      expect(answer(await aws('GenerateDataKey', { KeyId: keyId, NumberOfBytes: 32 })).__type).toBe('DisabledException');
+      await awsOk('EnableKey', { KeyId: keyId });
+      expect((await awsOk('GenerateDataKey', { KeyId: keyId, NumberOfBytes: 32 })).Plaintext).toBeDefined();
+      expect(Buffer.from((await awsOk('Decrypt', { CiphertextBlob: blob })).Plaintext, 'base64').toString()).toBe('kept');
+    },
+  );
 
   it('AWS: an EXTERNAL key without material (never imported, or deleted while pending deletion) returns to PendingImport', async () => {
     const never = await newKey('EXTERNAL');
@@ -95,7 +109,9 @@ describe('CancelKeyDeletion leaves the state each API documents', () => {
 describe('AWS bodies are read strictly (the signature covers the raw bytes, so only the decoding can differ)', () => {
   const raw = (...parts: Array<string | number[]>) => Buffer.concat(parts.map((p) => Buffer.from(p as never)));
   const dataKeyBody = (value: number[], where: 'value' | 'key' = 'value') =>
-    where === 'value' ? raw(`{"KeyId":"${KEY_ID}","NumberOfBytes":32,"EncryptionContext":{"t":"`, value, '"}}') : raw(`{"KeyId":"${KEY_ID}","NumberOfBytes":32,"EncryptionContext":{"`, value, '":"v"}}');
+    where === 'value'
+      ? raw(`{"KeyId":"${KEY_ID}","NumberOfBytes":32,"EncryptionContext":{"t":"`, value, '"}}')
+      : raw(`{"KeyId":"${KEY_ID}","NumberOfBytes":32,"EncryptionContext":{"`, value, '":"v"}}');
 
   it.each([
     ['\\xFF in a context value', dataKeyBody([0xff])],

@@ -1,6 +1,17 @@
 import { constants, generateKeyPairSync, type KeyObject, privateDecrypt } from 'node:crypto';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ADMIN, ALIAS, CONSUMER, createTestService, DISABLED_KEY_ID, KEY_ID, KEY_VERSION_ID, OTHER_KEY_ID, PROVIDER, type TestService } from '../helpers/service.js';
+import {
+  ADMIN,
+  ALIAS,
+  CONSUMER,
+  createTestService,
+  DISABLED_KEY_ID,
+  KEY_ID,
+  KEY_VERSION_ID,
+  OTHER_KEY_ID,
+  PROVIDER,
+  type TestService,
+} from '../helpers/service.js';
 import { signedRpcRequest, signedV3Request } from '../helpers/sign.js';
 import { rsaPublicKeyBlob, TEST_RSA_MODULUS } from '../helpers/rsa.js';
 import { expectError, names } from './support.js';
@@ -97,7 +108,12 @@ describe('GenerateAndExportDataKey', () => {
 
   it('DryRun checks the public key too: 412 when all is well, 400 when the key is not RSA-2048', async () => {
     expectError(await call('GenerateAndExportDataKey', { KeyId: KEY_ID, ...wrapping(), DryRun: 'true' }), 412, 'DryRunOperationError');
-    expectError(await call('GenerateAndExportDataKey', { KeyId: KEY_ID, ...wrapping(), PublicKeyBlob: others.rsa1024, DryRun: 'true' }), 400, 'InvalidParameter', names('PublicKeyBlob'));
+    expectError(
+      await call('GenerateAndExportDataKey', { KeyId: KEY_ID, ...wrapping(), PublicKeyBlob: others.rsa1024, DryRun: 'true' }),
+      400,
+      'InvalidParameter',
+      names('PublicKeyBlob'),
+    );
   });
 });
 
@@ -126,7 +142,11 @@ describe('ExportDataKey', () => {
   it('needs the EncryptionContext the key was made with: otherwise 400 InvalidCiphertext, as Decrypt', async () => {
     const generated = await call('GenerateDataKey', { KeyId: KEY_ID, EncryptionContext: '{"p":"1"}' });
     expectError(await call('ExportDataKey', { CiphertextBlob: generated.body.CiphertextBlob, ...wrapping() }), 400, 'InvalidCiphertext');
-    expectError(await call('ExportDataKey', { CiphertextBlob: generated.body.CiphertextBlob, EncryptionContext: '{"p":"2"}', ...wrapping() }), 400, 'InvalidCiphertext');
+    expectError(
+      await call('ExportDataKey', { CiphertextBlob: generated.body.CiphertextBlob, EncryptionContext: '{"p":"2"}', ...wrapping() }),
+      400,
+      'InvalidCiphertext',
+    );
   });
 
   it.each([
@@ -175,10 +195,35 @@ describe('the wrapping parameters (both Actions)', () => {
     ['text that is not Base64', { PublicKeyBlob: 'not a key!' }, 'InvalidParameter', names('PublicKeyBlob')],
     ['Base64 that is not a key', { PublicKeyBlob: Buffer.from('not a key at all').toString('base64') }, 'InvalidParameter', 'SubjectPublicKeyInfo'],
     ['a PublicKeyBlob over 8,192 characters', { PublicKeyBlob: 'A'.repeat(8200) }, 'InvalidParameter', '8,192'],
-    ['an RSA key with exponent 1 (it would hide nothing)', { PublicKeyBlob: rsaPublicKeyBlob(TEST_RSA_MODULUS, Buffer.from([1])) }, 'InvalidParameter', 'not a usable RSA public key'],
-    ['an RSA key with an even exponent', { PublicKeyBlob: rsaPublicKeyBlob(TEST_RSA_MODULUS, Buffer.from([1, 0, 0])) }, 'InvalidParameter', 'not a usable RSA public key'],
-    ['an RSA key whose exponent is its modulus', { PublicKeyBlob: rsaPublicKeyBlob(TEST_RSA_MODULUS, TEST_RSA_MODULUS) }, 'InvalidParameter', 'not a usable RSA public key'],
-    ['an RSA key with an even modulus', { PublicKeyBlob: rsaPublicKeyBlob(Buffer.concat([TEST_RSA_MODULUS.subarray(0, 255), Buffer.from([TEST_RSA_MODULUS[255]! & 0xfe])]), Buffer.from([1, 0, 1])) }, 'InvalidParameter', 'not a usable RSA public key'],
+    [
+      'an RSA key with exponent 1 (it would hide nothing)',
+      { PublicKeyBlob: rsaPublicKeyBlob(TEST_RSA_MODULUS, Buffer.from([1])) },
+      'InvalidParameter',
+      'not a usable RSA public key',
+    ],
+    [
+      'an RSA key with an even exponent',
+      { PublicKeyBlob: rsaPublicKeyBlob(TEST_RSA_MODULUS, Buffer.from([1, 0, 0])) },
+      'InvalidParameter',
+      'not a usable RSA public key',
+    ],
+    [
+      'an RSA key whose exponent is its modulus',
+      { PublicKeyBlob: rsaPublicKeyBlob(TEST_RSA_MODULUS, TEST_RSA_MODULUS) },
+      'InvalidParameter',
+      'not a usable RSA public key',
+    ],
+    [
+      'an RSA key with an even modulus',
+      {
+        PublicKeyBlob: rsaPublicKeyBlob(
+          Buffer.concat([TEST_RSA_MODULUS.subarray(0, 255), Buffer.from([TEST_RSA_MODULUS[255]! & 0xfe])]),
+          Buffer.from([1, 0, 1]),
+        ),
+      },
+      'InvalidParameter',
+      'not a usable RSA public key',
+    ],
   ];
 
   it.each(cases)('%s: 400 %s, and nothing is made', async (_what, change, code, message) => {

@@ -42,7 +42,20 @@ import {
   unknownAction,
   wellFormedAlias,
 } from '../helpers/fuzz.js';
-import { ADMIN, ALIAS, CONSUMER, createTestService, DISABLED_KEY_ID, KEY_ID, KEY_VERSION_ID, keyArnOf, OTHER_KEY_ID, PROVIDER, SCOPED, type TestService } from '../helpers/service.js';
+import {
+  ADMIN,
+  ALIAS,
+  CONSUMER,
+  createTestService,
+  DISABLED_KEY_ID,
+  KEY_ID,
+  KEY_VERSION_ID,
+  keyArnOf,
+  OTHER_KEY_ID,
+  PROVIDER,
+  SCOPED,
+  type TestService,
+} from '../helpers/service.js';
 import { type Credentials, isoSeconds, signedRpcRequest, signedV3Request } from '../helpers/sign.js';
 import { wrapMaterial } from '../../lib/crypto/import-wrap.js';
 import { expectError } from './support.js';
@@ -129,18 +142,25 @@ async function importFixture(ok: (action: string, params: Record<string, string>
 const fuzzRequest = (actions: fc.Arbitrary<string>, blobs: readonly string[], imports?: ImportFixture) => {
   const generate = parameterGenerator(blobs, imports);
   const byAction = new Map(ACTIONS.map((route) => [route.action, parameterNamesOf(route.operation)]));
-  return fc.record({
-    action: actions,
-    path: signingPath,
-    who: caller,
-  }).chain((base) => {
-    const own = byAction.get(base.action);
-    // Unknown Actions get parameters drawn from every Action's names.
-    const parameters = own
-      ? requestParameters(base.action, [...own, 'Format'], ALL_PARAMETER_NAMES.filter((n) => !own.includes(n)), generate)
-      : requestParameters(base.action, [], ALL_PARAMETER_NAMES, generate);
-    return parameters.map((pairs) => ({ ...base, pairs }));
-  });
+  return fc
+    .record({
+      action: actions,
+      path: signingPath,
+      who: caller,
+    })
+    .chain((base) => {
+      const own = byAction.get(base.action);
+      // Unknown Actions get parameters drawn from every Action's names.
+      const parameters = own
+        ? requestParameters(
+            base.action,
+            [...own, 'Format'],
+            ALL_PARAMETER_NAMES.filter((n) => !own.includes(n)),
+            generate,
+          )
+        : requestParameters(base.action, [], ALL_PARAMETER_NAMES, generate);
+      return parameters.map((pairs) => ({ ...base, pairs }));
+    });
 };
 
 async function sendFuzz(fuzz: FuzzService, r: { action: string; path: SigningPath; who: CallerName; pairs: Array<[string, string]> }): Promise<CallResult> {
@@ -159,19 +179,22 @@ describe('Property: no request is answered with a fault (never a 5xx, never a st
   });
 
   describe('over an in-memory store', () => {
-    it.each(TABLE_ACTIONS)('when %s gets nasty parameters over any signing path from any caller, it answers below 500 with an Alibaba error or a success', async (action) => {
-      const fuzz = await fuzzService();
-      let ok = 0;
-      await fc.assert(
-        fc.asyncProperty(fuzzRequest(fc.constant(action), fuzz.blobs, fuzz.imports), async (r) => {
-          const result = await sendFuzz(fuzz, r);
-          // A dry run that would have succeeded answers 412 DryRunOperationError: it got past everything too.
-          if (result.status === 200 || result.body.Code === 'DryRunOperationError') ok++;
-        }),
-        runs(0x5eed0001, 500),
-      );
-      expect(ok, `no request to ${action} succeeded: the generators only exercise validation`).toBeGreaterThan(0);
-    });
+    it.each(TABLE_ACTIONS)(
+      'when %s gets nasty parameters over any signing path from any caller, it answers below 500 with an Alibaba error or a success',
+      async (action) => {
+        const fuzz = await fuzzService();
+        let ok = 0;
+        await fc.assert(
+          fc.asyncProperty(fuzzRequest(fc.constant(action), fuzz.blobs, fuzz.imports), async (r) => {
+            const result = await sendFuzz(fuzz, r);
+            // A dry run that would have succeeded answers 412 DryRunOperationError: it got past everything too.
+            if (result.status === 200 || result.body.Code === 'DryRunOperationError') ok++;
+          }),
+          runs(0x5eed0001, 500),
+        );
+        expect(ok, `no request to ${action} succeeded: the generators only exercise validation`).toBeGreaterThan(0);
+      },
+    );
 
     it('when an unknown Action is signed, it answers 4xx with an Alibaba error', async () => {
       const fuzz = await fuzzService();
@@ -247,13 +270,34 @@ describe('Property: no request is answered with a fault (never a 5xx, never a st
   it('when a request body is not form-encoded UTF-8 (another content type, none, or bytes that are not UTF-8), every Action answers 415 UnsupportedMediaType', async () => {
     const fuzz = await fuzzService();
     const contentType = fc.oneof(
-      fc.constantFrom(undefined, '', 'application/json', 'text/plain', 'multipart/form-data; boundary=x', 'application/xml', 'application/octet-stream', 'application/x-www-form', 'form-urlencoded', ' application/x-www-form-urlencoded'),
+      fc.constantFrom(
+        undefined,
+        '',
+        'application/json',
+        'text/plain',
+        'multipart/form-data; boundary=x',
+        'application/xml',
+        'application/octet-stream',
+        'application/x-www-form',
+        'form-urlencoded',
+        ' application/x-www-form-urlencoded',
+      ),
       unicodeString(30).filter((t) => !t.toLowerCase().startsWith('application/x-www-form-urlencoded')),
     );
-    const notForm = fc.record({ type: contentType, body: fc.oneof(fc.constantFrom('{"KeyId":"alias/test"}', `KeyId=${KEY_ID}`, '<KeyId>x</KeyId>'), unicodeString(200).filter((b) => b.length > 0)).map((b) => Buffer.from(b)) });
+    const notForm = fc.record({
+      type: contentType,
+      body: fc
+        .oneof(
+          fc.constantFrom('{"KeyId":"alias/test"}', `KeyId=${KEY_ID}`, '<KeyId>x</KeyId>'),
+          unicodeString(200).filter((b) => b.length > 0),
+        )
+        .map((b) => Buffer.from(b)),
+    });
     const notUtf8 = fc.record({
       type: fc.constantFrom('application/x-www-form-urlencoded', 'APPLICATION/X-WWW-FORM-URLENCODED', 'application/x-www-form-urlencoded; charset=ISO-8859-1'),
-      body: fc.tuple(fc.stringMatching(/^[A-Za-z=&]{0,20}$/), fc.constantFrom([0xff], [0xc3], [0xed, 0xa0, 0x80], [0xc0, 0xaf], [0x80])).map(([a, bad]) => Buffer.concat([Buffer.from(a), Buffer.from(bad)])),
+      body: fc
+        .tuple(fc.stringMatching(/^[A-Za-z=&]{0,20}$/), fc.constantFrom([0xff], [0xc3], [0xed, 0xa0, 0x80], [0xc0, 0xaf], [0x80]))
+        .map(([a, bad]) => Buffer.concat([Buffer.from(a), Buffer.from(bad)])),
     });
     const input = fc.record({
       action: fc.constantFrom(...TABLE_ACTIONS),
@@ -264,7 +308,12 @@ describe('Property: no request is answered with a fault (never a 5xx, never a st
     await fc.assert(
       fc.asyncProperty(input, async ({ action, v3, who, content }) => {
         const request = v3
-          ? signedV3Request(CALLERS[who], action, { KeyId: KEY_ID }, { body: content.body, ...(content.type === undefined ? {} : { contentType: content.type }) })
+          ? signedV3Request(
+              CALLERS[who],
+              action,
+              { KeyId: KEY_ID },
+              { body: content.body, ...(content.type === undefined ? {} : { contentType: content.type }) },
+            )
           : signedRpcRequest(CALLERS[who], action, { KeyId: KEY_ID }, { method: 'POST' });
         if (!v3) {
           // pop-core's POST, with its body replaced by one that is not a form: the RPC signature does not cover the body's type.
@@ -281,10 +330,22 @@ describe('Property: no request is answered with a fault (never a 5xx, never a st
 
   it('when KeySpec is anything but AES_256 or AES_128 (and NumberOfBytes is absent), GenerateDataKey and GenerateDataKeyWithoutPlaintext answer 400 InvalidParameter naming KeySpec', async () => {
     const fuzz = await fuzzService();
-    const spec = fc.oneof(fc.constantFrom(...PROTOTYPE_NAMES, 'aes_256', 'AES_256 ', ' AES_128', 'AES_512', 'Aliyun_AES_256', ''), nastyString).filter((v) => v !== 'AES_256' && v !== 'AES_128');
+    const spec = fc
+      .oneof(fc.constantFrom(...PROTOTYPE_NAMES, 'aes_256', 'AES_256 ', ' AES_128', 'AES_512', 'Aliyun_AES_256', ''), nastyString)
+      .filter((v) => v !== 'AES_256' && v !== 'AES_128');
     await fc.assert(
       fc.asyncProperty(fc.constantFrom('GenerateDataKey', 'GenerateDataKeyWithoutPlaintext'), spec, signingPath, async (action, keySpec, path) => {
-        const result = await fuzz.t.call(signedRequest(path, ADMIN, action, paramRecord([['KeyId', KEY_ID], ['KeySpec', keySpec]])));
+        const result = await fuzz.t.call(
+          signedRequest(
+            path,
+            ADMIN,
+            action,
+            paramRecord([
+              ['KeyId', KEY_ID],
+              ['KeySpec', keySpec],
+            ]),
+          ),
+        );
         expectError(result, 400, 'InvalidParameter', '"KeySpec"');
       }),
       runs(0x5eed0006, 300),
@@ -348,13 +409,20 @@ describe('Property: every EncryptionContext pair a caller sends is bound', () =>
           const [k, v] = r.pairs[i]!;
           const without = r.pairs.filter((_, j) => j !== i);
           await refused(without, i % 2 === 0 ? r.form : other, `without ${JSON.stringify(k)}`);
-          await refused(r.pairs.map(([kk, vv]) => [kk, kk === k ? `${v}x` : vv] as const), i % 2 === 0 ? other : r.form, `${JSON.stringify(k)} changed`);
+          await refused(
+            r.pairs.map(([kk, vv]) => [kk, kk === k ? `${v}x` : vv] as const),
+            i % 2 === 0 ? other : r.form,
+            `${JSON.stringify(k)} changed`,
+          );
         }
         let extra = 'extra';
         while (r.pairs.some(([k]) => k === extra)) extra += '+';
         await refused([...r.pairs, [extra, '']], r.form, 'one pair more');
 
-        for (const [form, escapeAll] of [[other, !r.escapeAll], [r.form, false]] as const) {
+        for (const [form, escapeAll] of [
+          [other, !r.escapeAll],
+          [r.form, false],
+        ] as const) {
           const accepted = await decrypt(r.reordered, form, escapeAll);
           expect(accepted.status, `${form}: ${accepted.raw}`).toBe(200);
           expect(accepted.body.Plaintext).toBe(expected);
@@ -365,12 +433,22 @@ describe('Property: every EncryptionContext pair a caller sends is bound', () =>
   });
 
   it('when a context in JSON holds a lone surrogate in a key or a value, every Action that reads a context answers 400 InvalidParameter', async () => {
-    const blob = (await call('rpc-get', 'Encrypt', [['KeyId', KEY_ID], ['Plaintext', 'p']])).body.CiphertextBlob as string;
+    const blob = (
+      await call('rpc-get', 'Encrypt', [
+        ['KeyId', KEY_ID],
+        ['Plaintext', 'p'],
+      ])
+    ).body.CiphertextBlob as string;
     /** The JSON string token of `before` + a lone surrogate (as `\uXXXX` escape text) + `after`. */
     const withLoneSurrogate = (before: string, code: number, after: string, variant: 'alone' | 'reversed' | 'unpaired-high') => {
       const hex = (c: number) => `\\u${c.toString(16).padStart(4, '0')}`;
-      const escape = variant === 'alone' ? hex(code) : variant === 'reversed' ? `${hex(0xdc00 | (code & 0x3ff))}${hex(0xd800 | (code & 0x3ff))}` : `${hex(0xd800 | (code & 0x3ff))}x`;
-      return `${jsonString(before).slice(0, -1)}${escape}${jsonString(after).slice(1)}`;
+      const surrogates =
+        variant === 'alone'
+          ? hex(code)
+          : variant === 'reversed'
+            ? `${hex(0xdc00 | (code & 0x3ff))}${hex(0xd800 | (code & 0x3ff))}`
+            : `${hex(0xd800 | (code & 0x3ff))}x`;
+      return `${jsonString(before).slice(0, -1)}${surrogates}${jsonString(after).slice(1)}`;
     };
     const input = fc.record({
       target: fc.constantFrom(
@@ -402,7 +480,13 @@ describe('Property: every EncryptionContext pair a caller sends is bound', () =>
           return r.inKey ? `${bad}:${jsonString(v)}` : `${jsonString(k)}:${bad}`;
         });
         const json = `{${tokens.join(',')}}`;
-        const params: Array<[string, string]> = [[parameter, json], ['KeyId', KEY_ID], ['Plaintext', 'p'], ['CiphertextBlob', blob], ['DestinationKeyId', KEY_ID]];
+        const params: Array<[string, string]> = [
+          [parameter, json],
+          ['KeyId', KEY_ID],
+          ['Plaintext', 'p'],
+          ['CiphertextBlob', blob],
+          ['DestinationKeyId', KEY_ID],
+        ];
         const result = await call(r.path, action, params);
         expectError(result, 400, 'InvalidParameter', `"${parameter}"`);
       }),
@@ -411,9 +495,15 @@ describe('Property: every EncryptionContext pair a caller sends is bound', () =>
   });
 
   it('when a context in JSON gives a key twice (spelled alike or with escapes), every Action that reads a context answers 400 InvalidParameter', async () => {
-    const blob = (await call('rpc-get', 'Encrypt', [['KeyId', KEY_ID], ['Plaintext', 'p']])).body.CiphertextBlob as string;
+    const blob = (
+      await call('rpc-get', 'Encrypt', [
+        ['KeyId', KEY_ID],
+        ['Plaintext', 'p'],
+      ])
+    ).body.CiphertextBlob as string;
     /** Every UTF-16 unit of `text` as a `\uXXXX` escape: the same key, spelled differently. */
-    const escapedEveryUnit = (text: string) => `"${[...Array(text.length).keys()].map((i) => `\\u${text.charCodeAt(i).toString(16).padStart(4, '0')}`).join('')}"`;
+    const escapedEveryUnit = (text: string) =>
+      `"${[...Array(text.length).keys()].map((i) => `\\u${text.charCodeAt(i).toString(16).padStart(4, '0')}`).join('')}"`;
     const input = fc.record({
       target: fc.constantFrom(
         ['GenerateDataKey', 'EncryptionContext'],
@@ -436,7 +526,13 @@ describe('Property: every EncryptionContext pair a caller sends is bound', () =>
         const again = r.spelling === 'same' ? jsonString(key) : r.spelling === 'non-ASCII escaped' ? jsonString(key, true) : escapedEveryUnit(key);
         const tokens = r.pairs.map(([k, v]) => `${jsonString(k)}:${jsonString(v)}`);
         tokens.splice(r.at % (tokens.length + 1), 0, `${again}:${jsonString(r.value)}`);
-        const params: Array<[string, string]> = [[parameter, `{${tokens.join(',')}}`], ['KeyId', KEY_ID], ['Plaintext', 'p'], ['CiphertextBlob', blob], ['DestinationKeyId', KEY_ID]];
+        const params: Array<[string, string]> = [
+          [parameter, `{${tokens.join(',')}}`],
+          ['KeyId', KEY_ID],
+          ['Plaintext', 'p'],
+          ['CiphertextBlob', blob],
+          ['DestinationKeyId', KEY_ID],
+        ];
         expectError(await call(r.path, action, params), 400, 'InvalidParameter', `"${parameter}"`);
       }),
       runs(0x5eed0012, 600),
@@ -467,29 +563,42 @@ describe('Property: authorise before revealing', () => {
       .map((parameter) => ({ action: route.action, parameter, names: parameterNamesOf(route.operation) })),
   );
 
-  const existingOrMissingKey = () => fc.record({
-    existing: fc.constantFrom(...fuzz.keyIds),
-    missing: fc.oneof(fc.uuid(), fc.stringMatching(/^key-[a-z0-9]{24}$/)),
-    arn: fc.boolean(),
-  });
+  const existingOrMissingKey = () =>
+    fc.record({
+      existing: fc.constantFrom(...fuzz.keyIds),
+      missing: fc.oneof(fc.uuid(), fc.stringMatching(/^key-[a-z0-9]{24}$/)),
+      arn: fc.boolean(),
+    });
   const ALIASES: readonly string[] = [...SEEDED_ALIASES, PENDING_ALIAS];
-  const existingOrMissingAlias = () => fc.record({
-    existing: fc.constantFrom(...ALIASES),
-    missing: wellFormedAlias.filter((a) => !ALIASES.includes(a)),
-    arn: fc.boolean(),
-  });
+  const existingOrMissingAlias = () =>
+    fc.record({
+      existing: fc.constantFrom(...ALIASES),
+      missing: wellFormedAlias.filter((a) => !ALIASES.includes(a)),
+      arn: fc.boolean(),
+    });
 
   /** Two requests differing only in the reference: the other parameters are drawn once and sent with both. */
   const comparison = (kind: 'key' | 'alias') =>
     fc
       .record({
-        slot: fc.constantFrom(...REFERENCE_SLOTS.filter((s) => kind === 'key' ? s.parameter !== 'AliasName' : true)),
+        slot: fc.constantFrom(...REFERENCE_SLOTS.filter((s) => (kind === 'key' ? s.parameter !== 'AliasName' : true))),
         path: signingPath,
         reference: kind === 'key' ? existingOrMissingKey() : existingOrMissingAlias(),
       })
-      .chain((r) => requestParameters(r.slot.action, r.slot.names.filter((n) => n !== r.slot.parameter), [], parameterGenerator(fuzz.blobs)).map((pairs) => ({ ...r, pairs })));
+      .chain((r) =>
+        requestParameters(
+          r.slot.action,
+          r.slot.names.filter((n) => n !== r.slot.parameter),
+          [],
+          parameterGenerator(fuzz.blobs),
+        ).map((pairs) => ({ ...r, pairs })),
+      );
 
-  const send = async (who: Credentials, r: { slot: { action: string; parameter: string }; path: SigningPath; pairs: Array<[string, string]> }, reference: string) => {
+  const send = async (
+    who: Credentials,
+    r: { slot: { action: string; parameter: string }; path: SigningPath; pairs: Array<[string, string]> },
+    reference: string,
+  ) => {
     const pairs: Array<[string, string]> = [[r.slot.parameter, reference], ...r.pairs];
     const params = paramRecord(pairs);
     const result = await fuzz.t.call(signedRequest(r.path, who, r.slot.action, params));
@@ -558,7 +667,9 @@ describe('Property: authorise before revealing', () => {
         expect(normalized(missing.result, ref.missing)).toEqual(normalized(existing.result, ref.existing));
         expect(existing.result.status).toBeGreaterThanOrEqual(400);
         if (existing.result.body.Code === 'Forbidden.AliasNotFound') {
-          expect(existing.result.body.Message).toMatch(new RegExp(`^The specified alias "alias/[^"]*" is not found, or this access key may not use it for "kms:${r.slot.action}"\\.$`));
+          expect(existing.result.body.Message).toMatch(
+            new RegExp(`^The specified alias "alias/[^"]*" is not found, or this access key may not use it for "kms:${r.slot.action}"\\.$`),
+          );
         }
       }),
       runs(0x5eed0021, 1500),
@@ -574,9 +685,14 @@ describe('Property: authorise before revealing', () => {
     });
     // CreateAlias's AliasName names an alias to be made, not one to be used: a taken name must fail whoever names it.
     const slots = REFERENCE_SLOTS.filter((s) => !(s.action === 'CreateAlias' && s.parameter === 'AliasName'));
-    const input = fc
-      .record({ slot: fc.constantFrom(...slots), path: signingPath, reference: denied })
-      .chain((r) => requestParameters(r.slot.action, r.slot.names.filter((n) => n !== r.slot.parameter), [], parameterGenerator(fuzz.blobs)).map((pairs) => ({ ...r, pairs })));
+    const input = fc.record({ slot: fc.constantFrom(...slots), path: signingPath, reference: denied }).chain((r) =>
+      requestParameters(
+        r.slot.action,
+        r.slot.names.filter((n) => n !== r.slot.parameter),
+        [],
+        parameterGenerator(fuzz.blobs),
+      ).map((pairs) => ({ ...r, pairs })),
+    );
     await fc.assert(
       fc.asyncProperty(input, async (r) => {
         // Another parameter naming the same alias would be echoed too: then the two answers differ in more than the reference.
@@ -618,12 +734,21 @@ describe('Property: signed fields are bounded before anything is remembered', ()
   const PRINTABLE = fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c));
   /** Length from `min`, up to 70,000: mostly short of a few hundred, some very long. */
   const oversized = (min: number, unit: fc.Arbitrary<string>) =>
-    fc.tuple(fc.oneof({ weight: 3, arbitrary: fc.integer({ min, max: min + 300 }) }, { weight: 1, arbitrary: fc.integer({ min, max: 70_000 }) }), fc.string({ unit, minLength: 1, maxLength: 16 })).map(([n, chunk]) => chunk.repeat(Math.ceil(n / chunk.length)).slice(0, n));
+    fc
+      .tuple(
+        fc.oneof({ weight: 3, arbitrary: fc.integer({ min, max: min + 300 }) }, { weight: 1, arbitrary: fc.integer({ min, max: 70_000 }) }),
+        fc.string({ unit, minLength: 1, maxLength: 16 }),
+      )
+      .map(([n, chunk]) => chunk.repeat(Math.ceil(n / chunk.length)).slice(0, n));
 
   const badNonce = fc.oneof(
     oversized(129, PRINTABLE),
     fc
-      .tuple(fc.string({ unit: PRINTABLE, maxLength: 60 }), fc.constantFrom(' ', '\t', '\n', '\r', '\u0000', '\u0001', '\u001f', '\u007f', '\u00a0', 'é', '🔑', '\u2028'), fc.string({ unit: PRINTABLE, maxLength: 60 }))
+      .tuple(
+        fc.string({ unit: PRINTABLE, maxLength: 60 }),
+        fc.constantFrom(' ', '\t', '\n', '\r', '\u0000', '\u0001', '\u001f', '\u007f', '\u00a0', 'é', '🔑', '\u2028'),
+        fc.string({ unit: PRINTABLE, maxLength: 60 }),
+      )
       .map(([a, bad, b]) => `${a}${bad}${b}`),
   );
 
@@ -716,9 +841,26 @@ describe('Echoed input in error messages', () => {
         if (how === 'bad percent-encoding') {
           request = { method: 'GET', path: '/', rawQuery: `${name}=%zz`, headers: {}, body: Buffer.alloc(0) };
         } else if (how === 'text and flattened') {
-          request = signedRequest(path, ADMIN, 'DescribeKey', paramRecord([['KeyId', KEY_ID], [name, 'a'], [`${name}.k`, 'b']]));
+          request = signedRequest(
+            path,
+            ADMIN,
+            'DescribeKey',
+            paramRecord([
+              ['KeyId', KEY_ID],
+              [name, 'a'],
+              [`${name}.k`, 'b'],
+            ]),
+          );
         } else {
-          request = signedV3Request(ADMIN, 'DescribeKey', paramRecord([['KeyId', KEY_ID], [name, 'a']]), { body: Buffer.from(`${name}=b`), contentType: 'application/x-www-form-urlencoded' });
+          request = signedV3Request(
+            ADMIN,
+            'DescribeKey',
+            paramRecord([
+              ['KeyId', KEY_ID],
+              [name, 'a'],
+            ]),
+            { body: Buffer.from(`${name}=b`), contentType: 'application/x-www-form-urlencoded' },
+          );
         }
         const result = await fuzz.t.call(request);
         expectNoFault(result, []);
@@ -740,7 +882,19 @@ describe('Echoed input in error messages', () => {
     });
     await fc.assert(
       fc.asyncProperty(input, async ({ action, keyId, path }) => {
-        const result = await fuzz.t.call(signedRequest(path, ADMIN, action, paramRecord([['KeyId', keyId], ['Plaintext', 'p'], ['PendingWindowInDays', '7'], ['Format', 'XML']])));
+        const result = await fuzz.t.call(
+          signedRequest(
+            path,
+            ADMIN,
+            action,
+            paramRecord([
+              ['KeyId', keyId],
+              ['Plaintext', 'p'],
+              ['PendingWindowInDays', '7'],
+              ['Format', 'XML'],
+            ]),
+          ),
+        );
         expect(result.status).toBeGreaterThanOrEqual(400);
         expectXmlCharactersOnly(result.raw);
       }),
@@ -762,7 +916,17 @@ describe('Echoed input in error messages', () => {
     await fc.assert(
       fc.asyncProperty(input, async ({ prefix, astral, format, path }) => {
         const keyId = `${prefix}${astral.repeat(8)}`;
-        const result = await fuzz.t.call(signedRequest(path, ADMIN, 'DescribeKey', paramRecord([['KeyId', keyId], ['Format', format]])));
+        const result = await fuzz.t.call(
+          signedRequest(
+            path,
+            ADMIN,
+            'DescribeKey',
+            paramRecord([
+              ['KeyId', keyId],
+              ['Format', format],
+            ]),
+          ),
+        );
         expect(result.status).toBe(404);
         const message = String(bodyFields(result).Message);
         expect(message, 'the message holds a lone surrogate').not.toMatch(/\p{Cs}/u);

@@ -14,7 +14,11 @@ const metadata = async (keyId = KEY_ID) => (await call('DescribeKey', { KeyId: k
 
 describe('UpdateKeyDescription', () => {
   it('when given by id, alias or ARN, it replaces the description; an empty one clears it; non-ASCII survives', async () => {
-    for (const [keyId, text] of [[KEY_ID, 'by id'], [ALIAS, 'by alias — ü 中'], [keyArnOf(KEY_ID), 'by arn']] as const) {
+    for (const [keyId, text] of [
+      [KEY_ID, 'by id'],
+      [ALIAS, 'by alias — ü 中'],
+      [keyArnOf(KEY_ID), 'by arn'],
+    ] as const) {
       const r = await call('UpdateKeyDescription', { KeyId: keyId, Description: text });
       expect(r.status).toBe(200);
       expect(Object.keys(r.body)).toEqual(['RequestId']);
@@ -53,7 +57,11 @@ describe('UpdateKeyDescription', () => {
 describe('SetDeletionProtection', () => {
   it('when enabled (by ARN or KeyId), DescribeKey shows it with its description, and ScheduleKeyDeletion is refused with 409 until it is disabled', async () => {
     expect((await metadata()).DeletionProtection).toBe('Disabled');
-    const r = await call('SetDeletionProtection', { ProtectedResourceArn: keyArnOf(KEY_ID), EnableDeletionProtection: 'true', DeletionProtectionDescription: 'production data' });
+    const r = await call('SetDeletionProtection', {
+      ProtectedResourceArn: keyArnOf(KEY_ID),
+      EnableDeletionProtection: 'true',
+      DeletionProtectionDescription: 'production data',
+    });
     expect(r.status).toBe(200);
     expect(await metadata()).toMatchObject({ DeletionProtection: 'Enabled', DeletionProtectionDescription: 'production data' });
     expectError(await call('ScheduleKeyDeletion', { KeyId: ALIAS, PendingWindowInDays: '7' }), 409, 'Rejected.StateModifiedFailed', 'deletion protection');
@@ -62,7 +70,9 @@ describe('SetDeletionProtection', () => {
     expect((await call('SetDeletionProtection', { KeyId: ALIAS, EnableDeletionProtection: 'TRUE', DeletionProtectionDescription: 'still' })).status).toBe(200);
     expect((await metadata()).DeletionProtectionDescription).toBe('still');
 
-    expect((await call('SetDeletionProtection', { KeyId: KEY_ID, EnableDeletionProtection: 'false', DeletionProtectionDescription: 'ignored' })).status).toBe(200);
+    expect((await call('SetDeletionProtection', { KeyId: KEY_ID, EnableDeletionProtection: 'false', DeletionProtectionDescription: 'ignored' })).status).toBe(
+      200,
+    );
     const off = await metadata();
     expect(off.DeletionProtection).toBe('Disabled');
     expect(off).not.toHaveProperty('DeletionProtectionDescription');
@@ -83,7 +93,12 @@ describe('SetDeletionProtection', () => {
     [{ ProtectedResourceArn: KEY_ID, EnableDeletionProtection: 'true' }, 400, 'InvalidParameter', 'ProtectedResourceArn'],
     [{ ProtectedResourceArn: `acs:kms:cn-hangzhou:1:alias/test`, EnableDeletionProtection: 'true' }, 400, 'InvalidParameter', 'ProtectedResourceArn'],
     [{ ProtectedResourceArn: keyArnOf(KEY_ID), KeyId: OTHER_KEY_ID, EnableDeletionProtection: 'true' }, 400, 'InvalidParameter', 'different keys'],
-    [{ KeyId: KEY_ID, EnableDeletionProtection: 'true', DeletionProtectionDescription: 'x'.repeat(8_193) }, 400, 'InvalidParameter', 'DeletionProtectionDescription'],
+    [
+      { KeyId: KEY_ID, EnableDeletionProtection: 'true', DeletionProtectionDescription: 'x'.repeat(8_193) },
+      400,
+      'InvalidParameter',
+      'DeletionProtectionDescription',
+    ],
   ] as const)('when the parameters are %j, it answers %i %s', async (params, status, code, names) => {
     expectError(await call('SetDeletionProtection', params as Record<string, string>), status, code, names);
     expect((await metadata()).DeletionProtection).toBe('Disabled');

@@ -50,7 +50,13 @@ async function blobUnderVersion(t: TestService, keyVersionId: string): Promise<s
 }
 
 function expectStatuses(results: CallResult[], expected: number): void {
-  expect(results.map((r) => r.status), results.filter((r) => r.status !== expected).map((r) => r.raw).join('\n')).toEqual(results.map(() => expected));
+  expect(
+    results.map((r) => r.status),
+    results
+      .filter((r) => r.status !== expected)
+      .map((r) => r.raw)
+      .join('\n'),
+  ).toEqual(results.map(() => expected));
 }
 
 const STORES = ['memory', 'file'] as const;
@@ -104,7 +110,11 @@ describe.each(STORES)('Concurrency over the %s key store', (kind) => {
       const otherApi = caller(other);
       for (const keyVersionId of [key.PrimaryKeyVersion, ...newIds]) {
         const blob = await blobUnderVersion(t, keyVersionId);
-        expect(await otherApi.ok('Decrypt', { CiphertextBlob: blob })).toMatchObject({ KeyId: key.KeyId, KeyVersionId: keyVersionId, Plaintext: `sealed under ${keyVersionId}` });
+        expect(await otherApi.ok('Decrypt', { CiphertextBlob: blob })).toMatchObject({
+          KeyId: key.KeyId,
+          KeyVersionId: keyVersionId,
+          Plaintext: `sealed under ${keyVersionId}`,
+        });
       }
       for (const g of generated) {
         expect((await otherApi.ok('Decrypt', { CiphertextBlob: g.body.CiphertextBlob })).Plaintext).toBe(g.body.Plaintext);
@@ -163,7 +173,11 @@ describe.each(STORES)('Concurrency over the %s key store', (kind) => {
       const update = api.call('UpdateRotationPolicy', { KeyId: key.KeyId, EnableAutomaticRotation: 'true', RotationInterval: '45d' });
       expectStatuses(await Promise.all([...toggles.slice(0, 10), update, ...toggles.slice(10)]), 200);
       const m = (await caller(await fresh()).ok('DescribeKey', { KeyId: key.KeyId })).KeyMetadata;
-      expect(m).toMatchObject({ AutomaticRotation: 'Enabled', RotationInterval: `${45 * 86_400}s`, NextRotationDate: isoSeconds(Date.parse(key.CreationDate) + 45 * DAY_MS) });
+      expect(m).toMatchObject({
+        AutomaticRotation: 'Enabled',
+        RotationInterval: `${45 * 86_400}s`,
+        NextRotationDate: isoSeconds(Date.parse(key.CreationDate) + 45 * DAY_MS),
+      });
       expect(m.PrimaryKeyVersion).toBe(key.PrimaryKeyVersion);
     });
 
@@ -266,7 +280,11 @@ describe('Two service instances over one file-store directory (the gateway and a
     const apiB = caller(b, now);
     const keyA = (await apiA.ok('CreateKey')).KeyMetadata.KeyId;
     const keyB = (await apiB.ok('CreateKey')).KeyMetadata.KeyId;
-    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? apiA.call('CreateAlias', { AliasName: 'alias/shared', KeyId: keyA }) : apiB.call('CreateAlias', { AliasName: 'alias/shared', KeyId: keyB }))));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        i % 2 ? apiA.call('CreateAlias', { AliasName: 'alias/shared', KeyId: keyA }) : apiB.call('CreateAlias', { AliasName: 'alias/shared', KeyId: keyB }),
+      ),
+    );
     expect(results.filter((r) => r.status === 200)).toHaveLength(1);
     for (const r of results.filter((x) => x.status !== 200)) expectError(r, 400, 'AliasAlreadyExists');
     const winner = results.findIndex((r) => r.status === 200) % 2 ? keyA : keyB;

@@ -35,7 +35,12 @@ const describeKey = async (keyId: string) => (await ok('DescribeKey', { KeyId: k
 const externalKey = async () => (await ok('CreateKey', { Origin: 'EXTERNAL', Description: 'byok' })).KeyMetadata.KeyId as string;
 
 async function parameters(keyId: string, algorithm: Algorithm = 'RSAES_OAEP_SHA_256') {
-  return (await ok('GetParametersForImport', { KeyId: keyId, WrappingAlgorithm: algorithm, WrappingKeySpec: 'RSA_2048' })) as { KeyId: string; ImportToken: string; PublicKey: string; TokenExpireTime: string };
+  return (await ok('GetParametersForImport', { KeyId: keyId, WrappingAlgorithm: algorithm, WrappingKeySpec: 'RSA_2048' })) as {
+    KeyId: string;
+    ImportToken: string;
+    PublicKey: string;
+    TokenExpireTime: string;
+  };
 }
 
 async function importMaterial(keyId: string, material: Buffer, options: { algorithm?: Algorithm; expireUnix?: number } = {}) {
@@ -58,7 +63,9 @@ describe('CreateKey with Origin=EXTERNAL', () => {
     const keyId = await externalKey();
     const m = await describeKey(keyId);
     expect(m).toMatchObject({ KeyState: 'PendingImport', Origin: 'EXTERNAL', MaterialExpireTime: '', AutomaticRotation: 'Disabled', Description: 'byok' });
-    expect((await ok('ListKeyVersions', { KeyId: keyId })).KeyVersions.KeyVersion).toEqual([{ KeyId: keyId, KeyVersionId: m.PrimaryKeyVersion, CreationDate: m.CreationDate }]);
+    expect((await ok('ListKeyVersions', { KeyId: keyId })).KeyVersions.KeyVersion).toEqual([
+      { KeyId: keyId, KeyVersionId: m.PrimaryKeyVersion, CreationDate: m.CreationDate },
+    ]);
     expect((await ok('DescribeKeyVersion', { KeyId: keyId, KeyVersionId: m.PrimaryKeyVersion! })).KeyVersion.KeyVersionId).toBe(m.PrimaryKeyVersion);
     expectError(await call('GenerateDataKey', { KeyId: keyId }), 409, 'Rejected.PendingImport');
     expectError(await call('Encrypt', { KeyId: keyId, Plaintext: 'x' }), 409, 'Rejected.PendingImport');
@@ -193,15 +200,41 @@ describe('ImportKeyMaterial', () => {
     const wrapped = wrapMaterial(p.PublicKey, 'RSAES_OAEP_SHA_256', randomBytes(32));
     const altered = Buffer.from(p.ImportToken, 'base64');
     altered[altered.length - 40]! ^= 1;
-    expectError(await call('ImportKeyMaterial', { KeyId: keyId, ImportToken: altered.toString('base64'), EncryptedKeyMaterial: wrapped }), 400, 'InvalidImportToken');
+    expectError(
+      await call('ImportKeyMaterial', { KeyId: keyId, ImportToken: altered.toString('base64'), EncryptedKeyMaterial: wrapped }),
+      400,
+      'InvalidImportToken',
+    );
     expectError(await call('ImportKeyMaterial', { KeyId: keyId, ImportToken: 'not a token', EncryptedKeyMaterial: wrapped }), 400, 'InvalidImportToken');
-    expectError(await call('ImportKeyMaterial', { KeyId: keyId, ImportToken: randomBytes(300).toString('base64'), EncryptedKeyMaterial: wrapped }), 400, 'InvalidImportToken');
+    expectError(
+      await call('ImportKeyMaterial', { KeyId: keyId, ImportToken: randomBytes(300).toString('base64'), EncryptedKeyMaterial: wrapped }),
+      400,
+      'InvalidImportToken',
+    );
     expectError(await call('ImportKeyMaterial', { KeyId: other, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrapped }), 400, 'InvalidImportToken');
     // A token from another deployment (another import-token key) does not open here.
     const elsewhere = await createTestService({ now: () => clock });
-    const foreignKey = (await elsewhere.call(signedRpcRequest(ADMIN, 'CreateKey', { Origin: 'EXTERNAL' }, { timestamp: isoSeconds(clock) }))).body.KeyMetadata.KeyId;
-    const foreign = (await elsewhere.call(signedRpcRequest(ADMIN, 'GetParametersForImport', { KeyId: foreignKey, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }, { timestamp: isoSeconds(clock) }))).body;
-    expectError(await call('ImportKeyMaterial', { KeyId: keyId, ImportToken: foreign.ImportToken, EncryptedKeyMaterial: wrapMaterial(foreign.PublicKey, 'RSAES_OAEP_SHA_256', randomBytes(32)) }), 400, 'InvalidImportToken');
+    const foreignKey = (await elsewhere.call(signedRpcRequest(ADMIN, 'CreateKey', { Origin: 'EXTERNAL' }, { timestamp: isoSeconds(clock) }))).body.KeyMetadata
+      .KeyId;
+    const foreign = (
+      await elsewhere.call(
+        signedRpcRequest(
+          ADMIN,
+          'GetParametersForImport',
+          { KeyId: foreignKey, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' },
+          { timestamp: isoSeconds(clock) },
+        ),
+      )
+    ).body;
+    expectError(
+      await call('ImportKeyMaterial', {
+        KeyId: keyId,
+        ImportToken: foreign.ImportToken,
+        EncryptedKeyMaterial: wrapMaterial(foreign.PublicKey, 'RSAES_OAEP_SHA_256', randomBytes(32)),
+      }),
+      400,
+      'InvalidImportToken',
+    );
     // Valid for 24 hours, and used as often as needed within them.
     clock += DAY_MS - 1_000;
     expect((await call('ImportKeyMaterial', { KeyId: keyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrapped })).status).toBe(200);
@@ -219,7 +252,12 @@ describe('ImportKeyMaterial', () => {
   ])('refuses a KeyMaterialExpireUnix %s', async (_what, value, code) => {
     const keyId = await externalKey();
     const p = await parameters(keyId);
-    const r = await call('ImportKeyMaterial', { KeyId: keyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrapMaterial(p.PublicKey, 'RSAES_OAEP_SHA_256', randomBytes(32)), KeyMaterialExpireUnix: value });
+    const r = await call('ImportKeyMaterial', {
+      KeyId: keyId,
+      ImportToken: p.ImportToken,
+      EncryptedKeyMaterial: wrapMaterial(p.PublicKey, 'RSAES_OAEP_SHA_256', randomBytes(32)),
+      KeyMaterialExpireUnix: value,
+    });
     expectError(r, 400, code, 'KeyMaterialExpireUnix');
   });
 
@@ -230,7 +268,11 @@ describe('ImportKeyMaterial', () => {
     expectError(await call('ImportKeyMaterial', { KeyId: KEY_ID, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrapped }), 400, 'Unsupported.Origin');
     expectError(await call('ImportKeyMaterial', { KeyId: keyId, EncryptedKeyMaterial: wrapped }), 400, 'MissingParameter', 'ImportToken');
     expectError(await call('ImportKeyMaterial', { KeyId: keyId, ImportToken: p.ImportToken }), 400, 'MissingParameter', 'EncryptedKeyMaterial');
-    expectError(await call('ImportKeyMaterial', { KeyId: keyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrapped }, CONSUMER), 403, 'Forbidden.NoPermission');
+    expectError(
+      await call('ImportKeyMaterial', { KeyId: keyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrapped }, CONSUMER),
+      403,
+      'Forbidden.NoPermission',
+    );
   });
 });
 
@@ -358,7 +400,10 @@ describe('concurrent imports, deletions and sweeps', () => {
   it('an import whose last step is slow, racing a deletion: the deletion waits for it (the material lease), so the key never ends Enabled without material', async () => {
     // The import's final record write (the one that says Enabled) is held back 40 ms, the window in
     // which, without the lease, a deletion's record change and destroy would land.
-    const slowEnable = new SlowUpdates(new MemoryKeyStore(), (name, value) => name.startsWith('keys/') && value.includes('"state":"Enabled"') && value.includes('"fingerprint"'));
+    const slowEnable = new SlowUpdates(
+      new MemoryKeyStore(),
+      (name, value) => name.startsWith('keys/') && value.includes('"state":"Enabled"') && value.includes('"fingerprint"'),
+    );
     const s = await createTestService({ now: () => clock, store: slowEnable });
     const { keyring } = s.service;
     const key = await keyring.createKey({ keyId: 'key-leasetest0000000000001', external: true });

@@ -115,9 +115,18 @@ async function fixture(options: { now?: () => number } = {}): Promise<Fixture> {
 }
 
 /** An access key created in the fixture's store with the given policy statements. */
-async function accessKeyWith(f: Fixture, id: string, statements: Array<{ Effect: 'Allow' | 'Deny'; Action: string | string[]; Resource: string | string[] }>): Promise<Credentials> {
+async function accessKeyWith(
+  f: Fixture,
+  id: string,
+  statements: Array<{ Effect: 'Allow' | 'Deny'; Action: string | string[]; Resource: string | string[] }>,
+): Promise<Credentials> {
   const credentials: Credentials = { accessKeyId: id, accessKeySecret: `${id}-secret-0123456789` };
-  await f.t.service.accessKeys.create({ ...credentials, status: 'Enabled', createdAt: new Date().toISOString(), policy: { Version: '1', Statement: statements } });
+  await f.t.service.accessKeys.create({
+    ...credentials,
+    status: 'Enabled',
+    createdAt: new Date().toISOString(),
+    policy: { Version: '1', Statement: statements },
+  });
   return credentials;
 }
 
@@ -270,7 +279,12 @@ describe('Action: CreateKey', () => {
     'when RotationInterval is %s, it answers 400 InvalidParameter naming RotationInterval and creates nothing',
     async (interval) => {
       const before = (await f.ok('ListKeys')).TotalCount;
-      expectError(await f.call('CreateKey', { EnableAutomaticRotation: 'true', RotationInterval: interval }), 400, 'InvalidParameter', names('RotationInterval'));
+      expectError(
+        await f.call('CreateKey', { EnableAutomaticRotation: 'true', RotationInterval: interval }),
+        400,
+        'InvalidParameter',
+        names('RotationInterval'),
+      );
       expectError(await f.call('CreateKey', { RotationInterval: interval }), 400, 'InvalidParameter', names('RotationInterval'));
       expect((await f.ok('ListKeys')).TotalCount).toBe(before);
     },
@@ -610,20 +624,28 @@ describe('Action: UpdateRotationPolicy', () => {
     expect(await f.describeKey(key.KeyId)).toMatchObject({ RotationInterval: '864000s', NextRotationDate: plus(key.CreationDate, 10 * DAY_MS) });
   });
 
-  it.each(['6d', '731d', 'abc'])('when RotationInterval is %s, it answers 400 InvalidParameter naming RotationInterval and changes nothing', async (interval) => {
-    const key = await f.createKey({ EnableAutomaticRotation: 'true', RotationInterval: '30d' });
-    expectError(
-      await f.call('UpdateRotationPolicy', { KeyId: key.KeyId, EnableAutomaticRotation: 'true', RotationInterval: interval }),
-      400,
-      'InvalidParameter',
-      names('RotationInterval'),
-    );
-    expect(await f.describeKey(key.KeyId)).toEqual(key);
-  });
+  it.each(['6d', '731d', 'abc'])(
+    'when RotationInterval is %s, it answers 400 InvalidParameter naming RotationInterval and changes nothing',
+    async (interval) => {
+      const key = await f.createKey({ EnableAutomaticRotation: 'true', RotationInterval: '30d' });
+      expectError(
+        await f.call('UpdateRotationPolicy', { KeyId: key.KeyId, EnableAutomaticRotation: 'true', RotationInterval: interval }),
+        400,
+        'InvalidParameter',
+        names('RotationInterval'),
+      );
+      expect(await f.describeKey(key.KeyId)).toEqual(key);
+    },
+  );
 
   it('when EnableAutomaticRotation is missing or not a boolean, it answers 400 naming it', async () => {
     expectError(await f.call('UpdateRotationPolicy', { KeyId: KEY_ID }), 400, 'MissingParameter', names('EnableAutomaticRotation'));
-    expectError(await f.call('UpdateRotationPolicy', { KeyId: KEY_ID, EnableAutomaticRotation: '1' }), 400, 'InvalidParameter', names('EnableAutomaticRotation'));
+    expectError(
+      await f.call('UpdateRotationPolicy', { KeyId: KEY_ID, EnableAutomaticRotation: '1' }),
+      400,
+      'InvalidParameter',
+      names('EnableAutomaticRotation'),
+    );
   });
 
   it('when the key is Disabled, the policy can still be changed', async () => {
@@ -731,11 +753,14 @@ describe('Action: ScheduleKeyDeletion', () => {
     expect(m.DeleteDate).toBe(isoSeconds(clock.now() + days * DAY_MS));
   });
 
-  it.each(['6', '367', '0', '-7', 'seven', '7.5'])('when PendingWindowInDays is %s, it answers 400 InvalidParameter naming it and the key stays Enabled', async (value) => {
-    const key = await f.createKey();
-    expectError(await f.call('ScheduleKeyDeletion', { KeyId: key.KeyId, PendingWindowInDays: value }), 400, 'InvalidParameter', names('PendingWindowInDays'));
-    expect((await f.describeKey(key.KeyId)).KeyState).toBe('Enabled');
-  });
+  it.each(['6', '367', '0', '-7', 'seven', '7.5'])(
+    'when PendingWindowInDays is %s, it answers 400 InvalidParameter naming it and the key stays Enabled',
+    async (value) => {
+      const key = await f.createKey();
+      expectError(await f.call('ScheduleKeyDeletion', { KeyId: key.KeyId, PendingWindowInDays: value }), 400, 'InvalidParameter', names('PendingWindowInDays'));
+      expect((await f.describeKey(key.KeyId)).KeyState).toBe('Enabled');
+    },
+  );
 
   it('when PendingWindowInDays is missing, it answers 400 MissingParameter naming it', async () => {
     const key = await f.createKey();
@@ -1020,15 +1045,21 @@ describe('Action: CreateAlias', () => {
     expect((await f.describeKey('alias/via-arn')).KeyId).toBe(OTHER_KEY_ID);
   });
 
-  it.each(['alias/a', `alias/${'x'.repeat(255)}`, 'alias/team_1/app-2/DB', 'alias/acsx', 'alias/my/acs'])('when AliasName is %s, it is accepted', async (name) => {
-    await f.ok('CreateAlias', { AliasName: name, KeyId: key.KeyId });
-    expect((await f.describeKey(name)).KeyId).toBe(key.KeyId);
-  });
+  it.each(['alias/a', `alias/${'x'.repeat(255)}`, 'alias/team_1/app-2/DB', 'alias/acsx', 'alias/my/acs'])(
+    'when AliasName is %s, it is accepted',
+    async (name) => {
+      await f.ok('CreateAlias', { AliasName: name, KeyId: key.KeyId });
+      expect((await f.describeKey(name)).KeyId).toBe(key.KeyId);
+    },
+  );
 
-  it.each(['alias/acs', 'alias/acs/x', 'alias/acs/kms/key'])('when AliasName is the reserved %s, it answers 400 InvalidParameter naming AliasName', async (name) => {
-    expectError(await f.call('CreateAlias', { AliasName: name, KeyId: key.KeyId }), 400, 'InvalidParameter', names('AliasName'));
-    expectError(await f.call('DescribeKey', { KeyId: name }), 404, 'Forbidden.AliasNotFound');
-  });
+  it.each(['alias/acs', 'alias/acs/x', 'alias/acs/kms/key'])(
+    'when AliasName is the reserved %s, it answers 400 InvalidParameter naming AliasName',
+    async (name) => {
+      expectError(await f.call('CreateAlias', { AliasName: name, KeyId: key.KeyId }), 400, 'InvalidParameter', names('AliasName'));
+      expectError(await f.call('DescribeKey', { KeyId: name }), 404, 'Forbidden.AliasNotFound');
+    },
+  );
 
   it.each(['alias/', 'payments', 'Alias/x', 'alias/with space', 'alias/naïve', 'alias/a.b', 'alias/a*', 'alias/a:b', `alias/${'x'.repeat(256)}`])(
     'when AliasName is %s, it answers 400 InvalidParameter naming AliasName',
@@ -1375,7 +1406,11 @@ const POLICY_CASES: Record<string, PolicyCase> = {
   ExportDataKey: { denied: 'blob', params: (blob) => ({ CiphertextBlob: blob, ...EXPORT_WRAPPING }) },
   GenerateAndExportDataKey: { denied: keyArnOf(KEY_ID), params: () => ({ KeyId: KEY_ID, ...EXPORT_WRAPPING }) },
   // The seeded keys are Aliyun_KMS: ADMIN's call reaches the origin check (400), a denied one is 403 first.
-  GetParametersForImport: { denied: keyArnOf(KEY_ID), params: () => ({ KeyId: KEY_ID, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }), allowed: 400 },
+  GetParametersForImport: {
+    denied: keyArnOf(KEY_ID),
+    params: () => ({ KeyId: KEY_ID, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }),
+    allowed: 400,
+  },
   ImportKeyMaterial: { denied: keyArnOf(KEY_ID), params: () => ({ KeyId: KEY_ID, EncryptedKeyMaterial: 'AAAA', ImportToken: 'AAAA' }), allowed: 400 },
   DeleteKeyMaterial: { denied: keyArnOf(KEY_ID), params: () => ({ KeyId: KEY_ID }), allowed: 400 },
   GenerateRandom: { denied: '*', params: () => ({ NumberOfBytes: '16' }) },
@@ -1400,19 +1435,22 @@ describe('Policy coverage: every Action is authorised', () => {
       blob = (await dataKey(f, KEY_ID)).blob;
     });
 
-    it.each(['rpc', 'v3'])('when a caller whose policy allows nothing calls it (%s), it is refused without learning what the key is, and changes nothing', async (signing) => {
-      const c = POLICY_CASES[action]!;
-      const keysBefore = await allKeyIds(f);
-      const keyBefore = await f.describeKey(KEY_ID);
-      const r = await f.as(nothing, action, c.params(blob), { v3: signing === 'v3' });
-      if (typeof c.denied === 'object') expectHiddenAlias(r, action, c.denied.alias);
-      else expectForbidden(r, action, c.denied === 'blob' ? { blob } : c.denied);
-      expect(r.body.Plaintext).toBeUndefined();
-      expect(r.body.KeyMetadata).toBeUndefined();
-      expect(await allKeyIds(f)).toEqual(keysBefore);
-      expect(await f.describeKey(KEY_ID)).toEqual(keyBefore);
-      expect((await f.describeKey(ALIAS)).KeyId).toBe(KEY_ID);
-    });
+    it.each(['rpc', 'v3'])(
+      'when a caller whose policy allows nothing calls it (%s), it is refused without learning what the key is, and changes nothing',
+      async (signing) => {
+        const c = POLICY_CASES[action]!;
+        const keysBefore = await allKeyIds(f);
+        const keyBefore = await f.describeKey(KEY_ID);
+        const r = await f.as(nothing, action, c.params(blob), { v3: signing === 'v3' });
+        if (typeof c.denied === 'object') expectHiddenAlias(r, action, c.denied.alias);
+        else expectForbidden(r, action, c.denied === 'blob' ? { blob } : c.denied);
+        expect(r.body.Plaintext).toBeUndefined();
+        expect(r.body.KeyMetadata).toBeUndefined();
+        expect(await allKeyIds(f)).toEqual(keysBefore);
+        expect(await f.describeKey(KEY_ID)).toEqual(keyBefore);
+        expect((await f.describeKey(ALIAS)).KeyId).toBe(KEY_ID);
+      },
+    );
 
     it('when ADMIN makes the same call, it is allowed (the parameters are valid)', async () => {
       const c = POLICY_CASES[action]!;

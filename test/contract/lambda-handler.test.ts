@@ -60,13 +60,19 @@ describe('Adapter: AWS Lambda handlers of the functions', () => {
     expect(g.statusCode).toBe(200);
     const generated = JSON.parse(g.body as string);
     expect(generated.KeyId).toBe(KEY_ID);
-    const d = await decrypt.handler(apiGatewayEvent(signedRpcRequest(ADMIN, 'Decrypt', { CiphertextBlob: generated.CiphertextBlob }, { method: 'POST', form: true })), context);
+    const d = await decrypt.handler(
+      apiGatewayEvent(signedRpcRequest(ADMIN, 'Decrypt', { CiphertextBlob: generated.CiphertextBlob }, { method: 'POST', form: true })),
+      context,
+    );
     expect(d.statusCode).toBe(200);
     expect(JSON.parse(d.body as string).Plaintext).toBe(generated.Plaintext);
   });
 
   it('when an ALB invokes them, query values still percent-encoded, the data key round-trips and the result has a status description', async () => {
-    const g = await generateDataKey.handler(albEvent(signedRpcRequest(ADMIN, 'GenerateDataKey', { KeyId: ALIAS, EncryptionContext: '{"a b":"c+d/e="}' })), context);
+    const g = await generateDataKey.handler(
+      albEvent(signedRpcRequest(ADMIN, 'GenerateDataKey', { KeyId: ALIAS, EncryptionContext: '{"a b":"c+d/e="}' })),
+      context,
+    );
     expect(g).toMatchObject({ statusCode: 200, statusDescription: '200 OK' });
     const generated = JSON.parse(g.body as string);
     const d = await decrypt.handler(

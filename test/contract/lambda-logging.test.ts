@@ -50,7 +50,7 @@ describe('Logging: a Lambda function under Powertools', () => {
     };
     const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(capture);
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(capture);
-    let result;
+    let result: unknown;
     try {
       const request = signedV3Request(ADMIN, 'GenerateDataKey', { KeyId: ALIAS });
       const event = {
@@ -70,7 +70,15 @@ describe('Logging: a Lambda function under Powertools', () => {
     const lines = out.split('\n').filter((l) => l.includes('"message":"request"'));
     expect(lines, out).toHaveLength(1);
     const line = JSON.parse(lines[0]!) as Record<string, unknown>;
-    expect(line).toMatchObject({ level: 'INFO', service: 'kms', message: 'request', requestId: body.RequestId, status: 200, function_request_id: context.awsRequestId, function_name: context.functionName });
+    expect(line).toMatchObject({
+      level: 'INFO',
+      service: 'kms',
+      message: 'request',
+      requestId: body.RequestId,
+      status: 200,
+      function_request_id: context.awsRequestId,
+      function_name: context.functionName,
+    });
     for (const secret of [body.Plaintext!, ADMIN.accessKeySecret, KEY_MATERIAL]) expect(out).not.toContain(secret);
   });
 });

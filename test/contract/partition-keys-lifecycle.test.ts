@@ -65,7 +65,12 @@ describe('review: openPartitionKeys close() racing a load', () => {
     vi.useFakeTimers({ toFake: ['Date'] }); // the clock moves; the TTL timer does not get to run first
     try {
       let decrypts = 0;
-      const kms: KmsApi = { call: async () => ((decrypts += 1), { Plaintext: KEY_B64 }) };
+      const kms: KmsApi = {
+        call: async () => {
+          decrypts += 1;
+          return { Plaintext: KEY_B64 };
+        },
+      };
       const keys = openPartitionKeys({ accessKeyId: 'a', accessKeySecret: 'b', registry, kms, cacheTtlMs: 1000 });
       await keys.encryptRecord('p1', 'x');
       vi.setSystemTime(Date.now() + 10 * 60_000); // ten minutes past a one-second TTL

@@ -85,7 +85,10 @@ describe('provisionPartitions', () => {
   });
 
   it('when 50 duplicates of one partition arrive at once, one data key exists and it is the one every consumer gets', async () => {
-    const summary = await provision(Array.from({ length: 50 }, () => ({ partitionId: 'hot' })), { concurrency: 50 });
+    const summary = await provision(
+      Array.from({ length: 50 }, () => ({ partitionId: 'hot' })),
+      { concurrency: 50 },
+    );
     expect(summary.created).toBe(1);
     expect(summary.existing).toBe(49);
     expect(summary.failed).toEqual([]);
@@ -96,7 +99,10 @@ describe('provisionPartitions', () => {
   });
 
   it('when the KMS refuses (a CMK the provider may not use, a key that does not exist), the event fails with the API Code', async () => {
-    const summary = await provision([{ partitionId: 'p1', keyId: 'alias/no-such' }, { partitionId: 'p2', keyId: '99999999-2222-4333-8444-555555555555' }]);
+    const summary = await provision([
+      { partitionId: 'p1', keyId: 'alias/no-such' },
+      { partitionId: 'p2', keyId: '99999999-2222-4333-8444-555555555555' },
+    ]);
     expect(summary.failed.map((f) => f.code)).toEqual(['Forbidden.AliasNotFound', 'Forbidden.KeyNotFound']);
   });
 

@@ -30,7 +30,12 @@ describe('Authorization: policy conditions against the real dispatcher', () => {
     // setPolicy goes through the service's own registry, which refreshes its cache: no wait needed.
     t = await createTestService();
     for (const credentials of [ORDERS_CONSUMER, ORDERS_PROVIDER, NETWORK]) {
-      await t.service.accessKeys.create({ ...credentials, status: 'Enabled', createdAt: new Date().toISOString(), policy: policyOf({ Effect: 'Deny', Action: '*', Resource: '*' }) });
+      await t.service.accessKeys.create({
+        ...credentials,
+        status: 'Enabled',
+        createdAt: new Date().toISOString(),
+        policy: policyOf({ Effect: 'Deny', Action: '*', Resource: '*' }),
+      });
     }
     await setPolicy(ORDERS_CONSUMER, policyOf({ Effect: 'Allow', Action: 'kms:Decrypt', Resource: 'acs:kms:*:*:key/*', Condition: ORDERS_ONLY }));
     const encrypt = async (context?: Record<string, string>) => {
@@ -61,7 +66,10 @@ describe('Authorization: policy conditions against the real dispatcher', () => {
       expect(v3.status, v3.raw).toBe(200);
       const flat = await as(ORDERS_CONSUMER, 'Decrypt', { CiphertextBlob: blobs.orders, 'EncryptionContext.partition': 'orders-1' });
       expect(flat.status, flat.raw).toBe(200);
-      expectDenied(await t.call(signedV3Request(ORDERS_CONSUMER, 'Decrypt', { CiphertextBlob: blobs.billing, EncryptionContext: '{"partition":"billing-1"}' })), 'Decrypt');
+      expectDenied(
+        await t.call(signedV3Request(ORDERS_CONSUMER, 'Decrypt', { CiphertextBlob: blobs.billing, EncryptionContext: '{"partition":"billing-1"}' })),
+        'Decrypt',
+      );
     });
 
     it('when the consumer decrypts a billing-1 blob with its context, it answers 403 (the key is not named)', async () => {
@@ -85,8 +93,13 @@ describe('Authorization: policy conditions against the real dispatcher', () => {
     });
 
     it('when the consumer sends DryRun, the condition is still checked', async () => {
-      expectDenied(await as(ORDERS_CONSUMER, 'Decrypt', { CiphertextBlob: blobs.billing, EncryptionContext: '{"partition":"billing-1"}', DryRun: 'true' }), 'Decrypt');
-      expect((await as(ORDERS_CONSUMER, 'Decrypt', { CiphertextBlob: blobs.orders, EncryptionContext: '{"partition":"orders-1"}', DryRun: 'true' })).status).toBe(412);
+      expectDenied(
+        await as(ORDERS_CONSUMER, 'Decrypt', { CiphertextBlob: blobs.billing, EncryptionContext: '{"partition":"billing-1"}', DryRun: 'true' }),
+        'Decrypt',
+      );
+      expect(
+        (await as(ORDERS_CONSUMER, 'Decrypt', { CiphertextBlob: blobs.orders, EncryptionContext: '{"partition":"orders-1"}', DryRun: 'true' })).status,
+      ).toBe(412);
     });
   });
 
@@ -94,7 +107,12 @@ describe('Authorization: policy conditions against the real dispatcher', () => {
     beforeAll(async () => {
       await setPolicy(
         ORDERS_PROVIDER,
-        policyOf({ Effect: 'Allow', Action: 'kms:GenerateDataKeyWithoutPlaintext', Resource: '*', Condition: { StringEquals: { 'kms:EncryptionContext:partition': ['orders-1', 'orders-2'] } } }),
+        policyOf({
+          Effect: 'Allow',
+          Action: 'kms:GenerateDataKeyWithoutPlaintext',
+          Resource: '*',
+          Condition: { StringEquals: { 'kms:EncryptionContext:partition': ['orders-1', 'orders-2'] } },
+        }),
       );
     });
 
@@ -168,9 +186,13 @@ describe('Authorization: policy conditions against the real dispatcher', () => {
     const describeKey = (extra: Partial<RpcRequest> = {}) => as(NETWORK, 'DescribeKey', { KeyId: KEY_ID }, extra);
 
     it('when IpAddress allows 10.0.0.0/8 and 2001:db8::/32, it allows those sources (mapped IPv4 too) and denies others', async () => {
-      await setPolicy(NETWORK, policyOf({ Effect: 'Allow', Action: 'kms:DescribeKey', Resource: '*', Condition: { IpAddress: { 'acs:SourceIp': ['10.0.0.0/8', '2001:db8::/32'] } } }));
+      await setPolicy(
+        NETWORK,
+        policyOf({ Effect: 'Allow', Action: 'kms:DescribeKey', Resource: '*', Condition: { IpAddress: { 'acs:SourceIp': ['10.0.0.0/8', '2001:db8::/32'] } } }),
+      );
       for (const sourceIp of ['10.1.2.3', '::ffff:10.1.2.3', '2001:db8::7']) expect((await describeKey({ sourceIp })).status, sourceIp).toBe(200);
-      for (const sourceIp of ['192.0.2.1', '::ffff:192.0.2.1', '2001:db9::7', 'not-an-ip', undefined]) expectDenied(await describeKey({ sourceIp }), 'DescribeKey');
+      for (const sourceIp of ['192.0.2.1', '::ffff:192.0.2.1', '2001:db9::7', 'not-an-ip', undefined])
+        expectDenied(await describeKey({ sourceIp }), 'DescribeKey');
     });
 
     it('when a Deny with NotIpAddress guards an Allow, requests from outside the range (or with no address) are denied', async () => {
@@ -191,14 +213,23 @@ describe('Authorization: policy conditions against the real dispatcher', () => {
       expectDenied(await describeKey(), 'DescribeKey');
       expectDenied(await describeKey({ secureTransport: false }), 'DescribeKey');
       expect((await describeKey({ secureTransport: true })).status).toBe(200);
-      await setPolicy(NETWORK, policyOf({ Effect: 'Allow', Action: 'kms:DescribeKey', Resource: '*', Condition: { Bool: { 'acs:SecureTransport': 'false' } } }));
+      await setPolicy(
+        NETWORK,
+        policyOf({ Effect: 'Allow', Action: 'kms:DescribeKey', Resource: '*', Condition: { Bool: { 'acs:SecureTransport': 'false' } } }),
+      );
       expect((await describeKey()).status).toBe(200);
     });
 
     it('when DateLessThan acs:CurrentTime is in the past, it denies; in the future, it allows', async () => {
-      await setPolicy(NETWORK, policyOf({ Effect: 'Allow', Action: 'kms:DescribeKey', Resource: '*', Condition: { DateLessThan: { 'acs:CurrentTime': '2020-01-01T00:00:00Z' } } }));
+      await setPolicy(
+        NETWORK,
+        policyOf({ Effect: 'Allow', Action: 'kms:DescribeKey', Resource: '*', Condition: { DateLessThan: { 'acs:CurrentTime': '2020-01-01T00:00:00Z' } } }),
+      );
       expectDenied(await describeKey(), 'DescribeKey');
-      await setPolicy(NETWORK, policyOf({ Effect: 'Allow', Action: 'kms:DescribeKey', Resource: '*', Condition: { DateLessThan: { 'acs:CurrentTime': '2999-01-01T00:00:00Z' } } }));
+      await setPolicy(
+        NETWORK,
+        policyOf({ Effect: 'Allow', Action: 'kms:DescribeKey', Resource: '*', Condition: { DateLessThan: { 'acs:CurrentTime': '2999-01-01T00:00:00Z' } } }),
+      );
       expect((await describeKey()).status).toBe(200);
     });
 
@@ -258,7 +289,12 @@ describe('Authorization: policy conditions against the real dispatcher', () => {
       as(ADMIN, 'TagResource', { KeyId: keyId, Tags: JSON.stringify(Object.entries(tags).map(([TagKey, TagValue]) => ({ TagKey, TagValue }))) });
     let prodBlob: string;
     beforeAll(async () => {
-      await t.service.accessKeys.create({ ...TAGGED, status: 'Enabled', createdAt: new Date().toISOString(), policy: policyOf({ Effect: 'Deny', Action: '*', Resource: '*' }) });
+      await t.service.accessKeys.create({
+        ...TAGGED,
+        status: 'Enabled',
+        createdAt: new Date().toISOString(),
+        policy: policyOf({ Effect: 'Deny', Action: '*', Resource: '*' }),
+      });
       expect((await tag(KEY_ID, { env: 'prod', team: 'Orders' })).status).toBe(200);
       expect((await tag(OTHER_KEY_ID, { env: 'dev', Env: 'prod' })).status).toBe(200);
       prodBlob = (await as(ADMIN, 'Encrypt', { KeyId: KEY_ID, Plaintext: 'p' })).body.CiphertextBlob;
@@ -266,7 +302,8 @@ describe('Authorization: policy conditions against the real dispatcher', () => {
 
     it('an Allow on StringEquals kms:tag/env = prod reaches the prod key by id, alias, ARN and blob, and no other key (tag keys are case-sensitive)', async () => {
       await setPolicy(TAGGED, policyOf({ Effect: 'Allow', Action: 'kms:*', Resource: '*', Condition: { StringEquals: { 'kms:tag/env': 'prod' } } }));
-      for (const keyId of [KEY_ID, ALIAS, `acs:kms:cn-hangzhou:1234567890123456:key/${KEY_ID}`]) expect((await as(TAGGED, 'DescribeKey', { KeyId: keyId })).status).toBe(200);
+      for (const keyId of [KEY_ID, ALIAS, `acs:kms:cn-hangzhou:1234567890123456:key/${KEY_ID}`])
+        expect((await as(TAGGED, 'DescribeKey', { KeyId: keyId })).status).toBe(200);
       expect((await as(TAGGED, 'Decrypt', { CiphertextBlob: prodBlob })).status).toBe(200);
       expectDenied(await as(TAGGED, 'DescribeKey', { KeyId: OTHER_KEY_ID }), 'DescribeKey');
       // A key that does not exist has no tags: 403, exactly as an untagged key, so existence does not leak.
@@ -276,9 +313,15 @@ describe('Authorization: policy conditions against the real dispatcher', () => {
     });
 
     it('the condition key name is case-insensitive, the TagKey is not; StringLike and StringEqualsIgnoreCase read values as for contexts', async () => {
-      await setPolicy(TAGGED, policyOf({ Effect: 'Allow', Action: 'kms:DescribeKey', Resource: '*', Condition: { StringEqualsIgnoreCase: { 'KMS:TAG/team': 'orders' } } }));
+      await setPolicy(
+        TAGGED,
+        policyOf({ Effect: 'Allow', Action: 'kms:DescribeKey', Resource: '*', Condition: { StringEqualsIgnoreCase: { 'KMS:TAG/team': 'orders' } } }),
+      );
       expect((await as(TAGGED, 'DescribeKey', { KeyId: KEY_ID })).status).toBe(200);
-      await setPolicy(TAGGED, policyOf({ Effect: 'Allow', Action: 'kms:DescribeKey', Resource: '*', Condition: { StringEquals: { 'kms:tag/TEAM': 'Orders' } } }));
+      await setPolicy(
+        TAGGED,
+        policyOf({ Effect: 'Allow', Action: 'kms:DescribeKey', Resource: '*', Condition: { StringEquals: { 'kms:tag/TEAM': 'Orders' } } }),
+      );
       expectDenied(await as(TAGGED, 'DescribeKey', { KeyId: KEY_ID }), 'DescribeKey');
       await setPolicy(TAGGED, policyOf({ Effect: 'Allow', Action: 'kms:DescribeKey', Resource: '*', Condition: { StringLike: { 'kms:tag/env': 'pr*' } } }));
       expect((await as(TAGGED, 'DescribeKey', { KeyId: KEY_ID })).status).toBe(200);
@@ -286,7 +329,13 @@ describe('Authorization: policy conditions against the real dispatcher', () => {
     });
 
     it('a Deny on kms:tag/env = prod protects the prod key from an otherwise allowed caller; a re-tag takes effect at once', async () => {
-      await setPolicy(TAGGED, policyOf({ Effect: 'Allow', Action: 'kms:*', Resource: '*' }, { Effect: 'Deny', Action: 'kms:DisableKey', Resource: '*', Condition: { StringEquals: { 'kms:tag/env': 'prod' } } }));
+      await setPolicy(
+        TAGGED,
+        policyOf(
+          { Effect: 'Allow', Action: 'kms:*', Resource: '*' },
+          { Effect: 'Deny', Action: 'kms:DisableKey', Resource: '*', Condition: { StringEquals: { 'kms:tag/env': 'prod' } } },
+        ),
+      );
       expectDenied(await as(TAGGED, 'DisableKey', { KeyId: KEY_ID }), 'DisableKey');
       // A missing key answers as the denied one, not 404: existence does not leak through the Deny.
       expectDenied(await as(TAGGED, 'DisableKey', { KeyId: 'key-doesnotexist0000000001' }), 'DisableKey');
@@ -303,7 +352,9 @@ describe('Authorization: policy conditions against the real dispatcher', () => {
       await setPolicy(TAGGED, policyOf({ Effect: 'Allow', Action: 'kms:CreateKey', Resource: '*', Condition: { StringEquals: { 'kms:tag/team': 'orders' } } }));
       const created = await as(TAGGED, 'CreateKey', { Tags: '[{"TagKey":"team","TagValue":"orders"}]' });
       expect(created.status, created.raw).toBe(200);
-      expect((await as(ADMIN, 'ListResourceTags', { KeyId: created.body.KeyMetadata.KeyId })).body.Tags.Tag).toEqual([{ KeyId: created.body.KeyMetadata.KeyId, TagKey: 'team', TagValue: 'orders' }]);
+      expect((await as(ADMIN, 'ListResourceTags', { KeyId: created.body.KeyMetadata.KeyId })).body.Tags.Tag).toEqual([
+        { KeyId: created.body.KeyMetadata.KeyId, TagKey: 'team', TagValue: 'orders' },
+      ]);
       expectDenied(await as(TAGGED, 'CreateKey', { Tags: '[{"TagKey":"team","TagValue":"billing"}]' }), 'CreateKey');
       expectDenied(await as(TAGGED, 'CreateKey', {}), 'CreateKey');
     });
@@ -315,7 +366,10 @@ describe('Authorization: policy conditions against the real dispatcher', () => {
       ['a pattern matching no action', policyOf({ Effect: 'Allow', Action: ['kms:Decrypt', 'kms:Foo*'], Resource: '*' }), /"kms:Foo\*" matches no action/],
       [
         'an unknown operator',
-        { Version: '1', Statement: [{ Effect: 'Allow', Action: 'kms:Decrypt', Resource: '*', Condition: { StringMatches: { 'kms:EncryptionContext:partition': 'x' } } }] },
+        {
+          Version: '1',
+          Statement: [{ Effect: 'Allow', Action: 'kms:Decrypt', Resource: '*', Condition: { StringMatches: { 'kms:EncryptionContext:partition': 'x' } } }],
+        },
         /condition operator "StringMatches" is not supported/,
       ],
       [
@@ -337,7 +391,13 @@ describe('Authorization: policy conditions against the real dispatcher', () => {
 
     it.each(BAD)('when an access key is created with %s, it is refused with a clear message', async (_what, policy, message) => {
       const id = 'condBadCreate1';
-      const create = t.service.accessKeys.create({ accessKeyId: id, accessKeySecret: 'bad-create-secret-0123456789', status: 'Enabled', createdAt: new Date().toISOString(), policy: policy as PolicyDocument });
+      const create = t.service.accessKeys.create({
+        accessKeyId: id,
+        accessKeySecret: 'bad-create-secret-0123456789',
+        status: 'Enabled',
+        createdAt: new Date().toISOString(),
+        policy: policy as PolicyDocument,
+      });
       await expect(create).rejects.toThrow(InvalidPolicyError);
       await expect(create).rejects.toThrow(message);
       expect(await t.service.accessKeys.get(id)).toBeUndefined();
@@ -373,7 +433,12 @@ describe('Authorization: policy conditions against the real dispatcher', () => {
       logLines = [];
       legacy = await createTestService({ logLines });
       // Written past the registry, as an older version of the service could have stored it.
-      const record = { ...LEGACY, status: 'Enabled', createdAt: new Date().toISOString(), policy: policyOf({ Effect: 'Allow', Action: ['kms:Decrpyt', 'kms:DescribeKey'], Resource: '*' }) };
+      const record = {
+        ...LEGACY,
+        status: 'Enabled',
+        createdAt: new Date().toISOString(),
+        policy: policyOf({ Effect: 'Allow', Action: ['kms:Decrpyt', 'kms:DescribeKey'], Resource: '*' }),
+      };
       await legacy.store.create(`access-keys/${LEGACY.accessKeyId}`, Buffer.from(JSON.stringify(record)), { writeOnce: false });
     });
 

@@ -90,10 +90,7 @@ describe('Protocol', () => {
       ['RPC POST with a query', (action, params) => signedRpcRequest(ADMIN, action, params, { method: 'POST' })],
       ['RPC POST with a form body', (action, params) => signedRpcRequest(ADMIN, action, params, { method: 'POST', form: true })],
       ['V3 with a query', (action, params) => signedV3Request(ADMIN, action, params)],
-      [
-        'V3 with a form body',
-        (action, params) => signedV3Request(ADMIN, action, {}, { body: form(params), contentType: 'application/x-www-form-urlencoded' }),
-      ],
+      ['V3 with a form body', (action, params) => signedV3Request(ADMIN, action, {}, { body: form(params), contentType: 'application/x-www-form-urlencoded' })],
       [
         'V3 with a form body (charset in the content type)',
         (action, params) => signedV3Request(ADMIN, action, {}, { body: form(params), contentType: 'application/x-www-form-urlencoded; charset=UTF-8' }),
@@ -113,7 +110,7 @@ describe('Protocol', () => {
       expect(d.body.KeyId).toBe(KEY_ID);
     });
 
-    it('when the V3 query comes as querystring.stringify writes it (!\'()* unencoded), the signature still verifies', async () => {
+    it("when the V3 query comes as querystring.stringify writes it (!'()* unencoded), the signature still verifies", async () => {
       const text = "it's (a) *test*!";
       const request = signedV3Request(ADMIN, 'Encrypt', { KeyId: KEY_ID, Plaintext: text });
       const sdkStyle = { ...request, rawQuery: `KeyId=${encodeURIComponent(KEY_ID)}&Plaintext=${encodeURIComponent(text)}` };
@@ -125,43 +122,63 @@ describe('Protocol', () => {
     });
 
     it('when a V3 form body is changed after signing, it answers 400 SignatureDoesNotMatch', async () => {
-      const request = signedV3Request(ADMIN, 'GenerateDataKey', {}, {
-        body: form({ KeyId: KEY_ID }),
-        contentType: 'application/x-www-form-urlencoded',
-        afterSigning: (r) => {
-          r.body = form({ KeyId: 'alias/other' });
+      const request = signedV3Request(
+        ADMIN,
+        'GenerateDataKey',
+        {},
+        {
+          body: form({ KeyId: KEY_ID }),
+          contentType: 'application/x-www-form-urlencoded',
+          afterSigning: (r) => {
+            r.body = form({ KeyId: 'alias/other' });
+          },
         },
-      });
+      );
       expectError(await t.call(request), 400, 'SignatureDoesNotMatch');
     });
 
     it('when a V3 body and its x-acs-content-sha256 are both changed after signing, it answers 400 SignatureDoesNotMatch', async () => {
-      const request = signedV3Request(ADMIN, 'GenerateDataKey', {}, {
-        body: form({ KeyId: KEY_ID }),
-        contentType: 'application/x-www-form-urlencoded',
-        afterSigning: (r) => {
-          r.body = form({ KeyId: 'alias/other' });
-          r.headers['x-acs-content-sha256'] = createHashHex(r.body);
+      const request = signedV3Request(
+        ADMIN,
+        'GenerateDataKey',
+        {},
+        {
+          body: form({ KeyId: KEY_ID }),
+          contentType: 'application/x-www-form-urlencoded',
+          afterSigning: (r) => {
+            r.body = form({ KeyId: 'alias/other' });
+            r.headers['x-acs-content-sha256'] = createHashHex(r.body);
+          },
         },
-      });
+      );
       expectError(await t.call(request), 400, 'SignatureDoesNotMatch');
     });
 
     it('when a V3 query value is changed after signing, it answers 400 SignatureDoesNotMatch', async () => {
-      const request = signedV3Request(ADMIN, 'GenerateDataKey', { KeyId: KEY_ID }, {
-        afterSigning: (r) => {
-          r.rawQuery = 'KeyId=alias%2Fother';
+      const request = signedV3Request(
+        ADMIN,
+        'GenerateDataKey',
+        { KeyId: KEY_ID },
+        {
+          afterSigning: (r) => {
+            r.rawQuery = 'KeyId=alias%2Fother';
+          },
         },
-      });
+      );
       expectError(await t.call(request), 400, 'SignatureDoesNotMatch');
     });
 
     it('when an RPC parameter is changed after signing, it answers 400 SignatureDoesNotMatch', async () => {
-      const request = signedRpcRequest(ADMIN, 'GenerateDataKey', { KeyId: KEY_ID }, {
-        afterSigning: (p) => {
-          p.KeyId = 'alias/other';
+      const request = signedRpcRequest(
+        ADMIN,
+        'GenerateDataKey',
+        { KeyId: KEY_ID },
+        {
+          afterSigning: (p) => {
+            p.KeyId = 'alias/other';
+          },
         },
-      });
+      );
       expectError(await t.call(request), 400, 'SignatureDoesNotMatch');
     });
 
@@ -212,7 +229,9 @@ describe('Protocol', () => {
     });
 
     it('when Format=XML and the signature is wrong, the error is XML too', async () => {
-      const r = await t.call(signedRpcRequest({ ...ADMIN, accessKeySecret: 'wrong-secret-0000000000' }, 'GenerateDataKey', { KeyId: KEY_ID }, { format: 'XML' }));
+      const r = await t.call(
+        signedRpcRequest({ ...ADMIN, accessKeySecret: 'wrong-secret-0000000000' }, 'GenerateDataKey', { KeyId: KEY_ID }, { format: 'XML' }),
+      );
       expect(r.status).toBe(400);
       expect(parseXml(r.raw).Error.Code).toBe('SignatureDoesNotMatch');
     });
@@ -314,11 +333,16 @@ describe('Protocol', () => {
     });
 
     it('when x-acs-version is another version on a V3 request, it answers 400 InvalidParameter naming Version', async () => {
-      const request = signedV3Request(ADMIN, 'GenerateDataKey', { KeyId: KEY_ID }, {
-        afterSigning: (r) => {
-          r.headers['x-acs-version'] = '2019-01-01';
+      const request = signedV3Request(
+        ADMIN,
+        'GenerateDataKey',
+        { KeyId: KEY_ID },
+        {
+          afterSigning: (r) => {
+            r.headers['x-acs-version'] = '2019-01-01';
+          },
         },
-      });
+      );
       expectError(await t.call(request), 400, 'InvalidParameter', names('Version'));
     });
 
@@ -460,22 +484,35 @@ describe('Protocol', () => {
     );
 
     it('when the Signature parameter is removed, it answers 400 IncompleteSignature', async () => {
-      const request = signedRpcRequest(ADMIN, 'GenerateDataKey', { KeyId: KEY_ID }, {
-        afterSigning: (p) => {
-          delete p.Signature;
+      const request = signedRpcRequest(
+        ADMIN,
+        'GenerateDataKey',
+        { KeyId: KEY_ID },
+        {
+          afterSigning: (p) => {
+            delete p.Signature;
+          },
         },
-      });
+      );
       expectError(await t.call(request), 400, 'IncompleteSignature');
     });
 
-    it.each(['AccessKeyId', 'SignatureNonce', 'Timestamp'])('when %s is removed from a signed RPC request, it answers 400 IncompleteSignature', async (name) => {
-      const request = signedRpcRequest(ADMIN, 'GenerateDataKey', { KeyId: KEY_ID }, {
-        afterSigning: (p) => {
-          delete p[name];
-        },
-      });
-      expectError(await t.call(request), 400, 'IncompleteSignature');
-    });
+    it.each(['AccessKeyId', 'SignatureNonce', 'Timestamp'])(
+      'when %s is removed from a signed RPC request, it answers 400 IncompleteSignature',
+      async (name) => {
+        const request = signedRpcRequest(
+          ADMIN,
+          'GenerateDataKey',
+          { KeyId: KEY_ID },
+          {
+            afterSigning: (p) => {
+              delete p[name];
+            },
+          },
+        );
+        expectError(await t.call(request), 400, 'IncompleteSignature');
+      },
+    );
 
     it('when a request carries no authentication at all, it answers 400 IncompleteSignature (there is no unsigned mode)', async () => {
       const unsigned: RpcRequest = {

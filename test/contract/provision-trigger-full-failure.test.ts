@@ -23,7 +23,8 @@ beforeAll(async () => {
   fn = await import('../../functions/provision-partition-keys.js');
 });
 afterAll(() => {
-  for (const n of ['KMS_ENDPOINT', 'KMS_PROVISIONER_ACCESS_KEY_ID', 'KMS_PROVISIONER_ACCESS_KEY_SECRET', 'KMS_PARTITION_REGISTRY', 'KMS_PARTITION_KEY_ID']) delete process.env[n];
+  for (const n of ['KMS_ENDPOINT', 'KMS_PROVISIONER_ACCESS_KEY_ID', 'KMS_PROVISIONER_ACCESS_KEY_SECRET', 'KMS_PARTITION_REGISTRY', 'KMS_PARTITION_KEY_ID'])
+    delete process.env[n];
 });
 
 describe('review: SQS batch where every message is malformed', () => {

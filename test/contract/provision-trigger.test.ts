@@ -33,7 +33,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const name of ['KMS_ENDPOINT', 'KMS_PROVISIONER_ACCESS_KEY_ID', 'KMS_PROVISIONER_ACCESS_KEY_SECRET', 'KMS_PARTITION_REGISTRY', 'KMS_PARTITION_KEY_ID']) delete process.env[name];
+  for (const name of ['KMS_ENDPOINT', 'KMS_PROVISIONER_ACCESS_KEY_ID', 'KMS_PROVISIONER_ACCESS_KEY_SECRET', 'KMS_PARTITION_REGISTRY', 'KMS_PARTITION_KEY_ID'])
+    delete process.env[name];
   await gateway.close();
 });
 
@@ -60,28 +61,55 @@ describe('Function: provision-partition-keys', () => {
 
   it('when an SQS message fails, a warning names the message and why (the batch response names only the message)', async () => {
     let out = '';
-    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((out += chunk.toString()), true));
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      out += chunk.toString();
+      return true;
+    });
     try {
       await fn.handler(sqsBatch([JSON.stringify({ partitionId: 'logged-1' }), 'not json']), context);
       await new Promise((resolve) => setImmediate(resolve));
     } finally {
       write.mockRestore();
     }
-    const lines = out.trim().split('\n').map((line) => JSON.parse(line));
-    expect(lines).toEqual([expect.objectContaining({ level: 'warn', message: 'partition event failed', messageId: 'm-1', code: 'InvalidParameter', reason: 'the event is not valid JSON' })]);
+    const lines = out
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        message: 'partition event failed',
+        messageId: 'm-1',
+        code: 'InvalidParameter',
+        reason: 'the event is not valid JSON',
+      }),
+    ]);
   });
 
   it('when EventBridge delivers PartitionCreated, the partition gets its key; another detail-type is refused', async () => {
-    await expect(fn.handler({ 'detail-type': 'PartitionCreated', detail: { partitionId: 'eb-1' } } as never, context)).resolves.toEqual({ created: 1, existing: 0 });
-    await expect(fn.handler({ 'detail-type': 'PartitionCreated', detail: { partitionId: 'eb-1' } } as never, context)).resolves.toEqual({ created: 0, existing: 1 });
-    await expect(fn.handler({ 'detail-type': 'SomethingElse', detail: { partitionId: 'eb-2' } } as never, context)).rejects.toMatchObject({ code: 'InvalidParameter' });
+    await expect(fn.handler({ 'detail-type': 'PartitionCreated', detail: { partitionId: 'eb-1' } } as never, context)).resolves.toEqual({
+      created: 1,
+      existing: 0,
+    });
+    await expect(fn.handler({ 'detail-type': 'PartitionCreated', detail: { partitionId: 'eb-1' } } as never, context)).resolves.toEqual({
+      created: 0,
+      existing: 1,
+    });
+    await expect(fn.handler({ 'detail-type': 'SomethingElse', detail: { partitionId: 'eb-2' } } as never, context)).rejects.toMatchObject({
+      code: 'InvalidParameter',
+    });
   });
 
   it('when Function Compute delivers a buffer (one event, a list, a CloudEvent), it provisions each and fails the invocation naming the bad ones', async () => {
     await expect(fn.fcHandler(Buffer.from(JSON.stringify({ partitionId: 'fc-1' })))).resolves.toEqual({ created: 1, existing: 0 });
     await expect(fn.fcHandler(Buffer.from(JSON.stringify([{ partitionId: 'fc-2' }, { partitionId: 'fc-1' }])))).resolves.toEqual({ created: 1, existing: 1 });
-    await expect(fn.fcHandler(JSON.stringify({ specversion: '1.0', type: 'PartitionCreated', data: { partitionId: 'fc-3' } }))).resolves.toEqual({ created: 1, existing: 0 });
-    await expect(fn.fcHandler(Buffer.from(JSON.stringify([{ partitionId: 'fc-4' }, { partitionId: '' }])))).rejects.toThrow(/1 of 2 partition events failed.*"index":1/);
+    await expect(fn.fcHandler(JSON.stringify({ specversion: '1.0', type: 'PartitionCreated', data: { partitionId: 'fc-3' } }))).resolves.toEqual({
+      created: 1,
+      existing: 0,
+    });
+    await expect(fn.fcHandler(Buffer.from(JSON.stringify([{ partitionId: 'fc-4' }, { partitionId: '' }])))).rejects.toThrow(
+      /1 of 2 partition events failed.*"index":1/,
+    );
     expect(await new FileRegistry(registryDir).get('fc-4')).toBeDefined();
   });
 });

@@ -11,7 +11,7 @@ function clock() {
 }
 
 describe('Rate limits: KMS_RATE_LIMITS', () => {
-  it('parses the default and per-key entries; a key\'s own entry overrides the default group by group', () => {
+  it("parses the default and per-key entries; a key's own entry overrides the default group by group", () => {
     const limits = parseRateLimits('{"default": {"crypto": 1000, "read": 50, "write": 30}, "testConsumer01": {"crypto": 5}}');
     expect(rateOf(limits, 'testConsumer01', 'crypto')).toBe(5);
     expect(rateOf(limits, 'testConsumer01', 'read')).toBe(50);
@@ -37,7 +37,8 @@ describe('Rate limits: KMS_RATE_LIMITS', () => {
     const groupOf = new Map(OPERATIONS.map((action) => [action.name, action.group]));
     const crypto = ['GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'Encrypt', 'Decrypt', 'ReEncrypt', 'GenerateAndExportDataKey', 'ExportDataKey'];
     for (const action of crypto) expect(groupOf.get(action), action).toBe('crypto');
-    for (const action of ['DescribeKey', 'DescribeKeyVersion', 'ListKeys', 'ListAliases', 'ListKeyVersions', 'ListAliasesByKeyId']) expect(groupOf.get(action)).toBe('read');
+    for (const action of ['DescribeKey', 'DescribeKeyVersion', 'ListKeys', 'ListAliases', 'ListKeyVersions', 'ListAliasesByKeyId'])
+      expect(groupOf.get(action)).toBe('read');
     for (const action of ['CreateKey', 'CreateAlias', 'EnableKey', 'ScheduleKeyDeletion', 'UpdateRotationPolicy']) expect(groupOf.get(action)).toBe('write');
     // The rule, for every Action of the table.
     for (const [name, group] of groupOf) expect(group, name).toBe(crypto.includes(name) ? 'crypto' : /^(Describe|List)/.test(name) ? 'read' : 'write');
@@ -80,7 +81,7 @@ describe('Rate limits: token buckets per access key and group', () => {
     expect((await send(CONSUMER, 'GenerateDataKey', { KeyId: ALIAS })).status).not.toBe(429);
   });
 
-  it('a key\'s entry overrides the default, and the key\'s own record (set-rate-limits, a seed) overrides both', async () => {
+  it("a key's entry overrides the default, and the key's own record (set-rate-limits, a seed) overrides both", async () => {
     const { t, send } = await limited({ default: { crypto: 1 }, [ADMIN.accessKeyId]: { crypto: 3 } });
     for (let i = 0; i < 3; i++) expect((await send(ADMIN, 'GenerateDataKey', { KeyId: ALIAS })).status).toBe(200);
     expect((await send(ADMIN, 'GenerateDataKey', { KeyId: ALIAS })).status).toBe(429);
@@ -106,9 +107,12 @@ describe('Rate limits: token buckets per access key and group', () => {
     expect((await t.call(request)).body.Code).toBe('SignatureNonceUsed');
   });
 
-  it('a request that fails its signature takes no token: nobody can drain another key\'s bucket', async () => {
+  it("a request that fails its signature takes no token: nobody can drain another key's bucket", async () => {
     const { send } = await limited({ default: { crypto: 1 } });
-    for (let i = 0; i < 5; i++) expect((await send({ ...ADMIN, accessKeySecret: 'wrong-secret-0000000000' }, 'GenerateDataKey', { KeyId: ALIAS })).body.Code).toBe('SignatureDoesNotMatch');
+    for (let i = 0; i < 5; i++)
+      expect((await send({ ...ADMIN, accessKeySecret: 'wrong-secret-0000000000' }, 'GenerateDataKey', { KeyId: ALIAS })).body.Code).toBe(
+        'SignatureDoesNotMatch',
+      );
     expect((await send(ADMIN, 'GenerateDataKey', { KeyId: ALIAS })).status).toBe(200);
   });
 

@@ -18,11 +18,23 @@ function failingFor(inner: KeyStore, keyId: string, operations: ReadonlyArray<ke
     if (armed.on && operations.includes(op) && name.includes(keyId)) throw new KeyStoreUnavailableError('io', op, name);
   };
   return {
-    create: async (name, value, options) => (fail(name, 'create'), inner.create(name, value, options)),
+    create: async (name, value, options) => {
+      fail(name, 'create');
+      return inner.create(name, value, options);
+    },
     get: (name) => inner.get(name),
-    update: async (name, revision, value) => (fail(name, 'update'), inner.update(name, revision, value)),
-    delete: async (name, revision) => (fail(name, 'delete'), inner.delete(name, revision)),
-    destroy: async (name) => (fail(name, 'destroy'), inner.destroy(name)),
+    update: async (name, revision, value) => {
+      fail(name, 'update');
+      return inner.update(name, revision, value);
+    },
+    delete: async (name, revision) => {
+      fail(name, 'delete');
+      return inner.delete(name, revision);
+    },
+    destroy: async (name) => {
+      fail(name, 'destroy');
+      return inner.destroy(name);
+    },
     list: (prefix) => inner.list(prefix),
     changes: inner.changes,
   };
@@ -35,7 +47,13 @@ async function twoDueKeys(operations: ReadonlyArray<keyof KeyStore>) {
   const armed = { on: false };
   const t = { ...(await createTestService({ store: failingFor(inner, DISABLED_KEY_ID, operations, armed), now: () => clock.now, logLines })), logLines };
   for (const keyId of [KEY_ID, DISABLED_KEY_ID]) {
-    await t.service.keyring.updateKey(keyId, (r) => ({ ...r, state: 'Enabled', automaticRotation: 'Enabled', rotationInterval: 7 * 86_400, nextRotationDate: iso(clock.now + 7 * DAY) }));
+    await t.service.keyring.updateKey(keyId, (r) => ({
+      ...r,
+      state: 'Enabled',
+      automaticRotation: 'Enabled',
+      rotationInterval: 7 * 86_400,
+      nextRotationDate: iso(clock.now + 7 * DAY),
+    }));
   }
   armed.on = true;
   return { t, clock, armed };

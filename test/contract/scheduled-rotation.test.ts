@@ -16,7 +16,12 @@ async function twoInstances() {
   const a = await createTestService({ store: new FileKeyStore(dir), now });
   const b = await createTestService({ store: new FileKeyStore(dir), now });
   // KEY_ID rotates every 7 days; then the clock moves 8 days on, so it is due once.
-  await a.service.keyring.updateKey(KEY_ID, (r) => ({ ...r, automaticRotation: 'Enabled', rotationInterval: 7 * 86_400, nextRotationDate: new Date(clock.now + 7 * DAY).toISOString().replace(/\.\d{3}Z$/, 'Z') }));
+  await a.service.keyring.updateKey(KEY_ID, (r) => ({
+    ...r,
+    automaticRotation: 'Enabled',
+    rotationInterval: 7 * 86_400,
+    nextRotationDate: new Date(clock.now + 7 * DAY).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+  }));
   clock.now += 8 * DAY;
   return { a, b, clock };
 }

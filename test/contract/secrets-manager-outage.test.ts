@@ -66,29 +66,32 @@ describe('Key store outage: CachedKeyStore over SecretsManagerStore', () => {
     ['time out', awsErrors.timeout],
     ['throttle', awsErrors.throttling],
     ['fail with InternalServiceError', awsErrors.internal],
-  ])('when Secrets Manager starts to %s, the service keeps answering for the bounded time, then answers 503 ServiceUnavailableTemporary', async (_label, failure) => {
-    await roundTrip();
-    const blob = (await call('GenerateDataKey', { KeyId: KEY_ID })).body.CiphertextBlob as string;
-    fake.failure = () => failure();
+  ])(
+    'when Secrets Manager starts to %s, the service keeps answering for the bounded time, then answers 503 ServiceUnavailableTemporary',
+    async (_label, failure) => {
+      await roundTrip();
+      const blob = (await call('GenerateDataKey', { KeyId: KEY_ID })).body.CiphertextBlob as string;
+      fake.failure = () => failure();
 
-    // Past every TTL (keyring 1 s, store 5 s) but within staleFor: answered from memory.
-    clock += 30_000;
-    await roundTrip();
-    expect((await call('Decrypt', { CiphertextBlob: blob })).status).toBe(200);
-    const served = storeLogs.filter((l) => l.message === 'key store unavailable: serving a cached entry past its TTL');
-    expect(served.map((l) => l.entry).sort()).toEqual([`access-keys/${ADMIN.accessKeyId}`, `keys/${KEY_ID}`]);
+      // Past every TTL (keyring 1 s, store 5 s) but within staleFor: answered from memory.
+      clock += 30_000;
+      await roundTrip();
+      expect((await call('Decrypt', { CiphertextBlob: blob })).status).toBe(200);
+      const served = storeLogs.filter((l) => l.message === 'key store unavailable: serving a cached entry past its TTL');
+      expect(served.map((l) => l.entry).sort()).toEqual([`access-keys/${ADMIN.accessKeyId}`, `keys/${KEY_ID}`]);
 
-    // Past TTL + staleFor: 503, with the Alibaba error body and no stack.
-    clock += TTL_MS + STALE_FOR_MS - 30_000;
-    for (const r of [await call('GenerateDataKey', { KeyId: KEY_ID }), await call('Decrypt', { CiphertextBlob: blob })]) {
-      expectError(r, 503, 'ServiceUnavailableTemporary');
-      expect(r.raw).not.toMatch(/TimeoutError|Throttling|InternalServiceError|secretsmanager/);
-    }
+      // Past TTL + staleFor: 503, with the Alibaba error body and no stack.
+      clock += TTL_MS + STALE_FOR_MS - 30_000;
+      for (const r of [await call('GenerateDataKey', { KeyId: KEY_ID }), await call('Decrypt', { CiphertextBlob: blob })]) {
+        expectError(r, 503, 'ServiceUnavailableTemporary');
+        expect(r.raw).not.toMatch(/TimeoutError|Throttling|InternalServiceError|secretsmanager/);
+      }
 
-    // Secrets Manager is back: so is the service.
-    fake.failure = undefined;
-    await roundTrip();
-  });
+      // Secrets Manager is back: so is the service.
+      fake.failure = undefined;
+      await roundTrip();
+    },
+  );
 
   it('when an entry was never cached and Secrets Manager is down, the answer is 503 at once', async () => {
     fake.failure = () => awsErrors.network();

@@ -32,7 +32,9 @@ describe('Seeding is idempotent over what the API changed', () => {
     const { service, lines } = await restartWithSeed(store);
     expect(await service.accessKeys.get(PROVIDER.accessKeyId)).toBeUndefined();
     expect(await service.accessKeys.lookup(PROVIDER.accessKeyId)).toBeUndefined();
-    expect(lines).toContainEqual(expect.objectContaining({ message: 'seed: a seeded access key was deleted; it stays deleted', accessKeyId: PROVIDER.accessKeyId }));
+    expect(lines).toContainEqual(
+      expect.objectContaining({ message: 'seed: a seeded access key was deleted; it stays deleted', accessKeyId: PROVIDER.accessKeyId }),
+    );
     expect(JSON.stringify(lines)).not.toContain(PROVIDER.accessKeySecret);
   });
 
@@ -63,7 +65,9 @@ describe('Seeding is idempotent over what the API changed', () => {
     expect(await service.keyring.versionOwner(TEST_SEED.keys![0]!.versions![0]!.keyVersionId)).toBeUndefined();
     expect(await service.keyring.readAlias(ALIAS)).toBeUndefined();
     expect(lines).toContainEqual(expect.objectContaining({ message: 'seed: a seeded key was deleted; it stays deleted', keyId: KEY_ID }));
-    const r = await t.call(signedRpcRequest(ADMIN, 'Decrypt', { CiphertextBlob: blob }, { timestamp: new Date(clock).toISOString().replace(/\.\d{3}Z$/, 'Z') }));
+    const r = await t.call(
+      signedRpcRequest(ADMIN, 'Decrypt', { CiphertextBlob: blob }, { timestamp: new Date(clock).toISOString().replace(/\.\d{3}Z$/, 'Z') }),
+    );
     expect(r.status).toBe(404);
   });
 
@@ -78,11 +82,25 @@ describe('Seeding is idempotent over what the API changed', () => {
 
 describe('A seed that clashes with itself', () => {
   it.each([
-    ['an alias under two keys', { keys: [{ keyId: KEY_ID, aliases: ['alias/twice'] }, { keyId: OTHER_KEY_ID, aliases: ['alias/twice'] }] }, 'alias "alias/twice"'],
+    [
+      'an alias under two keys',
+      {
+        keys: [
+          { keyId: KEY_ID, aliases: ['alias/twice'] },
+          { keyId: OTHER_KEY_ID, aliases: ['alias/twice'] },
+        ],
+      },
+      'alias "alias/twice"',
+    ],
     ['a key twice', { keys: [{ keyId: KEY_ID }, { keyId: KEY_ID }] }, `key "${KEY_ID}"`],
     [
       'a version under two keys',
-      { keys: [{ keyId: KEY_ID, versions: [{ keyVersionId: '99999999-2222-4333-8444-555555555555' }] }, { keyId: OTHER_KEY_ID, versions: [{ keyVersionId: '99999999-2222-4333-8444-555555555555' }] }] },
+      {
+        keys: [
+          { keyId: KEY_ID, versions: [{ keyVersionId: '99999999-2222-4333-8444-555555555555' }] },
+          { keyId: OTHER_KEY_ID, versions: [{ keyVersionId: '99999999-2222-4333-8444-555555555555' }] },
+        ],
+      },
       'key version',
     ],
     ['an access key twice', { accessKeys: [TEST_SEED.accessKeys![0]!, TEST_SEED.accessKeys![0]!] }, 'access key'],

@@ -2,7 +2,16 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ACTIONS, AWS_OPERATIONS, DISPATCHER, EVENT_TRIGGERED, KEY_WRITING_ACTIONS, MATERIAL_CREATING_ACTIONS, MATERIAL_DELETING_ACTIONS, SCHEDULED } from '../../functions/actions.js';
+import {
+  ACTIONS,
+  AWS_OPERATIONS,
+  DISPATCHER,
+  EVENT_TRIGGERED,
+  KEY_WRITING_ACTIONS,
+  MATERIAL_CREATING_ACTIONS,
+  MATERIAL_DELETING_ACTIONS,
+  SCHEDULED,
+} from '../../functions/actions.js';
 import { STATE_TABLE_DEFINITION } from '../../lib/keystore/dynamodb/table.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -28,7 +37,9 @@ const secretActions = (fn: FunctionConfig) => new Set(allActions(fn).filter((a) 
 describe('Table: Actions ⇄ serverless.yml', () => {
   it('when serverless.yml is read, it declares exactly the table functions — one per Action, the dispatcher, the scheduled and event-triggered jobs — with the table handlers', () => {
     const declared = Object.fromEntries(Object.entries(template.functions).map(([name, fn]) => [name, fn.handler]));
-    const expected = Object.fromEntries([...ACTIONS, DISPATCHER, ...SCHEDULED, ...EVENT_TRIGGERED].map((r) => [r.functionName, r.file.replace(/\.ts$/, '.handler')]));
+    const expected = Object.fromEntries(
+      [...ACTIONS, DISPATCHER, ...SCHEDULED, ...EVENT_TRIGGERED].map((r) => [r.functionName, r.file.replace(/\.ts$/, '.handler')]),
+    );
     expect(declared).toEqual(expected);
   });
 
@@ -36,7 +47,9 @@ describe('Table: Actions ⇄ serverless.yml', () => {
     for (const route of ACTIONS) {
       const rules = albEvents(template.functions[route.functionName]!);
       // AWS operations whose serving Action depends on the request (ListAliases) go to the dispatcher.
-      const targets = [...AWS_OPERATIONS].filter(([, actions]) => actions.length === 1 && actions[0] === route.action).map(([target]) => `TrentService.${target}`);
+      const targets = [...AWS_OPERATIONS]
+        .filter(([, actions]) => actions.length === 1 && actions[0] === route.action)
+        .map(([target]) => `TrentService.${target}`);
       expect(rules.map((r) => r.conditions.query ?? r.conditions.header)).toEqual([
         { Action: route.action },
         { name: 'x-acs-action', values: [route.action] },
@@ -75,8 +88,16 @@ describe('Table: Actions ⇄ serverless.yml', () => {
   });
 
   it('when material is concerned, only material-creating Actions, the dispatcher and the rotation create secrets; only DeleteKeyMaterial, the dispatcher and the scheduled deletion delete them; nothing lists or updates them', () => {
-    const creators = new Set([...ACTIONS.filter((r) => MATERIAL_CREATING_ACTIONS.has(r.action)).map((r) => r.functionName), DISPATCHER.functionName, 'rotateKeys']);
-    const deleters = new Set([...ACTIONS.filter((r) => MATERIAL_DELETING_ACTIONS.has(r.action)).map((r) => r.functionName), DISPATCHER.functionName, 'deleteExpiredKeys']);
+    const creators = new Set([
+      ...ACTIONS.filter((r) => MATERIAL_CREATING_ACTIONS.has(r.action)).map((r) => r.functionName),
+      DISPATCHER.functionName,
+      'rotateKeys',
+    ]);
+    const deleters = new Set([
+      ...ACTIONS.filter((r) => MATERIAL_DELETING_ACTIONS.has(r.action)).map((r) => r.functionName),
+      DISPATCHER.functionName,
+      'deleteExpiredKeys',
+    ]);
     for (const [name, fn] of Object.entries(template.functions)) {
       const actions = secretActions(fn);
       expect(actions.has('secretsmanager:CreateSecret'), `${name} CreateSecret`).toBe(creators.has(name));
@@ -91,7 +112,8 @@ describe('Table: Actions ⇄ serverless.yml', () => {
 
   it('when the stage is deployed, no function reserves concurrency (every function reserving some would exhaust a default account), and the state table matches the backend definition', () => {
     for (const [name, fn] of Object.entries(template.functions)) expect((fn as unknown as Record<string, unknown>).reservedConcurrency, name).toBeUndefined();
-    const table = (template as unknown as { resources: { Resources: Record<string, { Properties: Record<string, unknown>; DeletionPolicy?: string }> } }).resources.Resources.StateTable!;
+    const table = (template as unknown as { resources: { Resources: Record<string, { Properties: Record<string, unknown>; DeletionPolicy?: string }> } })
+      .resources.Resources.StateTable!;
     expect(table.DeletionPolicy).toBe('Retain');
     expect(table.Properties.KeySchema).toEqual(STATE_TABLE_DEFINITION.KeySchema);
     expect(table.Properties.AttributeDefinitions).toEqual(STATE_TABLE_DEFINITION.AttributeDefinitions);
@@ -105,10 +127,13 @@ describe('Table: Actions ⇄ serverless.yml', () => {
 
   it('when the partition-key provisioner is declared, it is triggered by its queue only (partial batch failures; PartitionCreated events arrive through it), may touch only the registry objects, and never the key store', () => {
     const fn = template.functions.provisionPartitionKeys!;
-    expect(fn.events).toEqual([{ sqs: { arn: { 'Fn::GetAtt': ['PartitionEventsQueue', 'Arn'] }, batchSize: 10, functionResponseType: 'ReportBatchItemFailures' } }]);
+    expect(fn.events).toEqual([
+      { sqs: { arn: { 'Fn::GetAtt': ['PartitionEventsQueue', 'Arn'] }, batchSize: 10, functionResponseType: 'ReportBatchItemFailures' } },
+    ]);
     expect(albEvents(fn)).toEqual([]);
     const actions = (fn.iamRoleStatements ?? []).flatMap((s) => s.Action);
     expect(actions.sort()).toEqual(['s3:GetObject', 's3:ListBucket', 's3:PutObject']);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a Serverless Framework variable, as serverless.yml holds it
     expect(JSON.stringify(fn.iamRoleStatements)).toContain('${param:partitionBucket}/partitions/*');
   });
 
@@ -119,7 +144,8 @@ describe('Table: Actions ⇄ serverless.yml', () => {
       expect(typeof module.handler).toBe('function');
       expect(route.operation.name).toBe(route.action);
     }
-    for (const fn of [DISPATCHER, ...SCHEDULED, ...EVENT_TRIGGERED]) expect(typeof ((await import(`${root}${fn.file}`)) as { handler: unknown }).handler).toBe('function');
+    for (const fn of [DISPATCHER, ...SCHEDULED, ...EVENT_TRIGGERED])
+      expect(typeof ((await import(`${root}${fn.file}`)) as { handler: unknown }).handler).toBe('function');
   });
 
   it('when Actions are listed, none appears twice, and every key-writing Action is in the table', () => {

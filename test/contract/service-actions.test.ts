@@ -35,7 +35,13 @@ describe('GetRandomPassword', () => {
 
   it('when classes and characters are excluded (booleans in any case), none of them appears, and every remaining class does', async () => {
     for (let i = 0; i < 20; i++) {
-      const result = await password({ PasswordLength: '40', ExcludePunctuation: 'TRUE', ExcludeUppercase: 'true', ExcludeNumbers: 'False', ExcludeCharacters: 'abc0123' });
+      const result = await password({
+        PasswordLength: '40',
+        ExcludePunctuation: 'TRUE',
+        ExcludeUppercase: 'true',
+        ExcludeNumbers: 'False',
+        ExcludeCharacters: 'abc0123',
+      });
       const value = result.body.RandomPassword as string;
       expect(value).toMatch(/^[d-z4-9]{40}$/);
       expect(value).toMatch(/[d-z]/);
@@ -44,7 +50,13 @@ describe('GetRandomPassword', () => {
   });
 
   it('when RequireEachIncludedType is false, the characters are still drawn from the included classes only', async () => {
-    const result = await password({ PasswordLength: '64', RequireEachIncludedType: 'false', ExcludeLowercase: 'true', ExcludeUppercase: 'true', ExcludePunctuation: 'true' });
+    const result = await password({
+      PasswordLength: '64',
+      RequireEachIncludedType: 'false',
+      ExcludeLowercase: 'true',
+      ExcludeUppercase: 'true',
+      ExcludePunctuation: 'true',
+    });
     expect(result.body.RandomPassword).toMatch(/^\d{64}$/);
   });
 
@@ -76,7 +88,7 @@ describe('GetRandomPassword', () => {
 });
 
 describe('DescribeRegions and DescribeService', () => {
-  it('DescribeRegions answers the region in this deployment\'s ARNs, as an array, in JSON and XML, over both signatures', async () => {
+  it("DescribeRegions answers the region in this deployment's ARNs, as an array, in JSON and XML, over both signatures", async () => {
     for (const request of [signedRpcRequest(ADMIN, 'DescribeRegions', {}), signedV3Request(ADMIN, 'DescribeRegions', {})]) {
       const result = await t.call(request);
       expect(result.status).toBe(200);

@@ -137,7 +137,7 @@ describe.each(BACKENDS)('Contract: a change acknowledged through one instance is
     await applySeed(TEST_SEED, a.service);
   }, 60_000);
 
-  it('DisableKey and EnableKey through A: B\'s next GenerateDataKey follows each, every time', async () => {
+  it("DisableKey and EnableKey through A: B's next GenerateDataKey follows each, every time", async () => {
     for (let round = 0; round < 3; round++) {
       expect((await b.call(ADMIN, 'GenerateDataKey', { KeyId: KEY_ID })).status).toBe(200);
       expect((await a.call(ADMIN, 'DisableKey', { KeyId: KEY_ID })).status).toBe(200);
@@ -147,7 +147,7 @@ describe.each(BACKENDS)('Contract: a change acknowledged through one instance is
     expect((await b.call(ADMIN, 'GenerateDataKey', { KeyId: KEY_ID })).status).toBe(200);
   });
 
-  it('ScheduleKeyDeletion and CancelKeyDeletion through A: B\'s next DescribeKey shows each', async () => {
+  it("ScheduleKeyDeletion and CancelKeyDeletion through A: B's next DescribeKey shows each", async () => {
     const state = async (via: Instance) => (await via.call(ADMIN, 'DescribeKey', { KeyId: OTHER_KEY_ID })).body.KeyMetadata.KeyState as string;
     expect(await state(b)).toBe('Enabled');
     expect((await a.call(ADMIN, 'ScheduleKeyDeletion', { KeyId: OTHER_KEY_ID, PendingWindowInDays: '7' })).status).toBe(200);
@@ -173,7 +173,7 @@ describe.each(BACKENDS)('Contract: a change acknowledged through one instance is
     expect(await keyOf(b)).toBe(KEY_ID);
   });
 
-  it('an access key disabled, enabled, given another policy, deleted, or created through A (as the CLI does): B\'s next request signed with it follows', async () => {
+  it("an access key disabled, enabled, given another policy, deleted, or created through A (as the CLI does): B's next request signed with it follows", async () => {
     const provide = async (credentials: Credentials) => {
       const answer = await b.call(credentials, 'GenerateDataKeyWithoutPlaintext', { KeyId: KEY_ID });
       return answer.status === 200 ? 'OK' : (answer.body.Code as string);
@@ -357,7 +357,7 @@ describe('Contract: a write whose answer comes late never puts its value back ov
     },
   ];
 
-  it.each(CASES)('$name: once A validated after B\'s write, A reads B\'s value, before and after its own write answers', async (c) => {
+  it.each(CASES)("$name: once A validated after B's write, A reads B's value, before and after its own write answers", async (c) => {
     const shared = new MemoryKeyStore();
     const late = withLateAnswers(shared);
     const options = { region: REGION, accountId: ACCOUNT_ID, cacheTtlMs: CACHE_TTL_MS, logger: createLogger({ level: 'silent' }) };

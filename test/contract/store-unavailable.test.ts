@@ -21,18 +21,21 @@ class RefusingStore extends MemoryKeyStore {
 }
 
 describe('An unavailable store is a 503, never a 500', () => {
-  it.each(['ENOSPC', 'EROFS', 'EACCES', 'EIO'])('when the disk refuses writes (%s), key changes answer 503 ServiceUnavailableTemporary and reads still work', async (code) => {
-    const store = new RefusingStore();
-    const lines: string[] = [];
-    const t = await createTestService({ store, logLines: lines });
-    store.refuse = code;
-    expectError(await t.call(signedRpcRequest(ADMIN, 'CreateKey', {})), 503, 'ServiceUnavailableTemporary');
-    expectError(await t.call(signedRpcRequest(ADMIN, 'CreateKeyVersion', { KeyId: KEY_ID })), 503, 'ServiceUnavailableTemporary');
-    expectError(await t.call(signedRpcRequest(ADMIN, 'DisableKey', { KeyId: KEY_ID })), 503, 'ServiceUnavailableTemporary');
-    expect((await t.call(signedRpcRequest(ADMIN, 'GenerateDataKey', { KeyId: KEY_ID }))).status).toBe(200);
-    expect(lines.join('')).toContain('key store unavailable');
-    expect(lines.join('')).not.toContain('internal failure');
-  });
+  it.each(['ENOSPC', 'EROFS', 'EACCES', 'EIO'])(
+    'when the disk refuses writes (%s), key changes answer 503 ServiceUnavailableTemporary and reads still work',
+    async (code) => {
+      const store = new RefusingStore();
+      const lines: string[] = [];
+      const t = await createTestService({ store, logLines: lines });
+      store.refuse = code;
+      expectError(await t.call(signedRpcRequest(ADMIN, 'CreateKey', {})), 503, 'ServiceUnavailableTemporary');
+      expectError(await t.call(signedRpcRequest(ADMIN, 'CreateKeyVersion', { KeyId: KEY_ID })), 503, 'ServiceUnavailableTemporary');
+      expectError(await t.call(signedRpcRequest(ADMIN, 'DisableKey', { KeyId: KEY_ID })), 503, 'ServiceUnavailableTemporary');
+      expect((await t.call(signedRpcRequest(ADMIN, 'GenerateDataKey', { KeyId: KEY_ID }))).status).toBe(200);
+      expect(lines.join('')).toContain('key store unavailable');
+      expect(lines.join('')).not.toContain('internal failure');
+    },
+  );
 
   it('when a lock is held too long (busy), the answer is 503', async () => {
     const store = new RefusingStore();

@@ -10,7 +10,8 @@ beforeEach(async () => {
   t = await createTestService();
 });
 const call = (action: string, params: Record<string, string>, who = ADMIN) => t.call(signedRpcRequest(who, action, params));
-const tagsOf = async (keyId = KEY_ID) => (await call('ListResourceTags', { KeyId: keyId })).body.Tags.Tag as Array<{ KeyId: string; TagKey: string; TagValue: string }>;
+const tagsOf = async (keyId = KEY_ID) =>
+  (await call('ListResourceTags', { KeyId: keyId })).body.Tags.Tag as Array<{ KeyId: string; TagKey: string; TagValue: string }>;
 const json = (tags: Array<[string, string]>) => JSON.stringify(tags.map(([TagKey, TagValue]) => ({ TagKey, TagValue })));
 
 describe('Tags on keys', () => {
@@ -21,9 +22,31 @@ describe('Tags on keys', () => {
   });
 
   it('TagResource adds tags (by id, alias or ARN), replaces a value, and ListResourceTags lists them by TagKey with the key id', async () => {
-    expect((await call('TagResource', { KeyId: KEY_ID, Tags: json([['project', 'alpha'], ['Env', 'prod']]) })).status).toBe(200);
-    expect((await call('TagResource', { KeyId: ALIAS, Tags: json([['project', 'beta'], ['empty', '']]) })).status).toBe(200);
-    expect((await t.call(signedV3Request(ADMIN, 'TagResource', { KeyId: keyArnOf(KEY_ID), Tags: json([['a/b\\c_d-e.f+g=h:i@j', 'V=1.0:x@y']]) }))).status).toBe(200);
+    expect(
+      (
+        await call('TagResource', {
+          KeyId: KEY_ID,
+          Tags: json([
+            ['project', 'alpha'],
+            ['Env', 'prod'],
+          ]),
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await call('TagResource', {
+          KeyId: ALIAS,
+          Tags: json([
+            ['project', 'beta'],
+            ['empty', ''],
+          ]),
+        })
+      ).status,
+    ).toBe(200);
+    expect((await t.call(signedV3Request(ADMIN, 'TagResource', { KeyId: keyArnOf(KEY_ID), Tags: json([['a/b\\c_d-e.f+g=h:i@j', 'V=1.0:x@y']]) }))).status).toBe(
+      200,
+    );
     expect(await tagsOf()).toEqual([
       { KeyId: KEY_ID, TagKey: 'Env', TagValue: 'prod' },
       { KeyId: KEY_ID, TagKey: 'a/b\\c_d-e.f+g=h:i@j', TagValue: 'V=1.0:x@y' },
@@ -37,7 +60,15 @@ describe('Tags on keys', () => {
   });
 
   it('UntagResource removes the keys named (a JSON list or commas), ignores keys the key does not carry', async () => {
-    await call('TagResource', { KeyId: KEY_ID, Tags: json([['a', '1'], ['b', '2'], ['c', '3'], ['d', '4']]) });
+    await call('TagResource', {
+      KeyId: KEY_ID,
+      Tags: json([
+        ['a', '1'],
+        ['b', '2'],
+        ['c', '3'],
+        ['d', '4'],
+      ]),
+    });
     expect((await call('UntagResource', { KeyId: KEY_ID, TagKeys: '["a","missing"]' })).status).toBe(200);
     expect((await call('UntagResource', { KeyId: ALIAS, TagKeys: 'b, c' })).status).toBe(200);
     expect(await tagsOf()).toEqual([{ KeyId: KEY_ID, TagKey: 'd', TagValue: '4' }]);
@@ -112,7 +143,10 @@ describe('Tags on keys', () => {
   });
 
   it.each(['TagResource', 'UntagResource', 'ListResourceTags'])('%s is authorised on the key: a caller allowed only Decrypt is refused', async (action) => {
-    const params: Record<string, string> = { KeyId: KEY_ID, ...(action === 'TagResource' ? { Tags: json([['a', '1']]) } : action === 'UntagResource' ? { TagKeys: 'a' } : {}) };
+    const params: Record<string, string> = {
+      KeyId: KEY_ID,
+      ...(action === 'TagResource' ? { Tags: json([['a', '1']]) } : action === 'UntagResource' ? { TagKeys: 'a' } : {}),
+    };
     expectError(await call(action, params, CONSUMER), 403, 'Forbidden.NoPermission');
     expect(await tagsOf()).toEqual([]);
   });
@@ -120,7 +154,12 @@ describe('Tags on keys', () => {
 
 describe('CreateKey with Tags', () => {
   it('the new key carries the tags (the JSON list TagResource takes); DescribeKey and ListResourceTags agree', async () => {
-    const created = await call('CreateKey', { Tags: json([['project', 'alpha'], ['Env', 'prod']]) });
+    const created = await call('CreateKey', {
+      Tags: json([
+        ['project', 'alpha'],
+        ['Env', 'prod'],
+      ]),
+    });
     expect(created.status, created.raw).toBe(200);
     expect(await tagsOf(created.body.KeyMetadata.KeyId)).toEqual([
       { KeyId: created.body.KeyMetadata.KeyId, TagKey: 'Env', TagValue: 'prod' },
@@ -135,7 +174,13 @@ describe('CreateKey with Tags', () => {
   it.each([
     ['not JSON', '{'],
     ['a reserved key', json([['aliyun-x', 'v']])],
-    ['a key twice', json([['a', '1'], ['a', '2']])],
+    [
+      'a key twice',
+      json([
+        ['a', '1'],
+        ['a', '2'],
+      ]),
+    ],
     ['21 tags', json(Array.from({ length: 21 }, (_, i) => [`k${i}`, 'v'] as [string, string]))],
     ['an empty list', '[]'],
   ])('Tags that are %s: 400 InvalidParameter naming Tags, and no key is made', async (_what, tags) => {

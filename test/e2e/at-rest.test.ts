@@ -35,7 +35,15 @@ function forms(secret: string, isMaterial = false): Buffer[] {
   const out = [text, Buffer.from(text.toString('base64'))];
   if (isMaterial) {
     const bytes = Buffer.from(secret, 'base64');
-    out.push(bytes, Buffer.from(bytes.toString('hex')), Buffer.from(Buffer.from(JSON.stringify({ material: secret })).toString('base64').slice(0, 24)));
+    out.push(
+      bytes,
+      Buffer.from(bytes.toString('hex')),
+      Buffer.from(
+        Buffer.from(JSON.stringify({ material: secret }))
+          .toString('base64')
+          .slice(0, 24),
+      ),
+    );
   }
   return out;
 }

@@ -36,7 +36,6 @@ it('the AWS CLI v2 and boto3 are installed (a missing client fails this suite, n
   expect(MISSING, MISSING_MESSAGE).toEqual([]);
 });
 
-
 /** An environment of the AWS clients' own, nothing inherited: no profile, config or credentials file of this machine is read. */
 function clientEnv(credentials: Credentials): Record<string, string> {
   return {
@@ -56,7 +55,8 @@ function clientEnv(credentials: Credentials): Record<string, string> {
 const run = (command: string, args: readonly string[], env: Record<string, string>) => runProcess(command, args, { cwd: dir, env });
 
 /** `aws kms …args` against the gateway. */
-const aws = (args: readonly string[], credentials: Credentials = ADMIN) => run(AWS_CLI, ['--endpoint-url', endpoint, '--output', 'json', 'kms', ...args], clientEnv(credentials));
+const aws = (args: readonly string[], credentials: Credentials = ADMIN) =>
+  run(AWS_CLI, ['--endpoint-url', endpoint, '--output', 'json', 'kms', ...args], clientEnv(credentials));
 
 /** `aws kms …args` that must succeed; its JSON output (or its text with `--output text`). */
 async function awsOk(args: readonly string[]): Promise<any> {
@@ -69,6 +69,7 @@ async function awsOk(args: readonly string[]): Promise<any> {
  * One python process for many boto3 calls (a process start is most of a call's cost). It prints
  * one JSON document of what it saw; the assertions are here.
  */
+// biome-ignore lint/complexity/noUselessStringRaw: Python source; a backslash added to it later must reach Python as written
 const BOTO3_SCRIPT = String.raw`
 import base64, json, os, sys
 import boto3
@@ -151,7 +152,10 @@ describe('with the real clients', () => {
     const alias = 'alias/cli-e2e';
 
     it('create-key twice in quick succession (identical requests): both keys made; create-alias names one', async () => {
-      const [a, b] = await Promise.all([awsOk(['create-key', '--description', 'made by the AWS CLI']), awsOk(['create-key', '--description', 'made by the AWS CLI'])]);
+      const [a, b] = await Promise.all([
+        awsOk(['create-key', '--description', 'made by the AWS CLI']),
+        awsOk(['create-key', '--description', 'made by the AWS CLI']),
+      ]);
       expect(a.KeyMetadata).toMatchObject({ KeyState: 'Enabled', Description: 'made by the AWS CLI', Arn: arnOf(a.KeyMetadata.KeyId) });
       expect(b.KeyMetadata.KeyId).not.toBe(a.KeyMetadata.KeyId);
       keyId = a.KeyMetadata.KeyId;

@@ -67,12 +67,18 @@ describe('kms over TLS: certificate failures say what happened and what to do', 
     for (const caFile of [[], ['--ca-file', join(dir, 'pki-other-ca.pem')]]) {
       const run = await kms(mutual.url, ...caFile);
       const code = /\((UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN)\)/.exec(run.stderr)?.[1];
-      refused(run, `cannot connect securely to ${mutual.url.slice(0, -1)}: its TLS certificate is issued by a certificate authority this machine does not trust (${code}); ${TRUST}`);
+      refused(
+        run,
+        `cannot connect securely to ${mutual.url.slice(0, -1)}: its TLS certificate is issued by a certificate authority this machine does not trust (${code}); ${TRUST}`,
+      );
     }
   });
 
   it('a self-signed certificate: says so, and to pass --ca-file', async () => {
-    refused(await kms(selfSigned.url), `cannot connect securely to ${selfSigned.url.slice(0, -1)}: its TLS certificate is self-signed, so nothing vouches for it here (DEPTH_ZERO_SELF_SIGNED_CERT); ${TRUST}`);
+    refused(
+      await kms(selfSigned.url),
+      `cannot connect securely to ${selfSigned.url.slice(0, -1)}: its TLS certificate is self-signed, so nothing vouches for it here (DEPTH_ZERO_SELF_SIGNED_CERT); ${TRUST}`,
+    );
   });
 
   it('a certificate for another host: names the host and the names the certificate holds, and says to check the host name', async () => {
@@ -101,7 +107,10 @@ describe('kms over TLS: certificate failures say what happened and what to do', 
 
   it('the wrong protocol: https:// to a plain-HTTP server, http:// to a TLS gateway', async () => {
     const { port } = plainHttp.address() as { port: number };
-    refused(await kms(`https://127.0.0.1:${port}/`), `cannot connect securely to https://127.0.0.1:${port}: it does not speak TLS; if it is a plain-HTTP gateway, use http:// in --endpoint`);
+    refused(
+      await kms(`https://127.0.0.1:${port}/`),
+      `cannot connect securely to https://127.0.0.1:${port}: it does not speak TLS; if it is a plain-HTTP gateway, use http:// in --endpoint`,
+    );
     const plain = await kms(mutual.url.replace('https:', 'http:'));
     expect(plain.code).toBe(3);
     expect(plain.stderr).toMatch(/; if the endpoint serves HTTPS, use https:\/\/ in --endpoint\n$/);

@@ -7,16 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KmsClient } from '@alibaba-kms-compatible/client';
 import { decodeHeader, TAG_BYTES } from '../../packages/client/src/file-envelope/format.js';
 import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
-import {
-  killAllGateways,
-  makeTempDir,
-  READY_LINE,
-  type ReadyGateway,
-  REPO_ROOT,
-  removeDir,
-  startGateway,
-  writeSeedFile,
-} from '../helpers/gateway-process.js';
+import { killAllGateways, makeTempDir, READY_LINE, type ReadyGateway, REPO_ROOT, removeDir, startGateway, writeSeedFile } from '../helpers/gateway-process.js';
 import { ADMIN, ALIAS, CONSUMER, KEY_ID, OTHER_KEY_ID, PROVIDER, TEST_SEED } from '../helpers/service.js';
 import type { Credentials } from '../helpers/sign.js';
 import { openExportedDataKey, TEST_RSA_PUBLIC_KEY_BLOB } from '../helpers/rsa.js';
@@ -103,7 +94,8 @@ describe('kms: options, credentials and exit codes', { timeout: 120_000 }, () =>
   it('--help and --version exit 0; the help names every command group', async () => {
     const help = await kms(['--help'], { credentials: null });
     expect(help.code).toBe(0);
-    for (const group of ['keys', 'aliases', 'datakey', 'access-keys', 'encrypt-file', 'decrypt-file', 'serve', 'random-password', 'regions', 'service']) expect(help.stdout).toContain(group);
+    for (const group of ['keys', 'aliases', 'datakey', 'access-keys', 'encrypt-file', 'decrypt-file', 'serve', 'random-password', 'regions', 'service'])
+      expect(help.stdout).toContain(group);
     // A group's help lists its commands from the command table (it once named `protect` and `delete`).
     const keysHelp = await kms(['keys', '--help'], { credentials: null });
     expect(keysHelp.code).toBe(0);
@@ -196,7 +188,9 @@ describe('kms keys', { timeout: 120_000 }, () => {
     const rotated = await ok(['keys', 'rotate', keyId]);
     expect(rotated.KeyVersion.KeyId).toBe(keyId);
     const versions = await ok(['keys', 'versions', keyId]);
-    expect(versions.KeyVersions.map((v: any) => v.KeyVersionId).sort()).toEqual([created.KeyMetadata.PrimaryKeyVersion, rotated.KeyVersion.KeyVersionId].sort());
+    expect(versions.KeyVersions.map((v: any) => v.KeyVersionId).sort()).toEqual(
+      [created.KeyMetadata.PrimaryKeyVersion, rotated.KeyVersion.KeyVersionId].sort(),
+    );
     expect(versions.TotalCount).toBe(2);
     expect((await ok(['keys', 'describe', keyId])).KeyMetadata.PrimaryKeyVersion).toBe(rotated.KeyVersion.KeyVersionId);
 
@@ -259,7 +253,10 @@ describe('kms aliases', { timeout: 120_000 }, () => {
 describe('kms keys set-description, set-deletion-protection, tag, untag, tags', { timeout: 120_000 }, () => {
   it('renames a key, protects it from deletion, tags it, and lifts the protection', async () => {
     const keyId = (await ok(['keys', 'create', '--description', 'before', '--tag', 'owner=ops', '--tag', 'tier=1'])).KeyMetadata.KeyId as string;
-    expect((await ok(['keys', 'tags', keyId])).Tags.Tag.map((t: any) => [t.TagKey, t.TagValue])).toEqual([['owner', 'ops'], ['tier', '1']]);
+    expect((await ok(['keys', 'tags', keyId])).Tags.Tag.map((t: any) => [t.TagKey, t.TagValue])).toEqual([
+      ['owner', 'ops'],
+      ['tier', '1'],
+    ]);
     await ok(['keys', 'untag', keyId, 'owner', 'tier']);
     await ok(['keys', 'set-description', keyId, 'after — ü']);
     expect((await ok(['keys', 'describe', keyId])).KeyMetadata.Description).toBe('after — ü');
@@ -267,7 +264,11 @@ describe('kms keys set-description, set-deletion-protection, tag, untag, tags', 
     expect((await ok(['keys', 'describe', keyId])).KeyMetadata).toMatchObject({ DeletionProtection: 'Enabled', DeletionProtectionDescription: 'payroll' });
     await refused(['keys', 'schedule-deletion', keyId, '--days', '7'], 'Rejected.StateModifiedFailed');
     await ok(['keys', 'tag', keyId, 'project=alpha', 'env=', 'path=a=b']);
-    expect((await ok(['keys', 'tags', keyId])).Tags.Tag.map((t: any) => [t.TagKey, t.TagValue])).toEqual([['env', ''], ['path', 'a=b'], ['project', 'alpha']]);
+    expect((await ok(['keys', 'tags', keyId])).Tags.Tag.map((t: any) => [t.TagKey, t.TagValue])).toEqual([
+      ['env', ''],
+      ['path', 'a=b'],
+      ['project', 'alpha'],
+    ]);
     const table = await kms(['keys', 'tags', keyId, '--output', 'table']);
     expect(table.stdout).toMatch(/^project\s+alpha\s+key-/m);
     await ok(['keys', 'untag', keyId, 'env', 'path']);
@@ -288,7 +289,8 @@ describe('kms keys: bring your own key', { timeout: 120_000 }, () => {
     expect(params).toMatchObject({ KeyId: key.KeyId, PublicKey: expect.stringMatching(/^MIIBIjAN/), ImportToken: expect.any(String) });
     await ok(['keys', 'import-material', key.KeyId, '--material', material, '--expires', '2099-01-01T00:00:00Z']);
     expect((await ok(['keys', 'describe', key.KeyId])).KeyMetadata).toMatchObject({ KeyState: 'Enabled', MaterialExpireTime: '2099-01-01T00:00:00Z' });
-    for (const algorithm of ['RSAES_OAEP_SHA_1', 'RSAES_PKCS1_V1_5']) await ok(['keys', 'import-material', key.KeyId, '--material', material, '--algorithm', algorithm]);
+    for (const algorithm of ['RSAES_OAEP_SHA_1', 'RSAES_PKCS1_V1_5'])
+      await ok(['keys', 'import-material', key.KeyId, '--material', material, '--algorithm', algorithm]);
     expect((await ok(['keys', 'describe', key.KeyId])).KeyMetadata.MaterialExpireTime).toBe('');
     const generated = await ok(['datakey', 'generate', '--key', key.KeyId]);
     await ok(['keys', 'delete-material', key.KeyId]);
@@ -306,7 +308,8 @@ describe('kms keys: bring your own key', { timeout: 120_000 }, () => {
       ['keys', 'import-material', key.KeyId, '--material', join(dir, 'missing.bin')],
       ['keys', 'import-material', key.KeyId, '--material', material, '--expires', 'tomorrow'],
       ['keys', 'create', '--external', '--rotation-interval', '30d'],
-    ]) expect((await kms(args)).code, args.join(' ')).toBe(2);
+    ])
+      expect((await kms(args)).code, args.join(' ')).toBe(2);
     await refused(['keys', 'import-params', KEY_ID], 'Unsupported.Origin');
   });
 });
@@ -314,7 +317,16 @@ describe('kms keys: bring your own key', { timeout: 120_000 }, () => {
 describe('kms random-password, regions, service', { timeout: 120_000 }, () => {
   it('random-password honours its options; regions and service describe the deployment', async () => {
     expect((await ok(['random-password'])).RandomPassword).toHaveLength(32);
-    const digits = await ok(['random-password', '--length', '12', '--exclude-lowercase', '--exclude-uppercase', '--exclude-punctuation', '--exclude-characters', '0']);
+    const digits = await ok([
+      'random-password',
+      '--length',
+      '12',
+      '--exclude-lowercase',
+      '--exclude-uppercase',
+      '--exclude-punctuation',
+      '--exclude-characters',
+      '0',
+    ]);
     expect(digits.RandomPassword).toMatch(/^[1-9]{12}$/);
     const loose = await ok(['random-password', '--length', '8', '--no-require-each-included-type']);
     expect(loose.RandomPassword).toHaveLength(8);
@@ -399,7 +411,11 @@ describe('kms encrypt-file / decrypt-file', { timeout: 120_000 }, () => {
 
   /** Names in the files directory that are leftovers of a failed run (temporary files). */
   const leftovers = async () => (await readdir(files)).filter((name) => name.endsWith('.tmp'));
-  const exists = (path: string) => stat(path).then(() => true, () => false);
+  const exists = (path: string) =>
+    stat(path).then(
+      () => true,
+      () => false,
+    );
 
   for (const size of [0, 1, FRAME, FRAME + 1]) {
     it(`round trip of ${size} bytes`, async () => {
@@ -422,7 +438,12 @@ describe('kms encrypt-file / decrypt-file', { timeout: 120_000 }, () => {
     const plaintext = randomBytes(3 * FRAME + 5);
     const runRaw = (args: string[], stdin: Buffer) =>
       new Promise<Buffer>((resolve, reject) => {
-        const env = { ...process.env, KMS_ENDPOINT: gateway.url, ALIBABA_CLOUD_ACCESS_KEY_ID: ADMIN.accessKeyId, ALIBABA_CLOUD_ACCESS_KEY_SECRET: ADMIN.accessKeySecret };
+        const env = {
+          ...process.env,
+          KMS_ENDPOINT: gateway.url,
+          ALIBABA_CLOUD_ACCESS_KEY_ID: ADMIN.accessKeyId,
+          ALIBABA_CLOUD_ACCESS_KEY_SECRET: ADMIN.accessKeySecret,
+        };
         const child = spawn(process.execPath, ['bin/kms.mjs', ...args], { cwd: REPO_ROOT, env });
         const out: Buffer[] = [];
         child.stdout.on('data', (c: Buffer) => out.push(c));
@@ -465,7 +486,8 @@ describe('kms encrypt-file / decrypt-file', { timeout: 120_000 }, () => {
     it('truncated at a frame boundary', () => refusedFile('truncated-boundary', sealed.subarray(0, headerLength + 3 * frameBytes)));
     it('truncated mid-frame', () => refusedFile('truncated-mid', sealed.subarray(0, headerLength + frameBytes + 1000)));
     it('truncated inside the header', () => refusedFile('truncated-header', sealed.subarray(0, headerLength - 3), /ends inside its header/));
-    it('two frames swapped', () => refusedFile('reordered', Buffer.concat([sealed.subarray(0, headerLength), frame(1), frame(0), sealed.subarray(headerLength + 2 * frameBytes)])));
+    it('two frames swapped', () =>
+      refusedFile('reordered', Buffer.concat([sealed.subarray(0, headerLength), frame(1), frame(0), sealed.subarray(headerLength + 2 * frameBytes)])));
 
     it('a bit flipped in a frame (first, middle, last byte)', async () => {
       for (const at of [headerLength, headerLength + frameBytes + 77, sealed.length - 1]) {
@@ -611,11 +633,21 @@ describe('kms access-keys', { timeout: 120_000 }, () => {
     const policyFile = join(dir, 'decrypt-only.json');
     await writeFile(policyFile, JSON.stringify(DECRYPT_ONLY));
     const created = await ok(['access-keys', 'create', '--policy', policyFile]);
-    expect(created).toMatchObject({ AccessKeyId: expect.stringMatching(/^LTAI[A-Za-z0-9]{20}$/), AccessKeySecret: expect.stringMatching(/^[A-Za-z0-9]{30}$/), Status: 'Enabled', Policy: DECRYPT_ONLY });
+    expect(created).toMatchObject({
+      AccessKeyId: expect.stringMatching(/^LTAI[A-Za-z0-9]{20}$/),
+      AccessKeySecret: expect.stringMatching(/^[A-Za-z0-9]{30}$/),
+      Status: 'Enabled',
+      Policy: DECRYPT_ONLY,
+    });
     const key: Credentials = { accessKeyId: created.AccessKeyId, accessKeySecret: created.AccessKeySecret };
 
     // Never again: not in list (json or table), not in describe.
-    for (const args of [['access-keys', 'list'], ['-o', 'table', 'access-keys', 'list'], ['access-keys', 'describe', key.accessKeyId], ['-o', 'table', 'access-keys', 'describe', key.accessKeyId]]) {
+    for (const args of [
+      ['access-keys', 'list'],
+      ['-o', 'table', 'access-keys', 'list'],
+      ['access-keys', 'describe', key.accessKeyId],
+      ['-o', 'table', 'access-keys', 'describe', key.accessKeyId],
+    ]) {
       const run = await kms(args);
       expect(run.code).toBe(0);
       expect(run.stdout).toContain(key.accessKeyId);
@@ -650,7 +682,9 @@ describe('kms access-keys', { timeout: 120_000 }, () => {
   it('--admin and --id; a taken id is refused; bad policies and ids are usage errors; a missing store is exit 3', async () => {
     const admin = await ok(['access-keys', 'create', '--admin', '--id', 'cliAdmin0001']);
     expect(admin.AccessKeyId).toBe('cliAdmin0001');
-    expect((await ok(['keys', 'describe', ALIAS], { credentials: { accessKeyId: 'cliAdmin0001', accessKeySecret: admin.AccessKeySecret } })).KeyMetadata.KeyId).toBe(KEY_ID);
+    expect(
+      (await ok(['keys', 'describe', ALIAS], { credentials: { accessKeyId: 'cliAdmin0001', accessKeySecret: admin.AccessKeySecret } })).KeyMetadata.KeyId,
+    ).toBe(KEY_ID);
     await refused(['access-keys', 'create', '--admin', '--id', 'cliAdmin0001'], 'AccessKeyAlreadyExists');
 
     for (const args of [
@@ -682,9 +716,17 @@ describe('kms access-keys and store copy where there is no key store', { timeout
   });
 
   /** Every name under `path`, recursively (undefined when it does not exist): what a refused command must leave as it was. */
-  const tree = (path: string) => readdir(path, { recursive: true }).then((names) => names.sort(), () => undefined);
-  const exists = (path: string) => stat(path).then(() => true, () => false);
-  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  const tree = (path: string) =>
+    readdir(path, { recursive: true }).then(
+      (names) => names.sort(),
+      () => undefined,
+    );
+  const exists = (path: string) =>
+    stat(path).then(
+      () => true,
+      () => false,
+    );
+  const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
   /** Runs `args` against the store at `storeDir` and expects StoreNotFound (exit 3) naming it, with nothing created. */
   async function refusedWithoutStore(args: string[], storeDir: string, reason: RegExp, options: RunOptions = {}) {
@@ -692,7 +734,11 @@ describe('kms access-keys and store copy where there is no key store', { timeout
     const run = await kms(args, { ...options, env: { KMS_DATA_DIR: storeDir, ...options.env } });
     expect(run.code, `${args.join(' ')}: ${run.stderr}`).toBe(3);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toMatch(new RegExp(`^StoreNotFound: no key store at ${escape(storeDir)}: ${reason.source}; point at the gateway's data directory with --data-dir DIR or KMS_DATA_DIR`));
+    expect(run.stderr).toMatch(
+      new RegExp(
+        `^StoreNotFound: no key store at ${escapeRegExp(storeDir)}: ${reason.source}; point at the gateway's data directory with --data-dir DIR or KMS_DATA_DIR`,
+      ),
+    );
     expect(run.stderr.split('\n')).toHaveLength(2);
     expect(run.stderr.includes('--create-store'), args.join(' ')).toBe(args[1] === 'create');
     expect(await tree(storeDir), `${args.join(' ')} changed ${storeDir}`).toEqual(before);
@@ -735,15 +781,28 @@ describe('kms access-keys and store copy where there is no key store', { timeout
   it('from another directory with no --data-dir (the default ./.kms-data), create is refused while the gateway runs elsewhere', async () => {
     const elsewhere = join(places, 'elsewhere');
     await mkdir(elsewhere);
-    const run = await runKms(['access-keys', 'create', '--admin'], { endpoint: gateway.url, credentials: ADMIN, cwd: elsewhere, env: { KMS_DATA_DIR: undefined } });
+    const run = await runKms(['access-keys', 'create', '--admin'], {
+      endpoint: gateway.url,
+      credentials: ADMIN,
+      cwd: elsewhere,
+      env: { KMS_DATA_DIR: undefined },
+    });
     expect(run.code, run.stderr).toBe(3);
-    expect(run.stderr).toMatch(new RegExp(`^StoreNotFound: no key store at \\./\\.kms-data \\(${escape(join(elsewhere, '.kms-data'))}\\): the directory does not exist; point at the gateway's data directory with --data-dir DIR or KMS_DATA_DIR, or pass --create-store`));
+    expect(run.stderr).toMatch(
+      new RegExp(
+        `^StoreNotFound: no key store at \\./\\.kms-data \\(${escapeRegExp(join(elsewhere, '.kms-data'))}\\): the directory does not exist; point at the gateway's data directory with --data-dir DIR or KMS_DATA_DIR, or pass --create-store`,
+      ),
+    );
     expect(await readdir(elsewhere)).toEqual([]);
   });
 
   it('store copy from a directory without a store is refused, and creates no target', async () => {
     const target = join(places, 'copy-target');
-    await refusedWithoutStore(['store', 'copy', '--to', 'KMS_KEY_STORE=file', '--to', `KMS_DATA_DIR=${target}`], join(places, 'copy-source'), /the directory does not exist/);
+    await refusedWithoutStore(
+      ['store', 'copy', '--to', 'KMS_KEY_STORE=file', '--to', `KMS_DATA_DIR=${target}`],
+      join(places, 'copy-source'),
+      /the directory does not exist/,
+    );
     expect(await exists(target)).toBe(false);
   });
 
@@ -754,7 +813,9 @@ describe('kms access-keys and store copy where there is no key store', { timeout
     expect(await readdir(fresh)).toContain('root.key');
     // Now there is a store: the commands that were refused work, --create-store or not.
     expect((await ok(['access-keys', 'list'], { env: { KMS_DATA_DIR: fresh } })).AccessKeys.map((k: any) => k.AccessKeyId)).toEqual(['freshAdmin001']);
-    await ok(['access-keys', 'create', '--create-store', '--id', 'freshOther001', '--policy-json', JSON.stringify(DECRYPT_ONLY)], { env: { KMS_DATA_DIR: fresh } });
+    await ok(['access-keys', 'create', '--create-store', '--id', 'freshOther001', '--policy-json', JSON.stringify(DECRYPT_ONLY)], {
+      env: { KMS_DATA_DIR: fresh },
+    });
     const served = await startGateway({ dataDir: fresh, logLevel: 'silent' });
     try {
       const client = new KmsClient({ endpoint: served.url, credentials: { accessKeyId: 'freshAdmin001', accessKeySecret: created.AccessKeySecret } });
@@ -770,7 +831,11 @@ describe('kms access-keys and store copy where there is no key store', { timeout
 describe('kms serve', { timeout: 120_000 }, () => {
   it('runs the gateway (as npm start) until SIGTERM, which exits 0; a bad seed is exit 3', async () => {
     const serveDir = join(dir, 'serve');
-    const seed = await writeSeedFile(dir, { keys: [{ keyId: KEY_ID, aliases: ['alias/served'] }], accessKeys: [{ ...ADMIN, policy: DATA_KEYS_AND_DECRYPT }] }, 'serve-seed.json');
+    const seed = await writeSeedFile(
+      dir,
+      { keys: [{ keyId: KEY_ID, aliases: ['alias/served'] }], accessKeys: [{ ...ADMIN, policy: DATA_KEYS_AND_DECRYPT }] },
+      'serve-seed.json',
+    );
     const child = spawn(process.execPath, ['bin/kms.mjs', 'serve', '--port', '0', '--data-dir', serveDir, '--seed', seed], {
       cwd: REPO_ROOT,
       env: { ...process.env, KMS_LOG_LEVEL: 'silent' },
@@ -834,7 +899,7 @@ describe('kms access-keys and the gateway writing one store at once', { timeout:
     const aliases: string[] = [];
     const gatewayCaller = async (c: number) => {
       for (let i = 0; i < GATEWAY_ROUNDS; i++) {
-        const version = await client.call('CreateKeyVersion', { KeyId: keyId });
+        const version = await client.call<{ KeyVersion: { KeyVersionId: string } }>('CreateKeyVersion', { KeyId: keyId });
         versions.push(version.KeyVersion.KeyVersionId);
         const alias = `alias/conc-${c}-${i}`;
         await client.call('CreateAlias', { AliasName: alias, KeyId: keyId });
@@ -842,10 +907,7 @@ describe('kms access-keys and the gateway writing one store at once', { timeout:
       }
     };
 
-    await Promise.all([
-      ...Array.from({ length: WORKERS }, (_, w) => cliWorker(w)),
-      ...Array.from({ length: GATEWAY_CALLERS }, (_, c) => gatewayCaller(c)),
-    ]);
+    await Promise.all([...Array.from({ length: WORKERS }, (_, w) => cliWorker(w)), ...Array.from({ length: GATEWAY_CALLERS }, (_, c) => gatewayCaller(c))]);
 
     // Every access key a CLI process acknowledged exists, with the policy it was created with.
     const listed = new Map<string, any>((await ok(['access-keys', 'list'])).AccessKeys.map((k: any) => [k.AccessKeyId, k]));

@@ -84,9 +84,13 @@ describe('the client package, installed alone', () => {
     // What the server needs that the client does not declare itself must not come along.
     const ownDependencies = Object.keys(client.dependencies ?? {});
     const serverOnly = Object.keys(server.dependencies ?? {}).filter((name) => name !== client.name && !ownDependencies.includes(name));
-    expect(serverOnly).toEqual(expect.arrayContaining(['pg', '@aws-sdk/client-dynamodb', '@aws-sdk/client-secrets-manager', '@middy/core', 'prom-client', 'commander']));
+    expect(serverOnly).toEqual(
+      expect.arrayContaining(['pg', '@aws-sdk/client-dynamodb', '@aws-sdk/client-secrets-manager', '@middy/core', 'prom-client', 'commander']),
+    );
     expect(installed.filter((name) => serverOnly.includes(name))).toEqual([]);
-    const optionalPeers = Object.entries(client.peerDependenciesMeta ?? {}).filter(([, meta]) => meta.optional).map(([name]) => name);
+    const optionalPeers = Object.entries(client.peerDependenciesMeta ?? {})
+      .filter(([, meta]) => meta.optional)
+      .map(([name]) => name);
     expect(optionalPeers.length).toBeGreaterThan(0);
     expect(installed.filter((name) => optionalPeers.includes(name) || name === 'typescript' || name.startsWith('@types/'))).toEqual([]);
   });
@@ -96,7 +100,9 @@ describe('the client package, installed alone', () => {
     expect(manifest.private).toBeUndefined();
     expect(manifest.license).toBe('Apache-2.0');
     const files = packed.files.map((f) => f.path);
-    expect(files).toEqual(expect.arrayContaining(['LICENSE', 'CHANGELOG.md', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/signing/index.d.ts']));
+    expect(files).toEqual(
+      expect.arrayContaining(['LICENSE', 'CHANGELOG.md', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/signing/index.d.ts']),
+    );
     expect(files.filter((f) => f.startsWith('src/') || f.startsWith('test/') || f.includes('tsconfig'))).toEqual([]);
     expect(manifest.types).toBeDefined();
     expect(files).toContain(manifest.types!.replace(/^\.\//, ''));

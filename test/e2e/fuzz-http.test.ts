@@ -21,7 +21,11 @@ let root: string;
 let gateway: ReadyGateway;
 beforeAll(async () => {
   root = await makeTempDir('kms-fuzz-http-');
-  gateway = await startGateway({ dataDir: join(root, 'data'), seedFile: await writeSeedFile(root, TEST_SEED), env: { KMS_AUDIT_LOG: 'none', KMS_LOG_LEVEL: 'error' } });
+  gateway = await startGateway({
+    dataDir: join(root, 'data'),
+    seedFile: await writeSeedFile(root, TEST_SEED),
+    env: { KMS_AUDIT_LOG: 'none', KMS_LOG_LEVEL: 'error' },
+  });
 });
 afterAll(async () => {
   console.log(`fuzz-http: ${planned()} cases against one gateway process, which kept serving`);
@@ -61,22 +65,58 @@ function exchange(bytes: Buffer, halfClose = false): Promise<Answer> {
 }
 
 function serialize(method: string, target: string, headers: Array<[string, string]>, body: Buffer): Buffer {
-  const head = [`${method} ${target} HTTP/1.1`, 'Host: 127.0.0.1', ...headers.map(([k, v]) => `${k}: ${v}`), `Content-Length: ${body.length}`, 'Connection: close', '', ''].join('\r\n');
+  const head = [
+    `${method} ${target} HTTP/1.1`,
+    'Host: 127.0.0.1',
+    ...headers.map(([k, v]) => `${k}: ${v}`),
+    `Content-Length: ${body.length}`,
+    'Connection: close',
+    '',
+    '',
+  ].join('\r\n');
   return Buffer.concat([Buffer.from(head, 'latin1'), body]);
 }
 
 function expectSafe(answer: Answer, mayCloseSilently = false): void {
   // 0: the server closed without a word (bytes it could not parse as a request at all).
-  expect((mayCloseSilently && answer.status === 0) || (answer.status >= 200 && answer.status < 500), `${answer.status} ${answer.text.slice(0, 300)}`).toBe(true);
+  expect((mayCloseSilently && answer.status === 0) || (answer.status >= 200 && answer.status < 500), `${answer.status} ${answer.text.slice(0, 300)}`).toBe(
+    true,
+  );
   if (answer.status !== 200) expect(answer.text).not.toMatch(/"Plaintext"|<Plaintext>/);
   expect(answer.text).not.toMatch(/\bat [\w.<>]+ \(|node:internal|Error: /);
 }
 
 const token = fc.stringMatching(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,12}$/);
-const headerValue = fc.oneof(fc.string({ maxLength: 64 }).map((s) => s.replace(/[\r\n\0]/g, '')), fc.constantFrom('ACS3-HMAC-SHA256 Credential=x,SignedHeaders=host,Signature=00', 'application/json', 'application/x-www-form-urlencoded', '2016-01-20', ''));
-const headerName = fc.oneof(token, fc.constantFrom('authorization', 'content-type', 'x-acs-action', 'x-acs-version', 'x-acs-date', 'x-acs-signature-nonce', 'x-acs-content-sha256', 'transfer-encoding'));
+const headerValue = fc.oneof(
+  fc.string({ maxLength: 64 }).map((s) => s.replace(/[\r\n\0]/g, '')),
+  fc.constantFrom('ACS3-HMAC-SHA256 Credential=x,SignedHeaders=host,Signature=00', 'application/json', 'application/x-www-form-urlencoded', '2016-01-20', ''),
+);
+const headerName = fc.oneof(
+  token,
+  fc.constantFrom(
+    'authorization',
+    'content-type',
+    'x-acs-action',
+    'x-acs-version',
+    'x-acs-date',
+    'x-acs-signature-nonce',
+    'x-acs-content-sha256',
+    'transfer-encoding',
+  ),
+);
 const target = fc.oneof(
-  fc.constantFrom('/', '/health/live', '/health/ready', '/metrics', '/?Action=GenerateDataKey', '*', '//', '/%zz', '/?%', '/?Action=DescribeKey&Action=ListKeys'),
+  fc.constantFrom(
+    '/',
+    '/health/live',
+    '/health/ready',
+    '/metrics',
+    '/?Action=GenerateDataKey',
+    '*',
+    '//',
+    '/%zz',
+    '/?%',
+    '/?Action=DescribeKey&Action=ListKeys',
+  ),
   fc.string({ maxLength: 80 }).map((s) => `/?${encodeURIComponent(s).replace(/%3D/g, '=').replace(/%26/g, '&')}`),
   fc.string({ minLength: 1, maxLength: 40 }).map((s) => `/${s.replace(/[\s\0]/g, '')}`),
 );
@@ -90,7 +130,16 @@ describe('Property: raw HTTP never faults the gateway', () => {
         fc.array(fc.tuple(headerName, headerValue), { maxLength: 6 }),
         fc.uint8Array({ maxLength: 512 }),
         async (method, path, headers, body) => {
-          expectSafe(await exchange(serialize(method, path, headers.filter(([k]) => k.toLowerCase() !== 'transfer-encoding'), Buffer.from(body))));
+          expectSafe(
+            await exchange(
+              serialize(
+                method,
+                path,
+                headers.filter(([k]) => k.toLowerCase() !== 'transfer-encoding'),
+                Buffer.from(body),
+              ),
+            ),
+          );
         },
       ),
       runs(0x4e770001, 300),

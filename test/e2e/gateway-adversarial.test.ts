@@ -40,7 +40,10 @@ describe('the gateway under a nonce flood', () => {
       if (r.status !== 431) expect(r.json.Code).toBe('IncompleteSignature');
     }
     // 431: Node's own header limit, for V3 nonces beyond it. Never a 5xx, never served.
-    expect([...statuses.keys()].every((s) => s === 400 || s === 431), JSON.stringify([...statuses])).toBe(true);
+    expect(
+      [...statuses.keys()].every((s) => s === 400 || s === 431),
+      JSON.stringify([...statuses]),
+    ).toBe(true);
     const journal = join(dataDir, 'nonces.journal');
     expect((await stat(journal).catch(() => ({ size: 0 }))).size).toBeLessThan(1_000);
     expect(await gateway.stop('SIGTERM')).toBe(0);

@@ -60,7 +60,9 @@ describe('The admin credentials of a new store', () => {
     const again = await startGateway({ dataDir });
     expect(again.stdout()).not.toContain('created an admin access key');
     expect(await again.stop('SIGTERM')).toBe(0);
-    expect((await readdir(dataDir)).filter((name) => name.startsWith('admin-credentials')).sort()).toEqual([ADMIN_CREDENTIALS_FILE, adminCredentialsFileBeside(credentials.accessKeyId)].sort());
+    expect((await readdir(dataDir)).filter((name) => name.startsWith('admin-credentials')).sort()).toEqual(
+      [ADMIN_CREDENTIALS_FILE, adminCredentialsFileBeside(credentials.accessKeyId)].sort(),
+    );
   });
 
   describe('on an empty PostgreSQL store, with the data directory of a file store', () => {

@@ -48,7 +48,11 @@ function httpsGet(url: string, path: string, tls: { ca?: Buffer; cert?: Buffer; 
   });
 }
 
-function httpGet(port: number, path: string, agent?: HttpAgent): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
+function httpGet(
+  port: number,
+  path: string,
+  agent?: HttpAgent,
+): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: '127.0.0.1', port, path, agent: agent ?? false }, (res) => {
       let body = '';
@@ -75,7 +79,12 @@ describe('TLS', () => {
 
   it('serves HTTPS; the library client trusts the CA it is given and round-trips a data key', async () => {
     expect(gateway.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/$/);
-    const kms = createKmsClient({ endpoint: gateway.url, accessKeyId: ADMIN.accessKeyId, accessKeySecret: ADMIN.accessKeySecret, tls: { ca: await readFile(pki.caCert) } });
+    const kms = createKmsClient({
+      endpoint: gateway.url,
+      accessKeyId: ADMIN.accessKeyId,
+      accessKeySecret: ADMIN.accessKeySecret,
+      tls: { ca: await readFile(pki.caCert) },
+    });
     const generated = (await kms.call('GenerateDataKey', { KeyId: ALIAS })) as { CiphertextBlob: string; Plaintext: string };
     expect(((await kms.call('Decrypt', { CiphertextBlob: generated.CiphertextBlob })) as { Plaintext: string }).Plaintext).toBe(generated.Plaintext);
     // Without the CA the certificate is not trusted: nothing is sent.
@@ -110,7 +119,11 @@ describe('TLS', () => {
 describe('Mutual TLS', () => {
   let gateway: ReadyGateway;
   beforeAll(async () => {
-    gateway = await startGateway({ dataDir: dataDir(), seedFile, env: { KMS_TLS_CERT: pki.serverCert, KMS_TLS_KEY: pki.serverKey, KMS_TLS_CLIENT_CA: pki.caCert } });
+    gateway = await startGateway({
+      dataDir: dataDir(),
+      seedFile,
+      env: { KMS_TLS_CERT: pki.serverCert, KMS_TLS_KEY: pki.serverKey, KMS_TLS_CLIENT_CA: pki.caCert },
+    });
   });
 
   it('a client with a certificate of the CA is served; one without, or of another CA, does not get past the handshake', async () => {
@@ -131,11 +144,20 @@ describe('Mutual TLS', () => {
 
 describe('acs:SecureTransport', () => {
   it('is true over TLS only: a policy requiring it allows the HTTPS request and denies the plain one', async () => {
-    const policy = { Version: '1', Statement: [{ Effect: 'Allow', Action: ['kms:*'], Resource: ['*'], Condition: { Bool: { 'acs:SecureTransport': 'true' } } }] };
+    const policy = {
+      Version: '1',
+      Statement: [{ Effect: 'Allow', Action: ['kms:*'], Resource: ['*'], Condition: { Bool: { 'acs:SecureTransport': 'true' } } }],
+    };
     const seed = await writeSeedFile(root, { ...TEST_SEED, accessKeys: [{ ...TEST_SEED.accessKeys![0]!, policy }] }, 'secure-seed.json');
     const dir = dataDir();
     const secure = await startGateway({ dataDir: dir, seedFile: seed, env: { KMS_TLS_CERT: pki.serverCert, KMS_TLS_KEY: pki.serverKey } });
-    const kms = (endpoint: string) => createKmsClient({ endpoint, accessKeyId: TEST_SEED.accessKeys![0]!.accessKeyId, accessKeySecret: TEST_SEED.accessKeys![0]!.accessKeySecret, tls: { ca: readFileSync(pki.caCert) } });
+    const kms = (endpoint: string) =>
+      createKmsClient({
+        endpoint,
+        accessKeyId: TEST_SEED.accessKeys![0]!.accessKeyId,
+        accessKeySecret: TEST_SEED.accessKeys![0]!.accessKeySecret,
+        tls: { ca: readFileSync(pki.caCert) },
+      });
     await expect(kms(secure.url).call('DescribeKey', { KeyId: KEY_ID })).resolves.toMatchObject({ KeyMetadata: { KeyId: KEY_ID } });
     await secure.stop('SIGTERM');
     const plain = await startGateway({ dataDir: dir, seedFile: seed });
@@ -270,7 +292,10 @@ describe('Audit log and rate limits through the gateway', () => {
     const statuses = [];
     for (let i = 0; i < 3; i++) statuses.push((await sendRaw(gateway.port, toRecorded(signedRpcRequest(ADMIN, 'DescribeKey', { KeyId: KEY_ID })))).status);
     expect(statuses).toEqual([200, 200, 429]);
-    const lines = (await readFile(audit, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = (await readFile(audit, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.map((l) => [l.action, l.code])).toEqual([
       ['DescribeKey', 'OK'],
       ['DescribeKey', 'OK'],
@@ -290,7 +315,6 @@ describe('Graceful shutdown under load', () => {
     // No orphaned server holds the port.
     await expect(httpGet(gateway.port, '/health/live')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   });
-
 
   it('on SIGTERM, 64 keep-alive clients in a loop see no reset and no 5xx: requests on open connections are answered with Connection: close, then it exits 0', async () => {
     const gateway = await startGateway({ dataDir: dataDir(), seedFile, env: { KMS_SHUTDOWN_GRACE_MS: '5000' } });

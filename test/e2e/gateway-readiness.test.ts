@@ -31,7 +31,6 @@ afterAll(async () => {
   await removeDir(root);
 });
 
-
 /** Polls (fresh connections: with workers, each may land on another) until `n` answers in a row are `expected`. */
 async function readyBecomes(port: number, expected: number, n: number): Promise<void> {
   let streak = 0;
@@ -54,29 +53,33 @@ describe.each([1, 2])('/health/ready when the disk refuses writes, with KMS_WORK
   it.each([
     ['while requests fail', true],
     ['with no traffic at all', false],
-  ])('goes 503 %s and back to 200 when the disk takes writes again; live stays 200', async (_, traffic) => {
-    const dataDir = join(root, `data-${workers}-${traffic ? 'traffic' : 'idle'}`);
-    const gateway = await startGateway({ dataDir, seedFile, env: { KMS_WORKERS: String(workers) } });
-    const journal = join(dataDir, NONCE_JOURNAL_FILE);
-    expect((await describeKey(gateway.port)).status).toBe(200);
-    await readyBecomes(gateway.port, 200, streak);
+  ])(
+    'goes 503 %s and back to 200 when the disk takes writes again; live stays 200',
+    async (_, traffic) => {
+      const dataDir = join(root, `data-${workers}-${traffic ? 'traffic' : 'idle'}`);
+      const gateway = await startGateway({ dataDir, seedFile, env: { KMS_WORKERS: String(workers) } });
+      const journal = join(dataDir, NONCE_JOURNAL_FILE);
+      expect((await describeKey(gateway.port)).status).toBe(200);
+      await readyBecomes(gateway.port, 200, streak);
 
-    await rename(journal, `${journal}.kept`);
-    await symlink('/dev/full', journal);
-    if (traffic) {
-      const refused = await describeKey(gateway.port);
-      expect([refused.status, refused.json.Code]).toEqual([503, 'ServiceUnavailableTemporary']);
-    }
-    await readyBecomes(gateway.port, 503, streak);
-    expect(await httpStatus(gateway.port, '/health/live')).toBe(200);
-    // It said so because requests do fail.
-    expect((await describeKey(gateway.port)).status).toBe(503);
+      await rename(journal, `${journal}.kept`);
+      await symlink('/dev/full', journal);
+      if (traffic) {
+        const refused = await describeKey(gateway.port);
+        expect([refused.status, refused.json.Code]).toEqual([503, 'ServiceUnavailableTemporary']);
+      }
+      await readyBecomes(gateway.port, 503, streak);
+      expect(await httpStatus(gateway.port, '/health/live')).toBe(200);
+      // It said so because requests do fail.
+      expect((await describeKey(gateway.port)).status).toBe(503);
 
-    await unlink(journal);
-    await rename(`${journal}.kept`, journal);
-    await readyBecomes(gateway.port, 200, streak);
-    expect((await describeKey(gateway.port)).status).toBe(200);
-    expect(gateway.hasExited()).toBe(false);
-    expect(await gateway.stop('SIGTERM')).toBe(0);
-  }, 60_000);
+      await unlink(journal);
+      await rename(`${journal}.kept`, journal);
+      await readyBecomes(gateway.port, 200, streak);
+      expect((await describeKey(gateway.port)).status).toBe(200);
+      expect(gateway.hasExited()).toBe(false);
+      expect(await gateway.stop('SIGTERM')).toBe(0);
+    },
+    60_000,
+  );
 });

@@ -5,7 +5,19 @@ import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type GatewayProcess, killAllGateways, makeTempDir, type ReadyGateway, REPO_ROOT, removeDir, runGatewayToExit, spawnGateway, startGateway, untilReady, writeSeedFile } from '../helpers/gateway-process.js';
+import {
+  type GatewayProcess,
+  killAllGateways,
+  makeTempDir,
+  type ReadyGateway,
+  REPO_ROOT,
+  removeDir,
+  runGatewayToExit,
+  spawnGateway,
+  startGateway,
+  untilReady,
+  writeSeedFile,
+} from '../helpers/gateway-process.js';
 import { bytesRead, catchesSignal, childPids, environmentOf, openPaths, pollClosely } from '../helpers/processes.js';
 import { httpStatus, sendRaw, toRecorded } from '../helpers/raw-http.js';
 import { ADMIN, KEY_ID, TEST_SEED } from '../helpers/service.js';
@@ -58,7 +70,6 @@ async function servedFingerprints(port: number, connections = 6): Promise<Set<st
 }
 
 const fingerprintOf = async (certFile: string) => new X509Certificate(await readFile(certFile)).fingerprint256;
-
 
 async function metric(gateway: ReadyGateway, name: string): Promise<number> {
   const url = /kms metrics at (http:\/\/\S+)/.exec(gateway.stdout())![1]!;
@@ -131,7 +142,9 @@ describe.each([1, 2])('a renewed certificate that cannot serve, with KMS_WORKERS
 
       if (workers > 1) {
         // A worker that dies while the files are broken is replaced by one serving the same pair.
-        const victim = reopenedPids(gateway).slice(-processes).find((pid) => pid !== gateway.pid)!;
+        const victim = reopenedPids(gateway)
+          .slice(-processes)
+          .find((pid) => pid !== gateway.pid)!;
         process.kill(victim, 'SIGKILL');
         await waitFor(() => count(gateway.stdout(), /"message":"gateway worker started"/) === i + 1, 15_000, 'a replacement worker to serve');
         expect([kind, gateway.hasExited(), await servedFingerprints(gateway.port)]).toEqual([kind, false, new Set([served])]);
@@ -155,7 +168,11 @@ describe.each([1, 2])('a renewed certificate that cannot serve, with KMS_WORKERS
 describe('At start, a certificate pair that cannot serve', () => {
   it.each([
     ['a certificate for another key', () => ({ cert: pairs[1]!.serverCert, key: pairs[0]!.serverKey }), /KMS_TLS_CERT and KMS_TLS_KEY do not match/],
-    ['a key file that holds a certificate', () => ({ cert: pairs[0]!.serverCert, key: pairs[0]!.serverCert }), /KMS_TLS_KEY: \S+ holds no whole, unencrypted PEM private key/],
+    [
+      'a key file that holds a certificate',
+      () => ({ cert: pairs[0]!.serverCert, key: pairs[0]!.serverCert }),
+      /KMS_TLS_KEY: \S+ holds no whole, unencrypted PEM private key/,
+    ],
   ])('stops the start with the reason (%s), and no key material', async (_, files, reason) => {
     const { cert, key } = files();
     const run = await runGatewayToExit({ dataDir: dataDir(), env: { KMS_TLS_CERT: cert, KMS_TLS_KEY: key } });
@@ -174,7 +191,11 @@ describe.each([1, 2])('log rotation, with KMS_WORKERS=%i', (workers) => {
     const access = join(dir, 'access.log');
     const gateway = await startGateway({ dataDir: dataDir(), seedFile, env: { KMS_WORKERS: String(workers), KMS_AUDIT_LOG: audit, KMS_ACCESS_LOG: access } });
     expect(gateway.url).toMatch(/^http:/);
-    const lines = async (path: string) => (await readFile(path, 'utf8')).split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = async (path: string) =>
+      (await readFile(path, 'utf8'))
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
     const requestIds: string[] = [];
     const call = async (n: number) => {
       for (let i = 0; i < n; i++) {
@@ -252,10 +273,21 @@ describe('log rotation while a worker starts, with KMS_WORKERS=2', () => {
       const workers = childPids(gateway.pid);
       process.kill(workers[0]!, 'SIGKILL');
       let replacement: number | undefined;
-      await pollClosely(() => (replacement = childPids(gateway.pid).find((pid) => !workers.includes(pid))) !== undefined, 15_000, 'a replacement worker');
+      await pollClosely(
+        () => {
+          replacement = childPids(gateway.pid).find((pid) => !workers.includes(pid));
+          return replacement !== undefined;
+        },
+        15_000,
+        'a replacement worker',
+      );
       // Until it has run exec the child is a copy of the primary, with the primary's files open (the
       // audit log too) and the primary waiting for that exec: node:cluster's NODE_UNIQUE_ID tells it has run.
-      await pollClosely(() => environmentOf(replacement!).NODE_UNIQUE_ID !== undefined && openPaths(replacement!).includes(audit), 15_000, 'the replacement worker to open the audit log');
+      await pollClosely(
+        () => environmentOf(replacement!).NODE_UNIQUE_ID !== undefined && openPaths(replacement!).includes(audit),
+        15_000,
+        'the replacement worker to open the audit log',
+      );
       process.kill(replacement!, 'SIGSTOP');
       try {
         rotated.push(`${audit}.${attempt}`);
@@ -274,9 +306,11 @@ describe('log rotation while a worker starts, with KMS_WORKERS=2', () => {
     expect(starting, 'a replacement worker stopped before it listened').toBeDefined();
     // Once it listens it catches up: its audit log is the file at the path, as every other process's.
     const auditFiles = () => [gateway.pid, ...childPids(gateway.pid)].map((pid) => openPaths(pid).filter((path) => path === audit || rotated.includes(path)));
-    await waitFor(() => auditFiles().every((open) => open.length === 1 && open[0] === audit), 10_000, 'every process to write to the audit log at its path, none to a rotated one').catch(
-      (err: Error) => expect.fail(`${err.message}: ${JSON.stringify(auditFiles())}`),
-    );
+    await waitFor(
+      () => auditFiles().every((open) => open.length === 1 && open[0] === audit),
+      10_000,
+      'every process to write to the audit log at its path, none to a rotated one',
+    ).catch((err: Error) => expect.fail(`${err.message}: ${JSON.stringify(auditFiles())}`));
     expect(childPids(gateway.pid)).toContain(starting);
     // And the lines: every request (spread over both workers) is in the file at the path.
     const lines = async (path: string) => (await readFile(path, 'utf8')).split('\n').filter(Boolean).length;
@@ -311,7 +345,8 @@ describe('SIGHUP while the gateway starts', () => {
   const gone = (gateway: GatewayProcess) => gateway.hasExited();
   /** Resolves at a moment of `gateway`'s start (or once it has exited, which the test then reports). */
   const moments = {
-    'as soon as it catches the signal': (g: GatewayProcess) => pollClosely(() => gone(g) || catchesSignal(g.pid, 'SIGHUP'), 15_000, 'the gateway to catch SIGHUP'),
+    'as soon as it catches the signal': (g: GatewayProcess) =>
+      pollClosely(() => gone(g) || catchesSignal(g.pid, 'SIGHUP'), 15_000, 'the gateway to catch SIGHUP'),
     // The entry catches it before it loads the gateway, not once the gateway's main() runs.
     'half-way through reading its code': async (g: GatewayProcess, halfway: number) => {
       await pollClosely(() => gone(g) || bytesRead(g.pid) >= halfway, 15_000, 'the gateway to read its code');
@@ -321,7 +356,15 @@ describe('SIGHUP while the gateway starts', () => {
     'as soon as its first worker process exists': (g: GatewayProcess) => pollClosely(() => gone(g) || childPids(g.pid).length > 0, 15_000, 'a worker process'),
     "half-way through a worker's reading of its code": async (g: GatewayProcess, halfway: number) => {
       let worker: number | undefined;
-      await pollClosely(() => gone(g) || (worker = childPids(g.pid).find((pid) => bytesRead(pid) >= halfway)) !== undefined, 15_000, 'a worker to read its code');
+      await pollClosely(
+        () => {
+          if (gone(g)) return true;
+          worker = childPids(g.pid).find((pid) => bytesRead(pid) >= halfway);
+          return worker !== undefined;
+        },
+        15_000,
+        'a worker to read its code',
+      );
       expect(gone(g) || catchesSignal(worker!, 'SIGHUP')).toBe(true);
     },
   };
@@ -339,7 +382,13 @@ describe('SIGHUP while the gateway starts', () => {
     ['kms serve', 2, 'its process group', 'as soon as its first worker process exists'],
     ['kms serve', 2, 'its process group', "half-way through a worker's reading of its code"],
   ])('%s, KMS_WORKERS=%i: SIGHUP to %s %s does not stop it; it becomes ready, serves, and handles the SIGHUP then', async (entry, workers, target, moment) => {
-    const gateway = spawnGateway({ dataDir: dataDir(), seedFile, viaCli: entry === 'kms serve', detached: target === 'its process group', env: { KMS_WORKERS: String(workers) } });
+    const gateway = spawnGateway({
+      dataDir: dataDir(),
+      seedFile,
+      viaCli: entry === 'kms serve',
+      detached: target === 'its process group',
+      env: { KMS_WORKERS: String(workers) },
+    });
     const hangUpNow = () => {
       if (!gone(gateway)) process.kill(target === 'its process group' ? -gateway.pid : gateway.pid, 'SIGHUP');
     };
@@ -357,7 +406,8 @@ describe('SIGHUP while the gateway starts', () => {
     // The SIGHUP it kept while starting was handled once it served: its log files were reopened.
     await waitFor(() => reopenedPids(ready).includes(ready.pid), 10_000, 'the SIGHUP kept while starting to be handled');
     if (workers > 1) expect(ready.stdout()).toContain(`serving from ${workers} worker processes`);
-    for (let i = 0; i < 2 * workers; i++) expect((await sendRaw(ready.port, toRecorded(signedRpcRequest(ADMIN, 'DescribeKey', { KeyId: KEY_ID })))).status).toBe(200);
+    for (let i = 0; i < 2 * workers; i++)
+      expect((await sendRaw(ready.port, toRecorded(signedRpcRequest(ADMIN, 'DescribeKey', { KeyId: KEY_ID })))).status).toBe(200);
     expect(ready.stdout()).not.toContain('"message":"gateway worker died"');
     expect(await ready.stop('SIGTERM')).toBe(0);
   });
@@ -370,12 +420,17 @@ describe('SIGHUP while the gateway starts', () => {
       await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
       const env: Record<string, string> = {};
       for (const [name, value] of Object.entries(process.env)) if (value !== undefined && !name.startsWith('KMS_')) env[name] = value;
-      Object.assign(env, { KMS_ENDPOINT: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, ALIBABA_CLOUD_ACCESS_KEY_ID: ADMIN.accessKeyId, ALIBABA_CLOUD_ACCESS_KEY_SECRET: ADMIN.accessKeySecret });
+      Object.assign(env, {
+        KMS_ENDPOINT: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+        ALIBABA_CLOUD_ACCESS_KEY_ID: ADMIN.accessKeyId,
+        ALIBABA_CLOUD_ACCESS_KEY_SECRET: ADMIN.accessKeySecret,
+      });
       const child = spawn(process.execPath, ['bin/kms.mjs', 'keys', 'list'], { cwd: REPO_ROOT, env, stdio: 'ignore' });
       const exit = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
       try {
         await pollClosely(() => child.exitCode !== null || catchesSignal(child.pid!, 'SIGHUP'), 15_000, 'kms to catch SIGHUP');
-        if (when === 'once the command runs') await pollClosely(() => child.exitCode !== null || !catchesSignal(child.pid!, 'SIGHUP'), 15_000, 'kms to give SIGHUP back');
+        if (when === 'once the command runs')
+          await pollClosely(() => child.exitCode !== null || !catchesSignal(child.pid!, 'SIGHUP'), 15_000, 'kms to give SIGHUP back');
         child.kill('SIGHUP');
         expect(await exit).toEqual([null, 'SIGHUP']);
       } finally {
@@ -385,4 +440,3 @@ describe('SIGHUP while the gateway starts', () => {
     },
   );
 });
-

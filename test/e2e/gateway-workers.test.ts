@@ -31,12 +31,15 @@ afterAll(async () => {
 function sendOn(agent: Agent, port: number, request: RpcRequest): Promise<{ status: number; json: Record<string, any> }> {
   return new Promise((resolve, reject) => {
     const path = request.rawQuery ? `${request.path}?${request.rawQuery}` : request.path;
-    const req = httpRequest({ host: '127.0.0.1', port, method: request.method, path, headers: { ...request.headers, 'content-length': String(request.body.length) }, agent }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, any> }));
-      res.on('error', reject);
-    });
+    const req = httpRequest(
+      { host: '127.0.0.1', port, method: request.method, path, headers: { ...request.headers, 'content-length': String(request.body.length) }, agent },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, any> }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(request.body);
   });
@@ -120,7 +123,11 @@ describe('KMS_WORKERS', () => {
       // Later, one by one, still refused.
       for (const req of requests.slice(0, 10)) expect((await sendRaw(gateway.port, req)).json.Code).toBe('SignatureNonceUsed');
       // Every worker wrote its audit lines to the one stdout, none cut into another's (the last may still be in the pipe).
-      const auditLinesNow = () => gateway.stdout().split('\n').filter((line) => line.includes('"audit":true'));
+      const auditLinesNow = () =>
+        gateway
+          .stdout()
+          .split('\n')
+          .filter((line) => line.includes('"audit":true'));
       await waitFor(() => auditLinesNow().length >= 40 * 6 + 10, 5_000, 'every audit line to arrive').catch(() => undefined);
       const auditLines = auditLinesNow();
       expect(auditLines.length).toBe(40 * 6 + 10);
@@ -155,11 +162,12 @@ describe('KMS_WORKERS', () => {
     await waitFor(async () => workers.every((pid) => !alive(pid)), 10_000, 'the workers to exit');
   });
 
-  it('seeds once and sums the workers\' metrics on the primary\'s metrics listener', async () => {
+  it("seeds once and sums the workers' metrics on the primary's metrics listener", async () => {
     const gateway = await startGateway({ dataDir: dataDir(), seedFile, env: { KMS_WORKERS: '2', KMS_METRICS_PORT: '0' } });
     try {
       const url = /kms metrics at (http:\/\/\S+)/.exec(gateway.stdout())![1]!;
-      for (let i = 0; i < 10; i++) expect((await sendRaw(gateway.port, toRecorded(signedRpcRequest(ADMIN, 'DescribeKey', { KeyId: KEY_ID })))).status).toBe(200);
+      for (let i = 0; i < 10; i++)
+        expect((await sendRaw(gateway.port, toRecorded(signedRpcRequest(ADMIN, 'DescribeKey', { KeyId: KEY_ID })))).status).toBe(200);
       const text = await (await fetch(url)).text();
       expect(text).toMatch(/^kms_requests_total\{action="DescribeKey",code="OK"\} 10$/m);
       // Both workers answered some of them (round robin over fresh connections).
@@ -169,11 +177,13 @@ describe('KMS_WORKERS', () => {
     }
   });
 
-  it('holds an access key\'s rate limit across workers: the primary keeps the buckets', async () => {
+  it("holds an access key's rate limit across workers: the primary keeps the buckets", async () => {
     const gateway = await startGateway({ dataDir: dataDir(), seedFile, env: { KMS_WORKERS: '2', KMS_RATE_LIMITS: '{"default": {"crypto": 3}}' } });
     try {
       // Fresh connections, so both workers take some; buckets per worker would admit 6.
-      const answers = await Promise.all(Array.from({ length: 10 }, () => sendRaw(gateway.port, toRecorded(signedRpcRequest(ADMIN, 'GenerateDataKey', { KeyId: ALIAS })))));
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, () => sendRaw(gateway.port, toRecorded(signedRpcRequest(ADMIN, 'GenerateDataKey', { KeyId: ALIAS })))),
+      );
       const admitted = answers.filter((a) => a.status === 200).length;
       expect(admitted).toBeGreaterThanOrEqual(3);
       expect(admitted).toBeLessThanOrEqual(4);

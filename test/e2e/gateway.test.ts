@@ -71,7 +71,10 @@ describe('first start on an empty store', () => {
   });
 
   it('prints exactly one ready line with the URL it serves the API at', async () => {
-    const lines = first.stdout().split('\n').filter((l) => l.includes('ready at'));
+    const lines = first
+      .stdout()
+      .split('\n')
+      .filter((l) => l.includes('ready at'));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^kms gateway ready at http:\/\/127\.0\.0\.1:\d+\/$/);
     expect(first.url).toBe(`http://127.0.0.1:${first.port}/`);
@@ -279,7 +282,9 @@ describe('KMS_SEED_FILE', () => {
     const gateway = await startGateway({ dataDir, seedFile });
     expect((await readFile(join(dataDir, 'version-index', KEY_VERSION_ID))).length).toBeGreaterThan(0);
     const c = client('pop-core-get', gateway, ADMIN);
-    expect((await c.decrypt({ CiphertextBlob: acknowledged.dataKey.CiphertextBlob, EncryptionContext: CONTEXT })).Plaintext).toBe(acknowledged.dataKey.Plaintext);
+    expect((await c.decrypt({ CiphertextBlob: acknowledged.dataKey.CiphertextBlob, EncryptionContext: CONTEXT })).Plaintext).toBe(
+      acknowledged.dataKey.Plaintext,
+    );
     expect((await c.generateDataKey({ KeyId: ALIAS })).KeyVersionId).toBe(KEY_VERSION_ID);
     expect(await gateway.stop('SIGTERM')).toBe(0);
   });
@@ -381,7 +386,18 @@ describe('shutdown', () => {
 
       gateway.child.kill('SIGTERM');
       // New connections are refused while the old request is still open.
-      await waitFor(async () => tryConnect(gateway.port).then((s) => (s.destroy(), false), () => true), 5_000, 'the listener to close');
+      await waitFor(
+        async () =>
+          tryConnect(gateway.port).then(
+            (s) => {
+              s.destroy();
+              return false;
+            },
+            () => true,
+          ),
+        5_000,
+        'the listener to close',
+      );
       expect(gateway.hasExited()).toBe(false);
 
       slow.write(body.subarray(Math.floor(body.length / 2)));

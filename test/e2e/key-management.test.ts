@@ -166,7 +166,9 @@ describe.each(ACTION_CLIENT_KINDS)('official client %s (generic call): every key
 
     async UpdateRotationPolicy() {
       const key = await newKey();
-      expect(Object.keys(await c.call('UpdateRotationPolicy', { KeyId: key.KeyId!, EnableAutomaticRotation: true, RotationInterval: '7d' }))).toEqual(['RequestId']);
+      expect(Object.keys(await c.call('UpdateRotationPolicy', { KeyId: key.KeyId!, EnableAutomaticRotation: true, RotationInterval: '7d' }))).toEqual([
+        'RequestId',
+      ]);
       expect(await describeKey(key.KeyId!)).toMatchObject({
         AutomaticRotation: 'Enabled',
         RotationInterval: '604800s',
@@ -174,7 +176,10 @@ describe.each(ACTION_CLIENT_KINDS)('official client %s (generic call): every key
       });
       await c.call('UpdateRotationPolicy', { KeyId: key.KeyId!, EnableAutomaticRotation: false });
       expect((await describeKey(key.KeyId!)).AutomaticRotation).toBe('Disabled');
-      await expectRefused(() => c.call('UpdateRotationPolicy', { KeyId: key.KeyId!, EnableAutomaticRotation: true, RotationInterval: '731d' }), 'InvalidParameter');
+      await expectRefused(
+        () => c.call('UpdateRotationPolicy', { KeyId: key.KeyId!, EnableAutomaticRotation: true, RotationInterval: '731d' }),
+        'InvalidParameter',
+      );
     },
 
     async EnableKey() {
@@ -302,7 +307,17 @@ describe.each(ACTION_CLIENT_KINDS)('official client %s (generic call): every key
 
     async TagResource() {
       const keyId = (await newKey()).KeyId!;
-      expect(Object.keys(await c.call('TagResource', { KeyId: keyId, Tags: JSON.stringify([{ TagKey: 'project', TagValue: kind }, { TagKey: 'env', TagValue: 'prod' }]) }))).toEqual(['RequestId']);
+      expect(
+        Object.keys(
+          await c.call('TagResource', {
+            KeyId: keyId,
+            Tags: JSON.stringify([
+              { TagKey: 'project', TagValue: kind },
+              { TagKey: 'env', TagValue: 'prod' },
+            ]),
+          }),
+        ),
+      ).toEqual(['RequestId']);
       const listed = (await c.call('ListResourceTags', { KeyId: keyId })).Tags.Tag;
       expect(listed).toEqual([
         { KeyId: keyId, TagKey: 'env', TagValue: 'prod' },
@@ -312,7 +327,13 @@ describe.each(ACTION_CLIENT_KINDS)('official client %s (generic call): every key
 
     async UntagResource() {
       const keyId = (await newKey()).KeyId!;
-      await c.call('TagResource', { KeyId: keyId, Tags: JSON.stringify([{ TagKey: 'a', TagValue: '1' }, { TagKey: 'b', TagValue: '2' }]) });
+      await c.call('TagResource', {
+        KeyId: keyId,
+        Tags: JSON.stringify([
+          { TagKey: 'a', TagValue: '1' },
+          { TagKey: 'b', TagValue: '2' },
+        ]),
+      });
       await c.call('UntagResource', { KeyId: keyId, TagKeys: '["a"]' });
       expect((await c.call('ListResourceTags', { KeyId: keyId })).Tags.Tag).toEqual([{ KeyId: keyId, TagKey: 'b', TagValue: '2' }]);
     },
@@ -338,7 +359,11 @@ describe.each(ACTION_CLIENT_KINDS)('official client %s (generic call): every key
     async DescribeService() {
       const body = await c.call('DescribeService', {});
       expect(body.ProtectionLevels).toEqual({ ProtectionLevel: [{ Type: 'SOFTWARE' }] });
-      expect(body.KeySpecs.KeySpec[0]).toEqual({ Name: 'Aliyun_AES_256', SupportedProtectionLevels: { SupportedProtectionLevel: ['SOFTWARE'] }, Usages: { Usage: ['ENCRYPT/DECRYPT'] } });
+      expect(body.KeySpecs.KeySpec[0]).toEqual({
+        Name: 'Aliyun_AES_256',
+        SupportedProtectionLevels: { SupportedProtectionLevel: ['SOFTWARE'] },
+        Usages: { Usage: ['ENCRYPT/DECRYPT'] },
+      });
     },
 
     async GenerateAndExportDataKey() {
@@ -368,7 +393,10 @@ describe.each(ACTION_CLIENT_KINDS)('official client %s (generic call): every key
       expect(body.KeyId).toBe(keyId);
       expect(createPublicKey({ key: Buffer.from(body.PublicKey, 'base64'), format: 'der', type: 'spki' }).asymmetricKeyDetails?.modulusLength).toBe(2048);
       expectNear(body.TokenExpireTime, Date.now() + DAY_MS);
-      await expectRefused(() => c.call('GetParametersForImport', { KeyId: KEY_ID, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }), 'Unsupported.Origin');
+      await expectRefused(
+        () => c.call('GetParametersForImport', { KeyId: KEY_ID, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }),
+        'Unsupported.Origin',
+      );
     },
 
     async ImportKeyMaterial() {
@@ -378,14 +406,27 @@ describe.each(ACTION_CLIENT_KINDS)('official client %s (generic call): every key
       const expireUnix = Math.floor(Date.now() / 1000) + 86_400;
       for (const algorithm of ['RSAES_OAEP_SHA_256', 'RSAES_OAEP_SHA_1', 'RSAES_PKCS1_V1_5'] as const) {
         const p = await c.call('GetParametersForImport', { KeyId: key.KeyId!, WrappingAlgorithm: algorithm, WrappingKeySpec: 'RSA_2048' });
-        const body = await c.call('ImportKeyMaterial', { KeyId: key.KeyId!, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrapMaterial(p.PublicKey, algorithm, material), KeyMaterialExpireUnix: String(expireUnix) });
+        const body = await c.call('ImportKeyMaterial', {
+          KeyId: key.KeyId!,
+          ImportToken: p.ImportToken,
+          EncryptedKeyMaterial: wrapMaterial(p.PublicKey, algorithm, material),
+          KeyMaterialExpireUnix: String(expireUnix),
+        });
         expect(Object.keys(body)).toEqual(['RequestId']);
       }
       expect(await describeKey(key.KeyId!)).toMatchObject({ KeyState: 'Enabled', MaterialExpireTime: isoSeconds(expireUnix * 1000) });
       const generated = await c.call('GenerateDataKey', { KeyId: key.KeyId! });
       expect((await c.call('Decrypt', { CiphertextBlob: generated.CiphertextBlob })).Plaintext).toBe(generated.Plaintext);
       const p = await c.call('GetParametersForImport', { KeyId: key.KeyId!, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' });
-      await expectRefused(() => c.call('ImportKeyMaterial', { KeyId: key.KeyId!, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrapMaterial(p.PublicKey, 'RSAES_OAEP_SHA_256', randomBytes(32)) }), 'InvalidKeyMaterial');
+      await expectRefused(
+        () =>
+          c.call('ImportKeyMaterial', {
+            KeyId: key.KeyId!,
+            ImportToken: p.ImportToken,
+            EncryptedKeyMaterial: wrapMaterial(p.PublicKey, 'RSAES_OAEP_SHA_256', randomBytes(32)),
+          }),
+        'InvalidKeyMaterial',
+      );
     },
 
     async DeleteKeyMaterial() {
@@ -393,7 +434,11 @@ describe.each(ACTION_CLIENT_KINDS)('official client %s (generic call): every key
       const material = randomBytes(32);
       const importIt = async () => {
         const p = await c.call('GetParametersForImport', { KeyId: keyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' });
-        await c.call('ImportKeyMaterial', { KeyId: keyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrapMaterial(p.PublicKey, 'RSAES_OAEP_SHA_256', material) });
+        await c.call('ImportKeyMaterial', {
+          KeyId: keyId,
+          ImportToken: p.ImportToken,
+          EncryptedKeyMaterial: wrapMaterial(p.PublicKey, 'RSAES_OAEP_SHA_256', material),
+        });
       };
       await importIt();
       const blob = (await c.call('Encrypt', { KeyId: keyId, Plaintext: 'byok' })).CiphertextBlob;
@@ -418,7 +463,13 @@ describe.each(ACTION_CLIENT_KINDS)('official client %s (generic call): every key
       expect(body.KeyId).toBe(OTHER_KEY_ID);
       expect(openExportedDataKey(body.ExportedDataKey).toString('base64')).toBe(generated.Plaintext);
       await expectRefused(
-        () => c.call('ExportDataKey', { CiphertextBlob: generated.CiphertextBlob, PublicKeyBlob: TEST_RSA_PUBLIC_KEY_BLOB, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }),
+        () =>
+          c.call('ExportDataKey', {
+            CiphertextBlob: generated.CiphertextBlob,
+            PublicKeyBlob: TEST_RSA_PUBLIC_KEY_BLOB,
+            WrappingAlgorithm: 'RSAES_OAEP_SHA_256',
+            WrappingKeySpec: 'RSA_2048',
+          }),
         'InvalidCiphertext',
       );
     },
@@ -513,7 +564,9 @@ describe('official client kms20160120 1.2.0 (typed methods): every key-managemen
 
     async UpdateRotationPolicy() {
       const key = await newKey();
-      const r = await sdk.updateRotationPolicy(new KmsSdk.UpdateRotationPolicyRequest({ keyId: key.keyId, enableAutomaticRotation: true, rotationInterval: '7d' }));
+      const r = await sdk.updateRotationPolicy(
+        new KmsSdk.UpdateRotationPolicyRequest({ keyId: key.keyId, enableAutomaticRotation: true, rotationInterval: '7d' }),
+      );
       expect(typeof r.requestId).toBe('string');
       expect(await describeKey(key.keyId)).toMatchObject({ automaticRotation: 'Enabled', rotationInterval: '604800s' });
       await sdk.updateRotationPolicy(new KmsSdk.UpdateRotationPolicyRequest({ keyId: key.keyId, enableAutomaticRotation: false }));
@@ -544,7 +597,10 @@ describe('official client kms20160120 1.2.0 (typed methods): every key-managemen
       const m = await describeKey(key.keyId);
       expect(m.keyState).toBe('PendingDeletion');
       expectNear(m.deleteDate, Date.now() + 7 * DAY_MS);
-      await expectRefused(() => sdk.scheduleKeyDeletion(new KmsSdk.ScheduleKeyDeletionRequest({ keyId: key.keyId, pendingWindowInDays: 7 })), 'Rejected.StateModifiedFailed');
+      await expectRefused(
+        () => sdk.scheduleKeyDeletion(new KmsSdk.ScheduleKeyDeletionRequest({ keyId: key.keyId, pendingWindowInDays: 7 })),
+        'Rejected.StateModifiedFailed',
+      );
     },
 
     async CancelKeyDeletion() {
@@ -602,7 +658,9 @@ describe('official client kms20160120 1.2.0 (typed methods): every key-managemen
       const key = await newKey();
       await sdk.tagResource(new KmsSdk.TagResourceRequest({ keyId: key.keyId, tags: JSON.stringify([{ TagKey: 'typed', TagValue: 'yes' }]) }));
       const r = await sdk.listResourceTags(new KmsSdk.ListResourceTagsRequest({ keyId: key.keyId }));
-      expect(r.tags.tag.map((t) => ({ keyId: t.keyId, tagKey: t.tagKey, tagValue: t.tagValue }))).toEqual([{ keyId: key.keyId, tagKey: 'typed', tagValue: 'yes' }]);
+      expect(r.tags.tag.map((t) => ({ keyId: t.keyId, tagKey: t.tagKey, tagValue: t.tagValue }))).toEqual([
+        { keyId: key.keyId, tagKey: 'typed', tagValue: 'yes' },
+      ]);
     },
 
     async UntagResource() {
@@ -638,8 +696,14 @@ describe('official client kms20160120 1.2.0 (typed methods): every key-managemen
 
     async GetParametersForImport() {
       const key = (await sdk.createKey(new KmsSdk.CreateKeyRequest({ origin: 'EXTERNAL' }))).keyMetadata;
-      expect({ keyState: key.keyState, origin: key.origin, materialExpireTime: key.materialExpireTime }).toEqual({ keyState: 'PendingImport', origin: 'EXTERNAL', materialExpireTime: '' });
-      const r = await sdk.getParametersForImport(new KmsSdk.GetParametersForImportRequest({ keyId: key.keyId, wrappingAlgorithm: 'RSAES_OAEP_SHA_1', wrappingKeySpec: 'RSA_2048' }));
+      expect({ keyState: key.keyState, origin: key.origin, materialExpireTime: key.materialExpireTime }).toEqual({
+        keyState: 'PendingImport',
+        origin: 'EXTERNAL',
+        materialExpireTime: '',
+      });
+      const r = await sdk.getParametersForImport(
+        new KmsSdk.GetParametersForImportRequest({ keyId: key.keyId, wrappingAlgorithm: 'RSAES_OAEP_SHA_1', wrappingKeySpec: 'RSA_2048' }),
+      );
       expect(r.keyId).toBe(key.keyId);
       expect(r.publicKey).toMatch(/^MIIBIjAN/);
       expect(r.importToken.length).toBeGreaterThan(100);
@@ -648,11 +712,18 @@ describe('official client kms20160120 1.2.0 (typed methods): every key-managemen
 
     async ImportKeyMaterial() {
       const key = (await sdk.createKey(new KmsSdk.CreateKeyRequest({ origin: 'EXTERNAL' }))).keyMetadata;
-      const p = await sdk.getParametersForImport(new KmsSdk.GetParametersForImportRequest({ keyId: key.keyId, wrappingAlgorithm: 'RSAES_OAEP_SHA_256', wrappingKeySpec: 'RSA_2048' }));
+      const p = await sdk.getParametersForImport(
+        new KmsSdk.GetParametersForImportRequest({ keyId: key.keyId, wrappingAlgorithm: 'RSAES_OAEP_SHA_256', wrappingKeySpec: 'RSA_2048' }),
+      );
       const material = randomBytes(32);
       // The typed model sends KeyMaterialExpireUnix as a number; 0 means the material never expires.
       const r = await sdk.importKeyMaterial(
-        new KmsSdk.ImportKeyMaterialRequest({ keyId: key.keyId, importToken: p.importToken, encryptedKeyMaterial: wrapMaterial(p.publicKey, 'RSAES_OAEP_SHA_256', material), keyMaterialExpireUnix: 0 }),
+        new KmsSdk.ImportKeyMaterialRequest({
+          keyId: key.keyId,
+          importToken: p.importToken,
+          encryptedKeyMaterial: wrapMaterial(p.publicKey, 'RSAES_OAEP_SHA_256', material),
+          keyMaterialExpireUnix: 0,
+        }),
       );
       expect(r.requestId).toMatch(/^[0-9A-F-]{36}$/);
       expect(await describeKey(key.keyId)).toMatchObject({ keyState: 'Enabled', materialExpireTime: '' });
@@ -662,8 +733,16 @@ describe('official client kms20160120 1.2.0 (typed methods): every key-managemen
 
     async DeleteKeyMaterial() {
       const key = (await sdk.createKey(new KmsSdk.CreateKeyRequest({ origin: 'EXTERNAL' }))).keyMetadata;
-      const p = await sdk.getParametersForImport(new KmsSdk.GetParametersForImportRequest({ keyId: key.keyId, wrappingAlgorithm: 'RSAES_PKCS1_V1_5', wrappingKeySpec: 'RSA_2048' }));
-      await sdk.importKeyMaterial(new KmsSdk.ImportKeyMaterialRequest({ keyId: key.keyId, importToken: p.importToken, encryptedKeyMaterial: wrapMaterial(p.publicKey, 'RSAES_PKCS1_V1_5', randomBytes(32)) }));
+      const p = await sdk.getParametersForImport(
+        new KmsSdk.GetParametersForImportRequest({ keyId: key.keyId, wrappingAlgorithm: 'RSAES_PKCS1_V1_5', wrappingKeySpec: 'RSA_2048' }),
+      );
+      await sdk.importKeyMaterial(
+        new KmsSdk.ImportKeyMaterialRequest({
+          keyId: key.keyId,
+          importToken: p.importToken,
+          encryptedKeyMaterial: wrapMaterial(p.publicKey, 'RSAES_PKCS1_V1_5', randomBytes(32)),
+        }),
+      );
       const r = await sdk.deleteKeyMaterial(new KmsSdk.DeleteKeyMaterialRequest({ keyId: key.keyId }));
       expect(r.requestId).toMatch(/^[0-9A-F-]{36}$/);
       expect((await describeKey(key.keyId)).keyState).toBe('PendingImport');
@@ -725,7 +804,11 @@ describe.each(['openapi-v3', 'pop-core-post'] as const)('one full key lifecycle 
     await c.call('ScheduleKeyDeletion', { KeyId: key.KeyId, PendingWindowInDays: 7 });
     await expectRefused(() => c.call('Decrypt', { CiphertextBlob: oldKey.CiphertextBlob, EncryptionContext: context }), 'Rejected.PendingDeletion');
     await c.call('CancelKeyDeletion', { KeyId: key.KeyId });
-    expect((await c.call('DescribeKey', { KeyId: alias })).KeyMetadata).toMatchObject({ KeyState: 'Enabled', DeleteDate: '', PrimaryKeyVersion: version.KeyVersionId });
+    expect((await c.call('DescribeKey', { KeyId: alias })).KeyMetadata).toMatchObject({
+      KeyState: 'Enabled',
+      DeleteDate: '',
+      PrimaryKeyVersion: version.KeyVersionId,
+    });
     expect((await c.call('Decrypt', { CiphertextBlob: oldKey.CiphertextBlob, EncryptionContext: context })).Plaintext).toBe(oldKey.Plaintext);
 
     await c.call('ScheduleKeyDeletion', { KeyId: key.KeyId, PendingWindowInDays: 30 });
@@ -792,7 +875,8 @@ describe('the gateway’s scheduled jobs (KMS_SCHEDULE_INTERVAL_MS=200)', () => 
     dataDir = join(schedDir, 'data');
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
     // Written into the data directory before start: a key created 40 days ago with a 7-day rotation, long overdue.
-    overdueFirstVersion = (await (await keyringAt(40 * DAY_MS)).createKey({ keyId: OVERDUE_KEY_ID, description: 'overdue', rotationInterval: 7 * 86_400 })).primaryKeyVersion;
+    overdueFirstVersion = (await (await keyringAt(40 * DAY_MS)).createKey({ keyId: OVERDUE_KEY_ID, description: 'overdue', rotationInterval: 7 * 86_400 }))
+      .primaryKeyVersion;
     scheduled = await startGateway({ dataDir, seedFile: await writeSeedFile(schedDir, TEST_SEED), env: { KMS_SCHEDULE_INTERVAL_MS: '200' } });
     c = createActionClient('pop-core-post', { port: scheduled.port }, ADMIN);
     closers.push(() => c.close());
@@ -819,7 +903,10 @@ describe('the gateway’s scheduled jobs (KMS_SCHEDULE_INTERVAL_MS=200)', () => 
     // A rotation writes the version first, then moves the primary: wait for the second step too.
     const primary = async () => (await c.call('DescribeKey', { KeyId: OVERDUE_KEY_ID })).KeyMetadata.PrimaryKeyVersion as string;
     await waitFor(async () => (await primary()) !== overdueFirstVersion, 10_000, 'the new version to become primary');
-    const versions = (await c.call('ListKeyVersions', { KeyId: OVERDUE_KEY_ID })).KeyVersions.KeyVersion as Array<{ KeyVersionId: string; CreationDate: string }>;
+    const versions = (await c.call('ListKeyVersions', { KeyId: OVERDUE_KEY_ID })).KeyVersions.KeyVersion as Array<{
+      KeyVersionId: string;
+      CreationDate: string;
+    }>;
     expect(versions).toHaveLength(2);
     const m = (await c.call('DescribeKey', { KeyId: OVERDUE_KEY_ID })).KeyMetadata;
     expect(m.PrimaryKeyVersion, JSON.stringify({ versions, m })).toBe(versions[1]!.KeyVersionId);

@@ -67,7 +67,21 @@ export async function main(): Promise<ProvisionSummary> {
 }
 `,
     );
-    await writeFile(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, skipLibCheck: false, types: ['node'], typeRoots: [join(REPO_ROOT, 'node_modules', '@types')] }, files: ['consumer.ts'] }));
+    await writeFile(
+      join(app, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          types: ['node'],
+          typeRoots: [join(REPO_ROOT, 'node_modules', '@types')],
+        },
+        files: ['consumer.ts'],
+      }),
+    );
     await run(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], { cwd: app }).catch((err: { stdout?: string }) => {
       throw new Error(`the consumer does not type-check:\n${err.stdout}`);
     });
@@ -76,14 +90,18 @@ export async function main(): Promise<ProvisionSummary> {
     const clientDist = join(REPO_ROOT, 'packages', 'client', 'dist');
     const declarations = await readFile(join(clientDist, 'partitions', 'provision.d.ts'), 'utf8');
     expect(declarations).toMatch(/@example[\s\S]*provisionPartitions/);
-    for (const file of ['kms-client.d.ts', 'partitions/partition-keys.d.ts', 'partitions/registry/open.d.ts', 'signing/v3.d.ts']) expect(await readFile(join(clientDist, file), 'utf8')).toContain('@example');
+    for (const file of ['kms-client.d.ts', 'partitions/partition-keys.d.ts', 'partitions/registry/open.d.ts', 'signing/v3.d.ts'])
+      expect(await readFile(join(clientDist, file), 'utf8')).toContain('@example');
   }, 60_000);
 
   it('runs the kms command with plain node from dist/, with no TypeScript loader', async () => {
     expect(await readFile(join(REPO_ROOT, 'bin', 'kms.mjs'), 'utf8')).not.toMatch(/tsx/);
     const { stdout } = await run(process.execPath, [join(REPO_ROOT, 'bin', 'kms.mjs'), '--version']);
     expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
-    const pkg = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string>; dependencies: Record<string, string> };
+    const pkg = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+      dependencies: Record<string, string>;
+    };
     // `exec`: the shell npm runs the script in becomes node, so a signal to `npm start` reaches the gateway.
     expect(pkg.scripts.start).toBe('exec node dist/infra/gateway/start.js');
     expect(pkg.scripts.prepare).toBe('npm run build');

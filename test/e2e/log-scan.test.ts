@@ -73,7 +73,12 @@ describe('Logs never hold a secret', () => {
     const tampered = Buffer.from(encrypted.CiphertextBlob, 'base64');
     tampered[tampered.length - 1]! ^= 1;
     await call(ADMIN, 'Decrypt', { CiphertextBlob: tampered.toString('base64'), EncryptionContext: context });
-    await call(ADMIN, 'ReEncrypt', { CiphertextBlob: encrypted.CiphertextBlob, SourceEncryptionContext: context, DestinationKeyId: OTHER_KEY_ID, DestinationEncryptionContext: context });
+    await call(ADMIN, 'ReEncrypt', {
+      CiphertextBlob: encrypted.CiphertextBlob,
+      SourceEncryptionContext: context,
+      DestinationKeyId: OTHER_KEY_ID,
+      DestinationEncryptionContext: context,
+    });
     await call(ADMIN, 'GenerateDataKey', { KeyId: ALIAS, DryRun: 'true', EncryptionContext: context });
     const created = await call(ADMIN, 'CreateKey', { Description: 'log scan' });
     const keyId = created.KeyMetadata.KeyId as string;
@@ -96,7 +101,10 @@ describe('Logs never hold a secret', () => {
     // Refusals of every kind.
     await call(CONSUMER, 'CreateKey', {});
     for (let i = 0; i < 5; i++) await call(CONSUMER, 'GenerateDataKey', { KeyId: ALIAS, EncryptionContext: context });
-    await call({ ...ADMIN, accessKeySecret: 'a-wrong-secret-that-is-long-enough' }, 'Decrypt', { CiphertextBlob: generated.CiphertextBlob, EncryptionContext: context });
+    await call({ ...ADMIN, accessKeySecret: 'a-wrong-secret-that-is-long-enough' }, 'Decrypt', {
+      CiphertextBlob: generated.CiphertextBlob,
+      EncryptionContext: context,
+    });
     await call(ADMIN, 'Encrypt', { KeyId: KEY_ID, Plaintext: 'not base64 !!! but secret-ish text' });
     await call(ADMIN, 'NoSuchAction', { Plaintext: plaintext });
     const replayed = signedRpcRequest(ADMIN, 'Encrypt', { KeyId: KEY_ID, Plaintext: plaintext, EncryptionContext: context });

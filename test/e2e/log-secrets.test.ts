@@ -68,7 +68,9 @@ beforeAll(async () => {
   dataKeys.push(g.Plaintext!);
   const e = await admin.encrypt({ KeyId: ALIAS, Plaintext: secretPlaintext('first run') });
   expect((await admin.decrypt({ CiphertextBlob: e.CiphertextBlob! })).Plaintext).toBe(plaintexts[0]);
-  await sdkError(() => client('openapi-v3', first, { ...adminCredentials, accessKeySecret: `${adminCredentials.accessKeySecret}x` }).generateDataKey({ KeyId: ALIAS }));
+  await sdkError(() =>
+    client('openapi-v3', first, { ...adminCredentials, accessKeySecret: `${adminCredentials.accessKeySecret}x` }).generateDataKey({ KeyId: ALIAS }),
+  );
   expect(await first.stop('SIGTERM')).toBe(0);
   output += first.output();
 
@@ -119,8 +121,12 @@ async function exercise(gateway: ReadyGateway): Promise<void> {
     dataKeys.push((await asAdmin.generateDataKey({ KeyId: KEY_ID, KeySpec: 'AES_128' })).Plaintext!);
 
     // Refusals.
-    await sdkError(() => client(kind, gateway, { ...ADMIN, accessKeySecret: `${ADMIN.accessKeySecret}!` }).encrypt({ KeyId: ALIAS, Plaintext: secretPlaintext('bad signature') }));
-    await sdkError(() => client(kind, gateway, { accessKeyId: 'noSuchKey0001', accessKeySecret: 'unknown-secret-0123456789' }).generateDataKey({ KeyId: ALIAS }));
+    await sdkError(() =>
+      client(kind, gateway, { ...ADMIN, accessKeySecret: `${ADMIN.accessKeySecret}!` }).encrypt({ KeyId: ALIAS, Plaintext: secretPlaintext('bad signature') }),
+    );
+    await sdkError(() =>
+      client(kind, gateway, { accessKeyId: 'noSuchKey0001', accessKeySecret: 'unknown-secret-0123456789' }).generateDataKey({ KeyId: ALIAS }),
+    );
     await sdkError(() => client(kind, gateway, PROVIDER).generateDataKey({ KeyId: ALIAS }));
     await sdkError(() => client(kind, gateway, SCOPED).decrypt({ CiphertextBlob: generated.CiphertextBlob!, EncryptionContext: context }));
     await sdkError(() => admin.decrypt({ CiphertextBlob: generated.CiphertextBlob!, EncryptionContext: { ...context, tenant: 'other' } }));
@@ -158,9 +164,24 @@ async function exercise(gateway: ReadyGateway): Promise<void> {
   await raw(gateway, 'replay', once);
   const forged = signedRpcRequest(ADMIN, 'Decrypt', { CiphertextBlob: generated.CiphertextBlob! }, { afterSigning: (p) => (p.CiphertextBlob = badBlobs[3]!) });
   await raw(gateway, 'altered after signing', toRecorded(forged));
-  await raw(gateway, 'bad percent-encoding', { method: 'GET', url: `/?Action=Encrypt&Plaintext=${encodeURIComponent(secretPlaintext('bad encoding'))}%E0%A4%A`, headers: {}, body: Buffer.alloc(0) });
-  await raw(gateway, 'unsigned', { method: 'GET', url: `/?Action=Encrypt&KeyId=${ALIAS}&Plaintext=${encodeURIComponent(secretPlaintext('unsigned'))}`, headers: {}, body: Buffer.alloc(0) });
-  const huge = signedRpcRequest(ADMIN, 'Encrypt', { KeyId: ALIAS, Plaintext: `${secretPlaintext('huge')}${'y'.repeat(70_000)}` }, { method: 'POST', form: true });
+  await raw(gateway, 'bad percent-encoding', {
+    method: 'GET',
+    url: `/?Action=Encrypt&Plaintext=${encodeURIComponent(secretPlaintext('bad encoding'))}%E0%A4%A`,
+    headers: {},
+    body: Buffer.alloc(0),
+  });
+  await raw(gateway, 'unsigned', {
+    method: 'GET',
+    url: `/?Action=Encrypt&KeyId=${ALIAS}&Plaintext=${encodeURIComponent(secretPlaintext('unsigned'))}`,
+    headers: {},
+    body: Buffer.alloc(0),
+  });
+  const huge = signedRpcRequest(
+    ADMIN,
+    'Encrypt',
+    { KeyId: ALIAS, Plaintext: `${secretPlaintext('huge')}${'y'.repeat(70_000)}` },
+    { method: 'POST', form: true },
+  );
   await raw(gateway, 'too large', toRecorded(huge)).catch(() => undefined);
 
   // Internal failures: stored entries corrupted on disk, with secrets right where a JSON parser would quote them.
@@ -206,7 +227,16 @@ describe('the log at KMS_LOG_LEVEL=debug', () => {
     expect(lines.length).toBeGreaterThan(80);
     const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     const codes = new Set(records.map((r) => r.code).filter(Boolean));
-    for (const code of ['SignatureDoesNotMatch', 'InvalidAccessKeyId.NotFound', 'Forbidden.NoPermission', 'InvalidCiphertext', 'InvalidParameter', 'SignatureNonceUsed', 'InvalidTimeStamp.Expired', 'InternalFailure']) {
+    for (const code of [
+      'SignatureDoesNotMatch',
+      'InvalidAccessKeyId.NotFound',
+      'Forbidden.NoPermission',
+      'InvalidCiphertext',
+      'InvalidParameter',
+      'SignatureNonceUsed',
+      'InvalidTimeStamp.Expired',
+      'InternalFailure',
+    ]) {
       expect(codes, code).toContain(code);
     }
     expect(records.filter((r) => r.message === 'internal failure')).toHaveLength(3);

@@ -177,7 +177,10 @@ describe.each(CLIENT_KINDS)('official client %s against the gateway', (kind) => 
 describe('official clients interoperate', () => {
   it('a blob made by any client decrypts with every other client, under the same EncryptionContext', async () => {
     const made = await Promise.all(
-      CLIENT_KINDS.map(async (kind) => ({ kind, ...(await client(kind).encrypt({ KeyId: ALIAS, Plaintext: `${PLAINTEXT} from ${kind}`, EncryptionContext: CONTEXT })) })),
+      CLIENT_KINDS.map(async (kind) => ({
+        kind,
+        ...(await client(kind).encrypt({ KeyId: ALIAS, Plaintext: `${PLAINTEXT} from ${kind}`, EncryptionContext: CONTEXT })),
+      })),
     );
     for (const blob of made) {
       for (const kind of CLIENT_KINDS) {
@@ -206,7 +209,12 @@ describe('timestamps over real HTTP', () => {
   });
 
   it('a signed POST form request from 20 minutes in the future is refused too', async () => {
-    const future = signedRpcRequest(ADMIN, 'Encrypt', { KeyId: ALIAS, Plaintext: PLAINTEXT }, { method: 'POST', form: true, timestamp: isoSeconds(Date.now() + twentyMinutes) });
+    const future = signedRpcRequest(
+      ADMIN,
+      'Encrypt',
+      { KeyId: ALIAS, Plaintext: PLAINTEXT },
+      { method: 'POST', form: true, timestamp: isoSeconds(Date.now() + twentyMinutes) },
+    );
     const response = await sendRaw(gateway.port, toRecorded(future));
     expect(response.status).toBe(400);
     expect(response.json.Code).toBe('InvalidTimeStamp.Expired');

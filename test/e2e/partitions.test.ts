@@ -35,7 +35,9 @@ beforeAll(async () => {
         ...ORDERS_CONSUMER,
         policy: {
           Version: '1',
-          Statement: [{ Effect: 'Allow', Action: 'kms:Decrypt', Resource: '*', Condition: { StringLike: { 'kms:EncryptionContext:partition': ['orders-*'] } } }],
+          Statement: [
+            { Effect: 'Allow', Action: 'kms:Decrypt', Resource: '*', Condition: { StringLike: { 'kms:EncryptionContext:partition': ['orders-*'] } } },
+          ],
         },
       },
     ],
@@ -56,9 +58,17 @@ describe('provisioning 1,000 events from a file with the kms command', () => {
   const valid = [...Array.from({ length: 475 }, (_, i) => `orders-${i}`), ...Array.from({ length: 475 }, (_, i) => `billing-${i}`)];
 
   it('creates exactly the valid partitions, counts duplicates as existing, and reports every malformed line; a second run creates nothing', async () => {
-    const lines: string[] = valid.map((partitionId, i) => JSON.stringify(i % 7 === 0 ? { partitionId, encryptionContext: { tenant: `t${i % 3}` } } : { partitionId }));
+    const lines: string[] = valid.map((partitionId, i) =>
+      JSON.stringify(i % 7 === 0 ? { partitionId, encryptionContext: { tenant: `t${i % 3}` } } : { partitionId }),
+    );
     for (let i = 0; i < 30; i++) lines.splice(10 + i * 31, 0, JSON.stringify({ partitionId: valid[i * 13]! }));
-    const malformed = ['not json', '{"partitionId":"bad id"}', '{"partitionId":"orders-x","encryptionContext":{"partition":"orders-y"}}', '{"keyId":"alias/test"}', '[1,2]'];
+    const malformed = [
+      'not json',
+      '{"partitionId":"bad id"}',
+      '{"partitionId":"orders-x","encryptionContext":{"partition":"orders-y"}}',
+      '{"keyId":"alias/test"}',
+      '[1,2]',
+    ];
     for (let i = 0; i < 20; i++) lines.splice(5 + i * 47, 0, malformed[i % malformed.length]!);
     expect(lines).toHaveLength(1_000);
     const file = join(dir, 'events.jsonl');
@@ -101,7 +111,10 @@ describe('provisioning 1,000 events from a file with the kms command', () => {
 
 describe('the library against the gateway', () => {
   it('when 50 duplicates of one partition arrive at once, one data key exists', async () => {
-    const summary = await provisionPartitions({ ...options(PROVIDER), keyId: ALIAS, concurrency: 50 }, Array.from({ length: 50 }, () => ({ partitionId: 'hot-partition' })));
+    const summary = await provisionPartitions(
+      { ...options(PROVIDER), keyId: ALIAS, concurrency: 50 },
+      Array.from({ length: 50 }, () => ({ partitionId: 'hot-partition' })),
+    );
     expect(summary).toEqual({ created: 1, existing: 49, failed: [] });
   });
 
@@ -124,7 +137,9 @@ describe('the library against the gateway', () => {
     const provider = createKmsClient(options(PROVIDER));
     await expect(provider.call('GenerateDataKey', { KeyId: KEY_ID })).rejects.toMatchObject({ code: 'Forbidden.NoPermission' });
     const entry = JSON.parse(await readFile(join(registryDir, 'orders-1.json'), 'utf8'));
-    await expect(provider.call('Decrypt', { CiphertextBlob: entry.ciphertextBlob, EncryptionContext: JSON.stringify(entry.encryptionContext) })).rejects.toMatchObject({
+    await expect(
+      provider.call('Decrypt', { CiphertextBlob: entry.ciphertextBlob, EncryptionContext: JSON.stringify(entry.encryptionContext) }),
+    ).rejects.toMatchObject({
       code: 'Forbidden.NoPermission',
     });
     const keys = openPartitionKeys(options(PROVIDER));
@@ -158,7 +173,11 @@ describe('files under a partition key with the kms command', () => {
     expect(await readFile(out)).toEqual(content);
     expect((await kms(['decrypt-file', sealed, out, '--partition', 'orders-7', '--context', 'tenant=t1', '--force'], ORDERS_CONSUMER)).code).toBe(0);
 
-    for (const args of [['--partition', 'orders-8'], ['--context', 'tenant=t2'], ['--context', 'partition=billing-7']]) {
+    for (const args of [
+      ['--partition', 'orders-8'],
+      ['--context', 'tenant=t2'],
+      ['--context', 'partition=billing-7'],
+    ]) {
       const refused = await kms(['decrypt-file', sealed, join(dir, 'never.out'), ...args], CONSUMER);
       expect(refused.code, args.join(' ')).toBe(4);
       expect(refused.stderr).toMatch(/does not hold/);
@@ -192,27 +211,37 @@ describe('kms partitions invoke: the event-triggered provisioner on the sample e
     ['sqs.json', 'aws', 'sqs', { batchItemFailures: [] }, { batchItemFailures: [] }, { 'orders-2026-01': {}, 'orders-2026-02': { tenant: 'acme' } }],
     ['eventbridge.json', 'aws', 'eventbridge', { created: 1, existing: 0 }, { created: 0, existing: 1 }, { 'orders-2026-03': { tenant: 'acme' } }],
     ['fc-eventbridge.json', 'fc', 'fc', { created: 1, existing: 0 }, { created: 0, existing: 1 }, { 'orders-2026-04': {} }],
-    ['fc-invoke.json', 'fc', 'fc', { created: 2, existing: 0 }, { created: 0, existing: 2 }, { 'orders-2026-05': {}, 'orders-2026-06': { tenant: 'acme', region: 'cn-hangzhou' } }],
-  ] as const)('%s: the %s handler (%s) gives every partition a data key a consumer can use; run again, it creates none', async (file, platform, trigger, first, second, partitions) => {
-    const registryDir = freshRegistry();
-    const run = await invoke(sample(file), registryDir);
-    expect(run.stderr).toBe('');
-    expect(run.code).toBe(0);
-    expect(JSON.parse(run.stdout)).toEqual({ platform, trigger, result: first });
-    const registry = new FileRegistry(registryDir);
-    expect(await registry.list()).toEqual(Object.keys(partitions).sort());
-    const consumer = openPartitionKeys({ ...options(CONSUMER), registry: `file:${registryDir}` });
-    for (const [partitionId, context] of Object.entries(partitions)) {
-      expect(await registry.get(partitionId)).toMatchObject({ partitionId, keyId: KEY_ID, encryptionContext: { ...context, partition: partitionId } });
-      const key = await consumer.dataKey(partitionId);
-      expect(key.plaintext).toHaveLength(32);
-      key.plaintext.fill(0);
-    }
-    consumer.close();
-    const again = await invoke(sample(file), registryDir);
-    expect(again.code, again.stderr).toBe(0);
-    expect(JSON.parse(again.stdout).result).toEqual(second);
-  });
+    [
+      'fc-invoke.json',
+      'fc',
+      'fc',
+      { created: 2, existing: 0 },
+      { created: 0, existing: 2 },
+      { 'orders-2026-05': {}, 'orders-2026-06': { tenant: 'acme', region: 'cn-hangzhou' } },
+    ],
+  ] as const)(
+    '%s: the %s handler (%s) gives every partition a data key a consumer can use; run again, it creates none',
+    async (file, platform, trigger, first, second, partitions) => {
+      const registryDir = freshRegistry();
+      const run = await invoke(sample(file), registryDir);
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(JSON.parse(run.stdout)).toEqual({ platform, trigger, result: first });
+      const registry = new FileRegistry(registryDir);
+      expect(await registry.list()).toEqual(Object.keys(partitions).sort());
+      const consumer = openPartitionKeys({ ...options(CONSUMER), registry: `file:${registryDir}` });
+      for (const [partitionId, context] of Object.entries(partitions)) {
+        expect(await registry.get(partitionId)).toMatchObject({ partitionId, keyId: KEY_ID, encryptionContext: { ...context, partition: partitionId } });
+        const key = await consumer.dataKey(partitionId);
+        expect(key.plaintext).toHaveLength(32);
+        key.plaintext.fill(0);
+      }
+      consumer.close();
+      const again = await invoke(sample(file), registryDir);
+      expect(again.code, again.stderr).toBe(0);
+      expect(JSON.parse(again.stdout).result).toEqual(second);
+    },
+  );
 
   it('a malformed event file is a usage error naming it (exit 2): not JSON, empty, an SQS event without bodies, --platform aws on a plain event', async () => {
     const write = async (name: string, text: string) => {
@@ -224,7 +253,11 @@ describe('kms partitions invoke: the event-triggered provisioner on the sample e
     for (const [path, message, more] of [
       [await write('not-json.json', '{"Records": ['), /^the event file .*not-json\.json is not JSON: /, []],
       [await write('empty.json', ''), /^the event file .*empty\.json is not JSON: /, []],
-      [await write('no-body.json', JSON.stringify({ Records: [{ messageId: 'm-1' }] })), /^the event file .*no-body\.json is not an SQS event: Records\[0\] needs a string "messageId" and a string "body"\n$/, []],
+      [
+        await write('no-body.json', JSON.stringify({ Records: [{ messageId: 'm-1' }] })),
+        /^the event file .*no-body\.json is not an SQS event: Records\[0\] needs a string "messageId" and a string "body"\n$/,
+        [],
+      ],
       [await write('no-records.json', JSON.stringify({ Records: [] })), /is not an SQS event: "Records" must be a list of messages\n$/, []],
       [sample('fc-invoke.json'), /^--platform aws takes an SQS event/, ['--platform', 'aws']],
     ] as const) {
@@ -242,11 +275,26 @@ describe('kms partitions invoke: the event-triggered provisioner on the sample e
   it('events the handler refuses: exit 1, saying which and why, as the platform would retry them; the good ones still get their keys', async () => {
     const registryDir = freshRegistry();
     const sqs = join(dir, 'sqs-mixed.json');
-    await writeFile(sqs, JSON.stringify({ Records: [{ messageId: 'good', body: '{"partitionId":"mixed-1"}' }, { messageId: 'bad', body: 'not json' }, { messageId: 'bad-id', body: '{"partitionId":"bad id"}' }] }));
+    await writeFile(
+      sqs,
+      JSON.stringify({
+        Records: [
+          { messageId: 'good', body: '{"partitionId":"mixed-1"}' },
+          { messageId: 'bad', body: 'not json' },
+          { messageId: 'bad-id', body: '{"partitionId":"bad id"}' },
+        ],
+      }),
+    );
     const mixed = await invoke(sqs, registryDir);
     expect(mixed.code).toBe(1);
-    expect(JSON.parse(mixed.stdout)).toEqual({ platform: 'aws', trigger: 'sqs', result: { batchItemFailures: [{ itemIdentifier: 'bad' }, { itemIdentifier: 'bad-id' }] } });
-    expect(mixed.stderr).toMatch(/^2 of 3 messages failed and would be received again, then dead-lettered: bad \(InvalidParameter: the event is not valid JSON\); bad-id \(InvalidParameter: partitionId .*\)\n$/);
+    expect(JSON.parse(mixed.stdout)).toEqual({
+      platform: 'aws',
+      trigger: 'sqs',
+      result: { batchItemFailures: [{ itemIdentifier: 'bad' }, { itemIdentifier: 'bad-id' }] },
+    });
+    expect(mixed.stderr).toMatch(
+      /^2 of 3 messages failed and would be received again, then dead-lettered: bad \(InvalidParameter: the event is not valid JSON\); bad-id \(InvalidParameter: partitionId .*\)\n$/,
+    );
 
     const eventBridge = join(dir, 'eb-other.json');
     await writeFile(eventBridge, JSON.stringify({ 'detail-type': 'PartitionDeleted', source: 'kms.partitions', detail: { partitionId: 'mixed-2' } }));
@@ -258,7 +306,9 @@ describe('kms partitions invoke: the event-triggered provisioner on the sample e
     await writeFile(fc, JSON.stringify([{ partitionId: 'mixed-3' }, { partitionId: '' }]));
     const failed = await invoke(fc, registryDir);
     expect(failed.code).toBe(1);
-    expect(failed.stderr).toMatch(/^the invocation failed \(Function Compute retries it\): 1 of 2 partition events failed: \[\{"index":1,.*"code":"InvalidParameter"/);
+    expect(failed.stderr).toMatch(
+      /^the invocation failed \(Function Compute retries it\): 1 of 2 partition events failed: \[\{"index":1,.*"code":"InvalidParameter"/,
+    );
 
     expect(await new FileRegistry(registryDir).list()).toEqual(['mixed-1', 'mixed-3']);
   });

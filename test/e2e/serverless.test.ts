@@ -5,7 +5,16 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { ACTIONS, AWS_OPERATIONS, DISPATCHER, EVENT_TRIGGERED, KEY_WRITING_ACTIONS, MATERIAL_CREATING_ACTIONS, MATERIAL_DELETING_ACTIONS, SCHEDULED } from '../../functions/actions.js';
+import {
+  ACTIONS,
+  AWS_OPERATIONS,
+  DISPATCHER,
+  EVENT_TRIGGERED,
+  KEY_WRITING_ACTIONS,
+  MATERIAL_CREATING_ACTIONS,
+  MATERIAL_DELETING_ACTIONS,
+  SCHEDULED,
+} from '../../functions/actions.js';
 import { STATE_TABLE_DEFINITION } from '../../lib/keystore/dynamodb/table.js';
 import { applySeed } from '../../lib/seed.js';
 import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
@@ -17,7 +26,14 @@ import { ACCOUNT_ID, ADMIN, ALIAS, KEY_ID, REGION, TEST_SEED } from '../helpers/
 import { signedRpcRequest } from '../helpers/sign.js';
 import { DecryptCommand, GenerateDataKeyCommand, KMSClient, ListAliasesCommand } from '@aws-sdk/client-kms';
 import { freePort, waitFor } from '../helpers/store-files.js';
-import { BUNDLE_SIZES_COMMAND, BUNDLE_SIZES_DOC, BUNDLE_SIZES_SECTION, compareBundleSizes, measurePackagedZips, parseBundleSizes } from '../helpers/bundle-sizes.js';
+import {
+  BUNDLE_SIZES_COMMAND,
+  BUNDLE_SIZES_DOC,
+  BUNDLE_SIZES_SECTION,
+  compareBundleSizes,
+  measurePackagedZips,
+  parseBundleSizes,
+} from '../helpers/bundle-sizes.js';
 import { readDocSection } from '../helpers/doc-sections.js';
 
 /*
@@ -35,7 +51,13 @@ const packaged: Record<string, { dir: string; resources: Record<string, Resource
 
 /** The ARN strings of a policy Resource: plain, Fn::Sub templates, or lists of them. */
 const arnsOf = (resource: unknown): string[] =>
-  typeof resource === 'string' ? [resource] : Array.isArray(resource) ? resource.flatMap(arnsOf) : typeof (resource as any)?.['Fn::Sub'] === 'string' ? [(resource as any)['Fn::Sub']] : [];
+  typeof resource === 'string'
+    ? [resource]
+    : Array.isArray(resource)
+      ? resource.flatMap(arnsOf)
+      : typeof (resource as any)?.['Fn::Sub'] === 'string'
+        ? [(resource as any)['Fn::Sub']]
+        : [];
 
 /** CloudFormation's logical id of a function's resources: the name with an upper-case first letter. */
 const logicalId = (functionName: string) => functionName[0]!.toUpperCase() + functionName.slice(1);
@@ -75,7 +97,9 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
       const target = `${logicalId(route.functionName)}AlbTargetGroup`;
       const mine = rules.filter((r) => (r.Actions[0].TargetGroupArn.Ref as string).startsWith(target));
       const fields = mine.map((r) => r.Conditions.find((c: any) => c.Field === 'query-string' || c.Field === 'http-header'));
-      const targets = [...AWS_OPERATIONS].filter(([, actions]) => actions.length === 1 && actions[0] === route.action).map(([target]) => `TrentService.${target}`);
+      const targets = [...AWS_OPERATIONS]
+        .filter(([, actions]) => actions.length === 1 && actions[0] === route.action)
+        .map(([target]) => `TrentService.${target}`);
       expect(fields).toEqual([
         { Field: 'query-string', QueryStringConfig: { Values: [{ Key: 'Action', Value: route.action }] } },
         { Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'x-acs-action', Values: [route.action] } },
@@ -103,7 +127,12 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
     for (const route of ACTIONS) {
       const statements = statementsOf(route.functionName);
       expect(statements).toContainEqual({ Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:Query'], Resource: table });
-      expect(statements).toContainEqual({ Effect: 'Allow', Action: ['dynamodb:PutItem'], Resource: table, Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['nonce#*'] } } });
+      expect(statements).toContainEqual({
+        Effect: 'Allow',
+        Action: ['dynamodb:PutItem'],
+        Resource: table,
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['nonce#*'] } },
+      });
       expect(statements).toContainEqual({ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: secretArn });
       const actions = statements.flatMap((s) => s.Action as string[]);
       expect(actions.includes('dynamodb:UpdateItem')).toBe(KEY_WRITING_ACTIONS.has(route.action));
@@ -113,7 +142,10 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
       const statements = statementsOf(fn.functionName);
       const actions = statements.flatMap((s) => s.Action as string[]);
       expect(actions).not.toContain('secretsmanager:ListSecrets');
-      const deletes = fn.functionName === 'deleteExpiredKeys' || fn.functionName === DISPATCHER.functionName || ACTIONS.some((r) => r.functionName === fn.functionName && MATERIAL_DELETING_ACTIONS.has(r.action));
+      const deletes =
+        fn.functionName === 'deleteExpiredKeys' ||
+        fn.functionName === DISPATCHER.functionName ||
+        ACTIONS.some((r) => r.functionName === fn.functionName && MATERIAL_DELETING_ACTIONS.has(r.action));
       expect(actions.includes('secretsmanager:DeleteSecret'), fn.functionName).toBe(deletes);
       // The account field of every ARN is the real one, never a wildcard.
       for (const arn of statements.flatMap((s) => arnsOf(s.Resource))) expect(arn.split(':')[4], arn).not.toBe('*');
@@ -156,8 +188,10 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
     expect(admin.Action).not.toContain('kms:*');
     expect(use.Action.sort()).toEqual(['kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey']);
     expect(use.Condition.ArnLike['aws:PrincipalArn']).toEqual({ 'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/kms-${stage}-*` });
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub variable
     expect(use.Condition.StringEquals['kms:ViaService']).toEqual({ 'Fn::Sub': 'secretsmanager.${AWS::Region}.amazonaws.com' });
     // DynamoDB uses it for the table only through DynamoDB, for principals of this account.
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub variable
     expect(table.Condition.StringEquals['kms:ViaService']).toEqual({ 'Fn::Sub': 'dynamodb.${AWS::Region}.amazonaws.com' });
     expect(table.Condition.StringEquals['kms:CallerAccount']).toEqual({ Ref: 'AWS::AccountId' });
     expect(key.Properties.KeyPolicy.Statement).toHaveLength(3);
@@ -175,7 +209,9 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
       expect(p.Properties.SourceArn, id).toBeDefined();
       if (id.endsWith('RegisterTarget')) {
         const group = ofType('AWS::ElasticLoadBalancingV2::TargetGroup').find(([, g]) => ((g as any).DependsOn ?? []).includes(id))!;
-        expect(p.Properties.SourceArn).toEqual({ 'Fn::Sub': `arn:\${AWS::Partition}:elasticloadbalancing:\${AWS::Region}:\${AWS::AccountId}:targetgroup/${group[1].Properties.Name}/*` });
+        expect(p.Properties.SourceArn).toEqual({
+          'Fn::Sub': `arn:\${AWS::Partition}:elasticloadbalancing:\${AWS::Region}:\${AWS::AccountId}:targetgroup/${group[1].Properties.Name}/*`,
+        });
         expect(p.Properties.SourceAccount).toEqual({ Ref: 'AWS::AccountId' });
       }
     }
@@ -183,9 +219,16 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
 
   it('alarms on 5xx answers and on failed scheduled runs, into the stage alarm topic', () => {
     const alarms = Object.fromEntries(ofType('AWS::CloudWatch::Alarm').map(([id, a]) => [id, a.Properties]));
-    expect(alarms.ServerErrorsAlarm).toMatchObject({ Namespace: `kms-${stage}`, MetricName: 'ServerErrors', Statistic: 'Sum', AlarmActions: [{ Ref: 'AlarmTopic' }] });
+    expect(alarms.ServerErrorsAlarm).toMatchObject({
+      Namespace: `kms-${stage}`,
+      MetricName: 'ServerErrors',
+      Statistic: 'Sum',
+      AlarmActions: [{ Ref: 'AlarmTopic' }],
+    });
     for (const job of SCHEDULED) {
-      const alarm = Object.values(alarms).find((a: any) => a.Namespace === 'AWS/Lambda' && a.Dimensions[0].Value.Ref === `${logicalId(job.functionName)}LambdaFunction`);
+      const alarm = Object.values(alarms).find(
+        (a: any) => a.Namespace === 'AWS/Lambda' && a.Dimensions[0].Value.Ref === `${logicalId(job.functionName)}LambdaFunction`,
+      );
       expect(alarm, job.functionName).toMatchObject({ MetricName: 'Errors', Threshold: 1, AlarmActions: [{ Ref: 'AlarmTopic' }] });
     }
     const env = resources().DecryptLambdaFunction!.Properties.Environment.Variables;
@@ -206,14 +249,22 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
     expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * resources().ProvisionPartitionKeysLambdaFunction!.Properties.Timeout);
     const mapping = ofType('AWS::Lambda::EventSourceMapping').map(([, r]) => r.Properties);
     expect(mapping).toEqual([
-      expect.objectContaining({ EventSourceArn: { 'Fn::GetAtt': ['PartitionEventsQueue', 'Arn'] }, BatchSize: 10, FunctionResponseTypes: ['ReportBatchItemFailures'] }),
+      expect.objectContaining({
+        EventSourceArn: { 'Fn::GetAtt': ['PartitionEventsQueue', 'Arn'] },
+        BatchSize: 10,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      }),
     ]);
     const rules = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.EventPattern);
     expect(rules.map(([, r]) => r.Properties.EventPattern)).toEqual([{ source: ['kms.partitions'], 'detail-type': ['PartitionCreated'] }]);
     // Into the queue, so a failing event is retried and dead-lettered like any message; only that rule may send to it.
     expect(rules[0]![1].Properties.Targets).toEqual([{ Id: 'partition-events-queue', Arn: { 'Fn::GetAtt': ['PartitionEventsQueue', 'Arn'] } }]);
     const queuePolicy = resources().PartitionEventsQueuePolicy!.Properties.PolicyDocument.Statement[0];
-    expect(queuePolicy).toMatchObject({ Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': ['PartitionCreatedRule', 'Arn'] } } } });
+    expect(queuePolicy).toMatchObject({
+      Principal: { Service: 'events.amazonaws.com' },
+      Action: 'sqs:SendMessage',
+      Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': ['PartitionCreatedRule', 'Arn'] } } },
+    });
     const bucket = resources().PartitionRegistryBucket!.Properties;
     expect(bucket).toMatchObject({
       BucketName: `kms-${stage}-partition-keys`,
@@ -226,11 +277,17 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
       KMS_PARTITION_KEY_ID: 'alias/partitions',
       KMS_PROVISIONER_ACCESS_KEY_ID: `{{resolve:secretsmanager:kms/${stage}/provisioner:SecretString:accessKeyId}}`,
     });
-    const statements = (resources().ProvisionPartitionKeysIamRoleLambdaExecution!.Properties.Policies as any[]).flatMap((p) => p.PolicyDocument.Statement as any[]);
+    const statements = (resources().ProvisionPartitionKeysIamRoleLambdaExecution!.Properties.Policies as any[]).flatMap(
+      (p) => p.PolicyDocument.Statement as any[],
+    );
     const text = JSON.stringify(statements);
     expect(text).not.toContain('secretsmanager');
     expect(text).not.toContain('dynamodb');
-    expect(statements).toContainEqual({ Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: `arn:aws:s3:::kms-${stage}-partition-keys/partitions/*` });
+    expect(statements).toContainEqual({
+      Effect: 'Allow',
+      Action: ['s3:GetObject', 's3:PutObject'],
+      Resource: `arn:aws:s3:::kms-${stage}-partition-keys/partitions/*`,
+    });
     // The queue's receive permissions, for its one event source.
     expect(text).toContain('sqs:ReceiveMessage');
   });
@@ -249,8 +306,24 @@ describe('serverless offline: the emulated ALB in front of the real functions', 
     const [httpPort, lambdaPort] = [await freePort(), await freePort()];
     offline = spawn(
       'npx',
-      ['serverless', 'offline', '--stage', 'dev', '--param', 'keyStore=file', '--param', 'nonceStore=journal', '--param', `dataDir=${dataDir}`,
-        '--albPort', String(port), '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort)],
+      [
+        'serverless',
+        'offline',
+        '--stage',
+        'dev',
+        '--param',
+        'keyStore=file',
+        '--param',
+        'nonceStore=journal',
+        '--param',
+        `dataDir=${dataDir}`,
+        '--albPort',
+        String(port),
+        '--httpPort',
+        String(httpPort),
+        '--lambdaPort',
+        String(lambdaPort),
+      ],
       { cwd: REPO_ROOT, env: { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' }, detached: true },
     );
     offline.stdout!.setEncoding('utf8').on('data', (c: string) => (output += c));
@@ -275,7 +348,7 @@ describe('serverless offline: the emulated ALB in front of the real functions', 
     ['openapi-v3', 'the x-acs-action header rule'],
     ['openapi-v2', 'the Action query rule'],
     ['pop-core-get', 'the Action query rule'],
-  ] as const)('%s: GenerateDataKey → Decrypt succeeds, routed by %s to each Action\'s own function', async (kind, _rule) => {
+  ] as const)("%s: GenerateDataKey → Decrypt succeeds, routed by %s to each Action's own function", async (kind, _rule) => {
     const client = createClient(kind, { port }, ADMIN);
     const from = output.length;
     const context = { tenant: 'offline', odd: "+/= *!'()~" };
@@ -288,8 +361,12 @@ describe('serverless offline: the emulated ALB in front of the real functions', 
     client.close();
   });
 
-  it('the AWS SDK: GenerateDataKey → Decrypt routed by the X-Amz-Target rules to each operation\'s function, ListAliases (body-dependent) to the dispatcher', async () => {
-    const kms = new KMSClient({ region: 'us-east-1', endpoint: `http://127.0.0.1:${port}`, credentials: { accessKeyId: ADMIN.accessKeyId, secretAccessKey: ADMIN.accessKeySecret } });
+  it("the AWS SDK: GenerateDataKey → Decrypt routed by the X-Amz-Target rules to each operation's function, ListAliases (body-dependent) to the dispatcher", async () => {
+    const kms = new KMSClient({
+      region: 'us-east-1',
+      endpoint: `http://127.0.0.1:${port}`,
+      credentials: { accessKeyId: ADMIN.accessKeyId, secretAccessKey: ADMIN.accessKeySecret },
+    });
     const from = output.length;
     const generated = await kms.send(new GenerateDataKeyCommand({ KeyId: ALIAS, NumberOfBytes: 32, EncryptionContext: { via: 'alb' } }));
     expect(generated.KeyId).toBe(`arn:aws:kms:us-east-1:${ACCOUNT_ID}:key/${KEY_ID}`);

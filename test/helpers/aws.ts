@@ -18,7 +18,7 @@ export function inProcessKmsClient(
     region?: string;
     maxAttempts?: number;
     /** Sees each request as the dispatcher gets it, and the answer; may replace the answer the client gets. */
-    onExchange?: (request: RpcRequest, response: RpcResponse) => RpcResponse | void;
+    onExchange?: (request: RpcRequest, response: RpcResponse) => RpcResponse | undefined;
   } = {},
 ): KMSClient {
   return new KMSClient({

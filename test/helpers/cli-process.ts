@@ -38,7 +38,11 @@ export function runKms(args: readonly string[], options: CliRunOptions): Promise
     if (value === undefined) delete env[name];
     else env[name] = value;
   }
-  return runProcess(process.execPath, [`${REPO_ROOT}bin/kms.mjs`, ...args], { cwd: options.cwd ?? REPO_ROOT, env, ...(options.stdin ? { stdin: options.stdin } : {}) });
+  return runProcess(process.execPath, [`${REPO_ROOT}bin/kms.mjs`, ...args], {
+    cwd: options.cwd ?? REPO_ROOT,
+    env,
+    ...(options.stdin ? { stdin: options.stdin } : {}),
+  });
 }
 
 /** Runs a program to its end and returns its exit code and output (stdin: what it reads, else nothing). */

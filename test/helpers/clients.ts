@@ -101,7 +101,9 @@ export function serverCodeOf(err: unknown): string | undefined {
 }
 
 /** Runs `call`, expecting it to throw; returns the SDK error. */
-export async function sdkError(call: () => Promise<unknown>): Promise<{ code?: string; data?: Record<string, unknown>; statusCode?: number; message?: string }> {
+export async function sdkError(
+  call: () => Promise<unknown>,
+): Promise<{ code?: string; data?: Record<string, unknown>; statusCode?: number; message?: string }> {
   try {
     await call();
   } catch (err) {
@@ -225,8 +227,7 @@ function kmsSdkClient(target: ClientTarget, credentials: Credentials): KmsClient
       ),
     encrypt: async (p) =>
       fromModel(await client.encrypt(new Kms.EncryptRequest({ keyId: p.KeyId, plaintext: p.Plaintext, encryptionContext: p.EncryptionContext }))),
-    decrypt: async (p) =>
-      fromModel(await client.decrypt(new Kms.DecryptRequest({ ciphertextBlob: p.CiphertextBlob, encryptionContext: p.EncryptionContext }))),
+    decrypt: async (p) => fromModel(await client.decrypt(new Kms.DecryptRequest({ ciphertextBlob: p.CiphertextBlob, encryptionContext: p.EncryptionContext }))),
     sdkCode: (code) => `${code}Error`,
     close: () => undefined,
   };

@@ -14,9 +14,9 @@ export class DocSectionError extends Error {
   override readonly name = 'DocSectionError';
 }
 
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const begin = (name: string) => new RegExp(`^<!-- BEGIN generated:${escape(name)} \\((.+?)\\) -->$`, 'gm');
-const end = (name: string) => new RegExp(`^<!-- END generated:${escape(name)} -->$`, 'gm');
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const begin = (name: string) => new RegExp(`^<!-- BEGIN generated:${escapeRegExp(name)} \\((.+?)\\) -->$`, 'gm');
+const end = (name: string) => new RegExp(`^<!-- END generated:${escapeRegExp(name)} -->$`, 'gm');
 
 interface Located {
   /** Index of the first character after the BEGIN line's newline. */
@@ -31,7 +31,9 @@ function locate(text: string, name: string, file: string): Located {
   const begins = [...text.matchAll(begin(name))];
   const ends = [...text.matchAll(end(name))];
   if (begins.length !== 1 || ends.length !== 1) {
-    throw new DocSectionError(`${file}: expected one "<!-- BEGIN generated:${name} (…) -->" and one "<!-- END generated:${name} -->" line, found ${begins.length} and ${ends.length}`);
+    throw new DocSectionError(
+      `${file}: expected one "<!-- BEGIN generated:${name} (…) -->" and one "<!-- END generated:${name} -->" line, found ${begins.length} and ${ends.length}`,
+    );
   }
   const [opening, closing] = [begins[0]!, ends[0]!];
   if (closing.index! < opening.index!) throw new DocSectionError(`${file}: the END marker of generated:${name} comes before its BEGIN marker`);

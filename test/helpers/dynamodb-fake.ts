@@ -56,7 +56,8 @@ export class FakeDynamoDb {
     const item = input.Item ?? {};
     const key = item[keyName]?.S;
     if (key === undefined) throw validation(`One or more parameter values were invalid: Missing the key ${keyName} in the item`);
-    if (Buffer.byteLength(key) > 2048) throw validation('One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of 2048 bytes');
+    if (Buffer.byteLength(key) > 2048)
+      throw validation('One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of 2048 bytes');
     const existing = items.get(key);
     if (input.ConditionExpression !== undefined) {
       const holds = evaluate(input.ConditionExpression, existing ?? {}, input.ExpressionAttributeNames ?? {}, input.ExpressionAttributeValues ?? {});
@@ -137,7 +138,8 @@ export function evaluate(expression: string, item: Item, names: Record<string, s
   const peek = () => tokens[i];
   const take = (kind?: Token['kind'], text?: string): Token => {
     const t = tokens[i++];
-    if (!t || (kind && t.kind !== kind) || (text && t.text.toUpperCase() !== text)) throw validation(`Invalid ConditionExpression: unexpected ${t?.text ?? 'end'}`);
+    if (!t || (kind && t.kind !== kind) || (text && t.text.toUpperCase() !== text))
+      throw validation(`Invalid ConditionExpression: unexpected ${t?.text ?? 'end'}`);
     return t;
   };
   const path = (t: Token): string => {
@@ -166,12 +168,18 @@ export function evaluate(expression: string, item: Item, names: Record<string, s
     else if (a.S !== undefined && b.S !== undefined) [x, y] = [a.S, b.S];
     else return op === '<>';
     switch (op) {
-      case '=': return x === y;
-      case '<>': return x !== y;
-      case '<': return x < y;
-      case '<=': return x <= y;
-      case '>': return x > y;
-      default: return x >= y;
+      case '=':
+        return x === y;
+      case '<>':
+        return x !== y;
+      case '<':
+        return x < y;
+      case '<=':
+        return x <= y;
+      case '>':
+        return x > y;
+      default:
+        return x >= y;
     }
   };
   const factor = (): boolean => {

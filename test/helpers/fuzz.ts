@@ -34,11 +34,21 @@ export function paramRecord(pairs: ParamPairs): Record<string, string> {
 }
 
 export function formEncode(params: Record<string, string>): Buffer {
-  return Buffer.from(Object.entries(params).map(([k, v]) => `${percentEncode(k)}=${percentEncode(v)}`).join('&'));
+  return Buffer.from(
+    Object.entries(params)
+      .map(([k, v]) => `${percentEncode(k)}=${percentEncode(v)}`)
+      .join('&'),
+  );
 }
 
 /** A correctly signed request for `action` carrying `params` over one signing path. */
-export function signedRequest(path: SigningPath, who: Credentials, action: string, params: Record<string, string>, options: { nonce?: string } = {}): RpcRequest {
+export function signedRequest(
+  path: SigningPath,
+  who: Credentials,
+  action: string,
+  params: Record<string, string>,
+  options: { nonce?: string } = {},
+): RpcRequest {
   switch (path) {
     case 'rpc-get':
       return signedRpcRequest(who, action, params, { method: 'GET', nonce: options.nonce });
@@ -132,6 +142,7 @@ export const NASTY_LITERALS: readonly string[] = [
   "'",
   '<x>&amp;</x>',
   ']]>',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: template syntax as a hostile value
   '${x}',
   '*',
   '?',
@@ -237,7 +248,20 @@ const notAliasCharacter = fc.string({ unit: 'binary', minLength: 1, maxLength: 1
 
 /** `alias/…` that is not well-formed: a character outside the set, nothing after `alias/`, or more than 255 after it. */
 export const malformedAlias: fc.Arbitrary<string> = fc.oneof(
-  fc.constantFrom('alias/', 'alias/*', 'alias/a b', 'alias/x ', 'alias/..', 'alias/a..b', 'alias/.x', 'alias/a.b', 'alias/é', 'alias/\u0000', `alias/${'a'.repeat(256)}`, `alias/${'a'.repeat(300)}`),
+  fc.constantFrom(
+    'alias/',
+    'alias/*',
+    'alias/a b',
+    'alias/x ',
+    'alias/..',
+    'alias/a..b',
+    'alias/.x',
+    'alias/a.b',
+    'alias/é',
+    'alias/\u0000',
+    `alias/${'a'.repeat(256)}`,
+    `alias/${'a'.repeat(300)}`,
+  ),
   fc
     .tuple(fc.stringMatching(/^[A-Za-z0-9_\-/]{0,30}$/), notAliasCharacter, fc.stringMatching(/^[A-Za-z0-9_\-/]{0,30}$/))
     .map(([a, c, b]) => `alias/${a}${c}${b}`),
@@ -265,7 +289,25 @@ const integerText: fc.Arbitrary<string> = fc.oneof(
   { weight: 4, arbitrary: fc.integer({ min: -5, max: 1100 }).map(String) },
   {
     weight: 3,
-    arbitrary: fc.constantFrom('', ' 7', '7 ', '+7', '07', '0007', '7.0', '7e0', '0x10', '1_0', '999999999', '1000000000', '99999999999999999999', '٧', '７', '-0', '1,000'),
+    arbitrary: fc.constantFrom(
+      '',
+      ' 7',
+      '7 ',
+      '+7',
+      '07',
+      '0007',
+      '7.0',
+      '7e0',
+      '0x10',
+      '1_0',
+      '999999999',
+      '1000000000',
+      '99999999999999999999',
+      '٧',
+      '７',
+      '-0',
+      '1,000',
+    ),
   },
   { weight: 2, arbitrary: nastyString },
 );
@@ -280,7 +322,25 @@ const rotationInterval: fc.Arbitrary<string> = fc.oneof(
   { weight: 2, arbitrary: fc.constantFrom('7d', '30d', '730d', '604800s', '63072000s') },
   {
     weight: 2,
-    arbitrary: fc.constantFrom('6d', '731d', '604799s', '63072001s', '0d', '-7d', '7D', '7 d', ' 7d', '7', 'd', 's', '1e3d', '999999999d', '9999999999d', '7d7d', '7h'),
+    arbitrary: fc.constantFrom(
+      '6d',
+      '731d',
+      '604799s',
+      '63072001s',
+      '0d',
+      '-7d',
+      '7D',
+      '7 d',
+      ' 7d',
+      '7',
+      'd',
+      's',
+      '1e3d',
+      '999999999d',
+      '9999999999d',
+      '7d7d',
+      '7h',
+    ),
   },
   { weight: 1, arbitrary: nastyString },
 );
@@ -293,11 +353,18 @@ const keySpec: fc.Arbitrary<string> = fc.oneof(
 
 /** Only one value is supported for CreateKey's KeySpec, KeyUsage, Origin and ProtectionLevel. */
 const onlyValue = (valid: string) =>
-  fc.oneof({ weight: 2, arbitrary: fc.constant(valid) }, { weight: 1, arbitrary: fc.constantFrom(valid.toLowerCase(), `${valid} `, ...PROTOTYPE_NAMES) }, { weight: 1, arbitrary: nastyString });
+  fc.oneof(
+    { weight: 2, arbitrary: fc.constant(valid) },
+    { weight: 1, arbitrary: fc.constantFrom(valid.toLowerCase(), `${valid} `, ...PROTOTYPE_NAMES) },
+    { weight: 1, arbitrary: nastyString },
+  );
 
 const plaintext: fc.Arbitrary<string> = fc.oneof(
   { weight: 3, arbitrary: unicodeString(200).filter((s) => s.length > 0) },
-  { weight: 1, arbitrary: fc.constantFrom('x', '', 'x'.repeat(6144), 'x'.repeat(6145), 'é'.repeat(3072), 'é'.repeat(3073), '🔑'.repeat(1536), '🔑'.repeat(1537)) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom('x', '', 'x'.repeat(6144), 'x'.repeat(6145), 'é'.repeat(3072), 'é'.repeat(3073), '🔑'.repeat(1536), '🔑'.repeat(1537)),
+  },
   { weight: 2, arbitrary: nastyString },
 );
 
@@ -324,7 +391,34 @@ export type ContextPairs = ReadonlyArray<readonly [key: string, value: string]>;
 
 /** Context keys: names JavaScript objects react to, dotted keys (the flattened form's separator), unicode, the empty string. */
 export const contextKey: fc.Arbitrary<string> = fc.oneof(
-  { weight: 3, arbitrary: fc.constantFrom(...PROTOTYPE_NAMES, '', ' ', '.', '..', 'a.b', '.a', 'a.', 'EncryptionContext', 'k', 'K', 'k ', '中', '🔑', 'e\u0301', '\u00e9', '&', '=', '%', '+', '"', '\\', '\u0000') },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(
+      ...PROTOTYPE_NAMES,
+      '',
+      ' ',
+      '.',
+      '..',
+      'a.b',
+      '.a',
+      'a.',
+      'EncryptionContext',
+      'k',
+      'K',
+      'k ',
+      '中',
+      '🔑',
+      'e\u0301',
+      '\u00e9',
+      '&',
+      '=',
+      '%',
+      '+',
+      '"',
+      '\\',
+      '\u0000',
+    ),
+  },
   { weight: 2, arbitrary: unicodeString(12) },
 );
 
@@ -354,7 +448,8 @@ export function contextFlattened(name: string, pairs: ContextPairs): Array<[stri
 }
 
 /** A permutation of `items`. */
-export const permutationOf = <T>(items: readonly T[]): fc.Arbitrary<T[]> => fc.shuffledSubarray([...items], { minLength: items.length, maxLength: items.length });
+export const permutationOf = <T>(items: readonly T[]): fc.Arbitrary<T[]> =>
+  fc.shuffledSubarray([...items], { minLength: items.length, maxLength: items.length });
 
 /** EncryptionContext texts that are not a flat object of string → string, or are on an edge. */
 export const NASTY_CONTEXT_TEXTS: readonly string[] = [
@@ -409,13 +504,18 @@ export const validContextParameter = (name: string): PairsArbitrary =>
 /** An EncryptionContext-style parameter: JSON text, flattened pairs, nasty text, or both forms at once. */
 export const contextParameter = (name: string): fc.Arbitrary<Array<[string, string]>> =>
   fc.oneof(
-    { weight: 3, arbitrary: fc.tuple(contextPairs(0, 4), fc.boolean()).map(([pairs, escapeAll]): Array<[string, string]> => [[name, contextJson(pairs, escapeAll)]]) },
+    {
+      weight: 3,
+      arbitrary: fc.tuple(contextPairs(0, 4), fc.boolean()).map(([pairs, escapeAll]): Array<[string, string]> => [[name, contextJson(pairs, escapeAll)]]),
+    },
     { weight: 3, arbitrary: contextPairs(1, 4).map((pairs) => contextFlattened(name, pairs)) },
     { weight: 2, arbitrary: fc.constantFrom(...NASTY_CONTEXT_TEXTS).map((text): Array<[string, string]> => [[name, text]]) },
     { weight: 1, arbitrary: nastyString.map((text): Array<[string, string]> => [[name, text]]) },
     {
       weight: 1,
-      arbitrary: fc.tuple(contextPairs(1, 2), contextPairs(1, 2)).map(([a, b]): Array<[string, string]> => [[name, contextJson(a)], ...contextFlattened(name, b)]),
+      arbitrary: fc
+        .tuple(contextPairs(1, 2), contextPairs(1, 2))
+        .map(([a, b]): Array<[string, string]> => [[name, contextJson(a)], ...contextFlattened(name, b)]),
     },
   );
 
@@ -428,7 +528,14 @@ export function ciphertextBlob(realBlobs: readonly string[]): fc.Arbitrary<strin
   return fc.oneof(
     { weight: 3, arbitrary: real },
     { weight: 1, arbitrary: fc.tuple(real, fc.nat()).map(([b, n]) => b.slice(0, n % b.length)) },
-    { weight: 1, arbitrary: fc.tuple(real, fc.nat()).map(([b, n]) => bytesOf(b).subarray(0, n % bytesOf(b).length).toString('base64')) },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(real, fc.nat()).map(([b, n]) =>
+        bytesOf(b)
+          .subarray(0, n % bytesOf(b).length)
+          .toString('base64'),
+      ),
+    },
     {
       weight: 2,
       arbitrary: fc.tuple(real, fc.nat(), fc.integer({ min: 0, max: 7 })).map(([b, n, bit]) => {
@@ -437,16 +544,29 @@ export function ciphertextBlob(realBlobs: readonly string[]): fc.Arbitrary<strin
         return bytes.toString('base64');
       }),
     },
-    { weight: 1, arbitrary: fc.tuple(real, fc.constantFrom(KEY_VERSION_ID.toUpperCase(), 'cccccccc-cccc-4ccc-8ccc-cccccccccccc', '00000000-0000-0000-0000-000000000000', 'x'.repeat(36))).map(([b, v]) => {
-      const bytes = bytesOf(b);
-      bytes.write(v, 0, 'latin1');
-      return bytes.toString('base64');
-    }) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(
+          real,
+          fc.constantFrom(KEY_VERSION_ID.toUpperCase(), 'cccccccc-cccc-4ccc-8ccc-cccccccccccc', '00000000-0000-0000-0000-000000000000', 'x'.repeat(36)),
+        )
+        .map(([b, v]) => {
+          const bytes = bytesOf(b);
+          bytes.write(v, 0, 'latin1');
+          return bytes.toString('base64');
+        }),
+    },
     { weight: 1, arbitrary: real.map((b) => b.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')) },
     { weight: 1, arbitrary: fc.tuple(real, fc.constantFrom('\n', ' ', '=', '==', '\u0000', 'A')).map(([b, s]) => `${b}${s}`) },
     { weight: 1, arbitrary: real.map((b) => `${b.slice(0, 20)}\n${b.slice(20)}`) },
     { weight: 1, arbitrary: fc.uint8Array({ minLength: 0, maxLength: 200 }).map((u) => Buffer.from(u).toString('base64')) },
-    { weight: 1, arbitrary: fc.uint8Array({ minLength: 64, maxLength: 200 }).map((u) => Buffer.concat([Buffer.from(KEY_VERSION_ID, 'latin1'), Buffer.from(u)]).toString('base64')) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .uint8Array({ minLength: 64, maxLength: 200 })
+        .map((u) => Buffer.concat([Buffer.from(KEY_VERSION_ID, 'latin1'), Buffer.from(u)]).toString('base64')),
+    },
     { weight: 1, arbitrary: fc.constantFrom('A'.repeat(16_384), 'A'.repeat(16_385), 'AAAA'.repeat(4097)) },
     { weight: 2, arbitrary: nastyString },
   );
@@ -519,13 +639,23 @@ export function parameterGenerator(realBlobs: readonly string[], imports?: Impor
     DeletionProtectionDescription: one(unicodeString(100)),
     Tags: one(
       fc
-        .uniqueArray(fc.record({ TagKey: fc.constantFrom('project', 'env', 'team/a', 'cost.center', 'x:y@z'), TagValue: fc.constantFrom('', 'alpha', 'Prod-1', 'a/b\\c') }), { minLength: 1, maxLength: 4, selector: (t) => t.TagKey })
+        .uniqueArray(
+          fc.record({
+            TagKey: fc.constantFrom('project', 'env', 'team/a', 'cost.center', 'x:y@z'),
+            TagValue: fc.constantFrom('', 'alpha', 'Prod-1', 'a/b\\c'),
+          }),
+          { minLength: 1, maxLength: 4, selector: (t) => t.TagKey },
+        )
         .map((tags) => JSON.stringify(tags)),
     ),
     TagKeys: one(fc.uniqueArray(fc.constantFrom('project', 'env', 'team/a', 'missing'), { minLength: 1, maxLength: 3 }).map((keys) => JSON.stringify(keys))),
     PublicKeyBlob: one(fc.constant(TEST_RSA_PUBLIC_KEY_BLOB)),
     WrappingAlgorithm: (name, action) =>
-      one(action === 'GetParametersForImport' ? fc.constantFrom('RSAES_OAEP_SHA_256', 'RSAES_OAEP_SHA_1', 'RSAES_PKCS1_V1_5') : fc.constantFrom('RSAES_OAEP_SHA_256', 'RSAES_OAEP_SHA_1'))(name),
+      one(
+        action === 'GetParametersForImport'
+          ? fc.constantFrom('RSAES_OAEP_SHA_256', 'RSAES_OAEP_SHA_1', 'RSAES_PKCS1_V1_5')
+          : fc.constantFrom('RSAES_OAEP_SHA_256', 'RSAES_OAEP_SHA_1'),
+      )(name),
     WrappingKeySpec: one(fc.constant('RSA_2048')),
     ImportToken: one(imports ? fc.constant(imports.importToken) : fc.base64String({ minLength: 4, maxLength: 64 })),
     EncryptedKeyMaterial: one(imports ? fc.constant(imports.encryptedKeyMaterial) : fc.base64String({ minLength: 4, maxLength: 344 })),
@@ -579,7 +709,9 @@ export function parameterGenerator(realBlobs: readonly string[], imports?: Impor
     WrappingKeySpec: one(fc.oneof(fc.constantFrom('RSA_2048', 'EC_SM2', 'RSA_4096'), nastyString)),
     ImportToken: one(
       fc.oneof(
-        ...(imports ? [fc.constant(imports.importToken), fc.integer({ min: 0, max: imports.importToken.length - 1 }).map((cut) => imports.importToken.slice(0, cut))] : []),
+        ...(imports
+          ? [fc.constant(imports.importToken), fc.integer({ min: 0, max: imports.importToken.length - 1 }).map((cut) => imports.importToken.slice(0, cut))]
+          : []),
         fc.uint8Array({ maxLength: 600 }).map((u) => Buffer.from(u).toString('base64')),
         nastyString,
       ),
@@ -647,7 +779,15 @@ export function requestParameters(action: string, own: readonly string[], others
         : generate.any(own[replace]!, action).map((bad) => lists.flatMap((list, i) => (i === replace ? bad : list))),
     );
   const wild = fc.tuple(...own.map((name) => present(generate.any(name, action)))).map((lists) => lists.flat());
-  const other = others.length > 0 ? fc.array(fc.constantFrom(...others).chain((name) => generate.any(name, action)), { minLength: 1, maxLength: 2 }).map((l) => l.flat()) : none;
+  const other =
+    others.length > 0
+      ? fc
+          .array(
+            fc.constantFrom(...others).chain((name) => generate.any(name, action)),
+            { minLength: 1, maxLength: 2 },
+          )
+          .map((l) => l.flat())
+      : none;
   const nasty = fc.array(fc.tuple(fc.constantFrom(...NASTY_PARAMETER_NAMES), nastyString), { minLength: 1, maxLength: 2 });
   return fc
     .tuple(
@@ -682,7 +822,10 @@ export const UNKNOWN_ACTIONS: readonly string[] = [
   'A'.repeat(5000),
 ];
 
-export const unknownAction: fc.Arbitrary<string> = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...UNKNOWN_ACTIONS) }, { weight: 1, arbitrary: unicodeString(30) });
+export const unknownAction: fc.Arbitrary<string> = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom(...UNKNOWN_ACTIONS) },
+  { weight: 1, arbitrary: unicodeString(30) },
+);
 
 // ---------------------------------------------------------------------------------------------
 // Checks
@@ -748,12 +891,16 @@ const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 /** An XML body a strict parser accepts: only characters XML 1.0 allows. */
 export function expectXmlCharactersOnly(raw: string): void {
   const bad = NOT_XML_CHAR.exec(raw);
-  expect(bad && `U+${bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')} at ${bad.index}: ${JSON.stringify(raw.slice(Math.max(0, bad.index - 60), bad.index + 20))}`, 'an XML body holds a character XML 1.0 forbids').toBeNull();
+  expect(
+    bad &&
+      `U+${bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')} at ${bad.index}: ${JSON.stringify(raw.slice(Math.max(0, bad.index - 60), bad.index + 20))}`,
+    'an XML body holds a character XML 1.0 forbids',
+  ).toBeNull();
 }
 
 /** Every name and value of a parameter list, and the Action: what the caller itself sent. */
 export function sentTexts(action: string, pairs: ParamPairs): string[] {
-  return [action, ...pairs.flatMap(([n, v]) => [n, v])];
+  return [action, ...pairs.flat()];
 }
 
 /** No seeded key id appears in the body unless the caller itself sent it (as an id, in an ARN, anywhere). */

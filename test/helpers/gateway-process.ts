@@ -75,7 +75,7 @@ const OUTPUT_HEAD = 1 << 20;
 const OUTPUT_TAIL = 8 << 20;
 function bounded(text: string): string {
   if (text.length <= OUTPUT_HEAD + OUTPUT_TAIL + (1 << 20)) return text;
-  return text.slice(0, OUTPUT_HEAD) + '\n[… output dropped …]\n' + text.slice(-OUTPUT_TAIL);
+  return `${text.slice(0, OUTPUT_HEAD)}\n[… output dropped …]\n${text.slice(-OUTPUT_TAIL)}`;
 }
 
 /** Starts the gateway and returns at once (see {@link startGateway} and {@link runGatewayToExit}). */

@@ -107,7 +107,10 @@ async function runAsUser(): Promise<{ uid: number; gid: number } | undefined> {
     if (!Number.isSafeInteger(uid) || !Number.isSafeInteger(gid)) throw new Error('id printed no number');
     return { uid: uid!, gid: gid! };
   } catch (err) {
-    throw new Error('PostgreSQL refuses to run as root, and there is no "postgres" user to run it as: install Debian\'s `postgresql` package (apt-get install postgresql), which creates it', { cause: err });
+    throw new Error(
+      'PostgreSQL refuses to run as root, and there is no "postgres" user to run it as: install Debian\'s `postgresql` package (apt-get install postgresql), which creates it',
+      { cause: err },
+    );
   }
 }
 
@@ -120,11 +123,18 @@ async function findServerBinaries(): Promise<string> {
   for (const version of versions) candidates.push(join('/usr/lib/postgresql', version, 'bin'));
   for (const dir of (process.env.PATH ?? '').split(delimiter)) if (dir) candidates.push(dir);
   for (const dir of candidates) {
-    const present = await Promise.all(['initdb', 'postgres'].map((name) => access(join(dir, name), constants.X_OK).then(() => true, () => false)));
+    const present = await Promise.all(
+      ['initdb', 'postgres'].map((name) =>
+        access(join(dir, name), constants.X_OK).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
     if (present.every(Boolean)) return dir;
   }
   throw new Error(
-    'PostgreSQL server binaries (initdb, postgres) not found in /usr/lib/postgresql/*/bin or on PATH: install Debian\'s `postgresql` package ' +
+    "PostgreSQL server binaries (initdb, postgres) not found in /usr/lib/postgresql/*/bin or on PATH: install Debian's `postgresql` package " +
       '(apt-get install postgresql) to run the postgres backend tests',
   );
 }
@@ -146,7 +156,14 @@ interface ServerProcess {
 }
 
 /** Starts `postgres` and resolves once it accepts connections; rejects with its output if it exits first or never does. */
-async function startServerProcess(bin: string, data: string, sockets: string, port: number, as: { uid: number; gid: number } | undefined, cwd: string): Promise<ServerProcess> {
+async function startServerProcess(
+  bin: string,
+  data: string,
+  sockets: string,
+  port: number,
+  as: { uid: number; gid: number } | undefined,
+  cwd: string,
+): Promise<ServerProcess> {
   const args = ['-D', data, '-p', String(port), '-k', sockets];
   for (const setting of ['listen_addresses=127.0.0.1', 'fsync=off', 'synchronous_commit=off', 'full_page_writes=off']) args.push('-c', setting);
   const child = spawn(join(bin, 'postgres'), args, { cwd, ...(as ?? {}), env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -39,11 +39,13 @@ function parseMarker(body: string, line: number): Omit<QuickStart, 'code' | 'lin
     const at = field.indexOf('=');
     if (at < 1) throw new QuickStartMarkerError(`README line ${line}: "${field}" is not name=value`);
     const name = field.slice(0, at).trim();
-    if (!['file', 'run', 'expect'].includes(name) || attributes.has(name)) throw new QuickStartMarkerError(`README line ${line}: unknown or repeated field "${name}"`);
+    if (!['file', 'run', 'expect'].includes(name) || attributes.has(name))
+      throw new QuickStartMarkerError(`README line ${line}: unknown or repeated field "${name}"`);
     attributes.set(name, field.slice(at + 1).trim());
   }
   if (kind === 'serve' && attributes.size === 0) return { kind };
-  if (kind === 'shell' && [...attributes.keys()].every((k) => k === 'expect')) return { kind, ...(attributes.has('expect') ? { expect: attributes.get('expect')! } : {}) };
+  if (kind === 'shell' && [...attributes.keys()].every((k) => k === 'expect'))
+    return { kind, ...(attributes.has('expect') ? { expect: attributes.get('expect')! } : {}) };
   if (kind?.startsWith('file=')) {
     attributes.set('file', kind.slice('file='.length).trim());
     const file = attributes.get('file')!;
@@ -70,7 +72,7 @@ export function quickStartsOf(markdown: string): QuickStart[] {
     if (!open) throw new QuickStartMarkerError(`README line ${i + 1}: a quickstart marker must be followed at once by a fenced code block`);
     const close = lines.findIndex((l, j) => j > i + 1 && l.trim() === open[1]);
     if (close === -1) throw new QuickStartMarkerError(`README line ${i + 2}: the code block is never closed`);
-    found.push({ ...spec, code: lines.slice(i + 2, close).join('\n') + '\n', line: i + 1, heading });
+    found.push({ ...spec, code: `${lines.slice(i + 2, close).join('\n')}\n`, line: i + 1, heading });
     i = close;
   }
   return found;
@@ -82,7 +84,7 @@ export function quickStartsOf(markdown: string): QuickStart[] {
  */
 export function unmarkedBlocks(markdown: string, section: string): number[] {
   const lines = markdown.split('\n');
-  const start = lines.findIndex((l) => l === `## ${section}`);
+  const start = lines.indexOf(`## ${section}`);
   if (start === -1) throw new QuickStartMarkerError(`the README has no "## ${section}" section`);
   const unmarked: number[] = [];
   for (let i = start + 1; i < lines.length && !lines[i]!.startsWith('## '); i++) {

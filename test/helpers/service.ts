@@ -67,7 +67,15 @@ export interface TestService {
 
 /** A service over an in-memory store, seeded with {@link TEST_SEED} (unless `seed: false`), behind the real dispatcher. */
 export async function createTestService(
-  options: { now?: () => number; store?: KeyStore; logLines?: string[]; seed?: boolean; rateLimits?: RateLimits; nonces?: NonceStore; cacheTtlMs?: number } = {},
+  options: {
+    now?: () => number;
+    store?: KeyStore;
+    logLines?: string[];
+    seed?: boolean;
+    rateLimits?: RateLimits;
+    nonces?: NonceStore;
+    cacheTtlMs?: number;
+  } = {},
 ): Promise<TestService> {
   const store = options.store ?? new MemoryKeyStore();
   const service = createService({

@@ -42,7 +42,9 @@ export function signedRpcRequest(credentials: Credentials, action: string, param
   };
   all.Signature = rpcSignature(credentials.accessKeySecret, rpcStringToSign(method, Object.entries(all)));
   options.afterSigning?.(all);
-  const encoded = Object.entries(all).map(([k, v]) => `${percentEncode(k)}=${percentEncode(v)}`).join('&');
+  const encoded = Object.entries(all)
+    .map(([k, v]) => `${percentEncode(k)}=${percentEncode(v)}`)
+    .join('&');
   const headers: Record<string, string> = { host: '127.0.0.1:8080', 'x-acs-action': action, 'x-acs-version': '2016-01-20' };
   if (options.form) {
     headers['content-type'] = 'application/x-www-form-urlencoded';
@@ -73,7 +75,9 @@ export function signedV3Request(credentials: Credentials, action: string, params
   };
   if (options.contentType) headers['content-type'] = options.contentType;
   const query = Object.entries(params);
-  const signedHeaders = Object.keys(headers).filter((h) => !(options.unsigned ?? []).includes(h)).sort();
+  const signedHeaders = Object.keys(headers)
+    .filter((h) => !(options.unsigned ?? []).includes(h))
+    .sort();
   const canonical = v3CanonicalRequest({ method: 'POST', path: '/', query, headers, signedHeaders, hashedPayload: headers['x-acs-content-sha256']! });
   headers.authorization = `ACS3-HMAC-SHA256 Credential=${credentials.accessKeyId},SignedHeaders=${signedHeaders.join(';')},Signature=${v3Signature(credentials.accessKeySecret, canonical)}`;
   const request = { method: 'POST', path: '/', rawQuery: query.map(([k, v]) => `${percentEncode(k)}=${percentEncode(v)}`).join('&'), headers, body };
@@ -98,7 +102,10 @@ export interface AwsRequestOptions {
 
 /** yyyyMMddTHHmmssZ of an epoch-ms time. */
 export function amzDateOf(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 /**
@@ -118,8 +125,17 @@ export function signedAwsRequest(credentials: Credentials, operation: string, bo
   };
   if (options.invocationId !== null) headers['amz-sdk-invocation-id'] = options.invocationId ?? randomUUID();
   if (options.sdkRequest !== undefined) headers['amz-sdk-request'] = options.sdkRequest;
-  const signedHeaders = Object.keys(headers).filter((h) => !(options.unsigned ?? []).includes(h)).sort();
-  const canonical = sigV4CanonicalRequest({ method: 'POST', path: '/', query: [], headers, signedHeaders, payloadHash: createHash('sha256').update(payload).digest('hex') });
+  const signedHeaders = Object.keys(headers)
+    .filter((h) => !(options.unsigned ?? []).includes(h))
+    .sort();
+  const canonical = sigV4CanonicalRequest({
+    method: 'POST',
+    path: '/',
+    query: [],
+    headers,
+    signedHeaders,
+    payloadHash: createHash('sha256').update(payload).digest('hex'),
+  });
   const signature = sigV4Signature(credentials.accessKeySecret, { date: amzDate.slice(0, 8), region }, amzDate, canonical);
   headers.authorization = `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${amzDate.slice(0, 8)}/${region}/kms/aws4_request, SignedHeaders=${signedHeaders.join(';')}, Signature=${signature}`;
   const request = { method: 'POST', path: '/', rawQuery: '', headers, body: payload };

@@ -107,7 +107,11 @@ export function importsOf(file: string): ImportEdge[] {
   const packages = workspacePackages();
   visitImports(file, (specifier, typeOnly, dynamic) => {
     if (specifier.startsWith('.')) {
-      const to = relative(ROOT, join(ROOT, dirname(file), specifier)).split('\\').join('/').replace(/\.js$/, '.ts').replace(/\.mjs$/, '.mts');
+      const to = relative(ROOT, join(ROOT, dirname(file), specifier))
+        .split('\\')
+        .join('/')
+        .replace(/\.js$/, '.ts')
+        .replace(/\.mjs$/, '.mts');
       edges.push({ from: file, to, typeOnly, dynamic });
       return;
     }
@@ -139,7 +143,14 @@ function visitImports(file: string, add: (specifier: string, typeOnly: boolean, 
     if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
       const clause = node.importClause;
       const bindings = clause?.namedBindings;
-      const onlyTypes = clause !== undefined && (clause.isTypeOnly || (!clause.name && bindings !== undefined && ts.isNamedImports(bindings) && bindings.elements.length > 0 && bindings.elements.every((e) => e.isTypeOnly)));
+      const onlyTypes =
+        clause !== undefined &&
+        (clause.isTypeOnly ||
+          (!clause.name &&
+            bindings !== undefined &&
+            ts.isNamedImports(bindings) &&
+            bindings.elements.length > 0 &&
+            bindings.elements.every((e) => e.isTypeOnly)));
       add(node.moduleSpecifier.text, onlyTypes, false);
     } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
       add(node.moduleSpecifier.text, node.isTypeOnly, false);

@@ -28,13 +28,41 @@ export async function makeCertificates(dir: string, name = 'pki'): Promise<TestC
   const key = async (file: string) => openssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', path(file));
   const ca = async (prefix: string) => {
     await key(`${prefix}ca.key`);
-    await openssl('req', '-x509', '-new', '-key', path(`${prefix}ca.key`), '-subj', `/CN=${name} ${prefix}test CA`, '-days', '1', '-out', path(`${prefix}ca.pem`));
+    await openssl(
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      path(`${prefix}ca.key`),
+      '-subj',
+      `/CN=${name} ${prefix}test CA`,
+      '-days',
+      '1',
+      '-out',
+      path(`${prefix}ca.pem`),
+    );
   };
   const issue = async (prefix: string, subject: string, ext: string, file: string) => {
     await key(`${file}.key`);
     await openssl('req', '-new', '-key', path(`${file}.key`), '-subj', `/CN=${subject}`, '-out', path(`${file}.csr`));
     await writeFile(path(`${file}.ext`), ext);
-    await openssl('x509', '-req', '-in', path(`${file}.csr`), '-CA', path(`${prefix}ca.pem`), '-CAkey', path(`${prefix}ca.key`), '-CAcreateserial', '-days', '1', '-extfile', path(`${file}.ext`), '-out', path(`${file}.pem`));
+    await openssl(
+      'x509',
+      '-req',
+      '-in',
+      path(`${file}.csr`),
+      '-CA',
+      path(`${prefix}ca.pem`),
+      '-CAkey',
+      path(`${prefix}ca.key`),
+      '-CAcreateserial',
+      '-days',
+      '1',
+      '-extfile',
+      path(`${file}.ext`),
+      '-out',
+      path(`${file}.pem`),
+    );
   };
   await ca('');
   await ca('other-');
@@ -76,6 +104,23 @@ export async function issueServerCertificate(
   await openssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', path('.key'));
   await openssl('req', '-new', '-key', path('.key'), '-subj', `/CN=${name} ${file}`, '-out', path('.csr'));
   const validity = [...(options.notBefore ? ['-startdate', options.notBefore] : []), ...(options.notAfter ? ['-enddate', options.notAfter] : [])];
-  await openssl('ca', '-batch', '-notext', '-config', path('.cnf'), '-cert', join(dir, `${name}-ca.pem`), '-keyfile', join(dir, `${name}-ca.key`), '-in', path('.csr'), '-out', path('.pem'), '-extfile', path('.ext'), ...validity);
+  await openssl(
+    'ca',
+    '-batch',
+    '-notext',
+    '-config',
+    path('.cnf'),
+    '-cert',
+    join(dir, `${name}-ca.pem`),
+    '-keyfile',
+    join(dir, `${name}-ca.key`),
+    '-in',
+    path('.csr'),
+    '-out',
+    path('.pem'),
+    '-extfile',
+    path('.ext'),
+    ...validity,
+  );
   return { cert: path('.pem'), key: path('.key') };
 }

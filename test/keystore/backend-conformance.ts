@@ -78,7 +78,9 @@ export function stateBackendConformance(name: string, openPair: () => Promise<{ 
 
     it('when both instances create one name at once, exactly one wins', () =>
       withPair(async (a, b) => {
-        const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).store.create('keys/race', bytes(`w${i}`), { writeOnce: true })));
+        const results = await Promise.allSettled(
+          Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).store.create('keys/race', bytes(`w${i}`), { writeOnce: true })),
+        );
         expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
         for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(EntryExistsError);
       }));
@@ -104,7 +106,9 @@ export function stateBackendConformance(name: string, openPair: () => Promise<{ 
       withPair(async (a, b) => {
         const expiresAt = Date.now() + 60_000;
         const nonces = Array.from({ length: 25 }, (_, i) => `race-${i}`);
-        const results = await Promise.all(nonces.flatMap((n) => [a.nonces.claim('AK', n, expiresAt), b.nonces.claim('AK', n, expiresAt), a.nonces.claim('AK', n, expiresAt)]));
+        const results = await Promise.all(
+          nonces.flatMap((n) => [a.nonces.claim('AK', n, expiresAt), b.nonces.claim('AK', n, expiresAt), a.nonces.claim('AK', n, expiresAt)]),
+        );
         for (let i = 0; i < nonces.length; i++) expect(results.slice(i * 3, i * 3 + 3).filter(Boolean)).toHaveLength(1);
       }));
 
@@ -116,7 +120,8 @@ export function stateBackendConformance(name: string, openPair: () => Promise<{ 
         await new Promise((resolve) => setTimeout(resolve, 3_100));
         expect(await b.nonces.claim('AK', 'short', Date.now() + 60_000)).toBe(true);
         expect(await a.nonces.claim('AK', 'short', Date.now() + 60_000)).toBe(false);
-      }));
+      }),
+    );
 
     it('when nonces are long, or hold characters a key or a file name could not, they are still told apart', () =>
       withPair(async (a, b) => {

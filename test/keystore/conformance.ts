@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  EntryExistsError,
-  EntryNotFoundError,
-  type KeyStore,
-  RevisionConflictError,
-  WriteOnceViolationError,
-} from '../../lib/keystore/key-store.js';
+import { EntryExistsError, EntryNotFoundError, type KeyStore, RevisionConflictError, WriteOnceViolationError } from '../../lib/keystore/key-store.js';
 import { incrementCounter } from './counter.js';
 
 /**
@@ -63,11 +57,14 @@ export function keyStoreConformance(name: string, makeStore: () => Promise<KeySt
         expect(await store.get('keys/taken')).toEqual({ value: bytes('first'), revision: 1, writeOnce });
       });
 
-      it.each(['../escape', 'keys/../escape', 'keys/with space', 'keys/ümlaut', ''])('when the name "%s" is not a valid entry name, create refuses it', async (bad) => {
-        const store = await makeStore();
-        await expect(store.create(bad, bytes('x'), { writeOnce: false })).rejects.toThrow();
-        expect(await store.list('')).toEqual([]);
-      });
+      it.each(['../escape', 'keys/../escape', 'keys/with space', 'keys/ümlaut', ''])(
+        'when the name "%s" is not a valid entry name, create refuses it',
+        async (bad) => {
+          const store = await makeStore();
+          await expect(store.create(bad, bytes('x'), { writeOnce: false })).rejects.toThrow();
+          expect(await store.list('')).toEqual([]);
+        },
+      );
     });
 
     describe('method update', () => {

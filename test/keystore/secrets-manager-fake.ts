@@ -122,7 +122,9 @@ export class FakeSecretsManager {
     stub.on(DeleteSecretCommand).callsFake((input: DeleteSecretCommandInput) => this.#run('DeleteSecret', input, () => this.deleteSecret(input)));
     stub.on(ListSecretsCommand).callsFake((input: ListSecretsCommandInput) => this.#run('ListSecrets', input, () => this.listSecrets(input)));
     stub.on(DescribeSecretCommand).callsFake((input: DescribeSecretCommandInput) => this.#run('DescribeSecret', input, () => this.describeSecret(input)));
-    stub.on(PutResourcePolicyCommand).callsFake((input: PutResourcePolicyCommandInput) => this.#run('PutResourcePolicy', input, () => this.putResourcePolicy(input)));
+    stub
+      .on(PutResourcePolicyCommand)
+      .callsFake((input: PutResourcePolicyCommandInput) => this.#run('PutResourcePolicy', input, () => this.putResourcePolicy(input)));
     return this;
   }
 
@@ -172,7 +174,10 @@ export class FakeSecretsManager {
     assertToken(token);
     const existing = this.#lookupName(name);
     if (existing?.deletedAt !== undefined) {
-      throw new InvalidRequestException({ $metadata: metadata(), message: "You can't create this secret because a secret with this name is already scheduled for deletion." });
+      throw new InvalidRequestException({
+        $metadata: metadata(),
+        message: "You can't create this secret because a secret with this name is already scheduled for deletion.",
+      });
     }
     if (existing) {
       const version = existing.versions.get(token);
@@ -210,7 +215,10 @@ export class FakeSecretsManager {
       version = [...secret.versions.values()].find((v) => v.stages.has(stage));
     }
     if (!version) {
-      throw new ResourceNotFoundException({ $metadata: metadata(), message: "Secrets Manager can't find the specified secret value for the requested version or staging label." });
+      throw new ResourceNotFoundException({
+        $metadata: metadata(),
+        message: "Secrets Manager can't find the specified secret value for the requested version or staging label.",
+      });
     }
     return {
       ARN: secret.arn,
@@ -236,7 +244,7 @@ export class FakeSecretsManager {
     const existing = secret.versions.get(token);
     if (existing) {
       if (sameData(existing, input)) return { ARN: secret.arn, Name: secret.name, VersionId: token, VersionStages: [...existing.stages], $metadata: ok() };
-      throw new ResourceExistsException({ $metadata: metadata(), message: 'You can\'t modify an existing version, you can only create a new version.' });
+      throw new ResourceExistsException({ $metadata: metadata(), message: "You can't modify an existing version, you can only create a new version." });
     }
     const version: FakeVersion = { id: token, ...dataOf(input), stages: new Set(), createdAt: ++this.#clock };
     secret.versions.set(token, version);
@@ -274,7 +282,8 @@ export class FakeSecretsManager {
     const secret = this.#resolve(input.SecretId);
     if (!secret) {
       // Documented: a force delete of a deleted or nonexistent secret is not ResourceNotFoundException.
-      if (input.ForceDeleteWithoutRecovery) return { ...(input.SecretId?.startsWith('arn:') ? { ARN: input.SecretId } : { Name: input.SecretId }), DeletionDate: new Date(), $metadata: ok() };
+      if (input.ForceDeleteWithoutRecovery)
+        return { ...(input.SecretId?.startsWith('arn:') ? { ARN: input.SecretId } : { Name: input.SecretId }), DeletionDate: new Date(), $metadata: ok() };
       throw notFound();
     }
     if (input.ForceDeleteWithoutRecovery) {
@@ -287,7 +296,7 @@ export class FakeSecretsManager {
       return { ARN: secret.arn, Name: secret.name, DeletionDate: new Date(), $metadata: ok() };
     }
     if (secret.deletedAt !== undefined) {
-      throw new InvalidRequestException({ $metadata: metadata(), message: 'You tried to perform the operation on a secret that\'s currently marked deleted.' });
+      throw new InvalidRequestException({ $metadata: metadata(), message: "You tried to perform the operation on a secret that's currently marked deleted." });
     }
     secret.deletedAt = ++this.#clock;
     return { ARN: secret.arn, Name: secret.name, DeletionDate: new Date(Date.now() + 30 * 86_400_000), $metadata: ok() };
@@ -312,7 +321,11 @@ export class FakeSecretsManager {
       .sort((a, b) => a.createdAt - b.createdAt);
     let offset = 0;
     if (input.NextToken !== undefined) {
-      const decoded = Number(Buffer.from(input.NextToken, 'base64').toString('utf8').replace(/^page:/, ''));
+      const decoded = Number(
+        Buffer.from(input.NextToken, 'base64')
+          .toString('utf8')
+          .replace(/^page:/, ''),
+      );
       if (!Number.isInteger(decoded) || decoded < 0) throw new InvalidNextTokenException({ $metadata: metadata(), message: 'The NextToken value is invalid.' });
       offset = decoded;
     }
@@ -381,7 +394,10 @@ export class FakeSecretsManager {
     const secret = this.#resolve(secretId);
     if (!secret) throw notFound();
     if (secret.deletedAt !== undefined) {
-      throw new InvalidRequestException({ $metadata: metadata(), message: "You can't perform this operation on the secret because it was marked for deletion." });
+      throw new InvalidRequestException({
+        $metadata: metadata(),
+        message: "You can't perform this operation on the secret because it was marked for deletion.",
+      });
     }
     return secret;
   }
@@ -451,5 +467,7 @@ function ok() {
 
 /** A stable fingerprint of a secret's versions, to show that a failed write changed nothing. */
 export function fingerprint(fake: FakeSecretsManager, name: string): string {
-  return createHash('sha256').update(JSON.stringify(fake.versions(name))).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify(fake.versions(name)))
+    .digest('hex');
 }

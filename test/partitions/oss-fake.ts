@@ -17,7 +17,13 @@ export interface FakeOssOptions {
  * `requestId`; for a transport failure status is -1 (network) or -2 (timeout).
  */
 export function ossError(status: number, code: string, message: string): Error {
-  return Object.assign(new Error(message), { name: `${code}Error`, status, code, requestId: 'test-request-id', hostId: 'registry.oss-cn-hangzhou.aliyuncs.com' });
+  return Object.assign(new Error(message), {
+    name: `${code}Error`,
+    status,
+    code,
+    requestId: 'test-request-id',
+    hostId: 'registry.oss-cn-hangzhou.aliyuncs.com',
+  });
 }
 
 export const ossErrors = {
@@ -138,7 +144,12 @@ export class FakeOss implements OssClient {
     );
     const page = names.slice(0, max);
     return {
-      objects: page.map((name) => ({ name, size: this.#objects.get(name)!.content.length, lastModified: new Date(0).toISOString(), etag: `"${randomUUID()}"` })),
+      objects: page.map((name) => ({
+        name,
+        size: this.#objects.get(name)!.content.length,
+        lastModified: new Date(0).toISOString(),
+        etag: `"${randomUUID()}"`,
+      })),
       isTruncated: names.length > max,
       last: page.at(-1),
     };

@@ -95,7 +95,27 @@ export function partitionRegistryConformance(name: string, makeRegistry: () => P
     });
 
     describe('partition ids', () => {
-      const ids = ['a/b', 'tenant/acme/month=2026-11', 'x:y', 'k=v', 'a+b', 'a.b', '.', '..', '...', './..', '../escape', '/', '//', 'A', 'a', '_', '-', 'Z9_z-', 'a'.repeat(128)];
+      const ids = [
+        'a/b',
+        'tenant/acme/month=2026-11',
+        'x:y',
+        'k=v',
+        'a+b',
+        'a.b',
+        '.',
+        '..',
+        '...',
+        './..',
+        '../escape',
+        '/',
+        '//',
+        'A',
+        'a',
+        '_',
+        '-',
+        'Z9_z-',
+        'a'.repeat(128),
+      ];
 
       it('when ids hold / : = + . (and look like . or ..), each round-trips and list returns exactly them, in byte order', async () => {
         const { registry } = await makeRegistry();
@@ -144,18 +164,21 @@ export function partitionRegistryConformance(name: string, makeRegistry: () => P
         ['the entry of another partition', () => JSON.stringify(entryOf('other', 7))],
       ];
 
-      it.each(damaged)('when the stored entry is %s, get throws InvalidRegistryEntryError without echoing it, and create never overwrites it', async (_case, text) => {
-        const under = await makeRegistry();
-        await under.putRaw(entryFileName('broken'), text('broken'));
-        const error = await under.registry.get('broken').catch((e: unknown) => e);
-        expect(error).toBeInstanceOf(InvalidRegistryEntryError);
-        expect((error as InvalidRegistryEntryError).code).toBe('InvalidRegistryEntry');
-        expect((error as Error).message).toContain('broken');
-        expect((error as Error).message).not.toContain(CANARY);
-        expect(await under.registry.create(entryOf('broken'))).toBe('existing');
-        await expect(under.registry.get('broken')).rejects.toBeInstanceOf(InvalidRegistryEntryError);
-        expect(await under.registry.list()).toEqual(['broken']);
-      });
+      it.each(damaged)(
+        'when the stored entry is %s, get throws InvalidRegistryEntryError without echoing it, and create never overwrites it',
+        async (_case, text) => {
+          const under = await makeRegistry();
+          await under.putRaw(entryFileName('broken'), text('broken'));
+          const error = await under.registry.get('broken').catch((e: unknown) => e);
+          expect(error).toBeInstanceOf(InvalidRegistryEntryError);
+          expect((error as InvalidRegistryEntryError).code).toBe('InvalidRegistryEntry');
+          expect((error as Error).message).toContain('broken');
+          expect((error as Error).message).not.toContain(CANARY);
+          expect(await under.registry.create(entryOf('broken'))).toBe('existing');
+          await expect(under.registry.get('broken')).rejects.toBeInstanceOf(InvalidRegistryEntryError);
+          expect(await under.registry.list()).toEqual(['broken']);
+        },
+      );
     });
   });
 }

@@ -111,10 +111,20 @@ export class FakeS3 {
     const objects = this.#bucket(input.Bucket);
     const key = requireKey(input.Key);
     if (input.IfNoneMatch !== undefined && input.IfNoneMatch !== '*') {
-      throw new S3ServiceException({ name: 'NotImplemented', $fault: 'server', $metadata: meta(501), message: 'A header you provided implies functionality that is not implemented' });
+      throw new S3ServiceException({
+        name: 'NotImplemented',
+        $fault: 'server',
+        $metadata: meta(501),
+        message: 'A header you provided implies functionality that is not implemented',
+      });
     }
     if (input.IfNoneMatch === '*' && objects.has(key)) {
-      throw new S3ServiceException({ name: 'PreconditionFailed', $fault: 'client', $metadata: meta(412), message: 'At least one of the pre-conditions you specified did not hold' });
+      throw new S3ServiceException({
+        name: 'PreconditionFailed',
+        $fault: 'client',
+        $metadata: meta(412),
+        message: 'At least one of the pre-conditions you specified did not hold',
+      });
     }
     const body = input.Body;
     const text = typeof body === 'string' ? body : body instanceof Uint8Array ? Buffer.from(body).toString('utf8') : String(body ?? '');
@@ -157,7 +167,12 @@ export class FakeS3 {
     if (input.ContinuationToken !== undefined) {
       const after = Buffer.from(input.ContinuationToken, 'base64url').toString('utf8');
       if (!input.ContinuationToken || !after.startsWith('after:')) {
-        throw new S3ServiceException({ name: 'InvalidArgument', $fault: 'client', $metadata: meta(400), message: 'The continuation token provided is incorrect' });
+        throw new S3ServiceException({
+          name: 'InvalidArgument',
+          $fault: 'client',
+          $metadata: meta(400),
+          message: 'The continuation token provided is incorrect',
+        });
       }
       // Keys after the last one returned, so that keys created meanwhile are not skipped or repeated.
       const last = after.slice('after:'.length);

@@ -86,7 +86,13 @@ describe('AccessKeyRegistry: update, setPolicy, setStatus, delete', () => {
 
 describe('AccessKeyRegistry: ids are never reused', () => {
   const policy = { Version: '1' as const, Statement: [{ Effect: 'Allow' as const, Action: 'kms:*', Resource: '*' }] };
-  const record = (secret: string) => ({ accessKeyId: 'reusedKey001', accessKeySecret: secret, status: 'Enabled' as const, policy, createdAt: new Date().toISOString() });
+  const record = (secret: string) => ({
+    accessKeyId: 'reusedKey001',
+    accessKeySecret: secret,
+    status: 'Enabled' as const,
+    policy,
+    createdAt: new Date().toISOString(),
+  });
 
   it('when a deleted key id is created again, the store refuses it, and the old secret can never come back', async () => {
     const store = new MemoryKeyStore();

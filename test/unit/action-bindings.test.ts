@@ -20,8 +20,10 @@ import { ACCOUNT_ID, KEY_ID, KEY_VERSION_ID, REGION } from '../helpers/service.j
  */
 
 const SCOPE: AwsScope = { accountId: ACCOUNT_ID, regions: new Set(['us-east-1', REGION]), alibabaRegion: REGION };
-const alibabaInput = (action: ActionDefinition, params: Record<string, string>) => validateInput(action.alibaba!.params, operationInput(new Map(Object.entries(params))));
-const awsInput = (action: ActionDefinition, body: Record<string, unknown>, target = action.name) => action.aws!.find((b) => b.target === target)!.input(body, SCOPE);
+const alibabaInput = <Input>(action: ActionDefinition<Input>, params: Record<string, string>) =>
+  validateInput(action.alibaba!.params, operationInput(new Map(Object.entries(params))));
+const awsInput = <Input>(action: ActionDefinition<Input>, body: Record<string, unknown>, target = action.name) =>
+  action.aws!.find((b) => b.target === target)!.input(body, SCOPE);
 
 /** A blob's layout: a version id, an IV and a tag (nothing here is decrypted). */
 const BLOB = Buffer.concat([Buffer.from(KEY_VERSION_ID, 'latin1'), Buffer.alloc(12 + 4 + 16, 1)]);
@@ -52,7 +54,10 @@ describe('Action bindings: one typed input from every protocol', () => {
     expect(aws.expectedKey).toEqual({ keyId: KEY_ID, parameter: 'KeyId' });
 
     expect(alibabaInput(reEncrypt, { CiphertextBlob: blob, DestinationKeyId: KEY_ID, AwsSourceKeyId: 'alias/other' }).expectedSourceKey).toBeUndefined();
-    expect(awsInput(reEncrypt, { CiphertextBlob: blob, DestinationKeyId: KEY_ID, SourceKeyId: 'alias/other' }).expectedSourceKey).toEqual({ keyId: 'alias/other', parameter: 'SourceKeyId' });
+    expect(awsInput(reEncrypt, { CiphertextBlob: blob, DestinationKeyId: KEY_ID, SourceKeyId: 'alias/other' }).expectedSourceKey).toEqual({
+      keyId: 'alias/other',
+      parameter: 'SourceKeyId',
+    });
   });
 
   it('when a key is taken out of deletion, each API restores the state it documents (Alibaba: Enabled, AWS: Disabled)', () => {
@@ -61,8 +66,16 @@ describe('Action bindings: one typed input from every protocol', () => {
   });
 
   it('when rotation is turned on, the period arrives in seconds from both (AWS: 365 days unless given)', () => {
-    expect(alibabaInput(updateRotationPolicy, { KeyId: KEY_ID, EnableAutomaticRotation: 'true', RotationInterval: '90d' })).toEqual({ KeyId: KEY_ID, EnableAutomaticRotation: true, seconds: 90 * 86_400 });
-    expect(awsInput(updateRotationPolicy, { KeyId: KEY_ID, RotationPeriodInDays: 90 }, 'EnableKeyRotation')).toEqual({ KeyId: KEY_ID, EnableAutomaticRotation: true, seconds: 90 * 86_400 });
+    expect(alibabaInput(updateRotationPolicy, { KeyId: KEY_ID, EnableAutomaticRotation: 'true', RotationInterval: '90d' })).toEqual({
+      KeyId: KEY_ID,
+      EnableAutomaticRotation: true,
+      seconds: 90 * 86_400,
+    });
+    expect(awsInput(updateRotationPolicy, { KeyId: KEY_ID, RotationPeriodInDays: 90 }, 'EnableKeyRotation')).toEqual({
+      KeyId: KEY_ID,
+      EnableAutomaticRotation: true,
+      seconds: 90 * 86_400,
+    });
     expect(awsInput(updateRotationPolicy, { KeyId: KEY_ID }, 'EnableKeyRotation')).toMatchObject({ seconds: 365 * 86_400 });
     expect(awsInput(updateRotationPolicy, { KeyId: KEY_ID }, 'DisableKeyRotation')).toEqual({ KeyId: KEY_ID, EnableAutomaticRotation: false });
   });
@@ -70,7 +83,10 @@ describe('Action bindings: one typed input from every protocol', () => {
   it('when the Action table is read, no Alibaba parameter belongs to another protocol, and each AWS operation names a field of its own in its errors', () => {
     for (const { operation } of ACTIONS) {
       const names = operation.alibaba ? parameterNamesOf(operation) : [];
-      expect(names.filter((name) => /^aws/i.test(name)), operation.name).toEqual([]);
+      expect(
+        names.filter((name) => /^aws/i.test(name)),
+        operation.name,
+      ).toEqual([]);
     }
     expect(() => awsInput(decrypt, { CiphertextBlob: 'not base64!' })).toThrow(/"CiphertextBlob"/);
     expect(() => awsInput(reEncrypt, { CiphertextBlob: BLOB.toString('base64'), DestinationKeyId: 'arn:aws:s3:::bucket' })).toThrow(/"DestinationKeyId"/);

@@ -180,7 +180,12 @@ describe('Adapter: Alibaba Function Compute 3.0 HTTP trigger', () => {
       expect(d.statusCode).toBe(200);
       expect(json(d).Plaintext).toBe(generated.Plaintext);
       // The same form, delivered Base64-encoded, is the same request.
-      const again = signedRpcRequest(ADMIN, 'Decrypt', { CiphertextBlob: generated.CiphertextBlob, EncryptionContext: context }, { method: 'POST', form: true });
+      const again = signedRpcRequest(
+        ADMIN,
+        'Decrypt',
+        { CiphertextBlob: generated.CiphertextBlob, EncryptionContext: context },
+        { method: 'POST', form: true },
+      );
       expect(json(await decrypt.fcHandler(fcEvent(again, { base64Body: true }))).Plaintext).toBe(generated.Plaintext);
     });
 
@@ -213,7 +218,9 @@ describe('Adapter: Alibaba Function Compute 3.0 HTTP trigger', () => {
       const g = await dispatch.fcHandler(fcEvent(formOnly(signedRpcRequest(ADMIN, 'GenerateDataKey', { KeyId: ALIAS }, { method: 'POST', form: true }))));
       expect(g.statusCode).toBe(200);
       const generated = json(g);
-      const d = await dispatch.fcHandler(fcEvent(formOnly(signedRpcRequest(ADMIN, 'Decrypt', { CiphertextBlob: generated.CiphertextBlob }, { method: 'POST', form: true }))));
+      const d = await dispatch.fcHandler(
+        fcEvent(formOnly(signedRpcRequest(ADMIN, 'Decrypt', { CiphertextBlob: generated.CiphertextBlob }, { method: 'POST', form: true }))),
+      );
       expect(d.statusCode).toBe(200);
       expect(json(d).Plaintext).toBe(generated.Plaintext);
     });
@@ -238,9 +245,15 @@ describe('Adapter: Alibaba Function Compute 3.0 HTTP trigger', () => {
         });
         const answer = { status: 0, headers: {} as Record<string, string>, body: '' };
         const res = {
-          setStatusCode: (code: number) => void (answer.status = code),
-          setHeader: (name: string, value: string) => void (answer.headers[name] = value),
-          send: (body: string | Buffer) => void (answer.body = body.toString()),
+          setStatusCode: (code: number) => {
+            answer.status = code;
+          },
+          setHeader: (name: string, value: string) => {
+            answer.headers[name] = value;
+          },
+          send: (body: string | Buffer) => {
+            answer.body = body.toString();
+          },
         };
         return { req, res, answer };
       }

@@ -55,7 +55,9 @@ describe('KMS_KEY_STORE=dynamodb with material in Secrets Manager', () => {
     expect(fakeSm.names()).toEqual([secretName]);
     expect(fakeSm.kmsKeyOf(secretName)).toBe('alias/kms-test-secrets');
     const policy = JSON.parse(fakeSm.resourcePolicy(secretName)!);
-    expect(policy.Statement).toEqual([expect.objectContaining({ Effect: 'Deny', Principal: '*', Condition: { ArnNotLike: { 'aws:PrincipalArn': ROLE_PATTERN } } })]);
+    expect(policy.Statement).toEqual([
+      expect.objectContaining({ Effect: 'Deny', Principal: '*', Condition: { ArnNotLike: { 'aws:PrincipalArn': ROLE_PATTERN } } }),
+    ]);
     expect(policy.Statement[0].Action).toContain('secretsmanager:GetSecretValue');
     expect(sm.commandCalls(PutResourcePolicyCommand)[0]!.args[0].input).toMatchObject({ BlockPublicPolicy: true });
   });
@@ -75,7 +77,11 @@ describe('KMS_KEY_STORE=dynamodb with material in Secrets Manager', () => {
     const now = Date.now();
     const service = await serviceFromEnvironment(env);
     const key = await service.keyring.createKey({});
-    await service.keyring.updateKey(key.keyId, (r) => ({ ...r, state: 'PendingDeletion', deleteDate: new Date(now - 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') }));
+    await service.keyring.updateKey(key.keyId, (r) => ({
+      ...r,
+      state: 'PendingDeletion',
+      deleteDate: new Date(now - 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    }));
     sm.resetHistory();
     expect(await destroyDueKeys(service)).toContain(key.keyId);
     expect(sm.commandCalls(DeleteSecretCommand).map((c) => c.args[0].input)).toEqual([expect.objectContaining({ ForceDeleteWithoutRecovery: true })]);
@@ -84,7 +90,13 @@ describe('KMS_KEY_STORE=dynamodb with material in Secrets Manager', () => {
   });
 
   it('when a stage kept everything in Secrets Manager before, `store copy` moves its state into the table and leaves its material where it is', async () => {
-    const legacyEnv = { KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_SECRETS_PREFIX: 'kms/legacy/', KMS_NONCE_STORE: 'memory', KMS_LOG_LEVEL: 'silent' };
+    const legacyEnv = {
+      KMS_KEY_STORE: 'secrets-manager',
+      AWS_REGION: 'us-east-1',
+      KMS_SECRETS_PREFIX: 'kms/legacy/',
+      KMS_NONCE_STORE: 'memory',
+      KMS_LOG_LEVEL: 'silent',
+    };
     const legacy = await serviceFromEnvironment(legacyEnv);
     const key = await legacy.keyring.createKey({});
     const [version] = await legacy.keyring.listVersions(key.keyId);

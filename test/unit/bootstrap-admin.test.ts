@@ -50,7 +50,9 @@ describe('bootstrapAdmin', () => {
       const registries = [newRegistry(), newRegistry()];
       const created = await Promise.all(registries.map((registry) => bootstrapAdmin(dir, registry)));
       const keys = await Promise.all(registries.map((registry) => registry.list()));
-      const files = await Promise.all(created.map(async (admin) => JSON.parse(await readFile(admin!.path, 'utf8')) as { accessKeyId: string; accessKeySecret: string }));
+      const files = await Promise.all(
+        created.map(async (admin) => JSON.parse(await readFile(admin!.path, 'utf8')) as { accessKeyId: string; accessKeySecret: string }),
+      );
       for (const [i, registry] of registries.entries()) {
         expect(keys[i]).toEqual([files[i]!.accessKeyId]);
         expect((await registry.get(files[i]!.accessKeyId))?.accessKeySecret).toBe(files[i]!.accessKeySecret);

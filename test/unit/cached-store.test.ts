@@ -52,7 +52,8 @@ class ControlledStore implements KeyStore {
   }
 }
 
-const outage = () => new KeyStoreUnavailableError('timeout', 'get', 'x', { cause: Object.assign(new Error('Connection timed out after 1000 ms'), { name: 'TimeoutError' }) });
+const outage = () =>
+  new KeyStoreUnavailableError('timeout', 'get', 'x', { cause: Object.assign(new Error('Connection timed out after 1000 ms'), { name: 'TimeoutError' }) });
 const bytes = (text: string) => Buffer.from(text, 'utf8');
 
 const TTL = 5_000;
@@ -86,7 +87,7 @@ describe('Module: cached-store', () => {
       expect(backend.calls.get).toBe(1);
     });
 
-    it('when the TTL has passed, the entry is read again and another writer\'s change is seen', async () => {
+    it("when the TTL has passed, the entry is read again and another writer's change is seen", async () => {
       await backend.inner.create('keys/k', bytes('v1'), { writeOnce: false });
       await store.get('keys/k');
       await backend.inner.update('keys/k', 1, bytes('v2')); // another instance
@@ -165,7 +166,7 @@ describe('Module: cached-store', () => {
       expect(await store.get('key-versions/k/v')).toBeUndefined();
     });
 
-    it('when a read overlaps a write, the read\'s older result does not replace the written value', async () => {
+    it("when a read overlaps a write, the read's older result does not replace the written value", async () => {
       await store.create('keys/k', bytes('v1'), { writeOnce: false });
       clock += TTL; // expired: the next get loads
       let release!: () => void;
@@ -188,7 +189,7 @@ describe('Module: cached-store', () => {
       expect((await store.get('keys/k'))!.value.toString()).toBe('v1');
     });
 
-    it('when a write\'s outcome is unknown, the cached entry is dropped', async () => {
+    it("when a write's outcome is unknown, the cached entry is dropped", async () => {
       await store.create('keys/k', bytes('v1'), { writeOnce: false });
       backend.failure = () => new KeyStoreUnavailableError('unknown-outcome', 'update', 'keys/k');
       await expect(store.update('keys/k', 1, bytes('v2'))).rejects.toBeInstanceOf(ServiceUnavailableError);
@@ -250,7 +251,11 @@ describe('Module: cached-store', () => {
       const error = await store.get('keys/k').catch((e: unknown) => e);
       expect(error).toBeInstanceOf(InternalFailureError);
       expect((error as Error).cause).toBeInstanceOf(KeyStoreAccessDeniedError);
-      expect(logs.find((l) => l.level === 'error')).toMatchObject({ message: expect.stringContaining('access denied'), entry: 'keys/k', error: expect.stringContaining('AccessDeniedException') });
+      expect(logs.find((l) => l.level === 'error')).toMatchObject({
+        message: expect.stringContaining('access denied'),
+        entry: 'keys/k',
+        error: expect.stringContaining('AccessDeniedException'),
+      });
     });
 
     it('when the backend fails otherwise (a corrupt entry), it is InternalFailureError, logged', async () => {

@@ -43,19 +43,31 @@ afterAll(() => {
 });
 
 describe('Command: kms access-keys with KMS_KEY_STORE=secrets-manager', () => {
-  const registry = () => new AccessKeyRegistry(new SecretsManagerStore({ client: new SecretsManagerClient({ region: 'us-east-1' }), prefix: PREFIX }), { cacheTtlMs: 0 });
+  const registry = () =>
+    new AccessKeyRegistry(new SecretsManagerStore({ client: new SecretsManagerClient({ region: 'us-east-1' }), prefix: PREFIX }), { cacheTtlMs: 0 });
 
   it('when the prefix holds no store (a new stage, or a mistyped prefix), every command is refused and nothing is written', async () => {
-    const where = "no key store under the Secrets Manager prefix kms/stage/: it holds no keys, access keys or seal; point at the deployment's store with KMS_KEY_STORE and its variables";
+    const where =
+      "no key store under the Secrets Manager prefix kms/stage/: it holds no keys, access keys or seal; point at the deployment's store with KMS_KEY_STORE and its variables";
     for (const args of [['list'], ['disable', 'cloudKey0001'], ['set-policy', 'cloudKey0001', '--admin']]) {
       await expect(kms(...args), args.join(' ')).rejects.toMatchObject({ code: 'StoreNotFound', exitCode: 3, message: where });
     }
-    await expect(kms('create', '--admin')).rejects.toMatchObject({ code: 'StoreNotFound', message: expect.stringMatching(/, or pass --create-store to start a new store there/) });
+    await expect(kms('create', '--admin')).rejects.toMatchObject({
+      code: 'StoreNotFound',
+      message: expect.stringMatching(/, or pass --create-store to start a new store there/),
+    });
     expect(fake.names()).toEqual([]);
   });
 
   it('when an access key is created with --create-store, it lands in the stage secrets, and the secret is printed once', async () => {
-    const out = await kms('create', '--create-store', '--id', 'cloudKey0001', '--policy-json', '{"Version":"1","Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}]}');
+    const out = await kms(
+      'create',
+      '--create-store',
+      '--id',
+      'cloudKey0001',
+      '--policy-json',
+      '{"Version":"1","Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}]}',
+    );
     expect(fake.names()).toContain(`${PREFIX}access-keys/cloudKey0001`);
     const stored = await registry().get('cloudKey0001');
     expect(stored?.status).toBe('Enabled');

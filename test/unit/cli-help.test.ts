@@ -25,8 +25,14 @@ function listedCommands(help: string): string[] {
 async function runHere(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += chunk.toString()), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += chunk.toString()), true));
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout += chunk.toString();
+    return true;
+  });
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr += chunk.toString();
+    return true;
+  });
   try {
     return { code: await run(['node', 'kms', ...args]), stdout, stderr };
   } finally {
@@ -62,18 +68,23 @@ describe('Command: kms help, from the command table', () => {
       expect(viaHelp.code).toBe(EXIT.OK);
       expect(viaHelp.stdout).toMatch(new RegExp(`^Usage: kms ${[...path, registered[0]!].join(' ')}\\b`));
     });
-
   });
 
-  it.each(all.filter((g) => g.path.length > 0).map((g) => [g.path.join(' '), g.group] as const))("the summary of %s in its parent's help names exactly its subcommands", (_name, group) => {
-    // The topic is the group's own; the list is generated (a hand-written list once named commands that did not exist).
-    expect(group.description()).not.toMatch(/[:,] [a-z-]+(, [a-z-]+)+\)?$/);
-    const summary = group.summary();
-    expect(summary.slice(summary.lastIndexOf(': ') + 2).split(', ')).toEqual(group.commands.map((c) => c.name()));
-  });
+  it.each(all.filter((g) => g.path.length > 0).map((g) => [g.path.join(' '), g.group] as const))(
+    "the summary of %s in its parent's help names exactly its subcommands",
+    (_name, group) => {
+      // The topic is the group's own; the list is generated (a hand-written list once named commands that did not exist).
+      expect(group.description()).not.toMatch(/[:,] [a-z-]+(, [a-z-]+)+\)?$/);
+      const summary = group.summary();
+      expect(summary.slice(summary.lastIndexOf(': ') + 2).split(', ')).toEqual(group.commands.map((c) => c.name()));
+    },
+  );
 
   it('an unknown subcommand of a group is a usage error (exit 2), as `kms keys protect` was', async () => {
-    for (const args of [['keys', 'protect', 'key-x'], ['keys', 'delete', 'key-x']]) {
+    for (const args of [
+      ['keys', 'protect', 'key-x'],
+      ['keys', 'delete', 'key-x'],
+    ]) {
       const result = await runHere(args);
       expect(result.code, args.join(' ')).toBe(EXIT.USAGE);
       expect(result.stderr).toMatch(/unknown command/);

@@ -29,7 +29,10 @@ describe('Function: writeAtomically', () => {
       await writeFile(out, 'written by someone else');
       await write('ours')(output);
     });
-    await expect(run).rejects.toMatchObject({ exitCode: 2, message: `${out} was created while the output was written: nothing replaced it; pass --force to replace it` });
+    await expect(run).rejects.toMatchObject({
+      exitCode: 2,
+      message: `${out} was created while the output was written: nothing replaced it; pass --force to replace it`,
+    });
     expect(await readFile(out, 'utf8')).toBe('written by someone else');
     expect((await readdir(dir)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
   });

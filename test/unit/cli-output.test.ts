@@ -62,7 +62,10 @@ describe('Function: renderRecord (kms -o table of one result)', () => {
   });
 
   it('when the value is a list at the top, its items are indexed', () => {
-    expect(Object.fromEntries(fields(renderRecord([{ RegionId: 'cn-hangzhou' }, { RegionId: 'cn-shanghai' }])))).toEqual({ '[0].RegionId': 'cn-hangzhou', '[1].RegionId': 'cn-shanghai' });
+    expect(Object.fromEntries(fields(renderRecord([{ RegionId: 'cn-hangzhou' }, { RegionId: 'cn-shanghai' }])))).toEqual({
+      '[0].RegionId': 'cn-hangzhou',
+      '[1].RegionId': 'cn-shanghai',
+    });
   });
 });
 
@@ -70,10 +73,13 @@ describe('Function: renderRows (kms -o table of a list)', () => {
   const policy = (...actions: string[][]) => ({ Version: '1', Statement: actions.map((Action) => ({ Effect: 'Allow', Action, Resource: '*' })) });
 
   it('when a column holds objects, it becomes one column per leaf, in order; a row without a leaf has an empty cell', () => {
-    const text = renderRows(['AccessKeyId', 'Policy', 'Status'], [
-      { AccessKeyId: 'LTAIone', Policy: policy(['kms:Decrypt']), Status: 'Enabled' },
-      { AccessKeyId: 'LTAItwo', Policy: policy(['kms:Encrypt', 'kms:Decrypt'], ['kms:GenerateDataKey']), Status: 'Disabled' },
-    ]);
+    const text = renderRows(
+      ['AccessKeyId', 'Policy', 'Status'],
+      [
+        { AccessKeyId: 'LTAIone', Policy: policy(['kms:Decrypt']), Status: 'Enabled' },
+        { AccessKeyId: 'LTAItwo', Policy: policy(['kms:Encrypt', 'kms:Decrypt'], ['kms:GenerateDataKey']), Status: 'Disabled' },
+      ],
+    );
     expect(text).not.toMatch(/[{}"]|\[\{/);
     const [header, rule, one, two] = text.trimEnd().split('\n') as [string, string, string, string];
     expect(header.split(/\s{2,}/)).toEqual([
@@ -111,7 +117,10 @@ describe('Function: emit', () => {
   it('when -o table is chosen and no view is given, the whole value is a record table; -o json is unchanged', () => {
     const program = new Command().option('-o, --output <format>');
     let out = '';
-    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((out += chunk.toString()), true));
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      out += chunk.toString();
+      return true;
+    });
     try {
       program.parse(['node', 'kms', '-o', 'table']);
       emit(program, DESCRIBE_KEY);

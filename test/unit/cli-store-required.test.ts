@@ -32,8 +32,14 @@ async function kms(schema: string, ...args: string[]): Promise<{ code: number; s
   Object.assign(process.env, { KMS_KEY_STORE: 'postgres', KMS_POSTGRES_URL: server.url, KMS_POSTGRES_SCHEMA: schema, KMS_DATA_DIR: dir });
   let stdout = '';
   let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += chunk.toString()), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += chunk.toString()), true));
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout += chunk.toString();
+    return true;
+  });
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr += chunk.toString();
+    return true;
+  });
   try {
     return { code: await run(['node', 'kms', 'access-keys', ...args]), stdout, stderr };
   } finally {
@@ -61,7 +67,9 @@ async function schemaState(schema: string): Promise<{ exists: boolean; tables: s
   await client.connect();
   try {
     const exists = (await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])).rowCount === 1;
-    const tables = (await client.query<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name', [schema])).rows.map((r) => r.table_name);
+    const tables = (
+      await client.query<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name', [schema])
+    ).rows.map((r) => r.table_name);
     if (!tables.includes('schema_version')) return { exists, tables };
     const version = (await client.query<{ version: number }>(`SELECT version FROM "${schema}".schema_version`)).rows[0]?.version;
     return { exists, tables, ...(version === undefined ? {} : { version }) };
@@ -104,7 +112,9 @@ describe('Command: kms access-keys with KMS_KEY_STORE=postgres and no store ther
     for (const args of [['list'], ['set-policy', 'LTAIsomeone0001', '--admin']]) {
       const result = await kms('old_empty', ...args);
       expect(result.code, args.join(' ')).toBe(EXIT.UNAVAILABLE);
-      expect(result.stderr).toMatch(/^StoreNotFound: no key store in the PostgreSQL database of KMS_POSTGRES_URL, schema old_empty: it holds no keys, access keys or seal/);
+      expect(result.stderr).toMatch(
+        /^StoreNotFound: no key store in the PostgreSQL database of KMS_POSTGRES_URL, schema old_empty: it holds no keys, access keys or seal/,
+      );
       expect(await schemaState('old_empty')).toEqual(before);
     }
     expect(await entries('old_empty')).toEqual([]);
@@ -114,7 +124,9 @@ describe('Command: kms access-keys with KMS_KEY_STORE=postgres and no store ther
     for (const args of [['create', '--admin'], ['set-policy', 'LTAIsomeone0001', '--admin'], ['list']]) {
       const result = await kms('mistyped', ...args);
       expect(result.code, args.join(' ')).toBe(EXIT.UNAVAILABLE);
-      expect(result.stderr).toMatch(/^StoreNotFound: no key store in the PostgreSQL database of KMS_POSTGRES_URL, schema mistyped: it holds no keys, access keys or seal; point at the deployment's store with KMS_KEY_STORE and its variables/);
+      expect(result.stderr).toMatch(
+        /^StoreNotFound: no key store in the PostgreSQL database of KMS_POSTGRES_URL, schema mistyped: it holds no keys, access keys or seal; point at the deployment's store with KMS_KEY_STORE and its variables/,
+      );
       // The URL (it may hold a password) is never printed.
       expect(result.stderr).not.toContain(server.url);
       expect(result.stdout).toBe('');

@@ -29,7 +29,9 @@ describe('Module: config/variable', () => {
     const ms = wholeNumber('KMS_T_MS', { default: 5_000, what: 'a whole number of milliseconds', min: 100, max: 600_000, doc: '' });
 
     it('when it is decimal digits within the range, it is that number; unset or empty, the default', () => {
-      expect([ms.read({ KMS_T_MS: '100' }), ms.read({ KMS_T_MS: '600000' }), ms.read({ KMS_T_MS: '0250' }), ms.read({}), ms.read({ KMS_T_MS: '' })]).toEqual([100, 600_000, 250, 5_000, 5_000]);
+      expect([ms.read({ KMS_T_MS: '100' }), ms.read({ KMS_T_MS: '600000' }), ms.read({ KMS_T_MS: '0250' }), ms.read({}), ms.read({ KMS_T_MS: '' })]).toEqual([
+        100, 600_000, 250, 5_000, 5_000,
+      ]);
     });
 
     it.each(['99', '600001', '-1', '1e3', '0x10', ' 5', '5s', '2.5', '99999999999999999999'])('when it is %j, it is refused with the range', (value) => {
@@ -43,7 +45,12 @@ describe('Module: config/variable', () => {
 
   describe('function flag', () => {
     const on = flag('KMS_T_ON', { doc: '' });
-    it.each([[undefined, false], ['', false], ['false', false], ['true', true]])('when it is %j, it is %j', (value, expected) => {
+    it.each([
+      [undefined, false],
+      ['', false],
+      ['false', false],
+      ['true', true],
+    ])('when it is %j, it is %j', (value, expected) => {
       expect(on.read({ KMS_T_ON: value })).toBe(expected);
     });
     it.each(['yes', '1', 'TRUE'])('when it is %j, it is refused', (value) => {
@@ -76,7 +83,9 @@ describe('Module: config/catalogue', () => {
     const missing = [...named].filter(([name]) => !declared.includes(name) && !(name in NOT_VARIABLES)).map(([name, file]) => `${name} (${file})`);
     expect(missing).toEqual([]);
     // The scan sees what it must: names read as properties, in messages, and in option declarations.
-    expect([...named.keys()]).toEqual(expect.arrayContaining(['KMS_PORT', 'KMS_POSTGRES_URL', 'KMS_SECRETS_ROLE_PATTERN', 'KMS_PARTITION_REGISTRY', 'KMS_OUTPUT']));
+    expect([...named.keys()]).toEqual(
+      expect.arrayContaining(['KMS_PORT', 'KMS_POSTGRES_URL', 'KMS_SECRETS_ROLE_PATTERN', 'KMS_PARTITION_REGISTRY', 'KMS_OUTPUT']),
+    );
     // An exception the code no longer names is taken off the list.
     expect(Object.keys(NOT_VARIABLES).filter((name) => !named.has(name))).toEqual([]);
   });

@@ -12,8 +12,8 @@ describe('copyStore: moving a store to another backend', () => {
     await source.create('aliases/a', bytes('k1'), { writeOnce: false });
     const target = new MemoryKeyStore();
     expect(await copyStore(source, target)).toEqual({ copied: 3, present: 0, conflicts: [] });
-    expect((await target.get('key-versions/k1/v1'))).toMatchObject({ writeOnce: true, value: bytes('material') });
-    expect((await target.get('keys/k1'))).toMatchObject({ writeOnce: false, value: bytes('meta') });
+    expect(await target.get('key-versions/k1/v1')).toMatchObject({ writeOnce: true, value: bytes('material') });
+    expect(await target.get('keys/k1')).toMatchObject({ writeOnce: false, value: bytes('meta') });
     expect(await copyStore(source, target)).toEqual({ copied: 0, present: 3, conflicts: [] });
   });
 

@@ -58,7 +58,9 @@ describe('links between the README and docs/', () => {
   });
 
   it('nothing points at the shared folder outside the repository', async () => {
-    const tracked = execFileSync('git', ['ls-files', '-z'], { cwd: REPO_ROOT, encoding: 'utf8' }).split('\0').filter((f) => /\.(md|ts|mjs|cjs|js|json|ya?ml)$/.test(f));
+    const tracked = execFileSync('git', ['ls-files', '-z'], { cwd: REPO_ROOT, encoding: 'utf8' })
+      .split('\0')
+      .filter((f) => /\.(md|ts|mjs|cjs|js|json|ya?ml)$/.test(f));
     // Spelled in pieces, so this file does not name what it looks for.
     const outside = [['..', 'shared'].join('/'), ['', 'work', 'shared'].join('/')];
     const offenders: string[] = [];
@@ -77,7 +79,7 @@ describe('links between the README and docs/', () => {
       join(dir, 'docs', 'a.md'),
       [
         '# A title',
-        '## `npm run bench:profile` (about 2 minutes): where a request\'s time goes',
+        "## `npm run bench:profile` (about 2 minutes): where a request's time goes",
         '## Repeated',
         '## Repeated',
         '<a id="explicit"></a>',
@@ -107,11 +109,13 @@ describe('links between the README and docs/', () => {
     ]);
   });
 
-  it('heading ids are GitHub\'s: code, punctuation and symbols dropped, case folded, spaces to hyphens', () => {
+  it("heading ids are GitHub's: code, punctuation and symbols dropped, case folded, spaces to hyphens", () => {
     expect(githubSlug('Workers: every core')).toBe('workers-every-core');
     expect(githubSlug('The `kms` command')).toBe('the-kms-command');
     expect(githubSlug('Encrypted-file format (version 1)')).toBe('encrypted-file-format-version-1');
-    expect(githubSlug('kms — envelope encryption keys, Alibaba Cloud KMS–compatible, self-hosted')).toBe('kms--envelope-encryption-keys-alibaba-cloud-kmscompatible-self-hosted');
+    expect(githubSlug('kms — envelope encryption keys, Alibaba Cloud KMS–compatible, self-hosted')).toBe(
+      'kms--envelope-encryption-keys-alibaba-cloud-kmscompatible-self-hosted',
+    );
     expect(githubSlug('[Linked](x.md) and __under_scored__')).toBe('linked-and-__under_scored__');
     expect([...anchorsOf('# Same\n## Same\n### Same\n')]).toEqual(['same', 'same-1', 'same-2']);
   });
@@ -122,7 +126,11 @@ describe('quick-start markers', () => {
 
   it('are read with their kind, file, command and expected output, and the code exactly as written', () => {
     const [serve, shell, file] = quickStartsOf(
-      [fence('<!-- quickstart: serve -->', 'npm start'), '<!-- quickstart: shell; expect=order 17 -->\n```sh\necho "order 17"\n```', '<!-- quickstart: file=q.mjs; run=node q.mjs; expect={"id":17} -->\n```js\nconsole.log(1);\n\n// x\n```'].join('\n'),
+      [
+        fence('<!-- quickstart: serve -->', 'npm start'),
+        '<!-- quickstart: shell; expect=order 17 -->\n```sh\necho "order 17"\n```',
+        '<!-- quickstart: file=q.mjs; run=node q.mjs; expect={"id":17} -->\n```js\nconsole.log(1);\n\n// x\n```',
+      ].join('\n'),
     );
     expect(serve).toMatchObject({ kind: 'serve', code: 'npm start\n', heading: 'Quick starts' });
     expect(shell).toMatchObject({ kind: 'shell', expect: 'order 17', code: 'echo "order 17"\n' });
@@ -148,19 +156,22 @@ describe('quick-start markers', () => {
 });
 
 describe('generated sections', () => {
-  it("every table of docs/benchmarks.md is what the committed bench/*.json renders to (the benchmarks write both; no figure is typed by hand)", async () => {
+  it('every table of docs/benchmarks.md is what the committed bench/*.json renders to (the benchmarks write both; no figure is typed by hand)', async () => {
     const tables = renderBenchmarkTables(await readBenchResults());
-    for (const [name, body] of Object.entries(tables)) expect(await readDocSection(BENCHMARKS_DOC, name), `docs/benchmarks.md section ${name}`).toBe(`${body}\n`);
+    for (const [name, body] of Object.entries(tables))
+      expect(await readDocSection(BENCHMARKS_DOC, name), `docs/benchmarks.md section ${name}`).toBe(`${body}\n`);
   });
 
   it('a benchmark without results renders a table that says how to make them, never an empty one', () => {
     const tables = renderBenchmarkTables({});
-    for (const [name, body] of Object.entries(tables)) expect(body, name).toMatch(/No run recorded yet: `npm run [\w:-]+` writes `bench\/[\w-]+\.json`|no run recorded in `bench\/soak\.json`/);
+    for (const [name, body] of Object.entries(tables))
+      expect(body, name).toMatch(/No run recorded yet: `npm run [\w:-]+` writes `bench\/[\w-]+\.json`|no run recorded in `bench\/soak\.json`/);
   });
 
   it('are replaced between their markers only, and a file without exactly one pair of markers is refused', async () => {
     const file = join(scratch, 'sections.md');
-    const marked = (name: string, body: string) => `<!-- BEGIN generated:${name} (written by a script; do not edit) -->\n${body}<!-- END generated:${name} -->\n`;
+    const marked = (name: string, body: string) =>
+      `<!-- BEGIN generated:${name} (written by a script; do not edit) -->\n${body}<!-- END generated:${name} -->\n`;
     await writeFile(file, `before\n${marked('t', 'old\n')}after\n`);
     await writeDocSection(file, 't', '| new |');
     expect(await readFile(file, 'utf8')).toBe(`before\n${marked('t', '| new |\n')}after\n`);
@@ -183,9 +194,18 @@ describe('generated sections', () => {
     expect(compareBundleSizes(parseBundleSizes(table), measured)).toEqual([]);
     const grown = measured.map((m) => (m.functionName === 'encrypt' ? { ...m, bytes: 140_000 } : m));
     expect(compareBundleSizes(parseBundleSizes(table), grown)).toEqual(['encrypt: the table says 117.2 KiB, the zip is 136.7 KiB']);
-    expect(compareBundleSizes(parseBundleSizes(table), measured.map((m) => ({ ...m, bytes: Math.round(m.bytes * 1.09) })))).toEqual([]);
-    expect(compareBundleSizes(parseBundleSizes(table), [...measured, { functionName: 'decrypt', bytes: 120_000 }])).toEqual(['decrypt: packaged (117.2 KiB) but not in the table']);
+    expect(
+      compareBundleSizes(
+        parseBundleSizes(table),
+        measured.map((m) => ({ ...m, bytes: Math.round(m.bytes * 1.09) })),
+      ),
+    ).toEqual([]);
+    expect(compareBundleSizes(parseBundleSizes(table), [...measured, { functionName: 'decrypt', bytes: 120_000 }])).toEqual([
+      'decrypt: packaged (117.2 KiB) but not in the table',
+    ]);
     expect(compareBundleSizes(parseBundleSizes(table), measured.slice(1))).toEqual(['encrypt: in the table but not packaged']);
-    expect(compareBundleSizes([...parseBundleSizes(table), { functionName: 'encrypt', bytes: 120_000 }], measured)).toContain('the table lists a function twice');
+    expect(compareBundleSizes([...parseBundleSizes(table), { functionName: 'encrypt', bytes: 120_000 }], measured)).toContain(
+      'the table lists a function twice',
+    );
   });
 });

@@ -107,7 +107,9 @@ describe('Module: dynamodb-backend', () => {
       const store = new DynamoDbKeyStore({ client, tableName });
       await store.create('keys/k1', bytes('metadata'), { writeOnce: false });
       await store.create('keys/k2', bytes('metadata'), { writeOnce: true });
-      const { Item } = await admin.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'entry#keys' }, sk: { S: 'keys/k1' } }, ConsistentRead: true }));
+      const { Item } = await admin.send(
+        new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'entry#keys' }, sk: { S: 'keys/k1' } }, ConsistentRead: true }),
+      );
       expect(Item).toEqual({
         pk: { S: 'entry#keys' },
         sk: { S: 'keys/k1' },
@@ -117,12 +119,20 @@ describe('Module: dynamodb-backend', () => {
         writeOnce: { BOOL: false },
         writer: { S: expect.any(String) },
       });
-      const marker = await admin.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'namespaces' }, sk: { S: 'ns#keys' } }, ConsistentRead: true }));
+      const marker = await admin.send(
+        new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'namespaces' }, sk: { S: 'ns#keys' } }, ConsistentRead: true }),
+      );
       expect(marker.Item).toEqual({ pk: { S: 'namespaces' }, sk: { S: 'ns#keys' }, kind: { S: 'namespace' } });
       // One marker put for the namespace, then one conditional put per entry; the mutable one moves the change marker.
       expect(sent.map((s) => s.command)).toEqual(['PutItemCommand', 'PutItemCommand', 'UpdateItemCommand', 'PutItemCommand']);
-      expect(sent[1]!.input).toMatchObject({ ConditionExpression: 'attribute_not_exists(pk) OR #destroyed = :true', ReturnValuesOnConditionCheckFailure: 'ALL_OLD' });
-      expect(sent[2]!.input).toMatchObject({ Key: { pk: { S: 'changes' }, sk: { S: 'changes' } }, UpdateExpression: 'ADD #generation :one SET #token = :token' });
+      expect(sent[1]!.input).toMatchObject({
+        ConditionExpression: 'attribute_not_exists(pk) OR #destroyed = :true',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      });
+      expect(sent[2]!.input).toMatchObject({
+        Key: { pk: { S: 'changes' }, sk: { S: 'changes' } },
+        UpdateExpression: 'ADD #generation :one SET #token = :token',
+      });
     });
 
     it('when mutable entries are created, updated and deleted, the change marker is one item changes / changes whose generation counts them and whose token each replaces; read consistently', async () => {
@@ -135,7 +145,9 @@ describe('Module: dynamodb-backend', () => {
       await store.destroy('key-versions/k/v');
       await store.delete('keys/k', 2);
       await store.update('keys/k', 2, bytes('v3')).catch(() => undefined);
-      const { Item } = await admin.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'changes' }, sk: { S: 'changes' } }, ConsistentRead: true }));
+      const { Item } = await admin.send(
+        new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'changes' }, sk: { S: 'changes' } }, ConsistentRead: true }),
+      );
       expect(Item).toEqual({ pk: { S: 'changes' }, sk: { S: 'changes' }, generation: { N: '3' }, token: { S: expect.stringMatching(/^[0-9a-f-]{36}$/) } });
       expect(await store.changes.read()).toBe(`3:${Item!.token!.S}`);
       const reads = sent.filter((s) => s.command === 'GetItemCommand' && s.input.Key.pk.S === 'changes');
@@ -152,7 +164,16 @@ describe('Module: dynamodb-backend', () => {
         if (failMarker && record.command === 'UpdateItemCommand' && record.input.Key.pk.S === 'changes') throw awsErrors.throttling();
         return call();
       });
-      const logger = { lines: [] as string[], debug() {}, info() {}, warn(message: string) { this.lines.push(message); }, error() {}, access() {} };
+      const logger = {
+        lines: [] as string[],
+        debug() {},
+        info() {},
+        warn(message: string) {
+          this.lines.push(message);
+        },
+        error() {},
+        access() {},
+      };
       const store = new DynamoDbKeyStore({ client, tableName, sleep: noSleep, logger });
       const other = new DynamoDbKeyStore({ client: admin, tableName });
       await other.create('keys/first', bytes('v'), { writeOnce: false });
@@ -186,7 +207,8 @@ describe('Module: dynamodb-backend', () => {
       const moves = () => sent.filter((s) => s.command === 'UpdateItemCommand' && s.input.Key.pk.S === 'changes').length;
       await expect(store.create('aliases/a', bytes('k'), { writeOnce: false })).rejects.toMatchObject({ reason: 'throttled' });
       expect(moves()).toBe(5);
-      const marker = async () => (await admin.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'changes' }, sk: { S: 'changes' } }, ConsistentRead: true }))).Item;
+      const marker = async () =>
+        (await admin.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'changes' }, sk: { S: 'changes' } }, ConsistentRead: true }))).Item;
       expect(await marker()).toBeUndefined();
       failures = 4;
       expect(await store.update('aliases/a', 1, bytes('k2'))).toBe(2);
@@ -214,7 +236,11 @@ describe('Module: dynamodb-backend', () => {
         if (failMarker && record.command === 'UpdateItemCommand' && record.input.Key.pk.S === 'changes') throw awsErrors.network();
         return call();
       });
-      const service = createService({ store: new DynamoDbKeyStore({ client, tableName, sleep: noSleep }), cacheTtlMs: 60_000, logger: createLogger({ level: 'silent' }) });
+      const service = createService({
+        store: new DynamoDbKeyStore({ client, tableName, sleep: noSleep }),
+        cacheTtlMs: 60_000,
+        logger: createLogger({ level: 'silent' }),
+      });
       const { keyId } = await service.keyring.createKey({ description: 'before' });
       await service.validateCaches();
       expect((await service.keyring.getKey(keyId))?.description).toBe('before');
@@ -228,7 +254,8 @@ describe('Module: dynamodb-backend', () => {
     it('when the marker item is removed and made again, or rolled back by a restore, it never reads as a value read before, though its generation counts up again', async () => {
       const tableName = await freshTable();
       const store = new DynamoDbKeyStore({ client: admin, tableName });
-      const markerItem = async () => (await admin.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'changes' }, sk: { S: 'changes' } }, ConsistentRead: true }))).Item!;
+      const markerItem = async () =>
+        (await admin.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'changes' }, sk: { S: 'changes' } }, ConsistentRead: true }))).Item!;
       const seen = new Set<string>();
       const read = async () => {
         const value = await store.changes.read();
@@ -286,7 +313,9 @@ describe('Module: dynamodb-backend', () => {
       const backend = await openDynamoDbBackend({ client: admin, tableName });
       const expiresAt = Date.now() + 60_000;
       expect(await backend.nonces.claim('AK1', 'n-1', expiresAt)).toBe(true);
-      const { Item } = await admin.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'nonce#AK1#n-1' }, sk: { S: 'nonce' } }, ConsistentRead: true }));
+      const { Item } = await admin.send(
+        new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'nonce#AK1#n-1' }, sk: { S: 'nonce' } }, ConsistentRead: true }),
+      );
       expect(Item).toMatchObject({ expiresAt: { N: String(Math.ceil(expiresAt / 1000)) }, claim: { S: expect.any(String) } });
       // Nonces are not entries: no list sees them.
       expect(await backend.store.list('')).toEqual([]);
@@ -336,7 +365,9 @@ describe('Module: dynamodb-backend', () => {
       await expect(store.destroy('key-versions/k/v1')).rejects.toBeInstanceOf(KeyStoreAccessDeniedError);
       await expect(store.destroy('key-versions/k/v2')).rejects.toBeInstanceOf(KeyStoreAccessDeniedError);
 
-      const raw = await admin.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'entry#key-versions' }, sk: { S: 'key-versions/k/v1' } }, ConsistentRead: true }));
+      const raw = await admin.send(
+        new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'entry#key-versions' }, sk: { S: 'key-versions/k/v1' } }, ConsistentRead: true }),
+      );
       expect(raw.Item).toMatchObject({ value: { B: new Uint8Array(8) }, destroyed: { BOOL: true }, writeOnce: { BOOL: true } });
       expect(await store.get('key-versions/k/v1')).toBeUndefined();
       expect(await store.list('key-versions/')).toEqual([]);
@@ -345,7 +376,9 @@ describe('Module: dynamodb-backend', () => {
       refuseDelete = false;
       await expect(store.delete('key-versions/k/v1', 1)).rejects.toBeInstanceOf(EntryNotFoundError);
       await store.destroy('key-versions/k/v1');
-      const after = await admin.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'entry#key-versions' }, sk: { S: 'key-versions/k/v1' } }, ConsistentRead: true }));
+      const after = await admin.send(
+        new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'entry#key-versions' }, sk: { S: 'key-versions/k/v1' } }, ConsistentRead: true }),
+      );
       expect(after.Item).toBeUndefined();
       await store.create('key-versions/k/v2', bytes('again'), { writeOnce: true });
       expect(await store.get('key-versions/k/v2')).toEqual({ value: bytes('again'), revision: 1, writeOnce: true });
@@ -390,9 +423,12 @@ describe('Module: dynamodb-backend', () => {
 
     it('when an update landed unseen and another writer updated on top of it, the outcome is unknown: unavailable, not a conflict', async () => {
       let other!: DynamoDbKeyStore;
-      const setup = await losingFirst((s) => s.command === 'UpdateItemCommand', async () => {
-        await other.update('keys/k', 2, bytes('theirs'));
-      });
+      const setup = await losingFirst(
+        (s) => s.command === 'UpdateItemCommand',
+        async () => {
+          await other.update('keys/k', 2, bytes('theirs'));
+        },
+      );
       other = setup.other;
       await other.create('keys/k', bytes('v1'), { writeOnce: false });
       const error = await setup.store.update('keys/k', 1, bytes('ours')).catch((e: unknown) => e);
@@ -432,7 +468,14 @@ describe('Module: dynamodb-backend', () => {
     afterAll(() => ddb.restore());
     beforeEach(() => ddb.reset());
 
-    const entryItem = { pk: { S: 'entry#keys' }, sk: { S: 'keys/a' }, kind: { S: 'entry' }, value: { B: bytes('v') }, revision: { N: '1' }, writeOnce: { BOOL: false } };
+    const entryItem = {
+      pk: { S: 'entry#keys' },
+      sk: { S: 'keys/a' },
+      kind: { S: 'entry' },
+      value: { B: bytes('v') },
+      revision: { N: '1' },
+      writeOnce: { BOOL: false },
+    };
     let pauses: number[];
     const makeStore = (options: Partial<DynamoDbKeyStoreOptions> = {}) => {
       pauses = [];
@@ -444,7 +487,11 @@ describe('Module: dynamodb-backend', () => {
       const store = makeStore({ random: () => 0.5 });
       expect(await store.get('keys/a')).toEqual({ value: bytes('v'), revision: 1, writeOnce: false });
       expect(ddb).toHaveReceivedCommandTimes(GetItemCommand, 2);
-      expect(ddb).toHaveReceivedCommandWith(GetItemCommand, { TableName: 'kms-state', Key: { pk: { S: 'entry#keys' }, sk: { S: 'keys/a' } }, ConsistentRead: true });
+      expect(ddb).toHaveReceivedCommandWith(GetItemCommand, {
+        TableName: 'kms-state',
+        Key: { pk: { S: 'entry#keys' }, sk: { S: 'keys/a' } },
+        ConsistentRead: true,
+      });
       expect(pauses).toEqual([50]); // random 0.5 × min(1000, 50·2¹)
     });
 
@@ -495,13 +542,16 @@ describe('Module: dynamodb-backend', () => {
       await expect(makeStore().get('keys/a')).rejects.toBeInstanceOf(KeyStoreFailureError);
       ddb.reset();
       ddb.on(GetItemCommand).resolves({ Item: { ...entryItem, revision: { N: 'x' } } });
-      const error = await makeStore().get('keys/a').catch((e: unknown) => e);
+      const error = await makeStore()
+        .get('keys/a')
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(KeyStoreFailureError);
       expect(String(error)).not.toContain('v');
     });
 
     it('when a conditional write fails, the item DynamoDB returns with the failure (ALL_OLD) tells the cases apart without another read', async () => {
-      const failure = (Item?: Record<string, any>) => new ConditionalCheckFailedException({ $metadata: {}, message: 'The conditional request failed', ...(Item ? { Item } : {}) });
+      const failure = (Item?: Record<string, any>) =>
+        new ConditionalCheckFailedException({ $metadata: {}, message: 'The conditional request failed', ...(Item ? { Item } : {}) });
       const store = makeStore();
       ddb.on(UpdateItemCommand).rejects(failure({ ...entryItem, writeOnce: { BOOL: true } }));
       await expect(store.update('keys/a', 1, bytes('x'))).rejects.toBeInstanceOf(WriteOnceViolationError);
@@ -526,13 +576,19 @@ describe('Module: dynamodb-backend', () => {
       const backend = await openDynamoDbBackend({ client: mocked, tableName: 'kms-state' });
       const error = await backend.nonces.claim('AK1', 'n-1', Date.now() + 60_000).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ServiceUnavailableError);
-      expect(ddb).toHaveReceivedCommandWith(PutItemCommand, { TableName: 'kms-state', Item: expect.objectContaining({ pk: { S: 'nonce#AK1#n-1' }, sk: { S: 'nonce' } }) });
+      expect(ddb).toHaveReceivedCommandWith(PutItemCommand, {
+        TableName: 'kms-state',
+        Item: expect.objectContaining({ pk: { S: 'nonce#AK1#n-1' }, sk: { S: 'nonce' } }),
+      });
       await backend.close();
     });
 
     it('when createStateTable runs against DynamoDB, it creates the table, waits for ACTIVE, and turns TTL on for expiresAt', async () => {
       ddb.on(CreateTableCommand).resolves({ TableDescription: { TableStatus: 'CREATING' } });
-      ddb.on(DescribeTableCommand).resolvesOnce({ Table: { TableStatus: 'CREATING' } }).resolves({ Table: { TableStatus: 'ACTIVE' } });
+      ddb
+        .on(DescribeTableCommand)
+        .resolvesOnce({ Table: { TableStatus: 'CREATING' } })
+        .resolves({ Table: { TableStatus: 'ACTIVE' } });
       ddb.on(UpdateTimeToLiveCommand).resolves({});
       await createStateTable(mocked, 'kms-state');
       expect(ddb).toHaveReceivedCommandWith(CreateTableCommand, {
@@ -544,7 +600,10 @@ describe('Module: dynamodb-backend', () => {
         BillingMode: 'PAY_PER_REQUEST',
       });
       expect(ddb).toHaveReceivedCommandTimes(DescribeTableCommand, 2);
-      expect(ddb).toHaveReceivedCommandWith(UpdateTimeToLiveCommand, { TableName: 'kms-state', TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true } });
+      expect(ddb).toHaveReceivedCommandWith(UpdateTimeToLiveCommand, {
+        TableName: 'kms-state',
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      });
     });
   });
 

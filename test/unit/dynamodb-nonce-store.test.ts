@@ -67,7 +67,7 @@ describe('Module: dynamodb-nonce-store', () => {
       expect(results.filter(Boolean)).toHaveLength(1);
     });
 
-    it('when an item has expired but DynamoDB\'s TTL has not deleted it yet, the nonce may be used again', async () => {
+    it("when an item has expired but DynamoDB's TTL has not deleted it yet, the nonce may be used again", async () => {
       const store = makeStore();
       expect(await store.claim('AK1', 'n', clock + 1_000)).toBe(true);
       clock += 1_000; // not yet past the (rounded-up) expiry second
@@ -104,7 +104,14 @@ describe('Module: dynamodb-nonce-store', () => {
       ['AccessDeniedException', awsErrors.accessDenied, 1],
       ['ResourceNotFoundException (no such table)', undefined, 1],
     ] as const)('when DynamoDB fails with %s, the claim fails closed with ServiceUnavailableError, logged', async (_label, make, calls) => {
-      const store = make ? makeStore() : new DynamoDbNonceStore({ client, tableName: 'no-such-table', now: () => clock, logger: createLogger({ level: 'debug', write: (l) => logs.push(JSON.parse(l)) }) });
+      const store = make
+        ? makeStore()
+        : new DynamoDbNonceStore({
+            client,
+            tableName: 'no-such-table',
+            now: () => clock,
+            logger: createLogger({ level: 'debug', write: (l) => logs.push(JSON.parse(l)) }),
+          });
       if (make) fake.failure = () => make();
       const error = await store.claim('AK1', 'n', clock + 60_000).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ServiceUnavailableError);
@@ -128,7 +135,7 @@ describe('Module: dynamodb-nonce-store', () => {
     });
   });
 
-  describe('the fake\'s condition evaluator', () => {
+  describe("the fake's condition evaluator", () => {
     const item = { pk: { S: 'a' }, expiresAt: { N: '100' } };
     it.each([
       ['attribute_not_exists(pk) OR expiresAt < :now', {}, { ':now': { N: '50' } }, true],

@@ -95,8 +95,14 @@ describe('Module: encryption-context', () => {
       expect(hex(encoded)).toBe(
         [
           '00000002', // two pairs
-          '00000001', '61', '00000002', '7879', // "a" → "xy"
-          '00000001', '62', '00000001', '32', // "b" → "2"
+          '00000001',
+          '61',
+          '00000002',
+          '7879', // "a" → "xy"
+          '00000001',
+          '62',
+          '00000001',
+          '32', // "b" → "2"
         ].join(''),
       );
     });
@@ -125,7 +131,14 @@ describe('Module: encryption-context', () => {
 
     it('when sorting, it orders keys by their UTF-8 bytes (not UTF-16 code units, not case-folded)', () => {
       // UTF-16 puts U+1F600 (a surrogate pair, 0xD83D…) before U+FFFD; UTF-8 puts EF BF BD before F0 9F 98 80.
-      const encoded = encodeEncryptionContext(new Map([['😀', '1'], ['\uFFFD', '2'], ['a', '3'], ['Z', '4']]));
+      const encoded = encodeEncryptionContext(
+        new Map([
+          ['😀', '1'],
+          ['\uFFFD', '2'],
+          ['a', '3'],
+          ['Z', '4'],
+        ]),
+      );
       const keys: string[] = [];
       let offset = 4;
       for (let i = 0; i < encoded.readUInt32BE(0); i++) {

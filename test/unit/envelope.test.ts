@@ -46,7 +46,12 @@ describe('Module: envelope', () => {
 
     it('when sealing 200 times, no IV repeats', () => {
       const ivs = new Set<string>();
-      for (let i = 0; i < 200; i++) ivs.add(Buffer.from(sealEnvelope(MATERIAL, VERSION_ID, PLAINTEXT, CONTEXT), 'base64').subarray(ID, ID + IV).toString('hex'));
+      for (let i = 0; i < 200; i++)
+        ivs.add(
+          Buffer.from(sealEnvelope(MATERIAL, VERSION_ID, PLAINTEXT, CONTEXT), 'base64')
+            .subarray(ID, ID + IV)
+            .toString('hex'),
+        );
       expect(ivs.size).toBe(200);
     });
   });
@@ -128,7 +133,7 @@ describe('Module: envelope', () => {
       expect(() => open(bytes.subarray(0, bytes.length - 1).toString('base64'))).toThrow(InvalidCiphertextError);
     });
 
-    it('when the material is another version\'s, it throws InvalidCiphertextError', () => {
+    it("when the material is another version's, it throws InvalidCiphertextError", () => {
       expect(() => open(sealEnvelope(MATERIAL, VERSION_ID, PLAINTEXT, CONTEXT), OTHER_MATERIAL)).toThrow(InvalidCiphertextError);
     });
 
@@ -180,7 +185,10 @@ describe('Module: envelope', () => {
 
   describe('the documented format, checked with node:crypto directly', () => {
     it('when a blob is decrypted by hand (AAD = version id ASCII ‖ encoded context), it yields the plaintext', () => {
-      const context = new Map([['b', '2'], ['a', '1']]);
+      const context = new Map([
+        ['b', '2'],
+        ['a', '1'],
+      ]);
       const bytes = Buffer.from(sealEnvelope(MATERIAL, VERSION_ID, PLAINTEXT, encodeEncryptionContext(context)), 'base64');
       // The canonical encoding of {"a":"1","b":"2"}, written out byte by byte.
       const aadContext = Buffer.from([0, 0, 0, 2, 0, 0, 0, 1, 0x61, 0, 0, 0, 1, 0x31, 0, 0, 0, 1, 0x62, 0, 0, 0, 1, 0x32]);

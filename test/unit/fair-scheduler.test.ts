@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { FairScheduler } from '../../infra/gateway/fair-scheduler.js';
 
-const flow = () => ({ paused: 0, resumed: 0, pause() { this.paused++; }, resume() { this.resumed++; } });
+const flow = () => ({
+  paused: 0,
+  resumed: 0,
+  pause() {
+    this.paused++;
+  },
+  resume() {
+    this.resumed++;
+  },
+});
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('Class: FairScheduler', () => {

@@ -55,7 +55,13 @@ class FakeFunctionCompute {
   }
 
   client(): FCClient {
-    return new FCClient('1234567890123456', { accessKeyID: 'test-id', accessKeySecret: 'test-secret', region: 'cn-hangzhou', endpoint: this.url, timeout: 5_000 });
+    return new FCClient('1234567890123456', {
+      accessKeyID: 'test-id',
+      accessKeySecret: 'test-secret',
+      region: 'cn-hangzhou',
+      endpoint: this.url,
+      timeout: 5_000,
+    });
   }
 
   created(kind: 'services' | 'functions' | 'triggers') {
@@ -80,7 +86,8 @@ class FakeFunctionCompute {
     const fail = (status: number, code: string) => send(status, { ErrorCode: code, ErrorMessage: `${code}: ${path}` });
     const failure = this.failures.get(path);
     if (failure) return fail(failure.status, failure.code);
-    if (call.method === 'GET' && this.staleGets.delete(path)) return fail(404, /triggers/.test(path) ? 'TriggerNotFound' : /functions/.test(path) ? 'FunctionNotFound' : 'ServiceNotFound');
+    if (call.method === 'GET' && this.staleGets.delete(path))
+      return fail(404, /triggers/.test(path) ? 'TriggerNotFound' : /functions/.test(path) ? 'FunctionNotFound' : 'ServiceNotFound');
 
     const m = /^\/2016-08-15\/services(?:\/([^/]+)(?:\/functions(?:\/([^/]+)(?:\/triggers(?:\/([^/]+))?)?)?)?)?$/.exec(path);
     if (!m) return fail(404, 'PathNotFound');
@@ -233,7 +240,12 @@ describe('Deployment: Alibaba Function Compute (infra/fc/deploy.ts)', () => {
     const report = await deploy('dev', { functions: decrypt });
     expect(report.service).toBe('updated');
     expect(report.functions[0]).toMatchObject({ function: 'updated', trigger: 'updated' });
-    expect(fc.calls.slice(before).filter((c) => c.method === 'POST').map((c) => c.path)).toEqual(['/2016-08-15/services', '/2016-08-15/services/kms-dev/functions']);
+    expect(
+      fc.calls
+        .slice(before)
+        .filter((c) => c.method === 'POST')
+        .map((c) => c.path),
+    ).toEqual(['/2016-08-15/services', '/2016-08-15/services/kms-dev/functions']);
     expect(fc.services.get('kms-dev')!.functions.size).toBe(1);
   });
 

@@ -2,14 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { FileFormatError, FrameAuthenticationError, headerContext, openFile, readHeader, sealFile } from '@alibaba-kms-compatible/client';
-import {
-  DEFAULT_FRAME_SIZE,
-  decodeHeader,
-  encodeHeader,
-  FORMAT_VERSION,
-  MAGIC,
-  TAG_BYTES,
-} from '../../packages/client/src/file-envelope/format.js';
+import { DEFAULT_FRAME_SIZE, decodeHeader, encodeHeader, FORMAT_VERSION, MAGIC, TAG_BYTES } from '../../packages/client/src/file-envelope/format.js';
 
 /** A fixed data key and blob stand in for GenerateDataKey: the format alone is under test here. */
 const DATA_KEY = Buffer.alloc(32, 0x42);

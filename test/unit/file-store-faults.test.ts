@@ -219,10 +219,14 @@ async function ownLockRecord(): Promise<Record<string, unknown>> {
 function afterRename(path: string, times = Number.POSITIVE_INFINITY): (p: string) => boolean {
   let renamed = false;
   let left = times;
-  inject('rename', (p) => {
-    if (TMP.test(p)) renamed = true;
-    return false;
-  }, {});
+  inject(
+    'rename',
+    (p) => {
+      if (TMP.test(p)) renamed = true;
+      return false;
+    },
+    {},
+  );
   return (p) => renamed && p === path && left-- > 0;
 }
 
@@ -255,7 +259,14 @@ describe('Module: file-store, under faults', () => {
   describe('a disk that refuses: KeyStoreUnavailableError io, and nothing left behind', () => {
     const ENTRY = 'keys/mutable';
     const VERSION = 'versions/v';
-    type Row = [operation: string, call: string, code: string, where: (dir: string) => string | RegExp, entry: string | undefined, run: (s: FileKeyStore) => Promise<unknown>];
+    type Row = [
+      operation: string,
+      call: string,
+      code: string,
+      where: (dir: string) => string | RegExp,
+      entry: string | undefined,
+      run: (s: FileKeyStore) => Promise<unknown>,
+    ];
     const rows: Row[] = [
       ['create', 'mkdir', 'EACCES', (d) => join(d, 'fresh'), 'fresh/x', (s) => s.create('fresh/x', bytes('x'), { writeOnce: false })],
       ['create', 'handle.writeFile', 'ENOSPC', () => TMP, 'keys/new', (s) => s.create('keys/new', bytes('x'), { writeOnce: false })],
@@ -279,26 +290,29 @@ describe('Module: file-store, under faults', () => {
       ['changes', 'readFile', 'EIO', (d) => join(d, CHANGES_DIR, 'marker'), undefined, (s) => s.changes.read()],
     ];
 
-    it.each(rows)('when %s meets %s failing with %s, it rejects as KeyStoreUnavailableError io and leaves no temporary file or lock', async (operation, call, code, where, entry, run) => {
-      const dir = await tempDir();
-      const store = new FileKeyStore(dir);
-      await store.create(ENTRY, bytes('old'), { writeOnce: false });
-      await store.create(VERSION, bytes('material'), { writeOnce: true });
-      const fault = inject(call, where(dir), { code });
+    it.each(rows)(
+      'when %s meets %s failing with %s, it rejects as KeyStoreUnavailableError io and leaves no temporary file or lock',
+      async (operation, call, code, where, entry, run) => {
+        const dir = await tempDir();
+        const store = new FileKeyStore(dir);
+        await store.create(ENTRY, bytes('old'), { writeOnce: false });
+        await store.create(VERSION, bytes('material'), { writeOnce: true });
+        const fault = inject(call, where(dir), { code });
 
-      const err = await rejection(run(store));
-      expect(err).toBeInstanceOf(KeyStoreUnavailableError);
-      expect(err).toMatchObject({ reason: 'io', operation, entry });
-      expect(err.message).toContain(code);
-      // The last attempt's (a marker move is tried again: its entry has landed).
-      expect(err.cause).toBe(fault.thrown.at(-1));
+        const err = await rejection(run(store));
+        expect(err).toBeInstanceOf(KeyStoreUnavailableError);
+        expect(err).toMatchObject({ reason: 'io', operation, entry });
+        expect(err.message).toContain(code);
+        // The last attempt's (a marker move is tried again: its entry has landed).
+        expect(err.cause).toBe(fault.thrown.at(-1));
 
-      faults.length = 0;
-      expect(await leftovers(dir)).toEqual([]);
-      // Once the disk serves again, so does the store (no lock was left held).
-      const current = await store.get(ENTRY);
-      expect(await store.update(ENTRY, current!.revision, bytes('later'))).toBe(current!.revision + 1);
-    });
+        faults.length = 0;
+        expect(await leftovers(dir)).toEqual([]);
+        // Once the disk serves again, so does the store (no lock was left held).
+        const current = await store.get(ENTRY);
+        expect(await store.update(ENTRY, current!.revision, bytes('later'))).toBe(current!.revision + 1);
+      },
+    );
 
     it.each(['ESTALE', 'ENOTCONN', 'ENETDOWN', 'EHOSTDOWN', 'ENETUNREACH', 'EHOSTUNREACH'])(
       'when a network file system (NFS, NAS) fails with %s, reads and writes reject as KeyStoreUnavailableError io, not as a fault',
@@ -414,11 +428,15 @@ describe('Module: file-store, under faults', () => {
     });
 
     it('when the store is opened with FileKeyStore.open, or built from the environment (KMS_DATA_DIR), the stale files are gone', async () => {
-      for (const openStore of [(dir: string) => FileKeyStore.open(dir), (dir: string) => keyStoreFromEnvironment({ KMS_KEY_STORE: 'file', KMS_DATA_DIR: dir })]) {
+      for (const openStore of [
+        (dir: string) => FileKeyStore.open(dir),
+        (dir: string) => keyStoreFromEnvironment({ KMS_KEY_STORE: 'file', KMS_DATA_DIR: dir }),
+      ]) {
         const dir = await tempDir();
         const files = await litter(dir);
         const store = await openStore(dir);
-        for (const stale of [files.oldKeysTmp, files.oldVersionsTmp, files.oldMarkerTmp, files.oldBreak]) await expect(stat(stale)).rejects.toMatchObject({ code: 'ENOENT' });
+        for (const stale of [files.oldKeysTmp, files.oldVersionsTmp, files.oldMarkerTmp, files.oldBreak])
+          await expect(stat(stale)).rejects.toMatchObject({ code: 'ENOENT' });
         for (const fresh of [files.freshTmp, files.freshBreak]) await expect(stat(fresh)).resolves.toBeDefined();
         // (Opened through the environment, the store is sealed first: one more revision.)
         const { revision } = (await store.get('keys/k'))!;
@@ -438,7 +456,9 @@ describe('Module: file-store, under faults', () => {
   });
 
   describe('the per-entry lock', () => {
-    it('when a writer in another process is killed (SIGKILL) while it holds an entry’s lock, the next update succeeds at once, not after the wait timeout', { timeout: 20_000 }, async () => {
+    it('when a writer in another process is killed (SIGKILL) while it holds an entry’s lock, the next update succeeds at once, not after the wait timeout', {
+      timeout: 20_000,
+    }, async () => {
       const dir = await tempDir();
       const store = new FileKeyStore(dir);
       await store.create('keys/crash', bytes('before'), { writeOnce: false });
@@ -575,24 +595,27 @@ describe('Module: file-store, under faults', () => {
       it.each([
         ['readFile', 'EMFILE'],
         ['unlink', 'EIO'],
-      ])('when the release’s %s of its lock fails once (%s), the release tries again: no lock is left, and the next update of the entry does not wait', async (call, code) => {
-        const dir = await tempDir();
-        const store = new FileKeyStore(dir, { lockTimeoutMs: 1_500, staleLockMs: 1_000 });
-        await store.create('keys/k1', bytes('v1'), { writeOnce: false });
-        const lock = lockPath(dir, 'keys/k1');
-        const fault = inject(call, afterRename(lock, 1), { code });
+      ])(
+        'when the release’s %s of its lock fails once (%s), the release tries again: no lock is left, and the next update of the entry does not wait',
+        async (call, code) => {
+          const dir = await tempDir();
+          const store = new FileKeyStore(dir, { lockTimeoutMs: 1_500, staleLockMs: 1_000 });
+          await store.create('keys/k1', bytes('v1'), { writeOnce: false });
+          const lock = lockPath(dir, 'keys/k1');
+          const fault = inject(call, afterRename(lock, 1), { code });
 
-        expect(await store.update('keys/k1', 1, bytes('v2'))).toBe(2);
-        expect(fault.hits).toBe(1);
-        await expect(stat(lock)).rejects.toMatchObject({ code: 'ENOENT' });
-        const started = performance.now();
-        expect(await store.update('keys/k1', 2, bytes('v3'))).toBe(3);
-        expect(performance.now() - started).toBeLessThan(500);
-      });
+          expect(await store.update('keys/k1', 1, bytes('v2'))).toBe(2);
+          expect(fault.hits).toBe(1);
+          await expect(stat(lock)).rejects.toMatchObject({ code: 'ENOENT' });
+          const started = performance.now();
+          expect(await store.update('keys/k1', 2, bytes('v3'))).toBe(3);
+          expect(performance.now() - started).toBeLessThan(500);
+        },
+      );
 
       it.each([
         ['the same store', (s: FileKeyStore) => s],
-        ['another store object in this process', (s: FileKeyStore, dir: string) => new FileKeyStore(dir, { lockTimeoutMs: 3_000, staleLockMs: 2_000 })],
+        ['another store object in this process', (_s: FileKeyStore, dir: string) => new FileKeyStore(dir, { lockTimeoutMs: 3_000, staleLockMs: 2_000 })],
       ])(
         'when every attempt of a release fails, the lock left behind names this live process but is not held: the next update by %s breaks it at once instead of answering busy',
         async (_, writer) => {
@@ -658,7 +681,9 @@ describe('Module: file-store, under faults', () => {
         await expect(stat(lock)).rejects.toMatchObject({ code: 'ENOENT' });
       });
 
-      it('when a process on another host (a shared NAS) holds a lock past the stale age, a waiter does not break it (busy); once that process is killed, the lock is broken after the stale age', { timeout: 30_000 }, async () => {
+      it('when a process on another host (a shared NAS) holds a lock past the stale age, a waiter does not break it (busy); once that process is killed, the lock is broken after the stale age', {
+        timeout: 30_000,
+      }, async () => {
         const STALE = 400;
         const dir = await tempDir();
         const waiter = new FileKeyStore(dir, { lockTimeoutMs: 1_500, staleLockMs: STALE });
@@ -705,32 +730,35 @@ describe('Module: file-store, under faults', () => {
         ['delete', 'keys/m', (s) => s.delete('keys/m', 1)],
         ['destroy', 'versions/v', (s) => s.destroy('versions/v')],
       ];
-      it.each(cases)('when another writer broke and took the lock during %s, it commits nothing and rejects as busy (never two writers)', async (operation, name, run) => {
-        const dir = await tempDir();
-        const store = new FileKeyStore(dir);
-        await store.create('keys/m', bytes('kept'), { writeOnce: false });
-        await store.create('versions/v', bytes('material'), { writeOnce: true });
-        const before = await store.get(name);
-        // The writer stalls reading the entry under its lock (a slow disk) ...
-        let resume!: () => void;
-        const stall = inject('readFile', join(dir, name), { until: new Promise<void>((resolve) => (resume = resolve)) });
-        const write = run(store);
-        await vi.waitFor(() => expect(stall.hits).toBe(1));
-        // ... meanwhile another writer broke its lock and now holds the entry.
-        const lock = lockPath(dir, name);
-        const other = JSON.stringify({ token: 'another writer', host: 'another-host.example', pid: 7 });
-        await rm(lock);
-        await writeFile(lock, other);
-        resume();
+      it.each(cases)(
+        'when another writer broke and took the lock during %s, it commits nothing and rejects as busy (never two writers)',
+        async (operation, name, run) => {
+          const dir = await tempDir();
+          const store = new FileKeyStore(dir);
+          await store.create('keys/m', bytes('kept'), { writeOnce: false });
+          await store.create('versions/v', bytes('material'), { writeOnce: true });
+          const before = await store.get(name);
+          // The writer stalls reading the entry under its lock (a slow disk) ...
+          let resume!: () => void;
+          const stall = inject('readFile', join(dir, name), { until: new Promise<void>((resolve) => (resume = resolve)) });
+          const write = run(store);
+          await vi.waitFor(() => expect(stall.hits).toBe(1));
+          // ... meanwhile another writer broke its lock and now holds the entry.
+          const lock = lockPath(dir, name);
+          const other = JSON.stringify({ token: 'another writer', host: 'another-host.example', pid: 7 });
+          await rm(lock);
+          await writeFile(lock, other);
+          resume();
 
-        const err = await rejection(write);
-        expect(err).toBeInstanceOf(KeyStoreUnavailableError);
-        expect(err).toMatchObject({ reason: 'busy', operation, entry: name });
-        faults.length = 0;
-        expect(await store.get(name)).toEqual(before);
-        expect(await readFile(lock, 'utf8')).toBe(other);
-        expect((await leftovers(dir)).filter((f) => f.includes('.tmp-'))).toEqual([]);
-      });
+          const err = await rejection(write);
+          expect(err).toBeInstanceOf(KeyStoreUnavailableError);
+          expect(err).toMatchObject({ reason: 'busy', operation, entry: name });
+          faults.length = 0;
+          expect(await store.get(name)).toEqual(before);
+          expect(await readFile(lock, 'utf8')).toBe(other);
+          expect((await leftovers(dir)).filter((f) => f.includes('.tmp-'))).toEqual([]);
+        },
+      );
     });
 
     it('when options would let a dead holder outlast the waiter (stale age not shorter than the wait timeout), the constructor refuses them', async () => {
@@ -750,25 +778,28 @@ describe('Module: file-store, under faults', () => {
       ['delete', (s) => s.delete('keys/m', 1)],
     ];
 
-    it.each(writes)('when the move fails every attempt after a %s, this process reads a marker it never read before, and the same one until the next change', async (_operation, run) => {
-      const dir = await tempDir();
-      const store = new FileKeyStore(dir);
-      await store.create('keys/m', bytes('old'), { writeOnce: false });
-      const before = await store.changes.read();
-      const fault = inject('rename', MARKER_TMP, { code: 'EIO' });
-      await expect(run(store)).rejects.toMatchObject({ reason: 'io' });
-      expect(fault.hits).toBe(3);
-      faults.length = 0;
-      const after = await store.changes.read();
-      expect(after).not.toBe(before);
-      expect(await store.changes.read()).toBe(after);
-      // Another process on the directory reads the marker as it is: nothing moved it.
-      expect(await new FileKeyStore(dir).changes.read()).toBe(before);
-      // The next change moves it for everyone.
-      await store.create('keys/later', bytes('x'), { writeOnce: false });
-      expect(await store.changes.read()).not.toBe(after);
-      expect(await new FileKeyStore(dir).changes.read()).not.toBe(before);
-    });
+    it.each(writes)(
+      'when the move fails every attempt after a %s, this process reads a marker it never read before, and the same one until the next change',
+      async (_operation, run) => {
+        const dir = await tempDir();
+        const store = new FileKeyStore(dir);
+        await store.create('keys/m', bytes('old'), { writeOnce: false });
+        const before = await store.changes.read();
+        const fault = inject('rename', MARKER_TMP, { code: 'EIO' });
+        await expect(run(store)).rejects.toMatchObject({ reason: 'io' });
+        expect(fault.hits).toBe(3);
+        faults.length = 0;
+        const after = await store.changes.read();
+        expect(after).not.toBe(before);
+        expect(await store.changes.read()).toBe(after);
+        // Another process on the directory reads the marker as it is: nothing moved it.
+        expect(await new FileKeyStore(dir).changes.read()).toBe(before);
+        // The next change moves it for everyone.
+        await store.create('keys/later', bytes('x'), { writeOnce: false });
+        expect(await store.changes.read()).not.toBe(after);
+        expect(await new FileKeyStore(dir).changes.read()).not.toBe(before);
+      },
+    );
 
     it('when a write is refused with an answer (conflict, exists, missing, write-once), the marker as read here stays', async () => {
       const dir = await tempDir();

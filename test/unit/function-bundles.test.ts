@@ -15,7 +15,13 @@ let code: Map<string, string>;
 
 beforeAll(async () => {
   const entries = (await readdir(join(REPO_ROOT, 'functions'))).filter((f) => f.endsWith('.ts') && f !== 'actions.ts');
-  const result = await build({ ...FUNCTION_BUNDLE_OPTIONS, entryPoints: entries.map((f) => join(REPO_ROOT, 'functions', f)), outdir: '/bundles', write: false, metafile: true });
+  const result = await build({
+    ...FUNCTION_BUNDLE_OPTIONS,
+    entryPoints: entries.map((f) => join(REPO_ROOT, 'functions', f)),
+    outdir: '/bundles',
+    write: false,
+    metafile: true,
+  });
   bundles = new Map(Object.entries(result.metafile.outputs).map(([file, output]) => [basename(file, '.js'), output]));
   code = new Map(result.outputFiles.map((file) => [basename(file.path, '.js'), file.text]));
 }, 60_000);
@@ -24,7 +30,13 @@ const packagesIn = (output: Metafile['outputs'][string]) =>
   new Set(
     Object.keys(output.inputs)
       .filter((input) => input.includes('node_modules/'))
-      .map((input) => input.slice(input.lastIndexOf('node_modules/') + 'node_modules/'.length).split('/').slice(0, 2).join('/')),
+      .map((input) =>
+        input
+          .slice(input.lastIndexOf('node_modules/') + 'node_modules/'.length)
+          .split('/')
+          .slice(0, 2)
+          .join('/'),
+      ),
   );
 
 describe('Function bundles', () => {
@@ -32,21 +44,32 @@ describe('Function bundles', () => {
     expect(bundles.size).toBeGreaterThan(30);
     for (const [name, output] of bundles) {
       const packages = [...packagesIn(output)];
-      expect(packages.filter((p) => p.startsWith('prom-client') || p.startsWith('@opentelemetry')), name).toEqual([]);
+      expect(
+        packages.filter((p) => p.startsWith('prom-client') || p.startsWith('@opentelemetry')),
+        name,
+      ).toEqual([]);
     }
   });
 
   it("when every function is bundled, none carries zod's chained API, only zod/mini's functions", () => {
     for (const [name, output] of bundles) {
       const zodFiles = Object.keys(output.inputs).filter((input) => input.includes('node_modules/zod/'));
-      expect(zodFiles.some((f) => f.includes('/mini/')), name).toBe(true);
-      expect(zodFiles.filter((f) => f.includes('/classic/')), name).toEqual([]);
+      expect(
+        zodFiles.some((f) => f.includes('/mini/')),
+        name,
+      ).toBe(true);
+      expect(
+        zodFiles.filter((f) => f.includes('/classic/')),
+        name,
+      ).toEqual([]);
     }
   });
 
   it('when an Action is bundled, it carries its own file and no other Action (its AWS bindings are its own, not a table of all); only the dispatcher carries every Action', () => {
     for (const [name, output] of bundles) {
-      const actions = Object.keys(output.inputs).filter((input) => /(^|\/)functions\/[\w-]+\.ts$/.test(input)).map((input) => basename(input, '.ts'));
+      const actions = Object.keys(output.inputs)
+        .filter((input) => /(^|\/)functions\/[\w-]+\.ts$/.test(input))
+        .map((input) => basename(input, '.ts'));
       if (name === 'dispatch') expect(actions.length, name).toBeGreaterThan(30);
       else expect(actions, name).toEqual([name]);
     }
@@ -66,15 +89,25 @@ describe('Function bundles', () => {
     );
     for (const name of ['rotate-keys', 'delete-expired-keys']) {
       const inputs = Object.keys(bundles.get(name)!.inputs);
-      expect(inputs.filter((input) => requestHandling.test(input)), name).toEqual([]);
+      expect(
+        inputs.filter((input) => requestHandling.test(input)),
+        name,
+      ).toEqual([]);
     }
   });
 
   it('when a function is bundled, it carries of the client package only what it imports (the partition modules only in the provisioner, the file format in none)', () => {
     for (const [name, output] of bundles) {
       const client = Object.keys(output.inputs).filter((input) => input.includes('packages/client/'));
-      expect(client.filter((input) => input.includes('/file-envelope/') || input.includes('/partition-keys.')), name).toEqual([]);
-      if (name !== 'provision-partition-keys') expect(client.filter((input) => input.includes('/partitions/') || input.endsWith('/kms-client.js')), name).toEqual([]);
+      expect(
+        client.filter((input) => input.includes('/file-envelope/') || input.includes('/partition-keys.')),
+        name,
+      ).toEqual([]);
+      if (name !== 'provision-partition-keys')
+        expect(
+          client.filter((input) => input.includes('/partitions/') || input.endsWith('/kms-client.js')),
+          name,
+        ).toEqual([]);
     }
   });
 

@@ -20,14 +20,22 @@ afterEach(() => {
 
 describe('serveOnFunction: what a cloud function answers when the service cannot', () => {
   it('when the answer is ready in time, it is returned as it is', async () => {
-    const response = await serveOnFunction(instanceAnswering(async () => ok), request, { remainingMs: 10_000 });
+    const response = await serveOnFunction(
+      instanceAnswering(async () => ok),
+      request,
+      { remainingMs: 10_000 },
+    );
     expect(response).toBe(ok);
   });
 
   it('when the answer is not ready DEADLINE_MARGIN_MS before the timeout, it answers 503 ServiceUnavailableTemporary and logs an access line', async () => {
     vi.useFakeTimers();
     const lines: string[] = [];
-    const pending = serveOnFunction(instanceAnswering(() => new Promise<RpcResponse>(() => undefined), lines), request, { remainingMs: 10_000 });
+    const pending = serveOnFunction(
+      instanceAnswering(() => new Promise<RpcResponse>(() => undefined), lines),
+      request,
+      { remainingMs: 10_000 },
+    );
     await vi.advanceTimersByTimeAsync(10_000 - DEADLINE_MARGIN_MS - 1);
     let settled = false;
     void pending.then(() => (settled = true));
@@ -89,15 +97,26 @@ describe('A Lambda function whose service cannot be built', () => {
       vi.resetModules();
       const { handler } = await import('../../functions/decrypt.js');
       const event = {
-        version: '2.0', rawPath: '/', rawQueryString: 'Action=Decrypt', headers: {}, isBase64Encoded: false,
+        version: '2.0',
+        rawPath: '/',
+        rawQueryString: 'Action=Decrypt',
+        headers: {},
+        isBase64Encoded: false,
         requestContext: { http: { method: 'POST', path: '/', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 't' } },
       } as unknown as APIGatewayProxyEventV2;
-      const result = (await handler(event, { awsRequestId: 'r', getRemainingTimeInMillis: () => 10_000 } as unknown as Context)) as { statusCode: number; body: string };
+      const result = (await handler(event, { awsRequestId: 'r', getRemainingTimeInMillis: () => 10_000 } as unknown as Context)) as {
+        statusCode: number;
+        body: string;
+      };
       expect(result.statusCode).toBe(503);
       expect(JSON.parse(result.body)).toMatchObject({ Code: 'ServiceUnavailableTemporary' });
       // Counted as a CloudWatch metric (Embedded Metric Format), which the 5xx alarm watches.
       const metric = emitted.map((l) => JSON.parse(l) as Record<string, any>).find((l) => l._aws);
-      expect(metric).toMatchObject({ ServerErrors: 1, service: 'kms', _aws: { CloudWatchMetrics: [{ Namespace: 'kms-test', Metrics: [{ Name: 'ServerErrors', Unit: 'Count' }] }] } });
+      expect(metric).toMatchObject({
+        ServerErrors: 1,
+        service: 'kms',
+        _aws: { CloudWatchMetrics: [{ Namespace: 'kms-test', Metrics: [{ Name: 'ServerErrors', Unit: 'Count' }] }] },
+      });
     } finally {
       stderr.mockRestore();
       stdout.mockRestore();
@@ -125,7 +144,10 @@ describe('serveOnFunction: the deadline covers a cold start', () => {
     vi.useFakeTimers();
     const lines: string[] = [];
     const service = { logger: createLogger({ level: 'warn', write: (line) => lines.push(line) }) } as unknown as Service;
-    const slowBuild = () => new Promise<{ service: Service; handle: RpcHandler }>((resolve) => setTimeout(() => resolve({ service, handle: () => new Promise<RpcResponse>(() => undefined) }), 1_500));
+    const slowBuild = () =>
+      new Promise<{ service: Service; handle: RpcHandler }>((resolve) =>
+        setTimeout(() => resolve({ service, handle: () => new Promise<RpcResponse>(() => undefined) }), 1_500),
+      );
     let settledAt: number | undefined;
     const pending = serveOnFunction(slowBuild, request, { remainingMs: 2_000 }).then((r) => {
       settledAt = Date.now();

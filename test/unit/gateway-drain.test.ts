@@ -20,7 +20,10 @@ describe('Gateway drain', () => {
       await new Promise((resolve) => raw.once('connect', resolve));
       await new Promise((resolve) => setTimeout(resolve, 100));
       const started = Date.now();
-      const took = await Promise.race([gateway.close(300).then(() => Date.now() - started), new Promise<string>((resolve) => setTimeout(() => resolve('still open after 5 s'), 5_000))]);
+      const took = await Promise.race([
+        gateway.close(300).then(() => Date.now() - started),
+        new Promise<string>((resolve) => setTimeout(() => resolve('still open after 5 s'), 5_000)),
+      ]);
       raw.destroy();
       expect(took).toBeLessThan(2_000);
     } finally {

@@ -28,12 +28,16 @@ describe('Generated files', () => {
     const added = { ...ACTIONS.at(-1)!, action: 'AddedAction', functionName: 'addedAction', file: 'functions/added-action.ts' };
     added.operation = { ...added.operation, name: 'AddedAction', aws: [{ ...added.operation.aws![0]!, target: 'AddedOperation' }] };
     const rules = (yml: string) => {
-      const functions = (parse(`functions:\n${yml}`, { merge: true }) as { functions: Record<string, { events?: Array<{ alb?: { priority: number } }> }> }).functions;
+      const functions = (parse(`functions:\n${yml}`, { merge: true }) as { functions: Record<string, { events?: Array<{ alb?: { priority: number } }> }> })
+        .functions;
       return Object.fromEntries(Object.entries(functions).map(([name, fn]) => [name, (fn.events ?? []).flatMap((e) => (e.alb ? [e.alb.priority] : []))]));
     };
-    const anchors = 'x: &methods [GET]\ny: &readState {}\nz: &claimNonces {}\nw: &readMaterial {}\nv: &writeState {}\nu: &createMaterial {}\nt: &deleteMaterial {}\n';
+    const anchors =
+      'x: &methods [GET]\ny: &readState {}\nz: &claimNonces {}\nw: &readMaterial {}\nv: &writeState {}\nu: &createMaterial {}\nt: &deleteMaterial {}\n';
     const before = rules(`${anchors.replace(/^/gm, '  ')}${generatedFunctions()}`);
-    const after = rules(`${anchors.replace(/^/gm, '  ')}${generatedFunctions([...ACTIONS, added], new Map([...AWS_OPERATIONS, ['AddedOperation', ['AddedAction']]]))}`);
+    const after = rules(
+      `${anchors.replace(/^/gm, '  ')}${generatedFunctions([...ACTIONS, added], new Map([...AWS_OPERATIONS, ['AddedOperation', ['AddedAction']]]))}`,
+    );
     const { addedAction, ...kept } = after;
     expect(kept).toEqual(before);
     const taken = new Set(Object.values(before).flat());

@@ -25,7 +25,15 @@ describe('Module: import-graph', () => {
   ];
 
   it('a file belongs to the layer of its most specific path; a folder path covers only what is under it', () => {
-    expect(['app/a.ts', 'lib/b.ts', 'lib/util/c.ts', 'lib/zod.ts', 'lib/zod.ts.bak', 'libx/d.ts', 'other.ts'].map((f) => layerOf(f, layers))).toEqual([0, 1, 2, 2, 1, undefined, undefined]);
+    expect(['app/a.ts', 'lib/b.ts', 'lib/util/c.ts', 'lib/zod.ts', 'lib/zod.ts.bak', 'libx/d.ts', 'other.ts'].map((f) => layerOf(f, layers))).toEqual([
+      0,
+      1,
+      2,
+      2,
+      1,
+      undefined,
+      undefined,
+    ]);
   });
 
   it.each([
@@ -33,7 +41,12 @@ describe('Module: import-graph', () => {
     ['a type-only import', { typeOnly: true }],
     ['an import()', { dynamic: true }],
   ])('when %s runs up a layer, it is found; down or level, it is not', (_what, more) => {
-    const edges = [edge('lib/util/c.ts', 'lib/b.ts', more), edge('lib/b.ts', 'app/a.ts', more), edge('app/a.ts', 'lib/util/c.ts', more), edge('lib/b.ts', 'lib/x.ts', more)];
+    const edges = [
+      edge('lib/util/c.ts', 'lib/b.ts', more),
+      edge('lib/b.ts', 'app/a.ts', more),
+      edge('app/a.ts', 'lib/util/c.ts', more),
+      edge('lib/b.ts', 'lib/x.ts', more),
+    ];
     expect(upwardImports(edges, layers).map((e) => `${e.from} -> ${e.to}`)).toEqual(['lib/util/c.ts -> lib/b.ts', 'lib/b.ts -> app/a.ts']);
   });
 
@@ -100,7 +113,11 @@ describe('Module: source-files (workspace packages)', () => {
 });
 
 /** The npm package a specifier names: `@scope/name` or `name`, whatever subpath follows. */
-const packageOf = (specifier: string) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+const packageOf = (specifier: string) =>
+  specifier
+    .split('/')
+    .slice(0, specifier.startsWith('@') ? 2 : 1)
+    .join('/');
 
 describe('The packages (npm workspaces: the server at the root, the client in packages/client)', () => {
   const server = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as WorkspacePackage['manifest'];
@@ -154,7 +171,9 @@ describe('The packages (npm workspaces: the server at the root, the client in pa
   it("the server's code imports its dependencies (types: @types/* devDependencies), but for the Function Compute deployment tool run from a clone; it installs the client's optional peers, which its provisioner and kms command use", () => {
     const deployTool = 'infra/fc/';
     const imports = serverFiles.flatMap(packageImportsOf).filter((i) => !i.specifier.startsWith('node:') && !i.from.startsWith(deployTool));
-    const unmet = imports.filter((i) => !(packageOf(i.specifier) in (server.dependencies ?? {})) && !(i.typeOnly && `@types/${packageOf(i.specifier)}` in (server.devDependencies ?? {})));
+    const unmet = imports.filter(
+      (i) => !(packageOf(i.specifier) in (server.dependencies ?? {})) && !(i.typeOnly && `@types/${packageOf(i.specifier)}` in (server.devDependencies ?? {})),
+    );
     expect(unmet).toEqual([]);
     for (const peer of optionalPeers) expect(server.dependencies?.[peer], peer).toBe(client.manifest.peerDependencies?.[peer]);
     for (const tool of ['typescript', '@types/node']) expect(server.dependencies?.[tool], tool).toBeUndefined();

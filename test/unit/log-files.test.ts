@@ -23,7 +23,11 @@ async function tempDir(): Promise<string> {
 }
 
 const record = (requestId: string): AuditRecord => ({ time: new Date().toISOString(), type: 'request', requestId, code: 'OK' });
-const ids = async (path: string) => (await readFile(path, 'utf8')).split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { requestId?: string; n?: string }).requestId ?? (JSON.parse(l) as { n: string }).n);
+const ids = async (path: string) =>
+  (await readFile(path, 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => (JSON.parse(l) as { requestId?: string; n?: string }).requestId ?? (JSON.parse(l) as { n: string }).n);
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('A log path in a directory that does not exist', () => {

@@ -16,7 +16,15 @@ const MINUTE = 60_000;
 /** A clock the test moves by hand. */
 function manualClock(start = Date.UTC(2026, 0, 1)) {
   let now = start;
-  return { now: () => now, advance: (ms: number) => void (now += ms), set: (ms: number) => void (now = ms) };
+  return {
+    now: () => now,
+    advance: (ms: number) => {
+      now += ms;
+    },
+    set: (ms: number) => {
+      now = ms;
+    },
+  };
 }
 
 /** Lets promise callbacks (onEvict runs after the value settles) run. */
@@ -168,7 +176,11 @@ describe('Module: adapters/aws-lambda', () => {
     };
   }
 
-  const response: RpcResponse = { statusCode: 200, headers: { 'content-type': 'application/json;charset=utf-8', 'x-acs-request-id': 'r' }, body: '{"RequestId":"r"}' };
+  const response: RpcResponse = {
+    statusCode: 200,
+    headers: { 'content-type': 'application/json;charset=utf-8', 'x-acs-request-id': 'r' },
+    body: '{"RequestId":"r"}',
+  };
 
   describe('function fromLambdaEvent', () => {
     it('when given an API Gateway v2 event, it keeps the raw query exactly, lower-cases headers and decodes a base64 body', () => {
@@ -202,7 +214,9 @@ describe('Module: adapters/aws-lambda', () => {
         isBase64Encoded: true,
       });
       const request = fromLambdaEvent(event);
-      await expect(authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), await authDeps({ now: capturedAt(captured) }))).resolves.toMatchObject({ action: 'Encrypt' });
+      await expect(
+        authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), await authDeps({ now: capturedAt(captured) })),
+      ).resolves.toMatchObject({ action: 'Encrypt' });
     });
 
     it('when given an ALB event with single-value headers and query, it rebuilds the raw query from the un-decoded values', () => {
@@ -240,7 +254,9 @@ describe('Module: adapters/aws-lambda', () => {
       const queryStringParameters = Object.fromEntries(query.split('&').map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
       const request = fromLambdaEvent(albEvent({ headers: captured.headers, queryStringParameters }));
       expect(request.rawQuery).toBe(query);
-      await expect(authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), await authDeps({ now: capturedAt(captured) }))).resolves.toMatchObject({ action: 'Encrypt' });
+      await expect(
+        authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), await authDeps({ now: capturedAt(captured) })),
+      ).resolves.toMatchObject({ action: 'Encrypt' });
     });
   });
 
@@ -357,7 +373,9 @@ describe('Module: errors', () => {
   it('when MissingParameter and InvalidParameter are made, their messages follow the reference wording', () => {
     expect(new errors.MissingParameterError('KeyId').message).toBe('The parameter "KeyId" is needed but not provided.');
     expect(new errors.InvalidParameterError('KeyId').message).toBe('The specified parameter "KeyId" is not valid.');
-    expect(new errors.InvalidParameterError('KeyId', 'It must not be empty.').message).toBe('The specified parameter "KeyId" is not valid. It must not be empty.');
+    expect(new errors.InvalidParameterError('KeyId', 'It must not be empty.').message).toBe(
+      'The specified parameter "KeyId" is not valid. It must not be empty.',
+    );
   });
 
   it('when InvalidCiphertext is made, the message names both causes: a corrupt blob or a different EncryptionContext', () => {

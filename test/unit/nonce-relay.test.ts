@@ -45,7 +45,7 @@ describe('Gateway workers ask their primary: nonces', () => {
     expect(await relays[0]!.claim('other', 'n-1', expires)).toBe(true);
   });
 
-  it('sends the claims of one turn of the event loop in one message, and reports the primary\'s table size', async () => {
+  it("sends the claims of one turn of the event loop in one message, and reports the primary's table size", async () => {
     const { calls, sent } = cluster({ [NONCE_CLAIM]: nonceClaimHandler(new MemoryNonceStore()) }, 1);
     const relay = new RelayedNonceStore(calls[0]!);
     await Promise.all(Array.from({ length: 20 }, (_, i) => relay.claim('ak', `x${i}`, Date.now() + 60_000)));
@@ -53,7 +53,7 @@ describe('Gateway workers ask their primary: nonces', () => {
     expect(relay.size).toBe(20);
   });
 
-  it('when the primary\'s store fails, the claim is refused with 503 (never accepted)', async () => {
+  it("when the primary's store fails, the claim is refused with 503 (never accepted)", async () => {
     const failing: NonceStore = { claim: () => Promise.reject(new Error('disk full')) };
     const { calls } = cluster({ [NONCE_CLAIM]: nonceClaimHandler(failing) }, 1);
     await expect(new RelayedNonceStore(calls[0]!).claim('ak', 'n', Date.now() + 60_000)).rejects.toBeInstanceOf(ServiceUnavailableError);
@@ -85,7 +85,7 @@ describe('Gateway workers ask their primary: rate limits', () => {
     expect((refused[0] as ThrottlingError).retryAfterMs).toBeGreaterThan(0);
   });
 
-  it('when no limit applies, nothing is sent to the primary; a key\'s own limits travel with the request', async () => {
+  it("when no limit applies, nothing is sent to the primary; a key's own limits travel with the request", async () => {
     const { calls, sent } = cluster({ [RATE_ADMIT]: rateAdmitHandler(new RateLimiter({})) }, 1);
     const limiter = new RelayedRateLimiter({}, calls[0]!);
     for (let i = 0; i < 10; i++) await limiter.admit('ak', 'crypto');

@@ -37,7 +37,12 @@ describe('NonceTable: used nonces in typed arrays', () => {
   });
 
   it('agrees with a plain map on any sequence of claims, releases and times', () => {
-    const step = fc.record({ op: fc.constantFrom('claim', 'claim', 'claim', 'release', 'has'), key: fc.integer({ min: 0, max: 40 }), advance: fc.integer({ min: 0, max: 50 }), ttl: fc.integer({ min: 1, max: 200 }) });
+    const step = fc.record({
+      op: fc.constantFrom('claim', 'claim', 'claim', 'release', 'has'),
+      key: fc.integer({ min: 0, max: 40 }),
+      advance: fc.integer({ min: 0, max: 50 }),
+      ttl: fc.integer({ min: 1, max: 200 }),
+    });
     fc.assert(
       fc.property(fc.array(step, { maxLength: 400 }), (steps) => {
         const table = new NonceTable();

@@ -73,7 +73,7 @@ describe('Module: rpc/params', () => {
       expect(params.get('C')).toBe('c d');
     });
 
-    it('when values are percent-encoded UTF-8 or carry unencoded !\'()*~, it decodes them', () => {
+    it("when values are percent-encoded UTF-8 or carry unencoded !'()*~, it decodes them", () => {
       expect(rpcParams(request("A=caf%C3%A9%20%E4%B8%AD&B=*!'()~")).all).toEqual(
         new Map([
           ['A', 'café 中'],
@@ -129,7 +129,10 @@ describe('Module: rpc/params', () => {
         ]),
       );
       expect(input.KeyId).toBe('k');
-      expect([...(input.EncryptionContext as Map<string, string>)]).toEqual([['tenant', 'acme'], ['a.b', 'dotted']]);
+      expect([...(input.EncryptionContext as Map<string, string>)]).toEqual([
+        ['tenant', 'acme'],
+        ['a.b', 'dotted'],
+      ]);
     });
 
     it('when a map is given as JSON text, it stays text for the schema to parse', () => {
@@ -137,8 +140,14 @@ describe('Module: rpc/params', () => {
     });
 
     it.each([
-      [['EncryptionContext', '{"a":"b"}'], ['EncryptionContext.a', 'b']],
-      [['EncryptionContext.a', 'b'], ['EncryptionContext', '{"a":"b"}']],
+      [
+        ['EncryptionContext', '{"a":"b"}'],
+        ['EncryptionContext.a', 'b'],
+      ],
+      [
+        ['EncryptionContext.a', 'b'],
+        ['EncryptionContext', '{"a":"b"}'],
+      ],
     ])('when a map is given both as JSON and flattened (%j then %j), it throws InvalidParameterError', (first, second) => {
       const error = invalidParameter(() => operationInput(new Map([first as [string, string], second as [string, string]])));
       expect(error.parameter).toBe('EncryptionContext');
@@ -152,7 +161,7 @@ describe('Module: rpc/params', () => {
 
     it('when "__proto__.k" is flattened, it becomes a map named "__proto__" and Object.prototype is untouched', () => {
       const input = operationInput(new Map([['__proto__.polluted', 'yes']]));
-      expect([...(Object.getOwnPropertyDescriptor(input, '__proto__')?.value as Map<string, string>)]).toEqual([['polluted', 'yes']]);
+      expect(Object.getOwnPropertyDescriptor(input, '__proto__')?.value).toEqual(new Map([['polluted', 'yes']]));
       expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     });
 
@@ -238,8 +247,18 @@ describe('Module: protocol/alibaba/schema with operations/data-key', () => {
     it('when EncryptionContext is JSON text or flattened, it becomes the same map', () => {
       const json = dataKey({ KeyId: 'k', EncryptionContext: '{"b":"2","a":"1"}' }).EncryptionContext;
       const flat = dataKey({ KeyId: 'k', 'EncryptionContext.a': '1', 'EncryptionContext.b': '2' }).EncryptionContext;
-      expect(new Map(json)).toEqual(new Map([['a', '1'], ['b', '2']]));
-      expect(new Map(flat)).toEqual(new Map([['a', '1'], ['b', '2']]));
+      expect(new Map(json)).toEqual(
+        new Map([
+          ['a', '1'],
+          ['b', '2'],
+        ]),
+      );
+      expect(new Map(flat)).toEqual(
+        new Map([
+          ['a', '1'],
+          ['b', '2'],
+        ]),
+      );
     });
 
     it('when EncryptionContext is not an object of strings, it throws InvalidParameterError naming EncryptionContext', () => {
@@ -286,7 +305,12 @@ describe('Module: zod (the schemas’ zod/mini, lib/zod.ts)', () => {
 
   it('when a transform refuses its input (z.refuse), the parse fails with that message at that parameter; what passes is transformed', async () => {
     const { pipe, string, object, transform, refuse } = await import('../../lib/zod.js');
-    const even = object({ N: pipe(string(), transform((v: string, ctx) => (Number(v) % 2 === 0 ? Number(v) : refuse(ctx, v, 'It must be even.')))) });
+    const even = object({
+      N: pipe(
+        string(),
+        transform((v: string, ctx) => (Number(v) % 2 === 0 ? Number(v) : refuse(ctx, v, 'It must be even.'))),
+      ),
+    });
     expect(validateInput(even, { N: '4' })).toEqual({ N: 4 });
     const error = invalidParameter(() => validateInput(even, { N: '3' }));
     expect(error.message).toContain('It must be even.');

@@ -90,7 +90,11 @@ afterEach(async () => {
 });
 
 const TMP = /\/\.tmp-[0-9a-f]+$/;
-const rejection = (promise: Promise<unknown>) => promise.then(() => undefined, (e: unknown) => e);
+const rejection = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
 
 // ---- the backends under the one conformance suite ----
 
@@ -206,14 +210,17 @@ describe('Module: partition registries', () => {
       expect(await a.get('shared')).toEqual(entryOf('shared', outcomes.indexOf('created')));
     });
 
-    it.each(['/'.repeat(128), '.'.repeat(128), `a${':=+-/'.repeat(25)}b`])('when the longest ids of any characters (%s) are stored, their file names stay within the file system limit and they round-trip', async (id) => {
-      const dir = join(await tempDir(), 'registry');
-      const registry = new FileRegistry(dir);
-      expect(await registry.create(entryOf(id))).toBe('created');
-      expect(await registry.get(id)).toEqual(entryOf(id));
-      expect(await registry.list()).toEqual([id]);
-      for (const name of await readdir(dir)) expect(name.length).toBeLessThanOrEqual(133);
-    });
+    it.each(['/'.repeat(128), '.'.repeat(128), `a${':=+-/'.repeat(25)}b`])(
+      'when the longest ids of any characters (%s) are stored, their file names stay within the file system limit and they round-trip',
+      async (id) => {
+        const dir = join(await tempDir(), 'registry');
+        const registry = new FileRegistry(dir);
+        expect(await registry.create(entryOf(id))).toBe('created');
+        expect(await registry.get(id)).toEqual(entryOf(id));
+        expect(await registry.list()).toEqual([id]);
+        for (const name of await readdir(dir)) expect(name.length).toBeLessThanOrEqual(133);
+      },
+    );
 
     describe('when the disk refuses', () => {
       const DIR = /\/registry$/;
@@ -231,23 +238,26 @@ describe('Module: partition registries', () => {
         ['EIO', 'handle.sync', DIR, true],
       ];
 
-      it.each(writeFaults)('when %s hits %s, create throws RegistryUnavailableError (cause kept) and no temporary file is left', async (code, call, where, linked) => {
-        const dir = join(await tempDir(), 'registry');
-        const registry = new FileRegistry(dir);
-        const fault = inject(call, where, code);
-        const error = await rejection(registry.create(entryOf('p1')));
-        expect(fault.hits).toBeGreaterThan(0);
-        expect(error).toBeInstanceOf(RegistryUnavailableError);
-        expect(error).toMatchObject({ code: 'RegistryUnavailable', cause: { code } });
-        expect((error as Error).message).toContain(code);
-        expect((error as Error).message).toContain('p1');
-        faults.length = 0;
-        const left = await readdir(dir).catch(() => [] as string[]);
-        expect(left.filter((f) => f.startsWith('.tmp-'))).toEqual([]);
-        expect(await registry.get('p1')).toEqual(linked ? entryOf('p1') : undefined);
-        // Once the disk serves again, so does the registry.
-        expect(await registry.create(entryOf('p1', 1))).toBe(linked ? 'existing' : 'created');
-      });
+      it.each(writeFaults)(
+        'when %s hits %s, create throws RegistryUnavailableError (cause kept) and no temporary file is left',
+        async (code, call, where, linked) => {
+          const dir = join(await tempDir(), 'registry');
+          const registry = new FileRegistry(dir);
+          const fault = inject(call, where, code);
+          const error = await rejection(registry.create(entryOf('p1')));
+          expect(fault.hits).toBeGreaterThan(0);
+          expect(error).toBeInstanceOf(RegistryUnavailableError);
+          expect(error).toMatchObject({ code: 'RegistryUnavailable', cause: { code } });
+          expect((error as Error).message).toContain(code);
+          expect((error as Error).message).toContain('p1');
+          faults.length = 0;
+          const left = await readdir(dir).catch(() => [] as string[]);
+          expect(left.filter((f) => f.startsWith('.tmp-'))).toEqual([]);
+          expect(await registry.get('p1')).toEqual(linked ? entryOf('p1') : undefined);
+          // Once the disk serves again, so does the registry.
+          expect(await registry.create(entryOf('p1', 1))).toBe(linked ? 'existing' : 'created');
+        },
+      );
 
       it.each([
         ['EACCES', 'readFile', 'get'],
@@ -383,18 +393,21 @@ describe('Module: partition registries', () => {
       ];
 
       for (const [method, call, failWith] of calls) {
-        it.each(failures)(`when S3 fails ${method} with %s, it throws RegistryUnavailableError naming the error (no AWS message), with the error as cause`, async (name, make) => {
-          s3.reset();
-          const registry = new S3Registry({ client: s3Client, bucket: 'registry', prefix: 'partitions/dev' });
-          const err = make();
-          failWith(err);
-          const error = await rejection(call(registry));
-          expect(error).toBeInstanceOf(RegistryUnavailableError);
-          expect((error as RegistryUnavailableError).cause).toBe(err);
-          expect((error as Error).message).toContain(name);
-          expect((error as Error).message).toContain(`registry s3://registry/partitions/dev/: ${method}`);
-          expect((error as Error).message).not.toContain(err.message);
-        });
+        it.each(failures)(
+          `when S3 fails ${method} with %s, it throws RegistryUnavailableError naming the error (no AWS message), with the error as cause`,
+          async (name, make) => {
+            s3.reset();
+            const registry = new S3Registry({ client: s3Client, bucket: 'registry', prefix: 'partitions/dev' });
+            const err = make();
+            failWith(err);
+            const error = await rejection(call(registry));
+            expect(error).toBeInstanceOf(RegistryUnavailableError);
+            expect((error as RegistryUnavailableError).cause).toBe(err);
+            expect((error as Error).message).toContain(name);
+            expect((error as Error).message).toContain(`registry s3://registry/partitions/dev/: ${method}`);
+            expect((error as Error).message).not.toContain(err.message);
+          },
+        );
       }
 
       it('when the error is the library’s own or a programming error, translateS3Error passes it through', () => {
@@ -414,7 +427,11 @@ describe('Module: partition registries', () => {
       expect(fake.calls.filter((c) => c.method === 'put')).toEqual([
         {
           method: 'put',
-          args: ['kms/partitions/orders~2026-11.json', Buffer.from(JSON.stringify(entry)), { mime: 'application/json', headers: { [FORBID_OVERWRITE_HEADER]: 'true' } }],
+          args: [
+            'kms/partitions/orders~2026-11.json',
+            Buffer.from(JSON.stringify(entry)),
+            { mime: 'application/json', headers: { [FORBID_OVERWRITE_HEADER]: 'true' } },
+          ],
         },
       ]);
       expect(FORBID_OVERWRITE_HEADER).toBe('x-oss-forbid-overwrite');
@@ -478,17 +495,20 @@ describe('Module: partition registries', () => {
         ['list', (r) => r.list(), 'listV2'],
       ];
       for (const [method, call, clientMethod] of calls) {
-        it.each(failures)(`when OSS fails ${method} with %s, it throws RegistryUnavailableError naming the code (no OSS message), with the error as cause`, async (code, make) => {
-          const { registry, fake } = ossSetup();
-          const err = make();
-          fake.failure = (m) => (m === clientMethod ? err : undefined);
-          const error = await rejection(call(registry));
-          expect(error).toBeInstanceOf(RegistryUnavailableError);
-          expect((error as RegistryUnavailableError).cause).toBe(err);
-          expect((error as Error).message).toContain(code);
-          expect((error as Error).message).toContain(`registry oss://registry/kms/partitions/: ${method}`);
-          expect((error as Error).message).not.toContain(err.message);
-        });
+        it.each(failures)(
+          `when OSS fails ${method} with %s, it throws RegistryUnavailableError naming the code (no OSS message), with the error as cause`,
+          async (code, make) => {
+            const { registry, fake } = ossSetup();
+            const err = make();
+            fake.failure = (m) => (m === clientMethod ? err : undefined);
+            const error = await rejection(call(registry));
+            expect(error).toBeInstanceOf(RegistryUnavailableError);
+            expect((error as RegistryUnavailableError).cause).toBe(err);
+            expect((error as Error).message).toContain(code);
+            expect((error as Error).message).toContain(`registry oss://registry/kms/partitions/: ${method}`);
+            expect((error as Error).message).not.toContain(err.message);
+          },
+        );
       }
 
       it('when the failure is throttling, a timeout, the network, a 5xx or access denied, the message says which', () => {
@@ -607,7 +627,9 @@ describe('Module: partition registries', () => {
       expect(options).toMatchObject({ bucket: 'kms-registry', secure: true });
       expect(`${options.endpoint.protocol}//${options.endpoint.host}`).toBe('https://oss-cn-shanghai.aliyuncs.com');
 
-      const byEndpoint = (await openRegistry('oss://kms-registry/p', { env: { ...credentials, OSS_ENDPOINT: 'oss-cn-beijing-internal.aliyuncs.com' } })) as OssRegistry;
+      const byEndpoint = (await openRegistry('oss://kms-registry/p', {
+        env: { ...credentials, OSS_ENDPOINT: 'oss-cn-beijing-internal.aliyuncs.com' },
+      })) as OssRegistry;
       expect((byEndpoint.client as unknown as { options: { endpoint: URL } }).options.endpoint.host).toBe('oss-cn-beijing-internal.aliyuncs.com');
     });
 
@@ -615,16 +637,26 @@ describe('Module: partition registries', () => {
       const error = await rejection(openRegistry('oss://kms-registry/p', { env: {} }));
       expect(error).toBeInstanceOf(Error);
       expect((error as Error).message).toMatch(/OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET.*ALIBABA_CLOUD_.*OSS_REGION or OSS_ENDPOINT/);
-      const noRegion = await rejection(openRegistry('oss://kms-registry/p', { env: { ALIBABA_CLOUD_ACCESS_KEY_ID: 'id', ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'top-secret' } }));
+      const noRegion = await rejection(
+        openRegistry('oss://kms-registry/p', { env: { ALIBABA_CLOUD_ACCESS_KEY_ID: 'id', ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'top-secret' } }),
+      );
       expect((noRegion as Error).message).toContain('OSS_REGION or OSS_ENDPOINT');
       expect((noRegion as Error).message).not.toContain('top-secret');
     });
 
     it('when OSS_ACCESS_KEY_* are set they win over ALIBABA_CLOUD_*, and a plain-http OSS_ENDPOINT is refused', async () => {
-      const plain = await rejection(openRegistry('oss://kms-registry/p', { env: { OSS_ACCESS_KEY_ID: 'id', OSS_ACCESS_KEY_SECRET: 's', OSS_ENDPOINT: 'http://oss.example' } }));
+      const plain = await rejection(
+        openRegistry('oss://kms-registry/p', { env: { OSS_ACCESS_KEY_ID: 'id', OSS_ACCESS_KEY_SECRET: 's', OSS_ENDPOINT: 'http://oss.example' } }),
+      );
       expect((plain as Error).message).toMatch(/OSS_ENDPOINT must be https/);
       const registry = await openRegistry('oss://kms-registry/p', {
-        env: { OSS_ACCESS_KEY_ID: 'oss-id', OSS_ACCESS_KEY_SECRET: 'oss-secret', ALIBABA_CLOUD_ACCESS_KEY_ID: 'kms-id', ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'kms-secret', OSS_REGION: 'oss-cn-hangzhou' },
+        env: {
+          OSS_ACCESS_KEY_ID: 'oss-id',
+          OSS_ACCESS_KEY_SECRET: 'oss-secret',
+          ALIBABA_CLOUD_ACCESS_KEY_ID: 'kms-id',
+          ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'kms-secret',
+          OSS_REGION: 'oss-cn-hangzhou',
+        },
       });
       const options = (registry as unknown as { client: { options: { accessKeyId: string } } }).client.options;
       expect(options.accessKeyId).toBe('oss-id');
@@ -634,12 +666,19 @@ describe('Module: partition registries', () => {
       const source = await readFile(fileURLToPath(new URL('../../packages/client/src/partitions/registry/open.ts', import.meta.url)), 'utf8');
       const valueImports = [...source.matchAll(/^import (?!type )[^;]*? from '([^']+)';/gm)].map((m) => m[1]);
       expect(valueImports.sort()).toEqual(['./file-registry.js', 'node:path', 'node:url']);
-      for (const lazy of ["() => import('@aws-sdk/client-s3')", "() => import('ali-oss')", "() => import('./s3-registry.js')", "await import('./oss-registry.js')"]) {
+      for (const lazy of [
+        "() => import('@aws-sdk/client-s3')",
+        "() => import('ali-oss')",
+        "() => import('./s3-registry.js')",
+        "await import('./oss-registry.js')",
+      ]) {
         expect(source).toContain(lazy);
       }
-      const fileRegistrySource = await readFile(fileURLToPath(new URL('../../packages/client/src/partitions/registry/file-registry.ts', import.meta.url)), 'utf8');
+      const fileRegistrySource = await readFile(
+        fileURLToPath(new URL('../../packages/client/src/partitions/registry/file-registry.ts', import.meta.url)),
+        'utf8',
+      );
       expect(fileRegistrySource).not.toMatch(/@aws-sdk|ali-oss|s3-registry|oss-registry/);
     });
   });
 });
-

@@ -46,7 +46,9 @@ describe('Module: policy conditions and actions', () => {
 
     it('when a policy is refused, the error is an InvalidPolicyError naming the place', () => {
       expect(() => parsePolicyDocument(document({ Effect: 'Allow', Action: 'kms:Decrpyt', Resource: '*' }))).toThrow(InvalidPolicyError);
-      expect(() => parsePolicyDocument(document({ Effect: 'Allow', Action: 'kms:Decrpyt', Resource: '*' }))).toThrow(/^the policy is not valid: Statement\[0\]\.Action: /);
+      expect(() => parsePolicyDocument(document({ Effect: 'Allow', Action: 'kms:Decrpyt', Resource: '*' }))).toThrow(
+        /^the policy is not valid: Statement\[0\]\.Action: /,
+      );
     });
   });
 
@@ -174,10 +176,7 @@ describe('Module: policy conditions and actions', () => {
     });
 
     it('when a Deny uses a negated operator, a request without the key is denied (no IfExists)', () => {
-      const p = compiled(
-        { Effect: 'Allow', Action: 'kms:*', Resource: '*' },
-        denyIf({ StringNotEquals: { 'kms:EncryptionContext:partition': 'orders' } }),
-      );
+      const p = compiled({ Effect: 'Allow', Action: 'kms:*', Resource: '*' }, denyIf({ StringNotEquals: { 'kms:EncryptionContext:partition': 'orders' } }));
       expect(p.isAllowed('kms:Decrypt', ARN, context({ ec: { partition: 'orders' } }))).toBe(true);
       expect(p.isAllowed('kms:Decrypt', ARN, context({ ec: { partition: 'billing' } }))).toBe(false);
       expect(p.isAllowed('kms:Decrypt', ARN, context({ ec: {} }))).toBe(false);
@@ -201,7 +200,11 @@ describe('Module: policy conditions and actions', () => {
       ['an unknown key', { StringEquals: { 'acs:UserAgent': 'x' } }, /condition key "acs:UserAgent" is not supported/],
       ['an AWS key', { IpAddress: { 'aws:SourceIp': '10.0.0.0/8' } }, /condition key "aws:SourceIp" is not supported/],
       ['an EncryptionContext key with no name', { StringEquals: { 'kms:EncryptionContext:': 'x' } }, /condition key "kms:EncryptionContext:" is not supported/],
-      ['a key of another kind (IpAddress on a context key)', { IpAddress: { 'kms:EncryptionContext:a': '10.0.0.0/8' } }, /IpAddress does not apply to kms:EncryptionContext:a/],
+      [
+        'a key of another kind (IpAddress on a context key)',
+        { IpAddress: { 'kms:EncryptionContext:a': '10.0.0.0/8' } },
+        /IpAddress does not apply to kms:EncryptionContext:a/,
+      ],
       ['a key of another kind (StringEquals on acs:SourceIp)', { StringEquals: { 'acs:SourceIp': '10.0.0.1' } }, /StringEquals does not apply to acs:SourceIp/],
       ['a key of another kind (Bool on acs:CurrentTime)', { Bool: { 'acs:CurrentTime': 'true' } }, /Bool does not apply to acs:CurrentTime/],
       ['a malformed IPv4 address', { IpAddress: { 'acs:SourceIp': '10.0.0.300' } }, /"10.0.0.300" is not an IPv4 or IPv6 address or CIDR range/],

@@ -9,10 +9,26 @@ const OTHER_ARN = 'acs:kms:cn-hangzhou:1234567890123456:key/key-hzz62f1cb66fa42q
 
 /** Every Action of the reference (API 2016-01-20), data-key and key-management alike. */
 const ALL_ACTIONS = [
-  'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'Encrypt', 'Decrypt', 'ReEncrypt',
-  'CreateKey', 'DescribeKey', 'ListKeys', 'CreateKeyVersion', 'ListKeyVersions', 'EnableKey', 'DisableKey',
-  'ScheduleKeyDeletion', 'CancelKeyDeletion', 'UpdateRotationPolicy', 'CreateAlias', 'UpdateAlias', 'DeleteAlias',
-  'ListAliases', 'ListAliasesByKeyId',
+  'GenerateDataKey',
+  'GenerateDataKeyWithoutPlaintext',
+  'Encrypt',
+  'Decrypt',
+  'ReEncrypt',
+  'CreateKey',
+  'DescribeKey',
+  'ListKeys',
+  'CreateKeyVersion',
+  'ListKeyVersions',
+  'EnableKey',
+  'DisableKey',
+  'ScheduleKeyDeletion',
+  'CancelKeyDeletion',
+  'UpdateRotationPolicy',
+  'CreateAlias',
+  'UpdateAlias',
+  'DeleteAlias',
+  'ListAliases',
+  'ListAliasesByKeyId',
 ].map((a) => `kms:${a}`);
 
 type Statement = PolicyDocument['Statement'][number];
@@ -31,7 +47,10 @@ describe('Module: policy', () => {
     });
 
     it.each([
-      ['a Condition with an unknown operator', { Version: '1', Statement: [{ ...allow('kms:*'), Condition: { IpAddressIfExists: { 'acs:SourceIp': '10.0.0.0/8' } } }] }],
+      [
+        'a Condition with an unknown operator',
+        { Version: '1', Statement: [{ ...allow('kms:*'), Condition: { IpAddressIfExists: { 'acs:SourceIp': '10.0.0.0/8' } } }] },
+      ],
       ['an action this service does not have', { Version: '1', Statement: [allow('kms:Decrpyt')] }],
       ['an unknown statement field', { Version: '1', Statement: [{ ...allow('kms:*'), NotAction: 'kms:Decrypt' }] }],
       ['an unknown top-level field', { Version: '1', Statement: [allow('kms:*')], Id: 'x' }],
@@ -206,15 +225,20 @@ describe('Module: policy — what a policy could allow before anything is read',
     it('is sound: "some" whenever a name of the scope matches, "every" only when all of them do (random patterns and names)', () => {
       const text = (chars: string[], max: number) => fc.array(fc.constantFrom(...chars), { maxLength: max }).map((a) => a.join(''));
       fc.assert(
-        fc.property(text(['a', 'b', ':', '*', '?'], 8), text(['a', 'b', ':'], 5), fc.array(text(['a', 'b'], 5), { minLength: 1, maxLength: 8 }), (pattern, prefix, suffixes) => {
-          const suffix = /^[ab]$/;
-          const reach = wildcardOverPrefix(pattern, prefix, suffix);
-          const matcher = wildcardPattern(pattern);
-          for (const s of suffixes) {
-            if (matcher.test(prefix + s)) expect(reach.some).toBe(true);
-            if (reach.every) expect(matcher.test(prefix + s)).toBe(true);
-          }
-        }),
+        fc.property(
+          text(['a', 'b', ':', '*', '?'], 8),
+          text(['a', 'b', ':'], 5),
+          fc.array(text(['a', 'b'], 5), { minLength: 1, maxLength: 8 }),
+          (pattern, prefix, suffixes) => {
+            const suffix = /^[ab]$/;
+            const reach = wildcardOverPrefix(pattern, prefix, suffix);
+            const matcher = wildcardPattern(pattern);
+            for (const s of suffixes) {
+              if (matcher.test(prefix + s)) expect(reach.some).toBe(true);
+              if (reach.every) expect(matcher.test(prefix + s)).toBe(true);
+            }
+          },
+        ),
         { numRuns: 2000 },
       );
     });
@@ -260,12 +284,23 @@ describe('Module: policy — what a policy could allow before anything is read',
       const p = policy(allow('kms:DeleteAlias', 'arn:aws:kms:*:*:key/*'));
       expect(p.mayAllow('kms:DeleteAlias', anyKey)).toBe(false);
       expect(p.mayAllow('kms:DeleteAlias', { names: [KEYS, AWS_KEYS], suffix: KEY_CHARS })).toBe(true);
-      expect(policy(allow('kms:*'), deny('kms:DeleteAlias', 'arn:aws:kms:*:*:key/*')).mayAllow('kms:DeleteAlias', { names: [KEYS, AWS_KEYS], suffix: KEY_CHARS })).toBe(false);
+      expect(
+        policy(allow('kms:*'), deny('kms:DeleteAlias', 'arn:aws:kms:*:*:key/*')).mayAllow('kms:DeleteAlias', { names: [KEYS, AWS_KEYS], suffix: KEY_CHARS }),
+      ).toBe(false);
     });
 
     it('never says no where isAllowed could say yes (random policies, keys and tags)', () => {
       const keyIds = [KEY_ARN.slice(KEYS.length), OTHER_ARN.slice(KEYS.length), 'key-abc1234', '99999999-0000-4000-8000-000000000000'];
-      const resources = fc.constantFrom('*', 'acs:kms:*:*:key/*', 'acs:kms:*:*:alias/*', KEY_ARN, OTHER_ARN, 'acs:kms:cn-hangzhou:*:key/key-*', 'acs:kms:*:*:key/????????-*', 'arn:aws:kms:*:*:key/*');
+      const resources = fc.constantFrom(
+        '*',
+        'acs:kms:*:*:key/*',
+        'acs:kms:*:*:alias/*',
+        KEY_ARN,
+        OTHER_ARN,
+        'acs:kms:cn-hangzhou:*:key/key-*',
+        'acs:kms:*:*:key/????????-*',
+        'arn:aws:kms:*:*:key/*',
+      );
       const statement = fc.record({
         Effect: fc.constantFrom('Allow' as const, 'Deny' as const),
         Action: fc.constantFrom('kms:*', 'kms:DeleteAlias', 'kms:Decrypt', 'kms:*Alias'),
@@ -275,18 +310,23 @@ describe('Module: policy — what a policy could allow before anything is read',
         net: fc.constantFrom(undefined, '10.0.0.0/8', '203.0.113.0/24'),
       });
       fc.assert(
-        fc.property(fc.array(statement, { minLength: 1, maxLength: 4 }), fc.constantFrom('10.1.2.3', '203.0.113.9'), fc.constantFrom('a', 'b', undefined), (statements, sourceIp, team) => {
-          const p = policy(
-            ...statements.map(({ tag, tagOperator, net, ...s }) => {
-              const condition = { ...(tag ? { [tagOperator]: { 'kms:tag/team': tag } } : {}), ...(net ? { IpAddress: { 'acs:SourceIp': net } } : {}) };
-              return Object.keys(condition).length > 0 ? { ...s, Condition: condition } : s;
-            }),
-          );
-          const context = { ...from(sourceIp), resourceTags: new Map(team ? [['team', team]] : []) };
-          const scope = { names: [KEYS, AWS_KEYS], suffix: KEY_CHARS };
-          const anyAllowed = keyIds.some((id) => p.isAllowed('kms:DeleteAlias', [KEYS + id, AWS_KEYS + id], context));
-          if (anyAllowed) expect(p.mayAllow('kms:DeleteAlias', scope, from(sourceIp))).toBe(true);
-        }),
+        fc.property(
+          fc.array(statement, { minLength: 1, maxLength: 4 }),
+          fc.constantFrom('10.1.2.3', '203.0.113.9'),
+          fc.constantFrom('a', 'b', undefined),
+          (statements, sourceIp, team) => {
+            const p = policy(
+              ...statements.map(({ tag, tagOperator, net, ...s }) => {
+                const condition = { ...(tag ? { [tagOperator]: { 'kms:tag/team': tag } } : {}), ...(net ? { IpAddress: { 'acs:SourceIp': net } } : {}) };
+                return Object.keys(condition).length > 0 ? { ...s, Condition: condition } : s;
+              }),
+            );
+            const context = { ...from(sourceIp), resourceTags: new Map(team ? [['team', team]] : []) };
+            const scope = { names: [KEYS, AWS_KEYS], suffix: KEY_CHARS };
+            const anyAllowed = keyIds.some((id) => p.isAllowed('kms:DeleteAlias', [KEYS + id, AWS_KEYS + id], context));
+            if (anyAllowed) expect(p.mayAllow('kms:DeleteAlias', scope, from(sourceIp))).toBe(true);
+          },
+        ),
         { numRuns: 2000 },
       );
     });

@@ -70,7 +70,10 @@ keyStoreConformance('PostgresKeyStore', async () => (await open()).store);
 stateBackendConformance('postgres', async () => {
   const schema = freshSchema();
   // Two pools: two instances share nothing but the database.
-  const [a, b] = await Promise.all([openPostgresBackend({ connectionString: server.url, schema }), openPostgresBackend({ connectionString: server.url, schema })]);
+  const [a, b] = await Promise.all([
+    openPostgresBackend({ connectionString: server.url, schema }),
+    openPostgresBackend({ connectionString: server.url, schema }),
+  ]);
   return { a, b };
 });
 
@@ -81,7 +84,9 @@ describe('Module: postgres backend', () => {
       const backends = await Promise.all(Array.from({ length: 5 }, () => open({ schema })));
       const versions = await admin.query(`SELECT version FROM "${schema}".schema_version`);
       expect(versions.rows).toEqual([{ version: SCHEMA_VERSION }]);
-      const tables = await admin.query<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name', [schema]);
+      const tables = await admin.query<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name', [
+        schema,
+      ]);
       expect(tables.rows.map((r) => r.table_name)).toEqual(['changes', 'entries', 'nonces', 'schema_version']);
       await backends[0]!.store.create('keys/shared', bytes('v'), { writeOnce: false });
       for (const backend of backends) expect((await backend.store.get('keys/shared'))!.value.toString()).toBe('v');
@@ -176,9 +181,12 @@ describe('Module: postgres backend', () => {
       await expect(openPostgresBackend({ connectionString: server.url, schema })).rejects.toThrow(/newer than this release knows/);
     });
 
-    it.each(['Kms', 'pg_kms', 'kms; DROP TABLE x', '1kms', '', 'k'.repeat(64)])('when the schema name is "%s", opening refuses it before connecting', async (schema) => {
-      await expect(openPostgresBackend({ connectionString: 'postgres://nobody@127.0.0.1:1/none', schema })).rejects.toThrow(/schema name/);
-    });
+    it.each(['Kms', 'pg_kms', 'kms; DROP TABLE x', '1kms', '', 'k'.repeat(64)])(
+      'when the schema name is "%s", opening refuses it before connecting',
+      async (schema) => {
+        await expect(openPostgresBackend({ connectionString: 'postgres://nobody@127.0.0.1:1/none', schema })).rejects.toThrow(/schema name/);
+      },
+    );
 
     it('when neither or both of connectionString and pool are given, opening refuses', async () => {
       await expect(openPostgresBackend({})).rejects.toThrow(/connectionString or a pool/);
@@ -192,7 +200,7 @@ describe('Module: postgres backend', () => {
       expect((await admin.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
     });
 
-    it('when the role does not exist, opening rejects with the server\'s error (a fault, not an outage)', async () => {
+    it("when the role does not exist, opening rejects with the server's error (a fault, not an outage)", async () => {
       const url = server.url.replace('kms@', 'nobody@');
       await expect(openPostgresBackend({ connectionString: url, schema: freshSchema() })).rejects.toMatchObject({ code: '28000' });
     });
@@ -211,7 +219,7 @@ describe('Module: postgres backend', () => {
       expect(await store.list('keys/a-\\_')).toEqual([]);
     });
 
-    it('when the database\'s own collation is not byte order (ICU en-US), list is still in byte order', async ({ skip }) => {
+    it("when the database's own collation is not byte order (ICU en-US), list is still in byte order", async ({ skip }) => {
       const version = await admin.query<{ server_version_num: string }>('SHOW server_version_num');
       if (Number(version.rows[0]!.server_version_num) < 150_000) skip('a database with an ICU default collation needs PostgreSQL 15 or later');
       const database = `icu_${randomBytes(4).toString('hex')}`;
@@ -250,7 +258,9 @@ describe('Module: postgres backend', () => {
       await store.update('keys/all', 1, reversed);
       expect((await store.get('keys/all'))!.value.equals(reversed)).toBe(true);
       // Stored as given: bytea holding the bytes, not an encoding of them.
-      const raw = await admin.query<{ value: Buffer; length: number }>(`SELECT value, octet_length(value) AS length FROM "${schema}".entries WHERE name = $1`, ['keys/all']);
+      const raw = await admin.query<{ value: Buffer; length: number }>(`SELECT value, octet_length(value) AS length FROM "${schema}".entries WHERE name = $1`, [
+        'keys/all',
+      ]);
       expect(raw.rows[0]!.length).toBe(256);
       expect(raw.rows[0]!.value.equals(reversed)).toBe(true);
     });
@@ -311,7 +321,9 @@ describe('Module: postgres backend', () => {
         await holder.query(`UPDATE "${schema}".entries SET revision = revision WHERE name = 'keys/cas'`);
         racing = Promise.allSettled(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).store.update('keys/cas', 1, bytes(`w${i}`))));
         await waitFor(async () => {
-          const waiting = await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'alibaba-kms-compatible' AND wait_event_type = 'Lock'`);
+          const waiting = await admin.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'alibaba-kms-compatible' AND wait_event_type = 'Lock'`,
+          );
           return waiting.rows[0]!.n >= 20;
         });
       } finally {
@@ -395,7 +407,7 @@ describe('Module: postgres backend', () => {
       expect(await backend.nonces.claim(`${longKey}L`, long, expiresAt)).toBe(true);
     });
 
-    it('when a claim reaches its expiry (by the instance\'s clock), the nonce is free again, not a moment before', async () => {
+    it("when a claim reaches its expiry (by the instance's clock), the nonce is free again, not a moment before", async () => {
       let now = 1_700_000_000_000;
       const backend = await open({ now: () => now });
       expect(await backend.nonces.claim('AK', 'n', now + 1_000)).toBe(true);
@@ -434,7 +446,13 @@ describe('Module: postgres backend', () => {
     it('when the service cannot be built over the database (another root key), the build fails and leaves no connection open, however often it is retried', async () => {
       const dir = await mkdtemp(join(tmpdir(), 'kms-pg-leak-'));
       try {
-        const env = { KMS_KEY_STORE: 'postgres', KMS_POSTGRES_URL: server.url, KMS_POSTGRES_SCHEMA: 'leak_check', KMS_LOG_LEVEL: 'silent', KMS_AUDIT_LOG: 'none' };
+        const env = {
+          KMS_KEY_STORE: 'postgres',
+          KMS_POSTGRES_URL: server.url,
+          KMS_POSTGRES_SCHEMA: 'leak_check',
+          KMS_LOG_LEVEL: 'silent',
+          KMS_AUDIT_LOG: 'none',
+        };
         // Sealed first under one root key (its pool stays open: counted before and after alike).
         await serviceFromEnvironment({ ...env, KMS_ROOT_KEY_FILE: join(dir, 'first.key') });
         await writeFile(join(dir, 'other.key'), randomBytes(32).toString('base64'));
@@ -442,14 +460,17 @@ describe('Module: postgres backend', () => {
           const client = new pg.Client({ connectionString: server.url });
           await client.connect();
           try {
-            const { rows } = await client.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()");
+            const { rows } = await client.query<{ n: string }>(
+              "SELECT count(*) AS n FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
+            );
             return Number(rows[0]!.n);
           } finally {
             await client.end();
           }
         };
         const before = await connections();
-        for (let i = 0; i < 5; i++) await expect(serviceFromEnvironment({ ...env, KMS_ROOT_KEY_FILE: join(dir, 'other.key') })).rejects.toThrow(/root key does not match/);
+        for (let i = 0; i < 5; i++)
+          await expect(serviceFromEnvironment({ ...env, KMS_ROOT_KEY_FILE: join(dir, 'other.key') })).rejects.toThrow(/root key does not match/);
         await new Promise((resolve) => setTimeout(resolve, 200));
         expect(await connections()).toBeLessThanOrEqual(before);
       } finally {
@@ -502,7 +523,9 @@ describe('Module: postgres backend', () => {
       }
     });
 
-    it('when the server goes away under an open backend, calls fail as unavailable at once; when it is back, the same backend serves the same data', { timeout: 60_000 }, async () => {
+    it('when the server goes away under an open backend, calls fail as unavailable at once; when it is back, the same backend serves the same data', {
+      timeout: 60_000,
+    }, async () => {
       const second = await startPostgres();
       try {
         const logger = recordingLogger();

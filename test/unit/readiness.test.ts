@@ -259,7 +259,8 @@ describe('Service.probe', () => {
     const store = new MemoryKeyStore();
     let failing = false;
     const read = store.changes.read;
-    (store.changes as { read: () => Promise<string> }).read = () => (failing ? Promise.reject(new KeyStoreUnavailableError('network', 'changes', undefined)) : read());
+    (store.changes as { read: () => Promise<string> }).read = () =>
+      failing ? Promise.reject(new KeyStoreUnavailableError('network', 'changes', undefined)) : read();
     const { service, describeKey } = await seeded(store);
     await service.probe();
     failing = true;

@@ -112,7 +112,9 @@ describe('Function: loadRootKey', () => {
     expect((await stat(path)).mode & 0o777).toBe(0o600);
     expect(Buffer.from((await readFile(path, 'utf8')).trim(), 'base64')).toEqual(created);
     expect(await loadRootKey({ kind: 'file', path }, { mayCreate: false })).toEqual(created);
-    await expect(loadRootKey({ kind: 'file', path: join(dir, 'missing.key') }, { mayCreate: false })).rejects.toThrow(/does not exist, but the store is sealed/);
+    await expect(loadRootKey({ kind: 'file', path: join(dir, 'missing.key') }, { mayCreate: false })).rejects.toThrow(
+      /does not exist, but the store is sealed/,
+    );
   });
 
   it('when several instances create it at once, they all get the same key', async () => {
@@ -138,17 +140,38 @@ describe('Function: loadRootKey', () => {
     const server: Server = createServer((req, res) => {
       seen.push(req.url ?? '');
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ RequestId: 'r', SecretName: 'kms-root', SecretData: key(9).toString('base64'), SecretDataType: 'text', VersionId: 'v1', CreateTime: '', VersionStages: { VersionStage: ['ACSCurrent'] } }));
+      res.end(
+        JSON.stringify({
+          RequestId: 'r',
+          SecretName: 'kms-root',
+          SecretData: key(9).toString('base64'),
+          SecretDataType: 'text',
+          VersionId: 'v1',
+          CreateTime: '',
+          VersionStages: { VersionStage: ['ACSCurrent'] },
+        }),
+      );
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as { port: number };
     try {
-      const env = { ALIBABA_CLOUD_ACCESS_KEY_ID: 'LTAItest000000', ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'secret-0000000000', ALIBABA_CLOUD_KMS_ENDPOINT: `127.0.0.1:${port}` };
+      const env = {
+        ALIBABA_CLOUD_ACCESS_KEY_ID: 'LTAItest000000',
+        ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'secret-0000000000',
+        ALIBABA_CLOUD_KMS_ENDPOINT: `127.0.0.1:${port}`,
+      };
       expect(await loadRootKey({ kind: 'alibaba-kms-secret', secretName: 'kms-root' }, { mayCreate: false, env })).toEqual(key(9));
       expect(seen.join()).toMatch(/Action=GetSecretValue/);
       expect(seen.join()).toMatch(/SecretName=kms-root/);
       // The same code bundled as a Function Compute zip is (CommonJS, the SDK inlined): it works there too.
-      const bundle = await build({ entryPoints: [fileURLToPath(new URL('../../lib/keystore/root-key.ts', import.meta.url))], bundle: true, platform: 'node', format: 'cjs', write: false, logLevel: 'silent' });
+      const bundle = await build({
+        entryPoints: [fileURLToPath(new URL('../../lib/keystore/root-key.ts', import.meta.url))],
+        bundle: true,
+        platform: 'node',
+        format: 'cjs',
+        write: false,
+        logLevel: 'silent',
+      });
       const file = join(await tempDir(), 'root-key.cjs');
       await writeFile(file, bundle.outputFiles[0]!.contents);
       const bundled = createRequire(file)(file) as typeof import('../../lib/keystore/root-key.js');
@@ -163,11 +186,15 @@ describe('Upgrade: a data directory written before sealing', () => {
   it('when the service opens it, every old blob still decrypts, a root key is created, and new writes are sealed', async () => {
     const dataDir = join(await tempDir(), 'data');
     await cp(join(FIXTURE, 'data'), dataDir, { recursive: true });
-    const { blobs } = JSON.parse(await readFile(join(FIXTURE, 'blobs.json'), 'utf8')) as { blobs: Array<{ context: string | null; ciphertextBlob: string; plaintext: string }> };
+    const { blobs } = JSON.parse(await readFile(join(FIXTURE, 'blobs.json'), 'utf8')) as {
+      blobs: Array<{ context: string | null; ciphertextBlob: string; plaintext: string }>;
+    };
     const service = await serviceFromEnvironment({ KMS_DATA_DIR: dataDir, KMS_LOG_LEVEL: 'silent' });
     const dispatch = createDispatcher(service, OPERATIONS);
     for (const blob of blobs) {
-      const r = await dispatch(signedRpcRequest(ADMIN, 'Decrypt', { CiphertextBlob: blob.ciphertextBlob, ...(blob.context ? { EncryptionContext: blob.context } : {}) }));
+      const r = await dispatch(
+        signedRpcRequest(ADMIN, 'Decrypt', { CiphertextBlob: blob.ciphertextBlob, ...(blob.context ? { EncryptionContext: blob.context } : {}) }),
+      );
       expect(r.statusCode, r.body).toBe(200);
       expect(JSON.parse(r.body).Plaintext).toBe(blob.plaintext);
     }
@@ -186,7 +213,8 @@ describe('Upgrade: a data directory written before sealing', () => {
     // No file holds the old material in the clear any more.
     const before = new FileKeyStore(join(FIXTURE, 'data'));
     const secrets = [];
-    for (const name of await before.list('key-versions/')) secrets.push((JSON.parse((await before.get(name))!.value.toString()) as { material: string }).material);
+    for (const name of await before.list('key-versions/'))
+      secrets.push((JSON.parse((await before.get(name))!.value.toString()) as { material: string }).material);
     expect(secrets.length).toBeGreaterThan(0);
     for (const file of await readdir(dataDir, { recursive: true })) {
       const content = await readFile(join(dataDir, String(file))).catch(() => undefined);

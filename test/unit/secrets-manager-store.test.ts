@@ -11,12 +11,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  EntryExistsError,
-  EntryNotFoundError,
-  RevisionConflictError,
-  WriteOnceViolationError,
-} from '../../lib/keystore/key-store.js';
+import { EntryExistsError, EntryNotFoundError, RevisionConflictError, WriteOnceViolationError } from '../../lib/keystore/key-store.js';
 import { classifyAwsError, translateAwsError } from '../../lib/keystore/aws-errors.js';
 import { KIND_TAG, PENDING_STAGE, SecretsManagerStore, type SecretsManagerStoreOptions } from '../../lib/keystore/secrets-manager/secrets-manager-store.js';
 import { KeyStoreAccessDeniedError, KeyStoreFailureError, KeyStoreUnavailableError } from '../../lib/keystore/store-errors.js';
@@ -115,7 +110,7 @@ describe('Module: secrets-manager-store', () => {
       otherStub.restore();
     });
 
-    it('when a compare-and-swap loses, the losing version is not current and the value is the winner\'s', async () => {
+    it("when a compare-and-swap loses, the losing version is not current and the value is the winner's", async () => {
       const { store, fake } = setup();
       await store.create('keys/cas', bytes('0'), { writeOnce: false });
       const results = await Promise.allSettled([store.update('keys/cas', 1, bytes('a')), store.update('keys/cas', 1, bytes('b'))]);
@@ -135,7 +130,13 @@ describe('Module: secrets-manager-store', () => {
         if (command === 'UpdateSecretVersionStage' && !rivalWrote) {
           rivalWrote = true;
           const current = fake.versions('kms/test/keys/m').find((v) => v.stages.includes('AWSCURRENT'))!;
-          fake.putSecretValue({ SecretId: 'kms/test/keys/m', ClientRequestToken: 'rival-0000-0000-0000-000000000000', SecretString: current.secretString!.replace('"revision":1', '"revision":2').replace(bytes('v1').toString('base64'), bytes('rival').toString('base64')) });
+          fake.putSecretValue({
+            SecretId: 'kms/test/keys/m',
+            ClientRequestToken: 'rival-0000-0000-0000-000000000000',
+            SecretString: current
+              .secretString!.replace('"revision":1', '"revision":2')
+              .replace(bytes('v1').toString('base64'), bytes('rival').toString('base64')),
+          });
         }
         return undefined;
       };
@@ -193,7 +194,10 @@ describe('Module: secrets-manager-store', () => {
       await store.create('aliases/a', bytes('k1'), { writeOnce: false });
       await store.delete('aliases/a', 1);
       expect(sm).toHaveReceivedCommandWith(PutSecretValueCommand, { SecretString: JSON.stringify({ kms: 1, revision: 2, writeOnce: false, deleted: true }) });
-      expect(sm).toHaveReceivedCommandWith(DeleteSecretCommand, { ForceDeleteWithoutRecovery: true, SecretId: expect.stringMatching(/^arn:aws:secretsmanager:.*:secret:kms\/test\/aliases\/a-/) });
+      expect(sm).toHaveReceivedCommandWith(DeleteSecretCommand, {
+        ForceDeleteWithoutRecovery: true,
+        SecretId: expect.stringMatching(/^arn:aws:secretsmanager:.*:secret:kms\/test\/aliases\/a-/),
+      });
       expect(fake.names()).toEqual([]);
     });
 
@@ -350,7 +354,7 @@ describe('Module: secrets-manager-store', () => {
       expect(classifyAwsError(error).kind).toBe(kind);
     });
 
-    it('translateAwsError leaves the store\'s own errors and programming errors alone', () => {
+    it("translateAwsError leaves the store's own errors and programming errors alone", () => {
       const exists = new EntryExistsError('keys/x');
       expect(translateAwsError(exists, 'create', 'keys/x')).toBe(exists);
       const bug = new TypeError('x is undefined');

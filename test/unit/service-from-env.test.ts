@@ -75,7 +75,11 @@ async function captureStdout(run: () => Promise<void>): Promise<string[]> {
 
 describe('Module: service-from-env', () => {
   it('declares the defaults of its variables once', () => {
-    expect(Object.fromEntries([DATA_DIR, LOG_LEVEL, KEY_STORE, SECRETS_PREFIX, STORE_CACHE_TTL_MS, STORE_STALE_FOR_MS].map((v: Variable<unknown>) => [v.name, defaultOf(v)]))).toEqual({
+    expect(
+      Object.fromEntries(
+        [DATA_DIR, LOG_LEVEL, KEY_STORE, SECRETS_PREFIX, STORE_CACHE_TTL_MS, STORE_STALE_FOR_MS].map((v: Variable<unknown>) => [v.name, defaultOf(v)]),
+      ),
+    ).toEqual({
       KMS_DATA_DIR: './.kms-data',
       KMS_LOG_LEVEL: 'info',
       KMS_KEY_STORE: 'file',
@@ -103,7 +107,9 @@ describe('Module: service-from-env', () => {
     });
 
     it('when an empty value is given, it counts as unset', () => {
-      expect(readServiceConfig({ KMS_DATA_DIR: '', KMS_LOG_LEVEL: '', KMS_KEY_STORE: '', KMS_CACHE_TTL_MS: '', KMS_RATE_LIMITS: '' })).toEqual(readServiceConfig({}));
+      expect(readServiceConfig({ KMS_DATA_DIR: '', KMS_LOG_LEVEL: '', KMS_KEY_STORE: '', KMS_CACHE_TTL_MS: '', KMS_RATE_LIMITS: '' })).toEqual(
+        readServiceConfig({}),
+      );
     });
 
     it.each([
@@ -111,13 +117,18 @@ describe('Module: service-from-env', () => {
       [{ KMS_DATA_DIR: '/var/lib/kms' }, { kind: 'file', path: '/var/lib/kms/root.key' }],
       [{ KMS_ROOT_KEY_SOURCE: 'aws-secrets-manager:kms/prod/root' }, { kind: 'aws-secrets-manager', secretId: 'kms/prod/root' }],
       [{ KMS_ROOT_KEY_SOURCE: 'alibaba-kms-secret:kms-root' }, { kind: 'alibaba-kms-secret', secretName: 'kms-root' }],
-      [{ KMS_ROOT_KEY_SOURCE: 'file:/etc/kms/other.key', KMS_ROOT_KEY_FILE: '/etc/kms/root.key' }, { kind: 'file', path: '/etc/kms/other.key' }],
+      [
+        { KMS_ROOT_KEY_SOURCE: 'file:/etc/kms/other.key', KMS_ROOT_KEY_FILE: '/etc/kms/root.key' },
+        { kind: 'file', path: '/etc/kms/other.key' },
+      ],
     ])('when the root key source is set (%j), the file store is sealed with it', (env, rootKey) => {
       expect(readStateConfig(env)).toMatchObject({ keyStore: 'file', backend: { rootKey } });
     });
 
     it.each(['vault:x', 'aws-secrets-manager:', 'nothing'])('when KMS_ROOT_KEY_SOURCE is %j, it is refused with a message naming the forms', (source) => {
-      expect(() => readStateConfig({ KMS_ROOT_KEY_SOURCE: source })).toThrow(/KMS_ROOT_KEY_SOURCE must be aws-secrets-manager:<secret-id>, alibaba-kms-secret:<secret-name> or file:<path>/);
+      expect(() => readStateConfig({ KMS_ROOT_KEY_SOURCE: source })).toThrow(
+        /KMS_ROOT_KEY_SOURCE must be aws-secrets-manager:<secret-id>, alibaba-kms-secret:<secret-name> or file:<path>/,
+      );
     });
 
     it('when KMS_KEY_STORE=secrets-manager, it takes AWS_REGION, the default prefix and the cache defaults', () => {
@@ -126,7 +137,9 @@ describe('Module: service-from-env', () => {
         backend: { prefix: 'kms/', region: 'eu-central-1', cacheTtlMs: 5_000, writeOnceTtlMs: 3_600_000, staleForMs: 300_000 },
         nonces: { kind: 'memory' },
       });
-      expect(readStateConfig({ KMS_KEY_STORE: 'secrets-manager', AWS_DEFAULT_REGION: 'eu-west-1', KMS_NONCE_STORE: 'memory' }).backend).toMatchObject({ region: 'eu-west-1' });
+      expect(readStateConfig({ KMS_KEY_STORE: 'secrets-manager', AWS_DEFAULT_REGION: 'eu-west-1', KMS_NONCE_STORE: 'memory' }).backend).toMatchObject({
+        region: 'eu-west-1',
+      });
     });
 
     it('when every variable is set, each is used', () => {
@@ -175,18 +188,29 @@ describe('Module: service-from-env', () => {
     });
 
     it('when KMS_NONCE_STORE is given, it wins over KMS_NONCE_TABLE (serverless offline: journal beside a file store)', () => {
-      expect(readStateConfig({ KMS_KEY_STORE: 'file', KMS_DATA_DIR: '/tmp/kms-data', KMS_NONCE_STORE: 'journal', KMS_NONCE_TABLE: 'kms-dev-nonces' })).toMatchObject({
+      expect(
+        readStateConfig({ KMS_KEY_STORE: 'file', KMS_DATA_DIR: '/tmp/kms-data', KMS_NONCE_STORE: 'journal', KMS_NONCE_TABLE: 'kms-dev-nonces' }),
+      ).toMatchObject({
         keyStore: 'file',
         backend: { dataDir: '/tmp/kms-data' },
         nonces: { kind: 'journal', dataDir: '/tmp/kms-data' },
       });
       expect(readStateConfig({ KMS_NONCE_TABLE: 'kms-dev-nonces' })).toMatchObject({ keyStore: 'file', nonces: { kind: 'dynamodb', table: 'kms-dev-nonces' } });
-      expect(readStateConfig({ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_NONCE_STORE: 'journal', KMS_DATA_DIR: '/tmp/n' }).nonces).toEqual({ kind: 'journal', dataDir: '/tmp/n' });
+      expect(readStateConfig({ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_NONCE_STORE: 'journal', KMS_DATA_DIR: '/tmp/n' }).nonces).toEqual(
+        { kind: 'journal', dataDir: '/tmp/n' },
+      );
       expect(readStateConfig({ KMS_NONCE_STORE: 'memory', KMS_NONCE_TABLE: 't' }).nonces).toEqual({ kind: 'memory' });
     });
 
     it('when KMS_KEY_STORE=postgres, it takes KMS_POSTGRES_URL (and a schema), seals with the root key, and uses the database for nonces', () => {
-      expect(readStateConfig({ KMS_KEY_STORE: 'postgres', KMS_POSTGRES_URL: 'postgres://kms@db/kms', KMS_POSTGRES_SCHEMA: 'kms_prod', KMS_ROOT_KEY_FILE: '/etc/kms/root.key' })).toEqual({
+      expect(
+        readStateConfig({
+          KMS_KEY_STORE: 'postgres',
+          KMS_POSTGRES_URL: 'postgres://kms@db/kms',
+          KMS_POSTGRES_SCHEMA: 'kms_prod',
+          KMS_ROOT_KEY_FILE: '/etc/kms/root.key',
+        }),
+      ).toEqual({
         keyStore: 'postgres',
         backend: { url: 'postgres://kms@db/kms', schema: 'kms_prod', rootKey: { kind: 'file', path: '/etc/kms/root.key' } },
         nonces: { kind: 'backend' },
@@ -199,7 +223,9 @@ describe('Module: service-from-env', () => {
         backend: { table: 'kms-prod-state', region: 'eu-central-1' },
         nonces: { kind: 'backend' },
       });
-      expect(readStateConfig({ KMS_KEY_STORE: 'dynamodb', KMS_STATE_TABLE: 't', AWS_REGION: 'eu-central-1', KMS_SECRETS_PREFIX: 'kms/prod/' }).backend).toMatchObject({
+      expect(
+        readStateConfig({ KMS_KEY_STORE: 'dynamodb', KMS_STATE_TABLE: 't', AWS_REGION: 'eu-central-1', KMS_SECRETS_PREFIX: 'kms/prod/' }).backend,
+      ).toMatchObject({
         material: { prefix: 'kms/prod/', region: 'eu-central-1' },
       });
     });
@@ -214,9 +240,18 @@ describe('Module: service-from-env', () => {
       [{ KMS_KEY_STORE: 'dynamodb', KMS_STATE_TABLE: 't' }, /KMS_KEY_STORE=dynamodb needs AWS_REGION/],
       [{ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1' }, /needs a shared replay store/],
       [{ KMS_KEY_STORE: 'secrets-manager', KMS_NONCE_TABLE: 't' }, /KMS_KEY_STORE=secrets-manager needs AWS_REGION/],
-      [{ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_NONCE_TABLE: 't', KMS_STORE_CACHE_TTL_MS: '5s' }, /KMS_STORE_CACHE_TTL_MS must be a whole number/],
-      [{ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_NONCE_TABLE: 't', KMS_STORE_STALE_FOR_MS: '-1' }, /KMS_STORE_STALE_FOR_MS must be a whole number/],
-      [{ KMS_KEY_STORE: 'dynamodb', KMS_STATE_TABLE: 't', AWS_REGION: 'us-east-1', KMS_SECRETS_PREFIX: 'kms/', KMS_STORE_CACHE_TTL_MS: '1e3' }, /KMS_STORE_CACHE_TTL_MS must be a whole number/],
+      [
+        { KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_NONCE_TABLE: 't', KMS_STORE_CACHE_TTL_MS: '5s' },
+        /KMS_STORE_CACHE_TTL_MS must be a whole number/,
+      ],
+      [
+        { KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_NONCE_TABLE: 't', KMS_STORE_STALE_FOR_MS: '-1' },
+        /KMS_STORE_STALE_FOR_MS must be a whole number/,
+      ],
+      [
+        { KMS_KEY_STORE: 'dynamodb', KMS_STATE_TABLE: 't', AWS_REGION: 'us-east-1', KMS_SECRETS_PREFIX: 'kms/', KMS_STORE_CACHE_TTL_MS: '1e3' },
+        /KMS_STORE_CACHE_TTL_MS must be a whole number/,
+      ],
       [{ KMS_LOG_LEVEL: 'loud' }, /KMS_LOG_LEVEL must be debug, info, warn, error or silent, not "loud"/],
       [{ KMS_CACHE_TTL_MS: '0x10' }, /KMS_CACHE_TTL_MS must be a whole number of milliseconds/],
       [{ KMS_RATE_LIMITS: '{"default": {"crypto": 0}}' }, /^KMS_RATE_LIMITS at default.crypto/],
@@ -233,12 +268,21 @@ describe('Module: service-from-env', () => {
     it.each([
       [{ ...fc }, /KMS_KEY_STORE=file on Function Compute .*replays.*postgres/],
       [{ ...fc, KMS_KEY_STORE: 'file', KMS_DATA_DIR: '/mnt/kms' }, /KMS_KEY_STORE=file on Function Compute/],
-      [{ ...fc, KMS_KEY_STORE: 'postgres', KMS_POSTGRES_URL: 'postgres://db/kms' }, /root key file on Function Compute is per instance: set KMS_ROOT_KEY_SOURCE=alibaba-kms-secret/],
-      [{ ...fc, KMS_KEY_STORE: 'postgres', KMS_POSTGRES_URL: 'postgres://db/kms', KMS_ROOT_KEY_SOURCE: 'alibaba-kms-secret:root', KMS_NONCE_STORE: 'journal' }, /KMS_NONCE_STORE=journal on Function Compute is per instance/],
+      [
+        { ...fc, KMS_KEY_STORE: 'postgres', KMS_POSTGRES_URL: 'postgres://db/kms' },
+        /root key file on Function Compute is per instance: set KMS_ROOT_KEY_SOURCE=alibaba-kms-secret/,
+      ],
+      [
+        { ...fc, KMS_KEY_STORE: 'postgres', KMS_POSTGRES_URL: 'postgres://db/kms', KMS_ROOT_KEY_SOURCE: 'alibaba-kms-secret:root', KMS_NONCE_STORE: 'journal' },
+        /KMS_NONCE_STORE=journal on Function Compute is per instance/,
+      ],
       [{ ...lambda }, /KMS_KEY_STORE=file on AWS Lambda .*use KMS_KEY_STORE=postgres or dynamodb/],
       [{ ...lambda, KMS_KEY_STORE: 'secrets-manager', KMS_NONCE_STORE: 'memory' }, /KMS_NONCE_STORE=memory on AWS Lambda is per instance/],
       [{ ...lambda, KMS_KEY_STORE: 'dynamodb', KMS_STATE_TABLE: 't', KMS_NONCE_STORE: 'memory' }, /KMS_NONCE_STORE=memory on AWS Lambda/],
-      [{ ...lambda, KMS_KEY_STORE: 'postgres', KMS_POSTGRES_URL: 'postgres://db/kms', KMS_ROOT_KEY_FILE: '/tmp/root.key' }, /root key file on AWS Lambda is per instance: set KMS_ROOT_KEY_SOURCE=aws-secrets-manager/],
+      [
+        { ...lambda, KMS_KEY_STORE: 'postgres', KMS_POSTGRES_URL: 'postgres://db/kms', KMS_ROOT_KEY_FILE: '/tmp/root.key' },
+        /root key file on AWS Lambda is per instance: set KMS_ROOT_KEY_SOURCE=aws-secrets-manager/,
+      ],
     ])('on a cloud function, state kept per instance is refused (replays would pass): %j', (env, message) => {
       expect(() => readStateConfig(env)).toThrow(message);
     });
@@ -266,7 +310,12 @@ describe('Module: service-from-env', () => {
     });
 
     it('when KMS_NONCE_STORE=journal, the journal is used even though KMS_NONCE_TABLE is set, and DynamoDB is never called', async () => {
-      const service = await serviceFromEnvironment({ KMS_DATA_DIR: await tempDir(), KMS_NONCE_STORE: 'journal', KMS_NONCE_TABLE: 'kms-nonces', KMS_LOG_LEVEL: 'silent' });
+      const service = await serviceFromEnvironment({
+        KMS_DATA_DIR: await tempDir(),
+        KMS_NONCE_STORE: 'journal',
+        KMS_NONCE_TABLE: 'kms-nonces',
+        KMS_LOG_LEVEL: 'silent',
+      });
       expect(unwatched(service.nonces)).toBeInstanceOf(JournaledNonceStore);
       expect(await service.nonces.claim('AK1', 'n', Date.now() + 60_000)).toBe(true);
       expect(ddb).not.toHaveReceivedAnyCommand();
@@ -300,7 +349,13 @@ describe('Module: service-from-env', () => {
     it('when KMS_KEY_STORE=secrets-manager with the default cache, an outage is served from memory for TTL + 300 s, then 503', async () => {
       vi.useFakeTimers({ toFake: ['Date'] });
       vi.setSystemTime(Date.parse('2025-06-01T00:00:00Z'));
-      const service = await serviceFromEnvironment({ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_NONCE_STORE: 'memory', KMS_CACHE_TTL_MS: '0', KMS_LOG_LEVEL: 'silent' });
+      const service = await serviceFromEnvironment({
+        KMS_KEY_STORE: 'secrets-manager',
+        AWS_REGION: 'us-east-1',
+        KMS_NONCE_STORE: 'memory',
+        KMS_CACHE_TTL_MS: '0',
+        KMS_LOG_LEVEL: 'silent',
+      });
       await service.keyring.createKey({ keyId: KEY_ID });
       fakeSm.failure = () => awsErrors.throttling();
       vi.setSystemTime(Date.now() + 5_000 + 300_000 - 1);
@@ -310,14 +365,24 @@ describe('Module: service-from-env', () => {
     });
 
     it('when KMS_NONCE_TABLE is set, nonces are claimed in that DynamoDB table, with either key store', async () => {
-      const withSecrets = await serviceFromEnvironment({ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_NONCE_TABLE: 'kms-nonces', KMS_LOG_LEVEL: 'silent' });
+      const withSecrets = await serviceFromEnvironment({
+        KMS_KEY_STORE: 'secrets-manager',
+        AWS_REGION: 'us-east-1',
+        KMS_NONCE_TABLE: 'kms-nonces',
+        KMS_LOG_LEVEL: 'silent',
+      });
       expect(unwatched(withSecrets.nonces)).toBeInstanceOf(DynamoDbNonceStore);
       expect(await withSecrets.nonces.claim('AK1', 'n1', Date.now() + 60_000)).toBe(true);
       expect(ddb).toHaveReceivedCommandWith(PutItemCommand, { TableName: 'kms-nonces', Item: expect.objectContaining({ pk: { S: 'AK1#n1' } }) });
       const client = ddb.commandCalls(PutItemCommand)[0]!.thisValue as DynamoDBClient;
       expect(await client.config.region()).toBe('us-east-1');
 
-      const withFiles = await serviceFromEnvironment({ KMS_DATA_DIR: await tempDir(), KMS_NONCE_TABLE: 'kms-nonces', AWS_REGION: 'us-east-1', KMS_LOG_LEVEL: 'silent' });
+      const withFiles = await serviceFromEnvironment({
+        KMS_DATA_DIR: await tempDir(),
+        KMS_NONCE_TABLE: 'kms-nonces',
+        AWS_REGION: 'us-east-1',
+        KMS_LOG_LEVEL: 'silent',
+      });
       expect(unwatched(withFiles.nonces)).toBeInstanceOf(DynamoDbNonceStore);
       // Shared: the second service sees the first one's nonce.
       expect(await withFiles.nonces.claim('AK1', 'n1', Date.now() + 60_000)).toBe(false);
@@ -335,20 +400,34 @@ describe('Module: service-from-env', () => {
       expect(fakeSm.names()).toContain(`kms/keys/${KEY_ID}`);
     });
 
-    it('when a replay store of the process is passed (a gateway worker\'s), it replaces the journal or memory, never a shared one', async () => {
+    it("when a replay store of the process is passed (a gateway worker's), it replaces the journal or memory, never a shared one", async () => {
       const local = new MemoryNonceStore();
       const withFiles = await serviceFromEnvironment({ KMS_DATA_DIR: await tempDir(), KMS_LOG_LEVEL: 'silent' }, { localNonces: local });
       expect(unwatched(withFiles.nonces)).toBe(local);
-      const inMemory = await serviceFromEnvironment({ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_NONCE_STORE: 'memory', KMS_LOG_LEVEL: 'silent' }, { localNonces: local });
+      const inMemory = await serviceFromEnvironment(
+        { KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_NONCE_STORE: 'memory', KMS_LOG_LEVEL: 'silent' },
+        { localNonces: local },
+      );
       expect(unwatched(inMemory.nonces)).toBe(local);
-      const shared = await serviceFromEnvironment({ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_NONCE_TABLE: 'kms-nonces', KMS_LOG_LEVEL: 'silent' }, { localNonces: local });
+      const shared = await serviceFromEnvironment(
+        { KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_NONCE_TABLE: 'kms-nonces', KMS_LOG_LEVEL: 'silent' },
+        { localNonces: local },
+      );
       expect(unwatched(shared.nonces)).toBeInstanceOf(DynamoDbNonceStore);
     });
 
-    it('when the journal\'s directory cannot be made (a file is in its place), the start fails', async () => {
+    it("when the journal's directory cannot be made (a file is in its place), the start fails", async () => {
       const blocked = join(await tempDir(), 'data');
       await writeFile(blocked, 'not a directory');
-      await expect(serviceFromEnvironment({ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_NONCE_STORE: 'journal', KMS_DATA_DIR: blocked, KMS_LOG_LEVEL: 'silent' })).rejects.toMatchObject({ code: 'EEXIST' });
+      await expect(
+        serviceFromEnvironment({
+          KMS_KEY_STORE: 'secrets-manager',
+          AWS_REGION: 'us-east-1',
+          KMS_NONCE_STORE: 'journal',
+          KMS_DATA_DIR: blocked,
+          KMS_LOG_LEVEL: 'silent',
+        }),
+      ).rejects.toMatchObject({ code: 'EEXIST' });
     });
 
     it('when KMS_NONCE_TABLE is not set with Secrets Manager, it refuses to serve (replays would pass between instances); asked for memory, it warns', async () => {
@@ -362,13 +441,30 @@ describe('Module: service-from-env', () => {
 
     it('when running in Lambda (AWS_LAMBDA_FUNCTION_NAME), it logs through Powertools: structured JSON with service and level', async () => {
       const lines = await captureStdout(async () => {
-        const service = await serviceFromEnvironment({ KMS_KEY_STORE: 'secrets-manager', AWS_REGION: 'us-east-1', KMS_NONCE_STORE: 'memory', KMS_SINGLE_INSTANCE: 'true', AWS_LAMBDA_FUNCTION_NAME: 'kms-decrypt', POWERTOOLS_SERVICE_NAME: 'kms-test' });
+        const service = await serviceFromEnvironment({
+          KMS_KEY_STORE: 'secrets-manager',
+          AWS_REGION: 'us-east-1',
+          KMS_NONCE_STORE: 'memory',
+          KMS_SINGLE_INSTANCE: 'true',
+          AWS_LAMBDA_FUNCTION_NAME: 'kms-decrypt',
+          POWERTOOLS_SERVICE_NAME: 'kms-test',
+        });
         expect(service.logger).toHaveProperty('powertools');
         service.logger.info('request', { requestId: 'req-1', action: 'Decrypt', status: 200 });
         service.logger.debug('not at info');
       });
       const records = lines.map((l) => JSON.parse(l));
-      expect(records).toContainEqual(expect.objectContaining({ level: 'INFO', message: 'request', service: 'kms-test', requestId: 'req-1', action: 'Decrypt', status: 200, timestamp: expect.any(String) }));
+      expect(records).toContainEqual(
+        expect.objectContaining({
+          level: 'INFO',
+          message: 'request',
+          service: 'kms-test',
+          requestId: 'req-1',
+          action: 'Decrypt',
+          status: 200,
+          timestamp: expect.any(String),
+        }),
+      );
       expect(records).toContainEqual(expect.objectContaining({ level: 'WARN', message: expect.stringContaining('KMS_NONCE_TABLE') }));
       expect(records.some((r) => r.message === 'not at info')).toBe(false);
     });

@@ -87,15 +87,16 @@ describe('Module: rpc-signature', () => {
         ['Action', 'Encrypt'],
         ['Plaintext', "a b*~!'()é"],
       ]);
-      expect(stringToSign).toBe(
-        `GET&%2F&${percentEncode("Action=Encrypt&Plaintext=a%20b%2A~%21%27%28%29%C3%A9&Version=2016-01-20")}`,
-      );
+      expect(stringToSign).toBe(`GET&%2F&${percentEncode('Action=Encrypt&Plaintext=a%20b%2A~%21%27%28%29%C3%A9&Version=2016-01-20')}`);
     });
 
     it('when flattened map keys sort differently raw and encoded, it sorts by the decoded name as the clients do', () => {
       const params = rpcParams(toRpcRequest(captureNamed('kms20160120-generate-data-key-flattened-keys'))).all;
       const decoded = decodeURIComponent(rpcStringToSign('POST', params).split('&')[2]!);
-      const names = decoded.split('&').map((pair) => pair.split('=')[0]!).filter((n) => n.startsWith('EncryptionContext.'));
+      const names = decoded
+        .split('&')
+        .map((pair) => pair.split('=')[0]!)
+        .filter((n) => n.startsWith('EncryptionContext.'));
       // Raw order: "." (0x2E) < "/" (0x2F) < "z" < "中"; encoded order would put "%2F" and "%E4" first.
       expect(names).toEqual(['EncryptionContext.a.b', 'EncryptionContext.a%2Fb', 'EncryptionContext.z', 'EncryptionContext.%E4%B8%AD']);
     });
@@ -128,35 +129,41 @@ describe('Module: rpc-signature', () => {
 
 describe('Module: authenticate (RPC HMAC-SHA1)', () => {
   describe('function authenticate', () => {
-    it.each(RPC_CAPTURES.map((c) => [c.name, c] as const))('when %s sent a request, it accepts it and returns the caller and the Action', async (_name, captured) => {
-      const request = toRpcRequest(captured);
-      const result = await authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), await authDeps({ now: capturedAt(captured) }));
-      expect(result.principal.accessKeyId).toBe(CAPTURE.credentials.accessKeyId);
-      expect(result.action).toBe(captured.action);
-    });
+    it.each(RPC_CAPTURES.map((c) => [c.name, c] as const))(
+      'when %s sent a request, it accepts it and returns the caller and the Action',
+      async (_name, captured) => {
+        const request = toRpcRequest(captured);
+        const result = await authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), await authDeps({ now: capturedAt(captured) }));
+        expect(result.principal.accessKeyId).toBe(CAPTURE.credentials.accessKeyId);
+        expect(result.action).toBe(captured.action);
+      },
+    );
 
-    it.each(RPC_CAPTURES.map((c) => [c.name, c] as const))('when one parameter value of %s is changed, it throws SignatureDoesNotMatchError', async (_name, captured) => {
-      const request = withParam(toRpcRequest(captured), 'KeyId', 'alias/other');
-      await expect(authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), await authDeps({ now: capturedAt(captured) }))).rejects.toBeInstanceOf(
-        SignatureDoesNotMatchError,
-      );
-    });
+    it.each(RPC_CAPTURES.map((c) => [c.name, c] as const))(
+      'when one parameter value of %s is changed, it throws SignatureDoesNotMatchError',
+      async (_name, captured) => {
+        const request = withParam(toRpcRequest(captured), 'KeyId', 'alias/other');
+        await expect(
+          authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), await authDeps({ now: capturedAt(captured) })),
+        ).rejects.toBeInstanceOf(SignatureDoesNotMatchError);
+      },
+    );
 
     it('when a parameter the client did not sign is added, it throws SignatureDoesNotMatchError', async () => {
       const captured = captureNamed('pop-core-get-encrypt');
       const original = toRpcRequest(captured);
       const request = { ...original, rawQuery: `${original.rawQuery}&NumberOfBytes=1` };
-      await expect(authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), await authDeps({ now: capturedAt(captured) }))).rejects.toBeInstanceOf(
-        SignatureDoesNotMatchError,
-      );
+      await expect(
+        authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), await authDeps({ now: capturedAt(captured) })),
+      ).rejects.toBeInstanceOf(SignatureDoesNotMatchError);
     });
 
     it('when the method is changed (GET signed, POST sent), it throws SignatureDoesNotMatchError', async () => {
       const captured = captureNamed('pop-core-get-encrypt');
       const request = { ...toRpcRequest(captured), method: 'POST' };
-      await expect(authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), await authDeps({ now: capturedAt(captured) }))).rejects.toBeInstanceOf(
-        SignatureDoesNotMatchError,
-      );
+      await expect(
+        authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), await authDeps({ now: capturedAt(captured) })),
+      ).rejects.toBeInstanceOf(SignatureDoesNotMatchError);
     });
 
     it('when the stored secret differs from the one that signed, it throws SignatureDoesNotMatchError', async () => {
@@ -169,7 +176,9 @@ describe('Module: authenticate (RPC HMAC-SHA1)', () => {
     it.each(['Signature', 'AccessKeyId', 'SignatureNonce', 'Timestamp'])('when %s is missing, it throws IncompleteSignatureError', async (name) => {
       const captured = captureNamed('pop-core-get-encrypt');
       const request = withParam(toRpcRequest(captured), name, undefined);
-      const error = await authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), await authDeps({ now: capturedAt(captured) })).catch((e: unknown) => e);
+      const error = await authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), await authDeps({ now: capturedAt(captured) })).catch(
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(IncompleteSignatureError);
       expect((error as Error).message).toContain(name);
     });
@@ -177,17 +186,17 @@ describe('Module: authenticate (RPC HMAC-SHA1)', () => {
     it.each(['Signature', 'SignatureNonce'])('when %s is empty, it throws IncompleteSignatureError', async (name) => {
       const captured = captureNamed('pop-core-post-encrypt');
       const request = withParam(toRpcRequest(captured), name, '');
-      await expect(authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), await authDeps({ now: capturedAt(captured) }))).rejects.toBeInstanceOf(
-        IncompleteSignatureError,
-      );
+      await expect(
+        authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), await authDeps({ now: capturedAt(captured) })),
+      ).rejects.toBeInstanceOf(IncompleteSignatureError);
     });
 
     it('when SignatureMethod is not HMAC-SHA1, it throws IncompleteSignatureError', async () => {
       const captured = captureNamed('pop-core-get-encrypt');
       const request = withParam(toRpcRequest(captured), 'SignatureMethod', 'HMAC-SHA256');
-      await expect(authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), await authDeps({ now: capturedAt(captured) }))).rejects.toBeInstanceOf(
-        IncompleteSignatureError,
-      );
+      await expect(
+        authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), await authDeps({ now: capturedAt(captured) })),
+      ).rejects.toBeInstanceOf(IncompleteSignatureError);
     });
 
     it.each(['2026-11-22 18:20:33', 'yesterday', '1700000000', '2026-11-22T18:20:33+08:00', '2026-13-45T25:61:61Z'])(
@@ -195,9 +204,9 @@ describe('Module: authenticate (RPC HMAC-SHA1)', () => {
       async (timestamp) => {
         const captured = captureNamed('pop-core-get-encrypt');
         const request = withParam(toRpcRequest(captured), 'Timestamp', timestamp);
-        await expect(authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), await authDeps({ now: capturedAt(captured) }))).rejects.toBeInstanceOf(
-          IllegalTimestampError,
-        );
+        await expect(
+          authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), await authDeps({ now: capturedAt(captured) })),
+        ).rejects.toBeInstanceOf(IllegalTimestampError);
       },
     );
 
@@ -219,10 +228,12 @@ describe('Module: authenticate (RPC HMAC-SHA1)', () => {
       const captured = captureNamed('kms20160120-encrypt');
       const request = toRpcRequest(captured);
       const at = capturedAt(captured);
-      await expect(authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), await authDeps({ now: at + TIMESTAMP_WINDOW_MS }))).resolves.toBeDefined();
-      await expect(authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), await authDeps({ now: at + TIMESTAMP_WINDOW_MS + 1 }))).rejects.toBeInstanceOf(
-        TimestampExpiredError,
-      );
+      await expect(
+        authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), await authDeps({ now: at + TIMESTAMP_WINDOW_MS })),
+      ).resolves.toBeDefined();
+      await expect(
+        authenticate((claimed) => alibabaClaim(request, rpcParams(request), claimed), await authDeps({ now: at + TIMESTAMP_WINDOW_MS + 1 })),
+      ).rejects.toBeInstanceOf(TimestampExpiredError);
     });
 
     it('when the same request (same nonce) arrives twice, it accepts the first and throws SignatureNonceUsedError for the second', async () => {

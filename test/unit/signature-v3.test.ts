@@ -50,28 +50,29 @@ async function authenticateAt(request: RpcRequest, now: number, options: Paramet
 
 describe('Module: v3-signature', () => {
   it('has captures of the V3 signer with a query and with a form body', () => {
-    expect(V3_CAPTURES.map((c) => c.name).sort()).toEqual([
-      'openapi-v3-encrypt-form-body',
-      'openapi-v3-encrypt-query',
-      'openapi-v3-generate-data-key-query',
-    ]);
+    expect(V3_CAPTURES.map((c) => c.name).sort()).toEqual(['openapi-v3-encrypt-form-body', 'openapi-v3-encrypt-query', 'openapi-v3-generate-data-key-query']);
   });
 
   describe('function parseV3Authorization', () => {
-    it.each(V3_CAPTURES.map((c) => [c.name, c] as const))('when given the header %s sent, it returns the access key id, signed headers and signature', (_n, captured) => {
-      const auth = parseV3Authorization(toRpcRequest(captured).headers.authorization!);
-      expect(auth.accessKeyId).toBe(CAPTURE.credentials.accessKeyId);
-      expect(auth.signedHeaders).toEqual(expect.arrayContaining(['host', 'x-acs-action', 'x-acs-content-sha256', 'x-acs-date', 'x-acs-signature-nonce', 'x-acs-version']));
-      expect(auth.signature).toMatch(/^[0-9a-f]{64}$/);
-    });
+    it.each(V3_CAPTURES.map((c) => [c.name, c] as const))(
+      'when given the header %s sent, it returns the access key id, signed headers and signature',
+      (_n, captured) => {
+        const auth = parseV3Authorization(toRpcRequest(captured).headers.authorization!);
+        expect(auth.accessKeyId).toBe(CAPTURE.credentials.accessKeyId);
+        expect(auth.signedHeaders).toEqual(
+          expect.arrayContaining(['host', 'x-acs-action', 'x-acs-content-sha256', 'x-acs-date', 'x-acs-signature-nonce', 'x-acs-version']),
+        );
+        expect(auth.signature).toMatch(/^[0-9a-f]{64}$/);
+      },
+    );
 
     it.each([
-      ['another algorithm', 'ACS3-HMAC-SM3 Credential=LTAIabcdefgh,SignedHeaders=host,Signature=' + 'a'.repeat(64)],
-      ['no Credential', 'ACS3-HMAC-SHA256 SignedHeaders=host,Signature=' + 'a'.repeat(64)],
-      ['no SignedHeaders', 'ACS3-HMAC-SHA256 Credential=LTAIabcdefgh,Signature=' + 'a'.repeat(64)],
+      ['another algorithm', `ACS3-HMAC-SM3 Credential=LTAIabcdefgh,SignedHeaders=host,Signature=${'a'.repeat(64)}`],
+      ['no Credential', `ACS3-HMAC-SHA256 SignedHeaders=host,Signature=${'a'.repeat(64)}`],
+      ['no SignedHeaders', `ACS3-HMAC-SHA256 Credential=LTAIabcdefgh,Signature=${'a'.repeat(64)}`],
       ['no Signature', 'ACS3-HMAC-SHA256 Credential=LTAIabcdefgh,SignedHeaders=host'],
-      ['an upper-case hex Signature', 'ACS3-HMAC-SHA256 Credential=LTAIabcdefgh,SignedHeaders=host,Signature=' + 'A'.repeat(64)],
-      ['a short Signature', 'ACS3-HMAC-SHA256 Credential=LTAIabcdefgh,SignedHeaders=host,Signature=' + 'a'.repeat(63)],
+      ['an upper-case hex Signature', `ACS3-HMAC-SHA256 Credential=LTAIabcdefgh,SignedHeaders=host,Signature=${'A'.repeat(64)}`],
+      ['a short Signature', `ACS3-HMAC-SHA256 Credential=LTAIabcdefgh,SignedHeaders=host,Signature=${'a'.repeat(63)}`],
     ])('when the header has %s, it throws IncompleteSignatureError', (_what, header) => {
       expect(() => parseV3Authorization(header)).toThrow(IncompleteSignatureError);
     });
@@ -143,9 +144,9 @@ describe('Module: v3-signature', () => {
   });
 
   describe('decoding what the V3 client sent', () => {
-    it('when the URL leaves !\'()* unencoded (querystring.stringify), the decoded values are exactly what the client was given', () => {
+    it("when the URL leaves !'()* unencoded (querystring.stringify), the decoded values are exactly what the client was given", () => {
       const captured = captureNamed('openapi-v3-encrypt-query');
-      expect(captured.url).toContain("*!%27()~");
+      expect(captured.url).toContain('*!%27()~');
       const params = rpcParams(toRpcRequest(captured)).all;
       expect(params.get('Plaintext')).toBe(CAPTURE.inputs.plaintext);
       expect(JSON.parse(params.get('EncryptionContext')!)).toEqual(CAPTURE.inputs.encryptionContext);
@@ -161,13 +162,16 @@ describe('Module: v3-signature', () => {
 
 describe('Module: authenticate (V3 ACS3-HMAC-SHA256)', () => {
   describe('function authenticate', () => {
-    it.each(V3_CAPTURES.map((c) => [c.name, c] as const))('when %s sent a request, it accepts it and returns the caller and the x-acs-action', async (_n, captured) => {
-      const result = await authenticateAt(toRpcRequest(captured), capturedAt(captured));
-      expect(result.principal.accessKeyId).toBe(CAPTURE.credentials.accessKeyId);
-      expect(result.action).toBe(captured.action);
-    });
+    it.each(V3_CAPTURES.map((c) => [c.name, c] as const))(
+      'when %s sent a request, it accepts it and returns the caller and the x-acs-action',
+      async (_n, captured) => {
+        const result = await authenticateAt(toRpcRequest(captured), capturedAt(captured));
+        expect(result.principal.accessKeyId).toBe(CAPTURE.credentials.accessKeyId);
+        expect(result.action).toBe(captured.action);
+      },
+    );
 
-    it('when re-signed over the same headers by the test helper, the signature equals the client\'s (the helper is sound)', () => {
+    it("when re-signed over the same headers by the test helper, the signature equals the client's (the helper is sound)", () => {
       const request = toRpcRequest(captureNamed('openapi-v3-encrypt-form-body'));
       expect(resign(request, signedHeadersOf(request)).headers.authorization).toBe(request.headers.authorization);
     });
@@ -229,7 +233,10 @@ describe('Module: authenticate (V3 ACS3-HMAC-SHA256)', () => {
       async (header) => {
         const captured = captureNamed('openapi-v3-encrypt-query');
         const original = toRpcRequest(captured);
-        const request = resign(original, signedHeadersOf(original).filter((h) => h !== header));
+        const request = resign(
+          original,
+          signedHeadersOf(original).filter((h) => h !== header),
+        );
         const error = await authenticateAt(request, capturedAt(captured)).catch((e: unknown) => e);
         expect(error).toBeInstanceOf(IncompleteSignatureError);
         expect((error as Error).message).toContain(header);
@@ -239,7 +246,10 @@ describe('Module: authenticate (V3 ACS3-HMAC-SHA256)', () => {
     it('when a validly signed request leaves out only headers the service does not require (x-acs-version), it accepts it', async () => {
       const captured = captureNamed('openapi-v3-encrypt-query');
       const original = toRpcRequest(captured);
-      const request = resign(original, signedHeadersOf(original).filter((h) => h !== 'x-acs-version'));
+      const request = resign(
+        original,
+        signedHeadersOf(original).filter((h) => h !== 'x-acs-version'),
+      );
       await expect(authenticateAt(request, capturedAt(captured))).resolves.toMatchObject({ action: 'Encrypt' });
     });
 
@@ -254,16 +264,22 @@ describe('Module: authenticate (V3 ACS3-HMAC-SHA256)', () => {
     it('when the Authorization header uses another scheme, it throws IncompleteSignatureError', async () => {
       const captured = captureNamed('openapi-v3-encrypt-query');
       const original = toRpcRequest(captured);
-      const request = { ...original, headers: { ...original.headers, authorization: original.headers.authorization!.replace('ACS3-HMAC-SHA256', 'ACS3-HMAC-SM3') } };
+      const request = {
+        ...original,
+        headers: { ...original.headers, authorization: original.headers.authorization!.replace('ACS3-HMAC-SHA256', 'ACS3-HMAC-SM3') },
+      };
       await expect(authenticateAt(request, capturedAt(captured))).rejects.toBeInstanceOf(IncompleteSignatureError);
     });
 
-    it.each(['2026-11-22 18:20:33', 'Sun, 22 Nov 2026 18:20:33 GMT', ''])('when x-acs-date is "%s", it throws IllegalTimestampError or IncompleteSignatureError', async (date) => {
-      const captured = captureNamed('openapi-v3-encrypt-query');
-      const original = toRpcRequest(captured);
-      const request = { ...original, headers: { ...original.headers, 'x-acs-date': date } };
-      await expect(authenticateAt(request, capturedAt(captured))).rejects.toBeInstanceOf(date === '' ? IncompleteSignatureError : IllegalTimestampError);
-    });
+    it.each(['2026-11-22 18:20:33', 'Sun, 22 Nov 2026 18:20:33 GMT', ''])(
+      'when x-acs-date is "%s", it throws IllegalTimestampError or IncompleteSignatureError',
+      async (date) => {
+        const captured = captureNamed('openapi-v3-encrypt-query');
+        const original = toRpcRequest(captured);
+        const request = { ...original, headers: { ...original.headers, 'x-acs-date': date } };
+        await expect(authenticateAt(request, capturedAt(captured))).rejects.toBeInstanceOf(date === '' ? IncompleteSignatureError : IllegalTimestampError);
+      },
+    );
 
     it.each([16, -16])('when the server clock is %i minutes from x-acs-date, it throws TimestampExpiredError', async (minutes) => {
       const captured = captureNamed('openapi-v3-encrypt-query');

@@ -69,13 +69,7 @@ describe('SplitKeyStore: material in the secret store, everything else in the st
     await store.create('aliases/x', bytes('k1'), { writeOnce: false });
     expect(await store.list('key-versions/k1/')).toEqual(['key-versions/k1/v1', 'key-versions/k1/v2']);
     expect(await store.list('key-versions/')).toHaveLength(3);
-    expect(await store.list('')).toEqual([
-      'aliases/x',
-      'key-versions/k1/v1',
-      'key-versions/k1/v2',
-      'key-versions/k2/v1',
-      'keys/k1',
-    ]);
+    expect(await store.list('')).toEqual(['aliases/x', 'key-versions/k1/v1', 'key-versions/k1/v2', 'key-versions/k2/v1', 'keys/k1']);
     expect(await store.list('keys/')).toEqual(['keys/k1']);
     expect(await store.list('material-index/')).toEqual([]);
   });
@@ -129,9 +123,7 @@ describe('SplitKeyStore: material in the secret store, everything else in the st
     await state.create('material-index/k1/v1', new Uint8Array(0), { writeOnce: false });
     await store.create('key-versions/k1/v1', bytes('retry'), { writeOnce: true });
     expect(Buffer.from((await material.inner.get('key-versions/k1/v1'))!.value).toString()).toBe('retry');
-    await expect(store.create('key-versions/k1/v1', bytes('other'), { writeOnce: true })).rejects.toBeInstanceOf(
-      EntryExistsError,
-    );
+    await expect(store.create('key-versions/k1/v1', bytes('other'), { writeOnce: true })).rejects.toBeInstanceOf(EntryExistsError);
     expect(Buffer.from((await store.get('key-versions/k1/v1'))!.value).toString()).toBe('retry');
   });
 

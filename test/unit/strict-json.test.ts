@@ -48,14 +48,18 @@ describe('duplicateJsonKey', () => {
     ),
   })).tree;
   const escapeAll = (s: string) => `"${[...s].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}"`;
-  const write = (t: Tree, escape: () => boolean): string =>
+  const write = (t: Tree, escapeNext: () => boolean): string =>
     'leaf' in t
       ? JSON.stringify(t.leaf)
       : 'array' in t
-        ? `[${t.array.map((x) => write(x, escape)).join(',')}]`
-        : `{${t.object.map(([k, v]) => `${escape() ? escapeAll(k) : JSON.stringify(k)}:${write(v, escape)}`).join(',')}}`;
+        ? `[${t.array.map((x) => write(x, escapeNext)).join(',')}]`
+        : `{${t.object.map(([k, v]) => `${escapeNext() ? escapeAll(k) : JSON.stringify(k)}:${write(v, escapeNext)}`).join(',')}}`;
   const repeats = (t: Tree): boolean =>
-    'leaf' in t ? false : 'array' in t ? t.array.some(repeats) : new Set(t.object.map(([k]) => k)).size !== t.object.length || t.object.some(([, v]) => repeats(v));
+    'leaf' in t
+      ? false
+      : 'array' in t
+        ? t.array.some(repeats)
+        : new Set(t.object.map(([k]) => k)).size !== t.object.length || t.object.some(([, v]) => repeats(v));
 
   it('property: on any JSON text, it finds a repeated key exactly when some object repeats one, however keys are escaped', () => {
     fc.assert(

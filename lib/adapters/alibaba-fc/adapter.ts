@@ -78,7 +78,12 @@ export function writeFc2Response(response: RpcResponse, out: Fc2HttpResponse): v
 }
 
 function isFc2Response(value: unknown): value is Fc2HttpResponse {
-  return typeof value === 'object' && value !== null && typeof (value as Fc2HttpResponse).send === 'function' && typeof (value as Fc2HttpResponse).setStatusCode === 'function';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Fc2HttpResponse).send === 'function' &&
+    typeof (value as Fc2HttpResponse).setStatusCode === 'function'
+  );
 }
 
 /** RpcResponse → the result FC maps onto the HTTP response (the body is always text: JSON or XML). */

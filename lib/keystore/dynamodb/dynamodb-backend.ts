@@ -77,7 +77,9 @@ export async function openDynamoDbState(config: DynamoDbConfig, options: OpenOpt
   const { logger } = options;
   const [opened, material] = await Promise.allSettled([
     openDynamoDbBackend({ tableName: config.table, region: config.region, logger }),
-    config.material ? import('../secrets-manager/secrets-manager-backend.js').then((m) => m.openSecretsManagerStore(config.material!, logger)) : Promise.resolve(undefined),
+    config.material
+      ? import('../secrets-manager/secrets-manager-backend.js').then((m) => m.openSecretsManagerStore(config.material!, logger))
+      : Promise.resolve(undefined),
   ]);
   if (opened.status === 'rejected') throw opened.reason;
   const backend = opened.value;

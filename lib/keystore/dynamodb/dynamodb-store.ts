@@ -4,6 +4,7 @@ import {
   DeleteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
+  type GetItemCommandOutput,
   PutItemCommand,
   QueryCommand,
   UpdateItemCommand,
@@ -143,7 +144,8 @@ export class DynamoDbKeyStore implements KeyStore {
     this.#maxDelayMs = options.maxDelayMs ?? 1000;
     this.#sleep = options.sleep ?? ((ms) => delay(ms));
     this.#random = options.random ?? Math.random;
-    if (options.pageSize !== undefined && !(Number.isInteger(options.pageSize) && options.pageSize >= 1)) throw new Error('pageSize must be a positive integer');
+    if (options.pageSize !== undefined && !(Number.isInteger(options.pageSize) && options.pageSize >= 1))
+      throw new Error('pageSize must be a positive integer');
     this.#pageSize = options.pageSize;
   }
 
@@ -152,7 +154,7 @@ export class DynamoDbKeyStore implements KeyStore {
    * failed here moves this process's view of it (see LocalChangeMarker).
    */
   readonly #marker = new LocalChangeMarker(async () => {
-    let out;
+    let out: GetItemCommandOutput;
     try {
       out = await this.#call({ attempts: 0, uncertain: false }, () =>
         this.#client.send(
@@ -260,7 +262,12 @@ export class DynamoDbKeyStore implements KeyStore {
             UpdateExpression: 'SET #value = :value, #revision = :next, #writer = :writer',
             // An absent item has no revision, so the condition also keeps UpdateItem from creating one.
             ConditionExpression: '#revision = :expected AND #writeOnce = :false',
-            ExpressionAttributeNames: { '#value': NAMES['#value'], '#revision': NAMES['#revision'], '#writer': NAMES['#writer'], '#writeOnce': NAMES['#writeOnce'] },
+            ExpressionAttributeNames: {
+              '#value': NAMES['#value'],
+              '#revision': NAMES['#revision'],
+              '#writer': NAMES['#writer'],
+              '#writeOnce': NAMES['#writeOnce'],
+            },
             ExpressionAttributeValues: {
               ':value': { B: Buffer.from(value) },
               ':next': { N: String(next) },
@@ -484,14 +491,22 @@ export class DynamoDbKeyStore implements KeyStore {
     } catch (err) {
       const translated = translateAwsError(err, operation, name);
       if (!(translated instanceof KeyStoreUnavailableError)) throw translated;
-      this.#logger?.warn('key store: a write landed but the change marker could not be moved', { table: this.#tableName, operation, entry: name, error: describeAwsError(err) });
-      throw new KeyStoreUnavailableError(translated.reason, operation, name, { cause: err, detail: 'the write landed, but the change marker could not be moved' });
+      this.#logger?.warn('key store: a write landed but the change marker could not be moved', {
+        table: this.#tableName,
+        operation,
+        entry: name,
+        error: describeAwsError(err),
+      });
+      throw new KeyStoreUnavailableError(translated.reason, operation, name, {
+        cause: err,
+        detail: 'the write landed, but the change marker could not be moved',
+      });
     }
   }
 
   /** The entry's item as it is now (destroyed ones included), or undefined. Translates failures. */
   async #read(name: string, operation: string): Promise<EntryItem | undefined> {
-    let out;
+    let out: GetItemCommandOutput;
     try {
       out = await this.#call({ attempts: 0, uncertain: false }, () =>
         this.#client.send(new GetItemCommand({ TableName: this.#tableName, Key: entryKey(name), ConsistentRead: true })),
@@ -514,7 +529,12 @@ export class DynamoDbKeyStore implements KeyStore {
   }
 
   #unknownOutcome(operation: string, name: string, state: CallState): KeyStoreUnavailableError {
-    this.#logger?.warn('key store: the outcome of a write could not be learned', { table: this.#tableName, operation, entry: name, error: describeAwsError(state.cause) });
+    this.#logger?.warn('key store: the outcome of a write could not be learned', {
+      table: this.#tableName,
+      operation,
+      entry: name,
+      error: describeAwsError(state.cause),
+    });
     return new KeyStoreUnavailableError('unknown-outcome', operation, name, { cause: state.cause, detail: 'an attempt may have landed unseen' });
   }
 

@@ -32,7 +32,6 @@ export const STALE_LOCK_MS = 5_000;
 /** Age after which a temporary file belongs to a writer that died (see removeStaleTemporaryFiles). */
 export const STALE_TEMPORARY_FILE_MS = 60_000;
 
-
 /**
  * The directory of the store's change marker (see ChangeMarker): one file, `marker`, holding a
  * random token that every mutable write replaces (a new file moved into place, so a reader sees
@@ -61,7 +60,10 @@ const LATE_RELEASE_ATTEMPTS = 5;
  * so that two copies of this module in one process (bundles, duplicated packages) still share it:
  * a copy that did not know another's tokens would break its live locks.
  */
-const heldLockTokens: Set<string> = ((globalThis as Record<symbol, unknown>)[Symbol.for('alibaba-kms-compatible/file-store/held-lock-tokens')] ??= new Set<string>()) as Set<string>;
+const HELD_LOCK_TOKENS = Symbol.for('alibaba-kms-compatible/file-store/held-lock-tokens');
+const processGlobals = globalThis as Record<symbol, unknown>;
+processGlobals[HELD_LOCK_TOKENS] ??= new Set<string>();
+const heldLockTokens = processGlobals[HELD_LOCK_TOKENS] as Set<string>;
 
 export interface FileKeyStoreOptions {
   /** Default {@link LOCK_TIMEOUT_MS}. */
@@ -141,7 +143,10 @@ export class FileKeyStore implements KeyStore {
   #create(name: string, value: Uint8Array, options: { writeOnce: boolean }): Promise<void> {
     return translateIoError('create', name, async () => {
       const path = await this.#pathOf(name);
-      const tmp = await writeTemporaryFile(path.dir, JSON.stringify({ revision: 1, writeOnce: options.writeOnce, value: Buffer.from(value).toString('base64') } satisfies EntryFile));
+      const tmp = await writeTemporaryFile(
+        path.dir,
+        JSON.stringify({ revision: 1, writeOnce: options.writeOnce, value: Buffer.from(value).toString('base64') } satisfies EntryFile),
+      );
       try {
         await link(tmp, path.file);
       } catch (err) {
@@ -172,7 +177,10 @@ export class FileKeyStore implements KeyStore {
         if (current.writeOnce) throw new WriteOnceViolationError(name);
         if (current.revision !== expectedRevision) throw new RevisionConflictError(name);
         const revision = current.revision + 1;
-        const tmp = await writeTemporaryFile(path.dir, JSON.stringify({ revision, writeOnce: false, value: Buffer.from(value).toString('base64') } satisfies EntryFile));
+        const tmp = await writeTemporaryFile(
+          path.dir,
+          JSON.stringify({ revision, writeOnce: false, value: Buffer.from(value).toString('base64') } satisfies EntryFile),
+        );
         try {
           await assertStillHeld();
           await rename(tmp, path.file);
@@ -242,7 +250,10 @@ export class FileKeyStore implements KeyStore {
         const current = await this.#read(name);
         const value = current && reencode(current.value);
         if (!current || !value) return;
-        const tmp = await writeTemporaryFile(path.dir, JSON.stringify({ revision: current.revision, writeOnce: current.writeOnce, value: value.toString('base64') } satisfies EntryFile));
+        const tmp = await writeTemporaryFile(
+          path.dir,
+          JSON.stringify({ revision: current.revision, writeOnce: current.writeOnce, value: value.toString('base64') } satisfies EntryFile),
+        );
         const old = join(path.dir, `.tmp-${randomUUID()}-old`);
         try {
           await assertStillHeld();
@@ -301,12 +312,24 @@ export class FileKeyStore implements KeyStore {
       for (const ns of await this.#readdir(this.#dir)) {
         if (ns.startsWith('.')) continue;
         const dir = join(this.#dir, ns);
-        await removeOlderThan(dir, (await this.#readdir(dir)).filter((f) => f.startsWith('.tmp-')), maxAgeMs);
+        await removeOlderThan(
+          dir,
+          (await this.#readdir(dir)).filter((f) => f.startsWith('.tmp-')),
+          maxAgeMs,
+        );
       }
       const changes = join(this.#dir, CHANGES_DIR);
-      await removeOlderThan(changes, (await this.#readdir(changes)).filter((f) => f.startsWith('.tmp-')), maxAgeMs);
+      await removeOlderThan(
+        changes,
+        (await this.#readdir(changes)).filter((f) => f.startsWith('.tmp-')),
+        maxAgeMs,
+      );
       const locks = join(this.#dir, '.locks');
-      await removeOlderThan(locks, (await this.#readdir(locks)).filter((f) => f.endsWith('.break')), this.#staleLockMs);
+      await removeOlderThan(
+        locks,
+        (await this.#readdir(locks)).filter((f) => f.endsWith('.break')),
+        this.#staleLockMs,
+      );
     });
   }
 
@@ -384,14 +407,16 @@ export class FileKeyStore implements KeyStore {
   async #withLock<T>(operation: string, name: string, work: (assertStillHeld: () => Promise<void>) => Promise<T>): Promise<T> {
     const deadline = Date.now() + this.#lockTimeoutMs;
     const previous = this.#inProcess.get(name) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(async () => {
-      const lock = await this.#acquireFileLock(operation, name, deadline);
-      try {
-        return await work(lock.assertStillHeld);
-      } finally {
-        await lock.release();
-      }
-    });
+    const run = previous
+      .catch(() => undefined)
+      .then(async () => {
+        const lock = await this.#acquireFileLock(operation, name, deadline);
+        try {
+          return await work(lock.assertStillHeld);
+        } finally {
+          await lock.release();
+        }
+      });
     this.#inProcess.set(name, run);
     try {
       return await run;
@@ -546,9 +571,12 @@ function scheduleLateRelease(lock: string, record: string, staleLockMs: number, 
     if (seen === undefined || text !== record) return;
     if (!(await breakAbandonedLock(lock, seen, text, staleLockMs))) throw new Error('the lock is being broken by another writer');
   };
-  const timer = setTimeout(() => {
-    retry().catch(() => scheduleLateRelease(lock, record, staleLockMs, attempt + 1));
-  }, (staleLockMs / 2) * 2 ** attempt);
+  const timer = setTimeout(
+    () => {
+      retry().catch(() => scheduleLateRelease(lock, record, staleLockMs, attempt + 1));
+    },
+    (staleLockMs / 2) * 2 ** attempt,
+  );
   timer.unref();
 }
 
@@ -562,7 +590,6 @@ async function translateIoError<T>(operation: string, entry: string | undefined,
     throw err;
   }
 }
-
 
 async function removeOlderThan(dir: string, files: string[], maxAgeMs: number): Promise<void> {
   for (const file of files) {
@@ -593,7 +620,10 @@ let thisProcessIdentity: Promise<Omit<LockHolder, 'token'>> | undefined;
 function thisProcess(): Promise<Omit<LockHolder, 'token'>> {
   thisProcessIdentity ??= (async () => {
     const [bootId, pidNamespace, status] = await Promise.all([
-      readFile('/proc/sys/kernel/random/boot_id', 'utf8').then((id) => id.trim(), () => undefined),
+      readFile('/proc/sys/kernel/random/boot_id', 'utf8').then(
+        (id) => id.trim(),
+        () => undefined,
+      ),
       readlink('/proc/self/ns/pid').catch(() => undefined),
       processStatus(process.pid),
     ]);
@@ -612,7 +642,8 @@ function parseLockHolder(text: string): LockHolder | undefined {
   }
   if (typeof holder !== 'object' || holder === null) return undefined;
   const { token, host, pid, threadId: thread, bootId, pidNamespace, startTime } = holder;
-  const optional = [bootId, pidNamespace, startTime].every((v) => v === undefined || typeof v === 'string') && (thread === undefined || Number.isSafeInteger(thread));
+  const optional =
+    [bootId, pidNamespace, startTime].every((v) => v === undefined || typeof v === 'string') && (thread === undefined || Number.isSafeInteger(thread));
   if (typeof token !== 'string' || typeof host !== 'string' || !Number.isSafeInteger(pid) || (pid as number) <= 0 || !optional) return undefined;
   return holder as LockHolder;
 }
@@ -726,8 +757,6 @@ async function breakAbandonedLock(lock: string, seen: { ino: number; mtimeMs: nu
     await unlink(breaker).catch(ignoreMissing);
   }
 }
-
-
 
 /** For `.catch`: a file that is not there is `undefined`; any other failure propagates. */
 function ignoreMissing(err: unknown): undefined {

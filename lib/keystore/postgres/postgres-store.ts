@@ -108,7 +108,10 @@ export class PostgresKeyStore implements KeyStore {
   async get(name: string): Promise<StoredEntry | undefined> {
     assertEntryName(name);
     const result = await this.#run('get', name, false, (client) =>
-      client.query<{ value: Buffer; revision: string; write_once: boolean }>(`SELECT value, revision, write_once FROM ${this.#db.tables.entries} WHERE name = $1`, [name]),
+      client.query<{ value: Buffer; revision: string; write_once: boolean }>(
+        `SELECT value, revision, write_once FROM ${this.#db.tables.entries} WHERE name = $1`,
+        [name],
+      ),
     );
     const row = result.rows[0];
     return row && { value: row.value, revision: toRevision(row.revision), writeOnce: row.write_once };
@@ -177,7 +180,7 @@ export class PostgresKeyStore implements KeyStore {
       await client.query('BEGIN');
       const found = await client.query<{ write_once: boolean }>(`SELECT write_once FROM ${this.#db.tables.entries} WHERE name = $1 FOR UPDATE`, [name]);
       const row = found.rows[0];
-      if (!row || !row.write_once) {
+      if (!row?.write_once) {
         await client.query('ROLLBACK');
         return row ? 'mutable' : 'absent';
       }
@@ -211,7 +214,11 @@ export class PostgresKeyStore implements KeyStore {
     const reason = unavailableReason(err);
     if (reason) {
       if (uncertain) {
-        this.#logger?.warn('key store write outcome unknown: the connection failed after the write was sent', { operation, entry, error: describePgError(err) });
+        this.#logger?.warn('key store write outcome unknown: the connection failed after the write was sent', {
+          operation,
+          entry,
+          error: describePgError(err),
+        });
         return new KeyStoreUnavailableError('unknown-outcome', operation, entry, { cause: err, detail: describePgError(err) });
       }
       return new KeyStoreUnavailableError(reason, operation, entry, { cause: err, detail: describePgError(err) });

@@ -4,6 +4,7 @@ import {
   CreateSecretCommand,
   DeleteSecretCommand,
   GetSecretValueCommand,
+  type GetSecretValueCommandOutput,
   ListSecretsCommand,
   PutResourcePolicyCommand,
   PutSecretValueCommand,
@@ -339,7 +340,7 @@ export class SecretsManagerStore implements KeyStore {
    * scheduled for deletion.
    */
   async #read(name: string, secretId: string, operation: string): Promise<Current | undefined> {
-    let out;
+    let out: GetSecretValueCommandOutput;
     try {
       out = await this.#call(() => this.#client.send(new GetSecretValueCommand({ SecretId: secretId })));
     } catch (err) {
@@ -475,7 +476,13 @@ export function onlyRolesPolicy(rolePattern: string): string {
         Sid: 'OnlyThisStagesRoles',
         Effect: 'Deny',
         Principal: '*',
-        Action: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage', 'secretsmanager:DeleteSecret', 'secretsmanager:RestoreSecret'],
+        Action: [
+          'secretsmanager:GetSecretValue',
+          'secretsmanager:PutSecretValue',
+          'secretsmanager:UpdateSecretVersionStage',
+          'secretsmanager:DeleteSecret',
+          'secretsmanager:RestoreSecret',
+        ],
         Resource: '*',
         Condition: { ArnNotLike: { 'aws:PrincipalArn': rolePattern } },
       },

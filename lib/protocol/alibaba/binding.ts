@@ -6,5 +6,5 @@ import type * as z from '../../zod.js';
  * parameter. The output is answered as it is, in JSON or XML.
  */
 export interface AlibabaBinding<Input> {
-  params: z.ZodMiniType<Input, any>;
+  params: z.ZodMiniType<Input, unknown>;
 }

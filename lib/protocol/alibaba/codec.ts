@@ -32,7 +32,7 @@ export const alibabaProtocol: ProtocolFactory = (actions: readonly ActionBinding
     blobForm: 'text',
     matches: () => true,
     open(request) {
-      const host = request.headers['host'];
+      const host = request.headers.host;
       return { format: 'JSON', hostId: host !== undefined && HOST.test(host) ? host : 'kms' };
     },
     route(request) {
@@ -72,7 +72,7 @@ export const alibabaProtocol: ProtocolFactory = (actions: readonly ActionBinding
 
 /** The Alibaba schemes: ACS3-HMAC-SHA256 when an `Authorization` header is present, else the RPC signature. */
 export function alibabaClaim(request: RpcRequest, params: RpcParams, claimed: Claimed): Claim {
-  const authorization = request.headers['authorization'];
+  const authorization = request.headers.authorization;
   return authorization !== undefined ? v3Claim(request, params, authorization, claimed) : rpcClaim(request, params, claimed);
 }
 

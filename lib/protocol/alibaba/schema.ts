@@ -21,7 +21,9 @@ export const keyIdParameter = z.string().check(
   }),
 );
 
-export const ciphertextBlobParameter = z.string().check(z.minLength(1, { error: 'It must not be empty.' }), z.maxLength(16_384, { error: 'It must be at most 16,384 characters.' }));
+export const ciphertextBlobParameter = z
+  .string()
+  .check(z.minLength(1, { error: 'It must not be empty.' }), z.maxLength(16_384, { error: 'It must be at most 16,384 characters.' }));
 
 /** Text the service stores and returns (a Description): see {@link storedTextProblem}. */
 export const storedTextParameter = (max: number) =>
@@ -46,12 +48,8 @@ export const encryptionContextParameter = (name: string) =>
 /** An integer within [min, max], written in decimal. */
 export const integerParameter = (min: number, max: number) => {
   const error = `It must be an integer from ${min} to ${max}.`;
-  return z.pipe(
-    z.pipe(z.string().check(z.regex(/^\d{1,9}$/, { error })), z.transform(Number)),
-    z.number().check(z.gte(min, { error }), z.lte(max, { error })),
-  );
+  return z.pipe(z.pipe(z.string().check(z.regex(/^\d{1,9}$/, { error })), z.transform(Number)), z.number().check(z.gte(min, { error }), z.lte(max, { error })));
 };
-
 
 /** PageNumber and PageSize of the List Actions. */
 export const pagingParameters = {

@@ -22,7 +22,7 @@ export interface AwsWire {
 
 interface Served {
   action: string;
-  binding: AwsBinding<unknown, any>;
+  binding: AwsBinding<unknown, unknown>;
 }
 
 const EMPTY_BODY = Buffer.alloc(0);
@@ -105,7 +105,11 @@ export const awsProtocol: ProtocolFactory = (actions: readonly ActionBindings[],
       return awsSuccessResponse(exchange.requestId, body);
     },
     fail: (exchange, error) =>
-      awsErrorResponse(exchange.requestId, error, exchange.signedRegion && scope ? { alibabaRegion: scope.aws.alibabaRegion, region: exchange.signedRegion } : undefined),
+      awsErrorResponse(
+        exchange.requestId,
+        error,
+        exchange.signedRegion && scope ? { alibabaRegion: scope.aws.alibabaRegion, region: exchange.signedRegion } : undefined,
+      ),
     auditFields: (wire) => (wire.served ? { awsOperation: wire.served.binding.target } : {}),
   };
 };

@@ -133,7 +133,8 @@ export function dataKeyRequest(body: AwsBody, scope: AwsScope): DataKeyInput {
   const EncryptionContext = encryptionContext(body, 'EncryptionContext');
   const spec = text(body, 'KeySpec');
   const bytes = integer(body, 'NumberOfBytes', 1, 1024);
-  if ((spec === undefined) === (bytes === undefined)) throw new InvalidParameterError('KeySpec', 'Give either KeySpec (AES_256 or AES_128) or NumberOfBytes, not both and not neither.');
+  if ((spec === undefined) === (bytes === undefined))
+    throw new InvalidParameterError('KeySpec', 'Give either KeySpec (AES_256 or AES_128) or NumberOfBytes, not both and not neither.');
   return bytes !== undefined
     ? { KeyId, EncryptionContext, length: bytes, lengthParameter: 'NumberOfBytes' }
     : { KeyId, EncryptionContext, length: keySpecBytes(spec!), lengthParameter: 'KeySpec' };

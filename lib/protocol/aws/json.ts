@@ -24,7 +24,8 @@ export function text(body: AwsBody, name: string, options: { required?: boolean;
 export function integer(body: AwsBody, name: string, min: number, max: number): number | undefined {
   const value = field(body, name);
   if (absent(value)) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw new InvalidParameterError(name, `It must be an integer from ${min} to ${max}.`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
+    throw new InvalidParameterError(name, `It must be an integer from ${min} to ${max}.`);
   return value;
 }
 
@@ -34,4 +35,3 @@ export function bool(body: AwsBody, name: string): boolean | undefined {
   if (typeof value !== 'boolean') throw new InvalidParameterError(name, 'It must be true or false.');
   return value;
 }
-

@@ -25,7 +25,11 @@ export function awsKeyMetadata(m: KeyMetadataView, scope: ArnScope): Record<stri
     KeyUsage: 'ENCRYPT_DECRYPT',
     KeyState: m.KeyState,
     ...(m.DeleteDate ? { DeletionDate: epochSeconds(m.DeleteDate) } : {}),
-    ...(m.MaterialExpireTime ? { ValidTo: epochSeconds(m.MaterialExpireTime), ExpirationModel: 'KEY_MATERIAL_EXPIRES' } : m.Origin === 'EXTERNAL' ? { ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' } : {}),
+    ...(m.MaterialExpireTime
+      ? { ValidTo: epochSeconds(m.MaterialExpireTime), ExpirationModel: 'KEY_MATERIAL_EXPIRES' }
+      : m.Origin === 'EXTERNAL'
+        ? { ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' }
+        : {}),
     Origin: m.Origin === 'EXTERNAL' ? 'EXTERNAL' : 'AWS_KMS',
     KeyManager: 'CUSTOMER',
     CustomerMasterKeySpec: 'SYMMETRIC_DEFAULT',
@@ -42,7 +46,10 @@ export function nextMarker(page: { PageNumber: number; PageSize: number; TotalCo
 }
 
 /** An alias page as AWS lists it. */
-export function awsAliasList(output: { Aliases: { Alias: Array<{ AliasName: string; KeyId: string }> }; PageNumber: number; PageSize: number; TotalCount: number }, scope: ArnScope) {
+export function awsAliasList(
+  output: { Aliases: { Alias: Array<{ AliasName: string; KeyId: string }> }; PageNumber: number; PageSize: number; TotalCount: number },
+  scope: ArnScope,
+) {
   return {
     Aliases: (output.Aliases.Alias ?? []).map((a) => ({ AliasName: a.AliasName, AliasArn: awsAliasArn(scope, a.AliasName), TargetKeyId: a.KeyId })),
     ...nextMarker(output),

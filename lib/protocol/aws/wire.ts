@@ -55,7 +55,8 @@ const AWS_TYPES: Readonly<Record<string, readonly [type: string, status?: number
  * tell it.
  */
 const AWS_MESSAGES: Readonly<Record<string, string>> = {
-  SignatureDoesNotMatch: 'The request signature we calculated does not match the signature you provided. Check your secret access key and signing method (AWS Signature Version 4).',
+  SignatureDoesNotMatch:
+    'The request signature we calculated does not match the signature you provided. Check your secret access key and signing method (AWS Signature Version 4).',
   'InvalidAccessKeyId.NotFound': 'The access key ID in the request signature does not exist.',
   'InvalidAccessKeyId.Inactive': 'The access key ID in the request signature is disabled.',
 };

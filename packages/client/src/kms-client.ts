@@ -99,7 +99,7 @@ export class KmsClient {
     this.#tls = options.tls;
   }
 
-  async call<T extends Record<string, unknown> = Record<string, any>>(action: string, params: ApiParams = {}): Promise<T> {
+  async call<T extends Record<string, unknown> = Record<string, unknown>>(action: string, params: ApiParams = {}): Promise<T> {
     const query = Object.entries(params)
       .filter((entry): entry is [string, string | number | boolean] => entry[1] !== undefined)
       .map(([name, value]) => [name, String(value)] as [string, string]);
@@ -118,9 +118,9 @@ export class KmsClient {
     const rawQuery = query.map(([name, value]) => `${percentEncode(name)}=${percentEncode(value)}`).join('&');
 
     const { status, body } = await this.#send(rawQuery ? `${path}?${rawQuery}` : path, headers);
-    let parsed: Record<string, any> | undefined;
+    let parsed: Record<string, unknown> | undefined;
     try {
-      parsed = JSON.parse(body.toString('utf8')) as Record<string, any>;
+      parsed = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
     } catch {
       parsed = undefined;
     } finally {

@@ -15,6 +15,6 @@ Promise.resolve()
   )
   .then((status) => {
     const t2 = performance.now();
-    process.stdout.write(JSON.stringify({ importMs: t1 - t0, firstInvokeMs: t2 - t1, status }) + '\n');
+    process.stdout.write(`${JSON.stringify({ importMs: t1 - t0, firstInvokeMs: t2 - t1, status })}\n`);
     process.exit(0);
   });

@@ -39,7 +39,9 @@ export async function runLoad(options: { url: string; connections: number; paths
     p99: result.latency.p99,
     p999: (result.latency as unknown as Record<string, number>).p99_9 ?? result.latency.p99,
     failures: result.errors + result.timeouts + result.non2xx,
-    statuses: Object.fromEntries(Object.entries((result as unknown as { statusCodeStats?: Record<string, { count: number }> }).statusCodeStats ?? {}).map(([code, v]) => [code, v.count])),
+    statuses: Object.fromEntries(
+      Object.entries((result as unknown as { statusCodeStats?: Record<string, { count: number }> }).statusCodeStats ?? {}).map(([code, v]) => [code, v.count]),
+    ),
   };
 }
 

@@ -131,7 +131,9 @@ function alsoMeasuredTable(r: ThroughputResults): string {
   if (r.inProcess) {
     const wrap = r.inProcess.wrapBaselinePerSecond;
     rows.push(`| (1) baseline: \`randomBytes\` + AES-256-GCM wrap of a 32-byte key, one core | ${int(wrap)} /s |`);
-    const stack = Object.entries(r.inProcess.stackPerSecond).map(([action, perSecond]) => `\`${action}\` ${int(perSecond)} /s (${fixed(perSecond / wrap, 2)}× (1))`);
+    const stack = Object.entries(r.inProcess.stackPerSecond).map(
+      ([action, perSecond]) => `\`${action}\` ${int(perSecond)} /s (${fixed(perSecond / wrap, 2)}× (1))`,
+    );
     rows.push(`| (2) through the whole stack in process (signature, durable replay claim, policy, audit line), 64 in flight | ${stack.join(', ')} |`);
   }
   const workers = r.gateway?.find((g) => g.processes > 1 && g.connections === 64);
@@ -145,16 +147,28 @@ function alsoMeasuredTable(r: ThroughputResults): string {
     const inits = r.coldStart.map((c) => c.initMs);
     const imports = r.coldStart.map((c) => c.importMs);
     const within = inits.filter((ms) => ms <= TARGETS.initMs).length;
-    rows.push(`| (5) function bundles (esbuild as \`serverless.yml\`), compressed | ${range(r.coldStart.map((c) => c.zippedKiB), 1)} KiB each, ${r.coldStart.length} functions |`);
-    rows.push(`| (5) cold start: import + first invocation against a local store | median ${int(median(inits))} ms, ${range(inits)} ms; ${within} of ${inits.length} functions ≤ ${TARGETS.initMs} ms (import ${range(imports)} ms of it) |`);
+    rows.push(
+      `| (5) function bundles (esbuild as \`serverless.yml\`), compressed | ${range(
+        r.coldStart.map((c) => c.zippedKiB),
+        1,
+      )} KiB each, ${r.coldStart.length} functions |`,
+    );
+    rows.push(
+      `| (5) cold start: import + first invocation against a local store | median ${int(median(inits))} ms, ${range(inits)} ms; ${within} of ${inits.length} functions ≤ ${TARGETS.initMs} ms (import ${range(imports)} ms of it) |`,
+    );
   }
   if (r.memory) {
-    const rss = Object.entries(r.memory).map(([processes, m]) => `${m.rssBeforeMb} → ${m.rssAfterMb} MB with ${processes === '1' ? 'one process' : `${processes} processes`} (${int(m.requests)} requests)`);
+    const rss = Object.entries(r.memory).map(
+      ([processes, m]) =>
+        `${m.rssBeforeMb} → ${m.rssAfterMb} MB with ${processes === '1' ? 'one process' : `${processes} processes`} (${int(m.requests)} requests)`,
+    );
     rows.push(`| (6) gateway RSS before → after the runs of (4) | ${rss.join('; ')} |`);
   }
   if (r.listings) {
     const l = r.listings;
-    rows.push(`| (7) ${int(l.keys)} keys and ${int(l.aliases)} aliases in the file store, a page of 100 in the middle | \`ListKeys\` p50 ${fixed(l.listKeys.p50, 1)} ms, \`ListAliases\` p50 ${fixed(l.listAliases.p50, 1)} ms |`);
+    rows.push(
+      `| (7) ${int(l.keys)} keys and ${int(l.aliases)} aliases in the file store, a page of 100 in the middle | \`ListKeys\` p50 ${fixed(l.listKeys.p50, 1)} ms, \`ListAliases\` p50 ${fixed(l.listAliases.p50, 1)} ms |`,
+    );
   }
   if (rows.length === 0) return notRun('throughput');
   return ['| also measured | figure |', '| --- | --- |', ...rows].join('\n');
@@ -168,28 +182,38 @@ function targetsTable(all: AllResults): string {
     const ratios = at64.map((g) => `${fixed(g.ratio, 2)}× (${g.processes === 1 ? 'one process' : `${g.processes} processes`})`);
     const p99s = at64.map((g) => g.p99Ms);
     const met = at64.every((g) => g.ratio >= TARGETS.ratioToBare && g.p99Ms <= TARGETS.p99Ms);
-    rows.push(`| gateway ≥ ${TARGETS.ratioToBare}× bare \`node:http\` at 64 connections, p99 ≤ ${TARGETS.p99Ms} ms | ${ratios.join(', ')}; p99 ${range(p99s)} ms | ${yes(met)} |`);
+    rows.push(
+      `| gateway ≥ ${TARGETS.ratioToBare}× bare \`node:http\` at 64 connections, p99 ≤ ${TARGETS.p99Ms} ms | ${ratios.join(', ')}; p99 ${range(p99s)} ms | ${yes(met)} |`,
+    );
   }
   if (r.scaling) {
     const { at64Connections: measured, projectedFromCpuPerRequest: projected } = r.scaling;
     const status = measured >= TARGETS.scaling ? 'met' : projected >= TARGETS.scaling ? '**not measurable here**; met by projection' : '**not met**';
-    rows.push(`| one process per core scales ≥ ${TARGETS.scaling}× | ${fixed(measured, 2)}× measured; ${fixed(projected, 2)}× projected from CPU per request | ${status} |`);
+    rows.push(
+      `| one process per core scales ≥ ${TARGETS.scaling}× | ${fixed(measured, 2)}× measured; ${fixed(projected, 2)}× projected from CPU per request | ${status} |`,
+    );
   }
   if (r.inProcess) {
     const ratios = Object.values(r.inProcess.stackPerSecond).map((perSecond) => perSecond / r.inProcess!.wrapBaselinePerSecond);
-    rows.push(`| in-process stack ≥ ${TARGETS.stackToWrap}× the wrap baseline | ${range(ratios, 2)}× | ${yes(ratios.every((x) => x >= TARGETS.stackToWrap))} |`);
+    rows.push(
+      `| in-process stack ≥ ${TARGETS.stackToWrap}× the wrap baseline | ${range(ratios, 2)}× | ${yes(ratios.every((x) => x >= TARGETS.stackToWrap))} |`,
+    );
   }
   if (r.coldStart?.length) {
     const largest = Math.max(...r.coldStart.map((c) => c.zippedKiB));
     const inits = r.coldStart.map((c) => c.initMs);
     const within = inits.filter((ms) => ms <= TARGETS.initMs).length;
     const status = `size ${yes(largest <= TARGETS.bundleKiB)}; init ${within === inits.length ? 'met' : `**met by ${within} of ${inits.length}**`}`;
-    rows.push(`| every bundle ≤ ${TARGETS.bundleKiB} KiB compressed, init ≤ ${TARGETS.initMs} ms | ≤ ${fixed(largest, 1)} KiB; median ${int(median(inits))} ms, ${within} of ${inits.length} ≤ ${TARGETS.initMs} ms | ${status} |`);
+    rows.push(
+      `| every bundle ≤ ${TARGETS.bundleKiB} KiB compressed, init ≤ ${TARGETS.initMs} ms | ≤ ${fixed(largest, 1)} KiB; median ${int(median(inits))} ms, ${within} of ${inits.length} ≤ ${TARGETS.initMs} ms | ${status} |`,
+    );
   }
   if (r.listings) {
     const l = r.listings;
     const met = l.listKeys.p50 <= TARGETS.listingP50Ms && l.listAliases.p50 <= TARGETS.listingP50Ms;
-    rows.push(`| \`ListKeys\` / \`ListAliases\` p50 ≤ ${TARGETS.listingP50Ms} ms with ${int(l.keys)} each | ${fixed(l.listKeys.p50, 1)} ms / ${fixed(l.listAliases.p50, 1)} ms | ${yes(met)} |`);
+    rows.push(
+      `| \`ListKeys\` / \`ListAliases\` p50 ≤ ${TARGETS.listingP50Ms} ms with ${int(l.keys)} each | ${fixed(l.listKeys.p50, 1)} ms / ${fixed(l.listAliases.p50, 1)} ms | ${yes(met)} |`,
+    );
   }
   const soak = all.soak;
   rows.push(
@@ -197,7 +221,13 @@ function targetsTable(all: AllResults): string {
       ? `| RSS flat (±${TARGETS.rssGrowth * 100} %) over ${int(soak.requests)} requests, less the replay table | ${soak.growth >= 0 ? '+' : ''}${fixed(soak.growth * 100, 1)} % | ${yes(Math.abs(soak.growth) <= TARGETS.rssGrowth || soak.growth < 0)} (\`npm run soak\`) |`
       : `| RSS flat (±${TARGETS.rssGrowth * 100} %) over 1,000,000 requests, less the replay table | no run recorded in \`${BENCH_RESULTS.soak.file}\` | – |`,
   );
-  return [`Targets against the last runs (\`${BENCH_RESULTS.throughput.file}\`, \`${BENCH_RESULTS.soak.file}\`):`, '', '| target | measured | status |', '| --- | --- | --- |', ...rows].join('\n');
+  return [
+    `Targets against the last runs (\`${BENCH_RESULTS.throughput.file}\`, \`${BENCH_RESULTS.soak.file}\`):`,
+    '',
+    '| target | measured | status |',
+    '| --- | --- | --- |',
+    ...rows,
+  ].join('\n');
 }
 
 function profileStagesTable(p: ProfileResults): string {
@@ -212,7 +242,10 @@ function profileStagesTable(p: ProfileResults): string {
     '',
     '| stage | CPU µs per request, tight loop (64 in flight) | CPU µs per request, inside `node:http` (64 connections) | requests/s there |',
     '| --- | --- | --- | --- |',
-    ...p.stages.map((s) => `| ${label[s.stage] ?? s.stage} | ${s.loopMicros === undefined ? '–' : fixed(s.loopMicros, 1)} | ${fixed(s.httpMicros, 1)} | ${int(s.httpPerSecond)} |`),
+    ...p.stages.map(
+      (s) =>
+        `| ${label[s.stage] ?? s.stage} | ${s.loopMicros === undefined ? '–' : fixed(s.loopMicros, 1)} | ${fixed(s.httpMicros, 1)} | ${int(s.httpPerSecond)} |`,
+    ),
   ].join('\n');
 }
 
@@ -239,7 +272,8 @@ function soakTable(s?: SoakResults): string {
 
 function bigFileTable(b?: BigFileResults): string {
   if (!b) return notRun('bigFile');
-  const row = (what: string, x: BigFileResults['encrypt']) => `| \`kms ${what}\` | ${fixed(x.seconds, 1)} s | ${int(x.megabytesPerSecond)} MB/s | ${int(x.maxRssMb)} MB |`;
+  const row = (what: string, x: BigFileResults['encrypt']) =>
+    `| \`kms ${what}\` | ${fixed(x.seconds, 1)} s | ${int(x.megabytesPerSecond)} MB/s | ${int(x.maxRssMb)} MB |`;
   return [
     runLine(BENCH_RESULTS.bigFile.file, b.date, b.machine),
     '',

@@ -66,7 +66,14 @@ const ACCESS_DENIED = new Set([
 
 const TIMEOUT_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'AbortError']);
 
-const SERVER_NAMES = new Set(['InternalServiceError', 'InternalFailure', 'InternalServerError', 'InternalServiceFailure', 'ServiceUnavailable', 'ServiceUnavailableException']);
+const SERVER_NAMES = new Set([
+  'InternalServiceError',
+  'InternalFailure',
+  'InternalServerError',
+  'InternalServiceFailure',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+]);
 
 const NETWORK_CODES = new Set([
   'ECONNRESET',

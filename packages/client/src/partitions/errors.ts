@@ -20,7 +20,10 @@ export class InvalidPartitionEventError extends PartitionKeysError {
 /** The registry has no entry for the partition: it was never provisioned (or another registry was named). */
 export class PartitionNotFoundError extends PartitionKeysError {
   readonly code = 'PartitionNotFound';
-  constructor(readonly partitionId: string, registry: string) {
+  constructor(
+    readonly partitionId: string,
+    registry: string,
+  ) {
     super(`partition "${partitionId}" has no data key in the registry ${registry}`);
   }
 }

@@ -95,7 +95,10 @@ export function openPartitionKeys(options: PartitionKeysOptions): PartitionKeys 
     if (slot.evicted) return;
     slot.evicted = true;
     if (cache.get(partitionId) === slot) cache.delete(partitionId);
-    slot.load.then(({ key }) => key.fill(0), () => undefined);
+    slot.load.then(
+      ({ key }) => key.fill(0),
+      () => undefined,
+    );
   };
 
   const load = async (partitionId: string) => {
@@ -128,7 +131,8 @@ export function openPartitionKeys(options: PartitionKeysOptions): PartitionKeys 
           },
           () => evict(id, fresh),
         );
-        cache.set(id, (slot = fresh));
+        slot = fresh;
+        cache.set(id, slot);
       }
       const loaded = await slot.load;
       // Evicted (and zeroed) while this caller waited, or expired though its timer has not run yet

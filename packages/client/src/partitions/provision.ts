@@ -86,7 +86,10 @@ const eventSchema = z.object({
  * // → { created: 2, existing: 0, failed: [] }
  * ```
  */
-export async function provisionPartitions(options: ProvisionOptions, events: Iterable<PartitionEvent> | AsyncIterable<PartitionEvent>): Promise<ProvisionSummary> {
+export async function provisionPartitions(
+  options: ProvisionOptions,
+  events: Iterable<PartitionEvent> | AsyncIterable<PartitionEvent>,
+): Promise<ProvisionSummary> {
   const concurrency = options.concurrency ?? PROVISION_DEFAULTS.concurrency;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > PROVISION_DEFAULTS.maxConcurrency) {
     throw new RangeError(`concurrency must be a whole number from 1 to ${PROVISION_DEFAULTS.maxConcurrency}`);

@@ -5,7 +5,6 @@ import { InvalidPartitionEventError, InvalidRegistryEntryError, PartitionKeysErr
 import { fsyncDirectory, unavailableIoCode, writeTemporaryFile } from '../../internal/durable-files.js';
 import type { PartitionRegistry } from './registry.js';
 
-
 /**
  * A {@link PartitionRegistry} on a directory: one JSON file per partition, named
  * `entryFileName(partitionId)` (so `/` makes no subdirectory and `.`/`..` are ordinary names).
@@ -164,6 +163,3 @@ export function describeOperation(registryUrl: string, operation: string, partit
 function describeIssues(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; code: string }>): string {
   return issues.map((issue) => `${issue.path.map(String).join('.') || 'entry'}: ${issue.code}`).join('; ');
 }
-
-
-

@@ -101,7 +101,9 @@ async function optionalPeer<T>(scheme: 's3' | 'oss', peer: string, load: () => P
     const code = (err as NodeJS.ErrnoException | null)?.code;
     // ESM import() or, in a CommonJS bundle, require().
     if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && String((err as Error).message).includes(`'${peer}'`)) {
-      throw new Error(`an ${scheme}:// partition registry needs the package ${peer}, an optional peer dependency of this library: npm install ${peer}`, { cause: err });
+      throw new Error(`an ${scheme}:// partition registry needs the package ${peer}, an optional peer dependency of this library: npm install ${peer}`, {
+        cause: err,
+      });
     }
     throw err;
   }
@@ -143,7 +145,12 @@ async function s3ClientFromEnvironment(env: Record<string, string | undefined>):
  */
 function ossCredentials(env: Record<string, string | undefined>): { accessKeyId?: string; accessKeySecret?: string; stsToken?: string; names: string } {
   if (env.OSS_ACCESS_KEY_ID || env.OSS_ACCESS_KEY_SECRET) {
-    return { accessKeyId: env.OSS_ACCESS_KEY_ID, accessKeySecret: env.OSS_ACCESS_KEY_SECRET, stsToken: env.OSS_SECURITY_TOKEN, names: 'OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET' };
+    return {
+      accessKeyId: env.OSS_ACCESS_KEY_ID,
+      accessKeySecret: env.OSS_ACCESS_KEY_SECRET,
+      stsToken: env.OSS_SECURITY_TOKEN,
+      names: 'OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET',
+    };
   }
   return {
     accessKeyId: env.ALIBABA_CLOUD_ACCESS_KEY_ID,
@@ -158,7 +165,8 @@ async function ossClientFromEnvironment(bucket: string, env: Record<string, stri
   const missing = found.accessKeyId && found.accessKeySecret ? [] : [found.names];
   if (!env.OSS_REGION && !env.OSS_ENDPOINT) missing.push('OSS_REGION or OSS_ENDPOINT');
   if (missing.length > 0) throw new Error(`an oss:// partition registry needs ${missing.join(', ')} in the environment (or an injected OSS client)`);
-  if (env.OSS_ENDPOINT && /^http:\/\//i.test(env.OSS_ENDPOINT)) throw new Error('OSS_ENDPOINT must be https: registry entries are encrypted data keys, and the request is signed with the OSS credentials');
+  if (env.OSS_ENDPOINT && /^http:\/\//i.test(env.OSS_ENDPOINT))
+    throw new Error('OSS_ENDPOINT must be https: registry entries are encrypted data keys, and the request is signed with the OSS credentials');
   const credentials = () => {
     const now = ossCredentials(env);
     return { accessKeyId: now.accessKeyId!, accessKeySecret: now.accessKeySecret!, stsToken: now.stsToken ?? '' };
