@@ -2,10 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OPERATIONS } from '../functions/actions.js';
 import { permissionOf } from '../lib/operation.js';
+import { dependencyCruiserConfig } from './import-layers.js';
 import { generatedFunctions, withGeneratedFunctions } from './serverless/functions.js';
 
 /**
- * The files derived from the table of Actions (functions/actions.ts), as they must read: what
+ * The files derived from the table of Actions (functions/actions.ts) and the import layers
+ * (infra/import-layers.ts), as they must read: what
  * `npm run generate` writes, and what test/unit/generated-files.test.ts compares with the
  * committed files. Paths are relative to the repository root.
  */
@@ -13,6 +15,7 @@ export async function generatedFiles(root: string): Promise<Array<{ path: string
   return [
     { path: 'lib/policy/kms-actions.ts', content: kmsActionsModule() },
     { path: 'serverless.yml', content: withGeneratedFunctions(await readFile(join(root, 'serverless.yml'), 'utf8'), generatedFunctions()) },
+    { path: '.dependency-cruiser.json', content: `${JSON.stringify(dependencyCruiserConfig(), null, 2)}\n` },
   ];
 }
 
