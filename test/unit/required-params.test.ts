@@ -17,7 +17,7 @@ const RequiredParams = createRequire(import.meta.url)('../../infra/serverless/re
 type Declared = Record<string, { meaning: string; example: string; pattern: string }>;
 const config = parse(readFileSync(`${root}serverless.yml`, 'utf8'), { merge: true }) as {
   params: Record<string, Record<string, unknown>>;
-  custom: { requiredParams: Declared };
+  custom: { requiredParams: Declared; paramFormats: Record<string, string> };
 };
 const declared = config.custom.requiredParams;
 const names = Object.keys(declared);
@@ -95,6 +95,33 @@ describe('required parameters', () => {
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a Serverless Framework variable, resolved after this check
     const withVariable = { ...config, params: { ...config.params, default: { ...config.params.default, alarmEmail: '${env:KMS_ALARM_EMAIL}' } } };
     expect(refusal({ stage: 'prod', param: cli(rest) }, withVariable)).toBeUndefined();
+  });
+
+  it.each([
+    ['auditLogRetentionDays', '100'],
+    ['auditLogRetentionDays', '365d'],
+    ['serverErrorsThreshold', '0'],
+    ['rootKeyReplicaRegion', 'EU West'],
+  ])('refuses an optional %s of a form CloudFormation would refuse mid-deploy (%s)', (name, value) => {
+    const message = refusal({ stage: 'dev', param: cli({ ...testParams('dev'), [name]: value }) })!;
+    expect(message).toContain(`--param ${name}=${value}  is malformed: it must match ${config.custom.paramFormats[name]}`);
+  });
+
+  it('takes the optional parameters in their forms, and their defaults', () => {
+    const optional = { auditLogRetentionDays: '731', serverErrorsThreshold: '10', rootKeyReplicaRegion: 'eu-west-1' };
+    expect(refusal({ stage: 'dev', param: cli({ ...testParams('dev'), ...optional }) })).toBeUndefined();
+    for (const name of Object.keys(config.custom.paramFormats)) expect(config.params.default, name).toHaveProperty(name);
+  });
+
+  it('refuses, once the region is resolved, a listener in another region than the stack', () => {
+    const plugin = (region: string) => {
+      const serverless = { configurationInput: config, classes: { Error: ServerlessError }, service: { provider: { region } } };
+      return new RequiredParams(serverless, { stage: 'prod', param: cli(testParams('prod')) });
+    };
+    expect(() => plugin('eu-central-1').hooks['before:package:initialize']()).not.toThrow();
+    expect(() => plugin('us-east-1').hooks['before:package:initialize']()).toThrow(
+      '--param listenerArn names a listener in eu-central-1, but the stack deploys to us-east-1: pass --region eu-central-1, or a listener in us-east-1',
+    );
   });
 
   it('stays out of the way of --help', () => {
