@@ -126,7 +126,7 @@ describe('Function: loadRootKey', () => {
   it.each(['short', '', `${'A'.repeat(43)}`, Buffer.alloc(40, 1).toString('base64')])('when a root key file holds %j, it is refused', async (text) => {
     const path = join(await tempDir(), 'root.key');
     await writeFile(path, text);
-    await expect(loadRootKey({ kind: 'file', path }, { mayCreate: true })).rejects.toThrow(/must be 32 bytes/);
+    await expect(loadRootKey({ kind: 'file', path }, { mayCreate: true })).rejects.toThrow(/is malformed .*Base64 of 32 bytes/);
   });
 
   it('when the source is AWS Secrets Manager, the secret text or binary is the key', async () => {
