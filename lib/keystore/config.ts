@@ -16,7 +16,7 @@ export const DATA_DIR = text('KMS_DATA_DIR', {
 
 export const ROOT_KEY_FILE = optionalText('KMS_ROOT_KEY_FILE', {
   shownDefault: `\`<KMS_DATA_DIR>/${DEFAULT_ROOT_KEY_FILE}\``,
-  doc: 'the root key that seals the `file`, `postgres` and `dynamodb` stores (32 bytes, Base64; created 0600 on the first start of an empty store, never over sealed data; for `dynamodb`, never for a table that already holds entries; refused on a cloud function)',
+  doc: 'the root key that seals the `file`, `postgres` and `dynamodb` stores (32 bytes, Base64; created 0600 on the first start of an empty store, never over sealed data, never for `dynamodb`; refused on a cloud function)',
 });
 
 const ROOT_KEY_SOURCE_FORMS = 'aws-secrets-manager:<secret-id>, alibaba-kms-secret:<secret-name> or file:<path>';

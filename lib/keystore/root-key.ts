@@ -32,10 +32,13 @@ export interface RootKeyClients {
  * instances starting at once agree) only when `mayCreate` — never over a store already sealed with
  * some key: then the missing file is an error that says so. A managed secret is never created here.
  */
-export async function loadRootKey(source: RootKeySource, options: { mayCreate: boolean; env?: NodeJS.ProcessEnv; clients?: RootKeyClients }): Promise<Buffer> {
+export async function loadRootKey(
+  source: RootKeySource,
+  options: { mayCreate: boolean; sharedStore?: boolean; env?: NodeJS.ProcessEnv; clients?: RootKeyClients },
+): Promise<Buffer> {
   switch (source.kind) {
     case 'file':
-      return rootKeyFile(source.path, options.mayCreate);
+      return rootKeyFile(source.path, options.mayCreate, options.sharedStore === true);
     case 'aws-secrets-manager': {
       const read = options.clients?.awsSecret ?? (await awsSecretReader(options.env ?? process.env));
       return decodeRootKey(await read(source.secretId), `AWS Secrets Manager secret ${source.secretId}`);
@@ -49,17 +52,13 @@ export async function loadRootKey(source: RootKeySource, options: { mayCreate: b
 
 /**
  * `inner` sealed under the root key `source` names (every value encrypted at rest). A root key
- * file is created on the first start of an unsealed store, never over a sealed one — with
- * `createFile: 'empty-store'`, only for a store that holds nothing yet (a shared table that
- * already holds entries is sealed in place only under a root key that exists: one made on the
- * machine that happens to open it first would lock every other instance out). A managed root key
- * is never created here, and is fetched while the store is read (a cold start waits once).
+ * file is created on the first start of an unsealed store, never over a sealed one — and never
+ * with `createFile: 'never'` (a store shared beyond one machine, such as a DynamoDB table: a key
+ * made on whichever machine opens it first, a workstation running the CLI say, would lock every
+ * other instance out). A managed root key is never created here, and is fetched while the store
+ * is read (a cold start waits once).
  */
-export async function sealWithRootKey(
-  inner: KeyStore,
-  source: RootKeySource,
-  options: { createFile?: 'unsealed-store' | 'empty-store' } = {},
-): Promise<KeyStore> {
+export async function sealWithRootKey(inner: KeyStore, source: RootKeySource, options: { createFile?: 'unsealed-store' | 'never' } = {}): Promise<KeyStore> {
   const [sealedBefore, managed] = await Promise.allSettled([
     SealedKeyStore.isSealed(inner),
     source.kind === 'file' ? Promise.resolve(undefined) : loadRootKey(source, { mayCreate: false }),
@@ -68,8 +67,8 @@ export async function sealWithRootKey(
     if (managed.status === 'fulfilled') managed.value?.fill(0);
     throw sealedBefore.status === 'rejected' ? sealedBefore.reason : (managed as PromiseRejectedResult).reason;
   }
-  const mayCreate = !sealedBefore.value && (options.createFile !== 'empty-store' || (await inner.list('')).length === 0);
-  const rootKey = managed.value ?? (await loadRootKey(source, { mayCreate }));
+  const never = options.createFile === 'never';
+  const rootKey = managed.value ?? (await loadRootKey(source, { mayCreate: !never && !sealedBefore.value, ...(never ? { sharedStore: true } : {}) }));
   try {
     return await SealedKeyStore.open(inner, rootKey);
   } finally {
@@ -77,15 +76,20 @@ export async function sealWithRootKey(
   }
 }
 
-async function rootKeyFile(path: string, mayCreate: boolean): Promise<Buffer> {
+async function rootKeyFile(path: string, mayCreate: boolean, sharedStore = false): Promise<Buffer> {
   try {
     return decodeRootKey(await readFile(path, 'utf8'), path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
+  if (sharedStore) {
+    throw new Error(
+      `the root key file ${path} does not exist, and none is made for a store shared beyond this machine (its other instances would not have it): set KMS_ROOT_KEY_SOURCE to the deployment's root-key secret, or create the file for a local table (openssl rand -base64 32 > ${path}; chmod 600)`,
+    );
+  }
   if (!mayCreate) {
     throw new Error(
-      `the root key file ${path} does not exist, but the store is sealed with a root key or already holds entries: restore that file (or set KMS_ROOT_KEY_FILE / KMS_ROOT_KEY_SOURCE to the root key); a new key would not open the store, or would lock out every other instance`,
+      `the root key file ${path} does not exist, but the store is sealed with a root key: restore that file (or set KMS_ROOT_KEY_FILE / KMS_ROOT_KEY_SOURCE to it); a new key would not open the store`,
     );
   }
   const key = randomBytes(ROOT_KEY_BYTES);

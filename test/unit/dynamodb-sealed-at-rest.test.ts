@@ -11,7 +11,7 @@ import { Keyring } from '../../lib/keyring/keyring.js';
 import { openDynamoDbBackend } from '../../lib/keystore/dynamodb/dynamodb-backend.js';
 import type { KeyStore } from '../../lib/keystore/key-store.js';
 import { RootKeyMismatchError } from '../../lib/keystore/sealed-store.js';
-import { openKeyStoreFromEnvironment } from '../../lib/service-from-env.js';
+import { openKeyStoreFromEnvironment, serviceFromEnvironment } from '../../lib/service-from-env.js';
 import { itemBytes, type SealedStage, secretForms, startSealedStage } from '../helpers/sealed-dynamodb.js';
 import { ADMIN, CONSUMER, createTestService, KEY_ID, KEY_MATERIAL, PROVIDER, SCOPED } from '../helpers/service.js';
 import { signedRpcRequest } from '../helpers/sign.js';
@@ -22,7 +22,7 @@ import { signedRpcRequest } from '../helpers/sign.js';
  * searched for every secret the scenario produced, in every form it could be stored in. The same
  * search over a table written unsealed (the layout before) finds them: the search itself works.
  * Then: a wrong root key is refused and changes nothing; two instances sealing an earlier table at
- * once both open it; a tool never seals a table under a root key file it would have to invent.
+ * once both open it; nothing ever seals a table under a root key file it would have to invent.
  */
 
 let stage: SealedStage;
@@ -137,7 +137,7 @@ describe('KMS_KEY_STORE=dynamodb at rest', () => {
       const error = await openKeyStoreFromEnvironment(stage.env(table, { KMS_ROOT_KEY_SOURCE: source })).catch((err: unknown) => err);
       expect(error, source).toBeInstanceOf(Error);
       if (source.startsWith('aws')) expect(error).toBeInstanceOf(RootKeyMismatchError);
-      else expect((error as Error).message).toMatch(/does not exist, but the store is sealed/);
+      else expect((error as Error).message).toMatch(/does not exist, and none is made/);
     }
     await expect(
       (async () => {
@@ -172,31 +172,37 @@ describe('KMS_KEY_STORE=dynamodb at rest', () => {
     }
   });
 
-  it('when a tool finds a table with entries but no seal and no root key, it makes no root key file and leaves the table as it is; an empty table gets one', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'kms-dynamodb-root-'));
-    try {
-      const table = await stage.newTable();
-      const raw = await openDynamoDbBackend({ tableName: table, region: 'us-east-1' });
-      await writeEverything(raw.store);
-      await raw.close();
-      const before = await stage.rawItems(table);
-      // A workstation: the stage's table, but no KMS_ROOT_KEY_SOURCE (the default root key file).
-      const env: Record<string, string> = { ...stage.env(table), KMS_DATA_DIR: dir };
-      delete env.KMS_ROOT_KEY_SOURCE;
-      await expect(openKeyStoreFromEnvironment(env, undefined, { mustExist: true })).rejects.toThrow(
-        /root key file .*root\.key does not exist, but the store is sealed with a root key or already holds entries/,
-      );
-      expect(await readdir(dir)).toEqual([]);
-      expect(await stage.rawItems(table)).toEqual(before);
-      // A new, empty table: the first start makes the key (local development, as the file store).
-      const fresh = await stage.newTable();
-      const freshEnv: Record<string, string> = { ...stage.env(fresh), KMS_DATA_DIR: dir };
-      delete freshEnv.KMS_ROOT_KEY_SOURCE;
-      const opened = await openKeyStoreFromEnvironment(freshEnv);
-      await opened.close();
-      expect(await readdir(dir)).toEqual(['root.key']);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+  it.each([
+    ['a table of an earlier release (entries, no seal)', true],
+    ['a new, empty table', false],
+  ])(
+    'when a tool or a gateway finds %s and no root key, it makes no root key file and leaves the table as it is; a file made by hand is used',
+    async (_, earlier) => {
+      const dir = await mkdtemp(join(tmpdir(), 'kms-dynamodb-root-'));
+      try {
+        const table = await stage.newTable();
+        if (earlier) {
+          const raw = await openDynamoDbBackend({ tableName: table, region: 'us-east-1' });
+          await writeEverything(raw.store);
+          await raw.close();
+        }
+        const before = await stage.rawItems(table);
+        // A workstation: the stage's table, but no KMS_ROOT_KEY_SOURCE (so the default root key file).
+        const env: Record<string, string> = { ...stage.env(table), KMS_DATA_DIR: dir };
+        delete env.KMS_ROOT_KEY_SOURCE;
+        const refusal = /root key file .*root\.key does not exist, and none is made for a store shared beyond this machine .*set KMS_ROOT_KEY_SOURCE/;
+        await expect(openKeyStoreFromEnvironment(env, undefined, { mustExist: earlier })).rejects.toThrow(refusal);
+        await expect(serviceFromEnvironment(env)).rejects.toThrow(refusal);
+        expect(await readdir(dir)).toEqual([]);
+        expect(await stage.rawItems(table)).toEqual(before);
+        // A local table, with a root key made on purpose: sealed under it.
+        await writeFile(join(dir, 'root.key'), `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+        const opened = await openKeyStoreFromEnvironment(env);
+        await opened.close();
+        expect((await stage.rawItems(table)).some((item) => item.sk?.S === 'meta/root-key-check')).toBe(true);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -107,13 +107,12 @@ export async function openDynamoDbState(config: DynamoDbConfig, options: OpenOpt
 }
 
 /**
- * The table's store sealed under the root key. A root key file is created only for a table that
- * holds nothing yet: one already holding entries (an earlier release's, unsealed) is sealed in
- * place only under a root key that exists, so that a tool run on a workstation cannot seal a
- * stage's table under a key only that workstation has.
+ * The table's store sealed under the root key. A root key file is never made for it (a table is
+ * shared by every instance of a stage: a key made by whichever opens it first, a workstation
+ * running the CLI say, would lock the others out): it must exist, or come from a managed secret.
  */
 export function sealDynamoDbStore(table: KeyStore, rootKey: RootKeySource): Promise<KeyStore> {
-  return sealWithRootKey(table, rootKey, { createFile: 'empty-store' });
+  return sealWithRootKey(table, rootKey, { createFile: 'never' });
 }
 
 /** What `kms store migrate-material` works on: the sealed table, and the secrets of the earlier layout. */
