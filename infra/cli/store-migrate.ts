@@ -4,6 +4,7 @@ import { createLogger } from '../../lib/logger.js';
 import { migrateMaterial } from '../../lib/keystore/material-migration.js';
 import { CliError, EXIT, usageError } from './exit-codes.js';
 import { emit } from './output.js';
+import { Progress } from './progress.js';
 
 /**
  * `kms store migrate-material`: copies every key version's material from the per-version Secrets
@@ -18,6 +19,7 @@ export function registerMigrateMaterial(store: Command): void {
     .description(
       'copy key material from the per-version Secrets Manager secrets (KMS_SECRETS_PREFIX) into the sealed DynamoDB table (idempotent, resumable; verifies each value)',
     )
+    .option('--no-progress', 'no progress bar (there is none unless stderr is a terminal)')
     .option('--delete-secrets', 'after a version is verified in the table, schedule its secret for deletion (restorable during the recovery window)')
     .addOption(
       new Option('--recovery-window-days <days>', 'the recovery window of deleted secrets (7–30)').default(30).argParser((text) => {
@@ -26,7 +28,7 @@ export function registerMigrateMaterial(store: Command): void {
         return days;
       }),
     )
-    .action(async (options: { deleteSecrets?: boolean; recoveryWindowDays: number }, command: Command) => {
+    .action(async (options: { deleteSecrets?: boolean; recoveryWindowDays: number; progress: boolean }, command: Command) => {
       // A tool is one process wherever it runs (on a Lambda's shell too).
       const state = readStateConfig({ ...process.env, [SINGLE_INSTANCE.name]: 'true' });
       if (state.keyStore !== 'dynamodb') throw usageError('migrate-material needs KMS_KEY_STORE=dynamodb, KMS_STATE_TABLE and the root key of the stage');
@@ -34,12 +36,18 @@ export function registerMigrateMaterial(store: Command): void {
       if (!legacyMaterial) throw usageError('migrate-material needs KMS_SECRETS_PREFIX: the prefix of the secrets that hold the key material (e.g. kms/prod/)');
       const { openMaterialMigration } = await import('../../lib/keystore/dynamodb/dynamodb-backend.js');
       const opened = await openMaterialMigration({ ...state.backend, legacyMaterial }, createLogger({ level: 'warn' }));
+      const progress = new Progress('versions', undefined, options.progress, 'items');
       try {
         const report = await migrateMaterial({
           table: opened.table,
           secrets: opened.secrets,
           ...(options.deleteSecrets ? { deleteSecrets: { recoveryWindowDays: options.recoveryWindowDays } } : {}),
+          onVersion: () => progress.advance(1),
+        }).catch((err: unknown) => {
+          progress.clear();
+          throw err;
         });
+        progress.finish();
         emit(command, {
           SecretsPrefix: opened.prefix,
           Versions: report.versions,
