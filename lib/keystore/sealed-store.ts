@@ -62,7 +62,8 @@ export class SealedKeyStore implements KeyStore {
   static async open(inner: KeyStore, rootKey: Uint8Array): Promise<SealedKeyStore> {
     if (rootKey.length !== 32) throw new Error('the root key must be 32 bytes');
     const store = new SealedKeyStore(inner, Buffer.from(rootKey));
-    const check = await inner.get(ROOT_KEY_CHECK_ENTRY);
+    // Both read at once (one round trip at a cold start); the marker counts only once the check passes.
+    const [check, allSealed] = await Promise.all([inner.get(ROOT_KEY_CHECK_ENTRY), inner.get(ALL_SEALED_ENTRY)]);
     if (!check) {
       try {
         await inner.create(ROOT_KEY_CHECK_ENTRY, store.#seal(ROOT_KEY_CHECK_ENTRY, CHECK_PLAINTEXT), { writeOnce: true });
@@ -84,7 +85,7 @@ export class SealedKeyStore implements KeyStore {
       }
       if (!opened.equals(CHECK_PLAINTEXT)) throw new RootKeyMismatchError('its check entry holds something else');
     }
-    if (!(await inner.get(ALL_SEALED_ENTRY))) {
+    if (!allSealed) {
       try {
         await store.#sealEverything();
       } catch (err) {
