@@ -12,6 +12,7 @@ import { openSecretsManagerStore } from '../../lib/keystore/secrets-manager/secr
 import { SplitKeyStore } from '../../lib/keystore/split-store.js';
 import { createLogger } from '../../lib/logger.js';
 import { destroyDueKeys } from '../../lib/operations/scheduled.js';
+import { copyStore } from '../../lib/keystore/copy-store.js';
 import { openKeyStoreFromEnvironment, serviceFromEnvironment } from '../../lib/service-from-env.js';
 import { itemBytes, ROOT_KEY_SECRET, type SealedStage, startSealedStage } from '../helpers/sealed-dynamodb.js';
 
@@ -149,6 +150,41 @@ describe('KMS_KEY_STORE=dynamodb with KMS_SECRETS_PREFIX: a stage of the earlier
     expect(await destroyDueKeys(service)).toContain(keyId);
     expect(secretsOfKeys().filter((n) => n.includes(keyId))).toEqual([]);
     expect((await stage.rawItems(table)).filter((item) => item.sk?.S?.includes(keyId) && item.sk.S.startsWith('key-versions/'))).toEqual([]);
+  });
+});
+
+describe('A stage from before the state table (KMS_KEY_STORE=secrets-manager)', () => {
+  it('when `store copy` moves it into the table, its material is copied into the sealed table too; nothing in Secrets Manager is created or removed', async () => {
+    const legacyEnv = {
+      KMS_KEY_STORE: 'secrets-manager',
+      AWS_REGION: 'us-east-1',
+      KMS_SECRETS_PREFIX: 'kms/legacy/',
+      KMS_NONCE_STORE: 'memory',
+      KMS_LOG_LEVEL: 'silent',
+    };
+    const legacy = await serviceFromEnvironment(legacyEnv);
+    const key = await legacy.keyring.createKey({});
+    const [version] = await legacy.keyring.listVersions(key.keyId);
+    const material = Buffer.from((await legacy.keyring.versions.find(version!.keyVersionId))!.material);
+    const secretsBefore = stage.fakeSm.names().filter((n) => n.startsWith('kms/legacy/'));
+    const table = await stage.newTable();
+    const source = await openKeyStoreFromEnvironment(legacyEnv);
+    const target = await openKeyStoreFromEnvironment(stage.env(table, { KMS_SECRETS_PREFIX: 'kms/legacy/' }));
+    stage.sm.resetHistory();
+    const report = await copyStore(source.store, target.store);
+    expect(report.conflicts).toEqual([]);
+    await Promise.all([source.close(), target.close()]);
+    expect(stage.sm.commandCalls(CreateSecretCommand)).toHaveLength(0);
+    expect(stage.sm.commandCalls(DeleteSecretCommand)).toHaveLength(0);
+    expect(stage.fakeSm.names().filter((n) => n.startsWith('kms/legacy/'))).toEqual(secretsBefore);
+    // The table holds the material itself: the stage runs without the prefix, and a migration finds nothing to do.
+    const migrated = await serviceFromEnvironment(stage.env(table));
+    expect((await migrated.keyring.getKey(key.keyId))?.primaryKeyVersion).toBe(version!.keyVersionId);
+    expect((await migrated.keyring.versions.find(version!.keyVersionId))?.material).toEqual(material);
+    const config = dynamoDbBackend.fromEnvironment(stage.env(table, { KMS_SECRETS_PREFIX: 'kms/legacy/' }));
+    const opened = await openMaterialMigration({ ...config, legacyMaterial: config.legacyMaterial! }, logger);
+    expect(await migrateMaterial({ table: opened.table, secrets: opened.secrets })).toMatchObject({ versions: 0, copied: 0 });
+    await opened.close();
   });
 });
 
