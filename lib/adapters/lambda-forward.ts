@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { Context } from 'aws-lambda';
+import { FUNCTION_NAME_PREFIX } from '../config/service.js';
 import { ActionNotFoundError, FunctionUnavailableError, KmsError, MissingParameterError, RequestTooLargeError } from '../errors.js';
 import { createLogger, isLogLevel } from '../logger.js';
 import type { ActionBindings, Protocol } from '../protocol/protocol.js';
@@ -13,7 +14,7 @@ import { MAX_BODY_BYTES } from './node-http.js';
 import { unreadableRequestResponse } from './unreadable-request.js';
 
 /** The dispatcher's variable: the deployed name of an Action's function is this prefix and the function's name. */
-export const FUNCTION_NAME_PREFIX_VARIABLE = 'KMS_FUNCTION_NAME_PREFIX';
+export const FUNCTION_NAME_PREFIX_VARIABLE = FUNCTION_NAME_PREFIX.name;
 
 /** An Action the dispatcher forwards, and the function that serves it (its name in serverless.yml). */
 export interface ForwardRoute {
