@@ -55,7 +55,15 @@ const bodyOf = (result: ALBResult) => JSON.parse(result.body ?? '') as Record<st
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'kms-forward-'));
   await applySeed(TEST_SEED, createService({ store: new FileKeyStore(dir), region: REGION, accountId: ACCOUNT_ID }));
-  Object.assign(process.env, { KMS_DATA_DIR: dir, KMS_REGION: REGION, KMS_ACCOUNT_ID: ACCOUNT_ID, KMS_LOG_LEVEL: 'silent', KMS_AWS_REGIONS: DEPLOY_REGION });
+  Object.assign(process.env, {
+    KMS_DATA_DIR: dir,
+    KMS_REGION: REGION,
+    KMS_ACCOUNT_ID: ACCOUNT_ID,
+    KMS_LOG_LEVEL: 'silent',
+    KMS_AWS_REGIONS: DEPLOY_REGION,
+    KMS_FUNCTION_NAME_PREFIX: PREFIX,
+    AWS_REGION: DEPLOY_REGION,
+  });
 });
 
 afterAll(async () => {
@@ -179,6 +187,16 @@ describe('Dispatcher: forwarding to the Action functions (AWS Lambda)', () => {
     expect(bodyOf(aws).__type).toBeDefined();
     for (const body of [alibaba.body, aws.body]) expect(body).not.toMatch(/boom|Rate exceeded|var\/task|not json/);
     expect(failures).toEqual([expect.objectContaining({ action: 'Encrypt', functionName: `${PREFIX}encrypt` }), expect.anything()]);
+  });
+
+  it('when deployed (functions/dispatch.ts), it names the functions by KMS_FUNCTION_NAME_PREFIX and serves a form-body request through its Action’s function', async () => {
+    const { handler } = await import('../../functions/dispatch.js');
+    const request = signedRpcRequest(ADMIN, 'GenerateDataKey', { KeyId: ALIAS }, { method: 'POST', form: true });
+    delete (request.headers as Record<string, string | undefined>)['x-acs-action'];
+    const result = (await handler(albEventOf(request), context)) as ALBResult;
+    expect(invoked().map((c) => c.FunctionName)).toEqual([`${PREFIX}generateDataKey`]);
+    expect(result.statusCode).toBe(200);
+    expect(bodyOf(result).KeyId).toBe(KEY_ID);
   });
 
   it('when the function-name prefix is not set, every forward is a 503 and nothing is invoked by a guessed name', async () => {
