@@ -5,13 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import {
-  ACTIONS,
-  AWS_OPERATIONS,
-  DISPATCHER,
-  EVENT_TRIGGERED,
-  SCHEDULED,
-} from '../../functions/actions.js';
+import { ACTIONS, AWS_OPERATIONS, DISPATCHER, EVENT_TRIGGERED, SCHEDULED } from '../../functions/actions.js';
 import { grantsOf, statementOf } from '../../infra/serverless/iam.js';
 import { STATE_TABLE_DEFINITION } from '../../lib/keystore/dynamodb/table.js';
 import { applySeed } from '../../lib/seed.js';
