@@ -107,7 +107,7 @@ export const AWS_OPERATIONS: ReadonlyMap<string, readonly string[]> = OPERATIONS
 
 const withStore = (...access: StoreAccess[]): ReadonlySet<string> => new Set(OPERATIONS.filter((o) => access.includes(o.store)).map((o) => o.name));
 
-/** Actions that change keys: only their functions (and the dispatcher, which serves every Action, and the scheduled jobs) may write to the key store. */
+/** Actions that change keys: only their functions (and the scheduled jobs) may write to the key store. */
 export const KEY_WRITING_ACTIONS = withStore('writes-state', 'creates-material', 'deletes-material');
 /** Actions that create key material (a new version, imported material), written once and never updated. */
 export const MATERIAL_CREATING_ACTIONS = withStore('creates-material');
@@ -116,7 +116,8 @@ export const MATERIAL_DELETING_ACTIONS = withStore('deletes-material');
 
 /**
  * The function behind the ALB's lowest-priority rule: every Action, for requests whose Action is
- * only in a form body (no listener rule can match a body).
+ * only in a form body (no listener rule can match a body); on AWS it forwards each to the Action's
+ * own function.
  */
 export const DISPATCHER = { functionName: 'dispatch', file: 'functions/dispatch.ts' } as const;
 

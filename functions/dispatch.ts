@@ -1,12 +1,16 @@
 import { fcHttpDispatcher } from '../lib/adapters/alibaba-fc/adapter.js';
-import { lambdaDispatcher } from '../lib/adapters/aws-lambda.js';
-import { OPERATIONS } from './actions.js';
+import { lambdaForwarderFromEnvironment } from '../lib/adapters/lambda-forward.js';
+import { ACTIONS, OPERATIONS } from './actions.js';
 
 /**
- * The dispatcher: serves every Action from one function. In the cloud it sits behind the ALB's
- * lowest-priority rule and receives only what no per-Action rule matched — requests whose Action
- * is only in a form body (pop-core POST), which a listener rule cannot see. Each Action still runs
- * its own stack, which checks that the signed Action is its own.
+ * The dispatcher: in the cloud it sits behind the ALB's lowest-priority rule and receives only what
+ * no per-Action rule matched — requests whose Action is only in a form body (pop-core POST), which
+ * a listener rule cannot see, and AWS's ListAliases, which two Actions serve by what the body holds.
+ *
+ * On AWS Lambda it holds no state and no secret: it reads the Action and forwards the unchanged
+ * event to that Action's own function (`kms-<stage>-<function>`, Lambda Invoke), which
+ * authenticates it and refuses an Action not its own. On Function Compute, which routes nothing
+ * by body either, it serves every Action in process (`fcHandler`), each through its own stack.
  */
-export const handler = lambdaDispatcher(OPERATIONS);
+export const handler = lambdaForwarderFromEnvironment(ACTIONS.map((route) => ({ bindings: route.operation, functionName: route.functionName })));
 export const fcHandler = fcHttpDispatcher(OPERATIONS);

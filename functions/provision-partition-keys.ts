@@ -3,12 +3,14 @@ import type { Context, EventBridgeEvent, SQSBatchResponse, SQSEvent, SQSRecord }
 import { createLogger, isLogLevel } from '../lib/logger.js';
 import { failureOf, partitionIdOf, type Provisioner } from '@alibaba-kms-compatible/client';
 import { provisionerFromEnvironment } from '../lib/provisioner/from-environment.js';
+import { isAuthenticationFailure } from '../lib/provisioner/secret-credentials.js';
 import { partitionEventsOf } from '../lib/provisioner/trigger-events.js';
 
 /*
  * Event-triggered (not an RPC Action): the key provider. Each event names a partition that needs a
- * data key; see provision.ts in the client package. Configured by KMS_ENDPOINT,
- * KMS_PROVISIONER_ACCESS_KEY_ID, KMS_PROVISIONER_ACCESS_KEY_SECRET, KMS_PARTITION_REGISTRY and
+ * data key; see provision.ts in the client package. Configured by KMS_ENDPOINT, its access key
+ * (KMS_PROVISIONER_SECRET — on AWS the stage's secret, read at run time — or else
+ * KMS_PROVISIONER_ACCESS_KEY_ID and KMS_PROVISIONER_ACCESS_KEY_SECRET), KMS_PARTITION_REGISTRY and
  * KMS_PARTITION_KEY_ID. `kms partitions invoke` runs these same handlers on an event file.
  */
 
@@ -30,10 +32,26 @@ export function provisionHandlers(options: ProvisionHandlerOptions) {
     }));
   const processor = new BatchProcessor(EventType.SQS);
 
+  /**
+   * One event. When the KMS refuses the access key (rotated, or deleted), the provisioner is built
+   * again — reading its credentials again — and the event tried once more with it; concurrent
+   * refusals share that one rebuild.
+   */
+  async function provisionOne(event: unknown): Promise<'created' | 'existing'> {
+    const current = provisionerOnce();
+    try {
+      return await (await current).provision(event);
+    } catch (err) {
+      if (!isAuthenticationFailure(err)) throw err;
+      if (provisioner === current) provisioner = undefined;
+      return (await provisionerOnce()).provision(event);
+    }
+  }
+
   async function provisionAll(delivered: unknown): Promise<{ created: number; existing: number }> {
-    const p = await provisionerOnce();
+    await provisionerOnce();
     const outcome = { created: 0, existing: 0 };
-    for (const event of partitionEventsOf(delivered)) outcome[await p.provision(event)] += 1;
+    for (const event of partitionEventsOf(delivered)) outcome[await provisionOne(event)] += 1;
     return outcome;
   }
 
@@ -64,13 +82,13 @@ export function provisionHandlers(options: ProvisionHandlerOptions) {
      * retries it; provisioning is idempotent) with every failed event named.
      */
     async fcHandler(event: Buffer | string, _context?: unknown): Promise<{ created: number; existing: number }> {
-      const p = await provisionerOnce();
+      await provisionerOnce();
       const summary = { created: 0, existing: 0 };
       const failed: ReturnType<typeof failureOf>[] = [];
       const events = partitionEventsOf(event);
       for (const [index, item] of events.entries()) {
         try {
-          summary[await p.provision(item)] += 1;
+          summary[await provisionOne(item)] += 1;
         } catch (err) {
           failed.push(failureOf(err, index, partitionIdOf(item)));
         }

@@ -358,6 +358,15 @@ export class ServiceUnavailableError extends KmsError {
   }
 }
 
+/** The dispatcher could not get an answer from the function that serves the request's Action (AWS Lambda). */
+export class FunctionUnavailableError extends KmsError {
+  readonly statusCode = 503;
+  readonly code = 'ServiceUnavailableTemporary';
+  constructor() {
+    super("The service is temporarily unavailable: the Action's function cannot be reached. Retry later.");
+  }
+}
+
 export class AuditLogUnavailableError extends KmsError {
   readonly statusCode = 503;
   readonly code = 'ServiceUnavailableTemporary';

@@ -8,6 +8,7 @@ import { DATA_DIR } from '../../lib/keystore/config.js';
 import { CliError, EXIT, usageError } from './exit-codes.js';
 import { emit } from './output.js';
 import { type GroupRates, groupRatesSchema } from '../../lib/ratelimit/limits.js';
+import { defaultSecretsManager, registerCreateProvisioner } from './provisioner-key.js';
 import { openStoreForCommand, type StoreCreation } from './store-access.js';
 
 interface StoreOptions {
@@ -147,6 +148,8 @@ export function registerAccessKeys(program: Command): void {
       const record = await (await registryOf(command)).setRateLimits(id, checked.data as GroupRates);
       emit(command, view(record, false));
     });
+
+  registerCreateProvisioner(accessKeys, (command) => command.optsWithGlobals<StoreOptions>().dataDir, defaultSecretsManager);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { ACTIONS, type ActionRoute, AWS_OPERATIONS, DISPATCHER, SCHEDULED } from '../../functions/actions.js';
-import type { StoreAccess } from '../../lib/action.js';
 import { AWS_TARGET_PREFIX } from '../../lib/protocol/aws/wire.js';
+import { FUNCTION_NAME_PREFIX_VARIABLE } from '../../lib/adapters/lambda-forward.js';
+import { grantsOf } from './iam.js';
 
 /*
  * The request-serving and scheduled functions of serverless.yml, written from the table of
@@ -25,16 +26,15 @@ export const PRIORITIES = { alibaba: 1, aws: 201, dispatcher: 1000 } as const;
 /** How long a scheduled job may run (seconds); request-serving functions keep the provider's timeout. */
 const JOB_TIMEOUT_SECONDS = 300;
 
-/** The custom.iam statements of serverless.yml an access needs on top of reading (as anchors). */
-const WRITES: Record<StoreAccess, readonly string[]> = {
-  reads: [],
-  'writes-state': ['*writeState'],
-  'creates-material': ['*writeState', '*createMaterial'],
-  'deletes-material': ['*writeState', '*deleteMaterial'],
-};
-/** Every request reads state and material and claims its nonce; a job claims none. */
-const SERVES_REQUESTS = ['*readState', '*claimNonces', '*readMaterial'];
-const RUNS_JOBS = ['*readState', '*readMaterial'];
+/** The custom.iam anchors of serverless.yml a function's store access needs (see ./iam.ts). */
+const anchorsOf = (...args: Parameters<typeof grantsOf>) =>
+  `[${grantsOf(...args)
+    .map((grant) => `*${grant}`)
+    .join(', ')}]`;
+
+/** Deployed functions are named `<service>-<stage>-<function>` (the Serverless Framework's rule). */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a Serverless Framework variable, written to serverless.yml as it is
+const FUNCTION_NAME_PREFIX = 'kms-${sls:stage}-';
 
 const albRule = (priority: number, conditions: string) =>
   // biome-ignore lint/suspicious/noTemplateCurlyInString: a Serverless Framework variable, written to serverless.yml as it is
@@ -63,18 +63,24 @@ export function generatedFunctions(actions: readonly ActionRoute[] = ACTIONS, aw
   const lines = [BEGIN_MARKER];
   actions.forEach((route, index) => {
     const rules = rulesOf(route, index, awsOperations);
-    lines.push(
-      `  ${route.functionName}:`,
-      `    handler: ${handlerOf(route.file)}`,
-      `    iamRoleStatements: [${[...SERVES_REQUESTS, ...WRITES[route.operation.store]].join(', ')}]`,
-    );
+    lines.push(`  ${route.functionName}:`, `    handler: ${handlerOf(route.file)}`, `    iamRoleStatements: ${anchorsOf(route.operation.store, true)}`);
     if (rules.length > 0) lines.push('    events:', ...rules);
   });
-  // The dispatcher serves every Action: it may do what any of them may.
+  // The dispatcher reads the Action and forwards the request to that Action's function: it may
+  // invoke those functions, and nothing else (no state, no secret).
   lines.push(
     `  ${DISPATCHER.functionName}:`,
     `    handler: ${handlerOf(DISPATCHER.file)}`,
-    `    iamRoleStatements: [${[...SERVES_REQUESTS, '*writeState', '*createMaterial', '*deleteMaterial'].join(', ')}]`,
+    '    environment:',
+    `      ${FUNCTION_NAME_PREFIX_VARIABLE}: ${FUNCTION_NAME_PREFIX}`,
+    '    iamRoleStatements:',
+    '      - Effect: Allow',
+    '        Action: [lambda:InvokeFunction]',
+    '        Resource:',
+    ...actions.map(
+      (route) =>
+        `          - { 'Fn::Sub': 'arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:${FUNCTION_NAME_PREFIX}${route.functionName}' }`,
+    ),
     '    events:',
     ...albRule(PRIORITIES.dispatcher, '{ path: /, method: *methods }'),
   );
@@ -84,7 +90,7 @@ export function generatedFunctions(actions: readonly ActionRoute[] = ACTIONS, aw
       `    # ${job.purpose}`,
       `    handler: ${handlerOf(job.file)}`,
       `    timeout: ${JOB_TIMEOUT_SECONDS}`,
-      `    iamRoleStatements: [${[...RUNS_JOBS, ...WRITES[job.store]].join(', ')}]`,
+      `    iamRoleStatements: ${anchorsOf(job.store, false)}`,
       '    events:',
       `      - schedule: ${job.schedule}`,
     );

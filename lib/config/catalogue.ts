@@ -11,6 +11,7 @@ import {
   LOG_LEVEL,
   NONCE_STORE,
   NONCE_TABLE,
+  FUNCTION_NAME_PREFIX,
   PLATFORM_VARIABLES,
   RATE_LIMITS,
   REGION,
@@ -40,7 +41,7 @@ export const CONFIGURATION: readonly ConfigurationSection[] = [
   {
     title: 'The service',
     intro: 'Every deployment: the gateway and the cloud functions.',
-    variables: [REGION, ACCOUNT_ID, AWS_REGIONS, CACHE_TTL_MS, LOG_LEVEL, AUDIT_LOG, ACCESS_LOG, RATE_LIMITS, ...PLATFORM_VARIABLES],
+    variables: [REGION, ACCOUNT_ID, AWS_REGIONS, CACHE_TTL_MS, LOG_LEVEL, AUDIT_LOG, ACCESS_LOG, RATE_LIMITS, ...PLATFORM_VARIABLES, FUNCTION_NAME_PREFIX],
   },
   {
     title: 'State and keys at rest',

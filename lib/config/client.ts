@@ -31,13 +31,18 @@ export const PARTITION_REGISTRY = text(PROVISIONER_ENV.registry, {
 
 export const PARTITION_KEY_ID = optionalText(PROVISIONER_ENV.keyId, { doc: 'the CMK of partition events that name none' });
 
+export const PROVISIONER_SECRET = optionalText(PROVISIONER_ENV.secret, {
+  shownDefault: '— (serverless.yml: the stage secret `kms/<stage>/provisioner`)',
+  doc: 'the provisioner function reads its access key from this AWS Secrets Manager secret (`{"accessKeyId": …, "accessKeySecret": …}`, written by `kms access-keys create-provisioner`) at run time, again after the key is refused; it takes the place of the next two',
+});
+
 export const PROVISIONER_ACCESS_KEY_ID = optionalText(PROVISIONER_ENV.accessKeyId, {
-  shownDefault: '— (required by the provisioner function)',
-  doc: "the provisioner's own access key (in the cloud, from the stage's secret `kms/<stage>/provisioner`)",
+  shownDefault: '— (required by the provisioner function without `KMS_PROVISIONER_SECRET`)',
+  doc: "the provisioner's own access key",
 });
 
 export const PROVISIONER_ACCESS_KEY_SECRET = optionalText(PROVISIONER_ENV.accessKeySecret, {
-  shownDefault: '— (required by the provisioner function)',
+  shownDefault: '— (required with `KMS_PROVISIONER_ACCESS_KEY_ID`)',
   doc: 'its secret',
 });
 
@@ -49,6 +54,7 @@ export const CLIENT_VARIABLES = [
   CLIENT_KEY,
   PARTITION_REGISTRY,
   PARTITION_KEY_ID,
+  PROVISIONER_SECRET,
   PROVISIONER_ACCESS_KEY_ID,
   PROVISIONER_ACCESS_KEY_SECRET,
 ] as const;

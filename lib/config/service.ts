@@ -85,6 +85,12 @@ export const SINGLE_INSTANCE = flag('KMS_SINGLE_INSTANCE', {
   doc: "`true` lets a cloud function use state kept per instance (file store, journal, memory, root key file); for emulations (serverless-offline's `IS_OFFLINE=true` counts too)",
 });
 
+/** The AWS dispatcher's: how the Actions' functions are named, so that it can forward to them. */
+export const FUNCTION_NAME_PREFIX = optionalText('KMS_FUNCTION_NAME_PREFIX', {
+  shownDefault: '— (serverless.yml sets it on the dispatcher)',
+  doc: "AWS Lambda, the dispatcher only: the deployed functions' name prefix (`kms-<stage>-`); it forwards each request to the function `<prefix><function>` of its Action (Lambda Invoke), and answers 503 when this is unset",
+});
+
 /** Set by the platforms, read to know where the service runs. */
 export const PLATFORM_VARIABLES = [
   optionalText('AWS_LAMBDA_FUNCTION_NAME', {

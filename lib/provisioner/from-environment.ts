@@ -1,8 +1,11 @@
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createProvisioner, DEFAULT_REGISTRY_URL, type Provisioner } from '@alibaba-kms-compatible/client';
+import { type ProvisionerAccessKey, readProvisionerAccessKey } from './secret-credentials.js';
 
 /** The provisioner trigger's environment variables (exact names), and the registry's default. */
 export const PROVISIONER_ENV = {
   endpoint: 'KMS_ENDPOINT',
+  secret: 'KMS_PROVISIONER_SECRET',
   accessKeyId: 'KMS_PROVISIONER_ACCESS_KEY_ID',
   accessKeySecret: 'KMS_PROVISIONER_ACCESS_KEY_SECRET',
   registry: 'KMS_PARTITION_REGISTRY',
@@ -10,18 +13,18 @@ export const PROVISIONER_ENV = {
 } as const;
 
 /**
- * The provisioner as the trigger functions configure it: `KMS_ENDPOINT`, `KMS_PROVISIONER_ACCESS_KEY_ID`,
- * `KMS_PROVISIONER_ACCESS_KEY_SECRET` (required), `KMS_PARTITION_REGISTRY` (default
- * `file:./.kms-partitions`) and `KMS_PARTITION_KEY_ID` (the CMK for events that name none).
+ * The provisioner as the trigger functions configure it: `KMS_ENDPOINT`, its access key —
+ * `KMS_PROVISIONER_SECRET` (a Secrets Manager secret holding `{"accessKeyId", "accessKeySecret"}`,
+ * read now: the AWS deployment) or else `KMS_PROVISIONER_ACCESS_KEY_ID` and
+ * `KMS_PROVISIONER_ACCESS_KEY_SECRET` — `KMS_PARTITION_REGISTRY` (default `file:./.kms-partitions`)
+ * and `KMS_PARTITION_KEY_ID` (the CMK for events that name none). Each call reads the secret
+ * again: the caller keeps the provisioner, and builds a new one when the key was refused.
  */
-export function provisionerFromEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<Provisioner> {
-  const accessKeyId = env[PROVISIONER_ENV.accessKeyId];
-  const accessKeySecret = env[PROVISIONER_ENV.accessKeySecret];
-  if (!accessKeyId || !accessKeySecret) {
-    return Promise.reject(
-      new Error(`${PROVISIONER_ENV.accessKeyId} and ${PROVISIONER_ENV.accessKeySecret} must be set: the provisioner calls the KMS with its own access key`),
-    );
-  }
+export async function provisionerFromEnvironment(
+  env: NodeJS.ProcessEnv = process.env,
+  options: { secretsManager?: SecretsManagerClient } = {},
+): Promise<Provisioner> {
+  const { accessKeyId, accessKeySecret } = await accessKeyOf(env, options.secretsManager);
   return createProvisioner({
     ...(env[PROVISIONER_ENV.endpoint] ? { endpoint: env[PROVISIONER_ENV.endpoint] } : {}),
     accessKeyId,
@@ -29,4 +32,17 @@ export function provisionerFromEnvironment(env: NodeJS.ProcessEnv = process.env)
     registry: env[PROVISIONER_ENV.registry] || DEFAULT_REGISTRY_URL,
     ...(env[PROVISIONER_ENV.keyId] ? { keyId: env[PROVISIONER_ENV.keyId] } : {}),
   });
+}
+
+async function accessKeyOf(env: NodeJS.ProcessEnv, secretsManager: SecretsManagerClient | undefined): Promise<ProvisionerAccessKey> {
+  const secretId = env[PROVISIONER_ENV.secret];
+  if (secretId) return readProvisionerAccessKey(secretId, secretsManager);
+  const accessKeyId = env[PROVISIONER_ENV.accessKeyId];
+  const accessKeySecret = env[PROVISIONER_ENV.accessKeySecret];
+  if (!accessKeyId || !accessKeySecret) {
+    throw new Error(
+      `${PROVISIONER_ENV.secret}, or ${PROVISIONER_ENV.accessKeyId} and ${PROVISIONER_ENV.accessKeySecret}, must be set: the provisioner calls the KMS with its own access key`,
+    );
+  }
+  return { accessKeyId, accessKeySecret };
 }

@@ -12,6 +12,7 @@ import {
   MATERIAL_DELETING_ACTIONS,
   SCHEDULED,
 } from '../../functions/actions.js';
+import { GRANTS, grantsOf, MATERIAL_PARTITIONS, statementOf } from '../../infra/serverless/iam.js';
 import { STATE_TABLE_DEFINITION } from '../../lib/keystore/dynamodb/table.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -22,6 +23,7 @@ interface AlbEvent {
 interface Statement {
   Action: string[];
   Condition?: Record<string, unknown>;
+  Resource?: unknown;
 }
 interface FunctionConfig {
   handler: string;
@@ -31,8 +33,6 @@ interface FunctionConfig {
 
 const template = parse(readFileSync(`${root}serverless.yml`, 'utf8'), { merge: true }) as { functions: Record<string, FunctionConfig> };
 const albEvents = (fn: FunctionConfig) => (fn.events ?? []).filter((e): e is AlbEvent => 'alb' in e).map((e) => e.alb);
-const allActions = (fn: FunctionConfig) => (fn.iamRoleStatements ?? []).flatMap((s) => s.Action);
-const secretActions = (fn: FunctionConfig) => new Set(allActions(fn).filter((a) => a.startsWith('secretsmanager:')));
 
 describe('Table: Actions ⇄ serverless.yml', () => {
   it('when serverless.yml is read, it declares exactly the table functions — one per Action, the dispatcher, the scheduled and event-triggered jobs — with the table handlers', () => {
@@ -69,45 +69,44 @@ describe('Table: Actions ⇄ serverless.yml', () => {
     expect(dispatcherRule!.priority).toBe(Math.max(...priorities));
   });
 
-  it('when permissions are granted, every request-serving function reads state and material and claims nonces; only key-writing Actions, the dispatcher and the scheduled jobs write state', () => {
-    const stateWrites = ['dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
+  it('when permissions are granted, every function lists exactly the statements its store access gets (infra/serverless/iam.ts), each as custom.iam declares it', () => {
+    const iam = (template as unknown as { custom: { iam: Record<string, unknown> } }).custom.iam;
+    expect(Object.keys(iam).sort()).toEqual([...GRANTS].sort());
+    for (const grant of GRANTS) expect(iam[grant], grant).toEqual(statementOf(grant));
     for (const route of ACTIONS) {
-      const fn = template.functions[route.functionName]!;
-      const actions = allActions(fn);
-      expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'secretsmanager:GetSecretValue']));
-      for (const write of stateWrites) expect(actions.includes(write), `${route.functionName} ${write}`).toBe(KEY_WRITING_ACTIONS.has(route.action));
-      // A function that writes no state may put only nonce items.
-      if (!KEY_WRITING_ACTIONS.has(route.action)) {
-        const puts = (fn.iamRoleStatements ?? []).filter((s) => s.Action.includes('dynamodb:PutItem'));
-        expect(puts).toEqual([expect.objectContaining({ Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['nonce#*'] } } })]);
-      }
+      expect(template.functions[route.functionName]!.iamRoleStatements, route.functionName).toEqual(grantsOf(route.operation.store, true).map(statementOf));
     }
-    for (const name of [DISPATCHER.functionName, ...SCHEDULED.map((s) => s.functionName)]) {
-      for (const write of stateWrites) expect(allActions(template.functions[name]!)).toContain(write);
-    }
+    for (const job of SCHEDULED)
+      expect(template.functions[job.functionName]!.iamRoleStatements, job.functionName).toEqual(grantsOf(job.store, false).map(statementOf));
+    // Writing state never reaches material; material is written only where the table says.
+    expect(MATERIAL_PARTITIONS).toEqual(['entry#key-versions', 'entry#version-index']);
+    for (const action of [...MATERIAL_CREATING_ACTIONS, ...MATERIAL_DELETING_ACTIONS]) expect(KEY_WRITING_ACTIONS.has(action)).toBe(true);
   });
 
-  it('when material is concerned, only material-creating Actions, the dispatcher and the rotation create secrets; only DeleteKeyMaterial, the dispatcher and the scheduled deletion delete them; nothing lists or updates them', () => {
-    const creators = new Set([
-      ...ACTIONS.filter((r) => MATERIAL_CREATING_ACTIONS.has(r.action)).map((r) => r.functionName),
-      DISPATCHER.functionName,
-      'rotateKeys',
+  it('when the dispatcher is declared, it may only invoke the request-serving functions, and touches no state or secret', () => {
+    const fn = template.functions[DISPATCHER.functionName]! as FunctionConfig & { environment: Record<string, string> };
+    expect(fn.iamRoleStatements).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['lambda:InvokeFunction'],
+        Resource: ACTIONS.map((r) => ({
+          'Fn::Sub': `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:kms-\${sls:stage}-${r.functionName}`,
+        })),
+      },
     ]);
-    const deleters = new Set([
-      ...ACTIONS.filter((r) => MATERIAL_DELETING_ACTIONS.has(r.action)).map((r) => r.functionName),
-      DISPATCHER.functionName,
-      'deleteExpiredKeys',
-    ]);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a Serverless Framework variable, as serverless.yml holds it
+    expect(fn.environment).toEqual({ KMS_FUNCTION_NAME_PREFIX: 'kms-${sls:stage}-' });
+  });
+
+  it('when any function is declared, none may create, change or delete a secret or read one by a wildcard', () => {
     for (const [name, fn] of Object.entries(template.functions)) {
-      const actions = secretActions(fn);
-      expect(actions.has('secretsmanager:CreateSecret'), `${name} CreateSecret`).toBe(creators.has(name));
-      expect(actions.has('secretsmanager:DeleteSecret'), `${name} DeleteSecret`).toBe(deleters.has(name));
-      for (const never of ['secretsmanager:ListSecrets', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage', 'secretsmanager:*']) {
-        expect(actions.has(never), `${name} ${never}`).toBe(false);
+      for (const statement of fn.iamRoleStatements ?? []) {
+        for (const action of statement.Action)
+          expect(action.startsWith('secretsmanager:') ? action : 'secretsmanager:GetSecretValue', name).toBe('secretsmanager:GetSecretValue');
+        if (statement.Action.includes('secretsmanager:GetSecretValue'))
+          expect(JSON.stringify((statement as { Resource?: unknown }).Resource), name).not.toContain('*');
       }
     }
-    expect(MATERIAL_CREATING_ACTIONS.size).toBeGreaterThan(0);
-    for (const action of [...MATERIAL_CREATING_ACTIONS, ...MATERIAL_DELETING_ACTIONS]) expect(KEY_WRITING_ACTIONS.has(action)).toBe(true);
   });
 
   it('when the stage is deployed, no function reserves concurrency (every function reserving some would exhaust a default account), and the state table matches the backend definition', () => {
@@ -125,14 +124,17 @@ describe('Table: Actions ⇄ serverless.yml', () => {
     for (const job of SCHEDULED) expect(template.functions[job.functionName]!.events).toEqual([{ schedule: job.schedule }]);
   });
 
-  it('when the partition-key provisioner is declared, it is triggered by its queue only (partial batch failures; PartitionCreated events arrive through it), may touch only the registry objects, and never the key store', () => {
+  it('when the partition-key provisioner is declared, it is triggered by its queue only (partial batch failures; PartitionCreated events arrive through it), may touch only its own secret and the registry objects, and never the key store', () => {
     const fn = template.functions.provisionPartitionKeys!;
     expect(fn.events).toEqual([
       { sqs: { arn: { 'Fn::GetAtt': ['PartitionEventsQueue', 'Arn'] }, batchSize: 10, functionResponseType: 'ReportBatchItemFailures' } },
     ]);
     expect(albEvents(fn)).toEqual([]);
     const actions = (fn.iamRoleStatements ?? []).flatMap((s) => s.Action);
-    expect(actions.sort()).toEqual(['s3:GetObject', 's3:ListBucket', 's3:PutObject']);
+    // Its own secret (its access key, read at run time) through the stage key, and the registry.
+    expect(actions.sort()).toEqual(['kms:Decrypt', 's3:GetObject', 's3:ListBucket', 's3:PutObject', 'secretsmanager:GetSecretValue']);
+    expect(fn.iamRoleStatements![0]).toEqual({ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: { Ref: 'ProvisionerSecret' } });
+    expect((fn as unknown as { environment: Record<string, unknown> }).environment.KMS_PROVISIONER_SECRET).toEqual({ Ref: 'ProvisionerSecret' });
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a Serverless Framework variable, as serverless.yml holds it
     expect(JSON.stringify(fn.iamRoleStatements)).toContain('${param:partitionBucket}/partitions/*');
   });

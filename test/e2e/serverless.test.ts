@@ -3,16 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import {
-  ACTIONS,
-  AWS_OPERATIONS,
-  DISPATCHER,
-  EVENT_TRIGGERED,
-  KEY_WRITING_ACTIONS,
-  MATERIAL_CREATING_ACTIONS,
-  MATERIAL_DELETING_ACTIONS,
-  SCHEDULED,
-} from '../../functions/actions.js';
+import { ACTIONS, AWS_OPERATIONS, DISPATCHER, EVENT_TRIGGERED, SCHEDULED } from '../../functions/actions.js';
+import { grantsOf, statementOf } from '../../infra/serverless/iam.js';
 import { STATE_TABLE_DEFINITION } from '../../lib/keystore/dynamodb/table.js';
 import { applySeed } from '../../lib/seed.js';
 import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
@@ -124,39 +116,81 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
   const statementsOf = (functionName: string) =>
     (resources()[`${logicalId(functionName)}IamRoleLambdaExecution`]!.Properties.Policies as any[]).flatMap((p) => p.PolicyDocument.Statement as any[]);
 
-  it('grants least privilege in the real account: state reads and nonce puts to every API function, writes to key writers, material creation to key creators, deletion to the deletion job alone', () => {
-    const secretArn = { 'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:kms/${stage}/*` };
-    const table = { 'Fn::GetAtt': ['StateTable', 'Arn'] };
-    for (const route of ACTIONS) {
-      const statements = statementsOf(route.functionName);
-      expect(statements).toContainEqual({ Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:Query'], Resource: table });
-      expect(statements).toContainEqual({
+  /** A role's statements besides the log-group one every function gets. */
+  const grantedTo = (functionName: string) => statementsOf(functionName).filter((s) => !(s.Action as string[]).every((a) => a.startsWith('logs:')));
+
+  it('grants each function exactly the statements its store access declares (infra/serverless/iam.ts, from the Action table), and the dispatcher only the invoke of the Action functions', () => {
+    for (const route of ACTIONS) expect(grantedTo(route.functionName), route.functionName).toEqual(grantsOf(route.operation.store, true).map(statementOf));
+    for (const job of SCHEDULED) expect(grantedTo(job.functionName), job.functionName).toEqual(grantsOf(job.store, false).map(statementOf));
+    expect(grantedTo(DISPATCHER.functionName)).toEqual([
+      {
         Effect: 'Allow',
-        Action: ['dynamodb:PutItem'],
-        Resource: table,
-        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['nonce#*'] } },
-      });
-      expect(statements).toContainEqual({ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: secretArn });
-      const actions = statements.flatMap((s) => s.Action as string[]);
-      expect(actions.includes('dynamodb:UpdateItem')).toBe(KEY_WRITING_ACTIONS.has(route.action));
-      expect(actions.includes('secretsmanager:CreateSecret')).toBe(MATERIAL_CREATING_ACTIONS.has(route.action));
+        Action: ['lambda:InvokeFunction'],
+        Resource: ACTIONS.map((r) => ({
+          'Fn::Sub': `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:kms-${stage}-${r.functionName}`,
+        })),
+      },
+    ]);
+    // The names it invokes are the functions' deployed names.
+    for (const route of ACTIONS)
+      expect(resources()[`${logicalId(route.functionName)}LambdaFunction`]!.Properties.FunctionName).toBe(`kms-${stage}-${route.functionName}`);
+    expect(resources().DispatchLambdaFunction!.Properties.Environment.Variables.KMS_FUNCTION_NAME_PREFIX).toBe(`kms-${stage}-`);
+  });
+
+  it('lets no role create, change or delete a secret or its policy, nor read any secret but its own (the root key; the provisioner its key), and names every account', () => {
+    const allowed: Record<string, unknown> = { RootKeySecret: { Ref: 'RootKeySecret' }, ProvisionerSecret: { Ref: 'ProvisionerSecret' } };
+    for (const [id, role] of ofType('AWS::IAM::Role')) {
+      const statements = ((role.Properties.Policies ?? []) as any[]).flatMap((p) => p.PolicyDocument.Statement as any[]);
+      for (const statement of statements) {
+        const actions = [statement.Action].flat() as string[];
+        for (const action of actions.filter((a) => a.startsWith('secretsmanager:'))) expect(action, id).toBe('secretsmanager:GetSecretValue');
+        if (actions.some((a) => a.startsWith('secretsmanager:'))) expect(Object.values(allowed), id).toContainEqual(statement.Resource);
+        // The account field of every ARN is the real one, never a wildcard.
+        for (const arn of arnsOf(statement.Resource)) expect(arn.split(':')[4], arn).not.toBe('*');
+      }
     }
-    for (const fn of [...ACTIONS, DISPATCHER, ...SCHEDULED, ...EVENT_TRIGGERED]) {
-      const statements = statementsOf(fn.functionName);
-      const actions = statements.flatMap((s) => s.Action as string[]);
-      expect(actions).not.toContain('secretsmanager:ListSecrets');
-      const deletes =
-        fn.functionName === 'deleteExpiredKeys' ||
-        fn.functionName === DISPATCHER.functionName ||
-        ACTIONS.some((r) => r.functionName === fn.functionName && MATERIAL_DELETING_ACTIONS.has(r.action));
-      expect(actions.includes('secretsmanager:DeleteSecret'), fn.functionName).toBe(deletes);
-      // The account field of every ARN is the real one, never a wildcard.
-      for (const arn of statements.flatMap((s) => arnsOf(s.Resource))) expect(arn.split(':')[4], arn).not.toBe('*');
-    }
+    // Only the provisioner reads its own secret; every request function and job reads the root key.
+    const readers = (secret: string) =>
+      ofType('AWS::IAM::Role')
+        .filter(([, role]) => JSON.stringify(role.Properties.Policies ?? []).includes(`{"Ref":"${secret}"}`))
+        .map(([id]) => id)
+        .sort();
+    expect(readers('ProvisionerSecret')).toEqual(['ProvisionPartitionKeysIamRoleLambdaExecution']);
+    expect(readers('RootKeySecret')).toEqual([...ACTIONS, ...SCHEDULED].map((f) => `${logicalId(f.functionName)}IamRoleLambdaExecution`).sort());
     // The shared default role holds no secret or table access.
     const shared = JSON.stringify(resources().IamRoleLambdaExecution?.Properties ?? {});
     expect(shared).not.toContain('secretsmanager');
     expect(shared).not.toContain('dynamodb');
+  });
+
+  it('creates the root key (one secret per stage, retained, under the stage key, readable only by the stage roles) and resolves nothing from Secrets Manager at deploy time', () => {
+    const secret = resources().RootKeySecret as any;
+    expect(secret).toMatchObject({ Type: 'AWS::SecretsManager::Secret', DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    expect(secret.Properties).toMatchObject({
+      Name: `kms/${stage}/root-key`,
+      KmsKeyId: { Ref: 'StateKey' },
+      GenerateSecretString: { SecretStringTemplate: '{}', GenerateStringKey: 'seed', PasswordLength: 64, ExcludePunctuation: true },
+    });
+    expect(secret.Properties.SecretString).toBeUndefined();
+    const policy = resources().RootKeySecretPolicy!.Properties;
+    expect(policy.SecretId).toEqual({ Ref: 'RootKeySecret' });
+    expect(policy.BlockPublicPolicy).toBe(true);
+    expect(policy.ResourcePolicy.Statement).toEqual([
+      expect.objectContaining({
+        Effect: 'Deny',
+        Action: 'secretsmanager:GetSecretValue',
+        Condition: { ArnNotLike: { 'aws:PrincipalArn': { 'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/kms-${stage}-*` } } },
+      }),
+    ]);
+    // Secrets are per stage, never per key or version: these two, whatever the table holds.
+    expect(
+      ofType('AWS::SecretsManager::Secret')
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual(['ProvisionerSecret', 'RootKeySecret']);
+    const template = JSON.stringify(resources());
+    expect(template).not.toContain('{{resolve:');
+    expect(template).not.toContain(`kms/${stage}/*`);
   });
 
   it('keeps the stage state in one retained DynamoDB table under the stage key, and points every function at it', () => {
@@ -173,12 +207,13 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
     expect(env).toMatchObject({
       KMS_KEY_STORE: 'dynamodb',
       KMS_STATE_TABLE: `kms-${stage}-state`,
-      KMS_SECRETS_PREFIX: `kms/${stage}/`,
-      KMS_SECRETS_KMS_KEY_ID: `alias/kms-${stage}-state`,
-      KMS_SECRETS_ROLE_PATTERN: `arn:aws:iam::*:role/kms-${stage}-*`,
+      KMS_ROOT_KEY_SOURCE: { 'Fn::Join': ['', ['aws-secrets-manager:', { Ref: 'RootKeySecret' }]] },
+      // AWS SDK clients sign for the deploy region (the provider's).
+      KMS_AWS_REGIONS: 'eu-central-1',
       KMS_NONCE_STORE: 'backend',
       KMS_LOG_LEVEL: { dev: 'debug', staging: 'info', prod: 'warn' }[stage],
     });
+    expect(Object.keys(env).filter((name) => name.startsWith('KMS_SECRETS_'))).toEqual([]);
     expect(Object.keys(resources())).not.toContain('NonceTable');
     for (const [, fn] of ofType('AWS::Lambda::Function')) expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
   });
@@ -386,14 +421,25 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
     expect(env).toMatchObject({
       KMS_PARTITION_REGISTRY: `s3://kms-${stage}-partition-keys/partitions/`,
       KMS_PARTITION_KEY_ID: 'alias/partitions',
-      KMS_PROVISIONER_ACCESS_KEY_ID: `{{resolve:secretsmanager:kms/${stage}/provisioner:SecretString:accessKeyId}}`,
+      // Its access key is read at run time from the secret the stack creates (empty until the operator registers one).
+      KMS_PROVISIONER_SECRET: { Ref: 'ProvisionerSecret' },
     });
+    expect(env.KMS_PROVISIONER_ACCESS_KEY_ID).toBeUndefined();
+    expect(resources().ProvisionerSecret!.Properties).toMatchObject({ Name: `kms/${stage}/provisioner`, SecretString: '{}', KmsKeyId: { Ref: 'StateKey' } });
+    expect(resources().ProvisionerSecretPolicy!.Properties.ResourcePolicy.Statement).toEqual([
+      expect.objectContaining({
+        Effect: 'Deny',
+        Action: 'secretsmanager:GetSecretValue',
+        Condition: { ArnNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': ['ProvisionPartitionKeysIamRoleLambdaExecution', 'Arn'] } } },
+      }),
+    ]);
     const statements = (resources().ProvisionPartitionKeysIamRoleLambdaExecution!.Properties.Policies as any[]).flatMap(
       (p) => p.PolicyDocument.Statement as any[],
     );
     const text = JSON.stringify(statements);
-    expect(text).not.toContain('secretsmanager');
+    expect(statements).toContainEqual({ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: { Ref: 'ProvisionerSecret' } });
     expect(text).not.toContain('dynamodb');
+    expect(text).not.toContain('RootKeySecret');
     expect(statements).toContainEqual({
       Effect: 'Allow',
       Action: ['s3:GetObject', 's3:PutObject'],
@@ -429,6 +475,8 @@ describe('serverless offline: the emulated ALB in front of the real functions', 
         '--param',
         `dataDir=${dataDir}`,
         ...paramArgs(testParams('dev')),
+        '--param',
+        `rootKeySource=file:${join(dataDir, 'root.key')}`,
         '--albPort',
         String(port),
         '--httpPort',
@@ -436,7 +484,12 @@ describe('serverless offline: the emulated ALB in front of the real functions', 
         '--lambdaPort',
         String(lambdaPort),
       ],
-      { cwd: REPO_ROOT, env: { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' }, detached: true },
+      {
+        cwd: REPO_ROOT,
+        // The dispatcher forwards to the Action functions through the emulator's Lambda API (any credentials sign for it).
+        env: { ...process.env, AWS_ACCESS_KEY_ID: 'offline', AWS_SECRET_ACCESS_KEY: 'offline', AWS_ENDPOINT_URL_LAMBDA: `http://127.0.0.1:${lambdaPort}` },
+        detached: true,
+      },
     );
     offline.stdout!.setEncoding('utf8').on('data', (c: string) => (output += c));
     offline.stderr!.setEncoding('utf8').on('data', (c: string) => (output += c));
@@ -473,15 +526,15 @@ describe('serverless offline: the emulated ALB in front of the real functions', 
     client.close();
   });
 
-  it("the AWS SDK: GenerateDataKey → Decrypt routed by the X-Amz-Target rules to each operation's function, ListAliases (body-dependent) to the dispatcher", async () => {
+  it("the AWS SDK signing for the stage's region (KMS_AWS_REGIONS): GenerateDataKey → Decrypt routed by the X-Amz-Target rules to each operation's function, ListAliases (body-dependent) to the dispatcher, which forwards it", async () => {
     const kms = new KMSClient({
-      region: 'us-east-1',
+      region: 'eu-central-1',
       endpoint: `http://127.0.0.1:${port}`,
       credentials: { accessKeyId: ADMIN.accessKeyId, secretAccessKey: ADMIN.accessKeySecret },
     });
     const from = output.length;
     const generated = await kms.send(new GenerateDataKeyCommand({ KeyId: ALIAS, NumberOfBytes: 32, EncryptionContext: { via: 'alb' } }));
-    expect(generated.KeyId).toBe(`arn:aws:kms:us-east-1:${ACCOUNT_ID}:key/${KEY_ID}`);
+    expect(generated.KeyId).toBe(`arn:aws:kms:eu-central-1:${ACCOUNT_ID}:key/${KEY_ID}`);
     const decrypted = await kms.send(new DecryptCommand({ CiphertextBlob: generated.CiphertextBlob, EncryptionContext: { via: 'alb' } }));
     expect(Buffer.from(decrypted.Plaintext!).equals(Buffer.from(generated.Plaintext!))).toBe(true);
     expect((await kms.send(new ListAliasesCommand({ KeyId: KEY_ID }))).Aliases!.map((a) => a.AliasName)).toEqual([ALIAS]);
@@ -490,7 +543,7 @@ describe('serverless offline: the emulated ALB in front of the real functions', 
     kms.destroy();
   });
 
-  it('a request whose Action is only in a form body falls through to the dispatcher, which serves it', async () => {
+  it("a request whose Action is only in a form body falls through to the dispatcher, which forwards it to the Action's function", async () => {
     const request = signedRpcRequest(ADMIN, 'GenerateDataKey', { KeyId: ALIAS }, { method: 'POST', form: true });
     const headers = { ...request.headers } as Record<string, string | undefined>;
     delete headers['x-acs-action'];

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ACTIONS, AWS_OPERATIONS, OPERATIONS } from '../../functions/actions.js';
 import { generatedFiles } from '../../infra/generated-files.js';
+import { GRANTS } from '../../infra/serverless/iam.js';
 import { BEGIN_MARKER, END_MARKER, generatedFunctions, withGeneratedFunctions } from '../../infra/serverless/functions.js';
 import { permissionOf } from '../../lib/operation.js';
 import { KMS_ACTIONS } from '../../lib/policy/actions.js';
@@ -35,8 +36,7 @@ describe('Generated files', () => {
         .functions;
       return Object.fromEntries(Object.entries(functions).map(([name, fn]) => [name, (fn.events ?? []).flatMap((e) => (e.alb ? [e.alb.priority] : []))]));
     };
-    const anchors =
-      'x: &methods [GET]\ny: &readState {}\nz: &claimNonces {}\nw: &readMaterial {}\nv: &writeState {}\nu: &createMaterial {}\nt: &deleteMaterial {}\n';
+    const anchors = ['methods', ...GRANTS].map((name) => `${name}: &${name} {}\n`).join('');
     const before = rules(`${anchors.replace(/^/gm, '  ')}${generatedFunctions()}`);
     const after = rules(
       `${anchors.replace(/^/gm, '  ')}${generatedFunctions([...ACTIONS, added], new Map([...AWS_OPERATIONS, ['AddedOperation', ['AddedAction']]]))}`,
