@@ -49,22 +49,25 @@ export async function loadRootKey(source: RootKeySource, options: { mayCreate: b
 /**
  * `inner` sealed under the root key `source` names (every value encrypted at rest). A root key
  * file is created on the first start of an unsealed store, never over a sealed one; a managed root
- * key is never created here, and is fetched while the store is read (a cold start waits once).
+ * key is never created here. A cold start waits for one round trip: the managed root key and the
+ * seal's entries are fetched at once (test/unit/cold-start-rounds.test.ts counts it).
  */
-export async function sealWithRootKey(inner: KeyStore, source: RootKeySource): Promise<KeyStore> {
-  const [sealedBefore, managed] = await Promise.allSettled([
-    SealedKeyStore.isSealed(inner),
-    source.kind === 'file' ? Promise.resolve(undefined) : loadRootKey(source, { mayCreate: false }),
+export async function sealWithRootKey(inner: KeyStore, source: RootKeySource, options: { clients?: RootKeyClients } = {}): Promise<KeyStore> {
+  const [seal, managed] = await Promise.allSettled([
+    SealedKeyStore.readSeal(inner),
+    source.kind === 'file' ? Promise.resolve(undefined) : loadRootKey(source, { mayCreate: false, ...(options.clients ? { clients: options.clients } : {}) }),
   ]);
-  if (sealedBefore.status === 'rejected' || managed.status === 'rejected') {
+  if (seal.status === 'rejected' || managed.status === 'rejected') {
     if (managed.status === 'fulfilled') managed.value?.fill(0);
-    throw sealedBefore.status === 'rejected' ? sealedBefore.reason : (managed as PromiseRejectedResult).reason;
+    if (seal.status === 'fulfilled') seal.value.check?.value.fill(0);
+    throw seal.status === 'rejected' ? seal.reason : (managed as PromiseRejectedResult).reason;
   }
-  const rootKey = managed.value ?? (await loadRootKey(source, { mayCreate: !sealedBefore.value }));
+  const rootKey = managed.value ?? (await loadRootKey(source, { mayCreate: seal.value.check === undefined }));
   try {
-    return await SealedKeyStore.open(inner, rootKey);
+    return await SealedKeyStore.open(inner, rootKey, seal.value);
   } finally {
     rootKey.fill(0);
+    seal.value.check?.value.fill(0);
   }
 }
 
