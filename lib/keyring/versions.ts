@@ -92,6 +92,11 @@ export class KeyVersions {
   /** The id of the key a version belongs to, or undefined when there is no such version. */
   async owner(keyVersionId: string): Promise<string | undefined> {
     if (!isKeyVersionId(keyVersionId)) return undefined;
+    // A version in the cache names its key (versions never move): no read.
+    if (this.#cache.has(keyVersionId)) {
+      const cached = await this.#cache.get(keyVersionId, () => this.find(keyVersionId));
+      if (cached) return cached.keyId;
+    }
     const owner = await this.#store.get(entryNames.versionOwner(keyVersionId));
     return owner?.value.toString('utf8');
   }
