@@ -59,7 +59,10 @@ export class CallRounds {
       depth.set(call, after + 1);
     }
     const rounds: string[][] = [];
-    for (const call of ordered) (rounds[depth.get(call)! - 1] ??= []).push(`${call.service}.${call.command}`);
+    for (const call of ordered) {
+      const round = depth.get(call)! - 1;
+      rounds[round] = [...(rounds[round] ?? []), `${call.service}.${call.command}`];
+    }
     return rounds;
   }
 }
