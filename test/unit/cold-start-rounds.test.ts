@@ -11,8 +11,9 @@ import { sealWithRootKey } from '../../lib/keystore/root-key.js';
 import { createLogger } from '../../lib/logger.js';
 import { buildRpcHandler } from '../../lib/middleware/stack.js';
 import { serviceFromEnvironment } from '../../lib/service-from-env.js';
-import { createService, type Service } from '../../lib/service.js';
+import { createService, DEFAULTS, type Service } from '../../lib/service.js';
 import { applySeed } from '../../lib/seed.js';
+import { STORE_CALLS } from '../bench/support/cost-model.js';
 import { CallRounds } from '../helpers/call-rounds.js';
 import { type Dynalite, startDynalite } from '../helpers/dynalite.js';
 import { ACCOUNT_ID, ADMIN, ALIAS, KEY_ID, REGION, TEST_SEED } from '../helpers/service.js';
@@ -53,11 +54,11 @@ const env = {
 };
 
 /** A fresh instance as the AWS stage composes it: the table's store sealed under the root key from Secrets Manager. */
-async function openInstance(): Promise<Service> {
+async function openInstance(now?: () => number): Promise<Service> {
   const backend = await openDynamoDbBackend({ tableName: TABLE, region: 'us-east-1' });
   opened.push(() => backend.close());
   const store = await sealWithRootKey(backend.store, { kind: 'aws-secrets-manager', secretId: ROOT_KEY_SECRET });
-  return createService({ store, nonces: backend.nonces, region: REGION, accountId: ACCOUNT_ID, logger: silent });
+  return createService({ store, nonces: backend.nonces, region: REGION, accountId: ACCOUNT_ID, logger: silent, ...(now ? { now } : {}) });
 }
 
 const dataKeyByAlias = (options: { nonce?: string; alias?: string } = {}) =>
@@ -144,6 +145,30 @@ describe('a cold instance on the dynamodb backend', () => {
     calls.reset();
     expect((await handle(dataKeyByAlias())).statusCode).toBe(200);
     expect(calls.rounds().length).toBe(4);
+  });
+});
+
+describe('the DynamoDB calls a request makes once its caches have expired, as the cost model counts them', () => {
+  it.each(Object.keys(STORE_CALLS) as Array<keyof typeof STORE_CALLS>)('%s', async (kind) => {
+    let offset = 0;
+    const service = await openInstance(() => Date.now() + offset);
+    const handlers = { generateDataKey: buildRpcHandler(generateDataKey, service), decrypt: buildRpcHandler(decrypt, service) };
+    const created = await handlers.generateDataKey(signedRpcRequest(ADMIN, 'GenerateDataKey', { KeyId: KEY_ID }));
+    const blob = JSON.parse(created.body).CiphertextBlob as string;
+    const request = {
+      'GenerateDataKey by alias': () => handlers.generateDataKey(dataKeyByAlias()),
+      Decrypt: () => handlers.decrypt(signedRpcRequest(ADMIN, 'Decrypt', { CiphertextBlob: blob })),
+      'other reads by key id': () => handlers.generateDataKey(signedRpcRequest(ADMIN, 'GenerateDataKey', { KeyId: KEY_ID })),
+    }[kind];
+    expect((await request()).statusCode).toBe(200);
+    offset += 2 * DEFAULTS.cacheTtlMs;
+    const calls = recorder();
+    expect((await request()).statusCode).toBe(200);
+    const count = (command: string) => calls.calls.filter((c) => c.command === command).length;
+    expect({ reads: count('GetItem'), writes: count('PutItem'), calls: calls.calls.length }).toEqual({
+      ...STORE_CALLS[kind],
+      calls: STORE_CALLS[kind].reads + STORE_CALLS[kind].writes,
+    });
   });
 });
 
