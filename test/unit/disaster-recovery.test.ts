@@ -187,7 +187,7 @@ describe('a stage backed up to a sealed file store and restored into a fresh sta
     expect(JSON.parse(again.stdout)).toMatchObject({ Copied: 0, Conflicts: [] });
   });
 
-  it('a restore over a stack that holds other keys names the entries that differ and leaves them (exit 2, StoreConflict)', async () => {
+  it('a restore over a stack that holds other keys names the entries that differ and leaves them (exit 1, StoreConflict)', async () => {
     await createStateTable(dynalite.client(), 'kms-diverged-state', { timeToLive: false });
     const diverged = stage('kms-diverged-state', 'kms/prod-restored/root-key');
     const service = await serviceFromEnvironment(diverged);
