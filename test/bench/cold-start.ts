@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { createStateTable } from '../../lib/keystore/dynamodb/table.js';
@@ -32,7 +31,12 @@ const RUNS = Number(process.env.COLD_START_RUNS ?? 10);
 const TABLE = 'kms-bench-cold-start';
 const ROOT_KEY_SECRET = 'kms/bench/root-key';
 
-const dir = await mkdtemp(join(tmpdir(), 'kms-cold-start-'));
+// Under the repository, as Lambda's runtime finds the SDK for the bundle's `import()`s too (it
+// searches NODE_PATH for ES modules; plain Node does not): a bundle in /tmp would find it for
+// `require` only.
+const cache = join(REPO_ROOT, 'node_modules', '.cache');
+await mkdir(cache, { recursive: true });
+const dir = await mkdtemp(join(cache, 'kms-cold-start-'));
 const dynalite = await startDynalite();
 const secrets = await startSecretsManagerStandIn({ [ROOT_KEY_SECRET]: Buffer.alloc(32, 5).toString('base64') });
 try {
