@@ -98,7 +98,9 @@ export interface Spread {
 }
 export interface Calls {
   calls: number;
+  /** The most rounds in a run; `fewestRounds` the fewest, when runs differed. */
   rounds: number;
+  fewestRounds?: number;
 }
 
 export interface AllResults {
@@ -318,7 +320,11 @@ function bigFileTable(b?: BigFileResults): string {
 function coldStartTable(c?: ColdStartResults): string {
   if (!c) return notRun('coldStart');
   const ms = (x: Spread) => `${fixed(x.median, 0)} (${range([x.min, x.max])})`;
-  const calls = (x: Calls) => (x.calls === 0 ? '0' : `${x.calls} in ${x.rounds} round${x.rounds === 1 ? '' : 's'}`);
+  const calls = (x: Calls) => {
+    if (x.calls === 0) return '0';
+    const rounds = x.fewestRounds !== undefined && x.fewestRounds !== x.rounds ? `${x.fewestRounds}–${x.rounds}` : `${x.rounds}`;
+    return `${x.calls} in ${rounds} round${rounds === '1' ? '' : 's'}`;
+  };
   return [
     `${runLine(BENCH_RESULTS.coldStart.file, c.date, c.machine)} ${c.runs} fresh processes per store, median (min–max) ms.`,
     '',
