@@ -36,7 +36,7 @@ export async function loadRootKey(source: RootKeySource, options: { mayCreate: b
     case 'file':
       return rootKeyFile(source.path, options.mayCreate);
     case 'aws-secrets-manager': {
-      const read = options.clients?.awsSecret ?? (await awsSecretReader(options.env ?? process.env));
+      const read = options.clients?.awsSecret ?? (await import('./aws-secret-reader.js')).awsSecretReader(options.env ?? process.env, ROOT_KEY_FETCH_TIMEOUTS);
       return decodeRootKey(await read(source.secretId), `AWS Secrets Manager secret ${source.secretId}`);
     }
     case 'alibaba-kms-secret': {
@@ -112,22 +112,6 @@ function decodeRootKey(value: string | Uint8Array, where: string): Buffer {
 
 /** How long fetching a managed root key may take: a connection, then an answer. */
 export const ROOT_KEY_FETCH_TIMEOUTS = { connectMs: 1_000, readMs: 3_000 } as const;
-
-async function awsSecretReader(env: NodeJS.ProcessEnv): Promise<(secretId: string) => Promise<string | Uint8Array>> {
-  const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
-  // Bounded, like every call a cold start makes: a secret store that does not answer fails the start fast.
-  const client = new SecretsManagerClient({
-    ...(env.AWS_REGION ? { region: env.AWS_REGION } : {}),
-    maxAttempts: 2,
-    requestHandler: { connectionTimeout: ROOT_KEY_FETCH_TIMEOUTS.connectMs, requestTimeout: ROOT_KEY_FETCH_TIMEOUTS.readMs },
-  });
-  return async (secretId) => {
-    const out = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
-    if (out.SecretBinary) return out.SecretBinary;
-    if (out.SecretString !== undefined) return out.SecretString;
-    throw new Error(`the AWS Secrets Manager secret ${secretId} holds no value`);
-  };
-}
 
 async function alibabaSecretReader(env: NodeJS.ProcessEnv): Promise<(secretName: string) => Promise<string>> {
   const accessKeyId = env.ALIBABA_CLOUD_ACCESS_KEY_ID;
