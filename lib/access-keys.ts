@@ -144,6 +144,23 @@ export class AccessKeyRegistry {
     });
   }
 
+  /**
+   * {@link lookup} for a request whose caches are being validated (`validated`: its
+   * `Service.validateCaches()`). A principal held in the cache is trusted only once `validated`
+   * resolves; one not held is read at once, beside the validation, which saves a cold instance a
+   * round trip. That read started after the request arrived, so it sees every change acknowledged
+   * before; if the change marker had never been read, or moved, the validation drops it from the
+   * cache again (ChangeWatch), so no later request trusts a read it did not validate.
+   */
+  async lookupValidating(accessKeyId: string, validated: Promise<void>): Promise<Principal | undefined> {
+    if (this.#cache.has(accessKeyId)) {
+      await validated;
+      return this.lookup(accessKeyId);
+    }
+    const [principal] = await Promise.all([this.lookup(accessKeyId), validated]);
+    return principal;
+  }
+
   async get(accessKeyId: string): Promise<AccessKeyRecord | undefined> {
     if (!isAccessKeyId(accessKeyId)) return undefined;
     const entry = await this.#store.get(entryName(accessKeyId));

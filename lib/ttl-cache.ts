@@ -43,6 +43,12 @@ export class TtlCache<K, V> {
     return value;
   }
 
+  /** Whether a value (loaded, or loading) is held for `key` and has not expired; counts no lookup. */
+  has(key: K): boolean {
+    const hit = this.#entries.get(key);
+    return hit !== undefined && hit.expiresAt > (this.options.now ?? Date.now)();
+  }
+
   delete(key: K): void {
     const hit = this.#entries.get(key);
     if (!hit) return;

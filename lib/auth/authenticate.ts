@@ -16,7 +16,7 @@ export { SIGNED_FIELD_LIMITS } from './claim.js';
 export const TIMESTAMP_WINDOW_MS = 15 * 60_000;
 
 export interface AuthenticationDeps {
-  accessKeys: AccessKeyRegistry;
+  accessKeys: Pick<AccessKeyRegistry, 'lookup'>;
   nonces: NonceStore;
   now: () => number;
   /** Admission of a verified request before its nonce is claimed (rate limits): throws or rejects to refuse. */
@@ -28,6 +28,12 @@ export interface AuthenticationDeps {
    * still attributed. The id is at most SIGNED_FIELD_LIMITS.accessKeyIdChars characters.
    */
   attribute?: (accessKeyId: string, verified: boolean) => void;
+  /**
+   * Return before the nonce claim is decided, with the claim in {@link Authenticated.nonceClaimed}:
+   * for an Action that changes nothing, whose work may overlap the claim. The caller must await
+   * it before the request has any effect or gets any answer.
+   */
+  claimConcurrently?: boolean;
 }
 
 /** The verified caller, and the Action the signature covers. */
@@ -36,6 +42,11 @@ export interface Authenticated {
   action: string;
   /** SigV4: the region of the credential scope. */
   region?: string;
+  /**
+   * With `claimConcurrently`: the nonce claim, still running. Rejects with SignatureNonceUsedError
+   * for a nonce used before (or the replay store's error): then that is the request's answer.
+   */
+  nonceClaimed?: Promise<void>;
 }
 
 /**
@@ -44,7 +55,7 @@ export interface Authenticated {
  *
  * Order: cheap syntactic checks (`readClaim`), then the access key, then the signature, then the
  * key's status, and only a verified request consumes its nonce (an unverified one cannot burn a
- * caller's nonce).
+ * caller's nonce). The claim is awaited here, unless `claimConcurrently` hands it to the caller.
  */
 export async function authenticate(readClaim: (claimed: Claimed) => Claim, deps: AuthenticationDeps): Promise<Authenticated> {
   // Attributed as soon as the id is read: a request refused for any later part of its claim still names it.
@@ -65,12 +76,20 @@ export async function authenticate(readClaim: (claimed: Claimed) => Claim, deps:
   // Rate limits, before any write: a refused request costs the backend nothing.
   await deps.admit?.(principal, claim.action);
 
+  const authenticated: Authenticated = { principal, action: claim.action, ...(claim.region ? { region: claim.region } : {}) };
   if (claim.nonce !== undefined) {
     // Remembered until no timestamp that could carry it is inside the window any more.
-    const fresh = await deps.nonces.claim(principal.accessKeyId, claim.nonce, Math.max(at, now) + TIMESTAMP_WINDOW_MS);
-    if (!fresh) throw new SignatureNonceUsedError();
+    const claimed = deps.nonces.claim(principal.accessKeyId, claim.nonce, Math.max(at, now) + TIMESTAMP_WINDOW_MS).then((fresh) => {
+      if (!fresh) throw new SignatureNonceUsedError();
+    });
+    if (deps.claimConcurrently) {
+      // Awaited by the caller; a rejection is never left unhandled if the caller fails first.
+      claimed.catch(() => undefined);
+      return { ...authenticated, nonceClaimed: claimed };
+    }
+    await claimed;
   }
-  return { principal, action: claim.action, ...(claim.region ? { region: claim.region } : {}) };
+  return authenticated;
 }
 
 const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,3})?Z$/;

@@ -95,8 +95,9 @@ export class Keyring {
 
   /** The key's primary version, which every new encryption uses. */
   async primaryVersion(key: KeyRecord): Promise<KeyVersion> {
-    const version = await this.versions.find(key.primaryKeyVersion);
-    if (!version || version.keyId !== key.keyId) {
+    // By the key's own entry name: the index from version to key is not read (one round trip less).
+    const version = await this.versions.findOfKey(key.keyId, key.primaryKeyVersion);
+    if (!version) {
       // Imported material deleted since the key record was read (another instance, a racing call).
       if (key.external) throw new KeyPendingImportError(key.keyId);
       throw new KeyVersionNotFoundError(key.primaryKeyVersion);

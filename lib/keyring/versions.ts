@@ -61,21 +61,42 @@ export class KeyVersions {
     if (!isKeyVersionId(keyVersionId)) return undefined;
     const version = await this.#cache.get(keyVersionId, async () => {
       const owner = await this.#store.get(entryNames.versionOwner(keyVersionId));
-      if (!owner) return undefined;
-      const entry = await this.#store.get(entryNames.keyVersion(owner.value.toString('utf8'), keyVersionId));
-      if (!entry) return undefined;
-      const record = decodeRecord<KeyVersionRecord>(entry.value);
-      entry.value.fill(0);
-      return { keyId: record.keyId, keyVersionId: record.keyVersionId, material: Buffer.from(record.material, 'base64') };
+      return owner ? this.#load(owner.value.toString('utf8'), keyVersionId) : undefined;
     });
     // Absence is not cached: versions cache forever, and another process may add this one.
     if (!version) this.#cache.delete(keyVersionId);
     return version;
   }
 
+  /**
+   * A version of a key known already (the primary version a key record names), read by its own
+   * entry name: one read, where {@link find} first reads the index to learn the key. Shares
+   * find's cache; undefined when the key has no such version.
+   */
+  async findOfKey(keyId: string, keyVersionId: string): Promise<KeyVersion | undefined> {
+    if (!isKeyId(keyId) || !isKeyVersionId(keyVersionId)) return undefined;
+    const version = await this.#cache.get(keyVersionId, () => this.#load(keyId, keyVersionId));
+    if (!version) this.#cache.delete(keyVersionId);
+    return version?.keyId === keyId ? version : undefined;
+  }
+
+  /** The material entry `key-versions/<keyId>/<keyVersionId>`, decoded (the stored bytes zeroed), or undefined. */
+  async #load(keyId: string, keyVersionId: string): Promise<KeyVersion | undefined> {
+    const entry = await this.#store.get(entryNames.keyVersion(keyId, keyVersionId));
+    if (!entry) return undefined;
+    const record = decodeRecord<KeyVersionRecord>(entry.value);
+    entry.value.fill(0);
+    return { keyId: record.keyId, keyVersionId: record.keyVersionId, material: Buffer.from(record.material, 'base64') };
+  }
+
   /** The id of the key a version belongs to, or undefined when there is no such version. */
   async owner(keyVersionId: string): Promise<string | undefined> {
     if (!isKeyVersionId(keyVersionId)) return undefined;
+    // A version in the cache names its key (versions never move): no read.
+    if (this.#cache.has(keyVersionId)) {
+      const cached = await this.#cache.get(keyVersionId, () => this.find(keyVersionId));
+      if (cached) return cached.keyId;
+    }
     const owner = await this.#store.get(entryNames.versionOwner(keyVersionId));
     return owner?.value.toString('utf8');
   }

@@ -40,7 +40,7 @@ export async function loadRootKey(
     case 'file':
       return rootKeyFile(source.path, options.mayCreate, options.sharedStore === true);
     case 'aws-secrets-manager': {
-      const read = options.clients?.awsSecret ?? (await awsSecretReader(options.env ?? process.env));
+      const read = options.clients?.awsSecret ?? (await import('./aws-secret-reader.js')).awsSecretReader(options.env ?? process.env, ROOT_KEY_FETCH_TIMEOUTS);
       return decodeRootKey(await read(source.secretId), `AWS Secrets Manager secret ${source.secretId}`);
     }
     case 'alibaba-kms-secret': {
@@ -55,24 +55,32 @@ export async function loadRootKey(
  * file is created on the first start of an unsealed store, never over a sealed one — and never
  * with `createFile: 'never'` (a store shared beyond one machine, such as a DynamoDB table: a key
  * made on whichever machine opens it first, a workstation running the CLI say, would lock every
- * other instance out). A managed root key is never created here, and is fetched while the store
- * is read (a cold start waits once).
+ * other instance out). A managed root key is never created here. A cold start waits for one round
+ * trip: the managed root key and the seal's entries are fetched at once
+ * (test/unit/cold-start-rounds.test.ts counts it).
  */
-export async function sealWithRootKey(inner: KeyStore, source: RootKeySource, options: { createFile?: 'unsealed-store' | 'never' } = {}): Promise<KeyStore> {
-  const [sealedBefore, managed] = await Promise.allSettled([
-    SealedKeyStore.isSealed(inner),
-    source.kind === 'file' ? Promise.resolve(undefined) : loadRootKey(source, { mayCreate: false }),
+export async function sealWithRootKey(
+  inner: KeyStore,
+  source: RootKeySource,
+  options: { createFile?: 'unsealed-store' | 'never'; clients?: RootKeyClients } = {},
+): Promise<KeyStore> {
+  const [seal, managed] = await Promise.allSettled([
+    SealedKeyStore.readSeal(inner),
+    source.kind === 'file' ? Promise.resolve(undefined) : loadRootKey(source, { mayCreate: false, ...(options.clients ? { clients: options.clients } : {}) }),
   ]);
-  if (sealedBefore.status === 'rejected' || managed.status === 'rejected') {
+  if (seal.status === 'rejected' || managed.status === 'rejected') {
     if (managed.status === 'fulfilled') managed.value?.fill(0);
-    throw sealedBefore.status === 'rejected' ? sealedBefore.reason : (managed as PromiseRejectedResult).reason;
+    if (seal.status === 'fulfilled') seal.value.check?.value.fill(0);
+    throw seal.status === 'rejected' ? seal.reason : (managed as PromiseRejectedResult).reason;
   }
   const never = options.createFile === 'never';
-  const rootKey = managed.value ?? (await loadRootKey(source, { mayCreate: !never && !sealedBefore.value, ...(never ? { sharedStore: true } : {}) }));
+  const rootKey =
+    managed.value ?? (await loadRootKey(source, { mayCreate: !never && seal.value.check === undefined, ...(never ? { sharedStore: true } : {}) }));
   try {
-    return await SealedKeyStore.open(inner, rootKey);
+    return await SealedKeyStore.open(inner, rootKey, seal.value);
   } finally {
     rootKey.fill(0);
+    seal.value.check?.value.fill(0);
   }
 }
 
@@ -114,22 +122,6 @@ async function rootKeyFile(path: string, mayCreate: boolean, sharedStore = false
 
 /** How long fetching a managed root key may take: a connection, then an answer. */
 export const ROOT_KEY_FETCH_TIMEOUTS = { connectMs: 1_000, readMs: 3_000 } as const;
-
-async function awsSecretReader(env: NodeJS.ProcessEnv): Promise<(secretId: string) => Promise<string | Uint8Array>> {
-  const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
-  // Bounded, like every call a cold start makes: a secret store that does not answer fails the start fast.
-  const client = new SecretsManagerClient({
-    ...(env.AWS_REGION ? { region: env.AWS_REGION } : {}),
-    maxAttempts: 2,
-    requestHandler: { connectionTimeout: ROOT_KEY_FETCH_TIMEOUTS.connectMs, requestTimeout: ROOT_KEY_FETCH_TIMEOUTS.readMs },
-  });
-  return async (secretId) => {
-    const out = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
-    if (out.SecretBinary) return out.SecretBinary;
-    if (out.SecretString !== undefined) return out.SecretString;
-    throw new Error(`the AWS Secrets Manager secret ${secretId} holds no value`);
-  };
-}
 
 async function alibabaSecretReader(env: NodeJS.ProcessEnv): Promise<(secretName: string) => Promise<string>> {
   const accessKeyId = env.ALIBABA_CLOUD_ACCESS_KEY_ID;

@@ -16,6 +16,14 @@ const CHECK_PLAINTEXT = Buffer.from('kms root key check v1', 'ascii');
 export const ALL_SEALED_ENTRY = 'meta/all-sealed';
 const SEAL_ENTRIES = new Set([ROOT_KEY_CHECK_ENTRY, ALL_SEALED_ENTRY]);
 
+/** What a store's seal entries say, as {@link SealedKeyStore.readSeal} read them. */
+export interface SealState {
+  /** The check entry (sealed under the root key), absent in a store never sealed. */
+  check: StoredEntry | undefined;
+  /** Whether every value is sealed ({@link ALL_SEALED_ENTRY} exists). */
+  allSealed: boolean;
+}
+
 /** The root key given does not open what this store was sealed with: never start over such data. */
 export class RootKeyMismatchError extends Error {
   constructor(detail: string) {
@@ -59,11 +67,10 @@ export class SealedKeyStore implements KeyStore {
    * is sealed a check entry is written; later, a root key that does not open it is refused with
    * {@link RootKeyMismatchError} before anything is read or written.
    */
-  static async open(inner: KeyStore, rootKey: Uint8Array): Promise<SealedKeyStore> {
+  static async open(inner: KeyStore, rootKey: Uint8Array, seal?: SealState): Promise<SealedKeyStore> {
     if (rootKey.length !== 32) throw new Error('the root key must be 32 bytes');
     const store = new SealedKeyStore(inner, Buffer.from(rootKey));
-    // Both read at once (one round trip at a cold start); the marker counts only once the check passes.
-    const [check, allSealed] = await Promise.all([inner.get(ROOT_KEY_CHECK_ENTRY), inner.get(ALL_SEALED_ENTRY)]);
+    const { check, allSealed } = seal ?? (await SealedKeyStore.readSeal(inner));
     if (!check) {
       try {
         await inner.create(ROOT_KEY_CHECK_ENTRY, store.#seal(ROOT_KEY_CHECK_ENTRY, CHECK_PLAINTEXT), { writeOnce: true });
@@ -136,6 +143,17 @@ export class SealedKeyStore implements KeyStore {
   /** Whether `inner` was ever sealed (it holds a check entry): then only its own root key may open it. */
   static async isSealed(inner: KeyStore): Promise<boolean> {
     return (await inner.get(ROOT_KEY_CHECK_ENTRY)) !== undefined;
+  }
+
+  /**
+   * The seal's two entries, read at once (both are write-once, so reading them together, or before
+   * the root key is at hand, sees nothing a read one after the other would not): what
+   * {@link SealedKeyStore.open} needs, and whether the store was ever sealed (`check`).
+   */
+  static async readSeal(inner: KeyStore): Promise<SealState> {
+    const [check, allSealed] = await Promise.all([inner.get(ROOT_KEY_CHECK_ENTRY), inner.get(ALL_SEALED_ENTRY)]);
+    allSealed?.value.fill(0);
+    return { check, allSealed: allSealed !== undefined };
   }
 
   create(name: string, value: Uint8Array, options: { writeOnce: boolean }): Promise<void> {

@@ -16,6 +16,20 @@ const NO_ENCRYPTION_CONTEXT: ReadonlyMap<string, string> = new Map();
  * Action can never run another.
  */
 export function runOperation<I, R>(definition: ActionDefinition<I, R>, service: Service) {
+  const run = operationOf(definition, service);
+  return async (event: RpcRequest): Promise<RpcResponse> => {
+    const { nonceClaimed } = stateOf(event);
+    if (!nonceClaimed) return run(event);
+    // The claim ran beside an operation that changes nothing: a replay (or a replay store that
+    // cannot answer) is the answer, whatever the operation found; its output is dropped unsent.
+    const [outcome] = await Promise.allSettled([run(event)]);
+    await nonceClaimed;
+    if (outcome.status === 'rejected') throw outcome.reason;
+    return outcome.value;
+  };
+}
+
+function operationOf<I, R>(definition: ActionDefinition<I, R>, service: Service) {
   const ownPermission = permissionOf(definition.name);
   return async (event: RpcRequest): Promise<RpcResponse> => {
     const state = stateOf(event);

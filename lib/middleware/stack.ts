@@ -26,7 +26,7 @@ export type OpenedStack = (request: RpcRequest, context: Context | undefined, pr
 export function buildStack(definition: ActionDefinition, service: Service, groups: ReadonlyMap<string, ActionGroup> = groupsOf([definition])): OpenedStack {
   const handler = middy<RpcRequest, RpcResponse>(runOperation(definition, service))
     .use(envelope())
-    .use(authentication(service, groups))
+    .use(authentication(service, groups, { readsOnly: definition.store === 'reads' }))
     .use(errorResponseAndAccessLog(service));
   return audited(definition.name, service, (request, context) => handler(request, (context ?? {}) as Context));
 }

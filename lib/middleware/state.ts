@@ -18,6 +18,11 @@ export interface RequestState extends Exchange {
   claimedAccessKey?: { accessKeyId: string; verified: boolean };
   /** The Action the signature asks for. */
   action?: string;
+  /**
+   * The nonce claim, when it runs beside the operation (an Action that changes nothing: see
+   * authentication()); the operation's handler awaits it before it answers.
+   */
+  nonceClaimed?: Promise<void>;
   /** `OK`, or the Code of the error answered (set by the last middleware). */
   code?: string;
   /** For the audit line: the version the operation used, the context's keys, DryRun (and `keyArn`: the first key ARN authorised on). */

@@ -111,17 +111,20 @@ export async function resolveAuthorizedVersion(
   const action = options.action ?? permissionOf(context.action);
   const denied = () => new NoPermissionError(action, { keyVersionId: blob.keyVersionId });
   context.authorizeAny(anyKeyScope(keyring.scope), action, denied, { encryptionContext: options.encryptionContext });
-  const version = await keyring.findVersion(blob.keyVersionId);
-  // No material: the version may be an imported key's whose material is not there now; its index says.
-  const keyId = version?.keyId ?? (await keyring.versionOwner(blob.keyVersionId));
+  // The index names the version's key; its material (an imported key's may not be there now) is
+  // read beside the key, after the caller is authorised on it: one round trip less when cold.
+  const keyId = await keyring.versionOwner(blob.keyVersionId);
   if (!keyId) throw new KeyVersionNotFoundError(blob.keyVersionId);
+  const material = keyring.versions.findOfKey(keyId, blob.keyVersionId);
+  // Awaited below; never left unhandled when the caller is refused first.
+  material.catch(() => undefined);
   const tagged = await keyForTags(context, keyId);
   // Authorised before the key is read (or anything about it told): a denied caller learns nothing, not even that the key is gone.
   context.authorize(keyring.arnOf(keyId), action, denied, {
     encryptionContext: options.encryptionContext,
     resourceTags: tagsOf(tagged),
   });
-  const key = tagged ?? (await keyring.findKey(keyId));
+  const [key, version] = await Promise.all([tagged ?? keyring.findKey(keyId), material]);
   // A version whose key was destroyed (another instance may still cache the version).
   if (!key) throw new KeyVersionNotFoundError(blob.keyVersionId);
   if (!version) {

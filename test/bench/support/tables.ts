@@ -17,6 +17,7 @@ export const BENCH_RESULTS = {
   profile: { file: 'bench/profile.json', command: 'npm run bench:profile' },
   soak: { file: 'bench/soak.json', command: 'npm run soak' },
   bigFile: { file: 'bench/big-file.json', command: 'npm run bench:big-file' },
+  coldStart: { file: 'bench/cold-start.json', command: 'npm run bench:cold-start' },
 } as const;
 export type BenchName = keyof typeof BENCH_RESULTS;
 
@@ -71,11 +72,43 @@ export interface BigFileResults {
   decrypt: { seconds: number; megabytesPerSecond: number; maxRssMb: number };
 }
 
+/** `npm run bench:cold-start`: fresh processes per store, each building the service and serving GenerateDataKey by alias twice. */
+export interface ColdStartResults {
+  machine?: ThroughputResults['machine'];
+  date: string;
+  /** Fresh processes per store. */
+  runs: number;
+  stores: Array<{
+    store: string;
+    /** Milliseconds, each as median, min and max over the runs. */
+    importMs: Spread;
+    initMs: Spread;
+    firstRequestMs: Spread;
+    secondRequestMs: Spread;
+    /** Network calls and rounds of calls (calls started together count once), the same in every run. */
+    initCalls: Calls;
+    firstCalls: Calls;
+    secondCalls: Calls;
+  }>;
+}
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+export interface Calls {
+  calls: number;
+  /** The most rounds in a run; `fewestRounds` the fewest, when runs differed. */
+  rounds: number;
+  fewestRounds?: number;
+}
+
 export interface AllResults {
   throughput?: ThroughputResults;
   profile?: ProfileResults;
   soak?: SoakResults;
   bigFile?: BigFileResults;
+  coldStart?: ColdStartResults;
 }
 
 /** The machine a benchmark runs on, as its results record it. */
@@ -284,6 +317,26 @@ function bigFileTable(b?: BigFileResults): string {
   ].join('\n');
 }
 
+function coldStartTable(c?: ColdStartResults): string {
+  if (!c) return notRun('coldStart');
+  const ms = (x: Spread) => `${fixed(x.median, 0)} (${range([x.min, x.max])})`;
+  const calls = (x: Calls) => {
+    if (x.calls === 0) return '0';
+    const rounds = x.fewestRounds !== undefined && x.fewestRounds !== x.rounds ? `${x.fewestRounds}–${x.rounds}` : `${x.rounds}`;
+    return `${x.calls} in ${rounds} round${rounds === '1' ? '' : 's'}`;
+  };
+  return [
+    `${runLine(BENCH_RESULTS.coldStart.file, c.date, c.machine)} ${c.runs} fresh processes per store, median (min–max) ms.`,
+    '',
+    '| store | import | init (service built) | first `GenerateDataKey` by alias | second | network calls: init / first / second |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...c.stores.map(
+      (s) =>
+        `| ${s.store} | ${ms(s.importMs)} | ${ms(s.initMs)} | ${ms(s.firstRequestMs)} | ${ms(s.secondRequestMs)} | ${calls(s.initCalls)} / ${calls(s.firstCalls)} / ${calls(s.secondCalls)} |`,
+    ),
+  ].join('\n');
+}
+
 /** Every generated section of docs/benchmarks.md, by name, rendered from the results given. */
 export function renderBenchmarkTables(all: AllResults): Record<string, string> {
   const r = all.throughput ?? {};
@@ -296,6 +349,7 @@ export function renderBenchmarkTables(all: AllResults): Record<string, string> {
     'bench-targets': targetsTable(all),
     'bench-soak': soakTable(all.soak),
     'bench-big-file': bigFileTable(all.bigFile),
+    'bench-cold-start': coldStartTable(all.coldStart),
   };
 }
 
@@ -309,7 +363,13 @@ export async function readBenchResults(root = REPO_ROOT): Promise<AllResults> {
       throw err;
     }
   };
-  return { throughput: await read('throughput'), profile: await read('profile'), soak: await read('soak'), bigFile: await read('bigFile') };
+  return {
+    throughput: await read('throughput'),
+    profile: await read('profile'),
+    soak: await read('soak'),
+    bigFile: await read('bigFile'),
+    coldStart: await read('coldStart'),
+  };
 }
 
 /** Rewrites every generated table of docs/benchmarks.md from bench/*.json (a benchmark calls this once its JSON is written). */
