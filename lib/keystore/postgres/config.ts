@@ -1,13 +1,31 @@
-import { ConfigurationError, type Environment, optionalText } from '../../config/variable.js';
+import { ConfigurationError, type Environment, optionalText, variable } from '../../config/variable.js';
+import * as z from '../../zod.js';
 import type { BackendWiring } from '../backend.js';
 import { rootKeySourceFromEnvironment } from '../config.js';
 import type { PostgresConfig } from './postgres-backend.js';
 import { DEFAULT_SCHEMA } from './schema.js';
+import type { PostgresUrlSource } from './url-secret.js';
 
 export const POSTGRES_URL = optionalText('KMS_POSTGRES_URL', {
   shownDefault: '— (required with `postgres`)',
   doc: '`postgres://user:password@host:5432/database` (`?sslmode=require` for RDS)',
 });
+
+export const POSTGRES_URL_SOURCE = variable(
+  'KMS_POSTGRES_URL_SOURCE',
+  z.pipe(
+    z.optional(z.string()),
+    z.transform((source, context): PostgresUrlSource | undefined => {
+      if (source === undefined) return undefined;
+      const prefix = 'alibaba-kms-secret:';
+      if (source.startsWith(prefix) && source.length > prefix.length) return { kind: 'alibaba-kms-secret', secretName: source.slice(prefix.length) };
+      return z.refuse(context, source, `must be alibaba-kms-secret:<secret-name>, not "${source.slice(0, 60)}"`);
+    }),
+  ),
+  {
+    doc: 'instead of `KMS_POSTGRES_URL`: `alibaba-kms-secret:<secret-name>`, a secret whose text is that URL, read with `GetSecretValue` at start (once per instance; credentials as for `KMS_ROOT_KEY_SOURCE`), so that no environment holds the password',
+  },
+);
 
 export const POSTGRES_SCHEMA = optionalText('KMS_POSTGRES_SCHEMA', {
   shownDefault: `\`${DEFAULT_SCHEMA}\``,
@@ -21,12 +39,18 @@ export const POSTGRES_SCHEMA = optionalText('KMS_POSTGRES_SCHEMA', {
  */
 export const postgresBackend: BackendWiring<PostgresConfig> = {
   kind: 'postgres',
-  variables: [POSTGRES_URL, POSTGRES_SCHEMA],
+  variables: [POSTGRES_URL, POSTGRES_URL_SOURCE, POSTGRES_SCHEMA],
   fromEnvironment(env: Environment): PostgresConfig {
     const url = POSTGRES_URL.read(env);
-    if (!url) throw new ConfigurationError('KMS_KEY_STORE=postgres needs KMS_POSTGRES_URL (postgres://user:password@host:5432/database)');
+    const urlSource = POSTGRES_URL_SOURCE.read(env);
+    if (url && urlSource) throw new ConfigurationError('set KMS_POSTGRES_URL or KMS_POSTGRES_URL_SOURCE, not both');
+    if (!url && !urlSource) {
+      throw new ConfigurationError(
+        'KMS_KEY_STORE=postgres needs KMS_POSTGRES_URL (postgres://user:password@host:5432/database) or KMS_POSTGRES_URL_SOURCE (alibaba-kms-secret:<secret-name>)',
+      );
+    }
     const schema = POSTGRES_SCHEMA.read(env);
-    return { url, ...(schema ? { schema } : {}), rootKey: rootKeySourceFromEnvironment(env) };
+    return { ...(url ? { url } : { urlSource: urlSource! }), ...(schema ? { schema } : {}), rootKey: rootKeySourceFromEnvironment(env) };
   },
   ownNonces: 'shared',
   perInstance: false,
