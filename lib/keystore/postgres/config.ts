@@ -7,7 +7,7 @@ import { DEFAULT_SCHEMA } from './schema.js';
 import type { PostgresUrlSource } from './url-secret.js';
 
 export const POSTGRES_URL = optionalText('KMS_POSTGRES_URL', {
-  shownDefault: '— (required with `postgres`)',
+  shownDefault: '— (with `postgres`, this or `KMS_POSTGRES_URL_SOURCE`)',
   doc: '`postgres://user:password@host:5432/database` (`?sslmode=require` for RDS)',
 });
 
