@@ -21,6 +21,7 @@ import { fcClient } from '../../infra/fc/main.js';
 import { BUNDLE_ENTRY, bundleFunction, crc32 } from '../../infra/fc/package.js';
 import { functionSources, policyFor, ROLE_GROUPS, type RoleGroup } from '../../infra/fc/roles.js';
 import type { FcHttpResult } from '../../lib/adapters/alibaba-fc/types.js';
+import { readStateConfig } from '../../lib/config/service.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ACCOUNT = '1234567890123456';
@@ -204,6 +205,13 @@ describe('Deployment: Alibaba Function Compute 3.0 (infra/fc/deploy.ts)', () => 
     expect(roleOf('deleteExpiredKeys')).toBe(ROLES['deletes-material']);
     expect(roleOf('provisionPartitionKeys')).toBe(ROLES.provisioner);
     for (const route of ACTIONS) expect(roleOf(route.functionName), route.action).toBe(ROLES[route.operation.store]);
+    // The service accepts each store function's environment as Function Compute runs it: shared state, a managed root key.
+    for (const body of bodies.filter((b) => b.role !== ROLES.provisioner)) {
+      expect(readStateConfig({ ...body.environmentVariables, FC_FUNCTION_NAME: body.functionName }).backend).toEqual({
+        urlSource: { kind: 'alibaba-kms-secret', secretName: expect.stringMatching(/^kms-dev-postgres-url-/) },
+        rootKey: { kind: 'alibaba-kms-secret', secretName: 'kms-dev-root-key' },
+      });
+    }
     // No password anywhere in any function's configuration.
     for (const body of bodies) expect(JSON.stringify(body)).not.toMatch(/postgres(ql)?:\/\//);
 
