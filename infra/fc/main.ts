@@ -33,7 +33,8 @@ const USAGE = `Deploys one stage to Alibaba Cloud Function Compute 3.0 (docs/dep
 --function-config       more function settings as FC 3.0 takes them (vpcConfig to reach RDS, logConfig),
                         sent on create and update.
 --env KMS_NAME=value    more environment; ${Object.values(PROVISIONER_ENV).join(', ')}
-                        go to the provisioner only.
+                        go to the provisioner only, KMS_POSTGRES_* to the store functions only
+                        (KMS_POSTGRES_URL: the address alone, when the URL secret holds an RDS account).
 
 Reads ALIBABA_CLOUD_ACCOUNT_ID, ALIBABA_CLOUD_REGION, ALIBABA_CLOUD_ACCESS_KEY_ID,
 ALIBABA_CLOUD_ACCESS_KEY_SECRET, optionally ALIBABA_CLOUD_SECURITY_TOKEN (STS) and
@@ -77,21 +78,7 @@ async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const accountId = env.ALIBABA_CLOUD_ACCOUNT_ID!;
   const region = env.ALIBABA_CLOUD_REGION!;
 
-  const environment: Record<string, string> = { KMS_REGION: region, KMS_ACCOUNT_ID: accountId };
-  const provisionerEnvironment: Record<string, string> = { OSS_REGION: `oss-${region}` };
-  for (const pair of values.env) {
-    const eq = pair.indexOf('=');
-    // Only the name part is ever echoed: the value may be a secret.
-    const name = eq > 0 ? pair.slice(0, eq) : '';
-    if (!/^KMS_[A-Z0-9_]+$/.test(name)) throw new UsageError(`--env takes KMS_NAME=value, not "${name.slice(0, 40) || pair.slice(0, 8)}…"`);
-    if (name === 'KMS_POSTGRES_URL') {
-      throw new UsageError(
-        'KMS_POSTGRES_URL would put the database password in every function’s environment: store the URL in an Alibaba Cloud KMS secret and pass --postgres-url-secret <name>',
-      );
-    }
-    if (DERIVED_ENV.includes(name)) throw new UsageError(`${name} is set by the deployment (--root-key-secret, --postgres-url-secret), not by --env`);
-    (PROVISIONER_ONLY.includes(name) ? provisionerEnvironment : environment)[name] = pair.slice(eq + 1);
-  }
+  const { environment, storeEnvironment, provisionerEnvironment } = splitEnvironment(values.env, { region, accountId });
 
   const rootKeySecret = values['root-key-secret'];
   if (!rootKeySecret) throw new UsageError('missing --root-key-secret <name>: the functions read the root key from that Alibaba Cloud KMS secret');
@@ -164,7 +151,11 @@ async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
     environment,
     environmentFor: (group) =>
       opensStore(group)
-        ? { KMS_ROOT_KEY_SOURCE: `alibaba-kms-secret:${rootKeySecret}`, KMS_POSTGRES_URL_SOURCE: `alibaba-kms-secret:${postgresUrlSecret(group)}` }
+        ? {
+            ...storeEnvironment,
+            KMS_ROOT_KEY_SOURCE: `alibaba-kms-secret:${rootKeySecret}`,
+            KMS_POSTGRES_URL_SOURCE: `alibaba-kms-secret:${postgresUrlSecret(group)}`,
+          }
         : provisionerEnvironment,
     ...(functionConfig ? { functionConfig } : {}),
     log: (message) => console.log(message),
@@ -192,6 +183,43 @@ function parseOptions(argv: string[]) {
     return parseArgs({ args: argv, options: OPTIONS }).values;
   } catch (err) {
     throw new UsageError((err as Error).message);
+  }
+}
+
+/**
+ * The `--env` pairs, each to the functions that read it: the provisioner's settings (its access
+ * key) to the provisioner only, KMS_POSTGRES_* to the store functions only, the rest to all. Never
+ * a database user or password; never a variable the deployment sets itself.
+ */
+export function splitEnvironment(pairs: readonly string[], site: { region: string; accountId: string }) {
+  const environment: Record<string, string> = { KMS_REGION: site.region, KMS_ACCOUNT_ID: site.accountId };
+  const provisionerEnvironment: Record<string, string> = { OSS_REGION: `oss-${site.region}` };
+  const storeEnvironment: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    // Only the name part is ever echoed: the value may be a secret.
+    const name = eq > 0 ? pair.slice(0, eq) : '';
+    if (!/^KMS_[A-Z0-9_]+$/.test(name)) throw new UsageError(`--env takes KMS_NAME=value, not ${name ? `"${name.slice(0, 40)}=…"` : 'a value without a name'}`);
+    const value = pair.slice(eq + 1);
+    if (name === 'KMS_POSTGRES_URL' && !isAddressOnly(value)) {
+      throw new UsageError(
+        'KMS_POSTGRES_URL would put the database user and password in the functions’ environment: store the URL (or a KMS-managed RDS secret) in an Alibaba Cloud KMS secret and pass --postgres-url-secret <name>; KMS_POSTGRES_URL may give only the address (postgres://host:5432/database)',
+      );
+    }
+    if (DERIVED_ENV.includes(name)) throw new UsageError(`${name} is set by the deployment (--root-key-secret, --postgres-url-secret), not by --env`);
+    const target = PROVISIONER_ONLY.includes(name) ? provisionerEnvironment : name.startsWith('KMS_POSTGRES_') ? storeEnvironment : environment;
+    target[name] = value;
+  }
+  return { environment, storeEnvironment, provisionerEnvironment };
+}
+
+/** A PostgreSQL URL naming neither user nor password. */
+function isAddressOnly(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return /^postgres(ql)?:$/.test(parsed.protocol) && parsed.username === '' && parsed.password === '';
+  } catch {
+    return false;
   }
 }
 

@@ -563,7 +563,7 @@ describe('Command: deploy:fc (infra/fc/main.ts)', () => {
   it.each([
     [
       [...complete, '--env', 'KMS_POSTGRES_URL=postgres://kms:hunter2@rds/kms'],
-      /KMS_POSTGRES_URL would put the database password in every function’s environment/,
+      /KMS_POSTGRES_URL would put the database user and password in the functions’ environment/,
     ],
     [[...complete, '--env', 'KMS_ROOT_KEY_SOURCE=file:/mnt/root.key'], /KMS_ROOT_KEY_SOURCE is set by the deployment/],
     [without('--root-key-secret'), /missing --root-key-secret/],
@@ -581,6 +581,40 @@ describe('Command: deploy:fc (infra/fc/main.ts)', () => {
     expect(code).toBe(2);
     expect(errors).toMatch(message);
     expect(errors).not.toContain('hunter2');
+  });
+
+  it('when --env pairs are given, each goes to the functions that read it: the provisioner’s to it alone, KMS_POSTGRES_* to the store functions', async () => {
+    const { splitEnvironment } = await import('../../infra/fc/main.js');
+    expect(
+      splitEnvironment(
+        [
+          'KMS_LOG_LEVEL=warn',
+          'KMS_POSTGRES_URL=postgres://pgm-1.pg.rds.aliyuncs.com:5432/kms?sslmode=require',
+          'KMS_POSTGRES_SCHEMA=kms_prod',
+          'KMS_PROVISIONER_ACCESS_KEY_ID=LTAIprov',
+          'KMS_PROVISIONER_ACCESS_KEY_SECRET=prov-secret',
+          'KMS_ENDPOINT=https://kms.example.com',
+          'KMS_PARTITION_REGISTRY=oss://b/partitions/',
+        ],
+        { region: REGION, accountId: ACCOUNT },
+      ),
+    ).toEqual({
+      environment: { KMS_REGION: REGION, KMS_ACCOUNT_ID: ACCOUNT, KMS_LOG_LEVEL: 'warn' },
+      storeEnvironment: { KMS_POSTGRES_URL: 'postgres://pgm-1.pg.rds.aliyuncs.com:5432/kms?sslmode=require', KMS_POSTGRES_SCHEMA: 'kms_prod' },
+      provisionerEnvironment: {
+        OSS_REGION: `oss-${REGION}`,
+        KMS_PROVISIONER_ACCESS_KEY_ID: 'LTAIprov',
+        KMS_PROVISIONER_ACCESS_KEY_SECRET: 'prov-secret',
+        KMS_ENDPOINT: 'https://kms.example.com',
+        KMS_PARTITION_REGISTRY: 'oss://b/partitions/',
+      },
+    });
+    for (const url of ['postgres://kms@rds/kms', 'postgres://kms:hunter2@rds/kms', 'not a url hunter2']) {
+      expect(() => splitEnvironment([`KMS_POSTGRES_URL=${url}`], { region: REGION, accountId: ACCOUNT })).toThrow(/may give only the address/);
+    }
+    expect(() => splitEnvironment(['hunter2-no-name'], { region: REGION, accountId: ACCOUNT })).toThrow(
+      /^--env takes KMS_NAME=value, not a value without a name$/,
+    );
   });
 
   it('when asked to print the policies, it prints each group’s functions, trust policy and RAM policy, with no credentials and no call', async () => {

@@ -135,7 +135,7 @@ describe('Configuration: the PostgreSQL URL from an Alibaba Cloud KMS secret (KM
   it.each([
     ['a bare password', 'hunter2-Secret!'],
     ['another database kind', 'mysql://kms:pw-Secret-1@rds.example:3306/kms'],
-    ['an RDS account object', '{"AccountName":"kms","AccountPassword":"pw-Secret-2"}'],
+    ['an incomplete RDS account', '{"AccountName":"kms","Password":"pw-Secret-2"}'],
     ['nothing', '   '],
   ])('when the secret holds %s, opening fails saying what it must hold, without its value', async (_what, value) => {
     const name = `db-url-bad-${randomBytes(4).toString('hex')}`;
@@ -143,9 +143,40 @@ describe('Configuration: the PostgreSQL URL from an Alibaba Cloud KMS secret (KM
     const failure = (await open(functionEnvironment(name)).catch((err: unknown) => err)) as Error;
     expect(failure).toBeInstanceOf(PostgresUrlSecretError);
     expect(failure.message).toBe(
-      `the Alibaba Cloud KMS secret ${name} (KMS_POSTGRES_URL_SOURCE) does not hold a PostgreSQL URL: its text must be postgres://user:password@host:5432/database`,
+      `the Alibaba Cloud KMS secret ${name} (KMS_POSTGRES_URL_SOURCE) holds neither a PostgreSQL URL (postgres://user:password@host:5432/database) nor an RDS account ({"AccountName": …, "AccountPassword": …})`,
     );
-    if (value.trim()) expect(`${failure.message}${String(failure.cause ?? '')}`).not.toContain(value.trim().slice(0, 8));
+    expect(`${failure.message}${String(failure.cause ?? '')}`).not.toMatch(/Secret|hunter2|mysql/);
+  });
+
+  it('when the secret is a KMS-managed RDS secret (an account), the account goes into the address KMS_POSTGRES_URL gives', async () => {
+    kms.secrets.set('db-rds-account', JSON.stringify({ AccountName: 'kms', AccountPassword: 'p@ss:w/rd-Secret' }));
+    const address = database.url.replace('postgres://kms@', 'postgres://');
+    const env = { ...functionEnvironment('db-rds-account'), KMS_POSTGRES_URL: `${address}?sslmode=disable` };
+    const backend = await open(env);
+    await backend.store.create('rds-probe', Buffer.from('x'), { writeOnce: false });
+    expect((await backend.store.get('rds-probe'))?.value.toString()).toBe('x');
+    const url = await postgresUrlFromSecret({ kind: 'alibaba-kms-secret', secretName: 'db-rds-account' }, { address: `${address}?sslmode=disable` });
+    expect(new URL(url).username).toBe('kms');
+    expect(decodeURIComponent(new URL(url).password)).toBe('p@ss:w/rd-Secret');
+    expect(url.endsWith('?sslmode=disable')).toBe(true);
+    expect(kms.readsOf('db-rds-account')).toBe(1);
+  });
+
+  it('when the secret and KMS_POSTGRES_URL do not fit together, opening fails saying which to change, without the secret', async () => {
+    kms.secrets.set('db-rds-alone', JSON.stringify({ AccountName: 'kms', AccountPassword: 'pw-Secret-3' }));
+    const alone = (await open(functionEnvironment('db-rds-alone')).catch((err: unknown) => err)) as Error;
+    expect(alone).toBeInstanceOf(PostgresUrlSecretError);
+    expect(alone.message).toMatch(
+      /db-rds-alone \(KMS_POSTGRES_URL_SOURCE\) holds an RDS account: set KMS_POSTGRES_URL to the database's address, without user or password/,
+    );
+    expect(alone.message).not.toContain('pw-Secret-3');
+
+    kms.secrets.set('db-url-and-address', database.url.replace('postgres://kms@', 'postgres://kms:pw-Secret-4@'));
+    const both = (await open({ ...functionEnvironment('db-url-and-address'), KMS_POSTGRES_URL: 'postgres://rds.example:5432/kms' }).catch(
+      (err: unknown) => err,
+    )) as Error;
+    expect(both.message).toMatch(/db-url-and-address \(KMS_POSTGRES_URL_SOURCE\) holds a whole URL: leave KMS_POSTGRES_URL unset/);
+    expect(both.message).not.toContain('pw-Secret-4');
   });
 
   it('when the database refuses the URL the secret held (a rotated secret), the next start reads the secret again', async () => {
@@ -168,8 +199,9 @@ describe('Configuration: the PostgreSQL URL from an Alibaba Cloud KMS secret (KM
   it.each([
     [
       { KMS_POSTGRES_URL: 'postgres://kms:pw@db/kms', KMS_POSTGRES_URL_SOURCE: 'alibaba-kms-secret:db' },
-      /set KMS_POSTGRES_URL or KMS_POSTGRES_URL_SOURCE, not both/,
+      /KMS_POSTGRES_URL holds a user or password: with KMS_POSTGRES_URL_SOURCE it gives only the address/,
     ],
+    [{ KMS_POSTGRES_URL: 'postgres://kms@db/kms', KMS_POSTGRES_URL_SOURCE: 'alibaba-kms-secret:db' }, /KMS_POSTGRES_URL holds a user or password/],
     [{ KMS_POSTGRES_URL_SOURCE: 'aws-secrets-manager:db' }, /KMS_POSTGRES_URL_SOURCE must be alibaba-kms-secret:<secret-name>, not "aws-secrets-manager:db"/],
     [{ KMS_POSTGRES_URL_SOURCE: 'alibaba-kms-secret:' }, /must be alibaba-kms-secret:<secret-name>/],
     [{}, /needs KMS_POSTGRES_URL \(postgres:\/\/user:password@host:5432\/database\) or KMS_POSTGRES_URL_SOURCE/],

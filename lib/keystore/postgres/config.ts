@@ -8,7 +8,7 @@ import type { PostgresUrlSource } from './url-secret.js';
 
 export const POSTGRES_URL = optionalText('KMS_POSTGRES_URL', {
   shownDefault: '— (with `postgres`, this or `KMS_POSTGRES_URL_SOURCE`)',
-  doc: '`postgres://user:password@host:5432/database` (`?sslmode=require` for RDS)',
+  doc: '`postgres://user:password@host:5432/database` (`?sslmode=require` for RDS); with `KMS_POSTGRES_URL_SOURCE` holding an RDS account, the address alone',
 });
 
 export const POSTGRES_URL_SOURCE = variable(
@@ -23,7 +23,7 @@ export const POSTGRES_URL_SOURCE = variable(
     }),
   ),
   {
-    doc: 'instead of `KMS_POSTGRES_URL`: `alibaba-kms-secret:<secret-name>`, a secret whose text is that URL, read with `GetSecretValue` at start (once per instance; credentials as for `KMS_ROOT_KEY_SOURCE`), so that no environment holds the password',
+    doc: '`alibaba-kms-secret:<secret-name>`: the URL from a secret, so that no environment holds the password; its text is the URL, or an RDS account (`{"AccountName","AccountPassword"}`, a KMS-managed RDS secret) put into the address `KMS_POSTGRES_URL` gives; read with `GetSecretValue` at start, once per instance (credentials as for `KMS_ROOT_KEY_SOURCE`)',
   },
 );
 
@@ -43,17 +43,31 @@ export const postgresBackend: BackendWiring<PostgresConfig> = {
   fromEnvironment(env: Environment): PostgresConfig {
     const url = POSTGRES_URL.read(env);
     const urlSource = POSTGRES_URL_SOURCE.read(env);
-    if (url && urlSource) throw new ConfigurationError('set KMS_POSTGRES_URL or KMS_POSTGRES_URL_SOURCE, not both');
+    if (url && urlSource && hasCredentials(url)) {
+      throw new ConfigurationError(
+        'KMS_POSTGRES_URL holds a user or password: with KMS_POSTGRES_URL_SOURCE it gives only the address (postgres://host:5432/database), the secret the rest',
+      );
+    }
     if (!url && !urlSource) {
       throw new ConfigurationError(
         'KMS_KEY_STORE=postgres needs KMS_POSTGRES_URL (postgres://user:password@host:5432/database) or KMS_POSTGRES_URL_SOURCE (alibaba-kms-secret:<secret-name>)',
       );
     }
     const schema = POSTGRES_SCHEMA.read(env);
-    return { ...(url ? { url } : { urlSource: urlSource! }), ...(schema ? { schema } : {}), rootKey: rootKeySourceFromEnvironment(env) };
+    return { ...(url ? { url } : {}), ...(urlSource ? { urlSource } : {}), ...(schema ? { schema } : {}), rootKey: rootKeySourceFromEnvironment(env) };
   },
   ownNonces: 'shared',
   perInstance: false,
   rootKey: (config) => config.rootKey,
   open: async (config, options) => (await import('./postgres-backend.js')).openPostgresState(config, options),
 };
+
+/** Whether a PostgreSQL URL names a user or a password (an unparsable one counts as holding them). */
+function hasCredentials(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.username !== '' || parsed.password !== '';
+  } catch {
+    return true;
+  }
+}

@@ -153,9 +153,9 @@ function createPool(connectionString: string, options: PostgresBackendOptions): 
 
 /** The postgres backend as a deployment configures it (./config.ts reads it). */
 export interface PostgresConfig {
-  /** The URL itself, or (exactly one of the two) */
+  /** The URL itself; or, with `urlSource` holding an RDS account, the address it goes into. */
   url?: string;
-  /** the secret that holds it, read when the store is opened. */
+  /** The secret that holds the URL (or an RDS account), read when the store is opened. */
   urlSource?: PostgresUrlSource;
   schema?: string;
   rootKey: RootKeySource;
@@ -173,7 +173,7 @@ function postgresLocation(config: PostgresConfig): string {
  */
 export async function openPostgresState(config: PostgresConfig, options: OpenOptions): Promise<OpenedBackend> {
   const { urlSource } = config;
-  const url = config.url ?? (await postgresUrlFromSecret(urlSource!));
+  const url = urlSource ? await postgresUrlFromSecret(urlSource, { address: config.url }) : config.url!;
   let backend: StateBackend;
   try {
     backend = await openPostgresBackend({

@@ -14,36 +14,57 @@ export class PostgresUrlSecretError extends Error {
 /** Reads a secret's text (tests pass a fake `GetSecretValue`). */
 export type SecretReader = (secretName: string) => Promise<string>;
 
+/** What a URL secret may hold: the whole URL, or an RDS account (a KMS-managed RDS secret, rotated by KMS). */
+type SecretContent = { url: string } | { accountName: string; accountPassword: string };
+
 /** One fetch per secret and instance: a cold start reads it once, later builds of the service reuse it. */
-const fetched = new Map<string, Promise<string>>();
+const fetched = new Map<string, Promise<SecretContent>>();
 
 /**
- * The PostgreSQL URL (password included) from an Alibaba Cloud KMS secret whose text is the URL,
- * read with `GetSecretValue` under the function's role (FC injects its credentials), so that no
- * function's environment holds the password. Cached per instance; a failed read is not cached, and
- * {@link forgetPostgresUrl} drops a URL the database refused (a rotated password), so the next start
- * reads the secret again.
+ * The PostgreSQL URL (password included) from an Alibaba Cloud KMS secret, read with
+ * `GetSecretValue` under the function's role (FC injects its credentials), so that no function's
+ * environment holds the password. The secret's text is either the URL, or (a KMS-managed RDS
+ * secret) `{"AccountName": …, "AccountPassword": …}`, put into `address` (KMS_POSTGRES_URL without
+ * user or password). Cached per instance; a failed read is not cached, and
+ * {@link forgetPostgresUrl} drops a secret whose URL the database refused (a rotated password), so
+ * the next start reads it again.
  */
-export function postgresUrlFromSecret(source: PostgresUrlSource, options: { read?: SecretReader; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
-  let url = fetched.get(source.secretName);
-  if (!url) {
-    url = fetchUrl(source.secretName, options).catch((err: unknown) => {
+export async function postgresUrlFromSecret(
+  source: PostgresUrlSource,
+  options: { read?: SecretReader; env?: NodeJS.ProcessEnv; address?: string | undefined } = {},
+): Promise<string> {
+  let content = fetched.get(source.secretName);
+  if (!content) {
+    content = fetchContent(source.secretName, options).catch((err: unknown) => {
       fetched.delete(source.secretName);
       throw err;
     });
-    fetched.set(source.secretName, url);
+    fetched.set(source.secretName, content);
   }
-  return url;
+  const held = await content;
+  if ('url' in held) {
+    if (options.address) throw new PostgresUrlSecretError(`${where(source.secretName)} holds a whole URL: leave KMS_POSTGRES_URL unset`);
+    return held.url;
+  }
+  if (!options.address) {
+    throw new PostgresUrlSecretError(
+      `${where(source.secretName)} holds an RDS account: set KMS_POSTGRES_URL to the database's address, without user or password (postgres://host:5432/database?sslmode=require)`,
+    );
+  }
+  const url = new URL(options.address);
+  url.username = encodeURIComponent(held.accountName);
+  url.password = encodeURIComponent(held.accountPassword);
+  return url.toString();
 }
 
-/** Drops the cached URL of `source`: the next start reads the secret again. */
+/** Drops the cached secret of `source`: the next start reads it again. */
 export function forgetPostgresUrl(source: PostgresUrlSource): void {
   fetched.delete(source.secretName);
 }
 
 const where = (secretName: string) => `the Alibaba Cloud KMS secret ${secretName} (KMS_POSTGRES_URL_SOURCE)`;
 
-async function fetchUrl(secretName: string, options: { read?: SecretReader; env?: NodeJS.ProcessEnv }): Promise<string> {
+async function fetchContent(secretName: string, options: { read?: SecretReader; env?: NodeJS.ProcessEnv }): Promise<SecretContent> {
   const env = options.env ?? process.env;
   let read = options.read;
   if (!read) {
@@ -68,11 +89,26 @@ async function fetchUrl(secretName: string, options: { read?: SecretReader; env?
     const said = typeof code === 'string' && !message.startsWith(code) ? `${code}: ${message}` : message;
     throw new PostgresUrlSecretError(`cannot read ${where(secretName)}: ${said.slice(0, 300)}`, { cause: err });
   }
-  const url = text.trim();
-  if (!isPostgresUrl(url)) {
-    throw new PostgresUrlSecretError(`${where(secretName)} does not hold a PostgreSQL URL: its text must be postgres://user:password@host:5432/database`);
+  const value = text.trim();
+  if (isPostgresUrl(value)) return { url: value };
+  const account = rdsAccount(value);
+  if (account) return account;
+  throw new PostgresUrlSecretError(
+    `${where(secretName)} holds neither a PostgreSQL URL (postgres://user:password@host:5432/database) nor an RDS account ({"AccountName": …, "AccountPassword": …})`,
+  );
+}
+
+/** A KMS-managed RDS secret's value: `{"AccountName": "…", "AccountPassword": "…"}`. */
+function rdsAccount(text: string): { accountName: string; accountPassword: string } | undefined {
+  try {
+    const value = JSON.parse(text) as { AccountName?: unknown; AccountPassword?: unknown } | null;
+    if (typeof value?.AccountName === 'string' && value.AccountName && typeof value.AccountPassword === 'string' && value.AccountPassword) {
+      return { accountName: value.AccountName, accountPassword: value.AccountPassword };
+    }
+  } catch {
+    // Not JSON: neither form.
   }
-  return url;
+  return undefined;
 }
 
 function isPostgresUrl(text: string): boolean {
