@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { ACTIONS, DISPATCHER, EVENT_TRIGGERED, SCHEDULED } from '../../functions/actions.js';
 import { PROVISIONER_ENV } from '../../lib/provisioner/from-environment.js';
-import { deployToFunctionCompute, type FcClient, FcDeployError, type FcScheduledSource } from './deploy.js';
+import { deployToFunctionCompute, type FcClient, FcDeployError, type FcScheduledSource, fcFunctionName } from './deploy.js';
 import { bundleFunction } from './package.js';
 import { FC_TRUST_POLICY, type FcFunctionSource, functionSources, opensStore, type PolicyContext, policyFor, ROLE_GROUPS, type RoleGroup } from './roles.js';
 
@@ -77,6 +77,11 @@ async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   if (missingEnv.length > 0) throw new UsageError(`missing environment: ${missingEnv.join(', ')}`);
   const accountId = env.ALIBABA_CLOUD_ACCOUNT_ID!;
   const region = env.ALIBABA_CLOUD_REGION!;
+  try {
+    fcFunctionName(values.stage, 'any');
+  } catch (err) {
+    throw new UsageError(`--stage: ${(err as Error).message}`);
+  }
 
   const { environment, storeEnvironment, provisionerEnvironment } = splitEnvironment(values.env, { region, accountId });
 
@@ -120,7 +125,7 @@ async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
     const groups = ROLE_GROUPS.filter((group) => all.some((s) => s.roleGroup === group));
     const listing = groups.map((group) => ({
       group,
-      functions: all.filter((s) => s.roleGroup === group).map((s) => `kms-${values.stage}-${s.functionName}`),
+      functions: all.filter((s) => s.roleGroup === group).map((s) => fcFunctionName(values.stage, s.functionName)),
       trustPolicy: FC_TRUST_POLICY,
       policy: policyFor(group, policyContext),
     }));

@@ -575,6 +575,7 @@ describe('Command: deploy:fc (infra/fc/main.ts)', () => {
     [[...complete, '--role', `${ROLES.reads}`], /--role takes GROUP=ARN/],
     [[...complete, '--role', 'admins=acs:ram::1:role/x'], /--role: "admins" is not a group/],
     [without('--partition-queue'), /missing --partition-queue/],
+    [[...complete, '--stage', 'Prod'], /--stage: stage must be 1–28 lower-case letters/],
     [without('--partition-dead-letter-queue'), /missing --partition-dead-letter-queue/],
   ])('when deployed with %j, it refuses (exit 2) before calling Function Compute, never echoing a value', async (args, message) => {
     const { code, errors } = await run(args);
