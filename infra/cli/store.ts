@@ -5,6 +5,7 @@ import { DATA_DIR } from '../../lib/keystore/config.js';
 import { CliError, EXIT, usageError } from './exit-codes.js';
 import { emit } from './output.js';
 import { openStoreForCommand } from './store-access.js';
+import { registerMigrateMaterial } from './store-migrate.js';
 
 /** Variables `--to` may set: the store's own, and the clouds' credentials and regions. */
 const TARGET_VARIABLE = /^(KMS|AWS|ALIBABA_CLOUD)_[A-Z0-9_]+$/;
@@ -13,8 +14,8 @@ const TARGET_VARIABLE = /^(KMS|AWS|ALIBABA_CLOUD)_[A-Z0-9_]+$/;
  * `kms store copy`: copies every entry of the store the environment selects (or the file store at
  * --data-dir) into another, described by `--to NAME=value` over the same environment. The way from
  * one backend to another: the file store to PostgreSQL when one machine becomes a cluster, or an
- * AWS stage's Secrets Manager store to DynamoDB (its key material stays where it is). Idempotent;
- * run it with the service stopped.
+ * AWS stage's Secrets Manager store to DynamoDB (then `kms store migrate-material` moves its key
+ * material into the table). Idempotent; run it with the service stopped.
  */
 export function registerStore(program: Command): void {
   const store = program.command('store').description('the key store itself');
@@ -47,4 +48,5 @@ export function registerStore(program: Command): void {
         );
       }
     });
+  registerMigrateMaterial(store);
 }

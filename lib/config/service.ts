@@ -211,7 +211,7 @@ function refuseInstanceLocalState(
   }
   if (chosen.rootKey?.kind === 'file') {
     throw new ConfigurationError(
-      `a root key file on ${platform} is per instance: set KMS_ROOT_KEY_SOURCE=${platform === 'AWS Lambda' ? 'aws-secrets-manager:<secret-id>' : 'alibaba-kms-secret:<secret-name>'}`,
+      `a root key file on ${platform} is per instance (each instance would make its own, and KMS_KEY_STORE=${chosen.keyStore} would be sealed under one the others do not have): set KMS_ROOT_KEY_SOURCE=${platform === 'AWS Lambda' ? 'aws-secrets-manager:<secret-id>' : 'alibaba-kms-secret:<secret-name>'}`,
     );
   }
 }

@@ -5,8 +5,8 @@ import { DEFAULT_ROOT_KEY_FILE, type RootKeySource } from './root-key.js';
 
 /*
  * The variables more than one backend reads: the data directory (the file store, the journal of
- * used nonces beside any store, the default root key file), the root key that seals the `file` and
- * `postgres` stores, and the region of the AWS-backed ones. Each backend's own are in its config.ts.
+ * used nonces beside any store, the default root key file), the root key that seals the `file`,
+ * `postgres` and `dynamodb` stores, and the region of the AWS-backed ones. Each backend's own are in its config.ts.
  */
 
 export const DATA_DIR = text('KMS_DATA_DIR', {
@@ -16,7 +16,7 @@ export const DATA_DIR = text('KMS_DATA_DIR', {
 
 export const ROOT_KEY_FILE = optionalText('KMS_ROOT_KEY_FILE', {
   shownDefault: `\`<KMS_DATA_DIR>/${DEFAULT_ROOT_KEY_FILE}\``,
-  doc: 'the root key that seals the `file` and `postgres` stores (32 bytes, Base64; created 0600 on the first start of an empty store, never over sealed data)',
+  doc: 'the root key that seals the `file`, `postgres` and `dynamodb` stores (32 bytes, Base64; created 0600 on the first start of an empty store, never over sealed data, never for `dynamodb`; refused on a cloud function)',
 });
 
 const ROOT_KEY_SOURCE_FORMS = 'aws-secrets-manager:<secret-id>, alibaba-kms-secret:<secret-name> or file:<path>';
@@ -37,7 +37,7 @@ export const ROOT_KEY_SOURCE = variable(
     }),
   ),
   {
-    doc: 'the root key from a managed secret instead: `aws-secrets-manager:<secret-id>` or `alibaba-kms-secret:<secret-name>` (`GetSecretValue`), or `file:<path>`; the Alibaba secret is read with `ALIBABA_CLOUD_ACCESS_KEY_ID`/`_SECRET`/`_SECURITY_TOKEN` and `ALIBABA_CLOUD_REGION`',
+    doc: 'the root key from a managed secret instead: `aws-secrets-manager:<secret-id>` or `alibaba-kms-secret:<secret-name>` (`GetSecretValue`), or `file:<path>`; the secret holds `{"seed":"<at least 43 characters>"}` (the key is derived with HKDF-SHA256), Base64 of 32 bytes, or (AWS) 32 binary bytes; the Alibaba secret is read with `ALIBABA_CLOUD_ACCESS_KEY_ID`/`_SECRET`/`_SECURITY_TOKEN` and `ALIBABA_CLOUD_REGION`',
   },
 );
 

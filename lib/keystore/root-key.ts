@@ -2,17 +2,18 @@ import { constants } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import type { KeyStore } from './key-store.js';
+import { decodeRootKey, ROOT_KEY_BYTES } from './root-key-format.js';
 import { SealedKeyStore } from './sealed-store.js';
 
 /** The root key's file in a data directory when nothing else is configured. */
 export const DEFAULT_ROOT_KEY_FILE = 'root.key';
-const ROOT_KEY_BYTES = 32;
 
 /**
  * Where the root key comes from (the seal, as Vault calls it; ./config.ts reads it): a file
  * (`KMS_ROOT_KEY_FILE`, default `<KMS_DATA_DIR>/root.key`), or a managed secret store through
  * `KMS_ROOT_KEY_SOURCE`: `aws-secrets-manager:<secret-id>` or `alibaba-kms-secret:<secret-name>`.
- * The secret holds the key as Base64 text (or, in AWS, as a 32-byte binary secret).
+ * A file holds the key as Base64; a secret holds it as `{"seed":"…"}` (the key derived from the seed),
+ * as Base64 text, or (in AWS) as a 32-byte binary secret: see ./root-key-format.ts.
  */
 export type RootKeySource =
   | { kind: 'file'; path: string }
@@ -31,10 +32,13 @@ export interface RootKeyClients {
  * instances starting at once agree) only when `mayCreate` — never over a store already sealed with
  * some key: then the missing file is an error that says so. A managed secret is never created here.
  */
-export async function loadRootKey(source: RootKeySource, options: { mayCreate: boolean; env?: NodeJS.ProcessEnv; clients?: RootKeyClients }): Promise<Buffer> {
+export async function loadRootKey(
+  source: RootKeySource,
+  options: { mayCreate: boolean; sharedStore?: boolean; env?: NodeJS.ProcessEnv; clients?: RootKeyClients },
+): Promise<Buffer> {
   switch (source.kind) {
     case 'file':
-      return rootKeyFile(source.path, options.mayCreate);
+      return rootKeyFile(source.path, options.mayCreate, options.sharedStore === true);
     case 'aws-secrets-manager': {
       const read = options.clients?.awsSecret ?? (await awsSecretReader(options.env ?? process.env));
       return decodeRootKey(await read(source.secretId), `AWS Secrets Manager secret ${source.secretId}`);
@@ -48,10 +52,13 @@ export async function loadRootKey(source: RootKeySource, options: { mayCreate: b
 
 /**
  * `inner` sealed under the root key `source` names (every value encrypted at rest). A root key
- * file is created on the first start of an unsealed store, never over a sealed one; a managed root
- * key is never created here, and is fetched while the store is read (a cold start waits once).
+ * file is created on the first start of an unsealed store, never over a sealed one — and never
+ * with `createFile: 'never'` (a store shared beyond one machine, such as a DynamoDB table: a key
+ * made on whichever machine opens it first, a workstation running the CLI say, would lock every
+ * other instance out). A managed root key is never created here, and is fetched while the store
+ * is read (a cold start waits once).
  */
-export async function sealWithRootKey(inner: KeyStore, source: RootKeySource): Promise<KeyStore> {
+export async function sealWithRootKey(inner: KeyStore, source: RootKeySource, options: { createFile?: 'unsealed-store' | 'never' } = {}): Promise<KeyStore> {
   const [sealedBefore, managed] = await Promise.allSettled([
     SealedKeyStore.isSealed(inner),
     source.kind === 'file' ? Promise.resolve(undefined) : loadRootKey(source, { mayCreate: false }),
@@ -60,7 +67,8 @@ export async function sealWithRootKey(inner: KeyStore, source: RootKeySource): P
     if (managed.status === 'fulfilled') managed.value?.fill(0);
     throw sealedBefore.status === 'rejected' ? sealedBefore.reason : (managed as PromiseRejectedResult).reason;
   }
-  const rootKey = managed.value ?? (await loadRootKey(source, { mayCreate: !sealedBefore.value }));
+  const never = options.createFile === 'never';
+  const rootKey = managed.value ?? (await loadRootKey(source, { mayCreate: !never && !sealedBefore.value, ...(never ? { sharedStore: true } : {}) }));
   try {
     return await SealedKeyStore.open(inner, rootKey);
   } finally {
@@ -68,11 +76,16 @@ export async function sealWithRootKey(inner: KeyStore, source: RootKeySource): P
   }
 }
 
-async function rootKeyFile(path: string, mayCreate: boolean): Promise<Buffer> {
+async function rootKeyFile(path: string, mayCreate: boolean, sharedStore = false): Promise<Buffer> {
   try {
     return decodeRootKey(await readFile(path, 'utf8'), path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  if (sharedStore) {
+    throw new Error(
+      `the root key file ${path} does not exist, and none is made for a store shared beyond this machine (its other instances would not have it): set KMS_ROOT_KEY_SOURCE to the deployment's root-key secret, or create the file for a local table (openssl rand -base64 32 > ${path}; chmod 600)`,
+    );
   }
   if (!mayCreate) {
     throw new Error(
@@ -93,18 +106,10 @@ async function rootKeyFile(path: string, mayCreate: boolean): Promise<Buffer> {
     key.fill(0);
     // Another instance created it a moment ago: use theirs.
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return rootKeyFile(path, false);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new Error(`the root key file ${path} cannot be created: its directory does not exist (create it, or set KMS_ROOT_KEY_FILE / KMS_ROOT_KEY_SOURCE)`);
     throw err;
   }
-}
-
-/** Base64 of 32 bytes (whitespace around it ignored), or the 32 bytes themselves. */
-function decodeRootKey(value: string | Uint8Array, where: string): Buffer {
-  const key = typeof value === 'string' ? Buffer.from(value.trim(), 'base64') : Buffer.from(value);
-  if (key.length !== ROOT_KEY_BYTES || (typeof value === 'string' && !/^[A-Za-z0-9+/]{43}=$/.test(value.trim()))) {
-    key.fill(0);
-    throw new Error(`the root key in ${where} must be ${ROOT_KEY_BYTES} bytes, written as Base64`);
-  }
-  return key;
 }
 
 /** How long fetching a managed root key may take: a connection, then an answer. */

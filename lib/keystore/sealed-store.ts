@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { type ChangeMarker, EntryExistsError, EntryNotFoundError, isReencodable, type KeyStore, RevisionConflictError, type StoredEntry } from './key-store.js';
-import { KeyStoreFailureError } from './store-errors.js';
+import { KeyStoreAccessDeniedError, KeyStoreFailureError } from './store-errors.js';
 
 /** What a sealed value starts with: "KMSS" and the format version. */
 const MAGIC = Buffer.from('KMSS\x01', 'latin1');
@@ -36,6 +36,8 @@ export class RootKeyMismatchError extends Error {
  * A store written before sealing existed (values without the "KMSS" prefix) is sealed when it is
  * first opened: every value, write-once ones included (re-encoded in place, see ReencodableStore),
  * then {@link ALL_SEALED_ENTRY} is written. After that, a value that is not sealed is refused.
+ * An instance whose role may not write (KeyStoreAccessDeniedError) opens the store as it is and
+ * leaves the sealing to one that may; it refuses unsealed values only once it opens a sealed store.
  * Revisions, write-once rules and errors are the inner store's.
  */
 export class SealedKeyStore implements KeyStore {
@@ -60,11 +62,16 @@ export class SealedKeyStore implements KeyStore {
   static async open(inner: KeyStore, rootKey: Uint8Array): Promise<SealedKeyStore> {
     if (rootKey.length !== 32) throw new Error('the root key must be 32 bytes');
     const store = new SealedKeyStore(inner, Buffer.from(rootKey));
-    const check = await inner.get(ROOT_KEY_CHECK_ENTRY);
+    // Both read at once (one round trip at a cold start); the marker counts only once the check passes.
+    const [check, allSealed] = await Promise.all([inner.get(ROOT_KEY_CHECK_ENTRY), inner.get(ALL_SEALED_ENTRY)]);
     if (!check) {
       try {
         await inner.create(ROOT_KEY_CHECK_ENTRY, store.#seal(ROOT_KEY_CHECK_ENTRY, CHECK_PLAINTEXT), { writeOnce: true });
       } catch (err) {
+        // A role that may only read (a cloud function whose Action writes nothing) cannot seal: it
+        // reads the store as it is. With no check entry nothing was ever sealed (the check is
+        // written first), so there is nothing its root key could open wrongly; a writer seals it.
+        if (err instanceof KeyStoreAccessDeniedError) return store;
         if (!(err instanceof EntryExistsError)) throw err;
         // Another instance sealed it first: check against theirs.
         return SealedKeyStore.open(inner, rootKey);
@@ -78,7 +85,15 @@ export class SealedKeyStore implements KeyStore {
       }
       if (!opened.equals(CHECK_PLAINTEXT)) throw new RootKeyMismatchError('its check entry holds something else');
     }
-    if (!(await inner.get(ALL_SEALED_ENTRY))) await store.#sealEverything();
+    if (!allSealed) {
+      try {
+        await store.#sealEverything();
+      } catch (err) {
+        // Sealing in place is a writer's job (see above): a reader meanwhile reads what is not sealed yet.
+        if (err instanceof KeyStoreAccessDeniedError) return store;
+        throw err;
+      }
+    }
     store.#allSealed = true;
     return store;
   }

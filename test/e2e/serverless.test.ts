@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import {
@@ -32,9 +30,12 @@ import {
   BUNDLE_SIZES_SECTION,
   compareBundleSizes,
   measurePackagedZips,
+  packageStage,
   parseBundleSizes,
 } from '../helpers/bundle-sizes.js';
+import { paramArgs, testParams } from '../helpers/serverless-params.js';
 import { readDocSection } from '../helpers/doc-sections.js';
+import { type Template, validateTemplate } from '../helpers/cloudformation-spec.js';
 
 /*
  * The real serverless.yml, in one file because both runs share the bundler's work folder:
@@ -43,11 +44,10 @@ import { readDocSection } from '../helpers/doc-sections.js';
  * ALB routes the official clients' requests by the same listener rules.
  */
 
-const run = promisify(execFile);
 const STAGES = ['dev', 'staging', 'prod'] as const;
 
 type Resource = { Type: string; Properties: Record<string, any> };
-const packaged: Record<string, { dir: string; resources: Record<string, Resource> }> = {};
+const packaged: Record<string, { dir: string; template: Template; resources: Record<string, Resource> }> = {};
 
 /** The ARN strings of a policy Resource: plain, Fn::Sub templates, or lists of them. */
 const arnsOf = (resource: unknown): string[] =>
@@ -66,10 +66,9 @@ beforeAll(async () => {
   // Stages one after another: the bundler works in a shared folder of the service.
   for (const stage of STAGES) {
     const dir = await mkdtemp(join(tmpdir(), `kms-sls-${stage}-`));
-    const env = { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: 'kms-no-such-profile', AWS_SDK_LOAD_CONFIG: '0' };
-    await run('npx', ['serverless', 'package', '--stage', stage, '--package', dir], { cwd: REPO_ROOT, env, timeout: 240_000 });
-    const template = JSON.parse(await readFile(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as { Resources: Record<string, Resource> };
-    packaged[stage] = { dir, resources: template.Resources };
+    await packageStage(stage, dir);
+    const template = JSON.parse(await readFile(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
+    packaged[stage] = { dir, template, resources: template.Resources as Record<string, Resource> };
   }
 }, 600_000);
 
@@ -80,6 +79,10 @@ afterAll(async () => {
 describe.each(STAGES)('serverless package --stage %s', (stage) => {
   const resources = () => packaged[stage]!.resources;
   const ofType = (type: string) => Object.entries(resources()).filter(([, r]) => r.Type === type);
+
+  it('validates against the CloudFormation resource specifications: every type, property and attribute exists, required properties are present, at most 500 resources', () => {
+    expect(validateTemplate(packaged[stage]!.template)).toEqual([]);
+  });
 
   it('packages one Node.js 22 function per Action, the dispatcher, the scheduled and the event-triggered jobs, each in its own small zip', async () => {
     const functions = ofType('AWS::Lambda::Function');
@@ -194,7 +197,30 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub variable
     expect(table.Condition.StringEquals['kms:ViaService']).toEqual({ 'Fn::Sub': 'dynamodb.${AWS::Region}.amazonaws.com' });
     expect(table.Condition.StringEquals['kms:CallerAccount']).toEqual({ Ref: 'AWS::AccountId' });
-    expect(key.Properties.KeyPolicy.Statement).toHaveLength(3);
+    // S3 encrypts the partition registry for the provisioner's role alone, and decrypts it for
+    // this account's principals, only for the registry bucket.
+    const s3 = key.Properties.KeyPolicy.Statement.slice(3);
+    const registry = [
+      { 'Fn::Sub': `arn:\${AWS::Partition}:s3:::kms-${stage}-partition-keys` },
+      { 'Fn::Sub': `arn:\${AWS::Partition}:s3:::kms-${stage}-partition-keys/*` },
+    ];
+    expect(s3.map((st: any) => [st.Action, st.Condition.StringLike['kms:EncryptionContext:aws:s3:arn']])).toEqual([
+      [['kms:GenerateDataKey', 'kms:Decrypt'], registry],
+      [['kms:Decrypt'], registry],
+    ]);
+    for (const st of s3) {
+      expect(st.Condition.StringEquals).toEqual({
+        'kms:CallerAccount': { Ref: 'AWS::AccountId' },
+        'kms:ViaService': { 'Fn::Sub': `s3.\${AWS::Region}.amazonaws.com` },
+      });
+    }
+    // The provisioner's role by name (a reference could make a cycle): the name its role has.
+    const role = resources().ProvisionPartitionKeysIamRoleLambdaExecution!.Properties;
+    expect(role.Path).toBe('/');
+    const roleName = (role.RoleName['Fn::Join'][1] as unknown[]).map((part) => (typeof part === 'string' ? part : `\${AWS::Region}`)).join('-');
+    expect(s3[0].Condition.ArnEquals['aws:PrincipalArn']).toEqual({ 'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${roleName}` });
+    expect(s3[1].Condition.ArnEquals).toBeUndefined();
+    expect(key.Properties.KeyPolicy.Statement).toHaveLength(5);
     // Every function role is named so that the pattern admits it.
     for (const [id, role] of ofType('AWS::IAM::Role')) {
       if (id === 'IamRoleLambdaExecution') continue;
@@ -235,6 +261,74 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
     expect(env.POWERTOOLS_METRICS_NAMESPACE).toBe(`kms-${stage}`);
   });
 
+  it('e-mails the alarm topic to alarmEmail, and alarms on dead-lettered partition events, state-table throttling and the load balancer’s 5xx', () => {
+    expect(resources().AlarmEmailSubscription!.Properties).toEqual({
+      TopicArn: { Ref: 'AlarmTopic' },
+      Protocol: 'email',
+      Endpoint: testParams(stage).alarmEmail,
+    });
+    const alarms: Record<string, any> = Object.fromEntries(ofType('AWS::CloudWatch::Alarm').map(([id, a]) => [id, a.Properties]));
+    for (const alarm of Object.values(alarms)) expect(alarm.AlarmActions).toEqual([{ Ref: 'AlarmTopic' }]);
+    expect(alarms.PartitionEventsDeadLetteredAlarm).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['PartitionEventsDeadLetterQueue', 'QueueName'] } }],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    const throttles = alarms.StateTableThrottledAlarm.Metrics.filter((m: any) => m.MetricStat).map((m: any) => m.MetricStat.Metric);
+    expect(throttles).toEqual(
+      ['ReadThrottleEvents', 'WriteThrottleEvents'].map((MetricName) => ({
+        Namespace: 'AWS/DynamoDB',
+        MetricName,
+        Dimensions: [{ Name: 'TableName', Value: { Ref: 'StateTable' } }],
+      })),
+    );
+    // The load balancer's dimension, app/<name>/<id>, cut from the listener ARN by CloudFormation.
+    const listenerArn = testParams(stage).listenerArn;
+    const select = (i: number, value: string) => value.split('/')[i];
+    for (const [id, metric] of [
+      ['LoadBalancer5xxAlarm', 'HTTPCode_ELB_5XX_Count'],
+      ['LoadBalancerTarget5xxAlarm', 'HTTPCode_Target_5XX_Count'],
+    ] as const) {
+      expect(alarms[id]).toMatchObject({ Namespace: 'AWS/ApplicationELB', MetricName: metric, Threshold: stage === 'prod' ? 1 : 5 });
+      const [dimension] = alarms[id].Dimensions;
+      expect(dimension.Name).toBe('LoadBalancer');
+      const [separator, parts] = dimension.Value['Fn::Join'];
+      const evaluated = parts.map((p: any) => select(p['Fn::Select'][0], p['Fn::Select'][1]['Fn::Split'][1])).join(separator);
+      expect(evaluated).toBe(`app/kms-${stage}/50dc6c495c0c9188`);
+      expect(parts.every((p: any) => p['Fn::Select'][1]['Fn::Split'][1] === listenerArn)).toBe(true);
+    }
+  });
+
+  it('alarms on every function’s errors and throttles (one alarm each, written at packaging), the scheduled jobs’ errors once', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    const watched = (fn: string, metric: string) =>
+      alarms.filter((a) =>
+        [{ MetricName: a.MetricName, Dimensions: a.Dimensions }, ...(a.Metrics ?? []).map((m: any) => m.MetricStat?.Metric ?? {})].some(
+          (m: any) => m.MetricName === metric && m.Dimensions?.[0]?.Value?.Ref === `${logicalId(fn)}LambdaFunction`,
+        ),
+      );
+    for (const fn of [...ACTIONS, DISPATCHER, ...SCHEDULED, ...EVENT_TRIGGERED]) {
+      expect(watched(fn.functionName, 'Errors'), fn.functionName).toHaveLength(1);
+      expect(watched(fn.functionName, 'Throttles'), fn.functionName).toHaveLength(1);
+    }
+    const generated = resources().GenerateDataKeyFailuresAlarm!.Properties;
+    expect(generated).toMatchObject({
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      EvaluationPeriods: 1,
+    });
+    expect(generated.Metrics.at(-1)).toMatchObject({ Expression: 'SUM([errors, throttles])', ReturnData: true });
+  });
+
+  it('keeps every function’s logs, the audit trail, 365 days by default', () => {
+    const groups = ofType('AWS::Logs::LogGroup');
+    expect(groups).toHaveLength(ofType('AWS::Lambda::Function').length);
+    for (const [id, group] of groups) expect(group.Properties.RetentionInDays, id).toBe(365);
+  });
+
   it('runs the scheduled jobs hourly', () => {
     const schedules = ofType('AWS::Events::Rule').flatMap(([, r]) => (r.Properties.ScheduleExpression ? [r.Properties.ScheduleExpression] : []));
     expect(schedules).toEqual(SCHEDULED.map((s) => s.schedule));
@@ -265,12 +359,29 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
       Action: 'sqs:SendMessage',
       Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': ['PartitionCreatedRule', 'Arn'] } } },
     });
-    const bucket = resources().PartitionRegistryBucket!.Properties;
+    const bucketResource = resources().PartitionRegistryBucket as any;
+    expect([bucketResource.DeletionPolicy, bucketResource.UpdateReplacePolicy]).toEqual(['Retain', 'Retain']);
+    const bucket = bucketResource.Properties;
     expect(bucket).toMatchObject({
       BucketName: `kms-${stage}-partition-keys`,
       VersioningConfiguration: { Status: 'Enabled' },
       PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
     });
+    expect(bucket.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([
+      { ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': ['StateKey', 'Arn'] } }, BucketKeyEnabled: true },
+    ]);
+    const bucketPolicy = resources().PartitionRegistryBucketPolicy!.Properties;
+    expect(bucketPolicy.Bucket).toEqual({ Ref: 'PartitionRegistryBucket' });
+    const [tls, writes] = bucketPolicy.PolicyDocument.Statement;
+    expect(tls).toMatchObject({ Effect: 'Deny', Principal: '*', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } });
+    expect(tls.Resource).toHaveLength(2);
+    expect(writes).toMatchObject({
+      Effect: 'Deny',
+      Principal: '*',
+      Action: ['s3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion'],
+      Condition: { ArnNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': ['ProvisionPartitionKeysIamRoleLambdaExecution', 'Arn'] } } },
+    });
+    expect(bucketPolicy.PolicyDocument.Statement).toHaveLength(2);
     const env = resources().ProvisionPartitionKeysLambdaFunction!.Properties.Environment.Variables;
     expect(env).toMatchObject({
       KMS_PARTITION_REGISTRY: `s3://kms-${stage}-partition-keys/partitions/`,
@@ -317,6 +428,7 @@ describe('serverless offline: the emulated ALB in front of the real functions', 
         'nonceStore=journal',
         '--param',
         `dataDir=${dataDir}`,
+        ...paramArgs(testParams('dev')),
         '--albPort',
         String(port),
         '--httpPort',

@@ -3,6 +3,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from './gateway-process.js';
+import { paramArgs, testParams } from './serverless-params.js';
 
 /**
  * The table of function bundle sizes in docs/deploy-aws.md: what `npx serverless package --stage
@@ -28,10 +29,10 @@ export interface BundleSize {
 
 const run = promisify(execFile);
 
-/** `npx serverless package --stage <stage>` into `dir`, offline and with no AWS credentials. */
-export async function packageStage(stage: string, dir: string): Promise<void> {
+/** `npx serverless package --stage <stage>` into `dir`, offline and with no AWS credentials, with the test parameters (or `params`). */
+export async function packageStage(stage: string, dir: string, params: Record<string, string> = testParams(stage)): Promise<void> {
   const env = { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: 'kms-no-such-profile', AWS_SDK_LOAD_CONFIG: '0' };
-  await run('npx', ['serverless', 'package', '--stage', stage, '--package', dir], { cwd: REPO_ROOT, env, timeout: 240_000 });
+  await run('npx', ['serverless', 'package', '--stage', stage, '--package', dir, ...paramArgs(params)], { cwd: REPO_ROOT, env, timeout: 240_000 });
 }
 
 /** The size of every function's zip in a `serverless package` output directory. */

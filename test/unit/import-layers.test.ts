@@ -224,10 +224,7 @@ describe('The dependency-cruiser rules written from the layers (.dependency-crui
       } as never);
       const output = result.output as { summary: { violations: Array<{ from: string; to: string; rule: { name: string } }> } };
       const found = output.summary.violations.map((v) => `${v.rule.name}: ${v.from} -> ${v.to}`).sort();
-      expect(found).toEqual([
-        'no-circular: lib/x.ts -> lib/y.ts',
-        'no-upward-from-bottom: lib/util/c.ts -> lib/types.ts',
-      ]);
+      expect(found).toEqual(['no-circular: lib/x.ts -> lib/y.ts', 'no-upward-from-bottom: lib/util/c.ts -> lib/types.ts']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -10,7 +10,8 @@ import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
 import { MemoryKeyStore } from '../../lib/keystore/memory-store.js';
 import { loadRootKey } from '../../lib/keystore/root-key.js';
 import { ALL_SEALED_ENTRY, ROOT_KEY_CHECK_ENTRY, RootKeyMismatchError, SealedKeyStore } from '../../lib/keystore/sealed-store.js';
-import { KeyStoreFailureError } from '../../lib/keystore/store-errors.js';
+import { KeyStoreAccessDeniedError, KeyStoreFailureError } from '../../lib/keystore/store-errors.js';
+import type { KeyStore } from '../../lib/keystore/key-store.js';
 import { serviceFromEnvironment } from '../../lib/service-from-env.js';
 import { createDispatcher } from '../../lib/middleware/dispatch.js';
 import { OPERATIONS } from '../../functions/actions.js';
@@ -103,6 +104,58 @@ describe('Class: SealedKeyStore', () => {
   });
 });
 
+/** A store a role may only read (a cloud function whose Action writes nothing): every write is denied. */
+function readOnly(inner: KeyStore): KeyStore {
+  const denied = (operation: string, name: string) => Promise.reject(new KeyStoreAccessDeniedError(operation, name));
+  return {
+    changes: inner.changes,
+    get: (name) => inner.get(name),
+    list: (prefix) => inner.list(prefix),
+    create: (name) => denied('create', name),
+    update: (name) => denied('update', name),
+    delete: (name) => denied('delete', name),
+    destroy: (name) => denied('destroy', name),
+  };
+}
+
+describe('Class: SealedKeyStore, opened by a role that may only read', () => {
+  it('when the store was never sealed (new, or of an earlier release), it opens and reads it as it is; a writer seals it later', async () => {
+    const inner = new MemoryKeyStore();
+    await inner.create('keys/k1', Buffer.from('v1'), { writeOnce: false });
+    const reader = await SealedKeyStore.open(readOnly(inner), key(1));
+    expect((await reader.get('keys/k1'))!.value.toString()).toBe('v1');
+    expect(await inner.get(ROOT_KEY_CHECK_ENTRY)).toBeUndefined();
+    await expect(reader.create('keys/k2', Buffer.from('v2'), { writeOnce: false })).rejects.toBeInstanceOf(KeyStoreAccessDeniedError);
+    const writer = await SealedKeyStore.open(inner, key(1));
+    await writer.create('keys/k2', Buffer.from('v2'), { writeOnce: false });
+    // The reader opens what the writer sealed (same root key), and the old value now sealed too.
+    expect((await reader.get('keys/k2'))!.value.toString()).toBe('v2');
+    expect((await reader.get('keys/k1'))!.value.toString()).toBe('v1');
+  });
+
+  it('when a writer began sealing but did not finish, the reader opens it, reading what is not sealed yet', async () => {
+    // A check entry sealed under key 1, no all-sealed marker, one value still in the clear.
+    const sealedElsewhere = new MemoryKeyStore();
+    await SealedKeyStore.open(sealedElsewhere, key(1));
+    const half = new MemoryKeyStore();
+    await half.create(ROOT_KEY_CHECK_ENTRY, (await sealedElsewhere.get(ROOT_KEY_CHECK_ENTRY))!.value, { writeOnce: true });
+    await half.create('keys/plain', Buffer.from('p'), { writeOnce: false });
+    const reader = await SealedKeyStore.open(readOnly(half), key(1));
+    expect((await reader.get('keys/plain'))!.value.toString()).toBe('p');
+    await expect(SealedKeyStore.open(readOnly(half), key(2))).rejects.toBeInstanceOf(RootKeyMismatchError);
+    expect(await half.get(ALL_SEALED_ENTRY)).toBeUndefined();
+  });
+
+  it('when the store is sealed, a reader with another root key is refused as any instance is', async () => {
+    const inner = new MemoryKeyStore();
+    await SealedKeyStore.open(inner, key(1));
+    await expect(SealedKeyStore.open(readOnly(inner), key(2))).rejects.toBeInstanceOf(RootKeyMismatchError);
+    const reader = await SealedKeyStore.open(readOnly(inner), key(1));
+    await inner.create('keys/planted', Buffer.from('in the clear'), { writeOnce: false });
+    await expect(reader.get('keys/planted')).rejects.toBeInstanceOf(KeyStoreFailureError);
+  });
+});
+
 describe('Function: loadRootKey', () => {
   it('when the file does not exist on a store never sealed, it is created (0600, Base64 of 32 bytes); on a sealed one it is refused', async () => {
     const dir = await tempDir();
@@ -126,7 +179,7 @@ describe('Function: loadRootKey', () => {
   it.each(['short', '', `${'A'.repeat(43)}`, Buffer.alloc(40, 1).toString('base64')])('when a root key file holds %j, it is refused', async (text) => {
     const path = join(await tempDir(), 'root.key');
     await writeFile(path, text);
-    await expect(loadRootKey({ kind: 'file', path }, { mayCreate: true })).rejects.toThrow(/must be 32 bytes/);
+    await expect(loadRootKey({ kind: 'file', path }, { mayCreate: true })).rejects.toThrow(/is malformed .*Base64 of 32 bytes/);
   });
 
   it('when the source is AWS Secrets Manager, the secret text or binary is the key', async () => {

@@ -217,16 +217,29 @@ describe('Module: service-from-env', () => {
       });
     });
 
-    it('when KMS_KEY_STORE=dynamodb, it takes KMS_STATE_TABLE and AWS_REGION, key material in Secrets Manager when a prefix is set', () => {
-      expect(readStateConfig({ KMS_KEY_STORE: 'dynamodb', KMS_STATE_TABLE: 'kms-prod-state', AWS_REGION: 'eu-central-1' })).toEqual({
+    it('when KMS_KEY_STORE=dynamodb, it takes KMS_STATE_TABLE, AWS_REGION and the root key; KMS_SECRETS_PREFIX only names where earlier material is read', () => {
+      expect(
+        readStateConfig({
+          KMS_KEY_STORE: 'dynamodb',
+          KMS_STATE_TABLE: 'kms-prod-state',
+          AWS_REGION: 'eu-central-1',
+          KMS_ROOT_KEY_SOURCE: 'aws-secrets-manager:kms/prod/root-key',
+        }),
+      ).toEqual({
         keyStore: 'dynamodb',
-        backend: { table: 'kms-prod-state', region: 'eu-central-1' },
+        backend: { table: 'kms-prod-state', region: 'eu-central-1', rootKey: { kind: 'aws-secrets-manager', secretId: 'kms/prod/root-key' } },
         nonces: { kind: 'backend' },
+      });
+      // Off a cloud function the root key file is the default, as for postgres.
+      expect(readStateConfig({ KMS_KEY_STORE: 'dynamodb', KMS_STATE_TABLE: 't', AWS_REGION: 'eu-central-1', KMS_DATA_DIR: '/var/kms' }).backend).toEqual({
+        table: 't',
+        region: 'eu-central-1',
+        rootKey: { kind: 'file', path: '/var/kms/root.key' },
       });
       expect(
         readStateConfig({ KMS_KEY_STORE: 'dynamodb', KMS_STATE_TABLE: 't', AWS_REGION: 'eu-central-1', KMS_SECRETS_PREFIX: 'kms/prod/' }).backend,
       ).toMatchObject({
-        material: { prefix: 'kms/prod/', region: 'eu-central-1' },
+        legacyMaterial: { prefix: 'kms/prod/', region: 'eu-central-1' },
       });
     });
 
@@ -270,7 +283,7 @@ describe('Module: service-from-env', () => {
       [{ ...fc, KMS_KEY_STORE: 'file', KMS_DATA_DIR: '/mnt/kms' }, /KMS_KEY_STORE=file on Function Compute/],
       [
         { ...fc, KMS_KEY_STORE: 'postgres', KMS_POSTGRES_URL: 'postgres://db/kms' },
-        /root key file on Function Compute is per instance: set KMS_ROOT_KEY_SOURCE=alibaba-kms-secret/,
+        /root key file on Function Compute is per instance .*: set KMS_ROOT_KEY_SOURCE=alibaba-kms-secret/,
       ],
       [
         { ...fc, KMS_KEY_STORE: 'postgres', KMS_POSTGRES_URL: 'postgres://db/kms', KMS_ROOT_KEY_SOURCE: 'alibaba-kms-secret:root', KMS_NONCE_STORE: 'journal' },
@@ -281,15 +294,37 @@ describe('Module: service-from-env', () => {
       [{ ...lambda, KMS_KEY_STORE: 'dynamodb', KMS_STATE_TABLE: 't', KMS_NONCE_STORE: 'memory' }, /KMS_NONCE_STORE=memory on AWS Lambda/],
       [
         { ...lambda, KMS_KEY_STORE: 'postgres', KMS_POSTGRES_URL: 'postgres://db/kms', KMS_ROOT_KEY_FILE: '/tmp/root.key' },
-        /root key file on AWS Lambda is per instance: set KMS_ROOT_KEY_SOURCE=aws-secrets-manager/,
+        /root key file on AWS Lambda is per instance .*: set KMS_ROOT_KEY_SOURCE=aws-secrets-manager/,
       ],
+      // The table is sealed under the root key: one made per instance would lock the others out.
+      [
+        { ...lambda, KMS_KEY_STORE: 'dynamodb', KMS_STATE_TABLE: 'kms-prod-state' },
+        /root key file on AWS Lambda is per instance \(each instance would make its own, and KMS_KEY_STORE=dynamodb would be sealed under one the others do not have\): set KMS_ROOT_KEY_SOURCE=aws-secrets-manager:<secret-id>/,
+      ],
+      [
+        { ...lambda, KMS_KEY_STORE: 'dynamodb', KMS_STATE_TABLE: 'kms-prod-state', KMS_SECRETS_PREFIX: 'kms/prod/' },
+        /root key file on AWS Lambda is per instance/,
+      ],
+      [{ ...lambda, KMS_KEY_STORE: 'dynamodb', KMS_STATE_TABLE: 'kms-prod-state', KMS_ROOT_KEY_FILE: '/opt/root.key' }, /root key file on AWS Lambda/],
+      [{ ...lambda, KMS_KEY_STORE: 'dynamodb', KMS_STATE_TABLE: 'kms-prod-state', KMS_ROOT_KEY_SOURCE: 'file:/tmp/root.key' }, /root key file on AWS Lambda/],
+      [{ ...fc, AWS_REGION: 'cn-hangzhou', KMS_KEY_STORE: 'dynamodb', KMS_STATE_TABLE: 't' }, /root key file on Function Compute is per instance/],
     ])('on a cloud function, state kept per instance is refused (replays would pass): %j', (env, message) => {
       expect(() => readStateConfig(env)).toThrow(message);
     });
 
     it.each([
       [{ ...fc, KMS_KEY_STORE: 'postgres', KMS_POSTGRES_URL: 'postgres://db/kms', KMS_ROOT_KEY_SOURCE: 'alibaba-kms-secret:kms/root' }, 'postgres'],
-      [{ ...lambda, KMS_KEY_STORE: 'dynamodb', KMS_STATE_TABLE: 'kms-prod-state', KMS_SECRETS_PREFIX: 'kms/prod/' }, 'dynamodb'],
+      [{ ...lambda, KMS_KEY_STORE: 'dynamodb', KMS_STATE_TABLE: 'kms-prod-state', KMS_ROOT_KEY_SOURCE: 'aws-secrets-manager:kms/prod/root-key' }, 'dynamodb'],
+      [
+        {
+          ...lambda,
+          KMS_KEY_STORE: 'dynamodb',
+          KMS_STATE_TABLE: 'kms-prod-state',
+          KMS_ROOT_KEY_SOURCE: 'aws-secrets-manager:kms/prod/root-key',
+          KMS_SECRETS_PREFIX: 'kms/prod/',
+        },
+        'dynamodb',
+      ],
       [{ ...lambda, KMS_KEY_STORE: 'secrets-manager', KMS_NONCE_TABLE: 'kms-prod-nonces' }, 'secrets-manager'],
       [{ ...lambda, KMS_DATA_DIR: '/tmp/kms', IS_OFFLINE: 'true' }, 'file'],
       [{ ...fc, KMS_SINGLE_INSTANCE: 'true' }, 'file'],

@@ -4,8 +4,10 @@ import type { OpenedBackend, OpenOptions, StateBackend } from '../backend.js';
 import { awsClientConfig } from '../config.js';
 import { requireKeyStore } from '../existing-store.js';
 import type { KeyStore } from '../key-store.js';
+import type { LegacySecrets } from '../material-migration.js';
+import { MaterialFallbackStore } from '../material-fallback-store.js';
+import { type RootKeySource, sealWithRootKey } from '../root-key.js';
 import type { SecretsManagerConfig } from '../secrets-manager/secrets-manager-backend.js';
-import { SplitKeyStore } from '../split-store.js';
 import { DynamoDbNonceStore } from './dynamodb-nonce-store.js';
 import { DynamoDbKeyStore } from './dynamodb-store.js';
 import { nonceKey } from './items.js';
@@ -63,35 +65,80 @@ export async function openDynamoDbBackend(options: DynamoDbBackendOptions): Prom
 export interface DynamoDbConfig {
   table: string;
   region: string;
-  /** Key material in Secrets Manager (one secret per version) instead of the table. */
-  material?: SecretsManagerConfig;
+  /** The root key every value of the table is sealed under. */
+  rootKey: RootKeySource;
+  /**
+   * Where an earlier layout kept key material (one secret per version, `KMS_SECRETS_PREFIX`):
+   * read for versions the table does not hold yet, until `kms store migrate-material` has run.
+   */
+  legacyMaterial?: SecretsManagerConfig;
 }
 
 /**
- * The dynamodb backend as the service uses it: the table's store (split, with the key material in
- * Secrets Manager, when configured) and its replay store when `nonces`. The table and the material
- * store are set up at once (a cold start waits once). With `mustExist`, a table that holds no
- * store is refused.
+ * The dynamodb backend as the service uses it: the table's store sealed under the root key (a
+ * table written before sealing is sealed in place on first open: ../sealed-store.ts), reading
+ * material not yet migrated from Secrets Manager when `legacyMaterial` is set, and its replay
+ * store when `nonces`. The root key and the table are read at once (a cold start waits once).
+ * With `mustExist`, a table that holds no store is refused before anything is written.
  */
 export async function openDynamoDbState(config: DynamoDbConfig, options: OpenOptions): Promise<OpenedBackend> {
   const { logger } = options;
-  const [opened, material] = await Promise.allSettled([
-    openDynamoDbBackend({ tableName: config.table, region: config.region, logger }),
-    config.material
-      ? import('../secrets-manager/secrets-manager-backend.js').then((m) => m.openSecretsManagerStore(config.material!, logger))
-      : Promise.resolve(undefined),
-  ]);
-  if (opened.status === 'rejected') throw opened.reason;
-  const backend = opened.value;
+  const backend = await openDynamoDbBackend({ tableName: config.table, region: config.region, logger });
   try {
-    if (material.status === 'rejected') throw material.reason;
     if (options.mustExist) await requireKeyStore(backend.store, `in the DynamoDB table ${config.table}`);
-    const store: KeyStore = material.value ? new SplitKeyStore({ material: material.value, state: backend.store }) : backend.store;
+    const sealed = await sealDynamoDbStore(backend.store, config.rootKey);
+    let store: KeyStore = sealed;
+    if (config.legacyMaterial) {
+      const { openSecretsManagerStore } = await import('../secrets-manager/secrets-manager-backend.js');
+      store = new MaterialFallbackStore({ table: sealed, secrets: openSecretsManagerStore(config.legacyMaterial, logger) });
+      logger.warn(
+        'KMS_SECRETS_PREFIX is set: key material the table does not hold yet is read from Secrets Manager; run `kms store migrate-material`, then unset it',
+        {
+          backend: 'dynamodb',
+          prefix: config.legacyMaterial.prefix,
+        },
+      );
+    }
     return { store, ...(options.nonces ? { nonces: backend.nonces } : {}), close: () => backend.close() };
   } catch (err) {
     await backend.close().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * The table's store sealed under the root key. A root key file is never made for it (a table is
+ * shared by every instance of a stage: a key made by whichever opens it first, a workstation
+ * running the CLI say, would lock the others out): it must exist, or come from a managed secret.
+ */
+export function sealDynamoDbStore(table: KeyStore, rootKey: RootKeySource): Promise<KeyStore> {
+  return sealWithRootKey(table, rootKey, { createFile: 'never' });
+}
+
+/** What `kms store migrate-material` works on: the sealed table, and the secrets of the earlier layout. */
+export interface MaterialMigrationStores {
+  table: KeyStore;
+  secrets: LegacySecrets;
+  /** The secret-name prefix, for the report. */
+  prefix: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the sealed table (which must hold a store) and the Secrets Manager secrets under
+ * `legacyMaterial`'s prefix, read directly (no cache: each value is verified as it is now).
+ */
+export async function openMaterialMigration(
+  config: DynamoDbConfig & { legacyMaterial: SecretsManagerConfig },
+  logger: Logger,
+): Promise<MaterialMigrationStores> {
+  // The table's own store, without the fallback: the migration reads the secrets itself.
+  const { legacyMaterial, ...tableOnly } = config;
+  const opened = await openDynamoDbState(tableOnly, { logger, nonces: false, mustExist: true });
+  const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
+  const { SecretsManagerStore } = await import('../secrets-manager/secrets-manager-store.js');
+  const secrets = new SecretsManagerStore({ client: new SecretsManagerClient(awsClientConfig(legacyMaterial.region)), prefix: legacyMaterial.prefix, logger });
+  return { table: opened.store, secrets, prefix: legacyMaterial.prefix, close: opened.close };
 }
 
 /**

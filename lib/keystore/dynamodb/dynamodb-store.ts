@@ -16,6 +16,7 @@ import {
   EntryExistsError,
   EntryNotFoundError,
   type KeyStore,
+  type ReencodableStore,
   RevisionConflictError,
   type StoredEntry,
   WriteOnceViolationError,
@@ -120,7 +121,7 @@ const NAMES = { '#value': 'value', '#revision': 'revision', '#writeOnce': 'write
  * answer is never hidden inside the SDK's own retries (a `delete` could then report
  * {@link EntryNotFoundError} for its own success).
  */
-export class DynamoDbKeyStore implements KeyStore {
+export class DynamoDbKeyStore implements KeyStore, ReencodableStore {
   readonly #client: DynamoDBClient;
   readonly #tableName: string;
   readonly #logger: Logger | undefined;
@@ -392,6 +393,48 @@ export class DynamoDbKeyStore implements KeyStore {
     } catch (err) {
       // Our own errors (WriteOnceViolationError, KeyStore*Error) pass through unchanged.
       throw translateAwsError(err, 'destroy', name);
+    }
+  }
+
+  /**
+   * Re-encodes an entry's value in place (see ReencodableStore: sealing a table written before
+   * sealing existed), keeping its revision and write-once flag. `UpdateItem` conditioned on the
+   * value and revision read, so a racing writer (another instance sealing the same entry, or an
+   * update) is never overwritten: the entry is read again and `reencode` decides anew. The change
+   * marker stays: what the value means is unchanged. An absent or destroyed entry is left alone.
+   */
+  async reencode(name: string, reencode: (stored: Buffer) => Buffer | undefined): Promise<void> {
+    assertEntryName(name);
+    for (;;) {
+      const current = await this.#read(name, 'reencode');
+      if (!current || current.destroyed) return;
+      const old = current.value;
+      const value = reencode(Buffer.from(old));
+      if (value === undefined) {
+        old.fill(0);
+        return;
+      }
+      try {
+        await this.#call({ attempts: 0, uncertain: false }, () =>
+          this.#client.send(
+            new UpdateItemCommand({
+              TableName: this.#tableName,
+              Key: entryKey(name),
+              UpdateExpression: 'SET #value = :value',
+              ConditionExpression: '#revision = :revision AND #value = :old AND attribute_not_exists(#destroyed)',
+              ExpressionAttributeNames: { '#value': NAMES['#value'], '#revision': NAMES['#revision'], '#destroyed': NAMES['#destroyed'] },
+              ExpressionAttributeValues: { ':value': { B: value }, ':revision': { N: String(current.revision) }, ':old': { B: old } },
+            }),
+          ),
+        );
+        return;
+      } catch (err) {
+        // Changed since it was read (or our own attempt landed unseen): look again.
+        if (!isAwsError(err, 'ConditionalCheckFailedException')) throw translateAwsError(err, 'reencode', name);
+      } finally {
+        value.fill(0);
+        old.fill(0);
+      }
     }
   }
 

@@ -6,7 +6,7 @@ import type { SecretsManagerConfig } from './secrets-manager-backend.js';
 
 export const SECRETS_PREFIX = text('KMS_SECRETS_PREFIX', {
   default: 'kms/',
-  doc: 'secret-name prefix: with `dynamodb`, of the key material (one secret per version; only when set); with `secrets-manager`, of every entry',
+  doc: 'secret-name prefix: with `secrets-manager`, of every entry; with `dynamodb` (only when set), of the per-version key-material secrets of the earlier layout, read for versions not yet copied into the table by `kms store migrate-material` (then unset it)',
 });
 
 export const SECRETS_KMS_KEY_ID = optionalText('KMS_SECRETS_KMS_KEY_ID', {

@@ -297,6 +297,24 @@ export class SecretsManagerStore implements KeyStore {
     }
   }
 
+  /**
+   * Schedules an entry's secret for deletion after a recovery window of `recoveryWindowDays`
+   * (7–30; `RestoreSecret` brings it back until then), for `kms store migrate-material
+   * --delete-secrets`: the material has moved into the table. Idempotent: a secret already gone or
+   * scheduled is left as it is.
+   */
+  async retire(name: string, recoveryWindowDays: number): Promise<void> {
+    if (!(Number.isInteger(recoveryWindowDays) && recoveryWindowDays >= 7 && recoveryWindowDays <= 30))
+      throw new Error('the recovery window must be 7 to 30 days');
+    const secretName = this.secretName(name);
+    try {
+      await this.#call(() => this.#client.send(new DeleteSecretCommand({ SecretId: secretName, RecoveryWindowInDays: recoveryWindowDays })));
+    } catch (err) {
+      if (isAwsError(err, 'ResourceNotFoundException') || isPendingDeletion(err)) return;
+      throw translateAwsError(err, 'retire', name);
+    }
+  }
+
   async list(prefix: string): Promise<string[]> {
     // No entry name holds other characters, so nothing can match such a prefix.
     if (!/^[A-Za-z0-9_\-./]*$/.test(prefix)) return [];

@@ -1,0 +1,76 @@
+'use strict';
+
+/**
+ * A local Serverless Framework plugin. The site-specific values of a stage (its load balancer's
+ * listener, bucket name, account, alarm e-mail, …) have no default: `custom.requiredParams` in
+ * serverless.yml declares each with its meaning, an example and a pattern; `custom.paramFormats`
+ * gives the pattern of optional ones. Without this plugin a missing one surfaces as dozens of
+ * "Value not found at "param" source" lines that name the places it is used, never the
+ * parameter; with it, `serverless package`, `deploy`, `info`, `remove` and `offline` stop before
+ * anything is resolved or built, naming every missing or malformed parameter and how to pass it.
+ * It checks in the constructor because the framework resolves variables (and fails on the
+ * missing ones) after constructing the plugins and before any lifecycle hook; once the region is
+ * resolved, a hook checks that the listener is in the region the stack deploys to.
+ */
+class RequiredParams {
+  constructor(serverless, options) {
+    this.serverless = serverless;
+    this.options = options || {};
+    this.hooks = { 'before:package:initialize': () => this.checkRegion() };
+    const input = serverless.configurationInput || {};
+    const declared = input.custom?.requiredParams || {};
+    const formats = input.custom?.paramFormats || {};
+    if (this.options.help) return;
+    const stage = this.options.stage || 'dev';
+    const given = { ...(input.params?.default || {}), ...(input.params?.[stage] || {}), ...cliParams(this.options.param) };
+    this.given = given;
+    const problems = [];
+    for (const [name, declaration] of Object.entries(declared)) {
+      const { example, pattern } = declaration;
+      const meaning = String(declaration.meaning).replace(/\.$/, '');
+      const value = given[name];
+      if (value === undefined || value === null || value === '') problems.push(`  --param ${name}=…  is missing: ${meaning} (for example ${example})`);
+      else if (!matches(value, pattern)) problems.push(`  --param ${name}=${value}  is malformed: ${meaning} (for example ${example})`);
+    }
+    for (const [name, pattern] of Object.entries(formats))
+      if (given[name] !== undefined && given[name] !== null && !matches(given[name], pattern))
+        problems.push(`  --param ${name}=${given[name]}  is malformed: it must match ${pattern}`);
+    if (problems.length > 0) {
+      const ServerlessError = serverless.classes.Error;
+      throw new ServerlessError(`Stage "${stage}" needs these parameters (docs/deploy-aws.md#parameters):\n${problems.join('\n')}`, 'KMS_REQUIRED_PARAMS');
+    }
+  }
+
+  /** The listener rules and alarms of the stack name the listener: it must be in the stack's region. */
+  checkRegion() {
+    const listenerArn = this.given?.listenerArn;
+    const region = this.serverless.service.provider.region;
+    const listenerRegion = typeof listenerArn === 'string' ? listenerArn.split(':')[3] : undefined;
+    if (listenerRegion && !listenerArn.includes('${') && region && listenerRegion !== region) {
+      const ServerlessError = this.serverless.classes.Error;
+      throw new ServerlessError(
+        `--param listenerArn names a listener in ${listenerRegion}, but the stack deploys to ${region}: pass --region ${listenerRegion}, or a listener in ${region}`,
+        'KMS_REQUIRED_PARAMS',
+      );
+    }
+  }
+}
+
+/** A value still holding a variable (`${…}`) is left to the framework and CloudFormation. */
+const matches = (value, pattern) => !pattern || String(value).includes('${') || new RegExp(pattern).test(String(value));
+
+/** `--param name=value` options, as the framework parses them (the value after the first `=`). */
+function cliParams(param) {
+  const list = param === undefined ? [] : Array.isArray(param) ? param : [param];
+  const params = {};
+  for (const item of list) {
+    const at = String(item).indexOf('=');
+    if (at > 0)
+      params[String(item).slice(0, at)] = String(item)
+        .slice(at + 1)
+        .trimEnd();
+  }
+  return params;
+}
+
+module.exports = RequiredParams;
