@@ -1,16 +1,31 @@
-import type FCClient from '@alicloud/fc2';
+import type fc3 from '@alicloud/fc20230330';
+import {
+  CreateFunctionInput,
+  CreateFunctionRequest,
+  CreateTriggerInput,
+  CreateTriggerRequest,
+  GetFunctionRequest,
+  PutAsyncInvokeConfigInput,
+  PutAsyncInvokeConfigRequest,
+  UpdateFunctionInput,
+  UpdateFunctionRequest,
+  UpdateTriggerInput,
+  UpdateTriggerRequest,
+} from '@alicloud/fc20230330';
+import { type FcFunctionSource, opensStore, type RoleGroup } from './roles.js';
+import { asyncInvokeConfig, httpTrigger, type PartitionEventQueues, partitionEventsTrigger, type TriggerSpec, timerTrigger } from './triggers.js';
 
-/** The FC API calls a deployment makes (a real `FCClient` is one). */
+export { cronFromRate } from './triggers.js';
+export type { FcFunctionSource } from './roles.js';
+
+/** `@alicloud/fc20230330`'s client (a CommonJS module: its class is the `default` of what Node imports). */
+export type FcClient = InstanceType<typeof fc3.default>;
+
+/** The FC 3.0 API calls a deployment makes (an {@link FcClient} is one). */
 export type FcApi = Pick<
-  FCClient,
-  'getService' | 'createService' | 'updateService' | 'getFunction' | 'createFunction' | 'updateFunction' | 'getTrigger' | 'createTrigger' | 'updateTrigger'
+  FcClient,
+  'getFunction' | 'createFunction' | 'updateFunction' | 'getTrigger' | 'createTrigger' | 'updateTrigger' | 'putAsyncInvokeConfig'
 >;
-
-/** A function to deploy: its name in the service and the source file bundled as its code. */
-export interface FcFunctionSource {
-  functionName: string;
-  file: string;
-}
 
 /** A scheduled job (not an RPC Action): a timer trigger instead of an HTTP one. */
 export interface FcScheduledSource extends FcFunctionSource {
@@ -18,7 +33,7 @@ export interface FcScheduledSource extends FcFunctionSource {
   schedule: string;
 }
 
-/** A code package, inline: the zip, Base64 (the fc2 `code.zipFile` field). */
+/** A code package, inline: the zip, Base64 (FC's `code.zipFile`). */
 export interface FcCode {
   zipFile: string;
 }
@@ -28,168 +43,209 @@ export const FC_DEFAULTS = {
   /** The newest Node.js runtime Function Compute offers. */
   runtime: 'nodejs20',
   memorySize: 512,
-  /** Seconds. */
-  timeout: 10,
+  /**
+   * Seconds. A request function answers 503 itself one second before its timeout (FC's context
+   * states the timeout: lib/adapters/alibaba-fc/), so a client never waits on a platform error.
+   */
+  requestTimeout: 10,
+  /** The hourly jobs walk every key: as on AWS, minutes rather than seconds. */
+  jobTimeout: 300,
+  /** One partition event: a GenerateDataKey and a registry write, with retries. */
+  provisionerTimeout: 60,
   /** Bundles are zipped as index.js (infra/fc/package.ts); RPC and event-triggered functions export `fcHandler`. */
   httpHandler: 'index.fcHandler',
   /** Scheduled jobs export `handler` (an FC event handler, like a Lambda one). */
   scheduledHandler: 'index.handler',
-  httpTriggerName: 'http',
-  timerTriggerName: 'schedule',
-  environment: {
-    // Every instance shares one consistent state in PostgreSQL (ApsaraDB RDS): keys, aliases,
-    // access keys and used nonces. An instance's own disk is neither shared nor kept, and a NAS
-    // journal would not make nonce claims atomic across hosts; a function given no shared backend
-    // refuses to start (lib/config/service.ts) rather than accept replays.
+  /** The store functions' environment: PostgreSQL (ApsaraDB RDS) is the one state every instance shares. */
+  storeEnvironment: {
+    // An instance's own disk is neither shared nor kept, and a NAS journal would not make nonce
+    // claims atomic across hosts; a function given no shared backend refuses to start
+    // (lib/config/service.ts) rather than accept replays.
     KMS_KEY_STORE: 'postgres',
-    KMS_LOG_LEVEL: 'info',
   },
+  environment: { KMS_LOG_LEVEL: 'info' },
 } as const;
 
 export interface FcDeployOptions {
   client: FcApi;
-  /** dev, staging, prod…: the service is `kms-<stage>`. */
+  /** dev, staging, prod…: every function is named `kms-<stage>-<function>`. */
   stage: string;
-  /** One function per RPC Action, each behind an HTTP trigger (functions/actions.ts ACTIONS). */
+  /** One function per RPC Action (and the dispatcher), each behind an HTTP trigger. */
   functions: readonly FcFunctionSource[];
   /** Timer-triggered jobs (functions/actions.ts SCHEDULED). */
   scheduled?: readonly FcScheduledSource[];
-  /**
-   * Event-triggered functions (functions/actions.ts EVENT_TRIGGERED: the partition-key provisioner),
-   * deployed with their `fcHandler` and no trigger: the event source (an EventBridge rule, an MNS
-   * queue) is the operator's to attach, since it names resources outside this service.
-   */
-  eventTriggered?: readonly FcFunctionSource[];
+  /** The partition-key provisioner, triggered by its MNS queue, failures to the dead-letter queue. */
+  provisioner?: { source: FcFunctionSource; queues: PartitionEventQueues };
+  /** The RAM role (ARN) of each role group deployed; checked before anything is called. */
+  roles: Readonly<Partial<Record<RoleGroup, string>>>;
   /** The code package of one function (tests pass tiny fakes; the CLI bundles with esbuild). */
   codeFor: (source: FcFunctionSource) => FcCode | Promise<FcCode>;
-  /** Environment variables of every function, over {@link FC_DEFAULTS}.environment. */
+  /** Environment of every function, over {@link FC_DEFAULTS}.environment. */
   environment?: Readonly<Record<string, string>>;
-  /** More service configuration (role, nasConfig, vpcConfig, logConfig…), sent on create and update. */
-  service?: Readonly<Record<string, unknown>>;
+  /** Environment of the functions of one role group only (a store group's URL secret; the provisioner's settings). */
+  environmentFor?: (group: RoleGroup) => Readonly<Record<string, string>>;
+  /** More function configuration (vpcConfig, logConfig, internetAccess…), sent on create and update. */
+  functionConfig?: Readonly<Record<string, unknown>>;
   memorySize?: number;
-  timeout?: number;
   log?: (message: string) => void;
 }
 
 export type Outcome = 'created' | 'updated';
 
-export interface FcDeployReport {
-  serviceName: string;
-  service: Outcome;
-  functions: Array<{ functionName: string; function: Outcome; trigger?: Outcome; triggerType: 'http' | 'timer' | 'event'; url?: string }>;
+export interface FcDeployedFunction {
+  functionName: string;
+  function: Outcome;
+  role: string;
+  trigger: Outcome;
+  triggerType: TriggerSpec['triggerType'];
 }
 
-const STAGE = /^[a-z][a-z0-9-]{0,40}$/;
-
-export function serviceNameFor(stage: string): string {
-  if (!STAGE.test(stage)) throw new Error(`stage must be lower-case letters, digits and hyphens, starting with a letter, not "${stage}"`);
-  return `kms-${stage}`;
+export interface FcDeployReport {
+  functions: FcDeployedFunction[];
 }
 
 /**
- * Deploys one stage to Function Compute: the service `kms-<stage>`, a function per Action with an
- * HTTP trigger, a function per scheduled job with a timer trigger. Idempotent: each resource is
- * read first and updated when it exists, created when it does not (and updated after all when a
- * concurrent run created it in between), so running it again converges instead of failing.
+ * A deployment that stopped: which call failed (FC's code), and what was done before it. Running
+ * the same deployment again resumes it: every resource is read first, so what exists is updated in
+ * place and the rest is created.
+ */
+export class FcDeployError extends Error {
+  override readonly name = 'FcDeployError';
+  constructor(
+    readonly step: string,
+    readonly code: string | undefined,
+    readonly done: readonly FcDeployedFunction[],
+    cause: unknown,
+  ) {
+    const said = cause instanceof Error ? cause.message : String(cause);
+    super(
+      `deployment stopped at ${step}: ${code && !said.startsWith(code) ? `${code}: ` : ''}${said.slice(0, 400)}; ${done.length} function(s) were deployed before it. Run the same command again to resume: what exists is updated, the rest created.`,
+      { cause },
+    );
+  }
+}
+
+const STAGE = /^[a-z][a-z0-9-]{0,27}$/;
+
+/** A function's name in FC (names are per account and region, so the stage is part of it). */
+export function fcFunctionName(stage: string, functionName: string): string {
+  if (!STAGE.test(stage)) throw new Error(`stage must be 1–28 lower-case letters, digits and hyphens, starting with a letter, not "${stage.slice(0, 40)}"`);
+  return `kms-${stage}-${functionName}`;
+}
+
+/** A PostgreSQL URL with a password: never in a function's environment (use KMS_POSTGRES_URL_SOURCE). */
+const URL_WITH_PASSWORD = /\bpostgres(?:ql)?:\/\/[^/@\s]*:[^/@\s]*@/i;
+
+/**
+ * Deploys one stage to Function Compute 3.0: a function per Action (and the dispatcher) behind an
+ * internal HTTP trigger, a function per scheduled job with a timer trigger, the partition-key
+ * provisioner with its MNS event source and dead-letter queue; each function with its role
+ * group's RAM role. Idempotent: each resource is read first and updated when it exists, created
+ * when it does not (and updated after all when a concurrent run created it in between). A failed
+ * call stops the deployment with an {@link FcDeployError}; running it again resumes.
  */
 export async function deployToFunctionCompute(options: FcDeployOptions): Promise<FcDeployReport> {
-  const { client } = options;
+  const { client, stage } = options;
   const log = options.log ?? (() => {});
-  const serviceName = serviceNameFor(options.stage);
-  const serviceConfig = { description: `KMS (Alibaba KMS API 2016-01-20), stage ${options.stage}`, internetAccess: true, ...options.service };
-  const service = await upsert(
-    () => client.getService(serviceName),
-    () => client.createService(serviceName, { ...serviceConfig }),
-    () => client.updateService(serviceName, { ...serviceConfig }),
-  );
-  log(`service ${serviceName}: ${service}`);
+  type Planned = { source: FcFunctionSource; handler: string; timeout: number; trigger: TriggerSpec; async?: PartitionEventQueues };
+  const planned: Planned[] = [
+    ...options.functions.map((source) => ({ source, handler: FC_DEFAULTS.httpHandler, timeout: FC_DEFAULTS.requestTimeout, trigger: httpTrigger() })),
+    ...(options.scheduled ?? []).map((job) => ({
+      source: job,
+      handler: FC_DEFAULTS.scheduledHandler,
+      timeout: FC_DEFAULTS.jobTimeout,
+      trigger: timerTrigger(job.schedule),
+    })),
+    ...(options.provisioner
+      ? [
+          {
+            source: options.provisioner.source,
+            handler: FC_DEFAULTS.httpHandler,
+            timeout: FC_DEFAULTS.provisionerTimeout,
+            trigger: partitionEventsTrigger(options.provisioner.queues),
+            async: options.provisioner.queues,
+          },
+        ]
+      : []),
+  ];
 
-  const environmentVariables = { ...FC_DEFAULTS.environment, ...options.environment };
-  const report: FcDeployReport = { serviceName, service, functions: [] };
-  const deploy = async (source: FcFunctionSource, handler: string, trigger: TriggerSpec | undefined) => {
+  // Everything that can be checked is checked before the first call.
+  for (const { source } of planned) fcFunctionName(stage, source.functionName);
+  const missing = [...new Set(planned.map((p) => p.source.roleGroup))].filter((group) => !options.roles[group]);
+  if (missing.length > 0) throw new Error(`no RAM role for ${missing.map((g) => `"${g}"`).join(', ')}: every function runs with its group's role`);
+  const environmentOf = (group: RoleGroup) => {
+    const environment = {
+      ...FC_DEFAULTS.environment,
+      ...(opensStore(group) ? FC_DEFAULTS.storeEnvironment : {}),
+      ...options.environment,
+      ...options.environmentFor?.(group),
+    };
+    const leaking = Object.entries(environment).find(([, value]) => URL_WITH_PASSWORD.test(value));
+    if (leaking) throw new Error(`${leaking[0]} holds a database password: give the functions KMS_POSTGRES_URL_SOURCE=alibaba-kms-secret:<name> instead`);
+    return environment;
+  };
+  for (const { source } of planned) environmentOf(source.roleGroup);
+
+  const report: FcDeployReport = { functions: [] };
+  const step = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
+    try {
+      return await call();
+    } catch (err) {
+      if (err instanceof FcDeployError) throw err;
+      throw new FcDeployError(what, errorCode(err), [...report.functions], err);
+    }
+  };
+
+  for (const { source, handler, timeout, trigger, async } of planned) {
+    const name = fcFunctionName(stage, source.functionName);
+    const role = options.roles[source.roleGroup]!;
     const config = {
-      description: `KMS ${source.functionName} (${options.stage})`,
+      ...options.functionConfig,
+      description: `KMS ${source.functionName} (${stage})`,
       runtime: FC_DEFAULTS.runtime,
       handler,
       memorySize: options.memorySize ?? FC_DEFAULTS.memorySize,
-      timeout: options.timeout ?? FC_DEFAULTS.timeout,
-      environmentVariables,
+      timeout,
+      role,
+      environmentVariables: environmentOf(source.roleGroup),
       code: await options.codeFor(source),
     };
-    const fn = await upsert(
-      () => client.getFunction(serviceName, source.functionName),
-      () => client.createFunction(serviceName, { functionName: source.functionName, ...config }),
-      () => client.updateFunction(serviceName, source.functionName, { ...config }),
+    const fn = await step(`function ${name}`, () =>
+      upsert(
+        () => client.getFunction(name, new GetFunctionRequest({})),
+        () => client.createFunction(new CreateFunctionRequest({ body: new CreateFunctionInput({ functionName: name, ...config }) })),
+        () => client.updateFunction(name, new UpdateFunctionRequest({ body: new UpdateFunctionInput({ ...config }) })),
+      ),
     );
-    if (!trigger) {
-      log(`function ${serviceName}/${source.functionName}: ${fn} (attach its event trigger)`);
-      report.functions.push({ functionName: source.functionName, function: fn, triggerType: 'event' });
-      return;
+    if (async) {
+      // Before the trigger, so that the first event already has its retries and dead-letter queue.
+      await step(`async invocation config of ${name}`, () =>
+        client.putAsyncInvokeConfig(name, new PutAsyncInvokeConfigRequest({ body: new PutAsyncInvokeConfigInput(asyncInvokeConfig(async)) })),
+      );
     }
-    let url: string | undefined;
-    const remember = (response: { data?: { urlInternet?: string } }) => {
-      url = response?.data?.urlInternet;
-    };
-    const triggerOutcome = await upsert(
-      () => client.getTrigger(serviceName, source.functionName, trigger.triggerName),
-      () => client.createTrigger(serviceName, source.functionName, { ...trigger }).then(remember),
-      (existing) => {
-        const existingType = existing?.data?.triggerType;
-        if (existingType !== undefined && existingType !== trigger.triggerType) {
-          throw new Error(
-            `${serviceName}/${source.functionName}: trigger "${trigger.triggerName}" is a ${existingType} trigger, not ${trigger.triggerType}; delete it first`,
-          );
-        }
-        // The type and name of a trigger are fixed once created; only its configuration changes.
-        return client.updateTrigger(serviceName, source.functionName, trigger.triggerName, { triggerConfig: trigger.triggerConfig }).then(remember);
-      },
+    const triggerConfig = JSON.stringify(trigger.triggerConfig);
+    const triggerOutcome = await step(`${trigger.triggerType} trigger of ${name}`, () =>
+      upsert(
+        () => client.getTrigger(name, trigger.triggerName),
+        () =>
+          client.createTrigger(
+            name,
+            new CreateTriggerRequest({ body: new CreateTriggerInput({ triggerName: trigger.triggerName, triggerType: trigger.triggerType, triggerConfig }) }),
+          ),
+        (existing) => {
+          const existingType = existing?.body?.triggerType;
+          if (existingType !== undefined && existingType !== trigger.triggerType) {
+            throw new Error(`${name}: trigger "${trigger.triggerName}" is a ${existingType} trigger, not ${trigger.triggerType}; delete it first`);
+          }
+          // The type and name of a trigger are fixed once created; only its configuration changes.
+          return client.updateTrigger(name, trigger.triggerName, new UpdateTriggerRequest({ body: new UpdateTriggerInput({ triggerConfig }) }));
+        },
+      ),
     );
-    log(`function ${serviceName}/${source.functionName}: ${fn}, ${trigger.triggerType} trigger: ${triggerOutcome}${url ? ` (${url})` : ''}`);
-    report.functions.push({
-      functionName: source.functionName,
-      function: fn,
-      trigger: triggerOutcome,
-      triggerType: trigger.triggerType,
-      ...(url ? { url } : {}),
-    });
-  };
-
-  for (const source of options.functions) await deploy(source, FC_DEFAULTS.httpHandler, httpTrigger());
-  for (const job of options.scheduled ?? []) await deploy(job, FC_DEFAULTS.scheduledHandler, timerTrigger(job.schedule));
-  for (const source of options.eventTriggered ?? []) await deploy(source, FC_DEFAULTS.httpHandler, undefined);
+    log(`${name}: function ${fn}, ${trigger.triggerType} trigger ${triggerOutcome}, role ${role}`);
+    report.functions.push({ functionName: name, function: fn, role, trigger: triggerOutcome, triggerType: trigger.triggerType });
+  }
   return report;
-}
-
-interface TriggerSpec {
-  triggerName: string;
-  triggerType: 'http' | 'timer';
-  triggerConfig: Record<string, unknown>;
-}
-
-/**
- * Anonymous on purpose. FC's own trigger authentication ("function") would demand an FC signature
- * in the Authorization header — the header an ACS3-HMAC-SHA256 KMS request already uses for its own
- * signature, and which no KMS client can produce. The service authenticates every request itself
- * (RPC HMAC-SHA1 or ACS3-HMAC-SHA256 against its access keys, timestamp window, nonce replay) before
- * any operation runs, so an anonymous trigger exposes nothing an unauthenticated caller can use.
- * GET and POST are the methods the RPC and V3 styles use.
- */
-function httpTrigger(): TriggerSpec {
-  return { triggerName: FC_DEFAULTS.httpTriggerName, triggerType: 'http', triggerConfig: { authType: 'anonymous', methods: ['GET', 'POST'] } };
-}
-
-function timerTrigger(schedule: string): TriggerSpec {
-  return { triggerName: FC_DEFAULTS.timerTriggerName, triggerType: 'timer', triggerConfig: { cronExpression: cronFromRate(schedule), enable: true } };
-}
-
-const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
-const MINUTES: Record<string, number> = { minute: 1, minutes: 1, hour: 60, hours: 60, day: 1440, days: 1440 };
-
-/** `rate(1 hour)` → `@every 60m`, FC's interval form of a timer trigger's cronExpression. */
-export function cronFromRate(schedule: string): string {
-  const match = RATE.exec(schedule);
-  if (!match || Number(match[1]) < 1) throw new Error(`unsupported schedule "${schedule}": expected rate(<n> minute(s)|hour(s)|day(s))`);
-  return `@every ${Number(match[1]) * MINUTES[match[2]!]!}m`;
 }
 
 /** Read; update when it exists; create when it does not — and update if someone created it meanwhile. */
@@ -198,12 +254,12 @@ async function upsert<T>(get: () => Promise<T>, create: () => Promise<unknown>, 
   try {
     existing = await get();
   } catch (err) {
-    if (!hasErrorCode(err, /NotFound$/)) throw err;
+    if (!/NotFound$/.test(errorCode(err) ?? '')) throw err;
     try {
       await create();
       return 'created';
     } catch (createErr) {
-      if (!hasErrorCode(createErr, /AlreadyExists$/)) throw createErr;
+      if (!/AlreadyExists$/.test(errorCode(createErr) ?? '')) throw createErr;
       existing = await get();
     }
   }
@@ -211,8 +267,8 @@ async function upsert<T>(get: () => Promise<T>, create: () => Promise<unknown>, 
   return 'updated';
 }
 
-/** fc2 rejects with FC's ErrorCode (ServiceNotFound, FunctionAlreadyExists…) as `code`. */
-function hasErrorCode(err: unknown, pattern: RegExp): boolean {
+/** The SDK rejects with FC's error code (FunctionNotFound, TriggerAlreadyExists…) as `code`. */
+function errorCode(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && pattern.test(code);
+  return typeof code === 'string' ? code : undefined;
 }

@@ -123,10 +123,14 @@ async function rootKeyFile(path: string, mayCreate: boolean, sharedStore = false
 /** How long fetching a managed root key may take: a connection, then an answer. */
 export const ROOT_KEY_FETCH_TIMEOUTS = { connectMs: 1_000, readMs: 3_000 } as const;
 
-async function alibabaSecretReader(env: NodeJS.ProcessEnv): Promise<(secretName: string) => Promise<string>> {
+/**
+ * Reads text secrets from Alibaba Cloud KMS (`GetSecretValue`) with the credentials of the
+ * environment: a Function Compute role's are injected as `ALIBABA_CLOUD_*`, and its region as `FC_REGION`.
+ */
+export async function alibabaSecretReader(env: NodeJS.ProcessEnv): Promise<(secretName: string) => Promise<string>> {
   const accessKeyId = env.ALIBABA_CLOUD_ACCESS_KEY_ID;
   const accessKeySecret = env.ALIBABA_CLOUD_ACCESS_KEY_SECRET;
-  const region = env.ALIBABA_CLOUD_REGION;
+  const region = env.ALIBABA_CLOUD_REGION || env.FC_REGION;
   if (!accessKeyId || !accessKeySecret || !(region || env.ALIBABA_CLOUD_KMS_ENDPOINT)) {
     throw new Error(
       'KMS_ROOT_KEY_SOURCE=alibaba-kms-secret:… needs ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET and ALIBABA_CLOUD_REGION (or ALIBABA_CLOUD_KMS_ENDPOINT)',

@@ -100,13 +100,15 @@ describe('Function: provision-partition-keys', () => {
     });
   });
 
-  it('when Function Compute delivers a buffer (one event, a list, a CloudEvent), it provisions each and fails the invocation naming the bad ones', async () => {
+  it('when Function Compute delivers a buffer (one event, a list, a CloudEvent, an MNS message), it provisions each and fails the invocation naming the bad ones', async () => {
     await expect(fn.fcHandler(Buffer.from(JSON.stringify({ partitionId: 'fc-1' })))).resolves.toEqual({ created: 1, existing: 0 });
     await expect(fn.fcHandler(Buffer.from(JSON.stringify([{ partitionId: 'fc-2' }, { partitionId: 'fc-1' }])))).resolves.toEqual({ created: 1, existing: 1 });
     await expect(fn.fcHandler(JSON.stringify({ specversion: '1.0', type: 'PartitionCreated', data: { partitionId: 'fc-3' } }))).resolves.toEqual({
       created: 1,
       existing: 0,
     });
+    // From the MNS queue of the deployment's EventBridge trigger (infra/fc/triggers.ts): the message text in data.messageBody.
+    await expect(fn.fcHandler(Buffer.from(JSON.stringify(mnsMessage('{"partitionId":"fc-5"}'))))).resolves.toEqual({ created: 1, existing: 0 });
     await expect(fn.fcHandler(Buffer.from(JSON.stringify([{ partitionId: 'fc-4' }, { partitionId: '' }])))).rejects.toThrow(
       /1 of 2 partition events failed.*"index":1/,
     );
@@ -114,18 +116,47 @@ describe('Function: provision-partition-keys', () => {
   });
 });
 
+/** A message of an MNS queue as Function Compute's MNS trigger delivers it (event-driven mode). */
+function mnsMessage(messageBody: string) {
+  return {
+    id: 'c2g71017-6f65-fhcf-a814-a396fc8d0001',
+    source: 'MNS-kms-dev-provisionPartitionKeys-partition-events',
+    specversion: '1.0',
+    type: 'mns:Queue:SendMessage',
+    datacontenttype: 'application/json; charset=utf-8',
+    subject: 'acs:mns:cn-hangzhou:1234567890123456:queues/kms-dev-partitions',
+    time: '2026-01-01T00:00:00.000Z',
+    data: { requestId: '606EA3074344430D4C810001', messageId: 'C6DB60D1574661357FA2272774450001', messageBody },
+  };
+}
+
 describe('Function: partitionEventsOf', () => {
   it.each([
     ['a plain event', { partitionId: 'a' }, [{ partitionId: 'a' }]],
     ['a list', [{ partitionId: 'a' }, { partitionId: 'b' }], [{ partitionId: 'a' }, { partitionId: 'b' }]],
     ['an EventBridge event', { 'detail-type': 'PartitionCreated', detail: { partitionId: 'a' } }, [{ partitionId: 'a' }]],
     ['a CloudEvent with JSON text data', { specversion: '1.0', type: 'PartitionCreated', data: '{"partitionId":"a"}' }, [{ partitionId: 'a' }]],
+    ['an MNS queue message holding an event', mnsMessage('{"partitionId":"a"}'), [{ partitionId: 'a' }]],
+    ['an MNS queue message holding a list', mnsMessage('[{"partitionId":"a"},{"partitionId":"b"}]'), [{ partitionId: 'a' }, { partitionId: 'b' }]],
+    [
+      'an MNS queue message holding a PartitionCreated CloudEvent',
+      mnsMessage(JSON.stringify({ specversion: '1.0', type: 'PartitionCreated', data: { partitionId: 'a' } })),
+      [{ partitionId: 'a' }],
+    ],
   ])('reads %s', (_name, delivered, expected) => {
     expect(partitionEventsOf(delivered)).toEqual(expected);
     expect(partitionEventsOf(JSON.stringify(delivered))).toEqual(expected);
   });
 
-  it.each(['', 'null', '42', '"text"', '{"detail-type":"Other"}'])('refuses %j with InvalidParameter', (text) => {
+  it.each([
+    '',
+    'null',
+    '42',
+    '"text"',
+    '{"detail-type":"Other"}',
+    JSON.stringify(mnsMessage('not json')),
+    JSON.stringify({ ...mnsMessage(''), data: { messageId: 'm-1' } }),
+  ])('refuses %j with InvalidParameter', (text) => {
     expect(() => partitionEventsOf(text)).toThrow(expect.objectContaining({ code: 'InvalidParameter' }));
   });
 });

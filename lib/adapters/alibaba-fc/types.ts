@@ -52,7 +52,7 @@ export interface FcContext {
 }
 
 /**
- * Function Compute 2.0 "HTTP functions" (the API `@alicloud/fc2` speaks) are called as
+ * Function Compute 2.0 "HTTP functions" (functions created through the FC 2.0 API) are called as
  * `(request, response, context)` instead: the request is a readable body stream with these fields,
  * the response is written through these methods.
  * https://www.alibabacloud.com/help/en/functioncompute/fc-2-0/user-guide/http-trigger-overview

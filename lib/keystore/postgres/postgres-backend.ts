@@ -9,6 +9,7 @@ import { describePgError, unavailableReason } from './errors.js';
 import { PostgresNonceStore } from './postgres-nonce-store.js';
 import { PostgresKeyStore } from './postgres-store.js';
 import { assertSchemaName, DEFAULT_SCHEMA } from './schema.js';
+import { forgetPostgresUrl, type PostgresUrlSource, postgresUrlFromSecret } from './url-secret.js';
 
 export { PostgresKeyStore } from './postgres-store.js';
 export { PostgresNonceStore, type PostgresNonceStoreOptions } from './postgres-nonce-store.js';
@@ -152,14 +153,17 @@ function createPool(connectionString: string, options: PostgresBackendOptions): 
 
 /** The postgres backend as a deployment configures it (./config.ts reads it). */
 export interface PostgresConfig {
-  url: string;
+  /** The URL itself; or, with `urlSource` holding an RDS account, the address it goes into. */
+  url?: string;
+  /** The secret that holds the URL (or an RDS account), read when the store is opened. */
+  urlSource?: PostgresUrlSource;
   schema?: string;
   rootKey: RootKeySource;
 }
 
 /** The schema a configuration points at, as a NoKeyStoreError names it (never the URL: it may hold a password). */
 function postgresLocation(config: PostgresConfig): string {
-  return `in the PostgreSQL database of KMS_POSTGRES_URL${config.schema ? `, schema ${config.schema}` : ''}`;
+  return `in the PostgreSQL database of ${config.urlSource ? 'KMS_POSTGRES_URL_SOURCE' : 'KMS_POSTGRES_URL'}${config.schema ? `, schema ${config.schema}` : ''}`;
 }
 
 /**
@@ -168,12 +172,21 @@ function postgresLocation(config: PostgresConfig): string {
  * migrated, and refused as it is.
  */
 export async function openPostgresState(config: PostgresConfig, options: OpenOptions): Promise<OpenedBackend> {
-  const backend = await openPostgresBackend({
-    connectionString: config.url,
-    ...(config.schema ? { schema: config.schema } : {}),
-    logger: options.logger,
-    ...(options.mustExist ? { requireStore: (asItIs: KeyStore | undefined) => requireKeyStore(asItIs, postgresLocation(config)) } : {}),
-  });
+  const { urlSource } = config;
+  const url = urlSource ? await postgresUrlFromSecret(urlSource, { address: config.url }) : config.url!;
+  let backend: StateBackend;
+  try {
+    backend = await openPostgresBackend({
+      connectionString: url,
+      ...(config.schema ? { schema: config.schema } : {}),
+      logger: options.logger,
+      ...(options.mustExist ? { requireStore: (asItIs: KeyStore | undefined) => requireKeyStore(asItIs, postgresLocation(config)) } : {}),
+    });
+  } catch (err) {
+    // Refused (a rotated password, a moved database): the next start reads the secret again.
+    if (urlSource) forgetPostgresUrl(urlSource);
+    throw err;
+  }
   try {
     const store = await sealWithRootKey(backend.store, config.rootKey);
     return { store, ...(options.nonces ? { nonces: backend.nonces } : {}), close: () => backend.close() };
