@@ -335,6 +335,7 @@ describe('Module: errors', () => {
     ['ThrottlingError', () => new errors.ThrottlingError(), 429, 'Rejected.Throttling'],
     ['InternalFailureError', () => new errors.InternalFailureError(), 500, 'InternalFailure'],
     ['ServiceUnavailableError', () => new errors.ServiceUnavailableError(), 503, 'ServiceUnavailableTemporary'],
+    ['FunctionUnavailableError', () => new errors.FunctionUnavailableError(), 503, 'ServiceUnavailableTemporary'],
     ['AuditLogUnavailableError', () => new errors.AuditLogUnavailableError(), 503, 'ServiceUnavailableTemporary'],
     ['DeletionProtectedError', () => new errors.DeletionProtectedError('k'), 409, 'Rejected.StateModifiedFailed'],
     ['DryRunOperationError', () => new errors.DryRunOperationError(), 412, 'DryRunOperationError'],
