@@ -137,9 +137,10 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
     expect(resources().DispatchLambdaFunction!.Properties.Environment.Variables.KMS_FUNCTION_NAME_PREFIX).toBe(`kms-${stage}-`);
   });
 
-  it('lets no role create, change or delete a secret or its policy, nor read any secret but its own (the root key; the provisioner its key), and names every account', () => {
+  it('lets no function role create, change or delete a secret or its policy, nor read any secret but its own (the root key; the provisioner its key), and names every account', () => {
     const allowed: Record<string, unknown> = { RootKeySecret: { Ref: 'RootKeySecret' }, ProvisionerSecret: { Ref: 'ProvisionerSecret' } };
-    for (const [id, role] of ofType('AWS::IAM::Role')) {
+    // The operator's role (its own test below) writes the provisioner's secret; no function's does.
+    for (const [id, role] of ofType('AWS::IAM::Role').filter(([id]) => id !== 'OperatorRole')) {
       const statements = ((role.Properties.Policies ?? []) as any[]).flatMap((p) => p.PolicyDocument.Statement as any[]);
       for (const statement of statements) {
         const actions = [statement.Action].flat() as string[];
@@ -152,7 +153,7 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
     // Only the provisioner reads its own secret; every request function and job reads the root key.
     const readers = (secret: string) =>
       ofType('AWS::IAM::Role')
-        .filter(([, role]) => JSON.stringify(role.Properties.Policies ?? []).includes(`{"Ref":"${secret}"}`))
+        .filter(([id, role]) => id !== 'OperatorRole' && JSON.stringify(role.Properties.Policies ?? []).includes(`{"Ref":"${secret}"}`))
         .map(([id]) => id)
         .sort();
     expect(readers('ProvisionerSecret')).toEqual(['ProvisionPartitionKeysIamRoleLambdaExecution']);
@@ -172,6 +173,10 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
       GenerateSecretString: { SecretStringTemplate: '{}', GenerateStringKey: 'seed', PasswordLength: 64, ExcludePunctuation: true },
     });
     expect(secret.Properties.SecretString).toBeUndefined();
+    // A replica in a second region only when rootKeyReplicaRegion names one (none by default).
+    expect(secret.Properties.ReplicaRegions['Fn::If'][0]).toBe('ReplicateRootKey');
+    expect(secret.Properties.ReplicaRegions['Fn::If'][2]).toEqual({ Ref: 'AWS::NoValue' });
+    expect((packaged[stage]!.template as any).Conditions.ReplicateRootKey).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] });
     const policy = resources().RootKeySecretPolicy!.Properties;
     expect(policy.SecretId).toEqual({ Ref: 'RootKeySecret' });
     expect(policy.BlockPublicPolicy).toBe(true);
@@ -234,7 +239,7 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
     expect(table.Condition.StringEquals['kms:CallerAccount']).toEqual({ Ref: 'AWS::AccountId' });
     // S3 encrypts the partition registry for the provisioner's role alone, and decrypts it for
     // this account's principals, only for the registry bucket.
-    const s3 = key.Properties.KeyPolicy.Statement.slice(3);
+    const s3 = key.Properties.KeyPolicy.Statement.slice(3, 5);
     const registry = [
       { 'Fn::Sub': `arn:\${AWS::Partition}:s3:::kms-${stage}-partition-keys` },
       { 'Fn::Sub': `arn:\${AWS::Partition}:s3:::kms-${stage}-partition-keys/*` },
@@ -255,12 +260,44 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
     const roleName = (role.RoleName['Fn::Join'][1] as unknown[]).map((part) => (typeof part === 'string' ? part : `\${AWS::Region}`)).join('-');
     expect(s3[0].Condition.ArnEquals['aws:PrincipalArn']).toEqual({ 'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${roleName}` });
     expect(s3[1].Condition.ArnEquals).toBeUndefined();
-    expect(key.Properties.KeyPolicy.Statement).toHaveLength(5);
+    // The deployment creates the stage's two secrets under the key, and the operator writes the
+    // provisioner's: Secrets Manager encrypts for this account's principals (IAM decides), for
+    // those two secrets only.
+    const secrets = key.Properties.KeyPolicy.Statement[5];
+    expect(secrets.Principal).toEqual({ AWS: { 'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:root` } });
+    expect(secrets.Action).toEqual(['kms:GenerateDataKey', 'kms:Decrypt']);
+    expect(secrets.Condition.StringEquals).toEqual({ 'kms:ViaService': { 'Fn::Sub': `secretsmanager.\${AWS::Region}.amazonaws.com` } });
+    expect(secrets.Condition.StringLike['kms:EncryptionContext:SecretARN']).toEqual([
+      { 'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:kms/${stage}/root-key-*` },
+      { 'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:kms/${stage}/provisioner-*` },
+    ]);
+    expect(key.Properties.KeyPolicy.Statement).toHaveLength(6);
     // Every function role is named so that the pattern admits it.
     for (const [id, role] of ofType('AWS::IAM::Role')) {
-      if (id === 'IamRoleLambdaExecution') continue;
+      if (id === 'IamRoleLambdaExecution' || id === 'OperatorRole') continue;
       expect(role.Properties.RoleName['Fn::Join'][1].slice(0, 2), id).toEqual(['kms', stage]);
     }
+  });
+
+  it('creates the operator role the kms command runs as (the first access keys, backups): the table, the root key read, the provisioner secret written, nothing else', () => {
+    const role = resources().OperatorRole!.Properties;
+    // Named so that the root key's secret policy and the stage key admit it.
+    expect(role.RoleName).toBe(`kms-${stage}-operator`);
+    expect(role.AssumeRolePolicyDocument.Statement).toEqual([
+      { Effect: 'Allow', Principal: { AWS: { 'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:root` } }, Action: 'sts:AssumeRole' },
+    ]);
+    const statements = role.Policies.flatMap((p: any) => p.PolicyDocument.Statement);
+    const grants = statements.map((st: any) => [st.Action, st.Resource]);
+    expect(grants).toEqual([
+      [
+        ['dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        { 'Fn::GetAtt': ['StateTable', 'Arn'] },
+      ],
+      [['secretsmanager:GetSecretValue'], { Ref: 'RootKeySecret' }],
+      [['secretsmanager:PutSecretValue'], { Ref: 'ProvisionerSecret' }],
+      [['kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'], { 'Fn::GetAtt': ['StateKey', 'Arn'] }],
+    ]);
+    expect(packaged[stage]!.template.Outputs).toHaveProperty('OperatorRoleArn');
   });
 
   it('scopes every load-balancer invoke permission to its own target group and account', () => {
