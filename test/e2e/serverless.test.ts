@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { ACTIONS, AWS_OPERATIONS, DISPATCHER, EVENT_TRIGGERED, SCHEDULED } from '../../functions/actions.js';
 import { grantsOf, statementOf } from '../../infra/serverless/iam.js';
+import { WORKLOAD } from '../bench/support/cost-model.js';
 import { STATE_TABLE_DEFINITION } from '../../lib/keystore/dynamodb/table.js';
 import { applySeed } from '../../lib/seed.js';
 import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
@@ -277,6 +278,11 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
       if (id === 'IamRoleLambdaExecution' || id === 'OperatorRole') continue;
       expect(role.Properties.RoleName['Fn::Join'][1].slice(0, 2), id).toEqual(['kms', stage]);
     }
+  });
+
+  it('has no more alarms than the cost table counts (docs/deploy-aws.md#cost)', () => {
+    expect(ofType('AWS::CloudWatch::Alarm').length).toBeGreaterThan(ACTIONS.length);
+    expect(ofType('AWS::CloudWatch::Alarm').length).toBeLessThanOrEqual(WORKLOAD.alarms);
   });
 
   it('creates the operator role the kms command runs as (the first access keys, backups): the table, the root key read, the provisioner secret written, nothing else', () => {
