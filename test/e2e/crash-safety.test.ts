@@ -65,9 +65,16 @@ describe('Crash safety: SIGKILL in a loop', () => {
           }
         }
       };
+      const before = acknowledged.dataKeys.length;
       const writers = Array.from({ length: WRITERS }, () => writer());
-      // Killed at a different moment each round, mid-write.
-      await new Promise((resolve) => setTimeout(resolve, 300 + ((round * 137) % 500)));
+      // Each round gets a data key acknowledged first (however slow the machine), so that every
+      // round has something of its own to lose; then it is killed at a different moment, mid-write.
+      const firstDataKey = async () => {
+        while (acknowledged.dataKeys.length === before) await new Promise((resolve) => setTimeout(resolve, 10));
+      };
+      // A writer that fails ends the wait (and the test, below) rather than leaving it spinning.
+      await Promise.race([firstDataKey(), Promise.all(writers)]);
+      await new Promise((resolve) => setTimeout(resolve, 100 + ((round * 137) % 500)));
       killed = true;
       gateway.child.kill('SIGKILL');
       await gateway.exited;
