@@ -107,13 +107,18 @@ export interface OpenedKeyStore {
 export async function openKeyStoreFromEnvironment(
   env: Environment = process.env,
   logger: Logger = createLogger({ level: 'warn' }),
-  options: { mustExist?: boolean } = {},
+  options: { mustExist?: boolean; sealInPlace?: boolean } = {},
 ): Promise<OpenedKeyStore> {
   // Administering the store involves no requests, so no replay store: none is required of a
   // backend that keeps none, and a tool is one process wherever it runs.
   const keepsNone = BACKENDS[KEY_STORE.read(env)].ownNonces === undefined && !NONCE_TABLE.read(env) && !NONCE_STORE.read(env);
   const state = readStateConfig({ ...env, ...(keepsNone ? { [NONCE_STORE.name]: 'memory' } : {}), [SINGLE_INSTANCE.name]: 'true' });
-  const { store, close } = await wiringOf(state).open(state.backend, { logger, nonces: false, mustExist: options.mustExist === true });
+  const { store, close } = await wiringOf(state).open(state.backend, {
+    logger,
+    nonces: false,
+    mustExist: options.mustExist === true,
+    ...(options.sealInPlace ? { sealInPlace: true } : {}),
+  });
   return { store, close };
 }
 

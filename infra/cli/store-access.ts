@@ -26,12 +26,17 @@ export type StoreCreation = 'never' | { flag: boolean } | 'always';
  * root key, whose access keys the running gateway does not know. Then it is a {@link CliError}
  * `StoreNotFound` (exit 3) that says where it looked and how to point at the right store.
  */
-export async function openStoreForCommand(dataDir: string, env: NodeJS.ProcessEnv = process.env, creation: StoreCreation = 'never'): Promise<KeyStore> {
+export async function openStoreForCommand(
+  dataDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+  creation: StoreCreation = 'never',
+  options: { sealInPlace?: boolean } = {},
+): Promise<KeyStore> {
   // A shared store's root key file (postgres) defaults to the one beside the data directory.
   const selected = sharedStoreSelected(env) ? { KMS_DATA_DIR: dataDir, ...env } : { ...env, KMS_KEY_STORE: 'file', KMS_DATA_DIR: dataDir };
   const mayCreate = creation === 'always' || (typeof creation === 'object' && creation.flag);
   try {
-    const { store, close } = await openKeyStoreFromEnvironment(selected, undefined, { mustExist: !mayCreate });
+    const { store, close } = await openKeyStoreFromEnvironment(selected, undefined, { mustExist: !mayCreate, ...options });
     opened.push(close);
     return store;
   } catch (err) {

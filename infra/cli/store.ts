@@ -48,5 +48,14 @@ export function registerStore(program: Command): void {
         );
       }
     });
+  store
+    .command('seal')
+    .description('seal in place the values a store of an earlier release holds in the clear (once, as an operator with the root key; idempotent)')
+    .addOption(new Option('--data-dir <dir>', 'the file store, when KMS_KEY_STORE does not name another').env('KMS_DATA_DIR').default(defaultOf(DATA_DIR)))
+    .action(async (options: { dataDir: string }, command: Command) => {
+      // Opening with sealInPlace seals every value still in the clear, then records that all are.
+      await openStoreForCommand(options.dataDir, process.env, 'never', { sealInPlace: true });
+      emit(command, { Sealed: true });
+    });
   registerMigrateMaterial(store);
 }

@@ -63,6 +63,13 @@ export interface OpenOptions {
   /** Whether to open its own replay store too (the service does unless another is configured; a tool never). */
   nonces: boolean;
   mustExist: boolean;
+  /**
+   * An operator's request (`kms store seal`) to seal in place the values a store holds in the
+   * clear (a store of an earlier release). Without it, a shared store (DynamoDB, PostgreSQL) that
+   * holds such values and no proof that all are sealed is refused; the file store seals them on
+   * its own (its root key lies beside it).
+   */
+  sealInPlace?: boolean;
 }
 
 export interface OpenedBackend {

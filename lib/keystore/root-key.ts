@@ -3,7 +3,7 @@ import { open, readFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import type { KeyStore } from './key-store.js';
 import { decodeRootKey, ROOT_KEY_BYTES } from './root-key-format.js';
-import { SealedKeyStore } from './sealed-store.js';
+import { type SealInPlace, type SealState, SealedKeyStore } from './sealed-store.js';
 
 /** The root key's file in a data directory when nothing else is configured. */
 export const DEFAULT_ROOT_KEY_FILE = 'root.key';
@@ -62,7 +62,7 @@ export async function loadRootKey(
 export async function sealWithRootKey(
   inner: KeyStore,
   source: RootKeySource,
-  options: { createFile?: 'unsealed-store' | 'never'; clients?: RootKeyClients } = {},
+  options: { createFile?: 'unsealed-store' | 'never'; sealInPlace?: SealInPlace; clients?: RootKeyClients } = {},
 ): Promise<KeyStore> {
   const [seal, managed] = await Promise.allSettled([
     SealedKeyStore.readSeal(inner),
@@ -70,19 +70,24 @@ export async function sealWithRootKey(
   ]);
   if (seal.status === 'rejected' || managed.status === 'rejected') {
     if (managed.status === 'fulfilled') managed.value?.fill(0);
-    if (seal.status === 'fulfilled') seal.value.check?.value.fill(0);
+    if (seal.status === 'fulfilled') forget(seal.value);
     throw seal.status === 'rejected' ? seal.reason : (managed as PromiseRejectedResult).reason;
   }
   const never = options.createFile === 'never';
   const rootKey =
     managed.value ?? (await loadRootKey(source, { mayCreate: !never && seal.value.check === undefined, ...(never ? { sharedStore: true } : {}) }));
   try {
-    return await SealedKeyStore.open(inner, rootKey, seal.value);
+    return await SealedKeyStore.open(inner, rootKey, seal.value, options.sealInPlace ? { sealInPlace: options.sealInPlace } : {});
   } finally {
     rootKey.fill(0);
-    seal.value.check?.value.fill(0);
+    forget(seal.value);
   }
 }
+
+const forget = (seal: SealState) => {
+  seal.check?.value.fill(0);
+  seal.allSealed?.value.fill(0);
+};
 
 async function rootKeyFile(path: string, mayCreate: boolean, sharedStore = false): Promise<Buffer> {
   try {

@@ -9,6 +9,7 @@ const TAG_BYTES = 16;
 /** Sealed under the root key when it first seals a store: proves later that a root key is the same one. */
 export const ROOT_KEY_CHECK_ENTRY = 'meta/root-key-check';
 const CHECK_PLAINTEXT = Buffer.from('kms root key check v1', 'ascii');
+const ALL_SEALED_PLAINTEXT = Buffer.from('all values sealed v1', 'ascii');
 /**
  * Written once every value of the store is sealed: from then on a value that is not sealed is
  * refused, so nobody who can write the disk or the table without the root key can plant one.
@@ -20,8 +21,30 @@ const SEAL_ENTRIES = new Set([ROOT_KEY_CHECK_ENTRY, ALL_SEALED_ENTRY]);
 export interface SealState {
   /** The check entry (sealed under the root key), absent in a store never sealed. */
   check: StoredEntry | undefined;
-  /** Whether every value is sealed ({@link ALL_SEALED_ENTRY} exists). */
-  allSealed: boolean;
+  /** The marker that every value is sealed ({@link ALL_SEALED_ENTRY}, itself sealed), if any. */
+  allSealed: StoredEntry | undefined;
+}
+
+/**
+ * How a store holding values in the clear is treated when it is opened. `automatic`: they are
+ * sealed in place (the file store, whose root key lies beside the data by default, so whoever can
+ * write the one can read the other). `explicit`: such a store is refused with
+ * {@link UnsealedStoreError} until an operator seals it (`kms store seal`): a store shared beyond
+ * one machine (DynamoDB, PostgreSQL), where the right to write the table is not the right to the
+ * root key, and a value planted in the clear must never be taken in.
+ */
+export type SealInPlace = 'automatic' | 'explicit';
+
+/** The store holds values that are not sealed under the root key, and this opening may not seal them. */
+export class UnsealedStoreError extends KeyStoreFailureError {
+  constructor(count: number) {
+    super(
+      'open',
+      'meta/all-sealed',
+      `the store holds ${count} value(s) not sealed under the root key and no proof that every value is sealed; if it is a store of an earlier release, seal it once with \`kms store seal\` (as an operator with the root key); otherwise values were written around this service`,
+    );
+    this.name = 'UnsealedStoreError';
+  }
 }
 
 /** The root key given does not open what this store was sealed with: never start over such data. */
@@ -65,44 +88,94 @@ export class SealedKeyStore implements KeyStore {
   /**
    * Seals `inner` under `rootKey` (32 bytes; the store keeps its own copy). The first time a store
    * is sealed a check entry is written; later, a root key that does not open it is refused with
-   * {@link RootKeyMismatchError} before anything is read or written.
+   * {@link RootKeyMismatchError} before anything is read or written. A store whose all-sealed
+   * marker opens under the root key is sealed; any other store that holds values is sealed in
+   * place (`automatic`) or refused (`explicit`, see {@link SealInPlace}); an empty one is sealed now.
    */
-  static async open(inner: KeyStore, rootKey: Uint8Array, seal?: SealState): Promise<SealedKeyStore> {
+  static async open(inner: KeyStore, rootKey: Uint8Array, seal?: SealState, options: { sealInPlace?: SealInPlace } = {}): Promise<SealedKeyStore> {
     if (rootKey.length !== 32) throw new Error('the root key must be 32 bytes');
     const store = new SealedKeyStore(inner, Buffer.from(rootKey));
     const { check, allSealed } = seal ?? (await SealedKeyStore.readSeal(inner));
+    if (check) store.#verifyCheck(check.value);
+    // The marker proves every value sealed only if it opens under this root key: nobody without it
+    // can forge one, and one deleted is no proof.
+    if (allSealed && store.#opens(ALL_SEALED_ENTRY, allSealed.value, ALL_SEALED_PLAINTEXT)) {
+      store.#allSealed = true;
+      return store;
+    }
+    if (options.sealInPlace === 'explicit') return store.#openWithoutSealingInPlace(check !== undefined);
     if (!check) {
       try {
         await inner.create(ROOT_KEY_CHECK_ENTRY, store.#seal(ROOT_KEY_CHECK_ENTRY, CHECK_PLAINTEXT), { writeOnce: true });
       } catch (err) {
-        // A role that may only read (a cloud function whose Action writes nothing) cannot seal: it
-        // reads the store as it is. With no check entry nothing was ever sealed (the check is
-        // written first), so there is nothing its root key could open wrongly; a writer seals it.
+        // A role that may only read cannot seal: it reads the store as it is (with no check entry
+        // nothing was ever sealed), and a writer seals it.
         if (err instanceof KeyStoreAccessDeniedError) return store;
         if (!(err instanceof EntryExistsError)) throw err;
         // Another instance sealed it first: check against theirs.
-        return SealedKeyStore.open(inner, rootKey);
+        return SealedKeyStore.open(inner, rootKey, undefined, options);
       }
-    } else {
-      let opened: Buffer;
-      try {
-        opened = store.#open(ROOT_KEY_CHECK_ENTRY, check.value);
-      } catch {
-        throw new RootKeyMismatchError('its check entry does not decrypt');
-      }
-      if (!opened.equals(CHECK_PLAINTEXT)) throw new RootKeyMismatchError('its check entry holds something else');
     }
-    if (!allSealed) {
-      try {
-        await store.#sealEverything();
-      } catch (err) {
-        // Sealing in place is a writer's job (see above): a reader meanwhile reads what is not sealed yet.
-        if (err instanceof KeyStoreAccessDeniedError) return store;
-        throw err;
-      }
+    try {
+      await store.#sealEverything();
+    } catch (err) {
+      // Sealing in place is a writer's job (see above): a reader meanwhile reads what is not sealed yet.
+      if (err instanceof KeyStoreAccessDeniedError) return store;
+      throw err;
     }
     store.#allSealed = true;
     return store;
+  }
+
+  /**
+   * `explicit`: a store without a valid marker is taken only when it holds nothing (a new one),
+   * and is sealed at once (check entry, then marker); a role that may only read takes the empty
+   * store as sealed, so it never serves a value in the clear. A store that holds values is refused.
+   */
+  async #openWithoutSealingInPlace(hasCheck: boolean): Promise<SealedKeyStore> {
+    const inner = this.#inner;
+    const held = (await inner.list('')).filter((name) => !SEAL_ENTRIES.has(name));
+    if (held.length > 0) throw new UnsealedStoreError(held.length);
+    try {
+      if (!hasCheck) await inner.create(ROOT_KEY_CHECK_ENTRY, this.#seal(ROOT_KEY_CHECK_ENTRY, CHECK_PLAINTEXT), { writeOnce: true });
+      await this.#markAllSealed();
+    } catch (err) {
+      if (err instanceof EntryExistsError) {
+        // Another instance sealed it first: check against theirs.
+        const check = await inner.get(ROOT_KEY_CHECK_ENTRY);
+        if (check) this.#verifyCheck(check.value);
+        await this.#markAllSealed();
+      } else if (!(err instanceof KeyStoreAccessDeniedError)) throw err;
+    }
+    this.#allSealed = true;
+    return this;
+  }
+
+  /** Throws {@link RootKeyMismatchError} unless the check entry opens under this root key. */
+  #verifyCheck(stored: Buffer): void {
+    let opened: Buffer;
+    try {
+      opened = this.#open(ROOT_KEY_CHECK_ENTRY, stored);
+    } catch {
+      throw new RootKeyMismatchError('its check entry does not decrypt');
+    }
+    if (!isSealedValue(stored) || !opened.equals(CHECK_PLAINTEXT)) throw new RootKeyMismatchError('its check entry holds something else');
+  }
+
+  /** Whether `stored` is `expected` sealed under this root key as `name`. */
+  #opens(name: string, stored: Buffer, expected: Buffer): boolean {
+    if (!isSealedValue(stored)) return false;
+    try {
+      return this.#open(name, stored).equals(expected);
+    } catch {
+      return false;
+    }
+  }
+
+  async #markAllSealed(): Promise<void> {
+    await this.#inner.create(ALL_SEALED_ENTRY, this.#seal(ALL_SEALED_ENTRY, ALL_SEALED_PLAINTEXT), { writeOnce: true }).catch((err: unknown) => {
+      if (!(err instanceof EntryExistsError)) throw err;
+    });
   }
 
   /**
@@ -133,11 +206,7 @@ export class SealedKeyStore implements KeyStore {
         }
       }
     }
-    await inner
-      .create(ALL_SEALED_ENTRY, this.#seal(ALL_SEALED_ENTRY, Buffer.from('all values sealed v1', 'ascii')), { writeOnce: true })
-      .catch((err: unknown) => {
-        if (!(err instanceof EntryExistsError)) throw err;
-      });
+    await this.#markAllSealed();
   }
 
   /** Whether `inner` was ever sealed (it holds a check entry): then only its own root key may open it. */
@@ -152,8 +221,7 @@ export class SealedKeyStore implements KeyStore {
    */
   static async readSeal(inner: KeyStore): Promise<SealState> {
     const [check, allSealed] = await Promise.all([inner.get(ROOT_KEY_CHECK_ENTRY), inner.get(ALL_SEALED_ENTRY)]);
-    allSealed?.value.fill(0);
-    return { check, allSealed: allSealed !== undefined };
+    return { check, allSealed };
   }
 
   create(name: string, value: Uint8Array, options: { writeOnce: boolean }): Promise<void> {

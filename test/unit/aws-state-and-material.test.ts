@@ -14,6 +14,7 @@ import { createLogger } from '../../lib/logger.js';
 import { destroyDueKeys } from '../../lib/operations/scheduled.js';
 import { copyStore } from '../../lib/keystore/copy-store.js';
 import { openKeyStoreFromEnvironment, serviceFromEnvironment } from '../../lib/service-from-env.js';
+import { UnsealedStoreError } from '../../lib/keystore/sealed-store.js';
 import { itemBytes, ROOT_KEY_SECRET, type SealedStage, startSealedStage } from '../helpers/sealed-dynamodb.js';
 
 /*
@@ -48,7 +49,7 @@ const secretsOfKeys = () => stage.fakeSm.names().filter((n) => n !== ROOT_KEY_SE
  * PREFIX (the SplitKeyStore the `dynamodb` backend used with KMS_SECRETS_PREFIX), with `keys`
  * keys of `versions` versions. Returns each version's material by version id.
  */
-async function earlierStage(table: string, keys: number, versions: number): Promise<Map<string, Buffer>> {
+async function earlierStage(table: string, keys: number, versions: number, options: { sealed: boolean } = { sealed: true }): Promise<Map<string, Buffer>> {
   const config = dynamoDbBackend.fromEnvironment(stage.env(table, { KMS_SECRETS_PREFIX: PREFIX })).legacyMaterial!;
   const raw = await openDynamoDbBackend({ tableName: table, region: 'us-east-1' });
   const store = new SplitKeyStore({ material: openSecretsManagerStore(config, logger), state: raw.store });
@@ -62,6 +63,9 @@ async function earlierStage(table: string, keys: number, versions: number): Prom
     }
   }
   await raw.close();
+  // The upgrade's first step: the operator seals the table in place (`kms store seal`).
+  if (options.sealed)
+    await (await openKeyStoreFromEnvironment(stage.env(table, { KMS_SECRETS_PREFIX: PREFIX }), logger, { mustExist: true, sealInPlace: true })).close();
   return material;
 }
 
@@ -117,7 +121,27 @@ describe('KMS_KEY_STORE=dynamodb: key material sealed in the table', () => {
 });
 
 describe('KMS_KEY_STORE=dynamodb with KMS_SECRETS_PREFIX: a stage of the earlier layout, upgraded', () => {
-  it('when the upgraded service opens it, the table is sealed in place, every earlier version is read from its secret, and new versions go to the table', async () => {
+  it('when the service opens it before the operator sealed it, it is refused (UnsealedStoreError): a value in the clear is never taken in; `kms store seal` seals it, once, and it opens', async () => {
+    const table = await stage.newTable();
+    const earlier = await earlierStage(table, 1, 2, { sealed: false });
+    const env = stage.env(table, { KMS_SECRETS_PREFIX: PREFIX });
+    await expect(serviceFromEnvironment(env)).rejects.toBeInstanceOf(UnsealedStoreError);
+    const before = await stage.rawItems(table);
+    expect(before.filter((item) => item.kind?.S === 'entry').some((item) => Buffer.from(item.value!.B!).subarray(0, 4).toString('latin1') !== 'KMSS')).toBe(
+      true,
+    );
+    const cli = cliRunner();
+    for (let run = 0; run < 2; run++) {
+      const sealed = await cli(env, ['store', 'seal']);
+      expect(sealed.code, sealed.stderr).toBe(0);
+      // The answer is the last line (the store's warning that KMS_SECRETS_PREFIX is set comes first).
+      expect(JSON.parse(sealed.stdout.slice(sealed.stdout.lastIndexOf('\n{') + 1))).toEqual({ Sealed: true });
+    }
+    const service = await serviceFromEnvironment(env);
+    for (const [id, material] of earlier) expect((await service.keyring.versions.find(id))?.material).toEqual(material);
+  });
+
+  it('when the operator has sealed it, the upgraded service opens it, every earlier version is read from its secret, and new versions go to the table', async () => {
     const table = await stage.newTable();
     const earlier = await earlierStage(table, 2, 2);
     const secretsBefore = secretsOfKeys();

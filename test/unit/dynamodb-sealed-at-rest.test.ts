@@ -11,6 +11,7 @@ import { Keyring } from '../../lib/keyring/keyring.js';
 import { openDynamoDbBackend } from '../../lib/keystore/dynamodb/dynamodb-backend.js';
 import type { KeyStore } from '../../lib/keystore/key-store.js';
 import { RootKeyMismatchError } from '../../lib/keystore/sealed-store.js';
+import { UnsealedStoreError } from '../../lib/keystore/sealed-store.js';
 import { openKeyStoreFromEnvironment, serviceFromEnvironment } from '../../lib/service-from-env.js';
 import { itemBytes, type SealedStage, secretForms, startSealedStage } from '../helpers/sealed-dynamodb.js';
 import { ADMIN, CONSUMER, createTestService, KEY_ID, KEY_MATERIAL, PROVIDER, SCOPED } from '../helpers/service.js';
@@ -153,13 +154,21 @@ describe('KMS_KEY_STORE=dynamodb at rest', () => {
     expect(await stage.rawItems(table)).toEqual(before);
   });
 
-  it('when two instances open a table of an earlier release (unsealed) at once, both seal it and both read every value; afterwards nothing is in the clear', async () => {
+  it('when two operators seal a table of an earlier release (unsealed) at once, both finish and both read every value; afterwards nothing is in the clear', async () => {
     const table = await stage.newTable();
     const raw = await openDynamoDbBackend({ tableName: table, region: 'us-east-1' });
     const secrets = await writeEverything(raw.store);
     await raw.close();
     expect(foundIn(await stage.rawItems(table), secrets)).not.toEqual([]);
-    const [a, b] = await Promise.all([openKeyStoreFromEnvironment(stage.env(table)), openKeyStoreFromEnvironment(stage.env(table))]);
+    // Without the operator's request it is refused, and left as it is.
+    const before = await stage.rawItems(table);
+    await expect(openKeyStoreFromEnvironment(stage.env(table))).rejects.toBeInstanceOf(UnsealedStoreError);
+    expect(await stage.rawItems(table)).toEqual(before);
+    const sealing = { mustExist: true, sealInPlace: true };
+    const [a, b] = await Promise.all([
+      openKeyStoreFromEnvironment(stage.env(table), undefined, sealing),
+      openKeyStoreFromEnvironment(stage.env(table), undefined, sealing),
+    ]);
     expect(foundIn(await stage.rawItems(table), secrets)).toEqual([]);
     for (const opened of [a, b]) {
       const names = await opened.store.list('');
@@ -195,9 +204,10 @@ describe('KMS_KEY_STORE=dynamodb at rest', () => {
         await expect(serviceFromEnvironment(env)).rejects.toThrow(refusal);
         expect(await readdir(dir)).toEqual([]);
         expect(await stage.rawItems(table)).toEqual(before);
-        // A local table, with a root key made on purpose: sealed under it.
+        // A local table, with a root key made on purpose: sealed under it (an earlier one when the
+        // operator asks).
         await writeFile(join(dir, 'root.key'), `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
-        const opened = await openKeyStoreFromEnvironment(env);
+        const opened = await openKeyStoreFromEnvironment(env, undefined, { sealInPlace: earlier });
         await opened.close();
         expect((await stage.rawItems(table)).some((item) => item.sk?.S === 'meta/root-key-check')).toBe(true);
       } finally {

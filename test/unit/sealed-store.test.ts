@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
 import { MemoryKeyStore } from '../../lib/keystore/memory-store.js';
 import { loadRootKey } from '../../lib/keystore/root-key.js';
-import { ALL_SEALED_ENTRY, ROOT_KEY_CHECK_ENTRY, RootKeyMismatchError, SealedKeyStore } from '../../lib/keystore/sealed-store.js';
+import { ALL_SEALED_ENTRY, ROOT_KEY_CHECK_ENTRY, RootKeyMismatchError, SealedKeyStore, UnsealedStoreError } from '../../lib/keystore/sealed-store.js';
 import { KeyStoreAccessDeniedError, KeyStoreFailureError } from '../../lib/keystore/store-errors.js';
 import type { KeyStore } from '../../lib/keystore/key-store.js';
 import { serviceFromEnvironment } from '../../lib/service-from-env.js';
@@ -153,6 +153,94 @@ describe('Class: SealedKeyStore, opened by a role that may only read', () => {
     const reader = await SealedKeyStore.open(readOnly(inner), key(1));
     await inner.create('keys/planted', Buffer.from('in the clear'), { writeOnce: false });
     await expect(reader.get('keys/planted')).rejects.toBeInstanceOf(KeyStoreFailureError);
+  });
+});
+
+/*
+ * A shared store (DynamoDB, PostgreSQL) is opened with sealInPlace 'explicit': whoever may write
+ * its table but does not hold the root key must not get a value in the clear taken in — neither
+ * served nor sealed — whatever seal entries they delete, replay or forge.
+ */
+describe('Class: SealedKeyStore, a shared store (sealInPlace explicit)', () => {
+  const explicit = { sealInPlace: 'explicit' as const };
+  const planted = Buffer.from('{"accessKeySecret":"planted","policy":"admin"}');
+  const sealedStore = async () => {
+    const inner = new MemoryKeyStore();
+    const writer = await SealedKeyStore.open(inner, key(1), undefined, explicit);
+    await writer.create('access-keys/real', Buffer.from('real'), { writeOnce: false });
+    return inner;
+  };
+  // Whoever writes the table around the service removes any item, write-once or not.
+  const remove = (inner: KeyStore, name: string) => inner.destroy(name);
+
+  it('when a new store is opened, it is sealed at once (check entry and marker), and a value planted in the clear later is refused', async () => {
+    const inner = new MemoryKeyStore();
+    const store = await SealedKeyStore.open(inner, key(1), undefined, explicit);
+    expect(await inner.get(ROOT_KEY_CHECK_ENTRY)).toBeDefined();
+    expect(await inner.get(ALL_SEALED_ENTRY)).toBeDefined();
+    await inner.create('access-keys/planted', planted, { writeOnce: false });
+    await expect(store.get('access-keys/planted')).rejects.toBeInstanceOf(KeyStoreFailureError);
+  });
+
+  it.each([
+    ['the check entry and the marker deleted', [ROOT_KEY_CHECK_ENTRY, ALL_SEALED_ENTRY]],
+    ['the marker deleted', [ALL_SEALED_ENTRY]],
+    ['the check entry deleted', [ROOT_KEY_CHECK_ENTRY]],
+  ])(
+    'when a value is planted in the clear with %s, neither a writer nor a reader takes it in: refused, or refused on read; nothing is sealed',
+    async (_what, deleted) => {
+      const inner = await sealedStore();
+      for (const name of deleted) await remove(inner, name);
+      await inner.create('access-keys/planted', planted, { writeOnce: false });
+      const opened = await Promise.allSettled([
+        SealedKeyStore.open(inner, key(1), undefined, explicit),
+        SealedKeyStore.open(readOnly(inner), key(1), undefined, explicit),
+      ]);
+      for (const result of opened) {
+        if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(UnsealedStoreError);
+        else await expect(result.value.get('access-keys/planted')).rejects.toBeInstanceOf(KeyStoreFailureError);
+      }
+      // Still in the clear: never sealed under the root key, so never served.
+      expect((await inner.get('access-keys/planted'))!.value).toEqual(planted);
+    },
+  );
+
+  it('when the marker is forged (in the clear, or sealed under another key) or moved from another store, it proves nothing', async () => {
+    const other = new MemoryKeyStore();
+    await SealedKeyStore.open(other, key(2), undefined, explicit);
+    const forged = [Buffer.from('all values sealed v1'), (await other.get(ALL_SEALED_ENTRY))!.value, (await other.get(ROOT_KEY_CHECK_ENTRY))!.value];
+    for (const marker of forged) {
+      const inner = await sealedStore();
+      await remove(inner, ALL_SEALED_ENTRY);
+      await inner.create(ALL_SEALED_ENTRY, marker, { writeOnce: true });
+      await inner.create('access-keys/planted', planted, { writeOnce: false });
+      await expect(SealedKeyStore.open(inner, key(1), undefined, explicit)).rejects.toBeInstanceOf(UnsealedStoreError);
+    }
+  });
+
+  it('when the check entry is replaced by its plaintext, the store is refused as sealed under another key', async () => {
+    const inner = await sealedStore();
+    await remove(inner, ROOT_KEY_CHECK_ENTRY);
+    await remove(inner, ALL_SEALED_ENTRY);
+    await inner.create(ROOT_KEY_CHECK_ENTRY, Buffer.from('kms root key check v1'), { writeOnce: true });
+    await expect(SealedKeyStore.open(inner, key(1), undefined, explicit)).rejects.toBeInstanceOf(RootKeyMismatchError);
+  });
+
+  it('when an operator asks (sealInPlace automatic, `kms store seal`), a store of an earlier release is sealed in place and then opens explicitly', async () => {
+    const inner = new MemoryKeyStore();
+    await inner.create('keys/old', Buffer.from('old'), { writeOnce: false });
+    await expect(SealedKeyStore.open(inner, key(1), undefined, explicit)).rejects.toBeInstanceOf(UnsealedStoreError);
+    await SealedKeyStore.open(inner, key(1), undefined, { sealInPlace: 'automatic' });
+    const store = await SealedKeyStore.open(readOnly(inner), key(1), undefined, explicit);
+    expect((await store.get('keys/old'))!.value.toString()).toBe('old');
+  });
+
+  it('when a role that may only read opens a new, empty store, it takes it as sealed: a value planted in the clear is refused', async () => {
+    const inner = new MemoryKeyStore();
+    const reader = await SealedKeyStore.open(readOnly(inner), key(1), undefined, explicit);
+    expect(await inner.get(ROOT_KEY_CHECK_ENTRY)).toBeUndefined();
+    await inner.create('access-keys/planted', planted, { writeOnce: false });
+    await expect(reader.get('access-keys/planted')).rejects.toBeInstanceOf(KeyStoreFailureError);
   });
 });
 

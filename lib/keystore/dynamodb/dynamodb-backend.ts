@@ -86,7 +86,7 @@ export async function openDynamoDbState(config: DynamoDbConfig, options: OpenOpt
   const backend = await openDynamoDbBackend({ tableName: config.table, region: config.region, logger });
   try {
     if (options.mustExist) await requireKeyStore(backend.store, `in the DynamoDB table ${config.table}`);
-    const sealed = await sealDynamoDbStore(backend.store, config.rootKey);
+    const sealed = await sealDynamoDbStore(backend.store, config.rootKey, options.sealInPlace === true);
     let store: KeyStore = sealed;
     if (config.legacyMaterial) {
       const { openSecretsManagerStore } = await import('../secrets-manager/secrets-manager-backend.js');
@@ -110,9 +110,12 @@ export async function openDynamoDbState(config: DynamoDbConfig, options: OpenOpt
  * The table's store sealed under the root key. A root key file is never made for it (a table is
  * shared by every instance of a stage: a key made by whichever opens it first, a workstation
  * running the CLI say, would lock the others out): it must exist, or come from a managed secret.
+ * Values in the clear (a table of an earlier release) are sealed in place only when an operator
+ * asks (`kms store seal`): the right to write the table is not the right to the root key, so a
+ * value planted in the clear is refused, never sealed and served.
  */
-export function sealDynamoDbStore(table: KeyStore, rootKey: RootKeySource): Promise<KeyStore> {
-  return sealWithRootKey(table, rootKey, { createFile: 'never' });
+export function sealDynamoDbStore(table: KeyStore, rootKey: RootKeySource, sealInPlace = false): Promise<KeyStore> {
+  return sealWithRootKey(table, rootKey, { createFile: 'never', sealInPlace: sealInPlace ? 'automatic' : 'explicit' });
 }
 
 /** What `kms store migrate-material` works on: the sealed table, and the secrets of the earlier layout. */

@@ -188,7 +188,10 @@ export async function openPostgresState(config: PostgresConfig, options: OpenOpt
     throw err;
   }
   try {
-    const store = await sealWithRootKey(backend.store, config.rootKey);
+    // Sealed since its first release: values in the clear are sealed only when an operator asks
+    // (`kms store seal`), never taken in on a start (whoever may write the database may not
+    // hold the root key).
+    const store = await sealWithRootKey(backend.store, config.rootKey, { sealInPlace: options.sealInPlace ? 'automatic' : 'explicit' });
     return { store, ...(options.nonces ? { nonces: backend.nonces } : {}), close: () => backend.close() };
   } catch (err) {
     // A build that fails is retried (a cloud function's next request): it must not leave a pool open.
