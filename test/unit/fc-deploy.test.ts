@@ -22,6 +22,7 @@ import { BUNDLE_ENTRY, bundleFunction, crc32 } from '../../infra/fc/package.js';
 import { functionSources, policyFor, ROLE_GROUPS, type RoleGroup } from '../../infra/fc/roles.js';
 import type { FcHttpResult } from '../../lib/adapters/alibaba-fc/types.js';
 import { readStateConfig } from '../../lib/config/service.js';
+import { FakeKmsSecrets } from '../helpers/fake-alibaba-kms-secrets.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ACCOUNT = '1234567890123456';
@@ -525,6 +526,30 @@ describe('Packaging: one function bundled with esbuild (infra/fc/package.ts)', (
     expect(result.statusCode).toBeGreaterThanOrEqual(400);
     expect(result.statusCode).toBeLessThan(500);
     expect(JSON.parse(result.body)).toMatchObject({ Code: expect.any(String), RequestId: expect.any(String) });
+  });
+
+  it('when the provisioner is bundled, it reads its access key from an Alibaba Cloud KMS secret with the role’s credentials (the KMS SDK is in the bundle)', async () => {
+    const entries = readZip(await bundleFunction('functions/provision-partition-keys.ts', { root: ROOT }));
+    const dir = await mkdtemp(join(tmpdir(), 'kms-fc-provisioner-bundle-'));
+    await writeFile(join(dir, BUNDLE_ENTRY), entries.get(BUNDLE_ENTRY)!);
+    const bundle = createRequire(join(dir, 'package.json'))(`./${BUNDLE_ENTRY}`) as { fcHandler: (event: Buffer) => Promise<unknown> };
+    const kms = await new FakeKmsSecrets().start();
+    kms.secrets.set('kms-dev-provisioner', '{}');
+    try {
+      // As Function Compute runs it: the role's credentials and the region injected, the secret named by the deployment.
+      vi.stubEnv('KMS_PROVISIONER_SECRET', 'alibaba-kms-secret:kms-dev-provisioner');
+      vi.stubEnv('KMS_PARTITION_REGISTRY', `file:${join(dir, 'partitions')}`);
+      vi.stubEnv('ALIBABA_CLOUD_ACCESS_KEY_ID', 'STS.role-key');
+      vi.stubEnv('ALIBABA_CLOUD_ACCESS_KEY_SECRET', 'role-secret');
+      vi.stubEnv('ALIBABA_CLOUD_SECURITY_TOKEN', 'role-token');
+      vi.stubEnv('FC_REGION', REGION);
+      vi.stubEnv('ALIBABA_CLOUD_KMS_ENDPOINT', kms.endpoint);
+      await expect(bundle.fcHandler(Buffer.from(JSON.stringify({ partitionId: 'p-1' })))).rejects.toMatchObject({ code: 'ProvisionerKeyNotRegistered' });
+      expect(kms.readsOf('kms-dev-provisioner')).toBe(1);
+    } finally {
+      vi.unstubAllEnvs();
+      await kms.stop();
+    }
   });
 
   it('when the same function is bundled twice, the zips are byte-identical', async () => {
