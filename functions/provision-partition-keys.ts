@@ -9,7 +9,8 @@ import { partitionEventsOf } from '../lib/provisioner/trigger-events.js';
 /*
  * Event-triggered (not an RPC Action): the key provider. Each event names a partition that needs a
  * data key; see provision.ts in the client package. Configured by KMS_ENDPOINT, its access key
- * (KMS_PROVISIONER_SECRET — on AWS the stage's secret, read at run time — or else
+ * (KMS_PROVISIONER_SECRET — a managed secret read at run time: on AWS the stage's Secrets Manager
+ * secret, on Function Compute an Alibaba Cloud KMS secret (alibaba-kms-secret:<name>) — or else
  * KMS_PROVISIONER_ACCESS_KEY_ID and KMS_PROVISIONER_ACCESS_KEY_SECRET), KMS_PARTITION_REGISTRY and
  * KMS_PARTITION_KEY_ID. `kms partitions invoke` runs these same handlers on an event file.
  */

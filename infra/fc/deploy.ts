@@ -136,6 +136,9 @@ export function fcFunctionName(stage: string, functionName: string): string {
 /** A PostgreSQL URL with a password: never in a function's environment (use KMS_POSTGRES_URL_SOURCE). */
 const URL_WITH_PASSWORD = /\bpostgres(?:ql)?:\/\/[^/@\s]*:[^/@\s]*@/i;
 
+/** The provisioner's access key: never in a function's environment (it reads KMS_PROVISIONER_SECRET at run time). */
+export const PROVISIONER_KEY_VARIABLES: readonly string[] = ['KMS_PROVISIONER_ACCESS_KEY_ID', 'KMS_PROVISIONER_ACCESS_KEY_SECRET'];
+
 /**
  * Deploys one stage to Function Compute 3.0: a function per Action (and the dispatcher) behind an
  * internal HTTP trigger, a function per scheduled job with a timer trigger, the partition-key
@@ -182,6 +185,9 @@ export async function deployToFunctionCompute(options: FcDeployOptions): Promise
     };
     const leaking = Object.entries(environment).find(([, value]) => URL_WITH_PASSWORD.test(value));
     if (leaking) throw new Error(`${leaking[0]} holds a database password: give the functions KMS_POSTGRES_URL_SOURCE=alibaba-kms-secret:<name> instead`);
+    const key = PROVISIONER_KEY_VARIABLES.find((name) => name in environment);
+    if (key)
+      throw new Error(`${key} would put the provisioner's access key in an environment: give it KMS_PROVISIONER_SECRET=alibaba-kms-secret:<name> instead`);
     return environment;
   };
   for (const { source } of planned) environmentOf(source.roleGroup);

@@ -7,51 +7,71 @@ import { fileURLToPath } from 'node:url';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { ACTIONS, DISPATCHER, EVENT_TRIGGERED, SCHEDULED } from '../../functions/actions.js';
 import { PROVISIONER_ENV } from '../../lib/provisioner/from-environment.js';
-import { deployToFunctionCompute, type FcClient, FcDeployError, type FcScheduledSource, fcFunctionName } from './deploy.js';
+import {
+  deployToFunctionCompute,
+  type FcClient,
+  type FcDeployOptions,
+  FcDeployError,
+  type FcScheduledSource,
+  fcFunctionName,
+  PROVISIONER_KEY_VARIABLES,
+} from './deploy.js';
 import { bundleFunction } from './package.js';
 import { FC_TRUST_POLICY, type FcFunctionSource, functionSources, opensStore, type PolicyContext, policyFor, ROLE_GROUPS, type RoleGroup } from './roles.js';
+
+/** Set by the deployment from its parameters; never through --env. */
+const DERIVED_ENV = ['KMS_KEY_STORE', 'KMS_ROOT_KEY_SOURCE', 'KMS_POSTGRES_URL_SOURCE', PROVISIONER_ENV.secret];
+/** The provisioner's own settings (never its access key, never its secret's name: both are refused in --env). */
+const PROVISIONER_ONLY: readonly string[] = Object.values(PROVISIONER_ENV).filter(
+  (name) => !DERIVED_ENV.includes(name) && !PROVISIONER_KEY_VARIABLES.includes(name),
+);
 
 const USAGE = `Deploys one stage to Alibaba Cloud Function Compute 3.0 (docs/deploy-alibaba.md).
 
   npm run deploy:fc -- --stage prod \\
       --root-key-secret kms-prod-root-key --postgres-url-secret kms-prod-postgres-url \\
+      --provisioner-secret kms-prod-provisioner \\
       --partition-queue kms-prod-partitions --partition-dead-letter-queue kms-prod-partitions-dlq \\
       --role reads=acs:ram::<account>:role/kms-prod-reads --role writes-state=… --role creates-material=… \\
       --role deletes-material=… --role dispatch=… --role provisioner=… \\
       [--function-config fc-function.json] [--env KMS_NAME=value]... [--endpoint URL]
 
   npm run deploy:fc -- --stage prod --root-key-secret … --postgres-url-secret … \\
-      --partition-dead-letter-queue … --print-policies      # each role's functions, trust and RAM policy; calls nothing
+      --provisioner-secret … --partition-dead-letter-queue … --print-policies      # each role's functions, trust and RAM policy; calls nothing
 
 --root-key-secret       the Alibaba Cloud KMS secret holding the root key (KMS_ROOT_KEY_SOURCE).
 --postgres-url-secret   the secret whose text is the PostgreSQL URL (KMS_POSTGRES_URL_SOURCE): NAME for
                         every store group, GROUP=NAME for one (its own database user). The password is
                         never in a function's environment.
+--provisioner-secret    the secret holding the provisioner's access key (KMS_PROVISIONER_SECRET), which
+                        \`kms access-keys create-provisioner --secret alibaba-kms-secret:NAME\` writes;
+                        create it holding {} first. Its role may read that secret only.
 --role GROUP=ARN        the RAM role of each group: ${ROLE_GROUPS.join(', ')}.
 --partition-queue, --partition-dead-letter-queue
                         the provisioner's MNS queues: partition events in; events that keep failing out.
 --function-config       more function settings as FC 3.0 takes them (vpcConfig to reach RDS, logConfig),
                         sent on create and update.
---env KMS_NAME=value    more environment; ${Object.values(PROVISIONER_ENV).join(', ')}
-                        go to the provisioner only, KMS_POSTGRES_* to the store functions only
+--env KMS_NAME=value    more environment; ${PROVISIONER_ONLY.join(', ')}
+                        go to the provisioner only (never its access key), KMS_POSTGRES_* to the store functions only
                         (KMS_POSTGRES_URL: the address alone, when the URL secret holds an RDS account).
 
 Reads ALIBABA_CLOUD_ACCOUNT_ID, ALIBABA_CLOUD_REGION, ALIBABA_CLOUD_ACCESS_KEY_ID,
 ALIBABA_CLOUD_ACCESS_KEY_SECRET, optionally ALIBABA_CLOUD_SECURITY_TOKEN (STS) and
 ALIBABA_CLOUD_FC_ENDPOINT (the FC API endpoint; --endpoint overrides it).`;
 
-/** Set by the deployment from its parameters; never through --env. */
-const DERIVED_ENV = ['KMS_KEY_STORE', 'KMS_ROOT_KEY_SOURCE', 'KMS_POSTGRES_URL_SOURCE'];
-const PROVISIONER_ONLY: readonly string[] = Object.values(PROVISIONER_ENV);
-
 class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/** What the command uses beyond its arguments (tests deploy fake code). */
+interface Dependencies {
+  codeFor?: FcDeployOptions['codeFor'];
+}
+
 /** The `deploy:fc` command. Returns the process exit code. */
-export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+export async function main(argv: string[], env: NodeJS.ProcessEnv, dependencies: Dependencies = {}): Promise<number> {
   try {
-    return await run(argv, env);
+    return await run(argv, env, dependencies);
   } catch (err) {
     if (err instanceof UsageError) {
       console.error(`${err.message}\n\n${USAGE}`);
@@ -65,7 +85,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   }
 }
 
-async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+async function run(argv: string[], env: NodeJS.ProcessEnv, dependencies: Dependencies): Promise<number> {
   const values = parseOptions(argv);
   if (values.help) {
     console.log(USAGE);
@@ -106,6 +126,13 @@ async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
       `missing --postgres-url-secret <name> (or <group>=<name> for ${withoutUrl.join(', ')}): the functions read the PostgreSQL URL from it`,
     );
   }
+  const provisionerSecret = values['provisioner-secret'];
+  if (!provisionerSecret) {
+    throw new UsageError(
+      'missing --provisioner-secret <name>: the provisioner reads its access key from that Alibaba Cloud KMS secret (kms access-keys create-provisioner writes it)',
+    );
+  }
+  if (provisionerSecret.includes(':')) throw new UsageError('--provisioner-secret takes the secret’s name alone (the deployment adds alibaba-kms-secret:)');
   const deadLetterQueue = values['partition-dead-letter-queue'];
   if (!deadLetterQueue) throw new UsageError('missing --partition-dead-letter-queue <mns-queue>: where partition events that keep failing go');
 
@@ -114,6 +141,7 @@ async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
     accountId,
     rootKeySecret,
     postgresUrlSecret: (group) => postgresUrlSecret(group)!,
+    provisionerSecret,
     deadLetterQueue,
     ...(provisionerEnvironment[PROVISIONER_ENV.registry] ? { partitionRegistry: provisionerEnvironment[PROVISIONER_ENV.registry] } : {}),
   };
@@ -152,7 +180,7 @@ async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
     scheduled,
     provisioner: { source: provisioner, queues: { region, accountId, queue, deadLetterQueue } },
     roles: Object.fromEntries([...roles].filter(([group]) => group !== undefined)) as Partial<Record<RoleGroup, string>>,
-    codeFor: async (source) => ({ zipFile: (await bundleFunction(source.file, { root })).toString('base64') }),
+    codeFor: dependencies.codeFor ?? (async (source) => ({ zipFile: (await bundleFunction(source.file, { root })).toString('base64') })),
     environment,
     environmentFor: (group) =>
       opensStore(group)
@@ -161,7 +189,7 @@ async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
             KMS_ROOT_KEY_SOURCE: `alibaba-kms-secret:${rootKeySecret}`,
             KMS_POSTGRES_URL_SOURCE: `alibaba-kms-secret:${postgresUrlSecret(group)}`,
           }
-        : provisionerEnvironment,
+        : { ...provisionerEnvironment, [PROVISIONER_ENV.secret]: `alibaba-kms-secret:${provisionerSecret}` },
     ...(functionConfig ? { functionConfig } : {}),
     log: (message) => console.log(message),
   });
@@ -175,6 +203,7 @@ const OPTIONS = {
   'function-config': { type: 'string' },
   'root-key-secret': { type: 'string' },
   'postgres-url-secret': { type: 'string', multiple: true, default: [] as string[] },
+  'provisioner-secret': { type: 'string' },
   role: { type: 'string', multiple: true, default: [] as string[] },
   'partition-queue': { type: 'string' },
   'partition-dead-letter-queue': { type: 'string' },
@@ -192,9 +221,10 @@ function parseOptions(argv: string[]) {
 }
 
 /**
- * The `--env` pairs, each to the functions that read it: the provisioner's settings (its access
- * key) to the provisioner only, KMS_POSTGRES_* to the store functions only, the rest to all. Never
- * a database user or password; never a variable the deployment sets itself.
+ * The `--env` pairs, each to the functions that read it: the provisioner's settings to the
+ * provisioner only, KMS_POSTGRES_* to the store functions only, the rest to all. Never a database
+ * user or password, never the provisioner's access key (both are read from secrets at run time);
+ * never a variable the deployment sets itself.
  */
 export function splitEnvironment(pairs: readonly string[], site: { region: string; accountId: string }) {
   const environment: Record<string, string> = { KMS_REGION: site.region, KMS_ACCOUNT_ID: site.accountId };
@@ -211,7 +241,14 @@ export function splitEnvironment(pairs: readonly string[], site: { region: strin
         'KMS_POSTGRES_URL would put the database user and password in the functions’ environment: store the URL (or a KMS-managed RDS secret) in an Alibaba Cloud KMS secret and pass --postgres-url-secret <name>; KMS_POSTGRES_URL may give only the address (postgres://host:5432/database)',
       );
     }
-    if (DERIVED_ENV.includes(name)) throw new UsageError(`${name} is set by the deployment (--root-key-secret, --postgres-url-secret), not by --env`);
+    if (PROVISIONER_KEY_VARIABLES.includes(name)) {
+      throw new UsageError(
+        `${name} would put the provisioner's access key in its environment: it reads the key at run time from --provisioner-secret <name> (write it with kms access-keys create-provisioner --secret alibaba-kms-secret:<name>)`,
+      );
+    }
+    if (DERIVED_ENV.includes(name)) {
+      throw new UsageError(`${name} is set by the deployment (--root-key-secret, --postgres-url-secret, --provisioner-secret), not by --env`);
+    }
     const target = PROVISIONER_ONLY.includes(name) ? provisionerEnvironment : name.startsWith('KMS_POSTGRES_') ? storeEnvironment : environment;
     target[name] = value;
   }

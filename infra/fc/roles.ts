@@ -6,7 +6,8 @@ import type { StoreAccess } from '../../lib/action.js';
  * job's `store`; the dispatcher serves every Action; the provisioner opens no store).
  *
  * On Function Compute the state is in PostgreSQL, so a store group's RAM rights are the two secrets
- * it reads at start: the root key and its own PostgreSQL URL. Each group may be given its own URL
+ * it reads at start: the root key and its own PostgreSQL URL; the provisioner's are its own secret
+ * (its access key), its dead-letter queue and the partition registry. Each group may be given its own URL
  * secret (`--postgres-url-secret <group>=<name>`), i.e. its own database user, so that what an
  * Action declares is enforced by the database as well; with one URL secret the four store roles
  * hold the same rights and differ only in name.
@@ -37,6 +38,8 @@ export interface PolicyContext {
   rootKeySecret: string;
   /** The PostgreSQL URL secret of each store group. */
   postgresUrlSecret: (group: RoleGroup) => string;
+  /** The Alibaba Cloud KMS secret holding the provisioner's access key (KMS_PROVISIONER_SECRET): the provisioner reads it, nothing else. */
+  provisionerSecret: string;
   /** The provisioner's dead-letter queue (MNS): the async destination on failure, written with the function's role. */
   deadLetterQueue?: string;
   /** The partition registry, when in OSS: `oss://bucket/prefix`. */
@@ -55,11 +58,13 @@ interface Statement {
 export function policyFor(group: RoleGroup, context: PolicyContext): { Version: '1'; Statement: Statement[] } {
   const { region, accountId } = context;
   const statements: Statement[] = [];
+  const secret = (name: string) => `acs:kms:${region}:${accountId}:secret/${name}`;
   if (opensStore(group)) {
-    const secret = (name: string) => `acs:kms:${region}:${accountId}:secret/${name}`;
     const secrets = [...new Set([context.rootKeySecret, context.postgresUrlSecret(group)])].map(secret);
     statements.push({ Effect: 'Allow', Action: ['kms:GetSecretValue'], Resource: secrets });
   } else {
+    // Its access key, read at run time (and again when the key is refused): that secret only.
+    statements.push({ Effect: 'Allow', Action: ['kms:GetSecretValue'], Resource: [secret(context.provisionerSecret)] });
     if (context.deadLetterQueue) {
       statements.push({
         Effect: 'Allow',

@@ -4,6 +4,9 @@ import { randomBytes } from 'node:crypto';
 import type { KeyStore } from './key-store.js';
 import { decodeRootKey, ROOT_KEY_BYTES } from './root-key-format.js';
 import { type SealInPlace, type SealState, SealedKeyStore } from './sealed-store.js';
+import { alibabaSecretReader } from './alibaba-secrets.js';
+
+export { alibabaSecretReader };
 
 /** The root key's file in a data directory when nothing else is configured. */
 export const DEFAULT_ROOT_KEY_FILE = 'root.key';
@@ -44,7 +47,7 @@ export async function loadRootKey(
       return decodeRootKey(await read(source.secretId), `AWS Secrets Manager secret ${source.secretId}`);
     }
     case 'alibaba-kms-secret': {
-      const read = options.clients?.alibabaSecret ?? (await alibabaSecretReader(options.env ?? process.env));
+      const read = options.clients?.alibabaSecret ?? (await alibabaSecretReader(options.env ?? process.env, { timeouts: ROOT_KEY_FETCH_TIMEOUTS }));
       return decodeRootKey(await read(source.secretName), `Alibaba Cloud KMS secret ${source.secretName}`);
     }
   }
@@ -127,62 +130,3 @@ async function rootKeyFile(path: string, mayCreate: boolean, sharedStore = false
 
 /** How long fetching a managed root key may take: a connection, then an answer. */
 export const ROOT_KEY_FETCH_TIMEOUTS = { connectMs: 1_000, readMs: 3_000 } as const;
-
-/**
- * Reads text secrets from Alibaba Cloud KMS (`GetSecretValue`) with the credentials of the
- * environment: a Function Compute role's are injected as `ALIBABA_CLOUD_*`, and its region as `FC_REGION`.
- */
-export async function alibabaSecretReader(env: NodeJS.ProcessEnv): Promise<(secretName: string) => Promise<string>> {
-  const accessKeyId = env.ALIBABA_CLOUD_ACCESS_KEY_ID;
-  const accessKeySecret = env.ALIBABA_CLOUD_ACCESS_KEY_SECRET;
-  const region = env.ALIBABA_CLOUD_REGION || env.FC_REGION;
-  if (!accessKeyId || !accessKeySecret || !(region || env.ALIBABA_CLOUD_KMS_ENDPOINT)) {
-    throw new Error(
-      'KMS_ROOT_KEY_SOURCE=alibaba-kms-secret:… needs ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET and ALIBABA_CLOUD_REGION (or ALIBABA_CLOUD_KMS_ENDPOINT)',
-    );
-  }
-  // CommonJS packages, imported with static specifiers so that the Function Compute bundles
-  // include them (the AWS bundles leave them out: serverless.yml); how `default` arrives differs
-  // between Node and a bundle, so it is looked for.
-  const [kmsModule, rpcModule] = await Promise.all([import('@alicloud/kms20160120'), import('@alicloud/rpc-client')]).catch((err: unknown) => {
-    throw new Error(
-      'KMS_ROOT_KEY_SOURCE=alibaba-kms-secret:… needs the Alibaba Cloud KMS SDK, which this bundle leaves out (the AWS deployment reads its root key from Secrets Manager)',
-      { cause: err },
-    );
-  });
-  const Kms = {
-    Client: cjsDefault<typeof import('@alicloud/kms20160120').default>(kmsModule),
-    GetSecretValueRequest: kmsModule.GetSecretValueRequest,
-  };
-  const RpcConfig = rpcModule.Config;
-  const endpoint = env.ALIBABA_CLOUD_KMS_ENDPOINT ?? `kms.${region}.aliyuncs.com`;
-  const plain = /^(127\.|localhost)/.test(endpoint);
-  const client = new Kms.Client(
-    new RpcConfig({
-      accessKeyId,
-      accessKeySecret,
-      endpoint,
-      regionId: region ?? 'cn-hangzhou',
-      protocol: plain ? 'http' : 'https',
-      securityToken: env.ALIBABA_CLOUD_SECURITY_TOKEN,
-      connectTimeout: ROOT_KEY_FETCH_TIMEOUTS.connectMs,
-      readTimeout: ROOT_KEY_FETCH_TIMEOUTS.readMs,
-    }),
-  );
-  return async (secretName) => {
-    const out = await client.getSecretValue(new Kms.GetSecretValueRequest({ secretName }));
-    const data = out.secretData;
-    if (typeof data !== 'string') throw new Error(`the Alibaba Cloud KMS secret ${secretName} holds no text`);
-    return data;
-  };
-}
-
-/**
- * The class a compiled CommonJS module exports as `default`: Node's ESM loader hands over
- * `module.exports` as `default` (so the class is `default.default`); esbuild's interop hands over
- * the class itself.
- */
-function cjsDefault<T>(namespace: { default?: unknown }): T {
-  const first = namespace.default as { default?: unknown } | undefined;
-  return (typeof first === 'function' ? first : first?.default) as T;
-}

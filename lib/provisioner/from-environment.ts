@@ -1,6 +1,5 @@
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createProvisioner, DEFAULT_REGISTRY_URL, type Provisioner } from '@alibaba-kms-compatible/client';
-import { type ProvisionerAccessKey, readProvisionerAccessKey } from './secret-credentials.js';
+import { type ProvisionerAccessKey, type ProvisionerSecretReaders, readProvisionerAccessKey } from './secret-credentials.js';
 
 /** The provisioner trigger's environment variables (exact names), and the registry's default. */
 export const PROVISIONER_ENV = {
@@ -14,17 +13,18 @@ export const PROVISIONER_ENV = {
 
 /**
  * The provisioner as the trigger functions configure it: `KMS_ENDPOINT`, its access key —
- * `KMS_PROVISIONER_SECRET` (a Secrets Manager secret holding `{"accessKeyId", "accessKeySecret"}`,
- * read now: the AWS deployment) or else `KMS_PROVISIONER_ACCESS_KEY_ID` and
+ * `KMS_PROVISIONER_SECRET` (a managed secret holding `{"accessKeyId", "accessKeySecret"}`, read
+ * now: `aws-secrets-manager:<id>` or a bare name/ARN on AWS, `alibaba-kms-secret:<name>` on
+ * Function Compute; see ./secret-source.ts) or else `KMS_PROVISIONER_ACCESS_KEY_ID` and
  * `KMS_PROVISIONER_ACCESS_KEY_SECRET` — `KMS_PARTITION_REGISTRY` (default `file:./.kms-partitions`)
  * and `KMS_PARTITION_KEY_ID` (the CMK for events that name none). Each call reads the secret
  * again: the caller keeps the provisioner, and builds a new one when the key was refused.
  */
 export async function provisionerFromEnvironment(
   env: NodeJS.ProcessEnv = process.env,
-  options: { secretsManager?: SecretsManagerClient } = {},
+  options: { readers?: ProvisionerSecretReaders } = {},
 ): Promise<Provisioner> {
-  const { accessKeyId, accessKeySecret } = await accessKeyOf(env, options.secretsManager);
+  const { accessKeyId, accessKeySecret } = await accessKeyOf(env, options.readers);
   return createProvisioner({
     ...(env[PROVISIONER_ENV.endpoint] ? { endpoint: env[PROVISIONER_ENV.endpoint] } : {}),
     accessKeyId,
@@ -34,9 +34,9 @@ export async function provisionerFromEnvironment(
   });
 }
 
-async function accessKeyOf(env: NodeJS.ProcessEnv, secretsManager: SecretsManagerClient | undefined): Promise<ProvisionerAccessKey> {
-  const secretId = env[PROVISIONER_ENV.secret];
-  if (secretId) return readProvisionerAccessKey(secretId, secretsManager);
+async function accessKeyOf(env: NodeJS.ProcessEnv, readers: ProvisionerSecretReaders | undefined): Promise<ProvisionerAccessKey> {
+  const secret = env[PROVISIONER_ENV.secret];
+  if (secret) return readProvisionerAccessKey(secret, { env, ...(readers ? { readers } : {}) });
   const accessKeyId = env[PROVISIONER_ENV.accessKeyId];
   const accessKeySecret = env[PROVISIONER_ENV.accessKeySecret];
   if (!accessKeyId || !accessKeySecret) {

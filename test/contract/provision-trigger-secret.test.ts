@@ -34,7 +34,7 @@ const reads = () => sm.commandCalls(GetSecretValueCommand).length;
 function container() {
   const failures: Array<{ messageId: string; code: unknown; message: string }> = [];
   const handlers = provisionHandlers({
-    provisioner: () => provisionerFromEnvironment(env(), { secretsManager: new SecretsManagerClient({ region: 'eu-central-1' }) }),
+    provisioner: () => provisionerFromEnvironment({ ...env(), AWS_REGION: 'eu-central-1' }),
     onMessageFailure: (messageId, err) => failures.push({ messageId, code: (err as { code?: unknown }).code, message: (err as Error).message }),
   });
   const provision = async (...ids: string[]) =>

@@ -11,6 +11,7 @@ import { AccessKeyRegistry } from '../../lib/access-keys.js';
 import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
 import { applySeed } from '../../lib/seed.js';
 import { createService } from '../../lib/service.js';
+import { FakeKmsSecrets } from '../helpers/fake-alibaba-kms-secrets.js';
 import { ACCOUNT_ID, ADMIN, ALIAS, KEY_ID, REGION, TEST_SEED } from '../helpers/service.js';
 import { signedRpcRequest } from '../helpers/sign.js';
 
@@ -25,6 +26,8 @@ const SECRET_ARN = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:kms/
 const sm = mockClient(SecretsManagerClient);
 const saved = { ...process.env };
 let dir: string;
+const ALIBABA_SECRET = 'kms-prod-provisioner';
+let alibaba: FakeKmsSecrets;
 
 async function kms(...args: string[]): Promise<Record<string, any>> {
   const program = new Command().exitOverride();
@@ -51,6 +54,7 @@ const registry = async () => new AccessKeyRegistry(await openStoreForCommand(dir
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'kms-cli-provisioner-'));
+  alibaba = await new FakeKmsSecrets().start();
   await applySeed(TEST_SEED, createService({ store: new FileKeyStore(dir), region: REGION, accountId: ACCOUNT_ID }));
   Object.assign(process.env, { AWS_REGION: 'eu-central-1', KMS_OUTPUT: 'json' });
   delete process.env.KMS_KEY_STORE;
@@ -59,10 +63,14 @@ beforeAll(async () => {
 afterAll(async () => {
   process.env = saved;
   sm.restore();
+  await alibaba.stop();
   await rm(dir, { recursive: true, force: true });
 });
 
 beforeEach(() => {
+  vi.unstubAllEnvs();
+  alibaba.refuse.clear();
+  alibaba.secrets.set(ALIBABA_SECRET, '{}');
   sm.reset();
   sm.on(PutSecretValueCommand).resolves({ ARN: SECRET_ARN, Name: SECRET, VersionId: 'v1' });
 });
@@ -117,6 +125,89 @@ describe('Command: kms access-keys create-provisioner', () => {
     });
     expect(await (await registry()).get('provisionerKey02')).toBeUndefined();
   });
+
+  it.each([
+    ['aws-secrets-manager:kms/dev/provisioner', SECRET],
+    [`aws-secrets-manager:${SECRET_ARN}`, SECRET_ARN],
+    [SECRET_ARN, SECRET_ARN],
+  ])('when --secret is %s, it writes the key into that Secrets Manager secret (%s)', async (secret, secretId) => {
+    const out = await kms('create-provisioner', '--secret', secret, '--key', KEY_ID);
+    expect(sm.commandCalls(PutSecretValueCommand).map((c) => c.args[0].input.SecretId)).toEqual([secretId]);
+    expect(written().accessKeyId).toBe(out.AccessKeyId);
+    expect(alibaba.writes).toEqual([]);
+  });
+
+  describe('with --secret alibaba-kms-secret:<name> (Function Compute)', () => {
+    const withAlibabaCredentials = () => {
+      vi.stubEnv('ALIBABA_CLOUD_ACCESS_KEY_ID', 'LTAIoperator0001');
+      vi.stubEnv('ALIBABA_CLOUD_ACCESS_KEY_SECRET', 'operator-secret');
+      vi.stubEnv('ALIBABA_CLOUD_REGION', 'cn-hangzhou');
+      vi.stubEnv('ALIBABA_CLOUD_KMS_ENDPOINT', alibaba.endpoint);
+    };
+
+    it('when run, it writes a new version of the Alibaba Cloud KMS secret (PutSecretValue, version id = the access key id) holding the registered key, and prints no secret', async () => {
+      withAlibabaCredentials();
+      const out = await kms('create-provisioner', '--secret', `alibaba-kms-secret:${ALIBABA_SECRET}`, '--key', ALIAS);
+      expect(out).toMatchObject({ AccessKeyId: expect.stringMatching(/^LTAI/), Secret: `alibaba-kms-secret:${ALIBABA_SECRET}`, KeyId: KEY_ID });
+      expect(alibaba.writes).toHaveLength(1);
+      const write = alibaba.writes[0]!;
+      expect(write).toMatchObject({ secretName: ALIBABA_SECRET, versionId: out.AccessKeyId, secretDataType: 'text' });
+      const { accessKeyId, accessKeySecret } = JSON.parse(write.secretData) as { accessKeyId: string; accessKeySecret: string };
+      expect(accessKeyId).toBe(out.AccessKeyId);
+      expect(await (await registry()).get(accessKeyId)).toMatchObject({ accessKeySecret, status: 'Enabled' });
+      expect(JSON.stringify(out)).not.toContain(accessKeySecret);
+      expect(sm.commandCalls(PutSecretValueCommand)).toEqual([]);
+    });
+
+    it('when run again (a rotation), the secret holds the new key', async () => {
+      withAlibabaCredentials();
+      await kms('create-provisioner', '--secret', `alibaba-kms-secret:${ALIBABA_SECRET}`, '--key', KEY_ID, '--id', 'rotationOld0001');
+      await kms('create-provisioner', '--secret', `alibaba-kms-secret:${ALIBABA_SECRET}`, '--key', KEY_ID, '--id', 'rotationNew0001');
+      expect(JSON.parse(alibaba.secrets.get(ALIBABA_SECRET)!)).toMatchObject({ accessKeyId: 'rotationNew0001' });
+    });
+
+    it('when KMS refuses the write, it exits 3 naming the secret and KMS’s code, and the access key it created is deleted again', async () => {
+      withAlibabaCredentials();
+      alibaba.refuse.set('PutSecretValue', { status: 403, code: 'Forbidden.NoPermission', message: 'This operation is forbidden by permission system.' });
+      await expect(
+        kms('create-provisioner', '--secret', `alibaba-kms-secret:${ALIBABA_SECRET}`, '--key', KEY_ID, '--id', 'alibabaRefused01'),
+      ).rejects.toMatchObject({
+        exitCode: 3,
+        code: 'SecretNotWritten',
+        message: expect.stringContaining(`the secret alibaba-kms-secret:${ALIBABA_SECRET} could not be written (Forbidden.NoPermission`),
+      });
+      expect(await (await registry()).get('alibabaRefused01')).toBeUndefined();
+    });
+
+    it('when the secret does not exist, it exits 3 and deletes the access key again', async () => {
+      withAlibabaCredentials();
+      await expect(
+        kms('create-provisioner', '--secret', 'alibaba-kms-secret:no-such-secret', '--key', KEY_ID, '--id', 'alibabaMissing01'),
+      ).rejects.toMatchObject({
+        exitCode: 3,
+        message: expect.stringContaining('Forbidden.ResourceNotFound'),
+      });
+      expect(await (await registry()).get('alibabaMissing01')).toBeUndefined();
+    });
+
+    it('when there are no Alibaba Cloud credentials, it exits 2 saying what is missing, and registers nothing', async () => {
+      vi.stubEnv('ALIBABA_CLOUD_ACCESS_KEY_ID', '');
+      await expect(
+        kms('create-provisioner', '--secret', `alibaba-kms-secret:${ALIBABA_SECRET}`, '--key', KEY_ID, '--id', 'alibabaNoCreds01'),
+      ).rejects.toMatchObject({ exitCode: 2, message: expect.stringContaining('ALIBABA_CLOUD_ACCESS_KEY_ID') });
+      expect(await (await registry()).get('alibabaNoCreds01')).toBeUndefined();
+      expect(alibaba.writes.filter((w) => w.versionId === 'alibabaNoCreds01')).toEqual([]);
+    });
+  });
+
+  it.each(['alibaba-kms:kms-prod-provisioner', 'alibaba-kms-secret:', 'vault:kms'])(
+    'when --secret is %j (no known store, or no name), it exits 2 and registers nothing',
+    async (secret) => {
+      await expect(kms('create-provisioner', '--secret', secret, '--key', KEY_ID, '--id', 'badSecretForm01')).rejects.toMatchObject({ exitCode: 2 });
+      expect(await (await registry()).get('badSecretForm01')).toBeUndefined();
+      expect(sm.commandCalls(PutSecretValueCommand)).toEqual([]);
+    },
+  );
 
   it.each([
     [['--key', 'alias/no-such'], 1, 'Forbidden.AliasNotFound'],

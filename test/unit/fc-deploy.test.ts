@@ -22,6 +22,7 @@ import { BUNDLE_ENTRY, bundleFunction, crc32 } from '../../infra/fc/package.js';
 import { functionSources, policyFor, ROLE_GROUPS, type RoleGroup } from '../../infra/fc/roles.js';
 import type { FcHttpResult } from '../../lib/adapters/alibaba-fc/types.js';
 import { readStateConfig } from '../../lib/config/service.js';
+import { FakeKmsSecrets } from '../helpers/fake-alibaba-kms-secrets.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ACCOUNT = '1234567890123456';
@@ -141,7 +142,7 @@ const QUEUES = { region: REGION, accountId: ACCOUNT, queue: 'kms-dev-partitions'
 const ROLES = Object.fromEntries(ROLE_GROUPS.map((group) => [group, `acs:ram::${ACCOUNT}:role/kms-dev-${group}`])) as Record<RoleGroup, string>;
 const STORE_ENV = (group: RoleGroup): Record<string, string> =>
   group === 'provisioner'
-    ? { KMS_ENDPOINT: 'https://kms.example', KMS_PROVISIONER_ACCESS_KEY_ID: 'LTAIprovisioner' }
+    ? { KMS_ENDPOINT: 'https://kms.example', KMS_PROVISIONER_SECRET: 'alibaba-kms-secret:kms-dev-provisioner' }
     : { KMS_ROOT_KEY_SOURCE: 'alibaba-kms-secret:kms-dev-root-key', KMS_POSTGRES_URL_SOURCE: `alibaba-kms-secret:kms-dev-postgres-url-${group}` };
 const fnName = (name: string) => `kms-dev-${name}`;
 const base = '/2023-03-30/functions';
@@ -218,12 +219,13 @@ describe('Deployment: Alibaba Function Compute 3.0 (infra/fc/deploy.ts)', () => 
     for (const job of JOBS) expect(bodies.find((b) => b.functionName === fnName(job.functionName))).toMatchObject({ handler: 'index.handler', timeout: 300 });
     const provisioner = bodies.find((b) => b.functionName === fnName('provisionPartitionKeys'))!;
     expect(provisioner).toMatchObject({ handler: 'index.fcHandler', timeout: 60, role: ROLES.provisioner });
-    // The provisioner opens no store: neither the root key nor the database is in its environment.
+    // The provisioner opens no store: neither the root key nor the database is in its environment;
+    // nor its access key: only the name of the secret it reads it from.
     expect(provisioner.environmentVariables).toEqual({
       KMS_LOG_LEVEL: 'info',
       KMS_REGION: REGION,
       KMS_ENDPOINT: 'https://kms.example',
-      KMS_PROVISIONER_ACCESS_KEY_ID: 'LTAIprovisioner',
+      KMS_PROVISIONER_SECRET: 'alibaba-kms-secret:kms-dev-provisioner',
     });
 
     const triggers = new Map(createdTriggers().map((c) => [c.path, { ...c.body, triggerConfig: JSON.parse(c.body.triggerConfig) }]));
@@ -383,6 +385,16 @@ describe('Deployment: Alibaba Function Compute 3.0 (infra/fc/deploy.ts)', () => 
       { environment: { KMS_POSTGRES_SCHEMA: 'postgres://kms:hunter2@rds.example/kms' } },
       /KMS_POSTGRES_SCHEMA holds a database password: give the functions KMS_POSTGRES_URL_SOURCE/,
     ],
+    [
+      'the provisioner’s access key secret in its environment',
+      { environmentFor: (group: RoleGroup) => (group === 'provisioner' ? { KMS_PROVISIONER_ACCESS_KEY_SECRET: 'hunter2' } : STORE_ENV(group)) },
+      /KMS_PROVISIONER_ACCESS_KEY_SECRET would put the provisioner's access key in an environment: give it KMS_PROVISIONER_SECRET=alibaba-kms-secret:<name>/,
+    ],
+    [
+      'the provisioner’s access key id in every environment',
+      { environment: { KMS_PROVISIONER_ACCESS_KEY_ID: 'LTAIhunter2' } },
+      /KMS_PROVISIONER_ACCESS_KEY_ID would put the provisioner's access key in an environment/,
+    ],
   ])('when given %s, it is refused before any call', async (_what, more, message) => {
     fc = await new FakeFunctionCompute().start();
     const { stage = 'dev', ...rest } = more as Partial<FcDeployOptions>;
@@ -412,6 +424,7 @@ describe('Roles: one RAM role per group of functions with the same needs (infra/
     accountId: ACCOUNT,
     rootKeySecret: 'kms-prod-root-key',
     postgresUrlSecret: (group: RoleGroup) => (group === 'reads' ? 'kms-prod-postgres-reader' : 'kms-prod-postgres-url'),
+    provisionerSecret: 'kms-prod-provisioner',
     deadLetterQueue: 'kms-prod-partitions-dlq',
     partitionRegistry: 'oss://kms-prod-partitions/partitions/',
   };
@@ -442,13 +455,17 @@ describe('Roles: one RAM role per group of functions with the same needs (infra/
     }
   });
 
-  it('when the provisioner’s policy is written, it may send to its dead-letter queue and use the registry’s prefix, and read no secret', () => {
+  it('when the provisioner’s policy is written, it may read its own secret (its access key), send to its dead-letter queue and use the registry’s prefix, and nothing else', () => {
     const policy = policyFor('provisioner', context);
     expect(policy.Statement).toEqual([
+      { Effect: 'Allow', Action: ['kms:GetSecretValue'], Resource: [`acs:kms:${REGION}:${ACCOUNT}:secret/kms-prod-provisioner`] },
       { Effect: 'Allow', Action: ['mns:SendMessage'], Resource: [`acs:mns:${REGION}:${ACCOUNT}:/queues/kms-prod-partitions-dlq/messages`] },
       { Effect: 'Allow', Action: ['oss:GetObject', 'oss:PutObject'], Resource: [`acs:oss:*:${ACCOUNT}:kms-prod-partitions/partitions/*`] },
     ]);
-    expect(JSON.stringify(policy)).not.toMatch(/kms:|secret\//);
+    expect(JSON.stringify(policy)).not.toMatch(/root-key|postgres/);
+    // No other role may read the provisioner's secret.
+    for (const group of ROLE_GROUPS.filter((g) => g !== 'provisioner'))
+      expect(JSON.stringify(policyFor(group, context)), group).not.toContain('kms-prod-provisioner');
   });
 
   it('when the functions log to a logstore, every role may write to that logstore only', () => {
@@ -511,6 +528,30 @@ describe('Packaging: one function bundled with esbuild (infra/fc/package.ts)', (
     expect(JSON.parse(result.body)).toMatchObject({ Code: expect.any(String), RequestId: expect.any(String) });
   });
 
+  it('when the provisioner is bundled, it reads its access key from an Alibaba Cloud KMS secret with the role’s credentials (the KMS SDK is in the bundle)', async () => {
+    const entries = readZip(await bundleFunction('functions/provision-partition-keys.ts', { root: ROOT }));
+    const dir = await mkdtemp(join(tmpdir(), 'kms-fc-provisioner-bundle-'));
+    await writeFile(join(dir, BUNDLE_ENTRY), entries.get(BUNDLE_ENTRY)!);
+    const bundle = createRequire(join(dir, 'package.json'))(`./${BUNDLE_ENTRY}`) as { fcHandler: (event: Buffer) => Promise<unknown> };
+    const kms = await new FakeKmsSecrets().start();
+    kms.secrets.set('kms-dev-provisioner', '{}');
+    try {
+      // As Function Compute runs it: the role's credentials and the region injected, the secret named by the deployment.
+      vi.stubEnv('KMS_PROVISIONER_SECRET', 'alibaba-kms-secret:kms-dev-provisioner');
+      vi.stubEnv('KMS_PARTITION_REGISTRY', `file:${join(dir, 'partitions')}`);
+      vi.stubEnv('ALIBABA_CLOUD_ACCESS_KEY_ID', 'STS.role-key');
+      vi.stubEnv('ALIBABA_CLOUD_ACCESS_KEY_SECRET', 'role-secret');
+      vi.stubEnv('ALIBABA_CLOUD_SECURITY_TOKEN', 'role-token');
+      vi.stubEnv('FC_REGION', REGION);
+      vi.stubEnv('ALIBABA_CLOUD_KMS_ENDPOINT', kms.endpoint);
+      await expect(bundle.fcHandler(Buffer.from(JSON.stringify({ partitionId: 'p-1' })))).rejects.toMatchObject({ code: 'ProvisionerKeyNotRegistered' });
+      expect(kms.readsOf('kms-dev-provisioner')).toBe(1);
+    } finally {
+      vi.unstubAllEnvs();
+      await kms.stop();
+    }
+  });
+
   it('when the same function is bundled twice, the zips are byte-identical', async () => {
     const [a, b] = await Promise.all([bundleFunction('functions/decrypt.ts', { root: ROOT }), bundleFunction('functions/decrypt.ts', { root: ROOT })]);
     expect(a.equals(b)).toBe(true);
@@ -533,6 +574,8 @@ describe('Command: deploy:fc (infra/fc/main.ts)', () => {
     'kms-dev-root-key',
     '--postgres-url-secret',
     'kms-dev-postgres-url',
+    '--provisioner-secret',
+    'kms-dev-provisioner',
     '--partition-queue',
     'kms-dev-partitions',
     '--partition-dead-letter-queue',
@@ -577,6 +620,17 @@ describe('Command: deploy:fc (infra/fc/main.ts)', () => {
     [without('--partition-queue'), /missing --partition-queue/],
     [[...complete, '--stage', 'Prod'], /--stage: stage must be 1–28 lower-case letters/],
     [without('--partition-dead-letter-queue'), /missing --partition-dead-letter-queue/],
+    [without('--provisioner-secret'), /missing --provisioner-secret <name>: the provisioner reads its access key from that Alibaba Cloud KMS secret/],
+    [
+      [...without('--provisioner-secret'), '--provisioner-secret', 'alibaba-kms-secret:kms-dev-provisioner'],
+      /--provisioner-secret takes the secret’s name alone/,
+    ],
+    [
+      [...complete, '--env', 'KMS_PROVISIONER_ACCESS_KEY_SECRET=hunter2'],
+      /KMS_PROVISIONER_ACCESS_KEY_SECRET would put the provisioner's access key in its environment: it reads the key at run time from --provisioner-secret/,
+    ],
+    [[...complete, '--env', 'KMS_PROVISIONER_ACCESS_KEY_ID=LTAIhunter2'], /KMS_PROVISIONER_ACCESS_KEY_ID would put the provisioner's access key/],
+    [[...complete, '--env', 'KMS_PROVISIONER_SECRET=hunter2'], /KMS_PROVISIONER_SECRET is set by the deployment/],
   ])('when deployed with %j, it refuses (exit 2) before calling Function Compute, never echoing a value', async (args, message) => {
     const { code, errors } = await run(args);
     expect(code).toBe(2);
@@ -592,8 +646,6 @@ describe('Command: deploy:fc (infra/fc/main.ts)', () => {
           'KMS_LOG_LEVEL=warn',
           'KMS_POSTGRES_URL=postgres://pgm-1.pg.rds.aliyuncs.com:5432/kms?sslmode=require',
           'KMS_POSTGRES_SCHEMA=kms_prod',
-          'KMS_PROVISIONER_ACCESS_KEY_ID=LTAIprov',
-          'KMS_PROVISIONER_ACCESS_KEY_SECRET=prov-secret',
           'KMS_ENDPOINT=https://kms.example.com',
           'KMS_PARTITION_REGISTRY=oss://b/partitions/',
         ],
@@ -604,8 +656,6 @@ describe('Command: deploy:fc (infra/fc/main.ts)', () => {
       storeEnvironment: { KMS_POSTGRES_URL: 'postgres://pgm-1.pg.rds.aliyuncs.com:5432/kms?sslmode=require', KMS_POSTGRES_SCHEMA: 'kms_prod' },
       provisionerEnvironment: {
         OSS_REGION: `oss-${REGION}`,
-        KMS_PROVISIONER_ACCESS_KEY_ID: 'LTAIprov',
-        KMS_PROVISIONER_ACCESS_KEY_SECRET: 'prov-secret',
         KMS_ENDPOINT: 'https://kms.example.com',
         KMS_PARTITION_REGISTRY: 'oss://b/partitions/',
       },
@@ -642,6 +692,44 @@ describe('Command: deploy:fc (infra/fc/main.ts)', () => {
       `acs:kms:${REGION}:${ACCOUNT}:secret/kms-dev-root-key`,
       `acs:kms:${REGION}:${ACCOUNT}:secret/kms-dev-postgres-reader`,
     ]);
+    expect(listing.find((g) => g.group === 'provisioner')!.policy.Statement[0]).toEqual({
+      Effect: 'Allow',
+      Action: ['kms:GetSecretValue'],
+      Resource: [`acs:kms:${REGION}:${ACCOUNT}:secret/kms-dev-provisioner`],
+    });
+  });
+
+  it('when a stage is deployed, the provisioner is told its secret (alibaba-kms-secret:<name>) and no function’s environment holds a provisioner key or another group’s secret', async () => {
+    const fc = await new FakeFunctionCompute().start();
+    try {
+      const { main } = await import('../../infra/fc/main.js');
+      const args = [...complete, '--endpoint', fc.url, '--env', 'KMS_ENDPOINT=https://kms.example.com', '--env', 'KMS_PARTITION_KEY_ID=alias/partitions'];
+      const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+      try {
+        expect(await main(args, credentials, { codeFor: fakeCode })).toBe(0);
+      } finally {
+        log.mockRestore();
+      }
+      const bodies = fc.calls.filter((c) => c.method === 'POST' && c.path === base).map((c) => c.body);
+      expect(bodies).toHaveLength(ACTIONS.length + 1 + SCHEDULED.length + 1);
+      const provisioner = bodies.find((b) => b.functionName === fnName('provisionPartitionKeys'))!;
+      expect(provisioner.environmentVariables).toMatchObject({
+        KMS_PROVISIONER_SECRET: 'alibaba-kms-secret:kms-dev-provisioner',
+        KMS_ENDPOINT: 'https://kms.example.com',
+        KMS_PARTITION_KEY_ID: 'alias/partitions',
+      });
+      for (const body of bodies) {
+        const names = Object.keys(body.environmentVariables);
+        expect(
+          names.filter((n) => /^KMS_PROVISIONER_ACCESS_KEY/.test(n)),
+          body.functionName,
+        ).toEqual([]);
+        if (body !== provisioner) expect(names, body.functionName).not.toContain('KMS_PROVISIONER_SECRET');
+        else expect(names.filter((n) => /ROOT_KEY|POSTGRES/.test(n))).toEqual([]);
+      }
+    } finally {
+      await fc.stop();
+    }
   });
 
   it('when Function Compute refuses the first call, the command exits 1 with the step and FC’s code', async () => {

@@ -1,64 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConfigurationError } from '../../lib/config/variable.js';
 import type { OpenedBackend } from '../../lib/keystore/backend.js';
 import { postgresBackend } from '../../lib/keystore/postgres/config.js';
 import { PostgresUrlSecretError, postgresUrlFromSecret } from '../../lib/keystore/postgres/url-secret.js';
 import { createLogger } from '../../lib/logger.js';
+import { FakeKmsSecrets } from '../helpers/fake-alibaba-kms-secrets.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
-
-/**
- * A stand-in for Alibaba Cloud KMS's GetSecretValue (RPC API 2016-01-20) on 127.0.0.1, reached by
- * the official SDK through ALIBABA_CLOUD_KMS_ENDPOINT: answers each secret's text, or
- * Forbidden.ResourceNotFound as KMS does for a secret that does not exist, and counts the reads.
- */
-class FakeKmsSecrets {
-  readonly secrets = new Map<string, string>();
-  readonly reads: string[] = [];
-  #server: Server | undefined;
-  endpoint = '';
-
-  async start(): Promise<this> {
-    this.#server = createServer((req, res) => {
-      const query = new URL(req.url ?? '/', 'http://kms').searchParams;
-      res.setHeader('content-type', 'application/json');
-      if (query.get('Action') !== 'GetSecretValue') {
-        res.statusCode = 400;
-        return res.end(JSON.stringify({ RequestId: 'r', Code: 'InvalidAction', Message: 'not served here' }));
-      }
-      const name = query.get('SecretName') ?? '';
-      this.reads.push(name);
-      const data = this.secrets.get(name);
-      if (data === undefined) {
-        res.statusCode = 404;
-        return res.end(JSON.stringify({ RequestId: 'r', Code: 'Forbidden.ResourceNotFound', Message: 'The resource is not found.' }));
-      }
-      res.end(
-        JSON.stringify({
-          RequestId: 'r',
-          SecretName: name,
-          SecretData: data,
-          SecretDataType: 'text',
-          VersionId: 'v1',
-          VersionStages: { VersionStage: ['ACSCurrent'] },
-        }),
-      );
-    });
-    await new Promise<void>((resolve) => this.#server!.listen(0, '127.0.0.1', resolve));
-    this.endpoint = `127.0.0.1:${(this.#server!.address() as AddressInfo).port}`;
-    return this;
-  }
-
-  stop(): Promise<void> {
-    return new Promise((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
-  }
-
-  readsOf(name: string): number {
-    return this.reads.filter((n) => n === name).length;
-  }
-}
 
 let database: TestPostgres;
 let kms: FakeKmsSecrets;
