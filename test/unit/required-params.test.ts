@@ -102,13 +102,16 @@ describe('required parameters', () => {
     ['auditLogRetentionDays', '365d'],
     ['serverErrorsThreshold', '0'],
     ['rootKeyReplicaRegion', 'EU West'],
+    // The old secrets' names are <prefix>key-versions/…: a prefix without its slash matches none.
+    ['legacySecretsPrefix', 'kms/prod'],
+    ['legacySecretsPrefix', 'kms/prod/*'],
   ])('refuses an optional %s of a form CloudFormation would refuse mid-deploy (%s)', (name, value) => {
     const message = refusal({ stage: 'dev', param: cli({ ...testParams('dev'), [name]: value }) })!;
     expect(message).toContain(`--param ${name}=${value}  is malformed: it must match ${config.custom.paramFormats[name]}`);
   });
 
   it('takes the optional parameters in their forms, and their defaults', () => {
-    const optional = { auditLogRetentionDays: '731', serverErrorsThreshold: '10', rootKeyReplicaRegion: 'eu-west-1' };
+    const optional = { auditLogRetentionDays: '731', serverErrorsThreshold: '10', rootKeyReplicaRegion: 'eu-west-1', legacySecretsPrefix: 'kms/prod/' };
     expect(refusal({ stage: 'dev', param: cli({ ...testParams('dev'), ...optional }) })).toBeUndefined();
     for (const name of Object.keys(config.custom.paramFormats)) expect(config.params.default, name).toHaveProperty(name);
   });
