@@ -23,7 +23,7 @@ interface Options {
 
 /**
  * `kms access-keys create-provisioner --secret S --key K`: the provisioner gets its access key from
- * a managed secret the deployment creates empty — on AWS the stage secret `kms/<stage>/provisioner`
+ * a managed secret the deployment creates empty — on AWS the stage secret `kms/<stage>/provisioner-key`
  * (Secrets Manager), on Function Compute the Alibaba Cloud KMS secret given to the deployment. `S`
  * names it as `KMS_PROVISIONER_SECRET` does: `aws-secrets-manager:<id>`, `alibaba-kms-secret:<name>`,
  * or a bare Secrets Manager name or ARN. This registers a new access key in the store with the
@@ -46,7 +46,7 @@ export function registerCreateProvisioner(
     )
     .requiredOption(
       '--secret <secret>',
-      "the provisioner's secret, as KMS_PROVISIONER_SECRET names it: aws-secrets-manager:<name or ARN> (or the name or ARN alone: the AWS stack's kms/<stage>/provisioner), or alibaba-kms-secret:<name> (Function Compute)",
+      "the provisioner's secret, as KMS_PROVISIONER_SECRET names it: aws-secrets-manager:<name or ARN> (or the name or ARN alone: the AWS stack's kms/<stage>/provisioner-key), or alibaba-kms-secret:<name> (Function Compute)",
     )
     .requiredOption('--key <key>', 'the partition key: its id or alias (alias/partitions), the key the data keys are generated under')
     .option('--id <id>', 'the access key id (8–64 letters and digits; default: a new LTAI… id)')

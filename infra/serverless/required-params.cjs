@@ -16,7 +16,12 @@ class RequiredParams {
   constructor(serverless, options) {
     this.serverless = serverless;
     this.options = options || {};
-    this.hooks = { 'before:package:initialize': () => this.checkRegion() };
+    this.hooks = {
+      'before:package:initialize': () => {
+        this.checkRegion();
+        this.checkRoleNames();
+      },
+    };
     const input = serverless.configurationInput || {};
     const declared = input.custom?.requiredParams || {};
     const formats = input.custom?.paramFormats || {};
@@ -54,7 +59,45 @@ class RequiredParams {
       );
     }
   }
+
+  /**
+   * Each function's role is named `<service>-<stage>-<function>-<region>-lambdaRole` by
+   * serverless-iam-roles-per-function; IAM allows 64 characters. Over 64 the plugin drops the
+   * `lambdaRole` suffix, and over 64 even then it refuses to package. A policy of the stack that
+   * names a role (the stage key's policy names the provisioner's: a reference would make a cycle)
+   * names it with the suffix, so it would silently miss a shortened role. Both are refused here,
+   * from the stack's real function names, naming the longest stage the region allows.
+   */
+  checkRoleNames() {
+    const service = this.serverless.service;
+    const region = service.provider.region;
+    const stage = this.options.stage || service.provider.stage || 'dev';
+    if (!region || typeof service.getAllFunctions !== 'function') return;
+    const resources = JSON.stringify(service.resources || {});
+    const named = (fn) => resources.includes(`:role/${service.service}-${stage}-${fn}-\${AWS::Region}-${ROLE_SUFFIX}`);
+    const problems = [];
+    for (const fn of service.getAllFunctions()) {
+      const full = roleName(service.service, stage, fn, region, true);
+      const limit = named(fn) ? full : roleName(service.service, stage, fn, region, false);
+      if (limit.length <= MAX_ROLE_NAME) continue;
+      const longest = stage.length - (limit.length - MAX_ROLE_NAME);
+      const why = named(fn) ? 'a policy of the stack names it so' : 'the role could not be named';
+      problems.push(
+        `  function ${fn}: its role ${full} has ${full.length} characters, ${why}; IAM allows ${MAX_ROLE_NAME}: in ${region}, a stage of at most ${longest} characters`,
+      );
+    }
+    if (problems.length > 0) {
+      const ServerlessError = this.serverless.classes.Error;
+      throw new ServerlessError(`Stage "${stage}" is too long for its functions' role names:\n${problems.join('\n')}`, 'KMS_STAGE_NAME_TOO_LONG');
+    }
+  }
 }
+
+const MAX_ROLE_NAME = 64;
+const ROLE_SUFFIX = 'lambdaRole';
+
+/** The role name serverless-iam-roles-per-function gives a function, with or without its suffix. */
+const roleName = (service, stage, fn, region, suffixed) => [service, stage, fn, region, ...(suffixed ? [ROLE_SUFFIX] : [])].join('-');
 
 /** A value still holding a variable (`${…}`) is left to the framework and CloudFormation. */
 const matches = (value, pattern) => !pattern || String(value).includes('${') || new RegExp(pattern).test(String(value));

@@ -32,7 +32,7 @@ export const PARTITION_REGISTRY = text(PROVISIONER_ENV.registry, {
 export const PARTITION_KEY_ID = optionalText(PROVISIONER_ENV.keyId, { doc: 'the CMK of partition events that name none' });
 
 export const PROVISIONER_SECRET = optionalText(PROVISIONER_ENV.secret, {
-  shownDefault: '— (serverless.yml: the stage secret `kms/<stage>/provisioner`; deploy:fc: `alibaba-kms-secret:<--provisioner-secret>`)',
+  shownDefault: '— (serverless.yml: the stage secret `kms/<stage>/provisioner-key`; deploy:fc: `alibaba-kms-secret:<--provisioner-secret>`)',
   doc: 'the provisioner function reads its access key (`{"accessKeyId": …, "accessKeySecret": …}`, written by `kms access-keys create-provisioner`) from this secret at run time, again after the key is refused: `aws-secrets-manager:<name or ARN>` (a bare name or ARN means the same), or `alibaba-kms-secret:<name>` (read with the `ALIBABA_CLOUD_*` credentials: a Function Compute role\'s); it takes the place of the next two',
 });
 

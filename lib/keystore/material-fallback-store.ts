@@ -14,7 +14,7 @@ const INDEX_PREFIX = 'material-index/';
  * keeps working from its upgrade until `kms store migrate-material` has copied every version into
  * the table; then the prefix is unset and Secrets Manager is no longer read.
  *
- * Destroying a version removes it from both (the secret with it). Listing merges the table's
+ * Destroying a version removes it from both (the secret with it, first). Listing merges the table's
  * versions with those only the index names. Version ids are random, so a new version never
  * meets a secret of the same name.
  */
@@ -47,10 +47,15 @@ export class MaterialFallbackStore implements KeyStore {
     return this.#table.delete(name, expectedRevision);
   }
 
+  /**
+   * The secret and its index entry first, then the table's entry (a name that is not material is
+   * the table's alone): `kms store migrate-material` may be copying the version meanwhile, and a
+   * copy made after the index entry went is found and removed by the migration itself
+   * (./material-migration.ts), one made before it is removed here.
+   */
   async destroy(name: string): Promise<void> {
-    await this.#table.destroy(name);
-    // The secret and its index entry (a name that is not material is the table's alone).
     if (name.startsWith(MATERIAL_PREFIX)) await this.#legacy.destroy(name);
+    await this.#table.destroy(name);
   }
 
   async list(prefix: string): Promise<string[]> {

@@ -56,7 +56,7 @@ export async function migrateMaterial(options: MaterialMigrationOptions): Promis
   for (const index of await table.list(INDEX_PREFIX)) {
     const name = `${MATERIAL_PREFIX}${index.slice(INDEX_PREFIX.length)}`;
     report.versions++;
-    const { outcome, secretExists } = await migrateVersion(table, secrets, name);
+    const { outcome, secretExists } = await migrateVersion(table, secrets, name, index);
     if (outcome === 'missing') report.missing.push(name);
     else if (outcome === 'conflict') report.conflicts.push(name);
     else report[outcome]++;
@@ -72,14 +72,28 @@ export async function migrateMaterial(options: MaterialMigrationOptions): Promis
   return report;
 }
 
-async function migrateVersion(table: KeyStore, secrets: LegacySecrets, name: string): Promise<{ outcome: MigrationOutcome; secretExists: boolean }> {
+async function migrateVersion(
+  table: KeyStore,
+  secrets: LegacySecrets,
+  name: string,
+  index: string,
+): Promise<{ outcome: MigrationOutcome; secretExists: boolean }> {
   const secret = await secrets.get(name);
   if (!secret) return { outcome: (await table.get(name).then(zeroed)) ? 'present' : 'missing', secretExists: false };
-  return { outcome: await copyVersion(table, name, secret.value), secretExists: true };
+  return { outcome: await copyVersion(table, name, index, secret.value), secretExists: true };
 }
 
-/** Copies one version's material into the table and reads it back; `material` is zeroed after. */
-async function copyVersion(table: KeyStore, name: string, material: Buffer): Promise<MigrationOutcome> {
+/**
+ * Copies one version's material into the table and reads it back; `material` is zeroed after.
+ *
+ * The version may be destroyed (DeleteKeyMaterial, the deletion job) between the secret's read
+ * and the table's create: the service's store removes the secret and the index entry first, then
+ * the table's entry (./material-fallback-store.ts), so a copy created after that finds its index
+ * entry gone, and is destroyed again and reported missing rather than bringing destroyed material
+ * back. (Two runs at once could mistake the other's `--delete-secrets` for a destruction: run one
+ * at a time.)
+ */
+async function copyVersion(table: KeyStore, name: string, index: string, material: Buffer): Promise<MigrationOutcome> {
   try {
     let copied = true;
     try {
@@ -87,6 +101,10 @@ async function copyVersion(table: KeyStore, name: string, material: Buffer): Pro
     } catch (err) {
       if (!(err instanceof EntryExistsError)) throw err;
       copied = false;
+    }
+    if (copied && !(await table.get(index).then(zeroed))) {
+      await table.destroy(name);
+      return 'missing';
     }
     // Verified by reading it back (through the seal): what the service will read from now on.
     const stored = await table.get(name);

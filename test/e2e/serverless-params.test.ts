@@ -44,3 +44,15 @@ describe('npx serverless package without the required parameters', () => {
     expect(output).not.toContain('Service packaged');
   }, 120_000);
 });
+
+describe('npx serverless package with a stage too long for its role names', () => {
+  it('exits non-zero before building anything, naming the role, its length and the longest stage the region allows', async () => {
+    const stage = 'integration-eu';
+    const { code, output } = await packageWith(['--stage', stage, ...paramArgs(testParams(stage))]);
+    expect(code).not.toBe(0);
+    expect(output).toContain(`Stage "${stage}" is too long for its functions' role names`);
+    expect(output).toContain(`kms-${stage}-provisionPartitionKeys-eu-central-1-lambdaRole has 65 characters`);
+    expect(output).toContain('in eu-central-1, a stage of at most 13 characters');
+    expect(output).not.toContain('Service packaged');
+  }, 120_000);
+});

@@ -40,6 +40,9 @@ import { type Template, validateTemplate } from '../helpers/cloudformation-spec.
 const STAGES = ['dev', 'staging', 'prod'] as const;
 
 type Resource = { Type: string; Properties: Record<string, any> };
+/** The prod stage packaged with --param legacySecretsPrefix (docs/deploy-aws.md, "Migrating key material"). */
+const UPGRADED = 'prod upgraded';
+const LEGACY_PREFIX = 'kms/prod/';
 const packaged: Record<string, { dir: string; template: Template; resources: Record<string, Resource> }> = {};
 
 /** The ARN strings of a policy Resource: plain, Fn::Sub templates, or lists of them. */
@@ -63,7 +66,12 @@ beforeAll(async () => {
     const template = JSON.parse(await readFile(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
     packaged[stage] = { dir, template, resources: template.Resources as Record<string, Resource> };
   }
-}, 600_000);
+  // A stage upgraded from the release that kept key material in Secrets Manager, until migrated.
+  const dir = await mkdtemp(join(tmpdir(), 'kms-sls-upgraded-'));
+  await packageStage('prod', dir, { ...testParams('prod'), legacySecretsPrefix: LEGACY_PREFIX });
+  const template = JSON.parse(await readFile(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
+  packaged[UPGRADED] = { dir, template, resources: template.Resources as Record<string, Resource> };
+}, 800_000);
 
 afterAll(async () => {
   for (const { dir } of Object.values(packaged)) await rm(dir, { recursive: true, force: true });
@@ -219,7 +227,9 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
       KMS_NONCE_STORE: 'backend',
       KMS_LOG_LEVEL: { dev: 'debug', staging: 'info', prod: 'warn' }[stage],
     });
-    expect(Object.keys(env).filter((name) => name.startsWith('KMS_SECRETS_'))).toEqual([]);
+    // No Secrets Manager store or prefix: a new stage's material is in the table alone (an empty
+    // KMS_SECRETS_PREFIX is unset: lib/keystore/dynamodb/config.ts).
+    expect(Object.keys(env).filter((name) => name.startsWith('KMS_SECRETS_') && env[name] !== '')).toEqual([]);
     expect(Object.keys(resources())).not.toContain('NonceTable');
     for (const [, fn] of ofType('AWS::Lambda::Function')) expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
   });
@@ -270,7 +280,7 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
     expect(secrets.Condition.StringEquals).toEqual({ 'kms:ViaService': { 'Fn::Sub': `secretsmanager.\${AWS::Region}.amazonaws.com` } });
     expect(secrets.Condition.StringLike['kms:EncryptionContext:SecretARN']).toEqual([
       { 'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:kms/${stage}/root-key-*` },
-      { 'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:kms/${stage}/provisioner-*` },
+      { 'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:kms/${stage}/provisioner-key-*` },
     ]);
     expect(key.Properties.KeyPolicy.Statement).toHaveLength(6);
     // Every function role is named so that the pattern admits it.
@@ -468,7 +478,11 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
       KMS_PROVISIONER_SECRET: { Ref: 'ProvisionerSecret' },
     });
     expect(env.KMS_PROVISIONER_ACCESS_KEY_ID).toBeUndefined();
-    expect(resources().ProvisionerSecret!.Properties).toMatchObject({ Name: `kms/${stage}/provisioner`, SecretString: '{}', KmsKeyId: { Ref: 'StateKey' } });
+    expect(resources().ProvisionerSecret!.Properties).toMatchObject({
+      Name: `kms/${stage}/provisioner-key`,
+      SecretString: '{}',
+      KmsKeyId: { Ref: 'StateKey' },
+    });
     expect(resources().ProvisionerSecretPolicy!.Properties.ResourcePolicy.Statement).toEqual([
       expect.objectContaining({
         Effect: 'Deny',
@@ -490,6 +504,57 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
     });
     // The queue's receive permissions, for its one event source.
     expect(text).toContain('sqs:ReceiveMessage');
+  });
+});
+
+describe('serverless package --stage prod --param legacySecretsPrefix=kms/prod/ (a stage upgraded before its material is migrated)', () => {
+  const resources = () => packaged[UPGRADED]!.resources;
+  const legacy = { 'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${LEGACY_PREFIX}key-versions/*` };
+  const read = { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: legacy };
+  const remove = { Effect: 'Allow', Action: ['secretsmanager:DeleteSecret'], Resource: legacy };
+  const grantedTo = (functionName: string) =>
+    (resources()[`${logicalId(functionName)}IamRoleLambdaExecution`]!.Properties.Policies as any[])
+      .flatMap((p) => p.PolicyDocument.Statement as any[])
+      .filter((s) => !(s.Action as string[]).every((a) => a.startsWith('logs:')));
+
+  it('validates against the CloudFormation resource specifications', () => {
+    expect(validateTemplate(packaged[UPGRADED]!.template)).toEqual([]);
+  });
+
+  it('points every function at the old prefix, so versions not migrated yet are read from their secrets', () => {
+    for (const [id, fn] of Object.entries(resources()).filter(([, r]) => r.Type === 'AWS::Lambda::Function'))
+      expect(fn.Properties.Environment.Variables.KMS_SECRETS_PREFIX, id).toBe(LEGACY_PREFIX);
+  });
+
+  it('adds to each function its declared statements exactly: reading the old material secrets to every state reader, deleting them to the material deleters, nothing to the dispatcher and the provisioner', () => {
+    const legacyOf = (grants: readonly string[]) => [...(grants.includes('readRootKey') ? [read] : []), ...(grants.includes('deleteMaterial') ? [remove] : [])];
+    for (const route of ACTIONS) {
+      const grants = grantsOf(route.operation.store, true);
+      expect(grantedTo(route.functionName), route.functionName).toEqual([...grants.map(statementOf), ...legacyOf(grants)]);
+    }
+    for (const job of SCHEDULED) {
+      const grants = grantsOf(job.store, false);
+      expect(grantedTo(job.functionName), job.functionName).toEqual([...grants.map(statementOf), ...legacyOf(grants)]);
+    }
+    expect(JSON.stringify(grantedTo(DISPATCHER.functionName))).not.toContain('secretsmanager');
+    for (const fn of EVENT_TRIGGERED) expect(JSON.stringify(grantedTo(fn.functionName))).not.toContain('key-versions');
+  });
+
+  it('lets the operator read and delete the old material secrets (migrate-material, --delete-secrets), and no role any other secret of the prefix', () => {
+    const operator = resources().OperatorRole!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement);
+    expect(operator).toContainEqual(read);
+    expect(operator).toContainEqual(remove);
+    // Every role's secret access: the stage's two secrets as before, and the old material secrets
+    // (never `<prefix>*`, which would take in the root key's and the provisioner's secrets).
+    const allowed = [{ Ref: 'RootKeySecret' }, { Ref: 'ProvisionerSecret' }, legacy];
+    for (const [id, role] of Object.entries(resources()).filter(([, r]) => r.Type === 'AWS::IAM::Role')) {
+      for (const statement of ((role.Properties.Policies ?? []) as any[]).flatMap((p) => p.PolicyDocument.Statement as any[])) {
+        const actions = [statement.Action].flat() as string[];
+        if (!actions.some((a) => a.startsWith('secretsmanager:'))) continue;
+        expect(allowed, id).toContainEqual(statement.Resource);
+        if (actions.includes('secretsmanager:DeleteSecret')) expect(statement.Resource, id).toEqual(legacy);
+      }
+    }
   });
 });
 

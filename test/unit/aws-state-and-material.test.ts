@@ -7,7 +7,8 @@ import { Keyring } from '../../lib/keyring/keyring.js';
 import { openDynamoDbBackend, openMaterialMigration } from '../../lib/keystore/dynamodb/dynamodb-backend.js';
 import { dynamoDbBackend } from '../../lib/keystore/dynamodb/config.js';
 import type { KeyStore } from '../../lib/keystore/key-store.js';
-import { migrateMaterial } from '../../lib/keystore/material-migration.js';
+import { type LegacySecrets, migrateMaterial } from '../../lib/keystore/material-migration.js';
+import { MaterialFallbackStore } from '../../lib/keystore/material-fallback-store.js';
 import { openSecretsManagerStore } from '../../lib/keystore/secrets-manager/secrets-manager-backend.js';
 import { SplitKeyStore } from '../../lib/keystore/split-store.js';
 import { createLogger } from '../../lib/logger.js';
@@ -297,6 +298,100 @@ describe('Command: kms store migrate-material', () => {
     const after = await openKeyStoreFromEnvironment(stage.env(table, { KMS_SECRETS_PREFIX: PREFIX }));
     expect(await materialOf(after.store, earlier.keys())).toEqual(earlier);
     await after.close();
+  });
+
+  /** The material entry of an earlier-layout version (its key from the owner index). */
+  const materialName = async (table: KeyStore, versionId: string) =>
+    `key-versions/${(await table.get(`version-index/${versionId}`))!.value.toString('utf8')}/${versionId}`;
+
+  /** The migration's secrets, calling `meanwhile` after each read of `name` and before the copy. */
+  const readThen = (secrets: LegacySecrets, name: string, meanwhile: () => Promise<void>): LegacySecrets => ({
+    get: async (n) => {
+      const secret = await secrets.get(n);
+      if (n === name) await meanwhile();
+      return secret;
+    },
+    retire: (n, days) => secrets.retire(n, days),
+  });
+
+  it.each([
+    ['DeleteKeyMaterial (the material alone)', (keyring: Keyring, keyId: string, versionId: string) => keyring.versions.destroyMaterial(keyId, versionId)],
+    ['the deletion job (every version of the key)', (keyring: Keyring, keyId: string) => keyring.versions.destroyAll(keyId)],
+  ])(
+    'when %s destroys a version between the migration reading its secret and creating its copy, the copy is removed again and reported missing, not copied',
+    async (_, destroy) => {
+      const table = await stage.newTable();
+      // Two keys of one version: the victim's key and another one.
+      const earlier = await earlierStage(table, 2, 1);
+      const [victim, survivor] = [...earlier.keys()];
+      const opened = await migration(table);
+      const name = await materialName(opened.table, victim!);
+      const keyId = name.split('/')[1]!;
+      // The service's store (the fallback over the table and the old secrets), as the functions open it.
+      const service = await openKeyStoreFromEnvironment(stage.env(table, { KMS_SECRETS_PREFIX: PREFIX }), logger);
+      const keyring = new Keyring(service.store, { region: 'cn-hangzhou', accountId: '1234567890123456', cacheTtlMs: 0 });
+      const secrets = readThen(opened.secrets, name, () => destroy(keyring, keyId, victim!));
+      const report = await migrateMaterial({ table: opened.table, secrets });
+      expect(report).toMatchObject({ versions: 2, copied: 1, missing: [name], conflicts: [] });
+      expect(await opened.table.get(name)).toBeUndefined();
+      expect(secretsOfKeys().filter((n) => n.endsWith(victim!))).toEqual([]);
+      expect((await stage.rawItems(table)).filter((item) => item.sk?.S === name)).toEqual([]);
+      // The other key's version is copied as usual.
+      expect((await materialOf(service.store, [survivor!])).get(survivor!)).toEqual(earlier.get(survivor!));
+      expect(await opened.table.get(await materialName(opened.table, survivor!))).toBeDefined();
+      await service.close();
+      await opened.close();
+    },
+  );
+
+  it('when a destruction is half done as the migration copies (the secret and its index entry go first), the copy never outlives it', async () => {
+    const table = await stage.newTable();
+    const earlier = await earlierStage(table, 1, 1);
+    const [victim] = [...earlier.keys()];
+    const opened = await migration(table);
+    const name = await materialName(opened.table, victim!);
+    // The migration has read the secret and waits; the destruction runs up to the table's entry,
+    // lets the migration copy and check, and only then removes the table's entry.
+    let resume!: () => void;
+    let read!: () => void;
+    const resumed = new Promise<void>((r) => {
+      resume = r;
+    });
+    const hasRead = new Promise<void>((r) => {
+      read = r;
+    });
+    let migrated!: Promise<unknown>;
+    const inner = opened.table;
+    const hookedTable: KeyStore = {
+      changes: inner.changes,
+      create: (n, value, options) => inner.create(n, value, options),
+      get: (n) => inner.get(n),
+      update: (n, revision, value) => inner.update(n, revision, value),
+      delete: (n, revision) => inner.delete(n, revision),
+      list: (prefix) => inner.list(prefix),
+      destroy: async (n) => {
+        if (n === name) {
+          resume();
+          await migrated;
+        }
+        return inner.destroy(n);
+      },
+    };
+    const fallback = new MaterialFallbackStore({ table: hookedTable, secrets: opened.secrets as unknown as KeyStore });
+    migrated = migrateMaterial({
+      table: opened.table,
+      secrets: readThen(opened.secrets, name, async () => {
+        read();
+        await resumed;
+      }),
+    });
+    await hasRead;
+    await fallback.destroy(name);
+    expect(await migrated).toMatchObject({ copied: 0, missing: [name] });
+    expect(await opened.table.get(name)).toBeUndefined();
+    expect(secretsOfKeys().filter((n) => n.endsWith(victim!))).toEqual([]);
+    expect(await opened.table.list('material-index/')).toEqual([]);
+    await opened.close();
   });
 
   it('is listed in kms store --help, and through the command reports its counts as JSON; refused without KMS_SECRETS_PREFIX or on another backend', async () => {

@@ -18,6 +18,8 @@ type Declared = Record<string, { meaning: string; example: string; pattern: stri
 const config = parse(readFileSync(`${root}serverless.yml`, 'utf8'), { merge: true }) as {
   params: Record<string, Record<string, unknown>>;
   custom: { requiredParams: Declared; paramFormats: Record<string, string> };
+  functions: Record<string, unknown>;
+  resources: object;
 };
 const declared = config.custom.requiredParams;
 const names = Object.keys(declared);
@@ -102,13 +104,16 @@ describe('required parameters', () => {
     ['auditLogRetentionDays', '365d'],
     ['serverErrorsThreshold', '0'],
     ['rootKeyReplicaRegion', 'EU West'],
+    // The old secrets' names are <prefix>key-versions/…: a prefix without its slash matches none.
+    ['legacySecretsPrefix', 'kms/prod'],
+    ['legacySecretsPrefix', 'kms/prod/*'],
   ])('refuses an optional %s of a form CloudFormation would refuse mid-deploy (%s)', (name, value) => {
     const message = refusal({ stage: 'dev', param: cli({ ...testParams('dev'), [name]: value }) })!;
     expect(message).toContain(`--param ${name}=${value}  is malformed: it must match ${config.custom.paramFormats[name]}`);
   });
 
   it('takes the optional parameters in their forms, and their defaults', () => {
-    const optional = { auditLogRetentionDays: '731', serverErrorsThreshold: '10', rootKeyReplicaRegion: 'eu-west-1' };
+    const optional = { auditLogRetentionDays: '731', serverErrorsThreshold: '10', rootKeyReplicaRegion: 'eu-west-1', legacySecretsPrefix: 'kms/prod/' };
     expect(refusal({ stage: 'dev', param: cli({ ...testParams('dev'), ...optional }) })).toBeUndefined();
     for (const name of Object.keys(config.custom.paramFormats)) expect(config.params.default, name).toHaveProperty(name);
   });
@@ -122,6 +127,67 @@ describe('required parameters', () => {
     expect(() => plugin('us-east-1').hooks['before:package:initialize']()).toThrow(
       '--param listenerArn names a listener in eu-central-1, but the stack deploys to us-east-1: pass --region eu-central-1, or a listener in us-east-1',
     );
+  });
+
+  describe('role names (serverless-iam-roles-per-function names a role <service>-<stage>-<function>-<region>-lambdaRole; IAM allows 64)', () => {
+    /** The hook as the framework runs it once the stage and region are resolved, over these functions. */
+    const check = (stage: string, region: string, functions: string[] = Object.keys(config.functions)) => {
+      // As the framework resolves them: the stage variable filled in, CloudFormation's left.
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a Serverless Framework variable
+      const resources = JSON.parse(JSON.stringify(config.resources).replaceAll('${sls:stage}', stage));
+      const service = { service: 'kms', provider: { region, stage }, resources, getAllFunctions: () => functions };
+      const plugin = new RequiredParams(
+        { configurationInput: config, classes: { Error: ServerlessError }, service },
+        {
+          stage,
+          // A listener in the stack's region (checked first).
+          param: cli({ ...testParams(stage), listenerArn: testParams(stage).listenerArn!.replace('eu-central-1', region) }),
+        },
+      );
+      try {
+        plugin.hooks['before:package:initialize']();
+        return undefined;
+      } catch (error) {
+        expect((error as ServerlessError).code).toBe('KMS_STAGE_NAME_TOO_LONG');
+        return (error as Error).message;
+      }
+    };
+    const longest = Object.keys(config.functions).reduce((a, b) => (b.length > a.length ? b : a));
+
+    it.each(['dev', 'prod', 'staging', 'qa-123'])('lets stage %s through in eu-central-1', (stage) => {
+      expect(check(stage, 'eu-central-1')).toBeUndefined();
+    });
+
+    it('refuses a stage that would shorten the provisioner’s role, which the stage key’s policy names with its suffix (in the region the stack deploys to)', () => {
+      // kms-<14>-provisionPartitionKeys-eu-central-1-lambdaRole: 65 characters.
+      const message = check('integration-eu', 'eu-central-1')!;
+      expect(message).toContain('Stage "integration-eu" is too long');
+      expect(message).toContain(
+        'function provisionPartitionKeys: its role kms-integration-eu-provisionPartitionKeys-eu-central-1-lambdaRole has 65 characters, a policy of the stack names it so',
+      );
+      expect(message).toContain('in eu-central-1, a stage of at most 13 characters');
+      expect(check('integration-e', 'eu-central-1')).toBeUndefined();
+      // A longer region leaves less of the 64 to the stage.
+      expect(check('integration', 'ap-southeast-1')).toBeUndefined();
+      expect(check('integration-e', 'ap-southeast-1')).toContain('in ap-southeast-1, a stage of at most 11 characters');
+    });
+
+    it('refuses a stage whose longest function’s role could not be named even without its suffix, computed from the functions the stack has', () => {
+      // kms-<16>-<the longest function>-eu-central-1: over 64 even without -lambdaRole.
+      const stage = 'x'.repeat(64 - 'kms--'.length - longest.length - '-eu-central-1'.length + 1);
+      const message = check(stage, 'eu-central-1')!;
+      expect(message).toContain(`function ${longest}: its role kms-${stage}-${longest}-eu-central-1-lambdaRole`);
+      expect(message).toContain('the role could not be named');
+      // One more function with a longer name lowers the limit: the names are the stack's, not a constant.
+      // One character less, and only the provisioner's (named) role is still too long.
+      const shorter = check(stage.slice(0, -1), 'eu-central-1')!;
+      expect(shorter).toContain('function provisionPartitionKeys');
+      expect(shorter).not.toContain(`function ${longest}`);
+      expect(check('dev', 'eu-central-1', [...Object.keys(config.functions), 'f'.repeat(50)])).toContain(`function ${'f'.repeat(50)}`);
+      // A function whose role no policy names may lose its suffix (the stage's role patterns still admit it).
+      const unnamed = Object.keys(config.functions).filter((f) => f !== 'provisionPartitionKeys');
+      expect(check('integration-eu', 'eu-central-1', unnamed)).toBeUndefined();
+    });
   });
 
   it('stays out of the way of --help', () => {
