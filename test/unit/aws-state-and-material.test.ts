@@ -1,7 +1,7 @@
+import { runKmsHere } from '../helpers/cli-in-process.js';
 import { CreateSecretCommand, DeleteSecretCommand, GetSecretValueCommand, ListSecretsCommand } from '@aws-sdk/client-secrets-manager';
 import { InternalServiceError } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { run } from '../../infra/cli/program.js';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EXIT } from '../../infra/cli/exit-codes.js';
 import { Keyring } from '../../lib/keyring/keyring.js';
 import { openDynamoDbBackend, openMaterialMigration } from '../../lib/keystore/dynamodb/dynamodb-backend.js';
@@ -433,25 +433,5 @@ describe('Command: kms store migrate-material', () => {
 
 /** Runs `kms` in this process over `env` (on top of the test's), returning its exit code and output. */
 function cliRunner() {
-  return async (env: Record<string, string>, args: string[]) => {
-    const saved = { ...process.env };
-    Object.assign(process.env, env);
-    let stdout = '';
-    let stderr = '';
-    const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      stdout += chunk.toString();
-      return true;
-    });
-    const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      stderr += chunk.toString();
-      return true;
-    });
-    try {
-      return { code: await run(['node', 'kms', ...args]), stdout, stderr };
-    } finally {
-      out.mockRestore();
-      err.mockRestore();
-      process.env = saved;
-    }
-  };
+  return (env: Record<string, string>, args: string[]) => runKmsHere(args, env);
 }

@@ -1,6 +1,7 @@
+import { runKmsHere } from '../helpers/cli-in-process.js';
 import type { Command } from 'commander';
-import { describe, expect, it, vi } from 'vitest';
-import { buildProgram, run } from '../../infra/cli/program.js';
+import { describe, expect, it } from 'vitest';
+import { buildProgram } from '../../infra/cli/program.js';
 import { EXIT } from '../../infra/cli/exit-codes.js';
 
 /*
@@ -21,25 +22,7 @@ function listedCommands(help: string): string[] {
   return [...section.matchAll(/^ {2}(\S+)/gm)].map((m) => m[1]!);
 }
 
-/** Runs the CLI in this process and returns its exit code and what it printed. */
-async function runHere(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += chunk.toString();
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += chunk.toString();
-    return true;
-  });
-  try {
-    return { code: await run(['node', 'kms', ...args]), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+const runHere = (args: string[]) => runKmsHere(args);
 
 const all = groups(buildProgram());
 

@@ -1,10 +1,10 @@
+import { runKmsHere } from '../helpers/cli-in-process.js';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../infra/cli/exit-codes.js';
-import { run } from '../../infra/cli/program.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 
 /*
@@ -28,25 +28,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function kms(schema: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  Object.assign(process.env, { KMS_KEY_STORE: 'postgres', KMS_POSTGRES_URL: server.url, KMS_POSTGRES_SCHEMA: schema, KMS_DATA_DIR: dir });
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += chunk.toString();
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += chunk.toString();
-    return true;
-  });
-  try {
-    return { code: await run(['node', 'kms', 'access-keys', ...args]), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+const kms = (schema: string, ...args: string[]) =>
+  runKmsHere(['access-keys', ...args], { KMS_KEY_STORE: 'postgres', KMS_POSTGRES_URL: server.url, KMS_POSTGRES_SCHEMA: schema, KMS_DATA_DIR: dir });
 
 /** The rows of the schema's entries table (none when the table was never made). */
 async function entries(schema: string): Promise<string[]> {

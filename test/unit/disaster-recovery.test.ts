@@ -1,3 +1,4 @@
+import { runKmsHere } from '../helpers/cli-in-process.js';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,7 +8,6 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OPERATIONS } from '../../functions/actions.js';
 import { EXIT } from '../../infra/cli/exit-codes.js';
-import { run } from '../../infra/cli/program.js';
 import { createStateTable } from '../../lib/keystore/dynamodb/table.js';
 import { createDispatcher } from '../../lib/middleware/dispatch.js';
 import { applySeed } from '../../lib/seed.js';
@@ -64,27 +64,7 @@ afterAll(async () => {
 });
 
 /** `kms …` in this process, in the environment given (over the test's own), with its output. */
-async function kms(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const before = { ...process.env };
-  Object.assign(process.env, env);
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += chunk.toString();
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += chunk.toString();
-    return true;
-  });
-  try {
-    return { code: await run(['node', 'kms', '--output', 'json', ...args]), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-    process.env = before;
-  }
-}
+const kms = (env: Record<string, string>, ...args: string[]) => runKmsHere(['--output', 'json', ...args], env);
 
 async function call(service: Service, who: Credentials, action: string, params: Record<string, string>) {
   const response = await createDispatcher(service, OPERATIONS)(signedRpcRequest(who, action, params));
