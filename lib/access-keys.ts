@@ -192,12 +192,7 @@ export class AccessKeyRegistry {
    * InvalidPolicyError when the resulting policy does not validate.
    */
   async update(accessKeyId: string, change: (record: AccessKeyRecord) => AccessKeyRecord): Promise<AccessKeyRecord> {
-    if (!isAccessKeyId(accessKeyId)) throw new AccessKeyNotFoundError();
-    const name = entryName(accessKeyId);
-    for (let attempt = 1; ; attempt++) {
-      const entry = await this.#store.get(name);
-      const current = entry && decodeAccessKey(entry.value);
-      if (!entry || !current) throw new AccessKeyNotFoundError();
+    return this.#replace(accessKeyId, (current) => {
       const next = change(structuredClone(current));
       if (next.accessKeyId !== current.accessKeyId || next.accessKeySecret !== current.accessKeySecret) {
         throw new Error('an access key update cannot change its id or secret');
@@ -207,17 +202,34 @@ export class AccessKeyRegistry {
       // A stored policy that no longer validates is refused here too (even for a status change):
       // nothing writes an invalid policy; set-policy replaces it.
       const record = toStored(next);
+      return { value: record, result: record };
+    });
+  }
+
+  /**
+   * The compare-and-swap both {@link update} and {@link delete} make: `next` turns the stored
+   * record into what is written (and what to return); when another writer came first, the record
+   * is read again and `next` re-applied (bounded, with jitter). The cached record is dropped, not
+   * set (see TtlCache): the next lookup loads the key as the store holds it then.
+   */
+  async #replace<T>(accessKeyId: string, next: (current: AccessKeyRecord) => { value: unknown; result: T }): Promise<T> {
+    if (!isAccessKeyId(accessKeyId)) throw new AccessKeyNotFoundError();
+    const name = entryName(accessKeyId);
+    for (let attempt = 1; ; attempt++) {
+      const entry = await this.#store.get(name);
+      const current = entry && decodeAccessKey(entry.value);
+      if (!entry || !current) throw new AccessKeyNotFoundError();
+      const { value, result } = next(current);
       try {
-        await this.#store.update(name, entry.revision, Buffer.from(JSON.stringify(record)));
+        await this.#store.update(name, entry.revision, Buffer.from(JSON.stringify(value)));
       } catch (err) {
         if (err instanceof EntryNotFoundError) throw new AccessKeyNotFoundError();
         if (!(err instanceof RevisionConflictError) || attempt >= MAX_CAS_ATTEMPTS) throw err;
         await sleep(Math.random() * Math.min(2 ** attempt, 50));
         continue;
       }
-      // Dropped, not set (see TtlCache): the next lookup loads the key as the store holds it then.
       this.#cache.delete(accessKeyId);
-      return record;
+      return result;
     }
   }
 
@@ -247,23 +259,10 @@ export class AccessKeyRegistry {
    * there is no such key.
    */
   async delete(accessKeyId: string): Promise<void> {
-    if (!isAccessKeyId(accessKeyId)) throw new AccessKeyNotFoundError();
-    const name = entryName(accessKeyId);
-    for (let attempt = 1; ; attempt++) {
-      const entry = await this.#store.get(name);
-      if (!entry || !decodeAccessKey(entry.value)) throw new AccessKeyNotFoundError();
-      const tombstone = { accessKeyId, accessKeySecret: '', status: 'Disabled', policy: DENY_ALL_POLICY, deletedAt: new Date().toISOString() };
-      try {
-        await this.#store.update(name, entry.revision, Buffer.from(JSON.stringify(tombstone)));
-      } catch (err) {
-        if (err instanceof EntryNotFoundError) throw new AccessKeyNotFoundError();
-        if (!(err instanceof RevisionConflictError) || attempt >= MAX_CAS_ATTEMPTS) throw err;
-        await sleep(Math.random() * Math.min(2 ** attempt, 50));
-        continue;
-      }
-      this.#cache.delete(accessKeyId);
-      return;
-    }
+    await this.#replace(accessKeyId, () => ({
+      value: { accessKeyId, accessKeySecret: '', status: 'Disabled', policy: DENY_ALL_POLICY, deletedAt: new Date().toISOString() },
+      result: undefined,
+    }));
   }
 
   /** Whether the store has ever held an access key (a deleted one leaves its tombstone). */

@@ -1,3 +1,4 @@
+import { SOCKET_ERROR_CODES } from '@alibaba-kms-compatible/client/internal/socket-errors';
 import type { UnavailableReason } from '../store-errors.js';
 
 /**
@@ -25,18 +26,7 @@ interface PgLikeError {
   cause?: unknown;
 }
 
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'EHOSTUNREACH',
-  'EHOSTDOWN',
-]);
+const NETWORK_CODES = SOCKET_ERROR_CODES;
 
 const TIMEOUT_CODES = new Set(['ETIMEDOUT']);
 

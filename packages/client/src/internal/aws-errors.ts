@@ -1,3 +1,4 @@
+import { SOCKET_ERROR_CODES } from './socket-errors.js';
 /**
  * AWS errors (SDK v3 service exceptions, and the Node/smithy errors of the transport beneath them)
  * sorted into failure classes, in this one place. The S3 partition registry classifies through
@@ -75,22 +76,7 @@ const SERVER_NAMES = new Set([
   'ServiceUnavailableException',
 ]);
 
-const NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EPIPE',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'EHOSTUNREACH',
-  'EHOSTDOWN',
-  'ERR_HTTP2_STREAM_ERROR',
-  'ERR_HTTP2_GOAWAY_SESSION',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED',
-]);
+const NETWORK_CODES = new Set([...SOCKET_ERROR_CODES, 'ERR_HTTP2_STREAM_ERROR', 'ERR_HTTP2_GOAWAY_SESSION', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
 
 const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ABORT_ERR']);
 

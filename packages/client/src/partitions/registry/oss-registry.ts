@@ -1,3 +1,4 @@
+import { SOCKET_ERROR_CODES } from '../../internal/socket-errors.js';
 import { entryFileName, type PartitionEntry } from '../entry.js';
 import { PartitionKeysError, RegistryUnavailableError } from '../errors.js';
 import { describeOperation, idsOfNames, normalisePrefix, parseStoredEntry, serializeEntry } from './file-registry.js';
@@ -148,18 +149,7 @@ const OSS_ACCESS_DENIED = new Set([
 ]);
 const TIMEOUT_NAMES = new Set(['ConnectionTimeoutError', 'ResponseTimeoutError', 'RequestTimeoutError', 'TimeoutError']);
 const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT']);
-const NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EPIPE',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'EHOSTUNREACH',
-  'EHOSTDOWN',
-]);
+const NETWORK_CODES = SOCKET_ERROR_CODES;
 
 /**
  * The registry's error for anything an ali-oss call threw, in this one place. ali-oss errors carry
