@@ -209,11 +209,6 @@ export class SealedKeyStore implements KeyStore {
     await this.#markAllSealed();
   }
 
-  /** Whether `inner` was ever sealed (it holds a check entry): then only its own root key may open it. */
-  static async isSealed(inner: KeyStore): Promise<boolean> {
-    return (await inner.get(ROOT_KEY_CHECK_ENTRY)) !== undefined;
-  }
-
   /**
    * The seal's two entries, read at once (both are write-once, so reading them together, or before
    * the root key is at hand, sees nothing a read one after the other would not): what

@@ -57,7 +57,7 @@ describe('Class: SealedKeyStore', () => {
     const inner = new MemoryKeyStore();
     await SealedKeyStore.open(inner, key(1));
     await expect(SealedKeyStore.open(inner, key(2))).rejects.toBeInstanceOf(RootKeyMismatchError);
-    expect(await SealedKeyStore.isSealed(inner)).toBe(true);
+    expect(await inner.get(ROOT_KEY_CHECK_ENTRY)).toBeDefined();
     expect(await inner.list('meta/')).toEqual([ALL_SEALED_ENTRY, ROOT_KEY_CHECK_ENTRY]);
   });
 
