@@ -5,6 +5,7 @@ import { type EncryptionContext, encodeEncryptionContext } from '../lib/crypto/e
 import { openEnvelope, type SealedBlob, sealEnvelope } from '../lib/crypto/envelope.js';
 import { assertKeyUsable } from '../lib/keyring/keyring.js';
 import { defineAction } from '../lib/action.js';
+import { assertKeyPurpose } from '../lib/operations/key-usage.js';
 import { expectBlobKey, resolveAuthorizedKey, resolveAuthorizedVersion } from '../lib/operations/resolve-key.js';
 import { booleanParameter, ciphertextBlobOf, ciphertextBlobParameter, encryptionContextParameter, keyIdParameter } from '../lib/protocol/alibaba/schema.js';
 import { ciphertextBlob, encryptionAlgorithm, encryptionContext, expectedKeyId, keyId } from '../lib/protocol/aws/fields.js';
@@ -79,6 +80,7 @@ export const action = defineAction({
     });
     assertKeyUsable(source);
     assertKeyUsable(destination);
+    assertKeyPurpose(destination, 'symmetric-encryption');
     return { blob, source, version, destination };
   },
   async execute(input, { blob, source, version, destination }, context): Promise<ReEncryptOutput> {

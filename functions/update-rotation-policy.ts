@@ -5,7 +5,8 @@ import { addSeconds, DEFAULT_ROTATION_SECONDS, parseRotationInterval } from '../
 import { defineAction } from '../lib/action.js';
 import { notPendingDeletion } from '../lib/operations/key-state.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
-import { UnsupportedOriginError } from '../lib/errors.js';
+import { UnsupportedKeySpecError, UnsupportedOriginError } from '../lib/errors.js';
+import { specOf } from '../lib/crypto/key-spec.js';
 import { booleanParameter, keyIdParameter } from '../lib/protocol/alibaba/schema.js';
 import { integer, keyId } from '../lib/protocol/aws/fields.js';
 
@@ -61,6 +62,11 @@ export const action = defineAction({
     const key = notPendingDeletion(await resolveAuthorizedKey(input.KeyId, context));
     // Imported material is never rotated here; turning rotation off is harmless and allowed.
     if (key.external && input.EnableAutomaticRotation) throw new UnsupportedOriginError(key.keyId, 'EXTERNAL');
+    // Neither Alibaba nor AWS rotates asymmetric or HMAC keys automatically.
+    const spec = specOf(key);
+    if (spec.kind !== 'symmetric' && input.EnableAutomaticRotation) {
+      throw new UnsupportedKeySpecError('EnableAutomaticRotation', `A ${spec.spec} key cannot rotate automatically; make a new version with CreateKeyVersion.`);
+    }
     return key;
   },
   async execute(input, key, context) {

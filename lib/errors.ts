@@ -11,6 +11,11 @@ export abstract class KmsError extends Error {
   abstract readonly code: string;
   /** Alibaba's optional hint; we leave it empty unless a fix is obvious. */
   readonly recommend: string = '';
+  /**
+   * The `__type` the AWS protocol answers with, where one Alibaba Code stands for failures AWS
+   * tells apart; else the AWS protocol maps the Code (lib/protocol/aws/wire.ts).
+   */
+  readonly awsType: string | undefined = undefined;
 
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -321,6 +326,68 @@ export class InvalidCiphertextError extends KmsError {
   readonly code = 'InvalidCiphertext';
   constructor() {
     super('The CiphertextBlob could not be decrypted: either the blob is corrupt, or the EncryptionContext differs from the one used to encrypt it.');
+  }
+}
+
+/**
+ * The key cannot do what was asked: its usage or spec does not fit the Action or the algorithm
+ * (signing with an ENCRYPT/DECRYPT key, GenerateDataKey under an RSA key, ECDSA with an RSA key,
+ * HMAC_SHA_512 with an HMAC_256 key). Alibaba publishes no code for it; AWS's is
+ * InvalidKeyUsageException.
+ */
+export class KeyUsageError extends KmsError {
+  readonly statusCode = 400;
+  readonly code = 'UnsupportedOperation';
+  override readonly awsType = 'InvalidKeyUsageException';
+  constructor(keyId: string, reason: string) {
+    super(`Key "${echo(keyId)}" cannot be used this way: ${reason}`);
+  }
+}
+
+/**
+ * The operation does not exist for keys of this kind: GetPublicKey of a key without a key pair,
+ * rotation of an asymmetric or HMAC key, a new version of an HMAC key. AWS's is
+ * UnsupportedOperationException.
+ */
+export class UnsupportedKeyOperationError extends KmsError {
+  readonly statusCode = 400;
+  readonly code = 'UnsupportedOperation';
+  override readonly awsType = 'UnsupportedOperationException';
+  constructor(keyId: string, reason: string) {
+    super(`This operation is not supported for key "${echo(keyId)}": ${reason}`);
+  }
+}
+
+/**
+ * A key spec this service does not make (SM2, SM4, post-quantum, Ed25519). Alibaba answers a bad
+ * KeySpec with InvalidParameter; AWS's CreateKey with UnsupportedOperationException.
+ */
+export class UnsupportedKeySpecError extends KmsError {
+  readonly statusCode = 400;
+  readonly code = 'InvalidParameter';
+  override readonly awsType = 'UnsupportedOperationException';
+  constructor(parameter: string, reason: string) {
+    super(`The specified parameter "${echo(parameter)}" is not valid. ${reason}`);
+  }
+}
+
+/** AWS Verify: the signature does not verify under the key (Alibaba's AsymmetricVerify answers `Value: false` instead). */
+export class InvalidSignatureError extends KmsError {
+  readonly statusCode = 400;
+  readonly code = 'InvalidSignature';
+  override readonly awsType = 'KMSInvalidSignatureException';
+  constructor() {
+    super('The signature is not valid for this message (or digest), key and signing algorithm.');
+  }
+}
+
+/** AWS VerifyMac: the MAC does not verify under the key. */
+export class InvalidMacError extends KmsError {
+  readonly statusCode = 400;
+  readonly code = 'InvalidMac';
+  override readonly awsType = 'KMSInvalidMacException';
+  constructor() {
+    super('The MAC is not valid for this message, key and MAC algorithm.');
   }
 }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { KeyDisabledError, KeyNotFoundError, KeyPendingDeletionError, KeyPendingImportError, KeyVersionNotFoundError } from '../errors.js';
+import type { KeySpec, KeyUsage } from '../crypto/key-spec.js';
 import { loadImportTokenKey } from './import-token-key.js';
 import { withMaterialExpiry } from './external-material.js';
 import { ImportedMaterial } from './imported-material.js';
@@ -42,6 +43,10 @@ export interface NewKey {
   tags?: Array<[string, string]>;
   /** Origin=EXTERNAL: no material until ImportKeyMaterial; the key starts PendingImport. */
   external?: boolean;
+  /** Absent: `Aliyun_AES_256`; every version the keyring makes for the key has it. */
+  keySpec?: KeySpec;
+  /** Absent: `ENCRYPT/DECRYPT`. The caller checks that it fits the spec. */
+  keyUsage?: KeyUsage;
 }
 
 /**
@@ -125,7 +130,8 @@ export class Keyring {
       return this.createKeyRecord({ ...input, keyId, primaryKeyVersion: keyVersionId, state: 'PendingImport' });
     }
     const versionIds: string[] = [];
-    for (const version of input.versions?.length ? input.versions : [{}]) versionIds.push(await this.versions.add(keyId, version));
+    const keySpec = input.keySpec === 'Aliyun_AES_256' ? undefined : input.keySpec;
+    for (const version of input.versions?.length ? input.versions : [{}]) versionIds.push(await this.versions.add(keyId, { ...version, keySpec }));
     return this.createKeyRecord({ ...input, keyId, primaryKeyVersion: input.primaryKeyVersion ?? versionIds[versionIds.length - 1]! });
   }
 
@@ -155,6 +161,8 @@ export class Keyring {
         : { rotationInterval: input.rotationInterval, nextRotationDate: addSeconds(creationDate, input.rotationInterval) }),
       ...(input.tags?.length ? { tags: [...input.tags].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) } : {}),
       ...(input.external ? { external: {} } : {}),
+      ...(input.keySpec && input.keySpec !== 'Aliyun_AES_256' ? { keySpec: input.keySpec } : {}),
+      ...(input.keyUsage && input.keyUsage !== 'ENCRYPT/DECRYPT' ? { keyUsage: input.keyUsage } : {}),
     };
     await this.#store.create(entryNames.key(record.keyId), encodeRecord(record), { writeOnce: false });
     // Dropped, not set (see TtlCache): the next read loads the record as the store holds it then.
@@ -190,8 +198,13 @@ export class Keyring {
    * Adds a version and makes it primary (rotation). Concurrent calls each add their own version;
    * all survive, and the primary is whichever wrote last. `rotated` sets the rotation dates.
    */
-  async createVersion(keyId: string, rotated: (record: KeyRecord, at: string) => KeyRecord = (r) => r): Promise<KeyVersionRecordInfo> {
-    const keyVersionId = await this.versions.add(keyId, {});
+  async createVersion(
+    key: Pick<KeyRecord, 'keyId' | 'keySpec'>,
+    rotated: (record: KeyRecord, at: string) => KeyRecord = (r) => r,
+  ): Promise<KeyVersionRecordInfo> {
+    const { keyId } = key;
+    // Of the key's spec (fixed for life): an RSA key's new version is a new key pair.
+    const keyVersionId = await this.versions.add(keyId, { keySpec: key.keySpec });
     const info = await this.versions.info(keyId, keyVersionId);
     await this.updateKey(keyId, (current) => rotated({ ...current, primaryKeyVersion: keyVersionId }, info!.creationDate));
     return info!;

@@ -3,6 +3,8 @@
  * write-once; everything else is mutable through compare-and-swap.
  */
 
+import type { KeySpec, KeyUsage } from '../crypto/key-spec.js';
+
 /** PendingImport: an EXTERNAL (BYOK) key without its material (never imported, deleted or expired). */
 export type KeyState = 'Enabled' | 'Disabled' | 'PendingDeletion' | 'PendingImport';
 
@@ -13,7 +15,15 @@ export interface KeyRecord {
   state: KeyState;
   creationDate: string;
   creator: string;
+  /**
+   * The version new operations use: for a symmetric key the primary version; for an asymmetric or
+   * HMAC key its newest version (what AWS operations, which name no version, use).
+   */
   primaryKeyVersion: string;
+  /** Absent: `Aliyun_AES_256` (every key made before other specs existed). Fixed for life. */
+  keySpec?: KeySpec;
+  /** Absent: `ENCRYPT/DECRYPT`. Fixed for life. */
+  keyUsage?: KeyUsage;
   automaticRotation?: 'Enabled' | 'Disabled';
   /** Seconds between automatic rotations, when set. */
   rotationInterval?: number;
@@ -51,7 +61,11 @@ export interface ExternalMaterial {
   leaseUntilMs?: number;
 }
 
-/** Write-once: `key-versions/<keyId>/<keyVersionId>`; `material` is Base64 of 32 bytes. */
+/**
+ * Write-once: `key-versions/<keyId>/<keyVersionId>`. `material` is Base64 of the key: 32 bytes for
+ * `Aliyun_AES_256` (no `keySpec`), the spec's bits for an HMAC key, the private key as PKCS #8 DER
+ * for an RSA or EC key (its public key is derived from it).
+ */
 export interface KeyVersionRecord {
   keyId: string;
   keyVersionId: string;
@@ -61,6 +75,8 @@ export interface KeyVersionRecord {
    * has whole seconds). Absent in records written before it existed.
    */
   createdAtMs?: number;
+  /** The key's spec (absent: `Aliyun_AES_256`), so a version read alone is read right. */
+  keySpec?: KeySpec;
   material: string;
 }
 

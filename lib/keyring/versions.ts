@@ -1,4 +1,6 @@
-import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { type KeyObject, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { generateKeyPairDer, loadKeyPair } from '../crypto/key-pair.js';
+import { hmacKeyBytes, isAsymmetric, type KeySpec, type KeySpecInfo, specOf } from '../crypto/key-spec.js';
 import { EntryExistsError, type KeyStore } from '../keystore/key-store.js';
 import { TtlCache } from '../ttl-cache.js';
 import { isoSeconds } from '@alibaba-kms-compatible/client/internal/time';
@@ -8,7 +10,9 @@ import { decodeRecord, encodeRecord, entryNames, KEY_MATERIAL_BYTES, type KeyVer
 /** What a new version is made of; every field may be left to the keyring. */
 export interface NewVersion {
   keyVersionId?: string;
-  /** 32 bytes; random when absent. The keyring zeroes its own copy, never the caller's. */
+  /** Absent: `Aliyun_AES_256`. */
+  keySpec?: KeySpec;
+  /** An AES key's 32 bytes (the seed's); new material of the spec when absent. The keyring zeroes its own copy, never the caller's. */
   material?: Buffer;
 }
 
@@ -21,11 +25,25 @@ export interface KeyVersionRecordInfo {
   createdAtMs?: number;
 }
 
-/** A version ready for use. `material` belongs to the keyring's cache: never zero or keep it. */
+/**
+ * A version ready for use. `material` belongs to the keyring's cache: never zero or keep it. It is
+ * the key for a symmetric or HMAC version; an RSA or EC version has its key pair instead (parsed
+ * once, when the version is read) and empty `material`.
+ */
 export interface KeyVersion {
   keyId: string;
   keyVersionId: string;
+  spec: KeySpecInfo;
   material: Buffer;
+  privateKey?: KeyObject;
+  publicKey?: KeyObject;
+}
+
+/** New key material of a spec: random bytes for AES and HMAC keys, a new key pair's PKCS #8 DER for RSA and EC keys. */
+async function newMaterial(spec: KeySpecInfo): Promise<Buffer> {
+  if (spec.kind === 'symmetric') return randomBytes(KEY_MATERIAL_BYTES);
+  if (spec.kind === 'hmac') return randomBytes(hmacKeyBytes(spec));
+  return (await generateKeyPairDer(spec)).privateKeyPkcs8;
 }
 
 /**
@@ -86,7 +104,14 @@ export class KeyVersions {
     if (!entry) return undefined;
     const record = decodeRecord<KeyVersionRecord>(entry.value);
     entry.value.fill(0);
-    return { keyId: record.keyId, keyVersionId: record.keyVersionId, material: Buffer.from(record.material, 'base64') };
+    const spec = specOf(record);
+    const material = Buffer.from(record.material, 'base64');
+    if (!isAsymmetric(spec)) return { keyId: record.keyId, keyVersionId: record.keyVersionId, spec, material };
+    try {
+      return { keyId: record.keyId, keyVersionId: record.keyVersionId, spec, material: Buffer.alloc(0), ...loadKeyPair(material) };
+    } finally {
+      material.fill(0);
+    }
   }
 
   /** The id of the key a version belongs to, or undefined when there is no such version. */
@@ -110,10 +135,19 @@ export class KeyVersions {
     const keyVersionId = input.keyVersionId ?? randomUUID();
     if (!isKeyId(keyId)) throw new Error(`key id "${keyId}" is not a UUID or key-… id`);
     if (!isKeyVersionId(keyVersionId)) throw new Error(`key version id "${keyVersionId}" is not a UUID`);
-    if (input.material && input.material.length !== KEY_MATERIAL_BYTES) throw new Error(`key material must be ${KEY_MATERIAL_BYTES} bytes`);
-    const material = input.material ? Buffer.from(input.material) : randomBytes(KEY_MATERIAL_BYTES);
+    const spec = specOf(input);
+    if (input.material && (spec.kind !== 'symmetric' || input.material.length !== KEY_MATERIAL_BYTES))
+      throw new Error(`key material must be ${KEY_MATERIAL_BYTES} bytes of an AES key`);
+    const material = input.material ? Buffer.from(input.material) : await newMaterial(spec);
     const createdAtMs = this.#now();
-    const record: KeyVersionRecord = { keyId, keyVersionId, creationDate: isoSeconds(createdAtMs), createdAtMs, material: material.toString('base64') };
+    const record: KeyVersionRecord = {
+      keyId,
+      keyVersionId,
+      creationDate: isoSeconds(createdAtMs),
+      createdAtMs,
+      ...(spec.kind === 'symmetric' ? {} : { keySpec: spec.spec }),
+      material: material.toString('base64'),
+    };
     const encoded = encodeRecord(record);
     try {
       await this.#store.create(entryNames.keyVersion(keyId, keyVersionId), encoded, { writeOnce: true });

@@ -5,6 +5,7 @@ import { anyKeyScope, parseKeyReference } from '../keyring/key-id.js';
 import { assertKeyUsable, type KeyVersion, type ResolvedKey } from '../keyring/keyring.js';
 import type { AliasRecord } from '../keyring/records.js';
 import type { OperationContext } from '../operation.js';
+import { assertKeyPurpose, type KeyPurpose } from './key-usage.js';
 import { permissionOf } from '../operation.js';
 
 /*
@@ -37,8 +38,11 @@ async function keyForTags(context: OperationContext, keyId: string): Promise<Res
 }
 
 export interface ResolveOptions {
-  /** Also require an Enabled key (cryptography). */
-  usable?: boolean;
+  /**
+   * Also require an Enabled key fit for this purpose (cryptography); `true` is symmetric
+   * encryption, what every Action that uses a key's material did before other specs existed.
+   */
+  usable?: true | KeyPurpose;
   /** The RAM action to check; default the operation's own. */
   action?: string;
   /** The parameter that carried the reference, for messages. */
@@ -93,7 +97,10 @@ export async function resolveAuthorizedKey(keyId: string, context: OperationCont
       throw new KeyNotFoundError(reference.kind === 'key' ? reference.keyId : reference.text);
     }
   }
-  if (options.usable) assertKeyUsable(key);
+  if (options.usable) {
+    assertKeyUsable(key);
+    assertKeyPurpose(key, options.usable === true ? 'symmetric-encryption' : options.usable);
+  }
   return key;
 }
 
@@ -132,6 +139,9 @@ export async function resolveAuthorizedVersion(
     assertKeyUsable(key);
     throw new KeyPendingImportError(key.keyId);
   }
+  // A blob names a version id, and an RSA or HMAC key's version ids are listed too: only a
+  // symmetric key's version opens a blob.
+  assertKeyPurpose(key, 'symmetric-encryption');
   return { key, version };
 }
 

@@ -84,7 +84,7 @@ export async function rotateDueKeys(service: Service): Promise<string[]> {
       continue;
     }
     try {
-      const version = await keyring.createVersion(keyId, (record, at) => {
+      const version = await keyring.createVersion(key, (record, at) => {
         const { rotationClaimedUntil: _lease, ...rest } = rotatedAt(record, at);
         return rest;
       });

@@ -141,7 +141,9 @@ describe('AWS protocol: errors as AWS sends them', () => {
     ['a key of another account', () => new DescribeKeyCommand({ KeyId: `arn:aws:kms:${AWS_REGION}:111122223333:key/${KEY_ID}` }), 'NotFoundException'],
     ['a disabled key', () => new GenerateDataKeyCommand({ KeyId: DISABLED_KEY_ID, NumberOfBytes: 32 }), 'DisabledException'],
     ['neither KeySpec nor NumberOfBytes', () => new GenerateDataKeyCommand({ KeyId: KEY_ID }), 'ValidationException'],
-    ['an asymmetric key spec', () => new CreateKeyCommand({ KeySpec: 'RSA_2048' }), 'ValidationException'],
+    ['an ECC key spec with the default KeyUsage ENCRYPT_DECRYPT', () => new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256' }), 'ValidationException'],
+    ['an HMAC key spec with KeyUsage SIGN_VERIFY', () => new CreateKeyCommand({ KeySpec: 'HMAC_256', KeyUsage: 'SIGN_VERIFY' }), 'ValidationException'],
+    ['a key spec this service does not make (SM2)', () => new CreateKeyCommand({ KeySpec: 'SM2', KeyUsage: 'SIGN_VERIFY' }), 'UnsupportedOperationException'],
   ])('%s: %s', async (_what, command, type) => {
     expect(await awsError(kms.send(command() as never))).toMatchObject({ name: type, status: 400 });
   });

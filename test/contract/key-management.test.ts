@@ -228,7 +228,8 @@ describe('Action: CreateKey', () => {
   it.each([
     ['KeySpec', 'Aliyun_AES_128'],
     ['KeySpec', 'Aliyun_SM4'],
-    ['KeySpec', 'RSA_2048'],
+    ['KeySpec', 'EC_SM2'],
+    ['KeySpec', 'RSA_1024'],
     ['KeySpec', 'aliyun_aes_256'],
     ['KeyUsage', 'SIGN/VERIFY'],
     ['KeyUsage', 'ENCRYPT'],

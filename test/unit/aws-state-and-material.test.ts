@@ -58,7 +58,7 @@ async function earlierStage(table: string, keys: number, versions: number, optio
   const material = new Map<string, Buffer>();
   for (let k = 0; k < keys; k++) {
     const key = await keyring.createKey({});
-    for (let v = 1; v < versions; v++) await keyring.createVersion(key.keyId);
+    for (let v = 1; v < versions; v++) await keyring.createVersion(key);
     for (const version of await keyring.listVersions(key.keyId)) {
       material.set(version.keyVersionId, Buffer.from((await keyring.versions.find(version.keyVersionId))!.material));
     }
@@ -90,8 +90,8 @@ describe('KMS_KEY_STORE=dynamodb: key material sealed in the table', () => {
       await Promise.all(
         Array.from({ length: 29 }, async () => {
           const key = await a.keyring.createKey({});
-          await a.keyring.createVersion(key.keyId);
-          await a.keyring.createVersion(key.keyId);
+          await a.keyring.createVersion(key);
+          await a.keyring.createVersion(key);
           return (await a.keyring.listVersions(key.keyId)).map((v) => v.keyVersionId);
         }),
       )
@@ -154,7 +154,7 @@ describe('KMS_KEY_STORE=dynamodb with KMS_SECRETS_PREFIX: a stage of the earlier
     for (const [id, material] of earlier) expect((await service.keyring.versions.find(id))?.material).toEqual(material);
     const owner = (await service.keyring.versions.owner([...earlier.keys()][0]!))!;
     stage.sm.resetHistory();
-    const rotated = await service.keyring.createVersion(owner);
+    const rotated = await service.keyring.createVersion({ keyId: owner });
     expect(stage.sm.commandCalls(CreateSecretCommand)).toHaveLength(0);
     expect((await service.keyring.listVersions(owner)).map((v) => v.keyVersionId)).toContain(rotated.keyVersionId);
     expect(await service.keyring.listVersions(owner)).toHaveLength(3);
@@ -166,7 +166,7 @@ describe('KMS_KEY_STORE=dynamodb with KMS_SECRETS_PREFIX: a stage of the earlier
     const earlier = await earlierStage(table, 1, 2);
     const service = await serviceFromEnvironment(stage.env(table, { KMS_SECRETS_PREFIX: PREFIX }));
     const keyId = (await service.keyring.versions.owner([...earlier.keys()][0]!))!;
-    await service.keyring.createVersion(keyId);
+    await service.keyring.createVersion({ keyId });
     await service.keyring.updateKey(keyId, (r) => ({
       ...r,
       state: 'PendingDeletion',

@@ -1,3 +1,4 @@
+import { KEY_SPEC_INFO, type KeySpec } from '../../crypto/key-spec.js';
 import type { KeyMetadataView } from '../../operations/key-metadata.js';
 import type { AwsBody } from './binding.js';
 import { integer, marker } from './fields.js';
@@ -13,8 +14,27 @@ export const awsKeyArn = (scope: ArnScope, keyId: string) => `arn:aws:kms:${scop
 export const awsAliasArn = (scope: ArnScope, aliasName: string) => `arn:aws:kms:${scope.region}:${scope.accountId}:${aliasName}`;
 export const epochSeconds = (iso: string | undefined) => (iso ? Date.parse(iso) / 1000 : undefined);
 
+/** AWS's spelling of a KeyUsage. */
+export const awsKeyUsage = (usage: string) => usage.replace('/', '_');
+
+/**
+ * AWS's KeySpec, KeyUsage and the algorithms of a key, as KeyMetadata and GetPublicKey carry them:
+ * each list only for its usage (`SigningAlgorithms` for SIGN_VERIFY, …).
+ */
+export function awsKeySpecFields(keySpec: string, keyUsage: string): Record<string, unknown> {
+  const info = KEY_SPEC_INFO[keySpec as KeySpec] ?? KEY_SPEC_INFO.Aliyun_AES_256;
+  const algorithms =
+    info.kind === 'hmac'
+      ? { MacAlgorithms: [info.macAlgorithm] }
+      : keyUsage === 'SIGN/VERIFY'
+        ? { SigningAlgorithms: info.signingAlgorithms }
+        : { EncryptionAlgorithms: info.kind === 'symmetric' ? ['SYMMETRIC_DEFAULT'] : info.encryptionAlgorithms };
+  return { CustomerMasterKeySpec: info.awsName, KeySpec: info.awsName, KeyUsage: awsKeyUsage(keyUsage), ...algorithms };
+}
+
 /** AWS's KeyMetadata of a key. */
 export function awsKeyMetadata(m: KeyMetadataView, scope: ArnScope): Record<string, unknown> {
+  const { KeyUsage, ...specFields } = awsKeySpecFields(m.KeySpec!, m.KeyUsage!);
   return {
     AWSAccountId: scope.accountId,
     KeyId: m.KeyId,
@@ -22,7 +42,7 @@ export function awsKeyMetadata(m: KeyMetadataView, scope: ArnScope): Record<stri
     CreationDate: epochSeconds(m.CreationDate),
     Enabled: m.KeyState === 'Enabled',
     Description: m.Description ?? '',
-    KeyUsage: 'ENCRYPT_DECRYPT',
+    KeyUsage,
     KeyState: m.KeyState,
     ...(m.DeleteDate ? { DeletionDate: epochSeconds(m.DeleteDate) } : {}),
     ...(m.MaterialExpireTime
@@ -32,9 +52,7 @@ export function awsKeyMetadata(m: KeyMetadataView, scope: ArnScope): Record<stri
         : {}),
     Origin: m.Origin === 'EXTERNAL' ? 'EXTERNAL' : 'AWS_KMS',
     KeyManager: 'CUSTOMER',
-    CustomerMasterKeySpec: 'SYMMETRIC_DEFAULT',
-    KeySpec: 'SYMMETRIC_DEFAULT',
-    EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'],
+    ...specFields,
     MultiRegion: false,
   };
 }

@@ -84,7 +84,7 @@ export function awsMessageOf(error: KmsError, arns?: AwsArnRegion): string {
 
 /** The AWS `__type` and status of an error of this service. */
 export function awsErrorOf(error: KmsError): { type: string; status: number } {
-  const [type, status] = AWS_TYPES[error.code] ?? ['ValidationException'];
+  const [type, status] = error.awsType === undefined ? (AWS_TYPES[error.code] ?? ['ValidationException']) : [error.awsType];
   return { type, status: status ?? (error.statusCode >= 500 ? error.statusCode : 400) };
 }
 
