@@ -190,3 +190,22 @@ export async function expectBlobKey(key: ResolvedKey, context: OperationContext,
   const named = await resolveAuthorizedKey(expected.keyId, context, { parameter: expected.parameter });
   if (named.keyId !== key.keyId) throw new IncorrectKeyError(expected.parameter);
 }
+
+/**
+ * The key and version an asymmetric or HMAC Action uses, with the caller authorised on the key,
+ * the key Enabled and fit for `purpose`: the version named (Alibaba's asymmetric Actions name one
+ * every time; a version of another key is 404 Forbidden.KeyVersionNotFound), or the key's newest
+ * (AWS's operations name none).
+ */
+export async function resolveUsableVersion(
+  reference: { KeyId: string; KeyVersionId?: string | undefined },
+  purpose: KeyPurpose,
+  context: OperationContext,
+): Promise<{ key: ResolvedKey; version: KeyVersion }> {
+  const key = await resolveAuthorizedKey(reference.KeyId, context, { usable: purpose });
+  const { keyring } = context.service;
+  if (reference.KeyVersionId === undefined) return { key, version: await keyring.primaryVersion(key) };
+  const version = await keyring.versions.findOfKey(key.keyId, reference.KeyVersionId);
+  if (!version) throw new KeyVersionNotFoundError(reference.KeyVersionId);
+  return { key, version };
+}

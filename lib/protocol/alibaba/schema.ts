@@ -4,6 +4,7 @@ import { keyReferenceProblem } from '../../keyring/key-id.js';
 import { storedTextProblem } from '../../operations/stored-text.js';
 import { PAGING_DEFAULTS } from '../../operations/paging.js';
 import { parseEnvelope, type SealedBlob } from '../../crypto/envelope.js';
+import { ASYMMETRIC_ENCRYPTION_ALGORITHMS, type SigningAlgorithm } from '../../crypto/key-spec.js';
 
 export { validateInput } from './validate.js';
 
@@ -77,3 +78,31 @@ export const dataKeyParameters = {
 export function ciphertextBlobOf<T extends { CiphertextBlob: string }>(input: T): Omit<T, 'CiphertextBlob'> & { CiphertextBlob: SealedBlob } {
   return { ...input, CiphertextBlob: parseEnvelope(input.CiphertextBlob) };
 }
+
+/** A KeyVersionId (a UUID; anything else names no version, which the Action answers as 404). */
+export const keyVersionIdParameter = z
+  .string()
+  .check(z.minLength(1, { error: 'It must not be empty.' }), z.maxLength(64, { error: 'It must be at most 64 characters.' }));
+
+/** Base64 of 1 to `maxBytes` bytes, decoded (the Action owns and zeroes the buffer). */
+export const base64BytesParameter = (maxBytes: number) =>
+  z.pipe(
+    z.string().check(
+      z.regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, { error: 'It must be Base64-encoded binary data.' }),
+      z.minLength(1, { error: 'It must not be empty.' }),
+      z.refine((v) => (v.length / 4) * 3 - (v.endsWith('==') ? 2 : v.endsWith('=') ? 1 : 0) <= maxBytes, { error: `It must hold at most ${maxBytes} bytes.` }),
+    ),
+    z.transform((v: string) => Buffer.from(v, 'base64')),
+  );
+
+/** Alibaba's signing algorithms, as AWS names them (the names the service uses). */
+export const signingAlgorithmParameter = z.pipe(
+  z.enum(['RSA_PSS_SHA_256', 'RSA_PKCS1_SHA_256', 'ECDSA_SHA_256'], { error: 'It must be RSA_PSS_SHA_256, RSA_PKCS1_SHA_256 or ECDSA_SHA_256.' }),
+  z.transform(
+    (name): SigningAlgorithm =>
+      name === 'RSA_PSS_SHA_256' ? 'RSASSA_PSS_SHA_256' : name === 'RSA_PKCS1_SHA_256' ? 'RSASSA_PKCS1_V1_5_SHA_256' : 'ECDSA_SHA_256',
+  ),
+);
+
+/** Alibaba's asymmetric encryption algorithms (the same names as AWS's). */
+export const asymmetricEncryptionAlgorithmParameter = z.enum(ASYMMETRIC_ENCRYPTION_ALGORITHMS, { error: 'It must be RSAES_OAEP_SHA_256 or RSAES_OAEP_SHA_1.' });

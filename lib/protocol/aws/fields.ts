@@ -1,4 +1,12 @@
 import { BASE64 } from '../../crypto/base64.js';
+import {
+  ASYMMETRIC_ENCRYPTION_ALGORITHMS,
+  type AsymmetricEncryptionAlgorithm,
+  MAC_ALGORITHMS,
+  type MacAlgorithm,
+  SIGNING_ALGORITHMS,
+  type SigningAlgorithm,
+} from '../../crypto/key-spec.js';
 import { type EncryptionContext, parseEncryptionContext } from '../../crypto/encryption-context.js';
 import { readEnvelope, type SealedBlob } from '../../crypto/envelope.js';
 import { InvalidParameterError, MissingParameterError } from '../../errors.js';
@@ -139,3 +147,24 @@ export function dataKeyRequest(body: AwsBody, scope: AwsScope): DataKeyInput {
     ? { KeyId, EncryptionContext, length: bytes, lengthParameter: 'NumberOfBytes' }
     : { KeyId, EncryptionContext, length: keySpecBytes(spec!), lengthParameter: 'KeySpec' };
 }
+
+/** A required enum field: one of `values`, else a 400 naming it. */
+export function oneOf<T extends string>(body: AwsBody, name: string, values: readonly T[]): T {
+  const value = text(body, name, { required: true })!;
+  if (!(values as readonly string[]).includes(value)) throw new InvalidParameterError(name, `It must be one of ${values.join(', ')}.`);
+  return value as T;
+}
+
+/** AWS's SigningAlgorithm. */
+export const signingAlgorithm = (body: AwsBody, name = 'SigningAlgorithm'): SigningAlgorithm => oneOf(body, name, SIGNING_ALGORITHMS);
+
+/** AWS's EncryptionAlgorithm for an RSA key (SYMMETRIC_DEFAULT is the symmetric Actions'). */
+export const asymmetricEncryptionAlgorithm = (body: AwsBody, name = 'EncryptionAlgorithm'): AsymmetricEncryptionAlgorithm =>
+  oneOf(body, name, ASYMMETRIC_ENCRYPTION_ALGORITHMS);
+
+/** Whether a request's EncryptionAlgorithm names an RSA algorithm (so the asymmetric Action serves it). */
+export const namesAsymmetricEncryption = (body: AwsBody, name = 'EncryptionAlgorithm') =>
+  (ASYMMETRIC_ENCRYPTION_ALGORITHMS as readonly unknown[]).includes(field(body, name));
+
+/** AWS's MacAlgorithm. */
+export const macAlgorithm = (body: AwsBody, name = 'MacAlgorithm'): MacAlgorithm => oneOf(body, name, MAC_ALGORITHMS);
