@@ -16,6 +16,7 @@ import { action as exportDataKey } from './export-data-key.js';
 import { action as generateAndExportDataKey } from './generate-and-export-data-key.js';
 import { action as generateDataKey } from './generate-data-key.js';
 import { action as generateDataKeyWithoutPlaintext } from './generate-data-key-without-plaintext.js';
+import { action as generateMac } from './generate-mac.js';
 import { action as generateRandom } from './generate-random.js';
 import { action as getParametersForImport } from './get-parameters-for-import.js';
 import { action as getRandomPassword } from './get-random-password.js';
@@ -33,6 +34,7 @@ import { action as untagResource } from './untag-resource.js';
 import { action as updateAlias } from './update-alias.js';
 import { action as updateKeyDescription } from './update-key-description.js';
 import { action as updateRotationPolicy } from './update-rotation-policy.js';
+import { action as verifyMac } from './verify-mac.js';
 import type { ActionDefinition, StoreAccess } from '../lib/action.js';
 
 /**
@@ -80,6 +82,8 @@ export const OPERATIONS: readonly ActionDefinition[] = [
   importKeyMaterial,
   deleteKeyMaterial,
   generateRandom,
+  generateMac,
+  verifyMac,
 ];
 
 /** A row of the table, as the deployments name it: the function that serves an Action, and its source file. */

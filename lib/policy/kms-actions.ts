@@ -37,4 +37,6 @@ export const KMS_ACTIONS: readonly string[] = [
   'kms:ImportKeyMaterial',
   'kms:DeleteKeyMaterial',
   'kms:GenerateRandom',
+  'kms:GenerateMac',
+  'kms:VerifyMac',
 ];
