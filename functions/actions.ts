@@ -35,6 +35,9 @@ import { action as updateAlias } from './update-alias.js';
 import { action as updateKeyDescription } from './update-key-description.js';
 import { action as updateRotationPolicy } from './update-rotation-policy.js';
 import { action as verifyMac } from './verify-mac.js';
+import { action as asymmetricSign } from './asymmetric-sign.js';
+import { action as asymmetricVerify } from './asymmetric-verify.js';
+import { action as getPublicKey } from './get-public-key.js';
 import type { ActionDefinition, StoreAccess } from '../lib/action.js';
 
 /**
@@ -82,6 +85,9 @@ export const OPERATIONS: readonly ActionDefinition[] = [
   importKeyMaterial,
   deleteKeyMaterial,
   generateRandom,
+  asymmetricSign,
+  asymmetricVerify,
+  getPublicKey,
   generateMac,
   verifyMac,
 ];

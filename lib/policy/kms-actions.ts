@@ -37,6 +37,9 @@ export const KMS_ACTIONS: readonly string[] = [
   'kms:ImportKeyMaterial',
   'kms:DeleteKeyMaterial',
   'kms:GenerateRandom',
+  'kms:AsymmetricSign',
+  'kms:AsymmetricVerify',
+  'kms:GetPublicKey',
   'kms:GenerateMac',
   'kms:VerifyMac',
 ];
