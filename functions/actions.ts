@@ -33,6 +33,10 @@ import { action as untagResource } from './untag-resource.js';
 import { action as updateAlias } from './update-alias.js';
 import { action as updateKeyDescription } from './update-key-description.js';
 import { action as updateRotationPolicy } from './update-rotation-policy.js';
+import { action as asymmetricEncrypt } from './asymmetric-encrypt.js';
+import { action as asymmetricDecrypt } from './asymmetric-decrypt.js';
+import { action as generateDataKeyPair } from './generate-data-key-pair.js';
+import { action as generateDataKeyPairWithoutPlaintext } from './generate-data-key-pair-without-plaintext.js';
 import type { ActionDefinition, StoreAccess } from '../lib/action.js';
 
 /**
@@ -80,6 +84,10 @@ export const OPERATIONS: readonly ActionDefinition[] = [
   importKeyMaterial,
   deleteKeyMaterial,
   generateRandom,
+  asymmetricEncrypt,
+  asymmetricDecrypt,
+  generateDataKeyPair,
+  generateDataKeyPairWithoutPlaintext,
 ];
 
 /** A row of the table, as the deployments name it: the function that serves an Action, and its source file. */

@@ -37,4 +37,8 @@ export const KMS_ACTIONS: readonly string[] = [
   'kms:ImportKeyMaterial',
   'kms:DeleteKeyMaterial',
   'kms:GenerateRandom',
+  'kms:AsymmetricEncrypt',
+  'kms:AsymmetricDecrypt',
+  'kms:GenerateDataKeyPair',
+  'kms:GenerateDataKeyPairWithoutPlaintext',
 ];
