@@ -38,6 +38,10 @@ import { action as verifyMac } from './verify-mac.js';
 import { action as asymmetricSign } from './asymmetric-sign.js';
 import { action as asymmetricVerify } from './asymmetric-verify.js';
 import { action as getPublicKey } from './get-public-key.js';
+import { action as asymmetricEncrypt } from './asymmetric-encrypt.js';
+import { action as asymmetricDecrypt } from './asymmetric-decrypt.js';
+import { action as generateDataKeyPair } from './generate-data-key-pair.js';
+import { action as generateDataKeyPairWithoutPlaintext } from './generate-data-key-pair-without-plaintext.js';
 import type { ActionDefinition, StoreAccess } from '../lib/action.js';
 
 /**
@@ -88,6 +92,10 @@ export const OPERATIONS: readonly ActionDefinition[] = [
   asymmetricSign,
   asymmetricVerify,
   getPublicKey,
+  asymmetricEncrypt,
+  asymmetricDecrypt,
+  generateDataKeyPair,
+  generateDataKeyPairWithoutPlaintext,
   generateMac,
   verifyMac,
 ];

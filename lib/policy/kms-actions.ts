@@ -40,6 +40,10 @@ export const KMS_ACTIONS: readonly string[] = [
   'kms:AsymmetricSign',
   'kms:AsymmetricVerify',
   'kms:GetPublicKey',
+  'kms:AsymmetricEncrypt',
+  'kms:AsymmetricDecrypt',
+  'kms:GenerateDataKeyPair',
+  'kms:GenerateDataKeyPairWithoutPlaintext',
   'kms:GenerateMac',
   'kms:VerifyMac',
 ];
