@@ -1,4 +1,10 @@
-import { KmsApiError, type KmsClient } from './kms-client.js';
+import { KmsApiError } from './api-errors.js';
+
+/** What the typed calls need of a client: KmsClient's two signed calls. */
+export interface SignedCalls {
+  call(action: string, params: Readonly<Record<string, string | number | undefined>>): Promise<Record<string, unknown>>;
+  callAws(operation: string, body: Readonly<Record<string, unknown>>): Promise<Record<string, unknown>>;
+}
 
 /*
  * Typed calls of the asymmetric and HMAC Actions: Alibaba's AsymmetricSign / AsymmetricVerify /
@@ -37,7 +43,7 @@ const usedVersion = (body: Record<string, unknown>): UsedKeyVersion => ({ keyId:
 
 /** AsymmetricSign: the signature of a digest (SHA-256 of the message, 32 bytes), DER for ECDSA. */
 export async function signDigest(
-  client: KmsClient,
+  client: SignedCalls,
   keyId: string,
   keyVersionId: string,
   algorithm: SigningAlgorithmName,
@@ -49,7 +55,7 @@ export async function signDigest(
 
 /** AsymmetricVerify: whether `signature` is a signature of `digest` under the key version (false is an answer, not an error). */
 export async function verifyDigest(
-  client: KmsClient,
+  client: SignedCalls,
   keyId: string,
   keyVersionId: string,
   algorithm: SigningAlgorithmName,
@@ -68,14 +74,14 @@ export async function verifyDigest(
 }
 
 /** GetPublicKey: the key version's public key, PEM SubjectPublicKeyInfo (`-----BEGIN PUBLIC KEY-----`). */
-export async function getPublicKey(client: KmsClient, keyId: string, keyVersionId: string): Promise<UsedKeyVersion & { publicKeyPem: string }> {
+export async function getPublicKey(client: SignedCalls, keyId: string, keyVersionId: string): Promise<UsedKeyVersion & { publicKeyPem: string }> {
   const body = await client.call('GetPublicKey', { KeyId: keyId, KeyVersionId: keyVersionId });
   return { ...usedVersion(body), publicKeyPem: text(body, 'PublicKey') };
 }
 
 /** AsymmetricEncrypt: RSA-OAEP of raw bytes (at most 190 bytes for RSA_2048 with SHA-256, 214 with SHA-1). */
 export async function asymmetricEncrypt(
-  client: KmsClient,
+  client: SignedCalls,
   keyId: string,
   keyVersionId: string,
   algorithm: AsymmetricEncryptionAlgorithmName,
@@ -87,7 +93,7 @@ export async function asymmetricEncrypt(
 
 /** AsymmetricDecrypt: the raw bytes of an RSA-OAEP ciphertext (made by the service or by anyone with the public key). The caller owns (and should zero) them. */
 export async function asymmetricDecrypt(
-  client: KmsClient,
+  client: SignedCalls,
   keyId: string,
   keyVersionId: string,
   algorithm: AsymmetricEncryptionAlgorithmName,
@@ -104,7 +110,7 @@ export async function asymmetricDecrypt(
 
 /** GenerateMac (AWS protocol): the HMAC of a message (1–4096 bytes) under an HMAC key's newest version. `keyId` in the answer is the key's ARN. */
 export async function generateMac(
-  client: KmsClient,
+  client: SignedCalls,
   keyId: string,
   algorithm: MacAlgorithmName,
   message: BinaryInput,
@@ -118,7 +124,7 @@ export async function generateMac(
  * answers a MAC that does not match with KMSInvalidMacException; this returns false for it (as
  * {@link verifyDigest} does for a signature) and throws every other error.
  */
-export async function verifyMac(client: KmsClient, keyId: string, algorithm: MacAlgorithmName, message: BinaryInput, mac: BinaryInput): Promise<boolean> {
+export async function verifyMac(client: SignedCalls, keyId: string, algorithm: MacAlgorithmName, message: BinaryInput, mac: BinaryInput): Promise<boolean> {
   try {
     const body = await client.callAws('VerifyMac', { KeyId: keyId, MacAlgorithm: algorithm, Message: base64Of(message), Mac: base64Of(mac) });
     return body.MacValid === true;
@@ -129,11 +135,11 @@ export async function verifyMac(client: KmsClient, keyId: string, algorithm: Mac
 }
 
 /** The id of a key's newest version (ListKeyVersions lists them oldest first): for Actions that must name one. */
-export async function newestKeyVersionId(client: KmsClient, keyId: string): Promise<string> {
+export async function newestKeyVersionId(client: SignedCalls, keyId: string): Promise<string> {
   type Page = { KeyVersions?: { KeyVersion?: Array<{ KeyVersionId?: string }> }; TotalCount?: number | string };
-  const first = await client.call<Page>('ListKeyVersions', { KeyId: keyId, PageNumber: 1, PageSize: 1 });
+  const first = (await client.call('ListKeyVersions', { KeyId: keyId, PageNumber: 1, PageSize: 1 })) as Page;
   const total = Number(first.TotalCount ?? 0);
-  const last = total > 1 ? await client.call<Page>('ListKeyVersions', { KeyId: keyId, PageNumber: total, PageSize: 1 }) : first;
+  const last = total > 1 ? ((await client.call('ListKeyVersions', { KeyId: keyId, PageNumber: total, PageSize: 1 })) as Page) : first;
   const id = last.KeyVersions?.KeyVersion?.[0]?.KeyVersionId;
   if (typeof id !== 'string') throw new KmsApiError('InvalidResponse', `ListKeyVersions names no version of "${keyId}"`, 200, undefined);
   return id;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { KmsApiError, KmsConnectionError } from './api-errors.js';
 import { isoSeconds } from './internal/time.js';
 import {
   type AsymmetricEncryptionAlgorithmName,
@@ -20,6 +21,8 @@ import {
 import { percentEncode } from './signing/percent-encode.js';
 import { amzDateOf, SIGV4_ALGORITHM, sigV4CanonicalRequest, sigV4Signature } from './signing/sigv4.js';
 import { sha256Hex, V3_ALGORITHM, v3CanonicalRequest, v3Signature } from './signing/v3.js';
+
+export { KmsApiError, KmsConnectionError };
 
 export const API_VERSION = '2016-01-20';
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:8080/';
@@ -55,32 +58,6 @@ export interface ClientTls {
   /** PEM: the client's certificate and private key, when the server asks for one. */
   cert?: string | Buffer;
   key?: string | Buffer;
-}
-
-/** The service answered with an Alibaba error body (or at least an error status). */
-export class KmsApiError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly status: number,
-    readonly requestId: string | undefined,
-  ) {
-    super(message);
-    this.name = 'KmsApiError';
-  }
-}
-
-/** No answer: the endpoint could not be reached, the connection broke, or the request timed out. */
-export class KmsConnectionError extends Error {
-  readonly code = 'ServiceUnreachable';
-  constructor(
-    readonly endpoint: string,
-    detail: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`cannot reach ${endpoint}: ${detail}`, options);
-    this.name = 'KmsConnectionError';
-  }
 }
 
 export type ApiParams = Readonly<Record<string, string | number | boolean | undefined>>;
