@@ -97,6 +97,14 @@ export interface OpenedKeyStore {
 }
 
 /**
+ * A tool's log: warnings and errors, on stderr, so that what the tool prints on stdout (its JSON
+ * answer) stays the only thing there.
+ */
+function toolLogger(): Logger {
+  return createLogger({ level: 'warn', write: (line) => process.stderr.write(line) });
+}
+
+/**
  * The key store alone, as the environment selects it, for tools that administer the store
  * directly (`kms access-keys`, `kms store copy`). Close it when done.
  *
@@ -106,7 +114,7 @@ export interface OpenedKeyStore {
  */
 export async function openKeyStoreFromEnvironment(
   env: Environment = process.env,
-  logger: Logger = createLogger({ level: 'warn' }),
+  logger: Logger = toolLogger(),
   options: { mustExist?: boolean; sealInPlace?: boolean } = {},
 ): Promise<OpenedKeyStore> {
   // Administering the store involves no requests, so no replay store: none is required of a
@@ -123,6 +131,6 @@ export async function openKeyStoreFromEnvironment(
 }
 
 /** {@link openKeyStoreFromEnvironment}'s store, left open for the life of the process. */
-export async function keyStoreFromEnvironment(env: Environment = process.env, logger: Logger = createLogger({ level: 'warn' })): Promise<KeyStore> {
+export async function keyStoreFromEnvironment(env: Environment = process.env, logger: Logger = toolLogger()): Promise<KeyStore> {
   return (await openKeyStoreFromEnvironment(env, logger)).store;
 }
