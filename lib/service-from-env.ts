@@ -6,7 +6,7 @@ import { openNonceJournal } from './keystore/file/file-backend.js';
 import type { KeyStore } from './keystore/key-store.js';
 import { MemoryNonceStore, type NonceStore } from './keystore/nonce-store.js';
 import { LineFile } from './log-file.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, type Logger, toolLogger } from './logger.js';
 import type { RateLimits } from './ratelimit/limits.js';
 import type { Admission } from './ratelimit/rate-limiter.js';
 import { createService, type Service } from './service.js';
@@ -94,14 +94,6 @@ const NONCE_STORES: { [K in Exclude<NonceConfig['kind'], 'backend'>]: (config: E
 export interface OpenedKeyStore {
   store: KeyStore;
   close(): Promise<void>;
-}
-
-/**
- * A tool's log: warnings and errors, on stderr, so that what the tool prints on stdout (its JSON
- * answer) stays the only thing there.
- */
-function toolLogger(): Logger {
-  return createLogger({ level: 'warn', write: (line) => process.stderr.write(line) });
 }
 
 /**
