@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ACTIONS } from '../../functions/actions.js';
 import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
 import type { NonceStore } from '../../lib/keystore/nonce-store.js';
-import { ADMIN, ALIAS, createTestService, KEY_ID, keyArnOf, OTHER_KEY_ID, type TestService } from '../helpers/service.js';
+import { ADMIN, ALIAS, createTestService, KEY_ID, KEY_VERSION_ID, keyArnOf, OTHER_KEY_ID, type TestService } from '../helpers/service.js';
 import { type Credentials, signedRpcRequest, signedV3Request } from '../helpers/sign.js';
 import { TEST_RSA_PUBLIC_KEY_BLOB } from '../helpers/rsa.js';
 import { expectError } from './support.js';
@@ -64,6 +64,9 @@ const KEY_REFERENCE_CASES: Array<[action: string, parameter: string, rest: Recor
   ['GetParametersForImport', 'KeyId', { WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }],
   ['DeleteKeyMaterial', 'KeyId', {}],
   ['GenerateAndExportDataKey', 'KeyId', { PublicKeyBlob: TEST_RSA_PUBLIC_KEY_BLOB, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }],
+  ['AsymmetricSign', 'KeyId', { KeyVersionId: KEY_VERSION_ID, Algorithm: 'ECDSA_SHA_256', Digest: Buffer.alloc(32).toString('base64') }],
+  ['AsymmetricVerify', 'KeyId', { KeyVersionId: KEY_VERSION_ID, Algorithm: 'ECDSA_SHA_256', Digest: Buffer.alloc(32).toString('base64'), Value: 'AAAA' }],
+  ['GetPublicKey', 'KeyId', { KeyVersionId: KEY_VERSION_ID }],
 ];
 
 describe('Adversarial inputs', () => {

@@ -43,6 +43,10 @@ const FIELDS = [
   'RotationPeriodInDays',
   'Policy',
   'MultiRegion',
+  'Message',
+  'MessageType',
+  'SigningAlgorithm',
+  'Signature',
   '__proto__',
   'constructor',
 ];
@@ -67,6 +71,7 @@ const value = fc.oneof(
   { weight: 2, arbitrary: keyReference },
   { weight: 1, arbitrary: fc.integer({ min: -5, max: 5000 }) },
   { weight: 1, arbitrary: fc.constantFrom('AES_256', 'AES_128', 'SYMMETRIC_DEFAULT', 'EXTERNAL', 'AWS_KMS', TEST_RSA_PUBLIC_KEY_BLOB) },
+  { weight: 1, arbitrary: fc.constantFrom('RAW', 'DIGEST', 'EXTERNAL_MU', 'ECDSA_SHA_256', 'RSASSA_PSS_SHA_256', 'RSASSA_PKCS1_V1_5_SHA_512') },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 300 }).map((u) => Buffer.from(u).toString('base64')) },
   { weight: 1, arbitrary: realBlob() },
   { weight: 1, arbitrary: fc.dictionary(fc.string({ maxLength: 8 }), fc.oneof(fc.string({ maxLength: 8 }), fc.integer())) },
