@@ -593,19 +593,33 @@ export interface ImportFixture {
 
 const IMPORT_ACTIONS = new Set(['GetParametersForImport', 'ImportKeyMaterial', 'DeleteKeyMaterial']);
 
+/** An RSA ENCRYPT/DECRYPT key the fuzz service makes, one of its versions, and ciphertexts under it (Base64), for AsymmetricEncrypt/Decrypt. */
+export interface AsymmetricEncryptionFixture {
+  keyId: string;
+  keyVersionId: string;
+  ciphertexts: string[];
+}
+
+const ASYMMETRIC_ENCRYPTION_ACTIONS = new Set(['AsymmetricEncrypt', 'AsymmetricDecrypt']);
+const OAEP_ALGORITHMS = ['RSAES_OAEP_SHA_256', 'RSAES_OAEP_SHA_1'] as const;
+
 /** The value generators of each known parameter name; any other name gets nasty text. */
-export function parameterGenerator(realBlobs: readonly string[], imports?: ImportFixture): ParamGenerator {
+export function parameterGenerator(realBlobs: readonly string[], imports?: ImportFixture, asymmetric?: AsymmetricEncryptionFixture): ParamGenerator {
   const one = (arb: fc.Arbitrary<string>) => (name: string) => arb.map((v): Array<[string, string]> => [[name, v]]);
   const blob = ciphertextBlob(realBlobs);
   const int = (min: number, max: number) => one(fc.integer({ min, max }).map(String));
   const importKey = imports ? fc.constant(imports.keyId) : seededKeyReference;
+  const rsa = (action: string) => (asymmetric && ASYMMETRIC_ENCRYPTION_ACTIONS.has(action) ? asymmetric : undefined);
   const validTable: Record<string, (name: string, action: string) => PairsArbitrary> = {
     KeyId: (name, action) =>
       one(
         IMPORT_ACTIONS.has(action)
           ? fc.oneof({ weight: 6, arbitrary: importKey }, { weight: 1, arbitrary: seededKeyReference })
-          : fc.oneof({ weight: 4, arbitrary: seededKeyReference }, { weight: 1, arbitrary: fc.uuid() }),
+          : rsa(action)
+            ? fc.oneof({ weight: 6, arbitrary: fc.constant(rsa(action)!.keyId) }, { weight: 1, arbitrary: seededKeyReference })
+            : fc.oneof({ weight: 4, arbitrary: seededKeyReference }, { weight: 1, arbitrary: fc.uuid() }),
       )(name),
+    Algorithm: (name, action) => (rsa(action) ? one(fc.constantFrom(...OAEP_ALGORITHMS))(name) : any(name, action)),
     DestinationKeyId: one(seededKeyReference),
     AliasName: one(fc.oneof(fc.constantFrom(...SEEDED_ALIASES), wellFormedAlias)),
     KeySpec: (name, action) => one(action === 'CreateKey' ? fc.constant('Aliyun_AES_256') : fc.constantFrom('AES_256', 'AES_128'))(name),
@@ -622,10 +636,16 @@ export function parameterGenerator(realBlobs: readonly string[], imports?: Impor
     EncryptionContext: validContextParameter,
     SourceEncryptionContext: validContextParameter,
     DestinationEncryptionContext: validContextParameter,
-    CiphertextBlob: one(fc.constantFrom(...realBlobs)),
-    Plaintext: one(unicodeString(200).filter((s) => s.length > 0)),
+    CiphertextBlob: (name, action) => one(fc.constantFrom(...(rsa(action)?.ciphertexts ?? realBlobs)))(name),
+    // AsymmetricEncrypt's is Base64 of bytes, at most 190 for RSA_2048 with SHA-256.
+    Plaintext: (name, action) =>
+      one(
+        rsa(action)
+          ? fc.uint8Array({ minLength: 1, maxLength: 190 }).map((u) => Buffer.from(u).toString('base64'))
+          : unicodeString(200).filter((s) => s.length > 0),
+      )(name),
     Description: one(unicodeString(100)),
-    KeyVersionId: one(fc.constant(KEY_VERSION_ID)),
+    KeyVersionId: (name, action) => one(fc.constant(rsa(action)?.keyVersionId ?? KEY_VERSION_ID))(name),
     Format: one(fc.constantFrom('JSON', 'XML')),
     PasswordLength: int(8, 128),
     ExcludeCharacters: one(fc.string({ unit: fc.constantFrom(...'abcXYZ019!"\\/ '), maxLength: 12 })),
@@ -706,6 +726,7 @@ export function parameterGenerator(realBlobs: readonly string[], imports?: Impor
       ),
     ),
     WrappingAlgorithm: one(fc.oneof(fc.constantFrom('RSAES_OAEP_SHA_256', 'RSAES_OAEP_SHA_1', 'RSAES_PKCS1_V1_5', 'SM2PKE'), nastyString)),
+    Algorithm: one(fc.oneof(fc.constantFrom(...OAEP_ALGORITHMS, 'RSAES_PKCS1_V1_5', 'SM2PKE', 'RSA_PSS_SHA_256', 'ECDSA_SHA_256'), nastyString)),
     WrappingKeySpec: one(fc.oneof(fc.constantFrom('RSA_2048', 'EC_SM2', 'RSA_4096'), nastyString)),
     ImportToken: one(
       fc.oneof(
