@@ -67,6 +67,8 @@ const KEY_REFERENCE_CASES: Array<[action: string, parameter: string, rest: Recor
   ['AsymmetricSign', 'KeyId', { KeyVersionId: KEY_VERSION_ID, Algorithm: 'ECDSA_SHA_256', Digest: Buffer.alloc(32).toString('base64') }],
   ['AsymmetricVerify', 'KeyId', { KeyVersionId: KEY_VERSION_ID, Algorithm: 'ECDSA_SHA_256', Digest: Buffer.alloc(32).toString('base64'), Value: 'AAAA' }],
   ['GetPublicKey', 'KeyId', { KeyVersionId: KEY_VERSION_ID }],
+  ['AsymmetricEncrypt', 'KeyId', { KeyVersionId: KEY_VERSION_ID, Algorithm: 'RSAES_OAEP_SHA_256', Plaintext: 'AAAA' }],
+  ['AsymmetricDecrypt', 'KeyId', { KeyVersionId: KEY_VERSION_ID, Algorithm: 'RSAES_OAEP_SHA_256', CiphertextBlob: 'AAAA' }],
 ];
 
 describe('Adversarial inputs', () => {
@@ -407,7 +409,12 @@ describe('Adversarial inputs', () => {
         'ImportKeyMaterial',
         'GenerateRandom',
       ]);
-      expect(ACTIONS.map((a) => a.action).filter((a) => !covered.has(a))).toEqual([]);
+      // AWS-only Actions (GenerateDataKeyPair) have no Alibaba call to deny: their suites test their denials.
+      expect(
+        ACTIONS.filter((a) => a.operation.alibaba)
+          .map((a) => a.action)
+          .filter((a) => !covered.has(a)),
+      ).toEqual([]);
     });
   });
 });
