@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACTIONS, OPERATIONS } from '../../functions/actions.js';
+import { ACTIONS as ALL_ACTIONS, OPERATIONS } from '../../functions/actions.js';
 import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
 import type { RpcRequest } from '../../lib/rpc/request.js';
 import {
@@ -24,6 +24,7 @@ import {
   jsonString,
   malformedAlias,
   nastyString,
+  type AsymmetricEncryptionFixture,
   type ImportFixture,
   type SigningFixture,
   parameterGenerator,
@@ -91,8 +92,10 @@ const caller = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom<CallerName>('PROVIDER', 'CONSUMER', 'SCOPED', 'NOTHING') },
 );
 
+/** The Actions Alibaba's API serves (AWS-only ones, such as GenerateDataKeyPair, are fuzzed by aws-fuzz.test.ts). */
+const ACTIONS = ALL_ACTIONS.filter((route) => route.operation.alibaba);
 const TABLE_ACTIONS = ACTIONS.map((route) => route.action);
-const ALL_PARAMETER_NAMES = allParameterNames(OPERATIONS);
+const ALL_PARAMETER_NAMES = allParameterNames(OPERATIONS.filter((operation) => operation.alibaba));
 
 interface FuzzService {
   t: TestService;
@@ -104,6 +107,8 @@ interface FuzzService {
   imports: ImportFixture;
   /** A signing key, so the signing Actions can succeed. */
   signing: SigningFixture;
+  /** An RSA encryption key, a version and ciphertexts, so AsymmetricEncrypt/Decrypt can succeed. */
+  asymmetric: AsymmetricEncryptionFixture;
 }
 
 async function fuzzService(store?: FileKeyStore): Promise<FuzzService> {
@@ -135,7 +140,8 @@ async function fuzzService(store?: FileKeyStore): Promise<FuzzService> {
   await ok('ScheduleKeyDeletion', { KeyId: pending, PendingWindowInDays: '7' });
   const imports = await importFixture(ok);
   const signing = await signingFixture(ok);
-  return { t, blobs, keyIds: [...SEEDED_KEY_IDS, pending, imports.keyId, signing.keyId], imports, signing };
+  const asymmetric = await asymmetricEncryptionFixture(ok);
+  return { t, blobs, keyIds: [...SEEDED_KEY_IDS, pending, imports.keyId, signing.keyId, asymmetric.keyId], imports, signing, asymmetric };
 }
 
 /** An EC P-256 signing key, its version, and a digest with its signature. */
@@ -154,9 +160,28 @@ async function importFixture(ok: (action: string, params: Record<string, string>
   return { keyId, importToken: p.ImportToken, encryptedKeyMaterial: wrapMaterial(p.PublicKey, 'RSAES_OAEP_SHA_256', Buffer.alloc(32, 9)) };
 }
 
+/** An RSA_2048 ENCRYPT/DECRYPT key, its version, and a ciphertext under it with each OAEP algorithm. */
+async function asymmetricEncryptionFixture(
+  ok: (action: string, params: Record<string, string>) => Promise<Record<string, any>>,
+): Promise<AsymmetricEncryptionFixture> {
+  const keyId = (await ok('CreateKey', { KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT/DECRYPT' })).KeyMetadata.KeyId as string;
+  const keyVersionId = (await ok('ListKeyVersions', { KeyId: keyId })).KeyVersions.KeyVersion[0].KeyVersionId as string;
+  const ciphertexts: string[] = [];
+  for (const Algorithm of ['RSAES_OAEP_SHA_256', 'RSAES_OAEP_SHA_1']) {
+    ciphertexts.push((await ok('AsymmetricEncrypt', { KeyId: keyId, KeyVersionId: keyVersionId, Algorithm, Plaintext: 'AAECAw==' })).CiphertextBlob);
+  }
+  return { keyId, keyVersionId, ciphertexts };
+}
+
 /** One request of the fuzz: an Action, a signing path, a caller and parameters. */
-const fuzzRequest = (actions: fc.Arbitrary<string>, blobs: readonly string[], imports?: ImportFixture, signing?: SigningFixture) => {
-  const generate = parameterGenerator(blobs, imports, signing);
+const fuzzRequest = (
+  actions: fc.Arbitrary<string>,
+  blobs: readonly string[],
+  imports?: ImportFixture,
+  signing?: SigningFixture,
+  asymmetric?: AsymmetricEncryptionFixture,
+) => {
+  const generate = parameterGenerator(blobs, imports, signing, asymmetric);
   const byAction = new Map(ACTIONS.map((route) => [route.action, parameterNamesOf(route.operation)]));
   return fc
     .record({
@@ -201,7 +226,7 @@ describe('Property: no request is answered with a fault (never a 5xx, never a st
         const fuzz = await fuzzService();
         let ok = 0;
         await fc.assert(
-          fc.asyncProperty(fuzzRequest(fc.constant(action), fuzz.blobs, fuzz.imports, fuzz.signing), async (r) => {
+          fc.asyncProperty(fuzzRequest(fc.constant(action), fuzz.blobs, fuzz.imports, fuzz.signing, fuzz.asymmetric), async (r) => {
             const result = await sendFuzz(fuzz, r);
             // A dry run that would have succeeded answers 412 DryRunOperationError: it got past everything too.
             if (result.status === 200 || result.body.Code === 'DryRunOperationError') ok++;
@@ -217,7 +242,7 @@ describe('Property: no request is answered with a fault (never a 5xx, never a st
       async () => {
         const fuzz = await fuzzService();
         await fc.assert(
-          fc.asyncProperty(fuzzRequest(unknownAction, fuzz.blobs, fuzz.imports, fuzz.signing), async (r) => {
+          fc.asyncProperty(fuzzRequest(unknownAction, fuzz.blobs, fuzz.imports, fuzz.signing, fuzz.asymmetric), async (r) => {
             const result = await sendFuzz(fuzz, r);
             expect(result.status).toBeGreaterThanOrEqual(400);
           }),
@@ -245,7 +270,7 @@ describe('Property: no request is answered with a fault (never a 5xx, never a st
         const fuzz = await fileFuzzService();
         const actions = fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...TABLE_ACTIONS) }, { weight: 1, arbitrary: unknownAction });
         await fc.assert(
-          fc.asyncProperty(fuzzRequest(actions, fuzz.blobs, fuzz.imports, fuzz.signing), async (r) => {
+          fc.asyncProperty(fuzzRequest(actions, fuzz.blobs, fuzz.imports, fuzz.signing, fuzz.asymmetric), async (r) => {
             await sendFuzz(fuzz, r);
           }),
           runs(0x5eed0003, 3000),
