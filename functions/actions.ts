@@ -33,6 +33,9 @@ import { action as untagResource } from './untag-resource.js';
 import { action as updateAlias } from './update-alias.js';
 import { action as updateKeyDescription } from './update-key-description.js';
 import { action as updateRotationPolicy } from './update-rotation-policy.js';
+import { action as asymmetricSign } from './asymmetric-sign.js';
+import { action as asymmetricVerify } from './asymmetric-verify.js';
+import { action as getPublicKey } from './get-public-key.js';
 import { action as asymmetricEncrypt } from './asymmetric-encrypt.js';
 import { action as asymmetricDecrypt } from './asymmetric-decrypt.js';
 import { action as generateDataKeyPair } from './generate-data-key-pair.js';
@@ -84,6 +87,9 @@ export const OPERATIONS: readonly ActionDefinition[] = [
   importKeyMaterial,
   deleteKeyMaterial,
   generateRandom,
+  asymmetricSign,
+  asymmetricVerify,
+  getPublicKey,
   asymmetricEncrypt,
   asymmetricDecrypt,
   generateDataKeyPair,

@@ -64,6 +64,9 @@ const KEY_REFERENCE_CASES: Array<[action: string, parameter: string, rest: Recor
   ['GetParametersForImport', 'KeyId', { WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }],
   ['DeleteKeyMaterial', 'KeyId', {}],
   ['GenerateAndExportDataKey', 'KeyId', { PublicKeyBlob: TEST_RSA_PUBLIC_KEY_BLOB, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }],
+  ['AsymmetricSign', 'KeyId', { KeyVersionId: KEY_VERSION_ID, Algorithm: 'ECDSA_SHA_256', Digest: Buffer.alloc(32).toString('base64') }],
+  ['AsymmetricVerify', 'KeyId', { KeyVersionId: KEY_VERSION_ID, Algorithm: 'ECDSA_SHA_256', Digest: Buffer.alloc(32).toString('base64'), Value: 'AAAA' }],
+  ['GetPublicKey', 'KeyId', { KeyVersionId: KEY_VERSION_ID }],
   ['AsymmetricEncrypt', 'KeyId', { KeyVersionId: KEY_VERSION_ID, Algorithm: 'RSAES_OAEP_SHA_256', Plaintext: 'AAAA' }],
   ['AsymmetricDecrypt', 'KeyId', { KeyVersionId: KEY_VERSION_ID, Algorithm: 'RSAES_OAEP_SHA_256', CiphertextBlob: 'AAAA' }],
 ];

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +26,7 @@ import {
   nastyString,
   type AsymmetricEncryptionFixture,
   type ImportFixture,
+  type SigningFixture,
   parameterGenerator,
   parameterNamesOf,
   paramRecord,
@@ -103,6 +105,8 @@ interface FuzzService {
   keyIds: string[];
   /** An EXTERNAL key with a token and wrapped material, so the import Actions can succeed. */
   imports: ImportFixture;
+  /** A signing key, so the signing Actions can succeed. */
+  signing: SigningFixture;
   /** An RSA encryption key, a version and ciphertexts, so AsymmetricEncrypt/Decrypt can succeed. */
   asymmetric: AsymmetricEncryptionFixture;
 }
@@ -135,8 +139,18 @@ async function fuzzService(store?: FileKeyStore): Promise<FuzzService> {
   await ok('CreateAlias', { AliasName: PENDING_ALIAS, KeyId: pending });
   await ok('ScheduleKeyDeletion', { KeyId: pending, PendingWindowInDays: '7' });
   const imports = await importFixture(ok);
+  const signing = await signingFixture(ok);
   const asymmetric = await asymmetricEncryptionFixture(ok);
-  return { t, blobs, keyIds: [...SEEDED_KEY_IDS, pending, imports.keyId, asymmetric.keyId], imports, asymmetric };
+  return { t, blobs, keyIds: [...SEEDED_KEY_IDS, pending, imports.keyId, signing.keyId, asymmetric.keyId], imports, signing, asymmetric };
+}
+
+/** An EC P-256 signing key, its version, and a digest with its signature. */
+async function signingFixture(ok: (action: string, params: Record<string, string>) => Promise<Record<string, any>>): Promise<SigningFixture> {
+  const keyId = (await ok('CreateKey', { KeySpec: 'EC_P256', KeyUsage: 'SIGN/VERIFY' })).KeyMetadata.KeyId as string;
+  const keyVersionId = (await ok('ListKeyVersions', { KeyId: keyId })).KeyVersions.KeyVersion[0].KeyVersionId as string;
+  const digest = createHash('sha256').update('fuzz').digest('base64');
+  const signature = (await ok('AsymmetricSign', { KeyId: keyId, KeyVersionId: keyVersionId, Algorithm: 'ECDSA_SHA_256', Digest: digest })).Value as string;
+  return { keyId, keyVersionId, digest, signature };
 }
 
 /** An EXTERNAL key, and an import token and 32 bytes of material wrapped for it. */
@@ -160,8 +174,14 @@ async function asymmetricEncryptionFixture(
 }
 
 /** One request of the fuzz: an Action, a signing path, a caller and parameters. */
-const fuzzRequest = (actions: fc.Arbitrary<string>, blobs: readonly string[], imports?: ImportFixture, asymmetric?: AsymmetricEncryptionFixture) => {
-  const generate = parameterGenerator(blobs, imports, asymmetric);
+const fuzzRequest = (
+  actions: fc.Arbitrary<string>,
+  blobs: readonly string[],
+  imports?: ImportFixture,
+  signing?: SigningFixture,
+  asymmetric?: AsymmetricEncryptionFixture,
+) => {
+  const generate = parameterGenerator(blobs, imports, signing, asymmetric);
   const byAction = new Map(ACTIONS.map((route) => [route.action, parameterNamesOf(route.operation)]));
   return fc
     .record({
@@ -206,7 +226,7 @@ describe('Property: no request is answered with a fault (never a 5xx, never a st
         const fuzz = await fuzzService();
         let ok = 0;
         await fc.assert(
-          fc.asyncProperty(fuzzRequest(fc.constant(action), fuzz.blobs, fuzz.imports, fuzz.asymmetric), async (r) => {
+          fc.asyncProperty(fuzzRequest(fc.constant(action), fuzz.blobs, fuzz.imports, fuzz.signing, fuzz.asymmetric), async (r) => {
             const result = await sendFuzz(fuzz, r);
             // A dry run that would have succeeded answers 412 DryRunOperationError: it got past everything too.
             if (result.status === 200 || result.body.Code === 'DryRunOperationError') ok++;
@@ -222,7 +242,7 @@ describe('Property: no request is answered with a fault (never a 5xx, never a st
       async () => {
         const fuzz = await fuzzService();
         await fc.assert(
-          fc.asyncProperty(fuzzRequest(unknownAction, fuzz.blobs, fuzz.imports, fuzz.asymmetric), async (r) => {
+          fc.asyncProperty(fuzzRequest(unknownAction, fuzz.blobs, fuzz.imports, fuzz.signing, fuzz.asymmetric), async (r) => {
             const result = await sendFuzz(fuzz, r);
             expect(result.status).toBeGreaterThanOrEqual(400);
           }),
@@ -250,7 +270,7 @@ describe('Property: no request is answered with a fault (never a 5xx, never a st
         const fuzz = await fileFuzzService();
         const actions = fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...TABLE_ACTIONS) }, { weight: 1, arbitrary: unknownAction });
         await fc.assert(
-          fc.asyncProperty(fuzzRequest(actions, fuzz.blobs, fuzz.imports, fuzz.asymmetric), async (r) => {
+          fc.asyncProperty(fuzzRequest(actions, fuzz.blobs, fuzz.imports, fuzz.signing, fuzz.asymmetric), async (r) => {
             await sendFuzz(fuzz, r);
           }),
           runs(0x5eed0003, 3000),
