@@ -34,9 +34,11 @@ import { openSealedDataDir, waitFor } from '../helpers/store-files.js';
 const DAY_MS = 86_400_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ISO_SECONDS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
-const CRYPTO_ACTIONS = ['GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'Encrypt', 'Decrypt'];
-/** The key-management Actions of the table (ReEncrypt included). */
-const KEY_MANAGEMENT_ACTIONS = ACTIONS.map((a) => a.action).filter((a) => !CRYPTO_ACTIONS.includes(a));
+const CRYPTO_ACTIONS = ['GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'Encrypt', 'Decrypt', 'AsymmetricEncrypt', 'AsymmetricDecrypt'];
+/** The key-management Actions of the table that Alibaba's API serves (ReEncrypt included; AWS-only ones such as GenerateDataKeyPair are not). */
+const KEY_MANAGEMENT_ACTIONS = ACTIONS.filter((a) => a.operation.alibaba)
+  .map((a) => a.action)
+  .filter((a) => !CRYPTO_ACTIONS.includes(a));
 /** The Actions @alicloud/kms20160120 1.2.0 has no typed method for. */
 const UNTYPED = ['ReEncrypt', 'SetDeletionProtection', 'ExportDataKey', 'GenerateAndExportDataKey', 'GenerateRandom'];
 const aliasArnOf = (aliasName: string) => `acs:kms:${REGION}:${ACCOUNT_ID}:${aliasName}`;
