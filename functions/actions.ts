@@ -103,7 +103,7 @@ export const OPERATIONS: readonly ActionDefinition[] = [
 /** A row of the table, as the deployments name it: the function that serves an Action, and its source file. */
 export interface ActionRoute {
   action: string;
-  /** The function's name in serverless.yml and Function Compute: the Action's, with a lower-case first letter. */
+  /** The function's name in serverless.yml and Function Compute: the Action's, with a lower-case first letter, unless it names its own. */
   functionName: string;
   /** The source file that exports `handler` (and `fcHandler`): the Action's name in kebab case under functions/. */
   file: string;
@@ -112,7 +112,7 @@ export interface ActionRoute {
 
 export const ACTIONS: readonly ActionRoute[] = OPERATIONS.map((operation) => ({
   action: operation.name,
-  functionName: operation.name[0]!.toLowerCase() + operation.name.slice(1),
+  functionName: operation.functionName ?? operation.name[0]!.toLowerCase() + operation.name.slice(1),
   file: `functions/${operation.name.replace(/(?<!^)([A-Z])/g, '-$1').toLowerCase()}.ts`,
   operation,
 }));

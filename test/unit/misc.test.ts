@@ -5,6 +5,7 @@ import { authenticate } from '../../lib/auth/authenticate.js';
 import { alibabaClaim } from '../../lib/protocol/alibaba/codec.js';
 import { MemoryNonceStore } from '../../lib/keystore/nonce-store.js';
 import * as errors from '../../lib/errors.js';
+import { awsErrorOf } from '../../lib/protocol/aws/wire.js';
 import { rpcParams } from '../../lib/rpc/params.js';
 import type { RpcResponse } from '../../lib/rpc/request.js';
 import { errorResponse, parseFormat, successResponse } from '../../lib/protocol/alibaba/serialize.js';
@@ -350,7 +351,23 @@ describe('Module: errors', () => {
     ['RequestTooLargeError', () => new errors.RequestTooLargeError(1024), 413, 'RequestEntityTooLarge'],
     ['UnsupportedMediaTypeError', () => new errors.UnsupportedMediaTypeError(), 415, 'UnsupportedMediaType'],
     ['MalformedRequestError', () => new errors.MalformedRequestError(), 400, 'MalformedRequest'],
+    ['KeyUsageError', () => new errors.KeyUsageError('k', 'its KeyUsage is SIGN/VERIFY.'), 400, 'UnsupportedOperation'],
+    ['UnsupportedKeyOperationError', () => new errors.UnsupportedKeyOperationError('k', 'it has no key pair.'), 400, 'UnsupportedOperation'],
+    ['UnsupportedKeySpecError', () => new errors.UnsupportedKeySpecError('KeySpec', 'SM2 is not supported.'), 400, 'InvalidParameter'],
+    ['InvalidSignatureError', () => new errors.InvalidSignatureError(), 400, 'InvalidSignature'],
+    ['InvalidMacError', () => new errors.InvalidMacError(), 400, 'InvalidMac'],
   ];
+
+  it.each([
+    ['KeyUsageError', () => new errors.KeyUsageError('k', 'x'), 'InvalidKeyUsageException'],
+    ['UnsupportedKeyOperationError', () => new errors.UnsupportedKeyOperationError('k', 'x'), 'UnsupportedOperationException'],
+    ['UnsupportedKeySpecError', () => new errors.UnsupportedKeySpecError('KeySpec', 'x'), 'UnsupportedOperationException'],
+    ['InvalidSignatureError', () => new errors.InvalidSignatureError(), 'KMSInvalidSignatureException'],
+    ['InvalidMacError', () => new errors.InvalidMacError(), 'KMSInvalidMacException'],
+    ['KeyDisabledError', () => new errors.KeyDisabledError('k'), 'DisabledException'],
+  ] as const)('a %s reaches an AWS client as %s (400 unless the class says)', (_name, make, type) => {
+    expect(awsErrorOf(make())).toEqual({ type, status: make().statusCode === 409 ? 400 : make().statusCode });
+  });
 
   it('when every error class of lib/errors.ts is listed, the table has each exactly once', () => {
     const classes = Object.entries(errors)
