@@ -16,6 +16,7 @@ import { action as exportDataKey } from './export-data-key.js';
 import { action as generateAndExportDataKey } from './generate-and-export-data-key.js';
 import { action as generateDataKey } from './generate-data-key.js';
 import { action as generateDataKeyWithoutPlaintext } from './generate-data-key-without-plaintext.js';
+import { action as generateMac } from './generate-mac.js';
 import { action as generateRandom } from './generate-random.js';
 import { action as getParametersForImport } from './get-parameters-for-import.js';
 import { action as getRandomPassword } from './get-random-password.js';
@@ -33,6 +34,7 @@ import { action as untagResource } from './untag-resource.js';
 import { action as updateAlias } from './update-alias.js';
 import { action as updateKeyDescription } from './update-key-description.js';
 import { action as updateRotationPolicy } from './update-rotation-policy.js';
+import { action as verifyMac } from './verify-mac.js';
 import { action as asymmetricSign } from './asymmetric-sign.js';
 import { action as asymmetricVerify } from './asymmetric-verify.js';
 import { action as getPublicKey } from './get-public-key.js';
@@ -94,6 +96,8 @@ export const OPERATIONS: readonly ActionDefinition[] = [
   asymmetricDecrypt,
   generateDataKeyPair,
   generateDataKeyPairWithoutPlaintext,
+  generateMac,
+  verifyMac,
 ];
 
 /** A row of the table, as the deployments name it: the function that serves an Action, and its source file. */
