@@ -85,6 +85,11 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
     expect(validateTemplate(packaged[stage]!.template)).toEqual([]);
   });
 
+  it('publishes no Lambda versions (nothing invokes one), which keeps the stack well under 500 resources', () => {
+    expect(ofType('AWS::Lambda::Version')).toEqual([]);
+    expect(Object.keys(resources()).length).toBeLessThanOrEqual(480);
+  });
+
   it('packages one Node.js 22 function per Action, the dispatcher, the scheduled and the event-triggered jobs, each in its own small zip', async () => {
     const functions = ofType('AWS::Lambda::Function');
     const names = [...ACTIONS, DISPATCHER, ...SCHEDULED, ...EVENT_TRIGGERED].map((f) => `${logicalId(f.functionName)}LambdaFunction`).sort();
