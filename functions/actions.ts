@@ -33,6 +33,9 @@ import { action as untagResource } from './untag-resource.js';
 import { action as updateAlias } from './update-alias.js';
 import { action as updateKeyDescription } from './update-key-description.js';
 import { action as updateRotationPolicy } from './update-rotation-policy.js';
+import { action as asymmetricSign } from './asymmetric-sign.js';
+import { action as asymmetricVerify } from './asymmetric-verify.js';
+import { action as getPublicKey } from './get-public-key.js';
 import type { ActionDefinition, StoreAccess } from '../lib/action.js';
 
 /**
@@ -80,6 +83,9 @@ export const OPERATIONS: readonly ActionDefinition[] = [
   importKeyMaterial,
   deleteKeyMaterial,
   generateRandom,
+  asymmetricSign,
+  asymmetricVerify,
+  getPublicKey,
 ];
 
 /** A row of the table, as the deployments name it: the function that serves an Action, and its source file. */

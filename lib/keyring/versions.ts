@@ -1,5 +1,6 @@
 import { type KeyObject, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { generateKeyPairDer, loadKeyPair } from '../crypto/key-pair.js';
+import { forgetSigningKey } from '../crypto/signature.js';
 import { hmacKeyBytes, isAsymmetric, type KeySpec, type KeySpecInfo, specOf } from '../crypto/key-spec.js';
 import { EntryExistsError, type KeyStore } from '../keystore/key-store.js';
 import { TtlCache } from '../ttl-cache.js';
@@ -68,8 +69,13 @@ export class KeyVersions {
       now: this.#now,
       name: 'versions',
       // Zeroed a little later, not at once: a request that already holds the buffer finishes first.
+      // A signing key's derived private scalar (ECDSA over a digest) is wiped with it.
       onEvict: (version) => {
-        if (version) setTimeout(() => version.material.fill(0), 10_000).unref();
+        if (version)
+          setTimeout(() => {
+            version.material.fill(0);
+            if (version.privateKey) forgetSigningKey(version.privateKey);
+          }, 10_000).unref();
       },
     });
   }

@@ -1,14 +1,15 @@
 import { type AsymmetricEncryptionAlgorithm, type KeyUsage, type MacAlgorithm, type SigningAlgorithm, specOf, usageOf } from '../crypto/key-spec.js';
-import { KeyUsageError } from '../errors.js';
+import { KeyUsageError, UnsupportedKeyOperationError } from '../errors.js';
 import type { KeyRecord } from '../keyring/records.js';
 
 /**
  * What a cryptographic Action needs of its key. Every key does one of these for life: its spec and
  * usage are fixed at creation (an RSA key signs or encrypts, never both).
  */
-export type KeyPurpose = 'symmetric-encryption' | 'signing' | 'asymmetric-encryption' | 'mac';
+export type KeyPurpose = 'symmetric-encryption' | 'signing' | 'asymmetric-encryption' | 'mac' | 'public-key';
 
-const NEEDS: Readonly<Record<KeyPurpose, { kinds: readonly string[]; usage: KeyUsage; what: string }>> = {
+/** `usage` absent: any usage. `unsupported`: a key of another kind is refused as not having the operation at all (GetPublicKey). */
+const NEEDS: Readonly<Record<KeyPurpose, { kinds: readonly string[]; usage?: KeyUsage; what: string; unsupported?: true }>> = {
   'symmetric-encryption': {
     kinds: ['symmetric'],
     usage: 'ENCRYPT/DECRYPT',
@@ -21,15 +22,17 @@ const NEEDS: Readonly<Record<KeyPurpose, { kinds: readonly string[]; usage: KeyU
     what: 'asymmetric encryption needs an RSA key with KeyUsage ENCRYPT/DECRYPT',
   },
   mac: { kinds: ['hmac'], usage: 'GENERATE_VERIFY_MAC', what: 'MACs need an HMAC key (KeyUsage GENERATE_VERIFY_MAC)' },
+  'public-key': { kinds: ['rsa', 'ec'], what: 'only RSA and EC keys have a public key', unsupported: true },
 };
 
-/** Throws {@link KeyUsageError} unless the key's spec and usage serve `purpose`. */
+/** Throws {@link KeyUsageError} (for `public-key`, {@link UnsupportedKeyOperationError}) unless the key's spec and usage serve `purpose`. */
 export function assertKeyPurpose(key: Pick<KeyRecord, 'keyId' | 'keySpec' | 'keyUsage'>, purpose: KeyPurpose): void {
   const need = NEEDS[purpose];
   const spec = specOf(key);
   const usage = usageOf(key);
-  if (!need.kinds.includes(spec.kind) || usage !== need.usage) {
-    throw new KeyUsageError(key.keyId, `its KeySpec is ${spec.spec} and its KeyUsage ${usage}; ${need.what}.`);
+  if (!need.kinds.includes(spec.kind) || (need.usage !== undefined && usage !== need.usage)) {
+    const reason = `its KeySpec is ${spec.spec} and its KeyUsage ${usage}; ${need.what}.`;
+    throw need.unsupported ? new UnsupportedKeyOperationError(key.keyId, reason) : new KeyUsageError(key.keyId, reason);
   }
 }
 

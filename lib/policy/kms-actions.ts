@@ -37,4 +37,7 @@ export const KMS_ACTIONS: readonly string[] = [
   'kms:ImportKeyMaterial',
   'kms:DeleteKeyMaterial',
   'kms:GenerateRandom',
+  'kms:AsymmetricSign',
+  'kms:AsymmetricVerify',
+  'kms:GetPublicKey',
 ];
