@@ -36,6 +36,10 @@ import { action as updateRotationPolicy } from './update-rotation-policy.js';
 import { action as asymmetricSign } from './asymmetric-sign.js';
 import { action as asymmetricVerify } from './asymmetric-verify.js';
 import { action as getPublicKey } from './get-public-key.js';
+import { action as asymmetricEncrypt } from './asymmetric-encrypt.js';
+import { action as asymmetricDecrypt } from './asymmetric-decrypt.js';
+import { action as generateDataKeyPair } from './generate-data-key-pair.js';
+import { action as generateDataKeyPairWithoutPlaintext } from './generate-data-key-pair-without-plaintext.js';
 import type { ActionDefinition, StoreAccess } from '../lib/action.js';
 
 /**
@@ -86,6 +90,10 @@ export const OPERATIONS: readonly ActionDefinition[] = [
   asymmetricSign,
   asymmetricVerify,
   getPublicKey,
+  asymmetricEncrypt,
+  asymmetricDecrypt,
+  generateDataKeyPair,
+  generateDataKeyPairWithoutPlaintext,
 ];
 
 /** A row of the table, as the deployments name it: the function that serves an Action, and its source file. */

@@ -6,7 +6,7 @@ import { openEnvelope, type SealedBlob } from '../lib/crypto/envelope.js';
 import { defineAction } from '../lib/action.js';
 import { resolveUsableBlob } from '../lib/operations/resolve-key.js';
 import { booleanParameter, ciphertextBlobOf, ciphertextBlobParameter, encryptionContextParameter } from '../lib/protocol/alibaba/schema.js';
-import { ciphertextBlob, encryptionAlgorithm, encryptionContext, expectedKeyId, refuse } from '../lib/protocol/aws/fields.js';
+import { ciphertextBlob, encryptionAlgorithm, encryptionContext, expectedKeyId, namesAsymmetricEncryption, refuse } from '../lib/protocol/aws/fields.js';
 import { awsKeyArn } from '../lib/protocol/aws/shapes.js';
 
 type DecryptInput = {
@@ -41,6 +41,8 @@ export const action = defineAction({
   aws: [
     {
       target: 'Decrypt',
+      // An RSAES_* EncryptionAlgorithm is AsymmetricDecrypt's (functions/asymmetric-decrypt.ts).
+      when: (body) => !namesAsymmetricEncryption(body),
       dryRun: true,
       input(body, scope): DecryptInput {
         encryptionAlgorithm(body, 'EncryptionAlgorithm');

@@ -7,7 +7,7 @@ import type { ResolvedKey } from '../lib/keyring/keyring.js';
 import { defineAction } from '../lib/action.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
 import { booleanParameter, encryptionContextParameter, keyIdParameter } from '../lib/protocol/alibaba/schema.js';
-import { binary, encryptionAlgorithm, encryptionContext, keyId } from '../lib/protocol/aws/fields.js';
+import { binary, encryptionAlgorithm, encryptionContext, keyId, namesAsymmetricEncryption } from '../lib/protocol/aws/fields.js';
 import { awsKeyArn } from '../lib/protocol/aws/shapes.js';
 
 type EncryptOutput = { KeyId: string; KeyVersionId: string; CiphertextBlob: string };
@@ -40,6 +40,8 @@ export const action = defineAction({
   aws: [
     {
       target: 'Encrypt',
+      // An RSAES_* EncryptionAlgorithm is AsymmetricEncrypt's (functions/asymmetric-encrypt.ts).
+      when: (body) => !namesAsymmetricEncryption(body),
       dryRun: true,
       input(body, scope) {
         encryptionAlgorithm(body, 'EncryptionAlgorithm');

@@ -40,4 +40,8 @@ export const KMS_ACTIONS: readonly string[] = [
   'kms:AsymmetricSign',
   'kms:AsymmetricVerify',
   'kms:GetPublicKey',
+  'kms:AsymmetricEncrypt',
+  'kms:AsymmetricDecrypt',
+  'kms:GenerateDataKeyPair',
+  'kms:GenerateDataKeyPairWithoutPlaintext',
 ];

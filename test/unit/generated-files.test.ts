@@ -29,7 +29,13 @@ describe('Generated files', () => {
   });
 
   it('when an Action is added at the end of the table, every deployed rule keeps its priority and the new ones take fresh ones', async () => {
-    const added = { ...ACTIONS.at(-1)!, action: 'AddedAction', functionName: 'addedAction', file: 'functions/added-action.ts' };
+    // Modelled on the last Action that speaks both protocols (the table ends with AWS-only ones).
+    const added = {
+      ...ACTIONS.filter((a) => a.operation.alibaba && a.operation.aws?.length).at(-1)!,
+      action: 'AddedAction',
+      functionName: 'addedAction',
+      file: 'functions/added-action.ts',
+    };
     added.operation = { ...added.operation, name: 'AddedAction', aws: [{ ...added.operation.aws![0]!, target: 'AddedOperation' }] };
     const rules = (yml: string) => {
       const functions = (parse(`functions:\n${yml}`, { merge: true }) as { functions: Record<string, { events?: Array<{ alb?: { priority: number } }> }> })

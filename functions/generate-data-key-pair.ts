@@ -1,0 +1,36 @@
+import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
+import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
+import { defineAction } from '../lib/action.js';
+import { type DataKeyPairOutput, dataKeyPairWork } from '../lib/operations/data-key-pair.js';
+import { dataKeyPairRequest } from '../lib/protocol/aws/data-key-pair.js';
+import { awsKeyArn } from '../lib/protocol/aws/shapes.js';
+
+/**
+ * GenerateDataKeyPair (AWS only: Alibaba's 2016-01-20 API has no such Action, so its RPC answers 404
+ * InvalidAction.NotFound): a new RSA or EC key pair: the public key (DER SPKI), the private key (DER PKCS #8) in plaintext and sealed under a symmetric key
+ * (KeyId, which must be a symmetric encryption key; the EncryptionContext is bound to the sealed
+ * private key, and Decrypt of PrivateKeyCiphertextBlob with the same context returns the PKCS #8).
+ */
+export const action = defineAction({
+  name: 'GenerateDataKeyPair',
+  group: 'crypto',
+  store: 'reads',
+  aws: [
+    {
+      target: 'GenerateDataKeyPair',
+      dryRun: true,
+      input: dataKeyPairRequest,
+      output: (o: DataKeyPairOutput, c) => ({
+        KeyId: awsKeyArn(c, o.KeyId),
+        KeyPairSpec: o.KeyPairSpec,
+        PublicKey: o.PublicKey,
+        PrivateKeyPlaintext: o.PrivateKeyPlaintext,
+        PrivateKeyCiphertextBlob: o.PrivateKeyCiphertextBlob,
+      }),
+    },
+  ],
+  ...dataKeyPairWork({ returnPrivateKey: true }),
+});
+
+export const handler = lambdaHandler(action);
+export const fcHandler = fcHttpHandler(action);
