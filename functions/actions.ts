@@ -16,6 +16,7 @@ import { action as exportDataKey } from './export-data-key.js';
 import { action as generateAndExportDataKey } from './generate-and-export-data-key.js';
 import { action as generateDataKey } from './generate-data-key.js';
 import { action as generateDataKeyWithoutPlaintext } from './generate-data-key-without-plaintext.js';
+import { action as generateMac } from './generate-mac.js';
 import { action as generateRandom } from './generate-random.js';
 import { action as getParametersForImport } from './get-parameters-for-import.js';
 import { action as getRandomPassword } from './get-random-password.js';
@@ -40,6 +41,7 @@ import { action as asymmetricEncrypt } from './asymmetric-encrypt.js';
 import { action as asymmetricDecrypt } from './asymmetric-decrypt.js';
 import { action as generateDataKeyPair } from './generate-data-key-pair.js';
 import { action as generateDataKeyPairWithoutPlaintext } from './generate-data-key-pair-without-plaintext.js';
+import { action as verifyMac } from './verify-mac.js';
 import type { ActionDefinition, StoreAccess } from '../lib/action.js';
 
 /**
@@ -94,6 +96,8 @@ export const OPERATIONS: readonly ActionDefinition[] = [
   asymmetricDecrypt,
   generateDataKeyPair,
   generateDataKeyPairWithoutPlaintext,
+  generateMac,
+  verifyMac,
 ];
 
 /** A row of the table, as the deployments name it: the function that serves an Action, and its source file. */

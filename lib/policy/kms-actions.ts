@@ -44,4 +44,6 @@ export const KMS_ACTIONS: readonly string[] = [
   'kms:AsymmetricDecrypt',
   'kms:GenerateDataKeyPair',
   'kms:GenerateDataKeyPairWithoutPlaintext',
+  'kms:GenerateMac',
+  'kms:VerifyMac',
 ];
