@@ -16,7 +16,7 @@ import { ACCOUNT_ID, ADMIN, KEY_ID, TEST_SEED } from '../helpers/service.js';
  * `@alicloud/openapi-client`; the AWS CLI (/usr/bin/aws), the AWS SDK for JavaScript v3 and boto3.
  * Every signature is checked by the `openssl` command with the public key the service handed out
  * (PEM from Alibaba's GetPublicKey, DER from AWS's), and data encrypted by openssl with that key is
- * decrypted by the service. One gateway; six keys (two RSA-2048, three EC, one HMAC), made once.
+ * decrypted by the service. One gateway; six keys (two RSA-2048, three EC, one HMAC), made once, and one new version.
  * .ci/run installs the AWS CLI and boto3; without them this suite fails, never skips.
  */
 
@@ -499,5 +499,43 @@ describe('boto3', () => {
     const out = JSON.parse(r.stdout);
     expect(out).toMatchObject({ keyId: awsArnOf(key.keyId), valid: true, refused: { code: 'KMSInvalidSignatureException', status: 400 } });
     expect(await opensslVerifies(key.publicKeyPem, Buffer.from('signed by boto3'), Buffer.from(out.signature, 'hex'))).toBe(true);
+  });
+});
+
+describe('a new version of a signing key (last: it changes the key the AWS API uses)', () => {
+  it('createKeyVersion makes a new pair; a signature of the old version still verifies with its KeyVersionId and its public key; the AWS API uses the new version', async () => {
+    const sdk = createKmsSdkClient({ port: gateway.port }, ADMIN);
+    const key = keys.ec;
+    const message = Buffer.from('signed before the new version');
+    const digest = b64(sha256(message));
+    const old = unb64(
+      (await sdk.asymmetricSign(new KmsSdk.AsymmetricSignRequest({ keyId: key.keyId, keyVersionId: key.keyVersionId, algorithm: 'ECDSA_SHA_256', digest })))
+        .value,
+    );
+
+    const created = (await sdk.createKeyVersion(new KmsSdk.CreateKeyVersionRequest({ keyId: key.keyId }))).keyVersion;
+    const versions = (await sdk.listKeyVersions(new KmsSdk.ListKeyVersionsRequest({ keyId: key.keyId }))).keyVersions.keyVersion.map((v) => v.keyVersionId);
+    expect(versions.sort()).toEqual([key.keyVersionId, created.keyVersionId].sort());
+    const newPem = (await sdk.getPublicKey(new KmsSdk.GetPublicKeyRequest({ keyId: key.keyId, keyVersionId: created.keyVersionId }))).publicKey;
+    expect(newPem).not.toBe(key.publicKeyPem);
+
+    const verifyWith = async (keyVersionId: string) =>
+      (await sdk.asymmetricVerify(new KmsSdk.AsymmetricVerifyRequest({ keyId: key.keyId, keyVersionId, algorithm: 'ECDSA_SHA_256', digest, value: b64(old) })))
+        .value;
+    expect(await verifyWith(key.keyVersionId)).toBe(true);
+    expect(await verifyWith(created.keyVersionId)).toBe(false);
+    expect(await opensslVerifies(key.publicKeyPem, message, old)).toBe(true);
+    expect(await opensslVerifies(newPem, message, old)).toBe(false);
+
+    // AWS has no version parameter: GetPublicKey and Verify use the newest version.
+    const aws = new Aws.KMSClient({ region: REGION, endpoint, credentials: { accessKeyId: ADMIN.accessKeyId, secretAccessKey: ADMIN.accessKeySecret } });
+    try {
+      const der = Buffer.from((await aws.send(new Aws.GetPublicKeyCommand({ KeyId: key.keyId }))).PublicKey!);
+      expect(der.equals(createPublicKey(newPem).export({ type: 'spki', format: 'der' }))).toBe(true);
+      const verify = aws.send(new Aws.VerifyCommand({ KeyId: key.keyId, Message: message, Signature: old, SigningAlgorithm: 'ECDSA_SHA_256' }));
+      await expect(verify).rejects.toMatchObject({ name: 'KMSInvalidSignatureException' });
+    } finally {
+      aws.destroy();
+    }
   });
 });
