@@ -1370,7 +1370,12 @@ interface PolicyCase {
   params(blob: string): Params;
   /** ADMIN's status for the same call when not 200 (an import Action on a key made by the service). */
   allowed?: number;
+  /** ADMIN's Code then (default Unsupported.Origin; UnsupportedOperation for an asymmetric Action on the seeded AES key). */
+  allowedCode?: string;
 }
+
+/** The seeded AES key's version with a SHA-256 digest: the signing Actions get past authorisation to the usage check. */
+const SIGNING_ON_AES = { KeyId: KEY_ID, KeyVersionId: KEY_VERSION_ID, Algorithm: 'RSA_PSS_SHA_256', Digest: Buffer.alloc(32, 7).toString('base64') };
 
 const EXPORT_WRAPPING = { PublicKeyBlob: TEST_RSA_PUBLIC_KEY_BLOB, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' };
 
@@ -1415,6 +1420,14 @@ const POLICY_CASES: Record<string, PolicyCase> = {
   ImportKeyMaterial: { denied: keyArnOf(KEY_ID), params: () => ({ KeyId: KEY_ID, EncryptedKeyMaterial: 'AAAA', ImportToken: 'AAAA' }), allowed: 400 },
   DeleteKeyMaterial: { denied: keyArnOf(KEY_ID), params: () => ({ KeyId: KEY_ID }), allowed: 400 },
   GenerateRandom: { denied: '*', params: () => ({ NumberOfBytes: '16' }) },
+  AsymmetricSign: { denied: keyArnOf(KEY_ID), params: () => SIGNING_ON_AES, allowed: 400, allowedCode: 'UnsupportedOperation' },
+  AsymmetricVerify: { denied: keyArnOf(KEY_ID), params: () => ({ ...SIGNING_ON_AES, Value: 'AAAA' }), allowed: 400, allowedCode: 'UnsupportedOperation' },
+  GetPublicKey: {
+    denied: keyArnOf(KEY_ID),
+    params: () => ({ KeyId: KEY_ID, KeyVersionId: KEY_VERSION_ID }),
+    allowed: 400,
+    allowedCode: 'UnsupportedOperation',
+  },
 };
 
 /** A policy that allows nothing this service serves. */
@@ -1458,7 +1471,7 @@ describe('Policy coverage: every Action is authorised', () => {
       if (action === 'CancelKeyDeletion') await f.ok('ScheduleKeyDeletion', { KeyId: KEY_ID, PendingWindowInDays: '7' });
       const r = await f.call(action, c.params(blob));
       expect(r.status, r.raw).toBe(c.allowed ?? 200);
-      if (c.allowed) expect(r.body.Code).toBe('Unsupported.Origin');
+      if (c.allowed) expect(r.body.Code).toBe(c.allowedCode ?? 'Unsupported.Origin');
     });
   });
 

@@ -10,6 +10,7 @@ import { applySeed, type Seed } from '../../lib/seed.js';
 import { OPERATIONS } from '../../functions/actions.js';
 import type { RpcRequest } from '../../lib/rpc/request.js';
 import type { Credentials } from './sign.js';
+import type { AuditLog } from '../../lib/audit/audit-log.js';
 
 /** Fixed identities for tests. Throw-away values, never used outside tests. */
 export const KEY_ID = '11111111-2222-4333-8444-555555555555';
@@ -75,6 +76,7 @@ export async function createTestService(
     rateLimits?: RateLimits;
     nonces?: NonceStore;
     cacheTtlMs?: number;
+    audit?: AuditLog;
   } = {},
 ): Promise<TestService> {
   const store = options.store ?? new MemoryKeyStore();
@@ -86,6 +88,7 @@ export async function createTestService(
     ...(options.cacheTtlMs !== undefined ? { cacheTtlMs: options.cacheTtlMs } : {}),
     ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
     ...(options.nonces ? { nonces: options.nonces } : {}),
+    ...(options.audit ? { audit: options.audit } : {}),
     logger: createLogger({ level: options.logLines ? 'debug' : 'silent', write: (line) => options.logLines?.push(line) }),
   });
   if (options.seed !== false) await applySeed(TEST_SEED, service);
