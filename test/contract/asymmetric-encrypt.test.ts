@@ -61,7 +61,7 @@ beforeAll(async () => {
   keys.RSA_3072 = await testKey(rsa3072);
   keys.RSA_4096 = await testKey(rsa4096);
   await ali.ok('CreateAlias', { AliasName: 'alias/rsa-encryption', KeyId: rsa2048 });
-  for (const [name, params] of Object.entries({
+  for (const [name, params] of Object.entries<Record<string, string>>({
     'RSA_2048 SIGN/VERIFY': { KeySpec: 'RSA_2048', KeyUsage: 'SIGN/VERIFY' },
     EC_P256: { KeySpec: 'EC_P256' },
     HMAC_256: { KeySpec: 'HMAC_256' },
@@ -250,7 +250,7 @@ describe('ciphertexts that do not open', () => {
 describe('parameters', () => {
   it.each(['AsymmetricEncrypt', 'AsymmetricDecrypt'])('%s: KeyVersionId and Algorithm are required (400 MissingParameter)', async (action) => {
     const key = keys.RSA_2048!;
-    const data = action === 'AsymmetricEncrypt' ? { Plaintext: 'AAAA' } : { CiphertextBlob: 'AAAA' };
+    const data: Record<string, string> = action === 'AsymmetricEncrypt' ? { Plaintext: 'AAAA' } : { CiphertextBlob: 'AAAA' };
     expectError(await ali.call(action, { KeyId: key.keyId, Algorithm: 'RSAES_OAEP_SHA_256', ...data }), 400, 'MissingParameter', /"KeyVersionId"/);
     expectError(await ali.call(action, { KeyId: key.keyId, KeyVersionId: key.versionId, ...data }), 400, 'MissingParameter', /"Algorithm"/);
     expectError(
@@ -262,7 +262,7 @@ describe('parameters', () => {
   });
 
   it.each(['AsymmetricEncrypt', 'AsymmetricDecrypt'])('%s: a version of another key, or none, is 404 Forbidden.KeyVersionNotFound', async (action) => {
-    const data = action === 'AsymmetricEncrypt' ? { Plaintext: 'AAAA' } : { CiphertextBlob: 'AAAA' };
+    const data: Record<string, string> = action === 'AsymmetricEncrypt' ? { Plaintext: 'AAAA' } : { CiphertextBlob: 'AAAA' };
     for (const KeyVersionId of [keys.RSA_3072!.versionId, '00000000-0000-4000-8000-000000000000']) {
       expectError(
         await ali.call(action, { KeyId: keys.RSA_2048!.keyId, KeyVersionId, Algorithm: 'RSAES_OAEP_SHA_256', ...data }),

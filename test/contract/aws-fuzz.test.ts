@@ -73,6 +73,7 @@ const KEY_KIND_NAMES = [
   'RSAES_OAEP_SHA_256',
   'RSAES_OAEP_SHA_1',
   'HMAC_SHA_256',
+  'SM2',
 ];
 
 const realBlob = () => fc.constant(Buffer.alloc(200, 1).toString('base64'));

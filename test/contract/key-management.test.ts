@@ -1428,7 +1428,23 @@ const POLICY_CASES: Record<string, PolicyCase> = {
     allowed: 400,
     allowedCode: 'UnsupportedOperation',
   },
+  // The seeded keys are symmetric: ADMIN's call reaches the usage check (400), a denied one is 403 first.
+  AsymmetricEncrypt: {
+    denied: keyArnOf(KEY_ID),
+    params: () => ({ KeyId: KEY_ID, KeyVersionId: KEY_VERSION_ID, Algorithm: 'RSAES_OAEP_SHA_256', Plaintext: 'AAAA' }),
+    allowed: 400,
+    allowedCode: 'UnsupportedOperation',
+  },
+  AsymmetricDecrypt: {
+    denied: keyArnOf(KEY_ID),
+    params: () => ({ KeyId: KEY_ID, KeyVersionId: KEY_VERSION_ID, Algorithm: 'RSAES_OAEP_SHA_256', CiphertextBlob: 'AAAA' }),
+    allowed: 400,
+    allowedCode: 'UnsupportedOperation',
+  },
 };
+
+/** The Actions the Alibaba protocol serves (AWS-only ones, such as GenerateDataKeyPair, are denied in their own suites). */
+const ALIBABA_ACTIONS = ACTIONS.filter((a) => a.operation.alibaba).map((a) => a.action);
 
 /** A policy that allows nothing this service serves. */
 // Allowed nothing (only actions of this service may be named, so a Deny of all says it).
@@ -1436,10 +1452,10 @@ const NOTHING_STATEMENTS = [{ Effect: 'Deny' as const, Action: '*', Resource: '*
 
 describe('Policy coverage: every Action is authorised', () => {
   it('when the table of Actions changes, this suite covers every Action in it', () => {
-    expect(Object.keys(POLICY_CASES).sort()).toEqual(ACTIONS.map((a) => a.action).sort());
+    expect(Object.keys(POLICY_CASES).sort()).toEqual([...ALIBABA_ACTIONS].sort());
   });
 
-  describe.each(ACTIONS.map((a) => a.action))('Action: %s', (action) => {
+  describe.each(ALIBABA_ACTIONS)('Action: %s', (action) => {
     let f: Fixture;
     let nothing: Credentials;
     let blob: string;

@@ -50,13 +50,14 @@ describe('Table: Actions ⇄ serverless.yml', () => {
       const targets = [...AWS_OPERATIONS]
         .filter(([, actions]) => actions.length === 1 && actions[0] === route.action)
         .map(([target]) => `TrentService.${target}`);
+      // An AWS-only Action (GenerateDataKeyPair) has no Alibaba rules.
+      const alibabaRules = route.operation.alibaba ? 2 : 0;
       expect(rules.map((r) => r.conditions.query ?? r.conditions.header)).toEqual([
-        { Action: route.action },
-        { name: 'x-acs-action', values: [route.action] },
+        ...(alibabaRules ? [{ Action: route.action }, { name: 'x-acs-action', values: [route.action] }] : []),
         ...(targets.length > 0 ? [{ name: 'x-amz-target', values: targets }] : []),
       ]);
-      for (const rule of rules.slice(0, 2)) expect(rule.conditions).toMatchObject({ path: '/', method: ['GET', 'POST'] });
-      for (const rule of rules.slice(2)) expect(rule.conditions).toMatchObject({ path: '/', method: ['POST'] });
+      for (const rule of rules.slice(0, alibabaRules)) expect(rule.conditions).toMatchObject({ path: '/', method: ['GET', 'POST'] });
+      for (const rule of rules.slice(alibabaRules)) expect(rule.conditions).toMatchObject({ path: '/', method: ['POST'] });
     }
   });
 

@@ -1,3 +1,4 @@
+import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
 import { join } from 'node:path';
 import * as Kms from '@aws-sdk/client-kms';
 import { buildClient, CommitmentPolicy, getClient, KMS, KmsKeyringNode } from '@aws-crypto/client-node';
@@ -167,6 +168,22 @@ describe('@aws-sdk/client-kms against the gateway: every operation served', () =
     },
     async ListResourceTags() {
       expect((await kms.send(new Kms.ListResourceTagsCommand({ KeyId: KEY_ID }))).Tags).toEqual([]);
+    },
+    async GenerateDataKeyPair() {
+      const r = await kms.send(new Kms.GenerateDataKeyPairCommand({ KeyId: ALIAS, KeyPairSpec: 'ECC_NIST_P256', EncryptionContext: { e2e: 'pair' } }));
+      expect(r).toMatchObject({ KeyId: arnOf(KEY_ID), KeyPairSpec: 'ECC_NIST_P256' });
+      const privateKey = createPrivateKey({ key: Buffer.from(r.PrivateKeyPlaintext!), format: 'der', type: 'pkcs8' });
+      const publicKey = createPublicKey({ key: Buffer.from(r.PublicKey!), format: 'der', type: 'spki' });
+      expect(verify('sha256', Buffer.from('m'), publicKey, sign('sha256', Buffer.from('m'), privateKey))).toBe(true);
+      const d = await kms.send(new Kms.DecryptCommand({ CiphertextBlob: r.PrivateKeyCiphertextBlob, EncryptionContext: { e2e: 'pair' } }));
+      expect(Buffer.from(d.Plaintext!).equals(Buffer.from(r.PrivateKeyPlaintext!))).toBe(true);
+    },
+    async GenerateDataKeyPairWithoutPlaintext() {
+      const r = await kms.send(new Kms.GenerateDataKeyPairWithoutPlaintextCommand({ KeyId: KEY_ID, KeyPairSpec: 'RSA_2048' }));
+      expect(r).not.toHaveProperty('PrivateKeyPlaintext');
+      const d = await kms.send(new Kms.DecryptCommand({ CiphertextBlob: r.PrivateKeyCiphertextBlob }));
+      const publicKey = createPublicKey(createPrivateKey({ key: Buffer.from(d.Plaintext!), format: 'der', type: 'pkcs8' }));
+      expect(publicKey.export({ type: 'spki', format: 'der' }).equals(Buffer.from(r.PublicKey!))).toBe(true);
     },
   };
 
