@@ -1,5 +1,4 @@
-import { createHmac } from 'node:crypto';
-import { canonicalQuery, percentEncode, sha256Hex } from '@alibaba-kms-compatible/client/signing';
+import { SIGV4_ALGORITHM, sha256Hex, sigV4CanonicalRequest, sigV4Signature } from '@alibaba-kms-compatible/client/signing';
 import { IllegalTimestampError, IncompleteSignatureError } from '../errors.js';
 import type { ParamList } from '../rpc/params.js';
 import type { RpcRequest } from '../rpc/request.js';
@@ -7,7 +6,8 @@ import { bounded, checkedNonce, type Claim, type Claimed, SIGNED_FIELD_LIMITS } 
 import { signaturesEqual } from './constant-time.js';
 
 /**
- * AWS Signature Version 4, as the AWS SDKs sign a KMS request (service `kms`), verified exactly:
+ * AWS Signature Version 4, as the AWS SDKs sign a KMS request (service `kms`), verified exactly
+ * (the canonical request and signature are the client package's, which signs with them):
  *
  *     Authorization: AWS4-HMAC-SHA256 Credential=<id>/<yyyyMMdd>/<region>/kms/aws4_request,
  *                    SignedHeaders=<a;b;…>, Signature=<64 hex>
@@ -15,7 +15,7 @@ import { signaturesEqual } from './constant-time.js';
  *
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html
  */
-export const SIGV4_ALGORITHM = 'AWS4-HMAC-SHA256';
+export { SIGV4_ALGORITHM, sigV4CanonicalRequest, sigV4Signature };
 /** Headers the signature must cover: without them a request could be re-targeted or replayed later. */
 const REQUIRED_SIGNED = ['host', 'x-amz-date', 'x-amz-target'] as const;
 
@@ -88,46 +88,6 @@ export function parseAmzDate(value: string): number | undefined {
   // Date.UTC rolls day 32 or month 13 over into the next month or year: such a date is no date.
   const at = new Date(ms);
   return Number.isNaN(ms) || at.getUTCDate() !== +m[3]! || at.getUTCMonth() !== +m[2]! - 1 ? undefined : ms;
-}
-
-/** The canonical request: METHOD, URI, query, headers, signed headers, payload hash. */
-export function sigV4CanonicalRequest(input: {
-  method: string;
-  path: string;
-  query: ParamList;
-  headers: Readonly<Record<string, string | undefined>>;
-  signedHeaders: readonly string[];
-  payloadHash: string;
-}): string {
-  const query = canonicalQuery(input.query);
-  const sorted = [...input.signedHeaders].sort();
-  // Own properties only (a header named "constructor" finds nothing); values trimmed, inner runs of spaces made one.
-  const headers = sorted
-    .map((name) => `${name}:${(Object.hasOwn(input.headers, name) ? (input.headers[name] ?? '') : '').trim().replace(/[ \t]+/g, ' ')}\n`)
-    .join('');
-  // Every path segment URI-encoded twice, as for every AWS service but S3 (KMS is served on "/").
-  const uri = input.path
-    .split('/')
-    .map((segment) => percentEncode(percentEncode(decodeSegment(segment))))
-    .join('/');
-  return `${input.method.toUpperCase()}\n${uri}\n${query}\n${headers}\n${sorted.join(';')}\n${input.payloadHash}`;
-}
-
-function decodeSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
-}
-
-/** hex(HMAC(signing key, string to sign)) with the signing key derived from the secret and the scope. */
-export function sigV4Signature(secret: string, auth: Pick<SigV4Authorization, 'date' | 'region'>, amzDate: string, canonicalRequest: string): string {
-  const scope = `${auth.date}/${auth.region}/kms/aws4_request`;
-  const stringToSign = `${SIGV4_ALGORITHM}\n${amzDate}\n${scope}\n${sha256Hex(canonicalRequest)}`;
-  const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data, 'utf8').digest();
-  const signingKey = hmac(hmac(hmac(hmac(`AWS4${secret}`, auth.date), auth.region), 'kms'), 'aws4_request');
-  return createHmac('sha256', signingKey).update(stringToSign, 'utf8').digest('hex');
 }
 
 /**

@@ -12,6 +12,7 @@
 export {
   API_VERSION,
   createKmsClient,
+  DEFAULT_AWS_REGION,
   DEFAULT_ENDPOINT,
   endpointUrl,
   KmsApiError,
@@ -21,9 +22,17 @@ export {
   type ClientTls,
   type CreateKmsClientOptions,
   type KmsApi,
+  type KmsApiClient,
   type KmsClientOptions,
   type KmsCredentials,
 } from './kms-client.js';
+export type {
+  AsymmetricEncryptionAlgorithmName,
+  BinaryInput,
+  MacAlgorithmName,
+  SigningAlgorithmName,
+  UsedKeyVersion,
+} from './key-operations.js';
 export {
   createProvisioner,
   failureOf,
