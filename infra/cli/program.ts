@@ -22,6 +22,7 @@ import { registerPartitions } from './partitions.js';
 import { OUTPUT_FORMATS } from './output.js';
 import { registerServe } from './serve.js';
 import { registerServiceInfo } from './service-info.js';
+import { registerSigning } from './signing.js';
 import { registerStore } from './store.js';
 import { closeOpenedStores } from './store-access.js';
 import { isSchemaError } from '../../lib/zod.js';
@@ -59,6 +60,7 @@ store there; 4 encrypted file does not authenticate; 130 interrupted.`,
   registerAliases(program);
   registerServiceInfo(program);
   registerDataKey(program);
+  registerSigning(program);
   registerAccessKeys(program);
   registerFiles(program);
   registerPartitions(program);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { createCipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createHmac, generateKeyPairSync, randomBytes, sign as cryptoSign } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { basename, join } from 'node:path';
@@ -15,9 +15,9 @@ import { NONCE_JOURNAL_FILE, serviceFromEnvironment } from '../../lib/service-fr
 import { FUNCTION_BUNDLE_OPTIONS } from '../helpers/function-bundle.js';
 import { killAllGateways, makeTempDir, REPO_ROOT, removeDir, startGateway, writeSeedFile } from '../helpers/gateway-process.js';
 import { ADMIN, ALIAS, KEY_ID, TEST_SEED } from '../helpers/service.js';
-import { signedRpcRequest } from '../helpers/sign.js';
+import { signedAwsRequest, signedRpcRequest } from '../helpers/sign.js';
 import { median, runLoad, type LoadResult } from './support/load.js';
-import { writeBenchmarkTables } from './support/tables.js';
+import { type ThroughputResults, writeBenchmarkTables } from './support/tables.js';
 
 /**
  * `npm run bench`: throughput, latency, cold start and memory, each against a baseline measured in
@@ -34,6 +34,8 @@ import { writeBenchmarkTables } from './support/tables.js';
  *   5. cold start of every function bundle (esbuild, as serverless.yml builds it)
  *   6. the gateway's RSS before and after all of (4)
  *   7. ListKeys / ListAliases with BENCH_LIST_KEYS (10,000) keys and aliases in the store
+ *   8. AWS Sign (ECC_NIST_P256, RSA_2048) and GenerateMac (HMAC_256) through the whole stack in
+ *      process, each against its raw `crypto.sign` / `createHmac` call on one core, alternated
  */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '1,16,64,256').split(',').map(Number);
@@ -384,7 +386,100 @@ describe('npm run bench', () => {
       `(7) with ${fmt(LIST_KEYS)} keys and aliases (filled in ${filled.toFixed(0)} s): ListKeys p50 ${listKeys.p50.toFixed(1)} ms, ListAliases p50 ${listAliases.p50.toFixed(1)} ms (page 37 of 100 each)`,
     );
   });
+
+  it('8: Sign (EC P-256, RSA-2048) and GenerateMac through the stack in process, against crypto.sign / createHmac', async () => {
+    const service: Service = await serviceFromEnvironment({
+      KMS_DATA_DIR: join(dir, 'signing'),
+      KMS_LOG_LEVEL: 'silent',
+      KMS_AUDIT_LOG: join(dir, 'signing-audit.log'),
+    });
+    await applySeed(TEST_SEED, service);
+    const dispatch = createDispatcher(service, OPERATIONS);
+    const entries: NonNullable<ThroughputResults['signing']> = [];
+    say('');
+    for (const entry of SIGNING_ENTRIES) {
+      const created = await dispatch(signedAwsRequest(ADMIN, 'CreateKey', { KeySpec: entry.keySpec, KeyUsage: entry.keyUsage }));
+      expect(created.statusCode, created.body.toString()).toBe(200);
+      const keyId = JSON.parse(created.body.toString()).KeyMetadata.KeyId as string;
+      const raw = entry.raw();
+      const baselines: number[] = [];
+      const runs: number[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        // Alternated, so both see the same machine; about a second of requests at the raw rate (more for the slow stack).
+        const baseline = opsPerSecond(raw, 1);
+        baselines.push(baseline);
+        const count = Math.min(10_000, Math.max(300, Math.round(baseline)));
+        runs.push(
+          await inProcess(
+            dispatch,
+            Array.from({ length: count }, () => signedAwsRequest(ADMIN, entry.operation, entry.body(keyId))),
+            64,
+          ),
+        );
+      }
+      const result = {
+        operation: entry.operation,
+        keySpec: entry.keySpec,
+        baseline: entry.baseline,
+        baselinePerSecond: Math.round(median(baselines)),
+        stackPerSecond: Math.round(median(runs)),
+      };
+      entries.push(result);
+      say(
+        `(8) ${result.operation} ${result.keySpec} through the stack in process: ${fmt(result.stackPerSecond)} ops/s; ${result.baseline} on one core: ${fmt(result.baselinePerSecond)} ops/s (${(result.stackPerSecond / result.baselinePerSecond).toFixed(2)}×)`,
+      );
+    }
+    await service.audit?.close();
+    results.signing = entries;
+  });
 });
+
+/** (8): what runs through the stack, and its raw node:crypto call on a key of the same kind. */
+interface SigningEntry {
+  operation: 'Sign' | 'GenerateMac';
+  keySpec: string;
+  keyUsage: string;
+  body: (keyId: string) => Record<string, unknown>;
+  baseline: string;
+  raw: () => () => void;
+}
+
+const SIGNED_MESSAGE = randomBytes(256);
+const SIGNING_ENTRIES: readonly SigningEntry[] = [
+  {
+    operation: 'Sign',
+    keySpec: 'ECC_NIST_P256',
+    keyUsage: 'SIGN_VERIFY',
+    body: (KeyId) => ({ KeyId, SigningAlgorithm: 'ECDSA_SHA_256', MessageType: 'RAW', Message: SIGNED_MESSAGE.toString('base64') }),
+    baseline: "crypto.sign('sha256', …) P-256",
+    raw: () => {
+      const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      return () => cryptoSign('sha256', SIGNED_MESSAGE, { key: privateKey, dsaEncoding: 'der' });
+    },
+  },
+  {
+    operation: 'Sign',
+    keySpec: 'RSA_2048',
+    keyUsage: 'SIGN_VERIFY',
+    body: (KeyId) => ({ KeyId, SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256', MessageType: 'RAW', Message: SIGNED_MESSAGE.toString('base64') }),
+    baseline: "crypto.sign('sha256', …) RSA-2048 PKCS #1 v1.5",
+    raw: () => {
+      const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      return () => cryptoSign('sha256', SIGNED_MESSAGE, privateKey);
+    },
+  },
+  {
+    operation: 'GenerateMac',
+    keySpec: 'HMAC_256',
+    keyUsage: 'GENERATE_VERIFY_MAC',
+    body: (KeyId) => ({ KeyId, MacAlgorithm: 'HMAC_SHA_256', Message: SIGNED_MESSAGE.toString('base64') }),
+    baseline: "createHmac('sha256', …)",
+    raw: () => {
+      const key = randomBytes(32);
+      return () => createHmac('sha256', key).update(SIGNED_MESSAGE).digest();
+    },
+  },
+];
 
 function coldStart(bundle: string, dataDir: string, event: string): Promise<{ importMs: number; firstInvokeMs: number; status: unknown }> {
   return new Promise((resolve, reject) => {

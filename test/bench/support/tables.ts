@@ -42,6 +42,8 @@ export interface ThroughputResults {
   scaling?: { at64Connections: number; projectedFromCpuPerRequest: number };
   coldStart?: Array<{ function: string; zippedKiB: number; importMs: number; initMs: number; firstStatus: unknown }>;
   listings?: { keys: number; aliases: number; fillSeconds: number; listKeys: { p50: number; p99: number }; listAliases: { p50: number; p99: number } };
+  /** (8) Sign and GenerateMac through the stack in process, each against its raw node:crypto call on one core. */
+  signing?: Array<{ operation: string; keySpec: string; baseline: string; baselinePerSecond: number; stackPerSecond: number }>;
 }
 
 export interface ProfileResults {
@@ -201,6 +203,15 @@ function alsoMeasuredTable(r: ThroughputResults): string {
     const l = r.listings;
     rows.push(
       `| (7) ${int(l.keys)} keys and ${int(l.aliases)} aliases in the file store, a page of 100 in the middle | \`ListKeys\` p50 ${fixed(l.listKeys.p50, 1)} ms, \`ListAliases\` p50 ${fixed(l.listAliases.p50, 1)} ms |`,
+    );
+  }
+  if (r.signing?.length) {
+    const entries = r.signing.map(
+      (e) =>
+        `\`${e.operation}\` ${e.keySpec} ${int(e.stackPerSecond)} /s against \`${e.baseline}\` ${int(e.baselinePerSecond)} /s (${fixed(e.stackPerSecond / e.baselinePerSecond, 2)}×)`,
+    );
+    rows.push(
+      `| (8) asymmetric and HMAC keys through the whole stack in process (AWS protocol), 64 in flight, against the raw call on one core | ${entries.join('; ')} |`,
     );
   }
   if (rows.length === 0) return notRun('throughput');
