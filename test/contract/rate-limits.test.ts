@@ -45,6 +45,12 @@ describe('Rate limits: KMS_RATE_LIMITS', () => {
       'ExportDataKey',
       'AsymmetricSign',
       'AsymmetricVerify',
+      'AsymmetricEncrypt',
+      'AsymmetricDecrypt',
+      'GenerateDataKeyPair',
+      'GenerateDataKeyPairWithoutPlaintext',
+      'GenerateMac',
+      'VerifyMac',
     ];
     for (const action of crypto) expect(groupOf.get(action), action).toBe('crypto');
     for (const action of ['DescribeKey', 'DescribeKeyVersion', 'ListKeys', 'ListAliases', 'ListKeyVersions', 'ListAliasesByKeyId'])
