@@ -34,6 +34,7 @@ import { action as untagResource } from './untag-resource.js';
 import { action as updateAlias } from './update-alias.js';
 import { action as updateKeyDescription } from './update-key-description.js';
 import { action as updateRotationPolicy } from './update-rotation-policy.js';
+import { action as verifyMac } from './verify-mac.js';
 import { action as asymmetricSign } from './asymmetric-sign.js';
 import { action as asymmetricVerify } from './asymmetric-verify.js';
 import { action as getPublicKey } from './get-public-key.js';
@@ -41,7 +42,6 @@ import { action as asymmetricEncrypt } from './asymmetric-encrypt.js';
 import { action as asymmetricDecrypt } from './asymmetric-decrypt.js';
 import { action as generateDataKeyPair } from './generate-data-key-pair.js';
 import { action as generateDataKeyPairWithoutPlaintext } from './generate-data-key-pair-without-plaintext.js';
-import { action as verifyMac } from './verify-mac.js';
 import type { ActionDefinition, StoreAccess } from '../lib/action.js';
 
 /**

@@ -29,8 +29,8 @@ export const action = defineAction<GetPublicKeyInput, Awaited<ReturnType<typeof 
   },
   aws: [
     {
+      // AWS's GetPublicKey takes no DryRun (its request is KeyId and GrantTokens).
       target: 'GetPublicKey',
-      dryRun: true,
       input: (body, scope): GetPublicKeyInput => ({ KeyId: keyId(body, scope), withKeySpec: true }),
       output: (o: GetPublicKeyOutput, c) => ({
         KeyId: awsKeyArn(c, o.KeyId),

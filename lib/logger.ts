@@ -52,6 +52,14 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   };
 }
 
+/**
+ * A command-line tool's log: warnings and errors, on stderr, so that what the tool prints on
+ * stdout (its JSON answer) stays the only thing there.
+ */
+export function toolLogger(): Logger {
+  return createLogger({ level: 'warn', write: (line) => process.stderr.write(line) });
+}
+
 export function isLogLevel(value: string): value is LogLevel {
   return Object.hasOwn(RANK, value);
 }

@@ -6,7 +6,7 @@ import { openNonceJournal } from './keystore/file/file-backend.js';
 import type { KeyStore } from './keystore/key-store.js';
 import { MemoryNonceStore, type NonceStore } from './keystore/nonce-store.js';
 import { LineFile } from './log-file.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, type Logger, toolLogger } from './logger.js';
 import type { RateLimits } from './ratelimit/limits.js';
 import type { Admission } from './ratelimit/rate-limiter.js';
 import { createService, type Service } from './service.js';
@@ -106,7 +106,7 @@ export interface OpenedKeyStore {
  */
 export async function openKeyStoreFromEnvironment(
   env: Environment = process.env,
-  logger: Logger = createLogger({ level: 'warn' }),
+  logger: Logger = toolLogger(),
   options: { mustExist?: boolean; sealInPlace?: boolean } = {},
 ): Promise<OpenedKeyStore> {
   // Administering the store involves no requests, so no replay store: none is required of a
@@ -123,6 +123,6 @@ export async function openKeyStoreFromEnvironment(
 }
 
 /** {@link openKeyStoreFromEnvironment}'s store, left open for the life of the process. */
-export async function keyStoreFromEnvironment(env: Environment = process.env, logger: Logger = createLogger({ level: 'warn' })): Promise<KeyStore> {
+export async function keyStoreFromEnvironment(env: Environment = process.env, logger: Logger = toolLogger()): Promise<KeyStore> {
   return (await openKeyStoreFromEnvironment(env, logger)).store;
 }

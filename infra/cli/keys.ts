@@ -10,21 +10,30 @@ export function registerKeys(program: Command): void {
 
   keys
     .command('create')
-    .description('create a key (CreateKey): Aliyun_AES_256, one random version (or, with --external, material you import)')
+    .description('create a key (CreateKey): Aliyun_AES_256 unless --key-spec says otherwise, one new version (or, with --external, material you import)')
+    .option('--key-spec <spec>', 'Aliyun_AES_256 (default), RSA_2048, RSA_3072, RSA_4096, EC_P256, EC_P256K, EC_P384, EC_P521, HMAC_224/256/384/512')
+    .option('--key-usage <usage>', 'ENCRYPT/DECRYPT or SIGN/VERIFY (default: SIGN/VERIFY for RSA and EC keys, as on Alibaba)')
     .option('--description <text>', 'a description')
     .option('--rotation-interval <interval>', 'turn on automatic rotation every <interval> (7d–730d, or seconds as 604800s)')
     .option('--tag <TagKey=TagValue>', 'a tag for the new key, repeatable', (pair: string, previous: string[] = []) => [...previous, pair])
     .addOption(new Option('--external', 'bring your own key: no material until `kms keys import-material` (Origin EXTERNAL)').conflicts('rotationInterval'))
-    .action(async (options: { description?: string; rotationInterval?: string; tag?: string[]; external?: boolean }, command: Command) => {
-      const result = await clientOf(command).call('CreateKey', {
-        Origin: options.external ? 'EXTERNAL' : undefined,
-        Description: options.description,
-        EnableAutomaticRotation: options.rotationInterval === undefined ? undefined : 'true',
-        RotationInterval: options.rotationInterval,
-        Tags: options.tag ? tagsParam(options.tag) : undefined,
-      });
-      emit(command, result, { record: result.KeyMetadata });
-    });
+    .action(
+      async (
+        options: { keySpec?: string; keyUsage?: string; description?: string; rotationInterval?: string; tag?: string[]; external?: boolean },
+        command: Command,
+      ) => {
+        const result = await clientOf(command).call('CreateKey', {
+          KeySpec: options.keySpec,
+          KeyUsage: options.keyUsage,
+          Origin: options.external ? 'EXTERNAL' : undefined,
+          Description: options.description,
+          EnableAutomaticRotation: options.rotationInterval === undefined ? undefined : 'true',
+          RotationInterval: options.rotationInterval,
+          Tags: options.tag ? tagsParam(options.tag) : undefined,
+        });
+        emit(command, result, { record: result.KeyMetadata });
+      },
+    );
 
   keys
     .command('describe')

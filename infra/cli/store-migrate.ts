@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
 import { readStateConfig, SINGLE_INSTANCE } from '../../lib/config/service.js';
-import { createLogger } from '../../lib/logger.js';
+import { toolLogger } from '../../lib/logger.js';
 import { migrateMaterial } from '../../lib/keystore/material-migration.js';
 import { CliError, EXIT, usageError } from './exit-codes.js';
 import { emit } from './output.js';
@@ -35,7 +35,7 @@ export function registerMigrateMaterial(store: Command): void {
       const { legacyMaterial } = state.backend;
       if (!legacyMaterial) throw usageError('migrate-material needs KMS_SECRETS_PREFIX: the prefix of the secrets that hold the key material (e.g. kms/prod/)');
       const { openMaterialMigration } = await import('../../lib/keystore/dynamodb/dynamodb-backend.js');
-      const opened = await openMaterialMigration({ ...state.backend, legacyMaterial }, createLogger({ level: 'warn' }));
+      const opened = await openMaterialMigration({ ...state.backend, legacyMaterial }, toolLogger());
       const progress = new Progress('versions', undefined, options.progress, 'items');
       try {
         const report = await migrateMaterial({

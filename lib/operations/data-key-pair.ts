@@ -43,8 +43,9 @@ export function dataKeyPairWork(options: { returnPrivateKey: boolean }) {
     resolve: (input: DataKeyPairInput, context: OperationContext): Promise<ResolvedKey> => resolveAuthorizedKey(input.KeyId, context, { usable: true }),
     async execute(input: DataKeyPairInput, key: ResolvedKey, context: OperationContext): Promise<DataKeyPairOutput> {
       const spec = KEY_SPEC_INFO[input.pairSpec];
-      const [version, pair] = await Promise.all([context.service.keyring.primaryVersion(key), generateKeyPairDer(spec)]);
-      const { publicKeySpki, privateKeyPkcs8 } = pair;
+      const version = await context.service.keyring.primaryVersion(key);
+      // Made once the wrapping version is at hand, so no failure before the `finally` can drop an unzeroed private key.
+      const { publicKeySpki, privateKeyPkcs8 } = await generateKeyPairDer(spec);
       try {
         const blob = sealEnvelope(version.material, version.keyVersionId, privateKeyPkcs8, encodeEncryptionContext(input.EncryptionContext), context.blobForm);
         return {

@@ -2,6 +2,8 @@ import { constants, type KeyObject, privateDecrypt, publicEncrypt, randomBytes }
 import { CreateKeyCommand, DecryptCommand, EncryptCommand, type EncryptionAlgorithmSpec, type KMSClient } from '@aws-sdk/client-kms';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { action as asymmetricEncrypt } from '../../functions/asymmetric-encrypt.js';
+import type { OperationContext } from '../../lib/operation.js';
 import { inProcessKmsClient } from '../helpers/aws.js';
 import { type AlibabaCaller, alibabaCaller, awsFailure } from '../helpers/kms-calls.js';
 import { OpenSsl } from '../helpers/openssl.js';
@@ -200,6 +202,29 @@ describe('plaintext limits', () => {
       expect((await ali.call('AsymmetricEncrypt', { KeyId: key.keyId, KeyVersionId: key.versionId, Algorithm: 'RSAES_OAEP_SHA_256', Plaintext })).status).toBe(
         400,
       );
+  });
+});
+
+describe('the plaintext buffer', () => {
+  it('is zeroed once encrypted, and when the request is refused for its length', async () => {
+    const key = keys.RSA_2048!;
+    const resolved = { key: (await t.service.keyring.findKey(key.keyId))!, version: (await t.service.keyring.findVersion(key.versionId))! };
+    const plaintext = Buffer.from('zero me after use');
+    const input = { KeyId: key.keyId, Algorithm: 'RSAES_OAEP_SHA_256' as const, Plaintext: plaintext };
+    const out = await asymmetricEncrypt.execute(input, resolved, {} as OperationContext);
+    expect(plaintext.every((b) => b === 0)).toBe(true);
+    expect(
+      privateDecrypt(
+        { key: key.privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
+        Buffer.from(out.CiphertextBlob, 'base64'),
+      ).toString(),
+    ).toBe('zero me after use');
+    const long = Buffer.alloc(191, 7);
+    const context = { service: t.service, action: 'AsymmetricEncrypt', principal: { policy: { readsResourceTags: false } }, authorize() {}, authorizeAny() {} };
+    await expect(asymmetricEncrypt.resolve({ ...input, KeyVersionId: key.versionId, Plaintext: long }, context as unknown as OperationContext)).rejects.toThrow(
+      /at most 190 bytes/,
+    );
+    expect(long.every((b) => b === 0)).toBe(true);
   });
 });
 

@@ -481,7 +481,9 @@ describe('private keys never leave', () => {
     // The audit lines name the Action, the key and the version, and nothing of the material.
     const signLine = audit.records.find((r) => r.action === 'AsymmetricSign' && r.code === 'OK' && r.keyVersionId === keys.EC_P256K!.versionId);
     expect(signLine).toMatchObject({ keyArn: expect.stringContaining(keys.EC_P256K!.keyId), status: 200 });
-    expect(audit.records.some((r) => r.awsOperation === 'Sign')).toBe(true);
+    expect(audit.records.some((r) => r.awsOperation === 'Sign' && r.code === 'OK')).toBe(true);
+    // A signature AWS Verify refuses is audited as the refusal it is.
+    expect(audit.records.some((r) => r.awsOperation === 'Verify' && r.code === 'InvalidSignature' && r.status === 400)).toBe(true);
     const everything = [...answers, ...logLines, ...audit.records.map((r) => JSON.stringify(r))].join('\n');
     expect(answers.length).toBeGreaterThan(50);
     const names = Object.keys(keys).filter((name) => !name.startsWith('HMAC'));

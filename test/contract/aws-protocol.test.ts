@@ -174,7 +174,7 @@ describe('AWS protocol: errors as AWS sends them', () => {
       method: 'POST',
       path: '/',
       rawQuery: '',
-      headers: { 'x-amz-target': 'TrentService.ConnectCustomKeyStore', 'content-type': 'application/x-amz-json-1.1' },
+      headers: { 'x-amz-target': 'TrentService.CreateGrant', 'content-type': 'application/x-amz-json-1.1' },
       body: Buffer.from('{}'),
     });
     expect(r.statusCode).toBe(400);

@@ -160,7 +160,7 @@ describe('AWS-protocol errors speak AWS, never Alibaba', () => {
       ['a short blob', signedAwsRequest(ADMIN, 'Decrypt', { CiphertextBlob: 'AAAA' })],
       ['a context of numbers', signedAwsRequest(ADMIN, 'GenerateDataKey', { KeyId: KEY_ID, NumberOfBytes: 8, EncryptionContext: { a: 1 } })],
       ['an alias that exists', signedAwsRequest(ADMIN, 'CreateAlias', { AliasName: ALIAS, TargetKeyId: KEY_ID })],
-      ['an unknown operation', signedAwsRequest(ADMIN, 'Sign', {})],
+      ['an unknown operation', signedAwsRequest(ADMIN, 'DeriveSharedSecret', {})],
       ['invalid JSON', signedAwsRequest(ADMIN, 'ListKeys', null, { body: Buffer.from('{') })],
       ['invalid UTF-8', signedAwsRequest(ADMIN, 'ListKeys', null, { body: Buffer.from([0x7b, 0xff, 0x7d]) })],
       ['a malformed signed attempt', signedAwsRequest(ADMIN, 'ListKeys', {}, { sdkRequest: 'max=3' })],

@@ -193,6 +193,31 @@ describe('GenerateMac and VerifyMac', () => {
   });
 });
 
+describe('what GenerateMac and VerifyMac leave behind', () => {
+  it('no log line (debug level) holds the message, the MAC or the HMAC key', async () => {
+    const logLines: string[] = [];
+    const logged = await createTestService({ logLines });
+    const client = inProcessKmsClient(logged, ADMIN);
+    const KeyId = (await client.send(new CreateKeyCommand({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' }))).KeyMetadata!.KeyId!;
+    const secret = Buffer.from('a confidential message, never logged');
+    const { Mac } = await client.send(new GenerateMacCommand({ KeyId, Message: secret, MacAlgorithm: 'HMAC_SHA_256' }));
+    await awsFailure(client.send(new VerifyMacCommand({ KeyId, Message: secret, MacAlgorithm: 'HMAC_SHA_256', Mac: Buffer.alloc(32, 1) })));
+    const [version] = await logged.service.keyring.listVersions(KeyId);
+    const material = (await logged.service.keyring.getVersionRecord(KeyId, version!.keyVersionId))!.material;
+    expect(logLines.length).toBeGreaterThan(0);
+    const text = logLines.join('\n');
+    for (const needle of [
+      secret.toString('base64'),
+      secret.toString('utf8'),
+      Buffer.from(Mac!).toString('base64'),
+      material,
+      Buffer.from(material, 'base64').toString('hex'),
+    ]) {
+      expect(text).not.toContain(needle);
+    }
+  });
+});
+
 describe('Alibaba RPC has no MAC Actions', () => {
   it.each(['GenerateMac', 'VerifyMac'])('Action=%s is 404 InvalidAction.NotFound', async (action) => {
     const KeyId = await hmacKey();

@@ -291,7 +291,7 @@ describe('Protocol', () => {
   });
 
   describe('Action and Version', () => {
-    it.each(['NoSuchAction', 'AsymmetricSign', 'generatedatakey', 'constructor', '__proto__', 'toString'])(
+    it.each(['NoSuchAction', 'GenerateDataKeyPair', 'GenerateMac', 'asymmetricsign', 'generatedatakey', 'constructor', '__proto__', 'toString'])(
       'when Action is %j (unknown here), it answers 404 InvalidAction.NotFound',
       async (action) => {
         expectError(await t.call(signedRpcRequest(ADMIN, action, {})), 404, 'InvalidAction.NotFound');

@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKmsClient } from '@alibaba-kms-compatible/client';
 import { killAllGateways, makeTempDir, removeDir, startGateway, writeSeedFile } from '../helpers/gateway-process.js';
 import { ADMIN, ALIAS, KEY_MATERIAL, TEST_SEED } from '../helpers/service.js';
+import { Keyring } from '../../lib/keyring/keyring.js';
+import { openKeyStoreFromEnvironment } from '../../lib/service-from-env.js';
 
 /*
  * Keys at rest: after a gateway seeded with known key material and access-key secrets has served
@@ -75,6 +77,51 @@ describe('the data directory at rest', () => {
         for (const secret of secrets) expect(content.includes(secret), `${file} holds a secret`).toBe(false);
         if (admin.accessKeySecret) expect(content.includes(Buffer.from(admin.accessKeySecret))).toBe(false);
       }
+    }
+  });
+});
+
+describe('private keys and HMAC keys at rest', () => {
+  it('no file of the data directory holds an RSA or EC private key (PKCS #8) or an HMAC key, in any form', async () => {
+    const dataDir = join(root, 'asymmetric');
+    const gateway = await startGateway({ dataDir, seedFile: await writeSeedFile(root, TEST_SEED) });
+    const kms = createKmsClient({ endpoint: gateway.url, accessKeyId: ADMIN.accessKeyId, accessKeySecret: ADMIN.accessKeySecret });
+    const versions: Array<{ keyId: string; keyVersionId: string }> = [];
+    const kinds: Array<Record<string, string>> = [
+      { KeySpec: 'RSA_2048' },
+      { KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT/DECRYPT' },
+      { KeySpec: 'EC_P256' },
+      { KeySpec: 'HMAC_256' },
+    ];
+    for (const params of kinds) {
+      const { KeyMetadata } = (await kms.call('CreateKey', params)) as { KeyMetadata: { KeyId: string } };
+      const listed = (await kms.call('ListKeyVersions', { KeyId: KeyMetadata.KeyId })) as { KeyVersions: { KeyVersion: Array<{ KeyVersionId: string }> } };
+      for (const v of listed.KeyVersions.KeyVersion) versions.push({ keyId: KeyMetadata.KeyId, keyVersionId: v.KeyVersionId });
+    }
+    expect(await gateway.stop('SIGTERM')).toBe(0);
+
+    // The material as the service reads it (through the seal, with the root key), to look for in the files.
+    const { store, close } = await openKeyStoreFromEnvironment({ KMS_KEY_STORE: 'file', KMS_DATA_DIR: dataDir }, undefined, { mustExist: true });
+    const keyring = new Keyring(store, { region: 'cn-hangzhou', accountId: '1234567890123456', cacheTtlMs: 0 });
+    const materials: string[] = [];
+    for (const v of versions) materials.push((await keyring.getVersionRecord(v.keyId, v.keyVersionId))!.material);
+    await close();
+    expect(materials).toHaveLength(4);
+    const secrets = materials.flatMap((m) => {
+      const bytes = Buffer.from(m, 'base64');
+      // The private key's own bytes are past the PKCS #8 header: look for a run from its middle too.
+      const middle = bytes.subarray(Math.floor(bytes.length / 2), Math.floor(bytes.length / 2) + 16);
+      return [...forms(m, true), middle, Buffer.from(middle.toString('hex'))];
+    });
+    for (const file of (await allFiles(dataDir)).filter((f) => !f.endsWith('admin-credentials.json') && !f.endsWith('root.key'))) {
+      const bytes = await readFile(file);
+      let decoded = Buffer.alloc(0);
+      try {
+        decoded = Buffer.from((JSON.parse(bytes.toString('utf8')) as { value: string }).value, 'base64');
+      } catch {
+        // Not an entry file.
+      }
+      for (const content of [bytes, decoded]) for (const secret of secrets) expect(content.includes(secret), `${file} holds key material`).toBe(false);
     }
   });
 });

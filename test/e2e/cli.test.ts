@@ -225,6 +225,19 @@ describe('kms keys', { timeout: 120_000 }, () => {
   });
 });
 
+describe('kms keys create --key-spec', { timeout: 120_000 }, () => {
+  it('makes RSA, EC and HMAC keys with the usage asked for (SIGN/VERIFY by default for RSA and EC); a usage that does not fit is exit 1 InvalidParameter', async () => {
+    expect((await ok(['keys', 'create', '--key-spec', 'RSA_2048'])).KeyMetadata).toMatchObject({ KeySpec: 'RSA_2048', KeyUsage: 'SIGN/VERIFY' });
+    expect((await ok(['keys', 'create', '--key-spec', 'RSA_2048', '--key-usage', 'ENCRYPT/DECRYPT'])).KeyMetadata).toMatchObject({
+      KeySpec: 'RSA_2048',
+      KeyUsage: 'ENCRYPT/DECRYPT',
+    });
+    expect((await ok(['keys', 'create', '--key-spec', 'EC_P256K'])).KeyMetadata).toMatchObject({ KeySpec: 'EC_P256K', KeyUsage: 'SIGN/VERIFY' });
+    expect((await ok(['keys', 'create', '--key-spec', 'HMAC_256'])).KeyMetadata).toMatchObject({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' });
+    await refused(['keys', 'create', '--key-spec', 'EC_P256', '--key-usage', 'ENCRYPT/DECRYPT'], 'InvalidParameter');
+  });
+});
+
 describe('kms aliases', { timeout: 120_000 }, () => {
   it('create, list (json, table, by key), update, delete', async () => {
     expect(await ok(['aliases', 'create', 'alias/cli-a', KEY_ID])).toEqual({ RequestId: expect.any(String) });

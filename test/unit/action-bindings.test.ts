@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ACTIONS } from '../../functions/actions.js';
+import { action as asymmetricSign } from '../../functions/asymmetric-sign.js';
+import { action as asymmetricVerify } from '../../functions/asymmetric-verify.js';
 import { action as cancelKeyDeletion } from '../../functions/cancel-key-deletion.js';
 import { action as decrypt } from '../../functions/decrypt.js';
 import { action as encrypt } from '../../functions/encrypt.js';
@@ -90,5 +92,35 @@ describe('Action bindings: one typed input from every protocol', () => {
     }
     expect(() => awsInput(decrypt, { CiphertextBlob: 'not base64!' })).toThrow(/"CiphertextBlob"/);
     expect(() => awsInput(reEncrypt, { CiphertextBlob: BLOB.toString('base64'), DestinationKeyId: 'arn:aws:s3:::bucket' })).toThrow(/"DestinationKeyId"/);
+  });
+  it('when a signature is asked for, Alibaba’s Digest and AWS’s DIGEST are a digest (signed as it is), AWS’s RAW a message; the algorithm is AWS’s name', () => {
+    const digest = Buffer.alloc(32, 5);
+    const fromAlibaba = alibabaInput(asymmetricSign, {
+      KeyId: KEY_ID,
+      KeyVersionId: KEY_VERSION_ID,
+      Algorithm: 'RSA_PKCS1_SHA_256',
+      Digest: digest.toString('base64'),
+    });
+    expect(fromAlibaba).toEqual({ KeyId: KEY_ID, KeyVersionId: KEY_VERSION_ID, SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256', Digest: digest });
+    const digested = awsInput(
+      asymmetricSign,
+      { KeyId: KEY_ID, Message: digest.toString('base64'), MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' },
+      'Sign',
+    );
+    expect(digested).toEqual({ KeyId: KEY_ID, SigningAlgorithm: 'ECDSA_SHA_256', Digest: digest });
+    const raw = awsInput(asymmetricSign, { KeyId: KEY_ID, Message: 'bQ==', SigningAlgorithm: 'RSASSA_PSS_SHA_512' }, 'Sign');
+    expect(raw).toEqual({ KeyId: KEY_ID, SigningAlgorithm: 'RSASSA_PSS_SHA_512', Message: Buffer.from('m') });
+    const verify = alibabaInput(asymmetricVerify, {
+      KeyId: KEY_ID,
+      KeyVersionId: KEY_VERSION_ID,
+      Algorithm: 'RSA_PSS_SHA_256',
+      Digest: digest.toString('base64'),
+      Value: 'AQID',
+    });
+    expect(verify).toMatchObject({ SigningAlgorithm: 'RSASSA_PSS_SHA_256', Digest: digest, Signature: Buffer.from([1, 2, 3]) });
+    expect(awsInput(asymmetricVerify, { KeyId: KEY_ID, Message: 'bQ==', SigningAlgorithm: 'ECDSA_SHA_256', Signature: 'AQID' }, 'Verify')).toMatchObject({
+      Message: Buffer.from('m'),
+      Signature: Buffer.from([1, 2, 3]),
+    });
   });
 });

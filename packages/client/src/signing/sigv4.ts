@@ -47,6 +47,16 @@ function decodeSegment(segment: string): string {
 /**
  * hex(HMAC(signing key, string to sign)), the signing key derived from the secret and the scope
  * (`date` yyyyMMdd, `region`, service `kms`); `amzDate` is X-Amz-Date (yyyyMMddTHHmmssZ).
+ *
+ * @example
+ * ```ts
+ * import { amzDateOf, sha256Hex, SIGV4_ALGORITHM, sigV4CanonicalRequest, sigV4Signature } from '@alibaba-kms-compatible/client/signing';
+ * const amzDate = amzDateOf(Date.now());
+ * const signedHeaders = ['content-type', 'host', 'x-amz-date', 'x-amz-target'];
+ * const canonical = sigV4CanonicalRequest({ method: 'POST', path: '/', query: [], headers, signedHeaders, payloadHash: sha256Hex(body) });
+ * const signature = sigV4Signature(secret, { date: amzDate.slice(0, 8), region: 'us-east-1' }, amzDate, canonical);
+ * headers.authorization = `${SIGV4_ALGORITHM} Credential=${id}/${amzDate.slice(0, 8)}/us-east-1/kms/aws4_request, SignedHeaders=${signedHeaders.join(';')}, Signature=${signature}`;
+ * ```
  */
 export function sigV4Signature(secret: string, scope: { date: string; region: string }, amzDate: string, canonicalRequest: string): string {
   const credentialScope = `${scope.date}/${scope.region}/kms/aws4_request`;
