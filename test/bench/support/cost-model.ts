@@ -92,7 +92,7 @@ export const WORKLOAD = {
    * jobs, DynamoDB throttles, ALB 5xx, the provisioning dead-letter queue. An upper count:
    * test/e2e/serverless.test.ts fails when the packaged template has more.
    */
-  alarms: 50,
+  alarms: 60,
   /** ALB: bytes a request and its answer carry, new connections (every request on a new one: an upper bound), listener rules evaluated beyond the 10 free. */
   albBytesPerRequest: 2_500,
   albRulesEvaluatedBeyondFree: 110,
