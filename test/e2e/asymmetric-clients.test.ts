@@ -8,7 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ActionClient, createActionClient, createKmsSdkClient, KmsSdk, sdkError } from '../helpers/clients.js';
 import { runProcess } from '../helpers/cli-process.js';
 import { killAllGateways, makeTempDir, type ReadyGateway, removeDir, startGateway, writeSeedFile } from '../helpers/gateway-process.js';
+import { sendRaw, toRecorded } from '../helpers/raw-http.js';
 import { ACCOUNT_ID, ADMIN, KEY_ID, TEST_SEED } from '../helpers/service.js';
+import { signedRpcRequest } from '../helpers/sign.js';
 
 /*
  * Asymmetric and HMAC keys through clients no one here wrote, against the real gateway process:
@@ -252,6 +254,19 @@ describe('the generic call of the official clients', () => {
       expect((await client.call('AsymmetricVerify', { ...params, Value: b64(tampered(unb64(signed.Value))) })).Value).toBe(false);
     },
   );
+
+  it('on the wire, AsymmetricVerify’s Value is the JSON literal true/false, and <Value>true</Value> with Format=XML', async () => {
+    const key = keys.ec;
+    const digest = b64(sha256(Buffer.from('wire')));
+    const params = { KeyId: key.keyId, KeyVersionId: key.keyVersionId, Algorithm: 'ECDSA_SHA_256', Digest: digest };
+    const { Value } = (await sendRaw(gateway.port, toRecorded(signedRpcRequest(ADMIN, 'AsymmetricSign', params)))).json;
+    const verify = (extra: Record<string, string>) => sendRaw(gateway.port, toRecorded(signedRpcRequest(ADMIN, 'AsymmetricVerify', { ...params, ...extra })));
+    expect((await verify({ Value })).text).toMatch(/"Value":true[,}]/);
+    expect((await verify({ Value: b64(tampered(unb64(Value))) })).text).toMatch(/"Value":false[,}]/);
+    const xml = await verify({ Value, Format: 'XML' });
+    expect(xml.headers['content-type']).toMatch(/^text\/xml/);
+    expect(xml.text).toContain('<Value>true</Value>');
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
