@@ -1,5 +1,5 @@
-import { constants, type KeyObject, privateDecrypt, publicEncrypt, randomBytes } from 'node:crypto';
-import { CreateKeyCommand, DecryptCommand, EncryptCommand, type EncryptionAlgorithmSpec, type KMSClient } from '@aws-sdk/client-kms';
+import { constants, createPublicKey, type KeyObject, privateDecrypt, publicEncrypt, randomBytes } from 'node:crypto';
+import { CreateKeyCommand, DecryptCommand, EncryptCommand, type EncryptionAlgorithmSpec, GetPublicKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { action as asymmetricEncrypt } from '../../functions/asymmetric-encrypt.js';
@@ -116,6 +116,21 @@ describe('encrypted outside with the public key, decrypted inside', () => {
     const plaintext = randomBytes(32);
     const ciphertext = await openssl.oaepEncrypt(key.publicKey, HASH[algorithm], plaintext);
     expect((await decryptAlibaba(key, algorithm, ciphertext)).body.Plaintext).toBe(plaintext.toString('base64'));
+  });
+
+  it('with the public key as GetPublicKey answers it (Alibaba PEM, AWS DER), as a client would encrypt locally', async () => {
+    const key = keys.RSA_2048!;
+    const pem = (await ali.ok('GetPublicKey', { KeyId: key.keyId, KeyVersionId: key.versionId })).PublicKey as string;
+    const der = Buffer.from((await aws.send(new GetPublicKeyCommand({ KeyId: key.keyId }))).PublicKey!);
+    for (const [publicKey, algorithm] of [
+      [createPublicKey(pem), 'RSAES_OAEP_SHA_256'],
+      [createPublicKey({ key: der, format: 'der', type: 'spki' }), 'RSAES_OAEP_SHA_1'],
+    ] as const) {
+      const plaintext = randomBytes(64);
+      const ciphertext = publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: HASH[algorithm] }, plaintext);
+      expect((await decryptAlibaba(key, algorithm, ciphertext)).body.Plaintext).toBe(plaintext.toString('base64'));
+      expect(Buffer.from((await decryptAws(key, algorithm, ciphertext)).Plaintext!)).toEqual(plaintext);
+    }
   });
 
   it('the key may be named by its alias', async () => {
