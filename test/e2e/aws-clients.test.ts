@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
 import { join } from 'node:path';
 import * as Kms from '@aws-sdk/client-kms';
 import { buildClient, CommitmentPolicy, getClient, KMS, KmsKeyringNode } from '@aws-crypto/client-node';
@@ -185,7 +185,54 @@ describe('@aws-sdk/client-kms against the gateway: every operation served', () =
       const publicKey = createPublicKey(createPrivateKey({ key: Buffer.from(d.Plaintext!), format: 'der', type: 'pkcs8' }));
       expect(publicKey.export({ type: 'spki', format: 'der' }).equals(Buffer.from(r.PublicKey!))).toBe(true);
     },
+    // The operations of asymmetric and HMAC keys (more in asymmetric-clients.test.ts), each on a key it makes.
+    async Sign() {
+      const keyId = await newKey('ECC_NIST_P256', 'SIGN_VERIFY');
+      const r = await kms.send(new Kms.SignCommand({ KeyId: keyId, Message: Buffer.from('m'), SigningAlgorithm: 'ECDSA_SHA_256' }));
+      expect(r).toMatchObject({ KeyId: arnOf(keyId), SigningAlgorithm: 'ECDSA_SHA_256' });
+      const publicKey = createPublicKey({
+        key: Buffer.from((await kms.send(new Kms.GetPublicKeyCommand({ KeyId: keyId }))).PublicKey!),
+        format: 'der',
+        type: 'spki',
+      });
+      expect(verify('sha256', Buffer.from('m'), publicKey, Buffer.from(r.Signature!))).toBe(true);
+    },
+    async Verify() {
+      const keyId = await newKey('ECC_SECG_P256K1', 'SIGN_VERIFY');
+      const digest = createHash('sha256').update('m').digest();
+      const { Signature } = await kms.send(new Kms.SignCommand({ KeyId: keyId, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }));
+      const check = (message: Uint8Array) => kms.send(new Kms.VerifyCommand({ KeyId: keyId, Message: message, Signature, SigningAlgorithm: 'ECDSA_SHA_256' }));
+      expect(await check(Buffer.from('m'))).toMatchObject({ KeyId: arnOf(keyId), SignatureValid: true });
+      expect(await refused(check(Buffer.from('n')))).toBe('KMSInvalidSignatureException');
+    },
+    async GetPublicKey() {
+      const keyId = await newKey('ECC_NIST_P256', 'SIGN_VERIFY');
+      const r = await kms.send(new Kms.GetPublicKeyCommand({ KeyId: keyId }));
+      expect(r).toMatchObject({ KeyId: arnOf(keyId), KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', SigningAlgorithms: ['ECDSA_SHA_256'] });
+      expect(createPublicKey({ key: Buffer.from(r.PublicKey!), format: 'der', type: 'spki' }).asymmetricKeyDetails).toEqual({ namedCurve: 'prime256v1' });
+      expect(await refused(kms.send(new Kms.GetPublicKeyCommand({ KeyId: KEY_ID })))).toBe('UnsupportedOperationException');
+    },
+    async GenerateMac() {
+      const keyId = await newKey('HMAC_256', 'GENERATE_VERIFY_MAC');
+      const mac = (message: string) => kms.send(new Kms.GenerateMacCommand({ KeyId: keyId, Message: Buffer.from(message), MacAlgorithm: 'HMAC_SHA_256' }));
+      const r = await mac('m');
+      expect(r).toMatchObject({ KeyId: arnOf(keyId), MacAlgorithm: 'HMAC_SHA_256' });
+      expect(r.Mac).toHaveLength(32);
+      expect(Buffer.from((await mac('m')).Mac!).equals(Buffer.from(r.Mac!))).toBe(true);
+    },
+    async VerifyMac() {
+      const keyId = await newKey('HMAC_512', 'GENERATE_VERIFY_MAC');
+      const { Mac } = await kms.send(new Kms.GenerateMacCommand({ KeyId: keyId, Message: Buffer.from('m'), MacAlgorithm: 'HMAC_SHA_512' }));
+      const check = (message: string) => kms.send(new Kms.VerifyMacCommand({ KeyId: keyId, Message: Buffer.from(message), Mac, MacAlgorithm: 'HMAC_SHA_512' }));
+      expect(await check('m')).toMatchObject({ KeyId: arnOf(keyId), MacValid: true });
+      expect(await refused(check('n'))).toBe('KMSInvalidMacException');
+    },
   };
+
+  /** A new key of this spec and usage, made through the AWS API. */
+  async function newKey(KeySpec: Kms.KeySpec, KeyUsage: Kms.KeyUsageType): Promise<string> {
+    return (await kms.send(new Kms.CreateKeyCommand({ KeySpec, KeyUsage }))).KeyMetadata!.KeyId!;
+  }
 
   it('when the table of AWS operations changes, this suite has a scenario for each', () => {
     expect(Object.keys(SCENARIOS).sort()).toEqual([...AWS_OPERATIONS.keys()].sort());

@@ -593,54 +593,19 @@ export interface ImportFixture {
 
 const IMPORT_ACTIONS = new Set(['GetParametersForImport', 'ImportKeyMaterial', 'DeleteKeyMaterial']);
 
-/** An EC P-256 signing key the fuzz service makes, its version, and a SHA-256 digest with its signature (Base64), so the signing Actions can succeed. */
-export interface SigningFixture {
-  keyId: string;
-  keyVersionId: string;
-  digest: string;
-  signature: string;
-}
-
-const SIGNING_ACTIONS = new Set(['AsymmetricSign', 'AsymmetricVerify', 'GetPublicKey']);
-
-const base64Bytes = (maxLength: number) => fc.uint8Array({ maxLength }).map((u) => Buffer.from(u).toString('base64'));
-
-/** An RSA ENCRYPT/DECRYPT key the fuzz service makes, one of its versions, and ciphertexts under it (Base64), for AsymmetricEncrypt/Decrypt. */
-export interface AsymmetricEncryptionFixture {
-  keyId: string;
-  keyVersionId: string;
-  ciphertexts: string[];
-}
-
-const ASYMMETRIC_ENCRYPTION_ACTIONS = new Set(['AsymmetricEncrypt', 'AsymmetricDecrypt']);
-const OAEP_ALGORITHMS = ['RSAES_OAEP_SHA_256', 'RSAES_OAEP_SHA_1'] as const;
-
 /** The value generators of each known parameter name; any other name gets nasty text. */
-export function parameterGenerator(
-  realBlobs: readonly string[],
-  imports?: ImportFixture,
-  signing?: SigningFixture,
-  asymmetric?: AsymmetricEncryptionFixture,
-): ParamGenerator {
+export function parameterGenerator(realBlobs: readonly string[], imports?: ImportFixture): ParamGenerator {
   const one = (arb: fc.Arbitrary<string>) => (name: string) => arb.map((v): Array<[string, string]> => [[name, v]]);
   const blob = ciphertextBlob(realBlobs);
   const int = (min: number, max: number) => one(fc.integer({ min, max }).map(String));
   const importKey = imports ? fc.constant(imports.keyId) : seededKeyReference;
-  const signs = (action: string) => signing !== undefined && SIGNING_ACTIONS.has(action);
-  const rsa = (action: string) => (asymmetric && ASYMMETRIC_ENCRYPTION_ACTIONS.has(action) ? asymmetric : undefined);
   const validTable: Record<string, (name: string, action: string) => PairsArbitrary> = {
     KeyId: (name, action) =>
       one(
         IMPORT_ACTIONS.has(action)
           ? fc.oneof({ weight: 6, arbitrary: importKey }, { weight: 1, arbitrary: seededKeyReference })
-          : signs(action)
-            ? fc.oneof({ weight: 6, arbitrary: fc.constant(signing!.keyId) }, { weight: 1, arbitrary: seededKeyReference })
-            : rsa(action)
-              ? fc.oneof({ weight: 6, arbitrary: fc.constant(rsa(action)!.keyId) }, { weight: 1, arbitrary: seededKeyReference })
-              : fc.oneof({ weight: 4, arbitrary: seededKeyReference }, { weight: 1, arbitrary: fc.uuid() }),
+          : fc.oneof({ weight: 4, arbitrary: seededKeyReference }, { weight: 1, arbitrary: fc.uuid() }),
       )(name),
-    Algorithm: (name, action) =>
-      signs(action) ? one(fc.constant('ECDSA_SHA_256'))(name) : rsa(action) ? one(fc.constantFrom(...OAEP_ALGORITHMS))(name) : any(name, action),
     DestinationKeyId: one(seededKeyReference),
     AliasName: one(fc.oneof(fc.constantFrom(...SEEDED_ALIASES), wellFormedAlias)),
     KeySpec: (name, action) => one(action === 'CreateKey' ? fc.constant('Aliyun_AES_256') : fc.constantFrom('AES_256', 'AES_128'))(name),
@@ -657,19 +622,11 @@ export function parameterGenerator(
     EncryptionContext: validContextParameter,
     SourceEncryptionContext: validContextParameter,
     DestinationEncryptionContext: validContextParameter,
-    CiphertextBlob: (name, action) => one(fc.constantFrom(...(rsa(action)?.ciphertexts ?? realBlobs)))(name),
-    // AsymmetricEncrypt's is Base64 of bytes, at most 190 for RSA_2048 with SHA-256.
-    Plaintext: (name, action) =>
-      one(
-        rsa(action)
-          ? fc.uint8Array({ minLength: 1, maxLength: 190 }).map((u) => Buffer.from(u).toString('base64'))
-          : unicodeString(200).filter((s) => s.length > 0),
-      )(name),
+    CiphertextBlob: one(fc.constantFrom(...realBlobs)),
+    Plaintext: one(unicodeString(200).filter((s) => s.length > 0)),
     Description: one(unicodeString(100)),
-    KeyVersionId: (name, action) => one(fc.constant(signs(action) ? signing!.keyVersionId : (rsa(action)?.keyVersionId ?? KEY_VERSION_ID)))(name),
+    KeyVersionId: one(fc.constant(KEY_VERSION_ID)),
     Format: one(fc.constantFrom('JSON', 'XML')),
-    Digest: one(fc.constant(signing?.digest ?? Buffer.alloc(32).toString('base64'))),
-    Value: one(fc.oneof(fc.constant(signing?.signature ?? 'AAAA'), base64Bytes(80))),
     PasswordLength: int(8, 128),
     ExcludeCharacters: one(fc.string({ unit: fc.constantFrom(...'abcXYZ019!"\\/ '), maxLength: 12 })),
     ExcludeLowercase: one(fc.constantFrom('true', 'false', 'false')),
@@ -767,23 +724,6 @@ export function parameterGenerator(
       ),
     ),
     KeyMaterialExpireUnix: one(fc.oneof(integerText, fc.constantFrom('0', '-1', '1.5', '253402300799', '253402300800', '99999999999999'))),
-    Algorithm: one(
-      fc.oneof(
-        fc.constantFrom(
-          ...OAEP_ALGORITHMS,
-          'RSAES_PKCS1_V1_5',
-          'SM2PKE',
-          'ECDSA_SHA_256',
-          'RSA_PSS_SHA_256',
-          'RSA_PKCS1_SHA_256',
-          'RSASSA_PSS_SHA_256',
-          'SM2DSA',
-        ),
-        nastyString,
-      ),
-    ),
-    Digest: one(fc.oneof(base64Bytes(80), fc.constant('A'.repeat(8192)), nastyString)),
-    Value: one(fc.oneof(base64Bytes(600), fc.constantFrom('A'.repeat(8192), 'A'.repeat(8196)), nastyString)),
   };
   const any = (name: string, action: string) => (Object.hasOwn(anyTable, name) ? anyTable[name]!(name, action) : one(nastyString)(name));
   return {
