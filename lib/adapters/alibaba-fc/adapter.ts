@@ -103,9 +103,10 @@ export type FcHttpHandler = {
 };
 
 /**
- * An Action as a Function Compute handler behind an HTTP trigger, exported by each function file
- * as `fcHandler` (with the Actions it also serves: ActionDefinition.alsoServes). The service (key store, caches) is built when the instance starts and kept for
- * its life; the middleware stack is the one every platform runs.
+ * An Action as a Function Compute handler behind an HTTP trigger (with the Actions it also serves:
+ * ActionDefinition.alsoServes), exported by each function file as `fcHandler`. The service (key
+ * store, caches) is built when the instance starts and kept for its life; the middleware stack is
+ * the one every platform runs.
  */
 export function fcHttpHandler(action: ActionDefinition): FcHttpHandler {
   return fcAdapter((service) => createFunctionHandler(service, action));
