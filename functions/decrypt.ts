@@ -8,6 +8,7 @@ import { resolveUsableBlob } from '../lib/operations/resolve-key.js';
 import { booleanParameter, ciphertextBlobOf, ciphertextBlobParameter, encryptionContextParameter } from '../lib/protocol/alibaba/schema.js';
 import { ciphertextBlob, encryptionAlgorithm, encryptionContext, expectedKeyId, namesAsymmetricEncryption, refuse } from '../lib/protocol/aws/fields.js';
 import { awsKeyArn } from '../lib/protocol/aws/shapes.js';
+import { action as asymmetricDecrypt } from './asymmetric-decrypt.js';
 
 type DecryptInput = {
   CiphertextBlob: SealedBlob;
@@ -28,6 +29,8 @@ export const action = defineAction({
   name: 'Decrypt',
   group: 'crypto',
   store: 'reads',
+  // AWS's Decrypt with an RSAES_* EncryptionAlgorithm: served here too, without a forward.
+  alsoServes: [asymmetricDecrypt],
   alibaba: {
     params: z.pipe(
       z.object({

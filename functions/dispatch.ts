@@ -5,7 +5,8 @@ import { ACTIONS, OPERATIONS } from './actions.js';
 /**
  * The dispatcher: in the cloud it sits behind the ALB's lowest-priority rule and receives only what
  * no per-Action rule matched — requests whose Action is only in a form body (pop-core POST), which
- * a listener rule cannot see, and AWS's ListAliases, which two Actions serve by what the body holds.
+ * a listener rule cannot see. (An AWS operation two Actions serve by what the body holds has its
+ * rule to the function that serves both: ActionDefinition.alsoServes.)
  *
  * On AWS Lambda it holds no state and no secret: it reads the Action and forwards the unchanged
  * event to that Action's own function (`kms-<stage>-<function>`, Lambda Invoke), which

@@ -9,6 +9,7 @@ import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
 import { booleanParameter, encryptionContextParameter, keyIdParameter } from '../lib/protocol/alibaba/schema.js';
 import { binary, encryptionAlgorithm, encryptionContext, keyId, namesAsymmetricEncryption } from '../lib/protocol/aws/fields.js';
 import { awsKeyArn } from '../lib/protocol/aws/shapes.js';
+import { action as asymmetricEncrypt } from './asymmetric-encrypt.js';
 
 type EncryptOutput = { KeyId: string; KeyVersionId: string; CiphertextBlob: string };
 
@@ -23,6 +24,8 @@ export const action = defineAction({
   name: 'Encrypt',
   group: 'crypto',
   store: 'reads',
+  // AWS's Encrypt with an RSAES_* EncryptionAlgorithm: served here too, without a forward.
+  alsoServes: [asymmetricEncrypt],
   alibaba: {
     params: z.object({
       KeyId: keyIdParameter,

@@ -7,12 +7,15 @@ import { pageBounds } from '../lib/operations/paging.js';
 import { pagingParameters } from '../lib/protocol/alibaba/schema.js';
 import { field, paging } from '../lib/protocol/aws/fields.js';
 import { awsAliasList } from '../lib/protocol/aws/shapes.js';
+import { action as listAliasesByKeyId } from './list-aliases-by-key-id.js';
 
 /** ListAliases: every alias, by name, paged; reads only the page's aliases. Authorised on `*`. AWS's ListAliases without a KeyId. */
 export const action = defineAction({
   name: 'ListAliases',
   group: 'read',
   store: 'reads',
+  // AWS's ListAliases with a KeyId: served here too, without a forward.
+  alsoServes: [listAliasesByKeyId],
   alibaba: { params: z.object(pagingParameters) },
   aws: [
     {

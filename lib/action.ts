@@ -37,6 +37,15 @@ export interface ActionDefinition<Input = unknown, Resolved = unknown, Output ex
   alibaba?: AlibabaBinding<Input>;
   /** The AWS KMS operations it serves. */
   aws?: readonly AwsBinding<Input, Output>[];
+  /**
+   * Actions its function also serves, in process: Actions that serve one of its AWS operations
+   * (the body chooses which, as AWS's Encrypt with an RSAES_* algorithm is AsymmetricEncrypt's)
+   * with the same `store` access, so its function's IAM is theirs. The AWS deployment then routes
+   * such an operation (X-Amz-Target) to this Action's function instead of the dispatcher, saving
+   * a Lambda invoke; each Action still authorises with its own RAM action, and the function still
+   * refuses every other Action. infra/serverless/functions.ts refuses a table that breaks this.
+   */
+  alsoServes?: readonly ActionDefinition[];
   resolve(input: Input, context: OperationContext): Promise<Resolved>;
   execute(input: Input, resolved: Resolved, context: OperationContext): Promise<Output>;
 }
@@ -45,4 +54,9 @@ export function defineAction<Input, Resolved, Output extends OperationOutput>(
   definition: ActionDefinition<Input, Resolved, Output>,
 ): ActionDefinition<Input, Resolved, Output> {
   return definition;
+}
+
+/** The Actions an Action's function serves: its own, then those it {@link ActionDefinition.alsoServes}. */
+export function servedByFunctionOf(definition: ActionDefinition): readonly ActionDefinition[] {
+  return [definition, ...(definition.alsoServes ?? [])];
 }

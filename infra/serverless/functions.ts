@@ -1,6 +1,7 @@
 import { ACTIONS, type ActionRoute, AWS_OPERATIONS, DISPATCHER, SCHEDULED } from '../../functions/actions.js';
 import { AWS_TARGET_PREFIX } from '../../lib/protocol/aws/wire.js';
 import { FUNCTION_NAME_PREFIX_VARIABLE } from '../../lib/adapters/lambda-forward.js';
+import { servedByFunctionOf } from '../../lib/action.js';
 import { grantsOf } from './iam.js';
 
 /*
@@ -40,15 +41,57 @@ const albRule = (priority: number, conditions: string) =>
   // biome-ignore lint/suspicious/noTemplateCurlyInString: a Serverless Framework variable, written to serverless.yml as it is
   ['      - alb:', '          listenerArn: ${param:listenerArn}', `          priority: ${priority}`, `          conditions: ${conditions}`];
 
+/**
+ * The function each AWS operation (X-Amz-Target, after `TrentService.`) is routed to: the first in
+ * table order whose handler serves every Action serving it (its own Action, or those it also serves:
+ * ActionDefinition.alsoServes). An operation no one function serves whole has none: the
+ * dispatcher forwards it by what its body holds.
+ */
+export function awsOperationFunctions(
+  actions: readonly ActionRoute[] = ACTIONS,
+  awsOperations: ReadonlyMap<string, readonly string[]> = AWS_OPERATIONS,
+): ReadonlyMap<string, string> {
+  const routed = new Map<string, string>();
+  for (const [target, serving] of awsOperations) {
+    const owner = actions.find((route) => {
+      const served = new Set(servedByFunctionOf(route.operation).map((definition) => definition.name));
+      return serving.every((name) => served.has(name));
+    });
+    if (owner) routed.set(target, owner.functionName);
+  }
+  return routed;
+}
+
+/**
+ * Refuses a table where a function would serve an Action it must not: one outside the table, one
+ * with other store access than its own (its IAM would not be that Action's least privilege), or
+ * one that shares none of its AWS operations (then nothing is saved by serving it there).
+ */
+export function assertAlsoServed(actions: readonly ActionRoute[]): void {
+  const names = new Set(actions.map((route) => route.action));
+  for (const { operation } of actions) {
+    const targets = new Set((operation.aws ?? []).map((binding) => binding.target));
+    for (const other of operation.alsoServes ?? []) {
+      const why = !names.has(other.name)
+        ? 'it is not in the table'
+        : other.store !== operation.store
+          ? `its store access is '${other.store}', not '${operation.store}'`
+          : !(other.aws ?? []).some((binding) => targets.has(binding.target))
+            ? 'they share no AWS operation'
+            : undefined;
+      if (why) throw new Error(`${operation.name} cannot also serve ${other.name}: ${why}.`);
+    }
+  }
+}
+
 /** The listener rules of one Action: those of each protocol it speaks. */
-function rulesOf(route: ActionRoute, index: number, awsOperations: ReadonlyMap<string, readonly string[]>): string[] {
+function rulesOf(route: ActionRoute, index: number, awsFunctions: ReadonlyMap<string, string>): string[] {
   const rules: string[] = [];
   if (route.operation.alibaba) {
     rules.push(...albRule(PRIORITIES.alibaba + 2 * index, `{ path: /, method: *methods, query: { Action: ${route.action} } }`));
     rules.push(...albRule(PRIORITIES.alibaba + 2 * index + 1, `{ path: /, method: *methods, header: { name: x-acs-action, values: [${route.action}] } }`));
   }
-  // An operation several Actions serve (by what its body holds) has no rule: the dispatcher serves it.
-  const targets = (route.operation.aws ?? []).map((b) => b.target).filter((target) => awsOperations.get(target)?.length === 1);
+  const targets = [...awsFunctions].filter(([, functionName]) => functionName === route.functionName).map(([target]) => target);
   if (targets.length > 0) {
     const values = targets.map((target) => `${AWS_TARGET_PREFIX}${target}`).join(', ');
     rules.push(...albRule(PRIORITIES.aws + index, `{ path: /, method: [POST], header: { name: x-amz-target, values: [${values}] } }`));
@@ -60,9 +103,11 @@ const handlerOf = (file: string) => file.replace(/\.ts$/, '.handler');
 
 /** The generated lines, markers included, for a table of Actions (the table: functions/actions.ts). */
 export function generatedFunctions(actions: readonly ActionRoute[] = ACTIONS, awsOperations: ReadonlyMap<string, readonly string[]> = AWS_OPERATIONS): string {
+  assertAlsoServed(actions);
+  const awsFunctions = awsOperationFunctions(actions, awsOperations);
   const lines = [BEGIN_MARKER];
   actions.forEach((route, index) => {
-    const rules = rulesOf(route, index, awsOperations);
+    const rules = rulesOf(route, index, awsFunctions);
     lines.push(`  ${route.functionName}:`, `    handler: ${handlerOf(route.file)}`, `    iamRoleStatements: ${anchorsOf(route.operation.store, true)}`);
     if (rules.length > 0) lines.push('    events:', ...rules);
   });

@@ -1,8 +1,8 @@
 import type { ALBEvent, ALBResult, APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { percentEncode } from '@alibaba-kms-compatible/client/signing';
 import { MalformedRequestError, RequestTooLargeError } from '../errors.js';
-import { createDispatcher } from '../middleware/dispatch.js';
-import { buildRpcHandler, type RpcHandler } from '../middleware/stack.js';
+import { createDispatcher, createFunctionHandler } from '../middleware/dispatch.js';
+import type { RpcHandler } from '../middleware/stack.js';
 import type { PowertoolsBackedLogger } from '../logger-powertools.js';
 import type { Service } from '../service.js';
 import { lazyService, serveOnFunction } from './lazy-service.js';
@@ -107,11 +107,12 @@ const STATUS_TEXT: Record<number, string> = {
 };
 
 /**
- * An Action as a Lambda handler behind API Gateway or an ALB. The service (key store, caches)
- * is built during the container's init and kept for its life.
+ * An Action as a Lambda handler behind API Gateway or an ALB (with the Actions it also serves:
+ * ActionDefinition.alsoServes). The service (key store, caches) is built during the container's
+ * init and kept for its life.
  */
 export function lambdaHandler(action: ActionDefinition) {
-  return lambdaAdapter((service) => buildRpcHandler(action, service));
+  return lambdaAdapter((service) => createFunctionHandler(service, action));
 }
 
 /** Every Action behind one Lambda handler, dispatched by Action (see functions/dispatch.ts). */

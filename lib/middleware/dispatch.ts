@@ -1,9 +1,9 @@
 import type { Context } from 'aws-lambda';
-import type { ActionDefinition } from '../action.js';
+import { type ActionDefinition, servedByFunctionOf } from '../action.js';
 import { protocolOf, protocolsFor } from '../protocol/protocols.js';
 import type { RpcRequest } from '../rpc/request.js';
 import type { Service } from '../service.js';
-import { buildStack, groupsOf, type RpcHandler } from './stack.js';
+import { buildRpcHandler, buildStack, groupsOf, type RpcHandler } from './stack.js';
 
 /** Answers after authentication: a missing Action, malformed parameters, or InvalidAction.NotFound. */
 const UNKNOWN: ActionDefinition = {
@@ -32,4 +32,13 @@ export function createDispatcher(service: Service, actions: Iterable<ActionDefin
     const action = protocol.route(request, wire);
     return ((action !== undefined && stacks.get(action)) || unknown)(request, context, protocol, wire);
   };
+}
+
+/**
+ * The handler of an Action's own function: its stack, or, when it also serves other Actions
+ * (ActionDefinition.alsoServes), a dispatcher over exactly those, each through its own stack.
+ */
+export function createFunctionHandler(service: Service, definition: ActionDefinition): RpcHandler {
+  const served = servedByFunctionOf(definition);
+  return served.length === 1 ? buildRpcHandler(definition, service) : createDispatcher(service, served);
 }

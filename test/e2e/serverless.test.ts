@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { ACTIONS, AWS_OPERATIONS, DISPATCHER, EVENT_TRIGGERED, SCHEDULED } from '../../functions/actions.js';
+import { awsOperationFunctions } from '../../infra/serverless/functions.js';
 import { grantsOf, statementOf } from '../../infra/serverless/iam.js';
 import { WORKLOAD } from '../bench/support/cost-model.js';
 import { STATE_TABLE_DEFINITION } from '../../lib/keystore/dynamodb/table.js';
@@ -106,8 +107,8 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
       const target = `${logicalId(route.functionName)}AlbTargetGroup`;
       const mine = rules.filter((r) => (r.Actions[0].TargetGroupArn.Ref as string).startsWith(target));
       const fields = mine.map((r) => r.Conditions.find((c: any) => c.Field === 'query-string' || c.Field === 'http-header'));
-      const targets = [...AWS_OPERATIONS]
-        .filter(([, actions]) => actions.length === 1 && actions[0] === route.action)
+      const targets = [...awsOperationFunctions()]
+        .filter(([, functionName]) => functionName === route.functionName)
         .map(([target]) => `TrentService.${target}`);
       // An AWS-only Action (GenerateDataKeyPair) has no Alibaba rules.
       const alibaba = route.operation.alibaba
@@ -121,6 +122,16 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
         ...(targets.length > 0 ? [{ Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'x-amz-target', Values: targets } }] : []),
       ]);
     }
+    // Every AWS operation has its rule; one that two Actions serve by its body goes to the function serving both.
+    const awsRuleTargets = rules.flatMap((r) =>
+      r.Conditions.filter((c: any) => c.HttpHeaderConfig?.HttpHeaderName === 'x-amz-target').flatMap((c: any) => c.HttpHeaderConfig.Values),
+    );
+    expect(awsRuleTargets.sort()).toEqual([...AWS_OPERATIONS.keys()].map((t) => `TrentService.${t}`).sort());
+    const ruleFor = (target: string) =>
+      rules.find((r) => r.Conditions.some((c: any) => c.HttpHeaderConfig?.Values?.includes(target)))!.Actions[0].TargetGroupArn.Ref as string;
+    expect(ruleFor('TrentService.Encrypt')).toMatch(new RegExp(`^${logicalId('encrypt')}AlbTargetGroup`));
+    expect(ruleFor('TrentService.Decrypt')).toMatch(new RegExp(`^${logicalId('decrypt')}AlbTargetGroup`));
+    expect(ruleFor('TrentService.ListAliases')).toMatch(new RegExp(`^${logicalId('listAliases')}AlbTargetGroup`));
     for (const rule of rules) {
       const aws = rule.Conditions.some((c: any) => c.HttpHeaderConfig?.HttpHeaderName === 'x-amz-target');
       expect(rule.Conditions).toContainEqual({ Field: 'http-request-method', HttpRequestMethodConfig: { Values: aws ? ['POST'] : ['GET', 'POST'] } });
@@ -645,7 +656,7 @@ describe('serverless offline: the emulated ALB in front of the real functions', 
     client.close();
   });
 
-  it("the AWS SDK signing for the stage's region (KMS_AWS_REGIONS): GenerateDataKey routed by its X-Amz-Target rule to its function; Decrypt and ListAliases (body-dependent: AsymmetricDecrypt, ListAliasesByKeyId) to the dispatcher, which forwards them", async () => {
+  it("the AWS SDK signing for the stage's region (KMS_AWS_REGIONS): GenerateDataKey routed by its X-Amz-Target rule to its function; Decrypt and ListAliases (body-dependent: AsymmetricDecrypt, ListAliasesByKeyId) to the function serving both, without the dispatcher", async () => {
     const kms = new KMSClient({
       region: 'eu-central-1',
       endpoint: `http://127.0.0.1:${port}`,
@@ -658,7 +669,7 @@ describe('serverless offline: the emulated ALB in front of the real functions', 
     expect(Buffer.from(decrypted.Plaintext!).equals(Buffer.from(generated.Plaintext!))).toBe(true);
     expect((await kms.send(new ListAliasesCommand({ KeyId: KEY_ID }))).Aliases!.map((a) => a.AliasName)).toEqual([ALIAS]);
     await waitFor(() => invoked(from).length >= 3, 10_000, 'the emulator log');
-    expect(invoked(from)).toEqual(['generateDataKey', 'dispatch', 'dispatch']);
+    expect(invoked(from)).toEqual(['generateDataKey', 'decrypt', 'listAliases']);
     kms.destroy();
   });
 

@@ -12,7 +12,7 @@ import { formDecode } from '@alibaba-kms-compatible/client/signing';
 import type { RpcRequest } from '../../lib/rpc/request.js';
 import { createService } from '../../lib/service.js';
 import { ACCOUNT_ID, ADMIN, ALIAS, KEY_ID, REGION, TEST_SEED } from '../helpers/service.js';
-import { signedRpcRequest, signedV3Request } from '../helpers/sign.js';
+import { signedAwsRequest, signedRpcRequest, signedV3Request } from '../helpers/sign.js';
 
 /** Every character RFC 3986 encoding and form decoding disagree on, plus UTF-8 and a space. */
 const AWKWARD = "+ / = * ! ' ( ) ~ 中 space";
@@ -276,6 +276,18 @@ describe('Adapter: Alibaba Function Compute 3.0 HTTP trigger', () => {
         expect(g.answer.status).toBe(400);
         expect(JSON.parse(g.answer.body).Code).toBe('SignatureDoesNotMatch');
       });
+    });
+    it('when AWS Encrypt names RSAES_OAEP_SHA_256, the encrypt function serves it in process (AsymmetricEncrypt); Alibaba GenerateDataKey there is refused', async () => {
+      const encrypt = await import('../../functions/encrypt.js');
+      const created = json(await dispatch.fcHandler(fcEvent(signedAwsRequest(ADMIN, 'CreateKey', { KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT' }))));
+      const e = await encrypt.fcHandler(
+        fcEvent(signedAwsRequest(ADMIN, 'Encrypt', { KeyId: created.KeyMetadata.KeyId, Plaintext: 'AQID', EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' })),
+      );
+      expect(e.statusCode).toBe(200);
+      expect(json(e).EncryptionAlgorithm).toBe('RSAES_OAEP_SHA_256');
+      const refused = await encrypt.fcHandler(fcEvent(signedRpcRequest(ADMIN, 'GenerateDataKey', { KeyId: ALIAS })));
+      expect(refused.statusCode).toBe(404);
+      expect(json(refused).Code).toBe('InvalidAction.NotFound');
     });
   });
 });

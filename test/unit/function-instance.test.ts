@@ -160,3 +160,22 @@ describe('serveOnFunction: the deadline covers a cold start', () => {
     expect(settledAt! - start).toBe(1_000);
   });
 });
+
+describe('A Lambda function that also serves another Action (ActionDefinition.alsoServes)', () => {
+  it("when its module loads the other Action's module, whose handlers are built too, the process builds one service, not one per handler", async () => {
+    vi.stubEnv('AWS_LAMBDA_FUNCTION_NAME', 'kms-dev-encrypt');
+    const builds = vi.fn(() => new Promise<Service>(() => undefined));
+    try {
+      vi.resetModules();
+      vi.doMock('../../lib/service-from-env.js', () => ({ serviceFromEnvironment: builds }));
+      const encrypt = await import('../../functions/encrypt.js');
+      const asymmetricEncrypt = await import('../../functions/asymmetric-encrypt.js');
+      expect(encrypt.action.alsoServes).toContain(asymmetricEncrypt.action);
+      expect(builds).toHaveBeenCalledTimes(1);
+    } finally {
+      vi.doUnmock('../../lib/service-from-env.js');
+      vi.resetModules();
+      vi.unstubAllEnvs();
+    }
+  });
+});

@@ -1,8 +1,8 @@
 import { percentEncode } from '@alibaba-kms-compatible/client/signing';
 import { MalformedRequestError, RequestTooLargeError } from '../../errors.js';
-import { createDispatcher } from '../../middleware/dispatch.js';
+import { createDispatcher, createFunctionHandler } from '../../middleware/dispatch.js';
 import { MAX_BODY_BYTES } from '../node-http.js';
-import { buildRpcHandler, type RpcHandler } from '../../middleware/stack.js';
+import type { RpcHandler } from '../../middleware/stack.js';
 import type { ActionDefinition } from '../../action.js';
 import { emptyHeaders, type RpcRequest, type RpcResponse } from '../../rpc/request.js';
 import type { Service } from '../../service.js';
@@ -103,12 +103,13 @@ export type FcHttpHandler = {
 };
 
 /**
- * An Action as a Function Compute handler behind an HTTP trigger, exported by each function file
- * as `fcHandler`. The service (key store, caches) is built when the instance starts and kept for
- * its life; the middleware stack is the one every platform runs.
+ * An Action as a Function Compute handler behind an HTTP trigger (with the Actions it also serves:
+ * ActionDefinition.alsoServes), exported by each function file as `fcHandler`. The service (key
+ * store, caches) is built when the instance starts and kept for its life; the middleware stack is
+ * the one every platform runs.
  */
 export function fcHttpHandler(action: ActionDefinition): FcHttpHandler {
-  return fcAdapter((service) => buildRpcHandler(action, service));
+  return fcAdapter((service) => createFunctionHandler(service, action));
 }
 
 /** Every Action behind one Function Compute handler, dispatched by Action (form-body requests). */

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { ACTIONS, type ActionRoute, AWS_OPERATIONS } from '../../functions/actions.js';
+import { GRANTS } from '../../infra/serverless/iam.js';
+import { awsOperationFunctions, generatedFunctions } from '../../infra/serverless/functions.js';
+import type { ActionDefinition } from '../../lib/action.js';
+
+/*
+ * How serverless.yml routes AWS operations (X-Amz-Target): each to the one function that serves
+ * every Action the body may choose (ActionDefinition.alsoServes), else to the dispatcher.
+ */
+
+type GeneratedFunction = {
+  handler: string;
+  iamRoleStatements?: unknown;
+  events?: Array<{ alb?: { priority: number; conditions: { header?: { name: string; values: string[] } } } }>;
+};
+
+const anchors = ['methods', ...GRANTS].map((name) => `  ${name}: &${name} {}\n`).join('');
+const functionsOf = (generated: string) =>
+  (parse(`functions:\n${anchors}${generated}`, { merge: true }) as { functions: Record<string, GeneratedFunction> }).functions;
+
+/** X-Amz-Target value → the function whose rule matches it. */
+function awsRules(generated: string): Map<string, string[]> {
+  const rules = new Map<string, string[]>();
+  for (const [name, fn] of Object.entries(functionsOf(generated))) {
+    for (const event of fn.events ?? []) {
+      const header = event.alb?.conditions.header;
+      if (header?.name !== 'x-amz-target') continue;
+      for (const value of header.values) rules.set(value, [...(rules.get(value) ?? []), name]);
+    }
+  }
+  return rules;
+}
+
+const route = (name: string) => ACTIONS.find((r) => r.action === name)!;
+const withOperation = (r: ActionRoute, operation: Partial<ActionDefinition>): ActionRoute => ({ ...r, operation: { ...r.operation, ...operation } });
+
+describe('serverless.yml: AWS operations routed by X-Amz-Target', () => {
+  it('when two Actions serve an AWS operation by what its body holds, its rule goes to the function of the one that also serves the other', () => {
+    const rules = awsRules(generatedFunctions());
+    expect(rules.get('TrentService.Encrypt')).toEqual(['encrypt']);
+    expect(rules.get('TrentService.Decrypt')).toEqual(['decrypt']);
+    expect(rules.get('TrentService.ListAliases')).toEqual(['listAliases']);
+    expect(AWS_OPERATIONS.get('Encrypt')).toEqual(['Encrypt', 'AsymmetricEncrypt']);
+    expect(AWS_OPERATIONS.get('Decrypt')).toEqual(['Decrypt', 'AsymmetricDecrypt']);
+  });
+
+  it('when the table is generated, every AWS operation has exactly one rule, to a function that serves each of its Actions with the same store access', () => {
+    const rules = awsRules(generatedFunctions());
+    expect([...rules.keys()].sort()).toEqual([...AWS_OPERATIONS.keys()].map((t) => `TrentService.${t}`).sort());
+    for (const [target, serving] of AWS_OPERATIONS) {
+      const functions = rules.get(`TrentService.${target}`)!;
+      expect(functions, target).toHaveLength(1);
+      const owner = ACTIONS.find((r) => r.functionName === functions[0])!;
+      const served = [owner.operation, ...(owner.operation.alsoServes ?? [])];
+      for (const name of serving) expect(served.find((d) => d.name === name)?.store, `${target}: ${name}`).toBe(owner.operation.store);
+    }
+  });
+
+  it('when no one function serves every Action of an operation, it has no rule (the dispatcher forwards it) and every other rule is unchanged', () => {
+    const table = ACTIONS.map((r) => (r.action === 'Encrypt' ? withOperation(r, { alsoServes: undefined }) : r));
+    const rules = awsRules(generatedFunctions(table));
+    expect(rules.has('TrentService.Encrypt')).toBe(false);
+    const all = awsRules(generatedFunctions());
+    all.delete('TrentService.Encrypt');
+    expect(rules).toEqual(all);
+    expect(awsOperationFunctions(table).get('Decrypt')).toBe('decrypt');
+  });
+
+  it('when the asymmetric sibling also names the symmetric Action, the operation still has one rule: the first function in table order', () => {
+    const table = ACTIONS.map((r) => (r.action === 'AsymmetricEncrypt' ? withOperation(r, { alsoServes: [route('Encrypt').operation] }) : r));
+    expect(awsRules(generatedFunctions(table)).get('TrentService.Encrypt')).toEqual(['encrypt']);
+  });
+
+  it.each([
+    ['other store access', () => withOperation(route('AsymmetricEncrypt'), { store: 'writes-state' }), /store access is 'writes-state', not 'reads'/],
+    ['no shared AWS operation', () => route('GenerateDataKey'), /share no AWS operation/],
+    ['an Action outside the table', () => withOperation(route('AsymmetricEncrypt'), { name: 'Unlisted' }), /not in the table/],
+  ])('when a function would also serve an Action with %s, generating refuses the table', (_name, other, message) => {
+    const sibling = other();
+    const table = ACTIONS.map((r) => {
+      if (r.action === 'Encrypt') return withOperation(r, { alsoServes: [sibling.operation] });
+      return r.action === sibling.action ? sibling : r;
+    });
+    expect(() => generatedFunctions(table)).toThrow(message);
+  });
+});
