@@ -14,6 +14,7 @@ import {
 } from '../../functions/actions.js';
 import { GRANTS, grantsOf, MATERIAL_PARTITIONS, statementOf } from '../../infra/serverless/iam.js';
 import { STATE_TABLE_DEFINITION } from '../../lib/keystore/dynamodb/table.js';
+import { servedByFunctionOf } from '../../lib/action.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -46,9 +47,12 @@ describe('Table: Actions ⇄ serverless.yml', () => {
   it('when an Action is routed, its function has one ALB rule on the Action query parameter and one on the x-acs-action header, with the same methods, and one on X-Amz-Target for the AWS operations it serves', () => {
     for (const route of ACTIONS) {
       const rules = albEvents(template.functions[route.functionName]!);
-      // AWS operations whose serving Action depends on the request (ListAliases) go to the dispatcher.
+      // An AWS operation comes here when this function serves every Action that may serve it (its
+      // own, or one it also serves, as Encrypt serves RSAES_* through AsymmetricEncrypt); one that
+      // no function serves whole goes to the dispatcher.
+      const served = new Set(servedByFunctionOf(route.operation).map((definition) => definition.name));
       const targets = [...AWS_OPERATIONS]
-        .filter(([, actions]) => actions.length === 1 && actions[0] === route.action)
+        .filter(([, actions]) => actions.includes(route.action) && actions.every((action) => served.has(action)))
         .map(([target]) => `TrentService.${target}`);
       // An AWS-only Action (GenerateDataKeyPair) has no Alibaba rules.
       const alibabaRules = route.operation.alibaba ? 2 : 0;
