@@ -70,13 +70,15 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     );
   if (metrics) console.log(`kms metrics at ${metrics.url}`);
   if (config.workers > 1) console.log(`kms gateway serving from ${config.workers} worker processes`);
-  console.log(`kms gateway ready at ${serving.url}`);
 
   onHangup(async () => {
     await reopenLogs(service);
     await serving.hangUp();
   });
   onStopSignal(service, config, () => Promise.all([serving.close(), stopJobs(), metrics?.close()]));
+  // Last: a supervisor may signal as soon as it reads this line, and a SIGTERM that came before
+  // the handler above would kill the process undrained (exit by signal, not 0).
+  console.log(`kms gateway ready at ${serving.url}`);
 }
 
 /** What serves the port: this process's own server, or the workers. */

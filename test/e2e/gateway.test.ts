@@ -424,6 +424,23 @@ describe('shutdown', () => {
       await removeDir(dir);
     }
   });
+  it('a SIGTERM sent the moment the ready line is written (a supervisor that signals as soon as it reads it) still drains and exits 0', async () => {
+    const dir = await makeTempDir();
+    try {
+      // The preload signals the gateway itself from inside the write of its ready line: the
+      // earliest a supervisor could. Signal handlers installed after that line would lose the race.
+      const preload = join(dir, 'sigterm-on-ready.cjs');
+      await writeFile(
+        preload,
+        `const log = console.log;\nconsole.log = (...args) => { log(...args); if (String(args[0]).startsWith('kms gateway ready at')) process.kill(process.pid, 'SIGTERM'); };\n`,
+      );
+      const gateway = spawnGateway({ dataDir: join(dir, 'data'), seedFile: await writeSeedFile(dir, TEST_SEED), nodeOptions: ['--require', preload] });
+      expect(await gateway.exited).toEqual({ code: 0, signal: null });
+      expect(gateway.stdout()).toContain('kms gateway ready at');
+    } finally {
+      await removeDir(dir);
+    }
+  });
 });
 
 describe('replay protection across restarts', () => {
