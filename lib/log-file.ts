@@ -1,4 +1,5 @@
-import { closeSync, openSync, statSync, writeSync } from 'node:fs';
+import { openSync, statSync } from 'node:fs';
+import { closeQuietly, writeFully } from './file-descriptor.js';
 import { dirname, resolve } from 'node:path';
 
 /**
@@ -86,23 +87,11 @@ export class LineFile {
     this.#pending = [];
     try {
       this.#fd ??= openSync(this.#path, 'a', 0o600);
-      for (let offset = 0; offset < bytes.length; ) {
-        const written = writeSync(this.#fd, bytes, offset);
-        if (written <= 0) throw Object.assign(new Error('the file accepted no bytes'), { code: 'ENOSPC' });
-        offset += written;
-      }
+      writeFully(this.#fd, bytes);
       this.#failing = false;
     } catch (err) {
       if (!this.#failing) process.stderr.write(`log file ${this.#path}: lines lost (${(err as NodeJS.ErrnoException).code ?? 'error'})\n`);
       this.#failing = true;
     }
-  }
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // Already gone: nothing to release.
   }
 }

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -144,6 +144,26 @@ describe('Audit log: fails closed', () => {
         .split('\n')
         .map((l) => (JSON.parse(l) as { action: string }).action),
     ).toEqual(['ListKeys']);
+    await log.close();
+  });
+
+  it('a file audit log on a full disk (the file is /dev/full: every write is ENOSPC) answers 503 without the data key, and no line is half-kept', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kms-audit-'));
+    dirs.push(dir);
+    const path = join(dir, 'audit.log');
+    await symlink('/dev/full', path);
+    const log = await FileAuditLog.open(path);
+    const { call } = await audited(log);
+    const answer = await call(signedRpcRequest(ADMIN, 'GenerateDataKey', { KeyId: ALIAS }));
+    expect(answer.status).toBe(503);
+    expect(answer.body.Code).toBe('ServiceUnavailableTemporary');
+    expect(answer.raw).not.toContain('Plaintext');
+    // Still broken: refused before it runs.
+    expect((await call(signedRpcRequest(ADMIN, 'ListKeys', {}))).status).toBe(503);
+    // The disk has room again (a file takes the link's place): served and audited.
+    await rm(path);
+    expect((await call(signedRpcRequest(ADMIN, 'ListKeys', {}))).status).toBe(200);
+    expect(JSON.parse((await readFile(path, 'utf8')).trim()).action).toBe('ListKeys');
     await log.close();
   });
 });

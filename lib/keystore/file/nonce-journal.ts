@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, fdatasync, fstatSync, fsyncSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, fdatasync, fstatSync, fsyncSync, openSync, readdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ServiceUnavailableError } from '../../errors.js';
+import { closeQuietly, writeFully } from '../../file-descriptor.js';
 import { MemoryNonceStore, type NonceStore } from '../nonce-store.js';
 
 /** Rewrite the journal with only live entries once it holds this many lines, and twice as many as were live at the last rewrite. */
@@ -154,7 +155,7 @@ export class JournaledNonceStore implements NonceStore {
     const bytes = Buffer.from(`\n${batch.map((c) => c.line).join('')}`, 'utf8');
     try {
       const fd = this.#descriptor();
-      writeFully(fd, bytes);
+      writeFully(fd, bytes, 'the journal');
       await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
       this.#offset += bytes.length;
       this.#lines += batch.length;
@@ -235,7 +236,7 @@ export class JournaledNonceStore implements NonceStore {
         const flush = () => {
           if (pending.length === 0) return;
           const bytes = Buffer.from(pending.join(''), 'utf8');
-          writeFully(fd, bytes);
+          writeFully(fd, bytes, 'the journal');
           size += bytes.length;
           pending = [];
           pendingChars = 0;
@@ -279,30 +280,12 @@ function journalField(value: string): string {
   return `sha256:${createHash('sha256').update(value, 'utf8').digest('base64url')}`;
 }
 
-/** write(2) until every byte is in the file: a short write (disk full) is retried, then fails. */
-function writeFully(fd: number, bytes: Buffer): void {
-  let offset = 0;
-  while (offset < bytes.length) {
-    const written = writeSync(fd, bytes, offset, bytes.length - offset);
-    if (written <= 0) throw Object.assign(new Error('the journal accepted no bytes'), { code: 'ENOSPC' });
-    offset += written;
-  }
-}
-
 function fsyncDirectory(dir: string): void {
   const fd = openSync(dir, 'r');
   try {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
-  }
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // Already unusable; nothing to keep.
   }
 }
 
