@@ -13,10 +13,11 @@
 //     claimed once per access key as `amz-sdk <id> <attempt>`;
 //   - GenerateDataKey / GenerateDataKeyWithoutPlaintext: randomBytes(32) wrapped with AES-256-GCM
 //     under a master key made at start (blob = iv ‖ tag ‖ ciphertext); Decrypt unwraps such a blob.
-//   Nonces are claimed in a batch per event-loop turn. With MINIMAL_WORKERS > 1 (node:cluster, one
-//   port) the primary decides every claim, so a replay to another process is refused too. With
+//   Nonces are claimed in batches, one per event-loop turn. With MINIMAL_WORKERS > 1 (node:cluster,
+//   one port) the primary decides every claim, so a replay to another process is refused too. With
 //   MINIMAL_JOURNAL, each batch's new nonces are appended to that file and fdatasync'ed before any
-//   answer of the batch leaves (group commit), and the file is read back at start.
+//   answer of the batch leaves (group commit: the next batch gathers while one syncs), and the
+//   file is read back at start.
 //
 // It does not: look keys up in a store (one key, any KeyId), check policies, write an audit or
 // access log, count metrics, limit rates, accept ACS3 or RPC over POST forms, answer XML, honour
@@ -27,7 +28,8 @@
 // SIGTERM stops it.
 import cluster from 'node:cluster';
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { closeSync, existsSync, fdatasyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { createServer } from 'node:http';
 
 const WORKERS = Number(process.env.MINIMAL_WORKERS ?? 1);
@@ -51,7 +53,7 @@ let previous = new Set();
 let journal;
 
 /** [key, nonce] pairs → whether each was new; the new ones journaled and synced once. */
-function decide(claims) {
+async function decide(claims) {
   let lines = '';
   const fresh = claims.map(([key, nonce]) => {
     const id = `${key} ${nonce}`;
@@ -61,39 +63,46 @@ function decide(claims) {
     return true;
   });
   if (lines) {
-    writeSync(journal, lines);
-    fdatasyncSync(journal);
+    await journal.write(lines);
+    await journal.datasync();
   }
   return fresh;
 }
 
-/** Calls `run` once per event-loop turn with everything asked in that turn. */
+/**
+ * Calls `run` with everything asked in one event-loop turn, one batch at a time: what is asked
+ * while a batch runs (a journal syncing, the primary answering) goes in the next.
+ */
 function batched(run) {
   let pending = [];
+  let running = false;
   const flush = async () => {
-    const batch = pending;
-    pending = [];
-    const results = await run(batch.map((p) => p.item));
-    for (const [i, p] of batch.entries()) p.resolve(results[i]);
+    running = true;
+    while (pending.length > 0) {
+      const batch = pending;
+      pending = [];
+      const results = await run(batch.map((p) => p.item));
+      for (const [i, p] of batch.entries()) p.resolve(results[i]);
+    }
+    running = false;
   };
   return (item) =>
     new Promise((resolve) => {
-      if (pending.length === 0) setImmediate(flush);
+      if (pending.length === 0 && !running) setImmediate(flush);
       pending.push({ item, resolve });
     });
 }
 
-function decideHere() {
+async function decideHere() {
   setInterval(() => ([previous, seen] = [seen, new Set()]), 2 * WINDOW_MS).unref();
   if (JOURNAL !== undefined) {
     if (existsSync(JOURNAL)) for (const line of readFileSync(JOURNAL, 'utf8').split('\n')) if (line) seen.add(JSON.parse(line));
-    journal = openSync(JOURNAL, 'a');
-    process.on('exit', () => closeSync(journal));
+    journal = await open(JOURNAL, 'a');
   }
   return batched(decide);
 }
 
-/** A worker's claims go to the primary, one message per turn. */
+/** A worker's claims go to the primary, a batch per message. */
 function decideInPrimary() {
   const waiting = new Map();
   let next = 0;
@@ -296,9 +305,9 @@ function serve(claim, onListening) {
   process.on('SIGTERM', () => process.exit(0));
 }
 
-if (WORKERS <= 1) serve(decideHere(), (port) => console.log(`listening ${port}`));
+if (WORKERS <= 1) serve(await decideHere(), (port) => console.log(`listening ${port}`));
 else if (cluster.isPrimary) {
-  const claim = decideHere();
+  const claim = await decideHere();
   let listening = 0;
   cluster.on('listening', (_worker, address) => {
     if (++listening === WORKERS) console.log(`listening ${address.port}`);
