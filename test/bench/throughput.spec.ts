@@ -15,8 +15,9 @@ import { NONCE_JOURNAL_FILE, serviceFromEnvironment } from '../../lib/service-fr
 import { FUNCTION_BUNDLE_OPTIONS } from '../helpers/function-bundle.js';
 import { killAllGateways, makeTempDir, REPO_ROOT, removeDir, startGateway, writeSeedFile } from '../helpers/gateway-process.js';
 import { ADMIN, ALIAS, KEY_ID, TEST_SEED } from '../helpers/service.js';
+import { sendRaw, toRecorded } from '../helpers/raw-http.js';
 import { signedAwsRequest, signedRpcRequest } from '../helpers/sign.js';
-import { median, runLoad, type LoadResult } from './support/load.js';
+import { median, type PreparedRequest, runLoad, type LoadResult } from './support/load.js';
 import { type ThroughputResults, writeBenchmarkTables } from './support/tables.js';
 
 /**
@@ -36,6 +37,11 @@ import { type ThroughputResults, writeBenchmarkTables } from './support/tables.j
  *   7. ListKeys / ListAliases with BENCH_LIST_KEYS (10,000) keys and aliases in the store
  *   8. AWS Sign (ECC_NIST_P256, RSA_2048) and GenerateMac (HMAC_256) through the whole stack in
  *      process, each against its raw `crypto.sign` / `createHmac` call on one core, alternated
+ *   9. the gateway against the minimal server (test/bench/support/minimal-server.mjs: signature,
+ *      time window, nonce claimed once, AES-GCM wrap, nothing else) at 64 connections, 1 process
+ *      and one per core: GenerateDataKey, GenerateDataKeyWithoutPlaintext and Decrypt over RPC,
+ *      GenerateDataKey over SigV4; and the minimal server with its nonces group-committed to an
+ *      fdatasync'ed journal, for GenerateDataKey
  */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '1,16,64,256').split(',').map(Number);
@@ -56,13 +62,13 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en');
 
 let dir: string;
 let seedFile: string;
-const bareServers: Array<{ stop(): void }> = [];
+const supportServers: Array<{ stop(): void }> = [];
 beforeAll(async () => {
   dir = await makeTempDir('kms-bench-');
   seedFile = await writeSeedFile(dir, TEST_SEED);
 });
 afterAll(async () => {
-  for (const bare of bareServers) bare.stop();
+  for (const server of supportServers) server.stop();
   await killAllGateways();
   await removeDir(dir);
   await mkdir(join(REPO_ROOT, 'bench'), { recursive: true });
@@ -156,21 +162,31 @@ async function cpuMicros(pid: number): Promise<{ primary: number; workers: numbe
   return used;
 }
 
-function startBare(processes: number): Promise<{ url: string; stop(): void }> {
+interface SupportServer {
+  url: string;
+  port: number;
+  pid: number;
+  stop(): void;
+}
+
+/** One of test/bench/support's servers, once it prints `listening <port>`. */
+function startSupportServer(script: string, env: Record<string, string>): Promise<SupportServer> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'test/bench/support/bare-server.mjs')], {
-      env: { ...process.env, BARE_WORKERS: String(processes) },
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'test/bench/support', script)], {
+      env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       out += chunk;
       const port = /listening (\d+)/.exec(out)?.[1];
-      if (port) resolve({ url: `http://127.0.0.1:${port}/`, stop: () => child.kill('SIGTERM') });
+      if (port) resolve({ url: `http://127.0.0.1:${port}/`, port: Number(port), pid: child.pid!, stop: () => child.kill('SIGTERM') });
     });
-    child.once('exit', (code) => reject(new Error(`bare server exited ${code}`)));
+    child.once('exit', (code) => reject(new Error(`${script} exited ${code}`)));
   });
 }
+
+const startBare = (processes: number) => startSupportServer('bare-server.mjs', { BARE_WORKERS: String(processes) });
 
 const signedPaths = (count: number) => Array.from({ length: count }, () => `/?${signedRpcRequest(ADMIN, 'GenerateDataKey', { KeyId: ALIAS }).rawQuery}`);
 
@@ -218,7 +234,7 @@ describe('npm run bench', () => {
     const memory: Record<string, unknown> = {};
     for (const processes of PROCESSES) {
       const bare = await startBare(processes);
-      bareServers.push(bare);
+      supportServers.push(bare);
       const gateway = await startGateway({
         dataDir: join(dir, `gateway-${processes}`),
         seedFile,
@@ -432,6 +448,127 @@ describe('npm run bench', () => {
     await service.audit?.close();
     results.signing = entries;
   });
+
+  it('9: the gateway against the minimal server doing the essential work', async () => {
+    const connections = 64;
+    const rows: EssentialRow[] = [];
+    say('');
+    say(
+      '| (9) protocol | Action | processes | minimal /s | minimal, journaled /s | gateway /s | ratio | gateway p50 / p99 ms | CPU µs per request, minimal / gateway |',
+    );
+    say('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    for (const processes of PROCESSES) {
+      const key = { MINIMAL_ACCESS_KEY_ID: ADMIN.accessKeyId, MINIMAL_ACCESS_KEY_SECRET: ADMIN.accessKeySecret, MINIMAL_WORKERS: String(processes) };
+      const minimal = await startSupportServer('minimal-server.mjs', key);
+      const journaled = await startSupportServer('minimal-server.mjs', { ...key, MINIMAL_JOURNAL: join(dir, `minimal-journal-${processes}`) });
+      supportServers.push(minimal, journaled);
+      const gateway = await startGateway({
+        dataDir: join(dir, `essential-${processes}`),
+        seedFile,
+        env: { KMS_WORKERS: String(processes), KMS_LOG_LEVEL: 'warn', KMS_AUDIT_LOG: join(dir, `essential-audit-${processes}.log`) },
+      });
+      const targets = { minimal, journaled, gateway };
+      type Target = keyof typeof targets;
+      // Each server's own blob for Decrypt (the formats differ), from one GenerateDataKey.
+      const blobs = {} as Record<Target, string>;
+      for (const [name, target] of Object.entries(targets) as Array<[Target, { port: number }]>) {
+        const answer = await sendRaw(target.port, toRecorded(signedRpcRequest(ADMIN, 'GenerateDataKey', { KeyId: ALIAS })));
+        expect(answer.status, `${name}: ${answer.text}`).toBe(200);
+        blobs[name] = answer.json.CiphertextBlob as string;
+        const aws = await sendRaw(target.port, toRecorded(essentialAwsRequest()));
+        expect(aws.status, `${name} (SigV4): ${aws.text}`).toBe(200);
+      }
+      const workloads: Array<{ protocol: EssentialRow['protocol']; action: string; journaled: boolean; make: (t: Target) => Load }> = [
+        { protocol: 'Alibaba RPC', action: 'GenerateDataKey', journaled: true, make: () => rpcLoad('GenerateDataKey', { KeyId: ALIAS }) },
+        {
+          protocol: 'Alibaba RPC',
+          action: 'GenerateDataKeyWithoutPlaintext',
+          journaled: false,
+          make: () => rpcLoad('GenerateDataKeyWithoutPlaintext', { KeyId: ALIAS }),
+        },
+        { protocol: 'Alibaba RPC', action: 'Decrypt', journaled: false, make: (t) => rpcLoad('Decrypt', { CiphertextBlob: blobs[t] }) },
+        {
+          protocol: 'AWS SigV4',
+          action: 'GenerateDataKey',
+          journaled: false,
+          make: () => (count) => ({ requests: Array.from({ length: count }, () => toPrepared(essentialAwsRequest())) }),
+        },
+      ];
+      // Warm all three up.
+      for (const target of Object.values(targets)) await runLoad({ url: target.url, connections: 16, paths: signedPaths(20_000), seconds: 1 });
+      // Requests signed for a run: twice what the fastest run of that server so far could send in it.
+      const estimate: Record<Target, number> = { minimal: 10_000, journaled: 10_000, gateway: 10_000 };
+      const run = async (target: Target, load: Load) => {
+        const signed = load(Math.max(20_000, Math.round(2 * estimate[target] * RUN_SECONDS)));
+        const pid = targets[target].pid;
+        const cpuBefore = await cpuMicros(pid);
+        const result = await runLoad({ url: targets[target].url, connections, seconds: RUN_SECONDS, ...signed });
+        const cpuAfter = await cpuMicros(pid);
+        expect(result.failures, `${target}: ${JSON.stringify(result.statuses)}`).toBe(0);
+        estimate[target] = Math.max(estimate[target], result.perSecond);
+        return { result, cpu: { primary: cpuAfter.primary - cpuBefore.primary, workers: cpuAfter.workers - cpuBefore.workers } };
+      };
+      for (const workload of workloads) {
+        const runs: Record<Target, Array<Awaited<ReturnType<typeof run>>>> = { minimal: [], journaled: [], gateway: [] };
+        for (let round = 0; round < ROUNDS; round++) {
+          // Alternated, so each sees the same machine.
+          runs.minimal.push(await run('minimal', workload.make('minimal')));
+          if (workload.journaled) runs.journaled.push(await run('journaled', workload.make('journaled')));
+          runs.gateway.push(await run('gateway', workload.make('gateway')));
+        }
+        const rate = (target: Target) => median(runs[target].map((r) => r.result.perSecond));
+        const cpu = (target: Target) =>
+          cpuPerRequest(
+            runs[target].map((r) => r.cpu),
+            runs[target].map((r) => r.result.requests),
+          ).cpuMicrosPerRequest;
+        const row = {
+          protocol: workload.protocol,
+          action: workload.action,
+          processes,
+          connections,
+          minimalPerSecond: Math.round(rate('minimal')),
+          ...(workload.journaled ? { journaledPerSecond: Math.round(rate('journaled')) } : {}),
+          gatewayPerSecond: Math.round(rate('gateway')),
+          ratio: Number((rate('gateway') / rate('minimal')).toFixed(2)),
+          p50Ms: median(runs.gateway.map((r) => r.result.p50)),
+          p99Ms: median(runs.gateway.map((r) => r.result.p99)),
+          minimalP99Ms: median(runs.minimal.map((r) => r.result.p99)),
+          minimalCpuMicrosPerRequest: cpu('minimal'),
+          gatewayCpuMicrosPerRequest: cpu('gateway'),
+        };
+        rows.push(row);
+        say(
+          `| ${row.protocol} | ${row.action} | ${processes} | ${fmt(row.minimalPerSecond)} | ${row.journaledPerSecond === undefined ? '–' : fmt(row.journaledPerSecond)} | ${fmt(row.gatewayPerSecond)} | ${row.ratio.toFixed(2)} | ${row.p50Ms} / ${row.p99Ms} | ${row.minimalCpuMicrosPerRequest} / ${row.gatewayCpuMicrosPerRequest} |`,
+        );
+      }
+      minimal.stop();
+      journaled.stop();
+      await gateway.stop('SIGTERM');
+    }
+    results.essential = rows;
+  });
+});
+
+type EssentialRow = NonNullable<ThroughputResults['essential']>[number];
+/** (9) `count` requests for one run, signed in advance with unique nonces. */
+type Load = (count: number) => { paths: string[] } | { requests: PreparedRequest[] };
+
+/** (9) RPC requests of one Action, as paths. */
+const rpcLoad =
+  (action: string, params: Record<string, string>): Load =>
+  (count) => ({
+    paths: Array.from({ length: count }, () => `/?${signedRpcRequest(ADMIN, action, params).rawQuery}`),
+  });
+
+/** (9) AWS GenerateDataKey signed with SigV4 as the AWS SDK for JavaScript v3 signs it: a unique invocation id and its attempt signed (the replay claim). */
+const essentialAwsRequest = () => signedAwsRequest(ADMIN, 'GenerateDataKey', { KeyId: ALIAS, KeySpec: 'AES_256' }, { sdkRequest: 'attempt=1; max=3' });
+
+const toPrepared = (request: RpcRequest): PreparedRequest => ({
+  method: request.method,
+  path: request.path,
+  headers: { ...request.headers } as Record<string, string>,
+  body: request.body,
 });
 
 /** (8): what runs through the stack, and its raw node:crypto call on a key of the same kind. */
