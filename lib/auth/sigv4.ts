@@ -1,9 +1,10 @@
-import { SIGV4_ALGORITHM, sha256Hex, sigV4CanonicalRequest, sigV4Signature } from '@alibaba-kms-compatible/client/signing';
+import { SIGV4_ALGORITHM, sha256Hex, sigV4CanonicalRequest, sigV4Signature, sigV4SignatureWithKey } from '@alibaba-kms-compatible/client/signing';
 import { IllegalTimestampError, IncompleteSignatureError } from '../errors.js';
 import type { ParamList } from '../rpc/params.js';
 import type { RpcRequest } from '../rpc/request.js';
 import { bounded, checkedNonce, type Claim, type Claimed, SIGNED_FIELD_LIMITS } from './claim.js';
 import { signaturesEqual } from './constant-time.js';
+import { SigningKeys } from './sigv4-signing-keys.js';
 
 /**
  * AWS Signature Version 4, as the AWS SDKs sign a KMS request (service `kms`), verified exactly
@@ -16,6 +17,9 @@ import { signaturesEqual } from './constant-time.js';
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html
  */
 export { SIGV4_ALGORITHM, sigV4CanonicalRequest, sigV4Signature };
+/** This process's derived signing keys (one per secret, day and region in use). */
+const SIGNING_KEYS = new SigningKeys();
+
 /** Headers the signature must cover: without them a request could be re-targeted or replayed later. */
 const REQUIRED_SIGNED = ['host', 'x-amz-date', 'x-amz-target'] as const;
 
@@ -140,7 +144,7 @@ export function sigV4Claim(request: RpcRequest, query: ParamList, action: string
         signedHeaders: auth.signedHeaders,
         payloadHash,
       });
-      return signaturesEqual(auth.signature, sigV4Signature(secret, auth, amzDate, canonical));
+      return signaturesEqual(auth.signature, sigV4SignatureWithKey(SIGNING_KEYS.of(secret, auth), auth, amzDate, canonical));
     },
   };
 }

@@ -59,10 +59,22 @@ function decodeSegment(segment: string): string {
  * ```
  */
 export function sigV4Signature(secret: string, scope: { date: string; region: string }, amzDate: string, canonicalRequest: string): string {
+  return sigV4SignatureWithKey(sigV4SigningKey(secret, scope), scope, amzDate, canonicalRequest);
+}
+
+/**
+ * The SigV4 signing key of a secret for one day and region (service `kms`): four HMACs, the same
+ * for every request of that day, so a verifier may keep it (it grants signing for that scope only).
+ */
+export function sigV4SigningKey(secret: string, scope: { date: string; region: string }): Buffer {
+  const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data, 'utf8').digest();
+  return hmac(hmac(hmac(hmac(`AWS4${secret}`, scope.date), scope.region), 'kms'), 'aws4_request');
+}
+
+/** {@link sigV4Signature} with the signing key {@link sigV4SigningKey} derived already. */
+export function sigV4SignatureWithKey(signingKey: Buffer, scope: { date: string; region: string }, amzDate: string, canonicalRequest: string): string {
   const credentialScope = `${scope.date}/${scope.region}/kms/aws4_request`;
   const stringToSign = `${SIGV4_ALGORITHM}\n${amzDate}\n${credentialScope}\n${sha256Hex(canonicalRequest)}`;
-  const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data, 'utf8').digest();
-  const signingKey = hmac(hmac(hmac(hmac(`AWS4${secret}`, scope.date), scope.region), 'kms'), 'aws4_request');
   return createHmac('sha256', signingKey).update(stringToSign, 'utf8').digest('hex');
 }
 
