@@ -39,6 +39,11 @@ export class MemoryNonceStore implements NonceStore {
   }
 
   async claim(accessKeyId: string, nonce: string, expiresAt: number): Promise<boolean> {
+    return this.claimNow(accessKeyId, nonce, expiresAt);
+  }
+
+  /** {@link claim}, answered at once: for a caller deciding a batch of claims in one go (the journal). */
+  claimNow(accessKeyId: string, nonce: string, expiresAt: number): boolean {
     return this.#table.claim(accessKeyId, nonce, expiresAt, this.#now());
   }
 

@@ -128,7 +128,8 @@ export class JournaledNonceStore implements NonceStore {
         await this.#catchUp();
         const fresh: PendingClaim[] = [];
         for (const c of batch) {
-          if (!(await this.#memory.claim(c.accessKeyId, c.nonce, c.expiresAt))) {
+          // Synchronously: a turn of the microtask queue per claim cost more than the claim.
+          if (!this.#memory.claimNow(c.accessKeyId, c.nonce, c.expiresAt)) {
             c.settle(false);
             continue;
           }
@@ -210,7 +211,7 @@ export class JournaledNonceStore implements NonceStore {
       const [expires, accessKeyId, nonce, extra] = line.split('\t');
       const expiresAt = Number(expires);
       if (!accessKeyId || nonce === undefined || nonce === '' || extra !== undefined || !(expiresAt > at)) continue;
-      await this.#memory.claim(accessKeyId, nonce, expiresAt);
+      this.#memory.claimNow(accessKeyId, nonce, expiresAt);
     }
     this.#offset = size;
   }
