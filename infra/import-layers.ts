@@ -60,6 +60,7 @@ export const LAYERS: readonly Layer[] = [
       'lib/ttl-cache.ts',
       'lib/strict-json.ts',
       'lib/log-file.ts',
+      'lib/file-descriptor.ts',
       'lib/metrics/',
     ],
   },
