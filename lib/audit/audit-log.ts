@@ -85,10 +85,7 @@ abstract class BatchedAuditLog implements AuditLog {
       if (!this.#batch) {
         const batch: Batch = { lines: [], settle: [] };
         this.#batch = batch;
-        setImmediate(() => {
-          this.#batch = undefined;
-          this.#chain = this.#chain.then(() => this.#flush(batch));
-        });
+        setImmediate(() => this.#take(batch));
       }
       this.#batch.lines.push(line);
       this.#batch.settle.push({ resolve, reject });
@@ -102,9 +99,18 @@ abstract class BatchedAuditLog implements AuditLog {
 
   /** Reopens after the lines already handed over are written: no batch straddles the old and the new file. */
   reopen(): Promise<void> {
+    // The batch still gathering was handed over too: it goes to the file open now, not the next.
+    if (this.#batch) this.#take(this.#batch);
     const reopened = this.#chain.then(() => this.reopenSink());
     this.#chain = reopened.catch(() => undefined);
     return reopened;
+  }
+
+  /** Queues `batch` for its write, once: at the end of its turn, or earlier for a reopen. */
+  #take(batch: Batch): void {
+    if (this.#batch !== batch) return;
+    this.#batch = undefined;
+    this.#chain = this.#chain.then(() => this.#flush(batch));
   }
 
   async #flush(batch: Batch): Promise<void> {

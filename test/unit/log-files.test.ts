@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, renameSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,6 +79,21 @@ describe('FileAuditLog.reopen', () => {
     await log.reopen();
     await log.write(record('d'));
     expect(await ids(path)).toEqual(['d']);
+    await log.close();
+  });
+
+  it('a line handed over in the same turn as the reopen, before it, goes to the file open then (its batch is not yet written)', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'audit.log');
+    const log = await FileAuditLog.open(path);
+    await log.write(record('a'));
+    renameSync(path, `${path}.1`);
+    const pending = log.write(record('b'));
+    const reopened = log.reopen();
+    const next = log.write(record('c'));
+    await Promise.all([pending, reopened, next]);
+    expect(await ids(`${path}.1`)).toEqual(['a', 'b']);
+    expect(await ids(path)).toEqual(['c']);
     await log.close();
   });
 
