@@ -50,12 +50,14 @@ export const LAYERS: readonly Layer[] = [
   { name: 'keystore', holds: 'state: the store interface, every backend and its wiring, used nonces', paths: ['lib/keystore/'] },
   {
     name: 'util',
-    holds: 'no domain: errors, logging, metrics, schemas, the log file, the variable declarations',
+    holds: 'no domain: errors, logging (and its JSON lines and timestamps), metrics, schemas, the log file, the variable declarations',
     paths: [
       'lib/config/variable.ts',
       'lib/errors.ts',
       'lib/logger.ts',
       'lib/logger-powertools.ts',
+      'lib/json-line.ts',
+      'lib/iso-time.ts',
       'lib/zod.ts',
       'lib/ttl-cache.ts',
       'lib/strict-json.ts',

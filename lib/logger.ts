@@ -1,3 +1,6 @@
+import { isoTime } from './iso-time.js';
+import { jsonMembers } from './json-line.js';
+
 /**
  * Structured JSON-line logging. Callers pass fields they chose; nothing logs request parameters,
  * so key material, data-key plaintext and secrets have no way in.
@@ -31,9 +34,7 @@ export interface LoggerOptions {
 export function createLogger(options: LoggerOptions = {}): Logger {
   const threshold = RANK[options.level ?? 'info'];
   const write = options.write ?? sharedStdout();
-  const format = (level: Exclude<LogLevel, 'silent'>, message: string, fields?: Record<string, unknown>) =>
-    `${JSON.stringify({ time: new Date().toISOString(), level, message, ...fields })}\n`;
-  const line = (level: Exclude<LogLevel, 'silent'>, message: string, fields?: Record<string, unknown>) => write(format(level, message, fields));
+  const line = (level: Exclude<LogLevel, 'silent'>, message: string, fields?: Record<string, unknown>) => write(formatLine(level, message, fields));
   const accessLog = options.accessLog;
   const log = (level: Exclude<LogLevel, 'silent'>) => (message: string, fields?: Record<string, unknown>) => {
     if (RANK[level] >= threshold) line(level, message, fields);
@@ -45,11 +46,28 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     error: log('error'),
     access: (message, fields) => {
       if (threshold >= RANK.silent) return;
-      if (accessLog) accessLog.write(format('info', message, fields));
+      if (accessLog) accessLog.write(formatLine('info', message, fields));
       else line('info', message, fields);
     },
     ...(accessLog ? { reopen: () => accessLog.reopen() } : {}),
   };
+}
+
+/** The keys a line writes before the caller's fields. */
+const HEAD_KEYS = ['time', 'level', 'message'] as const;
+
+/**
+ * One line: `JSON.stringify({ time, level, message, ...fields })` and a newline, byte for byte, built
+ * without the object where the fields allow (./json-line.ts); `time` is the current millisecond's.
+ */
+function formatLine(level: Exclude<LogLevel, 'silent'>, message: string, fields?: Record<string, unknown>): string {
+  const time = isoTime(Date.now());
+  if (typeof message === 'string') {
+    const members = fields == null ? '' : jsonMembers(fields, HEAD_KEYS);
+    // A toISOString() string needs no escaping, and neither does a level.
+    if (members !== undefined) return `{"time":"${time}","level":"${level}","message":${JSON.stringify(message)}${members === '' ? '' : ','}${members}}\n`;
+  }
+  return `${JSON.stringify({ time, level, message, ...fields })}\n`;
 }
 
 /**

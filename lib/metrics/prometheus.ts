@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { CounterTally } from './counter-tally.js';
 import { installMetrics, liveNonceStores } from './metrics.js';
 
 /**
@@ -9,11 +10,17 @@ import { installMetrics, liveNonceStores } from './metrics.js';
  */
 export const registry = new Registry();
 
+/** Requests counted per request, added to kms_requests_total when it is read (./counter-tally.ts). */
+const requests = new CounterTally(['action', 'code'] as const);
+
 export const requestsTotal = new Counter({
   name: 'kms_requests_total',
   help: 'Requests answered, by Action and result Code (OK for success)',
   labelNames: ['action', 'code'] as const,
   registers: [registry],
+  collect() {
+    requests.addTo(this);
+  },
 });
 
 export const requestDuration = new Histogram({
@@ -38,11 +45,17 @@ export const storeErrorsTotal = new Counter({
   registers: [registry],
 });
 
+/** Cache lookups (several a request), added to kms_cache_lookups_total when it is read. */
+const cacheLookups = new CounterTally(['cache', 'result'] as const);
+
 export const cacheLookupsTotal = new Counter({
   name: 'kms_cache_lookups_total',
   help: 'Lookups in the in-process caches (keys, aliases, versions, access keys), by cache and result',
   labelNames: ['cache', 'result'] as const,
   registers: [registry],
+  collect() {
+    cacheLookups.addTo(this);
+  },
 });
 
 export const auditFailuresTotal = new Counter({
@@ -94,13 +107,15 @@ export function collectProcessMetrics(): void {
   collectDefaultMetrics({ register: registry });
 }
 
+// Measured: a request and three cache lookups cost ≈ 1.7 µs through prom-client's inc, ≈ 0.5 µs
+// with the tallies (most of it now the histogram's observe, left to prom-client).
 installMetrics({
   request(action, code, seconds) {
-    requestsTotal.inc({ action, code });
+    requests.add(action, code);
     if (seconds !== undefined) requestDuration.observe({ action }, seconds);
   },
   throttled: (group) => throttledTotal.inc({ group }),
   storeError: (reason) => storeErrorsTotal.inc({ reason }),
-  cacheLookup: (cache, hit) => cacheLookupsTotal.inc({ cache, result: hit ? 'hit' : 'miss' }),
+  cacheLookup: (cache, hit) => cacheLookups.add(cache, hit ? 'hit' : 'miss'),
   auditFailure: () => auditFailuresTotal.inc(),
 });

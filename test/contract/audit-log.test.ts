@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readFile, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type AuditLog, type AuditRecord, FileAuditLog } from '../../lib/audit/audit-log.js';
+import { type AuditLog, type AuditRecord, auditLine, FileAuditLog } from '../../lib/audit/audit-log.js';
 import { createDispatcher } from '../../lib/middleware/dispatch.js';
 import { MemoryKeyStore } from '../../lib/keystore/memory-store.js';
 import { registry } from '../../lib/metrics/prometheus.js';
@@ -11,7 +11,7 @@ import { createService } from '../../lib/service.js';
 import { applySeed } from '../../lib/seed.js';
 import { OPERATIONS } from '../../functions/actions.js';
 import { ACCOUNT_ID, ADMIN, ALIAS, CONSUMER, KEY_ID, keyArnOf, REGION, TEST_SEED } from '../helpers/service.js';
-import { signedRpcRequest, signedV3Request } from '../helpers/sign.js';
+import { signedAwsRequest, signedRpcRequest, signedV3Request } from '../helpers/sign.js';
 
 /** An audit log in memory whose failures the test switches on. */
 class MemoryAuditLog implements AuditLog {
@@ -85,6 +85,29 @@ describe('Audit log: one line per request', () => {
     expect(audit.records[1]).toMatchObject({ accessKeyId: ADMIN.accessKeyId, accessKeyVerified: false });
     expect(audit.records[2]).toMatchObject({ dryRun: true, keyArn: keyArnOf(KEY_ID) });
     expect(dry.body.Plaintext).toBeUndefined();
+  });
+
+  it('writes its members in one order, whatever the protocol: an RPC call, an AWS call (its operation after the Action), a dry run', async () => {
+    const now = Date.now();
+    const { call, audit } = await audited(new MemoryAuditLog(), () => now);
+    const rpc = await call(signedRpcRequest(ADMIN, 'GenerateDataKey', { KeyId: ALIAS, EncryptionContext: '{"b":"1","a":"2"}' }));
+    const aws = await call(signedAwsRequest(ADMIN, 'GenerateDataKey', { KeyId: ALIAS, KeySpec: 'AES_256', EncryptionContext: { c: '3' } }));
+    await call(signedRpcRequest(ADMIN, 'GenerateDataKey', { KeyId: ALIAS, DryRun: 'true' }));
+    const [first, second, third] = audit.records.map(auditLine);
+    const time = new Date(now).toISOString();
+    const who = { accessKeyId: ADMIN.accessKeyId, accessKeyVerified: true, sourceIp: '203.0.113.9', action: 'GenerateDataKey' };
+    const key = { keyArn: keyArnOf(KEY_ID) };
+    const ok = { code: 'OK', status: 200, latencyMs: 0, audit: true };
+    expect(first).toBe(
+      `${JSON.stringify({ time, type: 'request', requestId: rpc.body.RequestId, ...who, ...key, keyVersionId: rpc.body.KeyVersionId, encryptionContextKeys: ['b', 'a'], ...ok })}\n`,
+    );
+    expect(second).toBe(
+      `${JSON.stringify({ time, type: 'request', requestId: audit.records[1]!.requestId, ...who, awsOperation: 'GenerateDataKey', ...key, keyVersionId: audit.records[1]!.keyVersionId, encryptionContextKeys: ['c'], ...ok })}\n`,
+    );
+    expect(aws.status).toBe(200);
+    expect(third).toBe(
+      `${JSON.stringify({ time, type: 'request', requestId: audit.records[2]!.requestId, ...who, ...key, dryRun: true, code: 'DryRunOperationError', status: 412, latencyMs: 0, audit: true })}\n`,
+    );
   });
 
   it('names a key made by the request by its own ARN', async () => {

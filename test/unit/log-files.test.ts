@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { existsSync, renameSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -58,6 +58,45 @@ describe('A log path in a directory that does not exist', () => {
   });
 });
 
+describe('FileAuditLog batches: the lines of a turn are written together, and each writer learns whether its line was', () => {
+  it('every writer of a batch that was written is resolved, its lines in the order written', async () => {
+    const path = join(await tempDir(), 'audit.log');
+    const log = await FileAuditLog.open(path);
+    const writes = ['a', 'b', 'c'].map((id) => log.write(record(id)));
+    expect((await Promise.allSettled(writes)).map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+    expect(await ids(path)).toEqual(['a', 'b', 'c']);
+    await log.close();
+  });
+
+  it('every writer of a batch that failed is rejected (fail closed); a write after the failure goes to a new batch, and is written', async () => {
+    const path = join(await tempDir(), 'audit.log');
+    // Every write to /dev/full fails with ENOSPC.
+    await symlink('/dev/full', path);
+    const log = await FileAuditLog.open(path);
+    const failed = await Promise.allSettled(['a', 'b', 'c'].map((id) => log.write(record(id))));
+    expect(failed.map((s) => (s.status === 'rejected' ? (s.reason as NodeJS.ErrnoException).code : s.status))).toEqual(['ENOSPC', 'ENOSPC', 'ENOSPC']);
+    await rm(path);
+    await log.write(record('d'));
+    expect(await ids(path)).toEqual(['d']);
+    await log.close();
+  });
+
+  it('a batch handed over while the previous one fails is its own: its lines are not failed with it', async () => {
+    const path = join(await tempDir(), 'audit.log');
+    await symlink('/dev/full', path);
+    const log = await FileAuditLog.open(path);
+    const first = log.write(record('a')).catch((err: NodeJS.ErrnoException) => err.code);
+    await turn();
+    // The first batch has been taken (and failed); the path can be written again.
+    await rm(path);
+    const second = log.write(record('b'));
+    expect(await first).toBe('ENOSPC');
+    await expect(second).resolves.toBeUndefined();
+    expect(await ids(path)).toEqual(['b']);
+    await log.close();
+  });
+});
+
 describe('FileAuditLog.reopen', () => {
   it('after a rename, lines written before stay in the old file and the next go to a new one (0600) at the path; after a removal, the file is created again', async () => {
     const dir = await tempDir();
@@ -79,6 +118,21 @@ describe('FileAuditLog.reopen', () => {
     await log.reopen();
     await log.write(record('d'));
     expect(await ids(path)).toEqual(['d']);
+    await log.close();
+  });
+
+  it('a line handed over in the same turn as the reopen, before it, goes to the file open then (its batch is not yet written)', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'audit.log');
+    const log = await FileAuditLog.open(path);
+    await log.write(record('a'));
+    renameSync(path, `${path}.1`);
+    const pending = log.write(record('b'));
+    const reopened = log.reopen();
+    const next = log.write(record('c'));
+    await Promise.all([pending, reopened, next]);
+    expect(await ids(`${path}.1`)).toEqual(['a', 'b']);
+    expect(await ids(path)).toEqual(['c']);
     await log.close();
   });
 
