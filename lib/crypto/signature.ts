@@ -249,6 +249,10 @@ export function verifyDigest(publicKey: KeyObject, algorithm: SigningAlgorithm, 
 /** Whether `signature` is the algorithm's signature of `message` (hashed here) under `publicKey`. Never throws over the signature. */
 export function verifyMessage(publicKey: KeyObject, algorithm: SigningAlgorithm, message: Buffer, signature: Buffer): boolean {
   const scheme = schemeOf(publicKey, algorithm);
+  // RFC 8017 (RSASSA-PSS-VERIFY and RSASSA-PKCS1-V1_5-VERIFY, step 1): a signature is exactly k
+  // octets. OpenSSL also takes a shorter encoding of the same integer, so a valid signature with a
+  // leading zero octet would verify with it stripped too (one signature in 256).
+  if (scheme.kind !== 'ecdsa' && signature.length !== Math.ceil(scheme.modulusBits / 8)) return false;
   try {
     return verify(scheme.hash, message, nodeOptions(publicKey, scheme), signature);
   } catch {

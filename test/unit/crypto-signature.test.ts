@@ -28,7 +28,7 @@ beforeAll(async () => {
 afterAll(() => openssl.close());
 
 const hash = (algorithm: SigningAlgorithm) => hashOf(algorithm);
-const digestOf = (algorithm: SigningAlgorithm, message = MESSAGE) => createHash(hash(algorithm)).update(message).digest();
+const digestOf = (algorithm: SigningAlgorithm, message: Buffer = MESSAGE) => createHash(hash(algorithm)).update(message).digest();
 const isPss = (algorithm: SigningAlgorithm) => algorithm.startsWith('RSASSA_PSS_');
 const isEcdsa = (algorithm: SigningAlgorithm) => algorithm.startsWith('ECDSA_');
 /** node:crypto's options for the algorithm (PSS: salt as long as the digest). */
@@ -180,6 +180,31 @@ describe('Module: signature', () => {
         expect(verifyMessage(publicKey, algorithm, MESSAGE, signature)).toBe(false);
       }
     });
+  });
+
+  describe('RSA signature length (RFC 8017: exactly k octets)', () => {
+    it.each(['RSASSA_PSS_SHA_256', 'RSASSA_PKCS1_V1_5_SHA_256'] as const)(
+      'when a valid %s signature starts with a zero octet, the same integer without it (k − 1 octets) verifies false, as a message and as a digest',
+      (algorithm) => {
+        const { privateKey, publicKey } = keys.get('RSA_2048')!;
+        // One signature in 256 starts with 0x00: PSS is randomized, PKCS #1 v1.5 is not (vary the message).
+        let found: { message: Buffer; signature: Buffer<ArrayBufferLike> } | undefined;
+        for (let i = 0; i < 20_000 && !found; i++) {
+          const message = isPss(algorithm) ? MESSAGE : Buffer.concat([MESSAGE, Buffer.from(String(i))]);
+          const signature = signDigest(privateKey, algorithm, digestOf(algorithm, message));
+          if (signature[0] === 0) found = { message, signature };
+        }
+        expect(found, 'a signature with a leading zero octet').toBeDefined();
+        const { message, signature } = found!;
+        expect(verifyMessage(publicKey, algorithm, message, signature)).toBe(true);
+        expect(verifyDigest(publicKey, algorithm, digestOf(algorithm, message), signature)).toBe(true);
+        const stripped = signature.subarray(1);
+        // OpenSSL alone accepts the short form under PSS (PKCS #1 v1.5 checks the length itself): the check is ours.
+        expect(verify('sha256', message, nodeKey(publicKey, algorithm), stripped)).toBe(isPss(algorithm));
+        expect(verifyMessage(publicKey, algorithm, message, stripped)).toBe(false);
+        expect(verifyDigest(publicKey, algorithm, digestOf(algorithm, message), stripped)).toBe(false);
+      },
+    );
   });
 
   describe('ECDSA low and high S', () => {
