@@ -494,8 +494,9 @@ describe('npm run bench', () => {
           make: () => (count) => ({ requests: Array.from({ length: count }, () => toPrepared(essentialAwsRequest())) }),
         },
       ];
-      // Warm all three up.
-      for (const target of Object.values(targets)) await runLoad({ url: target.url, connections: 16, paths: signedPaths(20_000), seconds: 1 });
+      // Warm all three up, at the connections measured and long enough for the JIT to settle: with
+      // a shorter warm-up the first workload measured (either server) ran up to 2.5× slower.
+      for (const target of Object.values(targets)) await runLoad({ url: target.url, connections, paths: signedPaths(60_000), seconds: 3 });
       // Requests signed for a run: twice what the fastest run of that server so far could send in it.
       const estimate: Record<Target, number> = { minimal: 10_000, journaled: 10_000, gateway: 10_000 };
       const run = async (target: Target, load: Load) => {
