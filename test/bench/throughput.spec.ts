@@ -188,7 +188,11 @@ function startSupportServer(script: string, env: Record<string, string>): Promis
 
 const startBare = (processes: number) => startSupportServer('bare-server.mjs', { BARE_WORKERS: String(processes) });
 
-const signedPaths = (count: number) => Array.from({ length: count }, () => `/?${signedRpcRequest(ADMIN, 'GenerateDataKey', { KeyId: ALIAS }).rawQuery}`);
+/** `count` RPC requests of `action`, each signed with its own nonce, as paths. */
+const rpcPaths = (action: string, params: Record<string, string>, count: number) =>
+  Array.from({ length: count }, () => `/?${signedRpcRequest(ADMIN, action, params).rawQuery}`);
+
+const signedPaths = (count: number) => rpcPaths('GenerateDataKey', { KeyId: ALIAS }, count);
 
 describe('npm run bench', () => {
   it('1, 2: the wrap baseline and the in-process stack', async () => {
@@ -558,9 +562,7 @@ type Load = (count: number) => { paths: string[] } | { requests: PreparedRequest
 /** (9) RPC requests of one Action, as paths. */
 const rpcLoad =
   (action: string, params: Record<string, string>): Load =>
-  (count) => ({
-    paths: Array.from({ length: count }, () => `/?${signedRpcRequest(ADMIN, action, params).rawQuery}`),
-  });
+  (count) => ({ paths: rpcPaths(action, params, count) });
 
 /** (9) AWS GenerateDataKey signed with SigV4 as the AWS SDK for JavaScript v3 signs it: a unique invocation id and its attempt signed (the replay claim). */
 const essentialAwsRequest = () => signedAwsRequest(ADMIN, 'GenerateDataKey', { KeyId: ALIAS, KeySpec: 'AES_256' }, { sdkRequest: 'attempt=1; max=3' });
