@@ -8,6 +8,7 @@ import type { Service } from '../../lib/service.js';
 import { OPERATIONS } from '../../functions/actions.js';
 import { GATEWAY_DEFAULTS } from './config.js';
 import { Connections } from './connections.js';
+import { answerConsole, loadConsoleAssets } from './console.js';
 import { FairScheduler } from './fair-scheduler.js';
 import { answerHealth } from './health.js';
 import type { TlsOptions } from './tls.js';
@@ -61,6 +62,7 @@ export interface Gateway {
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const dispatch = createDispatcher(options.service, OPERATIONS);
   const scheduler = new FairScheduler({ maxInService: MAX_IN_SERVICE });
+  const consoleAssets = loadConsoleAssets();
   let closing = false;
 
   const serve = async (req: IncomingMessage, res: ServerResponse) => {
@@ -70,6 +72,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       write();
     };
     try {
+      if (answerConsole(req, res, consoleAssets, options.tls !== undefined, finish)) return;
       if (await answerHealth(req, res, options.service, finish)) return;
       const response = await dispatch(await fromNodeRequest(req));
       finish(() => writeNodeResponse(res, response));
