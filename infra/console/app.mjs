@@ -95,8 +95,15 @@ function openDialog({ title, fields, action, submit, check }) {
       for (const b of buttons) b.disabled = false;
     }
   });
-  dialog.addEventListener('close', () => dialog.remove());
+  // The page behind a modal dialog is inert for the browser; hidden from assistive technology too,
+  // so that only the dialog's controls are found by role and name while it is open.
+  const behind = [header.parentElement, main];
+  dialog.addEventListener('close', () => {
+    for (const element of behind) element.removeAttribute('aria-hidden');
+    dialog.remove();
+  });
   document.body.append(dialog);
+  for (const element of behind) element.setAttribute('aria-hidden', 'true');
   dialog.showModal();
   if (check) check().catch((err) => showAlert(alertPlace, err));
 }
@@ -237,8 +244,8 @@ async function keysView(credentials, params) {
 
 function pager(base, pageNumber, pages, total) {
   return h(
-    'nav',
-    { 'aria-label': 'Pages', class: 'pager' },
+    'p',
+    { class: 'pager' },
     pageNumber > 1 ? h('a', { href: `${base}?page=${pageNumber - 1}` }, 'Previous') : null,
     h('span', {}, ` Page ${pageNumber} of ${pages} (${total}) `),
     pageNumber < pages ? h('a', { href: `${base}?page=${pageNumber + 1}` }, 'Next') : null,
@@ -314,7 +321,10 @@ async function keyView(credentials, keyId) {
   ];
 }
 
-async function aliasesView(credentials) {
+const ALIASES_PAGE_SIZE = 50;
+
+async function aliasesView(credentials, params) {
+  const pageNumber = Math.max(1, Number(params.get('page') ?? 1) || 1);
   const alertPlace = h('div', { class: 'alert-place' });
   const create = h('button', { type: 'button' }, 'Create alias');
   create.addEventListener('click', () =>
@@ -331,7 +341,7 @@ async function aliasesView(credentials) {
       },
     }),
   );
-  const listed = await call(credentials, 'ListAliases', { PageSize: 100 });
+  const listed = await call(credentials, 'ListAliases', { PageNumber: pageNumber, PageSize: ALIASES_PAGE_SIZE });
   const rows = listed.Aliases.Alias.map((a) =>
     h(
       'tr',
@@ -360,7 +370,12 @@ async function aliasesView(credentials) {
       ),
     ),
   );
-  return [h('div', { class: 'title-row' }, h('h2', {}, 'Aliases'), create), alertPlace, table('Aliases', ['Alias', 'Key ID', ''], rows, 'No aliases yet.')];
+  return [
+    h('div', { class: 'title-row' }, h('h2', {}, 'Aliases'), create),
+    alertPlace,
+    table('Aliases', ['Alias', 'Key ID', ''], rows, 'No aliases yet.'),
+    pager('#/aliases', pageNumber, Math.max(1, Math.ceil(listed.TotalCount / ALIASES_PAGE_SIZE)), listed.TotalCount),
+  ];
 }
 
 async function accessKeysView(credentials) {
@@ -435,7 +450,7 @@ async function render() {
   let content;
   try {
     if (parts[0] === 'keys' && parts[1]) content = await keyView(credentials, decodeURIComponent(parts[1]));
-    else if (parts[0] === 'aliases') content = await aliasesView(credentials);
+    else if (parts[0] === 'aliases') content = await aliasesView(credentials, params);
     else if (parts[0] === 'access-keys') content = await accessKeysView(credentials);
     else if (parts[0] === 'audit') content = await auditView(credentials, params);
     else content = await keysView(credentials, params);
