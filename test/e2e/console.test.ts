@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
@@ -96,8 +97,18 @@ describe('the console is static, same-origin and small', () => {
     const redirect = await fetch(`${gateway.url}console`, { redirect: 'manual' });
     expect(redirect.status).toBe(308);
     expect(redirect.headers.get('location')).toBe('/console/');
-    for (const path of ['console/nope.js', 'console/%2e%2e/%2e%2e/etc/passwd', 'console/app.mjs/']) {
+    for (const path of ['console/nope.js', 'console/app.mjs/', 'console/.%2e/seed.json']) {
       expect((await fetch(`${gateway.url}${path}`)).status, path).toBe(404);
+    }
+    // Sent as written (fetch would resolve the dots first): no path under /console/ reaches a file by name.
+    for (const path of ['/console/../data/root.key', '/console/%2e%2e/%2e%2e/etc/passwd', '/console/..%2fseed.json']) {
+      const status = await new Promise<number>((resolve, reject) =>
+        get({ host: '127.0.0.1', port: new URL(gateway.url).port, path }, (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        }).on('error', reject),
+      );
+      expect(status, path).toBe(404);
     }
     expect((await fetch(`${gateway.url}console/`, { method: 'POST', body: 'x' })).status).toBe(405);
     const head = await fetch(`${gateway.url}console/app.mjs`, { method: 'HEAD' });
