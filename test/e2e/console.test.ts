@@ -97,7 +97,7 @@ describe('the console is static, same-origin and small', () => {
     const redirect = await fetch(`${gateway.url}console`, { redirect: 'manual' });
     expect(redirect.status).toBe(308);
     expect(redirect.headers.get('location')).toBe('/console/');
-    for (const path of ['console/nope.js', 'console/app.mjs/', 'console/.%2e/seed.json']) {
+    for (const path of ['console/nope.js', 'console/app.mjs/', 'console/App.mjs', 'console/index.htm']) {
       expect((await fetch(`${gateway.url}${path}`)).status, path).toBe(404);
     }
     // Sent as written (fetch would resolve the dots first): no path under /console/ reaches a file by name.
