@@ -42,6 +42,7 @@ import { action as asymmetricEncrypt } from './asymmetric-encrypt.js';
 import { action as asymmetricDecrypt } from './asymmetric-decrypt.js';
 import { action as generateDataKeyPair } from './generate-data-key-pair.js';
 import { action as generateDataKeyPairWithoutPlaintext } from './generate-data-key-pair-without-plaintext.js';
+import { action as listAuditEvents } from './list-audit-events.js';
 import type { ActionDefinition, StoreAccess } from '../lib/action.js';
 
 /**
@@ -98,6 +99,7 @@ export const OPERATIONS: readonly ActionDefinition[] = [
   generateDataKeyPairWithoutPlaintext,
   generateMac,
   verifyMac,
+  listAuditEvents,
 ];
 
 /** A row of the table, as the deployments name it: the function that serves an Action, and its source file. */

@@ -434,6 +434,29 @@ export class FunctionUnavailableError extends KmsError {
   }
 }
 
+/**
+ * ListAuditEvents where no audit records are kept to serve: the cloud functions write their audit
+ * lines to the platform's logs, and an instance sees only its own requests.
+ */
+export class AuditEventsNotKeptError extends KmsError {
+  readonly statusCode = 400;
+  readonly code = 'UnsupportedOperation';
+  constructor() {
+    super(
+      'This deployment does not keep audit records it can serve; read the audit log where the platform collects function output (the local gateway serves ListAuditEvents).',
+    );
+  }
+}
+
+/** ListAuditEvents on a gateway worker whose primary did not send the records of every process. */
+export class AuditTrailUnavailableError extends KmsError {
+  readonly statusCode = 503;
+  readonly code = 'ServiceUnavailableTemporary';
+  constructor(options?: { cause?: unknown }) {
+    super('The service is temporarily unavailable: the recent audit records could not be gathered. Retry later.', options);
+  }
+}
+
 export class AuditLogUnavailableError extends KmsError {
   readonly statusCode = 503;
   readonly code = 'ServiceUnavailableTemporary';

@@ -1,4 +1,5 @@
 import { auditLogFromEnvironment } from './audit/audit-log.js';
+import type { AuditTrail, RecentAuditRecords } from './audit/recent-records.js';
 import { BACKENDS, KEY_STORE, wiringOf } from './config/backends.js';
 import { NONCE_STORE, NONCE_TABLE, type NonceConfig, readServiceConfig, readStateConfig, SINGLE_INSTANCE, type StateConfig } from './config/service.js';
 import type { Environment } from './config/variable.js';
@@ -29,6 +30,13 @@ export interface ServiceOptions {
   localNonces?: NonceStore;
   /** Replaces this process's rate-limit buckets (the gateway's workers pass one that asks the primary). */
   rateLimiter?: (limits: RateLimits) => Admission;
+  /**
+   * Keep this process's recent audit records here (see lib/service.ts): the local gateway does,
+   * so ListAuditEvents can serve them; the cloud functions do not.
+   */
+  recentAudit?: RecentAuditRecords;
+  /** What ListAuditEvents serves instead of `recentAudit` (a gateway worker's asks the primary). */
+  auditTrail?: AuditTrail;
 }
 
 /**
@@ -51,6 +59,8 @@ export async function serviceFromEnvironment(env: Environment = process.env, opt
     rateLimits: config.rateLimits,
     ...(options.rateLimiter ? { rateLimiter: options.rateLimiter(config.rateLimits) } : {}),
     audit,
+    ...(options.recentAudit ? { recentAudit: options.recentAudit } : {}),
+    ...(options.auditTrail ? { auditTrail: options.auditTrail } : {}),
     region: config.region,
     ...(config.awsRegions ? { awsRegions: config.awsRegions } : {}),
     accountId: config.accountId,

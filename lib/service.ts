@@ -1,5 +1,6 @@
 import { AccessKeyRegistry } from './access-keys.js';
-import type { AuditLog } from './audit/audit-log.js';
+import { type AuditLog, NoAuditLog } from './audit/audit-log.js';
+import { type AuditTrail, type RecentAuditRecords, RecordingAuditLog } from './audit/recent-records.js';
 import { MemoryNonceStore, type NonceStore } from './keystore/nonce-store.js';
 import { Keyring } from './keyring/keyring.js';
 import { ChangeWatch } from './keystore/change-watch.js';
@@ -45,6 +46,11 @@ export interface Service {
   /** One line per request and per scheduled-job action; a request whose line cannot be written is refused. None when absent. */
   audit?: AuditLog;
   /**
+   * The recent audit records this deployment can serve (ListAuditEvents): the local gateway's.
+   * None for the cloud functions, whose audit lines go to the platform's logs.
+   */
+  auditTrail?: AuditTrail;
+  /**
    * Resolves when the service can serve (readiness): the key store answers a read and its change
    * marker can be read (as {@link validateCaches} does for every request), its recent writes did
    * not fail, the replay store takes a claim (see lib/readiness.ts), and the audit log can be
@@ -77,6 +83,14 @@ export interface ServiceOptions {
   rateLimiter?: Admission;
   /** The audit log (lib/audit/); none by default (the gateway and the functions use KMS_AUDIT_LOG). */
   audit?: AuditLog;
+  /**
+   * Keep this process's recent audit records (every record the audit log writes, requests and jobs
+   * alike, also with no audit log or `KMS_AUDIT_LOG=none`) in this ring, and serve them as the
+   * {@link Service.auditTrail} unless `auditTrail` says otherwise. None by default.
+   */
+  recentAudit?: RecentAuditRecords;
+  /** What ListAuditEvents serves (a gateway worker's asks the primary); default `recentAudit`. */
+  auditTrail?: AuditTrail;
   now?: () => number;
   /** Regions AWS-protocol requests may be signed for (KMS_AWS_REGIONS); default us-east-1. The Alibaba region is always one. */
   awsRegions?: readonly string[];
@@ -104,13 +118,16 @@ export function createService(options: ServiceOptions): Service {
         })
       : undefined;
   const validateCaches = () => watch?.validate() ?? Promise.resolve();
+  const audit = options.recentAudit ? new RecordingAuditLog(options.audit ?? new NoAuditLog(), options.recentAudit) : options.audit;
+  const auditTrail = options.auditTrail ?? options.recentAudit;
   return {
     keyring,
     accessKeys,
     nonces,
     logger: options.logger ?? createLogger(),
     rateLimiter: options.rateLimiter ?? new RateLimiter(options.rateLimits ?? {}, { now }),
-    ...(options.audit ? { audit: options.audit } : {}),
+    ...(audit ? { audit } : {}),
+    ...(auditTrail ? { auditTrail } : {}),
     probe: async () => {
       // The read every request makes first: a marker that cannot be read makes every request a 503.
       const read = () => Promise.all([store.get(READY_PROBE_ENTRY), validateCaches()]);

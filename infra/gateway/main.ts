@@ -1,4 +1,4 @@
-import cluster from 'node:cluster';
+import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
 import { collectProcessMetrics, registry } from '../../lib/metrics/prometheus.js';
 import type { Service } from '../../lib/service.js';
@@ -19,6 +19,8 @@ import { HANGUP_STATE, HangupGeneration, type HangupState, hangupStateFromPrimar
 import { NONCE_CLAIM, nonceClaimHandler, RelayedNonceStore } from './nonce-relay.js';
 import { RATE_ADMIT, rateAdmitHandler, RelayedRateLimiter } from './rate-relay.js';
 import { answerWorkerCalls, WorkerCalls } from './worker-calls.js';
+import { RecentAuditRecords } from '../../lib/audit/recent-records.js';
+import { AUDIT_TRAIL, answerAuditRecordQuestions, auditTrailHandler, gatheredAuditTrail, RelayedAuditTrail } from './audit-trail-relay.js';
 import { RateLimiter } from '../../lib/ratelimit/rate-limiter.js';
 import { startWorkers, type WorkerPool } from './workers.js';
 
@@ -51,7 +53,9 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   const seedFile = SEED_FILE.read(env);
   const seed = seedFile ? await readSeedFile(seedFile) : undefined;
   await createDataDirectory(dataDir);
-  const service: Service = await serviceFromEnvironment({ ...env, KMS_DATA_DIR: dataDir });
+  // The recent audit records ListAuditEvents serves: this process's (with workers, its scheduled jobs').
+  const recentAudit = new RecentAuditRecords();
+  const service: Service = await serviceFromEnvironment({ ...env, KMS_DATA_DIR: dataDir }, { recentAudit });
   if (seed) await applySeed(seed, service);
   const admin = await bootstrapAdmin(dataDir, service.accessKeys);
   if (admin?.keptExisting) console.log(`${admin.keptExisting} exists and was left as it is: it is not for this store, which had no access key`);
@@ -59,7 +63,8 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
 
   // One process serves the port itself; more are workers, forked once the state is seeded.
   const certificates = tls ? new Certificates(config.tls!, tls, service.logger) : undefined;
-  const serving: Serving = config.workers > 1 ? await serveFromWorkers(service, config, certificates) : await serveHere(service, config, certificates);
+  const serving: Serving =
+    config.workers > 1 ? await serveFromWorkers(service, recentAudit, config, certificates) : await serveHere(service, config, certificates);
   const metrics = config.metrics
     ? await startMetricsServer(config.metrics.host, config.metrics.port, config.workers === 1 ? undefined : aggregatedWorkerMetrics())
     : undefined;
@@ -99,7 +104,12 @@ async function serveHere(service: Service, config: GatewayConfig, certificates: 
   };
 }
 
-async function serveFromWorkers(service: Service, config: GatewayConfig, certificates: Certificates | undefined): Promise<Serving> {
+async function serveFromWorkers(
+  service: Service,
+  recentAudit: RecentAuditRecords,
+  config: GatewayConfig,
+  certificates: Certificates | undefined,
+): Promise<Serving> {
   const limiter = service.rateLimiter;
   if (!(limiter instanceof RateLimiter)) throw new Error('the gateway primary keeps the rate-limit buckets itself');
   const hangups = new HangupGeneration(certificates);
@@ -107,6 +117,8 @@ async function serveFromWorkers(service: Service, config: GatewayConfig, certifi
     [NONCE_CLAIM]: nonceClaimHandler(service.nonces),
     [RATE_ADMIT]: rateAdmitHandler(limiter),
     [HANGUP_STATE]: hangups.answer,
+    // Every process's recent audit records, asked for only when a worker serves ListAuditEvents.
+    [AUDIT_TRAIL]: auditTrailHandler(gatheredAuditTrail(recentAudit, liveWorkers)),
   };
   const pool: WorkerPool = await startWorkers(config.workers, service.logger, (worker) => answerWorkerCalls(worker, handlers));
   const { address, port, family } = pool.address;
@@ -134,11 +146,16 @@ async function worker(env: NodeJS.ProcessEnv, config: GatewayConfig, dataDir: st
   // Taken before the log files are opened: a SIGHUP the primary handles after this is caught up with below.
   let seen: HangupState = await hangupStateFromPrimary(calls);
   if (config.tls && !seen.pair) throw new Error('the gateway primary sent no TLS certificate pair');
+  // Its own recent audit records, which the primary gathers for a ListAuditEvents; one asks the primary for everyone's.
+  const recentAudit = new RecentAuditRecords();
+  answerAuditRecordQuestions(recentAudit);
   const service = await serviceFromEnvironment(
     { ...env, KMS_DATA_DIR: dataDir },
     {
       localNonces: new RelayedNonceStore(calls),
       rateLimiter: (limits) => new RelayedRateLimiter(limits, calls),
+      recentAudit,
+      auditTrail: new RelayedAuditTrail(calls),
     },
   );
   // The primary's /metrics asks every worker for its registry (constructing one installs the answering side).
@@ -169,6 +186,11 @@ async function worker(env: NodeJS.ProcessEnv, config: GatewayConfig, dataDir: st
   await hangUp(true);
   onHangup(() => hangUp(false));
   onStopSignal(service, config, () => serving.close(config.shutdownGraceMs));
+}
+
+/** The workers that are connected (a dead or starting one does not answer; see gatheredAuditTrail). */
+function liveWorkers(): Worker[] {
+  return Object.values(cluster.workers ?? {}).filter((w): w is Worker => w?.isConnected() === true && !w.isDead());
 }
 
 function listen(service: Service, config: GatewayConfig, tls: TlsOptions | undefined): Promise<Gateway> {

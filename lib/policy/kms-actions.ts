@@ -46,4 +46,5 @@ export const KMS_ACTIONS: readonly string[] = [
   'kms:GenerateDataKeyPairWithoutPlaintext',
   'kms:GenerateMac',
   'kms:VerifyMac',
+  'kms:ListAuditEvents',
 ];

@@ -1,3 +1,4 @@
+import { RecentAuditRecords } from '../../lib/audit/recent-records.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,7 +109,8 @@ interface FuzzService {
 }
 
 async function fuzzService(store?: FileKeyStore, options: { keyKinds?: boolean } = {}): Promise<FuzzService> {
-  const t = await createTestService({ store });
+  // Keeping the recent audit records, as the gateway does: ListAuditEvents can succeed.
+  const t = await createTestService({ store, recentAudit: new RecentAuditRecords() });
   await t.service.accessKeys.create({
     ...NOTHING,
     status: 'Enabled',

@@ -137,6 +137,46 @@ describe('KMS_WORKERS', () => {
     }
   });
 
+  it('ListAuditEvents through any worker answers the requests every worker served, newest first, failed ones with their Result', async () => {
+    const gateway = await startGateway({ dataDir: dataDir(), seedFile, env: { KMS_WORKERS: '2', KMS_AUDIT_LOG: 'none' } });
+    try {
+      expect(childPids(gateway.pid)).toHaveLength(2);
+      // Each on a connection of its own: the primary hands connections to the workers round robin.
+      const sent: string[] = [];
+      for (let i = 0; i < 30; i++) {
+        const request = i % 3 === 2 ? signedV3Request(ADMIN, 'DescribeKey', { KeyId: KEY_ID }) : signedRpcRequest(ADMIN, 'DescribeKey', { KeyId: KEY_ID });
+        const answer = await sendRaw(gateway.port, toRecorded(request));
+        expect(answer.status).toBe(200);
+        sent.push(answer.json.RequestId as string);
+      }
+      const tampered = toRecorded(signedRpcRequest(ADMIN, 'ListKeys', {}, { afterSigning: (p) => (p.Signature = `x${p.Signature}`) }));
+      const refused = await sendRaw(gateway.port, tampered);
+      expect(refused.json.Code).toBe('SignatureDoesNotMatch');
+
+      // Asked over fresh connections too (so through both workers), each answer holds every request.
+      for (let i = 0; i < 4; i++) {
+        const answer = await sendRaw(gateway.port, toRecorded(signedRpcRequest(ADMIN, 'ListAuditEvents', { PageSize: '100' })));
+        expect(answer.status, answer.text).toBe(200);
+        const events = answer.json.AuditEvents.AuditEvent as Array<Record<string, any>>;
+        const requestIds = events.map((e) => e.RequestId as string);
+        // The earlier ListAuditEvents are in it too. (Records of one millisecond on two workers may come either way round.)
+        const ours = requestIds.filter((id) => sent.includes(id) || id === refused.json.RequestId);
+        expect(ours.sort()).toEqual([refused.json.RequestId, ...sent].sort());
+        expect(answer.json.TotalCount).toBe(31 + i);
+        expect(events.find((e) => e.RequestId === refused.json.RequestId)).toMatchObject({
+          Result: 'SignatureDoesNotMatch',
+          HttpStatus: 400,
+          AccessKeyId: ADMIN.accessKeyId,
+          AccessKeyVerified: false,
+        });
+        const times = events.map((e) => e.Time as string);
+        expect([...times].sort().reverse()).toEqual(times);
+      }
+    } finally {
+      await gateway.stop('SIGTERM');
+    }
+  });
+
   it('replaces a worker that dies; SIGTERM to the primary drains every worker and exits 0, leaving no process behind', async () => {
     const gateway = await startGateway({ dataDir: dataDir(), seedFile, env: { KMS_WORKERS: '2' } });
     const [victim, other] = childPids(gateway.pid);

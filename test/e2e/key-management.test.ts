@@ -42,7 +42,7 @@ const KEY_MANAGEMENT_ACTIONS = ACTIONS.filter((a) => a.operation.alibaba)
   .map((a) => a.action)
   .filter((a) => !CRYPTO_ACTIONS.includes(a) && !ASYMMETRIC_ACTIONS.includes(a));
 /** The Actions @alicloud/kms20160120 1.2.0 has no typed method for. */
-const UNTYPED = ['ReEncrypt', 'SetDeletionProtection', 'ExportDataKey', 'GenerateAndExportDataKey', 'GenerateRandom'];
+const UNTYPED = ['ReEncrypt', 'SetDeletionProtection', 'ExportDataKey', 'GenerateAndExportDataKey', 'GenerateRandom', 'ListAuditEvents'];
 const aliasArnOf = (aliasName: string) => `acs:kms:${REGION}:${ACCOUNT_ID}:${aliasName}`;
 
 /** Expects `call` to be refused with the service error `code`. */
@@ -368,6 +368,26 @@ describe.each(ACTION_CLIENT_KINDS)('official client %s (generic call): every key
         SupportedProtectionLevels: { SupportedProtectionLevel: ['SOFTWARE'] },
         Usages: { Usage: ['ENCRYPT/DECRYPT'] },
       });
+    },
+
+    async ListAuditEvents() {
+      const described = await c.call('DescribeKey', { KeyId: KEY_ID });
+      const body = await c.call('ListAuditEvents', { PageSize: 100 });
+      expect(Object.keys(body).sort()).toEqual(['AuditEvents', 'PageNumber', 'PageSize', 'RequestId', 'TotalCount']);
+      expect(body).toMatchObject({ PageNumber: 1, PageSize: 100 });
+      const events = body.AuditEvents.AuditEvent as Array<Record<string, unknown>>;
+      expect(events.find((e) => e.RequestId === described.RequestId)).toMatchObject({
+        Type: 'request',
+        Action: 'DescribeKey',
+        AccessKeyId: ADMIN.accessKeyId,
+        AccessKeyVerified: true,
+        KeyArn: keyArnOf(KEY_ID),
+        Result: 'OK',
+        HttpStatus: 200,
+      });
+      // Newest first: the DescribeKey just made comes before every earlier request's.
+      expect(events[0]!.RequestId).toBe(described.RequestId);
+      await expectRefused(() => c.call('ListAuditEvents', { PageSize: 101 }), 'InvalidParameter');
     },
 
     async GenerateAndExportDataKey() {

@@ -11,6 +11,7 @@ import { OPERATIONS } from '../../functions/actions.js';
 import type { RpcRequest } from '../../lib/rpc/request.js';
 import type { Credentials } from './sign.js';
 import type { AuditLog } from '../../lib/audit/audit-log.js';
+import type { RecentAuditRecords } from '../../lib/audit/recent-records.js';
 
 /** Fixed identities for tests. Throw-away values, never used outside tests. */
 export const KEY_ID = '11111111-2222-4333-8444-555555555555';
@@ -77,6 +78,8 @@ export async function createTestService(
     nonces?: NonceStore;
     cacheTtlMs?: number;
     audit?: AuditLog;
+    /** Keep the recent audit records here and serve them (ListAuditEvents), as the local gateway does. */
+    recentAudit?: RecentAuditRecords;
   } = {},
 ): Promise<TestService> {
   const store = options.store ?? new MemoryKeyStore();
@@ -89,6 +92,7 @@ export async function createTestService(
     ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
     ...(options.nonces ? { nonces: options.nonces } : {}),
     ...(options.audit ? { audit: options.audit } : {}),
+    ...(options.recentAudit ? { recentAudit: options.recentAudit } : {}),
     logger: createLogger({ level: options.logLines ? 'debug' : 'silent', write: (line) => options.logLines?.push(line) }),
   });
   if (options.seed !== false) await applySeed(TEST_SEED, service);
