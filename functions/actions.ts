@@ -43,6 +43,7 @@ import { action as asymmetricDecrypt } from './asymmetric-decrypt.js';
 import { action as generateDataKeyPair } from './generate-data-key-pair.js';
 import { action as generateDataKeyPairWithoutPlaintext } from './generate-data-key-pair-without-plaintext.js';
 import { action as listAuditEvents } from './list-audit-events.js';
+import { action as describeAccessKey } from './describe-access-key.js';
 import type { ActionDefinition, StoreAccess } from '../lib/action.js';
 
 /**
@@ -100,6 +101,7 @@ export const OPERATIONS: readonly ActionDefinition[] = [
   generateMac,
   verifyMac,
   listAuditEvents,
+  describeAccessKey,
 ];
 
 /** A row of the table, as the deployments name it: the function that serves an Action, and its source file. */

@@ -47,4 +47,5 @@ export const KMS_ACTIONS: readonly string[] = [
   'kms:GenerateMac',
   'kms:VerifyMac',
   'kms:ListAuditEvents',
+  'kms:DescribeAccessKey',
 ];

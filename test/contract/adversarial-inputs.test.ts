@@ -438,8 +438,9 @@ describe('Adversarial inputs', () => {
         'ExportDataKey',
         'ImportKeyMaterial',
         'GenerateRandom',
-        // Its denied callers: test/contract/audit-events.test.ts.
+        // Their denied callers: test/contract/audit-events.test.ts, test/contract/describe-access-key.test.ts.
         'ListAuditEvents',
+        'DescribeAccessKey',
       ]);
       expect(ACTIONS.map((a) => a.action).filter((a) => !covered.has(a))).toEqual([]);
     });

@@ -1411,6 +1411,8 @@ const POLICY_CASES: Record<string, PolicyCase> = {
   DescribeService: { denied: '*', params: () => ({}) },
   // This fixture keeps no audit records (as the cloud functions): allowed, ADMIN learns that.
   ListAuditEvents: { denied: '*', params: () => ({}), allowed: 400, allowedCode: 'UnsupportedOperation' },
+  // The caller's own access key (with the RPC signature AccessKeyId is always the signer's).
+  DescribeAccessKey: { denied: `acs:kms:${REGION}:${ACCOUNT_ID}:accesskey/testNothing001`, params: () => ({}) },
   ExportDataKey: { denied: 'blob', params: (blob) => ({ CiphertextBlob: blob, ...EXPORT_WRAPPING }) },
   GenerateAndExportDataKey: { denied: keyArnOf(KEY_ID), params: () => ({ KeyId: KEY_ID, ...EXPORT_WRAPPING }) },
   // The seeded keys are Aliyun_KMS: ADMIN's call reaches the origin check (400), a denied one is 403 first.

@@ -42,7 +42,7 @@ const KEY_MANAGEMENT_ACTIONS = ACTIONS.filter((a) => a.operation.alibaba)
   .map((a) => a.action)
   .filter((a) => !CRYPTO_ACTIONS.includes(a) && !ASYMMETRIC_ACTIONS.includes(a));
 /** The Actions @alicloud/kms20160120 1.2.0 has no typed method for. */
-const UNTYPED = ['ReEncrypt', 'SetDeletionProtection', 'ExportDataKey', 'GenerateAndExportDataKey', 'GenerateRandom', 'ListAuditEvents'];
+const UNTYPED = ['ReEncrypt', 'SetDeletionProtection', 'ExportDataKey', 'GenerateAndExportDataKey', 'GenerateRandom', 'ListAuditEvents', 'DescribeAccessKey'];
 const aliasArnOf = (aliasName: string) => `acs:kms:${REGION}:${ACCOUNT_ID}:${aliasName}`;
 
 /** Expects `call` to be refused with the service error `code`. */
@@ -388,6 +388,14 @@ describe.each(ACTION_CLIENT_KINDS)('official client %s (generic call): every key
       // Newest first: the DescribeKey just made comes before every earlier request's.
       expect(events[0]!.RequestId).toBe(described.RequestId);
       await expectRefused(() => c.call('ListAuditEvents', { PageSize: 101 }), 'InvalidParameter');
+    },
+
+    async DescribeAccessKey() {
+      const body = await c.call('DescribeAccessKey', {});
+      expect(Object.keys(body).sort()).toEqual(['AccessKey', 'RequestId']);
+      expect(body.AccessKey).toMatchObject({ AccessKeyId: ADMIN.accessKeyId, Status: 'Enabled', CreationDate: expect.stringMatching(ISO_SECONDS) });
+      expect(JSON.parse(body.AccessKey.Policy)).toEqual({ Version: '1', Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }] });
+      expect(JSON.stringify(body)).not.toContain(ADMIN.accessKeySecret);
     },
 
     async GenerateAndExportDataKey() {
