@@ -88,7 +88,9 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
 
   it('publishes no Lambda versions (nothing invokes one), which keeps the stack well under 500 resources', () => {
     expect(ofType('AWS::Lambda::Version')).toEqual([]);
-    expect(Object.keys(resources()).length).toBeLessThanOrEqual(480);
+    // 485 with ListAuditEvents and DescribeAccessKey: ten under CloudFormation's hard limit of 500 (the
+    // test above). More Actions (the secrets API) need a second stack or functions that share a role.
+    expect(Object.keys(resources()).length).toBeLessThanOrEqual(490);
   });
 
   it('packages one Node.js 22 function per Action, the dispatcher, the scheduled and the event-triggered jobs, each in its own small zip', async () => {
