@@ -422,7 +422,8 @@ async function auditView(credentials, params) {
       h('td', {}, e.AccessKeyId ?? ''),
       h('td', { class: e.Result === 'OK' ? 'ok' : 'refused' }, e.Result),
       h('td', {}, e.SourceIp ?? ''),
-      h('td', {}, e.KeyArn ?? ''),
+      // The ARN's resource part (`key/…`): the rest is the same on every line.
+      h('td', {}, e.KeyArn ? e.KeyArn.slice(e.KeyArn.lastIndexOf(':') + 1) : ''),
     ),
   );
   const pages = Math.max(1, Math.ceil(listed.TotalCount / AUDIT_PAGE_SIZE));
