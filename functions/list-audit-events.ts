@@ -5,6 +5,7 @@ import { defineAction } from '../lib/action.js';
 import type { AuditRecord } from '../lib/audit/audit-log.js';
 import { AuditEventsNotKeptError, AuditTrailUnavailableError, KmsError } from '../lib/errors.js';
 import { page } from '../lib/operations/paging.js';
+import { displayableText } from '../lib/operations/stored-text.js';
 import { pagingParameters } from '../lib/protocol/alibaba/schema.js';
 
 /** One audit record as ListAuditEvents answers it: the fields the record has, nothing else. */
@@ -30,16 +31,18 @@ type ListAuditEventsOutput = { AuditEvents: { AuditEvent: AuditEvent[] }; TotalC
 /**
  * The wire form of a record, field by field: a field the record lacks is left out, and nothing the
  * record holds besides these is answered (the EncryptionContext's keys, DryRun stay in the log).
+ * What the request claimed (its Action, operation, access key id) is shown with the characters XML
+ * cannot carry replaced, so one request cannot make every Format=XML listing fail.
  */
 export function auditEventOf(record: AuditRecord): AuditEvent {
   const event = { Time: record.time, Type: record.type } as AuditEvent;
   if (record.requestId !== undefined) event.RequestId = record.requestId;
-  if (record.action !== undefined) event.Action = record.action;
-  if (record.awsOperation !== undefined) event.AwsOperation = record.awsOperation;
-  if (record.accessKeyId !== undefined) event.AccessKeyId = record.accessKeyId;
+  if (record.action !== undefined) event.Action = displayableText(record.action);
+  if (record.awsOperation !== undefined) event.AwsOperation = displayableText(record.awsOperation);
+  if (record.accessKeyId !== undefined) event.AccessKeyId = displayableText(record.accessKeyId);
   if (record.accessKeyVerified !== undefined) event.AccessKeyVerified = record.accessKeyVerified;
   if (record.sourceIp !== undefined) event.SourceIp = record.sourceIp;
-  if (record.keyArn !== undefined) event.KeyArn = record.keyArn;
+  if (record.keyArn !== undefined) event.KeyArn = displayableText(record.keyArn);
   if (record.keyVersionId !== undefined) event.KeyVersionId = record.keyVersionId;
   event.Result = record.code;
   if (record.status !== undefined) event.HttpStatus = record.status;

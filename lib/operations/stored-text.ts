@@ -12,3 +12,14 @@ export function storedTextProblem(text: string, max: number): string | undefined
   if (XML_UNSAFE.test(text)) return 'It must not contain control characters or invalid Unicode.';
   return undefined;
 }
+
+const XML_UNSAFE_ALL = new RegExp(XML_UNSAFE.source, 'gu');
+
+/**
+ * Text a caller chose that the service shows back (an audit record's Action or access key id, as
+ * the request claimed them), with each character XML 1.0 cannot carry replaced by U+FFFD: such
+ * text is recorded as it came, and must not make a Format=XML answer that shows it impossible.
+ */
+export function displayableText(text: string): string {
+  return XML_UNSAFE.test(text) ? text.replace(XML_UNSAFE_ALL, '\uFFFD') : text;
+}

@@ -159,6 +159,19 @@ describe('ListAuditEvents', () => {
     expect(body.AuditEvents.AuditEvent[0]).toMatchObject({ Action: 'ListKeys', Result: 'OK', AccessKeyVerified: 'true', HttpStatus: '200' });
   });
 
+  it('shows what a request claimed with the characters XML cannot carry replaced, so a Format=XML listing still answers', async () => {
+    // A signed request may name any Action: it is refused, and recorded as it came.
+    for (const name of ['No\u0001Such\u001fAction', 'Vertical\u000bTab', 'Nul\u0000']) {
+      expect((await call(ADMIN, name)).status).toBe(404);
+    }
+    const result = await t.call(signedRpcRequest(ADMIN, 'ListAuditEvents', {}, { format: 'XML' }));
+    expect(result.status).toBe(200);
+    const actions = parseXml(result.raw).KMS.AuditEvents.AuditEvent.map((e: { Action: string }) => e.Action);
+    expect(actions).toEqual(['Nul\uFFFD', 'Vertical\uFFFDTab', 'No\uFFFDSuch\uFFFDAction']);
+    const json = (await events()).AuditEvents.AuditEvent.map((e) => e.Action);
+    expect(json).toEqual(['ListAuditEvents', 'Nul\uFFFD', 'Vertical\uFFFDTab', 'No\uFFFDSuch\uFFFDAction']);
+  });
+
   it('refuses a caller whose policy does not allow kms:ListAuditEvents (403 Forbidden.NoPermission), and allows one whose policy names it alone', async () => {
     expectError(await call(CONSUMER, 'ListAuditEvents'), 403, 'Forbidden.NoPermission', 'kms:ListAuditEvents');
     expectError(await call(PROVIDER, 'ListAuditEvents'), 403, 'Forbidden.NoPermission');
