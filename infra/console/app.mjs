@@ -195,7 +195,7 @@ const KEYS_PAGE_SIZE = 20;
 const createdHere = [];
 
 async function keysView(credentials, params) {
-  const pageNumber = Math.max(1, Number(params.get('page') ?? 1) || 1);
+  const pageNumber = pageOf(params);
   const alertPlace = h('div', { class: 'alert-place' });
   const create = h('button', { type: 'button' }, 'Create key');
   create.addEventListener('click', () =>
@@ -240,6 +240,11 @@ async function keysView(credentials, params) {
     table('Keys', ['Key ID', 'State', 'Created', 'Spec', 'Description'], rows, 'No keys yet.'),
     pager('#/keys', pageNumber, pages, listed.TotalCount),
   ];
+}
+
+/** The page a view's route names (`#/keys?page=2`), 1 unless it names a valid one. */
+function pageOf(params) {
+  return Math.max(1, Math.floor(Number(params.get('page') ?? 1)) || 1);
 }
 
 function pager(base, pageNumber, pages, total) {
@@ -324,7 +329,7 @@ async function keyView(credentials, keyId) {
 const ALIASES_PAGE_SIZE = 50;
 
 async function aliasesView(credentials, params) {
-  const pageNumber = Math.max(1, Number(params.get('page') ?? 1) || 1);
+  const pageNumber = pageOf(params);
   const alertPlace = h('div', { class: 'alert-place' });
   const create = h('button', { type: 'button' }, 'Create alias');
   create.addEventListener('click', () =>
@@ -411,7 +416,7 @@ async function accessKeysView(credentials) {
 const AUDIT_PAGE_SIZE = 100;
 
 async function auditView(credentials, params) {
-  const pageNumber = Math.max(1, Number(params.get('page') ?? 1) || 1);
+  const pageNumber = pageOf(params);
   const listed = await call(credentials, 'ListAuditEvents', { PageNumber: pageNumber, PageSize: AUDIT_PAGE_SIZE });
   const rows = listed.AuditEvents.AuditEvent.map((e) =>
     h(
