@@ -17,9 +17,22 @@ import {
   secretEntryNames,
 } from './records.js';
 import { type SealBinding, type SealedValue, SecretSealer } from './seal.js';
-import { CURRENT, type StageLimits, type StageMap, type StageMove, storedStage, versionsToPrune, withNewVersion, withStageMove } from './stages.js';
+import {
+  CURRENT,
+  PENDING,
+  PREVIOUS,
+  type StageLimits,
+  type StageMap,
+  type StageMove,
+  storedStage,
+  versionsToPrune,
+  withNewVersion,
+  withStageMove,
+} from './stages.js';
 
 export const MAX_DESCRIPTION = 2048;
+/** The versions UpdateSecret's new key seals again (AWS: AWSCURRENT, AWSPREVIOUS, AWSPENDING). */
+const RESEALED_STAGES: ReadonlySet<string> = new Set([CURRENT, PREVIOUS, PENDING]);
 export const MIN_RECOVERY_DAYS = 7;
 export const MAX_RECOVERY_DAYS = 30;
 export const DEFAULT_RECOVERY_DAYS = 30;
@@ -271,22 +284,60 @@ export class SecretStore {
   /** UpdateSecret's Description. */
   async updateDescription(ref: string, description: string): Promise<SecretView> {
     assertDescription(description);
-    return this.#change(ref, (record) => ({ ...record, description }));
+    return this.#update(ref, (record) => ({ ...record, description }));
   }
 
   /**
    * UpdateSecret's KmsKeyId (undefined: the default key): versions written from now on are sealed
-   * under it; existing versions keep theirs. TODO: AWS re-encrypts the Current, Previous and
-   * Pending versions under the new key.
+   * under it, and, as AWS does, the Current, Previous and Pending versions are sealed again under
+   * it (new data keys, new value entries; the old entries are destroyed once the metadata names
+   * the new ones). Other versions keep their key. The old key must still open them.
    */
   async updateKey(ref: string, kmsKeyId: string | undefined): Promise<SecretView> {
-    await this.#sealer.assertSealable(kmsKeyId ?? (await this.#defaultKeyId()));
-    return this.#change(ref, ({ kmsKeyId: _old, ...record }) => ({ ...record, ...(kmsKeyId === undefined ? {} : { kmsKeyId }) }));
+    const target = kmsKeyId ?? (await this.#defaultKeyId());
+    await this.#sealer.assertSealable(target);
+    const { record } = await this.#resolve(ref);
+    if (record.plannedDeleteAt) throw new SecretInDeleteWindowError(record.name);
+    const resealed = new Map<string, { from: string; to: string }>();
+    const destroy = (entry: string) => this.#store.destroy(secretEntryNames.value(record.uid, entry));
+    let next: SecretRecord;
+    try {
+      for (const version of record.versions) {
+        if (version.keyId === target || !version.labels.some((l) => RESEALED_STAGES.has(l))) continue;
+        const plaintext = await this.#openVersion(record, version);
+        try {
+          const to = await this.#writeValue(record, target, version.versionId, { type: version.type, bytes: plaintext });
+          resealed.set(version.versionId, { from: version.entry, to });
+        } finally {
+          plaintext.fill(0);
+        }
+      }
+      next = await this.#change(ref, ({ kmsKeyId: _old, ...current }) => {
+        if (current.uid !== record.uid) throw new SecretNotFoundError(ref);
+        return {
+          ...current,
+          ...(kmsKeyId === undefined ? {} : { kmsKeyId }),
+          versions: current.versions.map((v) => {
+            const moved = resealed.get(v.versionId);
+            // Only the entry that was read: a version changed since keeps what it has.
+            return moved && v.entry === moved.from ? { ...v, keyId: target, entry: moved.to } : v;
+          }),
+        };
+      });
+    } catch (err) {
+      for (const { to } of resealed.values()) await destroy(to).catch(() => undefined);
+      throw err;
+    }
+    for (const [versionId, { from, to }] of resealed) {
+      const landed = next.versions.find((v) => v.versionId === versionId)?.entry === to;
+      await destroy(landed ? from : to);
+    }
+    return viewOf(next, this.#scope);
   }
 
   /** UpdateSecretVersionStage (see stages.ts `withStageMove`). */
   async moveStage(ref: string, move: StageMove, limits?: StageLimits): Promise<SecretView> {
-    return this.#change(ref, (record) => {
+    return this.#update(ref, (record) => {
       const stages = withStageMove(record.name, stageMapOf(record), move, limits);
       return { ...record, versions: record.versions.map((v) => ({ ...v, labels: [...stages.get(v.versionId)!] })) };
     });
@@ -295,7 +346,7 @@ export class SecretStore {
   /** TagResource: adds tags (an existing key's value replaced); at most 20. */
   async tag(ref: string, tags: ReadonlyArray<[string, string]>): Promise<SecretView> {
     const valid = validTags(tags);
-    return this.#change(ref, (record) => {
+    return this.#update(ref, (record) => {
       const merged = new Map(record.tags ?? []);
       for (const [key, value] of valid) merged.set(key, value);
       if (merged.size > MAX_TAGS) throw new SecretLimitExceededError(record.name, `a secret carries at most ${MAX_TAGS} tags.`);
@@ -306,7 +357,7 @@ export class SecretStore {
   /** UntagResource: removes the tags named (keys it does not carry are ignored). */
   async untag(ref: string, keys: readonly string[]): Promise<SecretView> {
     const drop = new Set(tagKeysOfList([...keys], 'TagKeys'));
-    return this.#change(ref, ({ tags, ...record }) => {
+    return this.#update(ref, ({ tags, ...record }) => {
       const left = (tags ?? []).filter(([key]) => !drop.has(key));
       return left.length ? { ...record, tags: left } : record;
     });
@@ -331,14 +382,14 @@ export class SecretStore {
       throw new InvalidParameterError('RecoveryWindowInDays', `It must be a whole number of days from ${MIN_RECOVERY_DAYS} to ${MAX_RECOVERY_DAYS}.`);
     }
     const plannedDeleteAt = isoSeconds(this.#now() + days * 86_400_000);
-    const secret = await this.#change(ref, (record) => ({ ...record, plannedDeleteAt }));
+    const secret = await this.#update(ref, (record) => ({ ...record, plannedDeleteAt }));
     return { secret, plannedDeleteAt };
   }
 
   /** RestoreSecret: only while pending deletion and before its time (else SecretNotPendingDeletionError / SecretNotFoundError). */
   async restore(ref: string): Promise<SecretView> {
     const nowIso = isoSeconds(this.#now());
-    return this.#change(
+    return this.#update(
       ref,
       ({ plannedDeleteAt, ...record }) => {
         if (!plannedDeleteAt) throw new SecretNotPendingDeletionError(record.name);
@@ -422,8 +473,13 @@ export class SecretStore {
     return { record: found.record, revision: found.revision };
   }
 
+  /** {@link #change}, answered as a view. */
+  async #update(ref: string, change: (record: SecretRecord) => SecretRecord, options: { whilePending?: boolean } = {}): Promise<SecretView> {
+    return viewOf(await this.#change(ref, change, options), this.#scope);
+  }
+
   /** Changes a secret's metadata by compare-and-swap, retrying on a concurrent writer; refused while pending deletion unless `whilePending`. */
-  async #change(ref: string, change: (record: SecretRecord) => SecretRecord, options: { whilePending?: boolean } = {}): Promise<SecretView> {
+  async #change(ref: string, change: (record: SecretRecord) => SecretRecord, options: { whilePending?: boolean } = {}): Promise<SecretRecord> {
     const { record: first } = await this.#resolve(ref);
     for (;;) {
       const current = await this.#read(first.name);
@@ -436,7 +492,7 @@ export class SecretStore {
         if (err instanceof RevisionConflictError) continue;
         throw err;
       }
-      return viewOf(next, this.#scope);
+      return next;
     }
   }
 

@@ -299,7 +299,7 @@ describe.each(STORES)('Module: secret store over %s', (_name, makeStore) => {
       await secrets.putValue('a', { versionId: 'v2', value: text('z') });
       const described = await secrets.describe('a');
       expect(described.kmsKeyId).toBe(userKey.keyId);
-      expect(described.versions.map((v) => v.keyId)).toEqual([expect.not.stringMatching(userKey.keyId), userKey.keyId]);
+      expect(described.versions.map((v) => v.keyId)).toEqual([userKey.keyId, userKey.keyId]);
       expect(await value('a', { versionId: 'v1' })).toBe('y');
       expect((await secrets.updateKey('a', undefined)).kmsKeyId).toBeUndefined();
       expect(
@@ -321,6 +321,48 @@ describe.each(STORES)('Module: secret store over %s', (_name, makeStore) => {
     });
   });
 
+  describe('a new key (UpdateSecret KmsKeyId)', () => {
+    it('seals Current, Previous and Pending again under the new key; other versions keep theirs; old entries are destroyed', async () => {
+      const { secrets, store, keyring, userKey, defaultKey, value } = await setup(makeStore);
+      await secrets.create({ name: 's', versionId: 'v1', value: text('one') });
+      await secrets.putValue('s', { versionId: 'v2', value: text('two') });
+      await secrets.putValue('s', { versionId: 'v3', value: text('three') });
+      await secrets.putValue('s', { versionId: 'v4', value: text('four'), stages: ['AWSPENDING'] });
+      await secrets.putValue('s', { versionId: 'v5', value: text('five'), stages: ['custom'] });
+      const uid = uidOf(await store.get(secretEntryNames.meta('s')));
+      const before = await store.list(secretEntryNames.valuesOf(uid));
+      const view = await secrets.updateKey('s', userKey.keyId);
+      expect(view.kmsKeyId).toBe(userKey.keyId);
+      const keys = Object.fromEntries(view.versions.map((v) => [v.versionId, v.keyId]));
+      expect(keys).toEqual({ v1: defaultKey.keyId, v2: userKey.keyId, v3: userKey.keyId, v4: userKey.keyId, v5: defaultKey.keyId });
+      const after = await store.list(secretEntryNames.valuesOf(uid));
+      expect(after).toHaveLength(5);
+      expect(after.filter((e) => before.includes(e))).toHaveLength(2);
+      for (const [id, expected] of Object.entries({ v1: 'one', v2: 'two', v3: 'three', v4: 'four', v5: 'five' })) {
+        expect(await value('s', { versionId: id })).toBe(expected);
+      }
+      // The labelled versions no longer need the old key.
+      await keyring.updateKey(defaultKey.keyId, (r) => ({ ...r, state: 'Disabled' }));
+      expect(await value('s')).toBe('three');
+      await expect(secrets.getValue('s', { versionId: 'v1' })).rejects.toThrow(KeyDisabledError);
+    });
+
+    it('a new key that cannot seal, or an old key that cannot open, changes nothing', async () => {
+      const { secrets, store, keyring, userKey, defaultKey } = await setup(makeStore);
+      await secrets.create({ name: 's', versionId: 'v1', value: text('one') });
+      const uid = uidOf(await store.get(secretEntryNames.meta('s')));
+      const before = await secrets.describe('s');
+      const entries = await store.list(secretEntryNames.valuesOf(uid));
+      await keyring.updateKey(userKey.keyId, (r) => ({ ...r, state: 'Disabled' }));
+      await expect(secrets.updateKey('s', userKey.keyId)).rejects.toThrow(KeyDisabledError);
+      await keyring.updateKey(userKey.keyId, (r) => ({ ...r, state: 'Enabled' }));
+      await keyring.updateKey(defaultKey.keyId, (r) => ({ ...r, state: 'Disabled' }));
+      await expect(secrets.updateKey('s', userKey.keyId)).rejects.toThrow(KeyDisabledError);
+      expect(await secrets.describe('s')).toEqual(before);
+      expect(await store.list(secretEntryNames.valuesOf(uid))).toEqual(entries);
+    });
+  });
+
   describe('deletion', () => {
     it('a scheduled secret is listed, described and restorable, and refuses everything else', async () => {
       const { secrets, clock, value } = await setup(makeStore);
@@ -337,6 +379,8 @@ describe.each(STORES)('Module: secret store over %s', (_name, makeStore) => {
         () => secrets.updateDescription('s', 'd'),
         () => secrets.moveStage('s', { stage: 'x', moveToVersion: 'v1' }),
         () => secrets.tag('s', [['a', 'b']]),
+        () => secrets.untag('s', ['a']),
+        () => secrets.updateKey('s', undefined),
         () => secrets.scheduleDeletion('s'),
         () => secrets.create({ name: 's', versionId: 'v1', value: text('x') }),
       ]) {
