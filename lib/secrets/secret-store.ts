@@ -5,7 +5,16 @@ import { SecretNotFoundError, SecretNotPendingDeletionError, SecretVersionExists
 import type { Keyring } from '../keyring/keyring.js';
 import { EntryExistsError, EntryNotFoundError, type KeyStore, RevisionConflictError } from '../keystore/key-store.js';
 import { MAX_TAGS, tagKeysOfList, tagsOfList } from '../operations/tags.js';
-import { acsSecretArn, assertSecretName, assertVersionId, newArnSuffix, parseSecretReference, resolveSecretReference, type SecretScope } from './names.js';
+import {
+  acsSecretArn,
+  assertSecretName,
+  assertStageLabel,
+  assertVersionId,
+  newArnSuffix,
+  parseSecretReference,
+  resolveSecretReference,
+  type SecretScope,
+} from './names.js';
 import {
   decodeSecretRecord,
   decodeValueRecord,
@@ -198,6 +207,7 @@ export class SecretStore {
     input: { versionId: string; value: SecretValue; stages?: readonly string[]; limits?: StageLimits },
   ): Promise<{ secret: SecretView; version: SecretVersionView; created: boolean }> {
     assertVersionId(input.versionId);
+    for (const stage of input.stages ?? []) assertStageLabel(stage, 'VersionStages');
     const { record: first } = await this.#resolve(ref);
     const name = first.name;
     const repeat = async (record: SecretRecord, version: SecretVersionRecord) => {
@@ -337,6 +347,7 @@ export class SecretStore {
 
   /** UpdateSecretVersionStage (see stages.ts `withStageMove`). */
   async moveStage(ref: string, move: StageMove, limits?: StageLimits): Promise<SecretView> {
+    assertStageLabel(move.stage, 'VersionStage');
     return this.#update(ref, (record) => {
       const stages = withStageMove(record.name, stageMapOf(record), move, limits);
       return { ...record, versions: record.versions.map((v) => ({ ...v, labels: [...stages.get(v.versionId)!] })) };

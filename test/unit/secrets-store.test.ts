@@ -214,6 +214,8 @@ describe.each(STORES)('Module: secret store over %s', (_name, makeStore) => {
       await secrets.moveStage('s', { stage: 'AWSPENDING', removeFromVersion: 'v2' });
       expect(await value('s')).toBe('new');
       await expect(secrets.moveStage('s', { stage: CURRENT, removeFromVersion: 'v2' })).rejects.toThrow(SecretStageRuleError);
+      await expect(secrets.moveStage('s', { stage: '', moveToVersion: 'v2' })).rejects.toThrow(InvalidParameterError);
+      await expect(secrets.putValue('s', { versionId: 'v3', value: text('x'), stages: ['x'.repeat(257)] })).rejects.toThrow(InvalidParameterError);
     });
 
     it('the limits are the caller’s: 8 per secret through Alibaba, 20 per version through AWS', async () => {
