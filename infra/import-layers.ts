@@ -31,7 +31,7 @@ export const LAYERS: readonly Layer[] = [
   { name: 'protocol', holds: 'the wire protocols and their authentication schemes', paths: ['lib/protocol/', 'lib/rpc/', 'lib/auth/'] },
   {
     name: 'core',
-    holds: 'what the service does, knowing no wire format: operations, keyring, policy, crypto, audit, rate limits, seeding',
+    holds: 'what the service does, knowing no wire format: operations, keyring, secrets, policy, crypto, audit, rate limits, seeding',
     paths: [
       'lib/core/',
       'lib/service.ts',
@@ -39,6 +39,7 @@ export const LAYERS: readonly Layer[] = [
       'lib/access-keys.ts',
       'lib/operations/',
       'lib/keyring/',
+      'lib/secrets/',
       'lib/policy/',
       'lib/crypto/',
       'lib/audit/',

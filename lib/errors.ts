@@ -299,6 +299,99 @@ export class ResourceNotFoundError extends KmsError {
   }
 }
 
+/*
+ * Secrets (lib/secrets/): one class per failure, with Alibaba's Code and status and, where the AWS
+ * Secrets Manager protocol names the failure, its `__type`. Messages name the secret and the
+ * version or stage, never the value.
+ */
+
+/** No secret of that name (or the reference names one of another region or account). */
+export class SecretNotFoundError extends KmsError {
+  readonly statusCode = 404;
+  readonly code = 'Forbidden.ResourceNotFound';
+  override readonly awsType = 'ResourceNotFoundException';
+  constructor(secret: string) {
+    super(`The specified secret "${echo(secret)}" is not found.`);
+  }
+}
+
+/** The secret has no version of that id, or no version carries that stage. */
+export class SecretVersionNotFoundError extends KmsError {
+  readonly statusCode = 404;
+  readonly code = 'Forbidden.ResourceNotFound';
+  override readonly awsType = 'ResourceNotFoundException';
+  constructor(secret: string, version: { versionId: string } | { stage: string }) {
+    super(
+      'versionId' in version
+        ? `The secret "${echo(secret)}" has no version "${echo(version.versionId)}".`
+        : `No version of the secret "${echo(secret)}" has the stage "${echo(version.stage)}".`,
+    );
+  }
+}
+
+/** CreateSecret of a name in use (other than an exact repeat). */
+export class SecretExistsError extends KmsError {
+  readonly statusCode = 409;
+  readonly code = 'Rejected.ResourceExist';
+  override readonly awsType = 'ResourceExistsException';
+  constructor(secret: string) {
+    super(`The secret "${echo(secret)}" already exists.`);
+  }
+}
+
+/** A put naming a version id the secret has, with another value or type. */
+export class SecretVersionExistsError extends KmsError {
+  readonly statusCode = 409;
+  readonly code = 'Rejected.ResourceExist';
+  override readonly awsType = 'ResourceExistsException';
+  constructor(secret: string, versionId: string) {
+    super(`The secret "${echo(secret)}" already has a version "${echo(versionId)}" with other data: a version never changes.`);
+  }
+}
+
+/** The secret is scheduled for deletion: only describing, listing, restoring and a forced deletion are served. */
+export class SecretInDeleteWindowError extends KmsError {
+  readonly statusCode = 409;
+  readonly code = 'Rejected.ResourceInDeleteWindow';
+  override readonly awsType = 'InvalidRequestException';
+  constructor(secret: string) {
+    super(`The secret "${echo(secret)}" is scheduled for deletion: restore it (RestoreSecret) first.`);
+  }
+}
+
+/** RestoreSecret of a secret that is not scheduled for deletion. */
+export class SecretNotPendingDeletionError extends KmsError {
+  readonly statusCode = 409;
+  readonly code = 'Rejected.ResourceInUse';
+  override readonly awsType = 'InvalidRequestException';
+  constructor(secret: string) {
+    super(`The secret "${echo(secret)}" is not scheduled for deletion: there is nothing to restore.`);
+  }
+}
+
+/** Too many stages on a version or a secret, or too many tags on a secret. */
+export class SecretLimitExceededError extends KmsError {
+  readonly statusCode = 400;
+  readonly code = 'Rejected.LimitExceeded';
+  override readonly awsType = 'LimitExceededException';
+  constructor(secret: string, what: string) {
+    super(`The secret "${echo(secret)}" would exceed a limit: ${what}`);
+  }
+}
+
+/**
+ * A stage move the stage rules refuse: removing ACSCurrent / ACSPrevious (they only move), moving a
+ * stage without naming the version that holds it, or naming as its holder a version that does not.
+ */
+export class SecretStageRuleError extends KmsError {
+  readonly statusCode = 400;
+  readonly code = 'InvalidParameter';
+  override readonly awsType = 'InvalidParameterException';
+  constructor(secret: string, reason: string) {
+    super(`The version stage cannot be changed on the secret "${echo(secret)}": ${reason}`);
+  }
+}
+
 /**
  * A `DryRun=true` request that would have succeeded: its parameters, the caller's permission and
  * the key's state were all checked, and nothing was done. Alibaba's SDK models document DryRun as

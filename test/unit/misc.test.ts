@@ -358,6 +358,14 @@ describe('Module: errors', () => {
     ['UnsupportedKeySpecError', () => new errors.UnsupportedKeySpecError('KeySpec', 'SM2 is not supported.'), 400, 'InvalidParameter'],
     ['InvalidSignatureError', () => new errors.InvalidSignatureError(), 400, 'InvalidSignature'],
     ['InvalidMacError', () => new errors.InvalidMacError(), 400, 'InvalidMac'],
+    ['SecretNotFoundError', () => new errors.SecretNotFoundError('db/pass'), 404, 'Forbidden.ResourceNotFound'],
+    ['SecretVersionNotFoundError', () => new errors.SecretVersionNotFoundError('db/pass', { stage: 'ACSCurrent' }), 404, 'Forbidden.ResourceNotFound'],
+    ['SecretExistsError', () => new errors.SecretExistsError('db/pass'), 409, 'Rejected.ResourceExist'],
+    ['SecretVersionExistsError', () => new errors.SecretVersionExistsError('db/pass', 'v1'), 409, 'Rejected.ResourceExist'],
+    ['SecretInDeleteWindowError', () => new errors.SecretInDeleteWindowError('db/pass'), 409, 'Rejected.ResourceInDeleteWindow'],
+    ['SecretNotPendingDeletionError', () => new errors.SecretNotPendingDeletionError('db/pass'), 409, 'Rejected.ResourceInUse'],
+    ['SecretLimitExceededError', () => new errors.SecretLimitExceededError('db/pass', 'x'), 400, 'Rejected.LimitExceeded'],
+    ['SecretStageRuleError', () => new errors.SecretStageRuleError('db/pass', 'x'), 400, 'InvalidParameter'],
   ];
 
   it.each([
@@ -367,8 +375,16 @@ describe('Module: errors', () => {
     ['InvalidSignatureError', () => new errors.InvalidSignatureError(), 'KMSInvalidSignatureException'],
     ['InvalidMacError', () => new errors.InvalidMacError(), 'KMSInvalidMacException'],
     ['KeyDisabledError', () => new errors.KeyDisabledError('k'), 'DisabledException'],
-  ] as const)('a %s reaches an AWS client as %s (400 unless the class says)', (_name, make, type) => {
-    expect(awsErrorOf(make())).toEqual({ type, status: make().statusCode === 409 ? 400 : make().statusCode });
+    ['SecretNotFoundError', () => new errors.SecretNotFoundError('s'), 'ResourceNotFoundException'],
+    ['SecretVersionNotFoundError', () => new errors.SecretVersionNotFoundError('s', { versionId: 'v' }), 'ResourceNotFoundException'],
+    ['SecretExistsError', () => new errors.SecretExistsError('s'), 'ResourceExistsException'],
+    ['SecretVersionExistsError', () => new errors.SecretVersionExistsError('s', 'v'), 'ResourceExistsException'],
+    ['SecretInDeleteWindowError', () => new errors.SecretInDeleteWindowError('s'), 'InvalidRequestException'],
+    ['SecretNotPendingDeletionError', () => new errors.SecretNotPendingDeletionError('s'), 'InvalidRequestException'],
+    ['SecretLimitExceededError', () => new errors.SecretLimitExceededError('s', 'x'), 'LimitExceededException'],
+    ['SecretStageRuleError', () => new errors.SecretStageRuleError('s', 'x'), 'InvalidParameterException'],
+  ] as const)('a %s reaches an AWS client as %s (a client error: 400)', (_name, make, type) => {
+    expect(awsErrorOf(make())).toEqual({ type, status: make().statusCode >= 500 ? make().statusCode : 400 });
   });
 
   it('when every error class of lib/errors.ts is listed, the table has each exactly once', () => {
