@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { OPERATIONS } from '../functions/actions.js';
 import { permissionOf } from '../lib/operation.js';
 import { dependencyCruiserConfig } from './import-layers.js';
-import { generatedFunctions, withGeneratedFunctions } from './serverless/functions.js';
+import { generatedFunctions, withGeneratedBlock, withGeneratedFunctions } from './serverless/functions.js';
+import { generatedRoles, ROLES_BEGIN_MARKER, ROLES_END_MARKER } from './serverless/roles.js';
 
 /**
  * The files derived from the table of Actions (functions/actions.ts) and the import layers
@@ -14,9 +15,15 @@ import { generatedFunctions, withGeneratedFunctions } from './serverless/functio
 export async function generatedFiles(root: string): Promise<Array<{ path: string; content: string }>> {
   return [
     { path: 'lib/policy/kms-actions.ts', content: kmsActionsModule() },
-    { path: 'serverless.yml', content: withGeneratedFunctions(await readFile(join(root, 'serverless.yml'), 'utf8'), generatedFunctions()) },
+    { path: 'serverless.yml', content: serverlessYml(await readFile(join(root, 'serverless.yml'), 'utf8')) },
     { path: '.dependency-cruiser.json', content: `${JSON.stringify(dependencyCruiserConfig(), null, 2)}\n` },
   ];
+}
+
+/** serverless.yml with its two generated blocks current: the functions, and the roles they share. */
+function serverlessYml(current: string): string {
+  const functions = withGeneratedFunctions(current, generatedFunctions());
+  return withGeneratedBlock(functions, generatedRoles(), ROLES_BEGIN_MARKER, ROLES_END_MARKER, 'resources.Resources:');
 }
 
 /** The RAM action names, for the policy code (which must not import the functions that import it). */

@@ -25,9 +25,11 @@ export type StoreAccess = 'reads' | 'writes-state' | 'creates-material' | 'delet
 export interface ActionDefinition<Input = unknown, Resolved = unknown, Output extends OperationOutput = OperationOutput> {
   name: string;
   /**
-   * Its function's name in the deployments, when not the Action's name in lower camel case: IAM
-   * names a function's role `kms-<stage>-<function>-<region>-lambdaRole` in at most 64
-   * characters, so a long function name would shorten every stage name a deployment may use.
+   * Its function's name in the deployments, when not the Action's name in lower camel case:
+   * Lambda names a function `kms-<stage>-<function>` in at most 64 characters (an Action's
+   * function shares its role, infra/serverless/roles.ts; a function with a role of its own has it
+   * named `kms-<stage>-<function>-<region>-lambdaRole`, also in at most 64), so a long function
+   * name would shorten every stage name a deployment may use.
    */
   functionName?: string;
   /** The rate-limit bucket it draws from (lib/ratelimit/). */

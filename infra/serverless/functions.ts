@@ -3,11 +3,13 @@ import { AWS_TARGET_PREFIX } from '../../lib/protocol/aws/wire.js';
 import { FUNCTION_NAME_PREFIX_VARIABLE } from '../../lib/adapters/lambda-forward.js';
 import { servedByFunctionOf } from '../../lib/action.js';
 import { grantsOf } from './iam.js';
+import { roleOf, sharedRolesOf } from './roles.js';
 
 /*
  * The request-serving and scheduled functions of serverless.yml, written from the table of
- * Actions (functions/actions.ts): one function per Action with its listener rules and the IAM its
- * `store` access needs, the dispatcher, the scheduled jobs. `npm run generate` writes them between
+ * Actions (functions/actions.ts): one function per Action with its listener rules and the role
+ * its `store` access needs (shared with the Actions of the same access: ./roles.ts), the
+ * dispatcher, the scheduled jobs. `npm run generate` writes them between
  * the two marker lines; test/unit/generated-files.test.ts fails when the committed file differs.
  */
 
@@ -105,10 +107,11 @@ const handlerOf = (file: string) => file.replace(/\.ts$/, '.handler');
 export function generatedFunctions(actions: readonly ActionRoute[] = ACTIONS, awsOperations: ReadonlyMap<string, readonly string[]> = AWS_OPERATIONS): string {
   assertAlsoServed(actions);
   const awsFunctions = awsOperationFunctions(actions, awsOperations);
+  const roles = sharedRolesOf(actions);
   const lines = [BEGIN_MARKER];
   actions.forEach((route, index) => {
     const rules = rulesOf(route, index, awsFunctions);
-    lines.push(`  ${route.functionName}:`, `    handler: ${handlerOf(route.file)}`, `    iamRoleStatements: ${anchorsOf(route.operation.store, true)}`);
+    lines.push(`  ${route.functionName}:`, `    handler: ${handlerOf(route.file)}`, `    role: ${roleOf(route.functionName, roles)}`);
     if (rules.length > 0) lines.push('    events:', ...rules);
   });
   // The dispatcher reads the Action and forwards the request to that Action's function: it may
@@ -146,8 +149,13 @@ export function generatedFunctions(actions: readonly ActionRoute[] = ACTIONS, aw
 
 /** serverless.yml with its generated lines replaced by `generated`. */
 export function withGeneratedFunctions(serverlessYml: string, generated: string): string {
-  const begin = serverlessYml.indexOf(BEGIN_MARKER);
-  const end = serverlessYml.indexOf(`${END_MARKER}\n`, begin);
-  if (begin === -1 || end === -1) throw new Error(`serverless.yml has no generated block (${BEGIN_MARKER.trim()} … ${END_MARKER.trim()}) under functions:`);
-  return serverlessYml.slice(0, begin) + generated + serverlessYml.slice(end + END_MARKER.length + 1);
+  return withGeneratedBlock(serverlessYml, generated, BEGIN_MARKER, END_MARKER, 'functions:');
+}
+
+/** serverless.yml with the generated lines between `begin` and `end` (marker lines, `where` it belongs) replaced by `generated`. */
+export function withGeneratedBlock(serverlessYml: string, generated: string, begin: string, end: string, where: string): string {
+  const from = serverlessYml.indexOf(`${begin}\n`);
+  const to = serverlessYml.indexOf(`${end}\n`, from);
+  if (from === -1 || to === -1) throw new Error(`serverless.yml has no generated block (${begin.trim()} … ${end.trim()}) under ${where}`);
+  return serverlessYml.slice(0, from) + generated + serverlessYml.slice(to + end.length + 1);
 }

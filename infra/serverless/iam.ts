@@ -37,6 +37,9 @@ const WRITES: Record<StoreAccess, readonly Grant[]> = {
   'deletes-material': ['writeState', 'deleteMaterial'],
 };
 
+/** The store accesses, in the order the shared roles of serverless.yml are written (./roles.ts). */
+export const STORE_ACCESSES = Object.keys(WRITES) as StoreAccess[];
+
 /**
  * The statements of a function, in the order serverless.yml lists them: a request-serving function
  * also claims the request's nonce (replay protection); a scheduled job serves no request.

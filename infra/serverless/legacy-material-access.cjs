@@ -16,9 +16,11 @@
  *
  * Only the material secrets (`<prefix>key-versions/*`), never the stage's root key or the
  * provisioner's secret. A stage deployed without the parameter (a new one, or one whose
- * material has moved) gets no statement at all. Which functions are which follows from their
+ * material has moved) gets no statement at all. Which roles are which follows from their
  * statements (serverless.yml's custom.iam anchors, written from infra/serverless/iam.ts), so a
- * new Action is covered without anyone listing it here.
+ * new Action is covered without anyone listing it here; a role the Actions of one store access
+ * share (infra/serverless/roles.ts) gets them once, for all of its functions, which all have
+ * the statement that earns them.
  */
 const MATERIAL_ENTRIES = 'key-versions/';
 const OPERATOR_ROLE = 'OperatorRole';
@@ -42,15 +44,23 @@ class LegacyMaterialAccess {
     const { readRootKey, deleteMaterial } = service.custom?.iam || {};
     if (!readRootKey || !deleteMaterial)
       throw new this.serverless.classes.Error('custom.iam.readRootKey and custom.iam.deleteMaterial are needed to grant legacy material access');
-    const resources = service.provider.compiledCloudFormationTemplate.Resources;
+    // A function's role: its own (serverless-iam-roles-per-function, in the compiled template by
+    // now) or one it shares with the Actions of its store access (serverless.yml's resources,
+    // merged later). Each role once, whatever number of functions use it.
+    const compiled = service.provider.compiledCloudFormationTemplate.Resources;
+    const declared = service.resources?.Resources || {};
+    const granted = new Set();
     for (const name of service.getAllFunctions()) {
-      const statements = service.getFunction(name).iamRoleStatements || [];
+      const fn = compiled[this.serverless.providers.aws.naming.getLambdaLogicalId(name)];
+      const roleId = fn.Properties.Role?.['Fn::GetAtt']?.[0];
+      const role = compiled[roleId] || declared[roleId];
+      if (!role) throw new this.serverless.classes.Error(`function ${name}: its role ${JSON.stringify(fn.Properties.Role)} is not in the stack`);
+      if (granted.has(roleId)) continue;
+      granted.add(roleId);
+      const statements = role.Properties.Policies[0].PolicyDocument.Statement;
       const has = (wanted) => statements.some((s) => JSON.stringify(s) === JSON.stringify(wanted));
       const added = [...(has(readRootKey) ? [read] : []), ...(has(deleteMaterial) ? [remove] : [])];
-      if (added.length === 0) continue;
-      const fn = resources[this.serverless.providers.aws.naming.getLambdaLogicalId(name)];
-      const role = resources[fn.Properties.Role['Fn::GetAtt'][0]];
-      role.Properties.Policies[0].PolicyDocument.Statement.push(...added);
+      statements.push(...added);
     }
     const operator = service.resources?.Resources?.[OPERATOR_ROLE];
     if (operator) operator.Properties.Policies[0].PolicyDocument.Statement.push(read, remove);

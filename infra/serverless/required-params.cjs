@@ -61,12 +61,14 @@ class RequiredParams {
   }
 
   /**
-   * Each function's role is named `<service>-<stage>-<function>-<region>-lambdaRole` by
-   * serverless-iam-roles-per-function; IAM allows 64 characters. Over 64 the plugin drops the
-   * `lambdaRole` suffix, and over 64 even then it refuses to package. A policy of the stack that
-   * names a role (the stage key's policy names the provisioner's: a reference would make a cycle)
-   * names it with the suffix, so it would silently miss a shortened role. Both are refused here,
-   * from the stack's real function names, naming the longest stage the region allows.
+   * A function with a role of its own (`iamRoleStatements`) has it named
+   * `<service>-<stage>-<function>-<region>-lambdaRole` by serverless-iam-roles-per-function; IAM
+   * allows 64 characters. Over 64 the plugin drops the `lambdaRole` suffix, and over 64 even then
+   * it refuses to package. A policy of the stack that names a role (the stage key's policy names
+   * the provisioner's: a reference would make a cycle) names it with the suffix, so it would
+   * silently miss a shortened role. Both are refused here, from the stack's real function names,
+   * naming the longest stage the region allows; so is a role of the stack's resources (those the
+   * Actions share, `role:`) whose name, `Fn::Join` of its parts, would be longer than 64.
    */
   checkRoleNames() {
     const service = this.serverless.service;
@@ -77,6 +79,7 @@ class RequiredParams {
     const named = (fn) => resources.includes(`:role/${service.service}-${stage}-${fn}-\${AWS::Region}-${ROLE_SUFFIX}`);
     const problems = [];
     for (const fn of service.getAllFunctions()) {
+      if (typeof service.getFunction === 'function' && service.getFunction(fn).role) continue;
       const full = roleName(service.service, stage, fn, region, true);
       const limit = named(fn) ? full : roleName(service.service, stage, fn, region, false);
       if (limit.length <= MAX_ROLE_NAME) continue;
@@ -84,6 +87,15 @@ class RequiredParams {
       const why = named(fn) ? 'a policy of the stack names it so' : 'the role could not be named';
       problems.push(
         `  function ${fn}: its role ${full} has ${full.length} characters, ${why}; IAM allows ${MAX_ROLE_NAME}: in ${region}, a stage of at most ${longest} characters`,
+      );
+    }
+    for (const [id, resource] of Object.entries(service.resources?.Resources || {})) {
+      const join = resource?.Type === 'AWS::IAM::Role' ? resource.Properties?.RoleName?.['Fn::Join'] : undefined;
+      if (!Array.isArray(join)) continue;
+      const name = join[1].map((part) => (part?.Ref === 'AWS::Region' ? region : String(part))).join(join[0]);
+      if (name.length <= MAX_ROLE_NAME) continue;
+      problems.push(
+        `  role ${id}: its name ${name} has ${name.length} characters; IAM allows ${MAX_ROLE_NAME}: in ${region}, a stage of at most ${stage.length - (name.length - MAX_ROLE_NAME)} characters`,
       );
     }
     if (problems.length > 0) {

@@ -13,6 +13,7 @@ import {
   SCHEDULED,
 } from '../../functions/actions.js';
 import { GRANTS, grantsOf, MATERIAL_PARTITIONS, statementOf } from '../../infra/serverless/iam.js';
+import { logStatementOf, sharedRolesOf } from '../../infra/serverless/roles.js';
 import { STATE_TABLE_DEFINITION } from '../../lib/keystore/dynamodb/table.js';
 import { servedByFunctionOf } from '../../lib/action.js';
 
@@ -30,9 +31,20 @@ interface FunctionConfig {
   handler: string;
   events?: Array<AlbEvent | { schedule: string } | Record<string, unknown>>;
   iamRoleStatements?: Statement[];
+  role?: string;
+}
+interface RoleResource {
+  Type: string;
+  Properties: { RoleName: unknown; Policies: Array<{ PolicyDocument: { Statement: Statement[] } }>; ManagedPolicyArns?: unknown };
 }
 
-const template = parse(readFileSync(`${root}serverless.yml`, 'utf8'), { merge: true }) as { functions: Record<string, FunctionConfig> };
+const template = parse(readFileSync(`${root}serverless.yml`, 'utf8'), { merge: true }) as {
+  functions: Record<string, FunctionConfig>;
+  resources: { Resources: Record<string, RoleResource> };
+};
+/** The statements a function's role holds: its own (iamRoleStatements) or those of the role it shares. */
+const roleStatementsOf = (fn: FunctionConfig): Statement[] =>
+  fn.role ? template.resources.Resources[fn.role]!.Properties.Policies.flatMap((p) => p.PolicyDocument.Statement) : (fn.iamRoleStatements ?? []);
 const albEvents = (fn: FunctionConfig) => (fn.events ?? []).filter((e): e is AlbEvent => 'alb' in e).map((e) => e.alb);
 
 describe('Table: Actions ⇄ serverless.yml', () => {
@@ -78,9 +90,28 @@ describe('Table: Actions ⇄ serverless.yml', () => {
     const iam = (template as unknown as { custom: { iam: Record<string, unknown> } }).custom.iam;
     expect(Object.keys(iam).sort()).toEqual([...GRANTS].sort());
     for (const grant of GRANTS) expect(iam[grant], grant).toEqual(statementOf(grant));
+    // An Action's function shares the role of the Actions with its store access: each one's log
+    // statement (allowed to that function alone), then the statements of that access.
+    const roles = sharedRolesOf();
     for (const route of ACTIONS) {
-      expect(template.functions[route.functionName]!.iamRoleStatements, route.functionName).toEqual(grantsOf(route.operation.store, true).map(statementOf));
+      const fn = template.functions[route.functionName]!;
+      expect(fn.iamRoleStatements, route.functionName).toBeUndefined();
+      const role = roles.find((r) => r.logicalId === fn.role)!;
+      expect(role.store, route.functionName).toBe(route.operation.store);
+      expect(role.functions, route.functionName).toContain(route.functionName);
     }
+    for (const role of roles) {
+      const resource = template.resources.Resources[role.logicalId]!;
+      expect(resource.Type).toBe('AWS::IAM::Role');
+      expect(
+        resource.Properties.Policies.flatMap((p) => p.PolicyDocument.Statement),
+        role.logicalId,
+      ).toEqual([...role.functions.map((f) => logStatementOf(f)), ...grantsOf(role.store, true).map(statementOf)]);
+      // Named as the stage's roles are (the root key's secret and the stage key admit kms-<stage>-*).
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a Serverless Framework variable, as serverless.yml holds it
+      expect(resource.Properties.RoleName).toEqual({ 'Fn::Join': ['-', ['kms', '${sls:stage}', role.namePart, { Ref: 'AWS::Region' }, 'lambdaRole']] });
+    }
+    expect(Object.values(template.functions).filter((fn) => fn.role).length).toBe(ACTIONS.length);
     for (const job of SCHEDULED)
       expect(template.functions[job.functionName]!.iamRoleStatements, job.functionName).toEqual(grantsOf(job.store, false).map(statementOf));
     // Writing state never reaches material; material is written only where the table says.
@@ -105,7 +136,7 @@ describe('Table: Actions ⇄ serverless.yml', () => {
 
   it('when any function is declared, none may create, change or delete a secret or read one by a wildcard', () => {
     for (const [name, fn] of Object.entries(template.functions)) {
-      for (const statement of fn.iamRoleStatements ?? []) {
+      for (const statement of roleStatementsOf(fn)) {
         for (const action of statement.Action)
           expect(action.startsWith('secretsmanager:') ? action : 'secretsmanager:GetSecretValue', name).toBe('secretsmanager:GetSecretValue');
         if (statement.Action.includes('secretsmanager:GetSecretValue'))

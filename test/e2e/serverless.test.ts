@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { ACTIONS, AWS_OPERATIONS, DISPATCHER, EVENT_TRIGGERED, SCHEDULED } from '../../functions/actions.js';
 import { awsOperationFunctions } from '../../infra/serverless/functions.js';
 import { grantsOf, statementOf } from '../../infra/serverless/iam.js';
+import { FUNCTIONS_PER_ROLE, logStatementOf, sharedRolesOf } from '../../infra/serverless/roles.js';
 import { WORKLOAD } from '../bench/support/cost-model.js';
 import { STATE_TABLE_DEFINITION } from '../../lib/keystore/dynamodb/table.js';
 import { applySeed } from '../../lib/seed.js';
@@ -59,6 +60,33 @@ const arnsOf = (resource: unknown): string[] =>
 /** CloudFormation's logical id of a function's resources: the name with an upper-case first letter. */
 const logicalId = (functionName: string) => functionName[0]!.toUpperCase() + functionName.slice(1);
 
+/** The logical id of a function's role, from its packaged function. */
+const roleIdOf = (resources: Record<string, Resource>, functionName: string): string =>
+  resources[`${logicalId(functionName)}LambdaFunction`]!.Properties.Role['Fn::GetAtt'][0];
+
+/**
+ * What a function may do: the statements of its role that apply to it, as a role of its own
+ * would hold them. A statement of a shared role allowed to one function only (`ArnEquals` on
+ * `lambda:SourceFunctionArn`, the log statements) applies to that function alone, and is compared
+ * without that condition; a statement with no such condition applies to every function of the role.
+ */
+function effectiveStatementsOf(resources: Record<string, Resource>, functionName: string): any[] {
+  const fn = resources[`${logicalId(functionName)}LambdaFunction`]!.Properties;
+  const arn = `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:${fn.FunctionName}`;
+  const role = resources[roleIdOf(resources, functionName)]!;
+  return (role.Properties.Policies as any[])
+    .flatMap((p) => p.PolicyDocument.Statement as any[])
+    .flatMap((statement) => {
+      const source = statement.Condition?.ArnEquals?.['lambda:SourceFunctionArn'];
+      if (source === undefined) return [statement];
+      if (source['Fn::Sub'] !== arn) return [];
+      const { Condition, ...rest } = statement;
+      const { ArnEquals, ...others } = Condition;
+      expect(Object.keys(ArnEquals)).toEqual(['lambda:SourceFunctionArn']);
+      return [Object.keys(others).length > 0 ? { ...rest, Condition: others } : rest];
+    });
+}
+
 beforeAll(async () => {
   // Stages one after another: the bundler works in a shared folder of the service.
   for (const stage of STAGES) {
@@ -86,11 +114,24 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
     expect(validateTemplate(packaged[stage]!.template)).toEqual([]);
   });
 
-  it('publishes no Lambda versions (nothing invokes one), which keeps the stack well under 500 resources', () => {
+  it('publishes no Lambda versions (nothing invokes one), and shares roles between the Actions of one store access, which keeps the stack well under 500 resources', () => {
     expect(ofType('AWS::Lambda::Version')).toEqual([]);
-    // 485 with ListAuditEvents and DescribeAccessKey: ten under CloudFormation's hard limit of 500 (the
-    // test above). More Actions (the secrets API) need a second stack or functions that share a role.
-    expect(Object.keys(resources()).length).toBeLessThanOrEqual(490);
+    // 444: 485 with a role per function, 41 fewer with the Actions' roles shared (infra/serverless/roles.ts).
+    // CloudFormation's hard limit is 500 (the test above); each new Action costs about nine (its
+    // function, log group, alarm, target group, two invoke permissions, two or three listener rules).
+    expect(Object.keys(resources()).length).toBe(444);
+    expect(Object.keys(resources()).length).toBeLessThanOrEqual(450);
+    // One role per store access the Actions have (split past FUNCTIONS_PER_ROLE functions), one each
+    // for the dispatcher, the scheduled and event-triggered jobs, the framework's default and the operator's.
+    const roles = sharedRolesOf();
+    expect(ofType('AWS::IAM::Role').length).toBe(roles.length + 1 + SCHEDULED.length + EVENT_TRIGGERED.length + 2);
+    expect(roles.map((r) => [r.logicalId, r.functions.length])).toEqual([
+      ['ReadsActionsRole1', 20],
+      ['ReadsActionsRole2', 9],
+      ['WritesStateActionsRole1', 13],
+      ['CreatesMaterialActionsRole1', 3],
+      ['DeletesMaterialActionsRole1', 1],
+    ]);
   });
 
   it('packages one Node.js 22 function per Action, the dispatcher, the scheduled and the event-triggered jobs, each in its own small zip', async () => {
@@ -146,11 +187,36 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
     expect(last.Conditions).toHaveLength(2);
   });
 
-  const statementsOf = (functionName: string) =>
-    (resources()[`${logicalId(functionName)}IamRoleLambdaExecution`]!.Properties.Policies as any[]).flatMap((p) => p.PolicyDocument.Statement as any[]);
+  /** What a function may do besides writing its own log group. */
+  const grantedTo = (functionName: string) =>
+    effectiveStatementsOf(resources(), functionName).filter((s) => !(s.Action as string[]).every((a) => a.startsWith('logs:')));
 
-  /** A role's statements besides the log-group one every function gets. */
-  const grantedTo = (functionName: string) => statementsOf(functionName).filter((s) => !(s.Action as string[]).every((a) => a.startsWith('logs:')));
+  it('lets every function write its own log group and nothing else of CloudWatch Logs, in a role of its own or one it shares (each log statement allowed to its function alone)', () => {
+    const functions = [...ACTIONS, DISPATCHER, ...SCHEDULED, ...EVENT_TRIGGERED].map((f) => f.functionName);
+    for (const functionName of functions) {
+      const logs = effectiveStatementsOf(resources(), functionName).filter((s) => (s.Action as string[]).some((a) => a.startsWith('logs:')));
+      const { Condition, ...own } = logStatementOf(functionName, `kms-${stage}-`);
+      expect(Condition).toBeDefined();
+      expect(logs, functionName).toEqual([own]);
+    }
+    // A shared role: the Actions of one store access, each with its log statement, then their common grants.
+    for (const role of sharedRolesOf()) {
+      const users = ofType('AWS::Lambda::Function')
+        .filter(([, fn]) => fn.Properties.Role['Fn::GetAtt'][0] === role.logicalId)
+        .map(([, fn]) => fn.Properties.FunctionName);
+      expect(users, role.logicalId).toEqual(role.functions.map((f) => `kms-${stage}-${f}`));
+      const statements = (resources()[role.logicalId]!.Properties.Policies as any[]).flatMap((p) => p.PolicyDocument.Statement);
+      expect(statements, role.logicalId).toEqual([
+        ...role.functions.map((f) => logStatementOf(f, `kms-${stage}-`)),
+        ...grantsOf(role.store, true).map(statementOf),
+      ]);
+      expect(resources()[role.logicalId]!.Properties.ManagedPolicyArns ?? [], role.logicalId).toEqual([]);
+      expect(resources()[role.logicalId]!.Properties.PermissionsBoundary, role.logicalId).toBeUndefined();
+    }
+    // Functions with statements of their own keep a role each.
+    for (const fn of [DISPATCHER, ...SCHEDULED, ...EVENT_TRIGGERED])
+      expect(roleIdOf(resources(), fn.functionName), fn.functionName).toBe(`${logicalId(fn.functionName)}IamRoleLambdaExecution`);
+  });
 
   it('grants each function exactly the statements its store access declares (infra/serverless/iam.ts, from the Action table), and the dispatcher only the invoke of the Action functions', () => {
     for (const route of ACTIONS) expect(grantedTo(route.functionName), route.functionName).toEqual(grantsOf(route.operation.store, true).map(statementOf));
@@ -190,8 +256,9 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
         .map(([id]) => id)
         .sort();
     expect(readers('ProvisionerSecret')).toEqual(['ProvisionPartitionKeysIamRoleLambdaExecution']);
-    expect(readers('RootKeySecret')).toEqual([...ACTIONS, ...SCHEDULED].map((f) => `${logicalId(f.functionName)}IamRoleLambdaExecution`).sort());
-    // The shared default role holds no secret or table access.
+    expect(readers('RootKeySecret')).toEqual([...new Set([...ACTIONS, ...SCHEDULED].map((f) => roleIdOf(resources(), f.functionName)))].sort());
+    // The framework's default role (the template of the functions' own roles; no function uses it) holds no secret or table access.
+    for (const [id, fn] of ofType('AWS::Lambda::Function')) expect(fn.Properties.Role['Fn::GetAtt'][0], id).not.toBe('IamRoleLambdaExecution');
     const shared = JSON.stringify(resources().IamRoleLambdaExecution?.Properties ?? {});
     expect(shared).not.toContain('secretsmanager');
     expect(shared).not.toContain('dynamodb');
@@ -537,12 +604,39 @@ describe('serverless package --stage prod --param legacySecretsPrefix=kms/prod/ 
   const read = { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: legacy };
   const remove = { Effect: 'Allow', Action: ['secretsmanager:DeleteSecret'], Resource: legacy };
   const grantedTo = (functionName: string) =>
-    (resources()[`${logicalId(functionName)}IamRoleLambdaExecution`]!.Properties.Policies as any[])
-      .flatMap((p) => p.PolicyDocument.Statement as any[])
-      .filter((s) => !(s.Action as string[]).every((a) => a.startsWith('logs:')));
+    effectiveStatementsOf(resources(), functionName).filter((s) => !(s.Action as string[]).every((a) => a.startsWith('logs:')));
 
   it('validates against the CloudFormation resource specifications', () => {
     expect(validateTemplate(packaged[UPGRADED]!.template)).toEqual([]);
+  });
+
+  it(`keeps every role's inline policy within IAM's 10,240 characters, with the longest stage, region and partition the stack allows (${FUNCTIONS_PER_ROLE} functions to a shared role at most)`, () => {
+    // Whitespace aside, as IAM counts; the stage's legacy statements included (this is the
+    // largest the policies get). The provisioner's role name (kms-<stage>-provisionPartitionKeys-
+    // <region>-lambdaRole, 64 at most) leaves 25 characters to stage and region together.
+    const stageName = 'x'.repeat(25 - 'ap-southeast-2'.length);
+    const resolve = (value: unknown): unknown =>
+      JSON.parse(
+        JSON.stringify(value)
+          .replaceAll('kms-prod-', `kms-${stageName}-`)
+          .replaceAll(`\${AWS::Partition}`, 'aws-us-gov')
+          .replaceAll(`\${AWS::Region}`, 'ap-southeast-2')
+          .replaceAll(`\${AWS::AccountId}`, '123456789012'),
+        (_key, v) =>
+          v && typeof v === 'object' && !Array.isArray(v)
+            ? 'Fn::Sub' in v
+              ? v['Fn::Sub']
+              : 'Ref' in v
+                ? `arn:aws-us-gov:secretsmanager:ap-southeast-2:123456789012:secret:kms/${stageName}/root-key-AbCdEf`
+                : 'Fn::GetAtt' in v
+                  ? `arn:aws-us-gov:dynamodb:ap-southeast-2:123456789012:table/kms-${stageName}-state-0123456789abcdef0123456789abcdef`
+                  : v
+            : v,
+      );
+    for (const [id, role] of Object.entries(resources()).filter(([, r]) => r.Type === 'AWS::IAM::Role')) {
+      const size = ((role.Properties.Policies ?? []) as any[]).reduce((sum, p) => sum + JSON.stringify(resolve(p.PolicyDocument)).length, 0);
+      expect(size, id).toBeLessThanOrEqual(10_240);
+    }
   });
 
   it('points every function at the old prefix, so versions not migrated yet are read from their secrets', () => {

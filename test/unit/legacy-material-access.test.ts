@@ -18,7 +18,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const LegacyMaterialAccess = createRequire(import.meta.url)('../../infra/serverless/legacy-material-access.cjs');
 type Statement = { Effect: string; Action: string[]; Resource: unknown };
 type Config = {
-  functions: Record<string, { iamRoleStatements?: Statement[] }>;
+  functions: Record<string, { iamRoleStatements?: Statement[]; role?: string }>;
   custom: { iam: Record<string, Statement> };
   resources: { Resources: Record<string, any> };
 };
@@ -30,11 +30,17 @@ const LOGS = { Effect: 'Allow', Action: ['logs:PutLogEvents'], Resource: '*' };
 function frameworkWith(environment: Record<string, string>) {
   const config = parse(readFileSync(`${root}serverless.yml`, 'utf8'), { merge: true, maxAliasCount: -1 }) as Config;
   const compiled: Record<string, any> = {};
+  const roleIds: Record<string, string> = {};
   for (const [name, fn] of Object.entries(config.functions)) {
-    compiled[`${logicalId(name)}LambdaFunction`] = { Properties: { Role: { 'Fn::GetAtt': [`${logicalId(name)}IamRoleLambdaExecution`, 'Arn'] } } };
-    compiled[`${logicalId(name)}IamRoleLambdaExecution`] = {
-      Properties: { Policies: [{ PolicyDocument: { Statement: [LOGS, ...(fn.iamRoleStatements ?? [])] } }] },
-    };
+    // A function that shares a role (role:, the Actions) names one of the resources; the others
+    // get their own from serverless-iam-roles-per-function.
+    const roleId = fn.role ?? `${logicalId(name)}IamRoleLambdaExecution`;
+    roleIds[name] = roleId;
+    compiled[`${logicalId(name)}LambdaFunction`] = { Properties: { Role: { 'Fn::GetAtt': [roleId, 'Arn'] } } };
+    if (!fn.role)
+      compiled[roleId] = {
+        Properties: { Policies: [{ PolicyDocument: { Statement: [LOGS, ...(fn.iamRoleStatements ?? [])] } }] },
+      };
   }
   const serverless = {
     classes: { Error },
@@ -48,7 +54,8 @@ function frameworkWith(environment: Record<string, string>) {
     },
   };
   const plugin = new LegacyMaterialAccess(serverless);
-  const statementsOf = (name: string): Statement[] => compiled[`${logicalId(name)}IamRoleLambdaExecution`].Properties.Policies[0].PolicyDocument.Statement;
+  const statementsOf = (name: string): Statement[] =>
+    (compiled[roleIds[name]!] ?? config.resources.Resources[roleIds[name]!]).Properties.Policies[0].PolicyDocument.Statement;
   const operator = (): Statement[] => config.resources.Resources.OperatorRole.Properties.Policies[0].PolicyDocument.Statement;
   return { run: () => plugin.hooks['before:package:finalize'](), statementsOf, operator, snapshot: () => JSON.stringify({ compiled, r: config.resources }) };
 }

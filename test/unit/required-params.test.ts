@@ -190,6 +190,37 @@ describe('required parameters', () => {
     });
   });
 
+  it('names no role per function for a function that shares one (role:), and refuses a shared role whose name would pass 64 characters', () => {
+    const shared = (stage: string, roles: Record<string, unknown>) => {
+      const functions = { encrypt: { role: 'ReadsActionsRole1' }, provisionPartitionKeys: {} } as Record<string, object>;
+      const resources = { Resources: roles };
+      const service = {
+        service: 'kms',
+        provider: { region: 'eu-central-1', stage },
+        resources,
+        getAllFunctions: () => Object.keys(functions),
+        getFunction: (f: string) => functions[f],
+      };
+      const plugin = new RequiredParams({ configurationInput: config, classes: { Error: ServerlessError }, service }, { stage, param: cli(testParams(stage)) });
+      try {
+        plugin.hooks['before:package:initialize']();
+        return undefined;
+      } catch (error) {
+        return (error as Error).message;
+      }
+    };
+    const role = (part: string) => ({
+      Type: 'AWS::IAM::Role',
+      Properties: { RoleName: { 'Fn::Join': ['-', ['kms', 'x', part, { Ref: 'AWS::Region' }, 'lambdaRole']] } },
+    });
+    // encrypt's own role would be named kms-<stage>-encrypt-…: it has none, so only the provisioner's counts.
+    expect(shared('integration-e', { ReadsActionsRole1: role('reads-1') })).toBeUndefined();
+    const long = 'r'.repeat(64 - 'kms-x--eu-central-1-lambdaRole'.length + 1);
+    expect(shared('dev', { ReadsActionsRole1: role(long) })).toContain(
+      `role ReadsActionsRole1: its name kms-x-${long}-eu-central-1-lambdaRole has 65 characters`,
+    );
+  });
+
   it('stays out of the way of --help', () => {
     expect(refusal({ help: true })).toBeUndefined();
   });
