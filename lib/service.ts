@@ -9,6 +9,8 @@ import { createLogger, type Logger } from './logger.js';
 import type { RateLimits } from './ratelimit/limits.js';
 import { type Admission, RateLimiter } from './ratelimit/rate-limiter.js';
 import { Readiness } from './readiness.js';
+import { defaultSecretsKey } from './secrets/default-key.js';
+import { SecretStore } from './secrets/secret-store.js';
 
 /** An entry no one writes: reading it proves the store answers (and, sealed, that it was opened with its root key). */
 const READY_PROBE_ENTRY = 'meta/ready-probe';
@@ -38,6 +40,11 @@ export interface AwsScope {
 
 export interface Service {
   keyring: Keyring;
+  /**
+   * The secrets (lib/secrets/), in the same key store, sealed under the keyring's keys; a secret
+   * made without a key uses the default secrets key (lib/secrets/default-key.ts, made on first use).
+   */
+  secrets: SecretStore;
   accessKeys: AccessKeyRegistry;
   nonces: NonceStore;
   logger: Logger;
@@ -120,8 +127,17 @@ export function createService(options: ServiceOptions): Service {
   const validateCaches = () => watch?.validate() ?? Promise.resolve();
   const audit = options.recentAudit ? new RecordingAuditLog(options.audit ?? new NoAuditLog(), options.recentAudit) : options.audit;
   const auditTrail = options.auditTrail ?? options.recentAudit;
+  const region = options.region ?? DEFAULTS.region;
+  const accountId = options.accountId ?? DEFAULTS.accountId;
+  const awsRegions = new Set([...(options.awsRegions ?? DEFAULT_AWS_REGIONS), region]);
+  const secrets = new SecretStore(store, keyring, {
+    scope: { region, accountId, awsRegions },
+    defaultKeyId: defaultSecretsKey(keyring, now),
+    now,
+  });
   return {
     keyring,
+    secrets,
     accessKeys,
     nonces,
     logger: options.logger ?? createLogger(),

@@ -89,6 +89,9 @@ function operationOf<I, R>(definition: ActionDefinition<I, R>, service: Service)
       const output = await definition.execute(input, resolved, context);
       const { KeyVersionId: keyVersionId, KeyMetadata: metadata } = (output ?? {}) as { KeyVersionId?: unknown; KeyMetadata?: { Arn?: unknown } };
       if (typeof keyVersionId === 'string') state.keyVersionId = keyVersionId;
+      // A secret's Actions: the record's resource is the secret's ARN and its version the secret version (never the value).
+      const secretVersionId = (output as { VersionId?: unknown } | undefined)?.VersionId;
+      if (typeof secretVersionId === 'string' && state.keyArn?.includes(':secret/')) state.keyVersionId = secretVersionId;
       // A key made by this request (CreateKey) is named by its own ARN, not the scope it was authorised on.
       if (typeof metadata?.Arn === 'string') state.keyArn = metadata.Arn;
       return await protocol.ok(state, output);

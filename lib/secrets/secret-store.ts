@@ -130,6 +130,11 @@ export class SecretStore {
     this.#now = options.now ?? Date.now;
   }
 
+  /** The key a secret made without one is sealed under (made on first use: see SecretStoreOptions.defaultKeyId). */
+  defaultKeyId(): Promise<string> {
+    return this.#defaultKeyId();
+  }
+
   /**
    * CreateSecret. A name in use is SecretExistsError, unless the call repeats exactly the name,
    * version id and value of an existing version (then it succeeds, `created` false); a name pending
