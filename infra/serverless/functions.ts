@@ -1,4 +1,4 @@
-import { ACTIONS, type ActionRoute, AWS_OPERATIONS, DISPATCHER, SCHEDULED } from '../../functions/actions.js';
+import { ACTIONS_IN_AWS_STACK, type ActionRoute, AWS_OPERATIONS, DISPATCHER, SCHEDULED } from '../../functions/actions.js';
 import { AWS_TARGET_PREFIX } from '../../lib/protocol/aws/wire.js';
 import { FUNCTION_NAME_PREFIX_VARIABLE } from '../../lib/adapters/lambda-forward.js';
 import { servedByFunctionOf } from '../../lib/action.js';
@@ -50,7 +50,7 @@ const albRule = (priority: number, conditions: string) =>
  * dispatcher forwards it by what its body holds.
  */
 export function awsOperationFunctions(
-  actions: readonly ActionRoute[] = ACTIONS,
+  actions: readonly ActionRoute[] = ACTIONS_IN_AWS_STACK,
   awsOperations: ReadonlyMap<string, readonly string[]> = AWS_OPERATIONS,
 ): ReadonlyMap<string, string> {
   const routed = new Map<string, string>();
@@ -104,7 +104,10 @@ function rulesOf(route: ActionRoute, index: number, awsFunctions: ReadonlyMap<st
 const handlerOf = (file: string) => file.replace(/\.ts$/, '.handler');
 
 /** The generated lines, markers included, for a table of Actions (the table: functions/actions.ts). */
-export function generatedFunctions(actions: readonly ActionRoute[] = ACTIONS, awsOperations: ReadonlyMap<string, readonly string[]> = AWS_OPERATIONS): string {
+export function generatedFunctions(
+  actions: readonly ActionRoute[] = ACTIONS_IN_AWS_STACK,
+  awsOperations: ReadonlyMap<string, readonly string[]> = AWS_OPERATIONS,
+): string {
   assertAlsoServed(actions);
   const awsFunctions = awsOperationFunctions(actions, awsOperations);
   const roles = sharedRolesOf(actions);

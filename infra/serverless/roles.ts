@@ -1,4 +1,4 @@
-import { ACTIONS, type ActionRoute } from '../../functions/actions.js';
+import { ACTIONS_IN_AWS_STACK, type ActionRoute } from '../../functions/actions.js';
 import type { StoreAccess } from '../../lib/action.js';
 import { grantsOf, STORE_ACCESSES } from './iam.js';
 
@@ -52,7 +52,7 @@ const pascal = (store: StoreAccess) => store.replace(/(^|-)([a-z])/g, (_, _dash:
  * so a deployed role keeps its functions, and a new Action joins the last role of its kind or a
  * new one.
  */
-export function sharedRolesOf(actions: readonly ActionRoute[] = ACTIONS): SharedRole[] {
+export function sharedRolesOf(actions: readonly ActionRoute[] = ACTIONS_IN_AWS_STACK): SharedRole[] {
   const roles: SharedRole[] = [];
   for (const store of STORE_ACCESSES) {
     const functions = actions.filter((route) => route.operation.store === store).map((route) => route.functionName);
@@ -92,7 +92,7 @@ export function logStatementOf(functionName: string, prefix: string = STAGE_PREF
 }
 
 /** The generated roles, markers included, as serverless.yml's resources hold them. */
-export function generatedRoles(actions: readonly ActionRoute[] = ACTIONS): string {
+export function generatedRoles(actions: readonly ActionRoute[] = ACTIONS_IN_AWS_STACK): string {
   const lines = [ROLES_BEGIN_MARKER];
   for (const role of sharedRolesOf(actions)) {
     lines.push(

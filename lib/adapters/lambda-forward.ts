@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { Context } from 'aws-lambda';
 import { FUNCTION_NAME_PREFIX } from '../config/service.js';
-import { ActionNotFoundError, FunctionUnavailableError, KmsError, MissingParameterError, RequestTooLargeError } from '../errors.js';
+import { ActionNotDeployedError, ActionNotFoundError, FunctionUnavailableError, KmsError, MissingParameterError, RequestTooLargeError } from '../errors.js';
 import { createLogger, isLogLevel } from '../logger.js';
 import type { ActionBindings, Protocol } from '../protocol/protocol.js';
 import { protocolOf, protocolsFor } from '../protocol/protocols.js';
@@ -24,6 +24,8 @@ export interface ForwardRoute {
 
 export interface ForwarderOptions {
   routes: readonly ForwardRoute[];
+  /** Actions known but not deployed in this stack: answered 400 UnsupportedOperation ("not deployed in this stack yet"), never forwarded. */
+  notDeployed?: readonly ActionBindings[];
   /** Prepended to a route's function name: `kms-<stage>-` (see {@link FUNCTION_NAME_PREFIX_VARIABLE}); empty, every forward fails. */
   functionNamePrefix: string;
   /** Built on the first request when absent (the region and credentials are the function's own). */
@@ -48,7 +50,8 @@ const ANSWER_MARGIN_MS = 1000;
  * invoked, throws, or answers nothing usable) is a 503 in the protocol's words, never a 502.
  */
 export function lambdaForwarder(options: ForwarderOptions) {
-  const bindings = options.routes.map((route) => route.bindings);
+  const notDeployed = new Set((options.notDeployed ?? []).map((b) => b.name));
+  const bindings = [...options.routes.map((route) => route.bindings), ...(options.notDeployed ?? [])];
   const functionOf = new Map(options.routes.map((route) => [route.bindings.name, `${options.functionNamePrefix}${route.functionName}`]));
   // Without a service: the protocols only route and answer errors.
   const protocols = protocolsFor(bindings, undefined);
@@ -66,6 +69,9 @@ export function lambdaForwarder(options: ForwarderOptions) {
     const protocol = protocolOf(protocols, request.headers);
     const wire = protocol.open(request);
     const action = protocol.route(request, wire);
+    if (action !== undefined && notDeployed.has(action)) {
+      return toLambdaResult(event, protocol.fail({ requestId: newRequestId(), wire }, new ActionNotDeployedError(action)));
+    }
     const functionName = action === undefined ? undefined : functionOf.get(action);
     if (action === undefined || functionName === undefined) {
       return toLambdaResult(event, protocol.fail({ requestId: newRequestId(), wire }, refusal(protocol, request, wire)));
@@ -126,12 +132,17 @@ function refusal(protocol: Protocol, request: RpcRequest, wire: unknown): KmsErr
 const newRequestId = () => randomUUID().toUpperCase();
 
 /** The deployed dispatcher: routes from the table, the prefix from {@link FUNCTION_NAME_PREFIX_VARIABLE}, failures logged. */
-export function lambdaForwarderFromEnvironment(routes: readonly ForwardRoute[], env: NodeJS.ProcessEnv = process.env) {
+export function lambdaForwarderFromEnvironment(
+  routes: readonly ForwardRoute[],
+  env: NodeJS.ProcessEnv = process.env,
+  notDeployed: readonly ActionBindings[] = [],
+) {
   const level = env.KMS_LOG_LEVEL;
   const logger = createLogger({ level: level && isLogLevel(level) ? level : 'info' });
   // Unset: every forward is a 503 that says so in the log, rather than an invoke of a guessed name.
   return lambdaForwarder({
     routes,
+    notDeployed,
     functionNamePrefix: env[FUNCTION_NAME_PREFIX_VARIABLE] ?? '',
     onFailure: (fields) => logger.error('forward failed', fields),
   });

@@ -3,13 +3,16 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import {
-  ACTIONS,
+  ACTIONS as ALL_ACTIONS,
+  // The AWS stack deploys these (NOT_IN_AWS_STACK: the secrets Actions, for the 500-resource limit).
+  ACTIONS_IN_AWS_STACK as ACTIONS,
   AWS_OPERATIONS,
   DISPATCHER,
   EVENT_TRIGGERED,
   KEY_WRITING_ACTIONS,
   MATERIAL_CREATING_ACTIONS,
   MATERIAL_DELETING_ACTIONS,
+  NOT_IN_AWS_STACK,
   SCHEDULED,
 } from '../../functions/actions.js';
 import { GRANTS, grantsOf, MATERIAL_PARTITIONS, statementOf } from '../../infra/serverless/iam.js';
@@ -187,8 +190,31 @@ describe('Table: Actions ⇄ serverless.yml', () => {
   });
 
   it('when Actions are listed, none appears twice, and every key-writing Action is in the table', () => {
-    expect(new Set(ACTIONS.map((r) => r.action)).size).toBe(ACTIONS.length);
-    expect(new Set(ACTIONS.map((r) => r.functionName)).size).toBe(ACTIONS.length);
-    for (const action of KEY_WRITING_ACTIONS) expect(ACTIONS.some((r) => r.action === action)).toBe(true);
+    expect(new Set(ALL_ACTIONS.map((r) => r.action)).size).toBe(ALL_ACTIONS.length);
+    expect(new Set(ALL_ACTIONS.map((r) => r.functionName)).size).toBe(ALL_ACTIONS.length);
+    for (const action of KEY_WRITING_ACTIONS) expect(ALL_ACTIONS.some((r) => r.action === action)).toBe(true);
+  });
+
+  it('when the AWS stack leaves Actions out, it is exactly NOT_IN_AWS_STACK (the secrets Actions), at the end of the table, none with an AWS operation', () => {
+    expect([...NOT_IN_AWS_STACK].sort()).toEqual(
+      [
+        'CreateSecret',
+        'DeleteSecret',
+        'DescribeSecret',
+        'GetSecretValue',
+        'ListSecretVersionIds',
+        'ListSecrets',
+        'PutSecretValue',
+        'RestoreSecret',
+        'UpdateSecret',
+        'UpdateSecretVersionStage',
+      ].sort(),
+    );
+    expect(ACTIONS).toEqual(ALL_ACTIONS.slice(0, ACTIONS.length));
+    expect(ALL_ACTIONS.slice(ACTIONS.length).map((r) => r.action).sort()).toEqual([...NOT_IN_AWS_STACK].sort());
+    for (const action of NOT_IN_AWS_STACK) {
+      expect(template.functions[ALL_ACTIONS.find((r) => r.action === action)!.functionName]).toBeUndefined();
+      expect(ALL_ACTIONS.find((r) => r.action === action)!.operation.aws).toBeUndefined();
+    }
   });
 });

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ACTIONS, AWS_OPERATIONS, OPERATIONS } from '../../functions/actions.js';
+import { ACTIONS_IN_AWS_STACK as ACTIONS, AWS_OPERATIONS, OPERATIONS } from '../../functions/actions.js';
 import { generatedFiles } from '../../infra/generated-files.js';
 import { GRANTS } from '../../infra/serverless/iam.js';
 import { BEGIN_MARKER, END_MARKER, generatedFunctions, withGeneratedFunctions } from '../../infra/serverless/functions.js';

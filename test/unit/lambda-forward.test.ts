@@ -6,7 +6,7 @@ import { InvokeCommand, type InvokeCommandInput, type InvokeCommandOutput, Lambd
 import type { ALBEvent, ALBResult, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ACTIONS, AWS_OPERATIONS, type ActionRoute } from '../../functions/actions.js';
+import { ACTIONS, AWS_OPERATIONS, type ActionRoute, NOT_IN_AWS_STACK } from '../../functions/actions.js';
 import { type ForwardRoute, lambdaForwarder } from '../../lib/adapters/lambda-forward.js';
 import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
 import type { RpcRequest } from '../../lib/rpc/request.js';
@@ -197,6 +197,24 @@ describe('Dispatcher: forwarding to the Action functions (AWS Lambda)', () => {
     expect(invoked().map((c) => c.FunctionName)).toEqual([`${PREFIX}generateDataKey`]);
     expect(result.statusCode).toBe(200);
     expect(bodyOf(result).KeyId).toBe(KEY_ID);
+  });
+
+  it('when deployed, an Action the AWS stack leaves out (NOT_IN_AWS_STACK: the secrets Actions) is a 400 UnsupportedOperation in the Alibaba error format, nothing invoked', async () => {
+    const { handler } = await import('../../functions/dispatch.js');
+    for (const action of NOT_IN_AWS_STACK) {
+      for (const form of [true, false]) {
+        const request = signedRpcRequest(ADMIN, action, { SecretName: 's' }, form ? { method: 'POST', form: true } : {});
+        if (form) delete (request.headers as Record<string, string | undefined>)['x-acs-action'];
+        const result = (await handler(albEventOf(request), context)) as ALBResult;
+        expect(result.statusCode, result.body).toBe(400);
+        const body = bodyOf(result);
+        expect(Object.keys(body).sort()).toEqual(['Code', 'HostId', 'Message', 'Recommend', 'RequestId']);
+        expect(body.Code).toBe('UnsupportedOperation');
+        expect(body.Message).toContain(`"${action}" is not deployed in this stack yet`);
+        expect(result.body).not.toMatch(/\n\s+at\s|\.ts:\d+/);
+      }
+    }
+    expect(invoked()).toEqual([]);
   });
 
   it('when the function-name prefix is not set, every forward is a 503 and nothing is invoked by a guessed name', async () => {

@@ -1,0 +1,79 @@
+import * as z from '../lib/zod.js';
+import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
+import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
+import { defineAction } from '../lib/action.js';
+import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
+import {
+  authorizeSecret,
+  managedSecretParameters,
+  secretDataParameter,
+  secretDataTypeParameter,
+  secretNameParameter,
+  secretValueOf,
+  versionIdParameter,
+} from '../lib/operations/secrets.js';
+import { parseTags } from '../lib/operations/tags.js';
+import { keyIdParameter } from '../lib/protocol/alibaba/schema.js';
+
+type CreateSecretOutput = { Arn: string; VersionId: string; SecretName: string; SecretType: 'Generic' };
+
+/**
+ * CreateSecret: a Generic secret with its first version (`ACSCurrent`). Authorised as
+ * `kms:CreateSecret` on the ARN of the name being created; with `EncryptionKeyId` (a symmetric key
+ * of this service, by id, alias or ARN) the caller also needs `kms:GenerateDataKey` on it. Without
+ * one the value is sealed under the service's default secrets key (`alias/kms/secrets`). A name in
+ * use is 409 Rejected.ResourceExist unless the call repeats the name, VersionId and value exactly
+ * (then it succeeds); a name pending deletion is 409 Rejected.ResourceInDeleteWindow. Managed-secret
+ * parameters are refused (400 InvalidParameter).
+ */
+export const action = defineAction({
+  name: 'CreateSecret',
+  group: 'write',
+  store: 'writes-state',
+  alibaba: {
+    params: z.pipe(
+      z.object({
+        SecretName: secretNameParameter,
+        VersionId: versionIdParameter,
+        SecretData: secretDataParameter,
+        SecretDataType: secretDataTypeParameter,
+        EncryptionKeyId: z.optional(keyIdParameter),
+        Description: z.optional(z.string()),
+        Tags: z.optional(z.string().check(z.maxLength(8_192, { error: 'It must be at most 8,192 characters.' }))),
+        ...managedSecretParameters,
+      }),
+      z.transform((p) => ({
+        SecretName: p.SecretName,
+        VersionId: p.VersionId,
+        value: secretValueOf(p.SecretData, p.SecretDataType),
+        EncryptionKeyId: p.EncryptionKeyId,
+        Description: p.Description,
+        tags: p.Tags === undefined ? [] : parseTags(p.Tags),
+      })),
+    ),
+  },
+  async resolve(input, context) {
+    authorizeSecret(input.SecretName, context);
+    if (input.EncryptionKeyId === undefined) return undefined;
+    const key = await resolveAuthorizedKey(input.EncryptionKeyId, context, { action: 'kms:GenerateDataKey', parameter: 'EncryptionKeyId', usable: true });
+    return key.keyId;
+  },
+  async execute(input, kmsKeyId, context): Promise<CreateSecretOutput> {
+    try {
+      const { secret } = await context.service.secrets.create({
+        name: input.SecretName,
+        versionId: input.VersionId,
+        value: input.value,
+        ...(input.Description === undefined ? {} : { description: input.Description }),
+        ...(kmsKeyId === undefined ? {} : { kmsKeyId }),
+        tags: input.tags,
+      });
+      return { Arn: secret.arn, VersionId: input.VersionId, SecretName: secret.name, SecretType: 'Generic' };
+    } finally {
+      input.value.bytes.fill(0);
+    }
+  },
+});
+
+export const handler = lambdaHandler(action);
+export const fcHandler = fcHttpHandler(action);

@@ -1,0 +1,39 @@
+import * as z from '../lib/zod.js';
+import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
+import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
+import { defineAction } from '../lib/action.js';
+import { authorizeSecret, secretNameParameter } from '../lib/operations/secrets.js';
+import { booleanParameter, integerParameter } from '../lib/protocol/alibaba/schema.js';
+import { MAX_RECOVERY_DAYS, MIN_RECOVERY_DAYS } from '../lib/secrets/secret-store.js';
+
+/**
+ * DeleteSecret: scheduled after `RecoveryWindowInDays` (7–30, default 30), restorable until then
+ * (RestoreSecret), or destroyed now with `ForceDeleteWithoutRecovery=true` (not with a window:
+ * 400 InvalidParameter). A secret already pending is 409 Rejected.ResourceInDeleteWindow unless
+ * forced. The scheduled deletion job destroys it when its time comes.
+ */
+export const action = defineAction({
+  name: 'DeleteSecret',
+  group: 'write',
+  store: 'deletes-material',
+  alibaba: {
+    params: z.object({
+      SecretName: secretNameParameter,
+      ForceDeleteWithoutRecovery: z.optional(booleanParameter),
+      RecoveryWindowInDays: z.optional(integerParameter(MIN_RECOVERY_DAYS, MAX_RECOVERY_DAYS)),
+    }),
+  },
+  async resolve(input, context) {
+    authorizeSecret(input.SecretName, context);
+  },
+  async execute(input, _resolved, context): Promise<{ SecretName: string; PlannedDeleteTime: string }> {
+    const { secret, plannedDeleteAt } = await context.service.secrets.scheduleDeletion(input.SecretName, {
+      ...(input.RecoveryWindowInDays === undefined ? {} : { windowDays: input.RecoveryWindowInDays }),
+      ...(input.ForceDeleteWithoutRecovery ? { force: true } : {}),
+    });
+    return { SecretName: secret.name, PlannedDeleteTime: plannedDeleteAt };
+  },
+});
+
+export const handler = lambdaHandler(action);
+export const fcHandler = fcHttpHandler(action);

@@ -1,0 +1,53 @@
+import * as z from '../lib/zod.js';
+import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
+import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
+import { defineAction } from '../lib/action.js';
+import { alibabaTags, authorizeSecret, secretNameParameter } from '../lib/operations/secrets.js';
+import { booleanParameter } from '../lib/protocol/alibaba/schema.js';
+
+type DescribeSecretOutput = {
+  Arn: string;
+  SecretName: string;
+  SecretType: 'Generic';
+  EncryptionKeyId: string;
+  Description: string;
+  CreateTime: string;
+  UpdateTime: string;
+  PlannedDeleteTime?: string;
+  AutomaticRotation: 'Disabled';
+  Tags?: { Tag: Array<{ TagKey: string; TagValue: string }> };
+};
+
+/**
+ * DescribeSecret: a secret's metadata, never a value; served while it is pending deletion
+ * (`PlannedDeleteTime`). `EncryptionKeyId` is the key its versions are sealed under from now on
+ * (the default secrets key's id when none was given). `Tags.Tag` only with `FetchTags=true`.
+ */
+export const action = defineAction({
+  name: 'DescribeSecret',
+  group: 'read',
+  store: 'reads',
+  alibaba: { params: z.object({ SecretName: secretNameParameter, FetchTags: z.optional(booleanParameter) }) },
+  async resolve(input, context) {
+    authorizeSecret(input.SecretName, context);
+  },
+  async execute(input, _resolved, context): Promise<DescribeSecretOutput> {
+    const { secrets } = context.service;
+    const secret = await secrets.describe(input.SecretName);
+    return {
+      Arn: secret.arn,
+      SecretName: secret.name,
+      SecretType: 'Generic',
+      EncryptionKeyId: secret.kmsKeyId ?? (await secrets.defaultKeyId()),
+      Description: secret.description,
+      CreateTime: secret.createdAt,
+      UpdateTime: secret.updatedAt,
+      ...(secret.plannedDeleteAt === undefined ? {} : { PlannedDeleteTime: secret.plannedDeleteAt }),
+      AutomaticRotation: 'Disabled',
+      ...(input.FetchTags ? { Tags: alibabaTags(secret.tags) } : {}),
+    };
+  },
+});
+
+export const handler = lambdaHandler(action);
+export const fcHandler = fcHttpHandler(action);

@@ -1,0 +1,65 @@
+import * as z from '../lib/zod.js';
+import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
+import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
+import { defineAction } from '../lib/action.js';
+import { alibabaStages, authorizeSecret, authorizeSecretKey, secretDataOf, secretNameParameter, versionIdParameter } from '../lib/operations/secrets.js';
+import { booleanParameter } from '../lib/protocol/alibaba/schema.js';
+
+type GetSecretValueOutput = {
+  SecretName: string;
+  SecretType: 'Generic';
+  VersionId: string;
+  CreateTime: string;
+  SecretData: string;
+  SecretDataType: 'text' | 'binary';
+  VersionStages: { VersionStage: string[] };
+};
+
+/**
+ * GetSecretValue: a version's value, named by `VersionId` or `VersionStage` (default `ACSCurrent`;
+ * both given: they must name the same version). Binary values are answered as their Base64. With a
+ * user key the caller also needs `kms:Decrypt` on it; a key not usable now (Disabled, pending
+ * deletion) fails with its key-state error (409). 404 Forbidden.ResourceNotFound for a secret,
+ * version or stage that is not there; 409 Rejected.ResourceInDeleteWindow while pending deletion.
+ */
+export const action = defineAction({
+  name: 'GetSecretValue',
+  group: 'read',
+  store: 'reads',
+  alibaba: {
+    params: z.object({
+      SecretName: secretNameParameter,
+      VersionStage: z.optional(
+        z.string().check(z.minLength(1, { error: 'It must not be empty.' }), z.maxLength(256, { error: 'It must be at most 256 characters.' })),
+      ),
+      VersionId: z.optional(versionIdParameter),
+      FetchExtendedConfig: z.optional(booleanParameter),
+    }),
+  },
+  async resolve(input, context) {
+    authorizeSecret(input.SecretName, context);
+    authorizeSecretKey(await context.service.secrets.describe(input.SecretName), context, 'kms:Decrypt');
+  },
+  async execute(input, _resolved, context): Promise<GetSecretValueOutput> {
+    const { secret, version, value } = await context.service.secrets.getValue(input.SecretName, {
+      ...(input.VersionId === undefined ? {} : { versionId: input.VersionId }),
+      ...(input.VersionStage === undefined ? {} : { stage: input.VersionStage }),
+    });
+    try {
+      return {
+        SecretName: secret.name,
+        SecretType: 'Generic',
+        VersionId: version.versionId,
+        CreateTime: version.createdAt,
+        SecretData: secretDataOf(version, value),
+        SecretDataType: version.type,
+        VersionStages: alibabaStages(version.labels),
+      };
+    } finally {
+      value.fill(0);
+    }
+  },
+});
+
+export const handler = lambdaHandler(action);
+export const fcHandler = fcHttpHandler(action);

@@ -1,0 +1,68 @@
+import * as z from '../lib/zod.js';
+import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
+import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
+import { defineAction } from '../lib/action.js';
+import {
+  alibabaStages,
+  authorizeSecret,
+  authorizeSecretKey,
+  parseVersionStages,
+  secretDataParameter,
+  secretDataTypeParameter,
+  secretNameParameter,
+  secretValueOf,
+  versionIdParameter,
+} from '../lib/operations/secrets.js';
+import { MAX_LABELS_PER_SECRET_ALIBABA } from '../lib/secrets/stages.js';
+
+type PutSecretValueOutput = { SecretName: string; VersionId: string; VersionStages: { VersionStage: string[] } };
+
+/**
+ * PutSecretValue: a new version. Without `VersionStages` it becomes `ACSCurrent` and the former
+ * current version `ACSPrevious`; with them (a JSON list, or `{"VersionStage": [...]}`) it gets
+ * those labels. Repeating a `VersionId` with the same value and type succeeds with no change; with
+ * another value it is 409 Rejected.ResourceExist. With a user key the caller also needs
+ * `kms:GenerateDataKey` on it. At most 8 labels per secret (400 Rejected.LimitExceeded beyond).
+ */
+export const action = defineAction({
+  name: 'PutSecretValue',
+  group: 'write',
+  store: 'writes-state',
+  alibaba: {
+    params: z.pipe(
+      z.object({
+        SecretName: secretNameParameter,
+        VersionId: versionIdParameter,
+        SecretData: secretDataParameter,
+        SecretDataType: secretDataTypeParameter,
+        VersionStages: z.optional(z.string().check(z.maxLength(8_192, { error: 'It must be at most 8,192 characters.' }))),
+      }),
+      z.transform((p) => ({
+        SecretName: p.SecretName,
+        VersionId: p.VersionId,
+        value: secretValueOf(p.SecretData, p.SecretDataType),
+        stages: p.VersionStages === undefined ? undefined : parseVersionStages(p.VersionStages),
+      })),
+    ),
+  },
+  async resolve(input, context) {
+    authorizeSecret(input.SecretName, context);
+    authorizeSecretKey(await context.service.secrets.describe(input.SecretName), context, 'kms:GenerateDataKey');
+  },
+  async execute(input, _resolved, context): Promise<PutSecretValueOutput> {
+    try {
+      const { secret, version } = await context.service.secrets.putValue(input.SecretName, {
+        versionId: input.VersionId,
+        value: input.value,
+        ...(input.stages === undefined ? {} : { stages: input.stages }),
+        limits: { labelsPerSecret: MAX_LABELS_PER_SECRET_ALIBABA },
+      });
+      return { SecretName: secret.name, VersionId: version.versionId, VersionStages: alibabaStages(version.labels) };
+    } finally {
+      input.value.bytes.fill(0);
+    }
+  },
+});
+
+export const handler = lambdaHandler(action);
+export const fcHandler = fcHttpHandler(action);

@@ -1,0 +1,47 @@
+import * as z from '../lib/zod.js';
+import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
+import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
+import { defineAction } from '../lib/action.js';
+import { MissingParameterError } from '../lib/errors.js';
+import { authorizeSecret, secretNameParameter, versionIdParameter } from '../lib/operations/secrets.js';
+import { MAX_LABELS_PER_SECRET_ALIBABA } from '../lib/secrets/stages.js';
+
+/**
+ * UpdateSecretVersionStage: adds a stage to a version (`MoveToVersion`), removes one
+ * (`RemoveFromVersion`), or moves it (both). `ACSCurrent` and `ACSPrevious` only move; moving
+ * `ACSCurrent` moves `ACSPrevious` to the version it left. When the stage is on another version,
+ * `RemoveFromVersion` must name it. 400 InvalidParameter for a move the rules refuse; 404 for a
+ * version that is not there.
+ */
+export const action = defineAction({
+  name: 'UpdateSecretVersionStage',
+  group: 'write',
+  store: 'writes-state',
+  alibaba: {
+    params: z.object({
+      SecretName: secretNameParameter,
+      VersionStage: z.string().check(z.minLength(1, { error: 'It must not be empty.' }), z.maxLength(256, { error: 'It must be at most 256 characters.' })),
+      RemoveFromVersion: z.optional(versionIdParameter),
+      MoveToVersion: z.optional(versionIdParameter),
+    }),
+  },
+  async resolve(input, context) {
+    if (input.RemoveFromVersion === undefined && input.MoveToVersion === undefined) throw new MissingParameterError('MoveToVersion');
+    authorizeSecret(input.SecretName, context);
+  },
+  async execute(input, _resolved, context): Promise<{ SecretName: string }> {
+    const secret = await context.service.secrets.moveStage(
+      input.SecretName,
+      {
+        stage: input.VersionStage,
+        ...(input.MoveToVersion === undefined ? {} : { moveToVersion: input.MoveToVersion }),
+        ...(input.RemoveFromVersion === undefined ? {} : { removeFromVersion: input.RemoveFromVersion }),
+      },
+      { labelsPerSecret: MAX_LABELS_PER_SECRET_ALIBABA },
+    );
+    return { SecretName: secret.name };
+  },
+});
+
+export const handler = lambdaHandler(action);
+export const fcHandler = fcHttpHandler(action);
