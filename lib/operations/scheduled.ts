@@ -2,6 +2,7 @@ import { KeyNotDueForDeletionError } from '../keyring/keyring.js';
 import type { KeyRecord } from '../keyring/records.js';
 import { addSeconds, rotatedAt } from '../keyring/rotation.js';
 import { isoSeconds } from '@alibaba-kms-compatible/client/internal/time';
+import { acsSecretArn } from '../secrets/names.js';
 import type { Service } from '../service.js';
 
 /**
@@ -14,7 +15,7 @@ import type { Service } from '../service.js';
 /** One audit line per scheduled action; a line that cannot be written fails the key's run. */
 function auditJob(
   service: Service,
-  action: 'RotateKey' | 'DestroyKey' | 'DestroyExpiredKeyMaterial',
+  action: 'RotateKey' | 'DestroyKey' | 'DestroyExpiredKeyMaterial' | 'DestroySecret',
   keyId: string,
   code: 'OK' | 'Failed',
   keyVersionId?: string,
@@ -24,7 +25,7 @@ function auditJob(
       time: new Date(service.now()).toISOString(),
       type: 'job',
       action,
-      keyArn: service.keyring.arnOf(keyId),
+      keyArn: action === 'DestroySecret' ? keyId : service.keyring.arnOf(keyId),
       ...(keyVersionId ? { keyVersionId } : {}),
       code,
     }) ?? Promise.resolve()
@@ -131,8 +132,29 @@ export async function destroyDueKeys(service: Service): Promise<string[]> {
       failed.push(keyId);
     }
   }
+  if (!(await destroyDueSecrets(service))) failed.push('secrets');
   if (failed.length > 0) throw new ScheduledJobError('deletion', [...new Set(failed)], destroyed);
   return destroyed;
+}
+
+/**
+ * The secrets whose deletion window has passed (SecretStore.destroyExpired): values, then
+ * metadata; one audit line per secret destroyed, named by its acs ARN. False when the run failed
+ * (the next run finishes it).
+ */
+async function destroyDueSecrets(service: Service): Promise<boolean> {
+  const arnOf = (name: string) => acsSecretArn(service.keyring.scope, name);
+  try {
+    for (const name of await service.secrets.destroyExpired()) {
+      service.logger.info('secret destroyed', { secretName: name });
+      await auditJob(service, 'DestroySecret', arnOf(name), 'OK');
+    }
+    return true;
+  } catch (err) {
+    service.logger.error('secret destruction failed', { error: (err as Error).message });
+    await auditJob(service, 'DestroySecret', arnOf('*'), 'Failed').catch(() => undefined);
+    return false;
+  }
 }
 
 /** Destroys an EXTERNAL key's material if its record says it is gone; false when that failed. */

@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { isoSeconds } from '@alibaba-kms-compatible/client/internal/time';
 import { RecentAuditRecords } from '../../lib/audit/recent-records.js';
+import { destroyDueKeys } from '../../lib/operations/scheduled.js';
 import { DEFAULT_SECRETS_KEY_ALIAS } from '../../lib/secrets/default-key.js';
 import { ACCOUNT_ID, ADMIN, createTestService, DISABLED_KEY_ID, KEY_ID, keyArnOf, REGION, type TestService } from '../helpers/service.js';
 import { type Credentials, signedRpcRequest } from '../helpers/sign.js';
@@ -331,6 +332,20 @@ describe('DeleteSecret and RestoreSecret', () => {
     expect(await t.service.secrets.destroyExpired()).toEqual(['s']);
     now = base;
     expectError(await call('DescribeSecret', { SecretName: 's' }), 404, 'Forbidden.ResourceNotFound');
+  });
+
+  it('the hourly deletion job (destroyDueKeys, the gateway timer and the deleteExpiredKeys function) destroys due secrets, one audit line each, and leaves the rest', async () => {
+    await ok('CreateSecret', { SecretName: 'kept', VersionId: 'v1', SecretData: 'k' });
+    await ok('DeleteSecret', { SecretName: 's', RecoveryWindowInDays: '7' });
+    await ok('DeleteSecret', { SecretName: 'kept', RecoveryWindowInDays: '30' });
+    now = base + 8 * DAY;
+    expect(await destroyDueKeys(t.service)).toEqual([]);
+    now = base;
+    expectError(await call('DescribeSecret', { SecretName: 's' }), 404, 'Forbidden.ResourceNotFound');
+    expect((await ok('DescribeSecret', { SecretName: 'kept' })).PlannedDeleteTime).toBe(at(30 * DAY));
+    const jobs = (await ok('ListAuditEvents')).AuditEvents.AuditEvent.filter((e: any) => e.Type === 'job');
+    expect(jobs).toEqual([expect.objectContaining({ Action: 'DestroySecret', KeyArn: secretArn('s'), Result: 'OK' })]);
+    expect(await t.service.secrets.list()).toEqual([expect.objectContaining({ name: 'kept' })]);
   });
 });
 

@@ -211,7 +211,11 @@ describe('Table: Actions ⇄ serverless.yml', () => {
       ].sort(),
     );
     expect(ACTIONS).toEqual(ALL_ACTIONS.slice(0, ACTIONS.length));
-    expect(ALL_ACTIONS.slice(ACTIONS.length).map((r) => r.action).sort()).toEqual([...NOT_IN_AWS_STACK].sort());
+    expect(
+      ALL_ACTIONS.slice(ACTIONS.length)
+        .map((r) => r.action)
+        .sort(),
+    ).toEqual([...NOT_IN_AWS_STACK].sort());
     for (const action of NOT_IN_AWS_STACK) {
       expect(template.functions[ALL_ACTIONS.find((r) => r.action === action)!.functionName]).toBeUndefined();
       expect(ALL_ACTIONS.find((r) => r.action === action)!.operation.aws).toBeUndefined();
