@@ -441,6 +441,17 @@ describe('Adversarial inputs', () => {
         // Their denied callers: test/contract/audit-events.test.ts, test/contract/describe-access-key.test.ts.
         'ListAuditEvents',
         'DescribeAccessKey',
+        // Their denied callers, existing secret or not: test/contract/secrets-alibaba.test.ts (and the policy-coverage suite).
+        'CreateSecret',
+        'GetSecretValue',
+        'PutSecretValue',
+        'DescribeSecret',
+        'ListSecrets',
+        'ListSecretVersionIds',
+        'UpdateSecret',
+        'UpdateSecretVersionStage',
+        'DeleteSecret',
+        'RestoreSecret',
       ]);
       expect(ACTIONS.map((a) => a.action).filter((a) => !covered.has(a))).toEqual([]);
     });

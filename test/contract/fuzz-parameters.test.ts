@@ -34,6 +34,7 @@ import {
   requestParameters,
   SEEDED_ALIASES,
   SEEDED_KEY_IDS,
+  FUZZ_SECRETS,
   sentTexts,
   signedRequest,
   signingPath,
@@ -136,6 +137,11 @@ async function fuzzService(store?: FileKeyStore, options: { keyKinds?: boolean }
   const pending = (await ok('CreateKey', { Description: 'pending' })).KeyMetadata.KeyId as string;
   await ok('CreateAlias', { AliasName: PENDING_ALIAS, KeyId: pending });
   await ok('ScheduleKeyDeletion', { KeyId: pending, PendingWindowInDays: '7' });
+  // Secrets: one live with two versions, one pending deletion (RestoreSecret has something to restore).
+  await ok('CreateSecret', { SecretName: FUZZ_SECRETS[0], VersionId: 'v1', SecretData: 'one', Tags: '[{"TagKey":"env","TagValue":"x"}]' });
+  await ok('PutSecretValue', { SecretName: FUZZ_SECRETS[0], VersionId: 'v2', SecretData: 'two' });
+  await ok('CreateSecret', { SecretName: FUZZ_SECRETS[1], VersionId: 'v1', SecretData: 'one' });
+  await ok('DeleteSecret', { SecretName: FUZZ_SECRETS[1] });
   const imports = await importFixture(ok);
   const keyKinds = options.keyKinds ? await keyKindsFixture(ok, (action, params) => t.call(signedRpcRequest(ADMIN, action, params))) : undefined;
   return { t, blobs, keyIds: [...SEEDED_KEY_IDS, pending, imports.keyId, ...(keyKinds ? fixtureKeyIds(keyKinds) : [])], imports, keyKinds };

@@ -1413,6 +1413,58 @@ const POLICY_CASES: Record<string, PolicyCase> = {
   ListAuditEvents: { denied: '*', params: () => ({}), allowed: 400, allowedCode: 'UnsupportedOperation' },
   // The caller's own access key (with the RPC signature AccessKeyId is always the signer's).
   DescribeAccessKey: { denied: `acs:kms:${REGION}:${ACCOUNT_ID}:accesskey/testNothing001`, params: () => ({}) },
+  // Secrets: authorised on the secret's ARN (CreateSecret on the name being created) before the store is read;
+  // this fixture has no secret, so ADMIN learns it is not there.
+  CreateSecret: { denied: `acs:kms:${REGION}:${ACCOUNT_ID}:secret/s`, params: () => ({ SecretName: 's', VersionId: 'v1', SecretData: 'x' }) },
+  GetSecretValue: {
+    denied: `acs:kms:${REGION}:${ACCOUNT_ID}:secret/s`,
+    params: () => ({ SecretName: 's' }),
+    allowed: 404,
+    allowedCode: 'Forbidden.ResourceNotFound',
+  },
+  PutSecretValue: {
+    denied: `acs:kms:${REGION}:${ACCOUNT_ID}:secret/s`,
+    params: () => ({ SecretName: 's', VersionId: 'v2', SecretData: 'x' }),
+    allowed: 404,
+    allowedCode: 'Forbidden.ResourceNotFound',
+  },
+  DescribeSecret: {
+    denied: `acs:kms:${REGION}:${ACCOUNT_ID}:secret/s`,
+    params: () => ({ SecretName: 's' }),
+    allowed: 404,
+    allowedCode: 'Forbidden.ResourceNotFound',
+  },
+  ListSecrets: { denied: '*', params: () => ({}) },
+  ListSecretVersionIds: {
+    denied: `acs:kms:${REGION}:${ACCOUNT_ID}:secret/s`,
+    params: () => ({ SecretName: 's' }),
+    allowed: 404,
+    allowedCode: 'Forbidden.ResourceNotFound',
+  },
+  UpdateSecret: {
+    denied: `acs:kms:${REGION}:${ACCOUNT_ID}:secret/s`,
+    params: () => ({ SecretName: 's', Description: 'd' }),
+    allowed: 404,
+    allowedCode: 'Forbidden.ResourceNotFound',
+  },
+  UpdateSecretVersionStage: {
+    denied: `acs:kms:${REGION}:${ACCOUNT_ID}:secret/s`,
+    params: () => ({ SecretName: 's', VersionStage: 'x', MoveToVersion: 'v1' }),
+    allowed: 404,
+    allowedCode: 'Forbidden.ResourceNotFound',
+  },
+  DeleteSecret: {
+    denied: `acs:kms:${REGION}:${ACCOUNT_ID}:secret/s`,
+    params: () => ({ SecretName: 's' }),
+    allowed: 404,
+    allowedCode: 'Forbidden.ResourceNotFound',
+  },
+  RestoreSecret: {
+    denied: `acs:kms:${REGION}:${ACCOUNT_ID}:secret/s`,
+    params: () => ({ SecretName: 's' }),
+    allowed: 404,
+    allowedCode: 'Forbidden.ResourceNotFound',
+  },
   ExportDataKey: { denied: 'blob', params: (blob) => ({ CiphertextBlob: blob, ...EXPORT_WRAPPING }) },
   GenerateAndExportDataKey: { denied: keyArnOf(KEY_ID), params: () => ({ KeyId: KEY_ID, ...EXPORT_WRAPPING }) },
   // The seeded keys are Aliyun_KMS: ADMIN's call reaches the origin check (400), a denied one is 403 first.

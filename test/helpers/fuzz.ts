@@ -592,6 +592,9 @@ export interface ImportFixture {
 }
 
 const IMPORT_ACTIONS = new Set(['GetParametersForImport', 'ImportKeyMaterial', 'DeleteKeyMaterial']);
+const TAG_ACTIONS = new Set(['TagResource', 'UntagResource', 'ListResourceTags']);
+/** The secrets the fuzz service makes (test/contract/fuzz-parameters.test.ts): one live, one pending deletion. */
+export const FUZZ_SECRETS = ['fuzz/secret', 'fuzz/pending'] as const;
 
 /** The value generators of each known parameter name; any other name gets nasty text. */
 export function parameterGenerator(realBlobs: readonly string[], imports?: ImportFixture): ParamGenerator {
@@ -616,8 +619,8 @@ export function parameterGenerator(realBlobs: readonly string[], imports?: Impor
     PageNumber: int(1, 4),
     PageSize: int(1, 100),
     PendingWindowInDays: int(7, 366),
-    RotationInterval: one(fc.constantFrom('7d', '30d', '730d', '604800s', '63072000s')),
-    EnableAutomaticRotation: one(fc.constantFrom('true', 'false')),
+    RotationInterval: (name, action) => (action === 'CreateSecret' ? fc.constant([]) : one(fc.constantFrom('7d', '30d', '730d', '604800s', '63072000s'))(name)),
+    EnableAutomaticRotation: (name, action) => one(action === 'CreateSecret' ? fc.constant('false') : fc.constantFrom('true', 'false'))(name),
     DryRun: one(fc.constantFrom('true', 'false', 'false')),
     EncryptionContext: validContextParameter,
     SourceEncryptionContext: validContextParameter,
@@ -660,9 +663,37 @@ export function parameterGenerator(realBlobs: readonly string[], imports?: Impor
     ImportToken: one(imports ? fc.constant(imports.importToken) : fc.base64String({ minLength: 4, maxLength: 64 })),
     EncryptedKeyMaterial: one(imports ? fc.constant(imports.encryptedKeyMaterial) : fc.base64String({ minLength: 4, maxLength: 344 })),
     KeyMaterialExpireUnix: one(fc.oneof(fc.constant('0'), fc.integer({ min: 2_000_000_000, max: 4_000_000_000 }).map(String))),
-    // No valid value (this service tags keys only): a sane request leaves them out.
-    SecretName: () => fc.constant([]),
+    // The tag Actions tag keys only (a sane request leaves SecretName out); the secrets Actions name
+    // the fuzz service's secrets (FUZZ_SECRETS), or a new name.
+    SecretName: (name, action) =>
+      TAG_ACTIONS.has(action)
+        ? fc.constant([])
+        : one(
+            fc.oneof(
+              { weight: 4, arbitrary: fc.constantFrom(...FUZZ_SECRETS) },
+              { weight: 1, arbitrary: fc.stringMatching(/^[A-Za-z0-9_/+=.@-]{1,40}$/).filter((n) => !n.startsWith('acs/')) },
+            ),
+          )(name),
     CertificateId: () => fc.constant([]),
+    VersionId: one(fc.oneof(fc.constantFrom('v1', 'v2'), fc.stringMatching(/^[A-Za-z0-9-]{1,64}$/))),
+    SecretData: one(unicodeString(100).filter((s) => s.length > 0)),
+    SecretDataType: one(fc.constantFrom('text', 'text', 'binary')),
+    SecretType: one(fc.constant('Generic')),
+    VersionStage: one(fc.constantFrom('ACSCurrent', 'ACSPrevious', 'ACSPending', 'AWSCURRENT', 'custom')),
+    VersionStages: one(fc.constantFrom('["ACSCurrent"]', '{"VersionStage":["custom"]}', '["custom","ACSPending"]')),
+    MoveToVersion: one(fc.constantFrom('v1', 'v2')),
+    RemoveFromVersion: one(fc.constantFrom('v1', 'v2')),
+    RecoveryWindowInDays: int(7, 30),
+    ForceDeleteWithoutRecovery: one(fc.constantFrom('true', 'false', 'false')),
+    IncludeDeprecated: one(fc.constantFrom('true', 'false')),
+    FetchTags: one(fc.constantFrom('true', 'false')),
+    FetchExtendedConfig: one(fc.constantFrom('true', 'false')),
+    Filters: one(fc.constantFrom('[]', '[{"Key":"SecretName","Values":["fuzz"]}]', '[{"Key":"TagKey","Values":["env","x"]}]')),
+    EncryptionKeyId: one(seededKeyReference),
+    // Managed-secret parameters: refused; a sane request leaves them out.
+    ExtendedConfig: () => fc.constant([]),
+    Policy: () => fc.constant([]),
+    DKMSInstanceId: () => fc.constant([]),
   };
   const anyTable: Record<string, (name: string, action: string) => PairsArbitrary> = {
     KeyId: one(keyReference),
@@ -812,8 +843,10 @@ export const UNKNOWN_ACTIONS: readonly string[] = [
   'RotateKeys',
   'DeleteExpiredKeys',
   'dispatch',
-  'CreateSecret',
-  'GetSecretValue',
+  // Served since the secrets Actions landed; the AWS-only and managed-secret ones are not.
+  'BatchGetSecretValue',
+  'RotateSecret',
+  'createsecret',
   ...PROTOTYPE_NAMES,
   '',
   ' ',
