@@ -125,3 +125,36 @@ describe('private keys and HMAC keys at rest', () => {
     }
   });
 });
+
+describe('secret values at rest', () => {
+  it('no file of the data directory holds a secret value (text or binary), in any form', async () => {
+    const dataDir = join(root, 'secrets');
+    const gateway = await startGateway({ dataDir, seedFile: await writeSeedFile(root, TEST_SEED) });
+    const kms = createKmsClient({ endpoint: gateway.url, accessKeyId: ADMIN.accessKeyId, accessKeySecret: ADMIN.accessKeySecret });
+    const TEXT = 'recognisable-secret-value-4b1d-at-rest';
+    const BYTES = Buffer.from('recognisable binary secret at rest \u0000\u0001\u0002');
+    await kms.call('CreateSecret', { SecretName: 'rest/text', VersionId: 'v1', SecretData: TEXT });
+    await kms.call('PutSecretValue', { SecretName: 'rest/text', VersionId: 'v2', SecretData: `${TEXT}-2` });
+    await kms.call('CreateSecret', { SecretName: 'rest/keyed', VersionId: 'v1', SecretData: `${TEXT}-keyed`, EncryptionKeyId: ALIAS });
+    await kms.call('CreateSecret', { SecretName: 'rest/binary', VersionId: 'v1', SecretData: BYTES.toString('base64'), SecretDataType: 'binary' });
+    const read = (await kms.call('GetSecretValue', { SecretName: 'rest/text' })) as { SecretData: string };
+    expect(read.SecretData).toBe(`${TEXT}-2`);
+    expect(((await kms.call('GetSecretValue', { SecretName: 'rest/binary' })) as { SecretData: string }).SecretData).toBe(BYTES.toString('base64'));
+    expect(((await kms.call('GetSecretValue', { SecretName: 'rest/keyed' })) as { SecretData: string }).SecretData).toBe(`${TEXT}-keyed`);
+    expect(await gateway.stop('SIGTERM')).toBe(0);
+
+    const values = [...forms(TEXT), BYTES, Buffer.from(BYTES.toString('base64')), Buffer.from(BYTES.toString('hex'))];
+    const files = (await allFiles(dataDir)).filter((f) => !f.endsWith('admin-credentials.json') && !f.endsWith('root.key'));
+    expect(files.length).toBeGreaterThan(10);
+    for (const file of files) {
+      const bytes = await readFile(file);
+      let decoded = Buffer.alloc(0);
+      try {
+        decoded = Buffer.from((JSON.parse(bytes.toString('utf8')) as { value: string }).value, 'base64');
+      } catch {
+        // Not an entry file.
+      }
+      for (const content of [bytes, decoded]) for (const value of values) expect(content.includes(value), `${file} holds a secret value`).toBe(false);
+    }
+  });
+});
