@@ -3,21 +3,29 @@ import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { defineAction } from '../lib/action.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
-import { keyIdParameter } from '../lib/protocol/alibaba/schema.js';
+import { authorizeSecret } from '../lib/operations/secrets.js';
+import { taggedResource } from '../lib/operations/tags.js';
+import { tagResourceParameters } from '../lib/protocol/alibaba/schema.js';
 import { keyId } from '../lib/protocol/aws/fields.js';
 import { tagPage } from '../lib/protocol/aws/shapes.js';
 
-type ListResourceTagsOutput = { Tags: { Tag: Array<{ KeyId: string; TagKey: string; TagValue: string }> } };
+type ListResourceTagsOutput = { Tags: { Tag: Array<{ KeyId?: string; TagKey: string; TagValue: string }> } };
 
 /**
  * ListResourceTags: a key's tags, by TagKey, as `Tags.Tag[]{KeyId, TagKey, TagValue}` (an empty
- * list when none), in any key state. AWS pages them (Limit, Marker); Alibaba lists them all.
+ * list when none), in any key state; or a secret's (`SecretName`, authorised on its acs ARN), as
+ * `Tags.Tag[]{TagKey, TagValue}`, also while it is pending deletion. AWS pages them (Limit, Marker); Alibaba lists them all.
  */
 export const action = defineAction({
   name: 'ListResourceTags',
   group: 'read',
   store: 'reads',
-  alibaba: { params: z.object({ KeyId: keyIdParameter }) },
+  alibaba: {
+    params: z.pipe(
+      z.object(tagResourceParameters),
+      z.transform((params) => taggedResource(params)),
+    ),
+  },
   aws: [
     {
       target: 'ListResourceTags',
@@ -33,9 +41,19 @@ export const action = defineAction({
       },
     },
   ],
-  resolve: (input, context) => resolveAuthorizedKey(input.KeyId, context),
-  async execute(_input, key): Promise<ListResourceTagsOutput> {
-    return { Tags: { Tag: (key.tags ?? []).map(([TagKey, TagValue]) => ({ KeyId: key.keyId, TagKey, TagValue })) } };
+  async resolve(input, context) {
+    if (input.SecretName !== undefined) {
+      authorizeSecret(input.SecretName, context);
+      return undefined;
+    }
+    return resolveAuthorizedKey(input.KeyId, context);
+  },
+  async execute(input, key, context): Promise<ListResourceTagsOutput> {
+    if (input.SecretName !== undefined) {
+      const secret = await context.service.secrets.describe(input.SecretName);
+      return { Tags: { Tag: secret.tags.map(([TagKey, TagValue]) => ({ TagKey, TagValue })) } };
+    }
+    return { Tags: { Tag: (key!.tags ?? []).map(([TagKey, TagValue]) => ({ KeyId: key!.keyId, TagKey, TagValue })) } };
   },
 });
 

@@ -4,14 +4,16 @@ import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { defineAction } from '../lib/action.js';
 import { notPendingDeletion } from '../lib/operations/key-state.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
-import { parseTags, taggedKeyId, tagsOfList, withTags } from '../lib/operations/tags.js';
+import { authorizeSecret } from '../lib/operations/secrets.js';
+import { parseTags, taggedResource, tagsOfList, withTags } from '../lib/operations/tags.js';
 import { tagResourceParameters } from '../lib/protocol/alibaba/schema.js';
 import { keyId, list } from '../lib/protocol/aws/fields.js';
 
 /**
- * TagResource: adds tags to a key (`Tags`, a JSON list of {TagKey, TagValue}); a key it already
- * carries gets the new value. At most 20 per key (400 Rejected.LimitExceeded). A key pending
- * deletion refuses it. Secrets and certificates are not served here (404).
+ * TagResource: adds tags to a key (`KeyId`) or a secret (`SecretName`, authorised as
+ * kms:TagResource on its acs ARN) (`Tags`, a JSON list of {TagKey, TagValue}); a key it already
+ * carries gets the new value. At most 20 per resource (400 Rejected.LimitExceeded). A key or
+ * secret pending deletion refuses it. Certificates are not served (404).
  */
 export const action = defineAction({
   name: 'TagResource',
@@ -22,7 +24,7 @@ export const action = defineAction({
       z.object({ ...tagResourceParameters, Tags: z.string().check(z.maxLength(8_192, { error: 'It must be at most 8,192 characters.' })) }),
       z.transform((params) => {
         const tags = parseTags(params.Tags);
-        return { KeyId: taggedKeyId(params), tags };
+        return { ...taggedResource(params), tags };
       }),
     ),
   },
@@ -33,9 +35,16 @@ export const action = defineAction({
       output: () => ({}),
     },
   ],
-  resolve: async (input, context) => notPendingDeletion(await resolveAuthorizedKey(input.KeyId, context)),
+  async resolve(input, context) {
+    if (input.SecretName !== undefined) {
+      authorizeSecret(input.SecretName, context);
+      return undefined;
+    }
+    return notPendingDeletion(await resolveAuthorizedKey(input.KeyId, context));
+  },
   async execute(input, key, context) {
-    await context.service.keyring.updateKey(key.keyId, (record) => withTags(notPendingDeletion(record), input.tags));
+    if (input.SecretName !== undefined) await context.service.secrets.tag(input.SecretName, input.tags);
+    else await context.service.keyring.updateKey(key!.keyId, (record) => withTags(notPendingDeletion(record), input.tags));
     return {};
   },
 });

@@ -4,13 +4,15 @@ import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { defineAction } from '../lib/action.js';
 import { notPendingDeletion } from '../lib/operations/key-state.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
-import { parseTagKeys, taggedKeyId, tagKeysOfList, withoutTags } from '../lib/operations/tags.js';
+import { authorizeSecret } from '../lib/operations/secrets.js';
+import { parseTagKeys, taggedResource, tagKeysOfList, withoutTags } from '../lib/operations/tags.js';
 import { tagResourceParameters } from '../lib/protocol/alibaba/schema.js';
 import { keyId, list } from '../lib/protocol/aws/fields.js';
 
 /**
  * UntagResource: removes the tags named in `TagKeys` (a JSON list, or keys separated by commas)
- * from a key; keys it does not carry are ignored. A key pending deletion refuses it.
+ * from a key (`KeyId`) or a secret (`SecretName`, authorised on its acs ARN); keys it does not
+ * carry are ignored. A key or secret pending deletion refuses it.
  */
 export const action = defineAction({
   name: 'UntagResource',
@@ -21,7 +23,7 @@ export const action = defineAction({
       z.object({ ...tagResourceParameters, TagKeys: z.string().check(z.maxLength(8_192, { error: 'It must be at most 8,192 characters.' })) }),
       z.transform((params) => {
         const keys = parseTagKeys(params.TagKeys);
-        return { KeyId: taggedKeyId(params), keys };
+        return { ...taggedResource(params), keys };
       }),
     ),
   },
@@ -35,9 +37,16 @@ export const action = defineAction({
       output: () => ({}),
     },
   ],
-  resolve: async (input, context) => notPendingDeletion(await resolveAuthorizedKey(input.KeyId, context)),
+  async resolve(input, context) {
+    if (input.SecretName !== undefined) {
+      authorizeSecret(input.SecretName, context);
+      return undefined;
+    }
+    return notPendingDeletion(await resolveAuthorizedKey(input.KeyId, context));
+  },
   async execute(input, key, context) {
-    await context.service.keyring.updateKey(key.keyId, (record) => withoutTags(notPendingDeletion(record), input.keys));
+    if (input.SecretName !== undefined) await context.service.secrets.untag(input.SecretName, input.keys);
+    else await context.service.keyring.updateKey(key!.keyId, (record) => withoutTags(notPendingDeletion(record), input.keys));
     return {};
   },
 });

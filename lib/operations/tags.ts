@@ -93,11 +93,15 @@ export function withoutTags(record: KeyRecord, keys: readonly string[]): KeyReco
   return left.length > 0 ? { ...rest, tags: left } : rest;
 }
 
-/** The key a tag Action names: exactly one of KeyId, SecretName, CertificateId may be given, and only keys are served. */
-export function taggedKeyId(input: { KeyId?: string | undefined; SecretName?: string | undefined; CertificateId?: string | undefined }): string {
+/** What a tag Action names: a key (`KeyId`) or a secret (`SecretName`). */
+export type TaggedResource = { KeyId: string; SecretName?: undefined } | { SecretName: string; KeyId?: undefined };
+
+/** The resource a tag Action names: exactly one of KeyId, SecretName, CertificateId may be given; keys and secrets are served (certificates: 404). */
+export function taggedResource(input: { KeyId?: string | undefined; SecretName?: string | undefined; CertificateId?: string | undefined }): TaggedResource {
   const named = (['KeyId', 'SecretName', 'CertificateId'] as const).filter((name) => input[name] !== undefined);
   if (named.length === 0) throw new MissingParameterError('KeyId');
   if (named.length > 1) throw new InvalidParameterError(named[1]!, 'Name one resource: KeyId, SecretName or CertificateId.');
-  if (input.KeyId === undefined) throw new ResourceNotFoundError(named[0]!);
-  return input.KeyId;
+  if (input.KeyId !== undefined) return { KeyId: input.KeyId };
+  if (input.SecretName !== undefined) return { SecretName: input.SecretName };
+  throw new ResourceNotFoundError(named[0]!);
 }

@@ -349,6 +349,42 @@ describe('DeleteSecret and RestoreSecret', () => {
   });
 });
 
+describe('tags on secrets (TagResource, UntagResource, ListResourceTags with SecretName)', () => {
+  it('tags, lists and untags a secret; authorised as the tag Action on the secret ARN, before revealing whether it exists', async () => {
+    await ok('CreateSecret', { SecretName: 's', VersionId: 'v1', SecretData: 'x', Tags: '[{"TagKey":"env","TagValue":"prod"}]' });
+    expect(await ok('TagResource', { SecretName: 's', Tags: '[{"TagKey":"team","TagValue":"blue"},{"TagKey":"env","TagValue":"dev"}]' })).toEqual({
+      RequestId: expect.any(String),
+    });
+    expect((await ok('ListResourceTags', { SecretName: 's' })).Tags).toEqual({
+      Tag: [
+        { TagKey: 'env', TagValue: 'dev' },
+        { TagKey: 'team', TagValue: 'blue' },
+      ],
+    });
+    await ok('UntagResource', { SecretName: secretArn('s'), TagKeys: '["env","missing"]' });
+    expect((await ok('DescribeSecret', { SecretName: 's', FetchTags: 'true' })).Tags).toEqual({ Tag: [{ TagKey: 'team', TagValue: 'blue' }] });
+    expectError(await call('TagResource', { SecretName: 's', Tags: 'nope' }), 400, 'InvalidParameter', 'Tags');
+    expectError(await call('TagResource', { SecretName: 'nobody', Tags: '[{"TagKey":"a","TagValue":"b"}]' }), 404, 'Forbidden.ResourceNotFound');
+    expectError(await call('ListResourceTags', { KeyId: KEY_ID, SecretName: 's' }), 400, 'InvalidParameter', 'SecretName');
+
+    const other = await accessKey('testSecretsTags', [{ Effect: 'Allow', Action: 'kms:*', Resource: secretArn('theirs') }]);
+    for (const [action, extra] of [
+      ['TagResource', { Tags: '[{"TagKey":"a","TagValue":"b"}]' }],
+      ['UntagResource', { TagKeys: '["team"]' }],
+      ['ListResourceTags', {}],
+    ] as const) {
+      const existing = await call(action, { SecretName: 's', ...extra }, other);
+      const missing = await call(action, { SecretName: 'nobody', ...extra }, other);
+      expectError(existing, 403, 'Forbidden.NoPermission', secretArn('s'));
+      expectError(missing, 403, 'Forbidden.NoPermission', secretArn('nobody'));
+    }
+    // Pending deletion: tags are listed, not changed.
+    await ok('DeleteSecret', { SecretName: 's' });
+    expect((await ok('ListResourceTags', { SecretName: 's' })).Tags.Tag).toHaveLength(1);
+    expectError(await call('TagResource', { SecretName: 's', Tags: '[{"TagKey":"a","TagValue":"b"}]' }), 409, 'Rejected.ResourceInDeleteWindow');
+  });
+});
+
 describe('authorisation', () => {
   it('a denied caller gets 403 Forbidden.NoPermission whether or not the secret exists, naming the secret ARN', async () => {
     await ok('CreateSecret', { SecretName: 'mine', VersionId: 'v1', SecretData: 'x' });

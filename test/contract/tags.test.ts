@@ -112,7 +112,8 @@ describe('Tags on keys', () => {
     [{ Tags: '[{"TagKey":"a","TagValue":"b"}]' }, 400, 'MissingParameter', 'KeyId'],
     [{ KeyId: KEY_ID }, 400, 'MissingParameter', 'Tags'],
     [{ KeyId: KEY_ID, SecretName: 's', Tags: '[{"TagKey":"a","TagValue":"b"}]' }, 400, 'InvalidParameter', 'SecretName'],
-    [{ SecretName: 's', Tags: '[{"TagKey":"a","TagValue":"b"}]' }, 404, 'Forbidden.ResourceNotFound', 'SecretName'],
+    // A secret is tagged by SecretName (test/contract/secrets-alibaba.test.ts); this one does not exist.
+    [{ SecretName: 's', Tags: '[{"TagKey":"a","TagValue":"b"}]' }, 404, 'Forbidden.ResourceNotFound', 'secret "s"'],
     [{ CertificateId: 'c', Tags: '[{"TagKey":"a","TagValue":"b"}]' }, 404, 'Forbidden.ResourceNotFound', 'CertificateId'],
     [{ KeyId: 'alias/', Tags: '[{"TagKey":"a","TagValue":"b"}]' }, 400, 'InvalidParameter', 'KeyId'],
   ] as const)('TagResource with %j answers %i %s', async (params, status, code, names) => {

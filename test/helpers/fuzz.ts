@@ -663,11 +663,11 @@ export function parameterGenerator(realBlobs: readonly string[], imports?: Impor
     ImportToken: one(imports ? fc.constant(imports.importToken) : fc.base64String({ minLength: 4, maxLength: 64 })),
     EncryptedKeyMaterial: one(imports ? fc.constant(imports.encryptedKeyMaterial) : fc.base64String({ minLength: 4, maxLength: 344 })),
     KeyMaterialExpireUnix: one(fc.oneof(fc.constant('0'), fc.integer({ min: 2_000_000_000, max: 4_000_000_000 }).map(String))),
-    // The tag Actions tag keys only (a sane request leaves SecretName out); the secrets Actions name
-    // the fuzz service's secrets (FUZZ_SECRETS), or a new name.
+    // The fuzz service's secrets (FUZZ_SECRETS), or a new name; the tag Actions mostly tag keys
+    // (SecretName with KeyId is a 400), sometimes a secret.
     SecretName: (name, action) =>
       TAG_ACTIONS.has(action)
-        ? fc.constant([])
+        ? fc.oneof({ weight: 3, arbitrary: fc.constant<Array<[string, string]>>([]) }, { weight: 1, arbitrary: one(fc.constantFrom(...FUZZ_SECRETS))(name) })
         : one(
             fc.oneof(
               { weight: 4, arbitrary: fc.constantFrom(...FUZZ_SECRETS) },

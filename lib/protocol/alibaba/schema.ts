@@ -58,7 +58,7 @@ export const pagingParameters = {
   PageSize: z.optional(integerParameter(1, PAGING_DEFAULTS.maxPageSize)),
 };
 
-/** The resource parameters of the tag Actions: exactly one of KeyId, SecretName, CertificateId (see taggedKeyId). */
+/** The resource parameters of the tag Actions: exactly one of KeyId, SecretName, CertificateId (see taggedResource). */
 export const tagResourceParameters = {
   KeyId: z.optional(keyIdParameter),
   SecretName: z.optional(z.string().check(z.maxLength(2048, { error: 'It must be at most 2,048 characters.' }))),
