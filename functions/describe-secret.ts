@@ -4,6 +4,7 @@ import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { defineAction } from '../lib/action.js';
 import { alibabaTags, authorizeSecret, secretNameParameter } from '../lib/operations/secrets.js';
 import { booleanParameter } from '../lib/protocol/alibaba/schema.js';
+import { CURRENT } from '../lib/secrets/stages.js';
 
 type DescribeSecretOutput = {
   Arn: string;
@@ -38,7 +39,8 @@ export const action = defineAction({
       Arn: secret.arn,
       SecretName: secret.name,
       SecretType: 'Generic',
-      EncryptionKeyId: secret.kmsKeyId ?? (await secrets.defaultKeyId()),
+      // No user key: the key its current version is sealed under (the default secrets key), never a key made now.
+      EncryptionKeyId: secret.kmsKeyId ?? secret.versions.find((v) => v.labels.includes(CURRENT))?.keyId ?? (await secrets.defaultKeyId()),
       Description: secret.description,
       CreateTime: secret.createdAt,
       UpdateTime: secret.updatedAt,

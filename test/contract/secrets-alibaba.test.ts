@@ -137,6 +137,15 @@ describe('CreateSecret and GetSecretValue', () => {
     expect(alias).toBeDefined();
     expect((await ok('DescribeSecret', { SecretName: 'a' })).EncryptionKeyId).toBe(alias!.keyId);
     expect((await ok('DescribeSecret', { SecretName: 'b' })).EncryptionKeyId).toBe(alias!.keyId);
+    // Describing names the key the value is sealed under: no key is made by a describe (a fresh
+    // service on the same store, whose default key is not yet known, with the alias gone).
+    await ok('DeleteAlias', { AliasName: DEFAULT_SECRETS_KEY_ALIAS });
+    const keys = (await t.service.keyring.listKeyIds()).length;
+    const fresh = await createTestService({ store: t.store, seed: false, now: () => now });
+    const described = await fresh.call(signedRpcRequest(ADMIN, 'DescribeSecret', { SecretName: 'a' }));
+    expect(described.status, described.raw).toBe(200);
+    expect(described.body.EncryptionKeyId).toBe(alias!.keyId);
+    expect((await t.service.keyring.listKeyIds()).length).toBe(keys);
   });
 
   it('two services on one store making the default key at once end with one key', async () => {
