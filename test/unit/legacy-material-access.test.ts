@@ -3,7 +3,8 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ACTIONS, DISPATCHER, EVENT_TRIGGERED, SCHEDULED } from '../../functions/actions.js';
+// The functions of the AWS stack: every Action's but NOT_IN_AWS_STACK (the secrets Actions).
+import { ACTIONS_IN_AWS_STACK as ACTIONS, DISPATCHER, EVENT_TRIGGERED, SCHEDULED } from '../../functions/actions.js';
 import { grantsOf } from '../../infra/serverless/iam.js';
 
 /*
