@@ -65,6 +65,20 @@ import type { ActionDefinition, StoreAccess } from '../lib/action.js';
  *
  * The order is the order of the listener rules' priorities: a new Action goes at the end.
  */
+/** The secrets Actions (Alibaba's KMS secrets API), over lib/secrets/. */
+const SECRETS_ACTIONS: readonly ActionDefinition[] = [
+  createSecret,
+  getSecretValue,
+  putSecretValue,
+  describeSecret,
+  listSecrets,
+  listSecretVersionIds,
+  updateSecret,
+  updateSecretVersionStage,
+  deleteSecret,
+  restoreSecret,
+];
+
 export const OPERATIONS: readonly ActionDefinition[] = [
   generateDataKey,
   generateDataKeyWithoutPlaintext,
@@ -112,16 +126,7 @@ export const OPERATIONS: readonly ActionDefinition[] = [
   verifyMac,
   listAuditEvents,
   describeAccessKey,
-  createSecret,
-  getSecretValue,
-  putSecretValue,
-  describeSecret,
-  listSecrets,
-  listSecretVersionIds,
-  updateSecret,
-  updateSecretVersionStage,
-  deleteSecret,
-  restoreSecret,
+  ...SECRETS_ACTIONS,
 ];
 
 /** A row of the table, as the deployments name it: the function that serves an Action, and its source file. */
@@ -148,20 +153,7 @@ export const ACTIONS: readonly ActionRoute[] = OPERATIONS.map((operation) => ({
  * Function Compute (no such limit) serve every Action; on AWS the dispatcher answers these with
  * 400 UnsupportedOperation ("not deployed in this stack yet": ActionNotDeployedError).
  */
-export const NOT_IN_AWS_STACK: ReadonlySet<string> = new Set(
-  [
-    createSecret,
-    getSecretValue,
-    putSecretValue,
-    describeSecret,
-    listSecrets,
-    listSecretVersionIds,
-    updateSecret,
-    updateSecretVersionStage,
-    deleteSecret,
-    restoreSecret,
-  ].map((action) => action.name),
-);
+export const NOT_IN_AWS_STACK: ReadonlySet<string> = new Set(SECRETS_ACTIONS.map((action) => action.name));
 
 /** The rows the AWS serverless stack deploys: every Action's but {@link NOT_IN_AWS_STACK}. */
 export const ACTIONS_IN_AWS_STACK: readonly ActionRoute[] = ACTIONS.filter((route) => !NOT_IN_AWS_STACK.has(route.action));
