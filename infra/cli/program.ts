@@ -19,6 +19,7 @@ import { CliError, EXIT, type ExitCode } from './exit-codes.js';
 import { registerFiles } from './files.js';
 import { registerKeys } from './keys.js';
 import { registerPartitions } from './partitions.js';
+import { registerSecrets } from './secrets.js';
 import { OUTPUT_FORMATS } from './output.js';
 import { registerServe } from './serve.js';
 import { registerServiceInfo } from './service-info.js';
@@ -34,7 +35,9 @@ const VERSION = '0.1.0';
 /** The `kms` program: global options and every command group. */
 export function buildProgram(): Command {
   const program = new Command('kms')
-    .description('Client of a KMS that speaks the Alibaba Cloud KMS API (2016-01-20): keys, aliases, data keys, file encryption; and the local gateway')
+    .description(
+      'Client of a KMS that speaks the Alibaba Cloud KMS API (2016-01-20): keys, aliases, secrets, data keys, file encryption; and the local gateway',
+    )
     .version(VERSION)
     .addOption(new Option('--endpoint <url>', `API endpoint: http(s)://host[:port], or host[:port] (default ${defaultOf(ENDPOINT)})`).env(ENDPOINT.name))
     .addOption(new Option('--access-key-id <id>', 'access key id').env('ALIBABA_CLOUD_ACCESS_KEY_ID'))
@@ -58,6 +61,7 @@ store there; 4 encrypted file does not authenticate; 130 interrupted.`,
     );
   registerKeys(program);
   registerAliases(program);
+  registerSecrets(program);
   registerServiceInfo(program);
   registerDataKey(program);
   registerSigning(program);

@@ -94,7 +94,19 @@ describe('kms: options, credentials and exit codes', { timeout: 120_000 }, () =>
   it('--help and --version exit 0; the help names every command group', async () => {
     const help = await kms(['--help'], { credentials: null });
     expect(help.code).toBe(0);
-    for (const group of ['keys', 'aliases', 'datakey', 'access-keys', 'encrypt-file', 'decrypt-file', 'serve', 'random-password', 'regions', 'service'])
+    for (const group of [
+      'keys',
+      'aliases',
+      'secrets',
+      'datakey',
+      'access-keys',
+      'encrypt-file',
+      'decrypt-file',
+      'serve',
+      'random-password',
+      'regions',
+      'service',
+    ])
       expect(help.stdout).toContain(group);
     // A group's help lists its commands from the command table (it once named `protect` and `delete`).
     const keysHelp = await kms(['keys', '--help'], { credentials: null });
