@@ -8,7 +8,7 @@ import { DEFAULT_ROTATION_SECONDS, parseRotationInterval } from '../lib/keyring/
 import { defineAction } from '../lib/action.js';
 import { keyMetadata, type KeyMetadataView } from '../lib/operations/key-metadata.js';
 import { parseTags, tagsOfList } from '../lib/operations/tags.js';
-import { booleanParameter, storedTextParameter } from '../lib/protocol/alibaba/schema.js';
+import { booleanParameter, jsonTextParameter, storedTextParameter } from '../lib/protocol/alibaba/schema.js';
 import { bool, list, refuse, storedText, text } from '../lib/protocol/aws/fields.js';
 import { awsKeyMetadata } from '../lib/protocol/aws/shapes.js';
 
@@ -136,7 +136,7 @@ export const action = defineAction({
         Description: z.optional(storedTextParameter(8192)),
         EnableAutomaticRotation: z.optional(booleanParameter),
         RotationInterval: z.optional(z.string()),
-        Tags: z.optional(z.string().check(z.maxLength(8_192, { error: 'It must be at most 8,192 characters.' }))),
+        Tags: z.optional(jsonTextParameter),
         DryRun: z.optional(booleanParameter),
       }),
       z.transform((params): CreateKeyInput => {

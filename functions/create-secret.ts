@@ -3,17 +3,17 @@ import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { defineAction } from '../lib/action.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
+import { authorizeSecret } from '../lib/operations/secrets.js';
 import {
-  authorizeSecret,
   managedSecretParameters,
   secretDataParameter,
   secretDataTypeParameter,
   secretNameParameter,
   secretValueOf,
   versionIdParameter,
-} from '../lib/operations/secrets.js';
+} from '../lib/protocol/alibaba/secrets.js';
 import { parseTags } from '../lib/operations/tags.js';
-import { keyIdParameter } from '../lib/protocol/alibaba/schema.js';
+import { jsonTextParameter, keyIdParameter } from '../lib/protocol/alibaba/schema.js';
 
 type CreateSecretOutput = { Arn: string; VersionId: string; SecretName: string; SecretType: 'Generic' };
 
@@ -39,7 +39,7 @@ export const action = defineAction({
         SecretDataType: secretDataTypeParameter,
         EncryptionKeyId: z.optional(keyIdParameter),
         Description: z.optional(z.string()),
-        Tags: z.optional(z.string().check(z.maxLength(8_192, { error: 'It must be at most 8,192 characters.' }))),
+        Tags: z.optional(jsonTextParameter),
         ...managedSecretParameters,
       }),
       z.transform((p) => ({

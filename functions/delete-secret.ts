@@ -2,7 +2,8 @@ import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { defineAction } from '../lib/action.js';
-import { authorizeSecret, secretNameParameter } from '../lib/operations/secrets.js';
+import { authorizeSecret } from '../lib/operations/secrets.js';
+import { secretNameParameter } from '../lib/protocol/alibaba/secrets.js';
 import { booleanParameter, integerParameter } from '../lib/protocol/alibaba/schema.js';
 import { MAX_RECOVERY_DAYS, MIN_RECOVERY_DAYS } from '../lib/secrets/secret-store.js';
 

@@ -2,7 +2,8 @@ import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { defineAction } from '../lib/action.js';
-import { alibabaStages, authorizeSecret, authorizeSecretKey, secretDataOf, secretNameParameter, versionIdParameter } from '../lib/operations/secrets.js';
+import { authorizeSecret, authorizeSecretKey } from '../lib/operations/secrets.js';
+import { alibabaStages, secretDataOf, secretNameParameter, versionIdParameter } from '../lib/protocol/alibaba/secrets.js';
 import { booleanParameter } from '../lib/protocol/alibaba/schema.js';
 
 type GetSecretValueOutput = {

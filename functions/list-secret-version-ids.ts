@@ -3,7 +3,8 @@ import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { defineAction } from '../lib/action.js';
 import { page } from '../lib/operations/paging.js';
-import { alibabaStages, authorizeSecret, secretNameParameter } from '../lib/operations/secrets.js';
+import { authorizeSecret } from '../lib/operations/secrets.js';
+import { alibabaStages, secretNameParameter } from '../lib/protocol/alibaba/secrets.js';
 import { booleanParameter, pagingParameters } from '../lib/protocol/alibaba/schema.js';
 
 type ListSecretVersionIdsOutput = {

@@ -4,8 +4,8 @@ import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { defineAction } from '../lib/action.js';
 import { InvalidParameterError } from '../lib/errors.js';
 import { page } from '../lib/operations/paging.js';
-import { alibabaTags } from '../lib/operations/secrets.js';
-import { booleanParameter, pagingParameters } from '../lib/protocol/alibaba/schema.js';
+import { alibabaTags } from '../lib/protocol/alibaba/secrets.js';
+import { booleanParameter, jsonTextParameter, pagingParameters } from '../lib/protocol/alibaba/schema.js';
 import type { SecretView } from '../lib/secrets/secret-store.js';
 
 type ListedSecret = {
@@ -79,7 +79,7 @@ export const action = defineAction({
       z.object({
         ...pagingParameters,
         FetchTags: z.optional(booleanParameter),
-        Filters: z.optional(z.string().check(z.maxLength(8_192, { error: 'It must be at most 8,192 characters.' }))),
+        Filters: z.optional(jsonTextParameter),
       }),
       z.transform(({ Filters, ...p }) => ({ ...p, filters: Filters === undefined ? [] : parseSecretFilters(Filters) })),
     ),

@@ -1,18 +1,18 @@
 import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
+import { jsonTextParameter } from '../lib/protocol/alibaba/schema.js';
 import { defineAction } from '../lib/action.js';
+import { authorizeSecret, authorizeSecretKey } from '../lib/operations/secrets.js';
 import {
   alibabaStages,
-  authorizeSecret,
-  authorizeSecretKey,
   parseVersionStages,
   secretDataParameter,
   secretDataTypeParameter,
   secretNameParameter,
   secretValueOf,
   versionIdParameter,
-} from '../lib/operations/secrets.js';
+} from '../lib/protocol/alibaba/secrets.js';
 import { MAX_LABELS_PER_SECRET_ALIBABA } from '../lib/secrets/stages.js';
 
 type PutSecretValueOutput = { SecretName: string; VersionId: string; VersionStages: { VersionStage: string[] } };
@@ -35,7 +35,7 @@ export const action = defineAction({
         VersionId: versionIdParameter,
         SecretData: secretDataParameter,
         SecretDataType: secretDataTypeParameter,
-        VersionStages: z.optional(z.string().check(z.maxLength(8_192, { error: 'It must be at most 8,192 characters.' }))),
+        VersionStages: z.optional(jsonTextParameter),
       }),
       z.transform((p) => ({
         SecretName: p.SecretName,

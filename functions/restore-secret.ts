@@ -2,7 +2,8 @@ import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { defineAction } from '../lib/action.js';
-import { authorizeSecret, secretNameParameter } from '../lib/operations/secrets.js';
+import { authorizeSecret } from '../lib/operations/secrets.js';
+import { secretNameParameter } from '../lib/protocol/alibaba/secrets.js';
 
 /** RestoreSecret: cancels a scheduled deletion within its window; a secret not pending deletion is 409 Rejected.ResourceInUse. */
 export const action = defineAction({

@@ -6,7 +6,7 @@ import { notPendingDeletion } from '../lib/operations/key-state.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
 import { authorizeSecret } from '../lib/operations/secrets.js';
 import { parseTags, taggedResource, tagsOfList, withTags } from '../lib/operations/tags.js';
-import { tagResourceParameters } from '../lib/protocol/alibaba/schema.js';
+import { jsonTextParameter, tagResourceParameters } from '../lib/protocol/alibaba/schema.js';
 import { keyId, list } from '../lib/protocol/aws/fields.js';
 
 /**
@@ -21,7 +21,7 @@ export const action = defineAction({
   store: 'writes-state',
   alibaba: {
     params: z.pipe(
-      z.object({ ...tagResourceParameters, Tags: z.string().check(z.maxLength(8_192, { error: 'It must be at most 8,192 characters.' })) }),
+      z.object({ ...tagResourceParameters, Tags: jsonTextParameter }),
       z.transform((params) => {
         const tags = parseTags(params.Tags);
         return { ...taggedResource(params), tags };

@@ -6,7 +6,7 @@ import { notPendingDeletion } from '../lib/operations/key-state.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
 import { authorizeSecret } from '../lib/operations/secrets.js';
 import { parseTagKeys, taggedResource, tagKeysOfList, withoutTags } from '../lib/operations/tags.js';
-import { tagResourceParameters } from '../lib/protocol/alibaba/schema.js';
+import { jsonTextParameter, tagResourceParameters } from '../lib/protocol/alibaba/schema.js';
 import { keyId, list } from '../lib/protocol/aws/fields.js';
 
 /**
@@ -20,7 +20,7 @@ export const action = defineAction({
   store: 'writes-state',
   alibaba: {
     params: z.pipe(
-      z.object({ ...tagResourceParameters, TagKeys: z.string().check(z.maxLength(8_192, { error: 'It must be at most 8,192 characters.' })) }),
+      z.object({ ...tagResourceParameters, TagKeys: jsonTextParameter }),
       z.transform((params) => {
         const keys = parseTagKeys(params.TagKeys);
         return { ...taggedResource(params), keys };

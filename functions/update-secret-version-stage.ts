@@ -3,7 +3,8 @@ import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { defineAction } from '../lib/action.js';
 import { MissingParameterError } from '../lib/errors.js';
-import { authorizeSecret, secretNameParameter, versionIdParameter } from '../lib/operations/secrets.js';
+import { authorizeSecret } from '../lib/operations/secrets.js';
+import { secretNameParameter, versionIdParameter } from '../lib/protocol/alibaba/secrets.js';
 import { MAX_LABELS_PER_SECRET_ALIBABA } from '../lib/secrets/stages.js';
 
 /**

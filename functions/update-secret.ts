@@ -2,7 +2,8 @@ import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { defineAction } from '../lib/action.js';
-import { authorizeSecret, secretNameParameter } from '../lib/operations/secrets.js';
+import { authorizeSecret } from '../lib/operations/secrets.js';
+import { secretNameParameter } from '../lib/protocol/alibaba/secrets.js';
 import { MAX_DESCRIPTION } from '../lib/secrets/secret-store.js';
 
 /** UpdateSecret: a secret's `Description` (at most 2,048 characters); 409 Rejected.ResourceInDeleteWindow while pending deletion. */

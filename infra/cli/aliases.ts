@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { addPagingOptions, allPages, clientOf, type PagingOptions } from './common.js';
+import { addPagingOptions, clientOf, type PagingOptions, emitListing } from './common.js';
 import { emit } from './output.js';
 
 /** `kms aliases …`: CreateAlias, UpdateAlias, DeleteAlias, ListAliases / ListAliasesByKeyId. */
@@ -49,16 +49,6 @@ export function registerAliases(program: Command): void {
       return { items: r.Aliases?.Alias ?? [], total: Number(r.TotalCount ?? 0), response: r };
     };
     const columns = ['AliasName', 'KeyId', 'AliasArn'];
-    if (options.page !== undefined || options.pageSize !== undefined) {
-      const { items, response } = await fetch(options.page ?? 1, options.pageSize ?? 10);
-      emit(
-        command,
-        { Aliases: items, TotalCount: response.TotalCount, PageNumber: response.PageNumber, PageSize: response.PageSize },
-        { rows: items, columns },
-      );
-      return;
-    }
-    const items = await allPages(fetch);
-    emit(command, { Aliases: items, TotalCount: items.length }, { rows: items, columns });
+    await emitListing(command, options, 'Aliases', columns, fetch);
   });
 }

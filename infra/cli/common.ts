@@ -3,6 +3,7 @@ import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { type Command, InvalidArgumentError } from 'commander';
 import { type ApiParams, type ClientTls, DEFAULT_ENDPOINT, endpointUrl, KmsApiError, KmsClient } from '@alibaba-kms-compatible/client';
 import { usageError } from './exit-codes.js';
+import { emit } from './output.js';
 
 /** The global options (main.ts declares them), as every command sees them. */
 export interface GlobalOptions {
@@ -142,6 +143,37 @@ export async function allPages<T>(fetchPage: (pageNumber: number, pageSize: numb
     items.push(...page.items);
     if (page.items.length === 0 || items.length >= page.total) return items;
   }
+}
+
+/** One page of a List Action, as a list command reads it: its items, the total, and the answer's paging fields. */
+export interface ListedPage<T> {
+  items: T[];
+  total: number;
+  response: { TotalCount?: number; PageNumber?: number; PageSize?: number };
+}
+
+/**
+ * A list command's output under `listName`: the one page `--page` / `--page-size` name (with the
+ * answer's paging fields), or, with neither, every page.
+ */
+export async function emitListing<T extends Record<string, unknown>>(
+  command: Command,
+  options: PagingOptions,
+  listName: string,
+  columns: string[],
+  fetchPage: (pageNumber: number, pageSize: number) => Promise<ListedPage<T>>,
+): Promise<void> {
+  if (options.page !== undefined || options.pageSize !== undefined) {
+    const { items, response } = await fetchPage(options.page ?? 1, options.pageSize ?? 10);
+    emit(
+      command,
+      { [listName]: items, TotalCount: response.TotalCount, PageNumber: response.PageNumber, PageSize: response.PageSize },
+      { rows: items, columns },
+    );
+    return;
+  }
+  const items = await allPages(fetchPage);
+  emit(command, { [listName]: items, TotalCount: items.length }, { rows: items, columns });
 }
 
 /**

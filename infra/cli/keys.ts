@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { addPagingOptions, allPages, clientOf, integer, type PagingOptions } from './common.js';
+import { addPagingOptions, allPages, clientOf, integer, type PagingOptions, emitListing } from './common.js';
 import { usageError } from './exit-codes.js';
 import { registerKeyImport } from './key-import.js';
 import { emit } from './output.js';
@@ -53,14 +53,7 @@ export function registerKeys(program: Command): void {
         const r = await client.call<Page>('ListKeys', { PageNumber, PageSize });
         return { items: r.Keys?.Key ?? [], total: Number(r.TotalCount ?? 0), response: r };
       };
-      if (options.page !== undefined || options.pageSize !== undefined) {
-        const { items, response } = await fetch(options.page ?? 1, options.pageSize ?? 10);
-        const value = { Keys: items, TotalCount: response.TotalCount, PageNumber: response.PageNumber, PageSize: response.PageSize };
-        emit(command, value, { rows: items, columns: ['KeyId', 'KeyArn'] });
-        return;
-      }
-      const items = await allPages(fetch);
-      emit(command, { Keys: items, TotalCount: items.length }, { rows: items, columns: ['KeyId', 'KeyArn'] });
+      await emitListing(command, options, 'Keys', ['KeyId', 'KeyArn'], fetch);
     },
   );
 

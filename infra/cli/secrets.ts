@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
-import { addPagingOptions, allPages, clientOf, integer, type PagingOptions } from './common.js';
+import { addPagingOptions, allPages, clientOf, integer, type PagingOptions, emitListing } from './common.js';
 import { CliError, EXIT, usageError } from './exit-codes.js';
 import { emit } from './output.js';
 
@@ -144,17 +144,7 @@ export function registerSecrets(program: Command): void {
       return { items: r.SecretList?.Secret ?? [], total: Number(r.TotalCount ?? 0), response: r };
     };
     const columns = ['SecretName', 'CreateTime', 'UpdateTime', 'PlannedDeleteTime', ...(options.tags ? ['Tags'] : [])];
-    if (options.page !== undefined || options.pageSize !== undefined) {
-      const { items, response } = await fetch(options.page ?? 1, options.pageSize ?? 10);
-      emit(
-        command,
-        { Secrets: items, TotalCount: response.TotalCount, PageNumber: response.PageNumber, PageSize: response.PageSize },
-        { rows: items, columns },
-      );
-      return;
-    }
-    const items = await allPages(fetch);
-    emit(command, { Secrets: items, TotalCount: items.length }, { rows: items, columns });
+    await emitListing(command, options, 'Secrets', columns, fetch);
   });
 
   secrets

@@ -52,6 +52,9 @@ export const integerParameter = (min: number, max: number) => {
   return z.pipe(z.pipe(z.string().check(z.regex(/^\d{1,9}$/, { error })), z.transform(Number)), z.number().check(z.gte(min, { error }), z.lte(max, { error })));
 };
 
+/** A parameter holding JSON text (`Tags`, `TagKeys`, `VersionStages`, `Filters`), parsed by its Action: at most 8,192 characters. */
+export const jsonTextParameter = z.string().check(z.maxLength(8_192, { error: 'It must be at most 8,192 characters.' }));
+
 /** PageNumber and PageSize of the List Actions. */
 export const pagingParameters = {
   PageNumber: z.optional(integerParameter(1, PAGING_DEFAULTS.maxPageNumber)),
