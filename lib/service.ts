@@ -151,10 +151,6 @@ export function createService(options: ServiceOptions): Service {
     },
     now,
     validateCaches,
-    aws: {
-      accountId: options.accountId ?? DEFAULTS.accountId,
-      regions: new Set([...(options.awsRegions ?? DEFAULT_AWS_REGIONS), options.region ?? DEFAULTS.region]),
-      alibabaRegion: options.region ?? DEFAULTS.region,
-    },
+    aws: { accountId, regions: awsRegions, alibabaRegion: region },
   };
 }

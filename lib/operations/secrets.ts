@@ -1,18 +1,12 @@
 import type { OperationContext } from '../operation.js';
-import { acsSecretArn, parseSecretReference, type SecretScope } from '../secrets/names.js';
+import { acsSecretArn, parseSecretReference } from '../secrets/names.js';
 import type { SecretView } from '../secrets/secret-store.js';
-import type { Service } from '../service.js';
 
 /*
  * What the secrets Actions (functions/*-secret*.ts) share whatever the protocol: authorisation on
  * the secret's acs ARN before the store is read. Their Alibaba parameters and answers are in
  * lib/protocol/alibaba/secrets.ts.
  */
-
-/** Where secret references resolve (lib/secrets/names.ts): this service's region and account, and its AWS regions. */
-export function secretScopeOf(service: Service): SecretScope {
-  return { ...service.keyring.scope, awsRegions: service.aws.regions };
-}
 
 /**
  * Authorises the caller for `action` (default the operation's own) on the secret `ref` names,
@@ -21,7 +15,7 @@ export function secretScopeOf(service: Service): SecretScope {
  * allowed); a reference to another region or account, on what was written.
  */
 export function authorizeSecret(ref: string, context: OperationContext, action?: string, parameter = 'SecretName'): void {
-  const scope = secretScopeOf(context.service);
+  const scope = context.service.secrets.scope;
   const reference = parseSecretReference(ref, scope, parameter);
   if (reference.candidates.length === 0) {
     context.authorize(ref, action);

@@ -130,6 +130,11 @@ export class SecretStore {
     this.#now = options.now ?? Date.now;
   }
 
+  /** Where references resolve: this service's region and account, and its AWS regions. */
+  get scope(): SecretScope {
+    return this.#scope;
+  }
+
   /** The key a secret made without one is sealed under (made on first use: see SecretStoreOptions.defaultKeyId). */
   defaultKeyId(): Promise<string> {
     return this.#defaultKeyId();
