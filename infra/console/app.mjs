@@ -445,9 +445,11 @@ async function auditView(credentials, params) {
 let rendering = 0;
 
 async function render() {
+  // Every render, the sign-in form's too, supersedes any still waiting for the API: a view that
+  // answers after Sign out must not replace the form.
+  const turn = ++rendering;
   const credentials = storedCredentials();
   if (!credentials) return signInView();
-  const turn = ++rendering;
   sessionHeader(credentials);
   const [path, query] = location.hash.replace(/^#/, '').split('?');
   const params = new URLSearchParams(query ?? '');

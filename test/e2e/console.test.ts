@@ -176,6 +176,39 @@ describe('sign-in and sign-out', () => {
     await context.close();
   });
 
+  it('a view that answers after Sign out does not replace the sign-in form', async () => {
+    const { page, context } = await openConsole();
+    await signIn(page, ADMIN);
+    await page.getByRole('table', { name: 'Keys' }).waitFor();
+    // Hold the next view's API call until after Sign out, then let it answer.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let holding = 0;
+    await page.route(
+      (url) => url.pathname === '/' && url.searchParams.get('Action') === 'ListAliases',
+      async (route) => {
+        holding++;
+        await held;
+        await route.continue();
+      },
+    );
+    await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Aliases' }).click();
+    await expect.poll(() => holding).toBe(1);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    const answered = page.waitForResponse((response) => new URL(response.url()).searchParams.get('Action') === 'ListAliases');
+    release();
+    await answered;
+    // Past the held view's continuation: two animation frames after its answer arrived.
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+    expect(await page.getByRole('button', { name: 'Sign in' }).count()).toBe(1);
+    expect(await page.getByRole('table', { name: 'Aliases' }).count()).toBe(0);
+    expect(await page.getByRole('navigation', { name: 'Console' }).count()).toBe(0);
+    await context.close();
+  });
+
   it('is usable from the keyboard alone', async () => {
     const { page, context } = await openConsole();
     await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('access-key-id');
