@@ -3,7 +3,8 @@ import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { defineAction } from '../lib/action.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
-import { authorizeSecret } from '../lib/operations/secrets.js';
+import { authorizeNewSecret } from '../lib/operations/secrets.js';
+import { assertSecretName, newArnSuffix } from '../lib/secrets/names.js';
 import {
   managedSecretParameters,
   secretDataParameter,
@@ -53,12 +54,15 @@ export const action = defineAction({
     ),
   },
   async resolve(input, context) {
-    authorizeSecret(input.SecretName, context);
-    if (input.EncryptionKeyId === undefined) return undefined;
+    assertSecretName(input.SecretName, 'SecretName');
+    // Authorised on both ARNs the new secret will have: the AWS one carries the suffix it is given.
+    const suffix = newArnSuffix();
+    authorizeNewSecret(input.SecretName, suffix, context);
+    if (input.EncryptionKeyId === undefined) return { suffix };
     const key = await resolveAuthorizedKey(input.EncryptionKeyId, context, { action: 'kms:GenerateDataKey', parameter: 'EncryptionKeyId', usable: true });
-    return key.keyId;
+    return { suffix, kmsKeyId: key.keyId };
   },
-  async execute(input, kmsKeyId, context): Promise<CreateSecretOutput> {
+  async execute(input, { suffix, kmsKeyId }, context): Promise<CreateSecretOutput> {
     try {
       const { secret } = await context.service.secrets.create({
         name: input.SecretName,
@@ -67,6 +71,7 @@ export const action = defineAction({
         ...(input.Description === undefined ? {} : { description: input.Description }),
         ...(kmsKeyId === undefined ? {} : { kmsKeyId }),
         tags: input.tags,
+        suffix,
       });
       return { Arn: secret.arn, VersionId: input.VersionId, SecretName: secret.name, SecretType: 'Generic' };
     } finally {

@@ -2,7 +2,7 @@ import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { defineAction } from '../lib/action.js';
-import { authorizeSecret } from '../lib/operations/secrets.js';
+import { authorizedSecret } from '../lib/operations/secrets.js';
 import { secretNameParameter } from '../lib/protocol/alibaba/secrets.js';
 import { booleanParameter, integerParameter } from '../lib/protocol/alibaba/schema.js';
 import { MAX_RECOVERY_DAYS, MIN_RECOVERY_DAYS } from '../lib/secrets/secret-store.js';
@@ -25,7 +25,7 @@ export const action = defineAction({
     }),
   },
   async resolve(input, context) {
-    authorizeSecret(input.SecretName, context);
+    await authorizedSecret(input.SecretName, context);
   },
   async execute(input, _resolved, context): Promise<{ SecretName: string; PlannedDeleteTime: string }> {
     const { secret, plannedDeleteAt } = await context.service.secrets.scheduleDeletion(input.SecretName, {

@@ -2,7 +2,7 @@ import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { defineAction } from '../lib/action.js';
-import { authorizeSecret } from '../lib/operations/secrets.js';
+import { authorizedSecret } from '../lib/operations/secrets.js';
 import { alibabaTags, secretNameParameter } from '../lib/protocol/alibaba/secrets.js';
 import { booleanParameter } from '../lib/protocol/alibaba/schema.js';
 import { CURRENT } from '../lib/secrets/stages.js';
@@ -31,7 +31,7 @@ export const action = defineAction({
   store: 'reads',
   alibaba: { params: z.object({ SecretName: secretNameParameter, FetchTags: z.optional(booleanParameter) }) },
   async resolve(input, context) {
-    authorizeSecret(input.SecretName, context);
+    await authorizedSecret(input.SecretName, context);
   },
   async execute(input, _resolved, context): Promise<DescribeSecretOutput> {
     const { secrets } = context.service;

@@ -2,11 +2,14 @@ import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { defineAction } from '../lib/action.js';
-import { authorizeSecret, authorizeSecretKey } from '../lib/operations/secrets.js';
+import { authorizedSecret, authorizeSecretKey } from '../lib/operations/secrets.js';
 import { alibabaStages, secretDataOf, secretNameParameter, versionIdParameter } from '../lib/protocol/alibaba/secrets.js';
 import { booleanParameter } from '../lib/protocol/alibaba/schema.js';
+import { text } from '../lib/protocol/aws/json.js';
+import { arnAndName, awsStages, secretId, secretOf, versionIdField, type WithSecret, withSecret } from '../lib/protocol/aws/secrets.js';
+import { epochSeconds } from '../lib/protocol/aws/shapes.js';
 
-type GetSecretValueOutput = {
+type GetSecretValueOutput = WithSecret<{
   SecretName: string;
   SecretType: 'Generic';
   VersionId: string;
@@ -14,7 +17,7 @@ type GetSecretValueOutput = {
   SecretData: string;
   SecretDataType: 'text' | 'binary';
   VersionStages: { VersionStage: string[] };
-};
+}>;
 
 /**
  * GetSecretValue: a version's value, named by `VersionId` or `VersionStage` (default `ACSCurrent`;
@@ -37,9 +40,27 @@ export const action = defineAction({
       FetchExtendedConfig: z.optional(booleanParameter),
     }),
   },
+  aws: [
+    {
+      service: 'secretsmanager',
+      target: 'GetSecretValue',
+      keyStateError: 'DecryptionFailure',
+      input(body) {
+        const VersionId = versionIdField(body, 'VersionId');
+        const VersionStage = text(body, 'VersionStage', { max: 256 });
+        return { SecretName: secretId(body), ...(VersionId === undefined ? {} : { VersionId }), ...(VersionStage === undefined ? {} : { VersionStage }) };
+      },
+      output: (o: GetSecretValueOutput, c) => ({
+        ...arnAndName(secretOf(o), c),
+        VersionId: o.VersionId,
+        ...(o.SecretDataType === 'binary' ? { SecretBinary: o.SecretData } : { SecretString: o.SecretData }),
+        VersionStages: awsStages(o.VersionStages.VersionStage),
+        CreatedDate: epochSeconds(o.CreateTime),
+      }),
+    },
+  ],
   async resolve(input, context) {
-    authorizeSecret(input.SecretName, context);
-    authorizeSecretKey(await context.service.secrets.describe(input.SecretName), context, 'kms:Decrypt');
+    authorizeSecretKey(await authorizedSecret(input.SecretName, context), context, 'kms:Decrypt');
   },
   async execute(input, _resolved, context): Promise<GetSecretValueOutput> {
     const { secret, version, value } = await context.service.secrets.getValue(input.SecretName, {
@@ -47,15 +68,18 @@ export const action = defineAction({
       ...(input.VersionStage === undefined ? {} : { stage: input.VersionStage }),
     });
     try {
-      return {
-        SecretName: secret.name,
-        SecretType: 'Generic',
-        VersionId: version.versionId,
-        CreateTime: version.createdAt,
-        SecretData: secretDataOf(version, value),
-        SecretDataType: version.type,
-        VersionStages: alibabaStages(version.labels),
-      };
+      return withSecret(
+        {
+          SecretName: secret.name,
+          SecretType: 'Generic' as const,
+          VersionId: version.versionId,
+          CreateTime: version.createdAt,
+          SecretData: secretDataOf(version, value),
+          SecretDataType: version.type,
+          VersionStages: alibabaStages(version.labels),
+        },
+        secret,
+      );
     } finally {
       value.fill(0);
     }

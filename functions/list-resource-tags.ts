@@ -3,7 +3,7 @@ import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { defineAction } from '../lib/action.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
-import { authorizeSecret } from '../lib/operations/secrets.js';
+import { authorizedSecret } from '../lib/operations/secrets.js';
 import { taggedResource } from '../lib/operations/tags.js';
 import { tagResourceParameters } from '../lib/protocol/alibaba/schema.js';
 import { keyId } from '../lib/protocol/aws/fields.js';
@@ -43,7 +43,7 @@ export const action = defineAction({
   ],
   async resolve(input, context) {
     if (input.SecretName !== undefined) {
-      authorizeSecret(input.SecretName, context);
+      await authorizedSecret(input.SecretName, context);
       return undefined;
     }
     return resolveAuthorizedKey(input.KeyId, context);

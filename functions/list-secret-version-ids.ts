@@ -3,7 +3,7 @@ import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { defineAction } from '../lib/action.js';
 import { page } from '../lib/operations/paging.js';
-import { authorizeSecret } from '../lib/operations/secrets.js';
+import { authorizedSecret } from '../lib/operations/secrets.js';
 import { alibabaStages, secretNameParameter } from '../lib/protocol/alibaba/secrets.js';
 import { booleanParameter, pagingParameters } from '../lib/protocol/alibaba/schema.js';
 
@@ -28,7 +28,7 @@ export const action = defineAction({
   store: 'reads',
   alibaba: { params: z.object({ SecretName: secretNameParameter, IncludeDeprecated: z.optional(booleanParameter), ...pagingParameters }) },
   async resolve(input, context) {
-    authorizeSecret(input.SecretName, context);
+    await authorizedSecret(input.SecretName, context);
   },
   async execute(input, _resolved, context): Promise<ListSecretVersionIdsOutput> {
     const { secret, versions } = await context.service.secrets.listVersions(input.SecretName, { includeDeprecated: input.IncludeDeprecated === true });

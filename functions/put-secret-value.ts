@@ -3,7 +3,7 @@ import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { jsonTextParameter } from '../lib/protocol/alibaba/schema.js';
 import { defineAction } from '../lib/action.js';
-import { authorizeSecret, authorizeSecretKey } from '../lib/operations/secrets.js';
+import { authorizedSecret, authorizeSecretKey } from '../lib/operations/secrets.js';
 import {
   alibabaStages,
   parseVersionStages,
@@ -46,8 +46,7 @@ export const action = defineAction({
     ),
   },
   async resolve(input, context) {
-    authorizeSecret(input.SecretName, context);
-    authorizeSecretKey(await context.service.secrets.describe(input.SecretName), context, 'kms:GenerateDataKey');
+    authorizeSecretKey(await authorizedSecret(input.SecretName, context), context, 'kms:GenerateDataKey');
   },
   async execute(input, _resolved, context): Promise<PutSecretValueOutput> {
     try {

@@ -2,7 +2,7 @@ import * as z from '../lib/zod.js';
 import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { defineAction } from '../lib/action.js';
-import { authorizeSecret } from '../lib/operations/secrets.js';
+import { authorizedSecret } from '../lib/operations/secrets.js';
 import { secretNameParameter } from '../lib/protocol/alibaba/secrets.js';
 
 /** RestoreSecret: cancels a scheduled deletion within its window; a secret not pending deletion is 409 Rejected.ResourceInUse. */
@@ -12,7 +12,7 @@ export const action = defineAction({
   store: 'writes-state',
   alibaba: { params: z.object({ SecretName: secretNameParameter }) },
   async resolve(input, context) {
-    authorizeSecret(input.SecretName, context);
+    await authorizedSecret(input.SecretName, context);
   },
   async execute(input, _resolved, context): Promise<{ SecretName: string }> {
     const secret = await context.service.secrets.restore(input.SecretName);

@@ -4,7 +4,7 @@ import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { defineAction } from '../lib/action.js';
 import { notPendingDeletion } from '../lib/operations/key-state.js';
 import { resolveAuthorizedKey } from '../lib/operations/resolve-key.js';
-import { authorizeSecret } from '../lib/operations/secrets.js';
+import { authorizedSecret } from '../lib/operations/secrets.js';
 import { parseTags, taggedResource, tagsOfList, withTags } from '../lib/operations/tags.js';
 import { jsonTextParameter, tagResourceParameters } from '../lib/protocol/alibaba/schema.js';
 import { keyId, list } from '../lib/protocol/aws/fields.js';
@@ -37,7 +37,7 @@ export const action = defineAction({
   ],
   async resolve(input, context) {
     if (input.SecretName !== undefined) {
-      authorizeSecret(input.SecretName, context);
+      await authorizedSecret(input.SecretName, context);
       return undefined;
     }
     return notPendingDeletion(await resolveAuthorizedKey(input.KeyId, context));

@@ -3,7 +3,7 @@ import { fcHttpHandler } from '../lib/adapters/alibaba-fc/adapter.js';
 import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { defineAction } from '../lib/action.js';
 import { MissingParameterError } from '../lib/errors.js';
-import { authorizeSecret } from '../lib/operations/secrets.js';
+import { authorizedSecret } from '../lib/operations/secrets.js';
 import { secretNameParameter, versionIdParameter } from '../lib/protocol/alibaba/secrets.js';
 import { MAX_LABELS_PER_SECRET_ALIBABA } from '../lib/secrets/stages.js';
 
@@ -28,7 +28,7 @@ export const action = defineAction({
   },
   async resolve(input, context) {
     if (input.RemoveFromVersion === undefined && input.MoveToVersion === undefined) throw new MissingParameterError('MoveToVersion');
-    authorizeSecret(input.SecretName, context);
+    await authorizedSecret(input.SecretName, context);
   },
   async execute(input, _resolved, context): Promise<{ SecretName: string }> {
     const secret = await context.service.secrets.moveStage(

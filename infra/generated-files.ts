@@ -36,5 +36,15 @@ function kmsActionsModule(): string {
     ...OPERATIONS.map((action) => `  '${permissionOf(action.name)}',`),
     '];',
     '',
+    '/**',
+    ' * AWS Secrets Manager\'s IAM action names (`secretsmanager:<Operation>`), each with the RAM name of the',
+    ' * Action that serves the operation: in a policy, the first is another spelling of the second.',
+    ' */',
+    'export const SECRETS_MANAGER_ACTIONS: Readonly<Record<string, string>> = {',
+    ...OPERATIONS.flatMap((action) =>
+      (action.aws ?? []).filter((b) => b.service === 'secretsmanager').map((b) => `  'secretsmanager:${b.target}': '${permissionOf(action.name)}',`),
+    ),
+    '};',
+    '',
   ].join('\n');
 }

@@ -588,3 +588,13 @@ function echo(value: string, max = 128): string {
 }
 
 const UNPRINTABLE = /^[\p{Cc}\p{Cs}\uFFFE\uFFFF]$/u;
+
+/** A Secrets Manager `NextToken` this service did not return. */
+export class InvalidNextTokenError extends KmsError {
+  readonly statusCode = 400;
+  readonly code = 'InvalidParameter';
+  override readonly awsType = 'InvalidNextTokenException';
+  constructor() {
+    super('The specified parameter "NextToken" is not valid. It must be a NextToken this service returned.');
+  }
+}

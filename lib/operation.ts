@@ -28,11 +28,18 @@ export interface OperationContext {
    * `authorize` would (`denied`, else NoPermissionError naming `scope.resource`) unless the
    * caller's policy could allow `action` on some resource of the scope: `resource` itself, or
    * with `suffix`, any resource whose ARN is `resource` followed by characters of that class (an
-   * alias's key: see `anyKeyScope`). So a caller who may not act on any such resource gets the
+   * alias's key: see `anyKeyScope`). With `awsArnPrefixes`, `resource` is matched as written and
+   * the resource's AWS ARNs are those prefixes followed by characters of `suffix` (a secret's
+   * ARNs before its suffix is read). So a caller who may not act on any such resource gets the
    * same answer, on the same path, whether or not the resource exists. It authorises nothing:
    * `authorize` must still be called on the resource found.
    */
-  authorizeAny(scope: { resource: string; suffix?: RegExp }, action?: string, denied?: () => Error, options?: AuthorizeOptions): void;
+  authorizeAny(
+    scope: { resource: string; suffix?: RegExp; awsArnPrefixes?: readonly string[] },
+    action?: string,
+    denied?: () => Error,
+    options?: AuthorizeOptions,
+  ): void;
 }
 
 export interface AuthorizeOptions {
@@ -40,6 +47,8 @@ export interface AuthorizeOptions {
   encryptionContext?: ReadonlyMap<string, string>;
   /** The tags `kms:tag/<TagKey>` conditions read: the resource key's (CreateKey: the requested ones); default none. */
   resourceTags?: ReadonlyMap<string, string>;
+  /** The resource's AWS ARNs, when its acs ARN does not give them (a secret's carry its suffix); default: derived. */
+  awsArns?: readonly string[];
 }
 
 /** Response fields besides RequestId, in the order they are serialised. */

@@ -4,7 +4,7 @@ import { sigV4SigningKey } from '@alibaba-kms-compatible/client/signing';
 export const MAX_SIGNING_KEYS = 1024;
 
 /**
- * The SigV4 signing keys of the secrets verified lately, by day and region: a key is four HMACs
+ * The SigV4 signing keys of the secrets verified lately, by day, region and service: a key is four HMACs
  * of the secret, the same for every request of its day, so it is derived once rather than per
  * request. Only keys of verified callers' secrets are asked for (the access key is looked up, and
  * the scope's region and date checked, first), so the map stays small; past
@@ -23,8 +23,8 @@ export class SigningKeys {
     return this.#keys.size;
   }
 
-  of(secret: string, scope: { date: string; region: string }): Buffer {
-    const id = `${scope.date}/${scope.region}/${secret}`;
+  of(secret: string, scope: { date: string; region: string; service?: string }): Buffer {
+    const id = `${scope.date}/${scope.region}/${scope.service ?? 'kms'}/${secret}`;
     let key = this.#keys.get(id);
     if (key === undefined) {
       key = sigV4SigningKey(secret, scope);

@@ -7,7 +7,8 @@ import { signaturesEqual } from './constant-time.js';
 import { SigningKeys } from './sigv4-signing-keys.js';
 
 /**
- * AWS Signature Version 4, as the AWS SDKs sign a KMS request (service `kms`), verified exactly
+ * AWS Signature Version 4, as the AWS SDKs sign a KMS request (service `kms`; Secrets Manager's:
+ * `secretsmanager`), verified exactly
  * (the canonical request and signature are the client package's, which signs with them):
  *
  *     Authorization: AWS4-HMAC-SHA256 Credential=<id>/<yyyyMMdd>/<region>/kms/aws4_request,
@@ -28,12 +29,18 @@ export interface SigV4Authorization {
   /** yyyyMMdd of the credential scope. */
   date: string;
   region: string;
+  /** The credential scope's service (`kms`, `secretsmanager`). */
+  service: string;
   signedHeaders: string[];
   signature: string;
 }
 
-/** Parses the Authorization header; anything missing or malformed is an IncompleteSignature. */
-export function parseSigV4Authorization(header: string): SigV4Authorization {
+/**
+ * Parses the Authorization header; anything missing or malformed is an IncompleteSignature, and so
+ * is a credential scope for another service than `service` (a signature for one AWS service is
+ * never accepted for another's operation).
+ */
+export function parseSigV4Authorization(header: string, service = 'kms'): SigV4Authorization {
   if (!header.startsWith(`${SIGV4_ALGORITHM} `)) throw new IncompleteSignatureError(`the Authorization header must use ${SIGV4_ALGORITHM}.`);
   const fields = new Map<string, string>();
   for (const part of header.slice(SIGV4_ALGORITHM.length + 1).split(',')) {
@@ -44,18 +51,18 @@ export function parseSigV4Authorization(header: string): SigV4Authorization {
   const signedHeaders = fields.get('SignedHeaders');
   const signature = fields.get('Signature');
   if (credential?.length !== 5 || credential.some((part) => part === '')) {
-    throw new IncompleteSignatureError('Credential must be <access key id>/<date>/<region>/kms/aws4_request.');
+    throw new IncompleteSignatureError(`Credential must be <access key id>/<date>/<region>/${service}/aws4_request.`);
   }
-  const [accessKeyId, date, region, service, terminator] = credential as [string, string, string, string, string];
-  if (service !== 'kms' || terminator !== 'aws4_request')
-    throw new IncompleteSignatureError('the credential scope must name the kms service and end in aws4_request.');
+  const [accessKeyId, date, region, scopeService, terminator] = credential as [string, string, string, string, string];
+  if (scopeService !== service || terminator !== 'aws4_request')
+    throw new IncompleteSignatureError(`the credential scope must name the ${service} service and end in aws4_request.`);
   if (!/^\d{8}$/.test(date)) throw new IncompleteSignatureError('the credential scope date must be yyyyMMdd.');
   if (!signedHeaders || !/^[a-z0-9-]+(;[a-z0-9-]+)*$/.test(signedHeaders))
     throw new IncompleteSignatureError('SignedHeaders must be lower-case header names separated by ";".');
   if (!signature || !/^[0-9a-f]{64}$/.test(signature)) throw new IncompleteSignatureError('Signature must be 64 lower-case hex digits.');
   const names = signedHeaders.split(';');
   for (const name of REQUIRED_SIGNED) if (!names.includes(name)) throw new IncompleteSignatureError(`the header "${name}" must be signed.`);
-  return { accessKeyId, date, region, signedHeaders: names, signature };
+  return { accessKeyId, date, region, service, signedHeaders: names, signature };
 }
 
 /** The form of X-Amz-Date, as an error names it. */
@@ -108,11 +115,11 @@ export function parseAmzDate(value: string): number | undefined {
  * store, claimed as `amz-sdk <id> <attempt>`: spaces, which no Alibaba nonce may hold, so the two
  * kinds never meet.
  */
-export function sigV4Claim(request: RpcRequest, query: ParamList, action: string, regions: ReadonlySet<string>, claimed: Claimed): Claim {
+export function sigV4Claim(request: RpcRequest, query: ParamList, action: string, regions: ReadonlySet<string>, claimed: Claimed, service = 'kms'): Claim {
   const header = request.headers.authorization;
   if (header === undefined) throw new IncompleteSignatureError('the Authorization header is missing (AWS Signature Version 4).');
   bounded('Authorization', header, SIGNED_FIELD_LIMITS.authorizationChars);
-  const auth = parseSigV4Authorization(header);
+  const auth = parseSigV4Authorization(header, service);
   claimed(bounded('Credential', auth.accessKeyId, SIGNED_FIELD_LIMITS.accessKeyIdChars));
   if (auth.signedHeaders.length > SIGNED_FIELD_LIMITS.signedHeaders) {
     throw new IncompleteSignatureError(`SignedHeaders may name at most ${SIGNED_FIELD_LIMITS.signedHeaders} headers.`);

@@ -54,7 +54,8 @@ function operationOf<I, R>(definition: ActionDefinition<I, R>, service: Service)
         secureTransport: event.secureTransport === true,
         now: service.now(),
       });
-      const namesOf = (resource: string): string[] => (principal.policy.namesAwsArns ? [resource, ...awsFormsOf(resource, service)] : [resource]);
+      const namesOf = (resource: string, awsArns?: readonly string[]): string[] =>
+        principal.policy.namesAwsArns ? [resource, ...(awsArns ?? awsFormsOf(resource, service))] : [resource];
       const refuse = (action: string, resource: string, denied: (() => Error) | undefined): Error => {
         // Says why every request of this key is denied, without the policy's text.
         if (principal.policyInvalid) {
@@ -75,11 +76,14 @@ function operationOf<I, R>(definition: ActionDefinition<I, R>, service: Service)
         blobForm: protocol.blobForm,
         authorize(resource, action = ownPermission, denied, options) {
           state.keyArn ??= resource;
-          if (!principal.policy.isAllowed(action, namesOf(resource), conditionsOf(options))) throw refuse(action, resource, denied);
+          if (!principal.policy.isAllowed(action, namesOf(resource, options?.awsArns), conditionsOf(options))) throw refuse(action, resource, denied);
           authorized = true;
         },
-        authorizeAny({ resource, suffix }, action = ownPermission, denied, options) {
-          if (!principal.policy.mayAllow(action, { names: namesOf(resource), suffix }, conditionsOf(options))) throw refuse(action, resource, denied);
+        authorizeAny({ resource, suffix, awsArnPrefixes }, action = ownPermission, denied, options) {
+          const scope = awsArnPrefixes
+            ? { exactNames: [resource], names: principal.policy.namesAwsArns ? awsArnPrefixes : [], ...(suffix ? { suffix } : {}) }
+            : { names: namesOf(resource), ...(suffix ? { suffix } : {}) };
+          if (!principal.policy.mayAllow(action, scope, conditionsOf(options))) throw refuse(action, resource, denied);
         },
       };
       const resolved = await definition.resolve(input, context);
@@ -105,6 +109,8 @@ function operationOf<I, R>(definition: ActionDefinition<I, R>, service: Service)
 function awsFormsOf(resource: string, service: Service): string[] {
   if (!resource.startsWith('acs:kms:')) return [];
   const [, , region, accountId, name] = resource.split(':');
+  // A secret's AWS ARN carries a suffix its acs ARN does not: the secret's operations give it (AuthorizeOptions.awsArns).
+  if (name?.startsWith('secret/')) return [];
   // Only this deployment's own resources have AWS names; a foreign reference is matched as written.
   if (region !== service.aws.alibabaRegion || accountId !== service.aws.accountId) return [];
   return [...service.aws.regions].map((awsRegion) => `arn:aws:kms:${awsRegion}:${accountId}:${name}`);

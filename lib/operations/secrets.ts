@@ -1,27 +1,67 @@
 import type { OperationContext } from '../operation.js';
-import { acsSecretArn, parseSecretReference } from '../secrets/names.js';
+import { acsSecretArn, awsSecretArn, parseSecretReference, type SecretScope } from '../secrets/names.js';
 import type { SecretView } from '../secrets/secret-store.js';
 
 /*
  * What the secrets Actions (functions/*-secret*.ts) share whatever the protocol: authorisation on
- * the secret's acs ARN before the store is read. Their Alibaba parameters and answers are in
- * lib/protocol/alibaba/secrets.ts.
+ * the secret's ARNs. Their Alibaba parameters and answers are in lib/protocol/alibaba/secrets.ts,
+ * their AWS Secrets Manager ones in lib/protocol/aws/secrets.ts.
+ *
+ * A secret has two names a policy may use: the acs ARN (`acs:kms:<region>:<account>:secret/<name>`)
+ * and AWS's (`arn:aws:secretsmanager:<region>:<account>:secret:<name>-<suffix>`, one per AWS region
+ * served), whose 6-character suffix is the secret's own, fixed at creation. So a secret is
+ * authorised twice: before anything is read, on every secret the reference could name whatever its
+ * suffix (a caller no such secret is allowed to gets 403 whether or not it exists); then, once read,
+ * on its exact ARNs.
  */
 
+/** The characters of an AWS ARN suffix (names.ts `newArnSuffix`). */
+const SUFFIX_CHARACTER = /[A-Za-z0-9]/;
+
+/** The AWS ARNs of a secret (with its suffix), or their prefixes (`…:secret:<name>-`, without). */
+function awsArnsOf(scope: SecretScope, name: string, suffix = ''): string[] {
+  const regions = new Set([scope.region, ...(scope.awsRegions ?? [])]);
+  // Without a suffix: `…:secret:<name>-`, the prefix every ARN of the name starts with.
+  return [...regions].map((region) => awsSecretArn({ region, accountId: scope.accountId }, name, suffix));
+}
+
 /**
- * Authorises the caller for `action` (default the operation's own) on the secret `ref` names,
- * before anything is read, so a denied caller gets 403 whether or not it exists: on the acs ARN of
- * the name it gives (every candidate name when an AWS ARN may be read two ways: all must be
- * allowed); a reference to another region or account, on what was written.
+ * Before the store is read: refuses the caller unless `action` (default the operation's own) may be
+ * allowed on a secret `ref` could name. A reference to another region or account is authorised on
+ * what was written (and names nothing here).
  */
-export function authorizeSecret(ref: string, context: OperationContext, action?: string, parameter = 'SecretName'): void {
+export function authorizeSecretScope(ref: string, context: OperationContext, action?: string, parameter = 'SecretName'): void {
   const scope = context.service.secrets.scope;
   const reference = parseSecretReference(ref, scope, parameter);
   if (reference.candidates.length === 0) {
     context.authorize(ref, action);
     return;
   }
-  for (const candidate of reference.candidates) context.authorize(acsSecretArn(scope, candidate.name), action);
+  for (const candidate of reference.candidates) {
+    context.authorizeAny({ resource: acsSecretArn(scope, candidate.name), suffix: SUFFIX_CHARACTER, awsArnPrefixes: awsArnsOf(scope, candidate.name) }, action);
+  }
+}
+
+/** Authorises `action` on a secret that was read: its acs ARN and its AWS ARNs, suffix included. */
+export function authorizeSecretView(secret: SecretView, context: OperationContext, action?: string): void {
+  context.authorize(secret.arn, action, undefined, { awsArns: awsArnsOf(context.service.secrets.scope, secret.name, secret.suffix) });
+}
+
+/**
+ * The secret `ref` names, authorised for `action` (default the operation's own) on both its ARNs:
+ * 403 before the store is read when no such secret could be allowed, 404 when there is none.
+ */
+export async function authorizedSecret(ref: string, context: OperationContext, action?: string, parameter = 'SecretName'): Promise<SecretView> {
+  authorizeSecretScope(ref, context, action, parameter);
+  const secret = await context.service.secrets.describe(ref);
+  authorizeSecretView(secret, context, action);
+  return secret;
+}
+
+/** CreateSecret: authorises the secret about to be made, named by `name` and the ARN suffix it will get. */
+export function authorizeNewSecret(name: string, suffix: string, context: OperationContext): void {
+  const scope = context.service.secrets.scope;
+  context.authorize(acsSecretArn(scope, name), undefined, undefined, { awsArns: awsArnsOf(scope, name, suffix) });
 }
 
 /** The secret's user key, when it has one: the caller must also hold `action` on it (checked after the secret action). */

@@ -1,4 +1,4 @@
-import { KMS_ACTIONS } from './kms-actions.js';
+import { KMS_ACTIONS, SECRETS_MANAGER_ACTIONS } from './kms-actions.js';
 import { wildcardPattern } from './wildcard.js';
 
 /**
@@ -6,7 +6,31 @@ import { wildcardPattern } from './wildcard.js';
  * Actions by `npm run generate` (./kms-actions.ts), since the table imports every Action and the
  * Actions import the policy code.
  */
-export { KMS_ACTIONS };
+export { KMS_ACTIONS, SECRETS_MANAGER_ACTIONS };
+
+/** The RAM names of Actions that serve keys as well as secrets: a `secretsmanager:` name allows them on secrets only. */
+const SHARED_WITH_KEYS: ReadonlySet<string> = new Set(['kms:TagResource', 'kms:UntagResource', 'kms:ListResourceTags']);
+
+/** A secret's resource name, in either form: `acs:kms:<region>:<account>:secret/<name>`, `arn:<partition>:secretsmanager:…`. */
+export const isSecretResource = (name: string): boolean => /^acs:kms:[^:]*:[^:]*:secret\//.test(name) || /^arn:[^:]*:secretsmanager:/.test(name);
+
+/**
+ * How a statement's `Action` pattern matches a request's RAM action (`kms:<Action>`) on a resource
+ * named `names` (its forms). A `secretsmanager:<Operation>` pattern is AWS's spelling of the
+ * Actions that serve those operations (`secretsmanager:GetSecretValue` is `kms:GetSecretValue`,
+ * `secretsmanager:*` every secrets Action); on an Action that serves keys too (TagResource), it
+ * applies to secrets only. Every other pattern matches the RAM name, case-insensitively as RAM.
+ */
+export function actionMatcher(pattern: string): (action: string, names: readonly string[]) => boolean {
+  const matcher = wildcardPattern(pattern, { caseInsensitive: true });
+  if (!/^secretsmanager:/i.test(pattern)) return (action) => matcher.test(action);
+  const aliased = new Set(Object.entries(SECRETS_MANAGER_ACTIONS).flatMap(([name, action]) => (matcher.test(name) ? [action.toLowerCase()] : [])));
+  return (action, names) => {
+    const lower = action.toLowerCase();
+    if (!aliased.has(lower)) return false;
+    return !SHARED_WITH_KEYS.has(action) || (names.length > 0 && names.every(isSecretResource));
+  };
+}
 
 /**
  * Why a policy's `Action` pattern is refused, or undefined when it is fine. A pattern must match
@@ -17,7 +41,7 @@ export { KMS_ACTIONS };
  */
 export function actionPatternProblem(pattern: string): string | undefined {
   const matcher = wildcardPattern(pattern, { caseInsensitive: true });
-  if (KMS_ACTIONS.some((action) => matcher.test(action))) return undefined;
+  if (KMS_ACTIONS.some((action) => matcher.test(action)) || Object.keys(SECRETS_MANAGER_ACTIONS).some((name) => matcher.test(name))) return undefined;
   const what = /[*?]/.test(pattern) ? 'matches no action' : 'is not an action';
-  return `"${pattern}" ${what} of this service (actions are kms:<Action>, e.g. kms:Decrypt, kms:GenerateDataKey*, kms:*)`;
+  return `"${pattern}" ${what} of this service (actions are kms:<Action>, e.g. kms:Decrypt, kms:GenerateDataKey*, kms:*, or secretsmanager:<Operation> for secrets)`;
 }

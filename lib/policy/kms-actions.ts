@@ -59,3 +59,9 @@ export const KMS_ACTIONS: readonly string[] = [
   'kms:DeleteSecret',
   'kms:RestoreSecret',
 ];
+
+/**
+ * AWS Secrets Manager's IAM action names (`secretsmanager:<Operation>`), each with the RAM name of the
+ * Action that serves the operation: in a policy, the first is another spelling of the second.
+ */
+export const SECRETS_MANAGER_ACTIONS: Readonly<Record<string, string>> = {};

@@ -1,5 +1,5 @@
 import * as z from '../zod.js';
-import { actionPatternProblem } from './actions.js';
+import { actionMatcher, actionPatternProblem } from './actions.js';
 import { type CompiledCondition, compileCondition, type ConditionContext, conditionReadsTags, conditionSchema } from './conditions.js';
 import { wildcardOverPrefix, wildcardPattern } from './wildcard.js';
 
@@ -108,11 +108,14 @@ export interface CompiledPolicy {
 export interface ResourceScope {
   names: readonly string[];
   suffix?: RegExp;
+  /** Names of the same resources matched as written, without `suffix` (a secret's acs ARN, beside its AWS ARN's prefix). */
+  exactNames?: readonly string[];
 }
 
 interface CompiledStatement {
   allow: boolean;
-  actions: RegExp[];
+  /** Whether the statement names the action (on a resource named so: see actionMatcher). */
+  actions: Array<(action: string, names: readonly string[]) => boolean>;
   resourcePatterns: string[];
   resources: RegExp[];
   /** What each resource pattern says of a scope, by scope (see {@link scopeReach}). */
@@ -133,7 +136,7 @@ const list = (value: string | string[]): string[] => (Array.isArray(value) ? val
 export function compilePolicy(document: PolicyDocument): CompiledPolicy {
   const statements: CompiledStatement[] = document.Statement.map((s) => ({
     allow: s.Effect === 'Allow',
-    actions: list(s.Action).map((a) => wildcardPattern(a, { caseInsensitive: true })),
+    actions: list(s.Action).map(actionMatcher),
     resourcePatterns: list(s.Resource),
     reachByScope: new Map(),
     resources: list(s.Resource).map((r) => wildcardPattern(r)),
@@ -148,7 +151,7 @@ export function compilePolicy(document: PolicyDocument): CompiledPolicy {
       let allowed = false;
       for (const s of statements) {
         // A statement applies to a resource named in any of its forms (an Alibaba or an AWS ARN).
-        if (!s.actions.some((a) => a.test(action)) || !s.resources.some((r) => names.some((name) => r.test(name)))) continue;
+        if (!s.actions.some((a) => a(action, names)) || !s.resources.some((r) => names.some((name) => r.test(name)))) continue;
         if (s.condition && !s.condition(context)) continue;
         if (!s.allow) return false;
         allowed = true;
@@ -158,7 +161,7 @@ export function compilePolicy(document: PolicyDocument): CompiledPolicy {
     mayAllow(action, scope, context) {
       let allowable = false;
       for (const s of statements) {
-        if (!s.actions.some((a) => a.test(action))) continue;
+        if (!s.actions.some((a) => a(action, scope.exactNames ? [...scope.exactNames, ...scope.names] : scope.names))) continue;
         const reach = scopeReach(s, scope);
         if (!reach.some) continue;
         if (s.allow) {
@@ -181,6 +184,8 @@ const REMEMBERED_SCOPES = 16;
  * resource of a scope is named in every form, so one form covered whole covers them all.
  */
 function scopeReach(s: CompiledStatement, scope: ResourceScope): { some: boolean; every: boolean } {
+  const exact = scope.exactNames?.length ? s.resources.some((r) => scope.exactNames!.some((name) => r.test(name))) : false;
+  if (exact) return { some: true, every: true };
   if (!scope.suffix) {
     const matched = s.resources.some((r) => scope.names.some((name) => r.test(name)));
     return { some: matched, every: matched };

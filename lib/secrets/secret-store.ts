@@ -106,6 +106,8 @@ export interface NewSecret {
   description?: string;
   kmsKeyId?: string;
   tags?: ReadonlyArray<[string, string]>;
+  /** The AWS ARN suffix the secret gets (one the caller was authorised on); default: a new one. */
+  suffix?: string;
 }
 
 /**
@@ -160,7 +162,7 @@ export class SecretStore {
     const now = isoSeconds(nowMs);
     const record: SecretRecord = {
       name: input.name,
-      suffix: newArnSuffix(),
+      suffix: input.suffix ?? newArnSuffix(),
       uid: randomUUID(),
       description: input.description ?? '',
       ...(input.kmsKeyId === undefined ? {} : { kmsKeyId: input.kmsKeyId }),

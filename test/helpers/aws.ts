@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { RpcRequest, RpcResponse } from '../../lib/rpc/request.js';
 import type { TestService } from './service.js';
 import type { Credentials } from './sign.js';
@@ -21,7 +22,20 @@ export function inProcessKmsClient(
     onExchange?: (request: RpcRequest, response: RpcResponse) => RpcResponse | undefined;
   } = {},
 ): KMSClient {
-  return new KMSClient({
+  return new KMSClient(inProcessClientConfig(t, credentials, options));
+}
+
+/** The official AWS SDK's Secrets Manager client, talking to a service in this process (as {@link inProcessKmsClient}). */
+export function inProcessSecretsManagerClient(
+  t: Pick<TestService, 'dispatch'>,
+  credentials: Credentials,
+  options: Parameters<typeof inProcessKmsClient>[2] = {},
+): SecretsManagerClient {
+  return new SecretsManagerClient(inProcessClientConfig(t, credentials, options));
+}
+
+function inProcessClientConfig(t: Pick<TestService, 'dispatch'>, credentials: Credentials, options: NonNullable<Parameters<typeof inProcessKmsClient>[2]>) {
+  return {
     region: options.region ?? AWS_REGION,
     endpoint: 'http://127.0.0.1:8080',
     credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.accessKeySecret },
@@ -35,7 +49,7 @@ export function inProcessKmsClient(
         return { response: { statusCode: response.statusCode, headers: response.headers, body: Readable.from([Buffer.from(response.body)]) } };
       },
     },
-  });
+  };
 }
 
 /** The parts of @smithy's HttpRequest the dispatcher needs. */

@@ -5,6 +5,15 @@ export type { AwsScope } from '../../service.js';
 /** The JSON object of an AWS request, read strictly (lib/protocol/aws/wire.ts). */
 export type AwsBody = Record<string, unknown>;
 
+/** The AWS services whose JSON protocol is served: AWS KMS and AWS Secrets Manager. */
+export type AwsService = 'kms' | 'secretsmanager';
+
+/** X-Amz-Target's prefix for each service (the model's `targetPrefix`, then a dot). */
+export const AWS_TARGET_PREFIXES: Readonly<Record<AwsService, string>> = { kms: 'TrentService.', secretsmanager: 'secretsmanager.' };
+
+/** The X-Amz-Target a binding serves. */
+export const awsTargetOf = (binding: { service?: AwsService; target: string }): string => AWS_TARGET_PREFIXES[binding.service ?? 'kms'] + binding.target;
+
 /** What an AWS operation's output translation reads besides the Action's output. */
 export interface AwsOutputContext extends AwsScope {
   /** The region of the request's signature: ARNs in answers name it. */
@@ -22,8 +31,19 @@ export interface AwsOutputContext extends AwsScope {
  * EnableKeyRotation is `kms:UpdateRotationPolicy`).
  */
 export interface AwsBinding<Input, Output> {
-  /** The name after `TrentService.` in X-Amz-Target. */
+  /**
+   * The AWS service the operation belongs to: `kms` (the default: X-Amz-Target
+   * `TrentService.<target>`, SigV4 service `kms`) or `secretsmanager` (`secretsmanager.<target>`,
+   * SigV4 service `secretsmanager`).
+   */
+  service?: AwsService;
+  /** The operation's name, after the service's prefix in X-Amz-Target. */
   target: string;
+  /**
+   * Secrets Manager: the `__type` a key-state refusal (the secret's key Disabled, pending deletion)
+   * is answered with: DecryptionFailure for reads, EncryptionFailure (the default) for writes.
+   */
+  keyStateError?: 'DecryptionFailure' | 'EncryptionFailure';
   /**
    * When several Actions serve one operation, which requests this one serves (ListAliases with a
    * KeyId is ListAliasesByKeyId's); such an operation has no listener rule of its own (the

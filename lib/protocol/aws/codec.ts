@@ -3,9 +3,9 @@ import { ActionNotFoundError } from '../../errors.js';
 import { type ParamList, rpcParams } from '../../rpc/params.js';
 import type { RpcRequest } from '../../rpc/request.js';
 import type { ActionBindings, Protocol, ProtocolFactory, ProtocolScope } from '../protocol.js';
-import type { AwsBinding, AwsBody } from './binding.js';
+import { AWS_TARGET_PREFIXES, type AwsBinding, type AwsBody, awsTargetOf } from './binding.js';
 import { bool } from './json.js';
-import { AWS_CONTENT_TYPE, AWS_TARGET_PREFIX, AwsSerializationError, awsErrorResponse, awsSuccessResponse, parseAwsBody } from './wire.js';
+import { AWS_CONTENT_TYPE, AwsSerializationError, awsErrorResponse, awsSuccessResponse, parseAwsBody } from './wire.js';
 
 /** What the AWS protocol keeps of one request. */
 export interface AwsWire {
@@ -28,22 +28,29 @@ interface Served {
 const EMPTY_BODY = Buffer.alloc(0);
 
 /**
- * The AWS KMS JSON protocol (awsJson1_1): `POST /`, the operation named by `X-Amz-Target:
- * TrentService.<Operation>`, a JSON body, SigV4. Each operation is served by the Action that
- * declares it (functions/<action>.ts, `aws`): its JSON becomes that Action's typed input, the
- * Action's output its JSON. Any request with an X-Amz-Target header speaks it.
+ * The AWS JSON protocol (awsJson1_1) of AWS KMS and AWS Secrets Manager: `POST /`, the operation
+ * named by `X-Amz-Target: TrentService.<Operation>` (KMS) or `secretsmanager.<Operation>`, a JSON
+ * body, SigV4 for the operation's service (`kms`, `secretsmanager`). Each operation is served by
+ * the Action that declares it (functions/<action>.ts, `aws`): its JSON becomes that Action's typed
+ * input, the Action's output its JSON. Any request with an X-Amz-Target header speaks it.
  */
 export const awsProtocol: ProtocolFactory = (actions: readonly ActionBindings[], scope: ProtocolScope | undefined): Protocol<AwsWire> => {
-  // Operation → the Actions serving it, in table order (more than one: each says which requests are its own).
+  // X-Amz-Target → the Actions serving it, in table order (more than one: each says which requests are its own).
   const targets = new Map<string, Served[]>();
   for (const action of actions) {
     for (const binding of action.aws ?? []) {
-      const list = targets.get(binding.target) ?? [];
+      const target = awsTargetOf(binding);
+      const list = targets.get(target) ?? [];
       list.push({ action: action.name, binding });
-      targets.set(binding.target, list);
+      targets.set(target, list);
     }
   }
-  const servedBy = (wire: AwsWire) => (wire.target.startsWith(AWS_TARGET_PREFIX) ? targets.get(wire.target.slice(AWS_TARGET_PREFIX.length)) : undefined);
+  const servedBy = (wire: AwsWire) => targets.get(wire.target);
+  /** The operation a target names, for an error: the name after a known service's prefix, else the target. */
+  const operationOf = (target: string) => {
+    for (const prefix of Object.values(AWS_TARGET_PREFIXES)) if (target.startsWith(prefix)) return target.slice(prefix.length);
+    return target;
+  };
   const bodyOf = (request: RpcRequest, wire: AwsWire): AwsBody | undefined => {
     if (wire.body === undefined && wire.bodyError === undefined) {
       try {
@@ -77,8 +84,8 @@ export const awsProtocol: ProtocolFactory = (actions: readonly ActionBindings[],
      */
     decode(request, wire) {
       const candidates = servedBy(wire);
-      if (!candidates) throw new ActionNotFoundError(wire.target.startsWith(AWS_TARGET_PREFIX) ? wire.target.slice(AWS_TARGET_PREFIX.length) : wire.target);
-      if (request.method !== 'POST' || request.path !== '/') throw new AwsSerializationError('The AWS KMS protocol is POST / with a JSON body.');
+      if (!candidates) throw new ActionNotFoundError(operationOf(wire.target));
+      if (request.method !== 'POST' || request.path !== '/') throw new AwsSerializationError('The AWS JSON protocol is POST / with a JSON body.');
       const contentType = request.headers['content-type'] ?? '';
       if (!contentType.startsWith(AWS_CONTENT_TYPE) && !contentType.startsWith('application/x-amz-json-1.0')) {
         throw new AwsSerializationError(`The content type must be ${AWS_CONTENT_TYPE}.`);
@@ -86,7 +93,8 @@ export const awsProtocol: ProtocolFactory = (actions: readonly ActionBindings[],
       wire.query = rpcParams({ ...request, body: EMPTY_BODY }).query;
       wire.served ??= choose(candidates, bodyOf(request, wire));
     },
-    claim: (request, wire, claimed) => sigV4Claim(request, wire.query!, wire.served!.action, scope!.aws.regions, claimed),
+    claim: (request, wire, claimed) =>
+      sigV4Claim(request, wire.query!, wire.served!.action, scope!.aws.regions, claimed, wire.served!.binding.service ?? 'kms'),
     input(_request, wire) {
       if (wire.bodyError !== undefined) throw wire.bodyError;
       const { binding } = wire.served!;
@@ -104,12 +112,19 @@ export const awsProtocol: ProtocolFactory = (actions: readonly ActionBindings[],
       });
       return awsSuccessResponse(exchange.requestId, body);
     },
-    fail: (exchange, error) =>
-      awsErrorResponse(
+    fail(exchange, error) {
+      // Before routing, the service is the one the target's prefix names.
+      const binding = exchange.wire?.served?.binding;
+      const service = binding?.service ?? (exchange.wire?.target.startsWith(AWS_TARGET_PREFIXES.secretsmanager) ? 'secretsmanager' : 'kms');
+      return awsErrorResponse(
         exchange.requestId,
         error,
         exchange.signedRegion && scope ? { alibabaRegion: scope.aws.alibabaRegion, region: exchange.signedRegion } : undefined,
-      ),
-    auditFields: (wire) => (wire.served ? { awsOperation: wire.served.binding.target } : {}),
+        { service, ...(binding?.keyStateError ? { keyStateError: binding.keyStateError } : {}) },
+      );
+    },
+    // A Secrets Manager operation is named with its prefix (its TagResource is not KMS's).
+    auditFields: (wire) =>
+      wire.served ? { awsOperation: wire.served.binding.service === 'secretsmanager' ? awsTargetOf(wire.served.binding) : wire.served.binding.target } : {},
   };
 };

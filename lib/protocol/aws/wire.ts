@@ -1,10 +1,14 @@
 import { KmsError } from '../../errors.js';
 import type { RpcResponse } from '../../rpc/request.js';
 import { duplicateJsonKey } from '../../strict-json.js';
+import { AWS_TARGET_PREFIXES, type AwsService } from './binding.js';
 
-/** The AWS KMS JSON protocol (awsJson1_1): `POST /`, `X-Amz-Target: TrentService.<Operation>`, a JSON body. */
+/**
+ * The AWS JSON protocol (awsJson1_1) of AWS KMS and AWS Secrets Manager: `POST /`,
+ * `X-Amz-Target: TrentService.<Operation>` or `secretsmanager.<Operation>`, a JSON body.
+ */
 export const AWS_CONTENT_TYPE = 'application/x-amz-json-1.1';
-export const AWS_TARGET_PREFIX = 'TrentService.';
+export const AWS_TARGET_PREFIX = AWS_TARGET_PREFIXES.kms;
 
 /**
  * The `__type` AWS sends for each of this service's error Codes (statuses: AWS's 400 for every
@@ -50,6 +54,42 @@ const AWS_TYPES: Readonly<Record<string, readonly [type: string, status?: number
 };
 
 /**
+ * Secrets Manager's `__type` where it differs from KMS's (its model's errors: InvalidParameter-,
+ * InvalidRequest-, ResourceNotFound-, ResourceExists-, LimitExceededException,
+ * InternalServiceError; the signature and throttling errors are common to every AWS service).
+ * A key-state refusal is the operation's EncryptionFailure or DecryptionFailure.
+ */
+const SECRETS_MANAGER_TYPES: Readonly<Record<string, readonly [type: string, status?: number]>> = {
+  MissingParameter: ['InvalidParameterException'],
+  InvalidParameter: ['InvalidParameterException'],
+  RequestEntityTooLarge: ['InvalidParameterException', 413],
+  'Forbidden.KeyNotFound': ['ResourceNotFoundException'],
+  'Forbidden.AliasNotFound': ['ResourceNotFoundException'],
+  'Forbidden.KeyVersionNotFound': ['ResourceNotFoundException'],
+  'Forbidden.ResourceNotFound': ['ResourceNotFoundException'],
+  'Rejected.ConcurrentModification': ['InvalidRequestException'],
+  'Rejected.LimitExceeded': ['LimitExceededException'],
+  'Rejected.UnsupportedOperation': ['InvalidRequestException'],
+  UnsupportedOperation: ['InvalidRequestException'],
+  IncorrectKey: ['InvalidParameterException'],
+  'Unsupported.Origin': ['InvalidParameterException'],
+  InternalFailure: ['InternalServiceError', 500],
+  ServiceUnavailableTemporary: ['InternalServiceError', 503],
+};
+const KEY_STATE_CODES: ReadonlySet<string> = new Set([
+  'Rejected.Disabled',
+  'Rejected.PendingDeletion',
+  'Rejected.PendingImport',
+  'Rejected.StateModifiedFailed',
+]);
+
+/** How an error is answered to a Secrets Manager client: the operation's key-state error, when it is one. */
+export interface AwsErrorStyle {
+  service: AwsService;
+  keyStateError?: 'DecryptionFailure' | 'EncryptionFailure';
+}
+
+/**
  * AWS's wording where the service's own message speaks Alibaba's conventions (its signature
  * standard, the AccessKeySecret, the AccessKeyId parameter): an AWS client is told what AWS would
  * tell it.
@@ -82,14 +122,26 @@ export function awsMessageOf(error: KmsError, arns?: AwsArnRegion): string {
   );
 }
 
-/** The AWS `__type` and status of an error of this service. */
-export function awsErrorOf(error: KmsError): { type: string; status: number } {
-  const [type, status] = error.awsType === undefined ? (AWS_TYPES[error.code] ?? ['ValidationException']) : [error.awsType];
+/** The AWS `__type` and status of an error of this service (default: as AWS KMS answers it). */
+export function awsErrorOf(error: KmsError, style?: AwsErrorStyle): { type: string; status: number } {
+  const [type, status] =
+    error.awsType === undefined ? (style?.service === 'secretsmanager' ? secretsManagerType(error, style) : awsKmsType(error)) : [error.awsType];
   return { type, status: status ?? (error.statusCode >= 500 ? error.statusCode : 400) };
 }
 
-export function awsErrorResponse(requestId: string, error: KmsError, arns?: AwsArnRegion): RpcResponse {
-  const { type, status } = awsErrorOf(error);
+const awsKmsType = (error: KmsError) => AWS_TYPES[error.code] ?? (['ValidationException'] as const);
+
+function secretsManagerType(error: KmsError, style: AwsErrorStyle): readonly [string, number?] {
+  if (KEY_STATE_CODES.has(error.code)) return [style.keyStateError ?? 'EncryptionFailure'];
+  const own = SECRETS_MANAGER_TYPES[error.code];
+  if (own) return own;
+  const kms = AWS_TYPES[error.code];
+  // The errors every AWS service shares (signature, access, throttling, serialization) are KMS's too.
+  return kms && !kms[0].startsWith('KMS') && kms[0] !== 'NotFoundException' && kms[0] !== 'ValidationException' ? kms : ['InvalidParameterException'];
+}
+
+export function awsErrorResponse(requestId: string, error: KmsError, arns?: AwsArnRegion, style?: AwsErrorStyle): RpcResponse {
+  const { type, status } = awsErrorOf(error, style);
   const retryAfterMs = (error as { retryAfterMs?: number }).retryAfterMs;
   return {
     statusCode: status,

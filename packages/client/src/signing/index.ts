@@ -10,4 +10,4 @@
 export { formDecode, percentEncode } from './percent-encode.js';
 export { rpcSignature, rpcStringToSign } from './rpc.js';
 export { canonicalQuery, type QueryPairs, sha256Hex, V3_ALGORITHM, v3CanonicalRequest, v3Signature } from './v3.js';
-export { amzDateOf, SIGV4_ALGORITHM, sigV4CanonicalRequest, sigV4Signature, sigV4SignatureWithKey, sigV4SigningKey } from './sigv4.js';
+export { amzDateOf, SIGV4_ALGORITHM, type SigV4Scope, sigV4CanonicalRequest, sigV4Signature, sigV4SignatureWithKey, sigV4SigningKey } from './sigv4.js';

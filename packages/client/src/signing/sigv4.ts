@@ -46,7 +46,7 @@ function decodeSegment(segment: string): string {
 
 /**
  * hex(HMAC(signing key, string to sign)), the signing key derived from the secret and the scope
- * (`date` yyyyMMdd, `region`, service `kms`); `amzDate` is X-Amz-Date (yyyyMMddTHHmmssZ).
+ * (`date` yyyyMMdd, `region`, `service`: default `kms`); `amzDate` is X-Amz-Date (yyyyMMddTHHmmssZ).
  *
  * @example
  * ```ts
@@ -58,22 +58,29 @@ function decodeSegment(segment: string): string {
  * headers.authorization = `${SIGV4_ALGORITHM} Credential=${id}/${amzDate.slice(0, 8)}/us-east-1/kms/aws4_request, SignedHeaders=${signedHeaders.join(';')}, Signature=${signature}`;
  * ```
  */
-export function sigV4Signature(secret: string, scope: { date: string; region: string }, amzDate: string, canonicalRequest: string): string {
+export function sigV4Signature(secret: string, scope: SigV4Scope, amzDate: string, canonicalRequest: string): string {
   return sigV4SignatureWithKey(sigV4SigningKey(secret, scope), scope, amzDate, canonicalRequest);
 }
 
+/** A SigV4 credential scope: `date` yyyyMMdd, `region`, and the service (default `kms`; AWS Secrets Manager's is `secretsmanager`). */
+export interface SigV4Scope {
+  date: string;
+  region: string;
+  service?: string;
+}
+
 /**
- * The SigV4 signing key of a secret for one day and region (service `kms`): four HMACs, the same
- * for every request of that day, so a verifier may keep it (it grants signing for that scope only).
+ * The SigV4 signing key of a secret for one day, region and service: four HMACs, the same for
+ * every request of that day, so a verifier may keep it (it grants signing for that scope only).
  */
-export function sigV4SigningKey(secret: string, scope: { date: string; region: string }): Buffer {
+export function sigV4SigningKey(secret: string, scope: SigV4Scope): Buffer {
   const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data, 'utf8').digest();
-  return hmac(hmac(hmac(hmac(`AWS4${secret}`, scope.date), scope.region), 'kms'), 'aws4_request');
+  return hmac(hmac(hmac(hmac(`AWS4${secret}`, scope.date), scope.region), scope.service ?? 'kms'), 'aws4_request');
 }
 
 /** {@link sigV4Signature} with the signing key {@link sigV4SigningKey} derived already. */
-export function sigV4SignatureWithKey(signingKey: Buffer, scope: { date: string; region: string }, amzDate: string, canonicalRequest: string): string {
-  const credentialScope = `${scope.date}/${scope.region}/kms/aws4_request`;
+export function sigV4SignatureWithKey(signingKey: Buffer, scope: SigV4Scope, amzDate: string, canonicalRequest: string): string {
+  const credentialScope = `${scope.date}/${scope.region}/${scope.service ?? 'kms'}/aws4_request`;
   const stringToSign = `${SIGV4_ALGORITHM}\n${amzDate}\n${credentialScope}\n${sha256Hex(canonicalRequest)}`;
   return createHmac('sha256', signingKey).update(stringToSign, 'utf8').digest('hex');
 }
