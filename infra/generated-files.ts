@@ -37,7 +37,7 @@ function kmsActionsModule(): string {
     '];',
     '',
     '/**',
-    ' * AWS Secrets Manager\'s IAM action names (`secretsmanager:<Operation>`), each with the RAM name of the',
+    " * AWS Secrets Manager's IAM action names (`secretsmanager:<Operation>`), each with the RAM name of the",
     ' * Action that serves the operation: in a policy, the first is another spelling of the second.',
     ' */',
     'export const SECRETS_MANAGER_ACTIONS: Readonly<Record<string, string>> = {',
