@@ -44,6 +44,7 @@ import { action as generateDataKeyPair } from './generate-data-key-pair.js';
 import { action as generateDataKeyPairWithoutPlaintext } from './generate-data-key-pair-without-plaintext.js';
 import { action as listAuditEvents } from './list-audit-events.js';
 import { action as describeAccessKey } from './describe-access-key.js';
+import { action as batchGetSecretValue } from './batch-get-secret-value.js';
 import { action as createSecret } from './create-secret.js';
 import { action as getSecretValue } from './get-secret-value.js';
 import { action as putSecretValue } from './put-secret-value.js';
@@ -54,6 +55,7 @@ import { action as updateSecret } from './update-secret.js';
 import { action as updateSecretVersionStage } from './update-secret-version-stage.js';
 import { action as deleteSecret } from './delete-secret.js';
 import { action as restoreSecret } from './restore-secret.js';
+import type { AwsService } from '../lib/protocol/aws/binding.js';
 import type { ActionDefinition, StoreAccess } from '../lib/action.js';
 
 /**
@@ -77,6 +79,7 @@ const SECRETS_ACTIONS: readonly ActionDefinition[] = [
   updateSecretVersionStage,
   deleteSecret,
   restoreSecret,
+  batchGetSecretValue,
 ];
 
 export const OPERATIONS: readonly ActionDefinition[] = [
@@ -158,11 +161,20 @@ export const NOT_IN_AWS_STACK: ReadonlySet<string> = new Set(SECRETS_ACTIONS.map
 /** The rows the AWS serverless stack deploys: every Action's but {@link NOT_IN_AWS_STACK}. */
 export const ACTIONS_IN_AWS_STACK: readonly ActionRoute[] = ACTIONS.filter((route) => !NOT_IN_AWS_STACK.has(route.action));
 
+/** The operations of one AWS service served (X-Amz-Target, after its prefix), each with the Actions that serve it, in table order. */
+const operationsOf = (service: AwsService): ReadonlyMap<string, readonly string[]> =>
+  OPERATIONS.reduce((operations, action) => {
+    for (const binding of action.aws ?? []) {
+      if ((binding.service ?? 'kms') === service) operations.set(binding.target, [...(operations.get(binding.target) ?? []), action.name]);
+    }
+    return operations;
+  }, new Map<string, string[]>());
+
 /** The AWS KMS operations served (X-Amz-Target, after `TrentService.`), each with the Actions that serve it, in table order. */
-export const AWS_OPERATIONS: ReadonlyMap<string, readonly string[]> = OPERATIONS.reduce((operations, action) => {
-  for (const binding of action.aws ?? []) operations.set(binding.target, [...(operations.get(binding.target) ?? []), action.name]);
-  return operations;
-}, new Map<string, string[]>());
+export const AWS_OPERATIONS = operationsOf('kms');
+
+/** The AWS Secrets Manager operations served (X-Amz-Target, after `secretsmanager.`), each with the Actions that serve it. */
+export const SECRETS_MANAGER_OPERATIONS = operationsOf('secretsmanager');
 
 const withStore = (...access: StoreAccess[]): ReadonlySet<string> => new Set(OPERATIONS.filter((o) => access.includes(o.store)).map((o) => o.name));
 

@@ -15,8 +15,22 @@ import {
 } from '../lib/protocol/alibaba/secrets.js';
 import { parseTags } from '../lib/operations/tags.js';
 import { jsonTextParameter, keyIdParameter } from '../lib/protocol/alibaba/schema.js';
+import { keyId, refuse } from '../lib/protocol/aws/fields.js';
+import { text } from '../lib/protocol/aws/json.js';
+import { arnAndName, awsTags, clientRequestToken, secretOf, secretValueField, type WithSecret, withSecret } from '../lib/protocol/aws/secrets.js';
+import type { SecretValue } from '../lib/secrets/secret-store.js';
 
-type CreateSecretOutput = { Arn: string; VersionId: string; SecretName: string; SecretType: 'Generic' };
+/** CreateSecret's input, whatever the protocol: AWS's may leave the value (and so the version) out. */
+type CreateSecretInput = {
+  SecretName: string;
+  VersionId?: string;
+  value?: SecretValue;
+  EncryptionKeyId: string | undefined;
+  Description: string | undefined;
+  tags: Array<[string, string]>;
+};
+
+type CreateSecretOutput = WithSecret<{ Arn: string; VersionId?: string; SecretName: string; SecretType: 'Generic' }>;
 
 /**
  * CreateSecret: a Generic secret with its first version (`ACSCurrent`). Authorised as
@@ -29,7 +43,7 @@ type CreateSecretOutput = { Arn: string; VersionId: string; SecretName: string; 
  */
 export const action = defineAction({
   name: 'CreateSecret',
-  group: 'write',
+  group: 'secrets-lifecycle',
   store: 'writes-state',
   alibaba: {
     params: z.pipe(
@@ -53,7 +67,28 @@ export const action = defineAction({
       })),
     ),
   },
-  async resolve(input, context) {
+  aws: [
+    {
+      service: 'secretsmanager',
+      target: 'CreateSecret',
+      input(body, scope) {
+        refuse(body, ['AddReplicaRegions', 'ForceOverwriteReplicaSecret', 'Type']);
+        const value = secretValueField(body);
+        const Description = text(body, 'Description', { max: 2048 });
+        const EncryptionKeyId = text(body, 'KmsKeyId') === undefined ? undefined : keyId(body, scope, 'KmsKeyId');
+        return {
+          SecretName: text(body, 'Name', { required: true, max: 2048 })!,
+          // The token names the first version; without a value there is none (AWS: a secret with no version).
+          ...(value === undefined ? {} : { VersionId: clientRequestToken(body), value }),
+          EncryptionKeyId,
+          Description,
+          tags: awsTags(body, false) ?? [],
+        };
+      },
+      output: (o: CreateSecretOutput, c) => ({ ...arnAndName(secretOf(o), c), ...(o.VersionId === undefined ? {} : { VersionId: o.VersionId }) }),
+    },
+  ],
+  async resolve(input: CreateSecretInput, context) {
     assertSecretName(input.SecretName, 'SecretName');
     // Authorised on both ARNs the new secret will have: the AWS one carries the suffix it is given.
     const suffix = newArnSuffix();
@@ -62,20 +97,23 @@ export const action = defineAction({
     const key = await resolveAuthorizedKey(input.EncryptionKeyId, context, { action: 'kms:GenerateDataKey', parameter: 'EncryptionKeyId', usable: true });
     return { suffix, kmsKeyId: key.keyId };
   },
-  async execute(input, { suffix, kmsKeyId }, context): Promise<CreateSecretOutput> {
+  async execute(input: CreateSecretInput, { suffix, kmsKeyId }, context): Promise<CreateSecretOutput> {
     try {
       const { secret } = await context.service.secrets.create({
         name: input.SecretName,
-        versionId: input.VersionId,
-        value: input.value,
+        ...(input.VersionId === undefined ? {} : { versionId: input.VersionId }),
+        ...(input.value === undefined ? {} : { value: input.value }),
         ...(input.Description === undefined ? {} : { description: input.Description }),
         ...(kmsKeyId === undefined ? {} : { kmsKeyId }),
         tags: input.tags,
         suffix,
       });
-      return { Arn: secret.arn, VersionId: input.VersionId, SecretName: secret.name, SecretType: 'Generic' };
+      return withSecret(
+        { Arn: secret.arn, ...(input.VersionId === undefined ? {} : { VersionId: input.VersionId }), SecretName: secret.name, SecretType: 'Generic' as const },
+        secret,
+      );
     } finally {
-      input.value.bytes.fill(0);
+      input.value?.bytes.fill(0);
     }
   },
 });

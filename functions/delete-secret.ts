@@ -6,6 +6,11 @@ import { authorizedSecret } from '../lib/operations/secrets.js';
 import { secretNameParameter } from '../lib/protocol/alibaba/secrets.js';
 import { booleanParameter, integerParameter } from '../lib/protocol/alibaba/schema.js';
 import { MAX_RECOVERY_DAYS, MIN_RECOVERY_DAYS } from '../lib/secrets/secret-store.js';
+import { bool, integer } from '../lib/protocol/aws/json.js';
+import { arnAndName, secretId, secretOf, type WithSecret, withSecret } from '../lib/protocol/aws/secrets.js';
+import { epochSeconds } from '../lib/protocol/aws/shapes.js';
+
+type DeleteSecretOutput = WithSecret<{ SecretName: string; PlannedDeleteTime: string }>;
 
 /**
  * DeleteSecret: scheduled after `RecoveryWindowInDays` (7–30, default 30), restorable until then
@@ -15,7 +20,7 @@ import { MAX_RECOVERY_DAYS, MIN_RECOVERY_DAYS } from '../lib/secrets/secret-stor
  */
 export const action = defineAction({
   name: 'DeleteSecret',
-  group: 'write',
+  group: 'secrets-lifecycle',
   store: 'deletes-material',
   alibaba: {
     params: z.object({
@@ -24,15 +29,31 @@ export const action = defineAction({
       RecoveryWindowInDays: z.optional(integerParameter(MIN_RECOVERY_DAYS, MAX_RECOVERY_DAYS)),
     }),
   },
+  aws: [
+    {
+      service: 'secretsmanager',
+      target: 'DeleteSecret',
+      input(body) {
+        const RecoveryWindowInDays = integer(body, 'RecoveryWindowInDays', MIN_RECOVERY_DAYS, MAX_RECOVERY_DAYS);
+        const ForceDeleteWithoutRecovery = bool(body, 'ForceDeleteWithoutRecovery');
+        return {
+          SecretName: secretId(body),
+          ...(RecoveryWindowInDays === undefined ? {} : { RecoveryWindowInDays }),
+          ...(ForceDeleteWithoutRecovery === undefined ? {} : { ForceDeleteWithoutRecovery }),
+        };
+      },
+      output: (o: DeleteSecretOutput, c) => ({ ...arnAndName(secretOf(o), c), DeletionDate: epochSeconds(o.PlannedDeleteTime) }),
+    },
+  ],
   async resolve(input, context) {
     await authorizedSecret(input.SecretName, context);
   },
-  async execute(input, _resolved, context): Promise<{ SecretName: string; PlannedDeleteTime: string }> {
+  async execute(input, _resolved, context): Promise<DeleteSecretOutput> {
     const { secret, plannedDeleteAt } = await context.service.secrets.scheduleDeletion(input.SecretName, {
       ...(input.RecoveryWindowInDays === undefined ? {} : { windowDays: input.RecoveryWindowInDays }),
       ...(input.ForceDeleteWithoutRecovery ? { force: true } : {}),
     });
-    return { SecretName: secret.name, PlannedDeleteTime: plannedDeleteAt };
+    return withSecret({ SecretName: secret.name, PlannedDeleteTime: plannedDeleteAt }, secret);
   },
 });
 

@@ -6,8 +6,9 @@ import { authorizedSecret } from '../lib/operations/secrets.js';
 import { alibabaTags, secretNameParameter } from '../lib/protocol/alibaba/secrets.js';
 import { booleanParameter } from '../lib/protocol/alibaba/schema.js';
 import { CURRENT } from '../lib/secrets/stages.js';
+import { awsSecretMetadata, secretId, secretOf, versionIdsToStages, type WithSecret, withSecret } from '../lib/protocol/aws/secrets.js';
 
-type DescribeSecretOutput = {
+type DescribeSecretOutput = WithSecret<{
   Arn: string;
   SecretName: string;
   SecretType: 'Generic';
@@ -18,7 +19,7 @@ type DescribeSecretOutput = {
   PlannedDeleteTime?: string;
   AutomaticRotation: 'Disabled';
   Tags?: { Tag: Array<{ TagKey: string; TagValue: string }> };
-};
+}>;
 
 /**
  * DescribeSecret: a secret's metadata, never a value; served while it is pending deletion
@@ -27,28 +28,42 @@ type DescribeSecretOutput = {
  */
 export const action = defineAction({
   name: 'DescribeSecret',
-  group: 'read',
+  group: 'secrets-read',
   store: 'reads',
   alibaba: { params: z.object({ SecretName: secretNameParameter, FetchTags: z.optional(booleanParameter) }) },
+  aws: [
+    {
+      service: 'secretsmanager',
+      target: 'DescribeSecret',
+      input: (body) => ({ SecretName: secretId(body), FetchTags: false }),
+      output: (o: DescribeSecretOutput, c) => {
+        const secret = secretOf(o);
+        return { ...awsSecretMetadata(secret, c), VersionIdsToStages: versionIdsToStages(secret) };
+      },
+    },
+  ],
   async resolve(input, context) {
     await authorizedSecret(input.SecretName, context);
   },
   async execute(input, _resolved, context): Promise<DescribeSecretOutput> {
     const { secrets } = context.service;
     const secret = await secrets.describe(input.SecretName);
-    return {
-      Arn: secret.arn,
-      SecretName: secret.name,
-      SecretType: 'Generic',
-      // No user key: the key its current version is sealed under (the default secrets key), never a key made now.
-      EncryptionKeyId: secret.kmsKeyId ?? secret.versions.find((v) => v.labels.includes(CURRENT))?.keyId ?? (await secrets.defaultKeyId()),
-      Description: secret.description,
-      CreateTime: secret.createdAt,
-      UpdateTime: secret.updatedAt,
-      ...(secret.plannedDeleteAt === undefined ? {} : { PlannedDeleteTime: secret.plannedDeleteAt }),
-      AutomaticRotation: 'Disabled',
-      ...(input.FetchTags ? { Tags: alibabaTags(secret.tags) } : {}),
-    };
+    return withSecret(
+      {
+        Arn: secret.arn,
+        SecretName: secret.name,
+        SecretType: 'Generic' as const,
+        // No user key: the key its current version is sealed under (the default secrets key), never a key made now.
+        EncryptionKeyId: secret.kmsKeyId ?? secret.versions.find((v) => v.labels.includes(CURRENT))?.keyId ?? (await secrets.defaultKeyId()),
+        Description: secret.description,
+        CreateTime: secret.createdAt,
+        UpdateTime: secret.updatedAt,
+        ...(secret.plannedDeleteAt === undefined ? {} : { PlannedDeleteTime: secret.plannedDeleteAt }),
+        AutomaticRotation: 'Disabled' as const,
+        ...(input.FetchTags ? { Tags: alibabaTags(secret.tags) } : {}),
+      },
+      secret,
+    );
   },
 });
 

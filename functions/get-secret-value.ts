@@ -28,7 +28,7 @@ type GetSecretValueOutput = WithSecret<{
  */
 export const action = defineAction({
   name: 'GetSecretValue',
-  group: 'read',
+  group: 'secrets-read',
   store: 'reads',
   alibaba: {
     params: z.object({

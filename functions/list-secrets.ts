@@ -7,6 +7,11 @@ import { page } from '../lib/operations/paging.js';
 import { alibabaTags } from '../lib/protocol/alibaba/secrets.js';
 import { booleanParameter, jsonTextParameter, pagingParameters } from '../lib/protocol/alibaba/schema.js';
 import type { SecretView } from '../lib/secrets/secret-store.js';
+import { AWS_FILTER_KEYS, AWS_FILTERS_TEXT, type Filter, filtersOf, matchesFilters, parseSecretFilters } from '../lib/secrets/filters.js';
+import { list } from '../lib/protocol/aws/fields.js';
+import { bool, text } from '../lib/protocol/aws/json.js';
+import { awsPage, awsSecretMetadata, nextToken, secretsOf, versionIdsToStages, type WithSecrets, withSecrets } from '../lib/protocol/aws/secrets.js';
+import { awsArnsOfSecret } from '../lib/operations/secrets.js';
 
 type ListedSecret = {
   SecretName: string;
@@ -16,63 +21,35 @@ type ListedSecret = {
   PlannedDeleteTime?: string;
   Tags?: { Tag: Array<{ TagKey: string; TagValue: string }> };
 };
-type ListSecretsOutput = { SecretList: { Secret: ListedSecret[] }; TotalCount: number; PageNumber: number; PageSize: number };
+type ListSecretsOutput = WithSecrets<{ SecretList: { Secret: ListedSecret[] }; TotalCount: number; PageNumber: number; PageSize: number }>;
 
-const FILTER_KEYS = ['SecretName', 'Description', 'TagKey', 'TagValue', 'SecretType', 'DKMSInstanceId'] as const;
-type Filter = { Key: (typeof FILTER_KEYS)[number]; Values: string[] };
-const FILTERS_TEXT = `It must be a JSON list of {"Key": one of ${FILTER_KEYS.join(', ')}, "Values": [1 to 10 strings]}.`;
+/** How a listing is ordered: by name (the default), or AWS's `SortBy`. */
+type SortBy = 'name' | 'created-date' | 'last-changed-date' | 'last-accessed-date';
+const sortKey = (secret: SecretView, by: SortBy): string => (by === 'name' ? secret.name : by === 'created-date' ? secret.createdAt : secret.updatedAt);
 
-/** `Filters`: `[{"Key": "SecretName", "Values": ["a", "b"]}]`; a secret must match every filter, and a filter any of its values. */
-export function parseSecretFilters(text: string): Filter[] {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new InvalidParameterError('Filters', FILTERS_TEXT);
-  }
-  const parsed = z
-    .array(z.strictObject({ Key: z.enum(FILTER_KEYS), Values: z.array(z.string()).check(z.minLength(1), z.maxLength(10)) }))
-    .check(z.maxLength(10))
-    .safeParse(value);
-  if (!parsed.success) throw new InvalidParameterError('Filters', FILTERS_TEXT);
-  return parsed.data;
-}
-
-/**
- * Whether a secret passes a filter: SecretName and Description by substring (as Alibaba's console
- * searches), TagKey and TagValue exactly, SecretType `Generic` (every secret here), DKMSInstanceId
- * none (no secret is in a KMS instance).
- */
-function matches(secret: SecretView, filter: Filter): boolean {
-  return filter.Values.some((v) => {
-    switch (filter.Key) {
-      case 'SecretName':
-        return secret.name.includes(v);
-      case 'Description':
-        return secret.description.includes(v);
-      case 'TagKey':
-        return secret.tags.some(([key]) => key === v);
-      case 'TagValue':
-        return secret.tags.some(([, value]) => value === v);
-      case 'SecretType':
-        return v === 'Generic';
-      default:
-        // DKMSInstanceId: no secret is in a KMS instance.
-        return false;
-    }
-  });
-}
+type ListSecretsInput = {
+  PageNumber?: number | undefined;
+  PageSize?: number | undefined;
+  FetchTags?: boolean | undefined;
+  filters: Filter[];
+  /** Alibaba lists secrets pending deletion; AWS only when asked (`IncludePlannedDeletion`). */
+  includePlannedDeletion: boolean;
+  sortBy?: SortBy;
+  descending?: boolean;
+};
 
 const HIDDEN = new Error('hidden');
 
 /**
  * ListSecrets: the secrets, by name, those pending deletion too (with `PlannedDeleteTime`), paged
  * (`PageNumber` from 1, `PageSize` 1–100, default 10), filtered by `Filters`; `Tags.Tag` with
- * `FetchTags=true`. Authorised on `*`; it lists only the secrets the caller may `kms:DescribeSecret`.
+ * `FetchTags=true`. Through AWS's protocol: `MaxResults` (1–100) and `NextToken`, AWS's filters,
+ * `SortBy`/`SortOrder`, and secrets pending deletion only with `IncludePlannedDeletion`.
+ * Authorised on `*`; it lists only the secrets the caller may `kms:DescribeSecret`.
  */
 export const action = defineAction({
   name: 'ListSecrets',
-  group: 'read',
+  group: 'secrets-list',
   store: 'reads',
   alibaba: {
     params: z.pipe(
@@ -81,37 +58,80 @@ export const action = defineAction({
         FetchTags: z.optional(booleanParameter),
         Filters: z.optional(jsonTextParameter),
       }),
-      z.transform(({ Filters, ...p }) => ({ ...p, filters: Filters === undefined ? [] : parseSecretFilters(Filters) })),
+      z.transform(
+        ({ Filters, ...p }): ListSecretsInput => ({
+          ...p,
+          filters: Filters === undefined ? [] : parseSecretFilters(Filters),
+          includePlannedDeletion: true,
+        }),
+      ),
     ),
   },
+  aws: [
+    {
+      service: 'secretsmanager',
+      target: 'ListSecrets',
+      input(body): ListSecretsInput {
+        const order = text(body, 'SortOrder');
+        if (order !== undefined && order !== 'asc' && order !== 'desc') throw new InvalidParameterError('SortOrder', 'It must be asc or desc.');
+        const sortBy = text(body, 'SortBy');
+        if (sortBy !== undefined && !['name', 'created-date', 'last-changed-date', 'last-accessed-date'].includes(sortBy)) {
+          throw new InvalidParameterError('SortBy', 'It must be name, created-date, last-changed-date or last-accessed-date.');
+        }
+        const filters = list(body, 'Filters', false, '{"Key", "Values"}');
+        return {
+          ...awsPage(body, 100, 100),
+          FetchTags: true,
+          filters: filters === undefined ? [] : filtersOf(filters, AWS_FILTER_KEYS, AWS_FILTERS_TEXT),
+          includePlannedDeletion: bool(body, 'IncludePlannedDeletion') === true,
+          ...(sortBy === undefined ? {} : { sortBy: sortBy as SortBy }),
+          descending: order === 'desc',
+        };
+      },
+      output: (o: ListSecretsOutput, c) => ({
+        SecretList: secretsOf(o).map((secret) => ({ ...awsSecretMetadata(secret, c), SecretVersionsToStages: versionIdsToStages(secret) })),
+        ...nextToken(o),
+      }),
+    },
+  ],
   async resolve(_input, context) {
     context.authorize('*');
   },
-  async execute(input, _resolved, context): Promise<ListSecretsOutput> {
+  async execute(input: ListSecretsInput, _resolved, context): Promise<ListSecretsOutput> {
     const describable = (secret: SecretView): boolean => {
       try {
-        context.authorize(secret.arn, 'kms:DescribeSecret', () => HIDDEN);
+        context.authorize(secret.arn, 'kms:DescribeSecret', () => HIDDEN, { awsArns: awsArnsOfSecret(context.service.secrets.scope, secret) });
         return true;
       } catch (err) {
         if (err === HIDDEN) return false;
         throw err;
       }
     };
-    const secrets = (await context.service.secrets.list()).filter((s) => input.filters.every((f) => matches(s, f)) && describable(s));
+    const secrets = (await context.service.secrets.list({ includePlannedDeletion: input.includePlannedDeletion })).filter(
+      (s) => matchesFilters(s, input.filters) && describable(s),
+    );
+    if (input.sortBy !== undefined && input.sortBy !== 'name') {
+      const by = input.sortBy;
+      secrets.sort((a, b) => (sortKey(a, by) < sortKey(b, by) ? -1 : sortKey(a, by) > sortKey(b, by) ? 1 : a.name < b.name ? -1 : 1));
+    }
+    if (input.descending) secrets.reverse();
     const { items, ...paging } = page(secrets, input);
-    return {
-      SecretList: {
-        Secret: items.map((s) => ({
-          SecretName: s.name,
-          SecretType: 'Generic',
-          CreateTime: s.createdAt,
-          UpdateTime: s.updatedAt,
-          ...(s.plannedDeleteAt === undefined ? {} : { PlannedDeleteTime: s.plannedDeleteAt }),
-          ...(input.FetchTags ? { Tags: alibabaTags(s.tags) } : {}),
-        })),
+    return withSecrets(
+      {
+        SecretList: {
+          Secret: items.map((s) => ({
+            SecretName: s.name,
+            SecretType: 'Generic' as const,
+            CreateTime: s.createdAt,
+            UpdateTime: s.updatedAt,
+            ...(s.plannedDeleteAt === undefined ? {} : { PlannedDeleteTime: s.plannedDeleteAt }),
+            ...(input.FetchTags ? { Tags: alibabaTags(s.tags) } : {}),
+          })),
+        },
+        ...paging,
       },
-      ...paging,
-    };
+      items,
+    );
   },
 });
 

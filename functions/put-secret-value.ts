@@ -13,9 +13,20 @@ import {
   secretValueOf,
   versionIdParameter,
 } from '../lib/protocol/alibaba/secrets.js';
-import { MAX_LABELS_PER_SECRET_ALIBABA } from '../lib/secrets/stages.js';
+import {
+  arnAndName,
+  awsStages,
+  clientRequestToken,
+  requiredSecretValue,
+  secretId,
+  secretOf,
+  stringList,
+  type WithSecret,
+  withSecret,
+} from '../lib/protocol/aws/secrets.js';
+import { MAX_LABELS_PER_SECRET_ALIBABA, MAX_LABELS_PER_VERSION, type StageLimits } from '../lib/secrets/stages.js';
 
-type PutSecretValueOutput = { SecretName: string; VersionId: string; VersionStages: { VersionStage: string[] } };
+type PutSecretValueOutput = WithSecret<{ SecretName: string; VersionId: string; VersionStages: { VersionStage: string[] } }>;
 
 /**
  * PutSecretValue: a new version. Without `VersionStages` it becomes `ACSCurrent` and the former
@@ -26,7 +37,7 @@ type PutSecretValueOutput = { SecretName: string; VersionId: string; VersionStag
  */
 export const action = defineAction({
   name: 'PutSecretValue',
-  group: 'write',
+  group: 'secrets-write',
   store: 'writes-state',
   alibaba: {
     params: z.pipe(
@@ -42,9 +53,32 @@ export const action = defineAction({
         VersionId: p.VersionId,
         value: secretValueOf(p.SecretData, p.SecretDataType),
         stages: p.VersionStages === undefined ? undefined : parseVersionStages(p.VersionStages),
+        limits: { labelsPerSecret: MAX_LABELS_PER_SECRET_ALIBABA } as StageLimits,
       })),
     ),
   },
+  aws: [
+    {
+      service: 'secretsmanager',
+      target: 'PutSecretValue',
+      input(body) {
+        const stages = stringList(body, 'VersionStages', MAX_LABELS_PER_VERSION);
+        // RotationToken is for AWS's Lambda rotation, which is not served: it changes nothing here.
+        return {
+          SecretName: secretId(body),
+          VersionId: clientRequestToken(body),
+          value: requiredSecretValue(body),
+          stages,
+          limits: { labelsPerVersion: MAX_LABELS_PER_VERSION } as StageLimits,
+        };
+      },
+      output: (o: PutSecretValueOutput, c) => ({
+        ...arnAndName(secretOf(o), c),
+        VersionId: o.VersionId,
+        VersionStages: awsStages(o.VersionStages.VersionStage),
+      }),
+    },
+  ],
   async resolve(input, context) {
     authorizeSecretKey(await authorizedSecret(input.SecretName, context), context, 'kms:GenerateDataKey');
   },
@@ -54,9 +88,9 @@ export const action = defineAction({
         versionId: input.VersionId,
         value: input.value,
         ...(input.stages === undefined ? {} : { stages: input.stages }),
-        limits: { labelsPerSecret: MAX_LABELS_PER_SECRET_ALIBABA },
+        limits: input.limits,
       });
-      return { SecretName: secret.name, VersionId: version.versionId, VersionStages: alibabaStages(version.labels) };
+      return withSecret({ SecretName: secret.name, VersionId: version.versionId, VersionStages: alibabaStages(version.labels) }, secret);
     } finally {
       input.value.bytes.fill(0);
     }

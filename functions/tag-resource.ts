@@ -8,6 +8,7 @@ import { authorizedSecret } from '../lib/operations/secrets.js';
 import { parseTags, taggedResource, tagsOfList, withTags } from '../lib/operations/tags.js';
 import { jsonTextParameter, tagResourceParameters } from '../lib/protocol/alibaba/schema.js';
 import { keyId, list } from '../lib/protocol/aws/fields.js';
+import { awsTags, secretId } from '../lib/protocol/aws/secrets.js';
 
 /**
  * TagResource: adds tags to a key (`KeyId`) or a secret (`SecretName`, authorised as
@@ -32,6 +33,12 @@ export const action = defineAction({
     {
       target: 'TagResource',
       input: (body, scope) => ({ KeyId: keyId(body, scope), tags: tagsOfList(list(body, 'Tags', true, '{"TagKey", "TagValue"}')) }),
+      output: () => ({}),
+    },
+    {
+      service: 'secretsmanager',
+      target: 'TagResource',
+      input: (body) => ({ SecretName: secretId(body), tags: awsTags(body, true)! }),
       output: () => ({}),
     },
   ],

@@ -8,6 +8,7 @@ import { authorizedSecret } from '../lib/operations/secrets.js';
 import { parseTagKeys, taggedResource, tagKeysOfList, withoutTags } from '../lib/operations/tags.js';
 import { jsonTextParameter, tagResourceParameters } from '../lib/protocol/alibaba/schema.js';
 import { keyId, list } from '../lib/protocol/aws/fields.js';
+import { secretId, stringList } from '../lib/protocol/aws/secrets.js';
 
 /**
  * UntagResource: removes the tags named in `TagKeys` (a JSON list, or keys separated by commas)
@@ -34,6 +35,12 @@ export const action = defineAction({
         const keys = list(body, 'TagKeys', true, 'tag keys');
         return { KeyId: keyId(body, scope), keys: tagKeysOfList(keys) };
       },
+      output: () => ({}),
+    },
+    {
+      service: 'secretsmanager',
+      target: 'UntagResource',
+      input: (body) => ({ SecretName: secretId(body), keys: tagKeysOfList(stringList(body, 'TagKeys', 50, true)) }),
       output: () => ({}),
     },
   ],

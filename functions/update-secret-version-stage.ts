@@ -5,7 +5,9 @@ import { defineAction } from '../lib/action.js';
 import { MissingParameterError } from '../lib/errors.js';
 import { authorizedSecret } from '../lib/operations/secrets.js';
 import { secretNameParameter, versionIdParameter } from '../lib/protocol/alibaba/secrets.js';
-import { MAX_LABELS_PER_SECRET_ALIBABA } from '../lib/secrets/stages.js';
+import { MAX_LABELS_PER_SECRET_ALIBABA, MAX_LABELS_PER_VERSION, type StageLimits } from '../lib/secrets/stages.js';
+import { text } from '../lib/protocol/aws/json.js';
+import { arnAndName, secretId, secretOf, versionIdField, type WithSecret, withSecret } from '../lib/protocol/aws/secrets.js';
 
 /**
  * UpdateSecretVersionStage: adds a stage to a version (`MoveToVersion`), removes one
@@ -16,21 +18,42 @@ import { MAX_LABELS_PER_SECRET_ALIBABA } from '../lib/secrets/stages.js';
  */
 export const action = defineAction({
   name: 'UpdateSecretVersionStage',
-  group: 'write',
+  group: 'secrets-write',
   store: 'writes-state',
   alibaba: {
-    params: z.object({
-      SecretName: secretNameParameter,
-      VersionStage: z.string().check(z.minLength(1, { error: 'It must not be empty.' }), z.maxLength(256, { error: 'It must be at most 256 characters.' })),
-      RemoveFromVersion: z.optional(versionIdParameter),
-      MoveToVersion: z.optional(versionIdParameter),
-    }),
+    params: z.pipe(
+      z.object({
+        SecretName: secretNameParameter,
+        VersionStage: z.string().check(z.minLength(1, { error: 'It must not be empty.' }), z.maxLength(256, { error: 'It must be at most 256 characters.' })),
+        RemoveFromVersion: z.optional(versionIdParameter),
+        MoveToVersion: z.optional(versionIdParameter),
+      }),
+      z.transform((p) => ({ ...p, limits: { labelsPerSecret: MAX_LABELS_PER_SECRET_ALIBABA } as StageLimits })),
+    ),
   },
+  aws: [
+    {
+      service: 'secretsmanager',
+      target: 'UpdateSecretVersionStage',
+      input(body) {
+        const RemoveFromVersion = versionIdField(body, 'RemoveFromVersionId');
+        const MoveToVersion = versionIdField(body, 'MoveToVersionId');
+        return {
+          SecretName: secretId(body),
+          VersionStage: text(body, 'VersionStage', { required: true, max: 256 })!,
+          ...(RemoveFromVersion === undefined ? {} : { RemoveFromVersion }),
+          ...(MoveToVersion === undefined ? {} : { MoveToVersion }),
+          limits: { labelsPerVersion: MAX_LABELS_PER_VERSION } as StageLimits,
+        };
+      },
+      output: (o: WithSecret<{ SecretName: string }>, c) => arnAndName(secretOf(o), c),
+    },
+  ],
   async resolve(input, context) {
     if (input.RemoveFromVersion === undefined && input.MoveToVersion === undefined) throw new MissingParameterError('MoveToVersion');
     await authorizedSecret(input.SecretName, context);
   },
-  async execute(input, _resolved, context): Promise<{ SecretName: string }> {
+  async execute(input, _resolved, context): Promise<WithSecret<{ SecretName: string }>> {
     const secret = await context.service.secrets.moveStage(
       input.SecretName,
       {
@@ -38,9 +61,9 @@ export const action = defineAction({
         ...(input.MoveToVersion === undefined ? {} : { moveToVersion: input.MoveToVersion }),
         ...(input.RemoveFromVersion === undefined ? {} : { removeFromVersion: input.RemoveFromVersion }),
       },
-      { labelsPerSecret: MAX_LABELS_PER_SECRET_ALIBABA },
+      input.limits,
     );
-    return { SecretName: secret.name };
+    return withSecret({ SecretName: secret.name }, secret);
   },
 });
 

@@ -1,4 +1,5 @@
 import { ACTIONS_IN_AWS_STACK, type ActionRoute, AWS_OPERATIONS, DISPATCHER, SCHEDULED } from '../../functions/actions.js';
+import { awsTargetOf } from '../../lib/protocol/aws/binding.js';
 import { AWS_TARGET_PREFIX } from '../../lib/protocol/aws/wire.js';
 import { FUNCTION_NAME_PREFIX_VARIABLE } from '../../lib/adapters/lambda-forward.js';
 import { servedByFunctionOf } from '../../lib/action.js';
@@ -72,13 +73,13 @@ export function awsOperationFunctions(
 export function assertAlsoServed(actions: readonly ActionRoute[]): void {
   const names = new Set(actions.map((route) => route.action));
   for (const { operation } of actions) {
-    const targets = new Set((operation.aws ?? []).map((binding) => binding.target));
+    const targets = new Set((operation.aws ?? []).map(awsTargetOf));
     for (const other of operation.alsoServes ?? []) {
       const why = !names.has(other.name)
         ? 'it is not in the table'
         : other.store !== operation.store
           ? `its store access is '${other.store}', not '${operation.store}'`
-          : !(other.aws ?? []).some((binding) => targets.has(binding.target))
+          : !(other.aws ?? []).some((binding) => targets.has(awsTargetOf(binding)))
             ? 'they share no AWS operation'
             : undefined;
       if (why) throw new Error(`${operation.name} cannot also serve ${other.name}: ${why}.`);

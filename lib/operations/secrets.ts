@@ -42,9 +42,12 @@ export function authorizeSecretScope(ref: string, context: OperationContext, act
   }
 }
 
+/** A secret's AWS ARNs (one per AWS region served), for `authorize`'s `awsArns`. */
+export const awsArnsOfSecret = (scope: SecretScope, secret: SecretView): string[] => awsArnsOf(scope, secret.name, secret.suffix);
+
 /** Authorises `action` on a secret that was read: its acs ARN and its AWS ARNs, suffix included. */
 export function authorizeSecretView(secret: SecretView, context: OperationContext, action?: string): void {
-  context.authorize(secret.arn, action, undefined, { awsArns: awsArnsOf(context.service.secrets.scope, secret.name, secret.suffix) });
+  context.authorize(secret.arn, action, undefined, { awsArns: awsArnsOfSecret(context.service.secrets.scope, secret) });
 }
 
 /**

@@ -58,10 +58,25 @@ export const KMS_ACTIONS: readonly string[] = [
   'kms:UpdateSecretVersionStage',
   'kms:DeleteSecret',
   'kms:RestoreSecret',
+  'kms:BatchGetSecretValue',
 ];
 
 /**
  * AWS Secrets Manager's IAM action names (`secretsmanager:<Operation>`), each with the RAM name of the
  * Action that serves the operation: in a policy, the first is another spelling of the second.
  */
-export const SECRETS_MANAGER_ACTIONS: Readonly<Record<string, string>> = {};
+export const SECRETS_MANAGER_ACTIONS: Readonly<Record<string, string>> = {
+  'secretsmanager:TagResource': 'kms:TagResource',
+  'secretsmanager:UntagResource': 'kms:UntagResource',
+  'secretsmanager:CreateSecret': 'kms:CreateSecret',
+  'secretsmanager:GetSecretValue': 'kms:GetSecretValue',
+  'secretsmanager:PutSecretValue': 'kms:PutSecretValue',
+  'secretsmanager:DescribeSecret': 'kms:DescribeSecret',
+  'secretsmanager:ListSecrets': 'kms:ListSecrets',
+  'secretsmanager:ListSecretVersionIds': 'kms:ListSecretVersionIds',
+  'secretsmanager:UpdateSecret': 'kms:UpdateSecret',
+  'secretsmanager:UpdateSecretVersionStage': 'kms:UpdateSecretVersionStage',
+  'secretsmanager:DeleteSecret': 'kms:DeleteSecret',
+  'secretsmanager:RestoreSecret': 'kms:RestoreSecret',
+  'secretsmanager:BatchGetSecretValue': 'kms:BatchGetSecretValue',
+};

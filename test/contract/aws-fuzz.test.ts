@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AWS_OPERATIONS } from '../../functions/actions.js';
+import { AWS_OPERATIONS, SECRETS_MANAGER_OPERATIONS } from '../../functions/actions.js';
 import { fuzzRuns } from '../helpers/fuzz.js';
 import { TEST_RSA_PUBLIC_KEY_BLOB } from '../helpers/rsa.js';
 import { ACCOUNT_ID, ADMIN, ALIAS, CONSUMER, createTestService, KEY_ID, OTHER_KEY_ID, type TestService } from '../helpers/service.js';
@@ -109,6 +109,71 @@ const value = fc.oneof(
   },
 );
 const body = fc.dictionary(fc.constantFrom(...FIELDS), value, { maxKeys: 6 });
+
+/** The Secrets Manager operations' fields, and values they may meet. */
+const SECRETS_FIELDS = [
+  'SecretId',
+  'Name',
+  'SecretString',
+  'SecretBinary',
+  'ClientRequestToken',
+  'VersionId',
+  'VersionStage',
+  'VersionStages',
+  'KmsKeyId',
+  'Description',
+  'Tags',
+  'TagKeys',
+  'RecoveryWindowInDays',
+  'ForceDeleteWithoutRecovery',
+  'MoveToVersionId',
+  'RemoveFromVersionId',
+  'IncludeDeprecated',
+  'IncludePlannedDeletion',
+  'MaxResults',
+  'NextToken',
+  'Filters',
+  'SortOrder',
+  'SortBy',
+  'SecretIdList',
+  'AddReplicaRegions',
+  '__proto__',
+];
+const secretReference = fc.constantFrom(
+  'fz/a',
+  'fz/b',
+  'fz/none',
+  `arn:aws:secretsmanager:us-east-1:${ACCOUNT_ID}:secret:fz/a`,
+  `arn:aws:secretsmanager:us-east-1:${ACCOUNT_ID}:secret:fz/a-abcdef`,
+  `acs:kms:cn-hangzhou:${ACCOUNT_ID}:secret/fz/a`,
+  'arn:aws:secretsmanager',
+  'acs/x',
+  '',
+  'a'.repeat(3000),
+);
+const secretsValue = fc.oneof(
+  { weight: 3, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
+  { weight: 3, arbitrary: secretReference },
+  { weight: 1, arbitrary: fc.integer({ min: -5, max: 40 }) },
+  { weight: 1, arbitrary: fc.constantFrom('AWSCURRENT', 'AWSPREVIOUS', 'AWSPENDING', 'ACSCurrent', 'asc', 'desc', 'name', 'created-date', '1', '0') },
+  { weight: 1, arbitrary: fc.string({ minLength: 32, maxLength: 40 }) },
+  { weight: 1, arbitrary: fc.string({ maxLength: 20 }).map((v) => `fuzz-value-${v}`) },
+  { weight: 1, arbitrary: fc.uint8Array({ maxLength: 100 }).map((u) => Buffer.from(u).toString('base64')) },
+  { weight: 1, arbitrary: keyReference },
+  { weight: 1, arbitrary: fc.array(fc.oneof(secretReference, fc.constantFrom('AWSCURRENT', 'x')), { maxLength: 3 }) },
+  {
+    weight: 1,
+    arbitrary: fc.array(
+      fc.record({
+        Key: fc.oneof(fc.string({ maxLength: 10 }), fc.constantFrom('name', 'all', 'tag-key')),
+        Values: fc.oneof(fc.array(fc.string({ maxLength: 5 }), { maxLength: 3 }), fc.string()),
+        Value: fc.string({ maxLength: 5 }),
+      }),
+      { maxLength: 3 },
+    ),
+  },
+);
+const secretsBody = fc.dictionary(fc.constantFrom(...SECRETS_FIELDS), secretsValue, { maxKeys: 6 });
 
 /** Operations a generated body can make succeed on those keys (a generated signature, MAC or RSA ciphertext never verifies or opens). */
 const SUCCEEDS_ON_GENERATED_INPUT = new Set(['Sign', 'GetPublicKey', 'GenerateMac', 'Encrypt', 'GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext']);
@@ -260,15 +325,36 @@ describe('Property: AWS-protocol requests are answered in AWS form, never with a
     if (SUCCEEDS_ON_GENERATED_INPUT.has(target)) expect(ok, `no ${target} request succeeded`).toBeGreaterThan(0);
   });
 
+  it.each([...SECRETS_MANAGER_OPERATIONS.keys()])('secretsmanager.%s with any signed JSON object, from an admin or a restricted caller', async (target) => {
+    // Some secrets to find, by name and by ARN, in each state a request may meet.
+    for (const name of ['fz/a', 'fz/b'])
+      await t.dispatch(signedAwsRequest(ADMIN, 'CreateSecret', { Name: name, SecretString: 'v' }, { service: 'secretsmanager' }));
+    await t.dispatch(signedAwsRequest(ADMIN, 'DeleteSecret', { SecretId: 'fz/b' }, { service: 'secretsmanager' }));
+    await fc.assert(
+      fc.asyncProperty(secretsBody, fc.constantFrom(ADMIN, CONSUMER), async (json, who) => {
+        const r = await t.dispatch(signedAwsRequest(who, target, json, { service: 'secretsmanager' }));
+        expectAwsAnswer(r.statusCode, r.headers, r.body);
+        // No value reaches an error message (unless another field carried the same text).
+        const secret = (json as Record<string, unknown>).SecretString;
+        if (r.statusCode !== 200 && typeof secret === 'string' && secret.startsWith('fuzz-value-')) {
+          const elsewhere = Object.entries(json).some(([k, v]) => k !== 'SecretString' && JSON.stringify(v ?? null).includes(secret));
+          if (!elsewhere) expect(r.body).not.toContain(secret);
+        }
+      }),
+      runs(0x5ec7 + target.length, 120),
+    );
+  });
+
   it('any body bytes, any target: an AWS error, never a fault', async () => {
     const targets = fc.oneof(fc.constantFrom(...[...AWS_OPERATIONS.keys()]), fc.string({ maxLength: 20 }));
+    const services = fc.constantFrom<'kms' | 'secretsmanager'>('kms', 'secretsmanager');
     const bytes = fc.oneof(
       fc.uint8Array({ maxLength: 400 }).map((u) => Buffer.from(u)),
       fc.constantFrom('[]', 'null', '1', '"x"', '{"KeyId":', '{"NumberOfBytes":1e400}', '{"KeyId":{"$ne":1}}').map((s) => Buffer.from(s)),
     );
     await fc.assert(
-      fc.asyncProperty(targets, bytes, async (target, payload) => {
-        const r = await t.dispatch(signedAwsRequest(ADMIN, target, undefined, { body: payload }));
+      fc.asyncProperty(targets, services, bytes, async (target, service, payload) => {
+        const r = await t.dispatch(signedAwsRequest(ADMIN, target, undefined, { body: payload, service }));
         expectAwsAnswer(r.statusCode, r.headers, r.body);
         // An empty body is {} (some operations need nothing); anything not a JSON object is refused.
         if (payload.length > 0 && !isJsonObject(payload)) expect(r.statusCode).toBeGreaterThanOrEqual(400);

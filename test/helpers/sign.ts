@@ -86,6 +86,10 @@ export function signedV3Request(credentials: Credentials, action: string, params
 }
 
 export interface AwsRequestOptions {
+  /** The AWS service the operation is of: X-Amz-Target's prefix and the SigV4 scope's service (default kms). */
+  service?: 'kms' | 'secretsmanager';
+  /** Signs for this service's scope instead (a signature for one service sent to another's operation). */
+  scopeService?: string;
   region?: string;
   /** X-Amz-Date; default now. */
   amzDate?: string;
@@ -121,7 +125,7 @@ export function signedAwsRequest(credentials: Credentials, operation: string, bo
     host: '127.0.0.1:8080',
     'content-type': 'application/x-amz-json-1.1',
     'x-amz-date': amzDate,
-    'x-amz-target': `TrentService.${operation}`,
+    'x-amz-target': `${options.service === 'secretsmanager' ? 'secretsmanager.' : 'TrentService.'}${operation}`,
   };
   if (options.invocationId !== null) headers['amz-sdk-invocation-id'] = options.invocationId ?? randomUUID();
   if (options.sdkRequest !== undefined) headers['amz-sdk-request'] = options.sdkRequest;
@@ -136,8 +140,10 @@ export function signedAwsRequest(credentials: Credentials, operation: string, bo
     signedHeaders,
     payloadHash: createHash('sha256').update(payload).digest('hex'),
   });
-  const signature = sigV4Signature(credentials.accessKeySecret, { date: amzDate.slice(0, 8), region }, amzDate, canonical);
-  headers.authorization = `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${amzDate.slice(0, 8)}/${region}/kms/aws4_request, SignedHeaders=${signedHeaders.join(';')}, Signature=${signature}`;
+  // The scope's service: the operation's own unless a test signs for another.
+  const service = options.scopeService ?? options.service ?? 'kms';
+  const signature = sigV4Signature(credentials.accessKeySecret, { date: amzDate.slice(0, 8), region, service }, amzDate, canonical);
+  headers.authorization = `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${amzDate.slice(0, 8)}/${region}/${service}/aws4_request, SignedHeaders=${signedHeaders.join(';')}, Signature=${signature}`;
   const request = { method: 'POST', path: '/', rawQuery: '', headers, body: payload };
   options.afterSigning?.(request);
   return request;

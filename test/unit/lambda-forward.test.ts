@@ -201,7 +201,7 @@ describe('Dispatcher: forwarding to the Action functions (AWS Lambda)', () => {
 
   it('when deployed, an Action the AWS stack leaves out (NOT_IN_AWS_STACK: the secrets Actions) is a 400 UnsupportedOperation in the Alibaba error format, nothing invoked', async () => {
     const { handler } = await import('../../functions/dispatch.js');
-    for (const action of NOT_IN_AWS_STACK) {
+    for (const action of [...NOT_IN_AWS_STACK].filter((name) => ACTIONS.find((r) => r.action === name)!.operation.alibaba)) {
       for (const form of [true, false]) {
         const request = signedRpcRequest(ADMIN, action, { SecretName: 's' }, form ? { method: 'POST', form: true } : {});
         if (form) delete (request.headers as Record<string, string | undefined>)['x-acs-action'];

@@ -343,6 +343,7 @@ describe('Module: errors', () => {
     ['AuditTrailUnavailableError', () => new errors.AuditTrailUnavailableError(), 503, 'ServiceUnavailableTemporary'],
     ['DeletionProtectedError', () => new errors.DeletionProtectedError('k'), 409, 'Rejected.StateModifiedFailed'],
     ['DryRunOperationError', () => new errors.DryRunOperationError(), 412, 'DryRunOperationError'],
+    ['InvalidNextTokenError', () => new errors.InvalidNextTokenError(), 400, 'InvalidParameter'],
     ['KeyPendingImportError', () => new errors.KeyPendingImportError('k'), 409, 'Rejected.PendingImport'],
     ['UnsupportedOriginError', () => new errors.UnsupportedOriginError('k', 'Aliyun_KMS'), 400, 'Unsupported.Origin'],
     ['InvalidImportTokenError', () => new errors.InvalidImportTokenError(), 400, 'InvalidImportToken'],

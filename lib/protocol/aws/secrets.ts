@@ -34,6 +34,20 @@ export function secretOf(output: { [SECRET]?: SecretView }): SecretView {
   return secret;
 }
 
+/** The secrets a listing answered, carried as {@link SECRET} is. */
+export const SECRETS = Symbol('secrets');
+export type WithSecrets<T> = T & { [SECRETS]?: readonly SecretView[] };
+
+export function withSecrets<T extends object>(output: T, secrets: readonly SecretView[]): WithSecrets<T> {
+  return Object.assign(output, { [SECRETS]: secrets });
+}
+
+export function secretsOf(output: { [SECRETS]?: readonly SecretView[] }): readonly SecretView[] {
+  const secrets = output[SECRETS];
+  if (secrets === undefined) throw new Error('a secrets listing answered without its secrets');
+  return secrets;
+}
+
 // ---- reading ----
 
 /** AWS's limit on SecretString and SecretBinary (bytes). */

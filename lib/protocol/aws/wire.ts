@@ -101,8 +101,11 @@ const AWS_MESSAGES: Readonly<Record<string, string>> = {
   'InvalidAccessKeyId.Inactive': 'The access key ID in the request signature is disabled.',
 };
 
-/** A key or alias ARN in Alibaba's form; the rest of it (`region:account:key/<id>`) is AWS's form too. */
-const ALIBABA_KMS_ARN = /\bacs:kms:([a-z0-9-]*):/g;
+/**
+ * A key or alias ARN in Alibaba's form; the rest of it (`region:account:key/<id>`) is AWS's form
+ * too. A secret's acs ARN is left as it is: its AWS ARN carries a suffix a message does not know.
+ */
+const ALIBABA_KMS_ARN = /\bacs:kms:([a-z0-9-]*):(?=[^:\s]*:(?:key|alias)\/)/g;
 
 /** Where a message's ARNs are moved: this deployment's Alibaba region becomes the region the request was signed for. */
 export interface AwsArnRegion {
