@@ -133,7 +133,9 @@ export function registerAccessKeys(program: Command): void {
 
   accessKeys
     .command('set-rate-limits')
-    .description('set an access key\'s own rate limits, requests per second by group: {"crypto": 5, "read": 10, "write": 1}; {} removes them')
+    .description(
+      'set an access key\'s own rate limits, requests per second by group (crypto, read, write, secrets-read, secrets-write, secrets-lifecycle, secrets-list): {"crypto": 5, "read": 10, "write": 1}; {} removes them',
+    )
     .argument('<id>', 'access key id')
     .requiredOption('--json <limits>', 'the limits, JSON: any of crypto, read, write')
     .action(async (id: string, options: { json: string }, command: Command) => {

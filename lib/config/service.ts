@@ -59,7 +59,9 @@ export const RATE_LIMITS = variable(
       }
     }),
   ),
-  { doc: 'per-key, per-group limits (JSON: `{"default": {"crypto": 1000, "read": 50, "write": 30}, "<AccessKeyId>": {…}}`)' },
+  {
+    doc: 'per-key, per-group limits (JSON: `{"default": {"crypto": 1000, "read": 50, "write": 30}, "<AccessKeyId>": {…}}`); groups `crypto`, `read`, `write`, and for secrets `secrets-read`, `secrets-write`, `secrets-lifecycle`, `secrets-list` ([secrets.md](secrets.md#rate-limits))',
+  },
 );
 
 export const AUDIT_LOG = optionalText('KMS_AUDIT_LOG', {

@@ -18,6 +18,8 @@ export interface PasswordRules {
   excludeCharacters: string;
   /** At least one character of every included class that still has characters. */
   requireEachIncludedType: boolean;
+  /** The space may be drawn too (AWS's IncludeSpace); it is no class a password must include. */
+  includeSpace?: boolean;
 }
 
 /** Why no password can be made; the operation turns it into InvalidParameter naming the parameter. */
@@ -41,7 +43,7 @@ export function randomPassword(rules: PasswordRules): string {
     .filter((name) => !rules.exclude.has(name))
     .map((name) => [...PASSWORD_CLASSES[name]].filter((c) => !excluded.has(c)))
     .filter((chars) => chars.length > 0);
-  const pool = classes.flat();
+  const pool = rules.includeSpace && !excluded.has(' ') ? [...classes.flat(), ' '] : classes.flat();
   if (pool.length === 0) throw new PasswordRulesError('ExcludeCharacters', 'No character is left to make a password of.');
   const required = rules.requireEachIncludedType ? classes : [];
   if (required.length > rules.length) {

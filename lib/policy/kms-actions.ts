@@ -66,6 +66,7 @@ export const KMS_ACTIONS: readonly string[] = [
  * Action that serves the operation: in a policy, the first is another spelling of the second.
  */
 export const SECRETS_MANAGER_ACTIONS: Readonly<Record<string, string>> = {
+  'secretsmanager:GetRandomPassword': 'kms:GetRandomPassword',
   'secretsmanager:TagResource': 'kms:TagResource',
   'secretsmanager:UntagResource': 'kms:UntagResource',
   'secretsmanager:CreateSecret': 'kms:CreateSecret',

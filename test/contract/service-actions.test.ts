@@ -1,6 +1,8 @@
+import { GetRandomPasswordCommand } from '@aws-sdk/client-secrets-manager';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PASSWORD_CLASSES } from '../../lib/operations/random-password.js';
 import { ADMIN, CONSUMER, createTestService, REGION, type TestService } from '../helpers/service.js';
+import { inProcessSecretsManagerClient } from '../helpers/aws.js';
 import { signedRpcRequest, signedV3Request } from '../helpers/sign.js';
 import { expectError, parseXml } from './support.js';
 
@@ -84,6 +86,39 @@ describe('GetRandomPassword', () => {
 
   it('is authorised on *: a caller allowed only Decrypt on keys is refused', async () => {
     expectError(await t.call(signedRpcRequest(CONSUMER, 'GetRandomPassword', {})), 403, 'Forbidden.NoPermission');
+  });
+
+  describe("AWS Secrets Manager's GetRandomPassword, through the official SDK", () => {
+    it('answers RandomPassword of PasswordLength from the included classes; IncludeSpace adds the space, and AWS lengths from 1 to 4096 are served', async () => {
+      const sm = inProcessSecretsManagerClient(t, ADMIN);
+      const plain = await sm.send(new GetRandomPasswordCommand({}));
+      expect(plain.RandomPassword).toHaveLength(32);
+      const digits = await sm.send(
+        new GetRandomPasswordCommand({ PasswordLength: 4096, ExcludeLowercase: true, ExcludeUppercase: true, ExcludePunctuation: true }),
+      );
+      expect(digits.RandomPassword).toMatch(/^[0-9]{4096}$/);
+      const spaced = await sm.send(
+        new GetRandomPasswordCommand({ PasswordLength: 200, ExcludeLowercase: true, ExcludeUppercase: true, ExcludePunctuation: true, IncludeSpace: true }),
+      );
+      expect(spaced.RandomPassword).toMatch(/^[0-9 ]{200}$/);
+      expect(spaced.RandomPassword).toContain(' ');
+      expect((await sm.send(new GetRandomPasswordCommand({ PasswordLength: 1, RequireEachIncludedType: false }))).RandomPassword).toHaveLength(1);
+      await expect(sm.send(new GetRandomPasswordCommand({ PasswordLength: 4097 }))).rejects.toMatchObject({ name: 'InvalidParameterException' });
+    });
+
+    it('is authorised as kms:GetRandomPassword, which secretsmanager:GetRandomPassword also names', async () => {
+      await expect(inProcessSecretsManagerClient(t, CONSUMER).send(new GetRandomPasswordCommand({}))).rejects.toMatchObject({ name: 'AccessDeniedException' });
+      const creds = { accessKeyId: 'smPassword01', accessKeySecret: 'sm-password-secret-0123456789' };
+      await t.service.accessKeys.create({
+        ...creds,
+        status: 'Enabled',
+        createdAt: new Date().toISOString(),
+        policy: { Version: '1', Statement: [{ Effect: 'Allow', Action: 'secretsmanager:GetRandomPassword', Resource: '*' }] },
+      });
+      expect((await inProcessSecretsManagerClient(t, creds).send(new GetRandomPasswordCommand({}))).RandomPassword).toHaveLength(32);
+      // One permission, two spellings: the same key calls Alibaba's Action.
+      expect((await t.call(signedRpcRequest(creds, 'GetRandomPassword', {}))).status).toBe(200);
+    });
   });
 });
 
