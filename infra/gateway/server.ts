@@ -15,9 +15,11 @@ import type { TlsOptions } from './tls.js';
 
 /**
  * The request line and headers together may not exceed this (Node answers 431 beyond it): with the
- * 64 KiB body limit, no request makes the service hold or sign more than this much text.
+ * body limits (lib/rpc/body-limit.ts), no request makes the service hold or sign more than this
+ * much text. Alibaba's typed clients send every parameter in the query, a secret's SecretData
+ * (30,720 bytes, up to 9 characters each percent-encoded) too.
  */
-export const MAX_HEADER_BYTES = 16 * 1024;
+export const MAX_HEADER_BYTES = 128 * 1024;
 
 /** Requests in service at once, across connections (each connection has at most one). */
 export const MAX_IN_SERVICE = 256;

@@ -1,13 +1,13 @@
 import type { ALBEvent, ALBResult, APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { percentEncode } from '@alibaba-kms-compatible/client/signing';
-import { MalformedRequestError, RequestTooLargeError } from '../errors.js';
+import { MalformedRequestError } from '../errors.js';
 import { createDispatcher, createFunctionHandler } from '../middleware/dispatch.js';
 import type { RpcHandler } from '../middleware/stack.js';
 import type { PowertoolsBackedLogger } from '../logger-powertools.js';
 import type { Service } from '../service.js';
 import { lazyService, serveOnFunction } from './lazy-service.js';
 import { countServerError } from './lambda-metrics.js';
-import { MAX_BODY_BYTES } from './node-http.js';
+import { assertBodyWithinLimit } from '../rpc/body-limit.js';
 import { unreadableRequestResponse } from './unreadable-request.js';
 import type { ActionDefinition } from '../action.js';
 import { emptyHeaders, type RpcRequest, type RpcResponse } from '../rpc/request.js';
@@ -156,6 +156,6 @@ function readLambdaEvent(event: LambdaHttpEvent, options: { albQueryDecoded?: bo
   } catch {
     throw new MalformedRequestError();
   }
-  if (request.body.length > MAX_BODY_BYTES) throw new RequestTooLargeError(MAX_BODY_BYTES);
+  assertBodyWithinLimit(request);
   return request;
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { Context } from 'aws-lambda';
 import { FUNCTION_NAME_PREFIX } from '../config/service.js';
-import { ActionNotDeployedError, ActionNotFoundError, FunctionUnavailableError, KmsError, MissingParameterError, RequestTooLargeError } from '../errors.js';
+import { ActionNotDeployedError, ActionNotFoundError, FunctionUnavailableError, KmsError, MissingParameterError } from '../errors.js';
 import { createLogger, isLogLevel } from '../logger.js';
 import type { ActionBindings, Protocol } from '../protocol/protocol.js';
 import { protocolOf, protocolsFor } from '../protocol/protocols.js';
@@ -10,7 +10,7 @@ import { rpcParams } from '../rpc/params.js';
 import type { RpcRequest } from '../rpc/request.js';
 import { fromLambdaEvent, type LambdaHttpEvent, type LambdaHttpResult, toLambdaResult } from './aws-lambda.js';
 import { countServerError } from './lambda-metrics.js';
-import { MAX_BODY_BYTES } from './node-http.js';
+import { assertBodyWithinLimit } from '../rpc/body-limit.js';
 import { unreadableRequestResponse } from './unreadable-request.js';
 
 /** The dispatcher's variable: the deployed name of an Action's function is this prefix and the function's name. */
@@ -62,7 +62,7 @@ export function lambdaForwarder(options: ForwarderOptions) {
     let request: RpcRequest;
     try {
       request = fromLambdaEvent(event, { albQueryDecoded });
-      if (request.body.length > MAX_BODY_BYTES) throw new RequestTooLargeError(MAX_BODY_BYTES);
+      assertBodyWithinLimit(request);
     } catch (err) {
       return toLambdaResult(event, unreadableRequestResponse(err, (event as { headers?: Record<string, string | undefined> } | null)?.headers));
     }

@@ -1,31 +1,30 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RequestTooLargeError } from '../errors.js';
+import { bodyLimitOf } from '../rpc/body-limit.js';
 import { emptyHeaders, type RpcRequest, type RpcResponse } from '../rpc/request.js';
 
-/** Largest request body accepted: a 6 KiB plaintext and an 8 KiB context, form-encoded, fit well within it. */
-export const MAX_BODY_BYTES = 64 * 1024;
-
-/** Reads a Node request into an RpcRequest. Rejects with RequestTooLargeError past {@link MAX_BODY_BYTES}. */
+/** Reads a Node request into an RpcRequest. Rejects with RequestTooLargeError past its body limit (lib/rpc/body-limit.ts). */
 export function fromNodeRequest(req: IncomingMessage): Promise<RpcRequest> {
   return new Promise((resolve, reject) => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const limit = bodyLimitOf(req.headers as Record<string, string | undefined>, q === -1 ? '' : url.slice(q + 1));
     // Events rather than async iteration: it is the request path, and iterators cost more per request.
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
+      if (size > limit) {
         req.removeAllListeners('data');
         req.resume();
-        reject(new RequestTooLargeError(MAX_BODY_BYTES));
+        reject(new RequestTooLargeError(limit));
         return;
       }
       chunks.push(chunk);
     });
     req.on('error', reject);
     req.on('end', () => {
-      if (size > MAX_BODY_BYTES) return;
-      const url = req.url ?? '/';
-      const q = url.indexOf('?');
+      if (size > limit) return;
       const headers = emptyHeaders();
       for (const [name, value] of Object.entries(req.headers)) {
         if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;

@@ -88,11 +88,7 @@ export interface SecretValueView {
 
 export interface SecretStoreOptions {
   scope: SecretScope;
-  /**
-   * The CMK a secret made without one uses. TODO: a service-owned default secrets key, made on
-   * first use and not listed as a user key, needs the keyring to tell service keys from user keys;
-   * until then the deployment names a key here.
-   */
+  /** The CMK a secret made without one uses (./default-key.ts: `alias/kms/secrets`, made on first use). */
   defaultKeyId: () => Promise<string>;
   now?: () => number;
 }

@@ -1,7 +1,7 @@
 import { percentEncode } from '@alibaba-kms-compatible/client/signing';
 import { MalformedRequestError, RequestTooLargeError } from '../../errors.js';
 import { createDispatcher, createFunctionHandler } from '../../middleware/dispatch.js';
-import { MAX_BODY_BYTES } from '../node-http.js';
+import { assertBodyWithinLimit, bodyLimitOf } from '../../rpc/body-limit.js';
 import type { RpcHandler } from '../../middleware/stack.js';
 import type { ActionDefinition } from '../../action.js';
 import { emptyHeaders, type RpcRequest, type RpcResponse } from '../../rpc/request.js';
@@ -51,14 +51,6 @@ export function fromFcEvent(raw: FcHttpEventRaw | FcHttpEvent): RpcRequest {
  * from the decoded `queries` as for FC 3.0.
  */
 export async function fromFc2Request(request: Fc2HttpRequest): Promise<RpcRequest> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    size += buffer.length;
-    if (size > MAX_BODY_BYTES) throw new RequestTooLargeError(MAX_BODY_BYTES);
-    chunks.push(buffer);
-  }
   const headers = emptyHeaders();
   for (const [name, value] of Object.entries(request.headers)) {
     if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
@@ -66,6 +58,15 @@ export async function fromFc2Request(request: Fc2HttpRequest): Promise<RpcReques
   const rawQuery = Object.entries(request.queries ?? {})
     .flatMap(([name, value]) => (value === undefined ? [] : Array.isArray(value) ? value : [value]).map((v) => `${percentEncode(name)}=${percentEncode(v)}`))
     .join('&');
+  const limit = bodyLimitOf(headers, rawQuery);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    size += buffer.length;
+    if (size > limit) throw new RequestTooLargeError(limit);
+    chunks.push(buffer);
+  }
   // FC 2.0 says nothing of the scheme either: secureTransport is left unset (false).
   return { method: request.method, path: request.path, rawQuery, headers, body: Buffer.concat(chunks), sourceIp: request.clientIP };
 }
@@ -164,6 +165,6 @@ function readFcEvent(event: FcHttpEventRaw | FcHttpEvent): RpcRequest {
   } catch {
     throw new MalformedRequestError();
   }
-  if (request.body.length > MAX_BODY_BYTES) throw new RequestTooLargeError(MAX_BODY_BYTES);
+  assertBodyWithinLimit(request);
   return request;
 }
