@@ -378,6 +378,22 @@ describe('the AWS CLI v2 (aws secretsmanager) against the gateway', () => {
     expect(filtered.SecretValues.map((v: { Name: string; SecretString: string }) => [v.Name, v.SecretString])).toEqual([[name, 'fourth value']]);
   });
 
+  it('the largest values AWS takes, a SecretString and a SecretBinary of 65,536 bytes each (file:// and fileb://), are stored and read back', async () => {
+    // AWS's limit for both, and the one lib/protocol/aws/secrets.ts (MAX_AWS_SECRET_BYTES) checks.
+    const text = 'Abc-123_xyz.'.repeat(6000).slice(0, 65_536);
+    const bytes = Buffer.alloc(65_536, ALL_BYTES);
+    await writeFile(join(dir, 'max.txt'), text);
+    await writeFile(join(dir, 'max.bin'), bytes);
+    const [madeText, madeBinary] = await Promise.all([
+      smOk(['create-secret', '--name', 'cli/max-text', '--secret-string', 'file://max.txt']),
+      smOk(['create-secret', '--name', 'cli/max-binary', '--secret-binary', 'fileb://max.bin']),
+    ]);
+    const read = await smOk(['batch-get-secret-value', '--secret-id-list', madeText.ARN, madeBinary.ARN]);
+    const byName = Object.fromEntries((read.SecretValues as Array<Record<string, string>>).map((v) => [v.Name, v]));
+    expect(byName['cli/max-text']!.SecretString).toBe(text);
+    expect(Buffer.from(byName['cli/max-binary']!.SecretBinary!, 'base64').equals(bytes)).toBe(true);
+  });
+
   it('errors: a missing secret is ResourceNotFoundException (exit 254), an existing name ResourceExistsException; a VersionId under 32 characters never leaves the CLI (exit 252)', async () => {
     const [missing, exists, short] = await Promise.all([
       smRefused(['get-secret-value', '--secret-id', 'cli/none-such'], 'ResourceNotFoundException', 'GetSecretValue'),
