@@ -59,10 +59,14 @@ export const action = defineAction({
     },
   ],
   async resolve(input, context) {
-    authorizeSecretKey(await authorizedSecret(input.SecretName, context), context, 'kms:Decrypt');
+    const secret = await authorizedSecret(input.SecretName, context);
+    authorizeSecretKey(secret, context, 'kms:Decrypt');
+    return secret;
   },
-  async execute(input, _resolved, context): Promise<GetSecretValueOutput> {
-    const { secret, version, value } = await context.service.secrets.getValue(input.SecretName, {
+  async execute(input, authorized, context): Promise<GetSecretValueOutput> {
+    // The secret authorised, by its name and suffix: never another the reference could name by now.
+    const { secret, version, value } = await context.service.secrets.getValue(authorized.name, {
+      suffix: authorized.suffix,
       ...(input.VersionId === undefined ? {} : { versionId: input.VersionId }),
       ...(input.VersionStage === undefined ? {} : { stage: input.VersionStage }),
     });

@@ -1080,6 +1080,24 @@ describe('authorisation by policy', () => {
     await expectAwsError(batch.client.send(new BatchGetSecretValueCommand({ Filters: [{ Key: 'name', Values: ['db'] }] })), 'AccessDeniedException');
   });
 
+  it('a value is read from the secret that was authorised: one re-created under its name in between is not read', async () => {
+    const { ARN } = await describeSecret('app');
+    const { client } = await accessKey('testSmExact001', [{ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: ARN! }]);
+    const { secrets } = t.service;
+    const describe = secrets.describe.bind(secrets);
+    // Once authorised (the Action describes the secret first), the secret is replaced by another of the same name.
+    secrets.describe = async (ref) => {
+      const found = await describe(ref);
+      secrets.describe = describe;
+      await secrets.scheduleDeletion('app', { force: true });
+      await secrets.create({ name: 'app', versionId: 'replaced', value: { type: 'text', bytes: Buffer.from('not yours') } });
+      return found;
+    };
+    await expectAwsError(getValue('app', {}, client), 'ResourceNotFoundException');
+    expect((await describeSecret('app')).ARN).not.toBe(ARN);
+    await expectAwsError(getValue('app', {}, client), 'AccessDeniedException');
+  });
+
   it('ListSecrets lists only the secrets the caller may DescribeSecret', async () => {
     const { client } = await accessKey('testSmLister01', [
       { Effect: 'Allow', Action: 'secretsmanager:ListSecrets', Resource: '*' },
