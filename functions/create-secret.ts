@@ -17,7 +17,7 @@ import { parseTags } from '../lib/operations/tags.js';
 import { jsonTextParameter, keyIdParameter } from '../lib/protocol/alibaba/schema.js';
 import { keyId, refuse } from '../lib/protocol/aws/fields.js';
 import { text } from '../lib/protocol/aws/json.js';
-import { arnAndName, awsTags, clientRequestToken, secretOf, secretValueField, type WithSecret, withSecret } from '../lib/protocol/aws/secrets.js';
+import { arnAndName, awsTags, clientRequestToken, secretName, secretOf, secretValueField, type WithSecret, withSecret } from '../lib/protocol/aws/secrets.js';
 import type { SecretValue } from '../lib/secrets/secret-store.js';
 
 /** CreateSecret's input, whatever the protocol: AWS's may leave the value (and so the version) out. */
@@ -77,7 +77,7 @@ export const action = defineAction({
         const Description = text(body, 'Description', { max: 2048 });
         const EncryptionKeyId = text(body, 'KmsKeyId') === undefined ? undefined : keyId(body, scope, 'KmsKeyId');
         return {
-          SecretName: text(body, 'Name', { required: true, max: 2048 })!,
+          SecretName: secretName(body),
           // The token names the first version; without a value there is none (AWS: a secret with no version).
           ...(value === undefined ? {} : { VersionId: clientRequestToken(body), value }),
           EncryptionKeyId,

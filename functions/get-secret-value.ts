@@ -5,8 +5,7 @@ import { defineAction } from '../lib/action.js';
 import { authorizedSecret, authorizeSecretKey } from '../lib/operations/secrets.js';
 import { alibabaStages, secretDataOf, secretNameParameter, versionIdParameter } from '../lib/protocol/alibaba/secrets.js';
 import { booleanParameter } from '../lib/protocol/alibaba/schema.js';
-import { text } from '../lib/protocol/aws/json.js';
-import { arnAndName, awsStages, secretId, secretOf, versionIdField, type WithSecret, withSecret } from '../lib/protocol/aws/secrets.js';
+import { arnAndName, awsStages, secretId, secretOf, stageField, versionIdField, type WithSecret, withSecret } from '../lib/protocol/aws/secrets.js';
 import { epochSeconds } from '../lib/protocol/aws/shapes.js';
 
 type GetSecretValueOutput = WithSecret<{
@@ -47,7 +46,7 @@ export const action = defineAction({
       keyStateError: 'DecryptionFailure',
       input(body) {
         const VersionId = versionIdField(body, 'VersionId');
-        const VersionStage = text(body, 'VersionStage', { max: 256 });
+        const VersionStage = stageField(body, 'VersionStage');
         return { SecretName: secretId(body), ...(VersionId === undefined ? {} : { VersionId }), ...(VersionStage === undefined ? {} : { VersionStage }) };
       },
       output: (o: GetSecretValueOutput, c) => ({
@@ -60,10 +59,14 @@ export const action = defineAction({
     },
   ],
   async resolve(input, context) {
-    authorizeSecretKey(await authorizedSecret(input.SecretName, context), context, 'kms:Decrypt');
+    const secret = await authorizedSecret(input.SecretName, context);
+    authorizeSecretKey(secret, context, 'kms:Decrypt');
+    return secret;
   },
-  async execute(input, _resolved, context): Promise<GetSecretValueOutput> {
-    const { secret, version, value } = await context.service.secrets.getValue(input.SecretName, {
+  async execute(input, authorized, context): Promise<GetSecretValueOutput> {
+    // The secret authorised, by its name and suffix: never another the reference could name by now.
+    const { secret, version, value } = await context.service.secrets.getValue(authorized.name, {
+      suffix: authorized.suffix,
       ...(input.VersionId === undefined ? {} : { versionId: input.VersionId }),
       ...(input.VersionStage === undefined ? {} : { stage: input.VersionStage }),
     });

@@ -23,7 +23,7 @@ type ListedSecret = {
 };
 type ListSecretsOutput = WithSecrets<{ SecretList: { Secret: ListedSecret[] }; TotalCount: number; PageNumber: number; PageSize: number }>;
 
-/** How a listing is ordered: by name (the default), or AWS's `SortBy`. */
+/** How a listing is ordered: by name (Alibaba's), or AWS's `SortBy` (default created-date); ties by name. */
 type SortBy = 'name' | 'created-date' | 'last-changed-date' | 'last-accessed-date';
 const sortKey = (secret: SecretView, by: SortBy): string => (by === 'name' ? secret.name : by === 'created-date' ? secret.createdAt : secret.updatedAt);
 
@@ -84,7 +84,8 @@ export const action = defineAction({
           FetchTags: true,
           filters: filters === undefined ? [] : filtersOf(filters, AWS_FILTER_KEYS, AWS_FILTERS_TEXT),
           includePlannedDeletion: bool(body, 'IncludePlannedDeletion') === true,
-          ...(sortBy === undefined ? {} : { sortBy: sortBy as SortBy }),
+          // AWS: "If not specified, secrets are listed by CreatedDate."
+          sortBy: (sortBy ?? 'created-date') as SortBy,
           descending: order === 'desc',
         };
       },

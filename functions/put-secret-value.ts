@@ -20,7 +20,7 @@ import {
   requiredSecretValue,
   secretId,
   secretOf,
-  stringList,
+  stagesField,
   type WithSecret,
   withSecret,
 } from '../lib/protocol/aws/secrets.js';
@@ -62,7 +62,7 @@ export const action = defineAction({
       service: 'secretsmanager',
       target: 'PutSecretValue',
       input(body) {
-        const stages = stringList(body, 'VersionStages', MAX_LABELS_PER_VERSION);
+        const stages = stagesField(body, 'VersionStages', MAX_LABELS_PER_VERSION);
         // RotationToken is for AWS's Lambda rotation, which is not served: it changes nothing here.
         return {
           SecretName: secretId(body),

@@ -6,8 +6,7 @@ import { MissingParameterError } from '../lib/errors.js';
 import { authorizedSecret } from '../lib/operations/secrets.js';
 import { secretNameParameter, versionIdParameter } from '../lib/protocol/alibaba/secrets.js';
 import { MAX_LABELS_PER_SECRET_ALIBABA, MAX_LABELS_PER_VERSION, type StageLimits } from '../lib/secrets/stages.js';
-import { text } from '../lib/protocol/aws/json.js';
-import { arnAndName, secretId, secretOf, versionIdField, type WithSecret, withSecret } from '../lib/protocol/aws/secrets.js';
+import { arnAndName, secretId, secretOf, stageField, versionIdField, type WithSecret, withSecret } from '../lib/protocol/aws/secrets.js';
 
 /**
  * UpdateSecretVersionStage: adds a stage to a version (`MoveToVersion`), removes one
@@ -38,9 +37,12 @@ export const action = defineAction({
       input(body) {
         const RemoveFromVersion = versionIdField(body, 'RemoveFromVersionId');
         const MoveToVersion = versionIdField(body, 'MoveToVersionId');
+        const SecretName = secretId(body);
+        const VersionStage = stageField(body, 'VersionStage', true)!;
+        if (RemoveFromVersion === undefined && MoveToVersion === undefined) throw new MissingParameterError('MoveToVersionId');
         return {
-          SecretName: secretId(body),
-          VersionStage: text(body, 'VersionStage', { required: true, max: 256 })!,
+          SecretName,
+          VersionStage,
           ...(RemoveFromVersion === undefined ? {} : { RemoveFromVersion }),
           ...(MoveToVersion === undefined ? {} : { MoveToVersion }),
           limits: { labelsPerVersion: MAX_LABELS_PER_VERSION } as StageLimits,

@@ -28,14 +28,14 @@ export interface OperationContext {
    * `authorize` would (`denied`, else NoPermissionError naming `scope.resource`) unless the
    * caller's policy could allow `action` on some resource of the scope: `resource` itself, or
    * with `suffix`, any resource whose ARN is `resource` followed by characters of that class (an
-   * alias's key: see `anyKeyScope`). With `awsArnPrefixes`, `resource` is matched as written and
+   * alias's key: see `anyKeyScope`; with `suffixLength`, exactly that many). With `awsArnPrefixes`, `resource` is matched as written and
    * the resource's AWS ARNs are those prefixes followed by characters of `suffix` (a secret's
    * ARNs before its suffix is read). So a caller who may not act on any such resource gets the
    * same answer, on the same path, whether or not the resource exists. It authorises nothing:
    * `authorize` must still be called on the resource found.
    */
   authorizeAny(
-    scope: { resource: string; suffix?: RegExp; awsArnPrefixes?: readonly string[] },
+    scope: { resource: string; suffix?: RegExp; suffixLength?: number; awsArnPrefixes?: readonly string[] },
     action?: string,
     denied?: () => Error,
     options?: AuthorizeOptions,

@@ -79,10 +79,11 @@ function operationOf<I, R>(definition: ActionDefinition<I, R>, service: Service)
           if (!principal.policy.isAllowed(action, namesOf(resource, options?.awsArns), conditionsOf(options))) throw refuse(action, resource, denied);
           authorized = true;
         },
-        authorizeAny({ resource, suffix, awsArnPrefixes }, action = ownPermission, denied, options) {
+        authorizeAny({ resource, suffix, suffixLength, awsArnPrefixes }, action = ownPermission, denied, options) {
+          const suffixed = suffix ? { suffix, ...(suffixLength === undefined ? {} : { suffixLength }) } : {};
           const scope = awsArnPrefixes
-            ? { exactNames: [resource], names: principal.policy.namesAwsArns ? awsArnPrefixes : [], ...(suffix ? { suffix } : {}) }
-            : { names: namesOf(resource), ...(suffix ? { suffix } : {}) };
+            ? { exactNames: [resource], names: principal.policy.namesAwsArns ? awsArnPrefixes : [], ...suffixed }
+            : { names: namesOf(resource), ...suffixed };
           if (!principal.policy.mayAllow(action, scope, conditionsOf(options))) throw refuse(action, resource, denied);
         },
       };

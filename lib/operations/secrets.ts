@@ -1,5 +1,6 @@
+import { NoPermissionError, SecretNotFoundError } from '../errors.js';
 import type { OperationContext } from '../operation.js';
-import { acsSecretArn, awsSecretArn, parseSecretReference, type SecretScope } from '../secrets/names.js';
+import { ARN_SUFFIX_LENGTH, acsSecretArn, awsSecretArn, parseSecretReference, type SecretScope } from '../secrets/names.js';
 import type { SecretView } from '../secrets/secret-store.js';
 
 /*
@@ -27,19 +28,41 @@ function awsArnsOf(scope: SecretScope, name: string, suffix = ''): string[] {
 
 /**
  * Before the store is read: refuses the caller unless `action` (default the operation's own) may be
- * allowed on a secret `ref` could name. A reference to another region or account is authorised on
- * what was written (and names nothing here).
+ * allowed on a secret `ref` could name. A full AWS ARN may name two secrets (`…:secret:a-AbCdEf` is
+ * `a` with that suffix, or `a-AbCdEf` with any): one the caller may be allowed is enough here (the
+ * secret read is authorised on its exact ARNs next); the refusal of the other is returned, for
+ * {@link authorizedSecret} to answer when no secret is found (so a caller learns nothing of a
+ * secret it may not see). A reference to another region or account is authorised on what was
+ * written (and names nothing here).
  */
-export function authorizeSecretScope(ref: string, context: OperationContext, action?: string, parameter = 'SecretName'): void {
+export function authorizeSecretScope(ref: string, context: OperationContext, action?: string, parameter = 'SecretName'): NoPermissionError | undefined {
   const scope = context.service.secrets.scope;
   const reference = parseSecretReference(ref, scope, parameter);
   if (reference.candidates.length === 0) {
     context.authorize(ref, action);
-    return;
+    return undefined;
   }
+  let refusal: NoPermissionError | undefined;
+  let allowable = false;
   for (const candidate of reference.candidates) {
-    context.authorizeAny({ resource: acsSecretArn(scope, candidate.name), suffix: SUFFIX_CHARACTER, awsArnPrefixes: awsArnsOf(scope, candidate.name) }, action);
+    try {
+      context.authorizeAny(
+        {
+          resource: acsSecretArn(scope, candidate.name),
+          suffix: SUFFIX_CHARACTER,
+          suffixLength: ARN_SUFFIX_LENGTH,
+          awsArnPrefixes: awsArnsOf(scope, candidate.name),
+        },
+        action,
+      );
+      allowable = true;
+    } catch (err) {
+      if (!(err instanceof NoPermissionError)) throw err;
+      refusal ??= err;
+    }
   }
+  if (!allowable) throw refusal!;
+  return refusal;
 }
 
 /** A secret's AWS ARNs (one per AWS region served), for `authorize`'s `awsArns`. */
@@ -55,8 +78,14 @@ export function authorizeSecretView(secret: SecretView, context: OperationContex
  * 403 before the store is read when no such secret could be allowed, 404 when there is none.
  */
 export async function authorizedSecret(ref: string, context: OperationContext, action?: string, parameter = 'SecretName'): Promise<SecretView> {
-  authorizeSecretScope(ref, context, action, parameter);
-  const secret = await context.service.secrets.describe(ref);
+  const refusal = authorizeSecretScope(ref, context, action, parameter);
+  let secret: SecretView;
+  try {
+    secret = await context.service.secrets.describe(ref);
+  } catch (err) {
+    // Not found, but the reference could also name a secret the caller may not see: refused as if it were there.
+    throw refusal && err instanceof SecretNotFoundError ? refusal : err;
+  }
   authorizeSecretView(secret, context, action);
   return secret;
 }

@@ -108,6 +108,8 @@ export interface CompiledPolicy {
 export interface ResourceScope {
   names: readonly string[];
   suffix?: RegExp;
+  /** With `suffix`: exactly this many of its characters follow a name (default: any number). */
+  suffixLength?: number;
   /** Names of the same resources matched as written, without `suffix` (a secret's acs ARN, beside its AWS ARN's prefix). */
   exactNames?: readonly string[];
 }
@@ -190,13 +192,13 @@ function scopeReach(s: CompiledStatement, scope: ResourceScope): { some: boolean
     const matched = s.resources.some((r) => scope.names.some((name) => r.test(name)));
     return { some: matched, every: matched };
   }
-  const key = `${scope.suffix.source}\n${scope.names.join('\n')}`;
+  const key = `${scope.suffix.source}\n${scope.suffixLength ?? ''}\n${scope.names.join('\n')}`;
   const known = s.reachByScope.get(key);
   if (known) return known;
   let reach = { some: false, every: false };
   for (const pattern of s.resourcePatterns) {
     for (const name of scope.names) {
-      const one = wildcardOverPrefix(pattern, name, scope.suffix);
+      const one = wildcardOverPrefix(pattern, name, scope.suffix, scope.suffixLength);
       reach = { some: reach.some || one.some, every: reach.every || one.every };
     }
   }

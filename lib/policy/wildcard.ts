@@ -21,9 +21,10 @@ export function wildcardPattern(pattern: string, options: { caseInsensitive?: bo
  * unit per `?`, as {@link wildcardPattern} without flags: `some` when at least one of them
  * matches, `every` when all of them surely do. `every` is sound, not complete: it holds when a
  * `*`-only tail of the pattern is reached after the prefix (`*`, `acs:kms:*:*:key/*`), which is
- * how a policy names "every resource of a kind".
+ * how a policy names "every resource of a kind". With `length`, the names are `prefix` followed by
+ * exactly that many such characters (a secret's AWS ARN: its name, `-` and a 6-character suffix).
  */
-export function wildcardOverPrefix(pattern: string, prefix: string, suffix?: RegExp): { some: boolean; every: boolean } {
+export function wildcardOverPrefix(pattern: string, prefix: string, suffix?: RegExp, length?: number): { some: boolean; every: boolean } {
   // The positions in the pattern the prefix can end at (an NFA run: a `*` may match nothing).
   let positions = starClosure(pattern, new Set([0]));
   for (let i = 0; i < prefix.length && positions.size > 0; i++) {
@@ -37,9 +38,15 @@ export function wildcardOverPrefix(pattern: string, prefix: string, suffix?: Reg
   }
   const tails = [...positions].map((at) => pattern.slice(at));
   // A tail matches some suffix when each literal in it is a suffix character (`*` empty, `?` any one).
-  const some = tails.some((tail) => [...tail].every((c) => c === '*' || c === '?' || suffix === undefined || suffix.test(c)));
-  const every = tails.some((tail) => /^\*+$/.test(tail));
-  return { some, every };
+  const fits = (tail: string) => [...tail].every((c) => c === '*' || c === '?' || suffix === undefined || suffix.test(c));
+  if (length === undefined) return { some: tails.some(fits), every: tails.some((tail) => /^\*+$/.test(tail)) };
+  // Suffixes of exactly `length` characters: a tail's non-`*` characters take one each, its `*`s the rest.
+  const fixed = (tail: string) => tail.replaceAll('*', '').length;
+  const reaches = (tail: string) => (tail.includes('*') ? fixed(tail) <= length : fixed(tail) === length);
+  return {
+    some: tails.some((tail) => fits(tail) && reaches(tail)),
+    every: tails.some((tail) => /^[*?]*$/.test(tail) && reaches(tail)),
+  };
 }
 
 function starClosure(pattern: string, positions: Set<number>): Set<number> {

@@ -146,6 +146,14 @@ export function parseSecretReference(text: string, scope: SecretScope, parameter
   return { text, candidates: [{ name: text }] };
 }
 
+/** A scope no reference names: reading a reference with it only checks its form. */
+const NO_SCOPE: SecretScope = { region: '', accountId: '' };
+
+/** Throws {@link InvalidParameterError} on `parameter` unless `text` is a secret reference in one of its four forms. */
+export function assertSecretReference(text: string, parameter: string): void {
+  parseSecretReference(text, NO_SCOPE, parameter);
+}
+
 /**
  * The secret the first fitting candidate of `reference` names, by `lookup` (a name → that secret,
  * or undefined when there is none), or undefined. A candidate with a suffix fits only the secret

@@ -196,9 +196,12 @@ export class SecretStore {
   /**
    * GetSecretValue: the version named by id or by stage (either spelling); both given: they must
    * name the same version; neither: Current. A key not usable now fails with its key-state error.
+   * With `suffix`, only the secret with that ARN suffix (the one the caller was authorised on; a
+   * secret re-created under the name since is another) is read; any other is SecretNotFoundError.
    */
-  async getValue(ref: string, select: { versionId?: string; stage?: string } = {}): Promise<SecretValueView> {
+  async getValue(ref: string, select: { versionId?: string; stage?: string; suffix?: string } = {}): Promise<SecretValueView> {
     const { record } = await this.#resolve(ref);
+    if (select.suffix !== undefined && record.suffix !== select.suffix) throw new SecretNotFoundError(ref);
     if (record.plannedDeleteAt) throw new SecretInDeleteWindowError(record.name);
     const version = selectVersion(record, select);
     const value = await this.#openVersion(record, version);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidNextTokenError, InvalidParameterError, MissingParameterError } from '../../errors.js';
-import { awsSecretArn } from '../../secrets/names.js';
+import { assertSecretName, assertSecretReference, assertStageLabel, assertVersionId, awsSecretArn } from '../../secrets/names.js';
 import type { SecretValue, SecretVersionView, SecretView } from '../../secrets/secret-store.js';
 import { spelledStage } from '../../secrets/stages.js';
 import type { AwsBody, AwsOutputContext } from './binding.js';
@@ -53,14 +53,46 @@ export function secretsOf(output: { [SECRETS]?: readonly SecretView[] }): readon
 /** AWS's limit on SecretString and SecretBinary (bytes). */
 export const MAX_AWS_SECRET_BYTES = 65_536;
 
-/** `SecretId`: a name, or an ARN in either form (the store reads all four). */
-export const secretId = (body: AwsBody): string => text(body, 'SecretId', { required: true, max: 2048 })!;
+/*
+ * Each reader checks its field by the store's rules under the field's AWS name, before the
+ * Action runs: the store's own checks (which name Alibaba's parameters: SecretName, VersionId)
+ * then never refuse an AWS request, so an AWS client is always told which of its fields is wrong.
+ */
 
-/** A version id field (`VersionId`, `MoveToVersionId`, …): 1–64 characters. */
+/** `SecretId`: a name, or an ARN in either form (the store reads all four). */
+export function secretId(body: AwsBody): string {
+  const value = text(body, 'SecretId', { required: true, max: 2048 })!;
+  assertSecretReference(value, 'SecretId');
+  return value;
+}
+
+/** `Name` (CreateSecret): a secret name. */
+export function secretName(body: AwsBody): string {
+  const value = text(body, 'Name', { required: true, max: 2048 })!;
+  assertSecretName(value, 'Name');
+  return value;
+}
+
+/** A version id field (`VersionId`, `MoveToVersionId`, …): 1–64 printable characters. */
 export function versionIdField(body: AwsBody, name: string): string | undefined {
   const value = text(body, name, { max: 64 });
   if (value === '') throw new InvalidParameterError(name, 'It must not be empty.');
+  if (value !== undefined) assertVersionId(value, name);
   return value;
+}
+
+/** A stage field (`VersionStage`): 1–256 printable characters. */
+export function stageField(body: AwsBody, name: string, required = false): string | undefined {
+  const value = text(body, name, { required, max: 256 });
+  if (value !== undefined) assertStageLabel(value, name);
+  return value;
+}
+
+/** `VersionStages`: 1 to `max` stages, each 1–256 printable characters. */
+export function stagesField(body: AwsBody, name: string, max: number): string[] | undefined {
+  const stages = stringList(body, name, max);
+  for (const stage of stages ?? []) assertStageLabel(stage, name);
+  return stages;
 }
 
 /**
@@ -71,6 +103,7 @@ export function clientRequestToken(body: AwsBody): string {
   const value = text(body, 'ClientRequestToken', { max: 64 });
   if (value === undefined) return randomUUID();
   if (value.length < 32) throw new InvalidParameterError('ClientRequestToken', 'It must be 32 to 64 characters.');
+  assertVersionId(value, 'ClientRequestToken');
   return value;
 }
 

@@ -125,17 +125,41 @@ export function awsMessageOf(error: KmsError, arns?: AwsArnRegion): string {
   );
 }
 
+/**
+ * The `__type`s of the Secrets Manager model an error may name itself (KmsError.awsType). An
+ * error naming a type of AWS KMS's model (InvalidKeyUsageException, UnsupportedOperationException,
+ * KMSInvalidSignatureException…) is answered to a Secrets Manager client by its code instead: its
+ * SDK knows no such exception.
+ */
+const SECRETS_MANAGER_OWN_TYPES: ReadonlySet<string> = new Set([
+  'ResourceNotFoundException',
+  'ResourceExistsException',
+  'InvalidRequestException',
+  'InvalidParameterException',
+  'InvalidNextTokenException',
+  'LimitExceededException',
+  'DecryptionFailure',
+  'EncryptionFailure',
+]);
+
 /** The AWS `__type` and status of an error of this service (default: as AWS KMS answers it). */
 export function awsErrorOf(error: KmsError, style?: AwsErrorStyle): { type: string; status: number } {
   const [type, status] =
-    error.awsType === undefined ? (style?.service === 'secretsmanager' ? secretsManagerType(error, style) : awsKmsType(error)) : [error.awsType];
+    style?.service === 'secretsmanager'
+      ? error.awsType !== undefined && SECRETS_MANAGER_OWN_TYPES.has(error.awsType)
+        ? [error.awsType]
+        : secretsManagerType(error, style)
+      : error.awsType === undefined
+        ? awsKmsType(error)
+        : [error.awsType];
   return { type, status: status ?? (error.statusCode >= 500 ? error.statusCode : 400) };
 }
 
 const awsKmsType = (error: KmsError) => AWS_TYPES[error.code] ?? (['ValidationException'] as const);
 
 function secretsManagerType(error: KmsError, style: AwsErrorStyle): readonly [string, number?] {
-  if (KEY_STATE_CODES.has(error.code)) return [style.keyStateError ?? 'EncryptionFailure'];
+  // A key that is not usable now, or not for this (an asymmetric or HMAC key): the operation cannot encrypt or decrypt with it.
+  if (KEY_STATE_CODES.has(error.code) || error.awsType === 'InvalidKeyUsageException') return [style.keyStateError ?? 'EncryptionFailure'];
   const own = SECRETS_MANAGER_TYPES[error.code];
   if (own) return own;
   const kms = AWS_TYPES[error.code];
