@@ -97,7 +97,7 @@ export const action = defineAction({
         const secret = await authorizedSecret(secretId, context, 'kms:GetSecretValue', 'SecretIdList');
         authorizeSecretKey(secret, context, 'kms:Decrypt');
         // The secret authorised, by its name and suffix (not one re-created under the name since).
-        entries.push({ secretId, found: await secrets.getValue(secret.name, { suffix: secret.suffix }) });
+        entries.push({ secretId, found: await secrets.getValue(secret) });
       } catch (err) {
         // A refusal or failure of one secret is its entry; anything that is not a service error fails the call.
         if (!(err instanceof KmsError) || err.statusCode >= 500) {

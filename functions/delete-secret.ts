@@ -46,10 +46,10 @@ export const action = defineAction({
     },
   ],
   async resolve(input, context) {
-    await authorizedSecret(input.SecretName, context);
+    return authorizedSecret(input.SecretName, context);
   },
-  async execute(input, _resolved, context): Promise<DeleteSecretOutput> {
-    const { secret, plannedDeleteAt } = await context.service.secrets.scheduleDeletion(input.SecretName, {
+  async execute(input, authorized, context): Promise<DeleteSecretOutput> {
+    const { secret, plannedDeleteAt } = await context.service.secrets.scheduleDeletion(authorized, {
       ...(input.RecoveryWindowInDays === undefined ? {} : { windowDays: input.RecoveryWindowInDays }),
       ...(input.ForceDeleteWithoutRecovery ? { force: true } : {}),
     });

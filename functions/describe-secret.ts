@@ -43,11 +43,11 @@ export const action = defineAction({
     },
   ],
   async resolve(input, context) {
-    await authorizedSecret(input.SecretName, context);
+    return authorizedSecret(input.SecretName, context);
   },
-  async execute(input, _resolved, context): Promise<DescribeSecretOutput> {
+  async execute(input, authorized, context): Promise<DescribeSecretOutput> {
     const { secrets } = context.service;
-    const secret = await secrets.describe(input.SecretName);
+    const secret = await secrets.describe(authorized);
     return withSecret(
       {
         Arn: secret.arn,

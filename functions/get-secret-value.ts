@@ -65,8 +65,7 @@ export const action = defineAction({
   },
   async execute(input, authorized, context): Promise<GetSecretValueOutput> {
     // The secret authorised, by its name and suffix: never another the reference could name by now.
-    const { secret, version, value } = await context.service.secrets.getValue(authorized.name, {
-      suffix: authorized.suffix,
+    const { secret, version, value } = await context.service.secrets.getValue(authorized, {
       ...(input.VersionId === undefined ? {} : { versionId: input.VersionId }),
       ...(input.VersionStage === undefined ? {} : { stage: input.VersionStage }),
     });

@@ -42,16 +42,13 @@ export const action = defineAction({
     },
   ],
   async resolve(input, context) {
-    if (input.SecretName !== undefined) {
-      await authorizedSecret(input.SecretName, context);
-      return undefined;
-    }
-    return resolveAuthorizedKey(input.KeyId, context);
+    if (input.SecretName !== undefined) return { secret: await authorizedSecret(input.SecretName, context) };
+    return { key: await resolveAuthorizedKey(input.KeyId, context) };
   },
-  async execute(input, key, context): Promise<ListResourceTagsOutput> {
-    if (input.SecretName !== undefined) {
-      const secret = await context.service.secrets.describe(input.SecretName);
-      return { Tags: { Tag: secret.tags.map(([TagKey, TagValue]) => ({ TagKey, TagValue })) } };
+  async execute(_input, { key, secret }, context): Promise<ListResourceTagsOutput> {
+    if (secret !== undefined) {
+      const current = await context.service.secrets.describe(secret);
+      return { Tags: { Tag: current.tags.map(([TagKey, TagValue]) => ({ TagKey, TagValue })) } };
     }
     return { Tags: { Tag: (key!.tags ?? []).map(([TagKey, TagValue]) => ({ KeyId: key!.keyId, TagKey, TagValue })) } };
   },

@@ -52,10 +52,10 @@ export const action = defineAction({
     },
   ],
   async resolve(input, context) {
-    await authorizedSecret(input.SecretName, context);
+    return authorizedSecret(input.SecretName, context);
   },
-  async execute(input, _resolved, context): Promise<ListSecretVersionIdsOutput> {
-    const { secret, versions } = await context.service.secrets.listVersions(input.SecretName, { includeDeprecated: input.IncludeDeprecated === true });
+  async execute(input, authorized, context): Promise<ListSecretVersionIdsOutput> {
+    const { secret, versions } = await context.service.secrets.listVersions(authorized, { includeDeprecated: input.IncludeDeprecated === true });
     const { items, ...paging } = page(versions, { PageNumber: input.PageNumber, PageSize: input.PageSize ?? VERSION_PAGE_SIZE });
     return withSecret(
       {

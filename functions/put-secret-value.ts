@@ -80,11 +80,13 @@ export const action = defineAction({
     },
   ],
   async resolve(input, context) {
-    authorizeSecretKey(await authorizedSecret(input.SecretName, context), context, 'kms:GenerateDataKey');
+    const secret = await authorizedSecret(input.SecretName, context);
+    authorizeSecretKey(secret, context, 'kms:GenerateDataKey');
+    return secret;
   },
-  async execute(input, _resolved, context): Promise<PutSecretValueOutput> {
+  async execute(input, authorized, context): Promise<PutSecretValueOutput> {
     try {
-      const { secret, version } = await context.service.secrets.putValue(input.SecretName, {
+      const { secret, version } = await context.service.secrets.putValue(authorized, {
         versionId: input.VersionId,
         value: input.value,
         ...(input.stages === undefined ? {} : { stages: input.stages }),

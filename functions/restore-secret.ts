@@ -21,10 +21,10 @@ export const action = defineAction({
     },
   ],
   async resolve(input, context) {
-    await authorizedSecret(input.SecretName, context);
+    return authorizedSecret(input.SecretName, context);
   },
-  async execute(input, _resolved, context): Promise<WithSecret<{ SecretName: string }>> {
-    const secret = await context.service.secrets.restore(input.SecretName);
+  async execute(_input, authorized, context): Promise<WithSecret<{ SecretName: string }>> {
+    const secret = await context.service.secrets.restore(authorized);
     return withSecret({ SecretName: secret.name }, secret);
   },
 });

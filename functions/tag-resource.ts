@@ -42,15 +42,13 @@ export const action = defineAction({
       output: () => ({}),
     },
   ],
+  // Resolves the key, or the secret (then \`secret\` is the one authorised, which alone is changed).
   async resolve(input, context) {
-    if (input.SecretName !== undefined) {
-      await authorizedSecret(input.SecretName, context);
-      return undefined;
-    }
-    return notPendingDeletion(await resolveAuthorizedKey(input.KeyId, context));
+    if (input.SecretName !== undefined) return { secret: await authorizedSecret(input.SecretName, context) };
+    return { key: notPendingDeletion(await resolveAuthorizedKey(input.KeyId, context)) };
   },
-  async execute(input, key, context) {
-    if (input.SecretName !== undefined) await context.service.secrets.tag(input.SecretName, input.tags);
+  async execute(input, { key, secret }, context) {
+    if (secret !== undefined) await context.service.secrets.tag(secret, input.tags);
     else await context.service.keyring.updateKey(key!.keyId, (record) => withTags(notPendingDeletion(record), input.tags));
     return {};
   },

@@ -53,11 +53,11 @@ export const action = defineAction({
   ],
   async resolve(input, context) {
     if (input.RemoveFromVersion === undefined && input.MoveToVersion === undefined) throw new MissingParameterError('MoveToVersion');
-    await authorizedSecret(input.SecretName, context);
+    return authorizedSecret(input.SecretName, context);
   },
-  async execute(input, _resolved, context): Promise<WithSecret<{ SecretName: string }>> {
+  async execute(input, authorized, context): Promise<WithSecret<{ SecretName: string }>> {
     const secret = await context.service.secrets.moveStage(
-      input.SecretName,
+      authorized,
       {
         stage: input.VersionStage,
         ...(input.MoveToVersion === undefined ? {} : { moveToVersion: input.MoveToVersion }),

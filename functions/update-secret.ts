@@ -66,18 +66,18 @@ export const action = defineAction({
         ? undefined
         : (await resolveAuthorizedKey(input.KmsKeyId, context, { action: 'kms:GenerateDataKey', parameter: 'KmsKeyId', usable: true })).keyId;
     if (input.value !== undefined && newKey === undefined) authorizeSecretKey(secret, context, 'kms:GenerateDataKey');
-    return newKey;
+    return { secret, newKey };
   },
-  async execute(input: UpdateSecretInput, newKey: string | undefined, context): Promise<UpdateSecretOutput> {
+  async execute(input: UpdateSecretInput, { secret: authorized, newKey }, context): Promise<UpdateSecretOutput> {
     const { secrets } = context.service;
     try {
-      let secret = newKey === undefined ? undefined : await secrets.updateKey(input.SecretName, newKey);
+      let secret = newKey === undefined ? undefined : await secrets.updateKey(authorized, newKey);
       // No change asked: nothing to change, but the secret must be there and not pending deletion.
       if (input.Description !== undefined || (newKey === undefined && input.value === undefined)) {
-        secret = await secrets.updateDescription(input.SecretName, input.Description ?? (await secrets.describe(input.SecretName)).description);
+        secret = await secrets.updateDescription(authorized, input.Description ?? (await secrets.describe(authorized)).description);
       }
       if (input.value !== undefined) {
-        const put = await secrets.putValue(input.SecretName, { versionId: input.VersionId!, value: input.value });
+        const put = await secrets.putValue(authorized, { versionId: input.VersionId!, value: input.value });
         return withSecret({ SecretName: put.secret.name, VersionId: put.version.versionId }, put.secret);
       }
       return withSecret({ SecretName: secret!.name }, secret!);

@@ -86,6 +86,15 @@ export interface SecretValueView {
   value: Buffer;
 }
 
+/**
+ * What names a secret to the store: a reference in any of the four forms of ./names.ts, or a
+ * secret already read and authorised (its name and ARN suffix), which names that secret only —
+ * never one made again under its name since, nor another an ambiguous ARN could name.
+ */
+export type SecretRef = string | Pick<SecretView, 'name' | 'suffix'>;
+
+const refText = (ref: SecretRef): string => (typeof ref === 'string' ? ref : ref.name);
+
 export interface SecretStoreOptions {
   scope: SecretScope;
   /** The CMK a secret made without one uses (./default-key.ts: `alias/kms/secrets`, made on first use). */
@@ -196,12 +205,9 @@ export class SecretStore {
   /**
    * GetSecretValue: the version named by id or by stage (either spelling); both given: they must
    * name the same version; neither: Current. A key not usable now fails with its key-state error.
-   * With `suffix`, only the secret with that ARN suffix (the one the caller was authorised on; a
-   * secret re-created under the name since is another) is read; any other is SecretNotFoundError.
    */
-  async getValue(ref: string, select: { versionId?: string; stage?: string; suffix?: string } = {}): Promise<SecretValueView> {
+  async getValue(ref: SecretRef, select: { versionId?: string; stage?: string } = {}): Promise<SecretValueView> {
     const { record } = await this.#resolve(ref);
-    if (select.suffix !== undefined && record.suffix !== select.suffix) throw new SecretNotFoundError(ref);
     if (record.plannedDeleteAt) throw new SecretInDeleteWindowError(record.name);
     const version = selectVersion(record, select);
     const value = await this.#openVersion(record, version);
@@ -214,7 +220,7 @@ export class SecretStore {
    * SecretVersionExistsError. Deprecated versions beyond 100 are dropped, the oldest first.
    */
   async putValue(
-    ref: string,
+    ref: SecretRef,
     input: { versionId: string; value: SecretValue; stages?: readonly string[]; limits?: StageLimits },
   ): Promise<{ secret: SecretView; version: SecretVersionView; created: boolean }> {
     assertVersionId(input.versionId);
@@ -235,7 +241,7 @@ export class SecretStore {
     try {
       for (;;) {
         const current = await this.#read(name);
-        if (!current || current.record.uid !== first.uid) throw new SecretNotFoundError(ref);
+        if (!current || current.record.uid !== first.uid) throw new SecretNotFoundError(refText(ref));
         const { record, revision } = current;
         if (record.plannedDeleteAt) throw new SecretInDeleteWindowError(name);
         const raced = record.versions.find((v) => v.versionId === input.versionId);
@@ -279,7 +285,7 @@ export class SecretStore {
   }
 
   /** DescribeSecret: served while pending deletion too. */
-  async describe(ref: string): Promise<SecretView> {
+  async describe(ref: SecretRef): Promise<SecretView> {
     return viewOf((await this.#resolve(ref)).record, this.#scope);
   }
 
@@ -297,13 +303,13 @@ export class SecretStore {
   }
 
   /** ListSecretVersionIds: the labelled versions, or every kept version with `includeDeprecated`; oldest first. */
-  async listVersions(ref: string, options: { includeDeprecated?: boolean } = {}): Promise<{ secret: SecretView; versions: SecretVersionView[] }> {
+  async listVersions(ref: SecretRef, options: { includeDeprecated?: boolean } = {}): Promise<{ secret: SecretView; versions: SecretVersionView[] }> {
     const secret = viewOf((await this.#resolve(ref)).record, this.#scope);
     return { secret, versions: secret.versions.filter((v) => options.includeDeprecated || v.labels.length > 0) };
   }
 
   /** UpdateSecret's Description. */
-  async updateDescription(ref: string, description: string): Promise<SecretView> {
+  async updateDescription(ref: SecretRef, description: string): Promise<SecretView> {
     assertDescription(description);
     return this.#update(ref, (record) => ({ ...record, description }));
   }
@@ -314,7 +320,7 @@ export class SecretStore {
    * it (new data keys, new value entries; the old entries are destroyed once the metadata names
    * the new ones). Other versions keep their key. The old key must still open them.
    */
-  async updateKey(ref: string, kmsKeyId: string | undefined): Promise<SecretView> {
+  async updateKey(ref: SecretRef, kmsKeyId: string | undefined): Promise<SecretView> {
     const target = kmsKeyId ?? (await this.#defaultKeyId());
     await this.#sealer.assertSealable(target);
     const { record } = await this.#resolve(ref);
@@ -334,7 +340,7 @@ export class SecretStore {
         }
       }
       next = await this.#change(ref, ({ kmsKeyId: _old, ...current }) => {
-        if (current.uid !== record.uid) throw new SecretNotFoundError(ref);
+        if (current.uid !== record.uid) throw new SecretNotFoundError(refText(ref));
         return {
           ...current,
           ...(kmsKeyId === undefined ? {} : { kmsKeyId }),
@@ -357,7 +363,7 @@ export class SecretStore {
   }
 
   /** UpdateSecretVersionStage (see stages.ts `withStageMove`). */
-  async moveStage(ref: string, move: StageMove, limits?: StageLimits): Promise<SecretView> {
+  async moveStage(ref: SecretRef, move: StageMove, limits?: StageLimits): Promise<SecretView> {
     assertStageLabel(move.stage, 'VersionStage');
     return this.#update(ref, (record) => {
       const stages = withStageMove(record.name, stageMapOf(record), move, limits);
@@ -366,7 +372,7 @@ export class SecretStore {
   }
 
   /** TagResource: adds tags (an existing key's value replaced); at most 20. */
-  async tag(ref: string, tags: ReadonlyArray<[string, string]>): Promise<SecretView> {
+  async tag(ref: SecretRef, tags: ReadonlyArray<[string, string]>): Promise<SecretView> {
     const valid = validTags(tags);
     return this.#update(ref, (record) => {
       const merged = new Map(record.tags ?? []);
@@ -377,7 +383,7 @@ export class SecretStore {
   }
 
   /** UntagResource: removes the tags named (keys it does not carry are ignored). */
-  async untag(ref: string, keys: readonly string[]): Promise<SecretView> {
+  async untag(ref: SecretRef, keys: readonly string[]): Promise<SecretView> {
     const drop = new Set(tagKeysOfList([...keys], 'TagKeys'));
     return this.#update(ref, ({ tags, ...record }) => {
       const left = (tags ?? []).filter(([key]) => !drop.has(key));
@@ -389,7 +395,7 @@ export class SecretStore {
    * DeleteSecret. With a window (7–30 days, default 30): scheduled, restorable until then; a
    * secret already pending is SecretInDeleteWindowError. `force`: destroyed now, pending or not.
    */
-  async scheduleDeletion(ref: string, options: { windowDays?: number; force?: boolean } = {}): Promise<{ secret: SecretView; plannedDeleteAt: string }> {
+  async scheduleDeletion(ref: SecretRef, options: { windowDays?: number; force?: boolean } = {}): Promise<{ secret: SecretView; plannedDeleteAt: string }> {
     if (options.force && options.windowDays !== undefined) {
       throw new InvalidParameterError('RecoveryWindowInDays', 'It cannot be given with ForceDeleteWithoutRecovery.');
     }
@@ -409,13 +415,13 @@ export class SecretStore {
   }
 
   /** RestoreSecret: only while pending deletion and before its time (else SecretNotPendingDeletionError / SecretNotFoundError). */
-  async restore(ref: string): Promise<SecretView> {
+  async restore(ref: SecretRef): Promise<SecretView> {
     const nowIso = isoSeconds(this.#now());
     return this.#update(
       ref,
       ({ plannedDeleteAt, ...record }) => {
         if (!plannedDeleteAt) throw new SecretNotPendingDeletionError(record.name);
-        if (record.destructionStarted || plannedDeleteAt <= nowIso) throw new SecretNotFoundError(ref);
+        if (record.destructionStarted || plannedDeleteAt <= nowIso) throw new SecretNotFoundError(refText(ref));
         return record;
       },
       { whilePending: true },
@@ -485,27 +491,32 @@ export class SecretStore {
   }
 
   /** The secret a reference names, or SecretNotFoundError. A secret whose destruction began is gone. */
-  async #resolve(ref: string): Promise<{ record: SecretRecord; revision: number }> {
+  async #resolve(ref: SecretRef): Promise<{ record: SecretRecord; revision: number }> {
+    if (typeof ref !== 'string') {
+      const read = await this.#read(ref.name);
+      if (!read || read.record.destructionStarted || read.record.suffix !== ref.suffix) throw new SecretNotFoundError(ref.name);
+      return read;
+    }
     const reference = parseSecretReference(ref, this.#scope);
     const found = await resolveSecretReference(reference, async (name) => {
       const read = await this.#read(name);
       return read && !read.record.destructionStarted ? { ...read, suffix: read.record.suffix } : undefined;
     });
-    if (!found) throw new SecretNotFoundError(ref);
+    if (!found) throw new SecretNotFoundError(refText(ref));
     return { record: found.record, revision: found.revision };
   }
 
   /** {@link #change}, answered as a view. */
-  async #update(ref: string, change: (record: SecretRecord) => SecretRecord, options: { whilePending?: boolean } = {}): Promise<SecretView> {
+  async #update(ref: SecretRef, change: (record: SecretRecord) => SecretRecord, options: { whilePending?: boolean } = {}): Promise<SecretView> {
     return viewOf(await this.#change(ref, change, options), this.#scope);
   }
 
   /** Changes a secret's metadata by compare-and-swap, retrying on a concurrent writer; refused while pending deletion unless `whilePending`. */
-  async #change(ref: string, change: (record: SecretRecord) => SecretRecord, options: { whilePending?: boolean } = {}): Promise<SecretRecord> {
+  async #change(ref: SecretRef, change: (record: SecretRecord) => SecretRecord, options: { whilePending?: boolean } = {}): Promise<SecretRecord> {
     const { record: first } = await this.#resolve(ref);
     for (;;) {
       const current = await this.#read(first.name);
-      if (!current || current.record.uid !== first.uid || current.record.destructionStarted) throw new SecretNotFoundError(ref);
+      if (!current || current.record.uid !== first.uid || current.record.destructionStarted) throw new SecretNotFoundError(refText(ref));
       if (current.record.plannedDeleteAt && !options.whilePending) throw new SecretInDeleteWindowError(first.name);
       const next = { ...change(current.record), updatedAt: isoSeconds(this.#now()) };
       try {

@@ -1098,6 +1098,40 @@ describe('authorisation by policy', () => {
     await expectAwsError(getValue('app', {}, client), 'AccessDeniedException');
   });
 
+  it.each([
+    ['PutSecretValue', (c: SecretsManagerClient) => c.send(new PutSecretValueCommand({ SecretId: 'app', SecretString: 'written' }))],
+    ['UpdateSecret', (c: SecretsManagerClient) => c.send(new UpdateSecretCommand({ SecretId: 'app', Description: 'changed' }))],
+    [
+      'UpdateSecretVersionStage',
+      (c: SecretsManagerClient) =>
+        c.send(new UpdateSecretVersionStageCommand({ SecretId: 'app', VersionStage: 'X', MoveToVersionId: 'replaced-version-0000000000000000000' })),
+    ],
+    ['TagResource', (c: SecretsManagerClient) => c.send(new TagResourceCommand({ SecretId: 'app', Tags: [{ Key: 'k', Value: 'v' }] }))],
+    ['UntagResource', (c: SecretsManagerClient) => c.send(new UntagResourceCommand({ SecretId: 'app', TagKeys: ['k'] }))],
+    ['DeleteSecret', (c: SecretsManagerClient) => c.send(new DeleteSecretCommand({ SecretId: 'app', RecoveryWindowInDays: 7 }))],
+  ] as const)('%s changes only the secret that was authorised: one re-created under its name in between is left as it is', async (_op, send) => {
+    const { ARN } = await describeSecret('app');
+    const { client } = await accessKey('testSmExact002', [{ Effect: 'Allow', Action: 'secretsmanager:*', Resource: ARN! }]);
+    const { secrets } = t.service;
+    const describe = secrets.describe.bind(secrets);
+    secrets.describe = async (ref) => {
+      const found = await describe(ref);
+      secrets.describe = describe;
+      await secrets.scheduleDeletion('app', { force: true });
+      await secrets.create({ name: 'app', versionId: 'replaced-version-0000000000000000000', value: { type: 'text', bytes: Buffer.from('not yours') } });
+      return found;
+    };
+    await expectAwsError(send(client), 'ResourceNotFoundException');
+    const after = await describe('app');
+    expect(after.suffix).not.toBe(ARN!.slice(-6));
+    expect({ description: after.description, tags: after.tags, plannedDeleteAt: after.plannedDeleteAt, versions: after.versions }).toEqual({
+      description: '',
+      tags: [],
+      plannedDeleteAt: undefined,
+      versions: [expect.objectContaining({ versionId: 'replaced-version-0000000000000000000', labels: ['ACSCurrent'] })],
+    });
+  });
+
   it('ListSecrets lists only the secrets the caller may DescribeSecret', async () => {
     const { client } = await accessKey('testSmLister01', [
       { Effect: 'Allow', Action: 'secretsmanager:ListSecrets', Resource: '*' },
