@@ -1,6 +1,5 @@
-import { ACTIONS_IN_AWS_STACK, type ActionRoute, AWS_OPERATIONS, DISPATCHER, SCHEDULED } from '../../functions/actions.js';
-import { awsTargetOf } from '../../lib/protocol/aws/binding.js';
-import { AWS_TARGET_PREFIX } from '../../lib/protocol/aws/wire.js';
+import { ACTIONS_IN_AWS_STACK, type ActionRoute, AWS_OPERATIONS, DISPATCHER, SCHEDULED, SECRETS_MANAGER_OPERATIONS } from '../../functions/actions.js';
+import { AWS_TARGET_PREFIXES, type AwsService, awsTargetOf } from '../../lib/protocol/aws/binding.js';
 import { FUNCTION_NAME_PREFIX_VARIABLE } from '../../lib/adapters/lambda-forward.js';
 import { servedByFunctionOf } from '../../lib/action.js';
 import { grantsOf } from './iam.js';
@@ -19,13 +18,30 @@ export const END_MARKER = '  # END generated';
 
 /**
  * Listener-rule priorities: an Action's two Alibaba rules (the Action query parameter, the
- * x-acs-action header) at 1 + 2 × its index in the table, its AWS rule (X-Amz-Target) at 201 + its
- * index, the dispatcher last. A priority follows from the table's order, which only grows at the
+ * x-acs-action header) at 1 + 2 × its index in the table, its AWS rule (X-Amz-Target: AWS KMS's
+ * and AWS Secrets Manager's operations it serves, in one rule) at 201 + its index, the dispatcher
+ * last (room for 100 Actions). A priority follows from the table's order, which only grows at the
  * end, so a deployed rule keeps its priority (CloudFormation cannot move two rules through one
  * priority in one update); ALB rules are evaluated by priority, but no two of these match one
  * request for different functions (each stack refuses an Action not its own anyway).
  */
 export const PRIORITIES = { alibaba: 1, aws: 201, dispatcher: 1000 } as const;
+
+/**
+ * An ALB listener rule holds at most 5 condition values in all: every rule here has the path `/`
+ * and its methods (GET and POST, or POST), which leaves an AWS rule 3 X-Amz-Target values.
+ */
+export const MAX_CONDITION_VALUES = 5;
+
+/** The AWS operations served, by their whole X-Amz-Target (`TrentService.Encrypt`, `secretsmanager.GetSecretValue`), each with the Actions serving it. */
+export const AWS_TARGETS: ReadonlyMap<string, readonly string[]> = new Map(
+  (
+    [
+      ['kms', AWS_OPERATIONS],
+      ['secretsmanager', SECRETS_MANAGER_OPERATIONS],
+    ] as const satisfies ReadonlyArray<readonly [AwsService, ReadonlyMap<string, readonly string[]>]>
+  ).flatMap(([service, operations]) => [...operations].map(([target, serving]) => [`${AWS_TARGET_PREFIXES[service]}${target}`, serving] as const)),
+);
 
 /** How long a scheduled job may run (seconds); request-serving functions keep the provider's timeout. */
 const JOB_TIMEOUT_SECONDS = 300;
@@ -45,14 +61,14 @@ const albRule = (priority: number, conditions: string) =>
   ['      - alb:', '          listenerArn: ${param:listenerArn}', `          priority: ${priority}`, `          conditions: ${conditions}`];
 
 /**
- * The function each AWS operation (X-Amz-Target, after `TrentService.`) is routed to: the first in
- * table order whose handler serves every Action serving it (its own Action, or those it also serves:
- * ActionDefinition.alsoServes). An operation no one function serves whole has none: the
- * dispatcher forwards it by what its body holds.
+ * The function each AWS operation (its whole X-Amz-Target: `TrentService.<operation>`,
+ * `secretsmanager.<operation>`) is routed to: the first in table order whose handler serves every
+ * Action serving it (its own Action, or those it also serves: ActionDefinition.alsoServes). An
+ * operation no one function serves whole has none: the dispatcher forwards it by what its body holds.
  */
 export function awsOperationFunctions(
   actions: readonly ActionRoute[] = ACTIONS_IN_AWS_STACK,
-  awsOperations: ReadonlyMap<string, readonly string[]> = AWS_OPERATIONS,
+  awsOperations: ReadonlyMap<string, readonly string[]> = AWS_TARGETS,
 ): ReadonlyMap<string, string> {
   const routed = new Map<string, string>();
   for (const [target, serving] of awsOperations) {
@@ -87,16 +103,25 @@ export function assertAlsoServed(actions: readonly ActionRoute[]): void {
   }
 }
 
+/**
+ * The methods of an Action's two Alibaba rules (RPC GET, and POST), written out in each rule rather
+ * than as a YAML alias: YAML parsers cap how often one anchor is used (the `yaml` package: 100).
+ */
+const ALIBABA_METHODS = '[GET, POST]';
+
 /** The listener rules of one Action: those of each protocol it speaks. */
 function rulesOf(route: ActionRoute, index: number, awsFunctions: ReadonlyMap<string, string>): string[] {
   const rules: string[] = [];
   if (route.operation.alibaba) {
-    rules.push(...albRule(PRIORITIES.alibaba + 2 * index, `{ path: /, method: *methods, query: { Action: ${route.action} } }`));
-    rules.push(...albRule(PRIORITIES.alibaba + 2 * index + 1, `{ path: /, method: *methods, header: { name: x-acs-action, values: [${route.action}] } }`));
+    rules.push(...albRule(PRIORITIES.alibaba + 2 * index, `{ path: /, method: ${ALIBABA_METHODS}, query: { Action: ${route.action} } }`));
+    rules.push(
+      ...albRule(PRIORITIES.alibaba + 2 * index + 1, `{ path: /, method: ${ALIBABA_METHODS}, header: { name: x-acs-action, values: [${route.action}] } }`),
+    );
   }
   const targets = [...awsFunctions].filter(([, functionName]) => functionName === route.functionName).map(([target]) => target);
   if (targets.length > 0) {
-    const values = targets.map((target) => `${AWS_TARGET_PREFIX}${target}`).join(', ');
+    if (targets.length > MAX_CONDITION_VALUES - 2) throw new Error(`${route.action}: ${targets.length} X-Amz-Target values do not fit one listener rule`);
+    const values = targets.join(', ');
     rules.push(...albRule(PRIORITIES.aws + index, `{ path: /, method: [POST], header: { name: x-amz-target, values: [${values}] } }`));
   }
   return rules;
@@ -107,7 +132,7 @@ const handlerOf = (file: string) => file.replace(/\.ts$/, '.handler');
 /** The generated lines, markers included, for a table of Actions (the table: functions/actions.ts). */
 export function generatedFunctions(
   actions: readonly ActionRoute[] = ACTIONS_IN_AWS_STACK,
-  awsOperations: ReadonlyMap<string, readonly string[]> = AWS_OPERATIONS,
+  awsOperations: ReadonlyMap<string, readonly string[]> = AWS_TARGETS,
 ): string {
   assertAlsoServed(actions);
   const awsFunctions = awsOperationFunctions(actions, awsOperations);
@@ -134,7 +159,7 @@ export function generatedFunctions(
         `          - { 'Fn::Sub': 'arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:${FUNCTION_NAME_PREFIX}${route.functionName}' }`,
     ),
     '    events:',
-    ...albRule(PRIORITIES.dispatcher, '{ path: /, method: *methods }'),
+    ...albRule(PRIORITIES.dispatcher, `{ path: /, method: ${ALIBABA_METHODS} }`),
   );
   for (const job of SCHEDULED) {
     lines.push(

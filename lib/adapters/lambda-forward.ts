@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { Context } from 'aws-lambda';
 import { FUNCTION_NAME_PREFIX } from '../config/service.js';
-import { ActionNotDeployedError, ActionNotFoundError, FunctionUnavailableError, KmsError, MissingParameterError } from '../errors.js';
+import { ActionNotFoundError, FunctionUnavailableError, KmsError, MissingParameterError } from '../errors.js';
 import { createLogger, isLogLevel } from '../logger.js';
 import type { ActionBindings, Protocol } from '../protocol/protocol.js';
 import { protocolOf, protocolsFor } from '../protocol/protocols.js';
@@ -24,8 +24,6 @@ export interface ForwardRoute {
 
 export interface ForwarderOptions {
   routes: readonly ForwardRoute[];
-  /** Actions known but not deployed in this stack: answered 400 UnsupportedOperation ("not deployed in this stack yet"), never forwarded. */
-  notDeployed?: readonly ActionBindings[];
   /** Prepended to a route's function name: `kms-<stage>-` (see {@link FUNCTION_NAME_PREFIX_VARIABLE}); empty, every forward fails. */
   functionNamePrefix: string;
   /** Built on the first request when absent (the region and credentials are the function's own). */
@@ -39,8 +37,9 @@ const ANSWER_MARGIN_MS = 1000;
 
 /**
  * The dispatcher on AWS Lambda: it reads only which Action a request names — the Action query
- * parameter, the x-acs-action header or the form body (Alibaba), the X-Amz-Target header and, for
- * an operation several Actions serve (ListAliases), the body (AWS) — and forwards the unchanged
+ * parameter, the x-acs-action header or the form body (Alibaba), the X-Amz-Target header (AWS KMS's
+ * `TrentService.*`, AWS Secrets Manager's `secretsmanager.*`) and, for an operation several Actions
+ * serve (ListAliases), the body (AWS) — and forwards the unchanged
  * event to that Action's own function (Lambda Invoke, RequestResponse), whose answer it returns.
  * It verifies nothing and touches no state: the Action's function authenticates the request and
  * refuses one whose signed Action is not its own, as it does behind its own listener rules.
@@ -50,8 +49,7 @@ const ANSWER_MARGIN_MS = 1000;
  * invoked, throws, or answers nothing usable) is a 503 in the protocol's words, never a 502.
  */
 export function lambdaForwarder(options: ForwarderOptions) {
-  const notDeployed = new Set((options.notDeployed ?? []).map((b) => b.name));
-  const bindings = [...options.routes.map((route) => route.bindings), ...(options.notDeployed ?? [])];
+  const bindings = options.routes.map((route) => route.bindings);
   const functionOf = new Map(options.routes.map((route) => [route.bindings.name, `${options.functionNamePrefix}${route.functionName}`]));
   // Without a service: the protocols only route and answer errors.
   const protocols = protocolsFor(bindings, undefined);
@@ -69,9 +67,6 @@ export function lambdaForwarder(options: ForwarderOptions) {
     const protocol = protocolOf(protocols, request.headers);
     const wire = protocol.open(request);
     const action = protocol.route(request, wire);
-    if (action !== undefined && notDeployed.has(action)) {
-      return toLambdaResult(event, protocol.fail({ requestId: newRequestId(), wire }, new ActionNotDeployedError(action)));
-    }
     const functionName = action === undefined ? undefined : functionOf.get(action);
     if (action === undefined || functionName === undefined) {
       return toLambdaResult(event, protocol.fail({ requestId: newRequestId(), wire }, refusal(protocol, request, wire)));
@@ -132,17 +127,12 @@ function refusal(protocol: Protocol, request: RpcRequest, wire: unknown): KmsErr
 const newRequestId = () => randomUUID().toUpperCase();
 
 /** The deployed dispatcher: routes from the table, the prefix from {@link FUNCTION_NAME_PREFIX_VARIABLE}, failures logged. */
-export function lambdaForwarderFromEnvironment(
-  routes: readonly ForwardRoute[],
-  env: NodeJS.ProcessEnv = process.env,
-  notDeployed: readonly ActionBindings[] = [],
-) {
+export function lambdaForwarderFromEnvironment(routes: readonly ForwardRoute[], env: NodeJS.ProcessEnv = process.env) {
   const level = env.KMS_LOG_LEVEL;
   const logger = createLogger({ level: level && isLogLevel(level) ? level : 'info' });
   // Unset: every forward is a 503 that says so in the log, rather than an invoke of a guessed name.
   return lambdaForwarder({
     routes,
-    notDeployed,
     functionNamePrefix: env[FUNCTION_NAME_PREFIX_VARIABLE] ?? '',
     onFailure: (fields) => logger.error('forward failed', fields),
   });

@@ -3,19 +3,22 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import {
-  ACTIONS as ALL_ACTIONS,
-  // The AWS stack deploys these (NOT_IN_AWS_STACK: the secrets Actions, for the 500-resource limit).
-  ACTIONS_IN_AWS_STACK as ACTIONS,
+  ACTIONS,
+  ACTIONS_IN_AWS_STACK,
   AWS_OPERATIONS,
   DISPATCHER,
   EVENT_TRIGGERED,
   KEY_WRITING_ACTIONS,
   MATERIAL_CREATING_ACTIONS,
   MATERIAL_DELETING_ACTIONS,
-  NOT_IN_AWS_STACK,
+  OPERATIONS,
   SCHEDULED,
+  SECRETS_MANAGER_OPERATIONS,
 } from '../../functions/actions.js';
+import { AWS_TARGETS, MAX_CONDITION_VALUES } from '../../infra/serverless/functions.js';
 import { GRANTS, grantsOf, MATERIAL_PARTITIONS, statementOf } from '../../infra/serverless/iam.js';
+import { entryKey } from '../../lib/keystore/dynamodb/items.js';
+import { secretEntryNames } from '../../lib/secrets/records.js';
 import { logStatementOf, sharedRolesOf } from '../../infra/serverless/roles.js';
 import { STATE_TABLE_DEFINITION } from '../../lib/keystore/dynamodb/table.js';
 import { servedByFunctionOf } from '../../lib/action.js';
@@ -66,9 +69,10 @@ describe('Table: Actions ⇄ serverless.yml', () => {
       // own, or one it also serves, as Encrypt serves RSAES_* through AsymmetricEncrypt); one that
       // no function serves whole goes to the dispatcher.
       const served = new Set(servedByFunctionOf(route.operation).map((definition) => definition.name));
-      const targets = [...AWS_OPERATIONS]
+      // Both services' operations (TagResource: `TrentService.TagResource` and `secretsmanager.TagResource`) in one rule.
+      const targets = [...AWS_TARGETS]
         .filter(([, actions]) => actions.includes(route.action) && actions.every((action) => served.has(action)))
-        .map(([target]) => `TrentService.${target}`);
+        .map(([target]) => target);
       // An AWS-only Action (GenerateDataKeyPair) has no Alibaba rules.
       const alibabaRules = route.operation.alibaba ? 2 : 0;
       expect(rules.map((r) => r.conditions.query ?? r.conditions.header)).toEqual([
@@ -77,7 +81,65 @@ describe('Table: Actions ⇄ serverless.yml', () => {
       ]);
       for (const rule of rules.slice(0, alibabaRules)) expect(rule.conditions).toMatchObject({ path: '/', method: ['GET', 'POST'] });
       for (const rule of rules.slice(alibabaRules)) expect(rule.conditions).toMatchObject({ path: '/', method: ['POST'] });
+      // ALB's limit: 5 condition values in a rule (the path, each method, each header or query value).
+      for (const rule of rules) {
+        const { path, method, query, header } = rule.conditions;
+        expect([path].length + method.length + Object.keys(query ?? {}).length + (header?.values.length ?? 0), route.action).toBeLessThanOrEqual(
+          MAX_CONDITION_VALUES,
+        );
+      }
     }
+  });
+
+  it('when the table is deployed, every Action has its function and its rules: each Alibaba Action on Action and x-acs-action, every AWS KMS operation on TrentService.*, every Secrets Manager operation on secretsmanager.*', () => {
+    expect(ACTIONS_IN_AWS_STACK).toEqual(ACTIONS);
+    expect(ACTIONS.map((r) => r.operation)).toEqual(OPERATIONS);
+    const byTarget = new Map<string, string[]>();
+    for (const route of ACTIONS) {
+      const fn = template.functions[route.functionName];
+      expect(fn, route.action).toBeDefined();
+      const rules = albEvents(fn!);
+      if (route.operation.alibaba) {
+        expect(
+          rules.filter((r) => r.conditions.query?.Action === route.action),
+          route.action,
+        ).toHaveLength(1);
+        expect(
+          rules.filter((r) => r.conditions.header?.name === 'x-acs-action' && r.conditions.header.values.includes(route.action)),
+          route.action,
+        ).toHaveLength(1);
+      }
+      for (const rule of rules.filter((r) => r.conditions.header?.name === 'x-amz-target'))
+        for (const target of rule.conditions.header!.values) byTarget.set(target, [...(byTarget.get(target) ?? []), route.functionName]);
+    }
+    expect([...byTarget.keys()].sort()).toEqual(
+      [...[...AWS_OPERATIONS.keys()].map((t) => `TrentService.${t}`), ...[...SECRETS_MANAGER_OPERATIONS.keys()].map((t) => `secretsmanager.${t}`)].sort(),
+    );
+    for (const [target, functions] of byTarget) expect(functions, target).toHaveLength(1);
+    // The secrets Actions, by name: Alibaba's and Secrets Manager's operations (BatchGetSecretValue is AWS-only).
+    const secrets = [
+      'CreateSecret',
+      'GetSecretValue',
+      'PutSecretValue',
+      'DescribeSecret',
+      'ListSecrets',
+      'ListSecretVersionIds',
+      'UpdateSecret',
+      'UpdateSecretVersionStage',
+      'DeleteSecret',
+      'RestoreSecret',
+      'BatchGetSecretValue',
+    ];
+    for (const action of secrets) {
+      const route = ACTIONS.find((r) => r.action === action)!;
+      expect(byTarget.get(`secretsmanager.${action}`), action).toEqual([route.functionName]);
+      expect(albEvents(template.functions[route.functionName]!).length, action).toBe(action === 'BatchGetSecretValue' ? 1 : 3);
+    }
+    for (const action of ['TagResource', 'UntagResource'])
+      expect([byTarget.get(`TrentService.${action}`), byTarget.get(`secretsmanager.${action}`)], action).toEqual([
+        [ACTIONS.find((r) => r.action === action)!.functionName],
+        [ACTIONS.find((r) => r.action === action)!.functionName],
+      ]);
   });
 
   it('when rules are ranked, priorities are unique and the dispatcher rule (path and methods only) comes last', () => {
@@ -119,6 +181,11 @@ describe('Table: Actions ⇄ serverless.yml', () => {
       expect(template.functions[job.functionName]!.iamRoleStatements, job.functionName).toEqual(grantsOf(job.store, false).map(statementOf));
     // Writing state never reaches material; material is written only where the table says.
     expect(MATERIAL_PARTITIONS).toEqual(['entry#key-versions', 'entry#version-index']);
+    // A secret's entries (its metadata, its write-once sealed values) are state, not key material:
+    // the secrets Actions that write them, and DeleteSecret and the scheduled deletion that destroy
+    // them, need writeState (outside the material partitions) and no more.
+    for (const name of [secretEntryNames.meta('s'), secretEntryNames.value('uid', 'entry')])
+      expect(MATERIAL_PARTITIONS, name).not.toContain(entryKey(name).pk!.S);
     for (const action of [...MATERIAL_CREATING_ACTIONS, ...MATERIAL_DELETING_ACTIONS]) expect(KEY_WRITING_ACTIONS.has(action)).toBe(true);
   });
 
@@ -190,37 +257,8 @@ describe('Table: Actions ⇄ serverless.yml', () => {
   });
 
   it('when Actions are listed, none appears twice, and every key-writing Action is in the table', () => {
-    expect(new Set(ALL_ACTIONS.map((r) => r.action)).size).toBe(ALL_ACTIONS.length);
-    expect(new Set(ALL_ACTIONS.map((r) => r.functionName)).size).toBe(ALL_ACTIONS.length);
-    for (const action of KEY_WRITING_ACTIONS) expect(ALL_ACTIONS.some((r) => r.action === action)).toBe(true);
-  });
-
-  it('when the AWS stack leaves Actions out, it is exactly NOT_IN_AWS_STACK (the secrets Actions), at the end of the table, none with an AWS KMS operation', () => {
-    expect([...NOT_IN_AWS_STACK].sort()).toEqual(
-      [
-        'CreateSecret',
-        'DeleteSecret',
-        'DescribeSecret',
-        'GetSecretValue',
-        'ListSecretVersionIds',
-        'ListSecrets',
-        'PutSecretValue',
-        'RestoreSecret',
-        'UpdateSecret',
-        'UpdateSecretVersionStage',
-        'BatchGetSecretValue',
-      ].sort(),
-    );
-    expect(ACTIONS).toEqual(ALL_ACTIONS.slice(0, ACTIONS.length));
-    expect(
-      ALL_ACTIONS.slice(ACTIONS.length)
-        .map((r) => r.action)
-        .sort(),
-    ).toEqual([...NOT_IN_AWS_STACK].sort());
-    for (const action of NOT_IN_AWS_STACK) {
-      expect(template.functions[ALL_ACTIONS.find((r) => r.action === action)!.functionName]).toBeUndefined();
-      // Secrets Manager's operations only (served by the gateway): the stack's listener rules route X-Amz-Target TrentService.* alone.
-      expect((ALL_ACTIONS.find((r) => r.action === action)!.operation.aws ?? []).every((b) => b.service === 'secretsmanager')).toBe(true);
-    }
+    expect(new Set(ACTIONS.map((r) => r.action)).size).toBe(ACTIONS.length);
+    expect(new Set(ACTIONS.map((r) => r.functionName)).size).toBe(ACTIONS.length);
+    for (const action of KEY_WRITING_ACTIONS) expect(ACTIONS.some((r) => r.action === action)).toBe(true);
   });
 });

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-// The AWS stack deploys every Action but NOT_IN_AWS_STACK (the secrets Actions: the 500-resource limit).
-import { ACTIONS_IN_AWS_STACK as ACTIONS, AWS_OPERATIONS, DISPATCHER, EVENT_TRIGGERED, SCHEDULED } from '../../functions/actions.js';
-import { awsOperationFunctions } from '../../infra/serverless/functions.js';
+// The AWS stack deploys every Action, the secrets Actions too.
+import { ACTIONS, ACTIONS_IN_AWS_STACK, AWS_OPERATIONS, DISPATCHER, EVENT_TRIGGERED, SCHEDULED, SECRETS_MANAGER_OPERATIONS } from '../../functions/actions.js';
+import { AWS_TARGETS, awsOperationFunctions, MAX_CONDITION_VALUES } from '../../infra/serverless/functions.js';
 import { grantsOf, statementOf } from '../../infra/serverless/iam.js';
 import { FUNCTIONS_PER_ROLE, logStatementOf, sharedRolesOf } from '../../infra/serverless/roles.js';
 import { WORKLOAD } from '../bench/support/cost-model.js';
@@ -17,8 +17,10 @@ import { createClient, sdkError } from '../helpers/clients.js';
 import { REPO_ROOT } from '../helpers/gateway-process.js';
 import { sendRaw, toRecorded } from '../helpers/raw-http.js';
 import { ACCOUNT_ID, ADMIN, ALIAS, KEY_ID, REGION, TEST_SEED } from '../helpers/service.js';
-import { signedRpcRequest } from '../helpers/sign.js';
+import { signedRpcRequest, signedV3Request } from '../helpers/sign.js';
+
 import { DecryptCommand, GenerateDataKeyCommand, KMSClient, ListAliasesCommand } from '@aws-sdk/client-kms';
+import { CreateSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { freePort, waitFor } from '../helpers/store-files.js';
 import {
   BUNDLE_SIZES_COMMAND,
@@ -115,23 +117,37 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
     expect(validateTemplate(packaged[stage]!.template)).toEqual([]);
   });
 
-  it('publishes no Lambda versions (nothing invokes one), and shares roles between the Actions of one store access, which keeps the stack well under 500 resources', () => {
+  it('deploys every Action in one stack, with room under CloudFormation’s 500 resources for about ten more: no Lambda versions, one load-balancer permission per function, failure alarms for five functions each, roles shared per store access', () => {
+    expect(ACTIONS_IN_AWS_STACK).toEqual(ACTIONS);
     expect(ofType('AWS::Lambda::Version')).toEqual([]);
-    // 444: 485 with a role per function, 41 fewer with the Actions' roles shared (infra/serverless/roles.ts).
-    // CloudFormation's hard limit is 500 (the test above); each new Action costs about nine (its
-    // function, log group, alarm, target group, two invoke permissions, two or three listener rules).
-    expect(Object.keys(resources()).length).toBe(444);
-    expect(Object.keys(resources()).length).toBeLessThanOrEqual(450);
+    // 435 for 57 Actions (GetRandomPassword's Secrets Manager rule: +1). It was 444 for the 46 Actions before the secrets Actions: 485 with a role
+    // per function, 41 fewer with the Actions' roles shared (infra/serverless/roles.ts). Then the
+    // load balancer's second invoke permission per function, which allowed what the scoped first
+    // one allows, left out (−47; infra/serverless/scoped-target-group-permissions.cjs), and the
+    // failure alarms grouped five functions to an alarm (−40; infra/serverless/function-alarms.cjs):
+    // 357 for those 46 Actions; the 11 secrets Actions added 77 (31 of them listener rules).
+    const count = Object.keys(resources()).length;
+    expect(count).toBe(435);
+    // A new Action costs at most seven (its function, log group, target group, invoke permission,
+    // three listener rules: Action query, x-acs-action header, X-Amz-Target), and a new failure
+    // alarm for every five functions; CloudFormation's hard limit is 500 (the test above).
+    const perFunction = ['AWS::Lambda::Function', 'AWS::Logs::LogGroup', 'AWS::ElasticLoadBalancingV2::TargetGroup', 'AWS::Lambda::Permission'].length;
+    const headroom = (actions: number, rules = 3 * actions) => actions * perFunction + rules + Math.ceil(actions / 5);
+    expect(headroom(9)).toBe(65);
+    // Room for nine more that speak both protocols, or ten that speak one (two rules, or one).
+    expect(500 - count).toBe(65);
+    expect(count + headroom(9)).toBeLessThanOrEqual(500);
+    expect(count + headroom(10, 2 * 10)).toBeLessThanOrEqual(500);
     // One role per store access the Actions have (split past FUNCTIONS_PER_ROLE functions), one each
     // for the dispatcher, the scheduled and event-triggered jobs, the framework's default and the operator's.
     const roles = sharedRolesOf();
     expect(ofType('AWS::IAM::Role').length).toBe(roles.length + 1 + SCHEDULED.length + EVENT_TRIGGERED.length + 2);
     expect(roles.map((r) => [r.logicalId, r.functions.length])).toEqual([
       ['ReadsActionsRole1', 20],
-      ['ReadsActionsRole2', 9],
-      ['WritesStateActionsRole1', 13],
+      ['ReadsActionsRole2', 14],
+      ['WritesStateActionsRole1', 18],
       ['CreatesMaterialActionsRole1', 3],
-      ['DeletesMaterialActionsRole1', 1],
+      ['DeletesMaterialActionsRole1', 2],
     ]);
   });
 
@@ -145,15 +161,13 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
     for (const zip of zips) expect((await stat(join(packaged[stage]!.dir, zip))).size).toBeLessThan(1024 * 1024);
   });
 
-  it('routes every Action by an ALB rule on the Action query parameter and one on the x-acs-action header (GET and POST), and the AWS operations by X-Amz-Target (POST)', () => {
+  it('routes every Action by an ALB rule on the Action query parameter and one on the x-acs-action header (GET and POST), and the AWS KMS and Secrets Manager operations by X-Amz-Target (POST)', () => {
     const rules = ofType('AWS::ElasticLoadBalancingV2::ListenerRule').map(([, r]) => r.Properties);
     for (const route of ACTIONS) {
       const target = `${logicalId(route.functionName)}AlbTargetGroup`;
       const mine = rules.filter((r) => (r.Actions[0].TargetGroupArn.Ref as string).startsWith(target));
       const fields = mine.map((r) => r.Conditions.find((c: any) => c.Field === 'query-string' || c.Field === 'http-header'));
-      const targets = [...awsOperationFunctions()]
-        .filter(([, functionName]) => functionName === route.functionName)
-        .map(([target]) => `TrentService.${target}`);
+      const targets = [...awsOperationFunctions()].filter(([, functionName]) => functionName === route.functionName).map(([target]) => target);
       // An AWS-only Action (GenerateDataKeyPair) has no Alibaba rules.
       const alibaba = route.operation.alibaba
         ? [
@@ -166,17 +180,28 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
         ...(targets.length > 0 ? [{ Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'x-amz-target', Values: targets } }] : []),
       ]);
     }
-    // Every AWS operation has its rule; one that two Actions serve by its body goes to the function serving both.
+    // Every AWS operation of both services has its rule; one that two Actions serve by its body goes to the function serving both.
     const awsRuleTargets = rules.flatMap((r) =>
       r.Conditions.filter((c: any) => c.HttpHeaderConfig?.HttpHeaderName === 'x-amz-target').flatMap((c: any) => c.HttpHeaderConfig.Values),
     );
-    expect(awsRuleTargets.sort()).toEqual([...AWS_OPERATIONS.keys()].map((t) => `TrentService.${t}`).sort());
+    expect(awsRuleTargets.sort()).toEqual(
+      [...[...AWS_OPERATIONS.keys()].map((t) => `TrentService.${t}`), ...[...SECRETS_MANAGER_OPERATIONS.keys()].map((t) => `secretsmanager.${t}`)].sort(),
+    );
+    expect(awsRuleTargets.sort()).toEqual([...AWS_TARGETS.keys()].sort());
     const ruleFor = (target: string) =>
       rules.find((r) => r.Conditions.some((c: any) => c.HttpHeaderConfig?.Values?.includes(target)))!.Actions[0].TargetGroupArn.Ref as string;
     expect(ruleFor('TrentService.Encrypt')).toMatch(new RegExp(`^${logicalId('encrypt')}AlbTargetGroup`));
     expect(ruleFor('TrentService.Decrypt')).toMatch(new RegExp(`^${logicalId('decrypt')}AlbTargetGroup`));
     expect(ruleFor('TrentService.ListAliases')).toMatch(new RegExp(`^${logicalId('listAliases')}AlbTargetGroup`));
+    expect(ruleFor('secretsmanager.GetSecretValue')).toMatch(new RegExp(`^${logicalId('getSecretValue')}AlbTargetGroup`));
+    expect(ruleFor('secretsmanager.BatchGetSecretValue')).toMatch(new RegExp(`^${logicalId('batchGetSecretValue')}AlbTargetGroup`));
+    expect(ruleFor('secretsmanager.TagResource')).toBe(ruleFor('TrentService.TagResource'));
     for (const rule of rules) {
+      // ALB's limit: 5 condition values per rule.
+      const values = rule.Conditions.flatMap(
+        (c: any) => c.Values ?? c.HttpRequestMethodConfig?.Values ?? c.HttpHeaderConfig?.Values ?? c.QueryStringConfig?.Values,
+      );
+      expect(values.length).toBeLessThanOrEqual(MAX_CONDITION_VALUES);
       const aws = rule.Conditions.some((c: any) => c.HttpHeaderConfig?.HttpHeaderName === 'x-amz-target');
       expect(rule.Conditions).toContainEqual({ Field: 'http-request-method', HttpRequestMethodConfig: { Values: aws ? ['POST'] : ['GET', 'POST'] } });
       expect(rule.Conditions).toContainEqual({ Field: 'path-pattern', Values: ['/'] });
@@ -383,7 +408,10 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
   });
 
   it('has no more alarms than the cost table counts (docs/deploy-aws.md#cost)', () => {
-    expect(ofType('AWS::CloudWatch::Alarm').length).toBeGreaterThan(ACTIONS.length);
+    // The failure alarms, five functions each (both their metrics; the scheduled jobs' throttles
+    // only), and the seven of serverless.yml.
+    const functions = ofType('AWS::Lambda::Function').length;
+    expect(ofType('AWS::CloudWatch::Alarm').length).toBe(Math.ceil((2 * functions - SCHEDULED.length) / 10) + 7);
     expect(ofType('AWS::CloudWatch::Alarm').length).toBeLessThanOrEqual(WORKLOAD.alarms);
   });
 
@@ -408,19 +436,22 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
     expect(packaged[stage]!.template.Outputs).toHaveProperty('OperatorRoleArn');
   });
 
-  it('scopes every load-balancer invoke permission to its own target group and account', () => {
+  it('lets the load balancer invoke each function through one permission, scoped to its own target group and account (the redundant second one left out)', () => {
     const permissions = ofType('AWS::Lambda::Permission').filter(([, p]) => p.Properties.Principal === 'elasticloadbalancing.amazonaws.com');
-    expect(permissions.length).toBe(2 * (ACTIONS.length + 1));
+    const groups = ofType('AWS::ElasticLoadBalancingV2::TargetGroup');
+    expect(groups.length).toBe(ACTIONS.length + 1);
+    expect(permissions.length).toBe(groups.length);
     for (const [id, p] of permissions) {
-      expect(p.Properties.SourceArn, id).toBeDefined();
-      if (id.endsWith('RegisterTarget')) {
-        const group = ofType('AWS::ElasticLoadBalancingV2::TargetGroup').find(([, g]) => ((g as any).DependsOn ?? []).includes(id))!;
-        expect(p.Properties.SourceArn).toEqual({
-          'Fn::Sub': `arn:\${AWS::Partition}:elasticloadbalancing:\${AWS::Region}:\${AWS::AccountId}:targetgroup/${group[1].Properties.Name}/*`,
-        });
-        expect(p.Properties.SourceAccount).toEqual({ Ref: 'AWS::AccountId' });
-      }
+      expect(id).toMatch(/LambdaPermissionRegisterTarget$/);
+      const group = groups.find(([, g]) => ((g as any).DependsOn ?? []).includes(id))!;
+      expect(p.Properties.SourceArn).toEqual({
+        'Fn::Sub': `arn:\${AWS::Partition}:elasticloadbalancing:\${AWS::Region}:\${AWS::AccountId}:targetgroup/${group[1].Properties.Name}/*`,
+      });
+      expect(p.Properties.SourceAccount).toEqual({ Ref: 'AWS::AccountId' });
+      // The permission of the function the group targets.
+      expect(p.Properties.FunctionName).toEqual(group[1].Properties.Targets[0].Id);
     }
+    expect(Object.keys(resources()).filter((id) => id.endsWith('LambdaPermissionAlb'))).toEqual([]);
   });
 
   it('alarms on 5xx answers and on failed scheduled runs, into the stage alarm topic', () => {
@@ -481,7 +512,7 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
     }
   });
 
-  it('alarms on every function’s errors and throttles (one alarm each, written at packaging), the scheduled jobs’ errors once', () => {
+  it('alarms on every function’s errors and throttles (written at packaging, five functions to an alarm, at most 10 metrics each), the scheduled jobs’ errors once', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
     const watched = (fn: string, metric: string) =>
       alarms.filter((a) =>
@@ -493,14 +524,31 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
       expect(watched(fn.functionName, 'Errors'), fn.functionName).toHaveLength(1);
       expect(watched(fn.functionName, 'Throttles'), fn.functionName).toHaveLength(1);
     }
-    const generated = resources().GenerateDataKeyFailuresAlarm!.Properties;
-    expect(generated).toMatchObject({
-      Threshold: 1,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-      TreatMissingData: 'notBreaching',
-      EvaluationPeriods: 1,
-    });
-    expect(generated.Metrics.at(-1)).toMatchObject({ Expression: 'SUM([errors, throttles])', ReturnData: true });
+    const grouped = ofType('AWS::CloudWatch::Alarm').filter(([id]) => /^FunctionFailures\d+Alarm$/.test(id));
+    expect(grouped.length).toBe(12);
+    for (const [id, { Properties: alarm }] of grouped) {
+      expect(alarm, id).toMatchObject({
+        AlarmName: `kms-${stage}-function-failures-${id.match(/\d+/)![0]}`,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        EvaluationPeriods: 1,
+        AlarmActions: [{ Ref: 'AlarmTopic' }],
+      });
+      // CloudWatch's hard limit: a metric-math alarm reads at most 10 metrics.
+      const metrics = alarm.Metrics.filter((m: any) => m.MetricStat);
+      expect(metrics.length, id).toBeLessThanOrEqual(10);
+      expect(alarm.Metrics.at(-1), id).toEqual({
+        Id: 'failures',
+        Label: 'Errors + Throttles',
+        Expression: `SUM([${metrics.map((m: any) => m.Id).join(', ')}])`,
+        ReturnData: true,
+      });
+      expect(alarm.Metrics.filter((m: any) => m.ReturnData)).toHaveLength(1);
+      // Its description names each of its functions, within CloudWatch's 1,024 characters.
+      for (const m of metrics) expect(alarm.AlarmDescription).toContain(resources()[m.MetricStat.Metric.Dimensions[0].Value.Ref]!.Properties.FunctionName);
+      expect(alarm.AlarmDescription.length).toBeLessThanOrEqual(1024);
+    }
   });
 
   it('keeps every function’s logs, the audit trail, 365 days by default', () => {
@@ -768,6 +816,30 @@ describe('serverless offline: the emulated ALB in front of the real functions', 
     await waitFor(() => invoked(from).length >= 3, 10_000, 'the emulator log');
     expect(invoked(from)).toEqual(['generateDataKey', 'decrypt', 'listAliases']);
     kms.destroy();
+  });
+
+  it("the Secrets Manager SDK: CreateSecret and GetSecretValue routed by their X-Amz-Target rules (secretsmanager.*) to their own functions; Alibaba's GetSecretValue by its x-acs-action and Action query rules", async () => {
+    const sm = new SecretsManagerClient({
+      region: 'eu-central-1',
+      endpoint: `http://127.0.0.1:${port}`,
+      credentials: { accessKeyId: ADMIN.accessKeyId, secretAccessKey: ADMIN.accessKeySecret },
+    });
+    const from = output.length;
+    const created = await sm.send(new CreateSecretCommand({ Name: 'offline/secret', SecretString: 's3cr3t' }));
+    expect(created.Name).toBe('offline/secret');
+    const read = await sm.send(new GetSecretValueCommand({ SecretId: 'offline/secret' }));
+    expect(read.SecretString).toBe('s3cr3t');
+    for (const request of [
+      signedV3Request(ADMIN, 'GetSecretValue', { SecretName: 'offline/secret' }),
+      signedRpcRequest(ADMIN, 'GetSecretValue', { SecretName: 'offline/secret' }),
+    ]) {
+      const response = await sendRaw(port, toRecorded(request));
+      expect(response.status, JSON.stringify(response.json)).toBe(200);
+      expect(response.json.SecretData).toBe('s3cr3t');
+    }
+    await waitFor(() => invoked(from).length >= 4, 10_000, 'the emulator log');
+    expect(invoked(from)).toEqual(['createSecret', 'getSecretValue', 'getSecretValue', 'getSecretValue']);
+    sm.destroy();
   });
 
   it("a request whose Action is only in a form body falls through to the dispatcher, which forwards it to the Action's function", async () => {

@@ -2,10 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ACTIONS_IN_AWS_STACK as ACTIONS, AWS_OPERATIONS, OPERATIONS } from '../../functions/actions.js';
+import { ACTIONS, OPERATIONS } from '../../functions/actions.js';
 import { generatedFiles } from '../../infra/generated-files.js';
 import { GRANTS } from '../../infra/serverless/iam.js';
-import { BEGIN_MARKER, END_MARKER, generatedFunctions, withGeneratedFunctions } from '../../infra/serverless/functions.js';
+import { AWS_TARGETS, BEGIN_MARKER, END_MARKER, generatedFunctions, withGeneratedFunctions } from '../../infra/serverless/functions.js';
+import { awsTargetOf } from '../../lib/protocol/aws/binding.js';
 import { permissionOf } from '../../lib/operation.js';
 import { KMS_ACTIONS } from '../../lib/policy/actions.js';
 import { REPO_ROOT } from '../helpers/gateway-process.js';
@@ -29,7 +30,7 @@ describe('Generated files', () => {
   });
 
   it('when an Action is added at the end of the table, every deployed rule keeps its priority and the new ones take fresh ones', async () => {
-    // Modelled on the last Action that speaks both protocols (the table ends with AWS-only ones).
+    // Modelled on the last Action that speaks both protocols (the table ends with an AWS-only one).
     const added = {
       ...ACTIONS.filter((a) => a.operation.alibaba && a.operation.aws?.length).at(-1)!,
       action: 'AddedAction',
@@ -42,10 +43,10 @@ describe('Generated files', () => {
         .functions;
       return Object.fromEntries(Object.entries(functions).map(([name, fn]) => [name, (fn.events ?? []).flatMap((e) => (e.alb ? [e.alb.priority] : []))]));
     };
-    const anchors = ['methods', ...GRANTS].map((name) => `${name}: &${name} {}\n`).join('');
+    const anchors = [...GRANTS].map((name) => `${name}: &${name} {}\n`).join('');
     const before = rules(`${anchors.replace(/^/gm, '  ')}${generatedFunctions()}`);
     const after = rules(
-      `${anchors.replace(/^/gm, '  ')}${generatedFunctions([...ACTIONS, added], new Map([...AWS_OPERATIONS, ['AddedOperation', ['AddedAction']]]))}`,
+      `${anchors.replace(/^/gm, '  ')}${generatedFunctions([...ACTIONS, added], new Map([...AWS_TARGETS, [awsTargetOf(added.operation.aws![0]!), ['AddedAction']]]))}`,
     );
     const { addedAction, ...kept } = after;
     expect(kept).toEqual(before);

@@ -6,7 +6,7 @@ import { InvokeCommand, type InvokeCommandInput, type InvokeCommandOutput, Lambd
 import type { ALBEvent, ALBResult, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ACTIONS, AWS_OPERATIONS, type ActionRoute, NOT_IN_AWS_STACK } from '../../functions/actions.js';
+import { ACTIONS, AWS_OPERATIONS, type ActionRoute, SECRETS_MANAGER_OPERATIONS } from '../../functions/actions.js';
 import { type ForwardRoute, lambdaForwarder } from '../../lib/adapters/lambda-forward.js';
 import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
 import type { RpcRequest } from '../../lib/rpc/request.js';
@@ -199,22 +199,63 @@ describe('Dispatcher: forwarding to the Action functions (AWS Lambda)', () => {
     expect(bodyOf(result).KeyId).toBe(KEY_ID);
   });
 
-  it('when deployed, an Action the AWS stack leaves out (NOT_IN_AWS_STACK: the secrets Actions) is a 400 UnsupportedOperation in the Alibaba error format, nothing invoked', async () => {
-    const { handler } = await import('../../functions/dispatch.js');
-    for (const action of [...NOT_IN_AWS_STACK].filter((name) => ACTIONS.find((r) => r.action === name)!.operation.alibaba)) {
-      for (const form of [true, false]) {
-        const request = signedRpcRequest(ADMIN, action, { SecretName: 's' }, form ? { method: 'POST', form: true } : {});
-        if (form) delete (request.headers as Record<string, string | undefined>)['x-acs-action'];
-        const result = (await handler(albEventOf(request), context)) as ALBResult;
-        expect(result.statusCode, result.body).toBe(400);
-        const body = bodyOf(result);
-        expect(Object.keys(body).sort()).toEqual(['Code', 'HostId', 'Message', 'Recommend', 'RequestId']);
-        expect(body.Code).toBe('UnsupportedOperation');
-        expect(body.Message).toContain(`"${action}" is not deployed in this stack yet`);
-        expect(result.body).not.toMatch(/\n\s+at\s|\.ts:\d+/);
-      }
+  it('when a Secrets Manager request names an operation by X-Amz-Target (secretsmanager.*), it goes to the function of the Action serving it, TagResource and UntagResource to the same functions as their AWS KMS operations', async () => {
+    expect([...SECRETS_MANAGER_OPERATIONS.keys()].sort()).toEqual(
+      [
+        'BatchGetSecretValue',
+        'CreateSecret',
+        'DeleteSecret',
+        'DescribeSecret',
+        'GetSecretValue',
+        'ListSecretVersionIds',
+        'ListSecrets',
+        'PutSecretValue',
+        'RestoreSecret',
+        'TagResource',
+        'UntagResource',
+        'UpdateSecret',
+        'UpdateSecretVersionStage',
+      ].sort(),
+    );
+    for (const [target, actions] of SECRETS_MANAGER_OPERATIONS) {
+      expect(actions, target).toHaveLength(1);
+      await forwardedTo(
+        signedAwsRequest(ADMIN, target, {}, { region: DEPLOY_REGION, service: 'secretsmanager' }),
+        ACTIONS.find((r) => r.action === actions[0])!,
+      );
     }
-    expect(invoked()).toEqual([]);
+  });
+
+  it('when deployed (functions/dispatch.ts), the secrets Actions are forwarded like every other: a secret made over Alibaba RPC (form body) is read back over Secrets Manager’s protocol and over RPC (query, header), each by its own function', async () => {
+    const { handler } = await import('../../functions/dispatch.js');
+    const send = async (request: RpcRequest) => {
+      lambda.resetHistory();
+      const result = (await handler(albEventOf(request), context)) as ALBResult;
+      return { result, functions: invoked().map((c) => c.FunctionName) };
+    };
+    const form = signedRpcRequest(ADMIN, 'CreateSecret', { SecretName: 'forwarded', SecretData: 's3cr3t', VersionId: 'v1' }, { method: 'POST', form: true });
+    delete (form.headers as Record<string, string | undefined>)['x-acs-action'];
+    const created = await send(form);
+    expect(created.result.statusCode, created.result.body).toBe(200);
+    expect(created.functions).toEqual([`${PREFIX}createSecret`]);
+    const aws = await send(signedAwsRequest(ADMIN, 'GetSecretValue', { SecretId: 'forwarded' }, { region: DEPLOY_REGION, service: 'secretsmanager' }));
+    expect(aws.result.statusCode, aws.result.body).toBe(200);
+    expect(bodyOf(aws.result)).toMatchObject({ Name: 'forwarded', SecretString: 's3cr3t', VersionId: 'v1' });
+    expect(aws.functions).toEqual([`${PREFIX}getSecretValue`]);
+    for (const request of [
+      signedRpcRequest(ADMIN, 'GetSecretValue', { SecretName: 'forwarded' }),
+      signedV3Request(ADMIN, 'GetSecretValue', { SecretName: 'forwarded' }),
+    ]) {
+      const rpc = await send(request);
+      expect(rpc.result.statusCode, rpc.result.body).toBe(200);
+      expect(bodyOf(rpc.result)).toMatchObject({ SecretName: 'forwarded', SecretData: 's3cr3t', VersionId: 'v1' });
+      expect(rpc.functions).toEqual([`${PREFIX}getSecretValue`]);
+    }
+    const batch = await send(
+      signedAwsRequest(ADMIN, 'BatchGetSecretValue', { SecretIdList: ['forwarded'] }, { region: DEPLOY_REGION, service: 'secretsmanager' }),
+    );
+    expect(batch.result.statusCode, batch.result.body).toBe(200);
+    expect(batch.functions).toEqual([`${PREFIX}batchGetSecretValue`]);
   });
 
   it('when the function-name prefix is not set, every forward is a 503 and nothing is invoked by a guessed name', async () => {
