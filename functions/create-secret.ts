@@ -44,7 +44,7 @@ type CreateSecretOutput = WithSecret<{ Arn: string; VersionId?: string; SecretNa
 export const action = defineAction({
   name: 'CreateSecret',
   group: 'secrets-lifecycle',
-  store: 'writes-state',
+  store: 'creates-material',
   alibaba: {
     params: z.pipe(
       z.object({

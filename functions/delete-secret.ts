@@ -21,7 +21,7 @@ type DeleteSecretOutput = WithSecret<{ SecretName: string; PlannedDeleteTime: st
 export const action = defineAction({
   name: 'DeleteSecret',
   group: 'secrets-lifecycle',
-  store: 'deletes-material',
+  store: 'writes-state',
   alibaba: {
     params: z.object({
       SecretName: secretNameParameter,

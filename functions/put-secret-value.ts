@@ -38,7 +38,7 @@ type PutSecretValueOutput = WithSecret<{ SecretName: string; VersionId: string; 
 export const action = defineAction({
   name: 'PutSecretValue',
   group: 'secrets-write',
-  store: 'writes-state',
+  store: 'creates-material',
   alibaba: {
     params: z.pipe(
       z.object({

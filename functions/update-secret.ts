@@ -33,7 +33,7 @@ type UpdateSecretOutput = WithSecret<{ SecretName: string; VersionId?: string }>
 export const action = defineAction({
   name: 'UpdateSecret',
   group: 'secrets-write',
-  store: 'writes-state',
+  store: 'creates-material',
   alibaba: {
     params: z.object({
       SecretName: secretNameParameter,

@@ -531,15 +531,6 @@ export class FunctionUnavailableError extends KmsError {
  * ListAuditEvents where no audit records are kept to serve: the cloud functions write their audit
  * lines to the platform's logs, and an instance sees only its own requests.
  */
-/** An Action this deployment's stack does not deploy (yet): see NOT_IN_AWS_STACK in functions/actions.ts. */
-export class ActionNotDeployedError extends KmsError {
-  readonly statusCode = 400;
-  readonly code = 'UnsupportedOperation';
-  constructor(action: string) {
-    super(`The Action "${echo(action)}" is not deployed in this stack yet; the local gateway (kms serve) and the Function Compute deployment serve it.`);
-  }
-}
-
 export class AuditEventsNotKeptError extends KmsError {
   readonly statusCode = 400;
   readonly code = 'UnsupportedOperation';

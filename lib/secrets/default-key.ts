@@ -11,8 +11,10 @@ export const DEFAULT_SECRETS_KEY_ALIAS = 'alias/kms/secrets';
 
 /**
  * The default secrets key's id, made on first use, race-safely: each racer creates a key and then
- * the alias; the one whose alias landed wins, the others' keys are destroyed at once (they never
- * sealed anything), so two concurrent first uses end with one key. Remembered once found.
+ * the alias; the one whose alias landed wins, the others' keys are due for deletion at once (they
+ * never sealed anything; the deletion job destroys them), so two concurrent first uses end with one
+ * usable key. Remembered once found. Making it creates key material: the Actions that may make it
+ * (CreateSecret, PutSecretValue, UpdateSecret) have `creates-material` store access.
  */
 export function defaultSecretsKey(keyring: Keyring, now: () => number = Date.now): () => Promise<string> {
   let known: string | undefined;
@@ -26,9 +28,10 @@ export function defaultSecretsKey(keyring: Keyring, now: () => number = Date.now
       return key.keyId;
     } catch (err) {
       if (!(err instanceof EntryExistsError)) throw err;
+      // The loser's key never sealed anything: due for deletion now, its material destroyed by the
+      // hourly deletion job (a secrets Action may create key material, never delete it).
       const nowIso = isoSeconds(now());
       await keyring.updateKey(key.keyId, (record) => ({ ...record, state: 'PendingDeletion', deleteDate: nowIso }));
-      await keyring.destroyKey(key.keyId, nowIso);
       const winner = await keyring.readAlias(DEFAULT_SECRETS_KEY_ALIAS);
       if (!winner) throw err;
       return winner.keyId;

@@ -145,9 +145,9 @@ describe.each(STAGES)('serverless package --stage %s', (stage) => {
     expect(roles.map((r) => [r.logicalId, r.functions.length])).toEqual([
       ['ReadsActionsRole1', 20],
       ['ReadsActionsRole2', 14],
-      ['WritesStateActionsRole1', 18],
-      ['CreatesMaterialActionsRole1', 3],
-      ['DeletesMaterialActionsRole1', 2],
+      ['WritesStateActionsRole1', 16],
+      ['CreatesMaterialActionsRole1', 6],
+      ['DeletesMaterialActionsRole1', 1],
     ]);
   });
 

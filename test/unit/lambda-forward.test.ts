@@ -206,6 +206,7 @@ describe('Dispatcher: forwarding to the Action functions (AWS Lambda)', () => {
         'CreateSecret',
         'DeleteSecret',
         'DescribeSecret',
+        'GetRandomPassword',
         'GetSecretValue',
         'ListSecretVersionIds',
         'ListSecrets',

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-// The functions of the AWS stack: every Action's but NOT_IN_AWS_STACK (the secrets Actions).
+// The functions of the AWS stack: every Action's.
 import { ACTIONS_IN_AWS_STACK as ACTIONS, DISPATCHER, EVENT_TRIGGERED, SCHEDULED } from '../../functions/actions.js';
 import { grantsOf } from '../../infra/serverless/iam.js';
 

@@ -339,7 +339,6 @@ describe('Module: errors', () => {
     ['FunctionUnavailableError', () => new errors.FunctionUnavailableError(), 503, 'ServiceUnavailableTemporary'],
     ['AuditLogUnavailableError', () => new errors.AuditLogUnavailableError(), 503, 'ServiceUnavailableTemporary'],
     ['AuditEventsNotKeptError', () => new errors.AuditEventsNotKeptError(), 400, 'UnsupportedOperation'],
-    ['ActionNotDeployedError', () => new errors.ActionNotDeployedError('CreateSecret'), 400, 'UnsupportedOperation'],
     ['AuditTrailUnavailableError', () => new errors.AuditTrailUnavailableError(), 503, 'ServiceUnavailableTemporary'],
     ['DeletionProtectedError', () => new errors.DeletionProtectedError('k'), 409, 'Rejected.StateModifiedFailed'],
     ['DryRunOperationError', () => new errors.DryRunOperationError(), 412, 'DryRunOperationError'],
