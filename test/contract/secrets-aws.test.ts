@@ -1080,19 +1080,26 @@ describe('authorisation by policy', () => {
     await expectAwsError(batch.client.send(new BatchGetSecretValueCommand({ Filters: [{ Key: 'name', Values: ['db'] }] })), 'AccessDeniedException');
   });
 
-  it('a value is read from the secret that was authorised: one re-created under its name in between is not read', async () => {
-    const { ARN } = await describeSecret('app');
-    const { client } = await accessKey('testSmExact001', [{ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: ARN! }]);
+  /**
+   * Once the next request's Action has authorised `name` (it describes the secret first), the secret
+   * is destroyed and made again under its name, with one version `versionId`.
+   */
+  function replaceOnceAuthorised(name: string, versionId: string): void {
     const { secrets } = t.service;
     const describe = secrets.describe.bind(secrets);
-    // Once authorised (the Action describes the secret first), the secret is replaced by another of the same name.
     secrets.describe = async (ref) => {
       const found = await describe(ref);
       secrets.describe = describe;
-      await secrets.scheduleDeletion('app', { force: true });
-      await secrets.create({ name: 'app', versionId: 'replaced', value: { type: 'text', bytes: Buffer.from('not yours') } });
+      await secrets.scheduleDeletion(name, { force: true });
+      await secrets.create({ name, versionId, value: { type: 'text', bytes: Buffer.from('not yours') } });
       return found;
     };
+  }
+
+  it('a value is read from the secret that was authorised: one re-created under its name in between is not read', async () => {
+    const { ARN } = await describeSecret('app');
+    const { client } = await accessKey('testSmExact001', [{ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: ARN! }]);
+    replaceOnceAuthorised('app', 'replaced');
     await expectAwsError(getValue('app', {}, client), 'ResourceNotFoundException');
     expect((await describeSecret('app')).ARN).not.toBe(ARN);
     await expectAwsError(getValue('app', {}, client), 'AccessDeniedException');
@@ -1112,17 +1119,9 @@ describe('authorisation by policy', () => {
   ] as const)('%s changes only the secret that was authorised: one re-created under its name in between is left as it is', async (_op, send) => {
     const { ARN } = await describeSecret('app');
     const { client } = await accessKey('testSmExact002', [{ Effect: 'Allow', Action: 'secretsmanager:*', Resource: ARN! }]);
-    const { secrets } = t.service;
-    const describe = secrets.describe.bind(secrets);
-    secrets.describe = async (ref) => {
-      const found = await describe(ref);
-      secrets.describe = describe;
-      await secrets.scheduleDeletion('app', { force: true });
-      await secrets.create({ name: 'app', versionId: 'replaced-version-0000000000000000000', value: { type: 'text', bytes: Buffer.from('not yours') } });
-      return found;
-    };
+    replaceOnceAuthorised('app', 'replaced-version-0000000000000000000');
     await expectAwsError(send(client), 'ResourceNotFoundException');
-    const after = await describe('app');
+    const after = await t.service.secrets.describe('app');
     expect(after.suffix).not.toBe(ARN!.slice(-6));
     expect({ description: after.description, tags: after.tags, plannedDeleteAt: after.plannedDeleteAt, versions: after.versions }).toEqual({
       description: '',

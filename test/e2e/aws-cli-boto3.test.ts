@@ -1,10 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killAllGateways, makeTempDir, type ReadyGateway, removeDir, startGateway, writeSeedFile } from '../helpers/gateway-process.js';
+import { AWS_CLI, MISSING_AWS_CLIENTS, MISSING_AWS_CLIENTS_MESSAGE, PYTHON } from '../helpers/aws-clients.js';
 import { runProcess } from '../helpers/cli-process.js';
 import { ACCOUNT_ID, ADMIN, KEY_ID, OTHER_KEY_ID, TEST_SEED } from '../helpers/service.js';
 import type { Credentials } from '../helpers/sign.js';
@@ -16,8 +15,6 @@ import type { Credentials } from '../helpers/sign.js';
  * .ci/run installs both (awscli, python3-boto3); without them this suite fails, never skips.
  */
 
-const AWS_CLI = '/usr/bin/aws';
-const PYTHON = '/usr/bin/python3';
 const REGION = 'us-east-1';
 const arnOf = (keyId: string) => `arn:aws:kms:${REGION}:${ACCOUNT_ID}:key/${keyId}`;
 
@@ -25,15 +22,8 @@ let dir: string;
 let gateway: ReadyGateway;
 let endpoint: string;
 
-/** What this machine lacks of the two clients (nothing, once .ci/run has installed them). */
-const MISSING = [
-  existsSync(AWS_CLI) ? undefined : `the AWS CLI v2 at ${AWS_CLI} (Debian package awscli)`,
-  spawnSync(PYTHON, ['-c', 'import boto3'], { stdio: 'ignore' }).status === 0 ? undefined : `boto3 for ${PYTHON} (Debian package python3-boto3)`,
-].filter((m) => m !== undefined);
-const MISSING_MESSAGE = `This suite drives the gateway with real AWS clients and needs ${MISSING.join(' and ')}: apt-get install awscli python3-boto3 (.ci/run does).`;
-
 it('the AWS CLI v2 and boto3 are installed (a missing client fails this suite, never skips it)', () => {
-  expect(MISSING, MISSING_MESSAGE).toEqual([]);
+  expect(MISSING_AWS_CLIENTS, MISSING_AWS_CLIENTS_MESSAGE).toEqual([]);
 });
 
 /** An environment of the AWS clients' own, nothing inherited: no profile, config or credentials file of this machine is read. */
@@ -135,7 +125,7 @@ json.dump(out, sys.stdout)
 
 describe('with the real clients', () => {
   beforeAll(async () => {
-    if (MISSING.length > 0) throw new Error(MISSING_MESSAGE);
+    if (MISSING_AWS_CLIENTS.length > 0) throw new Error(MISSING_AWS_CLIENTS_MESSAGE);
     dir = await makeTempDir('kms-e2e-aws-cli-');
     gateway = await startGateway({ dataDir: join(dir, 'data'), seedFile: await writeSeedFile(dir, TEST_SEED) });
     endpoint = `http://127.0.0.1:${gateway.port}`;

@@ -1,8 +1,7 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AWS_CLI, MISSING_AWS_CLIENTS, MISSING_AWS_CLIENTS_MESSAGE, PYTHON } from '../helpers/aws-clients.js';
 import { runProcess } from '../helpers/cli-process.js';
 import { createKmsSdkClient, KmsSdk } from '../helpers/clients.js';
 import { killAllGateways, makeTempDir, type ReadyGateway, removeDir, startGateway, writeSeedFile } from '../helpers/gateway-process.js';
@@ -21,8 +20,6 @@ import { ACCOUNT_ID, ADMIN, REGION as ALIBABA_REGION, TEST_SEED } from '../helpe
  * model the installed CLI ships; the request is still built, signed and parsed by the vendors' code.
  */
 
-const AWS_CLI = '/usr/bin/aws';
-const PYTHON = '/usr/bin/python3';
 const REGION = 'us-east-1';
 /** An AWS secret ARN: the name, a hyphen and six characters of its own (AWS's suffix). */
 const ARN_OF = (name: string) => new RegExp(`^arn:aws:secretsmanager:${REGION}:${ACCOUNT_ID}:secret:${name.replace(/[/.+]/g, '\\$&')}-[A-Za-z0-9]{6}$`);
@@ -37,14 +34,8 @@ let dir: string;
 let gateway: ReadyGateway;
 let endpoint: string;
 
-const MISSING = [
-  existsSync(AWS_CLI) ? undefined : `the AWS CLI v2 at ${AWS_CLI} (Debian package awscli)`,
-  spawnSync(PYTHON, ['-c', 'import boto3'], { stdio: 'ignore' }).status === 0 ? undefined : `boto3 for ${PYTHON} (Debian package python3-boto3)`,
-].filter((m) => m !== undefined);
-const MISSING_MESSAGE = `This suite drives the gateway with real AWS clients and needs ${MISSING.join(' and ')}: apt-get install awscli python3-boto3 (.ci/run does).`;
-
 it('the AWS CLI v2 and boto3 are installed (a missing client fails this suite, never skips it)', () => {
-  expect(MISSING, MISSING_MESSAGE).toEqual([]);
+  expect(MISSING_AWS_CLIENTS, MISSING_AWS_CLIENTS_MESSAGE).toEqual([]);
 });
 
 /** The AWS clients' own environment, nothing inherited: no profile, config or credentials file of this machine is read; HOME is the test's (its ~/.aws/models). */
@@ -166,7 +157,7 @@ async function addBatchGetToModel(): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (MISSING.length > 0) throw new Error(MISSING_MESSAGE);
+  if (MISSING_AWS_CLIENTS.length > 0) throw new Error(MISSING_AWS_CLIENTS_MESSAGE);
   dir = await makeTempDir('kms-e2e-sm-clients-');
   gateway = await startGateway({ dataDir: join(dir, 'data'), seedFile: await writeSeedFile(dir, TEST_SEED) });
   endpoint = `http://127.0.0.1:${gateway.port}`;
