@@ -37,7 +37,7 @@ import {
   PROVIDER,
   type TestService,
 } from '../helpers/service.js';
-import { AWS_REGION, inProcessKmsClient } from '../helpers/aws.js';
+import { AWS_REGION, awsError, inProcessKmsClient } from '../helpers/aws.js';
 import { amzDateOf, signedAwsRequest, signedRpcRequest } from '../helpers/sign.js';
 
 /* The AWS KMS JSON protocol, through the official AWS SDK (its own SigV4 signing), on the same keys. */
@@ -51,16 +51,6 @@ beforeEach(async () => {
   t = await createTestService();
   kms = inProcessKmsClient(t, ADMIN);
 });
-
-async function awsError(promise: Promise<unknown>): Promise<{ name: string; status: number | undefined; message: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    const e = err as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, status: e.$metadata?.httpStatusCode, message: e.message };
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('AWS protocol: data keys and encryption', () => {
   it('GenerateDataKey (NumberOfBytes or KeySpec) by id, alias and ARN returns raw key bytes and the key ARN; Decrypt (with or without KeyId) gives them back', async () => {

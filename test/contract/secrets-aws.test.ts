@@ -20,7 +20,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { type AuditLog, type AuditRecord, auditLine } from '../../lib/audit/audit-log.js';
 import { RecentAuditRecords } from '../../lib/audit/recent-records.js';
 import { DEFAULT_SECRETS_KEY_ALIAS } from '../../lib/secrets/default-key.js';
-import { AWS_REGION, inProcessKmsClient, inProcessSecretsManagerClient } from '../helpers/aws.js';
+import { AWS_REGION, awsError, inProcessKmsClient, inProcessSecretsManagerClient } from '../helpers/aws.js';
 import { ACCOUNT_ID, ADMIN, ALIAS, createTestService, DISABLED_KEY_ID, KEY_ID, keyArnOf, REGION, type TestService } from '../helpers/service.js';
 import { type Credentials, signedAwsRequest, signedRpcRequest } from '../helpers/sign.js';
 
@@ -68,17 +68,6 @@ const acsArn = (name: string) => `acs:kms:${REGION}:${ACCOUNT_ID}:secret/${name}
 const awsKeyArn = (keyId: string) => `arn:aws:kms:${AWS_REGION}:${ACCOUNT_ID}:key/${keyId}`;
 /** A ClientRequestToken (32–64 characters) that says which version it is. */
 const token = (label: string) => `${label}-`.padEnd(32, '0');
-
-/** What an SDK call failed with: the exception's class name, the HTTP status and the message. */
-async function awsError(promise: Promise<unknown>): Promise<{ name: string; status: number | undefined; message: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    const e = err as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, status: e.$metadata?.httpStatusCode, message: e.message };
-  }
-  throw new Error('expected the call to fail');
-}
 
 /** Expects the call to fail with this exception (the SDK's class name) and HTTP 400; returns the message. */
 async function expectAwsError(promise: Promise<unknown>, name: string, status = 400): Promise<string> {
