@@ -3,7 +3,7 @@ import { lambdaHandler } from '../lib/adapters/aws-lambda.js';
 import { defineAction } from '../lib/action.js';
 import { InvalidParameterError, KmsError } from '../lib/errors.js';
 import { page } from '../lib/operations/paging.js';
-import { authorizedSecret, authorizeSecretKey } from '../lib/operations/secrets.js';
+import { authorizedSecret, authorizeSecretKey, mayDescribeSecret } from '../lib/operations/secrets.js';
 import { list } from '../lib/protocol/aws/fields.js';
 import { awsPage, arnOf, awsSecretValue, awsStages, nextToken, stringList } from '../lib/protocol/aws/secrets.js';
 import { awsErrorOf, awsMessageOf } from '../lib/protocol/aws/wire.js';
@@ -86,7 +86,11 @@ export const action = defineAction({
       ids = input.SecretIdList;
       paging.TotalCount = ids.length;
     } else {
-      const filtered = (await secrets.list({ includePlannedDeletion: false })).filter((s) => matchesFilters(s, input.filters ?? []));
+      // As ListSecrets: only the secrets the caller may describe are filtered, so neither Errors nor
+      // paging tells anything of the others.
+      const filtered = (await secrets.list({ includePlannedDeletion: false })).filter(
+        (s) => mayDescribeSecret(s, context) && matchesFilters(s, input.filters ?? []),
+      );
       const { items, ...rest } = page(filtered, input);
       paging = rest;
       ids = items.map((s) => s.name);

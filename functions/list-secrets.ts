@@ -11,7 +11,7 @@ import { AWS_FILTER_KEYS, AWS_FILTERS_TEXT, type Filter, filtersOf, matchesFilte
 import { list } from '../lib/protocol/aws/fields.js';
 import { bool, text } from '../lib/protocol/aws/json.js';
 import { awsPage, awsSecretMetadata, nextToken, secretsOf, versionIdsToStages, type WithSecrets, withSecrets } from '../lib/protocol/aws/secrets.js';
-import { awsArnsOfSecret } from '../lib/operations/secrets.js';
+import { mayDescribeSecret } from '../lib/operations/secrets.js';
 
 type ListedSecret = {
   SecretName: string;
@@ -37,8 +37,6 @@ type ListSecretsInput = {
   sortBy?: SortBy;
   descending?: boolean;
 };
-
-const HIDDEN = new Error('hidden');
 
 /**
  * ListSecrets: the secrets, by name, those pending deletion too (with `PlannedDeleteTime`), paged
@@ -99,17 +97,8 @@ export const action = defineAction({
     context.authorize('*');
   },
   async execute(input: ListSecretsInput, _resolved, context): Promise<ListSecretsOutput> {
-    const describable = (secret: SecretView): boolean => {
-      try {
-        context.authorize(secret.arn, 'kms:DescribeSecret', () => HIDDEN, { awsArns: awsArnsOfSecret(context.service.secrets.scope, secret) });
-        return true;
-      } catch (err) {
-        if (err === HIDDEN) return false;
-        throw err;
-      }
-    };
     const secrets = (await context.service.secrets.list({ includePlannedDeletion: input.includePlannedDeletion })).filter(
-      (s) => matchesFilters(s, input.filters) && describable(s),
+      (s) => mayDescribeSecret(s, context) && matchesFilters(s, input.filters),
     );
     if (input.sortBy !== undefined && input.sortBy !== 'name') {
       const by = input.sortBy;

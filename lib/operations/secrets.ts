@@ -16,6 +16,8 @@ import type { SecretView } from '../secrets/secret-store.js';
  * on its exact ARNs.
  */
 
+const NO_TAGS = { resourceTags: new Map<string, string>() } as const;
+
 /** The characters of an AWS ARN suffix (names.ts `newArnSuffix`). */
 const SUFFIX_CHARACTER = /[A-Za-z0-9]/;
 
@@ -54,6 +56,9 @@ export function authorizeSecretScope(ref: string, context: OperationContext, act
           awsArnPrefixes: awsArnsOf(scope, candidate.name),
         },
         action,
+        undefined,
+        // A secret's tags are not what `kms:tag/<TagKey>` conditions read (they see none, before and after the read).
+        NO_TAGS,
       );
       allowable = true;
     } catch (err) {
@@ -67,6 +72,23 @@ export function authorizeSecretScope(ref: string, context: OperationContext, act
 
 /** A secret's AWS ARNs (one per AWS region served), for `authorize`'s `awsArns`. */
 export const awsArnsOfSecret = (scope: SecretScope, secret: SecretView): string[] => awsArnsOf(scope, secret.name, secret.suffix);
+
+const HIDDEN = new Error('hidden');
+
+/**
+ * Whether the caller may `kms:DescribeSecret` a secret that was read: a listing (ListSecrets,
+ * BatchGetSecretValue's Filters) shows only those, and filters only over those, so a caller learns
+ * nothing of the others, not even by what a filter on their descriptions or tags matches.
+ */
+export function mayDescribeSecret(secret: SecretView, context: OperationContext): boolean {
+  try {
+    context.authorize(secret.arn, 'kms:DescribeSecret', () => HIDDEN, { awsArns: awsArnsOfSecret(context.service.secrets.scope, secret) });
+    return true;
+  } catch (err) {
+    if (err === HIDDEN) return false;
+    throw err;
+  }
+}
 
 /** Authorises `action` on a secret that was read: its acs ARN and its AWS ARNs, suffix included. */
 export function authorizeSecretView(secret: SecretView, context: OperationContext, action?: string): void {

@@ -84,7 +84,8 @@ export interface CompiledPolicy {
    * anything is read: false only when {@link isAllowed} is false for every resource of the scope,
    * whatever their tags (no Allow can apply, or a Deny applies to all of them). Conditions are
    * evaluated on `context` except those that read `kms:tag/<TagKey>`, which may hold (in an
-   * Allow) or may not (in a Deny) until the resource is read.
+   * Allow) or may not (in a Deny) until the resource is read — unless `context` gives the
+   * resources' tags (`resourceTags`), as it does for secrets, whose tag conditions see none.
    */
   mayAllow(action: string, scope: ResourceScope, context?: ConditionContext): boolean;
   /**
@@ -161,14 +162,18 @@ export function compilePolicy(document: PolicyDocument): CompiledPolicy {
       return allowed;
     },
     mayAllow(action, scope, context) {
+      // Tags given with the request's context (a resource whose tags are known before it is read)
+      // let tag conditions be evaluated now, as `isAllowed` will.
+      const tagsKnown = context?.resourceTags !== undefined;
       let allowable = false;
       for (const s of statements) {
         if (!s.actions.some((a) => a(action, scope.exactNames ? [...scope.exactNames, ...scope.names] : scope.names))) continue;
         const reach = scopeReach(s, scope);
         if (!reach.some) continue;
+        const undecided = s.conditionReadsTags && !tagsKnown;
         if (s.allow) {
-          if (!s.condition || s.conditionReadsTags || s.condition(context)) allowable = true;
-        } else if (reach.every && (!s.condition || (!s.conditionReadsTags && s.condition(context)))) {
+          if (!s.condition || undecided || s.condition(context)) allowable = true;
+        } else if (reach.every && (!s.condition || (!undecided && s.condition(context)))) {
           // This Deny applies to every resource of the scope, whatever is read later.
           return false;
         }

@@ -45,3 +45,11 @@ export function assertBodyWithinLimit(request: Pick<RpcRequest, 'headers' | 'raw
   const limit = bodyLimitOf(request.headers, request.rawQuery);
   if (request.body.length > limit) throw new RequestTooLargeError(limit);
 }
+
+/**
+ * Once a form is read, its Action is known: past {@link MAX_BODY_BYTES}, only an Action that writes
+ * a secret's value keeps its body (a form with its Action inside was read under the larger limit).
+ */
+export function assertFormBodyWithinLimit(action: string | undefined, bodyBytes: number): void {
+  if (bodyBytes > MAX_BODY_BYTES && (action === undefined || !SECRET_VALUE_ACTIONS.has(action))) throw new RequestTooLargeError(MAX_BODY_BYTES);
+}

@@ -93,7 +93,12 @@ async function alibaba(action: string, params: Record<string, string>): Promise<
 /** An access key with this policy, and a Secrets Manager client signing as it. */
 async function accessKey(
   accessKeyId: string,
-  Statement: Array<{ Effect: 'Allow' | 'Deny'; Action: string | string[]; Resource: string | string[] }>,
+  Statement: Array<{
+    Effect: 'Allow' | 'Deny';
+    Action: string | string[];
+    Resource: string | string[];
+    Condition?: Record<string, Record<string, string | string[]>>;
+  }>,
 ): Promise<{ credentials: Credentials; client: SecretsManagerClient }> {
   const credentials = { accessKeyId, accessKeySecret: `${accessKeyId}-secret-0123456789` };
   await t.service.accessKeys.create({ ...credentials, status: 'Enabled', createdAt: new Date().toISOString(), policy: { Version: '1', Statement } });
@@ -969,6 +974,43 @@ describe('authorisation by policy', () => {
     const b = await expectAwsError(call(missing), 'AccessDeniedException');
     expect(b.replaceAll(missing, 'X')).toBe(a.replaceAll(existing, 'X'));
   }
+
+  it('an Allow conditioned on key tags (kms:tag/…) never allows a secret, and never tells an existing secret from a missing one', async () => {
+    const { client, credentials } = await accessKey('testSmTagCond1', [
+      {
+        Effect: 'Allow',
+        Action: ['kms:GetSecretValue', 'kms:DescribeSecret', 'kms:PutSecretValue'],
+        Resource: '*',
+        Condition: { StringEquals: { 'kms:tag/env': 'prod' } },
+      },
+    ]);
+    await expectDeniedAlike((id) => getValue(id, {}, client), 'app', 'nobody');
+    await expectDeniedAlike((id) => describeSecret(id, client), 'app', 'nobody');
+    await expectDeniedAlike((id) => client.send(new PutSecretValueCommand({ SecretId: id, SecretString: 'x' })), 'app', 'nobody');
+    // The same through Alibaba's protocol: 403 for both.
+    for (const name of ['app', 'nobody']) expect((await t.call(signedRpcRequest(credentials, 'GetSecretValue', { SecretName: name }))).status, name).toBe(403);
+  });
+
+  it('BatchGetSecretValue with Filters filters only the secrets the caller may describe: the others are neither values nor Errors, whatever their descriptions and tags match', async () => {
+    await create('public/a', { SecretString: 'open' });
+    await create('hidden/payroll', { SecretString: 'closed', Description: 'root password for payroll', Tags: [{ Key: 'owner', Value: 'alice' }] });
+    const { client } = await accessKey('testSmBatchFlt', [
+      { Effect: 'Allow', Action: ['secretsmanager:ListSecrets', 'secretsmanager:BatchGetSecretValue'], Resource: '*' },
+      { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: 'arn:aws:secretsmanager:*:*:secret:public/*' },
+    ]);
+    const probes: Array<{ Key: 'description' | 'tag-value' | 'name'; Values: string[] }> = [
+      { Key: 'description', Values: ['root password'] },
+      { Key: 'tag-value', Values: ['alice'] },
+      { Key: 'name', Values: ['hidden'] },
+    ];
+    for (const filter of probes) {
+      const got = await client.send(new BatchGetSecretValueCommand({ Filters: [filter] }));
+      expect({ values: got.SecretValues, errors: got.Errors, next: got.NextToken }, filter.Key).toEqual({ values: [], errors: [], next: undefined });
+    }
+    const all = await client.send(new BatchGetSecretValueCommand({ Filters: [{ Key: 'all', Values: ['p'] }] }));
+    expect(all.SecretValues!.map((v) => v.Name)).toEqual(['public/a']);
+    expect(all.Errors).toEqual([]);
+  });
 
   it('secretsmanager:GetSecretValue on arn:aws:secretsmanager:*:*:secret:db-*: reads that secret by name and ARN, is denied others (existing or not) and other operations', async () => {
     const { client } = await accessKey('testSmReader01', [

@@ -97,6 +97,15 @@ describe('Alibaba: SecretData up to 30,720 bytes through the official clients', 
     client.close();
   });
 
+  it('keeps the 64 KiB body limit for other Actions whose Action is in the form body (read under the larger limit, refused once read)', async () => {
+    const request = signedRpcRequest(ADMIN, 'Encrypt', { KeyId: KEY_ID, Plaintext: 'x'.repeat(100 * 1024) }, { method: 'POST', form: true });
+    expect(request.rawQuery).not.toContain('Action=');
+    expect(request.body.toString()).toContain('Action=Encrypt');
+    const big = await send(request);
+    expect(big.status).toBe(413);
+    expect(big.text).toContain('exceeds 65536 bytes');
+  });
+
   it('keeps the 64 KiB body limit for other Actions named in the query', async () => {
     const request = signedRpcRequest(ADMIN, 'Encrypt', { KeyId: KEY_ID, Plaintext: 'x'.repeat(70 * 1024) }, { method: 'POST', form: true });
     const big = await send({ ...request, rawQuery: 'Action=Encrypt' });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { assertBodyWithinLimit, bodyLimitOf, MAX_BODY_BYTES, MAX_SECRET_BODY_BYTES } from '../../lib/rpc/body-limit.js';
+import { assertBodyWithinLimit, assertFormBodyWithinLimit, bodyLimitOf, MAX_BODY_BYTES, MAX_SECRET_BODY_BYTES } from '../../lib/rpc/body-limit.js';
 import { RequestTooLargeError } from '../../lib/errors.js';
 
 /* Which requests may carry a secret's value, and so get the larger body limit: read from what a request says before its body. */
@@ -50,5 +50,14 @@ describe('bodyLimitOf', () => {
       new RequestTooLargeError(MAX_SECRET_BODY_BYTES),
     );
     expect(() => assertBodyWithinLimit(request({ 'x-amz-target': 'TrentService.Encrypt' }, MAX_BODY_BYTES + 1))).toThrow(`exceeds ${MAX_BODY_BYTES} bytes`);
+  });
+
+  it('once a form is read, only an Action that writes a secret value keeps a body past 64 KiB', () => {
+    for (const action of ['CreateSecret', 'PutSecretValue', 'UpdateSecret'])
+      expect(() => assertFormBodyWithinLimit(action, MAX_SECRET_BODY_BYTES)).not.toThrow();
+    for (const action of ['Encrypt', 'GetSecretValue', undefined]) {
+      expect(() => assertFormBodyWithinLimit(action, MAX_BODY_BYTES)).not.toThrow();
+      expect(() => assertFormBodyWithinLimit(action, MAX_BODY_BYTES + 1)).toThrow(new RequestTooLargeError(MAX_BODY_BYTES));
+    }
   });
 });

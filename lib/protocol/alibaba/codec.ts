@@ -2,6 +2,7 @@ import type { Claim, Claimed } from '../../auth/claim.js';
 import { rpcClaim } from '../../auth/rpc-signature.js';
 import { v3Claim } from '../../auth/v3-signature.js';
 import { ActionNotFoundError, InvalidParameterError } from '../../errors.js';
+import { assertFormBodyWithinLimit } from '../../rpc/body-limit.js';
 import { operationInput, type RpcParams, rpcParams } from '../../rpc/params.js';
 import type { RpcRequest } from '../../rpc/request.js';
 import type { ActionBindings, Protocol, ProtocolFactory } from '../protocol.js';
@@ -48,6 +49,7 @@ export const alibabaProtocol: ProtocolFactory = (actions: readonly ActionBinding
     },
     decode(request, wire) {
       const params = rpcParams(request);
+      assertFormBodyWithinLimit(request.headers['x-acs-action'] ?? params.all.get('Action'), request.body.length);
       wire.params = params;
       const format = parseFormat(params.all.get('Format'));
       if (!format) throw new InvalidParameterError('Format', 'It must be JSON or XML.');
