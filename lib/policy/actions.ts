@@ -16,20 +16,17 @@ export const isSecretResource = (name: string): boolean => /^acs:kms:[^:]*:[^:]*
 
 /**
  * How a statement's `Action` pattern matches a request's RAM action (`kms:<Action>`) on a resource
- * named `names` (its forms). A `secretsmanager:<Operation>` pattern is AWS's spelling of the
- * Actions that serve those operations (`secretsmanager:GetSecretValue` is `kms:GetSecretValue`,
- * `secretsmanager:*` every secrets Action); on an Action that serves keys too (TagResource), it
- * applies to secrets only. Every other pattern matches the RAM name, case-insensitively as RAM.
+ * named `names` (its forms): when it matches the RAM name (case-insensitively, as RAM), or one of
+ * AWS's names of the Action, `secretsmanager:<Operation>` (`secretsmanager:GetSecretValue` is
+ * `kms:GetSecretValue`; `secretsmanager:*` every secrets Action, no key Action). Through AWS's
+ * name, an Action that serves keys too (TagResource) is allowed on secrets only.
  */
 export function actionMatcher(pattern: string): (action: string, names: readonly string[]) => boolean {
   const matcher = wildcardPattern(pattern, { caseInsensitive: true });
-  if (!/^secretsmanager:/i.test(pattern)) return (action) => matcher.test(action);
   const aliased = new Set(Object.entries(SECRETS_MANAGER_ACTIONS).flatMap(([name, action]) => (matcher.test(name) ? [action.toLowerCase()] : [])));
-  return (action, names) => {
-    const lower = action.toLowerCase();
-    if (!aliased.has(lower)) return false;
-    return !SHARED_WITH_KEYS.has(action) || (names.length > 0 && names.every(isSecretResource));
-  };
+  return (action, names) =>
+    matcher.test(action) ||
+    (aliased.has(action.toLowerCase()) && (!SHARED_WITH_KEYS.has(action) || (names.length > 0 && names.every(isSecretResource))));
 }
 
 /**
