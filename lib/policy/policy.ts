@@ -183,7 +183,7 @@ export function compilePolicy(document: PolicyDocument): CompiledPolicy {
   };
 }
 
-/** Scopes remembered per statement: they come from the service's own ARNs (a few), never from a caller. */
+/** Scopes remembered per statement: those of the service's own ARNs (a few); a secret's, which a caller names, never. */
 const REMEMBERED_SCOPES = 16;
 
 /**
@@ -207,7 +207,8 @@ function scopeReach(s: CompiledStatement, scope: ResourceScope): { some: boolean
       reach = { some: reach.some || one.some, every: reach.every || one.every };
     }
   }
-  if (s.reachByScope.size < REMEMBERED_SCOPES) s.reachByScope.set(key, reach);
+  // A secret's scope names what a caller sent: never remembered, so it cannot crowd out the service's own.
+  if (scope.exactNames === undefined && s.reachByScope.size < REMEMBERED_SCOPES) s.reachByScope.set(key, reach);
   return reach;
 }
 
