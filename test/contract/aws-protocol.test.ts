@@ -37,7 +37,8 @@ import {
   PROVIDER,
   type TestService,
 } from '../helpers/service.js';
-import { AWS_REGION, awsError, inProcessKmsClient } from '../helpers/aws.js';
+import { AWS_REGION, inProcessKmsClient } from '../helpers/aws.js';
+import { awsFailure as awsError } from '../helpers/kms-calls.js';
 import { amzDateOf, signedAwsRequest, signedRpcRequest } from '../helpers/sign.js';
 
 /* The AWS KMS JSON protocol, through the official AWS SDK (its own SigV4 signing), on the same keys. */

@@ -20,7 +20,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { type AuditLog, type AuditRecord, auditLine } from '../../lib/audit/audit-log.js';
 import { RecentAuditRecords } from '../../lib/audit/recent-records.js';
 import { DEFAULT_SECRETS_KEY_ALIAS } from '../../lib/secrets/default-key.js';
-import { AWS_REGION, awsError, inProcessKmsClient, inProcessSecretsManagerClient } from '../helpers/aws.js';
+import { AWS_REGION, inProcessKmsClient, inProcessSecretsManagerClient } from '../helpers/aws.js';
+import { awsFailure as awsError } from '../helpers/kms-calls.js';
 import { ACCOUNT_ID, ADMIN, ALIAS, createTestService, DISABLED_KEY_ID, KEY_ID, keyArnOf, REGION, type TestService } from '../helpers/service.js';
 import { type Credentials, signedAwsRequest, signedRpcRequest } from '../helpers/sign.js';
 

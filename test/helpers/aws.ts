@@ -70,14 +70,3 @@ function toRpcRequest(request: HttpRequest): RpcRequest {
     .join('&');
   return { method: request.method, path: request.path, rawQuery: query, headers, body };
 }
-
-/** What an SDK call failed with: the exception's class name, the HTTP status and the message. */
-export async function awsError(promise: Promise<unknown>): Promise<{ name: string; status: number | undefined; message: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    const e = err as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, status: e.$metadata?.httpStatusCode, message: e.message };
-  }
-  throw new Error('expected the call to fail');
-}
