@@ -25,8 +25,7 @@ export function actionMatcher(pattern: string): (action: string, names: readonly
   const matcher = wildcardPattern(pattern, { caseInsensitive: true });
   const aliased = new Set(Object.entries(SECRETS_MANAGER_ACTIONS).flatMap(([name, action]) => (matcher.test(name) ? [action.toLowerCase()] : [])));
   return (action, names) =>
-    matcher.test(action) ||
-    (aliased.has(action.toLowerCase()) && (!SHARED_WITH_KEYS.has(action) || (names.length > 0 && names.every(isSecretResource))));
+    matcher.test(action) || (aliased.has(action.toLowerCase()) && (!SHARED_WITH_KEYS.has(action) || (names.length > 0 && names.every(isSecretResource))));
 }
 
 /**
