@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { link, open, readFile, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import type { KeyStore } from './key-store.js';
 import { decodeRootKey, ROOT_KEY_BYTES } from './root-key-format.js';
@@ -109,14 +109,18 @@ async function rootKeyFile(path: string, mayCreate: boolean, sharedStore = false
     );
   }
   const key = randomBytes(ROOT_KEY_BYTES);
+  // Written whole beside it, then linked into place (link fails if the name exists): an instance
+  // that finds the file finds all of it, never one half-written by another starting at once.
+  const staged = `${path}.${randomBytes(8).toString('hex')}.tmp`;
   try {
-    const handle = await open(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
+    const handle = await open(staged, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
     try {
       await handle.writeFile(`${key.toString('base64')}\n`);
       await handle.sync();
     } finally {
       await handle.close();
     }
+    await link(staged, path);
     return key;
   } catch (err) {
     key.fill(0);
@@ -125,6 +129,8 @@ async function rootKeyFile(path: string, mayCreate: boolean, sharedStore = false
     if ((err as NodeJS.ErrnoException).code === 'ENOENT')
       throw new Error(`the root key file ${path} cannot be created: its directory does not exist (create it, or set KMS_ROOT_KEY_FILE / KMS_ROOT_KEY_SOURCE)`);
     throw err;
+  } finally {
+    await unlink(staged).catch(() => undefined);
   }
 }
 

@@ -258,10 +258,15 @@ describe('Function: loadRootKey', () => {
     );
   });
 
-  it('when several instances create it at once, they all get the same key', async () => {
-    const path = join(await tempDir(), 'root.key');
-    const keys = await Promise.all(Array.from({ length: 8 }, () => loadRootKey({ kind: 'file', path }, { mayCreate: true })));
-    for (const k of keys) expect(k).toEqual(keys[0]);
+  it('when several instances create it at once, they all get the same key, never a half-written file, and nothing is left beside it', async () => {
+    // Many rounds: an instance reading the file while another writes it is a matter of timing.
+    for (let round = 0; round < 25; round++) {
+      const dir = await tempDir();
+      const path = join(dir, 'root.key');
+      const keys = await Promise.all(Array.from({ length: 8 }, () => loadRootKey({ kind: 'file', path }, { mayCreate: true })));
+      for (const k of keys) expect(k).toEqual(keys[0]);
+      expect(await readdir(dir)).toEqual(['root.key']);
+    }
   });
 
   it.each(['short', '', `${'A'.repeat(43)}`, Buffer.alloc(40, 1).toString('base64')])('when a root key file holds %j, it is refused', async (text) => {
