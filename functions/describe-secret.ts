@@ -47,7 +47,8 @@ export const action = defineAction({
   },
   async execute(input, authorized, context): Promise<DescribeSecretOutput> {
     const { secrets } = context.service;
-    const secret = await secrets.describe(authorized);
+    // The secret as resolve read it: no second read.
+    const secret = authorized;
     return withSecret(
       {
         Arn: secret.arn,

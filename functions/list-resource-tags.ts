@@ -45,11 +45,9 @@ export const action = defineAction({
     if (input.SecretName !== undefined) return { secret: await authorizedSecret(input.SecretName, context) };
     return { key: await resolveAuthorizedKey(input.KeyId, context) };
   },
-  async execute(_input, { key, secret }, context): Promise<ListResourceTagsOutput> {
-    if (secret !== undefined) {
-      const current = await context.service.secrets.describe(secret);
-      return { Tags: { Tag: current.tags.map(([TagKey, TagValue]) => ({ TagKey, TagValue })) } };
-    }
+  async execute(_input, { key, secret }): Promise<ListResourceTagsOutput> {
+    // The secret as resolve read it: no second read.
+    if (secret !== undefined) return { Tags: { Tag: secret.tags.map(([TagKey, TagValue]) => ({ TagKey, TagValue })) } };
     return { Tags: { Tag: (key!.tags ?? []).map(([TagKey, TagValue]) => ({ KeyId: key!.keyId, TagKey, TagValue })) } };
   },
 });

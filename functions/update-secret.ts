@@ -74,7 +74,7 @@ export const action = defineAction({
       let secret = newKey === undefined ? undefined : await secrets.updateKey(authorized, newKey);
       // No change asked: nothing to change, but the secret must be there and not pending deletion.
       if (input.Description !== undefined || (newKey === undefined && input.value === undefined)) {
-        secret = await secrets.updateDescription(authorized, input.Description ?? (await secrets.describe(authorized)).description);
+        secret = await secrets.updateDescription(authorized, input.Description ?? authorized.description);
       }
       if (input.value !== undefined) {
         const put = await secrets.putValue(authorized, { versionId: input.VersionId!, value: input.value });
