@@ -47,13 +47,17 @@ function operationOf<I, R>(definition: ActionDefinition<I, R>, service: Service)
       if (defaultEncryptionContext.size > 0) state.encryptionContextKeys = [...defaultEncryptionContext.keys()];
       if (dryRun) state.dryRun = true;
 
-      const conditionsOf = (options: AuthorizeOptions | undefined): ConditionContext => ({
-        encryptionContext: options?.encryptionContext ?? defaultEncryptionContext,
-        ...(options?.resourceTags ? { resourceTags: options.resourceTags } : {}),
-        sourceIp: event.sourceIp,
-        secureTransport: event.secureTransport === true,
-        now: service.now(),
-      });
+      const conditionsOf = (options: AuthorizeOptions | undefined): ConditionContext => {
+        // Members assigned, not a spread of a conditional object: this runs for every request.
+        const conditions: ConditionContext = {
+          encryptionContext: options?.encryptionContext ?? defaultEncryptionContext,
+          sourceIp: event.sourceIp,
+          secureTransport: event.secureTransport === true,
+          now: service.now(),
+        };
+        if (options?.resourceTags) conditions.resourceTags = options.resourceTags;
+        return conditions;
+      };
       const namesOf = (resource: string, awsArns?: readonly string[]): string[] =>
         principal.policy.namesAwsArns ? [resource, ...(awsArns ?? awsFormsOf(resource, service))] : [resource];
       const refuse = (action: string, resource: string, denied: (() => Error) | undefined): Error => {

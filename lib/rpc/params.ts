@@ -17,7 +17,15 @@ export interface RpcParams {
   all: ReadonlyMap<string, string>;
 }
 
-const parsed = new WeakMap<RpcRequest, RpcParams>();
+/**
+ * The parsed parameters, on the request under symbols of this module (see lib/middleware/state.ts
+ * on why not a WeakMap), with the request they were parsed for: a copy of the request (a spread
+ * copies symbol-named members too) is parsed afresh, as a WeakMap would have it.
+ */
+const PARSED = Symbol('parsed parameters');
+const PARSED_FOR = Symbol('parsed parameters of');
+
+type WithParams = RpcRequest & { [PARSED]?: RpcParams; [PARSED_FOR]?: RpcRequest };
 
 /**
  * Parses the query string and a form body. A name given twice (in either place) is refused:
@@ -29,18 +37,31 @@ const parsed = new WeakMap<RpcRequest, RpcParams>();
  * without failing the signature.
  */
 export function rpcParams(request: RpcRequest): RpcParams {
-  let params = parsed.get(request);
-  if (params) return params;
+  const own = request as WithParams;
+  if (own[PARSED_FOR] === request) return own[PARSED]!;
   const query = parseUrlEncoded(request.rawQuery);
   const form = request.body.length > 0 ? parseUrlEncoded(formBodyText(request)) : [];
   const all = new Map<string, string>();
-  for (const [name, value] of [...query, ...form]) {
+  addOnce(all, query);
+  addOnce(all, form);
+  const params: RpcParams = { query, form, all };
+  own[PARSED] = params;
+  own[PARSED_FOR] = request;
+  return params;
+}
+
+/** The query string's parameters alone (a name given twice is refused), whatever the body holds. */
+export function queryParams(rawQuery: string): ParamList {
+  const query = parseUrlEncoded(rawQuery);
+  addOnce(new Map(), query);
+  return query;
+}
+
+function addOnce(all: Map<string, string>, params: ParamList): void {
+  for (const [name, value] of params) {
     if (all.has(name)) throw new InvalidParameterError(name, 'The parameter is given more than once.');
     all.set(name, value);
   }
-  params = { query, form, all };
-  parsed.set(request, params);
-  return params;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -3,7 +3,7 @@ import { action as encrypt, MAX_PLAINTEXT_BYTES } from '../../functions/encrypt.
 import { action as generateDataKey } from '../../functions/generate-data-key.js';
 import { InvalidParameterError, MissingParameterError, UnsupportedMediaTypeError } from '../../lib/errors.js';
 import { DEFAULT_DATA_KEY_BYTES } from '../../lib/operations/data-key.js';
-import { operationInput, rpcParams } from '../../lib/rpc/params.js';
+import { operationInput, queryParams, rpcParams } from '../../lib/rpc/params.js';
 import type { RpcRequest } from '../../lib/rpc/request.js';
 import { validateInput } from '../../lib/protocol/alibaba/schema.js';
 
@@ -116,6 +116,35 @@ describe('Module: rpc/params', () => {
       expect(rpcParams(r)).toBe(first);
       expect(rpcParams({ ...r })).not.toBe(first);
       expect(rpcParams({ ...r })).toEqual(first);
+    });
+
+    it('when a request is copied after it was parsed, the copy is parsed afresh from its own members', () => {
+      const r = request('A=1', 'B=2', FORM);
+      rpcParams(r);
+      const copy = { ...r, body: Buffer.alloc(0) };
+      expect([...rpcParams(copy).all]).toEqual([['A', '1']]);
+      expect([...rpcParams(r).all]).toEqual([
+        ['A', '1'],
+        ['B', '2'],
+      ]);
+    });
+  });
+
+  describe('function queryParams', () => {
+    it('when the query has parameters, it decodes them in order, whatever a body holds', () => {
+      expect(queryParams('A=1&B=%2F+x')).toEqual([
+        ['A', '1'],
+        ['B', '/ x'],
+      ]);
+      expect(queryParams('')).toEqual([]);
+    });
+
+    it('when a name is given twice, it throws InvalidParameterError naming it', () => {
+      expect(invalidParameter(() => queryParams('A=1&B=2&A=1')).parameter).toBe('A');
+    });
+
+    it('when the encoding is malformed, it throws InvalidParameterError', () => {
+      invalidParameter(() => queryParams('A=%E4%B8'));
     });
   });
 

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { authenticate, TIMESTAMP_WINDOW_MS } from '../../lib/auth/authenticate.js';
@@ -99,6 +100,42 @@ describe('Module: rpc-signature', () => {
         .filter((n) => n.startsWith('EncryptionContext.'));
       // Raw order: "." (0x2E) < "/" (0x2F) < "z" < "中"; encoded order would put "%2F" and "%E4" first.
       expect(names).toEqual(['EncryptionContext.a.b', 'EncryptionContext.a%2Fb', 'EncryptionContext.z', 'EncryptionContext.%E4%B8%AD']);
+    });
+  });
+
+  describe('function rpcStringToSign, over any parameters and again and again', () => {
+    /** The definition, spelled out: sorted by decoded name, each part encoded, the query encoded whole. */
+    const definition = (method: string, params: ReadonlyArray<readonly [string, string]>) => {
+      const pairs = params.filter(([name]) => name !== 'Signature').sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+      const query = pairs.map(([name, value]) => `${percentEncode(name)}=${percentEncode(value)}`).join('&');
+      return `${method.toUpperCase()}&%2F&${percentEncode(query)}`;
+    };
+    // The names whose values may be remembered between requests, and any others, with any text.
+    const name = fc.oneof(
+      fc.constantFrom('Action', 'AccessKeyId', 'KeyId', 'Format', 'Version', 'NumberOfBytes', 'Plaintext', 'Signature'),
+      fc.string(),
+      fc.string({ unit: 'grapheme' }),
+    );
+    const value = fc.oneof(
+      fc.constantFrom('GenerateDataKey', 'alias/a b', '中', '%41', "!'()*~"),
+      fc.string(),
+      fc.string({ unit: 'grapheme', maxLength: 200 }),
+    );
+    const params = fc.uniqueArray(fc.tuple(name, value), { selector: ([n]) => n, maxLength: 12 });
+
+    it('when called with any parameters, many times, it equals the definition every time', () => {
+      fc.assert(
+        fc.property(fc.constantFrom('GET', 'post'), params, fc.integer({ min: 1, max: 3 }), (method, list, times) => {
+          for (let i = 0; i < times; i++) expect(rpcStringToSign(method, list)).toBe(definition(method, list));
+        }),
+        { numRuns: 3_000 },
+      );
+    });
+
+    it('when the same name carries different values from one call to the next, each call encodes its own', () => {
+      for (const keyId of ['alias/a', 'alias/b', 'alias/a', 'key-1', 'alias/a']) {
+        expect(rpcStringToSign('GET', [['KeyId', keyId]])).toBe(definition('GET', [['KeyId', keyId]]));
+      }
     });
   });
 

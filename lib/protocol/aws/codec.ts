@@ -1,6 +1,6 @@
 import { sigV4Claim } from '../../auth/sigv4.js';
 import { ActionNotFoundError } from '../../errors.js';
-import { type ParamList, rpcParams } from '../../rpc/params.js';
+import { type ParamList, queryParams } from '../../rpc/params.js';
 import type { RpcRequest } from '../../rpc/request.js';
 import type { ActionBindings, Protocol, ProtocolFactory, ProtocolScope } from '../protocol.js';
 import { AWS_TARGET_PREFIXES, type AwsBinding, type AwsBody, awsTargetOf } from './binding.js';
@@ -24,8 +24,6 @@ interface Served {
   action: string;
   binding: AwsBinding<unknown, unknown>;
 }
-
-const EMPTY_BODY = Buffer.alloc(0);
 
 /**
  * The AWS JSON protocol (awsJson1_1) of AWS KMS and AWS Secrets Manager: `POST /`, the operation
@@ -90,7 +88,7 @@ export const awsProtocol: ProtocolFactory = (actions: readonly ActionBindings[],
       if (!contentType.startsWith(AWS_CONTENT_TYPE) && !contentType.startsWith('application/x-amz-json-1.0')) {
         throw new AwsSerializationError(`The content type must be ${AWS_CONTENT_TYPE}.`);
       }
-      wire.query = rpcParams({ ...request, body: EMPTY_BODY }).query;
+      wire.query = queryParams(request.rawQuery);
       wire.served ??= choose(candidates, bodyOf(request, wire));
     },
     claim: (request, wire, claimed) =>
