@@ -74,9 +74,12 @@ export async function authenticate(readClaim: (claimed: Claimed) => Claim, deps:
   deps.attribute?.(principal.accessKeyId, true);
   if (!principal.enabled) throw new AccessKeyInactiveError();
   // Rate limits, before any write: a refused request costs the backend nothing.
-  await deps.admit?.(principal, claim.action);
+  const admitted = deps.admit?.(principal, claim.action);
+  if (admitted) await admitted;
 
-  const authenticated: Authenticated = { principal, action: claim.action, ...(claim.region ? { region: claim.region } : {}) };
+  // Members assigned, not spread: this runs for every request.
+  const authenticated: Authenticated = { principal, action: claim.action };
+  if (claim.region) authenticated.region = claim.region;
   if (claim.nonce !== undefined) {
     // Remembered until no timestamp that could carry it is inside the window any more.
     const claimed = deps.nonces.claim(principal.accessKeyId, claim.nonce, Math.max(at, now) + TIMESTAMP_WINDOW_MS).then((fresh) => {
@@ -85,7 +88,8 @@ export async function authenticate(readClaim: (claimed: Claimed) => Claim, deps:
     if (deps.claimConcurrently) {
       // Awaited by the caller; a rejection is never left unhandled if the caller fails first.
       claimed.catch(() => undefined);
-      return { ...authenticated, nonceClaimed: claimed };
+      authenticated.nonceClaimed = claimed;
+      return authenticated;
     }
     await claimed;
   }

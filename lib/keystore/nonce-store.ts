@@ -1,5 +1,5 @@
 import { countNonces } from '../metrics/metrics.js';
-import { NonceTable } from './nonce-table.js';
+import { type Fingerprint, NonceTable } from './nonce-table.js';
 
 /**
  * Replay protection: a signature nonce may be used once per access key within the replay window.
@@ -55,5 +55,22 @@ export class MemoryNonceStore implements NonceStore {
   /** Forgets a claim that could not be made durable, so the request it belonged to can be retried. */
   release(accessKeyId: string, nonce: string): void {
     this.#table.release(accessKeyId, nonce);
+  }
+
+  /** The pair's fingerprint, for the calls below: a pair looked up, then claimed, then maybe released, is hashed once. */
+  fingerprint(accessKeyId: string, nonce: string): Fingerprint {
+    return this.#table.fingerprint(accessKeyId, nonce);
+  }
+
+  hasFingerprint(fingerprint: Fingerprint): boolean {
+    return this.#table.hasFingerprint(fingerprint, this.#now());
+  }
+
+  claimFingerprintNow(fingerprint: Fingerprint, expiresAt: number): boolean {
+    return this.#table.claimFingerprint(fingerprint, expiresAt, this.#now());
+  }
+
+  releaseFingerprint(fingerprint: Fingerprint): void {
+    this.#table.releaseFingerprint(fingerprint);
   }
 }

@@ -2,6 +2,9 @@ import { hash, randomBytes } from 'node:crypto';
 
 /** Slots at first; the table doubles (or shrinks) as the number of held nonces requires. */
 const MIN_CAPACITY = 1 << 10;
+
+/** A pair's fingerprint in a {@link NonceTable} (see NonceTable.fingerprint): only that table's. */
+export type Fingerprint = readonly [hi: number, lo: number];
 /** Empty slot; a slot whose nonce was released (a tombstone); anything else is an expiry (epoch ms). */
 const EMPTY = 0;
 const RELEASED = 1;
@@ -41,7 +44,11 @@ export class NonceTable {
 
   /** Records the pair until `expiresAt`; false when it is held and has not expired (a replay). */
   claim(accessKeyId: string, nonce: string, expiresAt: number, now: number): boolean {
-    const [hi, lo] = this.#fingerprint(accessKeyId, nonce);
+    return this.claimFingerprint(this.fingerprint(accessKeyId, nonce), expiresAt, now);
+  }
+
+  /** {@link claim} of a pair by its {@link fingerprint}: a caller that looks a pair up before it claims it hashes it once. */
+  claimFingerprint([hi, lo]: Fingerprint, expiresAt: number, now: number): boolean {
     const mask = this.#hi.length - 1;
     let reusable = -1;
     for (let i = lo & mask; ; i = (i + 1) & mask) {
@@ -65,20 +72,27 @@ export class NonceTable {
 
   /** Whether the pair is held and not expired. */
   has(accessKeyId: string, nonce: string, now: number): boolean {
-    const i = this.#find(accessKeyId, nonce);
+    return this.hasFingerprint(this.fingerprint(accessKeyId, nonce), now);
+  }
+
+  hasFingerprint(fingerprint: Fingerprint, now: number): boolean {
+    const i = this.#find(fingerprint);
     return i !== -1 && this.#expiry[i]! > now;
   }
 
   /** Forgets a claim (one that could not be made durable), so its request can be retried. */
   release(accessKeyId: string, nonce: string): void {
-    const i = this.#find(accessKeyId, nonce);
+    this.releaseFingerprint(this.fingerprint(accessKeyId, nonce));
+  }
+
+  releaseFingerprint(fingerprint: Fingerprint): void {
+    const i = this.#find(fingerprint);
     if (i === -1) return;
     this.#expiry[i] = RELEASED;
     this.#held--;
   }
 
-  #find(accessKeyId: string, nonce: string): number {
-    const [hi, lo] = this.#fingerprint(accessKeyId, nonce);
+  #find([hi, lo]: Fingerprint): number {
     const mask = this.#hi.length - 1;
     for (let i = lo & mask; ; i = (i + 1) & mask) {
       const expiry = this.#expiry[i]!;
@@ -122,7 +136,8 @@ export class NonceTable {
     }
   }
 
-  #fingerprint(accessKeyId: string, nonce: string): [number, number] {
+  /** The pair's 64-bit salted fingerprint, as the table holds it. */
+  fingerprint(accessKeyId: string, nonce: string): Fingerprint {
     // One-shot hash: no Hash object per request (this runs on every signed request).
     const digest = hash('sha256', `${this.#salt}\n${accessKeyId}\n${nonce}`, 'buffer');
     return [digest.readUInt32LE(0), digest.readUInt32LE(4)];

@@ -89,12 +89,9 @@ export function dataKeyWork(options: { returnPlaintext: boolean }) {
       const version = await context.service.keyring.primaryVersion(key);
       const sealed = sealNewDataKey(version, input.length, input.EncryptionContext, context.blobForm);
       try {
-        return {
-          KeyId: key.keyId,
-          KeyVersionId: version.keyVersionId,
-          CiphertextBlob: sealed.blob,
-          ...(options.returnPlaintext ? { Plaintext: sealed.plaintext } : {}),
-        };
+        const output: DataKeyOutput = { KeyId: key.keyId, KeyVersionId: version.keyVersionId, CiphertextBlob: sealed.blob };
+        if (options.returnPlaintext) output.Plaintext = sealed.plaintext;
+        return output;
       } finally {
         sealed.wipe();
       }

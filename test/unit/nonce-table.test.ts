@@ -8,6 +8,9 @@ describe('NonceTable: used nonces in typed arrays', () => {
     expect(table.claim('AK1', 'n', 2_000, 1_000)).toBe(true);
     expect(table.claim('AK1', 'n', 3_000, 1_999)).toBe(false);
     expect(table.claim('AK2', 'n', 3_000, 1_999)).toBe(true);
+    expect(table.fingerprint('AK1', 'n')).toEqual(table.fingerprint('AK1', 'n'));
+    expect(table.fingerprint('AK1', 'n')).not.toEqual(table.fingerprint('AK2', 'n'));
+    expect(table.fingerprint('AK1', 'n')).not.toEqual(new NonceTable().fingerprint('AK1', 'n'));
     expect(table.has('AK1', 'n', 1_999)).toBe(true);
     expect(table.has('AK1', 'n', 2_000)).toBe(false);
     expect(table.claim('AK1', 'n', 5_000, 2_000)).toBe(true);
@@ -36,8 +39,9 @@ describe('NonceTable: used nonces in typed arrays', () => {
     expect(table.has('AK', 'later-5', 2_000_000)).toBe(true);
   });
 
-  it('agrees with a plain map on any sequence of claims, releases and times', () => {
+  it('agrees with a plain map on any sequence of claims, releases and times, by name or by fingerprint alike', () => {
     const step = fc.record({
+      byFingerprint: fc.boolean(),
       op: fc.constantFrom('claim', 'claim', 'claim', 'release', 'has'),
       key: fc.integer({ min: 0, max: 40 }),
       advance: fc.integer({ min: 0, max: 50 }),
@@ -53,13 +57,18 @@ describe('NonceTable: used nonces in typed arrays', () => {
           const nonce = `n${s.key}`;
           if (s.op === 'claim') {
             const held = (model.get(s.key) ?? 0) > now;
-            expect(table.claim('AK', nonce, now + s.ttl, now)).toBe(!held);
+            const claimed = s.byFingerprint
+              ? table.claimFingerprint(table.fingerprint('AK', nonce), now + s.ttl, now)
+              : table.claim('AK', nonce, now + s.ttl, now);
+            expect(claimed).toBe(!held);
             if (!held) model.set(s.key, now + s.ttl);
           } else if (s.op === 'release') {
-            table.release('AK', nonce);
+            if (s.byFingerprint) table.releaseFingerprint(table.fingerprint('AK', nonce));
+            else table.release('AK', nonce);
             model.delete(s.key);
           } else {
-            expect(table.has('AK', nonce, now)).toBe((model.get(s.key) ?? 0) > now);
+            const held = s.byFingerprint ? table.hasFingerprint(table.fingerprint('AK', nonce), now) : table.has('AK', nonce, now);
+            expect(held).toBe((model.get(s.key) ?? 0) > now);
           }
         }
       }),

@@ -4,6 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { ServiceUnavailableError } from '../../errors.js';
 import { closeQuietly, writeFully } from '../../file-descriptor.js';
 import { MemoryNonceStore, type NonceStore } from '../nonce-store.js';
+import type { Fingerprint } from '../nonce-table.js';
 
 /** Rewrite the journal with only live entries once it holds this many lines, and twice as many as were live at the last rewrite. */
 const COMPACT_AFTER_LINES = 100_000;
@@ -24,8 +25,8 @@ const STALE_TEMPORARY_MS = 60_000;
 export type ExclusiveSection = <T>(work: () => Promise<T>) => Promise<T>;
 
 interface PendingClaim {
-  accessKeyId: string;
-  nonce: string;
+  /** The pair in memory's table, hashed once for the look-up, the claim and a release. */
+  fingerprint: Fingerprint;
   expiresAt: number;
   line: string;
   settle: (fresh: boolean) => void;
@@ -103,9 +104,10 @@ export class JournaledNonceStore implements NonceStore {
   claim(accessKeyId: string, nonce: string, expiresAt: number): Promise<boolean> {
     const id = journalField(accessKeyId);
     const key = journalField(nonce);
-    if (this.#memory.has(id, key)) return Promise.resolve(false);
+    const fingerprint = this.#memory.fingerprint(id, key);
+    if (this.#memory.hasFingerprint(fingerprint)) return Promise.resolve(false);
     return new Promise<boolean>((settle, fail) => {
-      this.#pending.push({ accessKeyId: id, nonce: key, expiresAt, line: `${expiresAt}\t${id}\t${key}\n`, settle, fail });
+      this.#pending.push({ fingerprint, expiresAt, line: `${expiresAt}\t${id}\t${key}\n`, settle, fail });
       if (this.#scheduled) return;
       // Group commit: the batch is taken when its turn comes — after the previous batch's sync —
       // so every claim that arrived during that sync shares the next one.
@@ -129,7 +131,7 @@ export class JournaledNonceStore implements NonceStore {
         const fresh: PendingClaim[] = [];
         for (const c of batch) {
           // Synchronously: a turn of the microtask queue per claim cost more than the claim.
-          if (!this.#memory.claimNow(c.accessKeyId, c.nonce, c.expiresAt)) {
+          if (!this.#memory.claimFingerprintNow(c.fingerprint, c.expiresAt)) {
             c.settle(false);
             continue;
           }
@@ -139,7 +141,7 @@ export class JournaledNonceStore implements NonceStore {
         try {
           await this.#append(fresh);
         } catch (err) {
-          for (const c of fresh) this.#memory.release(c.accessKeyId, c.nonce);
+          for (const c of fresh) this.#memory.releaseFingerprint(c.fingerprint);
           throw err;
         }
         for (const c of fresh) c.settle(true);
