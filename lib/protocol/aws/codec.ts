@@ -101,9 +101,13 @@ export const awsProtocol: ProtocolFactory = (actions: readonly ActionBindings[],
     },
     async ok(exchange, output) {
       const { wire, keyArn } = exchange;
+      const aws = scope!.aws;
+      // Members named, not a spread of the scope: this runs for every answer.
       const body = await wire.served!.binding.output(output, {
-        ...scope!.aws,
-        region: exchange.signedRegion ?? scope!.aws.alibabaRegion,
+        accountId: aws.accountId,
+        regions: aws.regions,
+        alibabaRegion: aws.alibabaRegion,
+        region: exchange.signedRegion ?? aws.alibabaRegion,
         body: wire.body!,
         now: scope!.now(),
         authorizedKeyId: keyArn?.includes(':key/') ? keyArn.slice(keyArn.indexOf(':key/') + ':key/'.length) : undefined,
