@@ -25,15 +25,24 @@ export function sigV4CanonicalRequest(input: {
   const query = canonicalQuery(input.query);
   const sorted = [...input.signedHeaders].sort();
   // Own properties only (a header named "constructor" finds nothing); values trimmed, inner runs of spaces made one.
-  const headers = sorted
-    .map((name) => `${name}:${(Object.hasOwn(input.headers, name) ? (input.headers[name] ?? '') : '').trim().replace(/[ \t]+/g, ' ')}\n`)
-    .join('');
-  // Every path segment URI-encoded twice, as for every AWS service but S3 (KMS is served on "/").
-  const uri = input.path
-    .split('/')
-    .map((segment) => percentEncode(percentEncode(decodeSegment(segment))))
-    .join('/');
+  let headers = '';
+  for (const name of sorted) headers += `${name}:${canonicalHeaderValue(Object.hasOwn(input.headers, name) ? (input.headers[name] ?? '') : '')}\n`;
+  // Every path segment URI-encoded twice, as for every AWS service but S3 (KMS is served on "/",
+  // which stays "/": the path of every request, spared the split).
+  const uri =
+    input.path === '/'
+      ? '/'
+      : input.path
+          .split('/')
+          .map((segment) => percentEncode(percentEncode(decodeSegment(segment))))
+          .join('/');
   return `${input.method.toUpperCase()}\n${uri}\n${query}\n${headers}\n${sorted.join(';')}\n${input.payloadHash}`;
+}
+
+/** Trimmed, each run of spaces and tabs made one space (the pattern runs only where there is such a run or a tab). */
+function canonicalHeaderValue(value: string): string {
+  const trimmed = value.trim();
+  return trimmed.includes('\t') || trimmed.includes('  ') ? trimmed.replace(/[ \t]+/g, ' ') : trimmed;
 }
 
 function decodeSegment(segment: string): string {
