@@ -20,10 +20,10 @@ export class FairScheduler {
   }
 
   /** The lane of a connection (kept on the socket's object, which outlives its requests). */
-  lane(connection: object, flow: { pause(): void; resume(): void }): Lane {
+  lane<C extends object>(connection: C, flowOf: (connection: C) => { pause(): void; resume(): void }): Lane {
     let lane = lanes.get(connection);
     if (!lane) {
-      lane = new Lane(flow);
+      lane = new Lane(flowOf(connection));
       lanes.set(connection, lane);
     }
     return lane;

@@ -11,8 +11,11 @@ export const READY_PROBE_TIMEOUT_MS = 2_000;
  * reveal nothing else: no version, no key, no store details. Returns whether the request was one
  * of them.
  */
-export async function answerHealth(req: IncomingMessage, res: ServerResponse, service: Service, finish: (write: () => void) => void): Promise<boolean> {
-  const path = (req.url ?? '/').split('?', 1)[0];
+export function answerHealth(req: IncomingMessage, res: ServerResponse, service: Service, finish: (write: () => void) => void): boolean {
+  // Decided at once for every other request (no promise to wait on): the probe alone is awaited.
+  const url = req.url ?? '/';
+  if (!url.startsWith('/health/')) return false;
+  const path = url.split('?', 1)[0];
   if (path !== '/health/live' && path !== '/health/ready') return false;
   req.resume();
   if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -23,11 +26,14 @@ export async function answerHealth(req: IncomingMessage, res: ServerResponse, se
     finish(() => answer(res, 200, { status: 'live' }));
     return true;
   }
-  const ready = await withTimeout(service.probe(), READY_PROBE_TIMEOUT_MS).then(
-    () => true,
-    () => false,
-  );
-  finish(() => answer(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable' }));
+  void withTimeout(service.probe(), READY_PROBE_TIMEOUT_MS)
+    .then(
+      () => true,
+      () => false,
+    )
+    .then((ready) => finish(() => answer(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable' })))
+    // The connection went away meanwhile: nothing is left to answer.
+    .catch(() => undefined);
   return true;
 }
 

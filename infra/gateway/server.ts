@@ -75,7 +75,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     };
     try {
       if (answerConsole(req, res, consoleAssets, options.tls !== undefined, finish)) return;
-      if (await answerHealth(req, res, options.service, finish)) return;
+      if (answerHealth(req, res, options.service, finish)) return;
       const response = await dispatch(await fromNodeRequest(req));
       finish(() => writeNodeResponse(res, response));
     } catch (err) {
@@ -88,12 +88,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const socket = req.socket;
     connections.requestBegun(socket);
-    res.once('close', () => connections.requestEnded(socket));
-    const lane = scheduler.lane(socket, socketFlow(socket));
+    // One listener for both: the connection's count, and the end of the request's turn in service.
+    let ended: (() => void) | undefined;
+    res.once('close', () => {
+      connections.requestEnded(socket);
+      ended?.();
+    });
+    const lane = scheduler.lane(socket, socketFlow);
     scheduler.enqueue(lane, () => {
       if (socket.destroyed) return Promise.resolve();
       return new Promise<void>((resolve) => {
-        res.once('close', resolve);
+        ended = resolve;
         void serve(req, res);
       });
     });
