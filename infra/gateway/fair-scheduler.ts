@@ -1,3 +1,9 @@
+/** Pausing and resuming the reading of a connection. */
+export interface Flow {
+  pause(): void;
+  resume(): void;
+}
+
 /**
  * Runs the requests of many connections fairly: each connection has one request in service at a
  * time (HTTP/1.1 answers in order anyway) and waits its turn in a round robin with the others,
@@ -20,10 +26,11 @@ export class FairScheduler {
   }
 
   /** The lane of a connection (kept on the socket's object, which outlives its requests). */
-  lane<C extends object>(connection: C, flowOf: (connection: C) => { pause(): void; resume(): void }): Lane {
+  lane<C extends object>(connection: C, flow: Flow | ((connection: C) => Flow)): Lane {
     let lane = lanes.get(connection);
     if (!lane) {
-      lane = new Lane(flowOf(connection));
+      // A function is called only here, when the connection's first request makes its lane.
+      lane = new Lane(typeof flow === 'function' ? flow(connection) : flow);
       lanes.set(connection, lane);
     }
     return lane;

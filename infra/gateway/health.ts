@@ -9,9 +9,9 @@ export const READY_PROBE_TIMEOUT_MS = 2_000;
  * serve: the key store answers a read under the root key it was opened with, and takes writes —
  * see Service.probe and lib/readiness.ts), unsigned, for load balancers and orchestrators. They
  * reveal nothing else: no version, no key, no store details. Returns whether the request was one
- * of them.
+ * of them: at once, or once the readiness probe is answered.
  */
-export function answerHealth(req: IncomingMessage, res: ServerResponse, service: Service, finish: (write: () => void) => void): boolean {
+export function answerHealth(req: IncomingMessage, res: ServerResponse, service: Service, finish: (write: () => void) => void): boolean | Promise<true> {
   // Decided at once for every other request (no promise to wait on): the probe alone is awaited.
   const url = req.url ?? '/';
   if (!url.startsWith('/health/')) return false;
@@ -26,15 +26,15 @@ export function answerHealth(req: IncomingMessage, res: ServerResponse, service:
     finish(() => answer(res, 200, { status: 'live' }));
     return true;
   }
-  void withTimeout(service.probe(), READY_PROBE_TIMEOUT_MS)
+  return withTimeout(service.probe(), READY_PROBE_TIMEOUT_MS)
     .then(
       () => true,
       () => false,
     )
-    .then((ready) => finish(() => answer(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable' })))
-    // The connection went away meanwhile: nothing is left to answer.
-    .catch(() => undefined);
-  return true;
+    .then((ready) => {
+      finish(() => answer(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable' }));
+      return true;
+    });
 }
 
 function answer(res: ServerResponse, status: number, body: object, headers: Record<string, string> = {}): void {

@@ -75,7 +75,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     };
     try {
       if (answerConsole(req, res, consoleAssets, options.tls !== undefined, finish)) return;
-      if (answerHealth(req, res, options.service, finish)) return;
+      const health = answerHealth(req, res, options.service, finish);
+      if (health !== false) {
+        await health;
+        return;
+      }
       const response = await dispatch(await fromNodeRequest(req));
       finish(() => writeNodeResponse(res, response));
     } catch (err) {

@@ -7,12 +7,6 @@ import { emptyHeaders, type RpcRequest, type RpcResponse } from '../rpc/request.
 export function fromNodeRequest(req: IncomingMessage): Promise<RpcRequest> {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
-  // No Content-Length and no Transfer-Encoding: HTTP says there is no body (a signed GET, most
-  // requests), so nothing is waited for; the stream is let run out on its own.
-  if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) {
-    req.resume();
-    return Promise.resolve(rpcRequestOf(req, url, q, EMPTY));
-  }
   return new Promise((resolve, reject) => {
     const limit = bodyLimitOf(req.headers as Record<string, string | undefined>, q === -1 ? '' : url.slice(q + 1));
     // Events rather than async iteration: it is the request path, and iterators cost more per request.

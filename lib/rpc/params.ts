@@ -89,9 +89,24 @@ function parseUrlEncoded(text: string): ParamList {
     if (name === undefined || value === undefined) {
       throw new InvalidParameterError(name ?? 'query', 'The value is not valid percent-encoding.');
     }
-    out.push([name, value]);
+    out.push([detached(name, rawName), detached(value, rawValue)]);
   }
   return out;
+}
+
+/** V8 makes a substring at least this long a view on the string it was cut from, not a copy. */
+const VIEW_MIN_CHARS = 13;
+
+/**
+ * A parameter as a string of its own. A piece cut from the request text (what `split` and `slice`
+ * return, and what decoding returns when there was nothing to decode) is a view that keeps the
+ * whole text alive: a name or value kept past its request (a cache key, an audit record, the
+ * access key id) would keep every other parameter of that request with it — a Plaintext, a
+ * SecretData — for as long, and a caller could pin a request body's worth of memory per entry.
+ * Flattening a concatenation makes a copy; a decoded value is new already.
+ */
+function detached(decoded: string, raw: string): string {
+  return decoded.length >= VIEW_MIN_CHARS && decoded === raw ? ` ${decoded}`.slice(1) : decoded;
 }
 
 /**

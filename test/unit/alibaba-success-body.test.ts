@@ -37,6 +37,22 @@ describe('Module: protocol/alibaba/serialize', () => {
       expect(successResponse('JSON', 'R', { KeyId: 'k', 7: 'x' }).body).toBe('{"7":"x","RequestId":"R","KeyId":"k"}');
     });
 
+    it('when the fields are no plain object (an array, a class instance, a Date, a boxed value), the body is the object copy all the same', () => {
+      class WithToJson {
+        a = 1;
+        toJSON() {
+          return { replaced: true };
+        }
+      }
+      class Plainish {
+        b = 2;
+      }
+      const odd: unknown[] = [[], ['x'], new WithToJson(), new Plainish(), new Date(0), Object(1), Object('ab'), Object(true), new Map([['k', 'v']])];
+      for (const fields of odd) {
+        expect(successResponse('JSON', 'R', fields as Record<string, unknown>).body).toBe(reference('R', fields as Record<string, unknown>));
+      }
+    });
+
     it('when the fields hold their own RequestId or toJSON, they act as in the object copy', () => {
       expect(successResponse('JSON', 'R', { RequestId: 'other', KeyId: 'k' }).body).toBe('{"RequestId":"other","KeyId":"k"}');
       expect(successResponse('JSON', 'R', { toJSON: () => ({ replaced: true }) }).body).toBe('{"replaced":true}');

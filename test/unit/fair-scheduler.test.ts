@@ -55,7 +55,7 @@ describe('Class: FairScheduler', () => {
   it('when a connection queues PAUSE_AT requests its socket is paused, and resumed once its queue drains to RESUME_AT', async () => {
     const scheduler = new FairScheduler({ maxInService: 1 });
     const socket = flow();
-    const lane = scheduler.lane({ name: 'a' }, () => socket);
+    const lane = scheduler.lane({ name: 'a' }, socket);
     for (let i = 0; i < 40; i++) scheduler.enqueue(lane, async () => {});
     expect(socket.paused).toBeGreaterThan(0);
     for (let i = 0; i < 100; i++) await turn();

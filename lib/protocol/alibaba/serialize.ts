@@ -38,14 +38,20 @@ export function successResponse(format: ResponseFormat, requestId: string, field
  * object first (the answer of every JSON request: the copy cost more than the text).
  */
 function jsonBody(requestId: string, fields: Record<string, unknown> | undefined): string {
-  if (fields === undefined || fields === null) return JSON.stringify({ RequestId: requestId });
-  // Where the copy would order or read members otherwise: its own RequestId or toJSON, or an
-  // integer-like name (which an object lists before RequestId).
-  if (Object.hasOwn(fields, 'RequestId') || Object.hasOwn(fields, 'toJSON') || hasIndexLikeName(fields)) {
+  // Written directly only for a plain object (no array, class instance, Date or boxed value) that
+  // the copy would not order or read otherwise: no RequestId or toJSON of its own or inherited,
+  // no integer-like name (which an object lists before RequestId).
+  if (!isPlainObject(fields) || Object.hasOwn(fields, 'RequestId') || 'toJSON' in fields || hasIndexLikeName(fields)) {
     return JSON.stringify({ RequestId: requestId, ...fields });
   }
   const rest = JSON.stringify(fields);
   return `{"RequestId":${JSON.stringify(requestId)}${rest === '{}' ? '' : ','}${rest.slice(1)}`;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
 }
 
 function hasIndexLikeName(fields: Record<string, unknown>): boolean {

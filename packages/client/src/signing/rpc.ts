@@ -33,7 +33,7 @@ export function rpcStringToSign(method: string, params: Iterable<readonly [strin
   let text = `${method.toUpperCase()}&%2F&`;
   for (let i = 0; i < pairs.length; i++) {
     const [name, value] = pairs[i]!;
-    text += `${i === 0 ? '' : '%26'}${remembered(name)}%3D${REPEATED_VALUES.has(name) ? remembered(value) : encodedTwice(value)}`;
+    text += `${i === 0 ? '' : '%26'}${encodedTwice(name)}%3D${encodedTwice(value)}`;
   }
   return text;
 }
@@ -41,41 +41,6 @@ export function rpcStringToSign(method: string, params: Iterable<readonly [strin
 function encodedTwice(text: string): string {
   const once = percentEncode(text);
   return once.includes('%') ? once.replaceAll('%', '%25') : once;
-}
-
-/**
- * Parameters whose values are public and the same from one request to the next: their encodings
- * are remembered (with every name's). No other value is: a Plaintext, a SecretData or a nonce
- * never outlives its request here.
- */
-const REPEATED_VALUES: ReadonlySet<string> = new Set([
-  'Action',
-  'Format',
-  'Version',
-  'AccessKeyId',
-  'SignatureMethod',
-  'SignatureVersion',
-  'RegionId',
-  'KeyId',
-  'KeySpec',
-  'NumberOfBytes',
-]);
-/** Texts longer than this are encoded each time. */
-const REMEMBERED_CHARS = 128;
-/** Encodings remembered; the memory is emptied when it holds this many. */
-const REMEMBERED_ENTRIES = 1024;
-const encodings = new Map<string, string>();
-
-/** encodedTwice(text), remembered for a short text (measured: half the string-to-sign's cost on a server's typical request). */
-function remembered(text: string): string {
-  if (text.length > REMEMBERED_CHARS) return encodedTwice(text);
-  let encoded = encodings.get(text);
-  if (encoded === undefined) {
-    encoded = encodedTwice(text);
-    if (encodings.size >= REMEMBERED_ENTRIES) encodings.clear();
-    encodings.set(text, encoded);
-  }
-  return encoded;
 }
 
 /** `base64(HMAC-SHA1(AccessKeySecret + "&", stringToSign))`. */
