@@ -103,14 +103,14 @@ describe('Module: rpc-signature', () => {
     });
   });
 
-  describe('function rpcStringToSign, over any parameters and again and again', () => {
+  describe('function rpcStringToSign, over any parameters', () => {
     /** The definition, spelled out: sorted by decoded name, each part encoded, the query encoded whole. */
     const definition = (method: string, params: ReadonlyArray<readonly [string, string]>) => {
       const pairs = params.filter(([name]) => name !== 'Signature').sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
       const query = pairs.map(([name, value]) => `${percentEncode(name)}=${percentEncode(value)}`).join('&');
       return `${method.toUpperCase()}&%2F&${percentEncode(query)}`;
     };
-    // The names whose values may be remembered between requests, and any others, with any text.
+    // Names clients send, and any others, with any text.
     const name = fc.oneof(
       fc.constantFrom('Action', 'AccessKeyId', 'KeyId', 'Format', 'Version', 'NumberOfBytes', 'Plaintext', 'Signature'),
       fc.string(),
