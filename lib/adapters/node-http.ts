@@ -5,9 +5,9 @@ import { emptyHeaders, type RpcRequest, type RpcResponse } from '../rpc/request.
 
 /** Reads a Node request into an RpcRequest. Rejects with RequestTooLargeError past its body limit (lib/rpc/body-limit.ts). */
 export function fromNodeRequest(req: IncomingMessage): Promise<RpcRequest> {
-  const url = req.url ?? '/';
-  const q = url.indexOf('?');
   return new Promise((resolve, reject) => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
     const limit = bodyLimitOf(req.headers as Record<string, string | undefined>, q === -1 ? '' : url.slice(q + 1));
     // Events rather than async iteration: it is the request path, and iterators cost more per request.
     const chunks: Buffer[] = [];
@@ -25,26 +25,22 @@ export function fromNodeRequest(req: IncomingMessage): Promise<RpcRequest> {
     req.on('error', reject);
     req.on('end', () => {
       if (size > limit) return;
-      resolve(rpcRequestOf(req, url, q, chunks.length === 0 ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+      const headers = emptyHeaders();
+      for (const [name, value] of Object.entries(req.headers)) {
+        if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+      }
+      resolve({
+        method: req.method ?? 'GET',
+        path: q === -1 ? url : url.slice(0, q),
+        rawQuery: q === -1 ? '' : url.slice(q + 1),
+        headers,
+        body: chunks.length === 0 ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks),
+        sourceIp: req.socket.remoteAddress,
+        // An https.Server's sockets are TLSSockets; a plain one's have no `encrypted`.
+        secureTransport: (req.socket as { encrypted?: boolean }).encrypted === true,
+      });
     });
   });
-}
-
-function rpcRequestOf(req: IncomingMessage, url: string, q: number, body: Buffer): RpcRequest {
-  const headers = emptyHeaders();
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return {
-    method: req.method ?? 'GET',
-    path: q === -1 ? url : url.slice(0, q),
-    rawQuery: q === -1 ? '' : url.slice(q + 1),
-    headers,
-    body,
-    sourceIp: req.socket.remoteAddress,
-    // An https.Server's sockets are TLSSockets; a plain one's have no `encrypted`.
-    secureTransport: (req.socket as { encrypted?: boolean }).encrypted === true,
-  };
 }
 
 const EMPTY = Buffer.alloc(0);

@@ -47,29 +47,22 @@ export class MemoryNonceStore implements NonceStore {
     return this.#table.claim(accessKeyId, nonce, expiresAt, this.#now());
   }
 
-  /** Whether the nonce is claimed and not expired (nothing is recorded). */
-  has(accessKeyId: string, nonce: string): boolean {
-    return this.#table.has(accessKeyId, nonce, this.#now());
-  }
-
-  /** Forgets a claim that could not be made durable, so the request it belonged to can be retried. */
-  release(accessKeyId: string, nonce: string): void {
-    this.#table.release(accessKeyId, nonce);
-  }
-
   /** The pair's fingerprint, for the calls below: a pair looked up, then claimed, then maybe released, is hashed once. */
   fingerprint(accessKeyId: string, nonce: string): Fingerprint {
     return this.#table.fingerprint(accessKeyId, nonce);
   }
 
+  /** Whether the nonce is claimed and not expired (nothing is recorded). */
   hasFingerprint(fingerprint: Fingerprint): boolean {
     return this.#table.hasFingerprint(fingerprint, this.#now());
   }
 
+  /** {@link claimNow} of a pair by its fingerprint. */
   claimFingerprintNow(fingerprint: Fingerprint, expiresAt: number): boolean {
     return this.#table.claimFingerprint(fingerprint, expiresAt, this.#now());
   }
 
+  /** Forgets a claim that could not be made durable, so the request it belonged to can be retried. */
   releaseFingerprint(fingerprint: Fingerprint): void {
     this.#table.releaseFingerprint(fingerprint);
   }
