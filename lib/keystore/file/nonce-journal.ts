@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, createReadStream, fdatasync, fstatSync, fsyncSync, openSync, readdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ServiceUnavailableError } from '../../errors.js';
@@ -23,6 +23,18 @@ const STALE_TEMPORARY_MS = 60_000;
  * time across every process on the directory.
  */
 export type ExclusiveSection = <T>(work: () => Promise<T>) => Promise<T>;
+
+export interface JournalOptions {
+  /** Lines after which the journal is compacted (and twice as many as were live at the last compaction); {@link COMPACT_AFTER_LINES} by default. */
+  compactAfterLines?: number;
+}
+
+/** Where a compaction starts: the journal's file and its length when the compaction began, and a descriptor of that file. */
+interface CompactionStart {
+  source: number;
+  ino: number;
+  end: number;
+}
 
 interface PendingClaim {
   /** The pair in memory's table, hashed once for the look-up, the claim and a release. */
@@ -52,7 +64,9 @@ interface PendingClaim {
  *
  * The file holds `expiresAt <TAB> accessKeyId <TAB> nonce` lines; expired, malformed and
  * over-long lines are skipped when read (as a stream, so a journal of any size is read in bounded
- * memory) and dropped when the file is compacted (under the same exclusive section).
+ * memory) and dropped when the file is compacted. A compaction copies the live lines beside the
+ * batches, which go on meanwhile, and takes the exclusive section only to copy what was appended
+ * since and put the copy in place (see {@link #compact}).
  */
 export class JournaledNonceStore implements NonceStore {
   readonly #memory: MemoryNonceStore;
@@ -69,6 +83,9 @@ export class JournaledNonceStore implements NonceStore {
   #offset = 0;
   #lines = 0;
   #linesAfterCompaction = 0;
+  readonly #compactAfterLines: number;
+  /** The compaction running beside the batches, if any: at most one per process. */
+  #compaction: Promise<void> | undefined;
 
   /** Nonces held in memory (every live one of every process on the journal). */
   get size(): number {
@@ -79,10 +96,11 @@ export class JournaledNonceStore implements NonceStore {
     return this.#memory.bytes;
   }
 
-  private constructor(path: string, now: () => number, exclusive: ExclusiveSection) {
+  private constructor(path: string, now: () => number, exclusive: ExclusiveSection, options: JournalOptions) {
     this.#path = path;
     this.#now = now;
     this.#exclusive = exclusive;
+    this.#compactAfterLines = options.compactAfterLines ?? COMPACT_AFTER_LINES;
     this.#memory = new MemoryNonceStore(now);
   }
 
@@ -91,14 +109,25 @@ export class JournaledNonceStore implements NonceStore {
    * sharing the journal must pass the same cross-process `exclusive` section; alone, none is
    * needed. A journal that cannot be rewritten (read-only disk) still opens; claims then fail closed.
    */
-  static async open(path: string, now: () => number = Date.now, exclusive: ExclusiveSection = (work) => work()): Promise<JournaledNonceStore> {
-    const store = new JournaledNonceStore(path, now, exclusive);
+  static async open(
+    path: string,
+    now: () => number = Date.now,
+    exclusive: ExclusiveSection = (work) => work(),
+    options: JournalOptions = {},
+  ): Promise<JournaledNonceStore> {
+    const store = new JournaledNonceStore(path, now, exclusive, options);
     removeStaleTemporaries(path, now());
     await exclusive(async () => {
       await store.#catchUp();
-      if (store.#lines > 0) await store.#tryCompact();
+      if (store.#lines > 0) store.#startCompaction();
     });
+    await store.#compaction;
     return store;
+  }
+
+  /** The compaction in progress, settled (never rejected) when it has ended; undefined when none runs. */
+  get compaction(): Promise<void> | undefined {
+    return this.#compaction;
   }
 
   claim(accessKeyId: string, nonce: string, expiresAt: number): Promise<boolean> {
@@ -145,7 +174,9 @@ export class JournaledNonceStore implements NonceStore {
           throw err;
         }
         for (const c of fresh) c.settle(true);
-        if (this.#lines > Math.max(COMPACT_AFTER_LINES, 2 * this.#linesAfterCompaction)) await this.#tryCompact();
+        // Started here, inside the section, where the file's length is a batch's end; not awaited:
+        // the batches go on while it copies.
+        if (this.#compaction === undefined && this.#lines > Math.max(this.#compactAfterLines, 2 * this.#linesAfterCompaction)) this.#startCompaction();
       });
     } catch (err) {
       // Settled claims ignore this; the others are refused, and may be retried.
@@ -219,61 +250,134 @@ export class JournaledNonceStore implements NonceStore {
   }
 
   /**
-   * Rewrites the journal with the live entries only (temporary file, then rename), inside the
-   * exclusive section, so no process appends to the file being replaced; the others notice the new
-   * file at their next catch-up. The journal is read back as a stream, so compaction needs no copy
-   * of the nonces beside the replay table. Best effort: if the disk refuses, the journal stays as
-   * it was (still complete) and the next attempt waits for as many lines again.
+   * Starts a compaction (see {@link #compact}) from the journal as it is now. Called inside the
+   * exclusive section, after a catch-up: the file is the one this process has read, and its length
+   * is where a batch ended, so no line is cut there.
    */
-  async #tryCompact(): Promise<void> {
-    const at = this.#now();
-    const tmp = `${this.#path}.tmp-${process.pid}`;
-    let kept = 0;
-    let size = 0;
+  #startCompaction(): void {
+    let source: number;
     try {
-      const end = statSync(this.#path).size;
-      const fd = openSync(tmp, 'w', 0o600);
-      try {
-        let pending: string[] = [];
-        let pendingChars = 0;
-        const flush = () => {
-          if (pending.length === 0) return;
-          const bytes = Buffer.from(pending.join(''), 'utf8');
-          writeFully(fd, bytes, 'the journal');
-          size += bytes.length;
-          pending = [];
-          pendingChars = 0;
-        };
-        for await (const line of boundedLines(this.#path, MAX_JOURNAL_LINE_CHARS, 0, end)) {
-          const [expires, accessKeyId, nonce, extra] = line.split('\t');
-          if (!accessKeyId || nonce === undefined || nonce === '' || extra !== undefined || !(Number(expires) > at)) continue;
-          pending.push(`${line}\n`);
-          pendingChars += line.length + 1;
-          kept++;
-          if (pendingChars >= 64 * 1024) flush();
-        }
-        flush();
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(tmp, this.#path);
-      fsyncDirectory(dirname(this.#path));
+      source = openSync(this.#path, 'r');
     } catch {
-      try {
-        unlinkSync(tmp);
-      } catch {
-        // Nothing to remove, or the disk refuses that too; a later start removes it.
-      }
       this.#linesAfterCompaction = this.#lines;
       return;
     }
-    if (this.#fd !== undefined) closeQuietly(this.#fd);
-    this.#fd = undefined;
-    this.#ino = statSync(this.#path).ino;
-    this.#offset = size;
-    this.#lines = kept;
-    this.#linesAfterCompaction = kept;
+    const start: CompactionStart = { source, ino: this.#ino!, end: this.#offset };
+    this.#compaction = this.#compact(start).finally(() => {
+      this.#compaction = undefined;
+    });
+  }
+
+  /**
+   * Rewrites the journal with the live entries only (temporary file, then rename), in two steps:
+   *
+   * 1. beside the batches, which go on appending meanwhile: the live lines of the first `end` bytes,
+   *    read through the descriptor of the file as it was. Those bytes never change while the file
+   *    stays: lines are only appended after them, and a compaction replaces the file, not its bytes.
+   * 2. in the batches' turn and inside the exclusive section: what other processes appended since
+   *    is read into memory (a catch-up), the live lines appended after `end` are copied too, and
+   *    the copy is synced and renamed over the journal. When another process replaced the file
+   *    meanwhile (its own compaction), its file stands and this copy is dropped.
+   *
+   * So a compaction holds the batches up only for what was appended while it copied, not for the
+   * whole journal (measured: 200,000 lines held every claim for about half a second). Best effort:
+   * if the disk refuses, the journal stays as it was (still complete) and the next attempt waits
+   * for as many lines again. Never rejects.
+   */
+  async #compact({ source, ino, end }: CompactionStart): Promise<void> {
+    const at = this.#now();
+    // Its own name: two stores of one process on the journal (tests, a tool beside the service) never share it.
+    const tmp = `${this.#path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+    let out: number | undefined;
+    try {
+      out = openSync(tmp, 'w', 0o600);
+      const copy = new LiveLineCopy(out, at);
+      await copy.from(source, 0, end);
+      copy.flush();
+      // Synced here, beside the batches: in the section only what was appended meanwhile is left to sync.
+      const target = out;
+      await new Promise<void>((resolve, reject) => fdatasync(target, (err) => (err ? reject(err) : resolve())));
+      const replaced = await this.#inTurn(() =>
+        this.#exclusive(async () => {
+          await this.#catchUp();
+          if (this.#ino !== ino) return false;
+          await copy.from(source, end, this.#offset);
+          copy.flush();
+          fsyncSync(target);
+          renameSync(tmp, this.#path);
+          fsyncDirectory(dirname(this.#path));
+          if (this.#fd !== undefined) closeQuietly(this.#fd);
+          this.#fd = undefined;
+          this.#ino = statSync(this.#path).ino;
+          this.#offset = copy.size;
+          this.#lines = copy.kept;
+          this.#linesAfterCompaction = copy.kept;
+          return true;
+        }),
+      );
+      if (!replaced) removeQuietly(tmp);
+    } catch {
+      removeQuietly(tmp);
+      this.#linesAfterCompaction = this.#lines;
+    } finally {
+      closeQuietly(source);
+      if (out !== undefined) closeQuietly(out);
+    }
+  }
+
+  /** Runs `work` after the batches queued before it, and before those queued after: it and a batch never interleave. */
+  #inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const turn = this.#chain.then(work);
+    this.#chain = turn.then(
+      () => undefined,
+      () => undefined,
+    );
+    return turn;
+  }
+}
+
+/** The live lines of a journal, copied to `out` (a compaction's new file) in writes of about 64 KiB. */
+class LiveLineCopy {
+  kept = 0;
+  size = 0;
+  readonly #out: number;
+  /** Lines that expire by then are left out. */
+  readonly #at: number;
+  #pending: string[] = [];
+  #pendingChars = 0;
+
+  constructor(out: number, at: number) {
+    this.#out = out;
+    this.#at = at;
+  }
+
+  /** Copies the live lines of bytes `start` to `end` of the file open as `source`. */
+  async from(source: number, start: number, end: number): Promise<void> {
+    for await (const line of boundedLines(source, MAX_JOURNAL_LINE_CHARS, start, end)) {
+      const [expires, accessKeyId, nonce, extra] = line.split('\t');
+      if (!accessKeyId || nonce === undefined || nonce === '' || extra !== undefined || !(Number(expires) > this.#at)) continue;
+      this.#pending.push(`${line}\n`);
+      this.#pendingChars += line.length + 1;
+      this.kept++;
+      if (this.#pendingChars >= 64 * 1024) this.flush();
+    }
+  }
+
+  flush(): void {
+    if (this.#pending.length === 0) return;
+    const bytes = Buffer.from(this.#pending.join(''), 'utf8');
+    writeFully(this.#out, bytes, 'the journal');
+    this.size += bytes.length;
+    this.#pending = [];
+    this.#pendingChars = 0;
+  }
+}
+
+function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Nothing to remove, or the disk refuses that too; a later start removes it.
   }
 }
 
@@ -317,9 +421,11 @@ function removeStaleTemporaries(path: string, now: number): void {
  * memory, so no journal, however large or damaged, can exhaust memory at load. A missing file has
  * no lines.
  */
-async function* boundedLines(path: string, maxChars: number, start = 0, end?: number): AsyncGenerator<string> {
+async function* boundedLines(file: string | number, maxChars: number, start = 0, end?: number): AsyncGenerator<string> {
   if (end !== undefined && end <= start) return;
-  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 64 * 1024, start, ...(end === undefined ? {} : { end: end - 1 }) });
+  const range = { encoding: 'utf8' as const, highWaterMark: 64 * 1024, start, ...(end === undefined ? {} : { end: end - 1 }) };
+  // An open file is read where it is, and left open for its owner.
+  const stream = typeof file === 'number' ? createReadStream('', { ...range, fd: file, autoClose: false }) : createReadStream(file, range);
   let carry = '';
   let skipping = false;
   try {
