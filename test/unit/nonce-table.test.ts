@@ -39,17 +39,62 @@ describe('NonceTable: used nonces in typed arrays', () => {
     expect(table.has('AK', 'later-5', 2_000_000)).toBe(true);
   });
 
-  it('agrees with a plain map on any sequence of claims, releases and times, by name or by fingerprint alike', () => {
+  describe('while a rebuild moves the nonces to a new table a few at a time (each claim moves some)', () => {
+    /** A table whose 513th claim filled more than half of its 1,024 slots, so a rebuild has just started; its nonces in `order`. */
+    const rebuilding = (order: 'forward' | 'backward') => {
+      const table = new NonceTable({ minCapacity: 1024 });
+      const nonces = Array.from({ length: 513 }, (_, i) => `n${i}`);
+      for (const nonce of nonces) expect(table.claim('AK', nonce, 10_000, 0)).toBe(true);
+      return { table, nonces: order === 'forward' ? nonces : nonces.reverse() };
+    };
+
+    it.each(['forward', 'backward'] as const)('every nonce is found and refused, whichever table holds it (%s)', (order) => {
+      const { table, nonces } = rebuilding(order);
+      for (const nonce of nonces) {
+        expect(table.has('AK', nonce, 1)).toBe(true);
+        expect(table.claim('AK', nonce, 10_000, 1)).toBe(false);
+      }
+      expect(table.size).toBe(513);
+    });
+
+    it.each(['forward', 'backward'] as const)('a released nonce is forgotten, and can be claimed once again (%s)', (order) => {
+      const { table, nonces } = rebuilding(order);
+      for (const nonce of nonces.slice(0, 100)) table.release('AK', nonce);
+      expect(table.size).toBe(413);
+      for (const nonce of nonces.slice(0, 100)) {
+        expect(table.has('AK', nonce, 2)).toBe(false);
+        expect(table.claim('AK', nonce, 10_000, 2)).toBe(true);
+        expect(table.claim('AK', nonce, 10_000, 2)).toBe(false);
+      }
+      expect(table.size).toBe(513);
+    });
+
+    it.each(['forward', 'backward'] as const)('an expired nonce is claimed anew, once, and counted once (%s)', (order) => {
+      const { table, nonces } = rebuilding(order);
+      for (const nonce of nonces) expect(table.claim('AK', nonce, 30_000, 20_000)).toBe(true);
+      expect(table.size).toBe(513);
+      for (const nonce of nonces) expect(table.claim('AK', nonce, 30_000, 20_001)).toBe(false);
+      // The move is over: what it carried over is as claimed, and nothing expired came back.
+      for (let i = 0; i < 2_000; i++) table.claim('AK', `more-${i}`, 30_000, 20_002);
+      for (const nonce of nonces) expect(table.has('AK', nonce, 20_003)).toBe(true);
+      expect(table.size).toBe(2_513);
+    });
+  });
+
+  it.each([
+    ['a table that never grows', 1024, 40, 200],
+    ['a table of 4 slots at first, rebuilt over and over while claims go on (grown, and cleared of the expired)', 4, 400, 20_000],
+  ])('agrees with a plain map on any sequence of claims, releases and times, by name or by fingerprint alike: %s', (_, minCapacity, keys, maxTtl) => {
     const step = fc.record({
       byFingerprint: fc.boolean(),
       op: fc.constantFrom('claim', 'claim', 'claim', 'release', 'has'),
-      key: fc.integer({ min: 0, max: 40 }),
+      key: fc.integer({ min: 0, max: keys }),
       advance: fc.integer({ min: 0, max: 50 }),
-      ttl: fc.integer({ min: 1, max: 200 }),
+      ttl: fc.integer({ min: 1, max: maxTtl }),
     });
     fc.assert(
-      fc.property(fc.array(step, { maxLength: 400 }), (steps) => {
-        const table = new NonceTable();
+      fc.property(fc.array(step, { maxLength: 800 }), (steps) => {
+        const table = new NonceTable({ minCapacity });
         const model = new Map<number, number>();
         let now = 10;
         for (const s of steps) {
@@ -67,6 +112,8 @@ describe('NonceTable: used nonces in typed arrays', () => {
             else table.release('AK', nonce);
             model.delete(s.key);
           } else {
+            // Held ones only: the table counts those it has not dropped yet, expired or not.
+            expect(table.size).toBeGreaterThanOrEqual([...model.values()].filter((expiresAt) => expiresAt > now).length);
             const held = s.byFingerprint ? table.hasFingerprint(table.fingerprint('AK', nonce), now) : table.has('AK', nonce, now);
             expect(held).toBe((model.get(s.key) ?? 0) > now);
           }
