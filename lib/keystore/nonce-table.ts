@@ -50,6 +50,11 @@ export class NonceTable {
   #cursor = 0;
   /** Old slots moved per claim, so that the move ends well before the new table needs a rebuild. */
   #step = 0;
+  /**
+   * When the rebuild started: a nonce expired by then is not moved, even if a later claim's `now`
+   * is earlier (a clock stepped back). The new table was sized for the others only.
+   */
+  #rebuiltAt = 0;
   /** Slots of the current table not EMPTY: held, expired or released. */
   #used = 0;
   /** Slots holding a nonce in either table (some may have expired since). */
@@ -168,6 +173,7 @@ export class NonceTable {
     while (capacity < live * 3) capacity *= 2;
     this.#old = current;
     this.#cursor = 0;
+    this.#rebuiltAt = now;
     this.#slots = slotsOf(capacity);
     this.#used = 0;
     // Claims before the new table is half full, less the live ones to move: the move takes at most half of them.
@@ -185,7 +191,7 @@ export class NonceTable {
       // An empty slot stays empty: probes that stop there never went past it.
       if (expiresAt === EMPTY || expiresAt === RELEASED || expiresAt === MOVED) continue;
       old.expiry[i] = MOVED;
-      if (!(expiresAt > now)) {
+      if (!(expiresAt > now && expiresAt > this.#rebuiltAt)) {
         this.#held--;
         continue;
       }

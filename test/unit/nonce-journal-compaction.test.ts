@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -145,6 +145,48 @@ describe('Class: JournaledNonceStore, compaction beside the batches', () => {
     expect(await first.claim('AK', 'second', expiresAt)).toBe(false);
     const restarted = await JournaledNonceStore.open(path);
     for (const nonce of [...names('first', 10), 'trigger-000', 'second', 'first-after']) expect(await restarted.claim('AK', nonce, expiresAt)).toBe(false);
+  });
+
+  it('when two processes share a journal, a file one of them compacted is not compacted again at once by the other', async () => {
+    const path = await journal();
+    const expiresAt = Date.now() + 60_000;
+    // One exclusive section for both, as the file store's lock is.
+    let tail: Promise<unknown> = Promise.resolve();
+    const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
+      const turn = tail.then(work);
+      tail = turn.catch(() => undefined);
+      return turn;
+    };
+    const stores = [
+      await JournaledNonceStore.open(path, Date.now, exclusive, { compactAfterLines: 100 }),
+      await JournaledNonceStore.open(path, Date.now, exclusive, { compactAfterLines: 100 }),
+    ];
+    let rewrites = 0;
+    let ino = (await stat(path).catch(() => undefined))?.ino;
+    for (let b = 0; b < 400; b++) {
+      const store = stores[b % 2]!;
+      await claimAll(store, names(`b${b}`, 5), expiresAt);
+      await store.compaction;
+      const now = (await stat(path)).ino;
+      if (now !== ino) rewrites++;
+      ino = now;
+    }
+    // 2,000 live lines: compacted when the journal doubles (after 100, 200, 400, …), not at every batch.
+    expect(rewrites).toBeLessThanOrEqual(10);
+    const restarted = await JournaledNonceStore.open(path);
+    for (let b = 0; b < 400; b += 37) expect(await restarted.claim('AK', `b${b}-000`, expiresAt)).toBe(false);
+  });
+
+  it('when the journal is removed under a running process, its lines are put back from the file the process has open', async () => {
+    const path = await journal();
+    const expiresAt = Date.now() + 60_000;
+    const store = await JournaledNonceStore.open(path);
+    await claimAll(store, names('before', 5), expiresAt);
+    await unlink(path);
+    await claimAll(store, names('after', 5), expiresAt);
+    const restarted = await JournaledNonceStore.open(path);
+    for (const nonce of [...names('before', 5), ...names('after', 5)]) expect(await restarted.claim('AK', nonce, expiresAt)).toBe(false);
+    expect(await leftovers(path)).toEqual([]);
   });
 
   it.each([

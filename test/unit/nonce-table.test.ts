@@ -81,6 +81,35 @@ describe('NonceTable: used nonces in typed arrays', () => {
     });
   });
 
+  it('when the clock steps back during a rebuild, claims still return, and nonces dropped as expired at the rebuild stay dropped', () => {
+    const table = new NonceTable({ minCapacity: 16 });
+    let now = 1_000;
+    let n = 0;
+    // Nonces valid until 2,000, until a rebuild starts with more than 300 of them held…
+    let capacity = 0;
+    for (;;) {
+      const bytes = table.bytes;
+      table.claim('AK', `n${n++}`, 2_000, now);
+      if (table.bytes > bytes && n > 300) {
+        capacity = (table.bytes - bytes) / 16;
+        break;
+      }
+    }
+    // …and on until its new table is exactly half full.
+    for (let used = n; used < capacity / 2; used++) table.claim('AK', `n${n++}`, 2_000, now);
+    // The clock jumps forward (all of them look expired) until the next rebuild starts: its table is sized for none of them.
+    now = 10_000_000;
+    const before = table.bytes;
+    let k = 0;
+    while (table.bytes <= before) table.claim('AK', `forward-${k++}`, now + 1_000, now);
+    // And back: they would look live again, but none may be moved into a table sized without them
+    // (it would fill up, and a claim would probe it for ever).
+    now = 1_500;
+    for (let j = 0; j < 200; j++) expect(table.claim('AK', `back-${j}`, 3_000, now)).toBe(true);
+    expect(table.size).toBe(k + 200);
+    for (let j = 0; j < 200; j++) expect(table.claim('AK', `back-${j}`, 3_000, now)).toBe(false);
+  });
+
   it.each([
     ['a table that never grows', 1024, 40, 200],
     ['a table of 4 slots at first, rebuilt over and over while claims go on (grown, and cleared of the expired)', 4, 400, 20_000],

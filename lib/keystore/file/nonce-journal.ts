@@ -116,7 +116,8 @@ export class JournaledNonceStore implements NonceStore {
     options: JournalOptions = {},
   ): Promise<JournaledNonceStore> {
     const store = new JournaledNonceStore(path, now, exclusive, options);
-    removeStaleTemporaries(path, now());
+    // Files' times are the real clock's, whatever `now` the store is given.
+    removeStaleTemporaries(path, Date.now());
     await exclusive(async () => {
       await store.#catchUp();
       if (store.#lines > 0) store.#startCompaction();
@@ -210,7 +211,8 @@ export class JournaledNonceStore implements NonceStore {
 
   #descriptor(): number {
     if (this.#fd === undefined) {
-      this.#fd = openSync(this.#path, 'a', 0o600);
+      // Readable too: if the path is removed, its lines are read back from here (see #restore).
+      this.#fd = openSync(this.#path, 'a+', 0o600);
       // A journal this append creates: it is the file this process has read (all of it, nothing).
       this.#ino ??= fstatSync(this.#fd).ino;
     }
@@ -229,13 +231,19 @@ export class JournaledNonceStore implements NonceStore {
       ({ ino, size } = statSync(this.#path));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      // Removed under this process (by hand, a clean-up job): its lines are put back from the file
+      // this process still has open, so a restart still knows them (else the next append creates it).
+      if (this.#fd !== undefined) await this.#restore(this.#fd);
       return;
     }
-    if (ino !== this.#ino) {
+    const renewed = ino !== this.#ino;
+    if (renewed) {
       if (this.#fd !== undefined) closeQuietly(this.#fd);
       this.#fd = undefined;
       this.#ino = ino;
       this.#offset = 0;
+      // Counted from the start of this file: one that another process just compacted is not due again.
+      this.#lines = 0;
     }
     if (size <= this.#offset) return;
     const at = this.#now();
@@ -247,6 +255,46 @@ export class JournaledNonceStore implements NonceStore {
       this.#memory.claimNow(accessKeyId, nonce, expiresAt);
     }
     this.#offset = size;
+    if (renewed) this.#linesAfterCompaction = this.#lines;
+  }
+
+  /**
+   * Writes the live lines of the journal this process has open (`from`, whose path was removed)
+   * to a new file at the path. Inside the exclusive section; rejects (the batch fails closed) when
+   * the disk refuses.
+   */
+  async #restore(from: number): Promise<void> {
+    const tmp = this.#temporaryPath();
+    const out = openSync(tmp, 'w', 0o600);
+    try {
+      const copy = new LiveLineCopy(out, this.#now());
+      await copy.from(from, 0, this.#offset);
+      copy.flush();
+      fsyncSync(out);
+      renameSync(tmp, this.#path);
+      fsyncDirectory(dirname(this.#path));
+      this.#replacedBy(copy);
+    } catch (err) {
+      removeQuietly(tmp);
+      throw err;
+    } finally {
+      closeQuietly(out);
+    }
+  }
+
+  /** After the journal was replaced by `copy`'s file: appends go to it, and it is where reading goes on. */
+  #replacedBy(copy: LiveLineCopy): void {
+    if (this.#fd !== undefined) closeQuietly(this.#fd);
+    this.#fd = undefined;
+    this.#ino = statSync(this.#path).ino;
+    this.#offset = copy.size;
+    this.#lines = copy.kept;
+    this.#linesAfterCompaction = copy.kept;
+  }
+
+  /** A compaction's or restoration's new file: a name of its own, so two stores of one process on the journal (tests, a tool beside the service) never share one. */
+  #temporaryPath(): string {
+    return `${this.#path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   }
 
   /**
@@ -286,8 +334,7 @@ export class JournaledNonceStore implements NonceStore {
    */
   async #compact({ source, ino, end }: CompactionStart): Promise<void> {
     const at = this.#now();
-    // Its own name: two stores of one process on the journal (tests, a tool beside the service) never share it.
-    const tmp = `${this.#path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+    const tmp = this.#temporaryPath();
     let out: number | undefined;
     try {
       out = openSync(tmp, 'w', 0o600);
@@ -306,12 +353,7 @@ export class JournaledNonceStore implements NonceStore {
           fsyncSync(target);
           renameSync(tmp, this.#path);
           fsyncDirectory(dirname(this.#path));
-          if (this.#fd !== undefined) closeQuietly(this.#fd);
-          this.#fd = undefined;
-          this.#ino = statSync(this.#path).ino;
-          this.#offset = copy.size;
-          this.#lines = copy.kept;
-          this.#linesAfterCompaction = copy.kept;
+          this.#replacedBy(copy);
           return true;
         }),
       );
