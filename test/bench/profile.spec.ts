@@ -5,6 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killAllGateways, makeTempDir, REPO_ROOT, removeDir, startGateway, writeSeedFile } from '../helpers/gateway-process.js';
 import { ADMIN, ALIAS, TEST_SEED } from '../helpers/service.js';
 import { signedRpcRequest } from '../helpers/sign.js';
+import { openFileBackend } from '../../lib/keystore/file/file-backend.js';
+import type { JournaledNonceStore } from '../../lib/keystore/file/nonce-journal.js';
+import { NonceTable } from '../../lib/keystore/nonce-table.js';
 import { median, runLoad } from './support/load.js';
 import { writeBenchmarkTables } from './support/tables.js';
 
@@ -18,6 +21,8 @@ import { writeBenchmarkTables } from './support/tables.js';
  *      connections of signed GenerateDataKey: its busy time per request by area and the functions
  *      with the most time of their own. The profile is written to bench/gateway.cpuprofile (open
  *      it in Chrome DevTools or speedscope for a flame graph).
+ *   3. how long replay protection holds requests up as it grows: the file store's nonce journal
+ *      through its compactions, and the in-memory replay table through its rebuilds.
  *
  * Prints a table, writes bench/profile.json and rewrites the tables of docs/benchmarks.md from it.
  */
@@ -204,5 +209,60 @@ describe('npm run bench:profile', () => {
     say('functions with the most time of their own (µs per request):');
     for (const { name, microsPerRequest } of summary.functions) say(`    ${microsPerRequest}  ${name}`);
     say('flame graph: bench/gateway.cpuprofile (Chrome DevTools → Performance → Load profile, or speedscope)');
+  });
+
+  it('3: how long replay protection holds requests up as it grows (the journal compacting, the table rebuilding)', async () => {
+    // The journal as the file backend opens it: its lock is the store's cross-process one.
+    const backend = await openFileBackend(join(dir, 'replay'));
+    const journal = backend.nonces as JournaledNonceStore;
+    const nonces = Number(process.env.BENCH_REPLAY_NONCES ?? 300_000);
+    const batch = 30;
+    const expiresAt = Date.now() + 3_600_000;
+    const waits: number[] = [];
+    let compactions = 0;
+    for (let i = 0; i < nonces; i += batch) {
+      const started = performance.now();
+      const claims: Array<Promise<boolean>> = [];
+      for (let k = 0; k < batch; k++) claims.push(journal.claim(ADMIN.accessKeyId, `replay-${i + k}`, expiresAt));
+      const compacting = journal.compaction;
+      expect(await Promise.all(claims)).not.toContain(false);
+      waits.push(performance.now() - started);
+      if (journal.compaction !== undefined && journal.compaction !== compacting) compactions++;
+    }
+    await journal.compaction;
+
+    const table = new NonceTable();
+    const tableNonces = Number(process.env.BENCH_TABLE_NONCES ?? 1_000_000);
+    const claimWaits = new Float64Array(tableNonces);
+    let rebuilds = 0;
+    for (let i = 0; i < tableNonces; i++) {
+      const bytes = table.bytes;
+      const started = performance.now();
+      table.claim(ADMIN.accessKeyId, `table-${i}`, expiresAt, Date.now());
+      claimWaits[i] = performance.now() - started;
+      if (table.bytes > bytes) rebuilds++;
+    }
+    claimWaits.sort();
+    const sorted = [...waits].sort((a, b) => a - b);
+    const at = (values: ArrayLike<number>, q: number) => values[Math.min(values.length - 1, Math.floor(values.length * q))]!;
+    const replayGrowth = {
+      journal: {
+        nonces,
+        batch,
+        compactions,
+        p50Ms: Number(at(sorted, 0.5).toFixed(3)),
+        p99Ms: Number(at(sorted, 0.99).toFixed(3)),
+        maxMs: Number(sorted.at(-1)!.toFixed(1)),
+      },
+      table: { nonces: tableNonces, rebuilds, p50Micros: Number((at(claimWaits, 0.5) * 1000).toFixed(2)), maxMs: Number(claimWaits.at(-1)!.toFixed(1)) },
+    };
+    results.replayGrowth = replayGrowth;
+    say('');
+    say(
+      `(3) journal: ${nonces.toLocaleString('en')} nonces in batches of ${batch}, ${compactions} compactions: batch wait p50 ${replayGrowth.journal.p50Ms} ms, p99 ${replayGrowth.journal.p99Ms} ms, longest ${replayGrowth.journal.maxMs} ms`,
+    );
+    say(
+      `(3) table: ${tableNonces.toLocaleString('en')} nonces, ${rebuilds} rebuilds: claim p50 ${replayGrowth.table.p50Micros} µs, longest ${replayGrowth.table.maxMs} ms`,
+    );
   });
 });

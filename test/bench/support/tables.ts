@@ -70,6 +70,11 @@ export interface ProfileResults {
   date?: string;
   stages?: Array<{ stage: string; loopMicros?: number; httpMicros: number; httpPerSecond: number }>;
   gatewayProfile?: { perSecond: number; requests: number; areas: Array<{ name: string; microsPerRequest: number }> };
+  /** (3) How long replay protection holds requests up as it grows: batches of claims through the journal, single claims on the table. */
+  replayGrowth?: {
+    journal: { nonces: number; batch: number; compactions: number; p50Ms: number; p99Ms: number; maxMs: number };
+    table: { nonces: number; rebuilds: number; p50Micros: number; maxMs: number };
+  };
 }
 
 export interface SoakResults {
@@ -391,6 +396,18 @@ function profileAreasTable(p: ProfileResults): string {
   ].join('\n');
 }
 
+function profileReplayTable(p: ProfileResults): string {
+  const g = p.replayGrowth;
+  if (!g) return notRun('profile');
+  const { journal: j, table: t } = g;
+  return [
+    '| replay protection growing, in process | typical wait | longest wait | longest / typical |',
+    '| --- | --- | --- | --- |',
+    `| the file store's journal, ${int(j.nonces)} nonces claimed in batches of ${j.batch} (its lock, append and \`fdatasync\`; ${j.compactions} compactions on the way): a batch's wait, p50 (p99) | ${fixed(j.p50Ms, 2)} ms (${fixed(j.p99Ms, 2)} ms) | ${fixed(j.maxMs, 1)} ms | ${int(j.maxMs / j.p50Ms)}× |`,
+    `| the replay table in memory, ${int(t.nonces)} nonces claimed one by one (${t.rebuilds} rebuilds on the way): a claim's wait, p50 | ${fixed(t.p50Micros, 2)} µs | ${fixed(t.maxMs, 1)} ms | ${int((t.maxMs * 1000) / t.p50Micros)}× |`,
+  ].join('\n');
+}
+
 function soakTable(s?: SoakResults): string {
   if (!s) return notRun('soak');
   return [
@@ -446,6 +463,7 @@ export function renderBenchmarkTables(all: AllResults): Record<string, string> {
     'bench-also-measured': alsoMeasuredTable(r),
     'bench-profile-stages': profileStagesTable(p),
     'bench-profile-areas': profileAreasTable(p),
+    'bench-profile-replay': profileReplayTable(p),
     'bench-targets': targetsTable(all),
     'bench-soak': soakTable(all.soak),
     'bench-big-file': bigFileTable(all.bigFile),
