@@ -177,15 +177,25 @@ describe('Class: JournaledNonceStore, compaction beside the batches', () => {
     for (let b = 0; b < 400; b += 37) expect(await restarted.claim('AK', `b${b}-000`, expiresAt)).toBe(false);
   });
 
-  it('when the journal is removed under a running process, its lines are put back from the file the process has open', async () => {
+  it("when the journal is removed under a running process, its lines are put back from the file the process has open, another process's too", async () => {
     const path = await journal();
     const expiresAt = Date.now() + 60_000;
-    const store = await JournaledNonceStore.open(path);
+    let tail: Promise<unknown> = Promise.resolve();
+    const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
+      const turn = tail.then(work);
+      tail = turn.catch(() => undefined);
+      return turn;
+    };
+    const store = await JournaledNonceStore.open(path, Date.now, exclusive);
+    const other = await JournaledNonceStore.open(path, Date.now, exclusive);
     await claimAll(store, names('before', 5), expiresAt);
+    // Appended by the other process after this one last read the file.
+    await claimAll(other, names('other', 5), expiresAt);
     await unlink(path);
     await claimAll(store, names('after', 5), expiresAt);
+    for (const nonce of names('other', 5)) expect(await store.claim('AK', nonce, expiresAt)).toBe(false);
     const restarted = await JournaledNonceStore.open(path);
-    for (const nonce of [...names('before', 5), ...names('after', 5)]) expect(await restarted.claim('AK', nonce, expiresAt)).toBe(false);
+    for (const nonce of [...names('before', 5), ...names('other', 5), ...names('after', 5)]) expect(await restarted.claim('AK', nonce, expiresAt)).toBe(false);
     expect(await leftovers(path)).toEqual([]);
   });
 

@@ -245,9 +245,15 @@ export class JournaledNonceStore implements NonceStore {
       // Counted from the start of this file: one that another process just compacted is not due again.
       this.#lines = 0;
     }
+    await this.#readUpTo(this.#path, size);
+    if (renewed) this.#linesAfterCompaction = this.#lines;
+  }
+
+  /** Reads the lines of `file` (a path, or an open file) from where this process stopped up to `size` into memory. */
+  async #readUpTo(file: string | number, size: number): Promise<void> {
     if (size <= this.#offset) return;
     const at = this.#now();
-    for await (const line of boundedLines(this.#path, MAX_JOURNAL_LINE_CHARS, this.#offset, size)) {
+    for await (const line of boundedLines(file, MAX_JOURNAL_LINE_CHARS, this.#offset, size)) {
       this.#lines += 1;
       const [expires, accessKeyId, nonce, extra] = line.split('\t');
       const expiresAt = Number(expires);
@@ -255,15 +261,17 @@ export class JournaledNonceStore implements NonceStore {
       this.#memory.claimNow(accessKeyId, nonce, expiresAt);
     }
     this.#offset = size;
-    if (renewed) this.#linesAfterCompaction = this.#lines;
   }
 
   /**
    * Writes the live lines of the journal this process has open (`from`, whose path was removed)
-   * to a new file at the path. Inside the exclusive section; rejects (the batch fails closed) when
-   * the disk refuses.
+   * to a new file at the path, after reading into memory what other processes appended to it since
+   * this one last looked. Inside the exclusive section; rejects (the batch fails closed) when the
+   * disk refuses. Best effort: a process that no longer has the removed file open (it was replaced
+   * since by a compaction) cannot put its lines back, and the next append creates the file anew.
    */
   async #restore(from: number): Promise<void> {
+    await this.#readUpTo(from, fstatSync(from).size);
     const tmp = this.#temporaryPath();
     const out = openSync(tmp, 'w', 0o600);
     try {
