@@ -200,6 +200,30 @@ describe('Class: JournaledNonceStore, compaction beside the batches', () => {
   });
 
   it.each([
+    ['it was opened and has appended nothing yet', async (path: string) => JournaledNonceStore.open(path)],
+    [
+      'its own compaction has just replaced the file',
+      async (path: string) => {
+        const store = await JournaledNonceStore.open(path, Date.now, undefined, { compactAfterLines: 5 });
+        await claimAll(store, names('more', 4), Date.now() + 60_000);
+        expect(store.compaction).toBeDefined();
+        await store.compaction;
+        return store;
+      },
+    ],
+  ])('when the journal is removed just after %s, the process still puts its lines back', async (_, ready) => {
+    const path = await journal();
+    const expiresAt = Date.now() + 60_000;
+    const first = await JournaledNonceStore.open(path);
+    await claimAll(first, names('earlier', 3), expiresAt);
+    const store = await ready(path);
+    await unlink(path);
+    await claimAll(store, names('after', 2), expiresAt);
+    const restarted = await JournaledNonceStore.open(path);
+    for (const nonce of [...names('earlier', 3), ...names('after', 2)]) expect(await restarted.claim('AK', nonce, expiresAt)).toBe(false);
+  });
+
+  it.each([
     ['its new file cannot be created (read-only disk)', () => (faults.failOpening = '.tmp-')],
     ['its new file cannot be written (disk full)', () => (faults.failWritingTo = '.tmp-')],
   ])('when %s, the journal stays as it was, claims go on, and the next attempt waits for as many lines again', async (_, fault) => {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, createReadStream, fdatasync, fstatSync, fsyncSync, openSync, readdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, createReadStream, fdatasync, fstatSync, fsyncSync, openSync, readdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ServiceUnavailableError } from '../../errors.js';
 import { closeQuietly, writeFully } from '../../file-descriptor.js';
@@ -245,8 +245,25 @@ export class JournaledNonceStore implements NonceStore {
       // Counted from the start of this file: one that another process just compacted is not due again.
       this.#lines = 0;
     }
+    if (this.#fd === undefined) this.#hold(ino);
     await this.#readUpTo(this.#path, size);
     if (renewed) this.#linesAfterCompaction = this.#lines;
+  }
+
+  /**
+   * Keeps the journal file (inode `ino`) open, for appends and so that its lines can be put back
+   * if its path is removed (see #restore); never creates it. Left for the next append to open when
+   * the path no longer names that file.
+   */
+  #hold(ino: number): void {
+    let fd: number;
+    try {
+      fd = openSync(this.#path, constants.O_RDWR | constants.O_APPEND);
+    } catch {
+      return;
+    }
+    if (fstatSync(fd).ino === ino) this.#fd = fd;
+    else closeQuietly(fd);
   }
 
   /** Reads the lines of `file` (a path, or an open file) from where this process stopped up to `size` into memory. */
@@ -267,8 +284,9 @@ export class JournaledNonceStore implements NonceStore {
    * Writes the live lines of the journal this process has open (`from`, whose path was removed)
    * to a new file at the path, after reading into memory what other processes appended to it since
    * this one last looked. Inside the exclusive section; rejects (the batch fails closed) when the
-   * disk refuses. Best effort: a process that no longer has the removed file open (it was replaced
-   * since by a compaction) cannot put its lines back, and the next append creates the file anew.
+   * disk refuses. Best effort: when the first process to notice has not had the file open (it
+   * has not used the journal since another created it), its next append creates the file anew, and
+   * the removed file's lines are known only to the memory of the processes that read them.
    */
   async #restore(from: number): Promise<void> {
     await this.#readUpTo(from, fstatSync(from).size);
@@ -295,6 +313,7 @@ export class JournaledNonceStore implements NonceStore {
     if (this.#fd !== undefined) closeQuietly(this.#fd);
     this.#fd = undefined;
     this.#ino = statSync(this.#path).ino;
+    this.#hold(this.#ino);
     this.#offset = copy.size;
     this.#lines = copy.kept;
     this.#linesAfterCompaction = copy.kept;
