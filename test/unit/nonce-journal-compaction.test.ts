@@ -82,6 +82,16 @@ async function claimAll(store: { claim(a: string, n: string, e: number): Promise
   expect(await Promise.all(nonces.map((nonce) => store.claim('AK', nonce, expiresAt)))).toEqual(nonces.map(() => true));
 }
 
+/** One exclusive section for stores that share a journal, as the file store's cross-process lock is. */
+function sharedSection(): <T>(work: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return (work) => {
+    const turn = tail.then(work);
+    tail = turn.catch(() => undefined);
+    return turn;
+  };
+}
+
 const names = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => `${prefix}-${String(i).padStart(3, '0')}`);
 
 afterEach(() => {
@@ -150,13 +160,7 @@ describe('Class: JournaledNonceStore, compaction beside the batches', () => {
   it('when two processes share a journal, a file one of them compacted is not compacted again at once by the other', async () => {
     const path = await journal();
     const expiresAt = Date.now() + 60_000;
-    // One exclusive section for both, as the file store's lock is.
-    let tail: Promise<unknown> = Promise.resolve();
-    const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
-      const turn = tail.then(work);
-      tail = turn.catch(() => undefined);
-      return turn;
-    };
+    const exclusive = sharedSection();
     const stores = [
       await JournaledNonceStore.open(path, Date.now, exclusive, { compactAfterLines: 100 }),
       await JournaledNonceStore.open(path, Date.now, exclusive, { compactAfterLines: 100 }),
@@ -180,12 +184,7 @@ describe('Class: JournaledNonceStore, compaction beside the batches', () => {
   it("when the journal is removed under a running process, its lines are put back from the file the process has open, another process's too", async () => {
     const path = await journal();
     const expiresAt = Date.now() + 60_000;
-    let tail: Promise<unknown> = Promise.resolve();
-    const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
-      const turn = tail.then(work);
-      tail = turn.catch(() => undefined);
-      return turn;
-    };
+    const exclusive = sharedSection();
     const store = await JournaledNonceStore.open(path, Date.now, exclusive);
     const other = await JournaledNonceStore.open(path, Date.now, exclusive);
     await claimAll(store, names('before', 5), expiresAt);
