@@ -272,10 +272,8 @@ export class JournaledNonceStore implements NonceStore {
     const at = this.#now();
     for await (const line of boundedLines(file, MAX_JOURNAL_LINE_CHARS, this.#offset, size)) {
       this.#lines += 1;
-      const [expires, accessKeyId, nonce, extra] = line.split('\t');
-      const expiresAt = Number(expires);
-      if (!accessKeyId || nonce === undefined || nonce === '' || extra !== undefined || !(expiresAt > at)) continue;
-      this.#memory.claimNow(accessKeyId, nonce, expiresAt);
+      const entry = liveEntry(line, at);
+      if (entry) this.#memory.claimNow(entry.accessKeyId, entry.nonce, entry.expiresAt);
     }
     this.#offset = size;
   }
@@ -423,8 +421,7 @@ class LiveLineCopy {
   /** Copies the live lines of bytes `start` to `end` of the file open as `source`. */
   async from(source: number, start: number, end: number): Promise<void> {
     for await (const line of boundedLines(source, MAX_JOURNAL_LINE_CHARS, start, end)) {
-      const [expires, accessKeyId, nonce, extra] = line.split('\t');
-      if (!accessKeyId || nonce === undefined || nonce === '' || extra !== undefined || !(Number(expires) > this.#at)) continue;
+      if (!liveEntry(line, this.#at)) continue;
       this.#pending.push(`${line}\n`);
       this.#pendingChars += line.length + 1;
       this.kept++;
@@ -440,6 +437,14 @@ class LiveLineCopy {
     this.#pending = [];
     this.#pendingChars = 0;
   }
+}
+
+/** A journal line's entry when it is well formed and expires after `at`; undefined for any other line. */
+function liveEntry(line: string, at: number): { expiresAt: number; accessKeyId: string; nonce: string } | undefined {
+  const [expires, accessKeyId, nonce, extra] = line.split('\t');
+  const expiresAt = Number(expires);
+  if (!accessKeyId || nonce === undefined || nonce === '' || extra !== undefined || !(expiresAt > at)) return undefined;
+  return { expiresAt, accessKeyId, nonce };
 }
 
 function removeQuietly(path: string): void {
