@@ -56,6 +56,7 @@ vi.mock('node:fs', async (importOriginal) => {
 });
 
 const { JournaledNonceStore } = await import('../../lib/keystore/file/nonce-journal.js');
+import type { ExclusiveSection } from '../../lib/keystore/file/nonce-journal.js';
 
 const journal = async () => join(await mkdtemp(join(tmpdir(), 'kms-nonce-compaction-')), 'nonces.journal');
 const liveNonces = async (path: string) =>
@@ -83,10 +84,10 @@ async function claimAll(store: { claim(a: string, n: string, e: number): Promise
 }
 
 /** One exclusive section for stores that share a journal, as the file store's cross-process lock is. */
-function sharedSection(): <T>(work: () => Promise<T>) => Promise<T> {
+function sharedSection(): ExclusiveSection {
   let tail: Promise<unknown> = Promise.resolve();
   return (work) => {
-    const turn = tail.then(work);
+    const turn = tail.then(() => work(() => false));
     tail = turn.catch(() => undefined);
     return turn;
   };

@@ -153,4 +153,36 @@ describe('Class: JournaledNonceStore, bounded footprint', () => {
     expect(await store.claim('AK', 'good2', expiresAt)).toBe(false);
     expect((await readFile(path, 'utf8')).length).toBeLessThan(1_000);
   });
+
+  it('when a batch fails in a run of batches sharing one section, only its claims fail with 503; the batch before stays journaled, and the next section works', async () => {
+    const path = await journal();
+    const expiresAt = Date.now() + 60_000;
+    let onEntry: (() => void) | undefined;
+    const store = await JournaledNonceStore.open(path, Date.now, (work) => {
+      const entered = onEntry;
+      onEntry = undefined;
+      entered?.();
+      return work(() => false);
+    });
+    let second: Array<Promise<boolean>> = [];
+    onEntry = () => {
+      // The first batch ('a') is taken; these form the next, decided in the same section, and the
+      // disk is full after the first batch's bytes.
+      second = ['b', 'c'].map((nonce) => store.claim('AK', nonce, expiresAt));
+      faults.acceptBytes = Buffer.byteLength(`\n${expiresAt}\tAK\ta\n`);
+    };
+    expect(await store.claim('AK', 'a', expiresAt)).toBe(true);
+    const results = await Promise.allSettled(second);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    for (const r of results) expect((r as PromiseRejectedResult).reason).toBeInstanceOf(ServiceUnavailableError);
+
+    faults.acceptBytes = undefined;
+    expect(await store.claim('AK', 'd', expiresAt)).toBe(true);
+    const reopened = await JournaledNonceStore.open(path);
+    expect(await reopened.claim('AK', 'a', expiresAt)).toBe(false);
+    expect(await reopened.claim('AK', 'd', expiresAt)).toBe(false);
+    // Never served, so their requests may be retried.
+    expect(await reopened.claim('AK', 'b', expiresAt)).toBe(true);
+    expect(await reopened.claim('AK', 'c', expiresAt)).toBe(true);
+  });
 });

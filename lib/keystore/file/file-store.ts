@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { closeSync, constants, futimes, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, futimes, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { type FileHandle, link, mkdir, open, readdir, readFile, readlink, rename, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +42,18 @@ const MARKER_FILE = 'marker';
 /** Attempts to move the change marker after an entry's write landed, and the first pause between them (growing fourfold). */
 const MARKER_MOVE_ATTEMPTS = 3;
 const MARKER_MOVE_BACKOFF_MS = 10;
+
+/**
+ * A waiter for a held lock announces itself in `<lock>.waiting` (its token; the file rewritten at
+ * every attempt), so that a holder running one section after another (see exclusive) ends them and
+ * hands the lock over. An announcement older than this was left by a waiter that stopped waiting.
+ */
+const WAITING_FRESH_MS = 250;
+/**
+ * After a holder ended its section for a waiter, how long it leaves the lock to that waiter before
+ * taking it again: longer than a waiter's longest pause between attempts (see #acquireFileLock).
+ */
+const HANDOVER_MS = 80;
 
 /** Attempts to remove a lock file at release, and the first pause between them (growing fourfold). */
 const RELEASE_ATTEMPTS = 4;
@@ -116,6 +128,8 @@ export class FileKeyStore implements KeyStore {
   readonly #lockTimeoutMs: number;
   readonly #staleLockMs: number;
   readonly #inProcess = new Map<string, Promise<unknown>>();
+  /** Per lock name: until when this store leaves the lock to the waiter it ended a section for (see #leaveToWaiter). */
+  readonly #handovers = new Map<string, number>();
 
   constructor(dir: string, options: FileKeyStoreOptions = {}) {
     this.#dir = dir;
@@ -280,9 +294,13 @@ export class FileKeyStore implements KeyStore {
    * Runs `work` holding the cross-process lock of `name` (the lock every writer of that entry takes
    * on this directory), for state kept beside the store that must change one process at a time (the
    * shared nonce journal). Throws KeyStoreUnavailableError `busy` when the lock is not obtained.
+   *
+   * `contended()` is true once another process (or store) waits for the lock: a `work` that would
+   * go on with more (the journal's next batch) should return instead. This store then leaves the
+   * lock to that waiter before taking it again, so a busy holder cannot starve it.
    */
-  exclusive<T>(name: string, work: () => Promise<T>): Promise<T> {
-    return translateIoError('lock', name, () => this.#withLock('lock', name, () => work()));
+  exclusive<T>(name: string, work: (contended: () => boolean) => Promise<T>): Promise<T> {
+    return translateIoError('lock', name, () => this.#withLock('lock', name, (_assertStillHeld, contended) => work(contended)));
   }
 
   list(prefix: string): Promise<string[]> {
@@ -304,7 +322,7 @@ export class FileKeyStore implements KeyStore {
 
   /**
    * Removes what writers that died left behind: `.tmp-*` files older than `maxAgeMs` in every
-   * namespace, and `.break` locks older than the stale-lock age. Age-based, so a writer of another
+   * namespace, and `.break` locks and waiters' `.waiting` announcements older than the stale-lock age. Age-based, so a writer of another
    * process on the same directory never loses a temporary file it is still writing.
    */
   removeStaleTemporaryFiles(maxAgeMs = STALE_TEMPORARY_FILE_MS): Promise<void> {
@@ -327,7 +345,7 @@ export class FileKeyStore implements KeyStore {
       const locks = join(this.#dir, '.locks');
       await removeOlderThan(
         locks,
-        (await this.#readdir(locks)).filter((f) => f.endsWith('.break')),
+        (await this.#readdir(locks)).filter((f) => f.endsWith('.break') || f.endsWith('.waiting')),
         this.#staleLockMs,
       );
     });
@@ -404,7 +422,7 @@ export class FileKeyStore implements KeyStore {
    * lock file. The wait timeout counts from the call, so a queue in this process does not extend it.
    * `work` calls `assertStillHeld` just before the step that commits its write (see FileLock).
    */
-  async #withLock<T>(operation: string, name: string, work: (assertStillHeld: () => Promise<void>) => Promise<T>): Promise<T> {
+  async #withLock<T>(operation: string, name: string, work: (assertStillHeld: () => Promise<void>, contended: () => boolean) => Promise<T>): Promise<T> {
     const deadline = Date.now() + this.#lockTimeoutMs;
     const previous = this.#inProcess.get(name) ?? Promise.resolve();
     const run = previous
@@ -412,7 +430,7 @@ export class FileKeyStore implements KeyStore {
       .then(async () => {
         const lock = await this.#acquireFileLock(operation, name, deadline);
         try {
-          return await work(lock.assertStillHeld);
+          return await work(lock.assertStillHeld, lock.contended);
         } finally {
           await lock.release();
         }
@@ -437,6 +455,7 @@ export class FileKeyStore implements KeyStore {
   async #acquireFileLock(operation: string, name: string, deadline: number): Promise<FileLock> {
     const locks = join(this.#dir, '.locks');
     const lock = join(locks, createHash('sha256').update(name).digest('hex'));
+    await this.#leaveToWaiter(name, lock);
     const token = randomBytes(16).toString('hex');
     const record = JSON.stringify({ token, ...(await thisProcess()) } satisfies LockHolder);
     // Before the file exists: another store of this process that reads it must take it as held.
@@ -444,19 +463,35 @@ export class FileKeyStore implements KeyStore {
     try {
       for (let attempt = 0; ; attempt++) {
         const fd = createLockFile(locks, lock, record);
-        if (fd !== undefined) return this.#holdFileLock(operation, name, lock, token, record, fd);
+        if (fd !== undefined) {
+          if (attempt > 0) withdrawWaiter(lock, token);
+          return this.#holdFileLock(operation, name, lock, token, record, fd);
+        }
         const seen = await stat(lock).catch(ignoreMissing);
         const text = seen && (await readFile(lock, 'utf8').catch(ignoreMissing));
         // Gone since the attempt (released or broken): try again at once.
         if (seen === undefined || text === undefined) continue;
         if ((await this.#isAbandoned(text, seen.mtimeMs)) && (await breakAbandonedLock(lock, seen, text, this.#staleLockMs))) continue;
         if (Date.now() > deadline) throw new KeyStoreUnavailableError('busy', operation, name);
+        announceWaiter(lock, token);
         await sleep(Math.min(2 ** attempt, 50) + Math.random() * 5);
       }
     } catch (err) {
       heldLockTokens.delete(token);
+      withdrawWaiter(lock, token);
       throw err;
     }
+  }
+
+  /**
+   * Right after this store ended a section of `name` for a waiter (see exclusive): lets the waiter
+   * take the lock first, for {@link HANDOVER_MS} at most, and less once it took it or stopped waiting.
+   */
+  async #leaveToWaiter(name: string, lock: string): Promise<void> {
+    const until = this.#handovers.get(name);
+    if (until === undefined) return;
+    this.#handovers.delete(name);
+    while (Date.now() < until && !existsSync(lock) && waiterAnnounced(lock)) await sleep(1);
   }
 
   /**
@@ -484,7 +519,13 @@ export class FileKeyStore implements KeyStore {
     );
     heartbeat.unref();
     const staleLockMs = this.#staleLockMs;
+    const handovers = this.#handovers;
+    let yielding = false;
     return {
+      contended() {
+        yielding ||= waiterAnnounced(lock);
+        return yielding;
+      },
       async assertStillHeld() {
         // Fresh first, so that a breaker must see it unchanged for a whole stale-lock age from now.
         await refresh().catch(() => undefined);
@@ -513,6 +554,7 @@ export class FileKeyStore implements KeyStore {
         }
         // Not held any more, even if its file stays: this process then breaks it at its next write.
         heldLockTokens.delete(token);
+        if (yielding) handovers.set(name, Date.now() + HANDOVER_MS);
         if (!released) scheduleLateRelease(lock, record, staleLockMs, 0);
       },
     };
@@ -531,6 +573,8 @@ export class FileKeyStore implements KeyStore {
 
 /** An entry lock held by this process. */
 interface FileLock {
+  /** True once another process (or store) announced that it waits for this lock; stays true. */
+  contended(): boolean;
   /**
    * Resolves when the lock file still holds this lock's token (refreshing its mtime first); rejects
    * with KeyStoreUnavailableError `busy` when it was broken, so that the write is not committed.
@@ -538,6 +582,34 @@ interface FileLock {
   assertStillHeld(): Promise<void>;
   /** Removes the lock file if it still holds this lock's token; never rejects. */
   release(): Promise<void>;
+}
+
+/** Tells the holder of `lock` that `token` waits for it (see WAITING_FRESH_MS); best effort. */
+function announceWaiter(lock: string, token: string): void {
+  try {
+    writeFileSync(`${lock}.waiting`, token, { mode: 0o600 });
+  } catch {
+    // Unannounced, the waiter still gets the lock when the holder's section ends by itself.
+  }
+}
+
+/** Removes the announcement of `token`, now that it holds the lock (another waiter's stays); best effort. */
+function withdrawWaiter(lock: string, token: string): void {
+  try {
+    if (readFileSync(`${lock}.waiting`, 'utf8') === token) unlinkSync(`${lock}.waiting`);
+  } catch {
+    // Gone already, or left to age (WAITING_FRESH_MS).
+  }
+}
+
+/** Whether a waiter announced itself for `lock` recently (see WAITING_FRESH_MS). */
+function waiterAnnounced(lock: string): boolean {
+  try {
+    const seen = statSync(`${lock}.waiting`, { throwIfNoEntry: false });
+    return seen !== undefined && Date.now() - seen.mtimeMs < WAITING_FRESH_MS;
+  } catch {
+    return false;
+  }
 }
 
 /** Removes the lock file if it still holds `record` (else it was broken, and maybe taken by another writer). */

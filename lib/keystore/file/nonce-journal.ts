@@ -14,19 +14,31 @@ const COMPACT_AFTER_LINES = 100_000;
  * neither memory nor disk grows by more than this per accepted request.
  */
 export const MAX_JOURNAL_LINE_CHARS = 256;
+/**
+ * Batches that follow one another (claims that arrived during a batch's sync) are decided in one
+ * exclusive section, saving its cross-process lock, for at most this long (ms), and only until
+ * another process waits for it.
+ */
+const LEASE_MS = 100;
 /** A compaction's temporary file older than this was left by a process that died. */
 const STALE_TEMPORARY_MS = 60_000;
 
 /**
  * Runs `work` while no other process on the same journal runs its own (a cross-process lock, such
  * as the file store's). The journal's batches run inside it, so claims are decided one batch at a
- * time across every process on the directory.
+ * time across every process on the directory. `contended()`, asked inside, is true once another
+ * process waits for the section: the journal then ends it after the batch in hand.
  */
-export type ExclusiveSection = <T>(work: () => Promise<T>) => Promise<T>;
+export type ExclusiveSection = <T>(work: (contended: () => boolean) => Promise<T>) => Promise<T>;
+
+/** The section of a journal that no other process shares: never contended. */
+const ALONE: ExclusiveSection = (work) => work(() => false);
 
 export interface JournalOptions {
   /** Lines after which the journal is compacted (and twice as many as were live at the last compaction); {@link COMPACT_AFTER_LINES} by default. */
   compactAfterLines?: number;
+  /** How long batches that follow one another may share one exclusive section (ms); {@link LEASE_MS} by default, 0 for a section per batch. */
+  leaseMs?: number;
 }
 
 /** Where a compaction starts: the journal's file and its length when the compaction began, and a descriptor of that file. */
@@ -84,6 +96,7 @@ export class JournaledNonceStore implements NonceStore {
   #lines = 0;
   #linesAfterCompaction = 0;
   readonly #compactAfterLines: number;
+  readonly #leaseMs: number;
   /** The compaction running beside the batches, if any: at most one per process. */
   #compaction: Promise<void> | undefined;
 
@@ -101,6 +114,7 @@ export class JournaledNonceStore implements NonceStore {
     this.#now = now;
     this.#exclusive = exclusive;
     this.#compactAfterLines = options.compactAfterLines ?? COMPACT_AFTER_LINES;
+    this.#leaseMs = options.leaseMs ?? LEASE_MS;
     this.#memory = new MemoryNonceStore(now);
   }
 
@@ -112,7 +126,7 @@ export class JournaledNonceStore implements NonceStore {
   static async open(
     path: string,
     now: () => number = Date.now,
-    exclusive: ExclusiveSection = (work) => work(),
+    exclusive: ExclusiveSection = ALONE,
     options: JournalOptions = {},
   ): Promise<JournaledNonceStore> {
     const store = new JournaledNonceStore(path, now, exclusive, options);
@@ -153,36 +167,54 @@ export class JournaledNonceStore implements NonceStore {
     });
   }
 
-  /** Decides and records one batch inside the exclusive section; any failure rejects what is left undecided with a 503. */
-  async #commit(batch: PendingClaim[]): Promise<void> {
+  /**
+   * Decides and records batches inside one exclusive section: this one, then, while claims keep
+   * arriving during each batch's sync, the next ones (see {@link LEASE_MS}). Any failure rejects
+   * what is left undecided of the batch it hit with a 503; the claims after it wait for the next
+   * section. An empty batch (its claims taken by the section before) takes no section.
+   */
+  async #commit(first: PendingClaim[]): Promise<void> {
+    if (first.length === 0) return;
+    let batch = first;
     try {
-      await this.#exclusive(async () => {
-        await this.#catchUp();
-        const fresh: PendingClaim[] = [];
-        for (const c of batch) {
-          // Synchronously: a turn of the microtask queue per claim cost more than the claim.
-          if (!this.#memory.claimFingerprintNow(c.fingerprint, c.expiresAt)) {
-            c.settle(false);
-            continue;
-          }
-          fresh.push(c);
+      await this.#exclusive(async (contended) => {
+        const since = performance.now();
+        for (;;) {
+          await this.#decide(batch);
+          if (this.#pending.length === 0 || performance.now() - since >= this.#leaseMs || contended()) return;
+          batch = this.#pending;
+          this.#pending = [];
         }
-        if (fresh.length === 0) return;
-        try {
-          await this.#append(fresh);
-        } catch (err) {
-          for (const c of fresh) this.#memory.releaseFingerprint(c.fingerprint);
-          throw err;
-        }
-        for (const c of fresh) c.settle(true);
-        // Started here, inside the section, where the file's length is a batch's end; not awaited:
-        // the batches go on while it copies.
-        if (this.#compaction === undefined && this.#lines > Math.max(this.#compactAfterLines, 2 * this.#linesAfterCompaction)) this.#startCompaction();
       });
     } catch (err) {
       // Settled claims ignore this; the others are refused, and may be retried.
       for (const c of batch) c.fail(new ServiceUnavailableError({ cause: err }));
     }
+  }
+
+  /** Decides and records one batch; inside the exclusive section. */
+  async #decide(batch: PendingClaim[]): Promise<void> {
+    await this.#catchUp();
+    const fresh: PendingClaim[] = [];
+    for (const c of batch) {
+      // Synchronously: a turn of the microtask queue per claim cost more than the claim.
+      if (!this.#memory.claimFingerprintNow(c.fingerprint, c.expiresAt)) {
+        c.settle(false);
+        continue;
+      }
+      fresh.push(c);
+    }
+    if (fresh.length === 0) return;
+    try {
+      await this.#append(fresh);
+    } catch (err) {
+      for (const c of fresh) this.#memory.releaseFingerprint(c.fingerprint);
+      throw err;
+    }
+    for (const c of fresh) c.settle(true);
+    // Started here, inside the section, where the file's length is a batch's end; not awaited:
+    // the batches go on while it copies.
+    if (this.#compaction === undefined && this.#lines > Math.max(this.#compactAfterLines, 2 * this.#linesAfterCompaction)) this.#startCompaction();
   }
 
   /** Appends the batch in one write and syncs it; on failure the descriptor is dropped (reopened next time). */
