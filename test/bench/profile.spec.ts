@@ -6,7 +6,8 @@ import { killAllGateways, makeTempDir, REPO_ROOT, removeDir, startGateway, write
 import { ADMIN, ALIAS, TEST_SEED } from '../helpers/service.js';
 import { signedRpcRequest } from '../helpers/sign.js';
 import { openFileBackend } from '../../lib/keystore/file/file-backend.js';
-import type { JournaledNonceStore } from '../../lib/keystore/file/nonce-journal.js';
+import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
+import { JournaledNonceStore } from '../../lib/keystore/file/nonce-journal.js';
 import { NonceTable } from '../../lib/keystore/nonce-table.js';
 import { median, runLoad } from './support/load.js';
 import { writeBenchmarkTables } from './support/tables.js';
@@ -23,6 +24,9 @@ import { writeBenchmarkTables } from './support/tables.js';
  *      it in Chrome DevTools or speedscope for a flame graph).
  *   3. how long replay protection holds requests up as it grows: the file store's nonce journal
  *      through its compactions, and the in-memory replay table through its rebuilds.
+ *   4. what the journal's cross-process lock costs at the gateway's claim rate: CPU per claim with
+ *      its lock held for a run of batches (the default) against a lock per batch (`leaseMs: 0`),
+ *      alternated in one process.
  *
  * Prints a table, writes bench/profile.json and rewrites the tables of docs/benchmarks.md from it.
  */
@@ -263,6 +267,51 @@ describe('npm run bench:profile', () => {
     );
     say(
       `(3) table: ${tableNonces.toLocaleString('en')} nonces, ${rebuilds} rebuilds: claim p50 ${replayGrowth.table.p50Micros} µs, longest ${replayGrowth.table.maxMs} ms`,
+    );
+  });
+  it("4: the journal's lock held for a run of batches, against a lock per batch", async () => {
+    const claims = Number(process.env.BENCH_LEASE_CLAIMS ?? 20_000);
+    // About the gateway's rate on this machine: 10 claims every millisecond, each batch taken while the last one syncs.
+    const perTick = 10;
+    const expiresAt = Date.now() + 3_600_000;
+    const run = async (name: string, leaseMs: number | undefined) => {
+      const store = new FileKeyStore(join(dir, name));
+      let sections = 0;
+      const journal = await JournaledNonceStore.open(
+        join(dir, name, 'nonces.journal'),
+        Date.now,
+        (work) => {
+          sections++;
+          return store.exclusive('nonces/journal', work);
+        },
+        leaseMs === undefined ? {} : { leaseMs },
+      );
+      sections = 0;
+      const answers: Array<Promise<boolean>> = [];
+      const cpu = process.cpuUsage();
+      for (let i = 0; i < claims; ) {
+        for (let k = 0; k < perTick && i < claims; k++, i++) answers.push(journal.claim(ADMIN.accessKeyId, `${name}-${i}`, expiresAt));
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      expect(await Promise.all(answers)).not.toContain(false);
+      const used = process.cpuUsage(cpu);
+      return { cpuMicros: (used.user + used.system) / claims, sections };
+    };
+    const held: Array<Awaited<ReturnType<typeof run>>> = [];
+    const perBatch: Array<Awaited<ReturnType<typeof run>>> = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      perBatch.push(await run(`per-batch-${round}`, 0));
+      held.push(await run(`held-${round}`, undefined));
+    }
+    const summary = (runs: typeof held) => ({
+      cpuMicrosPerClaim: Number(median(runs.map((r) => r.cpuMicros)).toFixed(1)),
+      claimsPerSection: Number(median(runs.map((r) => claims / r.sections)).toFixed(1)),
+    });
+    const replayLock = { claims, perMillisecond: perTick, held: summary(held), perBatch: summary(perBatch) };
+    results.replayLock = replayLock;
+    say('');
+    say(
+      `(4) journal lock, ${claims.toLocaleString('en')} claims at ${perTick} a millisecond: held for a run of batches ${replayLock.held.cpuMicrosPerClaim} µs CPU a claim (${replayLock.held.claimsPerSection} claims a lock), a lock per batch ${replayLock.perBatch.cpuMicrosPerClaim} µs (${replayLock.perBatch.claimsPerSection}): ${(replayLock.held.cpuMicrosPerClaim / replayLock.perBatch.cpuMicrosPerClaim).toFixed(2)}×`,
     );
   });
 });

@@ -75,6 +75,13 @@ export interface ProfileResults {
     journal: { nonces: number; batch: number; compactions: number; p50Ms: number; p99Ms: number; maxMs: number };
     table: { nonces: number; rebuilds: number; p50Micros: number; maxMs: number };
   };
+  /** (4) CPU per claim of the journal with its lock held for a run of batches, and with a lock per batch. */
+  replayLock?: {
+    claims: number;
+    perMillisecond: number;
+    held: { cpuMicrosPerClaim: number; claimsPerSection: number };
+    perBatch: { cpuMicrosPerClaim: number; claimsPerSection: number };
+  };
 }
 
 export interface SoakResults {
@@ -405,7 +412,19 @@ function profileReplayTable(p: ProfileResults): string {
     '| --- | --- | --- | --- |',
     `| the file store's journal, ${int(j.nonces)} nonces claimed in batches of ${j.batch} (its lock, append and \`fdatasync\`; ${j.compactions} compactions on the way): a batch's wait, p50 (p99) | ${fixed(j.p50Ms, 2)} ms (${fixed(j.p99Ms, 2)} ms) | ${fixed(j.maxMs, 1)} ms | ${int(j.maxMs / j.p50Ms)}× |`,
     `| the replay table in memory, ${int(t.nonces)} nonces claimed one by one (${t.rebuilds} rebuilds on the way): a claim's wait, p50 | ${fixed(t.p50Micros, 2)} µs | ${fixed(t.maxMs, 1)} ms | ${int((t.maxMs * 1000) / t.p50Micros)}× |`,
+    ...replayLockRows(p.replayLock),
   ].join('\n');
+}
+
+function replayLockRows(l: ProfileResults['replayLock']): string[] {
+  if (!l) return [];
+  return [
+    '',
+    `| the journal's lock, ${int(l.claims)} claims at ${l.perMillisecond} a millisecond, in process | CPU a claim | claims a lock | × a lock per batch |`,
+    '| --- | --- | --- | --- |',
+    `| held for a run of batches (up to 100 ms; the default) | ${fixed(l.held.cpuMicrosPerClaim, 1)} µs | ${fixed(l.held.claimsPerSection, 1)} | ${fixed(l.held.cpuMicrosPerClaim / l.perBatch.cpuMicrosPerClaim, 2)}× |`,
+    `| taken for every batch (\`leaseMs: 0\`, as before) | ${fixed(l.perBatch.cpuMicrosPerClaim, 1)} µs | ${fixed(l.perBatch.claimsPerSection, 1)} | 1× |`,
+  ];
 }
 
 function soakTable(s?: SoakResults): string {
