@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as nextCheck, setTimeout as sleep } from 'node:timers/promises';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { FileKeyStore } from '../../lib/keystore/file/file-store.js';
 import { JournaledNonceStore } from '../../lib/keystore/file/nonce-journal.js';
 
@@ -68,10 +68,10 @@ describe('Class: JournaledNonceStore, batches that follow one another', () => {
     expect(await twoBatches(store, section, ['x', 'y'], ['y', 'z', 'x'], expiresAt)).toEqual([true, true, false, true, false]);
   });
 
-  it('when another process waits for the section, or the lease is 0, each batch takes a section of its own', async () => {
+  it('when another process waits for the section (past the least a section runs), or the lease is 0, each batch takes a section of its own', async () => {
     const expiresAt = Date.now() + 60_000;
     for (const [section, options] of [
-      [countingSection(() => true), {}],
+      [countingSection(() => true), { yieldAfterMs: 0 }],
       [countingSection(), { leaseMs: 0 }],
     ] as const) {
       const path = join(await directory(), 'nonces.journal');
@@ -119,22 +119,47 @@ describe('Class: FileKeyStore, a lock held section after section', () => {
     expect((await readdir(join(dir, '.locks'))).filter((f) => f.endsWith('.waiting'))).toEqual([]);
   });
 
-  it('when an announcement is older than a waiter leaves one, the holder is not told, and a clean-up removes it', async () => {
+  it('when an announcement is older than a waiter leaves one, or dated ahead (the clock stepped back), the holder is not told, and a clean-up removes it', async () => {
+    for (const offsetMs of [-10_000, 3_600_000]) {
+      const dir = await directory();
+      const store = new FileKeyStore(dir, { staleLockMs: 1_000, lockTimeoutMs: 2_000 });
+      let lock = '';
+      await store.exclusive('nonces/journal', async () => {
+        lock = (await readdir(join(dir, '.locks')))[0] ?? '';
+      });
+      const announcement = join(dir, '.locks', `${lock}.waiting`);
+      await writeFile(announcement, 'a waiter that died');
+      const dated = new Date(Date.now() + offsetMs);
+      await utimes(announcement, dated, dated);
+      await store.exclusive('nonces/journal', async (contended) => {
+        expect(contended()).toBe(false);
+      });
+      await store.removeStaleTemporaryFiles();
+      expect(await readdir(join(dir, '.locks'))).toEqual([]);
+    }
+  });
+
+  it('when the waiter that was let in died and the wall clock steps back, the holder takes the lock again at once', async () => {
     const dir = await directory();
-    const store = new FileKeyStore(dir, { staleLockMs: 1_000, lockTimeoutMs: 2_000 });
+    const store = new FileKeyStore(dir);
     let lock = '';
     await store.exclusive('nonces/journal', async () => {
       lock = (await readdir(join(dir, '.locks')))[0] ?? '';
     });
-    const announcement = join(dir, '.locks', `${lock}.waiting`);
-    await writeFile(announcement, 'a waiter that died');
-    const old = new Date(Date.now() - 10_000);
-    await utimes(announcement, old, old);
+    // A waiter's fresh announcement, and the waiter gone (killed) before it took the lock.
+    await writeFile(join(dir, '.locks', `${lock}.waiting`), 'a waiter that was killed');
     await store.exclusive('nonces/journal', async (contended) => {
-      expect(contended()).toBe(false);
+      expect(contended()).toBe(true);
     });
-    await store.removeStaleTemporaryFiles();
-    expect(await readdir(join(dir, '.locks'))).toEqual([]);
+    const now = Date.now();
+    const stepped = vi.spyOn(Date, 'now').mockImplementation(() => now - 30_000);
+    try {
+      const started = performance.now();
+      await store.exclusive('nonces/journal', async () => undefined);
+      expect(performance.now() - started).toBeLessThan(1_000);
+    } finally {
+      stepped.mockRestore();
+    }
   });
 
   it('when two journals share a directory and one claims without pause, the other’s claim is still answered at once, and each refuses the other’s nonces', async () => {
@@ -172,5 +197,40 @@ describe('Class: FileKeyStore, a lock held section after section', () => {
 
     expect(await busy.claim('AK', 'other-1', expiresAt)).toBe(false);
     for (const nonce of busyNonces.slice(0, 50)) expect(await other.claim('AK', nonce, expiresAt)).toBe(false);
+  });
+
+  it('when two journals on one directory both claim without pause, both are answered throughout, none waits long, and no nonce is accepted twice', async () => {
+    const dir = await directory();
+    const path = join(dir, 'nonces.journal');
+    const storeOf = (store: FileKeyStore) => JournaledNonceStore.open(path, Date.now, (work) => store.exclusive('nonces/journal', work));
+    const stores = [await storeOf(new FileKeyStore(dir)), await storeOf(new FileKeyStore(dir))];
+    const expiresAt = Date.now() + 60_000;
+    const waits: number[] = [];
+    const accepted: string[] = [];
+    const until = Date.now() + 1_500;
+    // Each store claims its own nonces and, every tenth, one the other store claims too.
+    await Promise.all(
+      stores.map(async (store, s) => {
+        const inFlight: Array<Promise<void>> = [];
+        for (let i = 0; Date.now() < until; i++) {
+          for (let k = 0; k < 5; k++) {
+            const nonce = (i * 5 + k) % 10 === 0 ? `shared-${i}-${k}` : `own-${s}-${i}-${k}`;
+            const started = performance.now();
+            inFlight.push(
+              store.claim('AK', nonce, expiresAt).then((fresh) => {
+                waits.push(performance.now() - started);
+                if (fresh) accepted.push(nonce);
+              }),
+            );
+          }
+          await nextCheck();
+        }
+        await Promise.all(inFlight);
+      }),
+    );
+    expect(new Set(accepted).size).toBe(accepted.length);
+    expect(waits.length).toBeGreaterThan(100);
+    // Taking turns a run of batches each, with the lock handed over at once: no claim waits a pause of the other's.
+    expect(Math.max(...waits)).toBeLessThan(1_000);
   });
 });

@@ -51,9 +51,11 @@ const MARKER_MOVE_BACKOFF_MS = 10;
 const WAITING_FRESH_MS = 250;
 /**
  * After a holder ended its section for a waiter, how long it leaves the lock to that waiter before
- * taking it again: longer than a waiter's longest pause between attempts (see #acquireFileLock).
+ * taking it again: far longer than an announced waiter's pause between attempts.
  */
 const HANDOVER_MS = 80;
+/** An announced waiter's longest pause between attempts (ms), plus as much again at random: a lock handed over is taken within it. */
+const ANNOUNCED_PAUSE_MS = 2;
 
 /** Attempts to remove a lock file at release, and the first pause between them (growing fourfold). */
 const RELEASE_ATTEMPTS = 4;
@@ -322,7 +324,8 @@ export class FileKeyStore implements KeyStore {
 
   /**
    * Removes what writers that died left behind: `.tmp-*` files older than `maxAgeMs` in every
-   * namespace, and `.break` locks and waiters' `.waiting` announcements older than the stale-lock age. Age-based, so a writer of another
+   * namespace, `.break` locks older than the stale-lock age, and waiters' `.waiting` announcements
+   * that are no longer fresh. Age-based, so a writer of another
    * process on the same directory never loses a temporary file it is still writing.
    */
   removeStaleTemporaryFiles(maxAgeMs = STALE_TEMPORARY_FILE_MS): Promise<void> {
@@ -343,11 +346,17 @@ export class FileKeyStore implements KeyStore {
         maxAgeMs,
       );
       const locks = join(this.#dir, '.locks');
+      const lockFiles = await this.#readdir(locks);
       await removeOlderThan(
         locks,
-        (await this.#readdir(locks)).filter((f) => f.endsWith('.break') || f.endsWith('.waiting')),
+        lockFiles.filter((f) => f.endsWith('.break')),
         this.#staleLockMs,
       );
+      // Announcements no waiter keeps fresh, however they are dated (see isFreshAnnouncement).
+      for (const file of lockFiles.filter((f) => f.endsWith('.waiting'))) {
+        const seen = await stat(join(locks, file)).catch(ignoreMissing);
+        if (seen && !isFreshAnnouncement(seen.mtimeMs)) await unlink(join(locks, file)).catch(ignoreMissing);
+      }
     });
   }
 
@@ -474,7 +483,8 @@ export class FileKeyStore implements KeyStore {
         if ((await this.#isAbandoned(text, seen.mtimeMs)) && (await breakAbandonedLock(lock, seen, text, this.#staleLockMs))) continue;
         if (Date.now() > deadline) throw new KeyStoreUnavailableError('busy', operation, name);
         announceWaiter(lock, token);
-        await sleep(Math.min(2 ** attempt, 50) + Math.random() * 5);
+        const pause = Math.min(2 ** attempt, ANNOUNCED_PAUSE_MS);
+        await sleep(pause + Math.random() * pause);
       }
     } catch (err) {
       heldLockTokens.delete(token);
@@ -491,7 +501,8 @@ export class FileKeyStore implements KeyStore {
     const until = this.#handovers.get(name);
     if (until === undefined) return;
     this.#handovers.delete(name);
-    while (Date.now() < until && !existsSync(lock) && waiterAnnounced(lock)) await sleep(1);
+    // A monotonic clock: a wall clock stepped back must not stretch the wait.
+    while (performance.now() < until && !existsSync(lock) && waiterAnnounced(lock)) await sleep(1);
   }
 
   /**
@@ -554,7 +565,7 @@ export class FileKeyStore implements KeyStore {
         }
         // Not held any more, even if its file stays: this process then breaks it at its next write.
         heldLockTokens.delete(token);
-        if (yielding) handovers.set(name, Date.now() + HANDOVER_MS);
+        if (yielding) handovers.set(name, performance.now() + HANDOVER_MS);
         if (!released) scheduleLateRelease(lock, record, staleLockMs, 0);
       },
     };
@@ -606,10 +617,15 @@ function withdrawWaiter(lock: string, token: string): void {
 function waiterAnnounced(lock: string): boolean {
   try {
     const seen = statSync(`${lock}.waiting`, { throwIfNoEntry: false });
-    return seen !== undefined && Date.now() - seen.mtimeMs < WAITING_FRESH_MS;
+    return seen !== undefined && isFreshAnnouncement(seen.mtimeMs);
   } catch {
     return false;
   }
+}
+
+/** Within WAITING_FRESH_MS of now either way: an announcement dated ahead (the clock stepped back since) is not fresh for ever. */
+function isFreshAnnouncement(mtimeMs: number): boolean {
+  return Math.abs(Date.now() - mtimeMs) < WAITING_FRESH_MS;
 }
 
 /** Removes the lock file if it still holds `record` (else it was broken, and maybe taken by another writer). */

@@ -20,6 +20,12 @@ export const MAX_JOURNAL_LINE_CHARS = 256;
  * another process waits for it.
  */
 const LEASE_MS = 100;
+/**
+ * A section with claims still to decide is left to a waiting process only after this long (ms):
+ * two busy processes then take turns a run of batches each, not a batch each with the lock idle
+ * between while the waiter wakes.
+ */
+const YIELD_AFTER_MS = 20;
 /** A compaction's temporary file older than this was left by a process that died. */
 const STALE_TEMPORARY_MS = 60_000;
 
@@ -39,6 +45,8 @@ export interface JournalOptions {
   compactAfterLines?: number;
   /** How long batches that follow one another may share one exclusive section (ms); {@link LEASE_MS} by default, 0 for a section per batch. */
   leaseMs?: number;
+  /** How long a section runs at least before it is left to a waiting process (ms); {@link YIELD_AFTER_MS} by default. */
+  yieldAfterMs?: number;
 }
 
 /** Where a compaction starts: the journal's file and its length when the compaction began, and a descriptor of that file. */
@@ -97,6 +105,7 @@ export class JournaledNonceStore implements NonceStore {
   #linesAfterCompaction = 0;
   readonly #compactAfterLines: number;
   readonly #leaseMs: number;
+  readonly #yieldAfterMs: number;
   /** The compaction running beside the batches, if any: at most one per process. */
   #compaction: Promise<void> | undefined;
 
@@ -115,6 +124,7 @@ export class JournaledNonceStore implements NonceStore {
     this.#exclusive = exclusive;
     this.#compactAfterLines = options.compactAfterLines ?? COMPACT_AFTER_LINES;
     this.#leaseMs = options.leaseMs ?? LEASE_MS;
+    this.#yieldAfterMs = options.yieldAfterMs ?? YIELD_AFTER_MS;
     this.#memory = new MemoryNonceStore(now);
   }
 
@@ -181,7 +191,14 @@ export class JournaledNonceStore implements NonceStore {
         const since = performance.now();
         for (;;) {
           await this.#decide(batch);
-          if (this.#pending.length === 0 || performance.now() - since >= this.#leaseMs || contended()) return;
+          if (this.#pending.length === 0) return;
+          const held = performance.now() - since;
+          // At the limit, contended() is still asked: a waiter is then let in before this process takes the section again.
+          if (held >= this.#leaseMs) {
+            contended();
+            return;
+          }
+          if (held >= this.#yieldAfterMs && contended()) return;
           batch = this.#pending;
           this.#pending = [];
         }
