@@ -113,6 +113,8 @@ export function createService(options: ServiceOptions): Service {
     region: options.region ?? DEFAULTS.region,
     accountId: options.accountId ?? DEFAULTS.accountId,
     cacheTtlMs,
+    // Dropped with the rest when the marker moves (see the watch below); a store without one has no listings cached.
+    cacheListings: store.changes !== undefined,
     now,
   });
   const accessKeys = new AccessKeyRegistry(store, { cacheTtlMs, now });

@@ -21,7 +21,7 @@ export const LOG_LEVEL = oneOf('KMS_LOG_LEVEL', ['debug', 'info', 'warn', 'error
 export const CACHE_TTL_MS = wholeNumber('KMS_CACHE_TTL_MS', {
   default: DEFAULTS.cacheTtlMs,
   what: 'a whole number of milliseconds',
-  doc: "how long key metadata, aliases and access keys read from the store are kept at most; each request checks the store's change marker first, so a change made anywhere is seen at once; `0`: no cache, every request reads the store (version material is immutable and cached until evicted)",
+  doc: "how long key metadata, aliases, access keys and the listings of keys and aliases read from the store are kept at most; each request checks the store's change marker first, so a change made anywhere is seen at once; `0`: no cache, every request reads the store (version material is immutable and cached until evicted)",
 });
 
 export const REGION = text('KMS_REGION', { default: DEFAULTS.region, doc: 'region in key ARNs' });

@@ -12,11 +12,14 @@ import { type AliasRecord, decodeRecord, encodeRecord, entryNames } from './reco
 export class Aliases {
   readonly #store: KeyStore;
   readonly #cache: TtlCache<string, AliasRecord | undefined>;
+  /** The names under `aliases/`, in byte order, for `listingTtlMs` (see KeyringOptions.cacheListings). */
+  readonly #names: TtlCache<'aliases/', string[]>;
   readonly #index: AliasIndex;
 
-  constructor(store: KeyStore, options: { cacheTtlMs: number; now: () => number }) {
+  constructor(store: KeyStore, options: { cacheTtlMs: number; listingTtlMs?: number; now: () => number }) {
     this.#store = store;
     this.#cache = new TtlCache({ ttlMs: options.cacheTtlMs, maxEntries: 10_000, now: options.now, name: 'aliases' });
+    this.#names = new TtlCache({ ttlMs: options.listingTtlMs ?? 0, maxEntries: 1, now: options.now, name: 'listings' });
     this.#index = new AliasIndex(store);
   }
 
@@ -39,13 +42,14 @@ export class Aliases {
    * only the page's aliases are read.
    */
   async page(offset: number, limit: number): Promise<{ aliases: AliasRecord[]; total: number }> {
-    const names = await this.#store.list('aliases/');
-    // The page's entries are read at once (a page of 100 one after another took 30 ms on a file store).
-    const entries = await Promise.all(names.slice(offset, offset + limit).map((name) => this.#store.get(name)));
+    const names = await this.#names.get('aliases/', () => this.#store.list('aliases/'));
+    // The page's aliases are read at once (a page of 100 one after another took 30 ms on a file
+    // store), through the cache that resolving an alias uses.
+    const found = await Promise.all(names.slice(offset, offset + limit).map((name) => this.get(`alias/${name.slice('aliases/'.length)}`)));
     const aliases: AliasRecord[] = [];
-    for (const entry of entries) {
+    for (const alias of found) {
       // Deleted since the listing: the page is one shorter, as if it had gone a moment earlier.
-      if (entry) aliases.push(decodeRecord<AliasRecord>(entry.value));
+      if (alias) aliases.push(alias);
     }
     return { aliases, total: names.length };
   }
@@ -58,6 +62,7 @@ export class Aliases {
   /** Drops every cached alias (another process may have changed them: see Keyring.dropCachedState). */
   dropCache(): void {
     this.#cache.clear();
+    this.#names.clear();
   }
 
   /** Binds a new alias. Throws {@link EntryExistsError} when the alias exists. */
@@ -69,6 +74,9 @@ export class Aliases {
     } catch (err) {
       if (err instanceof EntryExistsError) await this.#index.removeIfStale(keyId, aliasName);
       throw err;
+    } finally {
+      // Whether or not the write landed: the next listing lists the store as it is then.
+      this.#names.clear();
     }
     // Dropped, not set (see TtlCache): the next read loads the alias as the store holds it then.
     this.#cache.delete(aliasName);
@@ -120,6 +128,8 @@ export class Aliases {
         if (err instanceof RevisionConflictError) continue;
         if (err instanceof EntryNotFoundError) throw new AliasNotFoundError(aliasName);
         throw err;
+      } finally {
+        this.#names.clear();
       }
       this.#cache.delete(aliasName);
       await this.#index.removeIfStale(expectedKeyId, aliasName);

@@ -22,6 +22,12 @@ export interface KeyringOptions extends ArnScope {
    * and cached until evicted.
    */
   cacheTtlMs: number;
+  /**
+   * Whether listings of keys and aliases are cached too, for `cacheTtlMs`: only where every change
+   * moves the store's change marker, so that the service drops them as it drops the rest (a
+   * listing cannot be refreshed entry by entry: absence is in it).
+   */
+  cacheListings?: boolean;
   now?: () => number;
 }
 
@@ -64,6 +70,8 @@ export class Keyring {
   readonly aliases: Aliases;
   readonly #store: KeyStore;
   readonly #keys: TtlCache<string, KeyRecord | undefined>;
+  /** The names under `keys/`, in byte order (see KeyringOptions.cacheListings). */
+  readonly #keyNames: TtlCache<'keys/', string[]>;
   readonly #now: () => number;
   #importTokenKey: Promise<Buffer> | undefined;
   readonly #imported: ImportedMaterial;
@@ -74,7 +82,9 @@ export class Keyring {
     this.#now = options.now ?? Date.now;
     this.#keys = new TtlCache({ ttlMs: options.cacheTtlMs, maxEntries: 10_000, now: this.#now, name: 'keys' });
     this.versions = new KeyVersions(store, { now: this.#now });
-    this.aliases = new Aliases(store, { cacheTtlMs: options.cacheTtlMs, now: this.#now });
+    const listingTtlMs = options.cacheListings ? options.cacheTtlMs : 0;
+    this.#keyNames = new TtlCache({ ttlMs: listingTtlMs, maxEntries: 1, now: this.#now, name: 'listings' });
+    this.aliases = new Aliases(store, { cacheTtlMs: options.cacheTtlMs, listingTtlMs, now: this.#now });
     this.#imported = new ImportedMaterial({ versions: this.versions, updateKey: (keyId, change) => this.updateKey(keyId, change), now: this.#now });
   }
 
@@ -164,7 +174,12 @@ export class Keyring {
       ...(input.keySpec && input.keySpec !== 'Aliyun_AES_256' ? { keySpec: input.keySpec } : {}),
       ...(input.keyUsage && input.keyUsage !== 'ENCRYPT/DECRYPT' ? { keyUsage: input.keyUsage } : {}),
     };
-    await this.#store.create(entryNames.key(record.keyId), encodeRecord(record), { writeOnce: false });
+    try {
+      await this.#store.create(entryNames.key(record.keyId), encodeRecord(record), { writeOnce: false });
+    } finally {
+      // Whether or not the write landed: the next listing lists the store as it is then.
+      this.#keyNames.clear();
+    }
     // Dropped, not set (see TtlCache): the next read loads the record as the store holds it then.
     this.#keys.delete(record.keyId);
     return record;
@@ -256,18 +271,19 @@ export class Keyring {
   }
 
   /**
-   * Drops what this process caches of mutable entries (key records, aliases): the store's change
+   * Drops what this process caches of mutable entries (key records, aliases, listings): the store's change
    * marker moved, so another process may have changed any of them. Version material stays: it
    * never changes.
    */
   dropCachedState(): void {
     this.#keys.clear();
+    this.#keyNames.clear();
     this.aliases.dropCache();
   }
 
-  /** Every key id, in byte order. */
+  /** Every key id, in byte order: one listing of the store, cached as key records are when listings are (see KeyringOptions). */
   async listKeyIds(): Promise<string[]> {
-    return (await this.#store.list('keys/')).map((name) => name.slice('keys/'.length));
+    return (await this.#keyNames.get('keys/', () => this.#store.list('keys/'))).map((name) => name.slice('keys/'.length));
   }
 
   /**
@@ -289,15 +305,19 @@ export class Keyring {
     });
     const record = await this.#readKey(keyId);
     await this.versions.destroyAll(keyId, record?.external ? [record.primaryKeyVersion] : []);
-    for (;;) {
-      const entry = await this.#store.get(entryNames.key(keyId));
-      if (!entry) break;
-      try {
-        await this.#store.delete(entryNames.key(keyId), entry.revision);
-        break;
-      } catch (err) {
-        if (!(err instanceof RevisionConflictError || err instanceof EntryNotFoundError)) throw err;
+    try {
+      for (;;) {
+        const entry = await this.#store.get(entryNames.key(keyId));
+        if (!entry) break;
+        try {
+          await this.#store.delete(entryNames.key(keyId), entry.revision);
+          break;
+        } catch (err) {
+          if (!(err instanceof RevisionConflictError || err instanceof EntryNotFoundError)) throw err;
+        }
       }
+    } finally {
+      this.#keyNames.clear();
     }
     this.#keys.delete(keyId);
   }
