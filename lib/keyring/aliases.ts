@@ -12,14 +12,15 @@ import { type AliasRecord, decodeRecord, encodeRecord, entryNames } from './reco
 export class Aliases {
   readonly #store: KeyStore;
   readonly #cache: TtlCache<string, AliasRecord | undefined>;
-  /** The names under `aliases/`, in byte order, for `listingTtlMs` (see KeyringOptions.cacheListings). */
-  readonly #names: TtlCache<'aliases/', string[]>;
+  /** The names under `aliases/`, in byte order, for `listingTtlMs` when listings are cached (see KeyringOptions.cacheListings). */
+  readonly #names: TtlCache<'aliases/', string[]> | undefined;
   readonly #index: AliasIndex;
 
   constructor(store: KeyStore, options: { cacheTtlMs: number; listingTtlMs?: number; now: () => number }) {
     this.#store = store;
     this.#cache = new TtlCache({ ttlMs: options.cacheTtlMs, maxEntries: 10_000, now: options.now, name: 'aliases' });
-    this.#names = new TtlCache({ ttlMs: options.listingTtlMs ?? 0, maxEntries: 1, now: options.now, name: 'listings' });
+    this.#names =
+      options.listingTtlMs === undefined ? undefined : new TtlCache({ ttlMs: options.listingTtlMs, maxEntries: 1, now: options.now, name: 'listings' });
     this.#index = new AliasIndex(store);
   }
 
@@ -42,10 +43,13 @@ export class Aliases {
    * only the page's aliases are read.
    */
   async page(offset: number, limit: number): Promise<{ aliases: AliasRecord[]; total: number }> {
-    const names = await this.#names.get('aliases/', () => this.#store.list('aliases/'));
+    const list = () => this.#store.list('aliases/');
+    const names = await (this.#names ? this.#names.get('aliases/', list) : list());
     // The page's aliases are read at once (a page of 100 one after another took 30 ms on a file
-    // store), through the cache that resolving an alias uses.
-    const found = await Promise.all(names.slice(offset, offset + limit).map((name) => this.get(`alias/${name.slice('aliases/'.length)}`)));
+    // store). Through the alias cache only where the listing is cached too: both are then dropped
+    // together, whereas that cache keeps an alias's absence, which a fresh listing would contradict.
+    const read = (aliasName: string) => (this.#names ? this.get(aliasName) : this.read(aliasName));
+    const found = await Promise.all(names.slice(offset, offset + limit).map((name) => read(`alias/${name.slice('aliases/'.length)}`)));
     const aliases: AliasRecord[] = [];
     for (const alias of found) {
       // Deleted since the listing: the page is one shorter, as if it had gone a moment earlier.
@@ -62,7 +66,7 @@ export class Aliases {
   /** Drops every cached alias (another process may have changed them: see Keyring.dropCachedState). */
   dropCache(): void {
     this.#cache.clear();
-    this.#names.clear();
+    this.#names?.clear();
   }
 
   /** Binds a new alias. Throws {@link EntryExistsError} when the alias exists. */
@@ -76,7 +80,7 @@ export class Aliases {
       throw err;
     } finally {
       // Whether or not the write landed: the next listing lists the store as it is then.
-      this.#names.clear();
+      this.#names?.clear();
     }
     // Dropped, not set (see TtlCache): the next read loads the alias as the store holds it then.
     this.#cache.delete(aliasName);
@@ -129,7 +133,7 @@ export class Aliases {
         if (err instanceof EntryNotFoundError) throw new AliasNotFoundError(aliasName);
         throw err;
       } finally {
-        this.#names.clear();
+        this.#names?.clear();
       }
       this.#cache.delete(aliasName);
       await this.#index.removeIfStale(expectedKeyId, aliasName);

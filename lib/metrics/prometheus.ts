@@ -50,7 +50,7 @@ const cacheLookups = new CounterTally(['cache', 'result'] as const);
 
 export const cacheLookupsTotal = new Counter({
   name: 'kms_cache_lookups_total',
-  help: 'Lookups in the in-process caches (keys, aliases, versions, access keys), by cache and result',
+  help: 'Lookups in the in-process caches (keys, aliases, versions, access keys, listings of keys and aliases), by cache and result',
   labelNames: ['cache', 'result'] as const,
   registers: [registry],
   collect() {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Keyring } from '../../lib/keyring/keyring.js';
+import { CachedKeyStore } from '../../lib/keystore/cached-store.js';
 import type { KeyStore } from '../../lib/keystore/key-store.js';
 import { MemoryKeyStore } from '../../lib/keystore/memory-store.js';
 import { createService } from '../../lib/service.js';
@@ -136,5 +137,38 @@ describe('Module: service, listings across instances', () => {
       { aliasName: 'alias/moving', keyId: other.keyId },
       { aliasName: 'alias/new', keyId: other.keyId },
     ]);
+  });
+});
+
+describe('Module: service, where listings are not cached (no change marker, or KMS_CACHE_TTL_MS=0)', () => {
+  /** Two instances on one store without a change marker, as on Secrets Manager: each has its own CachedKeyStore. */
+  const withoutMarker = (now: () => number) => {
+    const shared = new MemoryKeyStore();
+    const instance = () =>
+      createService({ store: new CachedKeyStore(shared, { ttlMs: 5_000, writeOnceTtlMs: 3_600_000, staleForMs: 300_000, now }), cacheTtlMs: 1_000, now });
+    return [instance(), instance()] as const;
+  };
+  const withTtlZero = (now: () => number) => {
+    const shared = new MemoryKeyStore();
+    return [createService({ store: shared, cacheTtlMs: 0, now }), createService({ store: shared, cacheTtlMs: 0, now })] as const;
+  };
+
+  it('when another instance made a key and an alias, and this one looked the alias up before it existed or its wall clock stepped back, both are listed', async () => {
+    for (const pair of [withoutMarker, withTtlZero]) {
+      let now = 1_800_000_000_000;
+      const [here, there] = pair(() => now);
+      await here.validateCaches();
+      expect(await here.keyring.listKeyIds()).toEqual([]);
+      expect((await here.keyring.aliasPage(0, 10)).total).toBe(0);
+      // A client tried the alias before it existed: the alias cache keeps its absence.
+      expect(await here.keyring.getAlias('alias/x')).toBeUndefined();
+
+      const key = await there.keyring.createKey({});
+      await there.keyring.createAlias('alias/x', key.keyId);
+      now -= 60_000;
+      await here.validateCaches();
+      expect(await here.keyring.listKeyIds()).toEqual([key.keyId]);
+      expect(await here.keyring.aliasPage(0, 10)).toEqual({ aliases: [{ aliasName: 'alias/x', keyId: key.keyId }], total: 1 });
+    }
   });
 });
