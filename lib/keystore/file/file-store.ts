@@ -46,7 +46,8 @@ const MARKER_MOVE_BACKOFF_MS = 10;
 /**
  * A waiter for a held lock announces itself in `<lock>.waiting` (its token; the file rewritten at
  * every attempt), so that a holder running one section after another (see exclusive) ends them and
- * hands the lock over. An announcement older than this was left by a waiter that stopped waiting.
+ * hands the lock over. An announcement further than this from now, either way, was left by a waiter
+ * that stopped waiting (or the clock moved since).
  */
 const WAITING_FRESH_MS = 250;
 /**

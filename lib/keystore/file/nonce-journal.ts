@@ -33,7 +33,8 @@ const STALE_TEMPORARY_MS = 60_000;
  * Runs `work` while no other process on the same journal runs its own (a cross-process lock, such
  * as the file store's). The journal's batches run inside it, so claims are decided one batch at a
  * time across every process on the directory. `contended()`, asked inside, is true once another
- * process waits for the section: the journal then ends it after the batch in hand.
+ * process waits for the section: the journal then ends it after the batch in hand, once it has held
+ * it {@link YIELD_AFTER_MS}.
  */
 export type ExclusiveSection = <T>(work: (contended: () => boolean) => Promise<T>) => Promise<T>;
 
