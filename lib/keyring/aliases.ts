@@ -2,6 +2,7 @@ import { AliasChangedError, AliasNotFoundError } from '../errors.js';
 import { EntryExistsError, EntryNotFoundError, type KeyStore, RevisionConflictError } from '../keystore/key-store.js';
 import { TtlCache } from '../ttl-cache.js';
 import { AliasIndex } from './alias-index.js';
+import { Listing } from './listing.js';
 import { type AliasRecord, decodeRecord, encodeRecord, entryNames } from './records.js';
 
 /**
@@ -12,15 +13,14 @@ import { type AliasRecord, decodeRecord, encodeRecord, entryNames } from './reco
 export class Aliases {
   readonly #store: KeyStore;
   readonly #cache: TtlCache<string, AliasRecord | undefined>;
-  /** The names under `aliases/`, in byte order, for `listingTtlMs` when listings are cached (see KeyringOptions.cacheListings). */
-  readonly #names: TtlCache<'aliases/', string[]> | undefined;
+  readonly #names: Listing;
   readonly #index: AliasIndex;
 
-  constructor(store: KeyStore, options: { cacheTtlMs: number; listingTtlMs?: number; now: () => number }) {
+  /** `listingTtlMs`: how long the listing of aliases is kept, when it is (see KeyringOptions.cacheListings). */
+  constructor(store: KeyStore, options: { cacheTtlMs: number; listingTtlMs: number | undefined; now: () => number }) {
     this.#store = store;
     this.#cache = new TtlCache({ ttlMs: options.cacheTtlMs, maxEntries: 10_000, now: options.now, name: 'aliases' });
-    this.#names =
-      options.listingTtlMs === undefined ? undefined : new TtlCache({ ttlMs: options.listingTtlMs, maxEntries: 1, now: options.now, name: 'listings' });
+    this.#names = new Listing(store, 'aliases/', { ttlMs: options.listingTtlMs, now: options.now });
     this.#index = new AliasIndex(store);
   }
 
@@ -43,12 +43,11 @@ export class Aliases {
    * only the page's aliases are read.
    */
   async page(offset: number, limit: number): Promise<{ aliases: AliasRecord[]; total: number }> {
-    const list = () => this.#store.list('aliases/');
-    const names = await (this.#names ? this.#names.get('aliases/', list) : list());
+    const names = await this.#names.names();
     // The page's aliases are read at once (a page of 100 one after another took 30 ms on a file
     // store). Through the alias cache only where the listing is cached too: both are then dropped
     // together, whereas that cache keeps an alias's absence, which a fresh listing would contradict.
-    const read = (aliasName: string) => (this.#names ? this.get(aliasName) : this.read(aliasName));
+    const read = (aliasName: string) => (this.#names.kept ? this.get(aliasName) : this.read(aliasName));
     const found = await Promise.all(names.slice(offset, offset + limit).map((name) => read(`alias/${name.slice('aliases/'.length)}`)));
     const aliases: AliasRecord[] = [];
     for (const alias of found) {
@@ -66,7 +65,7 @@ export class Aliases {
   /** Drops every cached alias (another process may have changed them: see Keyring.dropCachedState). */
   dropCache(): void {
     this.#cache.clear();
-    this.#names?.clear();
+    this.#names.clear();
   }
 
   /** Binds a new alias. Throws {@link EntryExistsError} when the alias exists. */
@@ -80,7 +79,7 @@ export class Aliases {
       throw err;
     } finally {
       // Whether or not the write landed: the next listing lists the store as it is then.
-      this.#names?.clear();
+      this.#names.clear();
     }
     // Dropped, not set (see TtlCache): the next read loads the alias as the store holds it then.
     this.#cache.delete(aliasName);
@@ -133,7 +132,7 @@ export class Aliases {
         if (err instanceof EntryNotFoundError) throw new AliasNotFoundError(aliasName);
         throw err;
       } finally {
-        this.#names?.clear();
+        this.#names.clear();
       }
       this.#cache.delete(aliasName);
       await this.#index.removeIfStale(expectedKeyId, aliasName);

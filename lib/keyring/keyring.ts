@@ -6,6 +6,7 @@ import { withMaterialExpiry } from './external-material.js';
 import { ImportedMaterial } from './imported-material.js';
 import { EntryExistsError, EntryNotFoundError, type KeyStore, RevisionConflictError } from '../keystore/key-store.js';
 import { TtlCache } from '../ttl-cache.js';
+import { Listing } from './listing.js';
 import { isoSeconds } from '@alibaba-kms-compatible/client/internal/time';
 import { Aliases } from './aliases.js';
 import { addSeconds } from './rotation.js';
@@ -70,8 +71,7 @@ export class Keyring {
   readonly aliases: Aliases;
   readonly #store: KeyStore;
   readonly #keys: TtlCache<string, KeyRecord | undefined>;
-  /** The names under `keys/`, in byte order, when listings are cached (see KeyringOptions.cacheListings). */
-  readonly #keyNames: TtlCache<'keys/', string[]> | undefined;
+  readonly #keyNames: Listing;
   readonly #now: () => number;
   #importTokenKey: Promise<Buffer> | undefined;
   readonly #imported: ImportedMaterial;
@@ -82,10 +82,9 @@ export class Keyring {
     this.#now = options.now ?? Date.now;
     this.#keys = new TtlCache({ ttlMs: options.cacheTtlMs, maxEntries: 10_000, now: this.#now, name: 'keys' });
     this.versions = new KeyVersions(store, { now: this.#now });
-    // Not cached: no cache at all, not one of TTL 0 (whose entry a wall clock stepped back would make fresh again).
     const listingTtlMs = options.cacheListings && options.cacheTtlMs > 0 ? options.cacheTtlMs : undefined;
-    this.#keyNames = listingTtlMs === undefined ? undefined : new TtlCache({ ttlMs: listingTtlMs, maxEntries: 1, now: this.#now, name: 'listings' });
-    this.aliases = new Aliases(store, { cacheTtlMs: options.cacheTtlMs, ...(listingTtlMs === undefined ? {} : { listingTtlMs }), now: this.#now });
+    this.#keyNames = new Listing(store, 'keys/', { ttlMs: listingTtlMs, now: this.#now });
+    this.aliases = new Aliases(store, { cacheTtlMs: options.cacheTtlMs, listingTtlMs, now: this.#now });
     this.#imported = new ImportedMaterial({ versions: this.versions, updateKey: (keyId, change) => this.updateKey(keyId, change), now: this.#now });
   }
 
@@ -179,7 +178,7 @@ export class Keyring {
       await this.#store.create(entryNames.key(record.keyId), encodeRecord(record), { writeOnce: false });
     } finally {
       // Whether or not the write landed: the next listing lists the store as it is then.
-      this.#keyNames?.clear();
+      this.#keyNames.clear();
     }
     // Dropped, not set (see TtlCache): the next read loads the record as the store holds it then.
     this.#keys.delete(record.keyId);
@@ -278,14 +277,13 @@ export class Keyring {
    */
   dropCachedState(): void {
     this.#keys.clear();
-    this.#keyNames?.clear();
+    this.#keyNames.clear();
     this.aliases.dropCache();
   }
 
   /** Every key id, in byte order: one listing of the store, cached as key records are when listings are (see KeyringOptions). */
   async listKeyIds(): Promise<string[]> {
-    const list = () => this.#store.list('keys/');
-    return (await (this.#keyNames ? this.#keyNames.get('keys/', list) : list())).map((name) => name.slice('keys/'.length));
+    return (await this.#keyNames.names()).map((name) => name.slice('keys/'.length));
   }
 
   /**
@@ -319,7 +317,7 @@ export class Keyring {
         }
       }
     } finally {
-      this.#keyNames?.clear();
+      this.#keyNames.clear();
     }
     this.#keys.delete(keyId);
   }
